@@ -1,0 +1,96 @@
+// Collects points and events from every input and turns them into `batch` messages in
+// the spool: a batch is cut when it holds batch_size points or flush_interval has passed,
+// and never grows past the collector's message-size limit.
+import { encode, type Point, type SecurityEvent } from '@canh/protocol';
+import type { Accumulator, PointOptions } from './inputs/types.ts';
+import type { Spool } from './spool/types.ts';
+
+export interface BatcherOptions {
+  batchSize: number;
+  flushIntervalMs: number;
+  maxMessageBytes: number;
+  now?: () => number;
+}
+
+export class Batcher {
+  private points: Point[] = [];
+  private events: SecurityEvent[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  /** Called after each batch lands in the spool, so the transport can send it. */
+  onBatch: () => void = () => {};
+
+  private readonly spool: Spool;
+  private readonly opts: BatcherOptions;
+
+  constructor(
+    spool: Spool,
+    opts: BatcherOptions,
+  ) {
+    this.spool = spool;
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.flush(), this.opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** An accumulator for one input: extra tags of that input, default time of the gather. */
+  accumulator(inputName: string, extraTags?: Record<string, string>, timeOf?: () => number): Accumulator {
+    return {
+      addPoint: (name, tags, fields, opts?: PointOptions) => {
+        const p: Point = { name, time: Math.round(opts?.time ?? timeOf?.() ?? this.now()), tags: extraTags ? { ...tags, ...extraTags } : tags, fields };
+        if (opts?.int?.length) p.int = opts.int.filter((k) => k in fields);
+        this.push(p, undefined);
+      },
+      addEvent: (e) => {
+        const ev: SecurityEvent = {
+          time: Math.round(e.time ?? this.now()),
+          detector: e.detector ?? inputName,
+          type: e.type,
+          severity: e.severity,
+          message: e.message,
+          evidence: e.evidence ?? {},
+          count: e.count ?? 1,
+          ...(e.mitre ? { mitre: e.mitre } : {}),
+        };
+        this.push(undefined, ev);
+      },
+    };
+  }
+
+  private push(p: Point | undefined, e: SecurityEvent | undefined): void {
+    // Rough size estimate so a batch stays well below the collector's frame limit.
+    const size = JSON.stringify(p ?? e).length + 1;
+    if (this.bytes + size > this.opts.maxMessageBytes * 0.9) this.flush();
+    if (p) this.points.push(p);
+    if (e) this.events.push(e);
+    this.bytes += size;
+    if (this.points.length + this.events.length >= this.opts.batchSize) this.flush();
+  }
+
+  /** Cut a batch now (also at stop, so nothing measured stays in memory). */
+  flush(): void {
+    if (!this.points.length && !this.events.length) return;
+    const points = this.points;
+    const events = this.events;
+    this.points = [];
+    this.events = [];
+    this.bytes = 0;
+    this.spool.append((seq) => ({
+      frame: encode({ type: 'batch', seq, points, events }),
+      points: points.length,
+      events: events.length,
+    }));
+    this.onBatch();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.flush();
+  }
+}

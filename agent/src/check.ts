@@ -1,0 +1,41 @@
+// `canh-agent check`: run every configured input once and print line protocol, like
+// `telegraf --test`. Inputs that need two samples for rates are gathered twice.
+import { encodePoint, type Point } from '@canh/protocol';
+import type { Logger } from 'pino';
+import type { AgentConfig } from './config.ts';
+import { createContext } from './context.ts';
+import type { Accumulator } from './inputs/types.ts';
+
+export async function runCheck(config: AgentConfig, log: Logger, out: (line: string) => void, opts: { only?: string[]; secondPassMs?: number } = {}): Promise<number> {
+  let errors = 0;
+  const entries = config.inputs.filter((e) => !opts.only?.length || opts.only.includes(e.type));
+  const wantsSecondPass = new Set(['cpu', 'net', 'diskio', 'snmp']);
+  for (const entry of entries) {
+    const ctx = createContext({ stateDir: config.agent.state_dir, hostname: config.agent.hostname, log: log.child({ input: entry.type }) });
+    const input = entry.definition.create(entry.options, ctx);
+    if (!input.gather) continue;
+    const points: Point[] = [];
+    const acc: Accumulator = {
+      addPoint: (name, tags, fields, o) => points.push({ name, tags: { ...tags, ...entry.tags }, fields, time: o?.time ?? Date.now(), ...(o?.int ? { int: [...o.int] } : {}) }),
+      addEvent: (e) => out(`# event ${JSON.stringify(e)}`),
+    };
+    try {
+      await input.gather(acc);
+      if (wantsSecondPass.has(entry.type)) {
+        points.length = 0;
+        await new Promise((r) => setTimeout(r, opts.secondPassMs ?? 1000));
+        await input.gather(acc);
+      }
+    } catch (err) {
+      errors++;
+      out(`# ${entry.type}: error: ${(err as Error).message}`);
+    } finally {
+      await input.stop?.();
+    }
+    for (const p of points) {
+      const line = encodePoint(p, { host: config.agent.hostname });
+      if (line) out(line);
+    }
+  }
+  return errors;
+}

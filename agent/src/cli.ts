@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// canh-agent: the command line of the agent.
+//   canh-agent [run] --config /etc/canh/agent.yaml   run as a service (foreground)
+//   canh-agent --validate --config F                 check a config and exit
+//   canh-agent check --config F [--input cpu]        gather once, print line protocol
+//   canh-agent --version
+import { parseArgs } from 'node:util';
+import { CanhError } from '@canh/protocol';
+import { loadConfig, ConfigError } from './config.ts';
+import { createLogger } from './log.ts';
+import { Agent } from './agent.ts';
+import { runCheck } from './check.ts';
+import { AGENT_VERSION } from './version.ts';
+
+const USAGE = `usage: canh-agent [run|check] --config FILE [--validate] [--input NAME]... [--version]
+
+  run        (default) measure and report to the collector until stopped
+  check      run every configured input once and print InfluxDB line protocol
+  --validate check the config file and exit non-zero with the problems found
+Config: ${'/etc/canh/agent.yaml'} unless --config or CANH_AGENT_CONFIG says otherwise.`;
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        validate: { type: 'boolean' },
+        version: { type: 'boolean', short: 'V' },
+        help: { type: 'boolean', short: 'h' },
+        input: { type: 'string', multiple: true },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`canh-agent: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.version) {
+    process.stdout.write(`canh-agent ${AGENT_VERSION}\n`);
+    return 0;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? 'run';
+  const file = values.config ?? process.env.CANH_AGENT_CONFIG ?? '/etc/canh/agent.yaml';
+  let config;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    if (err instanceof CanhError) {
+      process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (values.validate) {
+    process.stdout.write(`${file}: valid (${config.inputs.length} inputs, ${config.detectors.length} detectors)\n`);
+    return 0;
+  }
+  const log = createLogger({ name: 'canh-agent', level: config.agent.log_level });
+  switch (command) {
+    case 'check': {
+      const errors = await runCheck(config, log, (l) => process.stdout.write(`${l}\n`), { only: values.input });
+      return errors ? 1 : 0;
+    }
+    case 'run': {
+      const agent = new Agent(config, { log });
+      await agent.start();
+      log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collector: config.collector.url }, 'canh-agent started');
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      log.info('stopping');
+      await agent.stop();
+      return 0;
+    }
+    default:
+      process.stderr.write(`canh-agent: unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`canh-agent: ${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,57 @@
+// The real operating system behind InputContext: node:fs for /proc and /sys, a bounded
+// child process for the few inputs that must exec (ping, wevtutil).
+import { readFile, readdir, statfs } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { ExecResult, InputContext } from './inputs/types.ts';
+
+const MAX_OUTPUT = 4 * 1024 * 1024;
+
+export function exec(cmd: string, args: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, opts.timeoutMs)
+      : undefined;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (stdout.length < MAX_OUTPUT) stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < MAX_OUTPUT) stderr += d;
+    });
+    child.on('error', (err) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: null, signal: null, stdout, stderr: stderr + String(err.message), timedOut });
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+export function createContext(opts: { stateDir: string; hostname: string; log: Logger }): InputContext {
+  return {
+    readFile: (p) => readFile(p, 'utf8'),
+    readdir: (p) => readdir(p),
+    statfs: async (p) => {
+      const s = await statfs(p);
+      return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
+    },
+    exec,
+    now: () => Date.now(),
+    procRoot: process.env.HOST_PROC ?? '/proc',
+    sysRoot: process.env.HOST_SYS ?? '/sys',
+    stateDir: opts.stateDir,
+    hostname: opts.hostname,
+    log: opts.log,
+  };
+}

@@ -1,0 +1,67 @@
+// Runs each polled input on its own interval, aligned to the interval's boundaries when
+// round_interval is on (so every host samples at :00, :10, :20). A slow gather never
+// overlaps itself: the next tick is skipped and counted instead.
+import type { Logger } from 'pino';
+
+export interface Job {
+  name: string;
+  intervalMs: number;
+  run(scheduledAt: number): Promise<void>;
+}
+
+export class Scheduler {
+  private timers = new Map<string, NodeJS.Timeout>();
+  private running = new Set<string>();
+  private stopped = false;
+  skipped = 0;
+
+  private readonly log: Logger;
+  private readonly roundInterval: boolean;
+  private readonly now: () => number;
+
+  constructor(log: Logger, roundInterval: boolean, now: () => number = Date.now) {
+    this.log = log;
+    this.roundInterval = roundInterval;
+    this.now = now;
+  }
+
+  add(job: Job): void {
+    const key = `${job.name}#${this.timers.size}`;
+    const schedule = () => {
+      if (this.stopped) return;
+      const now = this.now();
+      const next = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs : now + job.intervalMs;
+      const t = setTimeout(() => {
+        schedule();
+        void this.fire(key, job, next);
+      }, next - now);
+      this.timers.set(key, t);
+    };
+    // First gather right away, so `canh-agent` shows data within one flush.
+    void this.fire(key, job, this.now());
+    schedule();
+  }
+
+  private async fire(key: string, job: Job, at: number): Promise<void> {
+    if (this.running.has(key)) {
+      this.skipped++;
+      this.log.warn({ input: job.name }, 'previous gather still running; skipping this interval');
+      return;
+    }
+    this.running.add(key);
+    try {
+      await job.run(at);
+    } catch (err) {
+      // Inputs report failed checks as data; a throw here is a bug in the input.
+      this.log.error({ err, input: job.name }, 'gather failed');
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,32 @@
+// The spool holds every batch from the moment it is made until the collector acks it.
+// Sequence numbers increase for the life of the spool (across restarts for a disk spool),
+// so the collector's acks name exactly one batch.
+
+export interface SpoolRecord {
+  seq: number;
+  /** The encoded `batch` message, ready to send. */
+  frame: string;
+  points: number;
+  events: number;
+}
+
+export interface SpoolStats {
+  batches: number;
+  bytes: number;
+  /** Points dropped since start because the spool was full (oldest first). */
+  droppedPoints: number;
+  droppedEvents: number;
+}
+
+export interface Spool {
+  /** Store a batch; returns its sequence number. May drop the oldest records to stay bounded. */
+  append(make: (seq: number) => { frame: string; points: number; events: number }): number;
+  /** Records not yet acked with seq > after, in order. */
+  after(seq: number, limit: number): SpoolRecord[];
+  /** Oldest unacked seq, or undefined when empty. */
+  first(): number | undefined;
+  ack(seq: number): boolean;
+  stats(): SpoolStats;
+  /** Flush what is buffered and release files. Safe to call twice. */
+  close(): Promise<void> | void;
+}

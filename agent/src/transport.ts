@@ -1,0 +1,248 @@
+// The agent's WebSocket link to the collector: connect with the bearer token, say hello,
+// send spooled batches in order with a bounded window of unacked ones, drop a batch from
+// the spool only when its ack arrives, and reconnect with jittered backoff when anything
+// goes wrong. Liveness: a ping every ping_interval; no pong by the next one ends the socket.
+import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import {
+  CloseCode,
+  closeCodeName,
+  decodeCollectorMessage,
+  encode,
+  FATAL_CLOSE_CODES,
+  PROTOCOL_VERSION,
+  type Welcome,
+} from '@canh/protocol';
+import { Backoff } from './backoff.ts';
+import type { Spool } from './spool/types.ts';
+
+export interface TransportOptions {
+  url: string;
+  token: string;
+  hostname: string;
+  agentVersion: string;
+  pingIntervalMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  maxInFlight: number;
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export type TransportState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export class Transport {
+  private ws: WebSocket | undefined;
+  private state: TransportState = 'disconnected';
+  private welcomed = false;
+  /** Highest seq sent on this connection; everything up to it is in flight or acked. */
+  private sentUpTo = 0;
+  private inFlight = new Set<number>();
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
+  private readonly backoff: Backoff;
+  private fatal = false;
+  welcome: Welcome | undefined;
+  acked = 0;
+  connects = 0;
+  onWelcome: (w: Welcome) => void = () => {};
+  onStateChange: (s: TransportState) => void = () => {};
+
+  private readonly opts: TransportOptions;
+  private readonly spool: Spool;
+  private readonly log: Logger;
+
+  constructor(
+    opts: TransportOptions,
+    spool: Spool,
+    log: Logger,
+  ) {
+    this.opts = opts;
+    this.spool = spool;
+    this.log = log;
+    this.backoff = new Backoff(opts.reconnectMinMs, opts.reconnectMaxMs);
+  }
+
+  get connectionState(): TransportState {
+    return this.state;
+  }
+
+  start(): void {
+    if (this.state === 'stopped') return;
+    this.connect();
+  }
+
+  private setState(s: TransportState): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.onStateChange(s);
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    this.welcomed = false;
+    this.inFlight.clear();
+    // After a reconnect everything still in the spool is resent, oldest first: the
+    // collector may have written it without the ack reaching us; replay is harmless.
+    this.sentUpTo = 0;
+    const ws = new WebSocket(this.opts.url, {
+      headers: { authorization: `Bearer ${this.opts.token}` },
+      perMessageDeflate: false, // costs ~10x throughput; batches are the compression
+      handshakeTimeout: 10_000,
+      ca: this.opts.caFile ? readFileSync(this.opts.caFile) : undefined,
+      rejectUnauthorized: !this.opts.insecureSkipVerify,
+    });
+    this.ws = ws;
+
+    ws.on('unexpected-response', (_req, res) => {
+      // 401 before the upgrade: the token is wrong or revoked. Keep retrying slowly (an
+      // operator may re-enable the agent) but say clearly why.
+      this.log.error({ status: res.statusCode }, res.statusCode === 401 ? 'collector refused the token (HTTP 401): check collector.token_file' : 'collector refused the connection');
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      this.connects++;
+      const s = this.spool.stats();
+      ws.send(
+        encode({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          agent_version: this.opts.agentVersion,
+          hostname: this.opts.hostname,
+          os: `${process.platform}-${process.arch}`,
+          spool_batches: s.batches,
+          dropped_points: s.droppedPoints,
+        }),
+      );
+      this.startPing(ws);
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let msg;
+      try {
+        msg = decodeCollectorMessage(data as Buffer);
+      } catch (err) {
+        this.log.warn({ err }, 'invalid message from collector; ignoring it');
+        return;
+      }
+      switch (msg.type) {
+        case 'welcome':
+          this.welcome = msg;
+          this.welcomed = true;
+          this.backoff.reset();
+          this.setState('connected');
+          this.log.info({ agent: msg.agent }, 'connected to collector');
+          this.onWelcome(msg);
+          this.pump();
+          break;
+        case 'ack':
+          this.inFlight.delete(msg.seq);
+          if (this.spool.ack(msg.seq)) this.acked++;
+          this.pump();
+          break;
+        case 'error':
+          this.log.warn({ code: msg.code, seq: msg.seq }, `collector error: ${msg.message}`);
+          break;
+        case 'config':
+          // Central configuration is handled by a later layer; acknowledge we saw it.
+          break;
+      }
+    });
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    ws.on('error', (err) => {
+      this.log.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'collector connection error');
+    });
+    ws.on('close', (code, reason) => {
+      this.stopPing();
+      if (this.ws === ws) this.ws = undefined;
+      if (this.state === 'stopped') return;
+      this.setState('disconnected');
+      const why = reason.toString();
+      if (code >= 4000) this.log.warn({ code, name: closeCodeName(code), reason: why }, 'collector closed the connection');
+      if (code === CloseCode.REPLACED) {
+        // Another process runs with our identity; two agents fighting over one token
+        // would replace each other forever.
+        this.log.error('another agent connected with this token; this one stops reconnecting');
+        this.fatal = true;
+        return;
+      }
+      this.scheduleReconnect(FATAL_CLOSE_CODES.has(code));
+    });
+  }
+
+  private scheduleReconnect(slow: boolean): void {
+    if (this.state === 'stopped' || this.fatal) return;
+    const delay = slow ? this.opts.reconnectMaxMs : this.backoff.next();
+    this.log.debug({ delay }, 'reconnecting');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private startPing(ws: WebSocket): void {
+    this.awaitingPong = false;
+    this.pingTimer = setInterval(() => {
+      if (this.awaitingPong) {
+        this.log.warn('no pong from collector; reconnecting');
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      ws.ping();
+    }, this.opts.pingIntervalMs);
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
+  /** Send what the window allows. Called on welcome, ack and whenever a batch is spooled. */
+  pump(): void {
+    const ws = this.ws;
+    if (!ws || !this.welcomed || ws.readyState !== WebSocket.OPEN) return;
+    // send() has no backpressure signal; a large bufferedAmount means the socket is slow.
+    if (ws.bufferedAmount > 8 * 1024 * 1024) return;
+    const room = this.opts.maxInFlight - this.inFlight.size;
+    if (room <= 0) return;
+    for (const r of this.spool.after(this.sentUpTo, room)) {
+      ws.send(r.frame);
+      this.inFlight.add(r.seq);
+      this.sentUpTo = r.seq;
+    }
+  }
+
+  inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Close the link, waiting briefly for outstanding acks. Safe to call twice. */
+  async stop(waitForAcksMs = 2000): Promise<void> {
+    if (this.state === 'stopped') return;
+    const deadline = Date.now() + waitForAcksMs;
+    while (this.ws && this.welcomed && this.spool.first() !== undefined && Date.now() < deadline) {
+      this.pump();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.setState('stopped');
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stopPing();
+    const ws = this.ws;
+    if (ws) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000);
+        ws.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        ws.close(1000, 'agent stopping');
+      });
+    }
+  }
+}

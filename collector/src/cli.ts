@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// canh-collector: the command line of the collector.
+//   canh-collector [serve] --config /etc/canh/collector.yaml
+//   canh-collector agent add --name H --agency A --site S    prints the token once
+//   canh-collector agent list | agent revoke NAME
+//   canh-collector --validate --config F | --version
+import { parseArgs } from 'node:util';
+import { CanhError } from '@canh/protocol';
+import { loadCollectorConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { Collector, openRegistry } from './collector.ts';
+import { COLLECTOR_VERSION } from './version.ts';
+
+const USAGE = `usage: canh-collector [serve] [--config FILE]
+       canh-collector agent add --name HOST --agency AGENCY --site SITE
+       canh-collector agent list [--json]
+       canh-collector agent revoke NAME
+       canh-collector --validate --config FILE
+       canh-collector --version
+Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.`;
+
+function out(s: string): void {
+  process.stdout.write(`${s}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        validate: { type: 'boolean' },
+        version: { type: 'boolean', short: 'V' },
+        help: { type: 'boolean', short: 'h' },
+        name: { type: 'string' },
+        agency: { type: 'string' },
+        site: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`canh-collector: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    out(`canh-collector ${COLLECTOR_VERSION}`);
+    return 0;
+  }
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
+  const config = loadCollectorConfig(file);
+  if (values.validate) {
+    out(`${file}: valid`);
+    return 0;
+  }
+  const [command = 'serve', sub, arg] = positionals;
+  if (command === 'agent') {
+    const registry = openRegistry(config.state_dir);
+    try {
+      switch (sub) {
+        case 'add': {
+          if (!values.name || !values.agency || !values.site) {
+            process.stderr.write('canh-collector agent add: --name, --agency and --site are required\n');
+            return 2;
+          }
+          const { agent, token } = registry.add({ name: values.name, agency: values.agency, site: values.site });
+          if (values.json) out(JSON.stringify({ id: agent.id, name: agent.name, agency: agent.agency, site: agent.site, token }));
+          else {
+            out(`agent ${agent.name} (agency ${agent.agency}, site ${agent.site}) registered.`);
+            out(`token (shown only now; put it in the agent's token_file):`);
+            out(token);
+          }
+          return 0;
+        }
+        case 'list': {
+          const agents = registry.list();
+          if (values.json) out(JSON.stringify(agents));
+          else {
+            out(['NAME', 'AGENCY', 'SITE', 'STATE', 'VERSION', 'LAST SEEN'].join('\t'));
+            for (const a of agents) {
+              const state = a.revokedAt ? 'revoked' : a.connected ? 'online' : 'offline';
+              out([a.name, a.agency, a.site, state, a.version ?? '-', a.lastSeen ? new Date(a.lastSeen).toISOString() : 'never'].join('\t'));
+            }
+          }
+          return 0;
+        }
+        case 'revoke': {
+          const name = arg ?? values.name;
+          if (!name) {
+            process.stderr.write('canh-collector agent revoke: name the agent\n');
+            return 2;
+          }
+          const a = registry.revoke(name);
+          if (!a) {
+            process.stderr.write(`canh-collector: no agent named "${name}"\n`);
+            return 1;
+          }
+          out(`agent ${a.name} revoked; a connected agent is cut off within 5 s`);
+          return 0;
+        }
+        default:
+          process.stderr.write(`canh-collector agent: unknown subcommand "${sub ?? ''}"\n${USAGE}\n`);
+          return 2;
+      }
+    } finally {
+      registry.close();
+    }
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`canh-collector: unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  const log = createLogger({ level: config.log_level });
+  const collector = new Collector(config, { log });
+  await collector.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  log.info('stopping');
+  await collector.stop();
+  return 0;
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof CanhError) process.stderr.write(`canh-collector: ${err.message}\n(${err.code})\n`);
+      else process.stderr.write(`canh-collector: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

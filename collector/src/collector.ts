@@ -1,0 +1,64 @@
+// The collector process: registry + InfluxDB writer + WebSocket server, started and
+// stopped as one. start() returns once it listens; stop() flushes, safe to call twice.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CollectorConfig } from './config.ts';
+import { SqliteRegistry } from './registry/sqlite.ts';
+import type { AgentRegistry } from './registry/types.ts';
+import { InfluxWriter } from './influx/writer.ts';
+import { CollectorServer, type CollectorHooks } from './server.ts';
+
+export function openRegistry(stateDir: string): SqliteRegistry {
+  mkdirSync(stateDir, { recursive: true, mode: 0o750 });
+  return new SqliteRegistry(join(stateDir, 'collector.db'));
+}
+
+export class Collector {
+  readonly registry: AgentRegistry;
+  readonly writer: InfluxWriter;
+  readonly server: CollectorServer;
+  private stopped = false;
+  private readonly config: CollectorConfig;
+  private readonly log: Logger;
+
+  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks }) {
+    this.config = config;
+    this.log = deps.log;
+    this.registry = deps.registry ?? openRegistry(config.state_dir);
+    const i = config.influx;
+    this.writer = new InfluxWriter(
+      {
+        url: i.url,
+        database: i.database,
+        username: i.username,
+        password: config.influxPassword,
+        batchSize: i.batch_size,
+        flushIntervalMs: i.flush_interval,
+        timeoutMs: i.timeout,
+        maxQueuedLines: i.max_queued_lines,
+        concurrency: i.concurrency,
+        retention: i.retention_policy,
+      },
+      deps.log.child({ component: 'influx' }),
+    );
+    this.server = new CollectorServer(config, { registry: this.registry, writer: this.writer, log: deps.log.child({ component: 'receiver' }), hooks: deps.hooks });
+  }
+
+  async start(): Promise<void> {
+    if (this.config.influx.create_database) {
+      // InfluxDB may still be starting; the writer retries anyway, so only warn here.
+      await this.writer.ensureDatabase().catch((err: Error) => this.log.warn({ err: err.message }, 'could not create the InfluxDB database yet; writes will retry'));
+    }
+    this.writer.start();
+    await this.server.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.server.stop();
+    await this.writer.stop();
+    this.registry.close();
+  }
+}

@@ -1,0 +1,121 @@
+// The collector's configuration: one YAML file, validated in full, errors named by path.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { CanhError, DEFAULT_MAX_MESSAGE_BYTES } from '@canh/protocol';
+import { duration } from './duration.ts';
+
+const secret = z
+  .object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() })
+  .strict()
+  .optional();
+
+export const CollectorConfigSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8443),
+        /** Serve wss:// directly; otherwise put a TLS proxy in front (deploy/nginx). */
+        tls: z.object({ cert_file: z.string(), key_file: z.string() }).strict().optional(),
+      })
+      .strict()
+      .prefault({}),
+    state_dir: z.string().default('/var/lib/canh-collector'),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    influx: z
+      .object({
+        url: z.string().url().default('http://127.0.0.1:8086'),
+        database: z.string().min(1).default('canh'),
+        retention_policy: z.string().optional(),
+        username: z.string().optional(),
+        password: secret,
+        create_database: z.boolean().default(true),
+        batch_size: z.number().int().min(1).max(100_000).default(5000),
+        flush_interval: duration({ min: 10 }).default(1000),
+        timeout: duration({ min: 100 }).default(10_000),
+        concurrency: z.number().int().min(1).max(16).default(2),
+        max_queued_lines: z.number().int().min(1000).default(500_000),
+      })
+      .strict()
+      .prefault({}),
+    limits: z
+      .object({
+        max_message_bytes: z.number().int().min(1024).default(DEFAULT_MAX_MESSAGE_BYTES),
+        /** Points per second one agent may send, averaged over a burst window. */
+        max_points_per_second: z.number().int().min(1).default(20_000),
+        hello_timeout: duration().default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    liveness: z
+      .object({
+        ping_interval: duration({ min: 100 }).default(15_000),
+        /** An agent silent (no pong, no message) this long is marked offline. */
+        offline_after: duration({ min: 200 }).default(45_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type CollectorConfig = z.infer<typeof CollectorConfigSchema> & { influxPassword?: string };
+
+function pathString(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
+  return s || '(root)';
+}
+
+export class CollectorConfigError extends CanhError {
+  constructor(problems: string[], file?: string) {
+    super('CANH_ERR_CONFIG_INVALID', `${file ? `${file}: ` : ''}invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function resolveSecret(s: { value?: string; file?: string; env?: string } | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (!s) return undefined;
+  if (s.env) return env[s.env];
+  if (s.file) return readFileSync(s.file, 'utf8').trim();
+  return s.value;
+}
+
+export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): CollectorConfig {
+  const r = CollectorConfigSchema.safeParse(doc ?? {});
+  if (!r.success) {
+    throw new CollectorConfigError(
+      r.error.issues.map((i) =>
+        i.code === 'unrecognized_keys' ? `${pathString(i.path)}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}` : `${pathString(i.path)}: ${i.message}`,
+      ),
+      opts.file,
+    );
+  }
+  let influxPassword: string | undefined;
+  try {
+    influxPassword = resolveSecret(r.data.influx.password, opts.env ?? process.env);
+  } catch (err) {
+    throw new CollectorConfigError([`influx.password.file: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], opts.file);
+  }
+  return { ...r.data, influxPassword };
+}
+
+export function loadCollectorConfig(file: string | undefined, env?: NodeJS.ProcessEnv): CollectorConfig {
+  if (!file) return parseCollectorConfig({}, { env });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CanhError('CANH_ERR_CONFIG_UNREADABLE', `cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const pos = err.linePos?.[0];
+      throw new CollectorConfigError([`${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${err.message.split('\n')[0]}`], file);
+    }
+    throw err;
+  }
+  return parseCollectorConfig(doc, { file, env });
+}

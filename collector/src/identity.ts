@@ -1,0 +1,56 @@
+// Turning an agent's batch into line protocol stamped with the registry's identity.
+// The registry's host/agency/site always win over whatever tags the agent sent.
+import { encodePoint, type Point, type SecurityEvent } from '@canh/protocol';
+import type { AgentRecord } from './registry/types.ts';
+
+export interface Identity {
+  host: string;
+  agency: string;
+  site: string;
+}
+
+export function identityOf(a: AgentRecord): Identity {
+  return { host: a.name, agency: a.agency, site: a.site };
+}
+
+/** Field names the event itself uses; evidence with the same name is prefixed. */
+const EVENT_FIELDS = new Set(['message', 'count']);
+
+export function eventToPoint(e: SecurityEvent, time: number): Point {
+  const fields: Point['fields'] = { message: e.message, count: e.count };
+  for (const [k, v] of Object.entries(e.evidence)) fields[EVENT_FIELDS.has(k) ? `evidence_${k}` : k] = v;
+  const tags: Record<string, string> = { type: e.type, severity: e.severity, detector: e.detector };
+  if (e.mitre) tags.mitre = e.mitre;
+  return { name: 'security_event', time, tags, fields, int: ['count'] };
+}
+
+export interface Encoded {
+  lines: string[];
+  /** Points that had nothing writable (e.g. every field NaN). */
+  refused: number;
+}
+
+export function encodeBatch(points: readonly Point[], events: readonly SecurityEvent[], id: Identity): Encoded {
+  const tags = { host: id.host, agency: id.agency, site: id.site };
+  const lines: string[] = [];
+  let refused = 0;
+  for (const p of points) {
+    const l = encodePoint(p, tags);
+    if (l) lines.push(l);
+    else refused++;
+  }
+  // Two events of one type in the same millisecond would share a series key and time,
+  // and InfluxDB would keep only the last. Spread them 1 ms apart, deterministically,
+  // so a replayed batch lands on the same timestamps again.
+  const used = new Set<string>();
+  for (const e of events) {
+    let t = e.time;
+    const key = `${e.type}|${e.severity}|${e.detector}|${e.mitre ?? ''}`;
+    while (used.has(`${key}@${t}`)) t++;
+    used.add(`${key}@${t}`);
+    const l = encodePoint(eventToPoint(e, t), tags);
+    if (l) lines.push(l);
+    else refused++;
+  }
+  return { lines, refused };
+}

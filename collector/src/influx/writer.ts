@@ -1,0 +1,234 @@
+// Batched writes to InfluxDB 1.x over its HTTP API (/write, line protocol, precision ms).
+// Lines from many agent batches are gathered into one request by size or by time; each
+// caller's promise settles once the request holding its lines has been answered, so the
+// receiver can ack the agent only for data InfluxDB has accepted.
+//
+// Retryable failures (network, timeout, 5xx) are retried with backoff and the data stays
+// queued; a 400 is InfluxDB refusing some points (it still stores the valid ones in
+// the same request), so it is recorded with the reason and not retried.
+import type { Logger } from 'pino';
+import { CanhError } from '@canh/protocol';
+
+export interface InfluxOptions {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  batchSize: number;
+  flushIntervalMs: number;
+  timeoutMs: number;
+  /** Lines queued beyond this make write() refuse at once (the agent keeps the data). */
+  maxQueuedLines: number;
+  concurrency: number;
+  retention?: string;
+}
+
+interface Pending {
+  lines: string[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class InfluxBusyError extends CanhError {
+  constructor(queued: number) {
+    super('CANH_ERR_INFLUX_BUSY', `InfluxDB write queue is full (${queued} lines waiting); try again later`);
+  }
+}
+
+export interface WriterStats {
+  written: number;
+  refused: number;
+  requests: number;
+  failures: number;
+  queued: number;
+  lastError: string | null;
+  healthy: boolean;
+}
+
+export class InfluxWriter {
+  private queue: Pending[] = [];
+  private queuedLines = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = 0;
+  private stopped = false;
+  private readonly opts: InfluxOptions;
+  private readonly log: Logger;
+  readonly stats: WriterStats = { written: 0, refused: 0, requests: 0, failures: 0, queued: 0, lastError: null, healthy: true };
+
+  constructor(opts: InfluxOptions, log: Logger) {
+    this.opts = opts;
+    this.log = log;
+  }
+
+  private endpoint(path: string, params: Record<string, string>): string {
+    const u = new URL(path, this.opts.url.endsWith('/') ? this.opts.url : `${this.opts.url}/`);
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    return u.toString();
+  }
+
+  private headers(): Record<string, string> {
+    const h: Record<string, string> = {};
+    if (this.opts.username) h.authorization = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password ?? ''}`).toString('base64')}`;
+    return h;
+  }
+
+  /** Run an InfluxQL statement (database admin, health checks and tests). */
+  async query(q: string, db?: string): Promise<unknown> {
+    const body = new URLSearchParams({ q, epoch: 'ms', ...(db ? { db } : {}) });
+    const res = await fetch(this.endpoint('query', {}), {
+      method: 'POST',
+      headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      signal: AbortSignal.timeout(this.opts.timeoutMs),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new CanhError('CANH_ERR_INFLUX_QUERY', `InfluxDB query failed (HTTP ${res.status}): ${text.slice(0, 300)}`);
+    return JSON.parse(text) as unknown;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const res = await fetch(this.endpoint('ping', {}), { signal: AbortSignal.timeout(Math.min(this.opts.timeoutMs, 3000)) });
+      return res.status === 204 || res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Create the database if missing (idempotent in InfluxDB 1.x). */
+  async ensureDatabase(): Promise<void> {
+    const name = this.opts.database.replace(/"/g, '\\"');
+    await this.query(`CREATE DATABASE "${name}"`);
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => this.flush(), this.opts.flushIntervalMs);
+  }
+
+  /** Queue lines; resolves when InfluxDB has accepted the request that carried them. */
+  write(lines: string[]): Promise<void> {
+    if (this.stopped) return Promise.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer is stopped'));
+    if (lines.length === 0) return Promise.resolve();
+    if (this.queuedLines + lines.length > this.opts.maxQueuedLines) return Promise.reject(new InfluxBusyError(this.queuedLines));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ lines, resolve, reject });
+      this.queuedLines += lines.length;
+      this.stats.queued = this.queuedLines;
+      if (this.queuedLines >= this.opts.batchSize) this.flush();
+    });
+  }
+
+  /** Send what is queued, up to `concurrency` requests at a time. */
+  flush(): void {
+    if (this.retryTimer) return; // backing off after a failure
+    while (this.queue.length && this.inFlight < this.opts.concurrency) {
+      const take: Pending[] = [];
+      let n = 0;
+      while (this.queue.length && (n === 0 || n + this.queue[0]!.lines.length <= this.opts.batchSize)) {
+        const p = this.queue.shift()!;
+        take.push(p);
+        n += p.lines.length;
+      }
+      this.queuedLines -= n;
+      this.stats.queued = this.queuedLines;
+      void this.send(take, n);
+    }
+  }
+
+  private async send(take: Pending[], n: number): Promise<void> {
+    this.inFlight++;
+    this.stats.requests++;
+    let retry = false;
+    try {
+      const body = take.map((p) => p.lines.join('\n')).join('\n');
+      const params: Record<string, string> = { db: this.opts.database, precision: 'ms' };
+      if (this.opts.retention) params.rp = this.opts.retention;
+      const res = await fetch(this.endpoint('write', params), {
+        method: 'POST',
+        headers: { ...this.headers(), 'content-type': 'text/plain; charset=utf-8' },
+        body,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      const text = res.status === 204 ? '' : await res.text();
+      if (res.status === 204) {
+        this.stats.written += n;
+        this.markHealthy();
+        for (const p of take) p.resolve();
+      } else if (res.status === 400) {
+        // "partial write" / "unable to parse": InfluxDB stored the valid points; the
+        // refused ones would be refused again, so they are recorded and let go.
+        this.stats.refused++;
+        this.stats.lastError = text.slice(0, 500);
+        this.log.warn({ status: 400, error: text.slice(0, 500), lines: n }, 'InfluxDB refused some points');
+        this.markHealthy();
+        for (const p of take) p.resolve();
+      } else if (res.status === 404 && /database not found/i.test(text)) {
+        retry = true;
+        this.stats.lastError = text.slice(0, 300);
+        this.log.warn('InfluxDB database missing; creating it');
+        await this.ensureDatabase().catch(() => {});
+      } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
+        retry = true;
+        this.stats.lastError = `HTTP ${res.status}: ${text.slice(0, 300)}`;
+      } else {
+        // 401/403/413...: configuration problems. Retrying will not help, but dropping
+        // data would be worse: keep it queued, back off and say loudly what is wrong.
+        retry = true;
+        this.stats.lastError = `HTTP ${res.status}: ${text.slice(0, 300)}`;
+        this.log.error({ status: res.status, error: text.slice(0, 300) }, 'InfluxDB rejected the write; check influx.url, database and credentials');
+      }
+    } catch (err) {
+      retry = true;
+      this.stats.lastError = (err as Error).message;
+    } finally {
+      this.inFlight--;
+    }
+    if (retry) {
+      this.stats.failures++;
+      this.stats.healthy = false;
+      // Put the data back at the head, in order, and try again after a backoff.
+      this.queue.unshift(...take);
+      this.queuedLines += n;
+      this.stats.queued = this.queuedLines;
+      if (this.stopped) {
+        for (const p of this.queue.splice(0)) p.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer stopped before InfluxDB accepted the data'));
+        return;
+      }
+      this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
+      const delay = this.retryDelay / 2 + Math.random() * (this.retryDelay / 2);
+      if (this.stats.failures % 10 === 1) this.log.warn({ err: this.stats.lastError, delay: Math.round(delay), queued: this.queuedLines }, 'InfluxDB write failed; retrying');
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.flush();
+        }, delay);
+      }
+    } else if (this.queuedLines >= this.opts.batchSize) {
+      this.flush();
+    }
+  }
+
+  private markHealthy(): void {
+    if (!this.stats.healthy) this.log.info('InfluxDB writes succeed again');
+    this.stats.healthy = true;
+    this.retryDelay = 0;
+  }
+
+  /** Flush everything, waiting up to timeoutMs; then refuse what is left. Safe twice. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const deadline = Date.now() + timeoutMs;
+    while ((this.queue.length || this.inFlight) && Date.now() < deadline) {
+      this.flush();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const p of this.queue.splice(0)) p.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer stopped before InfluxDB accepted the data'));
+    this.queuedLines = 0;
+  }
+}

@@ -1,0 +1,116 @@
+// The agent registry in one SQLite file (node:sqlite). Tokens are 256-bit random
+// strings; only their SHA-256 is stored, which is enough for secrets of that entropy
+// and keeps lookups a single indexed query.
+import { DatabaseSync } from 'node:sqlite';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { CanhError } from '@canh/protocol';
+import type { AgentRecord, AgentRegistry } from './types.ts';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,127}$/u;
+
+interface Row {
+  id: string;
+  name: string;
+  agency: string;
+  site: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_seen: number | null;
+  version: string | null;
+  connected: number;
+}
+
+function toRecord(r: Row): AgentRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    agency: r.agency,
+    site: r.site,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+    lastSeen: r.last_seen,
+    version: r.version,
+    connected: r.connected === 1,
+  };
+}
+
+export class SqliteRegistry implements AgentRegistry {
+  readonly db: DatabaseSync;
+
+  constructor(file: string) {
+    this.db = new DatabaseSync(file);
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS agents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        agency TEXT NOT NULL,
+        site TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        last_seen INTEGER,
+        version TEXT,
+        connected INTEGER NOT NULL DEFAULT 0
+      );
+    `);
+  }
+
+  add(input: { name: string; agency: string; site: string }): { agent: AgentRecord; token: string } {
+    for (const [k, v] of Object.entries(input)) {
+      if (!NAME_RE.test(v)) {
+        throw new CanhError('CANH_ERR_REGISTRY_BAD_NAME', `--${k} "${v}": use letters, digits, ".", "_" or "-" (at most 128, starting with a letter or digit)`);
+      }
+    }
+    if (this.get(input.name)) throw new CanhError('CANH_ERR_REGISTRY_EXISTS', `an agent named "${input.name}" already exists (revoke it first, or pick another name)`);
+    const token = `canh_${randomBytes(32).toString('base64url')}`;
+    const id = randomUUID();
+    const now = Date.now();
+    this.db
+      .prepare('INSERT INTO agents (id, name, agency, site, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, input.name, input.agency, input.site, hashToken(token), now);
+    return { agent: this.get(id)!, token };
+  }
+
+  authenticate(token: string): AgentRecord | undefined {
+    if (!token) return undefined;
+    const r = this.db.prepare('SELECT * FROM agents WHERE token_hash = ? AND revoked_at IS NULL').get(hashToken(token)) as Row | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  revoke(nameOrId: string): AgentRecord | undefined {
+    const a = this.get(nameOrId);
+    if (!a) return undefined;
+    this.db.prepare('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), a.id);
+    return this.get(a.id);
+  }
+
+  list(): AgentRecord[] {
+    return (this.db.prepare('SELECT * FROM agents ORDER BY agency, site, name').all() as unknown as Row[]).map(toRecord);
+  }
+
+  get(nameOrId: string): AgentRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM agents WHERE id = ? OR name = ?').get(nameOrId, nameOrId) as Row | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  isRevoked(id: string): boolean {
+    const r = this.db.prepare('SELECT revoked_at FROM agents WHERE id = ?').get(id) as { revoked_at: number | null } | undefined;
+    return !r || r.revoked_at !== null;
+  }
+
+  markSeen(id: string, at: number, version?: string, connected?: boolean): void {
+    this.db
+      .prepare('UPDATE agents SET last_seen = ?, version = COALESCE(?, version), connected = COALESCE(?, connected) WHERE id = ?')
+      .run(at, version ?? null, connected === undefined ? null : connected ? 1 : 0, id);
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}

@@ -1,0 +1,309 @@
+// The collector's front door: HTTP (/healthz) and the agent WebSocket endpoint
+// /v1/agent. The bearer token is checked before the upgrade, so a bad one costs an
+// HTTP 401 and never a socket. Each connection is one agent; its batches are stamped
+// with the registry's identity, written to InfluxDB, and acked once written.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { CloseCode, decodeAgentMessage, encode, encodePoint, PROTOCOL_VERSION, ProtocolError, type Batch, type Hello } from '@canh/protocol';
+import type { CollectorConfig } from './config.ts';
+import type { AgentRecord, AgentRegistry } from './registry/types.ts';
+import type { InfluxWriter } from './influx/writer.ts';
+import { encodeBatch, identityOf, type Identity } from './identity.ts';
+
+export interface CollectorHooks {
+  /** Every valid batch, as it arrives (the alert engine evaluates on the stream). */
+  onBatch?(identity: Identity, agent: AgentRecord, batch: Batch): void;
+  onAgentState?(identity: Identity, agent: AgentRecord, online: boolean, at: number): void;
+  /** Extra HTTP routes (status page, API); return true when handled. */
+  http?(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean>;
+}
+
+interface Conn {
+  ws: WebSocket;
+  agent: AgentRecord;
+  identity: Identity;
+  remote: string;
+  hello?: Hello;
+  lastSeen: number;
+  tokens: number;
+  lastRefill: number;
+  replaced: boolean;
+  helloTimer?: NodeJS.Timeout;
+}
+
+export interface CollectorStats {
+  connected: number;
+  batches: number;
+  points: number;
+  events: number;
+  refusedPoints: number;
+  authFailures: number;
+  invalidMessages: number;
+}
+
+export class CollectorServer {
+  readonly stats: CollectorStats = { connected: 0, batches: 0, points: 0, events: 0, refusedPoints: 0, authFailures: 0, invalidMessages: 0 };
+  private server: Server | undefined;
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Map<string, Conn>();
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private readonly config: CollectorConfig;
+  private readonly registry: AgentRegistry;
+  private readonly writer: InfluxWriter;
+  private readonly log: Logger;
+  private readonly hooks: CollectorHooks;
+
+  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks }) {
+    this.config = config;
+    this.registry = deps.registry;
+    this.writer = deps.writer;
+    this.log = deps.log;
+    this.hooks = deps.hooks ?? {};
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // ws closes an oversized frame with 1009 before buffering it whole.
+      maxPayload: config.limits.max_message_bytes,
+      perMessageDeflate: false,
+    });
+  }
+
+  get port(): number {
+    const a = this.server?.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  connectedAgents(): { agent: AgentRecord; hello?: Hello; lastSeen: number; remote: string }[] {
+    return [...this.conns.values()].map((c) => ({ agent: c.agent, hello: c.hello, lastSeen: c.lastSeen, remote: c.remote }));
+  }
+
+  async start(): Promise<void> {
+    const tls = this.config.listen.tls;
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.onRequest(req, res);
+    this.server = tls ? createHttpsServer({ cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file) }, handler) : createHttpServer(handler);
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.config.listen.port, this.config.listen.host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+    this.timers.push(setInterval(() => this.checkLiveness(), Math.max(100, Math.min(this.config.liveness.ping_interval, this.config.liveness.offline_after / 3))));
+    this.timers.push(setInterval(() => this.checkRevocations(), 5000));
+    this.log.info({ port: this.port, host: this.config.listen.host, tls: !!tls }, 'collector listening');
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (req.method === 'GET' && url.pathname === '/healthz') {
+        const influxUp = await this.writer.ping();
+        const body = {
+          status: influxUp ? 'ok' : 'degraded',
+          influx: { up: influxUp, queued_lines: this.writer.stats.queued, last_error: this.writer.stats.lastError },
+          agents_connected: this.conns.size,
+        };
+        res.writeHead(influxUp ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        return;
+      }
+      if (this.hooks.http && (await this.hooks.http(req, res))) return;
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    } catch (err) {
+      this.log.error({ err }, 'HTTP handler failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  }
+
+  private reject(socket: Duplex, status: number, text: string): void {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}Content-Length: ${text.length + 1}\r\n\r\n${text}\n`);
+    socket.destroy();
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/v1/agent' || this.stopping) {
+      this.reject(socket, this.stopping ? 503 : 404, this.stopping ? 'Service Unavailable' : 'Not Found');
+      return;
+    }
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    const agent = m ? this.registry.authenticate(m[1]!) : undefined;
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    if (!agent) {
+      this.stats.authFailures++;
+      this.log.warn({ remote, reason: m ? 'unknown or revoked token' : 'no bearer token' }, 'agent refused (401)');
+      this.reject(socket, 401, 'Unauthorized');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, agent, remote));
+  }
+
+  private onConnection(ws: WebSocket, agent: AgentRecord, remote: string): void {
+    const now = Date.now();
+    const rate = this.config.limits.max_points_per_second;
+    const conn: Conn = { ws, agent, identity: identityOf(agent), remote, lastSeen: now, tokens: rate * 10, lastRefill: now, replaced: false };
+    const log = this.log.child({ agent: agent.name, agency: agent.agency, remote });
+    const previous = this.conns.get(agent.id);
+    if (previous) {
+      previous.replaced = true;
+      previous.ws.close(CloseCode.REPLACED, 'replaced by a newer connection of this agent');
+      log.info('a newer connection replaces the previous one');
+    }
+    this.conns.set(agent.id, conn);
+    this.stats.connected = this.conns.size;
+    conn.helloTimer = setTimeout(() => ws.close(CloseCode.HELLO_TIMEOUT, 'no hello received'), this.config.limits.hello_timeout);
+
+    ws.on('message', (data, isBinary) => {
+      conn.lastSeen = Date.now();
+      try {
+        if (isBinary) throw new ProtocolError('binary frames are not part of the protocol');
+        const msg = decodeAgentMessage(data as Buffer);
+        if (msg.type === 'hello') this.onHello(conn, msg, log);
+        else if (!conn.hello) throw new ProtocolError(`"${msg.type}" before "hello"`);
+        else if (msg.type === 'batch') this.onBatch(conn, msg, log);
+        else log.info({ version: msg.version, errors: msg.errors }, 'config result');
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.stats.invalidMessages++;
+        log.warn({ reason: err.message }, 'invalid message; closing this connection');
+        // Close reasons are limited to 123 bytes by the protocol.
+        ws.close(CloseCode.INVALID_MESSAGE, Buffer.from(err.message).subarray(0, 120).toString());
+      }
+    });
+    ws.on('pong', () => {
+      conn.lastSeen = Date.now();
+    });
+    ws.on('error', (err) => {
+      log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'agent connection error');
+    });
+    ws.on('close', (code, reason) => {
+      if (conn.helloTimer) clearTimeout(conn.helloTimer);
+      if (this.conns.get(agent.id) === conn) this.conns.delete(agent.id);
+      this.stats.connected = this.conns.size;
+      log.info({ code, reason: reason.toString() }, 'agent disconnected');
+      if (!conn.replaced && conn.hello) this.setOnline(conn, false);
+    });
+  }
+
+  private onHello(conn: Conn, hello: Hello, log: Logger): void {
+    if (conn.hello) throw new ProtocolError('second hello on one connection');
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      log.warn({ protocol: hello.protocol }, 'unsupported protocol version');
+      conn.ws.close(CloseCode.UNSUPPORTED_VERSION, `collector speaks protocol ${PROTOCOL_VERSION}`);
+      return;
+    }
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    conn.hello = hello;
+    conn.ws.send(
+      encode({
+        type: 'welcome',
+        protocol: PROTOCOL_VERSION,
+        server_time: Date.now(),
+        agent: { id: conn.agent.id, ...conn.identity },
+      }),
+    );
+    log.info({ version: hello.agent_version, os: hello.os, spool: hello.spool_batches }, 'agent connected');
+    this.setOnline(conn, true);
+  }
+
+  private setOnline(conn: Conn, online: boolean): void {
+    const at = Date.now();
+    this.registry.markSeen(conn.agent.id, at, conn.hello?.agent_version, online);
+    const line = encodePoint(
+      {
+        name: 'agent',
+        time: at,
+        tags: {},
+        fields: {
+          online: online ? 1 : 0,
+          version: conn.hello?.agent_version ?? '',
+          ...(online && conn.hello ? { spool_batches: conn.hello.spool_batches, dropped_points: conn.hello.dropped_points } : {}),
+        },
+        int: ['online', 'spool_batches', 'dropped_points'],
+      },
+      { ...conn.identity },
+    );
+    if (line) this.writer.write([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record agent state'));
+    this.hooks.onAgentState?.(conn.identity, conn.agent, online, at);
+  }
+
+  private onBatch(conn: Conn, batch: Batch, log: Logger): void {
+    this.stats.batches++;
+    this.stats.points += batch.points.length;
+    this.stats.events += batch.events.length;
+    this.throttle(conn, batch.points.length + batch.events.length);
+    this.hooks.onBatch?.(conn.identity, conn.agent, batch);
+    const { lines, refused } = encodeBatch(batch.points, batch.events, conn.identity);
+    if (refused) {
+      this.stats.refusedPoints += refused;
+      log.warn({ seq: batch.seq, refused }, 'points without any writable field were refused');
+    }
+    this.writer.write(lines).then(
+      () => {
+        if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'ack', seq: batch.seq }));
+      },
+      (err: Error & { code?: string }) => {
+        // Not durable: no ack. The agent keeps the batch and sends it again.
+        if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'error', code: err.code ?? 'CANH_ERR_COLLECTOR_INTERNAL', message: err.message, seq: batch.seq }));
+      },
+    );
+  }
+
+  /**
+   * Per-agent rate limit as a token bucket. An agent over its rate is not cut off (its
+   * data matters); its socket is paused until it is back within the limit, so TCP pushes
+   * back on it alone and other agents keep flowing.
+   */
+  private throttle(conn: Conn, n: number): void {
+    const rate = this.config.limits.max_points_per_second;
+    const now = Date.now();
+    conn.tokens = Math.min(rate * 10, conn.tokens + ((now - conn.lastRefill) / 1000) * rate);
+    conn.lastRefill = now;
+    conn.tokens -= n;
+    if (conn.tokens < 0) {
+      const waitMs = Math.ceil((-conn.tokens / rate) * 1000);
+      conn.ws.pause();
+      setTimeout(() => conn.ws.resume(), waitMs).unref();
+    }
+  }
+
+  private checkLiveness(): void {
+    const now = Date.now();
+    for (const c of this.conns.values()) {
+      if (now - c.lastSeen > this.config.liveness.offline_after) {
+        this.log.warn({ agent: c.agent.name, silentMs: now - c.lastSeen }, 'agent silent too long; marking offline');
+        c.ws.terminate();
+        continue;
+      }
+      if (c.ws.readyState === WebSocket.OPEN) c.ws.ping();
+    }
+  }
+
+  private checkRevocations(): void {
+    for (const c of this.conns.values()) {
+      if (this.registry.isRevoked(c.agent.id)) {
+        this.log.warn({ agent: c.agent.name }, 'token revoked; closing connection');
+        c.ws.close(CloseCode.UNAUTHORIZED, 'token revoked');
+      }
+    }
+  }
+
+  /** Stop accepting, close every agent with GOING_AWAY. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.conns.values()) c.ws.close(CloseCode.GOING_AWAY, 'collector shutting down');
+    const deadline = Date.now() + 2000;
+    while (this.conns.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.conns.values()) c.ws.terminate();
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    await closed;
+  }
+}

@@ -1,0 +1,48 @@
+// Decoding of frames on both ends: JSON parse + schema validation, with an error that
+// says which path was wrong, so a bad frame can be logged and refused precisely.
+import type { z } from 'zod';
+import {
+  AgentMessageSchema,
+  CollectorMessageSchema,
+  type AgentMessage,
+  type CollectorMessage,
+} from './messages.ts';
+
+export class ProtocolError extends Error {
+  readonly code = 'CANH_ERR_PROTOCOL_INVALID_MESSAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export function formatIssues(error: z.ZodError, max = 5): string {
+  return error.issues
+    .slice(0, max)
+    .map((i) => `${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+function decode<T>(schema: z.ZodType<T>, data: string | Buffer): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+  } catch {
+    throw new ProtocolError('frame is not valid JSON');
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new ProtocolError(formatIssues(r.error));
+  return r.data;
+}
+
+export function decodeAgentMessage(data: string | Buffer): AgentMessage {
+  return decode(AgentMessageSchema, data);
+}
+
+export function decodeCollectorMessage(data: string | Buffer): CollectorMessage {
+  return decode(CollectorMessageSchema, data);
+}
+
+export function encode(msg: AgentMessage | CollectorMessage | Record<string, unknown>): string {
+  return JSON.stringify(msg);
+}

@@ -1,0 +1,5 @@
+export * from './messages.ts';
+export * from './close-codes.ts';
+export * from './codec.ts';
+export * from './line-protocol.ts';
+export * from './errors.ts';

@@ -1,0 +1,55 @@
+// InfluxDB line protocol encoding. Every tag and field value that reaches InfluxDB
+// passes through here, so escaping is what stops a value from injecting extra fields,
+// tags or whole lines (a user name with a space and "x=1", a path with a newline...).
+import type { FieldValue, Point } from './messages.ts';
+
+// Measurement: escape comma and space. Tag keys/values and field keys: comma, equals, space.
+// Newlines cannot be escaped in line protocol at all, so they are replaced in names and
+// tag values (they stay, escaped, inside string field values, where InfluxDB accepts \n).
+export function escapeMeasurement(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/[\r\n]/g, ' ').replace(/[, ]/g, (c) => `\\${c}`);
+}
+
+export function escapeTag(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/[\r\n]/g, ' ').replace(/[,= ]/g, (c) => `\\${c}`);
+}
+
+export function escapeFieldString(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r/g, '\\r').replace(/\n/g, '\\n')}"`;
+}
+
+function fieldValue(v: FieldValue, isInt: boolean): string | undefined {
+  if (typeof v === 'string') return escapeFieldString(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (!Number.isFinite(v)) return undefined; // NaN/Infinity have no line-protocol form
+  if (isInt) return `${Math.trunc(v)}i`;
+  // Always write floats with a decimal point or exponent so InfluxDB never sees an int.
+  const s = String(v);
+  return /[.eE]/.test(s) || s.includes('Infinity') ? s : `${s}.0`;
+}
+
+/**
+ * Encode one point. Tags in `extraTags` win over the point's own tags (the collector
+ * passes the registry's host/agency/site there). Returns undefined when no field can be
+ * written (e.g. all NaN) so the caller can count the point as refused instead of
+ * sending a line InfluxDB would reject with a 400 for the whole batch.
+ * Time is in milliseconds: write with precision=ms.
+ */
+export function encodePoint(p: Point, extraTags?: Readonly<Record<string, string>>): string | undefined {
+  const tags: Record<string, string> = { ...p.tags, ...extraTags };
+  let line = escapeMeasurement(p.name);
+  for (const k of Object.keys(tags).sort()) {
+    const v = tags[k];
+    if (v === undefined || v === '') continue; // empty tag values are not allowed by InfluxDB
+    line += `,${escapeTag(k)}=${escapeTag(v)}`;
+  }
+  const ints = p.int && p.int.length ? new Set(p.int) : undefined;
+  let fields = '';
+  for (const [k, v] of Object.entries(p.fields)) {
+    const enc = fieldValue(v, ints?.has(k) ?? false);
+    if (enc === undefined) continue;
+    fields += `${fields ? ',' : ''}${escapeTag(k)}=${enc}`;
+  }
+  if (!fields) return undefined;
+  return `${line} ${fields} ${p.time}`;
+}
