@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { decodeAgentMessage } from '@canh/protocol';
+import { Batcher } from './batcher.ts';
+import { MemorySpool } from './spool/memory.ts';
+
+function setup(batchSize = 3, maxMessageBytes = 1_000_000) {
+  const spool = new MemorySpool({ maxBytes: 10_000_000 });
+  const b = new Batcher(spool, { batchSize, flushIntervalMs: 60_000, maxMessageBytes, now: () => 1000 });
+  let batches = 0;
+  b.onBatch = () => batches++;
+  return { spool, b, count: () => batches };
+}
+
+describe('batcher', () => {
+  it('cuts a batch at batch_size and stamps time, tags and int fields', () => {
+    const { spool, b, count } = setup();
+    const acc = b.accumulator('cpu', { rack: 'r1' }, () => 5000);
+    acc.addPoint('cpu', { cpu: 'cpu0' }, { usage_idle: 99.5 });
+    acc.addPoint('net', {}, { bytes_recv: 10, missing_int_is_ignored: 1 }, { int: ['bytes_recv', 'nope'] });
+    expect(count()).toBe(0);
+    acc.addPoint('cpu', {}, { x: 1 }, { time: 42 });
+    expect(count()).toBe(1);
+    const msg = decodeAgentMessage(spool.after(0, 1)[0]!.frame);
+    if (msg.type !== 'batch') throw new Error('not a batch');
+    expect(msg.seq).toBe(1);
+    expect(msg.points[0]).toEqual({ name: 'cpu', time: 5000, tags: { cpu: 'cpu0', rack: 'r1' }, fields: { usage_idle: 99.5 } });
+    expect(msg.points[1]!.int).toEqual(['bytes_recv']);
+    expect(msg.points[2]!.time).toBe(42);
+  });
+  it('events fill in detector and time', () => {
+    const { spool, b } = setup();
+    b.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: 'm', evidence: { src_ip: '203.0.113.7' }, count: 7, mitre: 'T1110.001' });
+    b.flush();
+    const msg = decodeAgentMessage(spool.after(0, 1)[0]!.frame);
+    if (msg.type !== 'batch') throw new Error('not a batch');
+    expect(msg.events[0]).toEqual({ time: 1000, detector: 'auth_log', type: 'brute_force', severity: 'high', message: 'm', evidence: { src_ip: '203.0.113.7' }, count: 7, mitre: 'T1110.001' });
+  });
+  it('keeps batches under the message size limit', () => {
+    const { spool, b } = setup(1_000_000, 2000);
+    const acc = b.accumulator('x');
+    for (let i = 0; i < 100; i++) acc.addPoint('m', {}, { s: 'y'.repeat(50) });
+    b.flush();
+    const frames = spool.after(0, 1000);
+    expect(frames.length).toBeGreaterThan(3);
+    for (const f of frames) expect(Buffer.byteLength(f.frame)).toBeLessThan(2000);
+    expect(frames.reduce((n, f) => n + f.points, 0)).toBe(100);
+  });
+  it('stop flushes what it holds', () => {
+    const { spool, b } = setup(100);
+    b.accumulator('x').addPoint('m', {}, { v: 1 });
+    b.stop();
+    expect(spool.stats().batches).toBe(1);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText, ConfigError } from './config.ts';
+import { parseDuration } from './duration.ts';
+
+const good = `
+collector:
+  url: wss://collector.example.gov.vn/v1/agent
+  token: canh_x
+agent:
+  interval: 10s
+  state_dir: /tmp/canh-test
+inputs: []
+`;
+
+function problems(text: string): string[] {
+  try {
+    parseConfigText(text, { env: {} });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('CANH_ERR_CONFIG_INVALID');
+    return (err as ConfigError).problems;
+  }
+  throw new Error('config unexpectedly valid');
+}
+
+describe('agent config', () => {
+  it('accepts a minimal config and fills defaults from the schema', () => {
+    const c = parseConfigText(good, { env: {} });
+    expect(c.agent.interval).toBe(10_000);
+    expect(c.agent.batch_size).toBe(1000);
+    expect(c.collector.max_in_flight).toBe(8);
+    expect(c.collector.resolvedToken).toBe('canh_x');
+  });
+  it('CANH_AGENT_TOKEN wins over the file', () => {
+    expect(parseConfigText(good, { env: { CANH_AGENT_TOKEN: 'from-env' } }).collector.resolvedToken).toBe('from-env');
+  });
+  it('names the path of a bad value', () => {
+    expect(problems(good.replace('10s', 'ten seconds'))).toEqual(['agent.interval: not a duration: "ten seconds" (write e.g. "10s", "5m", "1h30m")']);
+  });
+  it('refuses unknown keys, naming them', () => {
+    expect(problems(`${good}\nagnet: {}\n`)).toContain('agnet: unknown key (expected collector, agent, inputs, detectors)');
+    expect(problems(good.replace('interval: 10s', 'interval: 10s\n  intervall: 5s'))).toEqual(['agent: unknown key "intervall"']);
+  });
+  it('refuses an unknown input type, listing the known ones', () => {
+    const p = problems(good.replace('inputs: []', 'inputs:\n  - type: nope'));
+    expect(p[0]).toMatch(/^inputs\[0\]\.type: unknown input "nope" \(known: /);
+  });
+  it('refuses an input entry that is not a mapping', () => {
+    expect(problems(good.replace('inputs: []', 'inputs:\n  - cpu'))).toEqual(['inputs[0]: must be a mapping with a "type"']);
+  });
+  it('needs a token from somewhere', () => {
+    expect(problems(good.replace('  token: canh_x\n', ''))).toEqual(['collector: no token (set collector.token_file, collector.token, or CANH_AGENT_TOKEN)']);
+  });
+  it('reports an unreadable token file', () => {
+    expect(problems(good.replace('token: canh_x', 'token_file: /nonexistent/token'))).toEqual(['collector.token_file: cannot read /nonexistent/token (ENOENT)']);
+  });
+  it('refuses a non-websocket URL', () => {
+    expect(problems(good.replace('wss://', 'http://'))).toEqual(['collector.url: must start with ws:// or wss://']);
+  });
+  it('reports YAML syntax errors with line and column', () => {
+    expect(problems('collector:\n  url: [unclosed\n')[0]).toMatch(/^line \d+, column \d+: /);
+  });
+  it('reports every problem at once', () => {
+    expect(problems(good.replace('10s', 'x').replace('wss://', 'ftp://')).length).toBe(2);
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['10s', 10_000],
+    ['250ms', 250],
+    ['1h30m', 5_400_000],
+    ['2d', 172_800_000],
+    ['1.5s', 1500],
+  ])('%s', (s, ms) => expect(parseDuration(s)).toBe(ms));
+  it.each(['', '10', 's', '10x', '10s junk', '-1s'])('refuses %j', (s) => expect(parseDuration(s)).toBeUndefined());
+});
