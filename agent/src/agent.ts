@@ -2,6 +2,7 @@
 // start() returns once everything is running; stop() flushes and closes, safe twice.
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { CanhError } from '@canh/protocol';
 import type { AgentConfig, InputEntry } from './config.ts';
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
@@ -9,7 +10,8 @@ import { Transport } from './transport.ts';
 import { createContext } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';
 import type { Spool } from './spool/types.ts';
-import { MemorySpool } from './spool/memory.ts';
+import { join } from 'node:path';
+import { DiskSpool } from './spool/disk.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export interface AgentDeps {
@@ -22,6 +24,19 @@ export interface AgentDeps {
 interface Running {
   entry: InputEntry;
   input: Input;
+}
+
+function openSpool(a: AgentConfig['agent'], log: Logger): Spool {
+  const dir = join(a.state_dir, 'spool');
+  try {
+    const spool = new DiskSpool({ dir, maxBytes: a.spool_max_bytes, fsync: a.spool_fsync, fsyncIntervalMs: a.spool_fsync_interval, log: log.child({ component: 'spool' }) });
+    const r = spool.recovery;
+    if (r.unacked || r.truncatedBytes) log.info({ ...r, dir }, 'spool recovered');
+    return spool;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new CanhError('CANH_ERR_SPOOL_UNWRITABLE', `cannot open the spool in ${dir} (${code}): agent.state_dir must be a folder the agent can write`, { cause: err });
+  }
 }
 
 export class Agent {
@@ -43,7 +58,7 @@ export class Agent {
     this.config = config;
     this.deps = deps;
     const a = config.agent;
-    this.spool = deps.spool ?? new MemorySpool({ maxBytes: a.spool_max_bytes });
+    this.spool = deps.spool ?? openSpool(a, deps.log);
     this.batcher = new Batcher(this.spool, {
       batchSize: a.batch_size,
       flushIntervalMs: a.flush_interval,

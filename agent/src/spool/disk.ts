@@ -1,0 +1,307 @@
+// The agent's durable spool: every batch is appended to a segment file in the state
+// folder before it is sent, and forgotten only once the collector has acked it.
+//
+// On disk: <dir>/seg-<first seq>.log files of records, <dir>/acks.log (one 8-byte seq
+// per ack) and <dir>/meta.json (next seq, drop counters). A record is
+//   u32 payload length | u32 crc32 | u64 seq | u32 points | u32 events | payload (the frame)
+// little-endian, crc over everything after the crc field. A torn or corrupt tail (power
+// loss, kill -9 mid-write) is cut off at start-up and reported, never fatal.
+//
+// fsync policy: "always" syncs every append before it is sent (no acknowledged loss on
+// power failure, slowest); "interval" syncs at most every spool_fsync_interval (a crash
+// of the OS may lose that much; a crash of the agent alone loses nothing, the data is in
+// the page cache); "never" leaves it to the OS. Acks are synced lazily: a lost ack only
+// means a batch is sent again, which InfluxDB stores once.
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { Logger } from 'pino';
+import type { Spool, SpoolRecord, SpoolStats } from './types.ts';
+
+const HEADER = 24;
+const MAX_RECORD = 64 * 1024 * 1024;
+
+export interface DiskSpoolOptions {
+  dir: string;
+  maxBytes: number;
+  /** A new segment starts past this size; whole segments are the unit of deletion. */
+  segmentBytes?: number;
+  fsync: 'always' | 'interval' | 'never';
+  fsyncIntervalMs?: number;
+  log?: Logger;
+}
+
+interface Entry {
+  seq: number;
+  seg: Segment;
+  offset: number;
+  length: number;
+  points: number;
+  events: number;
+}
+
+interface Segment {
+  firstSeq: number;
+  path: string;
+  fd: number;
+  size: number;
+  /** Unacked records in this segment. */
+  live: number;
+}
+
+interface Meta {
+  nextSeq: number;
+  droppedPoints: number;
+  droppedEvents: number;
+}
+
+export interface RecoveryReport {
+  segments: number;
+  records: number;
+  unacked: number;
+  /** Bytes cut from torn or corrupt tails. */
+  truncatedBytes: number;
+}
+
+export class DiskSpool implements Spool {
+  private readonly opts: Required<Omit<DiskSpoolOptions, 'log'>> & { log?: Logger };
+  private segments: Segment[] = [];
+  private entries = new Map<number, Entry>();
+  private meta: Meta = { nextSeq: 1, droppedPoints: 0, droppedEvents: 0 };
+  private bytes = 0;
+  private ackFd = -1;
+  private dirty = false;
+  private ackDirty = false;
+  private acksLogged = 0;
+  private liveBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  readonly recovery: RecoveryReport = { segments: 0, records: 0, unacked: 0, truncatedBytes: 0 };
+
+  constructor(opts: DiskSpoolOptions) {
+    this.opts = { segmentBytes: 4 * 1024 * 1024, fsyncIntervalMs: 1000, ...opts };
+    mkdirSync(opts.dir, { recursive: true, mode: 0o750 });
+    this.recover();
+    if (this.ackFd < 0) this.ackFd = openSync(join(opts.dir, 'acks.log'), 'a');
+    if (this.opts.fsync === 'interval') {
+      this.timer = setInterval(() => this.sync(), this.opts.fsyncIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  private recover(): void {
+    const dir = this.opts.dir;
+    try {
+      this.meta = { ...this.meta, ...(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Partial<Meta>) };
+    } catch {
+      // No or unreadable meta: counters start at zero, seqs continue from the segments.
+    }
+    const acked = new Set<number>();
+    if (existsSync(join(dir, 'acks.log'))) {
+      const buf = readFileSync(join(dir, 'acks.log'));
+      for (let o = 0; o + 8 <= buf.length; o += 8) acked.add(Number(buf.readBigUInt64LE(o)));
+    }
+    const files = readdirSync(dir)
+      .filter((f) => /^seg-\d+\.log$/.test(f))
+      .sort((a, b) => Number(a.slice(4, -4)) - Number(b.slice(4, -4)));
+    let maxSeq = this.meta.nextSeq - 1;
+    for (const f of files) {
+      const path = join(dir, f);
+      const fd = openSync(path, 'r+');
+      const seg: Segment = { firstSeq: Number(f.slice(4, -4)), path, fd, size: 0, live: 0 };
+      const size = fstatSync(fd).size;
+      const head = Buffer.alloc(HEADER);
+      let off = 0;
+      while (off < size) {
+        if (off + HEADER > size || readSync(fd, head, 0, HEADER, off) !== HEADER) break;
+        const len = head.readUInt32LE(0);
+        if (len > MAX_RECORD || off + HEADER + len > size) break;
+        const payload = Buffer.alloc(len);
+        readSync(fd, payload, 0, len, off + HEADER);
+        if (crc32(payload, crc32(head.subarray(8))) !== head.readUInt32LE(4)) break;
+        const seq = Number(head.readBigUInt64LE(8));
+        this.recovery.records++;
+        maxSeq = Math.max(maxSeq, seq);
+        if (!acked.has(seq)) {
+          this.entries.set(seq, { seq, seg, offset: off, length: len, points: head.readUInt32LE(16), events: head.readUInt32LE(20) });
+          this.liveBytes += HEADER + len;
+          seg.live++;
+        }
+        off += HEADER + len;
+      }
+      if (off < size) {
+        this.recovery.truncatedBytes += size - off;
+        this.opts.log?.warn({ segment: f, offset: off, cut: size - off }, 'spool: torn or corrupt tail cut off');
+        ftruncateSync(fd, off);
+      }
+      seg.size = off;
+      this.bytes += off;
+      this.segments.push(seg);
+    }
+    this.recovery.segments = this.segments.length;
+    this.recovery.unacked = this.entries.size;
+    this.meta.nextSeq = maxSeq + 1;
+    // Entries must iterate in seq order; segments were read in order, so they are.
+    this.compact();
+  }
+
+  append(make: (seq: number) => { frame: string; points: number; events: number }): number {
+    const seq = this.meta.nextSeq++;
+    const r = make(seq);
+    const payload = Buffer.from(r.frame);
+    const head = Buffer.alloc(HEADER);
+    head.writeUInt32LE(payload.length, 0);
+    head.writeBigUInt64LE(BigInt(seq), 8);
+    head.writeUInt32LE(r.points, 16);
+    head.writeUInt32LE(r.events, 20);
+    head.writeUInt32LE(crc32(payload, crc32(head.subarray(8))), 4);
+    let seg = this.segments.at(-1);
+    if (!seg || seg.size >= this.opts.segmentBytes) seg = this.newSegment(seq);
+    const offset = seg.size;
+    writeSync(seg.fd, Buffer.concat([head, payload]), 0, HEADER + payload.length, offset);
+    seg.size += HEADER + payload.length;
+    seg.live++;
+    this.bytes += HEADER + payload.length;
+    this.entries.set(seq, { seq, seg, offset, length: payload.length, points: r.points, events: r.events });
+    this.liveBytes += HEADER + payload.length;
+    if (this.opts.fsync === 'always') fsyncSync(seg.fd);
+    else this.dirty = true;
+    this.enforceBound();
+    return seq;
+  }
+
+  private newSegment(firstSeq: number): Segment {
+    const path = join(this.opts.dir, `seg-${String(firstSeq).padStart(12, '0')}.log`);
+    const fd = openSync(path, 'w+');
+    const seg: Segment = { firstSeq, path, fd, size: 0, live: 0 };
+    this.segments.push(seg);
+    return seg;
+  }
+
+  /** Oldest data goes first: whole segments, with their unacked points counted as dropped. */
+  private enforceBound(): void {
+    while (this.bytes > this.opts.maxBytes && this.segments.length > 1) {
+      const seg = this.segments[0]!;
+      let points = 0;
+      let events = 0;
+      for (const e of this.entries.values()) {
+        if (e.seg !== seg) break;
+        points += e.points;
+        events += e.events;
+        this.entries.delete(e.seq);
+        this.liveBytes -= e.length + HEADER;
+      }
+      this.meta.droppedPoints += points;
+      this.meta.droppedEvents += events;
+      this.opts.log?.warn({ droppedPoints: points, droppedEvents: events, totalDropped: this.meta.droppedPoints }, 'spool full: oldest data dropped');
+      this.removeSegment(seg);
+      this.saveMeta();
+    }
+  }
+
+  private removeSegment(seg: Segment): void {
+    closeSync(seg.fd);
+    try {
+      unlinkSync(seg.path);
+    } catch {
+      // already gone
+    }
+    this.bytes -= seg.size;
+    this.segments = this.segments.filter((s) => s !== seg);
+  }
+
+  private saveMeta(): void {
+    const tmp = join(this.opts.dir, 'meta.json.tmp');
+    writeFileSync(tmp, JSON.stringify(this.meta));
+    renameSync(tmp, join(this.opts.dir, 'meta.json'));
+  }
+
+  after(seq: number, limit: number): SpoolRecord[] {
+    const out: SpoolRecord[] = [];
+    for (const e of this.entries.values()) {
+      if (e.seq <= seq) continue;
+      const buf = Buffer.alloc(e.length);
+      readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER);
+      out.push({ seq: e.seq, frame: buf.toString('utf8'), points: e.points, events: e.events });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  first(): number | undefined {
+    for (const s of this.entries.keys()) return s;
+    return undefined;
+  }
+
+  ack(seq: number): boolean {
+    const e = this.entries.get(seq);
+    if (!e) return false;
+    this.entries.delete(seq);
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(seq));
+    writeSync(this.ackFd, b);
+    this.ackDirty = true;
+    this.acksLogged++;
+    this.liveBytes -= e.length + HEADER;
+    e.seg.live--;
+    // A fully acked segment that is not the one being written is deleted at once; the
+    // ack log is rewritten now and then so it does not grow forever.
+    if (e.seg.live === 0 && e.seg !== this.segments.at(-1)) {
+      this.removeSegment(e.seg);
+      if (this.acksLogged > 4096) this.compact();
+    }
+    return true;
+  }
+
+  /** Rewrite acks.log to hold only acks of records still on disk. */
+  private compact(): void {
+    const keep: number[] = [];
+    // Acks of records still on disk must survive the rewrite; acks older than the first
+    // segment refer to deleted records and can go.
+    const live = new Set(this.entries.keys());
+    const acksPath = join(this.opts.dir, 'acks.log');
+    if (existsSync(acksPath)) {
+      const buf = readFileSync(acksPath);
+      const minSeq = this.segments[0]?.firstSeq ?? Number.MAX_SAFE_INTEGER;
+      for (let o = 0; o + 8 <= buf.length; o += 8) {
+        const s = Number(buf.readBigUInt64LE(o));
+        if (s >= minSeq && !live.has(s)) keep.push(s);
+      }
+    }
+    const out = Buffer.alloc(keep.length * 8);
+    keep.forEach((s, i) => out.writeBigUInt64LE(BigInt(s), i * 8));
+    if (this.ackFd >= 0) closeSync(this.ackFd);
+    writeFileSync(`${acksPath}.tmp`, out);
+    this.acksLogged = keep.length;
+    renameSync(`${acksPath}.tmp`, acksPath);
+    this.ackFd = this.closed ? -1 : openSync(acksPath, 'a');
+    this.saveMeta();
+  }
+
+  private sync(): void {
+    if (this.dirty) {
+      const seg = this.segments.at(-1);
+      if (seg) fsyncSync(seg.fd);
+      this.dirty = false;
+    }
+    if (this.ackDirty && this.ackFd >= 0) {
+      fsyncSync(this.ackFd);
+      this.ackDirty = false;
+    }
+  }
+
+  stats(): SpoolStats {
+    return { batches: this.entries.size, bytes: this.liveBytes, droppedPoints: this.meta.droppedPoints, droppedEvents: this.meta.droppedEvents };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.opts.fsync !== 'never') this.sync();
+    this.saveMeta();
+    for (const s of this.segments) closeSync(s.fd);
+    if (this.ackFd >= 0) closeSync(this.ackFd);
+    this.ackFd = -1;
+  }
+}
