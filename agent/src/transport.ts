@@ -43,6 +43,8 @@ export class Transport {
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
   private readonly backoff: Backoff;
+  private readonly retryBackoff = new Backoff(500, 30_000);
+  private retryTimer: NodeJS.Timeout | undefined;
   private fatal = false;
   welcome: Welcome | undefined;
   acked = 0;
@@ -139,12 +141,14 @@ export class Transport {
           this.pump();
           break;
         case 'ack':
+          this.retryBackoff.reset();
           this.inFlight.delete(msg.seq);
           if (this.spool.ack(msg.seq)) this.acked++;
           this.pump();
           break;
         case 'error':
           this.log.warn({ code: msg.code, seq: msg.seq }, `collector error: ${msg.message}`);
+          if (msg.seq !== undefined) this.retryLater(msg.seq);
           break;
         case 'config':
           // Central configuration is handled by a later layer; acknowledge we saw it.
@@ -208,11 +212,28 @@ export class Transport {
     if (ws.bufferedAmount > 8 * 1024 * 1024) return;
     const room = this.opts.maxInFlight - this.inFlight.size;
     if (room <= 0) return;
-    for (const r of this.spool.after(this.sentUpTo, room)) {
+    for (const r of this.spool.after(this.sentUpTo, room + this.inFlight.size)) {
+      if (this.inFlight.size >= this.opts.maxInFlight) break;
+      if (this.inFlight.has(r.seq)) {
+        this.sentUpTo = Math.max(this.sentUpTo, r.seq);
+        continue;
+      }
       ws.send(r.frame);
       this.inFlight.add(r.seq);
       this.sentUpTo = r.seq;
     }
+  }
+
+  /** The collector could not make a batch durable (InfluxDB busy): send it again later. */
+  private retryLater(seq: number): void {
+    this.inFlight.delete(seq);
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = undefined;
+      const first = this.spool.first();
+      // Rewind to just before the oldest unacked batch; those still in flight are skipped.
+      if (first !== undefined) this.sentUpTo = Math.min(this.sentUpTo, first - 1);
+      this.pump();
+    }, this.retryBackoff.next());
   }
 
   inFlightCount(): number {
@@ -229,6 +250,7 @@ export class Transport {
     }
     this.setState('stopped');
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.stopPing();
     const ws = this.ws;
     if (ws) {

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Quick start: InfluxDB, the collector and one agent watching this host, all in the
+# foreground with their state in ./.state. Ctrl-C stops everything.
+# Installs what is missing: Debian's influxdb package (as root) and the npm packages.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+state="$root/.state"
+influx_port=${CANH_INFLUX_PORT:-8086}
+collector_port=${CANH_COLLECTOR_PORT:-8443}
+
+if ! command -v influxd >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "quickstart: InfluxDB is not installed; run as root or: sudo apt-get install influxdb" >&2
+    exit 1
+  fi
+  echo "quickstart: installing InfluxDB (Debian package influxdb)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends influxdb iputils-ping >/dev/null
+fi
+[ -x node_modules/.bin/node ] || npm ci --no-audit --no-fund
+export PATH="$root/node_modules/.bin:$PATH"
+
+mkdir -p "$state/influxdb" "$state/collector" "$state/agent" "$state/logs"
+cat > "$state/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$((influx_port + 2))"
+[meta]
+  dir = "$state/influxdb/meta"
+[data]
+  dir = "$state/influxdb/data"
+  wal-dir = "$state/influxdb/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:$influx_port"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+CONF
+
+[ -f "$state/collector.yaml" ] || cat > "$state/collector.yaml" <<CONF
+listen: { host: 127.0.0.1, port: $collector_port }
+state_dir: $state/collector
+influx: { url: "http://127.0.0.1:$influx_port", database: canh }
+CONF
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "quickstart: stopping"
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
+}
+trap cleanup INT TERM EXIT
+
+influxd -config "$state/influxdb.conf" >"$state/logs/influxd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null "http://127.0.0.1:$influx_port/ping" 2>/dev/null && break
+  node -e 'fetch(process.argv[1]).then(r=>process.exit(r.status===204?0:1),()=>process.exit(1))' "http://127.0.0.1:$influx_port/ping" && break
+  sleep 0.2
+done
+
+if [ ! -s "$state/agent/token" ]; then
+  node collector/src/cli.ts agent add --config "$state/collector.yaml" --name "$(hostname)" --agency local --site local --json \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).token))' > "$state/agent/token"
+  chmod 600 "$state/agent/token"
+fi
+
+node collector/src/cli.ts serve --config "$state/collector.yaml" >"$state/logs/collector.log" 2>&1 &
+pids+=($!)
+
+[ -f "$state/agent.yaml" ] || cat > "$state/agent.yaml" <<CONF
+collector:
+  url: ws://127.0.0.1:$collector_port/v1/agent
+  token_file: $state/agent/token
+agent:
+  interval: 10s
+  state_dir: $state/agent
+# With no "inputs:" list the agent runs its default host inputs (cpu, mem, disk, net...).
+CONF
+sleep 1
+node agent/src/cli.ts run --config "$state/agent.yaml" >"$state/logs/agent.log" 2>&1 &
+pids+=($!)
+
+cat <<MSG
+
+Canh is running (Ctrl-C stops it):
+  InfluxDB   http://127.0.0.1:$influx_port   database "canh", data in $state/influxdb
+  collector  ws://127.0.0.1:$collector_port/v1/agent   health: http://127.0.0.1:$collector_port/healthz
+  agent      $(hostname), config $state/agent.yaml
+  logs       $state/logs/
+
+Query the data (after ~20 s):
+  curl -s 'http://127.0.0.1:$influx_port/query?db=canh&pretty=true' --data-urlencode \\
+    "q=SELECT mean(usage_idle) FROM cpu WHERE time > now() - 5m GROUP BY host, time(1m)"
+  node collector/src/cli.ts agent list --config $state/collector.yaml
+MSG
+wait -n "${pids[@]}" || true
+echo "quickstart: a process exited; see $state/logs/" >&2
