@@ -1,0 +1,72 @@
+// The contract between the agent and each input or detector. An input is a folder
+// with an index.ts exporting one `InputDefinition`; it gets the operating system
+// through an `InputContext` so unit tests can feed it captured files and output.
+import type { z } from 'zod';
+import type { FieldValue, SecurityEventInput } from '@canh/protocol';
+import type { Logger } from 'pino';
+
+export interface PointOptions {
+  /** Fields that are integers (InfluxDB keeps int and float apart). */
+  int?: readonly string[];
+  /** Measurement time in ms; defaults to the time the gather started. */
+  time?: number;
+}
+
+export interface Accumulator {
+  addPoint(name: string, tags: Record<string, string>, fields: Record<string, FieldValue>, opts?: PointOptions): void;
+  /** Detector events; `time` and `detector` are filled in when missing. */
+  addEvent(event: Omit<SecurityEventInput, 'time' | 'detector'> & { time?: number; detector?: string }): void;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** What an input may ask of the operating system. Real in production, fed in unit tests. */
+export interface InputContext {
+  readFile(path: string): Promise<string>;
+  /** Raw bytes, for binary files such as utmp that UTF-8 decoding would corrupt. */
+  readFileBytes?(path: string): Promise<Uint8Array>;
+  readdir(path: string): Promise<string[]>;
+  statfs(path: string): Promise<{ bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }>;
+  exec(cmd: string, args: readonly string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  /** Wall clock in ms. */
+  now(): number;
+  /** Root of procfs and sysfs; "/proc" and "/sys" unless HOST_PROC/HOST_SYS say otherwise (containers). */
+  procRoot: string;
+  sysRoot: string;
+  /** Folder where this input may keep state (baselines) across restarts. */
+  stateDir: string;
+  hostname: string;
+  log: Logger;
+}
+
+export interface Input {
+  /** Called once per interval for polled inputs. A failed check is data, not a throw. */
+  gather?(acc: Accumulator): Promise<void>;
+  /** Service inputs (log followers, trap listeners) start here and push into acc. */
+  start?(acc: Accumulator): Promise<void> | void;
+  /** Safe to call twice; flushes what it holds. */
+  stop?(): Promise<void> | void;
+}
+
+export interface InputDefinition<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  description: string;
+  /** Platforms the input works on; absent means all. */
+  platforms?: readonly NodeJS.Platform[];
+  /** The input's own options (besides `type`, `interval`, `tags`), with defaults. */
+  config: S;
+  /** Whether a default config (`canh-agent` with no inputs listed) enables it. */
+  enabledByDefault?: boolean;
+  create(config: z.infer<S>, ctx: InputContext): Input;
+}
+
+/** Helper so each input's index.ts keeps its config type without casts. */
+export function defineInput<S extends z.ZodObject>(def: InputDefinition<S>): InputDefinition<S> {
+  return def;
+}
