@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import def from './index.ts';
+import { decodeAddress, parseProcNet } from './parse.ts';
+import { readmeExample, recorder, testContext } from '../testing.ts';
+
+const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
+
+describe('listening_ports parsing (captured /proc/net)', () => {
+  it('decodes IPv4 and IPv6 addresses', () => {
+    expect(decodeAddress('0100007F')).toBe('127.0.0.1');
+    expect(decodeAddress('00000000000000000000000001000000')).toBe('::1');
+    expect(decodeAddress('00000000000000000000000000000000')).toBe('::');
+    expect(decodeAddress('0000000000000000FFFF00000100007F')).toBe('::ffff:127.0.0.1');
+    expect(decodeAddress('B80D0120000000000000000001000000')).toBe('2001:db8::1');
+    expect(decodeAddress('XYZ')).toBeUndefined();
+  });
+
+  it('keeps TCP LISTEN sockets only, not established or time-wait ones', () => {
+    const { listeners, malformed } = parseProcNet(data('tcp.txt'), 'tcp');
+    expect(malformed).toBe(0);
+    expect(listeners.map((l) => `${l.address}:${l.port}`)).toEqual(['0.0.0.0:2024', '127.0.0.1:18443', '0.0.0.0:28180', '127.0.0.1:18086', '127.0.0.1:18088']);
+    expect(parseProcNet(data('tcp6.txt'), 'tcp6').listeners.map((l) => `[${l.address}]:${l.port}/${l.inode}`)).toEqual(['[::1]:28544/17463', '[::]:28543/17462']);
+  });
+
+  it('keeps unconnected UDP sockets only', () => {
+    expect(parseProcNet(data('udp.txt'), 'udp').listeners.map((l) => `${l.address}:${l.port}`)).toEqual(['127.0.0.1:25353']);
+    expect(parseProcNet(data('udp6.txt'), 'udp6').listeners.map((l) => `[${l.address}]:${l.port}`)).toEqual(['[::]:25354']);
+  });
+
+  it('garbage gives a count of malformed lines, not a crash', () => {
+    const r = parseProcNet(data('garbage.txt'), 'tcp');
+    expect(r.listeners).toEqual([]);
+    expect(r.malformed).toBeGreaterThan(0);
+    expect(parseProcNet('', 'udp6')).toEqual({ listeners: [], malformed: 0 });
+  });
+
+  it('README example parses with the schema', () => {
+    expect(readmeExample(import.meta.dirname, def)).toMatchObject({ grace_intervals: 2 });
+  });
+});
+
+describe('listening_ports on real sockets', () => {
+  const cleanup: (() => void)[] = [];
+  afterEach(() => cleanup.splice(0).forEach((f) => f()));
+
+  it('reports this process\'s TCP and UDP listeners on 127.0.0.1 and ::1 after the grace period, then their closing', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'canh-ports-'));
+    cleanup.push(() => rmSync(state, { recursive: true, force: true }));
+    const det = def.create(def.config.parse({ grace_intervals: 2 }), testContext(state));
+    const { acc, events } = recorder();
+    await det.gather!(acc); // baseline
+    expect(events).toEqual([]);
+
+    const tcp4 = net.createServer().listen(0, '127.0.0.1');
+    const tcp6 = net.createServer().listen(0, '::1');
+    const udp4 = dgram.createSocket('udp4');
+    const udp6 = dgram.createSocket('udp6');
+    await Promise.all([
+      new Promise((r) => tcp4.on('listening', r)),
+      new Promise((r) => tcp6.on('listening', r)),
+      new Promise((r) => udp4.bind(0, '127.0.0.1', () => r(null))),
+      new Promise((r) => udp6.bind(0, '::1', () => r(null))),
+    ]);
+    const ports = {
+      tcp: (tcp4.address() as net.AddressInfo).port,
+      tcp6: (tcp6.address() as net.AddressInfo).port,
+      udp: udp4.address().port,
+      udp6: udp6.address().port,
+    };
+    const mine = () => events.filter((e) => e.type === 'new_listening_port' && Object.values(ports).includes(Number(e.evidence!.port)));
+
+    await det.gather!(acc);
+    await det.gather!(acc);
+    expect(mine()).toEqual([]); // still within the grace period
+    await det.gather!(acc);
+    const comm = readFileSync('/proc/self/comm', 'utf8').trim();
+    expect(mine().map((e) => `${e.evidence!.proto} ${e.evidence!.address} ${e.evidence!.port}`).sort()).toEqual(
+      [`tcp 127.0.0.1 ${ports.tcp}`, `tcp6 ::1 ${ports.tcp6}`, `udp 127.0.0.1 ${ports.udp}`, `udp6 ::1 ${ports.udp6}`].sort(),
+    );
+    for (const e of mine()) {
+      expect(e.evidence).toMatchObject({ pid: process.pid, process: comm, exposed: false });
+      expect(e.severity).toBe('low');
+    }
+
+    // A restart with the persisted baseline reports nothing new.
+    const again = def.create(def.config.parse({ grace_intervals: 2 }), testContext(state));
+    const rec2 = recorder();
+    for (let i = 0; i < 3; i++) await again.gather!(rec2.acc);
+    expect(rec2.events.filter((e) => Object.values(ports).includes(Number(e.evidence!.port)))).toEqual([]);
+
+    await new Promise((r) => tcp4.close(r));
+    await new Promise((r) => tcp6.close(r));
+    udp4.close();
+    udp6.close();
+    events.length = 0;
+    for (let i = 0; i < 3; i++) await det.gather!(acc);
+    expect(
+      events
+        .filter((e) => e.type === 'listening_port_closed' && Object.values(ports).includes(Number(e.evidence!.port)))
+        .map((e) => e.evidence!.proto)
+        .sort(),
+    ).toEqual(['tcp', 'tcp6', 'udp', 'udp6']);
+  });
+});
