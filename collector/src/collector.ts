@@ -7,6 +7,7 @@ import type { CollectorConfig } from './config.ts';
 import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
+import { CollectorSpool } from './influx/spool.ts';
 import { CollectorServer, type CollectorHooks } from './server.ts';
 
 export function openRegistry(stateDir: string): SqliteRegistry {
@@ -18,6 +19,7 @@ export class Collector {
   readonly registry: AgentRegistry;
   readonly writer: InfluxWriter;
   readonly server: CollectorServer;
+  readonly spool: CollectorSpool;
   private stopped = false;
   private readonly config: CollectorConfig;
   private readonly log: Logger;
@@ -42,6 +44,8 @@ export class Collector {
       },
       deps.log.child({ component: 'influx' }),
     );
+    this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes }, this.writer, deps.log.child({ component: 'spool' }));
+    this.writer.fallback = (lines) => this.spool.store(lines);
     this.server = new CollectorServer(config, { registry: this.registry, writer: this.writer, log: deps.log.child({ component: 'receiver' }), hooks: deps.hooks });
   }
 
@@ -51,6 +55,7 @@ export class Collector {
       await this.writer.ensureDatabase().catch((err: Error) => this.log.warn({ err: err.message }, 'could not create the InfluxDB database yet; writes will retry'));
     }
     this.writer.start();
+    this.spool.start();
     await this.server.start();
   }
 
@@ -59,6 +64,7 @@ export class Collector {
     this.stopped = true;
     await this.server.stop();
     await this.writer.stop();
+    this.spool.stop();
     this.registry.close();
   }
 }

@@ -39,6 +39,13 @@ export const CollectorConfigSchema = z
       })
       .strict()
       .prefault({}),
+    spool: z
+      .object({
+        /** Disk the collector may use to keep data while InfluxDB is down; past it, agents keep theirs. */
+        max_bytes: z.number().int().min(1024 * 1024).default(2 * 1024 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
     limits: z
       .object({
         max_message_bytes: z.number().int().min(1024).default(DEFAULT_MAX_MESSAGE_BYTES),

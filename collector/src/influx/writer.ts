@@ -55,6 +55,8 @@ export class InfluxWriter {
   private stopped = false;
   private readonly opts: InfluxOptions;
   private readonly log: Logger;
+  /** Durable fallback (the collector's spool): true when it took the lines. */
+  fallback: ((lines: string[]) => boolean) | undefined;
   readonly stats: WriterStats = { written: 0, refused: 0, requests: 0, failures: 0, queued: 0, lastError: null, healthy: true };
 
   constructor(opts: InfluxOptions, log: Logger) {
@@ -111,6 +113,8 @@ export class InfluxWriter {
   write(lines: string[]): Promise<void> {
     if (this.stopped) return Promise.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer is stopped'));
     if (lines.length === 0) return Promise.resolve();
+    // While InfluxDB is failing, new data goes straight to the spool instead of piling up.
+    if (!this.stats.healthy && this.fallback?.(lines)) return Promise.resolve();
     if (this.queuedLines + lines.length > this.opts.maxQueuedLines) return Promise.reject(new InfluxBusyError(this.queuedLines));
     return new Promise((resolve, reject) => {
       this.queue.push({ lines, resolve, reject });
@@ -137,12 +141,14 @@ export class InfluxWriter {
     }
   }
 
-  private async send(take: Pending[], n: number): Promise<void> {
-    this.inFlight++;
+  /**
+   * One POST of line protocol. 'ok': stored; 'refused': InfluxDB answered 400 (it stored
+   * the valid points and names the others; sending them again would not help); 'retry':
+   * network error, timeout, 5xx or a configuration problem worth waiting out.
+   */
+  async post(body: string, n: number): Promise<'ok' | 'refused' | 'retry'> {
     this.stats.requests++;
-    let retry = false;
     try {
-      const body = take.map((p) => p.lines.join('\n')).join('\n');
       const params: Record<string, string> = { db: this.opts.database, precision: 'ms' };
       if (this.opts.retention) params.rp = this.opts.retention;
       const res = await fetch(this.endpoint('write', params), {
@@ -155,58 +161,71 @@ export class InfluxWriter {
       if (res.status === 204) {
         this.stats.written += n;
         this.markHealthy();
-        for (const p of take) p.resolve();
-      } else if (res.status === 400) {
-        // "partial write" / "unable to parse": InfluxDB stored the valid points; the
-        // refused ones would be refused again, so they are recorded and let go.
+        return 'ok';
+      }
+      if (res.status === 400) {
         this.stats.refused++;
         this.stats.lastError = text.slice(0, 500);
         this.log.warn({ status: 400, error: text.slice(0, 500), lines: n }, 'InfluxDB refused some points');
         this.markHealthy();
-        for (const p of take) p.resolve();
-      } else if (res.status === 404 && /database not found/i.test(text)) {
-        retry = true;
-        this.stats.lastError = text.slice(0, 300);
+        return 'refused';
+      }
+      this.stats.lastError = `HTTP ${res.status}: ${text.slice(0, 300)}`;
+      if (res.status === 404 && /database not found/i.test(text)) {
         this.log.warn('InfluxDB database missing; creating it');
         await this.ensureDatabase().catch(() => {});
-      } else if (res.status >= 500 || res.status === 429 || res.status === 408) {
-        retry = true;
-        this.stats.lastError = `HTTP ${res.status}: ${text.slice(0, 300)}`;
-      } else {
-        // 401/403/413...: configuration problems. Retrying will not help, but dropping
-        // data would be worse: keep it queued, back off and say loudly what is wrong.
-        retry = true;
-        this.stats.lastError = `HTTP ${res.status}: ${text.slice(0, 300)}`;
+      } else if (!(res.status >= 500 || res.status === 429 || res.status === 408)) {
+        // 401/403/413...: configuration problems. Retrying alone will not help, but
+        // dropping data would be worse: keep it, back off and say loudly what is wrong.
         this.log.error({ status: res.status, error: text.slice(0, 300) }, 'InfluxDB rejected the write; check influx.url, database and credentials');
       }
     } catch (err) {
-      retry = true;
       this.stats.lastError = (err as Error).message;
+    }
+    this.stats.failures++;
+    this.stats.healthy = false;
+    return 'retry';
+  }
+
+  private async send(take: Pending[], n: number): Promise<void> {
+    this.inFlight++;
+    let result: 'ok' | 'refused' | 'retry';
+    try {
+      result = await this.post(take.map((p) => p.lines.join('\n')).join('\n'), n);
     } finally {
       this.inFlight--;
     }
-    if (retry) {
-      this.stats.failures++;
-      this.stats.healthy = false;
-      // Put the data back at the head, in order, and try again after a backoff.
-      this.queue.unshift(...take);
-      this.queuedLines += n;
-      this.stats.queued = this.queuedLines;
-      if (this.stopped) {
-        for (const p of this.queue.splice(0)) p.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer stopped before InfluxDB accepted the data'));
-        return;
+    if (result !== 'retry') {
+      for (const p of take) p.resolve();
+      if (this.queuedLines >= this.opts.batchSize) this.flush();
+      return;
+    }
+    // InfluxDB is down or slow: hand the data to the collector's spool when there is
+    // one (it is durable there, so the agents get their acks), else keep it queued.
+    if (this.fallback) {
+      const kept: Pending[] = [];
+      for (const p of take) {
+        if (this.fallback(p.lines)) p.resolve();
+        else kept.push(p);
       }
-      this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
-      const delay = this.retryDelay / 2 + Math.random() * (this.retryDelay / 2);
-      if (this.stats.failures % 10 === 1) this.log.warn({ err: this.stats.lastError, delay: Math.round(delay), queued: this.queuedLines }, 'InfluxDB write failed; retrying');
-      if (!this.retryTimer) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.flush();
-        }, delay);
-      }
-    } else if (this.queuedLines >= this.opts.batchSize) {
-      this.flush();
+      take = kept;
+      n = kept.reduce((k, p) => k + p.lines.length, 0);
+    }
+    this.queue.unshift(...take);
+    this.queuedLines += n;
+    this.stats.queued = this.queuedLines;
+    if (this.stopped) {
+      for (const p of this.queue.splice(0)) p.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer stopped before InfluxDB accepted the data'));
+      return;
+    }
+    this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
+    const delay = this.retryDelay / 2 + Math.random() * (this.retryDelay / 2);
+    if (this.stats.failures % 10 === 1) this.log.warn({ err: this.stats.lastError, delay: Math.round(delay), queued: this.queuedLines }, 'InfluxDB write failed; retrying');
+    if (!this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.flush();
+      }, delay);
     }
   }
 
