@@ -1,0 +1,24 @@
+// The `mem` input: memory use from /proc/meminfo, with Telegraf's field names and
+// gopsutil's arithmetic (used, cached, available) so Telegraf dashboards work unchanged.
+import { z } from 'zod';
+import { defineInput } from '../types.ts';
+import { badData, readRequired } from '../procfs.ts';
+import { MEM_INT_FIELDS, memFields, parseMeminfo } from './parse.ts';
+
+export default defineInput({
+  name: 'mem',
+  description: 'Memory use from /proc/meminfo (Telegraf mem)',
+  platforms: ['linux'],
+  enabledByDefault: true,
+  config: z.object({}).strict(),
+  create(_config, ctx) {
+    return {
+      async gather(acc) {
+        const path = `${ctx.procRoot}/meminfo`;
+        const fields = memFields(parseMeminfo(await readRequired(ctx, path)));
+        if (!fields) throw badData(path, 'no MemTotal line');
+        acc.addPoint('mem', {}, fields, { int: MEM_INT_FIELDS });
+      },
+    };
+  },
+});
