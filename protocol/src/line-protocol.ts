@@ -4,18 +4,27 @@
 import type { FieldValue, Point } from './messages.ts';
 
 // Measurement: escape comma and space. Tag keys/values and field keys: comma, equals, space.
-// Newlines cannot be escaped in line protocol at all, so they are replaced in names and
-// tag values (they stay, escaped, inside string field values, where InfluxDB accepts \n).
+// Newlines cannot be escaped in names or tag values, so they are replaced by spaces there.
+// InfluxDB 1.x reads a backslash as escaping whatever follows and unescapes only "\,",
+// "\=" and "\ ", so a plain backslash needs no escaping, but one at the end of a value
+// or before , = or space has no faithful form: it would swallow the separator after it.
+// Those few backslashes are dropped (as Telegraf drops trailing ones).
+function unsafeBackslashes(s: string): string {
+  return s.replace(/[\r\n]/g, ' ').replace(/\\+(?=[ ,=]|$)/g, '');
+}
+
 export function escapeMeasurement(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/[\r\n]/g, ' ').replace(/[, ]/g, (c) => `\\${c}`);
+  return unsafeBackslashes(s).replace(/[, ]/g, (c) => `\\${c}`);
 }
 
 export function escapeTag(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/[\r\n]/g, ' ').replace(/[,= ]/g, (c) => `\\${c}`);
+  return unsafeBackslashes(s).replace(/[,= ]/g, (c) => `\\${c}`);
 }
 
+// Inside a quoted string field InfluxDB 1.x unescapes only \\ and \"; a raw newline there
+// is part of the string (its parser tracks quotes), so newlines are kept as they are.
 export function escapeFieldString(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r/g, '\\r').replace(/\n/g, '\\n')}"`;
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 function fieldValue(v: FieldValue, isInt: boolean): string | undefined {
