@@ -1,0 +1,51 @@
+// The `system` input: load averages, CPU count, logged-in users and uptime, as
+// Telegraf's system input reports them.
+import { z } from 'zod';
+import { defineInput, type InputContext } from '../types.ts';
+import { badData, errCode, readRequired } from '../procfs.ts';
+import { countCpus, formatUptime, parseLoadavg, parseUptime, parseUtmpUsers } from './parse.ts';
+
+/** Where glibc keeps the login records (a symlink to /run/utmp on current systems). */
+const UTMP = '/var/run/utmp';
+
+/** User names logged in, or undefined when utmp cannot be read (then Telegraf sends no n_users either). */
+async function loggedIn(ctx: InputContext): Promise<string[] | undefined> {
+  if (!ctx.readFileBytes) return undefined;
+  try {
+    return parseUtmpUsers(await ctx.readFileBytes(UTMP));
+  } catch (err) {
+    // Containers and minimal images often have no utmp; that is not worth a warning.
+    ctx.log.debug({ path: UTMP, code: errCode(err) }, 'cannot read utmp; n_users left out');
+    return undefined;
+  }
+}
+
+export default defineInput({
+  name: 'system',
+  description: 'Load averages, CPU count, logged-in users and uptime (Telegraf system)',
+  platforms: ['linux'],
+  enabledByDefault: true,
+  config: z.object({}).strict(),
+  create(_config, ctx) {
+    return {
+      async gather(acc) {
+        const loadPath = `${ctx.procRoot}/loadavg`;
+        const uptimePath = `${ctx.procRoot}/uptime`;
+        const [loadText, uptimeText, stat, users] = await Promise.all([
+          readRequired(ctx, loadPath),
+          readRequired(ctx, uptimePath),
+          readRequired(ctx, `${ctx.procRoot}/stat`),
+          loggedIn(ctx),
+        ]);
+        const load = parseLoadavg(loadText);
+        if (!load) throw badData(loadPath, 'not three load averages');
+        const uptime = parseUptime(uptimeText);
+        if (uptime === undefined) throw badData(uptimePath, 'no uptime in seconds');
+        const fields: Record<string, number | string> = { ...load, n_cpus: countCpus(stat) };
+        if (users) Object.assign(fields, { n_users: users.length, n_unique_users: new Set(users).size });
+        Object.assign(fields, { uptime, uptime_format: formatUptime(uptime) });
+        acc.addPoint('system', {}, fields, { int: ['n_cpus', 'n_users', 'n_unique_users', 'uptime'] });
+      },
+    };
+  },
+});
