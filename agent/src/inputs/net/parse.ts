@@ -1,0 +1,87 @@
+// Parsing /proc/net/dev (per-interface counters), /proc/net/snmp (protocol counters)
+// and sysfs interface flags into Telegraf's `net` fields, plus per-second rates.
+import { counterRate } from '../../rate.ts';
+import { fields, int, uint } from '../procfs.ts';
+
+export const COUNTERS = ['bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv', 'err_in', 'err_out', 'drop_in', 'drop_out'] as const;
+export type Counters = Record<(typeof COUNTERS)[number], number>;
+
+export interface NetDev {
+  name: string;
+  counters: Counters;
+}
+
+/**
+ * Interface counters. Lines are "name: 8 receive columns 8 transmit columns"; old
+ * kernels put no space after the colon. The two header lines have no colon+numbers and
+ * fall out naturally.
+ */
+export function parseNetDev(text: string): NetDev[] {
+  const out: NetDev[] = [];
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon === -1) continue;
+    const name = line.slice(0, colon).trim();
+    const n = fields(line.slice(colon + 1)).map(uint);
+    if (!name || n.length < 12 || n.slice(0, 12).some((v) => v === undefined)) continue;
+    const v = n as number[];
+    out.push({
+      name,
+      counters: {
+        bytes_recv: v[0]!,
+        packets_recv: v[1]!,
+        err_in: v[2]!,
+        drop_in: v[3]!,
+        bytes_sent: v[8]!,
+        packets_sent: v[9]!,
+        err_out: v[10]!,
+        drop_out: v[11]!,
+      },
+    });
+  }
+  return out;
+}
+
+/** `<counter>_rate` per second from the previous sample; a reset leaves that rate out. */
+export function netRates(prev: Counters, cur: Counters, elapsedMs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of COUNTERS) {
+    const r = counterRate(prev[k], cur[k], elapsedMs, 64);
+    if (r !== undefined) out[`${k}_rate`] = r;
+  }
+  return out;
+}
+
+/**
+ * /proc/net/snmp comes in line pairs, "Tcp: ActiveOpens ..." then "Tcp: 85 ...";
+ * each value becomes "<proto>_<name>" in lower case, as Telegraf names them. A pair
+ * whose lengths differ is skipped rather than misaligned.
+ */
+export function parseSnmp(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const lines = text.split('\n').filter((l) => l.includes(':'));
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const [proto, ...names] = fields(lines[i]!);
+    const [proto2, ...values] = fields(lines[i + 1]!);
+    if (!proto || proto !== proto2) continue;
+    i++;
+    if (names.length !== values.length) continue;
+    const p = proto.slice(0, -1).toLowerCase();
+    names.forEach((name, j) => {
+      const v = int(values[j]);
+      if (v !== undefined) out[`${p}_${name.toLowerCase()}`] = v;
+    });
+  }
+  return out;
+}
+
+const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
+
+/** /sys/class/net/<if>/flags ("0x1003"). */
+export function parseFlags(text: string): { up: boolean; loopback: boolean } | undefined {
+  const s = text.trim();
+  if (!/^0x[0-9a-f]+$/i.test(s)) return undefined;
+  const f = parseInt(s, 16);
+  return { up: (f & IFF_UP) !== 0, loopback: (f & IFF_LOOPBACK) !== 0 };
+}
