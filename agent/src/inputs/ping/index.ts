@@ -1,0 +1,111 @@
+// The `ping` input: reachability and round-trip time of hosts by the system `ping`
+// (iputils, BusyBox or Windows), with Telegraf's measurement and fields plus jitter.
+// Every target gives one point per gather, also when it is down or its name is unknown.
+import { z } from 'zod';
+import { CanhError } from '@canh/protocol';
+import { duration } from '../../duration.ts';
+import { defineInput, type InputContext } from '../types.ts';
+import { parsePing, pingFields, RESULT } from './parse.ts';
+
+// A host name, IPv4 or IPv6 address (with %zone). Never starting with "-": the target is
+// one argument of ping, and must not be read as an option.
+const target = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9_.:%][A-Za-z0-9_.:%-]*$/, 'not a host name or address');
+
+export const config = z
+  .object({
+    /** Hosts to ping (Telegraf's name for them). */
+    urls: z.array(target).min(1),
+    /** Echo requests per target and gather (ping -c / -n). */
+    count: z.number().int().min(1).max(100).default(1),
+    /** Wait between echo requests (ping -i); not on Windows. Non-root iputils needs >= 200ms. */
+    ping_interval: duration({ min: 1 }).default(1000),
+    /** Wait for each reply (ping -W; Windows -w). */
+    timeout: duration({ min: 1 }).default(1000),
+    /** Stop after this long whatever happened (ping -w); 0 means no deadline. Not on Windows. */
+    deadline: duration().default(10_000),
+    /** Payload bytes (ping -s / -l); 16 carries the timestamp iputils needs for RTTs. */
+    size: z.number().int().min(16).max(65_500).default(16),
+    /** Interface or source address to send from (ping -I). */
+    interface: z.string().min(1).optional(),
+    /** Force IPv4 (-4) or IPv6 (-6); neither means whatever the name resolves to. */
+    ipv4: z.boolean().default(false),
+    ipv6: z.boolean().default(false),
+    /** The ping program. */
+    binary: z.string().min(1).default('ping'),
+    /** Arguments before ping's own, for wrappers: binary "ip", binary_args [netns, exec, lan1, ping]. */
+    binary_args: z.array(z.string()).default([]),
+    /** Replace the arguments Canh builds (the target is still appended), as Telegraf's `arguments`. */
+    arguments: z.array(z.string()).default([]),
+    /** Targets pinged at the same time. */
+    concurrency: z.number().int().min(1).max(256).default(16),
+  })
+  .strict()
+  .refine((c) => !(c.ipv4 && c.ipv6), { message: 'set ipv4 or ipv6, not both', path: ['ipv6'] });
+
+export type PingConfig = z.infer<typeof config>;
+
+const secs = (ms: number) => String(Math.max(ms, 1) / 1000);
+
+/** The command line for one target, for iputils/BusyBox or Windows `ping`. */
+export function pingArgs(c: PingConfig, url: string, platform: NodeJS.Platform = process.platform): string[] {
+  const args = [...c.binary_args];
+  if (c.arguments.length > 0) return [...args, ...c.arguments, url];
+  if (platform === 'win32') {
+    args.push('-n', String(c.count), '-w', String(c.timeout), '-l', String(c.size));
+  } else {
+    args.push('-c', String(c.count), '-n', '-s', String(c.size), '-i', secs(c.ping_interval), '-W', secs(c.timeout));
+    if (c.deadline > 0) args.push('-w', String(Math.max(1, Math.ceil(c.deadline / 1000))));
+    if (c.interface) args.push('-I', c.interface);
+  }
+  if (c.ipv4) args.push('-4');
+  if (c.ipv6) args.push('-6');
+  args.push(url);
+  return args;
+}
+
+/** How long ping may run before the agent kills it: its own deadline, plus slack for DNS. */
+export function execTimeout(c: PingConfig): number {
+  const natural = c.count * (c.ping_interval + c.timeout);
+  return (c.deadline > 0 ? Math.min(c.deadline, natural) : natural) + 5000;
+}
+
+async function pingOne(c: PingConfig, ctx: InputContext, url: string) {
+  const res = await ctx.exec(c.binary, pingArgs(c, url), { timeoutMs: execTimeout(c) });
+  const parsed = parsePing(`${res.stdout}\n${res.stderr}`);
+  const point = pingFields(parsed, res.code);
+  if (res.code === null && !res.timedOut) {
+    const err = new CanhError(
+      'CANH_ERR_PING_EXEC',
+      `cannot run "${c.binary}" (${res.stderr.trim()}): install iputils-ping or set "binary" to the ping program`,
+    );
+    ctx.log.error({ err, url }, 'ping failed');
+  } else if (point.resultCode !== RESULT.success) {
+    ctx.log.debug({ url, code: res.code, timedOut: res.timedOut, error: parsed.error }, 'ping got no reply');
+  }
+  return point;
+}
+
+export default defineInput({
+  name: 'ping',
+  description: 'Reachability, packet loss, round-trip time and jitter by the system ping (Telegraf ping)',
+  enabledByDefault: false,
+  config,
+  create(c, ctx) {
+    return {
+      async gather(acc) {
+        const queue = [...new Set(c.urls)];
+        const worker = async () => {
+          for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
+            const p = await pingOne(c, ctx, url);
+            acc.addPoint('ping', { url }, p.fields, { int: p.int });
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(c.concurrency, queue.length) }, worker));
+      },
+    };
+  },
+});

@@ -1,0 +1,155 @@
+// The ping input against captured outputs (one golden loop) and against the real iputils
+// ping: loopback, an unknown name, and targets that a network namespace of our own makes
+// unreachable (blackhole route) or silent (echo requests leave and nothing answers).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ping, { config, pingArgs } from './index.ts';
+import { parsePing, pingFields } from './parse.ts';
+import { checkRecorder, readmeExample, realContext } from '../check-testing.ts';
+
+const dir = import.meta.dirname;
+const cases = JSON.parse(readFileSync(join(dir, 'testdata', 'cases.json'), 'utf8')) as Record<
+  string,
+  { exit: number; fields: Record<string, unknown> }
+>;
+
+describe('ping parse (captured outputs)', () => {
+  for (const [name, c] of Object.entries(cases)) {
+    it(name, () => {
+      const text = readFileSync(join(dir, 'testdata', `${name}.txt`), 'utf8');
+      expect(pingFields(parsePing(text), c.exit).fields).toEqual(c.fields);
+    });
+  }
+
+  it('detects the format', () => {
+    const fmt = (n: string) => parsePing(readFileSync(join(dir, 'testdata', `${n}.txt`), 'utf8')).format;
+    expect([fmt('iputils-ipv4-localhost'), fmt('busybox-ipv4-localhost'), fmt('windows-success')]).toEqual(['iputils', 'busybox', 'windows']);
+  });
+
+  it('turns garbage into a failed check, never NaN or strings', () => {
+    for (const text of ['', '\u0000\u0001garbage', 'time=abc ms', '3 packets transmitted, x received', 'rtt min/avg/max/mdev = nan/nan/nan/nan ms', '99999999999999999999 packets transmitted, 1 received']) {
+      const p = pingFields(parsePing(text), 2);
+      expect(p.resultCode).toBe(2);
+      expect(p.fields.percent_packet_loss).toBe(100);
+      for (const v of Object.values(p.fields)) expect(Number.isFinite(v)).toBe(true);
+    }
+  });
+
+  it('ignores duplicate replies in the RTT series', () => {
+    const text = '64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=1.0 ms\n64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=9.0 ms (DUP!)\n64 bytes from 10.0.0.1: icmp_seq=2 ttl=64 time=3.0 ms\n';
+    expect(parsePing(text).rtts).toEqual([1, 3]);
+  });
+});
+
+describe('ping config', () => {
+  it('parses the README example', () => {
+    expect(readmeExample(dir, ping)).toMatchObject({ urls: expect.any(Array) });
+  });
+  it('refuses a target that would be read as an option', () => {
+    expect(config.safeParse({ urls: ['-f'] }).success).toBe(false);
+    expect(config.safeParse({ urls: ['host name'] }).success).toBe(false);
+    expect(config.safeParse({ urls: ['fe80::1%eth0', 'portal.example.gov.vn'] }).success).toBe(true);
+  });
+  it('refuses ipv4 and ipv6 together', () => {
+    expect(config.safeParse({ urls: ['a'], ipv4: true, ipv6: true }).success).toBe(false);
+  });
+  it('builds iputils and Windows command lines', () => {
+    const c = config.parse({ urls: ['h'], count: 3, ping_interval: '200ms', timeout: '2s', deadline: '5s', ipv6: true });
+    expect(pingArgs(c, 'h', 'linux')).toEqual(['-c', '3', '-n', '-s', '16', '-i', '0.2', '-W', '2', '-w', '5', '-6', 'h']);
+    expect(pingArgs(c, 'h', 'win32')).toEqual(['-n', '3', '-w', '2000', '-l', '16', '-6', 'h']);
+    const wrapped = config.parse({ urls: ['h'], binary: 'ip', binary_args: ['netns', 'exec', 'x', 'ping'], arguments: ['-c', '1'] });
+    expect(pingArgs(wrapped, 'h', 'linux')).toEqual(['netns', 'exec', 'x', 'ping', '-c', '1', 'h']);
+  });
+});
+
+async function gather(options: Record<string, unknown>) {
+  const acc = checkRecorder();
+  const input = ping.create(config.parse(options), realContext());
+  const started = Date.now();
+  await input.gather!(acc);
+  return { acc, ms: Date.now() - started };
+}
+
+describe('ping (real iputils)', () => {
+  it('pings 127.0.0.1 and ::1 concurrently', async () => {
+    // ::1 works in this sandbox (net.ipv6.conf.all.disable_ipv6 = 0); where IPv6 is
+    // disabled ping says "Cannot assign requested address" and this test fails loudly.
+    const { acc } = await gather({ urls: ['127.0.0.1', '::1'], count: 3, ping_interval: '200ms' });
+    for (const url of ['127.0.0.1', '::1']) {
+      const p = acc.one({ url });
+      expect(p.fields).toMatchObject({ result_code: 0, packets_transmitted: 3, packets_received: 3, percent_packet_loss: 0, ttl: 64 });
+      expect(p.fields.average_response_ms).toBeGreaterThan(0);
+      expect(p.fields.jitter_ms).toBeGreaterThanOrEqual(0);
+      expect(p.int).toContain('packets_received');
+    }
+  });
+
+  it('reports an unknown host as result_code 1 with 100% loss', async () => {
+    const { acc } = await gather({ urls: ['no-such-host.invalid'] });
+    expect(acc.one({ url: 'no-such-host.invalid' }).fields).toEqual({
+      result_code: 1,
+      packets_transmitted: 0,
+      packets_received: 0,
+      percent_packet_loss: 100,
+    });
+  });
+
+  it('reports a missing ping binary as result_code 2, without throwing', async () => {
+    const { acc } = await gather({ urls: ['127.0.0.1'], binary: '/nonexistent/ping' });
+    expect(acc.one({ url: '127.0.0.1' }).fields).toMatchObject({ result_code: 2, percent_packet_loss: 100 });
+  });
+});
+
+// Root is needed to create network namespaces; the CI and this sandbox run tests as root.
+const isRoot = process.getuid?.() === 0;
+const ns = `canh-ping-${process.pid}`;
+const inNs = { binary: 'ip', binary_args: ['netns', 'exec', ns, 'ping'] };
+
+describe.skipIf(!isRoot)('ping in a network namespace (needs root for ip netns)', () => {
+  beforeAll(() => {
+    const ip = (...a: string[]) => execFileSync('ip', a, { stdio: 'pipe' });
+    ip('netns', 'add', ns);
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'route', 'add', 'blackhole', '198.51.100.0/24');
+    // A veth pair whose far end has no address: echo requests to 10.98.0.2 leave through a
+    // permanent neighbour entry and nothing ever answers, as with a host that drops ICMP.
+    ip('-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+    ip('-n', ns, 'link', 'set', 'v0', 'up');
+    ip('-n', ns, 'link', 'set', 'v1', 'up');
+    ip('-n', ns, 'addr', 'add', '10.98.0.1/24', 'dev', 'v0');
+    ip('-n', ns, 'neigh', 'add', '10.98.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', 'v0', 'nud', 'permanent');
+    ip('-n', ns, 'neigh', 'add', '10.98.0.3', 'lladdr', '02:00:00:00:00:03', 'dev', 'v0', 'nud', 'permanent');
+  });
+  afterAll(() => {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'pipe' });
+  });
+
+  it('reports a blackholed target as unreachable: result_code 2, 100% loss', async () => {
+    const { acc } = await gather({ urls: ['198.51.100.7'], ...inNs });
+    expect(acc.one({ url: '198.51.100.7' }).fields).toEqual({
+      result_code: 2,
+      packets_transmitted: 0,
+      packets_received: 0,
+      percent_packet_loss: 100,
+    });
+  });
+
+  it('reports silent targets as timed out, pinging them concurrently within the deadline', async () => {
+    const { acc, ms } = await gather({ urls: ['10.98.0.2', '10.98.0.3'], count: 5, timeout: '500ms', deadline: '1s', ...inNs });
+    for (const url of ['10.98.0.2', '10.98.0.3']) {
+      const f = acc.one({ url }).fields;
+      expect(f).toMatchObject({ result_code: 2, packets_received: 0, percent_packet_loss: 100 });
+      expect(f.packets_transmitted).toBeGreaterThan(0);
+      expect(f).not.toHaveProperty('average_response_ms');
+    }
+    // Two 1 s deadlines one after the other would take more than 2 s.
+    expect(ms).toBeLessThan(1900);
+  });
+
+  it('still answers for a reachable address through the same wrapper', async () => {
+    const { acc } = await gather({ urls: ['10.98.0.1'], ...inNs });
+    expect(acc.one({ url: '10.98.0.1' }).fields).toMatchObject({ result_code: 0, packets_received: 1 });
+  });
+});
