@@ -1,0 +1,291 @@
+// Turns auth records (auth.log lines, Windows logon events) into security events. Pure: the
+// clock is injected and no I/O happens, so the live detector, `canh-agent detect` and the
+// tests all share it. Failed logins are counted per source address in a sliding window; a
+// source crossing the threshold becomes ONE brute_force event, and a source that keeps going
+// yields at most one update per window carrying the new count (never a flood).
+import type { Severity } from '@canh/protocol';
+import { bounded, sample } from '../aggregate.ts';
+import type { AuthRecord } from './parse.ts';
+import { wallClock } from './time.ts';
+
+export interface AuthEvent {
+  time: number;
+  type: string;
+  severity: Severity;
+  message: string;
+  evidence: Record<string, string | number | boolean>;
+  count: number;
+  mitre?: string;
+}
+
+export interface WorkHours {
+  /** Minutes after midnight. */
+  start: number;
+  end: number;
+  /** 0 = Sunday ... 6 = Saturday */
+  days: readonly number[];
+}
+
+export interface AggregatorOptions {
+  threshold: number;
+  windowMs: number;
+  /** Distinct users from one source at which guessing becomes spraying (T1110.003). */
+  sprayUsers: number;
+  /** How long a failed publickey waits for an Accepted publickey before it counts. */
+  keyGraceMs: number;
+  privilegedUsers: readonly string[];
+  privilegedGroups: readonly string[];
+  workHours: WorkHours;
+  tz: string;
+  /** Bound on tracked sources; the least recently seen are forgotten first. */
+  maxSources: number;
+  now: () => number;
+}
+
+interface Incident {
+  start: number;
+  lastEmit: number;
+  total: number;
+  pending: number;
+}
+
+interface Source {
+  fails: number[];
+  users: Map<string, number>;
+  lastFailure: number;
+  lastPort?: number;
+  incident?: Incident;
+}
+
+const fmtWindow = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`);
+
+export class AuthAggregator {
+  private readonly o: AggregatorOptions;
+  private readonly sources = new Map<string, Source>();
+  /** Failed publickey attempts held back: a user whose agent offers several keys is no attacker. */
+  private readonly keyPending = new Map<string, { times: number[]; rec: AuthRecord }>();
+  /** sshd pid → "Invalid user" already counted, so its "Failed ... for invalid user" is not counted again. */
+  private readonly invalidByPid = new Map<number, string>();
+  forgottenSources = 0;
+
+  constructor(o: AggregatorOptions) {
+    this.o = o;
+  }
+
+  /** Feed one record; returns the events it causes now. */
+  observe(rec: AuthRecord): AuthEvent[] {
+    const out: AuthEvent[] = [];
+    const now = this.o.now();
+    const at = rec.time ?? now;
+    if (rec.counts && rec.src) {
+      if (rec.kind === 'auth_failure' && rec.method === 'publickey') {
+        const key = `${rec.src}\0${rec.user ?? ''}`;
+        const p = this.keyPending.get(key) ?? { times: [], rec };
+        for (let i = 0; i < rec.repeat; i++) p.times.push(now);
+        this.keyPending.set(key, p);
+      } else if (!this.duplicateOfInvalidUser(rec)) {
+        for (let i = 0; i < rec.repeat; i++) this.failure(rec, now, at, out);
+      }
+    }
+    if (rec.kind === 'login_success' && rec.src) this.success(rec, now, at, out);
+    this.direct(rec, at, out);
+    out.push(...this.tick());
+    return out;
+  }
+
+  private duplicateOfInvalidUser(rec: AuthRecord): boolean {
+    if (rec.pid === undefined || rec.program !== 'sshd') return false;
+    const key = `${rec.src}\0${rec.user ?? ''}`;
+    if (rec.kind === 'invalid_user') {
+      this.invalidByPid.set(rec.pid, key);
+      if (this.invalidByPid.size > 4096) this.invalidByPid.delete(this.invalidByPid.keys().next().value!);
+      return false;
+    }
+    if (rec.kind === 'auth_failure' && rec.invalidUser && this.invalidByPid.get(rec.pid) === key) {
+      this.invalidByPid.delete(rec.pid);
+      return true;
+    }
+    return false;
+  }
+
+  private source(src: string): Source {
+    let s = this.sources.get(src);
+    if (s) {
+      // Map order doubles as recency order for eviction.
+      this.sources.delete(src);
+    } else s = { fails: [], users: new Map(), lastFailure: 0 };
+    this.sources.set(src, s);
+    while (this.sources.size > this.o.maxSources) {
+      this.sources.delete(this.sources.keys().next().value!);
+      this.forgottenSources++;
+    }
+    return s;
+  }
+
+  private failure(rec: AuthRecord, now: number, at: number, out: AuthEvent[]): void {
+    const src = rec.src!;
+    const s = this.source(src);
+    const cutoff = now - this.o.windowMs;
+    while (s.fails.length && s.fails[0]! <= cutoff) s.fails.shift();
+    s.fails.push(now);
+    s.lastFailure = now;
+    s.lastPort = rec.port ?? s.lastPort;
+    const u = rec.user ?? '?';
+    if (s.users.has(u) || s.users.size < 1000) s.users.set(u, (s.users.get(u) ?? 0) + 1);
+    if (s.incident) {
+      s.incident.total++;
+      s.incident.pending++;
+      if (now - s.incident.lastEmit >= this.o.windowMs) out.push(this.update(src, s, at, now));
+    } else if (s.fails.length >= this.o.threshold) {
+      s.incident = { start: now, lastEmit: now, total: s.fails.length, pending: 0 };
+      out.push(this.bruteForce(src, s, at, s.fails.length, false));
+    }
+  }
+
+  private bruteForce(src: string, s: Source, at: number, count: number, update: boolean): AuthEvent {
+    const users = [...s.users.keys()];
+    const spray = users.length >= this.o.sprayUsers;
+    const total = s.incident?.total ?? count;
+    const shown = bounded(users.slice(0, 10).join(', ') + (users.length > 10 ? ` and ${users.length - 10} more` : ''), 300);
+    return {
+      time: at,
+      type: 'brute_force',
+      severity: 'high',
+      message: update
+        ? `Brute-force attack continues from ${src}: ${count} more failed logins (${total} in total) for ${shown}`
+        : `Brute-force attack: ${count} failed logins from ${src} within ${fmtWindow(this.o.windowMs)} for ${shown}${spray ? ' (password spraying: many users)' : ''}`,
+      evidence: {
+        src_ip: src,
+        users: sample(users, 20, 1000),
+        user_count: users.length,
+        total_failures: total,
+        window_s: Math.round(this.o.windowMs / 1000),
+        update,
+        ...(s.lastPort !== undefined ? { port: s.lastPort } : {}),
+      },
+      count,
+      mitre: spray ? 'T1110.003' : 'T1110.001',
+    };
+  }
+
+  private update(src: string, s: Source, at: number, now: number): AuthEvent {
+    const inc = s.incident!;
+    const e = this.bruteForce(src, s, at, inc.pending, true);
+    inc.pending = 0;
+    inc.lastEmit = now;
+    return e;
+  }
+
+  private success(rec: AuthRecord, now: number, at: number, out: AuthEvent[]): void {
+    const src = rec.src!;
+    const user = rec.user ?? '?';
+    if (rec.method === 'publickey') this.keyPending.delete(`${src}\0${user}`);
+    const s = this.sources.get(src);
+    if (s) {
+      const cutoff = now - this.o.windowMs;
+      const recent = s.fails.filter((t) => t > cutoff).length;
+      const failures = Math.max(recent, s.incident?.total ?? 0);
+      if (failures >= this.o.threshold) {
+        out.push({
+          time: at,
+          type: 'brute_force_success',
+          severity: 'critical',
+          message: `Successful login as ${user} from ${src} (${rec.method ?? 'unknown method'}) after ${failures} failed logins from that address: the account may be compromised`,
+          evidence: { src_ip: src, user, method: rec.method ?? '', failures, ...(rec.port !== undefined ? { port: rec.port } : {}) },
+          count: 1,
+          mitre: 'T1078',
+        });
+      }
+    }
+    if (this.o.privilegedUsers.includes(user) && !this.inWorkHours(at)) {
+      const w = wallClock(at, this.o.tz);
+      const local = `${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')}`;
+      out.push({
+        time: at,
+        type: 'off_hours_privileged_login',
+        severity: 'medium',
+        message: `Privileged login as ${user} from ${src} at ${local} (${this.o.tz}), outside working hours`,
+        evidence: { src_ip: src, user, method: rec.method ?? '', local_time: local, ...(rec.port !== undefined ? { port: rec.port } : {}) },
+        count: 1,
+        mitre: 'T1078',
+      });
+    }
+  }
+
+  inWorkHours(ms: number): boolean {
+    const w = wallClock(ms, this.o.tz);
+    const minutes = w.hour * 60 + w.minute;
+    return this.o.workHours.days.includes(w.weekday) && minutes >= this.o.workHours.start && minutes < this.o.workHours.end;
+  }
+
+  /** Events that need no counting: account changes, sudo and su refusals. */
+  private direct(rec: AuthRecord, at: number, out: AuthEvent[]): void {
+    const ev = (type: string, severity: Severity, message: string, mitre?: string, extra: Record<string, string | number> = {}): void => {
+      out.push({
+        time: at,
+        type,
+        severity,
+        message,
+        evidence: { program: rec.program, ...(rec.user ? { user: rec.user } : {}), ...(rec.detail ? { detail: bounded(rec.detail) } : {}), ...extra },
+        count: rec.repeat,
+        ...(mitre ? { mitre } : {}),
+      });
+    };
+    const u = rec.user ?? '?';
+    switch (rec.kind) {
+      case 'account_created':
+        return ev('account_created', 'medium', `Local account "${u}" was created (${rec.detail ?? ''})`, 'T1136.001');
+      case 'account_deleted':
+        return ev('account_deleted', 'medium', `Local account "${u}" was deleted`, 'T1531');
+      case 'account_changed':
+        return ev('account_changed', 'low', `Local account "${u}" was changed: ${rec.detail ?? ''}`, 'T1098');
+      case 'password_changed':
+        return ev('password_changed', 'low', `Password of "${u}" was changed`, 'T1098');
+      case 'group_created':
+        return ev('group_created', 'low', `Local group "${rec.target}" was created`, undefined, { group: rec.target ?? '' });
+      case 'group_deleted':
+        return ev('group_deleted', 'low', `Local group "${rec.target}" was deleted`, undefined, { group: rec.target ?? '' });
+      case 'group_changed': {
+        const priv = this.o.privilegedGroups.includes(rec.target ?? '');
+        return ev('group_changed', priv ? 'high' : 'medium', `Membership of group "${rec.target}" changed for "${u}" (${rec.detail ?? ''})${priv ? ': a privileged group' : ''}`, 'T1098', {
+          group: rec.target ?? '',
+        });
+      }
+      case 'sudo_not_allowed':
+        return ev('sudo_not_allowed', 'medium', `User "${u}" tried to run a command as ${rec.target} through sudo and is not allowed to`, 'T1548.003', { run_as: rec.target ?? '' });
+      case 'sudo_failure':
+        return ev('sudo_failure', 'low', `User "${u}" failed the sudo password (${rec.detail ?? ''})`, 'T1548.003', { run_as: rec.target ?? '' });
+      case 'su_failure':
+        if (rec.target === 'su-summary') return;
+        return ev('su_failure', 'low', `Failed su to "${u}" by "${rec.detail ?? '?'}"`, undefined, { by: rec.detail ?? '' });
+      default:
+    }
+  }
+
+  /** Call periodically: commits held-back key failures, sends due updates, ends quiet incidents. */
+  tick(): AuthEvent[] {
+    const out: AuthEvent[] = [];
+    const now = this.o.now();
+    for (const [key, p] of this.keyPending) {
+      while (p.times.length && now - p.times[0]! >= this.o.keyGraceMs) {
+        p.times.shift();
+        this.failure(p.rec, now, p.rec.time ?? now, out);
+      }
+      if (!p.times.length) this.keyPending.delete(key);
+    }
+    for (const [src, s] of this.sources) {
+      const inc = s.incident;
+      const quiet = now - s.lastFailure >= this.o.windowMs;
+      if (inc && inc.pending > 0 && (quiet || now - inc.lastEmit >= this.o.windowMs)) out.push(this.update(src, s, now, now));
+      if (quiet) this.sources.delete(src);
+    }
+    return out;
+  }
+}
+
+/** "07:30" → 450 */
+export function parseClock(s: string): number | undefined {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(s);
+  if (!m || Number(m[1]) > 24 || Number(m[2]) > 59) return undefined;
+  return Number(m[1]) * 60 + Number(m[2]);
+}

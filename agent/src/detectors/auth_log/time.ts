@@ -1,0 +1,75 @@
+// Time zone arithmetic for log timestamps without a time zone (syslog "Nov 27 20:15:53", ISO
+// without offset) and for working-hours rules, on Intl alone: no tz database dependency.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      weekday: 'short',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** Whether `tz` is an IANA zone this runtime knows (for config validation). */
+export function validTimeZone(tz: string): boolean {
+  try {
+    formatter(tz);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface WallClock {
+  year: number;
+  month: number; // 1-12
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** 0 = Sunday ... 6 = Saturday */
+  weekday: number;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** The wall clock in `tz` at instant `ms`. */
+export function wallClock(ms: number, tz: string): WallClock {
+  const parts: Record<string, string> = {};
+  for (const p of formatter(tz).formatToParts(new Date(ms))) parts[p.type] = p.value;
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    weekday: WEEKDAYS.indexOf(parts.weekday ?? ''),
+  };
+}
+
+function offsetAt(ms: number, tz: string): number {
+  const w = wallClock(ms, tz);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant at which the wall clock in `tz` shows the given time (ms precision). */
+export function zonedToUtc(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, tz: string): number {
+  const guess = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  // Two rounds settle DST transitions; Asia/Ho_Chi_Minh has none but configured zones may.
+  let t = guess - offsetAt(guess, tz);
+  t = guess - offsetAt(t, tz);
+  return t;
+}

@@ -1,0 +1,237 @@
+// Follows a growing log file the way `tail -F` does, for log-reading detectors, and remembers
+// where it stopped (inode + offset in the agent's state_dir) so that a restart neither
+// rereads nor skips lines. Rotation by rename (logrotate's default) is handled by finishing
+// the old file before reading the new one from its start; copytruncate by starting over at
+// offset 0 when the file shrinks. Lines are delivered whole: a line still being written
+// waits for its newline. Polling (not inotify) keeps it simple and works on every filesystem.
+import { open, readdir, rename, stat, writeFile, readFile, mkdir, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+
+export interface Position {
+  ino: number;
+  offset: number;
+}
+
+export interface FollowOptions {
+  path: string;
+  /** File that keeps the position across restarts. */
+  stateFile: string;
+  /** With no saved position: read the file from its start instead of only new lines. */
+  fromBeginning: boolean;
+  pollMs: number;
+  /** Lines longer than this are cut (a hostile writer must not exhaust memory). */
+  maxLineBytes?: number;
+  log: Logger;
+  onLines(lines: string[]): void;
+}
+
+const CHUNK = 64 * 1024;
+
+export class LogFollower {
+  private readonly o: FollowOptions;
+  private fh: FileHandle | undefined;
+  private ino = 0;
+  /** Offset just past the last newline delivered. */
+  private offset = 0;
+  private partial: Buffer = Buffer.alloc(0);
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private stopped = false;
+  private savedKey = '';
+  private lastProblem = '';
+  linesRead = 0;
+
+  constructor(o: FollowOptions) {
+    this.o = o;
+  }
+
+  /** Loads the saved position and reads what is due; then polls in the background. */
+  async start(): Promise<void> {
+    await this.resume();
+    await this.poll();
+    const loop = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        void this.poll().finally(loop);
+      }, this.o.pollMs);
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.polling;
+    await this.save();
+    await this.fh?.close().catch(() => {});
+    this.fh = undefined;
+  }
+
+  private async loadState(): Promise<Position | undefined> {
+    try {
+      const p = JSON.parse(await readFile(this.o.stateFile, 'utf8')) as Partial<Position>;
+      if (typeof p.ino === 'number' && typeof p.offset === 'number' && p.offset >= 0) return { ino: p.ino, offset: p.offset };
+    } catch {
+      // No or unreadable position: behave as on a first run.
+    }
+    return undefined;
+  }
+
+  private async save(): Promise<void> {
+    const key = `${this.ino}:${this.offset}`;
+    if (key === this.savedKey || !this.ino) return;
+    await mkdir(dirname(this.o.stateFile), { recursive: true });
+    const tmp = `${this.o.stateFile}.tmp`;
+    await writeFile(tmp, JSON.stringify({ path: this.o.path, ino: this.ino, offset: this.offset }));
+    await rename(tmp, this.o.stateFile);
+    this.savedKey = key;
+  }
+
+  private async resume(): Promise<void> {
+    const saved = await this.loadState();
+    const st = await stat(this.o.path).catch(() => undefined);
+    if (saved && st && st.ino !== saved.ino) {
+      // Rotated while the agent was stopped: finish the old file if it is still beside us.
+      const old = await this.findRotated(saved.ino);
+      if (old) {
+        await this.openAt(old, saved.ino, saved.offset);
+        await this.drain(true);
+      }
+      if (st) await this.openAt(this.o.path, st.ino, 0);
+      return;
+    }
+    if (!st) {
+      this.problem('missing', { path: this.o.path }, 'log file does not exist yet; waiting for it');
+      return;
+    }
+    const offset = saved ? (saved.offset > st.size ? 0 : saved.offset) : this.o.fromBeginning ? 0 : st.size;
+    await this.openAt(this.o.path, st.ino, offset);
+  }
+
+  private async findRotated(ino: number): Promise<string | undefined> {
+    const dir = dirname(this.o.path);
+    const base = basename(this.o.path);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) {
+      if (n === base || !n.startsWith(base) || /\.(gz|bz2|xz|zst)$/.test(n)) continue;
+      const s = await stat(join(dir, n)).catch(() => undefined);
+      if (s?.ino === ino) return join(dir, n);
+    }
+    return undefined;
+  }
+
+  private async openAt(path: string, ino: number, offset: number): Promise<void> {
+    await this.fh?.close().catch(() => {});
+    this.fh = undefined;
+    try {
+      this.fh = await open(path, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      this.problem(code ?? 'open', { err, path, code: code === 'EACCES' ? 'CANH_ERR_DETECTOR_LOG_UNREADABLE' : undefined },
+        code === 'EACCES' ? 'cannot read the log file: run the agent as root or in the group that owns it (adm on Debian)' : 'cannot open the log file');
+      return;
+    }
+    this.ino = ino;
+    this.offset = offset;
+    this.partial = Buffer.alloc(0);
+    this.lastProblem = '';
+  }
+
+  private problem(key: string, obj: object, msg: string): void {
+    if (key === this.lastProblem) return;
+    this.lastProblem = key;
+    this.o.log.warn(obj, msg);
+  }
+
+  /** Read from the open file to its end and deliver complete lines (all of them when `final`). */
+  private async drain(final: boolean): Promise<void> {
+    const fh = this.fh;
+    if (!fh) return;
+    const buf = Buffer.alloc(CHUNK);
+    let pos = this.offset + this.partial.length;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      this.split(Buffer.concat([this.partial, buf.subarray(0, bytesRead)]));
+    }
+    if (final && this.partial.length) {
+      // A rotated file is complete: its unterminated last line is a line.
+      const rest = this.partial;
+      this.partial = Buffer.alloc(0);
+      this.offset += rest.length;
+      this.deliver([this.text(rest)]);
+    }
+  }
+
+  private split(data: Buffer): void {
+    const lines: string[] = [];
+    let start = 0;
+    let nl: number;
+    while ((nl = data.indexOf(0x0a, start)) !== -1) {
+      lines.push(this.text(data.subarray(start, nl)));
+      start = nl + 1;
+    }
+    this.offset += start;
+    this.partial = Buffer.from(data.subarray(start));
+    const max = this.o.maxLineBytes ?? 64 * 1024;
+    if (this.partial.length > max) {
+      // An endless line: deliver what we have and move on rather than buffer without bound.
+      lines.push(this.text(this.partial));
+      this.offset += this.partial.length;
+      this.partial = Buffer.alloc(0);
+    }
+    this.deliver(lines);
+  }
+
+  private text(b: Buffer): string {
+    const max = this.o.maxLineBytes ?? 64 * 1024;
+    return (b.length > max ? b.subarray(0, max) : b).toString('utf8').replace(/\r$/, '');
+  }
+
+  private deliver(lines: string[]): void {
+    if (!lines.length) return;
+    this.linesRead += lines.length;
+    try {
+      this.o.onLines(lines);
+    } catch (err) {
+      this.o.log.error({ err }, 'log line handler failed');
+    }
+  }
+
+  /** One round: read new lines, then notice rotation or truncation. Serialised. */
+  poll(): Promise<void> {
+    this.polling = (this.polling ?? Promise.resolve()).then(() => this.pollOnce()).catch((err: unknown) => {
+      this.o.log.warn({ err, path: this.o.path }, 'reading the log failed; retrying next poll');
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (!this.fh) {
+      const st = await stat(this.o.path).catch(() => undefined);
+      if (!st) return;
+      // The file appeared after we started (or after a rotation): all of it is new.
+      await this.openAt(this.o.path, st.ino, st.ino === this.ino ? this.offset : 0);
+    }
+    if (!this.fh) return;
+    const cur = await this.fh.stat();
+    if (cur.size < this.offset) {
+      this.o.log.info({ path: this.o.path, was: this.offset, now: cur.size }, 'log file was truncated; reading it from the start');
+      this.offset = 0;
+      this.partial = Buffer.alloc(0);
+    }
+    await this.drain(false);
+    const st = await stat(this.o.path).catch(() => undefined);
+    if (st && st.ino !== this.ino) {
+      // Rotated: whatever was written to the old file before the rename comes first.
+      await this.drain(true);
+      await this.openAt(this.o.path, st.ino, 0);
+      await this.drain(false);
+    } else if (!st) {
+      await this.drain(true);
+    }
+    await this.save();
+  }
+}
