@@ -1,0 +1,20 @@
+// Every input the agent knows, listed explicitly (no registration by import side effect).
+// A test walks this list: names unique, each folder has a README whose example config
+// parses with the input's own schema.
+import type { InputDefinition } from './types.ts';
+import ping from './ping/index.ts';
+import cpu from './cpu/index.ts';
+import disk from './disk/index.ts';
+import diskio from './diskio/index.ts';
+import kernel from './kernel/index.ts';
+import mem from './mem/index.ts';
+import net from './net/index.ts';
+import processes from './processes/index.ts';
+import swap from './swap/index.ts';
+import system from './system/index.ts';
+
+export const inputs: readonly InputDefinition[] = [cpu, mem, swap, disk, diskio, kernel, processes, system, net, ping];
+
+export function findInput(name: string): InputDefinition | undefined {
+  return inputs.find((i) => i.name === name);
+}
