@@ -1,6 +1,6 @@
 // The agent process: inputs and detectors → batcher → spool → transport → collector.
 // start() returns once everything is running; stop() flushes and closes, safe twice.
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { CanhError } from '@canh/protocol';
 import type { AgentConfig, InputEntry } from './config.ts';
@@ -81,6 +81,13 @@ export class Agent {
       deps.log.child({ component: 'transport' }),
     );
     this.batcher.onBatch = () => this.transport.pump();
+    if (a.audit_file) {
+      const file = a.audit_file;
+      this.batcher.onSpooled = (seq, points) => {
+        const keys = points.map((p) => `${p.name}|${Object.entries(p.tags).sort().map(([k, v]) => `${k}=${v}`).join(',')}|${p.time}`);
+        appendFileSync(file, `${JSON.stringify({ seq, points: keys })}\n`);
+      };
+    }
     this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval);
   }
 
@@ -127,6 +134,7 @@ export class Agent {
         spool_bytes: s.bytes,
         dropped_points: s.droppedPoints,
         dropped_events: s.droppedEvents,
+        dropped_unacked_points: s.droppedUnackedPoints,
         gather_errors: this.gatherErrors,
         skipped_gathers: this.scheduler.skipped,
         rss_bytes: mem.rss,
@@ -134,7 +142,7 @@ export class Agent {
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'gather_errors', 'skipped_gathers', 'rss_bytes'],
+        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'gather_errors', 'skipped_gathers', 'rss_bytes'],
       },
     );
   }

@@ -20,6 +20,8 @@ export class Batcher {
   private readonly now: () => number;
   /** Called after each batch lands in the spool, so the transport can send it. */
   onBatch: () => void = () => {};
+  /** Delivery audit hook: sees every batch once it is in the spool. */
+  onSpooled: ((seq: number, points: readonly Point[], events: readonly SecurityEvent[]) => void) | undefined;
 
   private readonly spool: Spool;
   private readonly opts: BatcherOptions;
@@ -80,11 +82,12 @@ export class Batcher {
     this.points = [];
     this.events = [];
     this.bytes = 0;
-    this.spool.append((seq) => ({
+    const seq = this.spool.append((seq) => ({
       frame: encode({ type: 'batch', seq, points, events }),
       points: points.length,
       events: events.length,
     }));
+    this.onSpooled?.(seq, points, events);
     this.onBatch();
   }
 

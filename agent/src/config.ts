@@ -54,6 +54,8 @@ const AgentSchema = z
     /** fsync policy of the on-disk spool: every batch, or at most once per interval. */
     spool_fsync: z.enum(['always', 'interval', 'never']).default('interval'),
     spool_fsync_interval: duration().default(1000),
+    /** Delivery audit: append every spooled point's key (name, tags, time) as JSON lines. Debugging aid. */
+    audit_file: z.string().min(1).optional(),
   })
   .strict();
 

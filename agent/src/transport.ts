@@ -219,6 +219,7 @@ export class Transport {
         continue;
       }
       ws.send(r.frame);
+      this.spool.markSent(r.seq);
       this.inFlight.add(r.seq);
       this.sentUpTo = r.seq;
     }

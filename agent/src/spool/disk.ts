@@ -53,6 +53,7 @@ interface Meta {
   nextSeq: number;
   droppedPoints: number;
   droppedEvents: number;
+  droppedUnackedPoints: number;
 }
 
 export interface RecoveryReport {
@@ -67,7 +68,9 @@ export class DiskSpool implements Spool {
   private readonly opts: Required<Omit<DiskSpoolOptions, 'log'>> & { log?: Logger };
   private segments: Segment[] = [];
   private entries = new Map<number, Entry>();
-  private meta: Meta = { nextSeq: 1, droppedPoints: 0, droppedEvents: 0 };
+  private meta: Meta = { nextSeq: 1, droppedPoints: 0, droppedEvents: 0, droppedUnackedPoints: 0 };
+  /** Seqs sent on the current connection(s) and not yet acked (memory only). */
+  private readonly sent = new Set<number>();
   private bytes = 0;
   private ackFd = -1;
   private dirty = false;
@@ -79,7 +82,9 @@ export class DiskSpool implements Spool {
   readonly recovery: RecoveryReport = { segments: 0, records: 0, unacked: 0, truncatedBytes: 0 };
 
   constructor(opts: DiskSpoolOptions) {
-    this.opts = { segmentBytes: 4 * 1024 * 1024, fsyncIntervalMs: 1000, ...opts };
+    // Segments are the unit of dropping, so a small bound needs small segments.
+    const segmentBytes = Math.max(16 * 1024, Math.min(4 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
+    this.opts = { ...opts, segmentBytes: opts.segmentBytes ?? segmentBytes, fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000 };
     mkdirSync(opts.dir, { recursive: true, mode: 0o750 });
     this.recover();
     if (this.ackFd < 0) this.ackFd = openSync(join(opts.dir, 'acks.log'), 'a');
@@ -183,17 +188,20 @@ export class DiskSpool implements Spool {
     while (this.bytes > this.opts.maxBytes && this.segments.length > 1) {
       const seg = this.segments[0]!;
       let points = 0;
+      let unacked = 0;
       let events = 0;
       for (const e of this.entries.values()) {
         if (e.seg !== seg) break;
-        points += e.points;
+        if (this.sent.delete(e.seq)) unacked += e.points;
+        else points += e.points;
         events += e.events;
         this.entries.delete(e.seq);
         this.liveBytes -= e.length + HEADER;
       }
       this.meta.droppedPoints += points;
+      this.meta.droppedUnackedPoints += unacked;
       this.meta.droppedEvents += events;
-      this.opts.log?.warn({ droppedPoints: points, droppedEvents: events, totalDropped: this.meta.droppedPoints }, 'spool full: oldest data dropped');
+      this.opts.log?.warn({ droppedPoints: points, droppedUnackedPoints: unacked, droppedEvents: events, totalDropped: this.meta.droppedPoints }, 'spool full: oldest data dropped');
       this.removeSegment(seg);
       this.saveMeta();
     }
@@ -237,6 +245,7 @@ export class DiskSpool implements Spool {
     const e = this.entries.get(seq);
     if (!e) return false;
     this.entries.delete(seq);
+    this.sent.delete(seq);
     const b = Buffer.alloc(8);
     b.writeBigUInt64LE(BigInt(seq));
     writeSync(this.ackFd, b);
@@ -290,8 +299,18 @@ export class DiskSpool implements Spool {
     }
   }
 
+  markSent(seq: number): void {
+    if (this.entries.has(seq)) this.sent.add(seq);
+  }
+
   stats(): SpoolStats {
-    return { batches: this.entries.size, bytes: this.liveBytes, droppedPoints: this.meta.droppedPoints, droppedEvents: this.meta.droppedEvents };
+    return {
+      batches: this.entries.size,
+      bytes: this.liveBytes,
+      droppedPoints: this.meta.droppedPoints,
+      droppedEvents: this.meta.droppedEvents,
+      droppedUnackedPoints: this.meta.droppedUnackedPoints,
+    };
   }
 
   close(): void {

@@ -8,6 +8,8 @@ export class MemorySpool implements Spool {
   private bytes = 0;
   private droppedPoints = 0;
   private droppedEvents = 0;
+  private droppedUnackedPoints = 0;
+  private readonly sent = new Set<number>();
   private readonly maxBytes: number;
 
   constructor(opts: { maxBytes: number; firstSeq?: number }) {
@@ -24,7 +26,8 @@ export class MemorySpool implements Spool {
       if (this.bytes + size <= this.maxBytes) break;
       this.records.delete(s);
       this.bytes -= Buffer.byteLength(old.frame);
-      this.droppedPoints += old.points;
+      if (this.sent.delete(s)) this.droppedUnackedPoints += old.points;
+      else this.droppedPoints += old.points;
       this.droppedEvents += old.events;
     }
     this.records.set(seq, { seq, ...r });
@@ -51,12 +54,17 @@ export class MemorySpool implements Spool {
     const r = this.records.get(seq);
     if (!r) return false;
     this.records.delete(seq);
+    this.sent.delete(seq);
     this.bytes -= Buffer.byteLength(r.frame);
     return true;
   }
 
+  markSent(seq: number): void {
+    if (this.records.has(seq)) this.sent.add(seq);
+  }
+
   stats(): SpoolStats {
-    return { batches: this.records.size, bytes: this.bytes, droppedPoints: this.droppedPoints, droppedEvents: this.droppedEvents };
+    return { batches: this.records.size, bytes: this.bytes, droppedPoints: this.droppedPoints, droppedEvents: this.droppedEvents, droppedUnackedPoints: this.droppedUnackedPoints };
   }
 
   close(): void {}

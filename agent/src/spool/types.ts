@@ -16,6 +16,8 @@ export interface SpoolStats {
   /** Points dropped since start because the spool was full (oldest first). */
   droppedPoints: number;
   droppedEvents: number;
+  /** Points dropped after they had been sent but before their ack came: maybe stored. */
+  droppedUnackedPoints: number;
 }
 
 export interface Spool {
@@ -26,6 +28,8 @@ export interface Spool {
   /** Oldest unacked seq, or undefined when empty. */
   first(): number | undefined;
   ack(seq: number): boolean;
+  /** The transport sent this batch (its ack may still come). Used to report drops honestly. */
+  markSent(seq: number): void;
   stats(): SpoolStats;
   /** Flush what is buffered and release files. Safe to call twice. */
   close(): Promise<void> | void;

@@ -1,0 +1,131 @@
+// One poll of one device: the system scalars, the IF-MIB interface table, and the
+// configured extra fields and tables. Whatever happens, the device gets its `snmp`
+// point with a result, so a dead device is a visible error and never a gap.
+import type { FieldValue } from '@canh/protocol';
+import type { Accumulator } from '../types.ts';
+import { columnOf, fieldValue, isIntegerType, octetString, tableOf, type Varbind } from './parse.ts';
+import { IF_COLUMNS, IFX_COLUMNS, interfacePoints, type Columns, type ColumnName, type InterfaceCounters } from './interfaces.ts';
+import { restarted } from './rates.ts';
+import { classify, RESULT_CODES, SnmpPollError, type SnmpClient, type Result } from './session.ts';
+
+export const SYS_UPTIME = '1.3.6.1.2.1.1.3.0';
+export const SYS_NAME = '1.3.6.1.2.1.1.5.0';
+
+export interface PollSpec {
+  /** The agent_host tag: the device's address as configured. */
+  agentHost: string;
+  tags: Record<string, string>;
+  ifMib: boolean;
+  fields: readonly { name: string; oid: string }[];
+  tables: readonly { name: string; oid: string; index_tag: string }[];
+  /** Walk size cap per table: a bound on what a misbehaving device can make us hold. */
+  maxRows: number;
+}
+
+/** What a device's previous polls leave for the next one. */
+export interface DeviceState {
+  uptimeTicks?: number;
+  uptimeAt?: number;
+  interfaces: Map<string, InterfaceCounters>;
+}
+
+export interface PollOutcome {
+  result: Result;
+  message?: string;
+  state: DeviceState;
+}
+
+/** Walk several columns with at most `concurrency` requests in flight (small switch CPUs drop bursts). */
+async function walkColumns<K extends string>(client: SnmpClient, columns: Record<K, string>, maxRows: number, concurrency = 4): Promise<Partial<Record<K, Varbind[]>>> {
+  const entries = Object.entries(columns) as [K, string][];
+  const out: Partial<Record<K, Varbind[]>> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const [name, oid] = entries[next++]!;
+      out[name] = await client.walk(oid, maxRows);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+  return out;
+}
+
+export async function pollDevice(client: SnmpClient, spec: PollSpec, state: DeviceState, acc: Accumulator, now: () => number): Promise<PollOutcome> {
+  const started = now();
+  const base = { agent_host: spec.agentHost, ...spec.tags };
+  const snmpFields: Record<string, FieldValue> = {};
+  const snmpInt: string[] = [];
+  let next: DeviceState = state;
+  let result: Result = 'success';
+  let message: string | undefined;
+  try {
+    const scalars = await client.get([SYS_UPTIME, SYS_NAME, ...spec.fields.map((f) => f.oid)]);
+    const [up, name, ...extra] = scalars;
+    const uptime = up ? fieldValue(up) : undefined;
+    if (typeof uptime !== 'number') throw new SnmpPollError('error', 'the device has no sysUpTime.0 (1.3.6.1.2.1.1.3.0): is this an SNMP agent with SNMPv2-MIB?');
+    snmpFields.sysUpTime = uptime;
+    snmpInt.push('sysUpTime');
+    if (name) {
+      const v = fieldValue(name);
+      if (typeof v === 'string') snmpFields.sysName = v;
+    }
+    spec.fields.forEach((f, i) => {
+      const vb = extra[i];
+      const v = vb ? fieldValue(vb) : undefined;
+      if (v === undefined || !vb) return;
+      snmpFields[f.name] = v;
+      if (isIntegerType(vb.type)) snmpInt.push(f.name);
+    });
+
+    const reboot = state.uptimeTicks !== undefined && state.uptimeAt !== undefined && restarted(state.uptimeTicks, uptime, started - state.uptimeAt);
+    if (reboot) {
+      acc.addEvent({
+        type: 'device_reboot',
+        severity: 'medium',
+        message: `SNMP device ${spec.agentHost} restarted: up ${Math.round(uptime / 100)} s, was up ${Math.round(state.uptimeTicks! / 100)} s at the previous poll; rates skipped for this poll`,
+        evidence: { agent_host: spec.agentHost, sysUpTime: uptime, previous_sysUpTime: state.uptimeTicks!, ...(typeof snmpFields.sysName === 'string' ? { sysName: snmpFields.sysName } : {}) },
+        time: started,
+      });
+    }
+    next = { uptimeTicks: uptime, uptimeAt: started, interfaces: state.interfaces };
+
+    if (spec.ifMib) {
+      const walked = await walkColumns<ColumnName>(client, { ...IF_COLUMNS, ...IFX_COLUMNS }, spec.maxRows);
+      const counterTime = now();
+      const cols: Columns = {};
+      for (const [k, vbs] of Object.entries(walked) as [ColumnName, Varbind[]][]) {
+        const oid = k in IF_COLUMNS ? IF_COLUMNS[k as keyof typeof IF_COLUMNS] : IFX_COLUMNS[k as keyof typeof IFX_COLUMNS];
+        cols[k] = columnOf(vbs, oid);
+      }
+      const { points, counters } = interfacePoints(cols, state.interfaces, counterTime, { skipRates: reboot });
+      for (const p of points) acc.addPoint('interface', { ...base, ...p.tags }, p.fields, { int: p.int, time: started });
+      next = { ...next, interfaces: counters };
+    }
+
+    for (const t of spec.tables) {
+      const table = tableOf(await client.walk(t.oid, spec.maxRows), t.oid);
+      const rows = new Map<string, { fields: Record<string, FieldValue>; int: string[] }>();
+      for (const [column, col] of table) {
+        for (const [index, vb] of col) {
+          const v = fieldValue(vb);
+          if (v === undefined) continue;
+          let row = rows.get(index);
+          if (!row) rows.set(index, (row = { fields: {}, int: [] }));
+          // Without MIB files a column has no name; its number under the entry keeps it stable.
+          const key = `c${column}`;
+          row.fields[key] = typeof v === 'string' ? octetString(v) : v;
+          if (isIntegerType(vb.type)) row.int.push(key);
+        }
+      }
+      for (const [index, row] of rows) acc.addPoint(t.name, { ...base, [t.index_tag]: index }, row.fields, { int: row.int, time: started });
+    }
+  } catch (err) {
+    ({ result, message } = classify(err));
+  }
+  snmpFields.result = result;
+  snmpFields.result_code = RESULT_CODES[result];
+  snmpFields.response_time_ms = now() - started;
+  snmpInt.push('result_code');
+  acc.addPoint('snmp', base, snmpFields, { int: snmpInt, time: started });
+  return { result, message, state: next };
+}
