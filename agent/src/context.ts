@@ -41,6 +41,7 @@ export function exec(cmd: string, args: readonly string[], opts: { timeoutMs?: n
 export function createContext(opts: { stateDir: string; hostname: string; log: Logger }): InputContext {
   return {
     readFile: (p) => readFile(p, 'utf8'),
+    readFileBytes: (p) => readFile(p),
     readdir: (p) => readdir(p),
     statfs: async (p) => {
       const s = await statfs(p);
