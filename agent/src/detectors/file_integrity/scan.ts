@@ -2,7 +2,7 @@
 // size, mtime, ctime and inode are unchanged keeps its previous hash (ctime cannot be set
 // back by a user process), so a periodic scan costs a stat per file, not a read.
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
@@ -23,7 +23,11 @@ export interface ScanStats {
   errors: number;
 }
 
-export function sha256File(path: string): Promise<string> {
+// Small files are read whole (one syscall, far cheaper than a stream); large ones streamed.
+const STREAM_ABOVE = 1024 * 1024;
+
+export async function sha256File(path: string, size = Infinity): Promise<string> {
+  if (size <= STREAM_ABOVE) return createHash('sha256').update(await readFile(path)).digest('hex');
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     createReadStream(path)
@@ -72,7 +76,7 @@ export async function scanInto(roots: readonly string[], out: Snapshot, opts: Sc
         e.sha256 = prev.sha256;
       } else {
         try {
-          e.sha256 = await sha256File(path);
+          e.sha256 = await sha256File(path, e.size);
           stats.hashed++;
         } catch {
           // Unreadable (permissions) or gone meanwhile: keep metadata, compare by size/mtime.
