@@ -3,7 +3,7 @@
 // point with a result, so a dead device is a visible error and never a gap.
 import type { FieldValue } from '@canh/protocol';
 import type { Accumulator } from '../types.ts';
-import { columnOf, fieldValue, isIntegerType, octetString, tableOf, type Varbind } from './parse.ts';
+import { columnOf, fieldValue, isIntegerType, tableOf, type Varbind } from './parse.ts';
 import { IF_COLUMNS, IFX_COLUMNS, interfacePoints, type Columns, type ColumnName, type InterfaceCounters } from './interfaces.ts';
 import { restarted } from './rates.ts';
 import { classify, RESULT_CODES, SnmpPollError, type SnmpClient, type Result } from './session.ts';
@@ -113,7 +113,7 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
           if (!row) rows.set(index, (row = { fields: {}, int: [] }));
           // Without MIB files a column has no name; its number under the entry keeps it stable.
           const key = `c${column}`;
-          row.fields[key] = typeof v === 'string' ? octetString(v) : v;
+          row.fields[key] = v;
           if (isIntegerType(vb.type)) row.int.push(key);
         }
       }

@@ -6,6 +6,12 @@ import type { Varbind } from './parse.ts';
 export type Result = 'success' | 'timeout' | 'auth_error' | 'error';
 /** result_code values, Telegraf-style: 0 is success. */
 export const RESULT_CODES: Record<Result, number> = { success: 0, timeout: 1, auth_error: 2, error: 3 };
+/** The stable error code logged with each failed result (listed in docs/errors.md). */
+export const ERROR_CODES: Record<Exclude<Result, 'success'>, `CANH_ERR_${string}`> = {
+  timeout: 'CANH_ERR_SNMP_TIMEOUT',
+  auth_error: 'CANH_ERR_SNMP_AUTH',
+  error: 'CANH_ERR_SNMP_ERROR',
+};
 
 export interface SnmpClient {
   get(oids: string[]): Promise<Varbind[]>;
@@ -122,7 +128,7 @@ export function classify(err: unknown): { result: Result; message: string } {
   if (err instanceof SnmpPollError) return { result: err.result, message: err.message };
   const e = err as { name?: string; message?: string; code?: number };
   const message = e?.message ?? String(err);
-  if (e?.name === 'RequestTimedOutError') return { result: 'timeout', message: 'no answer (device down, unreachable, or wrong community)' };
+  if (e?.name === 'RequestTimedOutError') return { result: 'timeout', message: 'no answer: check that the device is up and reachable over UDP, and its community or v3 user' };
   if (e?.name === 'ResponseInvalidError') {
     const codes = snmp.ResponseInvalidCode;
     if (e.code === codes.EAuthFailure || e.code === codes.ECouldNotDecrypt || e.code === codes.ECommunityNoMatch || e.code === codes.ENotInTimeWindow) {
