@@ -4,18 +4,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { EventSchema } from '@canh/protocol';
 import { createContext } from '../context.ts';
 import type { Accumulator, InputContext, InputDefinition } from '../inputs/types.ts';
 
 export type Recorded = Parameters<Accumulator['addEvent']>[0];
 
-export function recorder(): { acc: Accumulator; events: Recorded[] } {
+/** Records events, and fails at once on one the collector would refuse (the wire schema). */
+export function recorder(detector = 'test'): { acc: Accumulator; events: Recorded[] } {
   const events: Recorded[] = [];
   return {
     events,
     acc: {
       addPoint: () => {},
       addEvent: (e) => {
+        const r = EventSchema.safeParse({ time: Date.now(), detector, ...e });
+        if (!r.success) throw new Error(`invalid event ${JSON.stringify(e)}: ${r.error.message}`);
         events.push(e);
       },
     },

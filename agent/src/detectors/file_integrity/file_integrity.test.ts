@@ -153,6 +153,20 @@ describe('file_integrity on real files', () => {
     expect(events.reduce((n, e) => n + (e.count ?? 1), 0)).toBe(501); // 500 files + the folder
   });
 
+  it('the scan alone finds additions, deletions and permission changes too', async () => {
+    const { fim, events } = start({ watch: false });
+    await fim.idle();
+    writeFileSync(join(dir, 'etc/sudoers.d/new'), 'x ALL=(ALL) ALL\n');
+    unlinkSync(join(dir, 'www/index.html'));
+    chmodSync(join(dir, 'etc/passwd'), 0o600);
+    await fim.scanNow();
+    expect(events.map((e) => `${e.type} ${e.evidence!.change} ${e.evidence!.path}`).sort()).toEqual([
+      `file_added added ${join(dir, 'etc/sudoers.d/new')}`,
+      `file_permissions_changed permissions ${join(dir, 'etc/passwd')}`,
+      `possible_defacement deleted ${join(dir, 'www/index.html')}`,
+    ]);
+  });
+
   it('exclude globs keep caches out', async () => {
     const { fim, events } = start({ watch: false, exclude: ['**/cache/**', '**/cache'] });
     await fim.idle();

@@ -157,7 +157,13 @@ export default defineInput({
         if (st?.isDirectory()) {
           try {
             const w = watch(r, { recursive: true, persistent: false }, (_ev, name) => markDirty(name ? join(r, String(name)) : r));
-            w.on('error', (err) => log.warn({ err, path: r }, 'watch failed; relying on the periodic scan'));
+            w.on('error', (err) => {
+              // E.g. the folder was deleted: drop the watch; the next scan re-creates it.
+              log.warn({ err, path: r }, 'watch failed; relying on the periodic scan');
+              w.close();
+              watchers.delete(r);
+              markDirty(r);
+            });
             watchers.set(r, w);
           } catch (err) {
             log.warn({ err, path: r, code: 'CANH_ERR_FIM_WATCH' }, 'cannot watch folder (inotify limit? raise fs.inotify.max_user_watches); relying on the periodic scan');
@@ -172,12 +178,16 @@ export default defineInput({
       }
       for (const [dir, names] of fileWatch) {
         const key = `parent:${dir}`;
-        watchers.get(key)?.close();
+        if (watchers.has(key)) continue;
         try {
           const w = watch(dir, { persistent: false }, (_ev, name) => {
             if (name && names.has(String(name))) markDirty(join(dir, String(name)));
           });
-          w.on('error', (err) => log.warn({ err, path: dir }, 'watch failed; relying on the periodic scan'));
+          w.on('error', (err) => {
+            log.warn({ err, path: dir }, 'watch failed; relying on the periodic scan');
+            w.close();
+            watchers.delete(key);
+          });
           watchers.set(key, w);
         } catch {
           // Parent folder missing: the periodic scan will see the file if it appears.
