@@ -1,1 +1,51 @@
-export {};
+// Canh's Grafana dashboards as code: every dashboard in every language, as the JSON
+// Grafana provisions. `npm run dashboards:generate` writes them to dashboards/generated/.
+import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { LANGS, type Lang } from './i18n.ts';
+import { fleet } from './dashboards/fleet.ts';
+import { host } from './dashboards/host.ts';
+import { network } from './dashboards/network.ts';
+import { uptime } from './dashboards/uptime.ts';
+import { security } from './dashboards/security.ts';
+
+export { LANGS, type Lang } from './i18n.ts';
+export { DATASOURCE, DATASOURCE_UID, InfluxQueryBuilder, influx, type InfluxQuery } from './influxql.ts';
+
+/** The dashboards, by the file name they are generated under. */
+export const DASHBOARDS: Record<string, (lang: Lang) => DashboardBuilder> = { fleet, host, network, uptime, security };
+
+export interface GeneratedDashboard {
+  lang: Lang;
+  /** File name inside generated/<lang>/. */
+  file: string;
+  dashboard: Dashboard;
+}
+
+/** Grafana wants unique panel ids; the SDK leaves them to us. Number them in order. */
+function numberPanels(d: Dashboard): Dashboard {
+  let id = 0;
+  const walk = (panels: (Panel | RowPanel)[] | undefined): void => {
+    for (const p of panels ?? []) {
+      p.id = ++id;
+      if (p.type === 'row') walk((p as RowPanel).panels);
+    }
+  };
+  walk(d.panels);
+  return d;
+}
+
+export function buildDashboards(): GeneratedDashboard[] {
+  const out: GeneratedDashboard[] = [];
+  for (const lang of LANGS) {
+    for (const [key, make] of Object.entries(DASHBOARDS)) {
+      out.push({ lang, file: `${key}.json`, dashboard: numberPanels(make(lang).build()) });
+    }
+  }
+  return out;
+}
+
+/** The exact text written to generated/<lang>/<file>: stable key order, 2-space indent. */
+export function renderDashboard(d: Dashboard): string {
+  return `${JSON.stringify(d, null, 2)}\n`;
+}
