@@ -1,9 +1,9 @@
 // The agent process: inputs and detectors → batcher → spool → transport → collector.
 // start() returns once everything is running; stop() flushes and closes, safe twice.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { CanhError } from '@canh/protocol';
-import type { AgentConfig, InputEntry } from './config.ts';
+import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
 import { Transport } from './transport.ts';
@@ -24,6 +24,7 @@ export interface AgentDeps {
 interface Running {
   entry: InputEntry;
   input: Input;
+  job?: string;
 }
 
 function openSpool(a: AgentConfig['agent'], log: Logger): Spool {
@@ -46,6 +47,9 @@ export class Agent {
   private readonly scheduler: Scheduler;
   private running: Running[] = [];
   private stopped = false;
+  private centralVersion: number | undefined;
+  private currentInterval: number;
+  private selfJob: string | undefined;
   gatherErrors = 0;
 
   readonly config: AgentConfig;
@@ -58,6 +62,7 @@ export class Agent {
     this.config = config;
     this.deps = deps;
     const a = config.agent;
+    this.currentInterval = a.interval;
     this.spool = deps.spool ?? openSpool(a, deps.log);
     this.batcher = new Batcher(this.spool, {
       batchSize: a.batch_size,
@@ -95,18 +100,35 @@ export class Agent {
     const a = this.config.agent;
     mkdirSync(a.state_dir, { recursive: true, mode: 0o750 });
     this.batcher.start();
-    for (const entry of [...this.config.inputs, ...this.config.detectors]) {
+    const saved = a.central_config ? this.loadSavedCentral() : undefined;
+    if (saved) {
+      this.deps.log.info({ version: saved.version }, 'running the central config received last time');
+      this.centralVersion = saved.version;
+      await this.startInputs(saved.inputs, saved.interval);
+    } else {
+      await this.startInputs([...this.config.inputs, ...this.config.detectors], a.interval);
+    }
+    this.selfJob = this.scheduler.add({ name: 'agent', intervalMs: a.interval, run: async (at) => this.reportSelf(at) });
+    this.transport.configVersion = () => this.centralVersion;
+    this.transport.onConfig = (version, config) => this.applyCentral(version, config);
+    this.transport.start();
+  }
+
+  private async startInputs(entries: InputEntry[], interval: number): Promise<void> {
+    const a = this.config.agent;
+    for (const entry of entries) {
       const log = this.deps.log.child({ input: entry.type });
       const ctx = this.deps.context?.(a.state_dir) ?? createContext({ stateDir: a.state_dir, hostname: a.hostname, log });
       const input = entry.definition.create(entry.options, ctx);
-      this.running.push({ entry, input });
+      const running: Running = { entry, input };
+      this.running.push(running);
       const acc = this.batcher.accumulator(entry.type, entry.tags);
       if (input.start) await input.start(acc);
       if (input.gather) {
         const gather = input.gather.bind(input);
-        this.scheduler.add({
+        running.job = this.scheduler.add({
           name: entry.type,
-          intervalMs: entry.interval ?? a.interval,
+          intervalMs: entry.interval ?? interval,
           run: async (at) => {
             try {
               await gather(this.batcher.accumulator(entry.type, entry.tags, () => at));
@@ -118,8 +140,89 @@ export class Agent {
         });
       }
     }
-    this.scheduler.add({ name: 'agent', intervalMs: a.interval, run: async (at) => this.reportSelf(at) });
-    this.transport.start();
+  }
+
+  private async stopInputs(): Promise<void> {
+    const running = this.running;
+    this.running = [];
+    for (const r of running) {
+      if (r.job) this.scheduler.remove(r.job);
+      try {
+        await r.input.stop?.();
+      } catch (err) {
+        this.deps.log.warn({ err, input: r.entry.type }, 'input did not stop cleanly');
+      }
+    }
+  }
+
+  private centralFile(): string {
+    return join(this.config.agent.state_dir, 'central-config.json');
+  }
+
+  private loadSavedCentral(): { version: number; inputs: InputEntry[]; interval: number } | undefined {
+    let raw: { version: number; config: unknown };
+    try {
+      raw = JSON.parse(readFileSync(this.centralFile(), 'utf8')) as { version: number; config: unknown };
+    } catch {
+      return undefined;
+    }
+    try {
+      const c = parseCentralConfig(raw.config);
+      return { version: raw.version, ...this.merge(c) };
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'saved central config no longer valid; using the local config');
+      return undefined;
+    }
+  }
+
+  private merge(c: CentralConfig): { inputs: InputEntry[]; interval: number } {
+    return {
+      inputs: [...(c.inputs ?? this.config.inputs), ...(c.detectors ?? this.config.detectors)],
+      interval: c.interval ?? this.config.agent.interval,
+    };
+  }
+
+  /**
+   * Apply a config pushed by the collector without a restart. A config that does not
+   * validate, or whose inputs fail to start, is refused with the reason and the previous
+   * inputs keep running. Returns the errors (empty when applied).
+   */
+  async applyCentral(version: number, raw: unknown): Promise<string[]> {
+    const log = this.deps.log.child({ component: 'central-config', version });
+    if (!this.config.agent.central_config) return ['central configuration is disabled on this host (agent.central_config: false)'];
+    if (version === this.centralVersion) return [];
+    let next;
+    try {
+      next = this.merge(parseCentralConfig(raw));
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      log.warn({ problems }, 'central config refused; the previous config keeps running');
+      return problems;
+    }
+    const previous = this.running.map((r) => r.entry);
+    const previousInterval = this.currentInterval;
+    await this.stopInputs();
+    try {
+      await this.startInputs(next.inputs, next.interval);
+    } catch (err) {
+      await this.stopInputs();
+      await this.startInputs(previous, previousInterval);
+      const msg = `inputs failed to start: ${(err as Error).message}`;
+      log.warn({ err: (err as Error).message }, 'central config refused; the previous config keeps running');
+      return [msg];
+    }
+    this.currentInterval = next.interval;
+    this.centralVersion = version;
+    const tmp = `${this.centralFile()}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ version, config: raw }), { mode: 0o600 });
+    renameSync(tmp, this.centralFile());
+    log.info({ inputs: next.inputs.map((e) => e.type) }, 'central config applied');
+    return [];
+  }
+
+  /** The central config version running now, if any. */
+  get configVersion(): number | undefined {
+    return this.centralVersion;
   }
 
   /** The agent's own health, as the `agent` measurement: spool depth and data dropped. */
@@ -150,14 +253,9 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.selfJob) this.scheduler.remove(this.selfJob);
+    await this.stopInputs();
     this.scheduler.stop();
-    for (const r of this.running) {
-      try {
-        await r.input.stop?.();
-      } catch (err) {
-        this.deps.log.warn({ err, input: r.entry.type }, 'input did not stop cleanly');
-      }
-    }
     this.batcher.stop();
     await this.transport.stop();
     await this.spool.close();

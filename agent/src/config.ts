@@ -54,6 +54,8 @@ const AgentSchema = z
     /** fsync policy of the on-disk spool: every batch, or at most once per interval. */
     spool_fsync: z.enum(['always', 'interval', 'never']).default('interval'),
     spool_fsync_interval: duration().default(1000),
+    /** Accept inputs and detectors pushed by the collector (they replace the local lists). */
+    central_config: z.boolean().default(true),
     /** Delivery audit: append every spooled point's key (name, tags, time) as JSON lines. Debugging aid. */
     audit_file: z.string().min(1).optional(),
   })
@@ -145,6 +147,42 @@ function parseEntries(
       definition: def,
     });
   });
+  return out;
+}
+
+/** What the collector may set centrally: the inputs, the detectors and how often they run. */
+const CentralAgentSchema = z
+  .object({
+    interval: duration({ min: 100 }).optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).optional(),
+  })
+  .strict();
+
+export interface CentralConfig {
+  interval?: number;
+  log_level?: string;
+  inputs?: InputEntry[];
+  detectors?: InputEntry[];
+}
+
+/**
+ * Validate a centrally managed config (pushed by the collector). Its `inputs` and
+ * `detectors` lists replace the local ones; `agent` may only set interval and log_level
+ * (the host keeps its identity, state folder and spool). Throws ConfigError.
+ */
+export function parseCentralConfig(doc: unknown): CentralConfig {
+  const problems: string[] = [];
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(['(root): central config must be a mapping with inputs, detectors and/or agent']);
+  const { agent, inputs, detectors, ...rest } = doc as Record<string, unknown>;
+  for (const k of Object.keys(rest)) problems.push(`${k}: unknown key (central config holds agent, inputs, detectors)`);
+  const a = CentralAgentSchema.safeParse(agent ?? {});
+  if (!a.success) problems.push(...issues(a.error, ['agent']));
+  const out: CentralConfig = {};
+  if (inputs !== undefined) out.inputs = parseEntries(inputs, 'inputs', (n) => inputList.find((d) => d.name === n), problems);
+  if (detectors !== undefined) out.detectors = parseEntries(detectors, 'detectors', (n) => detectorList.find((d) => d.name === n), problems);
+  if (problems.length || !a.success) throw new ConfigError(problems);
+  if (a.data.interval !== undefined) out.interval = a.data.interval;
+  if (a.data.log_level !== undefined) out.log_level = a.data.log_level;
   return out;
 }
 

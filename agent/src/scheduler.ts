@@ -25,10 +25,14 @@ export class Scheduler {
     this.now = now;
   }
 
-  add(job: Job): void {
-    const key = `${job.name}#${this.timers.size}`;
+  private nextKey = 0;
+  private removed = new Set<string>();
+
+  /** Schedule a job; returns a key for remove(). */
+  add(job: Job): string {
+    const key = `${job.name}#${this.nextKey++}`;
     const schedule = () => {
-      if (this.stopped) return;
+      if (this.stopped || this.removed.has(key)) return;
       const now = this.now();
       const next = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs : now + job.intervalMs;
       const t = setTimeout(() => {
@@ -40,6 +44,15 @@ export class Scheduler {
     // First gather right away, so `canh-agent` shows data within one flush.
     void this.fire(key, job, this.now());
     schedule();
+    return key;
+  }
+
+  /** Stop scheduling a job (a gather in progress finishes). */
+  remove(key: string): void {
+    this.removed.add(key);
+    const t = this.timers.get(key);
+    if (t) clearTimeout(t);
+    this.timers.delete(key);
   }
 
   private async fire(key: string, job: Job, at: number): Promise<void> {

@@ -50,6 +50,9 @@ export class Transport {
   acked = 0;
   connects = 0;
   onWelcome: (w: Welcome) => void = () => {};
+  /** Apply a central config; resolves with the problems (empty: applied). */
+  onConfig: (version: number, config: unknown) => Promise<string[]> = async () => ['central configuration not supported'];
+  configVersion: () => number | undefined = () => undefined;
   onStateChange: (s: TransportState) => void = () => {};
 
   private readonly opts: TransportOptions;
@@ -117,6 +120,7 @@ export class Transport {
           os: `${process.platform}-${process.arch}`,
           spool_batches: s.batches,
           dropped_points: s.droppedPoints,
+          ...(this.configVersion() !== undefined ? { config_version: this.configVersion() } : {}),
         }),
       );
       this.startPing(ws);
@@ -138,6 +142,7 @@ export class Transport {
           this.setState('connected');
           this.log.info({ agent: msg.agent }, 'connected to collector');
           this.onWelcome(msg);
+          if (msg.config_version !== undefined && msg.config !== undefined) void this.handleConfig(ws, msg.config_version, msg.config);
           this.pump();
           break;
         case 'ack':
@@ -151,7 +156,7 @@ export class Transport {
           if (msg.seq !== undefined) this.retryLater(msg.seq);
           break;
         case 'config':
-          // Central configuration is handled by a later layer; acknowledge we saw it.
+          void this.handleConfig(ws, msg.version, msg.config);
           break;
       }
     });
@@ -223,6 +228,16 @@ export class Transport {
       this.inFlight.add(r.seq);
       this.sentUpTo = r.seq;
     }
+  }
+
+  private async handleConfig(ws: WebSocket, version: number, config: unknown): Promise<void> {
+    let errors: string[];
+    try {
+      errors = await this.onConfig(version, config);
+    } catch (err) {
+      errors = [(err as Error).message];
+    }
+    if (ws.readyState === WebSocket.OPEN) ws.send(encode({ type: 'config_result', version, errors }));
   }
 
   /** The collector could not make a batch durable (InfluxDB busy): send it again later. */

@@ -10,11 +10,16 @@ import { loadCollectorConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { Collector, openRegistry } from './collector.ts';
 import { COLLECTOR_VERSION } from './version.ts';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { CentralConfigStore, type Scope } from './central/store.ts';
 
 const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent add --name HOST --agency AGENCY --site SITE
        canh-collector agent list [--json]
        canh-collector agent revoke NAME
+       canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C]
+       canh-collector config show [--agent NAME] | config history
        canh-collector --validate --config FILE
        canh-collector --version
 Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.`;
@@ -38,6 +43,11 @@ export async function main(argv: string[]): Promise<number> {
         agency: { type: 'string' },
         site: { type: 'string' },
         json: { type: 'boolean' },
+        file: { type: 'string' },
+        global: { type: 'boolean' },
+        agent: { type: 'string' },
+        author: { type: 'string' },
+        comment: { type: 'string' },
       },
     });
   } catch (err) {
@@ -112,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       registry.close();
     }
   }
+  if (command === 'config') return configCommand(sub, values, config.state_dir);
   if (command !== 'serve') {
     process.stderr.write(`canh-collector: unknown command "${command}"\n${USAGE}\n`);
     return 2;
@@ -126,6 +137,83 @@ export async function main(argv: string[]): Promise<number> {
   log.info('stopping');
   await collector.stop();
   return 0;
+}
+
+type ConfigValues = { file?: string; global?: boolean; agency?: string; site?: string; agent?: string; author?: string; comment?: string; json?: boolean };
+
+/** canh-collector config push|show|history: central configuration of agents. */
+async function configCommand(sub: string | undefined, values: ConfigValues, stateDir: string): Promise<number> {
+  const registry = openRegistry(stateDir);
+  const store = new CentralConfigStore(registry.db);
+  try {
+    switch (sub) {
+      case 'push': {
+        if (!values.file) {
+          process.stderr.write('canh-collector config push: --file is required\n');
+          return 2;
+        }
+        const scopes = [values.global && 'global', values.agency && 'agency', values.site && 'site', values.agent && 'agent'].filter(Boolean);
+        if (scopes.length !== 1) {
+          process.stderr.write('canh-collector config push: give exactly one of --global, --agency, --site (AGENCY/SITE) or --agent\n');
+          return 2;
+        }
+        const scope = scopes[0] as Scope;
+        const target = values.agency ?? values.site ?? values.agent ?? '';
+        if (scope === 'agent' && !registry.get(target)) {
+          process.stderr.write(`canh-collector: no agent named "${target}"\n`);
+          return 1;
+        }
+        const doc = parseYaml(readFileSync(values.file, 'utf8')) as unknown;
+        // Validate with the agent's own schemas, so a bad config never leaves the collector.
+        const { parseCentralConfig, ConfigError } = await import('../../agent/src/config.ts');
+        try {
+          parseCentralConfig(doc);
+        } catch (err) {
+          if (err instanceof ConfigError) {
+            process.stderr.write(`canh-collector: ${values.file}: ${err.message}\n`);
+            return 1;
+          }
+          throw err;
+        }
+        const v = store.push({ scope, target, config: doc, author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
+        out(`config version ${v.version} stored for ${scope}${target ? ` ${target}` : ''}; connected agents receive it within a few seconds`);
+        return 0;
+      }
+      case 'show': {
+        const agents = values.agent ? [registry.get(values.agent)].filter((a) => a !== undefined) : registry.list();
+        if (values.agent && !agents.length) {
+          process.stderr.write(`canh-collector: no agent named "${values.agent}"\n`);
+          return 1;
+        }
+        const rows = agents.map((a) => {
+          const want = store.resolve(a);
+          const applied = store.applied(a.id);
+          return { agent: a.name, agency: a.agency, site: a.site, assigned: want?.version ?? null, scope: want ? `${want.scope}${want.target ? ` ${want.target}` : ''}` : 'local', running: applied?.version ?? null, errors: applied?.errors ?? [], config: values.agent ? (want?.config ?? null) : undefined };
+        });
+        if (values.json) out(JSON.stringify(rows));
+        else {
+          out(['AGENT', 'AGENCY', 'SITE', 'ASSIGNED', 'FROM', 'RUNNING', 'ERRORS'].join('\t'));
+          for (const r of rows) out([r.agent, r.agency, r.site, r.assigned ?? '-', r.scope, r.running ?? '-', r.errors.join('; ') || '-'].join('\t'));
+          if (values.agent && rows[0]?.config) out(stringifyYaml(rows[0].config));
+        }
+        return 0;
+      }
+      case 'history': {
+        const h = store.history();
+        if (values.json) out(JSON.stringify(h));
+        else {
+          out(['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'].join('\t'));
+          for (const v of h) out([v.version, v.scope, v.target || '-', v.author || '-', new Date(v.createdAt).toISOString(), v.comment || '-'].join('\t'));
+        }
+        return 0;
+      }
+      default:
+        process.stderr.write(`canh-collector config: unknown subcommand "${sub ?? ''}"\n${USAGE}\n`);
+        return 2;
+    }
+  } finally {
+    registry.close();
+  }
 }
 
 if (import.meta.main) {

@@ -9,6 +9,7 @@ import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
 import { CollectorSpool } from './influx/spool.ts';
 import { CollectorServer, type CollectorHooks } from './server.ts';
+import { CentralConfigStore } from './central/store.ts';
 
 export function openRegistry(stateDir: string): SqliteRegistry {
   mkdirSync(stateDir, { recursive: true, mode: 0o750 });
@@ -20,6 +21,7 @@ export class Collector {
   readonly writer: InfluxWriter;
   readonly server: CollectorServer;
   readonly spool: CollectorSpool;
+  readonly central: CentralConfigStore | undefined;
   private stopped = false;
   private readonly config: CollectorConfig;
   private readonly log: Logger;
@@ -28,6 +30,7 @@ export class Collector {
     this.config = config;
     this.log = deps.log;
     this.registry = deps.registry ?? openRegistry(config.state_dir);
+    this.central = this.registry instanceof SqliteRegistry ? new CentralConfigStore(this.registry.db) : undefined;
     const i = config.influx;
     this.writer = new InfluxWriter(
       {
@@ -46,7 +49,7 @@ export class Collector {
     );
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (lines) => this.spool.store(lines);
-    this.server = new CollectorServer(config, { registry: this.registry, writer: this.writer, log: deps.log.child({ component: 'receiver' }), hooks: deps.hooks });
+    this.server = new CollectorServer(config, { registry: this.registry, writer: this.writer, log: deps.log.child({ component: 'receiver' }), hooks: deps.hooks, central: this.central });
   }
 
   async start(): Promise<void> {

@@ -13,6 +13,7 @@ import type { CollectorConfig } from './config.ts';
 import type { AgentRecord, AgentRegistry } from './registry/types.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import { encodeBatch, identityOf, type Identity } from './identity.ts';
+import type { CentralConfigStore } from './central/store.ts';
 
 export interface CollectorHooks {
   /** Every valid batch, as it arrives (the alert engine evaluates on the stream). */
@@ -33,6 +34,8 @@ interface Conn {
   lastRefill: number;
   replaced: boolean;
   helloTimer?: NodeJS.Timeout;
+  /** Central config version last sent to (or reported by) this agent. */
+  configVersion?: number;
 }
 
 export interface CollectorStats {
@@ -57,13 +60,16 @@ export class CollectorServer {
   private readonly writer: InfluxWriter;
   private readonly log: Logger;
   private readonly hooks: CollectorHooks;
+  private readonly central: CentralConfigStore | undefined;
+  private centralSeen = 0;
 
-  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks }) {
+  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore }) {
     this.config = config;
     this.registry = deps.registry;
     this.writer = deps.writer;
     this.log = deps.log;
     this.hooks = deps.hooks ?? {};
+    this.central = deps.central;
     this.wss = new WebSocketServer({
       noServer: true,
       // ws closes an oversized frame with 1009 before buffering it whole.
@@ -95,6 +101,8 @@ export class CollectorServer {
     });
     this.timers.push(setInterval(() => this.checkLiveness(), Math.max(100, Math.min(this.config.liveness.ping_interval, this.config.liveness.offline_after / 3))));
     this.timers.push(setInterval(() => this.checkRevocations(), 5000));
+    this.centralSeen = this.central?.latestVersion() ?? 0;
+    this.timers.push(setInterval(() => this.checkCentralConfig(), 2000));
     this.log.info({ port: this.port, host: this.config.listen.host, tls: !!tls }, 'collector listening');
   }
 
@@ -166,7 +174,11 @@ export class CollectorServer {
         if (msg.type === 'hello') this.onHello(conn, msg, log);
         else if (!conn.hello) throw new ProtocolError(`"${msg.type}" before "hello"`);
         else if (msg.type === 'batch') this.onBatch(conn, msg, log);
-        else log.info({ version: msg.version, errors: msg.errors }, 'config result');
+        else {
+          this.central?.recordResult(conn.agent.id, msg.version, msg.errors);
+          if (msg.errors.length) log.warn({ version: msg.version, errors: msg.errors }, 'agent refused central config; it keeps its previous one');
+          else log.info({ version: msg.version }, 'agent applied central config');
+        }
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         this.stats.invalidMessages++;
@@ -199,14 +211,19 @@ export class CollectorServer {
     }
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
     conn.hello = hello;
+    conn.configVersion = hello.config_version;
+    const central = this.central?.resolve(conn.agent);
+    const push = central && central.version !== hello.config_version;
     conn.ws.send(
       encode({
         type: 'welcome',
         protocol: PROTOCOL_VERSION,
         server_time: Date.now(),
         agent: { id: conn.agent.id, ...conn.identity },
+        ...(push ? { config_version: central.version, config: central.config } : {}),
       }),
     );
+    if (push) conn.configVersion = central.version;
     log.info({ version: hello.agent_version, os: hello.os, spool: hello.spool_batches }, 'agent connected');
     this.setOnline(conn, true);
   }
@@ -281,6 +298,22 @@ export class CollectorServer {
         continue;
       }
       if (c.ws.readyState === WebSocket.OPEN) c.ws.ping();
+    }
+  }
+
+  /** A new central config version was pushed (by the CLI, another process): send it. */
+  private checkCentralConfig(): void {
+    if (!this.central) return;
+    const latest = this.central.latestVersion();
+    if (latest === this.centralSeen) return;
+    this.centralSeen = latest;
+    for (const c of this.conns.values()) {
+      if (!c.hello || c.ws.readyState !== WebSocket.OPEN) continue;
+      const cfg = this.central.resolve(c.agent);
+      if (!cfg || cfg.version === c.configVersion) continue;
+      c.configVersion = cfg.version;
+      c.ws.send(encode({ type: 'config', version: cfg.version, config: cfg.config }));
+      this.log.info({ agent: c.agent.name, version: cfg.version }, 'central config pushed');
     }
   }
 

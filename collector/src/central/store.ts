@@ -1,0 +1,114 @@
+// Central configuration held by the collector for groups of agents: global, per agency,
+// per site, or for one agent. The most specific scope wins (agent > site > agency >
+// global), and within a scope the latest version. Versions are global and increasing, so
+// an agent's running version says exactly which document it runs.
+import type { DatabaseSync } from 'node:sqlite';
+import { CanhError } from '@canh/protocol';
+import type { AgentRecord } from '../registry/types.ts';
+
+export type Scope = 'global' | 'agency' | 'site' | 'agent';
+
+export interface ConfigVersion {
+  version: number;
+  scope: Scope;
+  target: string;
+  config: unknown;
+  author: string;
+  comment: string;
+  createdAt: number;
+}
+
+export interface AppliedState {
+  agentId: string;
+  version: number;
+  errors: string[];
+  at: number;
+}
+
+interface Row {
+  version: number;
+  scope: Scope;
+  target: string;
+  body: string;
+  author: string;
+  comment: string;
+  created_at: number;
+}
+
+const RANK: Record<Scope, number> = { agent: 3, site: 2, agency: 1, global: 0 };
+
+export class CentralConfigStore {
+  private readonly db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS central_configs (
+        version INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        target TEXT NOT NULL,
+        body TEXT NOT NULL,
+        author TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS central_config_state (
+        agent_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        errors TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+    `);
+  }
+
+  push(input: { scope: Scope; target: string; config: unknown; author?: string; comment?: string }): ConfigVersion {
+    if (input.scope !== 'global' && !input.target) throw new CanhError('CANH_ERR_CENTRAL_TARGET', `a ${input.scope} config needs a target`);
+    const r = this.db
+      .prepare('INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(input.scope, input.scope === 'global' ? '' : input.target, JSON.stringify(input.config), input.author ?? '', input.comment ?? '', Date.now());
+    return this.get(Number(r.lastInsertRowid))!;
+  }
+
+  get(version: number): ConfigVersion | undefined {
+    const r = this.db.prepare('SELECT * FROM central_configs WHERE version = ?').get(version) as Row | undefined;
+    return r ? toVersion(r) : undefined;
+  }
+
+  history(limit = 50): ConfigVersion[] {
+    return (this.db.prepare('SELECT * FROM central_configs ORDER BY version DESC LIMIT ?').all(limit) as unknown as Row[]).map(toVersion);
+  }
+
+  latestVersion(): number {
+    const r = this.db.prepare('SELECT MAX(version) AS v FROM central_configs').get() as { v: number | null };
+    return r.v ?? 0;
+  }
+
+  /** The config that applies to an agent, or undefined when it is managed locally only. */
+  resolve(agent: AgentRecord): ConfigVersion | undefined {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM central_configs
+         WHERE scope = 'global' OR (scope = 'agency' AND target = ?) OR (scope = 'site' AND target = ?) OR (scope = 'agent' AND target = ?)
+         ORDER BY version DESC`,
+      )
+      .all(agent.agency, `${agent.agency}/${agent.site}`, agent.name) as unknown as Row[];
+    let best: Row | undefined;
+    for (const r of rows) if (!best || RANK[r.scope] > RANK[best.scope]) best = r;
+    return best ? toVersion(best) : undefined;
+  }
+
+  recordResult(agentId: string, version: number, errors: string[]): void {
+    this.db
+      .prepare('INSERT INTO central_config_state (agent_id, version, errors, at) VALUES (?, ?, ?, ?) ON CONFLICT(agent_id) DO UPDATE SET version = excluded.version, errors = excluded.errors, at = excluded.at')
+      .run(agentId, version, JSON.stringify(errors), Date.now());
+  }
+
+  applied(agentId: string): AppliedState | undefined {
+    const r = this.db.prepare('SELECT * FROM central_config_state WHERE agent_id = ?').get(agentId) as { agent_id: string; version: number; errors: string; at: number } | undefined;
+    return r ? { agentId: r.agent_id, version: r.version, errors: JSON.parse(r.errors) as string[], at: r.at } : undefined;
+  }
+}
+
+function toVersion(r: Row): ConfigVersion {
+  return { version: r.version, scope: r.scope, target: r.target, config: JSON.parse(r.body) as unknown, author: r.author, comment: r.comment, createdAt: r.created_at };
+}
