@@ -124,8 +124,8 @@ export function table(lang: Lang, s: TableSpec): TablePanel {
   const excluded = Object.fromEntries((s.hide ?? []).map((c) => [c, true]));
   const b = apply(new TablePanel(), lang, s)
     .transformations([
-      // Several queries (or GROUP BY tags) answer with several frames; show them as one table.
-      ...(s.queries.length > 1 ? [{ id: 'merge', options: {} }] : []),
+      // GROUP BY tags and several queries answer with several frames; show them as one table.
+      { id: 'merge', options: {} },
       ...(s.transformations ?? []),
       { id: 'organize', options: { renameByName: renames, excludeByName: excluded, indexByName: {} } },
     ])
@@ -193,10 +193,10 @@ export function scopeVariables(lang: Lang): dash.QueryVariableBuilder[] {
   ];
 }
 
-/** SNMP devices (polled by the agents of the chosen agencies) and their interfaces. */
+/** SNMP devices (polled by the chosen agents: host is the poller) and their interfaces. */
 export function deviceVariables(lang: Lang): dash.QueryVariableBuilder[] {
   return [
-    tagVariable(lang, 'device', COMMON.device, `SHOW TAG VALUES FROM "interface" WITH KEY = "agent_host" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/`),
+    tagVariable(lang, 'device', COMMON.device, `SHOW TAG VALUES FROM "interface" WITH KEY = "agent_host" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`),
     tagVariable(lang, 'ifname', COMMON.interface, `SHOW TAG VALUES FROM "interface" WITH KEY = "ifName" WHERE "agency" =~ /^$agency$/ AND "agent_host" =~ /^$device$/`),
   ];
 }

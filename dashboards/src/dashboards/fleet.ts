@@ -81,7 +81,6 @@ export function fleet(lang: Lang): DashboardBuilder {
           vi: 'Mọi agent có dữ liệu trong 30 ngày qua: trực tuyến hay mất kết nối, và từ lúc nào (lần kết nối hoặc ngắt kết nối gần nhất).',
         },
         queries: [influx(LAST_ONLINE)],
-        transformations: [{ id: 'merge', options: {} }],
         columns: { Time: COMMON.since, agency: COMMON.agency, site: COMMON.site, host: COMMON.host, online: COMMON.state },
         sortBy: { column: 'online', desc: false },
         mappings: [onlineMapping(lang)],
@@ -95,7 +94,6 @@ export function fleet(lang: Lang): DashboardBuilder {
         description: { en: 'How many agents run each version (from their last report in the time range).', vi: 'Số agent chạy mỗi phiên bản (theo báo cáo gần nhất trong khoảng thời gian).' },
         queries: [influx(`SELECT last("version") AS "version" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY "host"`)],
         transformations: [
-          { id: 'merge', options: {} },
           { id: 'groupBy', options: { fields: { version: { operation: 'groupby', aggregations: [] }, host: { operation: 'aggregate', aggregations: ['count'] } } } },
         ],
         columns: { version: COMMON.version, 'host (count)': { en: 'Agents', vi: 'Số agent' } },
@@ -108,7 +106,6 @@ export function fleet(lang: Lang): DashboardBuilder {
         title: { en: 'Agent versions by host', vi: 'Phiên bản agent trên từng máy' },
         description: { en: 'The version each agent reported last, to find the ones left behind after an upgrade.', vi: 'Phiên bản mỗi agent báo gần nhất, để tìm các máy chưa được nâng cấp.' },
         queries: [influx(`SELECT last("version") AS "version" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY "agency", "site", "host"`)],
-        transformations: [{ id: 'merge', options: {} }],
         columns: { Time: COMMON.time, agency: COMMON.agency, site: COMMON.site, host: COMMON.host, version: COMMON.version },
         sortBy: { column: 'version', desc: false },
         w: 16,
@@ -156,7 +153,6 @@ export function fleet(lang: Lang): DashboardBuilder {
           ),
         ],
         transformations: [
-          { id: 'merge', options: {} },
           { id: 'filterByValue', options: { type: 'include', match: 'any', filters: [{ fieldName: 'state', config: { id: 'equal', options: { value: 'firing' } } }] } },
         ],
         columns: { Time: COMMON.since, rule: COMMON.rule, severity: COMMON.severity, agency: COMMON.agency, host: COMMON.host, summary: COMMON.summary, value: COMMON.value },

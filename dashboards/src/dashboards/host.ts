@@ -149,7 +149,6 @@ export function host(lang: Lang): DashboardBuilder {
         title: { en: 'Filesystems', vi: 'Phân vùng' },
         description: { en: 'Size and free space of each filesystem.', vi: 'Dung lượng và chỗ trống của từng phân vùng.' },
         queries: [influx(`SELECT last("used_percent") AS "used_percent", last("free") AS "free", last("total") AS "total" FROM "disk" WHERE ${SCOPE} AND $timeFilter GROUP BY "host", "path", "fstype"`)],
-        transformations: [{ id: 'merge', options: {} }],
         columns: {
           host: COMMON.host,
           path: COMMON.path,

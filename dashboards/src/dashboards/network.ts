@@ -5,13 +5,14 @@ import { influx } from '../influxql.ts';
 import { COMMON, tr, type Lang } from '../i18n.ts';
 import { COLOR_CELL, canhDashboard, row, table, timeseries, valueMap } from '../panels.ts';
 
-/** SNMP points carry the polling agent's agency and site, and the device in agent_host. */
-const DEV = `"agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "agent_host" =~ /^$device$/ AND "ifName" =~ /^$ifname$/`;
+/** SNMP points carry the polling agent's host, agency and site, and the device in agent_host. */
+const POLLER = `"agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`;
+const DEV = `${POLLER} AND "agent_host" =~ /^$device$/ AND "ifName" =~ /^$ifname$/`;
 /**
  * An agency's uplink is the device interface whose description (ifAlias) says so: name it
  * "uplink ..." or "WAN ..." on the switch or router, as most network teams already do.
  */
-const UPLINK = `"agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "ifAlias" =~ /(?i)uplink|wan|internet/`;
+const UPLINK = `${POLLER} AND "ifAlias" =~ /(?i)uplink|wan|internet/`;
 const BY_IF = `GROUP BY time($__interval), "agent_host", "ifName" fill(null)`;
 
 export function network(lang: Lang): DashboardBuilder {
@@ -47,7 +48,6 @@ export function network(lang: Lang): DashboardBuilder {
         title: { en: 'Uplink utilisation', vi: 'Mức sử dụng đường truyền lên' },
         description: { en: 'Peak utilisation of each uplink in the time range. Above 80 % users feel it.', vi: 'Mức sử dụng cao nhất của mỗi đường truyền lên trong khoảng thời gian. Trên 80 % người dùng sẽ thấy chậm.' },
         queries: [influx(`SELECT max("in_utilization") AS "in", max("out_utilization") AS "out" FROM "interface" WHERE ${UPLINK} AND $timeFilter GROUP BY "agency", "agent_host", "ifName"`)],
-        transformations: [{ id: 'merge', options: {} }],
         columns: { agency: COMMON.agency, agent_host: COMMON.device, ifName: COMMON.interface, in: COMMON.in, out: COMMON.out },
         hide: ['Time'],
         sortBy: { column: 'in', desc: true },
@@ -107,7 +107,6 @@ export function network(lang: Lang): DashboardBuilder {
             `SELECT last("ifOperStatus") AS "oper", last("ifAdminStatus") AS "admin", last("ifHighSpeed") AS "speed" FROM "interface" WHERE ${DEV} AND $timeFilter GROUP BY "agent_host", "ifName", "ifAlias"`,
           ),
         ],
-        transformations: [{ id: 'merge', options: {} }],
         columns: {
           agent_host: COMMON.device,
           ifName: COMMON.interface,
@@ -131,11 +130,10 @@ export function network(lang: Lang): DashboardBuilder {
         description: { en: 'The 10 interfaces with the highest peak utilisation in the time range.', vi: '10 cổng có mức sử dụng cao nhất trong khoảng thời gian.' },
         queries: [
           influx(
-            `SELECT max("in_utilization") AS "in", max("out_utilization") AS "out", max("in_bps") AS "in_bps", max("out_bps") AS "out_bps" FROM "interface" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND $timeFilter GROUP BY "agency", "agent_host", "ifName"`,
+            `SELECT max("in_utilization") AS "in", max("out_utilization") AS "out", max("in_bps") AS "in_bps", max("out_bps") AS "out_bps" FROM "interface" WHERE ${POLLER} AND $timeFilter GROUP BY "agency", "agent_host", "ifName"`,
           ),
         ],
         transformations: [
-          { id: 'merge', options: {} },
           { id: 'calculateField', options: { mode: 'reduceRow', reduce: { reducer: 'max', include: ['in', 'out'] }, alias: 'peak' } },
           { id: 'sortBy', options: { sort: [{ field: 'peak', desc: true }] } },
           { id: 'limit', options: { limitField: 10 } },

@@ -60,7 +60,6 @@ export function uptime(lang: Lang): DashboardBuilder {
             `SELECT 100 * (1 - mean("failed")) AS "availability" FROM (SELECT ${FAILED} AS "failed" FROM "http_response" WHERE ${SCOPE} AND $timeFilter) GROUP BY "server", "host"`,
           ),
         ],
-        transformations: [{ id: 'merge', options: {} }],
         columns: { server: { en: 'Site', vi: 'Trang web' }, host: { en: 'Checked from', vi: 'Kiểm tra từ' }, availability: { en: 'Availability', vi: 'Sẵn sàng' } },
         hide: ['Time'],
         sortBy: { column: 'availability', desc: false },
@@ -109,7 +108,6 @@ export function uptime(lang: Lang): DashboardBuilder {
             `SELECT last("result_code") AS "result_code", "http_response_code", "response_time" FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY "server", "host", "result"`,
           ),
         ],
-        transformations: [{ id: 'merge', options: {} }],
         columns: {
           Time: COMMON.time,
           server: { en: 'Site', vi: 'Trang web' },
@@ -145,7 +143,6 @@ export function uptime(lang: Lang): DashboardBuilder {
             `SELECT 100 * (1 - mean("failed")) AS "availability" FROM (SELECT ${FAILED} AS "failed" FROM "net_response" WHERE ${SCOPE} AND $timeFilter) GROUP BY "server", "port", "protocol", "host"`,
           ),
         ],
-        transformations: [{ id: 'merge', options: {} }],
         columns: {
           server: { en: 'Server', vi: 'Máy chủ' },
           port: COMMON.port,
@@ -170,17 +167,20 @@ export function uptime(lang: Lang): DashboardBuilder {
       table(lang, {
         title: { en: 'Certificate expiry', vi: 'Hạn dùng chứng chỉ' },
         description: {
-          en: 'Days left before each TLS certificate expires, soonest first. Renew before 30 days; under 14 days browsers will soon refuse the site.',
-          vi: 'Số ngày còn lại trước khi mỗi chứng chỉ TLS hết hạn, sắp hết trước. Gia hạn trước 30 ngày; dưới 14 ngày trình duyệt sắp từ chối trang web.',
+          en: 'Days left before each TLS certificate (checked directly, or by a web check over https) expires, soonest first. Renew before 30 days; under 14 days browsers will soon refuse the site.',
+          vi: 'Số ngày còn lại trước khi mỗi chứng chỉ TLS (kiểm tra trực tiếp, hoặc qua kiểm tra web https) hết hạn, sắp hết trước. Gia hạn trước 30 ngày; dưới 14 ngày trình duyệt sắp từ chối trang web.',
         },
         queries: [
           influx(
             `SELECT last("expiry") / 86400 AS "days_left", "verification_code" FROM "x509_cert" WHERE ${SCOPE} AND $timeFilter GROUP BY "source", "common_name", "host"`,
           ),
+          // Web checks over https read the site's certificate too.
+          influx(`SELECT last("tls_expiry_days") AS "days_left", "tls_error" FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY "server", "host"`),
         ],
-        transformations: [{ id: 'merge', options: {} }],
         columns: {
           source: { en: 'Checked address', vi: 'Địa chỉ kiểm tra' },
+          server: { en: 'Web site', vi: 'Trang web' },
+          tls_error: { en: 'TLS error', vi: 'Lỗi TLS' },
           common_name: { en: 'Certificate name', vi: 'Tên chứng chỉ' },
           host: { en: 'Checked from', vi: 'Kiểm tra từ' },
           days_left: { en: 'Days left', vi: 'Số ngày còn lại' },
