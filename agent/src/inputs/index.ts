@@ -12,8 +12,10 @@ import net from './net/index.ts';
 import processes from './processes/index.ts';
 import swap from './swap/index.ts';
 import system from './system/index.ts';
+import snmp from './snmp/index.ts';
+import snmp_trap from './snmp_trap/index.ts';
 
-export const inputs: readonly InputDefinition[] = [cpu, mem, swap, disk, diskio, kernel, processes, system, net, ping];
+export const inputs: readonly InputDefinition[] = [cpu, mem, swap, disk, diskio, kernel, processes, system, net, ping, snmp, snmp_trap];
 
 export function findInput(name: string): InputDefinition | undefined {
   return inputs.find((i) => i.name === name);

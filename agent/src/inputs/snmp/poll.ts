@@ -125,7 +125,7 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
   snmpFields.result = result;
   snmpFields.result_code = RESULT_CODES[result];
   snmpFields.response_time_ms = now() - started;
-  snmpInt.push('result_code');
+  snmpInt.push('result_code', 'response_time_ms');
   acc.addPoint('snmp', base, snmpFields, { int: snmpInt, time: started });
   return { result, message, state: next };
 }
