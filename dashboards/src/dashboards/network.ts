@@ -11,6 +11,7 @@ const DEV = `${POLLER} AND "agent_host" =~ /^$device$/ AND "ifName" =~ /^$ifname
 /**
  * An agency's uplink is the device interface whose description (ifAlias) says so: name it
  * "uplink ..." or "WAN ..." on the switch or router, as most network teams already do.
+ * (ifAlias is a field: the regexp condition works on fields and tags alike.)
  */
 const UPLINK = `${POLLER} AND "ifAlias" =~ /(?i)uplink|wan|internet/`;
 const BY_IF = `GROUP BY time($__interval), "agent_host", "ifName" fill(null)`;
@@ -104,7 +105,7 @@ export function network(lang: Lang): DashboardBuilder {
         },
         queries: [
           influx(
-            `SELECT last("ifOperStatus") AS "oper", last("ifAdminStatus") AS "admin", last("ifHighSpeed") AS "speed" FROM "interface" WHERE ${DEV} AND $timeFilter GROUP BY "agent_host", "ifName", "ifAlias"`,
+            `SELECT last("ifOperStatus") AS "oper", "ifAdminStatus" AS "admin", "ifHighSpeed" AS "speed", "ifAlias" FROM "interface" WHERE ${DEV} AND $timeFilter GROUP BY "agent_host", "ifName"`,
           ),
         ],
         columns: {

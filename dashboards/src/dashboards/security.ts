@@ -7,9 +7,13 @@ import { COMMON, type Lang, type Text } from '../i18n.ts';
 import { COLOR_CELL, SCOPE, SEVERITY_COLORS, bargauge, canhDashboard, row, severityMapping, table, timeseries } from '../panels.ts';
 
 const EV = `FROM "security_event" WHERE ${SCOPE}`;
-/** Failed logins come from the auth log (Linux) and the event log (Windows). */
-const FAILED_LOGIN = `"detector" =~ /^(auth_log|windows_eventlog)$/ AND "type" =~ /fail/`;
-const BRUTE_FORCE = `"type" =~ /brute_force/`;
+/**
+ * Failed logins are counted per source address by the auth_log (Linux) and
+ * windows_eventlog detectors; past a threshold they raise `brute_force`, whose count is
+ * the failures it stands for. `brute_force_success` is a login that followed one.
+ */
+const FAILED_LOGIN = `"type" = 'brute_force'`;
+const BRUTE_FORCE = `"type" =~ /^brute_force/`;
 
 const EVIDENCE: Record<string, Text> = {
   Time: COMMON.time,
@@ -21,6 +25,7 @@ const EVIDENCE: Record<string, Text> = {
   count: COMMON.count,
   src_ip: COMMON.source,
   user: COMMON.user,
+  users: { en: 'Users tried', vi: 'Tài khoản bị thử' },
   path: COMMON.path,
   port: COMMON.port,
   proto: { en: 'Protocol', vi: 'Giao thức' },
@@ -124,17 +129,17 @@ export function security(lang: Lang): DashboardBuilder {
       events(
         { en: 'Brute-force attacks', vi: 'Tấn công dò mật khẩu' },
         {
-          en: 'Many failed logins from one address in a short time: someone is guessing passwords. Block the source address at the firewall if it is not ours.',
-          vi: 'Nhiều lần đăng nhập thất bại từ một địa chỉ trong thời gian ngắn: có người đang dò mật khẩu. Chặn địa chỉ nguồn tại tường lửa nếu không phải của ta.',
+          en: 'Many failed logins from one address in a short time: someone is guessing passwords. brute_force_success means a login then succeeded: treat that account as compromised. Block the source address at the firewall if it is not ours.',
+          vi: 'Nhiều lần đăng nhập thất bại từ một địa chỉ trong thời gian ngắn: có người đang dò mật khẩu. brute_force_success nghĩa là sau đó đã đăng nhập được: coi tài khoản đó đã bị chiếm. Chặn địa chỉ nguồn tại tường lửa nếu không phải của ta.',
         },
         BRUTE_FORCE,
-        ['src_ip', 'user', 'count', 'message'],
+        ['src_ip', 'users', 'count', 'message'],
       ),
     )
     .withPanel(
       timeseries(lang, {
-        title: { en: 'Failed logins', vi: 'Đăng nhập thất bại' },
-        description: { en: 'Failed logins per interval, per host.', vi: 'Số lần đăng nhập thất bại trong mỗi khoảng, theo máy.' },
+        title: { en: 'Failed logins in attacks', vi: 'Đăng nhập thất bại trong các đợt tấn công' },
+        description: { en: 'Failed logins counted in brute-force attacks, per interval and attacked host.', vi: 'Số lần đăng nhập thất bại trong các đợt tấn công dò mật khẩu, theo khoảng thời gian và máy bị tấn công.' },
         queries: [influx(`SELECT sum("count") ${EV} AND ${FAILED_LOGIN} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host')],
         unit: 'short',
         bars: true,
