@@ -3,6 +3,7 @@
 //   canh-agent [run] --config /etc/canh/agent.yaml   run as a service (foreground)
 //   canh-agent --validate --config F                 check a config and exit
 //   canh-agent check --config F [--input cpu]        gather once, print line protocol
+//   canh-agent detect auth_log [--file F|-] [--set k=v]  run a log through a detector (no config)
 //   canh-agent --version
 import { parseArgs } from 'node:util';
 import { CanhError } from '@canh/protocol';
@@ -10,12 +11,16 @@ import { loadConfig, ConfigError } from './config.ts';
 import { createLogger } from './log.ts';
 import { Agent } from './agent.ts';
 import { runCheck } from './check.ts';
+import { runDetect } from './detect.ts';
 import { AGENT_VERSION } from './version.ts';
 
-const USAGE = `usage: canh-agent [run|check] --config FILE [--validate] [--input NAME]... [--version]
+const USAGE = `usage: canh-agent [run|check|detect] --config FILE [--validate] [--input NAME]... [--version]
 
   run        (default) measure and report to the collector until stopped
   check      run every configured input once and print InfluxDB line protocol
+  detect D   run a log (--file F, or standard input) through detector D (auth_log,
+             windows_eventlog) and print JSON lines: recognised lines, then events;
+             --set key=value changes a detector option (e.g. --set threshold=3)
   --validate check the config file and exit non-zero with the problems found
 Config: ${'/etc/canh/agent.yaml'} unless --config or CANH_AGENT_CONFIG says otherwise.`;
 
@@ -31,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
         input: { type: 'string', multiple: true },
+        file: { type: 'string', short: 'f' },
+        set: { type: 'string', multiple: true },
       },
     });
   } catch (err) {
@@ -47,6 +54,15 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0] ?? 'run';
+  if (command === 'detect') {
+    try {
+      return await runDetect(positionals[1] ?? '', { file: values.file, set: values.set }, (l) => process.stdout.write(`${l}\n`));
+    } catch (err) {
+      if (!(err instanceof CanhError)) throw err;
+      process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+      return 1;
+    }
+  }
   const file = values.config ?? process.env.CANH_AGENT_CONFIG ?? '/etc/canh/agent.yaml';
   let config;
   try {

@@ -7,6 +7,7 @@ import accounts from './accounts/index.ts';
 import lanDevices from './lan_devices/index.ts';
 import suspiciousProcess from './suspicious_process/index.ts';
 import authLog from './auth_log/index.ts';
+import windowsEventlog from './windows_eventlog/index.ts';
 
 export const detectors: readonly InputDefinition[] = [
   fileIntegrity,
@@ -15,6 +16,7 @@ export const detectors: readonly InputDefinition[] = [
   lanDevices,
   suspiciousProcess,
   authLog,
+  windowsEventlog,
 ];
 
 export function findDetector(name: string): InputDefinition | undefined {

@@ -36,7 +36,7 @@ export const aggregationShape = {
   max_sources: z.number().int().min(100).default(10_000),
 };
 
-const AggregationSchema = z.object(aggregationShape);
+export const AggregationSchema = z.object(aggregationShape);
 export type AggregationConfig = z.infer<typeof AggregationSchema>;
 
 export function makeAggregator(c: AggregationConfig, now: () => number): AuthAggregator {

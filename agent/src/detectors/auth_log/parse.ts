@@ -123,6 +123,8 @@ export function parseHeader(line: string, opts: ParseOptions): Header | undefine
     host = m[9]!;
     rest = m[10]!;
   } else return undefined;
+  // An impossible date (month 13, 25:61) is garbage, not a line to guess about.
+  if (time === undefined) return undefined;
   const t = TAG_RE.exec(rest);
   if (!t) return undefined;
   const program = t[1]!.slice(t[1]!.lastIndexOf('/') + 1);

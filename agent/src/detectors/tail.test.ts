@@ -1,0 +1,132 @@
+// The log follower against real files in a temp dir: appends, partial lines, rename
+// rotation, copytruncate, restart from the saved position, rotation while stopped.
+import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LogFollower } from './tail.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'canh-tail-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function follower(fromBeginning = false) {
+  const got: string[] = [];
+  const f = new LogFollower({
+    path: join(dir, 'auth.log'),
+    stateFile: join(dir, 'state', 'pos.json'),
+    fromBeginning,
+    pollMs: 60_000, // tests drive poll() themselves
+    log: pino({ level: 'silent' }),
+    onLines: (l) => got.push(...l),
+  });
+  return { f, got };
+}
+const log = () => join(dir, 'auth.log');
+
+describe('LogFollower', () => {
+  it('first run starts at the end unless from_beginning', async () => {
+    writeFileSync(log(), 'old 1\nold 2\n');
+    const a = follower();
+    await a.f.start();
+    appendFileSync(log(), 'new 1\n');
+    await a.f.poll();
+    expect(a.got).toEqual(['new 1']);
+    await a.f.stop();
+    rmSync(join(dir, 'state'), { recursive: true });
+    const b = follower(true);
+    await b.f.start();
+    expect(b.got).toEqual(['old 1', 'old 2', 'new 1']);
+    await b.f.stop();
+  });
+
+  it('waits for the newline of a line being written; handles CRLF', async () => {
+    writeFileSync(log(), '');
+    const a = follower();
+    await a.f.start();
+    appendFileSync(log(), 'half');
+    await a.f.poll();
+    expect(a.got).toEqual([]);
+    appendFileSync(log(), ' line\r\nnext\n');
+    await a.f.poll();
+    expect(a.got).toEqual(['half line', 'next']);
+    await a.f.stop();
+  });
+
+  it('rotation by rename: finishes the old file, then reads the new one from its start', async () => {
+    writeFileSync(log(), '');
+    const a = follower();
+    await a.f.start();
+    appendFileSync(log(), 'a1\n');
+    await a.f.poll();
+    appendFileSync(log(), 'a2\na3-unterminated');
+    renameSync(log(), `${log()}.1`);
+    appendFileSync(`${log()}.1`, '\na4 late write to the old file\n');
+    writeFileSync(log(), 'b1\nb2\n');
+    await a.f.poll();
+    appendFileSync(log(), 'b3\n');
+    await a.f.poll();
+    expect(a.got).toEqual(['a1', 'a2', 'a3-unterminated', 'a4 late write to the old file', 'b1', 'b2', 'b3']);
+    await a.f.stop();
+  });
+
+  it('copytruncate: starts again at 0 without rereading or skipping', async () => {
+    writeFileSync(log(), '');
+    const a = follower();
+    await a.f.start();
+    appendFileSync(log(), 'x1\nx2\n');
+    await a.f.poll();
+    truncateSync(log(), 0);
+    appendFileSync(log(), 'y1\n');
+    await a.f.poll();
+    expect(a.got).toEqual(['x1', 'x2', 'y1']);
+    await a.f.stop();
+  });
+
+  it('restart resumes at the saved position: nothing reread, nothing skipped', async () => {
+    writeFileSync(log(), 'before\n');
+    const a = follower();
+    await a.f.start();
+    appendFileSync(log(), 'one\n');
+    await a.f.poll();
+    await a.f.stop();
+    appendFileSync(log(), 'while stopped\n');
+    const b = follower();
+    await b.f.start();
+    appendFileSync(log(), 'after\n');
+    await b.f.poll();
+    expect(a.got).toEqual(['one']);
+    expect(b.got).toEqual(['while stopped', 'after']);
+    await b.f.stop();
+  });
+
+  it('rotation while stopped: the rest of the rotated file, then the new file', async () => {
+    writeFileSync(log(), '');
+    const a = follower();
+    await a.f.start();
+    appendFileSync(log(), 'one\n');
+    await a.f.poll();
+    await a.f.stop();
+    appendFileSync(log(), 'two (old file, written while stopped)\n');
+    renameSync(log(), `${log()}.1`);
+    writeFileSync(log(), 'three\n');
+    const b = follower();
+    await b.f.start();
+    expect(b.got).toEqual(['two (old file, written while stopped)', 'three']);
+    await b.f.stop();
+  });
+
+  it('a missing file is waited for, and read whole once it appears', async () => {
+    const a = follower();
+    await a.f.start();
+    await a.f.poll();
+    writeFileSync(log(), 'first\n');
+    await a.f.poll();
+    expect(a.got).toEqual(['first']);
+    await a.f.stop();
+    await a.f.stop(); // safe twice
+  });
+});
