@@ -1,0 +1,47 @@
+// `canh-agent detect` as users run it: the real CLI in a child process, no config file, a
+// fixture from a file and from standard input.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const repo = resolve(import.meta.dirname, '../..');
+const fixtures = join(repo, '..', 'shared', 'fixtures', 'auth');
+const cli = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [join(repo, 'agent/src/cli.ts'), ...args], { input, encoding: 'utf8', env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' } });
+const jsonLines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('canh-agent detect', () => {
+  it('auth_log --file: recognised lines with numbers, then events, then a summary', () => {
+    const r = cli(['detect', 'auth_log', '--file', join(fixtures, 'beats-test.log')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = jsonLines(r.stdout);
+    expect(out[3]).toMatchObject({ line: 4, kind: 'auth_failure', user: 'root', src: '116.31.116.24', port: 29160, method: 'password' });
+    expect(out.filter((o) => o.event).map((o) => (o.event as { type: string }).type).sort()).toEqual(['account_created', 'group_created', 'sudo_not_allowed']);
+    expect(out.at(-1)).toEqual({ summary: { lines: 10, recognised: 10, events: 3 } });
+  });
+
+  it('auth_log from standard input with --set', () => {
+    const text = readFileSync(join(fixtures, 'beats-secure-rhel7.log'), 'utf8').split('\n').slice(0, 5).join('\n');
+    const out = jsonLines(cli(['detect', 'auth_log', '--set', 'threshold=2'], text).stdout);
+    const ev = out.filter((o) => o.event).map((o) => o.event as { type: string; count: number; evidence: { src_ip: string } });
+    expect(ev[0]).toMatchObject({ type: 'brute_force', count: 2, evidence: { src_ip: '202.109.143.106' } });
+  });
+
+  it('windows_eventlog from a wevtutil XML file', () => {
+    const r = cli(['detect', 'windows_eventlog', '-f', join(repo, 'agent/src/detectors/windows_eventlog/testdata/account-changes.xml')]);
+    const out = jsonLines(r.stdout);
+    expect(out.filter((o) => o.event_id).length).toBe(16);
+    expect(out.at(-1)).toEqual({ summary: { events_read: 16, recognised: 16, events: 16 } });
+  });
+
+  it('errors carry a code and a way out', () => {
+    const a = cli(['detect', 'nope']);
+    expect([a.status, a.stderr]).toEqual([1, expect.stringContaining('CANH_ERR_DETECT_UNKNOWN')]);
+    const b = cli(['detect', 'auth_log', '--file', '/nonexistent/auth.log']);
+    expect(b.stderr).toContain('CANH_ERR_DETECT_UNREADABLE');
+    const c = cli(['detect', 'auth_log', '--set', 'threshold=zero'], '');
+    expect(c.stderr).toContain('CANH_ERR_DETECT_BAD_SETTING');
+  });
+});
