@@ -142,15 +142,16 @@ export function pingFields(o: PingOutput, exitCode: number | null): PingPoint {
   // iputils exits 1 on partial loss and 2 on errors; replies decide, as Telegraf lets exit 1 pass.
   else if (exitCode !== 0 && exitCode !== 1 && replies === 0) resultCode = RESULT.pingError;
 
+  const loss = transmitted > 0 ? ((transmitted - received) / transmitted) * 100 : 100;
   const fields: Record<string, FieldValue> = {
     packets_transmitted: transmitted,
     packets_received: received,
-    percent_packet_loss: transmitted > 0 ? ((transmitted - received) / transmitted) * 100 : 100,
+    percent_packet_loss: loss,
     result_code: resultCode,
   };
   if (o.format === 'windows') {
     fields.reply_received = received;
-    fields.percent_reply_loss = fields.percent_packet_loss;
+    fields.percent_reply_loss = loss;
   }
   if (resultCode === RESULT.success) {
     const min = o.min ?? (replies ? Math.min(...o.rtts) : undefined);
