@@ -38,10 +38,14 @@ bind-address = "127.0.0.1:$((influx_port + 2))"
   store-enabled = false
 CONF
 
+[ -s "$state/status-password" ] || { node -e 'process.stdout.write(require("crypto").randomBytes(12).toString("base64url"))' > "$state/status-password"; chmod 600 "$state/status-password"; }
 [ -f "$state/collector.yaml" ] || cat > "$state/collector.yaml" <<CONF
 listen: { host: 127.0.0.1, port: $collector_port }
 state_dir: $state/collector
 influx: { url: "http://127.0.0.1:$influx_port", database: canh }
+status:
+  users:
+    - { name: admin, password: { file: $state/status-password } }
 CONF
 
 pids=()
@@ -86,6 +90,7 @@ pids+=($!)
 cat <<MSG
 
 Canh is running (Ctrl-C stops it):
+  status     http://127.0.0.1:$collector_port/status   user admin, password $(cat "$state/status-password")
   InfluxDB   http://127.0.0.1:$influx_port   database "canh", data in $state/influxdb
   collector  ws://127.0.0.1:$collector_port/v1/agent   health: http://127.0.0.1:$collector_port/healthz
   agent      $(hostname), config $state/agent.yaml

@@ -8,7 +8,8 @@ import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
 import { CollectorSpool } from './influx/spool.ts';
-import { CollectorServer, type CollectorHooks } from './server.ts';
+import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
+import { StatusPage } from './status/index.ts';
 import { CentralConfigStore } from './central/store.ts';
 
 export function openRegistry(stateDir: string): SqliteRegistry {
@@ -22,6 +23,7 @@ export class Collector {
   readonly server: CollectorServer;
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
+  readonly status: StatusPage;
   private stopped = false;
   private readonly config: CollectorConfig;
   private readonly log: Logger;
@@ -49,7 +51,21 @@ export class Collector {
     );
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (lines) => this.spool.store(lines);
-    this.server = new CollectorServer(config, { registry: this.registry, writer: this.writer, log: deps.log.child({ component: 'receiver' }), hooks: deps.hooks, central: this.central });
+    this.status = new StatusPage(
+      { users: config.statusUsers ?? [], sessionTtlMs: config.status.session_ttl, language: config.status.language, timeZone: config.status.time_zone },
+      this.registry,
+      {
+        connected: () => this.server.connectedIds(),
+        influx: async () => ({ up: await this.writer.ping(), queued: this.writer.stats.queued, spooled: this.spool.pendingRecords, lastError: this.writer.stats.lastError }),
+      },
+    );
+    this.server = new CollectorServer(config, {
+      registry: this.registry,
+      writer: this.writer,
+      log: deps.log.child({ component: 'receiver' }),
+      hooks: combineHooks(this.status.hooks(), deps.hooks),
+      central: this.central,
+    });
   }
 
   async start(): Promise<void> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CanhError, DEFAULT_MAX_MESSAGE_BYTES } from '@canh/protocol';
 import { duration } from './duration.ts';
+import { AlertingConfigSchema, resolveAlertingSecrets, type AlertingSecrets } from './alerts/config.ts';
 
 const secret = z
   .object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() })
@@ -46,6 +47,16 @@ export const CollectorConfigSchema = z
       })
       .strict()
       .prefault({}),
+    status: z
+      .object({
+        /** Who may open the status page. No users: the page is disabled. */
+        users: z.array(z.object({ name: z.string().min(1), password: secret.unwrap() }).strict()).default([]),
+        session_ttl: duration({ min: 60_000 }).default(12 * 3_600_000),
+        language: z.enum(['vi', 'en']).default('vi'),
+        time_zone: z.string().default('Asia/Ho_Chi_Minh'),
+      })
+      .strict()
+      .prefault({}),
     limits: z
       .object({
         max_message_bytes: z.number().int().min(1024).default(DEFAULT_MAX_MESSAGE_BYTES),
@@ -63,10 +74,16 @@ export const CollectorConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Alert rules and e-mail (collector/src/alerts/README.md); no alerting when absent. */
+    alerting: AlertingConfigSchema.optional(),
   })
   .strict();
 
-export type CollectorConfig = z.infer<typeof CollectorConfigSchema> & { influxPassword?: string };
+export type CollectorConfig = z.infer<typeof CollectorConfigSchema> & {
+  influxPassword?: string;
+  alertingSecrets?: AlertingSecrets;
+  statusUsers?: { name: string; password: string }[];
+};
 
 function pathString(path: readonly PropertyKey[]): string {
   let s = '';
@@ -103,7 +120,20 @@ export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: 
   } catch (err) {
     throw new CollectorConfigError([`influx.password.file: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], opts.file);
   }
-  return { ...r.data, influxPassword };
+  const alertingSecrets = r.data.alerting ? resolveAlertingSecrets(r.data.alerting, opts.env ?? process.env) : undefined;
+  if (alertingSecrets && 'problems' in alertingSecrets) throw new CollectorConfigError(alertingSecrets.problems, opts.file);
+  const statusUsers: { name: string; password: string }[] = [];
+  for (const [i, u] of r.data.status.users.entries()) {
+    let password: string | undefined;
+    try {
+      password = resolveSecret(u.password, opts.env ?? process.env);
+    } catch (err) {
+      throw new CollectorConfigError([`status.users[${i}].password.file: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], opts.file);
+    }
+    if (!password) throw new CollectorConfigError([`status.users[${i}].password: empty (set value, file or env)`], opts.file);
+    statusUsers.push({ name: u.name, password });
+  }
+  return { ...r.data, influxPassword, alertingSecrets, statusUsers };
 }
 
 export function loadCollectorConfig(file: string | undefined, env?: NodeJS.ProcessEnv): CollectorConfig {

@@ -15,6 +15,23 @@ import type { InfluxWriter } from './influx/writer.ts';
 import { encodeBatch, identityOf, type Identity } from './identity.ts';
 import type { CentralConfigStore } from './central/store.ts';
 
+/** Run several hook sets as one: every onBatch/onAgentState, the first http that handles. */
+export function combineHooks(...sets: (CollectorHooks | undefined)[]): CollectorHooks {
+  const hs = sets.filter((h): h is CollectorHooks => h !== undefined);
+  return {
+    onBatch: (id, agent, batch) => {
+      for (const h of hs) h.onBatch?.(id, agent, batch);
+    },
+    onAgentState: (id, agent, online, at) => {
+      for (const h of hs) h.onAgentState?.(id, agent, online, at);
+    },
+    http: async (req, res) => {
+      for (const h of hs) if (h.http && (await h.http(req, res))) return true;
+      return false;
+    },
+  };
+}
+
 export interface CollectorHooks {
   /** Every valid batch, as it arrives (the alert engine evaluates on the stream). */
   onBatch?(identity: Identity, agent: AgentRecord, batch: Batch): void;
@@ -81,6 +98,10 @@ export class CollectorServer {
   get port(): number {
     const a = this.server?.address();
     return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  connectedIds(): Set<string> {
+    return new Set(this.conns.keys());
   }
 
   connectedAgents(): { agent: AgentRecord; hello?: Hello; lastSeen: number; remote: string }[] {

@@ -1,0 +1,75 @@
+// The status page in a real browser (Debian's Chromium): login required, agents of a
+// running fleet shown by agency with their state, Vietnamese and English; a screenshot
+// is kept in test-artifacts/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPipeline, type Pipeline } from './helpers/pipeline.ts';
+import { launchChromium } from './helpers/browser.ts';
+
+const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
+let p: Pipeline;
+let chrome: Awaited<ReturnType<typeof launchChromium>>;
+let base: string;
+
+beforeAll(async () => {
+  p = await startPipeline({ collector: { status: { users: [{ name: 'admin', password: { value: 'mật-khẩu-đúng' } }], language: 'vi' } } });
+  base = `http://127.0.0.1:${p.collector.server.port}`;
+  await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: [{ type: 'mem' }] });
+  await p.addAgent({ name: 'ubnd-fs-02', agency: 'ubnd-tinh', site: 'tru-so', inputs: [{ type: 'mem' }] });
+  p.collector.registry.add({ name: 'never-seen', agency: 'so-yte', site: 'bv' });
+  // A security event through the real path, for the events section.
+  const h = await p.addAgent({ name: 'web-03', agency: 'so-tttt', site: 'dc-tinh' });
+  h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: '12 lần đăng nhập sai từ 203.0.113.7', evidence: { src_ip: '203.0.113.7' }, count: 12 });
+  h.agent.batcher.flush();
+  await p.waitFor(`SELECT count(*) FROM security_event`, (r) => r.length > 0);
+  chrome = await launchChromium();
+  mkdirSync(artifacts, { recursive: true });
+}, 90_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await p?.stop();
+});
+
+describe('status page', () => {
+  it('requires a login and refuses a wrong password', async () => {
+    const page = await chrome.browser.newPage();
+    await page.goto(`${base}/status`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await page.fill('input[name=user]', 'admin');
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('button[type=submit]');
+    expect(await page.textContent('body')).toContain('Sai tên đăng nhập hoặc mật khẩu.');
+    // Without a session cookie the data is not served, even to a direct request.
+    const res = await fetch(`${base}/status`, { redirect: 'manual' });
+    expect(res.status).toBe(303);
+    await page.close();
+  });
+
+  it('shows the running fleet by agency, in Vietnamese and English', async () => {
+    const page = await chrome.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${base}/status`);
+    await page.fill('input[name=user]', 'admin');
+    await page.fill('input[name=password]', 'mật-khẩu-đúng');
+    await page.click('button[type=submit]');
+    expect(new URL(page.url()).pathname).toBe('/status');
+    expect(await page.textContent('#summary')).toBe('3/4 tác tử trực tuyến');
+    expect(await page.textContent('tr[data-agent="mc-portal-01"] td:nth-child(3)')).toBe('trực tuyến');
+    expect(await page.textContent('tr[data-agent="never-seen"] td:nth-child(3)')).toBe('mất kết nối');
+    expect(await page.textContent('tr[data-agent="never-seen"] td:nth-child(4)')).toBe('chưa bao giờ');
+    expect(await page.textContent('#agents')).toContain('Cơ quan: ubnd-tinh');
+    expect(await page.textContent('#events')).toContain('12 lần đăng nhập sai từ 203.0.113.7');
+    expect(await page.textContent('#health')).toMatch(/InfluxDB: hoạt động/);
+    await page.screenshot({ path: join(artifacts, 'status-vi.png'), fullPage: true });
+    await page.goto(`${base}/status?lang=en`);
+    expect(await page.textContent('#summary')).toBe('3 of 4 agents online');
+    expect(await page.textContent('tr[data-agent="ubnd-fs-02"] td:nth-child(3)')).toBe('online');
+    await page.screenshot({ path: join(artifacts, 'status-en.png'), fullPage: true });
+    // The agent's own health point reaches the page: spool backlog is a number.
+    await page.waitForTimeout(1500);
+    await page.reload();
+    expect(await page.textContent('tr[data-agent="mc-portal-01"] td:nth-child(6)')).toMatch(/^\d+$/);
+    await page.close();
+  }, 30_000);
+});
