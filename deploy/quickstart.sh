@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Quick start: InfluxDB, the collector and one agent watching this host, all in the
-# foreground with their state in ./.state. Ctrl-C stops everything.
+# foreground with their state in ./.state (or $CANH_STATE_DIR). Ctrl-C stops everything.
+# Ports: CANH_INFLUX_PORT (8086; RPC on +2), CANH_COLLECTOR_PORT (8443).
 # Installs what is missing: Debian's influxdb package (as root) and the npm packages.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-state="$root/.state"
+state="${CANH_STATE_DIR:-$root/.state}"
 influx_port=${CANH_INFLUX_PORT:-8086}
 collector_port=${CANH_COLLECTOR_PORT:-8443}
 
