@@ -75,7 +75,6 @@ export function octetString(value: unknown, maxLength = 1024): string {
   const bytes = value.subarray(0, end);
   const text = Buffer.from(bytes).toString('utf8');
   // U+FFFD means invalid UTF-8 (a MAC address, binary); control characters would break tags.
-  // eslint-disable-next-line no-control-regex
   if (!text.includes('\uFFFD') && !/[\u0000-\u0008\u000B-\u001F\u007F]/.test(text)) return text.slice(0, maxLength);
   return Buffer.from(bytes)
     .toString('hex')
