@@ -1,0 +1,31 @@
+// Entry point of the single-file agent bundle (dist/canh-agent.cjs) and of the single
+// executable built from it. The bundle is CommonJS because Node's SEA runs only a CJS
+// main, where import.meta.main does not exist: so cli.ts's own start-up block is
+// defined away at build time and this file starts the CLI instead. It also routes
+// `canh-agent service ...`, which installs the running executable as a system service.
+import { main } from '../../agent/src/cli.ts';
+import { serviceCommand } from '../../agent/src/service/command.ts';
+import { CanhError } from '@canh/protocol';
+
+const argv = process.argv.slice(2);
+
+// The Windows service wrapper (deploy/windows/CanhAgentService.cs) cannot send a signal
+// to a child process; it closes the agent's standard input instead. Turning that into
+// the SIGTERM the CLI already waits for gives the agent its orderly stop (flush, spool).
+if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') {
+  process.stdin.on('end', () => process.emit('SIGTERM'));
+  process.stdin.on('error', () => process.emit('SIGTERM'));
+  process.stdin.resume();
+}
+
+(argv[0] === 'service' ? serviceCommand(argv.slice(1)) : main(argv)).then(
+  (code) => {
+    process.exitCode = code;
+    if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') process.stdin.destroy();
+  },
+  (err: unknown) => {
+    if (err instanceof CanhError) process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+    else process.stderr.write(`canh-agent: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,47 @@
+// Builds the agent as one JavaScript file with every dependency inside
+// (`npm run build:agent` → dist/canh-agent.cjs), the input of the single executable.
+// Run with `node dist/canh-agent.cjs ...` it needs only Node 24, no node_modules.
+import { build, type Metafile } from 'esbuild';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const DIST = join(ROOT, 'dist');
+export const BUNDLE = join(DIST, 'canh-agent.cjs');
+
+export async function bundleAgent(opts: { outfile?: string; quiet?: boolean } = {}): Promise<{ file: string; bytes: number; metafile: Metafile }> {
+  const outfile = opts.outfile ?? BUNDLE;
+  const result = await build({
+    entryPoints: [join(import.meta.dirname, 'agent-entry.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    // CommonJS: the only format a Node 24 single executable can run as its main script.
+    format: 'cjs',
+    // ws loads these native speed-ups when present (inside try/catch). They are
+    // optional, a single executable cannot load native addons from disk anyway, and the
+    // defines below make ws not even try.
+    external: ['bufferutil', 'utf-8-validate'],
+    define: {
+      'process.env.WS_NO_BUFFER_UTIL': '"1"',
+      'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
+      // cli.ts starts itself when it is the main module; in the bundle agent-entry.ts does.
+      'import.meta.main': 'false',
+    },
+    banner: { js: '#!/usr/bin/env node\n// canh-agent: single-file build; source at agent/src, built by deploy/build/bundle.ts' },
+    legalComments: 'linked',
+    minify: false,
+    sourcemap: false,
+    metafile: true,
+    logLevel: opts.quiet ? 'error' : 'warning',
+    logOverride: { 'empty-import-meta': 'silent' },
+  });
+  return { file: outfile, bytes: statSync(outfile).size, metafile: result.metafile };
+}
+
+if (import.meta.main) {
+  const t0 = performance.now();
+  const { file, bytes } = await bundleAgent();
+  process.stdout.write(`${file}: ${(bytes / 1024).toFixed(0)} KiB in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+}
