@@ -114,7 +114,7 @@ describe('generated dashboards', () => {
     const texts = (lang: string) =>
       all
         .filter((g) => g.lang === lang)
-        .flatMap((g) => [g.dashboard.title, g.dashboard.description ?? '', ...panelsOf(g.dashboard).flatMap((p) => [p.title ?? '', p.description ?? ''])]);
+        .flatMap((g) => [g.dashboard.title ?? '', g.dashboard.description ?? '', ...panelsOf(g.dashboard).flatMap((p) => [p.title ?? '', p.description ?? ''])]);
     const en = texts('en');
     const vi = texts('vi');
     expect(vi).toHaveLength(en.length);
