@@ -5,6 +5,8 @@
 // Where the data comes from:
 // - Real agents run every input listed in agent/src/inputs/index.ts at run time, pointed
 //   at real local targets (HTTP and HTTPS servers, a TCP port, snmpd, ping 127.0.0.1).
+// - Real detectors: file_integrity watching a temp "system" folder and web root, and
+//   listening_ports; the test changes files and opens a port once their baselines exist.
 // - Measurements (and security event types) that no real input produced in this run are
 //   written as representative points by a raw protocol client: a registered token, a
 //   `hello`, then a `batch` through the collector's WebSocket, never straight into
@@ -14,7 +16,7 @@
 // Also: typical community Grafana queries for Telegraf's cpu, mem, disk, system and net
 // (written from Telegraf's documented schema) find the data Canh's real inputs wrote.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
@@ -24,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { encode, PROTOCOL_VERSION, type Point, type SecurityEventInput } from '@canh/protocol';
 import { inputs as inputDefs } from '../agent/src/inputs/index.ts';
+import { detectors as detectorDefs } from '../agent/src/detectors/index.ts';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
 import type { Panel, RowPanel, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { startPipeline, type Pipeline, type Row } from './helpers/pipeline.ts';
@@ -288,13 +291,42 @@ beforeAll(async () => {
     }
     configured.push({ type: def.name, ...opts });
   }
-  await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: configured });
+  // Real detectors where the test can provoke them.
+  const fim = mkdtempSync(join(tmpdir(), 'canh-dash-fim-'));
+  started.push({ stop: () => rmSync(fim, { recursive: true, force: true }) });
+  for (const d of ['etc/sudoers.d', 'www']) mkdirSync(join(fim, d), { recursive: true });
+  writeFileSync(join(fim, 'etc/sudoers.d/ops'), 'ops ALL=(ALL) ALL\n');
+  writeFileSync(join(fim, 'www/index.html'), '<h1>Cổng thông tin</h1>\n');
+  const detectorConfigs: Record<string, Record<string, unknown>> = {
+    file_integrity: { paths: [join(fim, 'etc')], web_roots: [join(fim, 'www')], debounce: '100ms', scan_interval: '2s' },
+    listening_ports: { grace_intervals: 0, protocols: ['tcp'] },
+  };
+  const detectors: Record<string, unknown>[] = [];
+  for (const def of detectorDefs) {
+    const opts = detectorConfigs[def.name];
+    if (!opts) continue;
+    const parsed = def.config.strict().safeParse(opts);
+    if (parsed.success) detectors.push({ type: def.name, ...opts });
+    else bySource.skipped.push(`${def.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: configured, detectors });
   // A second agency's host with the default host inputs, so "All" really means several.
   await p.addAgent({ name: 'ubnd-fs-02.ubnd.local', agency: 'ubnd-tinh', site: 'tru-so', inputs: configured.filter((c) => ['cpu', 'mem', 'disk', 'system', 'net'].includes(String(c.type))) });
 
   // Let every input gather a few times (rates need a previous sample).
   const firstSeen = (await p.waitFor(`SELECT first("usage_idle") FROM "cpu"`, (r) => r.length > 0, 30_000))[0]!.time as number;
-  await new Promise((r) => setTimeout(r, 6_000));
+  await new Promise((r) => setTimeout(r, 4_000));
+  // Baselines are taken: now change what the detectors watch.
+  writeFileSync(join(fim, 'etc/sudoers.d/backdoor'), 'evil ALL=(ALL) NOPASSWD: ALL\n');
+  writeFileSync(join(fim, 'www/index.html'), '<h1>Hacked by nobody</h1>\n');
+  const backdoor = createTcpServer((sock) => sock.end());
+  await listen(backdoor);
+  started.push({ stop: () => backdoor.close() });
+  if (detectors.length > 0) {
+    await p
+      .waitFor(`SELECT count("message") FROM "security_event" GROUP BY "detector"`, (r) => r.length >= detectors.length, 15_000)
+      .catch((err: Error) => bySource.skipped.push(`detectors did not report in time: ${err.message.split('\n')[0]}`));
+  }
 
   const present = new Set((await run('SHOW MEASUREMENTS')).map((r) => String(r.name)));
   for (const m of present) bySource.real.add(m);
