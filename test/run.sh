@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need when it is
 # missing (Debian packages as root, npm packages), then runs vitest once over every
-# workspace and prints the plain closing line "N passed, N failed, N skipped".
+# workspace (after the typecheck and lint) and prints the plain closing line
+# "N passed, N failed, N skipped".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -32,9 +33,13 @@ fi
 [ -x node_modules/.bin/vitest ] || npm ci --no-audit --no-fund
 export PATH="$root/node_modules/.bin:$PATH"
 
-report=$(mktemp)
 status=0
+echo "test: typecheck"; tsc -p tsconfig.json --noEmit || status=$?
+echo "test: lint"; eslint . || status=$?
+
+report=$(mktemp)
 vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+[ $status -eq 0 ] || echo "test: failed (typecheck, lint or tests; see above)" >&2
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
