@@ -12,7 +12,7 @@ import type { InputDefinition } from './inputs/types.ts';
 
 const tagMap = z.record(z.string().min(1), z.string());
 
-const CollectorSchema = z
+export const CollectorSchema = z
   .object({
     /** ws:// or wss:// URL of the collector's agent endpoint. */
     url: z
@@ -34,7 +34,7 @@ const CollectorSchema = z
   })
   .strict();
 
-const AgentSchema = z
+export const AgentSchema = z
   .object({
     /** Default interval for inputs that do not set their own. */
     interval: duration({ min: 100 }).default(10_000),
