@@ -96,7 +96,7 @@ export async function serviceCommand(argv: string[], se: ServiceEnv = {}): Promi
     if (exec.length !== 1) throw new CanhError('CANH_ERR_SERVICE_NOT_EXECUTABLE', 'on Windows the service runs the single executable canh-agent.exe: run `canh-agent.exe service install` from it, or pass --binary');
     return installWindows(ctx, { exe: exec[0]!, configFile, start: !values['no-start'] });
   }
-  const ctx = { runner, root, out, user: DEFAULT_USER };
+  const ctx = { runner, root, staged: !!root, out, user: DEFAULT_USER };
   if (action === 'status') return statusSystemd(ctx);
   if (action === 'uninstall') return uninstallSystemd(ctx, { stateDir: stateDirOr(readConfig, DEFAULT_STATE_DIR), purge: !!values.purge });
   const { stateDir, tokenFile } = readConfig();

@@ -97,8 +97,10 @@ WantedBy=multi-user.target
 
 export interface SystemdContext {
   runner: Runner;
-  /** DESTDIR: stage files under this folder and run no command at all. '' for the live system. */
+  /** Folder the unit file is written under: '' for the live system, DESTDIR when staging. */
   root: string;
+  /** Staging (DESTDIR): write the files only, run no command at all. */
+  staged: boolean;
   user: string;
   out: (line: string) => void;
 }
@@ -114,7 +116,7 @@ export async function installSystemd(
   spec: { exec: string[]; configFile: string; stateDir: string; tokenFile?: string; start: boolean },
 ): Promise<number> {
   const unitFile = join(ctx.root, UNIT_PATH);
-  if (ctx.root) {
+  if (ctx.staged) {
     // Staged (packaging, tests): groups are those of a Debian host; nothing is run.
     writeUnit(unitFile, renderUnit({ ...spec, user: ctx.user, groups: LOG_GROUPS }));
     ctx.out(`staged ${unitFile} (DESTDIR set: no user created, no systemctl run)`);
@@ -174,19 +176,19 @@ function purgeable(dir: string): boolean {
 
 export async function uninstallSystemd(ctx: SystemdContext, spec: { stateDir: string; purge: boolean }): Promise<number> {
   const unitFile = join(ctx.root, UNIT_PATH);
-  if (!ctx.root) {
+  if (!ctx.staged) {
     const r = await ctx.runner('systemctl', ['disable', '--now', UNIT_NAME]);
     if (r.code !== 0 && existsSync(unitFile)) throw commandFailed('systemctl', ['disable', '--now', UNIT_NAME], r, 'stop the agent service');
   }
   rmSync(unitFile, { force: true });
   ctx.out(`removed ${unitFile}`);
-  if (!ctx.root) {
+  if (!ctx.staged) {
     await must(ctx, 'systemctl', ['daemon-reload'], 'reload systemd');
     await ctx.runner('systemctl', ['reset-failed', UNIT_NAME]);
   }
   if (spec.purge) {
     if (!purgeable(spec.stateDir)) throw new CanhError('CANH_ERR_SERVICE_PURGE_REFUSED', `will not delete ${spec.stateDir}: not a state folder of its own; remove it by hand`);
-    rmSync(join(ctx.root, spec.stateDir), { recursive: true, force: true });
+    rmSync(join(ctx.staged ? ctx.root : '', spec.stateDir), { recursive: true, force: true });
     ctx.out(`removed the state folder ${spec.stateDir} (spool and baselines)`);
   } else ctx.out(`kept the state folder ${spec.stateDir} and the config (--purge removes the state)`);
   return 0;

@@ -7,7 +7,7 @@
 // it answers the SCM, runs canh-agent.exe, writes its output to a log file and, on
 // stop, closes the agent's standard input so the agent flushes and exits in order.
 // Not tested on Windows here: the commands are checked by the recorded-runner tests only.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { win32 } from 'node:path';
 import { CanhError } from '@canh/protocol';
 import type { Runner } from './runner.ts';
@@ -19,8 +19,10 @@ export const WRAPPER_NAME = 'canh-agent-service.exe';
 export interface WindowsContext {
   runner: Runner;
   out: (line: string) => void;
-  /** %ProgramData%, where the log folder lives. */
+  /** %ProgramData%, where the log folder lives (the wrapper creates it). */
   programData: string;
+  /** File probe, replaceable so tests on Linux can say the wrapper is there. */
+  exists?: (path: string) => boolean;
 }
 
 /** Quotes for the Windows command line (CommandLineToArgvW rules, enough for paths). */
@@ -44,13 +46,12 @@ async function must(ctx: WindowsContext, args: string[], what: string): Promise<
 
 export async function installWindows(ctx: WindowsContext, spec: { exe: string; configFile: string; start: boolean }): Promise<number> {
   const wrapper = win32.join(win32.dirname(spec.exe), WRAPPER_NAME);
-  if (!existsSync(wrapper)) {
+  if (!(ctx.exists ?? existsSync)(wrapper)) {
     throw new CanhError(
       'CANH_ERR_SERVICE_WRAPPER_MISSING',
       `${wrapper} is missing: a Windows service needs it to answer the service manager. Run deploy/install.ps1, which builds it, or see docs/operating/install-windows.md`,
     );
   }
-  mkdirSync(win32.dirname(logFile(ctx.programData)), { recursive: true });
   const bin = binPath(spec.exe, spec.configFile, ctx.programData);
   const exists = (await ctx.runner('sc.exe', ['query', SERVICE_NAME])).code === 0;
   if (exists) {
