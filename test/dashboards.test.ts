@@ -225,6 +225,13 @@ const EVENT_FIXTURES: { check: string; events: () => SecurityEventInput[] }[] = 
     events: () => [{ time: Date.now() - 5 * MIN, detector: 'listening_ports', type: 'new_listening_port', severity: 'high', mitre: 'T1571', message: 'new TCP listener on 0.0.0.0:4444 by nc (pid 4242)', evidence: { proto: 'tcp', address: '0.0.0.0', port: 4444, process: 'nc', exposed: true } }],
   },
   {
+    check: `"type" = 'host_reboot'`,
+    events: () => {
+      const boot = Math.floor((Date.now() - 11 * MIN) / 1000);
+      return [{ time: boot * 1000, detector: 'reboot', type: 'host_reboot', severity: 'medium', message: `booted at ${new Date(boot * 1000).toISOString()}: check whether the reboot was planned`, evidence: { previous_boot_time: boot - 7 * 86400, boot_time: boot } }];
+    },
+  },
+  {
     check: `"detector" = 'lan_devices'`,
     events: () => [
       { time: Date.now() - 8 * MIN, detector: 'lan_devices', type: 'new_lan_device', severity: 'medium', message: 'new device 192.168.1.77 (aa:bb:cc:00:11:22) on the LAN', evidence: { ip: '192.168.1.77', mac: 'aa:bb:cc:00:11:22' } },

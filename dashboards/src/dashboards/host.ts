@@ -122,6 +122,18 @@ export function host(lang: Lang): DashboardBuilder {
       }),
     )
     .withPanel(
+      table(lang, {
+        title: { en: 'Reboots', vi: 'Các lần khởi động lại' },
+        description: {
+          en: 'Reboots seen by the agents (the reboot input), newest first. Check that each one was planned.',
+          vi: 'Các lần khởi động lại agent phát hiện (đầu vào reboot), mới nhất trước. Kiểm tra xem mỗi lần có theo kế hoạch không.',
+        },
+        queries: [influx(`SELECT "host", "message" FROM "security_event" WHERE ${SCOPE} AND "type" = 'host_reboot' AND $timeFilter ORDER BY time DESC LIMIT 100`)],
+        columns: { Time: { en: 'Booted at', vi: 'Khởi động lúc' }, host: COMMON.host, message: COMMON.message },
+        sortBy: { column: 'Time', desc: true },
+      }),
+    )
+    .withPanel(
       timeseries(lang, {
         title: { en: 'Processes', vi: 'Tiến trình' },
         description: { en: 'Processes by state. Many blocked or zombie processes point at a stuck disk or a faulty program.', vi: 'Tiến trình theo trạng thái. Nhiều tiến trình blocked hoặc zombie là dấu hiệu ổ đĩa treo hoặc chương trình lỗi.' },
