@@ -13,6 +13,7 @@ import { COLLECTOR_VERSION } from './version.ts';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CentralConfigStore, type Scope } from './central/store.ts';
+import { reportCommand } from './report/command.ts';
 
 const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent add --name HOST --agency AGENCY --site SITE
@@ -20,6 +21,7 @@ const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent revoke NAME
        canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C]
        canh-collector config show [--agent NAME] | config history
+       canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
        canh-collector --validate --config FILE
        canh-collector --version
 Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.`;
@@ -29,6 +31,7 @@ function out(s: string): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'report') return reportCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,0 +1,88 @@
+// canh-collector report: the monthly report per agency, as HTML or PDF, from InfluxDB.
+//   canh-collector report --month 2026-11 [--agency A] [--lang vi|en] [--format html|pdf]
+//                         [--out FILE] [--tz Asia/Ho_Chi_Minh] [--config FILE]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CanhError } from '@canh/protocol';
+import { loadCollectorConfig } from '../config.ts';
+import { InfluxWriter } from '../influx/writer.ts';
+import { createLogger } from '../log.ts';
+import { monthRange, zoneOffset } from './month.ts';
+import { htmlToPdf } from './pdf.ts';
+import { buildReport } from './report.ts';
+
+export const REPORT_USAGE = `usage: canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE] [--tz ZONE] [--config FILE]
+  --month   the month to report (default: the previous month)
+  --agency  one agency (default: every agency with data, one section each)
+  --lang    vi (default) or en
+  --format  html (default, or from --out's extension) or pdf (needs Debian's chromium)
+  --out     output file (default canh-report-MONTH[-AGENCY].FORMAT)
+  --tz      time zone of the month's boundaries (default Asia/Ho_Chi_Minh)`;
+
+export const DEFAULT_TIMEZONE = 'Asia/Ho_Chi_Minh';
+
+function previousMonth(now: number, timeZone: string): string {
+  const local = new Date(now + zoneOffset(now, timeZone));
+  const d = new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth() - 1, 1));
+  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+export async function reportCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        month: { type: 'string' },
+        agency: { type: 'string' },
+        lang: { type: 'string', default: 'vi' },
+        format: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        tz: { type: 'string', default: DEFAULT_TIMEZONE },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`canh-collector report: ${(err as Error).message}\n${REPORT_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${REPORT_USAGE}\n`);
+    return 0;
+  }
+  const lang = values.lang;
+  if (lang !== 'vi' && lang !== 'en') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--lang must be vi or en, not "${lang}"`);
+  const format = values.format ?? (values.out?.toLowerCase().endsWith('.pdf') ? 'pdf' : 'html');
+  if (format !== 'html' && format !== 'pdf') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--format must be html or pdf, not "${format}"`);
+  const month = values.month ?? previousMonth(Date.now(), values.tz);
+  monthRange(month, values.tz); // fail on a bad month or zone before touching InfluxDB
+
+  const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
+  const log = createLogger({ level: config.log_level === 'info' ? 'warn' : config.log_level });
+  const influx = new InfluxWriter(
+    {
+      url: config.influx.url,
+      database: config.influx.database,
+      username: config.influx.username,
+      password: config.influxPassword,
+      retention: config.influx.retention_policy,
+      batchSize: 1,
+      flushIntervalMs: 1000,
+      // A month of raw samples takes InfluxDB longer than a write does.
+      timeoutMs: Math.max(config.influx.timeout, 120_000),
+      maxQueuedLines: 1000,
+      concurrency: 1,
+    },
+    log.child({ component: 'report' }),
+  );
+  const built = await buildReport(influx, { month, timeZone: values.tz, database: config.influx.database, agency: values.agency, lang });
+  if (values.agency && built.agencies.every((a) => !a.report.checks.length && !a.report.agents.length && !a.report.events.total)) {
+    process.stderr.write(`canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`);
+  }
+  const out = values.out ?? `canh-report-${month}${values.agency ? `-${values.agency}` : ''}.${format}`;
+  if (format === 'pdf') writeFileSync(out, await htmlToPdf(built.html));
+  else writeFileSync(out, built.html);
+  process.stdout.write(`${out}: report for ${month} (${built.agencies.map((a) => a.report.agency).join(', ') || 'no agencies'})\n`);
+  return 0;
+}

@@ -1,0 +1,131 @@
+// The InfluxQL statements behind every figure of the monthly report, built as plain text
+// so that the report's appendix can show them verbatim and anyone can run them again in
+// the `influx` shell or Grafana's explore view and get the same numbers.
+import { CanhError } from '@canh/protocol';
+import type { MonthRange } from './month.ts';
+
+/** What a check is: down when it failed or lost every packet (docs/report.md). */
+export const PING_DOWN = `("result_code" <> 0 OR "percent_packet_loss" >= 100)`;
+export const HTTP_DOWN = `"result_code" <> 0`;
+
+export const QUERY_IDS = [
+  'ping_samples',
+  'ping_down',
+  'ping_series',
+  'http_samples',
+  'http_down',
+  'http_series',
+  'snmp_month',
+  'snmp_peak_in',
+  'snmp_peak_out',
+  'snmp_daily',
+  'net_month',
+  'net_peak_in',
+  'net_peak_out',
+  'net_daily',
+  'agent_presence',
+  'agent_first',
+  'agent_disconnects',
+  'events_by_type',
+  'events_daily',
+  'events_sources',
+  'events_critical',
+  'alert_changes',
+  'alert_last_state',
+  'cert_x509',
+  'cert_http',
+] as const;
+export type QueryId = (typeof QUERY_IDS)[number];
+
+/** One row of an answer: the series' tags, `time` (ms) and the columns. */
+export type Row = Record<string, unknown> & { time: number };
+
+export interface QueryClient {
+  query(q: string, db?: string): Promise<unknown>;
+}
+
+function str(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function iso(t: number): string {
+  return new Date(t).toISOString().replace('.000Z', 'Z');
+}
+
+/** The statements for one agency and month, in a stable order. */
+export function buildQueries(agency: string, range: MonthRange): Record<QueryId, string> {
+  const a = `"agency" = ${str(agency)}`;
+  const inMonth = `${a} AND time >= '${iso(range.start)}' AND time < '${iso(range.end)}'`;
+  const tz = `tz(${str(range.timeZone)})`;
+  const daily = (tags: string, fill: string): string => `GROUP BY time(1d), ${tags} fill(${fill}) ${tz}`;
+  const bw = (m: string, inF: string, outF: string, tags: string, extra = ''): Record<string, string> => ({
+    month: `SELECT mean("${inF}") AS "mean_in", mean("${outF}") AS "mean_out", max("${inF}") AS "peak_in", max("${outF}") AS "peak_out" FROM "${m}" WHERE ${inMonth}${extra} GROUP BY ${tags}`,
+    peak_in: `SELECT max("${inF}") AS "peak_in" FROM "${m}" WHERE ${inMonth}${extra} GROUP BY ${tags}`,
+    peak_out: `SELECT max("${outF}") AS "peak_out" FROM "${m}" WHERE ${inMonth}${extra} GROUP BY ${tags}`,
+    daily: `SELECT max("${inF}") AS "peak_in", max("${outF}") AS "peak_out", mean("${inF}") AS "mean_in", mean("${outF}") AS "mean_out" FROM "${m}" WHERE ${inMonth}${extra} ${daily(tags, 'none')}`,
+  });
+  const snmp = bw('interface', 'in_bps', 'out_bps', '"agent_host", "ifName"');
+  const net = bw('net', 'bytes_recv_rate', 'bytes_sent_rate', '"host", "interface"', ` AND "interface" <> 'lo'`);
+  return {
+    ping_samples: `SELECT count("result_code") AS "samples" FROM "ping" WHERE ${inMonth} ${daily('"host", "url"', '0')}`,
+    ping_down: `SELECT count("result_code") AS "down" FROM "ping" WHERE ${inMonth} AND ${PING_DOWN} ${daily('"host", "url"', '0')}`,
+    ping_series: `SELECT "result_code", "percent_packet_loss" FROM "ping" WHERE ${inMonth} GROUP BY "host", "url"`,
+    http_samples: `SELECT count("result_code") AS "samples" FROM "http_response" WHERE ${inMonth} ${daily('"host", "server"', '0')}`,
+    http_down: `SELECT count("result_code") AS "down" FROM "http_response" WHERE ${inMonth} AND ${HTTP_DOWN} ${daily('"host", "server"', '0')}`,
+    http_series: `SELECT "result_code" FROM "http_response" WHERE ${inMonth} GROUP BY "host", "server"`,
+    snmp_month: snmp.month!,
+    snmp_peak_in: snmp.peak_in!,
+    snmp_peak_out: snmp.peak_out!,
+    snmp_daily: snmp.daily!,
+    net_month: net.month!,
+    net_peak_in: net.peak_in!,
+    net_peak_out: net.peak_out!,
+    net_daily: net.daily!,
+    agent_presence: `SELECT count("spool_batches") AS "points" FROM "agent" WHERE ${inMonth} GROUP BY time(5m), "host" fill(none)`,
+    agent_first: `SELECT first("spool_batches") AS "first" FROM "agent" WHERE ${a} AND time < '${iso(range.end)}' GROUP BY "host"`,
+    agent_disconnects: `SELECT count("online") AS "disconnects" FROM "agent" WHERE ${inMonth} AND "online" = 0 GROUP BY "host"`,
+    events_by_type: `SELECT count("message") AS "records", sum("count") AS "occurrences" FROM "security_event" WHERE ${inMonth} GROUP BY "type", "severity"`,
+    events_daily: `SELECT sum("count") AS "occurrences" FROM "security_event" WHERE ${inMonth} ${daily('"severity"', '0')}`,
+    events_sources: `SELECT "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "src_ip" <> ''`,
+    events_critical: `SELECT "message", "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "severity" = 'critical' GROUP BY "host", "type"`,
+    alert_changes: `SELECT "state", "value", "summary" FROM "alert" WHERE ${inMonth} GROUP BY "rule", "host", "severity"`,
+    alert_last_state: `SELECT last("state") AS "state" FROM "alert" WHERE ${a} AND time < '${iso(range.end)}' GROUP BY "rule", "host"`,
+    cert_x509: `SELECT last("expiry") AS "expiry" FROM "x509_cert" WHERE ${inMonth} GROUP BY "host", "source", "common_name"`,
+    cert_http: `SELECT last("tls_expiry_days") AS "days" FROM "http_response" WHERE ${inMonth} GROUP BY "host", "server"`,
+  };
+}
+
+interface Answer {
+  error?: string;
+  results?: { statement_id: number; error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[];
+}
+
+/** Rows of one statement's answer, with the series' tags on each row. */
+export function answerRows(answer: unknown): Row[] {
+  const a = answer as Answer;
+  if (a.error) throw new CanhError('CANH_ERR_INFLUX_QUERY', `InfluxDB query failed: ${a.error}`);
+  const rows: Row[] = [];
+  for (const r of a.results ?? []) {
+    if (r.error) throw new CanhError('CANH_ERR_INFLUX_QUERY', `InfluxDB query failed: ${r.error}`);
+    for (const s of r.series ?? []) {
+      for (const v of s.values) {
+        const row: Record<string, unknown> = { ...s.tags };
+        s.columns.forEach((c, i) => (row[c] = v[i]));
+        rows.push(row as Row);
+      }
+    }
+  }
+  return rows;
+}
+
+export async function runQueries(client: QueryClient, database: string, queries: Record<QueryId, string>): Promise<Record<QueryId, Row[]>> {
+  const out = {} as Record<QueryId, Row[]>;
+  // One at a time: a month of raw samples is heavy for InfluxDB, and the report is not urgent.
+  for (const id of QUERY_IDS) out[id] = answerRows(await client.query(queries[id], database));
+  return out;
+}
+
+export async function listAgencies(client: QueryClient, database: string): Promise<string[]> {
+  const rows = answerRows(await client.query(`SHOW TAG VALUES FROM "ping", "http_response", "agent", "security_event", "interface", "net" WITH KEY = "agency"`, database));
+  return [...new Set(rows.map((r) => String(r.value)))].sort();
+}
