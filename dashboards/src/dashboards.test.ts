@@ -123,6 +123,12 @@ describe('generated dashboards', () => {
     expect(vi.join(' ')).toMatch(/[ạảãàáâậầấẩẫăắằặẳẵđèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹ]/);
   });
 
+  it('both languages run the very same queries (only the words differ)', () => {
+    const queries = (lang: string) =>
+      all.filter((g) => g.lang === lang).map((g) => panelsOf(g.dashboard).flatMap((p) => (p.targets as InfluxQuery[]).map((t) => t.query)));
+    expect(queries('vi')).toEqual(queries('en'));
+  });
+
   it('the dashboard provider loads each language into its own folder from the generated dirs', () => {
     const prov = parse(readFileSync(join(ROOT, 'deploy/grafana/provisioning/dashboards/canh.yaml'), 'utf8')) as {
       providers: { folder: string; type: string; options: { path: string } }[];
