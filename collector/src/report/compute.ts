@@ -202,7 +202,7 @@ function agents(range: MonthRange, q: Record<QueryId, Row[]>, now: number): Agen
   for (const [host, rows] of groupBy(q.agent_presence, (r) => s(r.host))) {
     const from = Math.max(range.start, Math.floor((first.get(host) ?? range.start) / BUCKET_MS) * BUCKET_MS);
     const expected = Math.max(0, Math.round((until - from) / BUCKET_MS));
-    const present = rows.filter((r) => n(r.points) > 0 && r.time >= from).length;
+    const present = rows.filter((r) => n(r.points) > 0 && r.time >= from && r.time < until).length;
     out.push({ host, present, expected, onlinePct: expected ? Math.min(100, (present / expected) * 100) : null, disconnects: disc.get(host) ?? 0 });
   }
   return out.sort((a, b) => (a.onlinePct ?? 100) - (b.onlinePct ?? 100) || a.host.localeCompare(b.host));
@@ -242,7 +242,7 @@ function events(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['eve
   };
 }
 
-function alerts(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['alerts'] {
+function alerts(q: Record<QueryId, Row[]>): AgencyReport['alerts'] {
   const episodes: AlertEpisode[] = [];
   for (const rows of groupBy(q.alert_changes, (r) => `${s(r.rule)}\u0000${s(r.host)}`).values()) {
     rows.sort((a, b) => a.time - b.time);
@@ -264,7 +264,6 @@ function alerts(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['ale
     .filter((r) => r.state === 'firing')
     .map((r) => ({ rule: s(r.rule), host: s(r.host), since: r.time }))
     .sort((a, b) => a.since - b.since);
-  void range;
   return {
     episodes,
     fired: episodes.length,
@@ -302,7 +301,7 @@ export function computeReport(agency: string, range: MonthRange, q: Record<Query
     uplinks: links.slice(0, 10),
     agents: agents(range, q, now),
     events: events(range, q),
-    alerts: alerts(range, q),
+    alerts: alerts(q),
     certs: certs(range, q),
   };
 }

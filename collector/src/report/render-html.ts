@@ -44,13 +44,14 @@ function card(value: string, label: string, bad = false): string {
   return `<div class="card"><b${bad ? ' class="bad"' : ''}>${esc(value)}</b><span>${esc(label)}</span></div>`;
 }
 
-function agencySection(r: AgencyReport, f: Fmt, range: MonthRange): string {
+function agencySection(r: AgencyReport, f: Fmt, range: MonthRange, meta: string): string {
   const t = f.t;
   const agentsPresent = r.agents.reduce((a, x) => a + x.present, 0);
   const agentsExpected = r.agents.reduce((a, x) => a + x.expected, 0);
   const attention = r.certs.length + r.alerts.stillFiring.length + r.events.critical.length;
   const out: string[] = [`<section class="agency" data-agency="${esc(r.agency)}">`];
   out.push(`<h1>${esc(t.title)} ${esc(range.month.slice(5))}/${esc(range.month.slice(0, 4))} — ${esc(t.agency)}: ${esc(r.agency)}</h1>`);
+  out.push(meta);
   out.push(`<h2>${esc(t.summary)}</h2><div class="cards">`);
   out.push(card(f.pct(r.overall.availability), t.availability, (r.overall.availability ?? 100) < 99));
   out.push(card(f.minutes(r.overall.minutesDown), t.minutesDown));
@@ -125,9 +126,9 @@ export function renderHtml(input: RenderInput): string {
   const t = f.t;
   const head = `<!doctype html><html lang="${input.lang}"><head><meta charset="utf-8"><title>${esc(`${t.title} ${input.range.month}`)}</title><style>${CSS}</style></head><body>`;
   const meta = `<p class="meta">${esc(t.month)}: ${esc(input.range.month)} · ${esc(t.timeZone)}: ${esc(input.range.timeZone)} (${esc(f.dateTime(input.range.start))} – ${esc(f.dateTime(input.range.end))}) · ${esc(t.generated)}: ${esc(f.dateTime(input.generatedAt))}</p>`;
-  const sections = input.agencies.length ? input.agencies.map((a) => agencySection(a.report, f, input.range)).join('\n') : `<h1>${esc(t.title)} ${esc(input.range.month)}</h1><p>${esc(t.noAgencies)}</p>`;
+  const sections = input.agencies.length ? input.agencies.map((a) => agencySection(a.report, f, input.range, meta)).join('\n') : `<h1>${esc(t.title)} ${esc(input.range.month)}</h1><p>${esc(t.noAgencies)}</p>`;
   const appendix = input.agencies
     .map((a) => `<h3>${esc(t.agency)}: ${esc(a.report.agency)}</h3>${QUERY_IDS.map((id) => `<pre><b>${id}</b>\n${esc(a.queries[id])}</pre>`).join('')}`)
     .join('');
-  return `${head}${meta}${sections}<section class="appendix"><h2>${esc(t.appendix)}</h2><p class="how">${esc(t.appendixHow)} <code>${esc(input.database)}</code>, epoch=ms).</p>${appendix}</section></body></html>\n`;
+  return `${head}${sections}<section class="appendix"><h2>${esc(t.appendix)}</h2><p class="how">${esc(t.appendixHow)} <code>${esc(input.database)}</code>, epoch=ms).</p>${appendix}</section></body></html>\n`;
 }

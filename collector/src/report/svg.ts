@@ -44,20 +44,22 @@ export function availabilityChart(checks: CheckTarget[], fmt: Fmt): string {
     parts.push(`<text x="${labelW + days * cell + 6}" y="${y + 12}" class="value">${esc(fmt.pct(c.availability))}</text>`);
   });
   const ly = h - 8;
-  const legend: [string, string][] = [['≥ 99,9 %', '#16a34a'], ['≥ 99 %', '#84cc16'], ['≥ 95 %', '#f59e0b'], ['< 95 %', '#dc2626']];
+  const legend: [string, string][] = [[`≥ ${fmt.pct(99.9)}`, '#16a34a'], [`≥ ${fmt.pct(99)}`, '#84cc16'], [`≥ ${fmt.pct(95)}`, '#f59e0b'], [`< ${fmt.pct(95)}`, '#dc2626']];
   legend.forEach(([label, color], i) => {
     const x = labelW + i * 85;
-    parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${color}"/><text x="${x + 14}" y="${ly}" class="axis">${esc(fmt.t.availability === 'Availability' ? label.replace(',', '.') : label)}</text>`);
+    parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${color}"/><text x="${x + 14}" y="${ly}" class="axis">${esc(label)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
 }
 
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+/** Top of the axis: four equal steps of 1, 2, 2.5 or 5 × 10^k (no 2.5 for counts). */
+function niceMax(v: number, counts = false): number {
+  if (v <= 0) return 4;
+  const raw = v / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of counts ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10]) if (m * p >= raw && (!counts || m * p >= 1)) return 4 * m * p;
+  return 40 * p;
 }
 
 interface Plot {
@@ -108,7 +110,7 @@ export function bandwidthChart(u: Uplink, fmt: Fmt): string {
 /** Security events per day, stacked by severity. */
 export function eventsChart(daily: Record<string, number>[], fmt: Fmt): string {
   const p: Plot = { x0: 50, y0: 10, w: 580, h: 150, max: 0, days: daily.length };
-  p.max = niceMax(Math.max(1, ...daily.map((d) => Object.values(d).reduce((a, v) => a + v, 0))));
+  p.max = niceMax(Math.max(1, ...daily.map((d) => Object.values(d).reduce((a, v) => a + v, 0))), true);
   const w = p.x0 + p.w + 10;
   const h = p.y0 + p.h + 36;
   const step = p.w / p.days;

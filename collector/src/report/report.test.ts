@@ -1,0 +1,87 @@
+// Unit tests of the report's pure parts: month boundaries in a zone, and the rules of
+// compute.ts on hand-made rows (the figures against a real InfluxDB: test/report.test.ts).
+import { describe, expect, it } from 'vitest';
+import { CanhError } from '@canh/protocol';
+import { dayIndex, monthRange } from './month.ts';
+import { computeReport } from './compute.ts';
+import { QUERY_IDS, type QueryId, type Row } from './queries.ts';
+import { Fmt } from './i18n.ts';
+
+const empty = (): Record<QueryId, Row[]> => Object.fromEntries(QUERY_IDS.map((id) => [id, []])) as unknown as Record<QueryId, Row[]>;
+
+describe('monthRange', () => {
+  it('starts the month at local midnight in Asia/Ho_Chi_Minh (UTC+7)', () => {
+    const r = monthRange('2026-11', 'Asia/Ho_Chi_Minh');
+    expect(new Date(r.start).toISOString()).toBe('2026-10-31T17:00:00.000Z');
+    expect(new Date(r.end).toISOString()).toBe('2026-11-30T17:00:00.000Z');
+    expect(r.days).toHaveLength(30);
+    expect(dayIndex(r, r.start)).toBe(0);
+    expect(dayIndex(r, r.end - 1)).toBe(29);
+    expect(dayIndex(r, r.end)).toBe(-1);
+  });
+  it('follows daylight saving time where a zone has it', () => {
+    const r = monthRange('2026-03', 'Europe/Berlin');
+    expect(new Date(r.start).toISOString()).toBe('2026-02-28T23:00:00.000Z');
+    expect(new Date(r.end).toISOString()).toBe('2026-03-31T22:00:00.000Z');
+    expect(r.days[29]! - r.days[28]!).toBe(23 * 3_600_000); // March 29 is 23 hours long
+  });
+  it('refuses a malformed month or an unknown zone with stable codes', () => {
+    expect(() => monthRange('2026-13', 'UTC')).toThrow(expect.objectContaining({ code: 'CANH_ERR_REPORT_BAD_MONTH' }) as CanhError);
+    expect(() => monthRange('11/2026', 'UTC')).toThrow(CanhError);
+    expect(() => monthRange('2026-11', 'Mars/Olympus')).toThrow(expect.objectContaining({ code: 'CANH_ERR_REPORT_BAD_TIMEZONE' }) as CanhError);
+  });
+});
+
+describe('computeReport', () => {
+  const r = monthRange('2026-11', 'UTC');
+  const at = (day: number, h = 0, m = 0): number => Date.UTC(2026, 10, day, h, m);
+
+  it('counts agents online only up to now in a month still running', () => {
+    const q = empty();
+    // Present every 5 min from the 1st to the end of the month (future points included).
+    for (let t = r.start; t < r.end; t += 300_000) if (t < at(3) || t >= at(4)) q.agent_presence.push({ time: t, host: 'h', points: 1 });
+    q.agent_first.push({ time: r.start, host: 'h', first: 0 });
+    const mid = computeReport('a', r, q, at(11)); // 10 days in, one day missing
+    expect(mid.agents[0]!.onlinePct).toBeCloseTo(90, 9);
+    const done = computeReport('a', r, q, at(45));
+    expect(done.agents[0]!.onlinePct).toBeCloseTo((29 / 30) * 100, 9);
+  });
+
+  it('pairs alert changes per rule and host, and ignores a resolve without a firing', () => {
+    const q = empty();
+    q.alert_changes.push(
+      { time: at(2), rule: 'x', host: 'h', severity: 'high', state: 'resolved' },
+      { time: at(3), rule: 'x', host: 'h', severity: 'high', state: 'firing' },
+      { time: at(3, 0, 30), rule: 'y', host: 'h', severity: 'low', state: 'firing' },
+      { time: at(3, 1), rule: 'x', host: 'h', severity: 'high', state: 'resolved' },
+    );
+    const a = computeReport('a', r, q, at(45)).alerts;
+    expect(a.fired).toBe(2);
+    expect(a.resolved).toBe(1);
+    expect(a.mttrMinutes).toBe(60);
+    expect(a.episodes.find((e) => e.rule === 'y')!.resolvedAt).toBeNull();
+  });
+
+  it('splits incidents at an up sample and measures them in check intervals', () => {
+    const q = empty();
+    const codes = [0, 2, 2, 0, 2, 0, 0];
+    codes.forEach((c, i) => q.ping_series.push({ time: at(1) + i * 60_000, host: 'h', url: 'u', result_code: c, percent_packet_loss: c ? 100 : 0 }));
+    q.ping_samples.push({ time: at(1), host: 'h', url: 'u', samples: codes.length });
+    q.ping_down.push({ time: at(1), host: 'h', url: 'u', down: 3 });
+    const c = computeReport('a', r, q, at(45)).checks[0]!;
+    expect(c.incidents.map((i) => [i.start, i.minutes])).toEqual([
+      [at(1, 0, 1), 2],
+      [at(1, 0, 4), 1],
+    ]);
+    expect(c.minutesDown).toBe(3);
+  });
+});
+
+describe('Fmt', () => {
+  it('never shows downtime as 100 % and uses each language’s separators', () => {
+    expect(new Fmt('vi', 'UTC').pct(99.999)).toBe('99,99 %');
+    expect(new Fmt('en', 'UTC').pct(99.999)).toBe('99.99 %');
+    expect(new Fmt('vi', 'UTC').bps(950e6)).toBe('950,0 Mbit/s');
+    expect(new Fmt('en', 'Asia/Ho_Chi_Minh').dateTime(Date.UTC(2026, 10, 2, 20, 5))).toBe('03/11/2026 03:05');
+  });
+});
