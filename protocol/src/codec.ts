@@ -7,6 +7,7 @@ import {
   type AgentMessage,
   type CollectorMessage,
 } from './messages.ts';
+import { fastBatch } from './fast-batch.ts';
 
 export class ProtocolError extends Error {
   readonly code = 'CANH_ERR_PROTOCOL_INVALID_MESSAGE';
@@ -23,24 +24,27 @@ export function formatIssues(error: z.ZodError, max = 5): string {
     .join('; ');
 }
 
-function decode<T>(schema: z.ZodType<T>, data: string | Buffer): T {
-  let raw: unknown;
+function parseJson(data: string | Buffer): unknown {
   try {
-    raw = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+    return JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
   } catch {
     throw new ProtocolError('frame is not valid JSON');
   }
+}
+
+function validate<T>(schema: z.ZodType<T>, raw: unknown): T {
   const r = schema.safeParse(raw);
   if (!r.success) throw new ProtocolError(formatIssues(r.error));
   return r.data;
 }
 
 export function decodeAgentMessage(data: string | Buffer): AgentMessage {
-  return decode(AgentMessageSchema, data);
+  const raw = parseJson(data);
+  return fastBatch(raw) ?? validate(AgentMessageSchema, raw);
 }
 
 export function decodeCollectorMessage(data: string | Buffer): CollectorMessage {
-  return decode(CollectorMessageSchema, data);
+  return validate(CollectorMessageSchema, parseJson(data));
 }
 
 export function encode(msg: AgentMessage | CollectorMessage | Record<string, unknown>): string {
