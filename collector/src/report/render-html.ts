@@ -116,7 +116,7 @@ function agencySection(r: AgencyReport, f: Fmt, range: MonthRange, meta: string)
   out.push(`<h3>${esc(t.stillFiring)}</h3>`);
   out.push(r.alerts.stillFiring.length ? table([t.rule, t.host, t.since], r.alerts.stillFiring.map((a) => [esc(a.rule), esc(a.host), esc(f.dateTime(a.since))])) : `<p>${esc(t.nothing)}</p>`);
   out.push(`<h3>${esc(t.critical)}</h3>`);
-  out.push(r.events.critical.length ? table([t.firedAt, t.host, t.type, t.message, t.source], r.events.critical.slice(0, 10).map((e) => [esc(f.dateTime(e.time)), esc(e.host), esc(e.type), esc(e.message), esc(e.srcIp)])) : `<p>${esc(t.nothing)}</p>`);
+  out.push(r.events.critical.length ? table([t.time, t.host, t.type, t.message, t.source], r.events.critical.slice(0, 10).map((e) => [esc(f.dateTime(e.time)), esc(e.host), esc(e.type), esc(e.message), esc(e.srcIp)])) : `<p>${esc(t.nothing)}</p>`);
   out.push('</section>');
   return out.join('\n');
 }
