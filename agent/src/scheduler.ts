@@ -41,8 +41,11 @@ export class Scheduler {
       }, next - now);
       this.timers.set(key, t);
     };
-    // First gather right away, so `canh-agent` shows data within one flush.
-    void this.fire(key, job, this.now());
+    // First gather right away, so `canh-agent` shows data within one flush, unless the
+    // first aligned tick is so close that the two would overlap.
+    const now = this.now();
+    const untilTick = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs - now : job.intervalMs;
+    if (untilTick > job.intervalMs / 2) void this.fire(key, job, now);
     schedule();
     return key;
   }
