@@ -18,6 +18,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 command -v chromium >/dev/null || need+=(chromium)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v mcs >/dev/null || need+=(mono-mcs libmono-system-serviceprocess4.0-cil)   # compiles the Windows service wrapper in test/packaging
 if [ ${#need[@]} -gt 0 ]; then
