@@ -4,6 +4,7 @@
 //   canh-agent --validate --config F                 check a config and exit
 //   canh-agent check --config F [--input cpu]        gather once, print line protocol
 //   canh-agent detect auth_log [--file F|-] [--set k=v]  run a log through a detector (no config)
+//   canh-agent service install|uninstall|status      run as a systemd / Windows service
 //   canh-agent --version
 import { parseArgs } from 'node:util';
 import { CanhError } from '@canh/protocol';
@@ -13,6 +14,7 @@ import { Agent } from './agent.ts';
 import { runCheck } from './check.ts';
 import { runDetect } from './detect.ts';
 import { AGENT_VERSION } from './version.ts';
+import { serviceCommand } from './service/command.ts';
 
 const USAGE = `usage: canh-agent [run|check|detect] --config FILE [--validate] [--input NAME]... [--version]
 
@@ -21,10 +23,21 @@ const USAGE = `usage: canh-agent [run|check|detect] --config FILE [--validate] [
   detect D   run a log (--file F, or standard input) through detector D (auth_log,
              windows_eventlog) and print JSON lines: recognised lines, then events;
              --set key=value changes a detector option (e.g. --set threshold=3)
+  service    install|uninstall|status: the agent as a system service (service --help)
   --validate check the config file and exit non-zero with the problems found
 Config: ${'/etc/canh/agent.yaml'} unless --config or CANH_AGENT_CONFIG says otherwise.`;
 
 export async function main(argv: string[]): Promise<number> {
+  // `service` has its own options (--purge, --binary...), so it is routed before parsing.
+  if (argv[0] === 'service') {
+    try {
+      return await serviceCommand(argv.slice(1));
+    } catch (err) {
+      if (!(err instanceof CanhError)) throw err;
+      process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+      return 1;
+    }
+  }
   let args;
   try {
     args = parseArgs({

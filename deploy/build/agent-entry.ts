@@ -1,10 +1,8 @@
 // Entry point of the single-file agent bundle (dist/canh-agent.cjs) and of the single
 // executable built from it. The bundle is CommonJS because Node's SEA runs only a CJS
 // main, where import.meta.main does not exist: so cli.ts's own start-up block is
-// defined away at build time and this file starts the CLI instead. It also routes
-// `canh-agent service ...`, which installs the running executable as a system service.
+// defined away at build time and this file starts the CLI instead.
 import { main } from '../../agent/src/cli.ts';
-import { serviceCommand } from '../../agent/src/service/command.ts';
 import { CanhError } from '@canh/protocol';
 
 const argv = process.argv.slice(2);
@@ -18,7 +16,7 @@ if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') {
   process.stdin.resume();
 }
 
-(argv[0] === 'service' ? serviceCommand(argv.slice(1)) : main(argv)).then(
+main(argv).then(
   (code) => {
     process.exitCode = code;
     if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') process.stdin.destroy();
