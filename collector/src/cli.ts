@@ -3,6 +3,7 @@
 //   canh-collector [serve] --config /etc/canh/collector.yaml
 //   canh-collector agent add --name H --agency A --site S    prints the token once
 //   canh-collector agent list | agent revoke NAME
+//   canh-collector silence add|list|expire              (alerts/cli.ts)
 //   canh-collector --validate --config F | --version
 import { parseArgs } from 'node:util';
 import { CanhError } from '@canh/protocol';
@@ -10,6 +11,7 @@ import { loadCollectorConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { Collector, openRegistry } from './collector.ts';
 import { COLLECTOR_VERSION } from './version.ts';
+import { silenceCommand, SILENCE_USAGE } from './alerts/cli.ts';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CentralConfigStore, type Scope } from './central/store.ts';
@@ -19,6 +21,7 @@ const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent add --name HOST --agency AGENCY --site SITE
        canh-collector agent list [--json]
        canh-collector agent revoke NAME
+${SILENCE_USAGE}
        canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C]
        canh-collector config show [--agent NAME] | config history
        canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
@@ -32,6 +35,7 @@ function out(s: string): void {
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'report') return reportCommand(argv.slice(1));
+  if (argv[0] === 'silence') return silenceCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -11,6 +11,7 @@ import { CollectorSpool } from './influx/spool.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
 import { StatusPage } from './status/index.ts';
 import { CentralConfigStore } from './central/store.ts';
+import { AlertEngine } from './alerts/engine.ts';
 
 export function openRegistry(stateDir: string): SqliteRegistry {
   mkdirSync(stateDir, { recursive: true, mode: 0o750 });
@@ -24,6 +25,8 @@ export class Collector {
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
   readonly status: StatusPage;
+  /** Present when the config has an `alerting:` section. */
+  readonly alerts: AlertEngine | undefined;
   private stopped = false;
   private readonly config: CollectorConfig;
   private readonly log: Logger;
@@ -51,19 +54,34 @@ export class Collector {
     );
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (lines) => this.spool.store(lines);
+    if (config.alerting) {
+      mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
+      this.alerts = new AlertEngine(config.alerting, {
+        log: deps.log.child({ component: 'alerts' }),
+        dbFile: join(config.state_dir, 'collector.db'),
+        secrets: config.alertingSecrets,
+        writeLines: (lines) => this.writer.write(lines),
+        isRevoked: (host) => {
+          const a = this.registry.get(host);
+          return !a || a.revokedAt !== null;
+        },
+      });
+    }
+    const alerts = this.alerts;
     this.status = new StatusPage(
       { users: config.statusUsers ?? [], sessionTtlMs: config.status.session_ttl, language: config.status.language, timeZone: config.status.time_zone },
       this.registry,
       {
         connected: () => this.server.connectedIds(),
         influx: async () => ({ up: await this.writer.ping(), queued: this.writer.stats.queued, spooled: this.spool.pendingRecords, lastError: this.writer.stats.lastError }),
+        ...(alerts ? { alerts: () => alerts.statusAlerts(), silences: () => alerts.statusSilences(), smtp: () => alerts.smtpHealth() } : {}),
       },
     );
     this.server = new CollectorServer(config, {
       registry: this.registry,
       writer: this.writer,
       log: deps.log.child({ component: 'receiver' }),
-      hooks: combineHooks(this.status.hooks(), deps.hooks),
+      hooks: combineHooks(this.status.hooks(), this.alerts?.hooks(), deps.hooks),
       central: this.central,
     });
   }
@@ -75,12 +93,15 @@ export class Collector {
     }
     this.writer.start();
     this.spool.start();
+    this.alerts?.start();
     await this.server.start();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Alerting stops first: agents cut off by our own shutdown are not "offline".
+    await this.alerts?.stop();
     await this.server.stop();
     await this.writer.stop();
     this.spool.stop();

@@ -103,7 +103,7 @@ export function agentSchema(): Json {
 }
 
 export function collectorSchema(): Json {
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'canh-collector configuration (/etc/canh/collector.yaml)', ...schemaOf(CollectorConfigSchema, docComments('collector/src/config.ts')) };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'canh-collector configuration (/etc/canh/collector.yaml)', ...schemaOf(CollectorConfigSchema, new Map([...docComments('collector/src/alerts/config.ts'), ...docComments('collector/src/config.ts')])) };
 }
 
 function typeOf(s: Json): string {

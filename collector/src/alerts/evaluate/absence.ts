@@ -1,0 +1,163 @@
+// Absence rules: an agent offline (from the receiver's connection state and the
+// `agent` online field), or a measurement that a host used to send and has not sent
+// for longer than `for`. A measurement is expected only once it has been seen; the
+// last-seen times and agent states are kept in the store so a restart forgets neither.
+import type { Point } from '@canh/protocol';
+import type { Identity } from '../../identity.ts';
+import type { AlertTracker } from '../tracker.ts';
+import type { AlertStore, SeriesSeen } from '../store.ts';
+import type { AgentLiveness } from '../types.ts';
+import { alertLabels, fingerprint, numeric, type AbsenceRule } from '../rules.ts';
+import { pointTags } from './threshold.ts';
+
+const PERSIST_EVERY_MS = 30_000;
+
+export class AbsenceEvaluator {
+  private readonly agentRules: AbsenceRule[];
+  private readonly seriesRules = new Map<string, AbsenceRule[]>();
+  private readonly rulesByName = new Map<string, AbsenceRule>();
+  private readonly liveness = new Map<string, AgentLiveness>();
+  private readonly series = new Map<string, SeriesSeen & { rule: string }>();
+  private readonly dirty = new Set<string>();
+  private lastPersist = 0;
+  private readonly tracker: AlertTracker;
+  private readonly store: AlertStore;
+
+  constructor(rules: AbsenceRule[], tracker: AlertTracker, store: AlertStore, now: number) {
+    this.tracker = tracker;
+    this.store = store;
+    this.agentRules = rules.filter((r) => r.measurement === 'agent');
+    for (const r of rules) {
+      this.rulesByName.set(r.name, r);
+      if (r.measurement === 'agent') continue;
+      const list = this.seriesRules.get(r.measurement) ?? [];
+      list.push(r);
+      this.seriesRules.set(r.measurement, list);
+    }
+    for (const s of store.series()) if (this.rulesByName.has(s.labels.rule ?? '')) this.series.set(s.key, { ...s, rule: s.labels.rule! });
+    // Agents that were connected when the collector stopped must connect again; until
+    // they do, they count as offline since now (their `for` runs from the restart).
+    for (const a of store.agents()) {
+      if (a.online) this.setAgent({ host: a.host, agency: a.agency, site: a.site }, false, now);
+      else this.liveness.set(a.host, a);
+    }
+  }
+
+  /** Unknown hosts count as online: absence of their data is judged by the series rules. */
+  isOnline(host: string): boolean {
+    return this.liveness.get(host)?.online ?? true;
+  }
+
+  onAgentState(id: Identity, online: boolean, at: number): void {
+    const prev = this.liveness.get(id.host);
+    if (prev && prev.online === online && prev.since <= at) return;
+    this.setAgent(id, online, at);
+    if (online) {
+      // Back online: its measurements get a fresh `for` before they count as silent.
+      for (const [k, s] of this.series) {
+        if (s.labels.host === id.host && s.lastSeen < at) {
+          s.lastSeen = at;
+          this.dirty.add(k);
+        }
+      }
+    }
+  }
+
+  private setAgent(id: Identity, online: boolean, at: number): void {
+    const a: AgentLiveness = { host: id.host, agency: id.agency, site: id.site, online, since: at };
+    this.liveness.set(id.host, a);
+    this.store.saveAgent(a);
+    const tags: Record<string, string> = { host: id.host, agency: id.agency, site: id.site };
+    for (const r of this.agentRules) {
+      this.tracker.observe({
+        rule: r.name,
+        labels: alertLabels(r.name, id.agency, r.group_by, (n) => tags[n]),
+        at,
+        holds: !online,
+        forMs: r.for,
+        severity: r.severity,
+        value: 0,
+        summary: `agent ${id.host} offline`,
+      });
+    }
+  }
+
+  onPoints(id: Identity, points: readonly Point[], now: number): void {
+    for (const p of points) {
+      if (p.name === 'agent' && this.agentRules.length) {
+        const online = numeric(p.fields.online);
+        if (online !== undefined && now - p.time < 60_000) this.onAgentState(id, online === 1, Math.min(p.time, now));
+      }
+      const rules = this.seriesRules.get(p.name);
+      if (!rules) continue;
+      const tags = pointTags(p, id);
+      for (const r of rules) {
+        if (!Object.entries(r.where).every(([k, v]) => tags[k] === v)) continue;
+        const labels = alertLabels(r.name, id.agency, r.group_by, (n) => tags[n]);
+        const key = fingerprint(labels);
+        const s = this.series.get(key);
+        const seen = Math.min(p.time, now);
+        if (!s) this.series.set(key, { key, labels, lastSeen: seen, rule: r.name });
+        else if (seen > s.lastSeen) s.lastSeen = seen;
+        this.dirty.add(key);
+        // Data arrived again: judged by arrival, not by the (possibly replayed) sample time.
+        if (this.tracker.get(labels)) this.tracker.observe({ rule: r.name, labels, at: now, holds: false });
+      }
+    }
+  }
+
+  tick(now: number): void {
+    for (const r of this.agentRules) {
+      for (const a of [...this.tracker.ofRule(r.name)]) {
+        if (a.state === 'pending' && now - a.activeAt >= r.for) this.tracker.fire(a, now);
+        if (a.state === 'firing') a.value = Math.round((now - a.activeAt) / 1000);
+      }
+    }
+    for (const s of this.series.values()) {
+      const r = this.rulesByName.get(s.rule)!;
+      const host = s.labels.host;
+      if (host && !this.isOnline(host)) continue;
+      const silent = now - s.lastSeen;
+      if (silent > r.for) {
+        this.tracker.observe({
+          rule: r.name,
+          labels: s.labels,
+          at: now,
+          holds: true,
+          activeAt: s.lastSeen,
+          severity: r.severity,
+          value: Math.round(silent / 1000),
+          summary: `no ${r.measurement} data for ${Math.round(silent / 1000)} s`,
+        });
+      }
+    }
+    if (this.dirty.size && now - this.lastPersist >= PERSIST_EVERY_MS) this.persist(now);
+  }
+
+  persist(now: number): void {
+    const list: SeriesSeen[] = [];
+    for (const k of this.dirty) {
+      const s = this.series.get(k);
+      if (s) list.push({ key: s.key, labels: s.labels, lastSeen: s.lastSeen });
+    }
+    this.store.saveSeries(list);
+    this.dirty.clear();
+    this.lastPersist = now;
+  }
+
+  /** A revoked agent: stop expecting anything from it, and resolve what it caused. */
+  forgetHost(host: string, now: number): void {
+    const keys = [...this.series.values()].filter((s) => s.labels.host === host).map((s) => s.key);
+    for (const k of keys) this.series.delete(k);
+    this.store.deleteSeries(keys);
+    this.liveness.delete(host);
+    this.store.deleteAgent(host);
+    for (const r of this.rulesByName.values()) {
+      for (const a of [...this.tracker.ofRule(r.name)]) if (a.labels.host === host) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
+    }
+  }
+
+  hosts(): string[] {
+    return [...new Set([...this.liveness.keys(), ...[...this.series.values()].map((s) => s.labels.host ?? '')])].filter(Boolean);
+  }
+}

@@ -1,0 +1,131 @@
+// Event rules: security events by type and minimum severity. An episode fires on the
+// first matching event (or once `min_count` occurrences arrive within `within`),
+// gathers later ones, and resolves after `resolve_after` without a new one. With
+// `distinct_hosts`, one value of an evidence key (a source IP) seen on that many
+// distinct hosts of the province within `within` fires one province-wide alert.
+import type { SecurityEvent } from '@canh/protocol';
+import type { Identity } from '../../identity.ts';
+import type { AlertTracker } from '../tracker.ts';
+import { alertLabels, severityRank, type EventRule } from '../rules.ts';
+
+/** Bound on remembered correlation values per rule (a wide scan must not eat the heap). */
+const MAX_TRACKED = 50_000;
+const MAX_DETAIL_KEYS = 8;
+
+interface Sighting {
+  at: number;
+  agency: string;
+}
+
+function evidenceDetails(e: SecurityEvent): Record<string, string> {
+  const d: Record<string, string> = { message: e.message, type: e.type };
+  if (e.mitre) d.mitre = e.mitre;
+  for (const [k, v] of Object.entries(e.evidence).slice(0, MAX_DETAIL_KEYS)) d[`evidence.${k}`] = String(v).slice(0, 300);
+  return d;
+}
+
+export class EventEvaluator {
+  private readonly byType = new Map<string, EventRule[]>();
+  private readonly rules: EventRule[];
+  private readonly windows = new Map<string, { at: number; n: number }[]>();
+  private readonly sightings = new Map<string, Map<string, Map<string, Sighting>>>();
+  private readonly tracker: AlertTracker;
+  private readonly maxSampleAge: number;
+
+  constructor(rules: EventRule[], tracker: AlertTracker, opts: { maxSampleAge: number }) {
+    this.rules = rules;
+    this.tracker = tracker;
+    this.maxSampleAge = opts.maxSampleAge;
+    for (const r of rules) {
+      for (const t of r.event_types) {
+        const list = this.byType.get(t) ?? [];
+        list.push(r);
+        this.byType.set(t, list);
+      }
+      if (r.distinct_hosts) this.sightings.set(r.name, new Map());
+    }
+  }
+
+  onEvents(id: Identity, events: readonly SecurityEvent[], now: number): void {
+    for (const e of events) {
+      const rules = this.byType.get(e.type);
+      if (!rules || now - e.time > this.maxSampleAge) continue;
+      const at = Math.min(e.time, now);
+      for (const r of rules) {
+        if (severityRank(e.severity) < severityRank(r.min_severity)) continue;
+        if (r.distinct_hosts) this.correlate(r, id, e, at);
+        else this.single(r, id, e, at);
+      }
+    }
+  }
+
+  private single(r: EventRule, id: Identity, e: SecurityEvent, at: number): void {
+    const ident: Record<string, string> = { host: id.host, agency: id.agency, site: id.site, type: e.type, detector: e.detector };
+    const labels = alertLabels(r.name, id.agency, r.group_by, (n) => ident[n] ?? (e.evidence[n] === undefined ? undefined : String(e.evidence[n])));
+    const open = this.tracker.get(labels);
+    if (!open && r.min_count > 1) {
+      const key = JSON.stringify(labels);
+      const w = (this.windows.get(key) ?? []).filter((x) => x.at > at - r.within);
+      w.push({ at, n: e.count });
+      this.windows.set(key, w);
+      if (w.reduce((s, x) => s + x.n, 0) < r.min_count) return;
+      this.windows.delete(key);
+    }
+    this.tracker.observe({
+      rule: r.name,
+      labels,
+      at,
+      holds: true,
+      severity: r.severity ?? e.severity,
+      value: e.count,
+      accumulate: true,
+      summary: e.message,
+      details: evidenceDetails(e),
+    });
+  }
+
+  private correlate(r: EventRule, id: Identity, e: SecurityEvent, at: number): void {
+    const raw = e.evidence[r.correlate_by];
+    if (raw === undefined || raw === '') return;
+    const value = String(raw);
+    const byValue = this.sightings.get(r.name)!;
+    let hosts = byValue.get(value);
+    if (!hosts) {
+      if (byValue.size >= MAX_TRACKED) byValue.delete(byValue.keys().next().value!);
+      byValue.set(value, (hosts = new Map()));
+    }
+    hosts.set(id.host, { at, agency: id.agency });
+    for (const [h, s] of hosts) if (s.at <= at - r.within) hosts.delete(h);
+    const labels: Record<string, string> = { rule: r.name, [r.correlate_by]: value };
+    if (hosts.size < r.distinct_hosts! && !this.tracker.get(labels)) return;
+    const list = [...hosts].map(([h, s]) => `${h} (${s.agency})`).sort();
+    const agencies = new Set([...hosts.values()].map((s) => s.agency));
+    this.tracker.observe({
+      rule: r.name,
+      labels,
+      at,
+      holds: true,
+      severity: r.severity ?? e.severity,
+      value: hosts.size,
+      summary: `${value} seen on ${hosts.size} hosts: ${list.join(', ')}`,
+      details: { hosts: list.join(', '), agencies: [...agencies].sort().join(', '), [r.correlate_by]: value, message: e.message, type: e.type },
+    });
+  }
+
+  tick(now: number): void {
+    for (const r of this.rules) {
+      for (const a of [...this.tracker.ofRule(r.name)]) {
+        if (a.state === 'pending') this.tracker.fire(a, now);
+        else if (now - a.lastSampleAt >= r.resolve_after) this.tracker.resolve(a, now, { resolved_by: 'quiet' });
+      }
+      const byValue = this.sightings.get(r.name);
+      if (byValue) {
+        for (const [v, hosts] of byValue) {
+          for (const [h, s] of hosts) if (s.at <= now - r.within) hosts.delete(h);
+          if (!hosts.size) byValue.delete(v);
+        }
+      }
+    }
+    for (const [k, w] of this.windows) if (!w.some((x) => x.at > now - 86_400_000)) this.windows.delete(k);
+  }
+}

@@ -1,0 +1,111 @@
+// The admin HTTP API of alerting, on the collector's own port (CollectorHooks.http):
+//   GET    /api/v1/silences[?state=all]   active and pending silences (all: expired too)
+//   POST   /api/v1/silences               {matchers, created_by, comment, ends_at | duration, starts_at?}
+//   DELETE /api/v1/silences/<id>          expire a silence
+//   GET    /api/v1/alerts                 firing and pending alerts, and why one is muted
+// Every call needs `Authorization: Bearer <alerting.admin_token>`; without a token in
+// the config the API is off.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { createSilence, SilenceError, silenceJson, silenceState } from './silences.ts';
+import type { AlertEngine } from './engine.ts';
+
+const MAX_BODY = 64 * 1024;
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(`${JSON.stringify(body)}\n`);
+  return true;
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_BODY) throw new SilenceError(`request body larger than ${MAX_BODY} bytes`);
+    chunks.push(c as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new SilenceError('the body is not JSON');
+  }
+}
+
+export async function handleAlertApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: { engine: AlertEngine; adminToken: string | undefined; log: Logger; now: () => number },
+): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname.replace(/\/+$/, '');
+  if (path !== '/api/v1/alerts' && path !== '/api/v1/silences' && !path.startsWith('/api/v1/silences/')) return false;
+  if (!ctx.adminToken) return send(res, 403, { error: 'the admin API is off: set alerting.admin_token in the collector config', code: 'CANH_ERR_API_DISABLED' });
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m || !sameToken(m[1]!, ctx.adminToken)) {
+    ctx.log.warn({ remote: req.socket.remoteAddress, path }, 'admin API refused (401)');
+    return send(res, 401, { error: 'a valid admin bearer token is required', code: 'CANH_ERR_API_UNAUTHORIZED' }, { 'www-authenticate': 'Bearer' });
+  }
+  const { engine } = ctx;
+  const now = ctx.now();
+  try {
+    if (path === '/api/v1/alerts' && req.method === 'GET') {
+      const silences = engine.store.silences().filter((s) => s.endsAt > now);
+      const alerts = [...engine.tracker.alerts.values()]
+        .filter((a) => a.state !== 'resolved')
+        .map((a) => ({
+          rule: a.rule,
+          labels: a.labels,
+          severity: a.severity,
+          state: a.state,
+          value: a.value,
+          summary: a.summary,
+          active_at: new Date(a.activeAt).toISOString(),
+          fired_at: a.firedAt ? new Date(a.firedAt).toISOString() : null,
+          muted: a.state === 'firing' ? (engine.dispatcher.muted(a, now, silences) ?? null) : null,
+        }));
+      return send(res, 200, { alerts });
+    }
+    if (path === '/api/v1/silences' && req.method === 'GET') {
+      const all = url.searchParams.get('state') === 'all';
+      const list = engine.store.silences().filter((s) => all || silenceState(s, now) !== 'expired');
+      return send(res, 200, { silences: list.map((s) => silenceJson(s, now)) });
+    }
+    if (path === '/api/v1/silences' && req.method === 'POST') {
+      const body = (await readJson(req)) as Record<string, unknown> | null;
+      if (!body || typeof body !== 'object') throw new SilenceError('the body must be a JSON object');
+      const s = createSilence(
+        {
+          matchers: body.matchers as string[],
+          createdBy: String(body.created_by ?? body.author ?? ''),
+          comment: String(body.comment ?? ''),
+          startsAt: body.starts_at as string | undefined,
+          endsAt: body.ends_at as string | undefined,
+          duration: body.duration as string | undefined,
+        },
+        now,
+      );
+      engine.store.addSilence(s);
+      ctx.log.info({ silence: s.id, matchers: silenceJson(s, now).matchers, by: s.createdBy, until: new Date(s.endsAt).toISOString() }, 'silence added (API)');
+      return send(res, 201, silenceJson(s, now));
+    }
+    if (path.startsWith('/api/v1/silences/') && req.method === 'DELETE') {
+      const id = decodeURIComponent(path.slice('/api/v1/silences/'.length));
+      const s = engine.store.expireSilence(id, now);
+      if (!s) return send(res, 404, { error: `no silence ${id}`, code: 'CANH_ERR_SILENCE_NOT_FOUND' });
+      ctx.log.info({ silence: s.id }, 'silence expired (API)');
+      return send(res, 200, silenceJson(s, now));
+    }
+    return send(res, 405, { error: `${req.method ?? '?'} is not allowed on ${path}` }, { allow: path === '/api/v1/alerts' ? 'GET' : path === '/api/v1/silences' ? 'GET, POST' : 'DELETE' });
+  } catch (err) {
+    if (err instanceof SilenceError) return send(res, 400, { error: err.message, code: err.code });
+    throw err;
+  }
+}

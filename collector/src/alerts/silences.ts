@@ -1,0 +1,87 @@
+// Silences: label matchers, an author, a comment and an expiry. Created from the CLI
+// or the HTTP API (both go through createSilence, so both refuse the same mistakes),
+// stored in the collector's SQLite file, read by the running engine at every flush.
+import { randomUUID } from 'node:crypto';
+import { CanhError } from '@canh/protocol';
+import { parseDuration } from '../duration.ts';
+import { formatMatcher, matches, matchesAll, parseMatcher, type Labels, type Matcher } from './matchers.ts';
+import type { Silence } from './types.ts';
+
+export class SilenceError extends CanhError {
+  constructor(message: string) {
+    super('CANH_ERR_SILENCE_INVALID', message);
+  }
+}
+
+export interface SilenceInput {
+  matchers: readonly (string | Matcher)[];
+  createdBy?: string;
+  comment?: string;
+  /** ISO time or epoch ms; now when absent. */
+  startsAt?: string | number;
+  /** ISO time or epoch ms... */
+  endsAt?: string | number;
+  /** ...or a duration from the start ("2h"). */
+  duration?: string;
+}
+
+function time(v: string | number, what: string): number {
+  const t = typeof v === 'number' ? v : Date.parse(v);
+  if (!Number.isFinite(t)) throw new SilenceError(`${what}: not a time: "${String(v)}" (write e.g. 2026-05-04T22:00:00+07:00)`);
+  return t;
+}
+
+export function createSilence(input: SilenceInput, now: number): Silence {
+  if (!Array.isArray(input.matchers) || input.matchers.length === 0) throw new SilenceError('matchers: name at least one (e.g. agency=so-tttt host=web01)');
+  const ms: Matcher[] = input.matchers.map((m, i) => {
+    if (typeof m !== 'string') {
+      const again = parseMatcher(formatMatcher(m));
+      if (typeof again === 'string') throw new SilenceError(`matchers[${i}]: ${again}`);
+      return again;
+    }
+    const p = parseMatcher(m);
+    if (typeof p === 'string') throw new SilenceError(`matchers[${i}]: ${p}`);
+    return p;
+  });
+  // Alertmanager's safety rule: a silence whose every matcher matches an empty label
+  // would silence everything.
+  if (ms.every((m) => matches(m, {}))) throw new SilenceError('matchers: at least one must require a non-empty value (e.g. agency=so-tttt), or the silence would cover every alert');
+  const createdBy = (input.createdBy ?? '').trim();
+  const comment = (input.comment ?? '').trim();
+  if (!createdBy) throw new SilenceError('author: say who creates the silence');
+  if (!comment) throw new SilenceError('comment: say why (a ticket, the maintenance work)');
+  const startsAt = input.startsAt === undefined ? now : time(input.startsAt, 'starts_at');
+  let endsAt: number;
+  if (input.endsAt !== undefined) endsAt = time(input.endsAt, 'ends_at');
+  else if (input.duration !== undefined) {
+    const d = parseDuration(String(input.duration).trim());
+    if (d === undefined || d <= 0) throw new SilenceError(`duration: not a duration: "${input.duration}" (write e.g. 2h, 30m, 1d)`);
+    endsAt = startsAt + d;
+  } else throw new SilenceError('ends_at or duration: say when the silence ends');
+  if (endsAt <= startsAt) throw new SilenceError('ends_at: must be after starts_at');
+  if (endsAt <= now) throw new SilenceError('ends_at: is in the past');
+  return { id: randomUUID(), matchers: ms, createdBy, comment, startsAt, endsAt, createdAt: now };
+}
+
+export function silenceState(s: Silence, now: number): 'pending' | 'active' | 'expired' {
+  if (s.endsAt <= now) return 'expired';
+  return s.startsAt > now ? 'pending' : 'active';
+}
+
+/** The active silence that covers these labels, if any. */
+export function silencedBy(silences: readonly Silence[], labels: Labels, now: number): Silence | undefined {
+  return silences.find((s) => silenceState(s, now) === 'active' && matchesAll(s.matchers, labels));
+}
+
+export function silenceJson(s: Silence, now: number): Record<string, unknown> {
+  return {
+    id: s.id,
+    matchers: s.matchers.map(formatMatcher),
+    created_by: s.createdBy,
+    comment: s.comment,
+    starts_at: new Date(s.startsAt).toISOString(),
+    ends_at: new Date(s.endsAt).toISOString(),
+    created_at: new Date(s.createdAt).toISOString(),
+    state: silenceState(s, now),
+  };
+}

@@ -1,0 +1,200 @@
+// The life of alert episodes: pending → firing → resolved, written through to the
+// store on every transition, and to InfluxDB as the `alert` measurement (Grafana
+// annotations). Evaluators say "the condition holds / does not hold" for a label set;
+// the tracker applies `for`, holds and flap damping, and remembers resolved episodes
+// until the dispatcher has told everyone who was told they fired.
+import type { Logger } from 'pino';
+import { encodePoint, type Severity } from '@canh/protocol';
+import type { AlertStore } from './store.ts';
+import type { Alert } from './types.ts';
+import { fingerprint, maxSeverity } from './rules.ts';
+
+export interface FlapOptions {
+  transitions: number;
+  window: number;
+  hold: number;
+}
+
+export interface Observation {
+  rule: string;
+  labels: Record<string, string>;
+  /** Time of the sample or event (never later than now). */
+  at: number;
+  holds: boolean;
+  /** How long the condition must hold before firing (0: at once). */
+  forMs?: number;
+  /** How long it must stay clear before resolving (flapping raises it). */
+  holdMs?: number;
+  /** When the condition began, if earlier than `at` (absence: the last time it was seen). */
+  activeAt?: number;
+  severity?: Severity;
+  value?: number | null;
+  summary?: string;
+  details?: Record<string, string>;
+  /** Events: add to the episode's value rather than replace it. */
+  accumulate?: boolean;
+}
+
+export class AlertTracker {
+  /** Every episode the engine still cares about, by id. */
+  readonly alerts = new Map<number, Alert>();
+  private readonly open = new Map<string, Alert>();
+  private readonly flaps = new Map<string, number[]>();
+  private readonly dirty = new Set<Alert>();
+  private readonly store: AlertStore;
+  private readonly flap: FlapOptions;
+  private readonly log: Logger;
+  private readonly writeLines: ((lines: string[]) => Promise<void>) | undefined;
+  /** Called after an episode starts firing or resolves. */
+  onTransition: ((a: Alert) => void) | undefined;
+
+  constructor(store: AlertStore, opts: { flap: FlapOptions; log: Logger; writeLines?: (lines: string[]) => Promise<void> }) {
+    this.store = store;
+    this.flap = opts.flap;
+    this.log = opts.log;
+    this.writeLines = opts.writeLines;
+    for (const a of store.openAlerts()) {
+      this.alerts.set(a.id, a);
+      if (a.state !== 'resolved') this.open.set(a.fingerprint, a);
+    }
+  }
+
+  /** The pending or firing episode of a label set. */
+  get(labels: Record<string, string>): Alert | undefined {
+    return this.open.get(fingerprint(labels));
+  }
+
+  /** Open (pending or firing) episodes of one rule. */
+  *ofRule(rule: string): Iterable<Alert> {
+    for (const a of this.open.values()) if (a.rule === rule) yield a;
+  }
+
+  observe(o: Observation): Alert | undefined {
+    const fp = fingerprint(o.labels);
+    let a = this.open.get(fp);
+    if (!o.holds) {
+      if (!a || o.at < a.lastSampleAt) return a;
+      if (a.state === 'pending') {
+        this.drop(a);
+        return undefined;
+      }
+      const hold = Math.max(o.holdMs ?? 0, this.isFlapping(fp, o.at) ? this.flap.hold : 0);
+      if (hold === 0) this.resolve(a, o.at);
+      else if (a.clearSince === null) {
+        a.clearSince = o.at;
+        this.dirty.add(a);
+      }
+      return a;
+    }
+    if (!a) {
+      a = this.store.insertAlert({
+        fingerprint: fp,
+        rule: o.rule,
+        labels: o.labels,
+        severity: o.severity ?? 'medium',
+        state: 'pending',
+        value: o.value ?? null,
+        summary: o.summary ?? '',
+        activeAt: Math.min(o.activeAt ?? o.at, o.at),
+        firedAt: null,
+        resolvedAt: null,
+        lastSampleAt: o.at,
+        clearSince: null,
+        details: o.details ?? {},
+      });
+      this.alerts.set(a.id, a);
+      this.open.set(fp, a);
+    } else {
+      if (o.at < a.lastSampleAt && !o.accumulate) return a;
+      a.lastSampleAt = Math.max(a.lastSampleAt, o.at);
+      a.clearSince = null;
+      if (o.value !== undefined) a.value = o.accumulate && a.value !== null && o.value !== null ? a.value + o.value : o.value;
+      if (o.severity) a.severity = o.accumulate ? maxSeverity(a.severity, o.severity) : o.severity;
+      if (o.summary !== undefined) a.summary = o.summary;
+      if (o.details) a.details = { ...a.details, ...o.details };
+      this.dirty.add(a);
+    }
+    if (a.state === 'pending' && o.at - a.activeAt >= (o.forMs ?? 0)) this.fire(a, o.at);
+    return a;
+  }
+
+  fire(a: Alert, at: number): void {
+    if (a.state !== 'pending') return;
+    a.state = 'firing';
+    a.firedAt = at;
+    a.clearSince = null;
+    this.transition(a, at);
+  }
+
+  resolve(a: Alert, at: number, details?: Record<string, string>): void {
+    if (a.state === 'resolved') return;
+    if (a.state === 'pending') {
+      this.drop(a);
+      return;
+    }
+    a.state = 'resolved';
+    a.resolvedAt = Math.max(at, a.firedAt ?? at);
+    if (details) a.details = { ...a.details, ...details };
+    this.open.delete(a.fingerprint);
+    this.transition(a, a.resolvedAt);
+  }
+
+  /** Resolve a firing episode whose condition has stayed clear for its hold (or the flap hold). */
+  settle(a: Alert, now: number, holdMs: number): void {
+    if (a.state !== 'firing' || a.clearSince === null) return;
+    const hold = Math.max(holdMs, this.isFlapping(a.fingerprint, a.clearSince) ? this.flap.hold : 0);
+    if (now - a.clearSince >= hold) this.resolve(a, a.clearSince);
+  }
+
+  /** A pending episode whose condition cleared before `for`: nobody hears of it. */
+  drop(a: Alert): void {
+    this.open.delete(a.fingerprint);
+    this.alerts.delete(a.id);
+    this.dirty.delete(a);
+    this.store.deleteAlert(a.id);
+  }
+
+  /** The dispatcher is done with a resolved episode. */
+  forget(a: Alert): void {
+    if (a.state !== 'resolved') return;
+    this.alerts.delete(a.id);
+    this.dirty.delete(a);
+    this.store.deleteAlert(a.id);
+  }
+
+  isFlapping(fp: string, now: number): boolean {
+    const t = this.flaps.get(fp);
+    if (!t) return false;
+    while (t.length && t[0]! < now - this.flap.window) t.shift();
+    if (!t.length) this.flaps.delete(fp);
+    return t.length >= this.flap.transitions;
+  }
+
+  /** Persist value and bookkeeping changes that were not transitions. */
+  flush(): void {
+    for (const a of this.dirty) if (this.alerts.has(a.id)) this.store.updateAlert(a);
+    this.dirty.clear();
+  }
+
+  private transition(a: Alert, at: number): void {
+    let t = this.flaps.get(a.fingerprint);
+    if (!t) this.flaps.set(a.fingerprint, (t = []));
+    t.push(at);
+    this.dirty.delete(a);
+    this.store.updateAlert(a);
+    this.log.info({ rule: a.rule, labels: a.labels, state: a.state, value: a.value, severity: a.severity }, a.state === 'firing' ? 'alert firing' : 'alert resolved');
+    this.record(a, at);
+    this.onTransition?.(a);
+  }
+
+  private record(a: Alert, at: number): void {
+    if (!this.writeLines) return;
+    const tags: Record<string, string> = { rule: a.rule, severity: a.severity };
+    if (a.labels.agency) tags.agency = a.labels.agency;
+    if (a.labels.host) tags.host = a.labels.host;
+    const fields: Record<string, string | number> = { state: a.state, summary: a.summary || a.rule };
+    if (a.value !== null && Number.isFinite(a.value)) fields.value = a.value;
+    const line = encodePoint({ name: 'alert', time: at, tags, fields });
+    if (line) this.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert state in InfluxDB'));
+  }
+}

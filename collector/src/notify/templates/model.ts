@@ -1,0 +1,245 @@
+// What an alert mail says, as data for the templates, in Vietnamese or English: the
+// wording, times in the configured zone (Asia/Ho_Chi_Minh), values with their units,
+// and a Grafana link scoped to the agency, host and time of the alert.
+import type { Severity } from '@canh/protocol';
+import type { Alert } from '../../alerts/types.ts';
+import { localize, type Language, type Rule } from '../../alerts/rules.ts';
+import type { Context } from './render.ts';
+
+const WORDS = {
+  vi: {
+    firing: 'Cảnh báo',
+    resolved: 'Đã khắc phục',
+    province: 'Toàn tỉnh',
+    several: 'nhiều cơ quan',
+    severity: { info: 'thông tin', low: 'thấp', medium: 'trung bình', high: 'cao', critical: 'nghiêm trọng' },
+    times: (n: string) => `${n} lần`,
+    hosts: (n: string) => `${n} máy`,
+    units: { d: 'ngày', h: 'giờ', m: 'phút', s: 'giây' },
+    noData: 'không còn dữ liệu',
+    quiet: 'không còn sự kiện mới',
+    revoked: 'agent đã bị thu hồi',
+    ruleRemoved: 'quy tắc đã bị gỡ khỏi cấu hình',
+  },
+  en: {
+    firing: 'Alert',
+    resolved: 'Resolved',
+    province: 'Province-wide',
+    several: 'several agencies',
+    severity: { info: 'info', low: 'low', medium: 'medium', high: 'high', critical: 'critical' },
+    times: (n: string) => `${n} time${n === '1' ? '' : 's'}`,
+    hosts: (n: string) => `${n} hosts`,
+    units: { d: 'd', h: 'h', m: 'min', s: 's' },
+    noData: 'no more data',
+    quiet: 'no new events',
+    revoked: 'agent revoked',
+    ruleRemoved: 'rule removed from the config',
+  },
+} as const;
+
+export interface MailModelInput {
+  lang: Language;
+  firing: readonly Alert[];
+  resolved: readonly Alert[];
+  groupLabels: Record<string, string>;
+  rules: ReadonlyMap<string, Rule>;
+  agencyNames: Readonly<Record<string, string>>;
+  grafanaUrl?: string;
+  timeZone: string;
+  now: number;
+  recipientName?: string;
+}
+
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+
+export function formatTime(t: number, tz: string, lang: Language): string {
+  let f = timeFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'shortOffset',
+    });
+    timeFormats.set(tz, f);
+  }
+  const p: Record<string, string> = {};
+  for (const part of f.formatToParts(new Date(t))) p[part.type] = part.value;
+  return lang === 'vi'
+    ? `${p.hour}:${p.minute}:${p.second} ngày ${p.day}/${p.month}/${p.year} (${p.timeZoneName})`
+    : `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} (${p.timeZoneName})`;
+}
+
+export function formatNumber(v: number, lang: Language): string {
+  return new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-US', { maximumFractionDigits: 2 }).format(v);
+}
+
+export function formatDuration(seconds: number, lang: Language): string {
+  const u = WORDS[lang].units;
+  const neg = seconds < 0;
+  let s = Math.round(Math.abs(seconds));
+  const parts: string[] = [];
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(s / size);
+    s -= n * size;
+    if (n > 0 && parts.length < 2) parts.push(`${n} ${u[unit]}`);
+  }
+  const text = parts.length ? parts.join(' ') : `0 ${u.s}`;
+  return neg ? `-${text}` : text;
+}
+
+export function formatValue(v: number | null, rule: Rule | undefined, lang: Language): string {
+  if (v === null) return '';
+  const unit = rule?.type === 'absence' ? 'seconds' : (rule?.unit ?? 'none');
+  if (rule?.type === 'event') return rule.distinct_hosts ? WORDS[lang].hosts(formatNumber(v, lang)) : WORDS[lang].times(formatNumber(v, lang));
+  switch (unit) {
+    case 'percent':
+      return `${formatNumber(v, lang)} %`;
+    case 'seconds':
+      return formatDuration(v, lang);
+    case 'bytes': {
+      const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+      let i = 0;
+      let x = v;
+      while (Math.abs(x) >= 1024 && i < units.length - 1) {
+        x /= 1024;
+        i++;
+      }
+      return `${formatNumber(x, lang)} ${units[i]}`;
+    }
+    case 'code':
+      return String(v);
+    default:
+      return formatNumber(v, lang);
+  }
+}
+
+function fill(text: string, vars: Record<string, string>): string {
+  return text.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_, k: string) => vars[k] ?? '');
+}
+
+function agencyName(id: string | undefined, names: Readonly<Record<string, string>>, lang: Language): string {
+  if (!id) return WORDS[lang].province;
+  return names[id] ?? id;
+}
+
+function link(a: Alert, rule: Rule | undefined, base: string | undefined): string {
+  if (!base) return '';
+  const u = new URL(`${base.replace(/\/+$/, '')}${rule?.dashboard ?? ''}`);
+  if (a.labels.agency) u.searchParams.set('var-agency', a.labels.agency);
+  if (a.labels.host) u.searchParams.set('var-host', a.labels.host);
+  u.searchParams.set('from', String(a.activeAt - 3_600_000));
+  u.searchParams.set('to', a.resolvedAt ? String(a.resolvedAt + 3_600_000) : 'now');
+  return u.toString();
+}
+
+const HIDDEN_LABELS = new Set(['rule', 'agency', 'host', 'site']);
+
+/** Readable names for the labels and evidence keys mails show most; others show as they are. */
+const NAMES: Record<Language, Record<string, string>> = {
+  vi: {
+    path: 'Đường dẫn',
+    url: 'Địa chỉ',
+    server: 'Dịch vụ',
+    port: 'Cổng',
+    source: 'Nguồn',
+    src_ip: 'IP nguồn',
+    user: 'Tài khoản',
+    ifName: 'Cổng mạng',
+    agent_host: 'Thiết bị',
+    hosts: 'Các máy',
+    agencies: 'Các cơ quan',
+    reporter: 'Đo từ',
+    mitre: 'MITRE ATT&CK',
+    type: 'Loại',
+  },
+  en: {
+    path: 'Path',
+    url: 'Address',
+    server: 'Service',
+    port: 'Port',
+    source: 'Source',
+    src_ip: 'Source IP',
+    user: 'User',
+    ifName: 'Interface',
+    agent_host: 'Device',
+    hosts: 'Hosts',
+    agencies: 'Agencies',
+    reporter: 'Measured from',
+    mitre: 'MITRE ATT&CK',
+    type: 'Type',
+  },
+};
+
+function alertContext(a: Alert, i: MailModelInput): Context {
+  const rule = i.rules.get(a.rule);
+  const w = WORDS[i.lang];
+  const value = formatValue(a.value, rule, i.lang);
+  const threshold = rule?.type === 'threshold' ? `${rule.op} ${formatValue(rule.value, rule, i.lang)}` : '';
+  const vars: Record<string, string> = { ...a.labels, value, threshold, message: a.details.message ?? a.summary };
+  const summary = (rule?.summary && fill(localize(rule.summary, i.lang)!, vars)) || a.details.message || a.summary;
+  const details = Object.entries(a.details)
+    .filter(([k]) => k !== 'message' && k !== 'type' && k !== 'resolved_by')
+    .map(([k, v]) => {
+      const key = k.replace(/^evidence\./, '');
+      return { name: NAMES[i.lang][key] ?? key, value: v };
+    });
+  const labels = Object.entries(a.labels)
+    .filter(([k]) => !HIDDEN_LABELS.has(k))
+    .map(([k, v]) => ({ name: NAMES[i.lang][k] ?? k, value: v }));
+  const why = ({ no_data: w.noData, quiet: w.quiet, agent_revoked: w.revoked, rule_removed: w.ruleRemoved } as Record<string, string>)[a.details.resolved_by ?? ''] ?? '';
+  return {
+    rule: a.rule,
+    title: localize(rule?.title, i.lang) ?? a.rule,
+    severity: a.severity,
+    severity_text: w.severity[a.severity as Severity],
+    agency: agencyName(a.labels.agency, i.agencyNames, i.lang),
+    agency_id: a.labels.agency ?? '',
+    host: a.labels.host ?? '',
+    site: a.labels.site ?? '',
+    since: formatTime(a.activeAt, i.timeZone, i.lang),
+    fired_at: a.firedAt ? formatTime(a.firedAt, i.timeZone, i.lang) : '',
+    resolved_at: a.resolvedAt ? formatTime(a.resolvedAt, i.timeZone, i.lang) : '',
+    lasted: a.resolvedAt ? formatDuration((a.resolvedAt - a.activeAt) / 1000, i.lang) : formatDuration((i.now - a.activeAt) / 1000, i.lang),
+    resolved_why: why,
+    value,
+    threshold,
+    summary,
+    labels,
+    details,
+    link: link(a, rule, i.grafanaUrl),
+  };
+}
+
+export function mailModel(i: MailModelInput): Context {
+  const w = WORDS[i.lang];
+  const all = [...i.firing, ...i.resolved];
+  const firstRule = i.rules.get(all[0]?.rule ?? '');
+  const ruleNames = new Set(all.map((a) => a.rule));
+  let title = localize(firstRule?.title, i.lang) ?? all[0]?.rule ?? '';
+  if (ruleNames.size > 1) title += ` (+${ruleNames.size - 1})`;
+  const agencies = new Set(all.map((a) => a.labels.agency ?? ''));
+  const agencyId = 'agency' in i.groupLabels ? i.groupLabels.agency : agencies.size === 1 ? [...agencies][0] : undefined;
+  const agency = agencies.size > 1 && agencyId === undefined ? w.several : agencyName(agencyId || undefined, i.agencyNames, i.lang);
+  const firing = i.firing.length > 0;
+  return {
+    status: firing ? 'firing' : 'resolved',
+    status_code: firing ? `FIRING:${i.firing.length}` : 'RESOLVED',
+    heading: firing ? w.firing : w.resolved,
+    title,
+    agency,
+    agency_id: agencyId ?? '',
+    firing_count: i.firing.length,
+    resolved_count: i.resolved.length,
+    firing: i.firing.map((a) => alertContext(a, i)),
+    resolved: i.resolved.map((a) => alertContext(a, i)),
+    grafana_url: i.grafanaUrl ?? '',
+    now: formatTime(i.now, i.timeZone, i.lang),
+    recipient_name: i.recipientName ?? '',
+  };
+}

@@ -1,0 +1,33 @@
+// The mail template language: escaping, sections, standalone lines, errors.
+import { describe, expect, it } from 'vitest';
+import { Template, TemplateError } from './render.ts';
+import { formatDuration, formatTime, formatValue } from './model.ts';
+
+describe('mail templates', () => {
+  it('escapes in HTML, not in text; {{{raw}}} stays raw', () => {
+    const ctx = { host: '<b>"web" & co</b>', raw: '<i>ok</i>' };
+    expect(new Template('{{host}} {{{raw}}}', { html: true }).render(ctx)).toBe('&lt;b&gt;&quot;web&quot; &amp; co&lt;/b&gt; <i>ok</i>');
+    expect(new Template('{{host}}', { html: false }).render(ctx)).toBe('<b>"web" & co</b>');
+  });
+  it('lists, conditions, inverted sections, outer names in scope, standalone tags take their line', () => {
+    const t = new Template('Alerts:\n{{#alerts}}\n- {{name}} on {{host}} ({{agency}})\n{{/alerts}}\n{{^alerts}}\nnone\n{{/alerts}}\n{{#note}}[{{note}}]{{/note}}', { html: false });
+    expect(t.render({ agency: 'so-tttt', alerts: [{ name: 'a', host: 'h1' }, { name: 'b', host: 'h2', agency: 'so-yte' }] })).toBe('Alerts:\n- a on h1 (so-tttt)\n- b on h2 (so-yte)\n');
+    expect(t.render({ alerts: [], note: 'x' })).toBe('Alerts:\nnone\n[x]');
+    expect(t.render({})).toBe('Alerts:\nnone\n');
+  });
+  it('unbalanced sections are errors at load time', () => {
+    expect(() => new Template('{{#a}}x', { html: false, name: 'custom.txt' })).toThrow(TemplateError);
+    expect(() => new Template('{{#a}}x{{/b}}', { html: false })).toThrow(/closes nothing/);
+  });
+  it('times in Asia/Ho_Chi_Minh, values with units, in both languages', () => {
+    const t = Date.parse('2026-05-04T01:02:03Z');
+    expect(formatTime(t, 'Asia/Ho_Chi_Minh', 'vi')).toBe('08:02:03 ngày 04/05/2026 (GMT+7)');
+    expect(formatTime(t, 'Asia/Ho_Chi_Minh', 'en')).toBe('2026-05-04 08:02:03 (GMT+7)');
+    expect(formatDuration(90_061, 'vi')).toBe('1 ngày 1 giờ');
+    expect(formatDuration(125, 'en')).toBe('2 min 5 s');
+    const pct = { type: 'threshold', unit: 'percent' } as never;
+    expect(formatValue(95.5, pct, 'vi')).toBe('95,5 %');
+    expect(formatValue(1234.5, { type: 'threshold', unit: 'none' } as never, 'en')).toBe('1,234.5');
+    expect(formatValue(3 * 1024 ** 3, { type: 'threshold', unit: 'bytes' } as never, 'en')).toBe('3 GiB');
+  });
+});
