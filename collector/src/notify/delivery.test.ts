@@ -1,6 +1,13 @@
 // Mail delivery against a real SMTP server that goes down, refuses and comes back,
 // and collector restarts mid-incident (a new engine on the same SQLite file).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { freePort } from '../../../test/helpers/ports.ts';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/helpers/smtp.ts';
 import { batch, disk, event, hanoi, harness, HOUR, MIN, SEC, smtpSection, T0, type Harness } from '../alerts/test-kit.ts';
 import { isPermanent } from './mailer.ts';
@@ -117,5 +124,39 @@ describe('mail delivery', () => {
     await h.advance(3 * MIN);
     expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Agent offline — so-tttt']);
     expect(smtp.mails[0]!.parsed.text).toContain('Host: mc-portal-02');
+  });
+
+  it('implicit TLS (port 465 style, security: tls) with AUTH', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-smtps-'));
+    const received: ParsedMail[] = [];
+    const port = await freePort();
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const server = new SMTPServer({
+      secure: true,
+      key: readFileSync(join(dir, 'key.pem')),
+      cert: readFileSync(join(dir, 'cert.pem')),
+      disableReverseLookup: true,
+      logger: false,
+      onAuth: (auth, _s, cb) => (auth.username === 'canh' && auth.password === 'pw' ? cb(null, { user: 'canh' }) : cb(new Error('bad credentials'))),
+      onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (received.push(m), cb()), cb),
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const hh = harness(
+        {
+          recipients: [{ email: 'soc@tinh.gov.vn', language: 'en' }],
+          smtp: { host: '127.0.0.1', port, security: 'tls', tls: { ca_file: join(dir, 'cert.pem') }, auth: { user: 'canh', password: { env: 'PW' } }, from: 'canh@tinh.gov.vn' },
+        },
+        { env: { PW: 'pw' } },
+      );
+      h = hh;
+      hh.engine.onBatch(hanoi, critical(T0));
+      await hh.engine.tick();
+      expect(received.map((m) => m.subject)).toEqual(['[FIRING:1] Login succeeded after brute force — so-tttt']);
+    } finally {
+      await h?.engine.stop(); // closes the pooled connection, so the server can close
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
