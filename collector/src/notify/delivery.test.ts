@@ -155,7 +155,7 @@ describe('mail delivery', () => {
       expect(received.map((m) => m.subject)).toEqual(['[FIRING:1] Login succeeded after brute force — so-tttt']);
     } finally {
       await h?.engine.stop(); // closes the pooled connection, so the server can close
-      await new Promise((r) => server.close(r));
+      await new Promise<void>((r) => server.close(() => r()));
       rmSync(dir, { recursive: true, force: true });
     }
   });
