@@ -41,7 +41,12 @@ const cpuMs = () => {
 
 function report(type: 'status' | 'final'): void {
   let spooled = 0;
-  for (const a of agents) spooled += a.spool.size;
+  let oldest = Date.now();
+  for (const a of agents) {
+    spooled += a.spool.size;
+    const m = a.oldestMadeAt();
+    if (m !== undefined && m < oldest) oldest = m;
+  }
   const hist = Object.fromEntries(stats.hist);
   stats.hist = new Map();
   process.stdout.write(
@@ -57,6 +62,7 @@ function report(type: 'status' | 'final'): void {
       ackedPoints: stats.ackedPoints,
       errors: stats.errors,
       spooled,
+      oldestUnackedMs: Date.now() - oldest,
       producing,
       rssBytes: process.memoryUsage().rss,
       cpuMs: cpuMs(),

@@ -80,6 +80,8 @@ export interface WorkerStatus {
   ackedPoints: number;
   errors: number;
   spooled: number;
+  /** Age of the oldest batch still waiting for its ack, over all agents (0: none). */
+  oldestUnackedMs: number;
   producing: boolean;
   rssBytes: number;
   cpuMs: number;

@@ -44,6 +44,7 @@ interface Spooled {
   frame: string;
   points: number;
   sentAt: number;
+  madeAt: number;
 }
 
 export class SimAgent {
@@ -68,7 +69,7 @@ export class SimAgent {
   produce(cycles: number, time?: number): void {
     const seq = this.nextSeq++;
     const body = this.opts.source.nextJson(cycles, time);
-    this.spool.set(seq, { frame: `{"type":"batch","seq":${seq},"points":[${body}],"events":[]}`, points: cycles * SERIES_PER_HOST, sentAt: 0 });
+    this.spool.set(seq, { frame: `{"type":"batch","seq":${seq},"points":[${body}],"events":[]}`, points: cycles * SERIES_PER_HOST, sentAt: 0, madeAt: Date.now() });
     this.pump();
   }
 
@@ -142,6 +143,12 @@ export class SimAgent {
       if (this.stopped) return;
       this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
     });
+  }
+
+  /** When the oldest batch still waiting for its ack was made (undefined: spool empty). */
+  oldestMadeAt(): number | undefined {
+    for (const r of this.spool.values()) return r.madeAt;
+    return undefined;
   }
 
   pump(): void {

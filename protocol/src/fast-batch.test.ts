@@ -50,7 +50,7 @@ describe('fastBatch', () => {
       batch([point()], { seq: -1 }),
       batch([point()], { seq: 1.5 }),
       batch([point()], { extra: true }),
-      batch({}),
+      { type: 'batch', seq: 7, points: {} },
       { type: 'hello', seq: 1, points: [] },
     ];
     for (const c of cases) {

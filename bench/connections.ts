@@ -1,0 +1,166 @@
+// bench:connections — BENCH_CONNECTIONS agents (default 10,000) connected at once to
+// one collector process, each sending one batch (15 points, one host's cycle) every
+// 10 s at its own phase, then a reconnect storm: the collector is killed (SIGKILL),
+// stays down BENCH_OUTAGE_SECONDS, and is started again; the agents come back with
+// the agent's own jittered backoff (1 s doubling to 60 s) and send what they spooled.
+//
+// Targets: all connected; p99 from batch sent to ack < 1 s; collector RSS < 1 GiB.
+// Reported: how long until all are connected again and every spool is drained.
+//
+// Env: BENCH_CONNECTIONS (10000) BENCH_CONN_WORKERS (4 load-generator processes, each
+//      bound to its own 127.0.0.x source address) BENCH_CONNECT_RATE (1000/s total)
+//      BENCH_STEADY_SECONDS (60) BENCH_OUTAGE_SECONDS (10) BENCH_STORM_TIMEOUT (180)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startInfluxd } from '../test/helpers/influxd.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { cpuOf, envInt, finish, fmt, mergeHist, MiB, percentile, RssWatch } from './lib/proc.ts';
+import { registerAgents, sleep, startCollector, startWorker, type CollectorProc, type Worker } from './lib/harness.ts';
+import { SERIES_PER_HOST } from './lib/points.ts';
+
+const N = envInt('BENCH_CONNECTIONS', 10_000);
+const WORKERS = Math.max(1, Math.min(envInt('BENCH_CONN_WORKERS', 4), N));
+const CONNECT_RATE = envInt('BENCH_CONNECT_RATE', 1000);
+const STEADY = envInt('BENCH_STEADY_SECONDS', 60);
+const OUTAGE = envInt('BENCH_OUTAGE_SECONDS', 10);
+const STORM_TIMEOUT = envInt('BENCH_STORM_TIMEOUT', 180);
+const INTERVAL_MS = 10_000;
+
+const total = (workers: Worker[], k: 'welcomed' | 'spooled' | 'ackedBatches' | 'errors' | 'connects' | 'rssBytes') => workers.reduce((n, w) => n + (w.last?.[k] ?? 0), 0);
+const oldest = (workers: Worker[]) => Math.max(...workers.map((w) => w.last?.oldestUnackedMs ?? Infinity));
+
+async function waitFor(cond: () => boolean, timeoutMs: number, workers: Worker[], collector?: CollectorProc): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    const dead = workers.find((w) => !w.proc.running);
+    if (dead) throw new Error(`load generator died: ${dead.proc.describe()}`);
+    if (collector && !collector.proc.running) throw new Error(`collector died: ${collector.proc.describe()}`);
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'canh-bench-conn-'));
+  const influx = await startInfluxd();
+  const workers: Worker[] = [];
+  let collector: CollectorProc | undefined;
+  try {
+    const stateDir = join(dir, 'collector');
+    let t = performance.now();
+    const agents = registerAgents(stateDir, N);
+    const registerSeconds = (performance.now() - t) / 1000;
+    console.log(`registered ${fmt(N)} agents (SqliteRegistry.add, one transaction) in ${registerSeconds.toFixed(1)} s`);
+
+    const port = await freePort();
+    const config = { listen: { host: '127.0.0.1', port }, state_dir: stateDir, influx: { url: influx.url, database: 'canh' } };
+    const nofile = N + 4096;
+    collector = await startCollector(dir, config, { port, nofile });
+    let rss = new RssWatch(collector.pid);
+    const per = Math.ceil(N / WORKERS);
+    for (let w = 0; w < WORKERS; w++) {
+      const slice = agents.slice(w * per, (w + 1) * per);
+      if (!slice.length) continue;
+      workers.push(
+        startWorker(
+          dir,
+          w,
+          {
+            url: collector.url,
+            localAddress: `127.0.0.${10 + w}`,
+            agents: slice,
+            mode: 'periodic',
+            window: 8,
+            connectRate: CONNECT_RATE / WORKERS,
+            reconnectMinMs: 1000,
+            reconnectMaxMs: 60_000,
+            base: 0,
+            batchCycles: 1,
+            floodMs: 0,
+            intervalMs: INTERVAL_MS,
+            maxSeconds: N / CONNECT_RATE + STEADY + OUTAGE + STORM_TIMEOUT + 120,
+          },
+          per + 1024,
+        ),
+      );
+    }
+    // Ack latencies, by phase.
+    let phase: 'ramp' | 'steady' | 'storm' = 'ramp';
+    const hist = { ramp: new Map<number, number>(), steady: new Map<number, number>(), storm: new Map<number, number>() };
+    for (const w of workers) w.onStatus = (s) => mergeHist(hist[phase], s.hist);
+
+    t = performance.now();
+    const allIn = await waitFor(() => total(workers, 'welcomed') === N, (N / CONNECT_RATE) * 1000 + 60_000, workers, collector);
+    const rampSeconds = (performance.now() - t) / 1000;
+    console.log(`${allIn ? 'all' : 'NOT all'} ${fmt(total(workers, 'welcomed'))} agents connected after ${rampSeconds.toFixed(1)} s; collector RSS ${fmt(rss.last / MiB)} MiB`);
+
+    // Steady state: every agent sends a batch every 10 s.
+    await sleep(INTERVAL_MS); // let the ramp's backlog settle
+    phase = 'steady';
+    const c0 = cpuOf(collector.pid);
+    const minWelcomed = { n: N };
+    const watchMin = setInterval(() => (minWelcomed.n = Math.min(minWelcomed.n, total(workers, 'welcomed'))), 500);
+    for (let s = 0; s < STEADY; s += 10) {
+      await sleep(Math.min(10, STEADY - s) * 1000);
+      const h0 = performance.now();
+      const health = (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.json()).catch(() => ({}))) as { influx?: { queued_lines?: number } };
+      const healthMs = performance.now() - h0;
+      console.log(
+        `  steady t+${Math.min(s + 10, STEADY)} s: ${fmt(total(workers, 'welcomed'))} connected, p99 ${percentile(hist.steady, 99)} ms, collector RSS ${fmt(rss.last / MiB)} MiB, /healthz answered in ${healthMs.toFixed(0)} ms (InfluxDB queue ${health.influx?.queued_lines ?? '?'} lines)`,
+      );
+    }
+    clearInterval(watchMin);
+    const c1 = cpuOf(collector.pid);
+    const steadyCpu = (c1.selfMs - c0.selfMs) / (c1.at - c0.at);
+    const steadyRssMax = rss.max;
+    const steadyBatches = [...hist.steady.values()].reduce((a, b) => a + b, 0);
+    phase = 'storm';
+
+    // Reconnect storm: the collector dies and comes back.
+    console.log(`killing the collector (SIGKILL); down for ${OUTAGE} s`);
+    rss.stop();
+    await collector.proc.kill9();
+    await waitFor(() => total(workers, 'welcomed') === 0, 30_000, workers);
+    await sleep(OUTAGE * 1000);
+    collector = await startCollector(dir, config, { port, nofile });
+    rss = new RssWatch(collector.pid);
+    t = performance.now();
+    const back = await waitFor(() => total(workers, 'welcomed') === N, STORM_TIMEOUT * 1000, workers, collector);
+    const reconnectSeconds = (performance.now() - t) / 1000;
+    console.log(`${back ? 'all' : 'NOT all'} agents connected again ${reconnectSeconds.toFixed(1)} s after the restart`);
+    await sleep(1500); // a fresh status line from every worker
+    const drained = await waitFor(() => oldest(workers) < 2000, Math.max(1000, STORM_TIMEOUT * 1000 - (performance.now() - t)), workers, collector);
+    const drainSeconds = (performance.now() - t) / 1000;
+    const stormRssMax = rss.max;
+    rss.stop();
+
+    finish(
+      'bench:connections',
+      [
+        `agents ${fmt(N)} in ${workers.length} processes (127.0.0.10-${9 + workers.length}), one ${SERIES_PER_HOST}-point batch per agent every 10 s; registered in ${registerSeconds.toFixed(1)} s; ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
+        `steady ${STEADY} s: ${fmt(minWelcomed.n)} of ${fmt(N)} connected at the lowest; ${fmt(steadyBatches)} batches; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${percentile(hist.steady, 99)} ms, max ${percentile(hist.steady, 100)} ms`,
+        `collector: CPU ${(steadyCpu * 100).toFixed(0)} % of one core, RSS max ${fmt(steadyRssMax / MiB)} MiB (steady), ${fmt(stormRssMax / MiB)} MiB (after restart); load generators RSS ${fmt(total(workers, 'rssBytes') / MiB)} MiB`,
+        `reconnect storm (collector SIGKILL, down ${OUTAGE} s): all connected again ${back ? `after ${reconnectSeconds.toFixed(1)} s` : 'NOT within the timeout'}, spools drained ${drained ? `after ${drainSeconds.toFixed(1)} s` : 'NOT within the timeout'}; storm ack latency p99 ${percentile(hist.storm, 99)} ms`,
+      ],
+      [
+        { what: `all ${fmt(N)} agents connected (lowest during steady state ${fmt(minWelcomed.n)})`, ok: allIn && minWelcomed.n === N },
+        { what: `p99 batch sent → ack < 1 s (${percentile(hist.steady, 99)} ms)`, ok: percentile(hist.steady, 99) < 1000 },
+        { what: `collector RSS < 1 GiB (${fmt(Math.max(steadyRssMax, stormRssMax) / MiB)} MiB)`, ok: Math.max(steadyRssMax, stormRssMax) < 1024 * MiB },
+        { what: `after the storm all reconnected and spools drained within ${STORM_TIMEOUT} s`, ok: back && drained },
+      ],
+    );
+  } finally {
+    for (const w of workers) await w.proc.stop(2000);
+    await collector?.proc.stop(10_000);
+    await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 2;
+});
