@@ -1,12 +1,9 @@
 // Shared by the detector tests (not shipped behaviour): an accumulator that records what a
 // detector emits, a real InputContext on a temporary state dir, and the README example.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import { EventSchema } from '@canh/protocol';
 import { createContext } from '../context.ts';
-import type { Accumulator, InputContext, InputDefinition } from '../inputs/types.ts';
+import type { Accumulator, InputContext } from '../inputs/types.ts';
 
 export type Recorded = Parameters<Accumulator['addEvent']>[0];
 
@@ -31,17 +28,8 @@ export function testContext(stateDir: string, over: Partial<InputContext> = {}):
   return { ...createContext({ stateDir, hostname: 'test-host', log }), ...over };
 }
 
-/** The first ```yaml block of a detector's README, parsed with its own schema. */
-export function readmeExample(dir: string, def: InputDefinition): unknown {
-  const md = readFileSync(join(dir, 'README.md'), 'utf8');
-  const block = /```yaml\n([\s\S]*?)```/.exec(md);
-  if (!block) throw new Error(`${dir}/README.md has no yaml example`);
-  const doc = parseYaml(block[1]!) as unknown;
-  if (!Array.isArray(doc) || doc.length === 0) throw new Error('README example must be a list entry "- type: <name>"');
-  const { type, interval: _i, tags: _t, ...options } = doc[0] as Record<string, unknown>;
-  if (type !== def.name) throw new Error(`README example has type ${String(type)}, expected ${def.name}`);
-  return def.config.strict().parse(options);
-}
+/** The first ```yaml block of a detector's README, parsed with its own schema (same rule as inputs). */
+export { readmeExample } from '../inputs/check-testing.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
