@@ -43,7 +43,7 @@ function attempt<T>(f: () => T): Promise<T> {
   try {
     return Promise.resolve(f());
   } catch (err) {
-    return Promise.reject(err as Error);
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }
 
