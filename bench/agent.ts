@@ -1,0 +1,180 @@
+// bench:agent — the agent's footprint against collectd doing the same work, same run.
+//   canh-agent `run` (default Linux inputs cpu, mem, disk, system, net + ping 127.0.0.1,
+//   interval 10 s) reporting to a real collector and InfluxDB; run from source (node
+//   type-stripping agent/src/cli.ts) and, when `npm run build:agent` has made it, from
+//   the bundle dist/canh-agent.cjs
+//   collectd (Debian collectd-core, installed here if missing, as root) with cpu, memory,
+//   df, load, interface, ping (127.0.0.1, one echo per 10 s), interval 10, writing csv
+// Per process: CPU ms per 10 s cycle (utime+stime plus reaped children's cutime+cstime,
+// after a 15 s warm-up), RSS (max and last), child processes started per cycle by name.
+// Targets (for the bundle when it exists, the form installed on hosts; otherwise the
+// source run): CPU per cycle ≤ collectd's, RSS ≤ 60 MiB, no child per cycle but ping.
+//
+// Env: BENCH_AGENT_SECONDS (120, measured after the warm-up)
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startInfluxd } from '../test/helpers/influxd.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { spawnManaged, type ManagedProcess } from '../test/helpers/process.ts';
+import { childrenOf, commOf, cpuOf, envInt, finish, fmt, MiB, RssWatch, type CpuSample, type Target } from './lib/proc.ts';
+import { registerAgents, root, sleep, startCollector, type CollectorProc } from './lib/harness.ts';
+
+const SECONDS = envInt('BENCH_AGENT_SECONDS', 120);
+const WARMUP = 15;
+const CYCLE = 10;
+const BUNDLE = join(root, 'dist/canh-agent.cjs');
+
+function ensureCollectd(): string | undefined {
+  if (existsSync('/usr/sbin/collectd')) return '/usr/sbin/collectd';
+  if (process.getuid?.() !== 0) return undefined;
+  console.log('installing Debian collectd-core and liboping0 (collectd ping plugin)...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'collectd-core', 'liboping0'], { stdio: 'inherit', env });
+  return existsSync('/usr/sbin/collectd') ? '/usr/sbin/collectd' : undefined;
+}
+
+interface Subject {
+  name: string;
+  proc: ManagedProcess;
+  pid: number;
+  rss: RssWatch;
+  c0?: CpuSample;
+  c1?: CpuSample;
+  /** Children seen, by pid → comm (polled every 2 ms: a ping of 127.0.0.1 lives a few ms). */
+  children: Map<number, string>;
+}
+
+function watchChildren(subjects: Subject[]): NodeJS.Timeout {
+  return setInterval(() => {
+    // Re-read while the child lives: right after fork it still has its parent's name, until exec.
+    for (const s of subjects)
+      for (const c of childrenOf(s.pid)) {
+        const comm = commOf(c);
+        if (comm !== '?' || !s.children.has(c)) s.children.set(c, comm);
+      }
+  }, 2);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'canh-bench-agent-'));
+  const collectdBin = ensureCollectd();
+  const influx = await startInfluxd();
+  let collector: CollectorProc | undefined;
+  const subjects: Subject[] = [];
+  try {
+    const stateDir = join(dir, 'collector');
+    const variants: { name: string; args: string[] }[] = [{ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] }];
+    if (existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [BUNDLE] });
+    const agents = registerAgents(stateDir, variants.length, 'bench-agent');
+    const port = await freePort();
+    collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });
+
+    variants.forEach((v, i) => {
+      const adir = join(dir, `agent-${i}`);
+      mkdirSync(adir, { recursive: true });
+      const cfg = join(adir, 'agent.yaml');
+      writeFileSync(
+        cfg,
+        JSON.stringify({
+          collector: { url: collector!.url, token: agents[i]!.token },
+          agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn' },
+          inputs: [{ type: 'cpu' }, { type: 'mem' }, { type: 'disk' }, { type: 'system' }, { type: 'net' }, { type: 'ping', urls: ['127.0.0.1'] }],
+        }),
+      );
+      // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
+      const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS;
+      const proc = spawnManaged(process.execPath, [...v.args, 'run', '--config', cfg], { name: v.name, ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}) });
+      subjects.push({ name: v.name, proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map() });
+    });
+    if (collectdBin) {
+      const cdir = join(dir, 'collectd');
+      mkdirSync(join(cdir, 'csv'), { recursive: true });
+      const conf = join(cdir, 'collectd.conf');
+      writeFileSync(
+        conf,
+        `Hostname "bench-collectd"
+FQDNLookup false
+Interval ${CYCLE}
+BaseDir "${cdir}"
+PIDFile "${cdir}/collectd.pid"
+PluginDir "/usr/lib/collectd"
+TypesDB "/usr/share/collectd/types.db"
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel "warning"
+  File STDERR
+</Plugin>
+LoadPlugin cpu
+LoadPlugin memory
+LoadPlugin df
+LoadPlugin load
+LoadPlugin interface
+LoadPlugin ping
+LoadPlugin csv
+<Plugin ping>
+  Host "127.0.0.1"
+  Interval ${CYCLE}
+</Plugin>
+<Plugin csv>
+  DataDir "${cdir}/csv"
+  StoreRates true
+</Plugin>
+`,
+      );
+      const proc = spawnManaged(collectdBin, ['-f', '-C', conf], { name: 'collectd' });
+      subjects.push({ name: 'collectd', proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map() });
+    } else console.log('collectd is not installed (and we are not root to install it): no comparison');
+
+    const childTimer = watchChildren(subjects);
+    console.log(`warming up ${WARMUP} s, then measuring ${SECONDS} s (${SECONDS / CYCLE} cycles)...`);
+    await sleep(WARMUP * 1000);
+    for (const s of subjects) {
+      if (!s.proc.running) throw new Error(`${s.name} is not running: ${s.proc.describe()}`);
+      s.c0 = cpuOf(s.pid);
+      s.children.clear();
+    }
+    const startup = subjects.map((s) => `${s.name}: first ${WARMUP} s (start-up) ${fmt(s.c0!.selfMs + s.c0!.childrenMs)} CPU ms`);
+    await sleep(SECONDS * 1000);
+    for (const s of subjects) {
+      if (!s.proc.running) throw new Error(`${s.name} died: ${s.proc.describe()}`);
+      s.c1 = cpuOf(s.pid);
+    }
+    clearInterval(childTimer);
+    const cycles = SECONDS / CYCLE;
+    const perCycle = (s: Subject) => (s.c1!.selfMs + s.c1!.childrenMs - s.c0!.selfMs - s.c0!.childrenMs) / cycles;
+    const childSummary = (s: Subject) => {
+      const by = new Map<string, number>();
+      for (const c of s.children.values()) by.set(c, (by.get(c) ?? 0) + 1);
+      return by.size ? [...by].map(([k, n]) => `${k} ${(n / cycles).toFixed(1)}/cycle`).join(', ') : 'none';
+    };
+    const figures = [
+      `${cycles} cycles of ${CYCLE} s after ${WARMUP} s warm-up; agent inputs cpu, mem, disk, system, net, ping 127.0.0.1; collectd cpu, memory, df, load, interface, ping, csv`,
+      ...startup,
+      ...subjects.map(
+        (s) =>
+          `${s.name}: ${perCycle(s).toFixed(1)} CPU ms per cycle (own ${((s.c1!.selfMs - s.c0!.selfMs) / cycles).toFixed(1)}, children ${((s.c1!.childrenMs - s.c0!.childrenMs) / cycles).toFixed(1)}), RSS max ${(s.rss.max / MiB).toFixed(1)} MiB (last ${(s.rss.last / MiB).toFixed(1)}), children: ${childSummary(s)}`,
+      ),
+    ];
+    const cd = subjects.find((s) => s.name === 'collectd');
+    const judged = subjects.find((s) => s.name.includes('bundle')) ?? subjects[0]!;
+    const targets: Target[] = [
+      ...(cd ? [{ what: `${judged.name} CPU per cycle ≤ collectd's (${perCycle(judged).toFixed(1)} vs ${perCycle(cd).toFixed(1)} ms)`, ok: perCycle(judged) <= perCycle(cd) }] : []),
+      { what: `${judged.name} RSS ≤ 60 MiB (max ${(judged.rss.max / MiB).toFixed(1)} MiB)`, ok: judged.rss.max <= 60 * MiB },
+      { what: `${judged.name} starts no child process per cycle except ping (${childSummary(judged)})`, ok: [...judged.children.values()].every((c) => c === 'ping') },
+    ];
+    for (const s of subjects) s.rss.stop();
+    finish('bench:agent', figures, targets);
+  } finally {
+    for (const s of subjects) await s.proc.stop(5000);
+    await collector?.proc.stop(5000);
+    await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 2;
+});
