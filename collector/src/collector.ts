@@ -53,7 +53,7 @@ export class Collector {
       deps.log.child({ component: 'influx' }),
     );
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes }, this.writer, deps.log.child({ component: 'spool' }));
-    this.writer.fallback = (lines) => this.spool.store(lines);
+    this.writer.fallback = (text, n) => this.spool.storeText(text, n);
     if (config.alerting) {
       mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
       this.alerts = new AlertEngine(config.alerting, {

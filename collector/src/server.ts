@@ -50,6 +50,12 @@ interface Conn {
   tokens: number;
   lastRefill: number;
   replaced: boolean;
+  /** Over its own rate limit: not read from until the timer ends. */
+  throttle?: NodeJS.Timeout;
+  /** Not read from while the InfluxDB write queue is full (CollectorServer.held). */
+  held: boolean;
+  /** When it was last resumed after a hold (CollectorServer.resumed). */
+  resumedAt: number;
   helloTimer?: NodeJS.Timeout;
   /** Central config version last sent to (or reported by) this agent. */
   configVersion?: number;
@@ -65,6 +71,9 @@ export interface CollectorStats {
   invalidMessages: number;
 }
 
+/** How long a connection resumed after a hold counts as about to deliver a batch. */
+const RESUME_GRACE_MS = 200;
+
 export class CollectorServer {
   readonly stats: CollectorStats = { connected: 0, batches: 0, points: 0, events: 0, refusedPoints: 0, authFailures: 0, invalidMessages: 0 };
   private server: Server | undefined;
@@ -79,6 +88,21 @@ export class CollectorServer {
   private readonly hooks: CollectorHooks;
   private readonly central: CentralConfigStore | undefined;
   private centralSeen = 0;
+  /**
+   * Connections not read from because the write queue reached the writer's high-water
+   * mark, oldest first. Their agents' batches wait in the sockets (and the agents'
+   * windows stop them from sending more) rather than on this process's heap; they are
+   * resumed a few at a time as the queue drains.
+   */
+  private readonly held = new Set<Conn>();
+  /**
+   * Connections just resumed whose next batch has not arrived yet: their batches are
+   * counted against the queue's room before they land, or every drain would resume far
+   * too many. An agent with nothing to send stops counting after RESUME_GRACE_MS.
+   */
+  private readonly resumed = new Set<Conn>();
+  /** Running mean of lines per batch: how much one resumed connection is expected to add. */
+  private batchLines = 100;
 
   constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore }) {
     this.config = config;
@@ -87,6 +111,7 @@ export class CollectorServer {
     this.log = deps.log;
     this.hooks = deps.hooks ?? {};
     this.central = deps.central;
+    this.writer.onProgress = () => this.releaseHeld();
     this.wss = new WebSocketServer({
       noServer: true,
       // ws closes an oversized frame with 1009 before buffering it whole.
@@ -175,7 +200,7 @@ export class CollectorServer {
   private onConnection(ws: WebSocket, agent: AgentRecord, remote: string): void {
     const now = Date.now();
     const rate = this.config.limits.max_points_per_second;
-    const conn: Conn = { ws, agent, identity: identityOf(agent), remote, lastSeen: now, tokens: rate * 10, lastRefill: now, replaced: false };
+    const conn: Conn = { ws, agent, identity: identityOf(agent), remote, lastSeen: now, tokens: rate * 10, lastRefill: now, replaced: false, held: false, resumedAt: 0 };
     const log = this.log.child({ agent: agent.name, agency: agent.agency, remote });
     const previous = this.conns.get(agent.id);
     if (previous) {
@@ -189,6 +214,7 @@ export class CollectorServer {
 
     ws.on('message', (data, isBinary) => {
       conn.lastSeen = Date.now();
+      if (this.resumed.size) this.resumed.delete(conn);
       try {
         if (isBinary) throw new ProtocolError('binary frames are not part of the protocol');
         const msg = decodeAgentMessage(data as Buffer);
@@ -216,6 +242,9 @@ export class CollectorServer {
     });
     ws.on('close', (code, reason) => {
       if (conn.helloTimer) clearTimeout(conn.helloTimer);
+      if (conn.throttle) clearTimeout(conn.throttle);
+      this.held.delete(conn);
+      this.resumed.delete(conn);
       if (this.conns.get(agent.id) === conn) this.conns.delete(agent.id);
       this.stats.connected = this.conns.size;
       log.info({ code, reason: reason.toString() }, 'agent disconnected');
@@ -284,7 +313,8 @@ export class CollectorServer {
     // Only the seq is kept until InfluxDB answers: holding the parsed batch here kept every
     // in-flight point alive (hundreds of MB under load, and most of the CPU went to GC).
     const seq = batch.seq;
-    this.writer.write(lines).then(
+    // One flat string per batch: the lines' own strings (ropes of their parts) die young.
+    this.writer.writeText(lines.join('\n'), lines.length).then(
       () => {
         if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'ack', seq }));
       },
@@ -293,6 +323,42 @@ export class CollectorServer {
         if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'error', code: err.code ?? 'CANH_ERR_COLLECTOR_INTERNAL', message: err.message, seq }));
       },
     );
+    this.batchLines += (lines.length - this.batchLines) / 16;
+    if (this.writer.room <= 0) {
+      // This batch is queued (and will be acked as usual); the next ones wait in the socket.
+      this.held.delete(conn);
+      this.held.add(conn);
+      conn.held = true;
+      this.applyPause(conn);
+    }
+  }
+
+  /** Resume held connections, oldest first, as far as the write queue has room for their next batch. */
+  private releaseHeld(): void {
+    if (!this.held.size) return;
+    const now = Date.now();
+    for (const conn of this.resumed) {
+      if (now - conn.resumedAt < RESUME_GRACE_MS) break;
+      this.resumed.delete(conn);
+    }
+    const perConn = Math.max(1, this.batchLines);
+    let room = this.writer.room - this.resumed.size * perConn;
+    for (const conn of this.held) {
+      if (room <= 0) break;
+      this.held.delete(conn);
+      conn.held = false;
+      // It was silent because we did not read it: liveness counts from now.
+      conn.lastSeen = now;
+      conn.resumedAt = now;
+      this.resumed.add(conn);
+      this.applyPause(conn);
+      room -= perConn;
+    }
+  }
+
+  private applyPause(conn: Conn): void {
+    if (conn.held || conn.throttle) conn.ws.pause();
+    else conn.ws.resume();
   }
 
   /**
@@ -308,14 +374,20 @@ export class CollectorServer {
     conn.tokens -= n;
     if (conn.tokens < 0) {
       const waitMs = Math.ceil((-conn.tokens / rate) * 1000);
-      conn.ws.pause();
-      setTimeout(() => conn.ws.resume(), waitMs).unref();
+      if (conn.throttle) clearTimeout(conn.throttle);
+      conn.throttle = setTimeout(() => {
+        conn.throttle = undefined;
+        this.applyPause(conn);
+      }, waitMs).unref();
+      this.applyPause(conn);
     }
   }
 
   private checkLiveness(): void {
     const now = Date.now();
     for (const c of this.conns.values()) {
+      // A held connection is quiet because the collector does not read it, not because the agent is gone.
+      if (c.held) c.lastSeen = now;
       if (now - c.lastSeen > this.config.liveness.offline_after) {
         this.log.warn({ agent: c.agent.name, silentMs: now - c.lastSeen }, 'agent silent too long; marking offline');
         c.ws.terminate();
@@ -355,6 +427,14 @@ export class CollectorServer {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    this.held.clear();
+    this.resumed.clear();
+    for (const c of this.conns.values()) {
+      c.held = false;
+      if (c.throttle) clearTimeout(c.throttle);
+      c.throttle = undefined;
+      c.ws.resume();
+    }
     for (const c of this.conns.values()) c.ws.close(CloseCode.GOING_AWAY, 'collector shutting down');
     const deadline = Date.now() + 2000;
     while (this.conns.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

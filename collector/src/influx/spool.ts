@@ -41,7 +41,12 @@ export class CollectorSpool {
   }
 
   /** Durably keep these lines for later delivery; false when the spool is over its bound. */
-  store(lines: string[]): boolean {
+  store(lines: readonly string[]): boolean {
+    return this.storeText(lines.join('\n'), lines.length);
+  }
+
+  /** store() for `n` lines already joined by newlines. */
+  storeText(text: string, n: number): boolean {
     if (this.spool.stats().bytes >= this.maxBytes) {
       if (!this.full) this.log.warn({ bytes: this.spool.stats().bytes }, 'collector spool full: not acking agents until InfluxDB drains it');
       this.full = true;
@@ -49,8 +54,8 @@ export class CollectorSpool {
       return false;
     }
     this.full = false;
-    this.spool.append(() => ({ frame: lines.join('\n'), points: lines.length, events: 0 }));
-    this.stored += lines.length;
+    this.spool.append(() => ({ frame: text, points: n, events: 0 }));
+    this.stored += n;
     return true;
   }
 

@@ -52,7 +52,7 @@ describe('influx writer', () => {
     const w = writer('outage');
     await w.ensureDatabase();
     const spool = new CollectorSpool({ dir, maxBytes: 10 * 1024 * 1024 }, w, log);
-    w.fallback = (lines) => spool.store(lines);
+    w.fallback = (text, n) => spool.storeText(text, n);
     w.start();
     spool.start();
     await w.write(['o v=0i 1']);
@@ -65,7 +65,7 @@ describe('influx writer', () => {
     // A restart of the collector itself would find them again (same folder).
     spool.stop();
     const again = new CollectorSpool({ dir, maxBytes: 10 * 1024 * 1024 }, w, log);
-    w.fallback = (lines) => again.store(lines);
+    w.fallback = (text, n) => again.storeText(text, n);
     await influx.restart();
     again.start();
     const deadline = Date.now() + 20_000;

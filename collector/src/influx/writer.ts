@@ -24,7 +24,10 @@ export interface InfluxOptions {
 }
 
 interface Pending {
-  lines: string[];
+  /** Lines of line protocol joined by newlines: one flat string per caller, not one per line. */
+  text: string;
+  /** How many lines `text` holds. */
+  n: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -55,13 +58,30 @@ export class InfluxWriter {
   private stopped = false;
   private readonly opts: InfluxOptions;
   private readonly log: Logger;
-  /** Durable fallback (the collector's spool): true when it took the lines. */
-  fallback: ((lines: string[]) => boolean) | undefined;
+  /** Durable fallback (the collector's spool): true when it took the `n` lines in `text`. */
+  fallback: ((text: string, n: number) => boolean) | undefined;
+  /** Called whenever queued lines were sent or a request finished (the receiver resumes agents then). */
+  onProgress: (() => void) | undefined;
+  /**
+   * Lines waiting (not yet sent) from which the receiver stops reading from agents until
+   * the queue drains: enough for the next requests, so InfluxDB is never starved, while
+   * the rest stays in the agents' sockets instead of the collector's heap.
+   */
+  readonly highWater: number;
   readonly stats: WriterStats = { written: 0, refused: 0, requests: 0, failures: 0, queued: 0, lastError: null, healthy: true };
 
   constructor(opts: InfluxOptions, log: Logger) {
     this.opts = opts;
     this.log = log;
+    this.highWater = Math.max(1, Math.min(opts.batchSize * (opts.concurrency + 2), Math.floor(opts.maxQueuedLines / 2)));
+  }
+
+  /**
+   * How many more lines may be queued before the receiver should stop reading; Infinity
+   * while InfluxDB is failing (new data then goes to the spool, or is refused as busy).
+   */
+  get room(): number {
+    return this.stats.healthy && !this.stopped ? this.highWater - this.queuedLines : Infinity;
   }
 
   private endpoint(path: string, params: Record<string, string>): string {
@@ -110,15 +130,23 @@ export class InfluxWriter {
   }
 
   /** Queue lines; resolves when InfluxDB has accepted the request that carried them. */
-  write(lines: string[]): Promise<void> {
+  write(lines: readonly string[]): Promise<void> {
+    return this.writeText(lines.join('\n'), lines.length);
+  }
+
+  /**
+   * Queue `n` lines already joined by newlines (the receiver joins each batch once: a
+   * flat string per batch costs the garbage collector far less than one per line).
+   */
+  writeText(text: string, n: number): Promise<void> {
     if (this.stopped) return Promise.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer is stopped'));
-    if (lines.length === 0) return Promise.resolve();
+    if (n === 0) return Promise.resolve();
     // While InfluxDB is failing, new data goes straight to the spool instead of piling up.
-    if (!this.stats.healthy && this.fallback?.(lines)) return Promise.resolve();
-    if (this.queuedLines + lines.length > this.opts.maxQueuedLines) return Promise.reject(new InfluxBusyError(this.queuedLines));
+    if (!this.stats.healthy && this.fallback?.(text, n)) return Promise.resolve();
+    if (this.queuedLines + n > this.opts.maxQueuedLines) return Promise.reject(new InfluxBusyError(this.queuedLines));
     return new Promise((resolve, reject) => {
-      this.queue.push({ lines, resolve, reject });
-      this.queuedLines += lines.length;
+      this.queue.push({ text, n, resolve, reject });
+      this.queuedLines += n;
       this.stats.queued = this.queuedLines;
       if (this.queuedLines >= this.opts.batchSize) this.flush();
     });
@@ -130,15 +158,16 @@ export class InfluxWriter {
     while (this.queue.length && this.inFlight < this.opts.concurrency) {
       const take: Pending[] = [];
       let n = 0;
-      while (this.queue.length && (n === 0 || n + this.queue[0]!.lines.length <= this.opts.batchSize)) {
+      while (this.queue.length && (n === 0 || n + this.queue[0]!.n <= this.opts.batchSize)) {
         const p = this.queue.shift()!;
         take.push(p);
-        n += p.lines.length;
+        n += p.n;
       }
       this.queuedLines -= n;
       this.stats.queued = this.queuedLines;
       void this.send(take, n);
     }
+    this.onProgress?.();
   }
 
   /**
@@ -191,13 +220,14 @@ export class InfluxWriter {
     this.inFlight++;
     let result: 'ok' | 'refused' | 'retry';
     try {
-      result = await this.post(take.map((p) => p.lines.join('\n')).join('\n'), n);
+      result = await this.post(take.length === 1 ? take[0]!.text : take.map((p) => p.text).join('\n'), n);
     } finally {
       this.inFlight--;
     }
     if (result !== 'retry') {
       for (const p of take) p.resolve();
       if (this.queuedLines >= this.opts.batchSize) this.flush();
+      else this.onProgress?.();
       return;
     }
     // InfluxDB is down or slow: hand the data to the collector's spool when there is
@@ -205,11 +235,11 @@ export class InfluxWriter {
     if (this.fallback) {
       const kept: Pending[] = [];
       for (const p of take) {
-        if (this.fallback(p.lines)) p.resolve();
+        if (this.fallback(p.text, p.n)) p.resolve();
         else kept.push(p);
       }
       take = kept;
-      n = kept.reduce((k, p) => k + p.lines.length, 0);
+      n = kept.reduce((k, p) => k + p.n, 0);
     }
     this.queue.unshift(...take);
     this.queuedLines += n;
@@ -221,6 +251,7 @@ export class InfluxWriter {
     this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
     const delay = this.retryDelay / 2 + Math.random() * (this.retryDelay / 2);
     if (this.stats.failures % 10 === 1) this.log.warn({ err: this.stats.lastError, delay: Math.round(delay), queued: this.queuedLines }, 'InfluxDB write failed; retrying');
+    this.onProgress?.();
     if (!this.retryTimer) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
