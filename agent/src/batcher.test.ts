@@ -45,6 +45,18 @@ describe('batcher', () => {
     for (const f of frames) expect(Buffer.byteLength(f.frame)).toBeLessThan(2000);
     expect(frames.reduce((n, f) => n + f.points, 0)).toBe(100);
   });
+  it('a security event is sent promptly, without waiting for the flush interval', async () => {
+    const { spool, b } = setup(100);
+    const acc = b.accumulator('auth_log');
+    acc.addPoint('m', {}, { v: 1 });
+    acc.addEvent({ type: 'brute_force', severity: 'high', message: 'a', evidence: {}, count: 5 });
+    acc.addEvent({ type: 'brute_force', severity: 'high', message: 'b', evidence: {}, count: 6 });
+    expect(spool.stats().batches).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    // One batch for the burst, carrying the pending point along.
+    expect(spool.stats().batches).toBe(1);
+    expect(spool.after(0, 1)[0]).toMatchObject({ points: 1, events: 2 });
+  });
   it('stop flushes what it holds', () => {
     const { spool, b } = setup(100);
     b.accumulator('x').addPoint('m', {}, { v: 1 });

@@ -17,6 +17,7 @@ export class Batcher {
   private events: SecurityEvent[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private eventFlush: NodeJS.Immediate | undefined;
   private readonly now: () => number;
   /** Called after each batch lands in the spool, so the transport can send it. */
   onBatch: () => void = () => {};
@@ -72,6 +73,14 @@ export class Batcher {
     if (e) this.events.push(e);
     this.bytes += size;
     if (this.points.length + this.events.length >= this.opts.batchSize) this.flush();
+    // A security event should not wait for the next flush: someone may have to act on
+    // it. Events from one burst of log lines still travel in one batch.
+    else if (e && !this.eventFlush) {
+      this.eventFlush = setImmediate(() => {
+        this.eventFlush = undefined;
+        this.flush();
+      });
+    }
   }
 
   /** Cut a batch now (also at stop, so nothing measured stays in memory). */
@@ -92,6 +101,8 @@ export class Batcher {
   }
 
   stop(): void {
+    if (this.eventFlush) clearImmediate(this.eventFlush);
+    this.eventFlush = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.flush();
