@@ -3,3 +3,4 @@ export * from './close-codes.ts';
 export * from './codec.ts';
 export * from './line-protocol.ts';
 export * from './errors.ts';
+export * from './time-zone.ts';

@@ -1,7 +1,7 @@
 // A calendar month as an instant range in a time zone: the report's month starts at local
 // midnight on the 1st where the agencies are (Asia/Ho_Chi_Minh unless told otherwise),
 // not at UTC midnight, so "November" means what the agencies' staff mean by it.
-import { CanhError } from '@canh/protocol';
+import { CanhError, zonedToUtc, zoneOffset } from '@canh/protocol';
 
 export interface MonthRange {
   /** "2026-11" */
@@ -23,30 +23,11 @@ function checkZone(timeZone: string): void {
   }
 }
 
-/** Offset of `timeZone` from UTC at instant `t`, in ms (east positive). */
-export function zoneOffset(t: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(t);
-  const n = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
-  const local = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
-  return local - Math.floor(t / 1000) * 1000;
-}
+export { zoneOffset };
 
 /** The instant of local midnight starting y-m-d in timeZone (month 1-based, may overflow). */
 export function localMidnight(y: number, m: number, d: number, timeZone: string): number {
-  const wall = Date.UTC(y, m - 1, d);
-  // Two rounds settle the offset even when the day starts next to a DST change.
-  let t = wall - zoneOffset(wall, timeZone);
-  t = wall - zoneOffset(t, timeZone);
-  return t;
+  return zonedToUtc(y, m, d, 0, 0, 0, 0, timeZone);
 }
 
 export function monthRange(month: string, timeZone: string): MonthRange {

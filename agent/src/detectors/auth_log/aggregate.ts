@@ -6,7 +6,7 @@
 import type { Severity } from '@canh/protocol';
 import { bounded, sample } from '../aggregate.ts';
 import type { AuthRecord } from './parse.ts';
-import { wallClock } from './time.ts';
+import { wallClock } from '@canh/protocol';
 
 export interface AuthEvent {
   time: number;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { duration } from '../../duration.ts';
 import { AuthAggregator, parseClock } from './aggregate.ts';
-import { validTimeZone } from './time.ts';
+import { validTimeZone } from '@canh/protocol';
 
 const clock = z.string().refine((s) => parseClock(s) !== undefined, 'must be a time of day such as "07:30"');
 

@@ -1,5 +1,7 @@
-// Time zone arithmetic for log timestamps without a time zone (syslog "Nov 27 20:15:53", ISO
-// without offset) and for working-hours rules, on Intl alone: no tz database dependency.
+// Time zone arithmetic on Intl alone (no tz database dependency), shared by the agent
+// (log timestamps without a zone such as syslog "Nov 27 20:15:53", working hours) and the
+// collector (report months, local times in mails): the agencies live in Asia/Ho_Chi_Minh,
+// and what "08:00" or "November" means there must not depend on the server's zone.
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatter(tz: string): Intl.DateTimeFormat {
@@ -59,7 +61,8 @@ export function wallClock(ms: number, tz: string): WallClock {
   };
 }
 
-function offsetAt(ms: number, tz: string): number {
+/** Offset of `tz` from UTC at instant `ms`, in ms (east positive). */
+export function zoneOffset(ms: number, tz: string): number {
   const w = wallClock(ms, tz);
   const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
   return asUtc - Math.floor(ms / 1000) * 1000;
@@ -69,7 +72,7 @@ function offsetAt(ms: number, tz: string): number {
 export function zonedToUtc(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number, tz: string): number {
   const guess = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   // Two rounds settle DST transitions; Asia/Ho_Chi_Minh has none but configured zones may.
-  let t = guess - offsetAt(guess, tz);
-  t = guess - offsetAt(t, tz);
+  let t = guess - zoneOffset(guess, tz);
+  t = guess - zoneOffset(t, tz);
   return t;
 }
