@@ -6,14 +6,27 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { launchChromium } from './helpers/browser.ts';
+import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
 let p: Pipeline;
 let chrome: Awaited<ReturnType<typeof launchChromium>>;
 let base: string;
+let smtp: TestSmtpServer;
+const ADMIN = 'status-test-admin-token';
 
 beforeAll(async () => {
-  p = await startPipeline({ collector: { status: { users: [{ name: 'admin', password: { value: 'mật-khẩu-đúng' } }], language: 'vi' } } });
+  smtp = await startSmtpServer();
+  p = await startPipeline({
+    collector: {
+      status: { users: [{ name: 'admin', password: { value: 'mật-khẩu-đúng' } }], language: 'vi' },
+      alerting: {
+        admin_token: { value: ADMIN },
+        recipients: [{ email: 'soc@tinh.gov.vn', language: 'vi' }],
+        smtp: { host: smtp.host, port: smtp.port, security: 'none', from: 'canh@tinh.gov.vn' },
+      },
+    },
+  });
   base = `http://127.0.0.1:${p.collector.server.port}`;
   await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: [{ type: 'mem' }] });
   await p.addAgent({ name: 'ubnd-fs-02', agency: 'ubnd-tinh', site: 'tru-so', inputs: [{ type: 'mem' }] });
@@ -23,6 +36,13 @@ beforeAll(async () => {
   h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: '12 lần đăng nhập sai từ 203.0.113.7', evidence: { src_ip: '203.0.113.7' }, count: 12 });
   h.agent.batcher.flush();
   await p.waitFor(`SELECT count(*) FROM security_event`, (r) => r.length > 0);
+  // A silence through the collector's HTTP API, for the silences section.
+  const res = await fetch(`${base}/api/v1/silences`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ matchers: ['host=ubnd-fs-02'], created_by: 'Nguyễn Văn An', comment: 'Bảo trì máy chủ tệp', duration: '2h' }),
+  });
+  expect(res.status).toBe(201);
   chrome = await launchChromium();
   mkdirSync(artifacts, { recursive: true });
 }, 90_000);
@@ -30,6 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await chrome?.close();
   await p?.stop();
+  await smtp?.stop();
 });
 
 describe('status page', () => {
@@ -61,6 +82,12 @@ describe('status page', () => {
     expect(await page.textContent('#agents')).toContain('Cơ quan: ubnd-tinh');
     expect(await page.textContent('#events')).toContain('12 lần đăng nhập sai từ 203.0.113.7');
     expect(await page.textContent('#health')).toMatch(/InfluxDB: hoạt động/);
+    expect(await page.textContent('#health')).toMatch(/Thư điện tử \(SMTP\): hoạt động/);
+    // The brute-force event fired the shipped rule; the silence is listed with its author.
+    expect(await page.textContent('#alerts')).toContain('brute_force');
+    expect(await page.textContent('#alerts')).toContain('web-03');
+    expect(await page.textContent('#alerts')).toContain('Bảo trì máy chủ tệp');
+    expect(await page.textContent('#alerts')).toContain('Nguyễn Văn An');
     await page.screenshot({ path: join(artifacts, 'status-vi.png'), fullPage: true });
     await page.goto(`${base}/status?lang=en`);
     expect(await page.textContent('#summary')).toBe('3 of 4 agents online');
