@@ -31,14 +31,19 @@ export class Scheduler {
   /** Schedule a job; returns a key for remove(). */
   add(job: Job): string {
     const key = `${job.name}#${this.nextKey++}`;
+    let last = Number.NEGATIVE_INFINITY;
     const schedule = () => {
       if (this.stopped || this.removed.has(key)) return;
-      const now = this.now();
+      // Timers run on the monotonic clock and may fire a millisecond before the wall
+      // clock reaches `next`; computing from `last` keeps one tick from firing twice
+      // with the same timestamp (two points InfluxDB would store as one).
+      const now = Math.max(this.now(), last);
       const next = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs : now + job.intervalMs;
+      last = next;
       const t = setTimeout(() => {
         schedule();
         void this.fire(key, job, next);
-      }, next - now);
+      }, Math.max(0, next - this.now()));
       this.timers.set(key, t);
     };
     // First gather right away, so `canh-agent` shows data within one flush, unless the

@@ -1,0 +1,35 @@
+import { describe, expect, it, vi, afterEach } from 'vitest';
+import { pino } from 'pino';
+import { Scheduler } from './scheduler.ts';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('scheduler', () => {
+  it('fires each aligned tick once, even when a timer fires before the wall clock reaches the tick', async () => {
+    vi.useFakeTimers({ now: 1_000_050 });
+    // Timers count from the event loop's cached time, which can lag the wall clock by a
+    // few ms when the timer is set: seen from the wall clock the timer then fires early.
+    let calls = 0;
+    const wall = () => Date.now() + (calls++ % 2 === 0 ? 3 : 0);
+    const s = new Scheduler(pino({ level: 'silent' }), true, wall);
+    const ticks: number[] = [];
+    s.add({ name: 'x', intervalMs: 100, run: async (at) => void ticks.push(at) });
+    await vi.advanceTimersByTimeAsync(1000);
+    s.stop();
+    expect(ticks.length).toBeGreaterThan(8);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    for (const t of ticks.slice(1)) expect(t % 100).toBe(0);
+  });
+  it('skips a tick while the previous gather still runs, and counts it', async () => {
+    vi.useFakeTimers({ now: 2_000_000 });
+    const s = new Scheduler(pino({ level: 'silent' }), true);
+    let running = 0;
+    s.add({ name: 'slow', intervalMs: 100, run: () => new Promise((r) => (running++, setTimeout(r, 250))) });
+    await vi.advanceTimersByTimeAsync(1000);
+    s.stop();
+    expect(s.skipped).toBeGreaterThan(0);
+    expect(running).toBeLessThan(10);
+  });
+});
