@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: InfluxDB, the collector and one agent watching this host, all in the
 # foreground with their state in ./.state (or $CANH_STATE_DIR). Ctrl-C stops everything.
-# Ports: CANH_INFLUX_PORT (8086; RPC on +2), CANH_COLLECTOR_PORT (8443).
+# Ports: CANH_INFLUX_PORT (8086), CANH_INFLUX_RPC_PORT (influx port + 2), CANH_COLLECTOR_PORT (8443).
 # Installs what is missing: Debian's influxdb package (as root) and the npm packages.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,6 +9,7 @@ cd "$root"
 state="${CANH_STATE_DIR:-$root/.state}"
 influx_port=${CANH_INFLUX_PORT:-8086}
 collector_port=${CANH_COLLECTOR_PORT:-8443}
+influx_rpc_port=${CANH_INFLUX_RPC_PORT:-$((influx_port + 2))}
 
 if ! command -v influxd >/dev/null; then
   if [ "$(id -u)" != 0 ]; then
@@ -25,7 +26,7 @@ export PATH="$root/node_modules/.bin:$PATH"
 mkdir -p "$state/influxdb" "$state/collector" "$state/agent" "$state/logs"
 cat > "$state/influxdb.conf" <<CONF
 reporting-disabled = true
-bind-address = "127.0.0.1:$((influx_port + 2))"
+bind-address = "127.0.0.1:$influx_rpc_port"
 [meta]
   dir = "$state/influxdb/meta"
 [data]

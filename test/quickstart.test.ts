@@ -18,13 +18,10 @@ afterAll(async () => {
 
 describe('quick start', () => {
   it('brings up InfluxDB, the collector and a local agent whose data can be queried', async () => {
-    // RPC sits on influx port + 2: find a port whose neighbour is free too.
-    let influxPort = await freePort();
-    while (influxPort > 65000) influxPort = await freePort();
-    const collectorPort = await freePort();
+    const [influxPort, rpcPort, collectorPort] = [await freePort(), await freePort(), await freePort()];
     proc = spawnManaged('bash', [join(root, 'deploy/quickstart.sh')], {
       name: 'quickstart',
-      env: { CANH_STATE_DIR: state, CANH_INFLUX_PORT: String(influxPort), CANH_COLLECTOR_PORT: String(collectorPort), PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}` },
+      env: { CANH_STATE_DIR: state, CANH_INFLUX_PORT: String(influxPort), CANH_INFLUX_RPC_PORT: String(rpcPort), CANH_COLLECTOR_PORT: String(collectorPort), PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}` },
     });
     await proc.waitForLine(/Canh is running/, 60_000);
     expect(proc.tail().join('\n')).toContain(`http://127.0.0.1:${collectorPort}/status`);
