@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { CanhError, DEFAULT_MAX_MESSAGE_BYTES } from '@canh/protocol';
+import { CanhError, DEFAULT_MAX_MESSAGE_BYTES, issueLines } from '@canh/protocol';
 import { duration } from './duration.ts';
 import { inputs as inputList } from './inputs/index.ts';
 import { detectors as detectorList } from './detectors/index.ts';
@@ -83,12 +83,6 @@ export interface AgentConfig {
   detectors: InputEntry[];
 }
 
-function pathString(path: readonly PropertyKey[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
-  return s || '(root)';
-}
-
 export class ConfigError extends CanhError {
   readonly problems: string[];
   constructor(problems: string[], file?: string) {
@@ -97,13 +91,6 @@ export class ConfigError extends CanhError {
   }
 }
 
-function issues(err: z.ZodError, prefix: readonly PropertyKey[]): string[] {
-  return err.issues.map((i) => {
-    const path = pathString([...prefix, ...i.path]);
-    if (i.code === 'unrecognized_keys') return `${path}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${path}: ${i.message}`;
-  });
-}
 
 function parseEntries(
   raw: unknown,
@@ -125,7 +112,7 @@ function parseEntries(
     const { type, interval, tags, ...options } = entry as Record<string, unknown>;
     const base = InputEntryBase.safeParse({ type, interval, tags });
     if (!base.success) {
-      problems.push(...issues(base.error, [key, i]));
+      problems.push(...issueLines(base.error, [key, i]));
       return;
     }
     const def = find(base.data.type);
@@ -136,7 +123,7 @@ function parseEntries(
     }
     const parsed = def.config.strict().safeParse(options);
     if (!parsed.success) {
-      problems.push(...issues(parsed.error, [key, i]));
+      problems.push(...issueLines(parsed.error, [key, i]));
       return;
     }
     out.push({
@@ -176,7 +163,7 @@ export function parseCentralConfig(doc: unknown): CentralConfig {
   const { agent, inputs, detectors, ...rest } = doc as Record<string, unknown>;
   for (const k of Object.keys(rest)) problems.push(`${k}: unknown key (central config holds agent, inputs, detectors)`);
   const a = CentralAgentSchema.safeParse(agent ?? {});
-  if (!a.success) problems.push(...issues(a.error, ['agent']));
+  if (!a.success) problems.push(...issueLines(a.error, ['agent']));
   const out: CentralConfig = {};
   if (inputs !== undefined) out.inputs = parseEntries(inputs, 'inputs', (n) => inputList.find((d) => d.name === n), problems);
   if (detectors !== undefined) out.detectors = parseEntries(detectors, 'detectors', (n) => detectorList.find((d) => d.name === n), problems);
@@ -197,9 +184,9 @@ export function parseConfig(doc: unknown, opts: { file?: string; env?: NodeJS.Pr
   for (const k of Object.keys(rest)) problems.push(`${k}: unknown key (expected collector, agent, inputs, detectors)`);
 
   const c = CollectorSchema.safeParse(collector ?? {});
-  if (!c.success) problems.push(...issues(c.error, ['collector']));
+  if (!c.success) problems.push(...issueLines(c.error, ['collector']));
   const a = AgentSchema.safeParse(agent ?? {});
-  if (!a.success) problems.push(...issues(a.error, ['agent']));
+  if (!a.success) problems.push(...issueLines(a.error, ['agent']));
 
   // No inputs listed at all: the host inputs that are on by default, like Telegraf's sample config.
   const inputEntries =

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { CanhError, DEFAULT_MAX_MESSAGE_BYTES } from '@canh/protocol';
+import { CanhError, DEFAULT_MAX_MESSAGE_BYTES, issueLines } from '@canh/protocol';
 import { duration } from './duration.ts';
 import { AlertingConfigSchema, resolveAlertingSecrets, type AlertingSecrets } from './alerts/config.ts';
 
@@ -85,12 +85,6 @@ export type CollectorConfig = z.infer<typeof CollectorConfigSchema> & {
   statusUsers?: { name: string; password: string }[];
 };
 
-function pathString(path: readonly PropertyKey[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
-  return s || '(root)';
-}
-
 export class CollectorConfigError extends CanhError {
   constructor(problems: string[], file?: string) {
     super('CANH_ERR_CONFIG_INVALID', `${file ? `${file}: ` : ''}invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -107,12 +101,7 @@ function resolveSecret(s: { value?: string; file?: string; env?: string } | unde
 export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): CollectorConfig {
   const r = CollectorConfigSchema.safeParse(doc ?? {});
   if (!r.success) {
-    throw new CollectorConfigError(
-      r.error.issues.map((i) =>
-        i.code === 'unrecognized_keys' ? `${pathString(i.path)}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}` : `${pathString(i.path)}: ${i.message}`,
-      ),
-      opts.file,
-    );
+    throw new CollectorConfigError(issueLines(r.error), opts.file);
   }
   let influxPassword: string | undefined;
   try {

@@ -1,6 +1,7 @@
 // Decoding of frames on both ends: JSON parse + schema validation, with an error that
 // says which path was wrong, so a bad frame can be logged and refused precisely.
 import type { z } from 'zod';
+import { issuePath } from './issues.ts';
 import {
   AgentMessageSchema,
   CollectorMessageSchema,
@@ -20,7 +21,7 @@ export class ProtocolError extends Error {
 export function formatIssues(error: z.ZodError, max = 5): string {
   return error.issues
     .slice(0, max)
-    .map((i) => `${i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(root)'}: ${i.message}`)
+    .map((i) => `${issuePath(i.path)}: ${i.message}`)
     .join('; ');
 }
 

@@ -4,3 +4,4 @@ export * from './codec.ts';
 export * from './line-protocol.ts';
 export * from './errors.ts';
 export * from './time-zone.ts';
+export * from './issues.ts';

@@ -11,26 +11,9 @@ import type { CollectorHooks } from '../../collector/src/server.ts';
 import { Agent } from '../../agent/src/agent.ts';
 import { parseConfig } from '../../agent/src/config.ts';
 import type { Spool } from '../../agent/src/spool/types.ts';
-import { startInfluxd, type Influxd } from './influxd.ts';
+import { seriesRows, startInfluxd, type Influxd, type InfluxQueryResult, type InfluxRow } from './influxd.ts';
 
-export type Row = Record<string, unknown>;
-
-/** Flatten an InfluxDB /query answer into rows; each row carries its series' tags. */
-export function rowsOf(result: unknown): Row[] {
-  const out: Row[] = [];
-  const results = (result as { results?: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]; error?: string }[] }).results ?? [];
-  for (const r of results) {
-    if (r.error) throw new Error(`InfluxDB query error: ${r.error}`);
-    for (const s of r.series ?? []) {
-      for (const v of s.values) {
-        const row: Row = { _measurement: s.name, ...s.tags };
-        s.columns.forEach((c, i) => (row[c] = v[i]));
-        out.push(row);
-      }
-    }
-  }
-  return out;
-}
+export type Row = InfluxRow;
 
 export interface AgentSpec {
   name: string;
@@ -86,7 +69,7 @@ export async function startPipeline(
   const url = `ws://127.0.0.1:${collector.server.port}/v1/agent`;
   const agents: AgentHandle[] = [];
 
-  const query = async (q: string) => rowsOf(await collector.writer.query(q, database));
+  const query = async (q: string) => seriesRows((await collector.writer.query(q, database)) as InfluxQueryResult);
 
   return {
     influx,
