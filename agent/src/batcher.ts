@@ -1,7 +1,7 @@
 // Collects points and events from every input and turns them into `batch` messages in
 // the spool: a batch is cut when it holds batch_size points or flush_interval has passed,
 // and never grows past the collector's message-size limit.
-import { encode, type Point, type SecurityEvent } from '@canh/protocol';
+import type { Point, SecurityEvent } from '@canh/protocol';
 import type { Accumulator, PointOptions } from './inputs/types.ts';
 import type { Spool } from './spool/types.ts';
 
@@ -15,6 +15,8 @@ export interface BatcherOptions {
 export class Batcher {
   private points: Point[] = [];
   private events: SecurityEvent[] = [];
+  private pointsJson: string[] = [];
+  private eventsJson: string[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private eventFlush: NodeJS.Immediate | undefined;
@@ -66,12 +68,19 @@ export class Batcher {
   }
 
   private push(p: Point | undefined, e: SecurityEvent | undefined): void {
-    // Rough size estimate so a batch stays well below the collector's frame limit.
-    const size = JSON.stringify(p ?? e).length + 1;
-    if (this.bytes + size > this.opts.maxMessageBytes * 0.9) this.flush();
-    if (p) this.points.push(p);
-    if (e) this.events.push(e);
-    this.bytes += size;
+    // Each point is serialised once, here: the text both sizes the batch (so it stays
+    // below the collector's frame limit) and becomes part of the frame at flush.
+    const json = JSON.stringify(p ?? e);
+    if (this.bytes + json.length + 1 > this.opts.maxMessageBytes * 0.9) this.flush();
+    if (p) {
+      this.points.push(p);
+      this.pointsJson.push(json);
+    }
+    if (e) {
+      this.events.push(e);
+      this.eventsJson.push(json);
+    }
+    this.bytes += json.length + 1;
     if (this.points.length + this.events.length >= this.opts.batchSize) this.flush();
     // A security event should not wait for the next flush: someone may have to act on
     // it. Events from one burst of log lines still travel in one batch.
@@ -88,11 +97,15 @@ export class Batcher {
     if (!this.points.length && !this.events.length) return;
     const points = this.points;
     const events = this.events;
+    const pointsJson = this.pointsJson.join(',');
+    const eventsJson = this.eventsJson.join(',');
     this.points = [];
     this.events = [];
+    this.pointsJson = [];
+    this.eventsJson = [];
     this.bytes = 0;
     const seq = this.spool.append((seq) => ({
-      frame: encode({ type: 'batch', seq, points, events }),
+      frame: `{"type":"batch","seq":${seq},"points":[${pointsJson}],"events":[${eventsJson}]}`,
       points: points.length,
       events: events.length,
     }));
