@@ -1,6 +1,6 @@
 // Turning an agent's batch into line protocol stamped with the registry's identity.
 // The registry's host/agency/site always win over whatever tags the agent sent.
-import { encodePoint, type Point, type SecurityEvent } from '@canh/protocol';
+import { encodePoint, PointEncoder, type Point, type SecurityEvent } from '@canh/protocol';
 import type { AgentRecord } from './registry/types.ts';
 
 export interface Identity {
@@ -30,12 +30,22 @@ export interface Encoded {
   refused: number;
 }
 
-export function encodeBatch(points: readonly Point[], events: readonly SecurityEvent[], id: Identity): Encoded {
-  const tags = { host: id.host, agency: id.agency, site: id.site };
+/** The identity's tags, as every point of that agent carries them. */
+export function identityTags(id: Identity): Record<string, string> {
+  return { host: id.host, agency: id.agency, site: id.site };
+}
+
+/**
+ * Line protocol for a batch. `encoder` (one per connection, built from the same
+ * identity) reuses each series' encoded tags from one batch to the next; without it
+ * every point is encoded from scratch. The lines are the same either way.
+ */
+export function encodeBatch(points: readonly Point[], events: readonly SecurityEvent[], id: Identity, encoder?: PointEncoder): Encoded {
+  const tags = identityTags(id);
   const lines: string[] = [];
   let refused = 0;
   for (const p of points) {
-    const l = encodePoint(p, tags);
+    const l = encoder ? encoder.encode(p) : encodePoint(p, tags);
     if (l) lines.push(l);
     else refused++;
   }

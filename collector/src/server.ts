@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, decodeAgentMessage, encode, encodePoint, PROTOCOL_VERSION, ProtocolError, type Batch, type Hello } from '@canh/protocol';
+import { CloseCode, decodeAgentMessage, encode, encodePoint, PointEncoder, PROTOCOL_VERSION, ProtocolError, type Batch, type Hello } from '@canh/protocol';
 import type { CollectorConfig } from './config.ts';
 import type { AgentRecord, AgentRegistry } from './registry/types.ts';
 import type { InfluxWriter } from './influx/writer.ts';
-import { encodeBatch, identityOf, type Identity } from './identity.ts';
+import { encodeBatch, identityOf, identityTags, type Identity } from './identity.ts';
 import type { CentralConfigStore } from './central/store.ts';
 
 /** Run several hook sets as one: every onBatch/onAgentState, the first http that handles. */
@@ -44,6 +44,8 @@ interface Conn {
   ws: WebSocket;
   agent: AgentRecord;
   identity: Identity;
+  /** Encodes this agent's points, reusing each series' tags (the identity never changes on a connection). */
+  encoder: PointEncoder;
   remote: string;
   hello?: Hello;
   lastSeen: number;
@@ -200,7 +202,8 @@ export class CollectorServer {
   private onConnection(ws: WebSocket, agent: AgentRecord, remote: string): void {
     const now = Date.now();
     const rate = this.config.limits.max_points_per_second;
-    const conn: Conn = { ws, agent, identity: identityOf(agent), remote, lastSeen: now, tokens: rate * 10, lastRefill: now, replaced: false, held: false, resumedAt: 0 };
+    const identity = identityOf(agent);
+    const conn: Conn = { ws, agent, identity, encoder: new PointEncoder(identityTags(identity)), remote, lastSeen: now, tokens: rate * 10, lastRefill: now, replaced: false, held: false, resumedAt: 0 };
     const log = this.log.child({ agent: agent.name, agency: agent.agency, remote });
     const previous = this.conns.get(agent.id);
     if (previous) {
@@ -305,7 +308,7 @@ export class CollectorServer {
     this.stats.events += batch.events.length;
     this.throttle(conn, batch.points.length + batch.events.length);
     this.hooks.onBatch?.(conn.identity, conn.agent, batch);
-    const { lines, refused } = encodeBatch(batch.points, batch.events, conn.identity);
+    const { lines, refused } = encodeBatch(batch.points, batch.events, conn.identity, conn.encoder);
     if (refused) {
       this.stats.refusedPoints += refused;
       log.warn({ seq: batch.seq, refused }, 'points without any writable field were refused');

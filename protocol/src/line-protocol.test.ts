@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodePoint, escapeFieldString, escapeTag } from './line-protocol.ts';
+import { encodePoint, escapeFieldString, escapeTag, PointEncoder } from './line-protocol.ts';
+import type { Point } from './messages.ts';
 
 /** Split on a separator that is neither backslash-escaped nor inside a quoted string. */
 function splitTopLevel(s: string, sep: string): string[] {
@@ -62,5 +63,43 @@ describe('line protocol', () => {
   it('keeps plain backslashes in tags, drops those that would swallow a separator', () => {
     expect(escapeTag('C:\\Windows\\')).toBe('C:\\Windows');
     expect(escapeTag('a\\ b\\,c')).toBe('a\\ b\\,c');
+  });
+});
+
+describe('PointEncoder (per-connection series cache)', () => {
+  const id = { host: 'web 1', agency: 'so,tttt', site: '' };
+  const points: Point[] = [
+    { ...base, name: 'cpu', tags: { cpu: 'cpu-total' }, fields: { usage_user: 1.25, usage_idle: 98 } },
+    { ...base, name: 'cpu', tags: { cpu: 'cpu0' }, fields: { usage_user: 3 } },
+    { ...base, name: 'disk', tags: { path: '/var/www', device: 'vda1', host: 'spoofed', site: 'spoofed' }, fields: { used: 5, free: 7 }, int: ['used', 'free'] },
+    { ...base, name: 'net', tags: { interface: 'eth 0=x,y' }, fields: { bytes_recv: 10 }, int: ['bytes_recv'] },
+    { ...base, name: 'x', tags: {}, fields: { s: 'a "b" \\ c', b: true, n: Number.NaN } },
+    { ...base, name: 'x', tags: {}, fields: { n: Number.NaN } },
+    // Tag sets a naive "k=v" or separator-joined cache key would confuse with each other.
+    { ...base, name: 'c', tags: { a: 'b1:c' }, fields: { v: 1 } },
+    { ...base, name: 'c', tags: { a: 'b', '1': 'c' }, fields: { v: 2 } },
+    { ...base, name: 'c', tags: { 'a\u0000b': 'c' }, fields: { v: 3 } },
+    { ...base, name: 'c', tags: { a: 'b\u0000c' }, fields: { v: 4 } },
+    { ...base, name: 'c', tags: { a: '1:b' }, fields: { v: 5 } },
+    { ...base, name: 'c', tags: { a1: 'b' }, fields: { v: 6 } },
+  ];
+
+  it('writes exactly what encodePoint writes, first time and from the cache', () => {
+    const enc = new PointEncoder(id);
+    for (let round = 0; round < 3; round++)
+      for (const p of points) expect(enc.encode({ ...p, time: p.time + round })).toBe(encodePoint({ ...p, time: p.time + round }, id));
+    // The registry's host wins over the agent's, and its empty site drops the agent's site.
+    expect(enc.encode(points[2]!)).toBe('disk,agency=so\\,tttt,device=vda1,host=web\\ 1,path=/var/www used=5i,free=7i 1795811080000');
+    // Every distinct tag set got its own entry (none was answered from another's).
+    expect(enc.cachedSeries).toBe(11);
+  });
+
+  it('stays bounded: past maxSeries it starts over and still encodes correctly', () => {
+    const enc = new PointEncoder(id, 10);
+    for (let i = 0; i < 35; i++) {
+      const p = { ...base, tags: { cpu: `cpu${i}` } };
+      expect(enc.encode(p)).toBe(encodePoint(p, id));
+      expect(enc.cachedSeries).toBeLessThanOrEqual(10);
+    }
   });
 });
