@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       {
         listen: { host: '127.0.0.1', port },
         state_dir: stateDir,
-        influx: { url: influx.url, database: 'canh', ...(process.env.BENCH_INFLUX_BATCH ? { batch_size: Number(process.env.BENCH_INFLUX_BATCH) } : {}) },
+        influx: { url: influx.url, database: 'canh', ...(process.env.BENCH_INFLUX_BATCH ? { batch_size: Number(process.env.BENCH_INFLUX_BATCH) } : {}), ...(process.env.BENCH_INFLUX_CONCURRENCY ? { concurrency: Number(process.env.BENCH_INFLUX_CONCURRENCY) } : {}) },
       },
       { port },
     );
