@@ -94,6 +94,23 @@ describe('PointEncoder (per-connection series cache)', () => {
     expect(enc.cachedSeries).toBe(11);
   });
 
+  it('notices when a series changes its fields or its int list between points', () => {
+    const enc = new PointEncoder(id);
+    const tags = { interface: 'eth0' };
+    const seq: Point[] = [
+      { ...base, name: 'net', tags, fields: { a: 1, b: 2 }, int: ['a'] },
+      { ...base, name: 'net', tags, fields: { a: 1, b: 2 }, int: ['a', 'b'] },
+      { ...base, name: 'net', tags, fields: { a: 1, b: 2 } },
+      { ...base, name: 'net', tags, fields: { b: 2, a: 1 }, int: ['a'] },
+      { ...base, name: 'net', tags, fields: { b: 2, 'a b': 1, c: 'x' }, int: ['a b'] },
+      { ...base, name: 'net', tags, fields: { b: 2, 'a b': 1, c: 'x' }, int: ['a b'] },
+      { ...base, name: 'net', tags, fields: { b: Number.POSITIVE_INFINITY } },
+    ];
+    for (const p of seq) expect(enc.encode(p)).toBe(encodePoint(p, id));
+    expect(enc.encode(seq[1]!)).toBe('net,agency=so\\,tttt,host=web\\ 1,interface=eth0 a=1i,b=2i 1795811080000');
+    expect(enc.cachedSeries).toBe(1);
+  });
+
   it('stays bounded: past maxSeries it starts over and still encodes correctly', () => {
     const enc = new PointEncoder(id, 10);
     for (let i = 0; i < 35; i++) {

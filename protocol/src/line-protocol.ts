@@ -94,7 +94,7 @@ export function encodePoint(p: Point, extraTags?: Readonly<Record<string, string
 export class PointEncoder {
   private readonly extraTags: Readonly<Record<string, string>>;
   private readonly maxSeries: number;
-  private readonly prefixes = new Map<string, string>();
+  private readonly series = new Map<string, SeriesLayout>();
 
   constructor(extraTags: Readonly<Record<string, string>>, maxSeries = 4096) {
     this.extraTags = { ...extraTags };
@@ -102,23 +102,58 @@ export class PointEncoder {
   }
 
   get cachedSeries(): number {
-    return this.prefixes.size;
+    return this.series.size;
   }
 
   encode(p: Point): string | undefined {
-    const fields = fieldSet(p);
-    if (!fields) return undefined;
     // Names cannot hold a newline, so the name ends at the first one; each tag key and
     // value is length-prefixed, so no two different tag sets can share a cache key.
     let key = `${p.name}\n`;
     const tags = p.tags;
     if (tags) for (const k of Object.keys(tags)) key += `${k.length}:${k}${tags[k]!.length}:${tags[k]}`;
-    let prefix = this.prefixes.get(key);
-    if (prefix === undefined) {
-      prefix = seriesPrefix(p.name, tags, this.extraTags);
-      if (this.prefixes.size >= this.maxSeries) this.prefixes.clear();
-      this.prefixes.set(key, prefix);
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { prefix: seriesPrefix(p.name, tags, this.extraTags), keys: [], heads: [], ints: [], int: undefined };
+      if (this.series.size >= this.maxSeries) this.series.clear();
+      this.series.set(key, s);
     }
-    return `${prefix} ${fields} ${p.time}`;
+    // The field names and `int` list usually repeat from the series' previous point:
+    // their escaped forms and int flags are then reused as they are.
+    const keys = Object.keys(p.fields);
+    if (!sameStrings(keys, s.keys) || !sameStrings(p.int, s.int)) {
+      const int = p.int;
+      s.keys = keys;
+      s.int = int;
+      s.heads = keys.map((k) => `${escapeTag(k)}=`);
+      s.ints = keys.map((k) => int !== undefined && int.includes(k));
+    }
+    let fields = '';
+    for (let i = 0; i < keys.length; i++) {
+      const enc = fieldValue(p.fields[keys[i]!]!, s.ints[i]!);
+      if (enc === undefined) continue;
+      fields += fields ? `,${s.heads[i]}${enc}` : `${s.heads[i]}${enc}`;
+    }
+    if (!fields) return undefined;
+    return `${s.prefix} ${fields} ${p.time}`;
   }
+}
+
+interface SeriesLayout {
+  /** "measurement,tags" as written. */
+  prefix: string;
+  /** Field names of the series' last point, in order, and what was derived from them. */
+  keys: string[];
+  /** "escaped_name=" per field. */
+  heads: string[];
+  /** Whether each field is written as an integer. */
+  ints: boolean[];
+  /** The `int` list those flags came from. */
+  int: readonly string[] | undefined;
+}
+
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
