@@ -36,6 +36,35 @@ export function cpuOf(pid: number): CpuSample {
   return { selfMs: ms(11) + ms(12), childrenMs: ms(13) + ms(14), at: Date.now() };
 }
 
+/**
+ * CPU of a process and all its children, ms: own, reaped children (cutime+cstime), and
+ * children still alive (their own utime+stime+cutime+cstime from /proc/<child>/stat), so
+ * a long-lived helper process (a ping kept running) is counted as much as one that exits.
+ * The difference of two samples is the CPU spent between them: a child alive at the
+ * first sample and reaped before the second moves from `liveChildrenMs` into `childrenMs`
+ * with its whole total, and its part before the first sample cancels out.
+ */
+export interface CpuTreeSample extends CpuSample {
+  liveChildrenMs: number;
+  liveChildren: number[];
+}
+
+export function cpuTreeOf(pid: number): CpuTreeSample {
+  const own = cpuOf(pid);
+  let liveChildrenMs = 0;
+  const liveChildren: number[] = [];
+  for (const c of childrenOf(pid)) {
+    try {
+      const s = cpuOf(c);
+      liveChildrenMs += s.selfMs + s.childrenMs;
+      liveChildren.push(c);
+    } catch {
+      // exited between the listing and the read: its time is in our cutime once reaped
+    }
+  }
+  return { ...own, liveChildrenMs, liveChildren };
+}
+
 /** Resident set size in bytes (VmRSS), or 0 when the process is gone. */
 export function rssOf(pid: number): number {
   try {
