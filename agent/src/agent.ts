@@ -118,7 +118,8 @@ export class Agent {
     const a = this.config.agent;
     for (const entry of entries) {
       const log = this.deps.log.child({ input: entry.type });
-      const ctx = this.deps.context?.(a.state_dir) ?? createContext({ stateDir: a.state_dir, hostname: a.hostname, log });
+      const intervalMs = entry.interval ?? interval;
+      const ctx = this.deps.context?.(a.state_dir) ?? createContext({ stateDir: a.state_dir, hostname: a.hostname, log, intervalMs });
       const input = entry.definition.create(entry.options, ctx);
       const running: Running = { entry, input };
       this.running.push(running);
@@ -128,7 +129,7 @@ export class Agent {
         const gather = input.gather.bind(input);
         running.job = this.scheduler.add({
           name: entry.type,
-          intervalMs: entry.interval ?? interval,
+          intervalMs,
           run: async (at) => {
             try {
               await gather(this.batcher.accumulator(entry.type, entry.tags, () => at));

@@ -4,7 +4,7 @@ import { readFile, readdir, statfs } from 'node:fs/promises';
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { ExecResult, InputContext } from './inputs/types.ts';
+import type { ExecResult, InputContext, LongProcess } from './inputs/types.ts';
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
@@ -39,6 +39,42 @@ export function exec(cmd: string, args: readonly string[], opts: { timeoutMs?: n
   });
 }
 
+/** A program kept running, its output split into lines (a partial last line waits for the rest). */
+export function startProcess(
+  cmd: string,
+  args: readonly string[],
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+  onExit: (code: number | null, signal: string | null, error?: string) => void,
+): LongProcess {
+  // Standard input is not needed: 'ignore' saves a pipe and its stream.
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  let ended = false;
+  const end = (code: number | null, signal: string | null, error?: string) => {
+    if (ended) return;
+    ended = true;
+    onExit(code, signal, error);
+  };
+  const lines = (stream: 'stdout' | 'stderr') => {
+    let rest = '';
+    return (d: string) => {
+      const parts = (rest + d).split('\n');
+      rest = parts.pop() ?? '';
+      if (rest.length > 64 * 1024) rest = '';
+      for (const l of parts) onLine(l, stream);
+    };
+  };
+  child.stdout.setEncoding('utf8').on('data', lines('stdout'));
+  child.stderr.setEncoding('utf8').on('data', lines('stderr'));
+  child.on('error', (err) => end(null, null, err.message));
+  child.on('close', (code, signal) => end(code, signal));
+  return {
+    pid: child.pid,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
 function attempt<T>(f: () => T): Promise<T> {
   try {
     return Promise.resolve(f());
@@ -47,7 +83,7 @@ function attempt<T>(f: () => T): Promise<T> {
   }
 }
 
-export function createContext(opts: { stateDir: string; hostname: string; log: Logger }): InputContext {
+export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number }): InputContext {
   const procRoot = process.env.HOST_PROC ?? '/proc';
   const sysRoot = process.env.HOST_SYS ?? '/sys';
   // procfs and sysfs live in memory: a synchronous read costs a tenth of fs.promises'
@@ -63,6 +99,8 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
       return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
     },
     exec,
+    startProcess,
+    ...(opts.intervalMs ? { intervalMs: opts.intervalMs } : {}),
     now: () => Date.now(),
     procRoot,
     sysRoot,

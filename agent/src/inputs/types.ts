@@ -26,6 +26,13 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+/** A child process kept running by an input (a ping per target), read line by line. */
+export interface LongProcess {
+  readonly pid: number | undefined;
+  /** SIGTERM; safe to call twice and after the process has ended. */
+  kill(): void;
+}
+
 /** What an input may ask of the operating system. Real in production, fed in unit tests. */
 export interface InputContext {
   readFile(path: string): Promise<string>;
@@ -34,6 +41,18 @@ export interface InputContext {
   readdir(path: string): Promise<string[]>;
   statfs(path: string): Promise<{ bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }>;
   exec(cmd: string, args: readonly string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  /**
+   * Start a long-running program; each line of its standard output and error goes to
+   * onLine as it arrives, onExit once when it ends (code null: killed or never started).
+   */
+  startProcess?(
+    cmd: string,
+    args: readonly string[],
+    onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+    onExit: (code: number | null, signal: string | null, error?: string) => void,
+  ): LongProcess;
+  /** How often the agent calls gather() for this input, ms; absent for one-off runs (check, tests). */
+  intervalMs?: number;
   /** Wall clock in ms. */
   now(): number;
   /** Root of procfs and sysfs; "/proc" and "/sys" unless HOST_PROC/HOST_SYS say otherwise (containers). */

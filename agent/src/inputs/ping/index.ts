@@ -1,11 +1,13 @@
 // The `ping` input: reachability and round-trip time of hosts by the system `ping`
 // (iputils, BusyBox or Windows), with Telegraf's measurement and fields plus jitter.
 // Every target gives one point per gather, also when it is down or its name is unknown.
+// Where it can (session.ts), one ping per target is kept running between gathers.
 import { z } from 'zod';
 import { CanhError } from '@canh/protocol';
 import { duration } from '../../duration.ts';
 import { defineInput, type InputContext } from '../types.ts';
 import { parsePing, pingFields, RESULT } from './parse.ts';
+import { PingSession } from './session.ts';
 
 // A host name, IPv4 or IPv6 address (with %zone). Never starting with "-": the target is
 // one argument of ping, and must not be read as an option.
@@ -42,6 +44,11 @@ export const config = z
     arguments: z.array(z.string()).default([]),
     /** Targets pinged at the same time. */
     concurrency: z.number().int().min(1).max(256).default(16),
+    /**
+     * Keep one ping running per target between gathers instead of starting one each
+     * time (Linux iputils, count 1, interval >= 2s, timeout <= interval/4, no `arguments`).
+     */
+    keep_running: z.boolean().default(true),
   })
   .strict()
   .refine((c) => !(c.ipv4 && c.ipv6), { message: 'set ipv4 or ipv6, not both', path: ['ipv6'] });
@@ -73,6 +80,24 @@ export function execTimeout(c: PingConfig): number {
   return (c.deadline > 0 ? Math.min(c.deadline, natural) : natural) + 5000;
 }
 
+/** Arguments of a ping kept running: one echo per interval, timestamps (-D), and -O's line for each echo left unanswered. */
+export function keptArgs(c: PingConfig, url: string, intervalMs: number): string[] {
+  const args = [...c.binary_args, '-n', '-D', '-O', '-s', String(c.size), '-i', secs(intervalMs)];
+  if (c.interface) args.push('-I', c.interface);
+  if (c.ipv4) args.push('-4');
+  if (c.ipv6) args.push('-6');
+  args.push(url);
+  return args;
+}
+
+/** The gather interval when ping can be kept running for it, else undefined. */
+export function keptInterval(c: PingConfig, ctx: InputContext, platform: NodeJS.Platform = process.platform): number | undefined {
+  const interval = ctx.intervalMs;
+  if (!c.keep_running || !interval || !ctx.startProcess || platform === 'win32') return undefined;
+  if (c.count !== 1 || c.arguments.length > 0 || interval < 2000 || c.timeout > interval / 4) return undefined;
+  return interval;
+}
+
 async function pingOne(c: PingConfig, ctx: InputContext, url: string) {
   const res = await ctx.exec(c.binary, pingArgs(c, url), { timeoutMs: execTimeout(c) });
   const parsed = parsePing(`${res.stdout}\n${res.stderr}`);
@@ -86,7 +111,13 @@ async function pingOne(c: PingConfig, ctx: InputContext, url: string) {
   } else if (point.resultCode !== RESULT.success) {
     ctx.log.debug({ url, code: res.code, timedOut: res.timedOut, error: parsed.error }, 'ping got no reply');
   }
-  return point;
+  // Only an iputils ping that got as far as sending is worth keeping running.
+  return { point, keepable: parsed.format === 'iputils' && (parsed.transmitted ?? 0) > 0 };
+}
+
+interface Kept {
+  session?: PingSession;
+  timer?: NodeJS.Timeout;
 }
 
 export default defineInput({
@@ -95,16 +126,62 @@ export default defineInput({
   enabledByDefault: false,
   config,
   create(c, ctx) {
+    const interval = keptInterval(c, ctx);
+    const kept = new Map<string, Kept>();
+    let stopped = false;
+    // Half an interval after the gather began, so the echoes leave mid-interval (session.ts).
+    const startLater = (url: string, k: Kept, gatherAt: number) => {
+      if (!interval) return;
+      k.timer = setTimeout(() => {
+        k.timer = undefined;
+        if (stopped) return;
+        k.session = new PingSession({ cmd: c.binary, args: keptArgs(c, url, interval), intervalMs: interval, timeoutMs: c.timeout, start: ctx.startProcess!, now: ctx.now });
+        k.session.start();
+      }, Math.max(0, gatherAt + interval / 2 - ctx.now()));
+      k.timer.unref();
+    };
     return {
       async gather(acc) {
-        const queue = [...new Set(c.urls)];
+        const began = ctx.now();
+        const queue: string[] = [];
+        for (const url of new Set(c.urls)) {
+          const k = kept.get(url);
+          if (!k?.session) {
+            queue.push(url);
+            continue;
+          }
+          const now = ctx.now();
+          const r = k.session.report(now);
+          const p = pingFields(r.output, r.code);
+          if (p.resultCode !== RESULT.success) ctx.log.debug({ url, ended: r.ended, error: r.output.error }, 'ping got no reply');
+          acc.addPoint('ping', { url }, p.fields, { int: p.int });
+          if (r.ended || !k.session.inStep(now)) {
+            // Ended, or its echoes drifted towards a gather: a new one, half an interval on.
+            k.session.stop();
+            k.session = undefined;
+            startLater(url, k, began);
+          }
+        }
         const worker = async () => {
           for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
-            const p = await pingOne(c, ctx, url);
-            acc.addPoint('ping', { url }, p.fields, { int: p.int });
+            const { point, keepable } = await pingOne(c, ctx, url);
+            acc.addPoint('ping', { url }, point.fields, { int: point.int });
+            if (interval && keepable && !stopped) {
+              const k = kept.get(url) ?? {};
+              kept.set(url, k);
+              if (!k.timer) startLater(url, k, began);
+            }
           }
         };
         await Promise.all(Array.from({ length: Math.min(c.concurrency, queue.length) }, worker));
+      },
+      stop() {
+        stopped = true;
+        for (const k of kept.values()) {
+          if (k.timer) clearTimeout(k.timer);
+          k.session?.stop();
+        }
+        kept.clear();
       },
     };
   },

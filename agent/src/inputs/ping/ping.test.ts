@@ -3,11 +3,12 @@
 // unreachable (blackhole route) or silent (echo requests leave and nothing answers).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ping, { config, pingArgs } from './index.ts';
+import ping, { config, keptInterval, pingArgs } from './index.ts';
 import { parsePing, pingFields } from './parse.ts';
 import { checkRecorder, readmeExample, realContext } from '../check-testing.ts';
+import type { Input } from '../types.ts';
 
 const dir = import.meta.dirname;
 const cases = JSON.parse(readFileSync(join(dir, 'testdata', 'cases.json'), 'utf8')) as Record<
@@ -102,6 +103,77 @@ describe('ping (real iputils)', () => {
   });
 });
 
+/** Our ping children now (the kept-running sessions), by pid. */
+function pingChildren(): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
+    for (const c of readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      const comm = readFileSync(`/proc/${c}/comm`, 'utf8').trim();
+      if (comm === 'ping') out.push(Number(c));
+    }
+  }
+  return out;
+}
+
+/** Gathers every `intervalMs`, as the agent's scheduler does; `between` runs after each. */
+async function gatherEvery(input: Input, n: number, intervalMs: number, between: (i: number) => void = () => {}) {
+  const accs = [];
+  for (let i = 0; i < n; i++) {
+    const t = Date.now();
+    const acc = checkRecorder();
+    await input.gather!(acc);
+    accs.push(acc);
+    between(i);
+    if (i < n - 1) await new Promise((r) => setTimeout(r, intervalMs - (Date.now() - t)));
+  }
+  return accs;
+}
+
+const KEPT = 2000;
+
+describe('ping kept running between gathers (real iputils)', () => {
+  it('is used only where it gives the same figures as a ping per gather', () => {
+    const ctx = { ...realContext(), intervalMs: 10_000 };
+    const c = (o: Record<string, unknown>) => config.parse({ urls: ['h'], ...o });
+    expect(keptInterval(c({}), ctx, 'linux')).toBe(10_000);
+    expect(keptInterval(c({}), ctx, 'win32')).toBeUndefined();
+    expect(keptInterval(c({ count: 3 }), ctx, 'linux')).toBeUndefined();
+    expect(keptInterval(c({ arguments: ['-c', '1'] }), ctx, 'linux')).toBeUndefined();
+    expect(keptInterval(c({ timeout: '3s' }), ctx, 'linux')).toBeUndefined();
+    expect(keptInterval(c({ keep_running: false }), ctx, 'linux')).toBeUndefined();
+    expect(keptInterval(c({}), realContext(), 'linux')).toBeUndefined();
+  });
+
+  it('reports one echo per interval from one ping process, and restarts a ping that died', async () => {
+    const input = ping.create(config.parse({ urls: ['127.0.0.1'], timeout: '300ms' }), { ...realContext(), intervalMs: KEPT });
+    const pids: number[][] = [];
+    try {
+      const accs = await gatherEvery(input, 6, KEPT, (i) => {
+        pids.push(pingChildren());
+        // Kill the kept ping after the third gather: the fourth reports the loss, the fifth a new ping.
+        if (i === 2) for (const p of pingChildren()) process.kill(p, 'SIGKILL');
+      });
+      const f = accs.map((a) => a.one({ url: '127.0.0.1' }).fields);
+      for (const i of [0, 1, 2, 4, 5]) {
+        expect(f[i]).toMatchObject({ result_code: 0, packets_transmitted: 1, packets_received: 1, percent_packet_loss: 0, ttl: 64, standard_deviation_ms: 0 });
+        expect(f[i]!.average_response_ms).toBeGreaterThan(0);
+      }
+      // Killed before its next echo: nothing was sent in that interval, and it says so.
+      expect(f[3]).toMatchObject({ result_code: 2, packets_received: 0, percent_packet_loss: 100 });
+      // The first gather ran a ping of its own (gone at once); then one ping stays.
+      expect(pids[1]).toHaveLength(1);
+      expect(pids[2]).toEqual(pids[1]);
+      expect(pids[4]).toHaveLength(1);
+      expect(pids[4]).not.toEqual(pids[1]);
+      expect(pids[5]).toEqual(pids[4]);
+    } finally {
+      await input.stop!();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pingChildren()).toEqual([]);
+  }, 30_000);
+});
+
 // Root is needed to create network namespaces; the CI and this sandbox run tests as root.
 const isRoot = process.getuid?.() === 0;
 const ns = `canh-ping-${process.pid}`;
@@ -147,6 +219,20 @@ describe.skipIf(!isRoot)('ping in a network namespace (needs root for ip netns)'
     // Two 1 s deadlines one after the other would take more than 2 s.
     expect(ms).toBeLessThan(1900);
   });
+
+  it('kept running, reports a silent target as one echo lost per interval', async () => {
+    const input = ping.create(config.parse({ urls: ['10.98.0.2'], timeout: '300ms', deadline: '1s', ...inNs }), { ...realContext(), intervalMs: KEPT });
+    try {
+      const accs = await gatherEvery(input, 4, KEPT);
+      for (const acc of accs) {
+        const f = acc.one({ url: '10.98.0.2' }).fields;
+        expect(f).toEqual({ result_code: 2, packets_transmitted: 1, packets_received: 0, percent_packet_loss: 100 });
+      }
+      expect(pingChildren()).toHaveLength(1);
+    } finally {
+      await input.stop!();
+    }
+  }, 30_000);
 
   it('still answers for a reachable address through the same wrapper', async () => {
     const { acc } = await gather({ urls: ['10.98.0.1'], ...inNs });
