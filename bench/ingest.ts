@@ -14,8 +14,8 @@
 // Env: BENCH_AGENTS (1000) BENCH_WORKERS (4) BENCH_SECONDS (30, collector phase)
 //      BENCH_RAW_SECONDS (10 per batch size) BENCH_RAW_BATCHES (1000,5000,10000)
 //      BENCH_BATCH_CYCLES (10 cycles × 15 points per agent batch) BENCH_WINDOW (2)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startInfluxd, seriesRows, type Influxd } from '../test/helpers/influxd.ts';
@@ -36,6 +36,22 @@ const TARGET = 0.8;
 // Points are stamped on a timeline that starts 6 hours ago, 10 s apart per host.
 const BASE = Math.floor((Date.now() - 6 * 3600_000) / 10_000) * 10_000;
 
+/** Busy and total CPU time of the whole machine (all cores), ms, from /proc/stat. */
+function machineCpu(): { busyMs: number; at: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy. USER_HZ is 100 on Linux.
+  const busy = f.slice(0, 8).reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0);
+  return { busyMs: busy * 10, at: Date.now() };
+}
+
+/** "machine busy 1.93 cores, 0.05 of them outside this benchmark's processes". */
+function machineLine(m0: { busyMs: number; at: number }, m1: { busyMs: number; at: number }, oursMs: number): string {
+  const secs = (m1.at - m0.at) / 1000;
+  const busy = (m1.busyMs - m0.busyMs) / 1000 / secs;
+  const others = Math.max(0, (m1.busyMs - m0.busyMs - oursMs) / 1000 / secs);
+  return `machine busy ${busy.toFixed(2)} of ${cpus().length} cores, ${others.toFixed(2)} of them outside the benchmark's processes`;
+}
+
 async function storedPoints(influx: Influxd, db: string): Promise<number> {
   let n = 0;
   for (const [m, f] of Object.entries(COUNT_FIELDS)) {
@@ -53,6 +69,7 @@ interface RawResult {
   rate: number;
   /** influxd's CPU during the run, in cores. */
   influxCores: number;
+  machine: string;
 }
 
 /** A plain writer: pre-shaped lines, POST /write, `concurrency` requests at a time. */
@@ -63,6 +80,8 @@ async function rawRun(influx: Influxd, agents: RegisteredAgent[], batch: number,
   let points = 0;
   const url = `${influx.url}/write?db=${encodeURIComponent(db)}&precision=ms`;
   const i0 = cpuOf(influx.process.pid!);
+  const me0 = cpuOf(process.pid);
+  const m0 = machineCpu();
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   const loop = async () => {
@@ -77,8 +96,10 @@ async function rawRun(influx: Influxd, agents: RegisteredAgent[], batch: number,
   };
   await Promise.all([loop(), loop()]);
   const secs = (performance.now() - t0) / 1000;
-  const influxCores = (cpuOf(influx.process.pid!).selfMs - i0.selfMs) / 1000 / secs;
-  return { batch, db, points, seconds: secs, rate: points / secs, influxCores };
+  const i1 = cpuOf(influx.process.pid!);
+  const influxCores = (i1.selfMs - i0.selfMs) / 1000 / secs;
+  const machine = machineLine(m0, machineCpu(), i1.selfMs - i0.selfMs + cpuOf(process.pid).selfMs - me0.selfMs);
+  return { batch, db, points, seconds: secs, rate: points / secs, influxCores, machine };
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: string, workers: Worker[]): Promise<void> {
@@ -108,7 +129,7 @@ async function main(): Promise<void> {
     for (const b of RAW_BATCHES) {
       const r = await rawRun(influx, agents, b, RAW_SECONDS, `raw_b${b}`);
       raw.push(r);
-      console.log(`raw writer, batches of ${b}, 2 concurrent: ${fmt(r.rate)} points/s (${fmt(r.points)} points in ${r.seconds.toFixed(1)} s; influxd CPU ${(r.influxCores * 100).toFixed(0)} %)`);
+      console.log(`raw writer, batches of ${b}, 2 concurrent: ${fmt(r.rate)} points/s (${fmt(r.points)} points in ${r.seconds.toFixed(1)} s; influxd CPU ${(r.influxCores * 100).toFixed(0)} %; ${r.machine})`);
     }
     const best = raw.reduce((a, b) => (b.rate > a.rate ? b : a));
 
@@ -151,6 +172,8 @@ async function main(): Promise<void> {
     const influxPid = influx.process.pid!;
     const c0 = cpuOf(collector.pid);
     const i0 = cpuOf(influxPid);
+    const me0 = cpuOf(process.pid);
+    const m0 = machineCpu();
     const t0 = Date.now();
     for (const w of workers) w.proc.signal('SIGUSR1');
     let lastPrint = 0;
@@ -167,6 +190,7 @@ async function main(): Promise<void> {
     const c1 = cpuOf(collector.pid);
     const i1 = cpuOf(influxPid);
     const workerCpuMs = workers.reduce((n, w) => n + w.final!.floodCpuMs, 0);
+    const flooding = machineLine(m0, machineCpu(), c1.selfMs - c0.selfMs + i1.selfMs - i0.selfMs + workerCpuMs + cpuOf(process.pid).selfMs - me0.selfMs);
     rss.stop();
     const elapsed = (tEnd - t0) / 1000;
     const acked = workers.reduce((n, w) => n + w.final!.ackedPoints, 0);
@@ -178,7 +202,7 @@ async function main(): Promise<void> {
 
     // 3. The best raw batch size again, after: the ceiling is the better of the two runs.
     const again = await rawRun(influx, agents, best.batch, RAW_SECONDS, 'raw_again');
-    console.log(`raw writer again, batches of ${best.batch}: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %)`);
+    console.log(`raw writer again, batches of ${best.batch}: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %; ${again.machine})`);
     const ceiling = Math.max(best.rate, again.rate);
     const rawStored = await storedPoints(influx, best.db);
 
@@ -192,6 +216,7 @@ async function main(): Promise<void> {
         `through the collector: ${fmt(through)} points/s  [${fmt(acked)} acked, ${fmt(stored)} stored by count query]`,
         `ratio collector/raw: ${ratio.toFixed(2)}`,
         `collector CPU ${(collectorCores * 100).toFixed(0)} % of one core (${(((c1.selfMs - c0.selfMs) * 1000) / acked).toFixed(2)} µs per point), RSS max ${fmt(rss.max / MiB)} MiB; influxd CPU ${(((i1.selfMs - i0.selfMs) / (tEnd - t0)) * 100).toFixed(0)} %; load generators ${((workerCpuMs / (tEnd - t0)) * 100).toFixed(0)} %`,
+        `while flooding: ${flooding}; raw runs: ${raw.map((r) => r.machine.replace(/^machine busy /, '').replace(/ of \d+ cores, /, ' (').replace(/ of them outside the benchmark's processes$/, ' outside)')).join(', ')}`,
       ],
       [
         { what: `points/s through the collector ≥ ${TARGET} × raw ceiling (${ratio.toFixed(2)})`, ok: ratio >= TARGET },
