@@ -40,23 +40,27 @@ function ms(n: number): string {
  * that zod only knows after a transform (durations) copied from the "output" view, and
  * the descriptions taken from the source comments.
  */
-function schemaOf(s: z.ZodType, docs: Map<string, string>): Json {
+function schemaOf(s: z.ZodType, docs: Map<string, string>, scopes: Record<string, Map<string, string>> = {}): Json {
   const input = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Json;
   const output = z.toJSONSchema(s, { io: 'output', unrepresentable: 'any' }) as Json;
-  const walk = (i: Json, o: Json | undefined) => {
+  // Comments are found by key name within one source file; a sub-schema written in
+  // another file (`scopes`, by config path) takes its keys' comments from that file
+  // only, so `alerting.smtp.tls` never shows the comment of `listen.tls`.
+  const walk = (i: Json, o: Json | undefined, path: string, here: Map<string, string>) => {
     const props = i.properties as Record<string, Json> | undefined;
     if (!props) return;
     for (const [k, v] of Object.entries(props)) {
       const ov = (o?.properties as Record<string, Json> | undefined)?.[k];
       if (v.default === undefined && ov?.default !== undefined) v.default = isDuration(v) && typeof ov.default === 'number' ? ms(ov.default) : ov.default;
       else if (isDuration(v) && typeof v.default === 'number') v.default = ms(v.default);
-      const d = docs.get(k);
+      const d = here.get(k);
       if (d) v.description = d;
       else if (isDuration(v)) v.description = 'a duration ("10s", "5m", "1h30m") or milliseconds';
-      walk(v, ov);
+      const child = path ? `${path}.${k}` : k;
+      walk(v, ov, child, scopes[child] ?? here);
     }
   };
-  walk(input, output);
+  walk(input, output, '', docs);
   delete input.$schema;
   return input;
 }
@@ -103,7 +107,7 @@ export function agentSchema(): Json {
 }
 
 export function collectorSchema(): Json {
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'canh-collector configuration (/etc/canh/collector.yaml)', ...schemaOf(CollectorConfigSchema, new Map([...docComments('collector/src/alerts/config.ts'), ...docComments('collector/src/config.ts')])) };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'canh-collector configuration (/etc/canh/collector.yaml)', ...schemaOf(CollectorConfigSchema, docComments('collector/src/config.ts'), { alerting: docComments('collector/src/alerts/config.ts') }) };
 }
 
 function typeOf(s: Json): string {

@@ -73,22 +73,30 @@ const templateFiles = z.object({ subject: z.string().optional(), text: z.string(
 
 export const SmtpSchema = z
   .object({
+    /** The SMTP relay (the agency's mail server or a local relay). */
     host: z.string().min(1),
+    /** 587 for STARTTLS submission, 465 for TLS from the start, 25 for a local relay. */
     port: z.number().int().min(1).max(65535).default(587),
     /** starttls: plain connect then STARTTLS, required (587); tls: TLS from the start (465); none: no TLS (a local relay only). */
     security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+    /** How the relay's certificate is checked (with security starttls or tls). */
     tls: z
       .object({
+        /** Refuse a relay whose certificate does not verify; turn off only for a test relay. */
         reject_unauthorized: z.boolean().default(true),
         /** Extra CA certificate (PEM) for a relay with a private CA. */
         ca_file: z.string().optional(),
+        /** Name to verify the certificate against when `host` is an IP address or an alias. */
         servername: z.string().optional(),
       })
       .strict()
       .prefault({}),
     auth: z.object({ user: z.string().min(1), password: secret }).strict().optional(),
+    /** Sender address of alert mail, e.g. "Canh <canh@so-tttt.gov.vn>". */
     from: z.string().min(3),
+    /** Keep connections to the relay open between mails. */
     pool: z.boolean().default(true),
+    /** Connections to the relay at most, with pool on. */
     max_connections: z.number().int().min(1).max(20).default(2),
     timeout: duration({ min: 1000 }).default(30_000),
     retry: z
