@@ -57,6 +57,28 @@ describe('batcher', () => {
     expect(spool.stats().batches).toBe(1);
     expect(spool.after(0, 1)[0]).toMatchObject({ points: 1, events: 2 });
   });
+  it('a point waits at most flush_interval, counted from the first point of the batch', async () => {
+    const spool = new MemorySpool({ maxBytes: 10_000_000 });
+    const b = new Batcher(spool, { batchSize: 100, flushIntervalMs: 100, maxMessageBytes: 1_000_000 });
+    b.start();
+    try {
+      // Started with nothing to send: nothing is cut however long it waits.
+      await new Promise((r) => setTimeout(r, 150));
+      expect(spool.stats().batches).toBe(0);
+      const acc = b.accumulator('x');
+      acc.addPoint('m', {}, { v: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      acc.addPoint('m', {}, { v: 2 });
+      expect(spool.stats().batches).toBe(0);
+      await new Promise((r) => setTimeout(r, 80));
+      expect(spool.after(0, 10)).toMatchObject([{ points: 2 }]);
+      acc.addPoint('m', {}, { v: 3 });
+      await new Promise((r) => setTimeout(r, 150));
+      expect(spool.after(0, 10)).toMatchObject([{ points: 2 }, { points: 1 }]);
+    } finally {
+      b.stop();
+    }
+  });
   it('stop flushes what it holds', () => {
     const { spool, b } = setup(100);
     b.accumulator('x').addPoint('m', {}, { v: 1 });

@@ -1,6 +1,7 @@
 // Collects points and events from every input and turns them into `batch` messages in
 // the spool: a batch is cut when it holds batch_size points or flush_interval has passed,
-// and never grows past the collector's message-size limit.
+// and never grows past the collector's message-size limit. The flush timer is armed by
+// the first point of a batch, so an agent with nothing to send is not woken each second.
 import type { Point, SecurityEvent } from '@canh/protocol';
 import type { Accumulator, PointOptions } from './inputs/types.ts';
 import type { Spool } from './spool/types.ts';
@@ -19,6 +20,7 @@ export class Batcher {
   private eventsJson: string[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private eventFlush: NodeJS.Immediate | undefined;
   private readonly now: () => number;
   /** Called after each batch lands in the spool, so the transport can send it. */
@@ -39,7 +41,16 @@ export class Batcher {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.flush(), this.opts.flushIntervalMs);
+    this.started = true;
+    if (this.points.length || this.events.length) this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer || !this.started) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, this.opts.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -81,6 +92,7 @@ export class Batcher {
       this.eventsJson.push(json);
     }
     this.bytes += json.length + 1;
+    this.arm();
     if (this.points.length + this.events.length >= this.opts.batchSize) this.flush();
     // A security event should not wait for the next flush: someone may have to act on
     // it. Events from one burst of log lines still travel in one batch.
@@ -104,6 +116,8 @@ export class Batcher {
     this.pointsJson = [];
     this.eventsJson = [];
     this.bytes = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     const seq = this.spool.append((seq) => ({
       frame: `{"type":"batch","seq":${seq},"points":[${pointsJson}],"events":[${eventsJson}]}`,
       points: points.length,
@@ -116,7 +130,8 @@ export class Batcher {
   stop(): void {
     if (this.eventFlush) clearImmediate(this.eventFlush);
     this.eventFlush = undefined;
-    if (this.timer) clearInterval(this.timer);
+    this.started = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.flush();
   }

@@ -11,7 +11,11 @@
 // power failure, slowest); "interval" syncs at most every spool_fsync_interval (a crash
 // of the OS may lose that much; a crash of the agent alone loses nothing, the data is in
 // the page cache); "never" leaves it to the OS. Acks are synced lazily: a lost ack only
-// means a batch is sent again, which InfluxDB stores once.
+// means a batch is sent again, which InfluxDB stores once. Under "interval", a batch the
+// collector acked before the sync came due is not synced at all (the collector holds it),
+// and the timer runs only while something waits for a sync: an agent whose batches are
+// acked within the interval, the usual case, never calls fsync and is not woken each
+// second for nothing.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -73,8 +77,8 @@ export class DiskSpool implements Spool {
   private readonly sent = new Set<number>();
   private bytes = 0;
   private ackFd = -1;
-  private dirty = false;
-  private ackDirty = false;
+  /** Seqs appended since the last sync (interval policy): synced only if still unacked then. */
+  private unsynced: number[] = [];
   private acksLogged = 0;
   private liveBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -88,10 +92,6 @@ export class DiskSpool implements Spool {
     mkdirSync(opts.dir, { recursive: true, mode: 0o750 });
     this.recover();
     if (this.ackFd < 0) this.ackFd = openSync(join(opts.dir, 'acks.log'), 'a');
-    if (this.opts.fsync === 'interval') {
-      this.timer = setInterval(() => this.sync(), this.opts.fsyncIntervalMs);
-      this.timer.unref();
-    }
   }
 
   private recover(): void {
@@ -170,7 +170,16 @@ export class DiskSpool implements Spool {
     this.entries.set(seq, { seq, seg, offset, length: payload.length, points: r.points, events: r.events });
     this.liveBytes += HEADER + payload.length;
     if (this.opts.fsync === 'always') fsyncSync(seg.fd);
-    else this.dirty = true;
+    else if (this.opts.fsync === 'interval') {
+      this.unsynced.push(seq);
+      if (!this.timer && !this.closed) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.sync();
+        }, this.opts.fsyncIntervalMs);
+        this.timer.unref();
+      }
+    }
     this.enforceBound();
     return seq;
   }
@@ -249,7 +258,6 @@ export class DiskSpool implements Spool {
     const b = Buffer.alloc(8);
     b.writeBigUInt64LE(BigInt(seq));
     writeSync(this.ackFd, b);
-    this.ackDirty = true;
     this.acksLogged++;
     this.liveBytes -= e.length + HEADER;
     e.seg.live--;
@@ -287,16 +295,15 @@ export class DiskSpool implements Spool {
     this.saveMeta();
   }
 
+  /** fsync the segments that hold batches appended since the last sync and not yet acked. */
   private sync(): void {
-    if (this.dirty) {
-      const seg = this.segments.at(-1);
-      if (seg) fsyncSync(seg.fd);
-      this.dirty = false;
+    const segs = new Set<Segment>();
+    for (const seq of this.unsynced) {
+      const e = this.entries.get(seq);
+      if (e) segs.add(e.seg);
     }
-    if (this.ackDirty && this.ackFd >= 0) {
-      fsyncSync(this.ackFd);
-      this.ackDirty = false;
-    }
+    this.unsynced = [];
+    for (const seg of segs) fsyncSync(seg.fd);
   }
 
   markSent(seq: number): void {
@@ -316,8 +323,12 @@ export class DiskSpool implements Spool {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.opts.fsync !== 'never') this.sync();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.opts.fsync !== 'never') {
+      this.sync();
+      if (this.ackFd >= 0) fsyncSync(this.ackFd);
+    }
     this.saveMeta();
     for (const s of this.segments) closeSync(s.fd);
     if (this.ackFd >= 0) closeSync(this.ackFd);
