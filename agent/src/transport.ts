@@ -30,6 +30,17 @@ export interface TransportOptions {
   insecureSkipVerify?: boolean;
 }
 
+/**
+ * An ack in the form the collector writes it, read without the schema: acks are nearly
+ * every message, one per batch, and need no zod. Anything else goes to the full decoder.
+ */
+const ACK = /^\{"type":"ack","seq":(\d{1,15})\}$/;
+export function quickAck(data: Buffer | string): number | undefined {
+  if (data.length > 48) return undefined;
+  const m = ACK.exec(typeof data === 'string' ? data : data.toString('latin1'));
+  return m ? Number(m[1]) : undefined;
+}
+
 export type TransportState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
 export class Transport {
@@ -127,6 +138,11 @@ export class Transport {
     });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
+      const ackSeq = quickAck(data as Buffer);
+      if (ackSeq !== undefined) {
+        this.onAck(ackSeq);
+        return;
+      }
       let msg;
       try {
         msg = decodeCollectorMessage(data as Buffer);
@@ -146,10 +162,7 @@ export class Transport {
           this.pump();
           break;
         case 'ack':
-          this.retryBackoff.reset();
-          this.inFlight.delete(msg.seq);
-          if (this.spool.ack(msg.seq)) this.acked++;
-          this.pump();
+          this.onAck(msg.seq);
           break;
         case 'error':
           this.log.warn({ code: msg.code, seq: msg.seq }, `collector error: ${msg.message}`);
@@ -182,6 +195,13 @@ export class Transport {
       }
       this.scheduleReconnect(FATAL_CLOSE_CODES.has(code));
     });
+  }
+
+  private onAck(seq: number): void {
+    this.retryBackoff.reset();
+    this.inFlight.delete(seq);
+    if (this.spool.ack(seq)) this.acked++;
+    this.pump();
   }
 
   private scheduleReconnect(slow: boolean): void {
