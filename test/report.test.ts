@@ -234,4 +234,23 @@ describe('monthly report rendering', () => {
     expect(statSync(first).size).toBeGreaterThan(20_000);
     expect(existsSync(pdf)).toBe(true);
   });
+
+  it('takes its language and time zone from the config file\'s report section; flags win; a bad zone is a config error', { timeout: 60_000 }, async () => {
+    const config = join(artifacts, 'collector-report-section.yaml');
+    writeFileSync(config, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\n  database: canh\nreport:\n  language: en\n  time_zone: UTC\n`);
+    const fromConfig = join(artifacts, 'cli-config-en-utc.html');
+    expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', A, '--out', fromConfig])).toBe(0);
+    const a = readFileSync(fromConfig, 'utf8');
+    expect(a).toContain('Time zone: UTC (');
+    const flags = join(artifacts, 'cli-config-flags-vi.html');
+    expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', A, '--lang', 'vi', '--tz', 'Asia/Ho_Chi_Minh', '--out', flags])).toBe(0);
+    const b = readFileSync(flags, 'utf8');
+    expect(b).toContain('Múi giờ: Asia/Ho_Chi_Minh (');
+    // The month's days start at local midnight: the same month in UTC and in Vietnam covers different hours.
+    expect(a).not.toBe(b);
+
+    const bad = join(artifacts, 'collector-bad-zone.yaml');
+    writeFileSync(bad, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\nreport:\n  time_zone: Asia/Hanoii\n`);
+    await expect(main(['report', '--config', bad, '--month', '2026-11'])).rejects.toThrow(/report\.time_zone: unknown time zone/);
+  });
 });

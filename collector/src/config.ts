@@ -6,6 +6,16 @@ import { CanhError, DEFAULT_MAX_MESSAGE_BYTES, issueLines } from '@canh/protocol
 import { duration } from './duration.ts';
 import { AlertingConfigSchema, resolveAlertingSecrets, type AlertingSecrets } from './alerts/config.ts';
 
+/** An IANA time zone name that this Node knows (checked when the file is read, not at report time). */
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'unknown time zone: give an IANA name such as Asia/Ho_Chi_Minh');
+
 const secret = z
   .object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() })
   .strict()
@@ -53,7 +63,18 @@ export const CollectorConfigSchema = z
         users: z.array(z.object({ name: z.string().min(1), password: secret.unwrap() }).strict()).default([]),
         session_ttl: duration({ min: 60_000 }).default(12 * 3_600_000),
         language: z.enum(['vi', 'en']).default('vi'),
-        time_zone: z.string().default('Asia/Ho_Chi_Minh'),
+        /** Time zone of the times the status page shows. */
+        time_zone: timeZone.default('Asia/Ho_Chi_Minh'),
+      })
+      .strict()
+      .prefault({}),
+    /** Defaults of `canh-collector report` (its --lang and --tz win). */
+    report: z
+      .object({
+        /** Language of the monthly report. */
+        language: z.enum(['vi', 'en']).default('vi'),
+        /** Time zone of the report's month boundaries, days and printed times. */
+        time_zone: timeZone.default('Asia/Ho_Chi_Minh'),
       })
       .strict()
       .prefault({}),

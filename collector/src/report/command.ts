@@ -14,12 +14,10 @@ import { buildReport } from './report.ts';
 export const REPORT_USAGE = `usage: canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE] [--tz ZONE] [--config FILE]
   --month   the month to report (default: the previous month)
   --agency  one agency (default: every agency with data, one section each)
-  --lang    vi (default) or en
+  --lang    vi or en (default: report.language of the config, vi)
   --format  html (default, or from --out's extension) or pdf (needs Debian's chromium)
   --out     output file (default canh-report-MONTH[-AGENCY].FORMAT)
-  --tz      time zone of the month's boundaries (default Asia/Ho_Chi_Minh)`;
-
-export const DEFAULT_TIMEZONE = 'Asia/Ho_Chi_Minh';
+  --tz      time zone of the month's boundaries (default: report.time_zone of the config, Asia/Ho_Chi_Minh)`;
 
 function previousMonth(now: number, timeZone: string): string {
   const local = new Date(now + zoneOffset(now, timeZone));
@@ -36,10 +34,10 @@ export async function reportCommand(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         month: { type: 'string' },
         agency: { type: 'string' },
-        lang: { type: 'string', default: 'vi' },
+        lang: { type: 'string' },
         format: { type: 'string' },
         out: { type: 'string', short: 'o' },
-        tz: { type: 'string', default: DEFAULT_TIMEZONE },
+        tz: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -51,14 +49,16 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${REPORT_USAGE}\n`);
     return 0;
   }
-  const lang = values.lang;
-  if (lang !== 'vi' && lang !== 'en') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--lang must be vi or en, not "${lang}"`);
+  if (values.lang !== undefined && values.lang !== 'vi' && values.lang !== 'en') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--lang must be vi or en, not "${values.lang}"`);
   const format = values.format ?? (values.out?.toLowerCase().endsWith('.pdf') ? 'pdf' : 'html');
   if (format !== 'html' && format !== 'pdf') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--format must be html or pdf, not "${format}"`);
-  const month = values.month ?? previousMonth(Date.now(), values.tz);
-  monthRange(month, values.tz); // fail on a bad month or zone before touching InfluxDB
 
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
+  // The flags win over the config file's report section.
+  const lang = values.lang ?? config.report.language;
+  const tz = values.tz ?? config.report.time_zone;
+  const month = values.month ?? previousMonth(Date.now(), tz);
+  monthRange(month, tz); // fail on a bad month or zone before touching InfluxDB
   const log = createLogger({ level: config.log_level === 'info' ? 'warn' : config.log_level });
   const influx = new InfluxWriter(
     {
@@ -76,7 +76,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     },
     log.child({ component: 'report' }),
   );
-  const built = await buildReport(influx, { month, timeZone: values.tz, database: config.influx.database, agency: values.agency, lang });
+  const built = await buildReport(influx, { month, timeZone: tz, database: config.influx.database, agency: values.agency, lang });
   if (values.agency && built.agencies.every((a) => !a.report.checks.length && !a.report.agents.length && !a.report.events.total)) {
     process.stderr.write(`canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`);
   }
