@@ -23,6 +23,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { spawnManaged, type ManagedProcess } from '../test/helpers/process.ts';
 import { childrenOf, commOf, cpuTreeOf, envInt, finish, fmt, MiB, RssWatch, type CpuTreeSample, type Target } from './lib/proc.ts';
 import { registerAgents, root, sleep, startCollector, type CollectorProc } from './lib/harness.ts';
+import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
 
 const SECONDS = envInt('BENCH_AGENT_SECONDS', 120);
 const WARMUP = 15;
@@ -73,7 +74,8 @@ async function main(): Promise<void> {
     const stateDir = join(dir, 'collector');
     const variants: { name: string; args: string[] }[] = [];
     if (VARIANTS.includes('source')) variants.push({ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] });
-    if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [BUNDLE] });
+    // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
+    if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...AGENT_NODE_FLAGS, BUNDLE] });
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
     collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleAgent, DIST } from './bundle.ts';
+import { AGENT_NODE_FLAGS } from '../../agent/src/node-flags.ts';
 import { isTarget, nodeBinary, nodeVersion, TARGETS, type Target } from './node-dist.ts';
 
 /** The fuse Node looks for to know a SEA blob is present (Node's documented value). */
@@ -46,6 +47,8 @@ export async function buildExecutable(target: Target, opts: { outDir?: string; l
       useSnapshot: false,
       // V8's code cache is only valid on the platform that produced it.
       useCodeCache: target === hostTarget(),
+      // The Node options the agent is shipped with (agent/src/node-flags.ts).
+      execArgv: [...AGENT_NODE_FLAGS],
     }),
   );
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -10,6 +10,7 @@ import { loadConfig } from '../config.ts';
 import { systemRunner, type Runner } from './runner.ts';
 import { DEFAULT_STATE_DIR, DEFAULT_USER, installSystemd, statusSystemd, uninstallSystemd } from './systemd.ts';
 import { installWindows, statusWindows, uninstallWindows } from './windows.ts';
+import { AGENT_NODE_FLAGS } from '../node-flags.ts';
 
 export const SERVICE_USAGE = `usage: canh-agent service install   [--config FILE] [--binary PATH] [--no-start]
        canh-agent service uninstall [--config FILE] [--purge]
@@ -34,9 +35,10 @@ export interface ServiceEnv {
 
 /** How the service manager should start this agent: the executable itself, or node and the script. */
 export function currentExec(): string[] {
+  // The single executable carries its Node options in its SEA config (deploy/build/sea.ts).
   if (isSea()) return [process.execPath];
   const script = process.argv[1];
-  return script ? [process.execPath, realpathSync(script)] : [process.execPath];
+  return script ? [process.execPath, ...AGENT_NODE_FLAGS, realpathSync(script)] : [process.execPath];
 }
 
 export async function serviceCommand(argv: string[], se: ServiceEnv = {}): Promise<number> {

@@ -1,0 +1,12 @@
+// The Node/V8 options the agent is shipped with, in one place: the systemd unit that
+// runs `node <bundle>` (service/command.ts currentExec), the single executable's SEA
+// config (deploy/build/sea.ts, "execArgv", which the Windows service wrapper and
+// install.sh's executable inherit) and bench:agent all take them from here.
+// An always-on agent does a few milliseconds of work every ten seconds; these trade
+// peak speed it does not need for memory (bench:agent, bundle, RSS max: none 87 MiB,
+// semi-space 82 MiB, both 72 MiB):
+//   --max-semi-space-size=1  young generation of 1 MiB semi-spaces instead of up to 16
+//   --lite-mode              no optimising compiler, feedback allocated lazily
+// --lite-mode also leaves out WebAssembly, and so fetch (undici's HTTP parser is wasm):
+// the agent uses node:http/https, and node-flags.test.ts fails if its code calls fetch.
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--lite-mode'];
