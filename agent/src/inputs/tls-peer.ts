@@ -3,7 +3,7 @@
 // Connections are made with rejectUnauthorized off so that a bad certificate is still
 // measured; the caller decides whether to go on talking to such a server.
 import { connect, type TLSSocket } from 'node:tls';
-import { isIP } from 'node:net';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 
 export interface PeerCert {
@@ -43,6 +43,53 @@ export function serverName(host: string): string | undefined {
   return isIP(h) ? undefined : h;
 }
 
+/**
+ * SMTP's STARTTLS (RFC 3207) on a connected plain socket: greeting, EHLO, STARTTLS; resolves
+ * once the server said 220 to it (the socket then carries TLS). Rejects with what the server
+ * answered when it does not offer STARTTLS or refuses it.
+ */
+export function smtpStartTls(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let step: 'greeting' | 'ehlo' | 'starttls' = 'greeting';
+    let ehloLines: string[] = [];
+    const fail = (why: string) => {
+      socket.off('data', onData);
+      reject(Object.assign(new Error(`SMTP STARTTLS: ${why}`), { code: 'ESTARTTLS' }));
+    };
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('latin1');
+      if (buf.length > 64 * 1024) return fail('reply too long');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        const m = /^(\d{3})([ -])(.*)$/.exec(line);
+        if (!m) return fail(`not an SMTP reply: ${JSON.stringify(line.slice(0, 80))}`);
+        if (step === 'ehlo') ehloLines.push(m[3]!);
+        if (m[2] === '-') continue; // more lines of this reply follow
+        const code = m[1]!;
+        if (step === 'greeting') {
+          if (code !== '220') return fail(`greeting ${code} ${m[3]}`);
+          step = 'ehlo';
+          ehloLines = [];
+          socket.write('EHLO canh-agent\r\n');
+        } else if (step === 'ehlo') {
+          if (code !== '250') return fail(`EHLO answered ${code} ${m[3]}`);
+          if (!ehloLines.some((l) => /^STARTTLS\b/i.test(l))) return fail('the server does not offer STARTTLS');
+          step = 'starttls';
+          socket.write('STARTTLS\r\n');
+        } else {
+          if (code !== '220') return fail(`STARTTLS answered ${code} ${m[3]}`);
+          socket.off('data', onData);
+          return resolve();
+        }
+      }
+    };
+    socket.on('data', onData);
+  });
+}
+
 /** Connect, handshake, read the peer's certificates, close. Rejects on network errors. */
 export function probeTls(opts: {
   host: string;
@@ -51,29 +98,47 @@ export function probeTls(opts: {
   ca?: string;
   timeoutMs: number;
   now: () => number;
+  /** Speak this protocol in plain text first and upgrade with its STARTTLS command. */
+  starttls?: 'smtp';
 }): Promise<PeerCert> {
   return new Promise((resolve, reject) => {
     const host = opts.host.replace(/^\[|\]$/g, '');
-    const socket = connect({
-      host,
-      port: opts.port,
-      servername: opts.servername ?? serverName(host),
-      ca: opts.ca,
-      // Measure bad certificates too; Node still verifies chain and name (IP SANs for
-      // addresses) and reports the outcome in socket.authorized.
-      rejectUnauthorized: false,
-    });
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`TLS handshake with ${host}:${opts.port} timed out`), { code: 'ETIMEDOUT' })), opts.timeoutMs);
-    socket.once('secureConnect', () => {
+    // STARTTLS: a plain connection first, upgraded once the protocol said so.
+    const plain: Socket | undefined = opts.starttls ? tcpConnect({ host, port: opts.port }) : undefined;
+    let socket: TLSSocket | undefined;
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`TLS handshake with ${host}:${opts.port} timed out`), { code: 'ETIMEDOUT' });
+      if (socket) socket.destroy(err);
+      else plain?.destroy(err);
+    }, opts.timeoutMs);
+    const failed = (err: Error) => {
       clearTimeout(timer);
-      const info = peerCert(socket, opts.now());
-      socket.end();
-      resolve(info);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      socket.destroy();
+      socket?.destroy();
+      plain?.destroy();
       reject(err);
+    };
+    const handshake = (over?: Socket) => {
+      socket = connect({
+        ...(over ? { socket: over } : { host, port: opts.port }),
+        servername: opts.servername ?? serverName(host),
+        ca: opts.ca,
+        // Measure bad certificates too; Node still verifies chain and name (IP SANs for
+        // addresses) and reports the outcome in socket.authorized.
+        rejectUnauthorized: false,
+      });
+      const s = socket;
+      s.once('secureConnect', () => {
+        clearTimeout(timer);
+        const info = peerCert(s, opts.now());
+        s.end();
+        resolve(info);
+      });
+      s.once('error', failed);
+    };
+    if (!plain) return handshake();
+    plain.once('error', failed);
+    plain.once('connect', () => {
+      smtpStartTls(plain).then(() => handshake(plain), failed);
     });
   });
 }

@@ -4,9 +4,9 @@
 import type { X509Certificate } from 'node:crypto';
 import type { FieldValue } from '@canh/protocol';
 
-export type Source = { kind: 'tls'; host: string; port: number } | { kind: 'file'; path: string };
+export type Source = { kind: 'tls'; host: string; port: number; starttls?: 'smtp' } | { kind: 'file'; path: string };
 
-/** "tcp://host:port", "tls://host:port", "https://host[:port]", "file:///path" or "/path". */
+/** "tcp://host:port", "tls://host:port", "https://host[:port]", "smtp://host[:port]" (STARTTLS), "file:///path" or "/path". */
 export function parseSource(s: string): Source | undefined {
   if (s.startsWith('/')) return { kind: 'file', path: s };
   let u: URL;
@@ -16,11 +16,11 @@ export function parseSource(s: string): Source | undefined {
     return undefined;
   }
   if (u.protocol === 'file:') return u.pathname ? { kind: 'file', path: decodeURIComponent(u.pathname) } : undefined;
-  const defaults: Record<string, number> = { 'https:': 443, 'tcp:': 0, 'tls:': 0 };
+  const defaults: Record<string, number> = { 'https:': 443, 'tcp:': 0, 'tls:': 0, 'smtp:': 25 };
   if (!(u.protocol in defaults) || !u.hostname) return undefined;
   const port = Number(u.port) || defaults[u.protocol]!;
   if (!port) return undefined;
-  return { kind: 'tls', host: u.hostname.replace(/^\[|\]$/g, ''), port };
+  return { kind: 'tls', host: u.hostname.replace(/^\[|\]$/g, ''), port, ...(u.protocol === 'smtp:' ? { starttls: 'smtp' as const } : {}) };
 }
 
 const cn = (dn: string) => /^CN=(.*)$/m.exec(dn)?.[1] ?? '';

@@ -10,6 +10,7 @@ import input, { config } from './index.ts';
 import { parseSource, serial, verifyChain } from './parse.ts';
 import { checkRecorder, readmeExample, realContext } from '../check-testing.ts';
 import { CertFactory, type Pem } from '../tls-testing.ts';
+import { SMTPServer } from 'smtp-server';
 
 let certs: CertFactory;
 let ca: Pem, expiring: Pem, selfSigned: Pem;
@@ -70,6 +71,49 @@ describe('x509_cert from a TLS server', () => {
     const ok = `tcp://127.0.0.1:${selfPort}`;
     const acc = await gather({ sources: ['tcp://127.0.0.1:1', ok], timeout: '1s' });
     expect(acc.points.map((p) => p.tags.source)).toEqual([ok]);
+  });
+});
+
+describe('x509_cert from a mail server by STARTTLS (smtp://)', () => {
+  // A real SMTP server (npm smtp-server): one offering STARTTLS with the expiring
+  // certificate, one that does not offer it.
+  const smtp: SMTPServer[] = [];
+  const listen = async (s: SMTPServer) => {
+    smtp.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return (s.server.address() as AddressInfo).port;
+  };
+  afterAll(async () => {
+    for (const s of smtp) await new Promise<void>((r) => s.close(() => r()));
+  });
+
+  it('upgrades with EHLO/STARTTLS and reads the certificate like a TLS source', async () => {
+    const port = await listen(new SMTPServer({ key: expiring.key, cert: expiring.cert, disableReverseLookup: true, authOptional: true }));
+    const source = `smtp://127.0.0.1:${port}`;
+    const acc = await gather({ sources: [source], tls_ca: ca.certFile, server_name: 'portal.example.gov.vn' });
+    const p = acc.one({ source, common_name: 'portal.example.gov.vn' });
+    expect(p.tags).toMatchObject({ verification: 'valid', issuer_common_name: 'Canh Test CA' });
+    expect(p.fields.expiry).toBeGreaterThan(3 * 86_400 - 120);
+    expect(p.fields.expiry).toBeLessThanOrEqual(3 * 86_400);
+  });
+
+  it('a server without STARTTLS, or one that is not SMTP, gives no point and a warning that says so', async () => {
+    const port = await listen(new SMTPServer({ hideSTARTTLS: true, disableReverseLookup: true, authOptional: true }));
+    const none = `smtp://127.0.0.1:${port}`;
+    const tlsOnly = `smtp://127.0.0.1:${selfPort}`; // a TLS server: no SMTP greeting, the handshake times out
+    const warnings: string[] = [];
+    const ctx = realContext();
+    const log = { ...ctx.log, warn: (o: { err?: { cause?: Error } }) => warnings.push(String(o.err?.cause?.message)) };
+    const acc = checkRecorder();
+    await input.create(config.parse({ sources: [none, tlsOnly], timeout: '1s' }), { ...ctx, log: log as typeof ctx.log }).gather!(acc);
+    expect(acc.points).toEqual([]);
+    expect(warnings).toContain('SMTP STARTTLS: the server does not offer STARTTLS');
+    expect(warnings.some((w) => /timed out/.test(w))).toBe(true);
+  });
+
+  it('parses smtp:// with port 25 by default', () => {
+    expect(parseSource('smtp://mail.example.gov.vn')).toEqual({ kind: 'tls', host: 'mail.example.gov.vn', port: 25, starttls: 'smtp' });
+    expect(parseSource('smtp://mail.example.gov.vn:587')).toMatchObject({ port: 587, starttls: 'smtp' });
   });
 });
 
