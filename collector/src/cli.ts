@@ -4,6 +4,7 @@
 //   canh-collector agent add --name H --agency A --site S    prints the token once
 //   canh-collector agent list | agent revoke NAME
 //   canh-collector silence add|list|expire              (alerts/cli.ts)
+//   canh-collector alerts reload                        (alerts/cli.ts; SIGHUP does the same)
 //   canh-collector --validate --config F | --version
 import { parseArgs } from 'node:util';
 import { CanhError } from '@canh/protocol';
@@ -11,7 +12,7 @@ import { loadCollectorConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { Collector, openRegistry } from './collector.ts';
 import { COLLECTOR_VERSION } from './version.ts';
-import { silenceCommand, SILENCE_USAGE } from './alerts/cli.ts';
+import { alertsCommand, ALERTS_USAGE, silenceCommand, SILENCE_USAGE } from './alerts/cli.ts';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CentralConfigStore, type Scope } from './central/store.ts';
@@ -22,6 +23,7 @@ const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent list [--json]
        canh-collector agent revoke NAME
 ${SILENCE_USAGE}
+${ALERTS_USAGE}
        canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C]
        canh-collector config show [--agent NAME] | config history
        canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
@@ -36,6 +38,7 @@ function out(s: string): void {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'report') return reportCommand(argv.slice(1));
   if (argv[0] === 'silence') return silenceCommand(argv.slice(1));
+  if (argv[0] === 'alerts') return alertsCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -135,7 +138,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: config.log_level });
-  const collector = new Collector(config, { log });
+  const collector = new Collector(config, { log, configFile: file });
+  // systemctl reload (ExecReload=kill -HUP): re-read the file, apply `alerting:`.
+  const onHup = (): void => {
+    log.info({ file }, 'SIGHUP: reloading the alerting config');
+    collector.reload().catch((err: unknown) => log.error({ err }, 'reload failed'));
+  };
+  process.on('SIGHUP', onHup);
   await collector.start();
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
@@ -143,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   log.info('stopping');
   await collector.stop();
+  process.off('SIGHUP', onHup);
   return 0;
 }
 

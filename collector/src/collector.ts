@@ -1,9 +1,13 @@
 // The collector process: registry + InfluxDB writer + WebSocket server, started and
 // stopped as one. start() returns once it listens; stop() flushes, safe to call twice.
+// reload() re-reads the config file and applies its `alerting:` section without a
+// restart (SIGHUP, `canh-collector alerts reload`, POST /api/v1/reload).
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CollectorConfig } from './config.ts';
+import { CanhError } from '@canh/protocol';
+import { loadCollectorConfig, type CollectorConfig } from './config.ts';
 import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
@@ -11,7 +15,21 @@ import { CollectorSpool } from './influx/spool.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
 import { StatusPage } from './status/index.ts';
 import { CentralConfigStore } from './central/store.ts';
-import { AlertEngine } from './alerts/engine.ts';
+import { AlertEngine, type AlertReloadSummary } from './alerts/engine.ts';
+import { handleReloadApi } from './alerts/http.ts';
+import { identityOf } from './identity.ts';
+
+/** The outcome of one reload, as logged and as the API and CLI report it. */
+export type ReloadResult =
+  | { ok: true; alerting: AlertReloadSummary | 'enabled' | 'disabled' | 'absent'; restartNeeded: string[] }
+  | { ok: false; code: string; error: string };
+
+export interface ReloadStats {
+  reloads: number;
+  failures: number;
+  lastAt: number | null;
+  lastError: string | null;
+}
 
 export function openRegistry(stateDir: string): SqliteRegistry {
   mkdirSync(stateDir, { recursive: true, mode: 0o750 });
@@ -25,14 +43,18 @@ export class Collector {
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
   readonly status: StatusPage;
-  /** Present when the config has an `alerting:` section. */
-  readonly alerts: AlertEngine | undefined;
+  readonly reloadStats: ReloadStats = { reloads: 0, failures: 0, lastAt: null, lastError: null };
+  private engine: AlertEngine | undefined;
   private stopped = false;
-  private readonly config: CollectorConfig;
+  private started = false;
+  private config: CollectorConfig;
+  private readonly configFile: string | undefined;
   private readonly log: Logger;
+  private reloading: Promise<ReloadResult> | undefined;
 
-  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks }) {
+  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string }) {
     this.config = config;
+    this.configFile = deps.configFile;
     this.log = deps.log;
     this.registry = deps.registry ?? openRegistry(config.state_dir);
     this.central = this.registry instanceof SqliteRegistry ? new CentralConfigStore(this.registry.db) : undefined;
@@ -54,36 +76,142 @@ export class Collector {
     );
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (text, n) => this.spool.storeText(text, n);
-    if (config.alerting) {
-      mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
-      this.alerts = new AlertEngine(config.alerting, {
-        log: deps.log.child({ component: 'alerts' }),
-        dbFile: join(config.state_dir, 'collector.db'),
-        secrets: config.alertingSecrets,
-        writeLines: (lines) => this.writer.write(lines),
-        isRevoked: (host) => {
-          const a = this.registry.get(host);
-          return !a || a.revokedAt !== null;
-        },
-      });
-    }
-    const alerts = this.alerts;
+    if (config.alerting) this.engine = this.newEngine(config);
+    const current = (): AlertEngine | undefined => this.engine;
     this.status = new StatusPage(
       { users: config.statusUsers ?? [], sessionTtlMs: config.status.session_ttl, language: config.status.language, timeZone: config.status.time_zone },
       this.registry,
       {
         connected: () => this.server.connectedIds(),
         influx: async () => ({ up: await this.writer.ping(), queued: this.writer.stats.queued, spooled: this.spool.pendingRecords, lastError: this.writer.stats.lastError }),
-        ...(alerts ? { alerts: () => alerts.statusAlerts(), silences: () => alerts.statusSilences(), smtp: () => alerts.smtpHealth() } : {}),
+        // Getters: a reload may add or remove the alert engine.
+        get alerts() {
+          const e = current();
+          return e ? () => e.statusAlerts() : undefined;
+        },
+        get silences() {
+          const e = current();
+          return e ? () => e.statusSilences() : undefined;
+        },
+        get smtp() {
+          const e = current();
+          return e ? () => e.smtpHealth() : undefined;
+        },
       },
     );
+    // The receiver keeps these hooks for its life; they reach whichever engine is current.
+    const alertHooks: CollectorHooks = {
+      onBatch: (id, _agent, batch) => this.engine?.onBatch(id, batch),
+      onAgentState: (id, _agent, online, at) => this.engine?.onAgentState(id, online, at),
+      http: (req, res) => this.http(req, res),
+    };
     this.server = new CollectorServer(config, {
       registry: this.registry,
       writer: this.writer,
       log: deps.log.child({ component: 'receiver' }),
-      hooks: combineHooks(this.status.hooks(), this.alerts?.hooks(), deps.hooks),
+      hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
       central: this.central,
     });
+  }
+
+  /** Present when the config has an `alerting:` section (it may come or go with a reload). */
+  get alerts(): AlertEngine | undefined {
+    return this.engine;
+  }
+
+  private newEngine(config: CollectorConfig): AlertEngine {
+    mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
+    return new AlertEngine(config.alerting!, {
+      log: this.log.child({ component: 'alerts' }),
+      dbFile: join(config.state_dir, 'collector.db'),
+      secrets: config.alertingSecrets,
+      writeLines: (lines) => this.writer.write(lines),
+      isRevoked: (host) => {
+        const a = this.registry.get(host);
+        return !a || a.revokedAt !== null;
+      },
+    });
+  }
+
+  private http(req: IncomingMessage, res: ServerResponse): Promise<boolean> | boolean {
+    if (req.url?.split('?')[0]?.replace(/\/+$/, '') === '/api/v1/reload') {
+      return handleReloadApi(req, res, { adminToken: this.engine?.adminToken, log: this.log, reload: () => this.reload() });
+    }
+    return this.engine?.http(req, res) ?? false;
+  }
+
+  /**
+   * Re-read the config file the collector was started with, validate it in full and
+   * apply its `alerting:` section. An invalid file changes nothing. Other sections that
+   * changed are named in the log (they need a restart). One reload at a time: a call
+   * during a reload waits for it, then reloads again.
+   */
+  reload(next?: CollectorConfig): Promise<ReloadResult> {
+    const run = async (): Promise<ReloadResult> => {
+      if (this.reloading) await this.reloading.catch(() => {});
+      return this.reloadNow(next);
+    };
+    const p = run().finally(() => {
+      if (this.reloading === p) this.reloading = undefined;
+    });
+    this.reloading = p;
+    return p;
+  }
+
+  private async reloadNow(given: CollectorConfig | undefined): Promise<ReloadResult> {
+    const stats = this.reloadStats;
+    const fail = (code: string, error: string): ReloadResult => {
+      stats.failures++;
+      stats.lastError = error;
+      this.log.error({ code, failures: stats.failures }, `alerting config not reloaded; the running config stays: ${error}`);
+      return { ok: false, code, error };
+    };
+    if (this.stopped) return fail('CANH_ERR_RELOAD_FAILED', 'the collector is stopping');
+    let next: CollectorConfig;
+    try {
+      if (given) next = given;
+      else if (this.configFile) next = loadCollectorConfig(this.configFile);
+      else return fail('CANH_ERR_RELOAD_FAILED', 'the collector was not started from a config file');
+    } catch (err) {
+      if (err instanceof CanhError) return fail(err.code, err.message);
+      throw err;
+    }
+    const restartNeeded = changedSections(this.config, next);
+    let alerting: Extract<ReloadResult, { ok: true }>['alerting'];
+    try {
+      if (next.alerting && this.engine) {
+        alerting = this.engine.reload(next.alerting, next.alertingSecrets);
+      } else if (next.alerting) {
+        const engine = this.newEngine({ ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets });
+        // Connected agents will not connect again to tell it: they are online as of now.
+        const now = Date.now();
+        for (const c of this.server.connectedAgents()) engine.onAgentState(identityOf(c.agent), true, now);
+        this.engine = engine;
+        if (this.started) engine.start();
+        alerting = 'enabled';
+      } else if (this.engine) {
+        const old = this.engine;
+        // Detached first, so no batch reaches an engine that is stopping.
+        this.engine = undefined;
+        await old.stop();
+        alerting = 'disabled';
+      } else alerting = 'absent';
+    } catch (err) {
+      // Rules, templates or the SMTP transport could not be built: nothing was swapped.
+      return fail('CANH_ERR_RELOAD_FAILED', `${this.configFile ?? 'config'}: ${(err as Error).message}`);
+    }
+    this.config = { ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets };
+    stats.reloads++;
+    stats.lastAt = Date.now();
+    stats.lastError = null;
+    if (typeof alerting === 'object') {
+      const { rules, threshold, absence, event, added, removed, changed, resolved, recipients, smtpChanged } = alerting;
+      this.log.info({ rules, threshold, absence, event, added, removed, changed, resolved, recipients, smtpChanged, reloads: stats.reloads }, 'alerting config reloaded');
+    } else this.log.info({ alerting, reloads: stats.reloads }, 'alerting config reloaded');
+    if (restartNeeded.length) {
+      this.log.warn({ sections: restartNeeded }, `config changed outside alerting (${restartNeeded.join(', ')}); restart the collector to apply it`);
+    }
+    return { ok: true, alerting, restartNeeded };
   }
 
   async start(): Promise<void> {
@@ -93,7 +221,8 @@ export class Collector {
     }
     this.writer.start();
     this.spool.start();
-    this.alerts?.start();
+    this.engine?.start();
+    this.started = true;
     await this.server.start();
   }
 
@@ -101,10 +230,23 @@ export class Collector {
     if (this.stopped) return;
     this.stopped = true;
     // Alerting stops first: agents cut off by our own shutdown are not "offline".
-    await this.alerts?.stop();
+    await this.reloading?.catch(() => {});
+    await this.engine?.stop();
     await this.server.stop();
     await this.writer.stop();
     this.spool.stop();
     this.registry.close();
   }
+}
+
+/** Top-level sections other than `alerting` whose values differ (secrets compared as read). */
+export function changedSections(a: CollectorConfig, b: CollectorConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const out: string[] = [];
+  for (const k of keys) {
+    if (k === 'alerting' || k === 'alertingSecrets') continue;
+    if (JSON.stringify((a as Record<string, unknown>)[k]) === JSON.stringify((b as Record<string, unknown>)[k])) continue;
+    out.push(k === 'influxPassword' ? 'influx.password' : k === 'statusUsers' ? 'status.users' : k);
+  }
+  return [...new Set(out)].sort();
 }

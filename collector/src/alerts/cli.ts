@@ -3,7 +3,12 @@
 //   canh-collector silence add agency=so-tttt host=web01 --duration 2h --comment "thay ổ cứng"
 //   canh-collector silence list [--all] [--json]
 //   canh-collector silence expire ID
+// `canh-collector alerts reload`: asks the running collector (POST /api/v1/reload on its
+// port, with the admin token of the same config file) to re-read its config.
 import { mkdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { CanhError } from '@canh/protocol';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +19,8 @@ import { createSilence, silenceJson, silenceState } from './silences.ts';
 export const SILENCE_USAGE = `       canh-collector silence add MATCHER... (--duration 2h | --until TIME) --comment TEXT [--author NAME] [--start TIME]
        canh-collector silence list [--all] [--json]
        canh-collector silence expire ID`;
+
+export const ALERTS_USAGE = `       canh-collector alerts reload [--config FILE] [--url http://127.0.0.1:8443] [--json]`;
 
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
@@ -108,4 +115,92 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
   } finally {
     store.close();
   }
+}
+
+function post(url: URL, token: string): Promise<{ status: number; body: string }> {
+  const loopback = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-length': 0 },
+        // On this machine the collector's certificate names its public host, not 127.0.0.1.
+        ...(url.protocol === 'https:' && loopback ? { rejectUnauthorized: false } : {}),
+        timeout: 60_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 60 s')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** `canh-collector alerts reload`: the running collector re-reads its config; non-zero exit when it refused. */
+export async function alertsCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } } });
+  } catch (err) {
+    process.stderr.write(`canh-collector alerts: ${(err as Error).message}\nusage:\n${ALERTS_USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (positionals[0] !== 'reload') {
+    process.stderr.write(`canh-collector alerts: unknown subcommand "${positionals[0] ?? ''}"\nusage:\n${ALERTS_USAGE}\n`);
+    return 2;
+  }
+  const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
+  let config;
+  try {
+    config = loadCollectorConfig(file);
+  } catch (err) {
+    if (!(err instanceof CanhError)) throw err;
+    // Checked here first: the collector would refuse the same file, so it is not asked.
+    process.stderr.write(`canh-collector: ${err.message}\n(${err.code})\nthe running collector was not asked to reload; its config is unchanged\n`);
+    return 1;
+  }
+  const token = config.alertingSecrets?.adminToken;
+  if (!token) {
+    process.stderr.write(`canh-collector alerts reload: ${file} has no alerting.admin_token, which the reload API needs; send SIGHUP instead (systemctl reload canh-collector)\n`);
+    return 1;
+  }
+  const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const url = new URL('/api/v1/reload', values.url ?? `${config.listen.tls ? 'https' : 'http'}://${host}:${config.listen.port}`);
+  let answer;
+  try {
+    answer = await post(url, token);
+  } catch (err) {
+    process.stderr.write(`canh-collector alerts reload: cannot reach the collector at ${url.origin}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    return 1;
+  }
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(answer.body) as Record<string, unknown>;
+  } catch {
+    // not JSON: shown raw below
+  }
+  if (values.json) out(answer.body.trim());
+  if (answer.status !== 200) {
+    const why = typeof body.error === 'string' ? `${body.error}${body.code ? `\n(${String(body.code)})` : ''}` : `HTTP ${answer.status}: ${answer.body.trim()}`;
+    process.stderr.write(`canh-collector: the collector did not reload: ${why}\n`);
+    if (answer.status === 401) process.stderr.write('the admin token in the file may differ from the running one (it changes only with a reload); send SIGHUP instead\n');
+    return 1;
+  }
+  if (!values.json) {
+    const a = body.alerting as { rules?: number; added?: string[]; removed?: string[]; changed?: string[]; resolved?: number } | string | undefined;
+    if (a && typeof a === 'object') {
+      out(`alerting config reloaded: ${a.rules} rules (added: ${a.added?.join(', ') || '-'}; removed: ${a.removed?.join(', ') || '-'}; changed: ${a.changed?.join(', ') || '-'}); ${a.resolved ?? 0} firing alerts resolved`);
+    } else out(`alerting config reloaded: alerting ${String(a)}`);
+    const restart = body.restart_needed as string[] | undefined;
+    if (restart?.length) out(`changed outside alerting, applied only by a restart: ${restart.join(', ')}`);
+  }
+  return 0;
 }

@@ -3,6 +3,7 @@
 // InfluxDB query; turns state changes into grouped notifications; queues and sends
 // mail. Time comes from an injectable clock, and tick() does one round of timers, so
 // tests drive it minute by minute without sleeping. All state lives in the store.
+// reload() applies a new `alerting:` section in place (SIGHUP, POST /api/v1/reload).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Batch } from '@canh/protocol';
@@ -37,16 +38,46 @@ export interface AlertEngineDeps {
 
 const REVOCATION_CHECK_MS = 60_000;
 
+/** What a reload changed, for the log and the caller. */
+export interface AlertReloadSummary {
+  rules: number;
+  threshold: number;
+  absence: number;
+  event: number;
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Open alerts resolved because their rule went away (rule_removed) or now labels differently (rule_changed). */
+  resolved: number;
+  recipients: number;
+  smtpChanged: boolean;
+}
+
+// A rule that changed only in these keeps its open alerts and bookkeeping: the next sample
+// or timer judges them by the new values. Any other change (measurement, field, group_by,
+// where, event_types, correlation...) makes other label sets, so old alerts could never
+// resolve: they are resolved with resolved_by rule_changed.
+const RETUNABLE = new Set(['title', 'summary', 'dashboard', 'unit', 'severity', 'send_resolved', 'op', 'value', 'and', 'for', 'keep_firing_for', 'min_severity', 'min_count', 'within', 'resolve_after']);
+
+function sameSeries(a: Rule, b: Rule): boolean {
+  const strip = (r: Rule) => JSON.stringify(Object.entries(r).filter(([k]) => !RETUNABLE.has(k)).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return strip(a) === strip(b);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 export class AlertEngine {
   readonly store: AlertStore;
   readonly tracker: AlertTracker;
-  readonly dispatcher: Dispatcher;
-  readonly mailer: Mailer | undefined;
-  readonly rules: ReadonlyMap<string, Rule>;
-  readonly cfg: AlertingConfig;
-  private readonly threshold: ThresholdEvaluator;
-  private readonly absence: AbsenceEvaluator;
-  private readonly events: EventEvaluator;
+  // Swapped as a whole by reload(); read through the getters below.
+  private current: { cfg: AlertingConfig; rules: ReadonlyMap<string, Rule>; dispatcher: Dispatcher; mailer: Mailer | undefined; secrets: AlertingSecrets | undefined };
+  private threshold: ThresholdEvaluator;
+  private absence: AbsenceEvaluator;
+  private events: EventEvaluator;
+  /** The replaced mailer finishing its send in progress; the new one waits for it (a mail is sent once). */
+  private handover: Promise<void> | undefined;
   private readonly log: Logger;
   private readonly clock: () => number;
   private readonly deps: AlertEngineDeps;
@@ -56,45 +87,128 @@ export class AlertEngine {
   private stopped = false;
 
   constructor(cfg: AlertingConfig, deps: AlertEngineDeps) {
-    this.cfg = cfg;
     this.deps = deps;
     this.log = deps.log;
     this.clock = deps.clock ?? Date.now;
     if (!deps.store && !deps.dbFile) throw new Error('AlertEngine needs a store or a dbFile');
     this.store = deps.store ?? new SqliteAlertStore(deps.dbFile!, { messageDomain: mailDomain(cfg) });
     const rules = effectiveRules(cfg);
-    this.rules = new Map(rules.map((r) => [r.name, r]));
+    const ruleMap = new Map(rules.map((r) => [r.name, r]));
     this.tracker = new AlertTracker(this.store, { flap: cfg.flap, log: this.log.child({ part: 'state' }), writeLines: deps.writeLines });
     const now = this.clock();
     // Alerts of rules that are gone from the config would otherwise fire forever.
     for (const a of [...this.tracker.alerts.values()]) {
-      if (a.state !== 'resolved' && !this.rules.has(a.rule)) this.tracker.resolve(a, now, { resolved_by: 'rule_removed' });
+      if (a.state !== 'resolved' && !ruleMap.has(a.rule)) this.tracker.resolve(a, now, { resolved_by: 'rule_removed' });
     }
     this.absence = new AbsenceEvaluator(rules.filter((r): r is AbsenceRule => r.type === 'absence'), this.tracker, this.store, now);
-    this.threshold = new ThresholdEvaluator(
-      rules.filter((r): r is ThresholdRule => r.type === 'threshold'),
-      this.tracker,
-      { maxSampleAge: cfg.max_sample_age, isOnline: (h) => this.absence.isOnline(h) },
-    );
+    this.threshold = this.thresholdEvaluator(rules, cfg);
     this.events = new EventEvaluator(rules.filter((r): r is EventRule => r.type === 'event'), this.tracker, { maxSampleAge: cfg.max_sample_age });
-    const renderer = new MailRenderer({
-      overrides: cfg.templates,
-      rules: this.rules,
-      agencyNames: cfg.agencies,
-      grafanaUrl: cfg.grafana_url,
-      timeZone: cfg.timezone,
-    });
-    this.dispatcher = new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules: this.rules, renderer, log: this.log.child({ part: 'dispatch' }) });
-    if (cfg.smtp) {
-      this.mailer = new Mailer(this.store, cfg.smtp, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: deps.transport, password: deps.secrets?.smtpPassword });
-    } else if (cfg.recipients.length === 0) {
+    const dispatcher = this.buildDispatcher(cfg, ruleMap);
+    const mailer = cfg.smtp ? this.buildMailer(cfg, deps.secrets) : undefined;
+    if (!cfg.smtp && cfg.recipients.length === 0) {
       this.log.info('alerting without recipients: alerts are evaluated and recorded in InfluxDB, no mail is sent');
     }
+    this.current = { cfg, rules: ruleMap, dispatcher, mailer, secrets: deps.secrets };
     // A new critical alert is mailed at once, not at the next tick.
     this.tracker.onTransition = (a) => {
       if (a.state === 'firing' && a.severity === 'critical') this.kick();
     };
     this.log.info({ rules: rules.length, recipients: cfg.recipients.length, open: this.tracker.alerts.size }, 'alert engine ready');
+  }
+
+  get cfg(): AlertingConfig {
+    return this.current.cfg;
+  }
+
+  get rules(): ReadonlyMap<string, Rule> {
+    return this.current.rules;
+  }
+
+  get dispatcher(): Dispatcher {
+    return this.current.dispatcher;
+  }
+
+  get mailer(): Mailer | undefined {
+    return this.current.mailer;
+  }
+
+  private thresholdEvaluator(rules: Rule[], cfg: AlertingConfig): ThresholdEvaluator {
+    return new ThresholdEvaluator(
+      rules.filter((r): r is ThresholdRule => r.type === 'threshold'),
+      this.tracker,
+      // Through `this`: after a reload the threshold rules ask the new absence evaluator.
+      { maxSampleAge: cfg.max_sample_age, isOnline: (h) => this.absence.isOnline(h) },
+    );
+  }
+
+  private buildDispatcher(cfg: AlertingConfig, rules: ReadonlyMap<string, Rule>): Dispatcher {
+    // Templates are parsed here: a broken one throws before anything is swapped.
+    const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, timeZone: cfg.timezone });
+    return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }) });
+  }
+
+  private buildMailer(cfg: AlertingConfig, secrets: AlertingSecrets | undefined): Mailer {
+    return new Mailer(this.store, cfg.smtp!, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: this.deps.transport, password: secrets?.smtpPassword });
+  }
+
+  /**
+   * Apply a new `alerting:` section without a restart. Everything that can fail for a
+   * config reason (rules, templates, the SMTP transport) is built first and the running
+   * config stays if it throws; the swap itself is synchronous, so no batch the receiver
+   * hands over meets a half-swapped engine. The store and the tracker carry over: open
+   * episodes, pending `for`, flap history, notification groups, silences, the outbox,
+   * and the absence bookkeeping (agents' liveness, last-seen times of kept rules).
+   */
+  reload(cfg: AlertingConfig, secrets: AlertingSecrets | undefined): AlertReloadSummary {
+    if (this.stopped) throw new Error('the alert engine is stopped');
+    const prev = this.current;
+    const rules = effectiveRules(cfg);
+    const ruleMap = new Map(rules.map((r) => [r.name, r]));
+    // Resolutions of alerts whose rule is removed are still mailed, with that rule's title.
+    const mailRules = new Map(ruleMap);
+    for (const a of this.tracker.alerts.values()) {
+      const gone = prev.rules.get(a.rule);
+      if (gone && !ruleMap.has(a.rule)) mailRules.set(a.rule, gone);
+    }
+    const dispatcher = this.buildDispatcher(cfg, mailRules);
+    const smtpChanged = !sameJson(cfg.smtp, prev.cfg.smtp) || secrets?.smtpPassword !== prev.secrets?.smtpPassword;
+    const mailer = !cfg.smtp ? undefined : smtpChanged || !prev.mailer ? this.buildMailer(cfg, secrets) : prev.mailer;
+
+    // The swap: synchronous from here on.
+    const now = this.clock();
+    const added = rules.filter((r) => !prev.rules.has(r.name)).map((r) => r.name);
+    const removed = [...prev.rules.keys()].filter((n) => !ruleMap.has(n));
+    const changed = rules.filter((r) => prev.rules.has(r.name) && !sameJson(r, prev.rules.get(r.name))).map((r) => r.name);
+    const relabelled = new Set(changed.filter((n) => !sameSeries(ruleMap.get(n)!, prev.rules.get(n)!)));
+    let resolved = 0;
+    for (const a of [...this.tracker.alerts.values()]) {
+      if (a.state === 'resolved') continue;
+      const why = !ruleMap.has(a.rule) ? 'rule_removed' : relabelled.has(a.rule) ? 'rule_changed' : undefined;
+      if (!why) continue;
+      if (a.state === 'firing') resolved++;
+      this.tracker.resolve(a, now, { resolved_by: why });
+    }
+    this.tracker.setFlap(cfg.flap);
+    const keep = (name: string) => prev.rules.has(name) && !relabelled.has(name);
+    this.absence = new AbsenceEvaluator(rules.filter((r): r is AbsenceRule => r.type === 'absence'), this.tracker, this.store, now, { from: this.absence, keep });
+    this.threshold = this.thresholdEvaluator(rules, cfg);
+    this.events = new EventEvaluator(rules.filter((r): r is EventRule => r.type === 'event'), this.tracker, { maxSampleAge: cfg.max_sample_age }, { from: this.events, keep });
+    this.current = { cfg, rules: ruleMap, dispatcher, mailer, secrets };
+    if (prev.mailer && prev.mailer !== mailer) {
+      const done = prev.mailer.stop().catch((err: unknown) => this.log.warn({ err }, 'the replaced mailer did not stop cleanly'));
+      const h: Promise<void> = (this.handover ? Promise.all([this.handover, done]) : done).then(() => {
+        if (this.handover === h) this.handover = undefined;
+      });
+      this.handover = h;
+    }
+    if (this.timer && cfg.evaluation_interval !== prev.cfg.evaluation_interval) {
+      clearInterval(this.timer);
+      this.timer = setInterval(() => void this.tick(), cfg.evaluation_interval);
+      this.timer.unref();
+    }
+    this.tracker.flush();
+    const count = (t: Rule['type']) => rules.filter((r) => r.type === t).length;
+    return { rules: rules.length, threshold: count('threshold'), absence: count('absence'), event: count('event'), added, removed, changed, resolved, recipients: cfg.recipients.length, smtpChanged };
   }
 
   hooks(): CollectorHooks {
@@ -130,7 +244,12 @@ export class AlertEngine {
   }
 
   http(req: IncomingMessage, res: ServerResponse): Promise<boolean> | boolean {
-    return handleAlertApi(req, res, { engine: this, adminToken: this.deps.secrets?.adminToken, log: this.log, now: this.clock });
+    return handleAlertApi(req, res, { engine: this, adminToken: this.adminToken, log: this.log, now: this.clock });
+  }
+
+  /** The bearer token of the admin API, as of the last (re)load; undefined: the API is off. */
+  get adminToken(): string | undefined {
+    return this.current.secrets?.adminToken;
   }
 
   /** Firing alerts, newest first, for the status page. */
@@ -183,6 +302,8 @@ export class AlertEngine {
     } catch (err) {
       this.log.error({ err }, 'alert evaluation round failed');
     }
+    if (this.handover) await this.handover;
+    if (this.stopped) return;
     await this.mailer?.process();
   }
 
@@ -214,6 +335,7 @@ export class AlertEngine {
     } catch (err) {
       this.log.warn({ err }, 'could not persist alert bookkeeping on stop');
     }
+    await this.handover;
     await this.mailer?.stop();
     if (!this.deps.store) this.store.close();
   }

@@ -3,6 +3,8 @@
 //   POST   /api/v1/silences               {matchers, created_by, comment, ends_at | duration, starts_at?}
 //   DELETE /api/v1/silences/<id>          expire a silence
 //   GET    /api/v1/alerts                 firing and pending alerts, and why one is muted
+//   POST   /api/v1/reload                 re-read the config file, apply `alerting:` (the
+//                                         collector's reload; 200, or 400 with the problems)
 // Every call needs `Authorization: Bearer <alerting.admin_token>`; without a token in
 // the config the API is off.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -39,6 +41,39 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** Answers 403/401 itself and returns false unless the request carries the admin token. */
+function authorized(req: IncomingMessage, res: ServerResponse, adminToken: string | undefined, log: Logger, path: string): boolean {
+  if (!adminToken) {
+    send(res, 403, { error: 'the admin API is off: set alerting.admin_token in the collector config', code: 'CANH_ERR_API_DISABLED' });
+    return false;
+  }
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m || !sameToken(m[1]!, adminToken)) {
+    log.warn({ remote: req.socket.remoteAddress, path }, 'admin API refused (401)');
+    send(res, 401, { error: 'a valid admin bearer token is required', code: 'CANH_ERR_API_UNAUTHORIZED' }, { 'www-authenticate': 'Bearer' });
+    return false;
+  }
+  return true;
+}
+
+/** The outcome of a reload as the API answers it (Collector.reload's ReloadResult). */
+export type ReloadAnswer = { ok: true; alerting: unknown; restartNeeded: string[] } | { ok: false; code: string; error: string };
+
+/** POST /api/v1/reload: the collector re-reads its config file and applies `alerting:`. */
+export async function handleReloadApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: { adminToken: string | undefined; log: Logger; reload: () => Promise<ReloadAnswer> },
+): Promise<boolean> {
+  const path = '/api/v1/reload';
+  if (!authorized(req, res, ctx.adminToken, ctx.log, path)) return true;
+  if (req.method !== 'POST') return send(res, 405, { error: `${req.method ?? '?'} is not allowed on ${path}` }, { allow: 'POST' });
+  ctx.log.info({ remote: req.socket.remoteAddress }, 'config reload asked for (API)');
+  const r = await ctx.reload();
+  if (!r.ok) return send(res, 400, { error: r.error, code: r.code });
+  return send(res, 200, { status: 'reloaded', alerting: r.alerting, restart_needed: r.restartNeeded });
+}
+
 export async function handleAlertApi(
   req: IncomingMessage,
   res: ServerResponse,
@@ -47,12 +82,7 @@ export async function handleAlertApi(
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname.replace(/\/+$/, '');
   if (path !== '/api/v1/alerts' && path !== '/api/v1/silences' && !path.startsWith('/api/v1/silences/')) return false;
-  if (!ctx.adminToken) return send(res, 403, { error: 'the admin API is off: set alerting.admin_token in the collector config', code: 'CANH_ERR_API_DISABLED' });
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  if (!m || !sameToken(m[1]!, ctx.adminToken)) {
-    ctx.log.warn({ remote: req.socket.remoteAddress, path }, 'admin API refused (401)');
-    return send(res, 401, { error: 'a valid admin bearer token is required', code: 'CANH_ERR_API_UNAUTHORIZED' }, { 'www-authenticate': 'Bearer' });
-  }
+  if (!authorized(req, res, ctx.adminToken, ctx.log, path)) return true;
   const { engine } = ctx;
   const now = ctx.now();
   try {

@@ -42,7 +42,7 @@ export class AlertTracker {
   private readonly flaps = new Map<string, number[]>();
   private readonly dirty = new Set<Alert>();
   private readonly store: AlertStore;
-  private readonly flap: FlapOptions;
+  private flap: FlapOptions;
   private readonly log: Logger;
   private readonly writeLines: ((lines: string[]) => Promise<void>) | undefined;
   /** Called after an episode starts firing or resolves. */
@@ -57,6 +57,11 @@ export class AlertTracker {
       this.alerts.set(a.id, a);
       if (a.state !== 'resolved') this.open.set(a.fingerprint, a);
     }
+  }
+
+  /** New flap options (a config reload); the flap history itself is kept. */
+  setFlap(flap: FlapOptions): void {
+    this.flap = flap;
   }
 
   /** The pending or firing episode of a label set. */

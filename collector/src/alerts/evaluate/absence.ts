@@ -23,7 +23,12 @@ export class AbsenceEvaluator {
   private readonly tracker: AlertTracker;
   private readonly store: AlertStore;
 
-  constructor(rules: AbsenceRule[], tracker: AlertTracker, store: AlertStore, now: number) {
+  /**
+   * `from`: a config reload. Agents' liveness carries over as it is (they are still
+   * connected), and the last-seen times of series whose rule is kept; instead of reading
+   * the store, where an agent that was online counts as offline since a restart.
+   */
+  constructor(rules: AbsenceRule[], tracker: AlertTracker, store: AlertStore, now: number, from?: { from: AbsenceEvaluator; keep: (rule: string) => boolean }) {
     this.tracker = tracker;
     this.store = store;
     this.agentRules = rules.filter((r) => r.measurement === 'agent');
@@ -34,12 +39,48 @@ export class AbsenceEvaluator {
       list.push(r);
       this.seriesRules.set(r.measurement, list);
     }
+    if (from) {
+      this.adopt(from.from, from.keep, now);
+      return;
+    }
     for (const s of store.series()) if (this.rulesByName.has(s.labels.rule ?? '')) this.series.set(s.key, { ...s, rule: s.labels.rule! });
     // Agents that were connected when the collector stopped must connect again; until
     // they do, they count as offline since now (their `for` runs from the restart).
     for (const a of store.agents()) {
       if (a.online) this.setAgent({ host: a.host, agency: a.agency, site: a.site }, false, now);
       else this.liveness.set(a.host, a);
+    }
+  }
+
+  private adopt(prev: AbsenceEvaluator, keep: (rule: string) => boolean, now: number): void {
+    for (const [h, a] of prev.liveness) this.liveness.set(h, a);
+    const dropped: string[] = [];
+    for (const [k, s] of prev.series) {
+      if (this.rulesByName.has(s.rule) && keep(s.rule)) {
+        this.series.set(k, s);
+        if (prev.dirty.has(k)) this.dirty.add(k);
+      } else dropped.push(k);
+    }
+    if (dropped.length) this.store.deleteSeries(dropped);
+    this.lastPersist = prev.lastPersist;
+    // A new agent rule judges the agents that are offline now, from when they went offline.
+    for (const r of this.agentRules) {
+      if (keep(r.name)) continue;
+      for (const a of this.liveness.values()) {
+        if (a.online) continue;
+        const tags: Record<string, string> = { host: a.host, agency: a.agency, site: a.site };
+        this.tracker.observe({
+          rule: r.name,
+          labels: alertLabels(r.name, a.agency, r.group_by, (n) => tags[n]),
+          at: now,
+          activeAt: a.since,
+          holds: true,
+          forMs: r.for,
+          severity: r.severity,
+          value: 0,
+          summary: `agent ${a.host} offline`,
+        });
+      }
     }
   }
 

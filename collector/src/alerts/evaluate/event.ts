@@ -32,7 +32,8 @@ export class EventEvaluator {
   private readonly tracker: AlertTracker;
   private readonly maxSampleAge: number;
 
-  constructor(rules: EventRule[], tracker: AlertTracker, opts: { maxSampleAge: number }) {
+  /** `from`: a config reload; the counting windows and sightings of kept rules carry over. */
+  constructor(rules: EventRule[], tracker: AlertTracker, opts: { maxSampleAge: number }, from?: { from: EventEvaluator; keep: (rule: string) => boolean }) {
     this.rules = rules;
     this.tracker = tracker;
     this.maxSampleAge = opts.maxSampleAge;
@@ -43,6 +44,11 @@ export class EventEvaluator {
         this.byType.set(t, list);
       }
       if (r.distinct_hosts) this.sightings.set(r.name, new Map());
+    }
+    if (from) {
+      const names = new Set(rules.filter((r) => from.keep(r.name)).map((r) => r.name));
+      for (const [k, w] of from.from.windows) if (names.has((JSON.parse(k) as { rule?: string }).rule ?? '')) this.windows.set(k, w);
+      for (const [name, byValue] of from.from.sightings) if (names.has(name) && this.sightings.has(name)) this.sightings.set(name, byValue);
     }
   }
 
