@@ -20,6 +20,7 @@ const WORDS = {
     quiet: 'không còn sự kiện mới',
     revoked: 'agent đã bị thu hồi',
     ruleRemoved: 'quy tắc đã bị gỡ khỏi cấu hình',
+    ruleChanged: 'quy tắc đã được sửa: nó theo dõi dữ liệu khác nên cảnh báo cũ được đóng',
   },
   en: {
     firing: 'Alert',
@@ -34,6 +35,7 @@ const WORDS = {
     quiet: 'no new events',
     revoked: 'agent revoked',
     ruleRemoved: 'rule removed from the config',
+    ruleChanged: 'rule changed to watch other data, so the old alert was closed',
   },
 } as const;
 
@@ -192,7 +194,7 @@ function alertContext(a: Alert, i: MailModelInput): Context {
   const labels = Object.entries(a.labels)
     .filter(([k]) => !HIDDEN_LABELS.has(k))
     .map(([k, v]) => ({ name: NAMES[i.lang][k] ?? k, value: v }));
-  const why = ({ no_data: w.noData, quiet: w.quiet, agent_revoked: w.revoked, rule_removed: w.ruleRemoved } as Record<string, string>)[a.details.resolved_by ?? ''] ?? '';
+  const why = ({ no_data: w.noData, quiet: w.quiet, agent_revoked: w.revoked, rule_removed: w.ruleRemoved, rule_changed: w.ruleChanged } as Record<string, string>)[a.details.resolved_by ?? ''] ?? '';
   return {
     rule: a.rule,
     title: localize(rule?.title, i.lang) ?? a.rule,

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Template, TemplateError } from './render.ts';
 import { formatDuration, formatTime, formatValue } from './model.ts';
+import { MailRenderer } from './index.ts';
+import type { Alert } from '../../alerts/types.ts';
 
 describe('mail templates', () => {
   it('escapes in HTML, not in text; {{{raw}}} stays raw', () => {
@@ -29,5 +31,19 @@ describe('mail templates', () => {
     expect(formatValue(95.5, pct, 'vi')).toBe('95,5 %');
     expect(formatValue(1234.5, { type: 'threshold', unit: 'none' } as never, 'en')).toBe('1,234.5');
     expect(formatValue(3 * 1024 ** 3, { type: 'threshold', unit: 'bytes' } as never, 'en')).toBe('3 GiB');
+  });
+  it('a resolved mail says why when the rule was removed or changed to watch other data (config reload)', () => {
+    const r = new MailRenderer({ rules: new Map(), agencyNames: {}, timeZone: 'Asia/Ho_Chi_Minh' });
+    const t0 = Date.parse('2026-11-27T01:00:00Z');
+    const alert = (id: number, resolvedBy: string): Alert => ({
+      id, fingerprint: `f${id}`, rule: `r${id}`, labels: { rule: `r${id}`, agency: 'so-tttt', host: 'web-1' }, severity: 'high', state: 'resolved',
+      value: 95, summary: 'disk almost full', activeAt: t0, firedAt: t0, resolvedAt: t0 + 60_000, lastSampleAt: t0, clearSince: null, details: { resolved_by: resolvedBy },
+    });
+    const text = (language: 'vi' | 'en', resolvedBy: string) =>
+      r.render({ recipient: { email: 'soc@tinh.gov.vn', language }, firing: [], resolved: [alert(1, resolvedBy)], groupKey: 'g', groupLabels: { agency: 'so-tttt' }, now: t0 + 60_000 }).text;
+    expect(text('en', 'rule_changed')).toContain('rule changed to watch other data, so the old alert was closed');
+    expect(text('vi', 'rule_changed')).toContain('quy tắc đã được sửa');
+    expect(text('en', 'rule_removed')).toContain('rule removed from the config');
+    expect(text('en', 'rule_changed')).not.toContain('rule removed');
   });
 });
