@@ -13,7 +13,8 @@
 // source run): CPU per cycle ≤ collectd's, RSS ≤ 60 MiB, no child per cycle but ping.
 //
 // Env: BENCH_AGENT_SECONDS (120, measured after the warm-up); BENCH_AGENT_VARIANTS
-// (source,bundle: which forms of the agent to run)
+// (source,bundle: which forms of the agent to run); BENCH_AGENT_FLAGS (Node/V8 options
+// for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,8 @@ const WARMUP = 15;
 const CYCLE = 10;
 const BUNDLE = join(root, 'dist/canh-agent.cjs');
 const VARIANTS = (process.env.BENCH_AGENT_VARIANTS ?? 'source,bundle').split(',');
+// The bundle runs with the flags it is shipped with; BENCH_AGENT_FLAGS="..." tries others.
+const BUNDLE_FLAGS = process.env.BENCH_AGENT_FLAGS !== undefined ? process.env.BENCH_AGENT_FLAGS.split(/\s+/).filter(Boolean) : AGENT_NODE_FLAGS;
 
 function ensureCollectd(): string | undefined {
   if (existsSync('/usr/sbin/collectd')) return '/usr/sbin/collectd';
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
     const variants: { name: string; args: string[] }[] = [];
     if (VARIANTS.includes('source')) variants.push({ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] });
     // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
-    if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...AGENT_NODE_FLAGS, BUNDLE] });
+    if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
     collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });
