@@ -51,7 +51,9 @@ export async function buildExecutable(target: Target, opts: { outDir?: string; l
       execArgv: [...AGENT_NODE_FLAGS],
     }),
   );
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Made under the same V8 options the executable runs with: V8 rejects a code cache
+  // produced under other flags (and says so on stderr at every start).
+  execFileSync(process.execPath, [...AGENT_NODE_FLAGS, '--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
   const out = join(outDir, `canh-agent-${target}${target.startsWith('win') ? '.exe' : ''}`);
   rmSync(out, { force: true });
   copyFileSync(nodeBinary(target, version, log), out);
