@@ -124,7 +124,7 @@ export class PointEncoder {
       const int = p.int;
       s.keys = keys;
       s.int = int;
-      s.heads = keys.map((k) => `${escapeTag(k)}=`);
+      s.heads = keys.map(fieldHead);
       s.ints = keys.map((k) => int !== undefined && int.includes(k));
     }
     let fields = '';
@@ -136,6 +136,21 @@ export class PointEncoder {
     if (!fields) return undefined;
     return `${s.prefix} ${fields} ${p.time}`;
   }
+}
+
+/**
+ * "escaped_name=" of a field, shared by every encoder: 10,000 agents send the same few
+ * hundred field names, and one copy each is enough. Bounded; past the bound it starts over.
+ */
+const heads = new Map<string, string>();
+function fieldHead(k: string): string {
+  let h = heads.get(k);
+  if (h === undefined) {
+    if (heads.size >= 65_536) heads.clear();
+    h = `${escapeTag(k)}=`;
+    heads.set(k, h);
+  }
+  return h;
 }
 
 interface SeriesLayout {
