@@ -31,7 +31,11 @@ export async function bundleAgent(opts: { outfile?: string; quiet?: boolean } = 
     },
     banner: { js: '#!/usr/bin/env node\n// canh-agent: single-file build; source at agent/src, built by deploy/build/bundle.ts' },
     legalComments: 'linked',
-    minify: false,
+    // Whitespace and syntax only: names stay readable in stack traces and logs. V8 keeps
+    // the source text in memory; 1.9 → 1.3 MB saved ~3 MiB of RSS in bench:agent
+    // (max 72 → 69 MiB, steady 65 → 62 MiB). Renaming identifiers too saved no more.
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: false,
     metafile: true,
     logLevel: opts.quiet ? 'error' : 'warning',
