@@ -184,3 +184,36 @@ export function percentile(hist: Map<number, number>, p: number): number {
 export function mergeHist(into: Map<number, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into.set(Number(k), (into.get(Number(k)) ?? 0) + v);
 }
+
+/**
+ * CPU time a process has run, in ms, from the scheduler's own accounting: the sum of
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU, per thread). /proc/<pid>/stat
+ * counts in clock ticks (10 ms) charged to whoever runs when the tick fires, which for a
+ * process that wakes for a fraction of a millisecond every 10 s is a coin toss per tick;
+ * this is exact. Threads that ended are not in it (Node's and collectd's threads live as
+ * long as the process). Undefined when the kernel does not provide schedstat.
+ */
+export function runtimeMsOf(pid: number): number | undefined {
+  let ns = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // thread ended meanwhile
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return Number.isFinite(ns) ? ns / 1e6 : undefined;
+}
+
+/** runtimeMsOf the process plus its live children (and theirs), plus reaped children's cutime+cstime (ticks). */
+export function treeRuntimeMsOf(pid: number): number | undefined {
+  const own = runtimeMsOf(pid);
+  if (own === undefined) return undefined;
+  let total = own + cpuOf(pid).childrenMs;
+  for (const c of childrenOf(pid)) total += treeRuntimeMsOf(c) ?? 0;
+  return total;
+}
