@@ -89,14 +89,16 @@ export function encodePoint(p: Point, extraTags?: Readonly<Record<string, string
  * encodePoint for one source whose extra tags never change (one agent's connection):
  * the escaped, merged and sorted "measurement,tags" part is computed once per series
  * and reused, since an agent sends the same series every cycle. Output is identical to
- * encodePoint's. The cache holds at most `maxSeries` series; past that it starts over.
+ * encodePoint's. The cache holds the first `maxSeries` series an agent sends (the ones it
+ * sends every cycle); further series are encoded without it, so an agent with many
+ * series costs a bounded amount of memory and the hot ones stay cached.
  */
 export class PointEncoder {
   private readonly extraTags: Readonly<Record<string, string>>;
   private readonly maxSeries: number;
   private readonly series = new Map<string, SeriesLayout>();
 
-  constructor(extraTags: Readonly<Record<string, string>>, maxSeries = 4096) {
+  constructor(extraTags: Readonly<Record<string, string>>, maxSeries = 1024) {
     this.extraTags = { ...extraTags };
     this.maxSeries = maxSeries;
   }
@@ -114,8 +116,7 @@ export class PointEncoder {
     let s = this.series.get(key);
     if (s === undefined) {
       s = { prefix: seriesPrefix(p.name, tags, this.extraTags), keys: [], heads: [], ints: [], int: undefined };
-      if (this.series.size >= this.maxSeries) this.series.clear();
-      this.series.set(key, s);
+      if (this.series.size < this.maxSeries) this.series.set(key, s);
     }
     // The field names and `int` list usually repeat from the series' previous point:
     // their escaped forms and int flags are then reused as they are.
