@@ -1,0 +1,85 @@
+// When the disk spool calls fsync under each policy. fsync itself cannot be watched from
+// a test (the data is in the page cache either way), so node:fs's fsyncSync is wrapped
+// here to record the descriptors it is given, and still syncs for real.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const synced = vi.hoisted(() => [] as number[]);
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return {
+    ...fs,
+    fsyncSync: (fd: number) => {
+      synced.push(fd);
+      fs.fsyncSync(fd);
+    },
+  };
+});
+
+const { DiskSpool } = await import('./disk.ts');
+
+const frame = (seq: number) => ({ frame: JSON.stringify({ type: 'batch', seq, points: [] }), points: 1, events: 0 });
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'canh-fsync-'));
+  synced.length = 0;
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('disk spool fsync', () => {
+  it('interval: a batch still unacked when the interval ends is synced, once', () => {
+    const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'interval', fsyncIntervalMs: 1000 });
+    s.append(frame);
+    s.append(frame);
+    expect(synced).toEqual([]);
+    vi.advanceTimersByTime(999);
+    expect(synced).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(synced).toHaveLength(1); // both batches are in the same segment: one fsync
+    vi.advanceTimersByTime(10_000);
+    expect(synced).toHaveLength(1); // nothing new to sync: no timer, no fsync
+    s.append(frame);
+    vi.advanceTimersByTime(1000);
+    expect(synced).toHaveLength(2);
+    s.close();
+  });
+
+  it('interval: batches acked before the interval ends are not synced (the collector holds them)', () => {
+    const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'interval', fsyncIntervalMs: 1000 });
+    const a = s.append(frame);
+    const b = s.append(frame);
+    s.ack(a);
+    s.ack(b);
+    vi.advanceTimersByTime(5000);
+    expect(synced).toEqual([]);
+    // One of two still unacked: its segment is synced.
+    s.append(frame);
+    const d = s.append(frame);
+    s.ack(d);
+    vi.advanceTimersByTime(1000);
+    expect(synced).toHaveLength(1);
+    s.close();
+  });
+
+  it('always: every append is synced before append returns; never: no fsync at all', () => {
+    const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'always' });
+    s.append(frame);
+    expect(synced).toHaveLength(1);
+    s.append(frame);
+    expect(synced).toHaveLength(2);
+    s.close();
+    synced.length = 0;
+    const n = new DiskSpool({ dir: join(dir, 'never'), maxBytes: 1e6, fsync: 'never' });
+    n.append(frame);
+    vi.advanceTimersByTime(10_000);
+    n.close();
+    expect(synced).toEqual([]);
+  });
+});
