@@ -223,6 +223,10 @@ describe('reloading the alerting config', () => {
     expect(String(res.body.error)).toContain('alerting.rules[0].op');
     await waitLogged('alerting config not reloaded', 2);
     expect(logged('alerting config reloaded')).toHaveLength(1);
+    // /healthz says so too, for monitoring the monitor.
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { config_reloads: { applied: number; failed: number; last_error: string | null } };
+    expect(health.config_reloads).toMatchObject({ applied: 1, failed: 2 });
+    expect(String(health.config_reloads.last_error)).toContain('alerting.rules[0].op');
 
     // Still the reloaded rules (>= 400, not >= 300): the web server answering 200 resolves
     // web_error, 404 fires it again.

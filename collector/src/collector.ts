@@ -111,6 +111,10 @@ export class Collector {
       log: deps.log.child({ component: 'receiver' }),
       hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
       central: this.central,
+      health: () => {
+        const r = this.reloadStats;
+        return { config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError } };
+      },
     });
   }
 

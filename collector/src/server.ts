@@ -89,6 +89,8 @@ export class CollectorServer {
   private readonly log: Logger;
   private readonly hooks: CollectorHooks;
   private readonly central: CentralConfigStore | undefined;
+  /** More of the collector's state for /healthz (config reloads). */
+  private readonly health: (() => Record<string, unknown>) | undefined;
   private centralSeen = 0;
   /**
    * Connections not read from because the write queue reached the writer's high-water
@@ -106,13 +108,14 @@ export class CollectorServer {
   /** Running mean of lines per batch: how much one resumed connection is expected to add. */
   private batchLines = 100;
 
-  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore }) {
+  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
     this.config = config;
     this.registry = deps.registry;
     this.writer = deps.writer;
     this.log = deps.log;
     this.hooks = deps.hooks ?? {};
     this.central = deps.central;
+    this.health = deps.health;
     this.writer.onProgress = () => this.releaseHeld();
     this.wss = new WebSocketServer({
       noServer: true,
@@ -163,6 +166,7 @@ export class CollectorServer {
           status: influxUp ? 'ok' : 'degraded',
           influx: { up: influxUp, queued_lines: this.writer.stats.queued, last_error: this.writer.stats.lastError },
           agents_connected: this.conns.size,
+          ...this.health?.(),
         };
         res.writeHead(influxUp ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         return;
