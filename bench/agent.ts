@@ -17,7 +17,8 @@
 // during the measured cycles alone is printed next to it.
 //
 // Env: BENCH_AGENT_SECONDS (120, measured after the warm-up); BENCH_AGENT_VARIANTS
-// (source,bundle: which forms of the agent to run); BENCH_AGENT_FLAGS (Node/V8 options
+// (source,bundle: which forms of the agent to run); BENCH_AGENT_INPUTS (which inputs;
+// default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
 // for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,8 @@ const WARMUP = 15;
 const CYCLE = 10;
 const BUNDLE = join(root, 'dist/canh-agent.cjs');
 const VARIANTS = (process.env.BENCH_AGENT_VARIANTS ?? 'source,bundle').split(',');
+// The issue's default Linux inputs; BENCH_AGENT_INPUTS=cpu,mem (say) finds what each costs.
+const INPUTS = (process.env.BENCH_AGENT_INPUTS ?? 'cpu,mem,disk,system,net,ping').split(',').filter(Boolean);
 // The bundle runs with the flags it is shipped with; BENCH_AGENT_FLAGS="..." tries others.
 const BUNDLE_FLAGS = process.env.BENCH_AGENT_FLAGS !== undefined ? process.env.BENCH_AGENT_FLAGS.split(/\s+/).filter(Boolean) : AGENT_NODE_FLAGS;
 
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
         JSON.stringify({
           collector: { url: collector!.url, token: agents[i]!.token },
           agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn' },
-          inputs: [{ type: 'cpu' }, { type: 'mem' }, { type: 'disk' }, { type: 'system' }, { type: 'net' }, { type: 'ping', urls: ['127.0.0.1'] }],
+          inputs: INPUTS.map((t) => (t === 'ping' ? { type: 'ping', urls: ['127.0.0.1'] } : { type: t })),
         }),
       );
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
@@ -183,7 +186,7 @@ LoadPlugin csv
       return alive.length ? `${perCycleText}; running throughout: ${alive.join(', ')}` : perCycleText;
     };
     const figures = [
-      `${cycles} cycles of ${CYCLE} s after ${WARMUP} s warm-up; agent inputs cpu, mem, disk, system, net, ping 127.0.0.1; collectd cpu, memory, df, load, interface, ping, csv`,
+      `${cycles} cycles of ${CYCLE} s after ${WARMUP} s warm-up; agent inputs ${INPUTS.join(', ')}${INPUTS.includes('ping') ? ' (ping 127.0.0.1)' : ''}; collectd cpu, memory, df, load, interface, ping, csv`,
       ...startup,
       ...subjects.map(
         (s) =>
