@@ -1,7 +1,8 @@
 // The agent's WebSocket link to the collector: connect with the bearer token, say hello,
 // send spooled batches in order with a bounded window of unacked ones, drop a batch from
 // the spool only when its ack arrives, and reconnect with jittered backoff when anything
-// goes wrong. Liveness: a ping every ping_interval; no pong by the next one ends the socket.
+// goes wrong. Liveness: a ping every ping_interval unless something (an ack, a ping) came
+// from the collector within it; no answer by the next one ends the socket.
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -53,6 +54,8 @@ export class Transport {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
+  /** When the collector was last heard from on this connection (any frame), ms. */
+  private lastHeard = 0;
   private readonly backoff: Backoff;
   private readonly retryBackoff = new Backoff(500, 30_000);
   private retryTimer: NodeJS.Timeout | undefined;
@@ -137,6 +140,7 @@ export class Transport {
       this.startPing(ws);
     });
     ws.on('message', (data, isBinary) => {
+      this.heard();
       if (isBinary) return;
       const ackSeq = quickAck(data as Buffer);
       if (ackSeq !== undefined) {
@@ -173,9 +177,8 @@ export class Transport {
           break;
       }
     });
-    ws.on('pong', () => {
-      this.awaitingPong = false;
-    });
+    ws.on('pong', () => this.heard());
+    ws.on('ping', () => this.heard());
     ws.on('error', (err) => {
       this.log.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'collector connection error');
     });
@@ -211,14 +214,24 @@ export class Transport {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
+  /** Any frame from the collector proves the connection alive. */
+  private heard(): void {
+    this.awaitingPong = false;
+    this.lastHeard = Date.now();
+  }
+
   private startPing(ws: WebSocket): void {
     this.awaitingPong = false;
+    this.lastHeard = Date.now();
     this.pingTimer = setInterval(() => {
       if (this.awaitingPong) {
         this.log.warn('no pong from collector; reconnecting');
         ws.terminate();
         return;
       }
+      // Acks every cycle already say the collector is there: a ping (and the pong it
+      // costs both sides) only when nothing came for a whole interval.
+      if (Date.now() - this.lastHeard < this.opts.pingIntervalMs) return;
       this.awaitingPong = true;
       ws.ping();
     }, this.opts.pingIntervalMs);
