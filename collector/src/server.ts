@@ -400,6 +400,9 @@ export class CollectorServer {
         c.ws.terminate();
         continue;
       }
+      // An agent heard from within the interval (its batches come every cycle) needs no
+      // ping: 10,000 pings and pongs every interval would be work for both sides.
+      if (now - c.lastSeen < this.config.liveness.ping_interval) continue;
       if (c.ws.readyState === WebSocket.OPEN) c.ws.ping();
     }
   }
