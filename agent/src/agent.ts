@@ -94,6 +94,10 @@ export class Agent {
       };
     }
     this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval);
+    // A tick's points leave as one batch as soon as its gathers are done: one wake-up
+    // for gather, spool and send instead of a second one flush_interval later (which
+    // still bounds the wait for points that service inputs push between ticks).
+    this.scheduler.onIdle = () => this.batcher.flush();
   }
 
   async start(): Promise<void> {

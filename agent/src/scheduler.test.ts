@@ -22,6 +22,20 @@ describe('scheduler', () => {
     expect(new Set(ticks).size).toBe(ticks.length);
     for (const t of ticks.slice(1)) expect(t % 100).toBe(0);
   });
+  it('calls onIdle once per tick, when the last of its gathers has ended', async () => {
+    vi.useFakeTimers({ now: 3_000_600 }); // first tick in 400 ms: no gather at once
+    const s = new Scheduler(pino({ level: 'silent' }), true);
+    const log: string[] = [];
+    s.onIdle = () => log.push('idle');
+    s.add({ name: 'quick', intervalMs: 1000, run: async () => void log.push('quick') });
+    s.add({ name: 'slow', intervalMs: 1000, run: () => new Promise((r) => setTimeout(() => (log.push('slow'), r()), 300)) });
+    await vi.advanceTimersByTimeAsync(800);
+    expect(log).toEqual(['quick', 'slow', 'idle']);
+    await vi.advanceTimersByTimeAsync(2000);
+    s.stop();
+    expect(log.filter((l) => l === 'idle')).toHaveLength(3);
+    expect(log.at(-1)).toBe('idle');
+  });
   it('skips a tick while the previous gather still runs, and counts it', async () => {
     vi.useFakeTimers({ now: 2_000_000 });
     const s = new Scheduler(pino({ level: 'silent' }), true);

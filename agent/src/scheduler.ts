@@ -14,6 +14,9 @@ export class Scheduler {
   private running = new Set<string>();
   private stopped = false;
   skipped = 0;
+  /** Called (at most once per event-loop turn) when a gather ends and none is running. */
+  onIdle: () => void = () => {};
+  private idleSoon: NodeJS.Immediate | undefined;
 
   private readonly log: Logger;
   private readonly roundInterval: boolean;
@@ -77,11 +80,21 @@ export class Scheduler {
       this.log.error({ err, input: job.name }, 'gather failed');
     } finally {
       this.running.delete(key);
+      // Gathers of one tick start in the same turn of the event loop; the check phase of
+      // that turn (or of the one where the last of them ends) sees them all done.
+      if (this.running.size === 0 && !this.idleSoon) {
+        this.idleSoon = setImmediate(() => {
+          this.idleSoon = undefined;
+          if (this.running.size === 0 && !this.stopped) this.onIdle();
+        });
+      }
     }
   }
 
   stop(): void {
     this.stopped = true;
+    if (this.idleSoon) clearImmediate(this.idleSoon);
+    this.idleSoon = undefined;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
   }

@@ -1,8 +1,8 @@
 // The agent's WebSocket link to the collector: connect with the bearer token, say hello,
 // send spooled batches in order with a bounded window of unacked ones, drop a batch from
 // the spool only when its ack arrives, and reconnect with jittered backoff when anything
-// goes wrong. Liveness: a ping every ping_interval unless something (an ack, a ping) came
-// from the collector within it; no answer by the next one ends the socket.
+// goes wrong. Liveness: a ping when nothing (an ack, a ping) came from the collector for a
+// whole ping_interval; no answer within the next one ends the socket.
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -54,8 +54,6 @@ export class Transport {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
-  /** When the collector was last heard from on this connection (any frame), ms. */
-  private lastHeard = 0;
   private readonly backoff: Backoff;
   private readonly retryBackoff = new Backoff(500, 30_000);
   private retryTimer: NodeJS.Timeout | undefined;
@@ -214,31 +212,35 @@ export class Transport {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
-  /** Any frame from the collector proves the connection alive. */
+  /**
+   * Any frame from the collector proves the connection alive: the liveness timer starts
+   * over (refresh() moves it without a new timer), so while acks come every cycle it
+   * never fires, and the agent is not woken for it.
+   */
   private heard(): void {
     this.awaitingPong = false;
-    this.lastHeard = Date.now();
+    this.pingTimer?.refresh();
   }
 
   private startPing(ws: WebSocket): void {
     this.awaitingPong = false;
-    this.lastHeard = Date.now();
-    this.pingTimer = setInterval(() => {
+    // Fires only after a whole interval with nothing from the collector: ping it then
+    // (acks every cycle already say it is there), and if the next interval brings
+    // nothing either, not even the pong, the connection is dead.
+    this.pingTimer = setTimeout(() => {
       if (this.awaitingPong) {
         this.log.warn('no pong from collector; reconnecting');
         ws.terminate();
         return;
       }
-      // Acks every cycle already say the collector is there: a ping (and the pong it
-      // costs both sides) only when nothing came for a whole interval.
-      if (Date.now() - this.lastHeard < this.opts.pingIntervalMs) return;
       this.awaitingPong = true;
       ws.ping();
+      this.pingTimer?.refresh();
     }, this.opts.pingIntervalMs);
   }
 
   private stopPing(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.pingTimer) clearTimeout(this.pingTimer);
     this.pingTimer = undefined;
   }
 

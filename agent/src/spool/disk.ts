@@ -13,9 +13,9 @@
 // the page cache); "never" leaves it to the OS. Acks are synced lazily: a lost ack only
 // means a batch is sent again, which InfluxDB stores once. Under "interval", a batch the
 // collector acked before the sync came due is not synced at all (the collector holds it),
-// and the timer runs only while something waits for a sync: an agent whose batches are
-// acked within the interval, the usual case, never calls fsync and is not woken each
-// second for nothing.
+// and the timer runs only while something waits for a sync (the last ack of what it
+// waits for clears it): an agent whose batches are acked within the interval, the usual
+// case, never calls fsync and is not woken for it.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -260,6 +260,13 @@ export class DiskSpool implements Spool {
     writeSync(this.ackFd, b);
     this.acksLogged++;
     this.liveBytes -= e.length + HEADER;
+    // Everything waiting for the sync is acked: the sync would do nothing, so its timer
+    // goes too, and the agent is not woken for it.
+    if (this.timer && this.unsynced.every((s) => !this.entries.has(s))) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.unsynced = [];
+    }
     e.seg.live--;
     // A fully acked segment that is not the one being written is deleted at once; the
     // ack log is rewritten now and then so it does not grow forever.

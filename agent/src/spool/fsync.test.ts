@@ -56,7 +56,9 @@ describe('disk spool fsync', () => {
     const a = s.append(frame);
     const b = s.append(frame);
     s.ack(a);
+    expect(vi.getTimerCount()).toBe(1); // b still waits for the sync
     s.ack(b);
+    expect(vi.getTimerCount()).toBe(0); // nothing left to sync: the agent is not woken for it
     vi.advanceTimersByTime(5000);
     expect(synced).toEqual([]);
     // One of two still unacked: its segment is synced.
