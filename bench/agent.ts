@@ -17,7 +17,8 @@
 // during the measured cycles alone is printed next to it.
 //
 // Env: BENCH_AGENT_SECONDS (120, measured after the warm-up); BENCH_AGENT_VARIANTS
-// (source,bundle: which forms of the agent to run); BENCH_AGENT_INPUTS (which inputs;
+// (source,bundle: which forms of the agent to run; a path ending in .cjs adds another
+// build of the bundle, run next to it for an A/B comparison); BENCH_AGENT_INPUTS (which inputs;
 // default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
 // for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
 import { execFileSync } from 'node:child_process';
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
     if (VARIANTS.includes('source')) variants.push({ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] });
     // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
     if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
+    // Another build side by side (a path ending in .cjs): A/B in one run, same noise.
+    for (const v of VARIANTS.filter((x) => x.endsWith('.cjs'))) variants.push({ name: `canh-agent (other bundle ${v})`, args: [...BUNDLE_FLAGS, v] });
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
     collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });
@@ -194,7 +197,7 @@ LoadPlugin csv
       ),
     ];
     const cd = subjects.find((s) => s.name === 'collectd');
-    const judged = subjects.find((s) => s.name.includes('bundle')) ?? subjects[0]!;
+    const judged = subjects.find((s) => s.name.includes('bundle dist/')) ?? subjects[0]!;
     const targets: Target[] = [
       ...(cd ? [{ what: `${judged.name} CPU per cycle ≤ collectd's (${perCycle(judged).toFixed(2)} vs ${perCycle(cd).toFixed(2)} ms)`, ok: perCycle(judged) <= perCycle(cd) }] : []),
       { what: `${judged.name} RSS ≤ 60 MiB (max ${(judged.rss.max / MiB).toFixed(1)} MiB)`, ok: judged.rss.max <= 60 * MiB },
