@@ -3,7 +3,7 @@
 // without disturbing good ones.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { encode, CloseCode, PROTOCOL_VERSION } from '@canh/protocol';
+import { encode, CloseCode, PROTOCOL_VERSION, RowsWriter, type Point } from '@canh/protocol';
 import { startPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 const HOST_INPUTS = ['cpu', 'mem', 'swap', 'disk', 'diskio', 'kernel', 'processes', 'system', 'net'];
@@ -107,6 +107,40 @@ describe('agents → collector → InfluxDB', () => {
     expect(rows[0]!.user).toBe('root" injected=1i mem,host=x used_percent=99 1 ,=');
     expect(await p.query(`SELECT * FROM mem WHERE host = 'x'`)).toEqual([]);
     ws.close();
+  });
+
+  it('a batch in the rows spelling is stored exactly as the same points spelled as objects', async () => {
+    const { token } = p.collector.registry.add({ name: 'rows-agent', agency: 'a', site: 's' });
+    const ws = (await connect(p.url, token)).ws!;
+    const t0 = Date.now() - 60_000;
+    const nasty = 'say "hi"\\ x=1i\nnext';
+    const sample = (m: string, k: number): Point[] => [
+      { name: m, time: t0 + k, tags: { iface: 'eth 0,a=b' }, fields: { rx: 1000 + k, rate: k / 3, up: k % 2 === 0, note: nasty }, int: ['rx'] },
+      { name: m, time: t0 + k, tags: { iface: 'lo' }, fields: { rx: k, rate: 0.5 }, int: ['rx'] },
+    ];
+    const asPoints = Array.from({ length: 5 }, (_, k) => sample('spell_points', k)).flat();
+    const w = new RowsWriter();
+    for (let k = 0; k < 5; k++) for (const pt of sample('spell_rows', k)) w.add(pt);
+    const acks: unknown[] = [];
+    const both = new Promise<void>((resolve) =>
+      ws.on('message', (m) => {
+        acks.push(JSON.parse(String(m)));
+        if (acks.length === 2) resolve();
+      }),
+    );
+    ws.send(encode({ type: 'batch', seq: 1, points: asPoints, events: [] }));
+    ws.send(`{"type":"batch","seq":2,${w.json()},"events":[]}`);
+    await both;
+    expect(acks).toEqual([{ type: 'ack', seq: 1 }, { type: 'ack', seq: 2 }]);
+    const viaPoints = await p.query('SELECT * FROM spell_points GROUP BY *');
+    const viaRows = await p.query('SELECT * FROM spell_rows GROUP BY *');
+    expect(viaPoints).toHaveLength(10);
+    expect(viaRows.map(({ _measurement, ...r }) => r)).toEqual(viaPoints.map(({ _measurement, ...r }) => r));
+    expect(viaRows.find((r) => r.iface === 'eth 0,a=b')!.note).toBe(nasty);
+    // A row that does not fit its series closes the connection with the row named.
+    const gone = closed(ws);
+    ws.send('{"type":"batch","seq":3,"series":[{"name":"m","fields":["a"]}],"rows":[[0,1,1],[1,1,1]]}');
+    expect(await gone).toEqual({ code: CloseCode.INVALID_MESSAGE, reason: 'rows[1]: series 1 does not exist (the batch has 1)' });
   });
 
   it('a second connection of the same agent replaces the first', async () => {

@@ -1,6 +1,6 @@
 // Turning an agent's batch into line protocol stamped with the registry's identity.
 // The registry's host/agency/site always win over whatever tags the agent sent.
-import { encodePoint, PointEncoder, type Point, type SecurityEvent } from '@canh/protocol';
+import { encodePoint, PointEncoder, rowsToPoints, type Batch, type Point, type SecurityEvent } from '@canh/protocol';
 import type { AgentRecord } from './registry/types.ts';
 
 export interface Identity {
@@ -35,20 +35,36 @@ export function identityTags(id: Identity): Record<string, string> {
   return { host: id.host, agency: id.agency, site: id.site };
 }
 
+/** What encodeBatch reads of a batch: its points in either spelling, and its events. */
+export type BatchContent = Pick<Batch, 'points' | 'events'> & Partial<Pick<Batch, 'series' | 'rows'>>;
+
 /**
- * Line protocol for a batch. `encoder` (one per connection, built from the same
- * identity) reuses each series' encoded tags from one batch to the next; without it
- * every point is encoded from scratch. The lines are the same either way.
+ * Line protocol for a batch: its `points`, then its `rows`, then its events.
+ * `encoder` (one per connection, built from the same identity) reuses each series'
+ * encoded tags from one batch to the next; without it every point is encoded from
+ * scratch. The lines are the same either way.
  */
-export function encodeBatch(points: readonly Point[], events: readonly SecurityEvent[], id: Identity, encoder?: PointEncoder): Encoded {
+export function encodeBatch(batch: BatchContent, id: Identity, encoder?: PointEncoder): Encoded {
   const tags = identityTags(id);
   const lines: string[] = [];
   let refused = 0;
-  for (const p of points) {
+  for (const p of batch.points) {
     const l = encoder ? encoder.encode(p) : encodePoint(p, tags);
     if (l) lines.push(l);
     else refused++;
   }
+  const rows = batch.rows;
+  if (rows?.length) {
+    const series = batch.series ?? [];
+    if (encoder) refused += encoder.encodeRows(series, rows, lines);
+    else
+      for (const p of rowsToPoints(series, rows)) {
+        const l = encodePoint(p, tags);
+        if (l) lines.push(l);
+        else refused++;
+      }
+  }
+  const events = batch.events;
   // Two events of one type in the same millisecond would share a series key and time,
   // and InfluxDB would keep only the last. Spread them 1 ms apart, deterministically,
   // so a replayed batch lands on the same timestamps again.

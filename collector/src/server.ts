@@ -308,11 +308,12 @@ export class CollectorServer {
 
   private onBatch(conn: Conn, batch: Batch, log: Logger): void {
     this.stats.batches++;
-    this.stats.points += batch.points.length;
+    const points = batch.points.length + batch.rows.length;
+    this.stats.points += points;
     this.stats.events += batch.events.length;
-    this.throttle(conn, batch.points.length + batch.events.length);
+    this.throttle(conn, points + batch.events.length);
     this.hooks.onBatch?.(conn.identity, conn.agent, batch);
-    const { lines, refused } = encodeBatch(batch.points, batch.events, conn.identity, conn.encoder);
+    const { lines, refused } = encodeBatch(batch, conn.identity, conn.encoder);
     if (refused) {
       this.stats.refusedPoints += refused;
       log.warn({ seq: batch.seq, refused }, 'points without any writable field were refused');

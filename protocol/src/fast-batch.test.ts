@@ -61,6 +61,47 @@ describe('fastBatch', () => {
     expect(fastBatch(JSON.parse('{"type":"batch","seq":1,"points":[{"name":"m","time":1,"tags":{"__proto__":"x"},"fields":{"a":1}}]}'))).toBeUndefined();
   });
 
+  it('takes the rows spelling, and leaves anything doubtful in it to the schema', () => {
+    const series = [{ name: 'mem', tags: { k: 'v' }, fields: ['used', 'pct'], int: ['used'] }, { name: 'up', fields: ['ok'] }];
+    const rows = [[0, 10, 5, 1.5], [1, 10, true], [0, 20, null, 'x']];
+    expect(agrees({ type: 'batch', seq: 1, series, rows })).toBe('fast');
+    expect(agrees({ type: 'batch', seq: 1, points: [point()], series, rows, events: [] })).toBe('fast');
+    expect(agrees({ type: 'batch', seq: 1, series, rows: [] })).toBe('fast');
+    const cases: unknown[] = [
+      { type: 'batch', seq: 1, series, rows: [[2, 10, 1]] }, // no such series
+      { type: 'batch', seq: 1, series, rows: [[-1, 10, 1]] },
+      { type: 'batch', seq: 1, series, rows: [[0.5, 10, 1, 1]] },
+      { type: 'batch', seq: 1, series, rows: [[0, 10, 1]] }, // one value for two fields
+      { type: 'batch', seq: 1, series, rows: [[0, 10, 1, 2, 3]] },
+      { type: 'batch', seq: 1, series, rows: [[0, 10, null, null]] }, // nothing measured
+      { type: 'batch', seq: 1, series, rows: [[0, -1, 1, 2]] },
+      { type: 'batch', seq: 1, series, rows: [[0, 1.5, 1, 2]] },
+      { type: 'batch', seq: 1, series, rows: [[0, 10, 1, { a: 1 }]] },
+      { type: 'batch', seq: 1, series, rows: [[0, 10, 1, 'x'.repeat(65_537)]] },
+      { type: 'batch', seq: 1, series, rows: [[0, 10]] },
+      { type: 'batch', seq: 1, series, rows: [{ 0: 0 }] },
+      { type: 'batch', seq: 1, series, rows: {} },
+      { type: 'batch', seq: 1, rows: [[0, 10, 1]] }, // rows without series
+      { type: 'batch', seq: 1, series: [{ name: 'm', fields: [] }], rows: [] },
+      { type: 'batch', seq: 1, series: [{ name: 'm', fields: ['a', 'a'] }], rows: [] },
+      { type: 'batch', seq: 1, series: [{ name: 'm', fields: ['a\nb'] }], rows: [] },
+      { type: 'batch', seq: 1, series: [{ name: '', fields: ['a'] }], rows: [] },
+      { type: 'batch', seq: 1, series: [{ name: 'm', fields: ['a'], tags: { k: 1 } }], rows: [] },
+      { type: 'batch', seq: 1, series: [{ name: 'm', fields: ['a'], extra: 1 }], rows: [] },
+      { type: 'batch', seq: 1, series: [{ name: 'm', fields: ['a'], int: 'a' }], rows: [] },
+      { type: 'batch', seq: 1, series: {}, rows: [] },
+    ];
+    for (const c of cases) {
+      expect(agrees(c)).toBe('schema');
+      expect(BatchSchema.safeParse(c).success).toBe(false);
+    }
+  });
+
+  it('names the row that does not fit its series', () => {
+    expect(() => decodeAgentMessage('{"type":"batch","seq":1,"series":[{"name":"m","fields":["a"]}],"rows":[[0,1,1],[3,1,1]]}')).toThrow(/rows\[1\]: series 3 does not exist/);
+    expect(() => decodeAgentMessage('{"type":"batch","seq":1,"series":[{"name":"m","fields":["a"]}],"rows":[[0,1,1,2]]}')).toThrow(/rows\[0\]: has 2 values for the 1 fields/);
+  });
+
   it('keeps the precise error messages for invalid batches', () => {
     expect(() => decodeAgentMessage(JSON.stringify(batch([point({ fields: {} })])))).toThrow(ProtocolError);
     expect(() => decodeAgentMessage(JSON.stringify(batch([point({ fields: {} })])))).toThrow(/points\[0\]\.fields/);

@@ -5,3 +5,4 @@ export * from './line-protocol.ts';
 export * from './errors.ts';
 export * from './time-zone.ts';
 export * from './issues.ts';
+export * from './rows.ts';

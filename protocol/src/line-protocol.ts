@@ -1,7 +1,7 @@
 // InfluxDB line protocol encoding. Every tag and field value that reaches InfluxDB
 // passes through here, so escaping is what stops a value from injecting extra fields,
 // tags or whole lines (a user name with a space and "x=1", a path with a newline...).
-import type { FieldValue, Point } from './messages.ts';
+import type { FieldValue, Point, Row, Series } from './messages.ts';
 
 // Measurement: escape comma and space. Tag keys/values and field keys: comma, equals, space.
 // Newlines cannot be escaped in names or tag values, so they are replaced by spaces there.
@@ -107,27 +107,35 @@ export class PointEncoder {
     return this.series.size;
   }
 
-  encode(p: Point): string | undefined {
+  /**
+   * The series' layout for these field names, from the cache when it has been seen.
+   * A layout's arrays are replaced, never changed, when a series' fields change, so a
+   * caller may hold on to them.
+   */
+  private layout(name: string, tags: Readonly<Record<string, string>> | undefined, keys: string[], int: readonly string[] | undefined): SeriesLayout {
     // Names cannot hold a newline, so the name ends at the first one; each tag key and
     // value is length-prefixed, so no two different tag sets can share a cache key.
-    let key = `${p.name}\n`;
-    const tags = p.tags;
+    let key = `${name}\n`;
     if (tags) for (const k of Object.keys(tags)) key += `${k.length}:${k}${tags[k]!.length}:${tags[k]}`;
     let s = this.series.get(key);
     if (s === undefined) {
-      s = { prefix: seriesPrefix(p.name, tags, this.extraTags), keys: [], heads: [], ints: [], int: undefined };
+      s = { prefix: seriesPrefix(name, tags, this.extraTags), keys: [], heads: [], ints: [], int: undefined };
       if (this.series.size < this.maxSeries) this.series.set(key, s);
     }
     // The field names and `int` list usually repeat from the series' previous point:
     // their escaped forms and int flags are then reused as they are.
-    const keys = Object.keys(p.fields);
-    if (!sameStrings(keys, s.keys) || !sameStrings(p.int, s.int)) {
-      const int = p.int;
+    if (!sameStrings(keys, s.keys) || !sameStrings(int, s.int)) {
       s.keys = keys;
       s.int = int;
       s.heads = keys.map(fieldHead);
       s.ints = keys.map((k) => int !== undefined && int.includes(k));
     }
+    return s;
+  }
+
+  encode(p: Point): string | undefined {
+    const keys = Object.keys(p.fields);
+    const s = this.layout(p.name, p.tags, keys, p.int);
     let fields = '';
     for (let i = 0; i < keys.length; i++) {
       const enc = fieldValue(p.fields[keys[i]!]!, s.ints[i]!);
@@ -136,6 +144,35 @@ export class PointEncoder {
     }
     if (!fields) return undefined;
     return `${s.prefix} ${fields} ${p.time}`;
+  }
+
+  /**
+   * Line protocol of a batch's `rows` (already validated against `series`), appended to
+   * `out`; returns how many rows had nothing writable. Each line is the one encode()
+   * gives for the same point: a row is a point whose fields are its series' field
+   * names with a value, in the series' order.
+   */
+  encodeRows(series: readonly Series[], rows: readonly Row[], out: string[]): number {
+    const layouts: { prefix: string; heads: string[]; ints: boolean[] }[] = [];
+    for (const x of series) {
+      const s = this.layout(x.name, x.tags, x.fields, x.int);
+      layouts.push({ prefix: `${s.prefix} `, heads: s.heads, ints: s.ints });
+    }
+    let refused = 0;
+    for (const r of rows) {
+      const l = layouts[r[0]]!;
+      let fields = '';
+      for (let i = 2; i < r.length; i++) {
+        const v = r[i];
+        if (v === null || v === undefined) continue;
+        const enc = fieldValue(v, l.ints[i - 2]!);
+        if (enc === undefined) continue;
+        fields += fields ? `,${l.heads[i - 2]}${enc}` : `${l.heads[i - 2]}${enc}`;
+      }
+      if (fields) out.push(`${l.prefix}${fields} ${r[1]}`);
+      else refused++;
+    }
+    return refused;
   }
 }
 

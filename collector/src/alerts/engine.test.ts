@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AlertEngine } from './engine.ts';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from '../../../test/helpers/smtp.ts';
-import { batch, disk, event, hanoi, harness, hue, HOUR, MIN, ping, SEC, smtpSection, T0, type Harness } from './test-kit.ts';
+import { batch, disk, event, hanoi, harness, hue, HOUR, MIN, ping, pointsBatch, SEC, smtpSection, T0, type Harness } from './test-kit.ts';
 
 let smtp: TestSmtpServer;
 let h: Harness | undefined;
@@ -116,7 +116,8 @@ describe('alert engine: threshold rules, grouping and mails', () => {
 
   it('repeats only after repeat_interval, and mails the resolution of every episode it announced', async () => {
     const h = start(base({ grouping: { group_wait: '30s', group_interval: '5m', repeat_interval: '4h' } }));
-    const feed = (loss: number) => (t: number) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', loss)]));
+    // Points spelled as objects here; the other tests send rows, as canh-agent does.
+    const feed = (loss: number) => (t: number) => h.engine.onBatch(hanoi, pointsBatch([ping(t, '10.0.0.1', loss)]));
     await h.advance(3 * MIN, feed(80));
     expect(subjects('soc@tinh.gov.vn')).toEqual(['[FIRING:1] Packet loss — Sở Thông tin và Truyền thông']);
     const firstAt = smtp.mails[0]!.receivedAt;
@@ -226,6 +227,21 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     expect(text).toContain('Value: 3 hosts');
     await h.advance(61 * MIN);
     expect(subjects().at(-1)).toBe('[RESOLVED] One source, many hosts — Province-wide');
+  });
+
+  it('a series that stops arriving fires its absence rule, and resolves when it comes back', async () => {
+    const rule = { name: 'ping_silent', type: 'absence', measurement: 'ping', for: '5m', group_by: ['host', 'url'], severity: 'high', title: { vi: 'Mất dữ liệu ping', en: 'Ping data missing' } };
+    const h = start(base({ rules: [rule] }));
+    const state = () => [...h.engine.tracker.alerts.values()].map((a) => `${a.labels.url}:${a.state}`);
+    // Both targets arrive as rows; then 10.0.0.2 goes silent while 10.0.0.1 keeps coming.
+    await h.advance(2 * MIN, (t) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0), ping(t, '10.0.0.2', 0)])));
+    await h.advance(4 * MIN, (t) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0)])));
+    expect(state().filter((s) => s.endsWith(':firing'))).toEqual([]);
+    await h.advance(3 * MIN, (t) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0)])));
+    expect(state()).toContain('10.0.0.2:firing');
+    expect(state()).not.toContain('10.0.0.1:firing');
+    await h.advance(1 * MIN, (t) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0), ping(t, '10.0.0.2', 0)])));
+    expect(state()).not.toContain('10.0.0.2:firing');
   });
 
   it('the default rule pack: disk full after 5 minutes, certificate expiry in days', async () => {

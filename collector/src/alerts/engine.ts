@@ -6,7 +6,7 @@
 // reload() applies a new `alerting:` section in place (SIGHUP, POST /api/v1/reload).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Batch } from '@canh/protocol';
+import { pointsOf, type Batch } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
 import type { CollectorHooks } from '../server.ts';
 import type { AlertingConfig, AlertingSecrets } from './config.ts';
@@ -219,13 +219,17 @@ export class AlertEngine {
     };
   }
 
-  onBatch(id: Identity, batch: Pick<Batch, 'points' | 'events'>): void {
+  onBatch(id: Identity, batch: Pick<Batch, 'points' | 'events'> & Partial<Pick<Batch, 'series' | 'rows'>>): void {
     if (this.stopped) return;
     const now = this.clock();
     try {
-      if (batch.points.length) {
-        this.threshold.onPoints(id, batch.points, now);
-        this.absence.onPoints(id, batch.points, now);
+      if (batch.points.length || batch.rows?.length) {
+        // Only measurements some rule looks at are turned into points.
+        const points = pointsOf(batch, (m) => this.threshold.watches(m) || this.absence.watches(m));
+        if (points.length) {
+          this.threshold.onPoints(id, points, now);
+          this.absence.onPoints(id, points, now);
+        }
       }
       if (batch.events.length) this.events.onEvents(id, batch.events, now);
     } catch (err) {

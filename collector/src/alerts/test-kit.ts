@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Point, SecurityEvent, Severity } from '@canh/protocol';
+import { decodeAgentMessage, RowsWriter, type Batch, type Point, type SecurityEvent, type Severity } from '@canh/protocol';
 import { parseCollectorConfig } from '../config.ts';
 import type { Identity } from '../identity.ts';
 import { AlertEngine } from './engine.ts';
@@ -112,6 +112,16 @@ export function event(at: number, type: string, severity: Severity, message: str
   return { time: at, detector: 'test', type, severity, message, evidence, count: 1 };
 }
 
-export function batch(points: Point[] = [], events: SecurityEvent[] = []): { points: Point[]; events: SecurityEvent[] } {
-  return { points, events };
+/**
+ * A batch as the collector receives it from canh-agent: the points in the `rows`
+ * spelling, decoded by the protocol's own decoder. `pointsBatch` keeps them as objects.
+ */
+export function batch(points: Point[] = [], events: SecurityEvent[] = []): Batch {
+  const w = new RowsWriter();
+  for (const p of points) w.add(p);
+  return decodeAgentMessage(`{"type":"batch","seq":1,${w.json()},"events":${JSON.stringify(events)}}`) as Batch;
+}
+
+export function pointsBatch(points: Point[] = [], events: SecurityEvent[] = []): Batch {
+  return decodeAgentMessage(JSON.stringify({ type: 'batch', seq: 1, points, events })) as Batch;
 }

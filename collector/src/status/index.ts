@@ -3,7 +3,7 @@
 // silences; recent security events; InfluxDB and SMTP health. It needs nothing but the
 // collector, so it works before Grafana is installed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Batch } from '@canh/protocol';
+import { pointsOf, type Batch } from '@canh/protocol';
 import type { CollectorHooks } from '../server.ts';
 import type { AgentRegistry, AgentRecord } from '../registry/types.ts';
 import type { Identity } from '../identity.ts';
@@ -48,8 +48,7 @@ export class StatusPage {
 
   /** Remember the agent's own health points and security events as batches arrive. */
   observe(id: Identity, agent: AgentRecord, batch: Batch): void {
-    for (const p of batch.points) {
-      if (p.name !== 'agent') continue;
+    for (const p of pointsOf(batch, (m) => m === 'agent')) {
       const spool = p.fields.spool_batches;
       const dropped = p.fields.dropped_points;
       if (typeof spool === 'number' && typeof dropped === 'number') this.health.set(agent.id, { spool, dropped });

@@ -123,6 +123,11 @@ export class AbsenceEvaluator {
     }
   }
 
+  /** Whether any rule looks at points of this measurement. */
+  watches(measurement: string): boolean {
+    return (measurement === 'agent' && this.agentRules.length > 0) || this.seriesRules.has(measurement);
+  }
+
   onPoints(id: Identity, points: readonly Point[], now: number): void {
     for (const p of points) {
       if (p.name === 'agent' && this.agentRules.length) {

@@ -35,6 +35,11 @@ export class ThresholdEvaluator {
     }
   }
 
+  /** Whether any rule looks at points of this measurement. */
+  watches(measurement: string): boolean {
+    return this.byMeasurement.has(measurement);
+  }
+
   onPoints(id: Identity, points: readonly Point[], now: number): void {
     for (const p of points) {
       const rules = this.byMeasurement.get(p.name);
