@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAgentMessage } from '@canh/protocol';
+import { decodeAgentMessage, pointsOf } from '@canh/protocol';
 import { Batcher } from './batcher.ts';
 import { MemorySpool } from './spool/memory.ts';
 
@@ -23,9 +23,30 @@ describe('batcher', () => {
     const msg = decodeAgentMessage(spool.after(0, 1)[0]!.frame);
     if (msg.type !== 'batch') throw new Error('not a batch');
     expect(msg.seq).toBe(1);
-    expect(msg.points[0]).toEqual({ name: 'cpu', time: 5000, tags: { cpu: 'cpu0', rack: 'r1' }, fields: { usage_idle: 99.5 } });
-    expect(msg.points[1]!.int).toEqual(['bytes_recv']);
-    expect(msg.points[2]!.time).toBe(42);
+    // Sent in the rows spelling: one series per distinct measurement, tags and fields.
+    expect(msg.points).toEqual([]);
+    expect(msg.series.map((s) => s.name)).toEqual(['cpu', 'net', 'cpu']);
+    const points = pointsOf(msg);
+    expect(points[0]).toEqual({ name: 'cpu', time: 5000, tags: { cpu: 'cpu0', rack: 'r1' }, fields: { usage_idle: 99.5 } });
+    expect(points[1]!.int).toEqual(['bytes_recv']);
+    expect(points[2]!.time).toBe(42);
+  });
+  it('writes each series once per batch, and leaves out points with nothing JSON can carry', () => {
+    const { spool, b } = setup(100);
+    const acc = b.accumulator('ping');
+    for (let t = 0; t < 5; t++) {
+      acc.addPoint('ping', { url: 'a' }, { average_response_ms: 1.5 + t, result_code: 0 }, { time: t, int: ['result_code'] });
+      acc.addPoint('ping', { url: 'b' }, { average_response_ms: Number.NaN, result_code: 2 }, { time: t, int: ['result_code'] });
+    }
+    acc.addPoint('ping', { url: 'c' }, { average_response_ms: Number.NaN }, { time: 9 });
+    b.flush();
+    const [f] = spool.after(0, 10);
+    expect(f!.points).toBe(10);
+    const msg = decodeAgentMessage(f!.frame);
+    if (msg.type !== 'batch') throw new Error('not a batch');
+    expect(msg.series).toHaveLength(2);
+    expect(msg.rows).toHaveLength(10);
+    expect(pointsOf(msg)[1]).toEqual({ name: 'ping', time: 0, tags: { url: 'b' }, fields: { result_code: 2 }, int: ['result_code'] });
   });
   it('events fill in detector and time', () => {
     const { spool, b } = setup();

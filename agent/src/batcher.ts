@@ -2,7 +2,8 @@
 // the spool: a batch is cut when it holds batch_size points or flush_interval has passed,
 // and never grows past the collector's message-size limit. The flush timer is armed by
 // the first point of a batch, so an agent with nothing to send is not woken each second.
-import type { Point, SecurityEvent } from '@canh/protocol';
+// Points are written in the protocol's `rows` spelling (each series once per batch).
+import { RowsWriter, type Point, type SecurityEvent } from '@canh/protocol';
 import type { Accumulator, PointOptions } from './inputs/types.ts';
 import type { Spool } from './spool/types.ts';
 
@@ -16,7 +17,7 @@ export interface BatcherOptions {
 export class Batcher {
   private points: Point[] = [];
   private events: SecurityEvent[] = [];
-  private pointsJson: string[] = [];
+  private rows = new RowsWriter();
   private eventsJson: string[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -81,17 +82,25 @@ export class Batcher {
   private push(p: Point | undefined, e: SecurityEvent | undefined): void {
     // Each point is serialised once, here: the text both sizes the batch (so it stays
     // below the collector's frame limit) and becomes part of the frame at flush.
-    const json = JSON.stringify(p ?? e);
-    if (this.bytes + json.length + 1 > this.opts.maxMessageBytes * 0.9) this.flush();
+    const limit = this.opts.maxMessageBytes * 0.9;
     if (p) {
+      let n = this.rows.add(p);
+      if (n === 0) return; // no field with a value JSON can carry (all NaN): nothing to send
+      if (this.bytes + n > limit && this.points.length + this.events.length > 0) {
+        this.rows.undo();
+        this.flush();
+        n = this.rows.add(p);
+      }
       this.points.push(p);
-      this.pointsJson.push(json);
+      this.bytes += n;
     }
     if (e) {
+      const json = JSON.stringify(e);
+      if (this.bytes + json.length + 1 > limit) this.flush();
       this.events.push(e);
       this.eventsJson.push(json);
+      this.bytes += json.length + 1;
     }
-    this.bytes += json.length + 1;
     this.arm();
     if (this.points.length + this.events.length >= this.opts.batchSize) this.flush();
     // A security event should not wait for the next flush: someone may have to act on
@@ -109,17 +118,17 @@ export class Batcher {
     if (!this.points.length && !this.events.length) return;
     const points = this.points;
     const events = this.events;
-    const pointsJson = this.pointsJson.join(',');
+    const rowsJson = this.rows.json();
     const eventsJson = this.eventsJson.join(',');
     this.points = [];
     this.events = [];
-    this.pointsJson = [];
+    this.rows = new RowsWriter();
     this.eventsJson = [];
     this.bytes = 0;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const seq = this.spool.append((seq) => ({
-      frame: `{"type":"batch","seq":${seq},"points":[${pointsJson}],"events":[${eventsJson}]}`,
+      frame: `{"type":"batch","seq":${seq},${rowsJson},"events":[${eventsJson}]}`,
       points: points.length,
       events: events.length,
     }));

@@ -33,6 +33,25 @@ describe('RowsWriter and pointsOf', () => {
     expect(w.json().length).toBe(total + '"series":[],"rows":[]'.length - 2);
   });
 
+  it('undo() takes back the last point and the series it brought', () => {
+    const w = new RowsWriter();
+    const [a, b] = cycle(1);
+    w.add(a!);
+    const before = w.json();
+    w.add(b!); // a new series
+    w.undo();
+    expect(w.json()).toBe(before);
+    w.add(cycle(2)[0]!); // same series as a: no new series
+    const two = w.json();
+    w.add(cycle(3)[0]!);
+    w.undo();
+    expect(w.json()).toBe(two);
+    w.undo(); // only the last add is taken back
+    expect(w.json()).toBe(two);
+    w.add(b!);
+    expect(pointsOf(decode(w)).map((p) => p.tags.cpu)).toEqual(['cpu0', 'cpu0', 'cpu1']);
+  });
+
   it('keeps series apart when fields or integer fields differ', () => {
     const w = new RowsWriter();
     w.add({ name: 'm', time: 1, tags: {}, fields: { a: 1 } });

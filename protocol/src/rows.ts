@@ -62,8 +62,12 @@ export class RowsWriter {
     return this.rowsJson.length;
   }
 
+  /** What the last add() did, so undo() can take it back. */
+  private last: { series: string | undefined } | undefined;
+
   /** Add one point; returns the bytes it added to json() (0: skipped, nothing writable). */
   add(p: Point): number {
+    this.last = undefined;
     const fields = Object.keys(p.fields);
     if (!fields.some((f) => isWritable(p.fields[f]))) {
       this.skipped++;
@@ -76,7 +80,9 @@ export class RowsWriter {
     key += `\n${fields.join('\n')}\n${p.int ? p.int.join('\n') : '-'}`;
     let added = 0;
     let idx = this.index.get(key);
+    this.last = { series: undefined };
     if (idx === undefined) {
+      this.last.series = key;
       idx = this.seriesJson.length;
       this.index.set(key, idx);
       const s: Series = { name: p.name, tags: p.tags ?? {}, fields, ...(p.int ? { int: p.int } : {}) };
@@ -89,6 +95,17 @@ export class RowsWriter {
     row += ']';
     this.rowsJson.push(row);
     return added + row.length + 1;
+  }
+
+  /** Take back the last add() (it made the batch too big: the point goes in the next one). */
+  undo(): void {
+    if (!this.last) return;
+    this.rowsJson.pop();
+    if (this.last.series !== undefined) {
+      this.index.delete(this.last.series);
+      this.seriesJson.pop();
+    }
+    this.last = undefined;
   }
 
   /** `"series":[...],"rows":[...]` of what was added. */
