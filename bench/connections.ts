@@ -10,6 +10,7 @@
 // Env: BENCH_CONNECTIONS (10000) BENCH_CONN_WORKERS (4 load-generator processes, each
 //      bound to its own 127.0.0.x source address) BENCH_CONNECT_RATE (1000/s total)
 //      BENCH_STEADY_SECONDS (60) BENCH_OUTAGE_SECONDS (10) BENCH_STORM_TIMEOUT (180)
+//      BENCH_FORM (rows, as canh-agent sends batches; `points` for the other spelling)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
             floodMs: 0,
             intervalMs: INTERVAL_MS,
             maxSeconds: N / CONNECT_RATE + STEADY + OUTAGE + STORM_TIMEOUT + 120,
+            form: process.env.BENCH_FORM === 'points' ? 'points' : 'rows',
           },
           per + 1024,
         ),

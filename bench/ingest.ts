@@ -3,24 +3,27 @@
 // measured in the same run on the same influxd.
 //
 //   raw ceiling   the same points (same measurements, tags, fields, one host per agent)
-//                 written straight to /write by a plain writer, 2 concurrent requests,
-//                 batches of 1000, 5000 and 10000 lines; the best one is run again at
-//                 the end and the better of the two is the ceiling
+//                 written straight to /write by a plain writer: batches of 1000, 5000
+//                 and 10000 lines, each with 2 and with 4 concurrent requests (the
+//                 collector's default is 4: the ceiling gets the same chance); the best
+//                 one is run again at the end and the better of the two is the ceiling
 //   collector     BENCH_AGENTS agents (real tokens, real protocol) in BENCH_WORKERS
 //                 processes → the collector process (started by its CLI with a config
 //                 file, default settings) → influxd
 // Target: collector ≥ 0.8 × ceiling. The stored count is checked with a count query.
 //
 // Env: BENCH_AGENTS (1000) BENCH_WORKERS (4) BENCH_SECONDS (30, collector phase)
-//      BENCH_RAW_SECONDS (10 per batch size) BENCH_RAW_BATCHES (1000,5000,10000)
+//      BENCH_RAW_SECONDS (10 per run) BENCH_RAW_BATCHES (1000,5000,10000)
+//      BENCH_RAW_CONCURRENCY (2,4)
 //      BENCH_BATCH_CYCLES (10 cycles × 15 points per agent batch) BENCH_WINDOW (2)
+//      BENCH_FORM (rows, as canh-agent sends batches; `points` for the other spelling)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startInfluxd, seriesRows, type Influxd } from '../test/helpers/influxd.ts';
 import { freePort } from '../test/helpers/ports.ts';
-import { COUNT_FIELDS, HostSource, SERIES_PER_HOST, checkSameShape } from './lib/points.ts';
+import { COUNT_FIELDS, HostSource, SERIES_PER_HOST, checkSameShape, type BatchForm } from './lib/points.ts';
 import { cpuOf, envInt, finish, fmt, MiB, RssWatch } from './lib/proc.ts';
 import { registerAgents, sleep, startCollector, startWorker, type RegisteredAgent, type Worker } from './lib/harness.ts';
 
@@ -29,8 +32,10 @@ const WORKERS = Math.max(1, Math.min(envInt('BENCH_WORKERS', 4), AGENTS));
 const SECONDS = envInt('BENCH_SECONDS', 30);
 const RAW_SECONDS = envInt('BENCH_RAW_SECONDS', 10);
 const RAW_BATCHES = (process.env.BENCH_RAW_BATCHES ?? '1000,5000,10000').split(',').map(Number);
+const RAW_CONCURRENCY = (process.env.BENCH_RAW_CONCURRENCY ?? '2,4').split(',').map(Number);
 const BATCH_CYCLES = envInt('BENCH_BATCH_CYCLES', 10);
 const WINDOW = envInt('BENCH_WINDOW', 2);
+const FORM: BatchForm = process.env.BENCH_FORM === 'points' ? 'points' : 'rows';
 const TARGET = 0.8;
 
 // Points are stamped on a timeline that starts 6 hours ago, 10 s apart per host.
@@ -63,6 +68,7 @@ async function storedPoints(influx: Influxd, db: string): Promise<number> {
 
 interface RawResult {
   batch: number;
+  concurrency: number;
   db: string;
   points: number;
   seconds: number;
@@ -73,7 +79,7 @@ interface RawResult {
 }
 
 /** A plain writer: pre-shaped lines, POST /write, `concurrency` requests at a time. */
-async function rawRun(influx: Influxd, agents: RegisteredAgent[], batch: number, seconds: number, db: string): Promise<RawResult> {
+async function rawRun(influx: Influxd, agents: RegisteredAgent[], batch: number, concurrency: number, seconds: number, db: string): Promise<RawResult> {
   await influx.createDatabase(db);
   const sources = agents.map((a) => new HostSource({ host: a.name, agency: a.agency, site: a.site }, BASE));
   let next = 0;
@@ -94,12 +100,12 @@ async function rawRun(influx: Influxd, agents: RegisteredAgent[], batch: number,
       points += lines.length;
     }
   };
-  await Promise.all([loop(), loop()]);
+  await Promise.all(Array.from({ length: concurrency }, loop));
   const secs = (performance.now() - t0) / 1000;
   const i1 = cpuOf(influx.process.pid!);
   const influxCores = (i1.selfMs - i0.selfMs) / 1000 / secs;
   const machine = machineLine(m0, machineCpu(), i1.selfMs - i0.selfMs + cpuOf(process.pid).selfMs - me0.selfMs);
-  return { batch, db, points, seconds: secs, rate: points / secs, influxCores, machine };
+  return { batch, concurrency, db, points, seconds: secs, rate: points / secs, influxCores, machine };
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number, what: string, workers: Worker[]): Promise<void> {
@@ -126,11 +132,12 @@ async function main(): Promise<void> {
 
     // 1. Raw ceiling, one run per batch size.
     const raw: RawResult[] = [];
-    for (const b of RAW_BATCHES) {
-      const r = await rawRun(influx, agents, b, RAW_SECONDS, `raw_b${b}`);
-      raw.push(r);
-      console.log(`raw writer, batches of ${b}, 2 concurrent: ${fmt(r.rate)} points/s (${fmt(r.points)} points in ${r.seconds.toFixed(1)} s; influxd CPU ${(r.influxCores * 100).toFixed(0)} %; ${r.machine})`);
-    }
+    for (const b of RAW_BATCHES)
+      for (const c of RAW_CONCURRENCY) {
+        const r = await rawRun(influx, agents, b, c, RAW_SECONDS, `raw_b${b}_c${c}`);
+        raw.push(r);
+        console.log(`raw writer, batches of ${b}, ${c} concurrent: ${fmt(r.rate)} points/s (${fmt(r.points)} points in ${r.seconds.toFixed(1)} s; influxd CPU ${(r.influxCores * 100).toFixed(0)} %; ${r.machine})`);
+      }
     const best = raw.reduce((a, b) => (b.rate > a.rate ? b : a));
 
     // 2. Through the collector.
@@ -163,6 +170,7 @@ async function main(): Promise<void> {
           floodMs: SECONDS * 1000,
           intervalMs: 10_000,
           maxSeconds: SECONDS + 300,
+          form: FORM,
         }),
       );
     }
@@ -201,8 +209,8 @@ async function main(): Promise<void> {
     console.log(`collector: ${fmt(acked)} points acked in ${elapsed.toFixed(1)} s; ${fmt(stored)} stored (count query); ${errors} busy refusals; ${closes} disconnects`);
 
     // 3. The best raw batch size again, after: the ceiling is the better of the two runs.
-    const again = await rawRun(influx, agents, best.batch, RAW_SECONDS, 'raw_again');
-    console.log(`raw writer again, batches of ${best.batch}: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %; ${again.machine})`);
+    const again = await rawRun(influx, agents, best.batch, best.concurrency, RAW_SECONDS, 'raw_again');
+    console.log(`raw writer again, batches of ${best.batch}, ${best.concurrency} concurrent: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %; ${again.machine})`);
     const ceiling = Math.max(best.rate, again.rate);
     const rawStored = await storedPoints(influx, best.db);
 
@@ -211,8 +219,8 @@ async function main(): Promise<void> {
     finish(
       'bench:ingest',
       [
-        `agents ${AGENTS} in ${workers.length} processes, batches of ${BATCH_CYCLES * SERIES_PER_HOST} points, window ${WINDOW}, flood ${SECONDS} s`,
-        `raw ceiling (plain writer, batches of ${best.batch}, 2 concurrent): ${fmt(ceiling)} points/s  [runs: ${raw.map((r) => `${r.batch}: ${fmt(r.rate)}`).join(', ')}, again: ${fmt(again.rate)}; stored check ${fmt(rawStored)}/${fmt(best.points)}]`,
+        `agents ${AGENTS} in ${workers.length} processes, batches of ${BATCH_CYCLES * SERIES_PER_HOST} points (${FORM}), window ${WINDOW}, flood ${SECONDS} s`,
+        `raw ceiling (plain writer, batches of ${best.batch}, ${best.concurrency} concurrent): ${fmt(ceiling)} points/s  [runs: ${raw.map((r) => `${r.batch}×${r.concurrency}: ${fmt(r.rate)}`).join(', ')}, again: ${fmt(again.rate)}; stored check ${fmt(rawStored)}/${fmt(best.points)}]`,
         `through the collector: ${fmt(through)} points/s  [${fmt(acked)} acked, ${fmt(stored)} stored by count query]`,
         `ratio collector/raw: ${ratio.toFixed(2)}`,
         `collector CPU ${(collectorCores * 100).toFixed(0)} % of one core (${(((c1.selfMs - c0.selfMs) * 1000) / acked).toFixed(2)} µs per point), RSS max ${fmt(rss.max / MiB)} MiB; influxd CPU ${(((i1.selfMs - i0.selfMs) / (tEnd - t0)) * 100).toFixed(0)} %; load generators ${((workerCpuMs / (tEnd - t0)) * 100).toFixed(0)} %`,

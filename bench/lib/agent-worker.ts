@@ -7,7 +7,7 @@
 //   periodic  one batch of one cycle per agent every intervalMs, the agents' phases
 //             spread over the interval; runs until SIGTERM (or maxSeconds)
 import { readFileSync } from 'node:fs';
-import { HostSource } from './points.ts';
+import { HostSource, type BatchForm } from './points.ts';
 import { newStats, SimAgent } from './sim-agent.ts';
 
 export interface WorkerConfig {
@@ -26,6 +26,8 @@ export interface WorkerConfig {
   floodMs: number;
   intervalMs: number;
   maxSeconds: number;
+  /** How batches spell their points: `rows` as canh-agent sends them (default), or `points`. */
+  form?: BatchForm;
 }
 
 const cfg = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as WorkerConfig;
@@ -83,6 +85,7 @@ for (const a of cfg.agents) {
       reconnectMinMs: cfg.reconnectMinMs,
       reconnectMaxMs: cfg.reconnectMaxMs,
       source: new HostSource({ host: a.name, agency: a.agency, site: a.site }, cfg.base),
+      form: cfg.form ?? 'rows',
       stats,
       onAck: cfg.mode === 'flood' ? (sim) => producing && sim.spool.size < cfg.window && sim.produce(cfg.batchCycles) : undefined,
     }),

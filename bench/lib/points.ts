@@ -1,9 +1,10 @@
 // The points a typical Linux host sends per cycle (Telegraf-shaped cpu, mem, disk,
 // system, net, processes, kernel, ping), produced cheaply for load generators: as the
-// JSON of a `batch` (what an agent sends) and as the line protocol the collector would
-// write for it (what the raw InfluxDB writer sends). Values come from a small pool of
+// JSON of a `batch` in either spelling (`points`, or `series` + `rows` as canh-agent
+// sends) and as the line protocol the collector would write for it (what the raw
+// InfluxDB writer sends). Values come from a small pool of
 // variants so generating load costs the generator little CPU.
-import { encodePoint, type Point } from '@canh/protocol';
+import { encodePoint, RowsWriter, type Point } from '@canh/protocol';
 
 interface SeriesTemplate {
   name: string;
@@ -66,6 +67,22 @@ const jsonParts: { pre: string; post: string }[][] = HOST_SERIES.map((_, i) =>
   }),
 );
 
+// The same in the `rows` spelling: the series table of a host (what RowsWriter writes
+// for one cycle) and each row's JSON before and after its time.
+const seriesJson = (() => {
+  const w = new RowsWriter();
+  HOST_SERIES.forEach((_, i) => w.add(samplePoint(i, 0, 0)));
+  return w.json().split(',"rows":[')[0]!;
+})();
+const rowParts: { pre: string; post: string }[][] = HOST_SERIES.map((s, i) =>
+  Array.from({ length: VARIANTS }, (_, v) => {
+    const f = samplePoint(i, v, 0).fields;
+    return { pre: `[${i},`, post: `,${s.fields.map((k) => String(f[k])).join(',')}]` };
+  }),
+);
+
+export type BatchForm = 'rows' | 'points';
+
 export interface Identity {
   host: string;
   agency: string;
@@ -113,6 +130,25 @@ export class HostSource {
     return s;
   }
 
+  /**
+   * The points part of a batch for the next `cycles` cycles: `"points":[...]`, or
+   * `"series":[...],"rows":[...]` as canh-agent writes it.
+   */
+  nextBody(form: BatchForm, cycles: number, time?: number): string {
+    if (form === 'points') return `"points":[${this.nextJson(cycles, time)}]`;
+    let s = '';
+    for (let c = 0; c < cycles; c++) {
+      const t = time ?? this.base + this.cycle * CYCLE_MS;
+      const v = this.cycle % VARIANTS;
+      for (let i = 0; i < SERIES_PER_HOST; i++) {
+        const p = rowParts[i]![(v + i) % VARIANTS]!;
+        s += (s ? ',' : '') + p.pre + t + p.post;
+      }
+      this.cycle++;
+    }
+    return `${seriesJson},"rows":[${s}]`;
+  }
+
   /** Line protocol (as the collector writes it for this host) of the next `cycles` cycles, appended to `out`. */
   nextLines(cycles: number, out: string[]): void {
     this.lines ??= lineParts(this.id);
@@ -134,4 +170,9 @@ export function checkSameShape(id: Identity): void {
   b.nextLines(3, lines);
   const viaCollector = points.map((p) => encodePoint(p, { host: id.host, agency: id.agency, site: id.site }));
   if (viaCollector.join('\n') !== lines.join('\n')) throw new Error(`bench: raw lines differ from the collector's encoding:\n${viaCollector[0]}\n${lines[0]}`);
+  // The rows the generators send are what canh-agent's RowsWriter writes for the same points.
+  const w = new RowsWriter();
+  for (const p of points) w.add(p);
+  const rows = new HostSource(id, 1_700_000_000_000).nextBody('rows', 3);
+  if (rows !== w.json()) throw new Error(`bench: generated rows differ from RowsWriter's:\n${rows.slice(0, 400)}\n${w.json().slice(0, 400)}`);
 }

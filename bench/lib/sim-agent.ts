@@ -3,12 +3,13 @@
 // a bounded window of unacked batches, an in-memory spool that keeps every batch until
 // its ack, reconnect with the agent's own jittered backoff). It skips what costs a
 // load generator CPU without changing what the collector sees: the batch JSON is
-// assembled from precomputed pieces (bench/lib/points.ts).
+// assembled from precomputed pieces (bench/lib/points.ts), in the `rows` spelling the
+// agent uses unless told otherwise.
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION } from '@canh/protocol';
 import { Backoff } from '../../agent/src/backoff.ts';
-import { SERIES_PER_HOST, type HostSource } from './points.ts';
+import { SERIES_PER_HOST, type BatchForm, type HostSource } from './points.ts';
 
 export interface SimStats {
   welcomed: number;
@@ -35,6 +36,7 @@ export interface SimAgentOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   source: HostSource;
+  form: BatchForm;
   stats: SimStats;
   /** Called on every ack (flood mode tops the spool up from here). */
   onAck?: (a: SimAgent) => void;
@@ -72,8 +74,8 @@ export class SimAgent {
   /** Spool one batch of `cycles` measurement cycles (stamped `time`, or the source's timeline) and send it if the window allows. */
   produce(cycles: number, time?: number): void {
     const seq = this.nextSeq++;
-    const body = this.opts.source.nextJson(cycles, time);
-    this.spool.set(seq, { frame: `{"type":"batch","seq":${seq},"points":[${body}],"events":[]}`, points: cycles * SERIES_PER_HOST, sentAt: 0, madeAt: Date.now() });
+    const body = this.opts.source.nextBody(this.opts.form, cycles, time);
+    this.spool.set(seq, { frame: `{"type":"batch","seq":${seq},${body},"events":[]}`, points: cycles * SERIES_PER_HOST, sentAt: 0, madeAt: Date.now() });
     this.pump();
   }
 
