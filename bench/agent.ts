@@ -18,7 +18,8 @@
 //
 // Env: BENCH_AGENT_SECONDS (120, measured after the warm-up); BENCH_AGENT_VARIANTS
 // (source,bundle: which forms of the agent to run; a path ending in .cjs adds another
-// build of the bundle, run next to it for an A/B comparison); BENCH_AGENT_INPUTS (which inputs;
+// build of the bundle, and "flags=--a --b" the bundle with those Node options instead of
+// the shipped ones, each run next to it for an A/B comparison); BENCH_AGENT_INPUTS (which inputs;
 // default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
 // for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
 import { execFileSync } from 'node:child_process';
@@ -94,6 +95,11 @@ async function main(): Promise<void> {
     if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
     // Another build side by side (a path ending in .cjs): A/B in one run, same noise.
     for (const v of VARIANTS.filter((x) => x.endsWith('.cjs'))) variants.push({ name: `canh-agent (other bundle ${v})`, args: [...BUNDLE_FLAGS, v] });
+    // The bundle once more with other Node options ("flags=--a --b"), next to the shipped ones.
+    for (const v of VARIANTS.filter((x) => x.startsWith('flags='))) {
+      const flags = v.slice('flags='.length).split(/\s+/).filter(Boolean);
+      variants.push({ name: `canh-agent (bundle with ${flags.join(' ') || 'no options'})`, args: [...flags, BUNDLE] });
+    }
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
     collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });
