@@ -42,10 +42,15 @@ export const CollectorConfigSchema = z
         username: z.string().optional(),
         password: secret,
         create_database: z.boolean().default(true),
+        /** Lines per write request to InfluxDB. */
         batch_size: z.number().int().min(1).max(100_000).default(5000),
+        /** Longest a line waits for its request to fill up. */
         flush_interval: duration({ min: 10 }).default(1000),
+        /** How long one write request may take before it is retried. */
         timeout: duration({ min: 100 }).default(10_000),
-        concurrency: z.number().int().min(1).max(16).default(2),
+        /** Write requests in flight at once: four keep InfluxDB busy while the collector reads agents' batches (docs/benchmarks.md). */
+        concurrency: z.number().int().min(1).max(16).default(4),
+        /** Most lines held in memory for InfluxDB. The collector stops reading agents at batch_size × (concurrency + 2) or half of this, whichever is less. */
         max_queued_lines: z.number().int().min(1000).default(500_000),
       })
       .strict()
