@@ -9,13 +9,13 @@ import type { Logger } from 'pino';
 import {
   CloseCode,
   closeCodeName,
-  decodeCollectorMessage,
   encode,
   FATAL_CLOSE_CODES,
   PROTOCOL_VERSION,
   type Welcome,
 } from '@canh/protocol';
 import { Backoff } from './backoff.ts';
+import { decodeFromCollector } from './collector-message.ts';
 import type { Spool } from './spool/types.ts';
 
 export interface TransportOptions {
@@ -32,8 +32,8 @@ export interface TransportOptions {
 }
 
 /**
- * An ack in the form the collector writes it, read without the schema: acks are nearly
- * every message, one per batch, and need no zod. Anything else goes to the full decoder.
+ * An ack in the form the collector writes it, read without even JSON.parse: acks are
+ * nearly every message, one per batch. Anything else goes to the full decoder.
  */
 const ACK = /^\{"type":"ack","seq":(\d{1,15})\}$/;
 export function quickAck(data: Buffer | string): number | undefined {
@@ -147,7 +147,7 @@ export class Transport {
       }
       let msg;
       try {
-        msg = decodeCollectorMessage(data as Buffer);
+        msg = decodeFromCollector(data as Buffer);
       } catch (err) {
         this.log.warn({ err }, 'invalid message from collector; ignoring it');
         return;
