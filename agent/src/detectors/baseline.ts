@@ -4,7 +4,6 @@
 // (temp file + fsync + rename) so a crash mid-write leaves the previous version intact.
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { z } from 'zod';
 import type { Logger } from 'pino';
 
 const FORMAT = 1;
@@ -16,10 +15,15 @@ export interface BaselineStore<T> {
   save(data: T): Promise<void>;
 }
 
+/** What a baseline's data must look like: a shape (shape.ts), or any schema with zod's safeParse. */
+export interface BaselineSchema<T> {
+  safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { message: string }[] } };
+}
+
 /** `name` becomes the file name: <stateDir>/baseline-<name>.json. */
-export function baselineStore<S extends z.ZodType>(
-  opts: { stateDir: string; name: string; schema: S; log: Logger },
-): BaselineStore<z.infer<S>> {
+export function baselineStore<T>(
+  opts: { stateDir: string; name: string; schema: BaselineSchema<T>; log: Logger },
+): BaselineStore<T> {
   if (!/^[a-z0-9_.-]+$/i.test(opts.name)) throw new Error(`baseline name must be a plain file name, got "${opts.name}"`);
   const path = join(opts.stateDir, `baseline-${opts.name}.json`);
   let seq = 0;

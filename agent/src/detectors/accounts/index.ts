@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { defineInput } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
+import * as shape from '../shape.ts';
 import { parseGroup, parsePasswd, privilegedMembers } from './parse.ts';
 import { compareAccounts, type AccountFacts } from './compare.ts';
 
@@ -18,9 +19,9 @@ const config = z.object({
   state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('accounts'),
 });
 
-const FactsSchema = z.object({
-  users: z.record(z.string(), z.object({ uid: z.number(), gid: z.number(), shell: z.string(), home: z.string() })),
-  privileged: z.record(z.string(), z.array(z.string())),
+const FactsSchema = shape.object({
+  users: shape.record(shape.object({ uid: shape.number, gid: shape.number, shell: shape.string, home: shape.string })),
+  privileged: shape.record(shape.array(shape.string)),
 });
 
 export default defineInput({

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { duration } from '../../duration.ts';
 import { defineInput, type Accumulator, type Input } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
+import * as shape from '../shape.ts';
 import { diffSnapshots, resolveStatic, within, type Scope, type Snapshot } from './diff.ts';
 import { scanInto, type ScanStats } from './scan.ts';
 import { changesToEvents } from './events.ts';
@@ -53,19 +54,19 @@ const config = z.object({
   state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('file_integrity'),
 });
 
-const EntrySchema = z.object({
-  kind: z.enum(['file', 'dir', 'symlink', 'other']),
-  size: z.number(),
-  mode: z.number(),
-  uid: z.number(),
-  gid: z.number(),
-  mtimeMs: z.number(),
-  ctimeMs: z.number(),
-  ino: z.number(),
-  sha256: z.string().optional(),
-  target: z.string().optional(),
+const EntrySchema = shape.object({
+  kind: shape.oneOf(['file', 'dir', 'symlink', 'other']),
+  size: shape.number,
+  mode: shape.number,
+  uid: shape.number,
+  gid: shape.number,
+  mtimeMs: shape.number,
+  ctimeMs: shape.number,
+  ino: shape.number,
+  sha256: shape.optional(shape.string),
+  target: shape.optional(shape.string),
 });
-const BaselineSchema = z.object({ roots: z.array(z.string()), entries: z.record(z.string(), EntrySchema) });
+const BaselineSchema = shape.object({ roots: shape.array(shape.string), entries: shape.record(EntrySchema) });
 
 const norm = (p: string) => resolve(p);
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { duration } from '../../duration.ts';
 import { defineInput } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
+import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../aggregate.ts';
 import { parseArp, parseDefaultGateways, type Neighbour } from './parse.ts';
 
@@ -22,13 +23,13 @@ const config = z.object({
   state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('lan_devices'),
 });
 
-const BaselineSchema = z.object({
-  devices: z.record(z.string(), z.object({ mac: z.string(), interface: z.string(), first_seen: z.number() })),
-  macs: z.record(z.string(), z.object({ ip: z.string(), first_seen: z.number() })),
+const BaselineSchema = shape.object({
+  devices: shape.record(shape.object({ mac: shape.string, interface: shape.string, first_seen: shape.number })),
+  macs: shape.record(shape.object({ ip: shape.string, first_seen: shape.number })),
   /** IPs seen answering from a different MAC: which one, since when (already reported). */
-  conflicts: z.record(z.string(), z.object({ mac: z.string(), since: z.number() })).default({}),
+  conflicts: shape.withDefault(shape.record(shape.object({ mac: shape.string, since: shape.number })), () => ({})),
 });
-type Baseline = z.infer<typeof BaselineSchema>;
+type Baseline = shape.Infer<typeof BaselineSchema>;
 
 export default defineInput({
   name: 'lan_devices',

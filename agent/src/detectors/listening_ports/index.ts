@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
+import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../aggregate.ts';
 import { isLoopback, parseProcNet, type Listener, type Proto } from './parse.ts';
 import { findOwners, type Owner } from './owners.ts';
@@ -24,9 +25,9 @@ const config = z.object({
   state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('listening_ports'),
 });
 
-const KnownSchema = z.object({ proto: z.string(), address: z.string(), port: z.number(), process: z.string(), first_seen: z.number() });
-const BaselineSchema = z.object({ listeners: z.record(z.string(), KnownSchema) });
-type Known = z.infer<typeof KnownSchema>;
+const KnownSchema = shape.object({ proto: shape.string, address: shape.string, port: shape.number, process: shape.string, first_seen: shape.number });
+const BaselineSchema = shape.object({ listeners: shape.record(KnownSchema) });
+type Known = shape.Infer<typeof KnownSchema>;
 
 interface Seen extends Listener {
   key: string;

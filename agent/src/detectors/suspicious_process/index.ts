@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { defineInput, type InputContext } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
+import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../aggregate.ts';
 import { parsePasswd } from '../accounts/parse.ts';
 import { formatCmdline, judgeExe, parseStartTime, parseStatus, type Verdict } from './parse.ts';
@@ -23,7 +24,7 @@ const config = z.object({
   state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('suspicious_process'),
 });
 
-const BaselineSchema = z.object({ reported: z.array(z.string()) });
+const BaselineSchema = shape.object({ reported: shape.array(shape.string) });
 
 interface Finding {
   pid: number;
