@@ -19,6 +19,8 @@ export interface AgentDeps {
   /** Supply a spool (tests); default is created from the config. */
   spool?: Spool;
   context?: (stateDir: string) => InputContext;
+  /** Validate a central config; default in this process (the bundle's `run`: in a copy of the agent, validate-child.ts). */
+  parseCentral?: (raw: unknown) => Promise<CentralConfig>;
 }
 
 interface Running {
@@ -104,7 +106,7 @@ export class Agent {
     const a = this.config.agent;
     mkdirSync(a.state_dir, { recursive: true, mode: 0o750 });
     this.batcher.start();
-    const saved = a.central_config ? this.loadSavedCentral() : undefined;
+    const saved = a.central_config ? await this.loadSavedCentral() : undefined;
     if (saved) {
       this.deps.log.info({ version: saved.version }, 'running the central config received last time');
       this.centralVersion = saved.version;
@@ -164,7 +166,11 @@ export class Agent {
     return join(this.config.agent.state_dir, 'central-config.json');
   }
 
-  private loadSavedCentral(): { version: number; inputs: InputEntry[]; interval: number } | undefined {
+  private parseCentral(raw: unknown): Promise<CentralConfig> {
+    return this.deps.parseCentral ? this.deps.parseCentral(raw) : Promise.resolve().then(() => parseCentralConfig(raw));
+  }
+
+  private async loadSavedCentral(): Promise<{ version: number; inputs: InputEntry[]; interval: number } | undefined> {
     let raw: { version: number; config: unknown };
     try {
       raw = JSON.parse(readFileSync(this.centralFile(), 'utf8')) as { version: number; config: unknown };
@@ -172,7 +178,7 @@ export class Agent {
       return undefined;
     }
     try {
-      const c = parseCentralConfig(raw.config);
+      const c = await this.parseCentral(raw.config);
       return { version: raw.version, ...this.merge(c) };
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'saved central config no longer valid; using the local config');
@@ -198,7 +204,7 @@ export class Agent {
     if (version === this.centralVersion) return [];
     let next;
     try {
-      next = this.merge(parseCentralConfig(raw));
+      next = this.merge(await this.parseCentral(raw));
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
       log.warn({ problems }, 'central config refused; the previous config keeps running');

@@ -15,6 +15,9 @@ import { runCheck } from './check.ts';
 import { runDetect } from './detect.ts';
 import { AGENT_VERSION } from './version.ts';
 import { serviceCommand } from './service/command.ts';
+import { CLI_OPTIONS } from './cli-options.ts';
+import { zodLeftOut } from './zod-mode.ts';
+import { loadConfigInChild, parseCentralInChild, validateForRun, VALIDATE_FOR_RUN } from './validate-child.ts';
 
 const USAGE = `usage: canh-agent [run|check|detect] --config FILE [--validate] [--input NAME]... [--version]
 
@@ -38,20 +41,14 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  // The short-lived copy of the agent that validates the config of a running one.
+  if (argv[0] === VALIDATE_FOR_RUN) return validateForRun(argv.slice(1));
   let args;
   try {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        validate: { type: 'boolean' },
-        version: { type: 'boolean', short: 'V' },
-        help: { type: 'boolean', short: 'h' },
-        input: { type: 'string', multiple: true },
-        file: { type: 'string', short: 'f' },
-        set: { type: 'string', multiple: true },
-      },
+      options: CLI_OPTIONS,
     });
   } catch (err) {
     process.stderr.write(`canh-agent: ${(err as Error).message}\n${USAGE}\n`);
@@ -79,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   const file = values.config ?? process.env.CANH_AGENT_CONFIG ?? '/etc/canh/agent.yaml';
   let config;
   try {
-    config = loadConfig(file);
+    config = zodLeftOut() ? loadConfigInChild(file) : loadConfig(file);
   } catch (err) {
     if (err instanceof CanhError) {
       process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
@@ -98,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       return errors ? 1 : 0;
     }
     case 'run': {
-      const agent = new Agent(config, { log });
+      const agent = new Agent(config, { log, ...(zodLeftOut() ? { parseCentral: (raw: unknown) => parseCentralInChild(raw) } : {}) });
       await agent.start();
       log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collector: config.collector.url }, 'canh-agent started');
       await new Promise<void>((resolve) => {

