@@ -53,13 +53,20 @@ function isPoint(p: unknown): boolean {
   return true;
 }
 
+/** No name twice; a series has a handful of fields, so a Set per series would cost more than the loop. */
+function distinct(a: readonly string[]): boolean {
+  if (a.length > 32) return new Set(a).size === a.length;
+  for (let i = 1; i < a.length; i++) for (let j = 0; j < i; j++) if (a[i] === a[j]) return false;
+  return true;
+}
+
 function isSeries(s: unknown): boolean {
   if (!isRecord(s)) return false;
   for (const k in s) if (!SERIES_KEYS.has(k)) return false;
   if (!isName(s.name) || !isTags(s.tags)) return false;
   const fields = s.fields;
   if (!Array.isArray(fields) || fields.length === 0 || fields.length > MAX_SERIES_FIELDS || !fields.every(isName)) return false;
-  if (new Set(fields).size !== fields.length) return false;
+  if (!distinct(fields as string[])) return false;
   const int = s.int;
   return int === undefined || (Array.isArray(int) && int.every(isName));
 }
