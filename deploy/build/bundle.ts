@@ -32,12 +32,13 @@ export async function bundleAgent(opts: { outfile?: string; quiet?: boolean } = 
       'import.meta.main': 'false',
     },
     // zod and yaml through shims that leave them out of the long-running `run`
-    // (deploy/build/not-in-agent.cjs, agent/src/zod-mode.ts); the shims load the real ones.
+    // (deploy/build/not-in-agent.cjs, agent/src/zod-mode.ts), net-snmp through one that
+    // loads it on first use (net-snmp.cjs); the shims load the real ones.
     plugins: [
       {
         name: 'not-in-agent',
         setup(b) {
-          b.onResolve({ filter: /^(zod|yaml)$/ }, (args) =>
+          b.onResolve({ filter: /^(zod|yaml|net-snmp)$/ }, (args) =>
             args.importer.startsWith(join(ROOT, 'deploy', 'build')) ? undefined : { path: join(ROOT, 'deploy', 'build', `${args.path}.cjs`) },
           );
         },
