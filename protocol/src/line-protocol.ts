@@ -159,8 +159,15 @@ export class PointEncoder {
       layouts.push({ prefix: `${s.prefix} `, heads: s.heads, ints: s.ints });
     }
     let refused = 0;
+    // Rows of one cycle share their time: its text is made once per run of equal times.
+    let time = -1;
+    let timeText = '';
     for (const r of rows) {
       const l = layouts[r[0]]!;
+      if (r[1] !== time) {
+        time = r[1];
+        timeText = String(time);
+      }
       let fields = '';
       for (let i = 2; i < r.length; i++) {
         const v = r[i];
@@ -169,7 +176,7 @@ export class PointEncoder {
         if (enc === undefined) continue;
         fields += fields ? `,${l.heads[i - 2]}${enc}` : `${l.heads[i - 2]}${enc}`;
       }
-      if (fields) out.push(`${l.prefix}${fields} ${r[1]}`);
+      if (fields) out.push(`${l.prefix}${fields} ${timeText}`);
       else refused++;
     }
     return refused;

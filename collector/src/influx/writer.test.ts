@@ -46,6 +46,28 @@ describe('influx writer', () => {
     await w.stop();
   });
 
+  it('batches queued as strings and as UTF-8 buffers go out in one request, non-ASCII intact', async () => {
+    const w = writer('mixed');
+    await w.ensureDatabase();
+    w.start();
+    const done = Promise.all([
+      w.writeText(Buffer.from('m,site=Sở\\ TTTT v=1i 1000\nm,site=Sở\\ TTTT v=2i 2000'), 2),
+      w.writeText('m,site=Huế v=3i 3000', 1),
+      w.writeText(Buffer.from('m,site=Đà\\ Nẵng note="điểm \\"x\\"",v=4i 4000'), 1),
+    ]);
+    w.flush();
+    await done;
+    expect(w.stats.requests).toBe(1);
+    const rows = seriesRows(await influx.query('SELECT v, note FROM m GROUP BY site', 'mixed'));
+    expect(rows.map((r) => [r.site, r.v, r.note ?? null])).toEqual([
+      ['Huế', 3, null],
+      ['Sở TTTT', 1, null],
+      ['Sở TTTT', 2, null],
+      ['Đà Nẵng', 4, 'điểm "x"'],
+    ]);
+    await w.stop();
+  });
+
   it('InfluxDB down: lines are spooled durably (and acked), then drained when it is back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canh-cspool-'));
     dirs.push(dir);
