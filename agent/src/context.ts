@@ -1,7 +1,11 @@
 // The real operating system behind InputContext: node:fs for /proc and /sys, a bounded
 // child process for the few inputs that must exec (ping, wevtutil).
 import { readFile, readdir, statfs } from 'node:fs/promises';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statfsSync, unlinkSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { ExecResult, InputContext, LongProcess } from './inputs/types.ts';
@@ -40,12 +44,58 @@ export function exec(cmd: string, args: readonly string[], opts: { timeoutMs?: n
 }
 
 /** A program kept running, its output split into lines (a partial last line waits for the rest). */
+/** Splits chunks into lines; a partial last line waits for the rest. */
+function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
+  let rest = '';
+  return (d: string) => {
+    const parts = (rest + d).split('\n');
+    rest = parts.pop() ?? '';
+    if (rest.length > 64 * 1024) rest = '';
+    for (const l of parts) onLine(l);
+  };
+}
+
+/**
+ * The output of a process kept in a file with no name (created in `dir` and unlinked at
+ * once: nothing is left behind, whatever happens), read from where the last read ended.
+ */
+function outputFile(dir: string): { fd: number; read: (onLine: (line: string) => void) => void; close: () => void } {
+  const path = join(dir, `.output-${process.pid}-${randomUUID()}`);
+  const fd = openSync(path, 'w+', 0o600);
+  unlinkSync(path);
+  let pos = 0;
+  let closed = false;
+  const buf = Buffer.alloc(16 * 1024);
+  const decoder = new StringDecoder('utf8');
+  let split: ((chunk: string) => void) | undefined;
+  let deliver: (line: string) => void = () => {};
+  return {
+    fd,
+    read(onLine) {
+      if (closed) return;
+      deliver = onLine;
+      split ??= lineSplitter((l) => deliver(l));
+      for (let n = readSync(fd, buf, 0, buf.length, pos); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) {
+        pos += n;
+        split(decoder.write(buf.subarray(0, n)));
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      closeSync(fd);
+    },
+  };
+}
+
 export function startProcess(
   cmd: string,
   args: readonly string[],
   onLine: (line: string, stream: 'stdout' | 'stderr') => void,
   onExit: (code: number | null, signal: string | null, error?: string) => void,
+  opts: { readOnDemand?: boolean; outputDir?: string } = {},
 ): LongProcess {
+  if (opts.readOnDemand) return startReadOnDemand(cmd, args, onLine, onExit, opts.outputDir ?? tmpdir());
   // Standard input is not needed: 'ignore' saves a pipe and its stream.
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   let ended = false;
@@ -54,17 +104,8 @@ export function startProcess(
     ended = true;
     onExit(code, signal, error);
   };
-  const lines = (stream: 'stdout' | 'stderr') => {
-    let rest = '';
-    return (d: string) => {
-      const parts = (rest + d).split('\n');
-      rest = parts.pop() ?? '';
-      if (rest.length > 64 * 1024) rest = '';
-      for (const l of parts) onLine(l, stream);
-    };
-  };
-  child.stdout.setEncoding('utf8').on('data', lines('stdout'));
-  child.stderr.setEncoding('utf8').on('data', lines('stderr'));
+  child.stdout.setEncoding('utf8').on('data', lineSplitter((l) => onLine(l, 'stdout')));
+  child.stderr.setEncoding('utf8').on('data', lineSplitter((l) => onLine(l, 'stderr')));
   child.on('error', (err) => end(null, null, err.message));
   child.on('close', (code, signal) => end(code, signal));
   return {
@@ -72,6 +113,55 @@ export function startProcess(
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
+  };
+}
+
+/**
+ * The process writes into a file instead of a pipe: no event-loop wake-up per line (a
+ * kept ping prints one per interval, which woke the agent in the middle of every cycle).
+ * Its end still arrives at once (SIGCHLD).
+ */
+function startReadOnDemand(
+  cmd: string,
+  args: readonly string[],
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+  onExit: (code: number | null, signal: string | null, error?: string) => void,
+  dir: string,
+): LongProcess {
+  let out: ReturnType<typeof outputFile>;
+  try {
+    out = outputFile(dir);
+  } catch (err) {
+    queueMicrotask(() => onExit(null, null, `cannot keep the output of ${cmd} in ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`));
+    return { pid: undefined, kill: () => {}, readOutput: () => {} };
+  }
+  const child = spawn(cmd, args, { stdio: ['ignore', out.fd, out.fd], env: { ...process.env, LC_ALL: 'C' } });
+  let ended = false;
+  const readOutput = () => out.read((l) => onLine(l, 'stdout'));
+  const end = (code: number | null, signal: string | null, error?: string) => {
+    if (ended) return;
+    ended = true;
+    onExit(code, signal, error);
+  };
+  child.on('error', (err) => {
+    out.close();
+    end(null, null, err.message);
+  });
+  let killed = false;
+  child.on('exit', (code, signal) => {
+    // Stopped by us: nobody reads on. Ended by itself: its last words are read first
+    // (the caller reads, then kills, which closes).
+    if (killed) out.close();
+    end(code, signal);
+  });
+  return {
+    pid: child.pid,
+    kill: () => {
+      killed = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      else out.close();
+    },
+    readOutput,
   };
 }
 
@@ -86,20 +176,28 @@ function attempt<T>(f: () => T): Promise<T> {
 export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number }): InputContext {
   const procRoot = process.env.HOST_PROC ?? '/proc';
   const sysRoot = process.env.HOST_SYS ?? '/sys';
-  // procfs and sysfs live in memory: a synchronous read costs a tenth of fs.promises'
-  // open/fstat/read/close round trips through the thread pool (measured: 116
-  // /proc/<pid>/stat files, 0.9 ms against 8.3 ms of CPU), and never waits on a disk.
-  const inMemory = (p: string) => p.startsWith(`${procRoot}/`) || p.startsWith(`${sysRoot}/`);
+  // procfs, sysfs and /run (tmpfs: utmp) live in memory: a synchronous read costs a
+  // tenth of fs.promises' open/fstat/read/close round trips through the thread pool
+  // (measured: 116 /proc/<pid>/stat files, 0.9 ms against 8.3 ms of CPU), and never
+  // waits on a disk. Each round trip also wakes a pool thread and then the event loop.
+  const inMemory = (p: string) => p.startsWith(`${procRoot}/`) || p.startsWith(`${sysRoot}/`) || p.startsWith('/run/') || p.startsWith('/var/run/');
+  const space = (s: { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }) => ({
+    bsize: s.bsize,
+    blocks: s.blocks,
+    bfree: s.bfree,
+    bavail: s.bavail,
+    files: s.files,
+    ffree: s.ffree,
+  });
   return {
     readFile: (p) => (inMemory(p) ? attempt(() => readFileSync(p, 'utf8')) : readFile(p, 'utf8')),
-    readFileBytes: (p) => readFile(p),
+    readFileBytes: (p) => (inMemory(p) ? attempt(() => readFileSync(p)) : readFile(p)),
     readdir: (p) => (inMemory(p) ? attempt(() => readdirSync(p)) : readdir(p)),
-    statfs: async (p) => {
-      const s = await statfs(p);
-      return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
-    },
+    // A network filesystem's statfs may hang (a dead NFS server): only in the pool.
+    statfs: async (p, o) => space(o?.local ? statfsSync(p) : await statfs(p)),
     exec,
-    startProcess,
+    // Kept output goes to the state folder, which the agent can write (not always /tmp).
+    startProcess: (cmd, args, onLine, onExit, o) => startProcess(cmd, args, onLine, onExit, { ...o, outputDir: opts.stateDir }),
     ...(opts.intervalMs ? { intervalMs: opts.intervalMs } : {}),
     now: () => Date.now(),
     procRoot,

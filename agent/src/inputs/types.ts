@@ -31,6 +31,11 @@ export interface LongProcess {
   readonly pid: number | undefined;
   /** SIGTERM; safe to call twice and after the process has ended. */
   kill(): void;
+  /**
+   * Started with `readOnDemand`: hand every complete line written since the last call to
+   * onLine now (lines are not read as they arrive).
+   */
+  readOutput?(): void;
 }
 
 /** What an input may ask of the operating system. Real in production, fed in unit tests. */
@@ -39,17 +44,26 @@ export interface InputContext {
   /** Raw bytes, for binary files such as utmp that UTF-8 decoding would corrupt. */
   readFileBytes?(path: string): Promise<Uint8Array>;
   readdir(path: string): Promise<string[]>;
-  statfs(path: string): Promise<{ bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }>;
+  /**
+   * Space of the filesystem mounted at path. `local`: the caller knows it is a local
+   * filesystem (ext4, xfs...), whose statfs never waits on a network, so it may be done
+   * without a round trip through the thread pool.
+   */
+  statfs(path: string, opts?: { local?: boolean }): Promise<{ bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }>;
   exec(cmd: string, args: readonly string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
   /**
    * Start a long-running program; each line of its standard output and error goes to
    * onLine as it arrives, onExit once when it ends (code null: killed or never started).
+   * `readOnDemand`: the output is kept (in an unnamed file) and its lines go to onLine
+   * only when readOutput() is called, so a line printed between gathers does not wake
+   * the agent; both streams then arrive as 'stdout'.
    */
   startProcess?(
     cmd: string,
     args: readonly string[],
     onLine: (line: string, stream: 'stdout' | 'stderr') => void,
     onExit: (code: number | null, signal: string | null, error?: string) => void,
+    opts?: { readOnDemand?: boolean },
   ): LongProcess;
   /** How often the agent calls gather() for this input, ms; absent for one-off runs (check, tests). */
   intervalMs?: number;

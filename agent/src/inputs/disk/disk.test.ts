@@ -55,6 +55,16 @@ describe('disk', () => {
     expect((await gather({ files, statfs }, { ignore_fs: ['ext4', 'xfs'] })).map((p) => p.tags.path)).toEqual(['/run']);
   });
 
+  it('asks for a statfs without the thread pool only for local filesystems (a network one may hang)', async () => {
+    const files = { '/proc/self/mounts': '/dev/sda1 / ext4 rw 0 0\nsrv:/export /mnt/nfs nfs4 rw 0 0\nsshfs#x /mnt/ssh fuse.sshfs rw 0 0\n' };
+    const ctx = fakeContext({ files, statfs: { '/': ROOT_FS, '/mnt/nfs': ROOT_FS, '/mnt/ssh': ROOT_FS } });
+    const asked: Record<string, boolean | undefined> = {};
+    const statfs = ctx.statfs.bind(ctx);
+    ctx.statfs = (path, o) => ((asked[path] = o?.local), statfs(path, o));
+    await disk.create(disk.config.parse({}), ctx).gather!(recorder());
+    expect(asked).toEqual({ '/': true, '/mnt/nfs': false, '/mnt/ssh': false });
+  });
+
   it('skips a mount statfs cannot look into, and falls back to /proc/1/mounts', async () => {
     const files = { '/proc/1/mounts': '/dev/sda1 / ext4 rw 0 0\n/dev/sdc /secret ext4 rw 0 0\n' };
     const points = await gather({ files, statfs: { '/': ROOT_FS } });

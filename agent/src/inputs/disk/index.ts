@@ -14,6 +14,10 @@ export const DEFAULT_IGNORE_FS = [
   'nsfs', 'efivarfs', 'selinuxfs', 'ramfs',
 ];
 
+// Filesystems on local disks: statfs answers from memory, so it is done without the
+// thread pool. Anything else (nfs, cifs, fuse.*, ceph...) may wait on a network.
+const LOCAL_FS = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3', 'zfs']);
+
 async function readMounts(ctx: InputContext): Promise<string> {
   // Under HOST_PROC, "self" may name nobody (another PID namespace); PID 1's table is
   // the host's.
@@ -52,7 +56,7 @@ export default defineInput({
           mounts.map(async (m) => {
             let s;
             try {
-              s = await ctx.statfs(m.path);
+              s = await ctx.statfs(m.path, { local: LOCAL_FS.has(m.fstype) });
             } catch (err) {
               // A mount we may not look into (another user's FUSE mount) is not an error.
               ctx.log.debug({ path: m.path, code: errCode(err) }, 'statfs failed; mount skipped');

@@ -30,6 +30,7 @@ export interface SessionOptions {
     args: readonly string[],
     onLine: (line: string, stream: 'stdout' | 'stderr') => void,
     onExit: (code: number | null, signal: string | null, error?: string) => void,
+    opts?: { readOnDemand?: boolean },
   ) => LongProcess;
   now: () => number;
 }
@@ -90,6 +91,9 @@ export class PingSession {
         if (error) this.keepText(error);
         this.exit ??= { code, at: this.o.now() };
       },
+      // ping's lines are needed at gathers only: read then, not as each one arrives
+      // (that woke the agent in the middle of every interval).
+      { readOnDemand: true },
     );
   }
 
@@ -143,8 +147,10 @@ export class PingSession {
       if (seq > this.reported && this.echoes.get(seq)?.rtt === undefined) this.echoes.set(seq, { error: line.trim() });
       return;
     }
-    // The header is printed after the name resolved, just before echo 1 leaves.
-    if (/^PING /.test(line) && this.reported === 0 && this.echoes.size === 0) this.t0 = now;
+    // The header is printed after the name resolved, just before echo 1 leaves; when the
+    // output is read at a gather, long after, start() already set the clock (the first
+    // echo line corrects it by its -D time).
+    if (/^PING /.test(line) && this.reported === 0 && this.echoes.size === 0 && !this.proc?.readOutput) this.t0 = now;
     this.keepText(line);
   }
 
@@ -161,6 +167,7 @@ export class PingSession {
 
   /** What happened since the last report: the echoes whose fate is known by `at`. */
   report(at: number): SessionReport {
+    this.proc?.readOutput?.();
     // An echo is final once its reply time is over, or when ping has ended.
     let upTo = this.exit ? this.sentBy(Math.min(at, this.exit.at)) : this.sentBy(at - this.o.timeoutMs);
     for (const seq of this.echoes.keys()) if (seq > upTo && seq <= this.sentBy(at)) upTo = seq;
