@@ -115,9 +115,21 @@ async function pingOne(c: PingConfig, ctx: InputContext, url: string) {
   return { point, keepable: parsed.format === 'iputils' && (parsed.transmitted ?? 0) > 0 };
 }
 
+/**
+ * The `-i` to give the next kept ping so that it sends once per interval: the last one's
+ * `-i` scaled by how much its echoes overshot (or undershot) the interval. Bounded, so a
+ * disturbed measurement cannot set something absurd.
+ */
+export function correctedPingInterval(requested: number, observed: number | undefined, interval: number): number {
+  if (observed === undefined || observed <= 0) return requested;
+  return Math.round(Math.min(interval * 1.02, Math.max(interval * 0.9, (requested * interval) / observed)));
+}
+
 interface Kept {
   session?: PingSession;
   timer?: NodeJS.Timeout;
+  /** The `-i` of the next session, ms (corrected from the last one's timing). */
+  pingInterval?: number;
 }
 
 export default defineInput({
@@ -135,7 +147,7 @@ export default defineInput({
       k.timer = setTimeout(() => {
         k.timer = undefined;
         if (stopped) return;
-        k.session = new PingSession({ cmd: c.binary, args: keptArgs(c, url, interval), intervalMs: interval, timeoutMs: c.timeout, start: ctx.startProcess!, now: ctx.now });
+        k.session = new PingSession({ cmd: c.binary, args: keptArgs(c, url, k.pingInterval ?? interval), intervalMs: interval, timeoutMs: c.timeout, start: ctx.startProcess!, now: ctx.now });
         k.session.start();
       }, Math.max(0, gatherAt + interval / 2 - ctx.now()));
       k.timer.unref();
@@ -156,7 +168,9 @@ export default defineInput({
           if (p.resultCode !== RESULT.success) ctx.log.debug({ url, ended: r.ended, error: r.output.error }, 'ping got no reply');
           acc.addPoint('ping', { url }, p.fields, { int: p.int });
           if (r.ended || !k.session.inStep(now)) {
-            // Ended, or its echoes drifted towards a gather: a new one, half an interval on.
+            // Ended, or its echoes drifted towards a gather: a new one, half an interval on,
+            // with its -i corrected by how far this one's echoes were apart.
+            if (interval) k.pingInterval = correctedPingInterval(k.pingInterval ?? interval, k.session.observedPeriod(), interval);
             k.session.stop();
             k.session = undefined;
             startLater(url, k, began);

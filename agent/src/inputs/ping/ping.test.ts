@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ping, { config, keptInterval, pingArgs } from './index.ts';
+import ping, { config, correctedPingInterval, keptInterval, pingArgs } from './index.ts';
+import { PingSession } from './session.ts';
 import { parsePing, pingFields } from './parse.ts';
 import { checkRecorder, readmeExample, realContext } from '../check-testing.ts';
 import type { Input } from '../types.ts';
@@ -130,6 +131,32 @@ async function gatherEvery(input: Input, n: number, intervalMs: number, between:
 }
 
 const KEPT = 2000;
+
+describe('kept ping timing', () => {
+  it("measures how far apart ping's echoes really left, and corrects -i by it", () => {
+    let feed: (line: string) => void = () => {};
+    const s = new PingSession({
+      cmd: 'ping',
+      args: [],
+      intervalMs: 10_000,
+      timeoutMs: 1000,
+      now: () => 1_700_000_000_000,
+      start: (_c, _a, onLine) => ((feed = (l) => onLine(l, 'stdout')), { pid: 1, kill: () => {} }),
+    });
+    s.start();
+    const reply = (seq: number, sentMs: number) => feed(`[${(sentMs + 0.05) / 1000}] 24 bytes from 127.0.0.1: icmp_seq=${seq} ttl=64 time=0.050 ms`);
+    for (const seq of [1, 2]) reply(seq, 1_700_000_000_000 + (seq - 1) * 10_236);
+    expect(s.observedPeriod()).toBeUndefined(); // too few to tell
+    for (const seq of [3, 4, 5]) reply(seq, 1_700_000_000_000 + (seq - 1) * 10_236);
+    expect(s.observedPeriod()).toBeCloseTo(10_236, 0);
+    // iputils -i 10 overshoots by ~2.4 %: the next ping is asked for that much less.
+    expect(correctedPingInterval(10_000, 10_236, 10_000)).toBe(9769);
+    expect(correctedPingInterval(9769, 10_000, 10_000)).toBe(9769);
+    expect(correctedPingInterval(10_000, undefined, 10_000)).toBe(10_000);
+    expect(correctedPingInterval(10_000, 20_000, 10_000)).toBe(9000); // bounded
+    expect(correctedPingInterval(10_000, 5000, 10_000)).toBe(10_200);
+  });
+});
 
 describe('ping kept running between gathers (real iputils)', () => {
   it('is used only where it gives the same figures as a ping per gather', () => {

@@ -67,6 +67,9 @@ export class PingSession {
   /** What ping printed besides echo lines (header, errors), for failures and the log. */
   private text = '';
   private stopped = false;
+  /** The first and the latest reply: full sequence number and when its echo left (ms). */
+  private firstSent: { seq: number; at: number } | undefined;
+  private lastSent: { seq: number; at: number } | undefined;
   private readonly o: SessionOptions;
 
   constructor(opts: SessionOptions) {
@@ -130,6 +133,9 @@ export class PingSession {
       const seq = this.full(Number(reply[1]), at);
       if (seq <= this.reported) return;
       this.echoes.set(seq, { rtt, ttl: Number(reply[2]) });
+      const sent = { seq, at: at - rtt };
+      this.firstSent ??= sent;
+      this.lastSent = sent;
       // The reply says when its echo left: keep the clock estimate on ping's own.
       this.t0 = at - rtt - (seq - 1) * this.o.intervalMs;
       return;
@@ -152,6 +158,18 @@ export class PingSession {
     // echo line corrects it by its -D time).
     if (/^PING /.test(line) && this.reported === 0 && this.echoes.size === 0 && !this.proc?.readOutput) this.t0 = now;
     this.keepText(line);
+  }
+
+  /**
+   * How far apart ping really sent its echoes, from the replies' times (ms), once it has
+   * sent a few. iputils' `-i` overshoots: -i 10 sends every ~10.24 s here, so the echoes
+   * creep towards the gathers and the session had to be restarted every ~15 intervals.
+   */
+  observedPeriod(): number | undefined {
+    const a = this.firstSent;
+    const b = this.lastSent;
+    if (!a || !b || b.seq - a.seq < 3) return undefined;
+    return (b.at - a.at) / (b.seq - a.seq);
   }
 
   /**
