@@ -81,6 +81,8 @@ export class Agent {
         reconnectMinMs: config.collector.reconnect_min,
         reconnectMaxMs: config.collector.reconnect_max,
         maxInFlight: config.collector.max_in_flight,
+        maxBatchPoints: a.batch_size,
+        maxMessageBytes: a.max_message_bytes,
         caFile: config.collector.ca_file,
         insecureSkipVerify: config.collector.insecure_skip_verify,
       },

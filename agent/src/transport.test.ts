@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { decodeCollectorMessage, encode, PROTOCOL_VERSION } from '@canh/protocol';
+import { decodeAgentMessage, decodeCollectorMessage, encode, pointsOf, PROTOCOL_VERSION, type Batch, type Point } from '@canh/protocol';
 import { quickAck, Transport } from './transport.ts';
 import { MemorySpool } from './spool/memory.ts';
+import { Batcher } from './batcher.ts';
 
 describe('quickAck', () => {
   it('reads the acks the collector writes, as the schema does', () => {
@@ -81,5 +82,111 @@ describe('transport liveness', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(seen.pings).toBeGreaterThan(2);
     expect(seen).toMatchObject({ connections: 1, closed: 0 });
+  });
+});
+
+describe('transport: a backlog leaves in merged frames', () => {
+  // A real WebSocket server that decodes every frame with the collector's decoder and
+  // acks it (or refuses the first one as busy), recording what arrived.
+  let wss: WebSocketServer | undefined;
+  let transport: Transport | undefined;
+  afterEach(async () => {
+    await transport?.stop(0);
+    await new Promise((r) => (wss ? wss.close(r) : r(undefined)));
+  });
+
+  async function run(spool: MemorySpool, opts: { busyFirst?: boolean } = {}) {
+    const frames: Batch[] = [];
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss!.once('listening', r));
+    let refused = false;
+    wss.on('connection', (ws: WebSocket) => {
+      ws.on('message', (data) => {
+        const msg = decodeAgentMessage(data as Buffer);
+        if (msg.type === 'hello') {
+          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
+          return;
+        }
+        if (msg.type !== 'batch') return;
+        if (opts.busyFirst && !refused) {
+          refused = true;
+          ws.send(encode({ type: 'error', code: 'CANH_ERR_INFLUX_BUSY', message: 'busy', seq: msg.seq }));
+          return;
+        }
+        frames.push(msg);
+        // Acks come later than the next frames would, as from InfluxDB.
+        setTimeout(() => ws.send(encode({ type: 'ack', seq: msg.seq })), 5);
+      });
+    });
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
+    transport = new Transport(
+      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2, maxBatchPoints: 100 },
+      spool,
+      pino({ level: 'silent' }),
+    );
+    transport.start();
+    for (let i = 0; i < 200 && spool.stats().batches > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    return frames;
+  }
+
+  /** A spool holding `cycles` batches of one cycle each (10 points), one with an event. */
+  function backlog(cycles: number, eventAt = -1): { spool: MemorySpool; points: Point[] } {
+    const spool = new MemorySpool({ maxBytes: 1e7 });
+    const b = new Batcher(spool, { batchSize: 1000, flushIntervalMs: 60_000, maxMessageBytes: 4e6 });
+    const acc = b.accumulator('host');
+    const points: Point[] = [];
+    for (let c = 0; c < cycles; c++) {
+      for (let i = 0; i < 10; i++) {
+        const p: Point = { name: i < 5 ? 'cpu' : 'net', time: 1_700_000_000_000 + c * 10_000, tags: { n: String(i) }, fields: { v: c + i / 10, n: c }, int: ['n'] };
+        acc.addPoint(p.name, p.tags, p.fields, { time: p.time, int: p.int });
+        points.push(p);
+      }
+      if (c === eventAt) acc.addEvent({ type: 'port_new', severity: 'low', message: 'm' });
+      b.flush();
+    }
+    return { spool, points };
+  }
+
+  it('merges a backlog into frames of up to batch_size points, all acked, every point once', async () => {
+    const { spool, points } = backlog(50);
+    expect(spool.stats().batches).toBe(50);
+    const frames = await run(spool);
+    expect(spool.stats().batches).toBe(0);
+    // 500 points at most 100 per frame: 5 frames instead of 50 (the last ones may be smaller).
+    expect(frames.length).toBeLessThanOrEqual(8);
+    expect(frames.every((f) => f.rows.length <= 100)).toBe(true);
+    const got = frames.flatMap((f) => pointsOf(f));
+    expect(got).toHaveLength(500);
+    expect(new Set(got.map((p) => JSON.stringify(p)))).toEqual(new Set(points.map((p) => JSON.stringify(p))));
+    // Each series is written once per merged frame.
+    expect(Math.max(...frames.map((f) => f.series.length))).toBe(10);
+    expect(transport!.merged).toBeGreaterThanOrEqual(45);
+  });
+
+  it('sends a batch with events alone, and what fits the window as it is', async () => {
+    const { spool } = backlog(12, 5);
+    const frames = await run(spool);
+    expect(spool.stats().batches).toBe(0);
+    const withEvent = frames.filter((f) => f.events.length > 0);
+    expect(withEvent).toHaveLength(1);
+    expect(withEvent[0]!.rows).toHaveLength(10);
+    expect(frames.flatMap((f) => pointsOf(f))).toHaveLength(120);
+
+    // Two batches and a window of two: nothing to merge, the spooled frames go as they are.
+    const small = backlog(2);
+    const sent = small.spool.after(0, 10).map((r) => r.frame);
+    await transport!.stop(0);
+    await new Promise((r) => wss!.close(r));
+    const frames2 = await run(small.spool);
+    expect(frames2.map((f) => JSON.stringify(f))).toEqual(sent.map((f) => JSON.stringify(decodeAgentMessage(f))));
+  });
+
+  it('a merged frame refused as busy is sent again, and acked batches are not resent', async () => {
+    const { spool } = backlog(30);
+    const frames = await run(spool, { busyFirst: true });
+    expect(spool.stats().batches).toBe(0);
+    const got = frames.flatMap((f) => pointsOf(f));
+    expect(new Set(got.map((p) => `${p.name}|${p.tags.n}|${p.time}`)).size).toBe(300);
+    expect(got.length).toBe(300);
   });
 });

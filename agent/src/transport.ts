@@ -3,20 +3,27 @@
 // the spool only when its ack arrives, and reconnect with jittered backoff when anything
 // goes wrong. Liveness: a ping when nothing (an ack, a ping) came from the collector for a
 // whole ping_interval; no answer within the next one ends the socket.
+// A backlog (after an outage, more batches waiting than the window lets out) leaves in
+// fewer, bigger frames: consecutive batches without events are merged into one frame of
+// up to batch_size points, written as rows, whose ack acks all of them.
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import {
   CloseCode,
   closeCodeName,
+  DEFAULT_MAX_MESSAGE_BYTES,
   encode,
   FATAL_CLOSE_CODES,
   PROTOCOL_VERSION,
+  pointsOf,
+  RowsWriter,
+  type Batch,
   type Welcome,
 } from '@canh/protocol';
 import { Backoff } from './backoff.ts';
 import { decodeFromCollector } from './collector-message.ts';
-import type { Spool } from './spool/types.ts';
+import type { Spool, SpoolRecord } from './spool/types.ts';
 
 export interface TransportOptions {
   url: string;
@@ -27,6 +34,9 @@ export interface TransportOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   maxInFlight: number;
+  /** Bounds of a frame that merges a backlog's batches (defaults: 1000 points, 4 MiB). */
+  maxBatchPoints?: number;
+  maxMessageBytes?: number;
   caFile?: string;
   insecureSkipVerify?: boolean;
 }
@@ -42,6 +52,27 @@ export function quickAck(data: Buffer | string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Most spooled batches merged into one frame. */
+const MERGE_MAX = 64;
+
+/**
+ * One `batch` frame with the points of several spooled batches (none with events), as
+ * rows, carrying `seq`. undefined when one of them cannot be read back.
+ */
+export function mergedFrame(seq: number, records: readonly { frame: string }[]): string | undefined {
+  const rows = new RowsWriter();
+  try {
+    for (const r of records) {
+      const b = JSON.parse(r.frame) as Partial<Batch>;
+      if (b.type !== 'batch' || (b.events?.length ?? 0) > 0) return undefined;
+      for (const p of pointsOf({ points: b.points ?? [], series: b.series ?? [], rows: b.rows ?? [] })) rows.add(p);
+    }
+  } catch {
+    return undefined;
+  }
+  return `{"type":"batch","seq":${seq},${rows.json()},"events":[]}`;
+}
+
 export type TransportState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
 export class Transport {
@@ -50,7 +81,12 @@ export class Transport {
   private welcomed = false;
   /** Highest seq sent on this connection; everything up to it is in flight or acked. */
   private sentUpTo = 0;
+  /** Every spooled batch in flight, whether sent alone or in a merged frame. */
   private inFlight = new Set<number>();
+  /** Frames in flight (the window counts these): the seq the frame carries → the batches in it. */
+  private frames = new Map<number, readonly number[]>();
+  /** Batches that left merged into fewer frames since start. */
+  merged = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
@@ -101,6 +137,7 @@ export class Transport {
     this.setState('connecting');
     this.welcomed = false;
     this.inFlight.clear();
+    this.frames.clear();
     // After a reconnect everything still in the spool is resent, oldest first: the
     // collector may have written it without the ack reaching us; replay is harmless.
     this.sentUpTo = 0;
@@ -200,8 +237,11 @@ export class Transport {
 
   private onAck(seq: number): void {
     this.retryBackoff.reset();
-    this.inFlight.delete(seq);
-    if (this.spool.ack(seq)) this.acked++;
+    for (const s of this.frames.get(seq) ?? [seq]) {
+      this.inFlight.delete(s);
+      if (this.spool.ack(s)) this.acked++;
+    }
+    this.frames.delete(seq);
     this.pump();
   }
 
@@ -250,19 +290,64 @@ export class Transport {
     if (!ws || !this.welcomed || ws.readyState !== WebSocket.OPEN) return;
     // send() has no backpressure signal; a large bufferedAmount means the socket is slow.
     if (ws.bufferedAmount > 8 * 1024 * 1024) return;
-    const room = this.opts.maxInFlight - this.inFlight.size;
+    const room = this.opts.maxInFlight - this.frames.size;
     if (room <= 0) return;
-    for (const r of this.spool.after(this.sentUpTo, room + this.inFlight.size)) {
-      if (this.inFlight.size >= this.opts.maxInFlight) break;
-      if (this.inFlight.has(r.seq)) {
-        this.sentUpTo = Math.max(this.sentUpTo, r.seq);
+    const notInFlight = (r: SpoolRecord) => {
+      if (!this.inFlight.has(r.seq)) return true;
+      this.sentUpTo = Math.max(this.sentUpTo, r.seq);
+      return false;
+    };
+    let waiting = this.spool.after(this.sentUpTo, room + 1 + this.inFlight.size).filter(notInFlight);
+    // More waiting than the window lets out: a backlog. Read as many batches as the free
+    // slots' frames can hold, and merge them.
+    const merge = waiting.length > room;
+    const maxPoints = this.opts.maxBatchPoints ?? 1000;
+    const maxBytes = (this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) * 0.9;
+    if (merge) {
+      const perFrame = Math.min(MERGE_MAX, Math.max(1, Math.ceil(maxPoints / Math.max(1, waiting[0]!.points))));
+      waiting = this.spool.after(this.sentUpTo, room * perFrame + this.inFlight.size).filter(notInFlight);
+    }
+    let i = 0;
+    while (i < waiting.length && this.frames.size < this.opts.maxInFlight) {
+      const group = [waiting[i++]!];
+      if (merge && group[0]!.events === 0) {
+        let points = group[0]!.points;
+        let bytes = group[0]!.frame.length;
+        while (i < waiting.length) {
+          const r = waiting[i]!;
+          if (group.length >= MERGE_MAX || r.events > 0 || points + r.points > maxPoints || bytes + r.frame.length > maxBytes) break;
+          group.push(r);
+          points += r.points;
+          bytes += r.frame.length;
+          i++;
+        }
+      }
+      const last = group[group.length - 1]!.seq;
+      const frame = group.length === 1 ? group[0]!.frame : mergedFrame(last, group);
+      if (frame === undefined) {
+        // Not readable as a batch (cannot happen for frames this agent wrote): send them one by one.
+        i -= group.length - 1;
+        this.sendFrame(ws, group[0]!.frame, [group[0]!.seq]);
         continue;
       }
-      ws.send(r.frame);
-      this.spool.markSent(r.seq);
-      this.inFlight.add(r.seq);
-      this.sentUpTo = r.seq;
+      if (group.length > 1) this.merged += group.length;
+      this.sendFrame(
+        ws,
+        frame,
+        group.map((r) => r.seq),
+      );
     }
+  }
+
+  private sendFrame(ws: WebSocket, frame: string, seqs: number[]): void {
+    ws.send(frame);
+    for (const s of seqs) {
+      this.spool.markSent(s);
+      this.inFlight.add(s);
+    }
+    const last = seqs[seqs.length - 1]!;
+    this.frames.set(last, seqs);
+    this.sentUpTo = last;
   }
 
   private async handleConfig(ws: WebSocket, version: number, config: unknown): Promise<void> {
@@ -277,7 +362,8 @@ export class Transport {
 
   /** The collector could not make a batch durable (InfluxDB busy): send it again later. */
   private retryLater(seq: number): void {
-    this.inFlight.delete(seq);
+    for (const s of this.frames.get(seq) ?? [seq]) this.inFlight.delete(s);
+    this.frames.delete(seq);
     this.retryTimer ??= setTimeout(() => {
       this.retryTimer = undefined;
       const first = this.spool.first();
@@ -287,8 +373,9 @@ export class Transport {
     }, this.retryBackoff.next());
   }
 
+  /** Frames sent and not yet acked. */
   inFlightCount(): number {
-    return this.inFlight.size;
+    return this.frames.size;
   }
 
   /** Close the link, waiting briefly for outstanding acks. Safe to call twice. */
