@@ -29,7 +29,7 @@ export const CollectorSchema = z
     ping_interval: duration({ min: 1000 }).default(15_000),
     reconnect_min: duration({ min: 100 }).default(1000),
     reconnect_max: duration({ min: 1000 }).default(60_000),
-    /** Batches sent before waiting for acks. */
+    /** Frames sent before waiting for acks (a backlog beyond them leaves merged, up to batch_size points a frame). */
     max_in_flight: z.number().int().min(1).max(1000).default(8),
   })
   .strict();
