@@ -1,16 +1,65 @@
 // Builds the agent as one JavaScript file with every dependency inside
 // (`npm run build:agent` → dist/canh-agent.cjs), the input of the single executable.
 // Run with `node dist/canh-agent.cjs ...` it needs only Node 24, no node_modules.
-import { build, type Metafile } from 'esbuild';
-import { statSync } from 'node:fs';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const DIST = join(ROOT, 'dist');
 export const BUNDLE = join(DIST, 'canh-agent.cjs');
 
+/** zod's messages in English only: z.locales' 60-odd other languages are never used. */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.c?js$/ }, () => ({ path: 'zod-locales', namespace: 'zod-english-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, () => ({
+      contents: `exports.en = require('./en.cjs').default;`,
+      resolveDir: join(ROOT, 'node_modules/zod/v4/locales'),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * zod, yaml and net-snmp as their shims (deploy/build/*.cjs) load them: fully minified,
+ * names included. The long-running agent never runs them (zod and yaml are for the
+ * config check, net-snmp for SNMP inputs), but V8 keeps the whole script's text in
+ * memory: 1.05 MB of it was theirs.
+ */
+async function prebuilt(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const pkg of ['zod', 'yaml', 'net-snmp']) {
+    out[pkg] = join(dir, `${pkg}.cjs`);
+    await build({
+      stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: ROOT, loader: 'js' },
+      outfile: out[pkg],
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'error',
+      plugins: pkg === 'zod' ? [zodEnglishOnly] : [],
+    });
+  }
+  return out;
+}
+
 export async function bundleAgent(opts: { outfile?: string; quiet?: boolean } = {}): Promise<{ file: string; bytes: number; metafile: Metafile }> {
   const outfile = opts.outfile ?? BUNDLE;
+  const tmp = mkdtempSync(join(tmpdir(), 'canh-bundle-'));
+  try {
+    return await bundleWith(outfile, await prebuilt(tmp), opts.quiet);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function bundleWith(outfile: string, packages: Record<string, string>, quiet?: boolean): Promise<{ file: string; bytes: number; metafile: Metafile }> {
   const result = await build({
     entryPoints: [join(import.meta.dirname, 'agent-entry.ts')],
     outfile,
@@ -39,7 +88,7 @@ export async function bundleAgent(opts: { outfile?: string; quiet?: boolean } = 
         name: 'not-in-agent',
         setup(b) {
           b.onResolve({ filter: /^(zod|yaml|net-snmp)$/ }, (args) =>
-            args.importer.startsWith(join(ROOT, 'deploy', 'build')) ? undefined : { path: join(ROOT, 'deploy', 'build', `${args.path}.cjs`) },
+            args.importer.startsWith(join(ROOT, 'deploy', 'build')) ? { path: packages[args.path]! } : { path: join(ROOT, 'deploy', 'build', `${args.path}.cjs`) },
           );
         },
       },
@@ -53,7 +102,7 @@ export async function bundleAgent(opts: { outfile?: string; quiet?: boolean } = 
     minifySyntax: true,
     sourcemap: false,
     metafile: true,
-    logLevel: opts.quiet ? 'error' : 'warning',
+    logLevel: quiet ? 'error' : 'warning',
     logOverride: { 'empty-import-meta': 'silent' },
   });
   return { file: outfile, bytes: statSync(outfile).size, metafile: result.metafile };
