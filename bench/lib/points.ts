@@ -117,17 +117,7 @@ export class HostSource {
 
   /** JSON array body (without brackets) of the next `cycles` cycles' points. */
   nextJson(cycles: number, time?: number): string {
-    let s = '';
-    for (let c = 0; c < cycles; c++) {
-      const t = time ?? this.base + this.cycle * CYCLE_MS;
-      const v = this.cycle % VARIANTS;
-      for (let i = 0; i < SERIES_PER_HOST; i++) {
-        const p = jsonParts[i]![(v + i) % VARIANTS]!;
-        s += (s ? ',' : '') + p.pre + t + p.post;
-      }
-      this.cycle++;
-    }
-    return s;
+    return this.assemble(jsonParts, cycles, time);
   }
 
   /**
@@ -136,17 +126,22 @@ export class HostSource {
    */
   nextBody(form: BatchForm, cycles: number, time?: number): string {
     if (form === 'points') return `"points":[${this.nextJson(cycles, time)}]`;
+    return `${seriesJson},"rows":[${this.assemble(rowParts, cycles, time)}]`;
+  }
+
+  /** The next `cycles` cycles, one piece per series, each its `pre` + time + `post`, comma-separated. */
+  private assemble(parts: { pre: string; post: string }[][], cycles: number, time?: number): string {
     let s = '';
     for (let c = 0; c < cycles; c++) {
       const t = time ?? this.base + this.cycle * CYCLE_MS;
       const v = this.cycle % VARIANTS;
       for (let i = 0; i < SERIES_PER_HOST; i++) {
-        const p = rowParts[i]![(v + i) % VARIANTS]!;
+        const p = parts[i]![(v + i) % VARIANTS]!;
         s += (s ? ',' : '') + p.pre + t + p.post;
       }
       this.cycle++;
     }
-    return `${seriesJson},"rows":[${s}]`;
+    return s;
   }
 
   /** Line protocol (as the collector writes it for this host) of the next `cycles` cycles, appended to `out`. */
