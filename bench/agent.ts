@@ -64,6 +64,8 @@ interface Subject {
   r0?: number;
   r1?: number;
   c1?: CpuTreeSample;
+  /** Runtime of the tree sampled once a cycle, 7.5 s after each tick (where nobody works), ms. */
+  perCycle: number[];
   /** Children seen, by pid → comm (polled every 2 ms: a ping of 127.0.0.1 lives a few ms). */
   children: Map<number, string>;
   /** Children already running when the measurement started (long-lived helpers). */
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
       const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS;
       const proc = spawnManaged(process.execPath, [...v.args, 'run', '--config', cfg], { name: v.name, ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}) });
-      subjects.push({ name: v.name, proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map() });
+      subjects.push({ name: v.name, proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [] });
     });
     if (collectdBin) {
       const cdir = join(dir, 'collectd');
@@ -157,7 +159,7 @@ LoadPlugin csv
 `,
       );
       const proc = spawnManaged(collectdBin, ['-f', '-C', conf], { name: 'collectd' });
-      subjects.push({ name: 'collectd', proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map() });
+      subjects.push({ name: 'collectd', proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [] });
     } else console.log('collectd is not installed (and we are not root to install it): no comparison');
 
     const childTimer = watchChildren(subjects);
@@ -172,7 +174,11 @@ LoadPlugin csv
       s.rssMeasured = new RssWatch(s.pid, 250);
     }
     const startup = subjects.map((s) => `${s.name}: first ${WARMUP} s (start-up) ${fmt(s.c0!.selfMs + s.c0!.childrenMs)} CPU ms`);
+    // One runtime sample per cycle, between ticks: the median cycle is what an A/B
+    // compares, as a rare cycle (a ping restarted, a GC) moves the mean by tenths of a ms.
+    const sampler = cycleSampler(subjects);
     await sleep(SECONDS * 1000);
+    sampler.stop();
     for (const s of subjects) {
       if (!s.proc.running) throw new Error(`${s.name} died: ${s.proc.describe()}`);
       s.c1 = cpuTreeOf(s.pid);
@@ -197,6 +203,7 @@ LoadPlugin csv
     const figures = [
       `${cycles} cycles of ${CYCLE} s after ${WARMUP} s warm-up; agent inputs ${INPUTS.join(', ')}${INPUTS.includes('ping') ? ' (ping 127.0.0.1)' : ''}; collectd cpu, memory, df, load, interface, ping, csv`,
       ...startup,
+      ...(exact ? subjects.map((s) => `${s.name}: ${cycleSpread(s.perCycle)}`) : []),
       ...subjects.map(
         (s) =>
           `${s.name}: ${perCycle(s).toFixed(2)} CPU ms per cycle${exact ? ' (scheduler runtime of the process and its children' : ''}; by 10 ms ticks ${tickPerCycle(s).toFixed(1)}: own ${((s.c1!.selfMs - s.c0!.selfMs) / cycles).toFixed(1)}, children ${((kids(s.c1!) - kids(s.c0!)) / cycles).toFixed(1)}${exact ? ')' : ''}, RSS max ${(s.rss.max / MiB).toFixed(1)} MiB (during the measured cycles ${(s.rssMeasured!.max / MiB).toFixed(1)}, last ${(s.rss.last / MiB).toFixed(1)}), children: ${childSummary(s)}`,
@@ -220,6 +227,47 @@ LoadPlugin csv
     await influx.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Sample each subject's tree runtime 7.5 s into every cycle (ticks are on the 10 s marks). */
+function cycleSampler(subjects: Subject[]): { stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const sample = () => {
+    for (const s of subjects) {
+      const r = treeRuntimeMsOf(s.pid);
+      if (r !== undefined) s.perCycle.push(r);
+    }
+  };
+  const next = () => {
+    if (stopped) return;
+    const now = Date.now();
+    const at = Math.floor(now / (CYCLE * 1000)) * CYCLE * 1000 + 7500;
+    timer = setTimeout(
+      () => {
+        sample();
+        next();
+      },
+      (at > now + 100 ? at : at + CYCLE * 1000) - now,
+    );
+  };
+  next();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Median and range of the per-cycle runtime deltas. */
+function cycleSpread(samples: number[]): string {
+  const d = samples.slice(1).map((r, i) => r - samples[i]!);
+  if (d.length === 0) return 'no whole cycle sampled';
+  const sorted = [...d].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return `median cycle ${median.toFixed(2)} CPU ms (${d.length} cycles, ${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})`;
 }
 
 main().catch((err: unknown) => {
