@@ -30,11 +30,11 @@ export function rowsToPoints(series: readonly Series[], rows: readonly Row[], wa
  * `wanted` skips the rows of measurements nobody looks at without building them.
  */
 export function pointsOf(batch: Pick<Batch, 'points'> & Partial<Pick<Batch, 'series' | 'rows'>>, wanted?: (name: string) => boolean): Point[] {
+  const points = wanted ? batch.points.filter((p) => wanted(p.name)) : batch.points;
   const rows = batch.rows;
-  if (!rows || rows.length === 0) return wanted ? batch.points.filter((p) => wanted(p.name)) : batch.points;
+  if (!rows || rows.length === 0) return points;
   const fromRows = rowsToPoints(batch.series ?? [], rows, wanted);
-  if (batch.points.length === 0) return fromRows;
-  return [...(wanted ? batch.points.filter((p) => wanted(p.name)) : batch.points), ...fromRows];
+  return points.length ? [...points, ...fromRows] : fromRows;
 }
 
 /**
