@@ -19,7 +19,8 @@
 // Env: BENCH_AGENT_SECONDS (120, measured after the warm-up); BENCH_AGENT_VARIANTS
 // (source,bundle: which forms of the agent to run; a path ending in .cjs adds another
 // build of the bundle, and "flags=--a --b" the bundle with those Node options instead of
-// the shipped ones, each run next to it for an A/B comparison); BENCH_AGENT_INPUTS (which inputs;
+// the shipped ones, and 'settings={"agent":{...},"collector":{...}}' the bundle with those
+// settings merged into its config, each run next to it for an A/B comparison); BENCH_AGENT_INPUTS (which inputs;
 // default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
 // for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
 import { execFileSync } from 'node:child_process';
@@ -37,7 +38,23 @@ const SECONDS = envInt('BENCH_AGENT_SECONDS', 120);
 const WARMUP = 15;
 const CYCLE = 10;
 const BUNDLE = join(root, 'dist/canh-agent.cjs');
-const VARIANTS = (process.env.BENCH_AGENT_VARIANTS ?? 'source,bundle').split(',');
+const VARIANTS = splitTopLevel(process.env.BENCH_AGENT_VARIANTS ?? 'source,bundle');
+/** Split on commas outside braces, so a `settings={...}` variant may hold several keys. */
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '{') depth++;
+    else if (s[i] === '}') depth--;
+    else if (s[i] === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out.filter(Boolean);
+}
 // The issue's default Linux inputs; BENCH_AGENT_INPUTS=cpu,mem (say) finds what each costs.
 const INPUTS = (process.env.BENCH_AGENT_INPUTS ?? 'cpu,mem,disk,system,net,ping').split(',').filter(Boolean);
 // The bundle runs with the flags it is shipped with; BENCH_AGENT_FLAGS="..." tries others.
@@ -91,7 +108,7 @@ async function main(): Promise<void> {
   const subjects: Subject[] = [];
   try {
     const stateDir = join(dir, 'collector');
-    const variants: { name: string; args: string[] }[] = [];
+    const variants: { name: string; args: string[]; settings?: { agent?: object; collector?: object } }[] = [];
     if (VARIANTS.includes('source')) variants.push({ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] });
     // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
     if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
@@ -101,6 +118,12 @@ async function main(): Promise<void> {
     for (const v of VARIANTS.filter((x) => x.startsWith('flags='))) {
       const flags = v.slice('flags='.length).split(/\s+/).filter(Boolean);
       variants.push({ name: `canh-agent (bundle with ${flags.join(' ') || 'no options'})`, args: [...flags, BUNDLE] });
+    }
+    // The bundle once more with other settings ('settings={"agent":{"spool_fsync":"never"}}'),
+    // merged into the `agent` and `collector` sections of its config.
+    for (const v of VARIANTS.filter((x) => x.startsWith('settings='))) {
+      const settings = JSON.parse(v.slice('settings='.length)) as { agent?: object; collector?: object };
+      variants.push({ name: `canh-agent (bundle with ${JSON.stringify(settings)})`, args: [...BUNDLE_FLAGS, BUNDLE], settings });
     }
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
@@ -113,8 +136,8 @@ async function main(): Promise<void> {
       writeFileSync(
         cfg,
         JSON.stringify({
-          collector: { url: collector!.url, token: agents[i]!.token },
-          agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn' },
+          collector: { url: collector!.url, token: agents[i]!.token, ...v.settings?.collector },
+          agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn', ...v.settings?.agent },
           inputs: INPUTS.map((t) => (t === 'ping' ? { type: 'ping', urls: ['127.0.0.1'] } : { type: t })),
         }),
       );

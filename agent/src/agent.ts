@@ -85,6 +85,10 @@ export class Agent {
         maxMessageBytes: a.max_message_bytes,
         caFile: config.collector.ca_file,
         insecureSkipVerify: config.collector.insecure_skip_verify,
+        // The agent's own measurement runs every interval and checks the link then, so the
+        // transport needs no liveness timer waking the agent between ticks. With an
+        // interval longer than ping_interval the transport keeps its own timer.
+        livenessByOwner: a.interval <= config.collector.ping_interval,
       },
       this.spool,
       deps.log.child({ component: 'transport' }),
@@ -240,6 +244,7 @@ export class Agent {
 
   /** The agent's own health, as the `agent` measurement: spool depth and data dropped. */
   private async reportSelf(at: number): Promise<void> {
+    this.transport.checkLiveness();
     const s = this.spool.stats();
     const mem = process.memoryUsage();
     this.batcher.accumulator('agent').addPoint(

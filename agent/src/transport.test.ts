@@ -22,12 +22,19 @@ describe('quickAck', () => {
   });
 });
 
-describe('transport liveness', () => {
+// Both ways of checking liveness: the transport's own timer, and the agent's ticks
+// (livenessByOwner: checkLiveness() called every 100 ms here, as the agent calls it every interval).
+describe.each([
+  { mode: 'its own timer', byOwner: false },
+  { mode: "the owner's checks", byOwner: true },
+])('transport liveness by $mode', ({ byOwner }) => {
   // A real WebSocket server standing in for the collector's protocol: it welcomes the
   // agent, acks what it wants to, and answers pings only when told to (autoPong off).
   let wss: WebSocketServer | undefined;
   let transport: Transport | undefined;
+  let checks: NodeJS.Timeout | undefined;
   afterEach(async () => {
+    clearInterval(checks);
     await transport?.stop();
     await new Promise((r) => (wss ? wss.close(r) : r(undefined)));
   });
@@ -54,11 +61,12 @@ describe('transport liveness', () => {
     });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
     transport = new Transport(
-      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 200, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2 },
+      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 200, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2, livenessByOwner: byOwner },
       new MemorySpool({ maxBytes: 1e6 }),
       pino({ level: 'silent' }),
     );
     transport.start();
+    if (byOwner) checks = setInterval(() => transport!.checkLiveness(), 100);
     return seen;
   }
 
@@ -83,6 +91,16 @@ describe('transport liveness', () => {
     expect(seen.pings).toBeGreaterThan(2);
     expect(seen).toMatchObject({ connections: 1, closed: 0 });
   });
+
+  // Only the owner's way has no timer to prove absent.
+  if (byOwner) {
+    it('keeps no timer of its own: without checks, a silent collector is never pinged', async () => {
+      const seen = await collector({ pong: false });
+      clearInterval(checks);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(seen).toEqual({ pings: 0, connections: 1, closed: 0 });
+    });
+  }
 });
 
 describe('transport: a backlog leaves in merged frames', () => {
