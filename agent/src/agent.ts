@@ -103,9 +103,16 @@ export class Agent {
     }
     this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval);
     // A tick's points leave as one batch as soon as its gathers are done: one wake-up
-    // for gather, spool and send instead of a second one flush_interval later (which
-    // still bounds the wait for points that service inputs push between ticks).
-    this.scheduler.onIdle = () => this.batcher.flush();
+    // for gather, spool and send. The flush timer is not even armed while they run
+    // (clearing it would not spare the wake-up at its deadline); if some gathers outlast
+    // the turn they started in, it is armed then, so flush_interval still bounds the wait
+    // of the points already gathered, as it does for points service inputs push between ticks.
+    this.scheduler.onBusy = () => this.batcher.hold();
+    this.scheduler.onStillBusy = () => this.batcher.release();
+    this.scheduler.onIdle = () => {
+      this.batcher.flush();
+      this.batcher.release();
+    };
   }
 
   async start(): Promise<void> {

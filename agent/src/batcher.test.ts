@@ -100,6 +100,31 @@ describe('batcher', () => {
       b.stop();
     }
   });
+  it('held, arms no flush timer until released', async () => {
+    const spool = new MemorySpool({ maxBytes: 10_000_000 });
+    const b = new Batcher(spool, { batchSize: 100, flushIntervalMs: 50, maxMessageBytes: 1_000_000 });
+    b.start();
+    try {
+      const acc = b.accumulator('x');
+      b.hold();
+      acc.addPoint('m', {}, { v: 1 });
+      await new Promise((r) => setTimeout(r, 120));
+      expect(spool.stats().batches).toBe(0);
+      b.release();
+      await new Promise((r) => setTimeout(r, 120));
+      expect(spool.after(0, 10)).toMatchObject([{ points: 1 }]);
+      // Cut while held, then released with nothing waiting: no timer, no empty batch.
+      b.hold();
+      acc.addPoint('m', {}, { v: 2 });
+      b.flush();
+      b.release();
+      acc.addPoint('m', {}, { v: 3 });
+      await new Promise((r) => setTimeout(r, 120));
+      expect(spool.after(0, 10)).toMatchObject([{ points: 1 }, { points: 1 }, { points: 1 }]);
+    } finally {
+      b.stop();
+    }
+  });
   it('stop flushes what it holds', () => {
     const { spool, b } = setup(100);
     b.accumulator('x').addPoint('m', {}, { v: 1 });

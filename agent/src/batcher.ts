@@ -1,7 +1,10 @@
 // Collects points and events from every input and turns them into `batch` messages in
 // the spool: a batch is cut when it holds batch_size points or flush_interval has passed,
 // and never grows past the collector's message-size limit. The flush timer is armed by
-// the first point of a batch, so an agent with nothing to send is not woken each second.
+// the first point of a batch, so an agent with nothing to send is not woken each second;
+// while held (a tick's gathers run, and the agent cuts the batch when they are done) it
+// is not armed at all: a timer cleared a few milliseconds later still wakes the process
+// at its deadline, as Node does not move libuv's timer later.
 // Points are written in the protocol's `rows` spelling (each series once per batch).
 import { RowsWriter, type Point, type SecurityEvent } from '@canh/protocol';
 import type { Accumulator, PointOptions } from './inputs/types.ts';
@@ -22,6 +25,7 @@ export class Batcher {
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
+  private held = false;
   private eventFlush: NodeJS.Immediate | undefined;
   private readonly now: () => number;
   /** Called after each batch lands in the spool, so the transport can send it. */
@@ -46,8 +50,22 @@ export class Batcher {
     if (this.points.length || this.events.length) this.arm();
   }
 
+  /**
+   * Someone else will cut the batch soon (the agent, when a tick's gathers are done): do
+   * not arm the flush timer until release().
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Back to the flush timer; armed now if points wait. */
+  release(): void {
+    this.held = false;
+    if (this.points.length || this.events.length) this.arm();
+  }
+
   private arm(): void {
-    if (this.timer || !this.started) return;
+    if (this.timer || !this.started || this.held) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush();

@@ -36,6 +36,30 @@ describe('scheduler', () => {
     expect(log.filter((l) => l === 'idle')).toHaveLength(3);
     expect(log.at(-1)).toBe('idle');
   });
+  it('says when a tick begins, and when its gathers outlast the turn they began in', async () => {
+    vi.useFakeTimers({ now: 5_000_600 }); // first tick in 400 ms: no gather at once
+    const log: string[] = [];
+    const scheduler = () => {
+      const s = new Scheduler(pino({ level: 'silent' }), true);
+      s.onBusy = () => log.push('busy');
+      s.onStillBusy = () => log.push('still busy');
+      s.onIdle = () => log.push('idle');
+      s.add({ name: 'quick', intervalMs: 1000, run: async () => void log.push('quick') });
+      return s;
+    };
+    const quick = scheduler();
+    await vi.advanceTimersByTimeAsync(900); // one tick; the next scheduler starts 500 ms before one
+    quick.stop();
+    expect(log).toEqual(['busy', 'quick', 'idle']);
+    log.length = 0;
+    const both = scheduler();
+    both.add({ name: 'slow', intervalMs: 1000, run: () => new Promise((r) => setTimeout(() => (log.push('slow'), r()), 300)) });
+    await vi.advanceTimersByTimeAsync(900);
+    both.stop();
+    // quick ended before slow began (its own timer, same turn): busy again, then the turn
+    // ends with slow still running.
+    expect(log).toEqual(['busy', 'quick', 'busy', 'still busy', 'slow', 'idle']);
+  });
   it('skips a tick while the previous gather still runs, and counts it', async () => {
     vi.useFakeTimers({ now: 2_000_000 });
     const s = new Scheduler(pino({ level: 'silent' }), true);

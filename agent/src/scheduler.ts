@@ -16,6 +16,10 @@ export class Scheduler {
   skipped = 0;
   /** Called (at most once per event-loop turn) when a gather ends and none is running. */
   onIdle: () => void = () => {};
+  /** Called when a gather starts and none was running: a tick begins. */
+  onBusy: () => void = () => {};
+  /** Called at the end of the turn a tick began in when some of its gathers still run. */
+  onStillBusy: () => void = () => {};
   private idleSoon: NodeJS.Immediate | undefined;
 
   private readonly log: Logger;
@@ -72,6 +76,10 @@ export class Scheduler {
       this.log.warn({ input: job.name }, 'previous gather still running; skipping this interval');
       return;
     }
+    if (this.running.size === 0) {
+      this.onBusy();
+      this.checkSoon();
+    }
     this.running.add(key);
     try {
       await job.run(at);
@@ -80,15 +88,23 @@ export class Scheduler {
       this.log.error({ err, input: job.name }, 'gather failed');
     } finally {
       this.running.delete(key);
-      // Gathers of one tick start in the same turn of the event loop; the check phase of
-      // that turn (or of the one where the last of them ends) sees them all done.
-      if (this.running.size === 0 && !this.idleSoon) {
-        this.idleSoon = setImmediate(() => {
-          this.idleSoon = undefined;
-          if (this.running.size === 0 && !this.stopped) this.onIdle();
-        });
-      }
+      if (this.running.size === 0) this.checkSoon();
     }
+  }
+
+  /**
+   * Gathers of one tick start in the same turn of the event loop; the check phase of that
+   * turn (or of the one where the last of them ends) sees them all done, or some still
+   * running (a slow HTTP check, say).
+   */
+  private checkSoon(): void {
+    if (this.idleSoon) return;
+    this.idleSoon = setImmediate(() => {
+      this.idleSoon = undefined;
+      if (this.stopped) return;
+      if (this.running.size === 0) this.onIdle();
+      else this.onStillBusy();
+    });
   }
 
   stop(): void {
