@@ -173,6 +173,41 @@ function attempt<T>(f: () => T): Promise<T> {
   }
 }
 
+/**
+ * One read of a file per turn of the event loop. The inputs of one tick gather in the same
+ * turn, and some read the same file: `cpu` and `system` both read /proc/stat (whose
+ * interrupt counters the kernel formats at every read), `mem` and `swap` /proc/meminfo.
+ * They share one read, and so also the same instant. Forgotten when the turn ends (its
+ * check phase), so the next tick reads afresh. Errors are shared the same way.
+ */
+export class TurnReads {
+  private memo: Map<string, { text: string } | { err: unknown }> | undefined;
+  reads = 0;
+
+  read(path: string, readFile: (p: string) => string): string {
+    let memo = this.memo;
+    if (!memo) {
+      memo = this.memo = new Map();
+      setImmediate(() => (this.memo = undefined));
+    }
+    let r = memo.get(path);
+    if (!r) {
+      this.reads++;
+      try {
+        r = { text: readFile(path) };
+      } catch (err) {
+        r = { err };
+      }
+      memo.set(path, r);
+    }
+    if ('err' in r) throw r.err;
+    return r.text;
+  }
+}
+
+const turnReads = new TurnReads();
+const readUtf8 = (p: string) => readFileSync(p, 'utf8');
+
 export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number }): InputContext {
   const procRoot = process.env.HOST_PROC ?? '/proc';
   const sysRoot = process.env.HOST_SYS ?? '/sys';
@@ -190,7 +225,7 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
     ffree: s.ffree,
   });
   return {
-    readFile: (p) => (inMemory(p) ? attempt(() => readFileSync(p, 'utf8')) : readFile(p, 'utf8')),
+    readFile: (p) => (inMemory(p) ? attempt(() => turnReads.read(p, readUtf8)) : readFile(p, 'utf8')),
     readFileBytes: (p) => (inMemory(p) ? attempt(() => readFileSync(p)) : readFile(p)),
     readdir: (p) => (inMemory(p) ? attempt(() => readdirSync(p)) : readdir(p)),
     // A network filesystem's statfs may hang (a dead NFS server): only in the pool.
