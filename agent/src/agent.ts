@@ -7,7 +7,7 @@ import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, 
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
 import { Transport } from './transport.ts';
-import { createContext } from './context.ts';
+import { createContext, tickReads } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';
 import type { Spool } from './spool/types.ts';
 import { join } from 'node:path';
@@ -94,6 +94,10 @@ export class Agent {
       deps.log.child({ component: 'transport' }),
     );
     this.batcher.onBatch = () => this.transport.pump();
+    // Link down: batches waiting for their ack get the spool's fsync timer back at once.
+    this.transport.onStateChange = (s) => {
+      if (s === 'disconnected') this.spool.acksStopped?.();
+    };
     if (a.audit_file) {
       const file = a.audit_file;
       this.batcher.onSpooled = (seq, points) => {
@@ -107,9 +111,17 @@ export class Agent {
     // (clearing it would not spare the wake-up at its deadline); if some gathers outlast
     // the turn they started in, it is armed then, so flush_interval still bounds the wait
     // of the points already gathered, as it does for points service inputs push between ticks.
-    this.scheduler.onBusy = () => this.batcher.hold();
-    this.scheduler.onStillBusy = () => this.batcher.release();
+    // The gathers of one tick also share their reads of /proc and /sys (tickReads).
+    this.scheduler.onBusy = () => {
+      this.batcher.hold();
+      tickReads.open();
+    };
+    this.scheduler.onStillBusy = () => {
+      tickReads.close();
+      this.batcher.release();
+    };
     this.scheduler.onIdle = () => {
+      tickReads.close();
       this.batcher.flush();
       this.batcher.release();
     };

@@ -2,54 +2,87 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TurnReads } from './context.ts';
+import { TickReads } from './context.ts';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
-describe('TurnReads: one read of a file per turn of the event loop', () => {
+describe('TickReads: one read of a file per tick', () => {
   let dir: string | undefined;
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
   });
   const read = (p: string) => readFileSync(p, 'utf8');
+  const file = (name: string, text?: string) => {
+    dir ??= mkdtempSync(join(tmpdir(), 'canh-tick-'));
+    const f = join(dir, name);
+    if (text !== undefined) writeFileSync(f, text);
+    return f;
+  };
 
-  it('reads a file once in a turn, and afresh in the next', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'canh-turn-'));
-    const f = join(dir, 'stat');
-    writeFileSync(f, 'one');
-    const t = new TurnReads();
+  it('within a tick, reads a file once; after it, afresh', async () => {
+    const f = file('stat', 'one');
+    const t = new TickReads();
+    t.open();
     expect(t.read(f, read)).toBe('one');
     writeFileSync(f, 'two');
-    // Same turn (two inputs of one tick): the same content, from one read.
+    // Two inputs of one tick: the same content, from one read.
     expect(t.read(f, read)).toBe('one');
     await Promise.resolve();
     expect(t.read(f, read)).toBe('one');
     expect(t.reads).toBe(1);
-    await nextTurn();
+    t.close();
     expect(t.read(f, read)).toBe('two');
     expect(t.reads).toBe(2);
   });
 
-  it('shares a failure within the turn, and tries again in the next', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'canh-turn-'));
-    const f = join(dir, 'utmp');
-    const t = new TurnReads();
+  it('outside a tick every read is a read', () => {
+    const f = file('tcp', 'a');
+    const t = new TickReads();
+    expect(t.read(f, read)).toBe('a');
+    writeFileSync(f, 'b');
+    expect(t.read(f, read)).toBe('b');
+    expect(t.reads).toBe(2);
+  });
+
+  it('never lasts past the turn it was opened in, even if nobody closes it', async () => {
+    const f = file('meminfo', 'one');
+    const t = new TickReads();
+    t.open();
+    expect(t.read(f, read)).toBe('one');
+    writeFileSync(f, 'two');
+    await nextTurn();
+    expect(t.read(f, read)).toBe('two');
+    t.open(); // a new tick
+    writeFileSync(f, 'three');
+    expect(t.read(f, read)).toBe('three');
+    writeFileSync(f, 'four');
+    expect(t.read(f, read)).toBe('three');
+    t.close();
+  });
+
+  it('shares a failure within the tick, and tries again after it', () => {
+    const f = file('utmp');
+    const t = new TickReads();
+    t.open();
     expect(() => t.read(f, read)).toThrow(/ENOENT/);
     writeFileSync(f, 'there');
     expect(() => t.read(f, read)).toThrow(/ENOENT/);
-    await nextTurn();
+    t.close();
     expect(t.read(f, read)).toBe('there');
     unlinkSync(f);
-    await nextTurn();
+    t.open();
     expect(() => t.read(f, read)).toThrow(/ENOENT/);
+    t.close();
   });
 
   it('keeps files apart', () => {
-    dir = mkdtempSync(join(tmpdir(), 'canh-turn-'));
-    writeFileSync(join(dir, 'a'), 'A');
-    writeFileSync(join(dir, 'b'), 'B');
-    const t = new TurnReads();
-    expect([t.read(join(dir, 'a'), read), t.read(join(dir, 'b'), read), t.read(join(dir, 'a'), read)]).toEqual(['A', 'B', 'A']);
+    const a = file('a', 'A');
+    const b = file('b', 'B');
+    const t = new TickReads();
+    t.open();
+    expect([t.read(a, read), t.read(b, read), t.read(a, read)]).toEqual(['A', 'B', 'A']);
     expect(t.reads).toBe(2);
+    t.close();
   });
 });

@@ -174,21 +174,35 @@ function attempt<T>(f: () => T): Promise<T> {
 }
 
 /**
- * One read of a file per turn of the event loop. The inputs of one tick gather in the same
- * turn, and some read the same file: `cpu` and `system` both read /proc/stat (whose
+ * One read of a file per tick. The inputs of one tick gather in the same turn of the event
+ * loop, and some read the same file: `cpu` and `system` both read /proc/stat (whose
  * interrupt counters the kernel formats at every read), `mem` and `swap` /proc/meminfo.
- * They share one read, and so also the same instant. Forgotten when the turn ends (its
- * check phase), so the next tick reads afresh. Errors are shared the same way.
+ * Between open() (a tick begins: the agent's scheduler says so) and close() (its gathers
+ * are done, or outlast the turn) they share one read, and so also one instant. Never
+ * longer than the turn open() was called in, whatever happens; outside a tick (a gather
+ * called directly, `canh-agent check`) every read is a read. Errors are shared the same way.
  */
-export class TurnReads {
+export class TickReads {
   private memo: Map<string, { text: string } | { err: unknown }> | undefined;
+  private turnEnd: NodeJS.Immediate | undefined;
   reads = 0;
 
+  open(): void {
+    this.memo ??= new Map();
+    this.turnEnd ??= setImmediate(() => this.close());
+  }
+
+  close(): void {
+    this.memo = undefined;
+    if (this.turnEnd) clearImmediate(this.turnEnd);
+    this.turnEnd = undefined;
+  }
+
   read(path: string, readFile: (p: string) => string): string {
-    let memo = this.memo;
+    const memo = this.memo;
     if (!memo) {
-      memo = this.memo = new Map();
-      setImmediate(() => (this.memo = undefined));
+      this.reads++;
+      return readFile(path);
     }
     let r = memo.get(path);
     if (!r) {
@@ -205,7 +219,8 @@ export class TurnReads {
   }
 }
 
-const turnReads = new TurnReads();
+/** The agent's: its scheduler opens and closes it around each tick. */
+export const tickReads = new TickReads();
 const readUtf8 = (p: string) => readFileSync(p, 'utf8');
 
 export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number }): InputContext {
@@ -225,7 +240,7 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
     ffree: s.ffree,
   });
   return {
-    readFile: (p) => (inMemory(p) ? attempt(() => turnReads.read(p, readUtf8)) : readFile(p, 'utf8')),
+    readFile: (p) => (inMemory(p) ? attempt(() => tickReads.read(p, readUtf8)) : readFile(p, 'utf8')),
     readFileBytes: (p) => (inMemory(p) ? attempt(() => readFileSync(p)) : readFile(p)),
     readdir: (p) => (inMemory(p) ? attempt(() => readdirSync(p)) : readdir(p)),
     // A network filesystem's statfs may hang (a dead NFS server): only in the pool.
