@@ -51,8 +51,9 @@ export const AgentSchema = z
     max_message_bytes: z.number().int().min(1024).default(DEFAULT_MAX_MESSAGE_BYTES),
     /** Bound of the unacknowledged-batch queue (the spool). Oldest data goes first when full. */
     spool_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
-    /** fsync policy of the on-disk spool: every batch, or at most once per interval. */
+    /** fsync policy of the on-disk spool: every batch before it is sent, batches still unacked after spool_fsync_interval (docs/delivery.md), or none. */
     spool_fsync: z.enum(['always', 'interval', 'never']).default('interval'),
+    /** How long a batch may stay unacked and unsynced under spool_fsync: interval. */
     spool_fsync_interval: duration().default(1000),
     /** Accept inputs and detectors pushed by the collector (they replace the local lists). */
     central_config: z.boolean().default(true),

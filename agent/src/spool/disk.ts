@@ -8,14 +8,19 @@
 // loss, kill -9 mid-write) is cut off at start-up and reported, never fatal.
 //
 // fsync policy: "always" syncs every append before it is sent (no acknowledged loss on
-// power failure, slowest); "interval" syncs at most every spool_fsync_interval (a crash
-// of the OS may lose that much; a crash of the agent alone loses nothing, the data is in
-// the page cache); "never" leaves it to the OS. Acks are synced lazily: a lost ack only
-// means a batch is sent again, which InfluxDB stores once. Under "interval", a batch the
-// collector acked before the sync came due is not synced at all (the collector holds it),
-// and the timer runs only while something waits for a sync (the last ack of what it
-// waits for clears it): an agent whose batches are acked within the interval, the usual
-// case, never calls fsync and is not woken for it.
+// power failure, slowest); "interval" syncs what is still unacked after
+// spool_fsync_interval (a crash of the OS may lose that much; a crash of the agent alone
+// loses nothing, the data is in the page cache); "never" leaves it to the OS. Acks are
+// synced lazily: a lost ack only means a batch is sent again, which InfluxDB stores once.
+// Under "interval", a batch the collector acked before the sync came due is not synced at
+// all (the collector holds it). While the collector acks within the interval (the usual
+// case) no timer is armed either: a timer cleared by the ack still woke the agent at its
+// deadline, as Node does not move libuv's timer later (~0.2 ms of CPU every cycle). The
+// ack, the next append and close() sync whatever has waited longer than the interval,
+// and the first of them that finds a batch overdue (the collector stopped acking) arms
+// the timer again until acks are prompt once more. So a batch appended just as the
+// collector stops answering may wait for the next append (one agent interval) instead of
+// spool_fsync_interval before it is synced.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -33,6 +38,8 @@ export interface DiskSpoolOptions {
   fsync: 'always' | 'interval' | 'never';
   fsyncIntervalMs?: number;
   log?: Logger;
+  /** Monotonic clock, ms (tests). */
+  now?: () => number;
 }
 
 interface Entry {
@@ -69,7 +76,8 @@ export interface RecoveryReport {
 }
 
 export class DiskSpool implements Spool {
-  private readonly opts: Required<Omit<DiskSpoolOptions, 'log'>> & { log?: Logger };
+  private readonly opts: Required<Omit<DiskSpoolOptions, 'log' | 'now'>> & { log?: Logger };
+  private readonly now: () => number;
   private segments: Segment[] = [];
   private entries = new Map<number, Entry>();
   private meta: Meta = { nextSeq: 1, droppedPoints: 0, droppedEvents: 0, droppedUnackedPoints: 0 };
@@ -77,8 +85,10 @@ export class DiskSpool implements Spool {
   private readonly sent = new Set<number>();
   private bytes = 0;
   private ackFd = -1;
-  /** Seqs appended since the last sync (interval policy): synced only if still unacked then. */
-  private unsynced: number[] = [];
+  /** Batches appended since the last sync (interval policy), with when: synced only if still unacked when due. */
+  private unsynced: { seq: number; at: number }[] = [];
+  /** The last ack came within the sync interval of its append: no timer while that holds. */
+  private promptAcks = false;
   private acksLogged = 0;
   private liveBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -88,7 +98,9 @@ export class DiskSpool implements Spool {
   constructor(opts: DiskSpoolOptions) {
     // Segments are the unit of dropping, so a small bound needs small segments.
     const segmentBytes = Math.max(16 * 1024, Math.min(4 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
-    this.opts = { ...opts, segmentBytes: opts.segmentBytes ?? segmentBytes, fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000 };
+    const { now, ...rest } = opts;
+    this.opts = { ...rest, segmentBytes: opts.segmentBytes ?? segmentBytes, fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000 };
+    this.now = now ?? (() => performance.now());
     mkdirSync(opts.dir, { recursive: true, mode: 0o750 });
     this.recover();
     if (this.ackFd < 0) this.ackFd = openSync(join(opts.dir, 'acks.log'), 'a');
@@ -171,17 +183,32 @@ export class DiskSpool implements Spool {
     this.liveBytes += HEADER + payload.length;
     if (this.opts.fsync === 'always') fsyncSync(seg.fd);
     else if (this.opts.fsync === 'interval') {
-      this.unsynced.push(seq);
-      if (!this.timer && !this.closed) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.sync();
-        }, this.opts.fsyncIntervalMs);
-        this.timer.unref();
-      }
+      const now = this.now();
+      // Something appended earlier still unacked past the interval: the collector is not
+      // acking promptly any more, so sync now and go back to the timer.
+      if (this.syncOverdue(now)) this.promptAcks = false;
+      this.unsynced.push({ seq, at: now });
+      if (!this.promptAcks) this.armSync();
     }
     this.enforceBound();
     return seq;
+  }
+
+  private armSync(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sync();
+    }, this.opts.fsyncIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Sync if a batch still unacked has waited the whole interval; true if one had. */
+  private syncOverdue(now: number): boolean {
+    const first = this.unsynced.find((u) => this.entries.has(u.seq));
+    if (!first || now - first.at < this.opts.fsyncIntervalMs) return false;
+    this.sync();
+    return true;
   }
 
   private newSegment(firstSeq: number): Segment {
@@ -260,12 +287,18 @@ export class DiskSpool implements Spool {
     writeSync(this.ackFd, b);
     this.acksLogged++;
     this.liveBytes -= e.length + HEADER;
-    // Everything waiting for the sync is acked: the sync would do nothing, so its timer
-    // goes too, and the agent is not woken for it.
-    if (this.timer && this.unsynced.every((s) => !this.entries.has(s))) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.unsynced = [];
+    if (this.opts.fsync === 'interval') {
+      const now = this.now();
+      const appended = this.unsynced.find((u) => u.seq === seq);
+      if (appended) this.promptAcks = now - appended.at < this.opts.fsyncIntervalMs;
+      // Everything waiting for the sync is acked: the sync would do nothing, so its timer
+      // goes too. Otherwise what has waited the whole interval is synced now.
+      if (this.unsynced.every((u) => !this.entries.has(u.seq))) {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+        this.unsynced = [];
+      } else if (this.syncOverdue(now)) this.promptAcks = false;
+      else if (!this.promptAcks) this.armSync();
     }
     e.seg.live--;
     // A fully acked segment that is not the one being written is deleted at once; the
@@ -305,12 +338,20 @@ export class DiskSpool implements Spool {
   /** fsync the segments that hold batches appended since the last sync and not yet acked. */
   private sync(): void {
     const segs = new Set<Segment>();
-    for (const seq of this.unsynced) {
-      const e = this.entries.get(seq);
+    for (const u of this.unsynced) {
+      const e = this.entries.get(u.seq);
       if (e) segs.add(e.seg);
     }
     this.unsynced = [];
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     for (const seg of segs) fsyncSync(seg.fd);
+  }
+
+  acksStopped(): void {
+    if (this.opts.fsync !== 'interval') return;
+    this.promptAcks = false;
+    if (this.unsynced.some((u) => this.entries.has(u.seq))) this.armSync();
   }
 
   markSent(seq: number): void {

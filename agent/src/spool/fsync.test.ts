@@ -61,12 +61,64 @@ describe('disk spool fsync', () => {
     expect(vi.getTimerCount()).toBe(0); // nothing left to sync: the agent is not woken for it
     vi.advanceTimersByTime(5000);
     expect(synced).toEqual([]);
-    // One of two still unacked: its segment is synced.
-    s.append(frame);
+    s.close();
+  });
+
+  it('interval: while acks come within the interval no timer is armed; a batch found overdue is synced and the timer is back', () => {
+    let clock = 0;
+    const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'interval', fsyncIntervalMs: 1000, now: () => clock });
+    const tick = (ms: number) => {
+      clock += ms;
+      vi.advanceTimersByTime(ms);
+    };
+    // Acked in 5 ms: acks are prompt.
+    const a = s.append(frame);
+    tick(5);
+    s.ack(a);
+    // Prompt: appends arm no timer (one the ack clears would still wake the agent).
+    const b = s.append(frame);
+    expect(vi.getTimerCount()).toBe(0);
+    tick(5);
+    s.ack(b);
+    const c = s.append(frame);
     const d = s.append(frame);
+    tick(5);
     s.ack(d);
-    vi.advanceTimersByTime(1000);
+    expect(vi.getTimerCount()).toBe(0);
+    // c is never acked (the collector stopped answering); nothing wakes the spool until
+    // the next append, which finds c overdue, syncs it and arms the timer again.
+    tick(10_000);
+    expect(synced).toEqual([]);
+    const e = s.append(frame);
     expect(synced).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(1);
+    tick(1000);
+    expect(synced).toHaveLength(2); // e, unacked when its interval ended
+    // An ack that took the whole interval keeps the timer on.
+    s.ack(c);
+    s.ack(e);
+    const f = s.append(frame);
+    expect(vi.getTimerCount()).toBe(1);
+    tick(5);
+    s.ack(f); // prompt again: no timer from here on
+    expect(vi.getTimerCount()).toBe(0);
+    s.append(frame);
+    expect(vi.getTimerCount()).toBe(0);
+    // Waiting longer than the interval is found by the next ack too.
+    const h = s.append(frame);
+    tick(1500);
+    s.ack(h);
+    expect(synced).toHaveLength(3);
+    // The link went down: no ack will come, so the timer is back for what waits.
+    const i = s.append(frame);
+    tick(5);
+    s.ack(i); // prompt
+    s.append(frame);
+    expect(vi.getTimerCount()).toBe(0);
+    s.acksStopped();
+    expect(vi.getTimerCount()).toBe(1);
+    tick(1000);
+    expect(synced).toHaveLength(4);
     s.close();
   });
 

@@ -30,6 +30,8 @@ export interface Spool {
   ack(seq: number): boolean;
   /** The transport sent this batch (its ack may still come). Used to report drops honestly. */
   markSent(seq: number): void;
+  /** No ack will come for now (the link is down): what waits for a sync should not wait for one. */
+  acksStopped?(): void;
   stats(): SpoolStats;
   /** Flush what is buffered and release files. Safe to call twice. */
   close(): Promise<void> | void;
