@@ -265,7 +265,8 @@ export class Agent {
   private async reportSelf(at: number): Promise<void> {
     this.transport.checkLiveness();
     const s = this.spool.stats();
-    const mem = process.memoryUsage();
+    // rss() alone: memoryUsage() also gathers V8's heap statistics, which nothing here reports.
+    const rss = process.memoryUsage.rss();
     this.batcher.accumulator('agent').addPoint(
       'agent',
       {},
@@ -277,7 +278,7 @@ export class Agent {
         dropped_unacked_points: s.droppedUnackedPoints,
         gather_errors: this.gatherErrors,
         skipped_gathers: this.scheduler.skipped,
-        rss_bytes: mem.rss,
+        rss_bytes: rss,
         version: AGENT_VERSION,
       },
       {
