@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TickReads } from './context.ts';
+import { KeptFiles, TickReads } from './context.ts';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
@@ -84,5 +84,47 @@ describe('TickReads: one read of a file per tick', () => {
     expect([t.read(a, read), t.read(b, read), t.read(a, read)]).toEqual(['A', 'B', 'A']);
     expect(t.reads).toBe(2);
     t.close();
+  });
+});
+
+describe('KeptFiles: procfs files kept open and read again from the start', () => {
+  const kept: KeptFiles[] = [];
+  afterEach(() => {
+    for (const k of kept.splice(0)) k.closeAll();
+  });
+  const make = (max?: number) => {
+    const k = new KeptFiles(max);
+    kept.push(k);
+    return k;
+  };
+
+  it('gives what the kernel writes now at every read, from one descriptor', async () => {
+    const k = make();
+    const first = Number(k.read('/proc/uptime').split(' ')[0]);
+    await new Promise((r) => setTimeout(r, 30));
+    const second = Number(k.read('/proc/uptime').split(' ')[0]);
+    expect(k.size).toBe(1);
+    expect(second).toBeGreaterThan(first);
+    expect(k.read('/proc/stat').startsWith('cpu ')).toBe(true);
+    expect(k.size).toBe(2);
+  });
+
+  it('reads files longer than its buffer whole, and keeps no more than its bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-kept-'));
+    try {
+      const big = 'x'.repeat(100_000) + '\nend';
+      writeFileSync(join(dir, 'big'), big);
+      writeFileSync(join(dir, 'small'), 'small');
+      const k = make(1);
+      expect(k.read(join(dir, 'big'))).toBe(big);
+      expect(k.read(join(dir, 'small'))).toBe('small');
+      expect(k.size).toBe(1);
+      // Rewritten in place: the kept descriptor sees the new content.
+      writeFileSync(join(dir, 'big'), 'short now');
+      expect(k.read(join(dir, 'big'))).toBe('short now');
+      expect(() => k.read(join(dir, 'absent'))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

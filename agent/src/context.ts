@@ -1,7 +1,7 @@
 // The real operating system behind InputContext: node:fs for /proc and /sys, a bounded
 // child process for the few inputs that must exec (ping, wevtutil).
 import { readFile, readdir, statfs } from 'node:fs/promises';
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statfsSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,7 +221,86 @@ export class TickReads {
 
 /** The agent's: its scheduler opens and closes it around each tick. */
 export const tickReads = new TickReads();
-const readUtf8 = (p: string) => readFileSync(p, 'utf8');
+
+/**
+ * procfs files an agent reads every tick (/proc/stat, /proc/meminfo, /proc/net/dev...),
+ * kept open and read again from offset 0: the kernel writes them afresh at each read from
+ * the start, and a read of a kept descriptor costs two system calls instead of open,
+ * fstat, two reads and close (and the path walk through /proc). Only files whose identity
+ * cannot change under the descriptor: not /proc/<pid>/ (a pid is reused), not sysfs
+ * (an interface renamed keeps its files under another name). A failed read closes the
+ * descriptor and opens the file again once; at most `max` are kept.
+ */
+export class KeptFiles {
+  private readonly fds = new Map<string, number>();
+  private buf = Buffer.allocUnsafe(16 * 1024);
+  private readonly max: number;
+
+  constructor(max = 32) {
+    this.max = max;
+  }
+
+  read(path: string): string {
+    const fd = this.fds.get(path);
+    if (fd !== undefined) {
+      try {
+        return this.readAll(fd);
+      } catch {
+        this.forget(path);
+      }
+    }
+    const opened = openSync(path, 'r');
+    try {
+      const text = this.readAll(opened);
+      if (this.fds.size < this.max) {
+        this.fds.set(path, opened);
+        return text;
+      }
+      closeSync(opened);
+      return text;
+    } catch (err) {
+      closeSync(opened);
+      throw err;
+    }
+  }
+
+  private readAll(fd: number): string {
+    let n = 0;
+    for (;;) {
+      if (n === this.buf.length) {
+        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(bigger);
+        this.buf = bigger;
+      }
+      const r = readSync(fd, this.buf, n, this.buf.length - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return this.buf.toString('utf8', 0, n);
+  }
+
+  private forget(path: string): void {
+    const fd = this.fds.get(path);
+    this.fds.delete(path);
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // already unusable
+    }
+  }
+
+  /** Descriptors kept now (tests). */
+  get size(): number {
+    return this.fds.size;
+  }
+
+  closeAll(): void {
+    for (const p of [...this.fds.keys()]) this.forget(p);
+  }
+}
+
+const keptFiles = new KeptFiles();
 
 export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number }): InputContext {
   const procRoot = process.env.HOST_PROC ?? '/proc';
@@ -231,6 +310,9 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
   // (measured: 116 /proc/<pid>/stat files, 0.9 ms against 8.3 ms of CPU), and never
   // waits on a disk. Each round trip also wakes a pool thread and then the event loop.
   const inMemory = (p: string) => p.startsWith(`${procRoot}/`) || p.startsWith(`${sysRoot}/`) || p.startsWith('/run/') || p.startsWith('/var/run/');
+  // /proc/stat, /proc/net/dev, /proc/self/mounts: kept open. /proc/1234/stat: not.
+  const keepable = (p: string) => p.startsWith(`${procRoot}/`) && !/^(\d+|thread-self)\//.test(p.slice(procRoot.length + 1));
+  const readProcUtf8 = (p: string) => (keepable(p) ? keptFiles.read(p) : readFileSync(p, 'utf8'));
   const space = (s: { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }) => ({
     bsize: s.bsize,
     blocks: s.blocks,
@@ -240,9 +322,10 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
     ffree: s.ffree,
   });
   return {
-    readFile: (p) => (inMemory(p) ? attempt(() => tickReads.read(p, readUtf8)) : readFile(p, 'utf8')),
+    readFile: (p) => (inMemory(p) ? attempt(() => tickReads.read(p, readProcUtf8)) : readFile(p, 'utf8')),
     readFileBytes: (p) => (inMemory(p) ? attempt(() => readFileSync(p)) : readFile(p)),
     readdir: (p) => (inMemory(p) ? attempt(() => readdirSync(p)) : readdir(p)),
+    exists: (p) => existsSync(p),
     // A network filesystem's statfs may hang (a dead NFS server): only in the pool.
     statfs: async (p, o) => space(o?.local ? statfsSync(p) : await statfs(p)),
     exec,
