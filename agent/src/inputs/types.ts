@@ -43,6 +43,8 @@ export interface InputContext {
   readFile(path: string): Promise<string>;
   /** Raw bytes, for binary files such as utmp that UTF-8 decoding would corrupt. */
   readFileBytes?(path: string): Promise<Uint8Array>;
+  /** Whether a file exists, without an error to build when it does not (utmp on a minimal host, every tick). */
+  exists?(path: string): boolean;
   readdir(path: string): Promise<string[]>;
   /**
    * Space of the filesystem mounted at path. `local`: the caller knows it is a local

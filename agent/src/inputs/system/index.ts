@@ -11,6 +11,8 @@ const UTMP = '/var/run/utmp';
 /** User names logged in, or undefined when utmp cannot be read (then Telegraf sends no n_users either). */
 async function loggedIn(ctx: InputContext): Promise<string[] | undefined> {
   if (!ctx.readFileBytes) return undefined;
+  // Absent on containers and minimal hosts: say so without a failed open's error each tick.
+  if (ctx.exists && !ctx.exists(UTMP)) return undefined;
   try {
     return parseUtmpUsers(await ctx.readFileBytes(UTMP));
   } catch (err) {

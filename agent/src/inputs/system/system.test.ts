@@ -71,6 +71,12 @@ describe('system', () => {
     const ctx = fakeContext({ root: testdata('system', 'host'), files: { '/var/run/utmp': utmp(utmpRecord(USER_PROCESS, 'x')) } });
     delete ctx.readFileBytes;
     expect((await gatherWith(ctx))[0]!.fields).not.toHaveProperty('n_unique_users');
+    // A context that says utmp is absent is believed: no read is tried.
+    const told = fakeContext({ root: testdata('system', 'host'), files: { '/var/run/utmp': utmp(utmpRecord(USER_PROCESS, 'x')) } });
+    told.exists = (path) => path !== '/var/run/utmp';
+    expect((await gatherWith(told))[0]!.fields).not.toHaveProperty('n_users');
+    told.exists = () => true;
+    expect((await gatherWith(told))[0]!.fields).toMatchObject({ n_users: 1 });
   });
 
   it('ignores a trailing partial utmp record and reads a full 32-byte user name', () => {
