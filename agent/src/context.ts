@@ -250,18 +250,16 @@ export class KeptFiles {
       }
     }
     const opened = openSync(path, 'r');
+    let text: string;
     try {
-      const text = this.readAll(opened);
-      if (this.fds.size < this.max) {
-        this.fds.set(path, opened);
-        return text;
-      }
-      closeSync(opened);
-      return text;
+      text = this.readAll(opened);
     } catch (err) {
       closeSync(opened);
       throw err;
     }
+    if (this.fds.size < this.max) this.fds.set(path, opened);
+    else closeSync(opened);
+    return text;
   }
 
   private readAll(fd: number): string {

@@ -44,8 +44,8 @@ export interface TransportOptions {
   /**
    * The owner calls checkLiveness() at least every pingIntervalMs, and the transport keeps
    * no liveness timer. A timer moved by every frame still wakes the process once per
-   * interval at its old deadline (Node does not move libuv's timer later), ~0.2 ms of CPU
-   * each time on an agent that is otherwise woken only by its tick and the ack.
+   * interval at its old deadline (Node does not move libuv's timer later), on an agent
+   * that is otherwise woken only by its tick and the ack (docs/benchmarks.md, fifth round).
    */
   livenessByOwner?: boolean;
 }

@@ -15,7 +15,7 @@
 // Under "interval", a batch the collector acked before the sync came due is not synced at
 // all (the collector holds it). While the collector acks within the interval (the usual
 // case) no timer is armed either: a timer cleared by the ack still woke the agent at its
-// deadline, as Node does not move libuv's timer later (~0.2 ms of CPU every cycle). The
+// deadline, as Node does not move libuv's timer later (one wake-up every cycle). The
 // ack, the next append and close() sync whatever has waited longer than the interval,
 // and the first of them that finds a batch overdue (the collector stopped acking) arms
 // the timer again until acks are prompt once more. So a batch appended just as the
