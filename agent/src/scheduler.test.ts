@@ -56,9 +56,32 @@ describe('scheduler', () => {
     both.add({ name: 'slow', intervalMs: 1000, run: () => new Promise((r) => setTimeout(() => (log.push('slow'), r()), 300)) });
     await vi.advanceTimersByTimeAsync(900);
     both.stop();
-    // quick ended before slow began (its own timer, same turn): busy again, then the turn
-    // ends with slow still running.
-    expect(log).toEqual(['busy', 'quick', 'busy', 'still busy', 'slow', 'idle']);
+    expect(log).toEqual(['busy', 'quick', 'still busy', 'slow', 'idle']);
+  });
+  it('runs aligned jobs of one interval from one timer, together', async () => {
+    vi.useFakeTimers({ now: 7_000_600 }); // first tick in 400 ms: no gather at once
+    const s = new Scheduler(pino({ level: 'silent' }), true);
+    const log: string[] = [];
+    s.onBusy = () => log.push('busy');
+    s.onIdle = () => log.push('idle');
+    const job = (name: string, intervalMs = 1000) => ({ name, intervalMs, run: async (at: number) => void log.push(`${name}@${at}`) });
+    const a = s.add(job('a'));
+    s.add(job('b'));
+    s.add(job('c'));
+    expect(vi.getTimerCount()).toBe(1);
+    const other = s.add(job('other', 700)); // another interval: a timer of its own
+    expect(vi.getTimerCount()).toBe(2);
+    s.remove(other); // its last job gone, so is its timer
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(500);
+    // One tick: every job started before any ended, so one busy and one idle.
+    expect(log).toEqual(['busy', 'a@7001000', 'b@7001000', 'c@7001000', 'idle']);
+    s.remove(a);
+    log.length = 0;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(log).toEqual(['busy', 'b@7002000', 'c@7002000', 'idle']);
+    s.stop();
+    expect(vi.getTimerCount()).toBe(0);
   });
   it('skips a tick while the previous gather still runs, and counts it', async () => {
     vi.useFakeTimers({ now: 2_000_000 });
