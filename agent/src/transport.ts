@@ -68,11 +68,11 @@ const MERGE_MAX = 64;
  * One `batch` frame with the points of several spooled batches (none with events), as
  * rows, carrying `seq`. undefined when one of them cannot be read back.
  */
-export function mergedFrame(seq: number, records: readonly { frame: string }[]): string | undefined {
+export function mergedFrame(seq: number, records: readonly { frame: string | Buffer }[]): string | undefined {
   const rows = new RowsWriter();
   try {
     for (const r of records) {
-      const b = JSON.parse(r.frame) as Partial<Batch>;
+      const b = JSON.parse(typeof r.frame === 'string' ? r.frame : r.frame.toString('utf8')) as Partial<Batch>;
       if (b.type !== 'batch' || (b.events?.length ?? 0) > 0) return undefined;
       for (const p of pointsOf({ points: b.points ?? [], series: b.series ?? [], rows: b.rows ?? [] })) rows.add(p);
     }
@@ -373,8 +373,9 @@ export class Transport {
     }
   }
 
-  private sendFrame(ws: WebSocket, frame: string, seqs: number[]): void {
-    ws.send(frame);
+  private sendFrame(ws: WebSocket, frame: string | Buffer, seqs: number[]): void {
+    // A spooled frame's UTF-8 bytes go as a text frame, without a decode and encode.
+    ws.send(frame, { binary: false });
     for (const s of seqs) {
       this.spool.markSent(s);
       this.inFlight.add(s);

@@ -93,6 +93,8 @@ export class DiskSpool implements Spool {
   private liveBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The payload appended last: the transport sends it next, without reading it back from the page cache. */
+  private lastPayload: { seq: number; payload: Buffer } | undefined;
   readonly recovery: RecoveryReport = { segments: 0, records: 0, unacked: 0, truncatedBytes: 0 };
 
   constructor(opts: DiskSpoolOptions) {
@@ -176,6 +178,7 @@ export class DiskSpool implements Spool {
     if (!seg || seg.size >= this.opts.segmentBytes) seg = this.newSegment(seq);
     const offset = seg.size;
     writeSync(seg.fd, Buffer.concat([head, payload]), 0, HEADER + payload.length, offset);
+    this.lastPayload = { seq, payload };
     seg.size += HEADER + payload.length;
     seg.live++;
     this.bytes += HEADER + payload.length;
@@ -264,9 +267,12 @@ export class DiskSpool implements Spool {
     const out: SpoolRecord[] = [];
     for (const e of this.entries.values()) {
       if (e.seq <= seq) continue;
-      const buf = Buffer.alloc(e.length);
-      readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER);
-      out.push({ seq: e.seq, frame: buf.toString('utf8'), points: e.points, events: e.events });
+      let buf = this.lastPayload?.seq === e.seq ? this.lastPayload.payload : undefined;
+      if (!buf) {
+        buf = Buffer.alloc(e.length);
+        readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER);
+      }
+      out.push({ seq: e.seq, frame: buf, points: e.points, events: e.events });
       if (out.length >= limit) break;
     }
     return out;
@@ -281,6 +287,7 @@ export class DiskSpool implements Spool {
     const e = this.entries.get(seq);
     if (!e) return false;
     this.entries.delete(seq);
+    if (this.lastPayload?.seq === seq) this.lastPayload = undefined;
     this.sent.delete(seq);
     const b = Buffer.alloc(8);
     b.writeBigUInt64LE(BigInt(seq));

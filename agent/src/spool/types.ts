@@ -4,8 +4,8 @@
 
 export interface SpoolRecord {
   seq: number;
-  /** The encoded `batch` message, ready to send. */
-  frame: string;
+  /** The encoded `batch` message, ready to send: text, or its UTF-8 bytes (the disk spool's, sent as they are). */
+  frame: string | Buffer;
   points: number;
   events: number;
 }
