@@ -55,6 +55,10 @@ describe('mem', () => {
 
   it('skips garbage lines; a file without MemTotal is a coded error, not a TypeError', async () => {
     expect(parseMeminfo('MemTotal: 8 kB\nfoo\n: 3 kB\nBar: x kB\nTrunc').get('MemTotal')).toBe(8192);
+    expect([...parseMeminfo('MemTotal: 8 kB\nfoo\n: 3 kB\nBar: x kB\nBaz: 1.5 kB\nHugePages_Free:  4\nHuge: 99999999999999999999 kB\nTrunc')]).toEqual([
+      ['MemTotal', 8192],
+      ['HugePages_Free', 4],
+    ]);
     await expect(gather(fakeContext({ files: { '/proc/meminfo': 'MemFree: 10 kB\n\0garbage' } }))).rejects.toMatchObject({
       code: 'CANH_ERR_INPUT_BAD_DATA',
     });

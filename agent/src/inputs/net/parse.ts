@@ -61,18 +61,35 @@ export function parseSnmp(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   const lines = text.split('\n').filter((l) => l.includes(':'));
   for (let i = 0; i + 1 < lines.length; i++) {
-    const [proto, ...names] = fields(lines[i]!);
+    const head = headerOf(lines[i]!);
     const [proto2, ...values] = fields(lines[i + 1]!);
-    if (!proto || proto !== proto2) continue;
+    if (!head.proto || head.proto !== proto2) continue;
     i++;
-    if (names.length !== values.length) continue;
-    const p = proto.slice(0, -1).toLowerCase();
-    names.forEach((name, j) => {
+    if (head.keys.length !== values.length) continue;
+    for (let j = 0; j < values.length; j++) {
       const v = int(values[j]);
-      if (v !== undefined) out[`${p}_${name.toLowerCase()}`] = v;
-    });
+      if (v !== undefined) out[head.keys[j]!] = v;
+    }
   }
   return out;
+}
+
+/**
+ * A header line of /proc/net/snmp ("Tcp: RtoAlgorithm RtoMin ...") as its protocol and
+ * field names ("tcp_rtoalgorithm"...). The kernel prints the same header lines at every
+ * read, so each is worked out once (this was half the cost of a parse).
+ */
+const headers = new Map<string, { proto: string | undefined; keys: string[] }>();
+function headerOf(line: string): { proto: string | undefined; keys: string[] } {
+  let h = headers.get(line);
+  if (h) return h;
+  const [proto, ...names] = fields(line);
+  const p = proto?.slice(0, -1).toLowerCase();
+  h = { proto, keys: names.map((name) => `${p}_${name.toLowerCase()}`) };
+  // A value line given where a header was expected is not worth remembering, and a kernel
+  // prints a handful of headers: the map stays small even on garbage.
+  if (headers.size < 64) headers.set(line, h);
+  return h;
 }
 
 const IFF_UP = 0x1;
