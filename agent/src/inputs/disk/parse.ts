@@ -1,6 +1,5 @@
 // Parsing the mount table (/proc/self/mounts) and turning statfs numbers into Telegraf's
 // `disk` fields, with gopsutil's arithmetic (free is what non-root users may still use).
-import { fields } from '../procfs.ts';
 
 export interface Mount {
   device: string;
@@ -12,16 +11,23 @@ export interface Mount {
 // The kernel writes space, tab, newline and backslash in mount paths as \040, \011,
 // \012 and \134.
 function unescapeMount(s: string): string {
+  if (!s.includes('\\')) return s;
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** The mount table; lines with fewer than four fields are skipped. */
+/** Device, mount point, type and options: the first four fields of a mount table line. */
+const LINE = /^(\S+)[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)/gm;
+
+/**
+ * The mount table; lines with fewer than four fields are skipped. One regular expression
+ * over the text: under the agent's interpreter-only V8 it costs about half of splitting
+ * each line into fields (bench:agent, fifth round).
+ */
 export function parseMounts(text: string): Mount[] {
   const out: Mount[] = [];
-  for (const line of text.split('\n')) {
-    const [device, path, fstype, options] = fields(line);
-    if (device === undefined || path === undefined || fstype === undefined || options === undefined) continue;
-    out.push({ device: unescapeMount(device), path: unescapeMount(path), fstype, options: options.split(',') });
+  LINE.lastIndex = 0;
+  for (let m = LINE.exec(text); m !== null; m = LINE.exec(text)) {
+    out.push({ device: unescapeMount(m[1]!), path: unescapeMount(m[2]!), fstype: m[3]!, options: m[4]!.split(',') });
   }
   return out;
 }
