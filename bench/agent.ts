@@ -6,8 +6,8 @@
 //   collectd (Debian collectd-core, installed here if missing, as root) with cpu, memory,
 //   df, load, interface, ping (127.0.0.1, one echo per 10 s), interval 10, writing csv
 // Per process: CPU ms per 10 s cycle after a 15 s warm-up: the scheduler's runtime of
-// every thread of the process and of its live children (/proc/<pid>/task/*/schedstat, ns)
-// plus reaped children's cutime+cstime; the 10 ms tick counts of /proc/<pid>/stat are
+// every thread of the process and of its children (/proc/<pid>/task/*/schedstat, ns; an
+// ended child counts with its runtime as last seen, polled every 2 ms); the 10 ms tick counts of /proc/<pid>/stat are
 // printed next to it (12 cycles of ticks resolve 0.8 ms, and a process that runs a
 // fraction of a millisecond per wake-up is charged a whole tick or nothing); RSS (max and last), child processes started per cycle by name, and children
 // that were already running when the measurement began and kept running (long-lived).
@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { startInfluxd } from '../test/helpers/influxd.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { spawnManaged, type ManagedProcess } from '../test/helpers/process.ts';
-import { childrenOf, commOf, cpuTreeOf, treeRuntimeMsOf, envInt, finish, fmt, MiB, RssWatch, type CpuTreeSample, type Target } from './lib/proc.ts';
+import { childrenOf, commOf, cpuTreeOf, runtimeMsOf, treeRuntimeMsOf, envInt, finish, fmt, MiB, RssWatch, type CpuTreeSample, type Target } from './lib/proc.ts';
 import { registerAgents, root, sleep, startCollector, type CollectorProc } from './lib/harness.ts';
 import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
 
@@ -83,6 +83,15 @@ interface Subject {
   c1?: CpuTreeSample;
   /** Runtime of the tree sampled once a cycle, 7.5 s after each tick (where nobody works), ms. */
   perCycle: number[];
+  /**
+   * Exact runtime of children: each live child's scheduler runtime as last seen (polled
+   * with the children, every 2 ms), and the sum of those last seen of children that have
+   * ended. A reaped child's cutime/cstime come in 10 ms ticks sampled over its whole life:
+   * a kept ping's ~15 ms of real CPU over ~150 intervals showed up as 0, 10 or 20 ms at
+   * once when it was restarted, moving a 120 s mean by up to ±1 ms.
+   */
+  childRuntime: Map<number, number>;
+  endedChildrenMs: number;
   /** Children seen, by pid → comm (polled every 2 ms: a ping of 127.0.0.1 lives a few ms). */
   children: Map<number, string>;
   /** Children already running when the measurement started (long-lived helpers). */
@@ -91,13 +100,31 @@ interface Subject {
 
 function watchChildren(subjects: Subject[]): NodeJS.Timeout {
   return setInterval(() => {
-    // Re-read while the child lives: right after fork it still has its parent's name, until exec.
-    for (const s of subjects)
-      for (const c of childrenOf(s.pid)) {
+    for (const s of subjects) {
+      const live = childrenOf(s.pid);
+      for (const c of live) {
+        // Re-read while the child lives: right after fork it still has its parent's name, until exec.
         const comm = commOf(c);
         if (comm !== '?' || !s.children.has(c)) s.children.set(c, comm);
+        const r = treeRuntimeMsOf(c);
+        if (r !== undefined) s.childRuntime.set(c, r);
       }
+      for (const [c, r] of s.childRuntime) {
+        if (live.includes(c)) continue;
+        s.endedChildrenMs += r;
+        s.childRuntime.delete(c);
+      }
+    }
   }, 2);
+}
+
+/** The subject's own scheduler runtime and its children's (see Subject.childRuntime), ms. */
+function runtimeOf(s: Subject): number | undefined {
+  const own = runtimeMsOf(s.pid);
+  if (own === undefined) return undefined;
+  let children = s.endedChildrenMs;
+  for (const r of s.childRuntime.values()) children += r;
+  return own + children;
 }
 
 async function main(): Promise<void> {
@@ -144,7 +171,7 @@ async function main(): Promise<void> {
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
       const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS;
       const proc = spawnManaged(process.execPath, [...v.args, 'run', '--config', cfg], { name: v.name, ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}) });
-      subjects.push({ name: v.name, proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [] });
+      subjects.push({ name: v.name, proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [], childRuntime: new Map(), endedChildrenMs: 0 });
     });
     if (collectdBin) {
       const cdir = join(dir, 'collectd');
@@ -182,7 +209,7 @@ LoadPlugin csv
 `,
       );
       const proc = spawnManaged(collectdBin, ['-f', '-C', conf], { name: 'collectd' });
-      subjects.push({ name: 'collectd', proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [] });
+      subjects.push({ name: 'collectd', proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [], childRuntime: new Map(), endedChildrenMs: 0 });
     } else console.log('collectd is not installed (and we are not root to install it): no comparison');
 
     const childTimer = watchChildren(subjects);
@@ -191,7 +218,7 @@ LoadPlugin csv
     for (const s of subjects) {
       if (!s.proc.running) throw new Error(`${s.name} is not running: ${s.proc.describe()}`);
       s.c0 = cpuTreeOf(s.pid);
-      s.r0 = treeRuntimeMsOf(s.pid);
+      s.r0 = runtimeOf(s);
       s.children.clear();
       for (const c of s.c0.liveChildren) s.kept.set(c, commOf(c));
       s.rssMeasured = new RssWatch(s.pid, 250);
@@ -205,7 +232,7 @@ LoadPlugin csv
     for (const s of subjects) {
       if (!s.proc.running) throw new Error(`${s.name} died: ${s.proc.describe()}`);
       s.c1 = cpuTreeOf(s.pid);
-      s.r1 = treeRuntimeMsOf(s.pid);
+      s.r1 = runtimeOf(s);
     }
     clearInterval(childTimer);
     const cycles = SECONDS / CYCLE;
@@ -258,7 +285,7 @@ function cycleSampler(subjects: Subject[]): { stop: () => void } {
   let stopped = false;
   const sample = () => {
     for (const s of subjects) {
-      const r = treeRuntimeMsOf(s.pid);
+      const r = runtimeOf(s);
       if (r !== undefined) s.perCycle.push(r);
     }
   };
