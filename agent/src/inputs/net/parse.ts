@@ -86,8 +86,8 @@ function headerOf(line: string): { proto: string | undefined; keys: string[] } {
   const [proto, ...names] = fields(line);
   const p = proto?.slice(0, -1).toLowerCase();
   h = { proto, keys: names.map((name) => `${p}_${name.toLowerCase()}`) };
-  // A value line given where a header was expected is not worth remembering, and a kernel
-  // prints a handful of headers: the map stays small even on garbage.
+  // A kernel prints a handful of header lines; on a garbled file the map stops growing at
+  // 64 entries (lines past that are worked out each time, as before).
   if (headers.size < 64) headers.set(line, h);
   return h;
 }
