@@ -51,11 +51,12 @@ export class Scheduler {
   /** Schedule a job; returns a key for remove(). */
   add(job: Job): string {
     const key = `${job.name}#${this.nextKey++}`;
+    // First gather right away, so `canh-agent` shows data within one flush, unless the
+    // first aligned tick is so close that the two would overlap.
+    const now = this.now();
+    const untilTick = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs - now : job.intervalMs;
+    if (untilTick > job.intervalMs / 2) void this.fire(key, job, now);
     if (this.roundInterval) {
-      // First gather right away (see below), then the group's ticks.
-      const now = this.now();
-      const untilTick = Math.ceil((now + 1) / job.intervalMs) * job.intervalMs - now;
-      if (untilTick > job.intervalMs / 2) void this.fire(key, job, now);
       let g = this.groups.get(job.intervalMs);
       if (!g) {
         g = { intervalMs: job.intervalMs, jobs: new Map(), timer: undefined, last: Number.NEGATIVE_INFINITY };
@@ -65,14 +66,11 @@ export class Scheduler {
       g.jobs.set(key, job);
       return key;
     }
-    let last = Number.NEGATIVE_INFINITY;
+    // Not aligned: each job on its own timer, an interval after its last tick.
+    let last = now;
     const schedule = () => {
       if (this.stopped || this.removed.has(key)) return;
-      // Timers run on the monotonic clock and may fire a millisecond before the wall
-      // clock reaches `next`; computing from `last` keeps one tick from firing twice
-      // with the same timestamp (two points InfluxDB would store as one).
-      const now = Math.max(this.now(), last);
-      const next = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs : now + job.intervalMs;
+      const next = Math.max(this.now(), last) + job.intervalMs;
       last = next;
       const t = setTimeout(() => {
         schedule();
@@ -80,19 +78,15 @@ export class Scheduler {
       }, Math.max(0, next - this.now()));
       this.timers.set(key, t);
     };
-    // First gather right away, so `canh-agent` shows data within one flush, unless the
-    // first aligned tick is so close that the two would overlap.
-    const now = this.now();
-    const untilTick = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs - now : job.intervalMs;
-    if (untilTick > job.intervalMs / 2) void this.fire(key, job, now);
     schedule();
     return key;
   }
 
   private scheduleGroup(g: Group): void {
     if (this.stopped) return;
-    // As for a single job: computing from `last` keeps a timer that fires a millisecond
-    // before the wall clock reaches the tick from firing that tick twice.
+    // Timers run on the monotonic clock and may fire a millisecond before the wall clock
+    // reaches the tick; computing from `last` keeps one tick from firing twice with the
+    // same timestamp (two points InfluxDB would store as one).
     const now = Math.max(this.now(), g.last);
     const next = Math.ceil((now + 1) / g.intervalMs) * g.intervalMs;
     g.last = next;
