@@ -150,7 +150,7 @@ export class Agent {
     for (const entry of entries) {
       const log = this.deps.log.child({ input: entry.type });
       const intervalMs = entry.interval ?? interval;
-      const ctx = this.deps.context?.(a.state_dir) ?? createContext({ stateDir: a.state_dir, hostname: a.hostname, log, intervalMs });
+      const ctx = this.deps.context?.(a.state_dir) ?? createContext({ stateDir: a.state_dir, hostname: a.hostname, log, intervalMs, alignedGathers: a.round_interval });
       const input = entry.definition.create(entry.options, ctx);
       const running: Running = { entry, input };
       this.running.push(running);

@@ -300,7 +300,7 @@ export class KeptFiles {
 
 const keptFiles = new KeptFiles();
 
-export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number }): InputContext {
+export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number; alignedGathers?: boolean }): InputContext {
   const procRoot = process.env.HOST_PROC ?? '/proc';
   const sysRoot = process.env.HOST_SYS ?? '/sys';
   // procfs, sysfs and /run (tmpfs: utmp) live in memory: a synchronous read costs a
@@ -330,6 +330,7 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
     // Kept output goes to the state folder, which the agent can write (not always /tmp).
     startProcess: (cmd, args, onLine, onExit, o) => startProcess(cmd, args, onLine, onExit, { ...o, outputDir: opts.stateDir }),
     ...(opts.intervalMs ? { intervalMs: opts.intervalMs } : {}),
+    ...(opts.alignedGathers ? { alignedGathers: true } : {}),
     now: () => Date.now(),
     procRoot,
     sysRoot,

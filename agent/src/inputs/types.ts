@@ -69,6 +69,11 @@ export interface InputContext {
   ): LongProcess;
   /** How often the agent calls gather() for this input, ms; absent for one-off runs (check, tests). */
   intervalMs?: number;
+  /**
+   * Gathers fall on multiples of intervalMs of the wall clock (round_interval), but for
+   * the first, which runs at start-up unless the first tick is less than half an interval away.
+   */
+  alignedGathers?: boolean;
   /** Wall clock in ms. */
   now(): number;
   /** Root of procfs and sysfs; "/proc" and "/sys" unless HOST_PROC/HOST_SYS say otherwise (containers). */

@@ -7,7 +7,7 @@ import { CanhError } from '@canh/protocol';
 import { duration } from '../../duration.ts';
 import { defineInput, type InputContext } from '../types.ts';
 import { parsePing, pingFields, RESULT } from './parse.ts';
-import { PingSession } from './session.ts';
+import { PingSession, sessionStartAt } from './session.ts';
 
 // A host name, IPv4 or IPv6 address (with %zone). Never starting with "-": the target is
 // one argument of ping, and must not be read as an option.
@@ -141,15 +141,16 @@ export default defineInput({
     const interval = keptInterval(c, ctx);
     const kept = new Map<string, Kept>();
     let stopped = false;
-    // Half an interval after the gather began, so the echoes leave mid-interval (session.ts).
+    // Some time after the gather's tick, so the echoes leave inside the interval (session.ts).
     const startLater = (url: string, k: Kept, gatherAt: number) => {
       if (!interval) return;
+      const at = sessionStartAt(gatherAt, { intervalMs: interval, timeoutMs: c.timeout, corrected: (k.pingInterval ?? interval) !== interval, aligned: ctx.alignedGathers === true });
       k.timer = setTimeout(() => {
         k.timer = undefined;
         if (stopped) return;
         k.session = new PingSession({ cmd: c.binary, args: keptArgs(c, url, k.pingInterval ?? interval), intervalMs: interval, timeoutMs: c.timeout, start: ctx.startProcess!, now: ctx.now });
         k.session.start();
-      }, Math.max(0, gatherAt + interval / 2 - ctx.now()));
+      }, Math.max(0, at - ctx.now()));
       k.timer.unref();
     };
     return {
@@ -168,8 +169,9 @@ export default defineInput({
           if (p.resultCode !== RESULT.success) ctx.log.debug({ url, ended: r.ended, error: r.output.error }, 'ping got no reply');
           acc.addPoint('ping', { url }, p.fields, { int: p.int });
           if (r.ended || !k.session.inStep(now)) {
-            // Ended, or its echoes drifted towards a gather: a new one, half an interval on,
-            // with its -i corrected by how far this one's echoes were apart.
+            // Ended, or its echoes drifted towards a gather: a new one, started in the
+            // middle of the interval with its -i corrected by how far this one's echoes
+            // were apart.
             if (interval) k.pingInterval = correctedPingInterval(k.pingInterval ?? interval, k.session.observedPeriod(), interval);
             k.session.stop();
             k.session = undefined;

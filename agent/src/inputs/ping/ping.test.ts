@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ping, { config, correctedPingInterval, keptInterval, pingArgs } from './index.ts';
-import { PingSession } from './session.ts';
+import { PingSession, sessionStartAt, sessionStartDelay } from './session.ts';
 import { parsePing, pingFields } from './parse.ts';
 import { checkRecorder, readmeExample, realContext } from '../check-testing.ts';
 import type { Input } from '../types.ts';
@@ -155,6 +155,77 @@ describe('kept ping timing', () => {
     expect(correctedPingInterval(10_000, undefined, 10_000)).toBe(10_000);
     expect(correctedPingInterval(10_000, 20_000, 10_000)).toBe(9000); // bounded
     expect(correctedPingInterval(10_000, 5000, 10_000)).toBe(10_200);
+  });
+
+  /** Gathers every 10 s from 0; a session started `delay` after the one at 0 whose echoes
+   * leave every `period` ms: how many gathers find it in step before one does not. */
+  const gathersInStep = (delay: number, period: number) => {
+    let feed: (line: string) => void = () => {};
+    let now = delay;
+    const s = new PingSession({
+      cmd: 'ping',
+      args: [],
+      intervalMs: 10_000,
+      timeoutMs: 1000,
+      now: () => now,
+      start: (_c, _a, onLine) => ((feed = (l) => onLine(l, 'stdout')), { pid: 1, kill: () => {} }),
+    });
+    s.start();
+    for (let n = 1; n < 200; n++) {
+      const sent = delay + (n - 1) * period;
+      now = sent + 0.05;
+      feed(`[${now / 1000}] 24 bytes from 127.0.0.1: icmp_seq=${n} ttl=64 time=0.050 ms`);
+      // Every gather that came before the next echo leaves.
+      for (let g = Math.ceil(now / 10_000) * 10_000; g < sent + period && g > 0; g += 10_000) {
+        now = g;
+        if (!s.inStep(g)) return g / 10_000 - 1;
+        s.report(g);
+      }
+    }
+    return Infinity;
+  };
+
+  it('starts an uncorrected session early in the interval, so that its echoes, which only come late, have the whole span to drift through', () => {
+    const first = sessionStartDelay(10_000, 1000, false);
+    const middle = sessionStartDelay(10_000, 1000, true);
+    expect(middle).toBe(4500);
+    // Both start in step, as a session on time would stay for ever.
+    expect(gathersInStep(first, 10_000)).toBe(Infinity);
+    expect(gathersInStep(middle, 10_000)).toBe(Infinity);
+    // iputils' -i 10 here: 10.24 s. From the middle it leaves the span after ~13 gathers,
+    // from the early edge after twice as many.
+    const fromMiddle = gathersInStep(middle, 10_240);
+    const fromEarly = gathersInStep(first, 10_240);
+    expect(fromMiddle).toBeGreaterThanOrEqual(12);
+    expect(fromMiddle).toBeLessThan(15);
+    expect(fromEarly).toBeGreaterThanOrEqual(24);
+    // A corrected session that drifts a little either way has room both ways from the middle.
+    expect(gathersInStep(middle, 9_980)).toBeGreaterThan(100);
+    expect(gathersInStep(middle, 10_020)).toBeGreaterThan(100);
+  });
+});
+
+describe('kept ping start', () => {
+  it("starts after the gather's tick: the interval boundary nearest it when gathers are aligned", () => {
+    const o = { intervalMs: 10_000, timeoutMs: 1000 };
+    const b = 1_700_000_000_000; // a multiple of 10 s
+    // The first gather, at start-up 600 ms after a boundary; a timer a millisecond early.
+    expect(sessionStartAt(b + 600, { ...o, corrected: false, aligned: true })).toBe(b + 1875);
+    expect(sessionStartAt(b - 1, { ...o, corrected: false, aligned: true })).toBe(b + 1875);
+    // Later than that in the interval: a time already past, so at once.
+    expect(sessionStartAt(b + 4000, { ...o, corrected: false, aligned: true })).toBe(b + 1875);
+    // A corrected session in the middle; without alignment, from the gather itself.
+    expect(sessionStartAt(b + 3, { ...o, corrected: true, aligned: true })).toBe(b + 4500);
+    expect(sessionStartAt(b + 600, { ...o, corrected: false, aligned: false })).toBe(b + 2475);
+  });
+});
+
+describe('iputils ping never sends early (what sessionStartDelay relies on)', () => {
+  it('leaves at least its -i between echoes', () => {
+    const out = execFileSync('ping', ['-n', '-D', '-c', '5', '-i', '0.3', '127.0.0.1'], { encoding: 'utf8' });
+    const sent = [...out.matchAll(/^\[(\d+\.\d+)\].*time=(\d+(?:\.\d+)?) ms/gm)].map((m) => Number(m[1]) * 1000 - Number(m[2]));
+    expect(sent).toHaveLength(5);
+    for (let i = 1; i < sent.length; i++) expect(sent[i]! - sent[i - 1]!).toBeGreaterThanOrEqual(299);
   });
 });
 

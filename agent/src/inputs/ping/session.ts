@@ -5,9 +5,9 @@
 // gather reports the echoes of its interval; the fields are those a `ping -c 1` per
 // gather gives (Telegraf's), with the same meaning.
 //
-// Timing: the session starts half an interval after a gather, so each echo leaves in
-// the middle of an interval and its fate (reply, ICMP error, or nothing within
-// `timeout`) is known before the next gather. Echoes are counted by the clock (ping
+// Timing: the session starts after a gather (sessionStartDelay), so each echo leaves
+// inside an interval and its fate (reply, ICMP error, or nothing within `timeout`) is
+// known before the next gather. Echoes are counted by the clock (ping
 // sends one per interval from the time it printed its header), corrected by what ping
 // prints with -D timestamps: replies, and -O's "no answer yet" when the next echo
 // leaves. When ping's clock drifts away from the middle of the interval, or ping ends,
@@ -55,6 +55,36 @@ const NO_ANSWER = /no answer yet for icmp_seq=(\d+)/;
 const ICMP_ERROR = /^From \S+ icmp_seq=(\d+) /;
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** How far from either end of its span an echo must stay to be in step (ms). */
+const stepMargin = (intervalMs: number) => intervalMs / 8;
+
+/**
+ * How long after a gather to start a kept ping (ms). Its echoes must leave between
+ * `margin` after a gather and `timeout + margin` before the next one (inStep).
+ * A session whose `-i` is the interval itself (the first, before any correction) starts
+ * just inside the early edge: iputils never sends early, since the kernel rounds its
+ * waits up (`-i 10` sent every 10.24 s here: a 10 s receive timeout rounded up to the
+ * timer wheel's 256 ms steps), so its echoes only creep later, and from there they have
+ * the whole span to creep through (~24 intervals instead of ~12 from the middle). A
+ * corrected session may drift either way by a little, and starts in the middle.
+ */
+export function sessionStartDelay(intervalMs: number, timeoutMs: number, corrected: boolean): number {
+  const margin = stepMargin(intervalMs);
+  return corrected ? (intervalMs - timeoutMs) / 2 : margin + intervalMs / 16;
+}
+
+/**
+ * When to start a kept ping after a gather at `gatherAt` (ms, wall clock): its tick plus
+ * sessionStartDelay. With aligned gathers (round_interval) the tick is the interval
+ * boundary nearest the gather: the first gather runs at start-up, less than half an
+ * interval after one, and a timer may fire a millisecond before its boundary. A time
+ * already past means at once, which is still inside the span.
+ */
+export function sessionStartAt(gatherAt: number, o: { intervalMs: number; timeoutMs: number; corrected: boolean; aligned: boolean }): number {
+  const tick = o.aligned ? Math.round(gatherAt / o.intervalMs) * o.intervalMs : gatherAt;
+  return tick + sessionStartDelay(o.intervalMs, o.timeoutMs, o.corrected);
+}
 
 export class PingSession {
   private proc: LongProcess | undefined;
@@ -179,7 +209,7 @@ export class PingSession {
   inStep(at: number): boolean {
     if (this.exit || at < this.t0) return !this.exit;
     const since = (at - this.t0) % this.o.intervalMs;
-    const margin = this.o.intervalMs / 8;
+    const margin = stepMargin(this.o.intervalMs);
     return since >= this.o.timeoutMs + margin && since <= this.o.intervalMs - margin;
   }
 
