@@ -20,7 +20,9 @@ type Json = { [k: string]: unknown };
 function docComments(file: string): Map<string, string> {
   const src = readFileSync(join(ROOT, file), 'utf8');
   const out = new Map<string, string>();
-  for (const m of src.matchAll(/\/\*\*\s*([\s\S]*?)\s*\*\/\s*\n\s*['"]?([a-z_][a-z0-9_]*)['"]?\s*:/gi)) {
+  // The text may not hold a `*/`: else a comment above a function would run on to the
+  // next key's comment and take it with everything between.
+  for (const m of src.matchAll(/\/\*\*\s*((?:(?!\*\/)[\s\S])*?)\s*\*\/\s*\n\s*['"]?([a-z_][a-z0-9_]*)['"]?\s*:/gi)) {
     const text = m[1]!.replace(/\n\s*\*\s?/g, ' ').trim();
     if (!out.has(m[2]!)) out.set(m[2]!, text);
   }

@@ -22,6 +22,18 @@ describe('generated config docs', () => {
     expect(md).toContain('### `ping`');
   });
 
+  it('takes each description from the comment above its key only, never code around it', () => {
+    const descriptions = (v: unknown): string[] =>
+      typeof v !== 'object' || v === null ? [] : Object.entries(v).flatMap(([k, x]) => (k === 'description' && typeof x === 'string' ? [x] : descriptions(x)));
+    for (const [file, text] of Object.entries(outputs())) {
+      if (!file.endsWith('.json')) continue;
+      const all = descriptions(JSON.parse(text));
+      expect(all.length, file).toBeGreaterThan(50);
+      for (const d of all) expect(d, file).not.toMatch(/\*\/|=>|\bfunction\b|\bconst\b|\breturn\b/);
+    }
+    expect(outputs()['docs/operating/config-reference.md']).toMatch(/\| `listen\.tls` \| object \| {2}\| Serve wss:\/\/ directly; otherwise put a TLS proxy in front \(deploy\/nginx\)\. \|/);
+  });
+
   it('the example collector config is valid', () => {
     expect(() => parseCollectorConfig(parse(readFileSync(join(ROOT, 'deploy/collector.example.yaml'), 'utf8')))).not.toThrow();
     expect(() => parseCollectorConfig(parse(readFileSync(join(ROOT, 'deploy/compose/collector.yaml'), 'utf8')))).not.toThrow();
