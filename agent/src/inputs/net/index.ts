@@ -1,6 +1,6 @@
 // The `net` input: traffic counters per network interface from /proc/net/dev, their
-// per-second rates, link speed from sysfs, and system-wide protocol counters from
-// /proc/net/snmp, with Telegraf's measurement, tags and fields.
+// per-second rates, link speed from sysfs, and on request system-wide protocol counters
+// from /proc/net/snmp, with Telegraf's measurement, tags and fields.
 import { z } from 'zod';
 import { defineInput, type InputContext } from '../types.ts';
 import { int, readOptional, readRequired } from '../procfs.ts';
@@ -31,8 +31,8 @@ export default defineInput({
     .object({
       /** Interfaces to report, as globs ("eth*", "enp0s[0-1]"), whether up or not. Empty means every interface that is up, except loopback. */
       interfaces: z.array(z.string().min(1)).default([]),
-      /** Leave out the interface=all point of /proc/net/snmp counters. */
-      ignore_protocol_stats: z.boolean().default(false),
+      /** Leave out the interface=all point of /proc/net/snmp counters (set false to send them: about 100 more fields per host and interval). */
+      ignore_protocol_stats: z.boolean().default(true),
     })
     .strict(),
   create(config, ctx) {

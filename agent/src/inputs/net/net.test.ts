@@ -28,8 +28,8 @@ function setup(config: Record<string, unknown> = {}) {
 }
 
 describe('net', () => {
-  it('reports up, non-loopback interfaces of the captured host with counters, speed and protocol stats', async () => {
-    const { gather, clock } = setup();
+  it('reports up, non-loopback interfaces of the captured host with counters, speed and, asked for, protocol stats', async () => {
+    const { gather, clock } = setup({ ignore_protocol_stats: false });
     const first = await gather(captured(1, 'dev'), captured(1, 'snmp'));
     // Captured flags: eth0 0x1003 (up), lo 0x9 (loopback), ifb0/ifb1 0x82 (down).
     const eth0 = first.find('net', { interface: 'eth0' });
@@ -71,6 +71,12 @@ describe('net', () => {
     expect((await gather(HEADER + dev('eth0', 300, 900_100))).points[0]!.fields.bytes_recv_rate).toBe(200);
   });
 
+  it('leaves the protocol counters out unless asked for them (as Telegraf, which deprecated them in this input)', async () => {
+    const { gather } = setup();
+    const acc = await gather(captured(1, 'dev'), captured(1, 'snmp'));
+    expect(acc.points.map((p) => p.tags.interface)).toEqual(['eth0']);
+  });
+
   it('with interfaces set, reports matching interfaces whether up or not, loopback included', async () => {
     const { gather } = setup({ interfaces: ['lo', 'ifb[0-9]'], ignore_protocol_stats: true });
     const acc = await gather(captured(1, 'dev'), captured(1, 'snmp'));
@@ -81,7 +87,7 @@ describe('net', () => {
   it('skips garbage and truncated lines of /proc/net/dev and mismatched snmp pairs', async () => {
     expect(parseNetDev(`${HEADER}eth0:1 2 3\nbad: a b c d e f g h i j k l\n: 1 2 3 4 5 6 7 8 9 10 11 12\nwlan0:1 2 3 4 5 6 7 8 9 10 11 12\n`).map((d) => d.name)).toEqual(['wlan0']);
     expect(parseSnmp('Tcp: A B\nTcp: 1\nUdp: InDatagrams\nUdp: 7\nIp: X\nTcp: 3\nIcmp: Y\n')).toEqual({ udp_indatagrams: 7 });
-    const { gather } = setup();
+    const { gather } = setup({ ignore_protocol_stats: false });
     const acc = await gather('\0\0 garbage', 'garbage');
     expect(acc.points).toEqual([]);
   });
@@ -89,7 +95,7 @@ describe('net', () => {
   it('says clearly when /proc/net/dev is missing, and goes on without /proc/net/snmp', async () => {
     const input = net.create(net.config.parse({}), fakeContext());
     await expect(input.gather!(recorder())).rejects.toMatchObject({ code: 'CANH_ERR_INPUT_UNREADABLE' });
-    const ok = net.create(net.config.parse({ interfaces: ['*'] }), fakeContext({ files: { '/proc/net/dev': HEADER + dev('eth0', 100, 100) } }));
+    const ok = net.create(net.config.parse({ interfaces: ['*'], ignore_protocol_stats: false }), fakeContext({ files: { '/proc/net/dev': HEADER + dev('eth0', 100, 100) } }));
     const acc = recorder();
     await ok.gather!(acc);
     expect(acc.points.map((p) => p.tags.interface)).toEqual(['eth0']);
@@ -97,7 +103,7 @@ describe('net', () => {
 
   it('reads this machine: loopback counts the traffic we make on it, with a positive rate', async () => {
     const ctx = hostContext();
-    const input = net.create(net.config.parse({ interfaces: ['lo'] }), ctx);
+    const input = net.create(net.config.parse({ interfaces: ['lo'], ignore_protocol_stats: false }), ctx);
     await input.gather!(recorder());
     // Put known traffic on lo between the samples so the rate cannot be 0 by chance.
     const { createServer, connect } = await import('node:net');
