@@ -19,8 +19,9 @@
 // Env: BENCH_AGENT_SECONDS (120, measured after the warm-up); BENCH_AGENT_VARIANTS
 // (source,bundle: which forms of the agent to run; a path ending in .cjs adds another
 // build of the bundle, and "flags=--a --b" the bundle with those Node options instead of
-// the shipped ones, and 'settings={"agent":{...},"collector":{...}}' the bundle with those
-// settings merged into its config, each run next to it for an A/B comparison); BENCH_AGENT_INPUTS (which inputs;
+// the shipped ones, and 'settings={"agent":{...},"collector":{...},"inputs":{"net":{...}}}'
+// the bundle with those settings merged into its config, each run next to it for an A/B
+// comparison); BENCH_AGENT_INPUTS (which inputs;
 // default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
 // for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
 import { execFileSync } from 'node:child_process';
@@ -55,6 +56,8 @@ function splitTopLevel(s: string): string[] {
   out.push(s.slice(start));
   return out.filter(Boolean);
 }
+/** A variant's settings: merged into the `agent` and `collector` sections and into the options of each input by type. */
+type Settings = { agent?: object; collector?: object; inputs?: Record<string, object> };
 // The issue's default Linux inputs; BENCH_AGENT_INPUTS=cpu,mem (say) finds what each costs.
 const INPUTS = (process.env.BENCH_AGENT_INPUTS ?? 'cpu,mem,disk,system,net,ping').split(',').filter(Boolean);
 // The bundle runs with the flags it is shipped with; BENCH_AGENT_FLAGS="..." tries others.
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
   const subjects: Subject[] = [];
   try {
     const stateDir = join(dir, 'collector');
-    const variants: { name: string; args: string[]; settings?: { agent?: object; collector?: object } }[] = [];
+    const variants: { name: string; args: string[]; settings?: Settings }[] = [];
     if (VARIANTS.includes('source')) variants.push({ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] });
     // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
     if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
     // The bundle once more with other settings ('settings={"agent":{"spool_fsync":"never"}}'),
     // merged into the `agent` and `collector` sections of its config.
     for (const v of VARIANTS.filter((x) => x.startsWith('settings='))) {
-      const settings = JSON.parse(v.slice('settings='.length)) as { agent?: object; collector?: object };
+      const settings = JSON.parse(v.slice('settings='.length)) as Settings;
       variants.push({ name: `canh-agent (bundle with ${JSON.stringify(settings)})`, args: [...BUNDLE_FLAGS, BUNDLE], settings });
     }
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
         JSON.stringify({
           collector: { url: collector!.url, token: agents[i]!.token, ...v.settings?.collector },
           agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn', ...v.settings?.agent },
-          inputs: INPUTS.map((t) => (t === 'ping' ? { type: 'ping', urls: ['127.0.0.1'] } : { type: t })),
+          inputs: INPUTS.map((t) => ({ type: t, ...(t === 'ping' ? { urls: ['127.0.0.1'] } : {}), ...v.settings?.inputs?.[t] })),
         }),
       );
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
