@@ -17,6 +17,12 @@ export interface BatcherOptions {
   now?: () => number;
 }
 
+/** Every key is a field (the usual case: the list can be used as it is, not copied). */
+function allIn(keys: readonly string[], fields: object): boolean {
+  for (let i = 0; i < keys.length; i++) if (!(keys[i]! in fields)) return false;
+  return true;
+}
+
 export class Batcher {
   private points: Point[] = [];
   private events: SecurityEvent[] = [];
@@ -78,7 +84,9 @@ export class Batcher {
     return {
       addPoint: (name, tags, fields, opts?: PointOptions) => {
         const p: Point = { name, time: Math.round(opts?.time ?? timeOf?.() ?? this.now()), tags: extraTags ? { ...tags, ...extraTags } : tags, fields };
-        if (opts?.int?.length) p.int = opts.int.filter((k) => k in fields);
+        // The input's own list when it holds only fields of this point (nothing changes a
+        // point's lists once it is pushed), else a filtered copy.
+        if (opts?.int?.length) p.int = allIn(opts.int, fields) ? (opts.int as string[]) : opts.int.filter((k) => k in fields);
         this.push(p, undefined);
       },
       addEvent: (e) => {

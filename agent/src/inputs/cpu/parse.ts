@@ -32,13 +32,20 @@ export function parseCpuStat(text: string): CpuTimes[] {
   const out: CpuTimes[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('cpu')) continue;
-    const [label, ...rest] = fields(line);
-    if (!label || !/^cpu\d*$/.test(label) || rest.length < 4) continue;
-    const nums = rest.slice(0, COLUMNS.length).map(uint);
-    if (nums.some((n) => n === undefined)) continue;
+    // Indexed loops, no destructuring or callbacks: under --lite-mode each of those is
+    // an allocation and an interpreted call per value.
+    const f = fields(line);
+    const label = f[0];
+    if (!label || !/^cpu\d*$/.test(label) || f.length < 5) continue;
     const t: CpuTimes = { cpu: label === 'cpu' ? 'cpu-total' : label, user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
-    nums.forEach((n, i) => (t[COLUMNS[i]!] = n!));
-    out.push(t);
+    const n = Math.min(COLUMNS.length, f.length - 1);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      const v = uint(f[i + 1]);
+      if (v === undefined) ok = false;
+      else t[COLUMNS[i]!] = v;
+    }
+    if (ok) out.push(t);
   }
   return out;
 }

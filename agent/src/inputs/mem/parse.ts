@@ -53,6 +53,7 @@ const COPIED: Record<string, string> = {
   huge_pages_free: 'HugePages_Free',
   huge_page_size: 'Hugepagesize',
 };
+const COPIED_FIELDS = Object.keys(COPIED);
 
 export const MEM_INT_FIELDS: readonly string[] = [...Object.keys(COPIED), 'available', 'used', 'cached'];
 
@@ -64,7 +65,7 @@ export function memFields(m: Map<string, number>): Record<string, number> | unde
   const out: Record<string, number> = {};
   // Absent keys (HighTotal on 64-bit kernels) are 0, as in gopsutil, so every host
   // sends the same set of fields.
-  for (const [field, key] of Object.entries(COPIED)) out[field] = get(key);
+  for (let i = 0; i < COPIED_FIELDS.length; i++) out[COPIED_FIELDS[i]!] = get(COPIED[COPIED_FIELDS[i]!]!);
   // gopsutil counts reclaimable slab as cache, and "used" as what is neither free nor cache.
   const cached = get('Cached') + get('SReclaimable');
   // Kernels before 3.14 have no MemAvailable; gopsutil's simple estimate is free + cache.
@@ -72,12 +73,10 @@ export function memFields(m: Map<string, number>): Record<string, number> | unde
   // In some containers (lxcfs) the parts add up to more than the total; gopsutil's
   // unsigned subtraction would wrap to 16 EiB, we say 0.
   const used = Math.max(0, total - get('MemFree') - get('Buffers') - cached);
-  Object.assign(out, {
-    cached,
-    available,
-    used,
-    used_percent: (100 * used) / total,
-    available_percent: (100 * available) / total,
-  });
+  out.cached = cached;
+  out.available = available;
+  out.used = used;
+  out.used_percent = (100 * used) / total;
+  out.available_percent = (100 * available) / total;
   return out;
 }

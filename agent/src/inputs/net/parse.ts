@@ -22,9 +22,15 @@ export function parseNetDev(text: string): NetDev[] {
     const colon = line.indexOf(':');
     if (colon === -1) continue;
     const name = line.slice(0, colon).trim();
-    const n = fields(line.slice(colon + 1)).map(uint);
-    if (!name || n.length < 12 || n.slice(0, 12).some((v) => v === undefined)) continue;
-    const v = n as number[];
+    const f = fields(line.slice(colon + 1));
+    if (!name || f.length < 12) continue;
+    const v: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const x = uint(f[i]);
+      if (x === undefined) break;
+      v.push(x);
+    }
+    if (v.length < 12) continue;
     out.push({
       name,
       counters: {
@@ -62,12 +68,12 @@ export function parseSnmp(text: string): Record<string, number> {
   const lines = text.split('\n').filter((l) => l.includes(':'));
   for (let i = 0; i + 1 < lines.length; i++) {
     const head = headerOf(lines[i]!);
-    const [proto2, ...values] = fields(lines[i + 1]!);
-    if (!head.proto || head.proto !== proto2) continue;
+    const values = fields(lines[i + 1]!);
+    if (!head.proto || head.proto !== values[0]) continue;
     i++;
-    if (head.keys.length !== values.length) continue;
-    for (let j = 0; j < values.length; j++) {
-      const v = int(values[j]);
+    if (head.keys.length !== values.length - 1) continue;
+    for (let j = 0; j < head.keys.length; j++) {
+      const v = int(values[j + 1]);
       if (v !== undefined) out[head.keys[j]!] = v;
     }
   }
