@@ -285,7 +285,9 @@ beforeAll(async () => {
   // Every input of the agent, configured for the local targets.
   const configured: Record<string, unknown>[] = [];
   for (const def of inputDefs) {
-    const opts = targets[def.name] ?? {};
+    // The net input's protocol counters are off by default (as in current Telegraf); the
+    // community dashboards' TCP/UDP panels need them asked for.
+    const opts = def.name === 'net' ? { ignore_protocol_stats: false, ...targets.net } : (targets[def.name] ?? {});
     if (def.name === 'snmp' && !targets.snmp) continue;
     const parsed = def.config.strict().safeParse(opts);
     if (!parsed.success) {
