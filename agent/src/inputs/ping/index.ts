@@ -169,9 +169,8 @@ export default defineInput({
           if (p.resultCode !== RESULT.success) ctx.log.debug({ url, ended: r.ended, error: r.output.error }, 'ping got no reply');
           acc.addPoint('ping', { url }, p.fields, { int: p.int });
           if (r.ended || !k.session.inStep(now)) {
-            // Ended, or its echoes drifted towards a gather: a new one, started in the
-            // middle of the interval with its -i corrected by how far this one's echoes
-            // were apart.
+            // Ended, or its echoes drifted towards a gather: a new one (placed by
+            // sessionStartAt), its -i corrected by how far this one's echoes were apart.
             if (interval) k.pingInterval = correctedPingInterval(k.pingInterval ?? interval, k.session.observedPeriod(), interval);
             k.session.stop();
             k.session = undefined;

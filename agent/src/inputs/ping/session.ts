@@ -10,7 +10,7 @@
 // known before the next gather. Echoes are counted by the clock (ping
 // sends one per interval from the time it printed its header), corrected by what ping
 // prints with -D timestamps: replies, and -O's "no answer yet" when the next echo
-// leaves. When ping's clock drifts away from the middle of the interval, or ping ends,
+// leaves. When ping's clock drifts out of the span an echo must leave in, or ping ends,
 // the session is restarted (at most once per interval).
 import type { LongProcess } from '../types.ts';
 import { parsePing, type PingOutput } from './parse.ts';
