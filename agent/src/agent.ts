@@ -52,6 +52,10 @@ export class Agent {
   private centralVersion: number | undefined;
   private currentInterval: number;
   private selfJob: string | undefined;
+  /** The socket is read at ticks only (the ack of a tick's batch waits for the next one). */
+  private readonly readAtTicks: boolean;
+  /** The tick of the agent's own point, taken when the tick's gathers are done (or the turn ends). */
+  private selfDue: number | undefined;
   gatherErrors = 0;
 
   readonly config: AgentConfig;
@@ -65,6 +69,7 @@ export class Agent {
     this.deps = deps;
     const a = config.agent;
     this.currentInterval = a.interval;
+    this.readAtTicks = a.interval <= config.collector.ping_interval;
     this.spool = deps.spool ?? openSpool(a, deps.log);
     this.batcher = new Batcher(this.spool, {
       batchSize: a.batch_size,
@@ -86,14 +91,19 @@ export class Agent {
         caFile: config.collector.ca_file,
         insecureSkipVerify: config.collector.insecure_skip_verify,
         // The agent's own measurement runs every interval and checks the link then, so the
-        // transport needs no liveness timer waking the agent between ticks. With an
-        // interval longer than ping_interval the transport keeps its own timer.
-        livenessByOwner: a.interval <= config.collector.ping_interval,
+        // transport needs no liveness timer waking the agent between ticks, and the socket
+        // need not be read between them either: the ack of a tick's batch is read at the
+        // next tick instead of waking the agent a second time each cycle. With an interval
+        // longer than ping_interval the transport keeps its own timer and reads at once.
+        livenessByOwner: this.readAtTicks,
+        readAtTicks: this.readAtTicks,
       },
       this.spool,
       deps.log.child({ component: 'transport' }),
     );
     this.batcher.onBatch = () => this.transport.pump();
+    // Acks are read at the next tick (readAtTicks): one that came is read up to an interval late.
+    if (this.readAtTicks) this.spool.acksReadWithin?.(a.interval);
     // Link down: batches waiting for their ack get the spool's fsync timer back at once.
     this.transport.onStateChange = (s) => {
       if (s === 'disconnected') this.spool.acksStopped?.();
@@ -113,17 +123,24 @@ export class Agent {
     // of the points already gathered, as it does for points service inputs push between ticks.
     // The gathers of one tick also share their reads of /proc and /sys (tickReads).
     this.scheduler.onBusy = () => {
+      this.transport.wake();
       this.batcher.hold();
       tickReads.open();
     };
+    // The agent's own point is taken here, after the turn's reads of the socket: with
+    // readAtTicks the ack of the last tick's batch is read in this turn, and the spool depth
+    // and the link's liveness are judged after it.
     this.scheduler.onStillBusy = () => {
       tickReads.close();
+      this.reportSelfNow();
       this.batcher.release();
     };
     this.scheduler.onIdle = () => {
       tickReads.close();
+      this.reportSelfNow();
       this.batcher.flush();
       this.batcher.release();
+      this.transport.rest();
     };
   }
 
@@ -262,7 +279,14 @@ export class Agent {
   }
 
   /** The agent's own health, as the `agent` measurement: spool depth and data dropped. */
-  private async reportSelf(at: number): Promise<void> {
+  private reportSelf(at: number): void {
+    this.selfDue = at;
+  }
+
+  private reportSelfNow(): void {
+    const at = this.selfDue;
+    if (at === undefined) return;
+    this.selfDue = undefined;
     this.transport.checkLiveness();
     const s = this.spool.stats();
     // rss() alone: memoryUsage() also gathers V8's heap statistics, which nothing here reports.

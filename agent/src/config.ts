@@ -26,7 +26,7 @@ export const CollectorSchema = z
     ca_file: z.string().optional(),
     /** Skip TLS verification: for tests only, never in production. */
     insecure_skip_verify: z.boolean().default(false),
-    /** Ping a collector silent this long, and reconnect when the ping goes unanswered as long; checked at each agent.interval tick when that is shorter. */
+    /** Ping a collector silent this long, and reconnect when the ping goes unanswered as long; checked at each agent.interval tick when that is shorter, and then the connection is read at those ticks only (docs/delivery.md). */
     ping_interval: duration({ min: 1000 }).default(15_000),
     reconnect_min: duration({ min: 100 }).default(1000),
     reconnect_max: duration({ min: 1000 }).default(60_000),

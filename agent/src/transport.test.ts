@@ -1,11 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { pino } from 'pino';
 import { decodeAgentMessage, decodeCollectorMessage, encode, pointsOf, PROTOCOL_VERSION, type Batch, type Point } from '@canh/protocol';
 import { quickAck, Transport } from './transport.ts';
 import { MemorySpool } from './spool/memory.ts';
 import { Batcher } from './batcher.ts';
+import { CertFactory } from './inputs/tls-testing.ts';
+
+let certs: CertFactory | undefined;
 
 describe('quickAck', () => {
   it('reads the acks the collector writes, as the schema does', () => {
@@ -22,12 +26,15 @@ describe('quickAck', () => {
   });
 });
 
-// Both ways of checking liveness: the transport's own timer, and the agent's ticks
-// (livenessByOwner: checkLiveness() called every 100 ms here, as the agent calls it every interval).
+// The ways of checking liveness: the transport's own timer, and the agent's ticks
+// (livenessByOwner: checkLiveness() called every 100 ms here, as the agent calls it every
+// interval), with the socket read all the time or only at those ticks (readAtTicks: the
+// check comes after the tick's reads, and the socket rests until the next tick).
 describe.each([
-  { mode: 'its own timer', byOwner: false },
-  { mode: "the owner's checks", byOwner: true },
-])('transport liveness by $mode', ({ byOwner }) => {
+  { mode: 'its own timer', byOwner: false, atTicks: false },
+  { mode: "the owner's checks", byOwner: true, atTicks: false },
+  { mode: "the owner's checks, reading at ticks", byOwner: true, atTicks: true },
+])('transport liveness by $mode', ({ byOwner, atTicks }) => {
   // A real WebSocket server standing in for the collector's protocol: it welcomes the
   // agent, acks what it wants to, and answers pings only when told to (autoPong off).
   let wss: WebSocketServer | undefined;
@@ -61,12 +68,21 @@ describe.each([
     });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
     transport = new Transport(
-      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 200, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2, livenessByOwner: byOwner },
+      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 200, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2, livenessByOwner: byOwner, readAtTicks: atTicks },
       new MemorySpool({ maxBytes: 1e6 }),
       pino({ level: 'silent' }),
     );
     transport.start();
-    if (byOwner) checks = setInterval(() => transport!.checkLiveness(), 100);
+    if (byOwner && !atTicks) checks = setInterval(() => transport!.checkLiveness(), 100);
+    if (atTicks) {
+      checks = setInterval(() => {
+        transport!.wake();
+        setImmediate(() => {
+          transport!.checkLiveness();
+          transport!.rest();
+        });
+      }, 100);
+    }
     return seen;
   }
 
@@ -206,5 +222,120 @@ describe('transport: a backlog leaves in merged frames', () => {
     const got = frames.flatMap((f) => pointsOf(f));
     expect(new Set(got.map((p) => `${p.name}|${p.tags.n}|${p.time}`)).size).toBe(300);
     expect(got.length).toBe(300);
+  });
+});
+
+// Over ws:// and wss:// (the socket under a TLS connection is stopped and started the same way).
+describe.each([{ scheme: 'ws' }, { scheme: 'wss' }])('transport: acks read at ticks (readAtTicks), $scheme', ({ scheme }) => {
+  // A real WebSocket server that welcomes the agent and acks every batch at once; the
+  // agent's socket is not read between rest() and wake(), as between two ticks.
+  let wss: WebSocketServer | undefined;
+  let https: HttpsServer | undefined;
+  let transport: Transport | undefined;
+  afterEach(async () => {
+    await transport?.stop(0);
+    await new Promise((r) => (wss ? wss.close(r) : r(undefined)));
+    await new Promise((r) => (https ? https.close(r) : r(undefined)));
+    https = undefined;
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const frame = (seq: number) => ({ frame: JSON.stringify({ type: 'batch', seq, points: [], events: [] }), points: 0, events: 0 });
+
+  async function run(maxInFlight = 4) {
+    const seen = { acksSent: 0, connections: 0, server: [] as WebSocket[] };
+    let caFile: string | undefined;
+    let port: number;
+    if (scheme === 'wss') {
+      certs ??= new CertFactory();
+      const ca = certs.ca();
+      const leaf = certs.leaf({ days: 1, ca });
+      caFile = ca.certFile;
+      https = createHttpsServer({ cert: leaf.cert, key: leaf.key });
+      await new Promise<void>((r) => https!.listen(0, '127.0.0.1', r));
+      wss = new WebSocketServer({ server: https });
+      port = (https.address() as AddressInfo).port;
+    } else {
+      wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await new Promise((r) => wss!.once('listening', r));
+      port = (wss.address() as AddressInfo).port;
+    }
+    wss.on('connection', (ws: WebSocket) => {
+      seen.connections++;
+      seen.server.push(ws);
+      ws.on('message', (data) => {
+        const msg = decodeAgentMessage(data as Buffer);
+        if (msg.type === 'hello') ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
+        if (msg.type !== 'batch') return;
+        ws.send(encode({ type: 'ack', seq: msg.seq }), () => seen.acksSent++);
+      });
+    });
+    const spool = new MemorySpool({ maxBytes: 1e6 });
+    const url = `${scheme}://127.0.0.1:${port}/v1/agent`;
+    transport = new Transport(
+      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 60_000, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight, livenessByOwner: true, readAtTicks: true, caFile },
+      spool,
+      pino({ level: 'silent' }),
+    );
+    transport.start();
+    for (let i = 0; i < 100 && transport.connectionState !== 'connected'; i++) await sleep(10);
+    expect(transport.connectionState).toBe('connected');
+    /** A tick: read what came, send the tick's batch, rest until the next one. */
+    const tick = async () => {
+      transport!.wake();
+      await new Promise((r) => setImmediate(r));
+      spool.append(frame);
+      transport!.pump();
+      transport!.rest();
+    };
+    return { seen, spool, tick };
+  }
+
+  it('leaves the ack of a tick batch unread until the next tick, then reads it', async () => {
+    const { seen, spool, tick } = await run();
+    await tick();
+    await sleep(300);
+    expect(seen.acksSent).toBe(1); // the collector has acked it...
+    expect(transport!.acked).toBe(0); // ...and the agent has not read it
+    expect(spool.stats().batches).toBe(1);
+    await tick(); // reads the first ack before sending the second batch
+    expect(transport!.acked).toBe(1);
+    expect(spool.stats().batches).toBe(1);
+    await sleep(300);
+    expect(transport!.acked).toBe(1);
+    transport!.wake();
+    await sleep(100);
+    expect(transport!.acked).toBe(2);
+    expect(spool.stats().batches).toBe(0);
+  });
+
+  it('reads the ack of a batch that leaves between ticks (security events) when it comes', async () => {
+    const { spool, tick } = await run();
+    await tick();
+    await sleep(100);
+    expect(transport!.acked).toBe(0);
+    spool.append(frame); // an event batch, sent at once
+    transport!.pump();
+    await sleep(200);
+    expect(transport!.acked).toBe(2); // reading resumed: both acks read
+    expect(spool.stats().batches).toBe(0);
+  });
+
+  it('does not rest while the window is full', async () => {
+    const { spool, tick } = await run(1);
+    await tick(); // one frame in flight fills a window of one
+    await sleep(200);
+    expect(transport!.acked).toBe(1);
+    expect(spool.stats().batches).toBe(0);
+  });
+
+  it('notices a connection the collector closed while it rested at the next tick, and reconnects', async () => {
+    const { seen, tick } = await run();
+    await tick();
+    seen.server[0]!.terminate();
+    await sleep(300);
+    expect(seen.connections).toBe(1);
+    transport!.wake();
+    for (let i = 0; i < 100 && seen.connections < 2; i++) await sleep(10);
+    expect(seen.connections).toBe(2);
   });
 });

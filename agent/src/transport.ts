@@ -4,7 +4,9 @@
 // goes wrong. Liveness: a ping when nothing (an ack, a ping) came from the collector for a
 // whole ping_interval; no answer within the next one ends the socket. The check runs on a
 // timer of its own, or, with `livenessByOwner`, whenever the owner calls checkLiveness()
-// (the agent does at each of its ticks, which wake it anyway).
+// (the agent does at each of its ticks, which wake it anyway). With `readAtTicks` the
+// socket is not read between a tick's send (rest()) and the next tick (wake()): the ack
+// of the tick's batch waits in the kernel instead of waking the agent on its own.
 // A backlog (after an outage, more batches waiting than the window lets out) leaves in
 // fewer, bigger frames: consecutive batches without events are merged into one frame of
 // up to batch_size points, written as rows, whose ack acks all of them.
@@ -48,6 +50,17 @@ export interface TransportOptions {
    * that is otherwise woken only by its tick and the ack (docs/benchmarks.md, fifth round).
    */
   livenessByOwner?: boolean;
+  /**
+   * The owner calls rest() when a tick's batch has left and wake() when the next tick
+   * begins: between the two the socket is not read, so the ack of that batch waits in the
+   * kernel and is read at the next tick instead of waking the agent on its own.
+   */
+  readAtTicks?: boolean;
+}
+
+/** The socket under a WebSocket (ws keeps it as `_socket`). */
+function socketOf(ws: WebSocket): { pause(): void; resume(): void; _handle?: { reading?: boolean; readStop?(): number; readStart?(): number } | null } | undefined {
+  return (ws as unknown as { _socket?: ReturnType<typeof socketOf> })._socket;
 }
 
 /**
@@ -99,6 +112,8 @@ export class Transport {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
+  /** readAtTicks: the socket is not being read until wake(). */
+  private resting = false;
   /** performance.now() of the last frame from the collector, and of the ping we wait on. */
   private lastHeard = 0;
   private pingSentAt = 0;
@@ -153,6 +168,7 @@ export class Transport {
     // After a reconnect everything still in the spool is resent, oldest first: the
     // collector may have written it without the ack reaching us; replay is harmless.
     this.sentUpTo = 0;
+    this.resting = false;
     const ws = new WebSocket(this.opts.url, {
       headers: { authorization: `Bearer ${this.opts.token}` },
       perMessageDeflate: false, // costs ~10x throughput; batches are the compression
@@ -294,6 +310,48 @@ export class Transport {
     }
   }
 
+  /**
+   * readAtTicks: a tick's batch has left. Stop reading the socket until wake(), unless
+   * something needs the collector's answer sooner: the window is full, batches wait to
+   * be sent, or the link is not (yet) up.
+   */
+  rest(): void {
+    const ws = this.ws;
+    if (!this.opts.readAtTicks || this.resting || !ws || !this.welcomed || ws.readyState !== WebSocket.OPEN) return;
+    if (this.frames.size >= this.opts.maxInFlight || this.spool.after(this.sentUpTo, 1).length > 0) return;
+    const socket = socketOf(ws);
+    const handle = socket?._handle;
+    // Node's net.Socket pause() only stops pushing data to 'data' listeners; libuv goes on
+    // reading (and waking the process) until the stream's buffer is full. Stop the read
+    // itself, as pause() does for sockets with an `onread` buffer; resume() restarts it.
+    if (!socket || !handle?.readStop || !handle.readStart) return;
+    socket.pause();
+    if (handle.reading) {
+      handle.reading = false;
+      handle.readStop();
+    }
+    this.resting = true;
+  }
+
+  /** readAtTicks: a tick begins; read what came from the collector meanwhile. */
+  wake(): void {
+    if (!this.resting) return;
+    this.resting = false;
+    const ws = this.ws;
+    const socket = ws && socketOf(ws);
+    if (!socket) return;
+    // As net.Socket starts a read itself (its stream thinks a read is still under way).
+    const handle = socket._handle;
+    if (handle && !handle.reading && handle.readStart) {
+      handle.reading = true;
+      if (handle.readStart() !== 0) {
+        ws.terminate();
+        return;
+      }
+    }
+    socket.resume();
+  }
+
   private startPing(ws: WebSocket): void {
     this.awaitingPong = false;
     this.lastHeard = performance.now();
@@ -374,6 +432,8 @@ export class Transport {
   }
 
   private sendFrame(ws: WebSocket, frame: string | Buffer, seqs: number[]): void {
+    // A batch that leaves between ticks (security events) has its ack read when it comes.
+    this.wake();
     // A spooled frame's UTF-8 bytes go as a text frame, without a decode and encode.
     ws.send(frame, { binary: false });
     for (const s of seqs) {
@@ -416,6 +476,7 @@ export class Transport {
   /** Close the link, waiting briefly for outstanding acks. Safe to call twice. */
   async stop(waitForAcksMs = 2000): Promise<void> {
     if (this.state === 'stopped') return;
+    this.wake();
     const deadline = Date.now() + waitForAcksMs;
     while (this.ws && this.welcomed && this.spool.first() !== undefined && Date.now() < deadline) {
       this.pump();

@@ -49,6 +49,8 @@ interface Entry {
   length: number;
   points: number;
   events: number;
+  /** When it was appended (spool_fsync: interval), to judge whether its ack came promptly. */
+  at?: number;
 }
 
 interface Segment {
@@ -89,6 +91,8 @@ export class DiskSpool implements Spool {
   private unsynced: { seq: number; at: number }[] = [];
   /** The last ack came within the sync interval of its append: no timer while that holds. */
   private promptAcks = false;
+  /** How late the transport may read an ack that came (acksReadWithin). */
+  private ackReadDelayMs = 0;
   private acksLogged = 0;
   private liveBytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -182,11 +186,13 @@ export class DiskSpool implements Spool {
     seg.size += HEADER + payload.length;
     seg.live++;
     this.bytes += HEADER + payload.length;
-    this.entries.set(seq, { seq, seg, offset, length: payload.length, points: r.points, events: r.events });
+    const entry: Entry = { seq, seg, offset, length: payload.length, points: r.points, events: r.events };
+    this.entries.set(seq, entry);
     this.liveBytes += HEADER + payload.length;
     if (this.opts.fsync === 'always') fsyncSync(seg.fd);
     else if (this.opts.fsync === 'interval') {
       const now = this.now();
+      entry.at = now;
       // Something appended earlier still unacked past the interval: the collector is not
       // acking promptly any more, so sync now and go back to the timer.
       if (this.syncOverdue(now)) this.promptAcks = false;
@@ -296,8 +302,9 @@ export class DiskSpool implements Spool {
     this.liveBytes -= e.length + HEADER;
     if (this.opts.fsync === 'interval') {
       const now = this.now();
-      const appended = this.unsynced.find((u) => u.seq === seq);
-      if (appended) this.promptAcks = now - appended.at < this.opts.fsyncIntervalMs;
+      // Judged by the batch's append, whether or not its sync has come since (with acks
+      // read at ticks, the first batch's timer fires before its ack is read).
+      if (e.at !== undefined) this.promptAcks = now - e.at < this.opts.fsyncIntervalMs + this.ackReadDelayMs;
       // Everything waiting for the sync is acked: the sync would do nothing, so its timer
       // goes too. Otherwise what has waited the whole interval is synced now.
       if (this.unsynced.every((u) => !this.entries.has(u.seq))) {
@@ -353,6 +360,10 @@ export class DiskSpool implements Spool {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const seg of segs) fsyncSync(seg.fd);
+  }
+
+  acksReadWithin(ms: number): void {
+    this.ackReadDelayMs = Math.max(0, ms);
   }
 
   acksStopped(): void {

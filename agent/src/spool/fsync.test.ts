@@ -122,6 +122,44 @@ describe('disk spool fsync', () => {
     s.close();
   });
 
+  it('interval, acks read at the next tick (acksReadWithin): an ack read an agent interval after its append is prompt; a batch not acked by then is synced', () => {
+    let clock = 0;
+    const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'interval', fsyncIntervalMs: 1000, now: () => clock });
+    s.acksReadWithin(10_000);
+    const tick = (ms: number) => {
+      clock += ms;
+      vi.advanceTimersByTime(ms);
+    };
+    // The first batch: no ack seen yet, so its sync is due after the interval as ever.
+    const a = s.append(frame);
+    tick(1000);
+    expect(synced).toHaveLength(1);
+    // Its ack, read at the next tick, ten seconds after the append: prompt.
+    tick(9000);
+    s.ack(a);
+    const b = s.append(frame);
+    expect(vi.getTimerCount()).toBe(0);
+    tick(10_000);
+    s.ack(b);
+    const c = s.append(frame);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(synced).toHaveLength(1);
+    // The collector stops acking: at the next tick c has no ack; the append finds it
+    // overdue, syncs it and brings the timer back for the new batch.
+    tick(10_000);
+    s.append(frame);
+    expect(synced).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(1);
+    tick(1000);
+    expect(synced).toHaveLength(3);
+    // An ack read later than the interval plus the allowance is not prompt.
+    tick(20_000);
+    s.ack(c);
+    s.append(frame);
+    expect(vi.getTimerCount()).toBe(1);
+    s.close();
+  });
+
   it('always: every append is synced before append returns; never: no fsync at all', () => {
     const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'always' });
     s.append(frame);

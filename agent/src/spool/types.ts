@@ -32,6 +32,12 @@ export interface Spool {
   markSent(seq: number): void;
   /** No ack will come for now (the link is down): what waits for a sync should not wait for one. */
   acksStopped?(): void;
+  /**
+   * Acks are read up to this long after they arrive (the transport reads the socket only at
+   * the agent's ticks between them): an ack read within spool_fsync_interval plus this
+   * of its batch's append still counts as prompt.
+   */
+  acksReadWithin?(ms: number): void;
   stats(): SpoolStats;
   /** Flush what is buffered and release files. Safe to call twice. */
   close(): Promise<void> | void;
