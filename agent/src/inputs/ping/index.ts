@@ -125,6 +125,11 @@ export function correctedPingInterval(requested: number, observed: number | unde
   return Math.round(Math.min(interval * 1.02, Math.max(interval * 0.9, (requested * interval) / observed)));
 }
 
+/** Echo periods the first session is timed over before its -i is corrected. */
+const CALIBRATION_PERIODS = 4;
+/** A first session that would leave the step within this many gathers is corrected at once. */
+const CALIBRATE_BELOW = 100;
+
 interface Kept {
   session?: PingSession;
   timer?: NodeJS.Timeout;
@@ -168,7 +173,13 @@ export default defineInput({
           const p = pingFields(r.output, r.code);
           if (p.resultCode !== RESULT.success) ctx.log.debug({ url, ended: r.ended, error: r.output.error }, 'ping got no reply');
           acc.addPoint('ping', { url }, p.fields, { int: p.int });
-          if (r.ended || !k.session.inStep(now)) {
+          // The first session runs with -i = the interval, which iputils overshoots (10.24 s
+          // for 10 s here): once its period is known, and unless it would stay in step for
+          // a long time anyway, it is replaced at once by one with a corrected -i, rather
+          // than when its echoes reach the edge of the interval minutes later. So the one
+          // restart every agent needs comes in its first minute, with its start-up.
+          const calibrate = k.pingInterval === undefined && k.session.gathersLeftInStep(now, CALIBRATION_PERIODS) < CALIBRATE_BELOW;
+          if (r.ended || !k.session.inStep(now) || calibrate) {
             // Ended, or its echoes drifted towards a gather: a new one (placed by
             // sessionStartAt), its -i corrected by how far this one's echoes were apart.
             if (interval) k.pingInterval = correctedPingInterval(k.pingInterval ?? interval, k.session.observedPeriod(), interval);

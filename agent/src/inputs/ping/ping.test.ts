@@ -1,7 +1,7 @@
 // The ping input against captured outputs (one golden loop) and against the real iputils
 // ping: loopback, an unknown name, and targets that a network namespace of our own makes
 // unreachable (blackhole route) or silent (echo requests leave and nothing answers).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { PingSession, sessionStartAt, sessionStartDelay } from './session.ts';
 import { parsePing, pingFields } from './parse.ts';
 import { checkRecorder, readmeExample, realContext } from '../check-testing.ts';
 import type { Input } from '../types.ts';
+import { fakeContext } from '../testing.ts';
 
 const dir = import.meta.dirname;
 const cases = JSON.parse(readFileSync(join(dir, 'testdata', 'cases.json'), 'utf8')) as Record<
@@ -159,7 +160,7 @@ describe('kept ping timing', () => {
 
   /** Gathers every 10 s from 0; a session started `delay` after the one at 0 whose echoes
    * leave every `period` ms: how many gathers find it in step before one does not. */
-  const gathersInStep = (delay: number, period: number) => {
+  const gathersInStep = (delay: number, period: number, atGather: (s: PingSession, g: number) => void = () => {}) => {
     let feed: (line: string) => void = () => {};
     let now = delay;
     const s = new PingSession({
@@ -179,6 +180,7 @@ describe('kept ping timing', () => {
       for (let g = Math.ceil(now / 10_000) * 10_000; g < sent + period && g > 0; g += 10_000) {
         now = g;
         if (!s.inStep(g)) return g / 10_000 - 1;
+        atGather(s, g);
         s.report(g);
       }
     }
@@ -202,6 +204,77 @@ describe('kept ping timing', () => {
     // A corrected session that drifts a little either way has room both ways from the middle.
     expect(gathersInStep(middle, 9_980)).toBeGreaterThan(100);
     expect(gathersInStep(middle, 10_020)).toBeGreaterThan(100);
+  });
+
+  it('tells from four echo periods how many more gathers the echoes stay in step, and it comes true', () => {
+    const first = sessionStartDelay(10_000, 1000, false);
+    const middle = sessionStartDelay(10_000, 1000, true);
+    for (const [delay, period] of [[first, 10_240], [first, 10_100], [middle, 9_900], [middle, 10_050]] as const) {
+      const told: { gather: number; left: number }[] = [];
+      const inStep = gathersInStep(delay, period, (s, g) => told.push({ gather: g / 10_000, left: s.gathersLeftInStep(g, 4) }));
+      expect(Number.isFinite(inStep)).toBe(true);
+      // Unknown until the reply to the fifth echo (four periods), which the fifth gather has.
+      expect(told.slice(0, 4).every((t) => t.left === Infinity)).toBe(true);
+      const known = told.filter((t) => Number.isFinite(t.left));
+      expect(known[0]!.gather).toBe(5);
+      // Every gather from then on tells the last gather in step, give or take one.
+      for (const t of known) expect(Math.abs(t.gather + t.left - inStep)).toBeLessThanOrEqual(1);
+    }
+    // Echoes on time never leave the step, and say so.
+    gathersInStep(first, 10_000, (s, g) => expect(s.gathersLeftInStep(g, 4)).toBe(Infinity));
+  });
+});
+
+describe('kept ping calibration in the input', () => {
+  it('replaces the first session by one with a corrected -i once four echo periods show its drift', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const T = 1_700_000_000_000;
+      const clock = { now: T };
+      const started: { args: readonly string[]; feed: (line: string) => void; killed: boolean }[] = [];
+      const ctx = {
+        ...fakeContext({ clock }),
+        intervalMs: 10_000,
+        exec: async () => ({ code: 0, signal: null, stdout: readFileSync(join(dir, 'testdata', 'iputils-ipv4-localhost.txt'), 'utf8'), stderr: '', timedOut: false }),
+        startProcess: (_cmd: string, args: readonly string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void) => {
+          const p = { args, feed: (l: string) => onLine(l, 'stdout'), killed: false };
+          started.push(p);
+          return { pid: 1000 + started.length, kill: () => void (p.killed = true) };
+        },
+      };
+      const input = ping.create(config.parse({ urls: ['127.0.0.1'] }), ctx);
+      const at = (t: number) => {
+        vi.advanceTimersByTime(t - clock.now);
+        clock.now = t;
+      };
+      // iputils' -i 10 here: an echo every 10.24 s from the session's start.
+      const reply = (p: (typeof started)[number], start: number, n: number) => {
+        const sent = start + (n - 1) * 10_240;
+        p.feed(`[${((sent + 0.05) / 1000).toFixed(6)}] 24 bytes from 127.0.0.1: icmp_seq=${n} ttl=64 time=0.050 ms`);
+      };
+      await input.gather!(checkRecorder()); // the first gather pings once, then keeps one running
+      at(T + sessionStartDelay(10_000, 1000, false));
+      expect(started).toHaveLength(1);
+      const first = started[0]!;
+      const firstStart = clock.now;
+      expect(first.args.join(' ')).toContain('-i 10 ');
+      for (let g = 1; g <= 5; g++) {
+        for (let n = 1; firstStart + (n - 1) * 10_240 < T + g * 10_000; n++) if (n > g - 1) reply(first, firstStart, n);
+        at(T + g * 10_000);
+        const acc = checkRecorder();
+        await input.gather!(acc);
+        expect(acc.one({ url: '127.0.0.1' }).fields).toMatchObject({ result_code: 0, packets_transmitted: 1, packets_received: 1 });
+        // Four gathers see too few periods to judge; the fifth sees four and replaces the session.
+        expect(first.killed).toBe(g === 5);
+      }
+      at(T + 50_000 + sessionStartDelay(10_000, 1000, true));
+      expect(started).toHaveLength(2);
+      // 10 s asked, 10.24 s got: 9.766 s asked next.
+      expect(started[1]!.args.join(' ')).toContain('-i 9.766 ');
+      await input.stop!();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

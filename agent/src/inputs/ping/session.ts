@@ -11,7 +11,9 @@
 // sends one per interval from the time it printed its header), corrected by what ping
 // prints with -D timestamps: replies, and -O's "no answer yet" when the next echo
 // leaves. When ping's clock drifts out of the span an echo must leave in, or ping ends,
-// the session is restarted (at most once per interval).
+// the session is restarted (at most once per interval); the first session is also
+// replaced as soon as its echoes' period shows it would drift out (gathersLeftInStep), so
+// the -i correction comes with the agent's start-up.
 import type { LongProcess } from '../types.ts';
 import { parsePing, type PingOutput } from './parse.ts';
 
@@ -195,11 +197,28 @@ export class PingSession {
    * sent a few. iputils' `-i` overshoots: -i 10 sends every ~10.24 s here, so the echoes
    * creep towards the gathers and the session had to be restarted every ~15 intervals.
    */
-  observedPeriod(): number | undefined {
+  observedPeriod(minPeriods = 3): number | undefined {
     const a = this.firstSent;
     const b = this.lastSent;
-    if (!a || !b || b.seq - a.seq < 3) return undefined;
+    if (!a || !b || b.seq - a.seq < minPeriods) return undefined;
     return (b.at - a.at) / (b.seq - a.seq);
+  }
+
+  /**
+   * How many more gathers the echoes stay in step (inStep) at the period they have kept
+   * so far (observedPeriod over at least `minPeriods`); Infinity while that is not known
+   * or when they do not drift.
+   */
+  gathersLeftInStep(at: number, minPeriods = 3): number {
+    const period = this.observedPeriod(minPeriods);
+    if (period === undefined || this.exit || at < this.t0) return Number.POSITIVE_INFINITY;
+    const drift = period - this.o.intervalMs;
+    const since = (at - this.t0) % this.o.intervalMs;
+    const margin = stepMargin(this.o.intervalMs);
+    // Late echoes come ever closer to the next gather; early ones to the last.
+    if (drift > 0) return Math.max(0, Math.floor((since - this.o.timeoutMs - margin) / drift));
+    if (drift < 0) return Math.max(0, Math.floor((this.o.intervalMs - margin - since) / -drift));
+    return Number.POSITIVE_INFINITY;
   }
 
   /**
