@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeptFiles, TickReads } from './context.ts';
+import { KeptAttributes, KeptFiles, TickReads } from './context.ts';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
@@ -123,6 +123,58 @@ describe('KeptFiles: procfs files kept open and read again from the start', () =
       writeFileSync(join(dir, 'big'), 'short now');
       expect(k.read(join(dir, 'big'))).toBe('short now');
       expect(() => k.read(join(dir, 'absent'))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('KeptAttributes: sysfs attributes kept open while the names mean the same objects', () => {
+  const kept: KeptAttributes[] = [];
+  afterEach(() => {
+    for (const k of kept.splice(0)) k.closeAll();
+  });
+  const make = (max?: number) => {
+    const k = new KeptAttributes(max);
+    kept.push(k);
+    return k;
+  };
+
+  it("reads this machine's interface flags as a fresh read does, from one kept descriptor", () => {
+    const k = make();
+    const names = readdirSync('/sys/class/net');
+    const generation = names.join('\n');
+    for (let i = 0; i < 3; i++) {
+      for (const n of names) expect(k.read(`/sys/class/net/${n}/flags`, generation)).toBe(readFileSync(`/sys/class/net/${n}/flags`, 'utf8'));
+    }
+    expect(k.size).toBe(names.length);
+    // The speed of an interface that has none (loopback: EINVAL) fails as a read does, and is not kept.
+    expect(() => readFileSync('/sys/class/net/lo/speed', 'utf8')).toThrow();
+    expect(() => k.read('/sys/class/net/lo/speed', generation)).toThrow();
+    expect(k.size).toBe(names.length);
+  });
+
+  it('follows the object under its descriptor until the generation changes, then opens the name again', () => {
+    // A regular file renamed under a kept descriptor behaves as an interface renamed in sysfs.
+    const dir = mkdtempSync(join(tmpdir(), 'canh-attr-'));
+    try {
+      writeFileSync(join(dir, 'eth0'), 'first');
+      const k = make();
+      expect(k.read(join(dir, 'eth0'), 'eth0')).toBe('first');
+      renameSync(join(dir, 'eth0'), join(dir, 'wan0'));
+      writeFileSync(join(dir, 'eth0'), 'second');
+      // Same generation: still the object it had open (why the caller must say when names change).
+      expect(k.read(join(dir, 'eth0'), 'eth0')).toBe('first');
+      // The names changed: every descriptor is closed and the name opened again.
+      expect(k.read(join(dir, 'eth0'), 'wan0\neth0')).toBe('second');
+      expect(k.size).toBe(1);
+      // A path that cannot be opened throws, as a read would.
+      expect(() => k.read(join(dir, 'gone'), 'wan0\neth0')).toThrow(/ENOENT/);
+      // Bounded.
+      const small = make(1);
+      small.read(join(dir, 'eth0'), 'g');
+      expect(small.read(join(dir, 'wan0'), 'g')).toBe('first');
+      expect(small.size).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

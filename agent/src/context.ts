@@ -300,6 +300,82 @@ export class KeptFiles {
 
 const keptFiles = new KeptFiles();
 
+/**
+ * Small sysfs attributes read every tick (an interface's `flags` and `speed`), kept open
+ * and read again from offset 0 in one system call (sysfs hands out an attribute whole in
+ * one read) instead of open, two reads and close. sysfs follows renames: a descriptor of
+ * /sys/class/net/eth0/flags reads the same interface after it is renamed, under whatever
+ * name. So the caller passes a `generation` saying which names mean which objects (the net
+ * input: the interface names of /proc/net/dev in the kernel's order, which a rename, an
+ * interface added or removed, or a swap of two names changes); when it changes, every
+ * descriptor is closed first. A failed read (the interface is gone: ENODEV) closes the
+ * descriptor and opens the path again once; a path whose read fails (the `speed` of an
+ * interface that is down: EINVAL) is not kept.
+ */
+export class KeptAttributes {
+  private readonly fds = new Map<string, number>();
+  private generation: string | undefined;
+  private readonly buf = Buffer.allocUnsafe(4096);
+  private readonly max: number;
+
+  constructor(max = 64) {
+    this.max = max;
+  }
+
+  read(path: string, generation: string): string {
+    if (generation !== this.generation) {
+      this.closeAll();
+      this.generation = generation;
+    }
+    const fd = this.fds.get(path);
+    if (fd !== undefined) {
+      try {
+        return this.readAt0(fd);
+      } catch {
+        this.forget(path);
+      }
+    }
+    const opened = openSync(path, 'r');
+    let text: string;
+    try {
+      text = this.readAt0(opened);
+    } catch (err) {
+      closeSync(opened);
+      throw err;
+    }
+    if (this.fds.size < this.max) this.fds.set(path, opened);
+    else closeSync(opened);
+    return text;
+  }
+
+  private readAt0(fd: number): string {
+    const n = readSync(fd, this.buf, 0, this.buf.length, 0);
+    return this.buf.toString('utf8', 0, n);
+  }
+
+  private forget(path: string): void {
+    const fd = this.fds.get(path);
+    this.fds.delete(path);
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // already unusable
+    }
+  }
+
+  /** Descriptors kept now (tests). */
+  get size(): number {
+    return this.fds.size;
+  }
+
+  closeAll(): void {
+    for (const p of [...this.fds.keys()]) this.forget(p);
+  }
+}
+
+const keptAttributes = new KeptAttributes();
+
 export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number; alignedGathers?: boolean }): InputContext {
   const procRoot = process.env.HOST_PROC ?? '/proc';
   const sysRoot = process.env.HOST_SYS ?? '/sys';
@@ -322,6 +398,7 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
   return {
     readFile: (p) => (inMemory(p) ? attempt(() => tickReads.read(p, readProcUtf8)) : readFile(p, 'utf8')),
     readFileBytes: (p) => (inMemory(p) ? attempt(() => readFileSync(p)) : readFile(p)),
+    readAttribute: (p, generation) => (p.startsWith(`${sysRoot}/`) ? keptAttributes.read(p, generation) : readFileSync(p, 'utf8')),
     readdir: (p) => (inMemory(p) ? attempt(() => readdirSync(p)) : readdir(p)),
     exists: (p) => existsSync(p),
     // A network filesystem's statfs may hang (a dead NFS server): only in the pool.

@@ -1,6 +1,7 @@
 // Test helpers for the inputs: a fake InputContext fed from a map of files and/or a
 // captured testdata tree, an accumulator that records what an input emits, and the
 // real context for tests that read this machine's /proc and /sys.
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,16 @@ export function fakeContext(opts: FakeOptions = {}): InputContext {
     readFile: async (p) => {
       const f = await raw(p);
       return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
+    },
+    readAttribute: (p) => {
+      const f = files[p];
+      if (f !== undefined) return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
+      if (!opts.root) throw enoent('open', p);
+      try {
+        return readFileSync(join(opts.root, p), 'utf8');
+      } catch {
+        throw enoent('open', p);
+      }
     },
     readFileBytes: async (p) => {
       const f = await raw(p);

@@ -45,6 +45,13 @@ export interface InputContext {
   readFileBytes?(path: string): Promise<Uint8Array>;
   /** Whether a file exists, without an error to build when it does not (utmp on a minimal host, every tick). */
   exists?(path: string): boolean;
+  /**
+   * A small sysfs attribute read every tick (an interface's `flags`), at once and
+   * synchronously; its descriptor may be kept open between calls while `generation` (what
+   * the caller knows of which names mean which objects) stays the same. Throws as readFile
+   * rejects.
+   */
+  readAttribute?(path: string, generation: string): string;
   readdir(path: string): Promise<string[]>;
   /**
    * Space of the filesystem mounted at path. `local`: the caller knows it is a local

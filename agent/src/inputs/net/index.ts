@@ -9,17 +9,31 @@ import { COUNTERS, netRates, parseFlags, parseNetDev, parseSnmp, type Counters }
 
 const INT_FIELDS: readonly string[] = [...COUNTERS, 'speed'];
 
-/** Whether Telegraf's default would report this interface: up and not loopback. */
-async function upAndNotLoopback(ctx: InputContext, name: string): Promise<boolean> {
-  const flags = parseFlags((await readOptional(ctx, `${ctx.sysRoot}/class/net/${name}/flags`)) ?? '');
+/** Whether Telegraf's default would report this interface (flags: its sysfs `flags`): up and not loopback. */
+function upAndNotLoopback(flagsText: string | undefined, name: string): boolean {
+  const flags = parseFlags(flagsText ?? '');
   // Without sysfs we cannot know; report it unless the name says loopback.
   if (!flags) return name !== 'lo';
   return flags.up && !flags.loopback;
 }
 
-/** Link speed in Mbit/s; -1 when the kernel does not know (virtual, down), as Telegraf sends. */
-async function speed(ctx: InputContext, name: string): Promise<number> {
-  return int((await readOptional(ctx, `${ctx.sysRoot}/class/net/${name}/speed`))?.trim()) ?? -1;
+/** Link speed in Mbit/s from its sysfs `speed`; -1 when the kernel does not know (virtual, down), as Telegraf sends. */
+function speed(text: string | undefined): number {
+  return int(text?.trim()) ?? -1;
+}
+
+/**
+ * A sysfs attribute of an interface, or undefined when it cannot be read (an interface
+ * without a speed, no sysfs). Read at once where the context can (readAttribute, its
+ * descriptor kept while `generation`, the interface names in the kernel's order, holds).
+ */
+function attribute(ctx: InputContext, path: string, generation: string): string | undefined | Promise<string | undefined> {
+  if (!ctx.readAttribute) return readOptional(ctx, path);
+  try {
+    return ctx.readAttribute(path, generation);
+  } catch {
+    return undefined;
+  }
 }
 
 export default defineInput({
@@ -36,24 +50,29 @@ export default defineInput({
     })
     .strict(),
   create(config, ctx) {
-    const match = compileGlobs(config.interfaces);
-    const wanted = config.interfaces.length > 0 ? async (name: string) => match(name) : (name: string) => upAndNotLoopback(ctx, name);
+    const match = config.interfaces.length > 0 ? compileGlobs(config.interfaces) : undefined;
+    const sys = `${ctx.sysRoot}/class/net/`;
     let prev = new Map<string, Counters>();
     let prevTime = 0;
     return {
       async gather(acc) {
         const now = ctx.now();
         const devs = parseNetDev(await readRequired(ctx, `${ctx.procRoot}/net/dev`));
+        let generation = '';
+        for (const d of devs) generation += `${d.name}\n`;
         const next = new Map<string, Counters>();
-        await Promise.all(
-          devs.map(async (d) => {
-            if (!(await wanted(d.name))) return;
-            const last = prev.get(d.name);
-            const rates = last ? netRates(last, d.counters, now - prevTime) : {};
-            acc.addPoint('net', { interface: d.name }, { ...d.counters, ...rates, speed: await speed(ctx, d.name) }, { int: INT_FIELDS });
-            next.set(d.name, d.counters);
-          }),
-        );
+        for (const d of devs) {
+          // Awaited only when it is a promise: an await of a plain value still suspends.
+          let flags = match ? undefined : attribute(ctx, `${sys}${d.name}/flags`, generation);
+          if (flags instanceof Promise) flags = await flags;
+          if (match ? !match(d.name) : !upAndNotLoopback(flags, d.name)) continue;
+          let linkSpeed = attribute(ctx, `${sys}${d.name}/speed`, generation);
+          if (linkSpeed instanceof Promise) linkSpeed = await linkSpeed;
+          const last = prev.get(d.name);
+          const rates = last ? netRates(last, d.counters, now - prevTime) : {};
+          acc.addPoint('net', { interface: d.name }, { ...d.counters, ...rates, speed: speed(linkSpeed) }, { int: INT_FIELDS });
+          next.set(d.name, d.counters);
+        }
         prev = next;
         prevTime = now;
         if (!config.ignore_protocol_stats) {

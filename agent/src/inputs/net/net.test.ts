@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import net from './index.ts';
@@ -99,6 +99,29 @@ describe('net', () => {
     const acc = recorder();
     await ok.gather!(acc);
     expect(acc.points.map((p) => p.tags.interface)).toEqual(['eth0']);
+  });
+
+  it('reads interface flags and speed the same way from a context that can only read them asynchronously', async () => {
+    const sync = await setup().gather(captured(1, 'dev'));
+    const ctx = fakeContext({ root: testdata('net', 'host'), files: { '/proc/net/dev': captured(1, 'dev') } });
+    delete ctx.readAttribute;
+    const acc = recorder();
+    await net.create(net.config.parse({}), ctx).gather!(acc);
+    expect(acc.points).toEqual(sync.points);
+    expect(acc.points.map((p) => p.tags.interface)).toEqual(['eth0']);
+  });
+
+  it("reads this machine's interfaces as their sysfs flags say, gather after gather", async () => {
+    const input = net.create(net.config.parse({}), hostContext());
+    const up = readdirSync('/sys/class/net').filter((n) => {
+      const f = parseInt(readFileSync(`/sys/class/net/${n}/flags`, 'utf8'), 16);
+      return (f & 1) !== 0 && (f & 8) === 0;
+    });
+    for (let i = 0; i < 3; i++) {
+      const acc = recorder();
+      await input.gather!(acc);
+      expect(acc.points.map((p) => p.tags.interface).sort()).toEqual(up.sort());
+    }
   });
 
   it('reads this machine: loopback counts the traffic we make on it, with a positive rate', async () => {
