@@ -61,6 +61,18 @@ describe('agents → collector → InfluxDB', () => {
     expect(online.map((r) => r.last)).toEqual([1, 1]);
   });
 
+  it("reports an empty spool while the collector acks: the agent's own point comes after the tick has read the last ack", async () => {
+    // The agents read acks at their ticks (readAtTicks); a point taken before that read
+    // would say 1 batch waiting at every tick.
+    const rows = await p.waitFor(
+      `SELECT count(spool_batches) AS n FROM agent WHERE host = 'mc-portal-01' AND rss_bytes > 0 AND spool_batches = 0`,
+      (r) => Number(r[0]?.n ?? 0) >= 5,
+      20_000,
+    );
+    const all = await p.query(`SELECT count(spool_batches) AS n FROM agent WHERE host = 'mc-portal-01' AND rss_bytes > 0`);
+    expect(Number(rows[0]!.n)).toBeGreaterThan(Number(all[0]!.n) / 2);
+  }, 30_000);
+
   it('refuses a wrong, a revoked and a missing token with HTTP 401', async () => {
     const { token } = p.collector.registry.add({ name: 'to-revoke', agency: 'a', site: 's' });
     expect((await connect(p.url, 'canh_wrong')).status).toBe(401);
