@@ -5,15 +5,21 @@
 //   raw ceiling   the same points (same measurements, tags, fields, one host per agent)
 //                 written straight to /write by a plain writer: batches of 1000, 5000
 //                 and 10000 lines, each with 2 and with 4 concurrent requests (the
-//                 collector's default is 4: the ceiling gets the same chance); the best
-//                 one is run again at the end and the better of the two is the ceiling
+//                 collector's default is 4: the ceiling gets the same chance), 10 s each,
+//                 pick the best; that one is then run for as long as the collector's
+//                 flood, once before it and once after, and the better of those two is
+//                 the ceiling. Equal lengths, so that the ceiling and the flood each
+//                 carry the same share of InfluxDB's own background work (cache
+//                 snapshots, compactions); before, a 10 s burst was set against the
+//                 30 s flood (docs/benchmarks.md, "Ingest, rerun")
 //   collector     BENCH_AGENTS agents (real tokens, real protocol) in BENCH_WORKERS
 //                 processes → the collector process (started by its CLI with a config
 //                 file, default settings) → influxd
 // Target: collector ≥ 0.8 × ceiling. The stored count is checked with a count query.
 //
 // Env: BENCH_AGENTS (1000) BENCH_WORKERS (4) BENCH_SECONDS (30, collector phase)
-//      BENCH_RAW_SECONDS (10 per run) BENCH_RAW_BATCHES (1000,5000,10000)
+//      BENCH_RAW_SECONDS (10 per run choosing the batch size) BENCH_CEILING_SECONDS
+//      (the flood's BENCH_SECONDS: the two ceiling runs) BENCH_RAW_BATCHES (1000,5000,10000)
 //      BENCH_RAW_CONCURRENCY (2,4)
 //      BENCH_BATCH_CYCLES (10 cycles × 15 points per agent batch) BENCH_WINDOW (2)
 //      BENCH_FORM (rows, as canh-agent sends batches; `points` for the other spelling)
@@ -31,6 +37,7 @@ const AGENTS = envInt('BENCH_AGENTS', 1000);
 const WORKERS = Math.max(1, Math.min(envInt('BENCH_WORKERS', 4), AGENTS));
 const SECONDS = envInt('BENCH_SECONDS', 30);
 const RAW_SECONDS = envInt('BENCH_RAW_SECONDS', 10);
+const CEILING_SECONDS = envInt('BENCH_CEILING_SECONDS', SECONDS);
 const RAW_BATCHES = (process.env.BENCH_RAW_BATCHES ?? '1000,5000,10000').split(',').map(Number);
 const RAW_CONCURRENCY = (process.env.BENCH_RAW_CONCURRENCY ?? '2,4').split(',').map(Number);
 const BATCH_CYCLES = envInt('BENCH_BATCH_CYCLES', 10);
@@ -139,6 +146,9 @@ async function main(): Promise<void> {
         console.log(`raw writer, batches of ${b}, ${c} concurrent: ${fmt(r.rate)} points/s (${fmt(r.points)} points in ${r.seconds.toFixed(1)} s; influxd CPU ${(r.influxCores * 100).toFixed(0)} %; ${r.machine})`);
       }
     const best = raw.reduce((a, b) => (b.rate > a.rate ? b : a));
+    // The best one for as long as the flood, before it and (below) after it.
+    const before = await rawRun(influx, agents, best.batch, best.concurrency, CEILING_SECONDS, 'raw_before');
+    console.log(`raw writer, batches of ${best.batch}, ${best.concurrency} concurrent, for ${CEILING_SECONDS} s: ${fmt(before.rate)} points/s (influxd CPU ${(before.influxCores * 100).toFixed(0)} %; ${before.machine})`);
 
     // 2. Through the collector.
     const port = await freePort();
@@ -208,11 +218,11 @@ async function main(): Promise<void> {
     const stored = await storedPoints(influx, 'canh');
     console.log(`collector: ${fmt(acked)} points acked in ${elapsed.toFixed(1)} s; ${fmt(stored)} stored (count query); ${errors} busy refusals; ${closes} disconnects`);
 
-    // 3. The best raw batch size again, after: the ceiling is the better of the two runs.
-    const again = await rawRun(influx, agents, best.batch, best.concurrency, RAW_SECONDS, 'raw_again');
-    console.log(`raw writer again, batches of ${best.batch}, ${best.concurrency} concurrent: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %; ${again.machine})`);
-    const ceiling = Math.max(best.rate, again.rate);
-    const rawStored = await storedPoints(influx, best.db);
+    // 3. The best raw batch size again, after, as long as the flood: the ceiling is the better of the two long runs.
+    const again = await rawRun(influx, agents, best.batch, best.concurrency, CEILING_SECONDS, 'raw_again');
+    console.log(`raw writer again, batches of ${best.batch}, ${best.concurrency} concurrent, for ${CEILING_SECONDS} s: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %; ${again.machine})`);
+    const ceiling = Math.max(before.rate, again.rate);
+    const rawStored = await storedPoints(influx, before.db);
 
     const collectorCores = (c1.selfMs - c0.selfMs) / (tEnd - t0);
     const ratio = through / ceiling;
@@ -220,7 +230,7 @@ async function main(): Promise<void> {
       'bench:ingest',
       [
         `agents ${AGENTS} in ${workers.length} processes, batches of ${BATCH_CYCLES * SERIES_PER_HOST} points (${FORM}), window ${WINDOW}, flood ${SECONDS} s`,
-        `raw ceiling (plain writer, batches of ${best.batch}, ${best.concurrency} concurrent): ${fmt(ceiling)} points/s  [runs: ${raw.map((r) => `${r.batch}×${r.concurrency}: ${fmt(r.rate)}`).join(', ')}, again: ${fmt(again.rate)}; stored check ${fmt(rawStored)}/${fmt(best.points)}]`,
+        `raw ceiling (plain writer, batches of ${best.batch}, ${best.concurrency} concurrent, ${CEILING_SECONDS} s runs before and after the flood): ${fmt(ceiling)} points/s  [before: ${fmt(before.rate)}, after: ${fmt(again.rate)}; ${RAW_SECONDS} s runs choosing the batch size: ${raw.map((r) => `${r.batch}×${r.concurrency}: ${fmt(r.rate)}`).join(', ')}; stored check ${fmt(rawStored)}/${fmt(before.points)}]`,
         `through the collector: ${fmt(through)} points/s  [${fmt(acked)} acked, ${fmt(stored)} stored by count query]`,
         `ratio collector/raw: ${ratio.toFixed(2)}`,
         `collector CPU ${(collectorCores * 100).toFixed(0)} % of one core (${(((c1.selfMs - c0.selfMs) * 1000) / acked).toFixed(2)} µs per point), RSS max ${fmt(rss.max / MiB)} MiB; influxd CPU ${(((i1.selfMs - i0.selfMs) / (tEnd - t0)) * 100).toFixed(0)} %; load generators ${((workerCpuMs / (tEnd - t0)) * 100).toFixed(0)} %`,
