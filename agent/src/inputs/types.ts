@@ -46,7 +46,7 @@ export interface InputContext {
   /** Whether a file exists, without an error to build when it does not (utmp on a minimal host, every tick). */
   exists?(path: string): boolean;
   /**
-   * A small sysfs attribute read every tick (an interface's `flags`), at once and
+   * A small sysfs attribute read every tick (an interface's `flags` and `speed`), at once and
    * synchronously; its descriptor may be kept open between calls while `generation` (what
    * the caller knows of which names mean which objects) stays the same. Throws as readFile
    * rejects.
