@@ -166,7 +166,7 @@ const steps: Step[] = [
     title: 'Account or group changed',
     act: () => authLine('useradd[3400]: new user: name=eve, UID=1001, GID=1001, home=/home/eve, shell=/bin/bash'),
     point: (r) => r.user === 'eve',
-    marker: '"eve"',
+    marker: '"eve" was created',
   },
   {
     name: 'sudo_not_allowed',
@@ -174,7 +174,23 @@ const steps: Step[] = [
     title: 'Unusual use of administrator rights',
     act: () => authLine('sudo:      eve : user NOT in sudoers ; TTY=pts/0 ; PWD=/home/eve ; USER=root ; COMMAND=/bin/bash'),
     point: (r) => r.user === 'eve',
-    marker: 'eve',
+    marker: '"eve" tried to run',
+  },
+  {
+    name: 'group_changed (privileged)',
+    type: 'group_changed',
+    title: 'Account or group changed',
+    act: () => authLine('gpasswd[3450]: user eve added by root to group sudo'),
+    point: (r) => r.user === 'eve',
+    marker: 'changed for "eve"',
+  },
+  {
+    name: 'account_deleted',
+    type: 'account_deleted',
+    title: 'Account or group changed',
+    act: () => authLine("userdel[3460]: delete user 'eve'"),
+    point: (r) => r.user === 'eve',
+    marker: '"eve" was deleted',
   },
   {
     name: 'uid0_account',
@@ -248,7 +264,7 @@ const steps: Step[] = [
     title: 'Account or group changed',
     act: () => authLine('useradd[3500]: new user: name=mallory, UID=1002, GID=1002, home=/home/mallory, shell=/bin/bash', Date.now() - 30 * 60_000),
     point: (r) => r.user === 'mallory',
-    marker: '"mallory"',
+    marker: '"mallory" was created',
   },
 ];
 

@@ -16,8 +16,8 @@
 import { createHash } from 'node:crypto';
 import type { SecurityEvent } from '@canh/protocol';
 
-/** Enough for the events of the last hours of a busy province; ~150 bytes each. */
-export const MAX_ENTRIES = 200_000;
+/** Enough for the events of the last hours of a busy province; ~150 bytes each (~15 MB). */
+export const MAX_ENTRIES = 100_000;
 
 /** Content digest of an event, as a number in [0, 2^48). */
 export function eventDigest(host: string, e: SecurityEvent, occurrence: number): number {
