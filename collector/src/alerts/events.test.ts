@@ -6,6 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/helpers/smtp.ts';
 import { batch, disk, event, hanoi, harness, HOUR, MIN, SEC, smtpSection, T0, type Harness } from './test-kit.ts';
 import { eventKey } from './evaluate/event.ts';
+import { LateData } from './late.ts';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
 
 let smtp: TestSmtpServer;
 let h: Harness | undefined;
@@ -141,6 +144,32 @@ describe('late data', () => {
     // The episode stays open from when it was seen, not resolved at once as "quiet".
     await h.advance(10 * MIN);
     expect([...h.engine.tracker.alerts.values()].map((a) => a.state)).toEqual(['firing']);
+  });
+});
+
+describe('late data is logged once per agent', () => {
+  it('counts every late event and sample, logs the first of each kind per host', () => {
+    const logged: { host: string; msg: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logged.push(JSON.parse(chunk.toString()) as { host: string; msg: string });
+        done();
+      },
+    });
+    const late = new LateData(pino(sink), () => 900_000);
+    late.event('web01', 1);
+    late.event('web01', 1);
+    late.samples('web01', 3);
+    late.samples('web01', 0);
+    late.event('mail01', 1);
+    expect(late.counts).toEqual({ late_events: 3, late_samples_set_aside: 3 });
+    expect(logged.map((l) => `${l.host}: ${l.msg.split(';')[0]}`)).toEqual([
+      'web01: security events arrived later than max_sample_age',
+      'web01: samples older than max_sample_age set aside for threshold rules (stored in InfluxDB, not evaluated',
+      'mail01: security events arrived later than max_sample_age',
+    ]);
+    expect(late.line(1000)).toMatch(/^alert_engine,collector=\S+ late_events=3i,late_samples_set_aside=3i 1000$/);
+    expect(late.line(2000)).toBeUndefined(); // unchanged: not written again
   });
 });
 
