@@ -33,7 +33,7 @@ export class EventTimes {
   private readonly used = new Map<string, number>();
   private readonly max: number;
   /** Identical contents seen in the current batch (their occurrence number). */
-  private seen = new Map<string, number>();
+  private readonly seen = new Map<string, number>();
 
   constructor(max = MAX_ENTRIES) {
     this.max = max;
@@ -41,7 +41,7 @@ export class EventTimes {
 
   /** Occurrence numbers count within one batch: call before each batch's events. */
   beginBatch(): void {
-    this.seen = new Map();
+    if (this.seen.size) this.seen.clear();
   }
 
   get size(): number {
