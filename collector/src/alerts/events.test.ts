@@ -147,6 +147,21 @@ describe('late data', () => {
   });
 });
 
+describe('snmp_device_down (shipped rule)', () => {
+  it('a device that stops answering SNMP for 2 minutes is mailed; one that answers again resolves', async () => {
+    const h = start();
+    const snmp = (at: number, code: number) => ({ name: 'snmp', time: at, tags: { agent_host: '10.10.0.9' }, fields: { result_code: code }, int: ['result_code'] });
+    await h.advance(MIN, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 0)])));
+    await h.advance(90 * SEC, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 1)])));
+    expect(en()).toHaveLength(0);
+    await h.advance(80 * SEC, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 1)])));
+    expect(en().map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Network device not answering SNMP — Sở Thông tin và Truyền thông']);
+    expect(en()[0]!.parsed.text).toContain('Device 10.10.0.9 (polled from mc-portal-01) does not answer SNMP');
+    await h.advance(6 * MIN, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 0)])));
+    expect(en().at(-1)!.parsed.subject).toMatch(/^\[RESOLVED\]/);
+  });
+});
+
 describe('late data is logged once per agent', () => {
   it('counts every late event and sample, logs the first of each kind per host', () => {
     const logged: { host: string; msg: string }[] = [];
