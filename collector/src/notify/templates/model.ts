@@ -21,6 +21,9 @@ const WORDS = {
     revoked: 'agent đã bị thu hồi',
     ruleRemoved: 'quy tắc đã bị gỡ khỏi cấu hình',
     ruleChanged: 'quy tắc đã được sửa: nó theo dõi dữ liệu khác nên cảnh báo cũ được đóng',
+    late: (t: string) => `phát hiện muộn, xảy ra lúc ${t}`,
+    more: (n: number) => `và ${n} sự kiện khác`,
+    fresh: 'mới',
   },
   en: {
     firing: 'Alert',
@@ -36,6 +39,9 @@ const WORDS = {
     revoked: 'agent revoked',
     ruleRemoved: 'rule removed from the config',
     ruleChanged: 'rule changed to watch other data, so the old alert was closed',
+    late: (t: string) => `detected late, happened at ${t}`,
+    more: (n: number) => `and ${n} more`,
+    fresh: 'new',
   },
 } as const;
 
@@ -140,6 +146,31 @@ function link(a: Alert, rule: Rule | undefined, base: string | undefined): strin
   return u.toString();
 }
 
+/** Events listed per alert in a mail; the rest are "and N more". */
+export const MAX_MAIL_EVENTS = 10;
+
+/** An event alert's distinct events, news first, each with its evidence. */
+function eventsContext(a: Alert, i: MailModelInput): { events: Context[]; events_more: string } {
+  const ev = a.events;
+  if (!ev?.list.length) return { events: [], events_more: '' };
+  const w = WORDS[i.lang];
+  const news = ev.list.filter((e) => e.news);
+  const old = ev.list.filter((e) => !e.news).reverse();
+  const shown = [...news.slice(-MAX_MAIL_EVENTS), ...old].slice(0, MAX_MAIL_EVENTS).sort((x, y) => x.at - y.at);
+  const more = ev.total - shown.length;
+  return {
+    events: shown.map((e) => ({
+      time: formatTime(e.at, i.timeZone, i.lang),
+      message: e.message,
+      severity_text: w.severity[e.severity],
+      new: e.news ? w.fresh : '',
+      late: e.late ? w.late(formatTime(e.at, i.timeZone, i.lang)) : '',
+      evidence: Object.entries(e.evidence).map(([k, v]) => ({ name: NAMES[i.lang][k] ?? k, value: v })),
+    })),
+    events_more: more > 0 ? w.more(more) : '',
+  };
+}
+
 const HIDDEN_LABELS = new Set(['rule', 'agency', 'host', 'site']);
 
 /** Readable names for the labels and evidence keys mails show most; others show as they are. */
@@ -215,6 +246,7 @@ function alertContext(a: Alert, i: MailModelInput): Context {
     labels,
     details,
     link: link(a, rule, i.grafanaUrl),
+    ...eventsContext(a, i),
   };
 }
 
