@@ -136,9 +136,19 @@ function agencyName(id: string | undefined, names: Readonly<Record<string, strin
   return names[id] ?? id;
 }
 
-function link(a: Alert, rule: Rule | undefined, base: string | undefined): string {
+/**
+ * A rule's `dashboard` is the key of a shipped dashboard ("security": the uid
+ * canh-security-<lang>, in the recipient's language) or a path of the operator's own
+ * ("/d/my-board"), appended to alerting.grafana_url as it is.
+ */
+export function dashboardPath(dashboard: string | undefined, lang: Language): string {
+  if (!dashboard) return '';
+  return dashboard.startsWith('/') ? dashboard : `/d/canh-${dashboard}-${lang}`;
+}
+
+function link(a: Alert, rule: Rule | undefined, base: string | undefined, lang: Language): string {
   if (!base) return '';
-  const u = new URL(`${base.replace(/\/+$/, '')}${rule?.dashboard ?? ''}`);
+  const u = new URL(`${base.replace(/\/+$/, '')}${dashboardPath(rule?.dashboard, lang)}`);
   if (a.labels.agency) u.searchParams.set('var-agency', a.labels.agency);
   if (a.labels.host) u.searchParams.set('var-host', a.labels.host);
   u.searchParams.set('from', String(a.activeAt - 3_600_000));
@@ -245,7 +255,7 @@ function alertContext(a: Alert, i: MailModelInput): Context {
     summary,
     labels,
     details,
-    link: link(a, rule, i.grafanaUrl),
+    link: link(a, rule, i.grafanaUrl, i.lang),
     ...eventsContext(a, i),
   };
 }
