@@ -4,7 +4,7 @@
 // Needs no config file and no collector; the detector's defaults apply unless --set says otherwise.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import authLog from './detectors/auth_log/index.ts';
 import { replayAuthLog } from './detectors/auth_log/replay.ts';
 import windowsEventlog from './detectors/windows_eventlog/index.ts';

@@ -7,9 +7,8 @@
 //   canh-collector alerts reload                        (alerts/cli.ts; SIGHUP does the same)
 //   canh-collector --validate --config F | --version
 import { parseArgs } from 'node:util';
-import { CanhError } from '@canh/protocol';
+import { CanhError, createLogger } from '@canh/core';
 import { loadCollectorConfig } from './config.ts';
-import { createLogger } from './log.ts';
 import { Collector, openRegistry } from './collector.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 import { alertsCommand, ALERTS_USAGE, silenceCommand, SILENCE_USAGE } from './alerts/cli.ts';
@@ -137,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`canh-collector: unknown command "${command}"\n${USAGE}\n`);
     return 2;
   }
-  const log = createLogger({ level: config.log_level });
+  const log = createLogger({ name: 'canh-collector', level: config.log_level });
   const collector = new Collector(config, { log, configFile: file });
   // systemctl reload (ExecReload=kill -HUP): re-read the file, apply `alerting:`.
   const onHup = (): void => {

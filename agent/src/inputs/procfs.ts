@@ -1,6 +1,6 @@
 // Reading /proc and /sys for the host inputs: one place that turns a failed read into
 // an error a user can act on, and tells "the process is gone" apart from real trouble.
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { InputContext } from './types.ts';
 
 /** Read a file every gather depends on; a failure names the file and what to check. */

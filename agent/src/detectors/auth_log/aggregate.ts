@@ -6,7 +6,7 @@
 import type { Severity } from '@canh/protocol';
 import { bounded, sample } from '../aggregate.ts';
 import type { AuthRecord } from './parse.ts';
-import { wallClock } from '@canh/protocol';
+import { wallClock } from '@canh/core';
 
 export interface AuthEvent {
   time: number;

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { LogFollower } from '../tail.ts';
 import type { AuthEvent, AuthAggregator } from './aggregate.ts';

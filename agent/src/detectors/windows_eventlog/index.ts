@@ -5,7 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput, type Accumulator, type ExecResult } from '../../inputs/types.ts';
 import { aggregationShape, makeAggregator } from '../auth_log/options.ts';
 import { emit } from '../auth_log/index.ts';

@@ -2,8 +2,7 @@
 // content (Telegraf http_response), its TLS certificate's days to expiry and verification,
 // and — for pages marked static — a `possible_defacement` event when the content changes.
 import { z } from 'zod';
-import { CanhError } from '@canh/protocol';
-import { duration } from '../../duration.ts';
+import { CanhError, duration } from '@canh/core';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
 import { exchange } from './check.ts';
 import { contentHash, HashStore } from './content-hash.ts';

@@ -4,7 +4,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { badData, readOptional, readRequired } from '../procfs.ts';
 import { defineInput } from '../types.ts';
 import { parseBootId, parseBtime, rebooted, type BootState } from './parse.ts';
