@@ -180,8 +180,9 @@ async function configCommand(sub: string | undefined, values: ConfigValues, stat
           return 1;
         }
         const doc = parseYaml(readFileSync(values.file, 'utf8')) as unknown;
-        // Validate with the agent's own schemas, so a bad config never leaves the collector.
-        const { parseCentralConfig, ConfigError } = await import('../../agent/src/config.ts');
+        // Validate with the agent's own schemas (its declared export), so a bad config never
+        // leaves the collector. Loaded here only: `serve` does not need the agent's code.
+        const { parseCentralConfig, ConfigError } = await import('@canh/agent/config');
         try {
           parseCentralConfig(doc);
         } catch (err) {
