@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { CanhError, duration } from '@canh/core';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
-import { normalizeOid } from './parse.ts';
+import { normalizeOid } from '../snmp-shared/varbind.ts';
 import { pollDevice, type DeviceState, type PollSpec } from './poll.ts';
 import { createClient, ERROR_CODES, SnmpPollError, type Credentials, type SnmpClient } from './session.ts';
 
