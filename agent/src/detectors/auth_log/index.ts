@@ -63,7 +63,8 @@ export default defineInput({
           const path = c.path ?? DEFAULT_PATHS.find((p) => existsSync(p)) ?? DEFAULT_PATHS[0]!;
           follower = new LogFollower({
             path,
-            stateFile: join(ctx.stateDir, `tail-${c.state_name}.json`),
+            state: ctx.state,
+            stateName: `tail-${c.state_name}.json`,
             fromBeginning: c.from_beginning,
             pollMs: c.poll_interval,
             log,

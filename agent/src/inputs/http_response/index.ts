@@ -79,7 +79,7 @@ export default defineInput({
       response_string_forbidden: c.response_string_forbidden.map((s) => compile(s)),
     };
     const ignore = c.hash_ignore.map((s) => compile(s, 'g'));
-    const hashes = new HashStore(ctx.stateDir);
+    const hashes = new HashStore(ctx.state);
     let ca: Promise<string | undefined> | undefined;
 
     async function checkDefacement(acc: Accumulator, url: string, body: Buffer): Promise<void> {
