@@ -2,7 +2,6 @@
 // /var/log/secure) or the systemd journal: brute force (and its success), logins of
 // privileged users outside working hours, sudo/su refusals, account and group changes.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
@@ -51,7 +50,8 @@ export default defineInput({
         if (c.source === 'journal') {
           follower = new JournalFollower({
             command: c.journalctl,
-            stateFile: join(ctx.stateDir, `journal-${c.state_name}.cursor`),
+            state: ctx.state,
+            stateName: `journal-${c.state_name}.cursor`,
             fromBeginning: c.from_beginning,
             log,
             onEntry: (e) => {
