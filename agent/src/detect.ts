@@ -5,7 +5,7 @@
 import { open, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import authLog from './detectors/auth_log/index.ts';
 import { replayAuthLog } from './detectors/auth_log/replay.ts';
 import windowsEventlog from './detectors/windows_eventlog/index.ts';

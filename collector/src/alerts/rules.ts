@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { SEVERITIES, SeveritySchema, type Severity } from '@canh/protocol';
-import { duration, parseDuration } from '../duration.ts';
+import { duration, parseDuration } from '@canh/core';
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type Comparison = (typeof COMPARISONS)[number];

@@ -1,7 +1,7 @@
 // The InfluxQL statements behind every figure of the monthly report, built as plain text
 // so that the report's appendix can show them verbatim and anyone can run them again in
 // the `influx` shell or Grafana's explore view and get the same numbers.
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { MonthRange } from './month.ts';
 
 /** What a check is: down when it failed or lost every packet (docs/report.md). */
