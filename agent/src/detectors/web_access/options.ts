@@ -2,7 +2,7 @@
 // one schema, one place for the defaults.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { isLinearPattern } from './classify.ts';
 import { DEFAULT_EXPLOITS, type ExploitPattern } from './exploits.ts';
 import { compileLogFormat } from './parse.ts';

@@ -8,7 +8,7 @@
 // detect` and the tests share it; memory is bounded by `maxSources`.
 import { BlockList, isIP } from 'node:net';
 import type { Severity } from '@canh/protocol';
-import { bounded } from '../aggregate.ts';
+import { bounded } from '../group-findings.ts';
 import { classify, countsForScan, views } from './classify.ts';
 import type { ExploitField, ExploitPattern } from './exploits.ts';
 import type { WebRequest } from './parse.ts';
