@@ -40,7 +40,7 @@ export default defineInput({
   config,
   create(c, ctx) {
     const log = ctx.log.child({ detector: 'web_access' });
-    const scenarios = makeScenarios(c);
+    const scenarios = makeScenarios(c, () => ctx.now());
     let followers: LogFollower[] = [];
     let unparsed = 0;
     let lastUnparsedLog = 0;
