@@ -6,7 +6,7 @@ import { CanhError } from '@canh/protocol';
 import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
-import { ClockWatch, systemClock, type Clock } from './clock.ts';
+import { ClockWatch, systemClock, type Clock } from '@canh/protocol';
 import { Transport } from './transport.ts';
 import { createContext, tickReads } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';

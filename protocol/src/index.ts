@@ -6,3 +6,4 @@ export * from './errors.ts';
 export * from './time-zone.ts';
 export * from './issues.ts';
 export * from './rows.ts';
+export * from './clock.ts';

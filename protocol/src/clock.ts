@@ -1,4 +1,4 @@
-// The two clocks the agent reads: the wall clock, which stamps points and can step either
+// The two clocks both processes read: the wall clock, which stamps points and can step either
 // way (NTP correcting a hardware clock kept in local time, an operator's `date -s`), and
 // the monotonic clock, which only moves forward and measures intervals. A step is seen as
 // a change of the difference between the two.
