@@ -334,7 +334,7 @@ export class Agent {
     const step = this.clockWatch.check();
     if (step === undefined) return;
     const back = step < 0;
-    const message = `the wall clock stepped ${back ? 'back' : 'forward'} by ${Math.round(Math.abs(step) / 1000)} s${back ? '; points of that length of time after the step reuse timestamps already sent' : ''}`;
+    const message = `the wall clock stepped ${back ? 'back' : 'forward'} by ${Math.round(Math.abs(step) / 1000)} s${back ? '; points of the next as many seconds may carry times already used before the step' : ''}`;
     this.deps.log.warn({ clock_step_ms: step, steps: this.clockWatch.steps }, message);
     this.batcher.accumulator('agent').addEvent({ time: at, type: 'clock_step', severity: 'low', message, evidence: { step_ms: step } });
   }
