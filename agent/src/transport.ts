@@ -519,8 +519,8 @@ export class Transport {
   async stop(waitForAcksMs = 2000): Promise<void> {
     if (this.state === 'stopped') return;
     this.wake();
-    const deadline = Date.now() + waitForAcksMs;
-    while (this.ws && this.welcomed && this.spool.first() !== undefined && Date.now() < deadline) {
+    const deadline = performance.now() + waitForAcksMs;
+    while (this.ws && this.welcomed && this.spool.first() !== undefined && performance.now() < deadline) {
       this.pump();
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -464,8 +464,8 @@ export class CollectorServer {
       c.ws.resume();
     }
     for (const c of this.conns.values()) c.ws.close(CloseCode.GOING_AWAY, 'collector shutting down');
-    const deadline = Date.now() + 2000;
-    while (this.conns.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const deadline = performance.now() + 2000;
+    while (this.conns.size && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of this.conns.values()) c.ws.terminate();
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
