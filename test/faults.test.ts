@@ -337,6 +337,7 @@ describe('delivery across clock steps (libfaketime)', () => {
     const start = () => {
       agent.proc = spawnManaged(node, [join(root, 'agent/src/cli.ts'), 'run', '--config', agent.config], { name: agent.name, env: { CANH_LOG_LEVEL: 'warn', ...agentClock.env } });
     };
+    const storedTicks = async () => Number(seriesRows(await influx.query(`SELECT count(rss_bytes) AS n FROM agent WHERE host = 'clock'`, 'canh'))[0]?.n ?? 0);
     try {
       start();
       // Running and connected before the first step (a start takes seconds on a loaded machine).
@@ -353,12 +354,16 @@ describe('delivery across clock steps (libfaketime)', () => {
       const perPhase: string[] = [];
       for (const [who, clock, s] of steps) {
         const before = agentTicks(agent);
+        const storedBefore = await storedTicks();
         clock.step(s);
         await sleep(2000);
         const ticks = agentTicks(agent) - before;
-        perPhase.push(`${who} ${s > 0 ? '+' : ''}${s} s: ${ticks} ticks`);
-        // About ten ticks of 200 ms in two seconds; a stalled scheduler made none.
+        const delivered = (await storedTicks()) - storedBefore;
+        perPhase.push(`${who} ${s > 0 ? '+' : ''}${s} s: ${ticks} ticks, ${delivered} stored`);
+        // About ten ticks of 200 ms in two seconds; a stalled scheduler made none, and a
+        // paused connection (the collector's rate limit after a step back) delivered none.
         expect(ticks, `${who} stepped ${s} s: the agent stopped gathering`).toBeGreaterThanOrEqual(3);
+        expect(delivered, `${who} stepped ${s} s: delivery stalled`).toBeGreaterThanOrEqual(3);
       }
       // Never marked offline, never reconnected: one online point, no offline one, while it runs.
       await new Promise((r) => setTimeout(r, 500));
