@@ -137,6 +137,7 @@ export class Transport {
   private readonly invalidLog = new LogLimiter();
   /** `error` frames (InfluxDB busy for a whole outage) likewise: one line a minute. */
   private readonly errorLog = new LogLimiter();
+  private readonly badAckLog = new LogLimiter();
   onWelcome: (w: Welcome) => void = () => {};
   /** Apply a central config; resolves with the problems (empty: applied). */
   onConfig: (version: number, config: unknown) => Promise<string[]> = async () => ['central configuration not supported'];
@@ -299,10 +300,14 @@ export class Transport {
       // Never sent on this connection, or already acked: believing it would remove from the
       // spool a batch the collector never got. Keep everything and start over.
       this.badAcks++;
-      this.log.warn(
-        { code: 'CANH_ERR_PROTOCOL_UNKNOWN_ACK', seq, sentUpTo: this.sentUpTo, inFlight: [...this.frames.keys()].slice(0, 8), total: this.badAcks },
-        'collector acked a batch that is not in flight; closing the connection, the spool keeps every batch',
-      );
+      // A collector that always lies makes this happen at every reconnect: a line a minute.
+      const { log, suppressed } = this.badAckLog.take();
+      if (log) {
+        this.log.warn(
+          { code: 'CANH_ERR_PROTOCOL_UNKNOWN_ACK', seq, sentUpTo: this.sentUpTo, inFlight: [...this.frames.keys()].slice(0, 8), total: this.badAcks, suppressed },
+          'collector acked a batch that is not in flight; closing the connection, the spool keeps every batch',
+        );
+      }
       ws.close(CloseCode.UNKNOWN_ACK, `ack for seq ${seq}, which is not in flight`.slice(0, 120));
       return;
     }
