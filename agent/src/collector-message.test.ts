@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CollectorMessageSchema, decodeCollectorMessage, ProtocolError } from '@canh/protocol';
-import { goldenFrames } from '../../protocol/src/testdata.ts';
+import { goldenFrames } from '@canh/protocol/testdata';
 import { decodeFromCollector } from './collector-message.ts';
 
 const agent = { id: 'a1', host: 'h', agency: 'ag', site: 's' };
