@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CollectorMessageSchema, decodeCollectorMessage, ProtocolError } from '@canh/protocol';
-import { goldenFrames } from '@canh/protocol/testdata';
+// Resolves from agent/src and, once this file moves into protocol/src, from there too.
+import { goldenFrames } from '../../protocol/src/testdata.ts';
 import { decodeFromCollector } from './collector-message.ts';
 
 const agent = { id: 'a1', host: 'h', agency: 'ag', site: 's' };

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
+import { LogLimiter } from './log-limit.ts';
 import {
   CloseCode,
   closeCodeName,
@@ -31,7 +32,6 @@ import {
 } from '@canh/protocol';
 import { Backoff } from './backoff.ts';
 import { decodeFromCollector } from './collector-message.ts';
-import { LogLimiter } from './log-limit.ts';
 import type { Spool, SpoolRecord } from './spool/types.ts';
 
 export interface TransportOptions {

@@ -3,8 +3,9 @@
 // global), and within a scope the latest version. Versions are global and increasing, so
 // an agent's running version says exactly which document it runs.
 import type { DatabaseSync } from 'node:sqlite';
-import { CanhError, MAX_CENTRAL_CONFIG_BYTES } from '@canh/protocol';
+import { CanhError } from '@canh/protocol';
 import type { AgentRecord } from '../registry/types.ts';
+import { MAX_CENTRAL_CONFIG_BYTES } from '@canh/protocol';
 
 export type Scope = 'global' | 'agency' | 'site' | 'agent';
 
