@@ -52,7 +52,7 @@ async function walkColumns<K extends string>(client: SnmpClient, columns: Record
 }
 
 /**
- * `now` stamps the points; `mono` measures the time between polls and the response time,
+ * `now` stamps the points; `mono` measures the time between polls,
  * so a step of the wall clock forward is not read as a device that restarted meanwhile.
  */
 export async function pollDevice(client: SnmpClient, spec: PollSpec, state: DeviceState, acc: Accumulator, now: () => number, mono: () => number = now): Promise<PollOutcome> {
@@ -130,7 +130,7 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
   }
   snmpFields.result = result;
   snmpFields.result_code = RESULT_CODES[result];
-  snmpFields.response_time_ms = Math.round(mono() - startedMono);
+  snmpFields.response_time_ms = now() - started;
   snmpInt.push('result_code', 'response_time_ms');
   acc.addPoint('snmp', base, snmpFields, { int: snmpInt, time: started });
   return { result, message, state: next };
