@@ -56,8 +56,8 @@ async function walkColumns<K extends string>(client: SnmpClient, columns: Record
  * so a step of the wall clock forward is not read as a device that restarted meanwhile.
  */
 export async function pollDevice(client: SnmpClient, spec: PollSpec, state: DeviceState, acc: Accumulator, now: () => number, mono: () => number = now): Promise<PollOutcome> {
-  const started = now();
   const startedMono = mono();
+  const started = now();
   const base = { agent_host: spec.agentHost, ...spec.tags };
   const snmpFields: Record<string, FieldValue> = {};
   const snmpInt: string[] = [];
