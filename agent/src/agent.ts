@@ -327,8 +327,8 @@ export class Agent {
   /**
    * A step of the wall clock larger than CLOCK_STEP_THRESHOLD_MS: logged, and an event. Gathers
    * go on (the scheduler's timers are monotonic); points are stamped by the new clock, so
-   * after a step back by S the next S of points reuse the timestamps of the last S and
-   * InfluxDB keeps the later ones (docs/delivery.md).
+   * after a step back by S the points of the next S may carry times already used, and
+   * InfluxDB keeps the later of two points with one key (docs/delivery.md).
    */
   private checkClock(at: number): void {
     const step = this.clockWatch.check();
