@@ -256,7 +256,9 @@ export class Transport {
         case 'error': {
           const { log, suppressed } = this.errorLog.take();
           if (log) this.log.warn({ code: msg.code, seq: msg.seq, suppressed }, `collector error: ${msg.message.slice(0, 300)}`);
-          if (msg.seq !== undefined) this.retryLater(msg.seq);
+          // Only for a frame in flight: an error naming anything else changes nothing (the
+          // batches it might name are resent after their own error, or a reconnect).
+          if (msg.seq !== undefined && this.frames.has(msg.seq)) this.retryLater(msg.seq);
           break;
         }
         case 'config':
