@@ -6,6 +6,7 @@ import { CanhError, DiskSpool, type Spool } from '@canh/core';
 import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
+import { ClockWatch, systemClock, type Clock } from '@canh/protocol';
 import { Transport } from './transport.ts';
 import { createContext, tickReads } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';
@@ -19,6 +20,8 @@ export interface AgentDeps {
   context?: (stateDir: string) => InputContext;
   /** Validate a central config; default in this process (the bundle's `run`: in a copy of the agent, validate-child.ts). */
   parseCentral?: (raw: unknown) => Promise<CentralConfig>;
+  /** Wall and monotonic clocks (tests step the wall clock). */
+  clock?: Clock;
 }
 
 interface Running {
@@ -54,6 +57,8 @@ export class Agent {
   private readonly readAtTicks: boolean;
   /** The tick of the agent's own point, taken when the tick's gathers are done (or the turn ends). */
   private selfDue: number | undefined;
+  /** Steps of the wall clock, checked at each of the agent's own ticks. */
+  private readonly clockWatch: ClockWatch;
   gatherErrors = 0;
 
   readonly config: AgentConfig;
@@ -113,7 +118,9 @@ export class Agent {
         appendFileSync(file, `${JSON.stringify({ seq, points: keys })}\n`);
       };
     }
-    this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval);
+    const clock = deps.clock ?? systemClock;
+    this.clockWatch = new ClockWatch(clock);
+    this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval, clock);
     // A tick's points leave as one batch as soon as its gathers are done: one wake-up
     // for gather, spool and send. The flush timer is not even armed while they run
     // (clearing it would not spare the wake-up at its deadline); if some gathers outlast
@@ -286,6 +293,7 @@ export class Agent {
     if (at === undefined) return;
     this.selfDue = undefined;
     this.transport.checkLiveness();
+    this.checkClock(at);
     const s = this.spool.stats();
     // rss() alone: memoryUsage() also gathers V8's heap statistics, which nothing here reports.
     const rss = process.memoryUsage.rss();
@@ -300,14 +308,33 @@ export class Agent {
         dropped_unacked_points: s.droppedUnackedPoints,
         gather_errors: this.gatherErrors,
         skipped_gathers: this.scheduler.skipped,
+        clock_step: this.clockWatch.lastStepMs,
+        clock_steps: this.clockWatch.steps,
+        bad_acks: this.transport.badAcks,
+        invalid_frames: this.transport.invalidFrames,
         rss_bytes: rss,
         version: AGENT_VERSION,
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'gather_errors', 'skipped_gathers', 'rss_bytes'],
+        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'rss_bytes'],
       },
     );
+  }
+
+  /**
+   * A step of the wall clock larger than CLOCK_STEP_THRESHOLD_MS: logged, and an event. Gathers
+   * go on (the scheduler's timers are monotonic); points are stamped by the new clock, so
+   * after a step back by S the points of the next S may carry times already used, and
+   * InfluxDB keeps the later of two points with one key (docs/delivery.md).
+   */
+  private checkClock(at: number): void {
+    const step = this.clockWatch.check();
+    if (step === undefined) return;
+    const back = step < 0;
+    const message = `the wall clock stepped ${back ? 'back' : 'forward'} by ${Math.round(Math.abs(step) / 1000)} s${back ? '; points of the next as many seconds may carry times already used before the step' : ''}`;
+    this.deps.log.warn({ clock_step_ms: step, steps: this.clockWatch.steps }, message);
+    this.batcher.accumulator('agent').addEvent({ time: at, type: 'clock_step', severity: 'low', message, evidence: { step_ms: step } });
   }
 
   async stop(): Promise<void> {

@@ -387,6 +387,7 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
     ...(opts.intervalMs ? { intervalMs: opts.intervalMs } : {}),
     ...(opts.alignedGathers ? { alignedGathers: true } : {}),
     now: () => Date.now(),
+    mono: () => performance.now(),
     procRoot,
     sysRoot,
     stateDir: opts.stateDir,

@@ -13,7 +13,7 @@ describe('scheduler', () => {
     // few ms when the timer is set: seen from the wall clock the timer then fires early.
     let calls = 0;
     const wall = () => Date.now() + (calls++ % 2 === 0 ? 3 : 0);
-    const s = new Scheduler(pino({ level: 'silent' }), true, wall);
+    const s = new Scheduler(pino({ level: 'silent' }), true, { wall, mono: () => performance.now() });
     const ticks: number[] = [];
     s.add({ name: 'x', intervalMs: 100, run: async (at) => void ticks.push(at) });
     await vi.advanceTimersByTimeAsync(1000);
@@ -93,4 +93,35 @@ describe('scheduler', () => {
     expect(s.skipped).toBeGreaterThan(0);
     expect(running).toBeLessThan(10);
   });
+
+  // The wall clock steps; the monotonic clock (the fake timers' own time) does not.
+  for (const round of [true, false]) {
+    it(`keeps gathering across wall-clock steps of −7 h, −90 s and +1 h (round_interval ${round})`, async () => {
+      vi.useFakeTimers({ now: 1_800_000_000_000 });
+      let offset = 0;
+      const clock = { wall: () => Date.now() + offset, mono: () => Date.now() };
+      const s = new Scheduler(pino({ level: 'silent' }), round, clock);
+      const ticks: number[] = [];
+      s.add({ name: 'x', intervalMs: 1000, run: async (at) => void ticks.push(at) });
+      const phases: { step: number; ticks: number[] }[] = [];
+      for (const step of [0, -7 * 3600_000, -90_000, 3600_000]) {
+        offset += step;
+        ticks.length = 0;
+        await vi.advanceTimersByTimeAsync(10_000);
+        phases.push({ step, ticks: [...ticks] });
+      }
+      s.stop();
+      for (const p of phases) {
+        // Ten seconds of the monotonic clock hold about ten ticks whatever the wall clock did.
+        expect(p.ticks.length, `step ${p.step}`).toBeGreaterThanOrEqual(9);
+        expect(p.ticks.length, `step ${p.step}`).toBeLessThanOrEqual(11);
+        // Stamped by the wall clock as it is after the step (one tick set before it may keep the old one).
+        for (const t of p.ticks.slice(1)) expect(Math.abs(t - (p.ticks.at(-1) ?? 0)), `step ${p.step}`).toBeLessThan(11_000);
+        if (round) for (const t of p.ticks) expect(t % 1000).toBe(0);
+      }
+      // After the last step the stamps are in the stepped clock's time.
+      expect(phases[3]!.ticks.at(-1)).toBeGreaterThan(1_800_000_000_000 - 7 * 3600_000 - 90_000 + 3600_000 + 30_000);
+    });
+  }
 });
+

@@ -4,7 +4,11 @@
 // interval share one timer and start together in its callback: one timer and one pass
 // through Node's timer list per tick instead of one per input (the agent's defaults are
 // seven jobs on one interval, each otherwise a timer callback of its own).
+// Timers run on the monotonic clock; the wall clock only says where the next aligned tick
+// is and stamps it. A wall clock that steps back never holds a tick until it catches up
+// (docs/delivery.md, clock steps): the next tick is aligned on the clock as it is now.
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '@canh/protocol';
 
 export interface Job {
   name: string;
@@ -18,6 +22,11 @@ interface Group {
   timer: NodeJS.Timeout | undefined;
   /** The last tick scheduled, so one tick never fires twice. */
   last: number;
+}
+
+/** How far before its tick a timer may fire, as seen by the wall clock; more is a step back. */
+function earlySlack(intervalMs: number): number {
+  return Math.min(1000, intervalMs / 2);
 }
 
 export class Scheduler {
@@ -38,11 +47,13 @@ export class Scheduler {
   private readonly log: Logger;
   private readonly roundInterval: boolean;
   private readonly now: () => number;
+  private readonly clock: Clock;
 
-  constructor(log: Logger, roundInterval: boolean, now: () => number = Date.now) {
+  constructor(log: Logger, roundInterval: boolean, clock: Clock = systemClock) {
     this.log = log;
     this.roundInterval = roundInterval;
-    this.now = now;
+    this.clock = clock;
+    this.now = () => clock.wall();
   }
 
   private nextKey = 0;
@@ -66,16 +77,17 @@ export class Scheduler {
       g.jobs.set(key, job);
       return key;
     }
-    // Not aligned: each job on its own timer, an interval after its last tick.
-    let last = now;
+    // Not aligned: each job on its own timer, an interval (of the monotonic clock) after its
+    // last tick, stamped with the wall clock when it fires.
+    let last = this.clock.mono();
     const schedule = () => {
       if (this.stopped || this.removed.has(key)) return;
-      const next = Math.max(this.now(), last) + job.intervalMs;
+      const next = Math.max(this.clock.mono(), last) + job.intervalMs;
       last = next;
       const t = setTimeout(() => {
         schedule();
-        void this.fire(key, job, next);
-      }, Math.max(0, next - this.now()));
+        void this.fire(key, job, this.now());
+      }, Math.max(0, next - this.clock.mono()));
       this.timers.set(key, t);
     };
     schedule();
@@ -86,8 +98,11 @@ export class Scheduler {
     if (this.stopped) return;
     // Timers run on the monotonic clock and may fire a millisecond before the wall clock
     // reaches the tick; computing from `last` keeps one tick from firing twice with the
-    // same timestamp (two points InfluxDB would store as one).
-    const now = Math.max(this.now(), g.last);
+    // same timestamp (two points InfluxDB would store as one). But only that little: a wall
+    // clock further behind `last` has stepped back, and waiting for it to reach `last`
+    // again stopped every input for the length of the step.
+    const wall = this.now();
+    const now = g.last > wall && g.last - wall <= earlySlack(g.intervalMs) ? g.last : wall;
     const next = Math.ceil((now + 1) / g.intervalMs) * g.intervalMs;
     g.last = next;
     g.timer = setTimeout(() => {

@@ -59,9 +59,10 @@ describe.each([
       ws.on('close', () => seen.closed++);
       ws.once('message', () => {
         ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
-        // Frames the agent takes as "the collector is there" (an unknown seq acks nothing).
+        // Frames the agent takes as "the collector is there" without acting on them (an ack
+        // for a seq not in flight would be a protocol error that closes the connection).
         if (opts.ackEveryMs) {
-          const t = setInterval(() => ws.send(encode({ type: 'ack', seq: 999_999 })), opts.ackEveryMs);
+          const t = setInterval(() => ws.send(encode({ type: 'error', code: 'CANH_ERR_INFLUX_BUSY', message: 'still here' })), opts.ackEveryMs);
           ws.on('close', () => clearInterval(t));
         }
       });

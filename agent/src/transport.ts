@@ -10,15 +10,20 @@
 // A backlog (after an outage, more batches waiting than the window lets out) leaves in
 // fewer, bigger frames: consecutive batches without events are merged into one frame of
 // up to batch_size points, written as rows, whose ack acks all of them.
+// An ack is checked against the frames in flight on its connection: one for anything else
+// (a seq never sent, or ahead of the window) is a protocol error that closes the connection
+// with UNKNOWN_ACK and removes nothing from the spool.
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
+import { LogLimiter } from './log-limit.ts';
 import {
   CloseCode,
   closeCodeName,
   DEFAULT_MAX_MESSAGE_BYTES,
   encode,
   FATAL_CLOSE_CODES,
+  MAX_COLLECTOR_FRAME_BYTES,
   PROTOCOL_VERSION,
   pointsOf,
   RowsWriter,
@@ -123,6 +128,15 @@ export class Transport {
   welcome: Welcome | undefined;
   acked = 0;
   connects = 0;
+  /** Acks for a seq not in flight, since start: each closed its connection (UNKNOWN_ACK). */
+  badAcks = 0;
+  /** Frames from the collector that were not a valid message (ignored), since start. */
+  invalidFrames = 0;
+  /** A collector can send bad frames as fast as it likes: their log lines are rate limited. */
+  private readonly invalidLog = new LogLimiter();
+  /** `error` frames (InfluxDB busy for a whole outage) likewise: one line a minute. */
+  private readonly errorLog = new LogLimiter();
+  private readonly badAckLog = new LogLimiter();
   onWelcome: (w: Welcome) => void = () => {};
   /** Apply a central config; resolves with the problems (empty: applied). */
   onConfig: (version: number, config: unknown) => Promise<string[]> = async () => ['central configuration not supported'];
@@ -174,6 +188,9 @@ export class Transport {
       handshakeTimeout: 10_000,
       ca: this.opts.caFile ? readFileSync(this.opts.caFile) : undefined,
       rejectUnauthorized: !this.opts.insecureSkipVerify,
+      // The largest frame a collector legitimately sends (a central config in a welcome);
+      // ws's default of 100 MiB let a hostile one balloon the agent's memory.
+      maxPayload: MAX_COLLECTOR_FRAME_BYTES,
     });
     this.ws = ws;
 
@@ -202,18 +219,23 @@ export class Transport {
       this.startPing(ws);
     });
     ws.on('message', (data, isBinary) => {
+      // Closing (an unknown ack): nothing more from this connection is believed.
+      if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
       this.heard();
-      if (isBinary) return;
+      if (isBinary) {
+        this.invalidFrame('binary frames are not part of the protocol');
+        return;
+      }
       const ackSeq = quickAck(data as Buffer);
       if (ackSeq !== undefined) {
-        this.onAck(ackSeq);
+        this.onAck(ws, ackSeq);
         return;
       }
       let msg;
       try {
         msg = decodeFromCollector(data as Buffer);
       } catch (err) {
-        this.log.warn({ err }, 'invalid message from collector; ignoring it');
+        this.invalidFrame((err as Error).message);
         return;
       }
       switch (msg.type) {
@@ -228,12 +250,16 @@ export class Transport {
           this.pump();
           break;
         case 'ack':
-          this.onAck(msg.seq);
+          this.onAck(ws, msg.seq);
           break;
-        case 'error':
-          this.log.warn({ code: msg.code, seq: msg.seq }, `collector error: ${msg.message}`);
-          if (msg.seq !== undefined) this.retryLater(msg.seq);
+        case 'error': {
+          const { log, suppressed } = this.errorLog.take();
+          if (log) this.log.warn({ code: msg.code, seq: msg.seq, suppressed }, `collector error: ${msg.message.slice(0, 300)}`);
+          // Only for a frame in flight: an error naming anything else changes nothing (the
+          // batches it might name are resent after their own error, or a reconnect).
+          if (msg.seq !== undefined && this.frames.has(msg.seq)) this.retryLater(msg.seq);
           break;
+        }
         case 'config':
           void this.handleConfig(ws, msg.version, msg.config);
           break;
@@ -250,7 +276,7 @@ export class Transport {
       if (this.state === 'stopped') return;
       this.setState('disconnected');
       const why = reason.toString();
-      if (code >= 4000) this.log.warn({ code, name: closeCodeName(code), reason: why }, 'collector closed the connection');
+      if (code >= 4000 && code !== CloseCode.UNKNOWN_ACK) this.log.warn({ code, name: closeCodeName(code), reason: why }, 'collector closed the connection');
       if (code === CloseCode.REPLACED) {
         // Another process runs with our identity; two agents fighting over one token
         // would replace each other forever.
@@ -262,9 +288,32 @@ export class Transport {
     });
   }
 
-  private onAck(seq: number): void {
+  /** A frame that is not a valid collector message: counted, logged at most once a minute, ignored. */
+  private invalidFrame(reason: string): void {
+    this.invalidFrames++;
+    const { log, suppressed } = this.invalidLog.take();
+    if (log) this.log.warn({ code: 'CANH_ERR_PROTOCOL_INVALID_MESSAGE', reason, suppressed, total: this.invalidFrames }, 'invalid message from collector; ignoring it');
+  }
+
+  private onAck(ws: WebSocket, seq: number): void {
+    const batches = this.frames.get(seq);
+    if (!batches) {
+      // Never sent on this connection, or already acked: believing it would remove from the
+      // spool a batch the collector never got. Keep everything and start over.
+      this.badAcks++;
+      // A collector that always lies makes this happen at every reconnect: a line a minute.
+      const { log, suppressed } = this.badAckLog.take();
+      if (log) {
+        this.log.warn(
+          { code: 'CANH_ERR_PROTOCOL_UNKNOWN_ACK', seq, sentUpTo: this.sentUpTo, inFlight: [...this.frames.keys()].slice(0, 8), total: this.badAcks, suppressed },
+          'collector acked a batch that is not in flight; closing the connection, the spool keeps every batch',
+        );
+      }
+      ws.close(CloseCode.UNKNOWN_ACK, `ack for seq ${seq}, which is not in flight`.slice(0, 120));
+      return;
+    }
     this.retryBackoff.reset();
-    for (const s of this.frames.get(seq) ?? [seq]) {
+    for (const s of batches) {
       this.inFlight.delete(s);
       if (this.spool.ack(s)) this.acked++;
     }
@@ -476,8 +525,8 @@ export class Transport {
   async stop(waitForAcksMs = 2000): Promise<void> {
     if (this.state === 'stopped') return;
     this.wake();
-    const deadline = Date.now() + waitForAcksMs;
-    while (this.ws && this.welcomed && this.spool.first() !== undefined && Date.now() < deadline) {
+    const deadline = performance.now() + waitForAcksMs;
+    while (this.ws && this.welcomed && this.spool.first() !== undefined && performance.now() < deadline) {
       this.pump();
       await new Promise((r) => setTimeout(r, 20));
     }

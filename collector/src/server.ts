@@ -2,13 +2,15 @@
 // /v1/agent. The bearer token is checked before the upgrade, so a bad one costs an
 // HTTP 401 and never a socket. Each connection is one agent; its batches are stamped
 // with the registry's identity, written to InfluxDB, and acked once written.
+// Intervals (rate limit, liveness, hold grace) are measured on the monotonic clock; the
+// wall clock only stamps what is stored, so a clock step neither stalls nor drops agents.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, decodeAgentMessage, encode, encodePoint, PointEncoder, PROTOCOL_VERSION, ProtocolError, type Batch, type Hello } from '@canh/protocol';
+import { ClockWatch, CloseCode, decodeAgentMessage, encode, encodePoint, PointEncoder, PROTOCOL_VERSION, ProtocolError, type Batch, type Hello } from '@canh/protocol';
 import type { CollectorConfig } from './config.ts';
 import type { AgentRecord, AgentRegistry } from './registry/types.ts';
 import type { InfluxWriter } from './influx/writer.ts';
@@ -48,15 +50,17 @@ interface Conn {
   encoder: PointEncoder;
   remote: string;
   hello?: Hello;
-  lastSeen: number;
+  /** Monotonic time (performance.now()) of the last frame, for liveness. */
+  heardAt: number;
   tokens: number;
+  /** Monotonic time of the last refill of the rate limit's bucket. */
   lastRefill: number;
   replaced: boolean;
   /** Over its own rate limit: not read from until the timer ends. */
   throttle?: NodeJS.Timeout;
   /** Not read from while the InfluxDB write queue is full (CollectorServer.held). */
   held: boolean;
-  /** When it was last resumed after a hold (CollectorServer.resumed). */
+  /** When (monotonic) it was last resumed after a hold (CollectorServer.resumed). */
   resumedAt: number;
   helloTimer?: NodeJS.Timeout;
   /** Central config version last sent to (or reported by) this agent. */
@@ -71,13 +75,16 @@ export interface CollectorStats {
   refusedPoints: number;
   authFailures: number;
   invalidMessages: number;
+  /** Steps of the wall clock larger than 30 s seen since start. */
+  clockSteps: number;
 }
 
 /** How long a connection resumed after a hold counts as about to deliver a batch. */
 const RESUME_GRACE_MS = 200;
 
 export class CollectorServer {
-  readonly stats: CollectorStats = { connected: 0, batches: 0, points: 0, events: 0, refusedPoints: 0, authFailures: 0, invalidMessages: 0 };
+  readonly stats: CollectorStats = { connected: 0, batches: 0, points: 0, events: 0, refusedPoints: 0, authFailures: 0, invalidMessages: 0, clockSteps: 0 };
+  private readonly clockWatch = new ClockWatch();
   private server: Server | undefined;
   private readonly wss: WebSocketServer;
   private readonly conns = new Map<string, Conn>();
@@ -135,7 +142,8 @@ export class CollectorServer {
   }
 
   connectedAgents(): { agent: AgentRecord; hello?: Hello; lastSeen: number; remote: string }[] {
-    return [...this.conns.values()].map((c) => ({ agent: c.agent, hello: c.hello, lastSeen: c.lastSeen, remote: c.remote }));
+    const wallMinusMono = Date.now() - performance.now();
+    return [...this.conns.values()].map((c) => ({ agent: c.agent, hello: c.hello, lastSeen: Math.round(c.heardAt + wallMinusMono), remote: c.remote }));
   }
 
   async start(): Promise<void> {
@@ -204,10 +212,10 @@ export class CollectorServer {
   }
 
   private onConnection(ws: WebSocket, agent: AgentRecord, remote: string): void {
-    const now = Date.now();
+    const mono = performance.now();
     const rate = this.config.limits.max_points_per_second;
     const identity = identityOf(agent);
-    const conn: Conn = { ws, agent, identity, encoder: new PointEncoder(identityTags(identity)), remote, lastSeen: now, tokens: rate * 10, lastRefill: now, replaced: false, held: false, resumedAt: 0 };
+    const conn: Conn = { ws, agent, identity, encoder: new PointEncoder(identityTags(identity)), remote, heardAt: mono, tokens: rate * 10, lastRefill: mono, replaced: false, held: false, resumedAt: 0 };
     const log = this.log.child({ agent: agent.name, agency: agent.agency, remote });
     const previous = this.conns.get(agent.id);
     if (previous) {
@@ -220,7 +228,7 @@ export class CollectorServer {
     conn.helloTimer = setTimeout(() => ws.close(CloseCode.HELLO_TIMEOUT, 'no hello received'), this.config.limits.hello_timeout);
 
     ws.on('message', (data, isBinary) => {
-      conn.lastSeen = Date.now();
+      conn.heardAt = performance.now();
       if (this.resumed.size) this.resumed.delete(conn);
       try {
         if (isBinary) throw new ProtocolError('binary frames are not part of the protocol');
@@ -242,7 +250,7 @@ export class CollectorServer {
       }
     });
     ws.on('pong', () => {
-      conn.lastSeen = Date.now();
+      conn.heardAt = performance.now();
     });
     ws.on('error', (err) => {
       log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'agent connection error');
@@ -346,7 +354,7 @@ export class CollectorServer {
   /** Resume held connections, oldest first, as far as the write queue has room for their next batch. */
   private releaseHeld(): void {
     if (!this.held.size) return;
-    const now = Date.now();
+    const now = performance.now();
     for (const conn of this.resumed) {
       if (now - conn.resumedAt < RESUME_GRACE_MS) break;
       this.resumed.delete(conn);
@@ -358,7 +366,7 @@ export class CollectorServer {
       this.held.delete(conn);
       conn.held = false;
       // It was silent because we did not read it: liveness counts from now.
-      conn.lastSeen = now;
+      conn.heardAt = now;
       conn.resumedAt = now;
       this.resumed.add(conn);
       this.applyPause(conn);
@@ -378,7 +386,9 @@ export class CollectorServer {
    */
   private throttle(conn: Conn, n: number): void {
     const rate = this.config.limits.max_points_per_second;
-    const now = Date.now();
+    // Monotonic: with the wall clock, a step back drove every bucket far below zero and
+    // paused every agent for the length of the step.
+    const now = performance.now();
     conn.tokens = Math.min(rate * 10, conn.tokens + ((now - conn.lastRefill) / 1000) * rate);
     conn.lastRefill = now;
     conn.tokens -= n;
@@ -394,18 +404,23 @@ export class CollectorServer {
   }
 
   private checkLiveness(): void {
-    const now = Date.now();
+    const step = this.clockWatch.check();
+    if (step !== undefined) {
+      this.stats.clockSteps++;
+      this.log.warn({ clock_step_ms: step, steps: this.stats.clockSteps }, `the wall clock stepped ${step < 0 ? 'back' : 'forward'} by ${Math.round(Math.abs(step) / 1000)} s; liveness and rate limits go on by the monotonic clock`);
+    }
+    const now = performance.now();
     for (const c of this.conns.values()) {
       // A held connection is quiet because the collector does not read it, not because the agent is gone.
-      if (c.held) c.lastSeen = now;
-      if (now - c.lastSeen > this.config.liveness.offline_after) {
-        this.log.warn({ agent: c.agent.name, silentMs: now - c.lastSeen }, 'agent silent too long; marking offline');
+      if (c.held) c.heardAt = now;
+      if (now - c.heardAt > this.config.liveness.offline_after) {
+        this.log.warn({ agent: c.agent.name, silentMs: Math.round(now - c.heardAt) }, 'agent silent too long; marking offline');
         c.ws.terminate();
         continue;
       }
       // An agent heard from within the interval (its batches come every cycle) needs no
       // ping: 10,000 pings and pongs every interval would be work for both sides.
-      if (now - c.lastSeen < this.config.liveness.ping_interval) continue;
+      if (now - c.heardAt < this.config.liveness.ping_interval) continue;
       if (c.ws.readyState === WebSocket.OPEN) c.ws.ping();
     }
   }
@@ -449,8 +464,8 @@ export class CollectorServer {
       c.ws.resume();
     }
     for (const c of this.conns.values()) c.ws.close(CloseCode.GOING_AWAY, 'collector shutting down');
-    const deadline = Date.now() + 2000;
-    while (this.conns.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const deadline = performance.now() + 2000;
+    while (this.conns.size && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of this.conns.values()) c.ws.terminate();
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();

@@ -19,6 +19,11 @@ export const CloseCode = {
   HELLO_TIMEOUT: 4007,
   /** The collector is shutting down. Reconnect with backoff. */
   GOING_AWAY: 4008,
+  /**
+   * Sent by the agent: the collector acked a seq that was not in flight on this connection
+   * (never sent, or ahead of what was sent). The agent keeps its spool and reconnects.
+   */
+  UNKNOWN_ACK: 4009,
 } as const;
 export type CloseCodeName = keyof typeof CloseCode;
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CollectorMessageSchema, ProtocolError } from '@canh/protocol';
+import { CollectorMessageSchema, decodeCollectorMessage, ProtocolError } from '@canh/protocol';
+// Resolves from agent/src and, once this file moves into protocol/src, from there too.
+import { goldenFrames } from '../../protocol/src/testdata.ts';
 import { decodeFromCollector } from './collector-message.ts';
 
 const agent = { id: 'a1', host: 'h', agency: 'ag', site: 's' };
@@ -71,4 +73,36 @@ describe('decodeFromCollector', () => {
     expect(() => decodeFromCollector('{"type":"ack","seq":1,"x":2}')).toThrow(/"x"/);
     expect(() => decodeFromCollector(Buffer.from('{nope'))).toThrow(/not valid JSON/);
   });
+});
+
+describe('hostile frames (protocol/testdata/hostile)', () => {
+  const outcome = (decode: (text: string) => unknown, text: string) => {
+    try {
+      return { accepted: true, data: decode(text) };
+    } catch (err) {
+      expect(err, text.slice(0, 80)).toBeInstanceOf(ProtocolError);
+      return { accepted: false, data: undefined };
+    }
+  };
+  const hostile = goldenFrames('hostile');
+
+  it('has cases of both kinds, named for what is expected', () => {
+    expect(hostile.length).toBeGreaterThan(30);
+    for (const f of hostile) expect(f.name).toMatch(/^(accept|reject)-/);
+    expect(hostile.filter((f) => f.name.startsWith('accept-')).length).toBeGreaterThan(3);
+  });
+
+  for (const f of hostile) {
+    it(`${f.name}: the agent's decoder and the protocol schema agree`, () => {
+      const agent = outcome(decodeFromCollector, f.text);
+      const schema = outcome(decodeCollectorMessage, f.text);
+      const want = f.name.startsWith('accept-');
+      expect(schema.accepted, 'protocol schema').toBe(want);
+      expect(agent.accepted, "agent's decoder").toBe(want);
+      if (want) expect(agent.data).toEqual(schema.data);
+      // Whatever a frame says, no object anywhere gains a property.
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    });
+  }
 });

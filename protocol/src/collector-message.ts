@@ -12,11 +12,15 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isUint = (v: unknown): v is number => isInt(v) && v >= 0;
 
-/** The first problem of a strict object: a key it must not have, or a field of the wrong kind. */
+/**
+ * The first problem of a strict object: a key it must not have, or a field of the wrong kind.
+ * Keys are looked up as own properties only: with `in`, a frame's `__proto__`, `constructor`
+ * or `toString` key matched Object.prototype's and passed as known (the schema refuses them).
+ */
 function check(o: Obj, fields: Record<string, (v: unknown) => boolean>, optional: readonly string[] = []): string | undefined {
-  for (const k of Object.keys(o)) if (!(k in fields)) return `unrecognized key "${k}"`;
+  for (const k of Object.keys(o)) if (!Object.hasOwn(fields, k)) return `unrecognized key "${k}"`;
   for (const [k, ok] of Object.entries(fields)) {
-    if (!(k in o) || o[k] === undefined) {
+    if (!Object.hasOwn(o, k) || o[k] === undefined) {
       if (optional.includes(k)) continue;
       return `${k}: required`;
     }
@@ -46,7 +50,7 @@ function problem(m: Obj): string | undefined {
       return check(m, { type: any, code: isString, message: isString, seq: isUint }, ['seq']);
     case 'config':
       // config is z.unknown(): required as a key, any value (null included).
-      return 'config' in m ? check(m, { type: any, version: isUint, config: any }, ['config']) : 'config: required';
+      return Object.hasOwn(m, 'config') ? check(m, { type: any, version: isUint, config: any }, ['config']) : 'config: required';
     default:
       return 'type: not a collector message type (welcome, ack, error, config)';
   }

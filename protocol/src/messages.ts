@@ -8,6 +8,16 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame a collector accepts by default (bytes). Agents size batches below it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/** Largest central config (as JSON, bytes) `canh-collector config push` stores. */
+export const MAX_CENTRAL_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Largest frame an agent reads (its socket's maxPayload): the biggest a collector sends is
+ * a welcome or config carrying a central config; the rest of such a frame (identity, type,
+ * version) and every other collector message (ack, error) fit in the margin.
+ */
+export const MAX_COLLECTOR_FRAME_BYTES = MAX_CENTRAL_CONFIG_BYTES + 64 * 1024;
+
 const name = z
   .string()
   .min(1)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', 'testdata');
 
-export function goldenFrames(kind: 'valid' | 'invalid'): { name: string; text: string }[] {
+export function goldenFrames(kind: 'valid' | 'invalid' | 'hostile'): { name: string; text: string }[] {
   return readdirSync(join(root, kind))
     .filter((f) => f.endsWith('.json'))
     .sort()

@@ -89,8 +89,13 @@ export interface InputContext {
    * the first, which runs at start-up unless the first tick is less than half an interval away.
    */
   alignedGathers?: boolean;
-  /** Wall clock in ms. */
+  /** Wall clock in ms: for timestamps. */
   now(): number;
+  /**
+   * Monotonic clock in ms, for intervals (rates, uptimes, response times): a step of the
+   * wall clock does not move it. Test contexts may leave it out; then now() stands in.
+   */
+  mono?(): number;
   /** Root of procfs and sysfs; "/proc" and "/sys" unless HOST_PROC/HOST_SYS say otherwise (containers). */
   procRoot: string;
   sysRoot: string;

@@ -5,6 +5,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { CanhError } from '@canh/core';
 import type { AgentRecord } from '../registry/types.ts';
+import { MAX_CENTRAL_CONFIG_BYTES } from '@canh/protocol';
 
 export type Scope = 'global' | 'agency' | 'site' | 'agent';
 
@@ -63,9 +64,14 @@ export class CentralConfigStore {
 
   push(input: { scope: Scope; target: string; config: unknown; author?: string; comment?: string }): ConfigVersion {
     if (input.scope !== 'global' && !input.target) throw new CanhError('CANH_ERR_CENTRAL_TARGET', `a ${input.scope} config needs a target`);
+    const body = JSON.stringify(input.config);
+    // Agents read no frame larger than MAX_COLLECTOR_FRAME_BYTES: a bigger config would
+    // close their connections (1009) every time it is sent.
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_CENTRAL_CONFIG_BYTES) throw new CanhError('CANH_ERR_CENTRAL_TOO_LARGE', `the config is ${bytes} bytes as JSON; agents accept at most ${MAX_CENTRAL_CONFIG_BYTES}: split it by agency or site`);
     const r = this.db
       .prepare('INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(input.scope, input.scope === 'global' ? '' : input.target, JSON.stringify(input.config), input.author ?? '', input.comment ?? '', Date.now());
+      .run(input.scope, input.scope === 'global' ? '' : input.target, body, input.author ?? '', input.comment ?? '', Date.now());
     return this.get(Number(r.lastInsertRowid))!;
   }
 

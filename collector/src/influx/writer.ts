@@ -303,8 +303,8 @@ export class InfluxWriter {
   async stop(timeoutMs = 5000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    const deadline = Date.now() + timeoutMs;
-    while ((this.queue.length || this.inFlight) && Date.now() < deadline) {
+    const deadline = performance.now() + timeoutMs;
+    while ((this.queue.length || this.inFlight) && performance.now() < deadline) {
       this.flush();
       await new Promise((r) => setTimeout(r, 20));
     }

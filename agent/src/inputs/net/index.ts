@@ -56,7 +56,8 @@ export default defineInput({
     let prevTime = 0;
     return {
       async gather(acc) {
-        const now = ctx.now();
+        // Rates over the monotonic clock: a step of the wall clock is no interval.
+        const now = ctx.mono ? ctx.mono() : ctx.now();
         const devs = parseNetDev(await readRequired(ctx, `${ctx.procRoot}/net/dev`));
         let generation = '';
         for (const d of devs) generation += `${d.name}\n`;

@@ -152,7 +152,7 @@ export default defineInput({
         return;
       }
       const client = dev.client;
-      const out = await pollDevice(client, dev.spec, dev.state, stopped ? silent : acc, ctx.now);
+      const out = await pollDevice(client, dev.spec, dev.state, stopped ? silent : acc, ctx.now, ctx.mono ?? ctx.now);
       if (stopped) return;
       dev.state = out.state;
       if (out.result !== 'success') {

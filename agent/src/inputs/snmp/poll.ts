@@ -25,6 +25,7 @@ export interface PollSpec {
 /** What a device's previous polls leave for the next one. */
 export interface DeviceState {
   uptimeTicks?: number;
+  /** When (by the monotonic clock) uptimeTicks was read. */
   uptimeAt?: number;
   interfaces: Map<string, InterfaceCounters>;
 }
@@ -50,7 +51,12 @@ async function walkColumns<K extends string>(client: SnmpClient, columns: Record
   return out;
 }
 
-export async function pollDevice(client: SnmpClient, spec: PollSpec, state: DeviceState, acc: Accumulator, now: () => number): Promise<PollOutcome> {
+/**
+ * `now` stamps the points; `mono` measures the time between polls,
+ * so a step of the wall clock forward is not read as a device that restarted meanwhile.
+ */
+export async function pollDevice(client: SnmpClient, spec: PollSpec, state: DeviceState, acc: Accumulator, now: () => number, mono: () => number = now): Promise<PollOutcome> {
+  const startedMono = mono();
   const started = now();
   const base = { agent_host: spec.agentHost, ...spec.tags };
   const snmpFields: Record<string, FieldValue> = {};
@@ -77,7 +83,7 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
       if (isIntegerType(vb.type)) snmpInt.push(f.name);
     });
 
-    const reboot = state.uptimeTicks !== undefined && state.uptimeAt !== undefined && restarted(state.uptimeTicks, uptime, started - state.uptimeAt);
+    const reboot = state.uptimeTicks !== undefined && state.uptimeAt !== undefined && restarted(state.uptimeTicks, uptime, startedMono - state.uptimeAt);
     if (reboot) {
       acc.addEvent({
         type: 'device_reboot',
@@ -87,11 +93,11 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
         time: started,
       });
     }
-    next = { uptimeTicks: uptime, uptimeAt: started, interfaces: state.interfaces };
+    next = { uptimeTicks: uptime, uptimeAt: startedMono, interfaces: state.interfaces };
 
     if (spec.ifMib) {
       const walked = await walkColumns<ColumnName>(client, { ...IF_COLUMNS, ...IFX_COLUMNS }, spec.maxRows);
-      const counterTime = now();
+      const counterTime = mono();
       const cols: Columns = {};
       for (const [k, vbs] of Object.entries(walked) as [ColumnName, Varbind[]][]) {
         const oid = k in IF_COLUMNS ? IF_COLUMNS[k as keyof typeof IF_COLUMNS] : IFX_COLUMNS[k as keyof typeof IFX_COLUMNS];

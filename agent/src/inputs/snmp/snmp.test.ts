@@ -133,6 +133,23 @@ describe('interface table from captured Net-SNMP walks', () => {
     expect(eth.fields.in_bps).toBe(10_000 * 8);
   });
 
+  it('measures rates and restarts between polls by the monotonic clock, not across a step of the wall clock', async () => {
+    const acc = eventRecorder();
+    const clock = { wall: 1_800_000_000_000, mono: 5_000 };
+    const first = await pollDevice(capturedDevice(walk(1)), spec, { interfaces: new Map() }, acc, () => clock.wall, () => clock.mono);
+    // Ten seconds pass (as walk 2 captured them) while the wall clock steps forward an hour.
+    clock.mono += 10_000;
+    clock.wall += 10_000 + 3600_000;
+    const acc2 = eventRecorder();
+    const out = await pollDevice(capturedDevice(walk(2)), spec, first.state, acc2, () => clock.wall, () => clock.mono);
+    expect(out.result).toBe('success');
+    expect(acc2.events).toEqual([]);
+    const lo1 = acc.find('interface', { ifName: 'lo' })[0]!.fields;
+    const lo2 = acc2.find('interface', { ifName: 'lo' })[0]!.fields;
+    expect(lo2.in_bps).toBeCloseTo((((lo2.ifHCInOctets as number) - (lo1.ifHCInOctets as number)) * 8) / 10);
+    expect(acc2.find('snmp')[0]!.time).toBe(clock.wall);
+  });
+
   it('skips rates and reports a device_reboot event when sysUpTime goes back', async () => {
     const acc = eventRecorder();
     const clock = { now: 1_000_000 };
