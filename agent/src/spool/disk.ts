@@ -367,8 +367,18 @@ export class DiskSpool implements Spool {
     try {
       this.fs.ftruncateSync(seg.fd, seg.size);
     } catch (err) {
-      // seg.size is unchanged, so the next record overwrites the torn bytes; a restart cuts them.
+      // seg.size is unchanged, so the next record overwrites the torn bytes; a restart cuts
+      // them. A record written whole whose sync failed would be read back at a restart,
+      // though it was counted as dropped: spoil its header (best effort), and do not give
+      // its seq to another record.
       this.ioError('truncate after a failed write', err);
+      try {
+        this.writeAll(seg.fd, Buffer.alloc(8), seg.size);
+      } catch {
+        // counted as dropped and maybe sent after a restart: over-counted, never lost uncounted
+      }
+      this.meta.nextSeq++;
+      this.metaDirty = true;
     }
     if (fresh && seg.size === 0) this.removeSegment(seg);
   }
