@@ -10,8 +10,9 @@ import { Transport } from './transport.ts';
 import { createContext, tickReads } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';
 import type { Spool } from './spool/types.ts';
+import type { Point } from '@canh/protocol';
 import { join } from 'node:path';
-import { DiskSpool } from './spool/disk.ts';
+import { DiskSpool, type MinFree } from './spool/disk.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export interface AgentDeps {
@@ -32,7 +33,7 @@ interface Running {
 function openSpool(a: AgentConfig['agent'], log: Logger): Spool {
   const dir = join(a.state_dir, 'spool');
   try {
-    const spool = new DiskSpool({ dir, maxBytes: a.spool_max_bytes, fsync: a.spool_fsync, fsyncIntervalMs: a.spool_fsync_interval, log: log.child({ component: 'spool' }) });
+    const spool = new DiskSpool({ dir, maxBytes: a.spool_max_bytes, fsync: a.spool_fsync, fsyncIntervalMs: a.spool_fsync_interval, minFree: a.spool_min_free as MinFree, log: log.child({ component: 'spool' }) });
     const r = spool.recovery;
     if (r.unacked || r.truncatedBytes) log.info({ ...r, dir }, 'spool recovered');
     return spool;
@@ -57,6 +58,7 @@ export class Agent {
   /** The tick of the agent's own point, taken when the tick's gathers are done (or the turn ends). */
   private selfDue: number | undefined;
   gatherErrors = 0;
+  private auditErrors = 0;
 
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
@@ -110,10 +112,19 @@ export class Agent {
     };
     if (a.audit_file) {
       const file = a.audit_file;
-      this.batcher.onSpooled = (seq, points) => {
-        const keys = points.map((p) => `${p.name}|${Object.entries(p.tags).sort().map(([k, v]) => `${k}=${v}`).join(',')}|${p.time}`);
-        appendFileSync(file, `${JSON.stringify({ seq, points: keys })}\n`);
+      const keysOf = (points: readonly Point[]) => points.map((p) => `${p.name}|${Object.entries(p.tags).sort().map(([k, v]) => `${k}=${v}`).join(',')}|${p.time}`);
+      // A debugging aid: on a full disk it may fail too, and must not stop the agent.
+      const audit = (line: object) => {
+        try {
+          appendFileSync(file, `${JSON.stringify(line)}\n`);
+        } catch (err) {
+          this.auditErrors++;
+          if (this.auditErrors === 1) deps.log.warn({ err: (err as Error).message, file }, 'audit file not writable; audit lines are lost (counted in this process only)');
+        }
       };
+      this.batcher.onSpooled = (seq, points) => audit({ seq, points: keysOf(points) });
+      // Measured but not kept (disk full): counted in dropped_points_disk_full.
+      this.batcher.onDropped = (points) => audit({ dropped: 'disk_full', points: keysOf(points) });
     }
     this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval);
     // A tick's points leave as one batch as soon as its gathers are done: one wake-up
@@ -300,6 +311,10 @@ export class Agent {
         dropped_points: s.droppedPoints,
         dropped_events: s.droppedEvents,
         dropped_unacked_points: s.droppedUnackedPoints,
+        // Of dropped_points / dropped_events: what the disk would not take (full, below spool_min_free, write errors).
+        dropped_points_disk_full: s.droppedDiskFullPoints ?? 0,
+        dropped_events_disk_full: s.droppedDiskFullEvents ?? 0,
+        spool_disk_full: s.diskFull ? 1 : 0,
         gather_errors: this.gatherErrors,
         skipped_gathers: this.scheduler.skipped,
         rss_bytes: rss,
@@ -307,7 +322,7 @@ export class Agent {
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'gather_errors', 'skipped_gathers', 'rss_bytes'],
+        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'dropped_points_disk_full', 'dropped_events_disk_full', 'spool_disk_full', 'gather_errors', 'skipped_gathers', 'rss_bytes'],
       },
     );
   }

@@ -316,7 +316,7 @@ describe('disk spool under disk faults', () => {
     expect(full.length).toBe(5);
     expect(full.reduce((k, w) => k + (w[0] as { refusedPoints: number }).refusedPoints, 0)).toBeLessThanOrEqual(210);
     fs.free = 50 * 1024 * 1024;
-    t += 1000;
+    t += 60_000;
     expect(s.append(frame(7))).toBe(1);
     expect(s.stats().diskFull).toBe(false);
     expect(warnings.at(-1)![1]).toMatch(/resumed/);

@@ -454,13 +454,17 @@ export class DiskSpool implements Spool {
 
   private resume(now: number): void {
     const f = this.refusals;
-    this.opts.log?.warn(
-      { fullForMs: Math.round(now - this.full!.since), refusedPoints: f.points, refusedEvents: f.events, totalDiskFullPoints: this.meta.droppedDiskFullPoints },
-      'spool: space again; appending resumed',
-    );
+    // Within the minute of the last line it stays quiet (a disk hovering at the floor
+    // would log at every retry); what was refused meanwhile goes into the next line.
+    if (now - this.loggedAt >= LOG_EVERY_MS) {
+      this.opts.log?.warn(
+        { fullForMs: Math.round(now - this.full!.since), refusedPoints: f.points, refusedEvents: f.events, totalDiskFullPoints: this.meta.droppedDiskFullPoints },
+        'spool: space again; appending resumed',
+      );
+      this.loggedAt = now;
+      this.refusals = { batches: 0, points: 0, events: 0, errors: 0, lastError: undefined };
+    }
     this.full = undefined;
-    this.refusals = { batches: 0, points: 0, events: 0, errors: 0, lastError: undefined };
-    this.loggedAt = -Infinity;
     // Acks that could not be logged while the disk was full.
     if (this.unloggedAcks.length) this.writeAcks();
   }
