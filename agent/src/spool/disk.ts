@@ -162,6 +162,8 @@ interface Refusals {
   events: number;
   /** I/O errors met (writes, syncs, rewrites of the ack log and meta file). */
   errors: number;
+  /** Writes the kernel took only in part (each retried; those that then failed were cut back). */
+  shortWrites: number;
   lastError: string | undefined;
 }
 
@@ -194,7 +196,7 @@ export class DiskSpool implements Spool {
   private lastPayload: { seq: number; payload: Buffer } | undefined;
   /** Appends are refused: since when, when the disk was last tried, and why. */
   private full: { since: number; triedAt: number; reason: string } | undefined;
-  private refusals: Refusals = { batches: 0, points: 0, events: 0, errors: 0, lastError: undefined };
+  private refusals: Refusals = { batches: 0, points: 0, events: 0, errors: 0, shortWrites: 0, lastError: undefined };
   private loggedAt = -Infinity;
   /** Free space at the last statfs, the floor then, and bytes written since. */
   private space = { at: -Infinity, free: Infinity, floor: 0, written: 0 };
@@ -210,6 +212,15 @@ export class DiskSpool implements Spool {
     this.now = now ?? (() => performance.now());
     this.fs = fs ?? nodeSpoolFs;
     this.fs.mkdirSync(opts.dir, { recursive: true, mode: 0o750 });
+    if (opts.segmentBytes === undefined) {
+      // On a small file system, segments small enough that acked ones give space back.
+      try {
+        const st = this.fs.statfsSync(opts.dir);
+        this.opts.segmentBytes = Math.max(16 * 1024, Math.min(this.opts.segmentBytes, Math.floor((Number(st.blocks) * Number(st.bsize)) / 16)));
+      } catch {
+        // no statfs: the size from the bound
+      }
+    }
     this.recover();
     if (this.ackFd < 0) this.openAckLog();
   }
@@ -354,6 +365,7 @@ export class DiskSpool implements Spool {
     while (done < buf.length) {
       const n = this.fs.writeSync(fd, buf, done, buf.length - done, pos + done);
       if (n > 0) {
+        if (n < buf.length - done) this.refusals.shortWrites++;
         done += n;
         stalls = 0;
       } else if (++stalls >= 3) {
@@ -440,6 +452,7 @@ export class DiskSpool implements Spool {
         refusedPoints: f.points,
         refusedEvents: f.events,
         ioErrors: f.errors,
+        shortWrites: f.shortWrites,
         lastError: f.lastError,
         freeBytes: Number.isFinite(this.space.free) ? this.space.free : undefined,
         minFreeBytes: this.space.floor,
@@ -449,7 +462,7 @@ export class DiskSpool implements Spool {
       'spool: the disk takes no more; new batches are refused (counted) until space returns (logged once a minute)',
     );
     this.loggedAt = now;
-    this.refusals = { batches: 0, points: 0, events: 0, errors: 0, lastError: undefined };
+    this.refusals = { batches: 0, points: 0, events: 0, errors: 0, shortWrites: 0, lastError: undefined };
   }
 
   private resume(now: number): void {
@@ -458,11 +471,11 @@ export class DiskSpool implements Spool {
     // would log at every retry); what was refused meanwhile goes into the next line.
     if (now - this.loggedAt >= LOG_EVERY_MS) {
       this.opts.log?.warn(
-        { fullForMs: Math.round(now - this.full!.since), refusedPoints: f.points, refusedEvents: f.events, totalDiskFullPoints: this.meta.droppedDiskFullPoints },
+        { fullForMs: Math.round(now - this.full!.since), refusedPoints: f.points, refusedEvents: f.events, shortWrites: f.shortWrites, totalDiskFullPoints: this.meta.droppedDiskFullPoints },
         'spool: space again; appending resumed',
       );
       this.loggedAt = now;
-      this.refusals = { batches: 0, points: 0, events: 0, errors: 0, lastError: undefined };
+      this.refusals = { batches: 0, points: 0, events: 0, errors: 0, shortWrites: 0, lastError: undefined };
     }
     this.full = undefined;
     // Acks that could not be logged while the disk was full.
@@ -630,7 +643,9 @@ export class DiskSpool implements Spool {
     e.seg.live--;
     // A fully acked segment that is not the one being written is deleted at once; the
     // ack log is rewritten now and then so it does not grow forever.
-    if (e.seg.live === 0 && e.seg !== this.segments.at(-1)) {
+    // While the disk is full the one being written goes too, or a spool in one segment
+    // could never give its space back.
+    if (e.seg.live === 0 && (e.seg !== this.segments.at(-1) || this.full)) {
       this.removeSegment(e.seg);
       if (this.acksLogged > 4096) this.compact();
     }
