@@ -99,6 +99,8 @@ function codeOf(err: unknown): string {
 }
 
 const HEADER = 24;
+/** meta.json is padded to this size (see saveMeta). */
+const META_BYTES = 512;
 const MAX_RECORD = 64 * 1024 * 1024;
 
 export interface DiskSpoolOptions {
@@ -438,6 +440,8 @@ export class DiskSpool implements Spool {
     }
     if (this.full) this.full.reason = reason;
     else this.full = { since: now, triedAt: now, reason };
+    // At once: a restart while the disk stays full must still know what was refused.
+    this.saveMeta();
     if (now - this.loggedAt >= LOG_EVERY_MS) this.logFull(now);
   }
 
@@ -586,14 +590,42 @@ export class DiskSpool implements Spool {
     }
   }
 
-  /** Persist the counters; on failure the old file stays and the next occasion tries again. */
+  /**
+   * Persist the counters. The file is padded to a fixed size, so when the disk is full
+   * (no room for a new file to rename over it) it is overwritten in place, in blocks it
+   * already has: the counts of what a full disk refused survive a restart. On failure the
+   * old file stays and the next occasion tries again.
+   */
   private saveMeta(): void {
+    const path = join(this.opts.dir, 'meta.json');
+    const json = JSON.stringify(this.meta);
+    const data = Buffer.alloc(Math.max(META_BYTES, json.length + 1), ' ');
+    data.write(json);
     try {
-      this.replaceFile(join(this.opts.dir, 'meta.json'), Buffer.from(JSON.stringify(this.meta)), false);
+      this.replaceFile(path, data, false);
       this.metaDirty = false;
+      return;
     } catch (err) {
       this.metaDirty = true;
       this.ioError('meta.json', err);
+    }
+    let fd = -1;
+    try {
+      fd = this.fs.openSync(path, 'r+');
+      if (this.fs.fstatSync(fd).size >= data.length) {
+        this.writeAll(fd, data, 0);
+        this.metaDirty = false;
+      }
+    } catch {
+      // no meta file yet, or the disk refuses even that: counted in memory, saved later
+    } finally {
+      if (fd >= 0) {
+        try {
+          this.fs.closeSync(fd);
+        } catch {
+          // closed is closed
+        }
+      }
     }
   }
 
