@@ -311,7 +311,6 @@ inputs:
   - type: system
   - type: kernel
   - type: cpu
-  - type: processes
 `,
   );
   return a;
@@ -353,6 +352,7 @@ async function account(a: DiskAgent): Promise<DiskAccount & { refused: number; m
     const missing = [...measured].filter((k) => !s.keys.has(k));
     const ackedButMissing = [...spooled].filter((k) => !s.keys.has(k)).length;
     if ((ackedButMissing === 0 && missing.length === counted) || attempt >= 5) {
+      if (attempt) console.log(`[faults] ${a.name}: ran ${attempt} more time(s) to send what its spool held`);
       const out = { measured: measured.size, stored: s.rows, missing: missing.length, counted, duplicated: s.rows - s.keys.size, ackedButMissing, refused: refused.size, missingNotRefused: missing.filter((k) => !refused.has(k)).length, unacked: Number(r[0]?.u ?? 0), diskFull: Number(r[0]?.f ?? 0) };
       return { ...out, line: `${a.name}: measured ${out.measured}, stored ${out.stored}, missing ${out.missing}, counted as dropped ${out.counted} (disk_full ${out.diskFull}), duplicated ${out.duplicated}, acked but missing ${out.ackedButMissing}, short writes ${a.shortWrites}` };
     }
@@ -366,12 +366,10 @@ async function account(a: DiskAgent): Promise<DiskAccount & { refused: number; m
 describe('delivery when the disk fills (tmpfs)', () => {
   const diskAgents: DiskAgent[] = [];
   let collector2: ManagedProcess | undefined;
-  let diskProxy: TcpProxy | undefined;
 
   afterAll(async () => {
     for (const a of diskAgents) await a.proc?.stop();
     await collector2?.stop();
-    await diskProxy?.close();
     for (const m of mounts.splice(0)) {
       try {
         execFileSync('umount', ['-l', m]);
@@ -382,35 +380,35 @@ describe('delivery when the disk fills (tmpfs)', () => {
   });
 
   it('agent: a full spool disk drops and counts new batches, keeps running, resumes; short writes and restarts on a full disk lose nothing kept', async () => {
-    diskProxy = await startTcpProxy({ host: '127.0.0.1', port: collectorPort });
-    const url = `ws://127.0.0.1:${diskProxy.port}/v1/agent`;
+    const url = `ws://127.0.0.1:${collectorPort}/v1/agent`;
     // One agent meets the real ENOSPC (no floor), the other stops at its free-space floor (auto: 5 % of 2 MiB).
     const enospc = diskAgent('disk-enospc', url, register('disk-enospc'), '  spool_min_free: 0');
     const floor = diskAgent('disk-floor', url, register('disk-floor'), '  spool_min_free: auto');
     diskAgents.push(enospc, floor);
-    for (const a of diskAgents) mountTmpfs(join(a.stateDir, 'spool'), 2 * 1024 * 1024);
+    const spoolOf = (a: DiskAgent) => join(a.stateDir, 'spool');
+    for (const a of diskAgents) mountTmpfs(spoolOf(a), 2 * 1024 * 1024);
     for (const a of diskAgents) startDiskAgent(a);
-    await sleep(1500);
-    // The link goes: the spools grow until their disks are full.
-    diskProxy.cut();
-    const fillers = diskAgents.map((a) => fillDisk(join(a.stateDir, 'spool'), 160 * 1024));
+    await sleep(1000);
+    // The disks fill: the segment being written (acked batches stay in it until it is
+    // done) grows into the last free bytes; acked segments go and appends resume, over and over.
+    const fillers = [fillDisk(spoolOf(enospc), 8 * 1024), fillDisk(spoolOf(floor), Math.floor(0.05 * 2 * 1024 * 1024) + 8 * 1024)];
     for (const a of diskAgents) await a.proc!.waitForLine(/the disk takes no more/, 60_000 * SCALE);
-    await sleep(1500);
-    // Restart on a full disk: the spool opens (its ack log and meta cannot be rewritten) and the agent runs.
+    await sleep(1000);
+    // A crash, and a restart on a disk with no byte free: the spool opens (its ack log and
+    // meta cannot be rewritten), the agent runs and counts what it cannot keep.
+    fillers.push(fillDisk(spoolOf(enospc), 0, 'filler-all'));
     await stopDiskAgent(enospc, true);
     startDiskAgent(enospc);
-    await enospc.proc!.waitForLine(/the disk takes no more|a write failed/, 30_000 * SCALE);
+    await enospc.proc!.waitForLine(/the disk takes no more/, 30_000 * SCALE);
     await sleep(1000);
     expect(enospc.proc!.running, `agent died on a full disk: ${enospc.proc!.describe()}`).toBe(true);
-    // The link returns: the spools drain, acked segments give their space back, appends resume.
-    diskProxy.restore();
-    await sleep(3000);
+    // Space returns.
     for (const f of fillers) rmSync(f);
     await sleep(1500);
-    // A crash after the short write and the refusals: the next start must find every kept record.
+    // Another crash after the short write and the refusals: the next start must find every kept record.
     await stopDiskAgent(enospc, true);
     startDiskAgent(enospc);
-    await sleep(2000);
+    await sleep(1500);
     for (const a of diskAgents) {
       expect(a.proc!.running, `${a.name}: ${a.proc!.describe()}`).toBe(true);
       await stopDiskAgent(a);
@@ -465,7 +463,7 @@ spool: { min_free: 0 }
     startDiskAgent(a);
     await sleep(1500);
     // InfluxDB goes; the collector spools to a disk that fills.
-    const filler = fillDisk(join(cdir, 'spool'), 96 * 1024);
+    const filler = fillDisk(join(cdir, 'spool'), 8 * 1024);
     await influx.kill9();
     await collector2.waitForLine(/the disk takes no more/, 60_000 * SCALE);
     let h: Awaited<ReturnType<typeof health>> = undefined;

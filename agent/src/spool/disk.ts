@@ -200,6 +200,7 @@ export class DiskSpool implements Spool {
   private full: { since: number; triedAt: number; reason: string } | undefined;
   private refusals: Refusals = { batches: 0, points: 0, events: 0, errors: 0, shortWrites: 0, lastError: undefined };
   private loggedAt = -Infinity;
+  private ioLoggedAt = -Infinity;
   /** Free space at the last statfs, the floor then, and bytes written since. */
   private space = { at: -Infinity, free: Infinity, floor: 0, written: 0 };
   /** meta.json could not be written: try again at the next occasion. */
@@ -440,9 +441,9 @@ export class DiskSpool implements Spool {
     }
     if (this.full) this.full.reason = reason;
     else this.full = { since: now, triedAt: now, reason };
+    if (now - this.loggedAt >= LOG_EVERY_MS) this.logFull(now);
     // At once: a restart while the disk stays full must still know what was refused.
     this.saveMeta();
-    if (now - this.loggedAt >= LOG_EVERY_MS) this.logFull(now);
   }
 
   private logFull(now: number): void {
@@ -492,9 +493,10 @@ export class DiskSpool implements Spool {
     f.errors++;
     f.lastError = `${what}: ${codeOf(err)}: ${(err as Error).message}`;
     const now = this.now();
-    if (now - this.loggedAt >= LOG_EVERY_MS) {
+    // Its own minute: this line must not hold back the disk-full line, nor the other way round.
+    if (now - this.ioLoggedAt >= LOG_EVERY_MS) {
       this.opts.log?.warn({ code: NO_SPACE.has(codeOf(err)) ? 'CANH_ERR_SPOOL_DISK_FULL' : 'CANH_ERR_SPOOL_IO', what, err: f.lastError, dir: this.opts.dir }, 'spool: a write failed; nothing kept was lost (logged once a minute)');
-      this.loggedAt = now;
+      this.ioLoggedAt = now;
     }
   }
 
