@@ -351,6 +351,26 @@ describe('disk spool under disk faults', () => {
     b.close();
   });
 
+  it('a disk filled by acked records in the segment being written frees itself: that segment goes when an append is refused', () => {
+    const dir = tmp();
+    const fs = new FaultyFs();
+    let t = 0;
+    const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'never', segmentBytes: 1e5, minFree: 0, fs, now: () => t });
+    for (let i = 1; i <= 5; i++) s.ack(s.append(frame(1))!);
+    expect(readdirSync(dir).filter((f) => f.startsWith('seg-')).length).toBe(1);
+    const write = fs.writeSync;
+    fs.writeSync = () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    expect(s.append(frame(1))).toBeUndefined();
+    expect(readdirSync(dir).filter((f) => f.startsWith('seg-')).length).toBe(0);
+    fs.writeSync = write;
+    t += 1000;
+    expect(s.append(frame(1))).toBe(6);
+    expect(s.stats()).toMatchObject({ batches: 1, diskFull: false, droppedDiskFullPoints: 1 });
+    s.close();
+  });
+
   it('a sync that fails under `interval` is counted and logged, never thrown from the timer', () => {
     const dir = tmp();
     const fs = new FaultyFs();

@@ -441,6 +441,10 @@ export class DiskSpool implements Spool {
     }
     if (this.full) this.full.reason = reason;
     else this.full = { since: now, triedAt: now, reason };
+    // Acked records may fill the segment being written: with no append there is no ack
+    // to free it, so it goes now (the next append starts a new segment).
+    const last = this.segments.at(-1);
+    if (last && last.live === 0) this.removeSegment(last);
     if (now - this.loggedAt >= LOG_EVERY_MS) this.logFull(now);
     // At once: a restart while the disk stays full must still know what was refused.
     this.saveMeta();
