@@ -9,7 +9,7 @@
 // lines in memory up to its bound and then answers busy, and the agents keep the rest;
 // the spool still drains, and takes data again when space returns.
 import type { Logger } from 'pino';
-import { DiskSpool, type MinFree } from '../../../agent/src/spool/disk.ts';
+import { DiskSpool, type MinFree, type SpoolFs } from '../../../agent/src/spool/disk.ts';
 import type { InfluxWriter } from './writer.ts';
 
 export interface CollectorSpoolOptions {
@@ -19,6 +19,8 @@ export interface CollectorSpoolOptions {
   minFree?: MinFree;
   /** Records drained per InfluxDB request. */
   drainBatch?: number;
+  /** File calls (tests inject disk faults); node:fs by default. */
+  fs?: SpoolFs;
 }
 
 export class CollectorSpool {
@@ -44,7 +46,7 @@ export class CollectorSpool {
     this.writer = writer;
     this.log = log;
     // Never drop on overflow (that is the agent spool's job): store() refuses instead.
-    this.spool = new DiskSpool({ dir: opts.dir, maxBytes: Number.MAX_SAFE_INTEGER, fsync: 'always', minFree: opts.minFree, log });
+    this.spool = new DiskSpool({ dir: opts.dir, maxBytes: Number.MAX_SAFE_INTEGER, fsync: 'always', minFree: opts.minFree, fs: opts.fs, log });
     if (this.spool.recovery.unacked) log.info({ ...this.spool.recovery }, 'collector spool holds undelivered data from before the restart');
   }
 
