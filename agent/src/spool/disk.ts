@@ -117,6 +117,11 @@ export interface DiskSpoolOptions {
   now?: () => number;
   /** File calls (tests inject faults); node:fs by default. */
   fs?: SpoolFs;
+  /**
+   * What the disk refuses is dropped and counted (the agent: default). false: the caller
+   * keeps it instead (the collector does not ack), so nothing is counted or saved per refusal.
+   */
+  countRefused?: boolean;
 }
 
 interface Entry {
@@ -170,7 +175,8 @@ interface Refusals {
 }
 
 export class DiskSpool implements Spool {
-  private readonly opts: Required<Omit<DiskSpoolOptions, 'log' | 'now' | 'fs'>> & { log?: Logger };
+  private readonly opts: Required<Omit<DiskSpoolOptions, 'log' | 'now' | 'fs' | 'countRefused'>> & { log?: Logger };
+  private readonly countRefused: boolean;
   private readonly now: () => number;
   private readonly fs: SpoolFs;
   private segments: Segment[] = [];
@@ -210,7 +216,8 @@ export class DiskSpool implements Spool {
   constructor(opts: DiskSpoolOptions) {
     // Segments are the unit of dropping, so a small bound needs small segments.
     const segmentBytes = Math.max(16 * 1024, Math.min(4 * 1024 * 1024, Math.floor(opts.maxBytes / 8)));
-    const { now, fs, ...rest } = opts;
+    const { now, fs, countRefused, ...rest } = opts;
+    this.countRefused = countRefused ?? true;
     this.opts = { ...rest, segmentBytes: opts.segmentBytes ?? segmentBytes, fsyncIntervalMs: opts.fsyncIntervalMs ?? 1000, minFree: opts.minFree ?? 'auto' };
     this.now = now ?? (() => performance.now());
     this.fs = fs ?? nodeSpoolFs;
@@ -426,11 +433,13 @@ export class DiskSpool implements Spool {
   /** The disk would not take this batch: count it as dropped (reason disk_full), log at most once a minute. */
   private refuse(r: { points: number; events: number }, now: number, err: unknown): void {
     const reason = err === undefined ? 'min_free' : codeOf(err);
-    this.meta.droppedPoints += r.points;
-    this.meta.droppedEvents += r.events;
-    this.meta.droppedDiskFullPoints += r.points;
-    this.meta.droppedDiskFullEvents += r.events;
-    this.metaDirty = true;
+    if (this.countRefused) {
+      this.meta.droppedPoints += r.points;
+      this.meta.droppedEvents += r.events;
+      this.meta.droppedDiskFullPoints += r.points;
+      this.meta.droppedDiskFullEvents += r.events;
+      this.metaDirty = true;
+    }
     const f = this.refusals;
     f.batches++;
     f.points += r.points;
@@ -447,7 +456,7 @@ export class DiskSpool implements Spool {
     if (last && last.live === 0) this.removeSegment(last);
     if (now - this.loggedAt >= LOG_EVERY_MS) this.logFull(now);
     // At once: a restart while the disk stays full must still know what was refused.
-    this.saveMeta();
+    if (this.countRefused) this.saveMeta();
   }
 
   private logFull(now: number): void {

@@ -46,7 +46,7 @@ export class CollectorSpool {
     this.writer = writer;
     this.log = log;
     // Never drop on overflow (that is the agent spool's job): store() refuses instead.
-    this.spool = new DiskSpool({ dir: opts.dir, maxBytes: Number.MAX_SAFE_INTEGER, fsync: 'always', minFree: opts.minFree, fs: opts.fs, log });
+    this.spool = new DiskSpool({ dir: opts.dir, maxBytes: Number.MAX_SAFE_INTEGER, fsync: 'always', minFree: opts.minFree, fs: opts.fs, countRefused: false, log });
     if (this.spool.recovery.unacked) log.info({ ...this.spool.recovery }, 'collector spool holds undelivered data from before the restart');
   }
 
