@@ -705,6 +705,10 @@ export class DiskSpool implements Spool {
    * next one. A lost ack only means its batch is sent again, which InfluxDB stores once.
    */
   private writeAcks(): void {
+    // Acks of records whose segment is gone are needed no more (a long full disk would
+    // otherwise pile them up here).
+    const minSeq = this.segments[0]?.firstSeq ?? Number.MAX_SAFE_INTEGER;
+    if (this.unloggedAcks.length) this.unloggedAcks = this.unloggedAcks.filter((q) => q >= minSeq);
     if (this.ackFd < 0 || !this.unloggedAcks.length) return;
     const b = Buffer.alloc(this.unloggedAcks.length * 8);
     this.unloggedAcks.forEach((s, i) => b.writeBigUInt64LE(BigInt(s), i * 8));
