@@ -94,7 +94,8 @@ export class CollectorSpool {
 
   start(): void {
     const tick = () => {
-      this.timer = setTimeout(() => void this.drain().finally(tick), this.delay || 500);
+      // A read error (EIO) must not end the process: the records stay, the next tick tries again.
+      this.timer = setTimeout(() => void this.drain().catch((err: Error) => this.log.warn({ code: 'CANH_ERR_SPOOL_IO', err: err.message }, 'collector spool: drain failed; retrying')).finally(tick), this.delay || 500);
     };
     tick();
   }
