@@ -34,6 +34,8 @@ export class CollectorSpool {
   private full = false;
   private delay = 0;
   private diskFullLoggedAt = -Infinity;
+  private drainLoggedAt = -Infinity;
+  drainFailures = 0;
   stored = 0;
   drained = 0;
   refusedFull = 0;
@@ -95,9 +97,17 @@ export class CollectorSpool {
   start(): void {
     const tick = () => {
       // A read error (EIO) must not end the process: the records stay, the next tick tries again.
-      this.timer = setTimeout(() => void this.drain().catch((err: Error) => this.log.warn({ code: 'CANH_ERR_SPOOL_IO', err: err.message }, 'collector spool: drain failed; retrying')).finally(tick), this.delay || 500);
+      this.timer = setTimeout(() => void this.drain().catch((err: Error) => this.drainFailed(err)).finally(tick), this.delay || 500);
     };
     tick();
+  }
+
+  private drainFailed(err: Error): void {
+    this.drainFailures++;
+    const now = performance.now();
+    if (now - this.drainLoggedAt < 60_000) return;
+    this.drainLoggedAt = now;
+    this.log.warn({ code: 'CANH_ERR_SPOOL_IO', err: err.message, failures: this.drainFailures }, 'collector spool: drain failed; retrying (logged once a minute)');
   }
 
   /** Send spooled records to InfluxDB in order until empty or InfluxDB fails again. */
