@@ -371,6 +371,23 @@ describe('disk spool under disk faults', () => {
     s.close();
   });
 
+  it('a record the disk cannot give back (EIO on read) is dropped and counted, and the others still go', () => {
+    const dir = tmp();
+    const fs = new FaultyFs();
+    const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'never', minFree: 0, fs });
+    for (let i = 1; i <= 3; i++) s.append(frame(i));
+    const read = fs.readSync;
+    let calls = 0;
+    fs.readSync = (fd, b, o, l, p) => {
+      if (++calls === 1) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      return read(fd, b, o, l, p);
+    };
+    // Seq 3 was appended last and is handed over from memory; 1 cannot be read, 2 can.
+    expect(s.after(0, 10).map((r) => r.seq)).toEqual([2, 3]);
+    expect(s.stats()).toMatchObject({ batches: 2, droppedPoints: 1, droppedDiskFullPoints: 1 });
+    s.close();
+  });
+
   it('a sync that fails under `interval` is counted and logged, never thrown from the timer', () => {
     const dir = tmp();
     const fs = new FaultyFs();

@@ -651,12 +651,34 @@ export class DiskSpool implements Spool {
       let buf = this.lastPayload?.seq === e.seq ? this.lastPayload.payload : undefined;
       if (!buf) {
         buf = Buffer.alloc(e.length);
-        this.fs.readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER);
+        try {
+          if (this.fs.readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER) !== e.length) throw Object.assign(new Error('short read: the record is no longer whole'), { code: 'EIO' });
+        } catch (err) {
+          // The disk cannot give it back (EIO): it is lost, so it is counted, not retried forever.
+          this.lose(e, err);
+          continue;
+        }
       }
       out.push({ seq: e.seq, frame: buf, points: e.points, events: e.events });
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /** A record that cannot be read back: dropped and counted with what the disk refused. */
+  private lose(e: Entry, err: unknown): void {
+    this.entries.delete(e.seq);
+    this.sent.delete(e.seq);
+    this.liveBytes -= e.length + HEADER;
+    e.seg.live--;
+    if (this.countRefused) {
+      this.meta.droppedPoints += e.points;
+      this.meta.droppedEvents += e.events;
+      this.meta.droppedDiskFullPoints += e.points;
+      this.meta.droppedDiskFullEvents += e.events;
+      this.saveMeta();
+    }
+    this.ioError(`read of seq ${e.seq}`, err);
   }
 
   first(): number | undefined {
