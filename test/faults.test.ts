@@ -7,7 +7,7 @@
 // CANH_FAULT_SCALE stretches every phase (npm run test:faults uses 10: minutes-long
 // outages); CI runs the short version.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -424,5 +424,268 @@ describe('delivery through a collector that acks what it was not sent', () => {
       await mitm.close();
       await c.proc.stop();
     }
+  }, 600_000);
+});
+
+// ---- Disk faults (issue 19): spools on a tiny tmpfs that fills ----
+// The agent's spool (and, in the second phase, the collector's) lives on a tmpfs of its
+// own (mounted here; the suite runs as root), filled by a filler file. The agent's audit
+// says what it measured: the batches it spooled, and those the full disk refused. Then
+// InfluxDB must hold every point spooled ("acked but missing" = 0), the missing ones must
+// be exactly those refused and as many as the agent counts as dropped, nothing twice.
+
+const mounts: string[] = [];
+
+/** A tmpfs of `bytes` at `path`. */
+function mountTmpfs(path: string, bytes: number): void {
+  mkdirSync(path, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0750`, 'tmpfs', path]);
+  mounts.push(path);
+}
+
+/** Fill the file system holding `path` until about `leave` bytes are free (0: full). */
+function fillDisk(path: string, leave: number, name = 'filler'): string {
+  const file = join(path, name);
+  const st = statfsSync(path);
+  const n = Math.max(0, Number(st.bavail) * Number(st.bsize) - leave);
+  const fd = openSync(file, 'a');
+  try {
+    // On tmpfs what fits is written and the rest refused: either way the disk is as full as asked.
+    writeSync(fd, Buffer.alloc(n || 4096));
+  } catch {
+    // ENOSPC: full
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+/** What an agent's audit says it measured: points spooled, and points the full disk refused. */
+function auditOf(file: string): { spooled: Set<string>; refused: Set<string> } {
+  const spooled = new Set<string>();
+  const refused = new Set<string>();
+  if (!existsSync(file)) return { spooled, refused };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      const a = JSON.parse(line) as { points: string[]; dropped?: string };
+      for (const k of a.points) (a.dropped ? refused : spooled).add(k);
+    } catch {
+      // a line torn by kill -9
+    }
+  }
+  return { spooled, refused };
+}
+
+interface DiskAgent {
+  name: string;
+  config: string;
+  audit: string;
+  stateDir: string;
+  proc?: ManagedProcess;
+  /** Short writes the agent logged (summed over its runs). */
+  shortWrites: number;
+}
+
+function diskAgent(name: string, url: string, token: string, extra: string): DiskAgent {
+  const a: DiskAgent = { name, config: join(dir, `${name}.yaml`), audit: join(dir, `${name}.audit`), stateDir: join(dir, name), shortWrites: 0 };
+  writeFileSync(join(dir, `${name}.token`), token);
+  writeFileSync(
+    a.config,
+    `collector:
+  url: ${url}
+  token_file: ${join(dir, `${name}.token`)}
+  ping_interval: 1s
+  reconnect_min: 100ms
+  reconnect_max: 1s
+agent:
+  interval: 100ms
+  flush_interval: 100ms
+  hostname: ${name}
+  state_dir: ${a.stateDir}
+  spool_max_bytes: 67108864
+  audit_file: ${a.audit}
+${extra}
+inputs:
+  - type: mem
+  - type: system
+  - type: kernel
+  - type: cpu
+`,
+  );
+  return a;
+}
+
+function startDiskAgent(a: DiskAgent): void {
+  a.proc = spawnManaged(node, [join(root, 'agent/src/cli.ts'), 'run', '--config', a.config], { name: a.name, env: { CANH_LOG_LEVEL: 'warn' }, ringSize: 5000 });
+}
+
+/** Count the short writes an agent's spool logged, before its process goes. */
+function harvest(a: DiskAgent): void {
+  for (const l of a.proc?.tail() ?? []) a.shortWrites += Number(/"shortWrites":(\d+)/.exec(l)?.[1] ?? 0);
+}
+
+async function stopDiskAgent(a: DiskAgent, kill = false): Promise<void> {
+  if (kill) await a.proc?.kill9();
+  else await a.proc?.stop();
+  harvest(a);
+}
+
+interface DiskAccount {
+  measured: number;
+  stored: number;
+  missing: number;
+  counted: number;
+  duplicated: number;
+  ackedButMissing: number;
+  line: string;
+}
+
+/** Compare InfluxDB with the agent's audit; run it again to send what its spool still holds, if need be. */
+async function accountDisk(a: DiskAgent): Promise<DiskAccount & { refused: number; missingNotRefused: number; unacked: number; diskFull: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const { spooled, refused } = auditOf(a.audit);
+    const s = await stored(a.name);
+    const r = seriesRows(await influx.query(`SELECT max(dropped_points) AS d, max(dropped_points_disk_full) AS f, max(dropped_unacked_points) AS u FROM agent WHERE host = '${a.name}'`, 'canh'));
+    const counted = Number(r[0]?.d ?? 0);
+    const measured = new Set([...spooled, ...refused]);
+    const missing = [...measured].filter((k) => !s.keys.has(k));
+    const ackedButMissing = [...spooled].filter((k) => !s.keys.has(k)).length;
+    if ((ackedButMissing === 0 && missing.length === counted) || attempt >= 5) {
+      if (attempt) console.log(`[faults] ${a.name}: ran ${attempt} more time(s) to send what its spool held`);
+      const out = { measured: measured.size, stored: s.rows, missing: missing.length, counted, duplicated: s.rows - s.keys.size, ackedButMissing, refused: refused.size, missingNotRefused: missing.filter((k) => !refused.has(k)).length, unacked: Number(r[0]?.u ?? 0), diskFull: Number(r[0]?.f ?? 0) };
+      return { ...out, line: `${a.name}: measured ${out.measured}, stored ${out.stored}, missing ${out.missing}, counted as dropped ${out.counted} (disk_full ${out.diskFull}), duplicated ${out.duplicated}, acked but missing ${out.ackedButMissing}, short writes ${a.shortWrites}` };
+    }
+    // Batches left in the spool at stop, or the last count not yet reported: run it again.
+    startDiskAgent(a);
+    await new Promise((res) => setTimeout(res, 3000));
+    await stopDiskAgent(a);
+  }
+}
+
+describe('delivery when the disk fills (tmpfs)', () => {
+  const diskAgents: DiskAgent[] = [];
+  let collector2: ManagedProcess | undefined;
+
+  afterAll(async () => {
+    for (const a of diskAgents) await a.proc?.stop();
+    await collector2?.stop();
+    for (const m of mounts.splice(0)) {
+      try {
+        execFileSync('umount', ['-l', m]);
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it('agent: a full spool disk drops and counts new batches, keeps running, resumes; short writes and restarts on a full disk lose nothing kept', async () => {
+    const url = `ws://127.0.0.1:${collectorPort}/v1/agent`;
+    // One agent meets the real ENOSPC (no floor), the other stops at its free-space floor (auto: 5 % of 2 MiB).
+    const enospc = diskAgent('disk-enospc', url, register('disk-enospc'), '  spool_min_free: 0');
+    const floor = diskAgent('disk-floor', url, register('disk-floor'), '  spool_min_free: auto');
+    diskAgents.push(enospc, floor);
+    const spoolOf = (a: DiskAgent) => join(a.stateDir, 'spool');
+    for (const a of diskAgents) mountTmpfs(spoolOf(a), 2 * 1024 * 1024);
+    for (const a of diskAgents) startDiskAgent(a);
+    await sleep(1000);
+    // The disks fill: the segment being written (acked batches stay in it until it is
+    // done) grows into the last free bytes; acked segments go and appends resume, over and over.
+    const fillers = [fillDisk(spoolOf(enospc), 8 * 1024), fillDisk(spoolOf(floor), Math.floor(0.05 * 2 * 1024 * 1024) + 8 * 1024)];
+    for (const a of diskAgents) await a.proc!.waitForLine(/the disk takes no more/, 60_000 * SCALE);
+    await sleep(1000);
+    // A crash, and a restart on a disk with no byte free: the spool opens (its ack log and
+    // meta cannot be rewritten), the agent runs and counts what it cannot keep.
+    fillers.push(fillDisk(spoolOf(enospc), 0, 'filler-all'));
+    await stopDiskAgent(enospc, true);
+    startDiskAgent(enospc);
+    await enospc.proc!.waitForLine(/the disk takes no more/, 30_000 * SCALE);
+    await sleep(1000);
+    expect(enospc.proc!.running, `agent died on a full disk: ${enospc.proc!.describe()}`).toBe(true);
+    // Space returns.
+    for (const f of fillers) rmSync(f);
+    await sleep(1500);
+    // Another crash after the short write and the refusals: the next start must find every kept record.
+    await stopDiskAgent(enospc, true);
+    startDiskAgent(enospc);
+    await sleep(1500);
+    for (const a of diskAgents) {
+      expect(a.proc!.running, `${a.name}: ${a.proc!.describe()}`).toBe(true);
+      await stopDiskAgent(a);
+    }
+    const lines: string[] = [];
+    for (const a of diskAgents) {
+      const r = await accountDisk(a);
+      lines.push(r.line);
+      expect(r.counted, `${a.name}: the full disk cost nothing?`).toBeGreaterThan(0);
+      expect(r.diskFull, `${a.name}: every drop is a disk_full drop here`).toBe(r.counted);
+      expect(r.unacked).toBe(0);
+      expect(r.ackedButMissing, `${a.name}: spooled but missing`).toBe(0);
+      expect(r.missingNotRefused, `${a.name}: missing though not refused`).toBe(0);
+      expect(r.missing, `${a.name}: missing vs counted`).toBe(r.counted);
+      expect(r.duplicated).toBe(0);
+    }
+    expect(enospc.shortWrites, 'the disk filled in the middle of a record: a short write, retried and cut back').toBeGreaterThan(0);
+    console.log(`[faults] disk full, agent spool (scale ${SCALE})\n  ${lines.join('\n  ')}`);
+  }, 600_000);
+
+  it('collector: a full spool disk with InfluxDB down stops acking (agents keep theirs), survives a restart on the full disk, loses nothing', async () => {
+    const cdir = join(dir, 'collector-disk');
+    const port = await freePort();
+    const config = join(dir, 'collector-disk.yaml');
+    writeFileSync(
+      config,
+      `listen: { host: 127.0.0.1, port: ${port} }
+state_dir: ${cdir}
+influx: { url: "${influx.url}", database: canh, flush_interval: 100ms, timeout: 2s, max_queued_lines: 1000 }
+liveness: { ping_interval: 500ms, offline_after: 3s }
+spool: { min_free: 0 }
+`,
+    );
+    mountTmpfs(join(cdir, 'spool'), 2 * 1024 * 1024);
+    const start = () => spawnManaged(node, [join(root, 'collector/src/cli.ts'), 'serve', '--config', config], { name: 'collector-disk', env: { CANH_LOG_LEVEL: 'warn' } });
+    const health = async (): Promise<{ spool?: { spool_disk_full: number } } | undefined> => {
+      try {
+        return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { spool?: { spool_disk_full: number } };
+      } catch {
+        return undefined;
+      }
+    };
+    const up = async () => {
+      for (let i = 0; i < 200 && !(await health()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await health(), `collector did not answer: ${collector2?.describe() ?? ''}`).toBeDefined();
+    };
+    collector2 = start();
+    await up();
+    const out = execFileSync(node, [join(root, 'collector/src/cli.ts'), 'agent', 'add', '--config', config, '--name', 'disk-via-collector', '--agency', 'so-tttt', '--site', 'dc', '--json'], { encoding: 'utf8' });
+    const a = diskAgent('disk-via-collector', `ws://127.0.0.1:${port}/v1/agent`, (JSON.parse(out) as { token: string }).token, '');
+    diskAgents.push(a);
+    startDiskAgent(a);
+    await sleep(1500);
+    // InfluxDB goes; the collector spools to a disk that fills.
+    const filler = fillDisk(join(cdir, 'spool'), 8 * 1024);
+    await influx.kill9();
+    await collector2.waitForLine(/the disk takes no more/, 60_000 * SCALE);
+    let h: Awaited<ReturnType<typeof health>> = undefined;
+    for (let i = 0; i < 100 && (h = await health())?.spool?.spool_disk_full !== 1; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(h?.spool?.spool_disk_full, 'health answers, and says the spool disk is full').toBe(1);
+    await sleep(1500);
+    // A crash and a restart on the full disk: the spool opens and the collector serves.
+    await collector2.kill9();
+    collector2 = start();
+    await up();
+    await sleep(1500);
+    expect(collector2.running, collector2.describe()).toBe(true);
+    await influx.restart();
+    await sleep(3000);
+    rmSync(filler);
+    await sleep(1500);
+    await stopDiskAgent(a);
+    const r = await accountDisk(a);
+    console.log(`[faults] disk full, collector spool (scale ${SCALE})\n  ${r.line}`);
+    expect(r.counted, 'the agent kept everything the collector did not ack').toBe(0);
+    expect(r.missing).toBe(0);
+    expect(r.ackedButMissing).toBe(0);
+    expect(r.duplicated).toBe(0);
   }, 600_000);
 });

@@ -2,7 +2,7 @@
 // start() returns once everything is running; stop() flushes and closes, safe twice.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { CanhError, DiskSpool, type Spool } from '@canh/core';
+import { CanhError, DiskSpool, type MinFree, type Spool } from '@canh/core';
 import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
@@ -10,6 +10,7 @@ import { ClockWatch, systemClock, type Clock } from '@canh/protocol';
 import { Transport } from './transport.ts';
 import { createContext, tickReads } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';
+import type { Point } from '@canh/protocol';
 import { join } from 'node:path';
 import { AGENT_VERSION } from './version.ts';
 
@@ -33,7 +34,7 @@ interface Running {
 function openSpool(a: AgentConfig['agent'], log: Logger): Spool {
   const dir = join(a.state_dir, 'spool');
   try {
-    const spool = new DiskSpool({ dir, maxBytes: a.spool_max_bytes, fsync: a.spool_fsync, fsyncIntervalMs: a.spool_fsync_interval, log: log.child({ component: 'spool' }) });
+    const spool = new DiskSpool({ dir, maxBytes: a.spool_max_bytes, fsync: a.spool_fsync, fsyncIntervalMs: a.spool_fsync_interval, minFree: a.spool_min_free as MinFree, log: log.child({ component: 'spool' }) });
     const r = spool.recovery;
     if (r.unacked || r.truncatedBytes) log.info({ ...r, dir }, 'spool recovered');
     return spool;
@@ -60,6 +61,7 @@ export class Agent {
   /** Steps of the wall clock, checked at each of the agent's own ticks. */
   private readonly clockWatch: ClockWatch;
   gatherErrors = 0;
+  private auditErrors = 0;
 
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
@@ -113,10 +115,19 @@ export class Agent {
     };
     if (a.audit_file) {
       const file = a.audit_file;
-      this.batcher.onSpooled = (seq, points) => {
-        const keys = points.map((p) => `${p.name}|${Object.entries(p.tags).sort().map(([k, v]) => `${k}=${v}`).join(',')}|${p.time}`);
-        appendFileSync(file, `${JSON.stringify({ seq, points: keys })}\n`);
+      const keysOf = (points: readonly Point[]) => points.map((p) => `${p.name}|${Object.entries(p.tags).sort().map(([k, v]) => `${k}=${v}`).join(',')}|${p.time}`);
+      // A debugging aid: on a full disk it may fail too, and must not stop the agent.
+      const audit = (line: object) => {
+        try {
+          appendFileSync(file, `${JSON.stringify(line)}\n`);
+        } catch (err) {
+          this.auditErrors++;
+          if (this.auditErrors === 1) deps.log.warn({ err: (err as Error).message, file }, 'audit file not writable; audit lines are lost (counted in this process only)');
+        }
       };
+      this.batcher.onSpooled = (seq, points) => audit({ seq, points: keysOf(points) });
+      // Measured but not kept (disk full): counted in dropped_points_disk_full.
+      this.batcher.onDropped = (points) => audit({ dropped: 'disk_full', points: keysOf(points) });
     }
     const clock = deps.clock ?? systemClock;
     this.clockWatch = new ClockWatch(clock);
@@ -306,6 +317,10 @@ export class Agent {
         dropped_points: s.droppedPoints,
         dropped_events: s.droppedEvents,
         dropped_unacked_points: s.droppedUnackedPoints,
+        // Of dropped_points / dropped_events: what the disk would not take (full, below spool_min_free, write errors).
+        dropped_points_disk_full: s.droppedDiskFullPoints ?? 0,
+        dropped_events_disk_full: s.droppedDiskFullEvents ?? 0,
+        spool_disk_full: s.diskFull ? 1 : 0,
         gather_errors: this.gatherErrors,
         skipped_gathers: this.scheduler.skipped,
         clock_step: this.clockWatch.lastStepMs,
@@ -317,7 +332,7 @@ export class Agent {
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'rss_bytes'],
+        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'dropped_points_disk_full', 'dropped_events_disk_full', 'spool_disk_full', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'rss_bytes'],
       },
     );
   }

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeAgentMessage, pointsOf } from '@canh/protocol';
 import { Batcher } from './batcher.ts';
 import { MemorySpool } from './spool/memory.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiskSpool, nodeSpoolFs } from '@canh/core';
 
 function setup(batchSize = 3, maxMessageBytes = 1_000_000) {
   const spool = new MemorySpool({ maxBytes: 10_000_000 });
@@ -130,5 +134,45 @@ describe('batcher', () => {
     b.accumulator('x').addPoint('m', {}, { v: 1 });
     b.stop();
     expect(spool.stats().batches).toBe(1);
+  });
+
+  it('a disk that takes nothing: flush does not throw, the batch is reported dropped (not sent) and counted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-batcher-'));
+    let full = false;
+    const fs = {
+      ...nodeSpoolFs,
+      writeSync: (fd: number, b: Buffer, o: number, l: number, p: number | null) => {
+        if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return nodeSpoolFs.writeSync(fd, b, o, l, p);
+      },
+    };
+    let t = 0;
+    const spool = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'interval', minFree: 0, fs, now: () => t });
+    const b = new Batcher(spool, { batchSize: 2, flushIntervalMs: 60_000, maxMessageBytes: 1_000_000, now: () => 1000 });
+    const sent: number[] = [];
+    const dropped: number[] = [];
+    b.onSpooled = (seq) => sent.push(seq);
+    b.onDropped = (points) => dropped.push(points.length);
+    let batches = 0;
+    b.onBatch = () => batches++;
+    const acc = b.accumulator('x');
+    acc.addPoint('m', {}, { v: 1 }, { time: 1 });
+    acc.addPoint('m', {}, { v: 2 }, { time: 2 });
+    full = true;
+    t += 1000;
+    expect(() => {
+      acc.addPoint('m', {}, { v: 3 }, { time: 3 });
+      acc.addPoint('m', {}, { v: 4 }, { time: 4 });
+    }).not.toThrow();
+    expect({ sent, dropped, batches }).toEqual({ sent: [1], dropped: [2], batches: 1 });
+    expect(spool.stats()).toMatchObject({ batches: 1, droppedPoints: 2, droppedDiskFullPoints: 2, diskFull: true });
+    full = false;
+    t += 1000;
+    acc.addPoint('m', {}, { v: 5 }, { time: 5 });
+    acc.addPoint('m', {}, { v: 6 }, { time: 6 });
+    expect(sent).toEqual([1, 2]);
+    expect(spool.stats().diskFull).toBe(false);
+    spool.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -38,6 +38,8 @@ export class Batcher {
   onBatch: () => void = () => {};
   /** Delivery audit hook: sees every batch once it is in the spool. */
   onSpooled: ((seq: number, points: readonly Point[], events: readonly SecurityEvent[]) => void) | undefined;
+  /** Delivery audit hook: a batch the spool could not keep (disk full), counted there as dropped. */
+  onDropped: ((points: readonly Point[], events: readonly SecurityEvent[]) => void) | undefined;
 
   private readonly spool: Spool;
   private readonly opts: BatcherOptions;
@@ -158,6 +160,11 @@ export class Batcher {
       points: points.length,
       events: events.length,
     }));
+    // Not kept (the disk is full): the spool counted it as dropped; nothing to send.
+    if (seq === undefined) {
+      this.onDropped?.(points, events);
+      return;
+    }
     this.onSpooled?.(seq, points, events);
     this.onBatch();
   }

@@ -56,6 +56,10 @@ export const AgentSchema = z
     spool_fsync: z.enum(['always', 'interval', 'never']).default('interval'),
     /** How long a batch may stay unacked and unsynced under spool_fsync: interval. */
     spool_fsync_interval: duration().default(1000),
+    /** Free space the spool leaves on its file system: bytes, "N%" of it, or auto (5 % or 256 MiB, whichever is smaller). Below it, new batches are dropped and counted (dropped_points_disk_full) until space returns. */
+    spool_min_free: z
+      .union([z.literal('auto'), z.number().int().min(0), z.string().regex(/^(100|\d{1,2}(\.\d+)?)%$/, 'a share of the file system from "0%" to "100%"')])
+      .default('auto'),
     /** Accept inputs and detectors pushed by the collector (they replace the local lists). */
     central_config: z.boolean().default(true),
     /** Delivery audit: append every spooled point's key (name, tags, time) as JSON lines. Debugging aid. */

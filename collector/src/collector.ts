@@ -12,6 +12,7 @@ import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
 import { CollectorSpool } from './influx/spool.ts';
+import type { MinFree } from '@canh/core';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
 import { StatusPage } from './status/index.ts';
 import { CentralConfigStore } from './central/store.ts';
@@ -74,7 +75,7 @@ export class Collector {
       },
       deps.log.child({ component: 'influx' }),
     );
-    this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes }, this.writer, deps.log.child({ component: 'spool' }));
+    this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes, minFree: config.spool.min_free as MinFree }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (text, n) => this.spool.storeText(text, n);
     if (config.alerting) this.engine = this.newEngine(config);
     const current = (): AlertEngine | undefined => this.engine;
@@ -113,7 +114,11 @@ export class Collector {
       central: this.central,
       health: () => {
         const r = this.reloadStats;
-        return { config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError } };
+        const sp = this.spool;
+        return {
+          config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError },
+          spool: { records: sp.pendingRecords, bytes: sp.pendingBytes, spool_disk_full: sp.diskFull ? 1 : 0, refused_disk_full: sp.refusedDiskFull, refused_full: sp.refusedFull },
+        };
       },
     });
   }

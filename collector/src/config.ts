@@ -59,6 +59,10 @@ export const CollectorConfigSchema = z
       .object({
         /** Disk the collector may use to keep data while InfluxDB is down; past it, agents keep theirs. */
         max_bytes: z.number().int().min(1024 * 1024).default(2 * 1024 * 1024 * 1024),
+        /** Free space the spool leaves on its file system: bytes, "N%" of it, or auto (5 % or 256 MiB, whichever is smaller). Below it the spool takes nothing more and the collector stops acking what it cannot write to InfluxDB (the agents keep it). */
+        min_free: z
+          .union([z.literal('auto'), z.number().int().min(0), z.string().regex(/^(100|\d{1,2}(\.\d+)?)%$/, 'a share of the file system from "0%" to "100%"')])
+          .default('auto'),
       })
       .strict()
       .prefault({}),

@@ -90,6 +90,9 @@ export class CollectorServer {
   private readonly conns = new Map<string, Conn>();
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  /** Messages dropped unacked for a disk or I/O error (full disk), and when that was last logged. */
+  private diskErrors = 0;
+  private diskErrorLoggedAt = -Infinity;
   private readonly config: CollectorConfig;
   private readonly registry: AgentRegistry;
   private readonly writer: InfluxWriter;
@@ -242,7 +245,17 @@ export class CollectorServer {
           else log.info({ version: msg.version }, 'agent applied central config');
         }
       } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
+        if (!(err instanceof ProtocolError)) {
+          // A full disk or an I/O error (spool, registry) costs this message its ack, never
+          // the collector its life: the agent keeps the batch and sends it again.
+          if (typeof (err as { code?: unknown }).code !== 'string' || !/^(E[A-Z]+|SQLITE_\w+|ERR_SQLITE\w*)$/.test((err as { code: string }).code)) throw err;
+          this.diskErrors++;
+          if (Date.now() - this.diskErrorLoggedAt >= 60_000) {
+            this.diskErrorLoggedAt = Date.now();
+            log.warn({ code: 'CANH_ERR_SPOOL_IO', err: (err as Error).message, errors: this.diskErrors }, 'a message could not be handled for a disk error; not acked (logged once a minute)');
+          }
+          return;
+        }
         this.stats.invalidMessages++;
         log.warn({ reason: err.message }, 'invalid message; closing this connection');
         // Close reasons are limited to 123 bytes by the protocol.
@@ -332,7 +345,14 @@ export class CollectorServer {
     // One buffer per batch: the lines' own strings (ropes of their parts) die young, and
     // what waits for InfluxDB is outside V8's heap (collector RSS under the ingest
     // flood 575 → ~450 MiB, the same CPU per point as one flat string per batch).
-    this.writer.writeText(Buffer.from(lines.join('\n')), lines.length).then(
+    let written: Promise<void>;
+    try {
+      written = this.writer.writeText(Buffer.from(lines.join('\n')), lines.length);
+    } catch (err) {
+      // The writer's spool fallback failed outright: no ack, the agent sends the batch again.
+      written = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    written.then(
       () => {
         if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'ack', seq }));
       },

@@ -3,17 +3,24 @@
 // into InfluxDB when it answers again. Past its bound it refuses, the writer stops
 // acking, and the agents' spools hold the rest: backpressure instead of loss.
 //
-// It reuses the agent's segment format (checksummed records, torn-tail recovery); a
-// record here is a block of line protocol instead of a batch frame.
+// It reuses the agent's segment format (checksummed records, torn-tail recovery, checked
+// writes); a record here is a block of line protocol instead of a batch frame. A full
+// disk (or one below spool.min_free) is a state: store() refuses, so the writer keeps the
+// lines in memory up to its bound and then answers busy, and the agents keep the rest;
+// the spool still drains, and takes data again when space returns.
 import type { Logger } from 'pino';
-import { Backoff, DiskSpool } from '@canh/core';
+import { Backoff, DiskSpool, type MinFree, type SpoolFs } from '@canh/core';
 import type { InfluxWriter } from './writer.ts';
 
 export interface CollectorSpoolOptions {
   dir: string;
   maxBytes: number;
+  /** Free-space floor of the spool's file system (default auto: 5 % or 256 MiB, whichever is smaller). */
+  minFree?: MinFree;
   /** Records drained per InfluxDB request. */
   drainBatch?: number;
+  /** File calls (tests inject disk faults); node:fs by default. */
+  fs?: SpoolFs;
 }
 
 export class CollectorSpool {
@@ -27,9 +34,14 @@ export class CollectorSpool {
   private full = false;
   private delay = 0;
   private readonly backoff = new Backoff(500, 30_000);
+  private diskFullLoggedAt = -Infinity;
+  private drainLoggedAt = -Infinity;
+  drainFailures = 0;
   stored = 0;
   drained = 0;
   refusedFull = 0;
+  /** Store calls the disk refused (full, below min_free, write errors): their batches were not acked. */
+  refusedDiskFull = 0;
 
   constructor(opts: CollectorSpoolOptions, writer: InfluxWriter, log: Logger) {
     this.maxBytes = opts.maxBytes;
@@ -37,7 +49,7 @@ export class CollectorSpool {
     this.writer = writer;
     this.log = log;
     // Never drop on overflow (that is the agent spool's job): store() refuses instead.
-    this.spool = new DiskSpool({ dir: opts.dir, maxBytes: Number.MAX_SAFE_INTEGER, fsync: 'always', log });
+    this.spool = new DiskSpool({ dir: opts.dir, maxBytes: Number.MAX_SAFE_INTEGER, fsync: 'always', minFree: opts.minFree, fs: opts.fs, countRefused: false, log });
     if (this.spool.recovery.unacked) log.info({ ...this.spool.recovery }, 'collector spool holds undelivered data from before the restart');
   }
 
@@ -55,9 +67,24 @@ export class CollectorSpool {
       return false;
     }
     this.full = false;
-    this.spool.append(() => ({ frame: text, points: n, events: 0 }));
+    // Only whole and synced records get a seq: anything else is refused, and not acked.
+    if (this.spool.append(() => ({ frame: text, points: n, events: 0 })) === undefined) {
+      this.refusedDiskFull++;
+      // Once a minute at most (the spool itself logs why, as often).
+      const now = performance.now();
+      if (now - this.diskFullLoggedAt >= 60_000) {
+        this.diskFullLoggedAt = now;
+        this.log.warn({ code: 'CANH_ERR_SPOOL_DISK_FULL', refused: this.refusedDiskFull }, 'collector spool: the disk takes no more; not acking agents for what InfluxDB has not taken (they keep it)');
+      }
+      return false;
+    }
     this.stored += n;
     return true;
+  }
+
+  /** The spool's disk refuses new records now (a gauge; it clears when space returns). */
+  get diskFull(): boolean {
+    return this.spool.stats().diskFull ?? false;
   }
 
   get pendingBytes(): number {
@@ -70,9 +97,18 @@ export class CollectorSpool {
 
   start(): void {
     const tick = () => {
-      this.timer = setTimeout(() => void this.drain().finally(tick), this.delay || 500);
+      // A read error (EIO) must not end the process: the records stay, the next tick tries again.
+      this.timer = setTimeout(() => void this.drain().catch((err: Error) => this.drainFailed(err)).finally(tick), this.delay || 500);
     };
     tick();
+  }
+
+  private drainFailed(err: Error): void {
+    this.drainFailures++;
+    const now = performance.now();
+    if (now - this.drainLoggedAt < 60_000) return;
+    this.drainLoggedAt = now;
+    this.log.warn({ code: 'CANH_ERR_SPOOL_IO', err: err.message, failures: this.drainFailures }, 'collector spool: drain failed; retrying (logged once a minute)');
   }
 
   /** Send spooled records to InfluxDB in order until empty or InfluxDB fails again. */

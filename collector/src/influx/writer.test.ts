@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { startInfluxd, seriesRows, type Influxd } from '../../../test/helpers/influxd.ts';
 import { InfluxWriter } from './writer.ts';
 import { CollectorSpool } from './spool.ts';
+import { nodeSpoolFs, type SpoolFs } from '@canh/core';
 
 let influx: Influxd;
 const dirs: string[] = [];
@@ -109,6 +110,47 @@ describe('influx writer', () => {
     expect(spool.store(big)).toBe(false);
     expect(spool.refusedFull).toBe(1);
     spool.stop();
+    await w.stop(10);
+  });
+
+  it('a spool disk that takes nothing (ENOSPC): no throw, no ack (the writer keeps the lines), and it takes data again when the disk does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-cspool-'));
+    dirs.push(dir);
+    let full = false;
+    const fs: SpoolFs = {
+      ...nodeSpoolFs,
+      writeSync: (fd, b, o, l, p) => {
+        if (!full) return nodeSpoolFs.writeSync(fd, b, o, l, p);
+        // The kernel takes a few bytes, then the disk is full: a torn record to cut back.
+        if (l > 8) {
+          nodeSpoolFs.writeSync(fd, b, o, 8, p);
+          return 8;
+        }
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    };
+    const w = writer('diskfull', 'http://127.0.0.1:9'); // nothing listens there
+    const spool = new CollectorSpool({ dir, maxBytes: 1024 * 1024, minFree: 0, fs }, w, log);
+    w.fallback = (text, n) => spool.storeText(text, n);
+    expect(await w.post('d v=0i 1', 1)).toBe('retry'); // the writer now knows InfluxDB is down
+    expect(spool.store(['d v=1i 1'])).toBe(true);
+    full = true;
+    const pending = w.writeText('d v=2i 2', 1);
+    pending.catch(() => {});
+    expect(spool.diskFull).toBe(true);
+    expect(spool.refusedDiskFull).toBe(1);
+    expect(w.stats.queued, 'refused by the spool: kept in memory, not acked').toBe(1);
+    expect(spool.pendingRecords).toBe(1);
+    full = false;
+    let took = false;
+    for (let i = 0; i < 50 && !(took = spool.store(['d v=3i 3'])); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(took).toBe(true);
+    expect(spool.diskFull).toBe(false);
+    spool.stop();
+    // After a restart: the two whole records, nothing torn.
+    const again = new CollectorSpool({ dir, maxBytes: 1024 * 1024, minFree: 0 }, w, log);
+    expect(again.pendingRecords).toBe(2);
+    again.stop();
     await w.stop(10);
   });
 });

@@ -53,8 +53,8 @@ describe('disk spool fsync', () => {
 
   it('interval: batches acked before the interval ends are not synced (the collector holds them)', () => {
     const s = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'interval', fsyncIntervalMs: 1000 });
-    const a = s.append(frame);
-    const b = s.append(frame);
+    const a = s.append(frame)!;
+    const b = s.append(frame)!;
     s.ack(a);
     expect(vi.getTimerCount()).toBe(1); // b still waits for the sync
     s.ack(b);
@@ -72,16 +72,16 @@ describe('disk spool fsync', () => {
       vi.advanceTimersByTime(ms);
     };
     // Acked in 5 ms: acks are prompt.
-    const a = s.append(frame);
+    const a = s.append(frame)!;
     tick(5);
     s.ack(a);
     // Prompt: appends arm no timer (one the ack clears would still wake the agent).
-    const b = s.append(frame);
+    const b = s.append(frame)!;
     expect(vi.getTimerCount()).toBe(0);
     tick(5);
     s.ack(b);
-    const c = s.append(frame);
-    const d = s.append(frame);
+    const c = s.append(frame)!;
+    const d = s.append(frame)!;
     tick(5);
     s.ack(d);
     expect(vi.getTimerCount()).toBe(0);
@@ -89,7 +89,7 @@ describe('disk spool fsync', () => {
     // the next append, which finds c overdue, syncs it and arms the timer again.
     tick(10_000);
     expect(synced).toEqual([]);
-    const e = s.append(frame);
+    const e = s.append(frame)!;
     expect(synced).toHaveLength(1);
     expect(vi.getTimerCount()).toBe(1);
     tick(1000);
@@ -97,7 +97,7 @@ describe('disk spool fsync', () => {
     // An ack that took the whole interval keeps the timer on.
     s.ack(c);
     s.ack(e);
-    const f = s.append(frame);
+    const f = s.append(frame)!;
     expect(vi.getTimerCount()).toBe(1);
     tick(5);
     s.ack(f); // prompt again: no timer from here on
@@ -105,12 +105,12 @@ describe('disk spool fsync', () => {
     s.append(frame);
     expect(vi.getTimerCount()).toBe(0);
     // Waiting longer than the interval is found by the next ack too.
-    const h = s.append(frame);
+    const h = s.append(frame)!;
     tick(1500);
     s.ack(h);
     expect(synced).toHaveLength(3);
     // The link went down: no ack will come, so the timer is back for what waits.
-    const i = s.append(frame);
+    const i = s.append(frame)!;
     tick(5);
     s.ack(i); // prompt
     s.append(frame);
@@ -131,17 +131,17 @@ describe('disk spool fsync', () => {
       vi.advanceTimersByTime(ms);
     };
     // The first batch: no ack seen yet, so its sync is due after the interval as ever.
-    const a = s.append(frame);
+    const a = s.append(frame)!;
     tick(1000);
     expect(synced).toHaveLength(1);
     // Its ack, read at the next tick, ten seconds after the append: prompt.
     tick(9000);
     s.ack(a);
-    const b = s.append(frame);
+    const b = s.append(frame)!;
     expect(vi.getTimerCount()).toBe(0);
     tick(10_000);
     s.ack(b);
-    const c = s.append(frame);
+    const c = s.append(frame)!;
     expect(vi.getTimerCount()).toBe(0);
     expect(synced).toHaveLength(1);
     // The collector stops acking: at the next tick c has no ack; the append finds it

@@ -18,11 +18,22 @@ export interface SpoolStats {
   droppedEvents: number;
   /** Points dropped after they had been sent but before their ack came: maybe stored. */
   droppedUnackedPoints: number;
+  /**
+   * Of droppedPoints / droppedEvents: the batches the disk would not take (full, below the
+   * free-space floor, or a write error), newest first, counted as they were refused.
+   */
+  droppedDiskFullPoints?: number;
+  droppedDiskFullEvents?: number;
+  /** Appends are refused now because the disk is full (a state: it clears when space returns). */
+  diskFull?: boolean;
 }
 
 export interface Spool {
-  /** Store a batch; returns its sequence number. May drop the oldest records to stay bounded. */
-  append(make: (seq: number) => { frame: string; points: number; events: number }): number;
+  /**
+   * Store a batch; returns its sequence number. May drop the oldest records to stay bounded.
+   * undefined: the batch was not kept (the disk is full) and is counted as dropped; never throws for that.
+   */
+  append(make: (seq: number) => { frame: string; points: number; events: number }): number | undefined;
   /** Records not yet acked with seq > after, in order. */
   after(seq: number, limit: number): SpoolRecord[];
   /** Oldest unacked seq, or undefined when empty. */
