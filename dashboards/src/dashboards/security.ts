@@ -166,6 +166,7 @@ export function security(lang: Lang): DashboardBuilder {
         bars: true,
         stack: true,
         legendCalcs: ['sum'],
+        w: 8,
       }),
     )
     .withPanel(
