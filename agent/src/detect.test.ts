@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '../..');
-const fixtures = join(repo, '..', 'shared', 'fixtures', 'auth');
+const fixtures = join(repo, 'agent', 'src', 'detectors', 'auth_log', 'testdata', 'third-party');
 const cli = (args: string[], input?: string) =>
   spawnSync(process.execPath, [join(repo, 'agent/src/cli.ts'), ...args], { input, encoding: 'utf8', env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' } });
 const jsonLines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

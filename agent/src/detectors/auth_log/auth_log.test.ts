@@ -1,4 +1,4 @@
-// auth_log against real-world samples (shared/fixtures/auth: Wazuh's sshd/pam rule tests as a
+// auth_log against real-world samples (testdata/third-party: Wazuh's sshd/pam rule tests as a
 // classification oracle, Filebeat's expected output as per-line golden values, a real RHEL7
 // brute force) and our own hostile samples in testdata/.
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { readmeExample } from '../testing.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../../..');
-const fixtures = join(repoRoot, '..', 'shared', 'fixtures', 'auth');
+const fixtures = join(here, 'testdata', 'third-party');
 const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');
 const cfg = (over: Record<string, unknown> = {}) => authLog.config.parse(over);
 const NOW = Date.UTC(2024, 11, 1);
