@@ -291,6 +291,8 @@ export class Agent {
     const s = this.spool.stats();
     // rss() alone: memoryUsage() also gathers V8's heap statistics, which nothing here reports.
     const rss = process.memoryUsage.rss();
+    let unparsed = 0;
+    for (const r of this.running) unparsed += r.input.selfCounters?.().unparsed_lines ?? 0;
     this.batcher.accumulator('agent').addPoint(
       'agent',
       {},
@@ -302,12 +304,13 @@ export class Agent {
         dropped_unacked_points: s.droppedUnackedPoints,
         gather_errors: this.gatherErrors,
         skipped_gathers: this.scheduler.skipped,
+        unparsed_lines: unparsed,
         rss_bytes: rss,
         version: AGENT_VERSION,
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'gather_errors', 'skipped_gathers', 'rss_bytes'],
+        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'gather_errors', 'skipped_gathers', 'unparsed_lines', 'rss_bytes'],
       },
     );
   }

@@ -17,9 +17,11 @@ describe('canh-agent detect', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = jsonLines(r.stdout);
-    expect(out[3]).toMatchObject({ line: 4, kind: 'auth_failure', user: 'root', src: '116.31.116.24', port: 29160, method: 'password' });
+    // The zone the log's zone-less times are read in and where it came from, and the mode.
+    expect(out[0]).toEqual({ detector: 'auth_log', timezone: expect.any(String), timezone_from: expect.any(String), mode: 'normal' });
+    expect(out.find((o) => o.line === 4)).toMatchObject({ line: 4, kind: 'auth_failure', user: 'root', src: '116.31.116.24', port: 29160, method: 'password', service: 'ssh', counts: true });
     expect(out.filter((o) => o.event).map((o) => (o.event as { type: string }).type).sort()).toEqual(['account_created', 'group_created', 'sudo_not_allowed']);
-    expect(out.at(-1)).toEqual({ summary: { lines: 10, recognised: 10, events: 3 } });
+    expect(out.at(-1)).toEqual({ summary: { lines: 10, recognised: 10, unrecognised: 0, events: 3 } });
   });
 
   it('auth_log from standard input with --set', () => {
