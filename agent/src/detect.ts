@@ -5,7 +5,6 @@
 // they arise, then a summary. auth_log streams its input line by line (memory does not grow
 // with the file). Needs no config file and no collector; the detector's defaults apply
 // unless --set says otherwise.
-import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse as parseYaml } from 'yaml';

@@ -2,7 +2,7 @@
 // classification oracle, Filebeat's expected output as per-line golden values, a real RHEL7
 // brute force) and our own hostile samples in testdata/.
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import authLog from './index.ts';
@@ -12,7 +12,6 @@ import { makeAggregator } from './options.ts';
 import { readmeExample } from '../testing.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../../../..');
 const fixtures = join(here, 'testdata', 'third-party');
 const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');
 const cfg = (over: Record<string, unknown> = {}) => authLog.config.parse({ timezone: 'Asia/Ho_Chi_Minh', ...over });

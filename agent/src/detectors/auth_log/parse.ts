@@ -97,7 +97,7 @@ const ISO_RE = /^(?:<\d{1,3}>)?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2}
 const RFC5424_RE = /^(?:<\d{1,3}>)?1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: \uFEFF?(.*))?$/;
 // program[pid]: message | su(pam_unix)[123]: message | sudo: message | [sshd]: | [sshd] message
 const TAG_RE = /^([A-Za-z0-9_.\/-]+)(?:\(([^)\s]{1,64})\))?(?:\[(\d{1,10})\])?: ?(.*)$/;
-const BRACKET_TAG_RE = /^[[(]([A-Za-z0-9_.\/-]+)(?:\[(\d{1,10})\])?[\])]:? (.*)$/;
+const BRACKET_TAG_RE = /^[[(]([A-Za-z][A-Za-z0-9_.\/-]*)(?:\[(\d{1,10})\])?[\])]:? (.*)$/;
 // BSD syslogd -v: "<auth.info> sshd[1]: ..."
 const FACILITY_RE = /^<[a-z0-9]+\.[a-z]+> /;
 // Logs that daemons write themselves: exim's mainlog, vsftpd's vsftpd.log (ctime dates).
@@ -343,10 +343,9 @@ const SSHD: Rule[] = [
   [/^SSH: Server;Ltype: (?:Authname|Version|Kex);Remote: (\S+?)-\d+;/, (m) => withSrc(ssh({ kind: 'connection', counts: false }), m[1])],
 ];
 
-/** The rule `m` stands for when the first line of a disconnect in pre-auth is what counts (ddos). */
-function preauthLevel(f: Fields, preauth: boolean): Fields {
-  if (f.kind === 'disconnect' && preauth && f.src) return { ...f, level: 'ddos' };
-  return f;
+/** A connection closed before authentication (fail2ban mdre-ddos-other): counted from ddos mode on. */
+function preauthLevel(f: Fields): Fields {
+  return f.kind === 'disconnect' && f.src ? { ...f, level: 'ddos' } : f;
 }
 
 // PAM: "authentication failure; logname=L uid=N euid=N tty=T ruser=R rhost=H  user=U".
@@ -525,7 +524,7 @@ function classifyMessage(program: string, message: string, pamModule?: string): 
   if (program === 'sshd' || program === 'sshd-session') {
     msg = msg.replace(/^(?:(?:error|fatal): )?(?:PAM: )?/, '');
     const f = run(SSHD, msg);
-    if (f) return preauthLevel(f, preauth);
+    if (f) return preauth && /^(?:Connection closed by|Connection reset by|Disconnected from) /.test(msg) ? preauthLevel(f) : f;
     const m = /^PAM (\d+) more authentication failures?; (.*)$/.exec(msg);
     if (m) return classifyPam('sshd', `${m[1]} more authentication failures; ${m[2]}`);
     return undefined;
