@@ -138,6 +138,14 @@ export class AuthAggregator {
   private failure(rec: AuthRecord, now: number, at: number, out: AuthEvent[]): void {
     const src = rec.src!;
     const s = this.source(src);
+    if (at - s.lastFailure >= this.o.windowMs) {
+      // Quiet for a window by the log's clock (a backlog read at once): the earlier incident is
+      // over, this failure starts afresh.
+      if (s.incident && s.incident.pending > 0) out.push(this.update(src, s, s.lastFailure, s.lastFailure));
+      s.incident = undefined;
+      s.users.clear();
+      s.services.clear();
+    }
     const latest = Math.max(at, s.lastFailure);
     const cutoff = latest - this.o.windowMs;
     while (s.fails.length && s.fails[0]! <= cutoff) s.fails.shift();
