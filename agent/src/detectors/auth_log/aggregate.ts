@@ -78,8 +78,11 @@ export class AuthAggregator {
   /** The latest event time seen: the log's own clock. */
   private logClock = -Infinity;
 
+  private readonly tickEvery: number;
+
   constructor(o: AggregatorOptions) {
     this.o = o;
+    this.tickEvery = Math.max(1000, Math.min(o.windowMs / 20, o.keyGraceMs || Infinity));
   }
 
   /** Feed one record; returns the events it causes now. */
@@ -101,8 +104,9 @@ export class AuthAggregator {
     }
     if (rec.kind === 'login_success' && rec.src) this.success(rec, now, at, out);
     this.direct(rec, at, out);
-    // tick() walks every source: at most once a second, so a flood of lines stays linear.
-    if (now - this.lastTick >= 1000) out.push(...this.tick());
+    // tick() walks every source: at most once per twentieth of a window (or key grace), so a
+    // flood of lines, or a dense log replayed at once, stays linear.
+    if (now - this.lastTick >= this.tickEvery) out.push(...this.tick());
     return out;
   }
 

@@ -105,16 +105,38 @@ const EXIM_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?(
 const CTIME_RE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) \[pid (\d{1,10})\] (.*)$/;
 const REPEAT_RE = /^message repeated (\d{1,9}) times: \[ ?(.*?) ?\]$/;
 
+// Zone arithmetic through Intl costs microseconds per call, and every line needs it: the
+// zone's offset is kept per hour of local time, the current year per minute of `now`.
+const offsets = new Map<string, number>();
+let yearMemo = { tz: '', minute: NaN, year: 0 };
+
+function zoned(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, tz: string): number {
+  const key = `${tz}|${y}|${mo}|${d}|${h}`;
+  let off = offsets.get(key);
+  if (off === undefined) {
+    off = zonedToUtc(y, mo, d, h, 0, 0, 0, tz) - Date.UTC(y, mo - 1, d, h);
+    if (offsets.size >= 4096) offsets.clear();
+    offsets.set(key, off);
+  }
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms) + off;
+}
+
+function currentYear(now: number, tz: string): number {
+  const minute = Math.floor(now / 60_000);
+  if (yearMemo.tz !== tz || yearMemo.minute !== minute) yearMemo = { tz, minute, year: wallClock(now, tz).year };
+  return yearMemo.year;
+}
+
 function syslogTime(mon: string, day: number, h: number, mi: number, s: number, frac: string | undefined, opts: ParseOptions, year?: number): number | undefined {
   const month = MONTHS[mon];
   if (!month || day < 1 || day > 31 || h > 23 || mi > 59 || s > 60) return undefined;
   const ms = frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0;
-  if (year !== undefined) return zonedToUtc(year, month, day, h, mi, s, ms, opts.tz);
+  if (year !== undefined) return zoned(year, month, day, h, mi, s, ms, opts.tz);
   // Syslog has no year: take this year's, or last year's when that would lie in the future
   // (a December line read in January). A day of slack covers clock skew between hosts.
-  const y = wallClock(opts.now, opts.tz).year;
-  let t = zonedToUtc(y, month, day, h, mi, s, ms, opts.tz);
-  if (t > opts.now + 86_400_000) t = zonedToUtc(y - 1, month, day, h, mi, s, ms, opts.tz);
+  const y = currentYear(opts.now, opts.tz);
+  let t = zoned(y, month, day, h, mi, s, ms, opts.tz);
+  if (t > opts.now + 86_400_000) t = zoned(y - 1, month, day, h, mi, s, ms, opts.tz);
   return t;
 }
 
@@ -124,7 +146,7 @@ function isoTime(m: RegExpExecArray | readonly (string | undefined)[], opts: Par
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return undefined;
   const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
   const zone = m[8]?.trim();
-  if (!zone) return zonedToUtc(y!, mo!, d!, h!, mi!, s!, ms, opts.tz);
+  if (!zone) return zoned(y!, mo!, d!, h!, mi!, s!, ms, opts.tz);
   const base = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, ms);
   if (zone === 'Z') return base;
   const sign = zone[0] === '-' ? -1 : 1;

@@ -24,6 +24,7 @@ export class AuthPipeline {
   private readonly sessions: SshSessions;
   private readonly now: () => number;
   unparsed = 0;
+  private lastSessionTick = -Infinity;
   /** Called with a record's time before it is fed on (an offline replay moves its clock there). */
   onRecordTime?: (time: number) => void;
 
@@ -52,6 +53,15 @@ export class AuthPipeline {
     const derived: AuthRecord[] = [];
     if (record) {
       if (record.time !== undefined) this.onRecordTime?.(record.time);
+      // Held sshd PAM failures whose grace ran out (cheap: only the oldest connections are looked at).
+      const now = this.now();
+      if (now - this.lastSessionTick >= 1000) {
+        this.lastSessionTick = now;
+        for (const r of this.sessions.tick()) {
+          derived.push(r);
+          events.push(...this.agg.observe(r));
+        }
+      }
       for (const r of this.sessions.observe(record)) {
         if (r !== record) derived.push(r);
         events.push(...this.agg.observe(r));

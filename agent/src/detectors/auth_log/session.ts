@@ -44,13 +44,17 @@ export class SshSessions {
     const key = `${rec.host ?? ''}\0${rec.pid}`;
     let s = this.sessions.get(key);
     const now = this.o.now();
-    if (!s) {
-      s = { pending: [], users: new Set(), lastSeen: now };
-      this.sessions.set(key, s);
-      while (this.sessions.size > this.o.maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
+    const out: AuthRecord[] = [];
+    // Map order is recency order: tick() and eviction look at the front only.
+    if (s) this.sessions.delete(key);
+    else s = { pending: [], users: new Set(), lastSeen: now };
+    this.sessions.set(key, s);
+    while (this.sessions.size > this.o.maxSessions) {
+      const [oldKey, old] = this.sessions.entries().next().value!;
+      out.push(...this.commit(old));
+      this.sessions.delete(oldKey);
     }
     s.lastSeen = now;
-    const out: AuthRecord[] = [];
     if (rec.src && !s.src) {
       s.src = rec.src;
       // Counting lines that waited for an address now have one.
@@ -101,7 +105,7 @@ export class SshSessions {
     const now = this.o.now();
     const out: AuthRecord[] = [];
     for (const [key, s] of this.sessions) {
-      if (now - s.lastSeen < this.o.graceMs) continue;
+      if (now - s.lastSeen < this.o.graceMs) break;
       out.push(...this.commit(s));
       this.sessions.delete(key);
     }
