@@ -1,6 +1,6 @@
 // `canh-agent detect` as users run it: the real CLI in a child process, no config file, a
 // fixture from a file and from standard input.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,27 @@ describe('canh-agent detect', () => {
     const out = jsonLines(cli(['detect', 'auth_log', '--set', 'threshold=2'], text).stdout);
     const ev = out.filter((o) => o.event).map((o) => o.event as { type: string; count: number; evidence: { src_ip: string } });
     expect(ev[0]).toMatchObject({ type: 'brute_force', count: 2, evidence: { src_ip: '202.109.143.106' } });
+  });
+
+  it('auth_log streams: verdicts come out while standard input is still open', async () => {
+    const child = spawn(process.execPath, [join(repo, 'agent/src/cli.ts'), 'detect', 'auth_log', '--set', 'mode=aggressive', '--set', 'timezone=UTC'], {
+      env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const line = (i: number) => `Dec  1 10:00:00 h sshd[${i}]: Connection closed by 192.0.2.${i % 250} port ${1000 + i} [preauth]\n`;
+    child.stdin.write(Array.from({ length: 2500 }, (_, i) => line(i + 1)).join(''));
+    // The input is not closed: a detect that read all of it first would print nothing yet.
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('"line":2000') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toContain('"line":2000');
+    const first = out.split('\n').slice(0, 2).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(first[0]).toEqual({ detector: 'auth_log', timezone: 'UTC', timezone_from: 'config', mode: 'aggressive' });
+    // In aggressive mode a pre-auth disconnect counts (normal mode would say counts: false).
+    expect(first[1]).toMatchObject({ line: 1, kind: 'disconnect', src: '192.0.2.1', counts: true, level: 'ddos' });
+    child.stdin.end();
+    await new Promise((r) => child.on('close', r));
+    expect(out.trim().split('\n').at(-1)).toContain('"summary":{"lines":2500');
   });
 
   it('windows_eventlog from a wevtutil XML file', () => {
