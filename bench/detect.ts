@@ -9,6 +9,8 @@
 // lines (user+sys), max RSS; then whether both find the same attacking addresses (fail2ban's
 // rule: maxretry 5 within findtime 10m, computed from its matched rows; Canh's: its
 // brute_force events with the same threshold and window).
+// Both run as they ship to users: detect from the agent's TypeScript source (node type
+// stripping; its start-up, ~1 s of CPU, is included) and prints every line's verdict.
 // Target (issue 21): detect >= 200,000 lines/s. Not covered here: the live comparison with
 // fail2ban-server and the agent's RSS while following a 1 GiB log.
 //
@@ -171,8 +173,11 @@ function main(): void {
     }
     const f2bSet = banned(rows);
 
+    // Wall time depends on what else the machine runs; lines per CPU-second does not.
     const row = (name: string, wall: number, cpu: number, rss: number) =>
-      console.log(`${name.padEnd(34)} ${String(Math.round(lines / wall)).padStart(9)} lines/s  ${((cpu * 1e6) / lines).toFixed(2).padStart(7)} CPU ms/1,000 lines  max RSS ${(rss / 1024).toFixed(0)} MiB`);
+      console.log(
+        `${name.padEnd(34)} ${String(Math.round(lines / wall)).padStart(9)} lines/s (wall)  ${String(Math.round(lines / cpu)).padStart(9)} lines per CPU-s  ${((cpu * 1e6) / lines).toFixed(2).padStart(7)} CPU ms/1,000 lines  max RSS ${(rss / 1024).toFixed(0)} MiB`,
+      );
     row('canh-agent detect auth_log', canh.wallS, canh.cpuS, canh.maxRssKiB);
     row(`fail2ban-regex (${filters.length} filters, summed)`, f2bWall, f2bCpu, f2bRss);
     console.log(`CPU ratio fail2ban/canh: ${(f2bCpu / canh.cpuS).toFixed(1)}x`);
@@ -180,7 +185,7 @@ function main(): void {
     console.log(`  found by fail2ban only: ${diff(f2bSet, canhSet).length}${diff(f2bSet, canhSet).length ? ` (e.g. ${diff(f2bSet, canhSet).slice(0, 5).join(', ')})` : ''}`);
     console.log(`  found by canh only: ${diff(canhSet, f2bSet).length}${diff(canhSet, f2bSet).length ? ` (e.g. ${diff(canhSet, f2bSet).slice(0, 5).join(', ')})` : ''}`);
     console.log(`  generated but found by neither: ${[...attackers].filter((a) => !canhSet.has(a) && !f2bSet.has(a)).length}`);
-    console.log(`target: detect >= 200,000 lines/s: ${lines / canh.wallS >= 200_000 ? 'met' : 'missed'}`);
+    console.log(`target: detect >= 200,000 lines/s: ${lines / canh.wallS >= 200_000 ? 'met' : 'missed'} (wall), ${lines / canh.cpuS >= 200_000 ? 'met' : 'missed'} (per CPU-second)`);
   } finally {
     if (!process.env.BENCH_DETECT_KEEP) rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);
