@@ -64,6 +64,7 @@ describe('labelled lines (testdata/lines/*.log)', () => {
             }
             expect(r?.kind, where).toBe(c.want.kind);
             for (const k of ['user', 'src', 'port', 'service', 'method', 'host', 'pid', 'level'] as const) if (k in c.want) expect(r![k], `${k}: ${where}`).toEqual(c.want[k]);
+            if ('target' in c.want) expect(r!.target, where).toBe(c.want.target);
             if ('invalid_user' in c.want) expect(!!r!.invalidUser, where).toBe(c.want.invalid_user);
             if ('time' in c.want) expect(new Date(r!.time!).toISOString(), where).toBe(c.want.time);
             if (c.want.counts === 'held') {
