@@ -113,3 +113,18 @@ describe('sshd connection scenarios (testdata/lines/sessions.txt)', () => {
     });
   }
 });
+
+describe('unrecognised lines of watched services (counted in unparsed_lines)', () => {
+  const unparsed = (l: string) => parseVerdict(l, { tz: 'UTC', now: NOW }).unparsed;
+  it('an unknown failure form of sshd, PAM or a mail/FTP daemon is counted', () => {
+    expect(unparsed('Dec  1 10:00:00 h sshd[1]: Failed telepathy for root (a future form)')).toBe(true);
+    expect(unparsed('Dec  1 10:00:00 mx postfix/smtpd[1]: warning: unknown[192.0.2.1]: SASL LOGIN authentication failed (a future form)')).toBe(true);
+    expect(unparsed('Dec  1 10:00:00 ftp vsftpd[1]: [pid 2] [u] FAIL LOGIN (a future form)')).toBe(true);
+  });
+  it('recognised lines, other programs, and a mail server refusing relay are not', () => {
+    expect(unparsed('Dec  1 10:00:00 h sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2')).toBe(false);
+    expect(unparsed('Dec  1 10:00:00 h CRON[1]: (root) CMD (failed job)')).toBe(false);
+    expect(unparsed('Dec  1 10:00:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[192.0.2.1]: 554 5.7.1 <x@y>: Relay access denied')).toBe(false);
+    expect(unparsed('Dec  1 10:00:00 h sshd[1]: Server listening on 0.0.0.0 port 22.')).toBe(false);
+  });
+});

@@ -592,6 +592,8 @@ export function parseVerdict(line: string, opts: ParseOptions): Verdict {
 /** Lines of these programs that say nothing we know are counted as unparsed; sshd's many informational lines are not. */
 export function isWatched(h: Header): boolean {
   if (!WATCHED_PROGRAMS.has(h.program) && !h.pamModule) return false;
+  // A mail server logs many refusals that are not logins (relay denied, RBL): only its authentication lines.
+  if (h.program === 'smtpd' || h.program === 'exim' || h.program === 'exim4') return /authentication failed|authenticator failed/i.test(h.message);
   return /fail|invalid|illegal|refused|denied|not allowed|mismatch|unknown user/i.test(h.message);
 }
 
