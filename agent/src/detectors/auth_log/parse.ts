@@ -110,7 +110,11 @@ const REPEAT_RE = /^message repeated (\d{1,9}) times: \[ ?(.*?) ?\]$/;
 const offsets = new Map<string, number>();
 let yearMemo = { tz: '', minute: NaN, year: 0 };
 
+let lastHour = { tz: '', y: 0, mo: 0, d: 0, h: -1, off: 0 };
+
 function zoned(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, tz: string): number {
+  const l = lastHour;
+  if (l.h === h && l.d === d && l.mo === mo && l.y === y && l.tz === tz) return Date.UTC(y, mo - 1, d, h, mi, s, ms) + l.off;
   const key = `${tz}|${y}|${mo}|${d}|${h}`;
   let off = offsets.get(key);
   if (off === undefined) {
@@ -118,6 +122,7 @@ function zoned(y: number, mo: number, d: number, h: number, mi: number, s: numbe
     if (offsets.size >= 4096) offsets.clear();
     offsets.set(key, off);
   }
+  lastHour = { tz, y, mo, d, h, off };
   return Date.UTC(y, mo - 1, d, h, mi, s, ms) + off;
 }
 
@@ -613,6 +618,13 @@ export function recordFrom(h: Header, mode: Mode = 'normal'): AuthRecord | undef
   }
   const f = classify(h.program, message, h.pamModule, mode);
   if (!f) return undefined;
-  const { level, ...rest } = f;
-  return { ...rest, ...(level ? { level } : {}), service: f.service ?? (f.counts || f.kind === 'login_success' ? serviceOf(h.program) : undefined), program: h.program, pid: h.pid, host: h.host, time: h.time, repeat };
+  // The fields object is new for each line: completed in place (copying it costs a per-line allocation).
+  const rec = f as AuthRecord;
+  if (rec.service === undefined && (f.counts || f.kind === 'login_success')) rec.service = serviceOf(h.program);
+  rec.program = h.program;
+  rec.pid = h.pid;
+  rec.host = h.host;
+  rec.time = h.time;
+  rec.repeat = repeat;
+  return rec;
 }
