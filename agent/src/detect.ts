@@ -74,7 +74,17 @@ export async function runDetect(
 ): Promise<number> {
   const settings = parseSettings(opts.set ?? []);
   const now = opts.now ?? Date.now();
-  const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+  // Lines of one second share their time: its text is made once.
+  let lastT = NaN;
+  let lastIso = '';
+  const iso = (t: number | undefined) => {
+    if (t === undefined) return undefined;
+    if (t !== lastT) {
+      lastT = t;
+      lastIso = new Date(t).toISOString();
+    }
+    return lastIso;
+  };
   if (detector === 'auth_log') {
     const cfg = options(authLog, settings);
     const rp = new LogReplay(cfg, now);
