@@ -28,7 +28,7 @@ beforeAll(async () => {
       },
     },
   });
-  const h = await p.addAgent({ name: 'portal-01', agency: 'ubnd-tinh', site: 'dc', detectors: [{ type: 'auth_log', path: log }] });
+  const h = await p.addAgent({ name: 'portal-01', agency: 'ubnd-tinh', site: 'dc', detectors: [{ type: 'auth_log', path: log, timezone: 'Asia/Ho_Chi_Minh' }] });
   // The follower starts at the end of the file on its first run and records its
   // position; lines appended after that are new.
   const deadline = Date.now() + 10_000;

@@ -308,6 +308,8 @@ export class Agent {
     const s = this.spool.stats();
     // rss() alone: memoryUsage() also gathers V8's heap statistics, which nothing here reports.
     const rss = process.memoryUsage.rss();
+    let unparsed = 0;
+    for (const r of this.running) unparsed += r.input.selfCounters?.().unparsed_lines ?? 0;
     this.batcher.accumulator('agent').addPoint(
       'agent',
       {},
@@ -327,12 +329,13 @@ export class Agent {
         clock_steps: this.clockWatch.steps,
         bad_acks: this.transport.badAcks,
         invalid_frames: this.transport.invalidFrames,
+        unparsed_lines: unparsed,
         rss_bytes: rss,
         version: AGENT_VERSION,
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'dropped_points_disk_full', 'dropped_events_disk_full', 'spool_disk_full', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'rss_bytes'],
+        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'dropped_points_disk_full', 'dropped_events_disk_full', 'spool_disk_full', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'unparsed_lines', 'rss_bytes'],
       },
     );
   }

@@ -65,7 +65,17 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? 'run';
   if (command === 'detect') {
     try {
-      return await runDetect(positionals[1] ?? '', { file: values.file, set: values.set }, (l) => process.stdout.write(`${l}\n`));
+      // Output in chunks, waiting for the reader: a long log must not pile up in memory here either.
+      let buf: string[] = [];
+      const drain = async () => {
+        if (!buf.length) return;
+        const text = `${buf.join('\n')}\n`;
+        buf = [];
+        if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+      };
+      const rc = await runDetect(positionals[1] ?? '', { file: values.file, set: values.set }, Object.assign((l: string) => void buf.push(l), { drain }));
+      await drain();
+      return rc;
     } catch (err) {
       if (!(err instanceof CanhError)) throw err;
       process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);

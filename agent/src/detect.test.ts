@@ -1,12 +1,12 @@
 // `canh-agent detect` as users run it: the real CLI in a child process, no config file, a
 // fixture from a file and from standard input.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '../..');
-const fixtures = join(repo, '..', 'shared', 'fixtures', 'auth');
+const fixtures = join(repo, 'agent', 'src', 'detectors', 'auth_log', 'testdata', 'third-party');
 const cli = (args: string[], input?: string) =>
   spawnSync(process.execPath, [join(repo, 'agent/src/cli.ts'), ...args], { input, encoding: 'utf8', env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' } });
 const jsonLines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -17,9 +17,11 @@ describe('canh-agent detect', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = jsonLines(r.stdout);
-    expect(out[3]).toMatchObject({ line: 4, kind: 'auth_failure', user: 'root', src: '116.31.116.24', port: 29160, method: 'password' });
+    // The zone the log's zone-less times are read in and where it came from, and the mode.
+    expect(out[0]).toEqual({ detector: 'auth_log', timezone: expect.any(String), timezone_from: expect.any(String), mode: 'normal' });
+    expect(out.find((o) => o.line === 4)).toMatchObject({ line: 4, kind: 'auth_failure', user: 'root', src: '116.31.116.24', port: 29160, method: 'password', service: 'ssh', counts: true });
     expect(out.filter((o) => o.event).map((o) => (o.event as { type: string }).type).sort()).toEqual(['account_created', 'group_created', 'sudo_not_allowed']);
-    expect(out.at(-1)).toEqual({ summary: { lines: 10, recognised: 10, events: 3 } });
+    expect(out.at(-1)).toEqual({ summary: { lines: 10, recognised: 10, unrecognised: 0, events: 3 } });
   });
 
   it('auth_log from standard input with --set', () => {
@@ -27,6 +29,27 @@ describe('canh-agent detect', () => {
     const out = jsonLines(cli(['detect', 'auth_log', '--set', 'threshold=2'], text).stdout);
     const ev = out.filter((o) => o.event).map((o) => o.event as { type: string; count: number; evidence: { src_ip: string } });
     expect(ev[0]).toMatchObject({ type: 'brute_force', count: 2, evidence: { src_ip: '202.109.143.106' } });
+  });
+
+  it('auth_log streams: verdicts come out while standard input is still open', async () => {
+    const child = spawn(process.execPath, [join(repo, 'agent/src/cli.ts'), 'detect', 'auth_log', '--set', 'mode=aggressive', '--set', 'timezone=UTC'], {
+      env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const line = (i: number) => `Dec  1 10:00:00 h sshd[${i}]: Connection closed by 192.0.2.${i % 250} port ${1000 + i} [preauth]\n`;
+    child.stdin.write(Array.from({ length: 2500 }, (_, i) => line(i + 1)).join(''));
+    // The input is not closed: a detect that read all of it first would print nothing yet.
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('"line":2000') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(out).toContain('"line":2000');
+    const first = out.split('\n').slice(0, 2).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(first[0]).toEqual({ detector: 'auth_log', timezone: 'UTC', timezone_from: 'config', mode: 'aggressive' });
+    // In aggressive mode a pre-auth disconnect counts (normal mode would say counts: false).
+    expect(first[1]).toMatchObject({ line: 1, kind: 'disconnect', src: '192.0.2.1', counts: true, level: 'ddos' });
+    child.stdin.end();
+    await new Promise((r) => child.on('close', r));
+    expect(out.trim().split('\n').at(-1)).toContain('"summary":{"lines":2500');
   });
 
   it('windows_eventlog from a wevtutil XML file', () => {

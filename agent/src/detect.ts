@@ -1,13 +1,19 @@
 // `canh-agent detect <detector> [--file F|-] [--set key=value]...`: runs a log through a
-// detector offline, like fail2ban-regex, and prints JSON lines: each recognised line with its
-// line number and what was extracted, then the events the log would produce, then a summary.
-// Needs no config file and no collector; the detector's defaults apply unless --set says otherwise.
+// detector offline, like fail2ban-regex, and prints JSON lines: first the zone and mode it
+// reads the log with, then each line's verdict (recognised lines with what was extracted and
+// whether they count, lines of a watched service that no pattern knows) and the events as
+// they arise, then a summary. auth_log streams its input line by line (memory does not grow
+// with the file). Needs no config file and no collector; the detector's defaults apply
+// unless --set says otherwise.
 import { open, readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { CanhError } from '@canh/core';
 import authLog from './detectors/auth_log/index.ts';
-import { replayAuthLog } from './detectors/auth_log/replay.ts';
+import { LogReplay } from './detectors/auth_log/replay.ts';
+import { hostTimeZone } from './detectors/auth_log/host-zone.ts';
+import type { AuthRecord } from './detectors/auth_log/parse.ts';
 import windowsEventlog from './detectors/windows_eventlog/index.ts';
 import { replayWindowsEvents } from './detectors/windows_eventlog/replay.ts';
 import webAccess from './detectors/web_access/index.ts';
@@ -27,6 +33,21 @@ async function readInput(file: string | undefined, stdin: NodeJS.ReadableStream)
   for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
+
+async function openLines(file: string | undefined, stdin: NodeJS.ReadableStream): Promise<AsyncIterable<string>> {
+  let input: NodeJS.ReadableStream = stdin;
+  if (file && file !== '-') {
+    try {
+      input = (await open(file, 'r')).createReadStream({ highWaterMark: 256 * 1024 });
+    } catch (err) {
+      throw new CanhError('CANH_ERR_DETECT_UNREADABLE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`);
+    }
+  }
+  return createInterface({ input, crlfDelay: Infinity });
+}
+
+/** Where detect writes: one JSON text per call; `drain` (when given) is awaited now and then so output keeps pace. */
+export type DetectOut = ((line: string) => void) & { drain?: () => Promise<void> };
 
 /** "--set threshold=3" → { threshold: 3 }; values are YAML so lists and numbers work. */
 export function parseSettings(sets: readonly string[]): Record<string, unknown> {
@@ -51,21 +72,51 @@ function options<T>(def: { name: string; config: { strict(): { safeParse(v: unkn
 export async function runDetect(
   detector: string,
   opts: { file?: string; set?: readonly string[]; now?: number },
-  out: (line: string) => void,
+  out: DetectOut,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
   const settings = parseSettings(opts.set ?? []);
   const now = opts.now ?? Date.now();
-  const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+  // Lines of one second share their time: its text is made once.
+  let lastT = NaN;
+  let lastIso = '';
+  const iso = (t: number | undefined) => {
+    if (t === undefined) return undefined;
+    if (t !== lastT) {
+      lastT = t;
+      lastIso = new Date(t).toISOString();
+    }
+    return lastIso;
+  };
   if (detector === 'auth_log') {
     const cfg = options(authLog, settings);
-    const text = await readInput(opts.file, stdin);
-    const r = replayAuthLog(text, cfg, now);
-    for (const { line, record: x } of r.records) {
-      out(JSON.stringify({ line, kind: x.kind, program: x.program, pid: x.pid, time: iso(x.time), user: x.user, src: x.src, port: x.port, method: x.method, invalid_user: x.invalidUser || undefined, target: x.target, detail: x.detail, counts: x.counts, repeat: x.repeat > 1 ? x.repeat : undefined }));
+    const rp = new LogReplay(cfg, now);
+    const zoneFrom = cfg.timezone !== undefined ? 'config' : hostTimeZone().from;
+    out(JSON.stringify({ detector: 'auth_log', timezone: rp.pipeline.zone, timezone_from: zoneFrom, mode: rp.pipeline.mode }));
+    const rec = (line: number, x: AuthRecord, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ line, ...extra, kind: x.kind, program: x.program, pid: x.pid, time: iso(x.time), user: x.user, src: x.src, port: x.port, service: x.service, method: x.method, invalid_user: x.invalidUser || undefined, target: x.target, detail: x.detail, level: x.level, counts: x.counts, held: x.deferred || undefined, repeat: x.repeat > 1 ? x.repeat : undefined });
+    const ev = (e: { time: number }) => JSON.stringify({ event: { ...e, time: iso(e.time) } });
+    let n = 0;
+    let recognised = 0;
+    let events = 0;
+    for await (const text of await openLines(opts.file, stdin)) {
+      n++;
+      const r = rp.line(text);
+      if (r.record) {
+        recognised++;
+        out(rec(n, r.record));
+      } else if (r.unparsed) out(JSON.stringify({ line: n, verdict: 'unrecognised', program: r.header?.program }));
+      // Held sshd PAM failures that this line made count (no "Failed" line came for them).
+      for (const d of r.derived) if (d.counts && d !== r.record) out(rec(n, d, { committed: true }));
+      for (const e of r.events) out(ev(e));
+      events += r.events.length;
+      if (n % 2000 === 0) await out.drain?.();
     }
-    for (const e of r.events) out(JSON.stringify({ event: { ...e, time: iso(e.time) } }));
-    out(JSON.stringify({ summary: { lines: r.lines, recognised: r.records.length, events: r.events.length } }));
+    const last = rp.finish();
+    for (const e of last) out(ev(e));
+    events += last.length;
+    out(JSON.stringify({ summary: { lines: n, recognised, unrecognised: rp.pipeline.unparsed, events } }));
+    await out.drain?.();
     return 0;
   }
   if (detector === 'windows_eventlog') {

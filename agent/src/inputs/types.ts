@@ -114,6 +114,8 @@ export interface Input {
   start?(acc: Accumulator): Promise<void> | void;
   /** Safe to call twice; flushes what it holds. */
   stop?(): Promise<void> | void;
+  /** Counters since start that the agent adds up over inputs into its own `agent` point (unparsed_lines). */
+  selfCounters?(): { unparsed_lines?: number };
 }
 
 export interface InputDefinition<S extends z.ZodObject = z.ZodObject> {

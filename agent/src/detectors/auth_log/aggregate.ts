@@ -3,6 +3,9 @@
 // tests all share it. Failed logins are counted per source address in a sliding window; a
 // source crossing the threshold becomes ONE brute_force event, and a source that keeps going
 // yields at most one update per window carrying the new count (never a flood).
+// Windows are measured in the time the attempts HAPPENED (the log's time), not the time they
+// were read: a backlog read after downtime, five failures spread over two hours, is not "5
+// within 10m". The wall clock only ends incidents when the log falls silent.
 import type { Severity } from '@canh/protocol';
 import { bounded, sample } from '../group-findings.ts';
 import type { AuthRecord } from './parse.ts';
@@ -50,9 +53,13 @@ interface Incident {
 }
 
 interface Source {
+  /** Times (event time) of the failures in the window, ascending. */
   fails: number[];
   users: Map<string, number>;
+  services: Set<string>;
+  /** Event time of the latest failure, and wall time it was seen. */
   lastFailure: number;
+  lastSeen: number;
   lastPort?: number;
   incident?: Incident;
 }
@@ -68,16 +75,23 @@ export class AuthAggregator {
   private readonly invalidByPid = new Map<number, string>();
   forgottenSources = 0;
   private lastTick = -Infinity;
+  /** The latest event time seen: the log's own clock. */
+  private logClock = -Infinity;
+
+  private readonly tickEvery: number;
 
   constructor(o: AggregatorOptions) {
     this.o = o;
+    this.tickEvery = Math.max(1000, Math.min(o.windowMs / 20, o.keyGraceMs || Infinity));
   }
 
   /** Feed one record; returns the events it causes now. */
   observe(rec: AuthRecord): AuthEvent[] {
     const out: AuthEvent[] = [];
     const now = this.o.now();
-    const at = rec.time ?? now;
+    // A time far in the future (a wrong year, a skewed clock) is not trusted to order events.
+    const at = rec.time !== undefined && rec.time <= now + 86_400_000 ? rec.time : now;
+    if (at > this.logClock) this.logClock = at;
     if (rec.counts && rec.src) {
       if (rec.kind === 'auth_failure' && rec.method === 'publickey') {
         const key = `${rec.src}\0${rec.user ?? ''}`;
@@ -90,8 +104,9 @@ export class AuthAggregator {
     }
     if (rec.kind === 'login_success' && rec.src) this.success(rec, now, at, out);
     this.direct(rec, at, out);
-    // tick() walks every source: at most once a second, so a flood of lines stays linear.
-    if (now - this.lastTick >= 1000) out.push(...this.tick());
+    // tick() walks every source: at most once per twentieth of a window (or key grace), so a
+    // flood of lines, or a dense log replayed at once, stays linear.
+    if (now - this.lastTick >= this.tickEvery) out.push(...this.tick());
     return out;
   }
 
@@ -115,7 +130,7 @@ export class AuthAggregator {
     if (s) {
       // Map order doubles as recency order for eviction.
       this.sources.delete(src);
-    } else s = { fails: [], users: new Map(), lastFailure: 0 };
+    } else s = { fails: [], users: new Map(), services: new Set(), lastFailure: -Infinity, lastSeen: 0 };
     this.sources.set(src, s);
     while (this.sources.size > this.o.maxSources) {
       this.sources.delete(this.sources.keys().next().value!);
@@ -127,19 +142,35 @@ export class AuthAggregator {
   private failure(rec: AuthRecord, now: number, at: number, out: AuthEvent[]): void {
     const src = rec.src!;
     const s = this.source(src);
-    const cutoff = now - this.o.windowMs;
+    if (at - s.lastFailure >= this.o.windowMs) {
+      // Quiet for a window by the log's clock (a backlog read at once): the earlier incident is
+      // over, this failure starts afresh.
+      if (s.incident && s.incident.pending > 0) out.push(this.update(src, s, s.lastFailure, s.lastFailure));
+      s.incident = undefined;
+      s.users.clear();
+      s.services.clear();
+    }
+    const latest = Math.max(at, s.lastFailure);
+    const cutoff = latest - this.o.windowMs;
     while (s.fails.length && s.fails[0]! <= cutoff) s.fails.shift();
-    s.fails.push(now);
-    s.lastFailure = now;
+    // Lines of several files or hosts may come slightly out of order: keep the window sorted.
+    if (at > cutoff) {
+      let i = s.fails.length;
+      while (i > 0 && s.fails[i - 1]! > at) i--;
+      s.fails.splice(i, 0, at);
+    }
+    s.lastFailure = latest;
+    s.lastSeen = now;
     s.lastPort = rec.port ?? s.lastPort;
     const u = rec.user ?? '?';
     if (s.users.has(u) || s.users.size < 1000) s.users.set(u, (s.users.get(u) ?? 0) + 1);
+    if (s.services.size < 16) s.services.add(rec.service ?? (rec.program === 'windows' ? 'windows' : rec.program === 'sshd' ? 'ssh' : rec.program));
     if (s.incident) {
       s.incident.total++;
       s.incident.pending++;
-      if (now - s.incident.lastEmit >= this.o.windowMs) out.push(this.update(src, s, at, now));
+      if (at - s.incident.lastEmit >= this.o.windowMs) out.push(this.update(src, s, at, at));
     } else if (s.fails.length >= this.o.threshold) {
-      s.incident = { start: now, lastEmit: now, total: s.fails.length, pending: 0 };
+      s.incident = { start: at, lastEmit: at, total: s.fails.length, pending: 0 };
       out.push(this.bruteForce(src, s, at, s.fails.length, false));
     }
   }
@@ -149,15 +180,17 @@ export class AuthAggregator {
     const spray = users.length >= this.o.sprayUsers;
     const total = s.incident?.total ?? count;
     const shown = bounded(users.slice(0, 10).join(', ') + (users.length > 10 ? ` and ${users.length - 10} more` : ''), 300);
+    const service = [...s.services].sort().join(', ');
     return {
       time: at,
       type: 'brute_force',
       severity: 'high',
       message: update
-        ? `Brute-force attack continues from ${src}: ${count} more failed logins (${total} in total) for ${shown}`
-        : `Brute-force attack: ${count} failed logins from ${src} within ${fmtWindow(this.o.windowMs)} for ${shown}${spray ? ' (password spraying: many users)' : ''}`,
+        ? `Brute-force attack continues from ${src} (${service}): ${count} more failed logins (${total} in total) for ${shown}`
+        : `Brute-force attack (${service}): ${count} failed logins from ${src} within ${fmtWindow(this.o.windowMs)} for ${shown}${spray ? ' (password spraying: many users)' : ''}`,
       evidence: {
         src_ip: src,
+        service,
         users: sample(users, 20, 1000),
         user_count: users.length,
         total_failures: total,
@@ -184,7 +217,7 @@ export class AuthAggregator {
     if (rec.method === 'publickey') this.keyPending.delete(`${src}\0${user}`);
     const s = this.sources.get(src);
     if (s) {
-      const cutoff = now - this.o.windowMs;
+      const cutoff = at - this.o.windowMs;
       const recent = s.fails.filter((t) => t > cutoff).length;
       const failures = Math.max(recent, s.incident?.total ?? 0);
       if (failures >= this.o.threshold) {
@@ -278,8 +311,12 @@ export class AuthAggregator {
     }
     for (const [src, s] of this.sources) {
       const inc = s.incident;
-      const quiet = now - s.lastFailure >= this.o.windowMs;
-      if (inc && inc.pending > 0 && (quiet || now - inc.lastEmit >= this.o.windowMs)) out.push(this.update(src, s, now, now));
+      // Quiet: no failure for a window, by the log's clock (a backlog) or by the wall clock (a silent log).
+      const quiet = this.logClock - s.lastFailure >= this.o.windowMs || now - s.lastSeen >= this.o.windowMs;
+      if (inc && inc.pending > 0 && (quiet || this.logClock - inc.lastEmit >= this.o.windowMs)) {
+        const at = quiet ? s.lastFailure : this.logClock;
+        out.push(this.update(src, s, at, at));
+      }
       if (quiet) this.sources.delete(src);
     }
     return out;

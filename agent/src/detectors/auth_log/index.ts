@@ -6,10 +6,12 @@ import { z } from 'zod';
 import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { LogFollower } from '../tail.ts';
-import type { AuthEvent, AuthAggregator } from './aggregate.ts';
+import type { AuthEvent } from './aggregate.ts';
 import { JournalFollower } from './journal.ts';
-import { aggregationShape, makeAggregator } from './options.ts';
-import { parseLine, recordFrom } from './parse.ts';
+import { aggregationShape } from './options.ts';
+import { MODES } from './parse.ts';
+import { AuthPipeline, type LineResult } from './pipeline.ts';
+import { UnparsedSampler } from './unparsed.ts';
 
 export const DEFAULT_PATHS = ['/var/log/auth.log', '/var/log/secure'];
 
@@ -24,6 +26,8 @@ const config = z.object({
   journalctl: z.string().min(1).default('journalctl'),
   /** Name of the position file in state_dir; set it when running two auth_log detectors. */
   state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('auth_log'),
+  /** As fail2ban's sshd filter: normal counts failed authentications; ddos also probes and pre-auth disconnects; aggressive also negotiation failures. */
+  mode: z.enum(MODES).default('normal'),
   ...aggregationShape,
 });
 
@@ -38,13 +42,19 @@ export default defineInput({
   config,
   create(c, ctx) {
     const log = ctx.log.child({ detector: 'auth_log' });
-    const agg: AuthAggregator = makeAggregator(c, () => ctx.now());
-    const opts = () => ({ tz: c.timezone, now: ctx.now() });
+    const pipeline = new AuthPipeline(c, () => ctx.now());
+    const sampler = new UnparsedSampler(log, () => ctx.now());
     let acc: Accumulator | undefined;
     let follower: LogFollower | JournalFollower | undefined;
     let ticker: NodeJS.Timeout | undefined;
     const handle = (events: AuthEvent[]) => acc && emit(acc, events);
+    const result = (r: LineResult, line: string) => {
+      if (r.unparsed) sampler.add(line);
+      if (r.events.length) handle(r.events);
+    };
+    log.info({ timezone: pipeline.zone, mode: pipeline.mode }, 'auth_log reads zone-less times in this zone');
     return {
+      selfCounters: () => ({ unparsed_lines: pipeline.unparsed }),
       async start(a) {
         acc = a;
         if (c.source === 'journal') {
@@ -54,10 +64,7 @@ export default defineInput({
             stateName: `journal-${c.state_name}.cursor`,
             fromBeginning: c.from_beginning,
             log,
-            onEntry: (e) => {
-              const rec = recordFrom(e.header);
-              if (rec) handle(agg.observe(rec));
-            },
+            onEntry: (e) => result(pipeline.header(e.header), e.header.message),
           });
         } else {
           const path = c.path ?? DEFAULT_PATHS.find((p) => existsSync(p)) ?? DEFAULT_PATHS[0]!;
@@ -69,15 +76,12 @@ export default defineInput({
             pollMs: c.poll_interval,
             log,
             onLines: (lines) => {
-              for (const line of lines) {
-                const rec = parseLine(line, opts());
-                if (rec) handle(agg.observe(rec));
-              }
+              for (const line of lines) result(pipeline.line(line), line);
             },
           });
         }
         await follower.start();
-        ticker = setInterval(() => handle(agg.tick()), Math.max(c.poll_interval, 1000));
+        ticker = setInterval(() => handle(pipeline.tick()), Math.max(c.poll_interval, 1000));
       },
       async stop() {
         if (ticker) clearInterval(ticker);

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { duration, validTimeZone } from '@canh/core';
 import { AuthAggregator, parseClock } from './aggregate.ts';
+import { effectiveZone } from './host-zone.ts';
 
 const clock = z.string().refine((s) => parseClock(s) !== undefined, 'must be a time of day such as "07:30"');
 
@@ -29,8 +30,8 @@ export const aggregationShape = {
     })
     .strict()
     .default({ start: '07:30', end: '17:30', days: [1, 2, 3, 4, 5] }),
-  /** Time zone of working hours and of log timestamps written without one. */
-  timezone: z.string().refine(validTimeZone, 'not a time zone this system knows (write e.g. "Asia/Ho_Chi_Minh")').default('Asia/Ho_Chi_Minh'),
+  /** Time zone of working hours and of log timestamps written without one; the host's own zone (TZ, /etc/localtime; on Windows the system zone) when unset. */
+  timezone: z.string().refine(validTimeZone, 'not a time zone this system knows (write e.g. "Asia/Ho_Chi_Minh")').optional(),
   /** Bound on the sources tracked at once (memory under a distributed attack). */
   max_sources: z.number().int().min(100).default(10_000),
 };
@@ -47,7 +48,7 @@ export function makeAggregator(c: AggregationConfig, now: () => number): AuthAgg
     privilegedUsers: c.privileged_users,
     privilegedGroups: c.privileged_groups,
     workHours: { start: parseClock(c.work_hours.start)!, end: parseClock(c.work_hours.end)!, days: c.work_hours.days },
-    tz: c.timezone,
+    tz: effectiveZone(c.timezone),
     maxSources: c.max_sources,
     now,
   });

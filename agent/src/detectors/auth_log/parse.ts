@@ -5,6 +5,7 @@
 // attacker sends cannot choose the address that gets counted (greedy user captures below).
 import { isIP } from 'node:net';
 import { zonedToUtc, wallClock } from '@canh/core';
+import { bounded } from '../group-findings.ts';
 
 export const KINDS = [
   'auth_failure',
@@ -18,6 +19,9 @@ export const KINDS = [
   'postponed',
   'probe',
   'disconnect',
+  'connection',
+  'refused_connect',
+  'user_change',
   'sudo_failure',
   'sudo_not_allowed',
   'sudo_command',
@@ -49,6 +53,17 @@ export interface AuthRecord {
   invalidUser?: boolean;
   /** One failed authentication attempt from `src` (feeds brute-force counting). */
   counts: boolean;
+  /** What was attacked: ssh, mail, ftp, or the PAM service name. */
+  service?: string;
+  /**
+   * An sshd PAM failure: it counts only when no `Failed` line of the same attempt (same
+   * sshd pid) accounts for it; session.ts decides.
+   */
+  deferred?: boolean;
+  /** The line ends an sshd connection (session.ts commits or forgets what it holds). */
+  ends?: boolean;
+  /** Counted only in this mode and above (probes, negotiation failures, pre-auth disconnects). */
+  level?: 'ddos' | 'aggressive';
   /** "message repeated N times": this record stands for N lines. */
   repeat: number;
   /** Group, target user of su/sudo, PAM service, reason... depending on kind. */
@@ -56,41 +71,87 @@ export interface AuthRecord {
   detail?: string;
 }
 
+/** fail2ban's modes: probes and negotiation failures count in ddos, pre-auth disconnects in aggressive too. */
+export const MODES = ['normal', 'ddos', 'aggressive'] as const;
+export type Mode = (typeof MODES)[number];
+
 export interface ParseOptions {
   /** Zone of timestamps written without one (syslog). */
   tz: string;
   /** Now, to infer the year of syslog timestamps. */
   now: number;
+  /** Which lines count as attempts beyond plain authentication failures (default normal). */
+  mode?: Mode;
 }
 
 const MONTHS: Record<string, number> = { Jan: 1, Feb: 2, Mar: 3, Apr: 4, May: 5, Jun: 6, Jul: 7, Aug: 8, Sep: 9, Oct: 10, Nov: 11, Dec: 12 };
 const MAX_LINE = 16 * 1024;
 const MAX_USER = 256;
 
-const SYSLOG_RE = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))? +(\S+) +(.*)$/;
-const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})? +(\S+) +(.*)$/;
-// program[pid]: message   |   su(pam_unix)[123]: message   |   sudo: message
+// RFC 3164 (BSD syslog): optional <PRI>, "Nov 23 21:50:37", then the host name unless the
+// next word is already the tag (some syslogds and fail2ban's samples write none).
+const SYSLOG_RE = /^(?:<\d{1,3}>)?([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?: (\d{4}))? +(.*)$/;
+// ISO 8601 (rsyslog's high-precision format, journalctl -o short-iso, Wazuh's samples).
+const ISO_RE = /^(?:<\d{1,3}>)?(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})? +(.*)$/;
+// RFC 5424: <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD]... MSG (NILVALUE "-" anywhere).
+const RFC5424_RE = /^(?:<\d{1,3}>)?1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: \uFEFF?(.*))?$/;
+// program[pid]: message | su(pam_unix)[123]: message | sudo: message | [sshd]: | [sshd] message
 const TAG_RE = /^([A-Za-z0-9_.\/-]+)(?:\(([^)\s]{1,64})\))?(?:\[(\d{1,10})\])?: ?(.*)$/;
+const BRACKET_TAG_RE = /^[[(]([A-Za-z][A-Za-z0-9_.\/-]*)(?:\[(\d{1,10})\])?[\])]:? (.*)$/;
+// BSD syslogd -v: "<auth.info> sshd[1]: ..."
+const FACILITY_RE = /^<[a-z0-9]+\.[a-z]+> /;
+// Logs that daemons write themselves: exim's mainlog, vsftpd's vsftpd.log (ctime dates).
+const EXIM_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?( [+-]\d{4})? (?:\[(\d{1,10})\] )?(?:\w{6}-\w{6,11}-\w{2,4} )?(.*)$/;
+const CTIME_RE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) \[pid (\d{1,10})\] (.*)$/;
 const REPEAT_RE = /^message repeated (\d{1,9}) times: \[ ?(.*?) ?\]$/;
 
-function syslogTime(mon: string, day: number, h: number, mi: number, s: number, frac: string | undefined, opts: ParseOptions): number | undefined {
+// Zone arithmetic through Intl costs microseconds per call, and every line needs it: the
+// zone's offset is kept per hour of local time, the current year per minute of `now`.
+const offsets = new Map<string, number>();
+let yearMemo = { tz: '', minute: NaN, year: 0 };
+
+let lastHour = { tz: '', y: 0, mo: 0, d: 0, h: -1, off: 0 };
+
+function zoned(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, tz: string): number {
+  const l = lastHour;
+  if (l.h === h && l.d === d && l.mo === mo && l.y === y && l.tz === tz) return Date.UTC(y, mo - 1, d, h, mi, s, ms) + l.off;
+  const key = `${tz}|${y}|${mo}|${d}|${h}`;
+  let off = offsets.get(key);
+  if (off === undefined) {
+    off = zonedToUtc(y, mo, d, h, 0, 0, 0, tz) - Date.UTC(y, mo - 1, d, h);
+    if (offsets.size >= 4096) offsets.clear();
+    offsets.set(key, off);
+  }
+  lastHour = { tz, y, mo, d, h, off };
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms) + off;
+}
+
+function currentYear(now: number, tz: string): number {
+  const minute = Math.floor(now / 60_000);
+  if (yearMemo.tz !== tz || yearMemo.minute !== minute) yearMemo = { tz, minute, year: wallClock(now, tz).year };
+  return yearMemo.year;
+}
+
+function syslogTime(mon: string, day: number, h: number, mi: number, s: number, frac: string | undefined, opts: ParseOptions, year?: number): number | undefined {
   const month = MONTHS[mon];
   if (!month || day < 1 || day > 31 || h > 23 || mi > 59 || s > 60) return undefined;
   const ms = frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0;
+  if (year !== undefined) return zoned(year, month, day, h, mi, s, ms, opts.tz);
   // Syslog has no year: take this year's, or last year's when that would lie in the future
   // (a December line read in January). A day of slack covers clock skew between hosts.
-  const year = wallClock(opts.now, opts.tz).year;
-  let t = zonedToUtc(year, month, day, h, mi, s, ms, opts.tz);
-  if (t > opts.now + 86_400_000) t = zonedToUtc(year - 1, month, day, h, mi, s, ms, opts.tz);
+  const y = currentYear(opts.now, opts.tz);
+  let t = zoned(y, month, day, h, mi, s, ms, opts.tz);
+  if (t > opts.now + 86_400_000) t = zoned(y - 1, month, day, h, mi, s, ms, opts.tz);
   return t;
 }
 
-function isoTime(m: RegExpExecArray, opts: ParseOptions): number | undefined {
+/** Fields 1-6: date and time, 7: fraction, 8: zone (absent: `opts.tz`). */
+function isoTime(m: RegExpExecArray | readonly (string | undefined)[], opts: ParseOptions): number | undefined {
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return undefined;
   const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
-  const zone = m[8];
-  if (!zone) return zonedToUtc(y!, mo!, d!, h!, mi!, s!, ms, opts.tz);
+  const zone = m[8]?.trim();
+  if (!zone) return zoned(y!, mo!, d!, h!, mi!, s!, ms, opts.tz);
   const base = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, ms);
   if (zone === 'Z') return base;
   const sign = zone[0] === '-' ? -1 : 1;
@@ -99,6 +160,8 @@ function isoTime(m: RegExpExecArray, opts: ParseOptions): number | undefined {
   return base - sign * off;
 }
 
+const ISO_TS_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+
 export interface Header {
   time?: number;
   host?: string;
@@ -106,32 +169,74 @@ export interface Header {
   pid?: number;
   pamModule?: string;
   message: string;
+  /** Which header form the line had (what `detect` shows). */
+  form?: 'rfc3164' | 'rfc3164-nohost' | 'iso' | 'rfc5424' | 'exim' | 'vsftpd' | 'journal';
+}
+
+/** "sshd[1]: msg" after the time (and host): program, pid, PAM module, message. */
+function splitTag(rest: string): Omit<Header, 'time' | 'host'> | undefined {
+  rest = rest.replace(FACILITY_RE, '');
+  const t = TAG_RE.exec(rest);
+  if (t) {
+    let message = t[4]!;
+    // Solaris: "[ID 800047 auth.notice] Failed none for root ..."
+    message = message.replace(/^\[ID \d+ [\w.]+\] /, '');
+    return { program: t[1]!.slice(t[1]!.lastIndexOf('/') + 1), pid: t[3] ? Number(t[3]) : undefined, pamModule: t[2], message };
+  }
+  const b = BRACKET_TAG_RE.exec(rest);
+  if (b) return { program: b[1]!.slice(b[1]!.lastIndexOf('/') + 1), pid: b[2] ? Number(b[2]) : undefined, message: b[3]! };
+  return undefined;
+}
+
+/** After the time: "host tag: msg" or, when the first word is already a tag, "tag: msg". */
+function hostAndTag(rest: string): { host?: string; tag: Omit<Header, 'time' | 'host'> } | undefined {
+  const first = /^(\S+) +(.*)$/.exec(rest);
+  if (first && !/[:\]]$/.test(first[1]!)) {
+    const tag = splitTag(first[2]!);
+    if (tag) return { host: first[1], tag };
+  }
+  const tag = splitTag(rest);
+  return tag ? { tag } : undefined;
 }
 
 /** Split a syslog-style line into time, host, program, pid and message. */
 export function parseHeader(line: string, opts: ParseOptions): Header | undefined {
-  let time: number | undefined;
-  let host: string;
-  let rest: string;
   let m = SYSLOG_RE.exec(line);
   if (m) {
-    time = syslogTime(m[1]!, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), m[6], opts);
-    host = m[7]!;
-    rest = m[8]!;
-  } else if ((m = ISO_RE.exec(line))) {
-    time = isoTime(m, opts);
-    host = m[9]!;
-    rest = m[10]!;
-  } else return undefined;
-  // An impossible date (month 13, 25:61) is garbage, not a line to guess about.
-  if (time === undefined) return undefined;
-  const t = TAG_RE.exec(rest);
-  if (!t) return undefined;
-  const program = t[1]!.slice(t[1]!.lastIndexOf('/') + 1);
-  let message = t[4]!;
-  // Solaris: "[ID 800047 auth.notice] Failed none for root ..."
-  message = message.replace(/^\[ID \d+ [\w.]+\] /, '');
-  return { time, host, program, pid: t[3] ? Number(t[3]) : undefined, pamModule: t[2], message };
+    const time = syslogTime(m[1]!, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), m[6], opts, m[7] ? Number(m[7]) : undefined);
+    // An impossible date (month 13, 25:61) is garbage, not a line to guess about.
+    if (time === undefined) return undefined;
+    const ht = hostAndTag(m[8]!);
+    return ht && { time, host: ht.host, ...ht.tag, form: ht.host === undefined ? 'rfc3164-nohost' : 'rfc3164' };
+  }
+  if ((m = RFC5424_RE.exec(line))) {
+    const ts = m[1] === '-' ? undefined : ISO_TS_RE.exec(m[1]!);
+    const time = ts ? isoTime(ts, opts) : undefined;
+    if (m[1] !== '-' && time === undefined) return undefined;
+    const app = m[3] === '-' ? undefined : m[3]!;
+    if (!app) return undefined;
+    const pid = /^\d{1,10}$/.test(m[4]!) ? Number(m[4]) : undefined;
+    const pam = /^([A-Za-z0-9_.\/-]+)\(([^)\s]{1,64})\)$/.exec(app);
+    const program = (pam ? pam[1]! : app).replace(/^.*\//, '');
+    return { time, host: m[2] === '-' ? undefined : m[2], program, pid, pamModule: pam?.[2], message: m[7] ?? '', form: 'rfc5424' };
+  }
+  if ((m = ISO_RE.exec(line))) {
+    const time = isoTime(m, opts);
+    if (time === undefined) return undefined;
+    const ht = hostAndTag(m[9]!);
+    if (ht) return { time, host: ht.host, ...ht.tag, form: 'iso' };
+  }
+  if ((m = EXIM_RE.exec(line))) {
+    const time = isoTime([m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]], opts);
+    if (time === undefined) return undefined;
+    return { time, program: 'exim', pid: m[9] ? Number(m[9]) : undefined, message: m[10]!, form: 'exim' };
+  }
+  if ((m = CTIME_RE.exec(line))) {
+    const time = syslogTime(m[1]!, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), undefined, opts, Number(m[6]));
+    if (time === undefined) return undefined;
+    return { time, program: 'vsftpd', pid: Number(m[7]), message: m[8]!, form: 'vsftpd' };
+  }
+  return undefined;
 }
 
 /** Normalise a source address; undefined when it is not an address or host name. */
@@ -146,7 +251,8 @@ export function normAddr(s: string): string | undefined {
   return undefined;
 }
 
-type Fields = Omit<AuthRecord, 'program' | 'pid' | 'host' | 'time' | 'repeat'>;
+type Level = 'ddos' | 'aggressive';
+type Fields = Omit<AuthRecord, 'program' | 'pid' | 'host' | 'time' | 'repeat'> & { level?: Level };
 type Rule = [RegExp, (m: RegExpExecArray) => Fields | undefined];
 
 const user = (s: string | undefined) => (s === undefined ? undefined : s.length > MAX_USER ? s.slice(0, MAX_USER) : s);
@@ -159,94 +265,249 @@ function withSrc(f: Fields, addr: string | undefined): Fields | undefined {
   return src ? { ...f, src } : undefined;
 }
 
-// sshd. Patterns end in `$` and user names are greedy `(.*)`, so the LAST " from <addr>" wins.
+/** What a program or PAM service name stands for: ssh, mail, ftp, or the name itself. */
+export function serviceOf(name: string): string {
+  const n = name.toLowerCase();
+  if (/^sshd?(?:-session)?$/.test(n)) return 'ssh';
+  if (/^(?:dovecot|dovecot-auth|auth|imap|imap-login|imaps|pop|pop3|pop3-login|pop3s|smtp|smtpd|smtps|submission|sieve|managesieve|exim\d?|postfix|sendmail|mail)$/.test(n)) return 'mail';
+  if (/^(?:vsftpd|proftpd|pure-ftpd|ftp|ftpd|wu-ftpd|gssftp)$/.test(n)) return 'ftp';
+  return /^[a-z0-9_.-]{1,32}$/.test(n) ? n : 'other';
+}
+
+// sshd "Failed <method> for [invalid user ]<user> from <addr> port <port> ssh2[: <info>]".
+// The user is the attacker's text and may hold " from 6.6.6.6 port 1 ssh2"; <info> follows
+// only key methods (a key type and fingerprint, never with " from "). So: a user without
+// spaces ends at the first " from " (then any info may follow, as fail2ban reads it);
+// otherwise the LAST " from <addr>" whose tail is a plain info wins.
+const FAILED_SIMPLE = /^Failed (\S+) for (invalid user |illegal user )?(\S+) from (\S+)(?: port (\d+))?(?: on \S+(?: port \d+)?)?(?: ssh\d*)?(?:: (.*))?$/;
+const FAILED_GREEDY = /^Failed (\S+) for (invalid user |illegal user )?(.*) from (\S+)(?: port (\d+))?(?: on \S+(?: port \d+)?)?(?: ssh\d*)?(: (?:(?! from ).)*)?$/;
+
+function failed(msg: string): Fields | undefined {
+  let m = FAILED_SIMPLE.exec(msg);
+  if (m && m[6] !== undefined && !KEY_METHODS.has(m[1]!) && !m[6].startsWith('ruser')) m = null;
+  if (!m) {
+    m = FAILED_GREEDY.exec(msg);
+    if (m && m[6] !== undefined && !KEY_METHODS.has(m[1]!)) return undefined;
+  }
+  if (!m) return undefined;
+  return withSrc({ kind: 'auth_failure', method: m[1], user: user(m[3]), invalidUser: !!m[2], port: port(m[5]), counts: true, service: 'ssh' }, m[4]);
+}
+
+const ssh = (f: Fields): Fields => ({ ...f, service: 'ssh' });
+// The user is the client's text: greedy, so the LAST "<addr> port <n>" is the address.
+const DISCONNECT_RE = /^(Connection closed by|Connection reset by|Disconnected from|Disconnecting) (?:(invalid user |authenticating user |user )(.*) )?(\S+) port (\d+)(?: on \S+(?: port \d+)?)?$/;
+const DISCONNECT_NOPORT_RE = /^(Connection closed by|Connection reset by|Disconnected from) (\S+)$/;
+
+// sshd, after "error: ", "fatal: ", "PAM: " and " [preauth]" are taken off. User names are
+// greedy `(.*)` before an address at a fixed place, so the LAST " from <addr>" wins.
 const SSHD: Rule[] = [
+  [/^Failed /, (m) => failed(m.input)],
   [
-    /^Failed (\S+) for (invalid user |illegal user )?(.*) from (\S+)(?: port (\d+))?(?: ssh\d?)?(: .*)?$/,
-    (m) =>
-      m[6] && !KEY_METHODS.has(m[1]!)
-        ? undefined
-        : withSrc({ kind: 'auth_failure', method: m[1], user: user(m[3]), invalidUser: !!m[2], port: port(m[5]), counts: true }, m[4]),
+    /^Accepted (\S+) for (.*) from (\S+) port (\d+)(?: ssh\d*)?(: .*)?$/,
+    (m) => withSrc(ssh({ kind: 'login_success', method: m[1], user: user(m[2]), port: port(m[4]), counts: false }), m[3]),
   ],
   [
-    /^Accepted (\S+) for (.*) from (\S+) port (\d+)(?: ssh\d?)?(: .*)?$/,
-    (m) => withSrc({ kind: 'login_success', method: m[1], user: user(m[2]), port: port(m[4]), counts: false }, m[3]),
+    /^Postponed (\S+) for (invalid user )?(.*) from (\S+) port (\d+)(?: ssh\d*)?$/,
+    (m) => withSrc(ssh({ kind: 'postponed', method: m[1], user: user(m[3]), invalidUser: !!m[2], port: port(m[5]), counts: false }), m[4]),
   ],
   [
-    /^Postponed (\S+) for (invalid user )?(.*) from (\S+) port (\d+)(?: ssh\d?)?$/,
-    (m) => withSrc({ kind: 'postponed', method: m[1], user: user(m[3]), invalidUser: !!m[2], port: port(m[5]), counts: false }, m[4]),
-  ],
-  [
-    /^(?:Invalid|Illegal) user (.*) from (\S+)(?: port (\d+))?$/,
-    (m) => withSrc({ kind: 'invalid_user', user: user(m[1]), invalidUser: true, port: port(m[3]), counts: true }, m[2]),
+    /^(?:Invalid|Illegal|invalid|illegal) user (.*) from (\S+?)(?: port (\d+))?(?: on \S+(?: port \d+)?)?$/,
+    (m) => withSrc(ssh({ kind: 'invalid_user', user: user(m[1]), invalidUser: true, port: port(m[3]), counts: true }), m[2]),
   ],
   [
     /^User (.*) from (\S+) not allowed because ((?:not )?listed in (?:Allow|Deny)(?:Users|Groups)|none of user's groups are listed in AllowGroups|a group is listed in DenyGroups|not in any group|shell .* (?:not executable|does not exist)|account is locked)$/,
-    (m) => withSrc({ kind: 'user_not_allowed', user: user(m[1]), detail: m[3], counts: true }, m[2]),
+    (m) => withSrc(ssh({ kind: 'user_not_allowed', user: user(m[1]), detail: m[3], counts: true }), m[2]),
   ],
-  [/^ROOT LOGIN REFUSED FROM (\S+)(?: port (\d+))?$/, (m) => withSrc({ kind: 'root_refused', user: 'root', port: port(m[2]), counts: true }, m[1])],
+  // No address on the line: session.ts takes it from an earlier or later line of the same pid.
+  [/^User (\S+) not allowed because (account is locked|shell .* (?:not executable|does not exist))$/, (m) => ssh({ kind: 'user_not_allowed', user: user(m[1]), detail: m[2], counts: true })],
+  [/^ROOT LOGIN REFUSED(?: .*)? FROM (\S+?)(?: port (\d+))?$/, (m) => withSrc(ssh({ kind: 'root_refused', user: 'root', port: port(m[2]), counts: true }), m[1])],
   [
-    /^(?:error: )?maximum authentication attempts exceeded for (invalid user )?(.*) from (\S+) port (\d+)(?: ssh\d?)?$/,
-    (m) => withSrc({ kind: 'too_many_failures', user: user(m[2]), invalidUser: !!m[1], port: port(m[4]), counts: false }, m[3]),
+    /^maximum authentication attempts exceeded for (invalid user )?(.*) from (\S+) port (\d+)(?: ssh\d*)?$/,
+    (m) => withSrc(ssh({ kind: 'too_many_failures', user: user(m[2]), invalidUser: !!m[1], port: port(m[4]), counts: false }), m[3]),
   ],
   [
     /^Disconnecting(?: (invalid user|authenticating user) (.*) (\S+) port (\d+))?: Too many authentication failures(?: for (invalid user )?(.*))?$/,
     (m) =>
       withSrc(
-        { kind: 'too_many_failures', user: user(m[2] ?? m[6]), invalidUser: m[1] === 'invalid user' || !!m[5], port: port(m[4]), counts: false },
+        ssh({ kind: 'too_many_failures', user: user(m[2] ?? m[6]), invalidUser: m[1] === 'invalid user' || !!m[5], port: port(m[4]), counts: false, ends: true }),
         m[3],
       ),
   ],
   [
-    /^(?:error: )?PAM: (?:authentication error|unknown user|User not known to the underlying authentication module) for (illegal user |invalid user )?(.*) from (\S+)(?: via \S+)?$/,
-    (m) => withSrc({ kind: 'pam_failure', target: 'sshd', user: user(m[2]), invalidUser: !!m[1], counts: false }, m[3]),
+    /^Disconnecting (?:from )?(invalid|authenticating) user (\S+) (\S+) port (\d+): Change of username or service not allowed: .*$/,
+    (m) => withSrc(ssh({ kind: 'user_change', user: user(m[2]), invalidUser: m[1] === 'invalid', port: port(m[4]), counts: true, ends: true }), m[3]),
+  ],
+  // macOS/BSD and OpenSSH with UsePAM: the PAM verdict, often without a "Failed" line.
+  [
+    /^(?:[aA]uthentication (?:failure|error|failed)|User not known to the underlying authentication module|unknown user) for (illegal user |invalid user )?(.*) from (\S+?)(?: via \S+)?(?: port \d+)?$/,
+    (m) => withSrc(ssh({ kind: 'pam_failure', target: 'sshd', user: user(m[2]), invalidUser: !!m[1], counts: false, deferred: true }), m[3]),
+  ],
+  [/^refused connect from (\S+) \((\S+)\)$/, (m) => withSrc(ssh({ kind: 'refused_connect', detail: bounded(m[1]!, 100), counts: true, ends: true }), m[2])],
+  [
+    /^Received disconnect from (\S+?)(?: port (\d+))?: ?(\d+): (.*)$/,
+    (m) => {
+      const code = m[3];
+      const f: Fields = { kind: 'disconnect', port: port(m[2]), counts: false, ends: true, service: 'ssh' };
+      // 3 = SSH_DISCONNECT_KEY_EXCHANGE... as jsch sends it after a refused password: "Auth fail".
+      if (code === '3' && /: Auth fail$/.test(m[4]!)) return withSrc({ ...f, kind: 'auth_failure', method: 'client-reported', counts: true }, m[1]);
+      if (code === '14' && /^No(?: supported)? authentication methods available$/.test(m[4]!)) return withSrc({ ...f, kind: 'probe', level: 'aggressive' }, m[1]);
+      return withSrc(f, m[1]);
+    },
   ],
   [
-    /^(?:Disconnected from|Disconnecting|Connection closed by|Connection reset by|Received disconnect from) (invalid user |authenticating user |user )?(?:(.*) )?(\S+) port (\d+)(?::\d+:.*| \[preauth\]|)$/,
-    (m) => withSrc({ kind: 'disconnect', user: user(m[2]), invalidUser: m[1] === 'invalid user ', port: port(m[4]), counts: false }, m[3]),
+    DISCONNECT_RE,
+    (m) => withSrc(ssh({ kind: 'disconnect', user: m[2] ? user(m[3]) : undefined, invalidUser: m[2] === 'invalid user ', port: port(m[5]), counts: false, ends: true }), m[4]),
   ],
-  [
-    /^Received disconnect from (\S+?)(?: port (\d+))?: ?\d+:.*$/,
-    (m) => withSrc({ kind: 'disconnect', port: port(m[2]), counts: false }, m[1]),
-  ],
-  [
-    /^(?:Did not receive identification string from (\S+)(?: port (\d+))?|Bad protocol version identification .* from (\S+)(?: port (\d+))?|(?:fatal: )?Unable to negotiate with (\S+?)(?: port (\d+))?: .*)$/,
-    (m) => withSrc({ kind: 'probe', port: port(m[2] ?? m[4] ?? m[6]), counts: false }, m[1] ?? m[3] ?? m[5]),
-  ],
+  [DISCONNECT_NOPORT_RE, (m) => withSrc(ssh({ kind: 'disconnect', counts: false, ends: true }), m[2])],
+  [/^Did not receive identification string from (\S+?)(?: port (\d+))?$/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1])],
+  [/^Bad protocol version identification .* from (\S+?)(?: port (\d+))?$/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1])],
+  [/^banner exchange: Connection from (\S+?)(?: port (\d+))?: invalid format$/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1])],
+  [/^kex_exchange_identification: (?:read: )?(?:[Cc]lient sent invalid protocol identifier|[Cc]onnection (?:closed by remote host|reset by peer))/, () => ssh({ kind: 'probe', counts: false, ends: true, level: 'ddos' })],
+  [/^Read from socket failed: Connection reset by peer$/, () => ssh({ kind: 'probe', counts: false, ends: true, level: 'ddos' })],
+  [/^Unable to negotiate with (\S+?)(?: port (\d+))?: no matching .* found/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'aggressive' }), m[1])],
+  [/^(?:Unable to negotiate a \w+|no matching (?:\w+ ){0,2}\w+ found:)/, () => ssh({ kind: 'probe', counts: false, ends: true, level: 'aggressive' })],
+  [/^Connection from (\S+?)(?: port (\d+))?(?: on \S+(?: port \d+)?)?$/, (m) => withSrc(ssh({ kind: 'connection', port: port(m[2]), counts: false }), m[1])],
+  [/^SSH: Server;Ltype: (?:Authname|Version|Kex);Remote: (\S+?)-\d+;/, (m) => withSrc(ssh({ kind: 'connection', counts: false }), m[1])],
 ];
 
-// PAM modules, whatever program logs them ("pam_unix(sshd:auth): ..." or "su(pam_unix)[1]: ...").
-const PAM_KV_RE = /(\w+)=(\S*)/g;
-function pamKv(s: string): Record<string, string> {
-  const kv: Record<string, string> = {};
-  for (const m of s.matchAll(PAM_KV_RE)) kv[m[1]!] = m[2]!;
-  return kv;
+/** A connection closed before authentication (fail2ban mdre-ddos-other): counted from ddos mode on. */
+function preauthLevel(f: Fields): Fields {
+  return f.kind === 'disconnect' && f.src ? { ...f, level: 'ddos' } : f;
+}
+
+// PAM: "authentication failure; logname=L uid=N euid=N tty=T ruser=R rhost=H  user=U".
+// ruser (dovecot puts the login name there) and user are the client's text and may hold
+// " rhost=6.6.6.6". So: the first " rhost=" after "ruser=" whose tail is only "  user=...",
+// preferring, when ruser is given, the split where ruser and user are the same text.
+export function pamFields(s: string): { rhost?: string; ruser?: string; user?: string; logname?: string } {
+  const logname = /(?:^|\s)logname=(\S*)/.exec(s)?.[1] || undefined;
+  const r = s.indexOf('ruser=');
+  if (r < 0) {
+    const rhost = /(?:^|\s)rhost=(\S*)/.exec(s)?.[1];
+    const u = /\s+user=(.*)$/.exec(s)?.[1];
+    return { logname, rhost: rhost || undefined, user: u?.trimEnd() || undefined };
+  }
+  const rest = s.slice(r + 'ruser='.length);
+  let first: { ruser: string; rhost: string; user?: string } | undefined;
+  let from = 0;
+  for (let guard = 0; guard < 64; guard++) {
+    const j = rest.startsWith('rhost=', from) && from === 0 ? 0 : rest.indexOf(' rhost=', from);
+    if (j < 0) break;
+    const at = rest.startsWith('rhost=', j) ? j : j + 1;
+    const ruser = rest.slice(0, j);
+    const after = rest.slice(at + 'rhost='.length);
+    const hm = /^(\S*)(.*)$/s.exec(after)!;
+    const tail = hm[2]!;
+    const um = /^\s+user=(.*)$/s.exec(tail);
+    if (/^\s*$/.test(tail) || um) {
+      const c = { ruser, rhost: hm[1]!, user: um?.[1]!.trimEnd() };
+      if (c.ruser && c.ruser === c.user) return { logname, rhost: c.rhost || undefined, ruser: c.ruser, user: c.user || undefined };
+      first ??= c;
+    }
+    from = at + 1;
+  }
+  if (!first) return { logname };
+  return { logname, rhost: first.rhost || undefined, ruser: first.ruser || undefined, user: first.user || undefined };
 }
 
 function classifyPam(service: string, rest: string): Fields | undefined {
   let m: RegExpExecArray | null;
   if ((m = /^(?:(\d+) more )?authentication failures?; (.*)$/.exec(rest))) {
-    const kv = pamKv(m[2]!);
+    const kv = pamFields(m[2]!);
     const su = /^su(-l)?$/.test(service);
-    // For sshd the "Failed password" line of the same attempt is what counts; PAM's line is its
-    // companion. Other remote services (vsftpd, login over telnet, dovecot) count by rhost.
-    const remote = !!kv.rhost && service !== 'sshd' && !su && !m[1];
+    const sshd = /^sshd(?:-session)?$/.test(service);
+    const who = kv.user ?? kv.ruser;
     const f: Fields = {
       kind: su ? 'su_failure' : 'pam_failure',
-      user: user(kv.user || undefined),
+      user: user(who),
       target: service,
-      detail: kv.ruser || kv.logname || undefined,
-      counts: remote,
+      detail: su ? kv.ruser || kv.logname || undefined : undefined,
+      service: serviceOf(service),
+      counts: false,
     };
-    return kv.rhost ? withSrc(f, kv.rhost) ?? { ...f, counts: false } : f;
+    // "N more" summarises lines already seen. For sshd the "Failed ..." line of the same
+    // attempt is what counts; when there is none (pam_ldap, several PAM methods) session.ts
+    // counts this one. Other remote services (vsftpd, dovecot, telnet login) count by rhost.
+    const g = kv.rhost ? withSrc(f, kv.rhost) : undefined;
+    if (!g) return f;
+    if (m[1] || su) return g;
+    return sshd ? { ...g, deferred: true } : { ...g, counts: true };
   }
-  if ((m = /^check pass; user unknown$/.exec(rest))) return { kind: 'pam_unknown_user', target: service, invalidUser: true, counts: false };
+  if (/^check pass; user unknown$/.test(rest)) return { kind: 'pam_unknown_user', target: service, invalidUser: true, counts: false };
   if ((m = /^session opened for user (\S+?)(?:\(uid=\d+\))? by (.*)$/.exec(rest))) return { kind: 'session_opened', user: user(m[1]), target: service, detail: m[2], counts: false };
   if ((m = /^session closed for user (\S+)$/.exec(rest))) return { kind: 'session_closed', user: user(m[1]), target: service, counts: false };
   if ((m = /^password changed for (\S+)$/.exec(rest))) return { kind: 'password_changed', user: user(m[1]), target: service, counts: false };
   return undefined;
 }
 
+const mail = (f: Omit<Fields, 'service' | 'counts'>, addr: string): Fields | undefined => withSrc({ ...f, service: 'mail', counts: true }, addr);
+const ftp = (f: Omit<Fields, 'service' | 'counts'>, addr: string): Fields | undefined => withSrc({ ...f, service: 'ftp', counts: true }, addr);
+
+/** dovecot: "auth: pam(u,1.2.3.4,<s>): ...", "imap-login: Aborted login (auth failed, 3 attempts ...): user=<u>, method=PLAIN, rip=..." */
+function dovecot(msg: string): Fields | undefined {
+  msg = msg.replace(/^(?:dovecot: )?(?:auth|auth-worker)(?:\(\d+\))?: (?:Info: )?(?:conn \S+ \([^)]*\): auth(?:-worker)?<\d+>: )?/, '');
+  const pam = /^(pam_[a-z0-9_]+)\((?:[\w-]+)(?::\w+)?\): (.*)$/.exec(msg);
+  if (pam) return classifyPam('dovecot', pam[2]!);
+  // The user may hold commas: the address is the last item before an optional <session>.
+  let m = /^([a-z][a-z-]{2,14})\((.*),([^,()<>\s]+)(?:,<[^>]*>)?\): (?:pam_authenticate\(\) failed: (?:User not known to the underlying authentication module|Authentication failure|Permission denied)|[Uu]nknown user|[Ii]nvalid credentials|[Pp]assword mismatch)/.exec(msg);
+  if (m) return mail({ kind: 'auth_failure', method: m[1], user: user(m[2]) }, m[3]!);
+  m = /^(?:(?:imap|pop3|managesieve|submission|lmtp)-login: (?:Info: )?)?(?:Aborted login|Disconnected|Login aborted|Remote closed connection|Client has quit the connection)[^(]* \((?:auth failed, (\d+) attempts?(?: in \d+ secs)?|tried to use (?:disabled|disallowed) \S+ auth)\)(?: \(\w+\))?: (.*)$/.exec(msg);
+  if (!m) return undefined;
+  // user=<...> comes first and is the client's text; everything after the last rip= is the server's.
+  const tail = m[2]!;
+  const rips = [...tail.matchAll(/(?:^|, )rip=([^,\s]+)(?=,|$)/g)];
+  const rip = rips.at(-1)?.[1];
+  if (!rip) return undefined;
+  const u = /^user=<(.*)>, (?:method=\S+, )?rip=/s.exec(tail.slice(0, rips.at(-1)!.index! + rips.at(-1)![0].length));
+  return mail({ kind: 'auth_failure', method: /(?:^|, )method=(\S+?),/.exec(tail)?.[1], user: user(u?.[1]) }, rip);
+}
+
+const MAIL_FTP: Record<string, (msg: string) => Fields | undefined> = {
+  // postfix/smtpd: "warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"
+  smtpd(msg) {
+    const m = /^warning: [^\s[]*\[([^\]\s]+)\](?::(\d+))?: SASL ([\w-]+) authentication failed(?::(.*))?$/.exec(msg);
+    if (!m) return undefined;
+    // The server's own trouble, not the client's guess.
+    if (/^ ?(?:Connection lost to authentication server|Invalid authentication mechanism)/.test(m[4] ?? '')) return undefined;
+    return mail({ kind: 'auth_failure', method: m[3], port: port(m[2]), user: user(/sasl_username=(.*)$/.exec(m[4] ?? '')?.[1]) }, m[1]!);
+  },
+  // exim: "login authenticator failed for host (helo) [192.0.2.1]:3128 I=[...]:25: 535 Incorrect authentication data (set_id=u)".
+  // exim refuses a HELO with spaces, so the first [address] after it is the client's.
+  exim(msg) {
+    const m = /^(?:\S+ )?(\S+) authenticator failed for (?:[^[( ]* )?(?:\(\S*\) )?\[([^\]\s]+)\](?::(\d+))?(?: I=\[\S+\](?::\d+)?)?: 535 Incorrect authentication data(?: \(set_id=(.*)\)|: \d+ Time\(s\))?\s*$/.exec(msg);
+    return m ? mail({ kind: 'auth_failure', method: m[1], port: port(m[3]), user: user(m[4]) }, m[2]!) : undefined;
+  },
+  // vsftpd's own log and syslog: "[pid 3475] [user] FAIL LOGIN: Client "192.0.2.1"" (user greedy: the last Client wins).
+  vsftpd(msg) {
+    msg = msg.replace(/^\[pid \d+\] /, '');
+    let m = /^\[(.*)\] FAIL LOGIN: Client "([^"\s]+)"(?:,.*)?$/.exec(msg);
+    if (m) return ftp({ kind: 'auth_failure', user: user(m[1]) }, m[2]!);
+    m = /^\[(.*)\] OK LOGIN: Client "([^"\s]+)"(?:,.*)?$/.exec(msg);
+    if (m) return withSrc({ kind: 'login_success', user: user(m[1]), service: 'ftp', counts: false }, m[2]);
+    return undefined;
+  },
+  // proftpd: "srv (rhost[192.0.2.1]) - USER u (Login failed): Incorrect password"
+  proftpd(msg) {
+    const m = /^\S+ \(\S*?\[([^\]\s]+)\]\)[: -]+ (.*)$/.exec(msg);
+    if (!m) return undefined;
+    const c = m[2]!;
+    let r = /^USER (.*): (no such user found from \S+ \[\S+\] to \S+|Incorrect password|User not authorized for login|Password expired|Account disabled|Invalid shell: '\S+'|User in \S+|Limit (?:access|configuration) denies login|Not a UserAlias|Maximum login length exceeded)\.?\s*$/i.exec(c);
+    if (r) return ftp({ kind: 'auth_failure', user: user(r[1]!.replace(/ \(Login failed\)$/, '')), detail: r[2]!.replace(/ from .*/, '') }, m[1]!);
+    if ((r = /^SECURITY VIOLATION: (.*) login attempted\.?$/.exec(c))) return ftp({ kind: 'auth_failure', user: user(r[1]), detail: 'security violation' }, m[1]!);
+    if (/^Maximum login attempts \(\d+\) exceeded/.test(c)) return withSrc({ kind: 'too_many_failures', service: 'ftp', counts: false }, m[1]);
+    return undefined;
+  },
+  // pure-ftpd: "(?@192.0.2.1) [WARNING] Authentication failed for user [u]"
+  'pure-ftpd'(msg) {
+    const m = /^\(([^()\s]*)@([^@()\s]+)\) \[WARNING\] Authentication failed for user \[(.*)\]\s*$/.exec(msg);
+    return m ? ftp({ kind: 'auth_failure', user: user(m[3]) }, m[2]!) : undefined;
+  },
+};
+MAIL_FTP.exim4 = MAIL_FTP.exim!;
+for (const p of ['dovecot', 'auth', 'dovecot-auth', 'imap-login', 'pop3-login', 'submission-login', 'managesieve-login']) MAIL_FTP[p] = dovecot;
+
+/** Programs whose lines this detector reads; others are not counted as unrecognised. */
+export const WATCHED_PROGRAMS = new Set(['sshd', 'sshd-session', 'sudo', 'su', 'login', ...Object.keys(MAIL_FTP)]);
 const SUDO_RE = /^\s*(\S+) : (?:(\d+) incorrect password attempts?|(user NOT in sudoers|user NOT authorized on host|command not allowed|a password is required)) ; TTY=(\S*) ; PWD=.*? ; USER=(\S+) ;(?: .*?;)? COMMAND=(.*)$/;
 const SUDO_OK_RE = /^\s*(\S+) : TTY=(\S*) ; PWD=.*? ; USER=(\S+) ;(?: .*?;)? COMMAND=(.*)$/;
 
@@ -273,18 +534,30 @@ function run(rules: Rule[], msg: string): Fields | undefined {
 }
 
 /** Classify one message of `program` (the part after "program[pid]: "). */
-export function classify(program: string, message: string, pamModule?: string): Fields | undefined {
-  const msg = message.replace(/ \[preauth\]$/, '').trimEnd();
-  const pam = /^(pam_\w+)\(([\w-]+)(?::\w+)?\): (.*)$/.exec(msg);
-  if (pam) return pam[1] === 'pam_unix' || pam[1] === 'pam_sss' || pam[1] === 'pam_ldap' ? classifyPam(pam[2]!, pam[3]!) : undefined;
+export function classify(program: string, message: string, pamModule?: string, mode: Mode = 'normal'): Fields | undefined {
+  const f = classifyMessage(program, message, pamModule);
+  if (!f?.level) return f;
+  // Probes, negotiation failures and pre-auth disconnects count only in the modes that ask for them.
+  return { ...f, counts: f.level === 'ddos' ? mode !== 'normal' : mode === 'aggressive' };
+}
+
+function classifyMessage(program: string, message: string, pamModule?: string): Fields | undefined {
+  const preauth = / \[preauth\]\s*$/.test(message);
+  let msg = message.replace(/ \[preauth\]\s*$/, '').trimEnd();
+  // Linux-PAM: "pam_unix(sshd:auth): ...", "pam_sss(dovecot:auth): ...", old "(pam_unix) ..." and "pam_unix: ...".
+  const pam = /^\(?(pam_[a-z0-9_]+)(?:\(([\w-]+)(?::\w+)?\))?\)?:? (.*)$/.exec(msg);
+  if (pam && (pam[2] || /^\(?pam_[a-z0-9_]+\)? |^pam_[a-z0-9_]+: /.test(msg))) return classifyPam(pam[2] ?? program, pam[3]!);
   if (pamModule) return classifyPam(program, msg);
   if (program === 'sshd' || program === 'sshd-session') {
+    msg = msg.replace(/^(?:(?:error|fatal): )?(?:PAM: )?/, '');
     const f = run(SSHD, msg);
-    if (f) return f;
+    if (f) return preauth && /^(?:Connection closed by|Connection reset by|Disconnected from) /.test(msg) ? preauthLevel(f) : f;
     const m = /^PAM (\d+) more authentication failures?; (.*)$/.exec(msg);
     if (m) return classifyPam('sshd', `${m[1]} more authentication failures; ${m[2]}`);
     return undefined;
   }
+  const mf = MAIL_FTP[program];
+  if (mf) return mf(msg);
   if (program === 'sudo') {
     let m = SUDO_RE.exec(msg);
     if (m) {
@@ -305,16 +578,37 @@ export function classify(program: string, message: string, pamModule?: string): 
   return undefined;
 }
 
+export interface Verdict {
+  header?: Header;
+  record?: AuthRecord;
+  /** A line of a program this detector reads that it did not recognise. */
+  unparsed: boolean;
+}
+
+/** Parse one log line, saying also whether it was a line of a watched program left unrecognised. Never throws. */
+export function parseVerdict(line: string, opts: ParseOptions): Verdict {
+  if (line.length > MAX_LINE) return { unparsed: false };
+  const header = parseHeader(line.replace(/\r$/, ''), opts);
+  if (!header) return { unparsed: false };
+  const record = recordFrom(header, opts.mode);
+  return { header, record, unparsed: !record && isWatched(header) };
+}
+
+/** Lines of these programs that say nothing we know are counted as unparsed; sshd's many informational lines are not. */
+export function isWatched(h: Header): boolean {
+  if (!WATCHED_PROGRAMS.has(h.program) && !h.pamModule) return false;
+  // A mail server logs many refusals that are not logins (relay denied, RBL): only its authentication lines.
+  if (h.program === 'smtpd' || h.program === 'exim' || h.program === 'exim4') return /authentication failed|authenticator failed/i.test(h.message);
+  return /fail|invalid|illegal|refused|denied|not allowed|mismatch|unknown user/i.test(h.message);
+}
+
 /** Parse one log line; undefined when it is not an auth event we know. Never throws. */
 export function parseLine(line: string, opts: ParseOptions): AuthRecord | undefined {
-  if (line.length > MAX_LINE) return undefined;
-  const h = parseHeader(line.replace(/\r$/, ''), opts);
-  if (!h) return undefined;
-  return recordFrom(h);
+  return parseVerdict(line, opts).record;
 }
 
 /** Build a record from an already split header (also used for journal entries). */
-export function recordFrom(h: Header): AuthRecord | undefined {
+export function recordFrom(h: Header, mode: Mode = 'normal'): AuthRecord | undefined {
   let message = h.message;
   let repeat = 1;
   const r = REPEAT_RE.exec(message);
@@ -322,7 +616,15 @@ export function recordFrom(h: Header): AuthRecord | undefined {
     repeat = Math.min(Number(r[1]), 1_000_000);
     message = r[2]!;
   }
-  const f = classify(h.program, message, h.pamModule);
+  const f = classify(h.program, message, h.pamModule, mode);
   if (!f) return undefined;
-  return { ...f, program: h.program, pid: h.pid, host: h.host, time: h.time, repeat };
+  // The fields object is new for each line: completed in place (copying it costs a per-line allocation).
+  const rec = f as AuthRecord;
+  if (rec.service === undefined && (f.counts || f.kind === 'login_success')) rec.service = serviceOf(h.program);
+  rec.program = h.program;
+  rec.pid = h.pid;
+  rec.host = h.host;
+  rec.time = h.time;
+  rec.repeat = repeat;
+  return rec;
 }

@@ -14,7 +14,7 @@ import { parseElement, parseEventStream } from './xml.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const td = (f: string) => readFileSync(join(here, 'testdata', f), 'utf8');
-const cfg = (over: Record<string, unknown> = {}) => def.config.parse(over);
+const cfg = (over: Record<string, unknown> = {}) => def.config.parse({ timezone: 'Asia/Ho_Chi_Minh', ...over });
 
 describe('XML reader', () => {
   it('reads attributes, namespaces, entities and CDATA', () => {
@@ -75,6 +75,31 @@ describe('events', () => {
     expect(r.events[5]!.evidence.group).toBe('Project & Team');
     expect(r.events.at(-1)!.evidence.user).toBe('CONTOSO\\mallory');
     expect(r.events[10]!.message).toContain('Allow 4444 inbound');
+  });
+});
+
+describe('attacker-controlled fields never choose the address, user or severity', () => {
+  // A 4625 as Windows writes it: everything the client sends (user name, domain, workstation)
+  // arrives XML-escaped inside its own <Data>; IpAddress is what the server saw.
+  const failed = (i: number, user: string, workstation: string) =>
+    `<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><EventID>4625</EventID><TimeCreated SystemTime="2024-11-27T03:00:0${i}Z" /><EventRecordID>${500 + i}</EventRecordID></System><EventData><Data Name="TargetUserName">${user}</Data><Data Name="TargetDomainName">CONTOSO</Data><Data Name="LogonType">3</Data><Data Name="WorkstationName">${workstation}</Data><Data Name="IpAddress">203.0.113.9</Data><Data Name="IpPort">4444</Data></EventData></Event>`;
+  const run = (user: string, workstation = 'PC') => replayWindowsEvents([0, 1, 2, 3, 4].map((i) => failed(i, user, workstation)).join('\r\n'), cfg());
+
+  it('shape: user name holding an escaped <Data Name="IpAddress"> element', () => {
+    const r = run('x&lt;/Data&gt;&lt;Data Name=&quot;IpAddress&quot;&gt;6.6.6.6');
+    expect(r.events).toHaveLength(1);
+    expect(r.events[0]).toMatchObject({ type: 'brute_force', severity: 'high', evidence: { src_ip: '203.0.113.9', users: 'x</Data><Data Name="IpAddress">6.6.6.6' } });
+  });
+
+  it('shape: workstation name holding an address', () => {
+    const r = run('admin', '6.6.6.6');
+    expect(r.records.map((x) => x.src)).toEqual(Array(5).fill('203.0.113.9'));
+    expect(r.events[0]!.evidence.src_ip).toBe('203.0.113.9');
+  });
+
+  it('shape: user name holding a severity word or an event type', () => {
+    const r = run('critical brute_force_success');
+    expect(r.events.map((e) => `${e.type}/${e.severity}`)).toEqual(['brute_force/high']);
   });
 });
 

@@ -1,0 +1,114 @@
+// sshd connection semantics between the parser and the aggregator, keyed by host and sshd pid
+// (one pid serves one connection): which PAM lines count, which lines get an address.
+// - A PAM failure of sshd ("pam_unix(sshd:auth): authentication failure", macOS "error: PAM:
+//   authentication error for U from H") usually accompanies a "Failed ..." line of the same
+//   attempt, which is what counts. It is held, and counted only if the connection ends, or
+//   another user name is tried, without such a line (pam_ldap and several PAM methods write
+//   none). The same user then accepted: the failure is forgiven (a second PAM method let
+//   them in), as fail2ban does.
+// - A session that tries another user name is an attack attempt (fail2ban counts it): the
+//   held failures count, and so does an "Accepted" for a user other than the one that failed.
+// - Lines without an address (kex_exchange_identification, "account is locked") take the
+//   one of their connection, from "Connection from" or any other line of the same pid.
+// Pure: the clock is injected; state is bounded.
+import type { AuthRecord } from './parse.ts';
+
+interface Session {
+  src?: string;
+  /** PAM failures waiting for their "Failed" line, and counting lines waiting for an address. */
+  pending: AuthRecord[];
+  users: Set<string>;
+  lastSeen: number;
+}
+
+export interface SessionOptions {
+  /** How long a held PAM failure waits for its "Failed" line or the end of the connection. */
+  graceMs: number;
+  maxSessions: number;
+  now: () => number;
+}
+
+const MAX_PENDING = 64;
+
+export class SshSessions {
+  private readonly o: SessionOptions;
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(o: SessionOptions) {
+    this.o = o;
+  }
+
+  /** Feed one record; returns the records to hand to the aggregator, in order. */
+  observe(rec: AuthRecord): AuthRecord[] {
+    if (rec.service !== 'ssh' || rec.pid === undefined || (rec.program !== 'sshd' && rec.program !== 'sshd-session')) return [rec];
+    const key = `${rec.host ?? ''}\0${rec.pid}`;
+    let s = this.sessions.get(key);
+    const now = this.o.now();
+    const out: AuthRecord[] = [];
+    // Map order is recency order: tick() and eviction look at the front only.
+    if (s) this.sessions.delete(key);
+    else s = { pending: [], users: new Set(), lastSeen: now };
+    this.sessions.set(key, s);
+    while (this.sessions.size > this.o.maxSessions) {
+      const [oldKey, old] = this.sessions.entries().next().value!;
+      out.push(...this.commit(old));
+      this.sessions.delete(oldKey);
+    }
+    s.lastSeen = now;
+    if (rec.src && !s.src) {
+      s.src = rec.src;
+      // Counting lines that waited for an address now have one.
+      const waiting = s.pending.filter((p) => !p.src);
+      s.pending = s.pending.filter((p) => p.src);
+      for (const p of waiting) out.push({ ...p, src: rec.src });
+    }
+    if (!rec.src && s.src && (rec.counts || rec.deferred)) rec = { ...rec, src: s.src };
+    const changed = rec.user !== undefined && s.users.size > 0 && !s.users.has(rec.user) && (rec.deferred || rec.kind === 'login_success' || rec.counts);
+
+    if (rec.deferred) {
+      if (changed) {
+        out.push(...this.commit(s), { ...rec, counts: true, deferred: false });
+      } else {
+        if (s.pending.length < MAX_PENDING) s.pending.push(rec);
+        out.push(rec);
+      }
+    } else if (rec.kind === 'auth_failure' && rec.counts) {
+      // The "Failed" line of the attempt: the PAM lines held for it were its companions.
+      s.pending = s.pending.filter((p) => !p.deferred);
+      out.push(rec);
+    } else if (rec.kind === 'login_success') {
+      const held = s.pending.filter((p) => p.deferred && p.user !== undefined && p.user !== rec.user);
+      s.pending = s.pending.filter((p) => !p.deferred);
+      for (const p of held) out.push({ ...p, counts: true, deferred: false });
+      if (changed) out.push({ ...rec, kind: 'user_change', counts: true, detail: 'accepted for another user than the one that failed' });
+      out.push(rec);
+    } else if (rec.counts && !rec.src) {
+      if (s.pending.length < MAX_PENDING) s.pending.push(rec);
+    } else {
+      if (rec.ends) out.push(...this.commit(s));
+      out.push(rec);
+    }
+    if (rec.user !== undefined && (rec.counts || rec.deferred || rec.kind === 'login_success')) s.users.add(rec.user);
+    if (rec.ends) this.sessions.delete(key);
+    return out;
+  }
+
+  /** Held PAM failures become counting failures (no "Failed" line came for them). */
+  private commit(s: Session): AuthRecord[] {
+    const out = s.pending.filter((p) => p.deferred && p.src).map((p) => ({ ...p, counts: true, deferred: false }));
+    s.pending = s.pending.filter((p) => !p.deferred);
+    return out;
+  }
+
+  /** Call periodically: commits what waited longer than the grace time, forgets quiet connections. */
+  tick(): AuthRecord[] {
+    const now = this.o.now();
+    const out: AuthRecord[] = [];
+    for (const [key, s] of this.sessions) {
+      if (now - s.lastSeen < this.o.graceMs) break;
+      out.push(...this.commit(s));
+      this.sessions.delete(key);
+    }
+    return out;
+  }
+}
