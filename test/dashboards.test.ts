@@ -198,7 +198,11 @@ const FIXTURES: Record<string, () => Point[]> = {
     return [
       { name: 'alert', time: now - 20 * MIN, tags: { rule: 'disk_full', severity: 'high' }, fields: { state: 'firing', value: 93.5, summary: 'Disk / is 93.5 % full' } },
       { name: 'alert', time: now - 5 * MIN, tags: { rule: 'disk_full', severity: 'high' }, fields: { state: 'resolved', value: 71, summary: 'Disk / is back to 71 %' } },
-      { name: 'alert', time: now - 3 * MIN, tags: { rule: 'portal_down', severity: 'critical' }, fields: { state: 'firing', value: 0, summary: 'https://portal.example.gov.vn/ does not answer' } },
+      { name: 'alert', time: now - 3 * MIN, tags: { rule: 'portal_down', severity: 'critical', url: 'https://portal.example.gov.vn/' }, fields: { state: 'firing', value: 0, summary: 'https://portal.example.gov.vn/ does not answer' } },
+      // Alert points carry their instance's labels: two instances of one rule, one resolved.
+      { name: 'alert', time: now - 4 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' }, fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:25' } },
+      { name: 'alert', time: now - 4 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '465' }, fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:465' } },
+      { name: 'alert', time: now - 2 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' }, fields: { state: 'resolved', value: 0, summary: 'mail.example.gov.vn:25 answers again' } },
     ];
   },
 };
