@@ -61,4 +61,16 @@ describe('alert points in InfluxDB', () => {
     expect(firing.sort()).toEqual(['198.51.100.9 medium', '203.0.113.7 high']);
     expect(last.find((r) => r.src_ip === '203.0.113.7' && r.severity === 'medium')?.state).toBe('superseded');
   }, 60_000);
+
+  it('the default rule snmp_device_down fires per device (two on one address) and resolves when it answers', async () => {
+    await h?.stop();
+    h = harness({ default_rules: true }, { start: Date.now() - 2 * HOUR });
+    const snmp = (at: number, device: string, up: number): Point => ({ name: 'snmp', time: at, tags: { agent_host: '10.10.0.1', device }, fields: { up, result_code: up ? 0 : 1 }, int: ['up', 'result_code'] });
+    let upNow = 0;
+    await h.advance(3 * MIN, (t) => h!.engine.onBatch(hanoi, batch([snmp(t, '10.10.0.1', upNow), snmp(t, '10.10.0.1:1161', 0)])));
+    upNow = 1;
+    await h.advance(MIN, (t) => h!.engine.onBatch(hanoi, batch([snmp(t, '10.10.0.1', upNow), snmp(t, '10.10.0.1:1161', 0)])));
+    const lines = h.lines.filter((l) => l.includes('rule=snmp_device_down'));
+    expect(lines.map((l) => /device=(\S+?)[, ]/.exec(l)![1] + ' ' + /state="(\w+)"/.exec(l)![1])).toEqual(['10.10.0.1 firing', '10.10.0.1:1161 firing', '10.10.0.1 resolved']);
+  }, 60_000);
 });
