@@ -175,7 +175,7 @@ const FIXTURES: Record<string, () => Point[]> = {
   x509_cert: () => series('x509_cert', { source: 'https://portal.example.gov.vn:443', common_name: 'portal.example.gov.vn' }, () => ({ expiry: 12 * 86400, verification_code: 0, age: 300 * 86400 }), ['expiry', 'verification_code', 'age']),
   interface: () =>
     ['Gi0/1', 'Gi0/2'].flatMap((ifName, n) =>
-      series('interface', { agent_host: '10.10.0.1', ifName, ifIndex: String(n + 1) }, (i) => ({
+      series('interface', { agent_host: '10.10.0.1', device: 'sw-core', ifName, ifIndex: String(n + 1) }, (i) => ({
         ifAlias: n === 0 ? 'uplink VNPT' : 'LAN phong ke toan',
         ifHCInOctets: 1e9 + i * 6e8,
         ifHCOutOctets: 5e8 + i * 1e8,
@@ -192,7 +192,7 @@ const FIXTURES: Record<string, () => Point[]> = {
         ifHighSpeed: 100,
       }), ['ifHCInOctets', 'ifHCOutOctets', 'ifInErrors', 'ifOutErrors', 'ifInDiscards', 'ifOutDiscards', 'ifOperStatus', 'ifAdminStatus', 'ifHighSpeed']),
     ),
-  snmp: () => series('snmp', { agent_host: '10.10.0.1' }, (i) => ({ sysUpTime: 100000 + i * 6000, result: 'success' }), ['sysUpTime']),
+  snmp: () => series('snmp', { agent_host: '10.10.0.1', device: 'sw-core' }, (i) => ({ sysUpTime: 100000 + i * 6000, result: i === 4 ? 'timeout' : 'success', up: i === 4 ? 0 : 1, response_time_ms: 20 + i, last_success: Date.now() - (15 - i) * MIN }), ['sysUpTime', 'up', 'response_time_ms', 'last_success']),
   alert: () => {
     const now = Date.now();
     return [
@@ -435,4 +435,39 @@ describe('community Telegraf dashboard queries find Canh’s data', () => {
       expect(hasData(rows), interpolate(q, vars)).toBe(true);
     });
   }
+});
+
+describe('panels that must tell one thing from another', () => {
+  const panelQuery = (uid: string, title: string, refId = 'A') => {
+    const c = panelCases.find((x) => x.where === `${uid} "${title}" ${refId}`);
+    if (!c) throw new Error(`no panel ${uid} "${title}"`);
+    return c.query;
+  };
+  const vars = (host: string, extra: Record<string, string[]> = {}) => ({ ...values, agency: ['so-noi-vu'], site: ['tru-so'], host: [host], ...extra });
+
+  it('"Latest web check" has one row per check (its last result), not one per result it ever had', async () => {
+    const server = 'https://cong.example.gov.vn/';
+    const now = Date.now();
+    await sendThroughCollector('web-probe', 'so-noi-vu', 'tru-so', [
+      { name: 'http_response', time: now - 10 * MIN, tags: { server, method: 'GET', result: 'timeout' }, fields: { result_code: 4, result_type: 'timeout' }, int: ['result_code'] },
+      { name: 'http_response', time: now - MIN, tags: { server, method: 'GET', status_code: '200', result: 'success' }, fields: { result_code: 0, result_type: 'success', http_response_code: 200, response_time: 0.05 }, int: ['result_code', 'http_response_code'] },
+    ], []);
+    const rows = await run(interpolate(panelQuery('canh-uptime-en', 'Latest web check'), vars('web-probe')));
+    const mine = rows.filter((r) => r.server === server);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ result_code: 0, http_response_code: 200 });
+  });
+
+  it("a device's row says it is down when its last poll failed, and when it last answered", async () => {
+    const now = Date.now();
+    const snmp = (at: number, up: number, lastOk: number): Point => ({ name: 'snmp', time: at, tags: { agent_host: '10.20.0.1', device: 'sw-tang-3' }, fields: { up, result: up ? 'success' : 'timeout', result_code: up ? 0 : 1, response_time_ms: up ? 12 : 5000, last_success: lastOk }, int: ['up', 'result_code', 'response_time_ms', 'last_success'] });
+    await sendThroughCollector('lan-gw-sw3', 'so-noi-vu', 'tru-so', [snmp(now - 3 * MIN, 1, now - 3 * MIN), snmp(now - 2 * MIN, 0, now - 3 * MIN), snmp(now - MIN, 0, now - 3 * MIN)], []);
+    const v = vars('lan-gw-sw3', { device: ['sw-tang-3'] });
+    const status = await run(interpolate(panelQuery('canh-network-en', 'SNMP status'), v));
+    expect(status.map((r) => r.last)).toEqual([0]);
+    const last = await run(interpolate(panelQuery('canh-network-en', 'Last successful poll'), v));
+    expect(last.map((r) => r.last)).toEqual([now - 3 * MIN]);
+    const failed = await run(interpolate(panelQuery('canh-network-en', 'SNMP response time', 'B'), v));
+    expect(failed.reduce((s, r) => s + Number(r.failed ?? 0), 0)).toBe(2);
+  });
 });

@@ -196,8 +196,9 @@ export function scopeVariables(lang: Lang): dash.QueryVariableBuilder[] {
 /** SNMP devices (polled by the chosen agents: host is the poller) and their interfaces. */
 export function deviceVariables(lang: Lang): dash.QueryVariableBuilder[] {
   return [
-    tagVariable(lang, 'device', COMMON.device, `SHOW TAG VALUES FROM "interface" WITH KEY = "agent_host" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`),
-    tagVariable(lang, 'ifname', COMMON.interface, `SHOW TAG VALUES FROM "interface" WITH KEY = "ifName" WHERE "agency" =~ /^$agency$/ AND "agent_host" =~ /^$device$/`),
+    // From `snmp`: every polled device writes it, also one that never answered (no interfaces).
+    tagVariable(lang, 'device', COMMON.device, `SHOW TAG VALUES FROM "snmp" WITH KEY = "device" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`),
+    tagVariable(lang, 'ifname', COMMON.interface, `SHOW TAG VALUES FROM "interface" WITH KEY = "ifName" WHERE "agency" =~ /^$agency$/ AND "device" =~ /^$device$/`),
   ];
 }
 

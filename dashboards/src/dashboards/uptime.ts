@@ -105,12 +105,15 @@ export function uptime(lang: Lang): DashboardBuilder {
         description: { en: 'Result, HTTP status and response time of the last check of each site.', vi: 'Kết quả, mã trạng thái HTTP và thời gian phản hồi của lần kiểm tra gần nhất.' },
         queries: [
           influx(
-            `SELECT last("result_code") AS "result_code", "http_response_code", "response_time" FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY "server", "host", "result"`,
+            // One row per check (site, method, the host that checks it): the result is the
+            // last point's field, not a GROUP BY tag, so an old failure does not linger as a row.
+            `SELECT last("result_code") AS "result_code", "result_type" AS "result", "http_response_code", "response_time" FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY "server", "method", "host"`,
           ),
         ],
         columns: {
           Time: COMMON.time,
           server: { en: 'Site', vi: 'Trang web' },
+          method: { en: 'Method', vi: 'Phương thức' },
           host: { en: 'Checked from', vi: 'Kiểm tra từ' },
           result: { en: 'Result', vi: 'Kết quả' },
           http_response_code: { en: 'HTTP status', vi: 'Mã HTTP' },
