@@ -193,7 +193,7 @@ const FIXTURES: Record<string, () => Point[]> = {
       }), ['ifHCInOctets', 'ifHCOutOctets', 'ifInErrors', 'ifOutErrors', 'ifInDiscards', 'ifOutDiscards', 'ifOperStatus', 'ifAdminStatus', 'ifHighSpeed']),
     ),
   snmp: () => series('snmp', { agent_host: '10.10.0.1', device: 'sw-core' }, (i) => ({ sysUpTime: 100000 + i * 6000, result: i === 4 ? 'timeout' : 'success', up: i === 4 ? 0 : 1, response_time_ms: 20 + i, last_success: Date.now() - (15 - i) * MIN }), ['sysUpTime', 'up', 'response_time_ms', 'last_success']),
-  alert: () => {
+  alert: (): Point[] => {
     const now = Date.now();
     return [
       { name: 'alert', time: now - 20 * MIN, tags: { rule: 'disk_full', severity: 'high' }, fields: { state: 'firing', value: 93.5, summary: 'Disk / is 93.5 % full' } },
