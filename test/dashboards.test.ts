@@ -344,6 +344,10 @@ beforeAll(async () => {
   const present = new Set((await run('SHOW MEASUREMENTS')).map((r) => String(r.name)));
   for (const m of present) bySource.real.add(m);
   const points = Object.entries(FIXTURES).flatMap(([m, make]) => (present.has(m) ? [] : (bySource.synthetic.add(m), make())));
+  // The NOC's uplink tiles read ping targets tagged role=uplink: a tag the test's own ping
+  // input (127.0.0.1) does not carry.
+  points.push(...series('ping', { url: '203.113.0.1', role: 'uplink', target_agency: 'so-tttt' }, (i) => ({ packets_transmitted: 3, packets_received: i === 15 ? 0 : 3, percent_packet_loss: i === 15 ? 100 : 0, result_code: i === 15 ? 2 : 0 }), ['packets_transmitted', 'packets_received', 'result_code']));
+  bySource.synthetic.add('ping where "role" = \'uplink\'');
   const events: SecurityEventInput[] = [];
   for (const f of EVENT_FIXTURES) {
     const seen = await run(`SELECT count("message") FROM "security_event" WHERE ${f.check}`);
