@@ -7,7 +7,7 @@ import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, tr, type Lang, type Text } from '../i18n.ts';
-import { SCOPE, STATE_WINDOW, canhDashboard, row, stat, valueMap } from '../panels.ts';
+import { SCOPE, SEVERITY_COLORS, STATE_WINDOW, canhDashboard, row, stat, valueMap } from '../panels.ts';
 
 const AGENCY = `"agency" =~ /^$agency$/`;
 const ALERT_SCOPE = `"agency" =~ /^$agency$/ AND "host" =~ /^$host$/`;
@@ -49,8 +49,8 @@ export function noc(lang: Lang): DashboardBuilder {
       stat(lang, {
         title: { en: 'Firing alerts by severity', vi: 'Cảnh báo đang kích hoạt theo mức độ' },
         description: {
-          en: 'Alert instances firing now, per severity (one rule firing for two ports counts 2). Open the Fleet dashboard for the list.',
-          vi: 'Số cảnh báo đang kích hoạt, theo mức độ (một quy tắc kích hoạt cho hai cổng tính là 2). Xem danh sách ở bảng Tổng quan hệ thống.',
+          en: 'Alert instances firing now, one tile per severity in its colour (critical dark red, high red, medium amber, low yellow); no tile, nothing firing. One rule firing for two ports counts 2. The Fleet dashboard has the list.',
+          vi: 'Số cảnh báo đang kích hoạt, mỗi mức độ một ô theo màu của nó (nghiêm trọng đỏ sẫm, cao đỏ, trung bình vàng cam, thấp vàng); không có ô nào là không có cảnh báo. Một quy tắc kích hoạt cho hai cổng tính là 2. Danh sách ở bảng Tổng quan hệ thống.',
         },
         queries: [influx(`SELECT count("state") FROM (${LAST_ALERT_STATE}) WHERE "state" = 'firing' GROUP BY "severity"`).alias('$tag_severity')],
         thresholds: { base: 'green', steps: [[1, 'red']] },
@@ -59,7 +59,7 @@ export function noc(lang: Lang): DashboardBuilder {
         tiles: true,
         w: 12,
         h: 6,
-      }),
+      }).overrides(Object.entries(SEVERITY_COLORS).map(([severity, color]) => ({ matcher: { id: 'byName', options: severity }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }] }))),
     )
     .withPanel(
       stat(lang, {
