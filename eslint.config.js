@@ -1,4 +1,5 @@
 import tseslint from 'typescript-eslint';
+import boundaries from './eslint/import-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/generated/**', '.state/**'] },
@@ -8,6 +9,36 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-throw-literal': 'error',
       'prefer-promise-reject-errors': 'error',
+    },
+  },
+  {
+    files: ['{core,protocol,agent,collector,dashboards}/**/*.ts'],
+    plugins: { canh: boundaries },
+    rules: {
+      'canh/no-cross-package': 'error',
+      'canh/no-sibling-plugin': 'error',
+    },
+  },
+  {
+    // windows_eventlog still shares auth_log's aggregator, options and parser; they move to
+    // detectors/auth/ once auth_log's current rework has landed (issue 20).
+    files: ['agent/src/detectors/windows_eventlog/**/*.ts'],
+    rules: { 'canh/no-sibling-plugin': 'off' },
+  },
+  {
+    // Plugins keep state through ctx.state (agent/src/state.ts, written atomically and
+    // fsynced by @canh/core), never with writes and renames of their own.
+    files: ['agent/src/inputs/**/*.ts', 'agent/src/detectors/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*testing.ts', 'agent/src/detectors/baseline.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        ...['node:fs', 'node:fs/promises', 'fs', 'fs/promises'].map((name) => ({
+          name,
+          importNames: ['writeFile', 'writeFileSync', 'rename', 'renameSync', 'appendFile', 'appendFileSync', 'copyFile', 'copyFileSync'],
+          message: 'keep state through ctx.state (agent/src/state.ts): atomic and fsynced',
+        })),
+      ],
     },
   },
 );

@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      'core/**/*.test.ts',
       'protocol/**/*.test.ts',
       'agent/**/*.test.ts',
       'collector/**/*.test.ts',

@@ -89,7 +89,7 @@ describe('alerting end to end', () => {
     expect(text).toContain('mức độ: nghiêm trọng');
     expect(text).toContain('Máy chủ: mc-portal-01');
     expect(text).toContain(`Đường dẫn: ${join(www, 'static', 'index.html')}`);
-    expect(text).toContain('https://grafana.tinh.gov.vn/d/canh-security?var-agency=so-tttt&var-host=mc-portal-01');
+    expect(text).toContain('https://grafana.tinh.gov.vn/d/canh-security-vi?var-agency=so-tttt&var-host=mc-portal-01');
     expect(mail.parsed.html).toContain('Cơ quan');
 
     const rows = await p.waitFor(`SELECT "state", "summary" FROM "alert" WHERE "rule" = 'possible_defacement'`, (r) => r.length > 0);

@@ -310,9 +310,11 @@ beforeAll(async () => {
   for (const d of ['etc/sudoers.d', 'www']) mkdirSync(join(fim, d), { recursive: true });
   writeFileSync(join(fim, 'etc/sudoers.d/ops'), 'ops ALL=(ALL) ALL\n');
   writeFileSync(join(fim, 'www/index.html'), '<h1>Cổng thông tin</h1>\n');
+  writeFileSync(join(fim, 'access.log'), '');
   const detectorConfigs: Record<string, Record<string, unknown>> = {
     file_integrity: { paths: [join(fim, 'etc')], web_roots: [join(fim, 'www')], debounce: '100ms', scan_interval: '2s' },
     listening_ports: { grace_intervals: 0, protocols: ['tcp'] },
+    web_access: { paths: [join(fim, 'access.log')], poll_interval: '100ms' },
   };
   const detectors: Record<string, unknown>[] = [];
   for (const def of detectorDefs) {
@@ -332,6 +334,13 @@ beforeAll(async () => {
   // Baselines are taken: now change what the detectors watch.
   writeFileSync(join(fim, 'etc/sudoers.d/backdoor'), 'evil ALL=(ALL) NOPASSWD: ALL\n');
   writeFileSync(join(fim, 'www/index.html'), '<h1>Hacked by nobody</h1>\n');
+  // A scanner's requests in the portal's access log (combined format, as nginx writes it).
+  const clf = new Date().toUTCString().replace(/^\w+, (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1/$2/$3:$4 +0000');
+  writeFileSync(
+    join(fim, 'access.log'),
+    ['/.env', '/.git/config', '/backup.sql', '/.htpasswd', '/wp-config.php.bak'].map((p) => `203.0.113.44 - - [${clf}] "GET ${p} HTTP/1.1" 404 153 "-" "Go-http-client/1.1"\n`).join(''),
+    { flag: 'a' },
+  );
   const backdoor = createTcpServer((sock) => sock.end());
   await listen(backdoor);
   started.push({ stop: () => backdoor.close() });

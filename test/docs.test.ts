@@ -16,8 +16,11 @@ function sources(dir: string, out: string[] = []): string[] {
   return out;
 }
 
+// The registry (core/src/errors.ts) names every code; the code that raises them is elsewhere.
+const registry = join(root, 'core', 'src', 'errors.ts');
+
 describe('docs/errors.md', () => {
-  const files = ['protocol', 'agent', 'collector', 'dashboards'].flatMap((d) => sources(join(root, d)));
+  const files = ['core', 'protocol', 'agent', 'collector', 'dashboards'].flatMap((d) => sources(join(root, d))).filter((f) => f !== registry);
   const inCode = new Set(files.flatMap((f) => readFileSync(f, 'utf8').match(/CANH_ERR_[A-Z0-9_]+/g) ?? []));
   const documented = new Set(readFileSync(join(root, 'docs', 'errors.md'), 'utf8').match(/CANH_ERR_[A-Z0-9_]+/g) ?? []);
   it('lists every code the code raises', () => {

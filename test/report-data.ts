@@ -88,6 +88,8 @@ export function generate(): GenPoint[] {
   for (let d = 1; d <= 30; d++) {
     out.push(ev(tagsA('gw-tttt', { type: 'brute_force', severity: 'high', detector: 'auth_log', mitre: 'T1110.001' }), L(d, 3), { message: 'SSH brute force', count: (d % 5) + 1, src_ip: '203.0.113.7', user: 'root' }));
     out.push(ev(tagsA('gw-tttt', { type: 'port_scan', severity: 'medium', detector: 'port_scan', mitre: 'T1046' }), L(d, 13), { message: 'Port scan', count: 1, src_ip: `198.51.100.${(d % 3) + 1}` }));
+    if (d % 3 === 0) out.push(ev(tagsA('web-tttt', { type: 'web_scan', severity: 'medium', detector: 'web_access', mitre: 'T1595.003' }), L(d, 15), { message: 'Web scan', count: 11, src_ip: `192.0.2.${200 + (d % 2)}`, site: 'congthongtin.example.gov.vn' }));
+    if (d === 17) out.push(ev(tagsA('web-tttt', { type: 'web_exploit_attempt', severity: 'critical', detector: 'web_access', mitre: 'T1190' }), L(d, 16), { message: 'Log4Shell', count: 1, src_ip: '192.0.2.210', site: 'dichvucong.example.gov.vn', cve: 'CVE-2021-44228' }));
     if (d % 7 === 0) out.push(ev(tagsA('web-tttt', { type: 'new_device', severity: 'low', detector: 'lan_devices' }), L(d, 9), { message: 'New device on the LAN', count: 1, mac: '00:11:22:33:44:55' }));
   }
   out.push(ev(tagsA('web-tttt', { type: 'possible_defacement', severity: 'critical', detector: 'http_response' }), L(25, 10), { message: 'Trang chủ bị thay đổi', count: 1 }));

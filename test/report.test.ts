@@ -161,7 +161,14 @@ describe('monthly report figures', () => {
     expect(r.events.topSources.map((s) => s.ip)).not.toContain('192.0.2.99');
     expect(r.events.daily.reduce((a, d) => a + Object.values(d).reduce((x, y) => x + y, 0), 0)).toBe(total);
     expect(agencyOf(vi, B).events.total).toBe(10);
-    expect(r.events.critical.map((e) => e.message)).toEqual(['Trang chủ bị thay đổi']);
+    expect(r.events.critical.map((e) => e.message)).toEqual(['Trang chủ bị thay đổi', 'Log4Shell']);
+    // Web attacks: per site, from the web_access events only.
+    const webEv = ev.filter((p) => p.tags.detector === 'web_access');
+    expect(r.events.web.total).toBe(webEv.reduce((a, p) => a + num(p.fields.count), 0));
+    expect(r.events.web.sites).toEqual([
+      { site: 'congthongtin.example.gov.vn', occurrences: 10 * 11, sources: 2, exploits: 0 },
+      { site: 'dichvucong.example.gov.vn', occurrences: 1, sources: 1, exploits: 1 },
+    ]);
   });
 
   it('alerts fired, time to resolve, and what still fires', () => {

@@ -21,6 +21,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)   # serves the local site of the web_access end-to-end test
 command -v mcs >/dev/null || need+=(mono-mcs libmono-system-serviceprocess4.0-cil)   # compiles the Windows service wrapper in test/packaging
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

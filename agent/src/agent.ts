@@ -2,16 +2,14 @@
 // start() returns once everything is running; stop() flushes and closes, safe twice.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { CanhError } from '@canh/protocol';
+import { CanhError, DiskSpool, type Spool } from '@canh/core';
 import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
 import { Transport } from './transport.ts';
 import { createContext, tickReads } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';
-import type { Spool } from './spool/types.ts';
 import { join } from 'node:path';
-import { DiskSpool } from './spool/disk.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export interface AgentDeps {

@@ -8,7 +8,7 @@
 // Points are written in the protocol's `rows` spelling (each series once per batch).
 import { RowsWriter, type Point, type SecurityEvent } from '@canh/protocol';
 import type { Accumulator, PointOptions } from './inputs/types.ts';
-import type { Spool } from './spool/types.ts';
+import type { Spool } from '@canh/core';
 
 export interface BatcherOptions {
   batchSize: number;

@@ -7,9 +7,8 @@
 //   canh-agent service install|uninstall|status      run as a systemd / Windows service
 //   canh-agent --version
 import { parseArgs } from 'node:util';
-import { CanhError } from '@canh/protocol';
+import { CanhError, createLogger } from '@canh/core';
 import { loadConfig, ConfigError } from './config.ts';
-import { createLogger } from './log.ts';
 import { Agent } from './agent.ts';
 import { runCheck } from './check.ts';
 import { runDetect } from './detect.ts';

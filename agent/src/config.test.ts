@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, ConfigError } from './config.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '@canh/core';
 
 const good = `
 collector:

@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { ExecOptions, ExecResult, InputContext, LongProcess } from './inputs/types.ts';
+import { fileState } from './state.ts';
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
@@ -394,6 +395,7 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
     procRoot,
     sysRoot,
     stateDir: opts.stateDir,
+    state: fileState(opts.stateDir),
     hostname: opts.hostname,
     log: opts.log,
   };

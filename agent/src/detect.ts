@@ -2,15 +2,18 @@
 // detector offline, like fail2ban-regex, and prints JSON lines: each recognised line with its
 // line number and what was extracted, then the events the log would produce, then a summary.
 // Needs no config file and no collector; the detector's defaults apply unless --set says otherwise.
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import authLog from './detectors/auth_log/index.ts';
 import { replayAuthLog } from './detectors/auth_log/replay.ts';
 import windowsEventlog from './detectors/windows_eventlog/index.ts';
 import { replayWindowsEvents } from './detectors/windows_eventlog/replay.ts';
+import webAccess from './detectors/web_access/index.ts';
+import { replayWebStream } from './detectors/web_access/replay.ts';
 
-export const DETECTABLE = ['auth_log', 'windows_eventlog'] as const;
+export const DETECTABLE = ['auth_log', 'windows_eventlog', 'web_access'] as const;
 
 async function readInput(file: string | undefined, stdin: NodeJS.ReadableStream): Promise<string> {
   if (file && file !== '-') {
@@ -75,5 +78,32 @@ export async function runDetect(
     out(JSON.stringify({ summary: { events_read: r.read, recognised: r.records.length, events: r.events.length } }));
     return 0;
   }
+  if (detector === 'web_access') return detectWebAccess(opts.file, settings, out, stdin);
   throw new CanhError('CANH_ERR_DETECT_UNKNOWN', `unknown detector "${detector}" (detect works with: ${DETECTABLE.join(', ')})`);
+}
+
+/** web_access streams its input: an access log of a busy portal is large. */
+async function detectWebAccess(file: string | undefined, settings: Record<string, unknown>, out: (line: string) => void, stdin: NodeJS.ReadableStream): Promise<number> {
+  const cfg = options(webAccess, settings);
+  let input: Readable;
+  if (file && file !== '-') {
+    try {
+      const fh = await open(file, 'r');
+      input = fh.createReadStream({ encoding: 'utf8' });
+    } catch (err) {
+      throw new CanhError('CANH_ERR_DETECT_UNREADABLE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`);
+    }
+  } else input = stdin as Readable;
+  const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+  out(JSON.stringify({ settings: { format: cfg.format, trusted_proxies: cfg.trusted_proxies } }));
+  const s = await replayWebStream(input, cfg, {
+    request(line, r, families) {
+      if (families.length) out(JSON.stringify({ line, time: iso(r.time), src: r.remote, method: r.method, path: r.path.slice(0, 512), status: r.status, families }));
+    },
+    event(e) {
+      out(JSON.stringify({ event: { ...e, time: iso(e.time) } }));
+    },
+  });
+  out(JSON.stringify({ summary: s }));
+  return 0;
 }

@@ -1,7 +1,7 @@
 // The agent decodes every collector → agent golden frame of the protocol.
 import { describe, expect, it } from 'vitest';
 import { decodeCollectorMessage } from '@canh/protocol';
-import { goldenFrames } from '../../protocol/src/testdata.ts';
+import { goldenFrames } from '@canh/protocol/testdata';
 
 describe('agent decodes collector golden frames', () => {
   for (const f of goldenFrames('valid').filter((f) => ['welcome', 'ack', 'error'].includes(f.name))) {

@@ -2,4 +2,3 @@ export { Agent } from './agent.ts';
 export { parseConfig, parseConfigText, loadConfig, ConfigError, type AgentConfig } from './config.ts';
 export { AGENT_VERSION } from './version.ts';
 export { MemorySpool } from './spool/memory.ts';
-export { createLogger } from './log.ts';

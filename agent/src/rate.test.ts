@@ -21,4 +21,15 @@ describe('counter rates', () => {
     expect(counterRate(Number.NaN, 10, 1000)).toBeUndefined();
     expect(counterRate(-1, 10, 1000)).toBeUndefined();
   });
+  it('a "32-bit" counter above 2^32 that goes back is a reset, not a negative wrap', () => {
+    expect(counterDelta(5_000_000_000, 1, 32)).toBeUndefined();
+    expect(counterDelta(5_000_000_000n, 1n, 32)).toBeUndefined();
+  });
+  it('bigints (64-bit SNMP octets past 2^53) give the same answers, exactly', () => {
+    expect(counterDelta(2n ** 60n, 2n ** 60n + 3n, 64)).toBe(3n);
+    expect(counterDelta(2n ** 32n - 1000n, 1000n, 32)).toBe(2000n);
+    expect(counterDelta(1_000_000n, 5n, 32)).toBeUndefined();
+    expect(counterDelta(10_000n, 5n, 64)).toBeUndefined();
+    expect(counterDelta(-1n, 5n, 64)).toBeUndefined();
+  });
 });

@@ -22,12 +22,11 @@ import {
   PROTOCOL_VERSION,
   pointsOf,
   RowsWriter,
+  decodeFromCollector,
   type Batch,
   type Welcome,
 } from '@canh/protocol';
-import { Backoff } from './backoff.ts';
-import { decodeFromCollector } from './collector-message.ts';
-import type { Spool, SpoolRecord } from './spool/types.ts';
+import { Backoff, type Spool, type SpoolRecord } from '@canh/core';
 
 export interface TransportOptions {
   url: string;

@@ -9,7 +9,7 @@
 // validate in-process.
 import { spawn, spawnSync } from 'node:child_process';
 import { isSea } from 'node:sea';
-import { CanhError } from '@canh/protocol';
+import { CanhError, type CanhErrorCode } from '@canh/core';
 import { ConfigError, loadConfig, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { findInput } from './inputs/index.ts';
 import { findDetector } from './detectors/index.ts';
@@ -59,7 +59,7 @@ function answerOf<T>(status: number | null, stdout: string, stderr: string, erro
   if (answer.ok) return answer.value;
   const f = answer.error;
   if (f.kind === 'config') throw new ConfigError(f.problems ?? [], f.file);
-  if (f.kind === 'canh') throw new CanhError(f.code as `CANH_ERR_${string}`, f.message);
+  if (f.kind === 'canh') throw new CanhError(f.code as CanhErrorCode, f.message);
   throw new Error(f.message);
 }
 

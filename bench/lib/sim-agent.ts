@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION } from '@canh/protocol';
-import { Backoff } from '../../agent/src/backoff.ts';
+import { Backoff } from '@canh/core';
 import { SERIES_PER_HOST, type BatchForm, type HostSource } from './points.ts';
 
 export interface SimStats {

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import { loadCollectorConfig, type CollectorConfig } from './config.ts';
 import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { CanhError, DEFAULT_MAX_MESSAGE_BYTES, issueLines } from '@canh/protocol';
-import { duration } from './duration.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '@canh/protocol';
+import { CanhError, duration, issueLines } from '@canh/core';
 import { AlertingConfigSchema, resolveAlertingSecrets, type AlertingSecrets } from './alerts/config.ts';
 
 /** An IANA time zone name that this Node knows (checked when the file is read, not at report time). */

@@ -1,7 +1,7 @@
 // The collector decodes every agent → collector golden frame and refuses the invalid ones.
 import { describe, expect, it } from 'vitest';
 import { decodeAgentMessage } from '@canh/protocol';
-import { goldenFrames } from '../../protocol/src/testdata.ts';
+import { goldenFrames } from '@canh/protocol/testdata';
 
 describe('collector decodes agent golden frames', () => {
   for (const f of goldenFrames('valid').filter((f) => ['hello', 'batch', 'config_result'].includes(f.name))) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAgentMessage, PointEncoder, RowsWriter, type Batch, type Point, type Row } from '@canh/protocol';
-import { encodeBatch, identityTags } from './identity.ts';
+import { encodeBatch, EventTimes, identityTags } from './identity.ts';
 
 const id = { host: 'real-host', agency: 'so-tttt', site: 'dc' };
 
@@ -14,14 +14,41 @@ describe('encodeBatch', () => {
       { points: [], events: [{ time: 5, detector: 'auth_log', type: 'brute_force', severity: 'high', message: 'm', evidence: { src_ip: '203.0.113.7', count: 3 }, count: 9, mitre: 'T1110.001' }] },
       id,
     );
-    expect(lines).toEqual([
-      'security_event,agency=so-tttt,detector=auth_log,host=real-host,mitre=T1110.001,severity=high,site=dc,type=brute_force message="m",count=9i,src_ip="203.0.113.7",evidence_count=3.0 5',
-    ]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^security_event,agency=so-tttt,detector=auth_log,host=real-host,mitre=T1110\.001,severity=high,site=dc,type=brute_force message="m",count=9i,src_ip="203\.0\.113\.7",evidence_count=3\.0 \d{1,3}$/,
+    );
   });
-  it('spreads same-millisecond events of one type so none overwrites another', () => {
-    const e = { time: 5, detector: 'd', type: 't', severity: 'low' as const, message: 'm', evidence: {}, count: 1 };
-    const { lines } = encodeBatch({ points: [], events: [e, { ...e, message: 'n' }, { ...e, message: 'o' }] }, id);
-    expect(lines.map((l) => l.split(' ').pop())).toEqual(['5', '6', '7']);
+  it('stores each distinct event of one second at its own millisecond, within that second', () => {
+    const times = new EventTimes();
+    const e = { time: 5_000, detector: 'd', type: 't', severity: 'low' as const, message: 'm', evidence: {}, count: 1 };
+    // Identical content twice in one batch is two events (two log lines saying the same).
+    const { lines } = encodeBatch({ points: [], events: [e, { ...e, message: 'n' }, { ...e, message: 'o' }, e] }, id, undefined, times);
+    const t = lines.map((l) => Number(l.split(' ').pop()));
+    expect(new Set(t).size).toBe(4);
+    for (const x of t) expect(x >= 5_000 && x < 6_000).toBe(true);
+  });
+  it('a resent batch gets the same times; a different event of the same second in another batch does not', () => {
+    const times = new EventTimes();
+    const e = { time: 7_000, detector: 'auth_log', type: 'brute_force', severity: 'high' as const, message: 'from a', evidence: { src_ip: '198.51.100.21' }, count: 5 };
+    const batch = { points: [], events: [e, e] };
+    const first = encodeBatch(batch, id, undefined, times).lines;
+    expect(encodeBatch(batch, id, undefined, times).lines).toEqual(first);
+    // Even a collector that never saw the first send (restart) puts it at the same times.
+    expect(encodeBatch(batch, id, undefined, new EventTimes()).lines).toEqual(first);
+    const other = encodeBatch({ points: [], events: [{ ...e, message: 'from b', evidence: { src_ip: '198.51.100.22' } }] }, id, undefined, times).lines;
+    expect(first.map((l) => l.split(' ').pop())).not.toContain(other[0]!.split(' ').pop());
+  });
+  it('a digest collision moves the later event to the next free millisecond of its second', () => {
+    // A ledger of one second is full but for one millisecond: whatever the digest, it lands there.
+    const times = new EventTimes();
+    const e = { time: 9_000, detector: 'd', type: 't', severity: 'low' as const, message: 'x', evidence: {}, count: 1 };
+    const got = new Set<number>();
+    for (let i = 0; i < 999; i++) got.add(times.place(id, { ...e, message: `m${i}` }));
+    expect(got.size).toBe(999);
+    const last = times.place(id, { ...e, message: 'the last one' });
+    expect(got.has(last)).toBe(false);
+    expect(last >= 9_000 && last < 10_000).toBe(true);
   });
   it('counts points with nothing writable as refused', () => {
     const r = encodeBatch({ points: [{ name: 'cpu', time: 1, tags: {}, fields: { v: Number.NaN } }], events: [] }, id);

@@ -2,6 +2,11 @@
 // The registry's host/agency/site always win over whatever tags the agent sent.
 import { encodePoint, PointEncoder, rowsToPoints, type Batch, type Point, type SecurityEvent } from '@canh/protocol';
 import type { AgentRecord } from './registry/types.ts';
+import { EventTimes } from './event-times.ts';
+
+export { EventTimes };
+/** The receiver's ledger of stored event times (one per collector process). */
+export const eventTimes = new EventTimes();
 
 export interface Identity {
   host: string;
@@ -42,9 +47,11 @@ export type BatchContent = Pick<Batch, 'points' | 'events'> & Partial<Pick<Batch
  * Line protocol for a batch: its `points`, then its `rows`, then its events.
  * `encoder` (one per connection, built from the same identity) reuses each series'
  * encoded tags from one batch to the next; without it every point is encoded from
- * scratch. The lines are the same either way.
+ * scratch. The lines are the same either way. Events get their stored time from
+ * `times` (see EventTimes), by default the process's one ledger.
  */
-export function encodeBatch(batch: BatchContent, id: Identity, encoder?: PointEncoder): Encoded {
+export function encodeBatch(batch: BatchContent, id: Identity, encoder?: PointEncoder, times: EventTimes = eventTimes): Encoded {
+  times.beginBatch();
   const tags = identityTags(id);
   const lines: string[] = [];
   let refused = 0;
@@ -64,17 +71,8 @@ export function encodeBatch(batch: BatchContent, id: Identity, encoder?: PointEn
         else refused++;
       }
   }
-  const events = batch.events;
-  // Two events of one type in the same millisecond would share a series key and time,
-  // and InfluxDB would keep only the last. Spread them 1 ms apart, deterministically,
-  // so a replayed batch lands on the same timestamps again.
-  const used = new Set<string>();
-  for (const e of events) {
-    let t = e.time;
-    const key = `${e.type}|${e.severity}|${e.detector}|${e.mitre ?? ''}`;
-    while (used.has(`${key}@${t}`)) t++;
-    used.add(`${key}@${t}`);
-    const l = encodePoint(eventToPoint(e, t), tags);
+  for (const e of batch.events) {
+    const l = encodePoint(eventToPoint(e, times.place(id, e)), tags);
     if (l) lines.push(l);
     else refused++;
   }

@@ -21,7 +21,7 @@ if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') {
   process.stdin.resume();
 }
 
-Promise.all([import('../../agent/src/cli.ts'), import('@canh/protocol')]).then(([{ main }, { CanhError }]) =>
+Promise.all([import('../../agent/src/cli.ts'), import('@canh/core')]).then(([{ main }, { CanhError }]) =>
   main(argv).then(
     (code) => {
       process.exitCode = code;

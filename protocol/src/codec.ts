@@ -1,7 +1,7 @@
 // Decoding of frames on both ends: JSON parse + schema validation, with an error that
 // says which path was wrong, so a bad frame can be logged and refused precisely.
 import type { z } from 'zod';
-import { issuePath } from './issues.ts';
+import { issuePath } from '@canh/core';
 import {
   AgentMessageSchema,
   CollectorMessageSchema,

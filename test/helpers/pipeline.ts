@@ -10,7 +10,7 @@ import { parseCollectorConfig, type CollectorConfig } from '../../collector/src/
 import type { CollectorHooks } from '../../collector/src/server.ts';
 import { Agent } from '../../agent/src/agent.ts';
 import { parseConfig } from '../../agent/src/config.ts';
-import type { Spool } from '../../agent/src/spool/types.ts';
+import type { Spool } from '@canh/core';
 import { seriesRows, startInfluxd, type Influxd, type InfluxQueryResult, type InfluxRow } from './influxd.ts';
 
 export type Row = InfluxRow;

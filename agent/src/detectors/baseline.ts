@@ -1,10 +1,12 @@
 // Persisted baselines for host-state detectors (file hashes, known ports, accounts, LAN
 // devices). A baseline is what "normal" looked like last time; losing it must never stop a
 // detector, so a missing or corrupt file is reported and rebuilt, and writes are atomic
-// (temp file + fsync + rename) so a crash mid-write leaves the previous version intact.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+// (@canh/core's writeStateFile: temp file + fsync + rename + fsync of the folder) so a
+// crash mid-write leaves the previous version intact.
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { writeStateFile } from '@canh/core';
 
 const FORMAT = 1;
 
@@ -26,7 +28,6 @@ export function baselineStore<T>(
 ): BaselineStore<T> {
   if (!/^[a-z0-9_.-]+$/i.test(opts.name)) throw new Error(`baseline name must be a plain file name, got "${opts.name}"`);
   const path = join(opts.stateDir, `baseline-${opts.name}.json`);
-  let seq = 0;
   return {
     path,
     async load() {
@@ -58,22 +59,7 @@ export function baselineStore<T>(
       }
     },
     async save(data) {
-      await mkdir(opts.stateDir, { recursive: true, mode: 0o750 });
-      const tmp = `${path}.tmp-${process.pid}-${seq++}`;
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify({ format: FORMAT, saved_at: new Date().toISOString(), data }));
-        await fh.sync();
-      } catch (err) {
-        await fh.close().catch(() => {});
-        await unlink(tmp).catch(() => {});
-        throw err;
-      }
-      await fh.close();
-      await rename(tmp, path);
-      // fsync the folder so the rename itself survives a power cut.
-      const dir = await open(opts.stateDir, 'r').catch(() => undefined);
-      if (dir) await dir.sync().catch(() => {}).finally(() => dir.close());
+      await writeStateFile(path, JSON.stringify({ format: FORMAT, saved_at: new Date().toISOString(), data }));
     },
   };
 }

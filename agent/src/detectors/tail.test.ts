@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogFollower } from './tail.ts';
+import { memoryState } from '../state.ts';
 
 let dir: string;
+let state: ReturnType<typeof memoryState>;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'canh-tail-'));
+  state = memoryState();
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -17,7 +20,8 @@ function follower(fromBeginning = false) {
   const got: string[] = [];
   const f = new LogFollower({
     path: join(dir, 'auth.log'),
-    stateFile: join(dir, 'state', 'pos.json'),
+    state,
+    stateName: 'pos.json',
     fromBeginning,
     pollMs: 60_000, // tests drive poll() themselves
     log: pino({ level: 'silent' }),
@@ -36,7 +40,7 @@ describe('LogFollower', () => {
     await a.f.poll();
     expect(a.got).toEqual(['new 1']);
     await a.f.stop();
-    rmSync(join(dir, 'state'), { recursive: true });
+    state.saved.clear();
     const b = follower(true);
     await b.f.start();
     expect(b.got).toEqual(['old 1', 'old 2', 'new 1']);

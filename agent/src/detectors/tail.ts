@@ -4,9 +4,10 @@
 // the old file before reading the new one from its start; copytruncate by starting over at
 // offset 0 when the file shrinks. Lines are delivered whole: a line still being written
 // waits for its newline. Polling (not inotify) keeps it simple and works on every filesystem.
-import { open, readdir, rename, stat, writeFile, readFile, mkdir, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import type { StateStore } from '../inputs/types.ts';
 
 export interface Position {
   ino: number;
@@ -15,8 +16,9 @@ export interface Position {
 
 export interface FollowOptions {
   path: string;
-  /** File that keeps the position across restarts. */
-  stateFile: string;
+  /** Where the position is kept across restarts (ctx.state), and under which name. */
+  state: StateStore;
+  stateName: string;
   /** With no saved position: read the file from its start instead of only new lines. */
   fromBeginning: boolean;
   pollMs: number;
@@ -70,8 +72,8 @@ export class LogFollower {
 
   private async loadState(): Promise<Position | undefined> {
     try {
-      const p = JSON.parse(await readFile(this.o.stateFile, 'utf8')) as Partial<Position>;
-      if (typeof p.ino === 'number' && typeof p.offset === 'number' && p.offset >= 0) return { ino: p.ino, offset: p.offset };
+      const p = JSON.parse((await this.o.state.read(this.o.stateName)) ?? 'null') as Partial<Position> | null;
+      if (p && typeof p.ino === 'number' && typeof p.offset === 'number' && p.offset >= 0) return { ino: p.ino, offset: p.offset };
     } catch {
       // No or unreadable position: behave as on a first run.
     }
@@ -81,10 +83,7 @@ export class LogFollower {
   private async save(): Promise<void> {
     const key = `${this.ino}:${this.offset}`;
     if (key === this.savedKey || !this.ino) return;
-    await mkdir(dirname(this.o.stateFile), { recursive: true });
-    const tmp = `${this.o.stateFile}.tmp`;
-    await writeFile(tmp, JSON.stringify({ path: this.o.path, ino: this.ino, offset: this.offset }));
-    await rename(tmp, this.o.stateFile);
+    await this.o.state.write(this.o.stateName, JSON.stringify({ path: this.o.path, ino: this.ino, offset: this.offset }));
     this.savedKey = key;
   }
 

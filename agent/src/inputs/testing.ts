@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { FieldValue } from '@canh/protocol';
 import { createContext } from '../context.ts';
 import type { Accumulator, InputContext, PointOptions } from './types.ts';
+import { memoryState } from '../state.ts';
 
 export interface RecordedPoint {
   name: string;
@@ -105,6 +106,7 @@ export function fakeContext(opts: FakeOptions = {}): InputContext {
     procRoot: '/proc',
     sysRoot: '/sys',
     stateDir: tmpdir(),
+    state: memoryState(),
     hostname: 'test-host',
     log: pino({ level: 'silent' }),
   };

@@ -39,6 +39,14 @@ export interface LongProcess {
 }
 
 /** What an input may ask of the operating system. Real in production, fed in unit tests. */
+/** What an input keeps across restarts, by name ("reboot/last_boot.json"); see agent/src/state.ts. */
+export interface StateStore {
+  /** The saved text, or undefined when nothing was saved under that name. */
+  read(name: string): Promise<string | undefined>;
+  /** Replace the saved text atomically (a crash leaves the old or the new, whole). */
+  write(name: string, data: string): Promise<void>;
+}
+
 export interface ExecOptions {
   timeoutMs?: number;
   graceMs?: number;
@@ -99,6 +107,8 @@ export interface InputContext {
   sysRoot: string;
   /** Folder where this input may keep state (baselines) across restarts. */
   stateDir: string;
+  /** Small state kept across restarts by name, written atomically (agent/src/state.ts). */
+  state: StateStore;
   hostname: string;
   log: Logger;
 }

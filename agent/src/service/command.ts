@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { isSea } from 'node:sea';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import { loadConfig } from '../config.ts';
 import { systemRunner, type Runner } from './runner.ts';
 import { DEFAULT_STATE_DIR, DEFAULT_USER, installSystemd, statusSystemd, uninstallSystemd } from './systemd.ts';

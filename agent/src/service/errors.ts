@@ -1,5 +1,5 @@
 // Error of the service installer: a failed service-manager command, named with what it said.
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { CommandResult } from './runner.ts';
 
 export function commandFailed(command: string, args: string[], r: CommandResult, what: string): CanhError {

@@ -3,7 +3,7 @@
 // inputs and detectors need, writing nowhere but its state folder.
 import { existsSync, mkdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { Runner } from './runner.ts';
 import { commandFailed } from './errors.ts';
 

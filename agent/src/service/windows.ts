@@ -9,7 +9,7 @@
 // Not tested on Windows here: the commands are checked by the recorded-runner tests only.
 import { existsSync, rmSync } from 'node:fs';
 import { win32 } from 'node:path';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { Runner } from './runner.ts';
 import { commandFailed } from './errors.ts';
 

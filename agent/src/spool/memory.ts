@@ -1,6 +1,6 @@
 // A bounded in-memory spool: used by `canh-agent check`, by tests, and where no state
 // folder is writable. Same contract as the disk spool, without surviving a restart.
-import type { Spool, SpoolRecord, SpoolStats } from './types.ts';
+import type { Spool, SpoolRecord, SpoolStats } from '@canh/core';
 
 export class MemorySpool implements Spool {
   private readonly records = new Map<number, SpoolRecord>();

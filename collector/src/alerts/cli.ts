@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SeveritySchema } from '@canh/protocol';
-import { duration } from '../duration.ts';
+import { duration } from '@canh/core';
 import { defaultRules, RuleListSchema } from './rules.ts';
 import { matcherList, type Matcher } from './matchers.ts';
 

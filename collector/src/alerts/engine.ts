@@ -21,6 +21,7 @@ import { MailRenderer } from '../notify/templates/index.ts';
 import { Mailer, type MailTransport } from '../notify/mailer.ts';
 import { handleAlertApi } from './http.ts';
 import { formatMatcher } from './matchers.ts';
+import { LateData } from './late.ts';
 
 export interface AlertEngineDeps {
   log: Logger;
@@ -85,6 +86,8 @@ export class AlertEngine {
   private kickPending = false;
   private lastRevocationCheck = 0;
   private stopped = false;
+  /** Data that arrived older than max_sample_age: counted, logged once per agent. */
+  readonly late: LateData;
 
   constructor(cfg: AlertingConfig, deps: AlertEngineDeps) {
     this.deps = deps;
@@ -95,6 +98,7 @@ export class AlertEngine {
     const rules = effectiveRules(cfg);
     const ruleMap = new Map(rules.map((r) => [r.name, r]));
     this.tracker = new AlertTracker(this.store, { flap: cfg.flap, log: this.log.child({ part: 'state' }), writeLines: deps.writeLines });
+    this.late = new LateData(this.log.child({ part: 'late' }), () => this.cfg.max_sample_age);
     const now = this.clock();
     // Alerts of rules that are gone from the config would otherwise fire forever.
     for (const a of [...this.tracker.alerts.values()]) {
@@ -102,7 +106,7 @@ export class AlertEngine {
     }
     this.absence = new AbsenceEvaluator(rules.filter((r): r is AbsenceRule => r.type === 'absence'), this.tracker, this.store, now);
     this.threshold = this.thresholdEvaluator(rules, cfg);
-    this.events = new EventEvaluator(rules.filter((r): r is EventRule => r.type === 'event'), this.tracker, { maxSampleAge: cfg.max_sample_age });
+    this.events = this.eventEvaluator(rules, cfg);
     const dispatcher = this.buildDispatcher(cfg, ruleMap);
     const mailer = cfg.smtp ? this.buildMailer(cfg, deps.secrets) : undefined;
     if (!cfg.smtp && cfg.recipients.length === 0) {
@@ -112,6 +116,10 @@ export class AlertEngine {
     // A new critical alert is mailed at once, not at the next tick.
     this.tracker.onTransition = (a) => {
       if (a.state === 'firing' && a.severity === 'critical') this.kick();
+    };
+    // So is a new critical event of an episode already open.
+    this.tracker.onEventNews = (_a, e) => {
+      if (e.severity === 'critical') this.kick();
     };
     this.log.info({ rules: rules.length, recipients: cfg.recipients.length, open: this.tracker.alerts.size }, 'alert engine ready');
   }
@@ -130,6 +138,12 @@ export class AlertEngine {
 
   get mailer(): Mailer | undefined {
     return this.current.mailer;
+  }
+
+  private eventEvaluator(rules: Rule[], cfg: AlertingConfig, from?: ConstructorParameters<typeof EventEvaluator>[3]): EventEvaluator {
+    const e = new EventEvaluator(rules.filter((r): r is EventRule => r.type === 'event'), this.tracker, { maxSampleAge: cfg.max_sample_age }, from);
+    e.onLate = (host, n) => this.late.event(host, n);
+    return e;
   }
 
   private thresholdEvaluator(rules: Rule[], cfg: AlertingConfig): ThresholdEvaluator {
@@ -192,7 +206,7 @@ export class AlertEngine {
     const keep = (name: string) => prev.rules.has(name) && !relabelled.has(name);
     this.absence = new AbsenceEvaluator(rules.filter((r): r is AbsenceRule => r.type === 'absence'), this.tracker, this.store, now, { from: this.absence, keep });
     this.threshold = this.thresholdEvaluator(rules, cfg);
-    this.events = new EventEvaluator(rules.filter((r): r is EventRule => r.type === 'event'), this.tracker, { maxSampleAge: cfg.max_sample_age }, { from: this.events, keep });
+    this.events = this.eventEvaluator(rules, cfg, { from: this.events, keep });
     this.current = { cfg, rules: ruleMap, dispatcher, mailer, secrets };
     if (prev.mailer && prev.mailer !== mailer) {
       const done = prev.mailer.stop().catch((err: unknown) => this.log.warn({ err }, 'the replaced mailer did not stop cleanly'));
@@ -227,6 +241,8 @@ export class AlertEngine {
         // Only measurements some rule looks at are turned into points.
         const points = pointsOf(batch, (m) => this.threshold.watches(m) || this.absence.watches(m));
         if (points.length) {
+          const age = this.cfg.max_sample_age;
+          this.late.samples(id.host, points.filter((p) => now - p.time > age && this.threshold.watches(p.name)).length);
           this.threshold.onPoints(id, points, now);
           this.absence.onPoints(id, points, now);
         }
@@ -295,6 +311,8 @@ export class AlertEngine {
       for (const h of this.absence.hosts()) if (this.deps.isRevoked(h)) this.absence.forgetHost(h, now);
     }
     this.tracker.flush();
+    const line = this.late.line(now);
+    if (line && this.deps.writeLines) this.deps.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert_engine counters in InfluxDB'));
     return this.dispatcher.flush(now);
   }
 

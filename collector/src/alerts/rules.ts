@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { SEVERITIES, SeveritySchema, type Severity } from '@canh/protocol';
-import { duration, parseDuration } from '../duration.ts';
+import { duration, parseDuration } from '@canh/core';
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type Comparison = (typeof COMPARISONS)[number];
@@ -48,8 +48,13 @@ const common = {
   title: LocalizedSchema.optional(),
   /** One line on what is wrong; {{label}}, {{value}} and {{threshold}} are filled in. */
   summary: LocalizedSchema.optional(),
-  /** Appended to alerting.grafana_url for this rule's link (e.g. "/d/canh-hosts"). */
-  dashboard: z.string().optional(),
+  /** The mail's dashboard link: a shipped dashboard's key (fleet, host, network, uptime,
+   *  security: opened in the recipient's language) or a path of your own ("/d/my-board")
+   *  appended to alerting.grafana_url. */
+  dashboard: z
+    .string()
+    .regex(/^(?:\/\S*|[a-z][a-z0-9-]*)$/, 'write a shipped dashboard (fleet, host, network, uptime, security) or a path starting with "/"')
+    .optional(),
   /** Send a mail when it resolves (alerting.grouping.send_resolved when unset). */
   send_resolved: z.boolean().optional(),
   /** How the value reads in a mail. */

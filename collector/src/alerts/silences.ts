@@ -2,8 +2,7 @@
 // or the HTTP API (both go through createSilence, so both refuse the same mistakes),
 // stored in the collector's SQLite file, read by the running engine at every flush.
 import { randomUUID } from 'node:crypto';
-import { CanhError } from '@canh/protocol';
-import { parseDuration } from '../duration.ts';
+import { CanhError, parseDuration } from '@canh/core';
 import { formatMatcher, matches, matchesAll, parseMatcher, type Labels, type Matcher } from './matchers.ts';
 import type { Silence } from './types.ts';
 

@@ -3,7 +3,7 @@
 // last-seen times absence rules need. Behind an interface, so that several collectors
 // can later share it in PostgreSQL without touching the engine.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { AgentLiveness, Alert, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from './types.ts';
+import type { AgentLiveness, Alert, AlertEvents, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from './types.ts';
 
 /** When a series an absence rule watches was last seen. */
 export interface SeriesSeen {
@@ -57,6 +57,7 @@ interface AlertRow {
   last_sample_at: number;
   clear_since: number | null;
   details: string;
+  events: string | null;
 }
 
 function toAlert(r: AlertRow): Alert {
@@ -75,6 +76,7 @@ function toAlert(r: AlertRow): Alert {
     lastSampleAt: r.last_sample_at,
     clearSince: r.clear_since,
     details: JSON.parse(r.details) as Record<string, string>,
+    ...(r.events ? { events: JSON.parse(r.events) as AlertEvents } : {}),
   };
 }
 
@@ -161,6 +163,9 @@ export class SqliteAlertStore implements AlertStore {
   constructor(file: string, opts: { messageDomain?: string } = {}) {
     this.db = new DatabaseSync(file);
     this.db.exec(SCHEMA);
+    // Added for event rules' distinct events; older collector.db files get the column here.
+    const cols = this.db.prepare('PRAGMA table_info(alerts)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'events')) this.db.exec('ALTER TABLE alerts ADD COLUMN events TEXT');
     this.messageDomain = opts.messageDomain ?? 'canh.invalid';
   }
 
@@ -192,17 +197,45 @@ export class SqliteAlertStore implements AlertStore {
 
   insertAlert(a: Omit<Alert, 'id'>): Alert {
     const r = this.q(
-      `INSERT INTO alerts (fingerprint, rule, labels, severity, state, value, summary, active_at, fired_at, resolved_at, last_sample_at, clear_since, details)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(a.fingerprint, a.rule, JSON.stringify(a.labels), a.severity, a.state, a.value, a.summary, a.activeAt, a.firedAt, a.resolvedAt, a.lastSampleAt, a.clearSince, JSON.stringify(a.details));
+      `INSERT INTO alerts (fingerprint, rule, labels, severity, state, value, summary, active_at, fired_at, resolved_at, last_sample_at, clear_since, details, events)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      a.fingerprint,
+      a.rule,
+      JSON.stringify(a.labels),
+      a.severity,
+      a.state,
+      a.value,
+      a.summary,
+      a.activeAt,
+      a.firedAt,
+      a.resolvedAt,
+      a.lastSampleAt,
+      a.clearSince,
+      JSON.stringify(a.details),
+      a.events ? JSON.stringify(a.events) : null,
+    );
     return { ...a, id: Number(r.lastInsertRowid) };
   }
 
   updateAlert(a: Alert): void {
     this.q(
       `UPDATE alerts SET severity = ?, state = ?, value = ?, summary = ?, active_at = ?, fired_at = ?, resolved_at = ?,
-       last_sample_at = ?, clear_since = ?, details = ? WHERE id = ?`,
-    ).run(a.severity, a.state, a.value, a.summary, a.activeAt, a.firedAt, a.resolvedAt, a.lastSampleAt, a.clearSince, JSON.stringify(a.details), a.id);
+       last_sample_at = ?, clear_since = ?, details = ?, events = ? WHERE id = ?`,
+    ).run(
+      a.severity,
+      a.state,
+      a.value,
+      a.summary,
+      a.activeAt,
+      a.firedAt,
+      a.resolvedAt,
+      a.lastSampleAt,
+      a.clearSince,
+      JSON.stringify(a.details),
+      a.events ? JSON.stringify(a.events) : null,
+      a.id,
+    );
   }
 
   deleteAlert(id: number): void {

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { encodePoint, type Severity } from '@canh/protocol';
 import type { AlertStore } from './store.ts';
-import type { Alert } from './types.ts';
+import { MAX_ALERT_EVENTS, type Alert, type AlertEvent } from './types.ts';
 import { fingerprint, maxSeverity } from './rules.ts';
 
 export interface FlapOptions {
@@ -33,6 +33,8 @@ export interface Observation {
   details?: Record<string, string>;
   /** Events: add to the episode's value rather than replace it. */
   accumulate?: boolean;
+  /** Events: the event itself; a new distinct one (by key) is owed a notification. */
+  event?: Omit<AlertEvent, 'news'>;
 }
 
 export class AlertTracker {
@@ -47,6 +49,8 @@ export class AlertTracker {
   private readonly writeLines: ((lines: string[]) => Promise<void>) | undefined;
   /** Called after an episode starts firing or resolves. */
   onTransition: ((a: Alert) => void) | undefined;
+  /** Called when an open episode gained a new distinct event (not for its first). */
+  onEventNews: ((a: Alert, e: AlertEvent) => void) | undefined;
 
   constructor(store: AlertStore, opts: { flap: FlapOptions; log: Logger; writeLines?: (lines: string[]) => Promise<void> }) {
     this.store = store;
@@ -106,6 +110,7 @@ export class AlertTracker {
         lastSampleAt: o.at,
         clearSince: null,
         details: o.details ?? {},
+        ...(o.event ? { events: { list: [{ ...o.event, news: true }], total: 1 } } : {}),
       });
       this.alerts.set(a.id, a);
       this.open.set(fp, a);
@@ -120,10 +125,33 @@ export class AlertTracker {
       if (a.state === 'firing' && a.severity !== was) this.reseverity(a, was, o.at);
       if (o.summary !== undefined) a.summary = o.summary;
       if (o.details) a.details = { ...a.details, ...o.details };
+      if (o.event) this.addEvent(a, o.event);
       this.dirty.add(a);
     }
     if (a.state === 'pending' && o.at - a.activeAt >= (o.forMs ?? 0)) this.fire(a, o.at);
     return a;
+  }
+
+  /** A new distinct event joins the episode's list (bounded, newest kept) and is owed a mail. */
+  private addEvent(a: Alert, e: Omit<AlertEvent, 'news'>): void {
+    const ev = (a.events ??= { list: [], total: 0 });
+    if (ev.list.some((x) => x.key === e.key)) return;
+    const added = { ...e, news: true };
+    ev.list.push(added);
+    ev.total++;
+    if (ev.list.length > MAX_ALERT_EVENTS) {
+      // Drop the oldest already told; if all are news, the oldest news (the mail says "and N more").
+      const i = ev.list.findIndex((x) => !x.news);
+      ev.list.splice(i >= 0 ? i : 0, 1);
+    }
+    if (a.state !== 'pending') this.onEventNews?.(a, added);
+  }
+
+  /** The dispatcher notified (or deliberately held back) the episode's new events. */
+  eventsTold(a: Alert): void {
+    if (!a.events?.list.some((e) => e.news)) return;
+    for (const e of a.events.list) e.news = false;
+    if (this.alerts.has(a.id)) this.store.updateAlert(a);
   }
 
   fire(a: Alert, at: number): void {

@@ -2,6 +2,8 @@
 import type { Severity } from '@canh/protocol';
 import type { Matcher } from './matchers.ts';
 
+export const MAX_ALERT_EVENTS = 20;
+
 export type AlertState = 'pending' | 'firing' | 'resolved';
 
 /**
@@ -31,6 +33,34 @@ export interface Alert {
   clearSince: number | null;
   /** Extra details for mails (hosts of a cross-host alert, the event message...). */
   details: Record<string, string>;
+  /** Event rules: the episode's distinct events (see AlertEvents). */
+  events?: AlertEvents;
+}
+
+/** One distinct security event of an event rule's episode, as mails list it. */
+export interface AlertEvent {
+  /** What makes it distinct: type and its identifying evidence (source, account, file...). */
+  key: string;
+  /** When it happened (the event's own time) and when the collector saw it. */
+  at: number;
+  seenAt: number;
+  severity: Severity;
+  message: string;
+  /** Evidence, bounded in keys and length. */
+  evidence: Record<string, string>;
+  /** Seen later than max_sample_age after it happened. */
+  late: boolean;
+  /** Not yet in a notification of its group: the dispatcher owes a mail for it. */
+  news: boolean;
+}
+
+/**
+ * Events are not states: each new distinct event of an open episode is notified. The
+ * list keeps the newest MAX_ALERT_EVENTS; `total` counts every distinct one the episode had.
+ */
+export interface AlertEvents {
+  list: AlertEvent[];
+  total: number;
 }
 
 export interface Silence {

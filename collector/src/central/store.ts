@@ -3,7 +3,7 @@
 // global), and within a scope the latest version. Versions are global and increasing, so
 // an agent's running version says exactly which document it runs.
 import type { DatabaseSync } from 'node:sqlite';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { AgentRecord } from '../registry/types.ts';
 
 export type Scope = 'global' | 'agency' | 'site' | 'agent';

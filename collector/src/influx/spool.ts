@@ -6,7 +6,7 @@
 // It reuses the agent's segment format (checksummed records, torn-tail recovery); a
 // record here is a block of line protocol instead of a batch frame.
 import type { Logger } from 'pino';
-import { DiskSpool } from '../../../agent/src/spool/disk.ts';
+import { Backoff, DiskSpool } from '@canh/core';
 import type { InfluxWriter } from './writer.ts';
 
 export interface CollectorSpoolOptions {
@@ -26,6 +26,7 @@ export class CollectorSpool {
   private draining = false;
   private full = false;
   private delay = 0;
+  private readonly backoff = new Backoff(500, 30_000);
   stored = 0;
   drained = 0;
   refusedFull = 0;
@@ -85,10 +86,11 @@ export class CollectorSpool {
         const n = records.reduce((k, r) => k + r.points, 0);
         const result = await this.writer.post(records.map((r) => r.frame).join('\n'), n);
         if (result === 'retry') {
-          this.delay = Math.min(30_000, this.delay ? this.delay * 2 : 500);
+          this.delay = this.backoff.next();
           return;
         }
         this.delay = 0;
+        this.backoff.reset();
         for (const r of records) this.spool.ack(r.seq);
         this.drained += n;
         if (!this.spool.first()) this.log.info({ drained: this.drained }, 'collector spool drained into InfluxDB');

@@ -9,7 +9,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
-import { CanhError } from '@canh/protocol';
+import { Backoff, CanhError } from '@canh/core';
 
 export interface InfluxOptions {
   url: string;
@@ -56,7 +56,7 @@ export class InfluxWriter {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay = 0;
+  private readonly backoff = new Backoff(250, 30_000);
   private stopped = false;
   private readonly opts: InfluxOptions;
   private readonly log: Logger;
@@ -282,8 +282,7 @@ export class InfluxWriter {
       for (const p of this.queue.splice(0)) p.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer stopped before InfluxDB accepted the data'));
       return;
     }
-    this.retryDelay = Math.min(30_000, this.retryDelay ? this.retryDelay * 2 : 250);
-    const delay = this.retryDelay / 2 + Math.random() * (this.retryDelay / 2);
+    const delay = this.backoff.next();
     if (this.stats.failures % 10 === 1) this.log.warn({ err: this.stats.lastError, delay: Math.round(delay), queued: this.queuedLines }, 'InfluxDB write failed; retrying');
     this.onProgress?.();
     if (!this.retryTimer) {
@@ -297,7 +296,7 @@ export class InfluxWriter {
   private markHealthy(): void {
     if (!this.stats.healthy) this.log.info('InfluxDB writes succeed again');
     this.stats.healthy = true;
-    this.retryDelay = 0;
+    this.backoff.reset();
   }
 
   /** Flush everything, waiting up to timeoutMs; then refuse what is left. Safe twice. */

@@ -4,6 +4,11 @@
 // to a recipient when the group holds something new for them, or, while it still
 // fires, once repeat_interval has passed. A new critical alert skips the waiting.
 //
+// Events are not states: a new distinct event of an open event-rule episode is news
+// (AlertEvent.news). It makes its group due group_wait after it arrived, batching what
+// arrives meanwhile, whatever group_interval says; a critical one makes it due at once.
+// Every recipient the alert routes to is mailed, whether or not told of the episode.
+//
 // Unlike Alertmanager, a resolution is owed per episode: whoever was told an episode
 // fired is told it resolved, even when the alert fired again meanwhile (flapping) or is
 // silenced now. Silences, maintenance windows and inhibition hold back firing mails only.
@@ -104,8 +109,11 @@ export class Dispatcher {
         this.store.saveGroup(group);
       }
       const since = group.lastFlushAt ?? -Infinity;
-      const urgent = alerts.some((a) => a.state === 'firing' && a.severity === 'critical' && (a.firedAt ?? 0) > since && !mutedOf(a));
-      const due = urgent || (group.lastFlushAt === null ? now >= group.waitUntil : now - group.lastFlushAt >= g.group_interval);
+      const news = alerts.flatMap((a) => (a.state === 'firing' && !mutedOf(a) ? (a.events?.list.filter((e) => e.news) ?? []) : []));
+      const urgent =
+        alerts.some((a) => a.state === 'firing' && a.severity === 'critical' && (a.firedAt ?? 0) > since && !mutedOf(a)) || news.some((e) => e.severity === 'critical');
+      const newsDue = news.length > 0 && now >= Math.min(...news.map((e) => e.seenAt)) + g.group_wait;
+      const due = urgent || newsDue || (group.lastFlushAt === null ? now >= group.waitUntil : now - group.lastFlushAt >= g.group_interval);
       if (!due) continue;
       queued += this.notifyGroup(group, alerts, now, mutedOf);
       group.lastFlushAt = now;
@@ -128,7 +136,7 @@ export class Dispatcher {
       const rk = r.email.toLowerCase();
       const firing = alerts.filter((a) => a.state === 'firing' && routes(r, a) && !mutedOf(a));
       const resolved = alerts.filter((a) => a.state === 'resolved' && this.sendResolved(a) && told(a, rk)?.firingSentAt && !told(a, rk)?.resolvedSentAt);
-      const news = firing.some((a) => !told(a, rk)?.firingSentAt);
+      const news = firing.some((a) => !told(a, rk)?.firingSentAt || a.events?.list.some((e) => e.news));
       const last = this.store.lastSent(group.key, rk);
       const repeat = firing.length > 0 && (last === null || now - last >= this.cfg.grouping.repeat_interval);
       if (!news && !resolved.length && !repeat) continue;
@@ -152,6 +160,9 @@ export class Dispatcher {
       queued++;
       this.log.info({ mail: id, to: r.email, group: group.key, firing: firing.length, resolved: resolved.length, repeat: !news && !resolved.length }, 'alert mail queued');
     }
+    // Their new events are in this round's mails (or held back by a silence, maintenance
+    // or inhibition, which is a deliberate choice too): no longer news.
+    for (const a of alerts) if (a.state === 'firing') this.tracker.eventsTold(a);
     // A resolved episode is done once nobody is owed its resolution.
     const after = this.store.notified(alerts.filter((a) => a.state === 'resolved').map((a) => a.id));
     const recipients = new Set(this.cfg.recipients.map((r) => r.email.toLowerCase()));

@@ -3,7 +3,7 @@
 // and keeps lookups a single indexed query.
 import { DatabaseSync } from 'node:sqlite';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { AgentRecord, AgentRegistry } from './types.ts';
 
 export function hashToken(token: string): string {

@@ -3,10 +3,9 @@
 //                         [--out FILE] [--tz Asia/Ho_Chi_Minh] [--config FILE]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CanhError } from '@canh/protocol';
+import { CanhError, createLogger } from '@canh/core';
 import { loadCollectorConfig } from '../config.ts';
 import { InfluxWriter } from '../influx/writer.ts';
-import { createLogger } from '../log.ts';
 import { monthRange, zoneOffset } from './month.ts';
 import { htmlToPdf } from './pdf.ts';
 import { buildReport } from './report.ts';
@@ -59,7 +58,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const tz = values.tz ?? config.report.time_zone;
   const month = values.month ?? previousMonth(Date.now(), tz);
   monthRange(month, tz); // fail on a bad month or zone before touching InfluxDB
-  const log = createLogger({ level: config.log_level === 'info' ? 'warn' : config.log_level });
+  const log = createLogger({ name: 'canh-collector', level: config.log_level === 'info' ? 'warn' : config.log_level });
   const influx = new InfluxWriter(
     {
       url: config.influx.url,

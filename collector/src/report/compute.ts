@@ -82,6 +82,8 @@ export interface AgencyReport {
     daily: Record<string, number>[];
     topSources: { ip: string; occurrences: number; records: number }[];
     critical: { time: number; host: string; type: string; message: string; srcIp: string }[];
+    /** Attacks on web portals (web_access detector): per site, requests and sources. */
+    web: { total: number; sites: { site: string; occurrences: number; sources: number; exploits: number }[] };
   };
   alerts: { episodes: AlertEpisode[]; fired: number; resolved: number; mttrMinutes: number | null; stillFiring: { rule: string; host: string; since: number }[] };
   certs: CertExpiry[];
@@ -229,6 +231,15 @@ function events(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['eve
     e.records++;
     sources.set(ip, e);
   }
+  const web = new Map<string, { site: string; occurrences: number; ips: Set<string>; exploits: number }>();
+  for (const r of q.events_web) {
+    const site = s(r.site) || s(r.host);
+    const e = web.get(site) ?? { site, occurrences: 0, ips: new Set<string>(), exploits: 0 };
+    e.occurrences += Math.max(1, n(r.count));
+    if (s(r.src_ip)) e.ips.add(s(r.src_ip));
+    if (s(r.type) === 'web_exploit_attempt' || s(r.type) === 'web_shell_access') e.exploits++;
+    web.set(site, e);
+  }
   const critical = q.events_critical
     .map((r) => ({ time: r.time, host: s(r.host), type: s(r.type), message: s(r.message), srcIp: s(r.src_ip) }))
     .sort((a, b) => b.time - a.time);
@@ -239,6 +250,13 @@ function events(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['eve
     daily,
     topSources: [...sources.values()].sort((a, b) => b.occurrences - a.occurrences || a.ip.localeCompare(b.ip)).slice(0, 10),
     critical,
+    web: {
+      total: [...web.values()].reduce((a, w) => a + w.occurrences, 0),
+      sites: [...web.values()]
+        .map((w) => ({ site: w.site, occurrences: w.occurrences, sources: w.ips.size, exploits: w.exploits }))
+        .sort((a, b) => b.occurrences - a.occurrences || a.site.localeCompare(b.site))
+        .slice(0, 10),
+    },
   };
 }
 

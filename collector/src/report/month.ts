@@ -1,7 +1,7 @@
 // A calendar month as an instant range in a time zone: the report's month starts at local
 // midnight on the 1st where the agencies are (Asia/Ho_Chi_Minh unless told otherwise),
 // not at UTC midnight, so "November" means what the agencies' staff mean by it.
-import { CanhError, zonedToUtc, zoneOffset } from '@canh/protocol';
+import { CanhError, zonedToUtc, zoneOffset } from '@canh/core';
 
 export interface MonthRange {
   /** "2026-11" */

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 
 export const CHROMIUM_ARGS = [
   '--headless',

@@ -1,7 +1,7 @@
 // The InfluxQL statements behind every figure of the monthly report, built as plain text
 // so that the report's appendix can show them verbatim and anyone can run them again in
 // the `influx` shell or Grafana's explore view and get the same numbers.
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import type { MonthRange } from './month.ts';
 
 /** What a check is: down when it failed or lost every packet (docs/report.md). */
@@ -29,6 +29,7 @@ export const QUERY_IDS = [
   'events_by_type',
   'events_daily',
   'events_sources',
+  'events_web',
   'events_critical',
   'alert_changes',
   'alert_last_state',
@@ -87,6 +88,7 @@ export function buildQueries(agency: string, range: MonthRange): Record<QueryId,
     events_by_type: `SELECT count("message") AS "records", sum("count") AS "occurrences" FROM "security_event" WHERE ${inMonth} GROUP BY "type", "severity"`,
     events_daily: `SELECT sum("count") AS "occurrences" FROM "security_event" WHERE ${inMonth} ${daily('"severity"', '0')}`,
     events_sources: `SELECT "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "src_ip" <> ''`,
+    events_web: `SELECT "type", "site", "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "detector" = 'web_access'`,
     events_critical: `SELECT "message", "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "severity" = 'critical' GROUP BY "host", "type"`,
     // GROUP BY *: every alert instance (rule and its labels: url, port...) is its own series.
     alert_changes: `SELECT "state", "value", "summary" FROM "alert" WHERE ${inMonth} GROUP BY *`,

@@ -104,6 +104,12 @@ function agencySection(r: AgencyReport, f: Fmt, range: MonthRange, meta: string)
     out.push(`<h3>${esc(t.topSources)}</h3>`);
     out.push(r.events.topSources.length ? table([t.source, t.records, t.occurrences], r.events.topSources.map((s) => [esc(s.ip), f.num(s.records), f.num(s.occurrences)]), [1, 2]) : `<p>${esc(t.nothing)}</p>`);
   }
+  out.push(`<h3>${esc(t.webAttacks)}</h3><p class="how">${esc(t.webAttacksHow)}</p>`);
+  out.push(
+    r.events.web.sites.length
+      ? table([t.webSite, t.webRequests, t.webSources, t.webExploits], r.events.web.sites.map((w) => [esc(w.site), f.num(w.occurrences), f.num(w.sources), w.exploits ? `<span class="bad">${f.num(w.exploits)}</span>` : '0']), [1, 2, 3])
+      : `<p>${esc(t.nothing)}</p>`,
+  );
 
   out.push(`<h2>5. ${esc(t.alerts)}</h2><p class="how">${esc(t.alertsHow)}</p>`);
   out.push(`<div class="cards">${card(f.num(r.alerts.fired), t.fired)}${card(f.num(r.alerts.resolved), t.resolved)}${card(r.alerts.mttrMinutes === null ? '–' : f.duration(r.alerts.mttrMinutes), t.mttr)}</div>`);

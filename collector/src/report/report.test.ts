@@ -1,7 +1,7 @@
 // Unit tests of the report's pure parts: month boundaries in a zone, and the rules of
 // compute.ts on hand-made rows (the figures against a real InfluxDB: test/report.test.ts).
 import { describe, expect, it } from 'vitest';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import { dayIndex, monthRange } from './month.ts';
 import { computeReport } from './compute.ts';
 import { QUERY_IDS, type QueryId, type Row } from './queries.ts';

@@ -1,6 +1,6 @@
 // Security: what the detectors on the agents saw: events over time by type, severity
-// and agency; who is trying passwords; brute-force attacks; changed system files and
-// defaced web sites; new listening ports; new or spoofed devices on agency LANs.
+// and agency; who is trying passwords; brute-force attacks; attacks on web portals;
+// changed system files and defaced web sites; new listening ports; new or spoofed devices on agency LANs.
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, type Lang, type Text } from '../i18n.ts';
@@ -33,7 +33,13 @@ const EVIDENCE: Record<string, Text> = {
   process: { en: 'Process', vi: 'Tiến trình' },
   ip: { en: 'IP address', vi: 'Địa chỉ IP' },
   mac: { en: 'MAC address', vi: 'Địa chỉ MAC' },
+  site: { en: 'Web site', vi: 'Trang web' },
+  samples: { en: 'Sample requests', vi: 'Yêu cầu mẫu' },
+  cve: { en: 'CVE', vi: 'CVE' },
 };
+
+/** Attacks on web portals, from the web_access detector's reading of access logs. */
+const WEB = `"detector" = 'web_access'`;
 
 const severityCell = [COLOR_CELL, { id: 'mappings', value: [severityMapping()] }];
 
@@ -146,6 +152,62 @@ export function security(lang: Lang): DashboardBuilder {
         stack: true,
         legendCalcs: ['sum'],
       }),
+    )
+    .withRow(row(lang, { en: 'Attacks on web portals', vi: 'Tấn công cổng thông tin, trang web' }))
+    .withPanel(
+      timeseries(lang, {
+        title: { en: 'Web attacks by type', vi: 'Tấn công trang web theo loại' },
+        description: {
+          en: 'Requests in web attacks per interval, by kind: scanning, probing for sensitive files or admin pages, injections, exploits of known vulnerabilities, login brute force.',
+          vi: 'Số yêu cầu trong các đợt tấn công trang web theo khoảng thời gian, theo loại: dò quét, tìm tệp nhạy cảm hoặc trang quản trị, chèn mã, khai thác lỗ hổng đã biết, dò mật khẩu đăng nhập.',
+        },
+        queries: [influx(`SELECT sum("count") ${EV} AND ${WEB} AND $timeFilter GROUP BY time($__interval), "type" fill(none)`).alias('$tag_type')],
+        unit: 'short',
+        bars: true,
+        stack: true,
+        legendCalcs: ['sum'],
+      }),
+    )
+    .withPanel(
+      table(lang, {
+        title: { en: 'Most attacked sites', vi: 'Các trang web bị tấn công nhiều nhất' },
+        description: { en: 'Web sites (virtual hosts) with the most attack requests in the time range.', vi: 'Các trang web (tên miền) có nhiều yêu cầu tấn công nhất trong khoảng thời gian.' },
+        queries: [influx(`SELECT "site", "count" ${EV} AND ${WEB} AND $timeFilter`)],
+        transformations: [
+          { id: 'groupBy', options: { fields: { site: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } } },
+          { id: 'sortBy', options: { sort: [{ field: 'count (sum)', desc: true }] } },
+          { id: 'limit', options: { limitField: 20 } },
+        ],
+        columns: { site: { en: 'Web site', vi: 'Trang web' }, 'count (sum)': { en: 'Attack requests', vi: 'Số yêu cầu tấn công' } },
+        sortBy: { column: 'count (sum)', desc: true },
+        w: 8,
+      }),
+    )
+    .withPanel(
+      table(lang, {
+        title: { en: 'Top sources of web attacks', vi: 'Các địa chỉ tấn công trang web nhiều nhất' },
+        description: { en: 'Source addresses with the most attack requests against the portals. Block those outside the province’s networks.', vi: 'Các địa chỉ nguồn gửi nhiều yêu cầu tấn công các cổng thông tin nhất. Chặn các địa chỉ ngoài mạng của tỉnh.' },
+        queries: [influx(`SELECT "src_ip", "count" ${EV} AND ${WEB} AND $timeFilter`)],
+        transformations: [
+          { id: 'groupBy', options: { fields: { src_ip: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } } },
+          { id: 'sortBy', options: { sort: [{ field: 'count (sum)', desc: true }] } },
+          { id: 'limit', options: { limitField: 20 } },
+        ],
+        columns: { src_ip: COMMON.source, 'count (sum)': { en: 'Attack requests', vi: 'Số yêu cầu tấn công' } },
+        sortBy: { column: 'count (sum)', desc: true },
+        w: 8,
+      }),
+    )
+    .withPanel(
+      events(
+        { en: 'Web attacks', vi: 'Các đợt tấn công trang web' },
+        {
+          en: 'Each attack with its source, site and sample requests. web_exploit_attempt names the CVE tried: check that the site is patched. web_shell_access: look for the file on the server now.',
+          vi: 'Từng đợt tấn công với địa chỉ nguồn, trang web và các yêu cầu mẫu. web_exploit_attempt nêu CVE bị thử: kiểm tra trang web đã vá chưa. web_shell_access: tìm tệp đó trên máy chủ ngay.',
+        },
+        WEB,
+        ['src_ip', 'site', 'cve', 'count', 'samples', 'message'],
+      ),
     )
     .withRow(row(lang, { en: 'Files and web sites', vi: 'Tệp tin và trang web' }))
     .withPanel(

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import def from './index.ts';
-import { isLoginShell, parseGroup, parsePasswd, privilegedMembers } from './parse.ts';
+import { isLoginShell, privilegedMembers } from './parse.ts';
+import { parseGroup, parsePasswd } from '../passwd.ts';
 import { readmeExample, recorder, testContext } from '../testing.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { defineInput } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
-import { parseGroup, parsePasswd, privilegedMembers } from './parse.ts';
+import { parseGroup, parsePasswd } from '../passwd.ts';
+import { privilegedMembers } from './parse.ts';
 import { compareAccounts, type AccountFacts } from './compare.ts';
 
 const config = z.object({

@@ -4,9 +4,9 @@
 // source crossing the threshold becomes ONE brute_force event, and a source that keeps going
 // yields at most one update per window carrying the new count (never a flood).
 import type { Severity } from '@canh/protocol';
-import { bounded, sample } from '../aggregate.ts';
+import { bounded, sample } from '../group-findings.ts';
 import type { AuthRecord } from './parse.ts';
-import { wallClock } from '@canh/protocol';
+import { wallClock } from '@canh/core';
 
 export interface AuthEvent {
   time: number;

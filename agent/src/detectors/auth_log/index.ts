@@ -2,9 +2,8 @@
 // /var/log/secure) or the systemd journal: brute force (and its success), logins of
 // privileged users outside working hours, sudo/su refusals, account and group changes.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { LogFollower } from '../tail.ts';
 import type { AuthEvent, AuthAggregator } from './aggregate.ts';
@@ -51,7 +50,8 @@ export default defineInput({
         if (c.source === 'journal') {
           follower = new JournalFollower({
             command: c.journalctl,
-            stateFile: join(ctx.stateDir, `journal-${c.state_name}.cursor`),
+            state: ctx.state,
+            stateName: `journal-${c.state_name}.cursor`,
             fromBeginning: c.from_beginning,
             log,
             onEntry: (e) => {
@@ -63,7 +63,8 @@ export default defineInput({
           const path = c.path ?? DEFAULT_PATHS.find((p) => existsSync(p)) ?? DEFAULT_PATHS[0]!;
           follower = new LogFollower({
             path,
-            stateFile: join(ctx.stateDir, `tail-${c.state_name}.json`),
+            state: ctx.state,
+            stateName: `tail-${c.state_name}.json`,
             fromBeginning: c.from_beginning,
             pollMs: c.poll_interval,
             log,

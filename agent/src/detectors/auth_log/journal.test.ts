@@ -1,6 +1,11 @@
 // The journal source: entries as `journalctl -o json` prints them (fields per systemd.journal-fields(7)).
-import { describe, expect, it } from 'vitest';
-import { journalArgs, parseJournalEntry } from './journal.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { memoryState } from '../../state.ts';
+import { JournalFollower, journalArgs, parseJournalEntry } from './journal.ts';
 import { recordFrom } from './parse.ts';
 
 describe('journal entries', () => {
@@ -30,5 +35,35 @@ describe('journal entries', () => {
   it('arguments: only new entries on a first run, after the cursor later', () => {
     expect(journalArgs(undefined, false)).toEqual(['-f', '-o', 'json', '--no-pager', 'SYSLOG_FACILITY=4', 'SYSLOG_FACILITY=10', '-n', '0']);
     expect(journalArgs('s=abc', false).at(-1)).toBe('--after-cursor=s=abc');
+  });
+});
+
+describe('JournalFollower', () => {
+  it('keeps its cursor in ctx.state and resumes after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-journal-'));
+    try {
+      // A real process in journalctl's place: records its arguments, prints two entries, waits.
+      const script = join(dir, 'journalctl');
+      const entry = (i: number) => JSON.stringify({ __CURSOR: `s=x;i=${i}`, SYSLOG_IDENTIFIER: 'sshd', MESSAGE: `Invalid user u${i} from 198.51.100.${i} port 22` });
+      writeFileSync(script, `#!/bin/sh\necho "$@" >> '${join(dir, 'args')}'\necho '${entry(1)}'\necho '${entry(2)}'\nexec sleep 60\n`);
+      chmodSync(script, 0o755);
+      const state = memoryState();
+      const run = async () => {
+        const got: string[] = [];
+        const f = new JournalFollower({ command: script, state, stateName: 'journal-auth_log.cursor', fromBeginning: false, log: pino({ level: 'silent' }), onEntry: (e) => got.push(e.cursor ?? '') });
+        await f.start();
+        await vi.waitFor(() => expect(got).toHaveLength(2), { timeout: 20_000, interval: 50 });
+        await f.stop();
+        return got;
+      };
+      expect(await run()).toEqual(['s=x;i=1', 's=x;i=2']);
+      expect(state.saved.get('journal-auth_log.cursor')).toBe('s=x;i=2');
+      await run();
+      const args = readFileSync(join(dir, 'args'), 'utf8').trim().split('\n');
+      expect(args[0]).toContain('-n 0');
+      expect(args[1]).toContain('--after-cursor=s=x;i=2');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,10 +2,9 @@
 // `journalctl -f -o json` restricted to the auth and authpriv facilities, resumed after the
 // cursor saved in the agent's state_dir. parseJournalEntry is pure; JournalFollower runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
+import type { StateStore } from '../../inputs/types.ts';
 import type { Header } from './parse.ts';
 
 export interface JournalEntry {
@@ -62,14 +61,14 @@ export class JournalFollower {
   private saved: string | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly o: { command: string; stateFile: string; fromBeginning: boolean; log: Logger; onEntry(e: JournalEntry): void };
+  private readonly o: { command: string; state: StateStore; stateName: string; fromBeginning: boolean; log: Logger; onEntry(e: JournalEntry): void };
 
   constructor(o: JournalFollower['o']) {
     this.o = o;
   }
 
   async start(): Promise<void> {
-    this.cursor = (await readFile(this.o.stateFile, 'utf8').catch(() => '')).trim() || undefined;
+    this.cursor = ((await this.o.state.read(this.o.stateName).catch(() => undefined)) ?? '').trim() || undefined;
     this.saved = this.cursor;
     this.spawn();
     this.saveTimer = setInterval(() => void this.save(), 1000);
@@ -100,9 +99,7 @@ export class JournalFollower {
   private async save(): Promise<void> {
     if (!this.cursor || this.cursor === this.saved) return;
     const c = this.cursor;
-    await mkdir(dirname(this.o.stateFile), { recursive: true });
-    await writeFile(`${this.o.stateFile}.tmp`, c);
-    await rename(`${this.o.stateFile}.tmp`, this.o.stateFile);
+    await this.o.state.write(this.o.stateName, c);
     this.saved = c;
   }
 

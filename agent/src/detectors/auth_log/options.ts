@@ -1,9 +1,8 @@
 // Brute-force and working-hours options shared by the auth_log and windows_eventlog
 // detectors and by `canh-agent detect`: one schema, one place for the defaults.
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration, validTimeZone } from '@canh/core';
 import { AuthAggregator, parseClock } from './aggregate.ts';
-import { validTimeZone } from '@canh/protocol';
 
 const clock = z.string().refine((s) => parseClock(s) !== undefined, 'must be a time of day such as "07:30"');
 

@@ -4,7 +4,7 @@
 // writes them at the END of the message, so a user name such as "x from 6.6.6.6" that an
 // attacker sends cannot choose the address that gets counted (greedy user captures below).
 import { isIP } from 'node:net';
-import { zonedToUtc, wallClock } from '@canh/protocol';
+import { zonedToUtc, wallClock } from '@canh/core';
 
 export const KINDS = [
   'auth_failure',

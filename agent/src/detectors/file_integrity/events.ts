@@ -3,7 +3,7 @@
 // (an unpacked archive, a defaced web root) would otherwise give thousands.
 import type { Severity } from '@canh/protocol';
 import type { Accumulator } from '../../inputs/types.ts';
-import { bounded, groupFindings, sample } from '../aggregate.ts';
+import { bounded, groupFindings, sample } from '../group-findings.ts';
 import { classify, octal, type Change, type Meaning, type Scope } from './diff.ts';
 
 export type EventInput = Parameters<Accumulator['addEvent']>[0];

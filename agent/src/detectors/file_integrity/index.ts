@@ -6,7 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput, type Accumulator, type Input } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';

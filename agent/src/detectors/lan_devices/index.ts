@@ -4,11 +4,11 @@
 // has already learnt, it sends nothing.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
-import { groupFindings, sample } from '../aggregate.ts';
+import { groupFindings, sample } from '../group-findings.ts';
 import { parseArp, parseDefaultGateways, type Neighbour } from './parse.ts';
 
 const config = z.object({

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
-import { groupFindings, sample } from '../aggregate.ts';
+import { groupFindings, sample } from '../group-findings.ts';
 import { isLoopback, parseProcNet, type Listener, type Proto } from './parse.ts';
 import { findOwners, type Owner } from './owners.ts';
 

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { defineInput, type InputContext } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
-import { groupFindings, sample } from '../aggregate.ts';
-import { parsePasswd } from '../accounts/parse.ts';
+import { groupFindings, sample } from '../group-findings.ts';
+import { parsePasswd } from '../passwd.ts';
 import { formatCmdline, judgeExe, parseStartTime, parseStatus, type Verdict } from './parse.ts';
 
 const config = z.object({

@@ -2,10 +2,8 @@
 // bookmark (the last EventRecordID, kept in state_dir) so nothing is read twice: failed logon
 // brute force and its success, lockouts, account and privileged group changes, a cleared
 // log, audit policy and firewall changes. A failed read is data (a point with its result).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput, type Accumulator, type ExecResult } from '../../inputs/types.ts';
 import { aggregationShape, makeAggregator } from '../auth_log/options.ts';
 import { emit } from '../auth_log/index.ts';
@@ -62,21 +60,19 @@ export default defineInput({
   create(c, ctx) {
     const log = ctx.log.child({ detector: 'windows_eventlog' });
     const agg = makeAggregator(c, () => ctx.now());
-    const stateFile = join(ctx.stateDir, `bookmark-${c.state_name}.json`);
+    const stateName = `bookmark-${c.state_name}.json`;
     let lastProblem: ReadResult = 'ok';
 
     async function loadBookmark(): Promise<number | undefined> {
       try {
-        const v = (JSON.parse(await readFile(stateFile, 'utf8')) as { last?: unknown }).last;
+        const v = (JSON.parse((await ctx.state.read(stateName)) ?? '{}') as { last?: unknown }).last;
         return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
       } catch {
         return undefined;
       }
     }
     async function saveBookmark(last: number): Promise<void> {
-      await mkdir(ctx.stateDir, { recursive: true });
-      await writeFile(`${stateFile}.tmp`, JSON.stringify({ channel: c.channel, last }));
-      await rename(`${stateFile}.tmp`, stateFile);
+      await ctx.state.write(stateName, JSON.stringify({ channel: c.channel, last }));
     }
     function report(acc: Accumulator, result: ReadResult, read: number, last: number, detail?: object): void {
       if (result !== 'ok' && result !== lastProblem) {

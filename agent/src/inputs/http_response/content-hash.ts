@@ -1,8 +1,7 @@
 // The last content hash seen per checked URL, kept in the agent's state dir so a changed
 // static page is noticed across agent restarts (possible defacement, MITRE T1491.002).
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { StateStore } from '../types.ts';
 
 /** SHA-256 of the body after removing the parts that change on every load (dates, tokens). */
 export function contentHash(body: Buffer, ignore: readonly RegExp[]): string {
@@ -14,29 +13,26 @@ export function contentHash(body: Buffer, ignore: readonly RegExp[]): string {
 }
 
 export class HashStore {
-  private readonly dir: string;
-  constructor(stateDir: string) {
-    this.dir = join(stateDir, 'http_response');
+  private readonly state: StateStore;
+  constructor(state: StateStore) {
+    this.state = state;
   }
 
-  private file(key: string): string {
-    return join(this.dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`);
+  private name(key: string): string {
+    return `http_response/${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`;
   }
 
   async get(key: string): Promise<string | undefined> {
     try {
-      const saved = JSON.parse(await readFile(this.file(key), 'utf8')) as { key?: unknown; hash?: unknown };
-      return saved.key === key && typeof saved.hash === 'string' ? saved.hash : undefined;
+      const saved = JSON.parse((await this.state.read(this.name(key))) ?? 'null') as { key?: unknown; hash?: unknown } | null;
+      return saved?.key === key && typeof saved.hash === 'string' ? saved.hash : undefined;
     } catch {
       return undefined;
     }
   }
 
   async set(key: string, hash: string, time: number): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o750 });
-    const f = this.file(key);
-    // Write then rename: a crash mid-write must not leave a half file that reads as a change.
-    await writeFile(`${f}.tmp`, JSON.stringify({ key, hash, time }));
-    await rename(`${f}.tmp`, f);
+    // Atomic: a crash mid-write must not leave a half file that reads as a change.
+    await this.state.write(this.name(key), JSON.stringify({ key, hash, time }));
   }
 }

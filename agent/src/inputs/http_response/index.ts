@@ -2,8 +2,7 @@
 // content (Telegraf http_response), its TLS certificate's days to expiry and verification,
 // and — for pages marked static — a `possible_defacement` event when the content changes.
 import { z } from 'zod';
-import { CanhError } from '@canh/protocol';
-import { duration } from '../../duration.ts';
+import { CanhError, duration } from '@canh/core';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
 import { exchange } from './check.ts';
 import { contentHash, HashStore } from './content-hash.ts';
@@ -82,7 +81,7 @@ export default defineInput({
       response_string_forbidden: c.response_string_forbidden.map((s) => compile(s)),
     };
     const ignore = c.hash_ignore.map((s) => compile(s, 'g'));
-    const hashes = new HashStore(ctx.stateDir);
+    const hashes = new HashStore(ctx.state);
     let ca: Promise<string | undefined> | undefined;
 
     async function checkDefacement(acc: Accumulator, url: string, body: Buffer): Promise<void> {

@@ -2,8 +2,8 @@
 // gopsutil's arithmetic (used, cached, available) so Telegraf dashboards work unchanged.
 import { z } from 'zod';
 import { defineInput } from '../types.ts';
-import { badData, readRequired } from '../procfs.ts';
-import { MEM_INT_FIELDS, memFields, parseMeminfo } from './parse.ts';
+import { badData, parseMeminfo, readRequired } from '../procfs.ts';
+import { MEM_INT_FIELDS, memFields } from './parse.ts';
 
 export default defineInput({
   name: 'mem',

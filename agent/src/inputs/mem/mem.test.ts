@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import mem from './index.ts';
-import { memFields, parseMeminfo } from './parse.ts';
+import { memFields } from './parse.ts';
+import { parseMeminfo } from '../procfs.ts';
 import { fakeContext, hostContext, recorder, testdata } from '../testing.ts';
 import type { InputContext } from '../types.ts';
 

@@ -1,25 +1,6 @@
 // Parsing /proc/meminfo into Telegraf's `mem` fields, computed the way gopsutil (which
-// Telegraf uses) computes them, so the numbers match a Telegraf host's to the byte.
-
-/** "Name:   123 kB" or "Name:   123": a line of /proc/meminfo. */
-const LINE = /^([^:\n]+):[ \t]*(\d+)(?:[ \t]+(\S+))?[ \t]*$/gm;
-
-/**
- * /proc/meminfo as bytes (the "kB" lines, ×1024) or plain counts (HugePages_*). One
- * regular expression over the whole text: under the agent's interpreter-only V8 it costs
- * about a third of splitting each line (bench:agent, fifth round). A line that is not a
- * name and a whole number is skipped.
- */
-export function parseMeminfo(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  LINE.lastIndex = 0;
-  for (let m = LINE.exec(text); m !== null; m = LINE.exec(text)) {
-    const n = Number(m[2]);
-    if (!Number.isSafeInteger(n)) continue;
-    out.set(m[1]!, m[3] === 'kB' ? n * 1024 : n);
-  }
-  return out;
-}
+// Telegraf uses) computes them, so the numbers match a Telegraf host's to the byte. The
+// parsing of /proc/meminfo itself (parseMeminfo) is in ../procfs.ts, shared with swap.
 
 // Telegraf field ← meminfo key, for the fields that are just a copy.
 const COPIED: Record<string, string> = {

@@ -1,7 +1,7 @@
 // The `net_response` input: can a TCP (or UDP) service be reached, how fast, and does it
 // answer what it should (SMTP "220", SSH "SSH-2.0")? Telegraf's net_response names.
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput } from '../types.ts';
 import { netPoint, splitAddress } from './parse.ts';
 import { probeTcp, probeUdp } from './probe.ts';

@@ -3,8 +3,7 @@
 // Every target gives one point per gather, also when it is down or its name is unknown.
 // Where it can (session.ts), one ping per target is kept running between gathers.
 import { z } from 'zod';
-import { CanhError } from '@canh/protocol';
-import { duration } from '../../duration.ts';
+import { CanhError, duration } from '@canh/core';
 import { defineInput, type InputContext } from '../types.ts';
 import { parsePing, pingFields, RESULT } from './parse.ts';
 import { PingSession, sessionStartAt } from './session.ts';

@@ -1,12 +1,10 @@
 // The `reboot` input: a `host_reboot` security event when the host booted again since the
 // agent last looked. An unplanned reboot can be a crash, a power cut, or someone covering
 // tracks; the last boot is kept in the state dir so agent restarts do not count as reboots.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { badData, readOptional, readRequired } from '../procfs.ts';
-import { defineInput } from '../types.ts';
+import { defineInput, type StateStore } from '../types.ts';
 import { parseBootId, parseBtime, rebooted, type BootState } from './parse.ts';
 
 export const config = z
@@ -16,9 +14,12 @@ export const config = z
   })
   .strict();
 
-async function loadState(file: string): Promise<BootState | undefined> {
+const STATE = 'reboot/last_boot.json';
+
+async function loadState(state: StateStore): Promise<BootState | undefined> {
   try {
-    const s = JSON.parse(await readFile(file, 'utf8')) as Partial<BootState>;
+    const s = JSON.parse((await state.read(STATE)) ?? 'null') as Partial<BootState> | null;
+    if (!s) return undefined;
     return typeof s.boot_time === 'number' ? { boot_time: s.boot_time, boot_id: typeof s.boot_id === 'string' ? s.boot_id : undefined } : undefined;
   } catch {
     return undefined;
@@ -32,15 +33,13 @@ export default defineInput({
   enabledByDefault: false,
   config,
   create(c, ctx) {
-    const dir = join(ctx.stateDir, 'reboot');
-    const file = join(dir, 'last_boot.json');
     return {
       async gather(acc) {
         const statPath = `${ctx.procRoot}/stat`;
         const bootTime = parseBtime(await readRequired(ctx, statPath));
         if (bootTime === undefined) throw badData(statPath, 'no btime line');
         const cur: BootState = { boot_time: bootTime, boot_id: parseBootId(await readOptional(ctx, `${ctx.procRoot}/sys/kernel/random/boot_id`)) };
-        const prev = await loadState(file);
+        const prev = await loadState(ctx.state);
         if (prev && prev.boot_time === cur.boot_time && prev.boot_id === cur.boot_id) return;
         // First run: remember quietly; nothing is known about the time before.
         if (prev && rebooted(prev, cur, c.btime_tolerance / 1000)) {
@@ -52,9 +51,7 @@ export default defineInput({
             time: cur.boot_time * 1000,
           });
         }
-        await mkdir(dir, { recursive: true, mode: 0o750 });
-        await writeFile(`${file}.tmp`, JSON.stringify(cur));
-        await rename(`${file}.tmp`, file);
+        await ctx.state.write(STATE, JSON.stringify(cur));
       },
     };
   },

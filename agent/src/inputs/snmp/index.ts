@@ -2,10 +2,9 @@
 // interface table with rates, the system scalars and configured extra OIDs. Devices are
 // polled concurrently, each with its own timeout, so a dead one never delays the others.
 import { z } from 'zod';
-import { CanhError } from '@canh/protocol';
-import { duration } from '../../duration.ts';
+import { CanhError, duration } from '@canh/core';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
-import { normalizeOid } from './parse.ts';
+import { normalizeOid } from '../snmp-shared/varbind.ts';
 import { availability, deviceTags, pollDevice, type DeviceState, type PollSpec } from './poll.ts';
 import { createClient, ERROR_CODES, SnmpPollError, type Credentials, type SnmpClient } from './session.ts';
 

@@ -2,7 +2,7 @@
 // `interface`): 64-bit counters from ifXTable when the device has them, the 32-bit
 // ifTable otherwise, plus the rates and utilization computed from the previous poll.
 import type { FieldValue } from '@canh/protocol';
-import { counterField, fieldValue, octetString, toBigInt, type Column } from './parse.ts';
+import { counterField, fieldValue, octetString, toBigInt, type Column } from '../snmp-shared/varbind.ts';
 import { bitsPerSecond, utilization, type Width } from './rates.ts';
 
 const IF_ENTRY = '1.3.6.1.2.1.2.2.1';

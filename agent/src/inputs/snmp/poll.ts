@@ -3,7 +3,7 @@
 // point with a result, so a dead device is a visible error and never a gap.
 import type { FieldValue } from '@canh/protocol';
 import type { Accumulator } from '../types.ts';
-import { columnOf, fieldValue, isIntegerType, tableOf, type Varbind } from './parse.ts';
+import { columnOf, fieldValue, isIntegerType, tableOf, type Varbind } from '../snmp-shared/varbind.ts';
 import { IF_COLUMNS, IFX_COLUMNS, interfacePoints, type Columns, type ColumnName, type InterfaceCounters } from './interfaces.ts';
 import { restarted } from './rates.ts';
 import { classify, RESULT_CODES, SnmpPollError, type SnmpClient, type Result } from './session.ts';

@@ -3,27 +3,12 @@
 // counters wrap every ~34 s at 1 Gbit/s; 64-bit counters never wrap in practice, so a
 // decrease there is a reset. A device reboot resets everything and is detected from
 // sysUpTime, so no rate ever comes out negative or absurd.
+import { counterDelta, type CounterWidth } from '../../rate.ts';
 
-export type Width = 32 | 64;
+export type Width = CounterWidth;
 
-const RANGE_32 = 2n ** 32n;
 /** No interface moves more than this (10 Tbit/s); anything above is a counter discontinuity. */
 export const MAX_PLAUSIBLE_BPS = 1e13;
-
-/**
- * Increase of a counter between two samples, or undefined when it cannot be known. A
- * decrease is read as one wrap only for 32-bit counters and only when the wrapped delta
- * is under half the range (a larger one is more likely a reset than a wrap).
- */
-export function counterDelta(prev: bigint, cur: bigint, width: Width): bigint | undefined {
-  if (prev < 0n || cur < 0n) return undefined;
-  if (cur >= prev) return cur - prev;
-  if (width === 32 && prev < RANGE_32 && cur < RANGE_32) {
-    const wrapped = RANGE_32 - prev + cur;
-    if (wrapped < RANGE_32 / 2n) return wrapped;
-  }
-  return undefined;
-}
 
 /** Bits per second from two octet-counter samples; undefined on reset, no elapsed time, or an implausible jump. */
 export function bitsPerSecond(prev: bigint, cur: bigint, elapsedMs: number, width: Width): number | undefined {

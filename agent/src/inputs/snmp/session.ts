@@ -1,7 +1,7 @@
 // A promise-shaped SNMP client over net-snmp for one device (v2c or v3), and the
 // mapping of net-snmp's errors to the result codes the `snmp` measurement carries.
 import snmp from 'net-snmp';
-import type { Varbind } from './parse.ts';
+import type { Varbind } from '../snmp-shared/varbind.ts';
 
 export type Result = 'success' | 'timeout' | 'auth_error' | 'error';
 /** result_code values, Telegraf-style: 0 is success. */

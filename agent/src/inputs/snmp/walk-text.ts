@@ -1,7 +1,7 @@
 // Reads `snmpwalk -On` / `snmpget -On` output (Net-SNMP's tools, no MIBs) into varbinds
 // shaped exactly as net-snmp decodes them off the wire, so captured walks of real
 // devices in testdata/ can feed the pure table and rate code.
-import { T, type Varbind } from './parse.ts';
+import { T, type Varbind } from '../snmp-shared/varbind.ts';
 
 function bigintBuffer(n: bigint): Buffer {
   let hex = n.toString(16);

@@ -5,7 +5,7 @@
 import { createSocket, type Socket, type SocketType } from 'node:dgram';
 import snmp, { type Notification, type Receiver } from 'net-snmp';
 import { z } from 'zod';
-import { CanhError } from '@canh/protocol';
+import { CanhError } from '@canh/core';
 import { defineInput, type Accumulator } from '../types.ts';
 import { interpret } from './parse.ts';
 

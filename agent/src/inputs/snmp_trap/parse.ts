@@ -2,7 +2,7 @@
 // trap it is, and what it becomes — an availability/security event for the standard
 // generic traps, a bounded `snmp_trap` point for everything else.
 import type { FieldValue, Severity } from '@canh/protocol';
-import { fieldValue, normalizeOid, octetString, suffixOf, T, toBigInt, type Varbind } from '../snmp/parse.ts';
+import { fieldValue, normalizeOid, octetString, suffixOf, T, toBigInt, type Varbind } from '../snmp-shared/varbind.ts';
 
 export const SNMP_TRAP_OID = '1.3.6.1.6.3.1.1.4.1.0';
 export const SYS_UPTIME = '1.3.6.1.2.1.1.3.0';

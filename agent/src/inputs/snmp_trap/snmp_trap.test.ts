@@ -7,7 +7,7 @@ import trapInput from './index.ts';
 import { interpret, type ReceivedTrap } from './parse.ts';
 import { fakeContext, recorder, testdata } from '../testing.ts';
 import type { Accumulator, Input } from '../types.ts';
-import type { Varbind } from '../snmp/parse.ts';
+import type { Varbind } from '../snmp-shared/varbind.ts';
 import { freePort } from '../../../../test/helpers/ports.ts';
 
 const run = promisify(execFile);

@@ -2,8 +2,7 @@
 // from /proc/meminfo and /proc/vmstat, as Telegraf's swap input reports them.
 import { z } from 'zod';
 import { defineInput } from '../types.ts';
-import { badData, readOptional, readRequired } from '../procfs.ts';
-import { parseMeminfo } from '../mem/parse.ts';
+import { badData, parseMeminfo, readOptional, readRequired } from '../procfs.ts';
 import { SWAP_INT_FIELDS, pageSizeFrom, parseKeyValues, swapFields } from './parse.ts';
 
 /** What every x86 and most arm64 kernels use, and what gopsutil assumes. */

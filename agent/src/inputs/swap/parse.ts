@@ -30,7 +30,7 @@ export function pageSizeFrom(status: string, statm: string): number | undefined 
 
 export const SWAP_INT_FIELDS: readonly string[] = ['total', 'used', 'free', 'in', 'out'];
 
-/** meminfo as parsed by mem's parseMeminfo (bytes); vmstat in pages. */
+/** meminfo as parsed by procfs.ts's parseMeminfo (bytes); vmstat in pages. */
 export function swapFields(meminfo: Map<string, number>, vmstat: Map<string, number>, pageSize: number): Record<string, number> | undefined {
   const total = meminfo.get('SwapTotal');
   const free = meminfo.get('SwapFree');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import swap from './index.ts';
 import { pageSizeFrom, parseKeyValues, swapFields } from './parse.ts';
-import { parseMeminfo } from '../mem/parse.ts';
+import { parseMeminfo } from '../procfs.ts';
 import { fakeContext, hostContext, recorder, testdata } from '../testing.ts';
 import type { InputContext } from '../types.ts';
 

@@ -4,8 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { z } from 'zod';
-import { CanhError } from '@canh/protocol';
-import { duration } from '../../duration.ts';
+import { CanhError, duration } from '@canh/core';
 import { probeTls } from '../tls-peer.ts';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
 import { certPoint, parseSource, pemBlocks, verifyChain, type Verification } from './parse.ts';

@@ -3,10 +3,17 @@
 // gathers later ones, and resolves after `resolve_after` without a new one. With
 // `distinct_hosts`, one value of an evidence key (a source IP) seen on that many
 // distinct hosts of the province within `within` fires one province-wide alert.
+//
+// Events are not states: every new distinct event (by its identifying evidence: source
+// address, account, file, process, device...) joins the open episode as news, and the
+// dispatcher owes a mail for it. An event that arrives later than max_sample_age after it
+// happened (an agent's backlog) is still evaluated: counted in `within` by when it
+// happened, but it keeps the episode open from when it was seen, and mails say so.
 import type { SecurityEvent } from '@canh/protocol';
 import type { Identity } from '../../identity.ts';
 import type { AlertTracker } from '../tracker.ts';
 import { alertLabels, severityRank, type EventRule } from '../rules.ts';
+import type { AlertEvent } from '../types.ts';
 
 /** Bound on remembered correlation values per rule (a wide scan must not eat the heap). */
 const MAX_TRACKED = 50_000;
@@ -17,11 +24,30 @@ interface Sighting {
   agency: string;
 }
 
-function evidenceDetails(e: SecurityEvent): Record<string, string> {
-  const d: Record<string, string> = { message: e.message, type: e.type };
-  if (e.mitre) d.mitre = e.mitre;
-  for (const [k, v] of Object.entries(e.evidence).slice(0, MAX_DETAIL_KEYS)) d[`evidence.${k}`] = String(v).slice(0, 300);
-  return d;
+/**
+ * Evidence that makes an event a different one: where it came from, whom or what it
+ * touched. Counters, hashes and times do not (a brute force that goes on from the same
+ * address is the same attack, not a new one).
+ */
+export const DISTINCT_KEYS = ['src_ip', 'user', 'path', 'exe', 'process', 'port', 'ip', 'mac', 'group', 'web_root', 'computer', 'detail'] as const;
+
+export function eventKey(e: SecurityEvent): string {
+  const parts: unknown[] = [e.type];
+  let found = false;
+  for (const k of DISTINCT_KEYS) {
+    const v = e.evidence[k];
+    if (v === undefined || v === '') continue;
+    parts.push(k, String(v).slice(0, 300));
+    found = true;
+  }
+  if (!found) parts.push(e.message.slice(0, 300));
+  return JSON.stringify(parts);
+}
+
+function alertEvent(e: SecurityEvent, severity: AlertEvent['severity'], now: number, late: boolean): Omit<AlertEvent, 'news'> {
+  const evidence: Record<string, string> = {};
+  for (const [k, v] of Object.entries(e.evidence).slice(0, MAX_DETAIL_KEYS)) evidence[k] = String(v).slice(0, 300);
+  return { key: eventKey(e), at: Math.min(e.time, now), seenAt: now, severity, message: e.message.slice(0, 500), evidence, late };
 }
 
 export class EventEvaluator {
@@ -31,6 +57,8 @@ export class EventEvaluator {
   private readonly sightings = new Map<string, Map<string, Map<string, Sighting>>>();
   private readonly tracker: AlertTracker;
   private readonly maxSampleAge: number;
+  /** Events seen later than max_sample_age after they happened (still evaluated), by host. */
+  onLate: ((host: string, n: number) => void) | undefined;
 
   /** `from`: a config reload; the counting windows and sightings of kept rules carry over. */
   constructor(rules: EventRule[], tracker: AlertTracker, opts: { maxSampleAge: number }, from?: { from: EventEvaluator; keep: (rule: string) => boolean }) {
@@ -55,42 +83,50 @@ export class EventEvaluator {
   onEvents(id: Identity, events: readonly SecurityEvent[], now: number): void {
     for (const e of events) {
       const rules = this.byType.get(e.type);
-      if (!rules || now - e.time > this.maxSampleAge) continue;
-      const at = Math.min(e.time, now);
+      if (!rules) continue;
+      const late = now - e.time > this.maxSampleAge;
+      if (late) this.onLate?.(id.host, 1);
       for (const r of rules) {
         if (severityRank(e.severity) < severityRank(r.min_severity)) continue;
-        if (r.distinct_hosts) this.correlate(r, id, e, at);
-        else this.single(r, id, e, at);
+        if (r.distinct_hosts) this.correlate(r, id, e, now, late);
+        else this.single(r, id, e, now, late);
       }
     }
   }
 
-  private single(r: EventRule, id: Identity, e: SecurityEvent, at: number): void {
+  private single(r: EventRule, id: Identity, e: SecurityEvent, now: number, late: boolean): void {
     const ident: Record<string, string> = { host: id.host, agency: id.agency, site: id.site, type: e.type, detector: e.detector };
     const labels = alertLabels(r.name, id.agency, r.group_by, (n) => ident[n] ?? (e.evidence[n] === undefined ? undefined : String(e.evidence[n])));
     const open = this.tracker.get(labels);
+    const happened = Math.min(e.time, now);
     if (!open && r.min_count > 1) {
+      // Counted by when the events happened, so a backlog is not one burst.
       const key = JSON.stringify(labels);
-      const w = (this.windows.get(key) ?? []).filter((x) => x.at > at - r.within);
-      w.push({ at, n: e.count });
+      const w = (this.windows.get(key) ?? []).filter((x) => x.at > happened - r.within && x.at < happened + r.within);
+      w.push({ at: happened, n: e.count });
       this.windows.set(key, w);
-      if (w.reduce((s, x) => s + x.n, 0) < r.min_count) return;
+      if (w.filter((x) => x.at > happened - r.within).reduce((s, x) => s + x.n, 0) < r.min_count) return;
       this.windows.delete(key);
     }
+    const severity = r.severity ?? e.severity;
     this.tracker.observe({
       rule: r.name,
       labels,
-      at,
+      // A late event keeps the episode open from when it was seen, or it would resolve
+      // as "quiet" before anyone was told.
+      at: late ? now : happened,
       holds: true,
-      severity: r.severity ?? e.severity,
+      severity,
       value: e.count,
       accumulate: true,
       summary: e.message,
-      details: evidenceDetails(e),
+      details: { message: e.message, type: e.type, ...(e.mitre ? { mitre: e.mitre } : {}) },
+      event: alertEvent(e, severity, now, late),
     });
   }
 
-  private correlate(r: EventRule, id: Identity, e: SecurityEvent, at: number): void {
+  private correlate(r: EventRule, id: Identity, e: SecurityEvent, now: number, late: boolean): void {
+    const at = late ? now : Math.min(e.time, now);
     const raw = e.evidence[r.correlate_by];
     if (raw === undefined || raw === '') return;
     const value = String(raw);
@@ -115,6 +151,8 @@ export class EventEvaluator {
       value: hosts.size,
       summary: `${value} seen on ${hosts.size} hosts: ${list.join(', ')}`,
       details: { hosts: list.join(', '), agencies: [...agencies].sort().join(', '), [r.correlate_by]: value, message: e.message, type: e.type },
+      // A host newly seen attacked by this value is news for the campaign.
+      event: { ...alertEvent(e, r.severity ?? e.severity, now, late), key: JSON.stringify(['host', id.host]), evidence: { host: id.host, agency: id.agency, ...alertEvent(e, 'info', now, late).evidence } },
     });
   }
 

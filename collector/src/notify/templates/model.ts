@@ -21,6 +21,9 @@ const WORDS = {
     revoked: 'agent đã bị thu hồi',
     ruleRemoved: 'quy tắc đã bị gỡ khỏi cấu hình',
     ruleChanged: 'quy tắc đã được sửa: nó theo dõi dữ liệu khác nên cảnh báo cũ được đóng',
+    late: (t: string) => `phát hiện muộn, xảy ra lúc ${t}`,
+    more: (n: number) => `và ${n} sự kiện khác`,
+    fresh: 'mới',
   },
   en: {
     firing: 'Alert',
@@ -36,6 +39,9 @@ const WORDS = {
     revoked: 'agent revoked',
     ruleRemoved: 'rule removed from the config',
     ruleChanged: 'rule changed to watch other data, so the old alert was closed',
+    late: (t: string) => `detected late, happened at ${t}`,
+    more: (n: number) => `and ${n} more`,
+    fresh: 'new',
   },
 } as const;
 
@@ -130,14 +136,49 @@ function agencyName(id: string | undefined, names: Readonly<Record<string, strin
   return names[id] ?? id;
 }
 
-function link(a: Alert, rule: Rule | undefined, base: string | undefined): string {
+/**
+ * A rule's `dashboard` is the key of a shipped dashboard ("security": the uid
+ * canh-security-<lang>, in the recipient's language) or a path of the operator's own
+ * ("/d/my-board"), appended to alerting.grafana_url as it is.
+ */
+export function dashboardPath(dashboard: string | undefined, lang: Language): string {
+  if (!dashboard) return '';
+  return dashboard.startsWith('/') ? dashboard : `/d/canh-${dashboard}-${lang}`;
+}
+
+function link(a: Alert, rule: Rule | undefined, base: string | undefined, lang: Language): string {
   if (!base) return '';
-  const u = new URL(`${base.replace(/\/+$/, '')}${rule?.dashboard ?? ''}`);
+  const u = new URL(`${base.replace(/\/+$/, '')}${dashboardPath(rule?.dashboard, lang)}`);
   if (a.labels.agency) u.searchParams.set('var-agency', a.labels.agency);
   if (a.labels.host) u.searchParams.set('var-host', a.labels.host);
   u.searchParams.set('from', String(a.activeAt - 3_600_000));
   u.searchParams.set('to', a.resolvedAt ? String(a.resolvedAt + 3_600_000) : 'now');
   return u.toString();
+}
+
+/** Events listed per alert in a mail; the rest are "and N more". */
+export const MAX_MAIL_EVENTS = 10;
+
+/** An event alert's distinct events, news first, each with its evidence. */
+function eventsContext(a: Alert, i: MailModelInput): { events: Context[]; events_more: string } {
+  const ev = a.events;
+  if (!ev?.list.length) return { events: [], events_more: '' };
+  const w = WORDS[i.lang];
+  const news = ev.list.filter((e) => e.news);
+  const old = ev.list.filter((e) => !e.news).reverse();
+  const shown = [...news.slice(-MAX_MAIL_EVENTS), ...old].slice(0, MAX_MAIL_EVENTS).sort((x, y) => x.at - y.at);
+  const more = ev.total - shown.length;
+  return {
+    events: shown.map((e) => ({
+      time: formatTime(e.at, i.timeZone, i.lang),
+      message: e.message,
+      severity_text: w.severity[e.severity],
+      new: e.news ? w.fresh : '',
+      late: e.late ? w.late(formatTime(e.at, i.timeZone, i.lang)) : '',
+      evidence: Object.entries(e.evidence).map(([k, v]) => ({ name: NAMES[i.lang][k] ?? k, value: v })),
+    })),
+    events_more: more > 0 ? w.more(more) : '',
+  };
 }
 
 const HIDDEN_LABELS = new Set(['rule', 'agency', 'host', 'site']);
@@ -214,7 +255,8 @@ function alertContext(a: Alert, i: MailModelInput): Context {
     summary,
     labels,
     details,
-    link: link(a, rule, i.grafanaUrl),
+    link: link(a, rule, i.grafanaUrl, i.lang),
+    ...eventsContext(a, i),
   };
 }
 

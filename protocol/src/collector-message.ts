@@ -3,7 +3,8 @@
 // in a short-lived process, see validate-child.ts), and these four small shapes are all
 // it reads from the wire. It accepts exactly what protocol's CollectorMessageSchema
 // accepts and returns the same data (collector-message.test.ts holds the two together).
-import { ProtocolError, type CollectorMessage } from '@canh/protocol';
+import { ProtocolError } from './codec.ts';
+import type { CollectorMessage } from './messages.ts';
 
 type Obj = Record<string, unknown>;
 

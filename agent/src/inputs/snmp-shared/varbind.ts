@@ -1,6 +1,7 @@
 // Pure decoding of what an SNMP device answers: varbind values (Counter64 arrives as a
 // big-endian Buffer of any length, strings as raw octets), OID arithmetic, and turning
-// walked table columns into rows keyed by their index. No sockets here.
+// walked table columns into rows keyed by their index. No sockets here. Shared by the
+// snmp poller and the snmp_trap listener.
 import type { FieldValue } from '@canh/protocol';
 
 /** A variable binding the way net-snmp hands it over. */

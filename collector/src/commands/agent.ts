@@ -1,0 +1,58 @@
+// canh-collector agent add|list|revoke: the registry of agents and their tokens.
+import { openRegistry } from '../collector.ts';
+import { out, USAGE } from './usage.ts';
+
+export type AgentValues = { name?: string; agency?: string; site?: string; json?: boolean };
+
+export function agentCommand(sub: string | undefined, arg: string | undefined, values: AgentValues, stateDir: string): number {
+  const registry = openRegistry(stateDir);
+  try {
+    switch (sub) {
+      case 'add': {
+        if (!values.name || !values.agency || !values.site) {
+          process.stderr.write('canh-collector agent add: --name, --agency and --site are required\n');
+          return 2;
+        }
+        const { agent, token } = registry.add({ name: values.name, agency: values.agency, site: values.site });
+        if (values.json) out(JSON.stringify({ id: agent.id, name: agent.name, agency: agent.agency, site: agent.site, token }));
+        else {
+          out(`agent ${agent.name} (agency ${agent.agency}, site ${agent.site}) registered.`);
+          out(`token (shown only now; put it in the agent's token_file):`);
+          out(token);
+        }
+        return 0;
+      }
+      case 'list': {
+        const agents = registry.list();
+        if (values.json) out(JSON.stringify(agents));
+        else {
+          out(['NAME', 'AGENCY', 'SITE', 'STATE', 'VERSION', 'LAST SEEN'].join('\t'));
+          for (const a of agents) {
+            const state = a.revokedAt ? 'revoked' : a.connected ? 'online' : 'offline';
+            out([a.name, a.agency, a.site, state, a.version ?? '-', a.lastSeen ? new Date(a.lastSeen).toISOString() : 'never'].join('\t'));
+          }
+        }
+        return 0;
+      }
+      case 'revoke': {
+        const name = arg ?? values.name;
+        if (!name) {
+          process.stderr.write('canh-collector agent revoke: name the agent\n');
+          return 2;
+        }
+        const a = registry.revoke(name);
+        if (!a) {
+          process.stderr.write(`canh-collector: no agent named "${name}"\n`);
+          return 1;
+        }
+        out(`agent ${a.name} revoked; a connected agent is cut off within 5 s`);
+        return 0;
+      }
+      default:
+        process.stderr.write(`canh-collector agent: unknown subcommand "${sub ?? ''}"\n${USAGE}\n`);
+        return 2;
+    }
+  } finally {
+    registry.close();
+  }
+}
