@@ -4,9 +4,9 @@
 // and requests to files named like web shells. Follows each log like `tail -F` (rotation,
 // truncation and restarts are safe, as for auth_log).
 import { createHash } from 'node:crypto';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { LogFollower } from '../tail.ts';
 import { makeScenarios, webAccessShape } from './options.ts';
@@ -40,7 +40,7 @@ export default defineInput({
   config,
   create(c, ctx) {
     const log = ctx.log.child({ detector: 'web_access' });
-    const scenarios = makeScenarios(c);
+    const scenarios = makeScenarios(c, () => ctx.now());
     let followers: LogFollower[] = [];
     let unparsed = 0;
     let lastUnparsedLog = 0;
@@ -50,7 +50,8 @@ export default defineInput({
           const parse = makeParser(c.format);
           return new LogFollower({
             path,
-            stateFile: join(ctx.stateDir, stateFileName(path)),
+            state: ctx.state,
+            stateName: stateFileName(path),
             fromBeginning: c.from_beginning,
             pollMs: c.poll_interval,
             log,

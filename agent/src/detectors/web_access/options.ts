@@ -2,11 +2,12 @@
 // one schema, one place for the defaults.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { duration } from '../../duration.ts';
+import { duration } from '@canh/core';
 import { isLinearPattern } from './classify.ts';
 import { DEFAULT_EXPLOITS, type ExploitPattern } from './exploits.ts';
 import { compileLogFormat } from './parse.ts';
 import { WebScenarios, type ScenarioName } from './scenarios.ts';
+import { makeNewScriptCheck } from './web-roots.ts';
 
 const bucket = (capacity: number, leak: number) =>
   z
@@ -114,12 +115,26 @@ export const webAccessShape = {
   exploits: z.array(exploit).default(DEFAULT_EXPLOITS as z.input<typeof exploit>[]),
   /** Bound on the sources tracked at once (memory under a distributed scan). */
   max_sources: z.number().int().min(100).default(10_000),
+  /** Web roots: a successful request that runs a script (.php, .jsp, .aspx, .cgi...) added
+   *  there less than `new_script_window` before is a web shell in use (critical). */
+  web_roots: z
+    .array(
+      z
+        .object({
+          path: z.string().refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path'),
+          url_prefix: z.string().startsWith('/').default('/'),
+          site: z.string().min(1).optional(),
+        })
+        .strict(),
+    )
+    .default([]),
+  new_script_window: duration({ min: 1000 }).default(86_400_000),
 };
 
 export const WebAccessOptions = z.object(webAccessShape);
 export type WebAccessConfig = z.infer<typeof WebAccessOptions>;
 
-export function makeScenarios(c: WebAccessConfig): WebScenarios {
+export function makeScenarios(c: WebAccessConfig, now: () => number = Date.now): WebScenarios {
   const b = (x: { capacity: number; leak: number }) => ({ capacity: x.capacity, leakMs: x.leak });
   const buckets: Record<ScenarioName, { capacity: number; leakMs: number }> = {
     scan: b(c.scan),
@@ -138,6 +153,7 @@ export function makeScenarios(c: WebAccessConfig): WebScenarios {
     trustedProxies: c.trusted_proxies,
     ignoreSources: c.ignore_sources,
     ...(c.site ? { site: c.site } : {}),
+    ...(c.web_roots.length ? { newScript: makeNewScriptCheck(c.web_roots, c.new_script_window, now) } : {}),
     maxSources: c.max_sources,
   });
 }

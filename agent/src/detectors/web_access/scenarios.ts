@@ -8,7 +8,7 @@
 // detect` and the tests share it; memory is bounded by `maxSources`.
 import { BlockList, isIP } from 'node:net';
 import type { Severity } from '@canh/protocol';
-import { bounded } from '../aggregate.ts';
+import { bounded } from '../group-findings.ts';
 import { classify, countsForScan, views } from './classify.ts';
 import type { ExploitField, ExploitPattern } from './exploits.ts';
 import type { WebRequest } from './parse.ts';
@@ -35,6 +35,9 @@ export interface ScenarioOptions {
   ignoreSources: readonly string[];
   /** Site name for requests whose log line names no virtual host. */
   site?: string;
+  /** When the script a successful request ran was added under a web root: the file and
+   *  its creation time (ms), or undefined (not a script, not under a root, older). */
+  newScript?: (r: WebRequest) => { file: string; addedAt: number } | undefined;
   maxSources: number;
 }
 
@@ -55,7 +58,7 @@ interface Kind {
   what: string;
 }
 
-const KINDS: Record<ScenarioName | 'scanner_ua' | 'exploit' | 'web_shell', Kind> = {
+const KINDS: Record<ScenarioName | 'scanner_ua' | 'exploit' | 'web_shell' | 'new_script', Kind> = {
   scan: { type: 'web_scan', severity: 'medium', mitre: 'T1595.003', what: 'scanning: many distinct paths answered with an error' },
   sensitive_file: { type: 'web_sensitive_file_probe', severity: 'medium', mitre: 'T1595.003', what: 'probing for sensitive files (.env, .git, backups, configs)' },
   path_traversal: { type: 'web_path_traversal', severity: 'high', mitre: 'T1190', what: 'path traversal attempts' },
@@ -66,10 +69,13 @@ const KINDS: Record<ScenarioName | 'scanner_ua' | 'exploit' | 'web_shell', Kind>
   scanner_ua: { type: 'web_scanner', severity: 'low', mitre: 'T1595.002', what: 'requests from a vulnerability scanner' },
   exploit: { type: 'web_exploit_attempt', severity: 'high', mitre: 'T1190', what: 'an exploit of a known vulnerability' },
   web_shell: { type: 'web_shell_access', severity: 'high', mitre: 'T1505.003', what: 'a request answered by a file named like a known web shell' },
+  new_script: { type: 'web_shell_access', severity: 'critical', mitre: 'T1505.003', what: 'a request ran a script added to the web root shortly before' },
 };
 
 /** Every event type the detector emits, with severity and MITRE id (README and rule tests). */
 export const WEB_EVENT_TYPES = Object.values(KINDS).map(({ type, severity, mitre }) => ({ type, severity, mitre }));
+
+const SUCCESS = (status: number) => status >= 200 && status < 300;
 
 interface Pair {
   level: number;
@@ -201,7 +207,9 @@ export class WebScenarios {
     const exploit = matchExploit(r, this.exploits);
     if (exploit) trigger(KINDS.exploit, `exploit:${exploit.id}`, { exploit: exploit.id, ...(exploit.cve ? { cve: exploit.cve } : {}), title: exploit.title }, exploit.severity ?? 'high');
     if (fam.has('scanner_ua')) trigger(KINDS.scanner_ua, 'scanner_ua', { user_agent: bounded(r.userAgent, 200) });
-    if (fam.has('web_shell')) trigger(KINDS.web_shell, `web_shell:${r.path.slice(0, 256)}`, { path: bounded(r.path, 256) });
+    const added = SUCCESS(r.status) ? this.o.newScript?.(r) : undefined;
+    if (added) trigger(KINDS.new_script, `new_script:${added.file}`, { path: bounded(r.path, 256), file: bounded(added.file, 512), file_age_s: Math.max(0, Math.round((t - added.addedAt) / 1000)) });
+    else if (fam.has('web_shell')) trigger(KINDS.web_shell, `web_shell:${r.path.slice(0, 256)}`, { path: bounded(r.path, 256) });
     const pour = (name: ScenarioName, distinctKey: string | undefined, extra: Record<string, string | number | boolean> = {}) => {
       const pair = this.pair(src, name, t);
       this.record(pair, r);

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -177,6 +177,34 @@ describe('web_access patterns are linear', () => {
       const line = JSON.stringify({ remote_addr: '192.0.2.1', status: 404, request_method: alt.method ?? 'GET', request_uri: `${path}${alt.query ? `?${alt.query}` : alt.target ? `?${alt.target}` : ''}`, http_user_agent: alt.user_agent ?? 'x', http_referer: alt.referer ?? '' });
       const { events } = replay(line);
       expect(events.map((x) => x.evidence.exploit), e.id).toContain(e.id);
+    }
+  });
+});
+
+describe('web_access: a script added under a web root and then called', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'canh-webroot-'));
+  mkdirSync(join(dir, 'www', 'uploads'), { recursive: true });
+  mkdirSync(join(dir, 'outside'));
+  writeFileSync(join(dir, 'www', 'uploads', 'x.php'), '<?php system($_GET["c"]); ?>\n');
+  writeFileSync(join(dir, 'www', 'page.html'), '<p>hi</p>\n');
+  writeFileSync(join(dir, 'outside', 'y.php'), '<?php ?>\n');
+  const clf = (t: number, path: string, status = 200) => {
+    const d = new Date(t).toUTCString().replace(/^\w+, (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1/$2/$3:$4 +0000');
+    return `198.51.100.61 - - [${d}] "GET ${path} HTTP/1.1" ${status} 12 "-" "curl/8"`;
+  };
+  const cfg = { web_roots: [{ path: join(dir, 'www'), url_prefix: '/' }] };
+  it('a 200 for a script created minutes before is web_shell_access, critical, naming the file', () => {
+    const ev = replay(clf(Date.now(), '/uploads/x.php?c=id'), cfg).events;
+    expect(ev.map((e) => [e.type, e.severity, e.evidence.file])).toEqual([['web_shell_access', 'critical', join(dir, 'www', 'uploads', 'x.php')]]);
+  });
+  it('the same script called two days after it appeared, a 404, a page that is not a script: nothing', () => {
+    expect(replay(clf(Date.now() + 2 * 86_400_000, '/uploads/x.php'), cfg).events).toEqual([]);
+    expect(replay(clf(Date.now(), '/uploads/x.php', 404), cfg).events).toEqual([]);
+    expect(replay(clf(Date.now(), '/page.html'), cfg).events).toEqual([]);
+  });
+  it('a path that climbs out of the web root (plain or encoded) is never stat-ed outside it', () => {
+    for (const p of ['/../outside/y.php', '/%2e%2e/outside/y.php', '/uploads/..%2f..%2foutside/y.php', '/uploads/x.php%00.jpg']) {
+      expect(replay(clf(Date.now(), p), cfg).events.filter((e) => e.type === 'web_shell_access'), p).toEqual([]);
     }
   });
 });
