@@ -175,7 +175,7 @@ const FIXTURES: Record<string, () => Point[]> = {
   x509_cert: () => series('x509_cert', { source: 'https://portal.example.gov.vn:443', common_name: 'portal.example.gov.vn' }, () => ({ expiry: 12 * 86400, verification_code: 0, age: 300 * 86400 }), ['expiry', 'verification_code', 'age']),
   interface: () =>
     ['Gi0/1', 'Gi0/2'].flatMap((ifName, n) =>
-      series('interface', { agent_host: '10.10.0.1', ifName, ifIndex: String(n + 1) }, (i) => ({
+      series('interface', { agent_host: '10.10.0.1', device: 'sw-core', ifName, ifIndex: String(n + 1) }, (i) => ({
         ifAlias: n === 0 ? 'uplink VNPT' : 'LAN phong ke toan',
         ifHCInOctets: 1e9 + i * 6e8,
         ifHCOutOctets: 5e8 + i * 1e8,
@@ -192,13 +192,17 @@ const FIXTURES: Record<string, () => Point[]> = {
         ifHighSpeed: 100,
       }), ['ifHCInOctets', 'ifHCOutOctets', 'ifInErrors', 'ifOutErrors', 'ifInDiscards', 'ifOutDiscards', 'ifOperStatus', 'ifAdminStatus', 'ifHighSpeed']),
     ),
-  snmp: () => series('snmp', { agent_host: '10.10.0.1' }, (i) => ({ sysUpTime: 100000 + i * 6000, result: 'success' }), ['sysUpTime']),
-  alert: () => {
+  snmp: () => series('snmp', { agent_host: '10.10.0.1', device: 'sw-core' }, (i) => ({ sysUpTime: 100000 + i * 6000, result: i === 4 ? 'timeout' : 'success', up: i === 4 ? 0 : 1, response_time_ms: 20 + i, last_success: Date.now() - (15 - i) * MIN }), ['sysUpTime', 'up', 'response_time_ms', 'last_success']),
+  alert: (): Point[] => {
     const now = Date.now();
     return [
       { name: 'alert', time: now - 20 * MIN, tags: { rule: 'disk_full', severity: 'high' }, fields: { state: 'firing', value: 93.5, summary: 'Disk / is 93.5 % full' } },
       { name: 'alert', time: now - 5 * MIN, tags: { rule: 'disk_full', severity: 'high' }, fields: { state: 'resolved', value: 71, summary: 'Disk / is back to 71 %' } },
-      { name: 'alert', time: now - 3 * MIN, tags: { rule: 'portal_down', severity: 'critical' }, fields: { state: 'firing', value: 0, summary: 'https://portal.example.gov.vn/ does not answer' } },
+      { name: 'alert', time: now - 3 * MIN, tags: { rule: 'portal_down', severity: 'critical', url: 'https://portal.example.gov.vn/' }, fields: { state: 'firing', value: 0, summary: 'https://portal.example.gov.vn/ does not answer' } },
+      // Alert points carry their instance's labels: two instances of one rule, one resolved.
+      { name: 'alert', time: now - 4 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' }, fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:25' } },
+      { name: 'alert', time: now - 4 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '465' }, fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:465' } },
+      { name: 'alert', time: now - 2 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' }, fields: { state: 'resolved', value: 0, summary: 'mail.example.gov.vn:25 answers again' } },
     ];
   },
 };
@@ -349,6 +353,10 @@ beforeAll(async () => {
   const present = new Set((await run('SHOW MEASUREMENTS')).map((r) => String(r.name)));
   for (const m of present) bySource.real.add(m);
   const points = Object.entries(FIXTURES).flatMap(([m, make]) => (present.has(m) ? [] : (bySource.synthetic.add(m), make())));
+  // The NOC's uplink tiles read ping targets tagged role=uplink: a tag the test's own ping
+  // input (127.0.0.1) does not carry.
+  points.push(...series('ping', { url: '203.113.0.1', role: 'uplink', target_agency: 'so-tttt' }, (i) => ({ packets_transmitted: 3, packets_received: i === 15 ? 0 : 3, percent_packet_loss: i === 15 ? 100 : 0, result_code: i === 15 ? 2 : 0 }), ['packets_transmitted', 'packets_received', 'result_code']));
+  bySource.synthetic.add('ping where "role" = \'uplink\'');
   const events: SecurityEventInput[] = [];
   for (const f of EVENT_FIXTURES) {
     const seen = await run(`SELECT count("message") FROM "security_event" WHERE ${f.check}`);
@@ -440,4 +448,39 @@ describe('community Telegraf dashboard queries find Canh’s data', () => {
       expect(hasData(rows), interpolate(q, vars)).toBe(true);
     });
   }
+});
+
+describe('panels that must tell one thing from another', () => {
+  const panelQuery = (uid: string, title: string, refId = 'A') => {
+    const c = panelCases.find((x) => x.where === `${uid} "${title}" ${refId}`);
+    if (!c) throw new Error(`no panel ${uid} "${title}"`);
+    return c.query;
+  };
+  const vars = (host: string, extra: Record<string, string[]> = {}) => ({ ...values, agency: ['so-noi-vu'], site: ['tru-so'], host: [host], ...extra });
+
+  it('"Latest web check" has one row per check (its last result), not one per result it ever had', async () => {
+    const server = 'https://cong.example.gov.vn/';
+    const now = Date.now();
+    await sendThroughCollector('web-probe', 'so-noi-vu', 'tru-so', [
+      { name: 'http_response', time: now - 10 * MIN, tags: { server, method: 'GET', result: 'timeout' }, fields: { result_code: 4, result_type: 'timeout' }, int: ['result_code'] },
+      { name: 'http_response', time: now - MIN, tags: { server, method: 'GET', status_code: '200', result: 'success' }, fields: { result_code: 0, result_type: 'success', http_response_code: 200, response_time: 0.05 }, int: ['result_code', 'http_response_code'] },
+    ], []);
+    const rows = await run(interpolate(panelQuery('canh-uptime-en', 'Latest web check'), vars('web-probe')));
+    const mine = rows.filter((r) => r.server === server);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ result_code: 0, http_response_code: 200 });
+  });
+
+  it("a device's row says it is down when its last poll failed, and when it last answered", async () => {
+    const now = Date.now();
+    const snmp = (at: number, up: number, lastOk: number): Point => ({ name: 'snmp', time: at, tags: { agent_host: '10.20.0.1', device: 'sw-tang-3' }, fields: { up, result: up ? 'success' : 'timeout', result_code: up ? 0 : 1, response_time_ms: up ? 12 : 5000, last_success: lastOk }, int: ['up', 'result_code', 'response_time_ms', 'last_success'] });
+    await sendThroughCollector('lan-gw-sw3', 'so-noi-vu', 'tru-so', [snmp(now - 3 * MIN, 1, now - 3 * MIN), snmp(now - 2 * MIN, 0, now - 3 * MIN), snmp(now - MIN, 0, now - 3 * MIN)], []);
+    const v = vars('lan-gw-sw3', { device: ['sw-tang-3'] });
+    const status = await run(interpolate(panelQuery('canh-network-en', 'SNMP status'), v));
+    expect(status.map((r) => r.last)).toEqual([0]);
+    const last = await run(interpolate(panelQuery('canh-network-en', 'Last successful poll'), v));
+    expect(last.map((r) => r.last)).toEqual([now - 3 * MIN]);
+    const failed = await run(interpolate(panelQuery('canh-network-en', 'SNMP response time', 'B'), v));
+    expect(failed.reduce((s, r) => s + Number(r.failed ?? 0), 0)).toBe(2);
+  });
 });

@@ -25,7 +25,7 @@ describe('snmp through the collector', () => {
           interval: '2s',
           agents: [
             { host: '127.0.0.1', port: snmpd.port, version: 3, user: snmpd.v3.user, auth_key: snmpd.v3.authKey, priv_key: snmpd.v3.privKey },
-            { host: '127.0.0.1', port: await freePort('udp'), community: 'x', timeout: '500ms', retries: 0 },
+            { host: '127.0.0.1', port: await freePort('udp'), community: 'x', timeout: '500ms', retries: 0, name: 'sw-tang-2' },
           ],
         },
         { type: 'snmp_trap', address: '127.0.0.1', port: trapPort, communities: ['traps'] },
@@ -47,6 +47,12 @@ describe('snmp through the collector', () => {
     expect(rows[0]!.ifHCInOctets).toBeGreaterThan(0);
     const results = await pipeline.waitFor(`SELECT result, result_code FROM snmp GROUP BY *`, (r) => new Set(r.map((x) => x.result)).size === 2, 15_000);
     expect(new Set(results.map((r) => r.result))).toEqual(new Set(['success', 'timeout']));
+    // Two devices on one address are two series, told apart by the device tag (the name,
+    // or address:port), each with its availability.
+    const up = await pipeline.waitFor(`SELECT last("up") AS "up", last("response_time_ms") AS "ms" FROM snmp GROUP BY "device", "agent_host"`, (r) => r.length === 2, 15_000);
+    expect(Object.fromEntries(up.map((r) => [r.device, r.up]))).toEqual({ [`127.0.0.1:${snmpd.port}`]: 1, 'sw-tang-2': 0 });
+    const lastOk = await pipeline.query(`SELECT last("last_success") FROM snmp WHERE "device" = '127.0.0.1:${snmpd.port}'`);
+    expect(lastOk[0]!.last).toBeGreaterThan(Date.now() - 60_000);
   }, 60_000);
 
   it('stores a linkDown trap as a security event', async () => {

@@ -8,21 +8,24 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { ExecResult, InputContext, LongProcess } from './inputs/types.ts';
+import type { ExecOptions, ExecResult, InputContext, LongProcess } from './inputs/types.ts';
 import { fileState } from './state.ts';
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
-export function exec(cmd: string, args: readonly string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
+    let grace: NodeJS.Timeout | undefined;
     const timer = opts.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          if (!opts.graceMs) return void child.kill('SIGKILL');
+          child.kill('SIGINT');
+          grace = setTimeout(() => child.kill('SIGKILL'), opts.graceMs);
         }, opts.timeoutMs)
       : undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -32,11 +35,13 @@ export function exec(cmd: string, args: readonly string[], opts: { timeoutMs?: n
       if (stderr.length < MAX_OUTPUT) stderr += d;
     });
     child.on('error', (err) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearTimeout(grace);
       resolve({ code: null, signal: null, stdout, stderr: stderr + String(err.message), timedOut });
     });
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearTimeout(grace);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
     child.stdin.on('error', () => {});

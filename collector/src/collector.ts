@@ -13,6 +13,7 @@ import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
 import { CollectorSpool } from './influx/spool.ts';
 import type { MinFree } from '@canh/core';
+import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
 import { StatusPage } from './status/index.ts';
 import { CentralConfigStore } from './central/store.ts';
@@ -45,6 +46,7 @@ export class Collector {
   readonly central: CentralConfigStore | undefined;
   readonly status: StatusPage;
   readonly reloadStats: ReloadStats = { reloads: 0, failures: 0, lastAt: null, lastError: null };
+  private health: HealthReporter | undefined;
   private engine: AlertEngine | undefined;
   private stopped = false;
   private started = false;
@@ -233,6 +235,8 @@ export class Collector {
     this.engine?.start();
     this.started = true;
     await this.server.start();
+    this.health = new HealthReporter(this, this.log.child({ component: 'health' }));
+    this.health.start();
   }
 
   async stop(): Promise<void> {
@@ -240,6 +244,7 @@ export class Collector {
     this.stopped = true;
     // Alerting stops first: agents cut off by our own shutdown are not "offline".
     await this.reloading?.catch(() => {});
+    this.health?.stop();
     await this.engine?.stop();
     await this.server.stop();
     await this.writer.stop();

@@ -8,12 +8,13 @@ import { host } from './dashboards/host.ts';
 import { network } from './dashboards/network.ts';
 import { uptime } from './dashboards/uptime.ts';
 import { security } from './dashboards/security.ts';
+import { noc } from './dashboards/noc.ts';
 
 export { LANGS, type Lang } from './i18n.ts';
 export { DATASOURCE, DATASOURCE_UID, InfluxQueryBuilder, influx, type InfluxQuery } from './influxql.ts';
 
 /** The dashboards, by the file name they are generated under. */
-export const DASHBOARDS: Record<string, (lang: Lang) => DashboardBuilder> = { fleet, host, network, uptime, security };
+export const DASHBOARDS: Record<string, (lang: Lang) => DashboardBuilder> = { fleet, host, network, uptime, security, noc };
 
 export interface GeneratedDashboard {
   lang: Lang;

@@ -27,6 +27,8 @@ export interface PanelSpec {
   /** [value, color] steps above the base colour; `base` is the colour below the first step. */
   thresholds?: { base?: string; steps: [number, string][] };
   mappings?: dash.ValueMapping[];
+  /** Shown when the query finds nothing. */
+  noValue?: string;
   w?: number;
   h?: number;
 }
@@ -51,6 +53,7 @@ function apply<B extends TimeseriesPanel | StatPanel | TablePanel | BarGaugePane
   if (s.max !== undefined) b.max(s.max);
   if (s.thresholds) b.thresholds(thresholds(s.thresholds));
   if (s.mappings) b.mappings(s.mappings);
+  if (s.noValue !== undefined) b.noValue(s.noValue);
   return b;
 }
 
@@ -88,14 +91,16 @@ export interface StatSpec extends PanelSpec {
   /** How the values are reduced to one number; default the last non-null value. */
   calc?: string;
   graph?: boolean;
+  /** Wall-screen tiles: one coloured tile per series, its name and value (red/amber/green). */
+  tiles?: boolean;
 }
 
 export function stat(lang: Lang, s: StatSpec): StatPanel {
   return apply(new StatPanel(), lang, { w: 6, h: 4, ...s })
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs([s.calc ?? 'lastNotNull']).values(false))
     .graphMode(s.graph ? common.BigValueGraphMode.Area : common.BigValueGraphMode.None)
-    .colorMode(common.BigValueColorMode.Value)
-    .textMode(common.BigValueTextMode.Auto);
+    .colorMode(s.tiles ? common.BigValueColorMode.Background : common.BigValueColorMode.Value)
+    .textMode(s.tiles ? common.BigValueTextMode.ValueAndName : common.BigValueTextMode.Auto);
 }
 
 export function bargauge(lang: Lang, s: PanelSpec & { calc?: string }): BarGaugePanel {
@@ -196,8 +201,9 @@ export function scopeVariables(lang: Lang): dash.QueryVariableBuilder[] {
 /** SNMP devices (polled by the chosen agents: host is the poller) and their interfaces. */
 export function deviceVariables(lang: Lang): dash.QueryVariableBuilder[] {
   return [
-    tagVariable(lang, 'device', COMMON.device, `SHOW TAG VALUES FROM "interface" WITH KEY = "agent_host" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`),
-    tagVariable(lang, 'ifname', COMMON.interface, `SHOW TAG VALUES FROM "interface" WITH KEY = "ifName" WHERE "agency" =~ /^$agency$/ AND "agent_host" =~ /^$device$/`),
+    // From `snmp`: every polled device writes it, also one that never answered (no interfaces).
+    tagVariable(lang, 'device', COMMON.device, `SHOW TAG VALUES FROM "snmp" WITH KEY = "device" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`),
+    tagVariable(lang, 'ifname', COMMON.interface, `SHOW TAG VALUES FROM "interface" WITH KEY = "ifName" WHERE "agency" =~ /^$agency$/ AND "device" =~ /^$device$/`),
   ];
 }
 

@@ -47,6 +47,12 @@ export interface StateStore {
   write(name: string, data: string): Promise<void>;
 }
 
+export interface ExecOptions {
+  timeoutMs?: number;
+  graceMs?: number;
+  input?: string;
+}
+
 export interface InputContext {
   readFile(path: string): Promise<string>;
   /** Raw bytes, for binary files such as utmp that UTF-8 decoding would corrupt. */
@@ -67,7 +73,12 @@ export interface InputContext {
    * without a round trip through the thread pool.
    */
   statfs(path: string, opts?: { local?: boolean }): Promise<{ bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }>;
-  exec(cmd: string, args: readonly string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  /**
+   * Run a program to its end. After `timeoutMs` it is killed (SIGKILL), or, with
+   * `graceMs`, first interrupted (SIGINT, so a program such as ping still prints its
+   * summary) and killed only if it is still running `graceMs` later.
+   */
+  exec(cmd: string, args: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   /**
    * Start a long-running program; each line of its standard output and error goes to
    * onLine as it arrives, onExit once when it ends (code null: killed or never started).

@@ -111,7 +111,7 @@ describe('alert engine: threshold rules, grouping and mails', () => {
 
     // State changes went to InfluxDB as the `alert` measurement, for Grafana annotations.
     expect(h.lines.filter((l) => l.startsWith('alert,'))).toHaveLength(2);
-    expect(h.lines[0]).toMatch(/^alert,agency=so-tttt,host=mc-portal-01,rule=ping_loss,severity=high state="firing",summary="ping\.percent_packet_loss = 50 \(> 20\)",value=50(\.0)? \d+$/);
+    expect(h.lines[0]).toMatch(/^alert,agency=so-tttt,host=mc-portal-01,rule=ping_loss,severity=high,url=10\.0\.0\.[12] state="firing",summary="ping\.percent_packet_loss = 50 \(> 20\)",value=50(\.0)? \d+$/);
   });
 
   it('repeats only after repeat_interval, and mails the resolution of every episode it announced', async () => {

@@ -34,6 +34,10 @@ const thresholdValue = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return ms / 1000;
 });
 
+/** Functions a threshold rule can take over its window; `last` is the sample itself. */
+export const WINDOW_FUNCTIONS = ['last', 'avg', 'min', 'max', 'p95'] as const;
+export type WindowFunction = (typeof WINDOW_FUNCTIONS)[number];
+
 const ruleName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'use lower-case letters, digits and "_" (e.g. disk_full)');
 const tagName = z.string().min(1).max(256);
 
@@ -70,6 +74,13 @@ export const ThresholdRuleSchema = z
     /** Further conditions on other fields of the same point, all of which must hold. */
     and: z.array(z.object({ field: tagName, op: z.enum(COMPARISONS), value: thresholdValue }).strict()).default([]),
     for: duration().default(0),
+    /**
+     * What is compared: the sample itself (`last`), or a function of the samples of the
+     * last `window` (avg, min, max, p95), as Prometheus' avg_over_time. Without `window`
+     * the window is `for`, which then is not waited again.
+     */
+    function: z.enum(WINDOW_FUNCTIONS).default('last'),
+    window: duration({ min: 1000 }).refine((ms) => ms <= 3_600_000, 'at most 1h').optional(),
     group_by: z.array(tagName).default(['host']),
     /** Tag equality filters (host, agency, site and the point's own tags). */
     where,
@@ -123,6 +134,9 @@ export const RuleListSchema = z.array(RuleSchema).superRefine((rules, ctx) => {
   rules.forEach((r, i) => {
     if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate rule name "${r.name}"` });
     seen.add(r.name);
+    if (r.type === 'threshold' && r.function !== 'last' && !r.window && !r.for) {
+      ctx.addIssue({ code: 'custom', path: [i, 'window'], message: `function ${r.function} needs a window: set window (or for)` });
+    }
   });
 });
 

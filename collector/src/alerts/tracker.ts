@@ -119,7 +119,10 @@ export class AlertTracker {
       a.lastSampleAt = Math.max(a.lastSampleAt, o.at);
       a.clearSince = null;
       if (o.value !== undefined) a.value = o.accumulate && a.value !== null && o.value !== null ? a.value + o.value : o.value;
+      const was = a.severity;
       if (o.severity) a.severity = o.accumulate ? maxSeverity(a.severity, o.severity) : o.severity;
+      // Severity is a tag of the `alert` point: move a firing instance to its new series.
+      if (a.state === 'firing' && a.severity !== was) this.reseverity(a, was, o.at);
       if (o.summary !== undefined) a.summary = o.summary;
       if (o.details) a.details = { ...a.details, ...o.details };
       if (o.event) this.addEvent(a, o.event);
@@ -220,14 +223,40 @@ export class AlertTracker {
     this.onTransition?.(a);
   }
 
-  private record(a: Alert, at: number): void {
+  /** The old severity's series ends (`superseded`), the new one says firing. */
+  private reseverity(a: Alert, was: Severity, at: number): void {
+    this.record(a, at, { severity: was, state: 'superseded' });
+    this.record(a, at);
+  }
+
+  private record(a: Alert, at: number, as: { severity: Severity; state: string } = a): void {
     if (!this.writeLines) return;
-    const tags: Record<string, string> = { rule: a.rule, severity: a.severity };
-    if (a.labels.agency) tags.agency = a.labels.agency;
-    if (a.labels.host) tags.host = a.labels.host;
-    const fields: Record<string, string | number> = { state: a.state, summary: a.summary || a.rule };
+    const tags = alertPointTags({ rule: a.rule, labels: a.labels, severity: as.severity });
+    const fields: Record<string, string | number> = { state: as.state, summary: a.summary || a.rule };
     if (a.value !== null && Number.isFinite(a.value)) fields.value = a.value;
     const line = encodePoint({ name: 'alert', time: at, tags, fields });
     if (line) this.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert state in InfluxDB'));
   }
+}
+
+/** Field names of the `alert` measurement: a label of the same name is tagged `label_<name>`. */
+const ALERT_FIELDS = new Set(['state', 'summary', 'value', 'time']);
+/** Longest label value kept in a tag (longer ones are cut; the fingerprint keeps them whole). */
+const MAX_TAG_VALUE = 256;
+
+/**
+ * Tags of an `alert` point: the rule, severity, and every label of the instance (agency,
+ * host, then the rule's group_by values: url, server, port, interface, device, src_ip...),
+ * so each alert instance is its own series and one resolving never hides another. The
+ * labels are bounded by the rule: only its group_by keys, each a value the instance has.
+ */
+export function alertPointTags(a: Pick<Alert, 'rule' | 'severity' | 'labels'>): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(a.labels)) {
+    if (k === 'rule' || k === 'severity' || v === '') continue;
+    tags[ALERT_FIELDS.has(k) ? `label_${k}` : k] = v.length > MAX_TAG_VALUE ? v.slice(0, MAX_TAG_VALUE) : v;
+  }
+  tags.rule = a.rule;
+  tags.severity = a.severity;
+  return tags;
 }

@@ -260,9 +260,19 @@ function events(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['eve
   };
 }
 
+/** An alert instance: its tags (rule, agency, host and the rule's labels) without severity, which can rise during an episode. */
+function alertInstance(r: Row): string {
+  const skip = new Set(['time', 'state', 'value', 'summary', 'severity', '_measurement']);
+  return Object.keys(r)
+    .filter((k) => !skip.has(k))
+    .sort()
+    .map((k) => `${k}=${s(r[k])}`)
+    .join('\u0000');
+}
+
 function alerts(q: Record<QueryId, Row[]>): AgencyReport['alerts'] {
   const episodes: AlertEpisode[] = [];
-  for (const rows of groupBy(q.alert_changes, (r) => `${s(r.rule)}\u0000${s(r.host)}`).values()) {
+  for (const rows of groupBy(q.alert_changes, alertInstance).values()) {
     rows.sort((a, b) => a.time - b.time);
     let open: AlertEpisode | undefined;
     for (const r of rows) {

@@ -90,8 +90,9 @@ export function buildQueries(agency: string, range: MonthRange): Record<QueryId,
     events_sources: `SELECT "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "src_ip" <> ''`,
     events_web: `SELECT "type", "site", "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "detector" = 'web_access'`,
     events_critical: `SELECT "message", "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "severity" = 'critical' GROUP BY "host", "type"`,
-    alert_changes: `SELECT "state", "value", "summary" FROM "alert" WHERE ${inMonth} GROUP BY "rule", "host", "severity"`,
-    alert_last_state: `SELECT last("state") AS "state" FROM "alert" WHERE ${a} AND time < '${iso(range.end)}' GROUP BY "rule", "host"`,
+    // GROUP BY *: every alert instance (rule and its labels: url, port...) is its own series.
+    alert_changes: `SELECT "state", "value", "summary" FROM "alert" WHERE ${inMonth} GROUP BY *`,
+    alert_last_state: `SELECT last("state") AS "state" FROM "alert" WHERE ${a} AND time < '${iso(range.end)}' GROUP BY *`,
     cert_x509: `SELECT last("expiry") AS "expiry" FROM "x509_cert" WHERE ${inMonth} GROUP BY "host", "source", "common_name"`,
     cert_http: `SELECT last("tls_expiry_days") AS "days" FROM "http_response" WHERE ${inMonth} GROUP BY "host", "server"`,
   };

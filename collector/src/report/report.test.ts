@@ -62,6 +62,20 @@ describe('computeReport', () => {
     expect(a.episodes.find((e) => e.rule === 'y')!.resolvedAt).toBeNull();
   });
 
+  it('pairs alert changes per alert instance: two ports of one rule and host are two episodes', () => {
+    const q = empty();
+    q.alert_changes.push(
+      { time: at(3), rule: 'service_unreachable', host: 'h', server: 's', port: '25', severity: 'medium', state: 'firing' },
+      { time: at(3, 0, 10), rule: 'service_unreachable', host: 'h', server: 's', port: '443', severity: 'medium', state: 'firing' },
+      { time: at(3, 0, 20), rule: 'service_unreachable', host: 'h', server: 's', port: '25', severity: 'medium', state: 'resolved' },
+      { time: at(3, 2), rule: 'service_unreachable', host: 'h', server: 's', port: '443', severity: 'medium', state: 'resolved' },
+    );
+    const a = computeReport('a', r, q, at(45)).alerts;
+    expect(a.fired).toBe(2);
+    expect(a.resolved).toBe(2);
+    expect(a.episodes.map((e) => e.minutes)).toEqual([20, 110]);
+  });
+
   it('splits incidents at an up sample and measures them in check intervals', () => {
     const q = empty();
     const codes = [0, 2, 2, 0, 2, 0, 0];

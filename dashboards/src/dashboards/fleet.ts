@@ -44,10 +44,13 @@ export function fleet(lang: Lang): DashboardBuilder {
     .withPanel(
       stat(lang, {
         title: { en: 'Alerts firing', vi: 'Cảnh báo đang kích hoạt' },
-        description: { en: 'Alert rules currently firing for the chosen agencies and hosts.', vi: 'Số quy tắc cảnh báo đang kích hoạt cho các cơ quan và máy đã chọn.' },
+        description: {
+          en: 'Alerts currently firing for the chosen agencies and hosts, counted per instance: one rule firing for two ports or two URLs counts 2.',
+          vi: 'Số cảnh báo đang kích hoạt cho các cơ quan và máy đã chọn, đếm theo từng đối tượng: một quy tắc kích hoạt cho hai cổng hoặc hai URL tính là 2.',
+        },
         queries: [
           influx(
-            `SELECT count("state") FROM (SELECT last("state") AS "state" FROM "alert" WHERE ${ALERT_SCOPE} AND ${STATE_WINDOW} GROUP BY "rule", "agency", "host") WHERE "state" = 'firing'`,
+            `SELECT count("state") FROM (SELECT last("state") AS "state" FROM "alert" WHERE ${ALERT_SCOPE} AND ${STATE_WINDOW} GROUP BY *) WHERE "state" = 'firing'`,
           ),
         ],
         thresholds: { base: 'green', steps: [[1, 'red']] },
@@ -146,10 +149,13 @@ export function fleet(lang: Lang): DashboardBuilder {
     .withPanel(
       table(lang, {
         title: { en: 'Firing alerts', vi: 'Cảnh báo đang kích hoạt' },
-        description: { en: 'Alert rules whose last state change is "firing", with when it started.', vi: 'Các quy tắc cảnh báo có trạng thái cuối là "đang kích hoạt", kèm thời điểm bắt đầu.' },
+        description: {
+          en: 'Alert instances (a rule and its labels: URL, port, interface...) whose last state change is "firing", with when it started.',
+          vi: 'Các cảnh báo (quy tắc cùng nhãn: URL, cổng, giao diện...) có trạng thái cuối là "đang kích hoạt", kèm thời điểm bắt đầu.',
+        },
         queries: [
           influx(
-            `SELECT last("state") AS "state", "summary", "value" FROM "alert" WHERE ${ALERT_SCOPE} AND ${STATE_WINDOW} GROUP BY "rule", "severity", "agency", "host"`,
+            `SELECT last("state") AS "state", "summary", "value" FROM "alert" WHERE ${ALERT_SCOPE} AND ${STATE_WINDOW} GROUP BY *`,
           ),
         ],
         transformations: [

@@ -3,18 +3,20 @@
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, tr, type Lang } from '../i18n.ts';
-import { COLOR_CELL, canhDashboard, row, table, timeseries, valueMap } from '../panels.ts';
+import { COLOR_CELL, STATE_WINDOW, canhDashboard, row, stat, table, timeseries, valueMap } from '../panels.ts';
 
-/** SNMP points carry the polling agent's host, agency and site, and the device in agent_host. */
+/** SNMP points carry the polling agent's host, agency and site, and the device in `device` (and its address in agent_host). */
 const POLLER = `"agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`;
-const DEV = `${POLLER} AND "agent_host" =~ /^$device$/ AND "ifName" =~ /^$ifname$/`;
+/** The device tag is the device's name in the agent config (its address, with the port when not 161). */
+const ONE_DEVICE = `${POLLER} AND "device" =~ /^$device$/`;
+const DEV = `${ONE_DEVICE} AND "ifName" =~ /^$ifname$/`;
 /**
  * An agency's uplink is the device interface whose description (ifAlias) says so: name it
  * "uplink ..." or "WAN ..." on the switch or router, as most network teams already do.
  * (ifAlias is a field: the regexp condition works on fields and tags alike.)
  */
 const UPLINK = `${POLLER} AND "ifAlias" =~ /(?i)uplink|wan|internet/`;
-const BY_IF = `GROUP BY time($__interval), "agent_host", "ifName" fill(null)`;
+const BY_IF = `GROUP BY time($__interval), "device", "ifName" fill(null)`;
 
 export function network(lang: Lang): DashboardBuilder {
   return canhDashboard(lang, {
@@ -36,8 +38,8 @@ export function network(lang: Lang): DashboardBuilder {
         },
         queries: [
           influx(
-            `SELECT mean("in_bps") AS "in", mean("out_bps") AS "out" FROM "interface" WHERE ${UPLINK} AND $timeFilter GROUP BY time($__interval), "agency", "agent_host", "ifName" fill(null)`,
-          ).alias('$tag_agency $tag_agent_host $tag_ifName $col'),
+            `SELECT mean("in_bps") AS "in", mean("out_bps") AS "out" FROM "interface" WHERE ${UPLINK} AND $timeFilter GROUP BY time($__interval), "agency", "device", "ifName" fill(null)`,
+          ).alias('$tag_agency $tag_device $tag_ifName $col'),
         ],
         unit: 'bps',
         negativeY: '.* out$',
@@ -48,12 +50,52 @@ export function network(lang: Lang): DashboardBuilder {
       table(lang, {
         title: { en: 'Uplink utilisation', vi: 'Mức sử dụng đường truyền lên' },
         description: { en: 'Peak utilisation of each uplink in the time range. Above 80 % users feel it.', vi: 'Mức sử dụng cao nhất của mỗi đường truyền lên trong khoảng thời gian. Trên 80 % người dùng sẽ thấy chậm.' },
-        queries: [influx(`SELECT max("in_utilization") AS "in", max("out_utilization") AS "out" FROM "interface" WHERE ${UPLINK} AND $timeFilter GROUP BY "agency", "agent_host", "ifName"`)],
-        columns: { agency: COMMON.agency, agent_host: COMMON.device, ifName: COMMON.interface, in: COMMON.in, out: COMMON.out },
+        queries: [influx(`SELECT max("in_utilization") AS "in", max("out_utilization") AS "out" FROM "interface" WHERE ${UPLINK} AND $timeFilter GROUP BY "agency", "device", "ifName"`)],
+        columns: { agency: COMMON.agency, device: COMMON.device, ifName: COMMON.interface, in: COMMON.in, out: COMMON.out },
         hide: ['Time'],
         sortBy: { column: 'in', desc: true },
         columnOptions: Object.fromEntries(['in', 'out'].map((c) => [c, utilCell])),
         w: 8,
+      }),
+    )
+    .withRow(row(lang, { en: 'Device $device', vi: 'Thiết bị $device' }).repeat('device'))
+    .withPanel(
+      stat(lang, {
+        title: { en: 'SNMP status', vi: 'Trạng thái SNMP' },
+        description: {
+          en: 'Whether the device answered its last SNMP poll (snmp.up). Down: no answer, wrong credentials or an error; its interface figures below are then the last ones it gave.',
+          vi: 'Thiết bị có trả lời lần hỏi SNMP gần nhất không (snmp.up). Ngừng: không trả lời, sai thông tin xác thực hoặc lỗi; số liệu cổng bên dưới khi đó là số liệu cuối cùng thiết bị đã gửi.',
+        },
+        queries: [influx(`SELECT last("up") FROM "snmp" WHERE ${ONE_DEVICE} AND ${STATE_WINDOW}`)],
+        mappings: [valueMap({ '1': { text: tr(lang, COMMON.up), color: 'green' }, '0': { text: tr(lang, COMMON.down), color: 'red' } })],
+        w: 6,
+      }),
+    )
+    .withPanel(
+      stat(lang, {
+        title: { en: 'Last successful poll', vi: 'Lần hỏi thành công gần nhất' },
+        description: { en: 'When the device last answered a whole SNMP poll.', vi: 'Thời điểm thiết bị trả lời đầy đủ lần hỏi SNMP gần nhất.' },
+        queries: [influx(`SELECT last("last_success") FROM "snmp" WHERE ${ONE_DEVICE} AND ${STATE_WINDOW}`)],
+        unit: 'dateTimeFromNow',
+        thresholds: { base: 'text', steps: [] },
+        w: 6,
+      }),
+    )
+    .withPanel(
+      timeseries(lang, {
+        title: { en: 'SNMP response time', vi: 'Thời gian phản hồi SNMP' },
+        description: {
+          en: 'How long each poll of the device took (all its requests); red bars are polls that failed.',
+          vi: 'Thời gian mỗi lần hỏi thiết bị (mọi yêu cầu của lần hỏi); cột đỏ là các lần hỏi thất bại.',
+        },
+        queries: [
+          influx(`SELECT mean("response_time_ms") AS "ms" FROM "snmp" WHERE ${ONE_DEVICE} AND $timeFilter GROUP BY time($__interval) fill(null)`).alias(tr(lang, { en: 'response time', vi: 'thời gian phản hồi' })),
+          influx(`SELECT count("up") - sum("up") AS "failed" FROM "snmp" WHERE ${ONE_DEVICE} AND $timeFilter GROUP BY time($__interval) fill(null)`).alias(tr(lang, { en: 'failed polls', vi: 'lần hỏi thất bại' })),
+        ],
+        unit: 'ms',
+        min: 0,
+        w: 12,
+        h: 4,
       }),
     )
     .withRow(row(lang, { en: 'Device interfaces', vi: 'Cổng của thiết bị mạng' }))
@@ -61,7 +103,7 @@ export function network(lang: Lang): DashboardBuilder {
       timeseries(lang, {
         title: { en: 'Traffic', vi: 'Lưu lượng' },
         description: { en: 'Bits per second in (up) and out (down) per interface of the chosen devices.', vi: 'Số bit mỗi giây vào (phía trên) và ra (phía dưới) trên từng cổng của các thiết bị đã chọn.' },
-        queries: [influx(`SELECT mean("in_bps") AS "in", mean("out_bps") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias('$tag_agent_host $tag_ifName $col')],
+        queries: [influx(`SELECT mean("in_bps") AS "in", mean("out_bps") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias('$tag_device $tag_ifName $col')],
         unit: 'bps',
         negativeY: '.* out$',
       }),
@@ -71,7 +113,7 @@ export function network(lang: Lang): DashboardBuilder {
         title: { en: 'Utilisation', vi: 'Mức sử dụng' },
         description: { en: 'Traffic as a share of the interface speed, in and out.', vi: 'Lưu lượng so với tốc độ của cổng, chiều vào và chiều ra.' },
         queries: [
-          influx(`SELECT mean("in_utilization") AS "in", mean("out_utilization") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias('$tag_agent_host $tag_ifName $col'),
+          influx(`SELECT mean("in_utilization") AS "in", mean("out_utilization") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias('$tag_device $tag_ifName $col'),
         ],
         unit: 'percent',
         min: 0,
@@ -90,7 +132,7 @@ export function network(lang: Lang): DashboardBuilder {
         queries: [
           influx(
             `SELECT non_negative_derivative(max("ifInErrors"), 1m) AS "in errors", non_negative_derivative(max("ifOutErrors"), 1m) AS "out errors", non_negative_derivative(max("ifInDiscards"), 1m) AS "in discards", non_negative_derivative(max("ifOutDiscards"), 1m) AS "out discards" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`,
-          ).alias('$tag_agent_host $tag_ifName $col'),
+          ).alias('$tag_device $tag_ifName $col'),
         ],
         unit: 'short',
         min: 0,
@@ -105,11 +147,11 @@ export function network(lang: Lang): DashboardBuilder {
         },
         queries: [
           influx(
-            `SELECT last("ifOperStatus") AS "oper", "ifAdminStatus" AS "admin", "ifHighSpeed" AS "speed", "ifAlias" FROM "interface" WHERE ${DEV} AND $timeFilter GROUP BY "agent_host", "ifName"`,
+            `SELECT last("ifOperStatus") AS "oper", "ifAdminStatus" AS "admin", "ifHighSpeed" AS "speed", "ifAlias" FROM "interface" WHERE ${DEV} AND $timeFilter GROUP BY "device", "ifName"`,
           ),
         ],
         columns: {
-          agent_host: COMMON.device,
+          device: COMMON.device,
           ifName: COMMON.interface,
           ifAlias: { en: 'Description', vi: 'Mô tả' },
           oper: { en: 'Status', vi: 'Trạng thái' },
@@ -131,7 +173,7 @@ export function network(lang: Lang): DashboardBuilder {
         description: { en: 'The 10 interfaces with the highest peak utilisation in the time range.', vi: '10 cổng có mức sử dụng cao nhất trong khoảng thời gian.' },
         queries: [
           influx(
-            `SELECT max("in_utilization") AS "in", max("out_utilization") AS "out", max("in_bps") AS "in_bps", max("out_bps") AS "out_bps" FROM "interface" WHERE ${POLLER} AND $timeFilter GROUP BY "agency", "agent_host", "ifName"`,
+            `SELECT max("in_utilization") AS "in", max("out_utilization") AS "out", max("in_bps") AS "in_bps", max("out_bps") AS "out_bps" FROM "interface" WHERE ${POLLER} AND $timeFilter GROUP BY "agency", "device", "ifName"`,
           ),
         ],
         transformations: [
@@ -141,7 +183,7 @@ export function network(lang: Lang): DashboardBuilder {
         ],
         columns: {
           agency: COMMON.agency,
-          agent_host: COMMON.device,
+          device: COMMON.device,
           ifName: COMMON.interface,
           peak: { en: 'Peak utilisation', vi: 'Mức sử dụng cao nhất' },
           in: COMMON.in,

@@ -91,7 +91,7 @@ export function uptime(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Web response time', vi: 'Thời gian phản hồi của trang web' },
-        description: { en: 'Time from sending the request to the end of the answer, per site.', vi: 'Thời gian từ khi gửi yêu cầu tới khi nhận xong phản hồi, theo từng trang.' },
+        description: { en: 'Time from sending the request to the response headers (redirects included), per site.', vi: 'Thời gian từ khi gửi yêu cầu tới khi nhận phần đầu của phản hồi (kể cả chuyển hướng), theo từng trang.' },
         queries: [influx(`SELECT mean("response_time") FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "server", "host" fill(null)`).alias('$tag_server (from $tag_host)')],
         unit: 's',
         min: 0,
@@ -105,12 +105,15 @@ export function uptime(lang: Lang): DashboardBuilder {
         description: { en: 'Result, HTTP status and response time of the last check of each site.', vi: 'Kết quả, mã trạng thái HTTP và thời gian phản hồi của lần kiểm tra gần nhất.' },
         queries: [
           influx(
-            `SELECT last("result_code") AS "result_code", "http_response_code", "response_time" FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY "server", "host", "result"`,
+            // One row per check (site, method, the host that checks it): the result is the
+            // last point's field, not a GROUP BY tag, so an old failure does not linger as a row.
+            `SELECT last("result_code") AS "result_code", "result_type" AS "result", "http_response_code", "response_time" FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY "server", "method", "host"`,
           ),
         ],
         columns: {
           Time: COMMON.time,
           server: { en: 'Site', vi: 'Trang web' },
+          method: { en: 'Method', vi: 'Phương thức' },
           host: { en: 'Checked from', vi: 'Kiểm tra từ' },
           result: { en: 'Result', vi: 'Kết quả' },
           http_response_code: { en: 'HTTP status', vi: 'Mã HTTP' },
@@ -120,6 +123,23 @@ export function uptime(lang: Lang): DashboardBuilder {
         sortBy: { column: 'Time', desc: true },
         columnOptions: { response_time: [{ id: 'unit', value: 's' }] },
         w: 12,
+      }),
+    )
+    .withPanel(
+      timeseries(lang, {
+        title: { en: 'Where the time goes', vi: 'Thời gian dành cho từng giai đoạn' },
+        description: {
+          en: 'Phases of each check, from its start, as curl -w gives them: name resolved (DNS), connected, TLS handshake done, first byte of the answer, whole answer. A large gap says where the delay is: DNS, the network, TLS or the server itself.',
+          vi: 'Các giai đoạn của mỗi lần kiểm tra, tính từ lúc bắt đầu, như curl -w: phân giải tên (DNS), kết nối xong, bắt tay TLS xong, byte đầu tiên của phản hồi, toàn bộ phản hồi. Khoảng cách lớn cho biết chậm ở đâu: DNS, mạng, TLS hay chính máy chủ.',
+        },
+        queries: [
+          influx(
+            `SELECT mean("dns_time") AS "DNS", mean("connect_time") AS "connect", mean("tls_time") AS "TLS", mean("ttfb") AS "first byte", mean("total_time") AS "total" FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "server" fill(null)`,
+          ).alias('$tag_server $col'),
+        ],
+        unit: 's',
+        min: 0,
+        w: 24,
       }),
     )
     .withRow(row(lang, { en: 'TCP services', vi: 'Dịch vụ TCP' }))

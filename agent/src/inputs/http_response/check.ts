@@ -1,12 +1,13 @@
 // One HTTP(S) exchange for the http_response input, on node:http/https (no dependency):
 // redirects followed by hand so each hop's TLS is seen, one timer for the whole exchange
 // (headers and body, as Telegraf's client timeout), the body read up to a bound.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { request as httpsRequest } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { peerCert, probeTls, serverName, type PeerCert } from '../tls-peer.ts';
-import { classifyError, isCertError, type Exchange } from './parse.ts';
+import { classifyError, isCertError, type Exchange, type Timings } from './parse.ts';
 
 export interface ExchangeOptions {
   method: string;
@@ -25,7 +26,52 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 class BodyTooLarge extends Error {}
 
-function send(u: URL, method: string, body: string | undefined, o: ExchangeOptions, signal: AbortSignal) {
+/** Times of one request's socket events (performance.now(), ms), taken in the events themselves. */
+interface Marks {
+  start: number;
+  lookup?: number;
+  connect?: number;
+  secure?: number;
+  firstByte?: number;
+  headers?: number;
+  end?: number;
+}
+
+/**
+ * Listens to a request's socket for the phase events, each handler taking its timestamp
+ * first thing (prepended, so it runs before Node's HTTP parser handles the same data).
+ */
+function markPhases(req: ClientRequest, m: Marks): void {
+  req.once('socket', (s: Socket) => {
+    s.prependOnceListener('lookup', () => (m.lookup = performance.now()));
+    s.prependOnceListener('connect', () => (m.connect = performance.now()));
+    s.prependOnceListener('secureConnect', () => (m.secure = performance.now()));
+    s.prependOnceListener('data', () => (m.firstByte = performance.now()));
+  });
+}
+
+/** Cumulative seconds from the request's start, as curl -w gives them. */
+function timings(m: Marks): Timings {
+  const since = (t: number | undefined) => (t === undefined ? undefined : Math.max(0, t - m.start) / 1000);
+  return { dns: since(m.lookup), connect: since(m.connect), tls: since(m.secure), firstByte: since(m.firstByte), total: since(m.end) };
+}
+
+/**
+ * One TLS context per CA bundle, made once: given `ca`, Node would otherwise parse the PEM
+ * and build a context for every request, inside the time measured as name resolution.
+ */
+const contexts = new Map<string, SecureContext>();
+function secureContext(ca: string | undefined): SecureContext {
+  const key = ca ?? '';
+  let c = contexts.get(key);
+  if (!c) {
+    if (contexts.size >= 16) contexts.clear();
+    contexts.set(key, (c = createSecureContext(ca !== undefined ? { ca } : {})));
+  }
+  return c;
+}
+
+function send(u: URL, method: string, body: string | undefined, o: ExchangeOptions, signal: AbortSignal, m: Marks) {
   return new Promise<{ res: IncomingMessage; tls?: PeerCert }>((resolve, reject) => {
     const https = u.protocol === 'https:';
     const headers: Record<string, string> = { 'user-agent': 'canh-agent', ...o.headers };
@@ -36,17 +82,20 @@ function send(u: URL, method: string, body: string | undefined, o: ExchangeOptio
       signal,
       // A fresh connection each time: every check measures a full connect and handshake.
       agent: false as const,
-      ...(https ? { rejectUnauthorized: !o.insecureSkipVerify, ca: o.ca, servername: serverName(u.hostname) } : {}),
+      ...(https ? { rejectUnauthorized: !o.insecureSkipVerify, secureContext: secureContext(o.ca), servername: serverName(u.hostname) } : {}),
     };
+    m.start = performance.now();
     const req = (https ? httpsRequest : httpRequest)(u, opts, (res) => {
+      m.headers = performance.now();
       resolve({ res, tls: https ? peerCert(res.socket as TLSSocket, o.now()) : undefined });
     });
+    markPhases(req, m);
     req.on('error', reject);
     req.end(body);
   });
 }
 
-function readBody(res: IncomingMessage, max: number): Promise<Buffer> {
+function readBody(res: IncomingMessage, max: number, m: Marks): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -55,7 +104,10 @@ function readBody(res: IncomingMessage, max: number): Promise<Buffer> {
       if (size > max) res.destroy(new BodyTooLarge(`body larger than ${max} bytes`));
       else chunks.push(c);
     });
-    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('end', () => {
+      m.end = performance.now();
+      resolve(Buffer.concat(chunks));
+    });
     res.on('error', reject);
     res.on('aborted', () => reject(new Error('response aborted')));
   });
@@ -76,8 +128,9 @@ export async function exchange(url: string, o: ExchangeOptions): Promise<Exchang
   try {
     for (let hop = 0; ; hop++) {
       let sent;
+      const m: Marks = { start: performance.now() };
       try {
-        sent = await send(u, method, body, o, ac.signal);
+        sent = await send(u, method, body, o, ac.signal, m);
       } catch (err) {
         if (u.protocol === 'https:' && !timedOut && isCertError(err)) return { failure: 'connection_failed', tls: await certAfterFailure(u, o, err) };
         return { failure: classifyError(err, timedOut) };
@@ -96,12 +149,14 @@ export async function exchange(url: string, o: ExchangeOptions): Promise<Exchang
         }
         continue;
       }
-      const responseTime = (performance.now() - started) / 1000;
+      // Taken in the response event, before the certificate was looked at.
+      const responseTime = (m.headers! - started) / 1000;
       try {
-        const buf = method === 'HEAD' ? Buffer.alloc(0) : await readBody(res, o.maxBodyBytes);
-        return { status, responseTime, body: buf, tls };
+        const buf = method === 'HEAD' ? Buffer.alloc(0) : await readBody(res, o.maxBodyBytes, m);
+        if (method === 'HEAD') m.end = m.headers;
+        return { status, responseTime, body: buf, tls, timings: timings(m) };
       } catch {
-        return { status, responseTime, bodyFailure: timedOut ? 'timeout' : 'body_read_error', tls };
+        return { status, responseTime, bodyFailure: timedOut ? 'timeout' : 'body_read_error', tls, timings: timings(m) };
       }
     }
   } finally {

@@ -7,6 +7,8 @@ import { defineInput, type Accumulator, type InputContext } from '../types.ts';
 import { exchange } from './check.ts';
 import { contentHash, HashStore } from './content-hash.ts';
 import { httpPoint, type Expectations } from './parse.ts';
+import { spreadOffsets, waitUntil } from '../spread.ts';
+import { performance } from 'node:perf_hooks';
 
 // Telegraf configs are Go regular expressions; the common leading (?i) is understood too.
 export function compile(s: string, flags = ''): RegExp {
@@ -139,9 +141,16 @@ export default defineInput({
           }
           return;
         }
-        const queue = [...new Set(c.urls)];
+        // Started one after another over the first part of the interval (spread.ts).
+        const tick = performance.now();
+        const urls = [...new Set(c.urls)];
+        const offsets = spreadOffsets(urls.length, ctx.intervalMs, c.timeout);
+        const queue = urls.map((url, i) => ({ url, at: offsets[i]! }));
         const worker = async () => {
-          for (let url = queue.shift(); url !== undefined; url = queue.shift()) await checkOne(acc, url, caPem);
+          for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+            await waitUntil(tick, next.at, () => performance.now());
+            await checkOne(acc, next.url, caPem);
+          }
         };
         await Promise.all(Array.from({ length: Math.min(c.concurrency, queue.length) }, worker));
       },

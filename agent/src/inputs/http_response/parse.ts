@@ -15,6 +15,24 @@ export const RESULTS = {
 } as const;
 export type ResultType = keyof typeof RESULTS;
 
+/**
+ * Phases of the final request, in seconds from its start (cumulative, as curl's -w
+ * time_namelookup, time_connect, time_appconnect, time_starttransfer, time_total), each
+ * taken with performance.now() in the socket's own event (lookup, connect,
+ * secureConnect, first data, end of the body).
+ */
+export interface Timings {
+  /** Name resolved (absent for an address literal: nothing to look up). */
+  dns?: number;
+  connect?: number;
+  /** TLS handshake done (https). */
+  tls?: number;
+  /** First byte of the response. */
+  firstByte?: number;
+  /** Whole body read. */
+  total?: number;
+}
+
 /** What one check saw: an error before any response, or a response with its body. */
 export interface Exchange {
   /** Set when no usable response came (network, DNS, TLS, timeout before headers). */
@@ -26,7 +44,11 @@ export interface Exchange {
   /** The body could not be read in full (reset, timeout, larger than allowed). */
   bodyFailure?: ResultType;
   tls?: PeerCert;
+  timings?: Timings;
 }
+
+/** The timing fields of a point, by the Timings member they come from. */
+export const TIMING_FIELDS = { dns: 'dns_time', connect: 'connect_time', tls: 'tls_time', firstByte: 'ttfb', total: 'total_time' } as const;
 
 export interface Expectations {
   response_status_code?: number;
@@ -91,6 +113,10 @@ export function httpPoint(server: string, method: string, x: Exchange, e: Expect
       fields.response_status_code_match = ok ? 1 : 0;
       if (!ok) result = 'response_status_code_mismatch';
     }
+  }
+  for (const [k, field] of Object.entries(TIMING_FIELDS)) {
+    const v = x.timings?.[k as keyof Timings];
+    if (v !== undefined) fields[field] = Math.round(v * 1e6) / 1e6;
   }
   if (x.tls) {
     if (x.tls.expiryDays !== undefined) fields.tls_expiry_days = Math.round(x.tls.expiryDays * 1000) / 1000;

@@ -5,6 +5,8 @@ import { duration } from '@canh/core';
 import { defineInput } from '../types.ts';
 import { netPoint, splitAddress } from './parse.ts';
 import { probeTcp, probeUdp } from './probe.ts';
+import { keyedOffset, waitUntil } from '../spread.ts';
+import { performance } from 'node:perf_hooks';
 
 const regex = z.string().refine((s) => {
   try {
@@ -42,6 +44,8 @@ export default defineInput({
     const expect = c.expect !== undefined ? new RegExp(c.expect) : undefined;
     return {
       async gather(acc) {
+        // Not in the tick's millisecond, and not with the other net_response inputs (spread.ts).
+        await waitUntil(performance.now(), keyedOffset(`${c.protocol} ${c.address}`, ctx.intervalMs, c.timeout + c.read_timeout), () => performance.now());
         const o = { host, port, timeoutMs: c.timeout, readTimeoutMs: c.read_timeout, send: c.send, expect };
         const probe = c.protocol === 'tcp' ? await probeTcp(o) : await probeUdp(o);
         if (probe.result !== 'success') ctx.log.debug({ address: c.address, result: probe.result }, 'net_response check failed');

@@ -56,6 +56,20 @@ describe('net_response tcp', () => {
     expect(p.int).toEqual(['result_code']);
   });
 
+  it('measures each phase in its socket event: name resolved, connected, first byte, answer line', async () => {
+    const p = await probe({ address: `localhost:${smtp}`, send: 'QUIT\r\n', expect: '^220 ' });
+    const f = p.fields as Record<string, number>;
+    expect(p.fields).toMatchObject({ result_code: 0 });
+    for (const k of ['dns_time', 'connect_time', 'ttfb', 'response_time']) expect(f[k], k).toBeGreaterThan(0);
+    expect(f.dns_time).toBeLessThanOrEqual(f.connect_time!);
+    expect(f.connect_time).toBeLessThanOrEqual(f.ttfb!);
+    expect(f.ttfb).toBeLessThanOrEqual(f.response_time!);
+    // An address needs no lookup; without expect, response_time is the connect.
+    const q = (await probe({ address: `127.0.0.1:${silent}` })).fields as Record<string, number>;
+    expect(q).not.toHaveProperty('dns_time');
+    expect(q.response_time).toBe(q.connect_time);
+  });
+
   it('reports a banner that does not match', async () => {
     const p = await probe({ address: `127.0.0.1:${smtp}`, expect: '^SSH-2\\.0' });
     expect(p.fields).toMatchObject({ result_code: 4, result_type: 'string_mismatch', string_found: false });

@@ -24,12 +24,19 @@ export interface Probe {
   result: ResultType;
   /** Seconds from dialing to the connect, or to the answer when one is expected. */
   responseTime?: number;
+  /** TCP phases, seconds from dialing, taken in the socket's events: name resolved (not for an address), connected, first byte received. */
+  dnsTime?: number;
+  connectTime?: number;
+  firstByteTime?: number;
 }
 
 export function netPoint(host: string, port: number, protocol: 'tcp' | 'udp', p: Probe, expect: boolean) {
   const tags: Record<string, string> = { server: host, port: String(port), protocol, result: p.result };
   const fields: Record<string, FieldValue> = { result_code: RESULTS[p.result], result_type: p.result };
   if (p.responseTime !== undefined) fields.response_time = p.responseTime;
+  if (p.dnsTime !== undefined) fields.dns_time = p.dnsTime;
+  if (p.connectTime !== undefined) fields.connect_time = p.connectTime;
+  if (p.firstByteTime !== undefined) fields.ttfb = p.firstByteTime;
   if (expect && (p.result === 'success' || p.result === 'string_mismatch' || p.result === 'read_failed')) {
     fields.string_found = p.result === 'success';
   }

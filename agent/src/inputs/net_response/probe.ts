@@ -26,18 +26,32 @@ export function probeTcp(o: ProbeOptions): Promise<Probe> {
     let connected = false;
     let data = '';
     const socket = connect({ host: o.host, port: o.port });
+    // Each phase's time taken first thing in its socket event (prepended listeners).
+    const marks: { lookup?: number; connect?: number; firstByte?: number } = {};
+    socket.prependOnceListener('lookup', (err: Error | null) => {
+      if (!err) marks.lookup = elapsed();
+    });
+    socket.prependOnceListener('connect', () => (marks.connect = elapsed()));
+    let lineAt: number | undefined;
+    let seen = 0;
+    socket.prependListener('data', (d: string) => {
+      const at = elapsed();
+      marks.firstByte ??= at;
+      seen += d.length;
+      if (lineAt === undefined && (d.includes('\n') || seen >= MAX_READ)) lineAt = at;
+    });
     const finish = (p: Probe) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(p);
+      resolve({ ...p, dnsTime: marks.lookup, connectTime: marks.connect, firstByteTime: marks.firstByte });
     };
     let timer = setTimeout(() => finish({ result: 'timeout' }), o.timeoutMs);
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
-      const connectTime = elapsed();
+      const connectTime = marks.connect ?? elapsed();
       clearTimeout(timer);
       if (o.send !== undefined) socket.write(o.send);
       if (!o.expect) return finish({ result: 'success', responseTime: connectTime });
@@ -46,7 +60,8 @@ export function probeTcp(o: ProbeOptions): Promise<Probe> {
     const check = (eof: boolean) => {
       if (!o.expect || (!data.includes('\n') && !eof && data.length < MAX_READ)) return;
       if (data.length === 0) return finish({ result: 'read_failed', responseTime: elapsed() });
-      finish({ result: o.expect.test(firstLine(data)) ? 'success' : 'string_mismatch', responseTime: elapsed() });
+      // The answer's time is when its line arrived: the data event that completed it.
+      finish({ result: o.expect.test(firstLine(data)) ? 'success' : 'string_mismatch', responseTime: lineAt ?? elapsed() });
     };
     socket.on('data', (d: string) => {
       data += d;

@@ -20,13 +20,16 @@ export const config = z
   .object({
     /** Hosts to ping (Telegraf's name for them). */
     urls: z.array(target).min(1),
-    /** Echo requests per target and gather (ping -c / -n). */
+    /** Echo requests sent per target and gather (ping -c / -n), whatever comes back. */
     count: z.number().int().min(1).max(100).default(1),
     /** Wait between echo requests (ping -i); not on Windows. Non-root iputils needs >= 200ms. */
     ping_interval: duration({ min: 1 }).default(1000),
     /** Wait for each reply (ping -W; Windows -w). */
     timeout: duration({ min: 1 }).default(1000),
-    /** Stop after this long whatever happened (ping -w); 0 means no deadline. Not on Windows. */
+    /**
+     * Interrupt ping (SIGINT; its summary still counts every echo that left) after this
+     * long whatever happened; 0 means only when `count` echoes and `timeout` are over.
+     */
     deadline: duration().default(10_000),
     /** Payload bytes (ping -s / -l); 16 carries the timestamp iputils needs for RTTs. */
     size: z.number().int().min(16).max(65_500).default(16),
@@ -63,8 +66,10 @@ export function pingArgs(c: PingConfig, url: string, platform: NodeJS.Platform =
   if (platform === 'win32') {
     args.push('-n', String(c.count), '-w', String(c.timeout), '-l', String(c.size));
   } else {
+    // -c without -w: exactly `count` echo requests, then -W for the last reply. (With -w,
+    // iputils keeps sending until `count` replies came back, which biases loss low and
+    // sends more than asked.) The deadline is the agent's (execTimeout), by SIGINT.
     args.push('-c', String(c.count), '-n', '-s', String(c.size), '-i', secs(c.ping_interval), '-W', secs(c.timeout));
-    if (c.deadline > 0) args.push('-w', String(Math.max(1, Math.ceil(c.deadline / 1000))));
     if (c.interface) args.push('-I', c.interface);
   }
   if (c.ipv4) args.push('-4');
@@ -73,10 +78,19 @@ export function pingArgs(c: PingConfig, url: string, platform: NodeJS.Platform =
   return args;
 }
 
-/** How long ping may run before the agent kills it: its own deadline, plus slack for DNS. */
+/** Slack for name resolution and start-up on top of the echoes' own time. */
+const START_SLACK = 5000;
+/** After SIGINT, how long ping has to print its summary before SIGKILL. */
+export const SUMMARY_GRACE = 2000;
+
+/**
+ * When the agent interrupts ping (SIGINT, which makes iputils print its summary of what
+ * it sent so far): at `deadline`, or when `count` echoes and the wait for the last reply
+ * should long be over, whichever comes first.
+ */
 export function execTimeout(c: PingConfig): number {
-  const natural = c.count * (c.ping_interval + c.timeout);
-  return (c.deadline > 0 ? Math.min(c.deadline, natural) : natural) + 5000;
+  const natural = (c.count - 1) * c.ping_interval + c.timeout + START_SLACK;
+  return c.deadline > 0 ? Math.min(c.deadline, natural) : natural;
 }
 
 /** Arguments of a ping kept running: one echo per interval, timestamps (-D), and -O's line for each echo left unanswered. */
@@ -98,7 +112,7 @@ export function keptInterval(c: PingConfig, ctx: InputContext, platform: NodeJS.
 }
 
 async function pingOne(c: PingConfig, ctx: InputContext, url: string) {
-  const res = await ctx.exec(c.binary, pingArgs(c, url), { timeoutMs: execTimeout(c) });
+  const res = await ctx.exec(c.binary, pingArgs(c, url), { timeoutMs: execTimeout(c), graceMs: SUMMARY_GRACE });
   const parsed = parsePing(`${res.stdout}\n${res.stderr}`);
   const point = pingFields(parsed, res.code);
   if (res.code === null && !res.timedOut) {

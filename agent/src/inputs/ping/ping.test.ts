@@ -2,7 +2,7 @@
 // ping: loopback, an unknown name, and targets that a network namespace of our own makes
 // unreachable (blackhole route) or silent (echo requests leave and nothing answers).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ping, { config, correctedPingInterval, keptInterval, pingArgs } from './index.ts';
@@ -60,7 +60,7 @@ describe('ping config', () => {
   });
   it('builds iputils and Windows command lines', () => {
     const c = config.parse({ urls: ['h'], count: 3, ping_interval: '200ms', timeout: '2s', deadline: '5s', ipv6: true });
-    expect(pingArgs(c, 'h', 'linux')).toEqual(['-c', '3', '-n', '-s', '16', '-i', '0.2', '-W', '2', '-w', '5', '-6', 'h']);
+    expect(pingArgs(c, 'h', 'linux')).toEqual(['-c', '3', '-n', '-s', '16', '-i', '0.2', '-W', '2', '-6', 'h']);
     expect(pingArgs(c, 'h', 'win32')).toEqual(['-n', '3', '-w', '2000', '-l', '16', '-6', 'h']);
     const wrapped = config.parse({ urls: ['h'], binary: 'ip', binary_args: ['netns', 'exec', 'x', 'ping'], arguments: ['-c', '1'] });
     expect(pingArgs(wrapped, 'h', 'linux')).toEqual(['netns', 'exec', 'x', 'ping', '-c', '1', 'h']);
@@ -409,4 +409,85 @@ describe.skipIf(!isRoot)('ping in a network namespace (needs root for ip netns)'
     const { acc } = await gather({ urls: ['10.98.0.1'], ...inNs });
     expect(acc.one({ url: '10.98.0.1' }).fields).toMatchObject({ result_code: 0, packets_received: 1 });
   });
+});
+
+// A target with known loss: the kernel here has no sch_netem, so a second namespace turns
+// its kernel's echo reply off and testdata/echo-responder.py answers instead, dropping a
+// seeded random 30 % of the echoes to 10.99.0.2 and every echo to 10.99.0.3 (a dead host).
+// It prints each request's fate, so the test knows the true loss and the echoes that left.
+const client = `canh-pingc-${process.pid}`;
+const far = `canh-pingt-${process.pid}`;
+const viaClient = { binary: 'ip', binary_args: ['netns', 'exec', client, 'ping'] };
+
+describe.skipIf(!isRoot)('ping count against a target with known loss (needs root for ip netns)', () => {
+  let responder: ReturnType<typeof spawn> | undefined;
+  const fates: { addr: string; seq: number; answered: boolean }[] = [];
+  beforeAll(async () => {
+    const ip = (...a: string[]) => execFileSync('ip', a, { stdio: 'pipe' });
+    ip('netns', 'add', client);
+    ip('netns', 'add', far);
+    ip('-n', client, 'link', 'set', 'lo', 'up');
+    ip('-n', far, 'link', 'set', 'lo', 'up');
+    ip('link', 'add', 'pc0', 'netns', client, 'type', 'veth', 'peer', 'name', 'pt0', 'netns', far);
+    ip('-n', client, 'addr', 'add', '10.99.0.1/24', 'dev', 'pc0');
+    ip('-n', far, 'addr', 'add', '10.99.0.2/24', 'dev', 'pt0');
+    ip('-n', far, 'addr', 'add', '10.99.0.3/24', 'dev', 'pt0');
+    ip('-n', client, 'link', 'set', 'pc0', 'up');
+    ip('-n', far, 'link', 'set', 'pt0', 'up');
+    execFileSync('ip', ['netns', 'exec', far, 'sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=1']);
+    responder = spawn('ip', ['netns', 'exec', far, 'python3', join(dir, 'testdata', 'echo-responder.py'), '10.99.0.2=0.3', '10.99.0.3=1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let rest = '';
+      responder!.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        const lines = (rest + d).split('\n');
+        rest = lines.pop() ?? '';
+        for (const l of lines) {
+          if (l === 'ready') resolve();
+          const m = /^(\S+) (\d+) (answered|dropped)$/.exec(l);
+          if (m) fates.push({ addr: m[1]!, seq: Number(m[2]), answered: m[3] === 'answered' });
+        }
+      });
+      responder!.on('exit', (code) => reject(new Error(`echo responder exited (${code})`)));
+    });
+  });
+  afterAll(() => {
+    responder?.kill();
+    for (const n of [client, far]) execFileSync('ip', ['netns', 'del', n], { stdio: 'pipe' });
+  });
+
+  it('sends exactly `count` echo requests per gather, and the stored loss is the true loss within 3 points over 1,000 echoes', async () => {
+    const input = ping.create(config.parse({ urls: ['10.99.0.2'], count: 100, ping_interval: '10ms', timeout: '300ms', ...viaClient }), realContext());
+    const points = [];
+    for (let i = 0; i < 10; i++) {
+      const acc = checkRecorder();
+      await input.gather!(acc);
+      points.push(acc.one({ url: '10.99.0.2' }).fields);
+    }
+    const sent = fates.filter((f) => f.addr === '10.99.0.2');
+    const trueLoss = (100 * sent.filter((f) => !f.answered).length) / sent.length;
+    const stored = points.reduce((s, p) => s + Number(p.percent_packet_loss), 0) / points.length;
+    console.log(`ping lossy target: ${sent.length} echoes, true loss ${trueLoss.toFixed(2)} %, mean stored loss ${stored.toFixed(2)} %`);
+    for (const p of points) expect(p.packets_transmitted).toBe(100);
+    expect(sent).toHaveLength(1000);
+    expect(Math.abs(stored - trueLoss)).toBeLessThanOrEqual(3);
+    expect(Math.abs(trueLoss - 30)).toBeLessThan(6); // the responder's own draw, sanity
+  }, 60_000);
+
+  it('reports the echoes that really left for a dead target with the defaults', async () => {
+    const before = fates.filter((f) => f.addr === '10.99.0.3').length;
+    const { acc } = await gather({ urls: ['10.99.0.3'], ...viaClient });
+    const sent = fates.filter((f) => f.addr === '10.99.0.3').length - before;
+    expect(sent).toBe(1);
+    expect(acc.one({ url: '10.99.0.3' }).fields).toEqual({ result_code: 2, packets_transmitted: 1, packets_received: 0, percent_packet_loss: 100 });
+  }, 30_000);
+
+  it('stops a ping at its deadline with SIGINT, so its summary still counts the echoes that left', async () => {
+    const before = fates.filter((f) => f.addr === '10.99.0.3').length;
+    const { acc } = await gather({ urls: ['10.99.0.3'], count: 10, ping_interval: '300ms', timeout: '1s', deadline: '1s', ...viaClient });
+    const sent = fates.filter((f) => f.addr === '10.99.0.3').length - before;
+    const f = acc.one({ url: '10.99.0.3' }).fields;
+    expect(sent).toBeGreaterThan(1);
+    expect(sent).toBeLessThan(10);
+    expect(f).toEqual({ result_code: 2, packets_transmitted: sent, packets_received: 0, percent_packet_loss: 100 });
+  }, 30_000);
 });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { CanhError, duration } from '@canh/core';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
 import { normalizeOid } from '../snmp-shared/varbind.ts';
-import { pollDevice, type DeviceState, type PollSpec } from './poll.ts';
+import { availability, deviceTags, pollDevice, type DeviceState, type PollSpec } from './poll.ts';
 import { createClient, ERROR_CODES, SnmpPollError, type Credentials, type SnmpClient } from './session.ts';
 
 const oid = z.string().transform((s, ctx) => {
@@ -23,6 +23,14 @@ const Device = z
   .object({
     /** Address or name of the device. */
     host: z.string().min(1),
+    /**
+     * What the device is called in the `device` tag and in logs; default `host`, or
+     * `host:port` when the port is not 161. Unique within the input.
+     */
+    name: z
+      .string()
+      .regex(/^[\p{L}\p{N}_.:@/-][\p{L}\p{N} _.:@/-]{0,127}$/u, 'letters, digits, space, "_", ".", ":", "@", "/", "-" (at most 128)')
+      .optional(),
     port: z.number().int().min(1).max(65535).default(161),
     /** "2c" or 3 (YAML reads `3` as a number). */
     version: z.union([z.literal('2c'), z.literal('3'), z.literal(3)]).default('2c').transform((v) => (v === '2c' ? '2c' : '3') as '2c' | '3'),
@@ -68,6 +76,11 @@ const Device = z
   });
 
 type DeviceConfig = z.infer<typeof Device>;
+
+/** The device's name: as configured, else its address, with the port when not the standard 161. */
+export function deviceName(d: Pick<DeviceConfig, 'host' | 'port' | 'name'>): string {
+  return d.name ?? (d.port === 161 ? d.host : `${d.host}:${d.port}`);
+}
 
 async function readSecret(ctx: InputContext, inline: string | undefined, file: string | undefined, what: string): Promise<string | undefined> {
   if (inline || !file) return inline;
@@ -127,13 +140,23 @@ export default defineInput({
       /** Most varbinds taken from one walk: a bound on what a misbehaving device can make us hold. */
       max_rows: z.number().int().min(1).max(1_000_000).default(20_000),
     })
-    .strict(),
+    .strict()
+    .superRefine((c, ctx) => {
+      // The name is the device's identity in InfluxDB: two devices with one name would overwrite each other.
+      const seen = new Map<string, number>();
+      c.agents.forEach((d, i) => {
+        const name = deviceName(d);
+        const first = seen.get(name);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['agents', i, 'name'], message: `device name "${name}" is already used by agents[${first}]: set a distinct name` });
+        else seen.set(name, i);
+      });
+    }),
   create(config, ctx) {
     let stopped = false;
     const devices: Device[] = config.agents.map((d) => ({
       config: d,
-      label: `${d.host}:${d.port}`,
-      spec: { agentHost: d.host, tags: d.tags, ifMib: d.if_mib, fields: config.fields, tables: config.tables, maxRows: config.max_rows },
+      label: deviceName(d),
+      spec: { agentHost: d.host, device: deviceName(d), tags: d.tags, ifMib: d.if_mib, fields: config.fields, tables: config.tables, maxRows: config.max_rows },
       state: { interfaces: new Map() },
     }));
     const gatherWaitMs = Math.max(...config.agents.map((d) => d.timeout));
@@ -146,8 +169,8 @@ export default defineInput({
         );
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        acc.addPoint('snmp', { agent_host: dev.spec.agentHost, ...dev.spec.tags }, { result: 'error', result_code: 3 }, { int: ['result_code'] });
-        if (dev.lastResult !== message) ctx.log.error({ device: dev.label, code: 'CANH_ERR_SNMP_SECRET_UNREADABLE' }, message);
+        acc.addPoint('snmp', deviceTags(dev.spec), availability({ result: 'error', result_code: 3 }, dev.state), { int: ['result_code', 'up', 'last_success'] });
+        if (dev.lastResult !== message) ctx.log.error({ device: dev.label, address: `${dev.config.host}:${dev.config.port}`, code: 'CANH_ERR_SNMP_SECRET_UNREADABLE' }, message);
         dev.lastResult = message;
         return;
       }
@@ -160,7 +183,7 @@ export default defineInput({
         client.close();
         if (dev.client === client) dev.client = undefined;
         // Log on change only, so a device down all night does not fill the log.
-        if (dev.lastResult !== out.result) ctx.log.warn({ device: dev.label, result: out.result, code: ERROR_CODES[out.result], version: dev.config.version }, `SNMP poll of ${dev.label} failed: ${out.message ?? out.result}${out.result === 'timeout' && dev.config.version === '3' ? ' (with SNMPv3 a wrong priv_key also shows as no answer: the device cannot decrypt the request and drops it)' : ''}`);
+        if (dev.lastResult !== out.result) ctx.log.warn({ device: dev.label, address: `${dev.config.host}:${dev.config.port}`, result: out.result, code: ERROR_CODES[out.result], version: dev.config.version }, `SNMP poll of ${dev.label} failed: ${out.message ?? out.result}${out.result === 'timeout' && dev.config.version === '3' ? ' (with SNMPv3 a wrong priv_key also shows as no answer: the device cannot decrypt the request and drops it)' : ''}`);
       } else if (dev.lastResult && dev.lastResult !== 'success') {
         ctx.log.info({ device: dev.label }, `SNMP device ${dev.label} answers again`);
       }

@@ -14,6 +14,8 @@ export const SYS_NAME = '1.3.6.1.2.1.1.5.0';
 export interface PollSpec {
   /** The agent_host tag: the device's address as configured. */
   agentHost: string;
+  /** The device tag: its name (index.ts deviceName), unique within the input. */
+  device: string;
   tags: Record<string, string>;
   ifMib: boolean;
   fields: readonly { name: string; oid: string }[];
@@ -27,7 +29,21 @@ export interface DeviceState {
   uptimeTicks?: number;
   /** When (by the monotonic clock) uptimeTicks was read. */
   uptimeAt?: number;
+  /** When the device last answered a whole poll (ms). */
+  lastSuccessAt?: number;
   interfaces: Map<string, InterfaceCounters>;
+}
+
+/** Tags of every point of a device: its configured tags, then its identity (which they cannot override). */
+export function deviceTags(spec: Pick<PollSpec, 'agentHost' | 'device' | 'tags'>): Record<string, string> {
+  return { ...spec.tags, agent_host: spec.agentHost, device: spec.device };
+}
+
+/** The availability fields of the `snmp` point: up (1/0) and when the device last answered. */
+export function availability(fields: Record<string, FieldValue>, state: DeviceState): Record<string, FieldValue> {
+  const out: Record<string, FieldValue> = { ...fields, up: fields.result === 'success' ? 1 : 0 };
+  if (state.lastSuccessAt !== undefined) out.last_success = state.lastSuccessAt;
+  return out;
 }
 
 export interface PollOutcome {
@@ -58,7 +74,7 @@ async function walkColumns<K extends string>(client: SnmpClient, columns: Record
 export async function pollDevice(client: SnmpClient, spec: PollSpec, state: DeviceState, acc: Accumulator, now: () => number, mono: () => number = now): Promise<PollOutcome> {
   const startedMono = mono();
   const started = now();
-  const base = { agent_host: spec.agentHost, ...spec.tags };
+  const base = deviceTags(spec);
   const snmpFields: Record<string, FieldValue> = {};
   const snmpInt: string[] = [];
   let next: DeviceState = state;
@@ -88,8 +104,8 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
       acc.addEvent({
         type: 'device_reboot',
         severity: 'medium',
-        message: `SNMP device ${spec.agentHost} restarted: up ${Math.round(uptime / 100)} s, was up ${Math.round(state.uptimeTicks! / 100)} s at the previous poll; rates skipped for this poll`,
-        evidence: { agent_host: spec.agentHost, sysUpTime: uptime, previous_sysUpTime: state.uptimeTicks!, ...(typeof snmpFields.sysName === 'string' ? { sysName: snmpFields.sysName } : {}) },
+        message: `SNMP device ${spec.device} restarted: up ${Math.round(uptime / 100)} s, was up ${Math.round(state.uptimeTicks! / 100)} s at the previous poll; rates skipped for this poll`,
+        evidence: { agent_host: spec.agentHost, device: spec.device, sysUpTime: uptime, previous_sysUpTime: state.uptimeTicks!, ...(typeof snmpFields.sysName === 'string' ? { sysName: snmpFields.sysName } : {}) },
         time: started,
       });
     }
@@ -128,10 +144,11 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
   } catch (err) {
     ({ result, message } = classify(err));
   }
+  if (result === 'success') next = { ...next, lastSuccessAt: started };
   snmpFields.result = result;
   snmpFields.result_code = RESULT_CODES[result];
   snmpFields.response_time_ms = now() - started;
-  snmpInt.push('result_code', 'response_time_ms');
-  acc.addPoint('snmp', base, snmpFields, { int: snmpInt, time: started });
+  snmpInt.push('result_code', 'response_time_ms', 'up', 'last_success');
+  acc.addPoint('snmp', base, availability(snmpFields, next), { int: snmpInt, time: started });
   return { result, message, state: next };
 }

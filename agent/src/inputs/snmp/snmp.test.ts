@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import snmpInput from './index.ts';
+import snmpInput, { deviceName } from './index.ts';
 import { columnOf, counterField, EXACT_LIMIT, octetString, T, toBigInt, type Varbind } from '../snmp-shared/varbind.ts';
 import { bitsPerSecond, restarted } from './rates.ts';
 import { counterDelta } from '../../rate.ts';
@@ -40,7 +40,7 @@ function eventRecorder() {
   return Object.assign(r, { events, addEvent: (e: (typeof events)[number]) => void events.push(e) });
 }
 
-const spec: PollSpec = { agentHost: 'sw1', tags: {}, ifMib: true, fields: [], tables: [], maxRows: 1000 };
+const spec: PollSpec = { agentHost: 'sw1', device: 'sw1', tags: {}, ifMib: true, fields: [], tables: [], maxRows: 1000 };
 
 describe('Counter64 and counter values', () => {
   it('reads Counter64 buffers exactly, whatever their length, and refuses nonsense', () => {
@@ -196,6 +196,15 @@ describe('config', () => {
     expect(cfg.agents.length).toBeGreaterThan(0);
   });
 
+  it('names each device by `name`, else host (with the port when not 161), and refuses two devices with one name', () => {
+    const c = snmpInput.config.parse({ agents: [{ host: '10.0.0.1' }, { host: '10.0.0.1', port: 1161 }, { host: '10.0.0.2', name: 'core switch' }] });
+    expect(c.agents.map((d) => deviceName(d))).toEqual(['10.0.0.1', '10.0.0.1:1161', 'core switch']);
+    const dup = snmpInput.config.safeParse({ agents: [{ host: '10.0.0.1', port: 1161 }, { host: '10.0.0.9', name: '10.0.0.1:1161' }] });
+    expect(dup.success).toBe(false);
+    expect(dup.error!.issues[0]).toMatchObject({ path: ['agents', 1, 'name'] });
+    expect(snmpInput.config.safeParse({ agents: [{ host: 'h', name: 'a\nb' }] }).success).toBe(false);
+  });
+
   it('names what is wrong in a v3 device without keys', () => {
     const r = snmpInput.config.safeParse({ agents: [{ host: 'sw1', version: 3, user: 'u', auth_key: 'short' }] });
     expect(r.success).toBe(false);
@@ -222,7 +231,7 @@ describe('against a real snmpd', () => {
 
   it('reads the interface table over v2c and v3 authPriv and computes rates across two polls', async () => {
     const input = snmpInput.create(
-      snmpInput.config.parse({ agents: [{ host: '127.0.0.1', port: snmpd.port, community: snmpd.community, tags: { auth: 'v2c' } }, { ...v3(), tags: { auth: 'v3' } }] }),
+      snmpInput.config.parse({ agents: [{ host: '127.0.0.1', port: snmpd.port, community: snmpd.community, name: 'over v2c', tags: { auth: 'v2c' } }, { ...v3(), name: 'over v3', tags: { auth: 'v3' } }] }),
       ctx(),
     );
     const acc1 = eventRecorder();
@@ -247,6 +256,31 @@ describe('against a real snmpd', () => {
     }
   }, 15_000);
 
+  it('keeps two devices on one address apart by port, with up, last success and response time in the snmp point', async () => {
+    const deadPort = await freePort('udp');
+    const input = snmpInput.create(
+      snmpInput.config.parse({ agents: [{ host: '127.0.0.1', port: snmpd.port, community: snmpd.community }, { host: '127.0.0.1', port: deadPort, community: 'x', timeout: '200ms', retries: 0, name: 'dead switch' }] }),
+      ctx(),
+    );
+    const acc = eventRecorder();
+    await input.gather!(acc);
+    await new Promise((r) => setTimeout(r, 500));
+    await input.gather!(acc);
+    await new Promise((r) => setTimeout(r, 500));
+    await input.stop!();
+    const live = acc.find('snmp', { device: `127.0.0.1:${snmpd.port}` });
+    const dead = acc.find('snmp', { device: 'dead switch' });
+    expect(live).toHaveLength(2);
+    expect(dead).toHaveLength(2);
+    expect(live[1]!.tags.agent_host).toBe('127.0.0.1');
+    expect(live[0]!.fields).toMatchObject({ up: 1, result: 'success', last_success: live[0]!.time });
+    expect(live[1]!.fields).toMatchObject({ up: 1, last_success: live[1]!.time });
+    expect(live[1]!.fields.response_time_ms).toBeGreaterThanOrEqual(0);
+    expect(dead[1]!.fields).toMatchObject({ up: 0, result: 'timeout' });
+    expect(dead[1]!.fields).not.toHaveProperty('last_success');
+    expect(acc.find('interface').every((p) => p.tags.device === `127.0.0.1:${snmpd.port}`)).toBe(true);
+  });
+
   it('gives auth_error for a wrong v3 auth key and names the device in the log', async () => {
     const lines: string[] = [];
     const c = ctx();
@@ -258,7 +292,7 @@ describe('against a real snmpd', () => {
     await input.stop!();
     expect(acc.find('snmp')[0]!.fields).toMatchObject({ result: 'auth_error', result_code: 2 });
     expect(acc.find('interface')).toEqual([]);
-    expect(lines.join('')).toContain(`127.0.0.1:${snmpd.port}`);
+    expect(lines.join('')).toContain(`"device":"127.0.0.1:${snmpd.port}"`);
     expect(lines.join('')).toContain('CANH_ERR_SNMP_AUTH');
     expect(lines.join('')).not.toContain('not-the-auth-key');
   });

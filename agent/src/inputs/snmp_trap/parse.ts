@@ -2,7 +2,7 @@
 // trap it is, and what it becomes — an availability/security event for the standard
 // generic traps, a bounded `snmp_trap` point for everything else.
 import type { FieldValue, Severity } from '@canh/protocol';
-import { fieldValue, normalizeOid, octetString, suffixOf, T, type Varbind } from '../snmp-shared/varbind.ts';
+import { fieldValue, normalizeOid, octetString, suffixOf, T, toBigInt, type Varbind } from '../snmp-shared/varbind.ts';
 
 export const SNMP_TRAP_OID = '1.3.6.1.6.3.1.1.4.1.0';
 export const SYS_UPTIME = '1.3.6.1.2.1.1.3.0';
@@ -122,7 +122,9 @@ export function interpret(t: ReceivedTrap, limits: Limits): TrapOutput {
   // Field names are the varbind OIDs, as Telegraf's snmp_trap names them without MIBs.
   for (const vb of payload.slice(0, limits.maxVarbinds)) {
     const key = normalizeOid(vb.oid);
-    const v = fieldValue(vb);
+    // Counter64 as its exact decimal string: a trap value is read, not derived, so it
+    // must not wrap at 2^53 as the polled counters do (JSON numbers are exact below it).
+    const v = vb.type === T.Counter64 ? toBigInt(vb.value)?.toString() : fieldValue(vb);
     if (!key || v === undefined) continue;
     fields[key] = typeof v === 'string' ? v.slice(0, limits.maxValueLength) : v;
     if (typeof v === 'number' && Number.isInteger(v) && vb.type !== T.Boolean) int.push(key);

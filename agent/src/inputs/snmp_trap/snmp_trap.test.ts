@@ -118,6 +118,16 @@ describe('receiving real traps from snmptrap', () => {
     expect(acc.points[0]).toMatchObject({ name: 'snmp_trap', tags: { oid: '1.3.6.1.4.1.9999.0.1', version: '2c' }, fields: { '1.3.6.1.4.1.9999.1.1.0': 'psu' } });
   });
 
+  it('stores a Counter64 varbind exactly, as a decimal string, also above 2^53', async () => {
+    const { port, acc } = await listen();
+    const big = '18446744073709551557'; // 2^64 - 59: modulo 2^53 it would read 9007199254740933
+    const small = '9007199254740993'; // 2^53 + 1: not a safe integer
+    await run('snmptrap', ['-v2c', '-c', 'traps', `udp:127.0.0.1:${port}`, '', '1.3.6.1.4.1.9999.0.2', '1.3.6.1.4.1.9999.1.2.0', 'C', big, '1.3.6.1.4.1.9999.1.3.0', 'C', small, '1.3.6.1.4.1.9999.1.4.0', 'C', '42'], { env });
+    await waitFor(() => acc.points.length >= 1);
+    expect(acc.points[0]!.fields).toMatchObject({ '1.3.6.1.4.1.9999.1.2.0': big, '1.3.6.1.4.1.9999.1.3.0': small, '1.3.6.1.4.1.9999.1.4.0': '42' });
+    expect(acc.points[0]!.int ?? []).not.toContain('1.3.6.1.4.1.9999.1.2.0');
+  });
+
   it('survives garbage datagrams and keeps receiving', async () => {
     const { port, acc } = await listen();
     const { createSocket } = await import('node:dgram');

@@ -1,16 +1,54 @@
 // Threshold rules on the point stream: a field compared with a value, per label set,
 // held for `for` before firing. Samples carry the time they were measured, so a burst
 // replayed from an agent's spool is judged by when it happened; samples older than
-// max_sample_age do not change state at all.
+// max_sample_age do not change state at all. A rule with a window function (avg, min,
+// max, p95) compares that function of the series' samples of the last `window` instead
+// of the sample itself, and judges only once it has seen the series for a whole window.
 import type { Point } from '@canh/protocol';
 import type { Identity } from '../../identity.ts';
 import type { AlertTracker } from '../tracker.ts';
-import { alertLabels, compare, numeric, type ThresholdRule } from '../rules.ts';
+import { alertLabels, compare, fingerprint, numeric, type ThresholdRule, type WindowFunction } from '../rules.ts';
 
 /** A pending alert promotes on a timer only if its data is this fresh. */
 const FRESH_MS = 5 * 60_000;
 /** A firing alert whose series stopped (while its agent is online) resolves after this. */
 const NO_DATA_MS = 60 * 60_000;
+
+/** Samples kept per series of a windowed rule at most (a poll a second over 1 h fits). */
+const MAX_WINDOW_SAMPLES = 4096;
+
+/** A function of a window's values (not empty). p95 is the nearest-rank 95th percentile. */
+export function aggregate(fn: WindowFunction, values: readonly number[]): number {
+  switch (fn) {
+    case 'last':
+      return values[values.length - 1]!;
+    case 'avg':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'min':
+      return Math.min(...values);
+    case 'max':
+      return Math.max(...values);
+    case 'p95': {
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.max(0, Math.ceil(0.95 * sorted.length) - 1)]!;
+    }
+  }
+}
+
+/** The window a rule's function looks at, and the `for` the tracker then waits (ms). */
+export function ruleTiming(r: Pick<ThresholdRule, 'function' | 'window' | 'for'>): { windowMs: number; forMs: number } {
+  if (r.function === 'last') return { windowMs: 0, forMs: r.for };
+  // Over `for` when no explicit window: the window is the wait, not waited twice.
+  return r.window !== undefined ? { windowMs: r.window, forMs: r.for } : { windowMs: r.for, forMs: 0 };
+}
+
+/** One series' samples in a windowed rule: times and values, oldest first. */
+interface SampleWindow {
+  /** First sample of this unbroken run of the series (a gap longer than the window restarts it). */
+  since: number;
+  times: number[];
+  values: number[];
+}
 
 export function pointTags(p: Point, id: Identity): Record<string, string> {
   return { ...p.tags, host: id.host, agency: id.agency, site: id.site };
@@ -22,6 +60,8 @@ export class ThresholdEvaluator {
   private readonly tracker: AlertTracker;
   private readonly maxSampleAge: number;
   private readonly isOnline: (host: string) => boolean;
+  /** Samples of windowed rules, by rule and label fingerprint. */
+  private readonly windows = new Map<string, SampleWindow>();
 
   constructor(rules: ThresholdRule[], tracker: AlertTracker, opts: { maxSampleAge: number; isOnline: (host: string) => boolean }) {
     this.rules = rules;
@@ -48,7 +88,13 @@ export class ThresholdEvaluator {
       const at = Math.min(p.time, now);
       for (const r of rules) {
         if (!Object.entries(r.where).every(([k, v]) => tags[k] === v)) continue;
-        const v = numeric(p.fields[r.field]);
+        const sample = numeric(p.fields[r.field]);
+        if (sample === undefined) continue;
+        const agency = (r.agency_from_tag && tags[r.agency_from_tag]) || id.agency;
+        const labels = alertLabels(r.name, agency, r.group_by, (n) => tags[n]);
+        const { windowMs, forMs } = ruleTiming(r);
+        const v = windowMs > 0 ? this.overWindow(r, labels, at, sample, windowMs) : sample;
+        // A windowed rule says nothing until it has seen the series for a whole window.
         if (v === undefined) continue;
         const holds =
           compare(v, r.op, r.value) &&
@@ -56,18 +102,19 @@ export class ThresholdEvaluator {
             const w = numeric(p.fields[c.field]);
             return w !== undefined && compare(w, c.op, c.value);
           });
-        const agency = (r.agency_from_tag && tags[r.agency_from_tag]) || id.agency;
-        const labels = alertLabels(r.name, agency, r.group_by, (n) => tags[n]);
         this.tracker.observe({
           rule: r.name,
           labels,
           at,
           holds,
-          forMs: r.for,
+          forMs,
           holdMs: r.keep_firing_for,
           severity: r.severity,
           value: v,
-          summary: `${r.measurement}.${r.field} = ${v} (${r.op} ${r.value})`,
+          summary:
+            windowMs > 0
+              ? `${r.function}(${r.measurement}.${r.field} over ${windowMs / 1000} s) = ${round(v)} (${r.op} ${r.value})`
+              : `${r.measurement}.${r.field} = ${v} (${r.op} ${r.value})`,
           // Which agent measured it, when the alert is about another agency's target.
           details: agency !== id.agency ? { reporter: `${id.host} (${id.agency})` } : undefined,
         });
@@ -75,12 +122,44 @@ export class ThresholdEvaluator {
     }
   }
 
+  /**
+   * Adds a sample to its series' window and gives the rule's function over the window
+   * (samples after `at` − window, `at` included), or undefined while the series has been
+   * seen for less than a window. Samples older than the newest are let in (a replayed
+   * batch), but only the window ending at the newest counts.
+   */
+  private overWindow(r: ThresholdRule, labels: Record<string, string>, at: number, value: number, windowMs: number): number | undefined {
+    const key = `${r.name}\u0000${fingerprint(labels)}`;
+    let w = this.windows.get(key);
+    const newest = w?.times[w.times.length - 1];
+    if (!w || newest === undefined || at - newest > windowMs) this.windows.set(key, (w = { since: at, times: [], values: [] }));
+    // Keep time order (a late sample goes where it belongs).
+    let i = w.times.length;
+    while (i > 0 && w.times[i - 1]! > at) i--;
+    w.times.splice(i, 0, at);
+    w.values.splice(i, 0, value);
+    w.since = Math.min(w.since, at);
+    const end = w.times[w.times.length - 1]!;
+    let drop = 0;
+    while (drop < w.times.length && w.times[drop]! <= end - windowMs) drop++;
+    drop = Math.max(drop, w.times.length - MAX_WINDOW_SAMPLES);
+    if (drop > 0) {
+      w.times.splice(0, drop);
+      w.values.splice(0, drop);
+    }
+    if (end - w.since < windowMs) return undefined;
+    return aggregate(r.function, w.values);
+  }
+
   tick(now: number): void {
+    // Windows of series that stopped: they would restart anyway (gap longer than the window).
+    for (const [key, w] of this.windows) if (now - w.times[w.times.length - 1]! > 2 * 3_600_000) this.windows.delete(key);
     for (const r of this.rules) {
+      const { forMs } = ruleTiming(r);
       for (const a of [...this.tracker.ofRule(r.name)]) {
         if (a.state === 'pending') {
-          if (now - a.activeAt >= r.for && now - a.lastSampleAt <= Math.max(FRESH_MS, r.for)) this.tracker.fire(a, now);
-          else if (now - a.lastSampleAt > Math.max(FRESH_MS, r.for)) this.tracker.drop(a);
+          if (now - a.activeAt >= forMs && now - a.lastSampleAt <= Math.max(FRESH_MS, forMs)) this.tracker.fire(a, now);
+          else if (now - a.lastSampleAt > Math.max(FRESH_MS, forMs)) this.tracker.drop(a);
         } else if (a.state === 'firing') {
           this.tracker.settle(a, now, r.keep_firing_for);
           const host = a.labels.host;
@@ -91,4 +170,8 @@ export class ThresholdEvaluator {
       }
     }
   }
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
 }
