@@ -8,6 +8,7 @@ import lanDevices from './lan_devices/index.ts';
 import suspiciousProcess from './suspicious_process/index.ts';
 import authLog from './auth_log/index.ts';
 import windowsEventlog from './windows_eventlog/index.ts';
+import persistence from './persistence/index.ts';
 
 export const detectors: readonly InputDefinition[] = [
   fileIntegrity,
@@ -17,6 +18,7 @@ export const detectors: readonly InputDefinition[] = [
   suspiciousProcess,
   authLog,
   windowsEventlog,
+  persistence,
 ];
 
 export function findDetector(name: string): InputDefinition | undefined {
