@@ -18,7 +18,7 @@ export const config = z.object({
   /** How often the SUID/SGID scan runs (it walks suid_paths: seconds of CPU on a large /usr). */
   suid_interval: duration({ min: 60_000 }).default(3_600_000),
   /** Folders walked for SUID/SGID files (same file system or not; symlinks never followed). */
-  suid_paths: z.array(absPath).default(['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', '/srv', '/home', '/root', '/tmp', '/var/tmp', '/var/www', '/dev/shm', '/run/lock']),
+  suid_paths: z.array(absPath).default(['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', '/srv', '/home', '/tmp', '/var/tmp', '/var/www', '/dev/shm', '/run/lock']),
   /** The SUID scan stops after this many entries and reports nothing for that run. */
   suid_max_files: z.number().int().positive().default(1_000_000),
   /** Groups whose members' shell rc files are watched (with every uid-0 account). */
