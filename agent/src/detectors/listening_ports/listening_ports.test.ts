@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,5 +172,23 @@ describe('listening_ports: another program behind a known port (real sockets, re
     await det.gather!(acc);
     await det.gather!(acc);
     expect(mine()).toHaveLength(1);
+
+    // The same path, another file (replaced in place, or upgraded): medium.
+    evil.kill('SIGKILL');
+    const oldInode = statSync(join(dir, 'evil/python3')).ino;
+    // Copied beside it, then renamed over it: the new inode is taken while the old one lives.
+    copyFileSync(real, join(dir, 'evil/python3.new'));
+    renameSync(join(dir, 'evil/python3.new'), join(dir, 'evil/python3'));
+    expect(statSync(join(dir, 'evil/python3')).ino).not.toBe(oldInode);
+    await listen(join(dir, 'evil/python3'), port);
+    events.length = 0;
+    for (let i = 0; i < 3; i++) await det.gather!(acc);
+    expect(mine()).toEqual([
+      expect.objectContaining({
+        type: 'listening_port_program_changed',
+        severity: 'medium',
+        evidence: expect.objectContaining({ exe: join(dir, 'evil/python3'), old_exe: join(dir, 'evil/python3'), old_exe_inode: oldInode }),
+      }),
+    ]);
   });
 });
