@@ -30,6 +30,8 @@ const config = z.object({
   host_dirs_refresh: duration({ min: 1000 }).default(600_000),
   /** Programs allowed anyway (exact paths of executables, loaded programs or scripts). */
   allow_exes: z.array(z.string().min(1)).default([]),
+  /** Folders whose programs are allowed anyway (a browser cache under ~/.cache, say). */
+  allow_dirs: z.array(absDir).default([]),
   /** Longest command line kept as evidence (characters). */
   max_cmdline: z.number().int().min(16).max(4096).default(512),
   /** More processes than this of one program in one gather become one event. */
@@ -79,7 +81,9 @@ export default defineInput({
   config,
   create(cfg, ctx) {
     const store = baselineStore({ stateDir: ctx.stateDir, name: cfg.state_name, schema: BaselineSchema, log: ctx.log });
-    const allow = new Set(cfg.allow_exes);
+    const allowExes = new Set(cfg.allow_exes);
+    const allowDirs = cfg.allow_dirs.map((d) => (d.endsWith('/') ? d : `${d}/`));
+    const allow = { has: (p: string) => allowExes.has(p) || allowDirs.some((d) => p.startsWith(d)) };
     let reported: Set<string> | undefined;
     let dirs: string[] = [];
     let dirsAt = -Infinity;

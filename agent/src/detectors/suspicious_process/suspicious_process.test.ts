@@ -245,6 +245,8 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
       expect(about(none.events, p.pid)).toEqual([]);
       const allowed = await gatherFor(p.pid, join(tmp, 's6'), { allow_exes: [join(lockDir, 'w')] });
       expect(about(allowed.events, p.pid)).toEqual([]);
+      const allowedDir = await gatherFor(p.pid, join(tmp, 's6b'), { allow_dirs: [lockDir] });
+      expect(about(allowedDir.events, p.pid)).toEqual([]);
     } finally {
       rmSync(lockDir, { recursive: true, force: true });
     }
