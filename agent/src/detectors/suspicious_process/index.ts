@@ -5,6 +5,7 @@
 // executable is the loader (`ld-linux.so /dev/shm/x`), or the script a known interpreter
 // reads (`python3 /tmp/x.py`, `bash < /dev/shm/x.sh`). Each process (pid + start time) is
 // reported once, across agent restarts too.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
@@ -60,6 +61,23 @@ interface Finding {
   uid?: number;
   ppid?: number;
   inode?: number;
+}
+
+// /proc is in memory: read synchronously on the hot path (one per process per gather),
+// as a trip through the thread pool costs more than the read.
+function readSync(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+function linkSync(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined; // a kernel thread, a process gone, or not ours to inspect
+  }
 }
 
 const MITRE_BY_INTERPRETER: Partial<Record<Interpreter, string>> = { shell: 'T1059.004', busybox: 'T1059.004', python: 'T1059.006', node: 'T1059.007' };
@@ -134,7 +152,7 @@ export default defineInput({
         if (ctx.now() - dirsAt >= cfg.host_dirs_refresh) await refreshHost();
         let pids: string[];
         try {
-          pids = (await ctx.readdir(ctx.procRoot)).filter((n) => /^\d+$/.test(n));
+          pids = readdirSync(ctx.procRoot).filter((n) => /^\d+$/.test(n));
         } catch (err) {
           ctx.log.warn({ err, code: 'CANH_ERR_PROC_UNREADABLE' }, 'cannot list processes; is procfs mounted (HOST_PROC)?');
           return;
@@ -145,13 +163,13 @@ export default defineInput({
         for (const pid of pids) {
           const dir = join(ctx.procRoot, pid);
           // Kernel threads have no exe; other users' processes need root: both are skipped.
-          const exe = await readlink(join(dir, 'exe')).catch(() => undefined);
+          const exe = linkSync(join(dir, 'exe'));
           if (!exe) continue;
           let program: Program = { path: exe, via: 'exe' };
           let verdict = allow.has(stripDeleted(exe)) ? undefined : judgeExe(exe, dirs);
           let start: string | undefined;
           if (!verdict && (isLoader(exe) || interpreterOf(exe))) {
-            start = parseStartTime(await ctx.readFile(join(dir, 'stat')).catch(() => ''));
+            start = parseStartTime(readSync(join(dir, 'stat')));
             let known = programs.get(pid);
             if (!known || known.start !== start || known.exe !== exe) {
               known = { start, exe, program: await programOf(dir, exe) };
@@ -167,7 +185,7 @@ export default defineInput({
             }
           }
           if (!verdict) continue;
-          start ??= parseStartTime(await ctx.readFile(join(dir, 'stat')).catch(() => ''));
+          start ??= parseStartTime(readSync(join(dir, 'stat')));
           // One process is one event: its file being deleted later does not make it new.
           const key = `${pid}:${start ?? '?'}`;
           alive.add(key);
