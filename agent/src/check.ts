@@ -1,4 +1,4 @@
-// `canh-agent check`: run every configured input once and print line protocol, like
+// `canh-agent check`: run every configured input and detector once and print line protocol, like
 // `telegraf --test`. Inputs that need two samples for rates are gathered twice.
 import { encodePoint, type Point } from '@canh/protocol';
 import type { Logger } from 'pino';
