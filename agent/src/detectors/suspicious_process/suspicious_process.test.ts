@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, openSync, closeSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -152,6 +152,14 @@ describe('suspicious_process on real processes', () => {
   });
 });
 
+const readlinkOr = (p: string) => {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+};
+
 /** Events about one pid. */
 const about = (events: Recorded[], pid: number | undefined) => events.filter((e) => e.evidence!.pid === pid);
 
@@ -250,6 +258,16 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     } finally {
       rmSync(lockDir, { recursive: true, force: true });
     }
+  });
+
+  it('a binary run from memory (memfd_create + exec, no file on disk)', async () => {
+    const code = "import os\nfd = os.memfd_create('kworker', 0)\nos.write(fd, open('/bin/sleep', 'rb').read())\nos.execv(f'/proc/self/fd/{fd}', ['kworker', '304'])\n";
+    const p = run('/usr/bin/python3', ['-c', code]);
+    await until(() => (readlinkOr(`/proc/${p.pid}/exe`) ?? '').startsWith('/memfd:'), 5000);
+    const { events } = await gatherFor(p.pid, join(tmp, 's9'));
+    expect(about(events, p.pid)).toEqual([
+      expect.objectContaining({ severity: 'high', mitre: 'T1620', evidence: expect.objectContaining({ reason: 'memfd', via: 'exe', exe: '/memfd:kworker (deleted)' }) }),
+    ]);
   });
 
   it('one process is one event: its file deleted after start is not a second one, nor is a restart', async () => {
