@@ -182,6 +182,7 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     writeFileSync(join(shm, 'x.sh'), 'sleep 300\n');
     writeFileSync(join(shm, 'in.sh'), 'sleep 300\n');
     writeFileSync(join(tmp, 'x.pl'), 'sleep 300;\n');
+    writeFileSync(join(tmp, 'x.js'), 'setTimeout(() => {}, 300_000);\n');
   });
   afterAll(() => {
     for (const p of procs) p.kill('SIGKILL');
@@ -219,13 +220,14 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     expect(ev[0]!.message).toContain('through the dynamic loader');
   });
 
-  it('python3 /tmp/x.py, bash /dev/shm/x.sh, perl x.pl (relative, from its folder), bash < /dev/shm/in.sh', async () => {
+  it('python3 /tmp/x.py, bash /dev/shm/x.sh, perl x.pl (relative, from its folder), bash < /dev/shm/in.sh, node /tmp/x.js', async () => {
     const py = run('/usr/bin/python3', [join(tmp, 'x.py')]);
     const sh = run('/bin/bash', [join(shm, 'x.sh')]);
     const pl = spawn('/usr/bin/perl', ['x.pl'], { cwd: tmp, stdio: 'ignore' });
     procs.push(pl);
     const stdin = run('/bin/bash', [], { stdin: join(shm, 'in.sh') });
-    await until(() => [py, sh, pl, stdin].every((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').length > 0), 5000);
+    const js = run('/usr/bin/node', ['--max-old-space-size=64', join(tmp, 'x.js')]);
+    await until(() => [py, sh, pl, stdin, js].every((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').length > 0), 5000);
     const { events } = await gatherFor(py.pid, join(tmp, 's3'));
     expect(about(events, py.pid)).toEqual([
       expect.objectContaining({
@@ -239,6 +241,7 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     ]);
     expect(about(events, pl.pid)).toEqual([expect.objectContaining({ mitre: 'T1059', evidence: expect.objectContaining({ program: join(tmp, 'x.pl'), interpreter: 'perl' }) })]);
     expect(about(events, stdin.pid)).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ program: join(shm, 'in.sh'), via: 'stdin' }) })]);
+    expect(about(events, js.pid)).toEqual([expect.objectContaining({ mitre: 'T1059.007', evidence: expect.objectContaining({ program: join(tmp, 'x.js'), interpreter: 'node' }) })]);
     expect(about(events, py.pid)[0]!.message).toBe(`process ${py.pid} (user root) runs ${join(tmp, 'x.py')} with /usr/bin/python3.11; the file is in /tmp, a world-writable folder`);
   });
 
