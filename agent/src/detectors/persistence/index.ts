@@ -6,13 +6,13 @@
 // addition, change and removal is an event of its own type, with its ATT&CK technique.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { Severity } from '@canh/protocol';
+import { duration } from '../../duration.ts';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../aggregate.ts';
-import { z } from 'zod';
-import { duration } from '../../duration.ts';
 import { CATEGORIES, type Category } from './options.ts';
 import { multiarchDirs, persistenceLocations, type FileCategory } from './locations.ts';
 import { diffFiles, snapshotLocations, type FileChange } from './snapshot.ts';
@@ -36,7 +36,7 @@ const config = z.object({
   /** The SUID scan stops after this many entries and reports nothing for that run. */
   suid_max_files: z.number().int().positive().default(1_000_000),
   /** Groups whose members' shell rc files are watched (with every uid-0 account). */
-  privileged_groups: z.array(z.string().min(1)).default(['root', 'sudo', 'wheel', 'admin', 'adm']),
+  privileged_groups: z.array(z.string().min(1)).default(['root', 'sudo', 'wheel', 'admin']),
   /** Kernel modules never reported when they load (hot-plugged drivers of this fleet). */
   allow_modules: z.array(z.string().regex(/^[\w-]+$/, 'a module name')).default([]),
   /** More changes of one kind in one category at once become one event with a count. */
