@@ -133,9 +133,12 @@ export default defineInput({
       const inode = s.owner?.inode ?? 0;
       // Same path, another file: a package upgrade (then restart) or a binary replaced in place.
       const samePath = was.exe === exe;
+      // A side the agent could not inspect (another user's process without CAP_SYS_PTRACE):
+      // a change of what it can see, not proof of another program.
+      const blind = exe === 'unknown' || (was.exe ?? 'unknown') === 'unknown';
       acc.addEvent({
         type: 'listening_port_program_changed',
-        severity: samePath ? 'medium' : 'high',
+        severity: samePath || blind ? 'medium' : 'high',
         mitre: 'T1036',
         message: samePath
           ? `${s.proto.toUpperCase()} listener on ${bracket(s.address)}:${s.port} is now held by a different file at ${exe} (inode ${was.exe_inode ?? 0} → ${inode}; a package upgrade or a replaced binary)`
