@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import def from './index.ts';
 import { excerpt, groupMembers, parseAccounts, parseModules } from './parse.ts';
 import { multiarchDirs, persistenceLocations } from './locations.ts';
-import { fileMeaning, suidMeaning } from './events.ts';
+import { FILE_RULES, fileMeaning, suidMeaning } from './events.ts';
 import { readmeExample, testContext, type Recorded } from '../testing.ts';
 import { EventSchema } from '@canh/protocol';
 import type { Accumulator } from '../../inputs/types.ts';
@@ -71,6 +71,18 @@ describe('persistence pure logic', () => {
     expect(fileMeaning({ path: '/lib/systemd/system/x.service', change: 'changed', new: { ...e, category: 'systemd', origin: 'vendor' } })).toBeUndefined();
     expect(suidMeaning('/tmp/.x/sh', { mode: 0o104755, uid: 0, gid: 0, size: 1, mtimeMs: 1, ino: 1 }, 'added')).toMatchObject({ type: 'suid_binary_added', severity: 'critical', mitre: 'T1548.001' });
     expect(suidMeaning('/usr/bin/x', { mode: 0o102755, uid: 0, gid: 0, size: 1, mtimeMs: 1, ino: 1 }, 'added')).toMatchObject({ severity: 'high', what: 'SGID file' });
+  });
+
+  it('the README lists every event type with its severity and ATT&CK id', () => {
+    const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
+    const rows = new Map([...readme.matchAll(/^\| `([a-z_]+)` \| ([^|]+) \| (T\d{4}(?:\.\d{3})?) \|/gm)].map((m) => [m[1]!, { severity: m[2]!, mitre: m[3]! }]));
+    const types = new Set(['kernel_module_loaded', 'suid_binary_added', 'suid_binary_changed', 'suid_binary_removed']);
+    for (const r of Object.values(FILE_RULES)) for (const t of Object.values(r.type)) types.add(t);
+    for (const t of types) {
+      expect(rows.get(t), t).toBeDefined();
+      expect(rows.get(t)!.severity).toMatch(/info|low|medium|high|critical/);
+    }
+    for (const r of Object.values(FILE_RULES)) for (const t of Object.values(r.type)) expect(rows.get(t)!.mitre, t).toBe(r.mitre);
   });
 
   it('README example parses with the schema', () => {
