@@ -16,7 +16,7 @@ import { groupFindings, sample } from '../aggregate.ts';
 import { CATEGORIES, type Category } from './options.ts';
 import { multiarchDirs, persistenceLocations, type FileCategory } from './locations.ts';
 import { diffFiles, snapshotLocations, type FileChange } from './snapshot.ts';
-import { scanSuid, type SuidEntry } from './suid.ts';
+import { scanSuid, type SuidEntry, type SuidScan } from './suid.ts';
 import { excerpt, groupMembers, parseAccounts, parseModules, primaryGids } from './parse.ts';
 import { fileMeaning, octal, suidMeaning } from './events.ts';
 
@@ -93,6 +93,13 @@ export default defineInput({
     const at = (p: string) => join(cfg.root, p);
     let base: Baseline | undefined;
     let filesAt = -Infinity;
+    let stopped = false;
+    // The SUID scan takes seconds: it runs beside the gathers, and the gather after it ends
+    // compares its result (a one-off run — check, tests — waits for it instead).
+    let suidJob: Promise<void> | undefined;
+    let suidDone: { scan: SuidScan; silent: boolean } | undefined;
+    // When the last scan started: a truncated or failed one is not retried before suid_interval.
+    let suidTriedAt: number | undefined;
 
     /** Home folders: of accounts that may own user units, and of privileged accounts. */
     const homes = async () => {
@@ -179,13 +186,20 @@ export default defineInput({
       return { findings, changed };
     };
 
-    const checkSuid = async (silent: boolean): Promise<{ findings: Finding[]; changed: boolean }> => {
-      const b = base!;
-      const scan = await scanSuid(cfg.root, cfg.suid_paths, cfg.suid_max_files);
+    /** The SUID/SGID scan, compared with the baseline once it is complete. */
+    const runSuidScan = async (): Promise<SuidScan | undefined> => {
+      const scan = await scanSuid(cfg.root, cfg.suid_paths, cfg.suid_max_files, () => stopped);
+      if (scan.aborted) return undefined;
       if (scan.truncated) {
         ctx.log.warn({ code: 'CANH_ERR_PERSISTENCE_SUID_TOO_MANY_FILES', suid_max_files: cfg.suid_max_files }, 'SUID scan met more than suid_max_files entries and stopped without reporting: narrow suid_paths or raise suid_max_files');
-        return { findings: [], changed: false };
+        return undefined;
       }
+      ctx.log.debug({ entries: scan.entries, suid: Object.keys(scan.files).length }, 'persistence: SUID scan');
+      return scan;
+    };
+
+    const applySuid = (scan: SuidScan, silent: boolean): Finding[] => {
+      const b = base!;
       const findings: Finding[] = [];
       const report = (path: string, e: SuidEntry, change: 'added' | 'changed' | 'removed', old?: SuidEntry) => {
         if (silent) return;
@@ -215,8 +229,15 @@ export default defineInput({
       for (const [p, o] of Object.entries(b.suid)) if (!scan.files[p]) report(p, o, 'removed');
       b.suid = scan.files;
       b.suid_at = ctx.now();
-      ctx.log.debug({ entries: scan.entries, suid: Object.keys(scan.files).length }, 'persistence: SUID scan');
-      return { findings, changed: true };
+      return findings;
+    };
+
+    /** Compares a finished SUID scan with the baseline; true when there was one. */
+    const takeSuid = (findings: Finding[]): boolean => {
+      if (!suidDone) return false;
+      findings.push(...applySuid(suidDone.scan, suidDone.silent));
+      suidDone = undefined;
+      return true;
     };
 
     const emit = (acc: Accumulator, findings: Finding[]) => {
@@ -243,7 +264,7 @@ export default defineInput({
       for (const e of Object.values(b.files)) if (fields[e.category] !== undefined) fields[e.category]!++;
       if (enabled.has('kernel_modules')) fields.kernel_modules = b.modules.length;
       if (enabled.has('suid') && b.suid_at !== undefined) fields.suid = Object.keys(b.suid).length;
-      acc.addPoint('persistence', {}, fields, { int: Object.keys(fields) });
+      if (Object.keys(fields).length) acc.addPoint('persistence', {}, fields, { int: Object.keys(fields) });
     };
 
     return {
@@ -276,11 +297,24 @@ export default defineInput({
           findings.push(...r.findings);
           changed ||= r.changed;
         }
-        if (enabled.has('suid') && (b.suid_at === undefined || now - b.suid_at >= cfg.suid_interval || now < b.suid_at)) {
-          const r = await checkSuid(b.suid_at === undefined);
-          findings.push(...r.findings);
-          changed ||= r.changed;
+        if (takeSuid(findings)) changed = true;
+        const lastScan = suidTriedAt ?? b.suid_at;
+        if (enabled.has('suid') && !suidJob && (lastScan === undefined || now - lastScan >= cfg.suid_interval || now < lastScan)) {
+          const silentScan = b.suid_at === undefined;
+          suidTriedAt = now;
+          suidJob = runSuidScan()
+            .then(
+              (scan) => {
+                if (scan) suidDone = { scan, silent: silentScan };
+              },
+              (err: unknown) => ctx.log.error({ err }, 'persistence: SUID scan failed'),
+            )
+            .finally(() => {
+              suidJob = undefined;
+            });
+          if (ctx.intervalMs === undefined) await suidJob;
         }
+        if (takeSuid(findings)) changed = true;
         for (const c of silent) {
           // A category counts as recorded once its first look is done (SUID: a complete scan).
           if (c === 'suid' && b.suid_at === undefined) continue;
@@ -292,6 +326,10 @@ export default defineInput({
         emit(acc, findings);
         counts(acc);
         if (changed) await store.save(b);
+      },
+      async stop() {
+        stopped = true;
+        await suidJob;
       },
     };
   },

@@ -267,6 +267,24 @@ describe('persistence on real files (a host tree under a temporary root)', () =>
     ]);
   });
 
+  it('in the agent (an interval set) the SUID scan runs beside the gathers, and a later gather reports it', async () => {
+    const state = join(h.root, 'state-bg');
+    const det = def.create(def.config.parse({ root: h.root, categories: ['suid'] }), testContext(state, { procRoot: h.proc, intervalMs: 10_000 }));
+    const r = record();
+    await det.gather!(r.acc);
+    for (let i = 0; i < 200 && !r.points.some((p) => p.fields.suid !== undefined); i++) {
+      await new Promise((ok) => setTimeout(ok, 20));
+      await det.gather!(r.acc);
+    }
+    expect(r.points.at(-1)!.fields).toEqual({ suid: 1 });
+    // The next scan waits for suid_interval (an hour): a new SUID file is not seen yet.
+    h.put('/usr/local/bin/late', 'x', 0o4755);
+    for (let i = 0; i < 5; i++) await det.gather!(r.acc);
+    expect(r.events).toEqual([]);
+    expect(r.points.at(-1)!.fields).toEqual({ suid: 1 });
+    await det.stop!();
+  });
+
   it('a category enabled later is recorded silently; the SUID scan waits for suid_interval', async () => {
     const r = record();
     await h.make({ categories: ['cron'] }).gather!(r.acc);

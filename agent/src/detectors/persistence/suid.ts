@@ -19,13 +19,15 @@ export interface SuidScan {
   files: Record<string, SuidEntry>;
   entries: number;
   truncated: boolean;
+  /** Stopped by `stopped()` (the agent stopping): the result is partial. */
+  aborted: boolean;
   errors: number;
 }
 
 const within = (p: string, dir: string) => p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 
-export async function scanSuid(root: string, paths: readonly string[], maxEntries: number): Promise<SuidScan> {
-  const scan: SuidScan = { files: {}, entries: 0, truncated: false, errors: 0 };
+export async function scanSuid(root: string, paths: readonly string[], maxEntries: number, stopped: () => boolean = () => false): Promise<SuidScan> {
+  const scan: SuidScan = { files: {}, entries: 0, truncated: false, aborted: false, errors: 0 };
   // /bin is /usr/bin on merged-/usr systems: walk each real folder once.
   const real: { path: string; real: string }[] = [];
   for (const p of paths) {
@@ -64,6 +66,10 @@ export async function scanSuid(root: string, paths: readonly string[], maxEntrie
     }
     stack.push(...subdirs.sort().reverse());
     await yieldNow();
+    if (stopped()) {
+      scan.aborted = true;
+      return scan;
+    }
   }
   return scan;
 }
