@@ -16,7 +16,7 @@ import { groupFindings, sample } from '../aggregate.ts';
 import { parsePasswd } from '../accounts/parse.ts';
 import { duration } from '../../duration.ts';
 import {
-  formatCmdline, interpreterOf, isLoader, judgeExe, loadedProgram, parseStartTime, parseStatus, scriptArg, stripDeleted, type Interpreter, type Verdict,
+  formatCmdline, interpreterOf, isLoader, judgeExe, loadedProgram, parseStartTime, parseStatus, scriptArg, STDIN, stripDeleted, type Interpreter, type Verdict,
 } from './parse.ts';
 import { writableLocations } from './locations.ts';
 
@@ -130,8 +130,10 @@ export default defineInput({
       if (!kind) return null;
       const argv = (await ctx.readFile(join(dir, 'cmdline')).catch(() => '')).replace(/\0+$/, '').split('\0');
       const script = scriptArg(kind, argv);
-      if (script === null) {
-        // `bash < /dev/shm/x.sh`, `curl … | sh` (a pipe: nothing to judge).
+      // Code on the command line (`bash -c '… < /tmp/list'`): its standard input is data.
+      if (script === null) return null;
+      if (script === STDIN) {
+        // `bash < /dev/shm/x.sh`; `curl … | sh` is a pipe: nothing to judge.
         const stdin = await readlink(join(dir, 'fd', '0')).catch(() => '');
         return stdin.startsWith('/') || stdin.startsWith('/memfd:') ? { path: stdin, via: 'stdin', interpreter: kind } : null;
       }

@@ -132,10 +132,14 @@ const CODE_OPTS: Record<Interpreter, string[]> = {
 };
 const SHELL_APPLETS = new Set(['sh', 'ash', 'hush', 'bash']);
 
+/** The program of an interpreter comes on its standard input (`bash < x.sh`, `curl … | sh`). */
+export const STDIN = '-';
+
 /**
  * The script file an interpreter runs, from its argument vector: the first argument that is
- * not an option. `null` when it runs code given on the command line (-c, -e) or reads its
- * program from standard input; `php -f FILE` names it explicitly.
+ * not an option (`php -f FILE` names it explicitly). `STDIN` when it reads its program from
+ * standard input (no script argument, `-`, `sh -s`); `null` when it runs code given on the
+ * command line (`-c`, `-e`, `-m`) or a busybox applet that is not a shell.
  */
 export function scriptArg(kind: Interpreter, argv: readonly string[]): string | null {
   let args = argv.slice(1);
@@ -147,18 +151,18 @@ export function scriptArg(kind: Interpreter, argv: readonly string[]): string | 
   }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--') return args[i + 1] ?? null;
-    if (a === '-') return null; // the program comes on standard input
+    if (a === '--') return args[i + 1] ?? STDIN;
+    if (a === '-') return STDIN;
     if (kind === 'php' && a === '-f') return args[i + 1] ?? null;
     if (!a.startsWith('-') && !(kind === 'shell' && a.startsWith('+'))) return a;
     const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
     if (CODE_OPTS[kind].includes(flag)) return null;
     // Bundled short flags ending in c (sh -ec 'code', python -Bc 'code').
     if (!a.startsWith('--') && (kind === 'shell' || kind === 'python') && /^-[a-zA-Z]*c$/.test(a)) return null;
-    if (kind === 'shell' && a === '-s') return null;
+    if (kind === 'shell' && a === '-s') return STDIN;
     if (VALUE_OPTS[kind].includes(flag) && !a.includes('=')) i++;
   }
-  return null;
+  return STDIN;
 }
 
 // ---- where programs should not come from -----------------------------------------------

@@ -57,8 +57,10 @@ describe('suspicious_process pure logic', () => {
     expect(scriptArg('shell', ['bash', '-x', '/dev/shm/x.sh'])).toBe('/dev/shm/x.sh');
     expect(scriptArg('shell', ['sh', '-o', 'errexit', 'x.sh'])).toBe('x.sh');
     expect(scriptArg('shell', ['sh', '-ec', 'curl x | sh'])).toBeNull();
-    expect(scriptArg('shell', ['-bash'])).toBeNull();
-    expect(scriptArg('shell', ['bash', '-s'])).toBeNull();
+    expect(scriptArg('shell', ['-bash'])).toBe('-');
+    expect(scriptArg('shell', ['bash', '-s'])).toBe('-');
+    expect(scriptArg('python', ['python3', '-'])).toBe('-');
+    expect(scriptArg('shell', ['bash', '-c', 'while read x; do :; done < /tmp/list'])).toBeNull();
     expect(scriptArg('perl', ['perl', '-I', '/usr/share/perl', '/tmp/x.pl'])).toBe('/tmp/x.pl');
     expect(scriptArg('perl', ['perl', '-e', 'sleep 1'])).toBeNull();
     expect(scriptArg('php', ['php', '-d', 'memory_limit=-1', '-f', '/var/tmp/s.php'])).toBe('/var/tmp/s.php');
@@ -227,6 +229,10 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     procs.push(pl);
     const stdin = run('/bin/bash', [], { stdin: join(shm, 'in.sh') });
     const js = run('/usr/bin/node', ['--max-old-space-size=64', join(tmp, 'x.js')]);
+    // Inline code reading a data file from /dev/shm on its standard input: not a script.
+    writeFileSync(join(shm, 'list'), 'a\n');
+    const loop = run('/bin/bash', ['-c', `while read x; do sleep 300; done < ${join(shm, 'list')}`]);
+    await until(() => readlinkOr(`/proc/${loop.pid}/fd/0`) === join(shm, 'list'), 5000);
     await until(() => [py, sh, pl, stdin, js].every((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').length > 0), 5000);
     const { events } = await gatherFor(py.pid, join(tmp, 's3'));
     expect(about(events, py.pid)).toEqual([
@@ -241,6 +247,8 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     ]);
     expect(about(events, pl.pid)).toEqual([expect.objectContaining({ mitre: 'T1059', evidence: expect.objectContaining({ program: join(tmp, 'x.pl'), interpreter: 'perl' }) })]);
     expect(about(events, stdin.pid)).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ program: join(shm, 'in.sh'), via: 'stdin' }) })]);
+    expect(readlinkOr(`/proc/${loop.pid}/fd/0`)).toBe(join(shm, 'list'));
+    expect(about(events, loop.pid)).toEqual([]);
     expect(about(events, js.pid)).toEqual([expect.objectContaining({ mitre: 'T1059.007', evidence: expect.objectContaining({ program: join(tmp, 'x.js'), interpreter: 'node' }) })]);
     expect(about(events, py.pid)[0]!.message).toBe(`process ${py.pid} (user root) runs ${join(tmp, 'x.py')} with /usr/bin/python3.11; the file is in /tmp, a world-writable folder`);
   });
