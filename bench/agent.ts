@@ -115,7 +115,13 @@ function watchChildren(subjects: Subject[]): NodeJS.Timeout {
         // Re-read while the child lives: right after fork it still has its parent's name, until exec.
         const comm = commOf(c);
         if (comm !== '?' || !s.children.has(c)) s.children.set(c, comm);
-        const r = treeRuntimeMsOf(c);
+        // A child that ends between the listing and the read is counted as last seen.
+        let r: number | undefined;
+        try {
+          r = treeRuntimeMsOf(c);
+        } catch {
+          r = undefined;
+        }
         if (r !== undefined) s.childRuntime.set(c, r);
       }
       for (const [c, r] of s.childRuntime) {
