@@ -42,10 +42,15 @@ type Known = shape.Infer<typeof KnownSchema>;
 interface Seen extends Listener {
   key: string;
   slot: string;
+  /** The socket: its slot and inode, stable while it listens. */
+  socket: string;
+  /** Whether the owner was looked for (only sockets that outlived the grace period are). */
+  resolved: boolean;
   owner?: Owner;
 }
 
 const slotOf = (l: { proto: string; address: string; port: number }) => `${l.proto} ${l.address} ${l.port}`;
+const socketOf = (l: Listener) => `${slotOf(l)} #${l.inode}`;
 const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
 const knownOf = (s: Seen, now: number): Known => ({
   proto: s.proto,
@@ -70,7 +75,11 @@ export default defineInput({
     const owners = new Map<number, Owner | null>();
     const ignored = new Set(cfg.ignore_ports);
 
-    const current = async (): Promise<Map<string, Seen>> => {
+    /**
+     * The listeners now. Owners are looked for only for sockets `resolve` names: walking every
+     * process's descriptors is the expensive part, and short-lived listeners never need it.
+     */
+    const current = async (resolve: (socket: string) => boolean): Promise<Map<string, Seen>> => {
       const all: Listener[] = [];
       for (const proto of cfg.protocols as Proto[]) {
         const text = await ctx.readFile(join(ctx.procRoot, 'net', proto)).catch(() => '');
@@ -78,17 +87,22 @@ export default defineInput({
         if (malformed) ctx.log.warn({ proto, malformed }, 'skipped malformed lines in /proc/net');
         all.push(...listeners.filter((l) => !ignored.has(l.port)));
       }
-      const unknown = new Set(all.filter((l) => !owners.has(l.inode)).map((l) => l.inode));
+      const unknown = new Set(all.filter((l) => !owners.has(l.inode) && resolve(socketOf(l))).map((l) => l.inode));
       const found = await findOwners(ctx, unknown);
       for (const i of unknown) owners.set(i, found.get(i) ?? null);
       const live = new Set(all.map((l) => l.inode));
       for (const i of owners.keys()) if (!live.has(i)) owners.delete(i);
       const out = new Map<string, Seen>();
       for (const l of all) {
-        const owner = owners.get(l.inode) ?? undefined;
         const slot = slotOf(l);
+        const socket = socketOf(l);
+        if (!owners.has(l.inode)) {
+          out.set(`${socket} (owner not looked for)`, { ...l, key: `${socket} (owner not looked for)`, slot, socket, resolved: false });
+          continue;
+        }
+        const owner = owners.get(l.inode) ?? undefined;
         const key = `${slot} ${owner?.exe ?? 'unknown'} ${owner?.inode ?? 0}`;
-        out.set(key, { ...l, key, slot, owner });
+        out.set(key, { ...l, key, slot, socket, resolved: true, owner });
       }
       return out;
     };
@@ -162,7 +176,9 @@ export default defineInput({
     return {
       async gather(acc) {
         const now = ctx.now();
-        const seen = await current();
+        // Owners of the baseline's listeners are all looked for; later, only those of sockets
+        // about to outlive the grace period (the next count would pass it).
+        const seen = await current((socket) => !known || (pending.get(socket) ?? 0) + 1 > cfg.grace_intervals);
         if (!known) {
           const saved = await store.load();
           // A baseline from before listeners were keyed by executable is recorded again, silently.
@@ -179,11 +195,14 @@ export default defineInput({
         const seenSlots = new Set([...seen.values()].map((s) => s.slot));
         for (const [key, s] of seen) {
           missing.delete(key);
-          if (known[key]) continue;
-          const n = (pending.get(key) ?? 0) + 1;
-          pending.set(key, n);
-          if (n <= cfg.grace_intervals) continue;
-          pending.delete(key);
+          if (known[key]) {
+            pending.delete(s.socket);
+            continue;
+          }
+          const n = (pending.get(s.socket) ?? 0) + 1;
+          pending.set(s.socket, n);
+          if (n <= cfg.grace_intervals || !s.resolved) continue;
+          pending.delete(s.socket);
           changed = true;
           // The same port, no longer held by the program known there: the program changed.
           const before = Object.entries(known).find(([k, x]) => slotOf(x) === s.slot && !seen.has(k));
@@ -196,7 +215,8 @@ export default defineInput({
           missing.delete(before[0]);
           programChanged(acc, before[1], s);
         }
-        for (const key of pending.keys()) if (!seen.has(key)) pending.delete(key);
+        const sockets = new Set([...seen.values()].map((s) => s.socket));
+        for (const socket of pending.keys()) if (!sockets.has(socket)) pending.delete(socket);
         for (const [key, k] of Object.entries(known)) {
           if (seen.has(key)) continue;
           // Held by another program now, still within its grace period: not closed.

@@ -111,6 +111,36 @@ describe('listening_ports on real sockets', () => {
   });
 });
 
+describe('listening_ports: the cost of short-lived listeners', () => {
+  it('a listener gone within the grace period never costs a walk of every process\'s descriptors', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'canh-ports-walk-'));
+    let walks = 0;
+    const base = testContext(state);
+    const ctx = testContext(state, {
+      readdir: async (p: string) => {
+        if (p === base.procRoot) walks++;
+        return base.readdir(p);
+      },
+    });
+    // Three gathers within a grace of five: no socket, ours or another process's, can
+    // outlive it here, so no walk may happen (before, every new socket cost one at once).
+    const det = def.create(def.config.parse({ grace_intervals: 5 }), ctx);
+    const { acc, events } = recorder();
+    await det.gather!(acc); // baseline: owners of what listens now are looked for
+    walks = 0;
+    const srv = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => srv.on('listening', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await det.gather!(acc);
+    await det.gather!(acc);
+    await new Promise((r) => srv.close(r));
+    await det.gather!(acc);
+    expect(walks).toBe(0);
+    expect(events.filter((e) => Number(e.evidence!.port) === port)).toEqual([]);
+    rmSync(state, { recursive: true, force: true });
+  });
+});
+
 describe('listening_ports: another program behind a known port (real sockets, real processes)', () => {
   const procs: ChildProcess[] = [];
   let dir: string;
