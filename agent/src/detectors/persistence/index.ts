@@ -146,7 +146,7 @@ export default defineInput({
 
     const checkFiles = async (silent: ReadonlySet<Category>): Promise<{ findings: Finding[]; changed: boolean }> => {
       const b = base!;
-      const { snapshot, errors } = await snapshotLocations(cfg.root, await locations(), b.files);
+      const { snapshot, errors } = snapshotLocations(cfg.root, await locations(), b.files);
       if (errors) ctx.log.debug({ errors }, 'persistence: some locations could not be read');
       const changes = diffFiles(b.files, snapshot);
       const findings: Finding[] = [];

@@ -1,7 +1,9 @@
 // Reads the persistence locations into a snapshot: per path its type, mode, owner, size,
 // times, inode and SHA-256. A file whose size, mtime, ctime and inode are unchanged keeps its
-// previous hash, so a comparison costs a stat per file, not a read.
-import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
+// previous hash, so a comparison costs a stat per file, not a read. The files are local
+// and few (hundreds), so they are read synchronously: a trip through the thread pool per
+// stat would cost more than the stat.
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
@@ -29,14 +31,22 @@ export type FileSnapshot = Record<string, FileEntry>;
 const MAX_HASH = 8 * 1024 * 1024;
 const MAX_DEPTH = 4;
 
+function tryOr<T, U>(f: () => T, fallback: U): T | U {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
 const kindOf = (st: Stats): FileEntry['kind'] => (st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other');
 
-export async function snapshotLocations(root: string, locations: readonly Location[], previous: FileSnapshot): Promise<{ snapshot: FileSnapshot; errors: number }> {
+export function snapshotLocations(root: string, locations: readonly Location[], previous: FileSnapshot): { snapshot: FileSnapshot; errors: number } {
   const snapshot: FileSnapshot = {};
   let errors = 0;
   const realRoots = new Set<string>();
 
-  const record = async (loc: Location, path: string, st: Stats) => {
+  const record = (loc: Location, path: string, st: Stats) => {
     const e: FileEntry = {
       category: loc.category,
       origin: loc.vendor ? 'vendor' : 'admin',
@@ -53,12 +63,12 @@ export async function snapshotLocations(root: string, locations: readonly Locati
     if (e.kind === 'file' && e.size <= MAX_HASH) {
       if (prev?.sha256 && prev.size === e.size && prev.mtimeMs === e.mtimeMs && prev.ctimeMs === e.ctimeMs && prev.ino === e.ino) e.sha256 = prev.sha256;
       else {
-        const content = await readFile(join(root, path)).catch(() => undefined);
+        const content = tryOr(() => readFileSync(join(root, path)), undefined);
         if (content) e.sha256 = createHash('sha256').update(content).digest('hex');
         else errors++;
       }
     } else if (e.kind === 'symlink') {
-      const t = await readlink(join(root, path)).catch(() => undefined);
+      const t = tryOr(() => readlinkSync(join(root, path)), undefined);
       if (t !== undefined) e.target = t;
     }
     snapshot[path] = e;
@@ -71,10 +81,10 @@ export async function snapshotLocations(root: string, locations: readonly Locati
     for (const [p, e] of Object.entries(previous)) if (p.startsWith(`${path}/`)) snapshot[p] ??= e;
   };
 
-  const walk = async (loc: Location, path: string, depth: number): Promise<void> => {
+  const walk = (loc: Location, path: string, depth: number): void => {
     let names: string[];
     try {
-      names = await readdir(join(root, path));
+      names = readdirSync(join(root, path));
     } catch (err) {
       if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return;
       keep(path);
@@ -84,34 +94,34 @@ export async function snapshotLocations(root: string, locations: readonly Locati
     for (const n of names) {
       const p = path === '/' ? `/${n}` : `${path}/${n}`;
       if (snapshot[p]) continue;
-      const st = await lstat(join(root, p)).catch(() => undefined);
+      const st = tryOr(() => lstatSync(join(root, p)), undefined);
       if (!st) continue;
       if (st.isDirectory()) {
-        if (loc.walk === 'tree' && depth < MAX_DEPTH) await walk(loc, p, depth + 1);
+        if (loc.walk === 'tree' && depth < MAX_DEPTH) walk(loc, p, depth + 1);
         continue;
       }
-      await record(loc, p, st);
+      record(loc, p, st);
     }
   };
 
   for (const loc of locations) {
     if (loc.walk === 'file') {
       if (snapshot[loc.path]) continue;
-      const st = await lstat(join(root, loc.path)).catch(() => undefined);
-      if (st && !st.isDirectory()) await record(loc, loc.path, st);
+      const st = tryOr(() => lstatSync(join(root, loc.path)), undefined);
+      if (st && !st.isDirectory()) record(loc, loc.path, st);
       continue;
     }
     // /lib is /usr/lib on merged-/usr systems: read each real folder once.
     let real: string;
     try {
-      real = await realpath(join(root, loc.path));
+      real = realpathSync(join(root, loc.path));
     } catch (err) {
       if (!['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) keep(loc.path);
       continue;
     }
     if (realRoots.has(real)) continue;
     realRoots.add(real);
-    await walk(loc, loc.path, 0);
+    walk(loc, loc.path, 0);
   }
   return { snapshot, errors };
 }

@@ -60,7 +60,12 @@ export async function scanSuid(root: string, paths: readonly string[], maxEntrie
       const p = dir === '/' ? `/${d.name}` : `${dir}/${d.name}`;
       if (d.isDirectory()) subdirs.push(p);
       else if (d.isFile()) {
-        const st = lstatSync(join(root, p), { throwIfNoEntry: false });
+        let st;
+        try {
+          st = lstatSync(join(root, p));
+        } catch {
+          continue; // gone meanwhile, or a path the kernel refuses (ELOOP, EACCES)
+        }
         if (st?.isFile() && st.mode & 0o6000) scan.files[p] = { mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
       }
     }
