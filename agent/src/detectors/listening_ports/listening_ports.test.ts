@@ -112,8 +112,11 @@ describe('listening_ports on real sockets', () => {
 });
 
 describe('listening_ports: the cost of short-lived listeners', () => {
+  const cleanup: (() => void)[] = [];
+  afterEach(() => cleanup.splice(0).forEach((f) => f()));
   it('a listener gone within the grace period never costs a walk of every process\'s descriptors', async () => {
     const state = mkdtempSync(join(tmpdir(), 'canh-ports-walk-'));
+    cleanup.push(() => rmSync(state, { recursive: true, force: true }));
     let walks = 0;
     const base = testContext(state);
     const ctx = testContext(state, {
@@ -137,7 +140,6 @@ describe('listening_ports: the cost of short-lived listeners', () => {
     await det.gather!(acc);
     expect(walks).toBe(0);
     expect(events.filter((e) => Number(e.evidence!.port) === port)).toEqual([]);
-    rmSync(state, { recursive: true, force: true });
   });
 });
 

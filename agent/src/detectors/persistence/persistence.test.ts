@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -319,7 +319,10 @@ describe('persistence on real files (a host tree under a temporary root)', () =>
 describe('persistence on the real /etc (files created and removed by this test)', () => {
   const tag = `canh-test-${process.pid}`;
   const paths = [`/etc/cron.d/${tag}`, `/etc/systemd/system/${tag}.service`, `/etc/profile.d/${tag}.sh`];
-  const state = mkdtempSync(join(tmpdir(), 'canh-persist-real-'));
+  let state: string;
+  beforeAll(() => {
+    state = mkdtempSync(join(tmpdir(), 'canh-persist-real-'));
+  });
   afterAll(() => {
     for (const p of paths) rmSync(p, { force: true });
     rmSync(state, { recursive: true, force: true });

@@ -171,7 +171,8 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
   const procs: ChildProcess[] = [];
   const run = (cmd: string, args: string[], opts: { stdin?: string } = {}) => {
     const fd = opts.stdin ? openSync(opts.stdin, 'r') : undefined;
-    const p = spawn(cmd, args, { stdio: [fd ?? 'ignore', 'ignore', 'ignore'] });
+    // Its own process group, so the shells' `sleep` children go with them at the end.
+    const p = spawn(cmd, args, { stdio: [fd ?? 'ignore', 'ignore', 'ignore'], detached: true });
     if (fd !== undefined) closeSync(fd);
     procs.push(p);
     return p;
@@ -187,7 +188,13 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     writeFileSync(join(tmp, 'x.js'), 'setTimeout(() => {}, 300_000);\n');
   });
   afterAll(() => {
-    for (const p of procs) p.kill('SIGKILL');
+    for (const p of procs) {
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(shm, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -225,7 +232,7 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
   it('python3 /tmp/x.py, bash /dev/shm/x.sh, perl x.pl (relative, from its folder), bash < /dev/shm/in.sh, node /tmp/x.js', async () => {
     const py = run('/usr/bin/python3', [join(tmp, 'x.py')]);
     const sh = run('/bin/bash', [join(shm, 'x.sh')]);
-    const pl = spawn('/usr/bin/perl', ['x.pl'], { cwd: tmp, stdio: 'ignore' });
+    const pl = spawn('/usr/bin/perl', ['x.pl'], { cwd: tmp, stdio: 'ignore', detached: true });
     procs.push(pl);
     const stdin = run('/bin/bash', [], { stdin: join(shm, 'in.sh') });
     const js = run('/usr/bin/node', ['--max-old-space-size=64', join(tmp, 'x.js')]);
