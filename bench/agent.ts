@@ -24,7 +24,9 @@
 // build of the bundle, and "flags=--a --b" the bundle with those Node options instead of
 // the shipped ones, and 'settings={"agent":{...},"collector":{...},"inputs":{"net":{...}}}'
 // the bundle with those settings merged into its config, each run next to it for an A/B
-// comparison); BENCH_AGENT_INPUTS (which inputs;
+// comparison; "detectors" the bundle — the source when no bundle is built — with every
+// detector for this platform on at its defaults, next to the plain runs: the detector
+// set's cost is the difference); BENCH_AGENT_INPUTS (which inputs;
 // default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
 // for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
 import { execFileSync } from 'node:child_process';
@@ -37,6 +39,7 @@ import { spawnManaged, type ManagedProcess } from '../test/helpers/process.ts';
 import { childrenOf, commOf, cpuTreeOf, runtimeMsOf, treeRuntimeMsOf, envInt, finish, fmt, MiB, RssWatch, type CpuTreeSample, type Target } from './lib/proc.ts';
 import { registerAgents, root, sleep, startCollector, type CollectorProc } from './lib/harness.ts';
 import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
+import { detectors as detectorList } from '../agent/src/detectors/index.ts';
 
 const SECONDS = envInt('BENCH_AGENT_SECONDS', 120);
 const WARMUP = envInt('BENCH_AGENT_WARMUP', 75);
@@ -112,7 +115,13 @@ function watchChildren(subjects: Subject[]): NodeJS.Timeout {
         // Re-read while the child lives: right after fork it still has its parent's name, until exec.
         const comm = commOf(c);
         if (comm !== '?' || !s.children.has(c)) s.children.set(c, comm);
-        const r = treeRuntimeMsOf(c);
+        // A child that ends between the listing and the read is counted as last seen.
+        let r: number | undefined;
+        try {
+          r = treeRuntimeMsOf(c);
+        } catch {
+          r = undefined;
+        }
         if (r !== undefined) s.childRuntime.set(c, r);
       }
       for (const [c, r] of s.childRuntime) {
@@ -141,7 +150,7 @@ async function main(): Promise<void> {
   const subjects: Subject[] = [];
   try {
     const stateDir = join(dir, 'collector');
-    const variants: { name: string; args: string[]; settings?: Settings }[] = [];
+    const variants: { name: string; args: string[]; settings?: Settings; detectors?: boolean }[] = [];
     if (VARIANTS.includes('source')) variants.push({ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] });
     // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
     if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
@@ -158,6 +167,16 @@ async function main(): Promise<void> {
       const settings = JSON.parse(v.slice('settings='.length)) as Settings;
       variants.push({ name: `canh-agent (bundle with ${JSON.stringify(settings)})`, args: [...BUNDLE_FLAGS, BUNDLE], settings });
     }
+    // Every detector of this platform at its defaults (the first gathers take their baselines
+    // during the warm-up: the persistence detector's SUID scan among them).
+    if (VARIANTS.includes('detectors')) {
+      const bundled = existsSync(BUNDLE);
+      variants.push({
+        name: `canh-agent (${bundled ? 'bundle' : 'source'} with every detector at its defaults)`,
+        args: bundled ? [...BUNDLE_FLAGS, BUNDLE] : [join(root, 'agent/src/cli.ts')],
+        detectors: true,
+      });
+    }
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
     collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });
@@ -172,6 +191,7 @@ async function main(): Promise<void> {
           collector: { url: collector!.url, token: agents[i]!.token, ...v.settings?.collector },
           agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn', ...v.settings?.agent },
           inputs: INPUTS.map((t) => ({ type: t, ...(t === 'ping' ? { urls: ['127.0.0.1'] } : {}), ...v.settings?.inputs?.[t] })),
+          ...(v.detectors ? { detectors: detectorList.filter((d) => !d.platforms || d.platforms.includes(process.platform)).map((d) => ({ type: d.name })) } : {}),
         }),
       );
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
@@ -265,6 +285,14 @@ LoadPlugin csv
           `${s.name}: ${perCycle(s).toFixed(2)} CPU ms per cycle${exact ? ' (scheduler runtime of the process and its children' : ''}; by 10 ms ticks ${tickPerCycle(s).toFixed(1)}: own ${((s.c1!.selfMs - s.c0!.selfMs) / cycles).toFixed(1)}, children ${((kids(s.c1!) - kids(s.c0!)) / cycles).toFixed(1)}${exact ? ')' : ''}, RSS max ${(s.rss.max / MiB).toFixed(1)} MiB (during the measured cycles ${(s.rssMeasured!.max / MiB).toFixed(1)}, last ${(s.rss.last / MiB).toFixed(1)}), children: ${childSummary(s)}`,
       ),
     ];
+    // The detector set's cost: the "detectors" variant against the plain run of the same form.
+    const withDetectors = subjects.find((s) => s.name.includes('every detector'));
+    const plain = withDetectors && subjects.find((s) => s.name.startsWith(withDetectors.name.includes('(bundle') ? 'canh-agent (bundle dist/' : 'canh-agent (source'));
+    if (withDetectors && plain) {
+      figures.push(
+        `every detector at its defaults costs ${(perCycle(withDetectors) - perCycle(plain)).toFixed(2)} CPU ms per cycle and ${((withDetectors.rss.max - plain.rss.max) / MiB).toFixed(1)} MiB RSS over ${plain.name} (target: < 1 ms per 10 s cycle)`,
+      );
+    }
     const cd = subjects.find((s) => s.name === 'collectd');
     const judged = subjects.find((s) => s.name.includes('bundle dist/')) ?? subjects[0]!;
     const targets: Target[] = [

@@ -1,4 +1,4 @@
-// `canh-agent check`: run every configured input once and print line protocol, like
+// `canh-agent check`: run every configured input and detector once and print line protocol, like
 // `telegraf --test`. Inputs that need two samples for rates are gathered twice.
 import { encodePoint, type Point } from '@canh/protocol';
 import type { Logger } from 'pino';
@@ -8,7 +8,8 @@ import type { Accumulator } from './inputs/types.ts';
 
 export async function runCheck(config: AgentConfig, log: Logger, out: (line: string) => void, opts: { only?: string[]; secondPassMs?: number } = {}): Promise<number> {
   let errors = 0;
-  const entries = config.inputs.filter((e) => !opts.only?.length || opts.only.includes(e.type));
+  // Detectors too: their gather shows what they hold (persistence prints its baseline counts).
+  const entries = [...config.inputs, ...config.detectors].filter((e) => !opts.only?.length || opts.only.includes(e.type));
   const wantsSecondPass = new Set(['cpu', 'net', 'diskio', 'snmp']);
   for (const entry of entries) {
     const ctx = createContext({ stateDir: config.agent.state_dir, hostname: config.agent.hostname, log: log.child({ input: entry.type }) });

@@ -9,6 +9,7 @@ import suspiciousProcess from './suspicious_process/index.ts';
 import authLog from './auth_log/index.ts';
 import windowsEventlog from './windows_eventlog/index.ts';
 import webAccess from './web_access/index.ts';
+import persistence from './persistence/index.ts';
 
 export const detectors: readonly InputDefinition[] = [
   fileIntegrity,
@@ -19,6 +20,7 @@ export const detectors: readonly InputDefinition[] = [
   authLog,
   windowsEventlog,
   webAccess,
+  persistence,
 ];
 
 export function findDetector(name: string): InputDefinition | undefined {

@@ -126,6 +126,29 @@ export function excluded(path: string, globs: readonly string[]): boolean {
   return globs.some((g) => matchesGlob(path, g));
 }
 
+export interface EditorRule {
+  /** Globs of editor swap and backup files. */
+  editorFiles: readonly string[];
+  /** Extensions (without the dot, lower case) a web server or a shell may run. */
+  scriptExtensions: readonly string[];
+}
+
+/** Whether any dot-separated part of the name after the first is a script extension (Apache's AddHandler runs shell.php.swp). */
+export function hasScriptExtension(path: string, exts: readonly string[]): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  return name.split('.').slice(1).some((part) => exts.includes(part));
+}
+
+/**
+ * An editor file that may be skipped: it matches an editor glob, holds no script extension,
+ * and (when its mode is known) is not executable. A web shell named `.#cmd.php` is never one.
+ */
+export function skippableEditorFile(path: string, rule: EditorRule, mode?: number): boolean {
+  if (!rule.editorFiles.some((g) => matchesGlob(path, g))) return false;
+  if (hasScriptExtension(path, rule.scriptExtensions)) return false;
+  return mode === undefined || (mode & 0o111) === 0;
+}
+
 /** Resolve static_paths: absolute as given, relative ones under every web root. */
 export function resolveStatic(staticPaths: readonly string[], webRoots: readonly string[]): string[] {
   const out: string[] = [];

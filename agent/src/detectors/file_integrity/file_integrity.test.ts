@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import def, { type FileIntegrity } from './index.ts';
-import { classify, diffSnapshots, resolveStatic, type Entry } from './diff.ts';
+import def, { EDITOR_FILES, SCRIPT_EXTENSIONS, type FileIntegrity } from './index.ts';
+import { classify, diffSnapshots, excluded, resolveStatic, skippableEditorFile, type Entry } from './diff.ts';
 import { changesToEvents } from './events.ts';
 import { readmeExample, recorder, testContext, until, sleep } from '../testing.ts';
 
@@ -30,6 +30,26 @@ describe('file_integrity pure logic', () => {
     expect(classify('/var/www/html/index.php', 'modified', scope)).toMatchObject({ type: 'possible_defacement', severity: 'high', mitre: 'T1491.002' });
     expect(classify('/var/www/html/static/logo.png', 'deleted', scope)).toMatchObject({ type: 'possible_defacement', severity: 'critical' });
     expect(classify('/opt/app.conf', 'modified', scope)).toMatchObject({ type: 'file_modified', severity: 'medium' });
+  });
+
+  it('the default excludes hide no web shell: every name below is looked at', () => {
+    const cfg = def.config.parse({});
+    expect(cfg.editor_files).toEqual(EDITOR_FILES);
+    const rule = { editorFiles: cfg.editor_files, scriptExtensions: cfg.script_extensions };
+    const hidden = (name: string, mode?: number) => excluded(`/var/www/html/${name}`, cfg.exclude) || skippableEditorFile(`/var/www/html/${name}`, rule, mode);
+    // Names web-shell kits and attackers use, some of them dressed as editor files.
+    const shells = [
+      '.#cmd.php', '#cmd.php', 'cmd.php', '.cmd.php', 'up/.#s.phtml', '.#x.php5', 'x.php7', 'wso.PHP', 'c99.php.swp', 'r57.php~.php',
+      '.#shell.jsp', 'cmd.jspx', '.#cmd.aspx', 'cmd.asp', 'cmd.ashx', 'x.asa', 'x.cer', '.#test.cgi', 'x.pl', '.#x.sh', '.#x.py', 'x.rb', '.#x.cfm',
+      '.#x.shtml', '.htaccess', '.#.htaccess', 'web.config', 'x.phar', 'x.inc', 'lib.so~.so', 'x.jsp.swp', 'index.php.swx',
+    ];
+    expect(shells.filter((n) => hidden(n))).toEqual([]);
+    // An editor file with an executable bit (a CGI or a dropped ELF) is looked at too.
+    expect(hidden('.#run', 0o100755)).toBe(false);
+    expect(hidden('backup~', 0o100700)).toBe(false);
+    // What the editor rule is for: swap and backup files of content that cannot run.
+    expect(['.index.html.swp', 'style.css~', '.#notes.txt', '#draft.md#', 'a.swo', 'cmd.php~', '#x.php#'].filter((n) => !hidden(n, 0o100644))).toEqual([]);
+    expect(SCRIPT_EXTENSIONS).toEqual(expect.arrayContaining(['php', 'phtml', 'jsp', 'asp', 'aspx', 'cgi', 'sh', 'py', 'pl']));
   });
 
   it('groups a burst into one event per kind of change with a count', () => {
@@ -174,6 +194,19 @@ describe('file_integrity on real files', () => {
     writeFileSync(join(dir, 'www/cache/x'), 'tmp');
     await fim.scanNow();
     expect(events).toEqual([]);
+  });
+
+  it('a web shell named like an editor file (.#cmd.php) is reported; an editor swap file is not', async () => {
+    const { fim, events } = start({ watch: false });
+    await fim.idle();
+    writeFileSync(join(dir, 'www/.#cmd.php'), '<?php system($_GET["c"]); ?>\n');
+    writeFileSync(join(dir, 'www/.index.html.swp'), 'vim swap');
+    writeFileSync(join(dir, 'www/.#run'), '#!/bin/sh\nid\n', { mode: 0o755 });
+    await fim.scanNow();
+    expect(events.map((e) => `${e.type} ${String(e.evidence!.path)}`).sort()).toEqual([
+      `possible_defacement ${join(dir, 'www/.#cmd.php')}`,
+      `possible_defacement ${join(dir, 'www/.#run')}`,
+    ]);
   });
 
   it('README example parses with the schema', () => {

@@ -27,6 +27,17 @@ export const DEFAULT_PATHS = [
   '/root/.ssh/authorized_keys',
 ];
 
+// Globs match no leading dot with `*`: vim's swap files (.name.swp) need their own.
+export const EDITOR_FILES = ['**/*.swp', '**/.*.swp', '**/*.swo', '**/.*.swo', '**/*.swx', '**/.*.swx', '**/*~', '**/.*~', '**/.#*', '**/#*#'];
+
+// What PHP-FPM, mod_php, Tomcat, IIS/Mono, CGI and shells run, as web-shell kits name them.
+export const SCRIPT_EXTENSIONS = [
+  'php', 'php3', 'php4', 'php5', 'php7', 'php8', 'phtml', 'pht', 'phar', 'phps', 'inc',
+  'jsp', 'jspx', 'jsw', 'jsv', 'jspf', 'war',
+  'asp', 'aspx', 'ashx', 'asmx', 'ascx', 'asa', 'cer', 'cshtml', 'config',
+  'cgi', 'pl', 'py', 'rb', 'sh', 'bash', 'cfm', 'shtml', 'htaccess', 'js', 'mjs', 'so',
+];
+
 const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
 
 const config = z.object({
@@ -36,8 +47,12 @@ const config = z.object({
   web_roots: z.array(absPath).default([]),
   /** Static content (absolute, or relative to each web root): a change there is critical. */
   static_paths: z.array(z.string().min(1)).default([]),
-  /** Globs of paths never looked at (caches, uploads, editor swap files). */
-  exclude: z.array(z.string().min(1)).default(['**/*.swp', '**/*.swx', '**/*~', '**/.#*']),
+  /** Globs of paths never looked at (caches, uploads). */
+  exclude: z.array(z.string().min(1)).default([]),
+  /** Globs of editor swap and backup files: skipped, unless a script extension or an executable bit says they could run. */
+  editor_files: z.array(z.string().min(1)).default(EDITOR_FILES),
+  /** Extensions a web server or shell may run (lower case, no dot): an editor file holding one anywhere in its name is watched. */
+  script_extensions: z.array(z.string().regex(/^[a-z0-9_+-]+$/, 'lower-case extension without the dot')).default(SCRIPT_EXTENSIONS),
   /** Files larger than this are compared by size and mtime instead of hashed. */
   max_file_size: z.number().int().positive().default(16 * 1024 * 1024),
   /** Stop a scan after this many entries (and say so), to bound the cost. */
@@ -111,7 +126,7 @@ export default defineInput({
     const check = async (prefixes: string[], report: boolean): Promise<void> => {
       const fresh: Snapshot = {};
       const stats: ScanStats = { files: 0, hashed: 0, truncated: false, errors: 0 };
-      await scanInto(prefixes, fresh, { exclude, maxFileSize: cfg.max_file_size, maxFiles: cfg.max_files, previous: entries }, stats);
+      await scanInto(prefixes, fresh, { exclude, editor: { editorFiles: cfg.editor_files, scriptExtensions: cfg.script_extensions }, maxFileSize: cfg.max_file_size, maxFiles: cfg.max_files, previous: entries }, stats);
       if (stats.truncated && !warnedTruncated) {
         warnedTruncated = true;
         log.warn({ code: 'CANH_ERR_FIM_TOO_MANY_FILES', max_files: cfg.max_files }, 'more files than max_files: the scan stopped early; exclude caches or raise max_files');

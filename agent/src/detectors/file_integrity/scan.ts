@@ -6,10 +6,12 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
-import { excluded, type Entry, type Snapshot } from './diff.ts';
+import { excluded, skippableEditorFile, type EditorRule, type Entry, type Snapshot } from './diff.ts';
 
 export interface ScanOptions {
   exclude: readonly string[];
+  /** Editor swap and backup files, skipped unless they could run (script extension, x bit). */
+  editor?: EditorRule;
   maxFileSize: number;
   maxFiles: number;
   /** The previous snapshot, whose hashes are reused for unchanged files. */
@@ -59,6 +61,7 @@ export async function scanInto(roots: readonly string[], out: Snapshot, opts: Sc
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') stats.errors++;
       return;
     }
+    if (opts.editor && skippableEditorFile(path, opts.editor, st.isFile() ? st.mode : undefined)) return;
     const e: Entry = {
       kind: kindOf(st),
       size: st.size,

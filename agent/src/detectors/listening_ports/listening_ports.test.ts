@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import def from './index.ts';
 import { decodeAddress, parseProcNet } from './parse.ts';
-import { readmeExample, recorder, testContext } from '../testing.ts';
+import { readmeExample, recorder, testContext, until } from '../testing.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
 
@@ -78,12 +79,14 @@ describe('listening_ports on real sockets', () => {
     await det.gather!(acc);
     expect(mine()).toEqual([]); // still within the grace period
     await det.gather!(acc);
-    const comm = readFileSync('/proc/self/comm', 'utf8').trim();
+    const exe = readlinkSync('/proc/self/exe');
     expect(mine().map((e) => `${e.evidence!.proto} ${e.evidence!.address} ${e.evidence!.port}`).sort()).toEqual(
       [`tcp 127.0.0.1 ${ports.tcp}`, `tcp6 ::1 ${ports.tcp6}`, `udp 127.0.0.1 ${ports.udp}`, `udp6 ::1 ${ports.udp6}`].sort(),
     );
     for (const e of mine()) {
-      expect(e.evidence).toMatchObject({ pid: process.pid, process: comm, exposed: false });
+      // The executable, not the thread name (/proc/self/comm of Node 24 reads "MainThread").
+      expect(e.evidence).toMatchObject({ pid: process.pid, exe, exe_inode: statSync(exe).ino, process: exe.slice(exe.lastIndexOf('/') + 1), exposed: false });
+      expect(e.message).toContain(`by ${exe} (pid ${process.pid})`);
       expect(e.severity).toBe('low');
     }
 
@@ -105,5 +108,119 @@ describe('listening_ports on real sockets', () => {
         .map((e) => e.evidence!.proto)
         .sort(),
     ).toEqual(['tcp', 'tcp6', 'udp', 'udp6']);
+  });
+});
+
+describe('listening_ports: the cost of short-lived listeners', () => {
+  const cleanup: (() => void)[] = [];
+  afterEach(() => cleanup.splice(0).forEach((f) => f()));
+  it('a listener gone within the grace period never costs a walk of every process\'s descriptors', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'canh-ports-walk-'));
+    cleanup.push(() => rmSync(state, { recursive: true, force: true }));
+    let walks = 0;
+    const base = testContext(state);
+    const ctx = testContext(state, {
+      readdir: async (p: string) => {
+        if (p === base.procRoot) walks++;
+        return base.readdir(p);
+      },
+    });
+    // Three gathers within a grace of five: no socket, ours or another process's, can
+    // outlive it here, so no walk may happen (before, every new socket cost one at once).
+    const det = def.create(def.config.parse({ grace_intervals: 5 }), ctx);
+    const { acc, events } = recorder();
+    await det.gather!(acc); // baseline: owners of what listens now are looked for
+    walks = 0;
+    const srv = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => srv.on('listening', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await det.gather!(acc);
+    await det.gather!(acc);
+    await new Promise((r) => srv.close(r));
+    await det.gather!(acc);
+    expect(walks).toBe(0);
+    expect(events.filter((e) => Number(e.evidence!.port) === port)).toEqual([]);
+  });
+});
+
+describe('listening_ports: another program behind a known port (real sockets, real processes)', () => {
+  const procs: ChildProcess[] = [];
+  let dir: string;
+  afterEach(() => {
+    for (const p of procs.splice(0)) p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A python listening on 127.0.0.1:port; resolves once /proc/net/tcp shows the socket. */
+  const listen = async (python: string, port: number) => {
+    const code = `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',${port}))\ns.listen()\ntime.sleep(300)\n`;
+    const p = spawn(python, ['-c', code], { stdio: 'ignore' });
+    procs.push(p);
+    const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    expect(await until(() => readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => l.includes(hex) && l.split(/\s+/)[4] === '0A'), 10_000)).toBe(true);
+    return p;
+  };
+
+  it('python3 on a port replaced by a copy of python3 at another path: listening_port_program_changed, high', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'canh-ports-prog-'));
+    const port = await new Promise<number>((r) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => r(p));
+      });
+    });
+    const det = def.create(def.config.parse({ grace_intervals: 1 }), testContext(join(dir, 'state')));
+    const { acc, events } = recorder();
+    const real = realpathSync('/usr/bin/python3');
+    const first = await listen('/usr/bin/python3', port);
+    await det.gather!(acc); // baseline holds python3 on the port
+    const mine = () => events.filter((e) => Number(e.evidence!.port) === port);
+    expect(mine()).toEqual([]);
+
+    first.kill('SIGKILL');
+    mkdirSync(join(dir, 'evil'));
+    copyFileSync(real, join(dir, 'evil/python3'));
+    const evil = await listen(join(dir, 'evil/python3'), port);
+    await det.gather!(acc);
+    expect(mine()).toEqual([]); // within the grace period
+    await det.gather!(acc);
+    expect(mine()).toEqual([
+      expect.objectContaining({
+        type: 'listening_port_program_changed',
+        severity: 'high',
+        evidence: expect.objectContaining({
+          proto: 'tcp',
+          address: '127.0.0.1',
+          port,
+          exe: join(dir, 'evil/python3'),
+          exe_inode: statSync(join(dir, 'evil/python3')).ino,
+          old_exe: real,
+          old_exe_inode: statSync(real).ino,
+          pid: evil.pid,
+        }),
+      }),
+    ]);
+    // Neither a "new port" nor a "closed" one; and the next gathers stay quiet.
+    await det.gather!(acc);
+    await det.gather!(acc);
+    expect(mine()).toHaveLength(1);
+
+    // The same path, another file (replaced in place, or upgraded): medium.
+    evil.kill('SIGKILL');
+    const oldInode = statSync(join(dir, 'evil/python3')).ino;
+    // Copied beside it, then renamed over it: the new inode is taken while the old one lives.
+    copyFileSync(real, join(dir, 'evil/python3.new'));
+    renameSync(join(dir, 'evil/python3.new'), join(dir, 'evil/python3'));
+    expect(statSync(join(dir, 'evil/python3')).ino).not.toBe(oldInode);
+    await listen(join(dir, 'evil/python3'), port);
+    events.length = 0;
+    for (let i = 0; i < 3; i++) await det.gather!(acc);
+    expect(mine()).toEqual([
+      expect.objectContaining({
+        type: 'listening_port_program_changed',
+        severity: 'medium',
+        evidence: expect.objectContaining({ exe: join(dir, 'evil/python3'), old_exe: join(dir, 'evil/python3'), old_exe_inode: oldInode }),
+      }),
+    ]);
   });
 });

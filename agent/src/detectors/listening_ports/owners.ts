@@ -1,14 +1,32 @@
 // Finds which process owns a socket: /proc/<pid>/fd/* links read "socket:[<inode>]".
 // Best effort: without root, other users' processes cannot be inspected and stay unknown.
+// The owner is named by its executable (path and inode), never by /proc/<pid>/comm: comm is
+// a thread name any process sets as it likes (Node's main thread is "MainThread").
 // Only asked for inodes not seen before, because walking every fd of every process is
 // the expensive part of this detector.
-import { readlink } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InputContext } from '../../inputs/types.ts';
 
 export interface Owner {
   pid: number;
+  /** Executable path (" (deleted)" left off; the inode tells a replaced file apart). */
+  exe: string;
+  /** Inode of the executable, 0 when it could not be read. */
+  inode: number;
+  /** Base name of the executable. */
   process: string;
+}
+
+const DELETED = ' (deleted)';
+
+/** The executable of a process, or undefined when it cannot be read (gone, not ours, kernel). */
+export async function executableOf(pidDir: string): Promise<{ exe: string; inode: number } | undefined> {
+  const link = await readlink(join(pidDir, 'exe')).catch(() => undefined);
+  if (!link) return undefined;
+  const exe = link.endsWith(DELETED) ? link.slice(0, -DELETED.length) : link;
+  const inode = await stat(join(pidDir, 'exe')).then((s) => s.ino, () => 0);
+  return { exe, inode };
 }
 
 export async function findOwners(ctx: InputContext, inodes: ReadonlySet<number>): Promise<Map<number, Owner>> {
@@ -35,8 +53,9 @@ export async function findOwners(ctx: InputContext, inodes: ReadonlySet<number>)
       if (!m) continue;
       const inode = Number(m[1]);
       if (!inodes.has(inode) || found.has(inode)) continue;
-      const comm = (await ctx.readFile(join(ctx.procRoot, pid, 'comm')).catch(() => '')).trim();
-      found.set(inode, { pid: Number(pid), process: comm || 'unknown' });
+      const x = await executableOf(join(ctx.procRoot, pid));
+      const exe = x?.exe ?? 'unknown';
+      found.set(inode, { pid: Number(pid), exe, inode: x?.inode ?? 0, process: exe.slice(exe.lastIndexOf('/') + 1) || 'unknown' });
     }
   }
   return found;
