@@ -72,12 +72,21 @@ RestrictSUIDSGID=yes
 RestrictRealtime=yes
 RestrictNamespaces=yes
 LockPersonality=yes
+PrivateMounts=yes
+RemoveIPC=yes
+KeyringMode=private
 SystemCallArchitectures=native
+# Node and the programs the inputs run (ping, ip) need nothing outside the service set;
+# a call outside it fails with EPERM instead of killing the agent.
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
 # AF_NETLINK: interface and neighbour listings; AF_PACKET is not needed (ARP comes from /proc).
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
-# Not set on purpose: MemoryDenyWriteExecute (V8's JIT needs writable code pages) and
-# ProtectProc=invisible (the processes input and suspicious_process detector must see
-# every process).
+# Not set on purpose: MemoryDenyWriteExecute (V8's JIT needs writable code pages),
+# ProtectProc=invisible and ProcSubset=pid (the processes input and the
+# suspicious_process detector must see every process, with no CAP_SYS_PTRACE to do it;
+# the cpu, mem, net and kernel inputs read /proc/stat, /proc/meminfo, /proc/net/*), and
+# PrivateUsers (it would take away the capabilities below).
 #
 # Capabilities, and nothing else:
 #  CAP_NET_RAW: the ping input runs the system ping. NoNewPrivileges stops ping from
