@@ -12,7 +12,7 @@
 # Options:
 #   --artifact PATH      the collector artifact: canh-collector-*.tar.gz or its unpacked
 #                        folder (default: the artifact this script is part of, share/..)
-#   --server-name NAME   the name agents and browsers use (default: hostname -f)
+#   --server-name NAME   the name (or IPv4 address) agents and browsers use (default: hostname -f)
 #   --with-nginx         Debian's nginx on 443 in front of the collector (127.0.0.1:8443)
 #   --tls-cert F --tls-key F   the certificate (full chain) and key for nginx; without
 #                        them a self-signed pair for NAME is made (agents then need ca_file)
@@ -361,8 +361,9 @@ if [ "$with_nginx" = 1 ]; then
     install -m 0644 "$tls_cert" "$ssl/collector.crt"; (umask 077; install -m 0600 "$tls_key" "$ssl/collector.key")
     done_ "installed the TLS certificate and key in /etc/ssl/canh"
   elif [ ! -s "$ssl/collector.crt" ]; then
+    case "$server_name" in *[!0-9.]*) san="DNS:$server_name" ;; *) san="IP:$server_name" ;; esac
     (umask 077; openssl req -x509 -newkey rsa:2048 -sha256 -days 825 -nodes -subj "/CN=$server_name" \
-      -addext "subjectAltName=DNS:$server_name" -keyout "$ssl/collector.key" -out "$ssl/collector.crt" 2>/dev/null) || die "openssl could not make a self-signed pair"
+      -addext "subjectAltName=$san" -keyout "$ssl/collector.key" -out "$ssl/collector.crt" 2>/dev/null) || die "openssl could not make a self-signed pair"
     chmod 0600 "$ssl/collector.key"; chmod 0644 "$ssl/collector.crt"
     done_ "made a self-signed certificate for $server_name (/etc/ssl/canh/collector.crt: give it to agents as collector.ca_file)"
   fi

@@ -20,6 +20,8 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v nginx >/dev/null || need+=(nginx-light)   # test/packaging/collector-artifact.test.ts: nginx -t and a proxy run
+command -v curl >/dev/null || need+=(curl)   # deploy/install-server.sh talks to InfluxDB with it
 command -v mcs >/dev/null || need+=(mono-mcs libmono-system-serviceprocess4.0-cil)   # compiles the Windows service wrapper in test/packaging
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
