@@ -13,6 +13,7 @@ import type { Spool } from './spool/types.ts';
 import { join } from 'node:path';
 import { DiskSpool } from './spool/disk.ts';
 import { AGENT_VERSION } from './version.ts';
+import { lockStateDir, type StateLock } from './state-lock.ts';
 
 export interface AgentDeps {
   log: Logger;
@@ -57,6 +58,7 @@ export class Agent {
   /** The tick of the agent's own point, taken when the tick's gathers are done (or the turn ends). */
   private selfDue: number | undefined;
   gatherErrors = 0;
+  private readonly stateLock: StateLock | undefined;
 
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
@@ -70,6 +72,8 @@ export class Agent {
     const a = config.agent;
     this.currentInterval = a.interval;
     this.readAtTicks = a.interval <= config.collector.ping_interval;
+    // The lock first: a second agent must not even open (and so truncate) the spool.
+    this.stateLock = deps.spool ? undefined : lockStateDir(a.state_dir);
     this.spool = deps.spool ?? openSpool(a, deps.log);
     this.batcher = new Batcher(this.spool, {
       batchSize: a.batch_size,
@@ -321,5 +325,6 @@ export class Agent {
     this.batcher.stop();
     await this.transport.stop();
     await this.spool.close();
+    this.stateLock?.release();
   }
 }

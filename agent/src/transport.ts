@@ -28,6 +28,7 @@ import {
 import { Backoff } from './backoff.ts';
 import { decodeFromCollector } from './collector-message.ts';
 import type { Spool, SpoolRecord } from './spool/types.ts';
+import { collectorCAs } from './trust.ts';
 
 export interface TransportOptions {
   url: string;
@@ -173,7 +174,8 @@ export class Transport {
       headers: { authorization: `Bearer ${this.opts.token}` },
       perMessageDeflate: false, // costs ~10x throughput; batches are the compression
       handshakeTimeout: 10_000,
-      ca: this.opts.caFile ? readFileSync(this.opts.caFile) : undefined,
+      // The system store and Node's bundled CAs, with ca_file (read again at each connect) added.
+      ca: collectorCAs(this.opts.caFile ? readFileSync(this.opts.caFile, 'utf8') : undefined),
       rejectUnauthorized: !this.opts.insecureSkipVerify,
     });
     this.ws = ws;
