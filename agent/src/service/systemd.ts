@@ -172,8 +172,16 @@ export async function installSystemd(
   return 0;
 }
 
+/** mkdir -p with every folder it makes 0755, whatever the umask (install.sh's is 077). */
+function mkdirPublic(dir: string): void {
+  if (existsSync(dir)) return;
+  mkdirPublic(dirname(dir));
+  mkdirSync(dir, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+}
+
 function writeUnit(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirPublic(dirname(file));
   writeFileSync(file, text, { mode: 0o644 });
   chmodSync(file, 0o644);
 }
@@ -191,6 +199,12 @@ export async function uninstallSystemd(ctx: SystemdContext, spec: { stateDir: st
   }
   rmSync(unitFile, { force: true });
   ctx.out(`removed ${unitFile}`);
+  // Drop-ins (systemctl edit canh-agent) are local changes: kept, unless purging.
+  const dropIns = `${unitFile}.d`;
+  if (spec.purge && existsSync(dropIns)) {
+    rmSync(dropIns, { recursive: true, force: true });
+    ctx.out(`removed the drop-ins in ${dropIns}`);
+  }
   if (!ctx.staged) {
     await must(ctx, 'systemctl', ['daemon-reload'], 'reload systemd');
     await ctx.runner('systemctl', ['reset-failed', UNIT_NAME]);
