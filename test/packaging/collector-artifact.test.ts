@@ -243,6 +243,45 @@ inputs:
     expect(readFileSync(out).subarray(0, 5).toString('latin1')).toBe('%PDF-');
   }, 180_000);
 
+  it('the compose image\'s files, laid into a temporary root, serve wss:// and pass the image\'s healthcheck', async () => {
+    // What Dockerfile.collector copies, from where the build context has it (the artifact is this test's build).
+    const imageRoot = join(work, 'image');
+    const copies = [...readFileSync(join(ROOT, 'deploy/compose/Dockerfile.collector'), 'utf8').matchAll(/^COPY (\S+) (\S+)$/gm)];
+    expect(copies.length).toBeGreaterThan(0);
+    for (const [, from, to] of copies) {
+      const src = from === 'dist/canh-collector' ? join(work, 'dist/canh-collector') : join(ROOT, from!);
+      mkdirSync(join(imageRoot, to!, '..'), { recursive: true });
+      execFileSync('cp', ['-a', src, join(imageRoot, to!)]);
+    }
+    const secrets = join(work, 'compose-secrets');
+    const made = run('bash', [join(ROOT, 'deploy/compose/make-secrets.sh'), 'collector.example.gov.vn'], { CANH_SECRETS_DIR: secrets });
+    expect(made.code, made.out).toBe(0);
+    // The InfluxDB this test runs has the installer's users: the collector's password is that one.
+    writeFileSync(join(secrets, 'influx_collector'), readFileSync(join(root, 'etc/canh/influx.password')));
+    const [port] = await freePorts(1);
+    const config = join(work, 'compose-collector.yaml');
+    writeFileSync(
+      config,
+      readFileSync(join(ROOT, 'deploy/compose/collector.yaml'), 'utf8')
+        .replaceAll('/run/secrets/', `${secrets}/`)
+        .replace('http://influxdb:8086', `http://127.0.0.1:${influxPort}`)
+        .replace('port: 8443', `port: ${port}`)
+        .replace('host: 0.0.0.0', 'host: 127.0.0.1')
+        .replace(/^state_dir: .*$/m, `state_dir: ${join(work, 'compose-state')}`),
+    );
+    const node = join(imageRoot, 'opt/canh-collector/lib/node');
+    const health = () => run(node, [join(imageRoot, 'opt/canh-collector/share/healthcheck.mjs')], { CANH_HEALTH_PORT: String(port) });
+    expect(health()).toEqual({ code: 1, out: 'healthz: no answer\n' });
+    const collector = spawnManaged(join(imageRoot, 'opt/canh-collector/bin/canh-collector'), ['serve', '--config', config], { name: 'image collector', env: env(), cleanEnv: true, cwd: work });
+    procs.push(collector);
+    await pollUntil(async () => (health().code === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the image healthcheck', abortIf: () => (collector.running ? undefined : collector.describe()) });
+    expect(health().out).toBe('healthz: 200\n');
+    // TLS it is: plain http on that port gets no healthy answer.
+    const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+    expect(plain).not.toBe(200);
+    await collector.stop();
+  }, 180_000);
+
   it('--uninstall keeps config and secrets; --uninstall --purge removes the collector\'s part', () => {
     const keep = install(['--uninstall']);
     expect(keep.code, keep.out).toBe(0);
