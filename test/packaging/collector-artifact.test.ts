@@ -235,6 +235,22 @@ inputs:
     await agent.stop();
   }, 180_000);
 
+  it('backup.md\'s online backup with the collector\'s own Node, while it runs, restores to the same agents', () => {
+    const doc = readFileSync(join(ROOT, 'docs/operating/backup.md'), 'utf8');
+    const m = /\/opt\/canh-collector\/lib\/node -e '([^']+)' \/var\/lib\/canh-collector\/collector\.db/.exec(doc);
+    expect(m, 'the node:sqlite backup command in backup.md').not.toBe(null);
+    const restored = join(work, 'restored-state');
+    mkdirSync(restored);
+    const r = run(join(root, 'opt/canh-collector/lib/node'), ['-e', m![1]!, join(work, 'state', 'collector.db'), join(restored, 'collector.db')]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/^pages \d+/);
+    const config = join(work, 'restored.yaml');
+    writeFileSync(config, readFileSync(collectorConfig, 'utf8').replace(/^state_dir: .*$/m, `state_dir: ${restored}`));
+    const list = (c: string) => (JSON.parse(run(bin(), ['agent', 'list', '--config', c, '--json']).out) as { name: string; agency: string }[]).map((a) => `${a.name}/${a.agency}`);
+    expect(list(config)).toEqual(['web-01/so-tttt']);
+    expect(list(config)).toEqual(list(collectorConfig));
+  }, 120_000);
+
   it.runIf(existsSync('/usr/bin/chromium'))('the installed program prints the monthly report as PDF with Debian\'s chromium', () => {
     const month = new Date().toISOString().slice(0, 7);
     const out = join(work, 'report.pdf');
