@@ -139,6 +139,8 @@ share="$src/share"
 pkgs=(influxdb chromium fonts-dejavu-core openssl curl)
 # nginx-light (Debian 12) or nginx-core serve as well as nginx.
 [ "$with_nginx" = 1 ] && ! command -v nginx >/dev/null && pkgs+=(nginx)
+# gpg turns Grafana's armoured key into the keyring APT reads.
+[ -n "$grafana_url" ] && pkgs+=(gpg)
 if live; then
   missing=()
   for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -453,5 +455,5 @@ echo "Status page: $url"
 echo "  first login: admin, password in $etc/status-admin.password (sudo cat it)"
 echo "Agents connect to: $agent_url  (register each: sudo -u canh-collector canh-collector agent add --name H --agency A --site S)"
 if [ -n "$grafana_url" ]; then
-  echo "Grafana: http://$server_name:3000/ (user admin; set its password: grafana-cli admin reset-admin-password \"\$(sudo cat $etc/grafana-admin.password)\")"
+  echo "Grafana: http://$server_name:3000/  first login: admin, password in $etc/grafana-admin.password (Grafana takes it at its first start)"
 fi

@@ -318,6 +318,25 @@ inputs:
     expect(existsSync(join(root, 'etc/influxdb/influxdb.conf'))).toBe(true);
   }, 180_000);
 
+  // Not run here: the live --with-grafana (Grafana's APT repository is not reachable from
+  // the test machines). Staged, everything around it is written and checked.
+  it('--with-grafana, staged: Grafana\'s admin password is a secret file Grafana reads', () => {
+    const groot = join(work, 'grafana-root');
+    const key = join(work, 'grafana.key');
+    writeFileSync(key, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----\n');
+    const installer = join(work, 'canh-collector/share/install-server.sh');
+    const r = run('bash', [installer, '--server-name', SERVER, '--with-grafana', 'https://grafana-apt.invalid/deb', key], { DESTDIR: groot });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('staged: would add https://grafana-apt.invalid/deb as an APT source and install grafana');
+    expect(r.out).toContain('would install Debian packages influxdb chromium fonts-dejavu-core openssl curl gpg');
+    expect(statSync(join(groot, 'etc/canh/grafana-admin.password')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(groot, 'etc/default/grafana-server'), 'utf8')).toBe('GF_SECURITY_ADMIN_PASSWORD__FILE=/etc/canh/grafana-admin.password\n');
+    expect(r.out).toContain('Grafana: http://127.0.0.1:3000/');
+    // Again: the line is not added twice.
+    expect(run('bash', [installer, '--server-name', SERVER, '--with-grafana', 'https://grafana-apt.invalid/deb', key], { DESTDIR: groot }).code).toBe(0);
+    expect(readFileSync(join(groot, 'etc/default/grafana-server'), 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+  }, 120_000);
+
   it('refuses a config the new program rejects, and leaves the installed one in place', () => {
     const installer = join(work, 'canh-collector/share/install-server.sh');
     const r0 = run('bash', [installer, '--server-name', SERVER], { DESTDIR: root });
