@@ -174,8 +174,8 @@ export class Transport {
       headers: { authorization: `Bearer ${this.opts.token}` },
       perMessageDeflate: false, // costs ~10x throughput; batches are the compression
       handshakeTimeout: 10_000,
-      // The system store and Node's bundled CAs, with ca_file (read again at each connect) added.
-      ca: collectorCAs(this.opts.caFile ? readFileSync(this.opts.caFile, 'utf8') : undefined),
+      // wss: the system store and Node's bundled CAs, with ca_file (read again at each connect) added.
+      ca: this.opts.url.startsWith('wss:') ? collectorCAs(this.opts.caFile ? readFileSync(this.opts.caFile, 'utf8') : undefined) : undefined,
       rejectUnauthorized: !this.opts.insecureSkipVerify,
     });
     this.ws = ws;
