@@ -176,7 +176,9 @@ secret() { # secret FILE OWNER: a new random password in FILE (0600), unless FIL
 }
 
 # ---- secrets and config ------------------------------------------------------------------
-install -d -m 0750 "$(d $etc)"; owner root:canh-collector "$(d $etc)"
+# 0755: the agent (canh-agent, often on the same host) keeps its files here too; each
+# secret file is 0600 and the config 0640, so the folder itself hides nothing.
+install -d -m 0755 "$(d $etc)"
 secret $etc/influx-admin.password root
 secret $etc/influx.password canh-collector
 secret $etc/influx-grafana.password root
@@ -351,7 +353,6 @@ if [ -n "$grafana_url" ]; then
   grep -q '^GF_SECURITY_ADMIN_PASSWORD__FILE=' "$envf" || echo "GF_SECURITY_ADMIN_PASSWORD__FILE=$etc/grafana-admin.password" >>"$envf"
   if live; then
     chown grafana "$(d $etc)/grafana-admin.password" "$(d $etc)/influx-grafana.password"
-    chgrp grafana "$(d $etc)"; chmod 0750 "$(d $etc)"
   fi
 fi
 

@@ -108,7 +108,7 @@ describe('install-server.sh into a fresh root (DESTDIR)', () => {
       expect(readFileSync(join(root, 'etc/canh', f), 'utf8')).toMatch(/^[A-Za-z0-9]{32}$/);
     }
     expect(statSync(join(root, 'etc/ssl/canh/collector.key')).mode & 0o777).toBe(0o600);
-    for (const d of ['etc', 'etc/systemd', 'etc/systemd/system', 'usr/local/bin']) expect(statSync(join(root, d)).mode & 0o777, d).toBe(0o755);
+    for (const d of ['etc', 'etc/canh', 'etc/systemd', 'etc/systemd/system', 'usr/local/bin']) expect(statSync(join(root, d)).mode & 0o777, d).toBe(0o755);
     for (const u of ['canh-collector.service', 'canh-collector-report.service', 'canh-collector-report.timer']) expect(existsSync(join(root, 'etc/systemd/system', u)), u).toBe(true);
     const conf = readFileSync(join(root, 'etc/influxdb/influxdb.conf'), 'utf8');
     expect(conf).toMatch(/auth-enabled = true/);

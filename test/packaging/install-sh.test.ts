@@ -81,7 +81,7 @@ describe('install.sh (DESTDIR)', () => {
     expect(existsSync(join(`${unit}.d`, 'override.conf'))).toBe(true);
     expect(existsSync(conf)).toBe(true);
     expect(existsSync(join(d, 'var/lib/canh-agent/spool.dat'))).toBe(true);
-  });
+  }, 180_000);
 
   it('takes the token from standard input, and purge removes config, token and state', () => {
     const d = tmp('destdir');
@@ -94,7 +94,7 @@ describe('install.sh (DESTDIR)', () => {
     const p = install(d, ['--uninstall', '--purge']);
     expect(p.status).toBe(0);
     for (const f of ['etc/canh/agent.yaml', 'etc/canh/agent.token', 'var/lib/canh-agent', 'usr/local/bin/canh-agent', 'etc/systemd/system/canh-agent.service.d']) expect(existsSync(join(d, f)), f).toBe(false);
-  });
+  }, 120_000);
 
   it('refuses a token on the command line', () => {
     const d = tmp('destdir');
