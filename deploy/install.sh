@@ -4,14 +4,16 @@
 # /etc/canh (0600, owned by the service user), and the canh-agent.service unit.
 #
 #   sudo ./install.sh --url wss://collector.example.gov.vn/v1/agent --token-file agent.token
-#   echo "$TOKEN" | sudo ./install.sh --url wss://... --token-stdin
-#   sudo CANH_AGENT_TOKEN=... ./install.sh --url wss://...
+#   sudo ./install.sh --url wss://... --token-stdin < agent.token
 #   sudo ./install.sh                      # upgrade: new binary, config and state kept
 #   sudo ./install.sh --uninstall [--purge]
 #
 # Options: --binary PATH (default: canh-agent-linux-<arch> or canh-agent next to this
-# script), --token T (works, but the token is then visible in the process list),
-# --no-start (install and enable, do not start).
+# script), --no-start (install and enable, do not start). The token never goes on a
+# command line (the process list shows those): --token-file, --token-stdin, or
+# CANH_AGENT_TOKEN in the environment of a script that runs this one.
+# An upgrade checks the installed config with the new binary before it replaces the old
+# one; a config the new binary rejects leaves the old binary in place.
 # DESTDIR=/some/dir stages every file under that folder and runs no system command
 # (no useradd, chown or systemctl): for packaging and for tests.
 set -euo pipefail
@@ -30,21 +32,23 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --url) url=${2:?--url needs a value}; shift 2 ;;
-    --token) token=${2:?--token needs a value}; shift 2
-      echo "install.sh: warning: --token shows the token in the process list; prefer --token-file or --token-stdin" >&2 ;;
+    --token) die "--token would show the token in the process list: use --token-file FILE or --token-stdin" ;;
     --token-file) token_file=${2:?--token-file needs a file}; shift 2 ;;
     --token-stdin) token_stdin=1; shift ;;
     --binary) binary=${2:?--binary needs a path}; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
     --no-start) start=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 
 if [ -z "$destdir" ] && [ "$(id -u)" != 0 ]; then die "run as root (sudo), or set DESTDIR to stage the files"; fi
-if [ -z "$destdir" ] && ! command -v systemctl >/dev/null; then die "this host has no systemd; run 'canh-agent run --config $conf_final' under your init system"; fi
+# Before anything changes: a host without a running systemd gets nothing half-installed.
+if [ -z "$destdir" ] && { ! command -v systemctl >/dev/null || [ ! -d /run/systemd/system ]; }; then
+  die "systemd is not running on this host (no /run/systemd/system): nothing was installed; run 'canh-agent run --config $conf_final' under your init system instead"
+fi
 bin="$destdir$bin_final" conf="$destdir$conf_final" tokenf="$destdir$token_final"
 # Staged: the token file is not yet at the path the config names, so validation is told the token.
 run_agent() { if [ -n "$destdir" ]; then DESTDIR="$destdir" CANH_AGENT_TOKEN=staged "$bin" "$@"; else "$bin" "$@"; fi; }
@@ -81,7 +85,6 @@ elif [ -z "$token" ] && [ -n "${CANH_AGENT_TOKEN:-}" ]; then token=$CANH_AGENT_T
 fi
 token=$(printf '%s' "$token" | tr -d ' \r\n\t')
 
-umask 077
 upgrade=0
 [ -f "$conf" ] && upgrade=1
 if [ "$upgrade" = 0 ]; then
@@ -96,17 +99,25 @@ if [ -n "$url" ]; then
   fi
 fi
 
-install -d -m 0755 "$destdir$prefix/bin" "$destdir/etc/canh"
+# Folders 0755 all the way up (a staging root too); secrets are made 0600 below.
+umask 022
+for dir in "$destdir$prefix/bin" "$destdir/etc/canh"; do install -d -m 0755 "$dir"; done
+# Upgrade: the new binary checks the config it will run with before it replaces the old one.
+if [ "$upgrade" = 1 ]; then
+  if [ -n "$destdir" ]; then check=(env DESTDIR="$destdir" CANH_AGENT_TOKEN=staged "$binary"); else check=("$binary"); fi
+  "${check[@]}" --validate --config "$conf" >/dev/null || die "$conf_final does not pass --validate with the new binary ($binary); the installed canh-agent was left as it was"
+fi
 # Replace the binary by rename, so a running agent is never left with a half-written file.
 install -m 0755 "$binary" "$bin.new"
 mv -f "$bin.new" "$bin"
 
 if [ -n "$token" ]; then
-  printf '%s\n' "$token" > "$tokenf.new"
+  (umask 077; printf '%s\n' "$token" > "$tokenf.new")
   chmod 0600 "$tokenf.new"
   mv -f "$tokenf.new" "$tokenf"
 fi
 if [ "$upgrade" = 0 ]; then
+  (umask 077; : > "$conf.new")
   cat > "$conf.new" <<CONF
 # Canh agent, written by install.sh on $(date -u +%Y-%m-%d). Every option, with its
 # default: docs/operating/config-reference.md. Check changes with:

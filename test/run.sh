@@ -21,7 +21,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 command -v systemd-analyze >/dev/null || need+=(systemd)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)   # serves the local site of the web_access end-to-end test
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)   # web_access end-to-end test; collector-artifact test (nginx -t and a proxy run)
 [ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null)" ] || need+=(faketime)   # steps the wall clock of real processes in test/faults.test.ts
 command -v mcs >/dev/null || need+=(mono-mcs libmono-system-serviceprocess4.0-cil)   # compiles the Windows service wrapper in test/packaging
 if [ ${#need[@]} -gt 0 ]; then

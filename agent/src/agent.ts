@@ -13,6 +13,7 @@ import type { Input, InputContext } from './inputs/types.ts';
 import type { Point } from '@canh/protocol';
 import { join } from 'node:path';
 import { AGENT_VERSION } from './version.ts';
+import { lockStateDir, type StateLock } from './state-lock.ts';
 
 export interface AgentDeps {
   log: Logger;
@@ -62,6 +63,7 @@ export class Agent {
   private readonly clockWatch: ClockWatch;
   gatherErrors = 0;
   private auditErrors = 0;
+  private readonly stateLock: StateLock | undefined;
 
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
@@ -75,6 +77,8 @@ export class Agent {
     const a = config.agent;
     this.currentInterval = a.interval;
     this.readAtTicks = a.interval <= config.collector.ping_interval;
+    // The lock first: a second agent must not even open (and so truncate) the spool.
+    this.stateLock = deps.spool ? undefined : lockStateDir(a.state_dir);
     this.spool = deps.spool ?? openSpool(a, deps.log);
     this.batcher = new Batcher(this.spool, {
       batchSize: a.batch_size,
@@ -364,5 +368,6 @@ export class Agent {
     this.batcher.stop();
     await this.transport.stop();
     await this.spool.close();
+    this.stateLock?.release();
   }
 }

@@ -104,7 +104,15 @@ export async function main(argv: string[]): Promise<number> {
       return errors ? 1 : 0;
     }
     case 'run': {
-      const agent = new Agent(config, { log, ...(zodLeftOut() ? { parseCentral: (raw: unknown) => parseCentralInChild(raw) } : {}) });
+      let agent: Agent;
+      try {
+        agent = new Agent(config, { log, ...(zodLeftOut() ? { parseCentral: (raw: unknown) => parseCentralInChild(raw) } : {}) });
+      } catch (err) {
+        // Another agent on this state_dir, or a spool that cannot be opened: said with its code.
+        if (!(err instanceof CanhError)) throw err;
+        process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+        return 1;
+      }
       await agent.start();
       log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collector: config.collector.url }, 'canh-agent started');
       await new Promise<void>((resolve) => {

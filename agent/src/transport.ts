@@ -32,6 +32,7 @@ import {
   type Welcome,
 } from '@canh/protocol';
 import { Backoff, type Spool, type SpoolRecord } from '@canh/core';
+import { collectorCAs } from './trust.ts';
 
 export interface TransportOptions {
   url: string;
@@ -186,7 +187,8 @@ export class Transport {
       headers: { authorization: `Bearer ${this.opts.token}` },
       perMessageDeflate: false, // costs ~10x throughput; batches are the compression
       handshakeTimeout: 10_000,
-      ca: this.opts.caFile ? readFileSync(this.opts.caFile) : undefined,
+      // wss: the system store and Node's bundled CAs, with ca_file (read again at each connect) added.
+      ca: this.opts.url.startsWith('wss:') ? collectorCAs(this.opts.caFile ? readFileSync(this.opts.caFile, 'utf8') : undefined) : undefined,
       rejectUnauthorized: !this.opts.insecureSkipVerify,
       // The largest frame a collector legitimately sends (a central config in a welcome);
       // ws's default of 100 MiB let a hostile one balloon the agent's memory.

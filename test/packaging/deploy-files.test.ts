@@ -4,7 +4,7 @@
 // C# compiler is there (Debian: mono-mcs, libmono-system-serviceprocess4.0-cil).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT, tmp } from './helpers.ts';
@@ -12,37 +12,59 @@ import { ROOT, tmp } from './helpers.ts';
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
 describe('compose', () => {
-  const compose = parse(read('deploy/compose/compose.yaml')) as {
-    services: Record<string, { image?: string; build?: { context: string; dockerfile: string }; ports?: string[]; volumes?: string[]; depends_on?: string[] }>;
-    volumes: Record<string, unknown>;
-  };
-  it('runs InfluxDB 1.8, the collector and Grafana', () => {
+  type Service = { image?: string; build?: { context: string; dockerfile: string }; ports?: string[]; volumes?: string[]; depends_on?: string[]; secrets?: string[]; environment?: Record<string, string> };
+  const compose = parse(read('deploy/compose/compose.yaml')) as { services: Record<string, Service>; volumes: Record<string, unknown>; secrets: Record<string, { file: string }> };
+  const composeDir = join(ROOT, 'deploy/compose');
+
+  it('runs InfluxDB 1.8, the collector and Grafana, each at an exact version', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['collector', 'grafana', 'influxdb']);
-    expect(compose.services.influxdb!.image).toMatch(/^influxdb:1\.8/);
-    expect(compose.services.grafana!.image).toMatch(/^grafana\/grafana-oss:/);
-    expect(compose.services.collector!.ports).toEqual(['8443:8443']);
+    for (const [name, s] of Object.entries(compose.services)) expect(s.image, name).toMatch(/:\d+\.\d+\.\d+$|@sha256:[0-9a-f]{64}$/);
+    expect(compose.services.influxdb!.image).toMatch(/^influxdb:1\.8\./);
     expect(compose.services.collector!.depends_on).toContain('influxdb');
+    expect(read('deploy/compose/Dockerfile.collector')).toMatch(/^FROM [\w./-]+:\d+\.\d+(\.\d+)?(-slim)?$/m);
   });
-  it('names volumes that exist and paths that exist in the repository', () => {
-    const composeDir = join(ROOT, 'deploy/compose');
+
+  it('publishes only the collector\'s TLS port to the network; Grafana on the loopback', () => {
+    const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).filter((p) => !p.startsWith('127.0.0.1:')).map((p) => `${name} ${p}`));
+    expect(published).toEqual(['collector 443:8443']);
+    const c = parse(read('deploy/compose/collector.yaml')) as { listen: { port: number; tls?: { cert_file: string; key_file: string } } };
+    expect(c.listen.port).toBe(8443);
+    expect(c.listen.tls).toEqual({ cert_file: '/run/secrets/tls_cert', key_file: '/run/secrets/tls_key' });
+    expect(compose.services.grafana!.ports).toEqual(['127.0.0.1:3000:3000']);
+  });
+
+  it('takes every password from a secret file, none from the compose file', () => {
+    expect(compose.services.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD__FILE).toBe('/run/secrets/grafana_admin');
+    const text = read('deploy/compose/compose.yaml');
+    expect(text).not.toMatch(/PASSWORD: /);
+    for (const s of Object.values(compose.services)) for (const name of s.secrets ?? []) expect(Object.keys(compose.secrets)).toContain(name);
+  });
+
+  it('names volumes that exist and paths that exist once make-secrets.sh ran', () => {
+    const dir = tmp('compose-secrets');
+    const r = spawnSync('bash', [join(composeDir, 'make-secrets.sh'), 'collector.example.gov.vn'], { env: { PATH: process.env.PATH, CANH_SECRETS_DIR: dir }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    for (const [name, { file }] of Object.entries(compose.secrets)) {
+      const made = join(dir, file.replace(/^\.\/secrets\//, ''));
+      expect(existsSync(made), name).toBe(true);
+      if (name !== 'tls_cert') expect(statSync(made).mode & 0o777, name).toBe(0o600);
+    }
     for (const [name, s] of Object.entries(compose.services)) {
       for (const v of s.volumes ?? []) {
         const src = v.split(':')[0]!;
-        if (src.startsWith('.')) {
-          // dashboards/generated is made by npm run dashboards:generate; the rest is committed.
-          if (!src.endsWith('dashboards/generated')) expect(existsSync(join(composeDir, src)), `${name}: ${src}`).toBe(true);
-        } else expect(Object.keys(compose.volumes), `${name}: ${src}`).toContain(src);
+        if (src.startsWith('.')) expect(existsSync(join(composeDir, src)), `${name}: ${src}`).toBe(true);
+        else expect(Object.keys(compose.volumes), `${name}: ${src}`).toContain(src);
       }
     }
     const b = compose.services.collector!.build!;
     expect(existsSync(join(composeDir, b.context, b.dockerfile))).toBe(true);
-    expect(existsSync(join(ROOT, 'deploy/grafana/provisioning'))).toBe(true);
   });
-  it('the collector image is node:24-slim running the collector CLI as its own user', () => {
-    const df = read('deploy/compose/Dockerfile.collector');
-    expect(df).toMatch(/^FROM node:24-slim$/m);
-    expect(df).toMatch(/^USER canh-collector$/m);
-    expect(df).toContain('collector/src/cli.ts');
+
+  it('.dockerignore lets in only what the Dockerfile copies', () => {
+    const ignore = read('.dockerignore').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(ignore[0]).toBe('*');
+    const copied = [...read('deploy/compose/Dockerfile.collector').matchAll(/^COPY (\S+) /gm)].map((m) => m[1]!);
+    expect(ignore.slice(1).map((l) => l.replace(/^!/, '').replace(/\/$/, '')).sort()).toEqual(copied.sort());
   });
 });
 

@@ -39,8 +39,8 @@ describe('systemd units', () => {
 
   it('the collector unit verifies', () => {
     const text = readFileSync(join(ROOT, 'deploy/systemd/canh-collector.service'), 'utf8');
-    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/canh\/collector\/src\/cli.ts serve/m);
-    // The host running the tests may have no /usr/bin/node: point ExecStart at one that exists.
+    expect(text).toMatch(/^ExecStart=\/opt\/canh-collector\/bin\/canh-collector serve --config \/etc\/canh\/collector.yaml$/m);
+    // The host running the tests has no /opt/canh-collector: point ExecStart at a program that exists.
     const unit = text.replace(/^ExecStart=\S+/m, `ExecStart=${program()}`);
     expect(verify(unit, 'canh-collector.service')).toEqual({ code: 0, said: '' });
   });
@@ -53,5 +53,20 @@ describe('systemd units', () => {
     const r = verify(unit, 'canh-agent.service');
     expect(r.said).toMatch(/protect system value/i);
     expect(r.said).toMatch(/nonexistent/);
+  });
+});
+
+describe('monthly report units', () => {
+  it('the report service and its timer verify', () => {
+    const dir = tmp('report-unit');
+    const svc = readFileSync(join(ROOT, 'deploy/systemd/canh-collector-report.service'), 'utf8');
+    expect(svc).toMatch(/^ExecStart=\/opt\/canh-collector\/bin\/canh-collector report --format pdf /m);
+    writeFileSync(join(dir, 'canh-collector-report.service'), svc.replace(/^ExecStart=\S+/m, `ExecStart=${program()}`));
+    const timer = readFileSync(join(ROOT, 'deploy/systemd/canh-collector-report.timer'), 'utf8');
+    expect(timer).toMatch(/^OnCalendar=\*-\*-02 07:00:00$/m);
+    writeFileSync(join(dir, 'canh-collector-report.timer'), timer);
+    const r = spawnSync('systemd-analyze', ['verify', join(dir, 'canh-collector-report.timer'), join(dir, 'canh-collector-report.service')], { encoding: 'utf8' });
+    const said = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('canh-collector-report') || l.includes(dir)).join('\n');
+    expect({ code: r.status, said }).toEqual({ code: 0, said: '' });
   });
 });

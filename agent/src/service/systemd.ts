@@ -72,12 +72,21 @@ RestrictSUIDSGID=yes
 RestrictRealtime=yes
 RestrictNamespaces=yes
 LockPersonality=yes
+PrivateMounts=yes
+RemoveIPC=yes
+KeyringMode=private
 SystemCallArchitectures=native
+# Node and the programs the inputs run (ping, ip) need nothing outside the service set;
+# a call outside it fails with EPERM instead of killing the agent.
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
 # AF_NETLINK: interface and neighbour listings; AF_PACKET is not needed (ARP comes from /proc).
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
-# Not set on purpose: MemoryDenyWriteExecute (V8's JIT needs writable code pages) and
-# ProtectProc=invisible (the processes input and suspicious_process detector must see
-# every process).
+# Not set on purpose: MemoryDenyWriteExecute (V8's JIT needs writable code pages),
+# ProtectProc=invisible and ProcSubset=pid (the processes input and the
+# suspicious_process detector must see every process, with no CAP_SYS_PTRACE to do it;
+# the cpu, mem, net and kernel inputs read /proc/stat, /proc/meminfo, /proc/net/*), and
+# PrivateUsers (it would take away the capabilities below).
 #
 # Capabilities, and nothing else:
 #  CAP_NET_RAW: the ping input runs the system ping. NoNewPrivileges stops ping from
@@ -163,8 +172,16 @@ export async function installSystemd(
   return 0;
 }
 
+/** mkdir -p with every folder it makes 0755, whatever the umask (install.sh's is 077). */
+function mkdirPublic(dir: string): void {
+  if (existsSync(dir)) return;
+  mkdirPublic(dirname(dir));
+  mkdirSync(dir, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+}
+
 function writeUnit(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirPublic(dirname(file));
   writeFileSync(file, text, { mode: 0o644 });
   chmodSync(file, 0o644);
 }
@@ -182,6 +199,12 @@ export async function uninstallSystemd(ctx: SystemdContext, spec: { stateDir: st
   }
   rmSync(unitFile, { force: true });
   ctx.out(`removed ${unitFile}`);
+  // Drop-ins (systemctl edit canh-agent) are local changes: kept, unless purging.
+  const dropIns = `${unitFile}.d`;
+  if (spec.purge && existsSync(dropIns)) {
+    rmSync(dropIns, { recursive: true, force: true });
+    ctx.out(`removed the drop-ins in ${dropIns}`);
+  }
   if (!ctx.staged) {
     await must(ctx, 'systemctl', ['daemon-reload'], 'reload systemd');
     await ctx.runner('systemctl', ['reset-failed', UNIT_NAME]);
