@@ -136,6 +136,7 @@ export class Collector {
       log: this.log.child({ component: 'alerts' }),
       dbFile: join(config.state_dir, 'collector.db'),
       secrets: config.alertingSecrets,
+      mono: () => performance.now(),
       writeLines: (lines) => this.writer.write(lines),
       isRevoked: (host) => {
         const a = this.registry.get(host);

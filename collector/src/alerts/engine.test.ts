@@ -54,8 +54,8 @@ function base(extra: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-function start(alerting: Record<string, unknown>, at = T0): Harness {
-  h = harness(alerting, { env: { SMTP_PASSWORD: 'mật-khẩu-smtp' }, certPem: smtp.certPem, start: at });
+function start(alerting: Record<string, unknown>, at = T0, mono?: () => number): Harness {
+  h = harness(alerting, { env: { SMTP_PASSWORD: 'mật-khẩu-smtp' }, certPem: smtp.certPem, start: at, ...(mono ? { mono } : {}) });
   return h;
 }
 
@@ -242,6 +242,32 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     expect(state()).not.toContain('10.0.0.1:firing');
     await h.advance(1 * MIN, (t) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0), ping(t, '10.0.0.2', 0)])));
     expect(state()).not.toContain('10.0.0.2:firing');
+  });
+
+  it('absence under clock steps: an agent clock 7 h behind still sends; a collector step of +1 h fires nothing; silence is still found after it', async () => {
+    const rule = { name: 'ping_silent', type: 'absence', measurement: 'ping', for: '5m', group_by: ['host', 'url'], severity: 'high', title: { vi: 'Mất dữ liệu ping', en: 'Ping data missing' } };
+    let stepped = 0;
+    const h = start(base({ rules: [rule] }), T0, () => h.now() - stepped);
+    const firing = () => [...h.engine.tracker.alerts.values()].filter((a) => a.state === 'firing' || a.state === 'pending').map((a) => `${a.labels.url}:${a.state}`);
+    // 10.0.0.2 comes from an agent whose clock stepped back 7 h: its samples carry old times.
+    const both = (t: number) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0), ping(t - 7 * 3600_000, '10.0.0.2', 0)]));
+    await h.advance(8 * MIN, both);
+    expect(firing()).toEqual([]);
+    // The collector's wall clock steps forward an hour; the next round comes before any data.
+    h.jump(3600_000);
+    stepped += 3600_000;
+    await h.engine.tick();
+    expect(firing()).toEqual([]);
+    expect(h.engine.clockSteps).toBe(1);
+    // And back 90 s: nothing either.
+    h.jump(-90_000);
+    stepped -= 90_000;
+    await h.advance(1 * MIN, both);
+    expect(firing()).toEqual([]);
+    // A real silence after the steps is still found: 10.0.0.2 stops for 6 minutes.
+    await h.advance(6 * MIN, (t) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0)])));
+    expect(firing()).toContain('10.0.0.2:firing');
+    expect(firing()).not.toContain('10.0.0.1:firing');
   });
 
   it('the default rule pack: disk full after 5 minutes, certificate expiry in days', async () => {

@@ -23,12 +23,18 @@ import { handleAlertApi } from './http.ts';
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
 
+/** A wall-clock jump larger than this between rounds is a step (NTP slews smaller ones). */
+const CLOCK_STEP_MS = 30_000;
+
 export interface AlertEngineDeps {
   log: Logger;
   /** The collector's SQLite file (collector.db), or a store of its own. */
   dbFile?: string;
   store?: AlertStore;
   clock?: () => number;
+  /** A monotonic clock (ms). With it, a step of the wall clock over 30 s is detected at each
+   *  round and the remembered times move with it (see AbsenceEvaluator.shiftTime). */
+  mono?: () => number;
   secrets?: AlertingSecrets;
   /** Line protocol out (the collector's InfluxWriter.write): the `alert` measurement. */
   writeLines?: (lines: string[]) => Promise<void>;
@@ -303,6 +309,7 @@ export class AlertEngine {
   /** Timers (for, holds, silence of series, resolve_after), then due notifications. */
   evaluate(): number {
     const now = this.clock();
+    this.followClockStep(now);
     this.threshold.tick(now);
     this.absence.tick(now);
     this.events.tick(now);
@@ -314,6 +321,21 @@ export class AlertEngine {
     const line = this.late.line(now);
     if (line && this.deps.writeLines) this.deps.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert_engine counters in InfluxDB'));
     return this.dispatcher.flush(now);
+  }
+
+  private clockOffset: number | undefined;
+  clockSteps = 0;
+
+  private followClockStep(now: number): void {
+    if (!this.deps.mono) return;
+    const offset = now - this.deps.mono();
+    const step = this.clockOffset === undefined ? 0 : offset - this.clockOffset;
+    this.clockOffset = offset;
+    if (Math.abs(step) <= CLOCK_STEP_MS) return;
+    this.clockSteps++;
+    this.absence.shiftTime(step);
+    this.tracker.shiftPending(step);
+    this.log.warn({ step_ms: Math.round(step) }, 'the wall clock stepped: absence and pending alerts keep their elapsed time');
   }
 
   /** One round: evaluate, queue, and deliver what is due (awaited, for tests). */

@@ -27,6 +27,8 @@ export interface Harness {
   now(): number;
   /** Move the clock in 10 s steps, calling `each` (feed data) then ticking at every step. */
   advance(ms: number, each?: (t: number) => void): Promise<void>;
+  /** Move the wall clock at once (a step: no tick, no data in between). */
+  jump(ms: number): void;
   /** A new engine on the same SQLite file (a collector restart). */
   restart(): Promise<AlertEngine>;
   stop(): Promise<void>;
@@ -44,7 +46,7 @@ export function smtpSection(smtp: TestSmtpServer, extra: Record<string, unknown>
   return section;
 }
 
-export function harness(alerting: Record<string, unknown>, opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string } = {}): Harness {
+export function harness(alerting: Record<string, unknown>, opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'canh-alerts-'));
   const dbFile = join(dir, 'collector.db');
   if (opts.certPem) {
@@ -62,6 +64,7 @@ export function harness(alerting: Record<string, unknown>, opts: { start?: numbe
       log,
       dbFile,
       clock: () => t,
+      ...(opts.mono ? { mono: opts.mono } : {}),
       secrets: config.alertingSecrets,
       writeLines: async (l) => {
         lines.push(...l);
@@ -83,6 +86,9 @@ export function harness(alerting: Record<string, unknown>, opts: { start?: numbe
         each?.(t);
         await h.engine.tick();
       }
+    },
+    jump(ms) {
+      t += ms;
     },
     async restart() {
       await h.engine.stop();

@@ -154,6 +154,12 @@ export class AlertTracker {
     if (this.alerts.has(a.id)) this.store.updateAlert(a);
   }
 
+  /** The wall clock stepped: pending alerts keep the time they have been pending for
+   *  (their `for` counts elapsed time, not the clock's jump). */
+  shiftPending(stepMs: number): void {
+    for (const a of this.alerts.values()) if (a.state === 'pending') a.activeAt += stepMs;
+  }
+
   fire(a: Alert, at: number): void {
     if (a.state !== 'pending') return;
     a.state = 'firing';

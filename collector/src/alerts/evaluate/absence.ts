@@ -142,7 +142,9 @@ export class AbsenceEvaluator {
         const labels = alertLabels(r.name, id.agency, r.group_by, (n) => tags[n]);
         const key = fingerprint(labels);
         const s = this.series.get(key);
-        const seen = Math.min(p.time, now);
+        // Silence is judged by arrival on the collector's clock, never by the sample's own
+        // time: an agent whose clock stepped back (or a backlog replayed late) is sending.
+        const seen = now;
         if (!s) this.series.set(key, { key, labels, lastSeen: seen, rule: r.name });
         else if (seen > s.lastSeen) s.lastSeen = seen;
         this.dirty.add(key);
@@ -178,6 +180,17 @@ export class AbsenceEvaluator {
       }
     }
     if (this.dirty.size && now - this.lastPersist >= PERSIST_EVERY_MS) this.persist(now);
+  }
+
+  /** The collector's wall clock stepped by `stepMs` (seen against its monotonic clock):
+   *  move every remembered time with it, so a step forward does not make every series and
+   *  offline agent look silent for that long, and a step back does not hide a silence. */
+  shiftTime(stepMs: number): void {
+    for (const [k, s] of this.series) {
+      s.lastSeen += stepMs;
+      this.dirty.add(k);
+    }
+    for (const a of this.liveness.values()) a.since += stepMs;
   }
 
   persist(now: number): void {
