@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,39 @@ describe('writeStateFile', () => {
     await expect(writeStateFile(blocked, 'y')).rejects.toThrow();
     expect(readFileSync(path, 'utf8')).toBe('old');
     expect(readdirSync(dir).sort()).toEqual(['blocked', 'keep.json']);
+  });
+});
+
+describe('writeStateFile on a full disk (a real tmpfs)', () => {
+  // Root only (mount); the suite runs as root here and in CI, as the fault tests do.
+  const canMount = process.getuid?.() === 0 && process.platform === 'linux';
+  it.runIf(canMount)('ENOSPC part-way through: the old file stays whole, no temporary file is left, the next write after space returns lands', async () => {
+    const dir = tmp();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+    try {
+      const path = join(dir, 'baseline.json');
+      const old = JSON.stringify({ files: Array.from({ length: 200 }, (_, i) => `/etc/f${i}`) });
+      await writeStateFile(path, old);
+      // Fill the disk, leaving less than the new state needs.
+      const filler = join(dir, 'filler');
+      const fd = openSync(filler, 'w');
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(4096));
+      } catch (err) {
+        expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      } finally {
+        closeSync(fd);
+      }
+      const big = JSON.stringify({ files: Array.from({ length: 20_000 }, (_, i) => `/etc/file-${i}`) });
+      await expect(writeStateFile(path, big)).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(readFileSync(path, 'utf8')).toBe(old);
+      expect(readdirSync(dir).sort()).toEqual(['baseline.json', 'filler']);
+      unlinkSync(filler);
+      await writeStateFile(path, big);
+      expect(readFileSync(path, 'utf8')).toBe(big);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
   });
 });
 
