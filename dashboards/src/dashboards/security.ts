@@ -54,6 +54,22 @@ export function security(lang: Lang): DashboardBuilder {
       columnOptions: { severity: severityCell },
     });
 
+  /** The 20 values of an evidence field (a field, not a tag: Grafana groups them) with the most occurrences. */
+  const topBy = (o: { title: Text; description: Text; field: string; where: string; column: Text; sum: Text }) =>
+    table(lang, {
+      title: o.title,
+      description: o.description,
+      queries: [influx(`SELECT "${o.field}", "count" ${EV} AND ${o.where} AND $timeFilter`)],
+      transformations: [
+        { id: 'groupBy', options: { fields: { [o.field]: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } } },
+        { id: 'sortBy', options: { sort: [{ field: 'count (sum)', desc: true }] } },
+        { id: 'limit', options: { limitField: 20 } },
+      ],
+      columns: { [o.field]: o.column, 'count (sum)': o.sum },
+      sortBy: { column: 'count (sum)', desc: true },
+      w: 8,
+    });
+
   return canhDashboard(lang, {
     key: 'security',
     title: { en: 'Canh — Security', vi: 'Canh — An ninh mạng' },
@@ -113,21 +129,16 @@ export function security(lang: Lang): DashboardBuilder {
       }),
     )
     .withPanel(
-      table(lang, {
+      topBy({
         title: { en: 'Top sources of failed logins', vi: 'Các địa chỉ đăng nhập thất bại nhiều nhất' },
         description: {
           en: 'Source addresses with the most failed logins (SSH, Windows logon...) in the time range. Addresses outside the province’s networks trying many users are attackers.',
           vi: 'Các địa chỉ nguồn có nhiều lần đăng nhập thất bại nhất (SSH, đăng nhập Windows...) trong khoảng thời gian. Địa chỉ ngoài mạng của tỉnh thử nhiều tài khoản là kẻ tấn công.',
         },
-        queries: [influx(`SELECT "src_ip", "count" ${EV} AND ${FAILED_LOGIN} AND $timeFilter`)],
-        transformations: [
-          { id: 'groupBy', options: { fields: { src_ip: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } } },
-          { id: 'sortBy', options: { sort: [{ field: 'count (sum)', desc: true }] } },
-          { id: 'limit', options: { limitField: 20 } },
-        ],
-        columns: { src_ip: COMMON.source, 'count (sum)': { en: 'Failed logins', vi: 'Số lần thất bại' } },
-        sortBy: { column: 'count (sum)', desc: true },
-        w: 8,
+        field: 'src_ip',
+        where: FAILED_LOGIN,
+        column: COMMON.source,
+        sum: { en: 'Failed logins', vi: 'Số lần thất bại' },
       }),
     )
     .withRow(row(lang, { en: 'Attacks on accounts', vi: 'Tấn công tài khoản' }))
@@ -170,33 +181,23 @@ export function security(lang: Lang): DashboardBuilder {
       }),
     )
     .withPanel(
-      table(lang, {
+      topBy({
         title: { en: 'Most attacked sites', vi: 'Các trang web bị tấn công nhiều nhất' },
         description: { en: 'Web sites (virtual hosts) with the most attack requests in the time range.', vi: 'Các trang web (tên miền) có nhiều yêu cầu tấn công nhất trong khoảng thời gian.' },
-        queries: [influx(`SELECT "site", "count" ${EV} AND ${WEB} AND $timeFilter`)],
-        transformations: [
-          { id: 'groupBy', options: { fields: { site: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } } },
-          { id: 'sortBy', options: { sort: [{ field: 'count (sum)', desc: true }] } },
-          { id: 'limit', options: { limitField: 20 } },
-        ],
-        columns: { site: { en: 'Web site', vi: 'Trang web' }, 'count (sum)': { en: 'Attack requests', vi: 'Số yêu cầu tấn công' } },
-        sortBy: { column: 'count (sum)', desc: true },
-        w: 8,
+        field: 'site',
+        where: WEB,
+        column: { en: 'Web site', vi: 'Trang web' },
+        sum: { en: 'Attack requests', vi: 'Số yêu cầu tấn công' },
       }),
     )
     .withPanel(
-      table(lang, {
+      topBy({
         title: { en: 'Top sources of web attacks', vi: 'Các địa chỉ tấn công trang web nhiều nhất' },
         description: { en: 'Source addresses with the most attack requests against the portals. Block those outside the province’s networks.', vi: 'Các địa chỉ nguồn gửi nhiều yêu cầu tấn công các cổng thông tin nhất. Chặn các địa chỉ ngoài mạng của tỉnh.' },
-        queries: [influx(`SELECT "src_ip", "count" ${EV} AND ${WEB} AND $timeFilter`)],
-        transformations: [
-          { id: 'groupBy', options: { fields: { src_ip: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } } },
-          { id: 'sortBy', options: { sort: [{ field: 'count (sum)', desc: true }] } },
-          { id: 'limit', options: { limitField: 20 } },
-        ],
-        columns: { src_ip: COMMON.source, 'count (sum)': { en: 'Attack requests', vi: 'Số yêu cầu tấn công' } },
-        sortBy: { column: 'count (sum)', desc: true },
-        w: 8,
+        field: 'src_ip',
+        where: WEB,
+        column: COMMON.source,
+        sum: { en: 'Attack requests', vi: 'Số yêu cầu tấn công' },
       }),
     )
     .withPanel(
