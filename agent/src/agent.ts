@@ -368,6 +368,7 @@ export class Agent {
     this.batcher.stop();
     await this.transport.stop();
     await this.spool.close();
+    if (this.batcher.lateAfterStop) this.deps.log.info({ points_and_events: this.batcher.lateAfterStop }, 'measured after stop began, not kept (the agent was stopping)');
     this.stateLock?.release();
   }
 }

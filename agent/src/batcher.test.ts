@@ -136,6 +136,24 @@ describe('batcher', () => {
     expect(spool.stats().batches).toBe(1);
   });
 
+  it('an event from a gather that outlives stop is counted, never written to the closing spool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-batcher-late-'));
+    try {
+      const spool = new DiskSpool({ dir, maxBytes: 10_000_000, fsync: 'interval', minFree: 0, fs: nodeSpoolFs });
+      const b = new Batcher(spool, { batchSize: 100, flushIntervalMs: 60_000, maxMessageBytes: 1_000_000, now: () => 1000 });
+      b.start();
+      b.accumulator('x').addPoint('m', {}, { v: 1 });
+      b.stop();
+      spool.close();
+      // Before: the event's prompt flush (setImmediate) appended to the closed spool: EBADF, uncaught.
+      b.accumulator('late').addEvent({ type: 't', severity: 'high', message: 'after stop' });
+      await new Promise((r) => setImmediate(r));
+      expect(b.lateAfterStop).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a disk that takes nothing: flush does not throw, the batch is reported dropped (not sent) and counted', () => {
     const dir = mkdtempSync(join(tmpdir(), 'canh-batcher-'));
     let full = false;

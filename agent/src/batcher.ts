@@ -107,7 +107,16 @@ export class Batcher {
     };
   }
 
+  /** Points and events that arrived after stop() (a gather that outlived the agent's
+   *  stop): the spool is closing, so they are not kept; counted here for the stop log. */
+  lateAfterStop = 0;
+  private stopped = false;
+
   private push(p: Point | undefined, e: SecurityEvent | undefined): void {
+    if (this.stopped) {
+      this.lateAfterStop++;
+      return;
+    }
     // Each point is serialised once, here: the text both sizes the batch (so it stays
     // below the collector's frame limit) and becomes part of the frame at flush.
     const limit = this.opts.maxMessageBytes * 0.9;
@@ -170,6 +179,7 @@ export class Batcher {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.eventFlush) clearImmediate(this.eventFlush);
     this.eventFlush = undefined;
     this.started = false;
