@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCollectorConfig } from '../config.ts';
 import { SqliteAlertStore } from './store.ts';
-import { createSilence, silenceJson, silenceState } from './silences.ts';
+import { createSilence, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
+import { defaultRules, effectiveRules } from './rules.ts';
 
-export const SILENCE_USAGE = `       canh-collector silence add MATCHER... (--duration 2h | --until TIME) --comment TEXT [--author NAME] [--start TIME]
+export const SILENCE_USAGE = `       canh-collector silence add MATCHER... (--duration 2h | --until TIME) --comment TEXT [--author NAME] [--start TIME] [--force]
        canh-collector silence list [--all] [--json]
        canh-collector silence expire ID`;
 
@@ -50,6 +51,8 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
         start: { type: 'string' },
         all: { type: 'boolean' },
         json: { type: 'boolean' },
+        /** Accept matchers on labels no current rule gives an alert (a rule yet to come). */
+        force: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -76,6 +79,7 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
             duration: values.until ? undefined : (values.duration ?? undefined),
           },
           now,
+          values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
         );
         store.addSilence(s);
         if (values.json) out(JSON.stringify(silenceJson(s, now)));

@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { createSilence, SilenceError, silenceJson, silenceState } from './silences.ts';
+import { createSilence, SilenceError, silenceJson, silenceState, knownAlertLabels } from './silences.ts';
 import type { AlertEngine } from './engine.ts';
 
 const MAX_BODY = 64 * 1024;
@@ -121,6 +121,7 @@ export async function handleAlertApi(
           duration: body.duration as string | undefined,
         },
         now,
+        body.force === true ? undefined : knownAlertLabels([...engine.rules.values()]),
       );
       engine.store.addSilence(s);
       ctx.log.info({ silence: s.id, matchers: silenceJson(s, now).matchers, by: s.createdBy, until: new Date(s.endsAt).toISOString() }, 'silence added (API)');

@@ -1,7 +1,7 @@
 // Matchers, silences and maintenance windows: the pure parts of muting.
 import { describe, expect, it } from 'vitest';
 import { matches, parseMatcher, formatMatcher, type Matcher } from './matchers.ts';
-import { createSilence, silencedBy } from './silences.ts';
+import { createSilence, knownAlertLabels, silencedBy } from './silences.ts';
 import { inMaintenance, minuteOfWeek, windowOpen } from './maintenance.ts';
 import type { MaintenanceWindow } from './config.ts';
 
@@ -36,6 +36,12 @@ describe('silences', () => {
     expect(silencedBy([s], { host: 'web01' }, now + 90 * 60_000)).toBe(s);
     expect(silencedBy([s], { host: 'web02' }, now + 90 * 60_000)).toBeUndefined();
     expect(silencedBy([s], { host: 'web01' }, now + 3 * 3_600_000)).toBeUndefined(); // expired
+  });
+  it('refuse a matcher on a label no alert carries, naming the one meant', () => {
+    const known = knownAlertLabels([{ group_by: ['host', 'url'] }, { group_by: ['src_ip'], correlate_by: 'src_ip' }]);
+    expect(() => createSilence({ matchers: ['hots=vm'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known)).toThrow(/no alert carries the label "hots" \(did you mean host\?\)/);
+    expect(() => createSilence({ matchers: ['host=vm', 'colour=red'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known)).toThrow(/matchers\[1\]: no alert carries the label "colour"; labels alerts carry: agency, host, rule, severity, site, src_ip, url/);
+    expect(createSilence({ matchers: ['host=vm', 'severity=high', 'url=~"https://.*"'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known).matchers).toHaveLength(3);
   });
 });
 

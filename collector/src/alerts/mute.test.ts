@@ -148,6 +148,9 @@ describe('silences', () => {
     const s = JSON.parse(add.out) as { id: string; matchers: string[]; state: string };
     expect(s).toMatchObject({ matchers: ['agency=so-yte'], state: 'active' });
     await expect(run('add', 'agency=so-yte', '--duration', '2h')).rejects.toMatchObject({ code: 'CANH_ERR_SILENCE_INVALID', message: expect.stringContaining('comment') });
+    // A typo in a label silences nothing: refused with the label meant; --force takes it anyway.
+    await expect(run('add', 'hots=vm', '--duration', '2h', '--comment', 'x', '--author', 'y')).rejects.toMatchObject({ code: 'CANH_ERR_SILENCE_INVALID', message: expect.stringContaining('did you mean host?') });
+    expect((await run('add', 'hots=vm', '--duration', '2h', '--comment', 'x', '--author', 'y', '--force')).code).toBe(0);
 
     await h.advance(6 * MIN, (t) => {
       h.engine.onBatch(hue, batch([disk(t, '/', 99)]));

@@ -30,7 +30,39 @@ function time(v: string | number, what: string): number {
   return t;
 }
 
-export function createSilence(input: SilenceInput, now: number): Silence {
+/** The labels an alert of these rules can carry (what a silence can match): rule, agency,
+ *  severity, and every rule's group_by and correlate_by labels. */
+export function knownAlertLabels(rules: readonly { group_by?: readonly string[]; correlate_by?: string }[]): Set<string> {
+  const out = new Set(['rule', 'agency', 'severity', 'host', 'site']);
+  for (const r of rules) {
+    for (const g of r.group_by ?? []) out.add(g);
+    if (r.correlate_by) out.add(r.correlate_by);
+  }
+  return out;
+}
+
+/** Edit distance, for "did you mean" (labels are short). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function unknownLabel(name: string, known: ReadonlySet<string>): string {
+  const near = [...known].map((k) => [k, distance(name, k)] as const).filter(([, d]) => d <= 2).sort((x, y) => x[1] - y[1])[0];
+  return `no alert carries the label "${name}"${near ? ` (did you mean ${near[0]}?)` : ''}; labels alerts carry: ${[...known].sort().join(', ')}`;
+}
+
+/** `knownLabels`: refuse a matcher on a label no alert carries (a typo silences nothing). */
+export function createSilence(input: SilenceInput, now: number, knownLabels?: ReadonlySet<string>): Silence {
   if (!Array.isArray(input.matchers) || input.matchers.length === 0) throw new SilenceError('matchers: name at least one (e.g. agency=so-tttt host=web01)');
   const ms: Matcher[] = input.matchers.map((m, i) => {
     if (typeof m !== 'string') {
@@ -41,6 +73,9 @@ export function createSilence(input: SilenceInput, now: number): Silence {
     const p = parseMatcher(m);
     if (typeof p === 'string') throw new SilenceError(`matchers[${i}]: ${p}`);
     return p;
+  });
+  if (knownLabels) ms.forEach((m, i) => {
+    if (!knownLabels.has(m.name)) throw new SilenceError(`matchers[${i}]: ${unknownLabel(m.name, knownLabels)}`);
   });
   // Alertmanager's safety rule: a silence whose every matcher matches an empty label
   // would silence everything.
