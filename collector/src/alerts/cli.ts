@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCollectorConfig } from '../config.ts';
 import { SqliteAlertStore } from './store.ts';
-import { createSilence, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
+import { createSilence, formatWhen, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
 import { defaultRules, effectiveRules } from './rules.ts';
 
 export const SILENCE_USAGE = `       canh-collector silence add MATCHER... (--duration 2h | --until TIME) --comment TEXT [--author NAME] [--start TIME] [--force]
@@ -66,6 +66,8 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
   mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
   const store = new SqliteAlertStore(join(config.state_dir, 'collector.db'));
   const now = (opts.now ?? Date.now)();
+  // Times people write and read here are in the alerting zone, said next to each one.
+  const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
   try {
     switch (sub) {
       case 'add': {
@@ -80,10 +82,11 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
           },
           now,
           values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
+          tz,
         );
         store.addSilence(s);
         if (values.json) out(JSON.stringify(silenceJson(s, now)));
-        else out(`silence ${s.id} added: ${(silenceJson(s, now).matchers as string[]).join(' ')} until ${new Date(s.endsAt).toISOString()}`);
+        else out(`silence ${s.id} added: ${(silenceJson(s, now).matchers as string[]).join(' ')} from ${formatWhen(s.startsAt, tz)} until ${formatWhen(s.endsAt, tz)}`);
         return 0;
       }
       case 'list': {
@@ -93,7 +96,7 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
           out(['ID', 'STATE', 'MATCHERS', 'ENDS', 'AUTHOR', 'COMMENT'].join('\t'));
           for (const s of list) {
             const j = silenceJson(s, now);
-            out([s.id, j.state, (j.matchers as string[]).join(' '), j.ends_at, s.createdBy, s.comment].join('\t'));
+            out([s.id, j.state, (j.matchers as string[]).join(' '), formatWhen(s.endsAt, tz), s.createdBy, s.comment].join('\t'));
           }
         }
         return 0;

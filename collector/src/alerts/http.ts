@@ -122,6 +122,7 @@ export async function handleAlertApi(
         },
         now,
         body.force === true ? undefined : knownAlertLabels([...engine.rules.values()]),
+        engine.cfg.timezone,
       );
       engine.store.addSilence(s);
       ctx.log.info({ silence: s.id, matchers: silenceJson(s, now).matchers, by: s.createdBy, until: new Date(s.endsAt).toISOString() }, 'silence added (API)');

@@ -1,7 +1,7 @@
 // Matchers, silences and maintenance windows: the pure parts of muting.
 import { describe, expect, it } from 'vitest';
 import { matches, parseMatcher, formatMatcher, type Matcher } from './matchers.ts';
-import { createSilence, knownAlertLabels, silencedBy } from './silences.ts';
+import { createSilence, formatWhen, knownAlertLabels, parseWhen, silencedBy } from './silences.ts';
 import { inMaintenance, minuteOfWeek, windowOpen } from './maintenance.ts';
 import type { MaintenanceWindow } from './config.ts';
 
@@ -37,6 +37,20 @@ describe('silences', () => {
     expect(silencedBy([s], { host: 'web02' }, now + 90 * 60_000)).toBeUndefined();
     expect(silencedBy([s], { host: 'web01' }, now + 3 * 3_600_000)).toBeUndefined(); // expired
   });
+  it('times only in unambiguous forms: ISO with a zone, ISO local or dd/mm/yyyy in the alerting zone; the rest refused', () => {
+    const tz = 'Asia/Ho_Chi_Minh';
+    expect(parseWhen('01/12/2027 06:00', 'ends_at', tz)).toBe(Date.parse('2027-12-01T06:00:00+07:00')); // 1 December, day first
+    expect(parseWhen('2026-12-08', 'ends_at', tz)).toBe(Date.parse('2026-12-08T00:00:00+07:00'));
+    expect(parseWhen('2026-12-08 06:30', 'ends_at', tz)).toBe(Date.parse('2026-12-08T06:30:00+07:00'));
+    expect(parseWhen('2026-12-08T06:30:00Z', 'ends_at', tz)).toBe(Date.parse('2026-12-08T06:30:00Z'));
+    expect(parseWhen('2026-12-08T06:30', 'ends_at', tz)).toBe(Date.parse('2026-12-08T06:30:00+07:00'));
+    expect(parseWhen('08/12/2026', 'ends_at', 'UTC')).toBe(Date.parse('2026-12-08T00:00:00Z'));
+    for (const bad of ['12/31/2026', '31/02/2027', 'Dec 8 2026', '2026-13-01', 'tomorrow', '8.12.2026 06:00', '2026-12-08 6h']) {
+      expect(() => parseWhen(bad, 'ends_at', tz), bad).toThrow(/not a time this understands.*day first/);
+    }
+    expect(formatWhen(Date.parse('2026-12-08T06:30:00+07:00'), tz)).toBe('2026-12-08 06:30 (Asia/Ho_Chi_Minh)');
+  });
+
   it('refuse a matcher on a label no alert carries, naming the one meant', () => {
     const known = knownAlertLabels([{ group_by: ['host', 'url'] }, { group_by: ['src_ip'], correlate_by: 'src_ip' }]);
     expect(() => createSilence({ matchers: ['hots=vm'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known)).toThrow(/no alert carries the label "hots" \(did you mean host\?\)/);

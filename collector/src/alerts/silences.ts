@@ -2,7 +2,7 @@
 // or the HTTP API (both go through createSilence, so both refuse the same mistakes),
 // stored in the collector's SQLite file, read by the running engine at every flush.
 import { randomUUID } from 'node:crypto';
-import { CanhError, parseDuration } from '@canh/core';
+import { CanhError, parseDuration, wallClock, zonedToUtc } from '@canh/core';
 import { formatMatcher, matches, matchesAll, parseMatcher, type Labels, type Matcher } from './matchers.ts';
 import type { Silence } from './types.ts';
 
@@ -24,10 +24,50 @@ export interface SilenceInput {
   duration?: string;
 }
 
-function time(v: string | number, what: string): number {
-  const t = typeof v === 'number' ? v : Date.parse(v);
-  if (!Number.isFinite(t)) throw new SilenceError(`${what}: not a time: "${String(v)}" (write e.g. 2026-05-04T22:00:00+07:00)`);
-  return t;
+const ISO_ZONED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
+const VI_LOCAL = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?: (\d{1,2}):(\d{2}))?$/;
+
+/**
+ * A time a person wrote, in one of the unambiguous forms only: ISO 8601 with its zone
+ * (2026-12-08T06:00:00+07:00), ISO date and time without one (2026-12-08 06:00, or a date
+ * alone: its 00:00), or the Vietnamese day-first dd/mm/yyyy [HH:MM]; the last two in the
+ * alerting time zone. "01/12/2027" is 1 December, never 12 January; anything else is
+ * refused rather than guessed. Epoch ms (the HTTP API) pass as they are.
+ */
+export function parseWhen(v: string | number, what: string, tz: string): number {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new SilenceError(`${what}: not a time: ${v}`);
+    return v;
+  }
+  const text = v.trim();
+  const bad = () =>
+    new SilenceError(`${what}: not a time this understands: "${v}" (write 2026-12-08T06:00:00+07:00, 2026-12-08 06:00 or 08/12/2026 06:00 — day first — the last two in ${tz})`);
+  const inZone = (y: number, mo: number, d: number, h: number, mi: number, sec: number) => {
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) throw bad();
+    const t = zonedToUtc(y, mo, d, h, mi, sec, 0, tz);
+    // 31/02 and the like roll over in Date arithmetic: refuse instead.
+    const back = wallClock(t, tz);
+    if (back.year !== y || back.month !== mo || back.day !== d) throw bad();
+    return t;
+  };
+  if (ISO_ZONED.test(text)) {
+    const t = Date.parse(text);
+    if (Number.isFinite(t)) return t;
+    throw bad();
+  }
+  let m = ISO_LOCAL.exec(text);
+  if (m) return inZone(+m[1]!, +m[2]!, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+  m = VI_LOCAL.exec(text);
+  if (m) return inZone(+m[3]!, +m[2]!, +m[1]!, +(m[4] ?? 0), +(m[5] ?? 0), 0);
+  throw bad();
+}
+
+/** A time as people in the alerting zone read it: "2026-12-08 06:00 (Asia/Ho_Chi_Minh)". */
+export function formatWhen(t: number, tz: string): string {
+  const w = wallClock(t, tz);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${w.year}-${p(w.month)}-${p(w.day)} ${p(w.hour)}:${p(w.minute)} (${tz})`;
 }
 
 /** The labels an alert of these rules can carry (what a silence can match): rule, agency,
@@ -62,7 +102,7 @@ function unknownLabel(name: string, known: ReadonlySet<string>): string {
 }
 
 /** `knownLabels`: refuse a matcher on a label no alert carries (a typo silences nothing). */
-export function createSilence(input: SilenceInput, now: number, knownLabels?: ReadonlySet<string>): Silence {
+export function createSilence(input: SilenceInput, now: number, knownLabels?: ReadonlySet<string>, tz = 'Asia/Ho_Chi_Minh'): Silence {
   if (!Array.isArray(input.matchers) || input.matchers.length === 0) throw new SilenceError('matchers: name at least one (e.g. agency=so-tttt host=web01)');
   const ms: Matcher[] = input.matchers.map((m, i) => {
     if (typeof m !== 'string') {
@@ -84,9 +124,9 @@ export function createSilence(input: SilenceInput, now: number, knownLabels?: Re
   const comment = (input.comment ?? '').trim();
   if (!createdBy) throw new SilenceError('author: say who creates the silence');
   if (!comment) throw new SilenceError('comment: say why (a ticket, the maintenance work)');
-  const startsAt = input.startsAt === undefined ? now : time(input.startsAt, 'starts_at');
+  const startsAt = input.startsAt === undefined ? now : parseWhen(input.startsAt, 'starts_at', tz);
   let endsAt: number;
-  if (input.endsAt !== undefined) endsAt = time(input.endsAt, 'ends_at');
+  if (input.endsAt !== undefined) endsAt = parseWhen(input.endsAt, 'ends_at', tz);
   else if (input.duration !== undefined) {
     const d = parseDuration(String(input.duration).trim());
     if (d === undefined || d <= 0) throw new SilenceError(`duration: not a duration: "${input.duration}" (write e.g. 2h, 30m, 1d)`);
