@@ -79,5 +79,30 @@ describe('central configuration', () => {
     expect(show.find((r) => r.agent === 'other-01')!.scope).toBe('site so-yte/bv');
     expect(show.find((r) => r.agent === 'ubnd-01')!.scope).toBe('agent ubnd-01');
     expect(existsSync(cfg)).toBe(true);
+
+    // User mistakes: a coded message, exit 2, never a stack trace.
+    const fail = (...args: string[]) => {
+      try {
+        execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, ...args], { encoding: 'utf8', stdio: 'pipe' });
+      } catch (e) {
+        const x = e as { status: number; stderr: string };
+        expect(x.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+        return { status: x.status, stderr: x.stderr };
+      }
+      throw new Error(`config push ${args.join(' ')} succeeded`);
+    };
+    const typo = fail('--file', good, '--agency', 'so-yt');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/CANH_ERR_CONFIG_UNKNOWN_TARGET: no registered agent is in agency "so-yt" \(agencies: .*so-yte/);
+    expect(fail('--file', good, '--site', 'so-yte/bvv').stderr).toMatch(/CANH_ERR_CONFIG_UNKNOWN_TARGET.*sites: .*so-yte\/bv/);
+    expect(execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--agency', 'so-moi', '--force'], { encoding: 'utf8' })).toMatch(/stored for agency so-moi/);
+    const missing = fail('--file', join(p.dir, 'no-such.yaml'), '--global');
+    expect(missing).toMatchObject({ status: 2 });
+    expect(missing.stderr).toMatch(/CANH_ERR_CONFIG_UNREADABLE: cannot read .*no-such\.yaml \(ENOENT\)/);
+    const broken = join(p.dir, 'broken.yaml');
+    writeFileSync(broken, 'inputs: [\n  - type: kernel\n');
+    const yaml = fail('--file', broken, '--global');
+    expect(yaml).toMatchObject({ status: 2 });
+    expect(yaml.stderr).toMatch(/CANH_ERR_CONFIG_INVALID: .*broken\.yaml is not valid YAML/);
   });
 });

@@ -40,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
         agent: { type: 'string' },
         author: { type: 'string' },
         comment: { type: 'string' },
+        force: { type: 'boolean' },
       },
     });
   } catch (err) {

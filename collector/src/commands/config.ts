@@ -5,7 +5,7 @@ import { CentralConfigStore, type Scope } from '../central/store.ts';
 import { openRegistry } from '../collector.ts';
 import { out, USAGE } from './usage.ts';
 
-export type ConfigValues = { file?: string; global?: boolean; agency?: string; site?: string; agent?: string; author?: string; comment?: string; json?: boolean };
+export type ConfigValues = { file?: string; global?: boolean; agency?: string; site?: string; agent?: string; author?: string; comment?: string; json?: boolean; force?: boolean };
 
 /** canh-collector config push|show|history. */
 export async function configCommand(sub: string | undefined, values: ConfigValues, stateDir: string): Promise<number> {
@@ -29,7 +29,32 @@ export async function configCommand(sub: string | undefined, values: ConfigValue
           process.stderr.write(`canh-collector: no agent named "${target}"\n`);
           return 1;
         }
-        const doc = parseYaml(readFileSync(values.file, 'utf8')) as unknown;
+        // An agency or site no registered agent belongs to reaches nobody: refused unless
+        // planned (--force), so a typo (so-ttt for so-tttt) is not stored silently.
+        if ((scope === 'agency' || scope === 'site') && !values.force) {
+          const known = new Set(registry.list().map((a) => (scope === 'agency' ? a.agency : `${a.agency}/${a.site}`)));
+          if (!known.has(target)) {
+            const list = [...known].sort();
+            process.stderr.write(
+              `canh-collector config push: CANH_ERR_CONFIG_UNKNOWN_TARGET: no registered agent is in ${scope} "${target}" (${scope === 'agency' ? 'agencies' : 'sites'}: ${list.join(', ') || 'none yet'}); check the name, or add --force for one whose agents are still to come\n`,
+            );
+            return 2;
+          }
+        }
+        let text: string;
+        try {
+          text = readFileSync(values.file, 'utf8');
+        } catch (err) {
+          process.stderr.write(`canh-collector config push: CANH_ERR_CONFIG_UNREADABLE: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? String(err)})\n`);
+          return 2;
+        }
+        let doc: unknown;
+        try {
+          doc = parseYaml(text) as unknown;
+        } catch (err) {
+          process.stderr.write(`canh-collector config push: CANH_ERR_CONFIG_INVALID: ${values.file} is not valid YAML: ${(err as Error).message.split('\n')[0]}\n`);
+          return 2;
+        }
         // Validate with the agent's own schemas (its declared export), so a bad config never
         // leaves the collector. Loaded here only: `serve` does not need the agent's code.
         const { parseCentralConfig, ConfigError } = await import('@canh/agent/config');

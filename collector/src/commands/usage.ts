@@ -7,7 +7,7 @@ export const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent revoke NAME
 ${SILENCE_USAGE}
 ${ALERTS_USAGE}
-       canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C]
+       canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C] [--force]
        canh-collector config show [--agent NAME] | config history
        canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
        canh-collector --validate --config FILE
