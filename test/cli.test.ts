@@ -31,6 +31,11 @@ describe('canh-collector agent add|list|revoke', () => {
     expect(run('collector', ['agent', 'revoke', 'mc-portal-01', '--config', cfg]).code).toBe(0);
     expect(run('collector', ['agent', 'list', '--config', cfg]).out).toContain('\trevoked\t');
     expect(run('collector', ['agent', 'revoke', 'nobody', '--config', cfg]).code).toBe(1);
+    // "SO-TTTT" is the same agency as "so-tttt": normalised with a warning, never a second agency.
+    const upper = run('collector', ['agent', 'add', '--config', cfg, '--name', 'web-02', '--agency', 'SO-TTTT', '--site', 'DC', '--json']);
+    expect(upper.code).toBe(0);
+    expect(upper.err).toContain('using agency "so-tttt", site "dc"');
+    expect(JSON.parse(upper.out)).toMatchObject({ agency: 'so-tttt', site: 'dc' });
   });
   it('refuses a bad config with the path of each problem', () => {
     const bad = join(dir, 'bad.yaml');

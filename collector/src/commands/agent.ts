@@ -13,7 +13,12 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
           process.stderr.write('canh-collector agent add: --name, --agency and --site are required\n');
           return 2;
         }
-        const { agent, token } = registry.add({ name: values.name, agency: values.agency, site: values.site });
+        // Agency and site ids are lower-case: "SO-TTTT" would otherwise start a second agency
+        // beside "so-tttt" (its own rows, mails and report), which nobody means.
+        const agency = values.agency.toLowerCase();
+        const site = values.site.toLowerCase();
+        if (agency !== values.agency || site !== values.site) process.stderr.write(`canh-collector agent add: agency and site are lower-case ids: using agency "${agency}", site "${site}"\n`);
+        const { agent, token } = registry.add({ name: values.name, agency, site });
         if (values.json) out(JSON.stringify({ id: agent.id, name: agent.name, agency: agent.agency, site: agent.site, token }));
         else {
           out(`agent ${agent.name} (agency ${agent.agency}, site ${agent.site}) registered.`);
