@@ -31,6 +31,9 @@ beforeAll(async () => {
   await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: [{ type: 'mem' }] });
   await p.addAgent({ name: 'ubnd-fs-02', agency: 'ubnd-tinh', site: 'tru-so', inputs: [{ type: 'mem' }] });
   p.collector.registry.add({ name: 'never-seen', agency: 'so-yte', site: 'bv' });
+  // A revoked agent: history, not the fleet (not counted, listed apart).
+  p.collector.registry.add({ name: 'old-pc', agency: 'so-tttt', site: 'dc-tinh' });
+  p.collector.registry.revoke('old-pc');
   // A security event through the real path, for the events section.
   const h = await p.addAgent({ name: 'web-03', agency: 'so-tttt', site: 'dc-tinh' });
   h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: '12 lần đăng nhập sai từ 203.0.113.7', evidence: { src_ip: '203.0.113.7' }, count: 12 });
@@ -75,14 +78,17 @@ describe('status page', () => {
     await page.fill('input[name=password]', 'mật-khẩu-đúng');
     await page.click('button[type=submit]');
     expect(new URL(page.url()).pathname).toBe('/status');
-    expect(await page.textContent('#summary')).toBe('3/4 tác tử trực tuyến');
+    expect(await page.textContent('#summary')).toBe('3/4 tác tử trực tuyến; 1 tác tử đã thu hồi (ở cuối trang, không tính)');
+    expect(await page.textContent('tr[data-agent="old-pc"] td:nth-child(3)')).toBe('đã thu hồi');
+    expect(await page.textContent('#agents')).toContain('Tác tử đã thu hồi');
     expect(await page.textContent('tr[data-agent="mc-portal-01"] td:nth-child(3)')).toBe('trực tuyến');
     expect(await page.textContent('tr[data-agent="never-seen"] td:nth-child(3)')).toBe('mất kết nối');
     expect(await page.textContent('tr[data-agent="never-seen"] td:nth-child(4)')).toBe('chưa bao giờ');
     expect(await page.textContent('#agents')).toContain('Cơ quan: ubnd-tinh');
     expect(await page.textContent('#events')).toContain('12 lần đăng nhập sai từ 203.0.113.7');
     expect(await page.textContent('#health')).toMatch(/InfluxDB: hoạt động/);
-    expect(await page.textContent('#health')).toMatch(/Thư điện tử \(SMTP\): hoạt động/);
+    expect(await page.textContent('#health')).toMatch(/Thư điện tử \(SMTP\): hoạt động 0 thư đang chờ, 0 thư lỗi, \d+ thư đã gửi từ khi khởi động/);
+    expect(await page.textContent('#alerts span.sev-high')).toBe('cao'); // the severity, in Vietnamese
     // The brute-force event fired the shipped rule; the silence is listed with its author.
     expect(await page.textContent('#alerts')).toContain('brute_force');
     expect(await page.textContent('#alerts')).toContain('web-03');
@@ -90,7 +96,7 @@ describe('status page', () => {
     expect(await page.textContent('#alerts')).toContain('Nguyễn Văn An');
     await page.screenshot({ path: join(artifacts, 'status-vi.png'), fullPage: true });
     await page.goto(`${base}/status?lang=en`);
-    expect(await page.textContent('#summary')).toBe('3 of 4 agents online');
+    expect(await page.textContent('#summary')).toBe('3 of 4 agents online; 1 revoked (listed at the end, not counted)');
     expect(await page.textContent('tr[data-agent="ubnd-fs-02"] td:nth-child(3)')).toBe('online');
     await page.screenshot({ path: join(artifacts, 'status-en.png'), fullPage: true });
     // The agent's own health point reaches the page: spool backlog is a number.

@@ -295,16 +295,14 @@ export class AlertEngine {
   }
 
   /** Mail delivery health: queued and failed mail, the last SMTP error. */
-  smtpHealth(): { up: boolean; detail: string } | undefined {
+  smtpHealth(): { up: boolean; queued: number; failed: number; sent: number; lastError?: string } | undefined {
     if (!this.mailer) return undefined;
     const queued = this.store.mails('queued');
     const failed = this.store.mails('failed').length;
     const stuck = queued.filter((m) => m.attempts > 0).length;
-    return {
-      up: stuck === 0,
-      detail: `${queued.length} queued, ${failed} failed, ${this.mailer.stats.sent} sent since start${stuck ? `; last error: ${this.mailer.stats.lastError ?? '?'}` : ''}`,
-    };
+    return { up: stuck === 0, queued: queued.length, failed, sent: this.mailer.stats.sent, ...(stuck ? { lastError: this.mailer.stats.lastError ?? '?' } : {}) };
   }
+
 
   /** Timers (for, holds, silence of series, resolve_after), then due notifications. */
   evaluate(): number {

@@ -44,7 +44,7 @@ export interface StatusData {
   silences?: SilenceRow[];
   events: EventRow[];
   influx: { up: boolean; queued: number; spooled: number; lastError: string | null };
-  smtp?: { up: boolean; detail: string };
+  smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
   timeZone: string;
 }
 
@@ -87,15 +87,20 @@ export function renderLogin(lang: Lang, error: boolean, next: string): string {
 export function renderStatus(lang: Lang, d: StatusData, user: string): string {
   const w = TEXT[lang];
   const tz = d.timeZone;
-  const on = d.agents.filter((a) => a.state === 'online').length;
+  // Revoked agents are history, not the fleet: they are not counted and are listed apart.
+  const active = d.agents.filter((a) => a.state !== 'revoked');
+  const revoked = d.agents.filter((a) => a.state === 'revoked');
+  const on = active.filter((a) => a.state === 'online').length;
   const other = lang === 'vi' ? 'en' : 'vi';
   const header = `<header><h1>${esc(w.title)}</h1><nav><span>${esc(user)}</span><a href="/status?lang=${other}">${other === 'vi' ? 'Tiếng Việt' : 'English'}</a><a href="/logout">${esc(w.logout)}</a></nav></header>`;
 
   const byAgency = new Map<string, AgentRow[]>();
-  for (const a of d.agents) byAgency.set(a.agency, [...(byAgency.get(a.agency) ?? []), a]);
-  let agents = `<p id="summary">${esc(w.summary(on, d.agents.length))}</p>`;
-  for (const [agency, rows] of [...byAgency].sort(([a], [b]) => a.localeCompare(b))) {
-    agents += `<div class="agency">${esc(w.agency)}: ${esc(agency)}</div><table><tr><th>${esc(w.host)}</th><th>${esc(w.site)}</th><th>${esc(w.state)}</th><th>${esc(w.lastSeen)}</th><th>${esc(w.version)}</th><th>${esc(w.spool)}</th><th>${esc(w.dropped)}</th></tr>`;
+  for (const a of active) byAgency.set(a.agency, [...(byAgency.get(a.agency) ?? []), a]);
+  if (revoked.length) byAgency.set('\u0000revoked', revoked);
+  let agents = `<p id="summary">${esc(w.summary(on, active.length))}${revoked.length ? esc(w.revokedApart(revoked.length)) : ''}</p>`;
+  for (const [agency, rows] of [...byAgency].sort(([a], [b]) => (a.startsWith('\u0000') ? 1 : b.startsWith('\u0000') ? -1 : a.localeCompare(b)))) {
+    const heading = agency === '\u0000revoked' ? esc(w.revokedAgents) : `${esc(w.agency)}: ${esc(agency)}`;
+    agents += `<div class="agency">${heading}</div><table><tr><th>${esc(w.host)}</th><th>${esc(w.site)}</th><th>${esc(w.state)}</th><th>${esc(w.lastSeen)}</th><th>${esc(w.version)}</th><th>${esc(w.spool)}</th><th>${esc(w.dropped)}</th></tr>`;
     for (const a of rows) {
       agents += `<tr data-agent="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.site)}</td><td class="${a.state}">${esc(w[a.state])}</td><td>${esc(when(a.lastSeen, w, tz, lang))}</td><td>${esc(a.version ?? '-')}</td><td>${a.spool ?? '-'}</td><td>${a.dropped ?? '-'}</td></tr>`;
     }
@@ -108,7 +113,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
       : d.alerts.length === 0
         ? `<p>${esc(w.noAlerts)}</p>`
         : `<table><tr><th>${esc(w.rule)}</th><th>${esc(w.severity)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.since)}</th><th>${esc(w.message)}</th></tr>${d.alerts
-            .map((a) => `<tr><td>${esc(a.rule)}</td><td><span class="sev-${esc(a.severity)}">${esc(a.severity)}</span></td><td>${esc(a.agency)}</td><td>${esc(a.host)}</td><td>${esc(when(a.since, w, tz, lang))}</td><td>${esc(a.summary)}</td></tr>`)
+            .map((a) => `<tr><td>${esc(a.rule)}</td><td><span class="sev-${esc(a.severity)}">${esc(w.sev[a.severity] ?? a.severity)}</span></td><td>${esc(a.agency)}</td><td>${esc(a.host)}</td><td>${esc(when(a.since, w, tz, lang))}</td><td>${esc(a.summary)}</td></tr>`)
             .join('')}</table>`;
   const silences =
     d.silences === undefined
@@ -120,11 +125,11 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
             .join('')}</table>`;
   const events = d.events.length
     ? `<table><tr><th>${esc(w.time)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.type)}</th><th>${esc(w.severity)}</th><th>${esc(w.message)}</th></tr>${d.events
-        .map((e) => `<tr><td>${esc(when(e.time, w, tz, lang))}</td><td>${esc(e.agency)}</td><td>${esc(e.host)}</td><td>${esc(e.type)}</td><td><span class="sev-${esc(e.severity)}">${esc(e.severity)}</span></td><td>${esc(e.message)}</td></tr>`)
+        .map((e) => `<tr><td>${esc(when(e.time, w, tz, lang))}</td><td>${esc(e.agency)}</td><td>${esc(e.host)}</td><td>${esc(e.type)}</td><td><span class="sev-${esc(e.severity)}">${esc(w.sev[e.severity] ?? e.severity)}</span></td><td>${esc(e.message)}</td></tr>`)
         .join('')}</table>`
     : `<p>${esc(w.noEvents)}</p>`;
   const influx = `${esc(w.influx)}: <span class="${d.influx.up ? 'online' : 'offline'}">${esc(d.influx.up ? w.up : w.down)}</span> — ${d.influx.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${d.influx.spooled}${d.influx.lastError && !d.influx.up ? ` <span class="muted">(${esc(d.influx.lastError)})</span>` : ''}`;
-  const smtp = `${esc(w.smtp)}: ${d.smtp ? `<span class="${d.smtp.up ? 'online' : 'offline'}">${esc(d.smtp.up ? w.up : w.down)}</span> <span class="muted">${esc(d.smtp.detail)}</span>` : `<span class="muted">${esc(w.notConfigured)}</span>`}`;
+  const smtp = `${esc(w.smtp)}: ${d.smtp ? `<span class="${d.smtp.up ? 'online' : 'offline'}">${esc(d.smtp.up ? w.up : w.down)}</span> <span class="muted">${esc(w.mailStats(d.smtp.queued, d.smtp.failed, d.smtp.sent))}${d.smtp.lastError ? `; ${esc(w.lastError)}: ${esc(d.smtp.lastError)}` : ''}</span>` : `<span class="muted">${esc(w.notConfigured)}</span>`}`;
 
   return page(
     lang,
