@@ -156,6 +156,13 @@ function link(a: Alert, rule: Rule | undefined, base: string | undefined, lang: 
   return u.toString();
 }
 
+/** One colour per severity in mails (medium and high used to share red): red, orange,
+ *  amber, blue, grey — each readable as white text on it and told apart by people with the
+ *  common red-green colour blindness through lightness as well as hue. */
+export const SEVERITY_COLORS: Record<Severity, string> = { critical: '#b71c1c', high: '#d84315', medium: '#b26a00', low: '#1565c0', info: '#546e7a' };
+const RESOLVED_COLOR = '#2e7d32';
+const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
 /** Events listed per alert in a mail; the rest are "and N more". */
 export const MAX_MAIL_EVENTS = 10;
 
@@ -241,6 +248,7 @@ function alertContext(a: Alert, i: MailModelInput): Context {
     title: localize(rule?.title, i.lang) ?? a.rule,
     severity: a.severity,
     severity_text: w.severity[a.severity as Severity],
+    severity_color: SEVERITY_COLORS[a.severity as Severity] ?? SEVERITY_COLORS.high,
     agency: agencyName(a.labels.agency, i.agencyNames, i.lang),
     agency_id: a.labels.agency ?? '',
     host: a.labels.host ?? '',
@@ -271,7 +279,10 @@ export function mailModel(i: MailModelInput): Context {
   const agencyId = 'agency' in i.groupLabels ? i.groupLabels.agency : agencies.size === 1 ? [...agencies][0] : undefined;
   const agency = agencies.size > 1 && agencyId === undefined ? w.several : agencyName(agencyId || undefined, i.agencyNames, i.lang);
   const firing = i.firing.length > 0;
+  // The heading takes the colour of the worst firing alert; green when all resolved.
+  const worst = i.firing.reduce<Severity | undefined>((m, a) => (m === undefined || SEVERITY_ORDER.indexOf(a.severity as Severity) < SEVERITY_ORDER.indexOf(m) ? (a.severity as Severity) : m), undefined);
   return {
+    heading_color: worst ? SEVERITY_COLORS[worst] : RESOLVED_COLOR,
     status: firing ? 'firing' : 'resolved',
     status_code: firing ? `FIRING:${i.firing.length}` : 'RESOLVED',
     heading: firing ? w.firing : w.resolved,

@@ -1,7 +1,7 @@
 // The mail template language: escaping, sections, standalone lines, errors.
 import { describe, expect, it } from 'vitest';
 import { Template, TemplateError } from './render.ts';
-import { formatDuration, formatTime, formatValue } from './model.ts';
+import { formatDuration, formatTime, formatValue, SEVERITY_COLORS } from './model.ts';
 import { MailRenderer } from './index.ts';
 import type { Alert } from '../../alerts/types.ts';
 
@@ -45,5 +45,20 @@ describe('mail templates', () => {
     expect(text('vi', 'rule_changed')).toContain('quy tắc đã được sửa');
     expect(text('en', 'rule_removed')).toContain('rule removed from the config');
     expect(text('en', 'rule_changed')).not.toContain('rule removed');
+  });
+  it('each severity has its own colour in the HTML mail; the heading takes the worst firing one', () => {
+    const r = new MailRenderer({ rules: new Map(), agencyNames: {}, timeZone: 'Asia/Ho_Chi_Minh' });
+    const t0 = Date.parse('2026-11-27T01:00:00Z');
+    const firing = (id: number, severity: Alert['severity']): Alert => ({
+      id, fingerprint: `f${id}`, rule: `r${id}`, labels: { rule: `r${id}`, agency: 'so-tttt', host: `web-${id}` }, severity, state: 'firing',
+      value: 1, summary: 's', activeAt: t0, firedAt: t0, resolvedAt: null, lastSampleAt: t0, clearSince: null, details: {},
+    });
+    const html = (alerts: Alert[]) => r.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'vi' }, firing: alerts, resolved: [], groupKey: 'g', groupLabels: { agency: 'so-tttt' }, now: t0 }).html;
+    expect(new Set(Object.values(SEVERITY_COLORS)).size).toBe(5);
+    const mixed = html([firing(1, 'medium'), firing(2, 'high')]);
+    expect(mixed).toContain(`border-left:4px solid ${SEVERITY_COLORS.medium}`);
+    expect(mixed).toContain(`border-left:4px solid ${SEVERITY_COLORS.high}`);
+    expect(mixed).toMatch(new RegExp(`<h1[^>]*background:${SEVERITY_COLORS.high}`));
+    expect(html([firing(3, 'medium')])).toMatch(new RegExp(`<h1[^>]*background:${SEVERITY_COLORS.medium}`));
   });
 });
