@@ -82,6 +82,11 @@ function linkSync(path: string): string | undefined {
 
 const MITRE_BY_INTERPRETER: Partial<Record<Interpreter, string>> = { shell: 'T1059.004', busybox: 'T1059.004', python: 'T1059.006', node: 'T1059.007' };
 
+/** What one process or a group of one program is reported with, whichever it is. */
+function programEvidence(f: Finding): Record<string, string> {
+  return { exe: f.exe.slice(0, 1024), program: f.program.path.slice(0, 1024), via: f.program.via, cmdline: f.cmdline, user: f.user, reason: f.verdict.reason };
+}
+
 function describe(f: Finding): string {
   const p = f.program;
   const how =
@@ -209,12 +214,7 @@ export default defineInput({
             message: `process ${f.pid} (user ${f.user}) ${describe(f)}`.slice(0, 2000),
             evidence: {
               pid: f.pid,
-              exe: f.exe.slice(0, 1024),
-              program: f.program.path.slice(0, 1024),
-              via: f.program.via,
-              cmdline: f.cmdline,
-              user: f.user,
-              reason: f.verdict.reason,
+              ...programEvidence(f),
               ...(f.program.interpreter ? { interpreter: f.program.interpreter } : {}),
               ...(f.inode !== undefined ? { exe_inode: f.inode } : {}),
               ...(f.uid !== undefined ? { uid: f.uid } : {}),
@@ -230,12 +230,7 @@ export default defineInput({
             mitre: f.verdict.mitre,
             message: `${g.items.length} processes ${describe(f)}`.slice(0, 2000),
             evidence: {
-              exe: f.exe.slice(0, 1024),
-              program: f.program.path.slice(0, 1024),
-              via: f.program.via,
-              cmdline: f.cmdline,
-              user: f.user,
-              reason: f.verdict.reason,
+              ...programEvidence(f),
               pids: sample(g.items.map((x) => String(x.pid)), 20),
             },
             count: g.items.length,

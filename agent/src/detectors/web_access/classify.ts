@@ -76,11 +76,51 @@ export const BUILT_IN_PATTERNS: readonly RegExp[] = [...SENSITIVE, ...TRAVERSAL,
 
 const anyMatch = (patterns: readonly RegExp[], texts: readonly string[]) => texts.some((t) => patterns.some((p) => p.test(t)));
 
-/** The probe families a request belongs to (empty for an ordinary request). */
-export function classify(r: WebRequest): Set<Family> {
+/**
+ * The texts of one request that patterns look at, each decoded and lower-cased once, on
+ * first use: classification and every exploit entry read the same views, so a request is
+ * decoded a handful of times, not once per pattern.
+ */
+export class RequestText {
+  readonly r: WebRequest;
+  private cache: Partial<Record<'path' | 'query' | 'target' | 'referer' | 'ua', string[]>> = {};
+  private fams: Set<Family> | undefined;
+
+  constructor(r: WebRequest) {
+    this.r = r;
+  }
+
+  private get_(k: 'path' | 'query' | 'target' | 'referer' | 'ua', make: () => string[]): string[] {
+    return (this.cache[k] ??= make());
+  }
+
+  get path(): string[] {
+    return this.get_('path', () => views(this.r.path));
+  }
+  get query(): string[] {
+    return this.get_('query', () => (this.r.query ? views(this.r.query) : []));
+  }
+  get target(): string[] {
+    return this.get_('target', () => (this.r.query ? views(`${this.r.path}?${this.r.query}`) : this.path));
+  }
+  get referer(): string[] {
+    return this.get_('referer', () => (this.r.referer ? views(this.r.referer) : []));
+  }
+  get userAgent(): string[] {
+    return this.get_('ua', () => (this.r.userAgent ? [this.r.userAgent.slice(0, 2048).toLowerCase()] : []));
+  }
+
+  /** The probe families the request belongs to (empty for an ordinary request). */
+  get families(): Set<Family> {
+    return (this.fams ??= families(this));
+  }
+}
+
+function families(t: RequestText): Set<Family> {
+  const r = t.r;
   const out = new Set<Family>();
-  const path = views(r.path);
-  const query = r.query ? views(r.query) : [];
+  const path = t.path;
+  const query = t.query;
   const both = query.length ? [...path, ...query] : path;
   if (anyMatch(SENSITIVE, path)) out.add('sensitive_file');
   if (anyMatch(TRAVERSAL, both)) out.add('path_traversal');
@@ -91,6 +131,11 @@ export function classify(r: WebRequest): Set<Family> {
   if (r.userAgent && SCANNER_UA.test(r.userAgent.slice(0, 1024).toLowerCase())) out.add('scanner_ua');
   if (r.status >= 200 && r.status < 300 && path.some((p) => WEB_SHELL.test(p))) out.add('web_shell');
   return out;
+}
+
+/** The probe families a request belongs to (empty for an ordinary request). */
+export function classify(r: WebRequest): Set<Family> {
+  return new RequestText(r).families;
 }
 
 const STATIC = /\.(?:css|js|mjs|map|png|jpe?g|gif|webp|avif|svg|ico|woff2?|ttf|eot|otf|mp4|webm|mp3|ogg|pdf)$/i;

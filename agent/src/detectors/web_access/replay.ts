@@ -3,7 +3,7 @@
 // tests compare. Streams its input line by line, so a large log costs little memory.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { classify } from './classify.ts';
+import { RequestText } from './classify.ts';
 import { makeScenarios, type WebAccessConfig } from './options.ts';
 import { makeParser, type WebRequest } from './parse.ts';
 import type { WebEvent } from './scenarios.ts';
@@ -37,8 +37,9 @@ function replayer(cfg: WebAccessConfig, sink: WebReplaySink): { push(line: strin
       }
       summary.recognised++;
       if (r.time !== undefined && r.time > clock) clock = r.time;
-      sink.request?.(summary.lines, r, [...classify(r)]);
-      for (const e of sc.observe(r, clock)) {
+      const text = new RequestText(r);
+      sink.request?.(summary.lines, r, [...text.families]);
+      for (const e of sc.observe(r, clock, text)) {
         summary.events++;
         sink.event(e);
       }

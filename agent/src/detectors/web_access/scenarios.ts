@@ -9,7 +9,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { Severity } from '@canh/protocol';
 import { bounded } from '../group-findings.ts';
-import { classify, countsForScan, views } from './classify.ts';
+import { countsForScan, RequestText } from './classify.ts';
 import type { ExploitField, ExploitPattern } from './exploits.ts';
 import type { WebRequest } from './parse.ts';
 
@@ -135,20 +135,20 @@ export function clientAddress(r: WebRequest, trusted: BlockList): string {
   return addr;
 }
 
-function fieldText(r: WebRequest, f: ExploitField): string[] {
+function fieldText(t: RequestText, f: ExploitField): string[] {
   switch (f) {
     case 'path':
-      return views(r.path);
+      return t.path;
     case 'query':
-      return r.query ? views(r.query) : [];
+      return t.query;
     case 'target':
-      return views(r.query ? `${r.path}?${r.query}` : r.path);
+      return t.target;
     case 'user_agent':
-      return r.userAgent ? [r.userAgent.slice(0, 2048).toLowerCase()] : [];
+      return t.userAgent;
     case 'referer':
-      return r.referer ? views(r.referer) : [];
+      return t.referer;
     case 'method':
-      return [r.method.toLowerCase()];
+      return [t.r.method.toLowerCase()];
   }
 }
 
@@ -166,10 +166,10 @@ function compileExploits(list: readonly ExploitPattern[]): CompiledExploit[] {
   }));
 }
 
-export function matchExploit(r: WebRequest, list: readonly CompiledExploit[]): ExploitPattern | undefined {
+export function matchExploit(t: RequestText, list: readonly CompiledExploit[]): ExploitPattern | undefined {
   for (const e of list) {
-    for (const alt of e.match) if (alt.length && alt.every(([f, s]) => fieldText(r, f).some((t) => t.includes(s)))) return e.p;
-    for (const [f, re] of e.regex) if (fieldText(r, f).some((t) => re.test(t))) return e.p;
+    for (const alt of e.match) if (alt.length && alt.every(([f, s]) => fieldText(t, f).some((x) => x.includes(s)))) return e.p;
+    for (const [f, re] of e.regex) if (fieldText(t, f).some((x) => re.test(x))) return e.p;
   }
   return undefined;
 }
@@ -190,13 +190,14 @@ export class WebScenarios {
     this.exploits = compileExploits(o.exploits);
   }
 
-  observe(r: WebRequest, now: number): WebEvent[] {
+  /** `text`: the request's decoded views when the caller has them already (replay prints its families). */
+  observe(r: WebRequest, now: number, text = new RequestText(r)): WebEvent[] {
     this.requests++;
     const t = r.time ?? now;
     const src = clientAddress(r, this.trusted);
     if (inList(this.ignored, src)) return [];
     const site = bounded((r.vhost ?? this.o.site ?? '').replace(/[^\x21-\x7e]/g, '?'), 253);
-    const fam = classify(r);
+    const fam = text.families;
     const out: WebEvent[] = [];
     const trigger = (kind: Kind, key: string, extra: Record<string, string | number | boolean>, severity = kind.severity) => {
       const pair = this.pair(src, key, t);
@@ -204,7 +205,7 @@ export class WebScenarios {
       if (t < pair.restUntil) return;
       out.push(this.event(kind, src, site, pair, t, extra, severity));
     };
-    const exploit = matchExploit(r, this.exploits);
+    const exploit = matchExploit(text, this.exploits);
     if (exploit) trigger(KINDS.exploit, `exploit:${exploit.id}`, { exploit: exploit.id, ...(exploit.cve ? { cve: exploit.cve } : {}), title: exploit.title }, exploit.severity ?? 'high');
     if (fam.has('scanner_ua')) trigger(KINDS.scanner_ua, 'scanner_ua', { user_agent: bounded(r.userAgent, 200) });
     const added = SUCCESS(r.status) ? this.o.newScript?.(r) : undefined;
