@@ -18,7 +18,7 @@ import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts'
 import { StatusPage } from './status/index.ts';
 import { CentralConfigStore } from './central/store.ts';
 import { AlertEngine, type AlertReloadSummary } from './alerts/engine.ts';
-import { handleReloadApi } from './alerts/http.ts';
+import { handleAlertApi, handleReloadApi } from './alerts/http.ts';
 import { identityOf } from './identity.ts';
 
 /** The outcome of one reload, as logged and as the API and CLI report it. */
@@ -149,7 +149,8 @@ export class Collector {
     if (req.url?.split('?')[0]?.replace(/\/+$/, '') === '/api/v1/reload') {
       return handleReloadApi(req, res, { adminToken: this.engine?.adminToken, log: this.log, reload: () => this.reload() });
     }
-    return this.engine?.http(req, res) ?? false;
+    const engine = this.engine;
+    return engine ? handleAlertApi(req, res, { engine, adminToken: engine.adminToken, log: this.log, now: () => engine.now() }) : false;
   }
 
   /**

@@ -4,11 +4,9 @@
 // mail. Time comes from an injectable clock, and tick() does one round of timers, so
 // tests drive it minute by minute without sleeping. All state lives in the store.
 // reload() applies a new `alerting:` section in place (SIGHUP, POST /api/v1/reload).
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { pointsOf, type Batch } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
-import type { CollectorHooks } from '../server.ts';
 import type { AlertingConfig, AlertingSecrets } from './config.ts';
 import { effectiveRules, type AbsenceRule, type EventRule, type Rule, type ThresholdRule } from './rules.ts';
 import { SqliteAlertStore, type AlertStore } from './store.ts';
@@ -19,7 +17,6 @@ import { EventEvaluator } from './evaluate/event.ts';
 import { Dispatcher } from '../notify/dispatcher.ts';
 import { MailRenderer } from '../notify/templates/index.ts';
 import { Mailer, type MailTransport } from '../notify/mailer.ts';
-import { handleAlertApi } from './http.ts';
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
 
@@ -231,13 +228,6 @@ export class AlertEngine {
     return { rules: rules.length, threshold: count('threshold'), absence: count('absence'), event: count('event'), added, removed, changed, resolved, recipients: cfg.recipients.length, smtpChanged };
   }
 
-  hooks(): CollectorHooks {
-    return {
-      onBatch: (id, _agent, batch) => this.onBatch(id, batch),
-      onAgentState: (id, _agent, online, at) => this.onAgentState(id, online, at),
-      http: (req, res) => this.http(req, res),
-    };
-  }
 
   onBatch(id: Identity, batch: Pick<Batch, 'points' | 'events'> & Partial<Pick<Batch, 'series' | 'rows'>>): void {
     if (this.stopped) return;
@@ -269,8 +259,9 @@ export class AlertEngine {
     }
   }
 
-  http(req: IncomingMessage, res: ServerResponse): Promise<boolean> | boolean {
-    return handleAlertApi(req, res, { engine: this, adminToken: this.adminToken, log: this.log, now: this.clock });
+  /** The engine's wall clock (injectable in tests). */
+  now(): number {
+    return this.clock();
   }
 
   /** The bearer token of the admin API, as of the last (re)load; undefined: the API is off. */

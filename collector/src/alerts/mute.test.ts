@@ -8,6 +8,10 @@ import { stringify } from 'yaml';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/helpers/smtp.ts';
 import { batch, disk, hanoi, harness, hue, MIN, ping, SEC, smtpSection, T0, type Harness } from './test-kit.ts';
 import { silenceCommand } from './cli.ts';
+import { handleAlertApi } from './http.ts';
+import { pino } from 'pino';
+
+const quiet = pino({ level: 'silent' });
 
 let smtp: TestSmtpServer;
 let h: Harness | undefined;
@@ -95,7 +99,7 @@ async function call(method: string, path: string, body?: unknown, token = ADMIN)
 describe('silences', () => {
   it('HTTP API: bearer admin token, validation, add/list/expire; a silence holds back firing mail until it ends', async () => {
     const h = start();
-    api = createServer((req, res) => void Promise.resolve(h.engine.http(req, res)).then((done) => done || res.writeHead(404).end()));
+    api = createServer((req, res) => void Promise.resolve(handleAlertApi(req, res, { engine: h.engine, adminToken: h.engine.adminToken, log: quiet, now: () => h.engine.now() })).then((done) => done || res.writeHead(404).end()));
     await new Promise<void>((r) => api!.listen(0, '127.0.0.1', r));
 
     expect((await call('GET', '/api/v1/silences', undefined, 'wrong-token')).status).toBe(401);
@@ -123,7 +127,7 @@ describe('silences', () => {
 
   it('the API is off without an admin token', async () => {
     const h = start({ admin_token: undefined });
-    api = createServer((req, res) => void Promise.resolve(h.engine.http(req, res)).then((done) => done || res.writeHead(404).end()));
+    api = createServer((req, res) => void Promise.resolve(handleAlertApi(req, res, { engine: h.engine, adminToken: h.engine.adminToken, log: quiet, now: () => h.engine.now() })).then((done) => done || res.writeHead(404).end()));
     await new Promise<void>((r) => api!.listen(0, '127.0.0.1', r));
     expect(await call('GET', '/api/v1/silences')).toMatchObject({ status: 403, json: { code: 'CANH_ERR_API_DISABLED' } });
   });
