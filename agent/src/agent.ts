@@ -2,11 +2,10 @@
 // start() returns once everything is running; stop() flushes and closes, safe twice.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { CanhError, DiskSpool, type MinFree, type Spool } from '@canh/core';
+import { CanhError, ClockWatch, DiskSpool, systemClock, type Clock, type MinFree, type Spool } from '@canh/core';
 import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
-import { ClockWatch, systemClock, type Clock } from '@canh/protocol';
 import { Transport } from './transport.ts';
 import { createContext, tickReads } from './context.ts';
 import type { Input, InputContext } from './inputs/types.ts';

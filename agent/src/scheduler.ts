@@ -8,7 +8,7 @@
 // is and stamps it. A wall clock that steps back never holds a tick until it catches up
 // (docs/delivery.md, clock steps): the next tick is aligned on the clock as it is now.
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '@canh/protocol';
+import { systemClock, type Clock } from '@canh/core';
 
 export interface Job {
   name: string;

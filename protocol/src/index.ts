@@ -4,4 +4,3 @@ export * from './codec.ts';
 export * from './line-protocol.ts';
 export * from './rows.ts';
 export * from './collector-message.ts';
-export * from './clock.ts';
