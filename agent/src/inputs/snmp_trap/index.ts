@@ -26,6 +26,8 @@ const User = z
     if (u.security_level === 'authPriv' && !u.priv_key) ctx.addIssue({ code: 'custom', path: ['priv_key'], message: 'security_level authPriv needs priv_key' });
   });
 
+type SnmpTrapConfig = { communities: string[]; users: z.infer<typeof User>[] };
+
 const PRIV = { des: 'des', aes: 'aes', aes256: 'aes256b', aes256c: 'aes256r' } as const;
 
 export default defineInput({
@@ -55,19 +57,7 @@ export default defineInput({
     const warnedSources = new Set<string>();
 
     const onTrap = (acc: Accumulator, n: Notification) => {
-      const out = interpret(
-        {
-          source: n.rinfo.address,
-          version: n.pdu.community !== undefined ? (n.pdu.type === snmp.PduType.Trap ? '1' : '2c') : n.pdu.user !== undefined ? '3' : 'unknown',
-          pduType: n.pdu.type,
-          varbinds: n.pdu.varbinds ?? [],
-          enterprise: n.pdu.enterprise,
-          agentAddr: n.pdu.agentAddr,
-          generic: n.pdu.generic,
-          specific: n.pdu.specific,
-        },
-        { maxVarbinds: config.max_varbinds, maxValueLength: config.max_value_length },
-      );
+      const out = interpret(notificationOf(n), { maxVarbinds: config.max_varbinds, maxValueLength: config.max_value_length });
       if (out.kind === 'event') acc.addEvent({ type: out.type, severity: out.severity, message: out.message, evidence: out.evidence, ...(out.mitre ? { mitre: out.mitre } : {}) });
       else acc.addPoint('snmp_trap', out.tags, out.fields, { int: out.int, time: ctx.now() });
     };
@@ -75,37 +65,14 @@ export default defineInput({
     return {
       start(acc) {
         return new Promise<void>((resolve, reject) => {
-          let socket: Socket | undefined;
-          // net-snmp binds without telling us whether it worked; our own socket factory
-          // lets start() wait for 'listening' and turn a bind error into a clear one.
-          const dgramModule = {
-            createSocket(type: SocketType) {
-              socket = createSocket(type);
-              socket.once('listening', () => resolve());
-              socket.once('error', (err: NodeJS.ErrnoException) => {
-                if (socket && !socketReady) {
-                  reject(
-                    new CanhError(
-                      'CANH_ERR_SNMP_TRAP_BIND',
-                      `snmp_trap cannot listen on ${config.address}:${config.port} (${err.code ?? err.message}): ` +
-                        (err.code === 'EACCES' ? 'port 162 needs root or CAP_NET_BIND_SERVICE, or choose a port above 1023' : 'another process may hold the port; stop it or choose another port'),
-                      { cause: err },
-                    ),
-                  );
-                }
-              });
-              socket.once('listening', () => (socketReady = true));
-              return socket;
-            },
-          };
-          let socketReady = false;
+          const bind = boundSocket(config, resolve, reject);
           receiver = snmp.createReceiver(
             {
               port: config.port,
               address: config.address,
               transport: config.address.includes(':') ? 'udp6' : 'udp4',
               includeAuthentication: true,
-              dgramModule,
+              dgramModule: bind.dgramModule,
             },
             (err, notification) => {
               if (stopped) return;
@@ -114,7 +81,7 @@ export default defineInput({
                 // Only the error's class is logged: its message names the community tried.
                 unauthorized++;
                 const src = (err as { rinfo?: { address?: string } } | null)?.rinfo?.address ?? 'unknown';
-                if (socketReady && !warnedSources.has(src) && warnedSources.size < 1000) {
+                if (bind.ready() && !warnedSources.has(src) && warnedSources.size < 1000) {
                   warnedSources.add(src);
                   ctx.log.warn({ source: src, dropped: unauthorized, reason: err?.name }, 'dropped an SNMP notification (unknown community or user, or not SNMP)');
                 }
@@ -127,18 +94,7 @@ export default defineInput({
               }
             },
           );
-          const auth = receiver.getAuthorizer();
-          for (const c of config.communities) auth.addCommunity(c);
-          for (const u of config.users) {
-            auth.addUser({
-              name: u.user,
-              level: snmp.SecurityLevel[u.security_level],
-              authProtocol: snmp.AuthProtocols[u.auth_protocol],
-              authKey: u.auth_key,
-              privProtocol: snmp.PrivProtocols[PRIV[u.priv_protocol]],
-              privKey: u.priv_key,
-            });
-          }
+          authorize(receiver, config);
         });
       },
       stop() {
@@ -156,3 +112,61 @@ export default defineInput({
     };
   },
 });
+
+/** The fields `interpret` reads from a received notification. */
+function notificationOf(n: Notification): Parameters<typeof interpret>[0] {
+  return {
+    source: n.rinfo.address,
+    version: n.pdu.community !== undefined ? (n.pdu.type === snmp.PduType.Trap ? '1' : '2c') : n.pdu.user !== undefined ? '3' : 'unknown',
+    pduType: n.pdu.type,
+    varbinds: n.pdu.varbinds ?? [],
+    enterprise: n.pdu.enterprise,
+    agentAddr: n.pdu.agentAddr,
+    generic: n.pdu.generic,
+    specific: n.pdu.specific,
+  };
+}
+
+/**
+ * net-snmp binds without telling us whether it worked; this socket factory lets start()
+ * wait for 'listening' and turns a bind error into a clear, coded one.
+ */
+function boundSocket(config: { address: string; port: number }, resolve: () => void, reject: (e: Error) => void) {
+  let socketReady = false;
+  const dgramModule = {
+    createSocket(type: SocketType) {
+      const socket: Socket = createSocket(type);
+      socket.once('listening', () => resolve());
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        if (socketReady) return;
+        reject(
+          new CanhError(
+            'CANH_ERR_SNMP_TRAP_BIND',
+            `snmp_trap cannot listen on ${config.address}:${config.port} (${err.code ?? err.message}): ` +
+              (err.code === 'EACCES' ? 'port 162 needs root or CAP_NET_BIND_SERVICE, or choose a port above 1023' : 'another process may hold the port; stop it or choose another port'),
+            { cause: err },
+          ),
+        );
+      });
+      socket.once('listening', () => (socketReady = true));
+      return socket;
+    },
+  };
+  return { dgramModule, ready: () => socketReady };
+}
+
+/** Accept the configured communities and SNMPv3 users; anyone else is dropped and counted. */
+function authorize(receiver: Receiver, config: SnmpTrapConfig): void {
+  const auth = receiver.getAuthorizer();
+  for (const c of config.communities) auth.addCommunity(c);
+  for (const u of config.users) {
+    auth.addUser({
+      name: u.user,
+      level: snmp.SecurityLevel[u.security_level],
+      authProtocol: snmp.AuthProtocols[u.auth_protocol],
+      authKey: u.auth_key,
+      privProtocol: snmp.PrivProtocols[PRIV[u.priv_protocol]],
+      privKey: u.priv_key,
+    });
+  }
+}
