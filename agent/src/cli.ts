@@ -8,7 +8,8 @@
 //   canh-agent --version
 import { parseArgs } from 'node:util';
 import { CanhError, createLogger } from '@canh/core';
-import { loadConfig, ConfigError } from './config.ts';
+import type { Logger } from 'pino';
+import { loadConfig, ConfigError, type AgentConfig } from './config.ts';
 import { Agent } from './agent.ts';
 import { runCheck } from './check.ts';
 import { runDetect } from './detect.ts';
@@ -32,13 +33,7 @@ Config: ${'/etc/canh/agent.yaml'} unless --config or CANH_AGENT_CONFIG says othe
 export async function main(argv: string[]): Promise<number> {
   // `service` has its own options (--purge, --binary...), so it is routed before parsing.
   if (argv[0] === 'service') {
-    try {
-      return await serviceCommand(argv.slice(1));
-    } catch (err) {
-      if (!(err instanceof CanhError)) throw err;
-      process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
-      return 1;
-    }
+    return serviceCommand(argv.slice(1)).catch(coded);
   }
   // The short-lived copy of the agent that validates the config of a running one.
   if (argv[0] === VALIDATE_FOR_RUN) return validateForRun(argv.slice(1));
@@ -63,35 +58,13 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0] ?? 'run';
-  if (command === 'detect') {
-    try {
-      // Output in chunks, waiting for the reader: a long log must not pile up in memory here either.
-      let buf: string[] = [];
-      const drain = async () => {
-        if (!buf.length) return;
-        const text = `${buf.join('\n')}\n`;
-        buf = [];
-        if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
-      };
-      const rc = await runDetect(positionals[1] ?? '', { file: values.file, set: values.set }, Object.assign((l: string) => void buf.push(l), { drain }));
-      await drain();
-      return rc;
-    } catch (err) {
-      if (!(err instanceof CanhError)) throw err;
-      process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
-      return 1;
-    }
-  }
+  if (command === 'detect') return detectCommand(positionals[1] ?? '', values).catch(coded);
   const file = values.config ?? process.env.CANH_AGENT_CONFIG ?? '/etc/canh/agent.yaml';
   let config;
   try {
     config = zodLeftOut() ? loadConfigInChild(file) : loadConfig(file);
   } catch (err) {
-    if (err instanceof CanhError) {
-      process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
-      return 1;
-    }
-    throw err;
+    return coded(err);
   }
   if (values.validate) {
     process.stdout.write(`${file}: valid (${config.inputs.length} inputs, ${config.detectors.length} detectors)\n`);
@@ -103,31 +76,48 @@ export async function main(argv: string[]): Promise<number> {
       const errors = await runCheck(config, log, (l) => process.stdout.write(`${l}\n`), { only: values.input });
       return errors ? 1 : 0;
     }
-    case 'run': {
-      let agent: Agent;
-      try {
-        agent = new Agent(config, { log, ...(zodLeftOut() ? { parseCentral: (raw: unknown) => parseCentralInChild(raw) } : {}) });
-      } catch (err) {
-        // Another agent on this state_dir, or a spool that cannot be opened: said with its code.
-        if (!(err instanceof CanhError)) throw err;
-        process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
-        return 1;
-      }
-      await agent.start();
-      log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collector: config.collector.url }, 'canh-agent started');
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      log.info('stopping');
-      await agent.stop();
-      return 0;
-    }
+    case 'run':
+      return runAgent(config, log).catch(coded);
     default:
       process.stderr.write(`canh-agent: unknown command "${command}"\n${USAGE}\n`);
       return 2;
   }
+}
+
+/** A CanhError (user error or a known fault) printed with its code: exit 1. Anything else is a bug and propagates. */
+function coded(err: unknown): number {
+  if (!(err instanceof CanhError)) throw err;
+  process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+  return 1;
+}
+
+/** `detect D`: output in chunks, waiting for the reader, so a long log never piles up in memory here either. */
+async function detectCommand(detector: string, values: { file?: string; set?: string[] }): Promise<number> {
+  let buf: string[] = [];
+  const drain = async () => {
+    if (!buf.length) return;
+    const text = `${buf.join('\n')}\n`;
+    buf = [];
+    if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+  };
+  const rc = await runDetect(detector, { file: values.file, set: values.set }, Object.assign((l: string) => void buf.push(l), { drain }));
+  await drain();
+  return rc;
+}
+
+/** `run`: the agent until SIGINT or SIGTERM. Another agent on this state_dir, or a spool that cannot be opened, is a CanhError. */
+async function runAgent(config: AgentConfig, log: Logger): Promise<number> {
+  const agent = new Agent(config, { log, ...(zodLeftOut() ? { parseCentral: (raw: unknown) => parseCentralInChild(raw) } : {}) });
+  await agent.start();
+  log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collector: config.collector.url }, 'canh-agent started');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('stopping');
+  await agent.stop();
+  return 0;
 }
 
 if (import.meta.main) {
