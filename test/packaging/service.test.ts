@@ -45,7 +45,7 @@ describe('systemd install', () => {
     expect(unit).toContain(`ExecStart=/usr/local/bin/canh-agent run --config ${config}`);
     // adm did not exist on this "host": a missing group would keep the unit from starting.
     expect(unit).toMatch(/^SupplementaryGroups=systemd-journal$/m);
-    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_RAW CAP_DAC_READ_SEARCH$/m);
+    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$/m);
     expect(unit).toMatch(/^ReadWritePaths=\/var\/lib\/canh-agent$/m);
     expect(unit).toMatch(/^StateDirectory=canh-agent$/m);
     for (const d of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=read-only', 'PrivateTmp=yes', 'Restart=on-failure', 'User=canh-agent'])

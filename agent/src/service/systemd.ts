@@ -84,8 +84,8 @@ SystemCallErrorNumber=EPERM
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
 # Not set on purpose: MemoryDenyWriteExecute (V8's JIT needs writable code pages),
 # ProtectProc=invisible and ProcSubset=pid (the processes input and the
-# suspicious_process detector must see every process, with no CAP_SYS_PTRACE to do it;
-# the cpu, mem, net and kernel inputs read /proc/stat, /proc/meminfo, /proc/net/*), and
+# suspicious_process detector must see every process; the cpu, mem, net and kernel
+# inputs read /proc/stat, /proc/meminfo, /proc/net/*), and
 # PrivateUsers (it would take away the capabilities below).
 #
 # Capabilities, and nothing else:
@@ -96,8 +96,16 @@ RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
 #    file_integrity detector hashes /etc/shadow, /etc/sudoers and web roots' 0640
 #    secrets (wp-config.php...) by default; without it those changes go unseen.
 #    ProtectSystem=strict keeps every such file read-only to the agent.
-CapabilityBoundingSet=CAP_NET_RAW CAP_DAC_READ_SEARCH
-AmbientCapabilities=CAP_NET_RAW CAP_DAC_READ_SEARCH
+#  CAP_SYS_PTRACE: the kernel shows /proc/PID/exe, maps and fd of another user's
+#    process only to its owner or to this capability. Without it suspicious_process
+#    cannot tell what program a root or www-data process runs (a binary in /dev/shm
+#    started by an intruder goes unseen), and listening_ports cannot name a
+#    listener's program. The system call filter above refuses ptrace(2) and
+#    process_vm_readv(2) (neither is in @system-service): the agent
+#    cannot attach to a process. It could still read /proc/PID/mem; the agent never
+#    opens it, and a drop-in without this capability trades that for blind spots.
+CapabilityBoundingSet=CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE
+AmbientCapabilities=CAP_NET_RAW CAP_DAC_READ_SEARCH CAP_SYS_PTRACE
 
 [Install]
 WantedBy=multi-user.target
