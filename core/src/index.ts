@@ -7,3 +7,4 @@ export * from './log.ts';
 export * from './state-file.ts';
 export * from './spool/types.ts';
 export * from './spool/disk.ts';
+export * from './glossary.ts';

@@ -116,6 +116,8 @@ export const AlertingConfigSchema = z
   .object({
     /** Base URL of Grafana (e.g. https://grafana.tinh.gov.vn); rules append their dashboard. */
     grafana_url: z.url().optional(),
+    /** The collector's address as people reach it (e.g. https://canh.tinh.gov.vn): mails link its status page. */
+    status_url: z.url().optional(),
     /** Time zone of the times in mails and of maintenance windows. */
     timezone: timeZone.default('Asia/Ho_Chi_Minh'),
     /** Bearer token of the admin HTTP API (/api/v1/silences, /api/v1/alerts); the API is off without it. */

@@ -163,7 +163,7 @@ export class AlertEngine {
 
   private buildDispatcher(cfg: AlertingConfig, rules: ReadonlyMap<string, Rule>): Dispatcher {
     // Templates are parsed here: a broken one throws before anything is swapped.
-    const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, timeZone: cfg.timezone });
+    const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, statusUrl: cfg.status_url, timeZone: cfg.timezone });
     return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }) });
   }
 
