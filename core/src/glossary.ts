@@ -325,3 +325,46 @@ export function eventMessage(e: { type: string; message: string; evidence?: Evid
   const times = e.count && e.count > 1 ? `, ${e.count} lần` : '';
   return key ? `${name}: ${s(key)}${change}${times}` : `${name}${change}${times}`;
 }
+
+/**
+ * Words of dashboard legends in Vietnamese: the column names a query gives its values
+ * (shown through Grafana's $col) and the fixed words of legend templates.
+ */
+export const LEGEND_WORDS_VI: Record<string, string> = {
+  in: 'vào',
+  out: 'ra',
+  in_bps: 'vào (bit/s)',
+  out_bps: 'ra (bit/s)',
+  'in errors': 'lỗi chiều vào',
+  'out errors': 'lỗi chiều ra',
+  'in discards': 'bỏ chiều vào',
+  'out discards': 'bỏ chiều ra',
+  err_in: 'lỗi nhận',
+  err_out: 'lỗi gửi',
+  drop_in: 'bỏ khi nhận',
+  drop_out: 'bỏ khi gửi',
+  total: 'tổng',
+  running: 'đang chạy',
+  blocked: 'bị chặn',
+  zombies: 'zombie',
+  read: 'đọc',
+  write: 'ghi',
+  user: 'người dùng',
+  system: 'hệ thống',
+  iowait: 'chờ I/O',
+  steal: 'bị lấy (steal)',
+  load1: 'tải 1 phút',
+  load5: 'tải 5 phút',
+  load15: 'tải 15 phút',
+  connect: 'kết nối',
+  'first byte': 'byte đầu tiên',
+  memory: 'bộ nhớ',
+  swap: 'bộ nhớ ảo',
+  points: 'điểm dữ liệu',
+  events: 'sự kiện',
+  jitter: 'độ dao động',
+  from: 'đo từ',
+  failed: 'thất bại',
+  used: 'đã dùng',
+  free: 'còn trống',
+};
