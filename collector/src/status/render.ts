@@ -94,7 +94,7 @@ h1{font-size:18px;margin:0}h2{font-size:16px;margin:0 0 8px}table{border-collaps
 th{background:#f0f3f6}.online{color:#11783a;font-weight:600}.offline{color:#b3261e;font-weight:600}.revoked{color:#777}
 .sev-critical{background:#b3261e;color:#fff;padding:0 6px;border-radius:3px}.sev-high{background:#e4572e;color:#fff;padding:0 6px;border-radius:3px}
 .sev-medium{background:#f2a541;padding:0 6px;border-radius:3px}.sev-low,.sev-info{background:#dde3ea;padding:0 6px;border-radius:3px}
-.agency{margin-top:10px;font-weight:600}.mute{background:#e8eaf6;color:#283593;padding:0 6px;border-radius:3px;font-size:12px}.zone{color:#cfe3f5;font-size:12px;margin-left:12px}.muted{color:#667}form.login{max-width:320px;margin:60px auto;background:#fff;padding:20px;border-radius:6px}
+.agency{margin-top:10px;font-weight:600}td.t{white-space:nowrap}.mute{background:#e8eaf6;color:#283593;padding:0 6px;border-radius:3px;font-size:12px}.zone{color:#cfe3f5;font-size:12px;margin-left:12px}.muted{color:#667}form.login{max-width:320px;margin:60px auto;background:#fff;padding:20px;border-radius:6px}
 form.login input{display:block;width:100%;margin:4px 0 12px;padding:6px;box-sizing:border-box}.err{color:#b3261e}`;
 
 function page(lang: Lang, title: string, body: string, header = '', refresh = 0): string {
@@ -132,7 +132,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     const heading = agency === '\u0000revoked' ? esc(w.revokedAgents) : `${esc(w.agency)}: ${esc(agencyLabel(agency, d))}`;
     agents += `<div class="agency">${heading}</div><table><tr><th>${esc(w.host)}</th><th>${esc(w.site)}</th><th>${esc(w.state)}</th><th>${esc(w.lastSeen)}</th><th>${esc(w.version)}</th><th>${esc(w.spool)}</th><th>${esc(w.dropped)}</th></tr>`;
     for (const a of rows) {
-      agents += `<tr data-agent="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.site)}</td><td class="${a.state}">${esc(w[a.state])}</td><td>${esc(when(a.lastSeen, w, tz, lang))}</td><td>${esc(a.version ?? '-')}</td><td>${a.spool ?? '-'}</td><td>${a.dropped ?? '-'}</td></tr>`;
+      agents += `<tr data-agent="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.site)}</td><td class="${a.state}">${esc(w[a.state])}</td><td class="t">${esc(when(a.lastSeen, w, tz, lang))}</td><td>${esc(a.version ?? '-')}</td><td>${a.spool ?? '-'}</td><td>${a.dropped ?? '-'}</td></tr>`;
     }
     agents += '</table>';
   }
@@ -152,11 +152,11 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
       : d.silences.length === 0
         ? `<p>${esc(w.noSilences)}</p>`
         : `<table><tr><th>${esc(w.matchers)}</th><th>${esc(w.until)}</th><th>${esc(w.author)}</th><th>${esc(w.comment)}</th></tr>${d.silences
-            .map((s) => `<tr><td>${esc(s.matchers)}</td><td>${esc(when(s.until, w, tz, lang))}</td><td>${esc(s.author)}</td><td>${esc(s.comment)}</td></tr>`)
+            .map((s) => `<tr><td>${esc(s.matchers)}</td><td class="t">${esc(when(s.until, w, tz, lang))}</td><td>${esc(s.author)}</td><td>${esc(s.comment)}</td></tr>`)
             .join('')}</table>`;
   const events = d.events.length
     ? `<table><tr><th>${esc(w.time)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.type)}</th><th>${esc(w.severity)}</th><th>${esc(w.message)}</th></tr>${d.events
-        .map((e) => `<tr><td>${esc(when(e.time, w, tz, lang))}</td><td>${esc(agencyLabel(e.agency, d))}</td><td>${esc(e.host)}</td><td>${esc(eventTypeName(e.type, lang))}</td><td><span class="sev-${esc(e.severity)}">${esc(severityName(e.severity, lang))}</span></td><td>${esc(eventMessage(e, lang))}</td></tr>`)
+        .map((e) => `<tr><td class="t">${esc(when(e.time, w, tz, lang))}</td><td>${esc(agencyLabel(e.agency, d))}</td><td>${esc(e.host)}</td><td>${esc(eventTypeName(e.type, lang))}</td><td><span class="sev-${esc(e.severity)}">${esc(severityName(e.severity, lang))}</span></td><td>${esc(eventMessage(e, lang))}</td></tr>`)
         .join('')}</table>`
     : `<p>${esc(w.noEvents)}</p>`;
   const influx = `${esc(w.influx)}: <span class="${d.influx.up ? 'online' : 'offline'}">${esc(d.influx.up ? w.up : w.down)}</span> — ${d.influx.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${d.influx.spooled}${d.influx.lastError && !d.influx.up ? ` <span class="muted">(${esc(d.influx.lastError)})</span>` : ''}`;
@@ -198,7 +198,7 @@ function renderAlerts(rows: readonly StatusAlert[], d: StatusData, lang: Lang): 
   return `<table><tr><th>${esc(w.rule)}</th><th>${esc(w.severity)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.since)}</th><th>${esc(w.message)}</th></tr>${rows
     .map(
       (a) =>
-        `<tr data-rule="${esc(a.rule)}"${a.muted ? ' class="muted-alert"' : ''}><td>${esc(a.title[lang])}${mute(a)}</td><td><span class="sev-${esc(a.severity)}">${esc(severityName(a.severity, lang))}</span></td><td>${esc(agencyLabel(a.agency, d))}</td><td>${esc(a.host)}</td><td>${esc(when(a.since, w, d.timeZone, lang))}</td><td>${esc(a.summary[lang])}</td></tr>`,
+        `<tr data-rule="${esc(a.rule)}"${a.muted ? ' class="muted-alert"' : ''}><td>${esc(a.title[lang])}${mute(a)}</td><td><span class="sev-${esc(a.severity)}">${esc(severityName(a.severity, lang))}</span></td><td>${esc(agencyLabel(a.agency, d))}</td><td>${esc(a.host)}</td><td class="t">${esc(when(a.since, w, d.timeZone, lang))}</td><td>${esc(a.summary[lang])}</td></tr>`,
     )
     .join('')}</table>`;
 }
@@ -226,7 +226,7 @@ function renderServices(d: StatusData, lang: Lang): string {
     ? `<table><tr><th>${esc(w.kind)}</th><th>${esc(w.target)}</th><th>${esc(w.state)}</th><th>${esc(w.detail)}</th><th>${esc(w.checkedFrom)}</th><th>${esc(w.time)}</th></tr>${rows
         .map((r) => {
           const detail = r.kind === 'certificate' ? w.expiresIn(Math.floor((r.expirySeconds ?? 0) / 86_400)) : [r.detail, r.responseMs === null ? '' : `${Math.round(r.responseMs)} ms`].filter(Boolean).join(', ');
-          return `<tr data-service="${esc(r.target)}"><td>${esc(w.kinds[r.kind])}</td><td>${esc(r.target)}</td><td class="${r.up ? 'online' : 'offline'}">${esc(r.up ? w.up : r.kind === 'certificate' ? w.expiring : w.down)}</td><td>${esc(detail)}</td><td>${esc(`${r.host} (${agencyLabel(r.agency, d)})`)}</td><td>${esc(when(r.time, w, d.timeZone, lang))}</td></tr>`;
+          return `<tr data-service="${esc(r.target)}"><td>${esc(w.kinds[r.kind])}</td><td>${esc(r.target)}</td><td class="${r.up ? 'online' : 'offline'}">${esc(r.up ? w.up : r.kind === 'certificate' ? w.expiring : w.down)}</td><td>${esc(detail)}</td><td>${esc(`${r.host} (${agencyLabel(r.agency, d)})`)}</td><td class="t">${esc(when(r.time, w, d.timeZone, lang))}</td></tr>`;
         })
         .join('')}</table>`
     : `<p>${esc(w.noServices)}</p>`;
