@@ -202,6 +202,7 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
         })),
         maintenance: [{ name: 'Bảo trì Chủ nhật', days: ['sun'], start: '22:00', end: '02:00', timezone: 'Asia/Ho_Chi_Minh', agencies: ['so-tttt'], matchers: '', open: false }],
         agencyNames: { 'so-tttt': 'Sở Thông tin và Truyền thông', 'so-yte': 'Sở Y tế' },
+        mails: [{ id: 1, createdAt: T, to: 'soc@tinh.gov.vn', state: 'sent', ...(({ subject, text }) => ({ subject, text }))(renderer.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'vi' }, firing: [firing.find((a) => a.rule === 'brute_force')!], resolved: [], groupKey: 'x', groupLabels: { agency: 'so-tttt' }, now: T })) }],
       },
       services: [
         { kind: 'portal', target: 'https://congthongtin.tinh.gov.vn/', host: 'mc-portal-01', agency: 'so-tttt', up: false, detail: 'connection_failed', responseMs: null, expirySeconds: null, time: T },
@@ -222,6 +223,9 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     expect(renderStatus('vi', { ...data, refresh: 0 }, 'admin')).not.toContain('http-equiv="refresh"');
     expect(text).toContain('bảo trì: Bảo trì Chủ nhật');
     expect(text).toContain('còn 40 ngày');
+    // The mail viewer lists the mail and holds its text.
+    expect(text).toContain('Thư cảnh báo gần đây');
+    expect(html).toMatch(/<tr data-mail="1">(?:(?!<\/tr>)[\s\S])*Tấn công dò mật khẩu(?:(?!<\/tr>)[\s\S])*đã gửi<\/td><\/tr>/);
   });
 
   it('the Vietnamese dashboards: titles, descriptions and legends', () => {

@@ -18,7 +18,7 @@ import { AbsenceEvaluator } from './evaluate/absence.ts';
 import { EventEvaluator } from './evaluate/event.ts';
 import { Dispatcher } from '../notify/dispatcher.ts';
 import { MailRenderer } from '../notify/templates/index.ts';
-import { Mailer, type MailTransport } from '../notify/mailer.ts';
+import { folderSmtp, folderTransport, Mailer, type MailTransport } from '../notify/mailer.ts';
 import { handleAlertApi } from './http.ts';
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
@@ -114,8 +114,8 @@ export class AlertEngine {
     this.threshold = this.thresholdEvaluator(rules, cfg);
     this.events = this.eventEvaluator(rules, cfg);
     const dispatcher = this.buildDispatcher(cfg, ruleMap);
-    const mailer = cfg.smtp ? this.buildMailer(cfg, deps.secrets) : undefined;
-    if (!cfg.smtp && cfg.recipients.length === 0) {
+    const mailer = cfg.smtp || cfg.mail_folder ? this.buildMailer(cfg, deps.secrets) : undefined;
+    if (!cfg.smtp && !cfg.mail_folder && cfg.recipients.length === 0) {
       this.log.info('alerting without recipients: alerts are evaluated and recorded in InfluxDB, no mail is sent');
     }
     this.current = { cfg, rules: ruleMap, dispatcher, mailer, secrets: deps.secrets };
@@ -168,6 +168,10 @@ export class AlertEngine {
   }
 
   private buildMailer(cfg: AlertingConfig, secrets: AlertingSecrets | undefined): Mailer {
+    if (!cfg.smtp && cfg.mail_folder) {
+      const smtp = folderSmtp();
+      return new Mailer(this.store, smtp, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: this.deps.transport ?? folderTransport(cfg.mail_folder) });
+    }
     return new Mailer(this.store, cfg.smtp!, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: this.deps.transport, password: secrets?.smtpPassword });
   }
 
@@ -191,8 +195,8 @@ export class AlertEngine {
       if (gone && !ruleMap.has(a.rule)) mailRules.set(a.rule, gone);
     }
     const dispatcher = this.buildDispatcher(cfg, mailRules);
-    const smtpChanged = !sameJson(cfg.smtp, prev.cfg.smtp) || secrets?.smtpPassword !== prev.secrets?.smtpPassword;
-    const mailer = !cfg.smtp ? undefined : smtpChanged || !prev.mailer ? this.buildMailer(cfg, secrets) : prev.mailer;
+    const smtpChanged = !sameJson(cfg.smtp, prev.cfg.smtp) || cfg.mail_folder !== prev.cfg.mail_folder || secrets?.smtpPassword !== prev.secrets?.smtpPassword;
+    const mailer = !cfg.smtp && !cfg.mail_folder ? undefined : smtpChanged || !prev.mailer ? this.buildMailer(cfg, secrets) : prev.mailer;
 
     // The swap: synchronous from here on.
     const now = this.clock();

@@ -34,11 +34,25 @@ export interface StatusMaintenance {
   open: boolean;
 }
 
+export interface StatusMail {
+  id: number;
+  createdAt: number;
+  to: string;
+  subject: string;
+  state: 'queued' | 'sent' | 'failed';
+  text: string;
+}
+
 export interface AlertingView {
   alerts: StatusAlert[];
   maintenance: StatusMaintenance[];
   agencyNames: Readonly<Record<string, string>>;
+  /** The latest alert mails, newest first (a mail viewer: the quick start has no mail server). */
+  mails: StatusMail[];
 }
+
+/** Alert mails the page lists. */
+const RECENT_MAILS = 10;
 
 export function alertingView(engine: AlertEngine, now: number): AlertingView {
   const cfg = engine.cfg;
@@ -72,5 +86,10 @@ export function alertingView(engine: AlertEngine, now: number): AlertingView {
     matchers: w.matchers.map(formatMatcher).join(' '),
     open: windowOpen(w, now, cfg.timezone),
   }));
-  return { alerts, maintenance, agencyNames: cfg.agencies };
+  const mails = engine.store
+    .mails()
+    .slice(-RECENT_MAILS)
+    .reverse()
+    .map((m) => ({ id: m.id, createdAt: m.createdAt, to: m.to, subject: m.subject, state: m.state, text: m.text }));
+  return { alerts, maintenance, agencyNames: cfg.agencies, mails };
 }

@@ -78,6 +78,11 @@ export const TEXT = {
     checkedFrom: 'Checked from',
     expiring: 'expiring',
     expiresIn: (days: number) => (days < 0 ? 'expired' : `expires in ${days} days`),
+    mails: 'Latest alert mails',
+    noMails: 'No alert mail yet.',
+    recipient: 'To',
+    subject: 'Subject (click to read)',
+    mailStates: { queued: 'queued', sent: 'delivered', failed: 'failed' },
   },
   vi: {
     title: 'Canh — trạng thái',
@@ -154,6 +159,11 @@ export const TEXT = {
     checkedFrom: 'Kiểm tra từ',
     expiring: 'sắp hết hạn',
     expiresIn: (days: number) => (days < 0 ? 'đã hết hạn' : `còn ${days} ngày`),
+    mails: 'Thư cảnh báo gần đây',
+    noMails: 'Chưa có thư cảnh báo nào.',
+    recipient: 'Người nhận',
+    subject: 'Tiêu đề (bấm để đọc)',
+    mailStates: { queued: 'đang chờ gửi', sent: 'đã gửi', failed: 'gửi lỗi' },
   },
 } as const;
 

@@ -94,7 +94,7 @@ h1{font-size:18px;margin:0}h2{font-size:16px;margin:0 0 8px}table{border-collaps
 th{background:#f0f3f6}.online{color:#11783a;font-weight:600}.offline{color:#b3261e;font-weight:600}.revoked{color:#777}
 .sev-critical{background:#b3261e;color:#fff;padding:0 6px;border-radius:3px}.sev-high{background:#e4572e;color:#fff;padding:0 6px;border-radius:3px}
 .sev-medium{background:#f2a541;padding:0 6px;border-radius:3px}.sev-low,.sev-info{background:#dde3ea;padding:0 6px;border-radius:3px}
-.agency{margin-top:10px;font-weight:600}td.t{white-space:nowrap}.mute{background:#e8eaf6;color:#283593;padding:0 6px;border-radius:3px;font-size:12px}.zone{color:#cfe3f5;font-size:12px;margin-left:12px}.muted{color:#667}form.login{max-width:320px;margin:60px auto;background:#fff;padding:20px;border-radius:6px}
+.agency{margin-top:10px;font-weight:600}td.t{white-space:nowrap}pre.mail{white-space:pre-wrap;font:12px/1.4 monospace;background:#f6f8fa;padding:8px;max-height:420px;overflow:auto}.mute{background:#e8eaf6;color:#283593;padding:0 6px;border-radius:3px;font-size:12px}.zone{color:#cfe3f5;font-size:12px;margin-left:12px}.muted{color:#667}form.login{max-width:320px;margin:60px auto;background:#fff;padding:20px;border-radius:6px}
 form.login input{display:block;width:100%;margin:4px 0 12px;padding:6px;box-sizing:border-box}.err{color:#b3261e}`;
 
 function page(lang: Lang, title: string, body: string, header = '', refresh = 0): string {
@@ -167,7 +167,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     w.title,
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
-${renderMaintenance(d, lang)}${renderServices(d, lang)}<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
+${renderMaintenance(d, lang)}${renderServices(d, lang)}${renderMails(d, lang)}<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
 <section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p><p>${smtp}</p></section></main>`,
     header,
     d.refresh ?? 0,
@@ -217,6 +217,22 @@ function renderMaintenance(d: StatusData, lang: Lang): string {
         .join('')}</table>`
     : `<p>${esc(w.noMaintenance)}</p>`;
   return `<section id="maintenance"><h2>${esc(w.maintenance)}</h2>${body}</section>\n`;
+}
+
+/** The latest alert mails: subject, recipient, state; each opens as plain text below. */
+function renderMails(d: StatusData, lang: Lang): string {
+  const w = TEXT[lang];
+  const list = d.alerting?.mails;
+  if (!list) return '';
+  const body = list.length
+    ? `<table><tr><th>${esc(w.time)}</th><th>${esc(w.recipient)}</th><th>${esc(w.subject)}</th><th>${esc(w.state)}</th></tr>${list
+        .map(
+          (m) =>
+            `<tr data-mail="${m.id}"><td class="t">${esc(when(m.createdAt, w, d.timeZone, lang))}</td><td>${esc(m.to)}</td><td><details><summary>${esc(m.subject)}</summary><pre class="mail">${esc(m.text)}</pre></details></td><td class="${m.state === 'failed' ? 'offline' : ''}">${esc(w.mailStates[m.state])}</td></tr>`,
+        )
+        .join('')}</table>`
+    : `<p>${esc(w.noMails)}</p>`;
+  return `<section id="mails"><h2>${esc(w.mails)}</h2>${body}</section>\n`;
 }
 
 function renderServices(d: StatusData, lang: Lang): string {
