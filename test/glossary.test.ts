@@ -236,6 +236,17 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       const panels = (d.panels ?? []).flatMap((p) => (p.type === 'row' ? [p as Panel, ...((p as RowPanel).panels ?? [])] : [p as Panel]));
       for (const p of panels) {
         found.push(...problems(`${d.uid} "${p.title}"`, `${p.title ?? ''}\n${p.description ?? ''}`, ['CPU', 'RAM', 'top', 'ping', 'DNS', 'TTFB', 'uptime', 'IO', 'bps', 'pps', 'load']));
+        // Words Grafana shows in place of values and column names: value mappings,
+        // display names, renamed columns.
+        const shown: string[] = [];
+        const walk = (v: unknown, key = ''): void => {
+          if (typeof v === 'string') {
+            if (key === 'text' || key === 'displayName' || key === 'renamed') shown.push(v);
+          } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+          else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k === 'renameByName' ? 'renamed' : key === 'renamed' ? 'renamed' : k === 'value' && key === 'properties' ? 'displayName' : k);
+        };
+        walk({ fieldConfig: p.fieldConfig, transformations: p.transformations });
+        found.push(...problems(`${d.uid} "${p.title}" values`, shown.join('\n'), ['CPU', 'TLS', 'DNS', 'TTFB', 'IO', 'SNMP']));
         for (const t of (p.targets ?? []) as InfluxQuery[]) {
           if (!t.alias) continue;
           // $col is the column's AS name: the legend shows it, so it must be Vietnamese too.

@@ -164,7 +164,7 @@ export function fleet(lang: Lang): DashboardBuilder {
         columns: { Time: COMMON.since, rule: COMMON.rule, severity: COMMON.severity, agency: COMMON.agency, host: COMMON.host, summary: COMMON.summary, value: COMMON.value },
         hide: ['state'],
         sortBy: { column: 'Time', desc: true },
-        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping()] }] },
+        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }] },
         w: 24,
       }),
     )
@@ -179,7 +179,7 @@ export function fleet(lang: Lang): DashboardBuilder {
         ],
         columns: { Time: COMMON.time, severity: COMMON.severity, type: COMMON.type, agency: COMMON.agency, host: COMMON.host, message: COMMON.message, count: COMMON.count },
         sortBy: { column: 'Time', desc: true },
-        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping()] }] },
+        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }] },
         w: 24,
         h: 10,
       }),

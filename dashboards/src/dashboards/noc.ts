@@ -3,6 +3,7 @@
 // InfluxDB health, then per agency (agents offline, open alerts, uplink loss), the portals
 // and public services (up or down, response time), and the network (SNMP devices, uplink
 // utilisation). Green is fine, amber needs a look, red needs someone now.
+import { severityName } from '@canh/core';
 import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
@@ -59,7 +60,7 @@ export function noc(lang: Lang): DashboardBuilder {
         tiles: true,
         w: 12,
         h: 6,
-      }).overrides(Object.entries(SEVERITY_COLORS).map(([severity, color]) => ({ matcher: { id: 'byName', options: severity }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }] }))),
+      }).overrides(Object.entries(SEVERITY_COLORS).map(([severity, color]) => ({ matcher: { id: 'byName', options: severity }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }, { id: 'displayName', value: severityName(severity, lang) }] }))),
     )
     .withPanel(
       stat(lang, {

@@ -1,6 +1,7 @@
 // Security: what the detectors on the agents saw: events over time by type, severity
 // and agency; who is trying passwords; brute-force attacks; attacks on web portals;
 // changed system files and defaced web sites; new listening ports; new or spoofed devices on agency LANs.
+import { severityName } from '@canh/core';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, type Lang, type Text } from '../i18n.ts';
@@ -41,9 +42,8 @@ const EVIDENCE: Record<string, Text> = {
 /** Attacks on web portals, from the web_access detector's reading of access logs. */
 const WEB = `"detector" = 'web_access'`;
 
-const severityCell = [COLOR_CELL, { id: 'mappings', value: [severityMapping()] }];
-
 export function security(lang: Lang): DashboardBuilder {
+  const severityCell = [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }];
   const events = (title: Text, description: Text, where: string, fields: string[]) =>
     table(lang, {
       title,
@@ -102,7 +102,10 @@ export function security(lang: Lang): DashboardBuilder {
       }).overrides(
         Object.entries(SEVERITY_COLORS).map(([name, color]) => ({
           matcher: { id: 'byName', options: name },
-          properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }],
+          properties: [
+            { id: 'color', value: { mode: 'fixed', fixedColor: color } },
+            { id: 'displayName', value: severityName(name, lang) },
+          ],
         })),
       ),
     )
