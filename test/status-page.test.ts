@@ -45,7 +45,9 @@ beforeAll(async () => {
   p.collector.registry.revoke('old-pc');
   // A security event through the real path, for the events section.
   const h = await p.addAgent({ name: 'web-03', agency: 'so-tttt', site: 'dc-tinh' });
-  h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: '12 lần đăng nhập sai từ 203.0.113.7', evidence: { src_ip: '203.0.113.7' }, count: 12 });
+  // As the detector sends it: an English message; the Vietnamese page and mail say it
+  // again from the evidence.
+  h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: 'Brute-force attack (ssh): 12 failed logins from 203.0.113.7 within 10m for root', evidence: { src_ip: '203.0.113.7', service: 'ssh', users: 'root', user_count: 1, total_failures: 12, window_s: 600, update: false }, count: 12 });
   h.agent.batcher.flush();
   await p.waitFor(`SELECT count(*) FROM security_event`, (r) => r.length > 0);
   // A silence through the collector's HTTP API, for the silences section.
@@ -101,7 +103,8 @@ describe('status page', () => {
     expect(await page.getAttribute('meta[http-equiv=refresh]', 'content')).toBe('30');
     expect(await page.textContent('#maintenance')).toContain('Bảo trì Chủ nhật');
     expect(await page.textContent('#maintenance')).toContain('CN 22:00–02:00');
-    expect(await page.textContent('#events')).toContain('12 lần đăng nhập sai từ 203.0.113.7');
+    expect(await page.textContent('#events')).toContain('Tấn công dò mật khẩu (ssh): 12 lần đăng nhập sai từ 203.0.113.7 trong 10 phút vào tài khoản root');
+    expect(await page.textContent('#events')).not.toContain('failed logins');
     expect(await page.textContent('#health')).toMatch(/InfluxDB: hoạt động/);
     expect(await page.textContent('#health')).toMatch(/Thư điện tử \(SMTP\): hoạt động 0 thư đang chờ, 0 thư lỗi, \d+ thư đã gửi từ khi khởi động/);
     expect(await page.textContent('#alerts span.sev-high')).toBe('cao'); // the severity, in Vietnamese
@@ -125,6 +128,7 @@ describe('status page', () => {
     expect(await page.textContent('#summary')).toBe('3 of 4 agents online; 1 revoked (listed at the end, not counted)');
     expect(await page.textContent('tr[data-agent="ubnd-fs-02"] td:nth-child(3)')).toBe('online');
     expect(await page.textContent('#alerts')).toContain('Brute-force attack');
+    expect(await page.textContent('#events')).toContain('12 failed logins from 203.0.113.7');
     await page.screenshot({ path: join(artifacts, 'status-en.png'), fullPage: true });
     // The agent's own health point reaches the page: spool backlog is a number.
     await page.waitForTimeout(1500);
@@ -138,6 +142,8 @@ describe('status page', () => {
     const en = await smtp.waitForMail((m) => m.envelope.to.includes('noc@tinh.gov.vn') && (m.parsed.subject ?? '').includes('Brute-force attack'), 20_000);
     expect(vi.parsed.subject).toBe('[FIRING:1] Cảnh báo: Tấn công dò mật khẩu — web-03 — Sở Thông tin và Truyền thông');
     expect(vi.parsed.text).toContain('Việc cần làm: Chặn địa chỉ nguồn trên tường lửa');
+    expect(vi.parsed.text).toContain('Dịch vụ: ssh');
+    expect(vi.parsed.text).not.toMatch(/failed logins|user_count|window_s/);
     expect(vi.parsed.text).toContain('Trang trạng thái: https://canh.tinh.gov.vn/status?lang=vi');
     expect(en.parsed.text).toContain('What to do: Block the source address');
     for (const [lang, mail] of [['vi', vi], ['en', en]] as const) {
