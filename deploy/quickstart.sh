@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: InfluxDB, the collector and one agent watching this host, all in the
 # foreground with their state in ./.state (or $CANH_STATE_DIR). Ctrl-C stops everything.
+# Alerting works at once: mails go to $state/mail as .eml files (no mail server needed)
+# and the status page lists them; an example rule mails within a minute.
 # Ports: CANH_INFLUX_PORT (8086), CANH_INFLUX_RPC_PORT (influx port + 2), CANH_COLLECTOR_PORT (8443).
 # Installs what is missing: Debian's influxdb package (as root) and the npm packages.
 set -euo pipefail
@@ -23,7 +25,7 @@ fi
 [ -x node_modules/.bin/node ] || npm ci --no-audit --no-fund
 export PATH="$root/node_modules/.bin:$PATH"
 
-mkdir -p "$state/influxdb" "$state/collector" "$state/agent" "$state/logs"
+mkdir -p "$state/influxdb" "$state/collector" "$state/agent" "$state/logs" "$state/mail"
 cat > "$state/influxdb.conf" <<CONF
 reporting-disabled = true
 bind-address = "127.0.0.1:$influx_rpc_port"
@@ -48,9 +50,35 @@ influx: { url: "http://127.0.0.1:$influx_port", database: canh }
 status:
   users:
     - { name: admin, password: { file: $state/status-password } }
+alerting:
+  status_url: "http://127.0.0.1:$collector_port"
+  # No mail server: each alert mail is written to this folder (open the .eml files with a
+  # mail program) and listed on the status page. For real mail, replace it with smtp:.
+  mail_folder: $state/mail
+  grouping: { group_wait: 10s }
+  recipients:
+    - { email: admin@canh.localhost, language: vi, min_severity: info }
+  rules:
+    # An example that fires within a minute of the first data, to show a mail end to end.
+    # Delete it (or list it under disabled_rules) once you have seen it.
+    - name: quickstart_example
+      type: threshold
+      measurement: mem
+      field: used_percent
+      op: ">"
+      value: 0
+      for: 10s
+      group_by: [host]
+      severity: info
+      unit: percent
+      title: { vi: "Ví dụ cảnh báo của bản chạy thử", en: "Quick start example alert" }
+      summary: { vi: "Máy {{host}} đang dùng {{value}} bộ nhớ", en: "{{host}} uses {{value}} of its memory" }
+      action: { vi: "Không cần làm gì: đây là ví dụ. Xoá quy tắc quickstart_example trong collector.yaml để tắt.", en: "Nothing: this is an example. Delete the rule quickstart_example from collector.yaml to turn it off." }
+      dashboard: host
 CONF
 
 pids=()
+names=()
 cleanup() {
   trap - INT TERM EXIT
   echo
@@ -60,7 +88,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 influxd -config "$state/influxdb.conf" >"$state/logs/influxd.log" 2>&1 &
-pids+=($!)
+pids+=($!); names+=(influxd)
 for _ in $(seq 1 100); do
   curl -fs -o /dev/null "http://127.0.0.1:$influx_port/ping" 2>/dev/null && break
   node -e 'fetch(process.argv[1]).then(r=>process.exit(r.status===204?0:1),()=>process.exit(1))' "http://127.0.0.1:$influx_port/ping" && break
@@ -74,7 +102,7 @@ if [ ! -s "$state/agent/token" ]; then
 fi
 
 node collector/src/cli.ts serve --config "$state/collector.yaml" >"$state/logs/collector.log" 2>&1 &
-pids+=($!)
+pids+=($!); names+=(collector)
 
 [ -f "$state/agent.yaml" ] || cat > "$state/agent.yaml" <<CONF
 collector:
@@ -87,7 +115,7 @@ agent:
 CONF
 sleep 1
 node agent/src/cli.ts run --config "$state/agent.yaml" >"$state/logs/agent.log" 2>&1 &
-pids+=($!)
+pids+=($!); names+=(agent)
 
 cat <<MSG
 
@@ -97,11 +125,21 @@ Canh is running (Ctrl-C stops it):
   collector  ws://127.0.0.1:$collector_port/v1/agent   health: http://127.0.0.1:$collector_port/healthz
   agent      $(hostname), config $state/agent.yaml
   logs       $state/logs/
+  mail       $state/mail/   alert mails as .eml files, also listed on the status page;
+             an example alert ("Ví dụ cảnh báo của bản chạy thử") arrives within a minute
 
 Query the data (after ~20 s):
   curl -s 'http://127.0.0.1:$influx_port/query?db=canh&pretty=true' --data-urlencode \\
     "q=SELECT mean(usage_idle) FROM cpu WHERE time > now() - 5m GROUP BY host, time(1m)"
   node collector/src/cli.ts agent list --config $state/collector.yaml
 MSG
-wait -n "${pids[@]}" || true
-echo "quickstart: a process exited; see $state/logs/" >&2
+status=0
+wait -n "${pids[@]}" || status=$?
+# Say which one stopped, and where its log is; the others are stopped by the trap.
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    echo "quickstart: ${names[$i]} (pid ${pids[$i]}) exited with status $status; its log: $state/logs/${names[$i]}.log" >&2
+    tail -n 5 "$state/logs/${names[$i]}.log" >&2 2>/dev/null || true
+  fi
+done
+exit 1

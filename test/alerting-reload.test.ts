@@ -177,7 +177,7 @@ describe('reloading the alerting config', () => {
     expect(warn!.sections).toEqual(['log_level']);
 
     const mail = await smtp.waitForMail(firing('Web error'), 20_000);
-    expect(mail.parsed.text).toContain('http_response.http_response_code = 404 (>= 400)');
+    expect(mail.parsed.text).toContain('HTTP response code = 404 (threshold >= 400)');
     await waitAlert('web_error', 'firing');
     // The agent's data kept flowing through the reload on the same connection.
     const after = Date.now();

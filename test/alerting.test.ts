@@ -84,7 +84,7 @@ describe('alerting end to end', () => {
     // Critical: no group_wait. The budget is generous for a loaded 2-core machine.
     expect(batchToMail).toBeLessThan(3000);
     expect(mail.secure).toBe(true);
-    expect(mail.parsed.subject).toBe('[FIRING:1] Cảnh báo: Nghi ngờ website bị thay đổi giao diện — Sở Thông tin và Truyền thông');
+    expect(mail.parsed.subject).toBe('[FIRING:1] Cảnh báo: Nghi ngờ website bị thay đổi giao diện — mc-portal-01 — Sở Thông tin và Truyền thông');
     const text = mail.parsed.text!;
     expect(text).toContain('mức độ: nghiêm trọng');
     expect(text).toContain('Máy chủ: mc-portal-01');
@@ -101,7 +101,7 @@ describe('alerting end to end', () => {
   it('the agent going away is an "agent offline" mail from the receiver\'s connection state', async () => {
     await agent.stop();
     const mail = await smtp.waitForMail((m) => (m.parsed.subject ?? '').includes('Mất kết nối với agent'), 15_000);
-    expect(mail.parsed.subject).toBe('[FIRING:1] Cảnh báo: Mất kết nối với agent — Sở Thông tin và Truyền thông');
+    expect(mail.parsed.subject).toBe('[FIRING:1] Cảnh báo: Mất kết nối với agent — mc-portal-01 — Sở Thông tin và Truyền thông');
     expect(p.collector.alerts!.statusAlerts().map((a) => a.rule)).toContain('agent_offline');
   }, 30_000);
 });

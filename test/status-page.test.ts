@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { startPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
+import { freePort } from './helpers/ports.ts';
 
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
 let p: Pipeline;
 let chrome: Awaited<ReturnType<typeof launchChromium>>;
 let base: string;
 let smtp: TestSmtpServer;
+let closed: number;
 const ADMIN = 'status-test-admin-token';
 
 beforeAll(async () => {
@@ -22,13 +24,20 @@ beforeAll(async () => {
       status: { users: [{ name: 'admin', password: { value: 'mật-khẩu-đúng' } }], language: 'vi' },
       alerting: {
         admin_token: { value: ADMIN },
-        recipients: [{ email: 'soc@tinh.gov.vn', language: 'vi' }],
+        agencies: { 'so-tttt': 'Sở Thông tin và Truyền thông' },
+        status_url: 'https://canh.tinh.gov.vn',
+        maintenance: [{ name: 'Bảo trì Chủ nhật', agencies: ['so-tttt'], days: ['sun'], start: '22:00', end: '02:00' }],
+        grouping: { group_wait: '1s' },
+        recipients: [{ email: 'soc@tinh.gov.vn', language: 'vi' }, { email: 'noc@tinh.gov.vn', language: 'en' }],
         smtp: { host: smtp.host, port: smtp.port, security: 'none', from: 'canh@tinh.gov.vn' },
       },
     },
   });
   base = `http://127.0.0.1:${p.collector.server.port}`;
-  await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: [{ type: 'mem' }] });
+  // It checks a portal (the collector's own login page) and a closed port, for the
+  // portals and services section.
+  closed = await freePort();
+  await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: [{ type: 'mem' }, { type: 'http_response', urls: [`${base}/login`] }, { type: 'net_response', address: `127.0.0.1:${closed}` }] });
   await p.addAgent({ name: 'ubnd-fs-02', agency: 'ubnd-tinh', site: 'tru-so', inputs: [{ type: 'mem' }] });
   p.collector.registry.add({ name: 'never-seen', agency: 'so-yte', site: 'bv' });
   // A revoked agent: history, not the fleet (not counted, listed apart).
@@ -36,7 +45,9 @@ beforeAll(async () => {
   p.collector.registry.revoke('old-pc');
   // A security event through the real path, for the events section.
   const h = await p.addAgent({ name: 'web-03', agency: 'so-tttt', site: 'dc-tinh' });
-  h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: '12 lần đăng nhập sai từ 203.0.113.7', evidence: { src_ip: '203.0.113.7' }, count: 12 });
+  // As the detector sends it: an English message; the Vietnamese page and mail say it
+  // again from the evidence.
+  h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: 'Brute-force attack (ssh): 12 failed logins from 203.0.113.7 within 10m for root', evidence: { src_ip: '203.0.113.7', service: 'ssh', users: 'root', user_count: 1, total_failures: 12, window_s: 600, update: false }, count: 12 });
   h.agent.batcher.flush();
   await p.waitFor(`SELECT count(*) FROM security_event`, (r) => r.length > 0);
   // A silence through the collector's HTTP API, for the silences section.
@@ -85,24 +96,62 @@ describe('status page', () => {
     expect(await page.textContent('tr[data-agent="never-seen"] td:nth-child(3)')).toBe('mất kết nối');
     expect(await page.textContent('tr[data-agent="never-seen"] td:nth-child(4)')).toBe('chưa bao giờ');
     expect(await page.textContent('#agents')).toContain('Cơ quan: ubnd-tinh');
-    expect(await page.textContent('#events')).toContain('12 lần đăng nhập sai từ 203.0.113.7');
+    // Display names from alerting.agencies; times in one format with the zone named once.
+    expect(await page.textContent('#agents')).toContain('Cơ quan: Sở Thông tin và Truyền thông (so-tttt)');
+    expect(await page.textContent('header')).toContain('Giờ theo: Asia/Ho_Chi_Minh (GMT+7)');
+    expect(await page.textContent('tr[data-agent="mc-portal-01"] td:nth-child(4)')).toMatch(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/);
+    expect(await page.getAttribute('meta[http-equiv=refresh]', 'content')).toBe('30');
+    expect(await page.textContent('#maintenance')).toContain('Bảo trì Chủ nhật');
+    expect(await page.textContent('#maintenance')).toContain('CN 22:00–02:00');
+    expect(await page.textContent('#events')).toContain('Tấn công dò mật khẩu (ssh): 12 lần đăng nhập sai từ 203.0.113.7 trong 10 phút vào tài khoản root');
+    expect(await page.textContent('#events')).not.toContain('failed logins');
     expect(await page.textContent('#health')).toMatch(/InfluxDB: hoạt động/);
     expect(await page.textContent('#health')).toMatch(/Thư điện tử \(SMTP\): hoạt động 0 thư đang chờ, 0 thư lỗi, \d+ thư đã gửi từ khi khởi động/);
     expect(await page.textContent('#alerts span.sev-high')).toBe('cao'); // the severity, in Vietnamese
     // The brute-force event fired the shipped rule; the silence is listed with its author.
-    expect(await page.textContent('#alerts')).toContain('brute_force');
+    expect(await page.textContent('#alerts')).toContain('Tấn công dò mật khẩu'); // the rule's title, not its id
+    expect(await page.textContent('#alerts')).not.toContain('brute_force');
     expect(await page.textContent('#alerts')).toContain('web-03');
     expect(await page.textContent('#alerts')).toContain('Bảo trì máy chủ tệp');
     expect(await page.textContent('#alerts')).toContain('Nguyễn Văn An');
+    // Portals and services from the agent's latest http_response and net_response points.
+    for (let i = 0; i < 40 && !((await page.textContent('#services')) ?? '').includes('127.0.0.1:'); i++) {
+      await page.waitForTimeout(500);
+      await page.goto(`${base}/status?refresh=0`);
+    }
+    await page.goto(`${base}/status?refresh=0`);
+    expect(await page.locator('meta[http-equiv=refresh]').count()).toBe(0);
+    expect(await page.textContent(`tr[data-service="${base}/login"] td:nth-child(3)`)).toBe('hoạt động');
+    expect(await page.textContent(`tr[data-service="127.0.0.1:${closed}"] td:nth-child(3)`)).toBe('ngừng');
     await page.screenshot({ path: join(artifacts, 'status-vi.png'), fullPage: true });
     await page.goto(`${base}/status?lang=en`);
     expect(await page.textContent('#summary')).toBe('3 of 4 agents online; 1 revoked (listed at the end, not counted)');
     expect(await page.textContent('tr[data-agent="ubnd-fs-02"] td:nth-child(3)')).toBe('online');
+    expect(await page.textContent('#alerts')).toContain('Brute-force attack');
+    expect(await page.textContent('#events')).toContain('12 failed logins from 203.0.113.7');
     await page.screenshot({ path: join(artifacts, 'status-en.png'), fullPage: true });
     // The agent's own health point reaches the page: spool backlog is a number.
     await page.waitForTimeout(1500);
     await page.reload();
     expect(await page.textContent('tr[data-agent="mc-portal-01"] td:nth-child(6)')).toMatch(/^\d+$/);
     await page.close();
-  }, 30_000);
+  }, 60_000);
+
+  it('the brute-force mail in Vietnamese and English, as a reader sees it (screenshots)', async () => {
+    const vi = await smtp.waitForMail((m) => m.envelope.to.includes('soc@tinh.gov.vn') && (m.parsed.subject ?? '').includes('Tấn công dò mật khẩu'), 20_000);
+    const en = await smtp.waitForMail((m) => m.envelope.to.includes('noc@tinh.gov.vn') && (m.parsed.subject ?? '').includes('Brute-force attack'), 20_000);
+    expect(vi.parsed.subject).toBe('[FIRING:1] Cảnh báo: Tấn công dò mật khẩu — web-03 — Sở Thông tin và Truyền thông');
+    expect(vi.parsed.text).toContain('Việc cần làm: Chặn địa chỉ nguồn trên tường lửa');
+    expect(vi.parsed.text).toContain('Dịch vụ: ssh');
+    expect(vi.parsed.text).not.toMatch(/failed logins|user_count|window_s/);
+    expect(vi.parsed.text).toContain('Trang trạng thái: https://canh.tinh.gov.vn/status?lang=vi');
+    expect(en.parsed.text).toContain('What to do: Block the source address');
+    for (const [lang, mail] of [['vi', vi], ['en', en]] as const) {
+      const page = await chrome.browser.newPage({ viewport: { width: 800, height: 600 } });
+      await page.setContent(String(mail.parsed.html));
+      expect(await page.textContent('h1')).toContain('web-03');
+      await page.screenshot({ path: join(artifacts, `mail-${lang}.png`), fullPage: true });
+      await page.close();
+    }
+  }, 45_000);
 });

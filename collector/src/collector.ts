@@ -16,6 +16,7 @@ import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
 import { StatusPage } from './status/index.ts';
+import { alertingView } from './status/alerting.ts';
 import { CentralConfigStore } from './central/store.ts';
 import { AlertEngine, type AlertReloadSummary } from './alerts/engine.ts';
 import { handleAlertApi, handleReloadApi } from './alerts/http.ts';
@@ -99,6 +100,10 @@ export class Collector {
         get smtp() {
           const e = current();
           return e ? () => e.smtpHealth() : undefined;
+        },
+        get alerting() {
+          const e = current();
+          return e ? () => alertingView(e, Date.now()) : undefined;
         },
       },
     );

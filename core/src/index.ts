@@ -8,3 +8,4 @@ export * from './state-file.ts';
 export * from './spool/types.ts';
 export * from './spool/disk.ts';
 export * from './clock.ts';
+export * from './glossary.ts';

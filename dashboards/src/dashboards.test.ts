@@ -124,8 +124,11 @@ describe('generated dashboards', () => {
   });
 
   it('both languages run the very same queries (only the words differ)', () => {
+    // A legend that shows its columns ($col) names them in the dashboard's language: the
+    // AS names are words, the rest of the query is the same.
+    const words = (t: InfluxQuery) => (t.alias?.includes('$col') ? t.query.replace(/\bAS "[^"]+"/g, 'AS "…"') : t.query);
     const queries = (lang: string) =>
-      all.filter((g) => g.lang === lang).map((g) => panelsOf(g.dashboard).flatMap((p) => (p.targets as InfluxQuery[]).map((t) => t.query)));
+      all.filter((g) => g.lang === lang).map((g) => panelsOf(g.dashboard).flatMap((p) => (p.targets as InfluxQuery[]).map(words)));
     expect(queries('vi')).toEqual(queries('en'));
   });
 

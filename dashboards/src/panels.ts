@@ -1,6 +1,7 @@
 // Panel, variable and annotation helpers shared by every Canh dashboard: one place
 // decides legends, thresholds, column names and filters, so the five dashboards look
 // and behave alike.
+import { severityName } from '@canh/core';
 import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -167,8 +168,9 @@ export const SEVERITY_COLORS: Record<string, string> = {
 };
 
 /** Colour severities the same way on every dashboard. */
-export function severityMapping(): dash.ValueMapping {
-  return valueMap(Object.fromEntries(Object.entries(SEVERITY_COLORS).map(([k, color]) => [k, { text: k, color }])));
+/** Severity values shown by their name in the dashboard's language (shared glossary). */
+export function severityMapping(lang: Lang): dash.ValueMapping {
+  return valueMap(Object.fromEntries(Object.entries(SEVERITY_COLORS).map(([k, color]) => [k, { text: severityName(k, lang), color }])));
 }
 
 // Template variables ------------------------------------------------------------------

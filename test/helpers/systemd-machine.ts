@@ -7,7 +7,8 @@
 // What is private: /etc /usr /var /opt /root /home /srv (overlays), /run and /tmp
 // (tmpfs), /proc (its own PID namespace), the cgroup tree (a cgroup of its own, entered
 // before the namespace). What is shared with the host: the kernel, the network (so the
-// machine reaches a collector on 127.0.0.1), /dev, /sys and /work.
+// machine reaches a collector on 127.0.0.1; `privateNetwork` gives it a loopback of its
+// own instead, for servers that listen on fixed ports), /dev, /sys and /work.
 //
 // systemd is booted into an empty target, and every unit the distribution enables
 // (the *.wants folders) is masked, except journald: nothing runs that would touch the
@@ -70,6 +71,7 @@ ${keep.map((k, i) => `mkdir -p /run/canh-keep/${i} && mount --bind ${q(k)} /run/
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 ${keep.map((k, i) => `mkdir -p ${q(k)} && mount --bind /run/canh-keep/${i} ${q(k)}`).join('\n')}
 mount -t proc proc /proc
+ip link set lo up 2>/dev/null || true
 cat > /run/systemd/system/canh-test.target <<'UNIT'
 [Unit]
 Description=Canh test machine (nothing else runs)
@@ -87,7 +89,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * folders that stay visible at the same path even under the machine's private /tmp
  * (the checkout, when CI clones it there).
  */
-export async function bootSystemdMachine(opts: { keep?: readonly string[] } = {}): Promise<SystemdMachine> {
+export async function bootSystemdMachine(opts: { keep?: readonly string[]; privateNetwork?: boolean } = {}): Promise<SystemdMachine> {
   if (process.getuid?.() !== 0) throw new Error('a systemd machine needs root (unshare, overlay mounts)');
   const dir = mkdtempSync(join(tmpdir(), 'canh-systemd-'));
   const share = join(dir, 'share');
@@ -99,7 +101,8 @@ export async function bootSystemdMachine(opts: { keep?: readonly string[] } = {}
   const cgroups = (hierarchies.includes('/sys/fs/cgroup/systemd') ? hierarchies.filter((h) => h !== '/sys/fs/cgroup') : hierarchies.slice(0, 1)).map((h) => join(h, cgroup));
   for (const c of cgroups) mkdirSync(c);
   const enter = cgroups.map((c) => `echo $$ > ${c}/cgroup.procs`).join('; ');
-  const child = spawn('bash', ['-c', `${enter}; exec unshare --pid --fork --mount --cgroup bash "$0" "$1"`, join(dir, 'boot.sh'), dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const net = opts.privateNetwork ? '--net' : '';
+  const child = spawn('bash', ['-c', `${enter}; exec unshare --pid --fork --mount --cgroup ${net} bash "$0" "$1"`, join(dir, 'boot.sh'), dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -142,7 +145,9 @@ export async function bootSystemdMachine(opts: { keep?: readonly string[] } = {}
       encoding: 'utf8',
       input: opts.input,
       timeout: opts.timeout ?? 60_000,
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...opts.env },
+      // PS1: Debian's bash reads /etc/bash.bashrc when its standard input is a socket (as
+      // Node's pipes are), and that file reads PS1, unset under \`set -u\`.
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', PS1: '', LANG: 'C.UTF-8', ...opts.env },
     });
   return {
     pid,

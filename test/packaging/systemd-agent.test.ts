@@ -7,7 +7,7 @@
 // reach the collector (outside the machine, on 127.0.0.1) as its security event.
 // The machine's PID namespace is its own: the agent sees only its processes, as on a host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleAgent } from '../../deploy/build/bundle.ts';
 import { bootSystemdMachine, type SystemdMachine } from '../helpers/systemd-machine.ts';
@@ -32,6 +32,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  rmSync('/dev/shm/canh-test-x', { force: true });
   machine?.stop();
   await p?.stop();
 });

@@ -116,6 +116,8 @@ export const AlertingConfigSchema = z
   .object({
     /** Base URL of Grafana (e.g. https://grafana.tinh.gov.vn); rules append their dashboard. */
     grafana_url: z.url().optional(),
+    /** The collector's address as people reach it (e.g. https://canh.tinh.gov.vn): mails link its status page. */
+    status_url: z.url().optional(),
     /** Time zone of the times in mails and of maintenance windows. */
     timezone: timeZone.default('Asia/Ho_Chi_Minh'),
     /** Bearer token of the admin HTTP API (/api/v1/silences, /api/v1/alerts); the API is off without it. */
@@ -169,11 +171,14 @@ export const AlertingConfigSchema = z
     /** Who gets mail: email, name, language (vi|en), min_severity, agencies (all when absent), rules. */
     recipients: z.array(RecipientSchema).default([]),
     smtp: SmtpSchema.optional(),
+    /** Write alert mail as .eml files into this folder instead of sending it over SMTP (the
+     *  quick start: no mail server needed). With smtp set as well, SMTP wins. */
+    mail_folder: z.string().min(1).optional(),
     templates: z.object({ vi: templateFiles.optional(), en: templateFiles.optional() }).strict().prefault({}),
   })
   .strict()
   .superRefine((a, ctx) => {
-    if (a.recipients.length > 0 && !a.smtp) ctx.addIssue({ code: 'custom', path: ['smtp'], message: 'required when recipients are configured' });
+    if (a.recipients.length > 0 && !a.smtp && !a.mail_folder) ctx.addIssue({ code: 'custom', path: ['smtp'], message: 'required when recipients are configured (or mail_folder)' });
     const known = new Set([...(a.default_rules ? defaultRules().map((r) => r.name) : []), ...a.rules.map((r) => r.name)]);
     a.disabled_rules.forEach((n, i) => {
       if (!known.has(n)) ctx.addIssue({ code: 'custom', path: ['disabled_rules', i], message: `no rule named "${n}"` });

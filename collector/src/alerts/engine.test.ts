@@ -80,7 +80,7 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     const vi = smtp.mails.find(to('cntt@sotttt.gov.vn'))!;
     expect(vi.secure).toBe(true); // STARTTLS, then AUTH
     expect(vi.user).toBe('canh');
-    expect(vi.parsed.subject).toBe('[FIRING:2] Cảnh báo: Mất gói tin — Sở Thông tin và Truyền thông');
+    expect(vi.parsed.subject).toBe('[FIRING:2] Cảnh báo: Mất gói tin — mc-portal-01 — Sở Thông tin và Truyền thông');
     expect(vi.parsed.to).toMatchObject({ value: [{ address: 'cntt@sotttt.gov.vn', name: 'Phòng CNTT' }] });
     expect(vi.parsed.from?.value[0]).toMatchObject({ address: 'canh@tinh.gov.vn', name: 'Canh' });
     expect(vi.parsed.headers.get('content-language')).toBe('vi');
@@ -101,7 +101,7 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     expect(html).toContain('href="https://grafana.tinh.gov.vn/d/canh-network?var-agency=so-tttt&amp;var-host=mc-portal-01');
 
     const en = smtp.mails.find(to('soc@tinh.gov.vn'))!;
-    expect(en.parsed.subject).toBe('[FIRING:2] Packet loss — Sở Thông tin và Truyền thông');
+    expect(en.parsed.subject).toBe('[FIRING:2] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông');
     expect(en.parsed.headers.get('content-language')).toBe('en');
     expect(en.parsed.text).toContain('Agency: Sở Thông tin và Truyền thông');
     expect(en.parsed.text).toContain('Host: mc-portal-01');
@@ -119,21 +119,21 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     // Points spelled as objects here; the other tests send rows, as canh-agent does.
     const feed = (loss: number) => (t: number) => h.engine.onBatch(hanoi, pointsBatch([ping(t, '10.0.0.1', loss)]));
     await h.advance(3 * MIN, feed(80));
-    expect(subjects('soc@tinh.gov.vn')).toEqual(['[FIRING:1] Packet loss — Sở Thông tin và Truyền thông']);
+    expect(subjects('soc@tinh.gov.vn')).toEqual(['[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông']);
     const firstAt = smtp.mails[0]!.receivedAt;
     await h.advance(3 * HOUR + 50 * MIN, feed(80));
     expect(subjects('soc@tinh.gov.vn')).toHaveLength(1); // nothing new, repeat not due
     await h.advance(15 * MIN, feed(80));
-    expect(subjects('soc@tinh.gov.vn')).toEqual(['[FIRING:1] Packet loss — Sở Thông tin và Truyền thông', '[FIRING:1] Packet loss — Sở Thông tin và Truyền thông']);
+    expect(subjects('soc@tinh.gov.vn')).toEqual(['[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông', '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông']);
     expect(smtp.mails.at(-1)!.receivedAt.getTime()).toBeGreaterThanOrEqual(firstAt.getTime());
 
     await h.advance(6 * MIN, feed(0));
-    expect(subjects('cntt@sotttt.gov.vn').at(-1)).toBe('[RESOLVED] Đã khắc phục: Mất gói tin — Sở Thông tin và Truyền thông');
+    expect(subjects('cntt@sotttt.gov.vn').at(-1)).toBe('[RESOLVED] Đã khắc phục: Mất gói tin — mc-portal-01 — Sở Thông tin và Truyền thông');
     const resolved = smtp.mails.filter(to('cntt@sotttt.gov.vn')).at(-1)!;
     expect(resolved.parsed.text).toContain('ĐÃ KHẮC PHỤC (1)');
     expect(resolved.parsed.text).toMatch(/Đã khắc phục lúc: \d\d:\d\d:\d\d ngày 04\/05\/2026 \(GMT\+7\) \(kéo dài 4 giờ \d+ phút\)/);
     expect(resolved.parsed.headers.get('x-canh-status')).toBe('resolved');
-    expect(subjects('soc@tinh.gov.vn').at(-1)).toBe('[RESOLVED] Packet loss — Sở Thông tin và Truyền thông');
+    expect(subjects('soc@tinh.gov.vn').at(-1)).toBe('[RESOLVED] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông');
     const before = smtp.mails.length;
     await h.advance(5 * HOUR, feed(0));
     expect(smtp.mails).toHaveLength(before); // resolved once, then quiet
@@ -163,7 +163,7 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     await h.advance(10 * SEC);
     send(90); // ...and episode 2 fires before the group is looked at again
     await h.advance(60 * SEC);
-    expect(subjects()).toEqual(['[FIRING:1] Packet loss — Sở Thông tin và Truyền thông', '[FIRING:1] Packet loss — Sở Thông tin và Truyền thông']);
+    expect(subjects()).toEqual(['[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông', '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông']);
     const second = smtp.mails[1]!.parsed.text!;
     expect(second).toContain('FIRING (1)');
     expect(second).toContain('RESOLVED (1)'); // episode 1's resolution was not swallowed by episode 2
@@ -184,7 +184,7 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     await h.advance(3 * MIN, () => send(0));
     expect([...h.engine.tracker.alerts.values()].some((a) => a.state === 'firing')).toBe(false);
     await h.advance(2 * MIN, () => send(0));
-    expect(subjects().at(-1)).toBe('[RESOLVED] Packet loss — Sở Thông tin và Truyền thông');
+    expect(subjects().at(-1)).toBe('[RESOLVED] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông');
     // Every episode announced as firing had its resolution mailed: three episodes in all.
     expect([...announced.firing].sort()).toEqual([...announced.resolved].sort());
     expect(announced.firing.size).toBe(3);
@@ -198,10 +198,12 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     );
     h.engine.onBatch(hanoi, batch([], [event(T0, 'brute_force_success', 'high', 'root logged in from 203.0.113.7 after 412 failures', { src_ip: '203.0.113.7', user: 'root' })]));
     await h.engine.tick(); // same instant: no group_wait for critical
-    expect(subjects('cntt@sotttt.gov.vn')).toEqual(['[FIRING:1] Cảnh báo: Đăng nhập thành công sau khi dò mật khẩu — Sở Thông tin và Truyền thông']);
+    expect(subjects('cntt@sotttt.gov.vn')).toEqual(['[FIRING:1] Cảnh báo: Đăng nhập thành công sau khi dò mật khẩu — mc-portal-01 — Sở Thông tin và Truyền thông']);
     const text = smtp.mails.find(to('cntt@sotttt.gov.vn'))!.parsed.text!;
     expect(text).toContain('mức độ: nghiêm trọng');
-    expect(text).toContain('root logged in from 203.0.113.7 after 412 failures');
+    // The agent's English message is said again in Vietnamese from the event's evidence.
+    expect(text).toContain('Đăng nhập thành công vào root từ 203.0.113.7: tài khoản có thể đã bị chiếm');
+    expect(text).not.toContain('logged in from');
     expect(text).toContain('IP nguồn: 203.0.113.7');
     expect(text).toContain('Giá trị: 1 lần');
   });
@@ -275,10 +277,10 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     const feed = (t: number) =>
       h.engine.onBatch(hanoi, batch([disk(t, '/var', 95.5), { name: 'x509_cert', time: t, tags: { source: 'https://dichvucong.tinh.gov.vn' }, fields: { expiry: 10 * 86_400 + 3 * 3600 } }]));
     await h.advance(4 * MIN, feed);
-    expect(subjects('cntt@sotttt.gov.vn')).toEqual(['[FIRING:1] Cảnh báo: Chứng chỉ số sắp hết hạn — Sở Thông tin và Truyền thông']);
+    expect(subjects('cntt@sotttt.gov.vn')).toEqual(['[FIRING:1] Cảnh báo: Chứng chỉ số sắp hết hạn — mc-portal-01 — Sở Thông tin và Truyền thông']);
     expect(smtp.mails[0]!.parsed.text).toContain('Chứng chỉ của https://dichvucong.tinh.gov.vn chỉ còn 10 ngày 3 giờ');
     await h.advance(2 * MIN, feed);
-    expect(subjects('cntt@sotttt.gov.vn')).toContain('[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — Sở Thông tin và Truyền thông');
+    expect(subjects('cntt@sotttt.gov.vn')).toContain('[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — Sở Thông tin và Truyền thông');
     const mail = smtp.mails.filter(to('cntt@sotttt.gov.vn')).find((m) => m.parsed.subject!.includes('Ổ đĩa'))!;
     expect(mail.parsed.text).toContain('/var đã dùng 95,5 % (ngưỡng > 90 %)');
   });
@@ -295,7 +297,7 @@ describe('alert engine: threshold rules, grouping and mails', () => {
       expect(en.parsed.subject).toBe('FIRING:1 | so-tttt | Packet loss');
       expect(en.parsed.html).toContain('<li>90 % packet loss to &lt;script&gt;alert(1)&lt;/script&gt; (mc-portal-01)</li>');
       expect(en.parsed.text).toContain('FIRING (1)'); // text part: still the shipped template
-      expect(smtp.mails.find(to('cntt@sotttt.gov.vn'))!.parsed.subject).toBe('[FIRING:1] Cảnh báo: Mất gói tin — Sở Thông tin và Truyền thông');
+      expect(smtp.mails.find(to('cntt@sotttt.gov.vn'))!.parsed.subject).toBe('[FIRING:1] Cảnh báo: Mất gói tin — mc-portal-01 — Sở Thông tin và Truyền thông');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -309,7 +311,7 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     await h.engine.stop();
     h.engine = new AlertEngine({ ...h.cfg, rules: [] }, { log: pino({ level: 'silent' }), dbFile: h.dbFile, clock: h.now, secrets: { smtpPassword: 'mật-khẩu-smtp' } });
     await h.advance(5 * MIN); // the group's next look
-    expect(subjects('soc@tinh.gov.vn').at(-1)).toBe('[RESOLVED] ping_loss — Sở Thông tin và Truyền thông');
+    expect(subjects('soc@tinh.gov.vn').at(-1)).toBe('[RESOLVED] ping_loss — mc-portal-01 — Sở Thông tin và Truyền thông');
     expect(smtp.mails.filter(to('soc@tinh.gov.vn')).at(-1)!.parsed.text).toContain('rule removed from the config');
   });
 });

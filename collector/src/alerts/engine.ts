@@ -16,7 +16,7 @@ import { AbsenceEvaluator } from './evaluate/absence.ts';
 import { EventEvaluator } from './evaluate/event.ts';
 import { Dispatcher } from '../notify/dispatcher.ts';
 import { MailRenderer } from '../notify/templates/index.ts';
-import { Mailer, type MailTransport } from '../notify/mailer.ts';
+import { folderSmtp, folderTransport, Mailer, type MailTransport } from '../notify/mailer.ts';
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
 
@@ -111,8 +111,8 @@ export class AlertEngine {
     this.threshold = this.thresholdEvaluator(rules, cfg);
     this.events = this.eventEvaluator(rules, cfg);
     const dispatcher = this.buildDispatcher(cfg, ruleMap);
-    const mailer = cfg.smtp ? this.buildMailer(cfg, deps.secrets) : undefined;
-    if (!cfg.smtp && cfg.recipients.length === 0) {
+    const mailer = cfg.smtp || cfg.mail_folder ? this.buildMailer(cfg, deps.secrets) : undefined;
+    if (!cfg.smtp && !cfg.mail_folder && cfg.recipients.length === 0) {
       this.log.info('alerting without recipients: alerts are evaluated and recorded in InfluxDB, no mail is sent');
     }
     this.current = { cfg, rules: ruleMap, dispatcher, mailer, secrets: deps.secrets };
@@ -160,11 +160,15 @@ export class AlertEngine {
 
   private buildDispatcher(cfg: AlertingConfig, rules: ReadonlyMap<string, Rule>): Dispatcher {
     // Templates are parsed here: a broken one throws before anything is swapped.
-    const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, timeZone: cfg.timezone });
+    const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, statusUrl: cfg.status_url, timeZone: cfg.timezone });
     return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }) });
   }
 
   private buildMailer(cfg: AlertingConfig, secrets: AlertingSecrets | undefined): Mailer {
+    if (!cfg.smtp && cfg.mail_folder) {
+      const smtp = folderSmtp();
+      return new Mailer(this.store, smtp, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: this.deps.transport ?? folderTransport(cfg.mail_folder) });
+    }
     return new Mailer(this.store, cfg.smtp!, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: this.deps.transport, password: secrets?.smtpPassword });
   }
 
@@ -188,8 +192,8 @@ export class AlertEngine {
       if (gone && !ruleMap.has(a.rule)) mailRules.set(a.rule, gone);
     }
     const dispatcher = this.buildDispatcher(cfg, mailRules);
-    const smtpChanged = !sameJson(cfg.smtp, prev.cfg.smtp) || secrets?.smtpPassword !== prev.secrets?.smtpPassword;
-    const mailer = !cfg.smtp ? undefined : smtpChanged || !prev.mailer ? this.buildMailer(cfg, secrets) : prev.mailer;
+    const smtpChanged = !sameJson(cfg.smtp, prev.cfg.smtp) || cfg.mail_folder !== prev.cfg.mail_folder || secrets?.smtpPassword !== prev.secrets?.smtpPassword;
+    const mailer = !cfg.smtp && !cfg.mail_folder ? undefined : smtpChanged || !prev.mailer ? this.buildMailer(cfg, secrets) : prev.mailer;
 
     // The swap: synchronous from here on.
     const now = this.clock();

@@ -55,7 +55,7 @@ describe('event rules: every new distinct event is notified', () => {
     const h = start();
     h.engine.onBatch(hanoi, batch([], [success(T0, '198.51.100.21', 'admin')]));
     await h.engine.tick();
-    expect(en().map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Login succeeded after brute force — Sở Thông tin và Truyền thông']);
+    expect(en().map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Login succeeded after brute force — mc-portal-01 — Sở Thông tin và Truyền thông']);
     await h.advance(3 * MIN);
     // The alert of the rule is still open for the host; the new compromise is news.
     h.engine.onBatch(hanoi, batch([], [success(h.now(), '203.0.113.50', 'backup')]));
@@ -68,7 +68,7 @@ describe('event rules: every new distinct event is notified', () => {
     // The first one is still listed, as what the episode holds.
     expect(mails[1]!.parsed.text).toContain('Source IP: 198.51.100.21');
     expect(mailsTo('cntt@sotttt.gov.vn')).toHaveLength(2);
-    expect(mailsTo('cntt@sotttt.gov.vn')[1]!.parsed.text).toContain('(mới): login for backup');
+    expect(mailsTo('cntt@sotttt.gov.vn')[1]!.parsed.text).toContain('(mới): Đăng nhập thành công vào backup từ 203.0.113.50 (password) sau 6 lần sai từ địa chỉ đó');
   });
 
   it('the same event again (same address and account) is not news: no mail until repeat_interval', async () => {
@@ -85,7 +85,7 @@ describe('event rules: every new distinct event is notified', () => {
     const h = start();
     h.engine.onBatch(hanoi, batch([], [fileChange(T0, '/etc/passwd')]));
     await h.advance(40 * SEC);
-    expect(en().map((m) => m.parsed.subject)).toEqual(['[FIRING:1] System file changed — Sở Thông tin và Truyền thông']);
+    expect(en().map((m) => m.parsed.subject)).toEqual(['[FIRING:1] System file changed — mc-portal-01 — Sở Thông tin và Truyền thông']);
     await h.advance(MIN);
     h.engine.onBatch(hanoi, batch([], [fileChange(h.now(), '/root/.ssh/authorized_keys')]));
     // Batched within group_wait (30 s), well before group_interval (5 min) or repeat (4 h).
@@ -155,7 +155,7 @@ describe('snmp_device_down (shipped rule)', () => {
     await h.advance(90 * SEC, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 1)])));
     expect(en()).toHaveLength(0);
     await h.advance(80 * SEC, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 1)])));
-    expect(en().map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Network device not answering SNMP — Sở Thông tin và Truyền thông']);
+    expect(en().map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Network device not answering SNMP — mc-portal-01 — Sở Thông tin và Truyền thông']);
     expect(en()[0]!.parsed.text).toContain('Device 10.10.0.9 (polled from mc-portal-01) does not answer SNMP');
     await h.advance(6 * MIN, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 0)])));
     expect(en().at(-1)!.parsed.subject).toMatch(/^\[RESOLVED\]/);

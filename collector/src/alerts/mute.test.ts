@@ -58,14 +58,14 @@ describe('inhibition', () => {
     await h.advance(4 * MIN);
     const firing = [...h.engine.tracker.alerts.values()].filter((a) => a.state === 'firing').map((a) => a.rule).sort();
     expect(firing).toEqual(['agent_offline', 'host_unreachable', 'host_unreachable']);
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Mất kết nối với agent — so-yte']);
+    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Mất kết nối với tác tử — ws-ketoan-02 — so-yte']);
     expect(smtp.mails[0]!.parsed.text).toContain('Máy chủ: ws-ketoan-02');
 
     // Back online: the root cause resolves, the LAN answers again within the grace.
     h.engine.onAgentState(hue, true, h.now());
     await h.advance(30 * SEC, (t) => h.engine.onBatch(hue, batch([ping(t, '192.168.1.20', 0), ping(t, '192.168.1.30', 0)])));
     await h.advance(5 * MIN, (t) => h.engine.onBatch(hue, batch([ping(t, '192.168.1.20', 0), ping(t, '192.168.1.30', 0)])));
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Mất kết nối với agent — so-yte', '[RESOLVED] Đã khắc phục: Mất kết nối với agent — so-yte']);
+    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Mất kết nối với tác tử — ws-ketoan-02 — so-yte', '[RESOLVED] Đã khắc phục: Mất kết nối với tác tử — ws-ketoan-02 — so-yte']);
   });
 
   it("an agency's uplink down (probed from the data center) is the one alert for that agency", async () => {
@@ -122,7 +122,7 @@ describe('silences', () => {
     expect((await call('GET', '/api/v1/silences')).json.silences).toHaveLength(0);
     expect((await call('GET', '/api/v1/silences?state=all')).json.silences).toHaveLength(1);
     await h.advance(2 * MIN, (t) => h.engine.onBatch(hanoi, batch([disk(t, '/var', 97)])));
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-tttt']);
+    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
   });
 
   it('the API is off without an admin token', async () => {
@@ -160,13 +160,13 @@ describe('silences', () => {
       h.engine.onBatch(hue, batch([disk(t, '/', 99)]));
       h.engine.onBatch(hanoi, batch([disk(t, '/', 99)]));
     });
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-tttt']); // so-yte silenced
+    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']); // so-yte silenced
     const list = await run('list');
     expect(list.out).toContain(s.id);
     expect(list.out).toContain('Bảo trì mạng LAN');
     expect((await run('expire', s.id.slice(0, 8))).out).toContain(`silence ${s.id} expired`);
     await h.advance(2 * MIN, (t) => h.engine.onBatch(hue, batch([disk(t, '/', 99)])));
-    expect(subjects()).toContain('[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-yte');
+    expect(subjects()).toContain('[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte');
   });
 });
 
@@ -187,11 +187,11 @@ describe('maintenance windows', () => {
       }
     };
     await h.advance(3 * 60 * MIN, feed); // until 00:50 Monday
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-yte']); // not covered by the window
+    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte']); // not covered by the window
     await h.advance(60 * MIN + 9 * MIN, feed); // 01:59
     expect(subjects()).toHaveLength(1);
     await h.advance(6 * MIN, feed); // window closed at 02:00; next group flush mails it
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-yte', '[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-tttt']);
+    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte', '[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
     const text = smtp.mails[1]!.parsed.text!;
     expect(text).toContain('Bắt đầu lúc: 22:05:00 ngày 03/05/2026 (GMT+7)');
   });

@@ -48,6 +48,10 @@ const common = {
   title: LocalizedSchema.optional(),
   /** One line on what is wrong; {{label}}, {{value}} and {{threshold}} are filled in. */
   summary: LocalizedSchema.optional(),
+  /** One line on what to do first ("Việc cần làm" / "What to do" in the firing mail). */
+  action: LocalizedSchema.optional(),
+  /** One line on what recovered, for the resolved mail; {{label}} and {{value}} are filled in. */
+  recovered: LocalizedSchema.optional(),
   /** The mail's dashboard link: a shipped dashboard's key (fleet, host, network, uptime,
    *  security: opened in the recipient's language) or a path of your own ("/d/my-board")
    *  appended to alerting.grafana_url. */

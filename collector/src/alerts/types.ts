@@ -50,6 +50,11 @@ export interface AlertEvent {
   evidence: Record<string, string>;
   /** Seen later than max_sample_age after it happened. */
   late: boolean;
+  /** The event's type, count and technique, so a mail can say it in the reader's language
+   *  (absent in alerts stored before they were kept). */
+  type?: string;
+  count?: number;
+  mitre?: string;
   /** Not yet in a notification of its group: the dispatcher owes a mail for it. */
   news: boolean;
 }

@@ -59,7 +59,7 @@ describe('mail delivery', () => {
     smtp.setMode('accept');
     await h.advance(3 * MIN);
     expect(smtp.mails).toHaveLength(1);
-    expect(smtp.mails[0]!.parsed.subject).toBe('[FIRING:1] Cảnh báo: Đăng nhập thành công sau khi dò mật khẩu — so-tttt');
+    expect(smtp.mails[0]!.parsed.subject).toBe('[FIRING:1] Cảnh báo: Đăng nhập thành công sau khi dò mật khẩu — mc-portal-01 — so-tttt');
     // The Date header says when the alert was queued, not when the relay came back.
     expect(smtp.mails[0]!.parsed.date?.getTime()).toBe(T0);
     await h.advance(30 * MIN);
@@ -96,7 +96,7 @@ describe('mail delivery', () => {
     let h = start();
     const feed = (used: number) => (t: number) => h.engine.onBatch(hanoi, batch([disk(t, '/var', used)]));
     await h.advance(6 * MIN, feed(97));
-    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-tttt']);
+    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
     const firstFired = [...h.engine.tracker.alerts.values()][0]!;
 
     const engine = await h.restart();
@@ -107,7 +107,7 @@ describe('mail delivery', () => {
 
     await h.restart();
     await h.advance(10 * MIN, feed(40));
-    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-tttt', '[RESOLVED] Đã khắc phục: Ổ đĩa sắp đầy — so-tttt']);
+    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt', '[RESOLVED] Đã khắc phục: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
     await h.advance(5 * HOUR, feed(40));
     expect(smtp.mails).toHaveLength(2);
   });
@@ -122,7 +122,7 @@ describe('mail delivery', () => {
     h = h as Harness;
     h.engine.onAgentState(hanoi, true, h.now() + 5 * SEC); // reconnects; mc-portal-02 never does
     await h.advance(3 * MIN);
-    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Agent offline — so-tttt']);
+    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Agent offline — mc-portal-02 — so-tttt']);
     expect(smtp.mails[0]!.parsed.text).toContain('Host: mc-portal-02');
   });
 
@@ -152,7 +152,7 @@ describe('mail delivery', () => {
       h = hh;
       hh.engine.onBatch(hanoi, critical(T0));
       await hh.engine.tick();
-      expect(received.map((m) => m.subject)).toEqual(['[FIRING:1] Login succeeded after brute force — so-tttt']);
+      expect(received.map((m) => m.subject)).toEqual(['[FIRING:1] Login succeeded after brute force — mc-portal-01 — so-tttt']);
     } finally {
       await h?.engine.stop(); // closes the pooled connection, so the server can close
       await new Promise<void>((r) => server.close(() => r()));

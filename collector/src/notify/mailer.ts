@@ -4,11 +4,12 @@
 // backoff and jitter, capped; other queued mail waits behind it rather than hammering a
 // dead server. A 5xx answer (unknown mailbox, refused sender) is permanent: the mail is
 // marked failed and logged with CANH_ERR_NOTIFY_REJECTED. Nothing is dropped silently.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import nodemailer, { type TransportOptions } from 'nodemailer';
 import type { Logger } from 'pino';
-import type { SmtpConfig } from '../alerts/config.ts';
+import { SmtpSchema, type SmtpConfig } from '../alerts/config.ts';
 import type { AlertStore } from '../alerts/store.ts';
 import type { OutboxMail } from '../alerts/types.ts';
 
@@ -50,6 +51,33 @@ export function smtpTransport(smtp: SmtpConfig, password: string | undefined): M
     },
   } as TransportOptions);
   return t as unknown as MailTransport;
+}
+
+/**
+ * Mail written as .eml files into a folder instead of sent (alerting.mail_folder): the
+ * quick start shows alerting without a mail server. Each file is written under a
+ * temporary name and renamed, so a reader never sees half a mail.
+ */
+export function folderTransport(dir: string): MailTransport {
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async sendMail(m) {
+      const info = (await composer.sendMail(m)) as unknown as { message: Buffer; messageId?: string };
+      mkdirSync(dir, { recursive: true });
+      const name = `${new Date(m.date).toISOString().replace(/[:.]/g, '-')}-${(m.messageId ?? '').replace(/[^\w.-]/g, '_').slice(0, 80)}.eml`;
+      writeFileSync(join(dir, `.${name}.tmp`), info.message);
+      renameSync(join(dir, `.${name}.tmp`), join(dir, name));
+      return { messageId: info.messageId, response: `written to ${join(dir, name)}` };
+    },
+    close() {
+      composer.close();
+    },
+  };
+}
+
+/** The delivery settings of a mail folder: one mail at a time, retried like SMTP. */
+export function folderSmtp(): SmtpConfig {
+  return SmtpSchema.parse({ host: 'mail-folder', from: 'Canh <canh@canh.localhost>' });
 }
 
 interface SmtpError extends Error {

@@ -10,6 +10,8 @@ import type { Identity } from '../identity.ts';
 import { Sessions, cookie, type StatusUser } from './auth.ts';
 import { renderLogin, renderStatus, type AlertRow, type EventRow, type SilenceRow, type StatusData } from './render.ts';
 import type { Lang } from './i18n.ts';
+import type { AlertingView } from './alerting.ts';
+import { ServiceBoard } from './services.ts';
 
 /** What other parts of the collector can show on the page. */
 export interface StatusSources {
@@ -18,6 +20,8 @@ export interface StatusSources {
   alerts?(): AlertRow[];
   silences?(): SilenceRow[];
   smtp?(): Promise<StatusData['smtp']> | StatusData['smtp'];
+  /** Firing alerts in both languages with what mutes them, maintenance windows, agency names. */
+  alerting?(): AlertingView;
 }
 
 export interface StatusOptions {
@@ -27,6 +31,8 @@ export interface StatusOptions {
   timeZone: string;
   /** Recent security events kept in memory for the page. */
   maxEvents?: number;
+  /** Seconds between reloads of the page in the browser (?refresh=0 turns it off). */
+  refreshSeconds?: number;
 }
 
 const COOKIE = 'canh_session';
@@ -38,6 +44,7 @@ export class StatusPage {
   private readonly sources: StatusSources;
   private readonly events: EventRow[] = [];
   private readonly health = new Map<string, { spool: number; dropped: number }>();
+  private readonly services = new ServiceBoard();
 
   constructor(opts: StatusOptions, registry: AgentRegistry, sources: StatusSources) {
     this.opts = opts;
@@ -54,8 +61,9 @@ export class StatusPage {
       if (typeof spool === 'number' && typeof dropped === 'number') this.health.set(agent.id, { spool, dropped });
     }
     for (const e of batch.events) {
-      this.events.unshift({ time: e.time, host: id.host, agency: id.agency, type: e.type, severity: e.severity, message: e.message });
+      this.events.unshift({ time: e.time, host: id.host, agency: id.agency, type: e.type, severity: e.severity, message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre });
     }
+    this.services.observe(id, batch);
     const max = this.opts.maxEvents ?? 50;
     if (this.events.length > max) this.events.length = max;
   }
@@ -110,7 +118,8 @@ export class StatusPage {
           res.writeHead(303, { location: `/login?next=${encodeURIComponent('/status')}&lang=${lang}` }).end();
           return true;
         }
-        res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderStatus(lang, await this.data(), user));
+        const refresh = refreshOf(url, this.opts.refreshSeconds ?? 30);
+        res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderStatus(lang, { ...(await this.data()), refresh }, user));
         return true;
       }
       default:
@@ -141,8 +150,19 @@ export class StatusPage {
       influx: await this.sources.influx(),
       smtp: await this.sources.smtp?.(),
       timeZone: this.opts.timeZone,
+      alerting: this.sources.alerting?.(),
+      services: this.services.list(),
+      now: Date.now(),
     };
   }
+}
+
+/** ?refresh=0 turns the page's reload off; ?refresh=N (10..3600) sets its period. */
+function refreshOf(url: URL, fallback: number): number {
+  const q = url.searchParams.get('refresh');
+  if (q === null) return fallback;
+  const n = Number(q);
+  return n === 0 ? 0 : Number.isInteger(n) ? Math.min(3600, Math.max(10, n)) : fallback;
 }
 
 function safeNext(next: string | null): string {

@@ -1,6 +1,10 @@
-// Server-rendered HTML of the status page: plain tables, inline CSS, no script. Every
-// value that came from an agent or a config is escaped.
+// Server-rendered HTML of the status page: plain tables, inline CSS, no script (the
+// page reloads itself with a meta refresh). Every value that came from an agent or a
+// config is escaped. Words come from i18n.ts and the shared glossary (@canh/core).
+import { eventMessage, eventTypeName, severityName } from '@canh/core';
 import { TEXT, type Lang, type Words } from './i18n.ts';
+import type { AlertingView, StatusAlert } from './alerting.ts';
+import type { ServiceRow } from './services.ts';
 
 export interface AgentRow {
   name: string;
@@ -36,6 +40,9 @@ export interface EventRow {
   type: string;
   severity: string;
   message: string;
+  evidence?: Readonly<Record<string, unknown>>;
+  count?: number;
+  mitre?: string;
 }
 
 export interface StatusData {
@@ -46,15 +53,38 @@ export interface StatusData {
   influx: { up: boolean; queued: number; spooled: number; lastError: string | null };
   smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
   timeZone: string;
+  /** Firing alerts with titles, summaries and mutes, maintenance windows, agency names. */
+  alerting?: AlertingView;
+  services?: ServiceRow[];
+  /** Seconds between reloads; 0: off. */
+  refresh?: number;
+  now?: number;
 }
 
 export function esc(s: unknown): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function when(ms: number | null, w: Words, tz: string, lang: Lang): string {
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** One date format per language: 07/12/2026 08:05:09 in Vietnamese, 2026-12-07 08:05:09 in
+ *  English; the zone is named once, in the page's header. */
+export function when(ms: number | null, w: Words, tz: string, lang: Lang): string {
   if (!ms) return w.never;
-  return new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: tz, dateStyle: 'short', timeStyle: 'medium' }).format(ms);
+  let f = dateFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    dateFormats.set(tz, f);
+  }
+  const p: Record<string, string> = {};
+  for (const part of f.formatToParts(ms)) p[part.type] = part.value;
+  return lang === 'vi' ? `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}` : `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** "Asia/Ho_Chi_Minh (GMT+7)" */
+export function zoneLabel(tz: string, at: number): string {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'shortOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  return `${tz} (${name})`;
 }
 
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2733;background:#f4f6f8}
@@ -64,11 +94,12 @@ h1{font-size:18px;margin:0}h2{font-size:16px;margin:0 0 8px}table{border-collaps
 th{background:#f0f3f6}.online{color:#11783a;font-weight:600}.offline{color:#b3261e;font-weight:600}.revoked{color:#777}
 .sev-critical{background:#b3261e;color:#fff;padding:0 6px;border-radius:3px}.sev-high{background:#e4572e;color:#fff;padding:0 6px;border-radius:3px}
 .sev-medium{background:#f2a541;padding:0 6px;border-radius:3px}.sev-low,.sev-info{background:#dde3ea;padding:0 6px;border-radius:3px}
-.agency{margin-top:10px;font-weight:600}.muted{color:#667}form.login{max-width:320px;margin:60px auto;background:#fff;padding:20px;border-radius:6px}
+.agency{margin-top:10px;font-weight:600}td.t{white-space:nowrap}pre.mail{white-space:pre-wrap;font:12px/1.4 monospace;background:#f6f8fa;padding:8px;max-height:420px;overflow:auto}.mute{background:#e8eaf6;color:#283593;padding:0 6px;border-radius:3px;font-size:12px}.zone{color:#cfe3f5;font-size:12px;margin-left:12px}.muted{color:#667}form.login{max-width:320px;margin:60px auto;background:#fff;padding:20px;border-radius:6px}
 form.login input{display:block;width:100%;margin:4px 0 12px;padding:6px;box-sizing:border-box}.err{color:#b3261e}`;
 
-function page(lang: Lang, title: string, body: string, header = ''): string {
-  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style>${CSS}</style></head><body>${header}${body}</body></html>`;
+function page(lang: Lang, title: string, body: string, header = '', refresh = 0): string {
+  const meta = refresh > 0 ? `<meta http-equiv="refresh" content="${refresh}">` : '';
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${meta}<title>${esc(title)}</title><style>${CSS}</style></head><body>${header}${body}</body></html>`;
 }
 
 export function renderLogin(lang: Lang, error: boolean, next: string): string {
@@ -91,24 +122,24 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
   const active = d.agents.filter((a) => a.state !== 'revoked');
   const revoked = d.agents.filter((a) => a.state === 'revoked');
   const on = active.filter((a) => a.state === 'online').length;
-  const other = lang === 'vi' ? 'en' : 'vi';
-  const header = `<header><h1>${esc(w.title)}</h1><nav><span>${esc(user)}</span><a href="/status?lang=${other}">${other === 'vi' ? 'Tiếng Việt' : 'English'}</a><a href="/logout">${esc(w.logout)}</a></nav></header>`;
+  const header = statusHeader(lang, d, user);
 
   const byAgency = new Map<string, AgentRow[]>();
   for (const a of active) byAgency.set(a.agency, [...(byAgency.get(a.agency) ?? []), a]);
   if (revoked.length) byAgency.set('\u0000revoked', revoked);
   let agents = `<p id="summary">${esc(w.summary(on, active.length))}${revoked.length ? esc(w.revokedApart(revoked.length)) : ''}</p>`;
   for (const [agency, rows] of [...byAgency].sort(([a], [b]) => (a.startsWith('\u0000') ? 1 : b.startsWith('\u0000') ? -1 : a.localeCompare(b)))) {
-    const heading = agency === '\u0000revoked' ? esc(w.revokedAgents) : `${esc(w.agency)}: ${esc(agency)}`;
+    const heading = agency === '\u0000revoked' ? esc(w.revokedAgents) : `${esc(w.agency)}: ${esc(agencyLabel(agency, d))}`;
     agents += `<div class="agency">${heading}</div><table><tr><th>${esc(w.host)}</th><th>${esc(w.site)}</th><th>${esc(w.state)}</th><th>${esc(w.lastSeen)}</th><th>${esc(w.version)}</th><th>${esc(w.spool)}</th><th>${esc(w.dropped)}</th></tr>`;
     for (const a of rows) {
-      agents += `<tr data-agent="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.site)}</td><td class="${a.state}">${esc(w[a.state])}</td><td>${esc(when(a.lastSeen, w, tz, lang))}</td><td>${esc(a.version ?? '-')}</td><td>${a.spool ?? '-'}</td><td>${a.dropped ?? '-'}</td></tr>`;
+      agents += `<tr data-agent="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.site)}</td><td class="${a.state}">${esc(w[a.state])}</td><td class="t">${esc(when(a.lastSeen, w, tz, lang))}</td><td>${esc(a.version ?? '-')}</td><td>${a.spool ?? '-'}</td><td>${a.dropped ?? '-'}</td></tr>`;
     }
     agents += '</table>';
   }
 
-  const alerts =
-    d.alerts === undefined
+  const alerts = d.alerting
+    ? renderAlerts(d.alerting.alerts, d, lang)
+    : d.alerts === undefined
       ? `<p class="muted">${esc(w.notConfigured)}</p>`
       : d.alerts.length === 0
         ? `<p>${esc(w.noAlerts)}</p>`
@@ -121,11 +152,11 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
       : d.silences.length === 0
         ? `<p>${esc(w.noSilences)}</p>`
         : `<table><tr><th>${esc(w.matchers)}</th><th>${esc(w.until)}</th><th>${esc(w.author)}</th><th>${esc(w.comment)}</th></tr>${d.silences
-            .map((s) => `<tr><td>${esc(s.matchers)}</td><td>${esc(when(s.until, w, tz, lang))}</td><td>${esc(s.author)}</td><td>${esc(s.comment)}</td></tr>`)
+            .map((s) => `<tr><td>${esc(s.matchers)}</td><td class="t">${esc(when(s.until, w, tz, lang))}</td><td>${esc(s.author)}</td><td>${esc(s.comment)}</td></tr>`)
             .join('')}</table>`;
   const events = d.events.length
     ? `<table><tr><th>${esc(w.time)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.type)}</th><th>${esc(w.severity)}</th><th>${esc(w.message)}</th></tr>${d.events
-        .map((e) => `<tr><td>${esc(when(e.time, w, tz, lang))}</td><td>${esc(e.agency)}</td><td>${esc(e.host)}</td><td>${esc(e.type)}</td><td><span class="sev-${esc(e.severity)}">${esc(w.sev[e.severity] ?? e.severity)}</span></td><td>${esc(e.message)}</td></tr>`)
+        .map((e) => `<tr><td class="t">${esc(when(e.time, w, tz, lang))}</td><td>${esc(agencyLabel(e.agency, d))}</td><td>${esc(e.host)}</td><td>${esc(eventTypeName(e.type, lang))}</td><td><span class="sev-${esc(e.severity)}">${esc(severityName(e.severity, lang))}</span></td><td>${esc(eventMessage(e, lang))}</td></tr>`)
         .join('')}</table>`
     : `<p>${esc(w.noEvents)}</p>`;
   const influx = `${esc(w.influx)}: <span class="${d.influx.up ? 'online' : 'offline'}">${esc(d.influx.up ? w.up : w.down)}</span> — ${d.influx.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${d.influx.spooled}${d.influx.lastError && !d.influx.up ? ` <span class="muted">(${esc(d.influx.lastError)})</span>` : ''}`;
@@ -136,8 +167,84 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     w.title,
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
-<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
+${renderMaintenance(d, lang)}${renderServices(d, lang)}${renderMails(d, lang)}<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
 <section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p><p>${smtp}</p></section></main>`,
     header,
+    d.refresh ?? 0,
   );
+}
+
+// Parts of the page with a function each (the page grows in several hands).
+
+/** The agency's display name (alerting.agencies) with its id, or the id. */
+function agencyLabel(id: string, d: StatusData): string {
+  const name = d.alerting?.agencyNames[id];
+  return name && name !== id ? `${name} (${id})` : id;
+}
+
+function statusHeader(lang: Lang, d: StatusData, user: string): string {
+  const w = TEXT[lang];
+  const other = lang === 'vi' ? 'en' : 'vi';
+  const refresh = d.refresh ?? 0;
+  const toggle = refresh > 0 ? `<a href="/status?lang=${lang}&refresh=0">${esc(w.refreshOff)}</a>` : `<a href="/status?lang=${lang}">${esc(w.refreshOn)}</a>`;
+  const zone = `<span class="zone" id="zone">${esc(w.zone)}: ${esc(zoneLabel(d.timeZone, d.now ?? Date.now()))}${refresh > 0 ? ` · ${esc(w.refreshEvery(refresh))}` : ''}</span>`;
+  return `<header><h1>${esc(w.title)}${zone}</h1><nav><span>${esc(user)}</span>${toggle}<a href="/status?lang=${other}${refresh > 0 ? '' : '&refresh=0'}">${other === 'vi' ? 'Tiếng Việt' : 'English'}</a><a href="/logout">${esc(w.logout)}</a></nav></header>`;
+}
+
+function renderAlerts(rows: readonly StatusAlert[], d: StatusData, lang: Lang): string {
+  const w = TEXT[lang];
+  if (!rows.length) return `<p>${esc(w.noAlerts)}</p>`;
+  const mute = (a: StatusAlert) => (a.muted ? ` <span class="mute" title="${esc(a.muted.note)}">${esc(a.muted.by === 'silence' ? w.mutedSilence : w.mutedMaintenance(a.muted.note))}</span>` : '');
+  return `<table><tr><th>${esc(w.rule)}</th><th>${esc(w.severity)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.since)}</th><th>${esc(w.message)}</th></tr>${rows
+    .map(
+      (a) =>
+        `<tr data-rule="${esc(a.rule)}"${a.muted ? ' class="muted-alert"' : ''}><td>${esc(a.title[lang])}${mute(a)}</td><td><span class="sev-${esc(a.severity)}">${esc(severityName(a.severity, lang))}</span></td><td>${esc(agencyLabel(a.agency, d))}</td><td>${esc(a.host)}</td><td class="t">${esc(when(a.since, w, d.timeZone, lang))}</td><td>${esc(a.summary[lang])}</td></tr>`,
+    )
+    .join('')}</table>`;
+}
+
+function renderMaintenance(d: StatusData, lang: Lang): string {
+  const w = TEXT[lang];
+  const list = d.alerting?.maintenance;
+  if (!list) return '';
+  const body = list.length
+    ? `<table><tr><th>${esc(w.name)}</th><th>${esc(w.when)}</th><th>${esc(w.covers)}</th><th>${esc(w.state)}</th></tr>${list
+        .map((m) => {
+          const days = m.days ? m.days.map((x) => w.days[x] ?? x).join(', ') : w.everyDay;
+          const covers = [m.agencies ? m.agencies.map((a) => agencyLabel(a, d)).join(', ') : w.allAgencies, m.matchers].filter(Boolean).join('; ');
+          return `<tr data-window="${esc(m.name)}"><td>${esc(m.name)}</td><td>${esc(`${days} ${m.start}–${m.end} (${m.timezone})`)}</td><td>${esc(covers)}</td><td class="${m.open ? 'offline' : ''}">${esc(m.open ? w.windowOpen : w.windowClosed)}</td></tr>`;
+        })
+        .join('')}</table>`
+    : `<p>${esc(w.noMaintenance)}</p>`;
+  return `<section id="maintenance"><h2>${esc(w.maintenance)}</h2>${body}</section>\n`;
+}
+
+/** The latest alert mails: subject, recipient, state; each opens as plain text below. */
+function renderMails(d: StatusData, lang: Lang): string {
+  const w = TEXT[lang];
+  const list = d.alerting?.mails;
+  if (!list) return '';
+  const body = list.length
+    ? `<table><tr><th>${esc(w.time)}</th><th>${esc(w.recipient)}</th><th>${esc(w.subject)}</th><th>${esc(w.state)}</th></tr>${list
+        .map(
+          (m) =>
+            `<tr data-mail="${m.id}"><td class="t">${esc(when(m.createdAt, w, d.timeZone, lang))}</td><td>${esc(m.to)}</td><td><details><summary>${esc(m.subject)}</summary><pre class="mail">${esc(m.text)}</pre></details></td><td class="${m.state === 'failed' ? 'offline' : ''}">${esc(w.mailStates[m.state])}</td></tr>`,
+        )
+        .join('')}</table>`
+    : `<p>${esc(w.noMails)}</p>`;
+  return `<section id="mails"><h2>${esc(w.mails)}</h2>${body}</section>\n`;
+}
+
+function renderServices(d: StatusData, lang: Lang): string {
+  const w = TEXT[lang];
+  const rows = d.services ?? [];
+  const body = rows.length
+    ? `<table><tr><th>${esc(w.kind)}</th><th>${esc(w.target)}</th><th>${esc(w.state)}</th><th>${esc(w.detail)}</th><th>${esc(w.checkedFrom)}</th><th>${esc(w.time)}</th></tr>${rows
+        .map((r) => {
+          const detail = r.kind === 'certificate' ? w.expiresIn(Math.floor((r.expirySeconds ?? 0) / 86_400)) : [r.detail, r.responseMs === null ? '' : `${Math.round(r.responseMs)} ms`].filter(Boolean).join(', ');
+          return `<tr data-service="${esc(r.target)}"><td>${esc(w.kinds[r.kind])}</td><td>${esc(r.target)}</td><td class="${r.up ? 'online' : 'offline'}">${esc(r.up ? w.up : r.kind === 'certificate' ? w.expiring : w.down)}</td><td>${esc(detail)}</td><td>${esc(`${r.host} (${agencyLabel(r.agency, d)})`)}</td><td class="t">${esc(when(r.time, w, d.timeZone, lang))}</td></tr>`;
+        })
+        .join('')}</table>`
+    : `<p>${esc(w.noServices)}</p>`;
+  return `<section id="services"><h2>${esc(w.services)}</h2>${body}</section>\n`;
 }

@@ -16,14 +16,14 @@ export function fleet(lang: Lang): DashboardBuilder {
     title: { en: 'Canh — Fleet overview', vi: 'Canh — Tổng quan hệ thống' },
     description: {
       en: 'Which agents report, since when, which version they run, whether data is being lost, firing alerts and the latest security events.',
-      vi: 'Các agent nào đang gửi dữ liệu và từ khi nào, phiên bản đang chạy, dữ liệu có bị mất không, cảnh báo đang kích hoạt và sự kiện an ninh mới nhất.',
+      vi: 'Các tác tử nào đang gửi dữ liệu và từ khi nào, phiên bản đang chạy, dữ liệu có bị mất không, cảnh báo đang kích hoạt và sự kiện an ninh mới nhất.',
     },
   })
-    .withRow(row(lang, { en: 'Agents', vi: 'Agent' }))
+    .withRow(row(lang, { en: 'Agents', vi: 'Tác tử' }))
     .withPanel(
       stat(lang, {
-        title: { en: 'Agents online', vi: 'Agent trực tuyến' },
-        description: { en: 'Agents whose last state is connected to the collector.', vi: 'Số agent đang kết nối tới máy thu thập.' },
+        title: { en: 'Agents online', vi: 'Tác tử trực tuyến' },
+        description: { en: 'Agents whose last state is connected to the collector.', vi: 'Số tác tử đang kết nối tới máy thu thập.' },
         queries: [influx(`SELECT sum("online") FROM (${LAST_ONLINE})`)],
         thresholds: { base: 'green', steps: [] },
         decimals: 0,
@@ -31,10 +31,10 @@ export function fleet(lang: Lang): DashboardBuilder {
     )
     .withPanel(
       stat(lang, {
-        title: { en: 'Agents offline', vi: 'Agent mất kết nối' },
+        title: { en: 'Agents offline', vi: 'Tác tử mất kết nối' },
         description: {
           en: 'Agents whose last state is disconnected (seen in the last 30 days). Anything above 0 needs a look: host down, network cut or agent stopped.',
-          vi: 'Số agent đã ngắt kết nối (có gửi dữ liệu trong 30 ngày qua). Lớn hơn 0 là cần kiểm tra: máy tắt, mất mạng hoặc agent bị dừng.',
+          vi: 'Số tác tử đã ngắt kết nối (có gửi dữ liệu trong 30 ngày qua). Lớn hơn 0 là cần kiểm tra: máy tắt, mất mạng hoặc tác tử bị dừng.',
         },
         queries: [influx(`SELECT count("online") - sum("online") FROM (${LAST_ONLINE})`)],
         thresholds: { base: 'green', steps: [[1, 'red']] },
@@ -68,8 +68,8 @@ export function fleet(lang: Lang): DashboardBuilder {
     )
     .withPanel(
       bargauge(lang, {
-        title: { en: 'Agents online per agency', vi: 'Agent trực tuyến theo cơ quan' },
-        description: { en: 'How many of each agency’s agents are connected now.', vi: 'Số agent đang kết nối của từng cơ quan.' },
+        title: { en: 'Agents online per agency', vi: 'Tác tử trực tuyến theo cơ quan' },
+        description: { en: 'How many of each agency’s agents are connected now.', vi: 'Số tác tử đang kết nối của từng cơ quan.' },
         queries: [influx(`SELECT sum("online") AS "online" FROM (${LAST_ONLINE}) GROUP BY "agency"`).alias('$tag_agency')],
         thresholds: { base: 'red', steps: [[1, 'green']] },
         decimals: 0,
@@ -78,10 +78,10 @@ export function fleet(lang: Lang): DashboardBuilder {
     )
     .withPanel(
       table(lang, {
-        title: { en: 'Agent state and since when', vi: 'Trạng thái agent và thời điểm bắt đầu' },
+        title: { en: 'Agent state and since when', vi: 'Trạng thái tác tử và thời điểm bắt đầu' },
         description: {
           en: 'Every agent seen in the last 30 days: online or offline, and since when (the time of its last connect or disconnect).',
-          vi: 'Mọi agent có dữ liệu trong 30 ngày qua: trực tuyến hay mất kết nối, và từ lúc nào (lần kết nối hoặc ngắt kết nối gần nhất).',
+          vi: 'Mọi tác tử có dữ liệu trong 30 ngày qua: trực tuyến hay mất kết nối, và từ lúc nào (lần kết nối hoặc ngắt kết nối gần nhất).',
         },
         queries: [influx(LAST_ONLINE)],
         columns: { Time: COMMON.since, agency: COMMON.agency, site: COMMON.site, host: COMMON.host, online: COMMON.state },
@@ -93,21 +93,21 @@ export function fleet(lang: Lang): DashboardBuilder {
     )
     .withPanel(
       table(lang, {
-        title: { en: 'Agents by version', vi: 'Agent theo phiên bản' },
-        description: { en: 'How many agents run each version (from their last report in the time range).', vi: 'Số agent chạy mỗi phiên bản (theo báo cáo gần nhất trong khoảng thời gian).' },
+        title: { en: 'Agents by version', vi: 'Tác tử theo phiên bản' },
+        description: { en: 'How many agents run each version (from their last report in the time range).', vi: 'Số tác tử chạy mỗi phiên bản (theo báo cáo gần nhất trong khoảng thời gian).' },
         queries: [influx(`SELECT last("version") AS "version" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY "host"`)],
         transformations: [
           { id: 'groupBy', options: { fields: { version: { operation: 'groupby', aggregations: [] }, host: { operation: 'aggregate', aggregations: ['count'] } } } },
         ],
-        columns: { version: COMMON.version, 'host (count)': { en: 'Agents', vi: 'Số agent' } },
+        columns: { version: COMMON.version, 'host (count)': { en: 'Agents', vi: 'Số tác tử' } },
         sortBy: { column: 'version', desc: true },
         w: 8,
       }),
     )
     .withPanel(
       table(lang, {
-        title: { en: 'Agent versions by host', vi: 'Phiên bản agent trên từng máy' },
-        description: { en: 'The version each agent reported last, to find the ones left behind after an upgrade.', vi: 'Phiên bản mỗi agent báo gần nhất, để tìm các máy chưa được nâng cấp.' },
+        title: { en: 'Agent versions by host', vi: 'Phiên bản tác tử trên từng máy' },
+        description: { en: 'The version each agent reported last, to find the ones left behind after an upgrade.', vi: 'Phiên bản mỗi tác tử báo gần nhất, để tìm các máy chưa được nâng cấp.' },
         queries: [influx(`SELECT last("version") AS "version" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY "agency", "site", "host"`)],
         columns: { Time: COMMON.time, agency: COMMON.agency, site: COMMON.site, host: COMMON.host, version: COMMON.version },
         sortBy: { column: 'version', desc: false },
@@ -117,10 +117,10 @@ export function fleet(lang: Lang): DashboardBuilder {
     .withRow(row(lang, { en: 'Delivery', vi: 'Truyền dữ liệu' }))
     .withPanel(
       timeseries(lang, {
-        title: { en: 'Spool backlog per agent', vi: 'Dữ liệu chờ gửi trên mỗi agent' },
+        title: { en: 'Spool backlog per agent', vi: 'Dữ liệu chờ gửi trên mỗi tác tử' },
         description: {
           en: 'Batches waiting in each agent’s disk spool. It grows while the collector is unreachable and drains when it returns; a backlog that never drains means the link is too slow.',
-          vi: 'Số lô dữ liệu đang chờ trong bộ đệm đĩa của agent. Tăng khi không kết nối được máy thu thập và giảm khi kết nối lại; nếu không bao giờ giảm thì đường truyền quá chậm.',
+          vi: 'Số lô dữ liệu đang chờ trong bộ đệm đĩa của tác tử. Tăng khi không kết nối được máy thu thập và giảm khi kết nối lại; nếu không bao giờ giảm thì đường truyền quá chậm.',
         },
         queries: [influx(`SELECT max("spool_batches") FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host')],
         unit: 'short',
@@ -130,10 +130,10 @@ export function fleet(lang: Lang): DashboardBuilder {
     )
     .withPanel(
       timeseries(lang, {
-        title: { en: 'Data dropped by agents', vi: 'Dữ liệu bị agent loại bỏ' },
+        title: { en: 'Data dropped by agents', vi: 'Dữ liệu bị tác tử loại bỏ' },
         description: {
           en: 'Points and events each agent has had to drop since it started because its spool was full. Any value above 0 is data lost for good.',
-          vi: 'Số điểm dữ liệu và sự kiện agent phải bỏ từ khi khởi động vì bộ đệm đầy. Lớn hơn 0 là dữ liệu đã mất hẳn.',
+          vi: 'Số điểm dữ liệu và sự kiện tác tử phải bỏ từ khi khởi động vì bộ đệm đầy. Lớn hơn 0 là dữ liệu đã mất hẳn.',
         },
         queries: [
           influx(`SELECT max("dropped_points") AS "points" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host points'),
@@ -164,7 +164,7 @@ export function fleet(lang: Lang): DashboardBuilder {
         columns: { Time: COMMON.since, rule: COMMON.rule, severity: COMMON.severity, agency: COMMON.agency, host: COMMON.host, summary: COMMON.summary, value: COMMON.value },
         hide: ['state'],
         sortBy: { column: 'Time', desc: true },
-        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping()] }] },
+        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }] },
         w: 24,
       }),
     )
@@ -179,7 +179,7 @@ export function fleet(lang: Lang): DashboardBuilder {
         ],
         columns: { Time: COMMON.time, severity: COMMON.severity, type: COMMON.type, agency: COMMON.agency, host: COMMON.host, message: COMMON.message, count: COMMON.count },
         sortBy: { column: 'Time', desc: true },
-        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping()] }] },
+        columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }] },
         w: 24,
         h: 10,
       }),

@@ -126,7 +126,7 @@ export function host(lang: Lang): DashboardBuilder {
         title: { en: 'Reboots', vi: 'Các lần khởi động lại' },
         description: {
           en: 'Reboots seen by the agents (the reboot input), newest first. Check that each one was planned.',
-          vi: 'Các lần khởi động lại agent phát hiện (đầu vào reboot), mới nhất trước. Kiểm tra xem mỗi lần có theo kế hoạch không.',
+          vi: 'Các lần khởi động lại tác tử phát hiện (đầu vào reboot), mới nhất trước. Kiểm tra xem mỗi lần có theo kế hoạch không.',
         },
         queries: [influx(`SELECT "host", "message" FROM "security_event" WHERE ${SCOPE} AND "type" = 'host_reboot' AND $timeFilter ORDER BY time DESC LIMIT 100`)],
         columns: { Time: { en: 'Booted at', vi: 'Khởi động lúc' }, host: COMMON.host, message: COMMON.message },

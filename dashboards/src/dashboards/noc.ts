@@ -3,6 +3,7 @@
 // InfluxDB health, then per agency (agents offline, open alerts, uplink loss), the portals
 // and public services (up or down, response time), and the network (SNMP devices, uplink
 // utilisation). Green is fine, amber needs a look, red needs someone now.
+import { severityName } from '@canh/core';
 import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
@@ -59,16 +60,16 @@ export function noc(lang: Lang): DashboardBuilder {
         tiles: true,
         w: 12,
         h: 6,
-      }).overrides(Object.entries(SEVERITY_COLORS).map(([severity, color]) => ({ matcher: { id: 'byName', options: severity }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }] }))),
+      }).overrides(Object.entries(SEVERITY_COLORS).map(([severity, color]) => ({ matcher: { id: 'byName', options: severity }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }, { id: 'displayName', value: severityName(severity, lang) }] }))),
     )
     .withPanel(
       stat(lang, {
         title: { en: 'Collector', vi: 'Máy thu thập' },
         description: {
           en: 'Agents connected to the collector now, from its own health point written every 10 seconds. “Silent”: the collector has written nothing for a minute (stopped, or InfluxDB cannot take its writes).',
-          vi: 'Số agent đang kết nối tới máy thu thập, theo điểm tình trạng nó ghi mỗi 10 giây. “Im lặng”: máy thu thập không ghi gì trong một phút (đã dừng, hoặc InfluxDB không nhận dữ liệu).',
+          vi: 'Số tác tử đang kết nối tới máy thu thập, theo điểm tình trạng nó ghi mỗi 10 giây. “Im lặng”: máy thu thập không ghi gì trong một phút (đã dừng, hoặc InfluxDB không nhận dữ liệu).',
         },
-        queries: [influx(`SELECT last("agents_connected") FROM "collector" WHERE time > now() - 1m`).alias(tr(lang, { en: 'agents connected', vi: 'agent kết nối' }))],
+        queries: [influx(`SELECT last("agents_connected") FROM "collector" WHERE time > now() - 1m`).alias(tr(lang, { en: 'agents connected', vi: 'tác tử kết nối' }))],
         thresholds: { base: 'green', steps: [] },
         decimals: 0,
         noValue: tr(lang, { en: 'Silent', vi: 'Im lặng' }),
@@ -109,8 +110,8 @@ export function noc(lang: Lang): DashboardBuilder {
     .withRow(row(lang, T.agencies))
     .withPanel(
       stat(lang, {
-        title: { en: 'Agents offline', vi: 'Agent mất kết nối' },
-        description: { en: 'Per agency: agents whose last state is disconnected. Green 0, red any.', vi: 'Theo cơ quan: số agent có trạng thái cuối là mất kết nối. Xanh là 0, đỏ là có.' },
+        title: { en: 'Agents offline', vi: 'Tác tử mất kết nối' },
+        description: { en: 'Per agency: agents whose last state is disconnected. Green 0, red any.', vi: 'Theo cơ quan: số tác tử có trạng thái cuối là mất kết nối. Xanh là 0, đỏ là có.' },
         queries: [influx(`SELECT count("online") - sum("online") FROM (${LAST_ONLINE}) GROUP BY "agency"`).alias('$tag_agency')],
         thresholds: { base: 'green', steps: [[1, 'red']] },
         decimals: 0,

@@ -1,6 +1,7 @@
 // Security: what the detectors on the agents saw: events over time by type, severity
 // and agency; who is trying passwords; brute-force attacks; attacks on web portals;
 // changed system files and defaced web sites; new listening ports; new or spoofed devices on agency LANs.
+import { severityName } from '@canh/core';
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, type Lang, type Text } from '../i18n.ts';
@@ -41,9 +42,8 @@ const EVIDENCE: Record<string, Text> = {
 /** Attacks on web portals, from the web_access detector's reading of access logs. */
 const WEB = `"detector" = 'web_access'`;
 
-const severityCell = [COLOR_CELL, { id: 'mappings', value: [severityMapping()] }];
-
 export function security(lang: Lang): DashboardBuilder {
+  const severityCell = [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }];
   const events = (title: Text, description: Text, where: string, fields: string[]) =>
     table(lang, {
       title,
@@ -75,7 +75,7 @@ export function security(lang: Lang): DashboardBuilder {
     title: { en: 'Canh — Security', vi: 'Canh — An ninh mạng' },
     description: {
       en: 'Security events from the agents’ detectors: over time by type, severity and agency; failed logins and brute-force attacks; changed system files and possible defacements; new listening ports; new or spoofed LAN devices.',
-      vi: 'Sự kiện an ninh từ các bộ phát hiện trên agent: theo thời gian, loại, mức độ và cơ quan; đăng nhập thất bại và tấn công dò mật khẩu; tệp hệ thống bị thay đổi và nghi thay đổi giao diện trang web; cổng lắng nghe mới; thiết bị lạ hoặc giả mạo trong mạng LAN.',
+      vi: 'Sự kiện an ninh từ các bộ phát hiện trên tác tử: theo thời gian, loại, mức độ và cơ quan; đăng nhập thất bại và tấn công dò mật khẩu; tệp hệ thống bị thay đổi và nghi thay đổi giao diện trang web; cổng lắng nghe mới; thiết bị lạ hoặc giả mạo trong mạng LAN.',
     },
   })
     .withRow(row(lang, { en: 'Overview', vi: 'Tổng quan' }))
@@ -93,7 +93,7 @@ export function security(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Events by severity', vi: 'Sự kiện theo mức độ' },
-        description: { en: 'Security events per interval, by severity: critical, high, medium, low, info.', vi: 'Số sự kiện an ninh trong mỗi khoảng, theo mức độ: critical, high, medium, low, info.' },
+        description: { en: 'Security events per interval, by severity: critical, high, medium, low, info.', vi: 'Số sự kiện an ninh trong mỗi khoảng, theo mức độ: nghiêm trọng, cao, trung bình, thấp, thông tin.' },
         queries: [influx(`SELECT sum("count") ${EV} AND $timeFilter GROUP BY time($__interval), "severity" fill(none)`).alias('$tag_severity')],
         unit: 'short',
         bars: true,
@@ -102,7 +102,10 @@ export function security(lang: Lang): DashboardBuilder {
       }).overrides(
         Object.entries(SEVERITY_COLORS).map(([name, color]) => ({
           matcher: { id: 'byName', options: name },
-          properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }],
+          properties: [
+            { id: 'color', value: { mode: 'fixed', fixedColor: color } },
+            { id: 'displayName', value: severityName(name, lang) },
+          ],
         })),
       ),
     )
@@ -120,7 +123,7 @@ export function security(lang: Lang): DashboardBuilder {
     .withPanel(
       bargauge(lang, {
         title: { en: 'High and critical events by host', vi: 'Sự kiện mức cao và nghiêm trọng theo máy' },
-        description: { en: 'Hosts with the most high or critical events: look at these first.', vi: 'Các máy có nhiều sự kiện mức high hoặc critical nhất: cần xem trước tiên.' },
+        description: { en: 'Hosts with the most high or critical events: look at these first.', vi: 'Các máy có nhiều sự kiện mức cao hoặc nghiêm trọng nhất: cần xem trước tiên.' },
         queries: [influx(`SELECT sum("count") ${EV} AND "severity" =~ /^(high|critical)$/ AND $timeFilter GROUP BY "host"`).alias('$tag_host')],
         calc: 'sum',
         unit: 'short',

@@ -47,7 +47,7 @@ export function eventKey(e: SecurityEvent): string {
 function alertEvent(e: SecurityEvent, severity: AlertEvent['severity'], now: number, late: boolean): Omit<AlertEvent, 'news'> {
   const evidence: Record<string, string> = {};
   for (const [k, v] of Object.entries(e.evidence).slice(0, MAX_DETAIL_KEYS)) evidence[k] = String(v).slice(0, 300);
-  return { key: eventKey(e), at: Math.min(e.time, now), seenAt: now, severity, message: e.message.slice(0, 500), evidence, late };
+  return { key: eventKey(e), at: Math.min(e.time, now), seenAt: now, severity, message: e.message.slice(0, 500), evidence, late, type: e.type, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.mitre ? { mitre: e.mitre } : {}) };
 }
 
 export class EventEvaluator {

@@ -28,9 +28,9 @@ export interface RenderInput {
 export class MailRenderer {
   private readonly templates = new Map<string, Template>();
   private readonly rules: ReadonlyMap<string, Rule>;
-  private readonly opts: { agencyNames: Readonly<Record<string, string>>; grafanaUrl?: string; timeZone: string };
+  private readonly opts: { agencyNames: Readonly<Record<string, string>>; grafanaUrl?: string; statusUrl?: string; timeZone: string };
 
-  constructor(opts: { overrides?: TemplateOverrides; rules: ReadonlyMap<string, Rule>; agencyNames: Readonly<Record<string, string>>; grafanaUrl?: string; timeZone: string }) {
+  constructor(opts: { overrides?: TemplateOverrides; rules: ReadonlyMap<string, Rule>; agencyNames: Readonly<Record<string, string>>; grafanaUrl?: string; statusUrl?: string; timeZone: string }) {
     this.rules = opts.rules;
     this.opts = opts;
     for (const lang of ['vi', 'en'] as const) {
@@ -51,6 +51,7 @@ export class MailRenderer {
       rules: this.rules,
       agencyNames: this.opts.agencyNames,
       grafanaUrl: this.opts.grafanaUrl,
+      statusUrl: this.opts.statusUrl,
       timeZone: this.opts.timeZone,
       now: i.now,
       recipientName: i.recipient.name,

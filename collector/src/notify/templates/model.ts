@@ -2,7 +2,8 @@
 // wording, times in the configured zone (Asia/Ho_Chi_Minh), values with their units,
 // and a Grafana link scoped to the agency, host and time of the alert.
 import type { Severity } from '@canh/protocol';
-import type { Alert } from '../../alerts/types.ts';
+import { durationText, eventMessage, eventTypeName, fieldName, fieldValue, SEVERITY_NAMES, term } from '@canh/core';
+import type { Alert, AlertEvent } from '../../alerts/types.ts';
 import { localize, type Language, type Rule } from '../../alerts/rules.ts';
 import type { Context } from './render.ts';
 
@@ -12,13 +13,11 @@ const WORDS = {
     resolved: 'Đã khắc phục',
     province: 'Toàn tỉnh',
     several: 'nhiều cơ quan',
-    severity: { info: 'thông tin', low: 'thấp', medium: 'trung bình', high: 'cao', critical: 'nghiêm trọng' },
     times: (n: string) => `${n} lần`,
     hosts: (n: string) => `${n} máy`,
-    units: { d: 'ngày', h: 'giờ', m: 'phút', s: 'giây' },
     noData: 'không còn dữ liệu',
     quiet: 'không còn sự kiện mới',
-    revoked: 'agent đã bị thu hồi',
+    revoked: `${term('agent', 'vi')} đã bị thu hồi`,
     ruleRemoved: 'quy tắc đã bị gỡ khỏi cấu hình',
     ruleChanged: 'quy tắc đã được sửa: nó theo dõi dữ liệu khác nên cảnh báo cũ được đóng',
     late: (t: string) => `phát hiện muộn, xảy ra lúc ${t}`,
@@ -30,13 +29,11 @@ const WORDS = {
     resolved: 'Resolved',
     province: 'Province-wide',
     several: 'several agencies',
-    severity: { info: 'info', low: 'low', medium: 'medium', high: 'high', critical: 'critical' },
     times: (n: string) => `${n} time${n === '1' ? '' : 's'}`,
     hosts: (n: string) => `${n} hosts`,
-    units: { d: 'd', h: 'h', m: 'min', s: 's' },
     noData: 'no more data',
     quiet: 'no new events',
-    revoked: 'agent revoked',
+    revoked: `${term('agent', 'en')} revoked`,
     ruleRemoved: 'rule removed from the config',
     ruleChanged: 'rule changed to watch other data, so the old alert was closed',
     late: (t: string) => `detected late, happened at ${t}`,
@@ -53,6 +50,8 @@ export interface MailModelInput {
   rules: ReadonlyMap<string, Rule>;
   agencyNames: Readonly<Record<string, string>>;
   grafanaUrl?: string;
+  /** The collector's public address (alerting.status_url): mails link its status page. */
+  statusUrl?: string;
   timeZone: string;
   now: number;
   recipientName?: string;
@@ -88,17 +87,7 @@ export function formatNumber(v: number, lang: Language): string {
 }
 
 export function formatDuration(seconds: number, lang: Language): string {
-  const u = WORDS[lang].units;
-  const neg = seconds < 0;
-  let s = Math.round(Math.abs(seconds));
-  const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
-    const n = Math.floor(s / size);
-    s -= n * size;
-    if (n > 0 && parts.length < 2) parts.push(`${n} ${u[unit]}`);
-  }
-  const text = parts.length ? parts.join(' ') : `0 ${u.s}`;
-  return neg ? `-${text}` : text;
+  return durationText(seconds, lang);
 }
 
 export function formatValue(v: number | null, rule: Rule | undefined, lang: Language): string {
@@ -166,6 +155,15 @@ const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low'
 /** Events listed per alert in a mail; the rest are "and N more". */
 export const MAX_MAIL_EVENTS = 10;
 
+/** Evidence a mail leaves out: said by the message already. */
+const HIDDEN_EVIDENCE = new Set(['update']);
+
+function evidenceRows(evidence: Readonly<Record<string, string>>, lang: Language): { name: string; value: string }[] {
+  return Object.entries(evidence)
+    .filter(([k]) => !HIDDEN_EVIDENCE.has(k))
+    .map(([k, v]) => ({ name: fieldName(k, lang), value: fieldValue(k, v, lang) }));
+}
+
 /** An event alert's distinct events, news first, each with its evidence. */
 function eventsContext(a: Alert, i: MailModelInput): { events: Context[]; events_more: string } {
   const ev = a.events;
@@ -178,11 +176,12 @@ function eventsContext(a: Alert, i: MailModelInput): { events: Context[]; events
   return {
     events: shown.map((e) => ({
       time: formatTime(e.at, i.timeZone, i.lang),
-      message: e.message,
-      severity_text: w.severity[e.severity],
+      message: eventMessage({ type: e.type ?? a.details.type ?? '', message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre }, i.lang),
+      type_text: eventTypeName(e.type ?? a.details.type ?? '', i.lang),
+      severity_text: SEVERITY_NAMES[e.severity][i.lang],
       new: e.news ? w.fresh : '',
       late: e.late ? w.late(formatTime(e.at, i.timeZone, i.lang)) : '',
-      evidence: Object.entries(e.evidence).map(([k, v]) => ({ name: NAMES[i.lang][k] ?? k, value: v })),
+      evidence: evidenceRows(e.evidence, i.lang),
     })),
     events_more: more > 0 ? w.more(more) : '',
   };
@@ -190,64 +189,65 @@ function eventsContext(a: Alert, i: MailModelInput): { events: Context[]; events
 
 const HIDDEN_LABELS = new Set(['rule', 'agency', 'host', 'site']);
 
-/** Readable names for the labels and evidence keys mails show most; others show as they are. */
-const NAMES: Record<Language, Record<string, string>> = {
-  vi: {
-    path: 'Đường dẫn',
-    url: 'Địa chỉ',
-    server: 'Dịch vụ',
-    port: 'Cổng',
-    source: 'Nguồn',
-    src_ip: 'IP nguồn',
-    user: 'Tài khoản',
-    ifName: 'Cổng mạng',
-    agent_host: 'Thiết bị',
-    hosts: 'Các máy',
-    agencies: 'Các cơ quan',
-    reporter: 'Đo từ',
-    mitre: 'MITRE ATT&CK',
-    type: 'Loại',
-  },
-  en: {
-    path: 'Path',
-    url: 'Address',
-    server: 'Service',
-    port: 'Port',
-    source: 'Source',
-    src_ip: 'Source IP',
-    user: 'User',
-    ifName: 'Interface',
-    agent_host: 'Device',
-    hosts: 'Hosts',
-    agencies: 'Agencies',
-    reporter: 'Measured from',
-    mitre: 'MITRE ATT&CK',
-    type: 'Type',
-  },
-};
+/** The last event of an event alert, for its one-line message. */
+function lastEvent(a: Alert): AlertEvent | undefined {
+  const list = a.events?.list;
+  return list?.length ? list.reduce((m, e) => (e.at >= m.at ? e : m)) : undefined;
+}
 
-function alertContext(a: Alert, i: MailModelInput): Context {
+/** What the alert says in one line, in the reader's language (the engine's own summary is
+ *  for logs): the rule's summary, else a sentence made from the glossary. */
+export function alertSummary(a: Alert, rule: Rule | undefined, lang: Language): string {
+  const value = formatValue(a.value, rule, lang);
+  const threshold = rule?.type === 'threshold' ? `${rule.op} ${formatValue(rule.value, rule, lang)}` : '';
+  const last = lastEvent(a);
+  const message = a.details.type
+    ? eventMessage({ type: a.details.type, message: a.details.message ?? a.summary, evidence: last?.evidence, count: last?.count, mitre: a.details.mitre }, lang)
+    : (a.details.message ?? a.summary);
+  const vars: Record<string, string> = { ...a.labels, value, threshold, message };
+  const own = rule?.summary && fill(localize(rule.summary, lang)!, vars);
+  if (own) return own;
+  if (rule?.type === 'threshold') return `${fieldName(rule.field, lang)} = ${value} (${lang === 'vi' ? 'ngưỡng' : 'threshold'} ${threshold})`;
+  if (rule?.type === 'absence') {
+    if (rule.measurement === 'agent') return lang === 'vi' ? `Tác tử trên máy ${a.labels.host ?? '?'} mất kết nối` : `The agent on ${a.labels.host ?? '?'} is offline`;
+    return lang === 'vi' ? `Không còn dữ liệu ${rule.measurement} từ ${a.labels.host ?? '?'} trong ${value}` : `No ${rule.measurement} data from ${a.labels.host ?? '?'} for ${value}`;
+  }
+  return message;
+}
+
+/** What a resolved alert says: what recovered, not what was wrong. */
+export function recoveredSummary(a: Alert, rule: Rule | undefined, lang: Language): string {
+  const vars: Record<string, string> = { ...a.labels, value: formatValue(a.value, rule, lang) };
+  const own = rule?.recovered && fill(localize(rule.recovered, lang)!, vars);
+  if (own) return own;
+  const title = localize(rule?.title, lang) ?? a.rule;
+  if (rule?.type === 'event') {
+    const quiet = rule.resolve_after ? durationText(rule.resolve_after / 1000, lang) : '';
+    return lang === 'vi' ? `${title}: không có sự kiện mới${quiet ? ` trong ${quiet}` : ''}` : `${title}: no new event${quiet ? ` for ${quiet}` : ''}`;
+  }
+  return lang === 'vi' ? `${title}: đã trở lại bình thường` : `${title}: back to normal`;
+}
+
+function alertContext(a: Alert, i: MailModelInput, resolved: boolean): Context {
   const rule = i.rules.get(a.rule);
   const w = WORDS[i.lang];
   const value = formatValue(a.value, rule, i.lang);
   const threshold = rule?.type === 'threshold' ? `${rule.op} ${formatValue(rule.value, rule, i.lang)}` : '';
-  const vars: Record<string, string> = { ...a.labels, value, threshold, message: a.details.message ?? a.summary };
-  const summary = (rule?.summary && fill(localize(rule.summary, i.lang)!, vars)) || a.details.message || a.summary;
   const details = Object.entries(a.details)
     .filter(([k]) => k !== 'message' && k !== 'type' && k !== 'resolved_by')
     .map(([k, v]) => {
       const key = k.replace(/^evidence\./, '');
-      return { name: NAMES[i.lang][key] ?? key, value: v };
+      return { name: fieldName(key, i.lang), value: fieldValue(key, v, i.lang) };
     });
   const labels = Object.entries(a.labels)
     .filter(([k]) => !HIDDEN_LABELS.has(k))
-    .map(([k, v]) => ({ name: NAMES[i.lang][k] ?? k, value: v }));
+    .map(([k, v]) => ({ name: fieldName(k, i.lang), value: v }));
   const why = ({ no_data: w.noData, quiet: w.quiet, agent_revoked: w.revoked, rule_removed: w.ruleRemoved, rule_changed: w.ruleChanged } as Record<string, string>)[a.details.resolved_by ?? ''] ?? '';
   return {
     rule: a.rule,
     title: localize(rule?.title, i.lang) ?? a.rule,
     severity: a.severity,
-    severity_text: w.severity[a.severity as Severity],
+    severity_text: SEVERITY_NAMES[a.severity as Severity]?.[i.lang] ?? a.severity,
     severity_color: SEVERITY_COLORS[a.severity as Severity] ?? SEVERITY_COLORS.high,
     agency: agencyName(a.labels.agency, i.agencyNames, i.lang),
     agency_id: a.labels.agency ?? '',
@@ -260,12 +260,28 @@ function alertContext(a: Alert, i: MailModelInput): Context {
     resolved_why: why,
     value,
     threshold,
-    summary,
+    summary: resolved ? recoveredSummary(a, rule, i.lang) : alertSummary(a, rule, i.lang),
+    action: resolved ? '' : (localize(rule?.action, i.lang) ?? ''),
     labels,
-    details,
+    details: resolved ? [] : details,
     link: link(a, rule, i.grafanaUrl, i.lang),
-    ...eventsContext(a, i),
+    ...(resolved ? { events: [], events_more: '' } : eventsContext(a, i)),
   };
+}
+
+/** The hosts of a mail for its subject: "web-01", "web-01 +2". */
+function subjectHosts(all: readonly Alert[]): string {
+  const hosts = [...new Set(all.map((a) => a.labels.host).filter((h): h is string => Boolean(h)))].sort();
+  if (!hosts.length) return '';
+  return hosts.length === 1 ? hosts[0]! : `${hosts[0]} +${hosts.length - 1}`;
+}
+
+/** The status page, in the reader's language. */
+function statusLink(base: string | undefined, lang: Language): string {
+  if (!base) return '';
+  const u = new URL(`${base.replace(/\/+$/, '')}/status`);
+  u.searchParams.set('lang', lang);
+  return u.toString();
 }
 
 export function mailModel(i: MailModelInput): Context {
@@ -287,13 +303,15 @@ export function mailModel(i: MailModelInput): Context {
     status_code: firing ? `FIRING:${i.firing.length}` : 'RESOLVED',
     heading: firing ? w.firing : w.resolved,
     title,
+    hosts: subjectHosts(all),
     agency,
     agency_id: agencyId ?? '',
     firing_count: i.firing.length,
     resolved_count: i.resolved.length,
-    firing: i.firing.map((a) => alertContext(a, i)),
-    resolved: i.resolved.map((a) => alertContext(a, i)),
+    firing: i.firing.map((a) => alertContext(a, i, false)),
+    resolved: i.resolved.map((a) => alertContext(a, i, true)),
     grafana_url: i.grafanaUrl ?? '',
+    status_url: statusLink(i.statusUrl, i.lang),
     now: formatTime(i.now, i.timeZone, i.lang),
     recipient_name: i.recipientName ?? '',
   };
