@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
         return 1;
       }
       await agent.start();
-      log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collector: config.collector.url }, 'canh-agent started');
+      log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collectors: config.collector.collectorUrls }, 'canh-agent started');
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
