@@ -14,6 +14,9 @@ import { ClockWatch, CloseCode, decodeAgentMessage, encode, encodePoint, PointEn
 import type { CollectorConfig } from './config.ts';
 import type { AgentRecord, AgentRegistry } from './registry/types.ts';
 import type { InfluxWriter } from './influx/writer.ts';
+
+/** What the receiver needs of the writer: one InfluxWriter, or the set of targets (influx/targets.ts). */
+export type BatchSink = Pick<InfluxWriter, 'writeText' | 'write' | 'room' | 'stats' | 'ping' | 'onProgress'>;
 import { encodeBatch, identityOf, identityTags, type Identity } from './identity.ts';
 import type { CentralConfigStore } from './central/store.ts';
 
@@ -95,7 +98,7 @@ export class CollectorServer {
   private diskErrorLoggedAt = -Infinity;
   private readonly config: CollectorConfig;
   private readonly registry: AgentRegistry;
-  private readonly writer: InfluxWriter;
+  private readonly writer: BatchSink;
   private readonly log: Logger;
   private readonly hooks: CollectorHooks;
   private readonly central: CentralConfigStore | undefined;
@@ -118,7 +121,7 @@ export class CollectorServer {
   /** Running mean of lines per batch: how much one resumed connection is expected to add. */
   private batchLines = 100;
 
-  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
+  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: BatchSink; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
     this.config = config;
     this.registry = deps.registry;
     this.writer = deps.writer;
