@@ -221,7 +221,7 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
     console.log(`their spools drained into ${survivor.name} ${seconds(t0)} s after the kill`);
     expect(moved.every((a) => a.agent.transport.failovers >= 1)).toBe(true);
     expect((await health(survivor)).agents_connected).toBe(AGENTS);
-  });
+  }, 180_000);
 
   it(`one influxd stopped: the other keeps serving, and the stopped one catches up after its return`, async () => {
     const countA0 = await countMem(influxA);
@@ -250,7 +250,7 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
       what: "the survivor's spool for influxd B drained",
     });
     console.log(`influxd B back after ${seconds(t0)} s; its backlog drained ${seconds(t1)} s after its return; B count(total) ${await countMem(influxB)}, A ${await countMem(influxA)}`);
-  });
+  }, INFLUX_DOWN_MS + 300_000);
 
   it('nothing lost, nothing stored twice: each InfluxDB holds exactly what every agent audited, count() equal on both', async () => {
     for (const a of agents) await a.agent.stop();
@@ -283,7 +283,7 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
     expect(ca).toBe(audit);
     expect(cb).toBe(ca);
     expect(lost).toEqual([0, 0]);
-  });
+  }, 180_000);
 
   it('an nginx stream upstream over both collectors passes nginx -t and carries an agent to the live one', async () => {
     const lbDir = join(dir, 'nginx');
@@ -305,7 +305,7 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
     const got = await stored(influxB, 'via-nginx');
     console.log(`agent through nginx stream: ${expected.size} points audited, ${got.keys.size} on influxd B, connections ${lbAgent.transport.connects}`);
     expect([...expected].every((k) => got.keys.has(k))).toBe(true);
-  });
+  }, 120_000);
 });
 
 /** nginx as a TCP load balancer in front of the collectors (the config docs/operating/ha.md shows). */

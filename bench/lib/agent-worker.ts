@@ -7,6 +7,7 @@
 //   periodic  one batch of one cycle per agent every intervalMs, the agents' phases
 //             spread over the interval; runs until SIGTERM (or maxSeconds)
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HostSource, type BatchForm } from './points.ts';
 import { newStats, SimAgent } from './sim-agent.ts';
 
@@ -41,6 +42,11 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
+// This process's own event-loop lag: a generator that cannot keep up adds it to every
+// ack latency it measures, so the benchmark prints it beside them.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
 function report(type: 'status' | 'final'): void {
   let spooled = 0;
   let oldest = Date.now();
@@ -50,6 +56,7 @@ function report(type: 'status' | 'final'): void {
     if (m !== undefined && m < oldest) oldest = m;
   }
   const hist = Object.fromEntries(stats.hist);
+  // (reset below, once the line holds this second's figures)
   stats.hist = new Map();
   process.stdout.write(
     `${JSON.stringify({
@@ -69,9 +76,13 @@ function report(type: 'status' | 'final'): void {
       rssBytes: process.memoryUsage().rss,
       cpuMs: cpuMs(),
       floodCpuMs: cpuMs() - cpuAtStart,
+      // Event-loop delay since the previous line, ms (p99 and max).
+      loopLagP99Ms: Math.round(loopDelay.percentile(99) / 1e6),
+      loopLagMaxMs: Math.round(loopDelay.max / 1e6),
       hist,
     })}\n`,
   );
+  loopDelay.reset();
 }
 
 for (const a of cfg.agents) {

@@ -87,6 +87,9 @@ export interface WorkerStatus {
   cpuMs: number;
   /** CPU used since the flood started (flood mode). */
   floodCpuMs: number;
+  /** The generator's own event-loop delay over the last second, ms. */
+  loopLagP99Ms?: number;
+  loopLagMaxMs?: number;
   hist: Record<string, number>;
 }
 
