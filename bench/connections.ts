@@ -15,11 +15,19 @@
 // left, a missed latency or ramp target is reported INCONCLUSIVE, not MISSED: the figures
 // then say more about the harness than about Canh.
 //
+// Two collectors (BENCH_CONN_COLLECTORS=2): the agents hold both URLs (collector.urls, as
+// canh-agent does: a random start, stick, the next one on failure); after the steady phase
+// the collector holding the most agents is killed (SIGKILL) and the time until all of
+// its agents are connected to, and acked by, the other is reported (target < 90 s). The
+// registry is copied to the second collector before start (the PostgreSQL state shares it
+// once configured).
+//
 // Env: BENCH_CONNECTIONS (10000) BENCH_CONN_WORKERS (4 load-generator processes, each
 //      bound to its own 127.0.0.x source address) BENCH_CONNECT_RATE (1000/s total)
 //      BENCH_STEADY_SECONDS (60) BENCH_OUTAGE_SECONDS (10) BENCH_STORM_TIMEOUT (180)
 //      BENCH_FORM (rows, as canh-agent sends batches; `points` for the other spelling)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//      BENCH_CONN_COLLECTORS (1, or 2) BENCH_FAILOVER_TIMEOUT (180 s)
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +45,8 @@ const STEADY = envInt('BENCH_STEADY_SECONDS', 60);
 const OUTAGE = envInt('BENCH_OUTAGE_SECONDS', 10);
 const STORM_TIMEOUT = envInt('BENCH_STORM_TIMEOUT', 180);
 const INTERVAL_MS = 10_000;
+const COLLECTORS = Math.max(1, Math.min(envInt('BENCH_CONN_COLLECTORS', 1), 2));
+const FAILOVER_TIMEOUT = envInt('BENCH_FAILOVER_TIMEOUT', 180);
 /** A generator whose event loop runs this late (p99 over a second) measures its own delay. */
 const GENERATOR_LAG_MS = envInt('BENCH_GENERATOR_LAG_MS', 100);
 /** A generator using this share of one core, or a machine with less idle CPU than MACHINE_IDLE_MIN, is saturated. */
@@ -247,7 +257,111 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+/** Two collectors, agents holding both URLs; kill the busier one and time the move to the other. */
+async function mainTwo(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'canh-bench-conn2-'));
+  const influx = await startInfluxd();
+  const workers: Worker[] = [];
+  const collectors: CollectorProc[] = [];
+  try {
+    const states = ['a', 'b'].map((n) => join(dir, `collector-${n}`));
+    const agents = registerAgents(states[0]!, N);
+    mkdirSync(states[1]!, { recursive: true });
+    for (const f of ['collector.db', 'collector.db-wal']) if (existsSync(join(states[0]!, f))) copyFileSync(join(states[0]!, f), join(states[1]!, f));
+    const nofile = N + 4096;
+    for (const [i, stateDir] of states.entries()) {
+      const port = await freePort();
+      const cdir = join(dir, `run-${i}`);
+      mkdirSync(cdir);
+      collectors.push(await startCollector(cdir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, influx: { url: influx.url, database: 'canh' } }, { port, nofile }));
+    }
+    const urls = collectors.map((c) => c.url);
+    const per = Math.ceil(N / WORKERS);
+    for (let w = 0; w < WORKERS; w++) {
+      const slice = agents.slice(w * per, (w + 1) * per);
+      if (!slice.length) continue;
+      const cfg = {
+        url: urls[0]!,
+        urls,
+        localAddress: `127.0.0.${10 + w}`,
+        agents: slice,
+        mode: 'periodic' as const,
+        window: 8,
+        connectRate: CONNECT_RATE / WORKERS,
+        reconnectMinMs: 1000,
+        reconnectMaxMs: 60_000,
+        base: 0,
+        batchCycles: 1,
+        floodMs: 0,
+        intervalMs: INTERVAL_MS,
+        maxSeconds: N / CONNECT_RATE + STEADY + FAILOVER_TIMEOUT + 120,
+        form: process.env.BENCH_FORM === 'points' ? ('points' as const) : ('rows' as const),
+      };
+      workers.push(startWorker(dir, w, cfg, per + 1024));
+    }
+    let phase: 'ramp' | 'steady' | 'failover' = 'ramp';
+    const hist = { ramp: new Map<number, number>(), steady: new Map<number, number>(), failover: new Map<number, number>() };
+    let watch = new GeneratorWatch(workers);
+    workers.forEach((w, i) => {
+      w.onStatus = (s) => {
+        mergeHist(hist[phase], s.hist);
+        watch.seen(i, s);
+      };
+    });
+    const on = (url: string) => workers.reduce((n, w) => n + (w.last?.welcomedBy?.[url] ?? 0), 0);
+
+    let t = performance.now();
+    const allIn = await waitFor(() => total(workers, 'welcomed') === N, (N / CONNECT_RATE) * 1000 + 60_000, workers);
+    const rampSeconds = (performance.now() - t) / 1000;
+    const ramp = watch.summary();
+    console.log(`${allIn ? 'all' : 'NOT all'} ${fmt(total(workers, 'welcomed'))} agents connected after ${rampSeconds.toFixed(1)} s`);
+    console.log(`  ramp ${ramp.line}`);
+    await sleep(INTERVAL_MS);
+    phase = 'steady';
+    watch = new GeneratorWatch(workers);
+    const ack0 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
+    await sleep(STEADY * 1000);
+    const ack1 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
+    const gen = watch.summary();
+    const own = collectors.map((c, i) => ({ name: i ? 'B' : 'A', p99: ack1[i] ? percentileBetween(ack0[i], ack1[i]!, 99) : undefined, n: (ack1[i]?.count ?? 0) - (ack0[i]?.count ?? 0) }));
+    const p99 = percentile(hist.steady, 99);
+    const before = collectors.map((c) => on(c.url));
+    const vi = before[0]! >= before[1]! ? 0 : 1;
+    const victim = collectors[vi]!;
+    const survivor = collectors[1 - vi]!;
+    console.log(`steady ${STEADY} s: agents per collector A ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack p99 ${p99} ms; killing ${vi ? 'B' : 'A'} (SIGKILL)`);
+
+    phase = 'failover';
+    await victim.proc.kill9();
+    t = performance.now();
+    const moved = await waitFor(() => on(survivor.url) === N, FAILOVER_TIMEOUT * 1000, workers, survivor);
+    const movedSeconds = (performance.now() - t) / 1000;
+    await sleep(1500); // a fresh status line from every worker
+    const acked = await waitFor(() => oldest(workers) < 2000, Math.max(1000, FAILOVER_TIMEOUT * 1000 - (performance.now() - t)), workers, survivor);
+    const ackedSeconds = (performance.now() - t) / 1000;
+    finish(
+      'bench:connections (two collectors)',
+      [
+        `agents ${fmt(N)} in ${workers.length} processes, collector.urls of two collectors (registry copied; one influxd); ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
+        `steady ${STEADY} s: A held ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${p99} ms; the collectors' own batch last byte → ack p99 ${own.map((o) => `${o.name} ${ms(o.p99)} ms (${fmt(o.n)} batches)`).join(', ')}`,
+        `steady ${gen.line}`,
+        `kill -9 of ${vi ? 'B' : 'A'} (${fmt(before[vi]!)} agents): all ${fmt(N)} on the other ${moved ? `after ${movedSeconds.toFixed(1)} s` : 'NOT within the timeout'}, every spool acked ${acked ? `after ${ackedSeconds.toFixed(1)} s` : 'NOT within the timeout'}; failover ack latency p99 ${percentile(hist.failover, 99)} ms`,
+      ],
+      [
+        { what: `all ${fmt(N)} agents connected`, ok: allIn, inconclusive: ramp.saturated },
+        { what: `p99 batch sent → ack < 1 s (${p99} ms)`, ok: p99 < 1000, inconclusive: gen.saturated },
+        { what: `after the kill all agents acked by the other collector within 90 s (${acked ? ackedSeconds.toFixed(1) : '—'} s)`, ok: moved && acked && ackedSeconds < 90 },
+      ],
+    );
+  } finally {
+    for (const w of workers) await w.proc.stop(2000);
+    for (const c of collectors) await c.proc.stop(10_000);
+    await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+(COLLECTORS === 2 ? mainTwo() : main()).catch((err: unknown) => {
   console.error(err);
   process.exitCode = 2;
 });

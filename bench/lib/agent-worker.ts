@@ -13,6 +13,8 @@ import { newStats, SimAgent } from './sim-agent.ts';
 
 export interface WorkerConfig {
   url: string;
+  /** Several collectors: each agent sticks to one and fails over to the next (bench:connections with BENCH_CONN_COLLECTORS=2). */
+  urls?: string[];
   localAddress?: string;
   agents: { name: string; token: string; agency: string; site: string }[];
   mode: 'flood' | 'periodic';
@@ -56,6 +58,9 @@ function report(type: 'status' | 'final'): void {
     if (m !== undefined && m < oldest) oldest = m;
   }
   const hist = Object.fromEntries(stats.hist);
+  // With several collectors: welcomed agents per collector URL.
+  const welcomedBy: Record<string, number> = {};
+  if (cfg.urls) for (const a of agents) if (a.welcomed) welcomedBy[a.url] = (welcomedBy[a.url] ?? 0) + 1;
   // (reset below, once the line holds this second's figures)
   stats.hist = new Map();
   process.stdout.write(
@@ -77,6 +82,7 @@ function report(type: 'status' | 'final'): void {
       cpuMs: cpuMs(),
       floodCpuMs: cpuMs() - cpuAtStart,
       // Event-loop delay since the previous line, ms (p99 and max).
+      welcomedBy,
       loopLagP99Ms: Math.round(loopDelay.percentile(99) / 1e6),
       loopLagMaxMs: Math.round(loopDelay.max / 1e6),
       hist,
@@ -89,6 +95,7 @@ for (const a of cfg.agents) {
   agents.push(
     new SimAgent({
       url: cfg.url,
+      urls: cfg.urls,
       token: a.token,
       hostname: a.name,
       localAddress: cfg.localAddress,

@@ -116,7 +116,7 @@ export class InfluxTargets {
       const tlog = opts.targets.length > 1 ? log.child({ target: cfg.name }) : log;
       const writer = new InfluxWriter({ ...opts.writer, url: cfg.url, username: cfg.username, password: cfg.password }, tlog);
       const spool = new CollectorSpool(
-        { dir: targetSpoolDir(opts.spool.stateDir, i, cfg.name), maxBytes: opts.spool.maxBytes, minFree: opts.spool.minFree },
+        { dir: targetSpoolDir(opts.spool.stateDir, i, cfg.name), maxBytes: opts.spool.maxBytes, minFree: opts.spool.minFree, drainLines: opts.writer.batchSize },
         writer,
         opts.targets.length > 1 ? log.child({ component: 'spool', target: cfg.name }) : log.child({ component: 'spool' }),
       );
