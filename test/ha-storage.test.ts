@@ -25,6 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { pino } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { DATASOURCE_UID } from '../dashboards/src/influxql.ts';
 import { Agent } from '../agent/src/agent.ts';
 import { parseConfig } from '../agent/src/config.ts';
 import { openRegistry } from '../collector/src/collector.ts';
@@ -330,3 +332,20 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`
 }
 `;
 }
+
+describe('Grafana provisioning for two InfluxDB nodes', () => {
+  it('keeps the uid the dashboards use on node A and adds node B with its own URL and credentials', () => {
+    const file = join(root, 'deploy/grafana/ha/datasources-two-influxdb.yaml');
+    const doc = parseYaml(readFileSync(file, 'utf8')) as { datasources: { uid: string; url: string; isDefault: boolean; user: string; type: string; jsonData: { dbName: string } }[] };
+    const [a, b] = doc.datasources;
+    expect(doc.datasources).toHaveLength(2);
+    expect(a!.uid).toBe(DATASOURCE_UID);
+    expect(a!.isDefault).toBe(true);
+    expect(b!.uid).not.toBe(DATASOURCE_UID);
+    expect([a!.type, b!.type]).toEqual(['influxdb', 'influxdb']);
+    expect(a!.url).toContain('CANH_INFLUXDB_URL:-');
+    expect(b!.url).toContain('CANH_INFLUXDB_URL_B:-');
+    expect(b!.user).toContain('CANH_INFLUXDB_USER_B');
+    expect(a!.jsonData.dbName).toBe(b!.jsonData.dbName);
+  });
+});
