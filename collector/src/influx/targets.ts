@@ -66,9 +66,10 @@ export class InfluxTarget {
   }
 
   /**
-   * Hand `n` lines to this target: resolves when InfluxDB accepted them or the spool stored
-   * them. A full write queue sends them to the spool at once (the target is slow: it catches
-   * up from disk); rejects only when neither takes them.
+   * Hand `n` lines to this target (one of several): resolves when InfluxDB accepted them or
+   * the spool stored them. A full write queue sends them to the spool at once (this target
+   * is slower than the others: it catches up from disk instead of holding every agent
+   * back); rejects only when neither takes them.
    */
   hold(text: string | Buffer, n: number): Promise<void> {
     return this.writer.writeText(text, n).catch((err: unknown) => {
@@ -175,7 +176,9 @@ export class InfluxTargets {
 
   /** Resolves once `quorum` targets hold the lines; rejects once that can no longer happen. */
   writeText(text: string | Buffer, n: number): Promise<void> {
-    if (this.targets.length === 1) return this.targets[0]!.hold(text, n);
+    // One target: the writer as it always was (a full queue answers busy, and the agents
+    // keep their data: backpressure instead of a spool that grows with InfluxDB healthy).
+    if (this.targets.length === 1) return this.targets[0]!.writer.writeText(text, n);
     return new Promise((resolve, reject) => {
       let held = 0;
       let outcome: 'acked' | 'refused' | undefined;
