@@ -86,7 +86,7 @@ export class Agent {
     });
     this.transport = new Transport(
       {
-        url: config.collector.url,
+        urls: config.collector.collectorUrls,
         token: config.collector.resolvedToken ?? '',
         hostname: a.hostname,
         agentVersion: AGENT_VERSION,

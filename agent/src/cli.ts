@@ -109,7 +109,7 @@ async function detectCommand(detector: string, values: { file?: string; set?: st
 async function runAgent(config: AgentConfig, log: Logger): Promise<number> {
   const agent = new Agent(config, { log, ...(zodLeftOut() ? { parseCentral: (raw: unknown) => parseCentralInChild(raw) } : {}) });
   await agent.start();
-  log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collector: config.collector.url }, 'canh-agent started');
+  log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collectors: config.collector.collectorUrls }, 'canh-agent started');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

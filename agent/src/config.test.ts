@@ -57,6 +57,17 @@ describe('agent config', () => {
   it('refuses a non-websocket URL', () => {
     expect(problems(good.replace('wss://', 'http://'))).toEqual(['collector.url: must start with ws:// or wss://']);
   });
+  it('takes a list of collectors (urls) as well as one url, and always hands on a list', () => {
+    expect(parseConfigText(good, { env: {} }).collector.collectorUrls).toEqual(['wss://collector.example.gov.vn/v1/agent']);
+    const two = good.replace('  url: wss://collector.example.gov.vn/v1/agent', '  urls: [wss://c1.example.gov.vn/v1/agent, wss://c2.example.gov.vn/v1/agent]');
+    expect(parseConfigText(two, { env: {} }).collector.collectorUrls).toEqual(['wss://c1.example.gov.vn/v1/agent', 'wss://c2.example.gov.vn/v1/agent']);
+  });
+  it('refuses url and urls together, neither, a collector listed twice and a bad entry, naming its index', () => {
+    expect(problems(good.replace('  token: canh_x', '  urls: [wss://c2.example.gov.vn/v1/agent]\n  token: canh_x'))).toEqual(['collector: set url or urls, not both']);
+    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent\n', ''))).toEqual(['collector.url: required (or collector.urls, a list of collectors)']);
+    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent', '  urls: [ws://a:1/v1/agent, ws://a:1/v1/agent]'))).toEqual(['collector.urls: lists a collector twice']);
+    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent', '  urls: [ws://a:1/v1/agent, http://b/]'))).toEqual(['collector.urls[1]: must start with ws:// or wss://']);
+  });
   it('reports YAML syntax errors with line and column', () => {
     expect(problems('collector:\n  url: [unclosed\n')[0]).toMatch(/^line \d+, column \d+: /);
   });

@@ -12,13 +12,17 @@ import type { InputDefinition } from './inputs/types.ts';
 
 const tagMap = z.record(z.string().min(1), z.string());
 
+const collectorUrl = z
+  .string()
+  .url()
+  .refine((u) => /^wss?:\/\//.test(u), 'must start with ws:// or wss://');
+
 export const CollectorSchema = z
   .object({
-    /** ws:// or wss:// URL of the collector's agent endpoint. */
-    url: z
-      .string()
-      .url()
-      .refine((u) => /^wss?:\/\//.test(u), 'must start with ws:// or wss://'),
+    /** ws:// or wss:// URL of the collector's agent endpoint (or a load balancer in front of several). */
+    url: collectorUrl.optional(),
+    /** Several collectors serving the same agents (docs/operating/ha.md): the agent sticks to one and, when it fails, tries the next with jittered backoff. Set url or urls, not both. */
+    urls: z.array(collectorUrl).min(1).max(16).optional(),
     /** The agent's token. Prefer token_file or CANH_AGENT_TOKEN over writing it here. */
     token: z.string().min(1).optional(),
     token_file: z.string().min(1).optional(),
@@ -83,7 +87,8 @@ export interface InputEntry {
 }
 
 export interface AgentConfig {
-  collector: z.infer<typeof CollectorSchema> & { resolvedToken?: string };
+  /** `collectorUrls`: url or urls, as one list (never empty once parsed). */
+  collector: z.infer<typeof CollectorSchema> & { resolvedToken?: string; collectorUrls: string[] };
   agent: z.infer<typeof AgentSchema>;
   inputs: InputEntry[];
   detectors: InputEntry[];
@@ -221,10 +226,13 @@ export function parseConfig(doc: unknown, opts: { file?: string; env?: NodeJS.Pr
       }
     } else problems.push('collector: no token (set collector.token_file, collector.token, or CANH_AGENT_TOKEN)');
     if (cc.reconnect_min > cc.reconnect_max) problems.push('collector.reconnect_min: must not exceed reconnect_max');
+    if (cc.url && cc.urls) problems.push('collector: set url or urls, not both');
+    else if (!cc.url && !cc.urls) problems.push('collector.url: required (or collector.urls, a list of collectors)');
+    else if (cc.urls && new Set(cc.urls).size !== cc.urls.length) problems.push('collector.urls: lists a collector twice');
   }
   if (problems.length || !c.success || !a.success) throw new ConfigError(problems, opts.file);
   return {
-    collector: { ...c.data, resolvedToken },
+    collector: { ...c.data, resolvedToken, collectorUrls: c.data.urls ?? [c.data.url!] },
     agent: a.data,
     inputs: inputEntries,
     detectors: detectorEntries,

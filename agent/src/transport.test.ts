@@ -340,3 +340,112 @@ describe.each([{ scheme: 'ws' }, { scheme: 'wss' }])('transport: acks read at ti
     expect(seen.connections).toBe(2);
   });
 });
+
+describe('transport: several collectors (collector.urls)', () => {
+  // Two real WebSocket servers speaking the collector's side of the protocol; each records
+  // the seqs it acked. One is closed with its connections, as a collector that dies.
+  const servers: WebSocketServer[] = [];
+  let transport: Transport | undefined;
+  afterEach(async () => {
+    await transport?.stop(0);
+    transport = undefined;
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  });
+
+  async function collector(opts: { refuse?: boolean } = {}) {
+    const acked: number[] = [];
+    const wss = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      // As the collector: an unknown token gets HTTP 401 before the upgrade.
+      verifyClient: (_info, cb) => (opts.refuse ? cb(false, 401) : cb(true)),
+    });
+    servers.push(wss);
+    await new Promise((r) => wss.once('listening', r));
+    wss.on('connection', (ws: WebSocket) => {
+      ws.on('message', (data) => {
+        const msg = decodeAgentMessage(data as Buffer);
+        if (msg.type === 'hello') ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
+        if (msg.type === 'batch') {
+          acked.push(msg.seq);
+          ws.send(encode({ type: 'ack', seq: msg.seq }));
+        }
+      });
+    });
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
+    const kill = async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+    };
+    return { url, acked, wss, kill };
+  }
+
+  function spoolWith(batches: number): { spool: MemorySpool; batcher: Batcher } {
+    const spool = new MemorySpool({ maxBytes: 1e7 });
+    const batcher = new Batcher(spool, { batchSize: 1000, flushIntervalMs: 60_000, maxMessageBytes: 4e6 });
+    for (let c = 0; c < batches; c++) addOne(batcher, c);
+    return { spool, batcher };
+  }
+  function addOne(batcher: Batcher, c: number): void {
+    batcher.accumulator('host').addPoint('cpu', { n: '0' }, { v: c }, { time: 1_700_000_000_000 + c * 1000 });
+    batcher.flush();
+  }
+  async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
+    for (const end = performance.now() + ms; performance.now() < end; ) {
+      if (cond()) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return cond();
+  }
+
+  it('sticks to the first collector it reaches, and moves the spool to the other when that one dies', async () => {
+    const a = await collector();
+    const b = await collector();
+    const { spool, batcher } = spoolWith(3);
+    transport = new Transport(
+      { urls: [a.url, b.url], firstUrl: 0, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 },
+      spool,
+      pino({ level: 'silent' }),
+    );
+    batcher.onBatch = () => transport!.pump();
+    transport.start();
+    expect(await until(() => spool.stats().batches === 0)).toBe(true);
+    expect(a.acked.length).toBeGreaterThan(0);
+    expect(b.acked).toEqual([]);
+    expect(transport.url).toBe(a.url);
+
+    await a.kill();
+    // Batches made while no collector answers wait in the spool, then go to b.
+    for (let c = 3; c < 8; c++) addOne(batcher, c);
+    expect(await until(() => spool.stats().batches === 0 && transport!.connectionState === 'connected')).toBe(true);
+    expect(transport.url).toBe(b.url);
+    expect(b.acked.length).toBeGreaterThan(0);
+    expect(transport.failovers).toBeGreaterThanOrEqual(1);
+    expect(transport.acked).toBe(8);
+  });
+
+  it('passes over a collector that refuses the token (HTTP 401) to one that takes it', async () => {
+    const refusing = await collector({ refuse: true });
+    const good = await collector();
+    const { spool } = spoolWith(2);
+    transport = new Transport(
+      { urls: [refusing.url, good.url], firstUrl: 0, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 },
+      spool,
+      pino({ level: 'silent' }),
+    );
+    transport.start();
+    expect(await until(() => spool.stats().batches === 0)).toBe(true);
+    expect(good.acked.length).toBeGreaterThan(0);
+    expect(transport.url).toBe(good.url);
+  });
+
+  it('starts at a random collector of the list, so agents spread over them', () => {
+    const urls = ['ws://127.0.0.1:1/v1/agent', 'ws://127.0.0.1:2/v1/agent', 'ws://127.0.0.1:3/v1/agent'];
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const t = new Transport({ urls, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 }, new MemorySpool({ maxBytes: 1e6 }), pino({ level: 'silent' }));
+      seen.add(t.url);
+    }
+    expect(seen).toEqual(new Set(urls));
+  });
+});

@@ -7,6 +7,8 @@
 // (the agent does at each of its ticks, which wake it anyway). With `readAtTicks` the
 // socket is not read between a tick's send (rest()) and the next tick (wake()): the ack
 // of the tick's batch waits in the kernel instead of waking the agent on its own.
+// With several collector URLs it sticks to one and moves to the next when a connection
+// fails or is lost (failOver), so the spool drains into whichever collector answers.
 // A backlog (after an outage, more batches waiting than the window lets out) leaves in
 // fewer, bigger frames: consecutive batches without events are merged into one frame of
 // up to batch_size points, written as rows, whose ack acks all of them.
@@ -35,7 +37,11 @@ import { Backoff, type Spool, type SpoolRecord } from '@canh/core';
 import { collectorCAs } from './trust.ts';
 
 export interface TransportOptions {
-  url: string;
+  /** One collector, or several serving the same agents (failover in list order). */
+  url?: string;
+  urls?: readonly string[];
+  /** Where in `urls` to begin (default: a random place, so agents spread over the collectors). */
+  firstUrl?: number;
   token: string;
   hostname: string;
   agentVersion: string;
@@ -147,6 +153,11 @@ export class Transport {
   private readonly opts: TransportOptions;
   private readonly spool: Spool;
   private readonly log: Logger;
+  /** The collectors to try; the transport sticks to urls[current] until a connection to it fails. */
+  private readonly urls: readonly string[];
+  private current: number;
+  /** Changes of collector after a failed or lost connection, since start. */
+  failovers = 0;
 
   constructor(
     opts: TransportOptions,
@@ -157,10 +168,18 @@ export class Transport {
     this.spool = spool;
     this.log = log;
     this.backoff = new Backoff(opts.reconnectMinMs, opts.reconnectMaxMs);
+    this.urls = opts.urls?.length ? [...opts.urls] : opts.url ? [opts.url] : [];
+    if (!this.urls.length) throw new Error('Transport: no collector URL');
+    this.current = Math.abs(Math.trunc(opts.firstUrl ?? Math.random() * this.urls.length)) % this.urls.length;
   }
 
   get connectionState(): TransportState {
     return this.state;
+  }
+
+  /** The collector this transport is connected to, or will try next. */
+  get url(): string {
+    return this.urls[this.current]!;
   }
 
   start(): void {
@@ -183,12 +202,13 @@ export class Transport {
     // collector may have written it without the ack reaching us; replay is harmless.
     this.sentUpTo = 0;
     this.resting = false;
-    const ws = new WebSocket(this.opts.url, {
+    const url = this.url;
+    const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.opts.token}` },
       perMessageDeflate: false, // costs ~10x throughput; batches are the compression
       handshakeTimeout: 10_000,
       // wss: the system store and Node's bundled CAs, with ca_file (read again at each connect) added.
-      ca: this.opts.url.startsWith('wss:') ? collectorCAs(this.opts.caFile ? readFileSync(this.opts.caFile, 'utf8') : undefined) : undefined,
+      ca: url.startsWith('wss:') ? collectorCAs(this.opts.caFile ? readFileSync(this.opts.caFile, 'utf8') : undefined) : undefined,
       rejectUnauthorized: !this.opts.insecureSkipVerify,
       // The largest frame a collector legitimately sends (a central config in a welcome);
       // ws's default of 100 MiB let a hostile one balloon the agent's memory.
@@ -246,7 +266,7 @@ export class Transport {
           this.welcomed = true;
           this.backoff.reset();
           this.setState('connected');
-          this.log.info({ agent: msg.agent }, 'connected to collector');
+          this.log.info({ agent: msg.agent, collector: url }, 'connected to collector');
           this.onWelcome(msg);
           if (msg.config_version !== undefined && msg.config !== undefined) void this.handleConfig(ws, msg.config_version, msg.config);
           this.pump();
@@ -286,8 +306,22 @@ export class Transport {
         this.fatal = true;
         return;
       }
+      this.failOver(url);
       this.scheduleReconnect(FATAL_CLOSE_CODES.has(code));
     });
+  }
+
+  /**
+   * The connection to `url` failed or was lost: the next attempt goes to the next collector
+   * of the list (after the same jittered backoff), and stays there while it serves. What
+   * the spool holds goes to whichever collector answers; replay is harmless (points are
+   * keyed by their time), so nothing needs to know where a batch went before.
+   */
+  private failOver(url: string): void {
+    if (this.urls.length < 2) return;
+    this.current = (this.current + 1) % this.urls.length;
+    this.failovers++;
+    this.log.info({ from: url, to: this.url, failovers: this.failovers }, 'collector connection failed; trying the next collector');
   }
 
   /** A frame that is not a valid collector message: counted, logged at most once a minute, ignored. */

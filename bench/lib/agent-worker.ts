@@ -7,11 +7,14 @@
 //   periodic  one batch of one cycle per agent every intervalMs, the agents' phases
 //             spread over the interval; runs until SIGTERM (or maxSeconds)
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HostSource, type BatchForm } from './points.ts';
 import { newStats, SimAgent } from './sim-agent.ts';
 
 export interface WorkerConfig {
   url: string;
+  /** Several collectors: each agent sticks to one and fails over to the next (bench:connections with BENCH_CONN_COLLECTORS=2). */
+  urls?: string[];
   localAddress?: string;
   agents: { name: string; token: string; agency: string; site: string }[];
   mode: 'flood' | 'periodic';
@@ -41,6 +44,11 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
+// This process's own event-loop lag: a generator that cannot keep up adds it to every
+// ack latency it measures, so the benchmark prints it beside them.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
 function report(type: 'status' | 'final'): void {
   let spooled = 0;
   let oldest = Date.now();
@@ -50,6 +58,10 @@ function report(type: 'status' | 'final'): void {
     if (m !== undefined && m < oldest) oldest = m;
   }
   const hist = Object.fromEntries(stats.hist);
+  // With several collectors: welcomed agents per collector URL.
+  const welcomedBy: Record<string, number> = {};
+  if (cfg.urls) for (const a of agents) if (a.welcomed) welcomedBy[a.url] = (welcomedBy[a.url] ?? 0) + 1;
+  // (reset below, once the line holds this second's figures)
   stats.hist = new Map();
   process.stdout.write(
     `${JSON.stringify({
@@ -69,15 +81,21 @@ function report(type: 'status' | 'final'): void {
       rssBytes: process.memoryUsage().rss,
       cpuMs: cpuMs(),
       floodCpuMs: cpuMs() - cpuAtStart,
+      // Event-loop delay since the previous line, ms (p99 and max).
+      welcomedBy,
+      loopLagP99Ms: Math.round(loopDelay.percentile(99) / 1e6),
+      loopLagMaxMs: Math.round(loopDelay.max / 1e6),
       hist,
     })}\n`,
   );
+  loopDelay.reset();
 }
 
 for (const a of cfg.agents) {
   agents.push(
     new SimAgent({
       url: cfg.url,
+      urls: cfg.urls,
       token: a.token,
       hostname: a.name,
       localAddress: cfg.localAddress,

@@ -87,6 +87,11 @@ export interface WorkerStatus {
   cpuMs: number;
   /** CPU used since the flood started (flood mode). */
   floodCpuMs: number;
+  /** With several collectors: agents welcomed, per collector URL. */
+  welcomedBy?: Record<string, number>;
+  /** The generator's own event-loop delay over the last second, ms. */
+  loopLagP99Ms?: number;
+  loopLagMaxMs?: number;
   hist: Record<string, number>;
 }
 

@@ -154,6 +154,8 @@ export function envInt(name: string, dflt: number): number {
 export interface Target {
   what: string;
   ok: boolean;
+  /** Why a miss says nothing about Canh (the load generators were saturated): printed INCONCLUSIVE, not MISSED. */
+  inconclusive?: string;
 }
 
 /** Print the closing figures (last lines of the output) and set the exit code. */
@@ -161,10 +163,12 @@ export function finish(bench: string, figures: string[], targets: Target[]): voi
   console.log('');
   console.log(`== ${bench} — ${machine()}`);
   for (const f of figures) console.log(f);
-  for (const t of targets) console.log(`${t.ok ? 'MET   ' : 'MISSED'} ${t.what}`);
-  const missed = targets.filter((t) => !t.ok).length;
-  console.log(missed ? `RESULT ${bench}: ${missed} target(s) missed` : `RESULT ${bench}: all targets met`);
-  process.exitCode = missed ? 1 : 0;
+  for (const t of targets) console.log(t.ok ? `MET    ${t.what}` : t.inconclusive ? `INCONCLUSIVE ${t.what}: ${t.inconclusive}` : `MISSED ${t.what}`);
+  const missed = targets.filter((t) => !t.ok && !t.inconclusive).length;
+  const inconclusive = targets.filter((t) => !t.ok && t.inconclusive).length;
+  console.log(missed ? `RESULT ${bench}: ${missed} target(s) missed` : inconclusive ? `RESULT ${bench}: inconclusive (${inconclusive} target(s) not measurable on this run)` : `RESULT ${bench}: all targets met`);
+  // 3: nothing missed, but not everything could be measured.
+  process.exitCode = missed ? 1 : inconclusive ? 3 : 0;
 }
 
 /** Percentile of a sparse histogram {valueMs: count}. */

@@ -29,6 +29,8 @@ export function newStats(): SimStats {
 
 export interface SimAgentOptions {
   url: string;
+  /** Several collectors (collector.urls): start at a random one, move to the next when a connection fails, as the agent's transport does. */
+  urls?: string[];
   token: string;
   hostname: string;
   localAddress?: string;
@@ -66,9 +68,19 @@ export class SimAgent {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
 
+  private readonly urls: string[];
+  private current: number;
+
   constructor(opts: SimAgentOptions) {
     this.opts = opts;
     this.backoff = new Backoff(opts.reconnectMinMs, opts.reconnectMaxMs);
+    this.urls = opts.urls?.length ? opts.urls : [opts.url];
+    this.current = Math.floor(Math.random() * this.urls.length);
+  }
+
+  /** The collector this agent is connected to, or tries next. */
+  get url(): string {
+    return this.urls[this.current]!;
   }
 
   /** Spool one batch of `cycles` measurement cycles (stamped `time`, or the source's timeline) and send it if the window allows. */
@@ -83,7 +95,7 @@ export class SimAgent {
     if (this.stopped) return;
     this.welcomed = false;
     this.inFlight.clear();
-    const ws = new WebSocket(this.opts.url, {
+    const ws = new WebSocket(this.url, {
       headers: { authorization: `Bearer ${this.opts.token}` },
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
@@ -151,6 +163,7 @@ export class SimAgent {
       this.welcomed = false;
       this.inFlight.clear();
       if (this.stopped) return;
+      this.current = (this.current + 1) % this.urls.length;
       this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
     });
   }

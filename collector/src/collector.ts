@@ -10,8 +10,8 @@ import { CanhError } from '@canh/core';
 import { loadCollectorConfig, type CollectorConfig } from './config.ts';
 import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
-import { InfluxWriter } from './influx/writer.ts';
-import { CollectorSpool } from './influx/spool.ts';
+import type { CollectorSpool } from './influx/spool.ts';
+import { InfluxTargets } from './influx/targets.ts';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -41,7 +41,8 @@ export function openRegistry(stateDir: string): SqliteRegistry {
 
 export class Collector {
   readonly registry: AgentRegistry;
-  readonly writer: InfluxWriter;
+  /** Every InfluxDB target (one unless influx.targets lists several). */
+  readonly writer: InfluxTargets;
   readonly server: CollectorServer;
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
@@ -63,23 +64,25 @@ export class Collector {
     this.registry = deps.registry ?? openRegistry(config.state_dir);
     this.central = this.registry instanceof SqliteRegistry ? new CentralConfigStore(this.registry.db) : undefined;
     const i = config.influx;
-    this.writer = new InfluxWriter(
+    this.writer = new InfluxTargets(
       {
-        url: i.url,
-        database: i.database,
-        username: i.username,
-        password: config.influxPassword,
-        batchSize: i.batch_size,
-        flushIntervalMs: i.flush_interval,
-        timeoutMs: i.timeout,
-        maxQueuedLines: i.max_queued_lines,
-        concurrency: i.concurrency,
-        retention: i.retention_policy,
+        targets: config.influxTargets ?? [{ name: 'default', url: i.url, username: i.username, password: config.influxPassword }],
+        writeQuorum: i.write_quorum,
+        writer: {
+          database: i.database,
+          batchSize: i.batch_size,
+          flushIntervalMs: i.flush_interval,
+          timeoutMs: i.timeout,
+          maxQueuedLines: i.max_queued_lines,
+          concurrency: i.concurrency,
+          retention: i.retention_policy,
+        },
+        spool: { stateDir: config.state_dir, maxBytes: config.spool.max_bytes, minFree: config.spool.min_free as MinFree },
       },
       deps.log.child({ component: 'influx' }),
     );
-    this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes, minFree: config.spool.min_free as MinFree }, this.writer, deps.log.child({ component: 'spool' }));
-    this.writer.fallback = (text, n) => this.spool.storeText(text, n);
+    // The first target's spool: what one-target setups (and their tests) call the collector's spool.
+    this.spool = this.writer.targets[0]!.spool;
     if (config.alerting) this.engine = this.newEngine(config);
     const current = (): AlertEngine | undefined => this.engine;
     this.status = new StatusPage(
@@ -87,7 +90,11 @@ export class Collector {
       this.registry,
       {
         connected: () => this.server.connectedIds(),
-        influx: async () => ({ up: await this.writer.ping(), queued: this.writer.stats.queued, spooled: this.spool.pendingRecords, lastError: this.writer.stats.lastError }),
+        influx: async () => {
+          const up = await this.writer.pingEach();
+          const targets = this.writer.status().map((t, k) => ({ name: t.name, up: up[k]!, queued: t.queued_lines, spooled: t.spooled_records, lost: t.lost_lines }));
+          return { up: up.filter(Boolean).length >= this.writer.quorum, queued: this.writer.stats.queued, spooled: this.writer.pendingRecords, lastError: this.writer.stats.lastError, ...(targets.length > 1 ? { targets } : {}) };
+        },
         // Getters: a reload may add or remove the alert engine.
         get alerts() {
           const e = current();
@@ -122,7 +129,9 @@ export class Collector {
       health: () => {
         const r = this.reloadStats;
         const sp = this.spool;
+        const targets = this.writer.status();
         return {
+          ...(targets.length > 1 ? { influx_targets: { write_quorum: this.writer.quorum, targets } } : {}),
           config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError },
           spool: { records: sp.pendingRecords, bytes: sp.pendingBytes, spool_disk_full: sp.diskFull ? 1 : 0, refused_disk_full: sp.refusedDiskFull, refused_full: sp.refusedFull },
         };
@@ -238,11 +247,10 @@ export class Collector {
       await this.writer.ensureDatabase().catch((err: Error) => this.log.warn({ err: err.message }, 'could not create the InfluxDB database yet; writes will retry'));
     }
     this.writer.start();
-    this.spool.start();
     this.engine?.start();
     this.started = true;
     await this.server.start();
-    this.health = new HealthReporter(this, this.log.child({ component: 'health' }));
+    this.health = new HealthReporter({ server: this.server, writer: this.writer, spool: this.writer }, this.log.child({ component: 'health' }));
     this.health.start();
   }
 
@@ -255,7 +263,6 @@ export class Collector {
     await this.engine?.stop();
     await this.server.stop();
     await this.writer.stop();
-    this.spool.stop();
     this.registry.close();
   }
 }
@@ -267,7 +274,7 @@ export function changedSections(a: CollectorConfig, b: CollectorConfig): string[
   for (const k of keys) {
     if (k === 'alerting' || k === 'alertingSecrets') continue;
     if (JSON.stringify((a as Record<string, unknown>)[k]) === JSON.stringify((b as Record<string, unknown>)[k])) continue;
-    out.push(k === 'influxPassword' ? 'influx.password' : k === 'statusUsers' ? 'status.users' : k);
+    out.push(k === 'influxPassword' || k === 'influxTargets' ? 'influx' : k === 'statusUsers' ? 'status.users' : k);
   }
   return [...new Set(out)].sort();
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@canh/protocol';
 import { CanhError, duration, issueLines } from '@canh/core';
+import type { InfluxTargetConfig } from './influx/targets.ts';
 import { AlertingConfigSchema, resolveAlertingSecrets, type AlertingSecrets } from './alerts/config.ts';
 
 /** An IANA time zone name that this Node knows (checked when the file is read, not at report time). */
@@ -36,7 +37,26 @@ export const CollectorConfigSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     influx: z
       .object({
+        /** The one InfluxDB (1.x HTTP API, or anything that takes its /write). With several, list them under targets instead. */
         url: z.string().url().default('http://127.0.0.1:8086'),
+        /** Several InfluxDB nodes, each given every point (docs/operating/ha.md). Replaces url, username and password; the first target keeps the spool folder of the single-target setup. */
+        targets: z
+          .array(
+            z
+              .object({
+                /** Short name: logs, /healthz, the status page and the spool folder (spool-<name>). */
+                name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lower-case letters, digits, "_" and "-", at most 32'),
+                url: z.string().url(),
+                username: z.string().optional(),
+                password: secret,
+              })
+              .strict(),
+          )
+          .min(1)
+          .max(8)
+          .optional(),
+        /** Targets that must hold a batch (InfluxDB accepted it, or that target's durable spool stored it) before the agent gets its ack. Default: every target. */
+        write_quorum: z.number().int().min(1).optional(),
         database: z.string().min(1).default('canh'),
         retention_policy: z.string().optional(),
         username: z.string().optional(),
@@ -111,6 +131,8 @@ export const CollectorConfigSchema = z
 
 export type CollectorConfig = z.infer<typeof CollectorConfigSchema> & {
   influxPassword?: string;
+  /** influx.targets with their passwords read, or the single influx.url as target "default". */
+  influxTargets?: InfluxTargetConfig[];
   alertingSecrets?: AlertingSecrets;
   statusUsers?: { name: string; password: string }[];
 };
@@ -139,6 +161,7 @@ export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: 
   } catch (err) {
     throw new CollectorConfigError([`influx.password.file: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], opts.file);
   }
+  const influxTargets = resolveInfluxTargets(doc, r.data, influxPassword, opts);
   const alertingSecrets = r.data.alerting ? resolveAlertingSecrets(r.data.alerting, opts.env ?? process.env) : undefined;
   if (alertingSecrets && 'problems' in alertingSecrets) throw new CollectorConfigError(alertingSecrets.problems, opts.file);
   const statusUsers: { name: string; password: string }[] = [];
@@ -152,7 +175,35 @@ export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: 
     if (!password) throw new CollectorConfigError([`status.users[${i}].password: empty (set value, file or env)`], opts.file);
     statusUsers.push({ name: u.name, password });
   }
-  return { ...r.data, influxPassword, alertingSecrets, statusUsers };
+  return { ...r.data, influxPassword, influxTargets, alertingSecrets, statusUsers };
+}
+
+/** The InfluxDB targets: influx.targets (url, username and password then unset), or influx.url alone. */
+function resolveInfluxTargets(doc: unknown, data: z.infer<typeof CollectorConfigSchema>, influxPassword: string | undefined, opts: { file?: string; env?: NodeJS.ProcessEnv }): InfluxTargetConfig[] {
+  const i = data.influx;
+  if (!i.targets) {
+    if (i.write_quorum !== undefined && i.write_quorum > 1) throw new CollectorConfigError([`influx.write_quorum: ${i.write_quorum} but only one InfluxDB (influx.url); list them under influx.targets`], opts.file);
+    return [{ name: 'default', url: i.url, username: i.username, password: influxPassword }];
+  }
+  const raw = (doc as { influx?: Record<string, unknown> } | null)?.influx ?? {};
+  const problems: string[] = [];
+  for (const k of ['url', 'username', 'password']) if (raw[k] !== undefined) problems.push(`influx.${k}: set it on each of influx.targets instead (not both)`);
+  const names = new Set<string>();
+  i.targets.forEach((t, k) => {
+    if (names.has(t.name)) problems.push(`influx.targets[${k}].name: "${t.name}" is used twice`);
+    names.add(t.name);
+  });
+  if (i.write_quorum !== undefined && i.write_quorum > i.targets.length) problems.push(`influx.write_quorum: ${i.write_quorum} is more than the ${i.targets.length} targets`);
+  const out = i.targets.map((t, k) => {
+    try {
+      return { name: t.name, url: t.url, username: t.username, password: resolveSecret(t.password, opts.env ?? process.env) };
+    } catch (err) {
+      problems.push(`influx.targets[${k}].password.file: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      return { name: t.name, url: t.url };
+    }
+  });
+  if (problems.length) throw new CollectorConfigError(problems, opts.file);
+  return out;
 }
 
 export function loadCollectorConfig(file: string | undefined, env?: NodeJS.ProcessEnv): CollectorConfig {

@@ -15,6 +15,10 @@ import { ClockWatch } from '@canh/core';
 import type { CollectorConfig } from './config.ts';
 import type { AgentRecord, AgentRegistry } from './registry/types.ts';
 import type { InfluxWriter } from './influx/writer.ts';
+import { AckHistogram } from './ack-histogram.ts';
+
+/** What the receiver needs of the writer: one InfluxWriter, or the set of targets (influx/targets.ts). */
+export type BatchSink = Pick<InfluxWriter, 'writeText' | 'write' | 'room' | 'stats' | 'ping' | 'onProgress'>;
 import { encodeBatch, identityOf, identityTags, type Identity } from './identity.ts';
 import type { CentralConfigStore } from './central/store.ts';
 
@@ -84,6 +88,8 @@ export interface CollectorStats {
 const RESUME_GRACE_MS = 200;
 
 export class CollectorServer {
+  /** Last byte of a batch read → its ack written (bench:connections reads it from /healthz). */
+  readonly ackLatency = new AckHistogram();
   readonly stats: CollectorStats = { connected: 0, batches: 0, points: 0, events: 0, refusedPoints: 0, authFailures: 0, invalidMessages: 0, clockSteps: 0 };
   private readonly clockWatch = new ClockWatch();
   private server: Server | undefined;
@@ -96,7 +102,7 @@ export class CollectorServer {
   private diskErrorLoggedAt = -Infinity;
   private readonly config: CollectorConfig;
   private readonly registry: AgentRegistry;
-  private readonly writer: InfluxWriter;
+  private readonly writer: BatchSink;
   private readonly log: Logger;
   private readonly hooks: CollectorHooks;
   private readonly central: CentralConfigStore | undefined;
@@ -119,7 +125,7 @@ export class CollectorServer {
   /** Running mean of lines per batch: how much one resumed connection is expected to add. */
   private batchLines = 100;
 
-  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
+  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: BatchSink; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
     this.config = config;
     this.registry = deps.registry;
     this.writer = deps.writer;
@@ -178,6 +184,7 @@ export class CollectorServer {
           status: influxUp ? 'ok' : 'degraded',
           influx: { up: influxUp, queued_lines: this.writer.stats.queued, last_error: this.writer.stats.lastError },
           agents_connected: this.conns.size,
+          batch_ack_ms: this.ackLatency.snapshot(),
           ...this.health?.(),
         };
         res.writeHead(influxUp ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -329,6 +336,8 @@ export class CollectorServer {
   }
 
   private onBatch(conn: Conn, batch: Batch, log: Logger): void {
+    // Set by the message handler as the batch's last byte was read.
+    const receivedAt = conn.heardAt;
     this.stats.batches++;
     const points = batch.points.length + batch.rows.length;
     this.stats.points += points;
@@ -355,7 +364,9 @@ export class CollectorServer {
     }
     written.then(
       () => {
-        if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'ack', seq }));
+        if (conn.ws.readyState !== WebSocket.OPEN) return;
+        conn.ws.send(encode({ type: 'ack', seq }));
+        this.ackLatency.record(performance.now() - receivedAt);
       },
       (err: Error & { code?: string }) => {
         // Not durable: no ack. The agent keeps the batch and sends it again.

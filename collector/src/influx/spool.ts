@@ -17,8 +17,10 @@ export interface CollectorSpoolOptions {
   maxBytes: number;
   /** Free-space floor of the spool's file system (default auto: 5 % or 256 MiB, whichever is smaller). */
   minFree?: MinFree;
-  /** Records drained per InfluxDB request. */
+  /** Most records drained per InfluxDB request. */
   drainBatch?: number;
+  /** Lines drained per InfluxDB request (influx.batch_size): a backlog of small batches leaves in full requests. */
+  drainLines?: number;
   /** File calls (tests inject disk faults); node:fs by default. */
   fs?: SpoolFs;
 }
@@ -29,6 +31,7 @@ export class CollectorSpool {
   private readonly log: Logger;
   private readonly maxBytes: number;
   private readonly drainBatch: number;
+  private readonly drainLines: number;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
   private full = false;
@@ -45,7 +48,8 @@ export class CollectorSpool {
 
   constructor(opts: CollectorSpoolOptions, writer: InfluxWriter, log: Logger) {
     this.maxBytes = opts.maxBytes;
-    this.drainBatch = opts.drainBatch ?? 20;
+    this.drainBatch = opts.drainBatch ?? 500;
+    this.drainLines = opts.drainLines ?? 5000;
     this.writer = writer;
     this.log = log;
     // Never drop on overflow (that is the agent spool's job): store() refuses instead.
@@ -117,8 +121,13 @@ export class CollectorSpool {
     this.draining = true;
     try {
       for (;;) {
-        const records = this.spool.after(0, this.drainBatch);
-        if (!records.length) break;
+        const read = this.spool.after(0, this.drainBatch);
+        if (!read.length) break;
+        // As many as fit in one request of drainLines lines (at least one record).
+        let lines = read[0]!.points;
+        let k = 1;
+        while (k < read.length && lines + read[k]!.points <= this.drainLines) lines += read[k++]!.points;
+        const records = read.slice(0, k);
         const n = records.reduce((k, r) => k + r.points, 0);
         const result = await this.writer.post(records.map((r) => r.frame).join('\n'), n);
         if (result === 'retry') {

@@ -59,22 +59,40 @@ export async function reportCommand(argv: string[]): Promise<number> {
   const month = values.month ?? previousMonth(Date.now(), tz);
   monthRange(month, tz); // fail on a bad month or zone before touching InfluxDB
   const log = createLogger({ name: 'canh-collector', level: config.log_level === 'info' ? 'warn' : config.log_level });
-  const influx = new InfluxWriter(
-    {
-      url: config.influx.url,
-      database: config.influx.database,
-      username: config.influx.username,
-      password: config.influxPassword,
-      retention: config.influx.retention_policy,
-      batchSize: 1,
-      flushIntervalMs: 1000,
-      // A month of raw samples takes InfluxDB longer than a write does.
-      timeoutMs: Math.max(config.influx.timeout, 120_000),
-      maxQueuedLines: 1000,
-      concurrency: 1,
-    },
-    log.child({ component: 'report' }),
+  // With several InfluxDB targets (influx.targets), the first that answers serves the report.
+  const targets = config.influxTargets ?? [{ name: 'default', url: config.influx.url, username: config.influx.username, password: config.influxPassword }];
+  const clients = targets.map(
+    (t) =>
+      new InfluxWriter(
+        {
+          url: t.url,
+          database: config.influx.database,
+          username: t.username,
+          password: t.password,
+          retention: config.influx.retention_policy,
+          batchSize: 1,
+          flushIntervalMs: 1000,
+          // A month of raw samples takes InfluxDB longer than a write does.
+          timeoutMs: Math.max(config.influx.timeout, 120_000),
+          maxQueuedLines: 1000,
+          concurrency: 1,
+        },
+        log.child({ component: 'report' }),
+      ),
   );
+  const influx = {
+    async query(q: string, db?: string): Promise<unknown> {
+      let last: unknown;
+      for (const c of clients) {
+        try {
+          return await c.query(q, db);
+        } catch (err) {
+          last = err;
+        }
+      }
+      throw last instanceof Error ? last : new Error(String(last));
+    },
+  };
   const built = await buildReport(influx, { month, timeZone: tz, database: config.influx.database, agency: values.agency, lang });
   if (values.agency && built.agencies.every((a) => !a.report.checks.length && !a.report.agents.length && !a.report.events.total)) {
     process.stderr.write(`canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`);

@@ -50,7 +50,14 @@ export interface StatusData {
   alerts?: AlertRow[];
   silences?: SilenceRow[];
   events: EventRow[];
-  influx: { up: boolean; queued: number; spooled: number; lastError: string | null };
+  influx: {
+    up: boolean;
+    queued: number;
+    spooled: number;
+    lastError: string | null;
+    /** With several InfluxDB targets (influx.targets): each one's backlog. */
+    targets?: { name: string; up: boolean; queued: number; spooled: number; lost: number }[];
+  };
   smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
   timeZone: string;
   /** Firing alerts with titles, summaries and mutes, maintenance windows, agency names. */
@@ -160,6 +167,11 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
         .join('')}</table>`
     : `<p>${esc(w.noEvents)}</p>`;
   const influx = `${esc(w.influx)}: <span class="${d.influx.up ? 'online' : 'offline'}">${esc(d.influx.up ? w.up : w.down)}</span> — ${d.influx.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${d.influx.spooled}${d.influx.lastError && !d.influx.up ? ` <span class="muted">(${esc(d.influx.lastError)})</span>` : ''}`;
+  const targets = d.influx.targets
+    ? `<ul class="influx-targets">${d.influx.targets
+        .map((t) => `<li>${esc(t.name)}: <span class="${t.up ? 'online' : 'offline'}">${esc(t.up ? w.up : w.down)}</span> — ${t.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${t.spooled}${t.lost ? `, <span class="offline">${esc(w.lostLines)}: ${t.lost}</span>` : ''}</li>`)
+        .join('')}</ul>`
+    : '';
   const smtp = `${esc(w.smtp)}: ${d.smtp ? `<span class="${d.smtp.up ? 'online' : 'offline'}">${esc(d.smtp.up ? w.up : w.down)}</span> <span class="muted">${esc(w.mailStats(d.smtp.queued, d.smtp.failed, d.smtp.sent))}${d.smtp.lastError ? `; ${esc(w.lastError)}: ${esc(d.smtp.lastError)}` : ''}</span>` : `<span class="muted">${esc(w.notConfigured)}</span>`}`;
 
   return page(
@@ -168,7 +180,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
 ${renderMaintenance(d, lang)}${renderServices(d, lang)}${renderMails(d, lang)}<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
-<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p><p>${smtp}</p></section></main>`,
+<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${targets}<p>${smtp}</p></section></main>`,
     header,
     d.refresh ?? 0,
   );
