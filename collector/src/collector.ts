@@ -12,6 +12,7 @@ import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
 import { CollectorSpool } from './influx/spool.ts';
+import { policyWriter, StorageManager } from './influx/retention.ts';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -45,6 +46,8 @@ export class Collector {
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
   readonly status: StatusPage;
+  /** Retention policies, roll-ups and the events copy (influx/retention.ts). */
+  readonly storage: StorageManager;
   readonly reloadStats: ReloadStats = { reloads: 0, failures: 0, lastAt: null, lastError: null };
   private health: HealthReporter | undefined;
   private engine: AlertEngine | undefined;
@@ -77,6 +80,13 @@ export class Collector {
       },
       deps.log.child({ component: 'influx' }),
     );
+    this.storage = new StorageManager(config.storage, {
+      client: this.writer,
+      database: i.database,
+      rawPolicy: i.retention_policy,
+      writePolicy: policyWriter({ url: i.url, database: i.database, username: i.username, password: config.influxPassword, timeoutMs: i.timeout }),
+      log: deps.log.child({ component: 'storage' }),
+    });
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes, minFree: config.spool.min_free as MinFree }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (text, n) => this.spool.storeText(text, n);
     if (config.alerting) this.engine = this.newEngine(config);
@@ -212,7 +222,9 @@ export class Collector {
       // Rules, templates or the SMTP transport could not be built: nothing was swapped.
       return fail('CANH_ERR_RELOAD_FAILED', `${this.configFile ?? 'config'}: ${(err as Error).message}`);
     }
-    this.config = { ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets };
+    // Retention periods apply on reload too; a shorter one still waits for --confirm.
+    if (JSON.stringify(next.storage) !== JSON.stringify(this.config.storage)) void this.storage.reload(next.storage);
+    this.config = { ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets, storage: next.storage };
     stats.reloads++;
     stats.lastAt = Date.now();
     stats.lastError = null;
@@ -233,6 +245,7 @@ export class Collector {
     }
     this.writer.start();
     this.spool.start();
+    this.storage.start();
     this.engine?.start();
     this.started = true;
     await this.server.start();
@@ -247,6 +260,7 @@ export class Collector {
     await this.reloading?.catch(() => {});
     this.health?.stop();
     await this.engine?.stop();
+    await this.storage.stop();
     await this.server.stop();
     await this.writer.stop();
     this.spool.stop();
@@ -259,7 +273,7 @@ export function changedSections(a: CollectorConfig, b: CollectorConfig): string[
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   const out: string[] = [];
   for (const k of keys) {
-    if (k === 'alerting' || k === 'alertingSecrets') continue;
+    if (k === 'alerting' || k === 'alertingSecrets' || k === 'storage') continue;
     if (JSON.stringify((a as Record<string, unknown>)[k]) === JSON.stringify((b as Record<string, unknown>)[k])) continue;
     out.push(k === 'influxPassword' ? 'influx.password' : k === 'statusUsers' ? 'status.users' : k);
   }
