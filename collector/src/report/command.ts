@@ -75,7 +75,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
     },
     log.child({ component: 'report' }),
   );
-  const built = await buildReport(influx, { month, timeZone: tz, database: config.influx.database, agency: values.agency, lang });
+  const built = await buildReport(influx, { month, timeZone: tz, database: config.influx.database, agency: values.agency, lang, resolution: 'auto' });
   if (values.agency && built.agencies.every((a) => !a.report.checks.length && !a.report.agents.length && !a.report.events.total)) {
     process.stderr.write(`canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`);
   }
