@@ -13,6 +13,9 @@ import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
 import { CollectorSpool } from './influx/spool.ts';
 import { policyWriter, StorageManager } from './influx/retention.ts';
+import { diskPoint, diskUsage, type DiskUsage } from './influx/capacity.ts';
+import { encodePoint } from '@canh/protocol';
+import { hostname } from 'node:os';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -50,6 +53,9 @@ export class Collector {
   readonly storage: StorageManager;
   readonly reloadStats: ReloadStats = { reloads: 0, failures: 0, lastAt: null, lastError: null };
   private health: HealthReporter | undefined;
+  private diskTimer: NodeJS.Timeout | undefined;
+  /** InfluxDB's disk as last seen (storage.influx_data_dir on this machine), for the status page. */
+  influxDisk: DiskUsage | undefined;
   private engine: AlertEngine | undefined;
   private stopped = false;
   private started = false;
@@ -96,7 +102,14 @@ export class Collector {
       this.registry,
       {
         connected: () => this.server.connectedIds(),
-        influx: async () => ({ up: await this.writer.ping(), queued: this.writer.stats.queued, spooled: this.spool.pendingRecords, lastError: this.writer.stats.lastError }),
+        influx: async () => ({
+          up: await this.writer.ping(),
+          queued: this.writer.stats.queued,
+          spooled: this.spool.pendingRecords,
+          lastError: this.writer.stats.lastError,
+          disk: this.influxDisk ? { usedPercent: this.influxDisk.usedPercent, free: this.influxDisk.free } : undefined,
+          storage: this.storage.summary(),
+        }),
         // Getters: a reload may add or remove the alert engine.
         get alerts() {
           const e = current();
@@ -251,11 +264,30 @@ export class Collector {
     await this.server.start();
     this.health = new HealthReporter(this, this.log.child({ component: 'health' }));
     this.health.start();
+    this.watchInfluxDisk();
+  }
+
+  /** Every minute: InfluxDB's disk as a point (self-metric) and through the alert engine (influxdb_disk_* rules). */
+  private watchInfluxDisk(): void {
+    const id = { host: hostname().slice(0, 128) || 'collector', agency: 'datacenter', site: 'collector' };
+    const check = (): void => {
+      const d = diskUsage(this.config.storage.influx_data_dir);
+      this.influxDisk = d;
+      if (!d) return;
+      const p = diskPoint(d, Date.now());
+      const line = encodePoint(p, id);
+      if (line) this.writer.write([line]).catch((err: Error) => this.log.debug({ err: err.message }, 'influxdb_disk point not written'));
+      this.engine?.onBatch(id, { points: [p], events: [] });
+    };
+    check();
+    this.diskTimer = setInterval(check, 60_000);
+    this.diskTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.diskTimer);
     // Alerting stops first: agents cut off by our own shutdown are not "offline".
     await this.reloading?.catch(() => {});
     this.health?.stop();

@@ -272,7 +272,7 @@ export interface DashboardSpec {
 }
 
 export function canhDashboard(lang: Lang, s: DashboardSpec): dash.DashboardBuilder {
-  const vars = [...policyVariables(), ...scopeVariables(lang), ...(s.variables === 'scope+devices' ? deviceVariables(lang) : [])];
+  const vars = [...scopeVariables(lang), ...(s.variables === 'scope+devices' ? deviceVariables(lang) : []), ...policyVariables()];
   return new dash.DashboardBuilder(tr(lang, s.title))
     .uid(`canh-${s.key}-${lang}`)
     .description(tr(lang, s.description))

@@ -7,6 +7,7 @@
 // them, InfluxDB's own shard statistics), and the free space of the file system that
 // holds InfluxDB's data directory when it is on this machine.
 import { statfsSync } from 'node:fs';
+import type { Point } from '@canh/protocol';
 import { EVENTS_POLICY, ROLLUP_POLICY, type QueryClient } from './retention.ts';
 
 /** Points per agent per second when nothing was measured yet: ~150 points every 10 s (issue 29). */
@@ -153,4 +154,19 @@ export function formatEstimate(e: StorageEstimate): string {
   else lines.push(`InfluxDB's data directory is not on this machine: days to full unknown (give --data-dir)`);
   if (e.daysToFull !== null) lines.push(e.daysToFull === Infinity ? 'days to full: never at this rate (the steady state fits)' : `days to full: ${Math.floor(e.daysToFull)}`);
   return lines.join('\n');
+}
+
+/**
+ * The collector's own point about InfluxDB's disk (measurement `influxdb_disk`), written
+ * every minute and fed to the alert engine like an agent's, so the default rules
+ * `influxdb_disk_80` and `influxdb_disk_90` (alerts/default-rules.yaml) watch it.
+ */
+export function diskPoint(d: DiskUsage, at: number): Point {
+  return {
+    name: 'influxdb_disk',
+    time: at,
+    tags: { path: d.path.slice(0, 200) },
+    fields: { used_percent: Math.round(d.usedPercent * 100) / 100, free: d.free, total: d.total, used: d.used },
+    int: ['free', 'total', 'used'],
+  };
 }

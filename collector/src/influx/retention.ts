@@ -366,7 +366,8 @@ export class StorageManager {
       }
       const ev = await Promise.all(EVENT_MEASUREMENTS.map((m) => this.oldest(this.target.raw, m)));
       const evStart = marks.get('events') ?? (ev.filter((x): x is number => x !== null).length ? Math.min(...ev.filter((x): x is number => x !== null)) : null);
-      if (evStart !== null && evStart < end) jobs.push({ key: 'events', start: Math.floor(evStart / DAY) * DAY, run: async (s, e) => void (await this.copyEvents(s, e)) });
+      // Events are copied up to now (not to the last whole bucket): nothing of them waits for a CQ.
+      if (evStart !== null && evStart < end) jobs.push({ key: 'events', start: Math.floor(evStart / DAY) * DAY, run: async (s, e) => void (await this.copyEvents(s, e === end ? this.now() + 60_000 : e)) });
       b.total = jobs.reduce((a, j) => a + Math.ceil((end - j.start) / DAY), 0);
       b.done = 0;
       if (!b.total) {
@@ -450,6 +451,17 @@ export class StorageManager {
     every(DAY, 'catch-up', () => this.catchUp());
     // New measurements or fields (an input enabled later) get their CQs within the hour.
     every(3_600_000, 'apply', () => this.apply());
+  }
+
+  /** One line for the status page: the periods, the back-fill, what waits for --confirm. */
+  summary(): string {
+    const st = this.status;
+    if (!st.managed) return 'not managed by the collector (storage.manage: false)';
+    const pol = st.policies.map((p) => `${p.name} ${formatDuration(p.duration)}`).join(', ');
+    const b = st.backfill;
+    const fill = b.state === 'running' ? `back-fill ${b.total ? Math.round((b.done / b.total) * 100) : 0} %` : `back-fill ${b.state}`;
+    const pend = st.pending.length ? `; waiting for --confirm: ${st.pending.map((p) => `${p.policy} → ${formatDuration(p.to)} (${p.shards} shard groups)`).join(', ')}` : '';
+    return `${pol || 'policies not read yet'}; ${st.continuousQueries} roll-up CQs; ${fill}${pend}${st.lastError ? `; last error: ${st.lastError}` : ''}`;
   }
 
   /** Re-apply with changed settings (reload): never deletes without confirm. */

@@ -43,7 +43,7 @@ export interface StatusData {
   alerts?: AlertRow[];
   silences?: SilenceRow[];
   events: EventRow[];
-  influx: { up: boolean; queued: number; spooled: number; lastError: string | null };
+  influx: { up: boolean; queued: number; spooled: number; lastError: string | null; disk?: { usedPercent: number; free: number }; storage?: string };
   smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
   timeZone: string;
 }
@@ -137,7 +137,15 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
 <section id="events"><h2>${esc(w.events)}</h2>${events}</section>
-<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p><p>${smtp}</p></section></main>`,
+<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${storageLine(d, w)}<p>${smtp}</p></section></main>`,
     header,
   );
+}
+
+/** InfluxDB's disk and the retention state (collector/src/influx/retention.ts), when known. */
+function storageLine(d: StatusData, w: Words): string {
+  const i = d.influx;
+  if (!i.disk && !i.storage) return '';
+  const disk = i.disk ? `${esc(w.influxDisk)}: ${i.disk.usedPercent.toFixed(1)} % ${esc(w.diskUsed)}, ${(i.disk.free / 1e9).toFixed(1)} GB ${esc(w.diskFree)}` : '';
+  return `<p id="storage">${disk}${disk && i.storage ? ' — ' : ''}${i.storage ? `${esc(w.retention)}: ${esc(i.storage)}` : ''}</p>`;
 }
