@@ -14,6 +14,7 @@ import { Collector } from '../collector/src/collector.ts';
 import { parseCollectorConfig } from '../collector/src/config.ts';
 import { main } from '../collector/src/cli.ts';
 import { buildReport } from '../collector/src/report/report.ts';
+import { estimateStorage } from '../collector/src/influx/capacity.ts';
 import { monthRange } from '../collector/src/report/month.ts';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
 import type { Panel, RowPanel, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -186,6 +187,30 @@ describe('the raw period', () => {
   });
 });
 
+describe('a period changed in the config', () => {
+  it('applies on reload: longer at once, shorter only with --confirm, saying how much would go', async () => {
+    const doc = { listen: { host: '127.0.0.1', port: 0 }, state_dir: join(dir, 'state'), influx: { url: influx.url, database: 'canh', flush_interval: 100 }, storage: { rollup: '500d', events: '20d' } };
+    writeFileSync(configFile, JSON.stringify(doc));
+    const r = await collector.reload();
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.restartNeeded).toEqual([]);
+    await collector.storage.idle();
+    const rps = Object.fromEntries((await q('SHOW RETENTION POLICIES ON "canh"')).map((x) => [x.name, x.duration]));
+    expect(rps.rollup_5m).toBe('12000h0m0s');
+    expect(rps.events).toBe('26280h0m0s');
+    const pending = collector.storage.status.pending;
+    expect(pending.map((p) => p.policy)).toEqual(['events']);
+    expect(pending[0]!.shards).toBeGreaterThan(0);
+    expect(collector.storage.summary()).toMatch(/waiting for --confirm: events → 20 d \(\d+ shard groups\)/);
+    // Back to the defaults: longer again, nothing pending.
+    writeFileSync(configFile, JSON.stringify({ ...doc, storage: {} }));
+    await collector.reload();
+    await collector.storage.idle();
+    expect(collector.storage.status.pending).toEqual([]);
+    expect(Object.fromEntries((await q('SHOW RETENTION POLICIES ON "canh"')).map((x) => [x.name, x.duration])).rollup_5m).toBe('9600h0m0s');
+  });
+});
+
 describe('dashboards read the right resolution', () => {
   const dashboards = buildDashboards().filter((g) => g.lang === 'en');
   const vars = new Map<string, string>();
@@ -273,5 +298,20 @@ describe('the report of an old month', () => {
     expect(a.alerts.fired).toBeGreaterThan(0);
     expect(a.agents.length).toBe(3);
     expect(differences(b, a)).toEqual([]);
+  });
+});
+
+describe('capacity', () => {
+  it('storage estimate measures bytes per point on this InfluxDB and the days its disk lasts', async () => {
+    const e = await estimateStorage(collector.writer, { database: 'canh', agents: 1000, storage: { raw: 30 * DAY, rollup: 400 * DAY, events: 1095 * DAY }, dataDir: influx.dir });
+    expect(e.bytesPerPointMeasured).toBe(true);
+    expect(e.bytesPerPoint).toBeGreaterThan(0.5);
+    expect(e.bytesPerPoint).toBeLessThan(200);
+    expect(e.pointsPerSecond).toBe(1000 * e.pointsPerAgentPerSecond);
+    expect(e.disk?.total).toBeGreaterThan(0);
+    expect(e.daysToFull === Infinity || (typeof e.daysToFull === 'number' && e.daysToFull >= 0)).toBe(true);
+    expect(e.usedByPolicy.map((p) => p.policy)).toEqual(expect.arrayContaining(['autogen', 'rollup_5m']));
+    console.log(`storage: estimate on the test's InfluxDB: ${e.bytesPerPoint.toFixed(1)} bytes/point (since influxd started), ${e.rawGBPerDay.toFixed(1)} GB/day raw for 1,000 agents`);
+    expect(await main(['storage', 'estimate', '--config', configFile])).toBe(0);
   });
 });
