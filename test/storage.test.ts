@@ -15,6 +15,7 @@ import { parseCollectorConfig } from '../collector/src/config.ts';
 import { main } from '../collector/src/cli.ts';
 import { buildReport } from '../collector/src/report/report.ts';
 import { estimateStorage } from '../collector/src/influx/capacity.ts';
+import { policyWriter, StorageManager } from '../collector/src/influx/retention.ts';
 import { monthRange } from '../collector/src/report/month.ts';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
 import type { Panel, RowPanel, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -239,6 +240,22 @@ describe('dashboards read the right resolution', () => {
     expect(await choose('rp', Date.now() - 90 * DAY)).toBe('rollup_5m');
     expect(await choose('events_rp', Date.now() - 7 * DAY)).toBe('autogen');
     expect(await choose('events_rp', Date.now() - 90 * DAY)).toBe('events');
+  });
+
+  it('with storage.manage false the policies stay the operator\'s, and the variables name the default policy for any range', async () => {
+    await influx.createDatabase('plain');
+    const m = new StorageManager(
+      { manage: false, raw: 30 * DAY, rollup: 400 * DAY, events: 1095 * DAY, catch_up: 2 * DAY },
+      { client: collector.writer, database: 'plain', writePolicy: policyWriter({ url: influx.url, database: 'plain', timeoutMs: 10_000 }), log },
+    );
+    expect(await m.apply()).toEqual([]);
+    const rps = seriesRows(await influx.query('SHOW RETENTION POLICIES ON "plain"', 'plain')).map((r) => `${String(r.name)} ${String(r.duration)}`);
+    expect(rps.sort()).toEqual(['autogen 0s', 'canh_meta 0s']);
+    for (const [name, kind] of [['rp', 'metrics'], ['events_rp', 'events']] as const) {
+      const text = vars.get(name)!.replaceAll('${__from}', String(Date.now() - 400 * DAY));
+      expect(text).toContain(`'${kind}'`);
+      expect(seriesRows(await influx.query(text, 'plain'))[0]?.first).toBe('autogen');
+    }
   });
 
   for (const [label, ms] of [

@@ -220,7 +220,19 @@ export class StorageManager {
     if (opts.settings) this.settings = opts.settings;
     const s = this.settings;
     this.status.managed = s.manage;
-    if (!s.manage) return [];
+    if (!s.manage) {
+      // Policies are the operator's; the dashboards still need rp_select to name the default one.
+      let current = await this.policies().catch(() => [] as PolicyState[]);
+      if (!current.length) return [];
+      this.rawName = this.deps.rawPolicy ?? current.find((p) => p.isDefault)?.name ?? 'autogen';
+      if (!current.some((p) => p.name === META_POLICY)) {
+        await this.q(`CREATE RETENTION POLICY ${quoteIdent(META_POLICY)} ON ${this.db} DURATION INF REPLICATION 1`);
+        current = await this.policies();
+      }
+      this.status.policies = current;
+      await this.writeRpSelect(current.map((p) => (p.name === this.rawName ? { ...p, duration: 0 } : p)));
+      return [];
+    }
     await this.q(`CREATE DATABASE ${this.db}`);
     let current = await this.policies();
     const raw = this.deps.rawPolicy ?? current.find((p) => p.isDefault)?.name ?? 'autogen';
@@ -436,7 +448,10 @@ export class StorageManager {
 
   /** Apply, back-fill, then keep the events copied and the roll-ups caught up. Returns at once. */
   start(): void {
-    if (!this.settings.manage) return;
+    if (!this.settings.manage) {
+      void this.serial('rp_select', () => this.apply());
+      return;
+    }
     void this.serial('apply and back-fill', async () => {
       await this.apply();
       await this.backfill();
