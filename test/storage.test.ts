@@ -15,6 +15,7 @@ import { parseCollectorConfig } from '../collector/src/config.ts';
 import { main } from '../collector/src/cli.ts';
 import { buildReport } from '../collector/src/report/report.ts';
 import { estimateStorage } from '../collector/src/influx/capacity.ts';
+import { buildYearReport } from '../collector/src/report/year.ts';
 import { policyWriter, StorageManager } from '../collector/src/influx/retention.ts';
 import { monthRange } from '../collector/src/report/month.ts';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
@@ -315,6 +316,22 @@ describe('the report of an old month', () => {
     expect(a.alerts.fired).toBeGreaterThan(0);
     expect(a.agents.length).toBe(3);
     expect(differences(b, a)).toEqual([]);
+  });
+});
+
+describe('the yearly report', () => {
+  it('holds the old month with the figures of its monthly report, from roll-ups', async () => {
+    const y = await buildYearReport({ query: (s, db) => influx.query(s, db) }, { year: Number(MONTH.slice(0, 4)), timeZone: TZ, database: 'canh', agency: AGENCY, lang: 'vi', now: NOW });
+    const m = y.agencies[0]!.months.find((r) => r.month === MONTH)!;
+    const a = rawReport.agencies[0]!.report;
+    expect(m.rollup).toBe(true);
+    expect(m.availability).toBeCloseTo(a.overall.availability!, 9);
+    expect(m.minutesDown).toBeCloseTo(a.overall.minutesDown, 9);
+    expect(m.events).toBe(a.events.total);
+    expect(m.alertsFired).toBe(a.alerts.fired);
+    expect(y.agencies[0]!.total.events).toBeGreaterThanOrEqual(m.events);
+    expect(y.html).toContain('báo cáo năm');
+    expect(y.html).toContain(MONTH);
   });
 });
 

@@ -10,7 +10,7 @@ ${SILENCE_USAGE}
 ${ALERTS_USAGE}
        canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C] [--force]
        canh-collector config show [--agent NAME] | config history
-       canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
+       canh-collector report [--month YYYY-MM | --year YYYY] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
 ${STORAGE_USAGE}
        canh-collector --validate --config FILE
        canh-collector --version
