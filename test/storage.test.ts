@@ -111,7 +111,7 @@ describe('policies and roll-ups', () => {
     for (const m of ['cpu', 'net', 'ping', 'agent']) expect(cqs.some((n) => n.startsWith(`canh_rollup_${m}_`))).toBe(true);
     expect(cqs.some((n) => n.startsWith('canh_rollup_ping_down_'))).toBe(true);
     expect(cqs.some((n) => n.includes('security_event') || n.includes('_alert_'))).toBe(false);
-    console.log(`storage: ${lineCount} raw points over ${((NOW - START) / DAY).toFixed(1)} days, ${cqs.length} CQs, back-fill ${collector.storage.status.backfill.total} measurement-days`);
+    console.log(`storage: ${lineCount} raw points over ${((NOW - START) / DAY).toFixed(1)} days, ${cqs.length} CQs, back-fill ${collector.storage.status.backfill.total} six-hour chunks`);
   });
 
   it('a second apply changes nothing (idempotent)', async () => {

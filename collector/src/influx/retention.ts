@@ -34,6 +34,8 @@ export const ROLLUP_POLICY = 'rollup_5m';
 export const EVENTS_POLICY = 'events';
 export const META_POLICY = 'canh_meta';
 const DAY = 86_400_000;
+/** The back-fill's step: six hours of one measurement per statement keeps InfluxDB's memory for a province's data modest. */
+const CHUNK = 6 * 3_600_000;
 
 export interface StorageSettings {
   /** Manage policies and roll-ups at all (false: the operator runs InfluxDB by hand). */
@@ -360,7 +362,7 @@ export class StorageManager {
   }
 
   /**
-   * Roll up and copy what was stored before the CQs existed, a day at a time, with the
+   * Roll up and copy what was stored before the CQs existed, six hours at a time, with the
    * progress logged and kept in canh_meta so a restart resumes where it stopped.
    */
   async backfill(): Promise<void> {
@@ -380,30 +382,30 @@ export class StorageManager {
       const evStart = marks.get('events') ?? (ev.filter((x): x is number => x !== null).length ? Math.min(...ev.filter((x): x is number => x !== null)) : null);
       // Events are copied up to now (not to the last whole bucket): nothing of them waits for a CQ.
       if (evStart !== null && evStart < end) jobs.push({ key: 'events', start: Math.floor(evStart / DAY) * DAY, run: async (s, e) => void (await this.copyEvents(s, e === end ? this.now() + 60_000 : e)) });
-      b.total = jobs.reduce((a, j) => a + Math.ceil((end - j.start) / DAY), 0);
+      b.total = jobs.reduce((a, j) => a + Math.ceil((end - j.start) / CHUNK), 0);
       b.done = 0;
       if (!b.total) {
         b.state = 'done';
         return;
       }
-      this.log.info({ measurements: jobs.length, days: b.total }, 'back-fill of roll-ups and events starting');
+      this.log.info({ measurements: jobs.length, chunks: b.total, hours_each: CHUNK / 3_600_000 }, 'back-fill of roll-ups and events starting');
       let lastLog = 0;
       for (const j of jobs) {
         b.current = j.key;
-        for (let s = j.start; s < end && !this.stopped; s += DAY) {
-          const e = Math.min(end, s + DAY);
+        for (let s = j.start; s < end && !this.stopped; s += CHUNK) {
+          const e = Math.min(end, s + CHUNK);
           await j.run(s, e);
           await this.deps.writePolicy(META_POLICY, [`storage_backfill,measurement=${j.key} done_until=${e}i 0`]);
           b.done++;
           if (b.done === b.total || this.now() - lastLog > 5000) {
             lastLog = this.now();
-            this.log.info({ measurement: j.key, day: iso(s).slice(0, 10), done: b.done, total: b.total, percent: Math.round((b.done / b.total) * 100) }, 'back-fill progress');
+            this.log.info({ measurement: j.key, at: iso(s), done: b.done, total: b.total, percent: Math.round((b.done / b.total) * 100) }, 'back-fill progress');
           }
         }
       }
       b.current = null;
       b.state = this.stopped ? 'idle' : 'done';
-      if (!this.stopped) this.log.info({ days: b.total }, 'back-fill done');
+      if (!this.stopped) this.log.info({ chunks: b.total }, 'back-fill done');
     } catch (err) {
       b.state = 'failed';
       this.status.lastError = (err as Error).message;
