@@ -31,6 +31,7 @@ import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
 import type { Panel, RowPanel, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { startPipeline, type Pipeline, type Row } from './helpers/pipeline.ts';
 import { startSnmpd, type Snmpd } from './helpers/snmpd.ts';
+import { pollUntil } from './helpers/process.ts';
 
 // ---------------------------------------------------------------------------------------
 // The queries under test
@@ -371,6 +372,15 @@ beforeAll(async () => {
   const secondBucket = Math.ceil((firstSeen + 1) / MIN) * MIN + 5_000;
   if (Date.now() < secondBucket) await new Promise((r) => setTimeout(r, secondBucket - Date.now()));
 
+  // The hidden policy variables ($rp, $events_rp: dashboards/src/panels.ts policyVariables) as
+  // Grafana resolves them for "last 1 hour"; test/storage.test.ts covers longer ranges.
+  for (const name of ['rp', 'events_rp']) {
+    const q = variableQueries.get(name)!;
+    values[name] = await pollUntil(async () => {
+      const rows = await run(q.replaceAll('${__from}', String(Date.now() - 3_600_000)));
+      return rows.length ? rows.map((r) => String(r.first)) : undefined;
+    }, { timeoutMs: 60_000, what: `$${name} to name a policy (the collector writes rp_select at start)` });
+  }
   for (const name of VARIABLE_ORDER) {
     const q = variableQueries.get(name);
     if (!q) continue;

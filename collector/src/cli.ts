@@ -15,6 +15,7 @@ import { reportCommand } from './report/command.ts';
 import { agentCommand } from './commands/agent.ts';
 import { configCommand } from './commands/config.ts';
 import { serve } from './commands/serve.ts';
+import { storageCommand } from './commands/storage.ts';
 import { out, USAGE } from './commands/usage.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
         author: { type: 'string' },
         comment: { type: 'string' },
         force: { type: 'boolean' },
+        confirm: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -65,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command = 'serve', sub, arg] = positionals;
   if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir);
   if (command === 'config') return configCommand(sub, values, config.state_dir);
+  if (command === 'storage') return storageCommand(sub, values, config);
   if (command !== 'serve') {
     process.stderr.write(`canh-collector: unknown command "${command}"\n${USAGE}\n`);
     return 2;

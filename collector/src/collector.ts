@@ -12,6 +12,10 @@ import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
 import type { CollectorSpool } from './influx/spool.ts';
 import { InfluxTargets } from './influx/targets.ts';
+import { policyWriter, StorageManager } from './influx/retention.ts';
+import { diskPoint, diskUsage, type DiskUsage } from './influx/capacity.ts';
+import { encodePoint } from '@canh/protocol';
+import { hostname } from 'node:os';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -47,8 +51,15 @@ export class Collector {
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
   readonly status: StatusPage;
+  /** Retention policies, roll-ups and the events copy (influx/retention.ts), of the first target. */
+  readonly storage: StorageManager;
+  /** The same, one per InfluxDB target. */
+  private readonly storages: StorageManager[];
   readonly reloadStats: ReloadStats = { reloads: 0, failures: 0, lastAt: null, lastError: null };
   private health: HealthReporter | undefined;
+  private diskTimer: NodeJS.Timeout | undefined;
+  /** InfluxDB's disk as last seen (storage.influx_data_dir on this machine), for the status page. */
+  influxDisk: DiskUsage | undefined;
   private engine: AlertEngine | undefined;
   private stopped = false;
   private started = false;
@@ -83,6 +94,19 @@ export class Collector {
     );
     // The first target's spool: what one-target setups (and their tests) call the collector's spool.
     this.spool = this.writer.targets[0]!.spool;
+    // Every target holds the same data, so each gets the same policies and roll-ups.
+    const targets = config.influxTargets ?? [{ name: 'default', url: i.url, username: i.username, password: config.influxPassword }];
+    this.storages = targets.map(
+      (t, k) =>
+        new StorageManager(config.storage, {
+          client: { query: (q: string, db?: string) => this.writer.targets[k]!.writer.query(q, db) },
+          database: i.database,
+          rawPolicy: i.retention_policy,
+          writePolicy: policyWriter({ url: t.url, database: i.database, username: t.username, password: t.password, timeoutMs: i.timeout }),
+          log: deps.log.child({ component: 'storage', ...(targets.length > 1 ? { target: t.name } : {}) }),
+        }),
+    );
+    this.storage = this.storages[0]!;
     if (config.alerting) this.engine = this.newEngine(config);
     const current = (): AlertEngine | undefined => this.engine;
     this.status = new StatusPage(
@@ -93,7 +117,15 @@ export class Collector {
         influx: async () => {
           const up = await this.writer.pingEach();
           const targets = this.writer.status().map((t, k) => ({ name: t.name, up: up[k]!, queued: t.queued_lines, spooled: t.spooled_records, lost: t.lost_lines }));
-          return { up: up.filter(Boolean).length >= this.writer.quorum, queued: this.writer.stats.queued, spooled: this.writer.pendingRecords, lastError: this.writer.stats.lastError, ...(targets.length > 1 ? { targets } : {}) };
+          return {
+            up: up.filter(Boolean).length >= this.writer.quorum,
+            queued: this.writer.stats.queued,
+            spooled: this.writer.pendingRecords,
+            lastError: this.writer.stats.lastError,
+            ...(targets.length > 1 ? { targets } : {}),
+            disk: this.influxDisk ? { usedPercent: this.influxDisk.usedPercent, free: this.influxDisk.free } : undefined,
+            storage: this.storage.summary(),
+          };
         },
         // Getters: a reload may add or remove the alert engine.
         get alerts() {
@@ -227,7 +259,9 @@ export class Collector {
       // Rules, templates or the SMTP transport could not be built: nothing was swapped.
       return fail('CANH_ERR_RELOAD_FAILED', `${this.configFile ?? 'config'}: ${(err as Error).message}`);
     }
-    this.config = { ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets };
+    // Retention periods apply on reload too; a shorter one still waits for --confirm.
+    if (JSON.stringify(next.storage) !== JSON.stringify(this.config.storage)) for (const st of this.storages) void st.reload(next.storage);
+    this.config = { ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets, storage: next.storage };
     stats.reloads++;
     stats.lastAt = Date.now();
     stats.lastError = null;
@@ -247,20 +281,41 @@ export class Collector {
       await this.writer.ensureDatabase().catch((err: Error) => this.log.warn({ err: err.message }, 'could not create the InfluxDB database yet; writes will retry'));
     }
     this.writer.start();
+    for (const st of this.storages) st.start();
     this.engine?.start();
     this.started = true;
     await this.server.start();
     this.health = new HealthReporter({ server: this.server, writer: this.writer, spool: this.writer }, this.log.child({ component: 'health' }));
     this.health.start();
+    this.watchInfluxDisk();
+  }
+
+  /** Every minute: InfluxDB's disk as a point (self-metric) and through the alert engine (influxdb_disk_* rules). */
+  private watchInfluxDisk(): void {
+    const id = { host: hostname().slice(0, 128) || 'collector', agency: 'datacenter', site: 'collector' };
+    const check = (): void => {
+      const d = diskUsage(this.config.storage.influx_data_dir);
+      this.influxDisk = d;
+      if (!d) return;
+      const p = diskPoint(d, Date.now());
+      const line = encodePoint(p, id);
+      if (line) this.writer.write([line]).catch((err: Error) => this.log.debug({ err: err.message }, 'influxdb_disk point not written'));
+      this.engine?.onBatch(id, { points: [p], events: [] });
+    };
+    check();
+    this.diskTimer = setInterval(check, 60_000);
+    this.diskTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.diskTimer);
     // Alerting stops first: agents cut off by our own shutdown are not "offline".
     await this.reloading?.catch(() => {});
     this.health?.stop();
     await this.engine?.stop();
+    for (const st of this.storages) await st.stop();
     await this.server.stop();
     await this.writer.stop();
     this.registry.close();
@@ -272,7 +327,7 @@ export function changedSections(a: CollectorConfig, b: CollectorConfig): string[
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   const out: string[] = [];
   for (const k of keys) {
-    if (k === 'alerting' || k === 'alertingSecrets') continue;
+    if (k === 'alerting' || k === 'alertingSecrets' || k === 'storage') continue;
     if (JSON.stringify((a as Record<string, unknown>)[k]) === JSON.stringify((b as Record<string, unknown>)[k])) continue;
     out.push(k === 'influxPassword' || k === 'influxTargets' ? 'influx' : k === 'statusUsers' ? 'status.users' : k);
   }

@@ -97,6 +97,24 @@ export const CollectorConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Retention and roll-ups of the data in InfluxDB, kept in step by the collector (docs/operating/storage.md). */
+    storage: z
+      .object({
+        /** Create and adjust retention policies, roll-up continuous queries and the back-fill; false if you manage InfluxDB by hand. */
+        manage: z.boolean().default(true),
+        /** How long every point is kept as sent (the raw policy). */
+        raw: duration({ min: 3_600_000 }).default(30 * 86_400_000),
+        /** How long the 5-minute roll-ups are kept. */
+        rollup: duration({ min: 3_600_000 }).default(400 * 86_400_000),
+        /** How long security events and alert changes are kept raw. */
+        events: duration({ min: 3_600_000 }).default(1095 * 86_400_000),
+        /** Once a day, roll-ups and the events copy are recomputed this far back (data that arrived late from agents' spools). */
+        catch_up: duration({ min: 600_000 }).default(2 * 86_400_000),
+        /** InfluxDB's data directory, when InfluxDB runs on this machine: its disk's use is shown on the status page and in self-metrics. */
+        influx_data_dir: z.string().default('/var/lib/influxdb'),
+      })
+      .strict()
+      .prefault({}),
     /** Defaults of `canh-collector report` (its --lang and --tz win). */
     report: z
       .object({

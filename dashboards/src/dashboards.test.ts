@@ -86,7 +86,9 @@ describe('generated dashboards', () => {
       });
 
       it('has the agency, site and host variables (SHOW TAG VALUES, multi, all) and uses them', () => {
-        const vars = (d.templating?.list ?? []) as VariableModel[];
+        const all = (d.templating?.list ?? []) as VariableModel[];
+        // The hidden policy variables are checked below.
+        const vars = all.filter((v) => v.name !== 'rp' && v.name !== 'events_rp');
         const names = vars.map((v) => v.name);
         expect(names.slice(0, 3)).toEqual(['agency', 'site', 'host']);
         for (const v of vars) {
@@ -99,12 +101,28 @@ describe('generated dashboards', () => {
         for (const n of names) expect(queries.some((q) => q.includes(`$${n}`)), `$${n} unused`).toBe(true);
       });
 
+      it('reads through the policy variables $rp and $events_rp (hidden, refreshed on time range change)', () => {
+        const vars = ((d.templating?.list ?? []) as VariableModel[]).filter((v) => v.name === 'rp' || v.name === 'events_rp');
+        expect(vars.map((v) => v.name)).toEqual(['rp', 'events_rp']);
+        for (const v of vars) {
+          expect(v.hide).toBe(2);
+          expect(v.refresh).toBe(2);
+          expect(String(v.query)).toMatch(/^SELECT first\("rp"\) FROM "canh_meta"\."rp_select" WHERE "kind" = '(metrics|events)' AND time > now\(\) - \$\{__from\}ms$/);
+        }
+        for (const p of panelsOf(d))
+          for (const t of p.targets as InfluxQuery[]) {
+            // Every measurement is read through a policy variable; a FROM without one would read raw data only.
+            for (const m of t.query.matchAll(/\bFROM ("[^"]+"(\."[^"]+")?)/g)) expect(m[1], `${d.uid} "${p.title}"`).toMatch(/^"\$(rp|events_rp)"\."\w+"$/);
+            if (/"\$events_rp"\."(?!security_event|alert)/.test(t.query)) throw new Error(`${p.title}: only events are in the events policy`);
+          }
+      });
+
       it('shows alert state changes as annotations', () => {
         const anns = d.annotations?.list ?? [];
         expect(anns).toHaveLength(1);
         const t = anns[0]!.target as InfluxQuery;
         expect(anns[0]!.datasource?.uid).toBe(uid);
-        expect(t.query).toMatch(/FROM "alert" WHERE .*\$timeFilter/);
+        expect(t.query).toMatch(/FROM "\$events_rp"\."alert" WHERE .*\$timeFilter/);
         expect(t.textColumn).toBe('summary');
       });
     });

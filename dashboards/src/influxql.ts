@@ -27,6 +27,18 @@ export interface InfluxQuery extends cog.Dataquery {
   titleColumn?: string;
 }
 
+/** Measurements kept raw for years in their own policy (the rest is rolled up). */
+const EVENT_MEASUREMENTS = new Set(['security_event', 'alert']);
+
+/**
+ * Every `FROM "measurement"` reads through the policy variable (panels.ts
+ * policyVariables): `"$rp"."cpu"`, `"$events_rp"."security_event"`. Queries keep being
+ * written without a policy; this is the one place that adds it.
+ */
+export function withPolicy(query: string): string {
+  return query.replace(/\bFROM "([A-Za-z0-9_]+)"(?!\.)/g, (_m, name: string) => `FROM "${EVENT_MEASUREMENTS.has(name) ? '$events_rp' : '$rp'}"."${name}"`);
+}
+
 export class InfluxQueryBuilder implements cog.Builder<cog.Dataquery> {
   protected readonly internal: InfluxQuery;
 
@@ -34,7 +46,7 @@ export class InfluxQueryBuilder implements cog.Builder<cog.Dataquery> {
     this.internal = {
       refId: 'A',
       datasource: DATASOURCE,
-      query,
+      query: withPolicy(query),
       rawQuery: true,
       resultFormat: 'time_series',
       _implementsDataqueryVariant() {},
@@ -51,7 +63,7 @@ export class InfluxQueryBuilder implements cog.Builder<cog.Dataquery> {
   }
 
   query(query: string): this {
-    this.internal.query = query;
+    this.internal.query = withPolicy(query);
     return this;
   }
 

@@ -209,6 +209,30 @@ export function deviceVariables(lang: Lang): dash.QueryVariableBuilder[] {
   ];
 }
 
+/**
+ * The retention policy each query reads (issue 29; collector/src/influx/retention.ts):
+ * `$rp` for metrics, `$events_rp` for security events and alerts. Grafana's InfluxQL data
+ * source cannot pick a policy by itself, so these hidden variables ask InfluxDB, on every
+ * time range change: the collector keeps one `rp_select` point per policy at the time
+ * "epoch + the policy's period", so the points later than `now() - ${__from}ms` are the
+ * policies that still hold the range's start, and first() is the finest of them — raw
+ * data while the range starts within the raw period, the 5-minute roll-ups (or the
+ * events policy) past it.
+ */
+export function policyVariables(): dash.QueryVariableBuilder[] {
+  const v = (name: string, kind: string, fallback: string): dash.QueryVariableBuilder => {
+    const query = `SELECT first("rp") FROM "canh_meta"."rp_select" WHERE "kind" = '${kind}' AND time > now() - \${__from}ms`;
+    return new dash.QueryVariableBuilder(name)
+      .datasource(DATASOURCE)
+      .query(query)
+      .definition(query)
+      .refresh(dash.VariableRefresh.OnTimeRangeChanged)
+      .hide(dash.VariableHide.HideVariable)
+      .current({ selected: true, text: fallback, value: fallback });
+  };
+  return [v('rp', 'metrics', 'autogen'), v('events_rp', 'events', 'autogen')];
+}
+
 // Annotations ---------------------------------------------------------------------------
 
 /** Alert state changes (firing, resolved) from the collector's `alert` measurement. */
@@ -250,7 +274,7 @@ export interface DashboardSpec {
 }
 
 export function canhDashboard(lang: Lang, s: DashboardSpec): dash.DashboardBuilder {
-  const vars = [...scopeVariables(lang), ...(s.variables === 'scope+devices' ? deviceVariables(lang) : [])];
+  const vars = [...scopeVariables(lang), ...(s.variables === 'scope+devices' ? deviceVariables(lang) : []), ...policyVariables()];
   return new dash.DashboardBuilder(tr(lang, s.title))
     .uid(`canh-${s.key}-${lang}`)
     .description(tr(lang, s.description))

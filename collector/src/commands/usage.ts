@@ -1,5 +1,6 @@
 // The collector's command line at a glance, printed by --help and with every usage error.
 import { ALERTS_USAGE, SILENCE_USAGE } from '../alerts/cli.ts';
+import { STORAGE_USAGE } from './storage.ts';
 
 export const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent add --name HOST --agency AGENCY --site SITE
@@ -9,7 +10,8 @@ ${SILENCE_USAGE}
 ${ALERTS_USAGE}
        canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C] [--force]
        canh-collector config show [--agent NAME] | config history
-       canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
+       canh-collector report [--month YYYY-MM | --year YYYY] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
+${STORAGE_USAGE}
        canh-collector --validate --config FILE
        canh-collector --version
 Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.`;

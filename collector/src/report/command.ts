@@ -9,9 +9,11 @@ import { InfluxWriter } from '../influx/writer.ts';
 import { monthRange, zoneOffset } from './month.ts';
 import { htmlToPdf } from './pdf.ts';
 import { buildReport } from './report.ts';
+import { buildYearReport } from './year.ts';
 
-export const REPORT_USAGE = `usage: canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE] [--tz ZONE] [--config FILE]
+export const REPORT_USAGE = `usage: canh-collector report [--month YYYY-MM | --year YYYY] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE] [--tz ZONE] [--config FILE]
   --month   the month to report (default: the previous month)
+  --year    a yearly report instead: one line per month per agency (YYYY)
   --agency  one agency (default: every agency with data, one section each)
   --lang    vi or en (default: report.language of the config, vi)
   --format  html (default, or from --out's extension) or pdf (needs Debian's chromium)
@@ -32,6 +34,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         month: { type: 'string' },
+        year: { type: 'string' },
         agency: { type: 'string' },
         lang: { type: 'string' },
         format: { type: 'string' },
@@ -93,7 +96,15 @@ export async function reportCommand(argv: string[]): Promise<number> {
       throw last instanceof Error ? last : new Error(String(last));
     },
   };
-  const built = await buildReport(influx, { month, timeZone: tz, database: config.influx.database, agency: values.agency, lang });
+  if (values.year !== undefined) {
+    if (!/^\d{4}$/.test(values.year)) throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--year must be YYYY, not "${values.year}"`);
+    const y = await buildYearReport(influx, { year: Number(values.year), timeZone: tz, database: config.influx.database, agency: values.agency, lang });
+    const yout = values.out ?? `canh-report-${values.year}${values.agency ? `-${values.agency}` : ''}.${format}`;
+    writeFileSync(yout, format === 'pdf' ? await htmlToPdf(y.html) : y.html);
+    process.stdout.write(`${yout}: yearly report for ${values.year} (${y.agencies.map((a) => a.agency).join(', ') || 'no agencies'})\n`);
+    return 0;
+  }
+  const built = await buildReport(influx, { month, timeZone: tz, database: config.influx.database, agency: values.agency, lang, resolution: 'auto' });
   if (values.agency && built.agencies.every((a) => !a.report.checks.length && !a.report.agents.length && !a.report.events.total)) {
     process.stderr.write(`canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`);
   }

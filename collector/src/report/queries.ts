@@ -53,8 +53,112 @@ function iso(t: number): string {
   return new Date(t).toISOString().replace('.000Z', 'Z');
 }
 
+/**
+ * Where the figures come from: raw data (the default policy), or for a month that starts
+ * before the raw period, the 5-minute roll-ups and the events policy
+ * (collector/src/influx/retention.ts).
+ */
+export interface ReportSource {
+  rollup: boolean;
+  /** Policy of the roll-ups, and of security events and alerts. */
+  rollupPolicy: string;
+  eventsPolicy: string;
+}
+
 /** The statements for one agency and month, in a stable order. */
-export function buildQueries(agency: string, range: MonthRange): Record<QueryId, string> {
+export function buildQueries(agency: string, range: MonthRange, source?: ReportSource): Record<QueryId, string> {
+  const raw = buildRawQueries(agency, range);
+  return source?.rollup ? rollupQueries(raw, agency, range, source) : raw;
+}
+
+/**
+ * The same figures from roll-ups: sums of the buckets' `samples` and `down` instead of
+ * counting samples, the buckets' `_max` for peaks, the means of the means (equal when the
+ * buckets hold the same number of samples), events and alerts from the events policy.
+ * The series of the checks come back as buckets (`samples`, `down`); report.ts spreads
+ * them into samples again (bucketSeries) for the incidents.
+ */
+function rollupQueries(raw: Record<QueryId, string>, agency: string, range: MonthRange, src: ReportSource): Record<QueryId, string> {
+  const a = `"agency" = ${str(agency)}`;
+  const inMonth = `${a} AND time >= '${iso(range.start)}' AND time < '${iso(range.end)}'`;
+  const tz = `tz(${str(range.timeZone)})`;
+  const daily = (tags: string, fill: string): string => `GROUP BY time(1d), ${tags} fill(${fill}) ${tz}`;
+  const r = `"${src.rollupPolicy}"`;
+  const ev = `"${src.eventsPolicy}"`;
+  const bw = (m: string, inF: string, outF: string, tags: string, extra = ''): Record<string, string> => ({
+    month: `SELECT mean("${inF}") AS "mean_in", mean("${outF}") AS "mean_out", max("${inF}_max") AS "peak_in", max("${outF}_max") AS "peak_out" FROM ${r}."${m}" WHERE ${inMonth}${extra} GROUP BY ${tags}`,
+    peak_in: `SELECT max("${inF}_max") AS "peak_in" FROM ${r}."${m}" WHERE ${inMonth}${extra} GROUP BY ${tags}`,
+    peak_out: `SELECT max("${outF}_max") AS "peak_out" FROM ${r}."${m}" WHERE ${inMonth}${extra} GROUP BY ${tags}`,
+    daily: `SELECT max("${inF}_max") AS "peak_in", max("${outF}_max") AS "peak_out", mean("${inF}") AS "mean_in", mean("${outF}") AS "mean_out" FROM ${r}."${m}" WHERE ${inMonth}${extra} ${daily(tags, 'none')}`,
+  });
+  const snmp = bw('interface', 'in_bps', 'out_bps', '"agent_host", "ifName"');
+  const net = bw('net', 'bytes_recv_rate', 'bytes_sent_rate', '"host", "interface"', ` AND "interface" <> 'lo'`);
+  const events = (q: string): string => q.replace(/FROM "(security_event|alert)"/g, `FROM ${ev}."$1"`);
+  return {
+    ...raw,
+    ping_samples: `SELECT sum("samples") AS "samples" FROM ${r}."ping" WHERE ${inMonth} ${daily('"host", "url"', '0')}`,
+    ping_down: `SELECT sum("down") AS "down" FROM ${r}."ping" WHERE ${inMonth} AND "down" > 0 ${daily('"host", "url"', '0')}`,
+    ping_series: `SELECT "samples", "down" FROM ${r}."ping" WHERE ${inMonth} GROUP BY "host", "url"`,
+    http_samples: `SELECT sum("samples") AS "samples" FROM ${r}."http_response" WHERE ${inMonth} ${daily('"host", "server"', '0')}`,
+    http_down: `SELECT sum("down") AS "down" FROM ${r}."http_response" WHERE ${inMonth} AND "down" > 0 ${daily('"host", "server"', '0')}`,
+    http_series: `SELECT "samples", "down" FROM ${r}."http_response" WHERE ${inMonth} GROUP BY "host", "server"`,
+    snmp_month: snmp.month!,
+    snmp_peak_in: snmp.peak_in!,
+    snmp_peak_out: snmp.peak_out!,
+    snmp_daily: snmp.daily!,
+    net_month: net.month!,
+    net_peak_in: net.peak_in!,
+    net_peak_out: net.peak_out!,
+    net_daily: net.daily!,
+    agent_presence: raw.agent_presence.replace('FROM "agent"', `FROM ${r}."agent"`),
+    agent_first: raw.agent_first.replace('FROM "agent"', `FROM ${r}."agent"`),
+    agent_disconnects: `SELECT sum("down") AS "disconnects" FROM ${r}."agent" WHERE ${inMonth} AND "down" > 0 GROUP BY "host"`,
+    events_by_type: events(raw.events_by_type),
+    events_daily: events(raw.events_daily),
+    events_sources: events(raw.events_sources),
+    events_web: events(raw.events_web),
+    events_critical: events(raw.events_critical),
+    alert_changes: events(raw.alert_changes),
+    alert_last_state: events(raw.alert_last_state),
+    cert_x509: raw.cert_x509.replace('FROM "x509_cert"', `FROM ${r}."x509_cert"`),
+    cert_http: raw.cert_http.replace('FROM "http_response"', `FROM ${r}."http_response"`),
+  };
+}
+
+/**
+ * A check's 5-minute buckets as the samples they summarise: `samples` rows spread evenly
+ * over the bucket, the `down` ones first when the bucket before was down too (an outage
+ * going on) and last otherwise (one starting). An outage is then placed to within one
+ * sample interval of where the raw samples had it.
+ */
+export function bucketSeries(rows: Row[], key: (r: Row) => string, bucketMs: number, down: Record<string, unknown>, up: Record<string, unknown>): Row[] {
+  const out: Row[] = [];
+  const by = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = by.get(k) ?? [];
+    list.push(r);
+    by.set(k, list);
+  }
+  for (const list of by.values()) {
+    list.sort((a, b) => a.time - b.time);
+    let prevDownAt = -Infinity;
+    for (const b of list) {
+      const k = typeof b.samples === 'number' ? b.samples : 0;
+      const d = Math.min(k, typeof b.down === 'number' ? b.down : 0);
+      const continues = prevDownAt === b.time - bucketMs;
+      for (let i = 0; i < k; i++) {
+        const isDown = continues ? i < d : i >= k - d;
+        const { samples: _s, down: _d, ...tags } = b;
+        out.push({ ...tags, ...(isDown ? down : up), time: b.time + Math.round((i * bucketMs) / k) });
+      }
+      if (d > 0) prevDownAt = b.time;
+    }
+  }
+  return out;
+}
+
+function buildRawQueries(agency: string, range: MonthRange): Record<QueryId, string> {
   const a = `"agency" = ${str(agency)}`;
   const inMonth = `${a} AND time >= '${iso(range.start)}' AND time < '${iso(range.end)}'`;
   const tz = `tz(${str(range.timeZone)})`;

@@ -3,7 +3,8 @@
 import { computeReport, type AgencyReport } from './compute.ts';
 import type { Lang } from './i18n.ts';
 import { monthRange, type MonthRange } from './month.ts';
-import { buildQueries, listAgencies, runQueries, type QueryClient, type QueryId } from './queries.ts';
+import { goDuration } from '../influx/retention.ts';
+import { answerRows, bucketSeries, buildQueries, listAgencies, runQueries, type QueryClient, type QueryId, type ReportSource, type Row } from './queries.ts';
 import { renderHtml } from './render-html.ts';
 
 export interface ReportOptions {
@@ -14,6 +15,34 @@ export interface ReportOptions {
   agency?: string;
   lang: Lang;
   now?: number;
+  /**
+   * raw: every figure from raw data; rollup: from the 5-minute roll-ups and the events
+   * policy; auto (default): roll-ups when the month starts before now − rawPeriodMs.
+   */
+  resolution?: 'raw' | 'rollup' | 'auto';
+  /** The raw period for `auto`; by default the database's default policy's period as InfluxDB has it (infinite: raw). */
+  rawPeriodMs?: number;
+  rollupPolicy?: string;
+  eventsPolicy?: string;
+}
+
+const BUCKET_MS = 300_000;
+
+/** The default policy's period in ms (0: infinite). */
+async function rawPeriod(client: QueryClient, database: string): Promise<number> {
+  const rows = answerRows(await client.query(`SHOW RETENTION POLICIES ON "${database.replace(/"/g, '\\"')}"`));
+  const d = rows.find((r) => r.default === true);
+  return d ? goDuration(String(d.duration)) : 0;
+}
+
+/** Turn the roll-up answers of the checks' series back into samples (see bucketSeries). */
+function fromBuckets(rows: Record<QueryId, Row[]>): Record<QueryId, Row[]> {
+  const host = (tag: string) => (r: Row) => `${String(r.host)}\u0000${String(r[tag])}`;
+  return {
+    ...rows,
+    ping_series: bucketSeries(rows.ping_series, host('url'), BUCKET_MS, { result_code: 1, percent_packet_loss: 100 }, { result_code: 0, percent_packet_loss: 0 }),
+    http_series: bucketSeries(rows.http_series, host('server'), BUCKET_MS, { result_code: 1 }, { result_code: 0 }),
+  };
 }
 
 export interface BuiltReport {
@@ -26,10 +55,17 @@ export async function buildReport(client: QueryClient, opts: ReportOptions): Pro
   const range = monthRange(opts.month, opts.timeZone);
   const now = opts.now ?? Date.now();
   const names = opts.agency ? [opts.agency] : await listAgencies(client, opts.database);
+  let rollup = opts.resolution === 'rollup';
+  if (opts.resolution === 'auto') {
+    const period = opts.rawPeriodMs ?? (await rawPeriod(client, opts.database));
+    rollup = period > 0 && range.start < now - period;
+  }
+  const source: ReportSource = { rollup, rollupPolicy: opts.rollupPolicy ?? 'rollup_5m', eventsPolicy: opts.eventsPolicy ?? 'events' };
   const agencies: BuiltReport['agencies'] = [];
   for (const agency of names) {
-    const queries = buildQueries(agency, range);
-    const rows = await runQueries(client, opts.database, queries);
+    const queries = buildQueries(agency, range, source);
+    const answers = await runQueries(client, opts.database, queries);
+    const rows = rollup ? fromBuckets(answers) : answers;
     agencies.push({ report: computeReport(agency, range, rows, now), queries });
   }
   const html = renderHtml({ range, lang: opts.lang, generatedAt: now, database: opts.database, agencies });

@@ -57,6 +57,8 @@ export interface StatusData {
     lastError: string | null;
     /** With several InfluxDB targets (influx.targets): each one's backlog. */
     targets?: { name: string; up: boolean; queued: number; spooled: number; lost: number }[];
+    disk?: { usedPercent: number; free: number };
+    storage?: string;
   };
   smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
   timeZone: string;
@@ -180,7 +182,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
 ${renderMaintenance(d, lang)}${renderServices(d, lang)}${renderMails(d, lang)}<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
-<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${targets}<p>${smtp}</p></section></main>`,
+<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${targets}${storageLine(d, w)}<p>${smtp}</p></section></main>`,
     header,
     d.refresh ?? 0,
   );
@@ -259,4 +261,12 @@ function renderServices(d: StatusData, lang: Lang): string {
         .join('')}</table>`
     : `<p>${esc(w.noServices)}</p>`;
   return `<section id="services"><h2>${esc(w.services)}</h2>${body}</section>\n`;
+}
+
+/** InfluxDB's disk and the retention state (collector/src/influx/retention.ts), when known. */
+function storageLine(d: StatusData, w: Words): string {
+  const i = d.influx;
+  if (!i.disk && !i.storage) return '';
+  const disk = i.disk ? `${esc(w.influxDisk)}: ${i.disk.usedPercent.toFixed(1)} % ${esc(w.diskUsed)}, ${(i.disk.free / 1e9).toFixed(1)} GB ${esc(w.diskFree)}` : '';
+  return `<p id="storage">${disk}${disk && i.storage ? ' — ' : ''}${i.storage ? `${esc(w.retention)}: ${esc(i.storage)}` : ''}</p>`;
 }

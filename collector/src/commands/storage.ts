@@ -1,0 +1,77 @@
+// canh-collector storage: retention policies, roll-ups and capacity, from the command line.
+//   storage apply [--confirm]   create/adjust policies and CQs now; --confirm lets a
+//                               shorter period delete what it must (the collector never does alone)
+//   storage status              policies, CQs, back-fill progress, pending shortenings
+//   storage estimate            points/s × bytes per point → GB/day and days until the disk is full
+import { pino } from 'pino';
+import type { CollectorConfig } from '../config.ts';
+import { InfluxWriter } from '../influx/writer.ts';
+import { formatDuration, policyWriter, StorageManager, type PendingShortening } from '../influx/retention.ts';
+import { estimateStorage, formatEstimate } from '../influx/capacity.ts';
+import { openRegistry } from '../collector.ts';
+import { out } from './usage.ts';
+
+export const STORAGE_USAGE = `       canh-collector storage apply [--confirm] | storage status | storage estimate [--json]`;
+
+export function storageManagerFor(config: CollectorConfig): { manager: StorageManager; client: InfluxWriter } {
+  const i = config.influx;
+  const log = pino({ level: 'info' }, process.stderr);
+  const client = new InfluxWriter(
+    { url: i.url, database: i.database, username: i.username, password: config.influxPassword, batchSize: 1, flushIntervalMs: 1000, timeoutMs: Math.max(i.timeout, 600_000), maxQueuedLines: 1000, concurrency: 1 },
+    log,
+  );
+  const manager = new StorageManager(config.storage, {
+    client,
+    database: i.database,
+    rawPolicy: i.retention_policy,
+    writePolicy: policyWriter({ url: i.url, database: i.database, username: i.username, password: config.influxPassword, timeoutMs: i.timeout }),
+    log,
+  });
+  return { manager, client };
+}
+
+function describePending(p: PendingShortening): string {
+  const span = p.oldest !== null && p.newest !== null ? ` from ${new Date(p.oldest).toISOString().slice(0, 10)} to ${new Date(p.newest).toISOString().slice(0, 10)}` : '';
+  const size = p.bytes !== null ? `, ${(p.bytes / 1048576).toFixed(1)} MiB on disk` : '';
+  return `  ${p.policy}: ${formatDuration(p.from)} → ${formatDuration(p.to)} would delete ${p.shards} shard group(s)${span}${size}`;
+}
+
+export async function storageCommand(sub: string | undefined, values: { confirm?: boolean; json?: boolean }, config: CollectorConfig): Promise<number> {
+  const { manager, client } = storageManagerFor(config);
+  try {
+    if (sub === 'apply') {
+      const pending = await manager.apply({ confirm: Boolean(values.confirm) });
+      for (const p of manager.status.policies) out(`${p.name}: ${formatDuration(p.duration)}${p.isDefault ? ' (default)' : ''}`);
+      out(`continuous queries: ${manager.status.continuousQueries}`);
+      if (pending.length) {
+        out('not applied, would delete data (run again with --confirm):');
+        for (const p of pending) out(describePending(p));
+        return 3;
+      }
+      return 0;
+    }
+    if (sub === 'status') {
+      const policies = await manager.policies();
+      for (const p of policies) out(`${p.name}: ${formatDuration(p.duration)}, shard groups of ${formatDuration(p.shardGroup)}${p.isDefault ? ' (default)' : ''}`);
+      const want: [string, number][] = [['raw', config.storage.raw], ['rollup', config.storage.rollup], ['events', config.storage.events]];
+      out(`configured: ${want.map(([k, v]) => `${k} ${formatDuration(v)}`).join(', ')}`);
+      return 0;
+    }
+    if (sub === 'estimate') {
+      const registry = openRegistry(config.state_dir);
+      let agents: number;
+      try {
+        agents = registry.list().filter((a) => a.revokedAt === null).length;
+      } finally {
+        registry.close();
+      }
+      const e = await estimateStorage(client, { database: config.influx.database, agents, storage: config.storage });
+      out(values.json ? JSON.stringify(e, null, 2) : formatEstimate(e));
+      return 0;
+    }
+    process.stderr.write(`canh-collector storage: unknown subcommand "${sub ?? ''}"\n${STORAGE_USAGE.trim()}\n`);
+    return 2;
+  } finally {
+    await client.stop(100);
+  }
+}
