@@ -62,7 +62,7 @@ interface Run {
   keys: (string | undefined)[] | undefined;
   width: number;
   bias: number | undefined;
-  lastTime: number | undefined;
+  lastLocal: number | undefined;
   rows: number;
   text: string;
   superseded: boolean;
@@ -235,7 +235,7 @@ export class CounterSource {
   private spawn(): void {
     if (this.stopped || this.run) return;
     const requests = [...this.wanted.values()].map((req) => ({ req, ...localPath(this.names, req) }));
-    const run: Run = { proc: undefined, startedAt: this.o.now(), requests, keys: undefined, width: 0, bias: undefined, lastTime: undefined, rows: 0, text: '', superseded: false };
+    const run: Run = { proc: undefined, startedAt: this.o.now(), requests, keys: undefined, width: 0, bias: undefined, lastLocal: undefined, rows: 0, text: '', superseded: false };
     this.run = run;
     const args = [...requests.map((r) => r.path), '-si', String(this.o.intervalMs / 1000)];
     run.proc = this.o.startProcess(this.o.typeperf, args, (line) => this.onLine(run, line), (code, signal, error) => this.onExit(run, code, signal, error));
@@ -270,12 +270,13 @@ export class CounterSource {
     }
     const interval = this.o.intervalMs / 1000;
     let dt = interval;
-    if (row.time !== undefined && run.lastTime !== undefined) {
-      const d = (row.time - run.lastTime) / 1000;
-      // A step of the host's clock between two rows is no interval: the nominal one stands in.
+    if (row.local !== undefined && run.lastLocal !== undefined) {
+      const d = (row.local - run.lastLocal) / 1000;
+      // A step of the host's clock (or a daylight-saving change) between two rows is no
+      // interval: the nominal one stands in.
       if (d > 0 && d <= 10 * interval) dt = d;
     }
-    if (row.time !== undefined) run.lastTime = row.time;
+    if (row.local !== undefined) run.lastLocal = row.local;
     const values = new Map<string, number>();
     const instances = new Map<string, string[]>();
     for (let i = 0; i < run.width; i++) {

@@ -2,8 +2,9 @@
 // column, then one row per sample. Pure functions; the kept child is in source.ts.
 //
 // Facts this relies on (sources in testdata/README.md):
-// - the header's first field is "(PDH-CSV 4.0) (<time zone name>)(<bias>)", the bias in
-//   minutes with UTC = local time + bias (India, UTC+5:30, prints -330);
+// - the header's first field is "(PDH-CSV 4.0)" on standard output, and in a log file
+//   "(PDH-CSV 4.0) (<time zone name>)(<bias>)", the bias in minutes with UTC = local time +
+//   bias (India, UTC+5:30, prints -330);
 // - each other header field is a full counter path, "\\HOST\Object(Instance)\Counter" or
 //   "\\HOST\Object\Counter"; PDH writes "(" and ")" inside instance names as "[" and "]";
 // - a wildcard path "(*)" becomes one column per instance, in place;
@@ -28,7 +29,8 @@ export interface Header {
 export function splitQuoted(line: string): string[] | undefined {
   const out: string[] = [];
   let i = 0;
-  const s = line.endsWith('\r') ? line.slice(0, -1) : line;
+  // A console copy may end in padding (full-width spaces in a Japanese console) and \r.
+  const s = line.trimEnd();
   while (i < s.length) {
     if (s[i] !== '"') return undefined;
     let v = '';
@@ -83,21 +85,29 @@ export function parseHeader(line: string): Header | undefined {
 }
 
 export interface Row {
-  /** UTC ms, or undefined when the time column could not be read. */
+  /** UTC ms, when the header gave the time zone's bias and the time column could be read. */
   time: number | undefined;
+  /** The printed local time read as if it were UTC (ms): for the time between two rows. */
+  local: number | undefined;
   /** One entry per header column; undefined where typeperf printed a blank. */
   values: (number | undefined)[];
 }
 
 const STAMP = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/;
 
-/** "MM/DD/YYYY HH:MM:SS.mmm" in the host's local time, to UTC ms by the header's bias. */
-export function parseStamp(text: string, biasMinutes: number | undefined): number | undefined {
+/** "MM/DD/YYYY HH:MM:SS.mmm" (the host's local time) as ms, read as if it were UTC. */
+export function parseLocalStamp(text: string): number | undefined {
   const m = STAMP.exec(text.trim());
-  if (!m || biasMinutes === undefined) return undefined;
+  if (!m) return undefined;
   const ms = Number((m[7] ?? '0').padEnd(3, '0'));
   const local = Date.UTC(Number(m[3]), Number(m[1]) - 1, Number(m[2]), Number(m[4]), Number(m[5]), Number(m[6]), ms);
-  return Number.isFinite(local) ? local + biasMinutes * 60_000 : undefined;
+  return Number.isFinite(local) ? local : undefined;
+}
+
+/** The same, to UTC ms by the header's bias; undefined without one. */
+export function parseStamp(text: string, biasMinutes: number | undefined): number | undefined {
+  const local = parseLocalStamp(text);
+  return local === undefined || biasMinutes === undefined ? undefined : local + biasMinutes * 60_000;
 }
 
 /** A printed value: "12.500000", "12,500000" (decimal comma), "1.5e+010"; blank or junk → undefined. */
@@ -114,5 +124,6 @@ export function parseRow(line: string, width: number, biasMinutes: number | unde
   if (!f || f.length !== width + 1 || !STAMP.test(f[0]!.trim())) return undefined;
   const values: (number | undefined)[] = new Array(width);
   for (let i = 0; i < width; i++) values[i] = parseValue(f[i + 1]!);
-  return { time: parseStamp(f[0]!, biasMinutes), values };
+  const local = parseLocalStamp(f[0]!);
+  return { time: local === undefined || biasMinutes === undefined ? undefined : local + biasMinutes * 60_000, local, values };
 }
