@@ -38,7 +38,7 @@ export function windowsCpuFields(get: (counter: string) => number | undefined, r
 
 export function windowsCpu(config: { percpu: boolean; totalcpu: boolean; report_active: boolean }, ctx: InputContext): Input {
   const src = counterSource(ctx, CPU_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   return {
     async gather(acc) {
       const s = (await newSamples(ctx, src, cursor)).at(-1);

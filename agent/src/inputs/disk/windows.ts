@@ -34,7 +34,7 @@ export function windowsDiskFields(s: Sample, drive: string, sizes: Map<string, n
 
 export function windowsDisk(config: { mount_points: string[] }, ctx: InputContext): Input {
   const src = counterSource(ctx, DISK_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   const wanted = new Set(config.mount_points.map((p) => p.toUpperCase()));
   const sizes = new Map<string, number>();
   return {

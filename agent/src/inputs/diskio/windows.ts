@@ -40,7 +40,7 @@ export function addDiskSample(t: Totals, s: Sample, disk: string): void {
 
 export function windowsDiskio(config: { devices: string[]; ignore_devices: string[] }, ctx: InputContext): Input {
   const src = counterSource(ctx, DISKIO_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   const totals = new Totals();
   const wanted = compileGlobs(config.devices);
   const ignored = compileGlobs(config.ignore_devices);

@@ -45,7 +45,7 @@ export function windowsMemFields(s: Sample, total: number): Record<string, numbe
 
 export function windowsMem(ctx: InputContext): Input {
   const src = counterSource(ctx, MEM_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   return {
     async gather(acc) {
       const s = (await newSamples(ctx, src, cursor)).at(-1);

@@ -59,7 +59,7 @@ export function windowsNetCounters(t: Totals, s: Sample, adapter: string): Count
 
 export function windowsNet(keep: (name: string) => boolean, ctx: InputContext): Input {
   const src = counterSource(ctx, NET_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   const totals = new Totals();
   let prev = new Map<string, { counters: Counters; at: number }>();
   return {

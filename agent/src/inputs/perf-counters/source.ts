@@ -116,6 +116,11 @@ export class CounterSource {
     return this.o.intervalMs;
   }
 
+  /** The newest sample's number: an input created now reads the samples after it (older ones may lack its counters). */
+  get latestSeq(): number {
+    return this.seq;
+  }
+
   /** Add counters to read; a running child that lacks some is replaced (start-up only, in practice). */
   want(requests: readonly CounterRequest[]): void {
     let grew = false;

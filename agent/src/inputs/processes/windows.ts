@@ -22,7 +22,7 @@ export function windowsProcessesFields(s: Sample): Record<string, number> | unde
 
 export function windowsProcesses(ctx: InputContext): Input {
   const src = counterSource(ctx, PROCESSES_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   return {
     async gather(acc) {
       const s = (await newSamples(ctx, src, cursor)).at(-1);

@@ -29,7 +29,7 @@ export function windowsSwapFields(s: Sample, physical: number): Record<string, n
 
 export function windowsSwap(ctx: InputContext): Input {
   const src = counterSource(ctx, SWAP_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   return {
     async gather(acc) {
       const s = (await newSamples(ctx, src, cursor)).at(-1);

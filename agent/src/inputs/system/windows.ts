@@ -31,7 +31,7 @@ export function windowsSystemFields(s: Sample): Record<string, number | string> 
 
 export function windowsSystem(ctx: InputContext): Input {
   const src = counterSource(ctx, SYSTEM_COUNTERS);
-  const cursor = { seq: 0 };
+  const cursor = { seq: src.latestSeq };
   return {
     async gather(acc) {
       const s = (await newSamples(ctx, src, cursor)).at(-1);
