@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { parseConfig } from '../agent/src/config.ts';
 import { runCheck } from '../agent/src/check.ts';
-import { startPipeline, type AgentHandle, type Pipeline } from './helpers/pipeline.ts';
+import { startPipeline, type Pipeline } from './helpers/pipeline.ts';
 
 const root = join(import.meta.dirname, '..');
 const testdata = join(root, 'agent/src/inputs/perf-counters/testdata');
@@ -46,7 +46,6 @@ function interpolate(q: string): string {
 
 describe('a Windows host through the real pipeline', () => {
   let p: Pipeline;
-  let agent: AgentHandle;
   let dir: string;
 
   beforeAll(async () => {
@@ -58,7 +57,7 @@ describe('a Windows host through the real pipeline', () => {
     chmodSync(typeperf, 0o755);
     chmodSync(powershell, 0o755);
     p = await startPipeline();
-    agent = await p.addAgent({
+    await p.addAgent({
       name: HOST,
       agency: 'win-agency',
       site: 'win-site',
