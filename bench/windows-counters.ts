@@ -80,7 +80,7 @@ async function standIn(): Promise<void> {
   const typeperf = join(dir, 'typeperf');
   const ps = join(dir, 'powershell');
   writeFileSync(typeperf, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" "${join(testdata, 'composed-server-en.csv')}" "$@"\n`);
-  writeFileSync(ps, `#!/bin/sh\nexec cat "${join(testdata, 'composed-names-en-US.txt')}"\n`);
+  writeFileSync(ps, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" --names "${join(testdata, 'composed-names-en-US.txt')}" "$@"\n`);
   chmodSync(typeperf, 0o755);
   chmodSync(ps, 0o755);
   let pid: number | undefined;

@@ -1,8 +1,8 @@
 // A Windows host on the dashboards, end to end on this Linux machine: an agent runs its
 // host inputs' Windows code path (platform "win32"), reading performance counters from a
 // stand-in for typeperf that replays composed typeperf output through the same
-// child-process interface (test/helpers/typeperf-replay.ts, the only fake), and a stand-in
-// for the one PowerShell run that reads the counter names. The points go through the real
+// child-process interface (test/helpers/typeperf-replay.ts, the only fake; it also stands
+// in for the one PowerShell run that reads the counter names). The points go through the real
 // collector into a real InfluxDB under the Linux measurement and field names, and every
 // query of the generated Host dashboard (dashboards/generated/en/host.json) is run for that
 // host. What it cannot show: that real typeperf and PowerShell behave like their stand-ins
@@ -53,7 +53,7 @@ describe('a Windows host through the real pipeline', () => {
     const typeperf = join(dir, 'typeperf');
     const powershell = join(dir, 'powershell');
     writeFileSync(typeperf, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" "${join(testdata, 'composed-server-en.csv')}" "$@"\n`);
-    writeFileSync(powershell, `#!/bin/sh\nexec cat "${join(testdata, 'composed-names-en-US.txt')}"\n`);
+    writeFileSync(powershell, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" --names "${join(testdata, 'composed-names-en-US.txt')}" "$@"\n`);
     chmodSync(typeperf, 0o755);
     chmodSync(powershell, 0o755);
     p = await startPipeline();

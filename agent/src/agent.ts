@@ -323,6 +323,8 @@ export class Agent {
     const rss = process.memoryUsage.rss();
     let unparsed = 0;
     for (const r of this.running) unparsed += r.input.selfCounters?.().unparsed_lines ?? 0;
+    // Windows: typeperf rows and header columns that could not be read.
+    unparsed += this.perfCounters?.unparsed ?? 0;
     this.batcher.accumulator('agent').addPoint(
       'agent',
       {},

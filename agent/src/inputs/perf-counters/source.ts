@@ -270,7 +270,8 @@ export class CounterSource {
     }
     const row = parseRow(line, run.width, run.bias);
     if (!row) {
-      this.unparsed++;
+      // Counted in the agent point's unparsed_lines; the first of a run is logged.
+      if (this.unparsed++ === 0 || run.rows === 0) this.o.log.warn({ code: 'CANH_ERR_WINCOUNTERS_COLUMNS', line: line.slice(0, 200), columns: run.width }, 'a typeperf row does not match its header; skipped');
       return;
     }
     const interval = this.o.intervalMs / 1000;
