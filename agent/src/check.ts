@@ -37,9 +37,13 @@ async function checkEntries(
   // Detectors too: their gather shows what they hold (persistence prints its baseline counts).
   const entries = [...config.inputs, ...config.detectors].filter((e) => !opts.only?.length || opts.only.includes(e.type));
   const wantsSecondPass = new Set(['cpu', 'net', 'diskio', 'snmp']);
-  for (const entry of entries) {
+  // Every input is created before the first gathers: on Windows each says then which
+  // counters it wants, and the one typeperf starts with all of them (not once per input).
+  const created = entries.map((entry) => {
     const ctx = createContext({ stateDir: config.agent.state_dir, hostname: config.agent.hostname, log: log.child({ input: entry.type }), platform, ...(perfCounters ? { perfCounters } : {}) });
-    const input = entry.definition.create(entry.options, ctx);
+    return { entry, input: entry.definition.create(entry.options, ctx) };
+  });
+  for (const { entry, input } of created) {
     if (!input.gather) continue;
     const points: Point[] = [];
     const acc: Accumulator = {

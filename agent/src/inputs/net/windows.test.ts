@@ -56,3 +56,20 @@ describe('net on Windows', () => {
     r.src.stop();
   });
 });
+
+describe('net on a Vietnamese Windows', () => {
+  it('asks for the Vietnamese counter names and reads values written with a decimal comma', async () => {
+    const r = replay('composed-vi-VN.csv', { names: 'composed-names-vi-VN.txt' });
+    const input = net.create(net.config.parse({}), r.ctx);
+    await r.started;
+    expect(r.args()[0]).toBe('\\Giao diện Mạng(*)\\Byte Nhận được/giây');
+    r.feed(2);
+    const acc = recorder();
+    await input.gather!(acc);
+    const intel = acc.find('net', { interface: 'Intel[R] 82574L Gigabit Network Connection' })[0]!.fields;
+    expect(intel.speed).toBe(1000);
+    expect(intel.err_in).toBe(3);
+    expect(intel.bytes_sent).toBeGreaterThan(760_000);
+    r.src.stop();
+  });
+});

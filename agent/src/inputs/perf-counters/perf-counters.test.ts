@@ -149,6 +149,22 @@ describe('the kept typeperf', () => {
     r.src.stop();
   });
 
+  it('replaces typeperf every refresh interval, so adapters plugged in since are read; not counted as a restart', async () => {
+    vi.useFakeTimers();
+    const r = replay('composed-server-en.csv', { refreshMs: 60_000 });
+    r.src.want([{ object: 'Memory', counter: 'Available Bytes' }]);
+    await vi.advanceTimersByTimeAsync(0);
+    r.feed(1);
+    r.src.samplesSince(0);
+    expect(r.starts()).toBe(1);
+    await vi.advanceTimersByTimeAsync(61_000);
+    r.src.samplesSince(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.starts()).toBe(2);
+    expect(r.src.restarts).toBe(0);
+    r.src.stop();
+  });
+
   it('refuses an interval below a second (typeperf -si takes whole seconds)', () => {
     const src = new CounterSource({ typeperf: 't', powershell: 'p', intervalMs: 200, refreshMs: 0, startProcess: () => ({ pid: 1, kill() {} }), exec: async () => ({ code: 1, signal: null, stdout: '', stderr: '', timedOut: false }), now: Date.now, log: pino({ level: 'silent' }) });
     expect(src.intervalMs).toBe(1000);

@@ -26,7 +26,7 @@ export interface Replay {
   starts: () => number;
 }
 
-export function replay(file: string, opts: { names?: string; intervalMs?: number; totalMemory?: number } = {}): Replay {
+export function replay(file: string, opts: { names?: string; intervalMs?: number; totalMemory?: number; refreshMs?: number } = {}): Replay {
   const lines = capture(file).split('\n').filter((l) => l.trim());
   let next = 0;
   let onLine: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
@@ -41,7 +41,7 @@ export function replay(file: string, opts: { names?: string; intervalMs?: number
     typeperf: 'typeperf',
     powershell: 'powershell',
     intervalMs: opts.intervalMs ?? 10_000,
-    refreshMs: 0,
+    refreshMs: opts.refreshMs ?? 0,
     startProcess: (_cmd, a, l, e) => {
       args = a;
       onLine = l;
