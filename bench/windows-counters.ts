@@ -11,6 +11,9 @@
 //   test/helpers/typeperf-replay.ts at -si 1, through a pipe) over BENCH_WINCOUNTERS_SECONDS
 //   (20) one-second cycles; the stand-in's own CPU is printed apart, and says nothing of
 //   typeperf's (a Node process, not a small native one).
+//   baseline: the same process idle with the same one-second timer, same run.
+// Target: in-process ≤ 1 ms of agent CPU per cycle (the Linux host inputs' whole cycle is
+// a few ms: bench:agent); exit 1 when missed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -42,7 +45,15 @@ function makeInputs(ctx: InputContext): Input[] {
   });
 }
 
-async function inProcess(): Promise<void> {
+async function idle(): Promise<number> {
+  const t0 = cpuMs();
+  for (let i = 0; i < seconds; i++) await new Promise((r) => setTimeout(r, 1000));
+  const per = (cpuMs() - t0) / seconds;
+  console.log(`baseline: ${per.toFixed(3)} ms CPU per 1 s cycle for this process idle with a 1 s timer, ${seconds} cycles`);
+  return per;
+}
+
+async function inProcess(): Promise<number> {
   let onLine: ((l: string, s: 'stdout' | 'stderr') => void) | undefined;
   const src = new CounterSource({
     typeperf: 'typeperf',
@@ -73,9 +84,10 @@ async function inProcess(): Promise<void> {
   const per = (cpuMs() - t0) / cycles;
   console.log(`in-process: ${per.toFixed(3)} ms CPU per cycle (parse one 153-column row + 8 gathers), ${(points / cycles).toFixed(1)} points per cycle, ${cycles} cycles`);
   src.stop();
+  return per;
 }
 
-async function standIn(): Promise<void> {
+async function standIn(base: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-wincounters-'));
   const typeperf = join(dir, 'typeperf');
   const ps = join(dir, 'powershell');
@@ -102,10 +114,13 @@ async function standIn(): Promise<void> {
   }
   const per = (cpuMs() - t0) / seconds;
   const child = (childCpu() - c0) / seconds;
-  console.log(`stand-in child: agent ${per.toFixed(3)} ms CPU per 1 s cycle (a pipe wake-up per row + 8 gathers + timers), ${(points / seconds).toFixed(1)} points per cycle; the Node stand-in itself ${child.toFixed(1)} ms per cycle (10 ms ticks; not typeperf's cost), ${seconds} cycles`);
+  console.log(`stand-in child: agent ${per.toFixed(3)} ms CPU per 1 s cycle (a pipe wake-up per row + 8 gathers + timers), ${(points / seconds).toFixed(1)} points per cycle; the Node stand-in itself ${child.toFixed(1)} ms per cycle (10 ms ticks; not typeperf's cost), ${seconds} cycles; ${(per - base).toFixed(3)} ms above the idle baseline`);
   src.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
-await inProcess();
-await standIn();
+const per = await inProcess();
+const base = await idle();
+await standIn(base);
+console.log(`${per <= 1 ? 'MET   ' : 'MISSED'} in-process agent CPU per cycle ${per.toFixed(3)} ms ≤ 1 ms`);
+process.exitCode = per <= 1 ? 0 : 1;
