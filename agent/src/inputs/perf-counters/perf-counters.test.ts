@@ -70,6 +70,15 @@ describe('mapping columns to counters', () => {
     expect(keys[1]).toBeUndefined();
   });
 
+  it('maps by name when the columns come in another order than asked', () => {
+    const cols = [
+      { object: 'System', instance: undefined, counter: 'Threads' },
+      { object: 'System', instance: undefined, counter: 'Processes' },
+    ];
+    const reqs = ['Processes', 'Threads'].map((counter) => ({ req: { object: 'System', counter }, object: 'System', counter }));
+    expect(mapColumns(cols, reqs)).toEqual(['System\u0000\u0000Threads', 'System\u0000\u0000Processes']);
+  });
+
   it('maps by position when the names came back mis-decoded but grouped as asked', () => {
     const cols = [
       { object: 'B? x? l?', instance: '0', counter: '% Th?i gian' },

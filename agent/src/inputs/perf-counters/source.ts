@@ -78,12 +78,16 @@ export function mapColumns(columns: readonly Column[], requests: Run['requests']
     else runs.push({ object: c.object, counter: c.counter, from: i, to: i + 1 });
   }
   const keys: (string | undefined)[] = new Array(columns.length).fill(undefined);
-  const positional = runs.length === requests.length && runs.every((r, i) => requests[i]!.req.instance === '*' || r.to - r.from === 1);
+  const named = (run: { object: string; counter: string }, q: Run['requests'][number]) => q.object.toLowerCase() === run.object.toLowerCase() && q.counter.toLowerCase() === run.counter.toLowerCase();
+  // By position only where the names, when they can be read at all, do not say otherwise.
+  const positional =
+    runs.length === requests.length &&
+    runs.every((r, i) => (requests[i]!.req.instance === '*' || r.to - r.from === 1) && (named(r, requests[i]!) || !requests.some((q) => named(r, q))));
   for (let ri = 0; ri < runs.length; ri++) {
     const run = runs[ri]!;
     const match = positional
       ? requests[ri]
-      : requests.find((q) => q.object.toLowerCase() === run.object.toLowerCase() && q.counter.toLowerCase() === run.counter.toLowerCase());
+      : requests.find((q) => named(run, q));
     if (!match) continue;
     for (let i = run.from; i < run.to; i++) keys[i] = valueKey(match.req.object, match.req.instance === undefined ? undefined : columns[i]!.instance, match.req.counter);
   }
