@@ -245,7 +245,7 @@ export function parseConfig(doc: unknown, opts: { file?: string; env?: NodeJS.Pr
   };
 }
 
-export function parseConfigText(text: string, opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): AgentConfig {
+export function parseConfigText(text: string, opts: { file?: string; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform } = {}): AgentConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text, { prettyErrors: true });
