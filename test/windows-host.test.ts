@@ -125,4 +125,15 @@ describe('a Windows host through the real pipeline', () => {
     for (const m of HOST_INPUTS) expect(out.some((l) => l.startsWith(`${m},`) || l.startsWith(`${m} `)), m).toBe(true);
     expect(out.find((l) => l.startsWith('net,'))).toMatch(/bytes_recv_rate=/);
   }, 120_000);
+
+  it('`canh-agent check` without a working typeperf says so for every input, with its code, and does not hang', async () => {
+    const cfg = parseConfig(
+      { collector: { url: 'ws://127.0.0.1:9/v1/agent', token: 't' }, agent: { hostname: HOST, state_dir: join(dir, 'check2'), windows_counters: { typeperf: join(dir, 'no-such-typeperf'), powershell: join(dir, 'powershell') } } },
+      { env: {}, platform: 'win32' },
+    );
+    const out: string[] = [];
+    const errors = await runCheck(cfg, pino({ level: 'silent' }), (l) => out.push(l), { platform: 'win32', secondPassMs: 0 });
+    expect(errors).toBe(HOST_INPUTS.length);
+    expect(out.filter((l) => /^# \w+: error: typeperf printed no sample/.test(l))).toHaveLength(HOST_INPUTS.length);
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 // What the host inputs share on Windows: whether the Windows code path applies, the
 // samples an input has not seen yet, and running totals integrated from per-second rates.
+import { CanhError } from '@canh/core';
 import type { InputContext } from '../types.ts';
 import type { CounterRequest } from './names.ts';
 import type { CounterSource, Sample } from './source.ts';
@@ -26,8 +27,12 @@ export function counterSource(ctx: InputContext, requests: readonly CounterReque
 export async function newSamples(ctx: InputContext, src: CounterSource, cursor: { seq: number }): Promise<Sample[]> {
   let s = src.samplesSince(cursor.seq);
   if (s.length === 0 && !ctx.intervalMs) {
+    // Returns at once when typeperf ended without printing a row.
     await src.waitForSample(cursor.seq, 3 * src.intervalMs + 30_000);
     s = src.samplesSince(cursor.seq);
+    if (s.length === 0) {
+      throw new CanhError('CANH_ERR_WINCOUNTERS_EXITED', 'typeperf printed no sample of the performance counters: see the log lines before this one, and check that typeperf runs in a console');
+    }
   }
   const last = s.at(-1);
   if (last) cursor.seq = last.seq;

@@ -148,9 +148,13 @@ export class CounterSource {
     return out;
   }
 
-  /** Resolves true once a sample after `seq` exists, false after timeoutMs. */
+  /**
+   * Resolves true once a sample after `seq` exists; false after timeoutMs, or as soon as
+   * typeperf has ended without ever printing a row (nothing will come soon).
+   */
   async waitForSample(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.ring.some((s) => s.seq > seq)) return true;
+    if (this.failedWithoutRows()) return false;
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
@@ -159,10 +163,15 @@ export class CounterSource {
       };
       const wake = () => {
         if (this.ring.some((s) => s.seq > seq)) done(true);
+        else if (this.failedWithoutRows() || this.stopped) done(false);
       };
       const timer = setTimeout(() => done(false), timeoutMs);
       this.waiters.push(wake);
     });
+  }
+
+  private failedWithoutRows(): boolean {
+    return this.restarts > 0 && this.seq === 0;
   }
 
   stop(): void {
@@ -173,7 +182,7 @@ export class CounterSource {
     if (this.run) this.run.superseded = true;
     this.run?.proc?.kill();
     this.run = undefined;
-    for (const w of this.waiters) w();
+    for (const w of [...this.waiters]) w();
   }
 
   private checkRefresh(): void {
@@ -320,5 +329,6 @@ export class CounterSource {
       `typeperf (${this.o.typeperf}) ended; starting it again in ${Math.round(delay / 1000)} s. Host inputs send nothing meanwhile`,
     );
     this.schedule(delay);
+    for (const w of [...this.waiters]) w();
   }
 }
