@@ -163,14 +163,34 @@ describe('the kept typeperf', () => {
     const r = replay('composed-server-en.csv', { refreshMs: 60_000 });
     r.src.want([{ object: 'Memory', counter: 'Available Bytes' }]);
     await vi.advanceTimersByTimeAsync(0);
-    r.feed(1);
-    r.src.samplesSince(0);
+    for (let t = 0; t < 60_000; t += 20_000) {
+      r.feed(1);
+      r.src.samplesSince(0);
+      await vi.advanceTimersByTimeAsync(20_000);
+    }
     expect(r.starts()).toBe(1);
-    await vi.advanceTimersByTimeAsync(61_000);
+    await vi.advanceTimersByTimeAsync(1000);
     r.src.samplesSince(0);
     await vi.advanceTimersByTimeAsync(0);
     expect(r.starts()).toBe(2);
     expect(r.src.restarts).toBe(0);
+    r.src.stop();
+  });
+
+  it('replaces a typeperf that stays silent, and counts it as a restart', async () => {
+    vi.useFakeTimers();
+    const r = replay('composed-server-en.csv');
+    r.src.want([{ object: 'Memory', counter: 'Available Bytes' }]);
+    await vi.advanceTimersByTimeAsync(0);
+    r.feed(1);
+    await vi.advanceTimersByTimeAsync(40_000);
+    r.src.samplesSince(0);
+    expect(r.starts()).toBe(1);
+    await vi.advanceTimersByTimeAsync(30_000);
+    r.src.samplesSince(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.starts()).toBe(2);
+    expect(r.src.restarts).toBe(1);
     r.src.stop();
   });
 

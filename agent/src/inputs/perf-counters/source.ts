@@ -64,6 +64,8 @@ interface Run {
   bias: number | undefined;
   lastLocal: number | undefined;
   rows: number;
+  /** When its last row (or its start) was seen, by the agent's clock. */
+  lastRowAt: number;
   text: string;
   superseded: boolean;
 }
@@ -140,7 +142,7 @@ export class CounterSource {
     else this.schedule(0);
   }
 
-  /** Samples taken after `seq` (oldest first); starts the child if it is not running. */
+  /** Samples taken after `seq` (oldest first); also replaces a child due for refresh, or silent too long. */
   samplesSince(seq: number): Sample[] {
     this.checkRefresh();
     const out: Sample[] = [];
@@ -187,8 +189,17 @@ export class CounterSource {
 
   private checkRefresh(): void {
     const r = this.run;
-    if (!r || r.superseded || this.o.refreshMs <= 0 || r.rows === 0) return;
-    if (this.o.now() - r.startedAt >= this.o.refreshMs) this.replace();
+    if (!r || r.superseded) return;
+    const now = this.o.now();
+    // Running but silent (hung, or its output stuck): replaced, and counted as a restart.
+    const silentFor = now - r.lastRowAt;
+    if (silentFor > Math.max(5 * this.o.intervalMs, 60_000)) {
+      this.restarts++;
+      this.o.log.warn({ code: 'CANH_ERR_WINCOUNTERS_EXITED', silent_ms: silentFor, rows: r.rows, restarts: this.restarts }, 'typeperf printed no row for too long; starting it again');
+      this.replace();
+      return;
+    }
+    if (this.o.refreshMs > 0 && r.rows > 0 && now - r.startedAt >= this.o.refreshMs) this.replace();
   }
 
   private replace(): void {
@@ -253,7 +264,7 @@ export class CounterSource {
   private spawn(): void {
     if (this.stopped || this.run) return;
     const requests = [...this.wanted.values()].map((req) => ({ req, ...localPath(this.names, req) }));
-    const run: Run = { proc: undefined, startedAt: this.o.now(), requests, keys: undefined, width: 0, bias: undefined, lastLocal: undefined, rows: 0, text: '', superseded: false };
+    const run: Run = { proc: undefined, startedAt: this.o.now(), requests, keys: undefined, width: 0, bias: undefined, lastLocal: undefined, rows: 0, lastRowAt: this.o.now(), text: '', superseded: false };
     this.run = run;
     const args = [...requests.map((r) => r.path), '-si', String(this.o.intervalMs / 1000)];
     run.proc = this.o.startProcess(this.o.typeperf, args, (line) => this.onLine(run, line), (code, signal, error) => this.onExit(run, code, signal, error));
@@ -310,6 +321,7 @@ export class CounterSource {
       else if (list.at(-1) !== instance && !list.includes(instance)) list.push(instance);
     }
     run.rows++;
+    run.lastRowAt = this.o.now();
     this.failures = 0;
     this.ring.push({ seq: ++this.seq, time: row.time, dt, values, instances });
     if (this.ring.length > RING) this.ring.shift();
