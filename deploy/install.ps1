@@ -112,7 +112,8 @@ collector:
   token_file: '$Token'
 agent:
   state_dir: '$StateDir'
-# No "inputs:" list: the default host inputs run.
+# No "inputs:" list: the default host inputs of Windows run (cpu, mem, swap, disk,
+# diskio, net, system, processes), read from performance counters by one typeperf.
 "@
   Set-Content -Encoding utf8 -Path $Config -Value $Yaml
   Protect-File $Config

@@ -7,7 +7,8 @@ import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, 
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
 import { Transport } from './transport.ts';
-import { createContext, tickReads } from './context.ts';
+import { createContext, createCounterSource, tickReads } from './context.ts';
+import type { CounterSource } from './inputs/perf-counters/source.ts';
 import type { Input, InputContext } from './inputs/types.ts';
 import type { Point } from '@canh/protocol';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ export interface AgentDeps {
   parseCentral?: (raw: unknown) => Promise<CentralConfig>;
   /** Wall and monotonic clocks (tests step the wall clock). */
   clock?: Clock;
+  /** The platform the inputs measure (default process.platform); "win32" runs their Windows code path. */
+  platform?: NodeJS.Platform;
 }
 
 interface Running {
@@ -63,6 +66,8 @@ export class Agent {
   gatherErrors = 0;
   private auditErrors = 0;
   private readonly stateLock: StateLock | undefined;
+  /** Windows: the one typeperf the host inputs share, created at the first start of inputs. */
+  private perfCounters: CounterSource | undefined;
 
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
@@ -186,7 +191,11 @@ export class Agent {
     for (const entry of entries) {
       const log = this.deps.log.child({ input: entry.type });
       const intervalMs = entry.interval ?? interval;
-      const ctx = this.deps.context?.(a.state_dir) ?? createContext({ stateDir: a.state_dir, hostname: a.hostname, log, intervalMs, alignedGathers: a.round_interval });
+      const platform = this.deps.platform ?? process.platform;
+      if (platform === 'win32') this.perfCounters ??= createCounterSource({ ...a.windows_counters, intervalMs: interval, aligned: a.round_interval, log: this.deps.log });
+      const ctx =
+        this.deps.context?.(a.state_dir) ??
+        createContext({ stateDir: a.state_dir, hostname: a.hostname, log, intervalMs, alignedGathers: a.round_interval, platform, ...(this.perfCounters ? { perfCounters: this.perfCounters } : {}) });
       const input = entry.definition.create(entry.options, ctx);
       const running: Running = { entry, input };
       this.running.push(running);
@@ -313,6 +322,8 @@ export class Agent {
     const rss = process.memoryUsage.rss();
     let unparsed = 0;
     for (const r of this.running) unparsed += r.input.selfCounters?.().unparsed_lines ?? 0;
+    // Windows: typeperf rows and header columns that could not be read.
+    unparsed += this.perfCounters?.unparsed ?? 0;
     this.batcher.accumulator('agent').addPoint(
       'agent',
       {},
@@ -335,10 +346,12 @@ export class Agent {
         unparsed_lines: unparsed,
         rss_bytes: rss,
         version: AGENT_VERSION,
+        // Windows: times the shared typeperf ended and was started again.
+        ...(this.perfCounters ? { counter_source_restarts: this.perfCounters.restarts } : {}),
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'dropped_points_disk_full', 'dropped_events_disk_full', 'spool_disk_full', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'unparsed_lines', 'rss_bytes'],
+        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'dropped_points_disk_full', 'dropped_events_disk_full', 'spool_disk_full', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'unparsed_lines', 'rss_bytes', 'counter_source_restarts'],
       },
     );
   }
@@ -363,6 +376,7 @@ export class Agent {
     this.stopped = true;
     if (this.selfJob) this.scheduler.remove(this.selfJob);
     await this.stopInputs();
+    this.perfCounters?.stop();
     this.scheduler.stop();
     this.batcher.stop();
     await this.transport.stop();

@@ -31,6 +31,14 @@ describe('agent config', () => {
     expect(c.collector.max_in_flight).toBe(8);
     expect(c.collector.resolvedToken).toBe('canh_x');
   });
+  it('runs the default host inputs of its platform when no inputs are listed (Windows: no kernel)', () => {
+    const doc = "collector:\n  url: ws://127.0.0.1:1/v1/agent\n  token: t\n";
+    const linux = parseConfigText(doc, { env: {}, platform: 'linux' }).inputs.map((e) => e.type);
+    const windows = parseConfigText(doc, { env: {}, platform: 'win32' }).inputs.map((e) => e.type);
+    expect(linux).toContain('kernel');
+    expect(windows.sort()).toEqual(['cpu', 'disk', 'diskio', 'mem', 'net', 'processes', 'swap', 'system']);
+    expect(parseConfigText(doc, { env: {}, platform: 'win32' }).agent.windows_counters).toEqual({ typeperf: 'typeperf', powershell: 'powershell', refresh_interval: 3_600_000 });
+  });
   it('CANH_AGENT_TOKEN wins over the file', () => {
     expect(parseConfigText(good, { env: { CANH_AGENT_TOKEN: 'from-env' } }).collector.resolvedToken).toBe('from-env');
   });

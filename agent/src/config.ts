@@ -68,6 +68,18 @@ export const AgentSchema = z
     central_config: z.boolean().default(true),
     /** Delivery audit: append every spooled point's key (name, tags, time) as JSON lines. Debugging aid. */
     audit_file: z.string().min(1).optional(),
+    /** Windows only: the performance-counter reader behind the host inputs (agent/src/inputs/perf-counters/README.md). */
+    windows_counters: z
+      .object({
+        /** The program kept running to read the counters (typeperf.exe of System32). */
+        typeperf: z.string().min(1).default('typeperf'),
+        /** PowerShell, run once at start-up to read the counter names of the host's language from the registry. */
+        powershell: z.string().min(1).default('powershell'),
+        /** Replace the running typeperf this often, so adapters and disks that appeared since are read; 0 = never. */
+        refresh_interval: duration().default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -185,8 +197,9 @@ export function parseCentralConfig(doc: unknown): CentralConfig {
 }
 
 /** Validate a parsed YAML document. Throws ConfigError listing every problem found. */
-export function parseConfig(doc: unknown, opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): AgentConfig {
+export function parseConfig(doc: unknown, opts: { file?: string; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform } = {}): AgentConfig {
   const env = opts.env ?? process.env;
+  const platform = opts.platform ?? process.platform;
   const problems: string[] = [];
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new ConfigError(['(root): the file must be a YAML mapping with "collector", "agent" and "inputs"'], opts.file);
@@ -199,11 +212,12 @@ export function parseConfig(doc: unknown, opts: { file?: string; env?: NodeJS.Pr
   const a = AgentSchema.safeParse(agent ?? {});
   if (!a.success) problems.push(...issueLines(a.error, ['agent']));
 
-  // No inputs listed at all: the host inputs that are on by default, like Telegraf's sample config.
+  // No inputs listed at all: the host inputs that are on by default on this platform, like
+  // Telegraf's sample config (on Windows: all but kernel, which reads Linux's /proc/stat).
   const inputEntries =
     inputs === undefined
       ? parseEntries(
-          inputList.filter((d) => d.enabledByDefault).map((d) => ({ type: d.name })),
+          inputList.filter((d) => d.enabledByDefault && (!d.platforms || d.platforms.includes(platform))).map((d) => ({ type: d.name })),
           'inputs',
           (n) => inputList.find((d) => d.name === n),
           problems,
@@ -239,7 +253,7 @@ export function parseConfig(doc: unknown, opts: { file?: string; env?: NodeJS.Pr
   };
 }
 
-export function parseConfigText(text: string, opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): AgentConfig {
+export function parseConfigText(text: string, opts: { file?: string; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform } = {}): AgentConfig {
   let doc: unknown;
   try {
     doc = parseYaml(text, { prettyErrors: true });

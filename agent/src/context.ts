@@ -3,13 +3,14 @@
 import { readFile, readdir, statfs } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { ExecOptions, ExecResult, InputContext, LongProcess } from './inputs/types.ts';
 import { fileState } from './state.ts';
+import { CounterSource } from './inputs/perf-counters/source.ts';
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
@@ -359,7 +360,38 @@ export class KeptAttributes extends KeptDescriptors {
 
 const keptAttributes = new KeptAttributes();
 
-export function createContext(opts: { stateDir: string; hostname: string; log: Logger; intervalMs?: number; alignedGathers?: boolean }): InputContext {
+/** Programs and timing of the Windows counter source (agent.windows_counters). */
+export interface WindowsCounterOptions {
+  typeperf: string;
+  powershell: string;
+  refresh_interval: number;
+}
+
+/** The shared typeperf reader of a Windows agent (or of one `canh-agent check`). */
+export function createCounterSource(o: WindowsCounterOptions & { intervalMs: number; aligned?: boolean; log: Logger }): CounterSource {
+  return new CounterSource({
+    typeperf: o.typeperf,
+    powershell: o.powershell,
+    intervalMs: o.intervalMs,
+    refreshMs: o.refresh_interval,
+    aligned: o.aligned,
+    // Rows arrive once per interval; read as they come (a pipe), so a row is never older than its gather.
+    startProcess: (cmd, args, onLine, onExit) => startProcess(cmd, args, onLine, onExit),
+    exec,
+    now: () => Date.now(),
+    log: o.log.child({ component: 'perf-counters' }),
+  });
+}
+
+export function createContext(opts: {
+  stateDir: string;
+  hostname: string;
+  log: Logger;
+  intervalMs?: number;
+  alignedGathers?: boolean;
+  platform?: NodeJS.Platform;
+  perfCounters?: CounterSource;
+}): InputContext {
   const procRoot = process.env.HOST_PROC ?? '/proc';
   const sysRoot = process.env.HOST_SYS ?? '/sys';
   // procfs, sysfs and /run (tmpfs: utmp) live in memory: a synchronous read costs a
@@ -399,5 +431,8 @@ export function createContext(opts: { stateDir: string; hostname: string; log: L
     state: fileState(opts.stateDir),
     hostname: opts.hostname,
     log: opts.log,
+    ...(opts.platform ? { platform: opts.platform } : {}),
+    ...(opts.perfCounters ? { perfCounters: opts.perfCounters } : {}),
+    totalMemory: () => totalmem(),
   };
 }

@@ -26,6 +26,8 @@ export interface AgentSpec {
   spool?: Spool;
   /** Do not start it (the test starts it itself). */
   noStart?: boolean;
+  /** The platform its inputs measure ("win32": their Windows code path). */
+  platform?: NodeJS.Platform;
 }
 
 export interface AgentHandle {
@@ -89,9 +91,9 @@ export async function startPipeline(
           inputs: spec.inputs ?? [],
           detectors: spec.detectors ?? [],
         },
-        { env: {} },
+        { env: {}, ...(spec.platform ? { platform: spec.platform } : {}) },
       );
-      const agent = new Agent(cfg, { log: log.child({ process: 'agent', agent: spec.name }), spool: spec.spool });
+      const agent = new Agent(cfg, { log: log.child({ process: 'agent', agent: spec.name }), spool: spec.spool, ...(spec.platform ? { platform: spec.platform } : {}) });
       if (!spec.noStart) await agent.start();
       const handle: AgentHandle = { agent, token, name: spec.name, stateDir, stop: () => agent.stop() };
       agents.push(handle);

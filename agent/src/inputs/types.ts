@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { FieldValue, SecurityEventInput } from '@canh/protocol';
 import type { Logger } from 'pino';
+import type { CounterSource } from './perf-counters/source.ts';
 
 export interface PointOptions {
   /** Fields that are integers (InfluxDB keeps int and float apart). */
@@ -116,6 +117,12 @@ export interface InputContext {
   state: StateStore;
   hostname: string;
   log: Logger;
+  /** The operating system the inputs measure; absent means process.platform (tests inject "win32"). */
+  platform?: NodeJS.Platform;
+  /** Windows: the one kept typeperf shared by the host inputs (perf-counters/source.ts). */
+  perfCounters?: CounterSource;
+  /** Physical memory in bytes (os.totalmem()): Windows has no performance counter for it. */
+  totalMemory?(): number;
 }
 
 export interface Input {

@@ -4,11 +4,13 @@ import { z } from 'zod';
 import { defineInput } from '../types.ts';
 import { badData, readRequired } from '../procfs.ts';
 import { cpuTimeFields, cpuUsage, parseCpuStat, type CpuTimes } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { windowsCpu } from './windows.ts';
 
 export default defineInput({
   name: 'cpu',
   description: 'CPU usage per CPU and in total, in percent (Telegraf cpu)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z
     .object({
@@ -23,6 +25,7 @@ export default defineInput({
     })
     .strict(),
   create(config, ctx) {
+    if (onWindows(ctx)) return windowsCpu(config, ctx);
     let prev = new Map<string, CpuTimes>();
     return {
       async gather(acc) {

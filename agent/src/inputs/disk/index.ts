@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { defineInput, type InputContext } from '../types.ts';
 import { errCode, readRequired } from '../procfs.ts';
 import { DISK_INT_FIELDS, diskFields, mountMode, parseMounts } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { windowsDisk } from './windows.ts';
 
 // Telegraf's sample config ignores these, plus the pseudo filesystems that have no
 // space to report (Telegraf statfs()es them and drops the zeros; we do not ask).
@@ -31,7 +33,7 @@ async function readMounts(ctx: InputContext): Promise<string> {
 export default defineInput({
   name: 'disk',
   description: 'Space and inodes used per mounted filesystem (Telegraf disk)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z
     .object({
@@ -42,6 +44,7 @@ export default defineInput({
     })
     .strict(),
   create(config, ctx) {
+    if (onWindows(ctx)) return windowsDisk(config, ctx);
     const wanted = new Set(config.mount_points);
     const ignored = new Set(config.ignore_fs);
     return {

@@ -5,11 +5,13 @@ import { defineInput } from '../types.ts';
 import { readRequired } from '../procfs.ts';
 import { compileGlobs } from '../glob.ts';
 import { DISKIO_INT_FIELDS, parseDiskstats } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { windowsDiskio } from './windows.ts';
 
 export default defineInput({
   name: 'diskio',
   description: 'Disk I/O counters per block device (Telegraf diskio)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z
     .object({
@@ -20,6 +22,7 @@ export default defineInput({
     })
     .strict(),
   create(config, ctx) {
+    if (onWindows(ctx)) return windowsDiskio(config, ctx);
     const wanted = compileGlobs(config.devices);
     const ignored = compileGlobs(config.ignore_devices);
     const keep = config.devices.length > 0 ? wanted : (name: string) => !ignored(name);

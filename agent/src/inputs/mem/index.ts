@@ -4,14 +4,17 @@ import { z } from 'zod';
 import { defineInput } from '../types.ts';
 import { badData, parseMeminfo, readRequired } from '../procfs.ts';
 import { MEM_INT_FIELDS, memFields } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { windowsMem } from './windows.ts';
 
 export default defineInput({
   name: 'mem',
   description: 'Memory use from /proc/meminfo (Telegraf mem)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z.object({}).strict(),
   create(_config, ctx) {
+    if (onWindows(ctx)) return windowsMem(ctx);
     return {
       async gather(acc) {
         const path = `${ctx.procRoot}/meminfo`;

@@ -6,6 +6,8 @@ import { defineInput, type InputContext } from '../types.ts';
 import { int, readOptional, readRequired } from '../procfs.ts';
 import { compileGlobs } from '../glob.ts';
 import { COUNTERS, netRates, parseFlags, parseNetDev, parseSnmp, type Counters } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { WINDOWS_VIRTUAL_ADAPTERS, windowsNet } from './windows.ts';
 
 const INT_FIELDS: readonly string[] = [...COUNTERS, 'speed'];
 
@@ -39,18 +41,26 @@ function attribute(ctx: InputContext, path: string, generation: string): string 
 export default defineInput({
   name: 'net',
   description: 'Network interface traffic, rates, link speed and protocol counters (Telegraf net)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z
     .object({
       /** Interfaces to report, as globs ("eth*", "enp0s[0-1]"), whether up or not. Empty means every interface that is up, except loopback. */
       interfaces: z.array(z.string().min(1)).default([]),
+      /**
+       * Interfaces left out when `interfaces` is empty, as globs. The default names Windows's
+       * virtual adapters (IPv6 transition pseudo-interfaces, Hyper-V switch ports, VPN
+       * adapters: net/windows.ts); on Linux, down and loopback interfaces are left out anyway.
+       */
+      ignore_interfaces: z.array(z.string().min(1)).default([...WINDOWS_VIRTUAL_ADAPTERS]),
       /** Leave out the interface=all point of /proc/net/snmp counters (set false to send them: about 100 more fields per host and interval). */
       ignore_protocol_stats: z.boolean().default(true),
     })
     .strict(),
   create(config, ctx) {
     const match = config.interfaces.length > 0 ? compileGlobs(config.interfaces) : undefined;
+    const ignored = compileGlobs(config.ignore_interfaces);
+    if (onWindows(ctx)) return windowsNet(match ?? ((name) => !ignored(name)), ctx);
     const sys = `${ctx.sysRoot}/class/net/`;
     let prev = new Map<string, Counters>();
     let prevTime = 0;
@@ -66,7 +76,7 @@ export default defineInput({
           // Awaited only when it is a promise: an await of a plain value still suspends.
           let flags = match ? undefined : attribute(ctx, `${sys}${d.name}/flags`, generation);
           if (flags instanceof Promise) flags = await flags;
-          if (match ? !match(d.name) : !upAndNotLoopback(flags, d.name)) continue;
+          if (match ? !match(d.name) : !upAndNotLoopback(flags, d.name) || ignored(d.name)) continue;
           let linkSpeed = attribute(ctx, `${sys}${d.name}/speed`, generation);
           if (linkSpeed instanceof Promise) linkSpeed = await linkSpeed;
           const last = prev.get(d.name);

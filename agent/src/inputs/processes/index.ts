@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { defineInput, type InputContext } from '../types.ts';
 import { errCode, isGone, unreadable } from '../procfs.ts';
 import { emptyCounts, parseProcStat, tally, type ProcStat } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { windowsProcesses } from './windows.ts';
 
 /** Reads in flight at once: enough to hide latency, few enough not to hog libuv's pool. */
 const CONCURRENCY = 16;
@@ -22,10 +24,11 @@ async function readStat(ctx: InputContext, pid: string): Promise<ProcStat | unde
 export default defineInput({
   name: 'processes',
   description: 'Number of processes per state and of threads (Telegraf processes)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z.object({}).strict(),
   create(_config, ctx) {
+    if (onWindows(ctx)) return windowsProcesses(ctx);
     return {
       async gather(acc) {
         let entries: string[];

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { defineInput } from '../types.ts';
 import { badData, parseMeminfo, readOptional, readRequired } from '../procfs.ts';
 import { SWAP_INT_FIELDS, pageSizeFrom, parseKeyValues, swapFields } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { windowsSwap } from './windows.ts';
 
 /** What every x86 and most arm64 kernels use, and what gopsutil assumes. */
 const DEFAULT_PAGE_SIZE = 4096;
@@ -11,10 +13,11 @@ const DEFAULT_PAGE_SIZE = 4096;
 export default defineInput({
   name: 'swap',
   description: 'Swap space and swap traffic (Telegraf swap)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z.object({}).strict(),
   create(_config, ctx) {
+    if (onWindows(ctx)) return windowsSwap(ctx);
     let pageSize: number | undefined;
     return {
       async gather(acc) {

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { defineInput, type InputContext } from '../types.ts';
 import { badData, errCode, readRequired } from '../procfs.ts';
 import { countCpus, formatUptime, parseLoadavg, parseUptime, parseUtmpUsers } from './parse.ts';
+import { onWindows } from '../perf-counters/gather.ts';
+import { windowsSystem } from './windows.ts';
 
 /** Where glibc keeps the login records (a symlink to /run/utmp on current systems). */
 const UTMP = '/var/run/utmp';
@@ -25,10 +27,11 @@ async function loggedIn(ctx: InputContext): Promise<string[] | undefined> {
 export default defineInput({
   name: 'system',
   description: 'Load averages, CPU count, logged-in users and uptime (Telegraf system)',
-  platforms: ['linux'],
+  platforms: ['linux', 'win32'],
   enabledByDefault: true,
   config: z.object({}).strict(),
   create(_config, ctx) {
+    if (onWindows(ctx)) return windowsSystem(ctx);
     return {
       async gather(acc) {
         const loadPath = `${ctx.procRoot}/loadavg`;
