@@ -22,6 +22,7 @@ import { Mailer, type MailTransport } from '../notify/mailer.ts';
 import { handleAlertApi } from './http.ts';
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
+import { MaintenanceStore } from './maintenance-store.ts';
 
 /** A wall-clock jump larger than this between rounds is a step (NTP slews smaller ones). */
 const CLOCK_STEP_MS = 30_000;
@@ -164,7 +165,9 @@ export class AlertEngine {
   private buildDispatcher(cfg: AlertingConfig, rules: ReadonlyMap<string, Rule>): Dispatcher {
     // Templates are parsed here: a broken one throws before anything is swapped.
     const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, timeZone: cfg.timezone });
-    return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }) });
+    // Windows from `canh-collector maintenance add` live in the same SQLite file.
+    const windows = this.store instanceof SqliteAlertStore ? new MaintenanceStore(this.store.db) : undefined;
+    return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }), windows: windows ? () => windows.list() : undefined });
   }
 
   private buildMailer(cfg: AlertingConfig, secrets: AlertingSecrets | undefined): Mailer {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { CanhError, createLogger } from '@canh/core';
 import { loadCollectorConfig } from '../config.ts';
 import { InfluxWriter } from '../influx/writer.ts';
-import { monthRange, zoneOffset } from './month.ts';
+import { checkZone, monthRange, zoneOffset } from './month.ts';
 import { htmlToPdf } from './pdf.ts';
 import { buildReport } from './report.ts';
 
@@ -41,8 +41,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    process.stderr.write(`canh-collector report: ${(err as Error).message}\n${REPORT_USAGE}\n`);
-    return 2;
+    throw new CanhError('CANH_ERR_CLI_USAGE', `report: ${(err as Error).message}\n${REPORT_USAGE}`);
   }
   if (values.help) {
     process.stdout.write(`${REPORT_USAGE}\n`);
@@ -56,6 +55,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   // The flags win over the config file's report section.
   const lang = values.lang ?? config.report.language;
   const tz = values.tz ?? config.report.time_zone;
+  checkZone(tz); // before the default month is worked out in it
   const month = values.month ?? previousMonth(Date.now(), tz);
   monthRange(month, tz); // fail on a bad month or zone before touching InfluxDB
   const log = createLogger({ name: 'canh-collector', level: config.log_level === 'info' ? 'warn' : config.log_level });
