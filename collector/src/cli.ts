@@ -22,6 +22,7 @@ import { agentCommand } from './commands/agent.ts';
 import { configCommand } from './commands/config.ts';
 import { serve } from './commands/serve.ts';
 import { maintenanceCommand } from './commands/maintenance.ts';
+import { alertCommand } from './commands/alert.ts';
 import { out, parseArgsError, usageError, USAGE } from './commands/usage.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -39,6 +40,7 @@ async function dispatch(argv: string[]): Promise<number> {
   if (argv[0] === 'silence') return silenceCommand(argv.slice(1));
   if (argv[0] === 'alerts') return alertsCommand(argv.slice(1));
   if (argv[0] === 'maintenance') return maintenanceCommand(argv.slice(1));
+  if (argv[0] === 'alert') return alertCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -10,6 +10,7 @@ import type { Identity } from '../identity.ts';
 import { Sessions, cookie, type StatusUser } from './auth.ts';
 import { renderLogin, renderStatus, type AlertRow, type EventRow, type SilenceRow, type StatusData } from './render.ts';
 import type { Lang } from './i18n.ts';
+import { ackToken, handleAckPost } from './ack.ts';
 
 /** What other parts of the collector can show on the page. */
 export interface StatusSources {
@@ -18,6 +19,8 @@ export interface StatusSources {
   alerts?(): AlertRow[];
   silences?(): SilenceRow[];
   smtp?(): Promise<StatusData['smtp']> | StatusData['smtp'];
+  /** Acknowledge a firing alert as this user (status/ack.ts). */
+  acknowledge?(id: number, by: string, comment: string): unknown;
 }
 
 export interface StatusOptions {
@@ -110,7 +113,18 @@ export class StatusPage {
           res.writeHead(303, { location: `/login?next=${encodeURIComponent('/status')}&lang=${lang}` }).end();
           return true;
         }
-        res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderStatus(lang, await this.data(), user));
+        const sid = cookie(req.headers.cookie, COOKIE)!;
+        res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderStatus(lang, { ...(await this.data()), ackToken: ackToken(sid) }, user));
+        return true;
+      }
+      case '/status/ack': {
+        const sid = cookie(req.headers.cookie, COOKIE);
+        const user = this.sessions.user(sid);
+        if (!user || req.method !== 'POST') {
+          res.writeHead(303, { location: `/login?next=${encodeURIComponent('/status')}&lang=${lang}` }).end();
+          return true;
+        }
+        await handleAckPost(req, res, { user, id: sid! }, new URLSearchParams(await readBody(req, 8192)), this.sources.acknowledge?.bind(this.sources));
         return true;
       }
       default:
