@@ -23,6 +23,7 @@ import { configCommand } from './commands/config.ts';
 import { serve } from './commands/serve.ts';
 import { maintenanceCommand } from './commands/maintenance.ts';
 import { alertCommand } from './commands/alert.ts';
+import { backupCommand, restoreCommand } from './commands/backup.ts';
 import { out, parseArgsError, usageError, USAGE } from './commands/usage.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,8 @@ async function dispatch(argv: string[]): Promise<number> {
   if (argv[0] === 'alerts') return alertsCommand(argv.slice(1));
   if (argv[0] === 'maintenance') return maintenanceCommand(argv.slice(1));
   if (argv[0] === 'alert') return alertCommand(argv.slice(1));
+  if (argv[0] === 'backup') return backupCommand(argv.slice(1));
+  if (argv[0] === 'restore') return restoreCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
