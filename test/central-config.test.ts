@@ -104,5 +104,5 @@ describe('central configuration', () => {
     const yaml = fail('--file', broken, '--global');
     expect(yaml).toMatchObject({ status: 2 });
     expect(yaml.stderr).toMatch(/broken\.yaml is not valid YAML.*\n\(CANH_ERR_CONFIG_INVALID\)/);
-  });
+  }, 240_000); // ten processes of the CLI: slow on a loaded machine, not a speed test
 });
