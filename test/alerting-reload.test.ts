@@ -213,7 +213,7 @@ describe('reloading the alerting config', () => {
     expect(String(err!.msg)).toContain('alerting.rules[0].op');
     // The CLI checks the same file and exits non-zero with the same path-named problem.
     const r = spawnSync(node, [cli, 'alerts', 'reload', '--config', configFile], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain('alerting.rules[0].op');
     expect(r.stderr).toContain('CANH_ERR_CONFIG_INVALID');
     // The API makes the collector read the file: 400 with the problems.

@@ -93,16 +93,16 @@ describe('central configuration', () => {
     };
     const typo = fail('--file', good, '--agency', 'so-yt');
     expect(typo.status).toBe(2);
-    expect(typo.stderr).toMatch(/CANH_ERR_CONFIG_UNKNOWN_TARGET: no registered agent is in agency "so-yt" \(agencies: .*so-yte/);
-    expect(fail('--file', good, '--site', 'so-yte/bvv').stderr).toMatch(/CANH_ERR_CONFIG_UNKNOWN_TARGET.*sites: .*so-yte\/bv/);
+    expect(typo.stderr).toMatch(/no registered agent is in agency "so-yt" \(agencies: .*so-yte.*\n\(CANH_ERR_CONFIG_UNKNOWN_TARGET\)/);
+    expect(fail('--file', good, '--site', 'so-yte/bvv').stderr).toMatch(/sites: .*so-yte\/bv.*\n\(CANH_ERR_CONFIG_UNKNOWN_TARGET\)/);
     expect(execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--agency', 'so-moi', '--force'], { encoding: 'utf8' })).toMatch(/stored for agency so-moi/);
     const missing = fail('--file', join(p.dir, 'no-such.yaml'), '--global');
     expect(missing).toMatchObject({ status: 2 });
-    expect(missing.stderr).toMatch(/CANH_ERR_CONFIG_UNREADABLE: cannot read .*no-such\.yaml \(ENOENT\)/);
+    expect(missing.stderr).toMatch(/cannot read .*no-such\.yaml \(ENOENT\)\n\(CANH_ERR_CONFIG_UNREADABLE\)/);
     const broken = join(p.dir, 'broken.yaml');
     writeFileSync(broken, 'inputs: [\n  - type: kernel\n');
     const yaml = fail('--file', broken, '--global');
     expect(yaml).toMatchObject({ status: 2 });
-    expect(yaml.stderr).toMatch(/CANH_ERR_CONFIG_INVALID: .*broken\.yaml is not valid YAML/);
-  });
+    expect(yaml.stderr).toMatch(/broken\.yaml is not valid YAML.*\n\(CANH_ERR_CONFIG_INVALID\)/);
+  }, 240_000); // ten processes of the CLI: slow on a loaded machine, not a speed test
 });

@@ -22,7 +22,7 @@ describe('canh-collector agent add|list|revoke', () => {
     expect(add.code).toBe(0);
     expect(add.out).toMatch(/^agent mc-portal-01 \(agency so-tttt, site dc\) registered\.\n.*\ncanh_[\w-]{43}\n$/);
     const again = run('collector', ['agent', 'add', '--config', cfg, '--name', 'mc-portal-01', '--agency', 'so-tttt', '--site', 'dc']);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.err).toContain('already exists');
     expect(again.err).toContain('CANH_ERR_REGISTRY_EXISTS');
     const list = run('collector', ['agent', 'list', '--config', cfg]);
@@ -30,7 +30,7 @@ describe('canh-collector agent add|list|revoke', () => {
     expect(list.out).not.toContain('canh_');
     expect(run('collector', ['agent', 'revoke', 'mc-portal-01', '--config', cfg]).code).toBe(0);
     expect(run('collector', ['agent', 'list', '--config', cfg]).out).toContain('\trevoked\t');
-    expect(run('collector', ['agent', 'revoke', 'nobody', '--config', cfg]).code).toBe(1);
+    expect(run('collector', ['agent', 'revoke', 'nobody', '--config', cfg]).code).toBe(2);
     // "SO-TTTT" is the same agency as "so-tttt": normalised with a warning, never a second agency.
     const upper = run('collector', ['agent', 'add', '--config', cfg, '--name', 'web-02', '--agency', 'SO-TTTT', '--site', 'DC', '--json']);
     expect(upper.code).toBe(0);
@@ -41,7 +41,7 @@ describe('canh-collector agent add|list|revoke', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'influx: { url: 42 }\nlisten: { prot: 1 }\n');
     const r = run('collector', ['--validate', '--config', bad]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain('influx.url: ');
     expect(r.err).toContain('listen: unknown key "prot"');
   });

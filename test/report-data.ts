@@ -78,11 +78,15 @@ export function generate(): GenPoint[] {
   }, out);
   every(MONTH_START, MONTH_END, 5 * MIN, (t, i) => ({ m: 'net', tags: tagsA('gw-tttt', { interface: 'eth0' }), fields: { bytes_recv_rate: 1e6 + (i % 17) * 1e4, bytes_sent_rate: 5e5 + (i % 5) * 1e3 }, t }), out);
   every(MONTH_START, MONTH_END, 5 * MIN, (t) => ({ m: 'net', tags: tagsA('gw-tttt', { interface: 'lo' }), fields: { bytes_recv_rate: 9e9, bytes_sent_rate: 9e9 }, t }), out);
-  // Agents: gw-tttt silent for one local day (with the collector's disconnect point);
-  // web-tttt first reports on the 5th and has a two-hour gap on the 12th.
+  // Agents, with the collector's own points: online=0 when the connection ends, online=1
+  // when the agent connects. gw-tttt silent for one local day (disconnected from 00:00:30
+  // on the 10th to 00:00 on the 11th); web-tttt first connects on the 5th and is
+  // disconnected two hours on the 12th.
+  const state = (host: string, tags: (h: string) => Record<string, string>, online: 0 | 1, t: number): GenPoint => ({ m: 'agent', tags: tags(host), fields: { online, version: '0.1.0' }, ints: ['online'], t });
   every(MONTH_START, MONTH_END, 5 * MIN, (t) => (inRange(t, L(10), L(11)) ? null : { m: 'agent', tags: tagsA('gw-tttt'), fields: { spool_batches: 0, dropped_points: 0 }, ints: ['spool_batches', 'dropped_points'], t }), out);
-  out.push({ m: 'agent', tags: tagsA('gw-tttt'), fields: { online: 0, version: '0.1.0' }, ints: ['online'], t: L(10) + 30_000 });
+  out.push(state('gw-tttt', tagsA, 1, MONTH_START - 86_400_000), state('gw-tttt', tagsA, 0, L(10) + 30_000), state('gw-tttt', tagsA, 1, L(11)));
   every(L(5), MONTH_END, 5 * MIN, (t) => (inRange(t, L(12, 10), L(12, 12)) ? null : { m: 'agent', tags: tagsA('web-tttt'), fields: { spool_batches: 1, dropped_points: 0 }, ints: ['spool_batches', 'dropped_points'], t }), out);
+  out.push(state('web-tttt', tagsA, 1, L(5)), state('web-tttt', tagsA, 0, L(12, 10)), state('web-tttt', tagsA, 1, L(12, 12)));
   // Security events.
   const ev = (tags: Record<string, string>, t: number, fields: GenPoint['fields']): GenPoint => ({ m: 'security_event', tags, fields, ints: ['count'], t });
   for (let d = 1; d <= 30; d++) {
@@ -96,10 +100,13 @@ export function generate(): GenPoint[] {
   out.push(ev(tagsA('gw-tttt', { type: 'brute_force', severity: 'high', detector: 'auth_log' }), MONTH_START - MIN, { message: 'before the month', count: 1000, src_ip: '192.0.2.99' }));
   // Alerts: three resolved episodes (90, 60, 20 min) and one still firing.
   const al = (rule: string, host: string, severity: string, t: number, state: string): GenPoint => ({ m: 'alert', tags: { agency: A, rule, host, severity }, fields: { state, summary: rule, value: 1 }, t });
-  out.push(al('ping_loss', 'gw-tttt', 'high', L(3, 10, 5), 'firing'), al('ping_loss', 'gw-tttt', 'high', L(3, 11, 35), 'resolved'));
-  out.push(al('http_down', 'web-tttt', 'critical', L(20, 8, 2), 'firing'), al('http_down', 'web-tttt', 'critical', L(20, 9, 2), 'resolved'));
-  out.push(al('ping_loss', 'gw-tttt', 'high', L(15, 2, 5), 'firing'), al('ping_loss', 'gw-tttt', 'high', L(15, 2, 25), 'resolved'));
-  out.push(al('cert_expiry', 'web-tttt', 'medium', L(28, 6), 'firing'));
+  out.push(al('packet_loss', 'gw-tttt', 'high', L(3, 10, 5), 'firing'), al('packet_loss', 'gw-tttt', 'high', L(3, 11, 35), 'resolved'));
+  out.push(al('portal_down', 'web-tttt', 'critical', L(20, 8, 2), 'firing'), al('portal_down', 'web-tttt', 'critical', L(20, 9, 2), 'resolved'));
+  out.push(al('packet_loss', 'gw-tttt', 'high', L(15, 2, 5), 'firing'), al('packet_loss', 'gw-tttt', 'high', L(15, 2, 25), 'resolved'));
+  out.push(al('certificate_expiring', 'web-tttt', 'medium', L(28, 6), 'firing'));
+  // Someone acknowledged the 90-minute episode before it ended (status page, API or CLI):
+  // handled; the other two ended with nobody's word: resolved by themselves.
+  out.push({ m: 'alert', tags: { agency: A, rule: 'packet_loss', host: 'gw-tttt', severity: 'high' }, fields: { state: 'acknowledged', summary: 'packet_loss', acknowledged_by: 'Trần Thị Bình' }, t: L(3, 10, 20) });
   // Certificates: one expiring 19.5 days after the month's end, one far away.
   const soon = L(50, 12); // Dec 20 12:00 local
   const later = L(200);
@@ -112,7 +119,10 @@ export function generate(): GenPoint[] {
     return { m: 'ping', tags: tagsB('gw-ubnd', { url: '10.2.0.1' }), fields: { result_code: down ? 2 : 0, percent_packet_loss: down ? 100 : 0 }, ints: ['result_code'], t };
   }, out);
   every(MONTH_START, MONTH_END, 5 * MIN, (t) => ({ m: 'http_response', tags: tagsB('gw-ubnd', { server: 'https://ubnd.gov.vn', method: 'GET', result: 'success', status_code: '200' }), fields: { result_code: 0, response_time: 0.1, tls_expiry_days: (L(200) - t) / 86_400_000 }, ints: ['result_code'], t }), out);
+  // gw-ubnd: two disconnections (30 and 90 minutes) whose data came later from its spool,
+  // so it has points in every 5 minutes: the report must not call it 100 % online.
   every(MONTH_START, MONTH_END, 5 * MIN, (t) => ({ m: 'agent', tags: tagsB('gw-ubnd'), fields: { spool_batches: 0 }, ints: ['spool_batches'], t }), out);
+  out.push(state('gw-ubnd', tagsB, 1, MONTH_START + 60_000), state('gw-ubnd', tagsB, 0, L(6, 9)), state('gw-ubnd', tagsB, 1, L(6, 9, 30)), state('gw-ubnd', tagsB, 0, L(21, 22)), state('gw-ubnd', tagsB, 1, L(21, 23, 30)));
   for (let k = 0; k < 5; k++) out.push(ev(tagsB('gw-ubnd', { type: 'port_scan', severity: 'medium', detector: 'port_scan' }), L(2 + k * 5, 16), { message: 'Port scan', count: 2, src_ip: '198.51.100.50' }));
   return out;
 }

@@ -10,6 +10,7 @@ import { startInfluxd, seriesRows, type Influxd } from './helpers/influxd.ts';
 import { A, B, generate, L, MONTH_END, MONTH_START, toLine, type GenPoint } from './report-data.ts';
 import { buildReport, type BuiltReport } from '../collector/src/report/report.ts';
 import { main } from '../collector/src/cli.ts';
+import mammoth from 'mammoth';
 
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts', 'report');
 const points = generate();
@@ -52,6 +53,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await influx?.stop();
 });
+
+/** The report section of a collector config: an official document of a provincial department. */
+const OFFICIAL = `report:
+  agencies: { so-tttt: "Sở Thông tin và Truyền thông", ubnd-tinh: "Văn phòng UBND tỉnh" }
+  hosts: { gw-ubnd: "Máy cổng UBND" }
+  header:
+    issuing_body: ["UBND TỈNH THỪA THIÊN HUẾ", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"]
+    document_number: "Số: 15/BC-STTTT"
+    place: Huế
+    recipients: ["Như trên;", "UBND tỉnh (để b/c);", "Lưu: VT, CNTT."]
+    signer_title: GIÁM ĐỐC
+    signer_name: Nguyễn Văn Hùng
+`;
 
 const agencyOf = (r: BuiltReport, name: string) => {
   const a = r.agencies.find((x) => x.report.agency === name);
@@ -130,19 +144,23 @@ describe('monthly report figures', () => {
     expect(en.html).toContain('950.0 Mbit/s');
   });
 
-  it('agents online % from their own points per 5 minutes', () => {
+  it('agents online % from their disconnection intervals (online=0 until the next online=1)', () => {
     const r = agencyOf(vi, A);
-    const presence = (host: string, from: number): number => {
-      const buckets = new Set(of(A, 'agent').filter((p) => p.tags.host === host && p.fields.spool_batches !== undefined).map((p) => Math.floor(p.t / 300_000)));
-      return (buckets.size / ((MONTH_END - from) / 300_000)) * 100;
-    };
+    const month = MONTH_END - MONTH_START;
     const gw = r.agents.find((a) => a.host === 'gw-tttt')!;
-    expect(gw.onlinePct).toBeCloseTo(presence('gw-tttt', MONTH_START), 9);
-    expect(gw.onlinePct).toBeCloseTo((29 / 30) * 100, 9);
+    expect(gw.offlineMs).toBe(L(11) - (L(10) + 30_000));
+    expect(gw.onlinePct).toBeCloseTo(((month - (L(11) - L(10) - 30_000)) / month) * 100, 9);
     expect(gw.disconnects).toBe(1);
     const web = r.agents.find((a) => a.host === 'web-tttt')!;
-    expect(web.onlinePct).toBeCloseTo(presence('web-tttt', L(5)), 9);
-    expect(agencyOf(vi, B).agents[0]!.onlinePct).toBe(100);
+    expect(web.monitoredMs).toBe(MONTH_END - L(5));
+    expect(web.onlinePct).toBeCloseTo(((MONTH_END - L(5) - 2 * 3_600_000) / (MONTH_END - L(5))) * 100, 9);
+    // Known outages: two disconnections of 30 and 90 minutes, with points in every 5
+    // minutes (sent later from the agent's spool). Counting buckets with data said 100 %.
+    const ubnd = agencyOf(vi, B).agents[0]!;
+    expect(ubnd).toMatchObject({ host: 'gw-ubnd', disconnects: 2, offlineMs: 120 * 60_000 });
+    expect(ubnd.onlinePct).toBeCloseTo((1 - 120 / (30 * 1440)) * 100, 9);
+    expect(vi.html).toMatch(/<td>gw-ubnd<\/td><td class="n"><span data-figure="agents">99,72 %<\/span><\/td><td class="n">2<\/td><td class="n">2 giờ 0 phút<\/td>/);
+    expect(vi.html).not.toMatch(/<td>gw-ubnd<\/td><td class="n"><span data-figure="agents">100,00 %/);
   });
 
   it('security events by type and severity, with top sources', () => {
@@ -179,7 +197,7 @@ describe('monthly report figures', () => {
     for (const p of al) {
       const k = `${p.tags.rule}/${p.tags.host}`;
       if (p.fields.state === 'firing') open.set(k, p.t);
-      else if (open.has(k)) {
+      else if (p.fields.state === 'resolved' && open.has(k)) {
         durations.push((p.t - open.get(k)!) / 60_000);
         open.delete(k);
       }
@@ -188,7 +206,13 @@ describe('monthly report figures', () => {
     expect(r.alerts.resolved).toBe(durations.length);
     expect(r.alerts.mttrMinutes).toBeCloseTo(durations.reduce((a, b) => a + b, 0) / durations.length, 9);
     expect(r.alerts.mttrMinutes).toBeCloseTo(170 / 3, 9);
-    expect(r.alerts.stillFiring).toEqual([{ rule: 'cert_expiry', host: 'web-tttt', since: L(28, 6) }]);
+    expect(r.alerts.stillFiring).toEqual([{ rule: 'certificate_expiring', host: 'web-tttt', since: L(28, 6), acknowledged: false }]);
+    // Handled (acknowledged by someone) and resolved by itself are kept apart.
+    expect(r.alerts.handled).toBe(1);
+    expect(r.alerts.selfResolved).toBe(2);
+    expect(r.alerts.episodes.find((e) => e.firedAt === L(3, 10, 5))).toMatchObject({ acknowledgedBy: 'Trần Thị Bình', acknowledgedAt: L(3, 10, 20) });
+    expect(vi.html).toContain('<td>đã xử lý, người nhận: Trần Thị Bình</td>');
+    expect((vi.html.match(/<td>Tự phục hồi<\/td>/g) ?? []).length).toBe(2);
     expect(agencyOf(vi, B).alerts.fired).toBe(0);
   });
 
@@ -200,9 +224,12 @@ describe('monthly report figures', () => {
     expect(agencyOf(vi, B).certs).toEqual([]);
   });
 
-  it('the appendix shows queries that give the same figures when run again', async () => {
+  it('the appendix (asked for; off by default) shows queries that give the same figures when run again', async () => {
     const q = agencyOf(vi, A) && vi.agencies[0]!.queries;
-    expect(vi.html).toContain(q.ping_down.replace(/'/g, '&#39;').replace(/"/g, '&quot;').replace(/>/g, '&gt;').replace(/</g, '&lt;'));
+    expect(vi.html).not.toContain('Phụ lục');
+    const withAppendix = await buildReport({ query: (s: string, db?: string) => influx.query(s, db) }, { month: '2026-11', timeZone: 'Asia/Ho_Chi_Minh', database: 'canh', lang: 'vi', now: NOW, agency: A, appendix: true });
+    expect(withAppendix.html).toContain('Phụ lục: truy vấn InfluxQL');
+    expect(withAppendix.html).toContain(q.ping_down.replace(/'/g, '&#39;').replace(/"/g, '&quot;').replace(/>/g, '&gt;').replace(/</g, '&lt;'));
     const down = seriesRows(await influx.query(q.ping_down, 'canh')).filter((r) => r.url === '10.1.0.1');
     expect(down.reduce((a, r) => a + num(r.down), 0)).toBe(23);
   });
@@ -210,8 +237,13 @@ describe('monthly report figures', () => {
 
 describe('monthly report rendering', () => {
   it('renders Vietnamese and English with their words and diacritics', () => {
-    for (const w of ['Báo cáo tháng', 'Khả dụng', 'Sự kiện an ninh', 'Cơ quan', 'Cảnh báo', 'Việc cần theo dõi', 'nghiêm trọng', 'Phụ lục: truy vấn InfluxQL']) expect(vi.html).toContain(w);
-    for (const w of ['Monthly report', 'Availability', 'Security events', 'Agency', 'Needs attention', 'Mean time to resolve']) expect(en.html).toContain(w);
+    for (const w of ['BÁO CÁO', 'Khả dụng', 'Sự kiện an ninh', 'Cơ quan', 'Cảnh báo', 'Việc cần theo dõi', 'nghiêm trọng', 'Đã xử lý', 'Tự phục hồi']) expect(vi.html).toContain(w);
+    for (const w of ['REPORT', 'Availability', 'Security events', 'Agency', 'Needs attention', 'Mean time to resolve', 'Handled', 'Resolved by itself']) expect(en.html).toContain(w);
+    // Plain words, not field names.
+    for (const jargon of ['result_code', 'bytes_recv_rate', 'bytes_sent_rate', 'in_bps', 'firing', 'resolved']) expect(vi.html, jargon).not.toContain(jargon);
+    // Rule titles, not rule ids.
+    expect(vi.html).toContain('<td>Mất gói tin</td>');
+    expect(vi.html).not.toContain('<td>packet_loss</td>');
     expect(en.html).not.toContain('Khả dụng');
     expect(vi.html).toMatch(/^<!doctype html><html lang="vi">/);
     expect(vi.html).not.toMatch(/<script|<link|src="http/);
@@ -220,17 +252,34 @@ describe('monthly report rendering', () => {
 
   it('canh-collector report writes HTML and an A4 PDF that renders to pages', { timeout: 120_000 }, async () => {
     const config = join(artifacts, 'collector.yaml');
-    writeFileSync(config, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\n  database: canh\n`);
+    writeFileSync(config, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\n  database: canh\n${OFFICIAL}`);
     const html = join(artifacts, 'cli-en.html');
     expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', B, '--lang', 'en', '--out', html])).toBe(0);
-    expect(readFileSync(html, 'utf8')).toContain('ubnd-tinh');
+    expect(readFileSync(html, 'utf8')).toContain('Agency: Văn phòng UBND tỉnh'); // its display name, not the id ubnd-tinh
     const pdf = join(artifacts, 'report-vi.pdf');
     rmSync(pdf, { force: true });
+    const pdfHtml = (): string => {
+      const f = join(artifacts, 'report-vi-for-pdf.html');
+      if (!existsSync(f)) throw new Error('no HTML of the PDF');
+      return f;
+    };
+    expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', A, '--out', join(artifacts, 'report-vi-for-pdf.html')])).toBe(0);
     expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', A, '--format', 'pdf', '--out', pdf])).toBe(0);
     expect(readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
     const prefix = join(artifacts, 'report-vi-page');
     for (const f of readdirSync(artifacts)) if (f.startsWith('report-vi-page')) rmSync(join(artifacts, f));
-    execFileSync('pdftoppm', ['-png', '-r', '80', pdf, prefix]);
+    execFileSync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '2', pdf, prefix]);
+    const text = execFileSync('pdftotext', ['-layout', '-l', '1', pdf, '-'], { encoding: 'utf8' });
+    for (const line of ['SỞ THÔNG TIN VÀ TRUYỀN THÔNG', 'CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', 'Độc lập - Tự do - Hạnh phúc', 'Số: 15/BC-STTTT', 'BÁO CÁO']) expect(text, line).toContain(line);
+    expect(text).toMatch(/Huế, ngày \d\d tháng \d\d năm \d{4}/);
+    // No heading left alone at a page foot: the last line of every page is not a heading.
+    const headings = new Set([...readFileSync(pdfHtml(), 'utf8').matchAll(/<h[123][^>]*>([^<]+)<\/h[123]>/g)].map((m) => m[1]!.replace(/&#39;/g, "'").trim()));
+    expect(headings.size).toBeGreaterThan(10);
+    const pageCount = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))![1]);
+    for (let i = 1; i <= pageCount; i++) {
+      const lines = execFileSync('pdftotext', ['-f', String(i), '-l', String(i), pdf, '-'], { encoding: 'utf8' }).split('\n').map((l) => l.trim()).filter(Boolean);
+      expect(headings.has(lines.at(-1)!), `page ${i} ends with the heading "${lines.at(-1)}"`).toBe(false);
+    }
     const pages = readdirSync(artifacts).filter((f) => f.startsWith('report-vi-page') && f.endsWith('.png'));
     expect(pages.length).toBeGreaterThanOrEqual(2);
     const first = join(artifacts, pages.sort()[0]!);
@@ -242,22 +291,63 @@ describe('monthly report rendering', () => {
     expect(existsSync(pdf)).toBe(true);
   });
 
+  it('canh-collector report --format docx writes a Word document with the official header, tables and figures', { timeout: 180_000 }, async () => {
+    const config = join(artifacts, 'collector-docx.yaml');
+    writeFileSync(config, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\n  database: canh\n${OFFICIAL}`);
+    const docx = join(artifacts, 'report-vi.docx');
+    rmSync(docx, { force: true });
+    expect(await main(['report', '--config', config, '--month', '2026-11', '--format', 'docx', '--out', docx])).toBe(0);
+    expect(readFileSync(docx).subarray(0, 2).toString()).toBe('PK');
+    // Read back with a DOCX reader, as Word would open it.
+    const text = (await mammoth.extractRawText({ path: docx })).value;
+    const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+    for (const l of ['UBND TỈNH THỪA THIÊN HUẾ', 'SỞ THÔNG TIN VÀ TRUYỀN THÔNG', 'Số: 15/BC-STTTT', 'CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', 'Độc lập - Tự do - Hạnh phúc', 'BÁO CÁO', 'Kết quả giám sát mạng và an toàn thông tin tháng 11/2026', 'Nơi nhận:', '- Như trên;', 'GIÁM ĐỐC', 'Nguyễn Văn Hùng']) {
+      expect(lines, l).toContain(l);
+    }
+    expect(lines.some((l) => /^Huế, ngày \d\d tháng \d\d năm \d{4}$/.test(l))).toBe(true);
+    // Names instead of ids, for both agencies; no appendix unless asked for.
+    expect(lines).toContain('I. Cơ quan: Sở Thông tin và Truyền thông');
+    expect(lines).toContain('II. Cơ quan: Văn phòng UBND tỉnh');
+    expect(text).not.toContain('Phụ lục');
+    const html = (await mammoth.convertToHtml({ path: docx })).value;
+    const tables = html.match(/<table>/g) ?? [];
+    expect(tables.length).toBeGreaterThanOrEqual(10);
+    // The same figures as the HTML: availability of a check, the agent with two disconnections, handled vs self-resolved.
+    const ping = agencyOf(vi, A).checks.find((x) => x.target === '10.1.0.1')!;
+    expect(html).toContain(`<td><p>${pctText(ping.availability!, 'vi')}</p></td>`);
+    expect(html).toMatch(/<td><p>Máy cổng UBND<\/p><\/td><td><p>99,72 %<\/p><\/td><td><p>2<\/p><\/td>/);
+    expect(html).toContain('<td><p>đã xử lý, người nhận: Trần Thị Bình</p></td>');
+    expect(html).toContain('<td><p>Tự phục hồi</p></td>');
+    // Rendered as an office suite shows it: the first two pages as PNG in test-artifacts/.
+    const out = join(artifacts, 'docx-render');
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    execFileSync('soffice', [`-env:UserInstallation=file://${join(out, 'profile')}`, '--headless', '--convert-to', 'pdf', '--outdir', out, docx], { stdio: 'pipe', timeout: 150_000 });
+    const rendered = join(out, 'report-vi.pdf');
+    execFileSync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '2', rendered, join(artifacts, 'report-vi-docx-page')]);
+    const pngs = readdirSync(artifacts).filter((f) => f.startsWith('report-vi-docx-page') && f.endsWith('.png'));
+    expect(pngs).toHaveLength(2);
+    const page1 = execFileSync('pdftotext', ['-layout', '-l', '1', rendered, '-'], { encoding: 'utf8' });
+    expect(page1).toContain('CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM');
+    expect(page1).toContain('BÁO CÁO');
+  });
+
   it('takes its language and time zone from the config file\'s report section; flags win; a bad zone is a config error', { timeout: 60_000 }, async () => {
     const config = join(artifacts, 'collector-report-section.yaml');
     writeFileSync(config, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\n  database: canh\nreport:\n  language: en\n  time_zone: UTC\n`);
     const fromConfig = join(artifacts, 'cli-config-en-utc.html');
     expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', A, '--out', fromConfig])).toBe(0);
     const a = readFileSync(fromConfig, 'utf8');
-    expect(a).toContain('Time zone: UTC (');
+    expect(a).toContain('(time zone UTC).');
     const flags = join(artifacts, 'cli-config-flags-vi.html');
     expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', A, '--lang', 'vi', '--tz', 'Asia/Ho_Chi_Minh', '--out', flags])).toBe(0);
     const b = readFileSync(flags, 'utf8');
-    expect(b).toContain('Múi giờ: Asia/Ho_Chi_Minh (');
+    expect(b).toContain('(múi giờ Asia/Ho_Chi_Minh).');
     // The month's days start at local midnight: the same month in UTC and in Vietnam covers different hours.
     expect(a).not.toBe(b);
 
     const bad = join(artifacts, 'collector-bad-zone.yaml');
     writeFileSync(bad, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\nreport:\n  time_zone: Asia/Hanoii\n`);
-    await expect(main(['report', '--config', bad, '--month', '2026-11'])).rejects.toThrow(/report\.time_zone: unknown time zone/);
+    expect(await main(['report', '--config', bad, '--month', '2026-11'])).toBe(2); // CANH_ERR_CONFIG_INVALID, printed (test/cli-errors.test.ts)
   });
 });

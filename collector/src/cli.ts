@@ -2,10 +2,16 @@
 // canh-collector: the command line of the collector.
 //   canh-collector [serve] --config /etc/canh/collector.yaml
 //   canh-collector agent add --name H --agency A --site S    prints the token once
-//   canh-collector agent list | agent revoke NAME
+//   canh-collector agent list | agent revoke NAME | agent remove NAME
 //   canh-collector silence add|list|expire              (alerts/cli.ts)
+//   canh-collector maintenance add|list|remove          (commands/maintenance.ts)
+//   canh-collector alert list|ack                       (commands/alert.ts)
 //   canh-collector alerts reload                        (alerts/cli.ts; SIGHUP does the same)
+//   canh-collector config push|show|history|rollback|delete
+//   canh-collector backup --to DIR | restore --from DIR (commands/backup.ts)
 //   canh-collector --validate --config F | --version
+// A user's mistake (CanhError) is printed as its message and code, exit 2, never a stack
+// trace; anything else is a bug and keeps its stack (exit 1).
 import { parseArgs } from 'node:util';
 import { CanhError } from '@canh/core';
 import { loadCollectorConfig } from './config.ts';
@@ -16,12 +22,29 @@ import { agentCommand } from './commands/agent.ts';
 import { configCommand } from './commands/config.ts';
 import { serve } from './commands/serve.ts';
 import { storageCommand } from './commands/storage.ts';
-import { out, USAGE } from './commands/usage.ts';
+import { maintenanceCommand } from './commands/maintenance.ts';
+import { alertCommand } from './commands/alert.ts';
+import { backupCommand, restoreCommand } from './commands/backup.ts';
+import { out, parseArgsError, usageError, USAGE } from './commands/usage.ts';
 
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    if (!(err instanceof CanhError)) throw err;
+    process.stderr.write(`canh-collector: ${err.message}\n(${err.code})\n`);
+    return 2;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   if (argv[0] === 'report') return reportCommand(argv.slice(1));
   if (argv[0] === 'silence') return silenceCommand(argv.slice(1));
   if (argv[0] === 'alerts') return alertsCommand(argv.slice(1));
+  if (argv[0] === 'maintenance') return maintenanceCommand(argv.slice(1));
+  if (argv[0] === 'alert') return alertCommand(argv.slice(1));
+  if (argv[0] === 'backup') return backupCommand(argv.slice(1));
+  if (argv[0] === 'restore') return restoreCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -46,8 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`canh-collector: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+    throw parseArgsError(err);
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -59,19 +81,17 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
+  const [command = 'serve', sub, arg] = positionals;
+  if (command !== 'serve' && command !== 'agent' && command !== 'config' && command !== 'storage') throw usageError(`unknown command "${command}"`);
   const config = loadCollectorConfig(file);
   if (values.validate) {
     out(`${file}: valid`);
     return 0;
   }
-  const [command = 'serve', sub, arg] = positionals;
   if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir);
-  if (command === 'config') return configCommand(sub, values, config.state_dir);
+  if (command === 'config') return configCommand(sub, arg, values, config.state_dir);
   if (command === 'storage') return storageCommand(sub, values, config);
-  if (command !== 'serve') {
-    process.stderr.write(`canh-collector: unknown command "${command}"\n${USAGE}\n`);
-    return 2;
-  }
+  if (sub !== undefined) throw usageError(`serve takes no argument "${sub}"`);
   return serve(config, file);
 }
 

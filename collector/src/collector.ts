@@ -144,6 +144,10 @@ export class Collector {
           const e = current();
           return e ? () => alertingView(e, Date.now()) : undefined;
         },
+        get acknowledge() {
+          const e = current();
+          return e ? (id: number, by: string, comment: string) => e.acknowledge(id, by, comment) : undefined;
+        },
       },
     );
     // The receiver keeps these hooks for its life; they reach whichever engine is current.

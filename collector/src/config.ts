@@ -122,6 +122,29 @@ export const CollectorConfigSchema = z
         language: z.enum(['vi', 'en']).default('vi'),
         /** Time zone of the report's month boundaries, days and printed times. */
         time_zone: timeZone.default('Asia/Ho_Chi_Minh'),
+        /** The appendix of InfluxQL statements behind every figure (also `--appendix`). */
+        appendix: z.boolean().default(false),
+        /** Display names: { so-tttt: "Sở Thông tin và Truyền thông" }; agencies default to alerting.agencies. */
+        agencies: z.record(z.string().min(1), z.string().min(1)).default({}),
+        hosts: z.record(z.string().min(1), z.string().min(1)).default({}),
+        /** The official document's header and signature block (docs/report.md). */
+        header: z
+          .object({
+            /** Issuing body, one line each, the superior body first: ["UBND TỈNH X", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"]. */
+            issuing_body: z.array(z.string().min(1)).default([]),
+            national_name: z.string().default('CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM'),
+            motto: z.string().default('Độc lập - Tự do - Hạnh phúc'),
+            /** "Số: 15/BC-STTTT"; empty: "Số:      /BC-" left to fill in by hand. */
+            document_number: z.string().default(''),
+            /** Place of the date line: "Huế" gives "Huế, ngày 07 tháng 12 năm 2026". */
+            place: z.string().default(''),
+            /** "Nơi nhận" (recipients), one line each. */
+            recipients: z.array(z.string().min(1)).default([]),
+            signer_title: z.string().default(''),
+            signer_name: z.string().default(''),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

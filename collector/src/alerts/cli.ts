@@ -23,6 +23,11 @@ export const SILENCE_USAGE = `       canh-collector silence add MATCHER... (--du
 
 export const ALERTS_USAGE = `       canh-collector alerts reload [--config FILE] [--url http://127.0.0.1:8443] [--json]`;
 
+/** A mistake on the command line (cli.ts prints it with its code, exit 2). */
+function usage(message: string, text: string): CanhError {
+  return new CanhError('CANH_ERR_CLI_USAGE', `${message}\nusage:\n${text}`);
+}
+
 function out(s: string): void {
   process.stdout.write(`${s}\n`);
 }
@@ -56,11 +61,13 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
       },
     });
   } catch (err) {
-    process.stderr.write(`canh-collector silence: ${(err as Error).message}\nusage:\n${SILENCE_USAGE}\n`);
-    return 2;
+    throw usage(`silence: ${(err as Error).message}`, SILENCE_USAGE);
   }
   const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
+  if (sub !== 'add' && sub !== 'list' && sub !== 'expire') throw usage(`silence: unknown subcommand "${sub ?? ''}"`, SILENCE_USAGE);
+  if (sub === 'list' && rest.length) throw usage(`silence list: unexpected argument "${rest[0]}"`, SILENCE_USAGE);
+  if (sub === 'expire' && rest.length !== 1) throw usage('silence expire: name one silence id (see: silence list)', SILENCE_USAGE);
   const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
   const config = loadCollectorConfig(file);
   mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
@@ -102,22 +109,12 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
         return 0;
       }
       case 'expire': {
-        const id = rest[0];
-        if (!id) {
-          process.stderr.write('canh-collector silence expire: name the silence id (see: silence list)\n');
-          return 2;
-        }
+        const id = rest[0]!;
         const s = store.expireSilence(id, now);
-        if (!s) {
-          process.stderr.write(`canh-collector: no silence "${id}"\n`);
-          return 1;
-        }
+        if (!s) throw new CanhError('CANH_ERR_SILENCE_NOT_FOUND', `no silence "${id}" (see: silence list --all)`);
         out(`silence ${s.id} expired`);
         return 0;
       }
-      default:
-        process.stderr.write(`canh-collector silence: unknown subcommand "${sub ?? ''}"\nusage:\n${SILENCE_USAGE}\n`);
-        return 2;
     }
   } finally {
     store.close();
@@ -156,14 +153,10 @@ export async function alertsCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } } });
   } catch (err) {
-    process.stderr.write(`canh-collector alerts: ${(err as Error).message}\nusage:\n${ALERTS_USAGE}\n`);
-    return 2;
+    throw usage(`alerts: ${(err as Error).message}`, ALERTS_USAGE);
   }
   const { values, positionals } = parsed;
-  if (positionals[0] !== 'reload') {
-    process.stderr.write(`canh-collector alerts: unknown subcommand "${positionals[0] ?? ''}"\nusage:\n${ALERTS_USAGE}\n`);
-    return 2;
-  }
+  if (positionals[0] !== 'reload' || positionals.length > 1) throw usage(`alerts: unknown subcommand "${positionals.join(' ')}"`, ALERTS_USAGE);
   const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
   let config;
   try {
@@ -171,14 +164,10 @@ export async function alertsCommand(argv: string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof CanhError)) throw err;
     // Checked here first: the collector would refuse the same file, so it is not asked.
-    process.stderr.write(`canh-collector: ${err.message}\n(${err.code})\nthe running collector was not asked to reload; its config is unchanged\n`);
-    return 1;
+    throw new CanhError(err.code, `${err.message}\nthe running collector was not asked to reload; its config is unchanged`);
   }
   const token = config.alertingSecrets?.adminToken;
-  if (!token) {
-    process.stderr.write(`canh-collector alerts reload: ${file} has no alerting.admin_token, which the reload API needs; send SIGHUP instead (systemctl reload canh-collector)\n`);
-    return 1;
-  }
+  if (!token) throw new CanhError('CANH_ERR_API_DISABLED', `alerts reload: ${file} has no alerting.admin_token, which the reload API needs; send SIGHUP instead (systemctl reload canh-collector)`);
   const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = new URL('/api/v1/reload', values.url ?? `${config.listen.tls ? 'https' : 'http'}://${host}:${config.listen.port}`);
   let answer;

@@ -19,6 +19,8 @@ import { MailRenderer } from '../notify/templates/index.ts';
 import { folderSmtp, folderTransport, Mailer, type MailTransport } from '../notify/mailer.ts';
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
+import { MaintenanceStore } from './maintenance-store.ts';
+import { AckStore, ackLine, acknowledge, type Ack } from './ack.ts';
 
 /** A wall-clock jump larger than this between rounds is a step (NTP slews smaller ones). */
 const CLOCK_STEP_MS = 30_000;
@@ -91,6 +93,9 @@ export class AlertEngine {
   private stopped = false;
   /** Data that arrived older than max_sample_age: counted, logged once per agent. */
   readonly late: LateData;
+  /** Acknowledgements (ack.ts); in collector.db beside the alerts. */
+  readonly acks: AckStore | undefined;
+  private recordingAcks = false;
 
   constructor(cfg: AlertingConfig, deps: AlertEngineDeps) {
     this.deps = deps;
@@ -102,6 +107,7 @@ export class AlertEngine {
     const ruleMap = new Map(rules.map((r) => [r.name, r]));
     this.tracker = new AlertTracker(this.store, { flap: cfg.flap, log: this.log.child({ part: 'state' }), writeLines: deps.writeLines });
     this.late = new LateData(this.log.child({ part: 'late' }), () => this.cfg.max_sample_age);
+    this.acks = this.store instanceof SqliteAlertStore ? new AckStore(this.store.db) : undefined;
     const now = this.clock();
     // Alerts of rules that are gone from the config would otherwise fire forever.
     for (const a of [...this.tracker.alerts.values()]) {
@@ -161,7 +167,9 @@ export class AlertEngine {
   private buildDispatcher(cfg: AlertingConfig, rules: ReadonlyMap<string, Rule>): Dispatcher {
     // Templates are parsed here: a broken one throws before anything is swapped.
     const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, statusUrl: cfg.status_url, timeZone: cfg.timezone });
-    return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }) });
+    // Windows from `canh-collector maintenance add` live in the same SQLite file.
+    const windows = this.store instanceof SqliteAlertStore ? new MaintenanceStore(this.store.db) : undefined;
+    return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }), windows: windows ? () => windows.list() : undefined });
   }
 
   private buildMailer(cfg: AlertingConfig, secrets: AlertingSecrets | undefined): Mailer {
@@ -274,11 +282,39 @@ export class AlertEngine {
   }
 
   /** Firing alerts, newest first, for the status page. */
-  statusAlerts(): { rule: string; severity: string; agency: string; host: string; since: number; summary: string }[] {
-    return [...this.tracker.alerts.values()]
-      .filter((a) => a.state === 'firing')
-      .sort((x, y) => y.activeAt - x.activeAt)
-      .map((a) => ({ rule: a.rule, severity: a.severity, agency: a.labels.agency ?? '', host: a.labels.host ?? '', since: a.activeAt, summary: a.summary }));
+  statusAlerts(): { id: number; rule: string; severity: string; agency: string; host: string; since: number; summary: string; ack?: { by: string; at: number; comment: string } }[] {
+    const firing = [...this.tracker.alerts.values()].filter((a) => a.state === 'firing').sort((x, y) => y.activeAt - x.activeAt);
+    const acks = this.acks?.of(firing.map((a) => a.id)) ?? new Map<number, Ack>();
+    return firing.map((a) => {
+      const k = acks.get(a.id);
+      return { id: a.id, rule: a.rule, severity: a.severity, agency: a.labels.agency ?? '', host: a.labels.host ?? '', since: a.activeAt, summary: a.summary, ...(k ? { ack: { by: k.by, at: k.at, comment: k.comment } } : {}) };
+    });
+  }
+
+  /** Acknowledge a firing alert (API, status page); recorded in InfluxDB at the next round. */
+  acknowledge(id: number, by: string, comment: string): Ack {
+    if (!this.acks) throw new Error('acknowledgements need the SQLite alert store');
+    const ack = acknowledge(this.acks, this.tracker.alerts.values(), id, by, comment, this.clock());
+    this.log.info({ alert: id, rule: ack.rule, labels: ack.labels, by: ack.by }, 'alert acknowledged');
+    this.kick();
+    return ack;
+  }
+
+  /** Acks not yet in InfluxDB (from here or from `canh-collector alert ack`): written, then marked. */
+  private recordAcks(now: number): void {
+    if (!this.acks || !this.deps.writeLines || this.recordingAcks) return;
+    const pending = this.acks.pending();
+    if (!pending.length) return;
+    const lines = pending.map(ackLine).filter((l): l is string => l !== undefined);
+    this.recordingAcks = true;
+    this.deps
+      .writeLines(lines)
+      .then(() => {
+        this.acks?.markRecorded(pending.map((a) => a.alertId));
+        this.acks?.prune(now - 90 * 86_400_000);
+      })
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not record acknowledgements in InfluxDB; trying again next round'))
+      .finally(() => (this.recordingAcks = false));
   }
 
   statusSilences(): { matchers: string; author: string; comment: string; until: number }[] {
@@ -313,6 +349,7 @@ export class AlertEngine {
     this.tracker.flush();
     const line = this.late.line(now);
     if (line && this.deps.writeLines) this.deps.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert_engine counters in InfluxDB'));
+    this.recordAcks(now);
     return this.dispatcher.flush(now);
   }
 

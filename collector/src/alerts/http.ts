@@ -2,16 +2,19 @@
 //   GET    /api/v1/silences[?state=all]   active and pending silences (all: expired too)
 //   POST   /api/v1/silences               {matchers, created_by, comment, ends_at | duration, starts_at?}
 //   DELETE /api/v1/silences/<id>          expire a silence
-//   GET    /api/v1/alerts                 firing and pending alerts, and why one is muted
+//   GET    /api/v1/alerts                 firing and pending alerts, why one is muted, who acknowledged it
+//   POST   /api/v1/alerts/<id>/ack        {by, comment?}: acknowledge a firing alert (ack.ts)
 //   POST   /api/v1/reload                 re-read the config file, apply `alerting:` (the
 //                                         collector's reload; 200, or 400 with the problems)
 // Every call needs `Authorization: Bearer <alerting.admin_token>`; without a token in
 // the config the API is off.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { CanhError } from '@canh/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createSilence, SilenceError, silenceJson, silenceState, knownAlertLabels } from './silences.ts';
 import type { AlertEngine } from './engine.ts';
+import { ackJson } from './ack.ts';
 
 const MAX_BODY = 64 * 1024;
 
@@ -81,16 +84,19 @@ export async function handleAlertApi(
 ): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname.replace(/\/+$/, '');
-  if (path !== '/api/v1/alerts' && path !== '/api/v1/silences' && !path.startsWith('/api/v1/silences/')) return false;
+  const ackPath = /^\/api\/v1\/alerts\/([^/]+)\/ack$/.exec(path);
+  if (path !== '/api/v1/alerts' && path !== '/api/v1/silences' && !path.startsWith('/api/v1/silences/') && !ackPath) return false;
   if (!authorized(req, res, ctx.adminToken, ctx.log, path)) return true;
   const { engine } = ctx;
   const now = ctx.now();
   try {
     if (path === '/api/v1/alerts' && req.method === 'GET') {
       const silences = engine.store.silences().filter((s) => s.endsAt > now);
-      const alerts = [...engine.tracker.alerts.values()]
-        .filter((a) => a.state !== 'resolved')
+      const open = [...engine.tracker.alerts.values()].filter((a) => a.state !== 'resolved');
+      const acks = engine.acks?.of(open.map((a) => a.id));
+      const alerts = open
         .map((a) => ({
+          id: a.id,
           rule: a.rule,
           labels: a.labels,
           severity: a.severity,
@@ -100,6 +106,7 @@ export async function handleAlertApi(
           active_at: new Date(a.activeAt).toISOString(),
           fired_at: a.firedAt ? new Date(a.firedAt).toISOString() : null,
           muted: a.state === 'firing' ? (engine.dispatcher.muted(a, now, silences) ?? null) : null,
+          acknowledged: acks?.has(a.id) ? ackJson(acks.get(a.id)!) : null,
         }));
       return send(res, 200, { alerts });
     }
@@ -128,6 +135,15 @@ export async function handleAlertApi(
       ctx.log.info({ silence: s.id, matchers: silenceJson(s, now).matchers, by: s.createdBy, until: new Date(s.endsAt).toISOString() }, 'silence added (API)');
       return send(res, 201, silenceJson(s, now));
     }
+    if (ackPath && req.method === 'POST') {
+      if (!/^\d{1,15}$/.test(ackPath[1]!)) return send(res, 404, { error: `no firing alert has id ${ackPath[1]}`, code: 'CANH_ERR_ALERT_NOT_FOUND' });
+      const body = (await readJson(req).catch((err: Error) => {
+        throw new CanhError('CANH_ERR_ACK_INVALID', err.message);
+      })) as Record<string, unknown> | null;
+      if (!body || typeof body !== 'object') throw new CanhError('CANH_ERR_ACK_INVALID', 'the body must be a JSON object: {"by": "who", "comment": "why"}');
+      const ack = engine.acknowledge(Number(ackPath[1]), typeof body.by === 'string' ? body.by : '', typeof body.comment === 'string' ? body.comment : '');
+      return send(res, 200, ackJson(ack));
+    }
     if (path.startsWith('/api/v1/silences/') && req.method === 'DELETE') {
       const id = decodeURIComponent(path.slice('/api/v1/silences/'.length));
       const s = engine.store.expireSilence(id, now);
@@ -135,9 +151,11 @@ export async function handleAlertApi(
       ctx.log.info({ silence: s.id }, 'silence expired (API)');
       return send(res, 200, silenceJson(s, now));
     }
-    return send(res, 405, { error: `${req.method ?? '?'} is not allowed on ${path}` }, { allow: path === '/api/v1/alerts' ? 'GET' : path === '/api/v1/silences' ? 'GET, POST' : 'DELETE' });
+    return send(res, 405, { error: `${req.method ?? '?'} is not allowed on ${path}` }, { allow: path === '/api/v1/alerts' ? 'GET' : path === '/api/v1/silences' ? 'GET, POST' : ackPath ? 'POST' : 'DELETE' });
   } catch (err) {
     if (err instanceof SilenceError) return send(res, 400, { error: err.message, code: err.code });
+    if (err instanceof CanhError && err.code === 'CANH_ERR_ALERT_NOT_FOUND') return send(res, 404, { error: err.message, code: err.code });
+    if (err instanceof CanhError && err.code === 'CANH_ERR_ACK_INVALID') return send(res, 400, { error: err.message, code: err.code });
     throw err;
   }
 }

@@ -96,7 +96,7 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function unknownLabel(name: string, known: ReadonlySet<string>): string {
+export function unknownLabel(name: string, known: ReadonlySet<string>): string {
   const near = [...known].map((k) => [k, distance(name, k)] as const).filter(([, d]) => d <= 2).sort((x, y) => x[1] - y[1])[0];
   return `no alert carries the label "${name}"${near ? ` (did you mean ${near[0]}?)` : ''}; labels alerts carry: ${[...known].sort().join(', ')}`;
 }

@@ -17,6 +17,8 @@ export interface ConfigVersion {
   author: string;
   comment: string;
   createdAt: number;
+  /** A `config delete`: the scope and target have no config from this version on. */
+  deleted: boolean;
 }
 
 export interface AppliedState {
@@ -75,6 +77,37 @@ export class CentralConfigStore {
     return this.get(Number(r.lastInsertRowid))!;
   }
 
+  /**
+   * `config rollback`: the document of an earlier version becomes current again for its
+   * scope and target, as a new version (history stays append-only, agents see a change).
+   */
+  rollback(version: number, input: { author?: string; comment?: string } = {}): ConfigVersion {
+    const old = this.get(version);
+    if (!old || old.deleted) throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no config version ${version} to roll back to (see: config history)`);
+    return this.push({ scope: old.scope, target: old.target, config: old.config, author: input.author, comment: input.comment || `rollback to version ${version}` });
+  }
+
+  /** The version before the current one of a scope and target (what `config rollback --agency A` returns to). */
+  previous(scope: Scope, target: string): ConfigVersion | undefined {
+    const rows = (this.db.prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 2').all(scope, scope === 'global' ? '' : target) as unknown as Row[]).map(toVersion);
+    return rows.length === 2 && !rows[1]!.deleted ? rows[1] : undefined;
+  }
+
+  /**
+   * `config delete`: a scope and target stop having a central config (a tombstone version,
+   * body JSON null, which no pushed config can be). Its agents fall back to the next less
+   * specific scope, or to their local config (they are sent an empty central config).
+   */
+  remove(scope: Scope, target: string, input: { author?: string; comment?: string } = {}): ConfigVersion {
+    const t = scope === 'global' ? '' : target;
+    const cur = this.db.prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 1').get(scope, t) as Row | undefined;
+    if (!cur || cur.body === 'null') throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no central config for ${scope}${t ? ` ${t}` : ''} to delete (see: config history)`);
+    const r = this.db
+      .prepare('INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(scope, t, 'null', input.author ?? '', input.comment ?? '', Date.now());
+    return this.get(Number(r.lastInsertRowid))!;
+  }
+
   get(version: number): ConfigVersion | undefined {
     const r = this.db.prepare('SELECT * FROM central_configs WHERE version = ?').get(version) as Row | undefined;
     return r ? toVersion(r) : undefined;
@@ -98,9 +131,20 @@ export class CentralConfigStore {
          ORDER BY version DESC`,
       )
       .all(agent.agency, `${agent.agency}/${agent.site}`, agent.name) as unknown as Row[];
+    // The newest row of each scope decides it; a deleted scope (tombstone) gives nothing.
+    const newest = new Map<Scope, Row>();
+    for (const r of rows) if (!newest.has(r.scope)) newest.set(r.scope, r);
     let best: Row | undefined;
-    for (const r of rows) if (!best || RANK[r.scope] > RANK[best.scope]) best = r;
-    return best ? toVersion(best) : undefined;
+    let tomb: Row | undefined;
+    for (const r of newest.values()) {
+      if (r.body === 'null') {
+        if (!tomb || r.version > tomb.version) tomb = r;
+      } else if (!best || RANK[r.scope] > RANK[best.scope]) best = r;
+    }
+    if (best) return toVersion(best);
+    // Everything that applied was deleted: an empty central config, so the agent goes back
+    // to its local file (sending nothing would leave it running the deleted one).
+    return tomb ? { ...toVersion(tomb), config: {} } : undefined;
   }
 
   recordResult(agentId: string, version: number, errors: string[]): void {
@@ -116,5 +160,5 @@ export class CentralConfigStore {
 }
 
 function toVersion(r: Row): ConfigVersion {
-  return { version: r.version, scope: r.scope, target: r.target, config: JSON.parse(r.body) as unknown, author: r.author, comment: r.comment, createdAt: r.created_at };
+  return { version: r.version, scope: r.scope, target: r.target, config: JSON.parse(r.body) as unknown, author: r.author, comment: r.comment, createdAt: r.created_at, deleted: r.body === 'null' };
 }

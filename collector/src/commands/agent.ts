@@ -1,6 +1,7 @@
-// canh-collector agent add|list|revoke: the registry of agents and their tokens.
+// canh-collector agent add|list|revoke|remove: the registry of agents and their tokens.
+import { CanhError } from '@canh/core';
 import { openRegistry } from '../collector.ts';
-import { out, USAGE } from './usage.ts';
+import { out, usageError } from './usage.ts';
 
 export type AgentValues = { name?: string; agency?: string; site?: string; json?: boolean };
 
@@ -9,10 +10,8 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
   try {
     switch (sub) {
       case 'add': {
-        if (!values.name || !values.agency || !values.site) {
-          process.stderr.write('canh-collector agent add: --name, --agency and --site are required\n');
-          return 2;
-        }
+        if (arg !== undefined) throw usageError(`agent add: the name is given with --name, not as "${arg}"`);
+        if (!values.name || !values.agency || !values.site) throw usageError('agent add: --name, --agency and --site are required');
         // Agency and site ids are lower-case: "SO-TTTT" would otherwise start a second agency
         // beside "so-tttt" (its own rows, mails and report), which nobody means.
         const agency = values.agency.toLowerCase();
@@ -41,23 +40,32 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
       }
       case 'revoke': {
         const name = arg ?? values.name;
-        if (!name) {
-          process.stderr.write('canh-collector agent revoke: name the agent\n');
-          return 2;
-        }
+        if (!name) throw usageError('agent revoke: name the agent (agent revoke NAME)');
         const a = registry.revoke(name);
-        if (!a) {
-          process.stderr.write(`canh-collector: no agent named "${name}"\n`);
-          return 1;
-        }
+        if (!a) throw notFound(name);
         out(`agent ${a.name} revoked; a connected agent is cut off within 5 s`);
         return 0;
       }
+      case 'remove': {
+        // Revoked agents would otherwise stay in lists and counts forever. Only revoked
+        // ones: removing a live agent's row would cut it off without the revocation step.
+        const name = arg ?? values.name;
+        if (!name) throw usageError('agent remove: name the agent (agent remove NAME)');
+        const a = registry.get(name);
+        if (!a) throw notFound(name);
+        if (!a.revokedAt) throw new CanhError('CANH_ERR_REGISTRY_NOT_REVOKED', `agent ${a.name} is not revoked: revoke it first (agent revoke ${a.name}), then remove it`);
+        registry.remove(a.id);
+        out(`agent ${a.name} removed from the registry (its data in InfluxDB stays)`);
+        return 0;
+      }
       default:
-        process.stderr.write(`canh-collector agent: unknown subcommand "${sub ?? ''}"\n${USAGE}\n`);
-        return 2;
+        throw usageError(`agent: unknown subcommand "${sub ?? ''}"`);
     }
   } finally {
     registry.close();
   }
+}
+
+function notFound(name: string): CanhError {
+  return new CanhError('CANH_ERR_REGISTRY_NOT_FOUND', `no agent named "${name}" (see: agent list)`);
 }

@@ -1,59 +1,57 @@
-// canh-collector config push|show|history: central configuration of agents.
+// canh-collector config push|show|history|rollback|delete: central configuration of agents.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { CanhError } from '@canh/core';
 import { CentralConfigStore, type Scope } from '../central/store.ts';
 import { openRegistry } from '../collector.ts';
-import { out, USAGE } from './usage.ts';
+import type { SqliteRegistry } from '../registry/sqlite.ts';
+import { out, usageError } from './usage.ts';
 
 export type ConfigValues = { file?: string; global?: boolean; agency?: string; site?: string; agent?: string; author?: string; comment?: string; json?: boolean; force?: boolean };
 
-/** canh-collector config push|show|history. */
-export async function configCommand(sub: string | undefined, values: ConfigValues, stateDir: string): Promise<number> {
+/** The one scope and target the flags name (push, rollback and delete take the same flags). */
+function scopeOf(cmd: string, values: ConfigValues, registry: SqliteRegistry, force: boolean): { scope: Scope; target: string } {
+  const scopes = [values.global && 'global', values.agency && 'agency', values.site && 'site', values.agent && 'agent'].filter(Boolean);
+  if (scopes.length !== 1) throw usageError(`config ${cmd}: give exactly one of --global, --agency, --site (AGENCY/SITE) or --agent`);
+  const scope = scopes[0] as Scope;
+  const target = values.agency ?? values.site ?? values.agent ?? '';
+  if (scope === 'agent' && !registry.get(target)) throw new CanhError('CANH_ERR_REGISTRY_NOT_FOUND', `no agent named "${target}" (see: agent list)`);
+  // An agency or site no registered agent belongs to reaches nobody: refused unless
+  // planned (--force), so a typo (so-ttt for so-tttt) is not stored silently.
+  if ((scope === 'agency' || scope === 'site') && !force) {
+    const known = new Set(registry.list().map((a) => (scope === 'agency' ? a.agency : `${a.agency}/${a.site}`)));
+    if (!known.has(target)) {
+      const list = [...known].sort();
+      throw new CanhError(
+        'CANH_ERR_CONFIG_UNKNOWN_TARGET',
+        `config ${cmd}: no registered agent is in ${scope} "${target}" (${scope === 'agency' ? 'agencies' : 'sites'}: ${list.join(', ') || 'none yet'}); check the name, or add --force for one whose agents are still to come`,
+      );
+    }
+  }
+  return { scope, target };
+}
+
+/** canh-collector config push|show|history|rollback|delete. */
+export async function configCommand(sub: string | undefined, arg: string | undefined, values: ConfigValues, stateDir: string): Promise<number> {
   const registry = openRegistry(stateDir);
   const store = new CentralConfigStore(registry.db);
   try {
+    if (arg !== undefined && sub !== 'rollback') throw usageError(`config ${sub ?? ''}: unexpected argument "${arg}"`);
     switch (sub) {
       case 'push': {
-        if (!values.file) {
-          process.stderr.write('canh-collector config push: --file is required\n');
-          return 2;
-        }
-        const scopes = [values.global && 'global', values.agency && 'agency', values.site && 'site', values.agent && 'agent'].filter(Boolean);
-        if (scopes.length !== 1) {
-          process.stderr.write('canh-collector config push: give exactly one of --global, --agency, --site (AGENCY/SITE) or --agent\n');
-          return 2;
-        }
-        const scope = scopes[0] as Scope;
-        const target = values.agency ?? values.site ?? values.agent ?? '';
-        if (scope === 'agent' && !registry.get(target)) {
-          process.stderr.write(`canh-collector: no agent named "${target}"\n`);
-          return 1;
-        }
-        // An agency or site no registered agent belongs to reaches nobody: refused unless
-        // planned (--force), so a typo (so-ttt for so-tttt) is not stored silently.
-        if ((scope === 'agency' || scope === 'site') && !values.force) {
-          const known = new Set(registry.list().map((a) => (scope === 'agency' ? a.agency : `${a.agency}/${a.site}`)));
-          if (!known.has(target)) {
-            const list = [...known].sort();
-            process.stderr.write(
-              `canh-collector config push: CANH_ERR_CONFIG_UNKNOWN_TARGET: no registered agent is in ${scope} "${target}" (${scope === 'agency' ? 'agencies' : 'sites'}: ${list.join(', ') || 'none yet'}); check the name, or add --force for one whose agents are still to come\n`,
-            );
-            return 2;
-          }
-        }
+        if (!values.file) throw usageError('config push: --file is required');
+        const { scope, target } = scopeOf('push', values, registry, !!values.force);
         let text: string;
         try {
           text = readFileSync(values.file, 'utf8');
         } catch (err) {
-          process.stderr.write(`canh-collector config push: CANH_ERR_CONFIG_UNREADABLE: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? String(err)})\n`);
-          return 2;
+          throw new CanhError('CANH_ERR_CONFIG_UNREADABLE', `config push: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
         }
         let doc: unknown;
         try {
           doc = parseYaml(text) as unknown;
         } catch (err) {
-          process.stderr.write(`canh-collector config push: CANH_ERR_CONFIG_INVALID: ${values.file} is not valid YAML: ${(err as Error).message.split('\n')[0]}\n`);
-          return 2;
+          throw new CanhError('CANH_ERR_CONFIG_INVALID', `config push: ${values.file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
         }
         // Validate with the agent's own schemas (its declared export), so a bad config never
         // leaves the collector. Loaded here only: `serve` does not need the agent's code.
@@ -61,10 +59,7 @@ export async function configCommand(sub: string | undefined, values: ConfigValue
         try {
           parseCentralConfig(doc);
         } catch (err) {
-          if (err instanceof ConfigError) {
-            process.stderr.write(`canh-collector: ${values.file}: ${err.message}\n`);
-            return 1;
-          }
+          if (err instanceof ConfigError) throw new CanhError('CANH_ERR_CONFIG_INVALID', `${values.file}: ${err.message}`);
           throw err;
         }
         const v = store.push({ scope, target, config: doc, author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
@@ -73,10 +68,7 @@ export async function configCommand(sub: string | undefined, values: ConfigValue
       }
       case 'show': {
         const agents = values.agent ? [registry.get(values.agent)].filter((a) => a !== undefined) : registry.list();
-        if (values.agent && !agents.length) {
-          process.stderr.write(`canh-collector: no agent named "${values.agent}"\n`);
-          return 1;
-        }
+        if (values.agent && !agents.length) throw new CanhError('CANH_ERR_REGISTRY_NOT_FOUND', `no agent named "${values.agent}" (see: agent list)`);
         const rows = agents.map((a) => {
           const want = store.resolve(a);
           const applied = store.applied(a.id);
@@ -95,13 +87,35 @@ export async function configCommand(sub: string | undefined, values: ConfigValue
         if (values.json) out(JSON.stringify(h));
         else {
           out(['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'].join('\t'));
-          for (const v of h) out([v.version, v.scope, v.target || '-', v.author || '-', new Date(v.createdAt).toISOString(), v.comment || '-'].join('\t'));
+          for (const v of h) out([v.deleted ? `${v.version} (deleted)` : v.version, v.scope, v.target || '-', v.author || '-', new Date(v.createdAt).toISOString(), v.comment || '-'].join('\t'));
         }
         return 0;
       }
+      case 'rollback': {
+        // `rollback 12`: version 12 again for its own scope; `rollback --agency A`: the
+        // version before A's current one. Either way a new version, so agents are told.
+        const who = { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' };
+        let v;
+        if (arg !== undefined) {
+          if (!/^\d{1,12}$/.test(arg)) throw usageError(`config rollback: "${arg}" is not a version number (see: config history)`);
+          v = store.rollback(Number(arg), who);
+        } else {
+          const { scope, target } = scopeOf('rollback', values, registry, true);
+          const prev = store.previous(scope, target);
+          if (!prev) throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `config rollback: ${scope}${target ? ` ${target}` : ''} has no earlier version to return to (see: config history)`);
+          v = store.rollback(prev.version, who);
+        }
+        out(`config version ${v.version} stored for ${v.scope}${v.target ? ` ${v.target}` : ''} (${v.comment}); connected agents receive it within a few seconds`);
+        return 0;
+      }
+      case 'delete': {
+        const { scope, target } = scopeOf('delete', values, registry, true);
+        const v = store.remove(scope, target, { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
+        out(`central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${v.version}); its agents fall back to a wider scope or their local config within a few seconds`);
+        return 0;
+      }
       default:
-        process.stderr.write(`canh-collector config: unknown subcommand "${sub ?? ''}"\n${USAGE}\n`);
-        return 2;
+        throw usageError(`config: unknown subcommand "${sub ?? ''}"`);
     }
   } finally {
     registry.close();

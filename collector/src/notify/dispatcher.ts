@@ -22,6 +22,7 @@ import type { Alert, GroupState, Silence } from '../alerts/types.ts';
 import { fingerprint, severityRank, type Rule } from '../alerts/rules.ts';
 import { silencedBy } from '../alerts/silences.ts';
 import { inMaintenance } from '../alerts/maintenance.ts';
+import { storedCovers, storedOpen, type StoredMaintenance } from '../alerts/maintenance-store.ts';
 import { inhibitedBy } from '../alerts/inhibit.ts';
 import type { MailRenderer } from './templates/index.ts';
 
@@ -46,8 +47,11 @@ export class Dispatcher {
   private readonly rules: ReadonlyMap<string, Rule>;
   private readonly renderer: MailRenderer;
   private readonly log: Logger;
+  /** Windows added by `canh-collector maintenance add` (the config file's are in cfg). */
+  private readonly windows: () => readonly StoredMaintenance[];
 
-  constructor(deps: { cfg: AlertingConfig; store: AlertStore; tracker: AlertTracker; rules: ReadonlyMap<string, Rule>; renderer: MailRenderer; log: Logger }) {
+  constructor(deps: { cfg: AlertingConfig; store: AlertStore; tracker: AlertTracker; rules: ReadonlyMap<string, Rule>; renderer: MailRenderer; log: Logger; windows?: () => readonly StoredMaintenance[] }) {
+    this.windows = deps.windows ?? (() => []);
     this.cfg = deps.cfg;
     this.store = deps.store;
     this.tracker = deps.tracker;
@@ -67,6 +71,14 @@ export class Dispatcher {
     return this.rules.get(a.rule)?.send_resolved ?? this.cfg.grouping.send_resolved;
   }
 
+  private windowCache: { at: number; list: readonly StoredMaintenance[] } | undefined;
+
+  /** The CLI's windows, read once per round (muted() runs for every alert of it). */
+  private windowsAt(now: number): readonly StoredMaintenance[] {
+    if (this.windowCache?.at !== now) this.windowCache = { at: now, list: this.windows() };
+    return this.windowCache.list;
+  }
+
   /** Why a firing alert sends no mail now, if it does not. */
   muted(a: Alert, now: number, silences: readonly Silence[]): MuteReason | undefined {
     const labels = { ...a.labels, severity: a.severity };
@@ -74,6 +86,8 @@ export class Dispatcher {
     if (s) return { kind: 'silence', by: s.id };
     const w = inMaintenance(this.cfg.maintenance, labels, now, this.cfg.timezone);
     if (w) return { kind: 'maintenance', by: w.name };
+    const cw = this.windowsAt(now).find((x) => storedCovers(x, labels) && storedOpen(x, now, this.cfg.timezone));
+    if (cw) return { kind: 'maintenance', by: cw.name };
     const src = inhibitedBy(a, [...this.tracker.alerts.values(), ...this.recent], this.cfg.inhibit_rules, now, this.cfg.inhibit_grace);
     if (src) return { kind: 'inhibited', by: `${src.rule} ${JSON.stringify(src.labels)}` };
     return undefined;

@@ -90,6 +90,11 @@ export class SqliteRegistry implements AgentRegistry {
     return this.get(a.id);
   }
 
+  /** Delete a revoked agent's row (`agent remove`); false when it is unknown or not revoked. */
+  remove(id: string): boolean {
+    return Number(this.db.prepare('DELETE FROM agents WHERE id = ? AND revoked_at IS NOT NULL').run(id).changes) > 0;
+  }
+
   list(): AgentRecord[] {
     return (this.db.prepare('SELECT * FROM agents ORDER BY agency, site, name').all() as unknown as Row[]).map(toRecord);
   }

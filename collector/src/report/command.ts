@@ -1,22 +1,25 @@
 // canh-collector report: the monthly report per agency, as HTML or PDF, from InfluxDB.
-//   canh-collector report --month 2026-11 [--agency A] [--lang vi|en] [--format html|pdf]
-//                         [--out FILE] [--tz Asia/Ho_Chi_Minh] [--config FILE]
+//   canh-collector report --month 2026-11 [--agency A] [--lang vi|en] [--format html|pdf|docx]
+//                         [--out FILE] [--tz Asia/Ho_Chi_Minh] [--appendix] [--config FILE]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CanhError, createLogger } from '@canh/core';
 import { loadCollectorConfig } from '../config.ts';
 import { InfluxWriter } from '../influx/writer.ts';
-import { monthRange, zoneOffset } from './month.ts';
+import { checkZone, monthRange, zoneOffset } from './month.ts';
 import { htmlToPdf } from './pdf.ts';
-import { buildReport } from './report.ts';
+import { buildReport, ruleTitles } from './report.ts';
 import { buildYearReport } from './year.ts';
+import { renderDocx } from './render-docx.ts';
+import { defaultRules, effectiveRules } from '../alerts/rules.ts';
 
-export const REPORT_USAGE = `usage: canh-collector report [--month YYYY-MM | --year YYYY] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE] [--tz ZONE] [--config FILE]
+export const REPORT_USAGE = `usage: canh-collector report [--month YYYY-MM | --year YYYY] [--agency A] [--lang vi|en] [--format html|pdf|docx] [--out FILE] [--tz ZONE] [--appendix] [--config FILE]
   --month   the month to report (default: the previous month)
   --year    a yearly report instead: one line per month per agency (YYYY)
   --agency  one agency (default: every agency with data, one section each)
   --lang    vi or en (default: report.language of the config, vi)
-  --format  html (default, or from --out's extension) or pdf (needs Debian's chromium)
+  --format  html (default, or from --out's extension), pdf (needs Debian's chromium) or docx (Word)
+  --appendix  add the InfluxQL statements behind every figure (default: report.appendix of the config, off)
   --out     output file (default canh-report-MONTH[-AGENCY].FORMAT)
   --tz      time zone of the month's boundaries (default: report.time_zone of the config, Asia/Ho_Chi_Minh)`;
 
@@ -40,25 +43,27 @@ export async function reportCommand(argv: string[]): Promise<number> {
         format: { type: 'string' },
         out: { type: 'string', short: 'o' },
         tz: { type: 'string' },
+        appendix: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err) {
-    process.stderr.write(`canh-collector report: ${(err as Error).message}\n${REPORT_USAGE}\n`);
-    return 2;
+    throw new CanhError('CANH_ERR_CLI_USAGE', `report: ${(err as Error).message}\n${REPORT_USAGE}`);
   }
   if (values.help) {
     process.stdout.write(`${REPORT_USAGE}\n`);
     return 0;
   }
   if (values.lang !== undefined && values.lang !== 'vi' && values.lang !== 'en') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--lang must be vi or en, not "${values.lang}"`);
-  const format = values.format ?? (values.out?.toLowerCase().endsWith('.pdf') ? 'pdf' : 'html');
-  if (format !== 'html' && format !== 'pdf') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--format must be html or pdf, not "${format}"`);
+  const ext = /\.(pdf|docx|html?)$/i.exec(values.out ?? '')?.[1]?.toLowerCase();
+  const format = values.format ?? (ext === 'pdf' || ext === 'docx' ? ext : 'html');
+  if (format !== 'html' && format !== 'pdf' && format !== 'docx') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--format must be html, pdf or docx, not "${format}"`);
 
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
   // The flags win over the config file's report section.
   const lang = values.lang ?? config.report.language;
   const tz = values.tz ?? config.report.time_zone;
+  checkZone(tz); // before the default month is worked out in it
   const month = values.month ?? previousMonth(Date.now(), tz);
   monthRange(month, tz); // fail on a bad month or zone before touching InfluxDB
   const log = createLogger({ name: 'canh-collector', level: config.log_level === 'info' ? 'warn' : config.log_level });
@@ -104,12 +109,24 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${yout}: yearly report for ${values.year} (${y.agencies.map((a) => a.agency).join(', ') || 'no agencies'})\n`);
     return 0;
   }
-  const built = await buildReport(influx, { month, timeZone: tz, database: config.influx.database, agency: values.agency, lang, resolution: 'auto' });
+  const rules = config.alerting ? effectiveRules(config.alerting) : defaultRules();
+  const built = await buildReport(influx, {
+    month,
+    timeZone: tz,
+    database: config.influx.database,
+    agency: values.agency,
+    lang,
+    header: config.report.header,
+    names: { agencies: { ...config.alerting?.agencies, ...config.report.agencies }, hosts: config.report.hosts, rules: ruleTitles(rules, lang) },
+    appendix: values.appendix ?? config.report.appendix,
+    resolution: 'auto',
+  });
   if (values.agency && built.agencies.every((a) => !a.report.checks.length && !a.report.agents.length && !a.report.events.total)) {
     process.stderr.write(`canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`);
   }
   const out = values.out ?? `canh-report-${month}${values.agency ? `-${values.agency}` : ''}.${format}`;
   if (format === 'pdf') writeFileSync(out, await htmlToPdf(built.html));
+  else if (format === 'docx') writeFileSync(out, await renderDocx(built.input));
   else writeFileSync(out, built.html);
   process.stdout.write(`${out}: report for ${month} (${built.agencies.map((a) => a.report.agency).join(', ') || 'no agencies'})\n`);
   return 0;

@@ -43,12 +43,14 @@ export interface Uplink {
 
 export interface AgentOnline {
   host: string;
-  /** 5-minute intervals with at least one point of the agent's own. */
-  present: number;
-  /** 5-minute intervals from the month start (or first report) to the month end (or now). */
-  expected: number;
+  /** Watched: from the month start (or the agent's first point) to the month end (or now), ms. */
+  monitoredMs: number;
+  /** Of that, disconnected: from each online=0 to the next online=1, ms. */
+  offlineMs: number;
   onlinePct: number | null;
   disconnects: number;
+  /** The disconnection intervals, longest first (at most 3). */
+  outages: { start: number; end: number }[];
 }
 
 export interface AlertEpisode {
@@ -58,6 +60,9 @@ export interface AlertEpisode {
   firedAt: number;
   resolvedAt: number | null;
   minutes: number | null;
+  /** Someone acknowledged it (status page, API, CLI): it was handled, not resolved by itself. */
+  acknowledgedBy: string | null;
+  acknowledgedAt: number | null;
 }
 
 export interface CertExpiry {
@@ -85,12 +90,21 @@ export interface AgencyReport {
     /** Attacks on web portals (web_access detector): per site, requests and sources. */
     web: { total: number; sites: { site: string; occurrences: number; sources: number; exploits: number }[] };
   };
-  alerts: { episodes: AlertEpisode[]; fired: number; resolved: number; mttrMinutes: number | null; stillFiring: { rule: string; host: string; since: number }[] };
+  alerts: {
+    episodes: AlertEpisode[];
+    fired: number;
+    resolved: number;
+    /** Resolved after someone acknowledged it (đã xử lý). */
+    handled: number;
+    /** Resolved with nobody's acknowledgement (tự phục hồi). */
+    selfResolved: number;
+    mttrMinutes: number | null;
+    stillFiring: { rule: string; host: string; since: number; acknowledged: boolean }[];
+  };
   certs: CertExpiry[];
 }
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
-const BUCKET_MS = 5 * 60_000;
 export const CERT_WARN_DAYS = 30;
 
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -196,16 +210,41 @@ function uplinks(source: 'snmp' | 'net', range: MonthRange, q: Record<QueryId, R
   });
 }
 
+/**
+ * Online time from disconnection intervals: the collector writes online=0 when an agent's
+ * connection ends and online=1 when it connects. Counting 5-minute buckets with data would
+ * call an agent that was away and then sent its spool 100 % online.
+ */
 function agents(range: MonthRange, q: Record<QueryId, Row[]>, now: number): AgentOnline[] {
   const first = new Map(q.agent_first.map((r) => [s(r.host), r.time]));
-  const disc = new Map(q.agent_disconnects.map((r) => [s(r.host), n(r.disconnects)]));
-  const until = Math.min(range.end, Math.ceil(now / BUCKET_MS) * BUCKET_MS);
+  const before = new Map(q.agent_state_before.map((r) => [s(r.host), n(r.online)]));
+  const changes = groupBy(q.agent_states, (r) => s(r.host));
+  const until = Math.min(range.end, now);
+  const hosts = new Set([...first.keys()].filter((h) => first.get(h)! < until));
   const out: AgentOnline[] = [];
-  for (const [host, rows] of groupBy(q.agent_presence, (r) => s(r.host))) {
-    const from = Math.max(range.start, Math.floor((first.get(host) ?? range.start) / BUCKET_MS) * BUCKET_MS);
-    const expected = Math.max(0, Math.round((until - from) / BUCKET_MS));
-    const present = rows.filter((r) => n(r.points) > 0 && r.time >= from && r.time < until).length;
-    out.push({ host, present, expected, onlinePct: expected ? Math.min(100, (present / expected) * 100) : null, disconnects: disc.get(host) ?? 0 });
+  for (const host of hosts) {
+    const from = Math.max(range.start, first.get(host) ?? range.start);
+    if (until <= from) continue;
+    const rows = (changes.get(host) ?? []).filter((r) => r.online !== null && r.online !== undefined).sort((a, b) => a.time - b.time);
+    // Disconnected at the start when its last word before the month was online=0.
+    let downSince: number | null = before.get(host) === 0 ? from : null;
+    const outages: { start: number; end: number }[] = [];
+    let disconnects = 0;
+    for (const r of rows) {
+      if (r.time >= until) break;
+      if (n(r.online) === 0) {
+        disconnects++;
+        downSince ??= Math.max(from, r.time);
+      } else if (downSince !== null) {
+        if (r.time > downSince) outages.push({ start: downSince, end: r.time });
+        downSince = null;
+      }
+    }
+    if (downSince !== null && until > downSince) outages.push({ start: downSince, end: until });
+    const monitoredMs = until - from;
+    const offlineMs = outages.reduce((a, o) => a + (o.end - o.start), 0);
+    outages.sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
+    out.push({ host, monitoredMs, offlineMs, onlinePct: ((monitoredMs - offlineMs) / monitoredMs) * 100, disconnects, outages: outages.slice(0, 3) });
   }
   return out.sort((a, b) => (a.onlinePct ?? 100) - (b.onlinePct ?? 100) || a.host.localeCompare(b.host));
 }
@@ -262,7 +301,7 @@ function events(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['eve
 
 /** An alert instance: its tags (rule, agency, host and the rule's labels) without severity, which can rise during an episode. */
 function alertInstance(r: Row): string {
-  const skip = new Set(['time', 'state', 'value', 'summary', 'severity', '_measurement']);
+  const skip = new Set(['time', 'state', 'value', 'summary', 'severity', 'acknowledged_by', '_measurement']);
   return Object.keys(r)
     .filter((k) => !skip.has(k))
     .sort()
@@ -277,8 +316,11 @@ function alerts(q: Record<QueryId, Row[]>): AgencyReport['alerts'] {
     let open: AlertEpisode | undefined;
     for (const r of rows) {
       if (r.state === 'firing' && !open) {
-        open = { rule: s(r.rule), host: s(r.host), severity: s(r.severity), firedAt: r.time, resolvedAt: null, minutes: null };
+        open = { rule: s(r.rule), host: s(r.host), severity: s(r.severity), firedAt: r.time, resolvedAt: null, minutes: null, acknowledgedBy: null, acknowledgedAt: null };
         episodes.push(open);
+      } else if (r.state === 'acknowledged' && open && open.acknowledgedAt === null) {
+        open.acknowledgedBy = s(r.acknowledged_by);
+        open.acknowledgedAt = r.time;
       } else if (r.state === 'resolved' && open) {
         open.resolvedAt = r.time;
         open.minutes = (r.time - open.firedAt) / 60_000;
@@ -288,14 +330,20 @@ function alerts(q: Record<QueryId, Row[]>): AgencyReport['alerts'] {
   }
   episodes.sort((a, b) => a.firedAt - b.firedAt);
   const done = episodes.filter((e) => e.minutes !== null);
+  // An acknowledgement is the series' last word while the alert still fires.
   const stillFiring = q.alert_last_state
-    .filter((r) => r.state === 'firing')
-    .map((r) => ({ rule: s(r.rule), host: s(r.host), since: r.time }))
+    .filter((r) => r.state === 'firing' || r.state === 'acknowledged')
+    .map((r) => {
+      const ep = episodes.findLast((e) => e.rule === s(r.rule) && e.host === s(r.host) && e.resolvedAt === null);
+      return { rule: s(r.rule), host: s(r.host), since: ep?.firedAt ?? r.time, acknowledged: r.state === 'acknowledged' || !!ep?.acknowledgedBy };
+    })
     .sort((a, b) => a.since - b.since);
   return {
     episodes,
     fired: episodes.length,
     resolved: done.length,
+    handled: done.filter((e) => e.acknowledgedBy !== null).length,
+    selfResolved: done.filter((e) => e.acknowledgedBy === null).length,
     mttrMinutes: done.length ? done.reduce((a, e) => a + e.minutes!, 0) / done.length : null,
     stillFiring,
   };

@@ -15,7 +15,7 @@ export interface MonthRange {
   days: number[];
 }
 
-function checkZone(timeZone: string): void {
+export function checkZone(timeZone: string): void {
   try {
     new Intl.DateTimeFormat('en', { timeZone });
   } catch {

@@ -5,7 +5,9 @@ import type { Lang } from './i18n.ts';
 import { monthRange, type MonthRange } from './month.ts';
 import { goDuration } from '../influx/retention.ts';
 import { answerRows, bucketSeries, buildQueries, listAgencies, runQueries, type QueryClient, type QueryId, type ReportSource, type Row } from './queries.ts';
-import { renderHtml } from './render-html.ts';
+import { renderHtml, type RenderInput } from './render-html.ts';
+import { DEFAULT_HEADER, type Names, type ReportHeader } from './document.ts';
+import { defaultRules } from '../alerts/rules.ts';
 
 export interface ReportOptions {
   month: string;
@@ -24,6 +26,12 @@ export interface ReportOptions {
   rawPeriodMs?: number;
   rollupPolicy?: string;
   eventsPolicy?: string;
+  /** The official header and signature block (config `report.header`). */
+  header?: Partial<ReportHeader>;
+  /** Display names; rule titles default to the shipped rules'. */
+  names?: Partial<Names>;
+  /** The appendix of InfluxQL statements (off unless asked for). */
+  appendix?: boolean;
 }
 
 const BUCKET_MS = 300_000;
@@ -49,6 +57,8 @@ export interface BuiltReport {
   range: MonthRange;
   agencies: { report: AgencyReport; queries: Record<QueryId, string> }[];
   html: string;
+  /** What render-docx.ts needs to write the same document. */
+  input: RenderInput;
 }
 
 export async function buildReport(client: QueryClient, opts: ReportOptions): Promise<BuiltReport> {
@@ -68,6 +78,25 @@ export async function buildReport(client: QueryClient, opts: ReportOptions): Pro
     const rows = rollup ? fromBuckets(answers) : answers;
     agencies.push({ report: computeReport(agency, range, rows, now), queries });
   }
-  const html = renderHtml({ range, lang: opts.lang, generatedAt: now, database: opts.database, agencies });
-  return { range, agencies, html };
+  const input: RenderInput = {
+    range,
+    lang: opts.lang,
+    generatedAt: now,
+    database: opts.database,
+    agencies,
+    header: { ...DEFAULT_HEADER, ...opts.header },
+    names: { agencies: opts.names?.agencies ?? {}, hosts: opts.names?.hosts ?? {}, rules: opts.names?.rules ?? ruleTitles(defaultRules(), opts.lang) },
+    appendix: opts.appendix ?? false,
+  };
+  return { range, agencies, html: renderHtml(input), input };
+}
+
+/** Rule titles in a language, by rule name: what the report calls an alert. */
+export function ruleTitles(rules: readonly { name: string; title?: string | Partial<Record<Lang, string>> }[], lang: Lang): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of rules) {
+    const title = typeof r.title === 'string' ? r.title : r.title?.[lang];
+    if (title) out[r.name] = title;
+  }
+  return out;
 }

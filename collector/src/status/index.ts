@@ -12,6 +12,7 @@ import { renderLogin, renderStatus, type AlertRow, type EventRow, type SilenceRo
 import type { Lang } from './i18n.ts';
 import type { AlertingView } from './alerting.ts';
 import { ServiceBoard } from './services.ts';
+import { ackToken, handleAckPost } from './ack.ts';
 
 /** What other parts of the collector can show on the page. */
 export interface StatusSources {
@@ -22,6 +23,8 @@ export interface StatusSources {
   smtp?(): Promise<StatusData['smtp']> | StatusData['smtp'];
   /** Firing alerts in both languages with what mutes them, maintenance windows, agency names. */
   alerting?(): AlertingView;
+  /** Acknowledge a firing alert as this user (status/ack.ts). */
+  acknowledge?(id: number, by: string, comment: string): unknown;
 }
 
 export interface StatusOptions {
@@ -119,7 +122,18 @@ export class StatusPage {
           return true;
         }
         const refresh = refreshOf(url, this.opts.refreshSeconds ?? 30);
-        res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderStatus(lang, { ...(await this.data()), refresh }, user));
+        const sid = cookie(req.headers.cookie, COOKIE)!;
+        res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderStatus(lang, { ...(await this.data()), refresh, ackToken: ackToken(sid) }, user));
+        return true;
+      }
+      case '/status/ack': {
+        const sid = cookie(req.headers.cookie, COOKIE);
+        const user = this.sessions.user(sid);
+        if (!user || req.method !== 'POST') {
+          res.writeHead(303, { location: `/login?next=${encodeURIComponent('/status')}&lang=${lang}` }).end();
+          return true;
+        }
+        await handleAckPost(req, res, { user, id: sid! }, new URLSearchParams(await readBody(req, 8192)), this.sources.acknowledge?.bind(this.sources));
         return true;
       }
       default:

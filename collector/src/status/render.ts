@@ -5,6 +5,7 @@ import { eventMessage, eventTypeName, severityName } from '@canh/core';
 import { TEXT, type Lang, type Words } from './i18n.ts';
 import type { AlertingView, StatusAlert } from './alerting.ts';
 import type { ServiceRow } from './services.ts';
+import { ackCell, ackColumn, type AckShown } from './ack.ts';
 
 export interface AgentRow {
   name: string;
@@ -24,6 +25,9 @@ export interface AlertRow {
   host: string;
   since: number;
   summary: string;
+  /** The alert's id, for the acknowledge button, and who acknowledged it. */
+  id?: number;
+  ack?: AckShown;
 }
 
 export interface SilenceRow {
@@ -68,6 +72,8 @@ export interface StatusData {
   /** Seconds between reloads; 0: off. */
   refresh?: number;
   now?: number;
+  /** The session's token for the acknowledge forms (status/ack.ts). */
+  ackToken?: string;
 }
 
 export function esc(s: unknown): string {
@@ -152,8 +158,8 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
       ? `<p class="muted">${esc(w.notConfigured)}</p>`
       : d.alerts.length === 0
         ? `<p>${esc(w.noAlerts)}</p>`
-        : `<table><tr><th>${esc(w.rule)}</th><th>${esc(w.severity)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.since)}</th><th>${esc(w.message)}</th></tr>${d.alerts
-            .map((a) => `<tr><td>${esc(a.rule)}</td><td><span class="sev-${esc(a.severity)}">${esc(w.sev[a.severity] ?? a.severity)}</span></td><td>${esc(a.agency)}</td><td>${esc(a.host)}</td><td>${esc(when(a.since, w, tz, lang))}</td><td>${esc(a.summary)}</td></tr>`)
+        : `<table><tr><th>${esc(w.rule)}</th><th>${esc(w.severity)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.since)}</th><th>${esc(w.message)}</th><th>${esc(ackColumn(lang))}</th></tr>${d.alerts
+            .map((a) => `<tr><td>${esc(a.rule)}</td><td><span class="sev-${esc(a.severity)}">${esc(w.sev[a.severity] ?? a.severity)}</span></td><td>${esc(a.agency)}</td><td>${esc(a.host)}</td><td>${esc(when(a.since, w, tz, lang))}</td><td>${esc(a.summary)}</td><td>${ackCell(a, lang, d.ackToken, (t) => when(t, w, tz, lang), esc)}</td></tr>`)
             .join('')}</table>`;
   const silences =
     d.silences === undefined

@@ -1,0 +1,120 @@
+// canh-collector maintenance add|list|remove: maintenance windows from the command line,
+// kept in collector.db beside silences; the running collector reads them every round.
+//   canh-collector maintenance add --name "thay UPS" --agency so-tttt --from "2026-12-13 22:00" --until "2026-12-14 02:00" --comment "phiếu 1234"
+//   canh-collector maintenance add --name "sao lưu" host=db01 --days sun --start 01:00 --end 03:00 --comment "sao lưu tuần"
+//   canh-collector maintenance list [--all] [--json] | maintenance remove ID
+import { mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CanhError } from '@canh/core';
+import { DatabaseSync } from 'node:sqlite';
+import { loadCollectorConfig } from '../config.ts';
+import { defaultRules, effectiveRules } from '../alerts/rules.ts';
+import { knownAlertLabels } from '../alerts/silences.ts';
+import { createMaintenance, describeWindow, maintenanceJson, MaintenanceStore, storedOpen, storedOver } from '../alerts/maintenance-store.ts';
+import { formatMatcher } from '../alerts/matchers.ts';
+import { out, parseArgsError, usageError } from './usage.ts';
+
+export const MAINTENANCE_USAGE = `usage: canh-collector maintenance add --name N [--agency A]... [MATCHER...] (--from TIME --until TIME | --start HH:MM --end HH:MM [--days sun,sat] [--tz ZONE]) --comment C [--author X] [--force]
+       canh-collector maintenance list [--all] [--json]
+       canh-collector maintenance remove ID
+TIME: 2026-12-13T22:00:00+07:00, 2026-12-13 22:00 or 13/12/2026 22:00 (day first), the last two in alerting.timezone`;
+
+function defaultAuthor(): string {
+  try {
+    return process.env.SUDO_USER ?? userInfo().username;
+  } catch {
+    return '';
+  }
+}
+
+export function maintenanceCommand(argv: string[], opts: { now?: () => number } = {}): number {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        name: { type: 'string' },
+        agency: { type: 'string', multiple: true },
+        matcher: { type: 'string', short: 'm', multiple: true },
+        from: { type: 'string' },
+        until: { type: 'string' },
+        days: { type: 'string' },
+        start: { type: 'string' },
+        end: { type: 'string' },
+        tz: { type: 'string' },
+        author: { type: 'string', short: 'a' },
+        comment: { type: 'string' },
+        all: { type: 'boolean' },
+        json: { type: 'boolean' },
+        force: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw parseArgsError(err, MAINTENANCE_USAGE);
+  }
+  const { values, positionals } = parsed;
+  const [sub, ...rest] = positionals;
+  if (sub !== 'add' && sub !== 'list' && sub !== 'remove') throw usageError(`maintenance: unknown subcommand "${sub ?? ''}"`, MAINTENANCE_USAGE);
+  if (sub === 'list' && rest.length) throw usageError(`maintenance list: unexpected argument "${rest[0]}"`, MAINTENANCE_USAGE);
+  if (sub === 'remove' && rest.length !== 1) throw usageError('maintenance remove: name one window id (see: maintenance list)', MAINTENANCE_USAGE);
+  const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
+  const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
+  const now = (opts.now ?? Date.now)();
+  mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
+  const db = new DatabaseSync(join(config.state_dir, 'collector.db'));
+  try {
+    db.exec('PRAGMA busy_timeout = 5000');
+    const store = new MaintenanceStore(db);
+    if (sub === 'add') {
+      const w = createMaintenance(
+        {
+          name: values.name,
+          agencies: values.agency,
+          matchers: [...rest, ...(values.matcher ?? [])],
+          from: values.from,
+          until: values.until,
+          days: values.days,
+          start: values.start,
+          end: values.end,
+          timezone: values.tz,
+          createdBy: values.author ?? defaultAuthor(),
+          comment: values.comment,
+        },
+        now,
+        values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
+        tz,
+      );
+      store.add(w);
+      if (values.json) out(JSON.stringify(maintenanceJson(w, now, tz)));
+      else out(`maintenance window ${w.id} added: "${w.name}" ${describeWindow(w, tz)}, covering ${[...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ')}`);
+      return 0;
+    }
+    if (sub === 'list') {
+      const list = store.list().filter((w) => values.all || !storedOver(w, now));
+      const fromFile = config.alerting?.maintenance ?? [];
+      if (values.json) {
+        out(JSON.stringify({ cli: list.map((w) => maintenanceJson(w, now, tz)), config: fromFile }));
+        return 0;
+      }
+      out(['ID', 'OPEN', 'NAME', 'WHEN', 'COVERS', 'AUTHOR', 'COMMENT'].join('\t'));
+      for (const w of list) {
+        const covers = [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ');
+        out([w.id, storedOpen(w, now, tz) ? 'yes' : 'no', w.name, describeWindow(w, tz), covers, w.createdBy, w.comment].join('\t'));
+      }
+      for (const w of fromFile) {
+        out(['(config file)', '-', w.name, `${w.days ? w.days.join(',') : 'every day'} ${w.start}–${w.end} (${w.timezone ?? tz})`, [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ') || '*', '-', '-'].join('\t'));
+      }
+      return 0;
+    }
+    const w = store.remove(rest[0]!);
+    if (!w) throw new CanhError('CANH_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window "${rest[0]}" added by the CLI (see: maintenance list; windows of the config file are changed there)`);
+    out(`maintenance window ${w.id} ("${w.name}") removed`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
