@@ -12,6 +12,7 @@ import { SqliteRegistry } from './registry/sqlite.ts';
 import type { AgentRegistry } from './registry/types.ts';
 import { InfluxWriter } from './influx/writer.ts';
 import { CollectorSpool } from './influx/spool.ts';
+import { EventTimes } from './event-times.ts';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -79,6 +80,21 @@ export class Collector {
     );
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes, minFree: config.spool.min_free as MinFree }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (text, n) => this.spool.storeText(text, n);
+    const eventLog = deps.log.child({ component: 'event-times' });
+    let probeLoggedAt = -Infinity;
+    const eventTimes = new EventTimes({
+      probe: (q) => this.writer.query(q, i.database),
+      retentionPolicy: i.retention_policy,
+      onProbeError: (err) => {
+        // Once a minute at most: InfluxDB down is already logged by the writer.
+        if (performance.now() - probeLoggedAt < 60_000) return;
+        probeLoggedAt = performance.now();
+        eventLog.warn({ err: err.message, ...eventTimes.stats }, 'could not look up stored security events in InfluxDB; event times chosen from what this collector knows (see docs/delivery.md)');
+      },
+    });
+    // Events in the spool are not in InfluxDB yet: their times are taken.
+    const learnt = this.spool.forEachRecord((text) => eventTimes.learnLines(text));
+    if (learnt) eventLog.info({ events: learnt }, 'security events waiting in the spool: their stored times are reserved');
     if (config.alerting) this.engine = this.newEngine(config);
     const current = (): AlertEngine | undefined => this.engine;
     this.status = new StatusPage(
@@ -114,6 +130,7 @@ export class Collector {
       log: deps.log.child({ component: 'receiver' }),
       hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
       central: this.central,
+      eventTimes,
       health: () => {
         const r = this.reloadStats;
         const sp = this.spool;

@@ -15,6 +15,7 @@ import type { CollectorConfig } from './config.ts';
 import type { AgentRecord, AgentRegistry } from './registry/types.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import { encodeBatch, identityOf, identityTags, type Identity } from './identity.ts';
+import { EventTimes } from './event-times.ts';
 import type { CentralConfigStore } from './central/store.ts';
 
 /** Run several hook sets as one: every onBatch/onAgentState, the first http that handles. */
@@ -101,6 +102,8 @@ export class CollectorServer {
   private readonly central: CentralConfigStore | undefined;
   /** More of the collector's state for /healthz (config reloads). */
   private readonly health: (() => Record<string, unknown>) | undefined;
+  /** Where each security event is stored (collector/src/event-times.ts). */
+  readonly eventTimes: EventTimes;
   private centralSeen = 0;
   /**
    * Connections not read from because the write queue reached the writer's high-water
@@ -118,8 +121,12 @@ export class CollectorServer {
   /** Running mean of lines per batch: how much one resumed connection is expected to add. */
   private batchLines = 100;
 
-  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
+  constructor(
+    config: CollectorConfig,
+    deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown>; eventTimes?: EventTimes },
+  ) {
     this.config = config;
+    this.eventTimes = deps.eventTimes ?? new EventTimes();
     this.registry = deps.registry;
     this.writer = deps.writer;
     this.log = deps.log;
@@ -334,7 +341,14 @@ export class CollectorServer {
     this.stats.events += batch.events.length;
     this.throttle(conn, points + batch.events.length);
     this.hooks.onBatch?.(conn.identity, conn.agent, batch);
-    const { lines, refused } = encodeBatch(batch, conn.identity, conn.encoder);
+    // Events need the seconds they fall in looked up in InfluxDB first (what a restart
+    // forgot); the alert engine above has them already, so a mail never waits for this.
+    if (batch.events.length) void this.eventTimes.prepare(conn.identity, batch.events).then(() => this.store(conn, batch, log));
+    else this.store(conn, batch, log);
+  }
+
+  private store(conn: Conn, batch: Batch, log: Logger): void {
+    const { lines, refused } = encodeBatch(batch, conn.identity, conn.encoder, this.eventTimes);
     if (refused) {
       this.stats.refusedPoints += refused;
       log.warn({ seq: batch.seq, refused }, 'points without any writable field were refused');
