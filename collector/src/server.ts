@@ -343,7 +343,12 @@ export class CollectorServer {
     this.hooks.onBatch?.(conn.identity, conn.agent, batch);
     // Events need the seconds they fall in looked up in InfluxDB first (what a restart
     // forgot); the alert engine above has them already, so a mail never waits for this.
-    if (batch.events.length) void this.eventTimes.prepare(conn.identity, batch.events).then(() => this.store(conn, batch, log));
+    if (batch.events.length)
+      void this.eventTimes
+        .prepare(conn.identity, batch.events)
+        .then(() => this.store(conn, batch, log))
+        // A bug, not a state: unacked, so the agent sends the batch again.
+        .catch((err: Error) => log.error({ err: err.message, seq: batch.seq }, 'could not store a batch of security events'));
     else this.store(conn, batch, log);
   }
 
