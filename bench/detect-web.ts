@@ -10,18 +10,14 @@
 // `dpkg-deb -x` into a temporary directory (its postinst registers with an online API and
 // fails without a network, which would leave dpkg half-configured). It runs from there
 // with a private config directory: the package's offline hub copy, the nginx collection's
-// parsers and scenarios (base-http-scenarios, http-cve) enabled by symlink as the package's
-// postinst would, its local API on a free loopback port with an SQLite file, no central API.
-// Replay mode (`crowdsec -dsn file://LOG -type syslog`) reads the file once with the log's
+// parsers and scenarios (base-http-scenarios, http-cve) and the linux collection's
+// dateparse-enrich (log times) and syslog-logs parsers enabled by symlink as the package's
+// postinst would (cscli cannot, offline), its local API on a free loopback port with an
+// SQLite file (the agent wants one even in replay mode), no central API.
+// Replay mode (`crowdsec -dsn file://LOG -type nginx`) reads the file once with the log's
 // own timestamps. Attackers found = the source addresses of the alerts in its database.
 // Nothing of CrowdSec (code, scenarios, data) is kept after the run or in this repository.
-//
-// The offline hub in Debian 12's crowdsec 1.4.6 has no `non-syslog` parser (the s00-raw
-// stage that turns a plain file line into a message for nginx-logs), so plain combined
-// lines (`-type nginx`) reach no scenario at all. CrowdSec therefore reads the same requests
-// wrapped as nginx's syslog output (`Dec  7 10:00:00 web01 nginx: <combined line>`, what
-// `access_log syslog:...` sends), which its syslog-logs parser unwraps; Canh reads the
-// plain file.
+// Both read the same plain file.
 //
 // Printed for each: lines/s (wall), CPU ms per 1,000 lines (user+sys, start-up included,
 // and after subtracting a run on an empty log), max RSS, and the labelled attackers each
@@ -57,10 +53,6 @@ const p2 = (n: number) => String(n).padStart(2, '0');
 const timeLocal = (ms: number) => {
   const d = new Date(ms);
   return `${p2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
-};
-const syslogTime = (ms: number) => {
-  const d = new Date(ms);
-  return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
 };
 
 const BROWSERS = [
@@ -112,9 +104,8 @@ function attack(kind: Kind, ua: string): Req[] {
   }
 }
 
-function generate(plain: string, syslog: string): { attackers: Map<string, Kind>; lines: number } {
+function generate(plain: string): { attackers: Map<string, Kind>; lines: number } {
   const out: string[] = [];
-  const wrapped: string[] = [];
   const attackers = new Map<string, Kind>();
   let t = Date.UTC(new Date().getUTCFullYear(), 0, 12, 8);
   let next = 0;
@@ -123,7 +114,6 @@ function generate(plain: string, syslog: string): { attackers: Map<string, Kind>
   const line = (ms: number, ip: string, r: Req) => {
     const l = `${ip} - - [${timeLocal(ms)}] "${r.method} ${r.target} HTTP/1.1" ${r.status} ${200 + Math.floor(rnd() * 30_000)} "-" "${r.ua}"`;
     out.push(l);
-    wrapped.push(`${syslogTime(ms)} web01 nginx: ${l}`);
   };
   // Visitors: a pool of clients, each visit a page and some of its static files.
   const pool = Array.from({ length: 3000 }, () => `10.${Math.floor(rnd() * 4)}.${Math.floor(rnd() * 250)}.${1 + Math.floor(rnd() * 250)}`);
@@ -159,7 +149,6 @@ function generate(plain: string, syslog: string): { attackers: Map<string, Kind>
   }
   for (const [at, ip, r] of pending) line(at, ip, r);
   writeFileSync(plain, `${out.join('\n')}\n`);
-  writeFileSync(syslog, `${wrapped.join('\n')}\n`);
   return { attackers, lines: out.length };
 }
 
@@ -280,8 +269,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canh-bench-web-'));
   try {
     const plain = join(dir, 'access.log');
-    const wrapped = join(dir, 'access-syslog.log');
-    const { attackers, lines } = generate(plain, wrapped);
+    const { attackers, lines } = generate(plain);
     const attackLines = readFileSync(plain, 'utf8').split('\n').filter((l) => l.startsWith('198.1')).length;
     console.log(`bench:detect-web: ${lines} lines (${(readFileSync(plain).length / 2 ** 20).toFixed(1)} MiB), ${attackLines} attack lines (${((attackLines / lines) * 100).toFixed(1)} %) from ${attackers.size} labelled attackers`);
 
@@ -304,8 +292,8 @@ async function main(): Promise<void> {
     try {
       const pkg = unpackCrowdsec(dir);
       const config = configureCrowdsec(pkg, join(dir, 'crowdsec'), await freePort('tcp'));
-      csStart = timed(join(pkg, 'usr/bin/crowdsec'), ['-c', config, '-dsn', `file://${empty}`, '-type', 'syslog'], { cwd: join(dir, 'crowdsec') });
-      cs = timed(join(pkg, 'usr/bin/crowdsec'), ['-c', config, '-dsn', `file://${wrapped}`, '-type', 'syslog'], { cwd: join(dir, 'crowdsec') });
+      csStart = timed(join(pkg, 'usr/bin/crowdsec'), ['-c', config, '-dsn', `file://${empty}`, '-type', 'nginx'], { cwd: join(dir, 'crowdsec') });
+      cs = timed(join(pkg, 'usr/bin/crowdsec'), ['-c', config, '-dsn', `file://${plain}`, '-type', 'nginx'], { cwd: join(dir, 'crowdsec') });
       if (cs.code !== 0) throw new Error(`crowdsec exited ${cs.code}: ${cs.stderr.split('\n').slice(-5).join(' | ')}`);
       const db = new DatabaseSync(join(dir, 'crowdsec/data/crowdsec.db'), { readOnly: true });
       for (const r of db.prepare('SELECT source_ip FROM alerts').all()) if (typeof r.source_ip === 'string' && r.source_ip) csSet.add(r.source_ip);
