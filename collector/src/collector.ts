@@ -16,6 +16,7 @@ import { policyWriter, StorageManager } from './influx/retention.ts';
 import { diskPoint, diskUsage, type DiskUsage } from './influx/capacity.ts';
 import { encodePoint } from '@canh/protocol';
 import { hostname } from 'node:os';
+import { EventTimes } from './event-times.ts';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -107,6 +108,22 @@ export class Collector {
         }),
     );
     this.storage = this.storages[0]!;
+    const eventLog = deps.log.child({ component: 'event-times' });
+    let probeLoggedAt = -Infinity;
+    const eventTimes = new EventTimes({
+      probe: (q) => this.writer.query(q, i.database),
+      retentionPolicy: i.retention_policy,
+      onProbeError: (err) => {
+        // Once a minute at most: InfluxDB down is already logged by the writer.
+        if (performance.now() - probeLoggedAt < 60_000) return;
+        probeLoggedAt = performance.now();
+        eventLog.warn({ err: err.message, ...eventTimes.stats }, 'could not look up stored security events in InfluxDB; event times chosen from what this collector knows (see docs/delivery.md)');
+      },
+    });
+    // Events in the spools are not in InfluxDB yet: their times are taken.
+    let learnt = 0;
+    for (const t of this.writer.targets) learnt += t.spool.forEachRecord((text) => eventTimes.learnLines(text));
+    if (learnt) eventLog.info({ events: learnt }, 'security events waiting in the spool: their stored times are reserved');
     if (config.alerting) this.engine = this.newEngine(config);
     const current = (): AlertEngine | undefined => this.engine;
     this.status = new StatusPage(
@@ -162,6 +179,7 @@ export class Collector {
       log: deps.log.child({ component: 'receiver' }),
       hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
       central: this.central,
+      eventTimes,
       health: () => {
         const r = this.reloadStats;
         const sp = this.spool;

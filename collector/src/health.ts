@@ -13,7 +13,7 @@ import type { CollectorSpool } from './influx/spool.ts';
 export const HEALTH_INTERVAL_MS = 10_000;
 
 export interface HealthSources {
-  server: { stats: CollectorStats };
+  server: { stats: CollectorStats; eventTimes?: { stats: { unprobed: number } } };
   writer: Pick<InfluxWriter, 'stats' | 'write'>;
   spool: Pick<CollectorSpool, 'pendingRecords'>;
 }
@@ -30,6 +30,8 @@ export function healthLine(s: HealthSources, at: number, host = hostname()): str
     influx_queued: w.queued,
     influx_failures: w.failures,
     spooled: s.spool.pendingRecords,
+    // Seconds whose security events were placed without asking InfluxDB (docs/delivery.md).
+    ...(s.server.eventTimes ? { events_unprobed: s.server.eventTimes.stats.unprobed } : {}),
   };
   return encodePoint({ name: 'collector', time: at, tags: { collector: host.slice(0, 128) || 'collector' }, fields, int: Object.keys(fields) })!;
 }

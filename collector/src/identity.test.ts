@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAgentMessage, PointEncoder, RowsWriter, type Batch, type Point, type Row } from '@canh/protocol';
 import { encodeBatch, EventTimes, identityTags } from './identity.ts';
+import { parseEventLine } from './event-times.ts';
 
 const id = { host: 'real-host', agency: 'so-tttt', site: 'dc' };
 
@@ -16,7 +17,7 @@ describe('encodeBatch', () => {
     );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^security_event,agency=so-tttt,detector=auth_log,host=real-host,mitre=T1110\.001,severity=high,site=dc,type=brute_force message="m",count=9i,src_ip="203\.0\.113\.7",evidence_count=3\.0 \d{1,3}$/,
+      /^security_event,agency=so-tttt,detector=auth_log,host=real-host,mitre=T1110\.001,severity=high,site=dc,type=brute_force event_uid="[0-9a-f]{12}",message="m",count=9i,src_ip="203\.0\.113\.7",evidence_count=3\.0 \d{1,3}$/,
     );
   });
   it('stores each distinct event of one second at its own millisecond, within that second', () => {
@@ -49,6 +50,21 @@ describe('encodeBatch', () => {
     const last = times.place(id, { ...e, message: 'the last one' });
     expect(got.has(last)).toBe(false);
     expect(last >= 9_000 && last < 10_000).toBe(true);
+  });
+  it('event_uid is the first field; an attacker-written message or evidence cannot pose as it when the spool is read back', () => {
+    const times = new EventTimes();
+    const e = { time: 11_000, detector: 'auth_log', type: 'brute_force', severity: 'high' as const, message: 'x" event_uid="000000000000",a=', evidence: { event_uid: '000000000001', user: 'event_uid="000000000002"' }, count: 1 };
+    const [line] = encodeBatch({ points: [], events: [e] }, id, undefined, times).lines;
+    expect(line).toMatch(/ event_uid="[0-9a-f]{12}",message=/);
+    expect(line).toContain('evidence_event_uid="000000000001"');
+    const uid = / event_uid="([0-9a-f]{12})"/.exec(line!)![1]!;
+    expect(uid).not.toMatch(/^00000000000[012]$/);
+    expect(parseEventLine(line!)).toMatchObject({ host: 'real-host', type: 'brute_force', uid: Number.parseInt(uid, 16), time: Number(line!.split(' ').pop()) });
+    // What a restarted collector learns from that line keeps the event's millisecond for it alone.
+    const fresh = new EventTimes();
+    expect(fresh.learnLines(`${line!}\ncpu,host=x v=1 5`)).toBe(1);
+    expect(fresh.place(id, e)).toBe(Number(line!.split(' ').pop()));
+    expect(fresh.place(id, { ...e, message: 'another' })).not.toBe(Number(line!.split(' ').pop()));
   });
   it('counts points with nothing writable as refused', () => {
     const r = encodeBatch({ points: [{ name: 'cpu', time: 1, tags: {}, fields: { v: Number.NaN } }], events: [] }, id);

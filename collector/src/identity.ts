@@ -5,7 +5,7 @@ import type { AgentRecord } from './registry/types.ts';
 import { EventTimes } from './event-times.ts';
 
 export { EventTimes };
-/** The receiver's ledger of stored event times (one per collector process). */
+/** A ledger for callers without their own (each collector's receiver has its own, which also asks InfluxDB). */
 export const eventTimes = new EventTimes();
 
 export interface Identity {
@@ -19,10 +19,11 @@ export function identityOf(a: AgentRecord): Identity {
 }
 
 /** Field names the event itself uses; evidence with the same name is prefixed. */
-const EVENT_FIELDS = new Set(['message', 'count']);
+const EVENT_FIELDS = new Set(['event_uid', 'message', 'count']);
 
-export function eventToPoint(e: SecurityEvent, time: number): Point {
-  const fields: Point['fields'] = { message: e.message, count: e.count };
+/** `uid` (EventTimes) goes first among the fields: the collector reads it back from its spool. */
+export function eventToPoint(e: SecurityEvent, time: number, uid?: string): Point {
+  const fields: Point['fields'] = { ...(uid ? { event_uid: uid } : {}), message: e.message, count: e.count };
   for (const [k, v] of Object.entries(e.evidence)) fields[EVENT_FIELDS.has(k) ? `evidence_${k}` : k] = v;
   const tags: Record<string, string> = { type: e.type, severity: e.severity, detector: e.detector };
   if (e.mitre) tags.mitre = e.mitre;
@@ -72,7 +73,8 @@ export function encodeBatch(batch: BatchContent, id: Identity, encoder?: PointEn
       }
   }
   for (const e of batch.events) {
-    const l = encodePoint(eventToPoint(e, times.place(id, e)), tags);
+    const { time, uid } = times.placeWithUid(id, e);
+    const l = encodePoint(eventToPoint(e, time, uid), tags);
     if (l) lines.push(l);
     else refused++;
   }

@@ -20,6 +20,7 @@ import { AckHistogram } from './ack-histogram.ts';
 /** What the receiver needs of the writer: one InfluxWriter, or the set of targets (influx/targets.ts). */
 export type BatchSink = Pick<InfluxWriter, 'writeText' | 'write' | 'room' | 'stats' | 'ping' | 'onProgress'>;
 import { encodeBatch, identityOf, identityTags, type Identity } from './identity.ts';
+import { EventTimes } from './event-times.ts';
 import type { CentralConfigStore } from './central/store.ts';
 
 /** Run several hook sets as one: every onBatch/onAgentState, the first http that handles. */
@@ -108,6 +109,8 @@ export class CollectorServer {
   private readonly central: CentralConfigStore | undefined;
   /** More of the collector's state for /healthz (config reloads). */
   private readonly health: (() => Record<string, unknown>) | undefined;
+  /** Where each security event is stored (collector/src/event-times.ts). */
+  readonly eventTimes: EventTimes;
   private centralSeen = 0;
   /**
    * Connections not read from because the write queue reached the writer's high-water
@@ -125,8 +128,12 @@ export class CollectorServer {
   /** Running mean of lines per batch: how much one resumed connection is expected to add. */
   private batchLines = 100;
 
-  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: BatchSink; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
+  constructor(
+    config: CollectorConfig,
+    deps: { registry: AgentRegistry; writer: BatchSink; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown>; eventTimes?: EventTimes },
+  ) {
     this.config = config;
+    this.eventTimes = deps.eventTimes ?? new EventTimes();
     this.registry = deps.registry;
     this.writer = deps.writer;
     this.log = deps.log;
@@ -344,7 +351,19 @@ export class CollectorServer {
     this.stats.events += batch.events.length;
     this.throttle(conn, points + batch.events.length);
     this.hooks.onBatch?.(conn.identity, conn.agent, batch);
-    const { lines, refused } = encodeBatch(batch, conn.identity, conn.encoder);
+    // Events need the seconds they fall in looked up in InfluxDB first (what a restart
+    // forgot); the alert engine above has them already, so a mail never waits for this.
+    if (batch.events.length)
+      void this.eventTimes
+        .prepare(conn.identity, batch.events)
+        .then(() => this.store(conn, batch, log, receivedAt))
+        // A bug, not a state: unacked, so the agent sends the batch again.
+        .catch((err: Error) => log.error({ err: err.message, seq: batch.seq }, 'could not store a batch of security events'));
+    else this.store(conn, batch, log, receivedAt);
+  }
+
+  private store(conn: Conn, batch: Batch, log: Logger, receivedAt: number): void {
+    const { lines, refused } = encodeBatch(batch, conn.identity, conn.encoder, this.eventTimes);
     if (refused) {
       this.stats.refusedPoints += refused;
       log.warn({ seq: batch.seq, refused }, 'points without any writable field were refused');

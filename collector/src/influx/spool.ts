@@ -86,6 +86,18 @@ export class CollectorSpool {
     return true;
   }
 
+  /** Call `fn` with the text of every record not yet delivered, oldest first; sums what it returns. */
+  forEachRecord(fn: (text: string) => number): number {
+    let sum = 0;
+    let after = 0;
+    for (;;) {
+      const records = this.spool.after(after, 100);
+      if (!records.length) return sum;
+      for (const r of records) sum += fn(String(r.frame));
+      after = records.at(-1)!.seq;
+    }
+  }
+
   /** The spool's disk refuses new records now (a gauge; it clears when space returns). */
   get diskFull(): boolean {
     return this.spool.stats().diskFull ?? false;

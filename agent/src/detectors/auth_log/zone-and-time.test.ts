@@ -56,6 +56,23 @@ describe('the host zone', () => {
     const cfg = detect({ TZ: 'UTC' }, 'timezone=Asia/Ho_Chi_Minh');
     expect(cfg[0]).toMatchObject({ timezone: 'Asia/Ho_Chi_Minh', timezone_from: 'config' });
   });
+
+  // Observation 3's last part: off_hours_privileged_login must judge the hour the line says,
+  // in the zone it was read in — a UTC host's 20:00 login is off hours, its 12:00 one is not.
+  it.each(['UTC', 'Asia/Ho_Chi_Minh'])('off-hours logins are judged by the line\'s own clock on a %s host', (tz) => {
+    const r = spawnSync(process.execPath, [join(repo, 'agent/src/cli.ts'), 'detect', 'auth_log'], {
+      input: ['Dec  3 20:00:00 h sshd[5]: Accepted publickey for root from 192.0.2.10 port 4000 ssh2', 'Dec  3 12:00:00 h sshd[6]: Accepted publickey for root from 192.0.2.11 port 4000 ssh2', ''].join('\n'),
+      encoding: 'utf8',
+      env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml', TZ: tz },
+    });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event?: { type: string; evidence: Record<string, unknown>; message: string } })
+      .flatMap((o) => (o.event ? [o.event] : []));
+    expect(events.map((e) => [e.type, e.evidence.src_ip, e.evidence.local_time])).toEqual([['off_hours_privileged_login', '192.0.2.10', '20:00']]);
+    expect(events[0]!.message).toContain(`at 20:00 (${tz})`);
+  });
 });
 
 describe('counting by event time (a backlog read at once)', () => {

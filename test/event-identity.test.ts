@@ -1,0 +1,165 @@
+// No security event point can overwrite another (issue 18, "identity of an event in
+// storage"), proven against a real InfluxDB and real collector restarts: two distinct
+// events forced onto the same millisecond (their content digests collide), the first
+// stored before a restart and the second after it, are two points; resending both
+// afterwards still gives two. The same holds when the first never reached InfluxDB
+// (down) and waits in the collector's spool across the restart.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { WebSocket } from 'ws';
+import { encode, PROTOCOL_VERSION, type SecurityEvent } from '@canh/protocol';
+import { Collector } from '../collector/src/collector.ts';
+import { parseCollectorConfig } from '../collector/src/config.ts';
+import { eventDigest } from '../collector/src/event-times.ts';
+import { healthLine } from '../collector/src/health.ts';
+import { seriesRows, startInfluxd, type Influxd } from './helpers/influxd.ts';
+import { until } from '../agent/src/detectors/testing.ts';
+
+let influx: Influxd;
+let dir: string;
+const log = pino({ level: process.env.CANH_TEST_LOG ?? 'silent' });
+
+beforeAll(async () => {
+  influx = await startInfluxd();
+  dir = mkdtempSync(join(tmpdir(), 'canh-event-identity-'));
+}, 60_000);
+
+afterAll(async () => {
+  await influx?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function startCollector(stateDir: string): Promise<Collector> {
+  const c = new Collector(
+    parseCollectorConfig({ listen: { host: '127.0.0.1', port: 0 }, state_dir: stateDir, influx: { url: influx.url, database: 'canh', flush_interval: 50, timeout: 2000 } }),
+    { log },
+  );
+  await c.start();
+  return c;
+}
+
+/** A raw agent connection: sends batches, collects acks. */
+async function connect(c: Collector, token: string): Promise<{ send(seq: number, events: SecurityEvent[]): Promise<void>; close(): void }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${c.server.port}/v1/agent`, { headers: { authorization: `Bearer ${token}` } });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 'raw', hostname: 'x', os: 'test', spool_batches: 0, dropped_points: 0 })));
+    ws.once('message', () => resolve());
+    ws.once('error', reject);
+  });
+  const acks = new Set<number>();
+  ws.on('message', (m) => {
+    const msg = JSON.parse(String(m)) as { type: string; seq: number };
+    if (msg.type === 'ack') acks.add(msg.seq);
+  });
+  return {
+    async send(seq, events) {
+      ws.send(encode({ type: 'batch', seq, points: [], events }));
+      expect(await until(() => acks.has(seq), 20_000), `ack of batch ${seq}`).toBe(true);
+    },
+    close: () => ws.close(),
+  };
+}
+
+const second = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+const bf = (ip: string, t = second): SecurityEvent => ({
+  time: t,
+  detector: 'auth_log',
+  type: 'brute_force',
+  severity: 'high',
+  mitre: 'T1110.001',
+  message: `Brute-force attack: 5 failed logins from ${ip} within 10m for root`,
+  evidence: { src_ip: ip, users: 'root', user_count: 1, total_failures: 5 },
+  count: 5,
+});
+
+/** A second event from another address whose digest lands on the same millisecond as `a`'s. */
+function collidingWith(host: string, a: SecurityEvent): SecurityEvent {
+  const want = eventDigest(host, a, 0) % 1000;
+  for (let i = 1; i < 200_000; i++) {
+    const b = bf(`198.51.${100 + Math.floor(i / 250)}.${i % 250}`, a.time);
+    if (b.evidence.src_ip !== a.evidence.src_ip && eventDigest(host, b, 0) % 1000 === want) return b;
+  }
+  throw new Error('no colliding event found');
+}
+
+async function stored(host: string): Promise<{ ip: string; time: number }[]> {
+  const rows = seriesRows(await influx.query(`SELECT src_ip FROM security_event WHERE host = '${host}'`, 'canh'));
+  return rows.map((r) => ({ ip: String(r.src_ip), time: Number(r.time) })).sort((x, y) => x.time - y.time);
+}
+
+describe('security event identity in InfluxDB', () => {
+  it('two events forced onto one millisecond, one before and one after a collector restart, are two points; resent, still two', async () => {
+    const stateDir = join(dir, 'restart');
+    let c = await startCollector(stateDir);
+    const { token } = c.registry.add({ name: 'coll01', agency: 'so-tttt', site: 'dc1' });
+    const a = bf('203.0.113.50');
+    const b = collidingWith('coll01', a);
+    let conn = await connect(c, token);
+    await conn.send(1, [a]);
+    conn.close();
+    await c.stop();
+
+    c = await startCollector(stateDir);
+    conn = await connect(c, token);
+    await conn.send(2, [b]);
+    // Acked means written: both are there before any resend.
+    expect((await stored('coll01')).map((r) => r.ip).sort()).toEqual([a.evidence.src_ip, b.evidence.src_ip].sort());
+    // The agent resends both (acks it did not see), to the collector that has just restarted.
+    await conn.send(1, [a]);
+    await conn.send(2, [b]);
+    conn.close();
+    await c.stop();
+
+    c = await startCollector(stateDir);
+    conn = await connect(c, token);
+    await conn.send(2, [b]);
+    await conn.send(1, [a]);
+    conn.close();
+    await c.stop();
+
+    const rows = await stored('coll01');
+    expect(rows.map((r) => r.ip).sort()).toEqual([a.evidence.src_ip, b.evidence.src_ip].sort());
+    // Both in the second they happened; the second one moved off the first one's millisecond.
+    for (const r of rows) expect(r.time - (r.time % 1000)).toBe(second);
+    expect(rows[0]!.time).not.toBe(rows[1]!.time);
+    expect(rows.find((r) => r.ip === a.evidence.src_ip)!.time).toBe(second + (eventDigest('coll01', a, 0) % 1000));
+  }, 120_000);
+
+  it('the same with the first event still in the collector spool (InfluxDB down) across the restart', async () => {
+    const stateDir = join(dir, 'spooled');
+    let c = await startCollector(stateDir);
+    const { token } = c.registry.add({ name: 'coll02', agency: 'so-tttt', site: 'dc1' });
+    const a = bf('203.0.113.60', second - 5000);
+    const b = collidingWith('coll02', a);
+    await influx.kill9();
+    try {
+      let conn = await connect(c, token);
+      await conn.send(1, [a]); // acked from the collector's spool
+      expect(c.spool.pendingRecords).toBeGreaterThan(0);
+      conn.close();
+      await c.stop();
+
+      c = await startCollector(stateDir);
+      conn = await connect(c, token);
+      await conn.send(2, [b]);
+      await conn.send(1, [a]); // resent while it still waits in the spool
+      conn.close();
+      // Placed without InfluxDB's answer: counted where the operator sees it.
+      expect(c.server.eventTimes.stats.probeFailures).toBeGreaterThan(0);
+      expect(healthLine(c, 1)).toMatch(/events_unprobed=[1-9]\d*i/);
+    } finally {
+      await influx.restart();
+    }
+    // The spool drains into the InfluxDB that is back.
+    expect(await until(() => c.spool.pendingRecords === 0, 60_000)).toBe(true);
+    await c.stop();
+    const rows = await stored('coll02');
+    expect(rows.map((r) => r.ip).sort()).toEqual([a.evidence.src_ip, b.evidence.src_ip].sort());
+    expect(rows[0]!.time).not.toBe(rows[1]!.time);
+    // The first keeps its millisecond: the second never sat on it (a resend moved would hide that).
+    expect(rows.find((r) => r.ip === a.evidence.src_ip)!.time).toBe(a.time + (eventDigest('coll02', a, 0) % 1000));
+  }, 120_000);
+});
