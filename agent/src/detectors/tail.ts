@@ -37,6 +37,8 @@ export class LogFollower {
   /** Offset just past the last newline delivered. */
   private offset = 0;
   private partial: Buffer = Buffer.alloc(0);
+  /** The read buffer, kept: a poll a second must not allocate 64 KiB each time. */
+  private buf: Buffer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
@@ -147,7 +149,7 @@ export class LogFollower {
   private async drain(final: boolean): Promise<void> {
     const fh = this.fh;
     if (!fh) return;
-    const buf = Buffer.alloc(CHUNK);
+    const buf = (this.buf ??= Buffer.allocUnsafe(CHUNK));
     let pos = this.offset + this.partial.length;
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
@@ -221,7 +223,8 @@ export class LogFollower {
       this.offset = 0;
       this.partial = Buffer.alloc(0);
     }
-    await this.drain(false);
+    // Nothing written since the last read: no read (one trip through the thread pool less per idle poll).
+    if (cur.size !== this.offset + this.partial.length) await this.drain(false);
     const st = await stat(this.o.path).catch(() => undefined);
     if (st && st.ino !== this.ino) {
       // Rotated: whatever was written to the old file before the rename comes first.
