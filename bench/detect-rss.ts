@@ -1,11 +1,13 @@
 // bench:detect-rss — memory while a 1 GiB auth log goes through Canh (issue 21: RSS stays
 // ≤ 80 MiB while following a 1 GiB log).
-//   (a) `canh-agent detect auth_log --file F` (from source, every line's verdict printed to a
+//   (a) `canh-agent detect auth_log --file F` (every line's verdict printed to a
 //       pipe this script drains): max RSS by /usr/bin/time, lines/s and CPU.
 //   (b) when BENCH_DETECT_RSS_AGENT=1 (default): canh-agent `run` with only the auth_log
 //       detector, `from_beginning: true` on the same file, reporting to a real collector and
 //       InfluxDB; its RSS is sampled every 200 ms (/proc/<pid>/status VmRSS) until its saved
 //       position reaches the end of the file.
+// Both run as installed: the bundle dist/canh-agent.cjs with the Node options it ships with
+// (agent/src/node-flags.ts) when `npm run build:agent` has made it, else the source.
 // The log is bench:detect's generator (bench/lib/authlog-gen.ts) run on until the size is
 // reached: the same mix of sshd/PAM/mail/FTP lines, ~60 % failures from many addresses.
 //
@@ -19,10 +21,16 @@ import { registerAgents, root, sleep, startCollector } from './lib/harness.ts';
 import { startInfluxd } from '../test/helpers/influxd.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { spawnManaged } from '../test/helpers/process.ts';
+import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
 
 const MIB = Number(process.env.BENCH_DETECT_RSS_MIB ?? 1024);
 const AGENT = (process.env.BENCH_DETECT_RSS_AGENT ?? '1') !== '0';
 const TARGET_MIB = 80;
+// The agent as it is installed: the bundle with its shipped Node options when `npm run
+// build:agent` has made it, else the source (type stripping: ~120 MiB before any work).
+const BUNDLE = join(root, 'dist/canh-agent.cjs');
+const AGENT_ARGS = existsSync(BUNDLE) ? [...AGENT_NODE_FLAGS, BUNDLE] : [join(root, 'agent/src/cli.ts')];
+const FORM = existsSync(BUNDLE) ? `bundle with ${AGENT_NODE_FLAGS.join(' ')}` : 'source';
 // Bytes per generated line, measured on bench:detect's 200,000 lines (21.5 MiB).
 const BYTES_PER_LINE = 112.9;
 
@@ -94,7 +102,7 @@ async function runAgent(dir: string, log: string, size: number): Promise<{ maxRs
       detectors: [{ type: 'auth_log', path: log, from_beginning: true, timezone: 'UTC' }],
     }),
   );
-  const proc = spawnManaged(process.execPath, [join(root, 'agent/src/cli.ts'), 'run', '--config', cfg], { name: 'agent' });
+  const proc = spawnManaged(process.execPath, [...AGENT_ARGS, 'run', '--config', cfg], { name: 'agent' });
   const pid = proc.pid!;
   const t0 = Date.now();
   let max = 0;
@@ -135,7 +143,7 @@ async function main(): Promise<void> {
     const lines = Math.round((MIB * 1048576) / BYTES_PER_LINE);
     const g = generate(log, lines);
     const size = statSync(log).size;
-    console.log(`bench:detect-rss: ${lines} lines (${(size / 1048576).toFixed(0)} MiB), ${g.attackers.size} attacking addresses generated`);
+    console.log(`bench:detect-rss: ${lines} lines (${(size / 1048576).toFixed(0)} MiB), ${g.attackers.size} attacking addresses generated; canh-agent from the ${FORM}`);
     const d = await runDetect(log);
     const ok = d.summary?.lines === lines;
     console.log(
