@@ -26,6 +26,8 @@ export interface FollowOptions {
   maxLineBytes?: number;
   log: Logger;
   onLines(lines: string[]): void;
+  /** Called after each poll (a detector's periodic work rides on the poll's timer: one wake-up instead of two). */
+  onPoll?(): void;
 }
 
 const CHUNK = 64 * 1024;
@@ -57,7 +59,10 @@ export class LogFollower {
     const loop = () => {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
-        void this.poll().finally(loop);
+        void this.poll()
+          .then(() => this.o.onPoll?.())
+          .catch((err: unknown) => this.o.log.error({ err }, 'log poll handler failed'))
+          .finally(loop);
       }, this.o.pollMs);
     };
     loop();
@@ -217,6 +222,10 @@ export class LogFollower {
       await this.openAt(this.o.path, st.ino, st.ino === this.ino ? this.offset : 0);
     }
     if (!this.fh) return;
+    // The idle case in one trip through the thread pool: the path still names our file (same
+    // inode, so the same size an fstat would give) and nothing was written since the last read.
+    const now = await stat(this.o.path).catch(() => undefined);
+    if (now && now.ino === this.ino && now.size === this.offset + this.partial.length) return this.save();
     const cur = await this.fh.stat();
     if (cur.size < this.offset) {
       this.o.log.info({ path: this.o.path, was: this.offset, now: cur.size }, 'log file was truncated; reading it from the start');
