@@ -13,6 +13,9 @@ export const CLI_OPTIONS = {
   set: { type: 'string', multiple: true },
 } as const;
 
+/** First argument of the short-lived copy of the agent that validates a running one's config (validate-child.ts). */
+export const VALIDATE_FOR_RUN = '__validate-for-run';
+
 /** Whether argv runs the agent as a service (`run`, the default command), not a one-off command. */
 export function isRunCommand(argv: readonly string[]): boolean {
   if (argv[0] === 'service') return false;

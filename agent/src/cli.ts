@@ -9,15 +9,12 @@
 import { parseArgs } from 'node:util';
 import { CanhError, createLogger } from '@canh/core';
 import type { Logger } from 'pino';
-import { loadConfig, ConfigError, type AgentConfig } from './config.ts';
-import { Agent } from './agent.ts';
-import { runCheck } from './check.ts';
-import { runDetect } from './detect.ts';
+import type { AgentConfig } from './config.ts';
 import { AGENT_VERSION } from './version.ts';
-import { serviceCommand } from './service/command.ts';
-import { CLI_OPTIONS } from './cli-options.ts';
+import { CLI_OPTIONS, VALIDATE_FOR_RUN } from './cli-options.ts';
 import { zodLeftOut } from './zod-mode.ts';
-import { loadConfigInChild, parseCentralInChild, validateForRun, VALIDATE_FOR_RUN } from './validate-child.ts';
+// What each command needs is loaded when it runs: `detect` and `--version` do not pay for
+// every input and detector of `run` (about half a second of CPU from source).
 
 const USAGE = `usage: canh-agent [run|check|detect] --config FILE [--validate] [--input NAME]... [--version]
 
@@ -33,10 +30,11 @@ Config: ${'/etc/canh/agent.yaml'} unless --config or CANH_AGENT_CONFIG says othe
 export async function main(argv: string[]): Promise<number> {
   // `service` has its own options (--purge, --binary...), so it is routed before parsing.
   if (argv[0] === 'service') {
+    const { serviceCommand } = await import('./service/command.ts');
     return serviceCommand(argv.slice(1)).catch(coded);
   }
   // The short-lived copy of the agent that validates the config of a running one.
-  if (argv[0] === VALIDATE_FOR_RUN) return validateForRun(argv.slice(1));
+  if (argv[0] === VALIDATE_FOR_RUN) return (await import('./validate-child.ts')).validateForRun(argv.slice(1));
   let args;
   try {
     args = parseArgs({
@@ -60,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? 'run';
   if (command === 'detect') return detectCommand(positionals[1] ?? '', values).catch(coded);
   const file = values.config ?? process.env.CANH_AGENT_CONFIG ?? '/etc/canh/agent.yaml';
+  const { loadConfig } = await import('./config.ts');
+  const { loadConfigInChild, parseCentralInChild } = await import('./validate-child.ts');
   let config;
   try {
     config = zodLeftOut() ? loadConfigInChild(file) : loadConfig(file);
@@ -73,11 +73,12 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger({ name: 'canh-agent', level: config.agent.log_level });
   switch (command) {
     case 'check': {
+      const { runCheck } = await import('./check.ts');
       const errors = await runCheck(config, log, (l) => process.stdout.write(`${l}\n`), { only: values.input });
       return errors ? 1 : 0;
     }
     case 'run':
-      return runAgent(config, log).catch(coded);
+      return runAgent(config, log, zodLeftOut() ? parseCentralInChild : undefined).catch(coded);
     default:
       process.stderr.write(`canh-agent: unknown command "${command}"\n${USAGE}\n`);
       return 2;
@@ -100,14 +101,16 @@ async function detectCommand(detector: string, values: { file?: string; set?: st
     buf = [];
     if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
   };
+  const { runDetect } = await import('./detect.ts');
   const rc = await runDetect(detector, { file: values.file, set: values.set }, Object.assign((l: string) => void buf.push(l), { drain }));
   await drain();
   return rc;
 }
 
 /** `run`: the agent until SIGINT or SIGTERM. Another agent on this state_dir, or a spool that cannot be opened, is a CanhError. */
-async function runAgent(config: AgentConfig, log: Logger): Promise<number> {
-  const agent = new Agent(config, { log, ...(zodLeftOut() ? { parseCentral: (raw: unknown) => parseCentralInChild(raw) } : {}) });
+async function runAgent(config: AgentConfig, log: Logger, parseCentral: (typeof import('./validate-child.ts'))['parseCentralInChild'] | undefined): Promise<number> {
+  const { Agent } = await import('./agent.ts');
+  const agent = new Agent(config, { log, ...(parseCentral ? { parseCentral } : {}) });
   await agent.start();
   log.info({ version: AGENT_VERSION, inputs: config.inputs.map((i) => i.type), collectors: config.collector.collectorUrls }, 'canh-agent started');
   await new Promise<void>((resolve) => {
@@ -126,7 +129,7 @@ if (import.meta.main) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`canh-agent: ${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+      process.stderr.write(`canh-agent: ${err instanceof CanhError && err.code === 'CANH_ERR_CONFIG_INVALID' ? err.message : ((err as Error).stack ?? String(err))}\n`);
       process.exitCode = 1;
     },
   );

@@ -6,7 +6,6 @@
 // with the file). Needs no config file and no collector; the detector's defaults apply
 // unless --set says otherwise.
 import { open, readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { CanhError } from '@canh/core';
@@ -14,10 +13,7 @@ import authLog from './detectors/auth_log/index.ts';
 import { LogReplay } from './detectors/auth_log/replay.ts';
 import { hostTimeZone } from './detectors/auth_log/host-zone.ts';
 import type { AuthRecord } from './detectors/auth_log/parse.ts';
-import windowsEventlog from './detectors/windows_eventlog/index.ts';
-import { replayWindowsEvents } from './detectors/windows_eventlog/replay.ts';
-import webAccess from './detectors/web_access/index.ts';
-import { replayWebStream } from './detectors/web_access/replay.ts';
+// windows_eventlog and web_access are loaded when asked for (start-up is part of a short run).
 
 export const DETECTABLE = ['auth_log', 'windows_eventlog', 'web_access'] as const;
 
@@ -34,16 +30,54 @@ async function readInput(file: string | undefined, stdin: NodeJS.ReadableStream)
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function openLines(file: string | undefined, stdin: NodeJS.ReadableStream): Promise<AsyncIterable<string>> {
-  let input: NodeJS.ReadableStream = stdin;
+/** Longest line kept whole (as the live agent's tail.ts): a longer one is cut there, so memory stays bounded. */
+const MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * The input's lines in batches, one per chunk read: split on "\n" with a trailing "\r" taken
+ * off, as the live agent's tail.ts splits a followed file (a lone "\r" inside a line does not
+ * end it), so `detect` sees the lines the agent would. A chunk is decoded at once (a "\n"
+ * byte is never inside a UTF-8 sequence, so this equals decoding line by line) and its lines
+ * handed over together: no promise per line.
+ */
+export async function* lineBatches(input: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  let partial: Buffer = Buffer.alloc(0);
+  for await (const c of input) {
+    const chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    const data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+    const last = data.lastIndexOf(0x0a);
+    if (last < 0) {
+      partial = data;
+      if (partial.length > MAX_LINE_BYTES) {
+        yield [trimCr(partial.subarray(0, MAX_LINE_BYTES).toString('utf8'))];
+        partial = Buffer.alloc(0);
+      }
+      continue;
+    }
+    const lines = data.toString('utf8', 0, last).split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.length > MAX_LINE_BYTES / 4 && Buffer.byteLength(l) > MAX_LINE_BYTES) lines[i] = Buffer.from(l).subarray(0, MAX_LINE_BYTES).toString('utf8');
+      lines[i] = trimCr(lines[i]!);
+    }
+    partial = Buffer.from(data.subarray(last + 1));
+    yield lines;
+  }
+  if (partial.length) yield [trimCr(partial.subarray(0, MAX_LINE_BYTES).toString('utf8'))];
+}
+
+const trimCr = (l: string) => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l);
+
+async function openLines(file: string | undefined, stdin: NodeJS.ReadableStream): Promise<AsyncGenerator<string[]>> {
+  let input: AsyncIterable<Buffer | string> = stdin as AsyncIterable<Buffer | string>;
   if (file && file !== '-') {
     try {
-      input = (await open(file, 'r')).createReadStream({ highWaterMark: 256 * 1024 });
+      input = (await open(file, 'r')).createReadStream({ highWaterMark: 1024 * 1024 });
     } catch (err) {
       throw new CanhError('CANH_ERR_DETECT_UNREADABLE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`);
     }
   }
-  return createInterface({ input, crlfDelay: Infinity });
+  return lineBatches(input);
 }
 
 /** Where detect writes: one JSON text per call; `drain` (when given) is awaited now and then so output keeps pace. */
@@ -93,24 +127,28 @@ export async function runDetect(
     const rp = new LogReplay(cfg, now);
     const zoneFrom = cfg.timezone !== undefined ? 'config' : hostTimeZone().from;
     out(JSON.stringify({ detector: 'auth_log', timezone: rp.pipeline.zone, timezone_from: zoneFrom, mode: rp.pipeline.mode }));
-    const rec = (line: number, x: AuthRecord, extra: Record<string, unknown> = {}) =>
-      JSON.stringify({ line, ...extra, kind: x.kind, program: x.program, pid: x.pid, time: iso(x.time), user: x.user, src: x.src, port: x.port, service: x.service, method: x.method, invalid_user: x.invalidUser || undefined, target: x.target, detail: x.detail, level: x.level, counts: x.counts, held: x.deferred || undefined, repeat: x.repeat > 1 ? x.repeat : undefined });
+    // One object shape for every verdict (V8 serialises it on its fast path).
+    const rec = (line: number, x: AuthRecord, committed?: true) =>
+      JSON.stringify({ line, committed, kind: x.kind, program: x.program, pid: x.pid, time: iso(x.time), user: x.user, src: x.src, port: x.port, service: x.service, method: x.method, invalid_user: x.invalidUser || undefined, target: x.target, detail: x.detail, level: x.level, counts: x.counts, held: x.deferred || undefined, repeat: x.repeat > 1 ? x.repeat : undefined });
     const ev = (e: { time: number }) => JSON.stringify({ event: { ...e, time: iso(e.time) } });
     let n = 0;
     let recognised = 0;
     let events = 0;
-    for await (const text of await openLines(opts.file, stdin)) {
-      n++;
-      const r = rp.line(text);
-      if (r.record) {
-        recognised++;
-        out(rec(n, r.record));
-      } else if (r.unparsed) out(JSON.stringify({ line: n, verdict: 'unrecognised', program: r.header?.program }));
-      // Held sshd PAM failures that this line made count (no "Failed" line came for them).
-      for (const d of r.derived) if (d.counts && d !== r.record) out(rec(n, d, { committed: true }));
-      for (const e of r.events) out(ev(e));
-      events += r.events.length;
-      if (n % 2000 === 0) await out.drain?.();
+    for await (const batch of await openLines(opts.file, stdin)) {
+      for (const text of batch) {
+        n++;
+        const r = rp.line(text);
+        if (r.record) {
+          recognised++;
+          out(rec(n, r.record));
+        } else if (r.unparsed) out(JSON.stringify({ line: n, verdict: 'unrecognised', program: r.header?.program }));
+        // Held sshd PAM failures that this line made count (no "Failed" line came for them).
+        for (const d of r.derived) if (d.counts && d !== r.record) out(rec(n, d, true));
+        for (const e of r.events) out(ev(e));
+        events += r.events.length;
+        if (n % 2000 === 0) await out.drain?.();
+      }
+      await out.drain?.();
     }
     const last = rp.finish();
     for (const e of last) out(ev(e));
@@ -120,6 +158,8 @@ export async function runDetect(
     return 0;
   }
   if (detector === 'windows_eventlog') {
+    const { default: windowsEventlog } = await import('./detectors/windows_eventlog/index.ts');
+    const { replayWindowsEvents } = await import('./detectors/windows_eventlog/replay.ts');
     const cfg = options(windowsEventlog, settings);
     const text = await readInput(opts.file, stdin);
     const r = replayWindowsEvents(text, cfg);
@@ -135,6 +175,8 @@ export async function runDetect(
 
 /** web_access streams its input: an access log of a busy portal is large. */
 async function detectWebAccess(file: string | undefined, settings: Record<string, unknown>, out: (line: string) => void, stdin: NodeJS.ReadableStream): Promise<number> {
+  const { default: webAccess } = await import('./detectors/web_access/index.ts');
+  const { replayWebStream } = await import('./detectors/web_access/replay.ts');
   const cfg = options(webAccess, settings);
   let input: Readable;
   if (file && file !== '-') {

@@ -13,8 +13,9 @@ import { CanhError, type CanhErrorCode } from '@canh/core';
 import { ConfigError, loadConfig, parseCentralConfig, type AgentConfig, type CentralConfig, type InputEntry } from './config.ts';
 import { findInput } from './inputs/index.ts';
 import { findDetector } from './detectors/index.ts';
+import { VALIDATE_FOR_RUN } from './cli-options.ts';
 
-export const VALIDATE_FOR_RUN = '__validate-for-run';
+export { VALIDATE_FOR_RUN };
 
 type Entry = Omit<InputEntry, 'definition'>;
 interface Failure {

@@ -134,3 +134,40 @@ describe('LogFollower', () => {
     await a.f.stop(); // safe twice
   });
 });
+
+describe('LogFollower on its own timer', () => {
+  it('calls onPoll after each poll, and an idle poll (same file, same size) still sees the next append, a truncation and a rotation', async () => {
+    writeFileSync(log(), 'a\n');
+    const got: string[] = [];
+    let polls = 0;
+    const f = new LogFollower({
+      path: log(),
+      state,
+      stateName: 'pos.json',
+      fromBeginning: true,
+      pollMs: 20,
+      log: pino({ level: 'silent' }),
+      onLines: (l) => got.push(...l),
+      onPoll: () => polls++,
+    });
+    await f.start();
+    const until = async (pred: () => boolean) => {
+      for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pred()).toBe(true);
+    };
+    await until(() => polls >= 3);
+    expect(got).toEqual(['a']);
+    appendFileSync(log(), 'b\n');
+    await until(() => got.length === 2);
+    // copytruncate, then as many bytes as before: the size equals the old offset.
+    truncateSync(log(), 0);
+    await until(() => polls >= 8);
+    appendFileSync(log(), 'c\nd\n');
+    await until(() => got.includes('d'));
+    renameSync(log(), `${log()}.1`);
+    writeFileSync(log(), 'e\n');
+    await until(() => got.includes('e'));
+    await f.stop();
+    expect(got).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+});

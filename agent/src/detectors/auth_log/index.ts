@@ -47,6 +47,7 @@ export default defineInput({
     let acc: Accumulator | undefined;
     let follower: LogFollower | JournalFollower | undefined;
     let ticker: NodeJS.Timeout | undefined;
+    let lastTick = -Infinity;
     const handle = (events: AuthEvent[]) => acc && emit(acc, events);
     const result = (r: LineResult, line: string) => {
       if (r.unparsed) sampler.add(line);
@@ -78,10 +79,17 @@ export default defineInput({
             onLines: (lines) => {
               for (const line of lines) result(pipeline.line(line), line);
             },
+            // Held failures, updates and quiet incidents on the poll's own timer (at most once a second).
+            onPoll: () => {
+              const now = ctx.now();
+              if (now - lastTick < 1000) return;
+              lastTick = now;
+              handle(pipeline.tick());
+            },
           });
         }
         await follower.start();
-        ticker = setInterval(() => handle(pipeline.tick()), Math.max(c.poll_interval, 1000));
+        if (c.source === 'journal') ticker = setInterval(() => handle(pipeline.tick()), Math.max(c.poll_interval, 1000));
       },
       async stop() {
         if (ticker) clearInterval(ticker);

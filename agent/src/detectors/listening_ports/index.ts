@@ -9,7 +9,7 @@ import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../group-findings.ts';
-import { isLoopback, parseProcNet, type Listener, type Proto } from './parse.ts';
+import { isLoopback, noTcp6, parseProcNet, readTcpListeners, type Listener, type Proto } from './parse.ts';
 import { findOwners, type Owner } from './owners.ts';
 
 // Ports long associated with backdoors and shells; a listener there is reported high.
@@ -82,7 +82,10 @@ export default defineInput({
     const current = async (resolve: (socket: string) => boolean): Promise<Map<string, Seen>> => {
       const all: Listener[] = [];
       for (const proto of cfg.protocols as Proto[]) {
-        const text = await ctx.readFile(join(ctx.procRoot, 'net', proto)).catch(() => '');
+        const path = join(ctx.procRoot, 'net', proto);
+        // No TCPv6 socket at all (sockstat6 counts listeners too): tcp6 would be a walk of the connection hash for nothing.
+        if (proto === 'tcp6' && noTcp6(await ctx.readFile(join(ctx.procRoot, 'net', 'sockstat6')).catch(() => ''))) continue;
+        const text = proto === 'tcp' || proto === 'tcp6' ? readTcpListeners(path) : await ctx.readFile(path).catch(() => '');
         const { listeners, malformed } = parseProcNet(text, proto);
         if (malformed) ctx.log.warn({ proto, malformed }, 'skipped malformed lines in /proc/net');
         all.push(...listeners.filter((l) => !ignored.has(l.port)));

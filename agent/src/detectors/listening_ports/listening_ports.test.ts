@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import def from './index.ts';
-import { decodeAddress, parseProcNet } from './parse.ts';
+import { decodeAddress, noTcp6, parseProcNet, readTcpListeners } from './parse.ts';
 import { readmeExample, recorder, testContext, until } from '../testing.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
@@ -222,5 +222,56 @@ describe('listening_ports: another program behind a known port (real sockets, re
         evidence: expect.objectContaining({ exe: join(dir, 'evil/python3'), old_exe: join(dir, 'evil/python3'), old_exe_inode: oldInode }),
       }),
     ]);
+  });
+});
+
+describe('listening_ports: reading only the listening head of /proc/net/tcp', () => {
+  const cleanup: (() => void)[] = [];
+  afterEach(() => cleanup.splice(0).forEach((f) => f()));
+
+  it('finds every listener a full read finds, with established connections of ours in the file', async () => {
+    const srv = net.createServer((c) => cleanup.push(() => c.destroy())).listen(0, '127.0.0.1');
+    const srv6 = net.createServer((c) => cleanup.push(() => c.destroy())).listen(0, '::1');
+    await Promise.all([new Promise((r) => srv.on('listening', r)), new Promise((r) => srv6.on('listening', r))]);
+    cleanup.push(() => srv.close(), () => srv6.close());
+    const clients: net.Socket[] = [];
+    for (let i = 0; i < 20; i++) {
+      clients.push(net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1'), net.connect((srv6.address() as net.AddressInfo).port, '::1'));
+    }
+    await Promise.all(clients.map((c) => new Promise((r) => c.on('connect', r))));
+    cleanup.push(() => clients.forEach((c) => c.destroy()));
+    // A TCPv6 listener exists: sockstat6 must not let tcp6 be skipped.
+    expect(noTcp6(readFileSync('/proc/net/sockstat6', 'latin1'))).toBe(false);
+    expect([noTcp6('TCP6: inuse 0\nUDP6: inuse 3\n'), noTcp6('TCP6: inuse 10\n'), noTcp6('')]).toEqual([true, false, false]);
+    for (const proto of ['tcp', 'tcp6'] as const) {
+      const full = readFileSync(`/proc/net/${proto}`, 'latin1');
+      // Ours are there: established lines (01) as well as the listener.
+      expect(full.split('\n').filter((l) => l.trim().split(/\s+/)[3] === '01').length).toBeGreaterThanOrEqual(40 / 2);
+      const head = readTcpListeners(`/proc/net/${proto}`);
+      const key = (l: { address: string; port: number; inode: number }) => `${l.address}:${l.port}/${l.inode}`;
+      // The head is read a moment after the full text: compare what both list, then ours.
+      const fromFull = parseProcNet(full, proto).listeners.map(key);
+      const fromHead = parseProcNet(head, proto).listeners.map(key);
+      expect(fromHead.filter((k) => !fromFull.includes(k))).toEqual([]);
+      expect(fromFull.filter((k) => !fromHead.includes(k))).toEqual([]);
+      const port = ((proto === 'tcp' ? srv : srv6).address() as net.AddressInfo).port;
+      expect(parseProcNet(head, proto).listeners.some((l) => l.port === port)).toBe(true);
+    }
+  });
+
+  it('stops at the first line of another state than LISTEN or SYN_RECV (the kernel lists listeners first)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-ports-head-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const lines = data('tcp.txt').split('\n');
+    const row = (sl: number, port: number, st: string, inode: number) =>
+      `  ${sl}: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 ${st} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
+    // Listener, a pending request of a pre-4.4 kernel, listener, then the connection table.
+    const text = [lines[0], row(0, 1001, '0A', 11), row(1, 1001, '03', 0), row(2, 1002, '0A', 12), row(3, 1001, '01', 13), row(4, 1003, '0A', 14), ''].join('\n');
+    writeFileSync(join(dir, 'tcp'), text);
+    expect(parseProcNet(readTcpListeners(join(dir, 'tcp')), 'tcp').listeners.map((l) => l.port)).toEqual([1001, 1002]);
+    // No connection at all: the whole file; unreadable: nothing.
+    writeFileSync(join(dir, 'tcp'), [lines[0], row(0, 1001, '0A', 11), ''].join('\n'));
+    expect(parseProcNet(readTcpListeners(join(dir, 'tcp')), 'tcp').listeners.map((l) => l.port)).toEqual([1001]);
+    expect(readTcpListeners(join(dir, 'missing'))).toBe('');
   });
 });

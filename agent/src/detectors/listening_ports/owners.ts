@@ -4,6 +4,7 @@
 // a thread name any process sets as it likes (Node's main thread is "MainThread").
 // Only asked for inodes not seen before, because walking every fd of every process is
 // the expensive part of this detector.
+import { readlinkSync } from 'node:fs';
 import { readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InputContext } from '../../inputs/types.ts';
@@ -29,6 +30,14 @@ export async function executableOf(pidDir: string): Promise<{ exe: string; inode
   return { exe, inode };
 }
 
+function linkOf(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return ''; // closed meanwhile, or not ours to read
+  }
+}
+
 export async function findOwners(ctx: InputContext, inodes: ReadonlySet<number>): Promise<Map<number, Owner>> {
   const found = new Map<number, Owner>();
   if (inodes.size === 0) return found;
@@ -48,7 +57,10 @@ export async function findOwners(ctx: InputContext, inodes: ReadonlySet<number>)
       continue; // gone, or not ours to read
     }
     for (const fd of fds) {
-      const link = await readlink(join(fdDir, fd)).catch(() => '');
+      // procfs is in memory: a synchronous readlink costs a fraction of a trip through the
+      // thread pool, and this loop reads every descriptor of every process.
+      const link = linkOf(`${fdDir}/${fd}`);
+      if (!link.startsWith('socket:[')) continue;
       const m = /^socket:\[(\d+)\]$/.exec(link);
       if (!m) continue;
       const inode = Number(m[1]);

@@ -1,6 +1,7 @@
 // Pure parsing of /proc/net/{tcp,tcp6,udp,udp6}: which sockets are listening (TCP state
 // 0A) or bound and unconnected (UDP state 07 with no remote address), with their inode so
 // the owning process can be found through /proc/<pid>/fd.
+import { closeSync, openSync, readSync } from 'node:fs';
 
 export type Proto = 'tcp' | 'tcp6' | 'udp' | 'udp6';
 
@@ -92,4 +93,53 @@ export function parseProcNet(text: string, proto: Proto): { listeners: Listener[
 /** Whether an address only accepts connections from this host. */
 export function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
+}
+
+const chunk = Buffer.alloc(64 * 1024);
+
+/**
+ * The head of /proc/net/tcp or tcp6 that holds every listening socket. The kernel writes
+ * the listening table first (state 0A; kernels before 4.4 put each listener's pending
+ * SYN_RECV requests, state 03, right after it), then the table of every other connection,
+ * and producing that second part walks the whole connection hash: about a millisecond per
+ * file per read on a host with much memory, whatever the number of connections. Reading
+ * stops at the first line of another state, so that walk is cut short (when no such line
+ * comes, as with no connections at all, the file is read to its end as before). Returns
+ * the text up to that line; '' when the file cannot be read.
+ */
+export function readTcpListeners(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    let text = '';
+    let checked = 0;
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) return text;
+      text += chunk.toString('latin1', 0, n);
+      // Complete lines not yet looked at (the first is the header).
+      let nl: number;
+      while ((nl = text.indexOf('\n', checked)) !== -1) {
+        const line = text.slice(checked, nl);
+        const start = checked;
+        checked = nl + 1;
+        if (start === 0) continue;
+        const st = line.trim().split(/\s+/)[3];
+        if (st !== undefined && st !== TCP_LISTEN && st !== '03') return text.slice(0, start);
+      }
+    }
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** /proc/net/sockstat6 says there is no TCPv6 socket (listening ones included); false when unsure. */
+export function noTcp6(sockstat6: string): boolean {
+  return /^TCP6: inuse 0$/m.test(sockstat6);
 }

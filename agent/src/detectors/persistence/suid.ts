@@ -42,11 +42,13 @@ export async function scanSuid(root: string, paths: readonly string[], maxEntrie
   const roots: { path: string; real: string }[] = [];
   for (const c of real.sort((a, b) => a.real.length - b.real.length)) if (!roots.some((k) => within(c.real, k.real))) roots.push(c);
   const stack = roots.map((r) => r.path).sort().reverse();
+  // Paths are absolute and normal: under the real root they need no join (its normalising, per file, is most of this loop's own CPU).
+  const at = root === '/' || root === '' ? (p: string) => p : (p: string) => join(root, p);
   while (stack.length) {
     const dir = stack.pop()!;
     let ents;
     try {
-      ents = readdirSync(join(root, dir), { withFileTypes: true });
+      ents = readdirSync(at(dir), { withFileTypes: true });
     } catch (err) {
       if (!['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) scan.errors++;
       continue;
@@ -62,10 +64,11 @@ export async function scanSuid(root: string, paths: readonly string[], maxEntrie
       else if (d.isFile()) {
         let st;
         try {
-          st = lstatSync(join(root, p));
+          st = lstatSync(at(p), { throwIfNoEntry: false });
         } catch {
-          continue; // gone meanwhile, or a path the kernel refuses (ELOOP, EACCES)
+          continue; // a path the kernel refuses (ELOOP, EACCES)
         }
+        if (!st) continue; // gone meanwhile
         if (st?.isFile() && st.mode & 0o6000) scan.files[p] = { mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
       }
     }

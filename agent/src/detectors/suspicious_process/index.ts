@@ -5,7 +5,7 @@
 // executable is the loader (`ld-linux.so /dev/shm/x`), or the script a known interpreter
 // reads (`python3 /tmp/x.py`, `bash < /dev/shm/x.sh`). Each process (pid + start time) is
 // reported once, across agent restarts too.
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync as readFd, readdirSync, readlinkSync } from 'node:fs';
 import { readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
@@ -70,6 +70,26 @@ function readSync(path: string): string {
     return readFileSync(path, 'utf8');
   } catch {
     return '';
+  }
+}
+// /proc/<pid>/stat is a few hundred bytes (the name in it is at most 16): one read into a
+// kept buffer, without readFileSync's fstat and second read (this runs for every
+// interpreter process at every gather).
+const statBuf = Buffer.alloc(4096);
+function readStat(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const n = readFd(fd, statBuf, 0, statBuf.length, 0);
+    return n < statBuf.length ? statBuf.toString('latin1', 0, n) : readSync(path);
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
   }
 }
 function linkSync(path: string): string | undefined {
@@ -170,13 +190,13 @@ export default defineInput({
         for (const pid of pids) {
           const dir = join(ctx.procRoot, pid);
           // Kernel threads have no exe; other users' processes need root: both are skipped.
-          const exe = linkSync(join(dir, 'exe'));
+          const exe = linkSync(`${dir}/exe`);
           if (!exe) continue;
           let program: Program = { path: exe, via: 'exe' };
           let verdict = allow.has(stripDeleted(exe)) ? undefined : judgeExe(exe, dirs);
           let start: string | undefined;
           if (!verdict && (isLoader(exe) || interpreterOf(exe))) {
-            start = parseStartTime(readSync(join(dir, 'stat')));
+            start = parseStartTime(readStat(`${dir}/stat`));
             let known = programs.get(pid);
             if (!known || known.start !== start || known.exe !== exe) {
               known = { start, exe, program: await programOf(dir, exe) };
@@ -192,7 +212,7 @@ export default defineInput({
             }
           }
           if (!verdict) continue;
-          start ??= parseStartTime(readSync(join(dir, 'stat')));
+          start ??= parseStartTime(readStat(`${dir}/stat`));
           // One process is one event: its file being deleted later does not make it new.
           const key = `${pid}:${start ?? '?'}`;
           alive.add(key);

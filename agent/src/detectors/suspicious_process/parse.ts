@@ -15,14 +15,25 @@ const DELETED = ' (deleted)';
 // running the old version after an upgrade, not an attacker.
 const SYSTEM_PREFIXES = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/', '/opt/', '/snap/'];
 
-const under = (path: string, dir: string) => dir === '/' || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
-
 export const stripDeleted = (p: string): string => (p.endsWith(DELETED) ? p.slice(0, -DELETED.length) : p);
 
-/** The most specific listed folder holding `path`. */
+// Each folder with its "/" appended, made once per list (the list is the same object from
+// one host refresh to the next): judging every process at every gather then allocates nothing.
+const prefixesOf = new WeakMap<readonly string[], (string | undefined)[]>();
+
+/** The most specific listed folder holding `path`: the folder itself and what is under it ("/" holds everything). */
 function holder(path: string, dirs: readonly string[]): string | undefined {
+  let prefixes = prefixesOf.get(dirs);
+  if (!prefixes || prefixes.length !== dirs.length) {
+    prefixes = dirs.map((d) => (d === '/' ? undefined : d.endsWith('/') ? d : `${d}/`));
+    prefixesOf.set(dirs, prefixes);
+  }
   let best: string | undefined;
-  for (const d of dirs) if (under(path, d) && (!best || d.length > best.length)) best = d;
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    const p = prefixes[i];
+    if ((p === undefined || path.startsWith(p)) && (!best || d.length > best.length)) best = d;
+  }
   return best;
 }
 

@@ -307,3 +307,22 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     expect(dirs).not.toContain('/usr');
   });
 });
+
+describe('suspicious_process: the folder that holds a program', () => {
+  it('is the longest listed folder the path is under, whatever the order, trailing slash or list reused', () => {
+    const naive = (path: string, dirs: readonly string[]) => {
+      let best: string | undefined;
+      for (const d of dirs) if ((d === '/' || path.startsWith(d.endsWith('/') ? d : `${d}/`)) && (!best || d.length > best.length)) best = d;
+      return best;
+    };
+    const dirs = ['/tmp', '/tmp/a', '/var/tmp/', '/dev/shm', '/home/u/.cache', '/run/lock'];
+    const paths = ['/tmp/x', '/tmp/a/b/c', '/tmpfoo/x', '/tmp', '/var/tmp/y', '/var/tmpy', '/dev/shm/.x', '/home/u/.cache/z/y', '/home/u/.cachex', '/usr/bin/sleep', '/run/lock/w', 'rel/tmp/x'];
+    for (const list of [dirs, [...dirs].reverse(), ['/', ...dirs], ['/']]) {
+      for (const p of paths) {
+        const v = judgeExe(p, list);
+        const want = naive(p, list);
+        expect(v?.why, `${p} in ${list.join(',')}`).toBe(want ? `is in ${want}, a world-writable folder` : undefined);
+      }
+    }
+  });
+});
