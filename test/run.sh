@@ -23,6 +23,7 @@ command -v pdftoppm >/dev/null || need+=(poppler-utils)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)   # web_access end-to-end test; collector-artifact test (nginx -t and a proxy run)
 [ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null)" ] || need+=(faketime)   # steps the wall clock of real processes in test/faults.test.ts
+[ -n "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ] || need+=(postgresql)   # shared collector state (collector/src/state, test/ha.test.ts)
 command -v mcs >/dev/null || need+=(mono-mcs libmono-system-serviceprocess4.0-cil)   # compiles the Windows service wrapper in test/packaging
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

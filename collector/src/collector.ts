@@ -16,8 +16,15 @@ import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
 import { StatusPage } from './status/index.ts';
-import { CentralConfigStore } from './central/store.ts';
-import { AlertEngine, type AlertReloadSummary } from './alerts/engine.ts';
+import { CentralConfigStore, type CentralReader } from './central/store.ts';
+import { AlertEngine, mailDomain, type AlertReloadSummary } from './alerts/engine.ts';
+import type { AlertStore } from './alerts/store.ts';
+import { pointsOf } from '@canh/protocol';
+import { PgState } from './state/postgres.ts';
+import { PgRegistry } from './state/pg-registry.ts';
+import { PgCentralStore } from './state/pg-central.ts';
+import { PgAlertStore } from './state/pg-alert-store.ts';
+import { AgentSessions, AlertInputs } from './state/cluster.ts';
 import { handleReloadApi } from './alerts/http.ts';
 import { identityOf } from './identity.ts';
 
@@ -38,12 +45,47 @@ export function openRegistry(stateDir: string): SqliteRegistry {
   return new SqliteRegistry(join(stateDir, 'collector.db'));
 }
 
+/** The PostgreSQL side of a collector sharing state with others (`state: { postgres }`). */
+export interface PgParts {
+  state: PgState;
+  registry: PgRegistry;
+  central: PgCentralStore;
+  alertStore?: PgAlertStore;
+}
+
+/** Open the shared state named by `state.postgres` (tables made if missing). */
+export async function openPgState(config: CollectorConfig, log: Logger, opts: { collectorId?: string; campaign?: boolean } = {}): Promise<PgParts> {
+  const c = config.state!.postgres;
+  const state = await PgState.open({
+    url: c.url,
+    password: config.statePassword,
+    log: log.child({ component: 'state' }),
+    maxQueued: c.max_queued_writes,
+    leaderPollMs: c.leader_poll,
+    collectorId: opts.collectorId,
+    campaign: opts.campaign,
+  });
+  try {
+    const registry = await PgRegistry.open(state);
+    const central = await PgCentralStore.open(state);
+    const alertStore = config.alerting ? await PgAlertStore.load(state, { messageDomain: mailDomain(config.alerting) }) : undefined;
+    return { state, registry, central, alertStore };
+  } catch (err) {
+    await state.stop();
+    throw err;
+  }
+}
+
 export class Collector {
   readonly registry: AgentRegistry;
   readonly writer: InfluxWriter;
   readonly server: CollectorServer;
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
+  /** Shared state, alert inputs and agent sessions when several collectors share PostgreSQL. */
+  readonly pg: PgParts | undefined;
+  readonly inputs: AlertInputs | undefined;
+  readonly sessions: AgentSessions | undefined;
   readonly status: StatusPage;
   readonly reloadStats: ReloadStats = { reloads: 0, failures: 0, lastAt: null, lastError: null };
   private health: HealthReporter | undefined;
@@ -54,13 +96,22 @@ export class Collector {
   private readonly configFile: string | undefined;
   private readonly log: Logger;
   private reloading: Promise<ReloadResult> | undefined;
+  private roleChange: Promise<void> = Promise.resolve();
 
-  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string }) {
+  /** A collector with its state opened: PostgreSQL when `state.postgres` is set, else SQLite. */
+  static async create(config: CollectorConfig, deps: { log: Logger; hooks?: CollectorHooks; configFile?: string; collectorId?: string }): Promise<Collector> {
+    if (!config.state?.postgres) return new Collector(config, deps);
+    return new Collector(config, { ...deps, pg: await openPgState(config, deps.log, { collectorId: deps.collectorId }) });
+  }
+
+  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string; pg?: PgParts }) {
     this.config = config;
     this.configFile = deps.configFile;
     this.log = deps.log;
-    this.registry = deps.registry ?? openRegistry(config.state_dir);
+    this.pg = deps.pg;
+    this.registry = deps.registry ?? deps.pg?.registry ?? openRegistry(config.state_dir);
     this.central = this.registry instanceof SqliteRegistry ? new CentralConfigStore(this.registry.db) : undefined;
+    const centralReader: CentralReader | undefined = this.central ?? deps.pg?.central;
     const i = config.influx;
     this.writer = new InfluxWriter(
       {
@@ -79,7 +130,16 @@ export class Collector {
     );
     this.spool = new CollectorSpool({ dir: join(config.state_dir, 'spool'), maxBytes: config.spool.max_bytes, minFree: config.spool.min_free as MinFree }, this.writer, deps.log.child({ component: 'spool' }));
     this.writer.fallback = (text, n) => this.spool.storeText(text, n);
-    if (config.alerting) this.engine = this.newEngine(config);
+    if (config.alerting) this.engine = this.newEngine(config, deps.pg?.alertStore);
+    if (deps.pg) {
+      const pg = deps.pg;
+      this.inputs = new AlertInputs(pg.state, deps.log.child({ component: 'alert-inputs' }));
+      this.sessions = new AgentSessions(pg.state, (id) => this.server.replaceAgent(id));
+      pg.state.agentCount = () => this.server.connectedIds().size;
+      pg.state.onLeader = (leader) => {
+        this.roleChange = this.roleChange.then(() => this.switchRole(leader)).catch((err: unknown) => this.log.error({ err }, 'could not change the alert role'));
+      };
+    }
     const current = (): AlertEngine | undefined => this.engine;
     this.status = new StatusPage(
       { users: config.statusUsers ?? [], sessionTtlMs: config.status.session_ttl, language: config.status.language, timeZone: config.status.time_zone },
@@ -104,8 +164,21 @@ export class Collector {
     );
     // The receiver keeps these hooks for its life; they reach whichever engine is current.
     const alertHooks: CollectorHooks = {
-      onBatch: (id, _agent, batch) => this.engine?.onBatch(id, batch),
-      onAgentState: (id, _agent, online, at) => this.engine?.onAgentState(id, online, at),
+      onBatch: (id, _agent, batch) => {
+        const e = this.engine;
+        if (!this.inputs) return e?.onBatch(id, batch);
+        // Shared state: the leader evaluates every collector's inputs.
+        if (e && !this.stopped) this.inputs.batch(id, pointsOf(batch, (m) => e.watches(m)), batch.events);
+      },
+      onAgentState: (id, agent, online, at) => {
+        if (this.stopped) return;
+        if (this.sessions) {
+          if (online) this.sessions.online(agent.id, at);
+          else this.sessions.offline(agent.id);
+        }
+        if (!this.inputs) return this.engine?.onAgentState(id, online, at);
+        if (this.engine) this.inputs.agentState(id, online, at);
+      },
       http: (req, res) => this.http(req, res),
     };
     this.server = new CollectorServer(config, {
@@ -113,7 +186,7 @@ export class Collector {
       writer: this.writer,
       log: deps.log.child({ component: 'receiver' }),
       hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
-      central: this.central,
+      central: centralReader,
       health: () => {
         const r = this.reloadStats;
         const sp = this.spool;
@@ -130,11 +203,42 @@ export class Collector {
     return this.engine;
   }
 
-  private newEngine(config: CollectorConfig): AlertEngine {
+  /** The cluster as this collector sees it (PostgreSQL state), for /healthz and the status page. */
+  cluster(): { self: string; leader: string | null; isLeader: boolean; collectors: ReturnType<PgState['cluster']>['collectors']; state: PgState['stats'] } | undefined {
+    if (!this.pg) return undefined;
+    const c = this.pg.state.cluster();
+    return { ...c, isLeader: this.pg.state.isLeader, state: { ...this.pg.state.stats } };
+  }
+
+  /**
+   * Became or stopped being the leader: the engine is built again from the shared state
+   * (the previous leader's writes are all in: its epoch is fenced off). The leader's engine
+   * runs and is fed every collector's alert inputs; a follower's stays idle and serves the
+   * alert API (silences it adds reach the leader by NOTIFY).
+   */
+  private async switchRole(leader: boolean): Promise<void> {
+    const pg = this.pg!;
+    this.inputs!.follow();
+    if (this.stopped || !this.config.alerting || leader !== pg.state.isLeader) return;
+    const store = await PgAlertStore.load(pg.state, { messageDomain: mailDomain(this.config.alerting) });
+    const engine = this.newEngine(this.config, store);
+    const old = this.engine;
+    this.engine = engine;
+    if (old) {
+      await old.stop();
+      old.store.close();
+    }
+    if (leader && this.started && !this.stopped) {
+      engine.start();
+      await this.inputs!.lead(engine);
+    }
+  }
+
+  private newEngine(config: CollectorConfig, store?: AlertStore): AlertEngine {
     mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
     return new AlertEngine(config.alerting!, {
       log: this.log.child({ component: 'alerts' }),
-      dbFile: join(config.state_dir, 'collector.db'),
+      ...(store ? { store } : { dbFile: join(config.state_dir, 'collector.db') }),
       secrets: config.alertingSecrets,
       mono: () => performance.now(),
       writeLines: (lines) => this.writer.write(lines),
@@ -194,18 +298,27 @@ export class Collector {
       if (next.alerting && this.engine) {
         alerting = this.engine.reload(next.alerting, next.alertingSecrets);
       } else if (next.alerting) {
-        const engine = this.newEngine({ ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets });
+        const store = this.pg ? await PgAlertStore.load(this.pg.state, { messageDomain: mailDomain(next.alerting) }) : undefined;
+        const engine = this.newEngine({ ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets }, store);
         // Connected agents will not connect again to tell it: they are online as of now.
         const now = Date.now();
-        for (const c of this.server.connectedAgents()) engine.onAgentState(identityOf(c.agent), true, now);
+        for (const c of this.server.connectedAgents()) {
+          if (this.inputs) this.inputs.agentState(identityOf(c.agent), true, now);
+          else engine.onAgentState(identityOf(c.agent), true, now);
+        }
         this.engine = engine;
-        if (this.started) engine.start();
+        if (this.started && (!this.pg || this.pg.state.isLeader)) {
+          engine.start();
+          if (this.pg) await this.inputs!.lead(engine);
+        }
         alerting = 'enabled';
       } else if (this.engine) {
         const old = this.engine;
         // Detached first, so no batch reaches an engine that is stopping.
         this.engine = undefined;
+        this.inputs?.follow();
         await old.stop();
+        if (this.pg) old.store.close();
         alerting = 'disabled';
       } else alerting = 'absent';
     } catch (err) {
@@ -233,7 +346,9 @@ export class Collector {
     }
     this.writer.start();
     this.spool.start();
-    this.engine?.start();
+    // Shared state: only the leader's engine runs; the state's session says who leads.
+    if (this.pg) this.pg.state.start();
+    else this.engine?.start();
     this.started = true;
     await this.server.start();
     this.health = new HealthReporter(this, this.log.child({ component: 'health' }));
@@ -246,11 +361,17 @@ export class Collector {
     // Alerting stops first: agents cut off by our own shutdown are not "offline".
     await this.reloading?.catch(() => {});
     this.health?.stop();
+    this.inputs?.stop();
+    await this.roleChange;
     await this.engine?.stop();
     await this.server.stop();
     await this.writer.stop();
     this.spool.stop();
     this.registry.close();
+    if (this.pg) {
+      this.engine?.store.close();
+      await this.pg.state.stop();
+    }
   }
 }
 

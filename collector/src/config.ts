@@ -104,6 +104,24 @@ export const CollectorConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Where the shared state lives. Absent: SQLite in state_dir (one collector). */
+    state: z
+      .object({
+        /** Several collectors share registry, central config, silences, alerts and the outbox here (docs/operating/postgres-state.md). */
+        postgres: z
+          .object({
+            /** postgres://user@host:5432/database (the password comes from password_file, not from here). */
+            url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
+            password_file: z.string().optional(),
+            /** Most state writes held while PostgreSQL is unreachable; past it the newest are dropped and counted. */
+            max_queued_writes: z.number().int().min(100).default(100_000),
+            /** How often a collector that is not the leader tries for the leader lock (and checks its session). */
+            leader_poll: duration({ min: 100 }).default(1_000),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     /** Alert rules and e-mail (collector/src/alerts/README.md); no alerting when absent. */
     alerting: AlertingConfigSchema.optional(),
   })
@@ -111,6 +129,7 @@ export const CollectorConfigSchema = z
 
 export type CollectorConfig = z.infer<typeof CollectorConfigSchema> & {
   influxPassword?: string;
+  statePassword?: string;
   alertingSecrets?: AlertingSecrets;
   statusUsers?: { name: string; password: string }[];
 };
@@ -152,7 +171,16 @@ export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: 
     if (!password) throw new CollectorConfigError([`status.users[${i}].password: empty (set value, file or env)`], opts.file);
     statusUsers.push({ name: u.name, password });
   }
-  return { ...r.data, influxPassword, alertingSecrets, statusUsers };
+  let statePassword: string | undefined;
+  const pgFile = r.data.state?.postgres.password_file;
+  if (pgFile) {
+    try {
+      statePassword = readFileSync(pgFile, 'utf8').trim();
+    } catch (err) {
+      throw new CollectorConfigError([`state.postgres.password_file: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], opts.file);
+    }
+  }
+  return { ...r.data, influxPassword, alertingSecrets, statusUsers, ...(statePassword !== undefined ? { statePassword } : {}) };
 }
 
 export function loadCollectorConfig(file: string | undefined, env?: NodeJS.ProcessEnv): CollectorConfig {

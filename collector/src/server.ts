@@ -15,7 +15,7 @@ import type { CollectorConfig } from './config.ts';
 import type { AgentRecord, AgentRegistry } from './registry/types.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import { encodeBatch, identityOf, identityTags, type Identity } from './identity.ts';
-import type { CentralConfigStore } from './central/store.ts';
+import type { CentralReader } from './central/store.ts';
 
 /** Run several hook sets as one: every onBatch/onAgentState, the first http that handles. */
 export function combineHooks(...sets: (CollectorHooks | undefined)[]): CollectorHooks {
@@ -98,7 +98,7 @@ export class CollectorServer {
   private readonly writer: InfluxWriter;
   private readonly log: Logger;
   private readonly hooks: CollectorHooks;
-  private readonly central: CentralConfigStore | undefined;
+  private readonly central: CentralReader | undefined;
   /** More of the collector's state for /healthz (config reloads). */
   private readonly health: (() => Record<string, unknown>) | undefined;
   private centralSeen = 0;
@@ -118,7 +118,7 @@ export class CollectorServer {
   /** Running mean of lines per batch: how much one resumed connection is expected to add. */
   private batchLines = 100;
 
-  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown> }) {
+  constructor(config: CollectorConfig, deps: { registry: AgentRegistry; writer: InfluxWriter; log: Logger; hooks?: CollectorHooks; central?: CentralReader; health?: () => Record<string, unknown> }) {
     this.config = config;
     this.registry = deps.registry;
     this.writer = deps.writer;
@@ -459,6 +459,17 @@ export class CollectorServer {
       c.ws.send(encode({ type: 'config', version: cfg.version, config: cfg.config }));
       this.log.info({ agent: c.agent.name, version: cfg.version }, 'central config pushed');
     }
+  }
+
+  /** Close an agent's connection here because a newer session of it lives on another collector. */
+  replaceAgent(agentId: string): boolean {
+    const c = this.conns.get(agentId);
+    if (!c) return false;
+    // Online elsewhere: its disconnection here is no "offline".
+    c.replaced = true;
+    c.ws.close(CloseCode.REPLACED, 'replaced by a newer connection of this agent (another collector)');
+    this.log.info({ agent: c.agent.name }, 'a newer session of this agent on another collector replaces this one');
+    return true;
   }
 
   private checkRevocations(): void {

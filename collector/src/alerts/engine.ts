@@ -260,6 +260,11 @@ export class AlertEngine {
     }
   }
 
+  /** Whether some rule looks at this measurement (what a collector forwards to the leader). */
+  watches(measurement: string): boolean {
+    return this.threshold.watches(measurement) || this.absence.watches(measurement);
+  }
+
   onAgentState(id: Identity, online: boolean, at: number): void {
     if (this.stopped) return;
     try {
@@ -383,7 +388,7 @@ export class AlertEngine {
   }
 }
 
-function mailDomain(cfg: AlertingConfig): string {
+export function mailDomain(cfg: AlertingConfig): string {
   const m = /@([^>\s]+)>?\s*$/.exec(cfg.smtp?.from ?? '');
   return m?.[1] ?? 'canh.invalid';
 }

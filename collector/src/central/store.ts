@@ -26,7 +26,7 @@ export interface AppliedState {
   at: number;
 }
 
-interface Row {
+export interface CentralRow {
   version: number;
   scope: Scope;
   target: string;
@@ -36,9 +36,39 @@ interface Row {
   created_at: number;
 }
 
+type Row = CentralRow;
+
 const RANK: Record<Scope, number> = { agent: 3, site: 2, agency: 1, global: 0 };
 
-export class CentralConfigStore {
+/** What the receiver needs of central config, over SQLite or PostgreSQL (state/pg-central.ts). */
+export interface CentralReader {
+  get(version: number): ConfigVersion | undefined;
+  history(limit?: number): ConfigVersion[];
+  latestVersion(): number;
+  resolve(agent: AgentRecord): ConfigVersion | undefined;
+  recordResult(agentId: string, version: number, errors: string[]): void;
+  applied(agentId: string): AppliedState | undefined;
+}
+
+/** The most specific scope wins, then the latest version (rows newest first). */
+export function bestConfig<R extends { scope: Scope }>(rows: readonly R[]): R | undefined {
+  let best: R | undefined;
+  for (const r of rows) if (!best || RANK[r.scope] > RANK[best.scope]) best = r;
+  return best;
+}
+
+/** A config as JSON, refused when agents could not read it. */
+export function checkedBody(input: { scope: Scope; target: string; config: unknown }): string {
+  if (input.scope !== 'global' && !input.target) throw new CanhError('CANH_ERR_CENTRAL_TARGET', `a ${input.scope} config needs a target`);
+  const body = JSON.stringify(input.config);
+  // Agents read no frame larger than MAX_COLLECTOR_FRAME_BYTES: a bigger config would
+  // close their connections (1009) every time it is sent.
+  const bytes = Buffer.byteLength(body);
+  if (bytes > MAX_CENTRAL_CONFIG_BYTES) throw new CanhError('CANH_ERR_CENTRAL_TOO_LARGE', `the config is ${bytes} bytes as JSON; agents accept at most ${MAX_CENTRAL_CONFIG_BYTES}: split it by agency or site`);
+  return body;
+}
+
+export class CentralConfigStore implements CentralReader {
   private readonly db: DatabaseSync;
 
   constructor(db: DatabaseSync) {
@@ -63,12 +93,7 @@ export class CentralConfigStore {
   }
 
   push(input: { scope: Scope; target: string; config: unknown; author?: string; comment?: string }): ConfigVersion {
-    if (input.scope !== 'global' && !input.target) throw new CanhError('CANH_ERR_CENTRAL_TARGET', `a ${input.scope} config needs a target`);
-    const body = JSON.stringify(input.config);
-    // Agents read no frame larger than MAX_COLLECTOR_FRAME_BYTES: a bigger config would
-    // close their connections (1009) every time it is sent.
-    const bytes = Buffer.byteLength(body);
-    if (bytes > MAX_CENTRAL_CONFIG_BYTES) throw new CanhError('CANH_ERR_CENTRAL_TOO_LARGE', `the config is ${bytes} bytes as JSON; agents accept at most ${MAX_CENTRAL_CONFIG_BYTES}: split it by agency or site`);
+    const body = checkedBody(input);
     const r = this.db
       .prepare('INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(input.scope, input.scope === 'global' ? '' : input.target, body, input.author ?? '', input.comment ?? '', Date.now());
@@ -98,8 +123,7 @@ export class CentralConfigStore {
          ORDER BY version DESC`,
       )
       .all(agent.agency, `${agent.agency}/${agent.site}`, agent.name) as unknown as Row[];
-    let best: Row | undefined;
-    for (const r of rows) if (!best || RANK[r.scope] > RANK[best.scope]) best = r;
+    const best = bestConfig(rows);
     return best ? toVersion(best) : undefined;
   }
 
@@ -115,6 +139,6 @@ export class CentralConfigStore {
   }
 }
 
-function toVersion(r: Row): ConfigVersion {
+export function toVersion(r: Row): ConfigVersion {
   return { version: r.version, scope: r.scope, target: r.target, config: JSON.parse(r.body) as unknown, author: r.author, comment: r.comment, createdAt: r.created_at };
 }
