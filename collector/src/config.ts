@@ -107,10 +107,9 @@ export const CollectorConfigSchema = z
     /** Where the shared state lives. Absent: SQLite in state_dir (one collector). */
     state: z
       .object({
-        /** Several collectors share registry, central config, silences, alerts and the outbox here (docs/operating/postgres-state.md). */
+        /** Several collectors share registry, central config, silences, alerts and the outbox here (docs/operating/postgres-state.md). `url`: postgres://user@host:5432/database; the password comes from `password_file`, never from the URL. */
         postgres: z
           .object({
-            /** postgres://user@host:5432/database (the password comes from password_file, not from here). */
             url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
             password_file: z.string().optional(),
             /** Most state writes held while PostgreSQL is unreachable; past it the newest are dropped and counted. */
