@@ -5,15 +5,18 @@
 //   canh-collector agent list | agent revoke NAME
 //   canh-collector silence add|list|expire              (alerts/cli.ts)
 //   canh-collector alerts reload                        (alerts/cli.ts; SIGHUP does the same)
+//   canh-collector state migrate --to postgres          (commands/state.ts)
 //   canh-collector --validate --config F | --version
 import { parseArgs } from 'node:util';
-import { CanhError } from '@canh/core';
-import { loadCollectorConfig } from './config.ts';
+import { CanhError, createLogger } from '@canh/core';
+import { loadCollectorConfig, type CollectorConfig } from './config.ts';
+import { openPgState, type PgParts } from './collector.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 import { alertsCommand, silenceCommand } from './alerts/cli.ts';
 import { reportCommand } from './report/command.ts';
 import { agentCommand } from './commands/agent.ts';
 import { configCommand } from './commands/config.ts';
+import { stateCommand } from './commands/state.ts';
 import { serve } from './commands/serve.ts';
 import { out, USAGE } from './commands/usage.ts';
 
@@ -41,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
         author: { type: 'string' },
         comment: { type: 'string' },
         force: { type: 'boolean' },
+        to: { type: 'string' },
       },
     });
   } catch (err) {
@@ -63,13 +67,43 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command = 'serve', sub, arg] = positionals;
+  if (config.state?.postgres && (command === 'agent' || command === 'config')) {
+    return withSharedState(config, (p) => (command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry) : configCommand(sub, values, config.state_dir, p)));
+  }
   if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir);
   if (command === 'config') return configCommand(sub, values, config.state_dir);
+  if (command === 'state') return stateCommand(sub, values, config);
   if (command !== 'serve') {
     process.stderr.write(`canh-collector: unknown command "${command}"\n${USAGE}\n`);
     return 2;
   }
   return serve(config, file);
+}
+
+/** Run a command on the PostgreSQL state, and wait until what it wrote is stored. */
+async function withSharedState(config: CollectorConfig, run: (p: PgParts) => number | Promise<number>): Promise<number> {
+  const log = createLogger({ name: 'canh-collector', level: 'warn' });
+  let parts: PgParts;
+  try {
+    parts = await openPgState({ ...config, alerting: undefined }, log, { campaign: false });
+  } catch (err) {
+    if (err instanceof CanhError) {
+      process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  try {
+    const code = await run(parts);
+    await parts.state.flush();
+    if (parts.state.stats.failedWrites) {
+      process.stderr.write(`canh-collector: CANH_ERR_STATE_WRITE: PostgreSQL refused the change (${parts.state.stats.lastError ?? 'see the log'})\n`);
+      return 1;
+    }
+    return code;
+  } finally {
+    await parts.state.stop();
+  }
 }
 
 if (import.meta.main) {

@@ -1,16 +1,24 @@
 // canh-collector config push|show|history: central configuration of agents.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { CentralConfigStore, type Scope } from '../central/store.ts';
+import { CentralConfigStore, type CentralReader, type ConfigVersion, type Scope } from '../central/store.ts';
 import { openRegistry } from '../collector.ts';
+import type { AgentRegistry } from '../registry/types.ts';
 import { out, USAGE } from './usage.ts';
 
 export type ConfigValues = { file?: string; global?: boolean; agency?: string; site?: string; agent?: string; author?: string; comment?: string; json?: boolean; force?: boolean };
 
 /** canh-collector config push|show|history. */
-export async function configCommand(sub: string | undefined, values: ConfigValues, stateDir: string): Promise<number> {
-  const registry = openRegistry(stateDir);
-  const store = new CentralConfigStore(registry.db);
+export async function configCommand(
+  sub: string | undefined,
+  values: ConfigValues,
+  stateDir: string,
+  // Shared state (PostgreSQL) when given; else the SQLite file in stateDir.
+  shared?: { registry: AgentRegistry; central: CentralReader & { push(input: Parameters<CentralConfigStore['push']>[0]): Promise<ConfigVersion> } },
+): Promise<number> {
+  const sqlite = shared ? undefined : openRegistry(stateDir);
+  const registry: AgentRegistry = shared?.registry ?? sqlite!;
+  const store = shared?.central ?? new CentralConfigStore(sqlite!.db);
   try {
     switch (sub) {
       case 'push': {
@@ -67,7 +75,7 @@ export async function configCommand(sub: string | undefined, values: ConfigValue
           }
           throw err;
         }
-        const v = store.push({ scope, target, config: doc, author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
+        const v = await store.push({ scope, target, config: doc, author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
         out(`config version ${v.version} stored for ${scope}${target ? ` ${target}` : ''}; connected agents receive it within a few seconds`);
         return 0;
       }

@@ -10,6 +10,7 @@ ${ALERTS_USAGE}
        canh-collector config push --file F [--global | --agency A | --site A/S | --agent NAME] [--author X] [--comment C] [--force]
        canh-collector config show [--agent NAME] | config history
        canh-collector report [--month YYYY-MM] [--agency A] [--lang vi|en] [--format html|pdf] [--out FILE]
+       canh-collector state migrate --to postgres [--force]
        canh-collector --validate --config FILE
        canh-collector --version
 Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.`;

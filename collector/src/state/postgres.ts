@@ -171,6 +171,7 @@ export class PgState {
   private lastFullLog = 0;
   private readonly startedAt = Date.now();
   private campaigning: boolean;
+  private rounding: Promise<void> | undefined;
   /** The backend pid of the session that holds (or tries for) the lock. */
   sessionPid: number | undefined;
 
@@ -332,6 +333,7 @@ export class PgState {
           } catch (e) {
             if (retryable(e)) return;
             this.stats.failedWrites++;
+            this.stats.lastError = (e as Error).message;
             this.log.error({ err: (e as Error).message, code: 'CANH_ERR_STATE_WRITE' }, 'PostgreSQL refused a state write; it is dropped');
             op.done?.(new CanhError('CANH_ERR_STATE_WRITE', (e as Error).message));
             op.done = undefined;
@@ -417,7 +419,15 @@ export class PgState {
   }
 
   /** Heartbeat, the cluster table, and for a follower one try at the leader lock. */
-  private async sessionRound(): Promise<void> {
+  private sessionRound(): Promise<void> {
+    // One round at a time on the one session (a slow PostgreSQL must not stack them up).
+    this.rounding ??= this.sessionRoundNow().finally(() => {
+      this.rounding = undefined;
+    });
+    return this.rounding;
+  }
+
+  private async sessionRoundNow(): Promise<void> {
     if (this.stopped) return;
     const c = this.session;
     if (!c) return void this.connectSession();
@@ -443,10 +453,8 @@ export class PgState {
         }
       }
       const ttl = this.opts.collectorTtlMs ?? 15_000;
-      const [rows, lead] = await Promise.all([
-        c.query<{ id: string; host: string; started_at: number; heartbeat_at: number; agents: number }>('SELECT * FROM canh_collectors WHERE heartbeat_at > $1 ORDER BY id', [now - ttl]),
-        c.query<{ holder: string | null }>('SELECT holder FROM canh_leader WHERE one = 1'),
-      ]);
+      const rows = await c.query<{ id: string; host: string; started_at: number; heartbeat_at: number; agents: number }>('SELECT * FROM canh_collectors WHERE heartbeat_at > $1 ORDER BY id', [now - ttl]);
+      const lead = await c.query<{ holder: string | null }>('SELECT holder FROM canh_leader WHERE one = 1');
       // The holder column names the last to take the lock; it leads only while its lock is held.
       const held = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted`, [LEADER_LOCK_KEY]);
       this.leaderId = held.rows[0]?.n ? (lead.rows[0]?.holder ?? null) : null;
