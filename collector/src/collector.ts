@@ -62,7 +62,7 @@ export async function openPgState(config: CollectorConfig, log: Logger, opts: { 
     log: log.child({ component: 'state' }),
     maxQueued: c.max_queued_writes,
     leaderPollMs: c.leader_poll,
-    collectorId: opts.collectorId,
+    collectorId: opts.collectorId ?? c.collector_id,
     campaign: opts.campaign,
   });
   try {
@@ -193,6 +193,7 @@ export class Collector {
         return {
           config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError },
           spool: { records: sp.pendingRecords, bytes: sp.pendingBytes, spool_disk_full: sp.diskFull ? 1 : 0, refused_disk_full: sp.refusedDiskFull, refused_full: sp.refusedFull },
+          ...(this.pg ? { cluster: this.clusterHealth() } : {}),
         };
       },
     });
@@ -208,6 +209,21 @@ export class Collector {
     if (!this.pg) return undefined;
     const c = this.pg.state.cluster();
     return { ...c, isLeader: this.pg.state.isLeader, state: { ...this.pg.state.stats } };
+  }
+
+  /** /healthz's `cluster`: who is here, who leads, how the shared state's writes fare. */
+  private clusterHealth(): Record<string, unknown> {
+    const c = this.cluster()!;
+    const now = Date.now();
+    return {
+      self: c.self,
+      leader: c.leader,
+      is_leader: c.isLeader,
+      collectors: c.collectors.map((m) => ({ id: m.id, host: m.host, agents: m.agents, leader: m.leader, heartbeat_age_ms: now - m.heartbeatAt })),
+      state: { connected: c.state.connected, queued: c.state.queued, written: c.state.written, dropped: c.state.dropped, failed: c.state.failedWrites, retries: c.state.retries, last_error: c.state.lastError },
+      alert_inputs: { ...this.inputs!.stats },
+      sessions_replaced: this.sessions!.stats.replaced,
+    };
   }
 
   /**

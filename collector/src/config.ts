@@ -112,6 +112,8 @@ export const CollectorConfigSchema = z
           .object({
             url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
             password_file: z.string().optional(),
+            /** This collector's name in the cluster (/healthz, the status page); default: host name and a random suffix. */
+            collector_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)').optional(),
             /** Most state writes held while PostgreSQL is unreachable; past it the newest are dropped and counted. */
             max_queued_writes: z.number().int().min(100).default(100_000),
             /** How often a collector that is not the leader tries for the leader lock (and checks its session). */
