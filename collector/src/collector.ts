@@ -245,8 +245,9 @@ export class Collector {
       old.store.close();
     }
     if (leader && this.started && !this.stopped) {
-      engine.start();
+      // Caught up on every collector's inputs first, then the first round: one mail, not two.
       await this.inputs!.lead(engine);
+      engine.start();
     }
   }
 
@@ -324,8 +325,8 @@ export class Collector {
         }
         this.engine = engine;
         if (this.started && (!this.pg || this.pg.state.isLeader)) {
-          engine.start();
           if (this.pg) await this.inputs!.lead(engine);
+          engine.start();
         }
         alerting = 'enabled';
       } else if (this.engine) {

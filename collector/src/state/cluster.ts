@@ -7,8 +7,8 @@
 //   alert state those inputs produced. Rules spanning agents (one source attacking N
 //   hosts, agent offline, uplink inhibition) thus see every agent, and a new leader
 //   carries on from the cursor. Before that it replays the events of the last
-//   REPLAY_MS up to the cursor, so counting windows lost with the old leader's memory are
-//   filled again; episodes already open only gather those events again (not news).
+//   REPLAY_MS up to the cursor into the counting windows and sightings only (lost with
+//   the old leader's memory); the episodes they made are in the shared state already.
 // - Agent sessions. The newest session of an agent wins across collectors: each hello
 //   records (collector, started_at) for the agent, and a collector holding an older
 //   session of it closes that one (close code "replaced").
@@ -85,7 +85,7 @@ export class AlertInputs {
     for (const row of old.rows) {
       const b = this.parse(row);
       if (b?.events?.length) {
-        engine.onBatch(b.id, { points: [], events: b.events });
+        engine.warmEvents(b.id, b.events);
         this.stats.replayed++;
       }
     }
@@ -144,6 +144,8 @@ export class AlertInputs {
         this.stats.consumed++;
       }
       this.cursor = r.rows[r.rows.length - 1]!.id;
+      // What these inputs did to episodes is queued before the cursor that says they were read.
+      engine.tracker.flush();
       // Fenced, after the alert state these inputs made: both land together, or neither.
       this.state.enqueue({ statements: [{ sql: 'UPDATE canh_leader SET input_cursor = GREATEST(input_cursor, $1) WHERE one = 1', params: [this.cursor] }], fenced: true, topics: [] });
       if (r.rows.length < READ_BATCH) break;
