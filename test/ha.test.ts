@@ -78,6 +78,9 @@ alerting:
     - { email: soc@tinh.gov.vn, language: en, rules: [brute_force_campaign, brute_force] }
   smtp: { host: ${smtp.host}, port: ${smtp.port}, security: none, from: "Canh <canh@tinh.gov.vn>" }
   grouping: { group_wait: 1s, group_interval: 3s }
+status:
+  language: en
+  users: [{ name: ops, password: { value: ha-status-pass } }]
 `;
 }
 
@@ -190,6 +193,22 @@ async function followTail(a: TestAgent): Promise<void> {
 }
 
 describe('collectors on PostgreSQL', () => {
+  it('every collector shows the same cluster and leader (/healthz, the status page)', async () => {
+    const leader = await leaderNode();
+    const views = await until(async () => {
+      const hs = await Promise.all([...nodes.values()].map((n) => health(n)));
+      return hs.every((h) => h.cluster.collectors.length === 3 && h.cluster.leader === leader.id) ? hs : undefined;
+    }, 'all three to see the same cluster');
+    expect(views.filter((h) => h.cluster.is_leader).length).toBe(1);
+    const follower = [...nodes.values()].find((n) => n !== leader)!;
+    const login = await fetch(`http://127.0.0.1:${follower.port}/login`, { method: 'POST', body: new URLSearchParams({ user: 'ops', password: 'ha-status-pass', next: '/status' }), redirect: 'manual' });
+    const sid = /canh_session=([^;]+)/.exec(login.headers.getSetCookie().join(';'))?.[1];
+    expect(sid).toBeTruthy();
+    const page = await (await fetch(`http://127.0.0.1:${follower.port}/status`, { headers: { cookie: `canh_session=${sid}` } })).text();
+    expect(page).toContain(`Collectors (shared state in PostgreSQL): 3; leader ${leader.id}; this page from ${follower.id}`);
+    figure('cluster', views[0]!.cluster.collectors.map((c) => `${c.id} (${c.agents} agents)`).join(', '));
+  }, 120_000);
+
   it('kill -9 of the leader during a brute-force burst over several collectors: exactly one campaign mail', async () => {
     const leader = await leaderNode();
     const followers = [...nodes.values()].filter((n) => n !== leader);

@@ -160,6 +160,7 @@ export class Collector {
           const e = current();
           return e ? () => e.smtpHealth() : undefined;
         },
+        cluster: () => this.cluster(),
       },
     );
     // The receiver keeps these hooks for its life; they reach whichever engine is current.

@@ -18,6 +18,7 @@ export interface StatusSources {
   alerts?(): AlertRow[];
   silences?(): SilenceRow[];
   smtp?(): Promise<StatusData['smtp']> | StatusData['smtp'];
+  cluster?(): StatusData['cluster'];
 }
 
 export interface StatusOptions {
@@ -140,6 +141,7 @@ export class StatusPage {
       events: [...this.events],
       influx: await this.sources.influx(),
       smtp: await this.sources.smtp?.(),
+      cluster: this.sources.cluster?.(),
       timeZone: this.opts.timeZone,
     };
   }

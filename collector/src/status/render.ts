@@ -45,6 +45,8 @@ export interface StatusData {
   events: EventRow[];
   influx: { up: boolean; queued: number; spooled: number; lastError: string | null };
   smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
+  /** Several collectors on PostgreSQL: who is there and who leads. */
+  cluster?: { self: string; leader: string | null; collectors: { id: string; agents: number; leader: boolean }[] };
   timeZone: string;
 }
 
@@ -129,6 +131,8 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
         .join('')}</table>`
     : `<p>${esc(w.noEvents)}</p>`;
   const influx = `${esc(w.influx)}: <span class="${d.influx.up ? 'online' : 'offline'}">${esc(d.influx.up ? w.up : w.down)}</span> — ${d.influx.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${d.influx.spooled}${d.influx.lastError && !d.influx.up ? ` <span class="muted">(${esc(d.influx.lastError)})</span>` : ''}`;
+  const c = d.cluster;
+  const cluster = c ? `<p id="cluster">${esc(w.cluster(c.collectors.length, c.leader, c.self))}</p><ul>${c.collectors.map((m) => `<li>${esc(w.clusterMember(m.id, m.agents, m.leader))}</li>`).join('')}</ul>` : '';
   const smtp = `${esc(w.smtp)}: ${d.smtp ? `<span class="${d.smtp.up ? 'online' : 'offline'}">${esc(d.smtp.up ? w.up : w.down)}</span> <span class="muted">${esc(w.mailStats(d.smtp.queued, d.smtp.failed, d.smtp.sent))}${d.smtp.lastError ? `; ${esc(w.lastError)}: ${esc(d.smtp.lastError)}` : ''}</span>` : `<span class="muted">${esc(w.notConfigured)}</span>`}`;
 
   return page(
@@ -137,7 +141,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
 <section id="events"><h2>${esc(w.events)}</h2>${events}</section>
-<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p><p>${smtp}</p></section></main>`,
+<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p><p>${smtp}</p>${cluster}</section></main>`,
     header,
   );
 }
