@@ -236,20 +236,42 @@ export class Collector {
   private async switchRole(leader: boolean): Promise<void> {
     const pg = this.pg!;
     this.inputs!.follow();
-    if (this.stopped || !this.config.alerting || leader !== pg.state.isLeader) return;
-    const store = await PgAlertStore.load(pg.state, { messageDomain: mailDomain(this.config.alerting) });
-    const engine = this.newEngine(this.config, store);
+    // The engine that ran stops at once (a former leader must not go on evaluating); a
+    // stopped engine still answers the alert API and says what rules watch.
     const old = this.engine;
+    if (old) await old.stop();
+    if (this.stopped || !this.config.alerting) return;
+    let store: PgAlertStore | undefined;
+    for (let wait = 500; !store; wait = Math.min(wait * 2, 10_000)) {
+      if (this.stopped || leader !== pg.state.isLeader) return;
+      try {
+        store = await PgAlertStore.load(pg.state, { messageDomain: mailDomain(this.config.alerting) });
+      } catch (err) {
+        // PostgreSQL away: the next role change, or its return, decides.
+        this.log.warn({ err: (err as Error).message, code: 'CANH_ERR_STATE_UNAVAILABLE' }, 'could not load the shared alert state; retrying');
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    if (this.stopped || leader !== pg.state.isLeader) {
+      store.close();
+      return;
+    }
+    const engine = this.newEngine(this.config, store);
     this.engine = engine;
-    if (old) {
-      await old.stop();
-      old.store.close();
+    old?.store.close();
+    if (!leader || !this.started) return;
+    // Caught up on every collector's inputs first, then the first round: one mail, not two.
+    for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+      if (this.stopped || !pg.state.isLeader || this.engine !== engine) return;
+      try {
+        await this.inputs!.lead(engine);
+        break;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, code: 'CANH_ERR_STATE_UNAVAILABLE' }, 'could not read the alert inputs to lead; retrying');
+        await new Promise((r) => setTimeout(r, wait));
+      }
     }
-    if (leader && this.started && !this.stopped) {
-      // Caught up on every collector's inputs first, then the first round: one mail, not two.
-      await this.inputs!.lead(engine);
-      engine.start();
-    }
+    engine.start();
   }
 
   private newEngine(config: CollectorConfig, store?: AlertStore): AlertEngine {
