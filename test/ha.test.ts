@@ -52,6 +52,7 @@ let influx: Influxd;
 let smtp: TestSmtpServer;
 let pgUrl: string;
 const nodes = new Map<string, Node>();
+const killed = new Set<string>();
 const agents: TestAgent[] = [];
 let registryState: PgState;
 let registry: PgRegistry;
@@ -169,6 +170,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // A collector that died on its own is the failure to explain: show its last words.
+  for (const n of nodes.values()) if (!n.proc.running && !killed.has(n.id)) console.log(`[ha] ${n.id} exited:\n${n.proc.describe()}`);
   for (const a of agents) await a.agent.stop().catch(() => {});
   for (const n of nodes.values()) await n.proc.stop().catch(() => {});
   await registryState?.stop();
@@ -197,7 +200,8 @@ describe('collectors on PostgreSQL', () => {
     const leader = await leaderNode();
     const views = await until(async () => {
       const hs = await Promise.all([...nodes.values()].map((n) => health(n)));
-      return hs.every((h) => h.cluster.collectors.length === 3 && h.cluster.leader === leader.id) ? hs : undefined;
+      const counted = (h: (typeof hs)[number]) => h.cluster.collectors.reduce((n, c) => n + c.agents, 0);
+      return hs.every((h) => h.cluster.collectors.length === 3 && h.cluster.leader === leader.id && counted(h) === agents.length) ? hs : undefined;
     }, 'all three to see the same cluster');
     expect(views.filter((h) => h.cluster.is_leader).length).toBe(1);
     const follower = [...nodes.values()].find((n) => n !== leader)!;
@@ -230,6 +234,7 @@ describe('collectors on PostgreSQL', () => {
     figure('first half ingested', `${Date.now() - t0} ms`);
     expect(campaignMails()).toEqual([]);
     // Mid-burst: the leader dies without a word.
+    killed.add(leader.id);
     await leader.proc.kill9();
     const tKill = Date.now();
     figure('leader killed', leader.id);

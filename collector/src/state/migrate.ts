@@ -61,6 +61,8 @@ export async function migrateToPostgres(opts: { file: string; url: string; passw
     return u.toString();
   })();
   const client = new pg.Client({ connectionString: conn, types: types() });
+  // The query in flight fails when the server goes; the event alone must not end the process.
+  client.on('error', () => {});
   try {
     await client.connect();
   } catch (err) {

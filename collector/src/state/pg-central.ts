@@ -46,6 +46,9 @@ export class PgCentralStore implements CentralReader {
   async push(input: { scope: Scope; target: string; config: unknown; author?: string; comment?: string }): Promise<ConfigVersion> {
     const body = checkedBody(input);
     const c = await this.state.pool.connect();
+    // Without a listener, a server gone while checked out would end the process.
+    const onError = (): void => {};
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const r = await c.query<CentralRow>(
@@ -61,6 +64,7 @@ export class PgCentralStore implements CentralReader {
       await c.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
+      c.removeListener('error', onError);
       c.release();
     }
   }

@@ -193,6 +193,8 @@ export class PgState {
     const s = new PgState(opts);
     try {
       const c = await s.pool.connect();
+      const onError = (): void => {};
+      c.on('error', onError);
       try {
         await c.query('BEGIN');
         // Two collectors starting at once must not race on CREATE TABLE IF NOT EXISTS.
@@ -203,6 +205,7 @@ export class PgState {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       } finally {
+        c.removeListener('error', onError);
         c.release();
       }
       await s.refillIds();
@@ -349,6 +352,13 @@ export class PgState {
   private async apply(ops: WriteOp[]): Promise<void> {
     const c = await this.pool.connect();
     let broken = false;
+    // A checked-out client that loses its server emits 'error': without a listener that
+    // would end the process. The query in flight fails as well, which is what we act on.
+    const onError = (err: Error): void => {
+      broken = true;
+      this.stats.lastError = err.message;
+    };
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       let fencedOk = true;
@@ -379,6 +389,7 @@ export class PgState {
       await c.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
+      c.removeListener('error', onError);
       c.release(broken ? true : undefined);
     }
   }
