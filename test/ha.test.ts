@@ -14,6 +14,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import WebSocket from 'ws';
+import { CloseCode, encode, PROTOCOL_VERSION } from '@canh/protocol';
 import { Agent } from '../agent/src/agent.ts';
 import { parseConfig } from '../agent/src/config.ts';
 import { PgState } from '../collector/src/state/postgres.ts';
@@ -211,6 +213,34 @@ describe('collectors on PostgreSQL', () => {
     const page = await (await fetch(`http://127.0.0.1:${follower.port}/status`, { headers: { cookie: `canh_session=${sid}` } })).text();
     expect(page).toContain(`Collectors (shared state in PostgreSQL): 3; leader ${leader.id}; this page from ${follower.id}`);
     figure('cluster', views[0]!.cluster.collectors.map((c) => `${c.id} (${c.agents} agents)`).join(', '));
+  }, 120_000);
+
+  it('an agent connected to one collector, then another: the newer session wins, the older is closed', async () => {
+    const { token } = registry.add({ name: 'twice', agency: 'so-tttt', site: 'dc' });
+    await registryState.flush();
+    const [a, b] = [...nodes.values()];
+    const open = (n: Node) =>
+      until(
+        () =>
+          new Promise<WebSocket | undefined>((resolve) => {
+            const ws = new WebSocket(`ws://127.0.0.1:${n.port}/v1/agent`, { headers: { authorization: `Bearer ${token}` } });
+            ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 't', hostname: 'twice', os: 't', spool_batches: 0, dropped_points: 0 })));
+            ws.once('message', () => resolve(ws));
+            // 401 until this collector's registry has heard of the token (NOTIFY).
+            ws.once('error', () => resolve(undefined));
+          }),
+        `a session with ${n.id}`,
+        30_000,
+      );
+    const first = await open(a!);
+    const closed = new Promise<number>((resolve) => first.once('close', (code) => resolve(code)));
+    const t0 = Date.now();
+    const second = await open(b!);
+    const code = await closed;
+    figure('older session closed after the newer one said hello', `${Date.now() - t0} ms (code ${code})`);
+    expect(code).toBe(CloseCode.REPLACED);
+    expect(second.readyState).toBe(WebSocket.OPEN);
+    second.close();
   }, 120_000);
 
   it('kill -9 of the leader during a brute-force burst over several collectors: exactly one campaign mail', async () => {
