@@ -382,6 +382,9 @@ export class PgState {
       if (fencedOut) {
         this.stats.fencedOut += fencedOut;
         this.log.warn({ dropped: fencedOut, code: 'CANH_ERR_STATE_NOT_LEADER' }, 'alert state not written: this collector is no longer the leader');
+        // Another collector took over while this one's session still looked alive: step
+        // down (ending the session gives up whatever it holds), then campaign afresh.
+        if (this.leader) this.session?.emit('error', new Error('another collector leads now (epoch moved on)'));
       }
       for (const op of ops) op.done?.();
     } catch (err) {

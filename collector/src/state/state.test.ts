@@ -271,6 +271,29 @@ describe('postgres state across collectors', () => {
     void b;
   });
 
+  it('a leader that has not yet noticed a takeover writes nothing: its epoch is no longer current', async () => {
+    const url = await newDb();
+    const a = await pgState(url, { id: 'A' });
+    const sa = await PgAlertStore.load(a);
+    sa.insertAlert(alert({ fingerprint: 'mine' }));
+    await a.flush();
+    // Another collector took over (its epoch bumped) while A's session still looks fine to A.
+    await pgServer.query('UPDATE canh_leader SET epoch = epoch + 1, holder = $1', ['B'], url.split('/').pop());
+    expect(a.isLeader).toBe(true);
+    const changes: boolean[] = [];
+    a.onLeader = (l) => changes.push(l);
+    sa.insertAlert(alert({ fingerprint: 'stale' }));
+    // Silences are not the leader's alone: they still land.
+    sa.addSilence({ id: 'sil-x', matchers: [], createdBy: 'x', comment: '', startsAt: 0, endsAt: 1, createdAt: 1 });
+    await a.flush();
+    const db = url.split('/').pop();
+    expect((await pgServer.query<{ fingerprint: string }>('SELECT fingerprint FROM alerts ORDER BY id', [], db)).map((r) => r.fingerprint)).toEqual(['mine']);
+    expect((await pgServer.query<{ id: string }>('SELECT id FROM silences', [], db)).map((r) => r.id)).toEqual(['sil-x']);
+    expect(a.stats.fencedOut).toBe(1);
+    // It stepped down on finding out.
+    expect(changes[0]).toBe(false);
+  });
+
   it('writes made while PostgreSQL is down wait in the queue and land when it returns', async () => {
     const url = await newDb();
     const a = await pgState(url, { id: 'A' });
