@@ -24,6 +24,9 @@ export const REPLAY_MS = 15 * 60_000;
 const READ_BATCH = 500;
 const POLL_MS = 250;
 const PRUNE_EVERY_MS = 60_000;
+/** Inputs gathered into one INSERT: at most this many rows, or this long. */
+const APPEND_ROWS = 200;
+const APPEND_WAIT_MS = 20;
 
 interface InputRow {
   id: number;
@@ -48,6 +51,8 @@ export class AlertInputs {
   private reading: Promise<void> | undefined;
   private again = false;
   private lastPrune = 0;
+  private pending: [number, string, string][] = [];
+  private appendTimer: NodeJS.Timeout | undefined;
 
   constructor(state: PgState, log: Logger) {
     this.state = state;
@@ -69,11 +74,20 @@ export class AlertInputs {
 
   private append(kind: string, body: InputBody): void {
     this.stats.forwarded++;
-    this.state.enqueue({
-      statements: [{ sql: 'INSERT INTO canh_alert_inputs (at, collector, kind, body) VALUES ($1, $2, $3, $4)', params: [Date.now(), this.state.collectorId, kind, toJson(body)] }],
-      fenced: false,
-      topics: ['inputs'],
-    });
+    this.pending.push([Date.now(), kind, toJson(body)]);
+    // Inputs of many batches go as one multi-row INSERT: one round trip, not one per batch.
+    if (this.pending.length >= APPEND_ROWS) this.appendNow();
+    else this.appendTimer ??= setTimeout(() => this.appendNow(), APPEND_WAIT_MS);
+  }
+
+  private appendNow(): void {
+    if (this.appendTimer) clearTimeout(this.appendTimer);
+    this.appendTimer = undefined;
+    const rows = this.pending.splice(0);
+    if (!rows.length) return;
+    const params: unknown[] = [];
+    const values = rows.map(([at, kind, body]) => `($${params.push(at)}, $${params.push(this.state.collectorId)}, $${params.push(kind)}, $${params.push(body)})`);
+    this.state.enqueue({ statements: [{ sql: `INSERT INTO canh_alert_inputs (at, collector, kind, body) VALUES ${values.join(', ')}`, params }], fenced: false, topics: ['inputs'] });
   }
 
   /** This collector leads: feed `engine` from the cursor on (after replaying recent events). */
@@ -161,7 +175,9 @@ export class AlertInputs {
     }
   }
 
+  /** Stop feeding; what was gathered goes into the write queue (PgState.stop flushes it). */
   stop(): void {
+    this.appendNow();
     this.follow();
   }
 }
