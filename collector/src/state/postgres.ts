@@ -21,6 +21,8 @@ export const LEADER_LOCK_KEY = 0x63616e68;
 const CHANNEL = 'canh_state';
 /** Ids handed out per sequence call: alert and mail ids need no round trip. */
 const ID_BLOCK = 1000;
+/** Longest stop() waits for PostgreSQL to take what is queued. */
+const STOP_FLUSH_MS = 10_000;
 
 export interface PgStateOptions {
   url: string;
@@ -467,6 +469,8 @@ export class PgState {
         }
       }
       const ttl = this.opts.collectorTtlMs ?? 15_000;
+      // Collectors gone for a day leave the table (the leader tidies).
+      if (this.leader) await c.query('DELETE FROM canh_collectors WHERE heartbeat_at < $1', [now - 86_400_000]);
       const rows = await c.query<{ id: string; host: string; started_at: number; heartbeat_at: number; agents: number }>('SELECT * FROM canh_collectors WHERE heartbeat_at > $1 ORDER BY id', [now - ttl]);
       const lead = await c.query<{ holder: string | null }>('SELECT holder FROM canh_leader WHERE one = 1');
       // The holder column names the last to take the lock; it leads only while its lock is held.
@@ -485,7 +489,15 @@ export class PgState {
   /** Give up the leader lock (shutdown): another collector takes over at its next try. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    await this.flush().catch(() => {});
+    // PostgreSQL may be away: shutting down must not wait for it for ever.
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush().catch(() => {}), new Promise<void>((r) => (t = setTimeout(r, STOP_FLUSH_MS)))]).finally(() => clearTimeout(t));
+    if (this.queue.length) {
+      this.stats.dropped += this.queue.length;
+      this.log.error({ code: 'CANH_ERR_STATE_UNAVAILABLE', lost: this.queue.length }, 'stopping with state writes PostgreSQL never took; they are lost');
+      for (const op of this.queue) op.done?.(new CanhError('CANH_ERR_STATE_UNAVAILABLE', 'the collector stopped before PostgreSQL took this write'));
+      this.queue.length = 0;
+    }
     this.stopped = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.sessionTimer) clearInterval(this.sessionTimer);
