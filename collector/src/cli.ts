@@ -9,17 +9,20 @@
 //   canh-collector alerts reload                        (alerts/cli.ts; SIGHUP does the same)
 //   canh-collector config push|show|history|rollback|delete
 //   canh-collector backup --to DIR | restore --from DIR (commands/backup.ts)
+//   canh-collector state migrate --to postgres          (commands/state.ts)
 //   canh-collector --validate --config F | --version
 // A user's mistake (CanhError) is printed as its message and code, exit 2, never a stack
 // trace; anything else is a bug and keeps its stack (exit 1).
 import { parseArgs } from 'node:util';
-import { CanhError } from '@canh/core';
-import { loadCollectorConfig } from './config.ts';
+import { CanhError, createLogger } from '@canh/core';
+import { loadCollectorConfig, type CollectorConfig } from './config.ts';
+import { openPgState, type PgParts } from './collector.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 import { alertsCommand, silenceCommand } from './alerts/cli.ts';
 import { reportCommand } from './report/command.ts';
 import { agentCommand } from './commands/agent.ts';
 import { configCommand } from './commands/config.ts';
+import { stateCommand } from './commands/state.ts';
 import { serve } from './commands/serve.ts';
 import { storageCommand } from './commands/storage.ts';
 import { maintenanceCommand } from './commands/maintenance.ts';
@@ -66,6 +69,7 @@ async function dispatch(argv: string[]): Promise<number> {
         comment: { type: 'string' },
         force: { type: 'boolean' },
         confirm: { type: 'boolean' },
+        to: { type: 'string' },
       },
     });
   } catch (err) {
@@ -82,17 +86,47 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
   const [command = 'serve', sub, arg] = positionals;
-  if (command !== 'serve' && command !== 'agent' && command !== 'config' && command !== 'storage') throw usageError(`unknown command "${command}"`);
+  if (!['serve', 'agent', 'config', 'storage', 'state'].includes(command)) throw usageError(`unknown command "${command}"`);
   const config = loadCollectorConfig(file);
   if (values.validate) {
     out(`${file}: valid`);
     return 0;
   }
+  if (config.state?.postgres && (command === 'agent' || command === 'config')) {
+    return withSharedState(config, (p) => (command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry) : configCommand(sub, arg, values, config.state_dir, p)));
+  }
   if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir);
   if (command === 'config') return configCommand(sub, arg, values, config.state_dir);
   if (command === 'storage') return storageCommand(sub, values, config);
+  if (command === 'state') return stateCommand(sub, values, config);
   if (sub !== undefined) throw usageError(`serve takes no argument "${sub}"`);
   return serve(config, file);
+}
+
+/** Run a command on the PostgreSQL state, and wait until what it wrote is stored. */
+async function withSharedState(config: CollectorConfig, run: (p: PgParts) => number | Promise<number>): Promise<number> {
+  const log = createLogger({ name: 'canh-collector', level: 'warn' });
+  let parts: PgParts;
+  try {
+    parts = await openPgState({ ...config, alerting: undefined }, log, { campaign: false });
+  } catch (err) {
+    if (err instanceof CanhError) {
+      process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  try {
+    const code = await run(parts);
+    await parts.state.flush();
+    if (parts.state.stats.failedWrites) {
+      process.stderr.write(`canh-collector: CANH_ERR_STATE_WRITE: PostgreSQL refused the change (${parts.state.stats.lastError ?? 'see the log'})\n`);
+      return 1;
+    }
+    return code;
+  } finally {
+    await parts.state.stop();
+  }
 }
 
 if (import.meta.main) {

@@ -22,8 +22,15 @@ import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
 import { StatusPage } from './status/index.ts';
 import { alertingView } from './status/alerting.ts';
-import { CentralConfigStore } from './central/store.ts';
-import { AlertEngine, type AlertReloadSummary } from './alerts/engine.ts';
+import { CentralConfigStore, type CentralReader } from './central/store.ts';
+import { AlertEngine, mailDomain, type AlertReloadSummary } from './alerts/engine.ts';
+import type { AlertStore } from './alerts/store.ts';
+import { pointsOf } from '@canh/protocol';
+import { PgState } from './state/postgres.ts';
+import { PgRegistry } from './state/pg-registry.ts';
+import { PgCentralStore } from './state/pg-central.ts';
+import { PgAlertStore } from './state/pg-alert-store.ts';
+import { AgentSessions, AlertInputs } from './state/cluster.ts';
 import { handleAlertApi, handleReloadApi } from './alerts/http.ts';
 import { identityOf } from './identity.ts';
 
@@ -44,6 +51,37 @@ export function openRegistry(stateDir: string): SqliteRegistry {
   return new SqliteRegistry(join(stateDir, 'collector.db'));
 }
 
+/** The PostgreSQL side of a collector sharing state with others (`state: { postgres }`). */
+export interface PgParts {
+  state: PgState;
+  registry: PgRegistry;
+  central: PgCentralStore;
+  alertStore?: PgAlertStore;
+}
+
+/** Open the shared state named by `state.postgres` (tables made if missing). */
+export async function openPgState(config: CollectorConfig, log: Logger, opts: { collectorId?: string; campaign?: boolean } = {}): Promise<PgParts> {
+  const c = config.state!.postgres;
+  const state = await PgState.open({
+    url: c.url,
+    password: config.statePassword,
+    log: log.child({ component: 'state' }),
+    maxQueued: c.max_queued_writes,
+    leaderPollMs: c.leader_poll,
+    collectorId: opts.collectorId ?? c.collector_id,
+    campaign: opts.campaign,
+  });
+  try {
+    const registry = await PgRegistry.open(state);
+    const central = await PgCentralStore.open(state);
+    const alertStore = config.alerting ? await PgAlertStore.load(state, { messageDomain: mailDomain(config.alerting) }) : undefined;
+    return { state, registry, central, alertStore };
+  } catch (err) {
+    await state.stop();
+    throw err;
+  }
+}
+
 export class Collector {
   readonly registry: AgentRegistry;
   /** Every InfluxDB target (one unless influx.targets lists several). */
@@ -51,6 +89,10 @@ export class Collector {
   readonly server: CollectorServer;
   readonly spool: CollectorSpool;
   readonly central: CentralConfigStore | undefined;
+  /** Shared state, alert inputs and agent sessions when several collectors share PostgreSQL. */
+  readonly pg: PgParts | undefined;
+  readonly inputs: AlertInputs | undefined;
+  readonly sessions: AgentSessions | undefined;
   readonly status: StatusPage;
   /** Retention policies, roll-ups and the events copy (influx/retention.ts), of the first target. */
   readonly storage: StorageManager;
@@ -68,13 +110,22 @@ export class Collector {
   private readonly configFile: string | undefined;
   private readonly log: Logger;
   private reloading: Promise<ReloadResult> | undefined;
+  private roleChange: Promise<void> = Promise.resolve();
 
-  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string }) {
+  /** A collector with its state opened: PostgreSQL when `state.postgres` is set, else SQLite. */
+  static async create(config: CollectorConfig, deps: { log: Logger; hooks?: CollectorHooks; configFile?: string; collectorId?: string }): Promise<Collector> {
+    if (!config.state?.postgres) return new Collector(config, deps);
+    return new Collector(config, { ...deps, pg: await openPgState(config, deps.log, { collectorId: deps.collectorId }) });
+  }
+
+  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string; pg?: PgParts }) {
     this.config = config;
     this.configFile = deps.configFile;
     this.log = deps.log;
-    this.registry = deps.registry ?? openRegistry(config.state_dir);
+    this.pg = deps.pg;
+    this.registry = deps.registry ?? deps.pg?.registry ?? openRegistry(config.state_dir);
     this.central = this.registry instanceof SqliteRegistry ? new CentralConfigStore(this.registry.db) : undefined;
+    const centralReader: CentralReader | undefined = this.central ?? deps.pg?.central;
     const i = config.influx;
     this.writer = new InfluxTargets(
       {
@@ -124,7 +175,16 @@ export class Collector {
     let learnt = 0;
     for (const t of this.writer.targets) learnt += t.spool.forEachRecord((text) => eventTimes.learnLines(text));
     if (learnt) eventLog.info({ events: learnt }, 'security events waiting in the spool: their stored times are reserved');
-    if (config.alerting) this.engine = this.newEngine(config);
+    if (config.alerting) this.engine = this.newEngine(config, deps.pg?.alertStore);
+    if (deps.pg) {
+      const pg = deps.pg;
+      this.inputs = new AlertInputs(pg.state, deps.log.child({ component: 'alert-inputs' }));
+      this.sessions = new AgentSessions(pg.state, (id) => this.server.replaceAgent(id));
+      pg.state.agentCount = () => this.server.connectedIds().size;
+      pg.state.onLeader = (leader) => {
+        this.roleChange = this.roleChange.then(() => this.switchRole(leader)).catch((err: unknown) => this.log.error({ err }, 'could not change the alert role'));
+      };
+    }
     const current = (): AlertEngine | undefined => this.engine;
     this.status = new StatusPage(
       { users: config.statusUsers ?? [], sessionTtlMs: config.status.session_ttl, language: config.status.language, timeZone: config.status.time_zone },
@@ -165,12 +225,26 @@ export class Collector {
           const e = current();
           return e ? (id: number, by: string, comment: string) => e.acknowledge(id, by, comment) : undefined;
         },
+        cluster: () => this.cluster(),
       },
     );
     // The receiver keeps these hooks for its life; they reach whichever engine is current.
     const alertHooks: CollectorHooks = {
-      onBatch: (id, _agent, batch) => this.engine?.onBatch(id, batch),
-      onAgentState: (id, _agent, online, at) => this.engine?.onAgentState(id, online, at),
+      onBatch: (id, _agent, batch) => {
+        const e = this.engine;
+        if (!this.inputs) return e?.onBatch(id, batch);
+        // Shared state: the leader evaluates every collector's inputs.
+        if (e && !this.stopped) this.inputs.batch(id, pointsOf(batch, (m) => e.watches(m)), batch.events);
+      },
+      onAgentState: (id, agent, online, at) => {
+        if (this.stopped) return;
+        if (this.sessions) {
+          if (online) this.sessions.online(agent.id, at);
+          else this.sessions.offline(agent.id);
+        }
+        if (!this.inputs) return this.engine?.onAgentState(id, online, at);
+        if (this.engine) this.inputs.agentState(id, online, at);
+      },
       http: (req, res) => this.http(req, res),
     };
     this.server = new CollectorServer(config, {
@@ -178,7 +252,7 @@ export class Collector {
       writer: this.writer,
       log: deps.log.child({ component: 'receiver' }),
       hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
-      central: this.central,
+      central: centralReader,
       eventTimes,
       health: () => {
         const r = this.reloadStats;
@@ -188,6 +262,7 @@ export class Collector {
           ...(targets.length > 1 ? { influx_targets: { write_quorum: this.writer.quorum, targets } } : {}),
           config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError },
           spool: { records: sp.pendingRecords, bytes: sp.pendingBytes, spool_disk_full: sp.diskFull ? 1 : 0, refused_disk_full: sp.refusedDiskFull, refused_full: sp.refusedFull },
+          ...(this.pg ? { cluster: this.clusterHealth() } : {}),
         };
       },
     });
@@ -198,11 +273,80 @@ export class Collector {
     return this.engine;
   }
 
-  private newEngine(config: CollectorConfig): AlertEngine {
+  /** The cluster as this collector sees it (PostgreSQL state), for /healthz and the status page. */
+  cluster(): { self: string; leader: string | null; isLeader: boolean; collectors: ReturnType<PgState['cluster']>['collectors']; state: PgState['stats'] } | undefined {
+    if (!this.pg) return undefined;
+    const c = this.pg.state.cluster();
+    return { ...c, isLeader: this.pg.state.isLeader, state: { ...this.pg.state.stats } };
+  }
+
+  /** /healthz's `cluster`: who is here, who leads, how the shared state's writes fare. */
+  private clusterHealth(): Record<string, unknown> {
+    const c = this.cluster()!;
+    const now = Date.now();
+    return {
+      self: c.self,
+      leader: c.leader,
+      is_leader: c.isLeader,
+      collectors: c.collectors.map((m) => ({ id: m.id, host: m.host, agents: m.agents, leader: m.leader, heartbeat_age_ms: now - m.heartbeatAt })),
+      state: { connected: c.state.connected, queued: c.state.queued, written: c.state.written, dropped: c.state.dropped, failed: c.state.failedWrites, retries: c.state.retries, last_error: c.state.lastError },
+      alert_inputs: { ...this.inputs!.stats },
+      sessions_replaced: this.sessions!.stats.replaced,
+    };
+  }
+
+  /**
+   * Became or stopped being the leader: the engine is built again from the shared state
+   * (the previous leader's writes are all in: its epoch is fenced off). The leader's engine
+   * runs and is fed every collector's alert inputs; a follower's stays idle and serves the
+   * alert API (silences it adds reach the leader by NOTIFY).
+   */
+  private async switchRole(leader: boolean): Promise<void> {
+    const pg = this.pg!;
+    this.inputs!.follow();
+    // The engine that ran stops at once (a former leader must not go on evaluating); a
+    // stopped engine still answers the alert API and says what rules watch.
+    const old = this.engine;
+    if (old) await old.stop();
+    if (this.stopped || !this.config.alerting) return;
+    let store: PgAlertStore | undefined;
+    for (let wait = 500; !store; wait = Math.min(wait * 2, 10_000)) {
+      if (this.stopped || leader !== pg.state.isLeader) return;
+      try {
+        store = await PgAlertStore.load(pg.state, { messageDomain: mailDomain(this.config.alerting) });
+      } catch (err) {
+        // PostgreSQL away: the next role change, or its return, decides.
+        this.log.warn({ err: (err as Error).message, code: 'CANH_ERR_STATE_UNAVAILABLE' }, 'could not load the shared alert state; retrying');
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    if (this.stopped || leader !== pg.state.isLeader) {
+      store.close();
+      return;
+    }
+    const engine = this.newEngine(this.config, store);
+    this.engine = engine;
+    old?.store.close();
+    if (!leader || !this.started) return;
+    // Caught up on every collector's inputs first, then the first round: one mail, not two.
+    for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+      if (this.stopped || !pg.state.isLeader || this.engine !== engine) return;
+      try {
+        await this.inputs!.lead(engine);
+        break;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, code: 'CANH_ERR_STATE_UNAVAILABLE' }, 'could not read the alert inputs to lead; retrying');
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    engine.start();
+  }
+
+  private newEngine(config: CollectorConfig, store?: AlertStore): AlertEngine {
     mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
     return new AlertEngine(config.alerting!, {
       log: this.log.child({ component: 'alerts' }),
-      dbFile: join(config.state_dir, 'collector.db'),
+      ...(store ? { store } : { dbFile: join(config.state_dir, 'collector.db') }),
       secrets: config.alertingSecrets,
       mono: () => performance.now(),
       writeLines: (lines) => this.writer.write(lines),
@@ -263,18 +407,27 @@ export class Collector {
       if (next.alerting && this.engine) {
         alerting = this.engine.reload(next.alerting, next.alertingSecrets);
       } else if (next.alerting) {
-        const engine = this.newEngine({ ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets });
+        const store = this.pg ? await PgAlertStore.load(this.pg.state, { messageDomain: mailDomain(next.alerting) }) : undefined;
+        const engine = this.newEngine({ ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets }, store);
         // Connected agents will not connect again to tell it: they are online as of now.
         const now = Date.now();
-        for (const c of this.server.connectedAgents()) engine.onAgentState(identityOf(c.agent), true, now);
+        for (const c of this.server.connectedAgents()) {
+          if (this.inputs) this.inputs.agentState(identityOf(c.agent), true, now);
+          else engine.onAgentState(identityOf(c.agent), true, now);
+        }
         this.engine = engine;
-        if (this.started) engine.start();
+        if (this.started && (!this.pg || this.pg.state.isLeader)) {
+          if (this.pg) await this.inputs!.lead(engine);
+          engine.start();
+        }
         alerting = 'enabled';
       } else if (this.engine) {
         const old = this.engine;
         // Detached first, so no batch reaches an engine that is stopping.
         this.engine = undefined;
+        this.inputs?.follow();
         await old.stop();
+        if (this.pg) old.store.close();
         alerting = 'disabled';
       } else alerting = 'absent';
     } catch (err) {
@@ -304,7 +457,9 @@ export class Collector {
     }
     this.writer.start();
     for (const st of this.storages) st.start();
-    this.engine?.start();
+    // Shared state: only the leader's engine runs; the state's session says who leads.
+    if (this.pg) this.pg.state.start();
+    else this.engine?.start();
     this.started = true;
     await this.server.start();
     this.health = new HealthReporter({ server: this.server, writer: this.writer, spool: this.writer }, this.log.child({ component: 'health' }));
@@ -336,11 +491,17 @@ export class Collector {
     // Alerting stops first: agents cut off by our own shutdown are not "offline".
     await this.reloading?.catch(() => {});
     this.health?.stop();
+    this.inputs?.stop();
+    await this.roleChange;
     await this.engine?.stop();
     for (const st of this.storages) await st.stop();
     await this.server.stop();
     await this.writer.stop();
     this.registry.close();
+    if (this.pg) {
+      this.engine?.store.close();
+      await this.pg.state.stop();
+    }
   }
 }
 

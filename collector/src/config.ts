@@ -165,6 +165,25 @@ export const CollectorConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Where the shared state lives. Absent: SQLite in state_dir (one collector). */
+    state: z
+      .object({
+        /** Several collectors share registry, central config, silences, alerts and the outbox here (docs/operating/postgres-state.md). `url`: postgres://user@host:5432/database; the password comes from `password_file`, never from the URL. */
+        postgres: z
+          .object({
+            url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
+            password_file: z.string().optional(),
+            /** This collector's name in the cluster (/healthz, the status page); default: host name and a random suffix. */
+            collector_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)').optional(),
+            /** Most state writes held while PostgreSQL is unreachable; past it the newest are dropped and counted. */
+            max_queued_writes: z.number().int().min(100).default(100_000),
+            /** How often a collector that is not the leader tries for the leader lock (and checks its session). */
+            leader_poll: duration({ min: 100 }).default(1_000),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     /** Alert rules and e-mail (collector/src/alerts/README.md); no alerting when absent. */
     alerting: AlertingConfigSchema.optional(),
   })
@@ -174,6 +193,7 @@ export type CollectorConfig = z.infer<typeof CollectorConfigSchema> & {
   influxPassword?: string;
   /** influx.targets with their passwords read, or the single influx.url as target "default". */
   influxTargets?: InfluxTargetConfig[];
+  statePassword?: string;
   alertingSecrets?: AlertingSecrets;
   statusUsers?: { name: string; password: string }[];
 };
@@ -216,7 +236,16 @@ export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: 
     if (!password) throw new CollectorConfigError([`status.users[${i}].password: empty (set value, file or env)`], opts.file);
     statusUsers.push({ name: u.name, password });
   }
-  return { ...r.data, influxPassword, influxTargets, alertingSecrets, statusUsers };
+  let statePassword: string | undefined;
+  const pgFile = r.data.state?.postgres.password_file;
+  if (pgFile) {
+    try {
+      statePassword = readFileSync(pgFile, 'utf8').trim();
+    } catch (err) {
+      throw new CollectorConfigError([`state.postgres.password_file: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], opts.file);
+    }
+  }
+  return { ...r.data, influxPassword, influxTargets, alertingSecrets, statusUsers, ...(statePassword !== undefined ? { statePassword } : {}) };
 }
 
 /** The InfluxDB targets: influx.targets (url, username and password then unset), or influx.url alone. */

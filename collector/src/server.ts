@@ -21,7 +21,7 @@ import { AckHistogram } from './ack-histogram.ts';
 export type BatchSink = Pick<InfluxWriter, 'writeText' | 'write' | 'room' | 'stats' | 'ping' | 'onProgress'>;
 import { encodeBatch, identityOf, identityTags, type Identity } from './identity.ts';
 import { EventTimes } from './event-times.ts';
-import type { CentralConfigStore } from './central/store.ts';
+import type { CentralReader } from './central/store.ts';
 
 /** Run several hook sets as one: every onBatch/onAgentState, the first http that handles. */
 export function combineHooks(...sets: (CollectorHooks | undefined)[]): CollectorHooks {
@@ -106,7 +106,7 @@ export class CollectorServer {
   private readonly writer: BatchSink;
   private readonly log: Logger;
   private readonly hooks: CollectorHooks;
-  private readonly central: CentralConfigStore | undefined;
+  private readonly central: CentralReader | undefined;
   /** More of the collector's state for /healthz (config reloads). */
   private readonly health: (() => Record<string, unknown>) | undefined;
   /** Where each security event is stored (collector/src/event-times.ts). */
@@ -130,7 +130,7 @@ export class CollectorServer {
 
   constructor(
     config: CollectorConfig,
-    deps: { registry: AgentRegistry; writer: BatchSink; log: Logger; hooks?: CollectorHooks; central?: CentralConfigStore; health?: () => Record<string, unknown>; eventTimes?: EventTimes },
+    deps: { registry: AgentRegistry; writer: BatchSink; log: Logger; hooks?: CollectorHooks; central?: CentralReader; health?: () => Record<string, unknown>; eventTimes?: EventTimes },
   ) {
     this.config = config;
     this.eventTimes = deps.eventTimes ?? new EventTimes();
@@ -490,6 +490,17 @@ export class CollectorServer {
       c.ws.send(encode({ type: 'config', version: cfg.version, config: cfg.config }));
       this.log.info({ agent: c.agent.name, version: cfg.version }, 'central config pushed');
     }
+  }
+
+  /** Close an agent's connection here because a newer session of it lives on another collector. */
+  replaceAgent(agentId: string): boolean {
+    const c = this.conns.get(agentId);
+    if (!c) return false;
+    // Online elsewhere: its disconnection here is no "offline".
+    c.replaced = true;
+    c.ws.close(CloseCode.REPLACED, 'replaced by a newer connection of this agent (another collector)');
+    this.log.info({ agent: c.agent.name }, 'a newer session of this agent on another collector replaces this one');
+    return true;
   }
 
   private checkRevocations(): void {

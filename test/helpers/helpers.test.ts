@@ -7,6 +7,7 @@ import { startSnmpd, snmpCli, SYS_UPTIME_OID, type Snmpd } from './snmpd.ts';
 import { startSmtpServer, smtpDialog, type TestSmtpServer } from './smtp.ts';
 import { freePort } from './ports.ts';
 import { spawnManaged } from './process.ts';
+import { startPostgres } from './postgres.ts';
 
 describe('process', () => {
   it('captures output, waits for a line, and stops with SIGTERM then SIGKILL', async () => {
@@ -175,4 +176,24 @@ describe('smtp', () => {
     expect(mail.user).toBe('canh');
     await expect(transport('wrong').sendMail({ from: 'a@canh.test', to: 'b@canh.test', subject: 'x', text: 'x' })).rejects.toThrow(/535|Invalid login/i);
   });
+});
+
+describe('postgres', () => {
+  it('runs a private cluster with a password, keeps data across a restart, and cleans up', async () => {
+    const pg = await startPostgres();
+    try {
+      expect(pg.url).toMatch(/^postgres:\/\/canh@127\.0\.0\.1:\d+\/postgres$/);
+      await pg.createDatabase('helper_check');
+      await pg.query('CREATE TABLE t (v TEXT)', [], 'helper_check');
+      await pg.query('INSERT INTO t VALUES ($1)', ['xin chào'], 'helper_check');
+      // Our own cluster, in its temp dir (not a system one on the same machine).
+      const [who] = await pg.query<{ u: string }>('SELECT current_setting($1) AS u', ['data_directory']);
+      expect(who!.u.startsWith(pg.dir)).toBe(true);
+      await pg.restart();
+      expect(await pg.query('SELECT v FROM t', [], 'helper_check')).toEqual([{ v: 'xin chào' }]);
+    } finally {
+      await pg.stop();
+    }
+    expect(existsSync(pg.dir)).toBe(false);
+  }, 90_000);
 });

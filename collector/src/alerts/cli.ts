@@ -8,12 +8,14 @@
 import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CanhError } from '@canh/core';
+import { CanhError, createLogger } from '@canh/core';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCollectorConfig } from '../config.ts';
-import { SqliteAlertStore } from './store.ts';
+import { SqliteAlertStore, type AlertStore } from './store.ts';
+import { PgState } from '../state/postgres.ts';
+import { PgAlertStore } from '../state/pg-alert-store.ts';
 import { createSilence, formatWhen, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
 import { defaultRules, effectiveRules } from './rules.ts';
 
@@ -71,7 +73,10 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
   const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
   const config = loadCollectorConfig(file);
   mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
-  const store = new SqliteAlertStore(join(config.state_dir, 'collector.db'));
+  // Several collectors on PostgreSQL: the silence goes there, and every collector follows it.
+  const shared = config.state?.postgres ? await openSharedState(config) : undefined;
+  if (shared === null) return 1;
+  const store: AlertStore = shared ? await PgAlertStore.load(shared) : new SqliteAlertStore(join(config.state_dir, 'collector.db'));
   const now = (opts.now ?? Date.now)();
   // Times people write and read here are in the alerting zone, said next to each one.
   const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
@@ -115,9 +120,26 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
         out(`silence ${s.id} expired`);
         return 0;
       }
+      default:
+        throw usage(`silence: unknown subcommand "${String(sub)}"`, SILENCE_USAGE);
     }
   } finally {
     store.close();
+    if (shared) {
+      await shared.flush();
+      await shared.stop();
+    }
+  }
+}
+
+async function openSharedState(config: ReturnType<typeof loadCollectorConfig>): Promise<PgState | null> {
+  const pgc = config.state!.postgres;
+  try {
+    return await PgState.open({ url: pgc.url, password: config.statePassword, log: createLogger({ name: 'canh-collector', level: 'warn' }), campaign: false });
+  } catch (err) {
+    if (!(err instanceof CanhError)) throw err;
+    process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
+    return null;
   }
 }
 

@@ -262,6 +262,20 @@ export class AlertEngine {
     }
   }
 
+  /** Events another leader already evaluated: counting windows and sightings only (state/cluster.ts). */
+  warmEvents(id: Identity, events: Batch['events'], now: number = this.clock()): void {
+    try {
+      this.events.warm(id, events, now);
+    } catch (err) {
+      this.log.error({ err, host: id.host }, 'could not replay events into the counting windows');
+    }
+  }
+
+  /** Whether some rule looks at this measurement (what a collector forwards to the leader). */
+  watches(measurement: string): boolean {
+    return this.threshold.watches(measurement) || this.absence.watches(measurement);
+  }
+
   onAgentState(id: Identity, online: boolean, at: number): void {
     if (this.stopped) return;
     try {
@@ -415,7 +429,7 @@ export class AlertEngine {
   }
 }
 
-function mailDomain(cfg: AlertingConfig): string {
+export function mailDomain(cfg: AlertingConfig): string {
   const m = /@([^>\s]+)>?\s*$/.exec(cfg.smtp?.from ?? '');
   return m?.[1] ?? 'canh.invalid';
 }

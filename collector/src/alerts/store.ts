@@ -39,6 +39,10 @@ export interface AlertStore {
   saveAgent(a: AgentLiveness): void;
   deleteAgent(host: string): void;
   agents(): AgentLiveness[];
+  /** Shared outbox (PostgreSQL): take due mail for this collector alone, row-locked, instead of dueMail. */
+  claimDueMail?(now: number, limit: number): Promise<OutboxMail[]>;
+  /** Wait until queued writes are stored (PostgreSQL's write queue). */
+  sync?(): Promise<void>;
   close(): void;
 }
 

@@ -28,7 +28,7 @@ export interface AppliedState {
   at: number;
 }
 
-interface Row {
+export interface CentralRow {
   version: number;
   scope: Scope;
   target: string;
@@ -38,9 +38,53 @@ interface Row {
   created_at: number;
 }
 
+type Row = CentralRow;
+
 const RANK: Record<Scope, number> = { agent: 3, site: 2, agency: 1, global: 0 };
 
-export class CentralConfigStore {
+/** What the receiver needs of central config, over SQLite or PostgreSQL (state/pg-central.ts). */
+export interface CentralReader {
+  get(version: number): ConfigVersion | undefined;
+  history(limit?: number): ConfigVersion[];
+  latestVersion(): number;
+  resolve(agent: AgentRecord): ConfigVersion | undefined;
+  recordResult(agentId: string, version: number, errors: string[]): void;
+  applied(agentId: string): AppliedState | undefined;
+}
+
+/**
+ * The config an agent gets from the rows that apply to it (newest first, both backends):
+ * the newest row of each scope decides that scope, a deleted scope (tombstone, body
+ * 'null') gives nothing, and the most specific scope left wins.
+ */
+export function resolveRows(rows: readonly Row[]): ConfigVersion | undefined {
+  const newest = new Map<Scope, Row>();
+  for (const r of rows) if (!newest.has(r.scope)) newest.set(r.scope, r);
+  let best: Row | undefined;
+  let tomb: Row | undefined;
+  for (const r of newest.values()) {
+    if (r.body === 'null') {
+      if (!tomb || r.version > tomb.version) tomb = r;
+    } else if (!best || RANK[r.scope] > RANK[best.scope]) best = r;
+  }
+  if (best) return toVersion(best);
+  // Everything that applied was deleted: an empty central config, so the agent goes back
+  // to its local file (sending nothing would leave it running the deleted one).
+  return tomb ? { ...toVersion(tomb), config: {} } : undefined;
+}
+
+/** A config as JSON, refused when agents could not read it. */
+export function checkedBody(input: { scope: Scope; target: string; config: unknown }): string {
+  if (input.scope !== 'global' && !input.target) throw new CanhError('CANH_ERR_CENTRAL_TARGET', `a ${input.scope} config needs a target`);
+  const body = JSON.stringify(input.config);
+  // Agents read no frame larger than MAX_COLLECTOR_FRAME_BYTES: a bigger config would
+  // close their connections (1009) every time it is sent.
+  const bytes = Buffer.byteLength(body);
+  if (bytes > MAX_CENTRAL_CONFIG_BYTES) throw new CanhError('CANH_ERR_CENTRAL_TOO_LARGE', `the config is ${bytes} bytes as JSON; agents accept at most ${MAX_CENTRAL_CONFIG_BYTES}: split it by agency or site`);
+  return body;
+}
+
+export class CentralConfigStore implements CentralReader {
   private readonly db: DatabaseSync;
 
   constructor(db: DatabaseSync) {
@@ -65,12 +109,7 @@ export class CentralConfigStore {
   }
 
   push(input: { scope: Scope; target: string; config: unknown; author?: string; comment?: string }): ConfigVersion {
-    if (input.scope !== 'global' && !input.target) throw new CanhError('CANH_ERR_CENTRAL_TARGET', `a ${input.scope} config needs a target`);
-    const body = JSON.stringify(input.config);
-    // Agents read no frame larger than MAX_COLLECTOR_FRAME_BYTES: a bigger config would
-    // close their connections (1009) every time it is sent.
-    const bytes = Buffer.byteLength(body);
-    if (bytes > MAX_CENTRAL_CONFIG_BYTES) throw new CanhError('CANH_ERR_CENTRAL_TOO_LARGE', `the config is ${bytes} bytes as JSON; agents accept at most ${MAX_CENTRAL_CONFIG_BYTES}: split it by agency or site`);
+    const body = checkedBody(input);
     const r = this.db
       .prepare('INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(input.scope, input.scope === 'global' ? '' : input.target, body, input.author ?? '', input.comment ?? '', Date.now());
@@ -131,20 +170,7 @@ export class CentralConfigStore {
          ORDER BY version DESC`,
       )
       .all(agent.agency, `${agent.agency}/${agent.site}`, agent.name) as unknown as Row[];
-    // The newest row of each scope decides it; a deleted scope (tombstone) gives nothing.
-    const newest = new Map<Scope, Row>();
-    for (const r of rows) if (!newest.has(r.scope)) newest.set(r.scope, r);
-    let best: Row | undefined;
-    let tomb: Row | undefined;
-    for (const r of newest.values()) {
-      if (r.body === 'null') {
-        if (!tomb || r.version > tomb.version) tomb = r;
-      } else if (!best || RANK[r.scope] > RANK[best.scope]) best = r;
-    }
-    if (best) return toVersion(best);
-    // Everything that applied was deleted: an empty central config, so the agent goes back
-    // to its local file (sending nothing would leave it running the deleted one).
-    return tomb ? { ...toVersion(tomb), config: {} } : undefined;
+    return resolveRows(rows);
   }
 
   recordResult(agentId: string, version: number, errors: string[]): void {
@@ -159,6 +185,6 @@ export class CentralConfigStore {
   }
 }
 
-function toVersion(r: Row): ConfigVersion {
+export function toVersion(r: Row): ConfigVersion {
   return { version: r.version, scope: r.scope, target: r.target, config: JSON.parse(r.body) as unknown, author: r.author, comment: r.comment, createdAt: r.created_at, deleted: r.body === 'null' };
 }

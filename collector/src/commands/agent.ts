@@ -1,12 +1,14 @@
 // canh-collector agent add|list|revoke|remove: the registry of agents and their tokens.
 import { CanhError } from '@canh/core';
 import { openRegistry } from '../collector.ts';
+import type { AgentRegistry } from '../registry/types.ts';
 import { out, usageError } from './usage.ts';
 
 export type AgentValues = { name?: string; agency?: string; site?: string; json?: boolean };
 
-export function agentCommand(sub: string | undefined, arg: string | undefined, values: AgentValues, stateDir: string): number {
-  const registry = openRegistry(stateDir);
+export function agentCommand(sub: string | undefined, arg: string | undefined, values: AgentValues, stateDir: string, shared?: AgentRegistry): number {
+  // Shared state (PostgreSQL) when given; else the SQLite file in stateDir.
+  const registry = shared ?? openRegistry(stateDir);
   try {
     switch (sub) {
       case 'add': {

@@ -2,15 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CanhError } from '@canh/core';
-import { CentralConfigStore, type Scope } from '../central/store.ts';
+import { CentralConfigStore, type CentralReader, type ConfigVersion, type Scope } from '../central/store.ts';
 import { openRegistry } from '../collector.ts';
-import type { SqliteRegistry } from '../registry/sqlite.ts';
+import type { AgentRegistry } from '../registry/types.ts';
 import { out, usageError } from './usage.ts';
 
 export type ConfigValues = { file?: string; global?: boolean; agency?: string; site?: string; agent?: string; author?: string; comment?: string; json?: boolean; force?: boolean };
 
 /** The one scope and target the flags name (push, rollback and delete take the same flags). */
-function scopeOf(cmd: string, values: ConfigValues, registry: SqliteRegistry, force: boolean): { scope: Scope; target: string } {
+function scopeOf(cmd: string, values: ConfigValues, registry: AgentRegistry, force: boolean): { scope: Scope; target: string } {
   const scopes = [values.global && 'global', values.agency && 'agency', values.site && 'site', values.agent && 'agent'].filter(Boolean);
   if (scopes.length !== 1) throw usageError(`config ${cmd}: give exactly one of --global, --agency, --site (AGENCY/SITE) or --agent`);
   const scope = scopes[0] as Scope;
@@ -32,9 +32,23 @@ function scopeOf(cmd: string, values: ConfigValues, registry: SqliteRegistry, fo
 }
 
 /** canh-collector config push|show|history|rollback|delete. */
-export async function configCommand(sub: string | undefined, arg: string | undefined, values: ConfigValues, stateDir: string): Promise<number> {
-  const registry = openRegistry(stateDir);
-  const store = new CentralConfigStore(registry.db);
+export async function configCommand(
+  sub: string | undefined,
+  arg: string | undefined,
+  values: ConfigValues,
+  stateDir: string,
+  // Shared state (PostgreSQL) when given; else the SQLite file in stateDir.
+  shared?: { registry: AgentRegistry; central: CentralReader & { push(input: Parameters<CentralConfigStore['push']>[0]): Promise<ConfigVersion> } },
+): Promise<number> {
+  const sqlite = shared ? undefined : openRegistry(stateDir);
+  const registry: AgentRegistry = shared?.registry ?? sqlite!;
+  const sqliteStore = sqlite ? new CentralConfigStore(sqlite.db) : undefined;
+  const store = shared?.central ?? sqliteStore!;
+  /** rollback and delete rewrite history in the SQLite store only, for now. */
+  const local = (cmd: string): CentralConfigStore => {
+    if (!sqliteStore) throw usageError(`config ${cmd} is not available with state.postgres yet: push the earlier file again (config history shows it)`);
+    return sqliteStore;
+  };
   try {
     if (arg !== undefined && sub !== 'rollback') throw usageError(`config ${sub ?? ''}: unexpected argument "${arg}"`);
     switch (sub) {
@@ -62,7 +76,7 @@ export async function configCommand(sub: string | undefined, arg: string | undef
           if (err instanceof ConfigError) throw new CanhError('CANH_ERR_CONFIG_INVALID', `${values.file}: ${err.message}`);
           throw err;
         }
-        const v = store.push({ scope, target, config: doc, author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
+        const v = await store.push({ scope, target, config: doc, author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
         out(`config version ${v.version} stored for ${scope}${target ? ` ${target}` : ''}; connected agents receive it within a few seconds`);
         return 0;
       }
@@ -98,19 +112,19 @@ export async function configCommand(sub: string | undefined, arg: string | undef
         let v;
         if (arg !== undefined) {
           if (!/^\d{1,12}$/.test(arg)) throw usageError(`config rollback: "${arg}" is not a version number (see: config history)`);
-          v = store.rollback(Number(arg), who);
+          v = local('rollback').rollback(Number(arg), who);
         } else {
           const { scope, target } = scopeOf('rollback', values, registry, true);
-          const prev = store.previous(scope, target);
+          const prev = local('rollback').previous(scope, target);
           if (!prev) throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `config rollback: ${scope}${target ? ` ${target}` : ''} has no earlier version to return to (see: config history)`);
-          v = store.rollback(prev.version, who);
+          v = local('rollback').rollback(prev.version, who);
         }
         out(`config version ${v.version} stored for ${v.scope}${v.target ? ` ${v.target}` : ''} (${v.comment}); connected agents receive it within a few seconds`);
         return 0;
       }
       case 'delete': {
         const { scope, target } = scopeOf('delete', values, registry, true);
-        const v = store.remove(scope, target, { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
+        const v = local('delete').remove(scope, target, { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
         out(`central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${v.version}); its agents fall back to a wider scope or their local config within a few seconds`);
         return 0;
       }
@@ -118,6 +132,6 @@ export async function configCommand(sub: string | undefined, arg: string | undef
         throw usageError(`config: unknown subcommand "${sub ?? ''}"`);
     }
   } finally {
-    registry.close();
+    sqlite?.close();
   }
 }

@@ -6,7 +6,7 @@ import type { CollectorConfig } from '../config.ts';
 
 export async function serve(config: CollectorConfig, file: string): Promise<number> {
   const log = createLogger({ name: 'canh-collector', level: config.log_level });
-  const collector = new Collector(config, { log, configFile: file });
+  const collector = await Collector.create(config, { log, configFile: file });
   // systemctl reload (ExecReload=kill -HUP): re-read the file, apply `alerting:`.
   const onHup = (): void => {
     log.info({ file }, 'SIGHUP: reloading the alerting config');

@@ -19,6 +19,7 @@ ${ALERTS_USAGE}
        canh-collector report [--month YYYY-MM | --year YYYY] [--agency A] [--lang vi|en] [--format html|pdf|docx] [--out FILE] [--appendix]
        canh-collector backup --to DIR | restore --from DIR
 ${STORAGE_USAGE}
+       canh-collector state migrate --to postgres [--force]
        canh-collector --validate --config FILE
        canh-collector --version
 Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.`;

@@ -147,9 +147,20 @@ export class Mailer {
   private async runOnce(): Promise<void> {
     if (this.stopped || this.clock() < this.blockedUntil) return;
     for (;;) {
-      const due = this.store.dueMail(this.clock(), this.smtp.max_connections);
+      let due: OutboxMail[];
+      if (this.store.claimDueMail) {
+        // Shared outbox: what was queued reaches it first, then rows are claimed (one sender each).
+        try {
+          await this.store.sync?.();
+          due = await this.store.claimDueMail(this.clock(), this.smtp.max_connections);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message, code: 'CANH_ERR_STATE_UNAVAILABLE' }, 'could not claim mail from the shared outbox; retrying at the next round');
+          return;
+        }
+      } else due = this.store.dueMail(this.clock(), this.smtp.max_connections);
       if (!due.length) return;
       const results = await Promise.all(due.map((m) => this.sendOne(m)));
+      await this.store.sync?.().catch(() => {});
       if (results.includes('blocked') || this.stopped) return;
     }
   }

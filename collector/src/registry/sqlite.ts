@@ -10,7 +10,7 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,127}$/u;
+export const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,127}$/u;
 
 interface Row {
   id: string;

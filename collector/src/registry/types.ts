@@ -20,6 +20,8 @@ export interface AgentRegistry {
   /** The agent a token belongs to, unless unknown or revoked. */
   authenticate(token: string): AgentRecord | undefined;
   revoke(nameOrId: string): AgentRecord | undefined;
+  /** Delete a revoked agent's row (`agent remove`); false when it is unknown or not revoked. */
+  remove(id: string): boolean;
   list(): AgentRecord[];
   get(nameOrId: string): AgentRecord | undefined;
   isRevoked(id: string): boolean;

@@ -25,6 +25,7 @@ export interface StatusSources {
   alerting?(): AlertingView;
   /** Acknowledge a firing alert as this user (status/ack.ts). */
   acknowledge?(id: number, by: string, comment: string): unknown;
+  cluster?(): StatusData['cluster'];
 }
 
 export interface StatusOptions {
@@ -163,6 +164,7 @@ export class StatusPage {
       events: [...this.events],
       influx: await this.sources.influx(),
       smtp: await this.sources.smtp?.(),
+      cluster: this.sources.cluster?.(),
       timeZone: this.opts.timeZone,
       alerting: this.sources.alerting?.(),
       services: this.services.list(),

@@ -65,6 +65,8 @@ export interface StatusData {
     storage?: string;
   };
   smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
+  /** Several collectors on PostgreSQL: who is there and who leads. */
+  cluster?: { self: string; leader: string | null; collectors: { id: string; agents: number; leader: boolean }[] };
   timeZone: string;
   /** Firing alerts with titles, summaries and mutes, maintenance windows, agency names. */
   alerting?: AlertingView;
@@ -180,6 +182,8 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
         .map((t) => `<li>${esc(t.name)}: <span class="${t.up ? 'online' : 'offline'}">${esc(t.up ? w.up : w.down)}</span> — ${t.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${t.spooled}${t.lost ? `, <span class="offline">${esc(w.lostLines)}: ${t.lost}</span>` : ''}</li>`)
         .join('')}</ul>`
     : '';
+  const c = d.cluster;
+  const cluster = c ? `<p id="cluster">${esc(w.cluster(c.collectors.length, c.leader, c.self))}</p><ul>${c.collectors.map((m) => `<li>${esc(w.clusterMember(m.id, m.agents, m.leader))}</li>`).join('')}</ul>` : '';
   const smtp = `${esc(w.smtp)}: ${d.smtp ? `<span class="${d.smtp.up ? 'online' : 'offline'}">${esc(d.smtp.up ? w.up : w.down)}</span> <span class="muted">${esc(w.mailStats(d.smtp.queued, d.smtp.failed, d.smtp.sent))}${d.smtp.lastError ? `; ${esc(w.lastError)}: ${esc(d.smtp.lastError)}` : ''}</span>` : `<span class="muted">${esc(w.notConfigured)}</span>`}`;
 
   return page(
@@ -188,7 +192,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
 ${renderMaintenance(d, lang)}${renderServices(d, lang)}${renderMails(d, lang)}<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
-<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${targets}${storageLine(d, w)}<p>${smtp}</p></section></main>`,
+<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${targets}${storageLine(d, w)}<p>${smtp}</p>${cluster}</section></main>`,
     header,
     d.refresh ?? 0,
   );

@@ -94,6 +94,39 @@ export class EventEvaluator {
     }
   }
 
+  /**
+   * Fill the counting windows and sightings from events a previous leader already
+   * evaluated (state/cluster.ts), without touching episodes: what they did to episodes
+   * is in the shared state already, and must not be news twice.
+   */
+  warm(id: Identity, events: readonly SecurityEvent[], now: number): void {
+    for (const e of events) {
+      for (const r of this.byType.get(e.type) ?? []) {
+        if (severityRank(e.severity) < severityRank(r.min_severity)) continue;
+        const at = Math.min(e.time, now);
+        if (r.distinct_hosts) {
+          const raw = e.evidence[r.correlate_by];
+          if (raw === undefined || raw === '') continue;
+          const byValue = this.sightings.get(r.name)!;
+          let hosts = byValue.get(String(raw));
+          if (!hosts) {
+            if (byValue.size >= MAX_TRACKED) byValue.delete(byValue.keys().next().value!);
+            byValue.set(String(raw), (hosts = new Map()));
+          }
+          hosts.set(id.host, { at, agency: id.agency });
+        } else if (r.min_count > 1) {
+          const ident: Record<string, string> = { host: id.host, agency: id.agency, site: id.site, type: e.type, detector: e.detector };
+          const labels = alertLabels(r.name, id.agency, r.group_by, (n) => ident[n] ?? (e.evidence[n] === undefined ? undefined : String(e.evidence[n])));
+          if (this.tracker.get(labels)) continue;
+          const key = JSON.stringify(labels);
+          const w = (this.windows.get(key) ?? []).filter((x) => x.at > at - r.within);
+          w.push({ at, n: e.count });
+          this.windows.set(key, w);
+        }
+      }
+    }
+  }
+
   private single(r: EventRule, id: Identity, e: SecurityEvent, now: number, late: boolean): void {
     const ident: Record<string, string> = { host: id.host, agency: id.agency, site: id.site, type: e.type, detector: e.detector };
     const labels = alertLabels(r.name, id.agency, r.group_by, (n) => ident[n] ?? (e.evidence[n] === undefined ? undefined : String(e.evidence[n])));
