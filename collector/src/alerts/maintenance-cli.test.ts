@@ -92,6 +92,6 @@ describe('canh-collector maintenance add|list|remove with a running engine', () 
     expect(() => run('remove', 'no-such-window')).toThrow(expect.objectContaining({ code: 'CANH_ERR_MAINTENANCE_NOT_FOUND' }));
     expect(run('remove', w.id.slice(0, 8)).out).toContain(`maintenance window ${w.id} ("thay UPS") removed`);
     await h.advance(3 * MIN, feed);
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte', '[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — so-tttt']);
+    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte', '[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
   });
 });
