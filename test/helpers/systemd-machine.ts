@@ -58,6 +58,7 @@ function bootScript(keep: readonly string[]): string {
     .map((u) => `ln -sf /dev/null /run/systemd/system/${u}`)
     .join('\n');
   return `set -e
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 W=$1
 mount --make-rprivate /
 for d in ${OVERLAID.join(' ')}; do
@@ -71,7 +72,7 @@ ${keep.map((k, i) => `mkdir -p /run/canh-keep/${i} && mount --bind ${q(k)} /run/
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 ${keep.map((k, i) => `mkdir -p ${q(k)} && mount --bind /run/canh-keep/${i} ${q(k)}`).join('\n')}
 mount -t proc proc /proc
-ip link set lo up 2>/dev/null || true
+ip link set lo up
 cat > /run/systemd/system/canh-test.target <<'UNIT'
 [Unit]
 Description=Canh test machine (nothing else runs)
@@ -129,7 +130,7 @@ export async function bootSystemdMachine(opts: { keep?: readonly string[]; priva
     async () => {
       const p = pid1();
       if (!p) return undefined;
-      const r = spawnSync('nsenter', ['-t', String(p), '-m', '-p', '-C', 'systemctl', 'is-system-running'], { encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync('nsenter', ['-t', String(p), '-m', '-p', '-C', '-n', 'systemctl', 'is-system-running'], { encoding: 'utf8', timeout: 10_000 });
       return ['running', 'degraded'].includes(r.stdout.trim()) ? p : undefined;
     },
     {
@@ -141,7 +142,7 @@ export async function bootSystemdMachine(opts: { keep?: readonly string[]; priva
     },
   );
   const exec: SystemdMachine['exec'] = (cmd, args, opts = {}) =>
-    spawnSync('nsenter', ['-t', String(pid), '-m', '-p', '-C', '--', cmd, ...args], {
+    spawnSync('nsenter', ['-t', String(pid), '-m', '-p', '-C', '-n', '--', cmd, ...args], {
       encoding: 'utf8',
       input: opts.input,
       timeout: opts.timeout ?? 60_000,

@@ -6,18 +6,18 @@
 // the installed site file, and a real agent connecting through it over TLS with the
 // installer's self-signed pair. Then the monthly PDF from the installed program, the
 // installer again (idempotent), and --uninstall --purge.
-// Not run here: the live (non-DESTDIR) path of install-server.sh (useradd, systemctl,
-// InfluxDB's and nginx's units). The agent's live install runs in a machine with systemd
-// as PID 1 (test/packaging/systemd-agent.test.ts); InfluxDB's Debian unit did not start
-// in that machine yet (cgroup v1 on this kernel), so the collector's is still to do.
+// Last, the live path (no DESTDIR: useradd, systemctl, InfluxDB's and nginx's own units)
+// in a machine where systemd is PID 1 (test/helpers/systemd-machine.ts) with a network of
+// its own, so the fixed ports (8086, 8443, 443) are its own too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCollector } from '../../deploy/build/collector.ts';
 import { seriesRows } from '../helpers/influxd.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { pollUntil, spawnManaged, type ManagedProcess } from '../helpers/process.ts';
+import { bootSystemdMachine } from '../helpers/systemd-machine.ts';
 import { ROOT, tmp } from './helpers.ts';
 
 const SERVER = '127.0.0.1';
@@ -353,3 +353,45 @@ inputs:
   }, 120_000);
 });
 
+describe('install-server.sh live, in a machine with systemd as PID 1', () => {
+  it('installs, starts InfluxDB with auth, the collector, nginx and the report timer; the docs\' commands work; uninstall --purge', async () => {
+    const m = await bootSystemdMachine({ keep: [ROOT], privateNetwork: true });
+    try {
+      // Debian's packages the installer needs are already on this machine (the test suite
+      // installs them); the live path then has nothing to fetch.
+      copyFileSync(tarball, join(m.share, 'collector.tar.gz'));
+      // The machine boots with every distribution unit masked; these two the installer drives.
+      m.sh('rm -f /run/systemd/system/influxdb.service /run/systemd/system/nginx.service && systemctl daemon-reload');
+      const out = m.sh(`tar -xzf /run/canh-share/collector.tar.gz -C /root && /root/canh-collector/share/install-server.sh --server-name collector.test --with-nginx 2>&1`, { timeout: 240_000 });
+      console.log(`install-server.sh (live):\n${out}`);
+      expect(out).toMatch(/started canh-collector \(healthz answers on 127\.0\.0\.1:8443\)/);
+      expect(m.sh('systemctl is-active influxdb canh-collector nginx canh-collector-report.timer').trim().split('\n')).toEqual(['active', 'active', 'active', 'active']);
+      expect(m.sh('id -u canh-collector').trim()).toMatch(/^\d+$/);
+      // InfluxDB demands a login; through nginx the collector answers over TLS.
+      expect(m.sh(`curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:8086/query?q=SHOW+DATABASES'`)).toBe('401');
+      expect(m.sh(`curl -sk -o /dev/null -w '%{http_code}' --resolve collector.test:443:127.0.0.1 https://collector.test/healthz`)).toBe('200');
+      // install-collector.md's commands, as written there (runuser stands for sudo -u).
+      expect(m.sh('runuser -u canh-collector -- canh-collector agent add --name H --agency a --site s')).toMatch(/token/i);
+      expect(m.sh('runuser -u canh-collector -- canh-collector --validate --config /etc/canh/collector.yaml')).toMatch(/valid/);
+      m.sh('systemctl reload canh-collector && sleep 1 && systemctl is-active canh-collector');
+      // The monthly report unit, under its own sandbox, with Debian's chromium.
+      m.sh('systemctl start canh-collector-report.service', { timeout: 240_000 });
+      const reports = m.sh('ls /var/lib/canh-collector/reports/');
+      expect(reports).toMatch(/\.pdf$/m);
+      const exposure = m.exec('systemd-analyze', ['security', '--no-pager', 'canh-collector.service']);
+      const overall = /Overall exposure level for canh-collector\.service:\s*([\d.]+)/.exec(exposure.stdout + exposure.stderr);
+      console.log(`systemd-analyze security canh-collector.service (running unit): ${overall?.[1] ?? 'not printed'}`);
+      expect(Number(overall?.[1])).toBeLessThanOrEqual(2.0);
+      const purge = m.sh('/opt/canh-collector/share/install-server.sh --uninstall --purge 2>&1');
+      expect(purge).toMatch(/removed/);
+      expect(m.exec('systemctl', ['cat', 'canh-collector.service']).status).not.toBe(0);
+      expect(m.exec('id', ['canh-collector']).status).not.toBe(0);
+    } catch (err) {
+      // What systemd and the services said, for the failure message.
+      const said = m.exec('bash', ['-c', 'systemctl --no-pager status influxdb canh-collector nginx 2>&1 | tail -40; journalctl --no-pager -n 40 -u influxdb -u canh-collector -u nginx 2>&1']);
+      throw new Error(`${(err as Error).message}\n--- in the machine:\n${said.stdout}`, { cause: err });
+    } finally {
+      m.stop();
+    }
+  }, 600_000);
+});
