@@ -77,7 +77,9 @@ systemctl restart canh-agent`);
         const pid = /MainPID=(\d+)/.exec(show)?.[1];
         if (!show.includes('ActiveState=active') || !pid || pid === '0') return undefined;
         const st = machine.exec('cat', [`/proc/${pid}/status`]).stdout;
-        return /^Name:\s+node$/m.test(st) && !/^Uid:\s+0\s/m.test(st) ? st : undefined;
+        // Node names its main thread (MainThread) once it runs; the command line says it is the agent.
+        const cmdline = machine.exec('cat', [`/proc/${pid}/cmdline`]).stdout;
+        return cmdline.includes('canh-agent.cjs') && /^Uid:\s+[1-9]/m.test(st) ? st : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 200, what: 'canh-agent running as its own user', onTimeout: () => machine.exec('systemctl', ['status', '--no-pager', 'canh-agent']).stdout },
     );
