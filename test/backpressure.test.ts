@@ -24,8 +24,10 @@ async function connect(name: string): Promise<WebSocket> {
   return ws;
 }
 
+// Recent times: the collector keeps the raw policy at 30 days, and InfluxDB drops older points.
+const T0 = Date.now() - 3_600_000;
 const batch = (seq: number, n: number, name: string) =>
-  encode({ type: 'batch', seq, points: Array.from({ length: n }, (_, i) => ({ name, time: 1_000_000 + seq * n + i, tags: {}, fields: { v: i } })), events: [] });
+  encode({ type: 'batch', seq, points: Array.from({ length: n }, (_, i) => ({ name, time: T0 + seq * n + i, tags: {}, fields: { v: i } })), events: [] });
 
 describe('per-agent rate limit', () => {
   it('throttles a flooding agent without dropping its data, and others keep flowing', async () => {
