@@ -36,7 +36,20 @@ import { join } from 'node:path';
 import { startInfluxd } from '../test/helpers/influxd.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { spawnManaged, type ManagedProcess } from '../test/helpers/process.ts';
-import { childrenOf, commOf, cpuTreeOf, runtimeMsOf, treeRuntimeMsOf, envInt, finish, fmt, MiB, RssWatch, type CpuTreeSample, type Target } from './lib/proc.ts';
+import {
+  childrenOf,
+  commOf,
+  cpuTreeOf,
+  runtimeMsOf,
+  treeRuntimeMsOf,
+  envInt,
+  finish,
+  fmt,
+  MiB,
+  RssWatch,
+  type CpuTreeSample,
+  type Target,
+} from './lib/proc.ts';
 import { registerAgents, root, sleep, startCollector, type CollectorProc } from './lib/harness.ts';
 import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
 import { detectors as detectorList } from '../agent/src/detectors/index.ts';
@@ -179,7 +192,11 @@ async function main(): Promise<void> {
     }
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
-    collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });
+    collector = await startCollector(
+      dir,
+      { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } },
+      { port },
+    );
 
     variants.forEach((v, i) => {
       const adir = join(dir, `agent-${i}`);
@@ -191,13 +208,28 @@ async function main(): Promise<void> {
           collector: { url: collector!.url, token: agents[i]!.token, ...v.settings?.collector },
           agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn', ...v.settings?.agent },
           inputs: INPUTS.map((t) => ({ type: t, ...(t === 'ping' ? { urls: ['127.0.0.1'] } : {}), ...v.settings?.inputs?.[t] })),
-          ...(v.detectors ? { detectors: detectorList.filter((d) => !d.platforms || d.platforms.includes(process.platform)).map((d) => ({ type: d.name })) } : {}),
+          ...(v.detectors
+            ? { detectors: detectorList.filter((d) => !d.platforms || d.platforms.includes(process.platform)).map((d) => ({ type: d.name })) }
+            : {}),
         }),
       );
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
       const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS;
-      const proc = spawnManaged(process.execPath, [...v.args, 'run', '--config', cfg], { name: v.name, ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}) });
-      subjects.push({ name: v.name, proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [], childRuntime: new Map(), endedChildrenMs: 0 });
+      const proc = spawnManaged(process.execPath, [...v.args, 'run', '--config', cfg], {
+        name: v.name,
+        ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}),
+      });
+      subjects.push({
+        name: v.name,
+        proc,
+        pid: proc.pid!,
+        rss: new RssWatch(proc.pid!, 250),
+        children: new Map(),
+        kept: new Map(),
+        perCycle: [],
+        childRuntime: new Map(),
+        endedChildrenMs: 0,
+      });
     });
     if (collectdBin) {
       const cdir = join(dir, 'collectd');
@@ -235,7 +267,17 @@ LoadPlugin csv
 `,
       );
       const proc = spawnManaged(collectdBin, ['-f', '-C', conf], { name: 'collectd' });
-      subjects.push({ name: 'collectd', proc, pid: proc.pid!, rss: new RssWatch(proc.pid!, 250), children: new Map(), kept: new Map(), perCycle: [], childRuntime: new Map(), endedChildrenMs: 0 });
+      subjects.push({
+        name: 'collectd',
+        proc,
+        pid: proc.pid!,
+        rss: new RssWatch(proc.pid!, 250),
+        children: new Map(),
+        kept: new Map(),
+        perCycle: [],
+        childRuntime: new Map(),
+        endedChildrenMs: 0,
+      });
     } else console.log('collectd is not installed (and we are not root to install it): no comparison');
 
     const childTimer = watchChildren(subjects);
@@ -287,7 +329,8 @@ LoadPlugin csv
     ];
     // The detector set's cost: the "detectors" variant against the plain run of the same form.
     const withDetectors = subjects.find((s) => s.name.includes('every detector'));
-    const plain = withDetectors && subjects.find((s) => s.name.startsWith(withDetectors.name.includes('(bundle') ? 'canh-agent (bundle dist/' : 'canh-agent (source'));
+    const plain =
+      withDetectors && subjects.find((s) => s.name.startsWith(withDetectors.name.includes('(bundle') ? 'canh-agent (bundle dist/' : 'canh-agent (source'));
     if (withDetectors && plain) {
       figures.push(
         `every detector at its defaults costs ${(perCycle(withDetectors) - perCycle(plain)).toFixed(2)} CPU ms per cycle and ${((withDetectors.rss.max - plain.rss.max) / MiB).toFixed(1)} MiB RSS over ${plain.name} (target: < 1 ms per 10 s cycle)`,
@@ -296,9 +339,19 @@ LoadPlugin csv
     const cd = subjects.find((s) => s.name === 'collectd');
     const judged = subjects.find((s) => s.name.includes('bundle dist/')) ?? subjects[0]!;
     const targets: Target[] = [
-      ...(cd ? [{ what: `${judged.name} CPU per cycle ≤ collectd's (${perCycle(judged).toFixed(2)} vs ${perCycle(cd).toFixed(2)} ms)`, ok: perCycle(judged) <= perCycle(cd) }] : []),
+      ...(cd
+        ? [
+            {
+              what: `${judged.name} CPU per cycle ≤ collectd's (${perCycle(judged).toFixed(2)} vs ${perCycle(cd).toFixed(2)} ms)`,
+              ok: perCycle(judged) <= perCycle(cd),
+            },
+          ]
+        : []),
       { what: `${judged.name} RSS ≤ 60 MiB (max ${(judged.rss.max / MiB).toFixed(1)} MiB)`, ok: judged.rss.max <= 60 * MiB },
-      { what: `${judged.name} starts no child process per cycle except ping (${childSummary(judged)})`, ok: started(judged).every((c) => c === 'ping') && [...judged.kept.values()].every((c) => c === 'ping') },
+      {
+        what: `${judged.name} starts no child process per cycle except ping (${childSummary(judged)})`,
+        ok: started(judged).every((c) => c === 'ping') && [...judged.kept.values()].every((c) => c === 'ping'),
+      },
     ];
     for (const s of subjects) {
       s.rss.stop();

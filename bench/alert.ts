@@ -24,7 +24,15 @@ function pct(values: number[], p: number): number {
 }
 
 function syslogStamp(d: Date): string {
-  const parts = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: 'Asia/Ho_Chi_Minh' }).formatToParts(d);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+    timeZone: 'Asia/Ho_Chi_Minh',
+  }).formatToParts(d);
   const get = (t: string) => parts.find((p) => p.type === t)!.value;
   return `${get('month')} ${get('day').padStart(2, ' ')} ${get('hour')}:${get('minute')}:${get('second')}`;
 }
@@ -45,7 +53,16 @@ async function main(): Promise<void> {
       influx: { url: influx.url, database: 'canh' },
       alerting: {
         default_rules: false,
-        rules: [{ name: 'bench_brute_force', type: 'event', event_types: ['brute_force'], severity: 'critical', group_by: ['src_ip'], title: { vi: 'Tấn công dò mật khẩu', en: 'Brute-force attack' } }],
+        rules: [
+          {
+            name: 'bench_brute_force',
+            type: 'event',
+            event_types: ['brute_force'],
+            severity: 'critical',
+            group_by: ['src_ip'],
+            title: { vi: 'Tấn công dò mật khẩu', en: 'Brute-force attack' },
+          },
+        ],
         // One notification group per source address: each run is a new incident, mailed at once.
         grouping: { group_by: ['agency', 'rule', 'src_ip'] },
         recipients: [{ email: 'soc@tinh.gov.vn', language: 'en' }],
@@ -77,7 +94,10 @@ detectors:
   try {
     for (let run = 0; run < RUNS; run++) {
       const ip = `203.0.${113 + Math.floor(run / 250)}.${(run % 250) + 1}`;
-      const lines = Array.from({ length: 6 }, (_, i) => `${syslogStamp(new Date())} portal sshd[${3000 + run * 10 + i}]: Failed password for root from ${ip} port ${50000 + i} ssh2\n`).join('');
+      const lines = Array.from(
+        { length: 6 },
+        (_, i) => `${syslogStamp(new Date())} portal sshd[${3000 + run * 10 + i}]: Failed password for root from ${ip} port ${50000 + i} ssh2\n`,
+      ).join('');
       const t0 = Date.now();
       appendFileSync(log, lines);
       const mail = await smtp.waitForMail((m) => (m.parsed.text ?? '').includes(ip), 20_000);

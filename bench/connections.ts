@@ -93,12 +93,15 @@ class GeneratorWatch {
 }
 
 async function ackHistogram(port: number): Promise<AckHistogramSnapshot | undefined> {
-  const h = (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.json()).catch(() => ({}))) as { batch_ack_ms?: AckHistogramSnapshot };
+  const h = (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => r.json())
+    .catch(() => ({}))) as { batch_ack_ms?: AckHistogramSnapshot };
   return h.batch_ack_ms;
 }
 const ms = (v: number | undefined) => (v === undefined ? '?' : v === Infinity ? '> 30000' : `≤ ${v}`);
 
-const total = (workers: Worker[], k: 'welcomed' | 'spooled' | 'ackedBatches' | 'errors' | 'connects' | 'rssBytes') => workers.reduce((n, w) => n + (w.last?.[k] ?? 0), 0);
+const total = (workers: Worker[], k: 'welcomed' | 'spooled' | 'ackedBatches' | 'errors' | 'connects' | 'rssBytes') =>
+  workers.reduce((n, w) => n + (w.last?.[k] ?? 0), 0);
 const oldest = (workers: Worker[]) => Math.max(...workers.map((w) => w.last?.oldestUnackedMs ?? Infinity));
 
 async function waitFor(cond: () => boolean, timeoutMs: number, workers: Worker[], collector?: CollectorProc): Promise<boolean> {
@@ -172,7 +175,9 @@ async function main(): Promise<void> {
     t = performance.now();
     const allIn = await waitFor(() => total(workers, 'welcomed') === N, (N / CONNECT_RATE) * 1000 + 60_000, workers, collector);
     const rampSeconds = (performance.now() - t) / 1000;
-    console.log(`${allIn ? 'all' : 'NOT all'} ${fmt(total(workers, 'welcomed'))} agents connected after ${rampSeconds.toFixed(1)} s; collector RSS ${fmt(rss.last / MiB)} MiB`);
+    console.log(
+      `${allIn ? 'all' : 'NOT all'} ${fmt(total(workers, 'welcomed'))} agents connected after ${rampSeconds.toFixed(1)} s; collector RSS ${fmt(rss.last / MiB)} MiB`,
+    );
     const ramp = watch.summary();
     console.log(`  ramp ${ramp.line}`);
 
@@ -187,7 +192,9 @@ async function main(): Promise<void> {
     for (let s = 0; s < STEADY; s += 10) {
       await sleep(Math.min(10, STEADY - s) * 1000);
       const h0 = performance.now();
-      const health = (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.json()).catch(() => ({}))) as { influx?: { queued_lines?: number } };
+      const health = (await fetch(`http://127.0.0.1:${port}/healthz`)
+        .then((r) => r.json())
+        .catch(() => ({}))) as { influx?: { queued_lines?: number } };
       const healthMs = performance.now() - h0;
       console.log(
         `  steady t+${Math.min(s + 10, STEADY)} s: ${fmt(total(workers, 'welcomed'))} connected, p99 ${percentile(hist.steady, 99)} ms, collector RSS ${fmt(rss.last / MiB)} MiB, /healthz answered in ${healthMs.toFixed(0)} ms (InfluxDB queue ${health.influx?.queued_lines ?? '?'} lines)`,
@@ -243,7 +250,10 @@ async function main(): Promise<void> {
           ok: percentile(hist.steady, 99) < 1000,
           // A miss the collector's own histogram does not show, while a generator was saturated, is the
           // harness's; with no idle CPU on the machine at all, even the collector's own figure is not its own.
-          inconclusive: gen.saturated && (gen.machineBusy || !(collectorP99 !== undefined && collectorP99 >= 1000)) ? `the load generators were saturated (${gen.saturated})` : undefined,
+          inconclusive:
+            gen.saturated && (gen.machineBusy || !(collectorP99 !== undefined && collectorP99 >= 1000))
+              ? `the load generators were saturated (${gen.saturated})`
+              : undefined,
         },
         { what: `collector RSS < 1 GiB (${fmt(Math.max(steadyRssMax, stormRssMax) / MiB)} MiB)`, ok: Math.max(steadyRssMax, stormRssMax) < 1024 * MiB },
         { what: `after the storm all reconnected and spools drained within ${STORM_TIMEOUT} s`, ok: back && drained },
@@ -273,7 +283,13 @@ async function mainTwo(): Promise<void> {
       const port = await freePort();
       const cdir = join(dir, `run-${i}`);
       mkdirSync(cdir);
-      collectors.push(await startCollector(cdir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, influx: { url: influx.url, database: 'canh' } }, { port, nofile }));
+      collectors.push(
+        await startCollector(
+          cdir,
+          { listen: { host: '127.0.0.1', port }, state_dir: stateDir, influx: { url: influx.url, database: 'canh' } },
+          { port, nofile },
+        ),
+      );
     }
     const urls = collectors.map((c) => c.url);
     const per = Math.ceil(N / WORKERS);
@@ -323,7 +339,11 @@ async function mainTwo(): Promise<void> {
     await sleep(STEADY * 1000);
     const ack1 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
     const gen = watch.summary();
-    const own = collectors.map((c, i) => ({ name: i ? 'B' : 'A', p99: ack1[i] ? percentileBetween(ack0[i], ack1[i]!, 99) : undefined, n: (ack1[i]?.count ?? 0) - (ack0[i]?.count ?? 0) }));
+    const own = collectors.map((c, i) => ({
+      name: i ? 'B' : 'A',
+      p99: ack1[i] ? percentileBetween(ack0[i], ack1[i]!, 99) : undefined,
+      n: (ack1[i]?.count ?? 0) - (ack0[i]?.count ?? 0),
+    }));
     const p99 = percentile(hist.steady, 99);
     const before = collectors.map((c) => on(c.url));
     const vi = before[0]! >= before[1]! ? 0 : 1;
@@ -350,7 +370,10 @@ async function mainTwo(): Promise<void> {
       [
         { what: `all ${fmt(N)} agents connected`, ok: allIn, inconclusive: ramp.saturated },
         { what: `p99 batch sent → ack < 1 s (${p99} ms)`, ok: p99 < 1000, inconclusive: gen.saturated },
-        { what: `after the kill all agents acked by the other collector within 90 s (${acked ? ackedSeconds.toFixed(1) : '—'} s)`, ok: moved && acked && ackedSeconds < 90 },
+        {
+          what: `after the kill all agents acked by the other collector within 90 s (${acked ? ackedSeconds.toFixed(1) : '—'} s)`,
+          ok: moved && acked && ackedSeconds < 90,
+        },
       ],
     );
   } finally {

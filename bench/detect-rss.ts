@@ -45,7 +45,11 @@ interface DetectRun {
 /** detect with its output drained (only the tail kept: the summary is the last line). */
 function runDetect(log: string): Promise<DetectRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', process.execPath, join(root, 'agent/src/cli.ts'), 'detect', 'auth_log', '--file', log, '--set', 'timezone=UTC'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      '/usr/bin/time',
+      ['-f', '%e %U %S %M', process.execPath, join(root, 'agent/src/cli.ts'), 'detect', 'auth_log', '--file', log, '--set', 'timezone=UTC'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let tail = '';
     let outBytes = 0;
     let err = '';
@@ -85,12 +89,20 @@ const cpuMsOf = (pid: number): number => {
 };
 
 /** canh-agent run, auth_log only, from the beginning of the file, until its position reaches the end. */
-async function runAgent(dir: string, log: string, size: number): Promise<{ maxRssMiB: number; lastRssMiB: number; cpuS: number; wallS: number; startRssMiB: number }> {
+async function runAgent(
+  dir: string,
+  log: string,
+  size: number,
+): Promise<{ maxRssMiB: number; lastRssMiB: number; cpuS: number; wallS: number; startRssMiB: number }> {
   const influx = await startInfluxd();
   const stateDir = join(dir, 'collector');
   const [agent] = registerAgents(stateDir, 1, 'bench-rss');
   const port = await freePort();
-  const collector = await startCollector(dir, { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } }, { port });
+  const collector = await startCollector(
+    dir,
+    { listen: { host: '127.0.0.1', port }, state_dir: stateDir, log_level: 'warn', influx: { url: influx.url, database: 'canh' } },
+    { port },
+  );
   const agentState = join(dir, 'agent-state');
   const cfg = join(dir, 'agent.yaml');
   writeFileSync(
@@ -143,7 +155,9 @@ async function main(): Promise<void> {
     const lines = Math.round((MIB * 1048576) / BYTES_PER_LINE);
     const g = generate(log, lines);
     const size = statSync(log).size;
-    console.log(`bench:detect-rss: ${lines} lines (${(size / 1048576).toFixed(0)} MiB), ${g.attackers.size} attacking addresses generated; canh-agent from the ${FORM}`);
+    console.log(
+      `bench:detect-rss: ${lines} lines (${(size / 1048576).toFixed(0)} MiB), ${g.attackers.size} attacking addresses generated; canh-agent from the ${FORM}`,
+    );
     const d = await runDetect(log);
     const ok = d.summary?.lines === lines;
     console.log(
@@ -152,7 +166,9 @@ async function main(): Promise<void> {
     );
     if (!ok) missed++;
     if (d.maxRssKiB / 1024 > TARGET_MIB) missed++;
-    console.log(`${d.maxRssKiB / 1024 <= TARGET_MIB ? 'MET   ' : 'MISSED'} detect max RSS ≤ ${TARGET_MIB} MiB over a ${MIB} MiB log (${(d.maxRssKiB / 1024).toFixed(1)} MiB)`);
+    console.log(
+      `${d.maxRssKiB / 1024 <= TARGET_MIB ? 'MET   ' : 'MISSED'} detect max RSS ≤ ${TARGET_MIB} MiB over a ${MIB} MiB log (${(d.maxRssKiB / 1024).toFixed(1)} MiB)`,
+    );
     if (AGENT) {
       const a = await runAgent(dir, log, size);
       console.log(
@@ -160,7 +176,9 @@ async function main(): Promise<void> {
           `RSS at 1.5 s ${a.startRssMiB.toFixed(1)} MiB, max ${a.maxRssMiB.toFixed(1)} MiB, at the end ${a.lastRssMiB.toFixed(1)} MiB`,
       );
       if (a.maxRssMiB > TARGET_MIB) missed++;
-      console.log(`${a.maxRssMiB <= TARGET_MIB ? 'MET   ' : 'MISSED'} agent max RSS ≤ ${TARGET_MIB} MiB while following a ${MIB} MiB log (${a.maxRssMiB.toFixed(1)} MiB)`);
+      console.log(
+        `${a.maxRssMiB <= TARGET_MIB ? 'MET   ' : 'MISSED'} agent max RSS ≤ ${TARGET_MIB} MiB while following a ${MIB} MiB log (${a.maxRssMiB.toFixed(1)} MiB)`,
+      );
     }
     console.log(`RESULT bench:detect-rss: ${missed ? `${missed} target(s) missed` : 'all targets met'}`);
   } finally {

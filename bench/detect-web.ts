@@ -61,7 +61,16 @@ const BROWSERS = [
   'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1',
 ];
-const PAGES = ['/', '/tin-tuc/', '/tin-tuc/2026/12/hop-bao.html', '/thu-tuc-hanh-chinh/', '/lien-he/', '/van-ban/?page=2', '/search?q=giay+phep+lai+xe', '/gioi-thieu/'];
+const PAGES = [
+  '/',
+  '/tin-tuc/',
+  '/tin-tuc/2026/12/hop-bao.html',
+  '/thu-tuc-hanh-chinh/',
+  '/lien-he/',
+  '/van-ban/?page=2',
+  '/search?q=giay+phep+lai+xe',
+  '/gioi-thieu/',
+];
 const STATIC = ['/static/css/site.css', '/static/js/app.js', '/static/img/logo.png', '/static/img/banner.jpg', '/favicon.ico', '/static/fonts/roboto.woff2'];
 
 type Kind = 'scan' | 'sensitive' | 'traversal' | 'sqli' | 'xss' | 'admin' | 'exploit' | 'bad_ua' | 'login_bf';
@@ -82,7 +91,18 @@ function attack(kind: Kind, ua: string): Req[] {
     case 'scan':
       return n(25 + Math.floor(rnd() * 15), (i) => get(`/${pick(['old', 'new', 'bak', 'dev', 'test', 'tmp', 'beta', 'cms', 'site'])}${i}/`));
     case 'sensitive':
-      return ['/.env', '/.git/config', '/wp-config.php.bak', '/backup.sql', '/.htpasswd', '/config.php.bak', '/.aws/credentials', '/database.sql.gz', '/.DS_Store', '/server-status'].map((t) => get(t));
+      return [
+        '/.env',
+        '/.git/config',
+        '/wp-config.php.bak',
+        '/backup.sql',
+        '/.htpasswd',
+        '/config.php.bak',
+        '/.aws/credentials',
+        '/database.sql.gz',
+        '/.DS_Store',
+        '/server-status',
+      ].map((t) => get(t));
     case 'traversal':
       return n(8, (i) => get(`/index.php?page=${'../'.repeat(3 + i)}etc/passwd`, 400));
     case 'sqli':
@@ -90,7 +110,9 @@ function attack(kind: Kind, ua: string): Req[] {
     case 'xss':
       return n(8, (i) => get(`/search?q=%3Cscript%3Ealert(${i})%3C/script%3E`, 200));
     case 'admin':
-      return ['/phpmyadmin/', '/pma/', '/admin/', '/administrator/', '/wp-admin/', '/manager/html', '/adminer.php', '/mysql/', '/myadmin/', '/phpMyAdmin/'].map((t) => get(t));
+      return ['/phpmyadmin/', '/pma/', '/admin/', '/administrator/', '/wp-admin/', '/manager/html', '/adminer.php', '/mysql/', '/myadmin/', '/phpMyAdmin/'].map(
+        (t) => get(t),
+      );
     case 'exploit':
       return [
         get('/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php', 404),
@@ -98,7 +120,12 @@ function attack(kind: Kind, ua: string): Req[] {
         get('/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array&vars[0]=md5&vars[1][]=1', 404),
       ];
     case 'bad_ua':
-      return n(6, (i) => ({ method: 'GET', target: PAGES[i % PAGES.length]!, status: 200, ua: pick(['sqlmap/1.7.2#stable (https://sqlmap.org)', 'Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000003)']) }));
+      return n(6, (i) => ({
+        method: 'GET',
+        target: PAGES[i % PAGES.length]!,
+        status: 200,
+        ua: pick(['sqlmap/1.7.2#stable (https://sqlmap.org)', 'Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000003)']),
+      }));
     case 'login_bf':
       return n(20, () => ({ method: 'POST', target: '/wp-login.php', status: 200, ua }));
   }
@@ -142,7 +169,12 @@ function generate(plain: string): { attackers: Map<string, Kind>; lines: number 
       visit.push({ method: rnd() < 0.03 ? 'POST' : 'GET', target: page, status: 200, ua });
       for (let i = 0, n = Math.floor(rnd() * 6); i < n; i++) {
         const missing = rnd() < 0.02;
-        visit.push({ method: 'GET', target: missing ? `/static/img/missing-${Math.floor(rnd() * 50)}.png` : pick(STATIC), status: missing ? 404 : rnd() < 0.3 ? 304 : 200, ua });
+        visit.push({
+          method: 'GET',
+          target: missing ? `/static/img/missing-${Math.floor(rnd() * 50)}.png` : pick(STATIC),
+          status: missing ? 404 : rnd() < 0.3 ? 304 : 200,
+          ua,
+        });
       }
     }
     line(t, client, visit.shift()!);
@@ -172,7 +204,10 @@ function unpackCrowdsec(dir: string): string {
   let deb = process.env.CROWDSEC_DEB;
   if (!deb) {
     execFileSync('apt-get', ['download', 'crowdsec'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
-    deb = join(dir, readdirSync(dir).find((f) => f.startsWith('crowdsec_') && f.endsWith('.deb'))!);
+    deb = join(
+      dir,
+      readdirSync(dir).find((f) => f.startsWith('crowdsec_') && f.endsWith('.deb'))!,
+    );
   }
   execFileSync('dpkg-deb', ['-x', deb, join(dir, 'pkg')]);
   return join(dir, 'pkg');
@@ -199,12 +234,22 @@ function configureCrowdsec(pkg: string, d: string, port: number): string {
   const listOf = (collection: string, key: string) => {
     const text = readFileSync(join(hub, 'collections', `${collection}.yaml`), 'utf8');
     const m = new RegExp(`^${key}:\\n((?:\\s+- .+\\n)+)`, 'm').exec(text);
-    return m ? m[1]!.trim().split('\n').map((l) => l.replace(/^\s*- /, '').trim()) : [];
+    return m
+      ? m[1]!
+          .trim()
+          .split('\n')
+          .map((l) => l.replace(/^\s*- /, '').trim())
+      : [];
   };
   const collections = ['crowdsecurity/nginx', ...listOf('crowdsecurity/nginx', 'collections')];
   for (const c of [...collections]) collections.push(...listOf(c, 'collections').filter((x) => !collections.includes(x)));
   const missing: string[] = [];
-  for (const p of ['s00-raw/crowdsecurity/syslog-logs', 's02-enrich/crowdsecurity/dateparse-enrich', 's01-parse/crowdsecurity/nginx-logs', 's02-enrich/crowdsecurity/http-logs']) {
+  for (const p of [
+    's00-raw/crowdsecurity/syslog-logs',
+    's02-enrich/crowdsecurity/dateparse-enrich',
+    's01-parse/crowdsecurity/nginx-logs',
+    's02-enrich/crowdsecurity/http-logs',
+  ]) {
     if (!link('parsers', p)) missing.push(p);
   }
   for (const c of collections) for (const s of listOf(c, 'scenarios')) if (!link('scenarios', s)) missing.push(s);
@@ -251,7 +296,11 @@ prometheus:
 `,
   );
   writeFileSync(join(d, 'acquis.yaml'), '');
-  execFileSync(join(pkg, 'usr/bin/cscli'), ['-c', config, 'machines', 'add', 'bench', '--password', `bench-${process.pid}-pass`, '-f', join(d, 'local_api_credentials.yaml')], { stdio: 'ignore' });
+  execFileSync(
+    join(pkg, 'usr/bin/cscli'),
+    ['-c', config, 'machines', 'add', 'bench', '--password', `bench-${process.pid}-pass`, '-f', join(d, 'local_api_credentials.yaml')],
+    { stdio: 'ignore' },
+  );
   if (missing.length) console.log(`  crowdsec: not in the offline hub, so not enabled: ${missing.join(', ')}`);
   const enabled = readdirSync(join(d, 'scenarios')).length;
   console.log(`  crowdsec: ${enabled} scenarios enabled (collections ${collections.join(', ')})`);
@@ -270,8 +319,12 @@ async function main(): Promise<void> {
   try {
     const plain = join(dir, 'access.log');
     const { attackers, lines } = generate(plain);
-    const attackLines = readFileSync(plain, 'utf8').split('\n').filter((l) => l.startsWith('198.1')).length;
-    console.log(`bench:detect-web: ${lines} lines (${(readFileSync(plain).length / 2 ** 20).toFixed(1)} MiB), ${attackLines} attack lines (${((attackLines / lines) * 100).toFixed(1)} %) from ${attackers.size} labelled attackers`);
+    const attackLines = readFileSync(plain, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('198.1')).length;
+    console.log(
+      `bench:detect-web: ${lines} lines (${(readFileSync(plain).length / 2 ** 20).toFixed(1)} MiB), ${attackLines} attack lines (${((attackLines / lines) * 100).toFixed(1)} %) from ${attackers.size} labelled attackers`,
+    );
 
     const empty = join(dir, 'empty.log');
     writeFileSync(empty, '');
@@ -305,13 +358,19 @@ async function main(): Promise<void> {
     const show = (name: string, r: Run, start: Run) =>
       `  ${name}: ${(lines / r.wallS).toFixed(0)} lines/s wall (${r.wallS.toFixed(2)} s), ${((r.cpuS * 1e6) / lines).toFixed(1)} CPU ms per 1,000 lines, ${(lines / r.cpuS).toFixed(0)} lines per CPU-second, max RSS ${r.rssMiB.toFixed(0)} MiB; start-up alone (empty log) ${start.cpuS.toFixed(2)} CPU s, so ${(((r.cpuS - start.cpuS) * 1e6) / lines).toFixed(1)} CPU ms per 1,000 lines after it`;
     console.log(show('canh detect web_access', canh, canhStart));
-    console.log(`    attackers found: ${[...canhSet].filter((ip) => attackers.has(ip)).length}/${attackers.size} (${byKind(canhSet, attackers)}); normal clients flagged: ${[...canhSet].filter((ip) => !attackers.has(ip)).length}`);
+    console.log(
+      `    attackers found: ${[...canhSet].filter((ip) => attackers.has(ip)).length}/${attackers.size} (${byKind(canhSet, attackers)}); normal clients flagged: ${[...canhSet].filter((ip) => !attackers.has(ip)).length}`,
+    );
     if (cs && csStart) {
       console.log(show('crowdsec 1.4.6 replay', cs, csStart));
-      console.log(`    attackers found: ${[...csSet].filter((ip) => attackers.has(ip)).length}/${attackers.size} (${byKind(csSet, attackers)}); normal clients flagged: ${[...csSet].filter((ip) => !attackers.has(ip)).length}`);
+      console.log(
+        `    attackers found: ${[...csSet].filter((ip) => attackers.has(ip)).length}/${attackers.size} (${byKind(csSet, attackers)}); normal clients flagged: ${[...csSet].filter((ip) => !attackers.has(ip)).length}`,
+      );
       console.log(`CPU ratio crowdsec/canh: ${(cs.cpuS / canh.cpuS).toFixed(2)}x`);
       const met = canh.cpuS <= cs.cpuS;
-      console.log(`target: canh lines per CPU-second >= crowdsec's: ${met ? 'met' : 'missed'} (with start-up), ${canh.cpuS - canhStart.cpuS <= cs.cpuS - csStart.cpuS ? 'met' : 'missed'} (after start-up)`);
+      console.log(
+        `target: canh lines per CPU-second >= crowdsec's: ${met ? 'met' : 'missed'} (with start-up), ${canh.cpuS - canhStart.cpuS <= cs.cpuS - csStart.cpuS ? 'met' : 'missed'} (after start-up)`,
+      );
       if (!met) process.exitCode = 1;
     } else {
       console.log(`  crowdsec: not run: ${csWhyNot}`);
@@ -319,7 +378,9 @@ async function main(): Promise<void> {
     }
     // A running agent pays its start-up once: the per-line cost after it is what 500 requests/s costs.
     const usPerLine = ((canh.cpuS - canhStart.cpuS) * 1e6) / lines;
-    console.log(`target: a portal at 500 requests/s < 5 % of one core (< 100 µs per line): ${usPerLine.toFixed(1)} µs per line after start-up, ${((usPerLine * 500) / 1e4).toFixed(2)} % of a core: ${usPerLine < 100 ? 'met' : 'missed'}`);
+    console.log(
+      `target: a portal at 500 requests/s < 5 % of one core (< 100 µs per line): ${usPerLine.toFixed(1)} µs per line after start-up, ${((usPerLine * 500) / 1e4).toFixed(2)} % of a core: ${usPerLine < 100 ? 'met' : 'missed'}`,
+    );
     if (usPerLine >= 100) process.exitCode ||= 1;
   } finally {
     if (process.env.BENCH_WEB_KEEP) console.log(`kept ${dir}`);

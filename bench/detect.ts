@@ -73,7 +73,19 @@ function main(): void {
     const mib = readFileSync(log).length / 1048576;
     console.log(`bench:detect: ${lines} lines (${mib.toFixed(1)} MiB), ${attackers.size} attacking addresses generated`);
 
-    const detectArgs = (cli: string, file: string) => [cli, 'detect', 'auth_log', '--file', file, '--set', 'timezone=UTC', '--set', `threshold=${THRESHOLD}`, '--set', `window=${WINDOW_S}s`];
+    const detectArgs = (cli: string, file: string) => [
+      cli,
+      'detect',
+      'auth_log',
+      '--file',
+      file,
+      '--set',
+      'timezone=UTC',
+      '--set',
+      `threshold=${THRESHOLD}`,
+      '--set',
+      `window=${WINDOW_S}s`,
+    ];
     const canh = timed(process.execPath, detectArgs(join(root, 'agent/src/cli.ts'), log));
     // Start-up alone (an empty log): node, type stripping, zod, the zone database.
     const empty = join(dir, 'empty.log');
@@ -113,13 +125,22 @@ function main(): void {
     row('canh-agent detect auth_log', canh.wallS, canh.cpuS, canh.maxRssKiB);
     if (base && baseStartup) row(`  baseline ${other}`, base.wallS, base.cpuS, base.maxRssKiB);
     const steady = (r: Run, s: Run) => Math.round(lines / Math.max(r.cpuS - s.cpuS, 0.001));
-    console.log(`  start-up (empty log): ${(startup.cpuS * 1000).toFixed(0)} CPU ms, max RSS ${(startup.maxRssKiB / 1024).toFixed(0)} MiB; after start-up: ${steady(canh, startup)} lines per CPU-s`);
-    if (base && baseStartup) console.log(`  baseline start-up: ${(baseStartup.cpuS * 1000).toFixed(0)} CPU ms; after start-up: ${steady(base, baseStartup)} lines per CPU-s; CPU baseline/canh: ${(base.cpuS / canh.cpuS).toFixed(2)}x`);
+    console.log(
+      `  start-up (empty log): ${(startup.cpuS * 1000).toFixed(0)} CPU ms, max RSS ${(startup.maxRssKiB / 1024).toFixed(0)} MiB; after start-up: ${steady(canh, startup)} lines per CPU-s`,
+    );
+    if (base && baseStartup)
+      console.log(
+        `  baseline start-up: ${(baseStartup.cpuS * 1000).toFixed(0)} CPU ms; after start-up: ${steady(base, baseStartup)} lines per CPU-s; CPU baseline/canh: ${(base.cpuS / canh.cpuS).toFixed(2)}x`,
+      );
     row(`fail2ban-regex (${filters.length} filters, summed)`, f2bWall, f2bCpu, f2bRss);
     console.log(`CPU ratio fail2ban/canh: ${(f2bCpu / canh.cpuS).toFixed(1)}x`);
     console.log(`attacking addresses: generated ${attackers.size}, canh ${canhSet.size}, fail2ban ${f2bSet.size}`);
-    console.log(`  found by fail2ban only: ${diff(f2bSet, canhSet).length}${diff(f2bSet, canhSet).length ? ` (e.g. ${diff(f2bSet, canhSet).slice(0, 5).join(', ')})` : ''}`);
-    console.log(`  found by canh only: ${diff(canhSet, f2bSet).length}${diff(canhSet, f2bSet).length ? ` (e.g. ${diff(canhSet, f2bSet).slice(0, 5).join(', ')})` : ''}`);
+    console.log(
+      `  found by fail2ban only: ${diff(f2bSet, canhSet).length}${diff(f2bSet, canhSet).length ? ` (e.g. ${diff(f2bSet, canhSet).slice(0, 5).join(', ')})` : ''}`,
+    );
+    console.log(
+      `  found by canh only: ${diff(canhSet, f2bSet).length}${diff(canhSet, f2bSet).length ? ` (e.g. ${diff(canhSet, f2bSet).slice(0, 5).join(', ')})` : ''}`,
+    );
     console.log(`  generated but found by neither: ${[...attackers].filter((a) => !canhSet.has(a) && !f2bSet.has(a)).length}`);
     console.log(
       `target: detect >= 200,000 lines/s: ${lines / canh.wallS >= 200_000 ? 'met' : 'missed'} (wall), ${lines / canh.cpuS >= 200_000 ? 'met' : 'missed'} (per CPU-second, start-up included), ${steady(canh, startup) >= 200_000 ? 'met' : 'missed'} (per CPU-second after start-up)`,

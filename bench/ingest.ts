@@ -120,7 +120,8 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string, w
   while (!cond()) {
     const dead = workers.find((w) => !w.proc.running && !w.final);
     if (dead) throw new Error(`load generator died: ${dead.proc.describe()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; workers: ${JSON.stringify(workers.map((w) => ({ ...w.last, hist: undefined })))}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; workers: ${JSON.stringify(workers.map((w) => ({ ...w.last, hist: undefined })))}`);
     await sleep(100);
   }
 }
@@ -143,12 +144,16 @@ async function main(): Promise<void> {
       for (const c of RAW_CONCURRENCY) {
         const r = await rawRun(influx, agents, b, c, RAW_SECONDS, `raw_b${b}_c${c}`);
         raw.push(r);
-        console.log(`raw writer, batches of ${b}, ${c} concurrent: ${fmt(r.rate)} points/s (${fmt(r.points)} points in ${r.seconds.toFixed(1)} s; influxd CPU ${(r.influxCores * 100).toFixed(0)} %; ${r.machine})`);
+        console.log(
+          `raw writer, batches of ${b}, ${c} concurrent: ${fmt(r.rate)} points/s (${fmt(r.points)} points in ${r.seconds.toFixed(1)} s; influxd CPU ${(r.influxCores * 100).toFixed(0)} %; ${r.machine})`,
+        );
       }
     const best = raw.reduce((a, b) => (b.rate > a.rate ? b : a));
     // The best one for as long as the flood, before it and (below) after it.
     const before = await rawRun(influx, agents, best.batch, best.concurrency, CEILING_SECONDS, 'raw_before');
-    console.log(`raw writer, batches of ${best.batch}, ${best.concurrency} concurrent, for ${CEILING_SECONDS} s: ${fmt(before.rate)} points/s (influxd CPU ${(before.influxCores * 100).toFixed(0)} %; ${before.machine})`);
+    console.log(
+      `raw writer, batches of ${best.batch}, ${best.concurrency} concurrent, for ${CEILING_SECONDS} s: ${fmt(before.rate)} points/s (influxd CPU ${(before.influxCores * 100).toFixed(0)} %; ${before.machine})`,
+    );
 
     // 2. Through the collector.
     const port = await freePort();
@@ -157,7 +162,12 @@ async function main(): Promise<void> {
       {
         listen: { host: '127.0.0.1', port },
         state_dir: stateDir,
-        influx: { url: influx.url, database: 'canh', ...(process.env.BENCH_INFLUX_BATCH ? { batch_size: Number(process.env.BENCH_INFLUX_BATCH) } : {}), ...(process.env.BENCH_INFLUX_CONCURRENCY ? { concurrency: Number(process.env.BENCH_INFLUX_CONCURRENCY) } : {}) },
+        influx: {
+          url: influx.url,
+          database: 'canh',
+          ...(process.env.BENCH_INFLUX_BATCH ? { batch_size: Number(process.env.BENCH_INFLUX_BATCH) } : {}),
+          ...(process.env.BENCH_INFLUX_CONCURRENCY ? { concurrency: Number(process.env.BENCH_INFLUX_CONCURRENCY) } : {}),
+        },
       },
       { port },
     );
@@ -203,7 +213,7 @@ async function main(): Promise<void> {
           console.log(`  t+${((s.at - t0) / 1000).toFixed(0)} s: ${fmt(acked)} points acked, collector RSS ${fmt(rss.last / MiB)} MiB`);
         }
       };
-    await waitUntil(() => workers.every((w) => w.final), (SECONDS + 120) * 1000, 'every worker to drain its agents\' spools', workers);
+    await waitUntil(() => workers.every((w) => w.final), (SECONDS + 120) * 1000, "every worker to drain its agents' spools", workers);
     const tEnd = Math.max(...workers.map((w) => w.final!.at));
     const c1 = cpuOf(collector.pid);
     const i1 = cpuOf(influxPid);
@@ -216,11 +226,15 @@ async function main(): Promise<void> {
     const closes = workers.reduce((n, w) => n + w.final!.closes, 0);
     const through = acked / elapsed;
     const stored = await storedPoints(influx, 'canh');
-    console.log(`collector: ${fmt(acked)} points acked in ${elapsed.toFixed(1)} s; ${fmt(stored)} stored (count query); ${errors} busy refusals; ${closes} disconnects`);
+    console.log(
+      `collector: ${fmt(acked)} points acked in ${elapsed.toFixed(1)} s; ${fmt(stored)} stored (count query); ${errors} busy refusals; ${closes} disconnects`,
+    );
 
     // 3. The best raw batch size again, after, as long as the flood: the ceiling is the better of the two long runs.
     const again = await rawRun(influx, agents, best.batch, best.concurrency, CEILING_SECONDS, 'raw_again');
-    console.log(`raw writer again, batches of ${best.batch}, ${best.concurrency} concurrent, for ${CEILING_SECONDS} s: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %; ${again.machine})`);
+    console.log(
+      `raw writer again, batches of ${best.batch}, ${best.concurrency} concurrent, for ${CEILING_SECONDS} s: ${fmt(again.rate)} points/s (influxd CPU ${(again.influxCores * 100).toFixed(0)} %; ${again.machine})`,
+    );
     const ceiling = Math.max(before.rate, again.rate);
     const rawStored = await storedPoints(influx, before.db);
 
@@ -234,7 +248,14 @@ async function main(): Promise<void> {
         `through the collector: ${fmt(through)} points/s  [${fmt(acked)} acked, ${fmt(stored)} stored by count query]`,
         `ratio collector/raw: ${ratio.toFixed(2)}`,
         `collector CPU ${(collectorCores * 100).toFixed(0)} % of one core (${(((c1.selfMs - c0.selfMs) * 1000) / acked).toFixed(2)} µs per point), RSS max ${fmt(rss.max / MiB)} MiB; influxd CPU ${(((i1.selfMs - i0.selfMs) / (tEnd - t0)) * 100).toFixed(0)} %; load generators ${((workerCpuMs / (tEnd - t0)) * 100).toFixed(0)} %`,
-        `while flooding: ${flooding}; raw runs: ${raw.map((r) => r.machine.replace(/^machine busy /, '').replace(/ of \d+ cores, /, ' (').replace(/ of them outside the benchmark's processes$/, ' outside)')).join(', ')}`,
+        `while flooding: ${flooding}; raw runs: ${raw
+          .map((r) =>
+            r.machine
+              .replace(/^machine busy /, '')
+              .replace(/ of \d+ cores, /, ' (')
+              .replace(/ of them outside the benchmark's processes$/, ' outside)'),
+          )
+          .join(', ')}`,
       ],
       [
         { what: `points/s through the collector ≥ ${TARGET} × raw ceiling (${ratio.toFixed(2)})`, ok: ratio >= TARGET },

@@ -75,7 +75,9 @@ async function main(): Promise<void> {
     const series = Array.from({ length: AGENTS }, (_, a) => agentSeries(a)).flat();
     const steps = Math.floor((end - start) / STEP_MS);
     const total = steps * series.length;
-    process.stdout.write(`bench:storage — ${AGENTS} agents × ${series.length / AGENTS} series × ${steps} samples (${HOURS} h at 10 s) = ${(total / 1e6).toFixed(1)} M points\n`);
+    process.stdout.write(
+      `bench:storage — ${AGENTS} agents × ${series.length / AGENTS} series × ${steps} samples (${HOURS} h at 10 s) = ${(total / 1e6).toFixed(1)} M points\n`,
+    );
 
     // 1. write as fast as influxd takes it
     const t0 = performance.now();
@@ -120,14 +122,16 @@ async function main(): Promise<void> {
     await inf.query('CREATE RETENTION POLICY "rollup_5m" ON "canh" DURATION 400d REPLICATION 1 SHARD DURATION 7d', 'canh');
     const fields = seriesRows(await inf.query('SHOW FIELD KEYS', 'canh'));
     const by = new Map<string, { name: string; type: FieldType }[]>();
-    for (const r of fields) by.set(String(r._measurement), [...(by.get(String(r._measurement)) ?? []), { name: String(r.fieldKey), type: String(r.fieldType) as FieldType }]);
+    for (const r of fields)
+      by.set(String(r._measurement), [...(by.get(String(r._measurement)) ?? []), { name: String(r.fieldKey), type: String(r.fieldType) as FieldType }]);
     const plans = [...by].map(([measurement, f]) => planRollup({ measurement, fields: f })).filter((p) => p !== undefined);
     const pid = inf.process.pid!;
     const c0 = cpuOf(pid);
     const me0 = process.cpuUsage();
     const r0 = performance.now();
     for (let h = start; h < end; h += 3_600_000)
-      for (const p of plans) for (const st of backfillStatements(p, { database: 'canh', raw: 'autogen', rollup: 'rollup_5m' }, h, h + 3_600_000)) await inf.query(st, 'canh');
+      for (const p of plans)
+        for (const st of backfillStatements(p, { database: 'canh', raw: 'autogen', rollup: 'rollup_5m' }, h, h + 3_600_000)) await inf.query(st, 'canh');
     const rollS = (performance.now() - r0) / 1000;
     const influxCpuS = (cpuOf(pid).selfMs - c0.selfMs) / 1000;
     const me = process.cpuUsage(me0);
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
     // 4. projection
     const scale = PROVINCE / AGENTS;
     const perDay = 24 / HOURS;
-    const pps = (series.length / AGENTS) * PROVINCE / (STEP_MS / 1000);
+    const pps = ((series.length / AGENTS) * PROVINCE) / (STEP_MS / 1000);
     const rawGBday = (rawBytes * scale * perDay) / 1e9;
     const rollGBday = (rollBytes * scale * perDay) / 1e9;
     const GB = (n: number): string => `${n.toFixed(1)} GB`;
@@ -163,7 +167,10 @@ async function main(): Promise<void> {
 async function startInfluxdCold(): Promise<Influxd> {
   const inf = await startInfluxd();
   const conf = join(inf.dir, 'influxdb.conf');
-  writeFileSync(conf, readFileSync(conf, 'utf8').replace('[data]\n', '[data]\n  cache-snapshot-write-cold-duration = "1s"\n  compact-full-write-cold-duration = "1s"\n'));
+  writeFileSync(
+    conf,
+    readFileSync(conf, 'utf8').replace('[data]\n', '[data]\n  cache-snapshot-write-cold-duration = "1s"\n  compact-full-write-cold-duration = "1s"\n'),
+  );
   await inf.restart();
   return inf;
 }

@@ -28,7 +28,10 @@ import { tmpdir } from 'node:os';
 const root = join(import.meta.dirname, '..');
 const testdata = join(root, 'agent/src/inputs/perf-counters/testdata');
 const HOST_INPUTS = ['cpu', 'mem', 'swap', 'disk', 'diskio', 'net', 'system', 'processes'];
-const lines = readFileSync(join(testdata, 'composed-server-en.csv'), 'utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter(Boolean);
+const lines = readFileSync(join(testdata, 'composed-server-en.csv'), 'utf8')
+  .split('\n')
+  .map((l) => l.replace(/\r$/, ''))
+  .filter(Boolean);
 const cycles = Number(process.env.BENCH_WINCOUNTERS_CYCLES ?? 5000);
 const seconds = Number(process.env.BENCH_WINCOUNTERS_SECONDS ?? 20);
 let points = 0;
@@ -86,7 +89,9 @@ async function inProcess(): Promise<number> {
   const t0 = cpuMs();
   for (let i = 0; i < cycles; i++) await cycle(i);
   const per = (cpuMs() - t0) / cycles;
-  console.log(`in-process: ${per.toFixed(3)} ms CPU per cycle (parse one 153-column row + 8 gathers), ${(points / cycles).toFixed(1)} points per cycle, ${cycles} cycles`);
+  console.log(
+    `in-process: ${per.toFixed(3)} ms CPU per cycle (parse one 153-column row + 8 gathers), ${(points / cycles).toFixed(1)} points per cycle, ${cycles} cycles`,
+  );
   src.stop();
   return per;
 }
@@ -95,8 +100,14 @@ async function standIn(base: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-wincounters-'));
   const typeperf = join(dir, 'typeperf');
   const ps = join(dir, 'powershell');
-  writeFileSync(typeperf, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" "${join(testdata, 'composed-server-en.csv')}" "$@"\n`);
-  writeFileSync(ps, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" --names "${join(testdata, 'composed-names-en-US.txt')}" "$@"\n`);
+  writeFileSync(
+    typeperf,
+    `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" "${join(testdata, 'composed-server-en.csv')}" "$@"\n`,
+  );
+  writeFileSync(
+    ps,
+    `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" --names "${join(testdata, 'composed-names-en-US.txt')}" "$@"\n`,
+  );
   chmodSync(typeperf, 0o755);
   chmodSync(ps, 0o755);
   let pid: number | undefined;
@@ -118,7 +129,9 @@ async function standIn(base: number): Promise<void> {
   }
   const per = (cpuMs() - t0) / seconds;
   const child = (childCpu() - c0) / seconds;
-  console.log(`stand-in child: agent ${per.toFixed(3)} ms CPU per 1 s cycle (a pipe wake-up per row + 8 gathers + timers), ${(points / seconds).toFixed(1)} points per cycle; the Node stand-in itself ${child.toFixed(1)} ms per cycle (10 ms ticks; not typeperf's cost), ${seconds} cycles; ${(per - base).toFixed(3)} ms above the idle baseline`);
+  console.log(
+    `stand-in child: agent ${per.toFixed(3)} ms CPU per 1 s cycle (a pipe wake-up per row + 8 gathers + timers), ${(points / seconds).toFixed(1)} points per cycle; the Node stand-in itself ${child.toFixed(1)} ms per cycle (10 ms ticks; not typeperf's cost), ${seconds} cycles; ${(per - base).toFixed(3)} ms above the idle baseline`,
+  );
   src.stop();
   rmSync(dir, { recursive: true, force: true });
 }

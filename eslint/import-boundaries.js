@@ -47,7 +47,11 @@ function visitSources(context, check) {
 }
 
 const noCrossPackage = {
-  meta: { type: 'problem', schema: [], messages: { cross: 'relative import leaves package "{{from}}" for "{{to}}": import the package by name through its declared exports' } },
+  meta: {
+    type: 'problem',
+    schema: [],
+    messages: { cross: 'relative import leaves package "{{from}}" for "{{to}}": import the package by name through its declared exports' },
+  },
   create(context) {
     const file = fromRoot(context.filename);
     const from = packageOf(file);
@@ -63,7 +67,11 @@ const noCrossPackage = {
 };
 
 const noSiblingPlugin = {
-  meta: { type: 'problem', schema: [], messages: { sibling: '{{from}} imports the plugin {{to}}: move what both need into a shared module beside the plugins' } },
+  meta: {
+    type: 'problem',
+    schema: [],
+    messages: { sibling: '{{from}} imports the plugin {{to}}: move what both need into a shared module beside the plugins' },
+  },
   create(context) {
     const from = pluginOf(fromRoot(context.filename));
     if (!from) return {};

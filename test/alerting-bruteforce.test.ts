@@ -28,7 +28,12 @@ beforeAll(async () => {
       },
     },
   });
-  const h = await p.addAgent({ name: 'portal-01', agency: 'ubnd-tinh', site: 'dc', detectors: [{ type: 'auth_log', path: log, timezone: 'Asia/Ho_Chi_Minh' }] });
+  const h = await p.addAgent({
+    name: 'portal-01',
+    agency: 'ubnd-tinh',
+    site: 'dc',
+    detectors: [{ type: 'auth_log', path: log, timezone: 'Asia/Ho_Chi_Minh' }],
+  });
   // The follower starts at the end of the file on its first run and records its
   // position; lines appended after that are new.
   const deadline = Date.now() + 10_000;
@@ -45,11 +50,22 @@ afterAll(async () => {
 
 describe('brute force → e-mail', () => {
   it('a burst of failed SSH logins on an agent host is mailed to the agency', async () => {
-    const stamp = new Intl.DateTimeFormat('en-US', { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: 'Asia/Ho_Chi_Minh' })
+    const stamp = new Intl.DateTimeFormat('en-US', {
+      month: 'short',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false,
+      timeZone: 'Asia/Ho_Chi_Minh',
+    })
       .format(new Date())
       .replace(',', '')
       .replace(/^(\w{3}) 0?(\d+)/, (_m, mon: string, d: string) => `${mon} ${d.padStart(2, ' ')}`);
-    const lines = Array.from({ length: 8 }, (_, i) => `${stamp} portal sshd[${2000 + i}]: Failed password for root from 203.0.113.77 port ${40000 + i} ssh2\n`).join('');
+    const lines = Array.from(
+      { length: 8 },
+      (_, i) => `${stamp} portal sshd[${2000 + i}]: Failed password for root from 203.0.113.77 port ${40000 + i} ssh2\n`,
+    ).join('');
     const t0 = Date.now();
     appendFileSync(log, lines);
     const mail = await smtp.waitForMail((m) => /Brute-force attack/.test(m.parsed.subject ?? ''), 30_000);

@@ -135,14 +135,22 @@ beforeAll(async () => {
   configFile = join(dir, 'collector.yaml');
   // web_error at >= 500 does not fire on the 404 the web server answers; mem_seen fires at once.
   writeConfig(alerting([memSeen, webError(500)]));
-  const out = execFileSync(node, [cli, 'agent', 'add', '--config', configFile, '--name', 'web01', '--agency', 'so-tttt', '--site', 'dc', '--json'], { encoding: 'utf8' });
+  const out = execFileSync(node, [cli, 'agent', 'add', '--config', configFile, '--name', 'web01', '--agency', 'so-tttt', '--site', 'dc', '--json'], {
+    encoding: 'utf8',
+  });
   writeFileSync(join(dir, 'web01.token'), (JSON.parse(out) as { token: string }).token);
   collector = spawnManaged(node, [cli, 'serve', '--config', configFile], { name: 'collector', ringSize: 20_000 });
   await waitLogged('collector listening', 1);
   writeFileSync(
     join(dir, 'agent.yaml'),
     JSON.stringify({
-      collector: { url: `ws://127.0.0.1:${port}/v1/agent`, token_file: join(dir, 'web01.token'), ping_interval: '1s', reconnect_min: '100ms', reconnect_max: '1s' },
+      collector: {
+        url: `ws://127.0.0.1:${port}/v1/agent`,
+        token_file: join(dir, 'web01.token'),
+        ping_interval: '1s',
+        reconnect_min: '100ms',
+        reconnect_max: '1s',
+      },
       agent: { interval: '500ms', flush_interval: '100ms', hostname: 'web01', state_dir: join(dir, 'agent') },
       inputs: [{ type: 'mem' }, { type: 'http_response', urls: [`http://127.0.0.1:${webPort}/`], timeout: '2s' }],
     }),
@@ -181,10 +189,13 @@ describe('reloading the alerting config', () => {
     await waitAlert('web_error', 'firing');
     // The agent's data kept flowing through the reload on the same connection.
     const after = Date.now();
-    await pollUntil(async () => {
-      const rows = seriesRows(await influx.query(`SELECT count("used_percent") FROM mem WHERE host = 'web01' AND time > ${after}ms`, 'canh'));
-      return Number(rows[0]?.count ?? 0) > 2 ? true : undefined;
-    }, { timeoutMs: 15_000, what: 'mem points after the reload' });
+    await pollUntil(
+      async () => {
+        const rows = seriesRows(await influx.query(`SELECT count("used_percent") FROM mem WHERE host = 'web01' AND time > ${after}ms`, 'canh'));
+        return Number(rows[0]?.count ?? 0) > 2 ? true : undefined;
+      },
+      { timeoutMs: 15_000, what: 'mem points after the reload' },
+    );
     expectOneConnection();
     expect(collector.child.exitCode).toBeNull();
   }, 60_000);
@@ -193,10 +204,13 @@ describe('reloading the alerting config', () => {
     const mail = await smtp.waitForMail(resolvedMail('Memory seen'), 20_000);
     expect(mail.parsed.text).toContain('rule removed from the config');
     expect((await openAlerts()).map((a) => a.rule)).not.toContain('mem_seen');
-    const rows = await pollUntil(async () => {
-      const r = seriesRows(await influx.query(`SELECT "state" FROM "alert" WHERE "rule" = 'mem_seen'`, 'canh'));
-      return r.some((x) => x.state === 'resolved') ? r : undefined;
-    }, { timeoutMs: 15_000, what: 'mem_seen resolved in InfluxDB' });
+    const rows = await pollUntil(
+      async () => {
+        const r = seriesRows(await influx.query(`SELECT "state" FROM "alert" WHERE "rule" = 'mem_seen'`, 'canh'));
+        return r.some((x) => x.state === 'resolved') ? r : undefined;
+      },
+      { timeoutMs: 15_000, what: 'mem_seen resolved in InfluxDB' },
+    );
     expect(rows.map((r) => r.state)).toEqual(['firing', 'resolved']);
     // mem points keep arriving; the removed rule stays quiet.
     await new Promise((r) => setTimeout(r, 2000));
@@ -224,7 +238,9 @@ describe('reloading the alerting config', () => {
     await waitLogged('alerting config not reloaded', 2);
     expect(logged('alerting config reloaded')).toHaveLength(1);
     // /healthz says so too, for monitoring the monitor.
-    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { config_reloads: { applied: number; failed: number; last_error: string | null } };
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as {
+      config_reloads: { applied: number; failed: number; last_error: string | null };
+    };
     expect(health.config_reloads).toMatchObject({ applied: 1, failed: 2 });
     expect(String(health.config_reloads.last_error)).toContain('alerting.rules[0].op');
 

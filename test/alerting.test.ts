@@ -29,7 +29,16 @@ beforeAll(async () => {
         grafana_url: 'https://grafana.tinh.gov.vn',
         agencies: { 'so-tttt': 'Sở Thông tin và Truyền thông' },
         // Shorter than the shipped 2 minutes so the test need not wait.
-        rules: [{ name: 'agent_offline', type: 'absence', measurement: 'agent', for: '2s', severity: 'high', title: { vi: 'Mất kết nối với agent', en: 'Agent offline' } }],
+        rules: [
+          {
+            name: 'agent_offline',
+            type: 'absence',
+            measurement: 'agent',
+            for: '2s',
+            severity: 'high',
+            title: { vi: 'Mất kết nối với agent', en: 'Agent offline' },
+          },
+        ],
         recipients: [{ email: 'soc@tinh.gov.vn', language: 'vi' }],
         smtp: {
           host: smtp.host,
@@ -94,7 +103,9 @@ describe('alerting end to end', () => {
 
     const rows = await p.waitFor(`SELECT "state", "summary" FROM "alert" WHERE "rule" = 'possible_defacement'`, (r) => r.length > 0);
     expect(rows[0]).toMatchObject({ state: 'firing' });
-    const tagged = await p.query(`SELECT "state" FROM "alert" WHERE "rule" = 'possible_defacement' AND "agency" = 'so-tttt' AND "host" = 'mc-portal-01' AND "severity" = 'critical'`);
+    const tagged = await p.query(
+      `SELECT "state" FROM "alert" WHERE "rule" = 'possible_defacement' AND "agency" = 'so-tttt' AND "host" = 'mc-portal-01' AND "severity" = 'critical'`,
+    );
     expect(tagged).toHaveLength(1);
   }, 30_000);
 

@@ -17,7 +17,9 @@ async function connect(name: string): Promise<WebSocket> {
   const { token } = p.collector.registry.add({ name, agency: 'a', site: 's' });
   const ws = new WebSocket(p.url, { headers: { authorization: `Bearer ${token}` } });
   await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 't', hostname: name, os: 't', spool_batches: 0, dropped_points: 0 })));
+    ws.once('open', () =>
+      ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 't', hostname: name, os: 't', spool_batches: 0, dropped_points: 0 })),
+    );
     ws.once('message', () => resolve());
     ws.once('error', reject);
   });

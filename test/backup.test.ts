@@ -38,10 +38,15 @@ function lines(): string[] {
     const t = T0 + i * 60_000;
     out.push(`cpu,agency=so-tttt,host=web-01,site=dc usage_idle=${90 + (i % 7)},usage_user=${i % 5} ${t}`);
     out.push(`ping,agency=so-yte,host=gw-02,site=bv,url=10.2.0.1 result_code=${i % 50 === 0 ? 2 : 0}i,percent_packet_loss=${i % 50 === 0 ? 100 : 0} ${t}`);
-    if (i % 10 === 0) out.push(`security_event,agency=so-tttt,host=web-01,site=dc,type=brute_force,severity=high message="SSH brute force",count=${i % 9 + 1}i,src_ip="203.0.113.7" ${t}`);
+    if (i % 10 === 0)
+      out.push(
+        `security_event,agency=so-tttt,host=web-01,site=dc,type=brute_force,severity=high message="SSH brute force",count=${(i % 9) + 1}i,src_ip="203.0.113.7" ${t}`,
+      );
   }
   out.push(`alert,agency=so-tttt,host=web-01,rule=disk_full,severity=high state="firing",summary="disk_full" ${T0}`);
-  out.push(`alert,agency=so-tttt,host=web-01,rule=disk_full,severity=high state="acknowledged",summary="disk_full",acknowledged_by="Trần Thị Bình" ${T0 + 60_000}`);
+  out.push(
+    `alert,agency=so-tttt,host=web-01,rule=disk_full,severity=high state="acknowledged",summary="disk_full",acknowledged_by="Trần Thị Bình" ${T0 + 60_000}`,
+  );
   return out;
 }
 
@@ -71,12 +76,38 @@ beforeAll(async () => {
   await influx.createDatabase('canh');
   await influx.write('canh', lines());
   writeFileSync(cfg, `state_dir: ${state}\ninflux: { url: "${influx.url}", database: canh }\nalerting: { timezone: Asia/Ho_Chi_Minh }\n`);
-  for (const [name, agency] of [['web-01', 'so-tttt'], ['gw-02', 'so-yte'], ['old-03', 'so-yte']]) expect((await run(['agent', 'add', '--name', name!, '--agency', agency!, '--site', 'dc'])).code).toBe(0);
+  for (const [name, agency] of [
+    ['web-01', 'so-tttt'],
+    ['gw-02', 'so-yte'],
+    ['old-03', 'so-yte'],
+  ])
+    expect((await run(['agent', 'add', '--name', name!, '--agency', agency!, '--site', 'dc'])).code).toBe(0);
   expect((await run(['agent', 'revoke', 'old-03'])).code).toBe(0);
   writeFileSync(join(dir, 'central.yaml'), 'agent: { interval: 30s }\n');
   expect((await run(['config', 'push', '--file', join(dir, 'central.yaml'), '--agency', 'so-tttt', '--author', 'an'])).code).toBe(0);
   expect((await run(['silence', 'add', 'host=gw-02', '--duration', '30d', '--comment', 'thay thiết bị', '--author', 'Bình'])).code).toBe(0);
-  expect((await run(['maintenance', 'add', '--name', 'sao lưu tuần', '--agency', 'so-yte', '--days', 'sun', '--start', '01:00', '--end', '03:00', '--comment', 'c', '--author', 'a'])).code).toBe(0);
+  expect(
+    (
+      await run([
+        'maintenance',
+        'add',
+        '--name',
+        'sao lưu tuần',
+        '--agency',
+        'so-yte',
+        '--days',
+        'sun',
+        '--start',
+        '01:00',
+        '--end',
+        '03:00',
+        '--comment',
+        'c',
+        '--author',
+        'a',
+      ])
+    ).code,
+  ).toBe(0);
 }, 120_000);
 
 afterAll(async () => {

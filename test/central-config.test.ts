@@ -73,9 +73,14 @@ describe('central configuration', () => {
     expect(err).toMatch(/inputs\[1\]\.type: unknown input "nope"/);
     const good = join(p.dir, 'good.yaml');
     writeFileSync(good, 'agent: { interval: 5s }\ninputs:\n  - type: kernel\n');
-    const outPush = execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--site', 'so-yte/bv', '--comment', 'hospital'], { encoding: 'utf8' });
+    const outPush = execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--site', 'so-yte/bv', '--comment', 'hospital'], {
+      encoding: 'utf8',
+    });
     expect(outPush).toMatch(/^config version \d+ stored for site so-yte\/bv/);
-    const show = JSON.parse(execFileSync(process.execPath, [cli, 'config', 'show', '--config', cfg, '--json'], { encoding: 'utf8' })) as { agent: string; scope: string }[];
+    const show = JSON.parse(execFileSync(process.execPath, [cli, 'config', 'show', '--config', cfg, '--json'], { encoding: 'utf8' })) as {
+      agent: string;
+      scope: string;
+    }[];
     expect(show.find((r) => r.agent === 'other-01')!.scope).toBe('site so-yte/bv');
     expect(show.find((r) => r.agent === 'ubnd-01')!.scope).toBe('agent ubnd-01');
     expect(existsSync(cfg)).toBe(true);
@@ -95,7 +100,9 @@ describe('central configuration', () => {
     expect(typo.status).toBe(2);
     expect(typo.stderr).toMatch(/no registered agent is in agency "so-yt" \(agencies: .*so-yte.*\n\(CANH_ERR_CONFIG_UNKNOWN_TARGET\)/);
     expect(fail('--file', good, '--site', 'so-yte/bvv').stderr).toMatch(/sites: .*so-yte\/bv.*\n\(CANH_ERR_CONFIG_UNKNOWN_TARGET\)/);
-    expect(execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--agency', 'so-moi', '--force'], { encoding: 'utf8' })).toMatch(/stored for agency so-moi/);
+    expect(
+      execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--agency', 'so-moi', '--force'], { encoding: 'utf8' }),
+    ).toMatch(/stored for agency so-moi/);
     const missing = fail('--file', join(p.dir, 'no-such.yaml'), '--global');
     expect(missing).toMatchObject({ status: 2 });
     expect(missing.stderr).toMatch(/cannot read .*no-such\.yaml \(ENOENT\)\n\(CANH_ERR_CONFIG_UNREADABLE\)/);

@@ -79,11 +79,23 @@ const cases: [string[], string][] = [
   [['silence', 'expire', 'no-such-silence'], 'CANH_ERR_SILENCE_NOT_FOUND'],
   [['silence', 'frob'], 'CANH_ERR_CLI_USAGE'],
   [['maintenance', 'add', '--agency', 'so-tttt', '--start', '22:00', '--end', '02:00', '--comment', 'c', '--author', 'a'], 'CANH_ERR_MAINTENANCE_INVALID'],
-  [['maintenance', 'add', '--name', 'n', '--agency', 'so-tttt', '--from', '12/13/2027 06:00', '--until', '2027-12-14', '--comment', 'c', '--author', 'a'], 'CANH_ERR_MAINTENANCE_INVALID'],
+  [
+    ['maintenance', 'add', '--name', 'n', '--agency', 'so-tttt', '--from', '12/13/2027 06:00', '--until', '2027-12-14', '--comment', 'c', '--author', 'a'],
+    'CANH_ERR_MAINTENANCE_INVALID',
+  ],
   [['maintenance', 'add', '--name', 'n', 'hots=db', '--start', '22:00', '--end', '02:00', '--comment', 'c', '--author', 'a'], 'CANH_ERR_MAINTENANCE_INVALID'],
-  [['maintenance', 'add', '--name', 'n', '--agency', 'a', '--start', '22:00', '--end', '2am', '--comment', 'c', '--author', 'a'], 'CANH_ERR_MAINTENANCE_INVALID'],
-  [['maintenance', 'add', '--name', 'n', '--agency', 'a', '--from', '2020-01-01', '--until', '2020-01-02', '--comment', 'c', '--author', 'a'], 'CANH_ERR_MAINTENANCE_INVALID'],
-  [['maintenance', 'add', '--name', 'n', '--agency', 'a', '--start', '22:00', '--end', '02:00', '--tz', 'Mars/Base', '--comment', 'c', '--author', 'a'], 'CANH_ERR_MAINTENANCE_INVALID'],
+  [
+    ['maintenance', 'add', '--name', 'n', '--agency', 'a', '--start', '22:00', '--end', '2am', '--comment', 'c', '--author', 'a'],
+    'CANH_ERR_MAINTENANCE_INVALID',
+  ],
+  [
+    ['maintenance', 'add', '--name', 'n', '--agency', 'a', '--from', '2020-01-01', '--until', '2020-01-02', '--comment', 'c', '--author', 'a'],
+    'CANH_ERR_MAINTENANCE_INVALID',
+  ],
+  [
+    ['maintenance', 'add', '--name', 'n', '--agency', 'a', '--start', '22:00', '--end', '02:00', '--tz', 'Mars/Base', '--comment', 'c', '--author', 'a'],
+    'CANH_ERR_MAINTENANCE_INVALID',
+  ],
   [['maintenance', 'remove', 'no-such-window'], 'CANH_ERR_MAINTENANCE_NOT_FOUND'],
   [['maintenance', 'remove'], 'CANH_ERR_CLI_USAGE'],
   [['maintenance', 'frob'], 'CANH_ERR_CLI_USAGE'],

@@ -59,7 +59,10 @@ describe('canh-agent', () => {
   });
   it('check prints line protocol for every configured input', () => {
     const good = join(dir, 'agent.yaml');
-    writeFileSync(good, `collector: { url: "ws://127.0.0.1:1/v1/agent", token: t }\nagent: { state_dir: ${join(dir, 'agent-state')}, hostname: probe }\ninputs:\n  - type: mem\n  - type: system\n  - type: cpu\n`);
+    writeFileSync(
+      good,
+      `collector: { url: "ws://127.0.0.1:1/v1/agent", token: t }\nagent: { state_dir: ${join(dir, 'agent-state')}, hostname: probe }\ninputs:\n  - type: mem\n  - type: system\n  - type: cpu\n`,
+    );
     const v = run('agent', ['--validate', '--config', good]);
     expect(v.code).toBe(0);
     const r = run('agent', ['check', '--config', good]);

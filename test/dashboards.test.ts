@@ -93,10 +93,7 @@ function formatVar(values: string[]): string {
 }
 
 function interpolate(query: string, vars: Record<string, string[]>): string {
-  let q = query
-    .replaceAll('$timeFilter', 'time >= now() - 1h')
-    .replaceAll('$__interval_ms', '60000')
-    .replaceAll('$__interval', '1m');
+  let q = query.replaceAll('$timeFilter', 'time >= now() - 1h').replaceAll('$__interval_ms', '60000').replaceAll('$__interval', '1m');
   for (const name of Object.keys(vars).sort((a, b) => b.length - a.length)) q = q.replaceAll(`$${name}`, formatVar(vars[name]!));
   const left = q.match(/\$\w+/g);
   if (left) throw new Error(`variables left in query: ${left.join(', ')}: ${q}`);
@@ -133,9 +130,27 @@ function listen(srv: Server | TcpServer): Promise<number> {
 async function localTargets(): Promise<Record<string, Record<string, unknown>>> {
   const dir = mkdtempSync(join(tmpdir(), 'canh-dash-tls-'));
   started.push({ stop: () => rmSync(dir, { recursive: true, force: true }) });
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '45', '-subj', '/CN=portal.test'], {
-    stdio: 'ignore',
-  });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '45',
+      '-subj',
+      '/CN=portal.test',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   const page = (_req: unknown, res: { end(s: string): void }) => res.end('<html><body>Cổng thông tin điện tử</body></html>');
   const http = createHttpServer(page);
   const https = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, page);
@@ -169,41 +184,126 @@ function series(name: string, tags: Record<string, string>, fields: (i: number) 
 }
 
 const FIXTURES: Record<string, () => Point[]> = {
-  ping: () => series('ping', { url: 'portal.example.gov.vn' }, (i) => ({ packets_transmitted: 3, packets_received: 3, percent_packet_loss: i === 7 ? 33.3 : 0, average_response_ms: 12 + i, jitter_ms: 0.5, result_code: 0 }), ['packets_transmitted', 'packets_received', 'result_code']),
+  ping: () =>
+    series(
+      'ping',
+      { url: 'portal.example.gov.vn' },
+      (i) => ({
+        packets_transmitted: 3,
+        packets_received: 3,
+        percent_packet_loss: i === 7 ? 33.3 : 0,
+        average_response_ms: 12 + i,
+        jitter_ms: 0.5,
+        result_code: 0,
+      }),
+      ['packets_transmitted', 'packets_received', 'result_code'],
+    ),
   http_response: () =>
-    series('http_response', { server: 'https://portal.example.gov.vn/', method: 'GET', status_code: '200', result: 'success' }, (i) => ({ response_time: 0.2 + i / 100, http_response_code: 200, result_code: i === 3 ? 4 : 0, result_type: 'success', content_length: 18211, tls_expiry_days: 57.3, tls_error: '' }), ['http_response_code', 'result_code', 'content_length']),
-  net_response: () => series('net_response', { server: 'mail.example.gov.vn', port: '25', protocol: 'tcp', result: 'success' }, () => ({ response_time: 0.004, result_code: 0, result_type: 'success' }), ['result_code']),
-  x509_cert: () => series('x509_cert', { source: 'https://portal.example.gov.vn:443', common_name: 'portal.example.gov.vn' }, () => ({ expiry: 12 * 86400, verification_code: 0, age: 300 * 86400 }), ['expiry', 'verification_code', 'age']),
+    series(
+      'http_response',
+      { server: 'https://portal.example.gov.vn/', method: 'GET', status_code: '200', result: 'success' },
+      (i) => ({
+        response_time: 0.2 + i / 100,
+        http_response_code: 200,
+        result_code: i === 3 ? 4 : 0,
+        result_type: 'success',
+        content_length: 18211,
+        tls_expiry_days: 57.3,
+        tls_error: '',
+      }),
+      ['http_response_code', 'result_code', 'content_length'],
+    ),
+  net_response: () =>
+    series(
+      'net_response',
+      { server: 'mail.example.gov.vn', port: '25', protocol: 'tcp', result: 'success' },
+      () => ({ response_time: 0.004, result_code: 0, result_type: 'success' }),
+      ['result_code'],
+    ),
+  x509_cert: () =>
+    series(
+      'x509_cert',
+      { source: 'https://portal.example.gov.vn:443', common_name: 'portal.example.gov.vn' },
+      () => ({ expiry: 12 * 86400, verification_code: 0, age: 300 * 86400 }),
+      ['expiry', 'verification_code', 'age'],
+    ),
   interface: () =>
     ['Gi0/1', 'Gi0/2'].flatMap((ifName, n) =>
-      series('interface', { agent_host: '10.10.0.1', device: 'sw-core', ifName, ifIndex: String(n + 1) }, (i) => ({
-        ifAlias: n === 0 ? 'uplink VNPT' : 'LAN phong ke toan',
-        ifHCInOctets: 1e9 + i * 6e8,
-        ifHCOutOctets: 5e8 + i * 1e8,
-        in_bps: 8e7 + n * 1e6,
-        out_bps: 1.3e7,
-        in_utilization: 80 - n * 50,
-        out_utilization: 13,
-        ifInErrors: i * 2,
-        ifOutErrors: 0,
-        ifInDiscards: i,
-        ifOutDiscards: 0,
-        ifOperStatus: 1,
-        ifAdminStatus: 1,
-        ifHighSpeed: 100,
-      }), ['ifHCInOctets', 'ifHCOutOctets', 'ifInErrors', 'ifOutErrors', 'ifInDiscards', 'ifOutDiscards', 'ifOperStatus', 'ifAdminStatus', 'ifHighSpeed']),
+      series(
+        'interface',
+        { agent_host: '10.10.0.1', device: 'sw-core', ifName, ifIndex: String(n + 1) },
+        (i) => ({
+          ifAlias: n === 0 ? 'uplink VNPT' : 'LAN phong ke toan',
+          ifHCInOctets: 1e9 + i * 6e8,
+          ifHCOutOctets: 5e8 + i * 1e8,
+          in_bps: 8e7 + n * 1e6,
+          out_bps: 1.3e7,
+          in_utilization: 80 - n * 50,
+          out_utilization: 13,
+          ifInErrors: i * 2,
+          ifOutErrors: 0,
+          ifInDiscards: i,
+          ifOutDiscards: 0,
+          ifOperStatus: 1,
+          ifAdminStatus: 1,
+          ifHighSpeed: 100,
+        }),
+        ['ifHCInOctets', 'ifHCOutOctets', 'ifInErrors', 'ifOutErrors', 'ifInDiscards', 'ifOutDiscards', 'ifOperStatus', 'ifAdminStatus', 'ifHighSpeed'],
+      ),
     ),
-  snmp: () => series('snmp', { agent_host: '10.10.0.1', device: 'sw-core' }, (i) => ({ sysUpTime: 100000 + i * 6000, result: i === 4 ? 'timeout' : 'success', up: i === 4 ? 0 : 1, response_time_ms: 20 + i, last_success: Date.now() - (15 - i) * MIN }), ['sysUpTime', 'up', 'response_time_ms', 'last_success']),
+  snmp: () =>
+    series(
+      'snmp',
+      { agent_host: '10.10.0.1', device: 'sw-core' },
+      (i) => ({
+        sysUpTime: 100000 + i * 6000,
+        result: i === 4 ? 'timeout' : 'success',
+        up: i === 4 ? 0 : 1,
+        response_time_ms: 20 + i,
+        last_success: Date.now() - (15 - i) * MIN,
+      }),
+      ['sysUpTime', 'up', 'response_time_ms', 'last_success'],
+    ),
   alert: (): Point[] => {
     const now = Date.now();
     return [
-      { name: 'alert', time: now - 20 * MIN, tags: { rule: 'disk_full', severity: 'high' }, fields: { state: 'firing', value: 93.5, summary: 'Disk / is 93.5 % full' } },
-      { name: 'alert', time: now - 5 * MIN, tags: { rule: 'disk_full', severity: 'high' }, fields: { state: 'resolved', value: 71, summary: 'Disk / is back to 71 %' } },
-      { name: 'alert', time: now - 3 * MIN, tags: { rule: 'portal_down', severity: 'critical', url: 'https://portal.example.gov.vn/' }, fields: { state: 'firing', value: 0, summary: 'https://portal.example.gov.vn/ does not answer' } },
+      {
+        name: 'alert',
+        time: now - 20 * MIN,
+        tags: { rule: 'disk_full', severity: 'high' },
+        fields: { state: 'firing', value: 93.5, summary: 'Disk / is 93.5 % full' },
+      },
+      {
+        name: 'alert',
+        time: now - 5 * MIN,
+        tags: { rule: 'disk_full', severity: 'high' },
+        fields: { state: 'resolved', value: 71, summary: 'Disk / is back to 71 %' },
+      },
+      {
+        name: 'alert',
+        time: now - 3 * MIN,
+        tags: { rule: 'portal_down', severity: 'critical', url: 'https://portal.example.gov.vn/' },
+        fields: { state: 'firing', value: 0, summary: 'https://portal.example.gov.vn/ does not answer' },
+      },
       // Alert points carry their instance's labels: two instances of one rule, one resolved.
-      { name: 'alert', time: now - 4 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' }, fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:25' } },
-      { name: 'alert', time: now - 4 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '465' }, fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:465' } },
-      { name: 'alert', time: now - 2 * MIN, tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' }, fields: { state: 'resolved', value: 0, summary: 'mail.example.gov.vn:25 answers again' } },
+      {
+        name: 'alert',
+        time: now - 4 * MIN,
+        tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' },
+        fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:25' },
+      },
+      {
+        name: 'alert',
+        time: now - 4 * MIN,
+        tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '465' },
+        fields: { state: 'firing', value: 2, summary: 'Cannot connect to mail.example.gov.vn:465' },
+      },
+      {
+        name: 'alert',
+        time: now - 2 * MIN,
+        tags: { rule: 'service_unreachable', severity: 'medium', server: 'mail.example.gov.vn', port: '25' },
+        fields: { state: 'resolved', value: 0, summary: 'mail.example.gov.vn:25 answers again' },
+      },
     ];
   },
 };
@@ -213,34 +313,106 @@ const EVENT_FIXTURES: { check: string; events: () => SecurityEventInput[] }[] = 
   {
     check: `"type" = 'brute_force'`,
     events: () => [
-      { time: Date.now() - 9 * MIN, detector: 'auth_log', type: 'brute_force', severity: 'high', mitre: 'T1110.001', count: 42, message: 'Brute-force attack: 42 failed logins from 203.0.113.7 within 10m for root, admin', evidence: { src_ip: '203.0.113.7', users: 'root, admin', user_count: 2 } },
-      { time: Date.now() - 4 * MIN, detector: 'auth_log', type: 'brute_force', severity: 'high', mitre: 'T1110.003', count: 17, message: 'Brute-force attack: 17 failed logins from 198.51.100.23 within 10m for 9 users (password spraying: many users)', evidence: { src_ip: '198.51.100.23', users: 'a, b, c', user_count: 9 } },
+      {
+        time: Date.now() - 9 * MIN,
+        detector: 'auth_log',
+        type: 'brute_force',
+        severity: 'high',
+        mitre: 'T1110.001',
+        count: 42,
+        message: 'Brute-force attack: 42 failed logins from 203.0.113.7 within 10m for root, admin',
+        evidence: { src_ip: '203.0.113.7', users: 'root, admin', user_count: 2 },
+      },
+      {
+        time: Date.now() - 4 * MIN,
+        detector: 'auth_log',
+        type: 'brute_force',
+        severity: 'high',
+        mitre: 'T1110.003',
+        count: 17,
+        message: 'Brute-force attack: 17 failed logins from 198.51.100.23 within 10m for 9 users (password spraying: many users)',
+        evidence: { src_ip: '198.51.100.23', users: 'a, b, c', user_count: 9 },
+      },
     ],
   },
   {
     check: `"detector" = 'file_integrity' AND "type" != 'possible_defacement'`,
-    events: () => [{ time: Date.now() - 7 * MIN, detector: 'file_integrity', type: 'file_modified', severity: 'high', mitre: 'T1098.004', message: '/root/.ssh/authorized_keys modified', evidence: { path: '/root/.ssh/authorized_keys', change: 'modified' } }],
+    events: () => [
+      {
+        time: Date.now() - 7 * MIN,
+        detector: 'file_integrity',
+        type: 'file_modified',
+        severity: 'high',
+        mitre: 'T1098.004',
+        message: '/root/.ssh/authorized_keys modified',
+        evidence: { path: '/root/.ssh/authorized_keys', change: 'modified' },
+      },
+    ],
   },
   {
     check: `"type" = 'possible_defacement'`,
-    events: () => [{ time: Date.now() - 6 * MIN, detector: 'file_integrity', type: 'possible_defacement', severity: 'critical', mitre: 'T1491.002', message: '/var/www/html/index.html modified', evidence: { path: '/var/www/html/index.html', change: 'modified' } }],
+    events: () => [
+      {
+        time: Date.now() - 6 * MIN,
+        detector: 'file_integrity',
+        type: 'possible_defacement',
+        severity: 'critical',
+        mitre: 'T1491.002',
+        message: '/var/www/html/index.html modified',
+        evidence: { path: '/var/www/html/index.html', change: 'modified' },
+      },
+    ],
   },
   {
     check: `"type" = 'new_listening_port'`,
-    events: () => [{ time: Date.now() - 5 * MIN, detector: 'listening_ports', type: 'new_listening_port', severity: 'high', mitre: 'T1571', message: 'new TCP listener on 0.0.0.0:4444 by nc (pid 4242)', evidence: { proto: 'tcp', address: '0.0.0.0', port: 4444, process: 'nc', exposed: true } }],
+    events: () => [
+      {
+        time: Date.now() - 5 * MIN,
+        detector: 'listening_ports',
+        type: 'new_listening_port',
+        severity: 'high',
+        mitre: 'T1571',
+        message: 'new TCP listener on 0.0.0.0:4444 by nc (pid 4242)',
+        evidence: { proto: 'tcp', address: '0.0.0.0', port: 4444, process: 'nc', exposed: true },
+      },
+    ],
   },
   {
     check: `"type" = 'host_reboot'`,
     events: () => {
       const boot = Math.floor((Date.now() - 11 * MIN) / 1000);
-      return [{ time: boot * 1000, detector: 'reboot', type: 'host_reboot', severity: 'medium', message: `booted at ${new Date(boot * 1000).toISOString()}: check whether the reboot was planned`, evidence: { previous_boot_time: boot - 7 * 86400, boot_time: boot } }];
+      return [
+        {
+          time: boot * 1000,
+          detector: 'reboot',
+          type: 'host_reboot',
+          severity: 'medium',
+          message: `booted at ${new Date(boot * 1000).toISOString()}: check whether the reboot was planned`,
+          evidence: { previous_boot_time: boot - 7 * 86400, boot_time: boot },
+        },
+      ];
     },
   },
   {
     check: `"detector" = 'lan_devices'`,
     events: () => [
-      { time: Date.now() - 8 * MIN, detector: 'lan_devices', type: 'new_lan_device', severity: 'medium', message: 'new device 192.168.1.77 (aa:bb:cc:00:11:22) on the LAN', evidence: { ip: '192.168.1.77', mac: 'aa:bb:cc:00:11:22' } },
-      { time: Date.now() - 2 * MIN, detector: 'lan_devices', type: 'arp_spoofing', severity: 'critical', mitre: 'T1557.002', message: 'gateway 192.168.1.1 now answered by aa:bb:cc:00:11:22', evidence: { ip: '192.168.1.1', mac: 'aa:bb:cc:00:11:22' } },
+      {
+        time: Date.now() - 8 * MIN,
+        detector: 'lan_devices',
+        type: 'new_lan_device',
+        severity: 'medium',
+        message: 'new device 192.168.1.77 (aa:bb:cc:00:11:22) on the LAN',
+        evidence: { ip: '192.168.1.77', mac: 'aa:bb:cc:00:11:22' },
+      },
+      {
+        time: Date.now() - 2 * MIN,
+        detector: 'lan_devices',
+        type: 'arp_spoofing',
+        severity: 'critical',
+        mitre: 'T1557.002',
+        message: 'gateway 192.168.1.1 now answered by aa:bb:cc:00:11:22',
+        evidence: { ip: '192.168.1.1', mac: 'aa:bb:cc:00:11:22' },
+      },
     ],
   },
 ];
@@ -252,7 +424,9 @@ async function sendThroughCollector(name: string, agency: string, site: string, 
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
     ws.once('open', () => {
-      ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: '0.1.0-fixture', hostname: name, os: 'linux', spool_batches: 0, dropped_points: 0 }));
+      ws.send(
+        encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: '0.1.0-fixture', hostname: name, os: 'linux', spool_batches: 0, dropped_points: 0 }),
+      );
       ws.once('message', () => {
         ws.on('message', (data) => {
           const msg = JSON.parse(String(data)) as { type: string; seq?: number; message?: string };
@@ -327,7 +501,12 @@ beforeAll(async () => {
   }
   await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: configured, detectors });
   // A second agency's host with the default host inputs, so "All" really means several.
-  await p.addAgent({ name: 'ubnd-fs-02.ubnd.local', agency: 'ubnd-tinh', site: 'tru-so', inputs: configured.filter((c) => ['cpu', 'mem', 'disk', 'system', 'net'].includes(String(c.type))) });
+  await p.addAgent({
+    name: 'ubnd-fs-02.ubnd.local',
+    agency: 'ubnd-tinh',
+    site: 'tru-so',
+    inputs: configured.filter((c) => ['cpu', 'mem', 'disk', 'system', 'net'].includes(String(c.type))),
+  });
 
   // Let every input gather a few times (rates need a previous sample).
   const firstSeen = (await p.waitFor(`SELECT first("usage_idle") FROM "cpu"`, (r) => r.length > 0, 30_000))[0]!.time as number;
@@ -339,7 +518,9 @@ beforeAll(async () => {
   const clf = new Date().toUTCString().replace(/^\w+, (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1/$2/$3:$4 +0000');
   writeFileSync(
     join(fim, 'access.log'),
-    ['/.env', '/.git/config', '/backup.sql', '/.htpasswd', '/wp-config.php.bak'].map((p) => `203.0.113.44 - - [${clf}] "GET ${p} HTTP/1.1" 404 153 "-" "Go-http-client/1.1"\n`).join(''),
+    ['/.env', '/.git/config', '/backup.sql', '/.htpasswd', '/wp-config.php.bak']
+      .map((p) => `203.0.113.44 - - [${clf}] "GET ${p} HTTP/1.1" 404 153 "-" "Go-http-client/1.1"\n`)
+      .join(''),
     { flag: 'a' },
   );
   const backdoor = createTcpServer((sock) => sock.end());
@@ -356,7 +537,14 @@ beforeAll(async () => {
   const points = Object.entries(FIXTURES).flatMap(([m, make]) => (present.has(m) ? [] : (bySource.synthetic.add(m), make())));
   // The NOC's uplink tiles read ping targets tagged role=uplink: a tag the test's own ping
   // input (127.0.0.1) does not carry.
-  points.push(...series('ping', { url: '203.113.0.1', role: 'uplink', target_agency: 'so-tttt' }, (i) => ({ packets_transmitted: 3, packets_received: i === 15 ? 0 : 3, percent_packet_loss: i === 15 ? 100 : 0, result_code: i === 15 ? 2 : 0 }), ['packets_transmitted', 'packets_received', 'result_code']));
+  points.push(
+    ...series(
+      'ping',
+      { url: '203.113.0.1', role: 'uplink', target_agency: 'so-tttt' },
+      (i) => ({ packets_transmitted: 3, packets_received: i === 15 ? 0 : 3, percent_packet_loss: i === 15 ? 100 : 0, result_code: i === 15 ? 2 : 0 }),
+      ['packets_transmitted', 'packets_received', 'result_code'],
+    ),
+  );
   bySource.synthetic.add('ping where "role" = \'uplink\'');
   const events: SecurityEventInput[] = [];
   for (const f of EVENT_FIXTURES) {
@@ -376,17 +564,24 @@ beforeAll(async () => {
   // Grafana resolves them for "last 1 hour"; test/storage.test.ts covers longer ranges.
   for (const name of ['rp', 'events_rp']) {
     const q = variableQueries.get(name)!;
-    values[name] = await pollUntil(async () => {
-      const rows = await run(q.replaceAll('${__from}', String(Date.now() - 3_600_000)));
-      return rows.length ? rows.map((r) => String(r.first)) : undefined;
-    }, { timeoutMs: 60_000, what: `$${name} to name a policy (the collector writes rp_select at start)` });
+    values[name] = await pollUntil(
+      async () => {
+        const rows = await run(q.replaceAll('${__from}', String(Date.now() - 3_600_000)));
+        return rows.length ? rows.map((r) => String(r.first)) : undefined;
+      },
+      { timeoutMs: 60_000, what: `$${name} to name a policy (the collector writes rp_select at start)` },
+    );
   }
   for (const name of VARIABLE_ORDER) {
     const q = variableQueries.get(name);
     if (!q) continue;
     values[name] = (await run(interpolate(q, values))).map((r) => String(r.value)).sort();
   }
-  identities = (await run(`SELECT last("online") FROM "agent" GROUP BY "agency", "site", "host"`)).map((r) => ({ agency: String(r.agency), site: String(r.site), host: String(r.host) }));
+  identities = (await run(`SELECT last("online") FROM "agent" GROUP BY "agency", "site", "host"`)).map((r) => ({
+    agency: String(r.agency),
+    site: String(r.site),
+    host: String(r.host),
+  }));
   console.log(
     `[dashboards] measurements from real inputs: ${[...bySource.real].sort().join(', ')}\n` +
       `[dashboards] written as representative points through the collector: ${[...bySource.synthetic].join(', ') || 'none'}\n` +
@@ -414,8 +609,12 @@ describe('dashboard variables', () => {
 
 describe('every dashboard query returns data from the pipeline', () => {
   it('the check can fail: a query for a field nobody writes finds nothing', async () => {
-    expect(hasData(await runRaw(interpolate(`SELECT mean("no_such_field") FROM "cpu" WHERE $timeFilter GROUP BY time($__interval) fill(null)`, values)))).toBe(false);
-    expect(hasData(await runRaw(interpolate(`SELECT last("used_percent") FROM "disk" WHERE "host" =~ /^$host$/ AND $timeFilter`, { host: ['no-such-host'] })))).toBe(false);
+    expect(hasData(await runRaw(interpolate(`SELECT mean("no_such_field") FROM "cpu" WHERE $timeFilter GROUP BY time($__interval) fill(null)`, values)))).toBe(
+      false,
+    );
+    expect(
+      hasData(await runRaw(interpolate(`SELECT last("used_percent") FROM "disk" WHERE "host" =~ /^$host$/ AND $timeFilter`, { host: ['no-such-host'] }))),
+    ).toBe(false);
   });
 
   for (const c of uniqueCases) {
@@ -471,10 +670,28 @@ describe('panels that must tell one thing from another', () => {
   it('"Latest web check" has one row per check (its last result), not one per result it ever had', async () => {
     const server = 'https://cong.example.gov.vn/';
     const now = Date.now();
-    await sendThroughCollector('web-probe', 'so-noi-vu', 'tru-so', [
-      { name: 'http_response', time: now - 10 * MIN, tags: { server, method: 'GET', result: 'timeout' }, fields: { result_code: 4, result_type: 'timeout' }, int: ['result_code'] },
-      { name: 'http_response', time: now - MIN, tags: { server, method: 'GET', status_code: '200', result: 'success' }, fields: { result_code: 0, result_type: 'success', http_response_code: 200, response_time: 0.05 }, int: ['result_code', 'http_response_code'] },
-    ], []);
+    await sendThroughCollector(
+      'web-probe',
+      'so-noi-vu',
+      'tru-so',
+      [
+        {
+          name: 'http_response',
+          time: now - 10 * MIN,
+          tags: { server, method: 'GET', result: 'timeout' },
+          fields: { result_code: 4, result_type: 'timeout' },
+          int: ['result_code'],
+        },
+        {
+          name: 'http_response',
+          time: now - MIN,
+          tags: { server, method: 'GET', status_code: '200', result: 'success' },
+          fields: { result_code: 0, result_type: 'success', http_response_code: 200, response_time: 0.05 },
+          int: ['result_code', 'http_response_code'],
+        },
+      ],
+      [],
+    );
     const rows = await run(interpolate(panelQuery('canh-uptime-en', 'Latest web check'), vars('web-probe')));
     const mine = rows.filter((r) => r.server === server);
     expect(mine).toHaveLength(1);
@@ -483,8 +700,20 @@ describe('panels that must tell one thing from another', () => {
 
   it("a device's row says it is down when its last poll failed, and when it last answered", async () => {
     const now = Date.now();
-    const snmp = (at: number, up: number, lastOk: number): Point => ({ name: 'snmp', time: at, tags: { agent_host: '10.20.0.1', device: 'sw-tang-3' }, fields: { up, result: up ? 'success' : 'timeout', result_code: up ? 0 : 1, response_time_ms: up ? 12 : 5000, last_success: lastOk }, int: ['up', 'result_code', 'response_time_ms', 'last_success'] });
-    await sendThroughCollector('lan-gw-sw3', 'so-noi-vu', 'tru-so', [snmp(now - 3 * MIN, 1, now - 3 * MIN), snmp(now - 2 * MIN, 0, now - 3 * MIN), snmp(now - MIN, 0, now - 3 * MIN)], []);
+    const snmp = (at: number, up: number, lastOk: number): Point => ({
+      name: 'snmp',
+      time: at,
+      tags: { agent_host: '10.20.0.1', device: 'sw-tang-3' },
+      fields: { up, result: up ? 'success' : 'timeout', result_code: up ? 0 : 1, response_time_ms: up ? 12 : 5000, last_success: lastOk },
+      int: ['up', 'result_code', 'response_time_ms', 'last_success'],
+    });
+    await sendThroughCollector(
+      'lan-gw-sw3',
+      'so-noi-vu',
+      'tru-so',
+      [snmp(now - 3 * MIN, 1, now - 3 * MIN), snmp(now - 2 * MIN, 0, now - 3 * MIN), snmp(now - MIN, 0, now - 3 * MIN)],
+      [],
+    );
     const v = vars('lan-gw-sw3', { device: ['sw-tang-3'] });
     const status = await run(interpolate(panelQuery('canh-network-en', 'SNMP status'), v));
     expect(status.map((r) => r.last)).toEqual([0]);

@@ -33,11 +33,7 @@ describe('host-state detectors end to end', () => {
     expect(await until(() => existsSync(join(agent.stateDir, 'baseline-file_integrity.json')), 10_000)).toBe(true);
 
     writeFileSync(join(www, 'static', 'logo.svg'), '<svg><text>hacked</text></svg>\n');
-    const rows = await pipe.waitFor(
-      `SELECT * FROM security_event WHERE "type" = 'possible_defacement'`,
-      (r) => r.length > 0,
-      20_000,
-    );
+    const rows = await pipe.waitFor(`SELECT * FROM security_event WHERE "type" = 'possible_defacement'`, (r) => r.length > 0, 20_000);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
       host: 'portal-web01',

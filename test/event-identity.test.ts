@@ -34,7 +34,11 @@ afterAll(async () => {
 
 async function startCollector(stateDir: string): Promise<Collector> {
   const c = new Collector(
-    parseCollectorConfig({ listen: { host: '127.0.0.1', port: 0 }, state_dir: stateDir, influx: { url: influx.url, database: 'canh', flush_interval: 50, timeout: 2000 } }),
+    parseCollectorConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      state_dir: stateDir,
+      influx: { url: influx.url, database: 'canh', flush_interval: 50, timeout: 2000 },
+    }),
     { log },
   );
   await c.start();
@@ -45,7 +49,9 @@ async function startCollector(stateDir: string): Promise<Collector> {
 async function connect(c: Collector, token: string): Promise<{ send(seq: number, events: SecurityEvent[]): Promise<void>; close(): void }> {
   const ws = new WebSocket(`ws://127.0.0.1:${c.server.port}/v1/agent`, { headers: { authorization: `Bearer ${token}` } });
   await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 'raw', hostname: 'x', os: 'test', spool_batches: 0, dropped_points: 0 })));
+    ws.once('open', () =>
+      ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 'raw', hostname: 'x', os: 'test', spool_batches: 0, dropped_points: 0 })),
+    );
     ws.once('message', () => resolve());
     ws.once('error', reject);
   });

@@ -60,7 +60,11 @@ function startAgent(a: AgentProc): void {
 }
 
 function register(name: string): string {
-  const out = execFileSync(node, [join(root, 'collector/src/cli.ts'), 'agent', 'add', '--config', collectorConfig, '--name', name, '--agency', 'so-tttt', '--site', 'dc', '--json'], { encoding: 'utf8' });
+  const out = execFileSync(
+    node,
+    [join(root, 'collector/src/cli.ts'), 'agent', 'add', '--config', collectorConfig, '--name', name, '--agency', 'so-tttt', '--site', 'dc', '--json'],
+    { encoding: 'utf8' },
+  );
   return (JSON.parse(out) as { token: string }).token;
 }
 
@@ -212,7 +216,9 @@ describe('delivery under faults', () => {
         await new Promise((r) => setTimeout(r, 3000));
         await a.proc!.stop();
       }
-      results.push(`${a.name}: spooled ${expected.size}, stored ${rows}, missing ${missing.length}, reported dropped ${dropped.unsent} unsent + ${dropped.unacked} sent-unacked, extra ${extra}`);
+      results.push(
+        `${a.name}: spooled ${expected.size}, stored ${rows}, missing ${missing.length}, reported dropped ${dropped.unsent} unsent + ${dropped.unacked} sent-unacked, extra ${extra}`,
+      );
       expect(rows, `${a.name}: a point stored twice`).toBe(keys.size);
       if (a.name === 'overflow') {
         expect(dropped.unsent, 'the overflowing spool reports drops').toBeGreaterThan(0);
@@ -250,7 +256,10 @@ influx: { url: "${influx.url}", database: canh, flush_interval: 100ms, timeout: 
 liveness: { ping_interval: 500ms, offline_after: 3s }
 `,
   );
-  const proc = spawnManaged(node, [join(root, 'collector/src/cli.ts'), 'serve', '--config', config], { name: 'clock-collector', env: { CANH_LOG_LEVEL: 'warn', ...env } });
+  const proc = spawnManaged(node, [join(root, 'collector/src/cli.ts'), 'serve', '--config', config], {
+    name: 'clock-collector',
+    env: { CANH_LOG_LEVEL: 'warn', ...env },
+  });
   for (let i = 0; ; i++) {
     try {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -266,7 +275,11 @@ liveness: { ping_interval: 500ms, offline_after: 3s }
 
 /** Register an agent with that collector and write its config; `extra` goes under `collector:`. */
 function clockAgent(collectorConfigFile: string, name: string, port: number, extra: string, agentExtra = ''): AgentProc {
-  const out = execFileSync(node, [join(root, 'collector/src/cli.ts'), 'agent', 'add', '--config', collectorConfigFile, '--name', name, '--agency', 'so-tttt', '--site', 'dc', '--json'], { encoding: 'utf8' });
+  const out = execFileSync(
+    node,
+    [join(root, 'collector/src/cli.ts'), 'agent', 'add', '--config', collectorConfigFile, '--name', name, '--agency', 'so-tttt', '--site', 'dc', '--json'],
+    { encoding: 'utf8' },
+  );
   writeFileSync(join(dir, `${name}.token`), (JSON.parse(out) as { token: string }).token);
   const a: AgentProc = { name, config: join(dir, `${name}.yaml`), audit: join(dir, `${name}.audit`) };
   writeFileSync(
@@ -335,7 +348,10 @@ describe('delivery across clock steps (libfaketime)', () => {
     const c = await clockCollector(collectorClock.env);
     const agent = clockAgent(c.config, 'clock', c.port, '');
     const start = () => {
-      agent.proc = spawnManaged(node, [join(root, 'agent/src/cli.ts'), 'run', '--config', agent.config], { name: agent.name, env: { CANH_LOG_LEVEL: 'warn', ...agentClock.env } });
+      agent.proc = spawnManaged(node, [join(root, 'agent/src/cli.ts'), 'run', '--config', agent.config], {
+        name: agent.name,
+        env: { CANH_LOG_LEVEL: 'warn', ...agentClock.env },
+      });
     };
     const storedTicks = async () => Number(seriesRows(await influx.query(`SELECT count(rss_bytes) AS n FROM agent WHERE host = 'clock'`, 'canh'))[0]?.n ?? 0);
     try {
@@ -359,7 +375,8 @@ describe('delivery across clock steps (libfaketime)', () => {
         await sleep(2000);
         // A loaded machine may be slower: up to 10 s more, far less than any stall seen
         // before (the step itself, or 46 s and more for the collector's rate limit).
-        for (let i = 0; i < 40 && (agentTicks(agent) - before < 3 || (await storedTicks()) - storedBefore < 3); i++) await new Promise((r) => setTimeout(r, 250));
+        for (let i = 0; i < 40 && (agentTicks(agent) - before < 3 || (await storedTicks()) - storedBefore < 3); i++)
+          await new Promise((r) => setTimeout(r, 250));
         const ticks = agentTicks(agent) - before;
         const delivered = (await storedTicks()) - storedBefore;
         perPhase.push(`${who} ${s > 0 ? '+' : ''}${s} s: ${ticks} ticks, ${delivered} stored`);
@@ -381,7 +398,9 @@ describe('delivery across clock steps (libfaketime)', () => {
         .map((e) => Math.round(Number(e.step_ms) / 1000))
         .sort((a, b) => a - b);
       const collectorSaw = c.proc.tail().filter((l) => l.includes('the wall clock stepped')).length;
-      console.log(`[faults] clock steps, scale ${SCALE}\n  ${r.line}\n  ${perPhase.join('; ')}\n  agent clock_steps ${String(self?.steps)}, clock_step events [${events.join(', ')}] s; collector logged ${collectorSaw} steps`);
+      console.log(
+        `[faults] clock steps, scale ${SCALE}\n  ${r.line}\n  ${perPhase.join('; ')}\n  agent clock_steps ${String(self?.steps)}, clock_step events [${events.join(', ')}] s; collector logged ${collectorSaw} steps`,
+      );
       expect(r.missing, 'points lost').toBe(r.dropped);
       expect(r.dropped).toBe(0);
       expect(r.duplicated).toBe(0);
@@ -411,7 +430,9 @@ describe('delivery through a collector that acks what it was not sent', () => {
       const r = await account({ name: 'lying-collector', agent }, start);
       const bad = seriesRows(await influx.query(`SELECT max(bad_acks) AS n FROM agent WHERE host = 'lied-to'`, 'canh'))[0];
       const closes = mitm.agentCloseCodes.filter((code) => code === 4009).length;
-      console.log(`[faults] lying collector, scale ${SCALE}\n  ${r.line}\n  lies ${mitm.lies}, connections ${mitm.connections}, closed by the agent with 4009: ${closes}, agent bad_acks ${String(bad?.n)}`);
+      console.log(
+        `[faults] lying collector, scale ${SCALE}\n  ${r.line}\n  lies ${mitm.lies}, connections ${mitm.connections}, closed by the agent with 4009: ${closes}, agent bad_acks ${String(bad?.n)}`,
+      );
       expect(mitm.lies).toBe(3);
       expect(closes).toBe(3);
       expect(Number(bad?.n)).toBe(3);
@@ -546,15 +567,34 @@ async function accountDisk(a: DiskAgent): Promise<DiskAccount & { refused: numbe
   for (let attempt = 0; ; attempt++) {
     const { spooled, refused } = auditOf(a.audit);
     const s = await stored(a.name);
-    const r = seriesRows(await influx.query(`SELECT max(dropped_points) AS d, max(dropped_points_disk_full) AS f, max(dropped_unacked_points) AS u FROM agent WHERE host = '${a.name}'`, 'canh'));
+    const r = seriesRows(
+      await influx.query(
+        `SELECT max(dropped_points) AS d, max(dropped_points_disk_full) AS f, max(dropped_unacked_points) AS u FROM agent WHERE host = '${a.name}'`,
+        'canh',
+      ),
+    );
     const counted = Number(r[0]?.d ?? 0);
     const measured = new Set([...spooled, ...refused]);
     const missing = [...measured].filter((k) => !s.keys.has(k));
     const ackedButMissing = [...spooled].filter((k) => !s.keys.has(k)).length;
     if ((ackedButMissing === 0 && missing.length === counted) || attempt >= 5) {
       if (attempt) console.log(`[faults] ${a.name}: ran ${attempt} more time(s) to send what its spool held`);
-      const out = { measured: measured.size, stored: s.rows, missing: missing.length, counted, duplicated: s.rows - s.keys.size, ackedButMissing, refused: refused.size, missingNotRefused: missing.filter((k) => !refused.has(k)).length, unacked: Number(r[0]?.u ?? 0), diskFull: Number(r[0]?.f ?? 0) };
-      return { ...out, line: `${a.name}: measured ${out.measured}, stored ${out.stored}, missing ${out.missing}, counted as dropped ${out.counted} (disk_full ${out.diskFull}), duplicated ${out.duplicated}, acked but missing ${out.ackedButMissing}, short writes ${a.shortWrites}` };
+      const out = {
+        measured: measured.size,
+        stored: s.rows,
+        missing: missing.length,
+        counted,
+        duplicated: s.rows - s.keys.size,
+        ackedButMissing,
+        refused: refused.size,
+        missingNotRefused: missing.filter((k) => !refused.has(k)).length,
+        unacked: Number(r[0]?.u ?? 0),
+        diskFull: Number(r[0]?.f ?? 0),
+      };
+      return {
+        ...out,
+        line: `${a.name}: measured ${out.measured}, stored ${out.stored}, missing ${out.missing}, counted as dropped ${out.counted} (disk_full ${out.diskFull}), duplicated ${out.duplicated}, acked but missing ${out.ackedButMissing}, short writes ${a.shortWrites}`,
+      };
     }
     // Batches left in the spool at stop, or the last count not yet reported: run it again.
     startDiskAgent(a);
@@ -643,7 +683,8 @@ spool: { min_free: 0 }
 `,
     );
     mountTmpfs(join(cdir, 'spool'), 2 * 1024 * 1024);
-    const start = () => spawnManaged(node, [join(root, 'collector/src/cli.ts'), 'serve', '--config', config], { name: 'collector-disk', env: { CANH_LOG_LEVEL: 'warn' } });
+    const start = () =>
+      spawnManaged(node, [join(root, 'collector/src/cli.ts'), 'serve', '--config', config], { name: 'collector-disk', env: { CANH_LOG_LEVEL: 'warn' } });
     const health = async (): Promise<{ spool?: { spool_disk_full: number } } | undefined> => {
       try {
         return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { spool?: { spool_disk_full: number } };
@@ -657,7 +698,11 @@ spool: { min_free: 0 }
     };
     collector2 = start();
     await up();
-    const out = execFileSync(node, [join(root, 'collector/src/cli.ts'), 'agent', 'add', '--config', config, '--name', 'disk-via-collector', '--agency', 'so-tttt', '--site', 'dc', '--json'], { encoding: 'utf8' });
+    const out = execFileSync(
+      node,
+      [join(root, 'collector/src/cli.ts'), 'agent', 'add', '--config', config, '--name', 'disk-via-collector', '--agency', 'so-tttt', '--site', 'dc', '--json'],
+      { encoding: 'utf8' },
+    );
     const a = diskAgent('disk-via-collector', `ws://127.0.0.1:${port}/v1/agent`, (JSON.parse(out) as { token: string }).token, '');
     diskAgents.push(a);
     startDiskAgent(a);

@@ -24,7 +24,9 @@ function connect(url: string, token: string | undefined): Promise<{ ws?: WebSock
       resolve({ status: res.statusCode });
       ws.terminate();
     });
-    ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 'raw', hostname: 'raw', os: 'test', spool_batches: 0, dropped_points: 0 })));
+    ws.once('open', () =>
+      ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 'raw', hostname: 'raw', os: 'test', spool_batches: 0, dropped_points: 0 })),
+    );
     ws.once('message', () => resolve({ ws }));
     ws.once('error', (err) => reject(err));
   });
@@ -143,7 +145,10 @@ describe('agents → collector → InfluxDB', () => {
     ws.send(encode({ type: 'batch', seq: 1, points: asPoints, events: [] }));
     ws.send(`{"type":"batch","seq":2,${w.json()},"events":[]}`);
     await both;
-    expect(acks).toEqual([{ type: 'ack', seq: 1 }, { type: 'ack', seq: 2 }]);
+    expect(acks).toEqual([
+      { type: 'ack', seq: 1 },
+      { type: 'ack', seq: 2 },
+    ]);
     const viaPoints = await p.query('SELECT * FROM spell_points GROUP BY *');
     const viaRows = await p.query('SELECT * FROM spell_rows GROUP BY *');
     expect(viaPoints).toHaveLength(10);
@@ -178,14 +183,22 @@ describe('agents → collector → InfluxDB', () => {
       }),
     );
     for (let s = 0; s < batches; s++) {
-      const points = Array.from({ length: per }, (_, i) => ({ name: 'loadtest', time: t0 - 100_000 + s * per + i, tags: { shard: String(i % 10) }, fields: { v: i, s } , int: ['s'] }));
+      const points = Array.from({ length: per }, (_, i) => ({
+        name: 'loadtest',
+        time: t0 - 100_000 + s * per + i,
+        tags: { shard: String(i % 10) },
+        fields: { v: i, s },
+        int: ['s'],
+      }));
       ws.send(encode({ type: 'batch', seq: s, points, events: [] }));
     }
     await done;
     const secs = (Date.now() - t0) / 1000;
     const rows = await p.query('SELECT count(v) FROM loadtest');
     expect(rows[0]!.count).toBe(batches * per);
-    console.log(`[foundation] ${batches * per} points acked and stored in ${secs.toFixed(2)} s = ${Math.round((batches * per) / secs)} points/s (one connection)`);
+    console.log(
+      `[foundation] ${batches * per} points acked and stored in ${secs.toFixed(2)} s = ${Math.round((batches * per) / secs)} points/s (one connection)`,
+    );
     ws.close();
   }, 60_000);
 });

@@ -23,7 +23,9 @@ const ENGLISH = new Set(
   update count changed added deleted modified removed device devices interface port ports rule rules severity medium high critical low info error state
   in out on at by this that has have been detected late happened successful compromised may account accounts file files process program listening
   attacking several source polled answer answers does cannot reached connect connected down up loss packet average over minutes hours days full
-  inbound outbound saturated although administratively expires certificate time total sent queued last seen never version spool dropped`.split(/\s+/).filter(Boolean),
+  inbound outbound saturated although administratively expires certificate time total sent queued last seen never version spool dropped`
+    .split(/\s+/)
+    .filter(Boolean),
 );
 
 /** Proper nouns, product names, units and values that are the same in every language;
@@ -32,7 +34,9 @@ const ENGLISH = new Set(
 const ALLOWED = new Set(
   `canh grafana influxdb smtp mitre att ck ssh http https tls snmp pam suid sgid lan mac ip url uid cron systemd sudo sudoers nginx apache iis
   systemctl du chmod ld so preload password publickey root admin backup ms kib mib gib b gmt s xss sql cve web shell rootkit php id acl dns
-  tcp udp windows linux swap zombie firing resolved`.split(/\s+/).filter(Boolean),
+  tcp udp windows linux swap zombie firing resolved`
+    .split(/\s+/)
+    .filter(Boolean),
 );
 
 /** Keys that must never show raw: every glossary key with an underscore or an inner capital. */
@@ -40,7 +44,12 @@ const RAW_KEYS = Object.keys(FIELD_NAMES).filter((k) => /_|[a-z][A-Z]/.test(k));
 
 function words(text: string): string[] {
   // URLs, paths, Grafana variables, dotted field names and program names are not words.
-  const noUrls = text.replace(/https?:\/\/\S+/g, ' ').replace(/\/[\w./-]+/g, ' ').replace(/\$\w+/g, ' ').replace(/\b\w+(\.\w+)+\b/g, ' ').replace(/\bcanh-[\w-]+/g, ' ');
+  const noUrls = text
+    .replace(/https?:\/\/\S+/g, ' ')
+    .replace(/\/[\w./-]+/g, ' ')
+    .replace(/\$\w+/g, ' ')
+    .replace(/\b\w+(\.\w+)+\b/g, ' ')
+    .replace(/\bcanh-[\w-]+/g, ' ');
   return noUrls.split(/[^\p{L}]+/u).filter(Boolean);
 }
 
@@ -82,7 +91,16 @@ const LABEL_VALUES: Record<string, string> = {
 
 /** Evidence as the detectors send it, per event type; the rest get a path. */
 const EVIDENCE: Record<string, Record<string, string>> = {
-  brute_force: { src_ip: '203.0.113.77', service: 'ssh', users: 'root\nadmin', user_count: '2', total_failures: '8', window_s: '600', update: 'false', port: '40007' },
+  brute_force: {
+    src_ip: '203.0.113.77',
+    service: 'ssh',
+    users: 'root\nadmin',
+    user_count: '2',
+    total_failures: '8',
+    window_s: '600',
+    update: 'false',
+    port: '40007',
+  },
   brute_force_success: { src_ip: '203.0.113.77', user: 'root', method: 'password', failures: '8', port: '40010' },
   off_hours_privileged_login: { src_ip: '203.0.113.77', user: 'root', method: 'publickey', local_time: '02:13' },
   new_listening_port: { proto: 'tcp', address: '0.0.0.0', port: '4444', process: 'nc', exe: '/usr/bin/nc', exposed: 'true' },
@@ -96,7 +114,18 @@ const EVIDENCE: Record<string, Record<string, string>> = {
 
 function eventFor(type: string, i: number): AlertEvent {
   const evidence = EVIDENCE[type] ?? { path: '/etc/cron.d/backdoor', change: 'added' };
-  return { key: `${type}-${i}`, at: T + i * 1000, seenAt: T + i * 1000, severity: 'high', message: `${type.replace(/_/g, ' ')} detected on the host: something was changed by an attacker`, evidence, late: false, news: true, type, count: 8 };
+  return {
+    key: `${type}-${i}`,
+    at: T + i * 1000,
+    seenAt: T + i * 1000,
+    severity: 'high',
+    message: `${type.replace(/_/g, ' ')} detected on the host: something was changed by an attacker`,
+    evidence,
+    late: false,
+    news: true,
+    type,
+    count: 8,
+  };
 }
 
 function alertFor(rule: Rule, state: 'firing' | 'resolved'): Alert {
@@ -114,21 +143,45 @@ function alertFor(rule: Rule, state: 'firing' | 'resolved'): Alert {
     severity: rule.severity ?? 'high',
     state,
     value: rule.type === 'threshold' ? rule.value + 1 : rule.type === 'absence' ? 180 : 1,
-    summary: rule.type === 'absence' ? `agent ${labels.host} offline` : rule.type === 'threshold' ? `${rule.measurement}.${rule.field} = 1 (${rule.op} ${rule.value})` : first!.message,
+    summary:
+      rule.type === 'absence'
+        ? `agent ${labels.host} offline`
+        : rule.type === 'threshold'
+          ? `${rule.measurement}.${rule.field} = 1 (${rule.op} ${rule.value})`
+          : first!.message,
     activeAt: T,
     firedAt: T,
     resolvedAt: state === 'resolved' ? T + 600_000 : null,
     lastSampleAt: T,
     clearSince: null,
-    details: rule.type === 'event' ? { message: first!.message, type: first!.type!, mitre: 'T1110.001', ...(rule.correlate_by ? { hosts: 'mc-portal-01 (so-tttt), web-02 (so-yte)', agencies: 'so-tttt, so-yte' } : {}) } : {},
+    details:
+      rule.type === 'event'
+        ? {
+            message: first!.message,
+            type: first!.type!,
+            mitre: 'T1110.001',
+            ...(rule.correlate_by ? { hosts: 'mc-portal-01 (so-tttt), web-02 (so-yte)', agencies: 'so-tttt, so-yte' } : {}),
+          }
+        : {},
     ...(state === 'resolved' ? {} : events ? { events } : {}),
   };
 }
 
 const rules = defaultRules();
 const ruleMap = new Map(rules.map((r) => [r.name, r]));
-const renderer = new MailRenderer({ rules: ruleMap, agencyNames: { 'so-tttt': 'Sở Thông tin và Truyền thông' }, grafanaUrl: 'https://grafana.tinh.gov.vn', statusUrl: 'https://canh.tinh.gov.vn', timeZone: 'Asia/Ho_Chi_Minh' });
-const stripHtml = (h: string) => h.replace(/<style[\s\S]*?<\/style>/g, ' ').replace(/<[^>]+>/g, ' ').replace(/&#(\d+);/g, (_m, c: string) => String.fromCharCode(Number(c))).replace(/&\w+;/g, ' ');
+const renderer = new MailRenderer({
+  rules: ruleMap,
+  agencyNames: { 'so-tttt': 'Sở Thông tin và Truyền thông' },
+  grafanaUrl: 'https://grafana.tinh.gov.vn',
+  statusUrl: 'https://canh.tinh.gov.vn',
+  timeZone: 'Asia/Ho_Chi_Minh',
+});
+const stripHtml = (h: string) =>
+  h
+    .replace(/<style[\s\S]*?<\/style>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#(\d+);/g, (_m, c: string) => String.fromCharCode(Number(c)))
+    .replace(/&\w+;/g, ' ');
 /** Values the test itself put in (host names, paths, user names, commands) are not sentences. */
 const OWN = [...Object.values(LABEL_VALUES), ...Object.values(EVIDENCE).flatMap((e) => Object.values(e)), 'www-data', 'diamorphine', 'nc', 'eth0', 'ge'];
 
@@ -143,9 +196,20 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     for (const rule of rules) {
       for (const state of ['firing', 'resolved'] as const) {
         const a = alertFor(rule, state);
-        const mail = renderer.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'vi' }, firing: state === 'firing' ? [a] : [], resolved: state === 'resolved' ? [a] : [], groupKey: rule.name, groupLabels: { agency: 'so-tttt' }, now: T + 700_000 });
+        const mail = renderer.render({
+          recipient: { email: 'soc@tinh.gov.vn', language: 'vi' },
+          firing: state === 'firing' ? [a] : [],
+          resolved: state === 'resolved' ? [a] : [],
+          groupKey: rule.name,
+          groupLabels: { agency: 'so-tttt' },
+          now: T + 700_000,
+        });
         const where = `${rule.name} ${state}`;
-        found.push(...problems(`${where} subject`, mail.subject, OWN), ...problems(`${where} text`, mail.text, OWN), ...problems(`${where} html`, stripHtml(mail.html), OWN));
+        found.push(
+          ...problems(`${where} subject`, mail.subject, OWN),
+          ...problems(`${where} text`, mail.text, OWN),
+          ...problems(`${where} html`, stripHtml(mail.html), OWN),
+        );
         expect(mail.subject, where).toContain('mc-portal-01');
         if (state === 'firing') expect(mail.text, where).toContain('Việc cần làm: ');
         expect(mail.text, where).toContain('https://canh.tinh.gov.vn/status?lang=vi');
@@ -156,28 +220,73 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
 
   it('the brute-force mail says the attack in Vietnamese with the service, and no raw key', () => {
     const a = alertFor(ruleMap.get('brute_force')!, 'firing');
-    const mail = renderer.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'vi' }, firing: [a], resolved: [], groupKey: 'bf', groupLabels: { agency: 'so-tttt' }, now: T + 60_000 });
+    const mail = renderer.render({
+      recipient: { email: 'soc@tinh.gov.vn', language: 'vi' },
+      firing: [a],
+      resolved: [],
+      groupKey: 'bf',
+      groupLabels: { agency: 'so-tttt' },
+      now: T + 60_000,
+    });
     expect(mail.text).toContain('Tấn công dò mật khẩu (ssh): 8 lần đăng nhập sai từ 203.0.113.77 trong 10 phút vào tài khoản root, admin');
     expect(mail.text).toContain('Dịch vụ: ssh');
     expect(mail.text).toContain('Trong khoảng: 10 phút');
     expect(mail.text).not.toMatch(/user_count|window_s|update/);
     // English readers get the agent's sentence as it was sent.
-    const en = renderer.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'en' }, firing: [a], resolved: [], groupKey: 'bf', groupLabels: { agency: 'so-tttt' }, now: T + 60_000 });
+    const en = renderer.render({
+      recipient: { email: 'soc@tinh.gov.vn', language: 'en' },
+      firing: [a],
+      resolved: [],
+      groupKey: 'bf',
+      groupLabels: { agency: 'so-tttt' },
+      now: T + 60_000,
+    });
     expect(en.text).toContain('brute force detected on the host');
     expect(en.text).toContain('What to do: Block the source address');
   });
 
   it('a resolved mail says what recovered instead of repeating the problem', () => {
     const a = alertFor(ruleMap.get('agent_offline')!, 'resolved');
-    const mail = renderer.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'vi' }, firing: [], resolved: [a], groupKey: 'ao', groupLabels: { agency: 'so-tttt' }, now: T + 700_000 });
+    const mail = renderer.render({
+      recipient: { email: 'soc@tinh.gov.vn', language: 'vi' },
+      firing: [],
+      resolved: [a],
+      groupKey: 'ao',
+      groupLabels: { agency: 'so-tttt' },
+      now: T + 700_000,
+    });
     expect(mail.text).toContain('Tác tử trên máy mc-portal-01 đã kết nối lại với máy thu thập');
     expect(mail.text).not.toContain('không còn kết nối');
   });
 
   it('the status page in Vietnamese', () => {
     const firing = rules.filter((r) => ['agent_offline', 'disk_full', 'brute_force', 'portal_down'].includes(r.name)).map((r) => alertFor(r, 'firing'));
-    firing.push({ ...alertFor({ ...ruleMap.get('disk_full')!, name: 'cpu_busy', summary: undefined, title: undefined, type: 'threshold', measurement: 'cpu', field: 'usage_idle', op: '<', value: 99.5 } as Rule, 'firing') });
-    const withCpu = new Map(ruleMap).set('cpu_busy', { ...ruleMap.get('disk_full')!, name: 'cpu_busy', summary: undefined, title: { vi: 'CPU bận', en: 'CPU busy' }, measurement: 'cpu', field: 'usage_idle', op: '<', value: 99.5 } as Rule);
+    firing.push({
+      ...alertFor(
+        {
+          ...ruleMap.get('disk_full')!,
+          name: 'cpu_busy',
+          summary: undefined,
+          title: undefined,
+          type: 'threshold',
+          measurement: 'cpu',
+          field: 'usage_idle',
+          op: '<',
+          value: 99.5,
+        } as Rule,
+        'firing',
+      ),
+    });
+    const withCpu = new Map(ruleMap).set('cpu_busy', {
+      ...ruleMap.get('disk_full')!,
+      name: 'cpu_busy',
+      summary: undefined,
+      title: { vi: 'CPU bận', en: 'CPU busy' },
+      measurement: 'cpu',
+      field: 'usage_idle',
+      op: '<',
+      value: 99.5,
+    } as Rule);
     const data: StatusData = {
       agents: [
         { name: 'mc-portal-01', agency: 'so-tttt', site: 'dc', state: 'online', lastSeen: T, version: '0.1.0', spool: 0, dropped: 0 },
@@ -185,7 +294,18 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
         { name: 'old-pc', agency: 'so-tttt', site: 'dc', state: 'revoked', lastSeen: null, version: null, spool: null, dropped: null },
       ],
       silences: [{ matchers: 'host=web-01', author: 'Nguyễn Văn An', comment: 'Bảo trì', until: T + 7_200_000 }],
-      events: [{ time: T, host: 'mc-portal-01', agency: 'so-tttt', type: 'brute_force', severity: 'high', message: 'Brute-force attack (ssh): 8 failed logins from 203.0.113.77 within 10m for root, admin', evidence: EVIDENCE.brute_force, count: 8 }],
+      events: [
+        {
+          time: T,
+          host: 'mc-portal-01',
+          agency: 'so-tttt',
+          type: 'brute_force',
+          severity: 'high',
+          message: 'Brute-force attack (ssh): 8 failed logins from 203.0.113.77 within 10m for root, admin',
+          evidence: EVIDENCE.brute_force,
+          count: 8,
+        },
+      ],
       influx: { up: true, queued: 0, spooled: 0, lastError: null },
       smtp: { up: true, queued: 0, failed: 0, sent: 14 },
       timeZone: 'Asia/Ho_Chi_Minh',
@@ -200,13 +320,61 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
           since: T,
           ...(i === 0 ? { muted: { by: 'maintenance' as const, note: 'Bảo trì Chủ nhật' } } : {}),
         })),
-        maintenance: [{ name: 'Bảo trì Chủ nhật', days: ['sun'], start: '22:00', end: '02:00', timezone: 'Asia/Ho_Chi_Minh', agencies: ['so-tttt'], matchers: '', open: false }],
+        maintenance: [
+          {
+            name: 'Bảo trì Chủ nhật',
+            days: ['sun'],
+            start: '22:00',
+            end: '02:00',
+            timezone: 'Asia/Ho_Chi_Minh',
+            agencies: ['so-tttt'],
+            matchers: '',
+            open: false,
+          },
+        ],
         agencyNames: { 'so-tttt': 'Sở Thông tin và Truyền thông', 'so-yte': 'Sở Y tế' },
-        mails: [{ id: 1, createdAt: T, to: 'soc@tinh.gov.vn', state: 'sent', ...(({ subject, text }) => ({ subject, text }))(renderer.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'vi' }, firing: [firing.find((a) => a.rule === 'brute_force')!], resolved: [], groupKey: 'x', groupLabels: { agency: 'so-tttt' }, now: T })) }],
+        mails: [
+          {
+            id: 1,
+            createdAt: T,
+            to: 'soc@tinh.gov.vn',
+            state: 'sent',
+            ...(({ subject, text }) => ({ subject, text }))(
+              renderer.render({
+                recipient: { email: 'soc@tinh.gov.vn', language: 'vi' },
+                firing: [firing.find((a) => a.rule === 'brute_force')!],
+                resolved: [],
+                groupKey: 'x',
+                groupLabels: { agency: 'so-tttt' },
+                now: T,
+              }),
+            ),
+          },
+        ],
       },
       services: [
-        { kind: 'portal', target: 'https://congthongtin.tinh.gov.vn/', host: 'mc-portal-01', agency: 'so-tttt', up: false, detail: 'connection_failed', responseMs: null, expirySeconds: null, time: T },
-        { kind: 'certificate', target: 'https://congthongtin.tinh.gov.vn:443', host: 'mc-portal-01', agency: 'so-tttt', up: true, detail: '', responseMs: null, expirySeconds: 40 * 86_400, time: T },
+        {
+          kind: 'portal',
+          target: 'https://congthongtin.tinh.gov.vn/',
+          host: 'mc-portal-01',
+          agency: 'so-tttt',
+          up: false,
+          detail: 'connection_failed',
+          responseMs: null,
+          expirySeconds: null,
+          time: T,
+        },
+        {
+          kind: 'certificate',
+          target: 'https://congthongtin.tinh.gov.vn:443',
+          host: 'mc-portal-01',
+          agency: 'so-tttt',
+          up: true,
+          detail: '',
+          responseMs: null,
+          expirySeconds: 40 * 86_400,
+          time: T,
+        },
       ],
       refresh: 30,
       now: T,
@@ -235,7 +403,21 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       found.push(...problems(`${d.uid} title`, d.title ?? ''));
       const panels = (d.panels ?? []).flatMap((p) => (p.type === 'row' ? [p as Panel, ...((p as RowPanel).panels ?? [])] : [p as Panel]));
       for (const p of panels) {
-        found.push(...problems(`${d.uid} "${p.title}"`, `${p.title ?? ''}\n${p.description ?? ''}`, ['CPU', 'RAM', 'top', 'ping', 'DNS', 'TTFB', 'uptime', 'IO', 'bps', 'pps', 'load']));
+        found.push(
+          ...problems(`${d.uid} "${p.title}"`, `${p.title ?? ''}\n${p.description ?? ''}`, [
+            'CPU',
+            'RAM',
+            'top',
+            'ping',
+            'DNS',
+            'TTFB',
+            'uptime',
+            'IO',
+            'bps',
+            'pps',
+            'load',
+          ]),
+        );
         // Words Grafana shows in place of values and column names: value mappings,
         // display names, renamed columns.
         const shown: string[] = [];
@@ -243,7 +425,9 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
           if (typeof v === 'string') {
             if (key === 'text' || key === 'displayName' || key === 'renamed') shown.push(v);
           } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
-          else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k === 'renameByName' ? 'renamed' : key === 'renamed' ? 'renamed' : k === 'value' && key === 'properties' ? 'displayName' : k);
+          else if (v && typeof v === 'object')
+            for (const [k, x] of Object.entries(v))
+              walk(x, k === 'renameByName' ? 'renamed' : key === 'renamed' ? 'renamed' : k === 'value' && key === 'properties' ? 'displayName' : k);
         };
         walk({ fieldConfig: p.fieldConfig, transformations: p.transformations });
         found.push(...problems(`${d.uid} "${p.title}" values`, shown.join('\n'), ['CPU', 'TLS', 'DNS', 'TTFB', 'IO', 'SNMP']));

@@ -68,7 +68,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (t0: number) => ((performance.now() - t0) / 1000).toFixed(1);
 
 async function startCollector(c: Omit<CollectorProc, 'proc' | 'url'>): Promise<CollectorProc> {
-  const proc = spawnManaged(process.execPath, [join(root, 'collector/src/cli.ts'), 'serve', '--config', c.config], { name: `collector-${c.name}`, ringSize: 200 });
+  const proc = spawnManaged(process.execPath, [join(root, 'collector/src/cli.ts'), 'serve', '--config', c.config], {
+    name: `collector-${c.name}`,
+    ringSize: 200,
+  });
   await pollUntil(async () => ((await fetch(`http://127.0.0.1:${c.port}/healthz`, { signal: AbortSignal.timeout(2000) })).status > 0 ? true : undefined), {
     timeoutMs: 30_000,
     what: `collector ${c.name} answering /healthz`,
@@ -203,7 +206,10 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
   let survivor: CollectorProc;
 
   it('kill -9 of the collector holding the most agents: all of them send through the other', async () => {
-    await pollUntil(async () => (agents.every((a) => a.agent.transport.connectionState === 'connected') ? true : undefined), { timeoutMs: 60_000, what: 'every agent connected' });
+    await pollUntil(async () => (agents.every((a) => a.agent.transport.connectionState === 'connected') ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'every agent connected',
+    });
     const on = (c: CollectorProc) => agents.filter((a) => a.agent.transport.url === c.url).length;
     const [victim, other] = on(collectors[0]!) >= on(collectors[1]!) ? [collectors[0]!, collectors[1]!] : [collectors[1]!, collectors[0]!];
     survivor = other;
@@ -213,55 +219,73 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
     const acked0 = totalAcked();
     await victim.proc.kill9();
     const t0 = performance.now();
-    await pollUntil(async () => (agents.every((a) => a.agent.transport.url === survivor.url && a.agent.transport.connectionState === 'connected') ? true : undefined), {
-      timeoutMs: 60_000,
-      what: `every agent connected to collector ${survivor.name}`,
-    });
+    await pollUntil(
+      async () => (agents.every((a) => a.agent.transport.url === survivor.url && a.agent.transport.connectionState === 'connected') ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        what: `every agent connected to collector ${survivor.name}`,
+      },
+    );
     console.log(`all ${moved.length} agents of collector ${victim.name} connected to ${survivor.name} ${seconds(t0)} s after the kill`);
     // And they are acked there: every agent's spool empties again.
-    await pollUntil(async () => (agents.every((a) => a.agent.spool.stats().batches <= 2) && totalAcked() > acked0 ? true : undefined), { timeoutMs: 60_000, what: 'spools drained into the survivor' });
+    await pollUntil(async () => (agents.every((a) => a.agent.spool.stats().batches <= 2) && totalAcked() > acked0 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'spools drained into the survivor',
+    });
     console.log(`their spools drained into ${survivor.name} ${seconds(t0)} s after the kill`);
     expect(moved.every((a) => a.agent.transport.failovers >= 1)).toBe(true);
     expect((await health(survivor)).agents_connected).toBe(AGENTS);
   }, 180_000);
 
-  it(`one influxd stopped: the other keeps serving, and the stopped one catches up after its return`, async () => {
-    const countA0 = await countMem(influxA);
-    const acked0 = totalAcked();
-    await influxB.kill9();
-    const t0 = performance.now();
-    console.log(`influxd B stopped (kill -9) for ${INFLUX_DOWN_MS / 1000} s`);
-    await sleep(INFLUX_DOWN_MS);
-    // Served all along: acks went on, influxd A took the points, B's share waits in the spool.
-    const countA1 = await countMem(influxA);
-    const h = await health(survivor);
-    const b = h.influx_targets?.targets.find((t) => t.name === 'influx-b');
-    console.log(
-      `while B was down: ${totalAcked() - acked0} batches acked, influxd A count(total) ${countA0} → ${countA1}; collector ${survivor.name}'s spool for B holds ${b?.spooled_records} records (B healthy: ${b?.healthy})`,
-    );
-    expect(totalAcked() - acked0).toBeGreaterThan(AGENTS);
-    expect(countA1).toBeGreaterThan(countA0);
-    expect(b?.spooled_records).toBeGreaterThan(0);
-    expect(h.influx_targets?.write_quorum).toBe(2);
+  it(
+    `one influxd stopped: the other keeps serving, and the stopped one catches up after its return`,
+    async () => {
+      const countA0 = await countMem(influxA);
+      const acked0 = totalAcked();
+      await influxB.kill9();
+      const t0 = performance.now();
+      console.log(`influxd B stopped (kill -9) for ${INFLUX_DOWN_MS / 1000} s`);
+      await sleep(INFLUX_DOWN_MS);
+      // Served all along: acks went on, influxd A took the points, B's share waits in the spool.
+      const countA1 = await countMem(influxA);
+      const h = await health(survivor);
+      const b = h.influx_targets?.targets.find((t) => t.name === 'influx-b');
+      console.log(
+        `while B was down: ${totalAcked() - acked0} batches acked, influxd A count(total) ${countA0} → ${countA1}; collector ${survivor.name}'s spool for B holds ${b?.spooled_records} records (B healthy: ${b?.healthy})`,
+      );
+      expect(totalAcked() - acked0).toBeGreaterThan(AGENTS);
+      expect(countA1).toBeGreaterThan(countA0);
+      expect(b?.spooled_records).toBeGreaterThan(0);
+      expect(h.influx_targets?.write_quorum).toBe(2);
 
-    await influxB.restart();
-    const t1 = performance.now();
-    await pollUntil(async () => ((await health(survivor)).influx_targets?.targets.find((t) => t.name === 'influx-b')?.spooled_records === 0 ? true : undefined), {
-      timeoutMs: 180_000,
-      intervalMs: 250,
-      what: "the survivor's spool for influxd B drained",
-    });
-    console.log(`influxd B back after ${seconds(t0)} s; its backlog drained ${seconds(t1)} s after its return; B count(total) ${await countMem(influxB)}, A ${await countMem(influxA)}`);
-  }, INFLUX_DOWN_MS + 300_000);
+      await influxB.restart();
+      const t1 = performance.now();
+      await pollUntil(
+        async () => ((await health(survivor)).influx_targets?.targets.find((t) => t.name === 'influx-b')?.spooled_records === 0 ? true : undefined),
+        {
+          timeoutMs: 180_000,
+          intervalMs: 250,
+          what: "the survivor's spool for influxd B drained",
+        },
+      );
+      console.log(
+        `influxd B back after ${seconds(t0)} s; its backlog drained ${seconds(t1)} s after its return; B count(total) ${await countMem(influxB)}, A ${await countMem(influxA)}`,
+      );
+    },
+    INFLUX_DOWN_MS + 300_000,
+  );
 
   it('nothing lost, nothing stored twice: each InfluxDB holds exactly what every agent audited, count() equal on both', async () => {
     for (const a of agents) await a.agent.stop();
     // Whatever an agent's stop left unacked would be in its spool: there is none.
     expect(agents.map((a) => a.agent.spool.stats().batches)).toEqual(agents.map(() => 0));
-    await pollUntil(async () => ((await health(survivor)).influx_targets?.targets.every((t) => t.spooled_records === 0 && t.queued_lines === 0) ? true : undefined), {
-      timeoutMs: 60_000,
-      what: "the survivor's spools empty",
-    });
+    await pollUntil(
+      async () => ((await health(survivor)).influx_targets?.targets.every((t) => t.spooled_records === 0 && t.queued_lines === 0) ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        what: "the survivor's spools empty",
+      },
+    );
     let audit = 0;
     const problems: string[] = [];
     for (const a of agents) {
@@ -274,12 +298,15 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
         const got = await stored(influx, a.name);
         const missing = [...expected].filter((k) => !got.keys.has(k)).length;
         const extra = [...got.keys].filter((k) => !expected.has(k)).length;
-        if (missing || extra || got.rows !== got.keys.size) problems.push(`${a.name} on ${label}: ${missing} missing, ${extra} not audited, ${got.rows} rows for ${got.keys.size} keys`);
+        if (missing || extra || got.rows !== got.keys.size)
+          problems.push(`${a.name} on ${label}: ${missing} missing, ${extra} not audited, ${got.rows} rows for ${got.keys.size} keys`);
       }
     }
     const [ca, cb] = [await countMem(influxA), await countMem(influxB)];
     const lost = (await health(survivor)).influx_targets?.targets.map((t) => t.lost_lines);
-    console.log(`audited ${audit} mem points from ${AGENTS} agents; count(total) on influxd A ${ca}, on B ${cb}; lost lines per target ${JSON.stringify(lost)}; problems: ${problems.length ? problems.join('; ') : 'none'}`);
+    console.log(
+      `audited ${audit} mem points from ${AGENTS} agents; count(total) on influxd A ${ca}, on B ${cb}; lost lines per target ${JSON.stringify(lost)}; problems: ${problems.length ? problems.join('; ') : 'none'}`,
+    );
     expect(audit).toBeGreaterThan(AGENTS * 5);
     expect(problems).toEqual([]);
     expect(ca).toBe(audit);
@@ -293,7 +320,14 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
     chmodSync(lbDir, 0o755);
     const port = await freePort();
     const conf = join(lbDir, 'nginx.conf');
-    writeFileSync(conf, streamConf(lbDir, port, collectors.map((c) => c.port)));
+    writeFileSync(
+      conf,
+      streamConf(
+        lbDir,
+        port,
+        collectors.map((c) => c.port),
+      ),
+    );
     const t = execFileSync('nginx', ['-t', '-c', conf, '-p', lbDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(t).toBe('');
     nginx = spawnManaged('nginx', ['-c', conf, '-p', lbDir, '-g', 'daemon off;'], { name: 'nginx' });
@@ -301,7 +335,10 @@ describe(`HA storage and agent failover (${AGENTS} agents, an influxd down ${INF
     lbAgent = new Agent(agentConfig('via-nginx', lbToken, [`ws://127.0.0.1:${port}/v1/agent`], audit), { log: log.child({ agent: 'via-nginx' }) });
     await lbAgent.start();
     // One of the two upstreams is dead (the kill above): nginx passes the connection on to the other.
-    await pollUntil(async () => ((await stored(influxA, 'via-nginx')).keys.size >= 3 ? true : undefined), { timeoutMs: 60_000, what: 'points of the agent behind nginx in InfluxDB' });
+    await pollUntil(async () => ((await stored(influxA, 'via-nginx')).keys.size >= 3 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'points of the agent behind nginx in InfluxDB',
+    });
     await lbAgent.stop();
     const expected = audited(audit);
     const got = await stored(influxB, 'via-nginx');
@@ -336,7 +373,9 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`
 describe('Grafana provisioning for two InfluxDB nodes', () => {
   it('keeps the uid the dashboards use on node A and adds node B with its own URL and credentials', () => {
     const file = join(root, 'deploy/grafana/ha/datasources-two-influxdb.yaml');
-    const doc = parseYaml(readFileSync(file, 'utf8')) as { datasources: { uid: string; url: string; isDefault: boolean; user: string; type: string; jsonData: { dbName: string } }[] };
+    const doc = parseYaml(readFileSync(file, 'utf8')) as {
+      datasources: { uid: string; url: string; isDefault: boolean; user: string; type: string; jsonData: { dbName: string } }[];
+    };
     const [a, b] = doc.datasources;
     expect(doc.datasources).toHaveLength(2);
     expect(a!.uid).toBe(DATASOURCE_UID);

@@ -104,19 +104,29 @@ async function startNode(id: string, port: number): Promise<Node> {
   return n;
 }
 
-async function health(n: Node): Promise<{ cluster: { leader: string | null; is_leader: boolean; collectors: { id: string; agents: number }[]; state: { queued: number; retries: number; dropped: number; written: number } } }> {
+async function health(n: Node): Promise<{
+  cluster: {
+    leader: string | null;
+    is_leader: boolean;
+    collectors: { id: string; agents: number }[];
+    state: { queued: number; retries: number; dropped: number; written: number };
+  };
+}> {
   const r = await fetch(`http://127.0.0.1:${n.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
   return (await r.json()) as never;
 }
 
 async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
-  return pollUntil(async () => {
-    try {
-      return (await f()) ?? undefined;
-    } catch {
-      return undefined;
-    }
-  }, { timeoutMs, what });
+  return pollUntil(
+    async () => {
+      try {
+        return (await f()) ?? undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs, what },
+  );
 }
 
 async function addAgent(name: string, collector: string, opts: { noStart?: boolean } = {}): Promise<TestAgent> {
@@ -144,11 +154,22 @@ async function addAgent(name: string, collector: string, opts: { noStart?: boole
 
 /** Failed SSH logins as sshd writes them, for the auth_log detector to find. */
 function burst(a: TestAgent, n = 8, src = ATTACKER): void {
-  const stamp = new Intl.DateTimeFormat('en-US', { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: 'Asia/Ho_Chi_Minh' })
+  const stamp = new Intl.DateTimeFormat('en-US', {
+    month: 'short',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+    timeZone: 'Asia/Ho_Chi_Minh',
+  })
     .format(new Date())
     .replace(',', '')
     .replace(/^(\w{3}) 0?(\d+)/, (_m, mon: string, d: string) => `${mon} ${d.padStart(2, ' ')}`);
-  appendFileSync(a.logFile, Array.from({ length: n }, (_, i) => `${stamp} ${a.name} sshd[${3000 + i}]: Failed password for root from ${src} port ${41000 + i} ssh2\n`).join(''));
+  appendFileSync(
+    a.logFile,
+    Array.from({ length: n }, (_, i) => `${stamp} ${a.name} sshd[${3000 + i}]: Failed password for root from ${src} port ${41000 + i} ssh2\n`).join(''),
+  );
 }
 
 async function influxQuery(q: string): Promise<Record<string, unknown>[]> {
@@ -207,7 +228,11 @@ describe('collectors on PostgreSQL', () => {
     }, 'all three to see the same cluster');
     expect(views.filter((h) => h.cluster.is_leader).length).toBe(1);
     const follower = [...nodes.values()].find((n) => n !== leader)!;
-    const login = await fetch(`http://127.0.0.1:${follower.port}/login`, { method: 'POST', body: new URLSearchParams({ user: 'ops', password: 'ha-status-pass', next: '/status' }), redirect: 'manual' });
+    const login = await fetch(`http://127.0.0.1:${follower.port}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ user: 'ops', password: 'ha-status-pass', next: '/status' }),
+      redirect: 'manual',
+    });
     const sid = /canh_session=([^;]+)/.exec(login.headers.getSetCookie().join(';'))?.[1];
     expect(sid).toBeTruthy();
     const page = await (await fetch(`http://127.0.0.1:${follower.port}/status`, { headers: { cookie: `canh_session=${sid}` } })).text();
@@ -224,7 +249,11 @@ describe('collectors on PostgreSQL', () => {
         () =>
           new Promise<WebSocket | undefined>((resolve) => {
             const ws = new WebSocket(`ws://127.0.0.1:${n.port}/v1/agent`, { headers: { authorization: `Bearer ${token}` } });
-            ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 't', hostname: 'twice', os: 't', spool_batches: 0, dropped_points: 0 })));
+            ws.once('open', () =>
+              ws.send(
+                encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 't', hostname: 'twice', os: 't', spool_batches: 0, dropped_points: 0 }),
+              ),
+            );
             ws.once('message', () => resolve(ws));
             // 401 until this collector's registry has heard of the token (NOTIFY).
             ws.once('error', () => resolve(undefined));
@@ -257,10 +286,14 @@ describe('collectors on PostgreSQL', () => {
     const t0 = Date.now();
     burst(onLeader);
     burst(f1);
-    await until(async () => {
-      const rows = await influxQuery(`SELECT count("count") FROM security_event WHERE "type" = 'brute_force' AND "src_ip" = '${ATTACKER}' GROUP BY "host"`);
-      return rows.length >= 2 ? rows : undefined;
-    }, 'the two hosts’ events in InfluxDB', 60_000);
+    await until(
+      async () => {
+        const rows = await influxQuery(`SELECT count("count") FROM security_event WHERE "type" = 'brute_force' AND "src_ip" = '${ATTACKER}' GROUP BY "host"`);
+        return rows.length >= 2 ? rows : undefined;
+      },
+      'the two hosts’ events in InfluxDB',
+      60_000,
+    );
     figure('first half ingested', `${Date.now() - t0} ms`);
     expect(campaignMails()).toEqual([]);
     // Mid-burst: the leader dies without a word.
@@ -282,10 +315,12 @@ describe('collectors on PostgreSQL', () => {
     expect(mail.parsed.text).toMatch(/Hosts: web-f1 \(so-tttt\), web-f2 \(so-tttt\), web-l1 \(so-tttt\)/);
     // The hosts' own mails come too; then a quiet spell longer than group_interval:
     // nothing more about the campaign may come.
-    for (const h of ['web-f1', 'web-f2']) await smtp.waitForMail((m) => /Brute-force attack/.test(m.parsed.subject ?? '') && (m.parsed.text ?? '').includes(h), 90_000);
+    for (const h of ['web-f1', 'web-f2'])
+      await smtp.waitForMail((m) => /Brute-force attack/.test(m.parsed.subject ?? '') && (m.parsed.text ?? '').includes(h), 90_000);
     await new Promise((r) => setTimeout(r, 8_000));
     figure('campaign mails', campaignMails().length);
-    if (campaignMails().length !== 1) for (const m of campaignMails()) console.log(`[ha] ${m.receivedAt.toISOString()} ${m.parsed.subject}\n${(m.parsed.text ?? '').slice(0, 1500)}`);
+    if (campaignMails().length !== 1)
+      for (const m of campaignMails()) console.log(`[ha] ${m.receivedAt.toISOString()} ${m.parsed.subject}\n${(m.parsed.text ?? '').slice(0, 1500)}`);
     expect(campaignMails().length).toBe(1);
   }, 300_000);
 
@@ -307,11 +342,15 @@ describe('collectors on PostgreSQL', () => {
     // Sources of their own: the campaign of the first case must not carry these hosts.
     burst(muted, 8, '198.51.100.21');
     burst(control, 8, '198.51.100.22');
-    await until(async () => {
-      const r = await fetch(`http://127.0.0.1:${leader.port}/api/v1/silences`, { headers: { authorization: `Bearer ${ADMIN}` } });
-      const body = (await r.json()) as { silences: { id: string }[] };
-      return body.silences.some((s) => s.id === silence.id) ? true : undefined;
-    }, 'the leader to know the silence', 30_000);
+    await until(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${leader.port}/api/v1/silences`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        const body = (await r.json()) as { silences: { id: string }[] };
+        return body.silences.some((s) => s.id === silence.id) ? true : undefined;
+      },
+      'the leader to know the silence',
+      30_000,
+    );
     figure('silence added on a follower → listed by the leader', `${Date.now() - t0} ms`);
     await smtp.waitForMail((m) => /Brute-force attack/.test(m.parsed.subject ?? '') && (m.parsed.text ?? '').includes('web-control'), 90_000);
     // The muted host's events were stored (so the rule saw them)...
@@ -343,19 +382,31 @@ describe('collectors on PostgreSQL', () => {
     await pg.startServer();
     const up = Date.now();
     figure('PostgreSQL down', `${up - down} ms`);
-    for (const [i, n] of live.entries()) figure(`${n.id} state writes while down`, `queued ${retries[i]!.queued}, retries ${retries[i]!.retries}, dropped ${retries[i]!.dropped}`);
+    for (const [i, n] of live.entries())
+      figure(`${n.id} state writes while down`, `queued ${retries[i]!.queued}, retries ${retries[i]!.retries}, dropped ${retries[i]!.dropped}`);
     // Every agent of a live collector wrote mem points while PostgreSQL was down.
-    const wrote = await until(async () => {
-      const m = await countMem(down, up);
-      const expected = agents.filter((a) => nodes.get(a.collector)!.proc.running && a !== late);
-      return expected.every((a) => (m.get(a.name) ?? 0) > 0) ? m : undefined;
-    }, 'mem points of every agent from the outage', 60_000);
-    figure('mem points written during the outage', [...wrote.values()].reduce((s, n) => s + n, 0));
+    const wrote = await until(
+      async () => {
+        const m = await countMem(down, up);
+        const expected = agents.filter((a) => nodes.get(a.collector)!.proc.running && a !== late);
+        return expected.every((a) => (m.get(a.name) ?? 0) > 0) ? m : undefined;
+      },
+      'mem points of every agent from the outage',
+      60_000,
+    );
+    figure(
+      'mem points written during the outage',
+      [...wrote.values()].reduce((s, n) => s + n, 0),
+    );
     // The queues drain, nobody crashed, someone leads again.
-    await until(async () => {
-      const hs = await Promise.all(live.map((n) => health(n)));
-      return hs.every((h) => h.cluster.state.queued === 0) ? true : undefined;
-    }, 'the state write queues to drain', 90_000);
+    await until(
+      async () => {
+        const hs = await Promise.all(live.map((n) => health(n)));
+        return hs.every((h) => h.cluster.state.queued === 0) ? true : undefined;
+      },
+      'the state write queues to drain',
+      90_000,
+    );
     for (const n of live) expect(n.proc.running, n.id).toBe(true);
     const leader = await leaderNode();
     figure('leader after the restart', leader.id);

@@ -21,7 +21,11 @@ describe('canh/no-cross-package', () => {
       { filename: at('test/helpers/pipeline.ts'), code: "import { Agent } from '../../agent/src/agent.ts';" },
     ],
     invalid: [
-      { filename: at('collector/src/influx/spool.ts'), code: "import { DiskSpool } from '../../../agent/src/spool/disk.ts';", errors: [{ messageId: 'cross' }] },
+      {
+        filename: at('collector/src/influx/spool.ts'),
+        code: "import { DiskSpool } from '../../../agent/src/spool/disk.ts';",
+        errors: [{ messageId: 'cross' }],
+      },
       { filename: at('collector/src/duration.ts'), code: "export { duration } from '../../agent/src/duration.ts';", errors: [{ messageId: 'cross' }] },
       { filename: at('collector/src/cli.ts'), code: "const m = await import('../../agent/src/config.ts');", errors: [{ messageId: 'cross' }] },
       { filename: at('agent/src/golden.test.ts'), code: "import { goldenFrames } from '../../protocol/src/testdata.ts';", errors: [{ messageId: 'cross' }] },
@@ -40,7 +44,11 @@ describe('canh/no-sibling-plugin', () => {
     ],
     invalid: [
       { filename: at('agent/src/inputs/swap/index.ts'), code: "import { parseMeminfo } from '../mem/parse.ts';", errors: [{ messageId: 'sibling' }] },
-      { filename: at('agent/src/detectors/suspicious_process/index.ts'), code: "import { x } from '../accounts/parse.ts';", errors: [{ messageId: 'sibling' }] },
+      {
+        filename: at('agent/src/detectors/suspicious_process/index.ts'),
+        code: "import { x } from '../accounts/parse.ts';",
+        errors: [{ messageId: 'sibling' }],
+      },
       { filename: at('agent/src/detectors/listening_ports/index.ts'), code: "export * from '../../inputs/ping/parse.ts';", errors: [{ messageId: 'sibling' }] },
     ],
   });

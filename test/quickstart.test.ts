@@ -25,7 +25,13 @@ describe('quick start', () => {
     const [influxPort, rpcPort, collectorPort] = [await freePort(), await freePort(), await freePort()];
     proc = spawnManaged('bash', [join(root, 'deploy/quickstart.sh')], {
       name: 'quickstart',
-      env: { CANH_STATE_DIR: state, CANH_INFLUX_PORT: String(influxPort), CANH_INFLUX_RPC_PORT: String(rpcPort), CANH_COLLECTOR_PORT: String(collectorPort), PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}` },
+      env: {
+        CANH_STATE_DIR: state,
+        CANH_INFLUX_PORT: String(influxPort),
+        CANH_INFLUX_RPC_PORT: String(rpcPort),
+        CANH_COLLECTOR_PORT: String(collectorPort),
+        PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
+      },
     });
     await proc.waitForLine(/Canh is running/, 60_000);
     expect(proc.tail().join('\n')).toContain(`http://127.0.0.1:${collectorPort}/status`);
@@ -59,14 +65,20 @@ describe('quick start', () => {
     expect(eml.text).toContain(`Trang trạng thái: http://127.0.0.1:${collectorPort}/status?lang=vi`);
     // The status page lists it (its mail viewer).
     const password = readFileSync(join(state, 'status-password'), 'utf8');
-    const login = await fetch(`http://127.0.0.1:${collectorPort}/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ user: 'admin', password, next: '/status' }) });
+    const login = await fetch(`http://127.0.0.1:${collectorPort}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ user: 'admin', password, next: '/status' }),
+    });
     const sid = (login.headers.getSetCookie().find((c) => c.startsWith('canh_session=')) ?? '').split(';')[0]!;
     const page = await (await fetch(`http://127.0.0.1:${collectorPort}/status`, { headers: { cookie: sid } })).text();
     expect(page).toContain('Ví dụ cảnh báo của bản chạy thử');
     expect(page).toContain('data-mail=');
 
     // One process exits: the script names it.
-    const agentPid = execFileSync('pgrep', ['-f', `agent/src/cli.ts run --config ${join(state, 'agent.yaml')}`], { encoding: 'utf8' }).trim().split('\n')[0]!;
+    const agentPid = execFileSync('pgrep', ['-f', `agent/src/cli.ts run --config ${join(state, 'agent.yaml')}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0]!;
     process.kill(Number(agentPid), 'SIGKILL');
     await proc.waitForLine(/quickstart: agent \(pid \d+\) exited/, 30_000);
     expect(proc.tail().join('\n')).toContain(`${join(state, 'logs', 'agent.log')}`);

@@ -82,8 +82,24 @@ describe('monthly report figures', () => {
   it('availability and minutes down of ping and HTTP checks', () => {
     const r = agencyOf(vi, A);
     const cases = [
-      { target: '10.1.0.1', want: expectedCheck(of(A, 'ping').filter((p) => p.tags.url === '10.1.0.1'), pingDown, 5), interval: 300 },
-      { target: '8.8.8.8', want: expectedCheck(of(A, 'ping').filter((p) => p.tags.url === '8.8.8.8'), pingDown, 5), interval: 300 },
+      {
+        target: '10.1.0.1',
+        want: expectedCheck(
+          of(A, 'ping').filter((p) => p.tags.url === '10.1.0.1'),
+          pingDown,
+          5,
+        ),
+        interval: 300,
+      },
+      {
+        target: '8.8.8.8',
+        want: expectedCheck(
+          of(A, 'ping').filter((p) => p.tags.url === '8.8.8.8'),
+          pingDown,
+          5,
+        ),
+        interval: 300,
+      },
       { target: 'https://portal.tttt.gov.vn', want: expectedCheck(of(A, 'http_response'), httpDown, 2), interval: 120 },
     ];
     expect(cases[0]!.want).toMatchObject({ samples: 8640, down: 23, minutesDown: 115 }); // the generator did what it says
@@ -159,7 +175,9 @@ describe('monthly report figures', () => {
     const ubnd = agencyOf(vi, B).agents[0]!;
     expect(ubnd).toMatchObject({ host: 'gw-ubnd', disconnects: 2, offlineMs: 120 * 60_000 });
     expect(ubnd.onlinePct).toBeCloseTo((1 - 120 / (30 * 1440)) * 100, 9);
-    expect(vi.html).toMatch(/<td>gw-ubnd<\/td><td class="n"><span data-figure="agents">99,72 %<\/span><\/td><td class="n">2<\/td><td class="n">2 giờ 0 phút<\/td>/);
+    expect(vi.html).toMatch(
+      /<td>gw-ubnd<\/td><td class="n"><span data-figure="agents">99,72 %<\/span><\/td><td class="n">2<\/td><td class="n">2 giờ 0 phút<\/td>/,
+    );
     expect(vi.html).not.toMatch(/<td>gw-ubnd<\/td><td class="n"><span data-figure="agents">100,00 %/);
   });
 
@@ -227,7 +245,10 @@ describe('monthly report figures', () => {
   it('the appendix (asked for; off by default) shows queries that give the same figures when run again', async () => {
     const q = agencyOf(vi, A) && vi.agencies[0]!.queries;
     expect(vi.html).not.toContain('Phụ lục');
-    const withAppendix = await buildReport({ query: (s: string, db?: string) => influx.query(s, db) }, { month: '2026-11', timeZone: 'Asia/Ho_Chi_Minh', database: 'canh', lang: 'vi', now: NOW, agency: A, appendix: true });
+    const withAppendix = await buildReport(
+      { query: (s: string, db?: string) => influx.query(s, db) },
+      { month: '2026-11', timeZone: 'Asia/Ho_Chi_Minh', database: 'canh', lang: 'vi', now: NOW, agency: A, appendix: true },
+    );
     expect(withAppendix.html).toContain('Phụ lục: truy vấn InfluxQL');
     expect(withAppendix.html).toContain(q.ping_down.replace(/'/g, '&#39;').replace(/"/g, '&quot;').replace(/>/g, '&gt;').replace(/</g, '&lt;'));
     const down = seriesRows(await influx.query(q.ping_down, 'canh')).filter((r) => r.url === '10.1.0.1');
@@ -237,8 +258,10 @@ describe('monthly report figures', () => {
 
 describe('monthly report rendering', () => {
   it('renders Vietnamese and English with their words and diacritics', () => {
-    for (const w of ['BÁO CÁO', 'Khả dụng', 'Sự kiện an ninh', 'Cơ quan', 'Cảnh báo', 'Việc cần theo dõi', 'nghiêm trọng', 'Đã xử lý', 'Tự phục hồi']) expect(vi.html).toContain(w);
-    for (const w of ['REPORT', 'Availability', 'Security events', 'Agency', 'Needs attention', 'Mean time to resolve', 'Handled', 'Resolved by itself']) expect(en.html).toContain(w);
+    for (const w of ['BÁO CÁO', 'Khả dụng', 'Sự kiện an ninh', 'Cơ quan', 'Cảnh báo', 'Việc cần theo dõi', 'nghiêm trọng', 'Đã xử lý', 'Tự phục hồi'])
+      expect(vi.html).toContain(w);
+    for (const w of ['REPORT', 'Availability', 'Security events', 'Agency', 'Needs attention', 'Mean time to resolve', 'Handled', 'Resolved by itself'])
+      expect(en.html).toContain(w);
     // Plain words, not field names.
     for (const jargon of ['result_code', 'bytes_recv_rate', 'bytes_sent_rate', 'in_bps', 'firing', 'resolved']) expect(vi.html, jargon).not.toContain(jargon);
     // Rule titles, not rule ids.
@@ -270,14 +293,18 @@ describe('monthly report rendering', () => {
     for (const f of readdirSync(artifacts)) if (f.startsWith('report-vi-page')) rmSync(join(artifacts, f));
     execFileSync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '2', pdf, prefix]);
     const text = execFileSync('pdftotext', ['-layout', '-l', '1', pdf, '-'], { encoding: 'utf8' });
-    for (const line of ['SỞ THÔNG TIN VÀ TRUYỀN THÔNG', 'CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', 'Độc lập - Tự do - Hạnh phúc', 'Số: 15/BC-STTTT', 'BÁO CÁO']) expect(text, line).toContain(line);
+    for (const line of ['SỞ THÔNG TIN VÀ TRUYỀN THÔNG', 'CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', 'Độc lập - Tự do - Hạnh phúc', 'Số: 15/BC-STTTT', 'BÁO CÁO'])
+      expect(text, line).toContain(line);
     expect(text).toMatch(/Huế, ngày \d\d tháng \d\d năm \d{4}/);
     // No heading left alone at a page foot: the last line of every page is not a heading.
     const headings = new Set([...readFileSync(pdfHtml(), 'utf8').matchAll(/<h[123][^>]*>([^<]+)<\/h[123]>/g)].map((m) => m[1]!.replace(/&#39;/g, "'").trim()));
     expect(headings.size).toBeGreaterThan(10);
     const pageCount = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))![1]);
     for (let i = 1; i <= pageCount; i++) {
-      const lines = execFileSync('pdftotext', ['-f', String(i), '-l', String(i), pdf, '-'], { encoding: 'utf8' }).split('\n').map((l) => l.trim()).filter(Boolean);
+      const lines = execFileSync('pdftotext', ['-f', String(i), '-l', String(i), pdf, '-'], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       expect(headings.has(lines.at(-1)!), `page ${i} ends with the heading "${lines.at(-1)}"`).toBe(false);
     }
     const pages = readdirSync(artifacts).filter((f) => f.startsWith('report-vi-page') && f.endsWith('.png'));
@@ -300,8 +327,23 @@ describe('monthly report rendering', () => {
     expect(readFileSync(docx).subarray(0, 2).toString()).toBe('PK');
     // Read back with a DOCX reader, as Word would open it.
     const text = (await mammoth.extractRawText({ path: docx })).value;
-    const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-    for (const l of ['UBND TỈNH THỪA THIÊN HUẾ', 'SỞ THÔNG TIN VÀ TRUYỀN THÔNG', 'Số: 15/BC-STTTT', 'CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM', 'Độc lập - Tự do - Hạnh phúc', 'BÁO CÁO', 'Kết quả giám sát mạng và an toàn thông tin tháng 11/2026', 'Nơi nhận:', '- Như trên;', 'GIÁM ĐỐC', 'Nguyễn Văn Hùng']) {
+    const lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    for (const l of [
+      'UBND TỈNH THỪA THIÊN HUẾ',
+      'SỞ THÔNG TIN VÀ TRUYỀN THÔNG',
+      'Số: 15/BC-STTTT',
+      'CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM',
+      'Độc lập - Tự do - Hạnh phúc',
+      'BÁO CÁO',
+      'Kết quả giám sát mạng và an toàn thông tin tháng 11/2026',
+      'Nơi nhận:',
+      '- Như trên;',
+      'GIÁM ĐỐC',
+      'Nguyễn Văn Hùng',
+    ]) {
       expect(lines, l).toContain(l);
     }
     expect(lines.some((l) => /^Huế, ngày \d\d tháng \d\d năm \d{4}$/.test(l))).toBe(true);
@@ -322,7 +364,10 @@ describe('monthly report rendering', () => {
     const out = join(artifacts, 'docx-render');
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
-    execFileSync('soffice', [`-env:UserInstallation=file://${join(out, 'profile')}`, '--headless', '--convert-to', 'pdf', '--outdir', out, docx], { stdio: 'pipe', timeout: 150_000 });
+    execFileSync('soffice', [`-env:UserInstallation=file://${join(out, 'profile')}`, '--headless', '--convert-to', 'pdf', '--outdir', out, docx], {
+      stdio: 'pipe',
+      timeout: 150_000,
+    });
     const rendered = join(out, 'report-vi.pdf');
     execFileSync('pdftoppm', ['-png', '-r', '80', '-f', '1', '-l', '2', rendered, join(artifacts, 'report-vi-docx-page')]);
     const pngs = readdirSync(artifacts).filter((f) => f.startsWith('report-vi-docx-page') && f.endsWith('.png'));
@@ -332,9 +377,12 @@ describe('monthly report rendering', () => {
     expect(page1).toContain('BÁO CÁO');
   });
 
-  it('takes its language and time zone from the config file\'s report section; flags win; a bad zone is a config error', { timeout: 60_000 }, async () => {
+  it("takes its language and time zone from the config file's report section; flags win; a bad zone is a config error", { timeout: 60_000 }, async () => {
     const config = join(artifacts, 'collector-report-section.yaml');
-    writeFileSync(config, `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\n  database: canh\nreport:\n  language: en\n  time_zone: UTC\n`);
+    writeFileSync(
+      config,
+      `state_dir: ${join(artifacts, 'state')}\ninflux:\n  url: ${influx.url}\n  database: canh\nreport:\n  language: en\n  time_zone: UTC\n`,
+    );
     const fromConfig = join(artifacts, 'cli-config-en-utc.html');
     expect(await main(['report', '--config', config, '--month', '2026-11', '--agency', A, '--out', fromConfig])).toBe(0);
     const a = readFileSync(fromConfig, 'utf8');

@@ -13,7 +13,10 @@ function shipped(lang: 'vi' | 'en'): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const f of readdirSync(join(GENERATED, lang)).filter((f) => f.endsWith('.json'))) {
     const d = JSON.parse(readFileSync(join(GENERATED, lang, f), 'utf8')) as { uid: string; templating?: { list?: { name: string }[] } };
-    out.set(`/d/${d.uid}`, (d.templating?.list ?? []).map((v) => v.name));
+    out.set(
+      `/d/${d.uid}`,
+      (d.templating?.list ?? []).map((v) => v.name),
+    );
   }
   return out;
 }

@@ -73,7 +73,12 @@ function buildNamespaces(): void {
   ip('-n', ns.gw, 'addr', 'add', '10.250.0.1/24', 'dev', 'gh');
   ip('-n', ns.host, 'addr', 'add', '10.251.0.2/24', 'dev', 'hp');
   ip('-n', ns.pc, 'addr', 'add', '10.251.0.3/24', 'dev', 'ph');
-  for (const [n, dev] of [[ns.host, 'hg'], [ns.host, 'hp'], [ns.gw, 'gh'], [ns.pc, 'ph']] as const) {
+  for (const [n, dev] of [
+    [ns.host, 'hg'],
+    [ns.host, 'hp'],
+    [ns.gw, 'gh'],
+    [ns.pc, 'ph'],
+  ] as const) {
     ip('-n', n, 'link', 'set', dev, 'up');
     ip('-n', n, 'link', 'set', 'lo', 'up');
   }
@@ -86,7 +91,9 @@ function buildNamespaces(): void {
 /** Windows Security-log events from the detector's test data, by event id, in file order. */
 const winTemplates = new Map<string, string[]>();
 for (const f of ['rdp-brute-force.xml', 'account-changes.xml']) {
-  for (const ev of readFileSync(join(WIN_DATA, f), 'utf8').split('\r\n').filter((l) => l.startsWith('<Event '))) {
+  for (const ev of readFileSync(join(WIN_DATA, f), 'utf8')
+    .split('\r\n')
+    .filter((l) => l.startsWith('<Event '))) {
     const id = /<EventID>(\d+)<\/EventID>/.exec(ev)![1]!;
     winTemplates.set(id, [...(winTemplates.get(id) ?? []), ev]);
   }
@@ -451,7 +458,13 @@ const windowsSteps: Step[] = [
     type: 'off_hours_privileged_login',
     host: 'dc01',
     title: 'Unusual use of administrator rights',
-    act: () => winEvents(winTemplates.get('4624')!.find((e) => e.includes('192.0.2.50') && e.includes('>10<'))!.replaceAll('192.0.2.50', '192.0.2.77')),
+    act: () =>
+      winEvents(
+        winTemplates
+          .get('4624')!
+          .find((e) => e.includes('192.0.2.50') && e.includes('>10<'))!
+          .replaceAll('192.0.2.50', '192.0.2.77'),
+      ),
     point: (r) => r.src_ip === '192.0.2.77',
     marker: '192.0.2.77',
   },
@@ -468,18 +481,16 @@ const windowsSteps: Step[] = [
       ['4949', 'firewall_reset', 'Host firewall changed'],
       ['4950', 'firewall_setting_changed', 'Host firewall changed'],
     ] as const
-  ).map(
-    ([id, type, title, critical]): Step => ({
-      name: `${type} (windows ${id})`,
-      type,
-      host: 'dc01',
-      title,
-      critical: critical === true,
-      act: () => winEvents(win(id)),
-      point: (r) => Number(r.event_id) === Number(id),
-      marker: `(event ${id})`,
-    }),
-  ),
+  ).map(([id, type, title, critical]): Step => ({
+    name: `${type} (windows ${id})`,
+    type,
+    host: 'dc01',
+    title,
+    critical: critical === true,
+    act: () => winEvents(win(id)),
+    point: (r) => Number(r.event_id) === Number(id),
+    marker: `(event ${id})`,
+  })),
   {
     name: 'group_changed (win 4732, admins)',
     type: 'group_changed',
@@ -631,7 +642,11 @@ describe('security events end to end: stored once, mailed once', () => {
     const { token } = p.collector.registry.add({ name: 'raw01', agency: 'so-tttt', site: 'dc1' });
     const ws = new WebSocket(p.url, { headers: { authorization: `Bearer ${token}` } });
     await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => ws.send(encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 'raw', hostname: 'raw01', os: 'test', spool_batches: 0, dropped_points: 0 })));
+      ws.once('open', () =>
+        ws.send(
+          encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 'raw', hostname: 'raw01', os: 'test', spool_batches: 0, dropped_points: 0 }),
+        ),
+      );
       ws.once('message', () => resolve());
       ws.once('error', reject);
     });
@@ -699,7 +714,13 @@ describe('security events end to end: stored once, mailed once', () => {
       return `| ${(r.step.host ?? 'web01').padEnd(6)} | ${r.step.name.padEnd(36)} | ${String(r.stored).padStart(6)} | ${String(r.mailed).padStart(6)} | ${(r.latencyMs === null ? '—' : `${r.latencyMs} ms`).padStart(9)} | ${within} |`;
     });
     console.log(
-      ['', 'latency: from the action to the mail (late01: from its reconnection after the outage)', '| host   | event type                           | stored | mailed |   latency | within bound |', '|---|---|---|---|---|---|', ...rows].join('\n'),
+      [
+        '',
+        'latency: from the action to the mail (late01: from its reconnection after the outage)',
+        '| host   | event type                           | stored | mailed |   latency | within bound |',
+        '|---|---|---|---|---|---|',
+        ...rows,
+      ].join('\n'),
     );
     expect(ordered.map((r) => `${r.step.host ?? 'web01'} ${r.step.name}: ${r.stored}/${r.mailed}`)).toEqual(
       tracks.flatMap(([, steps]) => steps.map((s) => `${s.host ?? 'web01'} ${s.name}: ${s.expected ?? 1}/${s.expected ?? 1}`)),

@@ -49,7 +49,11 @@ describe('snmp through the collector', () => {
     expect(new Set(results.map((r) => r.result))).toEqual(new Set(['success', 'timeout']));
     // Two devices on one address are two series, told apart by the device tag (the name,
     // or address:port), each with its availability.
-    const up = await pipeline.waitFor(`SELECT last("up") AS "up", last("response_time_ms") AS "ms" FROM snmp GROUP BY "device", "agent_host"`, (r) => r.length === 2, 15_000);
+    const up = await pipeline.waitFor(
+      `SELECT last("up") AS "up", last("response_time_ms") AS "ms" FROM snmp GROUP BY "device", "agent_host"`,
+      (r) => r.length === 2,
+      15_000,
+    );
     expect(Object.fromEntries(up.map((r) => [r.device, r.up]))).toEqual({ [`127.0.0.1:${snmpd.port}`]: 1, 'sw-tang-2': 0 });
     const lastOk = await pipeline.query(`SELECT last("last_success") FROM snmp WHERE "device" = '127.0.0.1:${snmpd.port}'`);
     expect(lastOk[0]!.last).toBeGreaterThan(Date.now() - 60_000);

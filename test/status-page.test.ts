@@ -28,7 +28,10 @@ beforeAll(async () => {
         status_url: 'https://canh.tinh.gov.vn',
         maintenance: [{ name: 'Bảo trì Chủ nhật', agencies: ['so-tttt'], days: ['sun'], start: '22:00', end: '02:00' }],
         grouping: { group_wait: '1s' },
-        recipients: [{ email: 'soc@tinh.gov.vn', language: 'vi' }, { email: 'noc@tinh.gov.vn', language: 'en' }],
+        recipients: [
+          { email: 'soc@tinh.gov.vn', language: 'vi' },
+          { email: 'noc@tinh.gov.vn', language: 'en' },
+        ],
         smtp: { host: smtp.host, port: smtp.port, security: 'none', from: 'canh@tinh.gov.vn' },
       },
     },
@@ -37,7 +40,12 @@ beforeAll(async () => {
   // It checks a portal (the collector's own login page) and a closed port, for the
   // portals and services section.
   closed = await freePort();
-  await p.addAgent({ name: 'mc-portal-01', agency: 'so-tttt', site: 'dc-tinh', inputs: [{ type: 'mem' }, { type: 'http_response', urls: [`${base}/login`] }, { type: 'net_response', address: `127.0.0.1:${closed}` }] });
+  await p.addAgent({
+    name: 'mc-portal-01',
+    agency: 'so-tttt',
+    site: 'dc-tinh',
+    inputs: [{ type: 'mem' }, { type: 'http_response', urls: [`${base}/login`] }, { type: 'net_response', address: `127.0.0.1:${closed}` }],
+  });
   await p.addAgent({ name: 'ubnd-fs-02', agency: 'ubnd-tinh', site: 'tru-so', inputs: [{ type: 'mem' }] });
   p.collector.registry.add({ name: 'never-seen', agency: 'so-yte', site: 'bv' });
   // A revoked agent: history, not the fleet (not counted, listed apart).
@@ -47,7 +55,13 @@ beforeAll(async () => {
   const h = await p.addAgent({ name: 'web-03', agency: 'so-tttt', site: 'dc-tinh' });
   // As the detector sends it: an English message; the Vietnamese page and mail say it
   // again from the evidence.
-  h.agent.batcher.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: 'Brute-force attack (ssh): 12 failed logins from 203.0.113.7 within 10m for root', evidence: { src_ip: '203.0.113.7', service: 'ssh', users: 'root', user_count: 1, total_failures: 12, window_s: 600, update: false }, count: 12 });
+  h.agent.batcher.accumulator('auth_log').addEvent({
+    type: 'brute_force',
+    severity: 'high',
+    message: 'Brute-force attack (ssh): 12 failed logins from 203.0.113.7 within 10m for root',
+    evidence: { src_ip: '203.0.113.7', service: 'ssh', users: 'root', user_count: 1, total_failures: 12, window_s: 600, update: false },
+    count: 12,
+  });
   h.agent.batcher.flush();
   await p.waitFor(`SELECT count(*) FROM security_event`, (r) => r.length > 0);
   // A silence through the collector's HTTP API, for the silences section.
@@ -146,7 +160,10 @@ describe('status page', () => {
     expect(vi.parsed.text).not.toMatch(/failed logins|user_count|window_s/);
     expect(vi.parsed.text).toContain('Trang trạng thái: https://canh.tinh.gov.vn/status?lang=vi');
     expect(en.parsed.text).toContain('What to do: Block the source address');
-    for (const [lang, mail] of [['vi', vi], ['en', en]] as const) {
+    for (const [lang, mail] of [
+      ['vi', vi],
+      ['en', en],
+    ] as const) {
       const page = await chrome.browser.newPage({ viewport: { width: 800, height: 600 } });
       await page.setContent(String(mail.parsed.html));
       expect(await page.textContent('h1')).toContain('web-03');

@@ -39,7 +39,8 @@ const START = Math.floor(Math.min(NOW - 45 * DAY, RANGE.start) / STEP) * STEP;
 /** The CPU value of a host at a time: deterministic, so the test knows every bucket's mean and max. */
 const cpu = (h: number, t: number): number => 10 + h * 5 + ((t / STEP) % 7) * 3;
 /** A ping outage of 20 minutes every 3 days for host 0. */
-const pingDown = (h: number, t: number): boolean => h === 0 && Math.floor((t - START) / DAY) % 3 === 1 && (t - START) % DAY >= 10 * 3_600_000 && (t - START) % DAY < 10 * 3_600_000 + 20 * 60_000;
+const pingDown = (h: number, t: number): boolean =>
+  h === 0 && Math.floor((t - START) / DAY) % 3 === 1 && (t - START) % DAY >= 10 * 3_600_000 && (t - START) % DAY < 10 * 3_600_000 + 20 * 60_000;
 
 function generate(): string[] {
   const lines: string[] = [];
@@ -48,12 +49,16 @@ function generate(): string[] {
       const tags = `host=${host},agency=${AGENCY},site=hq`;
       lines.push(`cpu,${tags},cpu=cpu-total usage_user=${cpu(h, t)},usage_idle=${100 - cpu(h, t)} ${t}`);
       const bytes = Math.floor((t - START) / 1000) * 1000 * (h + 1);
-      lines.push(`net,${tags},interface=eth0 bytes_recv=${bytes}i,bytes_recv_rate=${1000 * (h + 1) + ((t / STEP) % 5) * 10},bytes_sent_rate=${500 * (h + 1)} ${t}`);
+      lines.push(
+        `net,${tags},interface=eth0 bytes_recv=${bytes}i,bytes_recv_rate=${1000 * (h + 1) + ((t / STEP) % 5) * 10},bytes_sent_rate=${500 * (h + 1)} ${t}`,
+      );
       const down = pingDown(h, t);
       lines.push(`ping,${tags},url=10.0.0.1 result_code=${down ? 2 : 0}i,percent_packet_loss=${down ? 100 : 0},average_response_ms=${1 + h} ${t}`);
       lines.push(`agent,${tags} online=1i,spool_batches=0i,version="1.0" ${t}`);
       if ((t - START) % (6 * 3_600_000) === 0) {
-        lines.push(`security_event,${tags},type=brute_force,severity=high,detector=auth_log message="failed logins",count=${3 + h}i,src_ip="203.0.113.${h + 1}" ${t + h}`);
+        lines.push(
+          `security_event,${tags},type=brute_force,severity=high,detector=auth_log message="failed logins",count=${3 + h}i,src_ip="203.0.113.${h + 1}" ${t + h}`,
+        );
       }
     });
     if ((t - START) % DAY === 0) {
@@ -83,14 +88,21 @@ beforeAll(async () => {
   lineCount = lines.length;
   for (let i = 0; i < lines.length; i += 20_000) await influx.write('canh', lines.slice(i, i + 20_000));
   // The report of the old month while its raw data is all there.
-  rawReport = await buildReport({ query: (s, db) => influx.query(s, db) }, { month: MONTH, timeZone: TZ, database: 'canh', lang: 'en', now: NOW, agency: AGENCY });
+  rawReport = await buildReport(
+    { query: (s, db) => influx.query(s, db) },
+    { month: MONTH, timeZone: TZ, database: 'canh', lang: 'en', now: NOW, agency: AGENCY },
+  );
   dir = mkdtempSync(join(tmpdir(), 'canh-storage-'));
   const doc = { listen: { host: '127.0.0.1', port: 0 }, state_dir: join(dir, 'state'), influx: { url: influx.url, database: 'canh', flush_interval: 100 } };
   configFile = join(dir, 'collector.yaml');
   writeFileSync(configFile, JSON.stringify(doc));
   collector = new Collector(parseCollectorConfig(doc), { log, configFile });
   await collector.start();
-  await pollUntil(async () => (['done', 'failed'].includes(collector.storage.status.backfill.state) ? true : undefined), { timeoutMs: 240_000, intervalMs: 250, what: 'the back-fill to finish' });
+  await pollUntil(async () => (['done', 'failed'].includes(collector.storage.status.backfill.state) ? true : undefined), {
+    timeoutMs: 240_000,
+    intervalMs: 250,
+    what: 'the back-fill to finish',
+  });
 }, 400_000);
 
 afterAll(async () => {
@@ -111,7 +123,9 @@ describe('policies and roll-ups', () => {
     for (const m of ['cpu', 'net', 'ping', 'agent']) expect(cqs.some((n) => n.startsWith(`canh_rollup_${m}_`))).toBe(true);
     expect(cqs.some((n) => n.startsWith('canh_rollup_ping_down_'))).toBe(true);
     expect(cqs.some((n) => n.includes('security_event') || n.includes('_alert_'))).toBe(false);
-    console.log(`storage: ${lineCount} raw points over ${((NOW - START) / DAY).toFixed(1)} days, ${cqs.length} CQs, back-fill ${collector.storage.status.backfill.total} six-hour chunks`);
+    console.log(
+      `storage: ${lineCount} raw points over ${((NOW - START) / DAY).toFixed(1)} days, ${cqs.length} CQs, back-fill ${collector.storage.status.backfill.total} six-hour chunks`,
+    );
   });
 
   it('a second apply changes nothing (idempotent)', async () => {
@@ -180,7 +194,9 @@ describe('the raw period', () => {
     const left = await q(`SELECT first("usage_user") FROM "autogen"."cpu" WHERE time < now() - 30d`);
     if (left.length) {
       const t = Number(left[0]!.time);
-      const holder = shards.find((s) => s._measurement === 'canh' && s.retention_policy === 'autogen' && Date.parse(String(s.start_time)) <= t && t < Date.parse(String(s.end_time)));
+      const holder = shards.find(
+        (s) => s._measurement === 'canh' && s.retention_policy === 'autogen' && Date.parse(String(s.start_time)) <= t && t < Date.parse(String(s.end_time)),
+      );
       expect(Date.parse(String(holder?.end_time))).toBeGreaterThan(Date.now() - 30 * DAY - 60_000);
     }
     // The roll-ups of that time are all there.
@@ -191,7 +207,12 @@ describe('the raw period', () => {
 
 describe('a period changed in the config', () => {
   it('applies on reload: longer at once, shorter only with --confirm, saying how much would go', async () => {
-    const doc = { listen: { host: '127.0.0.1', port: 0 }, state_dir: join(dir, 'state'), influx: { url: influx.url, database: 'canh', flush_interval: 100 }, storage: { rollup: '500d', events: '20d' } };
+    const doc = {
+      listen: { host: '127.0.0.1', port: 0 },
+      state_dir: join(dir, 'state'),
+      influx: { url: influx.url, database: 'canh', flush_interval: 100 },
+      storage: { rollup: '500d', events: '20d' },
+    };
     writeFileSync(configFile, JSON.stringify(doc));
     const r = await collector.reload();
     expect(r.ok).toBe(true);
@@ -223,11 +244,50 @@ describe('dashboards read the right resolution', () => {
     for (const p of panels) for (const t of (p.targets ?? []) as InfluxQuery[]) cases.push({ where: `${g.dashboard.uid} "${p.title}"`, query: t.query });
   }
   /** Panels that read only measurements, fields and tags this test generated. */
-  const KNOWN = new Set(['$rp', '$events_rp', 'cpu', 'net', 'ping', 'agent', 'security_event', 'alert', 'host', 'agency', 'site', 'interface', 'url', 'type', 'severity', 'detector', 'rule', 'state', 'value', 'summary', 'message', 'count', 'src_ip', 'usage_user', 'usage_idle', 'bytes_recv', 'bytes_recv_rate', 'bytes_sent_rate', 'result_code', 'percent_packet_loss', 'average_response_ms', 'online', 'spool_batches', 'version']);
+  const KNOWN = new Set([
+    '$rp',
+    '$events_rp',
+    'cpu',
+    'net',
+    'ping',
+    'agent',
+    'security_event',
+    'alert',
+    'host',
+    'agency',
+    'site',
+    'interface',
+    'url',
+    'type',
+    'severity',
+    'detector',
+    'rule',
+    'state',
+    'value',
+    'summary',
+    'message',
+    'count',
+    'src_ip',
+    'usage_user',
+    'usage_idle',
+    'bytes_recv',
+    'bytes_recv_rate',
+    'bytes_sent_rate',
+    'result_code',
+    'percent_packet_loss',
+    'average_response_ms',
+    'online',
+    'spool_batches',
+    'version',
+  ]);
   const ours = cases.filter((c) => {
     const ids = [...c.query.replace(/\bAS "[^"]*"/g, '').matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
     const values = [...c.query.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
-    return /FROM "\$(rp|events_rp)"/.test(c.query) && ids.every((i) => KNOWN.has(i)) && values.every((v) => ['cpu-total', 'brute_force', 'auth_log', 'high', 'firing', 'eth0'].includes(v));
+    return (
+      /FROM "\$(rp|events_rp)"/.test(c.query) &&
+      ids.every((i) => KNOWN.has(i)) &&
+      values.every((v) => ['cpu-total', 'brute_force', 'auth_log', 'high', 'firing', 'eth0'].includes(v))
+    );
   });
 
   async function choose(name: string, from: number): Promise<string> {
@@ -243,7 +303,7 @@ describe('dashboards read the right resolution', () => {
     expect(await choose('events_rp', Date.now() - 90 * DAY)).toBe('events');
   });
 
-  it('with storage.manage false the policies stay the operator\'s, and the variables name the default policy for any range', async () => {
+  it("with storage.manage false the policies stay the operator's, and the variables name the default policy for any range", async () => {
     await influx.createDatabase('plain');
     const m = new StorageManager(
       { manage: false, raw: 30 * DAY, rollup: 400 * DAY, events: 1095 * DAY, catch_up: 2 * DAY },
@@ -252,7 +312,10 @@ describe('dashboards read the right resolution', () => {
     expect(await m.apply()).toEqual([]);
     const rps = seriesRows(await influx.query('SHOW RETENTION POLICIES ON "plain"', 'plain')).map((r) => `${String(r.name)} ${String(r.duration)}`);
     expect(rps.sort()).toEqual(['autogen 0s', 'canh_meta 0s']);
-    for (const [name, kind] of [['rp', 'metrics'], ['events_rp', 'events']] as const) {
+    for (const [name, kind] of [
+      ['rp', 'metrics'],
+      ['events_rp', 'events'],
+    ] as const) {
       const text = vars.get(name)!.replaceAll('${__from}', String(Date.now() - 400 * DAY));
       expect(text).toContain(`'${kind}'`);
       expect(seriesRows(await influx.query(text, 'plain'))[0]?.first).toBe('autogen');
@@ -306,7 +369,10 @@ function differences(a: unknown, b: unknown, path = ''): string[] {
 
 describe('the report of an old month', () => {
   it('computed from roll-ups equals the one computed from raw data before it expired', async () => {
-    const fromRollups = await buildReport({ query: (s, db) => influx.query(s, db) }, { month: MONTH, timeZone: TZ, database: 'canh', lang: 'en', now: NOW, agency: AGENCY, resolution: 'rollup' });
+    const fromRollups = await buildReport(
+      { query: (s, db) => influx.query(s, db) },
+      { month: MONTH, timeZone: TZ, database: 'canh', lang: 'en', now: NOW, agency: AGENCY, resolution: 'rollup' },
+    );
     const a = rawReport.agencies[0]!.report;
     const b = fromRollups.agencies[0]!.report;
     expect(a.checks.length).toBe(3);
@@ -321,7 +387,10 @@ describe('the report of an old month', () => {
 
 describe('the yearly report', () => {
   it('holds the old month with the figures of its monthly report, from roll-ups', async () => {
-    const y = await buildYearReport({ query: (s, db) => influx.query(s, db) }, { year: Number(MONTH.slice(0, 4)), timeZone: TZ, database: 'canh', agency: AGENCY, lang: 'vi', now: NOW });
+    const y = await buildYearReport(
+      { query: (s, db) => influx.query(s, db) },
+      { year: Number(MONTH.slice(0, 4)), timeZone: TZ, database: 'canh', agency: AGENCY, lang: 'vi', now: NOW },
+    );
     const m = y.agencies[0]!.months.find((r) => r.month === MONTH)!;
     const a = rawReport.agencies[0]!.report;
     expect(m.rollup).toBe(true);
@@ -337,7 +406,12 @@ describe('the yearly report', () => {
 
 describe('capacity', () => {
   it('storage estimate measures bytes per point on this InfluxDB and the days its disk lasts', async () => {
-    const e = await estimateStorage(collector.writer, { database: 'canh', agents: 1000, storage: { raw: 30 * DAY, rollup: 400 * DAY, events: 1095 * DAY }, dataDir: influx.dir });
+    const e = await estimateStorage(collector.writer, {
+      database: 'canh',
+      agents: 1000,
+      storage: { raw: 30 * DAY, rollup: 400 * DAY, events: 1095 * DAY },
+      dataDir: influx.dir,
+    });
     expect(e.bytesPerPointMeasured).toBe(true);
     expect(e.bytesPerPoint).toBeGreaterThan(0.5);
     expect(e.bytesPerPoint).toBeLessThan(200);
@@ -345,7 +419,9 @@ describe('capacity', () => {
     expect(e.disk?.total).toBeGreaterThan(0);
     expect(e.daysToFull === Infinity || (typeof e.daysToFull === 'number' && e.daysToFull >= 0)).toBe(true);
     expect(e.usedByPolicy.map((p) => p.policy)).toEqual(expect.arrayContaining(['autogen', 'rollup_5m']));
-    console.log(`storage: estimate on the test's InfluxDB: ${e.bytesPerPoint.toFixed(1)} bytes/point (since influxd started), ${e.rawGBPerDay.toFixed(1)} GB/day raw for 1,000 agents`);
+    console.log(
+      `storage: estimate on the test's InfluxDB: ${e.bytesPerPoint.toFixed(1)} bytes/point (since influxd started), ${e.rawGBPerDay.toFixed(1)} GB/day raw for 1,000 agents`,
+    );
     expect(await main(['storage', 'estimate', '--config', configFile])).toBe(0);
   });
 });

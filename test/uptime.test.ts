@@ -41,7 +41,17 @@ describe('uptime checks through the collector', () => {
     expect(ping[0]!.average_response_ms).toBeGreaterThan(0);
 
     const http = await pipeline.waitFor(`SELECT * FROM http_response`, (r) => r.length > 0, 20_000);
-    expect(http[0]).toMatchObject({ host: 'web01', agency: 'so-tttt', site: 'dc1', server: `${base}/`, status_code: '200', result: 'success', result_code: 0, http_response_code: 200, response_string_match: 1 });
+    expect(http[0]).toMatchObject({
+      host: 'web01',
+      agency: 'so-tttt',
+      site: 'dc1',
+      server: `${base}/`,
+      status_code: '200',
+      result: 'success',
+      result_code: 0,
+      http_response_code: 200,
+      response_string_match: 1,
+    });
 
     const net = await pipeline.waitFor(`SELECT * FROM net_response`, (r) => r.length > 0, 20_000);
     expect(net[0]).toMatchObject({ host: 'web01', protocol: 'tcp', result: 'success', result_code: 0 });
@@ -49,7 +59,15 @@ describe('uptime checks through the collector', () => {
     // The baseline hash is stored by the first gather; a changed page is news on a later one.
     page = '<html>hacked</html>';
     const events = await pipeline.waitFor(`SELECT * FROM security_event WHERE "type" = 'possible_defacement'`, (r) => r.length > 0, 20_000);
-    expect(events[0]).toMatchObject({ host: 'web01', agency: 'so-tttt', site: 'dc1', severity: 'high', mitre: 'T1491.002', detector: 'http_response', url: `${base}/` });
+    expect(events[0]).toMatchObject({
+      host: 'web01',
+      agency: 'so-tttt',
+      site: 'dc1',
+      severity: 'high',
+      mitre: 'T1491.002',
+      detector: 'http_response',
+      url: `${base}/`,
+    });
     expect(events[0]!.old_hash).not.toBe(events[0]!.new_hash);
   }, 60_000);
 });

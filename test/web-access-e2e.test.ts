@@ -66,7 +66,12 @@ beforeAll(async () => {
       },
     },
   });
-  await p.addAgent({ name: 'portal01', agency: 'so-tttt', site: 'dc1', detectors: [{ type: 'web_access', paths: [join(dir, 'access.log')], poll_interval: '100ms' }] });
+  await p.addAgent({
+    name: 'portal01',
+    agency: 'so-tttt',
+    site: 'dc1',
+    detectors: [{ type: 'web_access', paths: [join(dir, 'access.log')], poll_interval: '100ms' }],
+  });
 }, 90_000);
 
 afterAll(async () => {

@@ -36,16 +36,18 @@ function hostQueries(): { title: string; query: string }[] {
 
 /** Grafana's interpolation, for one host of one agency and site. */
 function interpolate(q: string): string {
-  return q
-    .replaceAll('$timeFilter', 'time >= now() - 1h')
-    // The hidden policy variables, as Grafana resolves them for "last 1 hour": the raw
-    // (default) policy; test/dashboards.test.ts resolves them through their own queries.
-    .replaceAll('$events_rp', 'autogen')
-    .replaceAll('$rp', 'autogen')
-    .replaceAll('$__interval', '1s')
-    .replaceAll('$agency', 'win-agency')
-    .replaceAll('$site', 'win-site')
-    .replaceAll('$host', HOST);
+  return (
+    q
+      .replaceAll('$timeFilter', 'time >= now() - 1h')
+      // The hidden policy variables, as Grafana resolves them for "last 1 hour": the raw
+      // (default) policy; test/dashboards.test.ts resolves them through their own queries.
+      .replaceAll('$events_rp', 'autogen')
+      .replaceAll('$rp', 'autogen')
+      .replaceAll('$__interval', '1s')
+      .replaceAll('$agency', 'win-agency')
+      .replaceAll('$site', 'win-site')
+      .replaceAll('$host', HOST)
+  );
 }
 
 describe('a Windows host through the real pipeline', () => {
@@ -56,8 +58,14 @@ describe('a Windows host through the real pipeline', () => {
     dir = mkdtempSync(join(tmpdir(), 'canh-windows-'));
     const typeperf = join(dir, 'typeperf');
     const powershell = join(dir, 'powershell');
-    writeFileSync(typeperf, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" "${join(testdata, 'composed-server-en.csv')}" "$@"\n`);
-    writeFileSync(powershell, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" --names "${join(testdata, 'composed-names-en-US.txt')}" "$@"\n`);
+    writeFileSync(
+      typeperf,
+      `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" "${join(testdata, 'composed-server-en.csv')}" "$@"\n`,
+    );
+    writeFileSync(
+      powershell,
+      `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'test/helpers/typeperf-replay.ts')}" --names "${join(testdata, 'composed-names-en-US.txt')}" "$@"\n`,
+    );
     chmodSync(typeperf, 0o755);
     chmodSync(powershell, 0o755);
     p = await startPipeline();
@@ -81,7 +89,11 @@ describe('a Windows host through the real pipeline', () => {
     const cpu = await p.query(`SELECT last("usage_idle") AS "idle", last("usage_user") AS "usr" FROM "cpu" WHERE "host" = '${HOST}' AND "cpu" = 'cpu-total'`);
     expect(cpu[0]!.idle).toBeGreaterThan(60);
     // Rates need two samples of an adapter: wait for them.
-    const net = await p.waitFor(`SELECT last("bytes_recv_rate") AS rate, last("bytes_recv") AS total FROM "net" WHERE "host" = '${HOST}' GROUP BY "interface"`, (rows) => rows.some((r) => typeof r.rate === 'number'), 30_000);
+    const net = await p.waitFor(
+      `SELECT last("bytes_recv_rate") AS rate, last("bytes_recv") AS total FROM "net" WHERE "host" = '${HOST}' GROUP BY "interface"`,
+      (rows) => rows.some((r) => typeof r.rate === 'number'),
+      30_000,
+    );
     const interfaces = net.map((r) => r.interface);
     expect(interfaces).toContain('Intel[R] 82574L Gigabit Network Connection');
     expect(interfaces.some((i) => /isatap|Teredo|Hyper-V Virtual/.test(String(i)))).toBe(false);
@@ -118,7 +130,10 @@ describe('a Windows host through the real pipeline', () => {
 
   it('`canh-agent check` prints the Windows host inputs in line protocol', async () => {
     const cfg = parseConfig(
-      { collector: { url: 'ws://127.0.0.1:9/v1/agent', token: 't' }, agent: { hostname: HOST, state_dir: join(dir, 'check'), windows_counters: { typeperf: join(dir, 'typeperf'), powershell: join(dir, 'powershell') } } },
+      {
+        collector: { url: 'ws://127.0.0.1:9/v1/agent', token: 't' },
+        agent: { hostname: HOST, state_dir: join(dir, 'check'), windows_counters: { typeperf: join(dir, 'typeperf'), powershell: join(dir, 'powershell') } },
+      },
       { env: {}, platform: 'win32' },
     );
     // No inputs listed: Windows's defaults, the eight host inputs (not kernel, which is Linux's).
@@ -126,13 +141,24 @@ describe('a Windows host through the real pipeline', () => {
     const out: string[] = [];
     const errors = await runCheck(cfg, pino({ level: 'silent' }), (l) => out.push(l), { platform: 'win32', secondPassMs: 0 });
     expect(errors).toBe(0);
-    for (const m of HOST_INPUTS) expect(out.some((l) => l.startsWith(`${m},`) || l.startsWith(`${m} `)), m).toBe(true);
+    for (const m of HOST_INPUTS)
+      expect(
+        out.some((l) => l.startsWith(`${m},`) || l.startsWith(`${m} `)),
+        m,
+      ).toBe(true);
     expect(out.find((l) => l.startsWith('net,'))).toMatch(/bytes_recv_rate=/);
   }, 120_000);
 
   it('`canh-agent check` without a working typeperf says so for every input, with its code, and does not hang', async () => {
     const cfg = parseConfig(
-      { collector: { url: 'ws://127.0.0.1:9/v1/agent', token: 't' }, agent: { hostname: HOST, state_dir: join(dir, 'check2'), windows_counters: { typeperf: join(dir, 'no-such-typeperf'), powershell: join(dir, 'powershell') } } },
+      {
+        collector: { url: 'ws://127.0.0.1:9/v1/agent', token: 't' },
+        agent: {
+          hostname: HOST,
+          state_dir: join(dir, 'check2'),
+          windows_counters: { typeperf: join(dir, 'no-such-typeperf'), powershell: join(dir, 'powershell') },
+        },
+      },
       { env: {}, platform: 'win32' },
     );
     const out: string[] = [];

@@ -37,13 +37,22 @@ interface Running {
 function openSpool(a: AgentConfig['agent'], log: Logger): Spool {
   const dir = join(a.state_dir, 'spool');
   try {
-    const spool = new DiskSpool({ dir, maxBytes: a.spool_max_bytes, fsync: a.spool_fsync, fsyncIntervalMs: a.spool_fsync_interval, minFree: a.spool_min_free as MinFree, log: log.child({ component: 'spool' }) });
+    const spool = new DiskSpool({
+      dir,
+      maxBytes: a.spool_max_bytes,
+      fsync: a.spool_fsync,
+      fsyncIntervalMs: a.spool_fsync_interval,
+      minFree: a.spool_min_free as MinFree,
+      log: log.child({ component: 'spool' }),
+    });
     const r = spool.recovery;
     if (r.unacked || r.truncatedBytes) log.info({ ...r, dir }, 'spool recovered');
     return spool;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new CanhError('CANH_ERR_SPOOL_UNWRITABLE', `cannot open the spool in ${dir} (${code}): agent.state_dir must be a folder the agent can write`, { cause: err });
+    throw new CanhError('CANH_ERR_SPOOL_UNWRITABLE', `cannot open the spool in ${dir} (${code}): agent.state_dir must be a folder the agent can write`, {
+      cause: err,
+    });
   }
 }
 
@@ -72,10 +81,7 @@ export class Agent {
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
 
-  constructor(
-    config: AgentConfig,
-    deps: AgentDeps,
-  ) {
+  constructor(config: AgentConfig, deps: AgentDeps) {
     this.config = config;
     this.deps = deps;
     const a = config.agent;
@@ -123,14 +129,22 @@ export class Agent {
     };
     if (a.audit_file) {
       const file = a.audit_file;
-      const keysOf = (points: readonly Point[]) => points.map((p) => `${p.name}|${Object.entries(p.tags).sort().map(([k, v]) => `${k}=${v}`).join(',')}|${p.time}`);
+      const keysOf = (points: readonly Point[]) =>
+        points.map(
+          (p) =>
+            `${p.name}|${Object.entries(p.tags)
+              .sort()
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',')}|${p.time}`,
+        );
       // A debugging aid: on a full disk it may fail too, and must not stop the agent.
       const audit = (line: object) => {
         try {
           appendFileSync(file, `${JSON.stringify(line)}\n`);
         } catch (err) {
           this.auditErrors++;
-          if (this.auditErrors === 1) deps.log.warn({ err: (err as Error).message, file }, 'audit file not writable; audit lines are lost (counted in this process only)');
+          if (this.auditErrors === 1)
+            deps.log.warn({ err: (err as Error).message, file }, 'audit file not writable; audit lines are lost (counted in this process only)');
         }
       };
       this.batcher.onSpooled = (seq, points) => audit({ seq, points: keysOf(points) });
@@ -192,10 +206,19 @@ export class Agent {
       const log = this.deps.log.child({ input: entry.type });
       const intervalMs = entry.interval ?? interval;
       const platform = this.deps.platform ?? process.platform;
-      if (platform === 'win32') this.perfCounters ??= createCounterSource({ ...a.windows_counters, intervalMs: interval, aligned: a.round_interval, log: this.deps.log });
+      if (platform === 'win32')
+        this.perfCounters ??= createCounterSource({ ...a.windows_counters, intervalMs: interval, aligned: a.round_interval, log: this.deps.log });
       const ctx =
         this.deps.context?.(a.state_dir) ??
-        createContext({ stateDir: a.state_dir, hostname: a.hostname, log, intervalMs, alignedGathers: a.round_interval, platform, ...(this.perfCounters ? { perfCounters: this.perfCounters } : {}) });
+        createContext({
+          stateDir: a.state_dir,
+          hostname: a.hostname,
+          log,
+          intervalMs,
+          alignedGathers: a.round_interval,
+          platform,
+          ...(this.perfCounters ? { perfCounters: this.perfCounters } : {}),
+        });
       const input = entry.definition.create(entry.options, ctx);
       const running: Running = { entry, input };
       this.running.push(running);
@@ -351,7 +374,25 @@ export class Agent {
       },
       {
         time: at,
-        int: ['spool_batches', 'spool_bytes', 'dropped_points', 'dropped_events', 'dropped_unacked_points', 'dropped_points_disk_full', 'dropped_events_disk_full', 'spool_disk_full', 'gather_errors', 'skipped_gathers', 'clock_step', 'clock_steps', 'bad_acks', 'invalid_frames', 'unparsed_lines', 'rss_bytes', 'counter_source_restarts'],
+        int: [
+          'spool_batches',
+          'spool_bytes',
+          'dropped_points',
+          'dropped_events',
+          'dropped_unacked_points',
+          'dropped_points_disk_full',
+          'dropped_events_disk_full',
+          'spool_disk_full',
+          'gather_errors',
+          'skipped_gathers',
+          'clock_step',
+          'clock_steps',
+          'bad_acks',
+          'invalid_frames',
+          'unparsed_lines',
+          'rss_bytes',
+          'counter_source_restarts',
+        ],
       },
     );
   }
@@ -381,7 +422,8 @@ export class Agent {
     this.batcher.stop();
     await this.transport.stop();
     await this.spool.close();
-    if (this.batcher.lateAfterStop) this.deps.log.info({ points_and_events: this.batcher.lateAfterStop }, 'measured after stop began, not kept (the agent was stopping)');
+    if (this.batcher.lateAfterStop)
+      this.deps.log.info({ points_and_events: this.batcher.lateAfterStop }, 'measured after stop began, not kept (the agent was stopping)');
     this.stateLock?.release();
   }
 }

@@ -54,11 +54,27 @@ describe('batcher', () => {
   });
   it('events fill in detector and time', () => {
     const { spool, b } = setup();
-    b.accumulator('auth_log').addEvent({ type: 'brute_force', severity: 'high', message: 'm', evidence: { src_ip: '203.0.113.7' }, count: 7, mitre: 'T1110.001' });
+    b.accumulator('auth_log').addEvent({
+      type: 'brute_force',
+      severity: 'high',
+      message: 'm',
+      evidence: { src_ip: '203.0.113.7' },
+      count: 7,
+      mitre: 'T1110.001',
+    });
     b.flush();
     const msg = decodeAgentMessage(spool.after(0, 1)[0]!.frame);
     if (msg.type !== 'batch') throw new Error('not a batch');
-    expect(msg.events[0]).toEqual({ time: 1000, detector: 'auth_log', type: 'brute_force', severity: 'high', message: 'm', evidence: { src_ip: '203.0.113.7' }, count: 7, mitre: 'T1110.001' });
+    expect(msg.events[0]).toEqual({
+      time: 1000,
+      detector: 'auth_log',
+      type: 'brute_force',
+      severity: 'high',
+      message: 'm',
+      evidence: { src_ip: '203.0.113.7' },
+      count: 7,
+      mitre: 'T1110.001',
+    });
   });
   it('keeps batches under the message size limit', () => {
     const { spool, b } = setup(1_000_000, 2000);

@@ -44,10 +44,7 @@ export class Batcher {
   private readonly spool: Spool;
   private readonly opts: BatcherOptions;
 
-  constructor(
-    spool: Spool,
-    opts: BatcherOptions,
-  ) {
+  constructor(spool: Spool, opts: BatcherOptions) {
     this.spool = spool;
     this.opts = opts;
     this.now = opts.now ?? Date.now;

@@ -40,14 +40,21 @@ async function checkEntries(
   // Every input is created before the first gathers: on Windows each says then which
   // counters it wants, and the one typeperf starts with all of them (not once per input).
   const created = entries.map((entry) => {
-    const ctx = createContext({ stateDir: config.agent.state_dir, hostname: config.agent.hostname, log: log.child({ input: entry.type }), platform, ...(perfCounters ? { perfCounters } : {}) });
+    const ctx = createContext({
+      stateDir: config.agent.state_dir,
+      hostname: config.agent.hostname,
+      log: log.child({ input: entry.type }),
+      platform,
+      ...(perfCounters ? { perfCounters } : {}),
+    });
     return { entry, input: entry.definition.create(entry.options, ctx) };
   });
   for (const { entry, input } of created) {
     if (!input.gather) continue;
     const points: Point[] = [];
     const acc: Accumulator = {
-      addPoint: (name, tags, fields, o) => points.push({ name, tags: { ...tags, ...entry.tags }, fields, time: o?.time ?? Date.now(), ...(o?.int ? { int: [...o.int] } : {}) }),
+      addPoint: (name, tags, fields, o) =>
+        points.push({ name, tags: { ...tags, ...entry.tags }, fields, time: o?.time ?? Date.now(), ...(o?.int ? { int: [...o.int] } : {}) }),
       addEvent: (e) => out(`# event ${JSON.stringify(e)}`),
     };
     try {

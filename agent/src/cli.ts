@@ -102,13 +102,21 @@ async function detectCommand(detector: string, values: { file?: string; set?: st
     if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
   };
   const { runDetect } = await import('./detect.ts');
-  const rc = await runDetect(detector, { file: values.file, set: values.set }, Object.assign((l: string) => void buf.push(l), { drain }));
+  const rc = await runDetect(
+    detector,
+    { file: values.file, set: values.set },
+    Object.assign((l: string) => void buf.push(l), { drain }),
+  );
   await drain();
   return rc;
 }
 
 /** `run`: the agent until SIGINT or SIGTERM. Another agent on this state_dir, or a spool that cannot be opened, is a CanhError. */
-async function runAgent(config: AgentConfig, log: Logger, parseCentral: (typeof import('./validate-child.ts'))['parseCentralInChild'] | undefined): Promise<number> {
+async function runAgent(
+  config: AgentConfig,
+  log: Logger,
+  parseCentral: (typeof import('./validate-child.ts'))['parseCentralInChild'] | undefined,
+): Promise<number> {
   const { Agent } = await import('./agent.ts');
   const agent = new Agent(config, { log, ...(parseCentral ? { parseCentral } : {}) });
   await agent.start();
@@ -129,7 +137,9 @@ if (import.meta.main) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`canh-agent: ${err instanceof CanhError && err.code === 'CANH_ERR_CONFIG_INVALID' ? err.message : ((err as Error).stack ?? String(err))}\n`);
+      process.stderr.write(
+        `canh-agent: ${err instanceof CanhError && err.code === 'CANH_ERR_CONFIG_INVALID' ? err.message : ((err as Error).stack ?? String(err))}\n`,
+      );
       process.exitCode = 1;
     },
   );

@@ -32,12 +32,16 @@ describe('agent config', () => {
     expect(c.collector.resolvedToken).toBe('canh_x');
   });
   it('runs the default host inputs of its platform when no inputs are listed (Windows: no kernel)', () => {
-    const doc = "collector:\n  url: ws://127.0.0.1:1/v1/agent\n  token: t\n";
+    const doc = 'collector:\n  url: ws://127.0.0.1:1/v1/agent\n  token: t\n';
     const linux = parseConfigText(doc, { env: {}, platform: 'linux' }).inputs.map((e) => e.type);
     const windows = parseConfigText(doc, { env: {}, platform: 'win32' }).inputs.map((e) => e.type);
     expect(linux).toContain('kernel');
     expect(windows.sort()).toEqual(['cpu', 'disk', 'diskio', 'mem', 'net', 'processes', 'swap', 'system']);
-    expect(parseConfigText(doc, { env: {}, platform: 'win32' }).agent.windows_counters).toEqual({ typeperf: 'typeperf', powershell: 'powershell', refresh_interval: 3_600_000 });
+    expect(parseConfigText(doc, { env: {}, platform: 'win32' }).agent.windows_counters).toEqual({
+      typeperf: 'typeperf',
+      powershell: 'powershell',
+      refresh_interval: 3_600_000,
+    });
   });
   it('CANH_AGENT_TOKEN wins over the file', () => {
     expect(parseConfigText(good, { env: { CANH_AGENT_TOKEN: 'from-env' } }).collector.resolvedToken).toBe('from-env');
@@ -60,7 +64,9 @@ describe('agent config', () => {
     expect(problems(good.replace('  token: canh_x\n', ''))).toEqual(['collector: no token (set collector.token_file, collector.token, or CANH_AGENT_TOKEN)']);
   });
   it('reports an unreadable token file', () => {
-    expect(problems(good.replace('token: canh_x', 'token_file: /nonexistent/token'))).toEqual(['collector.token_file: cannot read /nonexistent/token (ENOENT)']);
+    expect(problems(good.replace('token: canh_x', 'token_file: /nonexistent/token'))).toEqual([
+      'collector.token_file: cannot read /nonexistent/token (ENOENT)',
+    ]);
   });
   it('refuses a non-websocket URL', () => {
     expect(problems(good.replace('wss://', 'http://'))).toEqual(['collector.url: must start with ws:// or wss://']);
@@ -71,10 +77,18 @@ describe('agent config', () => {
     expect(parseConfigText(two, { env: {} }).collector.collectorUrls).toEqual(['wss://c1.example.gov.vn/v1/agent', 'wss://c2.example.gov.vn/v1/agent']);
   });
   it('refuses url and urls together, neither, a collector listed twice and a bad entry, naming its index', () => {
-    expect(problems(good.replace('  token: canh_x', '  urls: [wss://c2.example.gov.vn/v1/agent]\n  token: canh_x'))).toEqual(['collector: set url or urls, not both']);
-    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent\n', ''))).toEqual(['collector.url: required (or collector.urls, a list of collectors)']);
-    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent', '  urls: [ws://a:1/v1/agent, ws://a:1/v1/agent]'))).toEqual(['collector.urls: lists a collector twice']);
-    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent', '  urls: [ws://a:1/v1/agent, http://b/]'))).toEqual(['collector.urls[1]: must start with ws:// or wss://']);
+    expect(problems(good.replace('  token: canh_x', '  urls: [wss://c2.example.gov.vn/v1/agent]\n  token: canh_x'))).toEqual([
+      'collector: set url or urls, not both',
+    ]);
+    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent\n', ''))).toEqual([
+      'collector.url: required (or collector.urls, a list of collectors)',
+    ]);
+    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent', '  urls: [ws://a:1/v1/agent, ws://a:1/v1/agent]'))).toEqual([
+      'collector.urls: lists a collector twice',
+    ]);
+    expect(problems(good.replace('  url: wss://collector.example.gov.vn/v1/agent', '  urls: [ws://a:1/v1/agent, http://b/]'))).toEqual([
+      'collector.urls[1]: must start with ws:// or wss://',
+    ]);
   });
   it('reports YAML syntax errors with line and column', () => {
     expect(problems('collector:\n  url: [unclosed\n')[0]).toMatch(/^line \d+, column \d+: /);

@@ -49,13 +49,20 @@ export const AgentSchema = z
     flush_interval: duration({ min: 50 }).default(1000),
     /** ...or as soon as it holds this many points. */
     batch_size: z.number().int().min(1).max(50_000).default(1000),
-    hostname: z.string().min(1).default(() => hostname()),
+    hostname: z
+      .string()
+      .min(1)
+      .default(() => hostname()),
     state_dir: z.string().min(1).default('/var/lib/canh-agent'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     /** Largest message the collector accepts; batches are split below it. */
     max_message_bytes: z.number().int().min(1024).default(DEFAULT_MAX_MESSAGE_BYTES),
     /** Bound of the unacknowledged-batch queue (the spool). Oldest data goes first when full. */
-    spool_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+    spool_max_bytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(256 * 1024 * 1024),
     /** fsync policy of the on-disk spool: every batch before it is sent, batches still unacked after spool_fsync_interval (docs/delivery.md), or none. */
     spool_fsync: z.enum(['always', 'interval', 'never']).default('interval'),
     /** How long a batch may stay unacked and unsynced under spool_fsync: interval. */
@@ -114,13 +121,7 @@ export class ConfigError extends CanhError {
   }
 }
 
-
-function parseEntries(
-  raw: unknown,
-  key: 'inputs' | 'detectors',
-  find: (n: string) => InputDefinition | undefined,
-  problems: string[],
-): InputEntry[] {
+function parseEntries(raw: unknown, key: 'inputs' | 'detectors', find: (n: string) => InputDefinition | undefined, problems: string[]): InputEntry[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
     problems.push(`${key}: must be a list (each entry "- type: <name>")`);
@@ -182,7 +183,8 @@ export interface CentralConfig {
  */
 export function parseCentralConfig(doc: unknown): CentralConfig {
   const problems: string[] = [];
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(['(root): central config must be a mapping with inputs, detectors and/or agent']);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new ConfigError(['(root): central config must be a mapping with inputs, detectors and/or agent']);
   const { agent, inputs, detectors, ...rest } = doc as Record<string, unknown>;
   for (const k of Object.keys(rest)) problems.push(`${k}: unknown key (central config holds agent, inputs, detectors)`);
   const a = CentralAgentSchema.safeParse(agent ?? {});

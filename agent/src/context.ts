@@ -111,8 +111,14 @@ export function startProcess(
     ended = true;
     onExit(code, signal, error);
   };
-  child.stdout.setEncoding('utf8').on('data', lineSplitter((l) => onLine(l, 'stdout')));
-  child.stderr.setEncoding('utf8').on('data', lineSplitter((l) => onLine(l, 'stderr')));
+  child.stdout.setEncoding('utf8').on(
+    'data',
+    lineSplitter((l) => onLine(l, 'stdout')),
+  );
+  child.stderr.setEncoding('utf8').on(
+    'data',
+    lineSplitter((l) => onLine(l, 'stderr')),
+  );
   child.on('error', (err) => end(null, null, err.message));
   child.on('close', (code, signal) => end(code, signal));
   return {

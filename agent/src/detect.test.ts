@@ -8,8 +8,16 @@ import { describe, expect, it } from 'vitest';
 const repo = resolve(import.meta.dirname, '../..');
 const fixtures = join(repo, 'agent', 'src', 'detectors', 'auth_log', 'testdata', 'third-party');
 const cli = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [join(repo, 'agent/src/cli.ts'), ...args], { input, encoding: 'utf8', env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' } });
-const jsonLines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  spawnSync(process.execPath, [join(repo, 'agent/src/cli.ts'), ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' },
+  });
+const jsonLines = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('canh-agent detect', () => {
   it('auth_log --file: recognised lines with numbers, then events, then a summary', () => {
@@ -19,8 +27,22 @@ describe('canh-agent detect', () => {
     const out = jsonLines(r.stdout);
     // The zone the log's zone-less times are read in and where it came from, and the mode.
     expect(out[0]).toEqual({ detector: 'auth_log', timezone: expect.any(String), timezone_from: expect.any(String), mode: 'normal' });
-    expect(out.find((o) => o.line === 4)).toMatchObject({ line: 4, kind: 'auth_failure', user: 'root', src: '116.31.116.24', port: 29160, method: 'password', service: 'ssh', counts: true });
-    expect(out.filter((o) => o.event).map((o) => (o.event as { type: string }).type).sort()).toEqual(['account_created', 'group_created', 'sudo_not_allowed']);
+    expect(out.find((o) => o.line === 4)).toMatchObject({
+      line: 4,
+      kind: 'auth_failure',
+      user: 'root',
+      src: '116.31.116.24',
+      port: 29160,
+      method: 'password',
+      service: 'ssh',
+      counts: true,
+    });
+    expect(
+      out
+        .filter((o) => o.event)
+        .map((o) => (o.event as { type: string }).type)
+        .sort(),
+    ).toEqual(['account_created', 'group_created', 'sudo_not_allowed']);
     expect(out.at(-1)).toEqual({ summary: { lines: 10, recognised: 10, unrecognised: 0, events: 3 } });
   });
 
@@ -43,7 +65,10 @@ describe('canh-agent detect', () => {
     const deadline = Date.now() + 60_000;
     while (!out.includes('"line":2000') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(out).toContain('"line":2000');
-    const first = out.split('\n').slice(0, 2).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const first = out
+      .split('\n')
+      .slice(0, 2)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(first[0]).toEqual({ detector: 'auth_log', timezone: 'UTC', timezone_from: 'config', mode: 'aggressive' });
     // In aggressive mode a pre-auth disconnect counts (normal mode would say counts: false).
     expect(first[1]).toMatchObject({ line: 1, kind: 'disconnect', src: '192.0.2.1', counts: true, level: 'ddos' });

@@ -22,7 +22,10 @@ async function readInput(file: string | undefined, stdin: NodeJS.ReadableStream)
     try {
       return await readFile(file, 'utf8');
     } catch (err) {
-      throw new CanhError('CANH_ERR_DETECT_UNREADABLE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`);
+      throw new CanhError(
+        'CANH_ERR_DETECT_UNREADABLE',
+        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`,
+      );
     }
   }
   const chunks: Buffer[] = [];
@@ -74,7 +77,10 @@ async function openLines(file: string | undefined, stdin: NodeJS.ReadableStream)
     try {
       input = (await open(file, 'r')).createReadStream({ highWaterMark: 1024 * 1024 });
     } catch (err) {
-      throw new CanhError('CANH_ERR_DETECT_UNREADABLE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`);
+      throw new CanhError(
+        'CANH_ERR_DETECT_UNREADABLE',
+        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`,
+      );
     }
   }
   return lineBatches(input);
@@ -94,7 +100,15 @@ export function parseSettings(sets: readonly string[]): Record<string, unknown> 
   return out;
 }
 
-function options<T>(def: { name: string; config: { strict(): { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } } } }, settings: Record<string, unknown>): T {
+function options<T>(
+  def: {
+    name: string;
+    config: {
+      strict(): { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } };
+    };
+  },
+  settings: Record<string, unknown>,
+): T {
   const r = def.config.strict().safeParse(settings);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(options)'}: ${i.message}`).join('; ');
@@ -129,7 +143,26 @@ export async function runDetect(
     out(JSON.stringify({ detector: 'auth_log', timezone: rp.pipeline.zone, timezone_from: zoneFrom, mode: rp.pipeline.mode }));
     // One object shape for every verdict (V8 serialises it on its fast path).
     const rec = (line: number, x: AuthRecord, committed?: true) =>
-      JSON.stringify({ line, committed, kind: x.kind, program: x.program, pid: x.pid, time: iso(x.time), user: x.user, src: x.src, port: x.port, service: x.service, method: x.method, invalid_user: x.invalidUser || undefined, target: x.target, detail: x.detail, level: x.level, counts: x.counts, held: x.deferred || undefined, repeat: x.repeat > 1 ? x.repeat : undefined });
+      JSON.stringify({
+        line,
+        committed,
+        kind: x.kind,
+        program: x.program,
+        pid: x.pid,
+        time: iso(x.time),
+        user: x.user,
+        src: x.src,
+        port: x.port,
+        service: x.service,
+        method: x.method,
+        invalid_user: x.invalidUser || undefined,
+        target: x.target,
+        detail: x.detail,
+        level: x.level,
+        counts: x.counts,
+        held: x.deferred || undefined,
+        repeat: x.repeat > 1 ? x.repeat : undefined,
+      });
     const ev = (e: { time: number }) => JSON.stringify({ event: { ...e, time: iso(e.time) } });
     let n = 0;
     let recognised = 0;
@@ -163,7 +196,19 @@ export async function runDetect(
     const cfg = options(windowsEventlog, settings);
     const text = await readInput(opts.file, stdin);
     const r = replayWindowsEvents(text, cfg);
-    for (const x of r.records) out(JSON.stringify({ record_id: x.recordId, event_id: x.eventId, time: iso(x.time), kind: x.kind, user: x.user, src: x.src, logon_type: x.logonType, detail: x.detail }));
+    for (const x of r.records)
+      out(
+        JSON.stringify({
+          record_id: x.recordId,
+          event_id: x.eventId,
+          time: iso(x.time),
+          kind: x.kind,
+          user: x.user,
+          src: x.src,
+          logon_type: x.logonType,
+          detail: x.detail,
+        }),
+      );
     for (const p of r.problems) out(JSON.stringify({ problem: p }));
     for (const e of r.events) out(JSON.stringify({ event: { ...e, time: iso(e.time) } }));
     out(JSON.stringify({ summary: { events_read: r.read, recognised: r.records.length, events: r.events.length } }));
@@ -174,7 +219,12 @@ export async function runDetect(
 }
 
 /** web_access streams its input: an access log of a busy portal is large. */
-async function detectWebAccess(file: string | undefined, settings: Record<string, unknown>, out: (line: string) => void, stdin: NodeJS.ReadableStream): Promise<number> {
+async function detectWebAccess(
+  file: string | undefined,
+  settings: Record<string, unknown>,
+  out: (line: string) => void,
+  stdin: NodeJS.ReadableStream,
+): Promise<number> {
   const { default: webAccess } = await import('./detectors/web_access/index.ts');
   const { replayWebStream } = await import('./detectors/web_access/replay.ts');
   const cfg = options(webAccess, settings);
@@ -184,14 +234,18 @@ async function detectWebAccess(file: string | undefined, settings: Record<string
       const fh = await open(file, 'r');
       input = fh.createReadStream({ encoding: 'utf8' });
     } catch (err) {
-      throw new CanhError('CANH_ERR_DETECT_UNREADABLE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`);
+      throw new CanhError(
+        'CANH_ERR_DETECT_UNREADABLE',
+        `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a readable log file, or "-" for standard input`,
+      );
     }
   } else input = stdin as Readable;
   const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
   out(JSON.stringify({ settings: { format: cfg.format, trusted_proxies: cfg.trusted_proxies } }));
   const s = await replayWebStream(input, cfg, {
     request(line, r, families) {
-      if (families.length) out(JSON.stringify({ line, time: iso(r.time), src: r.remote, method: r.method, path: r.path.slice(0, 512), status: r.status, families }));
+      if (families.length)
+        out(JSON.stringify({ line, time: iso(r.time), src: r.remote, method: r.method, path: r.path.slice(0, 512), status: r.status, families }));
     },
     event(e) {
       out(JSON.stringify({ event: { ...e, time: iso(e.time) } }));

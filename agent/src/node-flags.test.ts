@@ -6,7 +6,11 @@ import { AGENT_NODE_FLAGS } from './node-flags.ts';
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.includes('testing') ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? sources(join(dir, e.name))
+      : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.includes('testing')
+        ? [join(dir, e.name)]
+        : [],
   );
 }
 

@@ -20,4 +20,9 @@
 //                            1.89/2.02 CPU ms per cycle, RSS max +0.1 MiB)
 // --lite-mode also leaves out WebAssembly, and so fetch (undici's HTTP parser is wasm):
 // the agent uses node:http/https, and node-flags.test.ts fails if its code calls fetch.
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--lite-mode', '--no-flush-bytecode', '--invocation-count-for-feedback-allocation=2'];
+export const AGENT_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=1',
+  '--lite-mode',
+  '--no-flush-bytecode',
+  '--invocation-count-for-feedback-allocation=2',
+];

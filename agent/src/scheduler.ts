@@ -84,10 +84,13 @@ export class Scheduler {
       if (this.stopped || this.removed.has(key)) return;
       const next = Math.max(this.clock.mono(), last) + job.intervalMs;
       last = next;
-      const t = setTimeout(() => {
-        schedule();
-        void this.fire(key, job, this.now());
-      }, Math.max(0, next - this.clock.mono()));
+      const t = setTimeout(
+        () => {
+          schedule();
+          void this.fire(key, job, this.now());
+        },
+        Math.max(0, next - this.clock.mono()),
+      );
       this.timers.set(key, t);
     };
     schedule();
@@ -105,10 +108,13 @@ export class Scheduler {
     const now = g.last > wall && g.last - wall <= earlySlack(g.intervalMs) ? g.last : wall;
     const next = Math.ceil((now + 1) / g.intervalMs) * g.intervalMs;
     g.last = next;
-    g.timer = setTimeout(() => {
-      this.scheduleGroup(g);
-      for (const [key, job] of g.jobs) void this.fire(key, job, next);
-    }, Math.max(0, next - this.now()));
+    g.timer = setTimeout(
+      () => {
+        this.scheduleGroup(g);
+        for (const [key, job] of g.jobs) void this.fire(key, job, next);
+      },
+      Math.max(0, next - this.now()),
+    );
   }
 
   /** Stop scheduling a job (a gather in progress finishes). */

@@ -18,13 +18,18 @@ function agentConfig(dir: string): string {
   const file = join(dir, 'agent.yaml');
   writeFileSync(join(dir, 'token'), 'x'.repeat(32));
   // No collector listens on port 9: the agent keeps measuring and retrying, which is all this needs.
-  writeFileSync(file, `collector:\n  url: ws://127.0.0.1:9/v1/agent\n  token_file: ${join(dir, 'token')}\nagent:\n  state_dir: ${join(dir, 'state')}\n  interval: 1s\ninputs:\n  - type: mem\n`);
+  writeFileSync(
+    file,
+    `collector:\n  url: ws://127.0.0.1:9/v1/agent\n  token_file: ${join(dir, 'token')}\nagent:\n  state_dir: ${join(dir, 'state')}\n  interval: 1s\ninputs:\n  - type: mem\n`,
+  );
   return file;
 }
 
 function runToEnd(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+    execFile(process.execPath, args, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
   });
 }
 

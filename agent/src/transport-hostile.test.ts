@@ -52,7 +52,10 @@ afterEach(async () => {
  * A collector that stores and acks each batch, except that on its first `lyingConnections`
  * connections `lie(seq)` is sent after the first batch: an ack the agent must not believe.
  */
-async function collector(opts: { lyingConnections: number; lie: (seq: number, ws: WebSocket) => void | 'then store it' }): Promise<{ seen: Seen; url: string }> {
+async function collector(opts: {
+  lyingConnections: number;
+  lie: (seq: number, ws: WebSocket) => void | 'then store it';
+}): Promise<{ seen: Seen; url: string }> {
   const seen: Seen = { connections: 0, closeCodes: [], stored: new Set() };
   wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss!.once('listening', r));
@@ -78,7 +81,11 @@ async function collector(opts: { lyingConnections: number; lie: (seq: number, ws
 }
 
 function start(url: string, spool: MemorySpool, log = pino({ level: 'silent' })): Transport {
-  transport = new Transport({ url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2 }, spool, log);
+  transport = new Transport(
+    { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2 },
+    spool,
+    log,
+  );
   transport.start();
   return transport;
 }

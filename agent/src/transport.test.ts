@@ -20,7 +20,15 @@ describe('quickAck', () => {
     }
   });
   it('leaves everything else to the full decoder', () => {
-    for (const text of ['{"type":"ack","seq":-1}', '{"type":"ack","seq":1.5}', '{"type":"ack","seq":1,"x":1}', '{"seq":1,"type":"ack"}', '{"type":"error","seq":1}', ' {"type":"ack","seq":1}', '{"type":"ack","seq":1234567890123456}']) {
+    for (const text of [
+      '{"type":"ack","seq":-1}',
+      '{"type":"ack","seq":1.5}',
+      '{"type":"ack","seq":1,"x":1}',
+      '{"seq":1,"type":"ack"}',
+      '{"type":"error","seq":1}',
+      ' {"type":"ack","seq":1}',
+      '{"type":"ack","seq":1234567890123456}',
+    ]) {
       expect(quickAck(Buffer.from(text))).toBeUndefined();
     }
   });
@@ -69,7 +77,18 @@ describe.each([
     });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
     transport = new Transport(
-      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 200, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2, livenessByOwner: byOwner, readAtTicks: atTicks },
+      {
+        url,
+        token: 't',
+        hostname: 'h',
+        agentVersion: 'test',
+        pingIntervalMs: 200,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 100,
+        maxInFlight: 2,
+        livenessByOwner: byOwner,
+        readAtTicks: atTicks,
+      },
       new MemorySpool({ maxBytes: 1e6 }),
       pino({ level: 'silent' }),
     );
@@ -155,7 +174,17 @@ describe('transport: a backlog leaves in merged frames', () => {
     });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
     transport = new Transport(
-      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2, maxBatchPoints: 100 },
+      {
+        url,
+        token: 't',
+        hostname: 'h',
+        agentVersion: 'test',
+        pingIntervalMs: 10_000,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 100,
+        maxInFlight: 2,
+        maxBatchPoints: 100,
+      },
       spool,
       pino({ level: 'silent' }),
     );
@@ -172,7 +201,13 @@ describe('transport: a backlog leaves in merged frames', () => {
     const points: Point[] = [];
     for (let c = 0; c < cycles; c++) {
       for (let i = 0; i < 10; i++) {
-        const p: Point = { name: i < 5 ? 'cpu' : 'net', time: 1_700_000_000_000 + c * 10_000, tags: { n: String(i) }, fields: { v: c + i / 10, n: c }, int: ['n'] };
+        const p: Point = {
+          name: i < 5 ? 'cpu' : 'net',
+          time: 1_700_000_000_000 + c * 10_000,
+          tags: { n: String(i) },
+          fields: { v: c + i / 10, n: c },
+          int: ['n'],
+        };
         acc.addPoint(p.name, p.tags, p.fields, { time: p.time, int: p.int });
         points.push(p);
       }
@@ -265,7 +300,8 @@ describe.each([{ scheme: 'ws' }, { scheme: 'wss' }])('transport: acks read at ti
       seen.server.push(ws);
       ws.on('message', (data) => {
         const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
+        if (msg.type === 'hello')
+          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
         if (msg.type !== 'batch') return;
         ws.send(encode({ type: 'ack', seq: msg.seq }), () => seen.acksSent++);
       });
@@ -273,7 +309,19 @@ describe.each([{ scheme: 'ws' }, { scheme: 'wss' }])('transport: acks read at ti
     const spool = new MemorySpool({ maxBytes: 1e6 });
     const url = `${scheme}://127.0.0.1:${port}/v1/agent`;
     transport = new Transport(
-      { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 60_000, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight, livenessByOwner: true, readAtTicks: true, caFile },
+      {
+        url,
+        token: 't',
+        hostname: 'h',
+        agentVersion: 'test',
+        pingIntervalMs: 60_000,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 100,
+        maxInFlight,
+        livenessByOwner: true,
+        readAtTicks: true,
+        caFile,
+      },
       spool,
       pino({ level: 'silent' }),
     );
@@ -365,7 +413,8 @@ describe('transport: several collectors (collector.urls)', () => {
     wss.on('connection', (ws: WebSocket) => {
       ws.on('message', (data) => {
         const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
+        if (msg.type === 'hello')
+          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
         if (msg.type === 'batch') {
           acked.push(msg.seq);
           ws.send(encode({ type: 'ack', seq: msg.seq }));
@@ -391,7 +440,7 @@ describe('transport: several collectors (collector.urls)', () => {
     batcher.flush();
   }
   async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
-    for (const end = performance.now() + ms; performance.now() < end; ) {
+    for (const end = performance.now() + ms; performance.now() < end;) {
       if (cond()) return true;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -403,7 +452,17 @@ describe('transport: several collectors (collector.urls)', () => {
     const b = await collector();
     const { spool, batcher } = spoolWith(3);
     transport = new Transport(
-      { urls: [a.url, b.url], firstUrl: 0, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 },
+      {
+        urls: [a.url, b.url],
+        firstUrl: 0,
+        token: 't',
+        hostname: 'h',
+        agentVersion: 'test',
+        pingIntervalMs: 10_000,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 200,
+        maxInFlight: 2,
+      },
       spool,
       pino({ level: 'silent' }),
     );
@@ -429,7 +488,17 @@ describe('transport: several collectors (collector.urls)', () => {
     const good = await collector();
     const { spool } = spoolWith(2);
     transport = new Transport(
-      { urls: [refusing.url, good.url], firstUrl: 0, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 },
+      {
+        urls: [refusing.url, good.url],
+        firstUrl: 0,
+        token: 't',
+        hostname: 'h',
+        agentVersion: 'test',
+        pingIntervalMs: 10_000,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 200,
+        maxInFlight: 2,
+      },
       spool,
       pino({ level: 'silent' }),
     );
@@ -443,7 +512,11 @@ describe('transport: several collectors (collector.urls)', () => {
     const urls = ['ws://127.0.0.1:1/v1/agent', 'ws://127.0.0.1:2/v1/agent', 'ws://127.0.0.1:3/v1/agent'];
     const seen = new Set<string>();
     for (let i = 0; i < 60; i++) {
-      const t = new Transport({ urls, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 }, new MemorySpool({ maxBytes: 1e6 }), pino({ level: 'silent' }));
+      const t = new Transport(
+        { urls, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 },
+        new MemorySpool({ maxBytes: 1e6 }),
+        pino({ level: 'silent' }),
+      );
       seen.add(t.url);
     }
     expect(seen).toEqual(new Set(urls));

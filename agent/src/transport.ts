@@ -70,7 +70,9 @@ export interface TransportOptions {
 }
 
 /** The socket under a WebSocket (ws keeps it as `_socket`). */
-function socketOf(ws: WebSocket): { pause(): void; resume(): void; _handle?: { reading?: boolean; readStop?(): number; readStart?(): number } | null } | undefined {
+function socketOf(
+  ws: WebSocket,
+): { pause(): void; resume(): void; _handle?: { reading?: boolean; readStop?(): number; readStart?(): number } | null } | undefined {
   return (ws as unknown as { _socket?: ReturnType<typeof socketOf> })._socket;
 }
 
@@ -159,11 +161,7 @@ export class Transport {
   /** Changes of collector after a failed or lost connection, since start. */
   failovers = 0;
 
-  constructor(
-    opts: TransportOptions,
-    spool: Spool,
-    log: Logger,
-  ) {
+  constructor(opts: TransportOptions, spool: Spool, log: Logger) {
     this.opts = opts;
     this.spool = spool;
     this.log = log;
@@ -219,7 +217,10 @@ export class Transport {
     ws.on('unexpected-response', (_req, res) => {
       // 401 before the upgrade: the token is wrong or revoked. Keep retrying slowly (an
       // operator may re-enable the agent) but say clearly why.
-      this.log.error({ status: res.statusCode }, res.statusCode === 401 ? 'collector refused the token (HTTP 401): check collector.token_file' : 'collector refused the connection');
+      this.log.error(
+        { status: res.statusCode },
+        res.statusCode === 401 ? 'collector refused the token (HTTP 401): check collector.token_file' : 'collector refused the connection',
+      );
       res.resume();
       ws.terminate();
     });
@@ -328,7 +329,11 @@ export class Transport {
   private invalidFrame(reason: string): void {
     this.invalidFrames++;
     const { log, suppressed } = this.invalidLog.take();
-    if (log) this.log.warn({ code: 'CANH_ERR_PROTOCOL_INVALID_MESSAGE', reason, suppressed, total: this.invalidFrames }, 'invalid message from collector; ignoring it');
+    if (log)
+      this.log.warn(
+        { code: 'CANH_ERR_PROTOCOL_INVALID_MESSAGE', reason, suppressed, total: this.invalidFrames },
+        'invalid message from collector; ignoring it',
+      );
   }
 
   private onAck(ws: WebSocket, seq: number): void {
@@ -341,7 +346,14 @@ export class Transport {
       const { log, suppressed } = this.badAckLog.take();
       if (log) {
         this.log.warn(
-          { code: 'CANH_ERR_PROTOCOL_UNKNOWN_ACK', seq, sentUpTo: this.sentUpTo, inFlight: [...this.frames.keys()].slice(0, 8), total: this.badAcks, suppressed },
+          {
+            code: 'CANH_ERR_PROTOCOL_UNKNOWN_ACK',
+            seq,
+            sentUpTo: this.sentUpTo,
+            inFlight: [...this.frames.keys()].slice(0, 8),
+            total: this.badAcks,
+            suppressed,
+          },
           'collector acked a batch that is not in flight; closing the connection, the spool keeps every batch',
         );
       }

@@ -50,7 +50,12 @@ async function connect(store: string, caFile?: string): Promise<string> {
     execFile(
       process.execPath,
       ['--input-type=module', '-e', script, caFile ?? ''],
-      { cwd: import.meta.dirname, env: { ...process.env, SSL_CERT_FILE: store, SSL_CERT_DIR: emptyDir, NODE_EXTRA_CA_CERTS: '' }, encoding: 'utf8', timeout: 60_000 },
+      {
+        cwd: import.meta.dirname,
+        env: { ...process.env, SSL_CERT_FILE: store, SSL_CERT_DIR: emptyDir, NODE_EXTRA_CA_CERTS: '' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
       (_err, stdout, stderr) => resolve(stdout.trim() || stderr.trim()),
     );
   });

@@ -39,7 +39,10 @@ describe('config validated in a copy of the agent', () => {
   });
 
   it('fails with the same error, code and problems', () => {
-    const bad = file('bad.yaml', 'collector: { url: "http://x", token: t }\nagent: { interval: 7q }\ninputs:\n  - type: nope\n  - type: ping\n    urls: ["-x"]\n');
+    const bad = file(
+      'bad.yaml',
+      'collector: { url: "http://x", token: t }\nagent: { interval: 7q }\ninputs:\n  - type: nope\n  - type: ping\n    urls: ["-x"]\n',
+    );
     const want = thrown(() => loadConfig(bad)) as ConfigError;
     const got = thrown(() => loadConfigInChild(bad, program)) as ConfigError;
     expect(got).toBeInstanceOf(ConfigError);
@@ -48,7 +51,10 @@ describe('config validated in a copy of the agent', () => {
     expect((thrown(() => loadConfigInChild(yaml, program)) as Error).message).toBe((thrown(() => loadConfig(yaml)) as Error).message);
     const missing = join(dir, 'missing.yaml');
     const gone = thrown(() => loadConfigInChild(missing, program)) as ConfigError;
-    expect({ message: gone.message, code: gone.code }).toEqual({ message: (thrown(() => loadConfig(missing)) as Error).message, code: 'CANH_ERR_CONFIG_UNREADABLE' });
+    expect({ message: gone.message, code: gone.code }).toEqual({
+      message: (thrown(() => loadConfig(missing)) as Error).message,
+      code: 'CANH_ERR_CONFIG_UNREADABLE',
+    });
   });
 
   it('checks central configs the same way, without blocking', async () => {

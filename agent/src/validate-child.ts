@@ -118,7 +118,8 @@ export async function validateForRun(argv: readonly string[]): Promise<number> {
       answer = { ok: true, value: { ...rest, ...(inputs ? { inputs: plain(inputs) } : {}), ...(detectors ? { detectors: plain(detectors) } : {}) } };
     } else throw new Error(`${VALIDATE_FOR_RUN}: expected --config FILE or --central`);
   } catch (err) {
-    if (err instanceof ConfigError) answer = { ok: false, error: { kind: 'config', code: err.code, message: err.message, problems: err.problems, ...(file ? { file } : {}) } };
+    if (err instanceof ConfigError)
+      answer = { ok: false, error: { kind: 'config', code: err.code, message: err.message, problems: err.problems, ...(file ? { file } : {}) } };
     else if (err instanceof CanhError) answer = { ok: false, error: { kind: 'canh', code: err.code, message: err.message } };
     else answer = { ok: false, error: { kind: 'other', message: (err as Error).message } };
   }

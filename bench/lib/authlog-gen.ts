@@ -75,7 +75,9 @@ export function generate(path: string, lines: number): { attackers: Set<string> 
       } else if (b.service === 'postfix') {
         out.push(`${ts} srv postfix/smtpd[${p}]: warning: unknown[${b.ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6`);
       } else if (b.service === 'dovecot') {
-        out.push(`${ts} srv dovecot: imap-login: Aborted login (auth failed, 1 attempts in 2 secs): user=<${b.user}>, method=PLAIN, rip=${b.ip}, lip=192.0.2.1, TLS, session=<x${p}>`);
+        out.push(
+          `${ts} srv dovecot: imap-login: Aborted login (auth failed, 1 attempts in 2 secs): user=<${b.user}>, method=PLAIN, rip=${b.ip}, lip=192.0.2.1, TLS, session=<x${p}>`,
+        );
       } else {
         out.push(`${ts} srv vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=${b.user} rhost=${b.ip}`);
       }
@@ -97,4 +99,3 @@ export function generate(path: string, lines: number): { attackers: Set<string> 
   closeSync(fd);
   return { attackers };
 }
-

@@ -13,7 +13,18 @@ interface SeriesTemplate {
   int: string[];
 }
 
-const CPU_FIELDS = ['usage_user', 'usage_system', 'usage_idle', 'usage_nice', 'usage_iowait', 'usage_irq', 'usage_softirq', 'usage_steal', 'usage_guest', 'usage_guest_nice'];
+const CPU_FIELDS = [
+  'usage_user',
+  'usage_system',
+  'usage_idle',
+  'usage_nice',
+  'usage_iowait',
+  'usage_irq',
+  'usage_softirq',
+  'usage_steal',
+  'usage_guest',
+  'usage_guest_nice',
+];
 const DISK_FIELDS = ['total', 'free', 'used', 'used_percent', 'inodes_total', 'inodes_free', 'inodes_used'];
 const NET_FIELDS = ['bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv', 'err_in', 'err_out', 'drop_in', 'drop_out'];
 
@@ -22,18 +33,63 @@ export const HOST_SERIES: readonly SeriesTemplate[] = [
   { name: 'cpu', tags: { cpu: 'cpu-total' }, fields: CPU_FIELDS, int: [] },
   { name: 'cpu', tags: { cpu: 'cpu0' }, fields: CPU_FIELDS, int: [] },
   { name: 'cpu', tags: { cpu: 'cpu1' }, fields: CPU_FIELDS, int: [] },
-  { name: 'mem', tags: {}, fields: ['total', 'available', 'used', 'free', 'cached', 'buffered', 'used_percent', 'available_percent'], int: ['total', 'available', 'used', 'free', 'cached', 'buffered'] },
-  { name: 'disk', tags: { path: '/', device: 'vda1', fstype: 'ext4', mode: 'rw' }, fields: DISK_FIELDS, int: ['total', 'free', 'used', 'inodes_total', 'inodes_free', 'inodes_used'] },
-  { name: 'disk', tags: { path: '/boot', device: 'vda2', fstype: 'ext4', mode: 'rw' }, fields: DISK_FIELDS, int: ['total', 'free', 'used', 'inodes_total', 'inodes_free', 'inodes_used'] },
-  { name: 'disk', tags: { path: '/var', device: 'vdb1', fstype: 'xfs', mode: 'rw' }, fields: DISK_FIELDS, int: ['total', 'free', 'used', 'inodes_total', 'inodes_free', 'inodes_used'] },
+  {
+    name: 'mem',
+    tags: {},
+    fields: ['total', 'available', 'used', 'free', 'cached', 'buffered', 'used_percent', 'available_percent'],
+    int: ['total', 'available', 'used', 'free', 'cached', 'buffered'],
+  },
+  {
+    name: 'disk',
+    tags: { path: '/', device: 'vda1', fstype: 'ext4', mode: 'rw' },
+    fields: DISK_FIELDS,
+    int: ['total', 'free', 'used', 'inodes_total', 'inodes_free', 'inodes_used'],
+  },
+  {
+    name: 'disk',
+    tags: { path: '/boot', device: 'vda2', fstype: 'ext4', mode: 'rw' },
+    fields: DISK_FIELDS,
+    int: ['total', 'free', 'used', 'inodes_total', 'inodes_free', 'inodes_used'],
+  },
+  {
+    name: 'disk',
+    tags: { path: '/var', device: 'vdb1', fstype: 'xfs', mode: 'rw' },
+    fields: DISK_FIELDS,
+    int: ['total', 'free', 'used', 'inodes_total', 'inodes_free', 'inodes_used'],
+  },
   { name: 'system', tags: {}, fields: ['load1', 'load5', 'load15', 'n_cpus', 'n_users', 'uptime'], int: ['n_cpus', 'n_users', 'uptime'] },
   { name: 'net', tags: { interface: 'eth0' }, fields: NET_FIELDS, int: NET_FIELDS },
   { name: 'net', tags: { interface: 'eth1' }, fields: NET_FIELDS, int: NET_FIELDS },
-  { name: 'netstat', tags: {}, fields: ['tcp_established', 'tcp_listen', 'tcp_time_wait', 'udp_socket', 'tcp_close_wait'], int: ['tcp_established', 'tcp_listen', 'tcp_time_wait', 'udp_socket', 'tcp_close_wait'] },
-  { name: 'processes', tags: {}, fields: ['running', 'sleeping', 'zombies', 'total', 'total_threads'], int: ['running', 'sleeping', 'zombies', 'total', 'total_threads'] },
-  { name: 'kernel', tags: {}, fields: ['interrupts', 'context_switches', 'processes_forked', 'boot_time', 'entropy_avail'], int: ['interrupts', 'context_switches', 'processes_forked', 'boot_time', 'entropy_avail'] },
-  { name: 'ping', tags: { url: '10.0.0.1' }, fields: ['packets_transmitted', 'packets_received', 'percent_packet_loss', 'average_response_ms', 'result_code'], int: ['packets_transmitted', 'packets_received', 'result_code'] },
-  { name: 'ping', tags: { url: 'portal.gov.vn' }, fields: ['packets_transmitted', 'packets_received', 'percent_packet_loss', 'average_response_ms', 'result_code'], int: ['packets_transmitted', 'packets_received', 'result_code'] },
+  {
+    name: 'netstat',
+    tags: {},
+    fields: ['tcp_established', 'tcp_listen', 'tcp_time_wait', 'udp_socket', 'tcp_close_wait'],
+    int: ['tcp_established', 'tcp_listen', 'tcp_time_wait', 'udp_socket', 'tcp_close_wait'],
+  },
+  {
+    name: 'processes',
+    tags: {},
+    fields: ['running', 'sleeping', 'zombies', 'total', 'total_threads'],
+    int: ['running', 'sleeping', 'zombies', 'total', 'total_threads'],
+  },
+  {
+    name: 'kernel',
+    tags: {},
+    fields: ['interrupts', 'context_switches', 'processes_forked', 'boot_time', 'entropy_avail'],
+    int: ['interrupts', 'context_switches', 'processes_forked', 'boot_time', 'entropy_avail'],
+  },
+  {
+    name: 'ping',
+    tags: { url: '10.0.0.1' },
+    fields: ['packets_transmitted', 'packets_received', 'percent_packet_loss', 'average_response_ms', 'result_code'],
+    int: ['packets_transmitted', 'packets_received', 'result_code'],
+  },
+  {
+    name: 'ping',
+    tags: { url: 'portal.gov.vn' },
+    fields: ['packets_transmitted', 'packets_received', 'percent_packet_loss', 'average_response_ms', 'result_code'],
+    int: ['packets_transmitted', 'packets_received', 'result_code'],
+  },
 ];
 
 export const SERIES_PER_HOST = HOST_SERIES.length;

@@ -126,7 +126,9 @@ export function machine(): string {
   const model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
   let mem = '?';
   try {
-    const line = execFileSync('free', ['-h'], { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('Mem:'));
+    const line = execFileSync('free', ['-h'], { encoding: 'utf8' })
+      .split('\n')
+      .find((l) => l.startsWith('Mem:'));
     mem = line?.split(/\s+/)[1] ?? '?';
   } catch {
     // free missing
@@ -166,7 +168,13 @@ export function finish(bench: string, figures: string[], targets: Target[]): voi
   for (const t of targets) console.log(t.ok ? `MET    ${t.what}` : t.inconclusive ? `INCONCLUSIVE ${t.what}: ${t.inconclusive}` : `MISSED ${t.what}`);
   const missed = targets.filter((t) => !t.ok && !t.inconclusive).length;
   const inconclusive = targets.filter((t) => !t.ok && t.inconclusive).length;
-  console.log(missed ? `RESULT ${bench}: ${missed} target(s) missed` : inconclusive ? `RESULT ${bench}: inconclusive (${inconclusive} target(s) not measurable on this run)` : `RESULT ${bench}: all targets met`);
+  console.log(
+    missed
+      ? `RESULT ${bench}: ${missed} target(s) missed`
+      : inconclusive
+        ? `RESULT ${bench}: inconclusive (${inconclusive} target(s) not measurable on this run)`
+        : `RESULT ${bench}: all targets met`,
+  );
   // 3: nothing missed, but not everything could be measured.
   process.exitCode = missed ? 1 : inconclusive ? 3 : 0;
 }

@@ -93,7 +93,9 @@ async function dispatch(argv: string[]): Promise<number> {
     return 0;
   }
   if (config.state?.postgres && (command === 'agent' || command === 'config')) {
-    return withSharedState(config, (p) => (command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry) : configCommand(sub, arg, values, config.state_dir, p)));
+    return withSharedState(config, (p) =>
+      command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry) : configCommand(sub, arg, values, config.state_dir, p),
+    );
   }
   if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir);
   if (command === 'config') return configCommand(sub, arg, values, config.state_dir);

@@ -36,8 +36,7 @@ import { identityOf } from './identity.ts';
 
 /** The outcome of one reload, as logged and as the API and CLI report it. */
 export type ReloadResult =
-  | { ok: true; alerting: AlertReloadSummary | 'enabled' | 'disabled' | 'absent'; restartNeeded: string[] }
-  | { ok: false; code: string; error: string };
+  { ok: true; alerting: AlertReloadSummary | 'enabled' | 'disabled' | 'absent'; restartNeeded: string[] } | { ok: false; code: string; error: string };
 
 export interface ReloadStats {
   reloads: number;
@@ -168,7 +167,10 @@ export class Collector {
         // Once a minute at most: InfluxDB down is already logged by the writer.
         if (performance.now() - probeLoggedAt < 60_000) return;
         probeLoggedAt = performance.now();
-        eventLog.warn({ err: err.message, ...eventTimes.stats }, 'could not look up stored security events in InfluxDB; event times chosen from what this collector knows (see docs/delivery.md)');
+        eventLog.warn(
+          { err: err.message, ...eventTimes.stats },
+          'could not look up stored security events in InfluxDB; event times chosen from what this collector knows (see docs/delivery.md)',
+        );
       },
     });
     // Events in the spools are not in InfluxDB yet: their times are taken.
@@ -182,7 +184,9 @@ export class Collector {
       this.sessions = new AgentSessions(pg.state, (id) => this.server.replaceAgent(id));
       pg.state.agentCount = () => this.server.connectedIds().size;
       pg.state.onLeader = (leader) => {
-        this.roleChange = this.roleChange.then(() => this.switchRole(leader)).catch((err: unknown) => this.log.error({ err }, 'could not change the alert role'));
+        this.roleChange = this.roleChange
+          .then(() => this.switchRole(leader))
+          .catch((err: unknown) => this.log.error({ err }, 'could not change the alert role'));
       };
     }
     const current = (): AlertEngine | undefined => this.engine;
@@ -193,7 +197,9 @@ export class Collector {
         connected: () => this.server.connectedIds(),
         influx: async () => {
           const up = await this.writer.pingEach();
-          const targets = this.writer.status().map((t, k) => ({ name: t.name, up: up[k]!, queued: t.queued_lines, spooled: t.spooled_records, lost: t.lost_lines }));
+          const targets = this.writer
+            .status()
+            .map((t, k) => ({ name: t.name, up: up[k]!, queued: t.queued_lines, spooled: t.spooled_records, lost: t.lost_lines }));
           return {
             up: up.filter(Boolean).length >= this.writer.quorum,
             queued: this.writer.stats.queued,
@@ -234,7 +240,12 @@ export class Collector {
         const e = this.engine;
         if (!this.inputs) return e?.onBatch(id, batch);
         // Shared state: the leader evaluates every collector's inputs.
-        if (e && !this.stopped) this.inputs.batch(id, pointsOf(batch, (m) => e.watches(m)), batch.events);
+        if (e && !this.stopped)
+          this.inputs.batch(
+            id,
+            pointsOf(batch, (m) => e.watches(m)),
+            batch.events,
+          );
       },
       onAgentState: (id, agent, online, at) => {
         if (this.stopped) return;
@@ -261,7 +272,13 @@ export class Collector {
         return {
           ...(targets.length > 1 ? { influx_targets: { write_quorum: this.writer.quorum, targets } } : {}),
           config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError },
-          spool: { records: sp.pendingRecords, bytes: sp.pendingBytes, spool_disk_full: sp.diskFull ? 1 : 0, refused_disk_full: sp.refusedDiskFull, refused_full: sp.refusedFull },
+          spool: {
+            records: sp.pendingRecords,
+            bytes: sp.pendingBytes,
+            spool_disk_full: sp.diskFull ? 1 : 0,
+            refused_disk_full: sp.refusedDiskFull,
+            refused_full: sp.refusedFull,
+          },
           ...(this.pg ? { cluster: this.clusterHealth() } : {}),
         };
       },
@@ -274,7 +291,8 @@ export class Collector {
   }
 
   /** The cluster as this collector sees it (PostgreSQL state), for /healthz and the status page. */
-  cluster(): { self: string; leader: string | null; isLeader: boolean; collectors: ReturnType<PgState['cluster']>['collectors']; state: PgState['stats'] } | undefined {
+  cluster():
+    { self: string; leader: string | null; isLeader: boolean; collectors: ReturnType<PgState['cluster']>['collectors']; state: PgState['stats'] } | undefined {
     if (!this.pg) return undefined;
     const c = this.pg.state.cluster();
     return { ...c, isLeader: this.pg.state.isLeader, state: { ...this.pg.state.stats } };
@@ -289,7 +307,15 @@ export class Collector {
       leader: c.leader,
       is_leader: c.isLeader,
       collectors: c.collectors.map((m) => ({ id: m.id, host: m.host, agents: m.agents, leader: m.leader, heartbeat_age_ms: now - m.heartbeatAt })),
-      state: { connected: c.state.connected, queued: c.state.queued, written: c.state.written, dropped: c.state.dropped, failed: c.state.failedWrites, retries: c.state.retries, last_error: c.state.lastError },
+      state: {
+        connected: c.state.connected,
+        queued: c.state.queued,
+        written: c.state.written,
+        dropped: c.state.dropped,
+        failed: c.state.failedWrites,
+        retries: c.state.retries,
+        last_error: c.state.lastError,
+      },
       alert_inputs: { ...this.inputs!.stats },
       sessions_replaced: this.sessions!.stats.replaced,
     };
@@ -442,7 +468,10 @@ export class Collector {
     stats.lastError = null;
     if (typeof alerting === 'object') {
       const { rules, threshold, absence, event, added, removed, changed, resolved, recipients, smtpChanged } = alerting;
-      this.log.info({ rules, threshold, absence, event, added, removed, changed, resolved, recipients, smtpChanged, reloads: stats.reloads }, 'alerting config reloaded');
+      this.log.info(
+        { rules, threshold, absence, event, added, removed, changed, resolved, recipients, smtpChanged, reloads: stats.reloads },
+        'alerting config reloaded',
+      );
     } else this.log.info({ alerting, reloads: stats.reloads }, 'alerting config reloaded');
     if (restartNeeded.length) {
       this.log.warn({ sections: restartNeeded }, `config changed outside alerting (${restartNeeded.join(', ')}); restart the collector to apply it`);
@@ -453,7 +482,9 @@ export class Collector {
   async start(): Promise<void> {
     if (this.config.influx.create_database) {
       // InfluxDB may still be starting; the writer retries anyway, so only warn here.
-      await this.writer.ensureDatabase().catch((err: Error) => this.log.warn({ err: err.message }, 'could not create the InfluxDB database yet; writes will retry'));
+      await this.writer
+        .ensureDatabase()
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'could not create the InfluxDB database yet; writes will retry'));
     }
     this.writer.start();
     for (const st of this.storages) st.start();

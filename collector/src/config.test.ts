@@ -28,9 +28,19 @@ describe('collector config', () => {
 
 describe('influx targets', () => {
   it('one influx.url is target "default"; influx.targets lists several, with their own credentials', () => {
-    expect(parseCollectorConfig({ influx: { url: 'http://10.0.0.1:8086' } }).influxTargets).toEqual([{ name: 'default', url: 'http://10.0.0.1:8086', username: undefined, password: undefined }]);
+    expect(parseCollectorConfig({ influx: { url: 'http://10.0.0.1:8086' } }).influxTargets).toEqual([
+      { name: 'default', url: 'http://10.0.0.1:8086', username: undefined, password: undefined },
+    ]);
     const c = parseCollectorConfig(
-      { influx: { targets: [{ name: 'a', url: 'http://10.0.0.1:8086' }, { name: 'b', url: 'http://10.0.0.2:8086', username: 'canh', password: { env: 'PW' } }], write_quorum: 1 } },
+      {
+        influx: {
+          targets: [
+            { name: 'a', url: 'http://10.0.0.1:8086' },
+            { name: 'b', url: 'http://10.0.0.2:8086', username: 'canh', password: { env: 'PW' } },
+          ],
+          write_quorum: 1,
+        },
+      },
       { env: { PW: 's3cret' } },
     );
     expect(c.influxTargets?.map((t) => [t.name, t.url, t.password])).toEqual([
@@ -48,9 +58,22 @@ describe('influx targets', () => {
       }
       throw new Error('config unexpectedly valid');
     };
-    expect(problems({ influx: { url: 'http://x:1', targets: [{ name: 'a', url: 'http://a:1' }] } })).toContain('influx.url: set it on each of influx.targets instead (not both)');
-    expect(problems({ influx: { targets: [{ name: 'a', url: 'http://a:1' }, { name: 'a', url: 'http://b:1' }] } })).toContain('influx.targets[1].name: "a" is used twice');
-    expect(problems({ influx: { targets: [{ name: 'a', url: 'http://a:1' }], write_quorum: 2 } })).toContain('influx.write_quorum: 2 is more than the 1 targets');
+    expect(problems({ influx: { url: 'http://x:1', targets: [{ name: 'a', url: 'http://a:1' }] } })).toContain(
+      'influx.url: set it on each of influx.targets instead (not both)',
+    );
+    expect(
+      problems({
+        influx: {
+          targets: [
+            { name: 'a', url: 'http://a:1' },
+            { name: 'a', url: 'http://b:1' },
+          ],
+        },
+      }),
+    ).toContain('influx.targets[1].name: "a" is used twice');
+    expect(problems({ influx: { targets: [{ name: 'a', url: 'http://a:1' }], write_quorum: 2 } })).toContain(
+      'influx.write_quorum: 2 is more than the 1 targets',
+    );
     expect(problems({ influx: { write_quorum: 2 } })).toContain('influx.write_quorum: 2 but only one InfluxDB');
     expect(problems({ influx: { targets: [{ name: 'Bad Name', url: 'http://a:1' }] } })).toContain('influx.targets[0].name: ');
   });

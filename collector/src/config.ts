@@ -17,10 +17,7 @@ const timeZone = z.string().refine((tz) => {
   }
 }, 'unknown time zone: give an IANA name such as Asia/Ho_Chi_Minh');
 
-const secret = z
-  .object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() })
-  .strict()
-  .optional();
+const secret = z.object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() }).strict().optional();
 
 export const CollectorConfigSchema = z
   .object({
@@ -78,7 +75,11 @@ export const CollectorConfigSchema = z
     spool: z
       .object({
         /** Disk the collector may use to keep data while InfluxDB is down; past it, agents keep theirs. */
-        max_bytes: z.number().int().min(1024 * 1024).default(2 * 1024 * 1024 * 1024),
+        max_bytes: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(2 * 1024 * 1024 * 1024),
         /** Free space the spool leaves on its file system: bytes, "N%" of it, or auto (5 % or 256 MiB, whichever is smaller). Below it the spool takes nothing more and the collector stops acking what it cannot write to InfluxDB (the agents keep it). */
         min_free: z
           .union([z.literal('auto'), z.number().int().min(0), z.string().regex(/^(100|\d{1,2}(\.\d+)?)%$/, 'a share of the file system from "0%" to "100%"')])
@@ -174,7 +175,10 @@ export const CollectorConfigSchema = z
             url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
             password_file: z.string().optional(),
             /** This collector's name in the cluster (/healthz, the status page); default: host name and a random suffix. */
-            collector_id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)').optional(),
+            collector_id: z
+              .string()
+              .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" or "-" (at most 64)')
+              .optional(),
             /** Most state writes held while PostgreSQL is unreachable; past it the newest are dropped and counted. */
             max_queued_writes: z.number().int().min(100).default(100_000),
             /** How often a collector that is not the leader tries for the leader lock (and checks its session). */
@@ -249,10 +253,16 @@ export function parseCollectorConfig(doc: unknown, opts: { file?: string; env?: 
 }
 
 /** The InfluxDB targets: influx.targets (url, username and password then unset), or influx.url alone. */
-function resolveInfluxTargets(doc: unknown, data: z.infer<typeof CollectorConfigSchema>, influxPassword: string | undefined, opts: { file?: string; env?: NodeJS.ProcessEnv }): InfluxTargetConfig[] {
+function resolveInfluxTargets(
+  doc: unknown,
+  data: z.infer<typeof CollectorConfigSchema>,
+  influxPassword: string | undefined,
+  opts: { file?: string; env?: NodeJS.ProcessEnv },
+): InfluxTargetConfig[] {
   const i = data.influx;
   if (!i.targets) {
-    if (i.write_quorum !== undefined && i.write_quorum > 1) throw new CollectorConfigError([`influx.write_quorum: ${i.write_quorum} but only one InfluxDB (influx.url); list them under influx.targets`], opts.file);
+    if (i.write_quorum !== undefined && i.write_quorum > 1)
+      throw new CollectorConfigError([`influx.write_quorum: ${i.write_quorum} but only one InfluxDB (influx.url); list them under influx.targets`], opts.file);
     return [{ name: 'default', url: i.url, username: i.username, password: influxPassword }];
   }
   const raw = (doc as { influx?: Record<string, unknown> } | null)?.influx ?? {};
@@ -263,7 +273,8 @@ function resolveInfluxTargets(doc: unknown, data: z.infer<typeof CollectorConfig
     if (names.has(t.name)) problems.push(`influx.targets[${k}].name: "${t.name}" is used twice`);
     names.add(t.name);
   });
-  if (i.write_quorum !== undefined && i.write_quorum > i.targets.length) problems.push(`influx.write_quorum: ${i.write_quorum} is more than the ${i.targets.length} targets`);
+  if (i.write_quorum !== undefined && i.write_quorum > i.targets.length)
+    problems.push(`influx.write_quorum: ${i.write_quorum} is more than the ${i.targets.length} targets`);
   const out = i.targets.map((t, k) => {
     try {
       return { name: t.name, url: t.url, username: t.username, password: resolveSecret(t.password, opts.env ?? process.env) };

@@ -209,7 +209,9 @@ const unescapeTag = (s: string) => s.replace(/\\([ ,=\\])/g, '$1');
  * A security_event line as encodeBatch writes it: its tags, its time and its event_uid
  * (always the first field, so no string field written by an attacker can pose as it).
  */
-export function parseEventLine(line: string): { host: string; detector: string; type: string; severity: string; mitre: string; time: number; uid: number } | undefined {
+export function parseEventLine(
+  line: string,
+): { host: string; detector: string; type: string; severity: string; mitre: string; time: number; uid: number } | undefined {
   if (!line.startsWith('security_event,')) return undefined;
   // The tag set ends at the first space not escaped by a backslash.
   let i = 'security_event,'.length;
@@ -225,5 +227,13 @@ export function parseEventLine(line: string): { host: string; detector: string; 
   const m = /^event_uid="([0-9a-f]{12})"/.exec(line.slice(i + 1));
   const time = Number(line.slice(line.lastIndexOf(' ') + 1));
   if (!m || !Number.isSafeInteger(time) || !tags.host) return undefined;
-  return { host: tags.host, detector: tags.detector ?? '', type: tags.type ?? '', severity: tags.severity ?? '', mitre: tags.mitre ?? '', time, uid: Number.parseInt(m[1]!, 16) };
+  return {
+    host: tags.host,
+    detector: tags.detector ?? '',
+    type: tags.type ?? '',
+    severity: tags.severity ?? '',
+    mitre: tags.mitre ?? '',
+    time,
+    uid: Number.parseInt(m[1]!, 16),
+  };
 }

@@ -50,7 +50,9 @@ export class HealthReporter {
   start(): void {
     if (this.timer) return;
     const report = () => {
-      this.sources.writer.write([healthLine(this.sources, Date.now())]).catch((err: Error) => this.log.debug({ err: err.message }, 'collector health point not written'));
+      this.sources.writer
+        .write([healthLine(this.sources, Date.now())])
+        .catch((err: Error) => this.log.debug({ err: err.message }, 'collector health point not written'));
     };
     report();
     this.timer = setInterval(report, this.intervalMs);

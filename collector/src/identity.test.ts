@@ -7,12 +7,29 @@ const id = { host: 'real-host', agency: 'so-tttt', site: 'dc' };
 
 describe('encodeBatch', () => {
   it('the registry identity overrides tags the agent claims', () => {
-    const { lines } = encodeBatch({ points: [{ name: 'cpu', time: 1, tags: { host: 'fake', agency: 'other', site: 'x', cpu: 'cpu0' }, fields: { v: 1 } }], events: [] }, id);
+    const { lines } = encodeBatch(
+      { points: [{ name: 'cpu', time: 1, tags: { host: 'fake', agency: 'other', site: 'x', cpu: 'cpu0' }, fields: { v: 1 } }], events: [] },
+      id,
+    );
     expect(lines).toEqual(['cpu,agency=so-tttt,cpu=cpu0,host=real-host,site=dc v=1.0 1']);
   });
   it('stores events as security_event with evidence as fields', () => {
     const { lines } = encodeBatch(
-      { points: [], events: [{ time: 5, detector: 'auth_log', type: 'brute_force', severity: 'high', message: 'm', evidence: { src_ip: '203.0.113.7', count: 3 }, count: 9, mitre: 'T1110.001' }] },
+      {
+        points: [],
+        events: [
+          {
+            time: 5,
+            detector: 'auth_log',
+            type: 'brute_force',
+            severity: 'high',
+            message: 'm',
+            evidence: { src_ip: '203.0.113.7', count: 3 },
+            count: 9,
+            mitre: 'T1110.001',
+          },
+        ],
+      },
       id,
     );
     expect(lines).toHaveLength(1);
@@ -31,7 +48,15 @@ describe('encodeBatch', () => {
   });
   it('a resent batch gets the same times; a different event of the same second in another batch does not', () => {
     const times = new EventTimes();
-    const e = { time: 7_000, detector: 'auth_log', type: 'brute_force', severity: 'high' as const, message: 'from a', evidence: { src_ip: '198.51.100.21' }, count: 5 };
+    const e = {
+      time: 7_000,
+      detector: 'auth_log',
+      type: 'brute_force',
+      severity: 'high' as const,
+      message: 'from a',
+      evidence: { src_ip: '198.51.100.21' },
+      count: 5,
+    };
     const batch = { points: [], events: [e, e] };
     const first = encodeBatch(batch, id, undefined, times).lines;
     expect(encodeBatch(batch, id, undefined, times).lines).toEqual(first);
@@ -53,13 +78,26 @@ describe('encodeBatch', () => {
   });
   it('event_uid is the first field; an attacker-written message or evidence cannot pose as it when the spool is read back', () => {
     const times = new EventTimes();
-    const e = { time: 11_000, detector: 'auth_log', type: 'brute_force', severity: 'high' as const, message: 'x" event_uid="000000000000",a=', evidence: { event_uid: '000000000001', user: 'event_uid="000000000002"' }, count: 1 };
+    const e = {
+      time: 11_000,
+      detector: 'auth_log',
+      type: 'brute_force',
+      severity: 'high' as const,
+      message: 'x" event_uid="000000000000",a=',
+      evidence: { event_uid: '000000000001', user: 'event_uid="000000000002"' },
+      count: 1,
+    };
     const [line] = encodeBatch({ points: [], events: [e] }, id, undefined, times).lines;
     expect(line).toMatch(/ event_uid="[0-9a-f]{12}",message=/);
     expect(line).toContain('evidence_event_uid="000000000001"');
     const uid = / event_uid="([0-9a-f]{12})"/.exec(line!)![1]!;
     expect(uid).not.toMatch(/^00000000000[012]$/);
-    expect(parseEventLine(line!)).toMatchObject({ host: 'real-host', type: 'brute_force', uid: Number.parseInt(uid, 16), time: Number(line!.split(' ').pop()) });
+    expect(parseEventLine(line!)).toMatchObject({
+      host: 'real-host',
+      type: 'brute_force',
+      uid: Number.parseInt(uid, 16),
+      time: Number(line!.split(' ').pop()),
+    });
     // What a restarted collector learns from that line keeps the event's millisecond for it alone.
     const fresh = new EventTimes();
     expect(fresh.learnLines(`${line!}\ncpu,host=x v=1 5`)).toBe(1);
@@ -94,7 +132,10 @@ describe('encodeBatch', () => {
   });
   it('counts rows with nothing writable as refused', () => {
     const batch = { points: [], events: [], series: [{ name: 'm', tags: {}, fields: ['a', 'b'] }], rows: [[0, 1, null, 2] as Row, [0, 2, 1, null] as Row] };
-    expect(encodeBatch(batch, id, new PointEncoder(identityTags(id))).lines).toEqual(['m,agency=so-tttt,host=real-host,site=dc b=2.0 1', 'm,agency=so-tttt,host=real-host,site=dc a=1.0 2']);
+    expect(encodeBatch(batch, id, new PointEncoder(identityTags(id))).lines).toEqual([
+      'm,agency=so-tttt,host=real-host,site=dc b=2.0 1',
+      'm,agency=so-tttt,host=real-host,site=dc a=1.0 2',
+    ]);
     // A NaN cannot come over JSON, but a caller of encodeBatch may hand one over.
     const nan = { ...batch, rows: [[0, 1, Number.NaN, null] as Row] };
     expect(encodeBatch(nan, id, new PointEncoder(identityTags(id)))).toEqual({ lines: [], refused: 1 });

@@ -130,7 +130,15 @@ export class CollectorServer {
 
   constructor(
     config: CollectorConfig,
-    deps: { registry: AgentRegistry; writer: BatchSink; log: Logger; hooks?: CollectorHooks; central?: CentralReader; health?: () => Record<string, unknown>; eventTimes?: EventTimes },
+    deps: {
+      registry: AgentRegistry;
+      writer: BatchSink;
+      log: Logger;
+      hooks?: CollectorHooks;
+      central?: CentralReader;
+      health?: () => Record<string, unknown>;
+      eventTimes?: EventTimes;
+    },
   ) {
     this.config = config;
     this.eventTimes = deps.eventTimes ?? new EventTimes();
@@ -175,7 +183,9 @@ export class CollectorServer {
         resolve();
       });
     });
-    this.timers.push(setInterval(() => this.checkLiveness(), Math.max(100, Math.min(this.config.liveness.ping_interval, this.config.liveness.offline_after / 3))));
+    this.timers.push(
+      setInterval(() => this.checkLiveness(), Math.max(100, Math.min(this.config.liveness.ping_interval, this.config.liveness.offline_after / 3))),
+    );
     this.timers.push(setInterval(() => this.checkRevocations(), 5000));
     this.centralSeen = this.central?.latestVersion() ?? 0;
     this.timers.push(setInterval(() => this.checkCentralConfig(), 2000));
@@ -206,7 +216,9 @@ export class CollectorServer {
   }
 
   private reject(socket: Duplex, status: number, text: string): void {
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}Content-Length: ${text.length + 1}\r\n\r\n${text}\n`);
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}Content-Length: ${text.length + 1}\r\n\r\n${text}\n`,
+    );
     socket.destroy();
   }
 
@@ -233,7 +245,19 @@ export class CollectorServer {
     const mono = performance.now();
     const rate = this.config.limits.max_points_per_second;
     const identity = identityOf(agent);
-    const conn: Conn = { ws, agent, identity, encoder: new PointEncoder(identityTags(identity)), remote, heardAt: mono, tokens: rate * 10, lastRefill: mono, replaced: false, held: false, resumedAt: 0 };
+    const conn: Conn = {
+      ws,
+      agent,
+      identity,
+      encoder: new PointEncoder(identityTags(identity)),
+      remote,
+      heardAt: mono,
+      tokens: rate * 10,
+      lastRefill: mono,
+      replaced: false,
+      held: false,
+      resumedAt: 0,
+    };
     const log = this.log.child({ agent: agent.name, agency: agent.agency, remote });
     const previous = this.conns.get(agent.id);
     if (previous) {
@@ -267,7 +291,10 @@ export class CollectorServer {
           this.diskErrors++;
           if (Date.now() - this.diskErrorLoggedAt >= 60_000) {
             this.diskErrorLoggedAt = Date.now();
-            log.warn({ code: 'CANH_ERR_SPOOL_IO', err: (err as Error).message, errors: this.diskErrors }, 'a message could not be handled for a disk error; not acked (logged once a minute)');
+            log.warn(
+              { code: 'CANH_ERR_SPOOL_IO', err: (err as Error).message, errors: this.diskErrors },
+              'a message could not be handled for a disk error; not acked (logged once a minute)',
+            );
           }
           return;
         }
@@ -389,7 +416,8 @@ export class CollectorServer {
       },
       (err: Error & { code?: string }) => {
         // Not durable: no ack. The agent keeps the batch and sends it again.
-        if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(encode({ type: 'error', code: err.code ?? 'CANH_ERR_COLLECTOR_INTERNAL', message: err.message, seq }));
+        if (conn.ws.readyState === WebSocket.OPEN)
+          conn.ws.send(encode({ type: 'error', code: err.code ?? 'CANH_ERR_COLLECTOR_INTERNAL', message: err.message, seq }));
       },
     );
     this.batchLines += (lines.length - this.batchLines) / 16;
@@ -458,7 +486,10 @@ export class CollectorServer {
     const step = this.clockWatch.check();
     if (step !== undefined) {
       this.stats.clockSteps++;
-      this.log.warn({ clock_step_ms: step, steps: this.stats.clockSteps }, `the wall clock stepped ${step < 0 ? 'back' : 'forward'} by ${Math.round(Math.abs(step) / 1000)} s; liveness and rate limits go on by the monotonic clock`);
+      this.log.warn(
+        { clock_step_ms: step, steps: this.stats.clockSteps },
+        `the wall clock stepped ${step < 0 ? 'back' : 'forward'} by ${Math.round(Math.abs(step) / 1000)} s; liveness and rate limits go on by the monotonic clock`,
+      );
     }
     const now = performance.now();
     for (const c of this.conns.values()) {

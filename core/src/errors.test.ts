@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { CanhError, ERROR_CODES } from './errors.ts';
 
 // The table's first column in docs/errors.md, in order.
-const documented = [...readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8').matchAll(/^\| `(CANH_ERR_[A-Z0-9_]+)`/gm)].map((m) => m[1]);
+const documented = [...readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8').matchAll(/^\| `(CANH_ERR_[A-Z0-9_]+)`/gm)].map(
+  (m) => m[1],
+);
 
 describe('error code registry', () => {
   it('is exactly the codes docs/errors.md lists', () => {

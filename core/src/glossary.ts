@@ -202,7 +202,12 @@ export function durationText(seconds: number, lang: GlossaryLang): string {
   const u = lang === 'vi' ? { d: 'ngày', h: 'giờ', m: 'phút', s: 'giây' } : { d: 'd', h: 'h', m: 'min', s: 's' };
   let s = Math.round(Math.abs(seconds));
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(s / size);
     s -= n * size;
     if (n > 0 && parts.length < 2) parts.push(`${n} ${u[unit]}`);
@@ -304,7 +309,8 @@ export function eventMessage(e: { type: string; message: string; evidence?: Evid
       const who = shown.length ? ` vào tài khoản ${shown.join(', ')}${rest > 0 ? ` và ${rest} tài khoản khác` : ''}` : '';
       const service = s('service') ? ` (${s('service')})` : '';
       const count = e.count ?? Number(s('total_failures') ?? 0);
-      if (s('update') === 'true') return `Tấn công dò mật khẩu từ ${s('src_ip') ?? '?'}${service} vẫn tiếp diễn: thêm ${count} lần đăng nhập sai (tổng ${s('total_failures') ?? count})${who}`;
+      if (s('update') === 'true')
+        return `Tấn công dò mật khẩu từ ${s('src_ip') ?? '?'}${service} vẫn tiếp diễn: thêm ${count} lần đăng nhập sai (tổng ${s('total_failures') ?? count})${who}`;
       const within = s('window_s') ? ` trong ${durationText(Number(s('window_s')), 'vi')}` : '';
       return `Tấn công dò mật khẩu${service}: ${count} lần đăng nhập sai từ ${s('src_ip') ?? '?'}${within}${who}${e.mitre === 'T1110.003' ? ' (rải mật khẩu trên nhiều tài khoản)' : ''}`;
     }

@@ -30,7 +30,11 @@ export async function writeStateFile(path: string, data: string | Uint8Array): P
   }
   // Some file systems refuse to open or sync a folder (Windows): the rename stands anyway.
   const d = await open(dir, 'r').catch(() => undefined);
-  if (d) await d.sync().catch(() => {}).finally(() => d.close());
+  if (d)
+    await d
+      .sync()
+      .catch(() => {})
+      .finally(() => d.close());
 }
 
 /** The file's text, or undefined when it does not exist; other errors are thrown. */

@@ -22,9 +22,7 @@ function panelsOf(d: Dashboard): Panel[] {
 
 describe('generated dashboards', () => {
   it('has every dashboard in every language under a stable uid', () => {
-    expect(all.map((g) => g.dashboard.uid).sort()).toEqual(
-      LANGS.flatMap((l) => Object.keys(DASHBOARDS).map((k) => `canh-${k}-${l}`)).sort(),
-    );
+    expect(all.map((g) => g.dashboard.uid).sort()).toEqual(LANGS.flatMap((l) => Object.keys(DASHBOARDS).map((k) => `canh-${k}-${l}`)).sort());
     expect(new Set(all.map((g) => g.dashboard.uid)).size).toBe(all.length);
     // Building twice gives the same JSON: nothing random or time-dependent in it.
     expect(buildDashboards().map((g) => renderDashboard(g.dashboard))).toEqual(all.map((g) => renderDashboard(g.dashboard)));
@@ -32,7 +30,11 @@ describe('generated dashboards', () => {
 
   it('the committed JSON under dashboards/generated/ is what the code generates (run npm run dashboards:generate)', () => {
     for (const lang of LANGS) {
-      expect(readdirSync(join(GENERATED_DIR, lang)).sort()).toEqual(Object.keys(DASHBOARDS).map((k) => `${k}.json`).sort());
+      expect(readdirSync(join(GENERATED_DIR, lang)).sort()).toEqual(
+        Object.keys(DASHBOARDS)
+          .map((k) => `${k}.json`)
+          .sort(),
+      );
     }
     for (const g of all) {
       const committed = readFileSync(join(GENERATED_DIR, g.lang, g.file), 'utf8');
@@ -98,7 +100,11 @@ describe('generated dashboards', () => {
           expect(v.multi && v.includeAll).toBe(true);
         }
         const queries = panelsOf(d).flatMap((p) => (p.targets as InfluxQuery[]).map((t) => t.query));
-        for (const n of names) expect(queries.some((q) => q.includes(`$${n}`)), `$${n} unused`).toBe(true);
+        for (const n of names)
+          expect(
+            queries.some((q) => q.includes(`$${n}`)),
+            `$${n} unused`,
+          ).toBe(true);
       });
 
       it('reads through the policy variables $rp and $events_rp (hidden, refreshed on time range change)', () => {
@@ -107,7 +113,9 @@ describe('generated dashboards', () => {
         for (const v of vars) {
           expect(v.hide).toBe(2);
           expect(v.refresh).toBe(2);
-          expect(String(v.query)).toMatch(/^SELECT first\("rp"\) FROM "canh_meta"\."rp_select" WHERE "kind" = '(metrics|events)' AND time > now\(\) - \$\{__from\}ms$/);
+          expect(String(v.query)).toMatch(
+            /^SELECT first\("rp"\) FROM "canh_meta"\."rp_select" WHERE "kind" = '(metrics|events)' AND time > now\(\) - \$\{__from\}ms$/,
+          );
         }
         for (const p of panelsOf(d))
           for (const t of p.targets as InfluxQuery[]) {
@@ -132,7 +140,11 @@ describe('generated dashboards', () => {
     const texts = (lang: string) =>
       all
         .filter((g) => g.lang === lang)
-        .flatMap((g) => [g.dashboard.title ?? '', g.dashboard.description ?? '', ...panelsOf(g.dashboard).flatMap((p) => [p.title ?? '', p.description ?? ''])]);
+        .flatMap((g) => [
+          g.dashboard.title ?? '',
+          g.dashboard.description ?? '',
+          ...panelsOf(g.dashboard).flatMap((p) => [p.title ?? '', p.description ?? '']),
+        ]);
     const en = texts('en');
     const vi = texts('vi');
     expect(vi).toHaveLength(en.length);

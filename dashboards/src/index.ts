@@ -53,7 +53,11 @@ function localizeLegends(d: Dashboard, lang: Lang): Dashboard {
       for (const t of ((p as Panel).targets ?? []) as InfluxQuery[]) {
         if (!t.alias) continue;
         if (t.alias.includes('$col')) t.query = t.query.replace(/\bAS "([^"]+)"/g, (_m, c: string) => `AS "${word(c)}"`);
-        t.alias = t.alias.replace(/\(from (\$\w+)\)/g, (_m, v: string) => `(${word('from')} ${v})`).split(' ').map(word).join(' ');
+        t.alias = t.alias
+          .replace(/\(from (\$\w+)\)/g, (_m, v: string) => `(${word('from')} ${v})`)
+          .split(' ')
+          .map(word)
+          .join(' ');
       }
     }
   };

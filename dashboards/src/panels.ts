@@ -204,8 +204,18 @@ export function scopeVariables(lang: Lang): dash.QueryVariableBuilder[] {
 export function deviceVariables(lang: Lang): dash.QueryVariableBuilder[] {
   return [
     // From `snmp`: every polled device writes it, also one that never answered (no interfaces).
-    tagVariable(lang, 'device', COMMON.device, `SHOW TAG VALUES FROM "snmp" WITH KEY = "device" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`),
-    tagVariable(lang, 'ifname', COMMON.interface, `SHOW TAG VALUES FROM "interface" WITH KEY = "ifName" WHERE "agency" =~ /^$agency$/ AND "device" =~ /^$device$/`),
+    tagVariable(
+      lang,
+      'device',
+      COMMON.device,
+      `SHOW TAG VALUES FROM "snmp" WITH KEY = "device" WHERE "agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`,
+    ),
+    tagVariable(
+      lang,
+      'ifname',
+      COMMON.interface,
+      `SHOW TAG VALUES FROM "interface" WITH KEY = "ifName" WHERE "agency" =~ /^$agency$/ AND "device" =~ /^$device$/`,
+    ),
   ];
 }
 
@@ -243,9 +253,7 @@ export function alertAnnotation(lang: Lang): dash.AnnotationQueryBuilder {
     .enable(true)
     .iconColor('red')
     .target(
-      influx(
-        `SELECT "summary", "state", "rule", "severity", "host" FROM "alert" WHERE "agency" =~ /^$agency$/ AND "host" =~ /^$host$/ AND $timeFilter`,
-      )
+      influx(`SELECT "summary", "state", "rule", "severity", "host" FROM "alert" WHERE "agency" =~ /^$agency$/ AND "host" =~ /^$host$/ AND $timeFilter`)
         .refId('Anno')
         .table()
         .annotationColumns({ text: 'summary', tags: 'state,rule,severity,host', title: 'rule' }),

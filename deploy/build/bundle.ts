@@ -88,7 +88,9 @@ async function bundleWith(outfile: string, packages: Record<string, string>, qui
         name: 'not-in-agent',
         setup(b) {
           b.onResolve({ filter: /^(zod|yaml|net-snmp)$/ }, (args) =>
-            args.importer.startsWith(join(ROOT, 'deploy', 'build')) ? { path: packages[args.path]! } : { path: join(ROOT, 'deploy', 'build', `${args.path}.cjs`) },
+            args.importer.startsWith(join(ROOT, 'deploy', 'build'))
+              ? { path: packages[args.path]! }
+              : { path: join(ROOT, 'deploy', 'build', `${args.path}.cjs`) },
           );
         },
       },

@@ -111,7 +111,9 @@ const SHARE: [string, string][] = [
   ['dashboards/generated', 'dashboards'],
 ];
 
-export async function buildCollector(opts: { target?: Target; outDir?: string; log?: (s: string) => void } = {}): Promise<{ dir: string; tarball: string; bytes: number }> {
+export async function buildCollector(
+  opts: { target?: Target; outDir?: string; log?: (s: string) => void } = {},
+): Promise<{ dir: string; tarball: string; bytes: number }> {
   const log = opts.log ?? (() => {});
   const target = opts.target ?? 'linux-x64';
   const outDir = opts.outDir ?? DIST;

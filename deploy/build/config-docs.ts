@@ -33,7 +33,12 @@ const isDuration = (s: Json | undefined) =>
   Array.isArray(s?.anyOf) && (s.anyOf as Json[]).some((a) => a.type === 'string') && (s.anyOf as Json[]).some((a) => a.type === 'integer');
 
 function ms(n: number): string {
-  for (const [u, f] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (n >= f && n % f === 0) return `${n / f}${u}`;
+  for (const [u, f] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (n >= f && n % f === 0) return `${n / f}${u}`;
   return `${n}ms`;
 }
 
@@ -73,7 +78,7 @@ function entrySchema(def: InputDefinition, docs: Map<string, string>): Json {
   s.properties = {
     type: { const: def.name, description: def.description },
     interval: { anyOf: [{ type: 'string' }, { type: 'integer', minimum: 0 }], description: 'how often this input runs; default agent.interval' },
-    tags: { type: 'object', additionalProperties: { type: 'string' }, description: 'extra tags on every point (host, agency and site are the collector\'s)' },
+    tags: { type: 'object', additionalProperties: { type: 'string' }, description: "extra tags on every point (host, agency and site are the collector's)" },
     ...props,
   };
   s.required = ['type', ...((s.required as string[] | undefined) ?? [])];
@@ -88,7 +93,7 @@ export function agentSchema(): Json {
   // The default is the name of whichever host runs the agent, not the one that built the docs.
   const hostname = (agent.properties as Record<string, Json>).hostname!;
   delete hostname.default;
-  hostname.description = 'host name reported to the collector; default: the operating system\'s host name';
+  hostname.description = "host name reported to the collector; default: the operating system's host name";
   const entries = (list: readonly InputDefinition[], dir: string) => ({
     type: 'array',
     items: { oneOf: list.map((d) => entrySchema(d, docComments(`agent/src/${dir}/${d.name}/index.ts`))) },
@@ -109,7 +114,11 @@ export function agentSchema(): Json {
 }
 
 export function collectorSchema(): Json {
-  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'canh-collector configuration (/etc/canh/collector.yaml)', ...schemaOf(CollectorConfigSchema, docComments('collector/src/config.ts'), { alerting: docComments('collector/src/alerts/config.ts') }) };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'canh-collector configuration (/etc/canh/collector.yaml)',
+    ...schemaOf(CollectorConfigSchema, docComments('collector/src/config.ts'), { alerting: docComments('collector/src/alerts/config.ts') }),
+  };
 }
 
 function typeOf(s: Json): string {
@@ -129,7 +138,8 @@ function table(s: Json, prefix: string, rows: string[] = []): string[] {
   for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Json>)) {
     const path = prefix ? `${prefix}.${k}` : k;
     const nested = v.type === 'object' && v.properties;
-    const def = v.default === undefined || (nested && JSON.stringify(v.default) === '{}') ? (req.has(k) ? '*required*' : '') : `\`${JSON.stringify(v.default)}\``;
+    const def =
+      v.default === undefined || (nested && JSON.stringify(v.default) === '{}') ? (req.has(k) ? '*required*' : '') : `\`${JSON.stringify(v.default)}\``;
     if (!nested || v.description) rows.push(`| \`${path}\` | ${typeOf(v)} | ${def} | ${cell(v.description ?? '')} |`);
     if (nested) table(v, path, rows);
   }
@@ -146,7 +156,10 @@ export function reference(): string {
     ((ap[key]!.items as Json).oneOf as Json[])
       .map((e, i) => {
         const d = list[i]!;
-        const rows = table({ ...e, properties: Object.fromEntries(Object.entries(e.properties as Json).filter(([k]) => !['type', 'interval', 'tags'].includes(k))) }, '');
+        const rows = table(
+          { ...e, properties: Object.fromEntries(Object.entries(e.properties as Json).filter(([k]) => !['type', 'interval', 'tags'].includes(k))) },
+          '',
+        );
         return `### \`${d.name}\`${d.platforms ? ` (${d.platforms.join(', ')})` : ''}${d.enabledByDefault ? ', on by default' : ''}\n\n${d.description}. Measurements and examples: [${dir}/${d.name}/README.md](../../agent/src/${dir}/${d.name}/README.md).\n\n${rows.length ? `${HEAD}\n${rows.join('\n')}` : 'No options.'}\n`;
       })
       .join('\n');

@@ -2,12 +2,7 @@
 // says which path was wrong, so a bad frame can be logged and refused precisely.
 import type { z } from 'zod';
 import { issuePath } from '@canh/core';
-import {
-  AgentMessageSchema,
-  CollectorMessageSchema,
-  type AgentMessage,
-  type CollectorMessage,
-} from './messages.ts';
+import { AgentMessageSchema, CollectorMessageSchema, type AgentMessage, type CollectorMessage } from './messages.ts';
 import { fastBatch } from './fast-batch.ts';
 
 export class ProtocolError extends Error {

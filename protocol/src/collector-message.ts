@@ -39,11 +39,10 @@ function agentIdentity(v: unknown): boolean {
 function problem(m: Obj): string | undefined {
   switch (m.type) {
     case 'welcome':
-      return check(
-        m,
-        { type: any, protocol: (v) => isInt(v) && v > 0, server_time: isInt, agent: agentIdentity, config_version: isUint, config: any },
-        ['config_version', 'config'],
-      );
+      return check(m, { type: any, protocol: (v) => isInt(v) && v > 0, server_time: isInt, agent: agentIdentity, config_version: isUint, config: any }, [
+        'config_version',
+        'config',
+      ]);
     case 'ack':
       return check(m, { type: any, seq: isUint });
     case 'error':

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { BatchSchema, decodeAgentMessage, ProtocolError } from './index.ts';
 import { fastBatch } from './fast-batch.ts';
 
-const point = (over: Record<string, unknown> = {}) => ({ name: 'cpu', time: 1_795_811_080_000, tags: { cpu: 'cpu0' }, fields: { usage_idle: 97.5, n: 3, up: true, s: 'x' }, int: ['n'], ...over });
+const point = (over: Record<string, unknown> = {}) => ({
+  name: 'cpu',
+  time: 1_795_811_080_000,
+  tags: { cpu: 'cpu0' },
+  fields: { usage_idle: 97.5, n: 3, up: true, s: 'x' },
+  int: ['n'],
+  ...over,
+});
 const batch = (points: unknown[], over: Record<string, unknown> = {}) => ({ type: 'batch', seq: 7, points, events: [], ...over });
 
 // The fast path must never accept what the schema refuses, and must give the same value.
@@ -62,8 +69,15 @@ describe('fastBatch', () => {
   });
 
   it('takes the rows spelling, and leaves anything doubtful in it to the schema', () => {
-    const series = [{ name: 'mem', tags: { k: 'v' }, fields: ['used', 'pct'], int: ['used'] }, { name: 'up', fields: ['ok'] }];
-    const rows = [[0, 10, 5, 1.5], [1, 10, true], [0, 20, null, 'x']];
+    const series = [
+      { name: 'mem', tags: { k: 'v' }, fields: ['used', 'pct'], int: ['used'] },
+      { name: 'up', fields: ['ok'] },
+    ];
+    const rows = [
+      [0, 10, 5, 1.5],
+      [1, 10, true],
+      [0, 20, null, 'x'],
+    ];
     expect(agrees({ type: 'batch', seq: 1, series, rows })).toBe('fast');
     expect(agrees({ type: 'batch', seq: 1, points: [point()], series, rows, events: [] })).toBe('fast');
     expect(agrees({ type: 'batch', seq: 1, series, rows: [] })).toBe('fast');
@@ -98,8 +112,12 @@ describe('fastBatch', () => {
   });
 
   it('names the row that does not fit its series', () => {
-    expect(() => decodeAgentMessage('{"type":"batch","seq":1,"series":[{"name":"m","fields":["a"]}],"rows":[[0,1,1],[3,1,1]]}')).toThrow(/rows\[1\]: series 3 does not exist/);
-    expect(() => decodeAgentMessage('{"type":"batch","seq":1,"series":[{"name":"m","fields":["a"]}],"rows":[[0,1,1,2]]}')).toThrow(/rows\[0\]: has 2 values for the 1 fields/);
+    expect(() => decodeAgentMessage('{"type":"batch","seq":1,"series":[{"name":"m","fields":["a"]}],"rows":[[0,1,1],[3,1,1]]}')).toThrow(
+      /rows\[1\]: series 3 does not exist/,
+    );
+    expect(() => decodeAgentMessage('{"type":"batch","seq":1,"series":[{"name":"m","fields":["a"]}],"rows":[[0,1,1,2]]}')).toThrow(
+      /rows\[0\]: has 2 values for the 1 fields/,
+    );
   });
 
   it('keeps the precise error messages for invalid batches', () => {

@@ -71,7 +71,13 @@ describe('PointEncoder (per-connection series cache)', () => {
   const points: Point[] = [
     { ...base, name: 'cpu', tags: { cpu: 'cpu-total' }, fields: { usage_user: 1.25, usage_idle: 98 } },
     { ...base, name: 'cpu', tags: { cpu: 'cpu0' }, fields: { usage_user: 3 } },
-    { ...base, name: 'disk', tags: { path: '/var/www', device: 'vda1', host: 'spoofed', site: 'spoofed' }, fields: { used: 5, free: 7 }, int: ['used', 'free'] },
+    {
+      ...base,
+      name: 'disk',
+      tags: { path: '/var/www', device: 'vda1', host: 'spoofed', site: 'spoofed' },
+      fields: { used: 5, free: 7 },
+      int: ['used', 'free'],
+    },
     { ...base, name: 'net', tags: { interface: 'eth 0=x,y' }, fields: { bytes_recv: 10 }, int: ['bytes_recv'] },
     { ...base, name: 'x', tags: {}, fields: { s: 'a "b" \\ c', b: true, n: Number.NaN } },
     { ...base, name: 'x', tags: {}, fields: { n: Number.NaN } },

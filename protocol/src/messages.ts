@@ -143,7 +143,8 @@ export const BatchSchema = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (b.points.length + b.rows.length > MAX_POINTS_PER_BATCH) ctx.addIssue({ code: 'custom', path: ['rows'], message: `points and rows together exceed ${MAX_POINTS_PER_BATCH}` });
+    if (b.points.length + b.rows.length > MAX_POINTS_PER_BATCH)
+      ctx.addIssue({ code: 'custom', path: ['rows'], message: `points and rows together exceed ${MAX_POINTS_PER_BATCH}` });
     for (let i = 0; i < b.rows.length; i++) {
       const problem = rowProblem(b.rows[i]!, b.series);
       if (problem) ctx.addIssue({ code: 'custom', path: ['rows', i], message: problem });
@@ -170,9 +171,7 @@ export const ErrorMessageSchema = z
   })
   .strict();
 
-export const ConfigMessageSchema = z
-  .object({ type: z.literal('config'), version: z.number().int().nonnegative(), config: z.unknown() })
-  .strict();
+export const ConfigMessageSchema = z.object({ type: z.literal('config'), version: z.number().int().nonnegative(), config: z.unknown() }).strict();
 
 export const ConfigResultSchema = z
   .object({
@@ -183,12 +182,7 @@ export const ConfigResultSchema = z
   .strict();
 
 export const AgentMessageSchema = z.discriminatedUnion('type', [HelloSchema, BatchSchema, ConfigResultSchema]);
-export const CollectorMessageSchema = z.discriminatedUnion('type', [
-  WelcomeSchema,
-  AckSchema,
-  ErrorMessageSchema,
-  ConfigMessageSchema,
-]);
+export const CollectorMessageSchema = z.discriminatedUnion('type', [WelcomeSchema, AckSchema, ErrorMessageSchema, ConfigMessageSchema]);
 
 export type Hello = z.infer<typeof HelloSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;

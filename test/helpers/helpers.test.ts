@@ -95,8 +95,12 @@ describe('snmpd', () => {
     expect(v3).toMatch(/^\.1\.3\.6\.1\.2\.1\.1\.3\.0 = Timeticks: \(\d+\)/m);
     expect(v3).toContain('STRING: "canh-test-lab"');
 
-    await expect(snmpCli('snmpget', snmpd.target, { version: '3', ...snmpd.v3, privKey: 'wrong-priv-pass' }, [SYS_UPTIME_OID], { timeoutSec: 0.5, retries: 0 })).rejects.toThrow(/failed/);
-    await expect(snmpCli('snmpget', snmpd.target, { version: '2c', community: 'public' }, [SYS_UPTIME_OID], { timeoutSec: 0.5, retries: 0 })).rejects.toThrow(/Timeout/);
+    await expect(
+      snmpCli('snmpget', snmpd.target, { version: '3', ...snmpd.v3, privKey: 'wrong-priv-pass' }, [SYS_UPTIME_OID], { timeoutSec: 0.5, retries: 0 }),
+    ).rejects.toThrow(/failed/);
+    await expect(snmpCli('snmpget', snmpd.target, { version: '2c', community: 'public' }, [SYS_UPTIME_OID], { timeoutSec: 0.5, retries: 0 })).rejects.toThrow(
+      /Timeout/,
+    );
 
     const dir = snmpd.dir;
     await snmpd.stop();
@@ -117,7 +121,15 @@ describe('smtp', () => {
     'MAIL FROM:<alerts@canh.test>',
     'RCPT TO:<soc@agency.example>',
     'DATA',
-    ['From: Canh <alerts@canh.test>', 'To: soc@agency.example', 'Subject: =?UTF-8?B?Q+G6o25oIGLDoW8=?=', 'Content-Type: text/plain; charset=utf-8', '', 'host web-1 is down', '.'].join('\r\n'),
+    [
+      'From: Canh <alerts@canh.test>',
+      'To: soc@agency.example',
+      'Subject: =?UTF-8?B?Q+G6o25oIGLDoW8=?=',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'host web-1 is down',
+      '.',
+    ].join('\r\n'),
     'QUIT',
   ];
 

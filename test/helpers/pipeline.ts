@@ -93,7 +93,11 @@ export async function startPipeline(
         },
         { env: {}, ...(spec.platform ? { platform: spec.platform } : {}) },
       );
-      const agent = new Agent(cfg, { log: log.child({ process: 'agent', agent: spec.name }), spool: spec.spool, ...(spec.platform ? { platform: spec.platform } : {}) });
+      const agent = new Agent(cfg, {
+        log: log.child({ process: 'agent', agent: spec.name }),
+        spool: spec.spool,
+        ...(spec.platform ? { platform: spec.platform } : {}),
+      });
       if (!spec.noStart) await agent.start();
       const handle: AgentHandle = { agent, token, name: spec.name, stateDir, stop: () => agent.stop() };
       agents.push(handle);
@@ -113,7 +117,9 @@ export async function startPipeline(
         }
         await new Promise((r) => setTimeout(r, 200));
       }
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${q}\nlast rows: ${JSON.stringify(last).slice(0, 1000)}${lastErr ? `\nlast error: ${String(lastErr)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for: ${q}\nlast rows: ${JSON.stringify(last).slice(0, 1000)}${lastErr ? `\nlast error: ${String(lastErr)}` : ''}`,
+      );
     },
     async stop() {
       for (const a of agents) await a.stop().catch(() => {});

@@ -37,7 +37,11 @@ export interface Postgres {
 function binDir(): string {
   if (process.env.CANH_PG_BINDIR) return process.env.CANH_PG_BINDIR;
   const base = '/usr/lib/postgresql';
-  const versions = existsSync(base) ? readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(base)
+    ? readdirSync(base)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (!versions.length) throw new Error('PostgreSQL not found under /usr/lib/postgresql: apt-get install postgresql');
   return join(base, versions[0]!, 'bin');
 }
@@ -69,7 +73,11 @@ export async function startPostgres(opts: { keep?: boolean; startTimeoutMs?: num
   if (user) chownSync(pwInit, user.uid, user.gid);
   const passwordFile = join(dir, 'password');
   writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-  const [cmd, args] = asServerUser(join(bin, 'initdb'), ['-D', data, '-U', 'canh', '--auth=scram-sha-256', `--pwfile=${pwInit}`, '-E', 'UTF8', '--locale=C', '--no-sync'], user);
+  const [cmd, args] = asServerUser(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'canh', '--auth=scram-sha-256', `--pwfile=${pwInit}`, '-E', 'UTF8', '--locale=C', '--no-sync'],
+    user,
+  );
   try {
     execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   } catch (err) {
@@ -85,7 +93,24 @@ export async function startPostgres(opts: { keep?: boolean; startTimeoutMs?: num
   const launch = async (): Promise<void> => {
     const [c, a] = asServerUser(
       join(bin, 'postgres'),
-      ['-D', data, '-c', `port=${port}`, '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'max_connections=200', '-c', 'logging_collector=off', '-c', 'log_min_messages=warning'],
+      [
+        '-D',
+        data,
+        '-c',
+        `port=${port}`,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${dir}`,
+        '-c',
+        'fsync=off',
+        '-c',
+        'max_connections=200',
+        '-c',
+        'logging_collector=off',
+        '-c',
+        'log_min_messages=warning',
+      ],
       user,
     );
     proc = spawnManaged(c, a, { name: `postgres :${port}`, pdeathsig: false, env: { LC_ALL: 'C' } });

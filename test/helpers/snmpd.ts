@@ -94,7 +94,10 @@ export async function startSnmpd(opts: SnmpdOptions = {}): Promise<Snmpd> {
     privKey: 'canh-priv-pass',
     ...opts.v3,
   };
-  for (const [k, v] of [['authKey', v3.authKey], ['privKey', v3.privKey]] as const) {
+  for (const [k, v] of [
+    ['authKey', v3.authKey],
+    ['privKey', v3.privKey],
+  ] as const) {
     if (v.length < 8) throw new Error(`startSnmpd: v3.${k} must be at least 8 characters (Net-SNMP refuses shorter pass phrases)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'canh-snmpd-'));

@@ -27,7 +27,35 @@ const SYSTEMD = '/lib/systemd/systemd';
 const OVERLAID = ['etc', 'usr', 'var', 'opt', 'root', 'home', 'srv'];
 const KEEP = new Set(['systemd-journald.service', 'systemd-journald.socket', 'systemd-journald-dev-log.socket']);
 /** Units that are not in a .wants folder but that sysinit.target or a service could still pull. */
-const ALSO_MASKED = ['tmp.mount', 'systemd-tmpfiles-setup.service', 'systemd-tmpfiles-setup-dev.service', 'systemd-tmpfiles-clean.service', 'systemd-sysctl.service', 'systemd-udevd.service', 'systemd-udev-trigger.service', 'systemd-modules-load.service', 'systemd-remount-fs.service', 'systemd-timesyncd.service', 'systemd-random-seed.service', 'systemd-binfmt.service', 'ldconfig.service', 'systemd-hwdb-update.service', 'systemd-update-utmp.service', 'systemd-journal-catalog-update.service', 'systemd-update-done.service', 'systemd-firstboot.service', 'systemd-sysusers.service', 'systemd-machine-id-commit.service', 'systemd-boot-system-token.service', 'systemd-pcrphase-sysinit.service', 'systemd-pcrphase.service', 'systemd-repart.service', 'systemd-pstore.service', 'systemd-journal-flush.service', 'kmod-static-nodes.service'];
+const ALSO_MASKED = [
+  'tmp.mount',
+  'systemd-tmpfiles-setup.service',
+  'systemd-tmpfiles-setup-dev.service',
+  'systemd-tmpfiles-clean.service',
+  'systemd-sysctl.service',
+  'systemd-udevd.service',
+  'systemd-udev-trigger.service',
+  'systemd-modules-load.service',
+  'systemd-remount-fs.service',
+  'systemd-timesyncd.service',
+  'systemd-random-seed.service',
+  'systemd-binfmt.service',
+  'ldconfig.service',
+  'systemd-hwdb-update.service',
+  'systemd-update-utmp.service',
+  'systemd-journal-catalog-update.service',
+  'systemd-update-done.service',
+  'systemd-firstboot.service',
+  'systemd-sysusers.service',
+  'systemd-machine-id-commit.service',
+  'systemd-boot-system-token.service',
+  'systemd-pcrphase-sysinit.service',
+  'systemd-pcrphase.service',
+  'systemd-repart.service',
+  'systemd-pstore.service',
+  'systemd-journal-flush.service',
+  'kmod-static-nodes.service',
+];
 
 export interface SystemdMachine {
   /** The host PID of the machine's PID 1 (systemd). */
@@ -99,11 +127,16 @@ export async function bootSystemdMachine(opts: { keep?: readonly string[]; priva
   const cgroup = `canh-test-${process.pid}-${Date.now()}`;
   const hierarchies = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'].filter((h) => existsSync(join(h, 'cgroup.procs')));
   // The first hierarchy that exists on a pure cgroup2 host is /sys/fs/cgroup itself.
-  const cgroups = (hierarchies.includes('/sys/fs/cgroup/systemd') ? hierarchies.filter((h) => h !== '/sys/fs/cgroup') : hierarchies.slice(0, 1)).map((h) => join(h, cgroup));
+  const cgroups = (hierarchies.includes('/sys/fs/cgroup/systemd') ? hierarchies.filter((h) => h !== '/sys/fs/cgroup') : hierarchies.slice(0, 1)).map((h) =>
+    join(h, cgroup),
+  );
   for (const c of cgroups) mkdirSync(c);
   const enter = cgroups.map((c) => `echo $$ > ${c}/cgroup.procs`).join('; ');
   const net = opts.privateNetwork ? '--net' : '';
-  const child = spawn('bash', ['-c', `${enter}; exec unshare --pid --fork --mount --cgroup ${net} bash "$0" "$1"`, join(dir, 'boot.sh'), dir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('bash', ['-c', `${enter}; exec unshare --pid --fork --mount --cgroup ${net} bash "$0" "$1"`, join(dir, 'boot.sh'), dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -18,14 +18,21 @@ if (!file) {
   process.exit(2);
 }
 const si = Number(args[args.indexOf('-si') + 1] ?? 1);
-const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim());
+const lines = readFileSync(file, 'utf8')
+  .split('\n')
+  .map((l) => l.replace(/\r$/, ''))
+  .filter((l) => l.trim());
 const [header, ...rows] = lines;
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-const stamp = (d: Date) => `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+const stamp = (d: Date) =>
+  `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 process.stdout.write(`${header}\r\n`);
 let i = 0;
-setInterval(() => {
-  const row = rows[i++ % rows.length]!;
-  process.stdout.write(`${row.replace(/^"[^"]*"/, `"${stamp(new Date())}"`)}\r\n`);
-}, Math.max(1, si) * 1000);
+setInterval(
+  () => {
+    const row = rows[i++ % rows.length]!;
+    process.stdout.write(`${row.replace(/^"[^"]*"/, `"${stamp(new Date())}"`)}\r\n`);
+  },
+  Math.max(1, si) * 1000,
+);
 process.on('SIGTERM', () => process.exit(0));

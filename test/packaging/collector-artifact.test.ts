@@ -111,7 +111,8 @@ describe('install-server.sh into a fresh root (DESTDIR)', () => {
     }
     expect(statSync(join(root, 'etc/ssl/canh/collector.key')).mode & 0o777).toBe(0o600);
     for (const d of ['etc', 'etc/canh', 'etc/systemd', 'etc/systemd/system', 'usr/local/bin']) expect(statSync(join(root, d)).mode & 0o777, d).toBe(0o755);
-    for (const u of ['canh-collector.service', 'canh-collector-report.service', 'canh-collector-report.timer']) expect(existsSync(join(root, 'etc/systemd/system', u)), u).toBe(true);
+    for (const u of ['canh-collector.service', 'canh-collector-report.service', 'canh-collector-report.timer'])
+      expect(existsSync(join(root, 'etc/systemd/system', u)), u).toBe(true);
     const conf = readFileSync(join(root, 'etc/influxdb/influxdb.conf'), 'utf8');
     expect(conf).toMatch(/auth-enabled = true/);
     expect(conf).toMatch(/bind-address = "127\.0\.0\.1:8086"/);
@@ -129,7 +130,11 @@ describe('install-server.sh into a fresh root (DESTDIR)', () => {
     const influxd = spawnManaged('/usr/bin/influxd', ['-config', join(work, 'influxdb.conf')], { name: 'influxd', env: env(), cleanEnv: true });
     procs.push(influxd);
     const url = `http://127.0.0.1:${influxPort}`;
-    await pollUntil(async () => ((await fetch(`${url}/ping`)).status === 204 ? true : undefined), { timeoutMs: 60_000, what: 'influxd /ping', abortIf: () => (influxd.running ? undefined : influxd.describe()) });
+    await pollUntil(async () => ((await fetch(`${url}/ping`)).status === 204 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'influxd /ping',
+      abortIf: () => (influxd.running ? undefined : influxd.describe()),
+    });
 
     const r = install(['--with-nginx', '--server-name', SERVER, '--influx-url', url]);
     expect(r.code, r.out).toBe(0);
@@ -141,7 +146,11 @@ describe('install-server.sh into a fresh root (DESTDIR)', () => {
 
     const pw = (f: string) => readFileSync(join(root, 'etc/canh', f), 'utf8');
     const q = async (q: string, auth?: string) => {
-      const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q, db: 'canh' }), ...(auth ? { headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } } : {}) });
+      const res = await fetch(`${url}/query`, {
+        method: 'POST',
+        body: new URLSearchParams({ q, db: 'canh' }),
+        ...(auth ? { headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } } : {}),
+      });
       return { status: res.status, body: await res.text() };
     };
     expect((await q('SHOW DATABASES')).status).toBe(401);
@@ -149,7 +158,11 @@ describe('install-server.sh into a fresh root (DESTDIR)', () => {
     expect((await q('SHOW DATABASES', adminAuth)).body).toContain('"canh"');
     expect((await q('SHOW DATABASES', `canh_collector:${pw('influx.password')}`)).status).toBe(200);
     // The Grafana user reads and may not write.
-    const w = await fetch(`${url}/write?db=canh`, { method: 'POST', body: 'x v=1', headers: { authorization: `Basic ${Buffer.from(`canh_grafana:${pw('influx-grafana.password')}`).toString('base64')}` } });
+    const w = await fetch(`${url}/write?db=canh`, {
+      method: 'POST',
+      body: 'x v=1',
+      headers: { authorization: `Basic ${Buffer.from(`canh_grafana:${pw('influx-grafana.password')}`).toString('base64')}` },
+    });
     expect(w.status).toBe(403);
     await w.body?.cancel();
   }, 180_000);
@@ -175,11 +188,12 @@ describe('install-server.sh into a fresh root (DESTDIR)', () => {
     });
   }, 120_000);
 
-  it('nginx -t passes on the installed site file with Debian\'s nginx, and an agent reaches the collector through it', async () => {
+  it("nginx -t passes on the installed site file with Debian's nginx, and an agent reaches the collector through it", async () => {
     const nginx = join(work, 'nginx');
     mkdirSync(join(nginx, 'logs'), { recursive: true });
     const site = readFileSync(join(root, 'etc/nginx/sites-available/canh.conf'), 'utf8').replaceAll('/etc/ssl/canh/', `${join(root, 'etc/ssl/canh')}/`);
-    const main = (siteFile: string) => `pid ${nginx}/nginx.pid;\nerror_log ${nginx}/logs/error.log;\nworker_processes 1;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path ${nginx}/body;\n  proxy_temp_path ${nginx}/proxy;\n  include ${siteFile};\n}\n`;
+    const main = (siteFile: string) =>
+      `pid ${nginx}/nginx.pid;\nerror_log ${nginx}/logs/error.log;\nworker_processes 1;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path ${nginx}/body;\n  proxy_temp_path ${nginx}/proxy;\n  include ${siteFile};\n}\n`;
     // As installed (ports 443 and 80): nginx -t checks the file without binding them.
     writeFileSync(join(nginx, 'site-as-installed.conf'), site);
     writeFileSync(join(nginx, 'test.conf'), main(join(nginx, 'site-as-installed.conf')));
@@ -219,7 +233,10 @@ inputs:
   - type: mem
 `,
     );
-    const agent = spawnManaged(process.execPath, [join(ROOT, 'agent/src/cli.ts'), 'run', '--config', join(work, 'agent.yaml')], { name: 'agent', env: { CANH_LOG_LEVEL: 'warn' } });
+    const agent = spawnManaged(process.execPath, [join(ROOT, 'agent/src/cli.ts'), 'run', '--config', join(work, 'agent.yaml')], {
+      name: 'agent',
+      env: { CANH_LOG_LEVEL: 'warn' },
+    });
     procs.push(agent);
     const rows = await pollUntil(
       async () => {
@@ -231,13 +248,18 @@ inputs:
         const r = seriesRows((await res.json()) as Parameters<typeof seriesRows>[0]);
         return Number(r[0]?.count ?? 0) > 0 ? r : undefined;
       },
-      { timeoutMs: 90_000, what: 'mem points of web-01 in InfluxDB through nginx', abortIf: () => (agent.running ? undefined : agent.describe()), onTimeout: () => `${agent.describe()}\n${proxy.describe()}` },
+      {
+        timeoutMs: 90_000,
+        what: 'mem points of web-01 in InfluxDB through nginx',
+        abortIf: () => (agent.running ? undefined : agent.describe()),
+        onTimeout: () => `${agent.describe()}\n${proxy.describe()}`,
+      },
     );
     expect(Number(rows[0]!.count)).toBeGreaterThan(0);
     await agent.stop();
   }, 180_000);
 
-  it('backup.md\'s online backup with the collector\'s own Node, while it runs, restores to the same agents', () => {
+  it("backup.md's online backup with the collector's own Node, while it runs, restores to the same agents", () => {
     const doc = readFileSync(join(ROOT, 'docs/operating/backup.md'), 'utf8');
     const m = /\/opt\/canh-collector\/lib\/node -e '([^']+)' \/var\/lib\/canh-collector\/collector\.db/.exec(doc);
     expect(m, 'the node:sqlite backup command in backup.md').not.toBe(null);
@@ -248,20 +270,25 @@ inputs:
     expect(r.out).toMatch(/^pages \d+/);
     const config = join(work, 'restored.yaml');
     writeFileSync(config, readFileSync(collectorConfig, 'utf8').replace(/^state_dir: .*$/m, `state_dir: ${restored}`));
-    const list = (c: string) => (JSON.parse(run(bin(), ['agent', 'list', '--config', c, '--json']).out) as { name: string; agency: string }[]).map((a) => `${a.name}/${a.agency}`);
+    const list = (c: string) =>
+      (JSON.parse(run(bin(), ['agent', 'list', '--config', c, '--json']).out) as { name: string; agency: string }[]).map((a) => `${a.name}/${a.agency}`);
     expect(list(config)).toEqual(['web-01/so-tttt']);
     expect(list(config)).toEqual(list(collectorConfig));
   }, 120_000);
 
-  it.runIf(existsSync('/usr/bin/chromium'))('the installed program prints the monthly report as PDF with Debian\'s chromium', () => {
-    const month = new Date().toISOString().slice(0, 7);
-    const out = join(work, 'report.pdf');
-    const r = run(bin(), ['report', '--config', collectorConfig, '--month', month, '--tz', 'UTC', '--format', 'pdf', '--out', out]);
-    expect(r.code, r.out).toBe(0);
-    expect(readFileSync(out).subarray(0, 5).toString('latin1')).toBe('%PDF-');
-  }, 180_000);
+  it.runIf(existsSync('/usr/bin/chromium'))(
+    "the installed program prints the monthly report as PDF with Debian's chromium",
+    () => {
+      const month = new Date().toISOString().slice(0, 7);
+      const out = join(work, 'report.pdf');
+      const r = run(bin(), ['report', '--config', collectorConfig, '--month', month, '--tz', 'UTC', '--format', 'pdf', '--out', out]);
+      expect(r.code, r.out).toBe(0);
+      expect(readFileSync(out).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    },
+    180_000,
+  );
 
-  it('the compose image\'s files, laid into a temporary root, serve wss:// and pass the image\'s healthcheck', async () => {
+  it("the compose image's files, laid into a temporary root, serve wss:// and pass the image's healthcheck", async () => {
     // What Dockerfile.collector copies, from where the build context has it (the artifact is this test's build).
     const imageRoot = join(work, 'image');
     const copies = [...readFileSync(join(ROOT, 'deploy/compose/Dockerfile.collector'), 'utf8').matchAll(/^COPY (\S+) (\S+)$/gm)];
@@ -290,17 +317,29 @@ inputs:
     const node = join(imageRoot, 'opt/canh-collector/lib/node');
     const health = () => run(node, [join(imageRoot, 'opt/canh-collector/share/healthcheck.mjs')], { CANH_HEALTH_PORT: String(port) });
     expect(health()).toEqual({ code: 1, out: 'healthz: no answer\n' });
-    const collector = spawnManaged(join(imageRoot, 'opt/canh-collector/bin/canh-collector'), ['serve', '--config', config], { name: 'image collector', env: env(), cleanEnv: true, cwd: work });
+    const collector = spawnManaged(join(imageRoot, 'opt/canh-collector/bin/canh-collector'), ['serve', '--config', config], {
+      name: 'image collector',
+      env: env(),
+      cleanEnv: true,
+      cwd: work,
+    });
     procs.push(collector);
-    await pollUntil(async () => (health().code === 0 ? true : undefined), { timeoutMs: 60_000, what: 'the image healthcheck', abortIf: () => (collector.running ? undefined : collector.describe()) });
+    await pollUntil(async () => (health().code === 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'the image healthcheck',
+      abortIf: () => (collector.running ? undefined : collector.describe()),
+    });
     expect(health().out).toBe('healthz: 200\n');
     // TLS it is: plain http on that port gets no healthy answer.
-    const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+    const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     expect(plain).not.toBe(200);
     await collector.stop();
   }, 180_000);
 
-  it('--uninstall keeps config and secrets; --uninstall --purge removes the collector\'s part', () => {
+  it("--uninstall keeps config and secrets; --uninstall --purge removes the collector's part", () => {
     const keep = install(['--uninstall']);
     expect(keep.code, keep.out).toBe(0);
     expect(existsSync(join(root, 'opt/canh-collector'))).toBe(false);
@@ -313,7 +352,14 @@ inputs:
     expect(again.out).not.toContain('generated /etc/canh');
     const purge = run('bash', [join(work, 'canh-collector/share/install-server.sh'), '--uninstall', '--purge'], { DESTDIR: root });
     expect(purge.code, purge.out).toBe(0);
-    for (const p of ['opt/canh-collector', 'etc/canh', 'etc/ssl/canh', 'var/lib/canh-collector', 'etc/nginx/sites-enabled/canh.conf', 'etc/grafana/provisioning/datasources/canh.yaml']) {
+    for (const p of [
+      'opt/canh-collector',
+      'etc/canh',
+      'etc/ssl/canh',
+      'var/lib/canh-collector',
+      'etc/nginx/sites-enabled/canh.conf',
+      'etc/grafana/provisioning/datasources/canh.yaml',
+    ]) {
       expect(existsSync(join(root, p)), p).toBe(false);
     }
     // InfluxDB's config stays (its package and data are not ours to purge).
@@ -322,7 +368,7 @@ inputs:
 
   // Not run here: the live --with-grafana (Grafana's APT repository is not reachable from
   // the test machines). Staged, everything around it is written and checked.
-  it('--with-grafana, staged: Grafana\'s admin password is a secret file Grafana reads', () => {
+  it("--with-grafana, staged: Grafana's admin password is a secret file Grafana reads", () => {
     const groot = join(work, 'grafana-root');
     const key = join(work, 'grafana.key');
     writeFileSync(key, '-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----\n');
@@ -354,7 +400,7 @@ inputs:
 });
 
 describe('install-server.sh live, in a machine with systemd as PID 1', () => {
-  it('installs, starts InfluxDB with auth, the collector, nginx and the report timer; the docs\' commands work; uninstall --purge', async () => {
+  it("installs, starts InfluxDB with auth, the collector, nginx and the report timer; the docs' commands work; uninstall --purge", async () => {
     const m = await bootSystemdMachine({ keep: [ROOT], privateNetwork: true });
     try {
       // Debian's packages the installer needs are already on this machine (the test suite
@@ -362,10 +408,18 @@ describe('install-server.sh live, in a machine with systemd as PID 1', () => {
       copyFileSync(tarball, join(m.share, 'collector.tar.gz'));
       // The machine boots with every distribution unit masked; these two the installer drives.
       m.sh('rm -f /run/systemd/system/influxdb.service /run/systemd/system/nginx.service && systemctl daemon-reload');
-      const out = m.sh(`tar -xzf /run/canh-share/collector.tar.gz -C /root && /root/canh-collector/share/install-server.sh --server-name collector.test --with-nginx 2>&1`, { timeout: 240_000 });
+      const out = m.sh(
+        `tar -xzf /run/canh-share/collector.tar.gz -C /root && /root/canh-collector/share/install-server.sh --server-name collector.test --with-nginx 2>&1`,
+        { timeout: 240_000 },
+      );
       console.log(`install-server.sh (live):\n${out}`);
       expect(out).toMatch(/started canh-collector \(healthz answers on 127\.0\.0\.1:8443\)/);
-      expect(m.sh('systemctl is-active influxdb canh-collector nginx canh-collector-report.timer').trim().split('\n')).toEqual(['active', 'active', 'active', 'active']);
+      expect(m.sh('systemctl is-active influxdb canh-collector nginx canh-collector-report.timer').trim().split('\n')).toEqual([
+        'active',
+        'active',
+        'active',
+        'active',
+      ]);
       expect(m.sh('id -u canh-collector').trim()).toMatch(/^\d+$/);
       // InfluxDB demands a login; through nginx the collector answers over TLS.
       expect(m.sh(`curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:8086/query?q=SHOW+DATABASES'`)).toBe('401');
@@ -388,7 +442,10 @@ describe('install-server.sh live, in a machine with systemd as PID 1', () => {
       expect(m.exec('id', ['canh-collector']).status).not.toBe(0);
     } catch (err) {
       // What systemd and the services said, for the failure message.
-      const said = m.exec('bash', ['-c', 'systemctl --no-pager status influxdb canh-collector nginx 2>&1 | tail -40; journalctl --no-pager -n 40 -u influxdb -u canh-collector -u nginx 2>&1']);
+      const said = m.exec('bash', [
+        '-c',
+        'systemctl --no-pager status influxdb canh-collector nginx 2>&1 | tail -40; journalctl --no-pager -n 40 -u influxdb -u canh-collector -u nginx 2>&1',
+      ]);
       throw new Error(`${(err as Error).message}\n--- in the machine:\n${said.stdout}`, { cause: err });
     } finally {
       m.stop();

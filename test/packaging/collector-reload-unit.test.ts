@@ -16,7 +16,10 @@ describe('collector unit: reload', () => {
     const file = join(dir, 'canh-collector.service');
     writeFileSync(file, text.replace(/^ExecStart=\S+/m, `ExecStart=${program}`));
     const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
-    const said = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('canh-collector.service') || l.includes(dir)).join('\n');
+    const said = `${r.stdout}${r.stderr}`
+      .split('\n')
+      .filter((l) => l.includes('canh-collector.service') || l.includes(dir))
+      .join('\n');
     expect({ code: r.status, said }).toEqual({ code: 0, said: '' });
   });
 });

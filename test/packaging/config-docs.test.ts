@@ -32,14 +32,19 @@ describe('generated config docs', () => {
       expect(all.length, file).toBeGreaterThan(50);
       for (const d of all) expect(d, file).not.toMatch(/\*\/|=>|\bfunction\b|\bconst\b|\breturn\b/);
     }
-    expect(outputs()['docs/operating/config-reference.md']).toMatch(/\| `listen\.tls` \| object \| {2}\| Serve wss:\/\/ directly; otherwise put a TLS proxy in front \(deploy\/nginx\)\. \|/);
+    expect(outputs()['docs/operating/config-reference.md']).toMatch(
+      /\| `listen\.tls` \| object \| {2}\| Serve wss:\/\/ directly; otherwise put a TLS proxy in front \(deploy\/nginx\)\. \|/,
+    );
   });
 
   it('the example collector config is valid', () => {
     expect(() => parseCollectorConfig(parse(readFileSync(join(ROOT, 'deploy/collector.example.yaml'), 'utf8')))).not.toThrow();
     // The compose config names its secrets under /run/secrets: made here by make-secrets.sh.
     const secrets = tmp('compose-secrets');
-    const made = spawnSync('bash', [join(ROOT, 'deploy/compose/make-secrets.sh'), 'collector.example.gov.vn'], { env: { PATH: process.env.PATH, CANH_SECRETS_DIR: secrets }, encoding: 'utf8' });
+    const made = spawnSync('bash', [join(ROOT, 'deploy/compose/make-secrets.sh'), 'collector.example.gov.vn'], {
+      env: { PATH: process.env.PATH, CANH_SECRETS_DIR: secrets },
+      encoding: 'utf8',
+    });
     expect(made.status, made.stderr).toBe(0);
     const compose = readFileSync(join(ROOT, 'deploy/compose/collector.yaml'), 'utf8').replaceAll('/run/secrets/', `${secrets}/`);
     expect(() => parseCollectorConfig(parse(compose))).not.toThrow();

@@ -12,8 +12,20 @@ import { ROOT, tmp } from './helpers.ts';
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
 describe('compose', () => {
-  type Service = { image?: string; build?: { context: string; dockerfile: string }; ports?: string[]; volumes?: string[]; depends_on?: string[]; secrets?: string[]; environment?: Record<string, string> };
-  const compose = parse(read('deploy/compose/compose.yaml')) as { services: Record<string, Service>; volumes: Record<string, unknown>; secrets: Record<string, { file: string }> };
+  type Service = {
+    image?: string;
+    build?: { context: string; dockerfile: string };
+    ports?: string[];
+    volumes?: string[];
+    depends_on?: string[];
+    secrets?: string[];
+    environment?: Record<string, string>;
+  };
+  const compose = parse(read('deploy/compose/compose.yaml')) as {
+    services: Record<string, Service>;
+    volumes: Record<string, unknown>;
+    secrets: Record<string, { file: string }>;
+  };
   const composeDir = join(ROOT, 'deploy/compose');
 
   it('runs InfluxDB 1.8, the collector and Grafana, each at an exact version', () => {
@@ -24,8 +36,10 @@ describe('compose', () => {
     expect(read('deploy/compose/Dockerfile.collector')).toMatch(/^FROM [\w./-]+:\d+\.\d+(\.\d+)?(-slim)?$/m);
   });
 
-  it('publishes only the collector\'s TLS port to the network; Grafana on the loopback', () => {
-    const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).filter((p) => !p.startsWith('127.0.0.1:')).map((p) => `${name} ${p}`));
+  it("publishes only the collector's TLS port to the network; Grafana on the loopback", () => {
+    const published = Object.entries(compose.services).flatMap(([name, s]) =>
+      (s.ports ?? []).filter((p) => !p.startsWith('127.0.0.1:')).map((p) => `${name} ${p}`),
+    );
     expect(published).toEqual(['collector 443:8443']);
     const c = parse(read('deploy/compose/collector.yaml')) as { listen: { port: number; tls?: { cert_file: string; key_file: string } } };
     expect(c.listen.port).toBe(8443);
@@ -42,7 +56,10 @@ describe('compose', () => {
 
   it('names volumes that exist and paths that exist once make-secrets.sh ran', () => {
     const dir = tmp('compose-secrets');
-    const r = spawnSync('bash', [join(composeDir, 'make-secrets.sh'), 'collector.example.gov.vn'], { env: { PATH: process.env.PATH, CANH_SECRETS_DIR: dir }, encoding: 'utf8' });
+    const r = spawnSync('bash', [join(composeDir, 'make-secrets.sh'), 'collector.example.gov.vn'], {
+      env: { PATH: process.env.PATH, CANH_SECRETS_DIR: dir },
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     for (const [name, { file }] of Object.entries(compose.secrets)) {
       const made = join(dir, file.replace(/^\.\/secrets\//, ''));
@@ -61,10 +78,17 @@ describe('compose', () => {
   });
 
   it('.dockerignore lets in only what the Dockerfile copies', () => {
-    const ignore = read('.dockerignore').split('\n').filter((l) => l && !l.startsWith('#'));
+    const ignore = read('.dockerignore')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
     const copied = [...read('deploy/compose/Dockerfile.collector').matchAll(/^COPY (\S+) /gm)].map((m) => m[1]!);
-    expect(ignore.slice(1).map((l) => l.replace(/^!/, '').replace(/\/$/, '')).sort()).toEqual(copied.sort());
+    expect(
+      ignore
+        .slice(1)
+        .map((l) => l.replace(/^!/, '').replace(/\/$/, ''))
+        .sort(),
+    ).toEqual(copied.sort());
   });
 });
 
@@ -86,9 +110,11 @@ describe('nginx', () => {
 describe('windows service wrapper', () => {
   const mcs = spawnSync('sh', ['-c', 'command -v mcs'], { encoding: 'utf8' }).stdout.trim();
   // Without Mono the C# source cannot be compiled on Linux; test/run.sh installs it.
-  it.runIf(!!mcs)('compiles with Mono\'s C# compiler into a console PE', () => {
+  it.runIf(!!mcs)("compiles with Mono's C# compiler into a console PE", () => {
     const out = join(tmp('wrapper'), 'canh-agent-service.exe');
-    const r = spawnSync(mcs, ['-target:exe', `-out:${out}`, '-r:System.ServiceProcess.dll', join(ROOT, 'deploy/windows/CanhAgentService.cs')], { encoding: 'utf8' });
+    const r = spawnSync(mcs, ['-target:exe', `-out:${out}`, '-r:System.ServiceProcess.dll', join(ROOT, 'deploy/windows/CanhAgentService.cs')], {
+      encoding: 'utf8',
+    });
     expect(r.stdout + r.stderr).not.toMatch(/error/i);
     expect(readFileSync(out).subarray(0, 2).toString('latin1')).toBe('MZ');
   });

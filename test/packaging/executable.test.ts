@@ -54,7 +54,10 @@ describe('linux-x64 single executable', () => {
   it('validates a config, and names what is wrong in a bad one', () => {
     const dir = tmp('cfg');
     writeFileSync(join(dir, 'token'), 't\n');
-    writeFileSync(join(dir, 'agent.yaml'), `collector:\n  url: wss://c.example/v1/agent\n  token_file: ${dir}/token\nagent:\n  state_dir: ${dir}/state\ninputs:\n  - type: cpu\n  - type: mem\n`);
+    writeFileSync(
+      join(dir, 'agent.yaml'),
+      `collector:\n  url: wss://c.example/v1/agent\n  token_file: ${dir}/token\nagent:\n  state_dir: ${dir}/state\ninputs:\n  - type: cpu\n  - type: mem\n`,
+    );
     const ok = run(['--validate', '--config', join(dir, 'agent.yaml')]);
     expect(ok.stdout).toContain('valid (2 inputs, 0 detectors)');
     expect(ok.status).toBe(0);
@@ -71,7 +74,10 @@ describe('linux-x64 single executable', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('inputs[0].urls[0]: not a host name or address');
     expect(bad.stderr).toContain('(CANH_ERR_CONFIG_INVALID)');
-    writeFileSync(join(dir, 'agent.yaml'), `collector:\n  url: ws://127.0.0.1:9/v1/agent\n  token: t\nagent:\n  state_dir: ${dir}/state\n  log_level: info\ninputs:\n  - type: mem\n`);
+    writeFileSync(
+      join(dir, 'agent.yaml'),
+      `collector:\n  url: ws://127.0.0.1:9/v1/agent\n  token: t\nagent:\n  state_dir: ${dir}/state\n  log_level: info\ninputs:\n  - type: mem\n`,
+    );
     const child = spawn(built.linux!.file, ['run', '--config', join(dir, 'agent.yaml')], { env: { PATH: pathWithoutNode(), HOME: '/nonexistent' } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -86,7 +92,10 @@ describe('linux-x64 single executable', () => {
 
   it('gathers host inputs once with check', () => {
     const dir = tmp('cfg');
-    writeFileSync(join(dir, 'agent.yaml'), `collector:\n  url: wss://c.example/v1/agent\n  token: t\nagent:\n  state_dir: ${dir}/state\ninputs:\n  - type: mem\n  - type: disk\n`);
+    writeFileSync(
+      join(dir, 'agent.yaml'),
+      `collector:\n  url: wss://c.example/v1/agent\n  token: t\nagent:\n  state_dir: ${dir}/state\ninputs:\n  - type: mem\n  - type: disk\n`,
+    );
     const r = run(['check', '--config', join(dir, 'agent.yaml')]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^mem,host=\S+ .*total=\d+i/m);

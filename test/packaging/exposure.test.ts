@@ -24,7 +24,14 @@ function exposure(unitText: string, name: string): { score: number; report: stri
 const units: { name: string; text: () => string; max: number }[] = [
   {
     name: 'canh-agent.service',
-    text: () => renderUnit({ exec: ['/usr/local/bin/canh-agent'], configFile: '/etc/canh/agent.yaml', stateDir: '/var/lib/canh-agent', user: 'canh-agent', groups: ['adm', 'systemd-journal'] }),
+    text: () =>
+      renderUnit({
+        exec: ['/usr/local/bin/canh-agent'],
+        configFile: '/etc/canh/agent.yaml',
+        stateDir: '/var/lib/canh-agent',
+        user: 'canh-agent',
+        groups: ['adm', 'systemd-journal'],
+      }),
     max: 2.5,
   },
   { name: 'canh-collector.service', text: () => readFileSync(join(ROOT, 'deploy/systemd/canh-collector.service'), 'utf8'), max: 2.0 },

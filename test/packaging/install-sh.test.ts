@@ -40,7 +40,8 @@ describe('install.sh (DESTDIR)', () => {
     expect(mode(tok)).toBe(0o600);
     expect(mode(unit)).toBe(0o644);
     // Staged folders as a package would carry them, not 0700 from the script's umask.
-    for (const dir of ['etc', 'etc/systemd', 'etc/systemd/system', 'etc/canh', 'usr', 'usr/local', 'usr/local/bin']) expect(mode(join(d, dir)), dir).toBe(0o755);
+    for (const dir of ['etc', 'etc/systemd', 'etc/systemd/system', 'etc/canh', 'usr', 'usr/local', 'usr/local/bin'])
+      expect(mode(join(d, dir)), dir).toBe(0o755);
     expect(readFileSync(tok, 'utf8')).toBe('s3cret-token\n');
     const yaml = readFileSync(conf, 'utf8');
     expect(yaml).toContain('url: "wss://collector.example.gov.vn/v1/agent"');
@@ -93,7 +94,14 @@ describe('install.sh (DESTDIR)', () => {
     writeFileSync(join(d, 'etc/systemd/system/canh-agent.service.d/override.conf'), '[Service]\nNice=5\n');
     const p = install(d, ['--uninstall', '--purge']);
     expect(p.status).toBe(0);
-    for (const f of ['etc/canh/agent.yaml', 'etc/canh/agent.token', 'var/lib/canh-agent', 'usr/local/bin/canh-agent', 'etc/systemd/system/canh-agent.service.d']) expect(existsSync(join(d, f)), f).toBe(false);
+    for (const f of [
+      'etc/canh/agent.yaml',
+      'etc/canh/agent.token',
+      'var/lib/canh-agent',
+      'usr/local/bin/canh-agent',
+      'etc/systemd/system/canh-agent.service.d',
+    ])
+      expect(existsSync(join(d, f)), f).toBe(false);
   }, 120_000);
 
   it('refuses a token on the command line', () => {
@@ -110,7 +118,10 @@ describe('install.sh (DESTDIR)', () => {
     const prefix = tmp('prefix');
     const tokenFile = join(tmp('tok'), 'agent.token');
     writeFileSync(tokenFile, 't\n');
-    const r = spawnSync('bash', [join(ROOT, 'deploy/install.sh'), '--binary', launcher, '--url', 'wss://c.example/v1/agent', '--token-file', tokenFile], { env: { PATH: process.env.PATH, PREFIX: prefix }, encoding: 'utf8' });
+    const r = spawnSync('bash', [join(ROOT, 'deploy/install.sh'), '--binary', launcher, '--url', 'wss://c.example/v1/agent', '--token-file', tokenFile], {
+      env: { PATH: process.env.PATH, PREFIX: prefix },
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('systemd is not running on this host');
     expect(r.stderr).toContain('nothing was installed');

@@ -54,11 +54,18 @@ describe('systemd install', () => {
 
   it('on upgrade keeps the user and restarts the running service', async () => {
     const { root, calls, ctx } = linuxCtx({ 'systemctl is-active': { code: 0 } });
-    await installSystemd(ctx, { exec: ['/usr/bin/node', '/opt/canh agent/canh-agent.cjs'], configFile: '/nonexistent/agent.yaml', stateDir: '/var/lib/canh-agent', start: true });
+    await installSystemd(ctx, {
+      exec: ['/usr/bin/node', '/opt/canh agent/canh-agent.cjs'],
+      configFile: '/nonexistent/agent.yaml',
+      stateDir: '/var/lib/canh-agent',
+      start: true,
+    });
     expect(calls).not.toContainEqual(expect.stringMatching(/^useradd/));
     expect(calls.slice(-2)).toEqual(['systemctl enable canh-agent.service', 'systemctl restart canh-agent.service']);
     // A path with a space is quoted the way systemd reads ExecStart.
-    expect(readFileSync(join(root, UNIT_PATH), 'utf8')).toContain('ExecStart=/usr/bin/node "/opt/canh agent/canh-agent.cjs" run --config /nonexistent/agent.yaml');
+    expect(readFileSync(join(root, UNIT_PATH), 'utf8')).toContain(
+      'ExecStart=/usr/bin/node "/opt/canh agent/canh-agent.cjs" run --config /nonexistent/agent.yaml',
+    );
   });
 
   it('reports a failing command with its code and what it said', async () => {
@@ -71,7 +78,10 @@ describe('systemd install', () => {
 
   it('staged (DESTDIR) writes the unit and runs nothing', async () => {
     const { root, calls, ctx } = linuxCtx();
-    await installSystemd({ ...ctx, staged: true }, { exec: ['/usr/local/bin/canh-agent'], configFile: '/etc/canh/agent.yaml', stateDir: '/var/lib/canh-agent', start: true });
+    await installSystemd(
+      { ...ctx, staged: true },
+      { exec: ['/usr/local/bin/canh-agent'], configFile: '/etc/canh/agent.yaml', stateDir: '/var/lib/canh-agent', start: true },
+    );
     expect(calls).toEqual([]);
     expect(existsSync(join(root, UNIT_PATH))).toBe(true);
   });
@@ -93,14 +103,16 @@ describe('systemd uninstall and status', () => {
     expect(existsSync(state)).toBe(false);
   });
 
-  it('refuses to purge a folder that is not the agent\'s own', async () => {
+  it("refuses to purge a folder that is not the agent's own", async () => {
     const { ctx } = linuxCtx();
     await expect(uninstallSystemd(ctx, { stateDir: '/var/lib', purge: true })).rejects.toMatchObject({ code: 'CANH_ERR_SERVICE_PURGE_REFUSED' });
   });
 
   it('status reads systemctl show: 0 when active, 3 when not, 4 when not installed', async () => {
     const show = (s: string) => linuxCtx({ 'systemctl show': { stdout: s } });
-    const a = show('LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=42\nExecMainStartTimestamp=Mon 2026-01-05 10:00:00 UTC\nNRestarts=2\nResult=success\n');
+    const a = show(
+      'LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=42\nExecMainStartTimestamp=Mon 2026-01-05 10:00:00 UTC\nNRestarts=2\nResult=success\n',
+    );
     expect(await statusSystemd(a.ctx)).toBe(0);
     expect(a.lines.join('\n')).toMatch(/active \(running\), starts at boot[\s\S]*pid 42[\s\S]*restarted 2 times/);
     expect(await statusSystemd(show('LoadState=loaded\nActiveState=failed\nSubState=failed\nUnitFileState=enabled\nMainPID=0\n').ctx)).toBe(3);
@@ -115,7 +127,10 @@ describe('windows service', () => {
     const lines: string[] = [];
     const seen: string[] = [];
     const exists = (p: string) => (seen.push(p), true);
-    await installWindows({ runner, out: (l) => lines.push(l), programData: 'C:\\ProgramData', exists }, { exe, configFile: 'C:\\ProgramData\\Canh\\agent.yaml', start: true });
+    await installWindows(
+      { runner, out: (l) => lines.push(l), programData: 'C:\\ProgramData', exists },
+      { exe, configFile: 'C:\\ProgramData\\Canh\\agent.yaml', start: true },
+    );
     expect(seen).toEqual(['C:\\Program Files\\Canh\\canh-agent-service.exe']);
     expect(calls).toEqual([
       'sc.exe query CanhAgent',
@@ -129,7 +144,12 @@ describe('windows service', () => {
 
   it('refuses to register the bare executable, which cannot answer the service manager', async () => {
     const { runner, calls } = recorder();
-    await expect(installWindows({ runner, out: () => {}, programData: 'C:\\ProgramData', exists: () => false }, { exe: 'C:\\nowhere\\canh-agent.exe', configFile: 'C:\\x.yaml', start: true })).rejects.toMatchObject({
+    await expect(
+      installWindows(
+        { runner, out: () => {}, programData: 'C:\\ProgramData', exists: () => false },
+        { exe: 'C:\\nowhere\\canh-agent.exe', configFile: 'C:\\x.yaml', start: true },
+      ),
+    ).rejects.toMatchObject({
       code: 'CANH_ERR_SERVICE_WRAPPER_MISSING',
     });
     expect(calls).toEqual([]);
@@ -140,7 +160,9 @@ describe('windows service', () => {
     expect(await uninstallWindows({ runner: gone.runner, out: () => {}, programData: 'C:\\ProgramData' }, { stateDir: tmp('st'), purge: false })).toBe(0);
     expect(gone.calls).toEqual(['sc.exe stop CanhAgent', 'sc.exe delete CanhAgent']);
     expect(await statusWindows({ runner: gone.runner, out: () => {}, programData: 'C:\\ProgramData' })).toBe(4);
-    const running = recorder({ 'sc.exe query': { stdout: 'SERVICE_NAME: CanhAgent\n        TYPE               : 10  WIN32_OWN_PROCESS\n        STATE              : 4  RUNNING\n' } });
+    const running = recorder({
+      'sc.exe query': { stdout: 'SERVICE_NAME: CanhAgent\n        TYPE               : 10  WIN32_OWN_PROCESS\n        STATE              : 4  RUNNING\n' },
+    });
     expect(await statusWindows({ runner: running.runner, out: () => {}, programData: 'C:\\ProgramData' })).toBe(0);
     const stopped = recorder({ 'sc.exe query': { stdout: '        STATE              : 1  STOPPED\n' } });
     expect(await statusWindows({ runner: stopped.runner, out: () => {}, programData: 'C:\\ProgramData' })).toBe(3);
@@ -153,7 +175,12 @@ describe('canh-agent service (command line)', () => {
     mkdirSync(join(root, 'etc/canh'), { recursive: true });
     writeFileSync(join(root, 'etc/canh/agent.yaml'), 'collector:\n  url: wss://c.example/v1/agent\n  token_file: /etc/canh/agent.token\n');
     const { runner, calls } = recorder();
-    const code = await serviceCommand(['install', '--binary', '/usr/local/bin/canh-agent'], { runner, platform: 'linux', env: { DESTDIR: root }, out: () => {} });
+    const code = await serviceCommand(['install', '--binary', '/usr/local/bin/canh-agent'], {
+      runner,
+      platform: 'linux',
+      env: { DESTDIR: root },
+      out: () => {},
+    });
     expect(code).toBe(0);
     expect(calls).toEqual([]);
     expect(readFileSync(join(root, UNIT_PATH), 'utf8')).toContain('ExecStart=/usr/local/bin/canh-agent run --config /etc/canh/agent.yaml');
@@ -164,13 +191,17 @@ describe('canh-agent service (command line)', () => {
     mkdirSync(join(root, 'etc/canh'), { recursive: true });
     writeFileSync(join(root, 'etc/canh/agent.yaml'), 'collector:\n  url: http://not-ws\n');
     const { runner, calls } = recorder();
-    await expect(serviceCommand(['install'], { runner, platform: 'linux', env: { DESTDIR: root }, out: () => {} })).rejects.toMatchObject({ code: 'CANH_ERR_CONFIG_INVALID' });
+    await expect(serviceCommand(['install'], { runner, platform: 'linux', env: { DESTDIR: root }, out: () => {} })).rejects.toMatchObject({
+      code: 'CANH_ERR_CONFIG_INVALID',
+    });
     expect(calls).toEqual([]);
     expect(existsSync(join(root, UNIT_PATH))).toBe(false);
   });
 
   it('rejects a relative --config and unknown platforms', async () => {
-    await expect(serviceCommand(['install', '--config', 'agent.yaml'], { platform: 'linux', env: { DESTDIR: '/x' } })).rejects.toMatchObject({ code: 'CANH_ERR_SERVICE_CONFIG_PATH' });
+    await expect(serviceCommand(['install', '--config', 'agent.yaml'], { platform: 'linux', env: { DESTDIR: '/x' } })).rejects.toMatchObject({
+      code: 'CANH_ERR_SERVICE_CONFIG_PATH',
+    });
     await expect(serviceCommand(['status'], { platform: 'freebsd', env: {} })).rejects.toMatchObject({ code: 'CANH_ERR_SERVICE_UNSUPPORTED' });
   });
 });

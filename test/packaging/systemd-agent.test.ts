@@ -44,7 +44,10 @@ describe('the agent under its systemd unit (systemd as PID 1, install.sh live pa
     // A host auth log readable by group adm only, as Debian's rsyslog writes it.
     machine.sh('getent group adm >/dev/null || groupadd -r adm; : > /var/log/auth.log; chown root:adm /var/log/auth.log; chmod 0640 /var/log/auth.log');
     machine.sh('mkdir -p /opt/canh-test && cp /run/canh-share/canh-agent.cjs /opt/canh-test/');
-    const out = machine.sh(`bash ${ROOT}/deploy/install.sh --binary /run/canh-share/canh-agent --url ws://127.0.0.1:${new URL(p.url).port}/v1/agent --token-file /run/canh-share/token`, { timeout: 120_000 });
+    const out = machine.sh(
+      `bash ${ROOT}/deploy/install.sh --binary /run/canh-share/canh-agent --url ws://127.0.0.1:${new URL(p.url).port}/v1/agent --token-file /run/canh-share/token`,
+      { timeout: 120_000 },
+    );
     expect(out).toContain('installed');
     expect(machine.sh('id -u canh-agent').trim()).toMatch(/^\d+$/);
     expect(machine.sh('systemctl is-enabled canh-agent').trim()).toBe('enabled');
@@ -81,7 +84,12 @@ systemctl restart canh-agent`);
         const cmdline = machine.exec('cat', [`/proc/${pid}/cmdline`]).stdout;
         return cmdline.includes('canh-agent.cjs') && /^Uid:\s+[1-9]/m.test(st) ? st : undefined;
       },
-      { timeoutMs: 90_000, intervalMs: 200, what: 'canh-agent running as its own user', onTimeout: () => machine.exec('systemctl', ['status', '--no-pager', 'canh-agent']).stdout },
+      {
+        timeoutMs: 90_000,
+        intervalMs: 200,
+        what: 'canh-agent running as its own user',
+        onTimeout: () => machine.exec('systemctl', ['status', '--no-pager', 'canh-agent']).stdout,
+      },
     );
     expect(status).toMatch(/^Uid:\s+(\d+)/m);
     expect(Number(/^Uid:\s+(\d+)/m.exec(status)![1])).toBeGreaterThan(0);
@@ -95,17 +103,24 @@ systemctl restart canh-agent`);
 
     // The actions, each inside the machine.
     const stamp = () => machine.sh(`date '+%b %e %H:%M:%S'`).trim();
-    const lines = Array.from({ length: 6 }, (_, i) => `${stamp()} sdhost sshd[${4100 + i}]: Failed password for root from 198.51.100.77 port ${40000 + i} ssh2`).join('\n');
+    const lines = Array.from(
+      { length: 6 },
+      (_, i) => `${stamp()} sdhost sshd[${4100 + i}]: Failed password for root from 198.51.100.77 port ${40000 + i} ssh2`,
+    ).join('\n');
     machine.sh(`cat >> /var/log/auth.log <<'EOF'\n${lines}\nEOF`);
     machine.sh(`cp /bin/sleep /dev/shm/canh-test-x && (setsid /dev/shm/canh-test-x 300 </dev/null >/dev/null 2>&1 &)`);
     machine.sh(`(setsid python3 -m http.server 31337 --bind 127.0.0.1 </dev/null >/dev/null 2>&1 &)`);
-    machine.sh(`printf '* * * * * root /dev/shm/canh-test-x\\n' > /etc/cron.d/canh-evil; printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/canh-evil.service`);
+    machine.sh(
+      `printf '* * * * * root /dev/shm/canh-test-x\\n' > /etc/cron.d/canh-evil; printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/canh-evil.service`,
+    );
     machine.sh('useradd -r -M -s /usr/sbin/nologin canh-backdoor');
 
     const expected = ['brute_force', 'suspicious_process', 'new_listening_port', 'cron_job_added', 'systemd_unit_added', 'file_modified'];
     const seen: Record<string, number> = {};
     for (const type of expected) {
-      const rows = await p.waitFor(`SELECT * FROM security_event WHERE "host" = 'sdhost' AND "type" = '${type}'`, (r) => r.length > 0, 60_000).catch(() => [] as unknown[]);
+      const rows = await p
+        .waitFor(`SELECT * FROM security_event WHERE "host" = 'sdhost' AND "type" = '${type}'`, (r) => r.length > 0, 60_000)
+        .catch(() => [] as unknown[]);
       seen[type] = rows.length;
     }
     console.log(`detectors under the unit's sandbox (events stored per type): ${JSON.stringify(seen)}`);

@@ -13,7 +13,10 @@ function verify(unitText: string, name: string): { code: number; said: string } 
   writeFileSync(file, unitText);
   const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
   // Messages about other units on this host (a container's own units) are not ours.
-  const said = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes(name) || l.includes(dir)).join('\n');
+  const said = `${r.stdout}${r.stderr}`
+    .split('\n')
+    .filter((l) => l.includes(name) || l.includes(dir))
+    .join('\n');
   return { code: r.status ?? -1, said };
 }
 
@@ -26,7 +29,13 @@ function program(): string {
 
 describe('systemd units', () => {
   it('the agent unit verifies', () => {
-    const unit = renderUnit({ exec: [program()], configFile: '/etc/canh/agent.yaml', stateDir: '/var/lib/canh-agent', user: 'canh-agent', groups: ['adm', 'systemd-journal'] });
+    const unit = renderUnit({
+      exec: [program()],
+      configFile: '/etc/canh/agent.yaml',
+      stateDir: '/var/lib/canh-agent',
+      user: 'canh-agent',
+      groups: ['adm', 'systemd-journal'],
+    });
     expect(verify(unit, 'canh-agent.service')).toEqual({ code: 0, said: '' });
   });
 
@@ -46,10 +55,13 @@ describe('systemd units', () => {
   });
 
   it('verify does catch a broken unit (so the checks above can fail)', () => {
-    const unit = renderUnit({ exec: ['/nonexistent/canh-agent'], configFile: '/etc/canh/agent.yaml', stateDir: '/var/lib/canh-agent', user: 'canh-agent', groups: [] }).replace(
-      'ProtectSystem=strict',
-      'ProtectSystem=sometimes',
-    );
+    const unit = renderUnit({
+      exec: ['/nonexistent/canh-agent'],
+      configFile: '/etc/canh/agent.yaml',
+      stateDir: '/var/lib/canh-agent',
+      user: 'canh-agent',
+      groups: [],
+    }).replace('ProtectSystem=strict', 'ProtectSystem=sometimes');
     const r = verify(unit, 'canh-agent.service');
     expect(r.said).toMatch(/protect system value/i);
     expect(r.said).toMatch(/nonexistent/);
@@ -65,8 +77,13 @@ describe('monthly report units', () => {
     const timer = readFileSync(join(ROOT, 'deploy/systemd/canh-collector-report.timer'), 'utf8');
     expect(timer).toMatch(/^OnCalendar=\*-\*-02 07:00:00$/m);
     writeFileSync(join(dir, 'canh-collector-report.timer'), timer);
-    const r = spawnSync('systemd-analyze', ['verify', join(dir, 'canh-collector-report.timer'), join(dir, 'canh-collector-report.service')], { encoding: 'utf8' });
-    const said = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('canh-collector-report') || l.includes(dir)).join('\n');
+    const r = spawnSync('systemd-analyze', ['verify', join(dir, 'canh-collector-report.timer'), join(dir, 'canh-collector-report.service')], {
+      encoding: 'utf8',
+    });
+    const said = `${r.stdout}${r.stderr}`
+      .split('\n')
+      .filter((l) => l.includes('canh-collector-report') || l.includes(dir))
+      .join('\n');
     expect({ code: r.status, said }).toEqual({ code: 0, said: '' });
   });
 });

@@ -23,9 +23,7 @@ export interface BaselineSchema<T> {
 }
 
 /** `name` becomes the file name: <stateDir>/baseline-<name>.json. */
-export function baselineStore<T>(
-  opts: { stateDir: string; name: string; schema: BaselineSchema<T>; log: Logger },
-): BaselineStore<T> {
+export function baselineStore<T>(opts: { stateDir: string; name: string; schema: BaselineSchema<T>; log: Logger }): BaselineStore<T> {
   if (!/^[a-z0-9_.-]+$/i.test(opts.name)) throw new Error(`baseline name must be a plain file name, got "${opts.name}"`);
   const path = join(opts.stateDir, `baseline-${opts.name}.json`);
   return {
@@ -38,7 +36,10 @@ export function baselineStore<T>(
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           opts.log.info({ path }, 'no baseline yet; this run records one and reports no changes');
         } else {
-          opts.log.warn({ err, path, code: 'CANH_ERR_DETECTOR_BASELINE_UNREADABLE' }, 'cannot read baseline; rebuilding it (check permissions of the agent state_dir)');
+          opts.log.warn(
+            { err, path, code: 'CANH_ERR_DETECTOR_BASELINE_UNREADABLE' },
+            'cannot read baseline; rebuilding it (check permissions of the agent state_dir)',
+          );
         }
         return undefined;
       }

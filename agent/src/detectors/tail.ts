@@ -134,8 +134,11 @@ export class LogFollower {
       this.fh = await open(path, 'r');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      this.problem(code ?? 'open', { err, path, code: code === 'EACCES' ? 'CANH_ERR_DETECTOR_LOG_UNREADABLE' : undefined },
-        code === 'EACCES' ? 'cannot read the log file: run the agent as root or in the group that owns it (adm on Debian)' : 'cannot open the log file');
+      this.problem(
+        code ?? 'open',
+        { err, path, code: code === 'EACCES' ? 'CANH_ERR_DETECTOR_LOG_UNREADABLE' : undefined },
+        code === 'EACCES' ? 'cannot read the log file: run the agent as root or in the group that owns it (adm on Debian)' : 'cannot open the log file',
+      );
       return;
     }
     this.ino = ino;
@@ -208,9 +211,11 @@ export class LogFollower {
 
   /** One round: read new lines, then notice rotation or truncation. Serialised. */
   poll(): Promise<void> {
-    this.polling = (this.polling ?? Promise.resolve()).then(() => this.pollOnce()).catch((err: unknown) => {
-      this.o.log.warn({ err, path: this.o.path }, 'reading the log failed; retrying next poll');
-    });
+    this.polling = (this.polling ?? Promise.resolve())
+      .then(() => this.pollOnce())
+      .catch((err: unknown) => {
+        this.o.log.warn({ err, path: this.o.path }, 'reading the log failed; retrying next poll');
+      });
     return this.polling;
   }
 

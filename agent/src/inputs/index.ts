@@ -19,7 +19,24 @@ import system from './system/index.ts';
 import snmp from './snmp/index.ts';
 import snmp_trap from './snmp_trap/index.ts';
 
-export const inputs: readonly InputDefinition[] = [cpu, mem, swap, disk, diskio, kernel, processes, system, net, ping, http_response, snmp, snmp_trap, net_response, x509_cert, reboot];
+export const inputs: readonly InputDefinition[] = [
+  cpu,
+  mem,
+  swap,
+  disk,
+  diskio,
+  kernel,
+  processes,
+  system,
+  net,
+  ping,
+  http_response,
+  snmp,
+  snmp_trap,
+  net_response,
+  x509_cert,
+  reboot,
+];
 
 export function findInput(name: string): InputDefinition | undefined {
   return inputs.find((i) => i.name === name);

@@ -35,7 +35,7 @@ describe('inputs list', () => {
       expect(existsSync(readmePath)).toBe(true);
     });
 
-    it("has a README whose first yaml example is a list of entries its schema accepts", () => {
+    it('has a README whose first yaml example is a list of entries its schema accepts', () => {
       const block = firstYamlBlock(readFileSync(readmePath, 'utf8'));
       expect(block, 'no ```yaml block').toBeDefined();
       const doc: unknown = parse(block!);

@@ -43,7 +43,16 @@ describe('fields', () => {
   });
 
   it('reads numbers as the kernel prints them, nothing else', () => {
-    expect([uint('0'), uint('18446744073709551615'), uint('12'), uint(''), uint(' 1'), uint('0x1f'), uint('1e3'), uint('-1')]).toEqual([0, undefined, 12, undefined, undefined, undefined, undefined, undefined]);
+    expect([uint('0'), uint('18446744073709551615'), uint('12'), uint(''), uint(' 1'), uint('0x1f'), uint('1e3'), uint('-1')]).toEqual([
+      0,
+      undefined,
+      12,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect([int('-1'), int('7'), int('--1')]).toEqual([-1, 7, undefined]);
   });
 });

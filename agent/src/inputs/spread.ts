@@ -23,7 +23,7 @@ export function spreadOffsets(n: number, intervalMs: number | undefined, timeout
 export function keyedOffset(key: string, intervalMs: number | undefined, timeoutMs: number): number {
   let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619) >>> 0;
-  return Math.round(spreadWindow(intervalMs, timeoutMs) * ((h % 1000) + 0.5) / 1000);
+  return Math.round((spreadWindow(intervalMs, timeoutMs) * ((h % 1000) + 0.5)) / 1000);
 }
 
 /** Resolves `ms` after `since` (performance.now() time); at once if that has passed. */

@@ -33,7 +33,7 @@ export function peerCert(socket: TLSSocket, now: number): PeerCert {
     chain,
     expiryDays: leaf ? (Date.parse(leaf.validTo) - now) / 86_400_000 : undefined,
     verified: socket.authorized,
-    error: socket.authorized ? undefined : err instanceof Error ? (((err as NodeJS.ErrnoException).code ?? err.message)) : String(err ?? 'no certificate'),
+    error: socket.authorized ? undefined : err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : String(err ?? 'no certificate'),
   };
 }
 

@@ -31,8 +31,27 @@ export class CertFactory {
   /** A CA certificate (self-signed, CA:TRUE). */
   ca(cn = 'Canh Test CA', days = 30): Pem {
     const f = this.files('ca');
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f.keyFile, '-out', f.certFile,
-      '-days', String(days), '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      f.keyFile,
+      '-out',
+      f.certFile,
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     return this.read(f);
   }
 
@@ -42,14 +61,46 @@ export class CertFactory {
     const san = opts.san ?? `DNS:${cn},DNS:localhost,IP:127.0.0.1`;
     const f = this.files('leaf');
     if (!opts.ca) {
-      openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f.keyFile, '-out', f.certFile,
-        '-days', String(opts.days), '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`]);
+      openssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        f.keyFile,
+        '-out',
+        f.certFile,
+        '-days',
+        String(opts.days),
+        '-subj',
+        `/CN=${cn}`,
+        '-addext',
+        `subjectAltName=${san}`,
+      ]);
       return this.read(f);
     }
     openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f.keyFile, '-out', f.csr, '-subj', `/CN=${cn}`]);
     writeFileSync(f.ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-    openssl(['x509', '-req', '-in', f.csr, '-CA', opts.ca.certFile, '-CAkey', opts.ca.keyFile, '-CAcreateserial', '-out', f.certFile,
-      '-days', String(opts.days), '-extfile', f.ext]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      f.csr,
+      '-CA',
+      opts.ca.certFile,
+      '-CAkey',
+      opts.ca.keyFile,
+      '-CAcreateserial',
+      '-out',
+      f.certFile,
+      '-days',
+      String(opts.days),
+      '-extfile',
+      f.ext,
+    ]);
     return this.read(f);
   }
 }

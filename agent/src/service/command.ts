@@ -74,10 +74,16 @@ export async function serviceCommand(argv: string[], se: ServiceEnv = {}): Promi
     return 2;
   }
   const win = platform === 'win32';
-  if (!win && platform !== 'linux') throw new CanhError('CANH_ERR_SERVICE_UNSUPPORTED', `service install supports Linux (systemd) and Windows, not ${platform}; run \`canh-agent run\` under your init system`);
+  if (!win && platform !== 'linux')
+    throw new CanhError(
+      'CANH_ERR_SERVICE_UNSUPPORTED',
+      `service install supports Linux (systemd) and Windows, not ${platform}; run \`canh-agent run\` under your init system`,
+    );
   const root = win ? '' : (env.DESTDIR ?? '').replace(/\/+$/, '');
-  const configFile = values.config ?? env.CANH_AGENT_CONFIG ?? (win ? join(env.ProgramData ?? 'C:\\ProgramData', 'Canh', 'agent.yaml') : '/etc/canh/agent.yaml');
-  if (!isAbsolute(configFile) && !/^[A-Za-z]:\\/.test(configFile)) throw new CanhError('CANH_ERR_SERVICE_CONFIG_PATH', `--config must be an absolute path (the service does not run in this folder): ${configFile}`);
+  const configFile =
+    values.config ?? env.CANH_AGENT_CONFIG ?? (win ? join(env.ProgramData ?? 'C:\\ProgramData', 'Canh', 'agent.yaml') : '/etc/canh/agent.yaml');
+  if (!isAbsolute(configFile) && !/^[A-Za-z]:\\/.test(configFile))
+    throw new CanhError('CANH_ERR_SERVICE_CONFIG_PATH', `--config must be an absolute path (the service does not run in this folder): ${configFile}`);
   if (!win && !root && action !== 'status' && typeof process.geteuid === 'function' && process.geteuid() !== 0) {
     throw new CanhError('CANH_ERR_SERVICE_NOT_ROOT', 'installing or removing the service needs root: run it with sudo');
   }
@@ -92,10 +98,15 @@ export async function serviceCommand(argv: string[], se: ServiceEnv = {}): Promi
   if (win) {
     const ctx = { runner, out, programData: env.ProgramData ?? 'C:\\ProgramData' };
     if (action === 'status') return statusWindows(ctx);
-    if (action === 'uninstall') return uninstallWindows(ctx, { stateDir: stateDirOr(readConfig, join(ctx.programData, 'Canh', 'state')), purge: !!values.purge });
+    if (action === 'uninstall')
+      return uninstallWindows(ctx, { stateDir: stateDirOr(readConfig, join(ctx.programData, 'Canh', 'state')), purge: !!values.purge });
     readConfig();
     const exec = values.binary ? [values.binary] : (se.exec ?? currentExec());
-    if (exec.length !== 1) throw new CanhError('CANH_ERR_SERVICE_NOT_EXECUTABLE', 'on Windows the service runs the single executable canh-agent.exe: run `canh-agent.exe service install` from it, or pass --binary');
+    if (exec.length !== 1)
+      throw new CanhError(
+        'CANH_ERR_SERVICE_NOT_EXECUTABLE',
+        'on Windows the service runs the single executable canh-agent.exe: run `canh-agent.exe service install` from it, or pass --binary',
+      );
     return installWindows(ctx, { exe: exec[0]!, configFile, start: !values['no-start'] });
   }
   const ctx = { runner, root, staged: !!root, out, user: DEFAULT_USER };

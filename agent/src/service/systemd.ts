@@ -143,7 +143,18 @@ export async function installSystemd(
     await must(
       ctx,
       'useradd',
-      ['--system', '--user-group', '--no-create-home', '--home-dir', DEFAULT_STATE_DIR, '--shell', '/usr/sbin/nologin', '--comment', 'Canh monitoring agent', ctx.user],
+      [
+        '--system',
+        '--user-group',
+        '--no-create-home',
+        '--home-dir',
+        DEFAULT_STATE_DIR,
+        '--shell',
+        '/usr/sbin/nologin',
+        '--comment',
+        'Canh monitoring agent',
+        ctx.user,
+      ],
       `create the service user ${ctx.user}`,
     );
     ctx.out(`created system user ${ctx.user}`);
@@ -218,7 +229,8 @@ export async function uninstallSystemd(ctx: SystemdContext, spec: { stateDir: st
     await ctx.runner('systemctl', ['reset-failed', UNIT_NAME]);
   }
   if (spec.purge) {
-    if (!purgeable(spec.stateDir)) throw new CanhError('CANH_ERR_SERVICE_PURGE_REFUSED', `will not delete ${spec.stateDir}: not a state folder of its own; remove it by hand`);
+    if (!purgeable(spec.stateDir))
+      throw new CanhError('CANH_ERR_SERVICE_PURGE_REFUSED', `will not delete ${spec.stateDir}: not a state folder of its own; remove it by hand`);
     rmSync(join(ctx.staged ? ctx.root : '', spec.stateDir), { recursive: true, force: true });
     ctx.out(`removed the state folder ${spec.stateDir} (spool and baselines)`);
   } else ctx.out(`kept the state folder ${spec.stateDir} and the config (--purge removes the state)`);

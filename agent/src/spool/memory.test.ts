@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySpool } from './memory.ts';
 
-const rec = (points: number, size = 100) => () => ({ frame: 'x'.repeat(size), points, events: 0 });
+const rec =
+  (points: number, size = 100) =>
+  () => ({ frame: 'x'.repeat(size), points, events: 0 });
 
 describe('memory spool', () => {
   it('keeps batches in order until acked', () => {

@@ -64,7 +64,16 @@ export class MemorySpool implements Spool {
   }
 
   stats(): SpoolStats {
-    return { batches: this.records.size, bytes: this.bytes, droppedPoints: this.droppedPoints, droppedEvents: this.droppedEvents, droppedUnackedPoints: this.droppedUnackedPoints, droppedDiskFullPoints: 0, droppedDiskFullEvents: 0, diskFull: false };
+    return {
+      batches: this.records.size,
+      bytes: this.bytes,
+      droppedPoints: this.droppedPoints,
+      droppedEvents: this.droppedEvents,
+      droppedUnackedPoints: this.droppedUnackedPoints,
+      droppedDiskFullPoints: 0,
+      droppedDiskFullEvents: 0,
+      diskFull: false,
+    };
   }
 
   close(): void {}

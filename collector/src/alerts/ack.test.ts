@@ -40,12 +40,16 @@ describe('acknowledging a firing alert', () => {
 
     registry = new SqliteRegistry(join(h.dir, 'registry.db'));
     const engine = h.engine;
-    const page = new StatusPage({ users: [{ name: 'Trần Thị Bình', password: 'mật-khẩu' }], sessionTtlMs: 3_600_000, language: 'vi', timeZone: 'Asia/Ho_Chi_Minh' }, registry, {
-      connected: () => new Set(),
-      influx: async () => ({ up: true, queued: 0, spooled: 0, lastError: null }),
-      alerts: () => engine.statusAlerts(),
-      acknowledge: (id, by, comment) => engine.acknowledge(id, by, comment),
-    });
+    const page = new StatusPage(
+      { users: [{ name: 'Trần Thị Bình', password: 'mật-khẩu' }], sessionTtlMs: 3_600_000, language: 'vi', timeZone: 'Asia/Ho_Chi_Minh' },
+      registry,
+      {
+        connected: () => new Set(),
+        influx: async () => ({ up: true, queued: 0, spooled: 0, lastError: null }),
+        alerts: () => engine.statusAlerts(),
+        acknowledge: (id, by, comment) => engine.acknowledge(id, by, comment),
+      },
+    );
     server = createServer((req, res) => {
       void (async () => {
         if (await handleAlertApi(req, res, { engine, adminToken: engine.adminToken, log: pino({ level: 'silent' }), now: () => engine.now() })) return;
@@ -56,16 +60,31 @@ describe('acknowledging a firing alert', () => {
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
     // 1. The status page: log in, press the button of the first alert.
-    const login = await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ user: 'Trần Thị Bình', password: 'mật-khẩu', next: '/status' }) });
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ user: 'Trần Thị Bình', password: 'mật-khẩu', next: '/status' }),
+    });
     expect(login.status).toBe(303);
     const session = /canh_session=([^;]+)/.exec(String(login.headers.get('set-cookie')))![1]!;
     const cookie = `canh_session=${session}`;
     const html = await (await fetch(`${base}/status`, { headers: { cookie } })).text();
-    const forms = [...html.matchAll(/<form class="ack" method="post" action="\/status\/ack"><input type="hidden" name="alert" value="(\d+)"><input type="hidden" name="token" value="([^"]+)">/g)];
+    const forms = [
+      ...html.matchAll(
+        /<form class="ack" method="post" action="\/status\/ack"><input type="hidden" name="alert" value="(\d+)"><input type="hidden" name="token" value="([^"]+)">/g,
+      ),
+    ];
     expect(forms).toHaveLength(3);
     expect(html).toContain('<th>Xử lý</th>');
     const [, first, token] = forms[0]!;
-    const post = (body: Record<string, string>) => fetch(`${base}/status/ack`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+    const post = (body: Record<string, string>) =>
+      fetch(`${base}/status/ack`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(body),
+      });
     // A form without this session's token (another site's page) is refused.
     expect((await post({ alert: first!, token: 'forged', comment: '' })).status).toBe(403);
     // The name comes from the session, not from the form.
@@ -90,7 +109,9 @@ describe('acknowledging a firing alert', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ alert_id: second, by: 'Nguyễn Văn An' });
     expect((await api('/api/v1/alerts/424242/ack', { by: 'x' })).status).toBe(404);
-    const listed = (await (await fetch(`${base}/api/v1/alerts`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { alerts: { id: number; acknowledged: { by: string } | null }[] };
+    const listed = (await (await fetch(`${base}/api/v1/alerts`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+      alerts: { id: number; acknowledged: { by: string } | null }[];
+    };
     expect(listed.alerts.find((a) => a.id === second)!.acknowledged).toMatchObject({ by: 'Nguyễn Văn An' });
 
     // 3. The command line, on the same collector.db.
@@ -108,7 +129,9 @@ describe('acknowledging a firing alert', () => {
       }
     };
     expect(cli('list').out).toMatch(new RegExp(`\\n${third}\\tdisk_full\\t`));
-    expect(cli('ack', String(third), '--author', 'Lê Văn Cường', '--comment', 'xoá nhật ký cũ').out).toMatch(new RegExp(`^alert ${third} \\(disk_full on [\\w-]+\\) acknowledged by Lê Văn Cường at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\(Asia/Ho_Chi_Minh\\)`));
+    expect(cli('ack', String(third), '--author', 'Lê Văn Cường', '--comment', 'xoá nhật ký cũ').out).toMatch(
+      new RegExp(`^alert ${third} \\(disk_full on [\\w-]+\\) acknowledged by Lê Văn Cường at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\(Asia/Ho_Chi_Minh\\)`),
+    );
     expect(() => cli('ack', '424242', '--author', 'x')).toThrow(expect.objectContaining({ code: 'CANH_ERR_ALERT_NOT_FOUND' }));
     expect(() => cli('ack', 'web-01')).toThrow(expect.objectContaining({ code: 'CANH_ERR_CLI_USAGE' }));
     const list = JSON.parse(cli('list', '--json').out) as { id: number; acknowledged: { by: string } | null }[];
@@ -119,7 +142,9 @@ describe('acknowledging a firing alert', () => {
     await new Promise((r) => setTimeout(r, 10));
     const acks = h.lines.filter((l) => l.includes('state="acknowledged"'));
     expect(acks).toHaveLength(3);
-    expect(acks.find((l) => l.includes('acknowledged_by="Trần Thị Bình"'))).toMatch(/^alert,agency=\S+,host=\S+,path=\/\S+,rule=disk_full,severity=\w+ .*ack_comment="đang thay ổ đĩa"/);
+    expect(acks.find((l) => l.includes('acknowledged_by="Trần Thị Bình"'))).toMatch(
+      /^alert,agency=\S+,host=\S+,path=\/\S+,rule=disk_full,severity=\w+ .*ack_comment="đang thay ổ đĩa"/,
+    );
     expect(h.engine.acks!.pending()).toEqual([]);
     await h.advance(10_000);
     expect(h.lines.filter((l) => l.includes('state="acknowledged"'))).toHaveLength(3); // once each

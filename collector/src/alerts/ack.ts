@@ -35,7 +35,15 @@ interface Row {
   recorded: number;
 }
 
-const toAck = (r: Row): Ack => ({ alertId: r.alert_id, rule: r.rule, labels: JSON.parse(r.labels) as Record<string, string>, severity: r.severity, by: r.by, comment: r.comment, at: r.at });
+const toAck = (r: Row): Ack => ({
+  alertId: r.alert_id,
+  rule: r.rule,
+  labels: JSON.parse(r.labels) as Record<string, string>,
+  severity: r.severity,
+  by: r.by,
+  comment: r.comment,
+  at: r.at,
+});
 
 export class AckStore {
   private readonly db: DatabaseSync;

@@ -42,21 +42,43 @@ describe('alert points in InfluxDB', () => {
     expect(byPort['443']!.state).toBe('firing');
     expect(byPort['3306']!.state).toBe('firing');
     // The Fleet dashboard's "Alerts firing" counts instances.
-    const firing = seriesRows(await influx.query(`SELECT count("state") FROM (SELECT last("state") AS "state" FROM "alert" WHERE time > now() - 30d GROUP BY *) WHERE "state" = 'firing'`, 'canh'));
+    const firing = seriesRows(
+      await influx.query(
+        `SELECT count("state") FROM (SELECT last("state") AS "state" FROM "alert" WHERE time > now() - 30d GROUP BY *) WHERE "state" = 'firing'`,
+        'canh',
+      ),
+    );
     expect(firing[0]!.count).toBe(2);
   }, 60_000);
 
   it('keeps an instance whose severity rises while firing counted once, and labels from evidence (src_ip) as tags', async () => {
     await h?.stop();
-    h = harness({ default_rules: false, rules: [{ name: 'ssh_attack', type: 'event', event_types: ['brute_force'], group_by: ['host', 'src_ip'], resolve_after: '30m' }] }, { start: Date.now() - 2 * HOUR });
+    h = harness(
+      {
+        default_rules: false,
+        rules: [{ name: 'ssh_attack', type: 'event', event_types: ['brute_force'], group_by: ['host', 'src_ip'], resolve_after: '30m' }],
+      },
+      { start: Date.now() - 2 * HOUR },
+    );
     const t0 = h.now();
-    h.engine.onBatch(hanoi, batch([], [event(t0, 'brute_force', 'medium', 'ssh failures', { src_ip: '203.0.113.7' }), event(t0, 'brute_force', 'medium', 'ssh failures', { src_ip: '198.51.100.9' })]));
+    h.engine.onBatch(
+      hanoi,
+      batch(
+        [],
+        [
+          event(t0, 'brute_force', 'medium', 'ssh failures', { src_ip: '203.0.113.7' }),
+          event(t0, 'brute_force', 'medium', 'ssh failures', { src_ip: '198.51.100.9' }),
+        ],
+      ),
+    );
     await h.advance(MIN);
     h.engine.onBatch(hanoi, batch([], [event(h.now(), 'brute_force', 'high', 'ssh failures', { src_ip: '203.0.113.7' })]));
     await h.advance(MIN);
     const lines = h.lines.filter((l) => l.startsWith('alert,') && l.includes('rule=ssh_attack'));
     await influx.write('canh', lines, 'ms');
-    const last = seriesRows(await influx.query(`SELECT last("state") AS "state" FROM "alert" WHERE "rule" = 'ssh_attack' AND time > now() - 30d GROUP BY *`, 'canh'));
+    const last = seriesRows(
+      await influx.query(`SELECT last("state") AS "state" FROM "alert" WHERE "rule" = 'ssh_attack' AND time > now() - 30d GROUP BY *`, 'canh'),
+    );
     const firing = last.filter((r) => r.state === 'firing').map((r) => `${String(r.src_ip)} ${String(r.severity)}`);
     expect(firing.sort()).toEqual(['198.51.100.9 medium', '203.0.113.7 high']);
     expect(last.find((r) => r.src_ip === '203.0.113.7' && r.severity === 'medium')?.state).toBe('superseded');
@@ -65,12 +87,22 @@ describe('alert points in InfluxDB', () => {
   it('the default rule snmp_device_down fires per device (two on one address) and resolves when it answers', async () => {
     await h?.stop();
     h = harness({ default_rules: true }, { start: Date.now() - 2 * HOUR });
-    const snmp = (at: number, device: string, up: number): Point => ({ name: 'snmp', time: at, tags: { agent_host: '10.10.0.1', device }, fields: { up, result_code: up ? 0 : 1 }, int: ['up', 'result_code'] });
+    const snmp = (at: number, device: string, up: number): Point => ({
+      name: 'snmp',
+      time: at,
+      tags: { agent_host: '10.10.0.1', device },
+      fields: { up, result_code: up ? 0 : 1 },
+      int: ['up', 'result_code'],
+    });
     let upNow = 0;
     await h.advance(3 * MIN, (t) => h!.engine.onBatch(hanoi, batch([snmp(t, '10.10.0.1', upNow), snmp(t, '10.10.0.1:1161', 0)])));
     upNow = 1;
     await h.advance(MIN, (t) => h!.engine.onBatch(hanoi, batch([snmp(t, '10.10.0.1', upNow), snmp(t, '10.10.0.1:1161', 0)])));
     const lines = h.lines.filter((l) => l.includes('rule=snmp_device_down'));
-    expect(lines.map((l) => /device=(\S+?)[, ]/.exec(l)![1] + ' ' + /state="(\w+)"/.exec(l)![1])).toEqual(['10.10.0.1 firing', '10.10.0.1:1161 firing', '10.10.0.1 resolved']);
+    expect(lines.map((l) => /device=(\S+?)[, ]/.exec(l)![1] + ' ' + /state="(\w+)"/.exec(l)![1])).toEqual([
+      '10.10.0.1 firing',
+      '10.10.0.1:1161 firing',
+      '10.10.0.1 resolved',
+    ]);
   }, 60_000);
 });

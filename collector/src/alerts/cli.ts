@@ -98,7 +98,10 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
         );
         store.addSilence(s);
         if (values.json) out(JSON.stringify(silenceJson(s, now)));
-        else out(`silence ${s.id} added: ${(silenceJson(s, now).matchers as string[]).join(' ')} from ${formatWhen(s.startsAt, tz)} until ${formatWhen(s.endsAt, tz)}`);
+        else
+          out(
+            `silence ${s.id} added: ${(silenceJson(s, now).matchers as string[]).join(' ')} from ${formatWhen(s.startsAt, tz)} until ${formatWhen(s.endsAt, tz)}`,
+          );
         return 0;
       }
       case 'list': {
@@ -173,7 +176,11 @@ function post(url: URL, token: string): Promise<{ status: number; body: string }
 export async function alertsCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } },
+    });
   } catch (err) {
     throw usage(`alerts: ${(err as Error).message}`, ALERTS_USAGE);
   }
@@ -189,14 +196,24 @@ export async function alertsCommand(argv: string[]): Promise<number> {
     throw new CanhError(err.code, `${err.message}\nthe running collector was not asked to reload; its config is unchanged`);
   }
   const token = config.alertingSecrets?.adminToken;
-  if (!token) throw new CanhError('CANH_ERR_API_DISABLED', `alerts reload: ${file} has no alerting.admin_token, which the reload API needs; send SIGHUP instead (systemctl reload canh-collector)`);
-  const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  if (!token)
+    throw new CanhError(
+      'CANH_ERR_API_DISABLED',
+      `alerts reload: ${file} has no alerting.admin_token, which the reload API needs; send SIGHUP instead (systemctl reload canh-collector)`,
+    );
+  const host = ['0.0.0.0', '::', ''].includes(config.listen.host)
+    ? '127.0.0.1'
+    : config.listen.host.includes(':')
+      ? `[${config.listen.host}]`
+      : config.listen.host;
   const url = new URL('/api/v1/reload', values.url ?? `${config.listen.tls ? 'https' : 'http'}://${host}:${config.listen.port}`);
   let answer;
   try {
     answer = await post(url, token);
   } catch (err) {
-    process.stderr.write(`canh-collector alerts reload: cannot reach the collector at ${url.origin}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    process.stderr.write(
+      `canh-collector alerts reload: cannot reach the collector at ${url.origin}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`,
+    );
     return 1;
   }
   let body: Record<string, unknown> = {};
@@ -209,13 +226,16 @@ export async function alertsCommand(argv: string[]): Promise<number> {
   if (answer.status !== 200) {
     const why = typeof body.error === 'string' ? `${body.error}${body.code ? `\n(${String(body.code)})` : ''}` : `HTTP ${answer.status}: ${answer.body.trim()}`;
     process.stderr.write(`canh-collector: the collector did not reload: ${why}\n`);
-    if (answer.status === 401) process.stderr.write('the admin token in the file may differ from the running one (it changes only with a reload); send SIGHUP instead\n');
+    if (answer.status === 401)
+      process.stderr.write('the admin token in the file may differ from the running one (it changes only with a reload); send SIGHUP instead\n');
     return 1;
   }
   if (!values.json) {
     const a = body.alerting as { rules?: number; added?: string[]; removed?: string[]; changed?: string[]; resolved?: number } | string | undefined;
     if (a && typeof a === 'object') {
-      out(`alerting config reloaded: ${a.rules} rules (added: ${a.added?.join(', ') || '-'}; removed: ${a.removed?.join(', ') || '-'}; changed: ${a.changed?.join(', ') || '-'}); ${a.resolved ?? 0} firing alerts resolved`);
+      out(
+        `alerting config reloaded: ${a.rules} rules (added: ${a.added?.join(', ') || '-'}; removed: ${a.removed?.join(', ') || '-'}; changed: ${a.changed?.join(', ') || '-'}); ${a.resolved ?? 0} firing alerts resolved`,
+      );
     } else out(`alerting config reloaded: alerting ${String(a)}`);
     const restart = body.restart_needed as string[] | undefined;
     if (restart?.length) out(`changed outside alerting, applied only by a restart: ${restart.join(', ')}`);

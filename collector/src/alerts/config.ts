@@ -8,10 +8,7 @@ import { duration } from '@canh/core';
 import { defaultRules, RuleListSchema } from './rules.ts';
 import { matcherList, type Matcher } from './matchers.ts';
 
-const secret = z
-  .object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() })
-  .strict()
-  .optional();
+const secret = z.object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() }).strict().optional();
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'write the time as HH:MM (24 h), e.g. "22:00"');
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -91,7 +88,10 @@ export const SmtpSchema = z
       })
       .strict()
       .prefault({}),
-    auth: z.object({ user: z.string().min(1), password: secret }).strict().optional(),
+    auth: z
+      .object({ user: z.string().min(1), password: secret })
+      .strict()
+      .optional(),
     /** Sender address of alert mail, e.g. "Canh <canh@so-tttt.gov.vn>". */
     from: z.string().min(3),
     /** Keep connections to the relay open between mails. */
@@ -178,7 +178,8 @@ export const AlertingConfigSchema = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    if (a.recipients.length > 0 && !a.smtp && !a.mail_folder) ctx.addIssue({ code: 'custom', path: ['smtp'], message: 'required when recipients are configured (or mail_folder)' });
+    if (a.recipients.length > 0 && !a.smtp && !a.mail_folder)
+      ctx.addIssue({ code: 'custom', path: ['smtp'], message: 'required when recipients are configured (or mail_folder)' });
     const known = new Set([...(a.default_rules ? defaultRules().map((r) => r.name) : []), ...a.rules.map((r) => r.name)]);
     a.disabled_rules.forEach((n, i) => {
       if (!known.has(n)) ctx.addIssue({ code: 'custom', path: ['disabled_rules', i], message: `no rule named "${n}"` });
@@ -188,7 +189,11 @@ export const AlertingConfigSchema = z
         try {
           readFileSync(file as string, 'utf8');
         } catch (err) {
-          ctx.addIssue({ code: 'custom', path: ['templates', lang, part], message: `cannot read ${String(file)} (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['templates', lang, part],
+            message: `cannot read ${String(file)} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+          });
         }
       }
     }
@@ -219,7 +224,10 @@ export function resolveAlertingSecrets(a: AlertingConfig, env: NodeJS.ProcessEnv
       return undefined;
     }
   };
-  const out: AlertingSecrets = { smtpPassword: read(a.smtp?.auth?.password, 'alerting.smtp.auth.password'), adminToken: read(a.admin_token, 'alerting.admin_token') };
+  const out: AlertingSecrets = {
+    smtpPassword: read(a.smtp?.auth?.password, 'alerting.smtp.auth.password'),
+    adminToken: read(a.admin_token, 'alerting.admin_token'),
+  };
   if (a.admin_token && out.adminToken !== undefined && out.adminToken.length < 16) problems.push('alerting.admin_token: use at least 16 characters');
   return problems.length ? { problems } : out;
 }

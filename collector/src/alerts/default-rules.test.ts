@@ -61,14 +61,28 @@ function allDocumented(): Documented[] {
 
 describe('the default rule pack covers the detectors', () => {
   it('reads the event tables: types, suffix shorthand and the lowest serious severity', () => {
-    const md = ['| type | severity | mitre | when |', '|---|---|---|---|', '| `a_added` / `_removed` | `medium`; `low` on loopback; `high` on a backdoor | — | x |', '| `quiet` | info | — | y |'].join('\n');
+    const md = [
+      '| type | severity | mitre | when |',
+      '|---|---|---|---|',
+      '| `a_added` / `_removed` | `medium`; `low` on loopback; `high` on a backdoor | — | x |',
+      '| `quiet` | info | — | y |',
+    ].join('\n');
     expect(documentedEvents('d', md)).toEqual([
       { detector: 'd', type: 'a_added', severity: 'medium' },
       { detector: 'd', type: 'a_removed', severity: 'medium' },
     ]);
     const found = allDocumented();
     // The walk finds what the issue named, so an empty parse cannot pass the test below.
-    for (const t of ['arp_spoofing', 'suspicious_process', 'new_listening_port', 'account_created', 'uid0_account', 'brute_force_success', 'log_cleared', 'firewall_rule_modified']) {
+    for (const t of [
+      'arp_spoofing',
+      'suspicious_process',
+      'new_listening_port',
+      'account_created',
+      'uid0_account',
+      'brute_force_success',
+      'log_cleared',
+      'firewall_rule_modified',
+    ]) {
       expect(found.map((d) => d.type)).toContain(t);
     }
     expect(found.find((d) => d.type === 'new_listening_port')?.severity).toBe('medium');
@@ -87,12 +101,19 @@ describe('the default rule pack covers the detectors', () => {
     for (const r of defaultRules()) {
       expect(r.title, `${r.name}: title`).toMatchObject({ vi: expect.any(String), en: expect.any(String) });
       expect(r.summary, `${r.name}: summary`).toMatchObject({ vi: expect.any(String), en: expect.any(String) });
-      if (r.type === 'event') for (const t of r.event_types) expect(types.has(t) || t === 'brute_force', `${r.name}: ${t} is no documented medium+ type`).toBe(true);
+      if (r.type === 'event')
+        for (const t of r.event_types) expect(types.has(t) || t === 'brute_force', `${r.name}: ${t} is no documented medium+ type`).toBe(true);
     }
     expect(SEVERITIES).toContain('medium');
   });
 
   it('an SNMP device that stops answering has a rule', () => {
-    expect(defaultRules().find((r) => r.name === 'snmp_device_down')).toMatchObject({ type: 'threshold', measurement: 'snmp', field: 'result_code', op: '==', value: 1 });
+    expect(defaultRules().find((r) => r.name === 'snmp_device_down')).toMatchObject({
+      type: 'threshold',
+      measurement: 'snmp',
+      field: 'result_code',
+      op: '==',
+      value: 1,
+    });
   });
 });

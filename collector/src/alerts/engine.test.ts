@@ -111,7 +111,9 @@ describe('alert engine: threshold rules, grouping and mails', () => {
 
     // State changes went to InfluxDB as the `alert` measurement, for Grafana annotations.
     expect(h.lines.filter((l) => l.startsWith('alert,'))).toHaveLength(2);
-    expect(h.lines[0]).toMatch(/^alert,agency=so-tttt,host=mc-portal-01,rule=ping_loss,severity=high,url=10\.0\.0\.[12] state="firing",summary="ping\.percent_packet_loss = 50 \(> 20\)",value=50(\.0)? \d+$/);
+    expect(h.lines[0]).toMatch(
+      /^alert,agency=so-tttt,host=mc-portal-01,rule=ping_loss,severity=high,url=10\.0\.0\.[12] state="firing",summary="ping\.percent_packet_loss = 50 \(> 20\)",value=50(\.0)? \d+$/,
+    );
   });
 
   it('repeats only after repeat_interval, and mails the resolution of every episode it announced', async () => {
@@ -124,7 +126,10 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     await h.advance(3 * HOUR + 50 * MIN, feed(80));
     expect(subjects('soc@tinh.gov.vn')).toHaveLength(1); // nothing new, repeat not due
     await h.advance(15 * MIN, feed(80));
-    expect(subjects('soc@tinh.gov.vn')).toEqual(['[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông', '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông']);
+    expect(subjects('soc@tinh.gov.vn')).toEqual([
+      '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông',
+      '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông',
+    ]);
     expect(smtp.mails.at(-1)!.receivedAt.getTime()).toBeGreaterThanOrEqual(firstAt.getTime());
 
     await h.advance(6 * MIN, feed(0));
@@ -163,7 +168,10 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     await h.advance(10 * SEC);
     send(90); // ...and episode 2 fires before the group is looked at again
     await h.advance(60 * SEC);
-    expect(subjects()).toEqual(['[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông', '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông']);
+    expect(subjects()).toEqual([
+      '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông',
+      '[FIRING:1] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông',
+    ]);
     const second = smtp.mails[1]!.parsed.text!;
     expect(second).toContain('FIRING (1)');
     expect(second).toContain('RESOLVED (1)'); // episode 1's resolution was not swallowed by episode 2
@@ -193,12 +201,26 @@ describe('alert engine: threshold rules, grouping and mails', () => {
   it('a critical security event is mailed at once, without group_wait', async () => {
     const h = start(
       base({
-        rules: [{ name: 'brute_force_success', type: 'event', event_types: ['brute_force_success'], severity: 'critical', group_by: ['host'], title: { vi: 'Đăng nhập thành công sau khi dò mật khẩu', en: 'Login after brute force' } }],
+        rules: [
+          {
+            name: 'brute_force_success',
+            type: 'event',
+            event_types: ['brute_force_success'],
+            severity: 'critical',
+            group_by: ['host'],
+            title: { vi: 'Đăng nhập thành công sau khi dò mật khẩu', en: 'Login after brute force' },
+          },
+        ],
       }),
     );
-    h.engine.onBatch(hanoi, batch([], [event(T0, 'brute_force_success', 'high', 'root logged in from 203.0.113.7 after 412 failures', { src_ip: '203.0.113.7', user: 'root' })]));
+    h.engine.onBatch(
+      hanoi,
+      batch([], [event(T0, 'brute_force_success', 'high', 'root logged in from 203.0.113.7 after 412 failures', { src_ip: '203.0.113.7', user: 'root' })]),
+    );
     await h.engine.tick(); // same instant: no group_wait for critical
-    expect(subjects('cntt@sotttt.gov.vn')).toEqual(['[FIRING:1] Cảnh báo: Đăng nhập thành công sau khi dò mật khẩu — mc-portal-01 — Sở Thông tin và Truyền thông']);
+    expect(subjects('cntt@sotttt.gov.vn')).toEqual([
+      '[FIRING:1] Cảnh báo: Đăng nhập thành công sau khi dò mật khẩu — mc-portal-01 — Sở Thông tin và Truyền thông',
+    ]);
     const text = smtp.mails.find(to('cntt@sotttt.gov.vn'))!.parsed.text!;
     expect(text).toContain('mức độ: nghiêm trọng');
     // The agent's English message is said again in Vietnamese from the event's evidence.
@@ -211,7 +233,17 @@ describe('alert engine: threshold rules, grouping and mails', () => {
   it('the same source attacking N hosts of the province within T is one province-wide alert', async () => {
     const h = start(
       base({
-        rules: [{ name: 'campaign', type: 'event', event_types: ['brute_force'], distinct_hosts: 3, within: '10m', severity: 'high', title: { vi: 'Một địa chỉ tấn công nhiều máy chủ', en: 'One source, many hosts' } }],
+        rules: [
+          {
+            name: 'campaign',
+            type: 'event',
+            event_types: ['brute_force'],
+            distinct_hosts: 3,
+            within: '10m',
+            severity: 'high',
+            title: { vi: 'Một địa chỉ tấn công nhiều máy chủ', en: 'One source, many hosts' },
+          },
+        ],
         grouping: { group_wait: '0s' },
       }),
     );
@@ -232,7 +264,15 @@ describe('alert engine: threshold rules, grouping and mails', () => {
   });
 
   it('a series that stops arriving fires its absence rule, and resolves when it comes back', async () => {
-    const rule = { name: 'ping_silent', type: 'absence', measurement: 'ping', for: '5m', group_by: ['host', 'url'], severity: 'high', title: { vi: 'Mất dữ liệu ping', en: 'Ping data missing' } };
+    const rule = {
+      name: 'ping_silent',
+      type: 'absence',
+      measurement: 'ping',
+      for: '5m',
+      group_by: ['host', 'url'],
+      severity: 'high',
+      title: { vi: 'Mất dữ liệu ping', en: 'Ping data missing' },
+    };
     const h = start(base({ rules: [rule] }));
     const state = () => [...h.engine.tracker.alerts.values()].map((a) => `${a.labels.url}:${a.state}`);
     // Both targets arrive as rows; then 10.0.0.2 goes silent while 10.0.0.1 keeps coming.
@@ -247,10 +287,19 @@ describe('alert engine: threshold rules, grouping and mails', () => {
   });
 
   it('absence under clock steps: an agent clock 7 h behind still sends; a collector step of +1 h fires nothing; silence is still found after it', async () => {
-    const rule = { name: 'ping_silent', type: 'absence', measurement: 'ping', for: '5m', group_by: ['host', 'url'], severity: 'high', title: { vi: 'Mất dữ liệu ping', en: 'Ping data missing' } };
+    const rule = {
+      name: 'ping_silent',
+      type: 'absence',
+      measurement: 'ping',
+      for: '5m',
+      group_by: ['host', 'url'],
+      severity: 'high',
+      title: { vi: 'Mất dữ liệu ping', en: 'Ping data missing' },
+    };
     let stepped = 0;
     const h = start(base({ rules: [rule] }), T0, () => h.now() - stepped);
-    const firing = () => [...h.engine.tracker.alerts.values()].filter((a) => a.state === 'firing' || a.state === 'pending').map((a) => `${a.labels.url}:${a.state}`);
+    const firing = () =>
+      [...h.engine.tracker.alerts.values()].filter((a) => a.state === 'firing' || a.state === 'pending').map((a) => `${a.labels.url}:${a.state}`);
     // 10.0.0.2 comes from an agent whose clock stepped back 7 h: its samples carry old times.
     const both = (t: number) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 0), ping(t - 7 * 3600_000, '10.0.0.2', 0)]));
     await h.advance(8 * MIN, both);
@@ -275,7 +324,13 @@ describe('alert engine: threshold rules, grouping and mails', () => {
   it('the default rule pack: disk full after 5 minutes, certificate expiry in days', async () => {
     const h = start(base({ default_rules: true, rules: [], grouping: { group_wait: '0s' } }));
     const feed = (t: number) =>
-      h.engine.onBatch(hanoi, batch([disk(t, '/var', 95.5), { name: 'x509_cert', time: t, tags: { source: 'https://dichvucong.tinh.gov.vn' }, fields: { expiry: 10 * 86_400 + 3 * 3600 } }]));
+      h.engine.onBatch(
+        hanoi,
+        batch([
+          disk(t, '/var', 95.5),
+          { name: 'x509_cert', time: t, tags: { source: 'https://dichvucong.tinh.gov.vn' }, fields: { expiry: 10 * 86_400 + 3 * 3600 } },
+        ]),
+      );
     await h.advance(4 * MIN, feed);
     expect(subjects('cntt@sotttt.gov.vn')).toEqual(['[FIRING:1] Cảnh báo: Chứng chỉ số sắp hết hạn — mc-portal-01 — Sở Thông tin và Truyền thông']);
     expect(smtp.mails[0]!.parsed.text).toContain('Chứng chỉ của https://dichvucong.tinh.gov.vn chỉ còn 10 ngày 3 giờ');
@@ -290,7 +345,13 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     try {
       writeFileSync(join(dir, 'subject.txt'), '{{status_code}} | {{agency_id}} | {{title}}');
       writeFileSync(join(dir, 'body.html'), '<ul>{{#firing}}<li>{{summary}} ({{host}})</li>{{/firing}}</ul>');
-      const h = start(base({ rules: [{ ...PING_RULE, for: 0 }], grouping: { group_wait: '0s' }, templates: { en: { subject: join(dir, 'subject.txt'), html: join(dir, 'body.html') } } }));
+      const h = start(
+        base({
+          rules: [{ ...PING_RULE, for: 0 }],
+          grouping: { group_wait: '0s' },
+          templates: { en: { subject: join(dir, 'subject.txt'), html: join(dir, 'body.html') } },
+        }),
+      );
       h.engine.onBatch(hanoi, batch([ping(T0, '<script>alert(1)</script>', 90)]));
       await h.engine.tick();
       const en = smtp.mails.find(to('soc@tinh.gov.vn'))!;
@@ -309,7 +370,10 @@ describe('alert engine: threshold rules, grouping and mails', () => {
     await h.engine.tick();
     expect(subjects('soc@tinh.gov.vn')).toHaveLength(1);
     await h.engine.stop();
-    h.engine = new AlertEngine({ ...h.cfg, rules: [] }, { log: pino({ level: 'silent' }), dbFile: h.dbFile, clock: h.now, secrets: { smtpPassword: 'mật-khẩu-smtp' } });
+    h.engine = new AlertEngine(
+      { ...h.cfg, rules: [] },
+      { log: pino({ level: 'silent' }), dbFile: h.dbFile, clock: h.now, secrets: { smtpPassword: 'mật-khẩu-smtp' } },
+    );
     await h.advance(5 * MIN); // the group's next look
     expect(subjects('soc@tinh.gov.vn').at(-1)).toBe('[RESOLVED] ping_loss — mc-portal-01 — Sở Thông tin và Truyền thông');
     expect(smtp.mails.filter(to('soc@tinh.gov.vn')).at(-1)!.parsed.text).toContain('rule removed from the config');

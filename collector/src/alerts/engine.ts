@@ -63,10 +63,31 @@ export interface AlertReloadSummary {
 // or timer judges them by the new values. Any other change (measurement, field, group_by,
 // where, event_types, correlation...) makes other label sets, so old alerts could never
 // resolve: they are resolved with resolved_by rule_changed.
-const RETUNABLE = new Set(['title', 'summary', 'dashboard', 'unit', 'severity', 'send_resolved', 'op', 'value', 'and', 'for', 'keep_firing_for', 'min_severity', 'min_count', 'within', 'resolve_after']);
+const RETUNABLE = new Set([
+  'title',
+  'summary',
+  'dashboard',
+  'unit',
+  'severity',
+  'send_resolved',
+  'op',
+  'value',
+  'and',
+  'for',
+  'keep_firing_for',
+  'min_severity',
+  'min_count',
+  'within',
+  'resolve_after',
+]);
 
 function sameSeries(a: Rule, b: Rule): boolean {
-  const strip = (r: Rule) => JSON.stringify(Object.entries(r).filter(([k]) => !RETUNABLE.has(k)).sort(([x], [y]) => (x < y ? -1 : 1)));
+  const strip = (r: Rule) =>
+    JSON.stringify(
+      Object.entries(r)
+        .filter(([k]) => !RETUNABLE.has(k))
+        .sort(([x], [y]) => (x < y ? -1 : 1)),
+    );
   return strip(a) === strip(b);
 }
 
@@ -78,7 +99,13 @@ export class AlertEngine {
   readonly store: AlertStore;
   readonly tracker: AlertTracker;
   // Swapped as a whole by reload(); read through the getters below.
-  private current: { cfg: AlertingConfig; rules: ReadonlyMap<string, Rule>; dispatcher: Dispatcher; mailer: Mailer | undefined; secrets: AlertingSecrets | undefined };
+  private current: {
+    cfg: AlertingConfig;
+    rules: ReadonlyMap<string, Rule>;
+    dispatcher: Dispatcher;
+    mailer: Mailer | undefined;
+    secrets: AlertingSecrets | undefined;
+  };
   private threshold: ThresholdEvaluator;
   private absence: AbsenceEvaluator;
   private events: EventEvaluator;
@@ -113,7 +140,12 @@ export class AlertEngine {
     for (const a of [...this.tracker.alerts.values()]) {
       if (a.state !== 'resolved' && !ruleMap.has(a.rule)) this.tracker.resolve(a, now, { resolved_by: 'rule_removed' });
     }
-    this.absence = new AbsenceEvaluator(rules.filter((r): r is AbsenceRule => r.type === 'absence'), this.tracker, this.store, now);
+    this.absence = new AbsenceEvaluator(
+      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      this.tracker,
+      this.store,
+      now,
+    );
     this.threshold = this.thresholdEvaluator(rules, cfg);
     this.events = this.eventEvaluator(rules, cfg);
     const dispatcher = this.buildDispatcher(cfg, ruleMap);
@@ -150,7 +182,12 @@ export class AlertEngine {
   }
 
   private eventEvaluator(rules: Rule[], cfg: AlertingConfig, from?: ConstructorParameters<typeof EventEvaluator>[3]): EventEvaluator {
-    const e = new EventEvaluator(rules.filter((r): r is EventRule => r.type === 'event'), this.tracker, { maxSampleAge: cfg.max_sample_age }, from);
+    const e = new EventEvaluator(
+      rules.filter((r): r is EventRule => r.type === 'event'),
+      this.tracker,
+      { maxSampleAge: cfg.max_sample_age },
+      from,
+    );
     e.onLate = (host, n) => this.late.event(host, n);
     return e;
   }
@@ -166,18 +203,42 @@ export class AlertEngine {
 
   private buildDispatcher(cfg: AlertingConfig, rules: ReadonlyMap<string, Rule>): Dispatcher {
     // Templates are parsed here: a broken one throws before anything is swapped.
-    const renderer = new MailRenderer({ overrides: cfg.templates, rules, agencyNames: cfg.agencies, grafanaUrl: cfg.grafana_url, statusUrl: cfg.status_url, timeZone: cfg.timezone });
+    const renderer = new MailRenderer({
+      overrides: cfg.templates,
+      rules,
+      agencyNames: cfg.agencies,
+      grafanaUrl: cfg.grafana_url,
+      statusUrl: cfg.status_url,
+      timeZone: cfg.timezone,
+    });
     // Windows from `canh-collector maintenance add` live in the same SQLite file.
     const windows = this.store instanceof SqliteAlertStore ? new MaintenanceStore(this.store.db) : undefined;
-    return new Dispatcher({ cfg, store: this.store, tracker: this.tracker, rules, renderer, log: this.log.child({ part: 'dispatch' }), windows: windows ? () => windows.list() : undefined });
+    return new Dispatcher({
+      cfg,
+      store: this.store,
+      tracker: this.tracker,
+      rules,
+      renderer,
+      log: this.log.child({ part: 'dispatch' }),
+      windows: windows ? () => windows.list() : undefined,
+    });
   }
 
   private buildMailer(cfg: AlertingConfig, secrets: AlertingSecrets | undefined): Mailer {
     if (!cfg.smtp && cfg.mail_folder) {
       const smtp = folderSmtp();
-      return new Mailer(this.store, smtp, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: this.deps.transport ?? folderTransport(cfg.mail_folder) });
+      return new Mailer(this.store, smtp, {
+        log: this.log.child({ part: 'mail' }),
+        clock: this.clock,
+        transport: this.deps.transport ?? folderTransport(cfg.mail_folder),
+      });
     }
-    return new Mailer(this.store, cfg.smtp!, { log: this.log.child({ part: 'mail' }), clock: this.clock, transport: this.deps.transport, password: secrets?.smtpPassword });
+    return new Mailer(this.store, cfg.smtp!, {
+      log: this.log.child({ part: 'mail' }),
+      clock: this.clock,
+      transport: this.deps.transport,
+      password: secrets?.smtpPassword,
+    });
   }
 
   /**
@@ -219,7 +280,13 @@ export class AlertEngine {
     }
     this.tracker.setFlap(cfg.flap);
     const keep = (name: string) => prev.rules.has(name) && !relabelled.has(name);
-    this.absence = new AbsenceEvaluator(rules.filter((r): r is AbsenceRule => r.type === 'absence'), this.tracker, this.store, now, { from: this.absence, keep });
+    this.absence = new AbsenceEvaluator(
+      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      this.tracker,
+      this.store,
+      now,
+      { from: this.absence, keep },
+    );
     this.threshold = this.thresholdEvaluator(rules, cfg);
     this.events = this.eventEvaluator(rules, cfg, { from: this.events, keep });
     this.current = { cfg, rules: ruleMap, dispatcher, mailer, secrets };
@@ -237,9 +304,19 @@ export class AlertEngine {
     }
     this.tracker.flush();
     const count = (t: Rule['type']) => rules.filter((r) => r.type === t).length;
-    return { rules: rules.length, threshold: count('threshold'), absence: count('absence'), event: count('event'), added, removed, changed, resolved, recipients: cfg.recipients.length, smtpChanged };
+    return {
+      rules: rules.length,
+      threshold: count('threshold'),
+      absence: count('absence'),
+      event: count('event'),
+      added,
+      removed,
+      changed,
+      resolved,
+      recipients: cfg.recipients.length,
+      smtpChanged,
+    };
   }
-
 
   onBatch(id: Identity, batch: Pick<Batch, 'points' | 'events'> & Partial<Pick<Batch, 'series' | 'rows'>>): void {
     if (this.stopped) return;
@@ -296,12 +373,30 @@ export class AlertEngine {
   }
 
   /** Firing alerts, newest first, for the status page. */
-  statusAlerts(): { id: number; rule: string; severity: string; agency: string; host: string; since: number; summary: string; ack?: { by: string; at: number; comment: string } }[] {
+  statusAlerts(): {
+    id: number;
+    rule: string;
+    severity: string;
+    agency: string;
+    host: string;
+    since: number;
+    summary: string;
+    ack?: { by: string; at: number; comment: string };
+  }[] {
     const firing = [...this.tracker.alerts.values()].filter((a) => a.state === 'firing').sort((x, y) => y.activeAt - x.activeAt);
     const acks = this.acks?.of(firing.map((a) => a.id)) ?? new Map<number, Ack>();
     return firing.map((a) => {
       const k = acks.get(a.id);
-      return { id: a.id, rule: a.rule, severity: a.severity, agency: a.labels.agency ?? '', host: a.labels.host ?? '', since: a.activeAt, summary: a.summary, ...(k ? { ack: { by: k.by, at: k.at, comment: k.comment } } : {}) };
+      return {
+        id: a.id,
+        rule: a.rule,
+        severity: a.severity,
+        agency: a.labels.agency ?? '',
+        host: a.labels.host ?? '',
+        since: a.activeAt,
+        summary: a.summary,
+        ...(k ? { ack: { by: k.by, at: k.at, comment: k.comment } } : {}),
+      };
     });
   }
 
@@ -345,9 +440,14 @@ export class AlertEngine {
     const queued = this.store.mails('queued');
     const failed = this.store.mails('failed').length;
     const stuck = queued.filter((m) => m.attempts > 0).length;
-    return { up: stuck === 0, queued: queued.length, failed, sent: this.mailer.stats.sent, ...(stuck ? { lastError: this.mailer.stats.lastError ?? '?' } : {}) };
+    return {
+      up: stuck === 0,
+      queued: queued.length,
+      failed,
+      sent: this.mailer.stats.sent,
+      ...(stuck ? { lastError: this.mailer.stats.lastError ?? '?' } : {}),
+    };
   }
-
 
   /** Timers (for, holds, silence of series, resolve_after), then due notifications. */
   evaluate(): number {
@@ -362,7 +462,8 @@ export class AlertEngine {
     }
     this.tracker.flush();
     const line = this.late.line(now);
-    if (line && this.deps.writeLines) this.deps.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert_engine counters in InfluxDB'));
+    if (line && this.deps.writeLines)
+      this.deps.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert_engine counters in InfluxDB'));
     this.recordAcks(now);
     return this.dispatcher.flush(now);
   }

@@ -43,7 +43,15 @@ const mailsTo = (addr: string) => smtp.mails.filter((m) => m.envelope.to.include
 const en = () => mailsTo('soc@tinh.gov.vn');
 
 function success(at: number, ip: string, user: string) {
-  return { ...event(at, 'brute_force_success', 'critical', `login for ${user} from ${ip} after 6 failed attempts`, { src_ip: ip, user, method: 'password', failures: 6 }), detector: 'auth_log' };
+  return {
+    ...event(at, 'brute_force_success', 'critical', `login for ${user} from ${ip} after 6 failed attempts`, {
+      src_ip: ip,
+      user,
+      method: 'password',
+      failures: 6,
+    }),
+    detector: 'auth_log',
+  };
 }
 
 function fileChange(at: number, path: string) {
@@ -68,7 +76,9 @@ describe('event rules: every new distinct event is notified', () => {
     // The first one is still listed, as what the episode holds.
     expect(mails[1]!.parsed.text).toContain('Source IP: 198.51.100.21');
     expect(mailsTo('cntt@sotttt.gov.vn')).toHaveLength(2);
-    expect(mailsTo('cntt@sotttt.gov.vn')[1]!.parsed.text).toContain('(mới): Đăng nhập thành công vào backup từ 203.0.113.50 (password) sau 6 lần sai từ địa chỉ đó');
+    expect(mailsTo('cntt@sotttt.gov.vn')[1]!.parsed.text).toContain(
+      '(mới): Đăng nhập thành công vào backup từ 203.0.113.50 (password) sau 6 lần sai từ địa chỉ đó',
+    );
   });
 
   it('the same event again (same address and account) is not news: no mail until repeat_interval', async () => {
@@ -106,7 +116,13 @@ describe('event rules: every new distinct event is notified', () => {
     expect(en()).toHaveLength(1);
     const first = en()[0]!.parsed.text!;
     for (const p of ['/etc/shadow', '/etc/passwd', '/etc/group']) expect(first).toContain(`Path: ${p}`);
-    h.engine.onBatch(hanoi, batch([], paths.map((p) => fileChange(h.now(), p))));
+    h.engine.onBatch(
+      hanoi,
+      batch(
+        [],
+        paths.map((p) => fileChange(h.now(), p)),
+      ),
+    );
     await h.advance(40 * SEC);
     expect(en()).toHaveLength(2);
     const text = en()[1]!.parsed.text!;
@@ -121,7 +137,15 @@ describe('event rules: every new distinct event is notified', () => {
     const h = start();
     h.engine.onBatch(hanoi, batch([], [fileChange(T0, '/etc/passwd')]));
     await h.advance(40 * SEC);
-    h.engine.store.addSilence({ id: 's1', matchers: [{ name: 'host', op: '=', value: hanoi.host }], createdBy: 'an', comment: 'bảo trì', startsAt: h.now(), endsAt: h.now() + HOUR, createdAt: h.now() });
+    h.engine.store.addSilence({
+      id: 's1',
+      matchers: [{ name: 'host', op: '=', value: hanoi.host }],
+      createdBy: 'an',
+      comment: 'bảo trì',
+      startsAt: h.now(),
+      endsAt: h.now() + HOUR,
+      createdAt: h.now(),
+    });
     h.engine.onBatch(hanoi, batch([], [fileChange(h.now(), '/etc/sudoers')]));
     await h.advance(5 * MIN);
     expect(en()).toHaveLength(1);
@@ -150,7 +174,13 @@ describe('late data', () => {
 describe('snmp_device_down (shipped rule)', () => {
   it('a device that stops answering SNMP for 2 minutes is mailed; one that answers again resolves', async () => {
     const h = start();
-    const snmp = (at: number, code: number) => ({ name: 'snmp', time: at, tags: { agent_host: '10.10.0.9' }, fields: { result_code: code }, int: ['result_code'] });
+    const snmp = (at: number, code: number) => ({
+      name: 'snmp',
+      time: at,
+      tags: { agent_host: '10.10.0.9' },
+      fields: { result_code: code },
+      int: ['result_code'],
+    });
     await h.advance(MIN, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 0)])));
     await h.advance(90 * SEC, (t) => h.engine.onBatch(hanoi, batch([snmp(t, 1)])));
     expect(en()).toHaveLength(0);

@@ -94,20 +94,19 @@ export async function handleAlertApi(
       const silences = engine.store.silences().filter((s) => s.endsAt > now);
       const open = [...engine.tracker.alerts.values()].filter((a) => a.state !== 'resolved');
       const acks = engine.acks?.of(open.map((a) => a.id));
-      const alerts = open
-        .map((a) => ({
-          id: a.id,
-          rule: a.rule,
-          labels: a.labels,
-          severity: a.severity,
-          state: a.state,
-          value: a.value,
-          summary: a.summary,
-          active_at: new Date(a.activeAt).toISOString(),
-          fired_at: a.firedAt ? new Date(a.firedAt).toISOString() : null,
-          muted: a.state === 'firing' ? (engine.dispatcher.muted(a, now, silences) ?? null) : null,
-          acknowledged: acks?.has(a.id) ? ackJson(acks.get(a.id)!) : null,
-        }));
+      const alerts = open.map((a) => ({
+        id: a.id,
+        rule: a.rule,
+        labels: a.labels,
+        severity: a.severity,
+        state: a.state,
+        value: a.value,
+        summary: a.summary,
+        active_at: new Date(a.activeAt).toISOString(),
+        fired_at: a.firedAt ? new Date(a.firedAt).toISOString() : null,
+        muted: a.state === 'firing' ? (engine.dispatcher.muted(a, now, silences) ?? null) : null,
+        acknowledged: acks?.has(a.id) ? ackJson(acks.get(a.id)!) : null,
+      }));
       return send(res, 200, { alerts });
     }
     if (path === '/api/v1/silences' && req.method === 'GET') {
@@ -151,7 +150,12 @@ export async function handleAlertApi(
       ctx.log.info({ silence: s.id }, 'silence expired (API)');
       return send(res, 200, silenceJson(s, now));
     }
-    return send(res, 405, { error: `${req.method ?? '?'} is not allowed on ${path}` }, { allow: path === '/api/v1/alerts' ? 'GET' : path === '/api/v1/silences' ? 'GET, POST' : ackPath ? 'POST' : 'DELETE' });
+    return send(
+      res,
+      405,
+      { error: `${req.method ?? '?'} is not allowed on ${path}` },
+      { allow: path === '/api/v1/alerts' ? 'GET' : path === '/api/v1/silences' ? 'GET, POST' : ackPath ? 'POST' : 'DELETE' },
+    );
   } catch (err) {
     if (err instanceof SilenceError) return send(res, 400, { error: err.message, code: err.code });
     if (err instanceof CanhError && err.code === 'CANH_ERR_ALERT_NOT_FOUND') return send(res, 404, { error: err.message, code: err.code });

@@ -49,7 +49,10 @@ export class LateData {
     this.logged.add(key);
     const age = this.maxSampleAge();
     if (kind === 'late_events')
-      this.log.warn({ host, n, max_sample_age_ms: age }, 'security events arrived later than max_sample_age; still evaluated, mails say "detected late" (logged once per agent)');
+      this.log.warn(
+        { host, n, max_sample_age_ms: age },
+        'security events arrived later than max_sample_age; still evaluated, mails say "detected late" (logged once per agent)',
+      );
     else
       this.log.warn(
         { host, n, max_sample_age_ms: age },
@@ -62,6 +65,14 @@ export class LateData {
     const key = JSON.stringify(this.counts);
     if (key === this.written) return undefined;
     this.written = key;
-    return encodePoint({ name: 'alert_engine', time: now, tags: { collector: hostname() }, fields: { ...this.counts }, int: ['late_events', 'late_samples_set_aside'] }) ?? undefined;
+    return (
+      encodePoint({
+        name: 'alert_engine',
+        time: now,
+        tags: { collector: hostname() },
+        fields: { ...this.counts },
+        int: ['late_events', 'late_samples_set_aside'],
+      }) ?? undefined
+    );
   }
 }

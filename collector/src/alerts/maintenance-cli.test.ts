@@ -34,18 +34,20 @@ describe('createMaintenance', () => {
     const w = createMaintenance({ ...base, from: '01/12/2027 06:00', until: '2027-12-01 08:00' }, now, known, TZ);
     expect(new Date(w.once!.from).toISOString()).toBe('2027-11-30T23:00:00.000Z');
     expect(new Date(w.once!.until).toISOString()).toBe('2027-12-01T01:00:00.000Z');
-    expect(() => createMaintenance({ ...base, from: '12/13/2027 06:00', until: '2027-12-14 08:00' }, now, known, TZ)).toThrow(expect.objectContaining({ code: 'CANH_ERR_MAINTENANCE_INVALID' }));
+    expect(() => createMaintenance({ ...base, from: '12/13/2027 06:00', until: '2027-12-14 08:00' }, now, known, TZ)).toThrow(
+      expect.objectContaining({ code: 'CANH_ERR_MAINTENANCE_INVALID' }),
+    );
     expect(() => createMaintenance({ ...base, from: 'Dec 1 2027', until: '2027-12-14 08:00' }, now, known, TZ)).toThrow(/day first/);
   });
   it('refuses a window over everything, a typo in a label, both kinds at once, bad times', () => {
     const bad = (input: object) => () => createMaintenance({ ...base, ...input }, now, known, TZ);
-    expect(bad({ agencies: [], matchers: [] , start: '22:00', end: '02:00' })).toThrow(/every alert/);
+    expect(bad({ agencies: [], matchers: [], start: '22:00', end: '02:00' })).toThrow(/every alert/);
     expect(bad({ matchers: ['hots=db01'], start: '22:00', end: '02:00' })).toThrow(/did you mean host\?/);
     expect(bad({ from: '2027-01-01 00:00', until: '2027-01-02 00:00', start: '22:00', end: '02:00' })).toThrow(/either/);
     expect(bad({ start: '25:00', end: '02:00' })).toThrow(/--start/);
     expect(bad({ start: '22:00', end: '02:00', days: 'sun,funday' })).toThrow(/"funday" is not a day/);
     expect(bad({ from: '2026-12-01 00:00', until: '2026-12-02 00:00' })).toThrow(/in the past/);
-    expect(bad({ comment: ' ' , start: '22:00', end: '02:00' })).toThrow(/--comment/);
+    expect(bad({ comment: ' ', start: '22:00', end: '02:00' })).toThrow(/--comment/);
   });
   it('a weekly window opens in its own zone across midnight', () => {
     const w = createMaintenance({ ...base, days: 'sun', start: '22:00', end: '02:00' }, now, known, TZ);
@@ -59,7 +61,14 @@ describe('createMaintenance', () => {
 describe('canh-collector maintenance add|list|remove with a running engine', () => {
   it('no firing mail inside a one-off window from the CLI; mailed once it is removed', async () => {
     const start = Date.parse('2026-12-07T21:50:00+07:00');
-    h = harness({ recipients: [{ email: 'soc@tinh.gov.vn', language: 'vi', min_severity: 'low' }], smtp: smtpSection(smtp), grouping: { group_wait: '30s', group_interval: '2m' } }, { start });
+    h = harness(
+      {
+        recipients: [{ email: 'soc@tinh.gov.vn', language: 'vi', min_severity: 'low' }],
+        smtp: smtpSection(smtp),
+        grouping: { group_wait: '30s', group_interval: '2m' },
+      },
+      { start },
+    );
     const file = join(h.dir, 'collector.yaml');
     writeFileSync(file, stringify({ state_dir: h.dir, alerting: { timezone: TZ } }));
     const run = (...args: string[]) => {
@@ -72,12 +81,29 @@ describe('canh-collector maintenance add|list|remove with a running engine', () 
         process.stdout.write = write;
       }
     };
-    const add = run('add', '--name', 'thay UPS', '--agency', 'so-tttt', '--from', '07/12/2026 22:00', '--until', '08/12/2026 02:00', '--comment', 'phiếu 12', '--author', 'Trần Thị Bình', '--json');
+    const add = run(
+      'add',
+      '--name',
+      'thay UPS',
+      '--agency',
+      'so-tttt',
+      '--from',
+      '07/12/2026 22:00',
+      '--until',
+      '08/12/2026 02:00',
+      '--comment',
+      'phiếu 12',
+      '--author',
+      'Trần Thị Bình',
+      '--json',
+    );
     expect(add.code).toBe(0);
     const w = JSON.parse(add.out) as { id: string; when: string; open: boolean };
     expect(w.when).toBe('2026-12-07 22:00 (Asia/Ho_Chi_Minh) – 2026-12-08 02:00 (Asia/Ho_Chi_Minh)');
     expect(w.open).toBe(false);
-    expect(() => run('add', '--name', 'x', 'hots=db01', '--start', '22:00', '--end', '02:00', '--comment', 'c', '--author', 'a')).toThrow(expect.objectContaining({ code: 'CANH_ERR_MAINTENANCE_INVALID' }));
+    expect(() => run('add', '--name', 'x', 'hots=db01', '--start', '22:00', '--end', '02:00', '--comment', 'c', '--author', 'a')).toThrow(
+      expect.objectContaining({ code: 'CANH_ERR_MAINTENANCE_INVALID' }),
+    );
 
     const feed = (t: number) => {
       if (t >= Date.parse('2026-12-07T22:05:00+07:00')) {

@@ -74,7 +74,8 @@ export function createMaintenance(input: MaintenanceInput, now: number, knownLab
   if (!comment) throw invalid('--comment: say what the maintenance is (a ticket, the work)');
   const oneOff = input.from !== undefined || input.until !== undefined;
   const weekly = input.days !== undefined || input.start !== undefined || input.end !== undefined;
-  if (oneOff === weekly) throw invalid('give either --from TIME --until TIME (once) or --start HH:MM --end HH:MM [--days sun,sat] (every week), not both and not neither');
+  if (oneOff === weekly)
+    throw invalid('give either --from TIME --until TIME (once) or --start HH:MM --end HH:MM [--days sun,sat] (every week), not both and not neither');
   const base = { id: randomUUID(), name, ...(agencies.length ? { agencies } : {}), matchers, createdBy, comment, createdAt: now };
   if (oneOff) {
     if (input.from === undefined || input.until === undefined) throw invalid('a one-off window needs both --from and --until');
@@ -90,7 +91,8 @@ export function createMaintenance(input: MaintenanceInput, now: number, knownLab
     if (until <= now) throw invalid('--until: is in the past');
     return { ...base, once: { from, until } };
   }
-  if (!input.start || !HHMM.test(input.start)) throw invalid(`--start: write the time as HH:MM (24 h), e.g. 22:00${input.start ? `, not "${input.start}"` : ''}`);
+  if (!input.start || !HHMM.test(input.start))
+    throw invalid(`--start: write the time as HH:MM (24 h), e.g. 22:00${input.start ? `, not "${input.start}"` : ''}`);
   if (!input.end || !HHMM.test(input.end)) throw invalid(`--end: write the time as HH:MM (24 h), e.g. 02:00${input.end ? `, not "${input.end}"` : ''}`);
   let days: (typeof WEEKDAYS)[number][] | undefined;
   if (input.days !== undefined) {
@@ -104,7 +106,15 @@ export function createMaintenance(input: MaintenanceInput, now: number, knownLab
 
 /** The config-file form of a weekly window, for the shared test of openness and coverage. */
 function asWindow(w: StoredMaintenance): MaintenanceWindow {
-  return { name: w.name, agencies: w.agencies, matchers: w.matchers, days: w.weekly?.days, start: w.weekly?.start ?? '00:00', end: w.weekly?.end ?? '00:00', timezone: w.weekly?.timezone };
+  return {
+    name: w.name,
+    agencies: w.agencies,
+    matchers: w.matchers,
+    days: w.weekly?.days,
+    start: w.weekly?.start ?? '00:00',
+    end: w.weekly?.end ?? '00:00',
+    timezone: w.weekly?.timezone,
+  };
 }
 
 export function storedOpen(w: StoredMaintenance, t: number, defaultTz: string): boolean {
@@ -162,7 +172,11 @@ export class MaintenanceStore {
   }
 
   list(): StoredMaintenance[] {
-    return (this.db.prepare('SELECT * FROM maintenance_windows ORDER BY created_at, id').all() as unknown as Row[]).map((r) => ({ ...(JSON.parse(r.body) as Omit<StoredMaintenance, 'id' | 'createdAt'>), id: r.id, createdAt: r.created_at }));
+    return (this.db.prepare('SELECT * FROM maintenance_windows ORDER BY created_at, id').all() as unknown as Row[]).map((r) => ({
+      ...(JSON.parse(r.body) as Omit<StoredMaintenance, 'id' | 'createdAt'>),
+      id: r.id,
+      createdAt: r.created_at,
+    }));
   }
 
   /** By id, or a unique prefix of at least 8 characters (as `silence expire`). */

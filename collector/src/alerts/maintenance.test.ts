@@ -29,7 +29,9 @@ describe('silences', () => {
     expect(() => createSilence({ matchers: [], createdBy: 'a', comment: 'c', duration: '1h' }, now)).toThrow(/at least one/);
     expect(() => createSilence({ matchers: ['host=~.*'], createdBy: 'a', comment: 'c', duration: '1h' }, now)).toThrow(/every alert/);
     expect(() => createSilence({ matchers: ['host=a'], createdBy: 'a', comment: 'c' }, now)).toThrow(/say when/);
-    expect(() => createSilence({ matchers: ['host=a'], createdBy: 'a', comment: 'c', endsAt: '2026-05-04T07:00:00+07:00' }, now)).toThrow(/must be after|in the past/);
+    expect(() => createSilence({ matchers: ['host=a'], createdBy: 'a', comment: 'c', endsAt: '2026-05-04T07:00:00+07:00' }, now)).toThrow(
+      /must be after|in the past/,
+    );
     expect(() => createSilence({ matchers: ['host=a'], createdBy: '', comment: 'c', duration: '1h' }, now)).toThrow(/author/);
     const s = createSilence({ matchers: ['host=web01'], createdBy: 'An', comment: 'bảo trì', startsAt: '2026-05-04T09:00:00+07:00', duration: '2h' }, now);
     expect(silencedBy([s], { host: 'web01' }, now)).toBeUndefined(); // pending
@@ -53,14 +55,28 @@ describe('silences', () => {
 
   it('refuse a matcher on a label no alert carries, naming the one meant', () => {
     const known = knownAlertLabels([{ group_by: ['host', 'url'] }, { group_by: ['src_ip'], correlate_by: 'src_ip' }]);
-    expect(() => createSilence({ matchers: ['hots=vm'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known)).toThrow(/no alert carries the label "hots" \(did you mean host\?\)/);
-    expect(() => createSilence({ matchers: ['host=vm', 'colour=red'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known)).toThrow(/matchers\[1\]: no alert carries the label "colour"; labels alerts carry: agency, host, rule, severity, site, src_ip, url/);
-    expect(createSilence({ matchers: ['host=vm', 'severity=high', 'url=~"https://.*"'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known).matchers).toHaveLength(3);
+    expect(() => createSilence({ matchers: ['hots=vm'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known)).toThrow(
+      /no alert carries the label "hots" \(did you mean host\?\)/,
+    );
+    expect(() => createSilence({ matchers: ['host=vm', 'colour=red'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known)).toThrow(
+      /matchers\[1\]: no alert carries the label "colour"; labels alerts carry: agency, host, rule, severity, site, src_ip, url/,
+    );
+    expect(
+      createSilence({ matchers: ['host=vm', 'severity=high', 'url=~"https://.*"'], createdBy: 'a', comment: 'c', duration: '1h' }, now, known).matchers,
+    ).toHaveLength(3);
   });
 });
 
 describe('maintenance windows', () => {
-  const sunday: MaintenanceWindow = { name: 'w', agencies: ['so-tttt'], matchers: [], days: ['sun'], start: '22:00', end: '02:00', timezone: 'Asia/Ho_Chi_Minh' };
+  const sunday: MaintenanceWindow = {
+    name: 'w',
+    agencies: ['so-tttt'],
+    matchers: [],
+    days: ['sun'],
+    start: '22:00',
+    end: '02:00',
+    timezone: 'Asia/Ho_Chi_Minh',
+  };
   it('minute of the local week in a zone', () => {
     expect(minuteOfWeek(at('2026-05-03T00:00:00+07:00'), 'Asia/Ho_Chi_Minh')).toBe(0); // Sunday 00:00
     expect(minuteOfWeek(at('2026-05-03T00:00:00+07:00'), 'UTC')).toBe(6 * 1440 + 17 * 60); // Saturday 17:00 UTC

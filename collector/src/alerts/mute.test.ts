@@ -56,7 +56,10 @@ describe('inhibition', () => {
     await h.advance(30 * SEC, (t) => h.engine.onBatch(hue, batch([ping(t, '192.168.1.20', 100), ping(t, '192.168.1.30', 100)])));
     h.engine.onAgentState(hue, false, h.now());
     await h.advance(4 * MIN);
-    const firing = [...h.engine.tracker.alerts.values()].filter((a) => a.state === 'firing').map((a) => a.rule).sort();
+    const firing = [...h.engine.tracker.alerts.values()]
+      .filter((a) => a.state === 'firing')
+      .map((a) => a.rule)
+      .sort();
     expect(firing).toEqual(['agent_offline', 'host_unreachable', 'host_unreachable']);
     expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Mất kết nối với tác tử — ws-ketoan-02 — so-yte']);
     expect(smtp.mails[0]!.parsed.text).toContain('Máy chủ: ws-ketoan-02');
@@ -65,18 +68,29 @@ describe('inhibition', () => {
     h.engine.onAgentState(hue, true, h.now());
     await h.advance(30 * SEC, (t) => h.engine.onBatch(hue, batch([ping(t, '192.168.1.20', 0), ping(t, '192.168.1.30', 0)])));
     await h.advance(5 * MIN, (t) => h.engine.onBatch(hue, batch([ping(t, '192.168.1.20', 0), ping(t, '192.168.1.30', 0)])));
-    expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Mất kết nối với tác tử — ws-ketoan-02 — so-yte', '[RESOLVED] Đã khắc phục: Mất kết nối với tác tử — ws-ketoan-02 — so-yte']);
+    expect(subjects()).toEqual([
+      '[FIRING:1] Cảnh báo: Mất kết nối với tác tử — ws-ketoan-02 — so-yte',
+      '[RESOLVED] Đã khắc phục: Mất kết nối với tác tử — ws-ketoan-02 — so-yte',
+    ]);
   });
 
   it("an agency's uplink down (probed from the data center) is the one alert for that agency", async () => {
     const h = start({ agencies: { 'so-yte': 'Sở Y tế' } });
     const probe = { host: 'dc-probe-01', agency: 'trung-tam-du-lieu', site: 'dc' };
-    const uplink = (t: number) => ({ name: 'ping', time: t, tags: { url: '203.0.113.1', role: 'uplink', target_agency: 'so-yte' }, fields: { percent_packet_loss: 100 } });
+    const uplink = (t: number) => ({
+      name: 'ping',
+      time: t,
+      tags: { url: '203.0.113.1', role: 'uplink', target_agency: 'so-yte' },
+      fields: { percent_packet_loss: 100 },
+    });
     h.engine.onAgentState(hue, true, T0 - 10 * MIN);
     h.engine.onBatch(probe, batch([uplink(T0)]));
     h.engine.onAgentState(hue, false, T0 + 20 * SEC);
     await h.advance(5 * MIN, (t) => h.engine.onBatch(probe, batch([uplink(t)])));
-    const firing = [...h.engine.tracker.alerts.values()].filter((a) => a.state === 'firing').map((a) => `${a.rule}@${a.labels.agency}`).sort();
+    const firing = [...h.engine.tracker.alerts.values()]
+      .filter((a) => a.state === 'firing')
+      .map((a) => `${a.rule}@${a.labels.agency}`)
+      .sort();
     // The probe's ping also trips host_unreachable; it and agent_offline are held back.
     expect(firing).toEqual(['agent_offline@so-yte', 'host_unreachable@so-yte', 'uplink_down@so-yte']);
     expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Mất đường truyền của cơ quan — Sở Y tế']);
@@ -99,7 +113,12 @@ async function call(method: string, path: string, body?: unknown, token = ADMIN)
 describe('silences', () => {
   it('HTTP API: bearer admin token, validation, add/list/expire; a silence holds back firing mail until it ends', async () => {
     const h = start();
-    api = createServer((req, res) => void Promise.resolve(handleAlertApi(req, res, { engine: h.engine, adminToken: h.engine.adminToken, log: quiet, now: () => h.engine.now() })).then((done) => done || res.writeHead(404).end()));
+    api = createServer(
+      (req, res) =>
+        void Promise.resolve(handleAlertApi(req, res, { engine: h.engine, adminToken: h.engine.adminToken, log: quiet, now: () => h.engine.now() })).then(
+          (done) => done || res.writeHead(404).end(),
+        ),
+    );
     await new Promise<void>((r) => api!.listen(0, '127.0.0.1', r));
 
     expect((await call('GET', '/api/v1/silences', undefined, 'wrong-token')).status).toBe(401);
@@ -108,7 +127,12 @@ describe('silences', () => {
     expect(String(bad.json.error)).toContain('every alert');
     expect((await call('POST', '/api/v1/silences', { matchers: ['host=mc-portal-01'], created_by: 'an', duration: '1h' })).json.error).toContain('comment');
 
-    const created = await call('POST', '/api/v1/silences', { matchers: ['host=mc-portal-01', 'rule=~"disk_.*"'], created_by: 'Nguyễn Văn An', comment: 'Thay ổ cứng', duration: '1h' });
+    const created = await call('POST', '/api/v1/silences', {
+      matchers: ['host=mc-portal-01', 'rule=~"disk_.*"'],
+      created_by: 'Nguyễn Văn An',
+      comment: 'Thay ổ cứng',
+      duration: '1h',
+    });
     expect(created).toMatchObject({ status: 201, json: { matchers: ['host=mc-portal-01', 'rule=~"disk_.*"'], created_by: 'Nguyễn Văn An', state: 'active' } });
     expect((await call('GET', '/api/v1/silences')).json.silences).toHaveLength(1);
 
@@ -127,7 +151,12 @@ describe('silences', () => {
 
   it('the API is off without an admin token', async () => {
     const h = start({ admin_token: undefined });
-    api = createServer((req, res) => void Promise.resolve(handleAlertApi(req, res, { engine: h.engine, adminToken: h.engine.adminToken, log: quiet, now: () => h.engine.now() })).then((done) => done || res.writeHead(404).end()));
+    api = createServer(
+      (req, res) =>
+        void Promise.resolve(handleAlertApi(req, res, { engine: h.engine, adminToken: h.engine.adminToken, log: quiet, now: () => h.engine.now() })).then(
+          (done) => done || res.writeHead(404).end(),
+        ),
+    );
     await new Promise<void>((r) => api!.listen(0, '127.0.0.1', r));
     expect(await call('GET', '/api/v1/silences')).toMatchObject({ status: 403, json: { code: 'CANH_ERR_API_DISABLED' } });
   });
@@ -151,9 +180,15 @@ describe('silences', () => {
     expect(add.code).toBe(0);
     const s = JSON.parse(add.out) as { id: string; matchers: string[]; state: string };
     expect(s).toMatchObject({ matchers: ['agency=so-yte'], state: 'active' });
-    await expect(run('add', 'agency=so-yte', '--duration', '2h')).rejects.toMatchObject({ code: 'CANH_ERR_SILENCE_INVALID', message: expect.stringContaining('comment') });
+    await expect(run('add', 'agency=so-yte', '--duration', '2h')).rejects.toMatchObject({
+      code: 'CANH_ERR_SILENCE_INVALID',
+      message: expect.stringContaining('comment'),
+    });
     // A typo in a label silences nothing: refused with the label meant; --force takes it anyway.
-    await expect(run('add', 'hots=vm', '--duration', '2h', '--comment', 'x', '--author', 'y')).rejects.toMatchObject({ code: 'CANH_ERR_SILENCE_INVALID', message: expect.stringContaining('did you mean host?') });
+    await expect(run('add', 'hots=vm', '--duration', '2h', '--comment', 'x', '--author', 'y')).rejects.toMatchObject({
+      code: 'CANH_ERR_SILENCE_INVALID',
+      message: expect.stringContaining('did you mean host?'),
+    });
     expect((await run('add', 'hots=vm', '--duration', '2h', '--comment', 'x', '--author', 'y', '--force')).code).toBe(0);
 
     await h.advance(6 * MIN, (t) => {

@@ -4,7 +4,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseCollectorConfig } from '../config.ts';
 import { batch, disk, event, hanoi, harness, MIN, SEC, type Harness } from './test-kit.ts';
 
-const diskRule = (extra: Record<string, unknown> = {}) => ({ name: 'disk_full', type: 'threshold', measurement: 'disk', field: 'used_percent', op: '>', value: 90, for: '5m', group_by: ['host', 'path'], severity: 'high', ...extra });
+const diskRule = (extra: Record<string, unknown> = {}) => ({
+  name: 'disk_full',
+  type: 'threshold',
+  measurement: 'disk',
+  field: 'used_percent',
+  op: '>',
+  value: 90,
+  for: '5m',
+  group_by: ['host', 'path'],
+  severity: 'high',
+  ...extra,
+});
 const bruteRule = { name: 'brute', type: 'event', event_types: ['brute_force'], min_count: 3, within: '10m', severity: 'high' };
 
 function alerting(rules: unknown[]) {

@@ -20,7 +20,19 @@ describe('alert rules and the alerting config', () => {
   it('the default rule pack parses with the user-rule schema, and README.md documents every rule', () => {
     const rules = defaultRules();
     expect(rules.map((r) => r.name)).toEqual(
-      expect.arrayContaining(['agent_offline', 'host_unreachable', 'portal_down', 'certificate_expiring', 'disk_full', 'link_saturated_in', 'interface_down', 'brute_force', 'possible_defacement', 'system_file_changed', 'privileged_account']),
+      expect.arrayContaining([
+        'agent_offline',
+        'host_unreachable',
+        'portal_down',
+        'certificate_expiring',
+        'disk_full',
+        'link_saturated_in',
+        'interface_down',
+        'brute_force',
+        'possible_defacement',
+        'system_file_changed',
+        'privileged_account',
+      ]),
     );
     const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
     for (const r of rules) expect(readme, `README.md lacks ${r.name}`).toContain(`\`${r.name}\``);
@@ -43,13 +55,21 @@ describe('alert rules and the alerting config', () => {
     const c = parseCollectorConfig({
       alerting: {
         disabled_rules: ['brute_force'],
-        rules: [{ name: 'disk_full', type: 'threshold', measurement: 'disk', field: 'used_percent', op: '>=', value: 95, for: '10m', group_by: ['host', 'path'] }],
+        rules: [
+          { name: 'disk_full', type: 'threshold', measurement: 'disk', field: 'used_percent', op: '>=', value: 95, for: '10m', group_by: ['host', 'path'] },
+        ],
       },
     }).alerting!;
     const rules = effectiveRules(c);
     expect(rules.find((r) => r.name === 'brute_force')).toBeUndefined();
     expect(rules.find((r) => r.name === 'disk_full')).toMatchObject({ value: 95, for: 600_000 });
-    expect(c.grouping).toMatchObject({ group_by: ['agency', 'rule'], group_wait: 30_000, group_interval: 300_000, repeat_interval: 14_400_000, send_resolved: true });
+    expect(c.grouping).toMatchObject({
+      group_by: ['agency', 'rule'],
+      group_wait: 30_000,
+      group_interval: 300_000,
+      repeat_interval: 14_400_000,
+      send_resolved: true,
+    });
   });
 
   it('errors name their path', () => {
@@ -74,18 +94,30 @@ describe('alert rules and the alerting config', () => {
     expect(problems({ recipients: [{ email: 'a@b.vn' }] })).toContain('alerting.smtp: required when recipients are configured');
     expect(problems({ disabled_rules: ['nope'] })).toContain('alerting.disabled_rules[0]: no rule named "nope"');
     expect(problems({ templates: { vi: { html: '/nonexistent/t.html' } } })).toContain('alerting.templates.vi.html: cannot read /nonexistent/t.html (ENOENT)');
-    expect(problems({ rules: [{ name: 'a', type: 'absence', measurement: 'disk', for: '10m' }, { name: 'a', type: 'absence', measurement: 'mem', for: '10m' }] })).toContain(
-      'alerting.rules[1].name: duplicate rule name "a"',
-    );
+    expect(
+      problems({
+        rules: [
+          { name: 'a', type: 'absence', measurement: 'disk', for: '10m' },
+          { name: 'a', type: 'absence', measurement: 'mem', for: '10m' },
+        ],
+      }),
+    ).toContain('alerting.rules[1].name: duplicate rule name "a"');
     expect(problems({ admin_token: { value: 'short' } })).toContain('alerting.admin_token: use at least 16 characters');
   });
 
   it('secrets come from the environment or a file', () => {
     const c = parseCollectorConfig(
-      { alerting: { admin_token: { env: 'ADMIN' }, smtp: { host: 'smtp.tinh.gov.vn', from: 'canh@tinh.gov.vn', auth: { user: 'canh', password: { env: 'PW' } } } } },
+      {
+        alerting: {
+          admin_token: { env: 'ADMIN' },
+          smtp: { host: 'smtp.tinh.gov.vn', from: 'canh@tinh.gov.vn', auth: { user: 'canh', password: { env: 'PW' } } },
+        },
+      },
       { env: { ADMIN: 'x'.repeat(32), PW: 'mật khẩu' } },
     );
     expect(c.alertingSecrets).toEqual({ adminToken: 'x'.repeat(32), smtpPassword: 'mật khẩu' });
-    expect(problems({ smtp: { host: 'h', from: 'a@b.vn', auth: { user: 'u', password: { file: '/nonexistent/pw' } } } })).toContain('alerting.smtp.auth.password.file: cannot read (ENOENT)');
+    expect(problems({ smtp: { host: 'h', from: 'a@b.vn', auth: { user: 'u', password: { file: '/nonexistent/pw' } } } })).toContain(
+      'alerting.smtp.auth.password.file: cannot read (ENOENT)',
+    );
   });
 });

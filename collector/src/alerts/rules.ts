@@ -84,7 +84,9 @@ export const ThresholdRuleSchema = z
      * the window is `for`, which then is not waited again.
      */
     function: z.enum(WINDOW_FUNCTIONS).default('last'),
-    window: duration({ min: 1000 }).refine((ms) => ms <= 3_600_000, 'at most 1h').optional(),
+    window: duration({ min: 1000 })
+      .refine((ms) => ms <= 3_600_000, 'at most 1h')
+      .optional(),
     group_by: z.array(tagName).default(['host']),
     /** Tag equality filters (host, agency, site and the point's own tags). */
     where,
@@ -208,7 +210,12 @@ export function fingerprint(labels: Readonly<Record<string, string>>): string {
 }
 
 /** Labels of an alert: the rule, the agency, then the group_by values that are present. */
-export function alertLabels(rule: string, agency: string | undefined, groupBy: readonly string[], lookup: (name: string) => string | undefined): Record<string, string> {
+export function alertLabels(
+  rule: string,
+  agency: string | undefined,
+  groupBy: readonly string[],
+  lookup: (name: string) => string | undefined,
+): Record<string, string> {
   const labels: Record<string, string> = { rule };
   if (agency) labels.agency = agency;
   for (const g of groupBy) {

@@ -42,7 +42,9 @@ export function parseWhen(v: string | number, what: string, tz: string): number 
   }
   const text = v.trim();
   const bad = () =>
-    new SilenceError(`${what}: not a time this understands: "${v}" (write 2026-12-08T06:00:00+07:00, 2026-12-08 06:00 or 08/12/2026 06:00 — day first — the last two in ${tz})`);
+    new SilenceError(
+      `${what}: not a time this understands: "${v}" (write 2026-12-08T06:00:00+07:00, 2026-12-08 06:00 or 08/12/2026 06:00 — day first — the last two in ${tz})`,
+    );
   const inZone = (y: number, mo: number, d: number, h: number, mi: number, sec: number) => {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) throw bad();
     const t = zonedToUtc(y, mo, d, h, mi, sec, 0, tz);
@@ -97,7 +99,10 @@ function distance(a: string, b: string): number {
 }
 
 export function unknownLabel(name: string, known: ReadonlySet<string>): string {
-  const near = [...known].map((k) => [k, distance(name, k)] as const).filter(([, d]) => d <= 2).sort((x, y) => x[1] - y[1])[0];
+  const near = [...known]
+    .map((k) => [k, distance(name, k)] as const)
+    .filter(([, d]) => d <= 2)
+    .sort((x, y) => x[1] - y[1])[0];
   return `no alert carries the label "${name}"${near ? ` (did you mean ${near[0]}?)` : ''}; labels alerts carry: ${[...known].sort().join(', ')}`;
 }
 
@@ -114,12 +119,14 @@ export function createSilence(input: SilenceInput, now: number, knownLabels?: Re
     if (typeof p === 'string') throw new SilenceError(`matchers[${i}]: ${p}`);
     return p;
   });
-  if (knownLabels) ms.forEach((m, i) => {
-    if (!knownLabels.has(m.name)) throw new SilenceError(`matchers[${i}]: ${unknownLabel(m.name, knownLabels)}`);
-  });
+  if (knownLabels)
+    ms.forEach((m, i) => {
+      if (!knownLabels.has(m.name)) throw new SilenceError(`matchers[${i}]: ${unknownLabel(m.name, knownLabels)}`);
+    });
   // Alertmanager's safety rule: a silence whose every matcher matches an empty label
   // would silence everything.
-  if (ms.every((m) => matches(m, {}))) throw new SilenceError('matchers: at least one must require a non-empty value (e.g. agency=so-tttt), or the silence would cover every alert');
+  if (ms.every((m) => matches(m, {})))
+    throw new SilenceError('matchers: at least one must require a non-empty value (e.g. agency=so-tttt), or the silence would cover every alert');
   const createdBy = (input.createdBy ?? '').trim();
   const comment = (input.comment ?? '').trim();
   if (!createdBy) throw new SilenceError('author: say who creates the silence');

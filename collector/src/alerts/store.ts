@@ -252,9 +252,12 @@ export class SqliteAlertStore implements AlertStore {
   notified(alertIds: readonly number[]): Map<number, Map<string, NotifiedState>> {
     const out = new Map<number, Map<string, NotifiedState>>();
     if (alertIds.length === 0) return out;
-    const rows = this.db
-      .prepare(`SELECT * FROM alert_notified WHERE alert_id IN (${alertIds.map(() => '?').join(',')})`)
-      .all(...alertIds) as { alert_id: number; recipient: string; firing_sent_at: number | null; resolved_sent_at: number | null }[];
+    const rows = this.db.prepare(`SELECT * FROM alert_notified WHERE alert_id IN (${alertIds.map(() => '?').join(',')})`).all(...alertIds) as {
+      alert_id: number;
+      recipient: string;
+      firing_sent_at: number | null;
+      resolved_sent_at: number | null;
+    }[];
     for (const r of rows) {
       let m = out.get(r.alert_id);
       if (!m) out.set(r.alert_id, (m = new Map()));
@@ -264,7 +267,9 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   groups(): GroupState[] {
-    return (this.q('SELECT * FROM alert_groups').all() as { key: string; labels: string; created_at: number; wait_until: number; last_flush_at: number | null }[]).map((r) => ({
+    return (
+      this.q('SELECT * FROM alert_groups').all() as { key: string; labels: string; created_at: number; wait_until: number; last_flush_at: number | null }[]
+    ).map((r) => ({
       key: r.key,
       labels: JSON.parse(r.labels) as Record<string, string>,
       createdAt: r.created_at,
@@ -291,7 +296,8 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   lastSent(groupKey: string, recipient: string): number | null {
-    const r = this.q('SELECT last_sent_at FROM alert_nflog WHERE group_key = ? AND recipient = ?').get(groupKey, recipient) as { last_sent_at: number } | undefined;
+    const r = this.q('SELECT last_sent_at FROM alert_nflog WHERE group_key = ? AND recipient = ?').get(groupKey, recipient) as
+      { last_sent_at: number } | undefined;
     return r?.last_sent_at ?? null;
   }
 
@@ -316,7 +322,9 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   dueMail(now: number, limit: number): OutboxMail[] {
-    return (this.q(`SELECT * FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?`).all(now, limit) as unknown as MailRow[]).map(toMail);
+    return (
+      this.q(`SELECT * FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?`).all(now, limit) as unknown as MailRow[]
+    ).map(toMail);
   }
 
   nextMailAt(): number | null {
@@ -407,7 +415,13 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   saveAgent(a: AgentLiveness): void {
-    this.q('INSERT OR REPLACE INTO alert_agents (host, agency, site, online, since) VALUES (?, ?, ?, ?, ?)').run(a.host, a.agency, a.site, a.online ? 1 : 0, a.since);
+    this.q('INSERT OR REPLACE INTO alert_agents (host, agency, site, online, since) VALUES (?, ?, ?, ?, ?)').run(
+      a.host,
+      a.agency,
+      a.site,
+      a.online ? 1 : 0,
+      a.since,
+    );
   }
 
   deleteAgent(host: string): void {

@@ -46,7 +46,10 @@ export function smtpSection(smtp: TestSmtpServer, extra: Record<string, unknown>
   return section;
 }
 
-export function harness(alerting: Record<string, unknown>, opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number } = {}): Harness {
+export function harness(
+  alerting: Record<string, unknown>,
+  opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number } = {},
+): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'canh-alerts-'));
   const dbFile = join(dir, 'collector.db');
   if (opts.certPem) {

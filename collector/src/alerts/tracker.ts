@@ -224,7 +224,10 @@ export class AlertTracker {
     t.push(at);
     this.dirty.delete(a);
     this.store.updateAlert(a);
-    this.log.info({ rule: a.rule, labels: a.labels, state: a.state, value: a.value, severity: a.severity }, a.state === 'firing' ? 'alert firing' : 'alert resolved');
+    this.log.info(
+      { rule: a.rule, labels: a.labels, state: a.state, value: a.value, severity: a.severity },
+      a.state === 'firing' ? 'alert firing' : 'alert resolved',
+    );
     this.record(a, at);
     this.onTransition?.(a);
   }

@@ -19,7 +19,13 @@ afterEach(async () => {
 /** Per-poll utilisation of a link at 97 % on average, as a device with lagging counters reports it. */
 const SWING = [85, 119, 88, 96, 112, 86, 103, 87];
 function utilisation(at: number, i: number, pct: number[] = SWING): Point {
-  return { name: 'interface', time: at, tags: { agent_host: '10.10.0.1', device: 'sw-core', ifName: 'Gi0/1' }, fields: { in_utilization: pct[i % pct.length]!, out_utilization: 10 }, int: [] };
+  return {
+    name: 'interface',
+    time: at,
+    tags: { agent_host: '10.10.0.1', device: 'sw-core', ifName: 'Gi0/1' },
+    fields: { in_utilization: pct[i % pct.length]!, out_utilization: 10 },
+    int: [],
+  };
 }
 const firing = (h: Harness, rule: string) => h.lines.filter((l) => l.includes(`rule=${rule}`) && l.includes('state="firing"'));
 
@@ -60,13 +66,35 @@ describe('threshold rules over a window', () => {
     h = harness({
       default_rules: false,
       rules: [
-        { name: 'slow_p95', type: 'threshold', measurement: 'http_response', field: 'response_time', function: 'p95', window: '2m', op: '>', value: 1, group_by: ['host', 'server'] },
-        { name: 'never_fast', type: 'threshold', measurement: 'http_response', field: 'response_time', function: 'min', window: '2m', for: '1m', op: '>', value: 0.5, group_by: ['host', 'server'] },
+        {
+          name: 'slow_p95',
+          type: 'threshold',
+          measurement: 'http_response',
+          field: 'response_time',
+          function: 'p95',
+          window: '2m',
+          op: '>',
+          value: 1,
+          group_by: ['host', 'server'],
+        },
+        {
+          name: 'never_fast',
+          type: 'threshold',
+          measurement: 'http_response',
+          field: 'response_time',
+          function: 'min',
+          window: '2m',
+          for: '1m',
+          op: '>',
+          value: 0.5,
+          group_by: ['host', 'server'],
+        },
       ],
     });
     // 1 slow response in 10: p95 over 12 samples is the slow one; min stays 0.6 s (> 0.5).
     let i = 0;
-    const rt = (t: number) => ({ name: 'http_response', time: t, tags: { server: 'https://portal/' }, fields: { response_time: i++ % 10 === 0 ? 3 : 0.6 } }) as Point;
+    const rt = (t: number) =>
+      ({ name: 'http_response', time: t, tags: { server: 'https://portal/' }, fields: { response_time: i++ % 10 === 0 ? 3 : 0.6 } }) as Point;
     await h.advance(4 * MIN, (t) => h!.engine.onBatch(hanoi, batch([rt(t)])));
     expect(firing(h, 'slow_p95')).toHaveLength(1);
     const never = firing(h, 'never_fast');
@@ -82,12 +110,19 @@ describe('threshold rules over a window', () => {
     expect(aggregate('max', v)).toBe(10);
     // p95: nearest rank, ceil(0.95 × 10) = the 10th smallest.
     expect(aggregate('p95', v)).toBe(10);
-    expect(aggregate('p95', Array.from({ length: 100 }, (_, i) => i + 1))).toBe(95);
+    expect(
+      aggregate(
+        'p95',
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      ),
+    ).toBe(95);
     expect(aggregate('last', v)).toBe(9);
   });
 
   it('refuses a window function without a window or for', async () => {
-    expect(() => harness({ default_rules: false, rules: [{ name: 'x', type: 'threshold', measurement: 'm', field: 'f', function: 'avg', op: '>', value: 1 }] })).toThrow(/window/);
+    expect(() =>
+      harness({ default_rules: false, rules: [{ name: 'x', type: 'threshold', measurement: 'm', field: 'f', function: 'avg', op: '>', value: 1 }] }),
+    ).toThrow(/window/);
     void SEC;
   });
 

@@ -5,7 +5,20 @@
 // the folder with checksums, so a restore refuses a folder that is not a whole backup.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -48,10 +61,17 @@ function syncFile(file: string): void {
 
 function influxd(binary: string, args: string[], what: string): string {
   const r = spawnSync(binary, args, { encoding: 'utf8', timeout: 3_600_000 });
-  if (r.error) throw new CanhError('CANH_ERR_BACKUP_INFLUXD', `${what}: cannot run ${binary} (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): install Debian's influxdb package, or set CANH_INFLUXD to influxd's path`);
+  if (r.error)
+    throw new CanhError(
+      'CANH_ERR_BACKUP_INFLUXD',
+      `${what}: cannot run ${binary} (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): install Debian's influxdb package, or set CANH_INFLUXD to influxd's path`,
+    );
   if (r.status !== 0) {
     const said = `${r.stderr}${r.stdout}`.trim().split('\n').slice(-3).join(' / ');
-    throw new CanhError('CANH_ERR_BACKUP_INFLUXD', `${what} failed (exit ${r.status}): ${said || 'no output'}; check that influxd runs and that its bind-address (RPC, default 127.0.0.1:8088) is what --influx-host says`);
+    throw new CanhError(
+      'CANH_ERR_BACKUP_INFLUXD',
+      `${what} failed (exit ${r.status}): ${said || 'no output'}; check that influxd runs and that its bind-address (RPC, default 127.0.0.1:8088) is what --influx-host says`,
+    );
   }
   return `${r.stdout}${r.stderr}`;
 }
@@ -68,7 +88,12 @@ export function rpcReachable(host: string, timeoutMs = 5000): Promise<void> {
     const s = connect({ host: name, port, timeout: timeoutMs });
     const fail = (why: string) => {
       s.destroy();
-      reject(new CanhError('CANH_ERR_BACKUP_INFLUXD', `cannot reach influxd's RPC address ${host} (${why}): check that influxd runs and that its bind-address is what --influx-host says (default: influx.url's host, port 8088)`));
+      reject(
+        new CanhError(
+          'CANH_ERR_BACKUP_INFLUXD',
+          `cannot reach influxd's RPC address ${host} (${why}): check that influxd runs and that its bind-address is what --influx-host says (default: influx.url's host, port 8088)`,
+        ),
+      );
     };
     s.once('connect', () => {
       s.destroy();
@@ -105,7 +130,9 @@ export async function backup(o: BackupOptions): Promise<BackupManifest> {
   const copy = new DatabaseSync(target, { readOnly: true });
   let agents = 0;
   try {
-    agents = (copy.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'agents'").get() as { n: number }).n ? (copy.prepare('SELECT count(*) AS n FROM agents').get() as { n: number }).n : 0;
+    agents = (copy.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'agents'").get() as { n: number }).n
+      ? (copy.prepare('SELECT count(*) AS n FROM agents').get() as { n: number }).n
+      : 0;
   } finally {
     copy.close();
   }
@@ -124,7 +151,14 @@ export async function backup(o: BackupOptions): Promise<BackupManifest> {
     influxd(o.influx.binary, ['backup', '-portable', '-host', o.influx.host, '-db', o.influx.database, join(o.to, 'influxdb')], 'influxd backup');
     influx = { database: o.influx.database, folder: 'influxdb', tool: 'influxd backup -portable' };
   }
-  const manifest: BackupManifest = { format: FORMAT, created_at: new Date().toISOString(), collector_version: o.collectorVersion, state: { file: 'collector.db', sha256: sha256(target), agents }, spool: { files: spoolFiles }, ...(influx ? { influx } : {}) };
+  const manifest: BackupManifest = {
+    format: FORMAT,
+    created_at: new Date().toISOString(),
+    collector_version: o.collectorVersion,
+    state: { file: 'collector.db', sha256: sha256(target), agents },
+    spool: { files: spoolFiles },
+    ...(influx ? { influx } : {}),
+  };
   writeFileSync(join(o.to, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   syncFile(join(o.to, MANIFEST));
   return manifest;
@@ -135,7 +169,14 @@ export interface RestoreOptions {
   from: string;
   /** Replace a state_dir that holds a collector.db, and drop an existing database first. */
   force: boolean;
-  influx?: { host: string; binary: string; database: string; dropDatabase: () => Promise<void>; databaseExists: () => Promise<boolean>; readable: () => Promise<boolean> };
+  influx?: {
+    host: string;
+    binary: string;
+    database: string;
+    dropDatabase: () => Promise<void>;
+    databaseExists: () => Promise<boolean>;
+    readable: () => Promise<boolean>;
+  };
 }
 
 export function readManifest(dir: string): BackupManifest {
@@ -143,12 +184,18 @@ export function readManifest(dir: string): BackupManifest {
   try {
     m = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as BackupManifest;
   } catch (err) {
-    throw new CanhError('CANH_ERR_RESTORE_SOURCE', `${dir} is not a canh-collector backup (no readable ${MANIFEST}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new CanhError(
+      'CANH_ERR_RESTORE_SOURCE',
+      `${dir} is not a canh-collector backup (no readable ${MANIFEST}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
-  if (m.format !== FORMAT || !m.state?.sha256) throw new CanhError('CANH_ERR_RESTORE_SOURCE', `${join(dir, MANIFEST)} is not a backup manifest this collector reads (format ${String(m.format)})`);
+  if (m.format !== FORMAT || !m.state?.sha256)
+    throw new CanhError('CANH_ERR_RESTORE_SOURCE', `${join(dir, MANIFEST)} is not a backup manifest this collector reads (format ${String(m.format)})`);
   const db = join(dir, m.state.file);
-  if (!existsSync(db) || sha256(db) !== m.state.sha256) throw new CanhError('CANH_ERR_RESTORE_SOURCE', `${db} is missing or differs from the manifest (checksum): the backup is damaged; nothing was restored`);
-  if (m.influx && !existsSync(join(dir, m.influx.folder))) throw new CanhError('CANH_ERR_RESTORE_SOURCE', `${join(dir, m.influx.folder)} is missing: the backup is damaged; nothing was restored`);
+  if (!existsSync(db) || sha256(db) !== m.state.sha256)
+    throw new CanhError('CANH_ERR_RESTORE_SOURCE', `${db} is missing or differs from the manifest (checksum): the backup is damaged; nothing was restored`);
+  if (m.influx && !existsSync(join(dir, m.influx.folder)))
+    throw new CanhError('CANH_ERR_RESTORE_SOURCE', `${join(dir, m.influx.folder)} is missing: the backup is damaged; nothing was restored`);
   return m;
 }
 
@@ -156,10 +203,18 @@ export function readManifest(dir: string): BackupManifest {
 export async function restore(o: RestoreOptions): Promise<BackupManifest> {
   const m = readManifest(o.from);
   const dbFile = join(o.stateDir, 'collector.db');
-  if (existsSync(dbFile) && !o.force) throw new CanhError('CANH_ERR_RESTORE_TARGET', `${dbFile} exists: stop the collector, then restore with --force to replace it (or restore into an empty state_dir)`);
+  if (existsSync(dbFile) && !o.force)
+    throw new CanhError(
+      'CANH_ERR_RESTORE_TARGET',
+      `${dbFile} exists: stop the collector, then restore with --force to replace it (or restore into an empty state_dir)`,
+    );
   if (m.influx && o.influx) {
     await rpcReachable(o.influx.host);
-    if ((await o.influx.databaseExists()) && !o.force) throw new CanhError('CANH_ERR_RESTORE_TARGET', `InfluxDB already has the database "${o.influx.database}": add --force to drop it and restore the backup's (influxd restore does not merge)`);
+    if ((await o.influx.databaseExists()) && !o.force)
+      throw new CanhError(
+        'CANH_ERR_RESTORE_TARGET',
+        `InfluxDB already has the database "${o.influx.database}": add --force to drop it and restore the backup's (influxd restore does not merge)`,
+      );
   }
   mkdirSync(o.stateDir, { recursive: true, mode: 0o750 });
   const tmp = `${dbFile}.restore-tmp`;
@@ -177,12 +232,20 @@ export async function restore(o: RestoreOptions): Promise<BackupManifest> {
     if (await o.influx.databaseExists()) await o.influx.dropDatabase();
     // Into the database this collector's config names (the backup's, unless renamed since).
     const rename = o.influx.database !== m.influx.database ? ['-newdb', o.influx.database] : [];
-    influxd(o.influx.binary, ['restore', '-portable', '-host', o.influx.host, '-db', m.influx.database, ...rename, join(o.from, m.influx.folder)], 'influxd restore');
+    influxd(
+      o.influx.binary,
+      ['restore', '-portable', '-host', o.influx.host, '-db', m.influx.database, ...rename, join(o.from, m.influx.folder)],
+      'influxd restore',
+    );
     // influxd opens restored shards in the background ("shard is disabled" until then):
     // the restore is done when the data answers.
     const until = Date.now() + 120_000;
     while (!(await o.influx.readable())) {
-      if (Date.now() > until) throw new CanhError('CANH_ERR_BACKUP_INFLUXD', `influxd restore finished but database "${o.influx.database}" did not answer queries within 2 minutes; see influxd's log`);
+      if (Date.now() > until)
+        throw new CanhError(
+          'CANH_ERR_BACKUP_INFLUXD',
+          `influxd restore finished but database "${o.influx.database}" did not answer queries within 2 minutes; see influxd's log`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -12,7 +12,14 @@ describe('central config store: size', () => {
     const filler = 'é'.repeat(Math.floor((MAX_CENTRAL_CONFIG_BYTES - 100) / 2));
     const v = store.push({ scope: 'global', target: '', config: { inputs: [{ type: 'http_response', urls: [filler] }] } });
     const name = 'n'.repeat(255);
-    const welcome = encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: name, host: name, agency: name, site: name }, config_version: v.version, config: v.config });
+    const welcome = encode({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      server_time: Date.now(),
+      agent: { id: name, host: name, agency: name, site: name },
+      config_version: v.version,
+      config: v.config,
+    });
     expect(Buffer.byteLength(welcome)).toBeGreaterThan(MAX_CENTRAL_CONFIG_BYTES - 200);
     expect(Buffer.byteLength(welcome)).toBeLessThanOrEqual(MAX_COLLECTOR_FRAME_BYTES);
   });

@@ -80,7 +80,11 @@ export function checkedBody(input: { scope: Scope; target: string; config: unkno
   // Agents read no frame larger than MAX_COLLECTOR_FRAME_BYTES: a bigger config would
   // close their connections (1009) every time it is sent.
   const bytes = Buffer.byteLength(body);
-  if (bytes > MAX_CENTRAL_CONFIG_BYTES) throw new CanhError('CANH_ERR_CENTRAL_TOO_LARGE', `the config is ${bytes} bytes as JSON; agents accept at most ${MAX_CENTRAL_CONFIG_BYTES}: split it by agency or site`);
+  if (bytes > MAX_CENTRAL_CONFIG_BYTES)
+    throw new CanhError(
+      'CANH_ERR_CENTRAL_TOO_LARGE',
+      `the config is ${bytes} bytes as JSON; agents accept at most ${MAX_CENTRAL_CONFIG_BYTES}: split it by agency or site`,
+    );
   return body;
 }
 
@@ -123,12 +127,22 @@ export class CentralConfigStore implements CentralReader {
   rollback(version: number, input: { author?: string; comment?: string } = {}): ConfigVersion {
     const old = this.get(version);
     if (!old || old.deleted) throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no config version ${version} to roll back to (see: config history)`);
-    return this.push({ scope: old.scope, target: old.target, config: old.config, author: input.author, comment: input.comment || `rollback to version ${version}` });
+    return this.push({
+      scope: old.scope,
+      target: old.target,
+      config: old.config,
+      author: input.author,
+      comment: input.comment || `rollback to version ${version}`,
+    });
   }
 
   /** The version before the current one of a scope and target (what `config rollback --agency A` returns to). */
   previous(scope: Scope, target: string): ConfigVersion | undefined {
-    const rows = (this.db.prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 2').all(scope, scope === 'global' ? '' : target) as unknown as Row[]).map(toVersion);
+    const rows = (
+      this.db
+        .prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 2')
+        .all(scope, scope === 'global' ? '' : target) as unknown as Row[]
+    ).map(toVersion);
     return rows.length === 2 && !rows[1]!.deleted ? rows[1] : undefined;
   }
 
@@ -140,7 +154,8 @@ export class CentralConfigStore implements CentralReader {
   remove(scope: Scope, target: string, input: { author?: string; comment?: string } = {}): ConfigVersion {
     const t = scope === 'global' ? '' : target;
     const cur = this.db.prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 1').get(scope, t) as Row | undefined;
-    if (!cur || cur.body === 'null') throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no central config for ${scope}${t ? ` ${t}` : ''} to delete (see: config history)`);
+    if (!cur || cur.body === 'null')
+      throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no central config for ${scope}${t ? ` ${t}` : ''} to delete (see: config history)`);
     const r = this.db
       .prepare('INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(scope, t, 'null', input.author ?? '', input.comment ?? '', Date.now());
@@ -175,16 +190,28 @@ export class CentralConfigStore implements CentralReader {
 
   recordResult(agentId: string, version: number, errors: string[]): void {
     this.db
-      .prepare('INSERT INTO central_config_state (agent_id, version, errors, at) VALUES (?, ?, ?, ?) ON CONFLICT(agent_id) DO UPDATE SET version = excluded.version, errors = excluded.errors, at = excluded.at')
+      .prepare(
+        'INSERT INTO central_config_state (agent_id, version, errors, at) VALUES (?, ?, ?, ?) ON CONFLICT(agent_id) DO UPDATE SET version = excluded.version, errors = excluded.errors, at = excluded.at',
+      )
       .run(agentId, version, JSON.stringify(errors), Date.now());
   }
 
   applied(agentId: string): AppliedState | undefined {
-    const r = this.db.prepare('SELECT * FROM central_config_state WHERE agent_id = ?').get(agentId) as { agent_id: string; version: number; errors: string; at: number } | undefined;
+    const r = this.db.prepare('SELECT * FROM central_config_state WHERE agent_id = ?').get(agentId) as
+      { agent_id: string; version: number; errors: string; at: number } | undefined;
     return r ? { agentId: r.agent_id, version: r.version, errors: JSON.parse(r.errors) as string[], at: r.at } : undefined;
   }
 }
 
 export function toVersion(r: Row): ConfigVersion {
-  return { version: r.version, scope: r.scope, target: r.target, config: JSON.parse(r.body) as unknown, author: r.author, comment: r.comment, createdAt: r.created_at, deleted: r.body === 'null' };
+  return {
+    version: r.version,
+    scope: r.scope,
+    target: r.target,
+    config: JSON.parse(r.body) as unknown,
+    author: r.author,
+    comment: r.comment,
+    createdAt: r.created_at,
+    deleted: r.body === 'null',
+  };
 }

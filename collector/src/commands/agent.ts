@@ -18,7 +18,8 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
         // beside "so-tttt" (its own rows, mails and report), which nobody means.
         const agency = values.agency.toLowerCase();
         const site = values.site.toLowerCase();
-        if (agency !== values.agency || site !== values.site) process.stderr.write(`canh-collector agent add: agency and site are lower-case ids: using agency "${agency}", site "${site}"\n`);
+        if (agency !== values.agency || site !== values.site)
+          process.stderr.write(`canh-collector agent add: agency and site are lower-case ids: using agency "${agency}", site "${site}"\n`);
         const { agent, token } = registry.add({ name: values.name, agency, site });
         if (values.json) out(JSON.stringify({ id: agent.id, name: agent.name, agency: agent.agency, site: agent.site, token }));
         else {
@@ -55,7 +56,8 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
         if (!name) throw usageError('agent remove: name the agent (agent remove NAME)');
         const a = registry.get(name);
         if (!a) throw notFound(name);
-        if (!a.revokedAt) throw new CanhError('CANH_ERR_REGISTRY_NOT_REVOKED', `agent ${a.name} is not revoked: revoke it first (agent revoke ${a.name}), then remove it`);
+        if (!a.revokedAt)
+          throw new CanhError('CANH_ERR_REGISTRY_NOT_REVOKED', `agent ${a.name} is not revoked: revoke it first (agent revoke ${a.name}), then remove it`);
         registry.remove(a.id);
         out(`agent ${a.name} removed from the registry (its data in InfluxDB stays)`);
         return 0;

@@ -27,7 +27,11 @@ function defaultAuthor(): string {
 export function alertCommand(argv: string[], opts: { now?: () => number } = {}): number {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, author: { type: 'string', short: 'a' }, comment: { type: 'string' }, json: { type: 'boolean' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, author: { type: 'string', short: 'a' }, comment: { type: 'string' }, json: { type: 'boolean' } },
+    });
   } catch (err) {
     throw parseArgsError(err, ALERT_USAGE);
   }
@@ -35,7 +39,8 @@ export function alertCommand(argv: string[], opts: { now?: () => number } = {}):
   const [sub, ...rest] = positionals;
   if (sub !== 'list' && sub !== 'ack') throw usageError(`alert: unknown subcommand "${sub ?? ''}"`, ALERT_USAGE);
   if (sub === 'list' && rest.length) throw usageError(`alert list: unexpected argument "${rest[0]}"`, ALERT_USAGE);
-  if (sub === 'ack' && (rest.length !== 1 || !/^\d{1,15}$/.test(rest[0]!))) throw usageError('alert ack: name one alert by its id, a number (see: alert list)', ALERT_USAGE);
+  if (sub === 'ack' && (rest.length !== 1 || !/^\d{1,15}$/.test(rest[0]!)))
+    throw usageError('alert ack: name one alert by its id, a number (see: alert list)', ALERT_USAGE);
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
   const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
   mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
@@ -46,18 +51,42 @@ export function alertCommand(argv: string[], opts: { now?: () => number } = {}):
     if (sub === 'list') {
       const known = acks.of(firing.map((a) => a.id));
       if (values.json) {
-        out(JSON.stringify(firing.map((a) => ({ id: a.id, rule: a.rule, labels: a.labels, severity: a.severity, since: new Date(a.activeAt).toISOString(), summary: a.summary, acknowledged: known.has(a.id) ? ackJson(known.get(a.id)!) : null }))));
+        out(
+          JSON.stringify(
+            firing.map((a) => ({
+              id: a.id,
+              rule: a.rule,
+              labels: a.labels,
+              severity: a.severity,
+              since: new Date(a.activeAt).toISOString(),
+              summary: a.summary,
+              acknowledged: known.has(a.id) ? ackJson(known.get(a.id)!) : null,
+            })),
+          ),
+        );
         return 0;
       }
       out(['ID', 'RULE', 'SEVERITY', 'AGENCY', 'HOST', 'SINCE', 'ACKNOWLEDGED'].join('\t'));
       for (const a of firing) {
         const k = known.get(a.id);
-        out([a.id, a.rule, a.severity, a.labels.agency ?? '-', a.labels.host ?? '-', formatWhen(a.activeAt, tz), k ? `${k.by}, ${formatWhen(k.at, tz)}` : '-'].join('\t'));
+        out(
+          [
+            a.id,
+            a.rule,
+            a.severity,
+            a.labels.agency ?? '-',
+            a.labels.host ?? '-',
+            formatWhen(a.activeAt, tz),
+            k ? `${k.by}, ${formatWhen(k.at, tz)}` : '-',
+          ].join('\t'),
+        );
       }
       return 0;
     }
     const ack = acknowledge(acks, firing, Number(rest[0]), values.author ?? defaultAuthor(), values.comment ?? '', (opts.now ?? Date.now)());
-    out(`alert ${ack.alertId} (${ack.rule}${ack.labels.host ? ` on ${ack.labels.host}` : ''}) acknowledged by ${ack.by} at ${formatWhen(ack.at, tz)}; the running collector records it in InfluxDB at its next round`);
+    out(
+      `alert ${ack.alertId} (${ack.rule}${ack.labels.host ? ` on ${ack.labels.host}` : ''}) acknowledged by ${ack.by} at ${formatWhen(ack.at, tz)}; the running collector records it in InfluxDB at its next round`,
+    );
     return 0;
   } finally {
     store.close();

@@ -18,11 +18,22 @@ export const BACKUP_USAGE = `usage: canh-collector backup --to DIR [--influx-hos
 function parse(argv: string[], cmd: 'backup' | 'restore') {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, 'influx-host': { type: 'string' }, 'no-influx': { type: 'boolean' }, to: { type: 'string' }, from: { type: 'string' }, force: { type: 'boolean' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'influx-host': { type: 'string' },
+        'no-influx': { type: 'boolean' },
+        to: { type: 'string' },
+        from: { type: 'string' },
+        force: { type: 'boolean' },
+      },
+    }));
   } catch (err) {
     throw parseArgsError(err, BACKUP_USAGE);
   }
-  if (cmd === 'backup' && (values.from !== undefined || values.force)) throw usageError('backup takes --to DIR (--from and --force are for restore)', BACKUP_USAGE);
+  if (cmd === 'backup' && (values.from !== undefined || values.force))
+    throw usageError('backup takes --to DIR (--from and --force are for restore)', BACKUP_USAGE);
   if (cmd === 'restore' && values.to !== undefined) throw usageError('restore takes --from DIR (--to is for backup)', BACKUP_USAGE);
   return values;
 }
@@ -47,7 +58,9 @@ export async function backupCommand(argv: string[]): Promise<number> {
     collectorVersion: COLLECTOR_VERSION,
     influx: values['no-influx'] ? undefined : { database: config.influx.database, host: rpcHost(config, values['influx-host']), binary: binary() },
   });
-  out(`backup written to ${values.to}: collector.db (${m.state.agents} agents), ${m.spool.files.length} spool files${m.influx ? `, InfluxDB database "${m.influx.database}" (${m.influx.tool})` : ''}`);
+  out(
+    `backup written to ${values.to}: collector.db (${m.state.agents} agents), ${m.spool.files.length} spool files${m.influx ? `, InfluxDB database "${m.influx.database}" (${m.influx.tool})` : ''}`,
+  );
   return 0;
 }
 
@@ -56,7 +69,18 @@ export async function restoreCommand(argv: string[]): Promise<number> {
   if (!values.from) throw usageError('restore: --from DIR is required (a folder written by canh-collector backup)', BACKUP_USAGE);
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
   const influx = new InfluxWriter(
-    { url: config.influx.url, database: config.influx.database, username: config.influx.username, password: config.influxPassword, retention: undefined, batchSize: 1, flushIntervalMs: 1000, timeoutMs: config.influx.timeout, maxQueuedLines: 1000, concurrency: 1 },
+    {
+      url: config.influx.url,
+      database: config.influx.database,
+      username: config.influx.username,
+      password: config.influxPassword,
+      retention: undefined,
+      batchSize: 1,
+      flushIntervalMs: 1000,
+      timeoutMs: config.influx.timeout,
+      maxQueuedLines: 1000,
+      concurrency: 1,
+    },
     createLogger({ name: 'canh-collector', level: 'warn' }).child({ component: 'restore' }),
   );
   const db = config.influx.database.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
@@ -78,11 +102,16 @@ export async function restoreCommand(argv: string[]): Promise<number> {
             await influx.query(`DROP DATABASE "${db}"`);
           },
           readable: async () => {
-            const r = (await influx.query('SELECT count(*) FROM /.*/', config.influx.database).catch(() => ({ error: 'unreachable' }))) as { error?: string; results?: { error?: string }[] };
+            const r = (await influx.query('SELECT count(*) FROM /.*/', config.influx.database).catch(() => ({ error: 'unreachable' }))) as {
+              error?: string;
+              results?: { error?: string }[];
+            };
             return !r.error && !(r.results ?? []).some((x) => x.error);
           },
         },
   });
-  out(`restored from ${values.from} (made ${m.created_at}): collector.db (${m.state.agents} agents), ${m.spool.files.length} spool files${m.influx && !values['no-influx'] ? `, InfluxDB database "${config.influx.database}"` : ''}; start the collector`);
+  out(
+    `restored from ${values.from} (made ${m.created_at}): collector.db (${m.state.agents} agents), ${m.spool.files.length} spool files${m.influx && !values['no-influx'] ? `, InfluxDB database "${config.influx.database}"` : ''}; start the collector`,
+  );
   return 0;
 }

@@ -7,7 +7,17 @@ import { openRegistry } from '../collector.ts';
 import type { AgentRegistry } from '../registry/types.ts';
 import { out, usageError } from './usage.ts';
 
-export type ConfigValues = { file?: string; global?: boolean; agency?: string; site?: string; agent?: string; author?: string; comment?: string; json?: boolean; force?: boolean };
+export type ConfigValues = {
+  file?: string;
+  global?: boolean;
+  agency?: string;
+  site?: string;
+  agent?: string;
+  author?: string;
+  comment?: string;
+  json?: boolean;
+  force?: boolean;
+};
 
 /** The one scope and target the flags name (push, rollback and delete take the same flags). */
 function scopeOf(cmd: string, values: ConfigValues, registry: AgentRegistry, force: boolean): { scope: Scope; target: string } {
@@ -86,7 +96,16 @@ export async function configCommand(
         const rows = agents.map((a) => {
           const want = store.resolve(a);
           const applied = store.applied(a.id);
-          return { agent: a.name, agency: a.agency, site: a.site, assigned: want?.version ?? null, scope: want ? `${want.scope}${want.target ? ` ${want.target}` : ''}` : 'local', running: applied?.version ?? null, errors: applied?.errors ?? [], config: values.agent ? (want?.config ?? null) : undefined };
+          return {
+            agent: a.name,
+            agency: a.agency,
+            site: a.site,
+            assigned: want?.version ?? null,
+            scope: want ? `${want.scope}${want.target ? ` ${want.target}` : ''}` : 'local',
+            running: applied?.version ?? null,
+            errors: applied?.errors ?? [],
+            config: values.agent ? (want?.config ?? null) : undefined,
+          };
         });
         if (values.json) out(JSON.stringify(rows));
         else {
@@ -101,7 +120,17 @@ export async function configCommand(
         if (values.json) out(JSON.stringify(h));
         else {
           out(['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'].join('\t'));
-          for (const v of h) out([v.deleted ? `${v.version} (deleted)` : v.version, v.scope, v.target || '-', v.author || '-', new Date(v.createdAt).toISOString(), v.comment || '-'].join('\t'));
+          for (const v of h)
+            out(
+              [
+                v.deleted ? `${v.version} (deleted)` : v.version,
+                v.scope,
+                v.target || '-',
+                v.author || '-',
+                new Date(v.createdAt).toISOString(),
+                v.comment || '-',
+              ].join('\t'),
+            );
         }
         return 0;
       }
@@ -116,16 +145,24 @@ export async function configCommand(
         } else {
           const { scope, target } = scopeOf('rollback', values, registry, true);
           const prev = local('rollback').previous(scope, target);
-          if (!prev) throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `config rollback: ${scope}${target ? ` ${target}` : ''} has no earlier version to return to (see: config history)`);
+          if (!prev)
+            throw new CanhError(
+              'CANH_ERR_CENTRAL_NOT_FOUND',
+              `config rollback: ${scope}${target ? ` ${target}` : ''} has no earlier version to return to (see: config history)`,
+            );
           v = local('rollback').rollback(prev.version, who);
         }
-        out(`config version ${v.version} stored for ${v.scope}${v.target ? ` ${v.target}` : ''} (${v.comment}); connected agents receive it within a few seconds`);
+        out(
+          `config version ${v.version} stored for ${v.scope}${v.target ? ` ${v.target}` : ''} (${v.comment}); connected agents receive it within a few seconds`,
+        );
         return 0;
       }
       case 'delete': {
         const { scope, target } = scopeOf('delete', values, registry, true);
         const v = local('delete').remove(scope, target, { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
-        out(`central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${v.version}); its agents fall back to a wider scope or their local config within a few seconds`);
+        out(
+          `central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${v.version}); its agents fall back to a wider scope or their local config within a few seconds`,
+        );
         return 0;
       }
       default:

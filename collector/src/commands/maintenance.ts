@@ -90,7 +90,10 @@ export function maintenanceCommand(argv: string[], opts: { now?: () => number } 
       );
       store.add(w);
       if (values.json) out(JSON.stringify(maintenanceJson(w, now, tz)));
-      else out(`maintenance window ${w.id} added: "${w.name}" ${describeWindow(w, tz)}, covering ${[...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ')}`);
+      else
+        out(
+          `maintenance window ${w.id} added: "${w.name}" ${describeWindow(w, tz)}, covering ${[...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ')}`,
+        );
       return 0;
     }
     if (sub === 'list') {
@@ -106,12 +109,26 @@ export function maintenanceCommand(argv: string[], opts: { now?: () => number } 
         out([w.id, storedOpen(w, now, tz) ? 'yes' : 'no', w.name, describeWindow(w, tz), covers, w.createdBy, w.comment].join('\t'));
       }
       for (const w of fromFile) {
-        out(['(config file)', '-', w.name, `${w.days ? w.days.join(',') : 'every day'} ${w.start}–${w.end} (${w.timezone ?? tz})`, [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ') || '*', '-', '-'].join('\t'));
+        out(
+          [
+            '(config file)',
+            '-',
+            w.name,
+            `${w.days ? w.days.join(',') : 'every day'} ${w.start}–${w.end} (${w.timezone ?? tz})`,
+            [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ') || '*',
+            '-',
+            '-',
+          ].join('\t'),
+        );
       }
       return 0;
     }
     const w = store.remove(rest[0]!);
-    if (!w) throw new CanhError('CANH_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window "${rest[0]}" added by the CLI (see: maintenance list; windows of the config file are changed there)`);
+    if (!w)
+      throw new CanhError(
+        'CANH_ERR_MAINTENANCE_NOT_FOUND',
+        `no maintenance window "${rest[0]}" added by the CLI (see: maintenance list; windows of the config file are changed there)`,
+      );
     out(`maintenance window ${w.id} ("${w.name}") removed`);
     return 0;
   } finally {

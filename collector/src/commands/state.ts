@@ -7,7 +7,11 @@ import { migrateToPostgres } from '../state/migrate.ts';
 import { redactUrl } from '../state/postgres.ts';
 import { out } from './usage.ts';
 
-export async function stateCommand(sub: string | undefined, values: { to?: string; force?: boolean; json?: boolean }, config: CollectorConfig): Promise<number> {
+export async function stateCommand(
+  sub: string | undefined,
+  values: { to?: string; force?: boolean; json?: boolean },
+  config: CollectorConfig,
+): Promise<number> {
   if (sub !== 'migrate' || values.to !== 'postgres') {
     process.stderr.write('usage: canh-collector state migrate --to postgres [--force] --config FILE\n');
     return 2;

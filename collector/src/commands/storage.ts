@@ -17,7 +17,17 @@ export function storageManagerFor(config: CollectorConfig): { manager: StorageMa
   const i = config.influx;
   const log = pino({ level: 'info' }, process.stderr);
   const client = new InfluxWriter(
-    { url: i.url, database: i.database, username: i.username, password: config.influxPassword, batchSize: 1, flushIntervalMs: 1000, timeoutMs: Math.max(i.timeout, 600_000), maxQueuedLines: 1000, concurrency: 1 },
+    {
+      url: i.url,
+      database: i.database,
+      username: i.username,
+      password: config.influxPassword,
+      batchSize: 1,
+      flushIntervalMs: 1000,
+      timeoutMs: Math.max(i.timeout, 600_000),
+      maxQueuedLines: 1000,
+      concurrency: 1,
+    },
     log,
   );
   const manager = new StorageManager(config.storage, {
@@ -31,7 +41,8 @@ export function storageManagerFor(config: CollectorConfig): { manager: StorageMa
 }
 
 function describePending(p: PendingShortening): string {
-  const span = p.oldest !== null && p.newest !== null ? ` from ${new Date(p.oldest).toISOString().slice(0, 10)} to ${new Date(p.newest).toISOString().slice(0, 10)}` : '';
+  const span =
+    p.oldest !== null && p.newest !== null ? ` from ${new Date(p.oldest).toISOString().slice(0, 10)} to ${new Date(p.newest).toISOString().slice(0, 10)}` : '';
   const size = p.bytes !== null ? `, ${(p.bytes / 1048576).toFixed(1)} MiB on disk` : '';
   return `  ${p.policy}: ${formatDuration(p.from)} → ${formatDuration(p.to)} would delete ${p.shards} shard group(s)${span}${size}`;
 }
@@ -52,8 +63,13 @@ export async function storageCommand(sub: string | undefined, values: { confirm?
     }
     if (sub === 'status') {
       const policies = await manager.policies();
-      for (const p of policies) out(`${p.name}: ${formatDuration(p.duration)}, shard groups of ${formatDuration(p.shardGroup)}${p.isDefault ? ' (default)' : ''}`);
-      const want: [string, number][] = [['raw', config.storage.raw], ['rollup', config.storage.rollup], ['events', config.storage.events]];
+      for (const p of policies)
+        out(`${p.name}: ${formatDuration(p.duration)}, shard groups of ${formatDuration(p.shardGroup)}${p.isDefault ? ' (default)' : ''}`);
+      const want: [string, number][] = [
+        ['raw', config.storage.raw],
+        ['rollup', config.storage.rollup],
+        ['events', config.storage.events],
+      ];
       out(`configured: ${want.map(([k, v]) => `${k} ${formatDuration(v)}`).join(', ')}`);
       return 0;
     }

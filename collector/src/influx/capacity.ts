@@ -152,7 +152,8 @@ export function formatEstimate(e: StorageEstimate): string {
   ];
   if (e.disk) lines.push(`InfluxDB's disk (${e.disk.path}): ${f(e.disk.free / 1e9)} GB free of ${f(e.disk.total / 1e9)} GB (${f(e.disk.usedPercent)} % used)`);
   else lines.push(`InfluxDB's data directory is not on this machine: days to full unknown (give --data-dir)`);
-  if (e.daysToFull !== null) lines.push(e.daysToFull === Infinity ? 'days to full: never at this rate (the steady state fits)' : `days to full: ${Math.floor(e.daysToFull)}`);
+  if (e.daysToFull !== null)
+    lines.push(e.daysToFull === Infinity ? 'days to full: never at this rate (the steady state fits)' : `days to full: ${Math.floor(e.daysToFull)}`);
   return lines.join('\n');
 }
 

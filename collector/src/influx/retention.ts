@@ -93,7 +93,10 @@ export interface StorageStatus {
   lastError: string | null;
 }
 
-type Answer = { error?: string; results?: { error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[] };
+type Answer = {
+  error?: string;
+  results?: { error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[];
+};
 type Row = Record<string, unknown>;
 
 function rows(answer: unknown): Row[] {
@@ -200,7 +203,9 @@ export class StorageManager {
   /** What shortening `policy` to `to` would drop now: the shard groups wholly older than now − to. */
   async wouldDrop(policy: string, from: number, to: number): Promise<PendingShortening> {
     const cutoff = this.now() - to;
-    const shards = (await this.q('SHOW SHARDS')).filter((r) => r.database === this.deps.database && r.retention_policy === policy && Date.parse(String(r.end_time)) < cutoff);
+    const shards = (await this.q('SHOW SHARDS')).filter(
+      (r) => r.database === this.deps.database && r.retention_policy === policy && Date.parse(String(r.end_time)) < cutoff,
+    );
     let bytes: number | null = null;
     try {
       const ids = new Set(shards.map((s) => String(s.id)));
@@ -211,7 +216,15 @@ export class StorageManager {
     }
     const starts = shards.map((s) => Date.parse(String(s.start_time)));
     const ends = shards.map((s) => Date.parse(String(s.end_time)));
-    return { policy, from, to, shards: shards.length, oldest: starts.length ? Math.min(...starts) : null, newest: ends.length ? Math.max(...ends) : null, bytes };
+    return {
+      policy,
+      from,
+      to,
+      shards: shards.length,
+      oldest: starts.length ? Math.min(...starts) : null,
+      newest: ends.length ? Math.max(...ends) : null,
+      bytes,
+    };
   }
 
   /**
@@ -263,12 +276,23 @@ export class StorageManager {
           pending.push(drop);
           const what = `${drop.shards} shard group(s) from ${iso(drop.oldest!)} to ${iso(drop.newest!)}${drop.bytes !== null ? `, ${(drop.bytes / 1048576).toFixed(1)} MiB on disk` : ''}`;
           this.log.warn(
-            { code: 'CANH_ERR_STORAGE_CONFIRM', policy: w.name, from: formatDuration(have.duration), to: formatDuration(w.duration), shards: drop.shards, bytes: drop.bytes },
+            {
+              code: 'CANH_ERR_STORAGE_CONFIRM',
+              policy: w.name,
+              from: formatDuration(have.duration),
+              to: formatDuration(w.duration),
+              shards: drop.shards,
+              bytes: drop.bytes,
+            },
             `retention of "${w.name}" not shortened to ${formatDuration(w.duration)}: it would delete ${what}; the old period (${formatDuration(have.duration)}) stays until you run \`canh-collector storage apply --confirm\``,
           );
           continue;
         }
-        if (drop.shards > 0) this.log.warn({ policy: w.name, shards: drop.shards, bytes: drop.bytes }, `retention of "${w.name}" shortened to ${formatDuration(w.duration)} (confirmed): InfluxDB now deletes ${drop.shards} shard group(s)`);
+        if (drop.shards > 0)
+          this.log.warn(
+            { policy: w.name, shards: drop.shards, bytes: drop.bytes },
+            `retention of "${w.name}" shortened to ${formatDuration(w.duration)} (confirmed): InfluxDB now deletes ${drop.shards} shard group(s)`,
+          );
       }
       await this.q(`ALTER RETENTION POLICY ${quoteIdent(w.name)} ON ${this.db} ${spec}`);
       this.log.info({ policy: w.name, from: formatDuration(have.duration), to: formatDuration(w.duration) }, 'retention policy changed');
@@ -288,7 +312,9 @@ export class StorageManager {
     const names = (await this.q(`SHOW MEASUREMENTS ON ${this.db}`)).map((r) => String(r.name));
     const out: { measurement: string; fields: { name: string; type: FieldType }[] }[] = [];
     const wanted = names.filter(isRolledUp);
-    for (const skipped of names.filter((n) => !isRolledUp(n) && !(EVENT_MEASUREMENTS as readonly string[]).includes(n) && n !== 'rp_select' && n !== 'storage_backfill')) {
+    for (const skipped of names.filter(
+      (n) => !isRolledUp(n) && !(EVENT_MEASUREMENTS as readonly string[]).includes(n) && n !== 'rp_select' && n !== 'storage_backfill',
+    )) {
       this.log.warn({ measurement: skipped.slice(0, 80) }, 'measurement not rolled up: its name is not a plain identifier');
     }
     if (!wanted.length) return out;
@@ -381,7 +407,12 @@ export class StorageManager {
       const ev = await Promise.all(EVENT_MEASUREMENTS.map((m) => this.oldest(this.target.raw, m)));
       const evStart = marks.get('events') ?? (ev.filter((x): x is number => x !== null).length ? Math.min(...ev.filter((x): x is number => x !== null)) : null);
       // Events are copied up to now (not to the last whole bucket): nothing of them waits for a CQ.
-      if (evStart !== null && evStart < end) jobs.push({ key: 'events', start: Math.floor(evStart / DAY) * DAY, run: async (s, e) => void (await this.copyEvents(s, e === end ? this.now() + 60_000 : e)) });
+      if (evStart !== null && evStart < end)
+        jobs.push({
+          key: 'events',
+          start: Math.floor(evStart / DAY) * DAY,
+          run: async (s, e) => void (await this.copyEvents(s, e === end ? this.now() + 60_000 : e)),
+        });
       b.total = jobs.reduce((a, j) => a + Math.ceil((end - j.start) / CHUNK), 0);
       b.done = 0;
       if (!b.total) {
@@ -399,7 +430,10 @@ export class StorageManager {
           b.done++;
           if (b.done === b.total || this.now() - lastLog > 5000) {
             lastLog = this.now();
-            this.log.info({ measurement: j.key, at: iso(s), done: b.done, total: b.total, percent: Math.round((b.done / b.total) * 100) }, 'back-fill progress');
+            this.log.info(
+              { measurement: j.key, at: iso(s), done: b.done, total: b.total, percent: Math.round((b.done / b.total) * 100) },
+              'back-fill progress',
+            );
           }
         }
       }
@@ -432,7 +466,8 @@ export class StorageManager {
   async catchUp(): Promise<void> {
     const end = this.now();
     const start = end - this.settings.catch_up;
-    for (const p of this.plans) await this.rollupRange(p, Math.floor(start / ROLLUP_INTERVAL_MS) * ROLLUP_INTERVAL_MS, Math.floor(end / ROLLUP_INTERVAL_MS) * ROLLUP_INTERVAL_MS);
+    for (const p of this.plans)
+      await this.rollupRange(p, Math.floor(start / ROLLUP_INTERVAL_MS) * ROLLUP_INTERVAL_MS, Math.floor(end / ROLLUP_INTERVAL_MS) * ROLLUP_INTERVAL_MS);
     await this.copyEvents(start, end + 60_000);
   }
 
@@ -477,7 +512,9 @@ export class StorageManager {
     const pol = st.policies.map((p) => `${p.name} ${formatDuration(p.duration)}`).join(', ');
     const b = st.backfill;
     const fill = b.state === 'running' ? `back-fill ${b.total ? Math.round((b.done / b.total) * 100) : 0} %` : `back-fill ${b.state}`;
-    const pend = st.pending.length ? `; waiting for --confirm: ${st.pending.map((p) => `${p.policy} → ${formatDuration(p.to)} (${p.shards} shard groups)`).join(', ')}` : '';
+    const pend = st.pending.length
+      ? `; waiting for --confirm: ${st.pending.map((p) => `${p.policy} → ${formatDuration(p.to)} (${p.shards} shard groups)`).join(', ')}`
+      : '';
     return `${pol || 'policies not read yet'}; ${st.continuousQueries} roll-up CQs; ${fill}${pend}${st.lastError ? `; last error: ${st.lastError}` : ''}`;
   }
 
@@ -504,7 +541,13 @@ export class StorageManager {
 }
 
 /** POST line protocol (precision ms) into one retention policy of a database. */
-export function policyWriter(opts: { url: string; database: string; username?: string; password?: string; timeoutMs: number }): (policy: string, lines: string[]) => Promise<void> {
+export function policyWriter(opts: {
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  timeoutMs: number;
+}): (policy: string, lines: string[]) => Promise<void> {
   return async (policy, lines) => {
     const u = new URL('write', opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
     u.searchParams.set('db', opts.database);
@@ -514,6 +557,7 @@ export function policyWriter(opts: { url: string; database: string; username?: s
     if (opts.username) headers.authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
     const res = await fetch(u, { method: 'POST', headers, body: lines.join('\n'), signal: AbortSignal.timeout(opts.timeoutMs) });
     const text = await res.text();
-    if (res.status !== 204) throw new CanhError('CANH_ERR_INFLUX_QUERY', `InfluxDB refused a write into policy "${policy}" (HTTP ${res.status}): ${text.slice(0, 300)}`);
+    if (res.status !== 204)
+      throw new CanhError('CANH_ERR_INFLUX_QUERY', `InfluxDB refused a write into policy "${policy}" (HTTP ${res.status}): ${text.slice(0, 300)}`);
   };
 }

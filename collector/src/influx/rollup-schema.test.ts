@@ -17,18 +17,33 @@ describe('roll-up schema', () => {
   });
 
   it('plans one SELECT per measurement with samples, and down samples for checks', () => {
-    const p = planRollup({ measurement: 'ping', fields: [{ name: 'result_code', type: 'integer' }, { name: 'average_response_ms', type: 'float' }] })!;
+    const p = planRollup({
+      measurement: 'ping',
+      fields: [
+        { name: 'result_code', type: 'integer' },
+        { name: 'average_response_ms', type: 'float' },
+      ],
+    })!;
     expect(p.select).toBe(
       'mean("average_response_ms") AS "average_response_ms", min("average_response_ms") AS "average_response_ms_min", max("average_response_ms") AS "average_response_ms_max", last("result_code") AS "result_code", count("result_code") AS "samples"',
     );
     expect(p.downSelect?.where).toContain('"percent_packet_loss" >= 100');
     const [b1, b2] = backfillStatements(p, T, 0, 86_400_000);
-    expect(b1).toBe(`SELECT ${p.select} INTO "canh"."rollup_5m"."ping" FROM "canh"."autogen"."ping" WHERE time >= 0ms AND time < 86400000ms GROUP BY time(5m), * fill(none)`);
+    expect(b1).toBe(
+      `SELECT ${p.select} INTO "canh"."rollup_5m"."ping" FROM "canh"."autogen"."ping" WHERE time >= 0ms AND time < 86400000ms GROUP BY time(5m), * fill(none)`,
+    );
     expect(b2).toContain('count("result_code") AS "down"');
   });
 
   it('leaves out what would clash with a roll-up column, and events and odd names entirely', () => {
-    const p = planRollup({ measurement: 'mem', fields: [{ name: 'x', type: 'float' }, { name: 'x_max', type: 'float' }, { name: 'samples', type: 'integer' }] })!;
+    const p = planRollup({
+      measurement: 'mem',
+      fields: [
+        { name: 'x', type: 'float' },
+        { name: 'x_max', type: 'float' },
+        { name: 'samples', type: 'integer' },
+      ],
+    })!;
     expect(p.skipped).toEqual(['samples', 'x_max']);
     expect(isRolledUp('security_event')).toBe(false);
     expect(isRolledUp('alert')).toBe(false);
@@ -40,10 +55,21 @@ describe('roll-up schema', () => {
   it('names a CQ after its definition: same fields, same name; a new field, a new name', () => {
     const a = continuousQueries(planRollup({ measurement: 'cpu', fields: [{ name: 'usage_user', type: 'float' }] })!, T);
     const b = continuousQueries(planRollup({ measurement: 'cpu', fields: [{ name: 'usage_user', type: 'float' }] })!, T);
-    const c = continuousQueries(planRollup({ measurement: 'cpu', fields: [{ name: 'usage_user', type: 'float' }, { name: 'usage_idle', type: 'float' }] })!, T);
+    const c = continuousQueries(
+      planRollup({
+        measurement: 'cpu',
+        fields: [
+          { name: 'usage_user', type: 'float' },
+          { name: 'usage_idle', type: 'float' },
+        ],
+      })!,
+      T,
+    );
     expect(a[0]!.name).toBe(b[0]!.name);
     expect(c[0]!.name).not.toBe(a[0]!.name);
-    expect(a[0]!.create).toMatch(/^CREATE CONTINUOUS QUERY "canh_rollup_cpu_[0-9a-f]{8}" ON "canh" RESAMPLE EVERY 5m FOR 15m BEGIN SELECT .* GROUP BY time\(5m\), \* END$/);
+    expect(a[0]!.create).toMatch(
+      /^CREATE CONTINUOUS QUERY "canh_rollup_cpu_[0-9a-f]{8}" ON "canh" RESAMPLE EVERY 5m FOR 15m BEGIN SELECT .* GROUP BY time\(5m\), \* END$/,
+    );
     expect(cqMeasurement(a[0]!.name)).toBe('cpu');
     const ping = continuousQueries(planRollup({ measurement: 'ping', fields: [{ name: 'result_code', type: 'integer' }] })!, T);
     expect(ping.map((q) => cqMeasurement(q.name))).toEqual(['ping', 'ping']);

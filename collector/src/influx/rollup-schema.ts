@@ -87,7 +87,11 @@ export interface RollupPlan {
 
 /** Whether a measurement is rolled up at all (events and bookkeeping are not; odd names are skipped). */
 export function isRolledUp(measurement: string): boolean {
-  return SAFE_NAME.test(measurement) && !(EVENT_MEASUREMENTS as readonly string[]).includes(measurement) && !(META_MEASUREMENTS as readonly string[]).includes(measurement);
+  return (
+    SAFE_NAME.test(measurement) &&
+    !(EVENT_MEASUREMENTS as readonly string[]).includes(measurement) &&
+    !(META_MEASUREMENTS as readonly string[]).includes(measurement)
+  );
 }
 
 export function planRollup(m: MeasurementFields): RollupPlan | undefined {
@@ -144,7 +148,8 @@ export function backfillStatements(p: RollupPlan, t: Target, start: number, end:
   const into = from(t, t.rollup, p.measurement);
   const src = from(t, t.raw, p.measurement);
   const out = [`SELECT ${p.select} INTO ${into} FROM ${src} WHERE ${range} GROUP BY time(${ROLLUP_INTERVAL}), * fill(none)`];
-  if (p.downSelect) out.push(`SELECT ${p.downSelect.select} INTO ${into} FROM ${src} WHERE ${p.downSelect.where} AND ${range} GROUP BY time(${ROLLUP_INTERVAL}), * fill(none)`);
+  if (p.downSelect)
+    out.push(`SELECT ${p.downSelect.select} INTO ${into} FROM ${src} WHERE ${p.downSelect.where} AND ${range} GROUP BY time(${ROLLUP_INTERVAL}), * fill(none)`);
   return out;
 }
 
@@ -177,7 +182,10 @@ export function continuousQueries(p: RollupPlan, t: Target): ContinuousQuery[] {
   const mk = (suffix: string, select: string, where?: string): ContinuousQuery => {
     const body = `SELECT ${select} INTO ${into} FROM ${src}${where ? ` WHERE ${where}` : ''} GROUP BY time(${ROLLUP_INTERVAL}), *`;
     const name = `canh_rollup_${p.measurement}${suffix}_${shortHash(`${t.raw}|${t.rollup}|${body}`)}`;
-    return { name, create: `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${quoteIdent(t.database)} RESAMPLE EVERY ${ROLLUP_INTERVAL} FOR 15m BEGIN ${body} END` };
+    return {
+      name,
+      create: `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${quoteIdent(t.database)} RESAMPLE EVERY ${ROLLUP_INTERVAL} FOR 15m BEGIN ${body} END`,
+    };
   };
   const out = [mk('', p.select)];
   if (p.downSelect) out.push(mk('_down', p.downSelect.select, p.downSelect.where));

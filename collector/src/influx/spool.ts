@@ -53,7 +53,15 @@ export class CollectorSpool {
     this.writer = writer;
     this.log = log;
     // Never drop on overflow (that is the agent spool's job): store() refuses instead.
-    this.spool = new DiskSpool({ dir: opts.dir, maxBytes: Number.MAX_SAFE_INTEGER, fsync: 'always', minFree: opts.minFree, fs: opts.fs, countRefused: false, log });
+    this.spool = new DiskSpool({
+      dir: opts.dir,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      fsync: 'always',
+      minFree: opts.minFree,
+      fs: opts.fs,
+      countRefused: false,
+      log,
+    });
     if (this.spool.recovery.unacked) log.info({ ...this.spool.recovery }, 'collector spool holds undelivered data from before the restart');
   }
 
@@ -78,7 +86,10 @@ export class CollectorSpool {
       const now = performance.now();
       if (now - this.diskFullLoggedAt >= 60_000) {
         this.diskFullLoggedAt = now;
-        this.log.warn({ code: 'CANH_ERR_SPOOL_DISK_FULL', refused: this.refusedDiskFull }, 'collector spool: the disk takes no more; not acking agents for what InfluxDB has not taken (they keep it)');
+        this.log.warn(
+          { code: 'CANH_ERR_SPOOL_DISK_FULL', refused: this.refusedDiskFull },
+          'collector spool: the disk takes no more; not acking agents for what InfluxDB has not taken (they keep it)',
+        );
       }
       return false;
     }
@@ -114,7 +125,13 @@ export class CollectorSpool {
   start(): void {
     const tick = () => {
       // A read error (EIO) must not end the process: the records stay, the next tick tries again.
-      this.timer = setTimeout(() => void this.drain().catch((err: Error) => this.drainFailed(err)).finally(tick), this.delay || 500);
+      this.timer = setTimeout(
+        () =>
+          void this.drain()
+            .catch((err: Error) => this.drainFailed(err))
+            .finally(tick),
+        this.delay || 500,
+      );
     };
     tick();
   }
@@ -124,7 +141,10 @@ export class CollectorSpool {
     const now = performance.now();
     if (now - this.drainLoggedAt < 60_000) return;
     this.drainLoggedAt = now;
-    this.log.warn({ code: 'CANH_ERR_SPOOL_IO', err: err.message, failures: this.drainFailures }, 'collector spool: drain failed; retrying (logged once a minute)');
+    this.log.warn(
+      { code: 'CANH_ERR_SPOOL_IO', err: err.message, failures: this.drainFailures },
+      'collector spool: drain failed; retrying (logged once a minute)',
+    );
   }
 
   /** Send spooled records to InfluxDB in order until empty or InfluxDB fails again. */

@@ -97,7 +97,10 @@ export class InfluxTarget {
 
 export class QuorumError extends CanhError {
   constructor(held: number, quorum: number, cause: Error) {
-    super('CANH_ERR_INFLUX_QUORUM', `only ${held} of the ${quorum} InfluxDB targets the ack needs hold the batch (${cause.message}); the agent keeps it and sends it again`);
+    super(
+      'CANH_ERR_INFLUX_QUORUM',
+      `only ${held} of the ${quorum} InfluxDB targets the ack needs hold the batch (${cause.message}); the agent keeps it and sends it again`,
+    );
   }
 }
 
@@ -117,7 +120,12 @@ export class InfluxTargets {
       const tlog = opts.targets.length > 1 ? log.child({ target: cfg.name }) : log;
       const writer = new InfluxWriter({ ...opts.writer, url: cfg.url, username: cfg.username, password: cfg.password }, tlog);
       const spool = new CollectorSpool(
-        { dir: targetSpoolDir(opts.spool.stateDir, i, cfg.name), maxBytes: opts.spool.maxBytes, minFree: opts.spool.minFree, drainLines: opts.writer.batchSize },
+        {
+          dir: targetSpoolDir(opts.spool.stateDir, i, cfg.name),
+          maxBytes: opts.spool.maxBytes,
+          minFree: opts.spool.minFree,
+          drainLines: opts.writer.batchSize,
+        },
         writer,
         opts.targets.length > 1 ? log.child({ component: 'spool', target: cfg.name }) : log.child({ component: 'spool' }),
       );

@@ -30,7 +30,12 @@ function writer(db: string, url = influx.url): InfluxWriter {
 async function count(db: string, m: string): Promise<number> {
   const rows = seriesRows(await influx.query(`SELECT count(*) FROM ${m}`, db));
   const r = rows[0] ?? {};
-  return Math.max(0, ...Object.entries(r).filter(([k]) => k.startsWith('count')).map(([, v]) => Number(v)));
+  return Math.max(
+    0,
+    ...Object.entries(r)
+      .filter(([k]) => k.startsWith('count'))
+      .map(([, v]) => Number(v)),
+  );
 }
 
 describe('influx writer', () => {

@@ -234,7 +234,11 @@ export class InfluxWriter {
         {
           method: 'POST',
           agent: this.agent,
-          headers: { ...this.headers(), 'content-type': 'text/plain; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length },
+          headers: {
+            ...this.headers(),
+            'content-type': 'text/plain; charset=utf-8',
+            'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+          },
           timeout: this.opts.timeoutMs,
         },
         (res: IncomingMessage) => {
@@ -283,7 +287,8 @@ export class InfluxWriter {
       return;
     }
     const delay = this.backoff.next();
-    if (this.stats.failures % 10 === 1) this.log.warn({ err: this.stats.lastError, delay: Math.round(delay), queued: this.queuedLines }, 'InfluxDB write failed; retrying');
+    if (this.stats.failures % 10 === 1)
+      this.log.warn({ err: this.stats.lastError, delay: Math.round(delay), queued: this.queuedLines }, 'InfluxDB write failed; retrying');
     this.onProgress?.();
     if (!this.retryTimer) {
       this.retryTimer = setTimeout(() => {

@@ -36,7 +36,8 @@ function start(extra: Record<string, unknown> = {}): Harness {
   return h;
 }
 
-const critical = (t: number) => batch([], [event(t, 'brute_force_success', 'critical', 'root logged in from 203.0.113.7 after 900 failures', { src_ip: '203.0.113.7' })]);
+const critical = (t: number) =>
+  batch([], [event(t, 'brute_force_success', 'critical', 'root logged in from 203.0.113.7 after 900 failures', { src_ip: '203.0.113.7' })]);
 
 describe('mail delivery', () => {
   it('SMTP down, collector restarted, SMTP up: the mail is delivered exactly once', async () => {
@@ -107,7 +108,10 @@ describe('mail delivery', () => {
 
     await h.restart();
     await h.advance(10 * MIN, feed(40));
-    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt', '[RESOLVED] Đã khắc phục: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
+    expect(smtp.mails.map((m) => m.parsed.subject)).toEqual([
+      '[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt',
+      '[RESOLVED] Đã khắc phục: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt',
+    ]);
     await h.advance(5 * HOUR, feed(40));
     expect(smtp.mails).toHaveLength(2);
   });
@@ -130,7 +134,29 @@ describe('mail delivery', () => {
     const dir = mkdtempSync(join(tmpdir(), 'canh-smtps-'));
     const received: ParsedMail[] = [];
     const port = await freePort();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const server = new SMTPServer({
       secure: true,
       key: readFileSync(join(dir, 'key.pem')),
@@ -145,7 +171,14 @@ describe('mail delivery', () => {
       const hh = harness(
         {
           recipients: [{ email: 'soc@tinh.gov.vn', language: 'en' }],
-          smtp: { host: '127.0.0.1', port, security: 'tls', tls: { ca_file: join(dir, 'cert.pem') }, auth: { user: 'canh', password: { env: 'PW' } }, from: 'canh@tinh.gov.vn' },
+          smtp: {
+            host: '127.0.0.1',
+            port,
+            security: 'tls',
+            tls: { ca_file: join(dir, 'cert.pem') },
+            auth: { user: 'canh', password: { env: 'PW' } },
+            from: 'canh@tinh.gov.vn',
+          },
         },
         { env: { PW: 'pw' } },
       );

@@ -50,7 +50,15 @@ export class Dispatcher {
   /** Windows added by `canh-collector maintenance add` (the config file's are in cfg). */
   private readonly windows: () => readonly StoredMaintenance[];
 
-  constructor(deps: { cfg: AlertingConfig; store: AlertStore; tracker: AlertTracker; rules: ReadonlyMap<string, Rule>; renderer: MailRenderer; log: Logger; windows?: () => readonly StoredMaintenance[] }) {
+  constructor(deps: {
+    cfg: AlertingConfig;
+    store: AlertStore;
+    tracker: AlertTracker;
+    rules: ReadonlyMap<string, Rule>;
+    renderer: MailRenderer;
+    log: Logger;
+    windows?: () => readonly StoredMaintenance[];
+  }) {
     this.windows = deps.windows ?? (() => []);
     this.cfg = deps.cfg;
     this.store = deps.store;
@@ -125,7 +133,8 @@ export class Dispatcher {
       const since = group.lastFlushAt ?? -Infinity;
       const news = alerts.flatMap((a) => (a.state === 'firing' && !mutedOf(a) ? (a.events?.list.filter((e) => e.news) ?? []) : []));
       const urgent =
-        alerts.some((a) => a.state === 'firing' && a.severity === 'critical' && (a.firedAt ?? 0) > since && !mutedOf(a)) || news.some((e) => e.severity === 'critical');
+        alerts.some((a) => a.state === 'firing' && a.severity === 'critical' && (a.firedAt ?? 0) > since && !mutedOf(a)) ||
+        news.some((e) => e.severity === 'critical');
       const newsDue = news.length > 0 && now >= Math.min(...news.map((e) => e.seenAt)) + g.group_wait;
       const due = urgent || newsDue || (group.lastFlushAt === null ? now >= group.waitUntil : now - group.lastFlushAt >= g.group_interval);
       if (!due) continue;
@@ -172,7 +181,10 @@ export class Dispatcher {
         mail,
       });
       queued++;
-      this.log.info({ mail: id, to: r.email, group: group.key, firing: firing.length, resolved: resolved.length, repeat: !news && !resolved.length }, 'alert mail queued');
+      this.log.info(
+        { mail: id, to: r.email, group: group.key, firing: firing.length, resolved: resolved.length, repeat: !news && !resolved.length },
+        'alert mail queued',
+      );
     }
     // Their new events are in this round's mails (or held back by a silence, maintenance
     // or inhibition, which is a deliberate choice too): no longer news.
@@ -183,7 +195,8 @@ export class Dispatcher {
     for (const a of alerts) {
       if (a.state !== 'resolved') continue;
       const owed =
-        this.sendResolved(a) && [...(after.get(a.id) ?? new Map()).entries()].some(([r, s]) => recipients.has(r) && s.firingSentAt !== null && s.resolvedSentAt === null);
+        this.sendResolved(a) &&
+        [...(after.get(a.id) ?? new Map()).entries()].some(([r, s]) => recipients.has(r) && s.firingSentAt !== null && s.resolvedSentAt === null);
       if (owed) continue;
       this.tracker.forget(a);
       this.recent.push(a);

@@ -154,7 +154,10 @@ export class Mailer {
           await this.store.sync?.();
           due = await this.store.claimDueMail(this.clock(), this.smtp.max_connections);
         } catch (err) {
-          this.log.warn({ err: (err as Error).message, code: 'CANH_ERR_STATE_UNAVAILABLE' }, 'could not claim mail from the shared outbox; retrying at the next round');
+          this.log.warn(
+            { err: (err as Error).message, code: 'CANH_ERR_STATE_UNAVAILABLE' },
+            'could not claim mail from the shared outbox; retrying at the next round',
+          );
           return;
         }
       } else due = this.store.dueMail(this.clock(), this.smtp.max_connections);
@@ -189,13 +192,19 @@ export class Mailer {
       if (isPermanent(err)) {
         this.store.markFailed(m.id, reason);
         this.stats.failed++;
-        this.log.error({ mail: m.id, to: m.to, code: 'CANH_ERR_NOTIFY_REJECTED', reason }, 'the SMTP server refused an alert mail; fix the recipient or sender address');
+        this.log.error(
+          { mail: m.id, to: m.to, code: 'CANH_ERR_NOTIFY_REJECTED', reason },
+          'the SMTP server refused an alert mail; fix the recipient or sender address',
+        );
         return 'failed';
       }
       if (now - m.createdAt > this.smtp.retry.give_up_after) {
         this.store.markFailed(m.id, reason);
         this.stats.failed++;
-        this.log.error({ mail: m.id, to: m.to, code: 'CANH_ERR_NOTIFY_GAVE_UP', reason, attempts: m.attempts + 1 }, 'gave up on an alert mail; check the SMTP settings and server');
+        this.log.error(
+          { mail: m.id, to: m.to, code: 'CANH_ERR_NOTIFY_GAVE_UP', reason, attempts: m.attempts + 1 },
+          'gave up on an alert mail; check the SMTP settings and server',
+        );
         return 'failed';
       }
       const next = now + this.backoff(m.attempts + 1);

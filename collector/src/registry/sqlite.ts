@@ -67,7 +67,8 @@ export class SqliteRegistry implements AgentRegistry {
         throw new CanhError('CANH_ERR_REGISTRY_BAD_NAME', `--${k} "${v}": use letters, digits, ".", "_" or "-" (at most 128, starting with a letter or digit)`);
       }
     }
-    if (this.get(input.name)) throw new CanhError('CANH_ERR_REGISTRY_EXISTS', `an agent named "${input.name}" already exists (revoke it first, or pick another name)`);
+    if (this.get(input.name))
+      throw new CanhError('CANH_ERR_REGISTRY_EXISTS', `an agent named "${input.name}" already exists (revoke it first, or pick another name)`);
     const token = `canh_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
     const now = Date.now();

@@ -54,10 +54,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${REPORT_USAGE}\n`);
     return 0;
   }
-  if (values.lang !== undefined && values.lang !== 'vi' && values.lang !== 'en') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--lang must be vi or en, not "${values.lang}"`);
+  if (values.lang !== undefined && values.lang !== 'vi' && values.lang !== 'en')
+    throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--lang must be vi or en, not "${values.lang}"`);
   const ext = /\.(pdf|docx|html?)$/i.exec(values.out ?? '')?.[1]?.toLowerCase();
   const format = values.format ?? (ext === 'pdf' || ext === 'docx' ? ext : 'html');
-  if (format !== 'html' && format !== 'pdf' && format !== 'docx') throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--format must be html, pdf or docx, not "${format}"`);
+  if (format !== 'html' && format !== 'pdf' && format !== 'docx')
+    throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--format must be html, pdf or docx, not "${format}"`);
 
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
   // The flags win over the config file's report section.
@@ -122,7 +124,9 @@ export async function reportCommand(argv: string[]): Promise<number> {
     resolution: 'auto',
   });
   if (values.agency && built.agencies.every((a) => !a.report.checks.length && !a.report.agents.length && !a.report.events.total)) {
-    process.stderr.write(`canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`);
+    process.stderr.write(
+      `canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`,
+    );
   }
   const out = values.out ?? `canh-report-${month}${values.agency ? `-${values.agency}` : ''}.${format}`;
   if (format === 'pdf') writeFileSync(out, await htmlToPdf(built.html));

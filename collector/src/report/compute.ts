@@ -316,7 +316,16 @@ function alerts(q: Record<QueryId, Row[]>): AgencyReport['alerts'] {
     let open: AlertEpisode | undefined;
     for (const r of rows) {
       if (r.state === 'firing' && !open) {
-        open = { rule: s(r.rule), host: s(r.host), severity: s(r.severity), firedAt: r.time, resolvedAt: null, minutes: null, acknowledgedBy: null, acknowledgedAt: null };
+        open = {
+          rule: s(r.rule),
+          host: s(r.host),
+          severity: s(r.severity),
+          firedAt: r.time,
+          resolvedAt: null,
+          minutes: null,
+          acknowledgedBy: null,
+          acknowledgedAt: null,
+        };
         episodes.push(open);
       } else if (r.state === 'acknowledged' && open && open.acknowledgedAt === null) {
         open.acknowledgedBy = s(r.acknowledged_by);

@@ -104,15 +104,38 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     out.push({
       kind: 'table',
       head: [t.kind, t.target, t.from, t.samples, t.down, t.availability, t.minutesDown, t.interval],
-      rows: r.checks.map((k) => [c(t.kinds[k.kind]!), c(k.target), c(host(k.host)), c(f.num(k.samples)), c(f.num(k.down)), c(f.pct(k.availability), { bad: (k.availability ?? 100) < 99 }), c(f.minutes(k.minutesDown)), c(`${f.num(k.intervalS)} s`)]),
+      rows: r.checks.map((k) => [
+        c(t.kinds[k.kind]!),
+        c(k.target),
+        c(host(k.host)),
+        c(f.num(k.samples)),
+        c(f.num(k.down)),
+        c(f.pct(k.availability), { bad: (k.availability ?? 100) < 99 }),
+        c(f.minutes(k.minutesDown)),
+        c(`${f.num(k.intervalS)} s`),
+      ]),
       numeric: [3, 4, 5, 6, 7],
       figure: 'availability',
     });
     out.push({ kind: 'chart', svg: availabilityChart(r.checks, f) });
-    const inc = r.checks.flatMap((k) => k.incidents.map((i) => ({ k, i }))).sort((a, b) => b.i.minutes - a.i.minutes).slice(0, 10);
+    const inc = r.checks
+      .flatMap((k) => k.incidents.map((i) => ({ k, i })))
+      .sort((a, b) => b.i.minutes - a.i.minutes)
+      .slice(0, 10);
     out.push({ kind: 'heading', level: 3, text: t.incidents }, { kind: 'para', text: t.incidentsHow, how: true });
     if (inc.length) {
-      out.push({ kind: 'table', head: [t.target, t.from, t.start, t.end, t.duration], rows: inc.map(({ k, i }) => [c(`${t.kinds[k.kind]} ${k.target}`), c(host(k.host)), c(f.dateTime(i.start)), c(f.dateTime(i.end)), c(f.duration(i.minutes))]), numeric: [4] });
+      out.push({
+        kind: 'table',
+        head: [t.target, t.from, t.start, t.end, t.duration],
+        rows: inc.map(({ k, i }) => [
+          c(`${t.kinds[k.kind]} ${k.target}`),
+          c(host(k.host)),
+          c(f.dateTime(i.start)),
+          c(f.dateTime(i.end)),
+          c(f.duration(i.minutes)),
+        ]),
+        numeric: [4],
+      });
     } else out.push({ kind: 'para', text: t.nothing });
   }
 
@@ -122,7 +145,14 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     out.push({
       kind: 'table',
       head: [t.device, t.iface, t.meanIn, t.meanOut, t.peakIn, t.peakOut],
-      rows: r.uplinks.map((u) => [c(host(u.device)), c(u.iface), c(f.bps(u.meanIn)), c(f.bps(u.meanOut)), c(f.bps(u.peakIn), { note: u.peakInAt ? f.dateTime(u.peakInAt) : '' }), c(f.bps(u.peakOut), { note: u.peakOutAt ? f.dateTime(u.peakOutAt) : '' })]),
+      rows: r.uplinks.map((u) => [
+        c(host(u.device)),
+        c(u.iface),
+        c(f.bps(u.meanIn)),
+        c(f.bps(u.meanOut)),
+        c(f.bps(u.peakIn), { note: u.peakInAt ? f.dateTime(u.peakInAt) : '' }),
+        c(f.bps(u.peakOut), { note: u.peakOutAt ? f.dateTime(u.peakOutAt) : '' }),
+      ]),
       numeric: [2, 3, 4, 5],
     });
     for (const u of r.uplinks.slice(0, 3)) out.push({ kind: 'chart', title: `${host(u.device)} ${u.iface}`, svg: bandwidthChart(u, f) });
@@ -136,7 +166,13 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
       head: [t.host, t.online, t.disconnects, t.offline, t.longestOutage],
       rows: r.agents.map((a) => {
         const o = a.outages[0];
-        return [c(host(a.host)), c(f.pct(a.onlinePct), { bad: (a.onlinePct ?? 100) < 99 }), c(f.num(a.disconnects)), c(f.duration(a.offlineMs / 60_000)), c(o ? `${f.dateTime(o.start)} – ${f.dateTime(o.end)}` : '–')];
+        return [
+          c(host(a.host)),
+          c(f.pct(a.onlinePct), { bad: (a.onlinePct ?? 100) < 99 }),
+          c(f.num(a.disconnects)),
+          c(f.duration(a.offlineMs / 60_000)),
+          c(o ? `${f.dateTime(o.start)} – ${f.dateTime(o.end)}` : '–'),
+        ];
       }),
       numeric: [1, 2, 3],
       figure: 'agents',
@@ -151,12 +187,26 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     rows.push([c(t.total, { bold: true }), c(''), c(f.num(r.events.byType.reduce((a, e) => a + e.records, 0))), c(f.num(r.events.total), { bold: true })]);
     out.push({ kind: 'table', head: [t.type, t.severity, t.records, t.occurrences], rows, numeric: [2, 3] });
     out.push({ kind: 'heading', level: 3, text: t.topSources });
-    out.push(r.events.topSources.length ? { kind: 'table', head: [t.source, t.records, t.occurrences], rows: r.events.topSources.map((x) => [c(x.ip), c(f.num(x.records)), c(f.num(x.occurrences))]), numeric: [1, 2] } : { kind: 'para', text: t.nothing });
+    out.push(
+      r.events.topSources.length
+        ? {
+            kind: 'table',
+            head: [t.source, t.records, t.occurrences],
+            rows: r.events.topSources.map((x) => [c(x.ip), c(f.num(x.records)), c(f.num(x.occurrences))]),
+            numeric: [1, 2],
+          }
+        : { kind: 'para', text: t.nothing },
+    );
   }
   out.push({ kind: 'heading', level: 3, text: t.webAttacks }, { kind: 'para', text: t.webAttacksHow, how: true });
   out.push(
     r.events.web.sites.length
-      ? { kind: 'table', head: [t.webSite, t.webRequests, t.webSources, t.webExploits], rows: r.events.web.sites.map((w) => [c(w.site), c(f.num(w.occurrences)), c(f.num(w.sources)), c(f.num(w.exploits), { bad: w.exploits > 0 })]), numeric: [1, 2, 3] }
+      ? {
+          kind: 'table',
+          head: [t.webSite, t.webRequests, t.webSources, t.webExploits],
+          rows: r.events.web.sites.map((w) => [c(w.site), c(f.num(w.occurrences)), c(f.num(w.sources)), c(f.num(w.exploits), { bad: w.exploits > 0 })]),
+          numeric: [1, 2, 3],
+        }
       : { kind: 'para', text: t.nothing },
   );
 
@@ -181,7 +231,11 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
         c(f.dateTime(e.firedAt)),
         e.resolvedAt ? c(f.dateTime(e.resolvedAt)) : c(t.unresolved, { bad: true }),
         c(e.minutes === null ? '' : f.duration(e.minutes)),
-        e.resolvedAt === null ? c(e.acknowledgedBy ? t.ackedNotResolved : t.unresolved, { bad: !e.acknowledgedBy }) : e.acknowledgedBy ? c(`${t.handledBy}${e.acknowledgedBy}`) : c(t.selfResolved),
+        e.resolvedAt === null
+          ? c(e.acknowledgedBy ? t.ackedNotResolved : t.unresolved, { bad: !e.acknowledgedBy })
+          : e.acknowledgedBy
+            ? c(`${t.handledBy}${e.acknowledgedBy}`)
+            : c(t.selfResolved),
       ]),
       numeric: [5],
       figure: 'alerts',
@@ -189,11 +243,48 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
   }
 
   out.push({ kind: 'heading', level: 2, text: `6. ${t.attention}` }, { kind: 'heading', level: 3, text: t.certs });
-  out.push(r.certs.length ? { kind: 'table', head: [t.target, t.host, t.expires, t.daysLeft], rows: r.certs.map((k) => [c(k.name ? `${k.source} (${k.name})` : k.source), c(host(k.host)), c(f.date(k.expiresAt)), c(f.num(Math.floor(k.daysLeft)), { bad: k.daysLeft < 7 })]), numeric: [3] } : { kind: 'para', text: t.nothing });
+  out.push(
+    r.certs.length
+      ? {
+          kind: 'table',
+          head: [t.target, t.host, t.expires, t.daysLeft],
+          rows: r.certs.map((k) => [
+            c(k.name ? `${k.source} (${k.name})` : k.source),
+            c(host(k.host)),
+            c(f.date(k.expiresAt)),
+            c(f.num(Math.floor(k.daysLeft)), { bad: k.daysLeft < 7 }),
+          ]),
+          numeric: [3],
+        }
+      : { kind: 'para', text: t.nothing },
+  );
   out.push({ kind: 'heading', level: 3, text: t.stillFiring });
-  out.push(r.alerts.stillFiring.length ? { kind: 'table', head: [t.rule, t.host, t.since, t.outcome], rows: r.alerts.stillFiring.map((a) => [c(rule(a.rule)), c(host(a.host)), c(f.dateTime(a.since)), c(a.acknowledged ? t.ackedNotResolved : t.unresolved, { bad: !a.acknowledged })]), numeric: [] } : { kind: 'para', text: t.nothing });
+  out.push(
+    r.alerts.stillFiring.length
+      ? {
+          kind: 'table',
+          head: [t.rule, t.host, t.since, t.outcome],
+          rows: r.alerts.stillFiring.map((a) => [
+            c(rule(a.rule)),
+            c(host(a.host)),
+            c(f.dateTime(a.since)),
+            c(a.acknowledged ? t.ackedNotResolved : t.unresolved, { bad: !a.acknowledged }),
+          ]),
+          numeric: [],
+        }
+      : { kind: 'para', text: t.nothing },
+  );
   out.push({ kind: 'heading', level: 3, text: t.critical });
-  out.push(r.events.critical.length ? { kind: 'table', head: [t.time, t.host, t.type, t.message, t.source], rows: r.events.critical.slice(0, 10).map((e) => [c(f.dateTime(e.time)), c(host(e.host)), c(e.type), c(e.message), c(e.srcIp)]), numeric: [] } : { kind: 'para', text: t.nothing });
+  out.push(
+    r.events.critical.length
+      ? {
+          kind: 'table',
+          head: [t.time, t.host, t.type, t.message, t.source],
+          rows: r.events.critical.slice(0, 10).map((e) => [c(f.dateTime(e.time)), c(host(e.host)), c(e.type), c(e.message), c(e.srcIp)]),
+          numeric: [],
+        }
+      : { kind: 'para', text: t.nothing },
+  );
   return out;
 }
 
@@ -208,15 +299,28 @@ export function buildDocument(input: DocumentInput, f: Fmt): Block[] {
   const h = input.header;
   const d = localDate(input.generatedAt, input.range.timeZone);
   const blocks: Block[] = [
-    { kind: 'header', issuingBody: h.issuing_body, number: h.document_number || t.numberLine, nationalName: h.national_name, motto: h.motto, dateLine: t.dateLine(h.place, d.dd, d.mm, d.yyyy) },
+    {
+      kind: 'header',
+      issuingBody: h.issuing_body,
+      number: h.document_number || t.numberLine,
+      nationalName: h.national_name,
+      motto: h.motto,
+      dateLine: t.dateLine(h.place, d.dd, d.mm, d.yyyy),
+    },
     { kind: 'title', title: t.docTitle, subject: t.docSubject(input.range.month.slice(5), input.range.month.slice(0, 4)) },
-    { kind: 'para', text: `${t.scope}: ${f.dateTime(input.range.start)} – ${f.dateTime(input.range.end)} (${t.timeZone.toLowerCase()} ${input.range.timeZone}).` },
+    {
+      kind: 'para',
+      text: `${t.scope}: ${f.dateTime(input.range.start)} – ${f.dateTime(input.range.end)} (${t.timeZone.toLowerCase()} ${input.range.timeZone}).`,
+    },
   ];
   if (!input.agencies.length) blocks.push({ kind: 'para', text: t.noAgencies });
   input.agencies.forEach((a, i) => blocks.push(...agencyBlocks(a.report, f, input, i)));
   blocks.push({ kind: 'signature', recipientsLabel: t.recipients, recipients: h.recipients, title: h.signer_title, name: h.signer_name });
   if (input.appendix) {
-    blocks.push({ kind: 'heading', level: 1, text: t.appendix, pageBreak: true }, { kind: 'para', text: `${t.appendixHow} ${input.database}, epoch=ms).`, how: true });
+    blocks.push(
+      { kind: 'heading', level: 1, text: t.appendix, pageBreak: true },
+      { kind: 'para', text: `${t.appendixHow} ${input.database}, epoch=ms).`, how: true },
+    );
     for (const a of input.agencies) {
       blocks.push({ kind: 'heading', level: 3, text: `${t.agency}: ${input.names.agencies[a.report.agency] ?? a.report.agency}` });
       for (const id of QUERY_IDS) blocks.push({ kind: 'code', title: id, text: a.queries[id] });

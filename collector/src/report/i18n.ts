@@ -12,7 +12,8 @@ const vi = {
   availability: 'Khả dụng',
   minutesDown: 'Số phút gián đoạn',
   services: 'Khả dụng của dịch vụ và đường truyền',
-  servicesHow: 'Mỗi lần kiểm tra (ping hoặc truy cập trang web) là một mẫu. Mẫu bị tính là gián đoạn khi lần kiểm tra thất bại hoặc mất toàn bộ gói tin. Khả dụng = số mẫu đạt / tổng số mẫu; số phút gián đoạn = số mẫu gián đoạn × chu kỳ kiểm tra.',
+  servicesHow:
+    'Mỗi lần kiểm tra (ping hoặc truy cập trang web) là một mẫu. Mẫu bị tính là gián đoạn khi lần kiểm tra thất bại hoặc mất toàn bộ gói tin. Khả dụng = số mẫu đạt / tổng số mẫu; số phút gián đoạn = số mẫu gián đoạn × chu kỳ kiểm tra.',
   kind: 'Loại',
   target: 'Đích kiểm tra',
   from: 'Kiểm tra từ',
@@ -35,7 +36,8 @@ const vi = {
   peakOut: 'Đỉnh ra',
   at: 'lúc',
   agents: 'Kết nối của tác tử giám sát',
-  agentsHow: 'Thời gian tác tử giữ kết nối với máy chủ thu thập, tính từ đầu tháng (hoặc từ lần kết nối đầu tiên) đến cuối tháng. Mỗi lần mất kết nối được tính từ lúc mất đến lúc kết nối lại.',
+  agentsHow:
+    'Thời gian tác tử giữ kết nối với máy chủ thu thập, tính từ đầu tháng (hoặc từ lần kết nối đầu tiên) đến cuối tháng. Mỗi lần mất kết nối được tính từ lúc mất đến lúc kết nối lại.',
   offline: 'Thời gian mất kết nối',
   longestOutage: 'Lần mất kết nối dài nhất',
   host: 'Máy',
@@ -58,7 +60,8 @@ const vi = {
   webExploits: 'Khai thác lỗ hổng',
   source: 'Địa chỉ nguồn',
   alerts: 'Cảnh báo',
-  alertsHow: 'Mỗi lần một điều kiện cảnh báo xảy ra là một cảnh báo. "Đã xử lý": có cán bộ xác nhận nhận xử lý (trên trang trạng thái hoặc bằng dòng lệnh); "Tự phục hồi": cảnh báo kết thúc mà không ai xác nhận. Thời gian khắc phục = lúc kết thúc − lúc phát cảnh báo.',
+  alertsHow:
+    'Mỗi lần một điều kiện cảnh báo xảy ra là một cảnh báo. "Đã xử lý": có cán bộ xác nhận nhận xử lý (trên trang trạng thái hoặc bằng dòng lệnh); "Tự phục hồi": cảnh báo kết thúc mà không ai xác nhận. Thời gian khắc phục = lúc kết thúc − lúc phát cảnh báo.',
   fired: 'Số cảnh báo',
   resolved: 'Đã kết thúc',
   handled: 'Đã xử lý',
@@ -108,7 +111,8 @@ const en: typeof vi = {
   availability: 'Availability',
   minutesDown: 'Minutes down',
   services: 'Availability of services and links',
-  servicesHow: 'Each check (ping or a web request) is one sample. A sample counts as down when the check failed or every packet was lost. Availability = up samples / all samples; minutes down = down samples × the check interval.',
+  servicesHow:
+    'Each check (ping or a web request) is one sample. A sample counts as down when the check failed or every packet was lost. Availability = up samples / all samples; minutes down = down samples × the check interval.',
   kind: 'Kind',
   target: 'Target',
   from: 'Checked from',
@@ -131,7 +135,8 @@ const en: typeof vi = {
   peakOut: 'Peak out',
   at: 'at',
   agents: 'Monitoring agents connected',
-  agentsHow: "Time each agent was connected to the collector, from the month's start (or its first connection) to the month's end. Each disconnection counts from when it dropped until it reconnected.",
+  agentsHow:
+    "Time each agent was connected to the collector, from the month's start (or its first connection) to the month's end. Each disconnection counts from when it dropped until it reconnected.",
   offline: 'Time disconnected',
   longestOutage: 'Longest disconnection',
   host: 'Host',
@@ -147,14 +152,16 @@ const en: typeof vi = {
   perDay: 'Security events per day',
   topSources: 'Top source addresses',
   webAttacks: 'Attacks on web portals',
-  webAttacksHow: 'From the web servers’ access logs: scanning, probing for sensitive files and admin pages, injections, exploits of known vulnerabilities, login brute force.',
+  webAttacksHow:
+    'From the web servers’ access logs: scanning, probing for sensitive files and admin pages, injections, exploits of known vulnerabilities, login brute force.',
   webSite: 'Web site',
   webRequests: 'Attack requests',
   webSources: 'Source addresses',
   webExploits: 'Exploit attempts',
   source: 'Source address',
   alerts: 'Alerts',
-  alertsHow: 'Each time an alert condition began is one alert. "Handled": someone acknowledged it (on the status page or the command line); "resolved by itself": it ended with nobody\'s acknowledgement. Time to resolve = end − start.',
+  alertsHow:
+    'Each time an alert condition began is one alert. "Handled": someone acknowledged it (on the status page or the command line); "resolved by itself": it ended with nobody\'s acknowledgement. Time to resolve = end − start.',
   fired: 'Alerts fired',
   resolved: 'Ended',
   handled: 'Handled',
@@ -237,7 +244,15 @@ export class Fmt {
   }
   /** dd/mm/yyyy hh:mm in both languages (the agencies' own convention), in the report's zone. */
   dateTime(t: number): string {
-    const parts = new Intl.DateTimeFormat('en-GB', { timeZone: this.timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(t);
+    const parts = new Intl.DateTimeFormat('en-GB', {
+      timeZone: this.timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).formatToParts(t);
     const p = (type: string): string => parts.find((x) => x.type === type)?.value ?? '';
     return `${p('day')}/${p('month')}/${p('year')} ${p('hour')}:${p('minute')}`;
   }

@@ -27,7 +27,10 @@ export interface PdfOptions {
 export async function htmlToPdf(html: string, opts: PdfOptions = {}): Promise<Buffer> {
   const executablePath = opts.executablePath ?? process.env.CANH_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
-    throw new CanhError('CANH_ERR_REPORT_NO_CHROMIUM', `PDF output needs Chromium at ${executablePath}: install the Debian package "chromium", set CANH_CHROMIUM, or use --format html`);
+    throw new CanhError(
+      'CANH_ERR_REPORT_NO_CHROMIUM',
+      `PDF output needs Chromium at ${executablePath}: install the Debian package "chromium", set CANH_CHROMIUM, or use --format html`,
+    );
   }
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'canh-report-chromium-'));

@@ -236,6 +236,8 @@ export async function runQueries(client: QueryClient, database: string, queries:
 }
 
 export async function listAgencies(client: QueryClient, database: string): Promise<string[]> {
-  const rows = answerRows(await client.query(`SHOW TAG VALUES FROM "ping", "http_response", "agent", "security_event", "interface", "net" WITH KEY = "agency"`, database));
+  const rows = answerRows(
+    await client.query(`SHOW TAG VALUES FROM "ping", "http_response", "agent", "security_event", "interface", "net" WITH KEY = "agency"`, database),
+  );
   return [...new Set(rows.map((r) => String(r.value)))].sort();
 }

@@ -4,7 +4,21 @@
 // table, headings kept with the next paragraph (keepNext) so none is left at a page foot,
 // table rows that do not split, the table head repeated on each page. Charts are drawn in
 // the HTML/PDF only; the DOCX carries the same figures in its tables.
-import { AlignmentType, BorderStyle, Document, HeadingLevel, Packer, Paragraph, ShadingType, Table, TableBorders, TableCell, TableRow, TextRun, WidthType } from 'docx';
+import {
+  AlignmentType,
+  BorderStyle,
+  Document,
+  HeadingLevel,
+  Packer,
+  Paragraph,
+  ShadingType,
+  Table,
+  TableBorders,
+  TableCell,
+  TableRow,
+  TextRun,
+  WidthType,
+} from 'docx';
 import { buildDocument, type Block } from './document.ts';
 import { Fmt } from './i18n.ts';
 import type { RenderInput } from './render-html.ts';
@@ -13,7 +27,18 @@ const FONT = 'Times New Roman';
 const PT = (n: number): number => n * 2; // docx sizes are half-points
 const HEAD_COLUMNS: [number, number] = [4082, 5272];
 
-function para(text: string, o: { bold?: boolean; italics?: boolean; size?: number; align?: (typeof AlignmentType)[keyof typeof AlignmentType]; keepNext?: boolean; color?: string; after?: number } = {}): Paragraph {
+function para(
+  text: string,
+  o: {
+    bold?: boolean;
+    italics?: boolean;
+    size?: number;
+    align?: (typeof AlignmentType)[keyof typeof AlignmentType];
+    keepNext?: boolean;
+    color?: string;
+    after?: number;
+  } = {},
+): Paragraph {
   return new Paragraph({
     alignment: o.align,
     keepNext: o.keepNext,
@@ -74,8 +99,16 @@ function dataTable(b: Extract<Block, { kind: 'table' }>, noHead = false): Table 
     width: { size: 100, type: WidthType.PERCENTAGE },
     borders: { top: thin, bottom: thin, left: thin, right: thin, insideHorizontal: thin, insideVertical: thin },
     rows: [
-      ...(noHead ? [] : [new TableRow({ tableHeader: true, cantSplit: true, children: b.head.map((h, i) => cell(h, { head: true, numeric: b.numeric.includes(i) })) })]),
-      ...b.rows.map((r) => new TableRow({ cantSplit: true, children: r.map((x, i) => cell(x.text, { numeric: b.numeric.includes(i), bold: x.bold, bad: x.bad, note: x.note })) })),
+      ...(noHead
+        ? []
+        : [new TableRow({ tableHeader: true, cantSplit: true, children: b.head.map((h, i) => cell(h, { head: true, numeric: b.numeric.includes(i) })) })]),
+      ...b.rows.map(
+        (r) =>
+          new TableRow({
+            cantSplit: true,
+            children: r.map((x, i) => cell(x.text, { numeric: b.numeric.includes(i), bold: x.bold, bad: x.bad, note: x.note })),
+          }),
+      ),
     ],
   });
 }
@@ -85,7 +118,11 @@ function blocks(b: Block): (Paragraph | Table)[] {
     case 'header':
       return [headerTable(b)];
     case 'title':
-      return [para('', { after: 120 }), para(b.title, { bold: true, size: 14, align: AlignmentType.CENTER, after: 0, keepNext: true }), para(b.subject, { bold: true, size: 13, align: AlignmentType.CENTER, after: 240, keepNext: true })];
+      return [
+        para('', { after: 120 }),
+        para(b.title, { bold: true, size: 14, align: AlignmentType.CENTER, after: 0, keepNext: true }),
+        para(b.subject, { bold: true, size: 13, align: AlignmentType.CENTER, after: 240, keepNext: true }),
+      ];
     case 'heading': {
       const heading = b.level === 1 ? HeadingLevel.HEADING_1 : b.level === 2 ? HeadingLevel.HEADING_2 : HeadingLevel.HEADING_3;
       return [
@@ -95,7 +132,9 @@ function blocks(b: Block): (Paragraph | Table)[] {
           keepLines: true,
           pageBreakBefore: b.pageBreak,
           spacing: { before: b.level === 1 ? 240 : 160, after: 80 },
-          children: [new TextRun({ text: b.text, bold: b.level < 3, italics: b.level === 3, size: PT(b.level === 1 ? 13.5 : 13), color: '111827', font: FONT })],
+          children: [
+            new TextRun({ text: b.text, bold: b.level < 3, italics: b.level === 3, size: PT(b.level === 1 ? 13.5 : 13), color: '111827', font: FONT }),
+          ],
         }),
       ];
     }
@@ -112,19 +151,35 @@ function blocks(b: Block): (Paragraph | Table)[] {
     case 'chart':
       return [];
     case 'signature': {
-      const left = b.recipients.length ? [para(b.recipientsLabel, { bold: true, italics: true, size: 12, after: 0 }), ...b.recipients.map((r) => para(`- ${r}`, { size: 11, after: 0 }))] : [para('')];
-      const right = [para(b.title, { bold: true, size: 13, align: AlignmentType.CENTER, after: 1400 }), para(b.name, { bold: true, size: 13, align: AlignmentType.CENTER })];
+      const left = b.recipients.length
+        ? [para(b.recipientsLabel, { bold: true, italics: true, size: 12, after: 0 }), ...b.recipients.map((r) => para(`- ${r}`, { size: 11, after: 0 }))]
+        : [para('')];
+      const right = [
+        para(b.title, { bold: true, size: 13, align: AlignmentType.CENTER, after: 1400 }),
+        para(b.name, { bold: true, size: 13, align: AlignmentType.CENTER }),
+      ];
       return [
         para('', { after: 200 }),
         new Table({
           width: { size: 100, type: WidthType.PERCENTAGE },
           borders: TableBorders.NONE,
-          rows: [new TableRow({ cantSplit: true, children: [new TableCell({ width: { size: 50, type: WidthType.PERCENTAGE }, children: left }), new TableCell({ width: { size: 50, type: WidthType.PERCENTAGE }, children: right })] })],
+          rows: [
+            new TableRow({
+              cantSplit: true,
+              children: [
+                new TableCell({ width: { size: 50, type: WidthType.PERCENTAGE }, children: left }),
+                new TableCell({ width: { size: 50, type: WidthType.PERCENTAGE }, children: right }),
+              ],
+            }),
+          ],
         }),
       ];
     }
     case 'code':
-      return [para(b.title, { bold: true, size: 9, after: 0, keepNext: true }), new Paragraph({ spacing: { after: 100 }, children: [new TextRun({ text: b.text, font: 'DejaVu Sans Mono', size: PT(8) })] })];
+      return [
+        para(b.title, { bold: true, size: 9, after: 0, keepNext: true }),
+        new Paragraph({ spacing: { after: 100 }, children: [new TextRun({ text: b.text, font: 'DejaVu Sans Mono', size: PT(8) })] }),
+      ];
   }
 }
 

@@ -63,7 +63,7 @@ function block(b: Block): string {
     case 'cards':
       return `<div class="cards">${b.items.map((i) => `<div class="card"><b${i.bad ? ' class="bad"' : ''}>${esc(i.value)}</b><span>${esc(i.label)}</span></div>`).join('')}</div>`;
     case 'table': {
-      const figCol = b.figure ? b.head.length > 5 && b.figure === 'availability' ? 5 : b.figure === 'agents' ? 1 : -1 : -1;
+      const figCol = b.figure ? (b.head.length > 5 && b.figure === 'availability' ? 5 : b.figure === 'agents' ? 1 : -1) : -1;
       const th = b.head.map((h, i) => `<th${b.numeric.includes(i) ? ' class="n"' : ''}>${esc(h)}</th>`).join('');
       const rows = b.rows.map((r) => `<tr>${r.map((x, i) => cell(x, b.numeric.includes(i), i === figCol ? b.figure : undefined)).join('')}</tr>`).join('');
       return `<table class="data"><thead><tr>${th}</tr></thead><tbody>${rows}</tbody></table>`;

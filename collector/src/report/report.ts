@@ -48,7 +48,13 @@ function fromBuckets(rows: Record<QueryId, Row[]>): Record<QueryId, Row[]> {
   const host = (tag: string) => (r: Row) => `${String(r.host)}\u0000${String(r[tag])}`;
   return {
     ...rows,
-    ping_series: bucketSeries(rows.ping_series, host('url'), BUCKET_MS, { result_code: 1, percent_packet_loss: 100 }, { result_code: 0, percent_packet_loss: 0 }),
+    ping_series: bucketSeries(
+      rows.ping_series,
+      host('url'),
+      BUCKET_MS,
+      { result_code: 1, percent_packet_loss: 100 },
+      { result_code: 0, percent_packet_loss: 0 },
+    ),
     http_series: bucketSeries(rows.http_series, host('server'), BUCKET_MS, { result_code: 1 }, { result_code: 0 }),
   };
 }

@@ -31,20 +31,30 @@ export function availabilityChart(checks: CheckTarget[], fmt: Fmt): string {
   const rowH = 18;
   const w = labelW + days * cell + 80;
   const h = 22 + checks.length * rowH + 24;
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(fmt.t.availability)}">`];
-  for (let d = 0; d < days; d++) if (d % 5 === 0 || d === days - 1) parts.push(`<text x="${labelW + d * cell + cell / 2}" y="14" class="axis" text-anchor="middle">${d + 1}</text>`);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(fmt.t.availability)}">`,
+  ];
+  for (let d = 0; d < days; d++)
+    if (d % 5 === 0 || d === days - 1) parts.push(`<text x="${labelW + d * cell + cell / 2}" y="14" class="axis" text-anchor="middle">${d + 1}</text>`);
   checks.forEach((c, i) => {
     const y = 22 + i * rowH;
     parts.push(`<text x="${labelW - 6}" y="${y + 12}" text-anchor="end" class="label">${esc(short(`${fmt.t.kinds[c.kind]} ${c.target}`, 34))}</text>`);
     c.daily.forEach((d, j) => {
       const p = d.samples ? ((d.samples - d.down) / d.samples) * 100 : null;
       const title = `${j + 1}: ${fmt.pct(p)}`;
-      parts.push(`<rect x="${labelW + j * cell}" y="${y + 2}" width="${cell - 2}" height="${rowH - 4}" rx="2" fill="${availabilityColor(p)}"><title>${esc(title)}</title></rect>`);
+      parts.push(
+        `<rect x="${labelW + j * cell}" y="${y + 2}" width="${cell - 2}" height="${rowH - 4}" rx="2" fill="${availabilityColor(p)}"><title>${esc(title)}</title></rect>`,
+      );
     });
     parts.push(`<text x="${labelW + days * cell + 6}" y="${y + 12}" class="value">${esc(fmt.pct(c.availability))}</text>`);
   });
   const ly = h - 8;
-  const legend: [string, string][] = [[`≥ ${fmt.pct(99.9)}`, '#16a34a'], [`≥ ${fmt.pct(99)}`, '#84cc16'], [`≥ ${fmt.pct(95)}`, '#f59e0b'], [`< ${fmt.pct(95)}`, '#dc2626']];
+  const legend: [string, string][] = [
+    [`≥ ${fmt.pct(99.9)}`, '#16a34a'],
+    [`≥ ${fmt.pct(99)}`, '#84cc16'],
+    [`≥ ${fmt.pct(95)}`, '#f59e0b'],
+    [`< ${fmt.pct(95)}`, '#dc2626'],
+  ];
   legend.forEach(([label, color], i) => {
     const x = labelW + i * 85;
     parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${color}"/><text x="${x + 14}" y="${ly}" class="axis">${esc(label)}</text>`);
@@ -76,10 +86,14 @@ function axes(p: Plot, label: (v: number) => string): string[] {
   for (let i = 0; i <= 4; i++) {
     const v = (p.max * i) / 4;
     const y = p.y0 + p.h - (p.h * i) / 4;
-    out.push(`<line x1="${p.x0}" x2="${p.x0 + p.w}" y1="${y}" y2="${y}" class="grid"/><text x="${p.x0 - 4}" y="${y + 3}" text-anchor="end" class="axis">${esc(label(v))}</text>`);
+    out.push(
+      `<line x1="${p.x0}" x2="${p.x0 + p.w}" y1="${y}" y2="${y}" class="grid"/><text x="${p.x0 - 4}" y="${y + 3}" text-anchor="end" class="axis">${esc(label(v))}</text>`,
+    );
   }
   const step = p.w / p.days;
-  for (let d = 0; d < p.days; d++) if (d % 5 === 0 || d === p.days - 1) out.push(`<text x="${p.x0 + d * step + step / 2}" y="${p.y0 + p.h + 12}" text-anchor="middle" class="axis">${d + 1}</text>`);
+  for (let d = 0; d < p.days; d++)
+    if (d % 5 === 0 || d === p.days - 1)
+      out.push(`<text x="${p.x0 + d * step + step / 2}" y="${p.y0 + p.h + 12}" text-anchor="middle" class="axis">${d + 1}</text>`);
   return out;
 }
 
@@ -91,18 +105,41 @@ export function bandwidthChart(u: Uplink, fmt: Fmt): string {
   const h = p.y0 + p.h + 36;
   const step = p.w / p.days;
   const y = (v: number): number => p.y0 + p.h - (p.h * v) / p.max;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(`${u.device} ${u.iface}`)}">`, ...axes(p, (v) => fmt.bps(v))];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(`${u.device} ${u.iface}`)}">`,
+    ...axes(p, (v) => fmt.bps(v)),
+  ];
   u.daily.forEach((d, i) => {
     const bw = step / 2 - 1;
-    if (d.peakIn !== null) parts.push(`<rect x="${p.x0 + i * step + 1}" y="${y(d.peakIn)}" width="${bw}" height="${p.y0 + p.h - y(d.peakIn)}" fill="#60a5fa"><title>${esc(`${i + 1}: ${fmt.t.peakIn} ${fmt.bps(d.peakIn)}`)}</title></rect>`);
-    if (d.peakOut !== null) parts.push(`<rect x="${p.x0 + i * step + 1 + bw}" y="${y(d.peakOut)}" width="${bw}" height="${p.y0 + p.h - y(d.peakOut)}" fill="#f97316"><title>${esc(`${i + 1}: ${fmt.t.peakOut} ${fmt.bps(d.peakOut)}`)}</title></rect>`);
+    if (d.peakIn !== null)
+      parts.push(
+        `<rect x="${p.x0 + i * step + 1}" y="${y(d.peakIn)}" width="${bw}" height="${p.y0 + p.h - y(d.peakIn)}" fill="#60a5fa"><title>${esc(`${i + 1}: ${fmt.t.peakIn} ${fmt.bps(d.peakIn)}`)}</title></rect>`,
+      );
+    if (d.peakOut !== null)
+      parts.push(
+        `<rect x="${p.x0 + i * step + 1 + bw}" y="${y(d.peakOut)}" width="${bw}" height="${p.y0 + p.h - y(d.peakOut)}" fill="#f97316"><title>${esc(`${i + 1}: ${fmt.t.peakOut} ${fmt.bps(d.peakOut)}`)}</title></rect>`,
+      );
   });
-  for (const [key, color] of [['meanIn', '#1d4ed8'], ['meanOut', '#9a3412']] as const) {
-    const pts = u.daily.map((d, i) => (d[key] === null ? null : `${(p.x0 + i * step + step / 2).toFixed(1)},${y(d[key]).toFixed(1)}`)).filter((s) => s !== null);
+  for (const [key, color] of [
+    ['meanIn', '#1d4ed8'],
+    ['meanOut', '#9a3412'],
+  ] as const) {
+    const pts = u.daily
+      .map((d, i) => (d[key] === null ? null : `${(p.x0 + i * step + step / 2).toFixed(1)},${y(d[key]).toFixed(1)}`))
+      .filter((s) => s !== null);
     if (pts.length) parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
   }
-  const legend: [string, string][] = [[fmt.t.peakIn, '#60a5fa'], [fmt.t.peakOut, '#f97316'], [fmt.t.meanIn, '#1d4ed8'], [fmt.t.meanOut, '#9a3412']];
-  legend.forEach(([label, color], i) => parts.push(`<rect x="${p.x0 + i * 110}" y="${h - 11}" width="10" height="10" fill="${color}"/><text x="${p.x0 + i * 110 + 14}" y="${h - 2}" class="axis">${esc(label)}</text>`));
+  const legend: [string, string][] = [
+    [fmt.t.peakIn, '#60a5fa'],
+    [fmt.t.peakOut, '#f97316'],
+    [fmt.t.meanIn, '#1d4ed8'],
+    [fmt.t.meanOut, '#9a3412'],
+  ];
+  legend.forEach(([label, color], i) =>
+    parts.push(
+      `<rect x="${p.x0 + i * 110}" y="${h - 11}" width="10" height="10" fill="${color}"/><text x="${p.x0 + i * 110 + 14}" y="${h - 2}" class="axis">${esc(label)}</text>`,
+    ),
+  );
   parts.push('</svg>');
   return parts.join('');
 }
@@ -114,7 +151,10 @@ export function eventsChart(daily: Record<string, number>[], fmt: Fmt): string {
   const w = p.x0 + p.w + 10;
   const h = p.y0 + p.h + 36;
   const step = p.w / p.days;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(fmt.t.perDay)}">`, ...axes(p, (v) => fmt.num(v))];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(fmt.t.perDay)}">`,
+    ...axes(p, (v) => fmt.num(v)),
+  ];
   daily.forEach((d, i) => {
     let base = p.y0 + p.h;
     for (const sev of [...SEVERITIES].reverse()) {
@@ -122,10 +162,16 @@ export function eventsChart(daily: Record<string, number>[], fmt: Fmt): string {
       if (!v) continue;
       const bh = (p.h * v) / p.max;
       base -= bh;
-      parts.push(`<rect x="${p.x0 + i * step + 1}" y="${base.toFixed(1)}" width="${step - 2}" height="${bh.toFixed(1)}" fill="${SEVERITY_COLORS[sev]}"><title>${esc(`${i + 1}: ${fmt.t.sev[sev]} ${fmt.num(v)}`)}</title></rect>`);
+      parts.push(
+        `<rect x="${p.x0 + i * step + 1}" y="${base.toFixed(1)}" width="${step - 2}" height="${bh.toFixed(1)}" fill="${SEVERITY_COLORS[sev]}"><title>${esc(`${i + 1}: ${fmt.t.sev[sev]} ${fmt.num(v)}`)}</title></rect>`,
+      );
     }
   });
-  SEVERITIES.forEach((sev, i) => parts.push(`<rect x="${p.x0 + i * 100}" y="${h - 11}" width="10" height="10" fill="${SEVERITY_COLORS[sev]}"/><text x="${p.x0 + i * 100 + 14}" y="${h - 2}" class="axis">${esc(fmt.t.sev[sev]!)}</text>`));
+  SEVERITIES.forEach((sev, i) =>
+    parts.push(
+      `<rect x="${p.x0 + i * 100}" y="${h - 11}" width="10" height="10" fill="${SEVERITY_COLORS[sev]}"/><text x="${p.x0 + i * 100 + 14}" y="${h - 2}" class="axis">${esc(fmt.t.sev[sev]!)}</text>`,
+    ),
+  );
   parts.push('</svg>');
   return parts.join('');
 }

@@ -31,8 +31,36 @@ export interface YearReport {
 }
 
 const WORDS = {
-  en: { title: 'Canh — yearly report', agency: 'Agency', month: 'Month', availability: 'Availability', down: 'Minutes down', events: 'Security events', critical: 'critical', alerts: 'Alerts fired', mttr: 'Mean time to resolve (min)', peak: 'Uplink peak in (Mbit/s)', year: 'Year', source: 'from 5-minute roll-ups', none: 'no data' },
-  vi: { title: 'Canh — báo cáo năm', agency: 'Cơ quan', month: 'Tháng', availability: 'Tỷ lệ sẵn sàng', down: 'Số phút gián đoạn', events: 'Sự kiện an ninh', critical: 'nghiêm trọng', alerts: 'Cảnh báo phát ra', mttr: 'Thời gian khắc phục trung bình (phút)', peak: 'Lưu lượng vào cao nhất (Mbit/s)', year: 'Cả năm', source: 'tính từ dữ liệu tổng hợp 5 phút', none: 'không có dữ liệu' },
+  en: {
+    title: 'Canh — yearly report',
+    agency: 'Agency',
+    month: 'Month',
+    availability: 'Availability',
+    down: 'Minutes down',
+    events: 'Security events',
+    critical: 'critical',
+    alerts: 'Alerts fired',
+    mttr: 'Mean time to resolve (min)',
+    peak: 'Uplink peak in (Mbit/s)',
+    year: 'Year',
+    source: 'from 5-minute roll-ups',
+    none: 'no data',
+  },
+  vi: {
+    title: 'Canh — báo cáo năm',
+    agency: 'Cơ quan',
+    month: 'Tháng',
+    availability: 'Tỷ lệ sẵn sàng',
+    down: 'Số phút gián đoạn',
+    events: 'Sự kiện an ninh',
+    critical: 'nghiêm trọng',
+    alerts: 'Cảnh báo phát ra',
+    mttr: 'Thời gian khắc phục trung bình (phút)',
+    peak: 'Lưu lượng vào cao nhất (Mbit/s)',
+    year: 'Cả năm',
+    source: 'tính từ dữ liệu tổng hợp 5 phút',
+    none: 'không có dữ liệu',
+  },
 } as const;
 
 function row(month: string, r: AgencyReport | undefined, rollup: boolean): YearRow {
@@ -61,7 +89,16 @@ export async function buildYearReport(
     const month = `${opts.year}-${String(m).padStart(2, '0')}`;
     const range = monthRange(month, opts.timeZone);
     if (range.start >= now) break;
-    const built = await buildReport(client, { month, timeZone: opts.timeZone, database: opts.database, agency: opts.agency, lang: opts.lang, now, resolution: 'auto', rawPeriodMs: opts.rawPeriodMs });
+    const built = await buildReport(client, {
+      month,
+      timeZone: opts.timeZone,
+      database: opts.database,
+      agency: opts.agency,
+      lang: opts.lang,
+      now,
+      resolution: 'auto',
+      rawPeriodMs: opts.rawPeriodMs,
+    });
     const rollup = built.agencies.length > 0 && /"rollup_5m"/.test(built.agencies[0]!.queries.ping_samples);
     for (const a of built.agencies) {
       const list = by.get(a.report.agency) ?? [];
@@ -72,27 +109,29 @@ export async function buildYearReport(
       samples.set(a.report.agency, s);
     }
   }
-  const agencies = [...by].sort(([a], [b]) => a.localeCompare(b)).map(([agency, months]) => {
-    const n = months.reduce((a, r) => a + r.samples, 0);
-    const down = samples.get(agency)?.down ?? 0;
-    const resolved = months.filter((r) => r.mttrMinutes !== null);
-    // The year's mean time to resolve weighs each month by the alerts it fired.
-    const weight = resolved.reduce((a, r) => a + r.alertsFired, 0);
-    return {
-      agency,
-      months,
-      total: {
-        availability: n ? ((n - down) / n) * 100 : null,
-        minutesDown: months.reduce((a, r) => a + r.minutesDown, 0),
-        samples: n,
-        events: months.reduce((a, r) => a + r.events, 0),
-        criticalEvents: months.reduce((a, r) => a + r.criticalEvents, 0),
-        alertsFired: months.reduce((a, r) => a + r.alertsFired, 0),
-        mttrMinutes: weight ? resolved.reduce((a, r) => a + r.mttrMinutes! * r.alertsFired, 0) / weight : null,
-        peakIn: Math.max(0, ...months.map((r) => r.peakIn)),
-      },
-    };
-  });
+  const agencies = [...by]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([agency, months]) => {
+      const n = months.reduce((a, r) => a + r.samples, 0);
+      const down = samples.get(agency)?.down ?? 0;
+      const resolved = months.filter((r) => r.mttrMinutes !== null);
+      // The year's mean time to resolve weighs each month by the alerts it fired.
+      const weight = resolved.reduce((a, r) => a + r.alertsFired, 0);
+      return {
+        agency,
+        months,
+        total: {
+          availability: n ? ((n - down) / n) * 100 : null,
+          minutesDown: months.reduce((a, r) => a + r.minutesDown, 0),
+          samples: n,
+          events: months.reduce((a, r) => a + r.events, 0),
+          criticalEvents: months.reduce((a, r) => a + r.criticalEvents, 0),
+          alertsFired: months.reduce((a, r) => a + r.alertsFired, 0),
+          mttrMinutes: weight ? resolved.reduce((a, r) => a + r.mttrMinutes! * r.alertsFired, 0) / weight : null,
+          peakIn: Math.max(0, ...months.map((r) => r.peakIn)),
+        },
+      };
+    });
   return { year: opts.year, agencies, html: renderYear(opts.year, opts.lang, agencies) };
 }
 

@@ -86,8 +86,14 @@ export class AlertInputs {
     const rows = this.pending.splice(0);
     if (!rows.length) return;
     const params: unknown[] = [];
-    const values = rows.map(([at, kind, body]) => `($${params.push(at)}, $${params.push(this.state.collectorId)}, $${params.push(kind)}, $${params.push(body)})`);
-    this.state.enqueue({ statements: [{ sql: `INSERT INTO canh_alert_inputs (at, collector, kind, body) VALUES ${values.join(', ')}`, params }], fenced: false, topics: ['inputs'] });
+    const values = rows.map(
+      ([at, kind, body]) => `($${params.push(at)}, $${params.push(this.state.collectorId)}, $${params.push(kind)}, $${params.push(body)})`,
+    );
+    this.state.enqueue({
+      statements: [{ sql: `INSERT INTO canh_alert_inputs (at, collector, kind, body) VALUES ${values.join(', ')}`, params }],
+      fenced: false,
+      topics: ['inputs'],
+    });
   }
 
   /** This collector leads: feed `engine` from the cursor on (after replaying recent events). */
@@ -95,7 +101,10 @@ export class AlertInputs {
     const r = await this.state.pool.query<{ input_cursor: number }>('SELECT input_cursor FROM canh_leader WHERE one = 1');
     this.cursor = r.rows[0]?.input_cursor ?? 0;
     const since = Date.now() - REPLAY_MS;
-    const old = await this.state.pool.query<InputRow>(`SELECT id, at, kind, body FROM canh_alert_inputs WHERE id <= $1 AND at >= $2 AND kind = 'batch' ORDER BY id`, [this.cursor, since]);
+    const old = await this.state.pool.query<InputRow>(
+      `SELECT id, at, kind, body FROM canh_alert_inputs WHERE id <= $1 AND at >= $2 AND kind = 'batch' ORDER BY id`,
+      [this.cursor, since],
+    );
     for (const row of old.rows) {
       const b = this.parse(row);
       if (b?.events?.length) {
@@ -148,7 +157,10 @@ export class AlertInputs {
     for (;;) {
       const engine = this.engine;
       if (!engine) return;
-      const r = await this.state.pool.query<InputRow>('SELECT id, at, kind, body FROM canh_alert_inputs WHERE id > $1 ORDER BY id LIMIT $2', [this.cursor, READ_BATCH]);
+      const r = await this.state.pool.query<InputRow>('SELECT id, at, kind, body FROM canh_alert_inputs WHERE id > $1 ORDER BY id LIMIT $2', [
+        this.cursor,
+        READ_BATCH,
+      ]);
       if (!r.rows.length || this.engine !== engine) break;
       for (const row of r.rows) {
         const b = this.parse(row);
@@ -161,7 +173,11 @@ export class AlertInputs {
       // What these inputs did to episodes is queued before the cursor that says they were read.
       engine.tracker.flush();
       // Fenced, after the alert state these inputs made: both land together, or neither.
-      this.state.enqueue({ statements: [{ sql: 'UPDATE canh_leader SET input_cursor = GREATEST(input_cursor, $1) WHERE one = 1', params: [this.cursor] }], fenced: true, topics: [] });
+      this.state.enqueue({
+        statements: [{ sql: 'UPDATE canh_leader SET input_cursor = GREATEST(input_cursor, $1) WHERE one = 1', params: [this.cursor] }],
+        fenced: true,
+        topics: [],
+      });
       if (r.rows.length < READ_BATCH) break;
     }
     const now = Date.now();
@@ -221,7 +237,9 @@ export class AgentSessions {
   private async check(agentId: string): Promise<void> {
     const m = this.mine.get(agentId);
     if (!m) return;
-    const r = await this.state.pool.query<{ session: string; started_at: number }>('SELECT session, started_at FROM canh_agent_sessions WHERE agent_id = $1', [agentId]).catch(() => undefined);
+    const r = await this.state.pool
+      .query<{ session: string; started_at: number }>('SELECT session, started_at FROM canh_agent_sessions WHERE agent_id = $1', [agentId])
+      .catch(() => undefined);
     const row = r?.rows[0];
     if (!row || row.session === m.session || row.started_at < m.startedAt) return;
     this.mine.delete(agentId);

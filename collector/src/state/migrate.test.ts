@@ -80,10 +80,32 @@ describe('state migrate --to postgres', () => {
       events: { list: [], total: 3 },
     });
     store.saveGroup({ key: 'g', labels: { agency: 'sở-a' }, createdAt: 1, waitUntil: 2, lastFlushAt: 3 });
-    const m1 = store.commitNotification({ groupKey: 'g', recipient: 'ops@x.vn', firing: [al.id], resolved: [], at: 10, mail: { to: 'ops@x.vn', subject: 'Cảnh báo', text: 't', html: 'h', headers: { a: 'b' } } });
-    store.commitNotification({ groupKey: 'g', recipient: 'ops@x.vn', firing: [], resolved: [al.id], at: 11, mail: { to: 'ops@x.vn', subject: 'Hết', text: 't', html: 'h', headers: {} } });
+    const m1 = store.commitNotification({
+      groupKey: 'g',
+      recipient: 'ops@x.vn',
+      firing: [al.id],
+      resolved: [],
+      at: 10,
+      mail: { to: 'ops@x.vn', subject: 'Cảnh báo', text: 't', html: 'h', headers: { a: 'b' } },
+    });
+    store.commitNotification({
+      groupKey: 'g',
+      recipient: 'ops@x.vn',
+      firing: [],
+      resolved: [al.id],
+      at: 11,
+      mail: { to: 'ops@x.vn', subject: 'Hết', text: 't', html: 'h', headers: {} },
+    });
     store.markSent(m1, Date.now());
-    store.addSilence({ id: 'sil', matchers: [{ name: 'host', op: '=~', value: 'máy-.*' }], createdBy: 'an', comment: 'c', startsAt: 1, endsAt: 9e12, createdAt: 1 });
+    store.addSilence({
+      id: 'sil',
+      matchers: [{ name: 'host', op: '=~', value: 'máy-.*' }],
+      createdBy: 'an',
+      comment: 'c',
+      startsAt: 1,
+      endsAt: 9e12,
+      createdAt: 1,
+    });
     store.saveSeries([{ key: 'k', labels: { rule: 'r' }, lastSeen: 5 }]);
     store.saveAgent({ host: 'máy-1', agency: 'sở-a', site: 'dc', online: false, since: 7 });
     store.close();
@@ -103,7 +125,9 @@ describe('state migrate --to postgres', () => {
       const before = lite.prepare(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY 1, 2`).all() as Record<string, unknown>[];
       const after = await pg.query(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY 1, 2`, [], 'migrated');
       // int8 comes back from the helper's client as a string: compare it as the number it is.
-      const fixed = after.map((row, i) => Object.fromEntries(cols.map((c) => [c, typeof before[i]?.[c] === 'number' && typeof row[c] === 'string' ? Number(row[c]) : row[c]])));
+      const fixed = after.map((row, i) =>
+        Object.fromEntries(cols.map((c) => [c, typeof before[i]?.[c] === 'number' && typeof row[c] === 'string' ? Number(row[c]) : row[c]])),
+      );
       expect(fixed, t).toEqual(before.map((row) => ({ ...row })));
       expect(before.length, t).toBeGreaterThan(0);
     }
@@ -125,7 +149,14 @@ describe('state migrate --to postgres', () => {
       expect(ps.openAlerts()[0]).toMatchObject({ id: al.id, value: 0.1 + 0.2, labels: { host: 'máy-1' }, events: { total: 3 } });
       expect(ps.silences()[0]!.matchers).toEqual([{ name: 'host', op: '=~', value: 'máy-.*' }]);
       expect(ps.mails('queued').map((m) => m.subject)).toEqual(['Hết']);
-      const next = ps.commitNotification({ groupKey: 'g', recipient: 'x', firing: [], resolved: [], at: 1, mail: { to: 'x', subject: 's', text: '', html: '', headers: {} } });
+      const next = ps.commitNotification({
+        groupKey: 'g',
+        recipient: 'x',
+        firing: [],
+        resolved: [],
+        at: 1,
+        mail: { to: 'x', subject: 's', text: '', html: '', headers: {} },
+      });
       expect(next).toBeGreaterThan(m1 + 1);
     } finally {
       await st.stop();

@@ -55,11 +55,14 @@ export async function migrateToPostgres(opts: { file: string; url: string; passw
   new SqliteAlertStore(opts.file).close();
   const lite = new DatabaseSync(opts.file);
   new CentralConfigStore(lite);
-  const conn = opts.password === undefined ? opts.url : (() => {
-    const u = new URL(opts.url);
-    u.password = encodeURIComponent(opts.password);
-    return u.toString();
-  })();
+  const conn =
+    opts.password === undefined
+      ? opts.url
+      : (() => {
+          const u = new URL(opts.url);
+          u.password = encodeURIComponent(opts.password);
+          return u.toString();
+        })();
   const client = new pg.Client({ connectionString: conn, types: types() });
   // The query in flight fails when the server goes; the event alone must not end the process.
   client.on('error', () => {});
@@ -78,11 +81,16 @@ export async function migrateToPostgres(opts: { file: string; url: string; passw
       const r = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`);
       if (r.rows[0]!.n > 0) held.push(`${t} (${r.rows[0]!.n} rows)`);
     }
-    if (held.length && !opts.force) throw new CanhError('CANH_ERR_STATE_MIGRATE', `the PostgreSQL database already holds state: ${held.join(', ')}; give --force to replace it`);
+    if (held.length && !opts.force)
+      throw new CanhError('CANH_ERR_STATE_MIGRATE', `the PostgreSQL database already holds state: ${held.join(', ')}; give --force to replace it`);
     if (held.length) await client.query(`TRUNCATE ${STATE_TABLES.join(', ')}`);
     for (const t of STATE_TABLES) {
       const liteCols = (lite.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
-      const pgCols = new Set((await client.query<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [t])).rows.map((r) => r.column_name));
+      const pgCols = new Set(
+        (await client.query<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [t])).rows.map(
+          (r) => r.column_name,
+        ),
+      );
       const cols = liteCols.filter((c) => pgCols.has(c));
       const order = KEYS[t].join(', ');
       const rows = lite.prepare(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY ${order}`).all() as Row[];
@@ -95,17 +103,26 @@ export async function migrateToPostgres(opts: { file: string; url: string; passw
       }
       // Read back and compare, column by column.
       const back = (await client.query<Row>(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY ${order}`)).rows;
-      if (back.length !== rows.length) throw new CanhError('CANH_ERR_STATE_MIGRATE', `${t}: ${rows.length} rows in SQLite, ${back.length} in PostgreSQL; nothing was committed`);
+      if (back.length !== rows.length)
+        throw new CanhError('CANH_ERR_STATE_MIGRATE', `${t}: ${rows.length} rows in SQLite, ${back.length} in PostgreSQL; nothing was committed`);
       for (let i = 0; i < rows.length; i++) {
         for (const c of cols) {
-          if (!same(rows[i]![c], back[i]![c])) throw new CanhError('CANH_ERR_STATE_MIGRATE', `${t} row ${i + 1}, column ${c}: ${String(rows[i]![c])} in SQLite, ${String(back[i]![c])} in PostgreSQL; nothing was committed`);
+          if (!same(rows[i]![c], back[i]![c]))
+            throw new CanhError(
+              'CANH_ERR_STATE_MIGRATE',
+              `${t} row ${i + 1}, column ${c}: ${String(rows[i]![c])} in SQLite, ${String(back[i]![c])} in PostgreSQL; nothing was committed`,
+            );
         }
       }
       result.tables.push({ table: t, rows: rows.length });
     }
     // New versions and ids continue past the copied ones.
-    await client.query(`SELECT setval(pg_get_serial_sequence('central_configs', 'version'), GREATEST((SELECT COALESCE(MAX(version), 0) FROM central_configs), 1), (SELECT COUNT(*) > 0 FROM central_configs))`);
-    await client.query(`SELECT setval('canh_id_blocks', GREATEST((SELECT COALESCE(MAX(id), 0) FROM alerts), (SELECT COALESCE(MAX(id), 0) FROM mail_outbox)) / 1000 + 1)`);
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence('central_configs', 'version'), GREATEST((SELECT COALESCE(MAX(version), 0) FROM central_configs), 1), (SELECT COUNT(*) > 0 FROM central_configs))`,
+    );
+    await client.query(
+      `SELECT setval('canh_id_blocks', GREATEST((SELECT COALESCE(MAX(id), 0) FROM alerts), (SELECT COALESCE(MAX(id), 0) FROM mail_outbox)) / 1000 + 1)`,
+    );
     await client.query(`SELECT pg_notify('canh_state', t) FROM unnest(ARRAY['agents', 'central', 'silences', 'outbox']) AS t`);
     await client.query('COMMIT');
     return result;

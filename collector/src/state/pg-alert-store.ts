@@ -150,7 +150,14 @@ export class PgAlertStore implements AlertStore {
       if (!m) s.notifiedBy.set(r.alert_id, (m = new Map()));
       m.set(r.recipient, { firingSentAt: r.firing_sent_at, resolvedSentAt: r.resolved_sent_at });
     }
-    for (const r of groups) s.groupsByKey.set(r.key, { key: r.key, labels: JSON.parse(r.labels) as Record<string, string>, createdAt: r.created_at, waitUntil: r.wait_until, lastFlushAt: r.last_flush_at });
+    for (const r of groups)
+      s.groupsByKey.set(r.key, {
+        key: r.key,
+        labels: JSON.parse(r.labels) as Record<string, string>,
+        createdAt: r.created_at,
+        waitUntil: r.wait_until,
+        lastFlushAt: r.last_flush_at,
+      });
     for (const r of nflog) s.nflog.set(nflogKey(r.group_key, r.recipient), r.last_sent_at);
     for (const r of series) s.seriesByKey.set(r.key, { key: r.key, labels: JSON.parse(r.labels) as Record<string, string>, lastSeen: r.last_seen });
     for (const r of agents) s.agentsByHost.set(r.host, { host: r.host, agency: r.agency, site: r.site, online: r.online === 1, since: r.since });
@@ -308,7 +315,21 @@ export class PgAlertStore implements AlertStore {
     });
     // One operation: the mail and what it tells are stored together or not at all.
     this.write(statements, { topics: ['outbox'] });
-    this.outbox.push({ id, createdAt: n.at, to: n.mail.to, subject: n.mail.subject, text: n.mail.text, html: n.mail.html, headers: n.mail.headers, messageId, attempts: 0, nextAttemptAt: n.at, lastError: null, state: 'queued', sentAt: null });
+    this.outbox.push({
+      id,
+      createdAt: n.at,
+      to: n.mail.to,
+      subject: n.mail.subject,
+      text: n.mail.text,
+      html: n.mail.html,
+      headers: n.mail.headers,
+      messageId,
+      attempts: 0,
+      nextAttemptAt: n.at,
+      lastError: null,
+      state: 'queued',
+      sentAt: null,
+    });
     return id;
   }
 
@@ -360,19 +381,30 @@ export class PgAlertStore implements AlertStore {
 
   markRetry(id: number, attempts: number, nextAt: number, error: string): void {
     this.settle(id, { attempts, nextAttemptAt: nextAt, lastError: error });
-    this.write([{ sql: 'UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2, last_error = $3, claimed_until = NULL WHERE id = $4', params: [attempts, nextAt, error, id] }], {
-      fenced: false,
-      topics: ['outbox'],
-    });
+    this.write(
+      [
+        {
+          sql: 'UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2, last_error = $3, claimed_until = NULL WHERE id = $4',
+          params: [attempts, nextAt, error, id],
+        },
+      ],
+      {
+        fenced: false,
+        topics: ['outbox'],
+      },
+    );
   }
 
   markFailed(id: number, error: string): void {
     const m = this.outbox.find((x) => x.id === id);
     this.settle(id, { state: 'failed', attempts: (m?.attempts ?? 0) + 1, lastError: error });
-    this.write([{ sql: `UPDATE mail_outbox SET state = 'failed', attempts = attempts + 1, last_error = $1, claimed_until = NULL WHERE id = $2`, params: [error, id] }], {
-      fenced: false,
-      topics: ['outbox'],
-    });
+    this.write(
+      [{ sql: `UPDATE mail_outbox SET state = 'failed', attempts = attempts + 1, last_error = $1, claimed_until = NULL WHERE id = $2`, params: [error, id] }],
+      {
+        fenced: false,
+        topics: ['outbox'],
+      },
+    );
   }
 
   /** Mail not yet sent as of the last look (sent mail is in PostgreSQL only). */
@@ -403,7 +435,10 @@ export class PgAlertStore implements AlertStore {
     if (s.endsAt > at) {
       s.endsAt = at;
       s.startsAt = Math.min(s.startsAt, at);
-      this.write([{ sql: 'UPDATE silences SET starts_at = $1, ends_at = $2 WHERE id = $3', params: [s.startsAt, s.endsAt, s.id] }], { fenced: false, topics: ['silences'] });
+      this.write([{ sql: 'UPDATE silences SET starts_at = $1, ends_at = $2 WHERE id = $3', params: [s.startsAt, s.endsAt, s.id] }], {
+        fenced: false,
+        topics: ['silences'],
+      });
     }
     return { ...s };
   }

@@ -3,7 +3,16 @@
 // so they stay global and increasing whichever collector or CLI pushes. The receivers of
 // every collector learn of a new version by NOTIFY.
 import type { AgentRecord } from '../registry/types.ts';
-import { checkedBody, resolveRows, toVersion, type AppliedState, type CentralReader, type CentralRow, type ConfigVersion, type Scope } from '../central/store.ts';
+import {
+  checkedBody,
+  resolveRows,
+  toVersion,
+  type AppliedState,
+  type CentralReader,
+  type CentralRow,
+  type ConfigVersion,
+  type Scope,
+} from '../central/store.ts';
 import type { PgState } from './postgres.ts';
 
 export class PgCentralStore implements CentralReader {
@@ -85,7 +94,11 @@ export class PgCentralStore implements CentralReader {
   resolve(agent: AgentRecord): ConfigVersion | undefined {
     const site = `${agent.agency}/${agent.site}`;
     const rows = this.rows.filter(
-      (r) => r.scope === 'global' || (r.scope === 'agency' && r.target === agent.agency) || (r.scope === 'site' && r.target === site) || (r.scope === 'agent' && r.target === agent.name),
+      (r) =>
+        r.scope === 'global' ||
+        (r.scope === 'agency' && r.target === agent.agency) ||
+        (r.scope === 'site' && r.target === site) ||
+        (r.scope === 'agent' && r.target === agent.name),
     );
     return resolveRows(rows);
   }

@@ -69,7 +69,8 @@ export class PgRegistry implements AgentRegistry {
         for (const r of rows) {
           // last_seen and connected are this collector's to say for its own agents.
           const mine = this.byId.get(r.id);
-          const row = mine && (mine.last_seen ?? 0) > (r.last_seen ?? 0) ? { ...r, last_seen: mine.last_seen, connected: mine.connected, version: mine.version } : r;
+          const row =
+            mine && (mine.last_seen ?? 0) > (r.last_seen ?? 0) ? { ...r, last_seen: mine.last_seen, connected: mine.connected, version: mine.version } : r;
           byId.set(r.id, row);
           byToken.set(r.token_hash, row);
         }
@@ -92,7 +93,8 @@ export class PgRegistry implements AgentRegistry {
         throw new CanhError('CANH_ERR_REGISTRY_BAD_NAME', `--${k} "${v}": use letters, digits, ".", "_" or "-" (at most 128, starting with a letter or digit)`);
       }
     }
-    if (this.get(input.name)) throw new CanhError('CANH_ERR_REGISTRY_EXISTS', `an agent named "${input.name}" already exists (revoke it first, or pick another name)`);
+    if (this.get(input.name))
+      throw new CanhError('CANH_ERR_REGISTRY_EXISTS', `an agent named "${input.name}" already exists (revoke it first, or pick another name)`);
     const token = `canh_${randomBytes(32).toString('base64url')}`;
     const row: Row = {
       id: randomUUID(),
@@ -155,9 +157,7 @@ export class PgRegistry implements AgentRegistry {
   }
 
   list(): AgentRecord[] {
-    return [...this.byId.values()]
-      .sort((a, b) => cmp(a.agency, b.agency) || cmp(a.site, b.site) || cmp(a.name, b.name))
-      .map(toRecord);
+    return [...this.byId.values()].sort((a, b) => cmp(a.agency, b.agency) || cmp(a.site, b.site) || cmp(a.name, b.name)).map(toRecord);
   }
 
   private row(nameOrId: string): Row | undefined {

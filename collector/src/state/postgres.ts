@@ -214,7 +214,10 @@ export class PgState {
       s.stats.connected = true;
     } catch (err) {
       await s.pool.end().catch(() => {});
-      throw new CanhError('CANH_ERR_STATE_UNAVAILABLE', `PostgreSQL state at ${redactUrl(opts.url)}: ${(err as Error).message}; check state.postgres.url, the password file and that PostgreSQL runs`);
+      throw new CanhError(
+        'CANH_ERR_STATE_UNAVAILABLE',
+        `PostgreSQL state at ${redactUrl(opts.url)}: ${(err as Error).message}; check state.postgres.url, the password file and that PostgreSQL runs`,
+      );
     }
     return s;
   }
@@ -279,7 +282,10 @@ export class PgState {
       const now = Date.now();
       if (now - this.lastFullLog > 60_000) {
         this.lastFullLog = now;
-        this.log.error({ code: 'CANH_ERR_STATE_QUEUE_FULL', queued: this.queue.length, dropped: this.stats.dropped }, 'state write queue full: PostgreSQL has been away too long, newest state changes are dropped');
+        this.log.error(
+          { code: 'CANH_ERR_STATE_QUEUE_FULL', queued: this.queue.length, dropped: this.stats.dropped },
+          'state write queue full: PostgreSQL has been away too long, newest state changes are dropped',
+        );
       }
       op.done?.(new CanhError('CANH_ERR_STATE_QUEUE_FULL', `state write queue full (${max}): PostgreSQL unreachable`));
       return;
@@ -327,7 +333,11 @@ export class PgState {
           this.stats.retries++;
           this.stats.connected = false;
           this.stats.lastError = (err as Error).message;
-          if (this.backoffMs === 0) this.log.warn({ err: (err as Error).message, queued: this.queue.length, code: 'CANH_ERR_STATE_UNAVAILABLE' }, 'PostgreSQL unreachable: state writes wait and retry');
+          if (this.backoffMs === 0)
+            this.log.warn(
+              { err: (err as Error).message, queued: this.queue.length, code: 'CANH_ERR_STATE_UNAVAILABLE' },
+              'PostgreSQL unreachable: state writes wait and retry',
+            );
           this.backoffMs = Math.min(10_000, Math.max(200, this.backoffMs * 2)) * (0.75 + Math.random() * 0.5);
           return;
         }
@@ -402,7 +412,13 @@ export class PgState {
   private async connectSession(): Promise<void> {
     if (this.connecting || this.session || this.stopped) return;
     this.connecting = true;
-    const client = new pg.Client({ connectionString: withPassword(this.opts.url, this.opts.password), types, connectionTimeoutMillis: 5_000, keepAlive: true, keepAliveInitialDelayMillis: 1_000 });
+    const client = new pg.Client({
+      connectionString: withPassword(this.opts.url, this.opts.password),
+      types,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 1_000,
+    });
     const lost = (why: string): void => {
       if (this.session !== client) return;
       this.session = undefined;
@@ -460,7 +476,10 @@ export class PgState {
       if (!this.leader && this.campaigning) {
         const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK_KEY]);
         if (r.rows[0]?.ok) {
-          const e = await c.query<{ epoch: number }>('UPDATE canh_leader SET epoch = epoch + 1, holder = $1, since = $2 WHERE one = 1 RETURNING epoch', [this.collectorId, now]);
+          const e = await c.query<{ epoch: number }>('UPDATE canh_leader SET epoch = epoch + 1, holder = $1, since = $2 WHERE one = 1 RETURNING epoch', [
+            this.collectorId,
+            now,
+          ]);
           this.epochValue = e.rows[0]!.epoch;
           this.leader = true;
           await c.query('SELECT pg_notify($1, $2)', [CHANNEL, 'leader']);
@@ -471,12 +490,24 @@ export class PgState {
       const ttl = this.opts.collectorTtlMs ?? 15_000;
       // Collectors gone for a day leave the table (the leader tidies).
       if (this.leader) await c.query('DELETE FROM canh_collectors WHERE heartbeat_at < $1', [now - 86_400_000]);
-      const rows = await c.query<{ id: string; host: string; started_at: number; heartbeat_at: number; agents: number }>('SELECT * FROM canh_collectors WHERE heartbeat_at > $1 ORDER BY id', [now - ttl]);
+      const rows = await c.query<{ id: string; host: string; started_at: number; heartbeat_at: number; agents: number }>(
+        'SELECT * FROM canh_collectors WHERE heartbeat_at > $1 ORDER BY id',
+        [now - ttl],
+      );
       const lead = await c.query<{ holder: string | null }>('SELECT holder FROM canh_leader WHERE one = 1');
       // The holder column names the last to take the lock; it leads only while its lock is held.
-      const held = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted`, [LEADER_LOCK_KEY]);
+      const held = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted`, [
+        LEADER_LOCK_KEY,
+      ]);
       this.leaderId = held.rows[0]?.n ? (lead.rows[0]?.holder ?? null) : null;
-      this.members = rows.rows.map((r) => ({ id: r.id, host: r.host, startedAt: r.started_at, heartbeatAt: r.heartbeat_at, agents: r.agents, leader: r.id === this.leaderId }));
+      this.members = rows.rows.map((r) => ({
+        id: r.id,
+        host: r.host,
+        startedAt: r.started_at,
+        heartbeatAt: r.heartbeat_at,
+        agents: r.agents,
+        leader: r.id === this.leaderId,
+      }));
     } catch (err) {
       this.stats.lastError = (err as Error).message;
       // The session may be half dead: end it; the lock goes with it, and a new one is made.
@@ -517,7 +548,9 @@ export class PgState {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no answer from PostgreSQL in ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no answer from PostgreSQL in ${ms} ms`)), ms)))]).finally(
+    () => clearTimeout(t),
+  );
 }
 
 /** The URL with the password from password_file in it (pg lets a URL without one override a separate password). */

@@ -172,7 +172,15 @@ for (const b of backends) {
       store.deleteAlert(gone.id);
       store.saveGroup({ key: 'g1', labels: { agency: 'a' }, createdAt: 10, waitUntil: 20, lastFlushAt: null });
       const id = store.commitNotification({ groupKey: 'g1', recipient: 'ops@example.org', firing: [a.id], resolved: [], at: 3000, mail });
-      store.addSilence({ id: 'sil-1', matchers: [{ name: 'host', op: '=', value: 'h1' }], createdBy: 'an', comment: 'bảo trì', startsAt: 0, endsAt: 10_000, createdAt: 5 });
+      store.addSilence({
+        id: 'sil-1',
+        matchers: [{ name: 'host', op: '=', value: 'h1' }],
+        createdBy: 'an',
+        comment: 'bảo trì',
+        startsAt: 0,
+        endsAt: 10_000,
+        createdAt: 5,
+      });
       store.saveSeries([{ key: 's1', labels: { rule: 'r' }, lastSeen: 77 }]);
       store.saveAgent({ host: 'h1', agency: 'a', site: 's', online: true, since: 88 });
       const s = await reopen();
@@ -226,7 +234,8 @@ describe('postgres state across collectors', () => {
     const b = await pgState(url, { id: 'B', leader: false });
     const sa = await PgAlertStore.load(a);
     const ids: number[] = [];
-    for (let i = 0; i < 40; i++) ids.push(sa.commitNotification({ groupKey: `g${i}`, recipient: 'ops@example.org', firing: [], resolved: [], at: 1000 + i, mail }));
+    for (let i = 0; i < 40; i++)
+      ids.push(sa.commitNotification({ groupKey: `g${i}`, recipient: 'ops@example.org', firing: [], resolved: [], at: 1000 + i, mail }));
     await a.flush();
     const sb = await PgAlertStore.load(b);
     // Both claim at once, many times: every mail goes to exactly one of them.

@@ -35,9 +35,16 @@ export function ackColumn(lang: Lang): string {
 }
 
 /** The cell of one firing alert: who acknowledged it and when, or the button. */
-export function ackCell(a: { id?: number; ack?: AckShown }, lang: Lang, token: string | undefined, when: (t: number) => string, esc: (s: unknown) => string): string {
+export function ackCell(
+  a: { id?: number; ack?: AckShown },
+  lang: Lang,
+  token: string | undefined,
+  when: (t: number) => string,
+  esc: (s: unknown) => string,
+): string {
   const w = WORDS[lang];
-  if (a.ack) return `<span class="acked" data-acked-by="${esc(a.ack.by)}">${esc(w.done(a.ack.by, when(a.ack.at)))}</span>${a.ack.comment ? `<br><small class="muted">${esc(a.ack.comment)}</small>` : ''}`;
+  if (a.ack)
+    return `<span class="acked" data-acked-by="${esc(a.ack.by)}">${esc(w.done(a.ack.by, when(a.ack.at)))}</span>${a.ack.comment ? `<br><small class="muted">${esc(a.ack.comment)}</small>` : ''}`;
   if (a.id === undefined || !token) return '';
   return `<form class="ack" method="post" action="/status/ack"><input type="hidden" name="alert" value="${a.id}"><input type="hidden" name="token" value="${esc(token)}"><input name="comment" maxlength="500" placeholder="${esc(w.comment)}"><button type="submit">${esc(w.button)}</button></form>`;
 }
@@ -53,7 +60,8 @@ export async function handleAckPost(
   form: URLSearchParams,
   acknowledge: ((id: number, by: string, comment: string) => unknown) | undefined,
 ): Promise<void> {
-  const text = (status: number, body: string) => void res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${body}\n`);
+  const text = (status: number, body: string) =>
+    void res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${body}\n`);
   if (!sameToken(form.get('token') ?? '', session.id)) return text(403, 'the form is out of date: reload the status page and try again');
   if (!acknowledge) return text(404, 'alerting is not configured on this collector (CANH_ERR_ALERT_NOT_FOUND)');
   const id = form.get('alert') ?? '';

@@ -40,7 +40,8 @@ export const TEXT = {
     diskFree: 'free',
     retention: 'Retention',
     smtp: 'E-mail (SMTP)',
-    cluster: (n: number, leader: string | null, self: string) => `Collectors (shared state in PostgreSQL): ${n}; leader ${leader ?? 'none right now'}; this page from ${self}`,
+    cluster: (n: number, leader: string | null, self: string) =>
+      `Collectors (shared state in PostgreSQL): ${n}; leader ${leader ?? 'none right now'}; this page from ${self}`,
     clusterMember: (id: string, agents: number, leader: boolean) => `${id}: ${agents} agents${leader ? ', leader' : ''}`,
     up: 'up',
     down: 'down',
@@ -128,7 +129,8 @@ export const TEXT = {
     diskFree: 'còn trống',
     retention: 'Thời gian lưu trữ',
     smtp: 'Thư điện tử (SMTP)',
-    cluster: (n: number, leader: string | null, self: string) => `Bộ thu (dùng chung trạng thái trong PostgreSQL): ${n}; bộ thu chủ ${leader ?? 'hiện chưa có'}; trang này từ ${self}`,
+    cluster: (n: number, leader: string | null, self: string) =>
+      `Bộ thu (dùng chung trạng thái trong PostgreSQL): ${n}; bộ thu chủ ${leader ?? 'hiện chưa có'}; trang này từ ${self}`,
     clusterMember: (id: string, agents: number, leader: boolean) => `${id}: ${agents} tác tử${leader ? ', chủ' : ''}`,
     up: 'hoạt động',
     down: 'ngừng',

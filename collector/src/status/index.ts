@@ -65,7 +65,17 @@ export class StatusPage {
       if (typeof spool === 'number' && typeof dropped === 'number') this.health.set(agent.id, { spool, dropped });
     }
     for (const e of batch.events) {
-      this.events.unshift({ time: e.time, host: id.host, agency: id.agency, type: e.type, severity: e.severity, message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre });
+      this.events.unshift({
+        time: e.time,
+        host: id.host,
+        agency: id.agency,
+        type: e.type,
+        severity: e.severity,
+        message: e.message,
+        evidence: e.evidence,
+        count: e.count,
+        mitre: e.mitre,
+      });
     }
     this.services.observe(id, batch);
     const max = this.opts.maxEvents ?? 50;
@@ -87,7 +97,12 @@ export class StatusPage {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://x');
     const lang = this.lang(req, url);
-    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" };
+    const headers = {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-frame-options': 'DENY',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    };
     const langCookie = `canh_lang=${lang}; Path=/; SameSite=Strict`;
     switch (url.pathname) {
       case '/':
@@ -95,7 +110,9 @@ export class StatusPage {
         return true;
       case '/login': {
         if (!this.sessions.enabled) {
-          res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end('status page disabled: add users under status.users in the collector config\n');
+          res
+            .writeHead(503, { 'content-type': 'text/plain; charset=utf-8' })
+            .end('status page disabled: add users under status.users in the collector config\n');
           return true;
         }
         if (req.method === 'POST') {
@@ -106,7 +123,15 @@ export class StatusPage {
             res.writeHead(401, headers).end(renderLogin(formLang, true, safeNext(form.get('next'))));
             return true;
           }
-          res.writeHead(303, { location: safeNext(form.get('next')), 'set-cookie': [`${COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(this.opts.sessionTtlMs / 1000)}`, `canh_lang=${formLang}; Path=/; SameSite=Strict`] }).end();
+          res
+            .writeHead(303, {
+              location: safeNext(form.get('next')),
+              'set-cookie': [
+                `${COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(this.opts.sessionTtlMs / 1000)}`,
+                `canh_lang=${formLang}; Path=/; SameSite=Strict`,
+              ],
+            })
+            .end();
           return true;
         }
         res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderLogin(lang, false, safeNext(url.searchParams.get('next'))));
@@ -124,7 +149,9 @@ export class StatusPage {
         }
         const refresh = refreshOf(url, this.opts.refreshSeconds ?? 30);
         const sid = cookie(req.headers.cookie, COOKIE)!;
-        res.writeHead(200, { ...headers, 'set-cookie': langCookie }).end(renderStatus(lang, { ...(await this.data()), refresh, ackToken: ackToken(sid) }, user));
+        res
+          .writeHead(200, { ...headers, 'set-cookie': langCookie })
+          .end(renderStatus(lang, { ...(await this.data()), refresh, ackToken: ackToken(sid) }, user));
         return true;
       }
       case '/status/ack': {

@@ -90,7 +90,16 @@ export function when(ms: number | null, w: Words, tz: string, lang: Lang): strin
   if (!ms) return w.never;
   let f = dateFormats.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     dateFormats.set(tz, f);
   }
   const p: Record<string, string> = {};
@@ -100,7 +109,8 @@ export function when(ms: number | null, w: Words, tz: string, lang: Lang): strin
 
 /** "Asia/Ho_Chi_Minh (GMT+7)" */
 export function zoneLabel(tz: string, at: number): string {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'shortOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  const name =
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'shortOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
   return `${tz} (${name})`;
 }
 
@@ -161,7 +171,10 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
       : d.alerts.length === 0
         ? `<p>${esc(w.noAlerts)}</p>`
         : `<table><tr><th>${esc(w.rule)}</th><th>${esc(w.severity)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.since)}</th><th>${esc(w.message)}</th><th>${esc(ackColumn(lang))}</th></tr>${d.alerts
-            .map((a) => `<tr><td>${esc(a.rule)}</td><td><span class="sev-${esc(a.severity)}">${esc(w.sev[a.severity] ?? a.severity)}</span></td><td>${esc(a.agency)}</td><td>${esc(a.host)}</td><td>${esc(when(a.since, w, tz, lang))}</td><td>${esc(a.summary)}</td><td>${ackCell(a, lang, d.ackToken, (t) => when(t, w, tz, lang), esc)}</td></tr>`)
+            .map(
+              (a) =>
+                `<tr><td>${esc(a.rule)}</td><td><span class="sev-${esc(a.severity)}">${esc(w.sev[a.severity] ?? a.severity)}</span></td><td>${esc(a.agency)}</td><td>${esc(a.host)}</td><td>${esc(when(a.since, w, tz, lang))}</td><td>${esc(a.summary)}</td><td>${ackCell(a, lang, d.ackToken, (t) => when(t, w, tz, lang), esc)}</td></tr>`,
+            )
             .join('')}</table>`;
   const silences =
     d.silences === undefined
@@ -169,21 +182,32 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
       : d.silences.length === 0
         ? `<p>${esc(w.noSilences)}</p>`
         : `<table><tr><th>${esc(w.matchers)}</th><th>${esc(w.until)}</th><th>${esc(w.author)}</th><th>${esc(w.comment)}</th></tr>${d.silences
-            .map((s) => `<tr><td>${esc(s.matchers)}</td><td class="t">${esc(when(s.until, w, tz, lang))}</td><td>${esc(s.author)}</td><td>${esc(s.comment)}</td></tr>`)
+            .map(
+              (s) =>
+                `<tr><td>${esc(s.matchers)}</td><td class="t">${esc(when(s.until, w, tz, lang))}</td><td>${esc(s.author)}</td><td>${esc(s.comment)}</td></tr>`,
+            )
             .join('')}</table>`;
   const events = d.events.length
     ? `<table><tr><th>${esc(w.time)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.type)}</th><th>${esc(w.severity)}</th><th>${esc(w.message)}</th></tr>${d.events
-        .map((e) => `<tr><td class="t">${esc(when(e.time, w, tz, lang))}</td><td>${esc(agencyLabel(e.agency, d))}</td><td>${esc(e.host)}</td><td>${esc(eventTypeName(e.type, lang))}</td><td><span class="sev-${esc(e.severity)}">${esc(severityName(e.severity, lang))}</span></td><td>${esc(eventMessage(e, lang))}</td></tr>`)
+        .map(
+          (e) =>
+            `<tr><td class="t">${esc(when(e.time, w, tz, lang))}</td><td>${esc(agencyLabel(e.agency, d))}</td><td>${esc(e.host)}</td><td>${esc(eventTypeName(e.type, lang))}</td><td><span class="sev-${esc(e.severity)}">${esc(severityName(e.severity, lang))}</span></td><td>${esc(eventMessage(e, lang))}</td></tr>`,
+        )
         .join('')}</table>`
     : `<p>${esc(w.noEvents)}</p>`;
   const influx = `${esc(w.influx)}: <span class="${d.influx.up ? 'online' : 'offline'}">${esc(d.influx.up ? w.up : w.down)}</span> — ${d.influx.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${d.influx.spooled}${d.influx.lastError && !d.influx.up ? ` <span class="muted">(${esc(d.influx.lastError)})</span>` : ''}`;
   const targets = d.influx.targets
     ? `<ul class="influx-targets">${d.influx.targets
-        .map((t) => `<li>${esc(t.name)}: <span class="${t.up ? 'online' : 'offline'}">${esc(t.up ? w.up : w.down)}</span> — ${t.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${t.spooled}${t.lost ? `, <span class="offline">${esc(w.lostLines)}: ${t.lost}</span>` : ''}</li>`)
+        .map(
+          (t) =>
+            `<li>${esc(t.name)}: <span class="${t.up ? 'online' : 'offline'}">${esc(t.up ? w.up : w.down)}</span> — ${t.queued} ${esc(w.queued)}, ${esc(w.spooled)}: ${t.spooled}${t.lost ? `, <span class="offline">${esc(w.lostLines)}: ${t.lost}</span>` : ''}</li>`,
+        )
         .join('')}</ul>`
     : '';
   const c = d.cluster;
-  const cluster = c ? `<p id="cluster">${esc(w.cluster(c.collectors.length, c.leader, c.self))}</p><ul>${c.collectors.map((m) => `<li>${esc(w.clusterMember(m.id, m.agents, m.leader))}</li>`).join('')}</ul>` : '';
+  const cluster = c
+    ? `<p id="cluster">${esc(w.cluster(c.collectors.length, c.leader, c.self))}</p><ul>${c.collectors.map((m) => `<li>${esc(w.clusterMember(m.id, m.agents, m.leader))}</li>`).join('')}</ul>`
+    : '';
   const smtp = `${esc(w.smtp)}: ${d.smtp ? `<span class="${d.smtp.up ? 'online' : 'offline'}">${esc(d.smtp.up ? w.up : w.down)}</span> <span class="muted">${esc(w.mailStats(d.smtp.queued, d.smtp.failed, d.smtp.sent))}${d.smtp.lastError ? `; ${esc(w.lastError)}: ${esc(d.smtp.lastError)}` : ''}</span>` : `<span class="muted">${esc(w.notConfigured)}</span>`}`;
 
   return page(
@@ -218,7 +242,10 @@ function statusHeader(lang: Lang, d: StatusData, user: string): string {
 function renderAlerts(rows: readonly StatusAlert[], d: StatusData, lang: Lang): string {
   const w = TEXT[lang];
   if (!rows.length) return `<p>${esc(w.noAlerts)}</p>`;
-  const mute = (a: StatusAlert) => (a.muted ? ` <span class="mute" title="${esc(a.muted.note)}">${esc(a.muted.by === 'silence' ? w.mutedSilence : w.mutedMaintenance(a.muted.note))}</span>` : '');
+  const mute = (a: StatusAlert) =>
+    a.muted
+      ? ` <span class="mute" title="${esc(a.muted.note)}">${esc(a.muted.by === 'silence' ? w.mutedSilence : w.mutedMaintenance(a.muted.note))}</span>`
+      : '';
   return `<table><tr><th>${esc(w.rule)}</th><th>${esc(w.severity)}</th><th>${esc(w.agency)}</th><th>${esc(w.host)}</th><th>${esc(w.since)}</th><th>${esc(w.message)}</th></tr>${rows
     .map(
       (a) =>
@@ -265,7 +292,10 @@ function renderServices(d: StatusData, lang: Lang): string {
   const body = rows.length
     ? `<table><tr><th>${esc(w.kind)}</th><th>${esc(w.target)}</th><th>${esc(w.state)}</th><th>${esc(w.detail)}</th><th>${esc(w.checkedFrom)}</th><th>${esc(w.time)}</th></tr>${rows
         .map((r) => {
-          const detail = r.kind === 'certificate' ? w.expiresIn(Math.floor((r.expirySeconds ?? 0) / 86_400)) : [r.detail, r.responseMs === null ? '' : `${Math.round(r.responseMs)} ms`].filter(Boolean).join(', ');
+          const detail =
+            r.kind === 'certificate'
+              ? w.expiresIn(Math.floor((r.expirySeconds ?? 0) / 86_400))
+              : [r.detail, r.responseMs === null ? '' : `${Math.round(r.responseMs)} ms`].filter(Boolean).join(', ');
           return `<tr data-service="${esc(r.target)}"><td>${esc(w.kinds[r.kind])}</td><td>${esc(r.target)}</td><td class="${r.up ? 'online' : 'offline'}">${esc(r.up ? w.up : r.kind === 'certificate' ? w.expiring : w.down)}</td><td>${esc(detail)}</td><td>${esc(`${r.host} (${agencyLabel(r.agency, d)})`)}</td><td class="t">${esc(when(r.time, w, d.timeZone, lang))}</td></tr>`;
         })
         .join('')}</table>`
@@ -277,6 +307,8 @@ function renderServices(d: StatusData, lang: Lang): string {
 function storageLine(d: StatusData, w: Words): string {
   const i = d.influx;
   if (!i.disk && !i.storage) return '';
-  const disk = i.disk ? `${esc(w.influxDisk)}: ${i.disk.usedPercent.toFixed(1)} % ${esc(w.diskUsed)}, ${(i.disk.free / 1e9).toFixed(1)} GB ${esc(w.diskFree)}` : '';
+  const disk = i.disk
+    ? `${esc(w.influxDisk)}: ${i.disk.usedPercent.toFixed(1)} % ${esc(w.diskUsed)}, ${(i.disk.free / 1e9).toFixed(1)} GB ${esc(w.diskFree)}`
+    : '';
   return `<p id="storage">${disk}${disk && i.storage ? ' — ' : ''}${i.storage ? `${esc(w.retention)}: ${esc(i.storage)}` : ''}</p>`;
 }

@@ -35,11 +35,31 @@ export class ServiceBoard {
       if (p.name === 'http_response' && p.tags.server) {
         const code = num('result_code');
         const rt = num('response_time');
-        row = { kind: 'portal', target: p.tags.server, host: id.host, agency: id.agency, up: code === 0, detail: p.tags.status_code ?? p.tags.result ?? '', responseMs: rt === null ? null : rt * 1000, expirySeconds: null, time: p.time };
+        row = {
+          kind: 'portal',
+          target: p.tags.server,
+          host: id.host,
+          agency: id.agency,
+          up: code === 0,
+          detail: p.tags.status_code ?? p.tags.result ?? '',
+          responseMs: rt === null ? null : rt * 1000,
+          expirySeconds: null,
+          time: p.time,
+        };
       } else if (p.name === 'net_response' && p.tags.server) {
         const code = num('result_code');
         const rt = num('response_time');
-        row = { kind: 'service', target: `${p.tags.server}:${p.tags.port ?? '?'}${p.tags.protocol && p.tags.protocol !== 'tcp' ? `/${p.tags.protocol}` : ''}`, host: id.host, agency: id.agency, up: code === 0, detail: p.tags.result ?? '', responseMs: rt === null ? null : rt * 1000, expirySeconds: null, time: p.time };
+        row = {
+          kind: 'service',
+          target: `${p.tags.server}:${p.tags.port ?? '?'}${p.tags.protocol && p.tags.protocol !== 'tcp' ? `/${p.tags.protocol}` : ''}`,
+          host: id.host,
+          agency: id.agency,
+          up: code === 0,
+          detail: p.tags.result ?? '',
+          responseMs: rt === null ? null : rt * 1000,
+          expirySeconds: null,
+          time: p.time,
+        };
       } else if (p.name === 'x509_cert' && p.tags.source) {
         const expiry = num('expiry');
         if (expiry === null) continue;
@@ -47,7 +67,17 @@ export class ServiceBoard {
         const prev = this.rows.get(key);
         // One row per source: the certificate of its chain that expires first.
         if (prev && prev.time === p.time && (prev.expirySeconds ?? Infinity) <= expiry) continue;
-        row = { kind: 'certificate', target: p.tags.source, host: id.host, agency: id.agency, up: expiry > CERT_WARN_S, detail: '', responseMs: null, expirySeconds: expiry, time: p.time };
+        row = {
+          kind: 'certificate',
+          target: p.tags.source,
+          host: id.host,
+          agency: id.agency,
+          up: expiry > CERT_WARN_S,
+          detail: '',
+          responseMs: null,
+          expirySeconds: expiry,
+          time: p.time,
+        };
       }
       if (!row) continue;
       const key = `${row.kind}\0${row.host}\0${row.target}`;

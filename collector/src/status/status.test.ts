@@ -16,14 +16,26 @@ describe('status page: alerting view', () => {
   it('marks an alert muted by a silence or an open maintenance window, with titles and summaries in both languages', async () => {
     const sunday2230 = Date.parse('2026-05-03T22:30:00+07:00');
     h = harness({ maintenance: [{ name: 'bảo trì tuần', agencies: ['so-tttt'], days: ['sun'], start: '22:00', end: '02:00' }] }, { start: sunday2230 });
-    h.engine.store.addSilence({ id: 's1', matchers: [{ name: 'host', op: '=', value: 'ws-ketoan-02' }], createdBy: 'An', comment: 'thay ổ đĩa', startsAt: sunday2230, endsAt: sunday2230 + 3_600_000, createdAt: sunday2230 });
+    h.engine.store.addSilence({
+      id: 's1',
+      matchers: [{ name: 'host', op: '=', value: 'ws-ketoan-02' }],
+      createdBy: 'An',
+      comment: 'thay ổ đĩa',
+      startsAt: sunday2230,
+      endsAt: sunday2230 + 3_600_000,
+      createdAt: sunday2230,
+    });
     await h.advance(8 * MIN, (t) => {
       h!.engine.onBatch(hanoi, batch([disk(t, '/data', 96)]));
       h!.engine.onBatch(hue, batch([disk(t, '/data', 96)]));
     });
     const view = alertingView(h.engine, h.now());
     const byHost = new Map(view.alerts.map((a) => [a.host, a]));
-    expect(byHost.get('mc-portal-01')).toMatchObject({ rule: 'disk_full', title: { vi: 'Ổ đĩa sắp đầy', en: 'Disk almost full' }, muted: { by: 'maintenance', note: 'bảo trì tuần' } });
+    expect(byHost.get('mc-portal-01')).toMatchObject({
+      rule: 'disk_full',
+      title: { vi: 'Ổ đĩa sắp đầy', en: 'Disk almost full' },
+      muted: { by: 'maintenance', note: 'bảo trì tuần' },
+    });
     expect(byHost.get('mc-portal-01')!.summary.vi).toBe('/data đã dùng 96 % (ngưỡng > 90 %)');
     expect(byHost.get('ws-ketoan-02')).toMatchObject({ muted: { by: 'silence', note: 'thay ổ đĩa' } });
     expect(view.maintenance).toEqual([expect.objectContaining({ name: 'bảo trì tuần', open: true, timezone: 'Asia/Ho_Chi_Minh', agencies: ['so-tttt'] })]);
@@ -42,14 +54,37 @@ describe('status page: portals, services and certificates', () => {
     board.observe(
       hanoi,
       batch([
-        { name: 'http_response', time: t, tags: { server: 'https://congthongtin.tinh.gov.vn/', status_code: '200', result: 'success' }, fields: { result_code: 0, response_time: 0.125 }, int: ['result_code'] },
-        { name: 'net_response', time: t, tags: { server: 'mail.tinh.gov.vn', port: '25', protocol: 'tcp', result: 'connection_failed' }, fields: { result_code: 2 }, int: ['result_code'] },
+        {
+          name: 'http_response',
+          time: t,
+          tags: { server: 'https://congthongtin.tinh.gov.vn/', status_code: '200', result: 'success' },
+          fields: { result_code: 0, response_time: 0.125 },
+          int: ['result_code'],
+        },
+        {
+          name: 'net_response',
+          time: t,
+          tags: { server: 'mail.tinh.gov.vn', port: '25', protocol: 'tcp', result: 'connection_failed' },
+          fields: { result_code: 2 },
+          int: ['result_code'],
+        },
         { name: 'x509_cert', time: t, tags: { source: 'https://congthongtin.tinh.gov.vn:443', common_name: 'leaf' }, fields: { expiry: 5 * 86_400 } },
         { name: 'x509_cert', time: t, tags: { source: 'https://congthongtin.tinh.gov.vn:443', common_name: 'root' }, fields: { expiry: 900 * 86_400 } },
       ]),
     );
     // A later check of the portal that fails replaces the first.
-    board.observe(hanoi, batch([{ name: 'http_response', time: t + 60_000, tags: { server: 'https://congthongtin.tinh.gov.vn/', result: 'connection_failed' }, fields: { result_code: 3 }, int: ['result_code'] }]));
+    board.observe(
+      hanoi,
+      batch([
+        {
+          name: 'http_response',
+          time: t + 60_000,
+          tags: { server: 'https://congthongtin.tinh.gov.vn/', result: 'connection_failed' },
+          fields: { result_code: 3 },
+          int: ['result_code'],
+        },
+      ]),
+    );
     const rows = board.list();
     expect(rows.map((r) => [r.kind, r.target, r.up])).toEqual([
       ['portal', 'https://congthongtin.tinh.gov.vn/', false],

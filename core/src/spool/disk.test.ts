@@ -15,7 +15,9 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const frame = (n: number, size = 50) => (seq: number) => ({ frame: JSON.stringify({ type: 'batch', seq, pad: 'p'.repeat(size), n }), points: n, events: 0 });
+const frame =
+  (n: number, size = 50) =>
+  (seq: number) => ({ frame: JSON.stringify({ type: 'batch', seq, pad: 'p'.repeat(size), n }), points: n, events: 0 });
 
 describe('disk spool', () => {
   it('keeps unacked batches across a restart, in order, with seqs continuing', () => {
@@ -68,7 +70,10 @@ describe('disk spool', () => {
     const a = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'always' });
     for (let i = 1; i <= 3; i++) a.append(frame(i));
     a.close();
-    const seg = join(dir, readdirSync(dir).find((f) => f.startsWith('seg-'))!);
+    const seg = join(
+      dir,
+      readdirSync(dir).find((f) => f.startsWith('seg-'))!,
+    );
     const whole = statSync(seg).size;
     truncateSync(seg, whole - 7); // power loss in the middle of record 3
     const b = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'always' });
@@ -84,7 +89,10 @@ describe('disk spool', () => {
     const a = new DiskSpool({ dir, maxBytes: 1e6, fsync: 'always' });
     for (let i = 1; i <= 3; i++) a.append(frame(i));
     a.close();
-    const seg = join(dir, readdirSync(dir).find((f) => f.startsWith('seg-'))!);
+    const seg = join(
+      dir,
+      readdirSync(dir).find((f) => f.startsWith('seg-'))!,
+    );
     const buf = readFileSync(seg);
     const second = buf.indexOf('"seq":2');
     buf[second + 3] = buf[second + 3]! ^ 0xff;

@@ -31,7 +31,23 @@
 // A spool opened on a full disk still opens (its ack log and meta file cannot be
 // rewritten then): it is drained, and acks it cannot log stay in memory until they can.
 // All file calls go through SpoolFs, so tests inject short writes and errors at each one.
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statfsSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -489,7 +505,13 @@ export class DiskSpool implements Spool {
     // would log at every retry); what was refused meanwhile goes into the next line.
     if (now - this.loggedAt >= LOG_EVERY_MS) {
       this.opts.log?.warn(
-        { fullForMs: Math.round(now - this.full!.since), refusedPoints: f.points, refusedEvents: f.events, shortWrites: f.shortWrites, totalDiskFullPoints: this.meta.droppedDiskFullPoints },
+        {
+          fullForMs: Math.round(now - this.full!.since),
+          refusedPoints: f.points,
+          refusedEvents: f.events,
+          shortWrites: f.shortWrites,
+          totalDiskFullPoints: this.meta.droppedDiskFullPoints,
+        },
         'spool: space again; appending resumed',
       );
       this.loggedAt = now;
@@ -508,7 +530,10 @@ export class DiskSpool implements Spool {
     const now = this.now();
     // Its own minute: this line must not hold back the disk-full line, nor the other way round.
     if (now - this.ioLoggedAt >= LOG_EVERY_MS) {
-      this.opts.log?.warn({ code: NO_SPACE.has(codeOf(err)) ? 'CANH_ERR_SPOOL_DISK_FULL' : 'CANH_ERR_SPOOL_IO', what, err: f.lastError, dir: this.opts.dir }, 'spool: a write failed; nothing kept was lost (logged once a minute)');
+      this.opts.log?.warn(
+        { code: NO_SPACE.has(codeOf(err)) ? 'CANH_ERR_SPOOL_DISK_FULL' : 'CANH_ERR_SPOOL_IO', what, err: f.lastError, dir: this.opts.dir },
+        'spool: a write failed; nothing kept was lost (logged once a minute)',
+      );
       this.ioLoggedAt = now;
     }
   }
@@ -556,7 +581,10 @@ export class DiskSpool implements Spool {
       this.meta.droppedPoints += points;
       this.meta.droppedUnackedPoints += unacked;
       this.meta.droppedEvents += events;
-      this.opts.log?.warn({ droppedPoints: points, droppedUnackedPoints: unacked, droppedEvents: events, totalDropped: this.meta.droppedPoints }, 'spool full: oldest data dropped');
+      this.opts.log?.warn(
+        { droppedPoints: points, droppedUnackedPoints: unacked, droppedEvents: events, totalDropped: this.meta.droppedPoints },
+        'spool full: oldest data dropped',
+      );
       this.removeSegment(seg);
       this.saveMeta();
     }
@@ -652,7 +680,8 @@ export class DiskSpool implements Spool {
       if (!buf) {
         buf = Buffer.alloc(e.length);
         try {
-          if (this.fs.readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER) !== e.length) throw Object.assign(new Error('short read: the record is no longer whole'), { code: 'EIO' });
+          if (this.fs.readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER) !== e.length)
+            throw Object.assign(new Error('short read: the record is no longer whole'), { code: 'EIO' });
         } catch (err) {
           // The disk cannot give it back (EIO): it is lost, so it is counted, not retried forever.
           this.lose(e, err);

@@ -60,7 +60,10 @@ export function fleet(lang: Lang): DashboardBuilder {
     .withPanel(
       stat(lang, {
         title: { en: 'Security events', vi: 'Sự kiện an ninh' },
-        description: { en: 'Security events reported by the detectors in the chosen time range.', vi: 'Số sự kiện an ninh do các bộ phát hiện báo trong khoảng thời gian đã chọn.' },
+        description: {
+          en: 'Security events reported by the detectors in the chosen time range.',
+          vi: 'Số sự kiện an ninh do các bộ phát hiện báo trong khoảng thời gian đã chọn.',
+        },
         queries: [influx(`SELECT sum("count") FROM "security_event" WHERE ${SCOPE} AND $timeFilter`)],
         thresholds: { base: 'blue', steps: [] },
         decimals: 0,
@@ -87,17 +90,37 @@ export function fleet(lang: Lang): DashboardBuilder {
         columns: { Time: COMMON.since, agency: COMMON.agency, site: COMMON.site, host: COMMON.host, online: COMMON.state },
         sortBy: { column: 'online', desc: false },
         mappings: [onlineMapping(lang)],
-        columnOptions: { online: [COLOR_CELL, { id: 'thresholds', value: { mode: 'absolute', steps: [{ value: null, color: 'red' }, { value: 1, color: 'green' }] } }] },
+        columnOptions: {
+          online: [
+            COLOR_CELL,
+            {
+              id: 'thresholds',
+              value: {
+                mode: 'absolute',
+                steps: [
+                  { value: null, color: 'red' },
+                  { value: 1, color: 'green' },
+                ],
+              },
+            },
+          ],
+        },
         w: 16,
       }),
     )
     .withPanel(
       table(lang, {
         title: { en: 'Agents by version', vi: 'Tác tử theo phiên bản' },
-        description: { en: 'How many agents run each version (from their last report in the time range).', vi: 'Số tác tử chạy mỗi phiên bản (theo báo cáo gần nhất trong khoảng thời gian).' },
+        description: {
+          en: 'How many agents run each version (from their last report in the time range).',
+          vi: 'Số tác tử chạy mỗi phiên bản (theo báo cáo gần nhất trong khoảng thời gian).',
+        },
         queries: [influx(`SELECT last("version") AS "version" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY "host"`)],
         transformations: [
-          { id: 'groupBy', options: { fields: { version: { operation: 'groupby', aggregations: [] }, host: { operation: 'aggregate', aggregations: ['count'] } } } },
+          {
+            id: 'groupBy',
+            options: { fields: { version: { operation: 'groupby', aggregations: [] }, host: { operation: 'aggregate', aggregations: ['count'] } } },
+          },
         ],
         columns: { version: COMMON.version, 'host (count)': { en: 'Agents', vi: 'Số tác tử' } },
         sortBy: { column: 'version', desc: true },
@@ -107,7 +130,10 @@ export function fleet(lang: Lang): DashboardBuilder {
     .withPanel(
       table(lang, {
         title: { en: 'Agent versions by host', vi: 'Phiên bản tác tử trên từng máy' },
-        description: { en: 'The version each agent reported last, to find the ones left behind after an upgrade.', vi: 'Phiên bản mỗi tác tử báo gần nhất, để tìm các máy chưa được nâng cấp.' },
+        description: {
+          en: 'The version each agent reported last, to find the ones left behind after an upgrade.',
+          vi: 'Phiên bản mỗi tác tử báo gần nhất, để tìm các máy chưa được nâng cấp.',
+        },
         queries: [influx(`SELECT last("version") AS "version" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY "agency", "site", "host"`)],
         columns: { Time: COMMON.time, agency: COMMON.agency, site: COMMON.site, host: COMMON.host, version: COMMON.version },
         sortBy: { column: 'version', desc: false },
@@ -122,7 +148,9 @@ export function fleet(lang: Lang): DashboardBuilder {
           en: 'Batches waiting in each agent’s disk spool. It grows while the collector is unreachable and drains when it returns; a backlog that never drains means the link is too slow.',
           vi: 'Số lô dữ liệu đang chờ trong bộ đệm đĩa của tác tử. Tăng khi không kết nối được máy thu thập và giảm khi kết nối lại; nếu không bao giờ giảm thì đường truyền quá chậm.',
         },
-        queries: [influx(`SELECT max("spool_batches") FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host')],
+        queries: [
+          influx(`SELECT max("spool_batches") FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host'),
+        ],
         unit: 'short',
         min: 0,
         decimals: 0,
@@ -136,8 +164,12 @@ export function fleet(lang: Lang): DashboardBuilder {
           vi: 'Số điểm dữ liệu và sự kiện tác tử phải bỏ từ khi khởi động vì bộ đệm đầy. Lớn hơn 0 là dữ liệu đã mất hẳn.',
         },
         queries: [
-          influx(`SELECT max("dropped_points") AS "points" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host points'),
-          influx(`SELECT max("dropped_events") AS "events" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host events'),
+          influx(`SELECT max("dropped_points") AS "points" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias(
+            '$tag_host points',
+          ),
+          influx(`SELECT max("dropped_events") AS "events" FROM "agent" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias(
+            '$tag_host events',
+          ),
         ],
         unit: 'short',
         min: 0,
@@ -153,15 +185,22 @@ export function fleet(lang: Lang): DashboardBuilder {
           en: 'Alert instances (a rule and its labels: URL, port, interface...) whose last state change is "firing", with when it started.',
           vi: 'Các cảnh báo (quy tắc cùng nhãn: URL, cổng, giao diện...) có trạng thái cuối là "đang kích hoạt", kèm thời điểm bắt đầu.',
         },
-        queries: [
-          influx(
-            `SELECT last("state") AS "state", "summary", "value" FROM "alert" WHERE ${ALERT_SCOPE} AND ${STATE_WINDOW} GROUP BY *`,
-          ),
-        ],
+        queries: [influx(`SELECT last("state") AS "state", "summary", "value" FROM "alert" WHERE ${ALERT_SCOPE} AND ${STATE_WINDOW} GROUP BY *`)],
         transformations: [
-          { id: 'filterByValue', options: { type: 'include', match: 'any', filters: [{ fieldName: 'state', config: { id: 'equal', options: { value: 'firing' } } }] } },
+          {
+            id: 'filterByValue',
+            options: { type: 'include', match: 'any', filters: [{ fieldName: 'state', config: { id: 'equal', options: { value: 'firing' } } }] },
+          },
         ],
-        columns: { Time: COMMON.since, rule: COMMON.rule, severity: COMMON.severity, agency: COMMON.agency, host: COMMON.host, summary: COMMON.summary, value: COMMON.value },
+        columns: {
+          Time: COMMON.since,
+          rule: COMMON.rule,
+          severity: COMMON.severity,
+          agency: COMMON.agency,
+          host: COMMON.host,
+          summary: COMMON.summary,
+          value: COMMON.value,
+        },
         hide: ['state'],
         sortBy: { column: 'Time', desc: true },
         columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }] },
@@ -171,13 +210,24 @@ export function fleet(lang: Lang): DashboardBuilder {
     .withPanel(
       table(lang, {
         title: { en: 'Latest security events', vi: 'Sự kiện an ninh mới nhất' },
-        description: { en: 'The 50 most recent security events. The Security dashboard has the details.', vi: '50 sự kiện an ninh gần nhất. Xem chi tiết ở bảng An ninh.' },
+        description: {
+          en: 'The 50 most recent security events. The Security dashboard has the details.',
+          vi: '50 sự kiện an ninh gần nhất. Xem chi tiết ở bảng An ninh.',
+        },
         queries: [
           influx(
             `SELECT "severity", "type", "agency", "host", "message", "count" FROM "security_event" WHERE ${SCOPE} AND $timeFilter ORDER BY time DESC LIMIT 50`,
           ),
         ],
-        columns: { Time: COMMON.time, severity: COMMON.severity, type: COMMON.type, agency: COMMON.agency, host: COMMON.host, message: COMMON.message, count: COMMON.count },
+        columns: {
+          Time: COMMON.time,
+          severity: COMMON.severity,
+          type: COMMON.type,
+          agency: COMMON.agency,
+          host: COMMON.host,
+          message: COMMON.message,
+          count: COMMON.count,
+        },
         sortBy: { column: 'Time', desc: true },
         columnOptions: { severity: [COLOR_CELL, { id: 'mappings', value: [severityMapping(lang)] }] },
         w: 24,

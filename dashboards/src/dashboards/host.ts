@@ -32,37 +32,69 @@ export function host(lang: Lang): DashboardBuilder {
       stat(lang, {
         title: { en: 'CPU now', vi: 'CPU hiện tại' },
         description: { en: 'Share of CPU time in use, all cores together.', vi: 'Tỷ lệ thời gian CPU đang dùng, tính chung mọi lõi.' },
-        queries: [influx(`SELECT 100 - last("usage_idle") FROM "cpu" WHERE ${SCOPE} AND "cpu" = 'cpu-total' AND $timeFilter GROUP BY "host"`).alias('$tag_host')],
+        queries: [
+          influx(`SELECT 100 - last("usage_idle") FROM "cpu" WHERE ${SCOPE} AND "cpu" = 'cpu-total' AND $timeFilter GROUP BY "host"`).alias('$tag_host'),
+        ],
         ...PCT,
-        thresholds: { steps: [[80, 'orange'], [95, 'red']] },
+        thresholds: {
+          steps: [
+            [80, 'orange'],
+            [95, 'red'],
+          ],
+        },
       }),
     )
     .withPanel(
       stat(lang, {
         title: { en: 'Memory now', vi: 'Bộ nhớ hiện tại' },
-        description: { en: 'Share of memory in use (what is not available to new programs).', vi: 'Tỷ lệ bộ nhớ đang dùng (phần chương trình mới không dùng được).' },
+        description: {
+          en: 'Share of memory in use (what is not available to new programs).',
+          vi: 'Tỷ lệ bộ nhớ đang dùng (phần chương trình mới không dùng được).',
+        },
         queries: [influx(`SELECT last("used_percent") FROM "mem" WHERE ${SCOPE} AND $timeFilter GROUP BY "host"`).alias('$tag_host')],
         ...PCT,
-        thresholds: { steps: [[85, 'orange'], [95, 'red']] },
+        thresholds: {
+          steps: [
+            [85, 'orange'],
+            [95, 'red'],
+          ],
+        },
       }),
     )
     .withPanel(
       stat(lang, {
         title: { en: 'Fullest disk', vi: 'Ổ đĩa đầy nhất' },
         description: { en: 'Use of the fullest filesystem of each host.', vi: 'Mức dùng của phân vùng đầy nhất trên mỗi máy.' },
-        queries: [influx(`SELECT max("used") FROM (SELECT last("used_percent") AS "used" FROM "disk" WHERE ${SCOPE} AND $timeFilter GROUP BY "host", "path") GROUP BY "host"`).alias('$tag_host')],
+        queries: [
+          influx(
+            `SELECT max("used") FROM (SELECT last("used_percent") AS "used" FROM "disk" WHERE ${SCOPE} AND $timeFilter GROUP BY "host", "path") GROUP BY "host"`,
+          ).alias('$tag_host'),
+        ],
         ...PCT,
-        thresholds: { steps: [[80, 'orange'], [90, 'red']] },
+        thresholds: {
+          steps: [
+            [80, 'orange'],
+            [90, 'red'],
+          ],
+        },
       }),
     )
     .withRow(row(lang, { en: 'CPU, memory and load', vi: 'CPU, bộ nhớ và tải' }))
     .withPanel(
       timeseries(lang, {
         title: { en: 'CPU usage', vi: 'Mức dùng CPU' },
-        description: { en: '100 % minus idle, all cores together. Sustained values above 80 % slow every service on the host.', vi: '100 % trừ phần nhàn rỗi, tính chung mọi lõi. Thường xuyên trên 80 % làm chậm mọi dịch vụ trên máy.' },
+        description: {
+          en: '100 % minus idle, all cores together. Sustained values above 80 % slow every service on the host.',
+          vi: '100 % trừ phần nhàn rỗi, tính chung mọi lõi. Thường xuyên trên 80 % làm chậm mọi dịch vụ trên máy.',
+        },
         queries: [influx(`SELECT 100 - mean("usage_idle") FROM "cpu" WHERE ${SCOPE} AND "cpu" = 'cpu-total' AND $timeFilter ${BY_HOST}`).alias('$tag_host')],
         ...PCT,
-        thresholds: { steps: [[80, 'orange'], [95, 'red']] },
+        thresholds: {
+          steps: [
+            [80, 'orange'],
+            [95, 'red'],
+          ],
+        },
         showThresholds: true,
       }),
     )
@@ -85,13 +117,21 @@ export function host(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Memory and swap used', vi: 'Bộ nhớ và swap đã dùng' },
-        description: { en: 'Memory in use, and swap in use. Swap that keeps growing means the host needs more memory.', vi: 'Bộ nhớ và swap đang dùng. Swap tăng liên tục nghĩa là máy cần thêm bộ nhớ.' },
+        description: {
+          en: 'Memory in use, and swap in use. Swap that keeps growing means the host needs more memory.',
+          vi: 'Bộ nhớ và swap đang dùng. Swap tăng liên tục nghĩa là máy cần thêm bộ nhớ.',
+        },
         queries: [
           influx(`SELECT mean("used_percent") FROM "mem" WHERE ${SCOPE} AND $timeFilter ${BY_HOST}`).alias('$tag_host memory'),
           influx(`SELECT mean("used_percent") FROM "swap" WHERE ${SCOPE} AND $timeFilter ${BY_HOST}`).alias('$tag_host swap'),
         ],
         ...PCT,
-        thresholds: { steps: [[85, 'orange'], [95, 'red']] },
+        thresholds: {
+          steps: [
+            [85, 'orange'],
+            [95, 'red'],
+          ],
+        },
         showThresholds: true,
       }),
     )
@@ -103,9 +143,9 @@ export function host(lang: Lang): DashboardBuilder {
           vi: 'Số tiến trình đang chạy hoặc chờ, trung bình 1, 5 và 15 phút. So với số CPU: tải cao hơn số CPU nghĩa là công việc đang phải xếp hàng.',
         },
         queries: [
-          influx(`SELECT mean("load1") AS "load1", mean("load5") AS "load5", mean("load15") AS "load15", last("n_cpus") AS "cpus" FROM "system" WHERE ${SCOPE} AND $timeFilter ${BY_HOST}`).alias(
-            '$tag_host $col',
-          ),
+          influx(
+            `SELECT mean("load1") AS "load1", mean("load5") AS "load5", mean("load15") AS "load15", last("n_cpus") AS "cpus" FROM "system" WHERE ${SCOPE} AND $timeFilter ${BY_HOST}`,
+          ).alias('$tag_host $col'),
         ],
         unit: 'short',
         min: 0,
@@ -114,7 +154,10 @@ export function host(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Uptime and reboots', vi: 'Thời gian chạy và khởi động lại' },
-        description: { en: 'Time since boot. Each drop back to zero is a reboot.', vi: 'Thời gian từ lúc khởi động. Mỗi lần tụt về 0 là một lần khởi động lại.' },
+        description: {
+          en: 'Time since boot. Each drop back to zero is a reboot.',
+          vi: 'Thời gian từ lúc khởi động. Mỗi lần tụt về 0 là một lần khởi động lại.',
+        },
         queries: [influx(`SELECT min("uptime") FROM "system" WHERE ${SCOPE} AND $timeFilter ${BY_HOST}`).alias('$tag_host')],
         unit: 's',
         min: 0,
@@ -128,7 +171,9 @@ export function host(lang: Lang): DashboardBuilder {
           en: 'Reboots seen by the agents (the reboot input), newest first. Check that each one was planned.',
           vi: 'Các lần khởi động lại tác tử phát hiện (đầu vào reboot), mới nhất trước. Kiểm tra xem mỗi lần có theo kế hoạch không.',
         },
-        queries: [influx(`SELECT "host", "message" FROM "security_event" WHERE ${SCOPE} AND "type" = 'host_reboot' AND $timeFilter ORDER BY time DESC LIMIT 100`)],
+        queries: [
+          influx(`SELECT "host", "message" FROM "security_event" WHERE ${SCOPE} AND "type" = 'host_reboot' AND $timeFilter ORDER BY time DESC LIMIT 100`),
+        ],
         columns: { Time: { en: 'Booted at', vi: 'Khởi động lúc' }, host: COMMON.host, message: COMMON.message },
         sortBy: { column: 'Time', desc: true },
       }),
@@ -136,11 +181,14 @@ export function host(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Processes', vi: 'Tiến trình' },
-        description: { en: 'Processes by state. Many blocked or zombie processes point at a stuck disk or a faulty program.', vi: 'Tiến trình theo trạng thái. Nhiều tiến trình blocked hoặc zombie là dấu hiệu ổ đĩa treo hoặc chương trình lỗi.' },
+        description: {
+          en: 'Processes by state. Many blocked or zombie processes point at a stuck disk or a faulty program.',
+          vi: 'Tiến trình theo trạng thái. Nhiều tiến trình blocked hoặc zombie là dấu hiệu ổ đĩa treo hoặc chương trình lỗi.',
+        },
         queries: [
-          influx(`SELECT mean("total") AS "total", mean("running") AS "running", mean("blocked") AS "blocked", mean("zombies") AS "zombies" FROM "processes" WHERE ${SCOPE} AND $timeFilter ${BY_HOST}`).alias(
-            '$tag_host $col',
-          ),
+          influx(
+            `SELECT mean("total") AS "total", mean("running") AS "running", mean("blocked") AS "blocked", mean("zombies") AS "zombies" FROM "processes" WHERE ${SCOPE} AND $timeFilter ${BY_HOST}`,
+          ).alias('$tag_host $col'),
         ],
         unit: 'short',
         min: 0,
@@ -150,17 +198,29 @@ export function host(lang: Lang): DashboardBuilder {
     .withPanel(
       bargauge(lang, {
         title: { en: 'Disk space used', vi: 'Dung lượng đĩa đã dùng' },
-        description: { en: 'Each mounted filesystem, fullest first. Above 90 % services start failing to write.', vi: 'Từng phân vùng, đầy nhất trước. Trên 90 % các dịch vụ bắt đầu ghi lỗi.' },
+        description: {
+          en: 'Each mounted filesystem, fullest first. Above 90 % services start failing to write.',
+          vi: 'Từng phân vùng, đầy nhất trước. Trên 90 % các dịch vụ bắt đầu ghi lỗi.',
+        },
         queries: [influx(`SELECT last("used_percent") FROM "disk" WHERE ${SCOPE} AND $timeFilter GROUP BY "host", "path"`).alias('$tag_host $tag_path')],
         ...PCT,
-        thresholds: { steps: [[80, 'orange'], [90, 'red']] },
+        thresholds: {
+          steps: [
+            [80, 'orange'],
+            [90, 'red'],
+          ],
+        },
       }),
     )
     .withPanel(
       table(lang, {
         title: { en: 'Filesystems', vi: 'Phân vùng' },
         description: { en: 'Size and free space of each filesystem.', vi: 'Dung lượng và chỗ trống của từng phân vùng.' },
-        queries: [influx(`SELECT last("used_percent") AS "used_percent", last("free") AS "free", last("total") AS "total" FROM "disk" WHERE ${SCOPE} AND $timeFilter GROUP BY "host", "path", "fstype"`)],
+        queries: [
+          influx(
+            `SELECT last("used_percent") AS "used_percent", last("free") AS "free", last("total") AS "total" FROM "disk" WHERE ${SCOPE} AND $timeFilter GROUP BY "host", "path", "fstype"`,
+          ),
+        ],
         columns: {
           host: COMMON.host,
           path: COMMON.path,
@@ -172,7 +232,12 @@ export function host(lang: Lang): DashboardBuilder {
         hide: ['Time'],
         sortBy: { column: 'used_percent', desc: true },
         columnOptions: {
-          used_percent: [{ id: 'unit', value: 'percent' }, { id: 'custom.cellOptions', value: { type: 'gauge', mode: 'gradient' } }, { id: 'max', value: 100 }, { id: 'min', value: 0 }],
+          used_percent: [
+            { id: 'unit', value: 'percent' },
+            { id: 'custom.cellOptions', value: { type: 'gauge', mode: 'gradient' } },
+            { id: 'max', value: 100 },
+            { id: 'min', value: 0 },
+          ],
           free: [{ id: 'unit', value: 'bytes' }],
           total: [{ id: 'unit', value: 'bytes' }],
         },
@@ -181,7 +246,10 @@ export function host(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Disk throughput', vi: 'Tốc độ đọc ghi đĩa' },
-        description: { en: 'Bytes read (up) and written (down) per second, per disk.', vi: 'Số byte đọc (phía trên) và ghi (phía dưới) mỗi giây, theo từng ổ.' },
+        description: {
+          en: 'Bytes read (up) and written (down) per second, per disk.',
+          vi: 'Số byte đọc (phía trên) và ghi (phía dưới) mỗi giây, theo từng ổ.',
+        },
         queries: [
           influx(
             `SELECT non_negative_derivative(max("read_bytes"), 1s) AS "read", non_negative_derivative(max("write_bytes"), 1s) AS "write" FROM "diskio" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host", "name" fill(null)`,
@@ -194,9 +262,14 @@ export function host(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Disk busy time', vi: 'Thời gian ổ đĩa bận' },
-        description: { en: 'Share of time each disk was busy with I/O. Near 100 % the disk is saturated.', vi: 'Tỷ lệ thời gian ổ đĩa bận đọc ghi. Gần 100 % là ổ đĩa đã quá tải.' },
+        description: {
+          en: 'Share of time each disk was busy with I/O. Near 100 % the disk is saturated.',
+          vi: 'Tỷ lệ thời gian ổ đĩa bận đọc ghi. Gần 100 % là ổ đĩa đã quá tải.',
+        },
         queries: [
-          influx(`SELECT non_negative_derivative(max("io_time"), 1s) / 10 FROM "diskio" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host", "name" fill(null)`).alias('$tag_host $tag_name'),
+          influx(
+            `SELECT non_negative_derivative(max("io_time"), 1s) / 10 FROM "diskio" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "host", "name" fill(null)`,
+          ).alias('$tag_host $tag_name'),
         ],
         ...PCT,
       }),
@@ -205,7 +278,10 @@ export function host(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Interface traffic', vi: 'Lưu lượng cổng mạng' },
-        description: { en: 'Bits per second received (up) and sent (down) on each interface.', vi: 'Số bit mỗi giây nhận (phía trên) và gửi (phía dưới) trên từng cổng mạng.' },
+        description: {
+          en: 'Bits per second received (up) and sent (down) on each interface.',
+          vi: 'Số bit mỗi giây nhận (phía trên) và gửi (phía dưới) trên từng cổng mạng.',
+        },
         queries: [
           influx(
             `SELECT mean("bytes_recv_rate") * 8 AS "in", mean("bytes_sent_rate") * 8 AS "out" FROM "net" WHERE ${SCOPE} AND "interface" != 'all' AND $timeFilter GROUP BY time($__interval), "host", "interface" fill(null)`,

@@ -49,8 +49,15 @@ export function network(lang: Lang): DashboardBuilder {
     .withPanel(
       table(lang, {
         title: { en: 'Uplink utilisation', vi: 'Mức sử dụng đường truyền lên' },
-        description: { en: 'Peak utilisation of each uplink in the time range. Above 80 % users feel it.', vi: 'Mức sử dụng cao nhất của mỗi đường truyền lên trong khoảng thời gian. Trên 80 % người dùng sẽ thấy chậm.' },
-        queries: [influx(`SELECT max("in_utilization") AS "in", max("out_utilization") AS "out" FROM "interface" WHERE ${UPLINK} AND $timeFilter GROUP BY "agency", "device", "ifName"`)],
+        description: {
+          en: 'Peak utilisation of each uplink in the time range. Above 80 % users feel it.',
+          vi: 'Mức sử dụng cao nhất của mỗi đường truyền lên trong khoảng thời gian. Trên 80 % người dùng sẽ thấy chậm.',
+        },
+        queries: [
+          influx(
+            `SELECT max("in_utilization") AS "in", max("out_utilization") AS "out" FROM "interface" WHERE ${UPLINK} AND $timeFilter GROUP BY "agency", "device", "ifName"`,
+          ),
+        ],
         columns: { agency: COMMON.agency, device: COMMON.device, ifName: COMMON.interface, in: COMMON.in, out: COMMON.out },
         hide: ['Time'],
         sortBy: { column: 'in', desc: true },
@@ -89,8 +96,12 @@ export function network(lang: Lang): DashboardBuilder {
           vi: 'Thời gian mỗi lần hỏi thiết bị (mọi yêu cầu của lần hỏi); cột đỏ là các lần hỏi thất bại.',
         },
         queries: [
-          influx(`SELECT mean("response_time_ms") AS "ms" FROM "snmp" WHERE ${ONE_DEVICE} AND $timeFilter GROUP BY time($__interval) fill(null)`).alias(tr(lang, { en: 'response time', vi: 'thời gian phản hồi' })),
-          influx(`SELECT count("up") - sum("up") AS "failed" FROM "snmp" WHERE ${ONE_DEVICE} AND $timeFilter GROUP BY time($__interval) fill(null)`).alias(tr(lang, { en: 'failed polls', vi: 'lần hỏi thất bại' })),
+          influx(`SELECT mean("response_time_ms") AS "ms" FROM "snmp" WHERE ${ONE_DEVICE} AND $timeFilter GROUP BY time($__interval) fill(null)`).alias(
+            tr(lang, { en: 'response time', vi: 'thời gian phản hồi' }),
+          ),
+          influx(`SELECT count("up") - sum("up") AS "failed" FROM "snmp" WHERE ${ONE_DEVICE} AND $timeFilter GROUP BY time($__interval) fill(null)`).alias(
+            tr(lang, { en: 'failed polls', vi: 'lần hỏi thất bại' }),
+          ),
         ],
         unit: 'ms',
         min: 0,
@@ -102,8 +113,15 @@ export function network(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Traffic', vi: 'Lưu lượng' },
-        description: { en: 'Bits per second in (up) and out (down) per interface of the chosen devices.', vi: 'Số bit mỗi giây vào (phía trên) và ra (phía dưới) trên từng cổng của các thiết bị đã chọn.' },
-        queries: [influx(`SELECT mean("in_bps") AS "in", mean("out_bps") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias('$tag_device $tag_ifName $col')],
+        description: {
+          en: 'Bits per second in (up) and out (down) per interface of the chosen devices.',
+          vi: 'Số bit mỗi giây vào (phía trên) và ra (phía dưới) trên từng cổng của các thiết bị đã chọn.',
+        },
+        queries: [
+          influx(`SELECT mean("in_bps") AS "in", mean("out_bps") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias(
+            '$tag_device $tag_ifName $col',
+          ),
+        ],
         unit: 'bps',
         negativeY: '.* out$',
       }),
@@ -113,12 +131,19 @@ export function network(lang: Lang): DashboardBuilder {
         title: { en: 'Utilisation', vi: 'Mức sử dụng' },
         description: { en: 'Traffic as a share of the interface speed, in and out.', vi: 'Lưu lượng so với tốc độ của cổng, chiều vào và chiều ra.' },
         queries: [
-          influx(`SELECT mean("in_utilization") AS "in", mean("out_utilization") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias('$tag_device $tag_ifName $col'),
+          influx(`SELECT mean("in_utilization") AS "in", mean("out_utilization") AS "out" FROM "interface" WHERE ${DEV} AND $timeFilter ${BY_IF}`).alias(
+            '$tag_device $tag_ifName $col',
+          ),
         ],
         unit: 'percent',
         min: 0,
         max: 100,
-        thresholds: { steps: [[70, 'orange'], [90, 'red']] },
+        thresholds: {
+          steps: [
+            [70, 'orange'],
+            [90, 'red'],
+          ],
+        },
         showThresholds: true,
       }),
     )
@@ -170,7 +195,10 @@ export function network(lang: Lang): DashboardBuilder {
     .withPanel(
       table(lang, {
         title: { en: 'Busiest interfaces', vi: 'Các cổng bận nhất' },
-        description: { en: 'The 10 interfaces with the highest peak utilisation in the time range.', vi: '10 cổng có mức sử dụng cao nhất trong khoảng thời gian.' },
+        description: {
+          en: 'The 10 interfaces with the highest peak utilisation in the time range.',
+          vi: '10 cổng có mức sử dụng cao nhất trong khoảng thời gian.',
+        },
         queries: [
           influx(
             `SELECT max("in_utilization") AS "in", max("out_utilization") AS "out", max("in_bps") AS "in_bps", max("out_bps") AS "out_bps" FROM "interface" WHERE ${POLLER} AND $timeFilter GROUP BY "agency", "device", "ifName"`,
@@ -193,7 +221,13 @@ export function network(lang: Lang): DashboardBuilder {
         },
         hide: ['Time'],
         sortBy: { column: 'peak', desc: true },
-        columnOptions: { peak: utilCell, in: [{ id: 'unit', value: 'percent' }], out: [{ id: 'unit', value: 'percent' }], in_bps: [{ id: 'unit', value: 'bps' }], out_bps: [{ id: 'unit', value: 'bps' }] },
+        columnOptions: {
+          peak: utilCell,
+          in: [{ id: 'unit', value: 'percent' }],
+          out: [{ id: 'unit', value: 'percent' }],
+          in_bps: [{ id: 'unit', value: 'bps' }],
+          out_bps: [{ id: 'unit', value: 'bps' }],
+        },
       }),
     );
 }
@@ -203,7 +237,17 @@ const utilCell = [
   { id: 'custom.cellOptions', value: { type: 'gauge', mode: 'gradient' } },
   { id: 'min', value: 0 },
   { id: 'max', value: 100 },
-  { id: 'thresholds', value: { mode: 'absolute', steps: [{ value: null, color: 'green' }, { value: 70, color: 'orange' }, { value: 90, color: 'red' }] } },
+  {
+    id: 'thresholds',
+    value: {
+      mode: 'absolute',
+      steps: [
+        { value: null, color: 'green' },
+        { value: 70, color: 'orange' },
+        { value: 90, color: 'red' },
+      ],
+    },
+  },
 ];
 
 /** IF-MIB ifOperStatus / ifAdminStatus. */

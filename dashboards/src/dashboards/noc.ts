@@ -60,7 +60,15 @@ export function noc(lang: Lang): DashboardBuilder {
         tiles: true,
         w: 12,
         h: 6,
-      }).overrides(Object.entries(SEVERITY_COLORS).map(([severity, color]) => ({ matcher: { id: 'byName', options: severity }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }, { id: 'displayName', value: severityName(severity, lang) }] }))),
+      }).overrides(
+        Object.entries(SEVERITY_COLORS).map(([severity, color]) => ({
+          matcher: { id: 'byName', options: severity },
+          properties: [
+            { id: 'color', value: { mode: 'fixed', fixedColor: color } },
+            { id: 'displayName', value: severityName(severity, lang) },
+          ],
+        })),
+      ),
     )
     .withPanel(
       stat(lang, {
@@ -69,7 +77,9 @@ export function noc(lang: Lang): DashboardBuilder {
           en: 'Agents connected to the collector now, from its own health point written every 10 seconds. “Silent”: the collector has written nothing for a minute (stopped, or InfluxDB cannot take its writes).',
           vi: 'Số tác tử đang kết nối tới máy thu thập, theo điểm tình trạng nó ghi mỗi 10 giây. “Im lặng”: máy thu thập không ghi gì trong một phút (đã dừng, hoặc InfluxDB không nhận dữ liệu).',
         },
-        queries: [influx(`SELECT last("agents_connected") FROM "collector" WHERE time > now() - 1m`).alias(tr(lang, { en: 'agents connected', vi: 'tác tử kết nối' }))],
+        queries: [
+          influx(`SELECT last("agents_connected") FROM "collector" WHERE time > now() - 1m`).alias(tr(lang, { en: 'agents connected', vi: 'tác tử kết nối' })),
+        ],
         thresholds: { base: 'green', steps: [] },
         decimals: 0,
         noValue: tr(lang, { en: 'Silent', vi: 'Im lặng' }),
@@ -100,7 +110,13 @@ export function noc(lang: Lang): DashboardBuilder {
           vi: 'Số bản ghi trong hàng đợi trên đĩa của máy thu thập cộng số dòng chờ gửi tới InfluxDB. Bình thường là 0; tăng dần nghĩa là InfluxDB ngừng hoặc quá chậm.',
         },
         queries: [influx(`SELECT last("spooled") + last("influx_queued") FROM "collector" WHERE ${STATE_WINDOW}`)],
-        thresholds: { base: 'green', steps: [[1, 'orange'], [10_000, 'red']] },
+        thresholds: {
+          base: 'green',
+          steps: [
+            [1, 'orange'],
+            [10_000, 'red'],
+          ],
+        },
         decimals: 0,
         tiles: true,
         w: 4,
@@ -111,7 +127,10 @@ export function noc(lang: Lang): DashboardBuilder {
     .withPanel(
       stat(lang, {
         title: { en: 'Agents offline', vi: 'Tác tử mất kết nối' },
-        description: { en: 'Per agency: agents whose last state is disconnected. Green 0, red any.', vi: 'Theo cơ quan: số tác tử có trạng thái cuối là mất kết nối. Xanh là 0, đỏ là có.' },
+        description: {
+          en: 'Per agency: agents whose last state is disconnected. Green 0, red any.',
+          vi: 'Theo cơ quan: số tác tử có trạng thái cuối là mất kết nối. Xanh là 0, đỏ là có.',
+        },
         queries: [influx(`SELECT count("online") - sum("online") FROM (${LAST_ONLINE}) GROUP BY "agency"`).alias('$tag_agency')],
         thresholds: { base: 'green', steps: [[1, 'red']] },
         decimals: 0,
@@ -128,7 +147,13 @@ export function noc(lang: Lang): DashboardBuilder {
           vi: 'Theo cơ quan: số cảnh báo đang kích hoạt. Vàng 1–2, đỏ từ 3. Cảnh báo toàn tỉnh (kẻ tấn công thấy ở nhiều cơ quan) không thuộc cơ quan nào.',
         },
         queries: [influx(`SELECT count("state") FROM (${LAST_ALERT_STATE}) WHERE "state" = 'firing' GROUP BY "agency"`).alias('$tag_agency')],
-        thresholds: { base: 'green', steps: [[1, 'orange'], [3, 'red']] },
+        thresholds: {
+          base: 'green',
+          steps: [
+            [1, 'orange'],
+            [3, 'red'],
+          ],
+        },
         decimals: 0,
         tiles: true,
         w: 8,
@@ -142,9 +167,19 @@ export function noc(lang: Lang): DashboardBuilder {
           en: 'Per agency: packet loss of the last ping of its uplink, probed from the data center (ping targets tagged role: uplink and target_agency). Red at 100 %: the agency is cut off.',
           vi: 'Theo cơ quan: tỉ lệ mất gói của lần ping gần nhất tới đường truyền của cơ quan, đo từ trung tâm dữ liệu (đích ping gắn role: uplink và target_agency). Đỏ ở 100 %: cơ quan bị mất kết nối.',
         },
-        queries: [influx(`SELECT last("percent_packet_loss") FROM "ping" WHERE "role" = 'uplink' AND "target_agency" =~ /^$agency$/ AND ${STATE_WINDOW} GROUP BY "target_agency"`).alias('$tag_target_agency')],
+        queries: [
+          influx(
+            `SELECT last("percent_packet_loss") FROM "ping" WHERE "role" = 'uplink' AND "target_agency" =~ /^$agency$/ AND ${STATE_WINDOW} GROUP BY "target_agency"`,
+          ).alias('$tag_target_agency'),
+        ],
         unit: 'percent',
-        thresholds: { base: 'green', steps: [[1, 'orange'], [100, 'red']] },
+        thresholds: {
+          base: 'green',
+          steps: [
+            [1, 'orange'],
+            [100, 'red'],
+          ],
+        },
         decimals: 0,
         tiles: true,
         w: 8,
@@ -155,7 +190,10 @@ export function noc(lang: Lang): DashboardBuilder {
     .withPanel(
       stat(lang, {
         title: { en: 'Web portals', vi: 'Cổng thông tin điện tử' },
-        description: { en: 'Each checked site: up when its last check succeeded (right status, content found).', vi: 'Từng trang được kiểm tra: hoạt động khi lần kiểm tra gần nhất thành công (đúng mã trạng thái, có nội dung).' },
+        description: {
+          en: 'Each checked site: up when its last check succeeded (right status, content found).',
+          vi: 'Từng trang được kiểm tra: hoạt động khi lần kiểm tra gần nhất thành công (đúng mã trạng thái, có nội dung).',
+        },
         queries: [influx(`SELECT last("result_code") FROM "http_response" WHERE ${AGENCY} AND ${STATE_WINDOW} GROUP BY "server"`).alias('$tag_server')],
         mappings: upDown(lang, 0),
         thresholds: { base: 'green', steps: [[1, 'red']] },
@@ -167,10 +205,19 @@ export function noc(lang: Lang): DashboardBuilder {
     .withPanel(
       stat(lang, {
         title: { en: 'Portal response time', vi: 'Thời gian phản hồi cổng thông tin' },
-        description: { en: 'Each site: time to the response headers at its last check. Amber above 1 s, red above 3 s.', vi: 'Từng trang: thời gian tới khi nhận phần đầu phản hồi ở lần kiểm tra gần nhất. Vàng trên 1 giây, đỏ trên 3 giây.' },
+        description: {
+          en: 'Each site: time to the response headers at its last check. Amber above 1 s, red above 3 s.',
+          vi: 'Từng trang: thời gian tới khi nhận phần đầu phản hồi ở lần kiểm tra gần nhất. Vàng trên 1 giây, đỏ trên 3 giây.',
+        },
         queries: [influx(`SELECT last("response_time") FROM "http_response" WHERE ${AGENCY} AND ${STATE_WINDOW} GROUP BY "server"`).alias('$tag_server')],
         unit: 's',
-        thresholds: { base: 'green', steps: [[1, 'orange'], [3, 'red']] },
+        thresholds: {
+          base: 'green',
+          steps: [
+            [1, 'orange'],
+            [3, 'red'],
+          ],
+        },
         tiles: true,
         w: 8,
         h: 7,
@@ -179,8 +226,13 @@ export function noc(lang: Lang): DashboardBuilder {
     .withPanel(
       stat(lang, {
         title: { en: 'Public services (TCP)', vi: 'Dịch vụ công (TCP)' },
-        description: { en: 'Each checked service port (mail, DNS, databases...): up when its last check connected and got the expected answer.', vi: 'Từng cổng dịch vụ được kiểm tra (thư, DNS, cơ sở dữ liệu...): hoạt động khi lần kiểm tra gần nhất kết nối được và nhận đúng câu trả lời.' },
-        queries: [influx(`SELECT last("result_code") FROM "net_response" WHERE ${AGENCY} AND ${STATE_WINDOW} GROUP BY "server", "port"`).alias('$tag_server:$tag_port')],
+        description: {
+          en: 'Each checked service port (mail, DNS, databases...): up when its last check connected and got the expected answer.',
+          vi: 'Từng cổng dịch vụ được kiểm tra (thư, DNS, cơ sở dữ liệu...): hoạt động khi lần kiểm tra gần nhất kết nối được và nhận đúng câu trả lời.',
+        },
+        queries: [
+          influx(`SELECT last("result_code") FROM "net_response" WHERE ${AGENCY} AND ${STATE_WINDOW} GROUP BY "server", "port"`).alias('$tag_server:$tag_port'),
+        ],
         mappings: upDown(lang, 0),
         thresholds: { base: 'green', steps: [[1, 'red']] },
         tiles: true,
@@ -192,7 +244,10 @@ export function noc(lang: Lang): DashboardBuilder {
     .withPanel(
       stat(lang, {
         title: { en: 'SNMP devices', vi: 'Thiết bị SNMP' },
-        description: { en: 'Each switch and router polled by SNMP: up when it answered its last poll.', vi: 'Từng thiết bị chuyển mạch, định tuyến được hỏi qua SNMP: hoạt động khi trả lời lần hỏi gần nhất.' },
+        description: {
+          en: 'Each switch and router polled by SNMP: up when it answered its last poll.',
+          vi: 'Từng thiết bị chuyển mạch, định tuyến được hỏi qua SNMP: hoạt động khi trả lời lần hỏi gần nhất.',
+        },
         queries: [influx(`SELECT last("up") FROM "snmp" WHERE ${AGENCY} AND ${STATE_WINDOW} GROUP BY "device"`).alias('$tag_device')],
         mappings: upDown(lang, 1),
         thresholds: { base: 'red', steps: [[1, 'green']] },
@@ -209,12 +264,18 @@ export function noc(lang: Lang): DashboardBuilder {
           vi: 'Từng cổng đường truyền lên (mô tả có uplink, WAN hoặc internet), chiều vào và ra, ở lần hỏi gần nhất. Vàng trên 70 %, đỏ trên 90 %.',
         },
         queries: [
-          influx(`SELECT last("in_utilization") AS "in", last("out_utilization") AS "out" FROM "interface" WHERE ${AGENCY} AND ${UPLINK_IF} AND ${STATE_WINDOW} GROUP BY "agency", "device", "ifName"`).alias(
-            '$tag_agency $tag_ifName $col',
-          ),
+          influx(
+            `SELECT last("in_utilization") AS "in", last("out_utilization") AS "out" FROM "interface" WHERE ${AGENCY} AND ${UPLINK_IF} AND ${STATE_WINDOW} GROUP BY "agency", "device", "ifName"`,
+          ).alias('$tag_agency $tag_ifName $col'),
         ],
         unit: 'percent',
-        thresholds: { base: 'green', steps: [[70, 'orange'], [90, 'red']] },
+        thresholds: {
+          base: 'green',
+          steps: [
+            [70, 'orange'],
+            [90, 'red'],
+          ],
+        },
         decimals: 0,
         tiles: true,
         w: 12,

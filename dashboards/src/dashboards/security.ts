@@ -48,7 +48,9 @@ export function security(lang: Lang): DashboardBuilder {
     table(lang, {
       title,
       description,
-      queries: [influx(`SELECT "severity", "type", "host", ${fields.map((f) => `"${f}"`).join(', ')} ${EV} AND ${where} AND $timeFilter ORDER BY time DESC LIMIT 200`)],
+      queries: [
+        influx(`SELECT "severity", "type", "host", ${fields.map((f) => `"${f}"`).join(', ')} ${EV} AND ${where} AND $timeFilter ORDER BY time DESC LIMIT 200`),
+      ],
       columns: EVIDENCE,
       sortBy: { column: 'Time', desc: true },
       columnOptions: { severity: severityCell },
@@ -61,7 +63,10 @@ export function security(lang: Lang): DashboardBuilder {
       description: o.description,
       queries: [influx(`SELECT "${o.field}", "count" ${EV} AND ${o.where} AND $timeFilter`)],
       transformations: [
-        { id: 'groupBy', options: { fields: { [o.field]: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } } },
+        {
+          id: 'groupBy',
+          options: { fields: { [o.field]: { operation: 'groupby', aggregations: [] }, count: { operation: 'aggregate', aggregations: ['sum'] } } },
+        },
         { id: 'sortBy', options: { sort: [{ field: 'count (sum)', desc: true }] } },
         { id: 'limit', options: { limitField: 20 } },
       ],
@@ -93,7 +98,10 @@ export function security(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Events by severity', vi: 'Sự kiện theo mức độ' },
-        description: { en: 'Security events per interval, by severity: critical, high, medium, low, info.', vi: 'Số sự kiện an ninh trong mỗi khoảng, theo mức độ: nghiêm trọng, cao, trung bình, thấp, thông tin.' },
+        description: {
+          en: 'Security events per interval, by severity: critical, high, medium, low, info.',
+          vi: 'Số sự kiện an ninh trong mỗi khoảng, theo mức độ: nghiêm trọng, cao, trung bình, thấp, thông tin.',
+        },
         queries: [influx(`SELECT sum("count") ${EV} AND $timeFilter GROUP BY time($__interval), "severity" fill(none)`).alias('$tag_severity')],
         unit: 'short',
         bars: true,
@@ -123,7 +131,10 @@ export function security(lang: Lang): DashboardBuilder {
     .withPanel(
       bargauge(lang, {
         title: { en: 'High and critical events by host', vi: 'Sự kiện mức cao và nghiêm trọng theo máy' },
-        description: { en: 'Hosts with the most high or critical events: look at these first.', vi: 'Các máy có nhiều sự kiện mức cao hoặc nghiêm trọng nhất: cần xem trước tiên.' },
+        description: {
+          en: 'Hosts with the most high or critical events: look at these first.',
+          vi: 'Các máy có nhiều sự kiện mức cao hoặc nghiêm trọng nhất: cần xem trước tiên.',
+        },
         queries: [influx(`SELECT sum("count") ${EV} AND "severity" =~ /^(high|critical)$/ AND $timeFilter GROUP BY "host"`).alias('$tag_host')],
         calc: 'sum',
         unit: 'short',
@@ -159,7 +170,10 @@ export function security(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Failed logins in attacks', vi: 'Đăng nhập thất bại trong các đợt tấn công' },
-        description: { en: 'Failed logins counted in brute-force attacks, per interval and attacked host.', vi: 'Số lần đăng nhập thất bại trong các đợt tấn công dò mật khẩu, theo khoảng thời gian và máy bị tấn công.' },
+        description: {
+          en: 'Failed logins counted in brute-force attacks, per interval and attacked host.',
+          vi: 'Số lần đăng nhập thất bại trong các đợt tấn công dò mật khẩu, theo khoảng thời gian và máy bị tấn công.',
+        },
         queries: [influx(`SELECT sum("count") ${EV} AND ${FAILED_LOGIN} AND $timeFilter GROUP BY time($__interval), "host" fill(none)`).alias('$tag_host')],
         unit: 'short',
         bars: true,
@@ -186,7 +200,10 @@ export function security(lang: Lang): DashboardBuilder {
     .withPanel(
       topBy({
         title: { en: 'Most attacked sites', vi: 'Các trang web bị tấn công nhiều nhất' },
-        description: { en: 'Web sites (virtual hosts) with the most attack requests in the time range.', vi: 'Các trang web (tên miền) có nhiều yêu cầu tấn công nhất trong khoảng thời gian.' },
+        description: {
+          en: 'Web sites (virtual hosts) with the most attack requests in the time range.',
+          vi: 'Các trang web (tên miền) có nhiều yêu cầu tấn công nhất trong khoảng thời gian.',
+        },
         field: 'site',
         where: WEB,
         column: { en: 'Web site', vi: 'Trang web' },
@@ -196,7 +213,10 @@ export function security(lang: Lang): DashboardBuilder {
     .withPanel(
       topBy({
         title: { en: 'Top sources of web attacks', vi: 'Các địa chỉ tấn công trang web nhiều nhất' },
-        description: { en: 'Source addresses with the most attack requests against the portals. Block those outside the province’s networks.', vi: 'Các địa chỉ nguồn gửi nhiều yêu cầu tấn công các cổng thông tin nhất. Chặn các địa chỉ ngoài mạng của tỉnh.' },
+        description: {
+          en: 'Source addresses with the most attack requests against the portals. Block those outside the province’s networks.',
+          vi: 'Các địa chỉ nguồn gửi nhiều yêu cầu tấn công các cổng thông tin nhất. Chặn các địa chỉ ngoài mạng của tỉnh.',
+        },
         field: 'src_ip',
         where: WEB,
         column: COMMON.source,

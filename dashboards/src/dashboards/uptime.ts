@@ -24,14 +24,24 @@ export function uptime(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'Packet loss per target', vi: 'Tỷ lệ mất gói theo đích' },
-        description: { en: 'Share of ping packets without an answer. 100 % means the target is unreachable from that host.', vi: 'Tỷ lệ gói ping không được trả lời. 100 % nghĩa là không tới được đích từ máy đó.' },
+        description: {
+          en: 'Share of ping packets without an answer. 100 % means the target is unreachable from that host.',
+          vi: 'Tỷ lệ gói ping không được trả lời. 100 % nghĩa là không tới được đích từ máy đó.',
+        },
         queries: [
-          influx(`SELECT mean("percent_packet_loss") FROM "ping" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "url", "host" fill(null)`).alias('$tag_url (from $tag_host)'),
+          influx(`SELECT mean("percent_packet_loss") FROM "ping" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "url", "host" fill(null)`).alias(
+            '$tag_url (from $tag_host)',
+          ),
         ],
         unit: 'percent',
         min: 0,
         max: 100,
-        thresholds: { steps: [[5, 'orange'], [50, 'red']] },
+        thresholds: {
+          steps: [
+            [5, 'orange'],
+            [50, 'red'],
+          ],
+        },
         showThresholds: true,
       }),
     )
@@ -40,8 +50,12 @@ export function uptime(lang: Lang): DashboardBuilder {
         title: { en: 'Round-trip time per target', vi: 'Độ trễ khứ hồi theo đích' },
         description: { en: 'Average ping round-trip time, and its jitter.', vi: 'Thời gian khứ hồi ping trung bình và độ dao động.' },
         queries: [
-          influx(`SELECT mean("average_response_ms") FROM "ping" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "url", "host" fill(null)`).alias('$tag_url (from $tag_host)'),
-          influx(`SELECT mean("jitter_ms") FROM "ping" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "url", "host" fill(null)`).alias('$tag_url jitter (from $tag_host)'),
+          influx(`SELECT mean("average_response_ms") FROM "ping" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "url", "host" fill(null)`).alias(
+            '$tag_url (from $tag_host)',
+          ),
+          influx(`SELECT mean("jitter_ms") FROM "ping" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "url", "host" fill(null)`).alias(
+            '$tag_url jitter (from $tag_host)',
+          ),
         ],
         unit: 'ms',
         min: 0,
@@ -60,7 +74,11 @@ export function uptime(lang: Lang): DashboardBuilder {
             `SELECT 100 * (1 - mean("failed")) AS "availability" FROM (SELECT ${FAILED} AS "failed" FROM "http_response" WHERE ${SCOPE} AND $timeFilter) GROUP BY "server", "host"`,
           ),
         ],
-        columns: { server: { en: 'Site', vi: 'Trang web' }, host: { en: 'Checked from', vi: 'Kiểm tra từ' }, availability: { en: 'Availability', vi: 'Sẵn sàng' } },
+        columns: {
+          server: { en: 'Site', vi: 'Trang web' },
+          host: { en: 'Checked from', vi: 'Kiểm tra từ' },
+          availability: { en: 'Availability', vi: 'Sẵn sàng' },
+        },
         hide: ['Time'],
         sortBy: { column: 'availability', desc: false },
         columnOptions: {
@@ -68,7 +86,17 @@ export function uptime(lang: Lang): DashboardBuilder {
             { id: 'unit', value: 'percent' },
             { id: 'decimals', value: 2 },
             COLOR_CELL,
-            { id: 'thresholds', value: { mode: 'absolute', steps: [{ value: null, color: 'red' }, { value: 99, color: 'orange' }, { value: 99.9, color: 'green' }] } },
+            {
+              id: 'thresholds',
+              value: {
+                mode: 'absolute',
+                steps: [
+                  { value: null, color: 'red' },
+                  { value: 99, color: 'orange' },
+                  { value: 99.9, color: 'green' },
+                ],
+              },
+            },
           ],
         },
         w: 10,
@@ -84,25 +112,46 @@ export function uptime(lang: Lang): DashboardBuilder {
           ).alias('$tag_server'),
         ],
         ...PCT_AVAIL,
-        thresholds: { base: 'red', steps: [[99, 'orange'], [99.9, 'green']] },
+        thresholds: {
+          base: 'red',
+          steps: [
+            [99, 'orange'],
+            [99.9, 'green'],
+          ],
+        },
         w: 14,
       }),
     )
     .withPanel(
       timeseries(lang, {
         title: { en: 'Web response time', vi: 'Thời gian phản hồi của trang web' },
-        description: { en: 'Time from sending the request to the response headers (redirects included), per site.', vi: 'Thời gian từ khi gửi yêu cầu tới khi nhận phần đầu của phản hồi (kể cả chuyển hướng), theo từng trang.' },
-        queries: [influx(`SELECT mean("response_time") FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "server", "host" fill(null)`).alias('$tag_server (from $tag_host)')],
+        description: {
+          en: 'Time from sending the request to the response headers (redirects included), per site.',
+          vi: 'Thời gian từ khi gửi yêu cầu tới khi nhận phần đầu của phản hồi (kể cả chuyển hướng), theo từng trang.',
+        },
+        queries: [
+          influx(
+            `SELECT mean("response_time") FROM "http_response" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "server", "host" fill(null)`,
+          ).alias('$tag_server (from $tag_host)'),
+        ],
         unit: 's',
         min: 0,
-        thresholds: { steps: [[1, 'orange'], [3, 'red']] },
+        thresholds: {
+          steps: [
+            [1, 'orange'],
+            [3, 'red'],
+          ],
+        },
         showThresholds: true,
       }),
     )
     .withPanel(
       table(lang, {
         title: { en: 'Latest web check', vi: 'Lần kiểm tra web gần nhất' },
-        description: { en: 'Result, HTTP status and response time of the last check of each site.', vi: 'Kết quả, mã trạng thái HTTP và thời gian phản hồi của lần kiểm tra gần nhất.' },
+        description: {
+          en: 'Result, HTTP status and response time of the last check of each site.',
+          vi: 'Kết quả, mã trạng thái HTTP và thời gian phản hồi của lần kiểm tra gần nhất.',
+        },
         queries: [
           influx(
             // One row per check (site, method, the host that checks it): the result is the
@@ -146,9 +195,14 @@ export function uptime(lang: Lang): DashboardBuilder {
     .withPanel(
       timeseries(lang, {
         title: { en: 'TCP connect time', vi: 'Thời gian kết nối TCP' },
-        description: { en: 'Time to open a TCP connection to each checked port (mail, DNS, databases...).', vi: 'Thời gian mở kết nối TCP tới từng cổng được kiểm tra (thư điện tử, DNS, cơ sở dữ liệu...).' },
+        description: {
+          en: 'Time to open a TCP connection to each checked port (mail, DNS, databases...).',
+          vi: 'Thời gian mở kết nối TCP tới từng cổng được kiểm tra (thư điện tử, DNS, cơ sở dữ liệu...).',
+        },
         queries: [
-          influx(`SELECT mean("response_time") FROM "net_response" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "server", "port", "host" fill(null)`).alias('$tag_server:$tag_port (from $tag_host)'),
+          influx(
+            `SELECT mean("response_time") FROM "net_response" WHERE ${SCOPE} AND $timeFilter GROUP BY time($__interval), "server", "port", "host" fill(null)`,
+          ).alias('$tag_server:$tag_port (from $tag_host)'),
         ],
         unit: 's',
         min: 0,
@@ -157,7 +211,10 @@ export function uptime(lang: Lang): DashboardBuilder {
     .withPanel(
       table(lang, {
         title: { en: 'TCP checks', vi: 'Kiểm tra cổng TCP' },
-        description: { en: 'Availability of each checked port in the time range, and the last result.', vi: 'Tính sẵn sàng của từng cổng trong khoảng thời gian, và kết quả gần nhất.' },
+        description: {
+          en: 'Availability of each checked port in the time range, and the last result.',
+          vi: 'Tính sẵn sàng của từng cổng trong khoảng thời gian, và kết quả gần nhất.',
+        },
         queries: [
           influx(
             `SELECT 100 * (1 - mean("failed")) AS "availability" FROM (SELECT ${FAILED} AS "failed" FROM "net_response" WHERE ${SCOPE} AND $timeFilter) GROUP BY "server", "port", "protocol", "host"`,
@@ -177,7 +234,17 @@ export function uptime(lang: Lang): DashboardBuilder {
             { id: 'unit', value: 'percent' },
             { id: 'decimals', value: 2 },
             COLOR_CELL,
-            { id: 'thresholds', value: { mode: 'absolute', steps: [{ value: null, color: 'red' }, { value: 99, color: 'orange' }, { value: 99.9, color: 'green' }] } },
+            {
+              id: 'thresholds',
+              value: {
+                mode: 'absolute',
+                steps: [
+                  { value: null, color: 'red' },
+                  { value: 99, color: 'orange' },
+                  { value: 99.9, color: 'green' },
+                ],
+              },
+            },
           ],
         },
       }),
@@ -212,7 +279,17 @@ export function uptime(lang: Lang): DashboardBuilder {
           days_left: [
             { id: 'decimals', value: 0 },
             COLOR_CELL,
-            { id: 'thresholds', value: { mode: 'absolute', steps: [{ value: null, color: 'red' }, { value: 14, color: 'orange' }, { value: 30, color: 'green' }] } },
+            {
+              id: 'thresholds',
+              value: {
+                mode: 'absolute',
+                steps: [
+                  { value: null, color: 'red' },
+                  { value: 14, color: 'orange' },
+                  { value: 30, color: 'green' },
+                ],
+              },
+            },
           ],
         },
         w: 24,

@@ -33,7 +33,13 @@ export function compareAccounts(before: AccountFacts, after: AccountFacts, rules
     }
     if (rules.firstRun) continue;
     if (!old) {
-      out.push({ type: 'account_created', severity: 'medium', mitre: 'T1136.001', message: `account "${name}" created (uid ${u.uid}, shell ${u.shell})`, evidence: ev });
+      out.push({
+        type: 'account_created',
+        severity: 'medium',
+        mitre: 'T1136.001',
+        message: `account "${name}" created (uid ${u.uid}, shell ${u.shell})`,
+        evidence: ev,
+      });
     }
     const system = u.uid > 0 && u.uid <= rules.systemUidMax && !rules.allowLoginShell.includes(name);
     if (system && isLoginShell(u.shell) && (!old || !isLoginShell(old.shell))) {
@@ -56,11 +62,23 @@ export function compareAccounts(before: AccountFacts, after: AccountFacts, rules
     const was = new Set(before.privileged[group] ?? []);
     for (const m of members) {
       if (was.has(m)) continue;
-      out.push({ type: 'privileged_group_member_added', severity: 'high', mitre: 'T1098', message: `"${m}" added to privileged group "${group}"`, evidence: { user: m, group } });
+      out.push({
+        type: 'privileged_group_member_added',
+        severity: 'high',
+        mitre: 'T1098',
+        message: `"${m}" added to privileged group "${group}"`,
+        evidence: { user: m, group },
+      });
     }
     const now = new Set(members);
     for (const m of was) {
-      if (!now.has(m)) out.push({ type: 'privileged_group_member_removed', severity: 'info', message: `"${m}" removed from privileged group "${group}"`, evidence: { user: m, group } });
+      if (!now.has(m))
+        out.push({
+          type: 'privileged_group_member_removed',
+          severity: 'info',
+          message: `"${m}" removed from privileged group "${group}"`,
+          evidence: { user: m, group },
+        });
     }
   }
   return out;

@@ -17,7 +17,10 @@ const config = z.object({
   system_uid_max: z.number().int().min(0).default(999),
   /** System accounts allowed a login shell (e.g. postgres on Debian). */
   allow_login_shell: z.array(z.string().min(1)).default([]),
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('accounts'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('accounts'),
 });
 
 const FactsSchema = shape.object({

@@ -282,12 +282,20 @@ export class AuthAggregator {
         return ev('group_deleted', 'low', `Local group "${rec.target}" was deleted`, undefined, { group: rec.target ?? '' });
       case 'group_changed': {
         const priv = this.o.privilegedGroups.includes(rec.target ?? '');
-        return ev('group_changed', priv ? 'high' : 'medium', `Membership of group "${rec.target}" changed for "${u}" (${rec.detail ?? ''})${priv ? ': a privileged group' : ''}`, 'T1098', {
-          group: rec.target ?? '',
-        });
+        return ev(
+          'group_changed',
+          priv ? 'high' : 'medium',
+          `Membership of group "${rec.target}" changed for "${u}" (${rec.detail ?? ''})${priv ? ': a privileged group' : ''}`,
+          'T1098',
+          {
+            group: rec.target ?? '',
+          },
+        );
       }
       case 'sudo_not_allowed':
-        return ev('sudo_not_allowed', 'medium', `User "${u}" tried to run a command as ${rec.target} through sudo and is not allowed to`, 'T1548.003', { run_as: rec.target ?? '' });
+        return ev('sudo_not_allowed', 'medium', `User "${u}" tried to run a command as ${rec.target} through sudo and is not allowed to`, 'T1548.003', {
+          run_as: rec.target ?? '',
+        });
       case 'sudo_failure':
         return ev('sudo_failure', 'low', `User "${u}" failed the sudo password (${rec.detail ?? ''})`, 'T1548.003', { run_as: rec.target ?? '' });
       case 'su_failure':

@@ -178,7 +178,9 @@ describe('timestamps', () => {
   });
 });
 
-const own = readFileSync(join(here, 'testdata', 'hostile.log'), 'utf8').trim().split('\n');
+const own = readFileSync(join(here, 'testdata', 'hostile.log'), 'utf8')
+  .trim()
+  .split('\n');
 
 describe('hostile and edge samples (testdata/hostile.log)', () => {
   it('the source address is the real one at the end, never one injected in the user name', () => {
@@ -199,12 +201,23 @@ describe('hostile and edge samples (testdata/hostile.log)', () => {
   it('"message repeated N times" stands for N failures', () => {
     const r = parse('Nov 27 20:15:53 h sshd[9]: message repeated 7 times: [ Failed password for root from 198.51.100.7 port 22 ssh2]')!;
     expect([r.kind, r.repeat, r.src]).toEqual(['auth_failure', 7, '198.51.100.7']);
-    const ev = replayAuthLog('Nov 27 20:15:53 h sshd[9]: message repeated 7 times: [ Failed password for root from 198.51.100.7 port 22 ssh2]', cfg(), NOW).events;
+    const ev = replayAuthLog(
+      'Nov 27 20:15:53 h sshd[9]: message repeated 7 times: [ Failed password for root from 198.51.100.7 port 22 ssh2]',
+      cfg(),
+      NOW,
+    ).events;
     expect(ev.filter((e) => e.type === 'brute_force').reduce((s, e) => s + e.count, 0)).toBe(7);
   });
 
   it('garbage never throws and never matches', () => {
-    const junk = ['', 'x', '\u0000\u0001\u0002', 'Nov 99 99:99:99 h sshd[1]: Failed password for root from 1.2.3.4 port 1 ssh2', `Nov 27 20:15:53 h sshd[1]: Failed password for ${'a'.repeat(100_000)}`, 'Nov 27 20:15:53 h sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2 trailing'];
+    const junk = [
+      '',
+      'x',
+      '\u0000\u0001\u0002',
+      'Nov 99 99:99:99 h sshd[1]: Failed password for root from 1.2.3.4 port 1 ssh2',
+      `Nov 27 20:15:53 h sshd[1]: Failed password for ${'a'.repeat(100_000)}`,
+      'Nov 27 20:15:53 h sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2 trailing',
+    ];
     for (const j of junk) expect(() => parse(j)).not.toThrow();
     expect(junk.map((j) => parse(j)?.counts ?? false)).toEqual(junk.map(() => false));
   });
@@ -220,7 +233,8 @@ describe('hostile and edge samples (testdata/hostile.log)', () => {
 
 describe('aggregation', () => {
   const base = 'Nov 27 20:15:';
-  const fail = (s: number, ip: string, user = 'root') => `${base}${String(s).padStart(2, '0')} h sshd[${100 + s}]: Failed password for ${user} from ${ip} port 22 ssh2`;
+  const fail = (s: number, ip: string, user = 'root') =>
+    `${base}${String(s).padStart(2, '0')} h sshd[${100 + s}]: Failed password for ${user} from ${ip} port 22 ssh2`;
 
   it('a success after the threshold is brute_force_success (critical)', () => {
     const lines = [1, 2, 3, 4, 5].map((s) => fail(s, '198.51.100.1'));
@@ -294,12 +308,16 @@ describe('aggregation', () => {
   it('account, group and sudo events', () => {
     const text = fixture('beats-test.log');
     const ev = replayAuthLog(text, cfg(), NOW).events;
-    expect(ev.map((e) => `${e.type}/${e.severity}/${e.mitre ?? '-'}`).sort()).toEqual(['account_created/medium/T1136.001', 'group_created/low/-', 'sudo_not_allowed/medium/T1548.003']);
+    expect(ev.map((e) => `${e.type}/${e.severity}/${e.mitre ?? '-'}`).sort()).toEqual([
+      'account_created/medium/T1136.001',
+      'group_created/low/-',
+      'sudo_not_allowed/medium/T1548.003',
+    ]);
     const more = replayAuthLog(
       [
-        'Nov 27 10:00:00 h usermod[5]: add \'mallory\' to group \'sudo\'',
-        'Nov 27 10:00:00 h usermod[5]: add \'mallory\' to shadow group \'sudo\'',
-        'Nov 27 10:00:01 h userdel[6]: delete user \'mallory\'',
+        "Nov 27 10:00:00 h usermod[5]: add 'mallory' to group 'sudo'",
+        "Nov 27 10:00:00 h usermod[5]: add 'mallory' to shadow group 'sudo'",
+        "Nov 27 10:00:01 h userdel[6]: delete user 'mallory'",
         'Nov 27 10:00:02 h passwd[7]: pam_unix(passwd:chauthtok): password changed for bob',
         'Nov 27 10:00:03 h sudo: bob : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/bash',
       ].join('\n'),

@@ -65,7 +65,7 @@ describe('auth_log header fast path', () => {
     { tz: 'America/New_York', now: Date.UTC(2025, 0, 2) },
   ];
 
-  it('gives the general way\'s header for every fixture line and every crafted near-miss', () => {
+  it("gives the general way's header for every fixture line and every crafted near-miss", () => {
     const lines = [...fixtureLines(), ...CRAFTED];
     expect(lines.length).toBeGreaterThan(300);
     let fast = 0;

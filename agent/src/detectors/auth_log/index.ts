@@ -19,20 +19,28 @@ const config = z.object({
   /** Where to read: a log file, or the systemd journal through journalctl. */
   source: z.enum(['file', 'journal']).default('file'),
   /** The log file; the first of /var/log/auth.log and /var/log/secure that exists when unset. */
-  path: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path').optional(),
+  path: z
+    .string()
+    .min(1)
+    .refine((p) => p.startsWith('/'), 'must be an absolute path')
+    .optional(),
   /** On the very first run, read the existing log instead of starting at its end. */
   from_beginning: z.boolean().default(false),
   poll_interval: duration({ min: 50 }).default(1000),
   journalctl: z.string().min(1).default('journalctl'),
   /** Name of the position file in state_dir; set it when running two auth_log detectors. */
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('auth_log'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('auth_log'),
   /** As fail2ban's sshd filter: normal counts failed authentications; ddos also probes and pre-auth disconnects; aggressive also negotiation failures. */
   mode: z.enum(MODES).default('normal'),
   ...aggregationShape,
 });
 
 export function emit(acc: Accumulator, events: readonly AuthEvent[]): void {
-  for (const e of events) acc.addEvent({ time: e.time, type: e.type, severity: e.severity, message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre });
+  for (const e of events)
+    acc.addEvent({ time: e.time, type: e.type, severity: e.severity, message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre });
 }
 
 export default defineInput({

@@ -22,7 +22,13 @@ describe('journal entries', () => {
   it('become auth records with the journal time, pid and the real source address', () => {
     const e = parseJournalEntry(line)!;
     expect(e.cursor).toBe('s=abc;i=1f2');
-    expect(recordFrom(e.header)).toMatchObject({ kind: 'auth_failure', src: '2001:db8::9', pid: 4242, time: 1732700153123, user: 'x from 6.6.6.6 port 1 ssh2' });
+    expect(recordFrom(e.header)).toMatchObject({
+      kind: 'auth_failure',
+      src: '2001:db8::9',
+      pid: 4242,
+      time: 1732700153123,
+      user: 'x from 6.6.6.6 port 1 ssh2',
+    });
   });
 
   it('binary MESSAGE arrays are decoded; garbage is skipped', () => {
@@ -44,13 +50,21 @@ describe('JournalFollower', () => {
     try {
       // A real process in journalctl's place: records its arguments, prints two entries, waits.
       const script = join(dir, 'journalctl');
-      const entry = (i: number) => JSON.stringify({ __CURSOR: `s=x;i=${i}`, SYSLOG_IDENTIFIER: 'sshd', MESSAGE: `Invalid user u${i} from 198.51.100.${i} port 22` });
+      const entry = (i: number) =>
+        JSON.stringify({ __CURSOR: `s=x;i=${i}`, SYSLOG_IDENTIFIER: 'sshd', MESSAGE: `Invalid user u${i} from 198.51.100.${i} port 22` });
       writeFileSync(script, `#!/bin/sh\necho "$@" >> '${join(dir, 'args')}'\necho '${entry(1)}'\necho '${entry(2)}'\nexec sleep 60\n`);
       chmodSync(script, 0o755);
       const state = memoryState();
       const run = async () => {
         const got: string[] = [];
-        const f = new JournalFollower({ command: script, state, stateName: 'journal-auth_log.cursor', fromBeginning: false, log: pino({ level: 'silent' }), onEntry: (e) => got.push(e.cursor ?? '') });
+        const f = new JournalFollower({
+          command: script,
+          state,
+          stateName: 'journal-auth_log.cursor',
+          fromBeginning: false,
+          log: pino({ level: 'silent' }),
+          onEntry: (e) => got.push(e.cursor ?? ''),
+        });
         await f.start();
         await vi.waitFor(() => expect(got).toHaveLength(2), { timeout: 20_000, interval: 50 });
         await f.stop();

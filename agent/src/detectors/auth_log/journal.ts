@@ -91,7 +91,10 @@ export class JournalFollower {
     });
     child.on('close', (code) => {
       if (this.stopped) return;
-      this.o.log.warn({ code, stderr, errcode: 'CANH_ERR_DETECTOR_JOURNAL_UNAVAILABLE' }, 'journalctl exited; restarting in 10 s (the agent needs to be root or in group systemd-journal)');
+      this.o.log.warn(
+        { code, stderr, errcode: 'CANH_ERR_DETECTOR_JOURNAL_UNAVAILABLE' },
+        'journalctl exited; restarting in 10 s (the agent needs to be root or in group systemd-journal)',
+      );
       setTimeout(() => this.spawn(), 10_000).unref();
     });
   }

@@ -42,7 +42,8 @@ function cases(file: string): Case[] {
   return out;
 }
 
-const countsIn = (label: unknown, mode: Mode): boolean => label === 'yes' || (label === 'ddos' && mode !== 'normal') || (label === 'aggressive' && mode === 'aggressive');
+const countsIn = (label: unknown, mode: Mode): boolean =>
+  label === 'yes' || (label === 'ddos' && mode !== 'normal') || (label === 'aggressive' && mode === 'aggressive');
 
 const files = readdirSync(dir).filter((f) => f.endsWith('.log'));
 
@@ -63,7 +64,8 @@ describe('labelled lines (testdata/lines/*.log)', () => {
               continue;
             }
             expect(r?.kind, where).toBe(c.want.kind);
-            for (const k of ['user', 'src', 'port', 'service', 'method', 'host', 'pid', 'level'] as const) if (k in c.want) expect(r![k], `${k}: ${where}`).toEqual(c.want[k]);
+            for (const k of ['user', 'src', 'port', 'service', 'method', 'host', 'pid', 'level'] as const)
+              if (k in c.want) expect(r![k], `${k}: ${where}`).toEqual(c.want[k]);
             if ('target' in c.want) expect(r!.target, where).toBe(c.want.target);
             if ('invalid_user' in c.want) expect(!!r!.invalidUser, where).toBe(c.want.invalid_user);
             if ('time' in c.want) expect(new Date(r!.time!).toISOString(), where).toBe(c.want.time);

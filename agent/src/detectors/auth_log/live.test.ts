@@ -17,12 +17,21 @@ describe('auth_log following a file', () => {
   it('counts unrecognised lines of watched services, logs 5 samples, and still detects', async () => {
     dir = mkdtempSync(join(tmpdir(), 'canh-auth-live-'));
     const path = join(dir, 'auth.log');
-    const unknown = Array.from({ length: 8 }, (_, i) => `Dec  1 10:00:0${i} h sshd[${i}]: Failed telepathy for nobody (a future OpenSSH form) ${'z'.repeat(400)}`);
+    const unknown = Array.from(
+      { length: 8 },
+      (_, i) => `Dec  1 10:00:0${i} h sshd[${i}]: Failed telepathy for nobody (a future OpenSSH form) ${'z'.repeat(400)}`,
+    );
     const other = 'Dec  1 10:00:09 h CRON[5]: (root) CMD (run-parts /etc/cron.hourly)';
-    const fails = Array.from({ length: 5 }, (_, i) => `Dec  1 10:00:1${i} h sshd[${20 + i}]: Failed password for root from 198.51.100.30 port ${5000 + i} ssh2`);
+    const fails = Array.from(
+      { length: 5 },
+      (_, i) => `Dec  1 10:00:1${i} h sshd[${20 + i}]: Failed password for root from 198.51.100.30 port ${5000 + i} ssh2`,
+    );
     writeFileSync(path, '');
     const logged: Record<string, unknown>[] = [];
-    const log = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (logged.push(JSON.parse(c.toString()) as Record<string, unknown>), cb()) }));
+    const log = pino(
+      { level: 'info' },
+      new Writable({ write: (c: Buffer, _e, cb) => (logged.push(JSON.parse(c.toString()) as Record<string, unknown>), cb()) }),
+    );
     const ctx = testContext(dir, { log });
     const input = authLog.create(authLog.config.parse({ path, from_beginning: true, poll_interval: '100ms', timezone: 'UTC' }), ctx);
     const { acc, events } = recorder('auth_log');

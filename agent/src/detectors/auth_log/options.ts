@@ -20,7 +20,19 @@ export const aggregationShape = {
   /** Groups whose membership changes are high severity. */
   privileged_groups: z
     .array(z.string().min(1))
-    .default(['root', 'sudo', 'wheel', 'adm', 'admin', 'Administrators', 'Domain Admins', 'Enterprise Admins', 'Schema Admins', 'Remote Desktop Users', 'Backup Operators']),
+    .default([
+      'root',
+      'sudo',
+      'wheel',
+      'adm',
+      'admin',
+      'Administrators',
+      'Domain Admins',
+      'Enterprise Admins',
+      'Schema Admins',
+      'Remote Desktop Users',
+      'Backup Operators',
+    ]),
   work_hours: z
     .object({
       start: clock.default('07:30'),

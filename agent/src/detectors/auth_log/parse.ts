@@ -132,7 +132,16 @@ function currentYear(now: number, tz: string): number {
   return yearMemo.year;
 }
 
-function syslogTime(mon: string, day: number, h: number, mi: number, s: number, frac: string | undefined, opts: ParseOptions, year?: number): number | undefined {
+function syslogTime(
+  mon: string,
+  day: number,
+  h: number,
+  mi: number,
+  s: number,
+  frac: string | undefined,
+  opts: ParseOptions,
+  year?: number,
+): number | undefined {
   const month = MONTHS[mon];
   if (!month || day < 1 || day > 31 || h > 23 || mi > 59 || s > 60) return undefined;
   const ms = frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0;
@@ -229,7 +238,15 @@ function fastHeader(line: string, opts: ParseOptions): Header | undefined | null
   if (time === undefined) return undefined;
   const prog = m[7]!;
   const slash = prog.lastIndexOf('/');
-  return { time, host, program: slash < 0 ? prog : prog.slice(slash + 1), pid: m[8] ? Number(m[8]) : undefined, pamModule: undefined, message, form: 'rfc3164' };
+  return {
+    time,
+    host,
+    program: slash < 0 ? prog : prog.slice(slash + 1),
+    pid: m[8] ? Number(m[8]) : undefined,
+    pamModule: undefined,
+    message,
+    form: 'rfc3164',
+  };
 }
 
 /** Split a syslog-style line into time, host, program, pid and message. */
@@ -326,7 +343,12 @@ function withSrc(f: Fields, addr: string | undefined): Fields | undefined {
 export function serviceOf(name: string): string {
   const n = name.toLowerCase();
   if (/^sshd?(?:-session)?$/.test(n)) return 'ssh';
-  if (/^(?:dovecot|dovecot-auth|auth|imap|imap-login|imaps|pop|pop3|pop3-login|pop3s|smtp|smtpd|smtps|submission|sieve|managesieve|exim\d?|postfix|sendmail|mail)$/.test(n)) return 'mail';
+  if (
+    /^(?:dovecot|dovecot-auth|auth|imap|imap-login|imaps|pop|pop3|pop3-login|pop3s|smtp|smtpd|smtps|submission|sieve|managesieve|exim\d?|postfix|sendmail|mail)$/.test(
+      n,
+    )
+  )
+    return 'mail';
   if (/^(?:vsftpd|proftpd|pure-ftpd|ftp|ftpd|wu-ftpd|gssftp)$/.test(n)) return 'ftp';
   return /^[a-z0-9_.-]{1,32}$/.test(n) ? n : 'other';
 }
@@ -337,7 +359,8 @@ export function serviceOf(name: string): string {
 // spaces ends at the first " from " (then any info may follow, as fail2ban reads it);
 // otherwise the LAST " from <addr>" whose tail is a plain info wins.
 const FAILED_SIMPLE = /^Failed (\S+) for (invalid user |illegal user )?(\S+) from (\S+)(?: port (\d+))?(?: on \S+(?: port \d+)?)?(?: ssh\d*)?(?:: (.*))?$/;
-const FAILED_GREEDY = /^Failed (\S+) for (invalid user |illegal user )?(.*) from (\S+)(?: port (\d+))?(?: on \S+(?: port \d+)?)?(?: ssh\d*)?(: (?:(?! from ).)*)?$/;
+const FAILED_GREEDY =
+  /^Failed (\S+) for (invalid user |illegal user )?(.*) from (\S+)(?: port (\d+))?(?: on \S+(?: port \d+)?)?(?: ssh\d*)?(: (?:(?! from ).)*)?$/;
 
 function failed(msg: string): Fields | undefined {
   let m = FAILED_SIMPLE.exec(msg);
@@ -355,7 +378,8 @@ const ssh = (f: Fields): Fields => {
   return f;
 };
 // The user is the client's text: greedy, so the LAST "<addr> port <n>" is the address.
-const DISCONNECT_RE = /^(Connection closed by|Connection reset by|Disconnected from|Disconnecting) (?:(invalid user |authenticating user |user )(.*) )?(\S+) port (\d+)(?: on \S+(?: port \d+)?)?$/;
+const DISCONNECT_RE =
+  /^(Connection closed by|Connection reset by|Disconnected from|Disconnecting) (?:(invalid user |authenticating user |user )(.*) )?(\S+) port (\d+)(?: on \S+(?: port \d+)?)?$/;
 const DISCONNECT_NOPORT_RE = /^(Connection closed by|Connection reset by|Disconnected from) (\S+)$/;
 
 // sshd, after "error: ", "fatal: ", "PAM: " and " [preauth]" are taken off. User names are
@@ -379,8 +403,14 @@ const SSHD: Rule[] = [
     (m) => withSrc(ssh({ kind: 'user_not_allowed', user: user(m[1]), detail: m[3], counts: true }), m[2]),
   ],
   // No address on the line: session.ts takes it from an earlier or later line of the same pid.
-  [/^User (\S+) not allowed because (account is locked|shell .* (?:not executable|does not exist))$/, (m) => ssh({ kind: 'user_not_allowed', user: user(m[1]), detail: m[2], counts: true })],
-  [/^ROOT LOGIN REFUSED(?: .*)? FROM (\S+?)(?: port (\d+))?$/, (m) => withSrc(ssh({ kind: 'root_refused', user: 'root', port: port(m[2]), counts: true }), m[1])],
+  [
+    /^User (\S+) not allowed because (account is locked|shell .* (?:not executable|does not exist))$/,
+    (m) => ssh({ kind: 'user_not_allowed', user: user(m[1]), detail: m[2], counts: true }),
+  ],
+  [
+    /^ROOT LOGIN REFUSED(?: .*)? FROM (\S+?)(?: port (\d+))?$/,
+    (m) => withSrc(ssh({ kind: 'root_refused', user: 'root', port: port(m[2]), counts: true }), m[1]),
+  ],
   [
     /^maximum authentication attempts exceeded for (invalid user )?(.*) from (\S+) port (\d+)(?: ssh\d*)?$/,
     (m) => withSrc(ssh({ kind: 'too_many_failures', user: user(m[2]), invalidUser: !!m[1], port: port(m[4]), counts: false }), m[3]),
@@ -389,7 +419,14 @@ const SSHD: Rule[] = [
     /^Disconnecting(?: (invalid user|authenticating user) (.*) (\S+) port (\d+))?: Too many authentication failures(?: for (invalid user )?(.*))?$/,
     (m) =>
       withSrc(
-        ssh({ kind: 'too_many_failures', user: user(m[2] ?? m[6]), invalidUser: m[1] === 'invalid user' || !!m[5], port: port(m[4]), counts: false, ends: true }),
+        ssh({
+          kind: 'too_many_failures',
+          user: user(m[2] ?? m[6]),
+          invalidUser: m[1] === 'invalid user' || !!m[5],
+          port: port(m[4]),
+          counts: false,
+          ends: true,
+        }),
         m[3],
       ),
   ],
@@ -410,21 +447,41 @@ const SSHD: Rule[] = [
       const f: Fields = { kind: 'disconnect', port: port(m[2]), counts: false, ends: true, service: 'ssh' };
       // 3 = SSH_DISCONNECT_KEY_EXCHANGE... as jsch sends it after a refused password: "Auth fail".
       if (code === '3' && /: Auth fail$/.test(m[4]!)) return withSrc({ ...f, kind: 'auth_failure', method: 'client-reported', counts: true }, m[1]);
-      if (code === '14' && /^No(?: supported)? authentication methods available$/.test(m[4]!)) return withSrc({ ...f, kind: 'probe', level: 'aggressive' }, m[1]);
+      if (code === '14' && /^No(?: supported)? authentication methods available$/.test(m[4]!))
+        return withSrc({ ...f, kind: 'probe', level: 'aggressive' }, m[1]);
       return withSrc(f, m[1]);
     },
   ],
   [
     DISCONNECT_RE,
-    (m) => withSrc(ssh({ kind: 'disconnect', user: m[2] ? user(m[3]) : undefined, invalidUser: m[2] === 'invalid user ', port: port(m[5]), counts: false, ends: true }), m[4]),
+    (m) =>
+      withSrc(
+        ssh({ kind: 'disconnect', user: m[2] ? user(m[3]) : undefined, invalidUser: m[2] === 'invalid user ', port: port(m[5]), counts: false, ends: true }),
+        m[4],
+      ),
   ],
   [DISCONNECT_NOPORT_RE, (m) => withSrc(ssh({ kind: 'disconnect', counts: false, ends: true }), m[2])],
-  [/^Did not receive identification string from (\S+?)(?: port (\d+))?$/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1])],
-  [/^Bad protocol version identification .* from (\S+?)(?: port (\d+))?$/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1])],
-  [/^banner exchange: Connection from (\S+?)(?: port (\d+))?: invalid format$/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1])],
-  [/^kex_exchange_identification: (?:read: )?(?:[Cc]lient sent invalid protocol identifier|[Cc]onnection (?:closed by remote host|reset by peer))/, () => ssh({ kind: 'probe', counts: false, ends: true, level: 'ddos' })],
+  [
+    /^Did not receive identification string from (\S+?)(?: port (\d+))?$/,
+    (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1]),
+  ],
+  [
+    /^Bad protocol version identification .* from (\S+?)(?: port (\d+))?$/,
+    (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1]),
+  ],
+  [
+    /^banner exchange: Connection from (\S+?)(?: port (\d+))?: invalid format$/,
+    (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'ddos' }), m[1]),
+  ],
+  [
+    /^kex_exchange_identification: (?:read: )?(?:[Cc]lient sent invalid protocol identifier|[Cc]onnection (?:closed by remote host|reset by peer))/,
+    () => ssh({ kind: 'probe', counts: false, ends: true, level: 'ddos' }),
+  ],
   [/^Read from socket failed: Connection reset by peer$/, () => ssh({ kind: 'probe', counts: false, ends: true, level: 'ddos' })],
-  [/^Unable to negotiate with (\S+?)(?: port (\d+))?: no matching .* found/, (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'aggressive' }), m[1])],
+  [
+    /^Unable to negotiate with (\S+?)(?: port (\d+))?: no matching .* found/,
+    (m) => withSrc(ssh({ kind: 'probe', port: port(m[2]), counts: false, ends: true, level: 'aggressive' }), m[1]),
+  ],
   [/^(?:Unable to negotiate a \w+|no matching (?:\w+ ){0,2}\w+ found:)/, () => ssh({ kind: 'probe', counts: false, ends: true, level: 'aggressive' })],
   [/^Connection from (\S+?)(?: port (\d+))?(?: on \S+(?: port \d+)?)?$/, (m) => withSrc(ssh({ kind: 'connection', port: port(m[2]), counts: false }), m[1])],
   [/^SSH: Server;Ltype: (?:Authname|Version|Kex);Remote: (\S+?)-\d+;/, (m) => withSrc(ssh({ kind: 'connection', counts: false }), m[1])],
@@ -496,7 +553,8 @@ function classifyPam(service: string, rest: string): Fields | undefined {
     return g;
   }
   if (/^check pass; user unknown$/.test(rest)) return { kind: 'pam_unknown_user', target: service, invalidUser: true, counts: false };
-  if ((m = /^session opened for user (\S+?)(?:\(uid=\d+\))? by (.*)$/.exec(rest))) return { kind: 'session_opened', user: user(m[1]), target: service, detail: m[2], counts: false };
+  if ((m = /^session opened for user (\S+?)(?:\(uid=\d+\))? by (.*)$/.exec(rest)))
+    return { kind: 'session_opened', user: user(m[1]), target: service, detail: m[2], counts: false };
   if ((m = /^session closed for user (\S+)$/.exec(rest))) return { kind: 'session_closed', user: user(m[1]), target: service, counts: false };
   if ((m = /^password changed for (\S+)$/.exec(rest))) return { kind: 'password_changed', user: user(m[1]), target: service, counts: false };
   return undefined;
@@ -511,9 +569,15 @@ function dovecot(msg: string): Fields | undefined {
   const pam = /^(pam_[a-z0-9_]+)\((?:[\w-]+)(?::\w+)?\): (.*)$/.exec(msg);
   if (pam) return classifyPam('dovecot', pam[2]!);
   // The user may hold commas: the address is the last item before an optional <session>.
-  let m = /^([a-z][a-z-]{2,14})\((.*),([^,()<>\s]+)(?:,<[^>]*>)?\): (?:pam_authenticate\(\) failed: (?:User not known to the underlying authentication module|Authentication failure|Permission denied)|[Uu]nknown user|[Ii]nvalid credentials|[Pp]assword mismatch)/.exec(msg);
+  let m =
+    /^([a-z][a-z-]{2,14})\((.*),([^,()<>\s]+)(?:,<[^>]*>)?\): (?:pam_authenticate\(\) failed: (?:User not known to the underlying authentication module|Authentication failure|Permission denied)|[Uu]nknown user|[Ii]nvalid credentials|[Pp]assword mismatch)/.exec(
+      msg,
+    );
   if (m) return mail({ kind: 'auth_failure', method: m[1], user: user(m[2]) }, m[3]!);
-  m = /^(?:(?:imap|pop3|managesieve|submission|lmtp)-login: (?:Info: )?)?(?:Aborted login|Disconnected|Login aborted|Remote closed connection|Client has quit the connection)[^(]* \((?:auth failed, (\d+) attempts?(?: in \d+ secs)?|tried to use (?:disabled|disallowed) \S+ auth)\)(?: \(\w+\))?: (.*)$/.exec(msg);
+  m =
+    /^(?:(?:imap|pop3|managesieve|submission|lmtp)-login: (?:Info: )?)?(?:Aborted login|Disconnected|Login aborted|Remote closed connection|Client has quit the connection)[^(]* \((?:auth failed, (\d+) attempts?(?: in \d+ secs)?|tried to use (?:disabled|disallowed) \S+ auth)\)(?: \(\w+\))?: (.*)$/.exec(
+      msg,
+    );
   if (!m) return undefined;
   // user=<...> comes first and is the client's text; everything after the last rip= is the server's.
   const tail = m[2]!;
@@ -536,7 +600,10 @@ const MAIL_FTP: Record<string, (msg: string) => Fields | undefined> = {
   // exim: "login authenticator failed for host (helo) [192.0.2.1]:3128 I=[...]:25: 535 Incorrect authentication data (set_id=u)".
   // exim refuses a HELO with spaces, so the first [address] after it is the client's.
   exim(msg) {
-    const m = /^(?:\S+ )?(\S+) authenticator failed for (?:[^[( ]* )?(?:\(\S*\) )?\[([^\]\s]+)\](?::(\d+))?(?: I=\[\S+\](?::\d+)?)?: 535 Incorrect authentication data(?: \(set_id=(.*)\)|: \d+ Time\(s\))?\s*$/.exec(msg);
+    const m =
+      /^(?:\S+ )?(\S+) authenticator failed for (?:[^[( ]* )?(?:\(\S*\) )?\[([^\]\s]+)\](?::(\d+))?(?: I=\[\S+\](?::\d+)?)?: 535 Incorrect authentication data(?: \(set_id=(.*)\)|: \d+ Time\(s\))?\s*$/.exec(
+        msg,
+      );
     return m ? mail({ kind: 'auth_failure', method: m[1], port: port(m[3]), user: user(m[4]) }, m[2]!) : undefined;
   },
   // vsftpd's own log and syslog: "[pid 3475] [user] FAIL LOGIN: Client "192.0.2.1"" (user greedy: the last Client wins).
@@ -553,9 +620,13 @@ const MAIL_FTP: Record<string, (msg: string) => Fields | undefined> = {
     const m = /^\S+ \(\S*?\[([^\]\s]+)\]\)[: -]+ (.*)$/.exec(msg);
     if (!m) return undefined;
     const c = m[2]!;
-    let r = /^USER (.*): (no such user found from \S+ \[\S+\] to \S+|Incorrect password|User not authorized for login|Password expired|Account disabled|Invalid shell: '\S+'|User in \S+|Limit (?:access|configuration) denies login|Not a UserAlias|Maximum login length exceeded)\.?\s*$/i.exec(c);
+    let r =
+      /^USER (.*): (no such user found from \S+ \[\S+\] to \S+|Incorrect password|User not authorized for login|Password expired|Account disabled|Invalid shell: '\S+'|User in \S+|Limit (?:access|configuration) denies login|Not a UserAlias|Maximum login length exceeded)\.?\s*$/i.exec(
+        c,
+      );
     if (r) return ftp({ kind: 'auth_failure', user: user(r[1]!.replace(/ \(Login failed\)$/, '')), detail: r[2]!.replace(/ from .*/, '') }, m[1]!);
-    if ((r = /^SECURITY VIOLATION: (.*) login attempted\.?$/.exec(c))) return ftp({ kind: 'auth_failure', user: user(r[1]), detail: 'security violation' }, m[1]!);
+    if ((r = /^SECURITY VIOLATION: (.*) login attempted\.?$/.exec(c)))
+      return ftp({ kind: 'auth_failure', user: user(r[1]), detail: 'security violation' }, m[1]!);
     if (/^Maximum login attempts \(\d+\) exceeded/.test(c)) return withSrc({ kind: 'too_many_failures', service: 'ftp', counts: false }, m[1]);
     return undefined;
   },
@@ -570,22 +641,46 @@ for (const p of ['dovecot', 'auth', 'dovecot-auth', 'imap-login', 'pop3-login', 
 
 /** Programs whose lines this detector reads; others are not counted as unrecognised. */
 export const WATCHED_PROGRAMS = new Set(['sshd', 'sshd-session', 'sudo', 'su', 'login', ...Object.keys(MAIL_FTP)]);
-const SUDO_RE = /^\s*(\S+) : (?:(\d+) incorrect password attempts?|(user NOT in sudoers|user NOT authorized on host|command not allowed|a password is required)) ; TTY=(\S*) ; PWD=.*? ; USER=(\S+) ;(?: .*?;)? COMMAND=(.*)$/;
+const SUDO_RE =
+  /^\s*(\S+) : (?:(\d+) incorrect password attempts?|(user NOT in sudoers|user NOT authorized on host|command not allowed|a password is required)) ; TTY=(\S*) ; PWD=.*? ; USER=(\S+) ;(?: .*?;)? COMMAND=(.*)$/;
 const SUDO_OK_RE = /^\s*(\S+) : TTY=(\S*) ; PWD=.*? ; USER=(\S+) ;(?: .*?;)? COMMAND=(.*)$/;
 
 const ACCOUNT: Rule[] = [
-  [/^new user: name=([^,]+), UID=(\d+), GID=(\d+)(?:, home=([^,]*))?(?:, shell=([^,]*))?/, (m) => ({ kind: 'account_created', user: user(m[1]), detail: `uid=${m[2]} gid=${m[3]}${m[5] ? ` shell=${m[5]}` : ''}`, counts: false })],
+  [
+    /^new user: name=([^,]+), UID=(\d+), GID=(\d+)(?:, home=([^,]*))?(?:, shell=([^,]*))?/,
+    (m) => ({ kind: 'account_created', user: user(m[1]), detail: `uid=${m[2]} gid=${m[3]}${m[5] ? ` shell=${m[5]}` : ''}`, counts: false }),
+  ],
   [/^new group: name=([^,]+), GID=(\d+)$/, (m) => ({ kind: 'group_created', target: m[1], detail: `gid=${m[2]}`, counts: false })],
   [/^delete user '([^']+)'$/, (m) => ({ kind: 'account_deleted', user: user(m[1]), counts: false })],
   [/^(?:group '([^']+)' removed|removed group '([^']+)' owned by '[^']*')$/, (m) => ({ kind: 'group_deleted', target: m[1] ?? m[2], counts: false })],
   [/^add '([^']+)' to group '([^']+)'$/, (m) => ({ kind: 'group_changed', user: user(m[1]), target: m[2], detail: 'added', counts: false })],
   [/^delete '([^']+)' from group '([^']+)'$/, (m) => ({ kind: 'group_changed', user: user(m[1]), target: m[2], detail: 'removed', counts: false })],
   [/^user (\S+) added by (\S+) to group (\S+)$/, (m) => ({ kind: 'group_changed', user: user(m[1]), target: m[3], detail: `added by ${m[2]}`, counts: false })],
-  [/^user (\S+) removed by (\S+) from group (\S+)$/, (m) => ({ kind: 'group_changed', user: user(m[1]), target: m[3], detail: `removed by ${m[2]}`, counts: false })],
-  [/^(?:change user '([^']+)' (.*)|(lock|unlock) user '([^']+)' password|change user name '([^']+)' to '([^']+)')$/, (m) => ({ kind: 'account_changed', user: user(m[1] ?? m[4] ?? m[5]), detail: m[2] ?? (m[3] ? `${m[3]} password` : `renamed to ${m[6]}`), counts: false })],
+  [
+    /^user (\S+) removed by (\S+) from group (\S+)$/,
+    (m) => ({ kind: 'group_changed', user: user(m[1]), target: m[3], detail: `removed by ${m[2]}`, counts: false }),
+  ],
+  [
+    /^(?:change user '([^']+)' (.*)|(lock|unlock) user '([^']+)' password|change user name '([^']+)' to '([^']+)')$/,
+    (m) => ({ kind: 'account_changed', user: user(m[1] ?? m[4] ?? m[5]), detail: m[2] ?? (m[3] ? `${m[3]} password` : `renamed to ${m[6]}`), counts: false }),
+  ],
   [/^password for '([^']+)' changed by '([^']+)'$/, (m) => ({ kind: 'password_changed', user: user(m[1]), detail: `by ${m[2]}`, counts: false })],
 ];
-const ACCOUNT_PROGRAMS = new Set(['useradd', 'userdel', 'usermod', 'groupadd', 'groupdel', 'groupmod', 'gpasswd', 'passwd', 'chpasswd', 'adduser', 'deluser', 'chage', 'newusers']);
+const ACCOUNT_PROGRAMS = new Set([
+  'useradd',
+  'userdel',
+  'usermod',
+  'groupadd',
+  'groupdel',
+  'groupmod',
+  'gpasswd',
+  'passwd',
+  'chpasswd',
+  'adduser',
+  'deluser',
+  'chage',
+  'newusers',
+]);
 
 function run(rules: Rule[], msg: string): Fields | undefined {
   for (const [re, f] of rules) {
@@ -626,7 +721,13 @@ function classifyMessage(program: string, message: string, pamModule?: string): 
     let m = SUDO_RE.exec(msg);
     if (m) {
       const n = m[2] ? Number(m[2]) : undefined;
-      return { kind: n ? 'sudo_failure' : 'sudo_not_allowed', user: user(m[1]), target: m[5], detail: `${m[3] ?? `${n} incorrect password attempts`}; command=${m[6]}`, counts: false };
+      return {
+        kind: n ? 'sudo_failure' : 'sudo_not_allowed',
+        user: user(m[1]),
+        target: m[5],
+        detail: `${m[3] ?? `${n} incorrect password attempts`}; command=${m[6]}`,
+        counts: false,
+      };
     }
     m = SUDO_OK_RE.exec(msg);
     if (m) return { kind: 'sudo_command', user: user(m[1]), target: m[3], detail: `command=${m[4]}`, counts: false };

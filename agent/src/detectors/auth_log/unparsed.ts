@@ -29,7 +29,10 @@ export class UnparsedSampler {
     }
     this.logged++;
     // The line is the attacker's text: bounded, and a field of its own, never the message.
-    this.log.warn({ sample: line.slice(0, 300), not_logged_before: this.suppressed }, 'auth_log: a line of a watched service that no pattern recognises (counted in unparsed_lines)');
+    this.log.warn(
+      { sample: line.slice(0, 300), not_logged_before: this.suppressed },
+      'auth_log: a line of a watched service that no pattern recognises (counted in unparsed_lines)',
+    );
     this.suppressed = 0;
   }
 }

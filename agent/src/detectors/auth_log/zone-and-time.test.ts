@@ -24,7 +24,10 @@ describe('the host zone', () => {
   });
 
   it('TZ first, then the /etc/localtime link, then /etc/timezone, then the runtime, else UTC', () => {
-    expect(hostTimeZone(src({ env: { TZ: 'Asia/Ho_Chi_Minh' }, readlink: () => '/usr/share/zoneinfo/Etc/UTC' }))).toEqual({ zone: 'Asia/Ho_Chi_Minh', from: 'TZ' });
+    expect(hostTimeZone(src({ env: { TZ: 'Asia/Ho_Chi_Minh' }, readlink: () => '/usr/share/zoneinfo/Etc/UTC' }))).toEqual({
+      zone: 'Asia/Ho_Chi_Minh',
+      from: 'TZ',
+    });
     expect(hostTimeZone(src({ env: { TZ: ':/usr/share/zoneinfo/Europe/Paris' } }))).toEqual({ zone: 'Europe/Paris', from: 'TZ' });
     expect(hostTimeZone(src({ readlink: () => '../usr/share/zoneinfo/Asia/Ho_Chi_Minh' }))).toEqual({ zone: 'Asia/Ho_Chi_Minh', from: '/etc/localtime' });
     expect(hostTimeZone(src({ readFile: () => 'Asia/Bangkok\n' }))).toEqual({ zone: 'Asia/Bangkok', from: '/etc/timezone' });
@@ -40,7 +43,10 @@ describe('the host zone', () => {
       env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml', ...env },
     });
     expect(r.stderr).toBe('');
-    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   };
 
   it('detect on a UTC host reads syslog times as UTC and says so', () => {
@@ -59,9 +65,13 @@ describe('the host zone', () => {
 
   // Observation 3's last part: off_hours_privileged_login must judge the hour the line says,
   // in the zone it was read in — a UTC host's 20:00 login is off hours, its 12:00 one is not.
-  it.each(['UTC', 'Asia/Ho_Chi_Minh'])('off-hours logins are judged by the line\'s own clock on a %s host', (tz) => {
+  it.each(['UTC', 'Asia/Ho_Chi_Minh'])("off-hours logins are judged by the line's own clock on a %s host", (tz) => {
     const r = spawnSync(process.execPath, [join(repo, 'agent/src/cli.ts'), 'detect', 'auth_log'], {
-      input: ['Dec  3 20:00:00 h sshd[5]: Accepted publickey for root from 192.0.2.10 port 4000 ssh2', 'Dec  3 12:00:00 h sshd[6]: Accepted publickey for root from 192.0.2.11 port 4000 ssh2', ''].join('\n'),
+      input: [
+        'Dec  3 20:00:00 h sshd[5]: Accepted publickey for root from 192.0.2.10 port 4000 ssh2',
+        'Dec  3 12:00:00 h sshd[6]: Accepted publickey for root from 192.0.2.11 port 4000 ssh2',
+        '',
+      ].join('\n'),
       encoding: 'utf8',
       env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml', TZ: tz },
     });
@@ -101,7 +111,9 @@ describe('counting by event time (a backlog read at once)', () => {
   });
 
   it('an attack in the backlog and one an hour later are two incidents, each dated by its lines', () => {
-    const lines = [...['17:00:00', '17:00:10', '17:00:20', '17:00:30', '17:00:40'], ...['18:10:00', '18:10:10', '18:10:20', '18:10:30', '18:10:40']].map((t) => fail(t));
+    const lines = [...['17:00:00', '17:00:10', '17:00:20', '17:00:30', '17:00:40'], ...['18:10:00', '18:10:10', '18:10:20', '18:10:30', '18:10:40']].map((t) =>
+      fail(t),
+    );
     const ev = backlog(lines).filter((e) => !e.evidence.update);
     expect(ev.map((e) => new Date(e.time).toISOString().slice(11, 19))).toEqual(['17:00:40', '18:10:40']);
   });

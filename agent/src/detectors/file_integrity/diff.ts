@@ -93,7 +93,11 @@ const SYSTEM: { match: (p: string) => boolean; mitre: string; what: string }[] =
     what: 'cron job',
   },
   { match: (p) => /^\/etc\/(passwd|shadow|group|gshadow)$/.test(p), mitre: 'T1098', what: 'account database' },
-  { match: (p) => within(p, '/etc/ssh/sshd_config') || within(p, '/etc/ssh/sshd_config.d') || within(p, '/etc/pam.d'), mitre: 'T1556', what: 'authentication configuration' },
+  {
+    match: (p) => within(p, '/etc/ssh/sshd_config') || within(p, '/etc/ssh/sshd_config.d') || within(p, '/etc/pam.d'),
+    mitre: 'T1556',
+    what: 'authentication configuration',
+  },
 ];
 
 const KIND_TYPE: Record<ChangeKind, string> = {
@@ -113,7 +117,15 @@ export function classify(path: string, change: ChangeKind, scope: Scope): Meanin
   const webRoot = longest(path, scope.webRoots);
   if (webRoot) {
     const isStatic = longest(path, scope.staticPaths) !== undefined;
-    return { type: 'possible_defacement', severity: isStatic ? 'critical' : 'high', mitre: 'T1491.002', root: webRoot, webRoot, isStatic, what: isStatic ? 'static web content' : 'web content' };
+    return {
+      type: 'possible_defacement',
+      severity: isStatic ? 'critical' : 'high',
+      mitre: 'T1491.002',
+      root: webRoot,
+      webRoot,
+      isStatic,
+      what: isStatic ? 'static web content' : 'web content',
+    };
   }
   const root = longest(path, scope.paths) ?? path;
   const sys = SYSTEM.find((s) => s.match(path));
@@ -136,7 +148,10 @@ export interface EditorRule {
 /** Whether any dot-separated part of the name after the first is a script extension (Apache's AddHandler runs shell.php.swp). */
 export function hasScriptExtension(path: string, exts: readonly string[]): boolean {
   const name = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
-  return name.split('.').slice(1).some((part) => exts.includes(part));
+  return name
+    .split('.')
+    .slice(1)
+    .some((part) => exts.includes(part));
 }
 
 /**

@@ -7,7 +7,18 @@ import { classify, diffSnapshots, excluded, resolveStatic, skippableEditorFile, 
 import { changesToEvents } from './events.ts';
 import { readmeExample, recorder, testContext, until, sleep } from '../testing.ts';
 
-const entry = (over: Partial<Entry> = {}): Entry => ({ kind: 'file', size: 1, mode: 0o100644, uid: 0, gid: 0, mtimeMs: 1, ctimeMs: 1, ino: 1, sha256: 'a', ...over });
+const entry = (over: Partial<Entry> = {}): Entry => ({
+  kind: 'file',
+  size: 1,
+  mode: 0o100644,
+  uid: 0,
+  gid: 0,
+  mtimeMs: 1,
+  ctimeMs: 1,
+  ino: 1,
+  sha256: 'a',
+  ...over,
+});
 
 describe('file_integrity pure logic', () => {
   it('finds added, modified, deleted and permission changes within the prefixes only', () => {
@@ -39,9 +50,38 @@ describe('file_integrity pure logic', () => {
     const hidden = (name: string, mode?: number) => excluded(`/var/www/html/${name}`, cfg.exclude) || skippableEditorFile(`/var/www/html/${name}`, rule, mode);
     // Names web-shell kits and attackers use, some of them dressed as editor files.
     const shells = [
-      '.#cmd.php', '#cmd.php', 'cmd.php', '.cmd.php', 'up/.#s.phtml', '.#x.php5', 'x.php7', 'wso.PHP', 'c99.php.swp', 'r57.php~.php',
-      '.#shell.jsp', 'cmd.jspx', '.#cmd.aspx', 'cmd.asp', 'cmd.ashx', 'x.asa', 'x.cer', '.#test.cgi', 'x.pl', '.#x.sh', '.#x.py', 'x.rb', '.#x.cfm',
-      '.#x.shtml', '.htaccess', '.#.htaccess', 'web.config', 'x.phar', 'x.inc', 'lib.so~.so', 'x.jsp.swp', 'index.php.swx',
+      '.#cmd.php',
+      '#cmd.php',
+      'cmd.php',
+      '.cmd.php',
+      'up/.#s.phtml',
+      '.#x.php5',
+      'x.php7',
+      'wso.PHP',
+      'c99.php.swp',
+      'r57.php~.php',
+      '.#shell.jsp',
+      'cmd.jspx',
+      '.#cmd.aspx',
+      'cmd.asp',
+      'cmd.ashx',
+      'x.asa',
+      'x.cer',
+      '.#test.cgi',
+      'x.pl',
+      '.#x.sh',
+      '.#x.py',
+      'x.rb',
+      '.#x.cfm',
+      '.#x.shtml',
+      '.htaccess',
+      '.#.htaccess',
+      'web.config',
+      'x.phar',
+      'x.inc',
+      'lib.so~.so',
+      'x.jsp.swp',
+      'index.php.swx',
     ];
     expect(shells.filter((n) => hidden(n))).toEqual([]);
     // An editor file with an executable bit (a CGI or a dropped ELF) is looked at too.

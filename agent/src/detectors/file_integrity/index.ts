@@ -32,13 +32,50 @@ export const EDITOR_FILES = ['**/*.swp', '**/.*.swp', '**/*.swo', '**/.*.swo', '
 
 // What PHP-FPM, mod_php, Tomcat, IIS/Mono, CGI and shells run, as web-shell kits name them.
 export const SCRIPT_EXTENSIONS = [
-  'php', 'php3', 'php4', 'php5', 'php7', 'php8', 'phtml', 'pht', 'phar', 'phps', 'inc',
-  'jsp', 'jspx', 'jsw', 'jsv', 'jspf', 'war',
-  'asp', 'aspx', 'ashx', 'asmx', 'ascx', 'asa', 'cer', 'cshtml', 'config',
-  'cgi', 'pl', 'py', 'rb', 'sh', 'bash', 'cfm', 'shtml', 'htaccess', 'js', 'mjs', 'so',
+  'php',
+  'php3',
+  'php4',
+  'php5',
+  'php7',
+  'php8',
+  'phtml',
+  'pht',
+  'phar',
+  'phps',
+  'inc',
+  'jsp',
+  'jspx',
+  'jsw',
+  'jsv',
+  'jspf',
+  'war',
+  'asp',
+  'aspx',
+  'ashx',
+  'asmx',
+  'ascx',
+  'asa',
+  'cer',
+  'cshtml',
+  'config',
+  'cgi',
+  'pl',
+  'py',
+  'rb',
+  'sh',
+  'bash',
+  'cfm',
+  'shtml',
+  'htaccess',
+  'js',
+  'mjs',
+  'so',
 ];
 
-const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
+const absPath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/'), 'must be an absolute path');
 
 const config = z.object({
   /** System files and folders to watch (folders recursively). */
@@ -54,7 +91,11 @@ const config = z.object({
   /** Extensions a web server or shell may run (lower case, no dot): an editor file holding one anywhere in its name is watched. */
   script_extensions: z.array(z.string().regex(/^[a-z0-9_+-]+$/, 'lower-case extension without the dot')).default(SCRIPT_EXTENSIONS),
   /** Files larger than this are compared by size and mtime instead of hashed. */
-  max_file_size: z.number().int().positive().default(16 * 1024 * 1024),
+  max_file_size: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** Stop a scan after this many entries (and say so), to bound the cost. */
   max_files: z.number().int().positive().default(200_000),
   /** Full scan against the baseline, the safety net when watch events are missed. */
@@ -66,7 +107,10 @@ const config = z.object({
   /** More changes than this of one kind under one root become one event with a count. */
   max_events_per_group: z.number().int().min(1).default(5),
   /** Name of the baseline file; set it when running two file_integrity detectors. */
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('file_integrity'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('file_integrity'),
 });
 
 const EntrySchema = shape.object({
@@ -126,10 +170,24 @@ export default defineInput({
     const check = async (prefixes: string[], report: boolean): Promise<void> => {
       const fresh: Snapshot = {};
       const stats: ScanStats = { files: 0, hashed: 0, truncated: false, errors: 0 };
-      await scanInto(prefixes, fresh, { exclude, editor: { editorFiles: cfg.editor_files, scriptExtensions: cfg.script_extensions }, maxFileSize: cfg.max_file_size, maxFiles: cfg.max_files, previous: entries }, stats);
+      await scanInto(
+        prefixes,
+        fresh,
+        {
+          exclude,
+          editor: { editorFiles: cfg.editor_files, scriptExtensions: cfg.script_extensions },
+          maxFileSize: cfg.max_file_size,
+          maxFiles: cfg.max_files,
+          previous: entries,
+        },
+        stats,
+      );
       if (stats.truncated && !warnedTruncated) {
         warnedTruncated = true;
-        log.warn({ code: 'CANH_ERR_FIM_TOO_MANY_FILES', max_files: cfg.max_files }, 'more files than max_files: the scan stopped early; exclude caches or raise max_files');
+        log.warn(
+          { code: 'CANH_ERR_FIM_TOO_MANY_FILES', max_files: cfg.max_files },
+          'more files than max_files: the scan stopped early; exclude caches or raise max_files',
+        );
       }
       if (stats.truncated) return; // a partial scan would report the unscanned rest as deleted
       const changes = diffSnapshots(entries, fresh, prefixes);
@@ -182,7 +240,10 @@ export default defineInput({
             });
             watchers.set(r, w);
           } catch (err) {
-            log.warn({ err, path: r, code: 'CANH_ERR_FIM_WATCH' }, 'cannot watch folder (inotify limit? raise fs.inotify.max_user_watches); relying on the periodic scan');
+            log.warn(
+              { err, path: r, code: 'CANH_ERR_FIM_WATCH' },
+              'cannot watch folder (inotify limit? raise fs.inotify.max_user_watches); relying on the periodic scan',
+            );
           }
         } else {
           // Watch the parent: editors and `sed -i` replace a file, which ends a watch on it.
@@ -224,7 +285,10 @@ export default defineInput({
       for (const p of Object.keys(entries)) if (!roots.some((r) => within(p, r))) delete entries[p];
       if (added.length) await check(added, false);
       // Changes made while the agent was stopped are real changes.
-      await check(roots.filter((r) => saved.roots.includes(r)), true);
+      await check(
+        roots.filter((r) => saved.roots.includes(r)),
+        true,
+      );
       await store.save({ roots, entries });
     };
 
@@ -268,4 +332,3 @@ export default defineInput({
     } satisfies FileIntegrity;
   },
 });
-

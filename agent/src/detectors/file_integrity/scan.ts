@@ -29,7 +29,10 @@ export interface ScanStats {
 const STREAM_ABOVE = 1024 * 1024;
 
 export async function sha256File(path: string, size = Infinity): Promise<string> {
-  if (size <= STREAM_ABOVE) return createHash('sha256').update(await readFile(path)).digest('hex');
+  if (size <= STREAM_ABOVE)
+    return createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     createReadStream(path)

@@ -20,7 +20,10 @@ const config = z.object({
   relearn_after: duration({ min: 0 }).default(86_400_000),
   /** More new devices than this in one gather become one event with a count. */
   max_new_device_events: z.number().int().min(1).default(10),
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('lan_devices'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('lan_devices'),
 });
 
 const BaselineSchema = shape.object({

@@ -58,7 +58,12 @@ describe('lan_devices in network namespaces', () => {
     await sh('-n', ns.gw, 'addr', 'add', '10.250.0.1/24', 'dev', 'gh');
     await sh('-n', ns.host, 'addr', 'add', '10.251.0.2/24', 'dev', 'hp');
     await sh('-n', ns.pc, 'addr', 'add', '10.251.0.3/24', 'dev', 'ph');
-    for (const [n, dev] of [[ns.host, 'hg'], [ns.host, 'hp'], [ns.gw, 'gh'], [ns.pc, 'ph']] as const) {
+    for (const [n, dev] of [
+      [ns.host, 'hg'],
+      [ns.host, 'hp'],
+      [ns.gw, 'gh'],
+      [ns.pc, 'ph'],
+    ] as const) {
       await sh('-n', n, 'link', 'set', dev, 'up');
       await sh('-n', n, 'link', 'set', 'lo', 'up');
     }

@@ -27,7 +27,10 @@ export function parseArp(text: string): { neighbours: Neighbour[]; malformed: nu
     const [ip, , flagsHex, macRaw, , iface] = f as [string, string, string, string, string, string];
     const mac = macRaw.toLowerCase();
     const flags = Number.parseInt(flagsHex, 16);
-    const ipOk = IPV4.exec(ip)?.slice(1).every((o) => Number(o) <= 255) ?? false;
+    const ipOk =
+      IPV4.exec(ip)
+        ?.slice(1)
+        .every((o) => Number(o) <= 255) ?? false;
     if (!ipOk || !MAC.test(mac) || Number.isNaN(flags) || !/^[\w.@:-]{1,32}$/.test(iface)) {
       malformed++;
       continue;

@@ -24,7 +24,10 @@ const config = z.object({
   backdoor_ports: z.array(z.number().int().min(1).max(65535)).default(BACKDOOR_PORTS),
   /** More new listeners than this from one process in one gather become one event. */
   max_events_per_process: z.number().int().min(1).default(10),
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('listening_ports'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('listening_ports'),
 });
 
 const KnownSchema = shape.object({
@@ -139,7 +142,11 @@ export default defineInput({
           type: 'new_listening_port',
           severity: g.items.some((s) => !isLoopback(s.address)) ? 'medium' : 'low',
           message: `${n} new listeners by ${g.key}`,
-          evidence: { process: g.key.slice(g.key.lastIndexOf('/') + 1) || 'unknown', exe: g.key, listeners: sample(g.items.map((s) => `${s.proto} ${s.address} ${s.port}`)) },
+          evidence: {
+            process: g.key.slice(g.key.lastIndexOf('/') + 1) || 'unknown',
+            exe: g.key,
+            listeners: sample(g.items.map((s) => `${s.proto} ${s.address} ${s.port}`)),
+          },
           count: n,
         });
       }

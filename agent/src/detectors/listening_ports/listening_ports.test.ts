@@ -25,7 +25,10 @@ describe('listening_ports parsing (captured /proc/net)', () => {
     const { listeners, malformed } = parseProcNet(data('tcp.txt'), 'tcp');
     expect(malformed).toBe(0);
     expect(listeners.map((l) => `${l.address}:${l.port}`)).toEqual(['0.0.0.0:2024', '127.0.0.1:18443', '0.0.0.0:28180', '127.0.0.1:18086', '127.0.0.1:18088']);
-    expect(parseProcNet(data('tcp6.txt'), 'tcp6').listeners.map((l) => `[${l.address}]:${l.port}/${l.inode}`)).toEqual(['[::1]:28544/17463', '[::]:28543/17462']);
+    expect(parseProcNet(data('tcp6.txt'), 'tcp6').listeners.map((l) => `[${l.address}]:${l.port}/${l.inode}`)).toEqual([
+      '[::1]:28544/17463',
+      '[::]:28543/17462',
+    ]);
   });
 
   it('keeps unconnected UDP sockets only', () => {
@@ -49,7 +52,7 @@ describe('listening_ports on real sockets', () => {
   const cleanup: (() => void)[] = [];
   afterEach(() => cleanup.splice(0).forEach((f) => f()));
 
-  it('reports this process\'s TCP and UDP listeners on 127.0.0.1 and ::1 after the grace period, then their closing', async () => {
+  it("reports this process's TCP and UDP listeners on 127.0.0.1 and ::1 after the grace period, then their closing", async () => {
     const state = mkdtempSync(join(tmpdir(), 'canh-ports-'));
     cleanup.push(() => rmSync(state, { recursive: true, force: true }));
     const det = def.create(def.config.parse({ grace_intervals: 2 }), testContext(state));
@@ -80,9 +83,11 @@ describe('listening_ports on real sockets', () => {
     expect(mine()).toEqual([]); // still within the grace period
     await det.gather!(acc);
     const exe = readlinkSync('/proc/self/exe');
-    expect(mine().map((e) => `${e.evidence!.proto} ${e.evidence!.address} ${e.evidence!.port}`).sort()).toEqual(
-      [`tcp 127.0.0.1 ${ports.tcp}`, `tcp6 ::1 ${ports.tcp6}`, `udp 127.0.0.1 ${ports.udp}`, `udp6 ::1 ${ports.udp6}`].sort(),
-    );
+    expect(
+      mine()
+        .map((e) => `${e.evidence!.proto} ${e.evidence!.address} ${e.evidence!.port}`)
+        .sort(),
+    ).toEqual([`tcp 127.0.0.1 ${ports.tcp}`, `tcp6 ::1 ${ports.tcp6}`, `udp 127.0.0.1 ${ports.udp}`, `udp6 ::1 ${ports.udp6}`].sort());
     for (const e of mine()) {
       // The executable, not the thread name (/proc/self/comm of Node 24 reads "MainThread").
       expect(e.evidence).toMatchObject({ pid: process.pid, exe, exe_inode: statSync(exe).ino, process: exe.slice(exe.lastIndexOf('/') + 1), exposed: false });
@@ -114,7 +119,7 @@ describe('listening_ports on real sockets', () => {
 describe('listening_ports: the cost of short-lived listeners', () => {
   const cleanup: (() => void)[] = [];
   afterEach(() => cleanup.splice(0).forEach((f) => f()));
-  it('a listener gone within the grace period never costs a walk of every process\'s descriptors', async () => {
+  it("a listener gone within the grace period never costs a walk of every process's descriptors", async () => {
     const state = mkdtempSync(join(tmpdir(), 'canh-ports-walk-'));
     cleanup.push(() => rmSync(state, { recursive: true, force: true }));
     let walks = 0;
@@ -157,7 +162,15 @@ describe('listening_ports: another program behind a known port (real sockets, re
     const p = spawn(python, ['-c', code], { stdio: 'ignore' });
     procs.push(p);
     const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-    expect(await until(() => readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => l.includes(hex) && l.split(/\s+/)[4] === '0A'), 10_000)).toBe(true);
+    expect(
+      await until(
+        () =>
+          readFileSync('/proc/net/tcp', 'utf8')
+            .split('\n')
+            .some((l) => l.includes(hex) && l.split(/\s+/)[4] === '0A'),
+        10_000,
+      ),
+    ).toBe(true);
     return p;
   };
 
@@ -233,7 +246,10 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
     const srv = net.createServer((c) => cleanup.push(() => c.destroy())).listen(0, '127.0.0.1');
     const srv6 = net.createServer((c) => cleanup.push(() => c.destroy())).listen(0, '::1');
     await Promise.all([new Promise((r) => srv.on('listening', r)), new Promise((r) => srv6.on('listening', r))]);
-    cleanup.push(() => srv.close(), () => srv6.close());
+    cleanup.push(
+      () => srv.close(),
+      () => srv6.close(),
+    );
     const clients: net.Socket[] = [];
     for (let i = 0; i < 20; i++) {
       clients.push(net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1'), net.connect((srv6.address() as net.AddressInfo).port, '::1'));
@@ -266,7 +282,9 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
     const row = (sl: number, port: number, st: string, inode: number) =>
       `  ${sl}: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 ${st} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
     // Listener, a pending request of a pre-4.4 kernel, listener, then the connection table.
-    const text = [lines[0], row(0, 1001, '0A', 11), row(1, 1001, '03', 0), row(2, 1002, '0A', 12), row(3, 1001, '01', 13), row(4, 1003, '0A', 14), ''].join('\n');
+    const text = [lines[0], row(0, 1001, '0A', 11), row(1, 1001, '03', 0), row(2, 1002, '0A', 12), row(3, 1001, '01', 13), row(4, 1003, '0A', 14), ''].join(
+      '\n',
+    );
     writeFileSync(join(dir, 'tcp'), text);
     expect(parseProcNet(readTcpListeners(join(dir, 'tcp')), 'tcp').listeners.map((l) => l.port)).toEqual([1001, 1002]);
     // No connection at all: the whole file; unreadable: nothing.

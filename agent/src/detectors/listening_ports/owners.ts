@@ -26,7 +26,10 @@ export async function executableOf(pidDir: string): Promise<{ exe: string; inode
   const link = await readlink(join(pidDir, 'exe')).catch(() => undefined);
   if (!link) return undefined;
   const exe = link.endsWith(DELETED) ? link.slice(0, -DELETED.length) : link;
-  const inode = await stat(join(pidDir, 'exe')).then((s) => s.ino, () => 0);
+  const inode = await stat(join(pidDir, 'exe')).then(
+    (s) => s.ino,
+    () => 0,
+  );
   return { exe, inode };
 }
 

@@ -44,7 +44,7 @@ function compressV6(groups: string[]): string {
   // RFC 5952: the longest run (≥2) of zero groups becomes "::".
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

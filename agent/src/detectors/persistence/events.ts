@@ -18,13 +18,38 @@ interface Rule {
 const same = (t: string): Record<Change, string> => ({ added: t, changed: t, removed: t });
 
 export const FILE_RULES: Record<FileCategory, Rule> = {
-  cron: { type: { added: 'cron_job_added', changed: 'cron_job_changed', removed: 'cron_job_removed' }, mitre: 'T1053.003', what: 'cron job', severity: { added: 'high', changed: 'high', removed: 'low' } },
-  systemd: { type: { added: 'systemd_unit_added', changed: 'systemd_unit_changed', removed: 'systemd_unit_removed' }, mitre: 'T1543.002', what: 'systemd unit', severity: { added: 'high', changed: 'high', removed: 'low' } },
-  preload: { type: { added: 'preload_set', changed: 'preload_set', removed: 'preload_cleared' }, mitre: 'T1574.006', what: 'dynamic loader preload list /etc/ld.so.preload', severity: { added: 'critical', changed: 'critical', removed: 'low' } },
+  cron: {
+    type: { added: 'cron_job_added', changed: 'cron_job_changed', removed: 'cron_job_removed' },
+    mitre: 'T1053.003',
+    what: 'cron job',
+    severity: { added: 'high', changed: 'high', removed: 'low' },
+  },
+  systemd: {
+    type: { added: 'systemd_unit_added', changed: 'systemd_unit_changed', removed: 'systemd_unit_removed' },
+    mitre: 'T1543.002',
+    what: 'systemd unit',
+    severity: { added: 'high', changed: 'high', removed: 'low' },
+  },
+  preload: {
+    type: { added: 'preload_set', changed: 'preload_set', removed: 'preload_cleared' },
+    mitre: 'T1574.006',
+    what: 'dynamic loader preload list /etc/ld.so.preload',
+    severity: { added: 'critical', changed: 'critical', removed: 'low' },
+  },
   rc_local: { type: same('rc_local_changed'), mitre: 'T1037.004', what: 'boot script', severity: { added: 'high', changed: 'high', removed: 'low' } },
-  shell_profile: { type: same('shell_profile_changed'), mitre: 'T1546.004', what: 'shell profile', severity: { added: 'high', changed: 'high', removed: 'low' } },
+  shell_profile: {
+    type: same('shell_profile_changed'),
+    mitre: 'T1546.004',
+    what: 'shell profile',
+    severity: { added: 'high', changed: 'high', removed: 'low' },
+  },
   sudoers: { type: same('sudoers_changed'), mitre: 'T1548.003', what: 'sudoers file', severity: { added: 'high', changed: 'high', removed: 'medium' } },
-  pam: { type: same('pam_module_changed'), mitre: 'T1556.003', what: 'PAM configuration or module', severity: { added: 'high', changed: 'high', removed: 'medium' } },
+  pam: {
+    type: same('pam_module_changed'),
+    mitre: 'T1556.003',
+    what: 'PAM configuration or module',
+    severity: { added: 'high', changed: 'high', removed: 'medium' },
+  },
 };
 
 export interface Meaning {

@@ -20,7 +20,10 @@ import { scanSuid, type SuidEntry, type SuidScan } from './suid.ts';
 import { excerpt, groupMembers, parseAccounts, parseModules, primaryGids } from './parse.ts';
 import { fileMeaning, octal, suidMeaning } from './events.ts';
 
-const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
+const absPath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/'), 'must be an absolute path');
 
 const config = z.object({
   /** Categories of persistence watched (all by default). */
@@ -32,7 +35,9 @@ const config = z.object({
   /** How often the SUID/SGID scan runs (it walks suid_paths: seconds of CPU on a large /usr). */
   suid_interval: duration({ min: 60_000 }).default(3_600_000),
   /** Folders walked for SUID/SGID files (same file system or not; symlinks never followed). */
-  suid_paths: z.array(absPath).default(['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', '/srv', '/home', '/tmp', '/var/tmp', '/var/www', '/dev/shm', '/run/lock']),
+  suid_paths: z
+    .array(absPath)
+    .default(['/usr', '/bin', '/sbin', '/lib', '/lib64', '/opt', '/srv', '/home', '/tmp', '/var/tmp', '/var/www', '/dev/shm', '/run/lock']),
   /** The SUID scan stops after this many entries and reports nothing for that run. */
   suid_max_files: z.number().int().positive().default(1_000_000),
   /** Groups whose members' shell rc files are watched (with every uid-0 account). */
@@ -42,7 +47,10 @@ const config = z.object({
   /** More changes of one kind in one category at once become one event with a count. */
   max_events_per_group: z.number().int().min(1).default(5),
   /** Name of the baseline file; set it when running two persistence detectors. */
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('persistence'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('persistence'),
 });
 
 const FILE_CATEGORIES = CATEGORIES.filter((c): c is FileCategory => c !== 'kernel_modules' && c !== 'suid');
@@ -191,7 +199,10 @@ export default defineInput({
       const scan = await scanSuid(cfg.root, cfg.suid_paths, cfg.suid_max_files, () => stopped);
       if (scan.aborted) return undefined;
       if (scan.truncated) {
-        ctx.log.warn({ code: 'CANH_ERR_PERSISTENCE_SUID_TOO_MANY_FILES', suid_max_files: cfg.suid_max_files }, 'SUID scan met more than suid_max_files entries and stopped without reporting: narrow suid_paths or raise suid_max_files');
+        ctx.log.warn(
+          { code: 'CANH_ERR_PERSISTENCE_SUID_TOO_MANY_FILES', suid_max_files: cfg.suid_max_files },
+          'SUID scan met more than suid_max_files entries and stopped without reporting: narrow suid_paths or raise suid_max_files',
+        );
         return undefined;
       }
       ctx.log.debug({ entries: scan.entries, suid: Object.keys(scan.files).length }, 'persistence: SUID scan');
@@ -224,7 +235,8 @@ export default defineInput({
       for (const [p, e] of Object.entries(scan.files)) {
         const o = b.suid[p];
         if (!o) report(p, e, 'added');
-        else if (o.ino !== e.ino || o.size !== e.size || o.mtimeMs !== e.mtimeMs || o.mode !== e.mode || o.uid !== e.uid || o.gid !== e.gid) report(p, e, 'changed', o);
+        else if (o.ino !== e.ino || o.size !== e.size || o.mtimeMs !== e.mtimeMs || o.mode !== e.mode || o.uid !== e.uid || o.gid !== e.gid)
+          report(p, e, 'changed', o);
       }
       for (const [p, o] of Object.entries(b.suid)) if (!scan.files[p]) report(p, o, 'removed');
       b.suid = scan.files;

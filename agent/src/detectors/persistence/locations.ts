@@ -16,8 +16,26 @@ export interface Location {
   vendor?: boolean;
 }
 
-const CRON_DIRS = ['/etc/cron.d', '/etc/cron.hourly', '/etc/cron.daily', '/etc/cron.weekly', '/etc/cron.monthly', '/var/spool/cron/crontabs', '/var/spool/cron'];
-const SHELL_FILES = ['/etc/profile', '/etc/bash.bashrc', '/etc/environment', '/etc/zsh/zshenv', '/etc/zsh/zprofile', '/etc/zsh/zshrc', '/etc/zsh/zlogin', '/etc/zshenv', '/etc/zshrc'];
+const CRON_DIRS = [
+  '/etc/cron.d',
+  '/etc/cron.hourly',
+  '/etc/cron.daily',
+  '/etc/cron.weekly',
+  '/etc/cron.monthly',
+  '/var/spool/cron/crontabs',
+  '/var/spool/cron',
+];
+const SHELL_FILES = [
+  '/etc/profile',
+  '/etc/bash.bashrc',
+  '/etc/environment',
+  '/etc/zsh/zshenv',
+  '/etc/zsh/zprofile',
+  '/etc/zsh/zshrc',
+  '/etc/zsh/zlogin',
+  '/etc/zshenv',
+  '/etc/zshrc',
+];
 const USER_RC = ['.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.profile', '.zshrc', '.zshenv', '.zprofile', '.zlogin'];
 const RC_DIRS = ['/etc/rc0.d', '/etc/rc1.d', '/etc/rc2.d', '/etc/rc3.d', '/etc/rc4.d', '/etc/rc5.d', '/etc/rc6.d', '/etc/rcS.d'];
 
@@ -35,14 +53,22 @@ export function persistenceLocations(homes: readonly string[], privilegedHomes: 
   add('cron', 'file', ['/etc/crontab', '/etc/anacrontab']);
   add('cron', 'children', CRON_DIRS);
   add('systemd', 'tree', ['/etc/systemd/system', '/etc/systemd/user', '/usr/local/lib/systemd/system']);
-  add('systemd', 'tree', homes.map((h) => `${h}/.config/systemd/user`));
+  add(
+    'systemd',
+    'tree',
+    homes.map((h) => `${h}/.config/systemd/user`),
+  );
   add('systemd', 'tree', ['/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/user', '/usr/lib/systemd/user'], true);
   add('preload', 'file', ['/etc/ld.so.preload']);
   add('rc_local', 'file', ['/etc/rc.local', '/etc/rc.d/rc.local']);
   add('rc_local', 'children', ['/etc/init.d', ...RC_DIRS], true);
   add('shell_profile', 'file', SHELL_FILES);
   add('shell_profile', 'children', ['/etc/profile.d']);
-  add('shell_profile', 'file', privilegedHomes.flatMap((h) => USER_RC.map((f) => `${h}/${f}`)));
+  add(
+    'shell_profile',
+    'file',
+    privilegedHomes.flatMap((h) => USER_RC.map((f) => `${h}/${f}`)),
+  );
   add('sudoers', 'file', ['/etc/sudoers']);
   add('sudoers', 'children', ['/etc/sudoers.d']);
   add('pam', 'file', ['/etc/pam.conf']);

@@ -63,6 +63,8 @@ export function primaryGids(passwd: string): Map<string, number> {
 export function excerpt(content: Uint8Array, max = 1000): string | undefined {
   const head = content.subarray(0, Math.min(content.length, max * 4));
   if (head.includes(0)) return undefined;
-  const text = Buffer.from(head).toString('utf8').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+  const text = Buffer.from(head)
+    .toString('utf8')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }

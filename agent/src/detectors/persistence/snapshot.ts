@@ -134,7 +134,15 @@ export function diffFiles(before: FileSnapshot, after: FileSnapshot): FileChange
   for (const [path, n] of Object.entries(after)) {
     const o = before[path];
     if (!o) out.push({ path, change: 'added', new: n });
-    else if (o.kind !== n.kind || o.sha256 !== n.sha256 || o.target !== n.target || o.mode !== n.mode || o.uid !== n.uid || o.gid !== n.gid || (!n.sha256 && (o.size !== n.size || o.mtimeMs !== n.mtimeMs))) {
+    else if (
+      o.kind !== n.kind ||
+      o.sha256 !== n.sha256 ||
+      o.target !== n.target ||
+      o.mode !== n.mode ||
+      o.uid !== n.uid ||
+      o.gid !== n.gid ||
+      (!n.sha256 && (o.size !== n.size || o.mtimeMs !== n.mtimeMs))
+    ) {
       out.push({ path, change: 'changed', old: o, new: n });
     }
   }

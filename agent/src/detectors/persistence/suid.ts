@@ -41,7 +41,10 @@ export async function scanSuid(root: string, paths: readonly string[], maxEntrie
   }
   const roots: { path: string; real: string }[] = [];
   for (const c of real.sort((a, b) => a.real.length - b.real.length)) if (!roots.some((k) => within(c.real, k.real))) roots.push(c);
-  const stack = roots.map((r) => r.path).sort().reverse();
+  const stack = roots
+    .map((r) => r.path)
+    .sort()
+    .reverse();
   // Paths are absolute and normal: under the real root they need no join (its normalising, per file, is most of this loop's own CPU).
   const at = root === '/' || root === '' ? (p: string) => p : (p: string) => join(root, p);
   while (stack.length) {

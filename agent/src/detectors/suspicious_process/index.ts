@@ -16,11 +16,25 @@ import { groupFindings, sample } from '../group-findings.ts';
 import { parsePasswd } from '../passwd.ts';
 import { duration } from '@canh/core';
 import {
-  formatCmdline, interpreterOf, isLoader, judgeExe, loadedProgram, parseStartTime, parseStatus, scriptArg, STDIN, stripDeleted, type Interpreter, type Verdict,
+  formatCmdline,
+  interpreterOf,
+  isLoader,
+  judgeExe,
+  loadedProgram,
+  parseStartTime,
+  parseStatus,
+  scriptArg,
+  STDIN,
+  stripDeleted,
+  type Interpreter,
+  type Verdict,
 } from './parse.ts';
 import { writableLocations } from './locations.ts';
 
-const absDir = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
+const absDir = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/'), 'must be an absolute path');
 
 const config = z.object({
   /** Folders a program should never run from, besides those found on the host. */
@@ -37,7 +51,10 @@ const config = z.object({
   max_cmdline: z.number().int().min(16).max(4096).default(512),
   /** More processes than this of one program in one gather become one event. */
   max_events_per_exe: z.number().int().min(1).default(5),
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('suspicious_process'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('suspicious_process'),
 });
 
 const BaselineSchema = shape.object({ reported: shape.array(shape.string) });
@@ -110,10 +127,13 @@ function programEvidence(f: Finding): Record<string, string> {
 function describe(f: Finding): string {
   const p = f.program;
   const how =
-    p.via === 'loader' ? ` through the dynamic loader ${f.exe}`
-    : p.via === 'interpreter' ? ` with ${f.exe}`
-    : p.via === 'stdin' ? ` on the standard input of ${f.exe}`
-    : '';
+    p.via === 'loader'
+      ? ` through the dynamic loader ${f.exe}`
+      : p.via === 'interpreter'
+        ? ` with ${f.exe}`
+        : p.via === 'stdin'
+          ? ` on the standard input of ${f.exe}`
+          : '';
   return `runs ${stripDeleted(p.path)}${how}; the file ${f.verdict.why}`;
 }
 
@@ -139,7 +159,12 @@ export default defineInput({
       const text = await ctx.readFile('/etc/passwd').catch(() => '');
       const users = parsePasswd(text).users;
       names = new Map(users.map((u) => [u.uid, u.name]));
-      dirs = await writableLocations(ctx, cfg.dirs, users.map((u) => u.home), cfg.host_dirs);
+      dirs = await writableLocations(
+        ctx,
+        cfg.dirs,
+        users.map((u) => u.home),
+        cfg.host_dirs,
+      );
       dirsAt = ctx.now();
       ctx.log.debug({ dirs }, 'suspicious_process folders');
     };
@@ -219,7 +244,10 @@ export default defineInput({
           if (reported.has(key)) continue;
           const status = parseStatus(await ctx.readFile(join(dir, 'status')).catch(() => ''));
           const cmdline = formatCmdline(await ctx.readFile(join(dir, 'cmdline')).catch(() => ''), cfg.max_cmdline);
-          const inode = await stat(join(dir, 'exe')).then((s) => s.ino, () => undefined);
+          const inode = await stat(join(dir, 'exe')).then(
+            (s) => s.ino,
+            () => undefined,
+          );
           const user = status.uid === undefined ? 'unknown' : (names.get(status.uid) ?? String(status.uid));
           findings.push({ pid: Number(pid), exe, program, verdict, cmdline, user, uid: status.uid, ppid: status.ppid, inode });
           reported.add(key);
@@ -251,7 +279,10 @@ export default defineInput({
             message: `${g.items.length} processes ${describe(f)}`.slice(0, 2000),
             evidence: {
               ...programEvidence(f),
-              pids: sample(g.items.map((x) => String(x.pid)), 20),
+              pids: sample(
+                g.items.map((x) => String(x.pid)),
+                20,
+              ),
             },
             count: g.items.length,
           });

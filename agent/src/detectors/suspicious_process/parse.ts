@@ -48,7 +48,13 @@ export function judgeExe(exe: string, dirs: readonly string[]): Verdict | undefi
     return { reason: 'memfd', severity: 'high', mitre: 'T1620', why: 'exists in memory only (memfd), a fileless-malware technique' };
   }
   const dir = holder(path, dirs);
-  if (dir) return { reason: 'temp_dir', severity: 'high', mitre: 'T1059', why: `is in ${dir}, a world-writable folder${deleted ? ', and was deleted after the process started' : ''}` };
+  if (dir)
+    return {
+      reason: 'temp_dir',
+      severity: 'high',
+      mitre: 'T1059',
+      why: `is in ${dir}, a world-writable folder${deleted ? ', and was deleted after the process started' : ''}`,
+    };
   if (deleted) {
     if (SYSTEM_PREFIXES.some((p) => path.startsWith(p))) {
       return { reason: 'deleted', severity: 'low', mitre: 'T1036', why: 'was deleted (likely replaced by a package upgrade: restart the service)' };
@@ -195,7 +201,15 @@ export function memoryMounts(mounts: string): string[] {
 
 /** Mount points as a list (all types), to look for world-writable sticky folders at their top. */
 export function mountPoints(mounts: string): string[] {
-  return [...new Set(mounts.split('\n').map((l) => l.split(' ')[1]).filter((p): p is string => !!p && p.startsWith('/')).map(unescapeMount))];
+  return [
+    ...new Set(
+      mounts
+        .split('\n')
+        .map((l) => l.split(' ')[1])
+        .filter((p): p is string => !!p && p.startsWith('/'))
+        .map(unescapeMount),
+    ),
+  ];
 }
 
 /** Real uid, parent pid and name from /proc/<pid>/status. */
@@ -227,6 +241,9 @@ export function parseStartTime(stat: string): string | undefined {
 
 /** Arguments joined by spaces, control characters made visible, bounded. */
 export function formatCmdline(raw: string, max = 512): string {
-  const s = raw.replace(/\0+$/, '').replace(/\0/g, ' ').replace(/[\x00-\x1f\x7f]/g, '?');
+  const s = raw
+    .replace(/\0+$/, '')
+    .replace(/\0/g, ' ')
+    .replace(/[\x00-\x1f\x7f]/g, '?');
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }

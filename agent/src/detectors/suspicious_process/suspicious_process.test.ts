@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import def from './index.ts';
 import {
-  execMappings, formatCmdline, interpreterOf, isLoader, judgeExe, loadedProgram, memoryMounts, mountPoints, parseStartTime, parseStatus, scriptArg,
+  execMappings,
+  formatCmdline,
+  interpreterOf,
+  isLoader,
+  judgeExe,
+  loadedProgram,
+  memoryMounts,
+  mountPoints,
+  parseStartTime,
+  parseStatus,
+  scriptArg,
 } from './parse.ts';
 import { writableLocations } from './locations.ts';
 import { readmeExample, recorder, testContext, sleep, until, type Recorded } from '../testing.ts';
@@ -121,7 +131,14 @@ describe('suspicious_process on real processes', () => {
       expect.objectContaining({
         type: 'suspicious_process',
         severity: 'high',
-        evidence: expect.objectContaining({ pid: fromTmp.pid, exe: join(dir, 'sleep'), cmdline: `${join(dir, 'sleep')} 300`, user: 'root', reason: 'temp_dir', ppid: process.pid }),
+        evidence: expect.objectContaining({
+          pid: fromTmp.pid,
+          exe: join(dir, 'sleep'),
+          cmdline: `${join(dir, 'sleep')} 300`,
+          user: 'root',
+          reason: 'temp_dir',
+          ppid: process.pid,
+        }),
       }),
     ]);
     events.length = 0;
@@ -213,7 +230,11 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     const p = run(join(shm, 'y'), ['300']);
     const { events } = await gatherFor(p.pid, join(tmp, 's1'));
     expect(about(events, p.pid)).toEqual([
-      expect.objectContaining({ severity: 'high', mitre: 'T1059', evidence: expect.objectContaining({ program: join(shm, 'y'), via: 'exe', reason: 'temp_dir' }) }),
+      expect.objectContaining({
+        severity: 'high',
+        mitre: 'T1059',
+        evidence: expect.objectContaining({ program: join(shm, 'y'), via: 'exe', reason: 'temp_dir' }),
+      }),
     ]);
   });
 
@@ -250,14 +271,23 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
       }),
     ]);
     expect(about(events, sh.pid)).toEqual([
-      expect.objectContaining({ mitre: 'T1059.004', evidence: expect.objectContaining({ program: join(shm, 'x.sh'), via: 'interpreter', interpreter: 'shell' }) }),
+      expect.objectContaining({
+        mitre: 'T1059.004',
+        evidence: expect.objectContaining({ program: join(shm, 'x.sh'), via: 'interpreter', interpreter: 'shell' }),
+      }),
     ]);
-    expect(about(events, pl.pid)).toEqual([expect.objectContaining({ mitre: 'T1059', evidence: expect.objectContaining({ program: join(tmp, 'x.pl'), interpreter: 'perl' }) })]);
+    expect(about(events, pl.pid)).toEqual([
+      expect.objectContaining({ mitre: 'T1059', evidence: expect.objectContaining({ program: join(tmp, 'x.pl'), interpreter: 'perl' }) }),
+    ]);
     expect(about(events, stdin.pid)).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ program: join(shm, 'in.sh'), via: 'stdin' }) })]);
     expect(readlinkOr(`/proc/${loop.pid}/fd/0`)).toBe(join(shm, 'list'));
     expect(about(events, loop.pid)).toEqual([]);
-    expect(about(events, js.pid)).toEqual([expect.objectContaining({ mitre: 'T1059.007', evidence: expect.objectContaining({ program: join(tmp, 'x.js'), interpreter: 'node' }) })]);
-    expect(about(events, py.pid)[0]!.message).toBe(`process ${py.pid} (user root) runs ${join(tmp, 'x.py')} with /usr/bin/python3.11; the file is in /tmp, a world-writable folder`);
+    expect(about(events, js.pid)).toEqual([
+      expect.objectContaining({ mitre: 'T1059.007', evidence: expect.objectContaining({ program: join(tmp, 'x.js'), interpreter: 'node' }) }),
+    ]);
+    expect(about(events, py.pid)[0]!.message).toBe(
+      `process ${py.pid} (user root) runs ${join(tmp, 'x.py')} with /usr/bin/python3.11; the file is in /tmp, a world-writable folder`,
+    );
   });
 
   it('a binary in /run/lock (found on the host, not in a fixed list) and an allowlisted script', async () => {
@@ -266,7 +296,9 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
       copyFileSync('/bin/sleep', join(lockDir, 'w'));
       const p = run(join(lockDir, 'w'), ['302']);
       const { events } = await gatherFor(p.pid, join(tmp, 's4'), { dirs: [] });
-      expect(about(events, p.pid)).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ program: join(lockDir, 'w'), reason: 'temp_dir' }) })]);
+      expect(about(events, p.pid)).toEqual([
+        expect.objectContaining({ evidence: expect.objectContaining({ program: join(lockDir, 'w'), reason: 'temp_dir' }) }),
+      ]);
       const none = await gatherFor(p.pid, join(tmp, 's5'), { dirs: [], host_dirs: false });
       expect(about(none.events, p.pid)).toEqual([]);
       const allowed = await gatherFor(p.pid, join(tmp, 's6'), { allow_exes: [join(lockDir, 'w')] });
@@ -279,12 +311,17 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
   });
 
   it('a binary run from memory (memfd_create + exec, no file on disk)', async () => {
-    const code = "import os\nfd = os.memfd_create('kworker', 0)\nos.write(fd, open('/bin/sleep', 'rb').read())\nos.execv(f'/proc/self/fd/{fd}', ['kworker', '304'])\n";
+    const code =
+      "import os\nfd = os.memfd_create('kworker', 0)\nos.write(fd, open('/bin/sleep', 'rb').read())\nos.execv(f'/proc/self/fd/{fd}', ['kworker', '304'])\n";
     const p = run('/usr/bin/python3', ['-c', code]);
     await until(() => (readlinkOr(`/proc/${p.pid}/exe`) ?? '').startsWith('/memfd:'), 5000);
     const { events } = await gatherFor(p.pid, join(tmp, 's9'));
     expect(about(events, p.pid)).toEqual([
-      expect.objectContaining({ severity: 'high', mitre: 'T1620', evidence: expect.objectContaining({ reason: 'memfd', via: 'exe', exe: '/memfd:kworker (deleted)' }) }),
+      expect.objectContaining({
+        severity: 'high',
+        mitre: 'T1620',
+        evidence: expect.objectContaining({ reason: 'memfd', via: 'exe', exe: '/memfd:kworker (deleted)' }),
+      }),
     ]);
   });
 
@@ -300,7 +337,7 @@ describe('suspicious_process: the program that runs, not argv[0] (real processes
     expect(about(events, p.pid)).toHaveLength(1);
   });
 
-  it('computes the host locations: memory mounts, sticky world-writable folders, users\' ~/.cache', async () => {
+  it("computes the host locations: memory mounts, sticky world-writable folders, users' ~/.cache", async () => {
     const dirs = await writableLocations(testContext(join(tmp, 's8')), [], ['/home/alice', '/', '/nonexistent'], true);
     expect(dirs).toEqual(expect.arrayContaining(['/dev/shm', '/tmp', '/var/tmp', '/run/lock', '/home/alice/.cache']));
     expect(dirs).not.toContain('/');
@@ -316,7 +353,20 @@ describe('suspicious_process: the folder that holds a program', () => {
       return best;
     };
     const dirs = ['/tmp', '/tmp/a', '/var/tmp/', '/dev/shm', '/home/u/.cache', '/run/lock'];
-    const paths = ['/tmp/x', '/tmp/a/b/c', '/tmpfoo/x', '/tmp', '/var/tmp/y', '/var/tmpy', '/dev/shm/.x', '/home/u/.cache/z/y', '/home/u/.cachex', '/usr/bin/sleep', '/run/lock/w', 'rel/tmp/x'];
+    const paths = [
+      '/tmp/x',
+      '/tmp/a/b/c',
+      '/tmpfoo/x',
+      '/tmp',
+      '/var/tmp/y',
+      '/var/tmpy',
+      '/dev/shm/.x',
+      '/home/u/.cache/z/y',
+      '/home/u/.cachex',
+      '/usr/bin/sleep',
+      '/run/lock/w',
+      'rel/tmp/x',
+    ];
     for (const list of [dirs, [...dirs].reverse(), ['/', ...dirs], ['/']]) {
       for (const p of paths) {
         const v = judgeExe(p, list);

@@ -42,7 +42,13 @@ const SENSITIVE = [
   /\/actuator\/(?:env|heapdump|configprops|mappings|trace|httptrace|logfile)/,
 ];
 
-const TRAVERSAL = [/(?:^|[/\\=])\.\.(?:[/\\;]|$)/, /\/etc\/(?:passwd|shadow|hosts|group)\b/, /(?:win\.ini|boot\.ini|system32\/drivers\/etc)/, /\/proc\/self\/(?:environ|cmdline|fd)/, /(?:file|php|zip|phar|expect|data):\/\//];
+const TRAVERSAL = [
+  /(?:^|[/\\=])\.\.(?:[/\\;]|$)/,
+  /\/etc\/(?:passwd|shadow|hosts|group)\b/,
+  /(?:win\.ini|boot\.ini|system32\/drivers\/etc)/,
+  /\/proc\/self\/(?:environ|cmdline|fd)/,
+  /(?:file|php|zip|phar|expect|data):\/\//,
+];
 
 const SQLI = [
   /\bunion[\s+]{0,10}(?:\/\*\*\/)?[\s+]{0,10}(?:all[\s+]{1,10})?(?:distinct[\s+]{1,10})?select\b/,
@@ -58,7 +64,14 @@ const SQLI = [
   /@@version\b/,
 ];
 
-const XSS = [/<\s*(?:script|iframe|svg|img|body|object|embed|details|marquee)\b[^>]{0,200}?(?:>|on\w{1,20}\s*=|src\s*=)/, /<\s*script\b/, /\bjavascript\s*:/, /\bon(?:error|load|mouseover|focus|toggle|animationstart)\s*=/, /\b(?:alert|prompt|confirm)\s*\(\s*(?:\d|document|['"`])/, /document\.(?:cookie|domain|location)/];
+const XSS = [
+  /<\s*(?:script|iframe|svg|img|body|object|embed|details|marquee)\b[^>]{0,200}?(?:>|on\w{1,20}\s*=|src\s*=)/,
+  /<\s*script\b/,
+  /\bjavascript\s*:/,
+  /\bon(?:error|load|mouseover|focus|toggle|animationstart)\s*=/,
+  /\b(?:alert|prompt|confirm)\s*\(\s*(?:\d|document|['"`])/,
+  /document\.(?:cookie|domain|location)/,
+];
 
 const ADMIN = [
   /(?:^|\/)(?:phpmyadmin|pma|myadmin|mysqladmin|phpmy|sqladmin|dbadmin|adminer)(?:$|[/._-])/,
@@ -67,9 +80,11 @@ const ADMIN = [
   /(?:^|\/)(?:admin|administrator|admin\.php|admin\.asp|admin\.aspx|admin\.html|login\.php|wp-login\.php|user\/login|backend|controlpanel|cms)(?:$|\/)/,
 ];
 
-const SCANNER_UA = /\b(?:sqlmap|nikto|nmap|masscan|zgrab|nuclei|wpscan|dirbuster|gobuster|ffuf|feroxbuster|acunetix|nessus|openvas|w3af|wfuzz|whatweb|jaeles|commix|hydra|netsparker|arachni|skipfish|dirb|havij|appscan|webinspect|burp ?suite|zmeu|morfeus|fimap|joomscan|droopescan|xsstrike|l9explore|httpx - open-source)\b/;
+const SCANNER_UA =
+  /\b(?:sqlmap|nikto|nmap|masscan|zgrab|nuclei|wpscan|dirbuster|gobuster|ffuf|feroxbuster|acunetix|nessus|openvas|w3af|wfuzz|whatweb|jaeles|commix|hydra|netsparker|arachni|skipfish|dirb|havij|appscan|webinspect|burp ?suite|zmeu|morfeus|fimap|joomscan|droopescan|xsstrike|l9explore|httpx - open-source)\b/;
 
-const WEB_SHELL = /(?:^|\/)(?:c99|r57|c100|wso|wso2\.5|b374k|alfa|alfashell|alfa-rex|indoxploit|shell|cmd|webshell|priv8|madspot|marijuana)\.(?:php\d?|phtml|asp|aspx|jsp|jspx|cgi)$/;
+const WEB_SHELL =
+  /(?:^|\/)(?:c99|r57|c100|wso|wso2\.5|b374k|alfa|alfashell|alfa-rex|indoxploit|shell|cmd|webshell|priv8|madspot|marijuana)\.(?:php\d?|phtml|asp|aspx|jsp|jspx|cgi)$/;
 
 /** Every built-in pattern, for the test that proves each is of a linear shape. */
 export const BUILT_IN_PATTERNS: readonly RegExp[] = [...SENSITIVE, ...TRAVERSAL, ...SQLI, ...XSS, ...ADMIN, SCANNER_UA, WEB_SHELL];
@@ -140,7 +155,8 @@ export function classify(r: WebRequest): Set<Family> {
 
 const STATIC = /\.(?:css|js|mjs|map|png|jpe?g|gif|webp|avif|svg|ico|woff2?|ttf|eot|otf|mp4|webm|mp3|ogg|pdf)$/i;
 /** Requests a browser makes on its own that are often 404 and prove nothing. */
-const BROWSER_NOISE = /^\/(?:favicon\.ico|robots\.txt|sitemap\.xml|apple-touch-icon[\w.-]*\.png|\.well-known\/[\w./-]*|ads\.txt|browserconfig\.xml|manifest\.json)$/i;
+const BROWSER_NOISE =
+  /^\/(?:favicon\.ico|robots\.txt|sitemap\.xml|apple-touch-icon[\w.-]*\.png|\.well-known\/[\w./-]*|ads\.txt|browserconfig\.xml|manifest\.json)$/i;
 
 /** Whether a failed request counts toward the scan scenario: a GET/HEAD/POST of something
  *  that is not a static asset or browser noise (WebDAV and API verbs do not count). */

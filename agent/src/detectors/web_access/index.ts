@@ -15,7 +15,15 @@ import type { WebEvent } from './scenarios.ts';
 
 const config = z.object({
   /** Access logs to follow (absolute paths); each is followed on its own. */
-  paths: z.array(z.string().min(1).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path')).min(1).default(['/var/log/nginx/access.log']),
+  paths: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path'),
+    )
+    .min(1)
+    .default(['/var/log/nginx/access.log']),
   /** On the very first run, read the existing logs instead of starting at their end. */
   from_beginning: z.boolean().default(false),
   poll_interval: duration({ min: 50 }).default(1000),
@@ -23,7 +31,8 @@ const config = z.object({
 });
 
 export function emit(acc: Accumulator, events: readonly WebEvent[]): void {
-  for (const e of events) acc.addEvent({ time: e.time, type: e.type, severity: e.severity, message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre });
+  for (const e of events)
+    acc.addEvent({ time: e.time, type: e.type, severity: e.severity, message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre });
 }
 
 /** Position file of one followed log: readable name plus a hash, so two logs of the same
@@ -65,7 +74,10 @@ export default defineInput({
                   const now = ctx.now();
                   if (now - lastUnparsedLog > 3_600_000) {
                     lastUnparsedLog = now;
-                    log.warn({ code: 'CANH_ERR_WEB_ACCESS_UNPARSED', path, unparsed, sample: line.slice(0, 200) }, 'access log lines in a format the detector does not know: set `format` (see the web_access README)');
+                    log.warn(
+                      { code: 'CANH_ERR_WEB_ACCESS_UNPARSED', path, unparsed, sample: line.slice(0, 200) },
+                      'access log lines in a format the detector does not know: set `format` (see the web_access README)',
+                    );
                   }
                 }
               }

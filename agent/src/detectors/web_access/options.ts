@@ -32,7 +32,10 @@ const field = z.enum(['path', 'query', 'target', 'user_agent', 'referer', 'metho
 const exploit = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i),
-    cve: z.string().regex(/^CVE-\d{4}-\d{4,7}$/).optional(),
+    cve: z
+      .string()
+      .regex(/^CVE-\d{4}-\d{4,7}$/)
+      .optional(),
     title: z.string().min(1).max(200),
     severity: z.enum(['medium', 'high', 'critical']).optional(),
     match: z.array(z.record(field, z.string().min(2).max(512))).optional(),
@@ -99,7 +102,10 @@ export const webAccessShape = {
       z
         .object({
           path: z.string().startsWith('/'),
-          method: z.string().regex(/^[A-Z]+$/).default('POST'),
+          method: z
+            .string()
+            .regex(/^[A-Z]+$/)
+            .default('POST'),
           fail_status: z.array(z.number().int().min(100).max(599)).min(1),
         })
         .strict(),

@@ -139,7 +139,11 @@ export function parseJsonLine(line: string): WebRequest | undefined {
   const t = pick(r, ['time_iso8601', 'timestamp', '@timestamp', 'time', 'time_local']);
   let time: number | undefined;
   if (t !== undefined) {
-    time = /^\d{2}\/[A-Z][a-z]{2}\//.test(t) ? parseClfTime(t) : /^\d+(\.\d+)?$/.test(t) ? Math.round(Number(t) * (Number(t) < 1e11 ? 1000 : 1)) : Date.parse(t);
+    time = /^\d{2}\/[A-Z][a-z]{2}\//.test(t)
+      ? parseClfTime(t)
+      : /^\d+(\.\d+)?$/.test(t)
+        ? Math.round(Number(t) * (Number(t) < 1e11 ? 1000 : 1))
+        : Date.parse(t);
     if (time !== undefined && Number.isNaN(time)) time = undefined;
   }
   const bytes = Number(pick(r, ['body_bytes_sent', 'bytes_sent', 'bytes']));

@@ -60,7 +60,12 @@ interface Kind {
 
 const KINDS: Record<ScenarioName | 'scanner_ua' | 'exploit' | 'web_shell' | 'new_script', Kind> = {
   scan: { type: 'web_scan', severity: 'medium', mitre: 'T1595.003', what: 'scanning: many distinct paths answered with an error' },
-  sensitive_file: { type: 'web_sensitive_file_probe', severity: 'medium', mitre: 'T1595.003', what: 'probing for sensitive files (.env, .git, backups, configs)' },
+  sensitive_file: {
+    type: 'web_sensitive_file_probe',
+    severity: 'medium',
+    mitre: 'T1595.003',
+    what: 'probing for sensitive files (.env, .git, backups, configs)',
+  },
   path_traversal: { type: 'web_path_traversal', severity: 'high', mitre: 'T1190', what: 'path traversal attempts' },
   sqli: { type: 'web_sqli_probe', severity: 'high', mitre: 'T1190', what: 'SQL injection attempts' },
   xss: { type: 'web_xss_probe', severity: 'medium', mitre: 'T1190', what: 'cross-site scripting attempts' },
@@ -99,7 +104,10 @@ const MAX_DISTINCT = 256;
 export function sampleOf(r: WebRequest): string {
   const target = r.query ? `${r.path}?${r.query}` : r.path;
   const text = `${r.method || '-'} ${target} ${r.status}`;
-  return bounded(text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`), 200);
+  return bounded(
+    text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`),
+    200,
+  );
 }
 
 function blockList(entries: readonly string[]): BlockList {
@@ -206,10 +214,21 @@ export class WebScenarios {
       out.push(this.event(kind, src, site, pair, t, extra, severity));
     };
     const exploit = matchExploit(text, this.exploits);
-    if (exploit) trigger(KINDS.exploit, `exploit:${exploit.id}`, { exploit: exploit.id, ...(exploit.cve ? { cve: exploit.cve } : {}), title: exploit.title }, exploit.severity ?? 'high');
+    if (exploit)
+      trigger(
+        KINDS.exploit,
+        `exploit:${exploit.id}`,
+        { exploit: exploit.id, ...(exploit.cve ? { cve: exploit.cve } : {}), title: exploit.title },
+        exploit.severity ?? 'high',
+      );
     if (fam.has('scanner_ua')) trigger(KINDS.scanner_ua, 'scanner_ua', { user_agent: bounded(r.userAgent, 200) });
     const added = SUCCESS(r.status) ? this.o.newScript?.(r) : undefined;
-    if (added) trigger(KINDS.new_script, `new_script:${added.file}`, { path: bounded(r.path, 256), file: bounded(added.file, 512), file_age_s: Math.max(0, Math.round((t - added.addedAt) / 1000)) });
+    if (added)
+      trigger(KINDS.new_script, `new_script:${added.file}`, {
+        path: bounded(r.path, 256),
+        file: bounded(added.file, 512),
+        file_age_s: Math.max(0, Math.round((t - added.addedAt) / 1000)),
+      });
     else if (fam.has('web_shell')) trigger(KINDS.web_shell, `web_shell:${r.path.slice(0, 256)}`, { path: bounded(r.path, 256) });
     const pour = (name: ScenarioName, distinctKey: string | undefined, extra: Record<string, string | number | boolean> = {}) => {
       const pair = this.pair(src, name, t);
@@ -266,7 +285,10 @@ export class WebScenarios {
   }
 
   private event(kind: Kind, src: string, site: string, p: Pair, t: number, extra: Record<string, string | number | boolean>, severity: Severity): WebEvent {
-    const statuses = [...p.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}:${n}`).join(' ');
+    const statuses = [...p.statuses]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}:${n}`)
+      .join(' ');
     const count = p.hits;
     const ev: WebEvent = {
       time: t,

@@ -23,10 +23,20 @@ function replay(text: string, over: Record<string, unknown> = {}): { events: Web
 describe('web_access parsers', () => {
   it('reads the combined format as the server wrote it, escapes included', () => {
     const r = parseClf('203.0.113.5 - bob [10/Oct/2026:13:55:36 -0700] "GET /a%20b?x=\\"1\\" HTTP/1.1" 404 153 "http://ref/" "Mozilla \\"quoted\\""')!;
-    expect(r).toMatchObject({ remote: '203.0.113.5', user: 'bob', method: 'GET', path: '/a%20b', query: 'x="1"', status: 404, bytes: 153, referer: 'http://ref/', userAgent: 'Mozilla "quoted"' });
+    expect(r).toMatchObject({
+      remote: '203.0.113.5',
+      user: 'bob',
+      method: 'GET',
+      path: '/a%20b',
+      query: 'x="1"',
+      status: 404,
+      bytes: 153,
+      referer: 'http://ref/',
+      userAgent: 'Mozilla "quoted"',
+    });
     expect(r.time).toBe(Date.UTC(2026, 9, 10, 20, 55, 36));
   });
-  it('reads the common format and nginx\'s \\x22 escapes', () => {
+  it("reads the common format and nginx's \\x22 escapes", () => {
     expect(parseClf('192.0.2.1 - - [01/Jan/2026:00:00:00 +0000] "GET /x HTTP/1.0" 200 -')).toMatchObject({ status: 200, path: '/x', userAgent: '' });
     expect(parseClf('192.0.2.1 - - [01/Jan/2026:00:00:00 +0000] "GET /\\x22onmouseover HTTP/1.1" 400 0 "-" "-"')!.path).toBe('/"onmouseover');
   });
@@ -56,7 +66,14 @@ describe('web_access parsers', () => {
     const lines = data('iis-w3c.log').split(/\r?\n/);
     const reqs = lines.map(parse).filter((r) => r !== undefined);
     expect(reqs).toHaveLength(5);
-    expect(reqs[4]).toMatchObject({ remote: '10.20.1.1', method: 'GET', path: '/default.aspx', status: 200, userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)', time: Date.UTC(2026, 10, 20, 2, 1, 0) });
+    expect(reqs[4]).toMatchObject({
+      remote: '10.20.1.1',
+      method: 'GET',
+      path: '/default.aspx',
+      status: 200,
+      userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)',
+      time: Date.UTC(2026, 10, 20, 2, 1, 0),
+    });
   });
 });
 
@@ -92,7 +109,10 @@ describe('web_access scenarios on labelled logs', () => {
   });
   it('a long attack is a few events with counts, not a flood (cooldown)', () => {
     const lines: string[] = [];
-    for (let i = 0; i < 600; i++) lines.push(`203.0.113.9 - - [20/Nov/2026:09:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} +0700] "GET /p${i} HTTP/1.1" 404 0 "-" "x"`);
+    for (let i = 0; i < 600; i++)
+      lines.push(
+        `203.0.113.9 - - [20/Nov/2026:09:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} +0700] "GET /p${i} HTTP/1.1" 404 0 "-" "x"`,
+      );
     const { events } = replay(lines.join('\n'));
     // 10 minutes of scanning with a 5-minute cooldown: the first overflow, then one update
     // after each cooldown; every request is in some event's count or still pending.
@@ -144,7 +164,8 @@ describe('web_access against hostile input', () => {
   });
   it('sources are bounded: a distributed scan from 50,000 addresses keeps at most max_sources', () => {
     const lines: string[] = [];
-    for (let i = 0; i < 50_000; i++) lines.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} - - [20/Nov/2026:09:00:00 +0700] "GET /.env HTTP/1.1" 404 0 "-" "x"`);
+    for (let i = 0; i < 50_000; i++)
+      lines.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} - - [20/Nov/2026:09:00:00 +0700] "GET /.env HTTP/1.1" 404 0 "-" "x"`);
     const cfg = defaults({ max_sources: 100 });
     const events: WebEvent[] = [];
     const s = replayWebLines(lines, cfg, { event: (e) => events.push(e) });
@@ -174,9 +195,19 @@ describe('web_access patterns are linear', () => {
     for (const e of DEFAULT_EXPLOITS) {
       const alt = e.match![0]!;
       const path = alt.path ?? (alt.target && !alt.target.includes('?') ? `/${alt.target}` : '/');
-      const line = JSON.stringify({ remote_addr: '192.0.2.1', status: 404, request_method: alt.method ?? 'GET', request_uri: `${path}${alt.query ? `?${alt.query}` : alt.target ? `?${alt.target}` : ''}`, http_user_agent: alt.user_agent ?? 'x', http_referer: alt.referer ?? '' });
+      const line = JSON.stringify({
+        remote_addr: '192.0.2.1',
+        status: 404,
+        request_method: alt.method ?? 'GET',
+        request_uri: `${path}${alt.query ? `?${alt.query}` : alt.target ? `?${alt.target}` : ''}`,
+        http_user_agent: alt.user_agent ?? 'x',
+        http_referer: alt.referer ?? '',
+      });
       const { events } = replay(line);
-      expect(events.map((x) => x.evidence.exploit), e.id).toContain(e.id);
+      expect(
+        events.map((x) => x.evidence.exploit),
+        e.id,
+      ).toContain(e.id);
     }
   });
 });
@@ -204,7 +235,10 @@ describe('web_access: a script added under a web root and then called', () => {
   });
   it('a path that climbs out of the web root (plain or encoded) is never stat-ed outside it', () => {
     for (const p of ['/../outside/y.php', '/%2e%2e/outside/y.php', '/uploads/..%2f..%2foutside/y.php', '/uploads/x.php%00.jpg']) {
-      expect(replay(clf(Date.now(), p), cfg).events.filter((e) => e.type === 'web_shell_access'), p).toEqual([]);
+      expect(
+        replay(clf(Date.now(), p), cfg).events.filter((e) => e.type === 'web_shell_access'),
+        p,
+      ).toEqual([]);
     }
   });
 });
@@ -222,7 +256,9 @@ describe('web_access live', () => {
     const inst = webAccess.create(c, testContext(join(dir, 'state')));
     await inst.start!(acc);
     try {
-      const attack = data('attacks-combined.log').split('\n').filter((l) => l.startsWith('198.51.100.20 '));
+      const attack = data('attacks-combined.log')
+        .split('\n')
+        .filter((l) => l.startsWith('198.51.100.20 '));
       appendFileSync(log, `${attack.slice(0, 3).join('\n')}\n`);
       const { renameSync } = await import('node:fs');
       renameSync(log, `${log}.1`);

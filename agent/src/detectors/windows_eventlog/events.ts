@@ -24,7 +24,12 @@ const SPEC: Record<string, { severity: Severity; mitre?: string; what: string }>
 export function windowsEvent(r: WinRecord, privilegedGroups: readonly string[], now: number): AuthEvent | undefined {
   const time = r.time ?? now;
   const who = r.user ?? 'unknown account';
-  const evidence: Record<string, string | number> = { event_id: r.eventId, record_id: r.recordId, ...(r.computer ? { computer: r.computer } : {}), ...(r.user ? { user: r.user } : {}) };
+  const evidence: Record<string, string | number> = {
+    event_id: r.eventId,
+    record_id: r.recordId,
+    ...(r.computer ? { computer: r.computer } : {}),
+    ...(r.user ? { user: r.user } : {}),
+  };
   if (r.kind === 'group_member_added') {
     const group = r.detail ?? '?';
     const priv = privilegedGroups.some((g) => g.toLowerCase() === group.toLowerCase());
@@ -42,5 +47,13 @@ export function windowsEvent(r: WinRecord, privilegedGroups: readonly string[], 
   if (!spec) return undefined;
   const actor = r.kind.startsWith('account_') ? `Account "${who}"` : who;
   if (r.detail) evidence.detail = r.detail;
-  return { time, type: r.kind, severity: spec.severity, message: `${actor} ${spec.what}${r.detail && r.kind.startsWith('firewall_') ? `: "${r.detail}"` : ''} (event ${r.eventId})`, evidence, count: 1, ...(spec.mitre ? { mitre: spec.mitre } : {}) };
+  return {
+    time,
+    type: r.kind,
+    severity: spec.severity,
+    message: `${actor} ${spec.what}${r.detail && r.kind.startsWith('firewall_') ? `: "${r.detail}"` : ''} (event ${r.eventId})`,
+    evidence,
+    count: 1,
+    ...(spec.mitre ? { mitre: spec.mitre } : {}),
+  };
 }

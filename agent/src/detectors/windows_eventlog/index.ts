@@ -12,7 +12,10 @@ import { readEvent, toAuthRecord } from './parse.ts';
 import { parseEventStream } from './xml.ts';
 
 const config = z.object({
-  channel: z.string().regex(/^[\w /-]+$/, 'must be an event log name such as Security').default('Security'),
+  channel: z
+    .string()
+    .regex(/^[\w /-]+$/, 'must be an event log name such as Security')
+    .default('Security'),
   /** Events read per wevtutil call, and calls per gather at most (bounds the cost of a backlog). */
   batch: z.number().int().min(1).max(5000).default(500),
   max_batches: z.number().int().min(1).max(1000).default(20),
@@ -20,7 +23,10 @@ const config = z.object({
   from_beginning: z.boolean().default(false),
   wevtutil: z.string().min(1).default('wevtutil'),
   timeout: duration({ min: 100 }).default(30_000),
-  state_name: z.string().regex(/^[a-z0-9_.-]+$/i).default('windows_eventlog'),
+  state_name: z
+    .string()
+    .regex(/^[a-z0-9_.-]+$/i)
+    .default('windows_eventlog'),
   ...aggregationShape,
 });
 
@@ -37,8 +43,14 @@ export function newestArgs(channel: string): string[] {
 export type ReadResult = 'ok' | 'wevtutil_missing' | 'access_denied' | 'timeout' | 'wevtutil_failed' | 'bad_output';
 
 const ADVICE: Record<Exclude<ReadResult, 'ok'>, [string, string]> = {
-  wevtutil_missing: ['CANH_ERR_WINEVENT_WEVTUTIL_MISSING', 'wevtutil was not found: it ships with Windows (System32); check PATH or set the detector option wevtutil'],
-  access_denied: ['CANH_ERR_WINEVENT_ACCESS_DENIED', 'reading the Security log was refused: run the agent service as LocalSystem or add its account to "Event Log Readers"'],
+  wevtutil_missing: [
+    'CANH_ERR_WINEVENT_WEVTUTIL_MISSING',
+    'wevtutil was not found: it ships with Windows (System32); check PATH or set the detector option wevtutil',
+  ],
+  access_denied: [
+    'CANH_ERR_WINEVENT_ACCESS_DENIED',
+    'reading the Security log was refused: run the agent service as LocalSystem or add its account to "Event Log Readers"',
+  ],
   timeout: ['CANH_ERR_WINEVENT_TIMEOUT', 'wevtutil did not answer in time: raise the detector option timeout or lower batch'],
   wevtutil_failed: ['CANH_ERR_WINEVENT_FAILED', 'wevtutil failed: see stderr in this log line; check the channel name'],
   bad_output: ['CANH_ERR_WINEVENT_BAD_OUTPUT', 'wevtutil printed something that is not event XML; the events in it were skipped'],
@@ -80,7 +92,12 @@ export default defineInput({
         log.warn({ code, ...detail }, msg);
       }
       lastProblem = result;
-      acc.addPoint('windows_eventlog', { channel: c.channel }, { result, records_read: read, last_record_id: last }, { int: ['records_read', 'last_record_id'] });
+      acc.addPoint(
+        'windows_eventlog',
+        { channel: c.channel },
+        { result, records_read: read, last_record_id: last },
+        { int: ['records_read', 'last_record_id'] },
+      );
     }
 
     return {

@@ -90,14 +90,23 @@ export function readEvent(ev: XmlElement): WinRecord | undefined {
         src: ip ? normAddr(ip) : undefined,
         port: Number(data.IpPort) > 0 ? Number(data.IpPort) : undefined,
         logonType: Number.isInteger(lt) ? lt : undefined,
-        detail: eventId === 4625 ? [clean(data.Status), clean(data.SubStatus), clean(data.FailureReason)].filter(Boolean).join(' ') || undefined : clean(data.WorkstationName),
+        detail:
+          eventId === 4625
+            ? [clean(data.Status), clean(data.SubStatus), clean(data.FailureReason)].filter(Boolean).join(' ') || undefined
+            : clean(data.WorkstationName),
       };
     }
     case 4728:
     case 4732:
     case 4756:
       // TargetUserName is the group; MemberName a DN, or "-" for local accounts (then MemberSid).
-      return { ...base, kind, user: clean(data.MemberName) ?? clean(data.MemberSid), detail: clean(data.TargetUserName), data: { ...data, changed_by: subject ?? '' } };
+      return {
+        ...base,
+        kind,
+        user: clean(data.MemberName) ?? clean(data.MemberSid),
+        detail: clean(data.TargetUserName),
+        data: { ...data, changed_by: subject ?? '' },
+      };
     case 1102:
       return { ...base, kind, user: accountName(data.SubjectUserName, data.SubjectDomainName) };
     case 4946:
@@ -114,10 +123,30 @@ export function readEvent(ev: XmlElement): WinRecord | undefined {
 /** Logons and failed logons as auth records, so the Linux brute-force logic applies as is. */
 export function toAuthRecord(r: WinRecord): AuthRecord | undefined {
   if (r.eventId === 4625 && r.src) {
-    return { kind: 'auth_failure', program: 'windows', src: r.src, user: clean(r.data.TargetUserName) ?? r.user, port: r.port, method: LOGON_TYPES[r.logonType ?? 0] ?? `type_${r.logonType}`, time: r.time, counts: true, repeat: 1 };
+    return {
+      kind: 'auth_failure',
+      program: 'windows',
+      src: r.src,
+      user: clean(r.data.TargetUserName) ?? r.user,
+      port: r.port,
+      method: LOGON_TYPES[r.logonType ?? 0] ?? `type_${r.logonType}`,
+      time: r.time,
+      counts: true,
+      repeat: 1,
+    };
   }
   if (r.eventId === 4624 && (r.logonType === 3 || r.logonType === 10) && r.src) {
-    return { kind: 'login_success', program: 'windows', src: r.src, user: clean(r.data.TargetUserName) ?? r.user, port: r.port, method: LOGON_TYPES[r.logonType], time: r.time, counts: false, repeat: 1 };
+    return {
+      kind: 'login_success',
+      program: 'windows',
+      src: r.src,
+      user: clean(r.data.TargetUserName) ?? r.user,
+      port: r.port,
+      method: LOGON_TYPES[r.logonType],
+      time: r.time,
+      counts: false,
+      repeat: 1,
+    };
   }
   return undefined;
 }

@@ -88,7 +88,11 @@ describe('attacker-controlled fields never choose the address, user or severity'
   it('shape: user name holding an escaped <Data Name="IpAddress"> element', () => {
     const r = run('x&lt;/Data&gt;&lt;Data Name=&quot;IpAddress&quot;&gt;6.6.6.6');
     expect(r.events).toHaveLength(1);
-    expect(r.events[0]).toMatchObject({ type: 'brute_force', severity: 'high', evidence: { src_ip: '203.0.113.9', users: 'x</Data><Data Name="IpAddress">6.6.6.6' } });
+    expect(r.events[0]).toMatchObject({
+      type: 'brute_force',
+      severity: 'high',
+      evidence: { src_ip: '203.0.113.9', users: 'x</Data><Data Name="IpAddress">6.6.6.6' },
+    });
   });
 
   it('shape: workstation name holding an address', () => {
@@ -126,7 +130,13 @@ describe('gather with wevtutil', () => {
         calls.push([...args]);
         if (args.includes('/rd:true')) return ok(brute.split('\r\n')[0]!.replace('<EventRecordID>1000<', '<EventRecordID>999<'));
         const after = Number(/EventRecordID>(\d+)/.exec(args[2]!)![1]);
-        return ok(brute.split('\r\n').filter((l) => Number(/<EventRecordID>(\d+)</.exec(l)?.[1]) > after).slice(0, 4).join('\r\n'));
+        return ok(
+          brute
+            .split('\r\n')
+            .filter((l) => Number(/<EventRecordID>(\d+)</.exec(l)?.[1]) > after)
+            .slice(0, 4)
+            .join('\r\n'),
+        );
       },
     });
     const points: unknown[] = [];
@@ -137,7 +147,11 @@ describe('gather with wevtutil', () => {
     expect(events).toEqual([]);
     expect(points.at(-1)).toMatchObject({ result: 'ok', records_read: 0, last_record_id: 999 });
     await input.gather!(acc);
-    expect(calls.slice(1).map((a) => a[2])).toEqual(['/q:*[System[(EventRecordID>999)]]', '/q:*[System[(EventRecordID>1003)]]', '/q:*[System[(EventRecordID>1007)]]']);
+    expect(calls.slice(1).map((a) => a[2])).toEqual([
+      '/q:*[System[(EventRecordID>999)]]',
+      '/q:*[System[(EventRecordID>1003)]]',
+      '/q:*[System[(EventRecordID>1007)]]',
+    ]);
     expect(points.at(-1)).toMatchObject({ result: 'ok', records_read: all, last_record_id: 1008 });
     expect(events.slice(0, 2)).toEqual(['brute_force', 'brute_force_success']);
     // A new agent instance resumes from the saved bookmark.

@@ -6,7 +6,18 @@ import { parseCpuStat } from './parse.ts';
 import { fakeContext, hostContext, recorder, testdata } from '../testing.ts';
 import type { InputContext } from '../types.ts';
 
-const USAGE = ['usage_user', 'usage_system', 'usage_idle', 'usage_nice', 'usage_iowait', 'usage_irq', 'usage_softirq', 'usage_steal', 'usage_guest', 'usage_guest_nice'];
+const USAGE = [
+  'usage_user',
+  'usage_system',
+  'usage_idle',
+  'usage_nice',
+  'usage_iowait',
+  'usage_irq',
+  'usage_softirq',
+  'usage_steal',
+  'usage_guest',
+  'usage_guest_nice',
+];
 const sum = (f: Record<string, unknown>) => USAGE.reduce((s, k) => s + (f[k] as number), 0);
 
 function setup(opts: Record<string, unknown> = {}) {

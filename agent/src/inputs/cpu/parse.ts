@@ -37,7 +37,19 @@ export function parseCpuStat(text: string): CpuTimes[] {
     const f = fields(line);
     const label = f[0];
     if (!label || !/^cpu\d*$/.test(label) || f.length < 5) continue;
-    const t: CpuTimes = { cpu: label === 'cpu' ? 'cpu-total' : label, user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guestNice: 0 };
+    const t: CpuTimes = {
+      cpu: label === 'cpu' ? 'cpu-total' : label,
+      user: 0,
+      nice: 0,
+      system: 0,
+      idle: 0,
+      iowait: 0,
+      irq: 0,
+      softirq: 0,
+      steal: 0,
+      guest: 0,
+      guestNice: 0,
+    };
     const n = Math.min(COLUMNS.length, f.length - 1);
     let ok = true;
     for (let i = 0; i < n && ok; i++) {

@@ -10,7 +10,9 @@ import { counterSource, newSamples, pct } from '../perf-counters/gather.ts';
 import { sampleValue } from '../perf-counters/source.ts';
 
 const P = 'Processor';
-export const CPU_COUNTERS: readonly CounterRequest[] = ['% Processor Time', '% User Time', '% Privileged Time', '% Interrupt Time', '% DPC Time'].map((counter) => ({ object: P, counter, instance: '*' }));
+export const CPU_COUNTERS: readonly CounterRequest[] = ['% Processor Time', '% User Time', '% Privileged Time', '% Interrupt Time', '% DPC Time'].map(
+  (counter) => ({ object: P, counter, instance: '*' }),
+);
 
 /** Telegraf's cpu tag for a Processor instance: "_Total" → cpu-total, "3" → cpu3; others (processor groups) as printed. */
 export function cpuTag(instance: string): string {

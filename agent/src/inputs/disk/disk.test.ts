@@ -79,7 +79,9 @@ describe('disk', () => {
   it('reads this machine: the root filesystem has space and sane percentages', async () => {
     const acc = recorder();
     await disk.create(disk.config.parse({}), hostContext()).gather!(acc);
-    const rootMounted = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/');
+    const rootMounted = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[1] === '/');
     expect(rootMounted).toBe(true);
     const root = acc.find('disk', { path: '/' })[0];
     expect(root).toBeDefined();

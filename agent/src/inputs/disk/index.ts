@@ -10,10 +10,34 @@ import { windowsDisk } from './windows.ts';
 // Telegraf's sample config ignores these, plus the pseudo filesystems that have no
 // space to report (Telegraf statfs()es them and drops the zeros; we do not ask).
 export const DEFAULT_IGNORE_FS = [
-  'tmpfs', 'devtmpfs', 'devfs', 'iso9660', 'overlay', 'aufs', 'squashfs',
-  'proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'mqueue', 'debugfs', 'tracefs', 'securityfs',
-  'pstore', 'bpf', 'configfs', 'fusectl', 'hugetlbfs', 'autofs', 'binfmt_misc', 'rpc_pipefs',
-  'nsfs', 'efivarfs', 'selinuxfs', 'ramfs',
+  'tmpfs',
+  'devtmpfs',
+  'devfs',
+  'iso9660',
+  'overlay',
+  'aufs',
+  'squashfs',
+  'proc',
+  'sysfs',
+  'cgroup',
+  'cgroup2',
+  'devpts',
+  'mqueue',
+  'debugfs',
+  'tracefs',
+  'securityfs',
+  'pstore',
+  'bpf',
+  'configfs',
+  'fusectl',
+  'hugetlbfs',
+  'autofs',
+  'binfmt_misc',
+  'rpc_pipefs',
+  'nsfs',
+  'efivarfs',
+  'selinuxfs',
+  'ramfs',
 ];
 
 // Filesystems on local disks: statfs answers from memory, so it is done without the

@@ -26,9 +26,17 @@ describe('diskio', () => {
     expect(vda.name).toBe('diskio');
     // Captured: 254 0 vda 40437 9470 2671994 10515 6404 23275 1483112 3905 0 3860 14909 7755 42 263744 467 628 20
     expect(vda.fields).toEqual({
-      reads: 40437, merged_reads: 9470, read_bytes: 2671994 * 512, read_time: 10515,
-      writes: 6404, merged_writes: 23275, write_bytes: 1483112 * 512, write_time: 3905,
-      iops_in_progress: 0, io_time: 3860, weighted_io_time: 14909,
+      reads: 40437,
+      merged_reads: 9470,
+      read_bytes: 2671994 * 512,
+      read_time: 10515,
+      writes: 6404,
+      merged_writes: 23275,
+      write_bytes: 1483112 * 512,
+      write_time: 3905,
+      iops_in_progress: 0,
+      io_time: 3860,
+      weighted_io_time: 14909,
     });
     expect(Object.keys(vda.fields).sort()).toEqual([...vda.int].sort());
   });
@@ -37,9 +45,17 @@ describe('diskio', () => {
     const parsed = parseDiskstats(STATS);
     expect(parsed.map((d) => d.name)).toEqual(['sda', 'sda1', 'loop0', 'ram0']);
     expect(parsed[0]!.fields).toEqual({
-      reads: 100, merged_reads: 5, read_bytes: 2000 * 512, read_time: 30,
-      writes: 200, merged_writes: 10, write_bytes: 4000 * 512, write_time: 60,
-      iops_in_progress: 1, io_time: 70, weighted_io_time: 90,
+      reads: 100,
+      merged_reads: 5,
+      read_bytes: 2000 * 512,
+      read_time: 30,
+      writes: 200,
+      merged_writes: 10,
+      write_bytes: 4000 * 512,
+      write_time: 60,
+      iops_in_progress: 1,
+      io_time: 70,
+      weighted_io_time: 90,
     });
   });
 

@@ -10,8 +10,17 @@ export interface DiskStat {
 }
 
 export const DISKIO_INT_FIELDS: readonly string[] = [
-  'reads', 'writes', 'read_bytes', 'write_bytes', 'read_time', 'write_time',
-  'io_time', 'weighted_io_time', 'iops_in_progress', 'merged_reads', 'merged_writes',
+  'reads',
+  'writes',
+  'read_bytes',
+  'write_bytes',
+  'read_time',
+  'write_time',
+  'io_time',
+  'weighted_io_time',
+  'iops_in_progress',
+  'merged_reads',
+  'merged_writes',
 ];
 
 /**

@@ -13,11 +13,28 @@ import { sampleValue, type Sample } from '../perf-counters/source.ts';
 
 const D = 'PhysicalDisk';
 export const DISKIO_COUNTERS: readonly CounterRequest[] = [
-  'Disk Reads/sec', 'Disk Writes/sec', 'Disk Read Bytes/sec', 'Disk Write Bytes/sec', 'Avg. Disk sec/Read', 'Avg. Disk sec/Write',
-  'Current Disk Queue Length', 'Avg. Disk Queue Length', '% Idle Time',
+  'Disk Reads/sec',
+  'Disk Writes/sec',
+  'Disk Read Bytes/sec',
+  'Disk Write Bytes/sec',
+  'Avg. Disk sec/Read',
+  'Avg. Disk sec/Write',
+  'Current Disk Queue Length',
+  'Avg. Disk Queue Length',
+  '% Idle Time',
 ].map((counter) => ({ object: D, counter, instance: '*' }));
 
-const INT_FIELDS: readonly string[] = ['reads', 'writes', 'read_bytes', 'write_bytes', 'read_time', 'write_time', 'io_time', 'weighted_io_time', 'iops_in_progress'];
+const INT_FIELDS: readonly string[] = [
+  'reads',
+  'writes',
+  'read_bytes',
+  'write_bytes',
+  'read_time',
+  'write_time',
+  'io_time',
+  'weighted_io_time',
+  'iops_in_progress',
+];
 
 /** Adds one sample of one disk to its totals (the same units as /proc/diskstats: counts, bytes, ms). */
 export function addDiskSample(t: Totals, s: Sample, disk: string): void {

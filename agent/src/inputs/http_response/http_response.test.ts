@@ -77,7 +77,14 @@ describe('http_response over http', () => {
     const acc = await check({ urls: [`${base}/`], response_string_match: 'Welcome', response_status_code: 200 });
     const p = acc.one({ server: `${base}/` });
     expect(p.tags).toEqual({ server: `${base}/`, method: 'GET', status_code: '200', result: 'success' });
-    expect(p.fields).toMatchObject({ result_code: 0, result_type: 'success', http_response_code: 200, response_string_match: 1, response_status_code_match: 1, content_length: 34 });
+    expect(p.fields).toMatchObject({
+      result_code: 0,
+      result_type: 'success',
+      http_response_code: 200,
+      response_string_match: 1,
+      response_status_code_match: 1,
+      content_length: 34,
+    });
     expect(p.fields.response_time).toBeGreaterThan(0);
     expect(p.fields.response_time).toBeLessThan(1);
     expect(p.int).toEqual(expect.arrayContaining(['http_response_code', 'content_length', 'result_code']));
@@ -85,9 +92,24 @@ describe('http_response over http', () => {
   });
 
   it('reports a missing string, a forbidden string and a wrong status', async () => {
-    const acc = await check({ urls: [`${base}/`, `${base}/error`], response_string_match: 'Goodbye', response_string_forbidden: ['Internal Server'], response_status_code: 200 });
-    expect(acc.one({ server: `${base}/` }).fields).toMatchObject({ result_code: 1, result_type: 'response_string_mismatch', response_string_match: 0, response_string_forbidden_match: 0 });
-    expect(acc.one({ server: `${base}/error` }).fields).toMatchObject({ result_code: 6, http_response_code: 500, response_status_code_match: 0, response_string_forbidden_match: 1 });
+    const acc = await check({
+      urls: [`${base}/`, `${base}/error`],
+      response_string_match: 'Goodbye',
+      response_string_forbidden: ['Internal Server'],
+      response_status_code: 200,
+    });
+    expect(acc.one({ server: `${base}/` }).fields).toMatchObject({
+      result_code: 1,
+      result_type: 'response_string_mismatch',
+      response_string_match: 0,
+      response_string_forbidden_match: 0,
+    });
+    expect(acc.one({ server: `${base}/error` }).fields).toMatchObject({
+      result_code: 6,
+      http_response_code: 500,
+      response_status_code_match: 0,
+      response_string_forbidden_match: 1,
+    });
   });
 
   it('times out on a slow server', async () => {
@@ -107,7 +129,15 @@ describe('http_response over http', () => {
   });
 
   it('sends a POST body and headers', async () => {
-    const p = (await check({ urls: [`${base}/echo`], method: 'POST', body: 'q=1', headers: { 'content-type': 'application/x-www-form-urlencoded' }, response_string_match: '^POST q=1$' })).one({});
+    const p = (
+      await check({
+        urls: [`${base}/echo`],
+        method: 'POST',
+        body: 'q=1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        response_string_match: '^POST q=1$',
+      })
+    ).one({});
     expect(p.tags.method).toBe('POST');
     expect(p.fields).toMatchObject({ result_code: 0, response_string_match: 1 });
   });
@@ -166,7 +196,11 @@ describe('http_response defacement', () => {
     expect(acc.events).toHaveLength(1);
     const e = acc.events[0]!;
     expect(e).toMatchObject({ type: 'possible_defacement', severity: 'high', mitre: 'T1491.002' });
-    expect(e.evidence).toMatchObject({ url: `${base}/page`, old_hash: expect.stringMatching(/^[0-9a-f]{64}$/), new_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(e.evidence).toMatchObject({
+      url: `${base}/page`,
+      old_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      new_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(e.evidence!.old_hash).not.toBe(e.evidence!.new_hash);
     expect((await check(opts, ctx)).events).toEqual([]);
   });

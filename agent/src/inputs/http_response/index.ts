@@ -44,7 +44,11 @@ export const config = z
     /** Regular expressions the body must not match (error pages, "hacked by"). */
     response_string_forbidden: z.array(regex).default([]),
     /** Bytes of body read at most; a larger body is a body_read_error. */
-    response_body_max_size: z.number().int().min(1).default(32 * 1024 * 1024),
+    response_body_max_size: z
+      .number()
+      .int()
+      .min(1)
+      .default(32 * 1024 * 1024),
     /** Measure the page even when its certificate does not verify (tls_verified still says so). */
     insecure_skip_verify: z.boolean().default(false),
     /** PEM file of the CA(s) to trust instead of the system's. */

@@ -126,6 +126,14 @@ export function httpPoint(server: string, method: string, x: Exchange, e: Expect
   tags.result = result;
   fields.result_type = result;
   fields.result_code = RESULTS[result];
-  const int = ['http_response_code', 'content_length', 'response_string_match', 'response_string_forbidden_match', 'response_status_code_match', 'tls_verified', 'result_code'];
+  const int = [
+    'http_response_code',
+    'content_length',
+    'response_string_match',
+    'response_string_forbidden_match',
+    'response_status_code_match',
+    'tls_verified',
+    'result_code',
+  ];
   return { tags, fields, int: int.filter((k) => k in fields), result };
 }

@@ -41,7 +41,16 @@ afterAll(() => {
 type Phases = Record<'dns' | 'connect' | 'tls' | 'ttfb' | 'total', number>;
 
 async function curl(url: string): Promise<Phases> {
-  const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '--cacert', ca, '-w', '%{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer} %{time_total}', url]);
+  const { stdout } = await run('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '--cacert',
+    ca,
+    '-w',
+    '%{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer} %{time_total}',
+    url,
+  ]);
   const [dns, connect, tls, ttfb, total] = stdout.trim().split(' ').map(Number) as [number, number, number, number, number];
   return { dns, connect, tls, ttfb, total };
 }
@@ -50,7 +59,10 @@ async function ours(url: string): Promise<{ fields: Record<string, unknown>; pha
   const acc = checkRecorder();
   await input.create(config.parse({ urls: [url], tls_ca: ca }), realContext()).gather!(acc);
   const f = acc.one({ server: url }).fields;
-  return { fields: f, phases: { dns: Number(f.dns_time), connect: Number(f.connect_time), tls: Number(f.tls_time ?? 0), ttfb: Number(f.ttfb), total: Number(f.total_time) } };
+  return {
+    fields: f,
+    phases: { dns: Number(f.dns_time), connect: Number(f.connect_time), tls: Number(f.tls_time ?? 0), ttfb: Number(f.ttfb), total: Number(f.total_time) },
+  };
 }
 
 const median = (v: number[]) => {

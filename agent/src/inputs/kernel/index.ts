@@ -15,10 +15,7 @@ export default defineInput({
     return {
       async gather(acc) {
         const path = `${ctx.procRoot}/stat`;
-        const [stat, entropy] = await Promise.all([
-          readRequired(ctx, path),
-          readOptional(ctx, `${ctx.procRoot}/sys/kernel/random/entropy_avail`),
-        ]);
+        const [stat, entropy] = await Promise.all([readRequired(ctx, path), readOptional(ctx, `${ctx.procRoot}/sys/kernel/random/entropy_avail`)]);
         const fields = parseKernelStat(stat);
         if (Object.keys(fields).length === 0) throw badData(path, 'no btime, ctxt, intr or processes line');
         const e = uint(entropy?.trim());

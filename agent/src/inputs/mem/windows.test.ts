@@ -13,7 +13,16 @@ describe('mem on Windows', () => {
     const acc = recorder();
     await input.gather!(acc);
     const f = acc.points[0]!.fields;
-    expect(f).toMatchObject({ total: 16e9, available: 6.1e9, used: 9.9e9, free: 1.2e9, cached: 1.1e8 + 2e8 + 3.5e9 + 1e9, committed_as: 9.8e9, commit_limit: 2.05e10, pool_paged: 4.2e8 });
+    expect(f).toMatchObject({
+      total: 16e9,
+      available: 6.1e9,
+      used: 9.9e9,
+      free: 1.2e9,
+      cached: 1.1e8 + 2e8 + 3.5e9 + 1e9,
+      committed_as: 9.8e9,
+      commit_limit: 2.05e10,
+      pool_paged: 4.2e8,
+    });
     expect(f.used_percent).toBeCloseTo(61.875, 6);
     expect(f.available_percent).toBeCloseTo(38.125, 6);
     for (const k of ['buffered', 'slab', 'dirty', 'shared', 'swap_cached', 'huge_pages_total']) expect(f).not.toHaveProperty(k);

@@ -8,20 +8,45 @@ import { sampleValue, type Sample } from '../perf-counters/source.ts';
 
 const M = 'Memory';
 const NAMES = [
-  'Available Bytes', 'Committed Bytes', 'Commit Limit', 'Free & Zero Page List Bytes', 'Modified Page List Bytes',
-  'Standby Cache Core Bytes', 'Standby Cache Normal Priority Bytes', 'Standby Cache Reserve Bytes',
-  'Pool Paged Bytes', 'Pool Nonpaged Bytes', 'Pages/sec', 'Page Faults/sec',
+  'Available Bytes',
+  'Committed Bytes',
+  'Commit Limit',
+  'Free & Zero Page List Bytes',
+  'Modified Page List Bytes',
+  'Standby Cache Core Bytes',
+  'Standby Cache Normal Priority Bytes',
+  'Standby Cache Reserve Bytes',
+  'Pool Paged Bytes',
+  'Pool Nonpaged Bytes',
+  'Pages/sec',
+  'Page Faults/sec',
 ];
 export const MEM_COUNTERS: readonly CounterRequest[] = NAMES.map((counter) => ({ object: M, counter }));
 
-export const WINDOWS_MEM_INT_FIELDS: readonly string[] = ['total', 'available', 'used', 'free', 'cached', 'committed_as', 'commit_limit', 'pool_paged', 'pool_nonpaged'];
+export const WINDOWS_MEM_INT_FIELDS: readonly string[] = [
+  'total',
+  'available',
+  'used',
+  'free',
+  'cached',
+  'committed_as',
+  'commit_limit',
+  'pool_paged',
+  'pool_nonpaged',
+];
 
 export function windowsMemFields(s: Sample, total: number): Record<string, number> | undefined {
   const get = (c: string) => sampleValue(s, M, undefined, c);
   const available = get('Available Bytes');
   if (available === undefined || !(total > 0)) return undefined;
   const used = Math.max(0, total - available);
-  const out: Record<string, number> = { total, available, used, used_percent: (100 * used) / total, available_percent: (100 * Math.min(available, total)) / total };
+  const out: Record<string, number> = {
+    total,
+    available,
+    used,
+    used_percent: (100 * used) / total,
+    available_percent: (100 * Math.min(available, total)) / total,
+  };
   const set = (field: string, v: number | undefined) => {
     if (v !== undefined) out[field] = Math.round(v);
   };

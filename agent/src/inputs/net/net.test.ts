@@ -9,7 +9,8 @@ const COUNTERS = ['bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv', 'e
 const RATES = COUNTERS.map((c) => `${c}_rate`);
 const captured = (sample: 1 | 2, file: string) => readFileSync(testdata('net', 'host', String(sample), 'proc/net', file), 'utf8');
 
-const HEADER = 'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n';
+const HEADER =
+  'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n';
 const dev = (name: string, rx: number, tx: number) => `  ${name}: ${rx} ${rx / 100} 1 2 0 0 0 0 ${tx} ${tx / 100} 3 4 0 0 0 0\n`;
 
 function setup(config: Record<string, unknown> = {}) {
@@ -35,8 +36,14 @@ describe('net', () => {
     const eth0 = first.find('net', { interface: 'eth0' });
     expect(first.points.map((p) => p.tags.interface).sort()).toEqual(['all', 'eth0']);
     expect(eth0[0]!.fields).toEqual({
-      bytes_recv: 286114142, packets_recv: 8243, err_in: 0, drop_in: 0,
-      bytes_sent: 617202, packets_sent: 5369, err_out: 0, drop_out: 0,
+      bytes_recv: 286114142,
+      packets_recv: 8243,
+      err_in: 0,
+      drop_in: 0,
+      bytes_sent: 617202,
+      packets_sent: 5369,
+      err_out: 0,
+      drop_out: 0,
       speed: -1,
     });
     expect([...eth0[0]!.int].sort()).toEqual([...COUNTERS, 'speed'].sort());
@@ -85,7 +92,9 @@ describe('net', () => {
   });
 
   it('skips garbage and truncated lines of /proc/net/dev and mismatched snmp pairs', async () => {
-    expect(parseNetDev(`${HEADER}eth0:1 2 3\nbad: a b c d e f g h i j k l\n: 1 2 3 4 5 6 7 8 9 10 11 12\nwlan0:1 2 3 4 5 6 7 8 9 10 11 12\n`).map((d) => d.name)).toEqual(['wlan0']);
+    expect(
+      parseNetDev(`${HEADER}eth0:1 2 3\nbad: a b c d e f g h i j k l\n: 1 2 3 4 5 6 7 8 9 10 11 12\nwlan0:1 2 3 4 5 6 7 8 9 10 11 12\n`).map((d) => d.name),
+    ).toEqual(['wlan0']);
     expect(parseSnmp('Tcp: A B\nTcp: 1\nUdp: InDatagrams\nUdp: 7\nIp: X\nTcp: 3\nIcmp: Y\n')).toEqual({ udp_indatagrams: 7 });
     const { gather } = setup({ ignore_protocol_stats: false });
     const acc = await gather('\0\0 garbage', 'garbage');
@@ -95,7 +104,10 @@ describe('net', () => {
   it('says clearly when /proc/net/dev is missing, and goes on without /proc/net/snmp', async () => {
     const input = net.create(net.config.parse({}), fakeContext());
     await expect(input.gather!(recorder())).rejects.toMatchObject({ code: 'CANH_ERR_INPUT_UNREADABLE' });
-    const ok = net.create(net.config.parse({ interfaces: ['*'], ignore_protocol_stats: false }), fakeContext({ files: { '/proc/net/dev': HEADER + dev('eth0', 100, 100) } }));
+    const ok = net.create(
+      net.config.parse({ interfaces: ['*'], ignore_protocol_stats: false }),
+      fakeContext({ files: { '/proc/net/dev': HEADER + dev('eth0', 100, 100) } }),
+    );
     const acc = recorder();
     await ok.gather!(acc);
     expect(acc.points.map((p) => p.tags.interface)).toEqual(['eth0']);

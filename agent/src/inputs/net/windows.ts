@@ -13,9 +13,23 @@ import { sampleValue, type Sample } from '../perf-counters/source.ts';
 import { COUNTERS, netRates, type Counters } from './parse.ts';
 
 const N = 'Network Interface';
-const RATES: Record<string, string> = { 'Bytes Received/sec': 'bytes_recv', 'Bytes Sent/sec': 'bytes_sent', 'Packets Received/sec': 'packets_recv', 'Packets Sent/sec': 'packets_sent' };
-const COUNTS: Record<string, string> = { 'Packets Received Errors': 'err_in', 'Packets Outbound Errors': 'err_out', 'Packets Received Discarded': 'drop_in', 'Packets Outbound Discarded': 'drop_out' };
-export const NET_COUNTERS: readonly CounterRequest[] = [...Object.keys(RATES), ...Object.keys(COUNTS), 'Current Bandwidth'].map((counter) => ({ object: N, counter, instance: '*' }));
+const RATES: Record<string, string> = {
+  'Bytes Received/sec': 'bytes_recv',
+  'Bytes Sent/sec': 'bytes_sent',
+  'Packets Received/sec': 'packets_recv',
+  'Packets Sent/sec': 'packets_sent',
+};
+const COUNTS: Record<string, string> = {
+  'Packets Received Errors': 'err_in',
+  'Packets Outbound Errors': 'err_out',
+  'Packets Received Discarded': 'drop_in',
+  'Packets Outbound Discarded': 'drop_out',
+};
+export const NET_COUNTERS: readonly CounterRequest[] = [...Object.keys(RATES), ...Object.keys(COUNTS), 'Current Bandwidth'].map((counter) => ({
+  object: N,
+  counter,
+  instance: '*',
+}));
 
 /**
  * Adapters that carry no traffic of their own or only tunnel another's, left out by
@@ -26,10 +40,28 @@ export const NET_COUNTERS: readonly CounterRequest[] = [...Object.keys(RATES), .
  * traffic and stays.
  */
 export const WINDOWS_VIRTUAL_ADAPTERS: readonly string[] = [
-  'isatap*', 'Microsoft ISATAP Adapter*', 'Teredo Tunneling Pseudo-Interface*', 'Microsoft Teredo Tunneling Adapter*', '6TO4 Adapter*', 'Microsoft 6to4 Adapter*',
-  '*Loopback*', 'Hyper-V Virtual Ethernet Adapter*', 'Microsoft Kernel Debug Network Adapter*', 'Microsoft Wi-Fi Direct Virtual Adapter*',
-  'WAN Miniport*', 'TAP-Windows Adapter*', 'TAP-NordVPN*', 'WireGuard Tunnel*', 'Wintun*', 'Fortinet*', 'PANGP Virtual Ethernet Adapter*',
-  'Cisco AnyConnect*', 'Juniper Network Connect*', 'SonicWALL*', 'ZeroTier*', 'Tailscale*',
+  'isatap*',
+  'Microsoft ISATAP Adapter*',
+  'Teredo Tunneling Pseudo-Interface*',
+  'Microsoft Teredo Tunneling Adapter*',
+  '6TO4 Adapter*',
+  'Microsoft 6to4 Adapter*',
+  '*Loopback*',
+  'Hyper-V Virtual Ethernet Adapter*',
+  'Microsoft Kernel Debug Network Adapter*',
+  'Microsoft Wi-Fi Direct Virtual Adapter*',
+  'WAN Miniport*',
+  'TAP-Windows Adapter*',
+  'TAP-NordVPN*',
+  'WireGuard Tunnel*',
+  'Wintun*',
+  'Fortinet*',
+  'PANGP Virtual Ethernet Adapter*',
+  'Cisco AnyConnect*',
+  'Juniper Network Connect*',
+  'SonicWALL*',
+  'ZeroTier*',
+  'Tailscale*',
 ];
 
 /** Adds one sample of one adapter to its byte and packet totals. */

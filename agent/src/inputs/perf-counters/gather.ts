@@ -31,7 +31,10 @@ export async function newSamples(ctx: InputContext, src: CounterSource, cursor: 
     await src.waitForSample(cursor.seq, 3 * src.intervalMs + 30_000);
     s = src.samplesSince(cursor.seq);
     if (s.length === 0) {
-      throw new CanhError('CANH_ERR_WINCOUNTERS_EXITED', 'typeperf printed no sample of the performance counters: see the log lines before this one, and check that typeperf runs in a console');
+      throw new CanhError(
+        'CANH_ERR_WINCOUNTERS_EXITED',
+        'typeperf printed no sample of the performance counters: see the log lines before this one, and check that typeperf runs in a console',
+      );
     }
   }
   const last = s.at(-1);

@@ -8,7 +8,10 @@ import { parseHeader, parseRow, parseValue, splitQuoted } from './typeperf.ts';
 import { CounterSource, mapColumns, sampleValue } from './source.ts';
 import { capture, replay } from './testing.ts';
 
-const lines = (file: string) => capture(file).split('\n').filter((l) => l.trim());
+const lines = (file: string) =>
+  capture(file)
+    .split('\n')
+    .filter((l) => l.trim());
 
 describe('typeperf CSV', () => {
   it('reads a captured standard output: no time zone in the header, padding and the closing message ignored', () => {
@@ -25,7 +28,9 @@ describe('typeperf CSV', () => {
   });
 
   it('takes the bias of a log file header to UTC, and reads blanks and decimal commas', () => {
-    const h = parseHeader('"(PDH-CSV 4.0) (SE Asia Standard Time)(-420)","\\\\H\\Memory\\Available Bytes","\\\\H\\Network Interface(Intel[R] I350 Gigabit Network Connection)\\Bytes Sent/sec"')!;
+    const h = parseHeader(
+      '"(PDH-CSV 4.0) (SE Asia Standard Time)(-420)","\\\\H\\Memory\\Available Bytes","\\\\H\\Network Interface(Intel[R] I350 Gigabit Network Connection)\\Bytes Sent/sec"',
+    )!;
     expect(h.biasMinutes).toBe(-420);
     expect(h.columns[1]!.instance).toBe('Intel[R] I350 Gigabit Network Connection');
     const r = parseRow('"12/07/2026 16:00:10.500","123456789,000000"," "', 2, h.biasMinutes)!;
@@ -89,7 +94,11 @@ describe('mapping columns to counters', () => {
       { req: { object: 'Processor', counter: '% Processor Time', instance: '*' }, object: 'Bộ xử lý', counter: '% Thời gian Bộ xử lý' },
       { req: { object: 'System', counter: 'System Up Time' }, object: 'Hệ thống', counter: 'Thời gian Hoạt động của Hệ thống' },
     ];
-    expect(mapColumns(cols, reqs)).toEqual(['Processor\u00000\u0000% Processor Time', 'Processor\u0000_Total\u0000% Processor Time', 'System\u0000\u0000System Up Time']);
+    expect(mapColumns(cols, reqs)).toEqual([
+      'Processor\u00000\u0000% Processor Time',
+      'Processor\u0000_Total\u0000% Processor Time',
+      'System\u0000\u0000System Up Time',
+    ]);
   });
 });
 
@@ -98,7 +107,10 @@ describe('the kept typeperf', () => {
 
   it('asks typeperf for the counters in the host language and reads the Vietnamese capture', async () => {
     const r = replay('composed-vi-VN.csv', { names: 'composed-names-vi-VN.txt' });
-    r.src.want([{ object: 'Processor', counter: '% Processor Time', instance: '*' }, { object: 'System', counter: 'System Up Time' }]);
+    r.src.want([
+      { object: 'Processor', counter: '% Processor Time', instance: '*' },
+      { object: 'System', counter: 'System Up Time' },
+    ]);
     await r.started;
     expect(r.args()).toEqual(['\\Bộ xử lý(*)\\% Thời gian Bộ xử lý', '\\Hệ thống\\Thời gian Hoạt động của Hệ thống', '-si', '10']);
     r.feed(2);
@@ -195,7 +207,16 @@ describe('the kept typeperf', () => {
   });
 
   it('refuses an interval below a second (typeperf -si takes whole seconds)', () => {
-    const src = new CounterSource({ typeperf: 't', powershell: 'p', intervalMs: 200, refreshMs: 0, startProcess: () => ({ pid: 1, kill() {} }), exec: async () => ({ code: 1, signal: null, stdout: '', stderr: '', timedOut: false }), now: Date.now, log: pino({ level: 'silent' }) });
+    const src = new CounterSource({
+      typeperf: 't',
+      powershell: 'p',
+      intervalMs: 200,
+      refreshMs: 0,
+      startProcess: () => ({ pid: 1, kill() {} }),
+      exec: async () => ({ code: 1, signal: null, stdout: '', stderr: '', timedOut: false }),
+      now: Date.now,
+      log: pino({ level: 'silent' }),
+    });
     expect(src.intervalMs).toBe(1000);
   });
 });

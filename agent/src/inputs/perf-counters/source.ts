@@ -80,18 +80,18 @@ export function mapColumns(columns: readonly Column[], requests: Run['requests']
     else runs.push({ object: c.object, counter: c.counter, from: i, to: i + 1 });
   }
   const keys: (string | undefined)[] = new Array(columns.length).fill(undefined);
-  const named = (run: { object: string; counter: string }, q: Run['requests'][number]) => q.object.toLowerCase() === run.object.toLowerCase() && q.counter.toLowerCase() === run.counter.toLowerCase();
+  const named = (run: { object: string; counter: string }, q: Run['requests'][number]) =>
+    q.object.toLowerCase() === run.object.toLowerCase() && q.counter.toLowerCase() === run.counter.toLowerCase();
   // By position only where the names, when they can be read at all, do not say otherwise.
   const positional =
     runs.length === requests.length &&
     runs.every((r, i) => (requests[i]!.req.instance === '*' || r.to - r.from === 1) && (named(r, requests[i]!) || !requests.some((q) => named(r, q))));
   for (let ri = 0; ri < runs.length; ri++) {
     const run = runs[ri]!;
-    const match = positional
-      ? requests[ri]
-      : requests.find((q) => named(run, q));
+    const match = positional ? requests[ri] : requests.find((q) => named(run, q));
     if (!match) continue;
-    for (let i = run.from; i < run.to; i++) keys[i] = valueKey(match.req.object, match.req.instance === undefined ? undefined : columns[i]!.instance, match.req.counter);
+    for (let i = run.from; i < run.to; i++)
+      keys[i] = valueKey(match.req.object, match.req.instance === undefined ? undefined : columns[i]!.instance, match.req.counter);
   }
   return keys;
 }
@@ -195,7 +195,10 @@ export class CounterSource {
     const silentFor = now - r.lastRowAt;
     if (silentFor > Math.max(5 * this.o.intervalMs, 60_000)) {
       this.restarts++;
-      this.o.log.warn({ code: 'CANH_ERR_WINCOUNTERS_EXITED', silent_ms: silentFor, rows: r.rows, restarts: this.restarts }, 'typeperf printed no row for too long; starting it again');
+      this.o.log.warn(
+        { code: 'CANH_ERR_WINCOUNTERS_EXITED', silent_ms: silentFor, rows: r.rows, restarts: this.restarts },
+        'typeperf printed no row for too long; starting it again',
+      );
       this.replace();
       return;
     }
@@ -264,10 +267,27 @@ export class CounterSource {
   private spawn(): void {
     if (this.stopped || this.run) return;
     const requests = [...this.wanted.values()].map((req) => ({ req, ...localPath(this.names, req) }));
-    const run: Run = { proc: undefined, startedAt: this.o.now(), requests, keys: undefined, width: 0, bias: undefined, lastLocal: undefined, rows: 0, lastRowAt: this.o.now(), text: '', superseded: false };
+    const run: Run = {
+      proc: undefined,
+      startedAt: this.o.now(),
+      requests,
+      keys: undefined,
+      width: 0,
+      bias: undefined,
+      lastLocal: undefined,
+      rows: 0,
+      lastRowAt: this.o.now(),
+      text: '',
+      superseded: false,
+    };
     this.run = run;
     const args = [...requests.map((r) => r.path), '-si', String(this.o.intervalMs / 1000)];
-    run.proc = this.o.startProcess(this.o.typeperf, args, (line) => this.onLine(run, line), (code, signal, error) => this.onExit(run, code, signal, error));
+    run.proc = this.o.startProcess(
+      this.o.typeperf,
+      args,
+      (line) => this.onLine(run, line),
+      (code, signal, error) => this.onExit(run, code, signal, error),
+    );
   }
 
   private onLine(run: Run, line: string): void {
@@ -284,7 +304,10 @@ export class CounterSource {
       const unmapped = run.keys.filter((k) => k === undefined).length;
       if (unmapped) {
         this.unparsed += unmapped;
-        this.o.log.warn({ code: 'CANH_ERR_WINCOUNTERS_COLUMNS', unmapped, columns: run.width }, 'typeperf printed counter columns that match no requested counter; they are ignored');
+        this.o.log.warn(
+          { code: 'CANH_ERR_WINCOUNTERS_COLUMNS', unmapped, columns: run.width },
+          'typeperf printed counter columns that match no requested counter; they are ignored',
+        );
       }
       return;
     }
@@ -295,7 +318,11 @@ export class CounterSource {
     const row = parseRow(line, run.width, run.bias);
     if (!row) {
       // Counted in the agent point's unparsed_lines; the first of a run is logged.
-      if (this.unparsed++ === 0 || run.rows === 0) this.o.log.warn({ code: 'CANH_ERR_WINCOUNTERS_COLUMNS', line: line.slice(0, 200), columns: run.width }, 'a typeperf row does not match its header; skipped');
+      if (this.unparsed++ === 0 || run.rows === 0)
+        this.o.log.warn(
+          { code: 'CANH_ERR_WINCOUNTERS_COLUMNS', line: line.slice(0, 200), columns: run.width },
+          'a typeperf row does not match its header; skipped',
+        );
       return;
     }
     const interval = this.o.intervalMs / 1000;
@@ -337,7 +364,16 @@ export class CounterSource {
     // A run that never printed a row may have failed on the names: ask the registry again.
     if (run.rows === 0) this.namesTried = false;
     this.o.log.warn(
-      { code: 'CANH_ERR_WINCOUNTERS_EXITED', exit: code, signal, error, rows: run.rows, output: run.text.slice(-500), restarts: this.restarts, retry_ms: Math.round(delay) },
+      {
+        code: 'CANH_ERR_WINCOUNTERS_EXITED',
+        exit: code,
+        signal,
+        error,
+        rows: run.rows,
+        output: run.text.slice(-500),
+        restarts: this.restarts,
+        retry_ms: Math.round(delay),
+      },
       `typeperf (${this.o.typeperf}) ended; starting it again in ${Math.round(delay / 1000)} s. Host inputs send nothing meanwhile`,
     );
     this.schedule(delay);

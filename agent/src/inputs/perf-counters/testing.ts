@@ -27,7 +27,9 @@ export interface Replay {
 }
 
 export function replay(file: string, opts: { names?: string; intervalMs?: number; totalMemory?: number; refreshMs?: number } = {}): Replay {
-  const lines = capture(file).split('\n').filter((l) => l.trim());
+  const lines = capture(file)
+    .split('\n')
+    .filter((l) => l.trim());
   let next = 0;
   let onLine: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
   let onExit: ((code: number | null, signal: string | null) => void) | undefined;
@@ -36,7 +38,9 @@ export function replay(file: string, opts: { names?: string; intervalMs?: number
   let resolveStarted!: () => void;
   const started = new Promise<void>((r) => (resolveStarted = r));
   const exec = async (): Promise<ExecResult> =>
-    opts.names ? { code: 0, signal: null, stdout: capture(opts.names), stderr: '', timedOut: false } : { code: 1, signal: null, stdout: '', stderr: 'powershell: not found', timedOut: false };
+    opts.names
+      ? { code: 0, signal: null, stdout: capture(opts.names), stderr: '', timedOut: false }
+      : { code: 1, signal: null, stdout: '', stderr: 'powershell: not found', timedOut: false };
   const src = new CounterSource({
     typeperf: 'typeperf',
     powershell: 'powershell',
@@ -55,7 +59,13 @@ export function replay(file: string, opts: { names?: string; intervalMs?: number
     now: () => Date.now(),
     log: pino({ level: 'silent' }),
   });
-  const ctx: InputContext = { ...fakeContext(), platform: 'win32', perfCounters: src, intervalMs: opts.intervalMs ?? 10_000, totalMemory: () => opts.totalMemory ?? 16 * 2 ** 30 };
+  const ctx: InputContext = {
+    ...fakeContext(),
+    platform: 'win32',
+    perfCounters: src,
+    intervalMs: opts.intervalMs ?? 10_000,
+    totalMemory: () => opts.totalMemory ?? 16 * 2 ** 30,
+  };
   return {
     ctx,
     src,

@@ -162,13 +162,28 @@ export default defineInput({
     // Some time after the gather's tick, so the echoes leave inside the interval (session.ts).
     const startLater = (url: string, k: Kept, gatherAt: number) => {
       if (!interval) return;
-      const at = sessionStartAt(gatherAt, { intervalMs: interval, timeoutMs: c.timeout, corrected: (k.pingInterval ?? interval) !== interval, aligned: ctx.alignedGathers === true });
-      k.timer = setTimeout(() => {
-        k.timer = undefined;
-        if (stopped) return;
-        k.session = new PingSession({ cmd: c.binary, args: keptArgs(c, url, k.pingInterval ?? interval), intervalMs: interval, timeoutMs: c.timeout, start: ctx.startProcess!, now: ctx.now });
-        k.session.start();
-      }, Math.max(0, at - ctx.now()));
+      const at = sessionStartAt(gatherAt, {
+        intervalMs: interval,
+        timeoutMs: c.timeout,
+        corrected: (k.pingInterval ?? interval) !== interval,
+        aligned: ctx.alignedGathers === true,
+      });
+      k.timer = setTimeout(
+        () => {
+          k.timer = undefined;
+          if (stopped) return;
+          k.session = new PingSession({
+            cmd: c.binary,
+            args: keptArgs(c, url, k.pingInterval ?? interval),
+            intervalMs: interval,
+            timeoutMs: c.timeout,
+            start: ctx.startProcess!,
+            now: ctx.now,
+          });
+          k.session.start();
+        },
+        Math.max(0, at - ctx.now()),
+      );
       k.timer.unref();
     };
     return {

@@ -13,10 +13,7 @@ import type { Input } from '../types.ts';
 import { fakeContext } from '../testing.ts';
 
 const dir = import.meta.dirname;
-const cases = JSON.parse(readFileSync(join(dir, 'testdata', 'cases.json'), 'utf8')) as Record<
-  string,
-  { exit: number; fields: Record<string, unknown> }
->;
+const cases = JSON.parse(readFileSync(join(dir, 'testdata', 'cases.json'), 'utf8')) as Record<string, { exit: number; fields: Record<string, unknown> }>;
 
 describe('ping parse (captured outputs)', () => {
   for (const [name, c] of Object.entries(cases)) {
@@ -32,7 +29,14 @@ describe('ping parse (captured outputs)', () => {
   });
 
   it('turns garbage into a failed check, never NaN or strings', () => {
-    for (const text of ['', '\u0000\u0001garbage', 'time=abc ms', '3 packets transmitted, x received', 'rtt min/avg/max/mdev = nan/nan/nan/nan ms', '99999999999999999999 packets transmitted, 1 received']) {
+    for (const text of [
+      '',
+      '\u0000\u0001garbage',
+      'time=abc ms',
+      '3 packets transmitted, x received',
+      'rtt min/avg/max/mdev = nan/nan/nan/nan ms',
+      '99999999999999999999 packets transmitted, 1 received',
+    ]) {
       const p = pingFields(parsePing(text), 2);
       expect(p.resultCode).toBe(2);
       expect(p.fields.percent_packet_loss).toBe(100);
@@ -41,7 +45,8 @@ describe('ping parse (captured outputs)', () => {
   });
 
   it('ignores duplicate replies in the RTT series', () => {
-    const text = '64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=1.0 ms\n64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=9.0 ms (DUP!)\n64 bytes from 10.0.0.1: icmp_seq=2 ttl=64 time=3.0 ms\n';
+    const text =
+      '64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=1.0 ms\n64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=9.0 ms (DUP!)\n64 bytes from 10.0.0.1: icmp_seq=2 ttl=64 time=3.0 ms\n';
     expect(parsePing(text).rtts).toEqual([1, 3]);
   });
 });
@@ -209,7 +214,12 @@ describe('kept ping timing', () => {
   it('tells from four echo periods how many more gathers the echoes stay in step, and it comes true', () => {
     const first = sessionStartDelay(10_000, 1000, false);
     const middle = sessionStartDelay(10_000, 1000, true);
-    for (const [delay, period] of [[first, 10_240], [first, 10_100], [middle, 9_900], [middle, 10_050]] as const) {
+    for (const [delay, period] of [
+      [first, 10_240],
+      [first, 10_100],
+      [middle, 9_900],
+      [middle, 10_050],
+    ] as const) {
       const told: { gather: number; left: number }[] = [];
       const inStep = gathersInStep(delay, period, (s, g) => told.push({ gather: g / 10_000, left: s.gathersLeftInStep(g, 4) }));
       expect(Number.isFinite(inStep)).toBe(true);
@@ -235,7 +245,13 @@ describe('kept ping calibration in the input', () => {
       const ctx = {
         ...fakeContext({ clock }),
         intervalMs: 10_000,
-        exec: async () => ({ code: 0, signal: null, stdout: readFileSync(join(dir, 'testdata', 'iputils-ipv4-localhost.txt'), 'utf8'), stderr: '', timedOut: false }),
+        exec: async () => ({
+          code: 0,
+          signal: null,
+          stdout: readFileSync(join(dir, 'testdata', 'iputils-ipv4-localhost.txt'), 'utf8'),
+          stderr: '',
+          timedOut: false,
+        }),
         startProcess: (_cmd: string, args: readonly string[], onLine: (line: string, stream: 'stdout' | 'stderr') => void) => {
           const p = { args, feed: (l: string) => onLine(l, 'stdout'), killed: false };
           started.push(p);
@@ -435,7 +451,9 @@ describe.skipIf(!isRoot)('ping count against a target with known loss (needs roo
     ip('-n', client, 'link', 'set', 'pc0', 'up');
     ip('-n', far, 'link', 'set', 'pt0', 'up');
     execFileSync('ip', ['netns', 'exec', far, 'sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=1']);
-    responder = spawn('ip', ['netns', 'exec', far, 'python3', join(dir, 'testdata', 'echo-responder.py'), '10.99.0.2=0.3', '10.99.0.3=1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    responder = spawn('ip', ['netns', 'exec', far, 'python3', join(dir, 'testdata', 'echo-responder.py'), '10.99.0.2=0.3', '10.99.0.3=1'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       let rest = '';
       responder!.stdout!.setEncoding('utf8').on('data', (d: string) => {

@@ -21,7 +21,19 @@ describe('processes', () => {
     const [p] = await gather({ root: testdata('processes', 'host') });
     // Captured: 10 idle kernel threads (I), 15 sleeping processes, one with 13 threads.
     expect(p).toMatchObject({ name: 'processes', tags: {} });
-    expect(p!.fields).toEqual({ blocked: 0, zombies: 0, stopped: 0, running: 0, sleeping: 15, total: 25, unknown: 0, dead: 0, paging: 0, total_threads: 37, idle: 10 });
+    expect(p!.fields).toEqual({
+      blocked: 0,
+      zombies: 0,
+      stopped: 0,
+      running: 0,
+      sleeping: 15,
+      total: 25,
+      unknown: 0,
+      dead: 0,
+      paging: 0,
+      total_threads: 37,
+      idle: 10,
+    });
     expect([...p!.int].sort()).toEqual([...FIELDS].sort());
   });
 
@@ -29,11 +41,31 @@ describe('processes', () => {
     const files: Record<string, string> = {};
     ['R', 'S', 'D', 'Z', 'T', 't', 'X', 'W', 'I', 'P', 'Q'].forEach((s, i) => (files[`/proc/${i + 1}/stat`] = stat(i + 1, 'we ir) d (x', s, 2)));
     const [p] = await gather({ files });
-    expect(p!.fields).toEqual({ running: 1, sleeping: 1, blocked: 1, zombies: 1, stopped: 2, dead: 1, paging: 1, idle: 1, parked: 1, unknown: 1, total: 11, total_threads: 22 });
+    expect(p!.fields).toEqual({
+      running: 1,
+      sleeping: 1,
+      blocked: 1,
+      zombies: 1,
+      stopped: 2,
+      dead: 1,
+      paging: 1,
+      idle: 1,
+      parked: 1,
+      unknown: 1,
+      total: 11,
+      total_threads: 22,
+    });
   });
 
   it('treats a process that vanished mid-read as normal churn, and skips unreadable garbage', async () => {
-    const ctx = fakeContext({ files: { '/proc/1/stat': stat(1, 'init', 'S', 1), '/proc/2/stat': 'garbage without parens', '/proc/3/stat': '3 (x)', '/proc/self/stat': stat(9, 'me', 'R', 1) } });
+    const ctx = fakeContext({
+      files: {
+        '/proc/1/stat': stat(1, 'init', 'S', 1),
+        '/proc/2/stat': 'garbage without parens',
+        '/proc/3/stat': '3 (x)',
+        '/proc/self/stat': stat(9, 'me', 'R', 1),
+      },
+    });
     const readdir = ctx.readdir;
     ctx.readdir = async (p) => [...(await readdir(p)), '4242', 'net', 'self'];
     const [p] = await gatherWith(ctx);
@@ -51,7 +83,9 @@ describe('processes', () => {
     expect(f.total).toBeGreaterThan(1);
     expect(f.running).toBeGreaterThanOrEqual(1);
     expect(f.total_threads).toBeGreaterThanOrEqual(f.total!);
-    const states = Object.entries(f).filter(([k]) => k !== 'total' && k !== 'total_threads').reduce((s, [, v]) => s + v, 0);
+    const states = Object.entries(f)
+      .filter(([k]) => k !== 'total' && k !== 'total_threads')
+      .reduce((s, [, v]) => s + v, 0);
     expect(states).toBe(f.total);
   });
 });

@@ -81,7 +81,9 @@ describe('reboot', () => {
   it('fails clearly on a /proc/stat without btime', async () => {
     const proc = fakeProc();
     writeFileSync(join(proc.root, 'stat'), 'cpu 1 2 3\n\u0000garbage btime x\n');
-    await expect(input.create(config.parse({}), realContext({ procRoot: proc.root })).gather!(checkRecorder())).rejects.toMatchObject({ code: 'CANH_ERR_INPUT_BAD_DATA' });
+    await expect(input.create(config.parse({}), realContext({ procRoot: proc.root })).gather!(checkRecorder())).rejects.toMatchObject({
+      code: 'CANH_ERR_INPUT_BAD_DATA',
+    });
   });
 
   it("reads this host's /proc without an event", async () => {
@@ -91,7 +93,9 @@ describe('reboot', () => {
       await input.create(config.parse({}), ctx).gather!(acc);
       expect(acc.events).toEqual([]);
     }
-    expect(JSON.parse(readFileSync(join(ctx.stateDir, 'reboot', 'last_boot.json'), 'utf8'))).toMatchObject({ boot_time: parseBtime(readFileSync('/proc/stat', 'utf8')) });
+    expect(JSON.parse(readFileSync(join(ctx.stateDir, 'reboot', 'last_boot.json'), 'utf8'))).toMatchObject({
+      boot_time: parseBtime(readFileSync('/proc/stat', 'utf8')),
+    });
   });
 
   it('parses btime and boot_id, refusing nonsense', () => {

@@ -33,7 +33,10 @@ const Device = z
       .optional(),
     port: z.number().int().min(1).max(65535).default(161),
     /** "2c" or 3 (YAML reads `3` as a number). */
-    version: z.union([z.literal('2c'), z.literal('3'), z.literal(3)]).default('2c').transform((v) => (v === '2c' ? '2c' : '3') as '2c' | '3'),
+    version: z
+      .union([z.literal('2c'), z.literal('3'), z.literal(3)])
+      .default('2c')
+      .transform((v) => (v === '2c' ? '2c' : '3') as '2c' | '3'),
     community: secret,
     /** File holding the community, so it stays out of the config file. */
     community_file: secret,
@@ -90,7 +93,11 @@ async function readSecret(ctx: InputContext, inline: string | undefined, file: s
   } catch {
     // reported below with the code
   }
-  throw new SnmpPollError('error', new CanhError('CANH_ERR_SNMP_SECRET_UNREADABLE', `cannot read ${what} from ${file}: the file must exist, be readable by the agent and not be empty`).message);
+  throw new SnmpPollError(
+    'error',
+    new CanhError('CANH_ERR_SNMP_SECRET_UNREADABLE', `cannot read ${what} from ${file}: the file must exist, be readable by the agent and not be empty`)
+      .message,
+  );
 }
 
 async function credentials(ctx: InputContext, d: DeviceConfig): Promise<Credentials> {
@@ -147,7 +154,12 @@ export default defineInput({
       c.agents.forEach((d, i) => {
         const name = deviceName(d);
         const first = seen.get(name);
-        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['agents', i, 'name'], message: `device name "${name}" is already used by agents[${first}]: set a distinct name` });
+        if (first !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['agents', i, 'name'],
+            message: `device name "${name}" is already used by agents[${first}]: set a distinct name`,
+          });
         else seen.set(name, i);
       });
     }),
@@ -164,13 +176,22 @@ export default defineInput({
     const poll = async (dev: Device, acc: Accumulator) => {
       try {
         dev.client ??= createClient(
-          { host: dev.config.host, port: dev.config.port, timeoutMs: dev.config.timeout, retries: dev.config.retries, maxRepetitions: dev.config.max_repetitions },
+          {
+            host: dev.config.host,
+            port: dev.config.port,
+            timeoutMs: dev.config.timeout,
+            retries: dev.config.retries,
+            maxRepetitions: dev.config.max_repetitions,
+          },
           await credentials(ctx, dev.config),
         );
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        acc.addPoint('snmp', deviceTags(dev.spec), availability({ result: 'error', result_code: 3 }, dev.state), { int: ['result_code', 'up', 'last_success'] });
-        if (dev.lastResult !== message) ctx.log.error({ device: dev.label, address: `${dev.config.host}:${dev.config.port}`, code: 'CANH_ERR_SNMP_SECRET_UNREADABLE' }, message);
+        acc.addPoint('snmp', deviceTags(dev.spec), availability({ result: 'error', result_code: 3 }, dev.state), {
+          int: ['result_code', 'up', 'last_success'],
+        });
+        if (dev.lastResult !== message)
+          ctx.log.error({ device: dev.label, address: `${dev.config.host}:${dev.config.port}`, code: 'CANH_ERR_SNMP_SECRET_UNREADABLE' }, message);
         dev.lastResult = message;
         return;
       }
@@ -183,7 +204,17 @@ export default defineInput({
         client.close();
         if (dev.client === client) dev.client = undefined;
         // Log on change only, so a device down all night does not fill the log.
-        if (dev.lastResult !== out.result) ctx.log.warn({ device: dev.label, address: `${dev.config.host}:${dev.config.port}`, result: out.result, code: ERROR_CODES[out.result], version: dev.config.version }, `SNMP poll of ${dev.label} failed: ${out.message ?? out.result}${out.result === 'timeout' && dev.config.version === '3' ? ' (with SNMPv3 a wrong priv_key also shows as no answer: the device cannot decrypt the request and drops it)' : ''}`);
+        if (dev.lastResult !== out.result)
+          ctx.log.warn(
+            {
+              device: dev.label,
+              address: `${dev.config.host}:${dev.config.port}`,
+              result: out.result,
+              code: ERROR_CODES[out.result],
+              version: dev.config.version,
+            },
+            `SNMP poll of ${dev.label} failed: ${out.message ?? out.result}${out.result === 'timeout' && dev.config.version === '3' ? ' (with SNMPv3 a wrong priv_key also shows as no answer: the device cannot decrypt the request and drops it)' : ''}`,
+          );
       } else if (dev.lastResult && dev.lastResult !== 'success') {
         ctx.log.info({ device: dev.label }, `SNMP device ${dev.label} answers again`);
       }

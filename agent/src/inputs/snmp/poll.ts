@@ -53,7 +53,12 @@ export interface PollOutcome {
 }
 
 /** Walk several columns with at most `concurrency` requests in flight (small switch CPUs drop bursts). */
-async function walkColumns<K extends string>(client: SnmpClient, columns: Record<K, string>, maxRows: number, concurrency = 4): Promise<Partial<Record<K, Varbind[]>>> {
+async function walkColumns<K extends string>(
+  client: SnmpClient,
+  columns: Record<K, string>,
+  maxRows: number,
+  concurrency = 4,
+): Promise<Partial<Record<K, Varbind[]>>> {
   const entries = Object.entries(columns) as [K, string][];
   const out: Partial<Record<K, Varbind[]>> = {};
   let next = 0;
@@ -71,7 +76,14 @@ async function walkColumns<K extends string>(client: SnmpClient, columns: Record
  * `now` stamps the points; `mono` measures the time between polls,
  * so a step of the wall clock forward is not read as a device that restarted meanwhile.
  */
-export async function pollDevice(client: SnmpClient, spec: PollSpec, state: DeviceState, acc: Accumulator, now: () => number, mono: () => number = now): Promise<PollOutcome> {
+export async function pollDevice(
+  client: SnmpClient,
+  spec: PollSpec,
+  state: DeviceState,
+  acc: Accumulator,
+  now: () => number,
+  mono: () => number = now,
+): Promise<PollOutcome> {
   const startedMono = mono();
   const started = now();
   const base = deviceTags(spec);
@@ -84,7 +96,8 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
     const scalars = await client.get([SYS_UPTIME, SYS_NAME, ...spec.fields.map((f) => f.oid)]);
     const [up, name, ...extra] = scalars;
     const uptime = up ? fieldValue(up) : undefined;
-    if (typeof uptime !== 'number') throw new SnmpPollError('error', 'the device has no sysUpTime.0 (1.3.6.1.2.1.1.3.0): is this an SNMP agent with SNMPv2-MIB?');
+    if (typeof uptime !== 'number')
+      throw new SnmpPollError('error', 'the device has no sysUpTime.0 (1.3.6.1.2.1.1.3.0): is this an SNMP agent with SNMPv2-MIB?');
     snmpFields.sysUpTime = uptime;
     snmpInt.push('sysUpTime');
     if (name) {
@@ -105,7 +118,13 @@ export async function pollDevice(client: SnmpClient, spec: PollSpec, state: Devi
         type: 'device_reboot',
         severity: 'medium',
         message: `SNMP device ${spec.device} restarted: up ${Math.round(uptime / 100)} s, was up ${Math.round(state.uptimeTicks! / 100)} s at the previous poll; rates skipped for this poll`,
-        evidence: { agent_host: spec.agentHost, device: spec.device, sysUpTime: uptime, previous_sysUpTime: state.uptimeTicks!, ...(typeof snmpFields.sysName === 'string' ? { sysName: snmpFields.sysName } : {}) },
+        evidence: {
+          agent_host: spec.agentHost,
+          device: spec.device,
+          sysUpTime: uptime,
+          previous_sysUpTime: state.uptimeTicks!,
+          ...(typeof snmpFields.sysName === 'string' ? { sysName: snmpFields.sysName } : {}),
+        },
         time: started,
       });
     }

@@ -128,7 +128,8 @@ export function classify(err: unknown): { result: Result; message: string } {
   if (err instanceof SnmpPollError) return { result: err.result, message: err.message };
   const e = err as { name?: string; message?: string; code?: number };
   const message = e?.message ?? String(err);
-  if (e?.name === 'RequestTimedOutError') return { result: 'timeout', message: 'no answer: check that the device is up and reachable over UDP, and its community or v3 user' };
+  if (e?.name === 'RequestTimedOutError')
+    return { result: 'timeout', message: 'no answer: check that the device is up and reachable over UDP, and its community or v3 user' };
   if (e?.name === 'ResponseInvalidError') {
     const codes = snmp.ResponseInvalidCode;
     if (e.code === codes.EAuthFailure || e.code === codes.ECouldNotDecrypt || e.code === codes.ECommunityNoMatch || e.code === codes.ENotInTimeWindow) {

@@ -136,12 +136,26 @@ describe('interface table from captured Net-SNMP walks', () => {
   it('measures rates and restarts between polls by the monotonic clock, not across a step of the wall clock', async () => {
     const acc = eventRecorder();
     const clock = { wall: 1_800_000_000_000, mono: 5_000 };
-    const first = await pollDevice(capturedDevice(walk(1)), spec, { interfaces: new Map() }, acc, () => clock.wall, () => clock.mono);
+    const first = await pollDevice(
+      capturedDevice(walk(1)),
+      spec,
+      { interfaces: new Map() },
+      acc,
+      () => clock.wall,
+      () => clock.mono,
+    );
     // Ten seconds pass (as walk 2 captured them) while the wall clock steps forward an hour.
     clock.mono += 10_000;
     clock.wall += 10_000 + 3600_000;
     const acc2 = eventRecorder();
-    const out = await pollDevice(capturedDevice(walk(2)), spec, first.state, acc2, () => clock.wall, () => clock.mono);
+    const out = await pollDevice(
+      capturedDevice(walk(2)),
+      spec,
+      first.state,
+      acc2,
+      () => clock.wall,
+      () => clock.mono,
+    );
     expect(out.result).toBe('success');
     expect(acc2.events).toEqual([]);
     const lo1 = acc.find('interface', { ifName: 'lo' })[0]!.fields;
@@ -169,7 +183,9 @@ describe('interface table from captured Net-SNMP walks', () => {
     for (const p of after) expect(p.fields.in_bps).toBeUndefined();
     // The next poll has rates again, from the post-reboot counters.
     clock.now += 10_000;
-    const later = rebooted.map((v) => (v.oid === '1.3.6.1.2.1.1.3.0' ? { ...v, value: 1_300 } : v.type === T.Counter64 ? { ...v, value: Buffer.from([0x10, 0x00]) } : v));
+    const later = rebooted.map((v) =>
+      v.oid === '1.3.6.1.2.1.1.3.0' ? { ...v, value: 1_300 } : v.type === T.Counter64 ? { ...v, value: Buffer.from([0x10, 0x00]) } : v,
+    );
     const acc2 = eventRecorder();
     await pollDevice(capturedDevice(later), spec, out.state, acc2, () => clock.now);
     expect(acc2.events).toEqual([]);
@@ -178,7 +194,11 @@ describe('interface table from captured Net-SNMP walks', () => {
 
   it('turns a device answering garbage into an error result, not a throw', async () => {
     const acc = eventRecorder();
-    const junk: SnmpClient = { get: async (oids) => oids.map((oid) => ({ oid, type: T.OctetString, value: Buffer.from('x') })), walk: async () => [], close() {} };
+    const junk: SnmpClient = {
+      get: async (oids) => oids.map((oid) => ({ oid, type: T.OctetString, value: Buffer.from('x') })),
+      walk: async () => [],
+      close() {},
+    };
     const out = await pollDevice(junk, spec, { interfaces: new Map() }, acc, Date.now);
     expect(out.result).toBe('error');
     expect(acc.find('snmp')[0]!.fields).toMatchObject({ result: 'error', result_code: 3 });
@@ -199,7 +219,12 @@ describe('config', () => {
   it('names each device by `name`, else host (with the port when not 161), and refuses two devices with one name', () => {
     const c = snmpInput.config.parse({ agents: [{ host: '10.0.0.1' }, { host: '10.0.0.1', port: 1161 }, { host: '10.0.0.2', name: 'core switch' }] });
     expect(c.agents.map((d) => deviceName(d))).toEqual(['10.0.0.1', '10.0.0.1:1161', 'core switch']);
-    const dup = snmpInput.config.safeParse({ agents: [{ host: '10.0.0.1', port: 1161 }, { host: '10.0.0.9', name: '10.0.0.1:1161' }] });
+    const dup = snmpInput.config.safeParse({
+      agents: [
+        { host: '10.0.0.1', port: 1161 },
+        { host: '10.0.0.9', name: '10.0.0.1:1161' },
+      ],
+    });
     expect(dup.success).toBe(false);
     expect(dup.error!.issues[0]).toMatchObject({ path: ['agents', 1, 'name'] });
     expect(snmpInput.config.safeParse({ agents: [{ host: 'h', name: 'a\nb' }] }).success).toBe(false);
@@ -231,7 +256,12 @@ describe('against a real snmpd', () => {
 
   it('reads the interface table over v2c and v3 authPriv and computes rates across two polls', async () => {
     const input = snmpInput.create(
-      snmpInput.config.parse({ agents: [{ host: '127.0.0.1', port: snmpd.port, community: snmpd.community, name: 'over v2c', tags: { auth: 'v2c' } }, { ...v3(), name: 'over v3', tags: { auth: 'v3' } }] }),
+      snmpInput.config.parse({
+        agents: [
+          { host: '127.0.0.1', port: snmpd.port, community: snmpd.community, name: 'over v2c', tags: { auth: 'v2c' } },
+          { ...v3(), name: 'over v3', tags: { auth: 'v3' } },
+        ],
+      }),
       ctx(),
     );
     const acc1 = eventRecorder();
@@ -259,7 +289,12 @@ describe('against a real snmpd', () => {
   it('keeps two devices on one address apart by port, with up, last success and response time in the snmp point', async () => {
     const deadPort = await freePort('udp');
     const input = snmpInput.create(
-      snmpInput.config.parse({ agents: [{ host: '127.0.0.1', port: snmpd.port, community: snmpd.community }, { host: '127.0.0.1', port: deadPort, community: 'x', timeout: '200ms', retries: 0, name: 'dead switch' }] }),
+      snmpInput.config.parse({
+        agents: [
+          { host: '127.0.0.1', port: snmpd.port, community: snmpd.community },
+          { host: '127.0.0.1', port: deadPort, community: 'x', timeout: '200ms', retries: 0, name: 'dead switch' },
+        ],
+      }),
       ctx(),
     );
     const acc = eventRecorder();

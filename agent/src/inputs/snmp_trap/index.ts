@@ -22,7 +22,8 @@ const User = z
   })
   .strict()
   .superRefine((u, ctx) => {
-    if (u.security_level !== 'noAuthNoPriv' && !u.auth_key) ctx.addIssue({ code: 'custom', path: ['auth_key'], message: `security_level ${u.security_level} needs auth_key` });
+    if (u.security_level !== 'noAuthNoPriv' && !u.auth_key)
+      ctx.addIssue({ code: 'custom', path: ['auth_key'], message: `security_level ${u.security_level} needs auth_key` });
     if (u.security_level === 'authPriv' && !u.priv_key) ctx.addIssue({ code: 'custom', path: ['priv_key'], message: 'security_level authPriv needs priv_key' });
   });
 
@@ -58,7 +59,8 @@ export default defineInput({
 
     const onTrap = (acc: Accumulator, n: Notification) => {
       const out = interpret(notificationOf(n), { maxVarbinds: config.max_varbinds, maxValueLength: config.max_value_length });
-      if (out.kind === 'event') acc.addEvent({ type: out.type, severity: out.severity, message: out.message, evidence: out.evidence, ...(out.mitre ? { mitre: out.mitre } : {}) });
+      if (out.kind === 'event')
+        acc.addEvent({ type: out.type, severity: out.severity, message: out.message, evidence: out.evidence, ...(out.mitre ? { mitre: out.mitre } : {}) });
       else acc.addPoint('snmp_trap', out.tags, out.fields, { int: out.int, time: ctx.now() });
     };
 
@@ -83,7 +85,10 @@ export default defineInput({
                 const src = (err as { rinfo?: { address?: string } } | null)?.rinfo?.address ?? 'unknown';
                 if (bind.ready() && !warnedSources.has(src) && warnedSources.size < 1000) {
                   warnedSources.add(src);
-                  ctx.log.warn({ source: src, dropped: unauthorized, reason: err?.name }, 'dropped an SNMP notification (unknown community or user, or not SNMP)');
+                  ctx.log.warn(
+                    { source: src, dropped: unauthorized, reason: err?.name },
+                    'dropped an SNMP notification (unknown community or user, or not SNMP)',
+                  );
                 }
                 return;
               }
@@ -143,7 +148,9 @@ function boundSocket(config: { address: string; port: number }, resolve: () => v
           new CanhError(
             'CANH_ERR_SNMP_TRAP_BIND',
             `snmp_trap cannot listen on ${config.address}:${config.port} (${err.code ?? err.message}): ` +
-              (err.code === 'EACCES' ? 'port 162 needs root or CAP_NET_BIND_SERVICE, or choose a port above 1023' : 'another process may hold the port; stop it or choose another port'),
+              (err.code === 'EACCES'
+                ? 'port 162 needs root or CAP_NET_BIND_SERVICE, or choose a port above 1023'
+                : 'another process may hold the port; stop it or choose another port'),
             { cause: err },
           ),
         );

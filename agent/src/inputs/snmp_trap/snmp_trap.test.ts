@@ -17,7 +17,10 @@ const limits = { maxVarbinds: 32, maxValueLength: 1024 };
 function captured(): ReceivedTrap[] {
   const raw = JSON.parse(readFileSync(testdata('snmp_trap', 'notifications.json'), 'utf8'), (_k, v: unknown) =>
     v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data) : v,
-  ) as { pdu: { type: number; varbinds: Varbind[]; community?: string; enterprise?: string; agentAddr?: string; generic?: number; specific?: number }; rinfo: { address: string } }[];
+  ) as {
+    pdu: { type: number; varbinds: Varbind[]; community?: string; enterprise?: string; agentAddr?: string; generic?: number; specific?: number };
+    rinfo: { address: string };
+  }[];
   return raw.map((n) => ({ source: n.rinfo.address, version: n.pdu.type === 164 ? '1' : '2c', pduType: n.pdu.type, ...n.pdu }));
 }
 
@@ -40,7 +43,12 @@ describe('interpret', () => {
   });
 
   it('maps a captured v1 authenticationFailure (generic 4) to its v2 OID', () => {
-    expect(interpret(captured()[1]!, limits)).toMatchObject({ kind: 'event', type: 'snmp_auth_failure', mitre: 'T1110', evidence: { agent_address: '10.0.0.1', trap_oid: '1.3.6.1.6.3.1.1.5.5' } });
+    expect(interpret(captured()[1]!, limits)).toMatchObject({
+      kind: 'event',
+      type: 'snmp_auth_failure',
+      mitre: 'T1110',
+      evidence: { agent_address: '10.0.0.1', trap_oid: '1.3.6.1.6.3.1.1.5.5' },
+    });
   });
 
   it('records an enterprise trap as a point with its varbinds', () => {
@@ -48,7 +56,13 @@ describe('interpret', () => {
     expect(out).toEqual({
       kind: 'point',
       tags: { source: '127.0.0.1', oid: '1.3.6.1.4.1.9999.1.2', version: '2c' },
-      fields: { sysUpTimeInstance: 12345, '1.3.6.1.4.1.9999.1.3.0': 'fan 2 failed', '1.3.6.1.4.1.9999.1.4.0': 42, '1.3.6.1.4.1.9999.1.5.0': 'de:ad:be:ef', varbinds: 3 },
+      fields: {
+        sysUpTimeInstance: 12345,
+        '1.3.6.1.4.1.9999.1.3.0': 'fan 2 failed',
+        '1.3.6.1.4.1.9999.1.4.0': 42,
+        '1.3.6.1.4.1.9999.1.5.0': 'de:ad:be:ef',
+        varbinds: 3,
+      },
       int: ['sysUpTimeInstance', '1.3.6.1.4.1.9999.1.4.0', 'varbinds'],
     });
   });
@@ -102,10 +116,60 @@ describe('receiving real traps from snmptrap', () => {
   it('turns v2c and v3 authPriv traps into events and others into points; drops a wrong community', async () => {
     const { port, acc } = await listen();
     const target = `udp:127.0.0.1:${port}`;
-    await run('snmptrap', ['-v2c', '-c', 'traps', target, '', '1.3.6.1.6.3.1.1.5.3', '1.3.6.1.2.1.2.2.1.1.7', 'i', '7', '1.3.6.1.2.1.31.1.1.1.1.7', 's', 'ge-0/0/7'], { env });
-    await run('snmptrap', ['-v3', '-e', '0x80001f8880c0ffee01', '-u', 'canh', '-l', 'authPriv', '-a', 'SHA', '-A', v3.auth_key, '-x', 'AES', '-X', v3.priv_key, target, '', '1.3.6.1.6.3.1.1.5.1'], { env });
+    await run(
+      'snmptrap',
+      ['-v2c', '-c', 'traps', target, '', '1.3.6.1.6.3.1.1.5.3', '1.3.6.1.2.1.2.2.1.1.7', 'i', '7', '1.3.6.1.2.1.31.1.1.1.1.7', 's', 'ge-0/0/7'],
+      { env },
+    );
+    await run(
+      'snmptrap',
+      [
+        '-v3',
+        '-e',
+        '0x80001f8880c0ffee01',
+        '-u',
+        'canh',
+        '-l',
+        'authPriv',
+        '-a',
+        'SHA',
+        '-A',
+        v3.auth_key,
+        '-x',
+        'AES',
+        '-X',
+        v3.priv_key,
+        target,
+        '',
+        '1.3.6.1.6.3.1.1.5.1',
+      ],
+      { env },
+    );
     await run('snmptrap', ['-v2c', '-c', 'wrong', target, '', '1.3.6.1.6.3.1.1.5.4'], { env });
-    await run('snmptrap', ['-v3', '-e', '0x80001f8880c0ffee01', '-u', 'canh', '-l', 'authPriv', '-a', 'SHA', '-A', 'wrong-auth-key', '-x', 'AES', '-X', v3.priv_key, target, '', '1.3.6.1.6.3.1.1.5.4'], { env });
+    await run(
+      'snmptrap',
+      [
+        '-v3',
+        '-e',
+        '0x80001f8880c0ffee01',
+        '-u',
+        'canh',
+        '-l',
+        'authPriv',
+        '-a',
+        'SHA',
+        '-A',
+        'wrong-auth-key',
+        '-x',
+        'AES',
+        '-X',
+        v3.priv_key,
+        target,
+        '',
+        '1.3.6.1.6.3.1.1.5.4',
+      ],
+      { env },
+    );
     await run('snmptrap', ['-v2c', '-c', 'traps', target, '', '1.3.6.1.4.1.9999.0.1', '1.3.6.1.4.1.9999.1.1.0', 's', 'psu'], { env });
     await waitFor(() => acc.events.length >= 2 && acc.points.length >= 1);
     await new Promise((r) => setTimeout(r, 200));
@@ -115,14 +179,38 @@ describe('receiving real traps from snmptrap', () => {
     ]);
     expect(acc.events[0]!.evidence).toMatchObject({ ifIndex: 7, ifName: 'ge-0/0/7', source: '127.0.0.1' });
     expect(acc.points).toHaveLength(1);
-    expect(acc.points[0]).toMatchObject({ name: 'snmp_trap', tags: { oid: '1.3.6.1.4.1.9999.0.1', version: '2c' }, fields: { '1.3.6.1.4.1.9999.1.1.0': 'psu' } });
+    expect(acc.points[0]).toMatchObject({
+      name: 'snmp_trap',
+      tags: { oid: '1.3.6.1.4.1.9999.0.1', version: '2c' },
+      fields: { '1.3.6.1.4.1.9999.1.1.0': 'psu' },
+    });
   });
 
   it('stores a Counter64 varbind exactly, as a decimal string, also above 2^53', async () => {
     const { port, acc } = await listen();
     const big = '18446744073709551557'; // 2^64 - 59: modulo 2^53 it would read 9007199254740933
     const small = '9007199254740993'; // 2^53 + 1: not a safe integer
-    await run('snmptrap', ['-v2c', '-c', 'traps', `udp:127.0.0.1:${port}`, '', '1.3.6.1.4.1.9999.0.2', '1.3.6.1.4.1.9999.1.2.0', 'C', big, '1.3.6.1.4.1.9999.1.3.0', 'C', small, '1.3.6.1.4.1.9999.1.4.0', 'C', '42'], { env });
+    await run(
+      'snmptrap',
+      [
+        '-v2c',
+        '-c',
+        'traps',
+        `udp:127.0.0.1:${port}`,
+        '',
+        '1.3.6.1.4.1.9999.0.2',
+        '1.3.6.1.4.1.9999.1.2.0',
+        'C',
+        big,
+        '1.3.6.1.4.1.9999.1.3.0',
+        'C',
+        small,
+        '1.3.6.1.4.1.9999.1.4.0',
+        'C',
+        '42',
+      ],
+      { env },
+    );
     await waitFor(() => acc.points.length >= 1);
     expect(acc.points[0]!.fields).toMatchObject({ '1.3.6.1.4.1.9999.1.2.0': big, '1.3.6.1.4.1.9999.1.3.0': small, '1.3.6.1.4.1.9999.1.4.0': '42' });
     expect(acc.points[0]!.int ?? []).not.toContain('1.3.6.1.4.1.9999.1.2.0');

@@ -31,7 +31,10 @@ function utmp(...records: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const BOOT_TIME = 2, LOGIN = 6, USER_PROCESS = 7, DEAD_PROCESS = 8;
+const BOOT_TIME = 2,
+  LOGIN = 6,
+  USER_PROCESS = 7,
+  DEAD_PROCESS = 8;
 
 async function gatherWith(ctx: InputContext) {
   const acc = recorder();

@@ -12,7 +12,8 @@ import { certPoint, parseSource, pemBlocks, verifyChain, type Verification } fro
 export const config = z
   .object({
     /** "tcp://host:port", "https://host", "smtp://mail.host:587" (STARTTLS), "/etc/ssl/certs/portal.pem", "file:///path". */
-    sources: z.array(z.string().refine((s) => parseSource(s) !== undefined, 'not tcp://host:port, https://host, tls://host:port, smtp://host[:port] or a file path'))
+    sources: z
+      .array(z.string().refine((s) => parseSource(s) !== undefined, 'not tcp://host:port, https://host, tls://host:port, smtp://host[:port] or a file path'))
       .min(1),
     /** Connect and handshake timeout for network sources. */
     timeout: duration({ min: 1 }).default(5000),
@@ -50,7 +51,14 @@ export default defineInput({
     let roots: Promise<{ pem?: string; certs: X509Certificate[] }> | undefined;
     const fail = (source: string, err: unknown) =>
       ctx.log.warn(
-        { err: new CanhError('CANH_ERR_X509_SOURCE', `cannot read certificates from ${source}: check the address or file and that the agent may reach or read it`, { cause: err }), source },
+        {
+          err: new CanhError(
+            'CANH_ERR_X509_SOURCE',
+            `cannot read certificates from ${source}: check the address or file and that the agent may reach or read it`,
+            { cause: err },
+          ),
+          source,
+        },
         'x509_cert source failed',
       );
     return {
@@ -73,9 +81,24 @@ export default defineInput({
                 if (chain.length === 0) throw new Error('no PEM certificate in the file');
                 emit(acc, c, source, chain, (cert) => verifyChain(cert, chain, trust.certs, now), now);
               } else {
-                const peer = await probeTls({ host: src.host, port: src.port, servername: c.server_name, ca: trust.pem, timeoutMs: c.timeout, now: () => now, starttls: src.starttls });
+                const peer = await probeTls({
+                  host: src.host,
+                  port: src.port,
+                  servername: c.server_name,
+                  ca: trust.pem,
+                  timeoutMs: c.timeout,
+                  now: () => now,
+                  starttls: src.starttls,
+                });
                 // The handshake verified the leaf (chain and name); issuers are checked like files.
-                emit(acc, c, source, peer.chain, (cert, i) => (i === 0 ? { valid: peer.verified, error: peer.error } : verifyChain(cert, peer.chain, trust.certs, now)), now);
+                emit(
+                  acc,
+                  c,
+                  source,
+                  peer.chain,
+                  (cert, i) => (i === 0 ? { valid: peer.verified, error: peer.error } : verifyChain(cert, peer.chain, trust.certs, now)),
+                  now,
+                );
               }
             } catch (err) {
               fail(source, err);

@@ -15,7 +15,8 @@ import { SMTPServer } from 'smtp-server';
 let certs: CertFactory;
 let ca: Pem, expiring: Pem, selfSigned: Pem;
 const servers: Server[] = [];
-let expiringPort = 0, selfPort = 0;
+let expiringPort = 0,
+  selfPort = 0;
 
 beforeAll(async () => {
   certs = new CertFactory();
@@ -48,7 +49,12 @@ describe('x509_cert from a TLS server', () => {
     const p = acc.one({ source, common_name: 'portal.example.gov.vn' });
     // The verified chain goes up to the trusted root, which gets its own point.
     expect(acc.one({ source, common_name: 'Canh Test CA' }).tags.verification).toBe('valid');
-    expect(p.tags).toMatchObject({ common_name: 'portal.example.gov.vn', issuer_common_name: 'Canh Test CA', verification: 'valid', san: 'portal.example.gov.vn,localhost' });
+    expect(p.tags).toMatchObject({
+      common_name: 'portal.example.gov.vn',
+      issuer_common_name: 'Canh Test CA',
+      verification: 'valid',
+      san: 'portal.example.gov.vn,localhost',
+    });
     expect(p.tags.serial_number).toBe(serial(new X509Certificate(expiring.cert).serialNumber));
     expect(p.fields.verification_code).toBe(0);
     expect(p.fields.expiry).toBeGreaterThan(3 * 86_400 - 120);
@@ -64,7 +70,10 @@ describe('x509_cert from a TLS server', () => {
     expect(acc.one({ source: a }).fields).toMatchObject({ verification_code: 1, verification_error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
     expect(acc.one({ source: b })).toMatchObject({ tags: { verification: 'invalid' }, fields: { verification_error: 'DEPTH_ZERO_SELF_SIGNED_CERT' } });
     const wrong = await gather({ sources: [a], tls_ca: ca.certFile, server_name: 'intranet.example.gov.vn' });
-    expect(wrong.one({ source: a, common_name: 'portal.example.gov.vn' }).fields).toMatchObject({ verification_code: 1, verification_error: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    expect(wrong.one({ source: a, common_name: 'portal.example.gov.vn' }).fields).toMatchObject({
+      verification_code: 1,
+      verification_error: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
   });
 
   it('skips a source that cannot be reached, without throwing, and measures the others', async () => {

@@ -47,7 +47,18 @@ export function eventKey(e: SecurityEvent): string {
 function alertEvent(e: SecurityEvent, severity: AlertEvent['severity'], now: number, late: boolean): Omit<AlertEvent, 'news'> {
   const evidence: Record<string, string> = {};
   for (const [k, v] of Object.entries(e.evidence).slice(0, MAX_DETAIL_KEYS)) evidence[k] = String(v).slice(0, 300);
-  return { key: eventKey(e), at: Math.min(e.time, now), seenAt: now, severity, message: e.message.slice(0, 500), evidence, late, type: e.type, ...(e.count !== undefined ? { count: e.count } : {}), ...(e.mitre ? { mitre: e.mitre } : {}) };
+  return {
+    key: eventKey(e),
+    at: Math.min(e.time, now),
+    seenAt: now,
+    severity,
+    message: e.message.slice(0, 500),
+    evidence,
+    late,
+    type: e.type,
+    ...(e.count !== undefined ? { count: e.count } : {}),
+    ...(e.mitre ? { mitre: e.mitre } : {}),
+  };
 }
 
 export class EventEvaluator {
@@ -185,7 +196,11 @@ export class EventEvaluator {
       summary: `${value} seen on ${hosts.size} hosts: ${list.join(', ')}`,
       details: { hosts: list.join(', '), agencies: [...agencies].sort().join(', '), [r.correlate_by]: value, message: e.message, type: e.type },
       // A host newly seen attacked by this value is news for the campaign.
-      event: { ...alertEvent(e, r.severity ?? e.severity, now, late), key: JSON.stringify(['host', id.host]), evidence: { host: id.host, agency: id.agency, ...alertEvent(e, 'info', now, late).evidence } },
+      event: {
+        ...alertEvent(e, r.severity ?? e.severity, now, late),
+        key: JSON.stringify(['host', id.host]),
+        evidence: { host: id.host, agency: id.agency, ...alertEvent(e, 'info', now, late).evidence },
+      },
     });
   }
 

@@ -30,7 +30,14 @@ export class MailRenderer {
   private readonly rules: ReadonlyMap<string, Rule>;
   private readonly opts: { agencyNames: Readonly<Record<string, string>>; grafanaUrl?: string; statusUrl?: string; timeZone: string };
 
-  constructor(opts: { overrides?: TemplateOverrides; rules: ReadonlyMap<string, Rule>; agencyNames: Readonly<Record<string, string>>; grafanaUrl?: string; statusUrl?: string; timeZone: string }) {
+  constructor(opts: {
+    overrides?: TemplateOverrides;
+    rules: ReadonlyMap<string, Rule>;
+    agencyNames: Readonly<Record<string, string>>;
+    grafanaUrl?: string;
+    statusUrl?: string;
+    timeZone: string;
+  }) {
     this.rules = opts.rules;
     this.opts = opts;
     for (const lang of ['vi', 'en'] as const) {

@@ -202,15 +202,21 @@ export function alertSummary(a: Alert, rule: Rule | undefined, lang: Language): 
   const threshold = rule?.type === 'threshold' ? `${rule.op} ${formatValue(rule.value, rule, lang)}` : '';
   const last = lastEvent(a);
   const message = a.details.type
-    ? eventMessage({ type: a.details.type, message: a.details.message ?? a.summary, evidence: last?.evidence, count: last?.count, mitre: a.details.mitre }, lang)
+    ? eventMessage(
+        { type: a.details.type, message: a.details.message ?? a.summary, evidence: last?.evidence, count: last?.count, mitre: a.details.mitre },
+        lang,
+      )
     : (a.details.message ?? a.summary);
   const vars: Record<string, string> = { ...a.labels, value, threshold, message };
   const own = rule?.summary && fill(localize(rule.summary, lang)!, vars);
   if (own) return own;
   if (rule?.type === 'threshold') return `${fieldName(rule.field, lang)} = ${value} (${lang === 'vi' ? 'ngưỡng' : 'threshold'} ${threshold})`;
   if (rule?.type === 'absence') {
-    if (rule.measurement === 'agent') return lang === 'vi' ? `Tác tử trên máy ${a.labels.host ?? '?'} mất kết nối` : `The agent on ${a.labels.host ?? '?'} is offline`;
-    return lang === 'vi' ? `Không còn dữ liệu ${rule.measurement} từ ${a.labels.host ?? '?'} trong ${value}` : `No ${rule.measurement} data from ${a.labels.host ?? '?'} for ${value}`;
+    if (rule.measurement === 'agent')
+      return lang === 'vi' ? `Tác tử trên máy ${a.labels.host ?? '?'} mất kết nối` : `The agent on ${a.labels.host ?? '?'} is offline`;
+    return lang === 'vi'
+      ? `Không còn dữ liệu ${rule.measurement} từ ${a.labels.host ?? '?'} trong ${value}`
+      : `No ${rule.measurement} data from ${a.labels.host ?? '?'} for ${value}`;
   }
   return message;
 }
@@ -242,7 +248,10 @@ function alertContext(a: Alert, i: MailModelInput, resolved: boolean): Context {
   const labels = Object.entries(a.labels)
     .filter(([k]) => !HIDDEN_LABELS.has(k))
     .map(([k, v]) => ({ name: fieldName(k, i.lang), value: v }));
-  const why = ({ no_data: w.noData, quiet: w.quiet, agent_revoked: w.revoked, rule_removed: w.ruleRemoved, rule_changed: w.ruleChanged } as Record<string, string>)[a.details.resolved_by ?? ''] ?? '';
+  const why =
+    ({ no_data: w.noData, quiet: w.quiet, agent_revoked: w.revoked, rule_removed: w.ruleRemoved, rule_changed: w.ruleChanged } as Record<string, string>)[
+      a.details.resolved_by ?? ''
+    ] ?? '';
   return {
     rule: a.rule,
     title: localize(rule?.title, i.lang) ?? a.rule,
@@ -296,7 +305,10 @@ export function mailModel(i: MailModelInput): Context {
   const agency = agencies.size > 1 && agencyId === undefined ? w.several : agencyName(agencyId || undefined, i.agencyNames, i.lang);
   const firing = i.firing.length > 0;
   // The heading takes the colour of the worst firing alert; green when all resolved.
-  const worst = i.firing.reduce<Severity | undefined>((m, a) => (m === undefined || SEVERITY_ORDER.indexOf(a.severity as Severity) < SEVERITY_ORDER.indexOf(m) ? (a.severity as Severity) : m), undefined);
+  const worst = i.firing.reduce<Severity | undefined>(
+    (m, a) => (m === undefined || SEVERITY_ORDER.indexOf(a.severity as Severity) < SEVERITY_ORDER.indexOf(m) ? (a.severity as Severity) : m),
+    undefined,
+  );
   return {
     heading_color: worst ? SEVERITY_COLORS[worst] : RESOLVED_COLOR,
     status: firing ? 'firing' : 'resolved',

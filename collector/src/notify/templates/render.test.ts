@@ -12,8 +12,19 @@ describe('mail templates', () => {
     expect(new Template('{{host}}', { html: false }).render(ctx)).toBe('<b>"web" & co</b>');
   });
   it('lists, conditions, inverted sections, outer names in scope, standalone tags take their line', () => {
-    const t = new Template('Alerts:\n{{#alerts}}\n- {{name}} on {{host}} ({{agency}})\n{{/alerts}}\n{{^alerts}}\nnone\n{{/alerts}}\n{{#note}}[{{note}}]{{/note}}', { html: false });
-    expect(t.render({ agency: 'so-tttt', alerts: [{ name: 'a', host: 'h1' }, { name: 'b', host: 'h2', agency: 'so-yte' }] })).toBe('Alerts:\n- a on h1 (so-tttt)\n- b on h2 (so-yte)\n');
+    const t = new Template(
+      'Alerts:\n{{#alerts}}\n- {{name}} on {{host}} ({{agency}})\n{{/alerts}}\n{{^alerts}}\nnone\n{{/alerts}}\n{{#note}}[{{note}}]{{/note}}',
+      { html: false },
+    );
+    expect(
+      t.render({
+        agency: 'so-tttt',
+        alerts: [
+          { name: 'a', host: 'h1' },
+          { name: 'b', host: 'h2', agency: 'so-yte' },
+        ],
+      }),
+    ).toBe('Alerts:\n- a on h1 (so-tttt)\n- b on h2 (so-yte)\n');
     expect(t.render({ alerts: [], note: 'x' })).toBe('Alerts:\nnone\n[x]');
     expect(t.render({})).toBe('Alerts:\nnone\n');
   });
@@ -36,11 +47,30 @@ describe('mail templates', () => {
     const r = new MailRenderer({ rules: new Map(), agencyNames: {}, timeZone: 'Asia/Ho_Chi_Minh' });
     const t0 = Date.parse('2026-11-27T01:00:00Z');
     const alert = (id: number, resolvedBy: string): Alert => ({
-      id, fingerprint: `f${id}`, rule: `r${id}`, labels: { rule: `r${id}`, agency: 'so-tttt', host: 'web-1' }, severity: 'high', state: 'resolved',
-      value: 95, summary: 'disk almost full', activeAt: t0, firedAt: t0, resolvedAt: t0 + 60_000, lastSampleAt: t0, clearSince: null, details: { resolved_by: resolvedBy },
+      id,
+      fingerprint: `f${id}`,
+      rule: `r${id}`,
+      labels: { rule: `r${id}`, agency: 'so-tttt', host: 'web-1' },
+      severity: 'high',
+      state: 'resolved',
+      value: 95,
+      summary: 'disk almost full',
+      activeAt: t0,
+      firedAt: t0,
+      resolvedAt: t0 + 60_000,
+      lastSampleAt: t0,
+      clearSince: null,
+      details: { resolved_by: resolvedBy },
     });
     const text = (language: 'vi' | 'en', resolvedBy: string) =>
-      r.render({ recipient: { email: 'soc@tinh.gov.vn', language }, firing: [], resolved: [alert(1, resolvedBy)], groupKey: 'g', groupLabels: { agency: 'so-tttt' }, now: t0 + 60_000 }).text;
+      r.render({
+        recipient: { email: 'soc@tinh.gov.vn', language },
+        firing: [],
+        resolved: [alert(1, resolvedBy)],
+        groupKey: 'g',
+        groupLabels: { agency: 'so-tttt' },
+        now: t0 + 60_000,
+      }).text;
     expect(text('en', 'rule_changed')).toContain('rule changed to watch other data, so the old alert was closed');
     expect(text('vi', 'rule_changed')).toContain('quy tắc đã được sửa');
     expect(text('en', 'rule_removed')).toContain('rule removed from the config');
@@ -50,10 +80,30 @@ describe('mail templates', () => {
     const r = new MailRenderer({ rules: new Map(), agencyNames: {}, timeZone: 'Asia/Ho_Chi_Minh' });
     const t0 = Date.parse('2026-11-27T01:00:00Z');
     const firing = (id: number, severity: Alert['severity']): Alert => ({
-      id, fingerprint: `f${id}`, rule: `r${id}`, labels: { rule: `r${id}`, agency: 'so-tttt', host: `web-${id}` }, severity, state: 'firing',
-      value: 1, summary: 's', activeAt: t0, firedAt: t0, resolvedAt: null, lastSampleAt: t0, clearSince: null, details: {},
+      id,
+      fingerprint: `f${id}`,
+      rule: `r${id}`,
+      labels: { rule: `r${id}`, agency: 'so-tttt', host: `web-${id}` },
+      severity,
+      state: 'firing',
+      value: 1,
+      summary: 's',
+      activeAt: t0,
+      firedAt: t0,
+      resolvedAt: null,
+      lastSampleAt: t0,
+      clearSince: null,
+      details: {},
     });
-    const html = (alerts: Alert[]) => r.render({ recipient: { email: 'soc@tinh.gov.vn', language: 'vi' }, firing: alerts, resolved: [], groupKey: 'g', groupLabels: { agency: 'so-tttt' }, now: t0 }).html;
+    const html = (alerts: Alert[]) =>
+      r.render({
+        recipient: { email: 'soc@tinh.gov.vn', language: 'vi' },
+        firing: alerts,
+        resolved: [],
+        groupKey: 'g',
+        groupLabels: { agency: 'so-tttt' },
+        now: t0,
+      }).html;
     expect(new Set(Object.values(SEVERITY_COLORS)).size).toBe(5);
     const mixed = html([firing(1, 'medium'), firing(2, 'high')]);
     expect(mixed).toContain(`border-left:4px solid ${SEVERITY_COLORS.medium}`);
