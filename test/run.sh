@@ -46,6 +46,7 @@ export PATH="$root/node_modules/.bin:$PATH"
 status=0
 echo "test: typecheck"; tsc -p tsconfig.json --noEmit || status=$?
 echo "test: lint"; eslint . || status=$?
+echo "test: format"; prettier --check . --log-level warn || status=$?
 
 report=$(mktemp)
 vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?

@@ -81,6 +81,7 @@ export class Agent {
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
 
+  // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
   constructor(config: AgentConfig, deps: AgentDeps) {
     this.config = config;
     this.deps = deps;

@@ -117,6 +117,7 @@ function options<T>(
   return r.data;
 }
 
+// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
 export async function runDetect(
   detector: string,
   opts: { file?: string; set?: readonly string[]; now?: number },

@@ -72,6 +72,7 @@ export interface DocumentInput {
 
 const c = (text: string, extra: Omit<Cell, 'text'> = {}): Cell => ({ text, ...extra });
 
+// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
 function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: number): Block[] {
   const t = f.t;
   const host = (h: string): string => input.names.hosts[h] ?? h;

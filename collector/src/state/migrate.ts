@@ -48,6 +48,7 @@ function types() {
 }
 
 /** Copy the SQLite state at `file` into PostgreSQL at `url`; throws CANH_ERR_STATE_MIGRATE. */
+// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
 export async function migrateToPostgres(opts: { file: string; url: string; password?: string; force?: boolean }): Promise<MigrateResult> {
   if (!existsSync(opts.file)) throw new CanhError('CANH_ERR_STATE_MIGRATE', `no SQLite state at ${opts.file}: check state_dir`);
   // Opening each role brings an older file's schema up to date (added columns).
