@@ -24,9 +24,10 @@ beforeAll(async () => {
   machine = await bootSystemdMachine({ keep: [ROOT] });
   const { token } = p.collector.registry.add({ name: 'sdhost', agency: 'so-tttt', site: 'dc1' });
   await bundleAgent({ outfile: join(machine.share, 'canh-agent.cjs'), quiet: true });
-  // The "executable": Node 24 from this checkout running the bundle (the SEA build is
+  // The "executable": Node 24 of this checkout running the bundle (the SEA build is
   // tested in executable.test.ts; what is judged here is the unit, not the binary).
-  writeFileSync(join(machine.share, 'canh-agent'), `#!/bin/sh\nexec '${process.execPath}' /opt/canh-test/canh-agent.cjs "$@"\n`);
+  // Node is copied in: the unit's PrivateTmp hides a checkout under /tmp (as CI clones it).
+  writeFileSync(join(machine.share, 'canh-agent'), `#!/bin/sh\nexec /opt/canh-test/node /opt/canh-test/canh-agent.cjs "$@"\n`);
   chmodSync(join(machine.share, 'canh-agent'), 0o755);
   writeFileSync(join(machine.share, 'token'), `${token}\n`);
 }, 180_000);
@@ -43,7 +44,7 @@ describe('the agent under its systemd unit (systemd as PID 1, install.sh live pa
   it('installs with useradd and systemctl, and every detector still sees what it must', async () => {
     // A host auth log readable by group adm only, as Debian's rsyslog writes it.
     machine.sh('getent group adm >/dev/null || groupadd -r adm; : > /var/log/auth.log; chown root:adm /var/log/auth.log; chmod 0640 /var/log/auth.log');
-    machine.sh('mkdir -p /opt/canh-test && cp /run/canh-share/canh-agent.cjs /opt/canh-test/');
+    machine.sh(`mkdir -p /opt/canh-test && cp /run/canh-share/canh-agent.cjs /opt/canh-test/ && cp '${process.execPath}' /opt/canh-test/node`);
     const out = machine.sh(
       `bash ${ROOT}/deploy/install.sh --binary /run/canh-share/canh-agent --url ws://127.0.0.1:${new URL(p.url).port}/v1/agent --token-file /run/canh-share/token`,
       { timeout: 120_000 },
