@@ -8,7 +8,7 @@
 //     leader sends;
 //   - PostgreSQL restarted: every collector keeps ingesting, state writes wait and land.
 // Each figure is printed. Scale: CANH_HA_SCALE agents per collector beyond the ones the
-// cases use (default 1; `npm run test:ha` runs 10, i.e. 30 agents at 1 s intervals).
+// cases use (default 1; `npm run test:ha` sets `full`, which is 10: 30 agents at 1 s intervals).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,8 @@ import { pollUntil, spawnManaged, type ManagedProcess } from './helpers/process.
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'collector/src/cli.ts');
 const node = process.execPath;
-const SCALE = Math.max(0, Number(process.env.CANH_HA_SCALE ?? 1));
+// `full` (npm run test:ha, shared with test/ha-storage.test.ts) is 10; a number is taken as is.
+const SCALE = process.env.CANH_HA_SCALE === 'full' ? 10 : Math.max(0, Number(process.env.CANH_HA_SCALE ?? 1) || 0);
 const ADMIN = 'ha-admin-token-0123456789';
 const ATTACKER = '203.0.113.66';
 const log = pino({ level: process.env.CANH_TEST_LOG ?? 'silent' });
