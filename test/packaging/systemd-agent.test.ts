@@ -116,26 +116,28 @@ systemctl restart canh-agent`);
     );
     machine.sh('useradd -r -M -s /usr/sbin/nologin canh-backdoor');
 
-    const expected = ['brute_force', 'suspicious_process', 'new_listening_port', 'cron_job_added', 'systemd_unit_added', 'file_modified'];
+    // Each action's own event (the machine shares the host's network, so other listeners
+    // and processes of the test host may raise events of the same types meanwhile).
+    type Row = Record<string, unknown>;
+    const expected: Record<string, (r: Row) => boolean> = {
+      brute_force: (r) => r.src_ip === '198.51.100.77',
+      // Root's processes, the agent is not root: only CAP_SYS_PTRACE shows it their /proc/PID/exe and fds.
+      suspicious_process: (r) => r.exe === '/dev/shm/canh-test-x' && r.user === 'root',
+      new_listening_port: (r) => Number(r.port) === 31337 && r.severity === 'high' && String(r.process ?? r.exe).includes('python3'),
+      cron_job_added: (r) => String(r.path ?? r.message).includes('/etc/cron.d/canh-evil'),
+      systemd_unit_added: (r) => String(r.path ?? r.message).includes('canh-evil.service'),
+      // /etc/shadow is 0640 root:shadow: only CAP_DAC_READ_SEARCH lets the agent's user hash it.
+      file_modified: (r) => r.path === '/etc/shadow',
+    };
     const seen: Record<string, number> = {};
-    for (const type of expected) {
+    for (const [type, mine] of Object.entries(expected)) {
       const rows = await p
-        .waitFor(`SELECT * FROM security_event WHERE "host" = 'sdhost' AND "type" = '${type}'`, (r) => r.length > 0, 60_000)
-        .catch(() => [] as unknown[]);
-      seen[type] = rows.length;
+        .waitFor(`SELECT * FROM security_event WHERE "host" = 'sdhost' AND "type" = '${type}'`, (r) => r.some(mine), 90_000)
+        .catch(() => events(type));
+      seen[type] = rows.filter(mine).length;
     }
-    console.log(`detectors under the unit's sandbox (events stored per type): ${JSON.stringify(seen)}`);
-    expect(seen).toEqual(Object.fromEntries(expected.map((t) => [t, seen[t]! > 0 ? seen[t] : 'none'])));
-    for (const t of expected) expect(seen[t], t).toBeGreaterThan(0);
-
-    // What each event names is what happened, not something near it.
-    expect((await events('brute_force')).some((r) => r.src_ip === '198.51.100.77')).toBe(true);
-    // Both processes are root's, the agent is not: only CAP_SYS_PTRACE shows it their /proc/PID/exe and fds.
-    expect((await events('suspicious_process')).some((r) => r.exe === '/dev/shm/canh-test-x' && r.user === 'root')).toBe(true);
-    const port = (await events('new_listening_port')).filter((r) => Number(r.port) === 31337);
-    expect(port.map((r) => [r.severity, String(r.process ?? r.exe)])).toEqual([['high', expect.stringContaining('python3')]]);
-    // /etc/shadow is 0640 root:shadow: only CAP_DAC_READ_SEARCH lets the agent's user hash it.
-    expect((await events('file_modified')).map((r) => r.path)).toEqual(expect.arrayContaining(['/etc/shadow']));
+    console.log(`detectors under the unit's sandbox (this test's events stored, per type): ${JSON.stringify(seen)}`);
+    for (const t of Object.keys(expected)) expect(seen[t], t).toBeGreaterThan(0);
     machine.sh('rm -f /dev/shm/canh-test-x');
 
     // The exposure systemd itself computes for the running unit.
