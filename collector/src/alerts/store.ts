@@ -46,7 +46,8 @@ export interface AlertStore {
   close(): void;
 }
 
-interface AlertRow {
+/** A row of the alerts table, as both backends store it (state/pg-alert-store.ts too). */
+export interface AlertRow {
   id: number;
   fingerprint: string;
   rule: string;
@@ -64,7 +65,7 @@ interface AlertRow {
   events: string | null;
 }
 
-function toAlert(r: AlertRow): Alert {
+export function toAlert(r: AlertRow): Alert {
   return {
     id: r.id,
     fingerprint: r.fingerprint,
@@ -84,7 +85,7 @@ function toAlert(r: AlertRow): Alert {
   };
 }
 
-interface MailRow {
+export interface MailRow {
   id: number;
   created_at: number;
   recipient: string;
@@ -100,7 +101,7 @@ interface MailRow {
   sent_at: number | null;
 }
 
-function toMail(r: MailRow): OutboxMail {
+export function toMail(r: MailRow): OutboxMail {
   return {
     id: r.id,
     createdAt: r.created_at,

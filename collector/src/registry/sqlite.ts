@@ -12,7 +12,8 @@ export function hashToken(token: string): string {
 
 export const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,127}$/u;
 
-interface Row {
+/** A row of the agents table, as both backends store it (state/pg-registry.ts too). */
+export interface AgentRow {
   id: string;
   name: string;
   agency: string;
@@ -24,7 +25,7 @@ interface Row {
   connected: number;
 }
 
-function toRecord(r: Row): AgentRecord {
+export function toRecord(r: AgentRow): AgentRecord {
   return {
     id: r.id,
     name: r.name,
@@ -80,7 +81,7 @@ export class SqliteRegistry implements AgentRegistry {
 
   authenticate(token: string): AgentRecord | undefined {
     if (!token) return undefined;
-    const r = this.db.prepare('SELECT * FROM agents WHERE token_hash = ? AND revoked_at IS NULL').get(hashToken(token)) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM agents WHERE token_hash = ? AND revoked_at IS NULL').get(hashToken(token)) as AgentRow | undefined;
     return r ? toRecord(r) : undefined;
   }
 
@@ -97,11 +98,11 @@ export class SqliteRegistry implements AgentRegistry {
   }
 
   list(): AgentRecord[] {
-    return (this.db.prepare('SELECT * FROM agents ORDER BY agency, site, name').all() as unknown as Row[]).map(toRecord);
+    return (this.db.prepare('SELECT * FROM agents ORDER BY agency, site, name').all() as unknown as AgentRow[]).map(toRecord);
   }
 
   get(nameOrId: string): AgentRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM agents WHERE id = ? OR name = ?').get(nameOrId, nameOrId) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM agents WHERE id = ? OR name = ?').get(nameOrId, nameOrId) as AgentRow | undefined;
     return r ? toRecord(r) : undefined;
   }
 

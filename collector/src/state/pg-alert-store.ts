@@ -4,86 +4,14 @@
 // leader's land. Silences are not: any collector may add or expire one, and every
 // collector's mirror follows by NOTIFY. The outbox is not mirrored: due mail is claimed
 // row by row (FOR UPDATE SKIP LOCKED) with a lease, so each mail has one sender.
-import type { AlertStore, SeriesSeen } from '../alerts/store.ts';
-import type { AgentLiveness, Alert, AlertEvents, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from '../alerts/types.ts';
+import { toAlert, toMail, type AlertRow, type AlertStore, type MailRow, type SeriesSeen } from '../alerts/store.ts';
+import type { AgentLiveness, Alert, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from '../alerts/types.ts';
 import type { PgState, WriteOp } from './postgres.ts';
 
 /** How long a claimed mail is this collector's; past it, another may send it (its sender died). */
 const CLAIM_LEASE_MS = 120_000;
 /** Longest sync() waits for the write queue (PostgreSQL may be away). */
 const SYNC_WAIT_MS = 5_000;
-
-interface AlertRow {
-  id: number;
-  fingerprint: string;
-  rule: string;
-  labels: string;
-  severity: string;
-  state: string;
-  value: number | null;
-  summary: string;
-  active_at: number;
-  fired_at: number | null;
-  resolved_at: number | null;
-  last_sample_at: number;
-  clear_since: number | null;
-  details: string;
-  events: string | null;
-}
-
-function toAlert(r: AlertRow): Alert {
-  return {
-    id: r.id,
-    fingerprint: r.fingerprint,
-    rule: r.rule,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-    severity: r.severity as Alert['severity'],
-    state: r.state as Alert['state'],
-    value: r.value,
-    summary: r.summary,
-    activeAt: r.active_at,
-    firedAt: r.fired_at,
-    resolvedAt: r.resolved_at,
-    lastSampleAt: r.last_sample_at,
-    clearSince: r.clear_since,
-    details: JSON.parse(r.details) as Record<string, string>,
-    ...(r.events ? { events: JSON.parse(r.events) as AlertEvents } : {}),
-  };
-}
-
-interface MailRow {
-  id: number;
-  created_at: number;
-  recipient: string;
-  subject: string;
-  text: string;
-  html: string;
-  headers: string;
-  message_id: string;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  state: string;
-  sent_at: number | null;
-}
-
-function toMail(r: MailRow): OutboxMail {
-  return {
-    id: r.id,
-    createdAt: r.created_at,
-    to: r.recipient,
-    subject: r.subject,
-    text: r.text,
-    html: r.html,
-    headers: JSON.parse(r.headers) as Record<string, string>,
-    messageId: r.message_id,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    state: r.state as OutboxMail['state'],
-    sentAt: r.sent_at,
-  };
-}
 
 interface SilenceRow {
   id: string;

@@ -4,35 +4,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CanhError } from '@canh/core';
 import type { AgentRecord, AgentRegistry } from '../registry/types.ts';
-import { hashToken, NAME_RE } from '../registry/sqlite.ts';
+import { hashToken, NAME_RE, toRecord, type AgentRow } from '../registry/sqlite.ts';
 import type { PgState } from './postgres.ts';
 
-interface Row {
-  id: string;
-  name: string;
-  agency: string;
-  site: string;
-  token_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-  last_seen: number | null;
-  version: string | null;
-  connected: number;
-}
-
-function toRecord(r: Row): AgentRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    agency: r.agency,
-    site: r.site,
-    createdAt: r.created_at,
-    revokedAt: r.revoked_at,
-    lastSeen: r.last_seen,
-    version: r.version,
-    connected: r.connected === 1,
-  };
-}
+/** The mirror also keeps the token's hash (the SQLite registry asks its table instead). */
+type Row = AgentRow & { token_hash: string };
 
 export class PgRegistry implements AgentRegistry {
   private readonly state: PgState;
