@@ -29,12 +29,6 @@ export default tseslint.config(
     rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
   },
   {
-    // windows_eventlog still shares auth_log's aggregator, options and parser; they move to
-    // detectors/auth/ once auth_log's current rework has landed (issue 20).
-    files: ['agent/src/detectors/windows_eventlog/**/*.ts'],
-    rules: { 'canh/no-sibling-plugin': 'off' },
-  },
-  {
     // Plugins keep state through ctx.state (agent/src/state.ts, written atomically and
     // fsynced by @canh/core), never with writes and renames of their own.
     files: ['agent/src/inputs/**/*.ts', 'agent/src/detectors/**/*.ts'],

@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { CanhError } from '@canh/core';
 import authLog from './detectors/auth_log/index.ts';
 import { LogReplay } from './detectors/auth_log/replay.ts';
-import { hostTimeZone } from './detectors/auth_log/host-zone.ts';
+import { hostTimeZone } from './detectors/auth/host-zone.ts';
 import type { AuthRecord } from './detectors/auth_log/parse.ts';
 // windows_eventlog and web_access are loaded when asked for (start-up is part of a short run).
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import authLog from './index.ts';
 import { parseHeader, parseLine, type AuthRecord } from './parse.ts';
 import { replayAuthLog } from './replay.ts';
-import { makeAggregator } from './options.ts';
+import { makeAggregator } from '../auth/options.ts';
 import { readmeExample } from '../testing.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -6,10 +6,11 @@ import { z } from 'zod';
 import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { LogFollower } from '../tail.ts';
-import type { AuthEvent } from './aggregate.ts';
+import type { AuthEvent } from '../auth/aggregate.ts';
 import { JournalFollower } from './journal.ts';
-import { aggregationShape } from './options.ts';
+import { aggregationShape } from '../auth/options.ts';
 import { MODES } from './parse.ts';
+import { emit } from '../auth/emit.ts';
 import { AuthPipeline, type LineResult } from './pipeline.ts';
 import { UnparsedSampler } from './unparsed.ts';
 
@@ -37,11 +38,6 @@ const config = z.object({
   mode: z.enum(MODES).default('normal'),
   ...aggregationShape,
 });
-
-export function emit(acc: Accumulator, events: readonly AuthEvent[]): void {
-  for (const e of events)
-    acc.addEvent({ time: e.time, type: e.type, severity: e.severity, message: e.message, evidence: e.evidence, count: e.count, mitre: e.mitre });
-}
 
 export default defineInput({
   name: 'auth_log',

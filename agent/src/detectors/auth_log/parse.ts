@@ -3,73 +3,11 @@
 // records into events. Source addresses are always taken from the fixed position sshd
 // writes them at the END of the message, so a user name such as "x from 6.6.6.6" that an
 // attacker sends cannot choose the address that gets counted (greedy user captures below).
-import { isIP } from 'node:net';
 import { zonedToUtc, wallClock } from '@canh/core';
 import { bounded } from '../group-findings.ts';
+import { normAddr, type AuthRecord } from '../auth/record.ts';
 
-export const KINDS = [
-  'auth_failure',
-  'invalid_user',
-  'user_not_allowed',
-  'root_refused',
-  'too_many_failures',
-  'pam_failure',
-  'pam_unknown_user',
-  'login_success',
-  'postponed',
-  'probe',
-  'disconnect',
-  'connection',
-  'refused_connect',
-  'user_change',
-  'sudo_failure',
-  'sudo_not_allowed',
-  'sudo_command',
-  'su_failure',
-  'session_opened',
-  'session_closed',
-  'account_created',
-  'account_deleted',
-  'account_changed',
-  'password_changed',
-  'group_created',
-  'group_deleted',
-  'group_changed',
-] as const;
-export type AuthKind = (typeof KINDS)[number];
-
-export interface AuthRecord {
-  kind: AuthKind;
-  program: string;
-  pid?: number;
-  host?: string;
-  /** ms since epoch; absent when the line had no timestamp we understand. */
-  time?: number;
-  user?: string;
-  /** Source address (IPv4, IPv6, or a host name when sshd has UseDNS on). */
-  src?: string;
-  port?: number;
-  method?: string;
-  invalidUser?: boolean;
-  /** One failed authentication attempt from `src` (feeds brute-force counting). */
-  counts: boolean;
-  /** What was attacked: ssh, mail, ftp, or the PAM service name. */
-  service?: string;
-  /**
-   * An sshd PAM failure: it counts only when no `Failed` line of the same attempt (same
-   * sshd pid) accounts for it; session.ts decides.
-   */
-  deferred?: boolean;
-  /** The line ends an sshd connection (session.ts commits or forgets what it holds). */
-  ends?: boolean;
-  /** Counted only in this mode and above (probes, negotiation failures, pre-auth disconnects). */
-  level?: 'ddos' | 'aggressive';
-  /** "message repeated N times": this record stands for N lines. */
-  repeat: number;
-  /** Group, target user of su/sudo, PAM service, reason... depending on kind. */
-  target?: string;
-  detail?: string;
-}
+export { KINDS, normAddr, type AuthKind, type AuthRecord } from '../auth/record.ts';
 
 /** fail2ban's modes: probes and negotiation failures count in ddos, pre-auth disconnects in aggressive too. */
 export const MODES = ['normal', 'ddos', 'aggressive'] as const;
@@ -292,31 +230,6 @@ export function parseHeaderGeneral(line: string, opts: ParseOptions): Header | u
     const time = syslogTime(m[1]!, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), undefined, opts, Number(m[6]));
     if (time === undefined) return undefined;
     return { time, program: 'vsftpd', pid: Number(m[7]), message: m[8]!, form: 'vsftpd' };
-  }
-  return undefined;
-}
-
-/** Normalise a source address; undefined when it is not an address or host name. */
-export function normAddr(s: string): string | undefined {
-  // An attacker's address comes back line after line: the answer (a pure function of the text) is kept.
-  const known = addrMemo.get(s);
-  if (known !== undefined) return known || undefined;
-  const a = normAddrUncached(s);
-  if (s.length <= 64) {
-    if (addrMemo.size >= 4096) addrMemo.clear();
-    addrMemo.set(s, a ?? '');
-  }
-  return a;
-}
-const addrMemo = new Map<string, string>();
-
-function normAddrUncached(s: string): string | undefined {
-  let a = s.replace(/^\[(.*)\]$/, '$1');
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
-  if (mapped) a = mapped[1]!;
-  if (isIP(a)) return a.toLowerCase();
-  if (a.length <= 253 && /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(a) && /[A-Za-z]/.test(a)) {
-    return a.toLowerCase();
   }
   return undefined;
 }

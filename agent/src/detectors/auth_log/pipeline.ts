@@ -1,11 +1,11 @@
 // One auth log line in, its verdict and the events it causes out: parser, sshd sessions and
 // aggregator in a row. The live detector, `canh-agent detect` (streaming, line by line) and
 // the tests share it. The clock is injected: live it is the wall clock, offline the log's own.
-import type { AuthAggregator, AuthEvent } from './aggregate.ts';
-import { makeAggregator, type AggregationConfig } from './options.ts';
+import type { AuthAggregator, AuthEvent } from '../auth/aggregate.ts';
+import { makeAggregator, type AggregationConfig } from '../auth/options.ts';
 import { parseVerdict, recordFrom, type AuthRecord, type Header, type Mode } from './parse.ts';
 import { SshSessions } from './session.ts';
-import { effectiveZone } from './host-zone.ts';
+import { effectiveZone } from '../auth/host-zone.ts';
 
 export interface LineResult {
   record?: AuthRecord;

@@ -1,8 +1,8 @@
 // Runs a whole auth log through the pipeline with the log's own clock, as if it were being
 // followed live: what the fixture tests compare (`canh-agent detect` streams the same way).
 // Time comes from each line, so the result is reproducible.
-import type { AuthEvent } from './aggregate.ts';
-import type { AggregationConfig } from './options.ts';
+import type { AuthEvent } from '../auth/aggregate.ts';
+import type { AggregationConfig } from '../auth/options.ts';
 import type { AuthRecord, Mode } from './parse.ts';
 import { AuthPipeline, type LineResult } from './pipeline.ts';
 

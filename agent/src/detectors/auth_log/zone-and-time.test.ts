@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import authLog from './index.ts';
-import { hostTimeZone, type ZoneSources } from './host-zone.ts';
+import { hostTimeZone, type ZoneSources } from '../auth/host-zone.ts';
 import { AuthPipeline } from './pipeline.ts';
 
 const repo = resolve(import.meta.dirname, '../../../..');

@@ -2,7 +2,7 @@
 // changes, lockouts, audit policy and firewall changes, a cleared log. Logons go through the
 // shared brute-force aggregator instead (see index.ts).
 import type { Severity } from '@canh/protocol';
-import type { AuthEvent } from '../auth_log/aggregate.ts';
+import type { AuthEvent } from '../auth/aggregate.ts';
 import type { WinRecord } from './parse.ts';
 
 const SPEC: Record<string, { severity: Severity; mitre?: string; what: string }> = {

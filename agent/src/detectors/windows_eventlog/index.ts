@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { duration } from '@canh/core';
 import { defineInput, type Accumulator, type ExecResult } from '../../inputs/types.ts';
-import { aggregationShape, makeAggregator } from '../auth_log/options.ts';
-import { emit } from '../auth_log/index.ts';
+import { aggregationShape, makeAggregator } from '../auth/options.ts';
+import { emit } from '../auth/emit.ts';
 import { windowsEvent } from './events.ts';
 import { readEvent, toAuthRecord } from './parse.ts';
 import { parseEventStream } from './xml.ts';

@@ -1,7 +1,7 @@
 // Pure reading of Windows Security log events (parsed XML) into records: which event, who,
 // from where, and what it means for us. Field names follow Microsoft's documentation of each
 // event id (EventData/Data[@Name]); 1102 carries its fields in UserData instead.
-import { normAddr, type AuthRecord } from '../auth_log/parse.ts';
+import { normAddr, type AuthRecord } from '../auth/record.ts';
 import { child, type XmlElement } from './xml.ts';
 
 export interface WinRecord {

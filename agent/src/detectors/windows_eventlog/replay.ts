@@ -1,7 +1,7 @@
 // Runs wevtutil XML output through the windows_eventlog logic with the events' own clock:
 // what `canh-agent detect windows_eventlog` prints and what the tests compare.
-import type { AuthEvent } from '../auth_log/aggregate.ts';
-import { makeAggregator, type AggregationConfig } from '../auth_log/options.ts';
+import type { AuthEvent } from '../auth/aggregate.ts';
+import { makeAggregator, type AggregationConfig } from '../auth/options.ts';
 import { windowsEvent } from './events.ts';
 import { readEvent, toAuthRecord, type WinRecord } from './parse.ts';
 import { parseEventStream } from './xml.ts';

@@ -8,7 +8,7 @@
 // within 10m". The wall clock only ends incidents when the log falls silent.
 import type { Severity } from '@canh/protocol';
 import { bounded, sample } from '../group-findings.ts';
-import type { AuthRecord } from './parse.ts';
+import type { AuthRecord } from './record.ts';
 import { wallClock } from '@canh/core';
 
 export interface AuthEvent {
