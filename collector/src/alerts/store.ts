@@ -85,6 +85,27 @@ export function toAlert(r: AlertRow): Alert {
   };
 }
 
+/**
+ * The values of an alert's changing columns, in the order both backends' INSERT and UPDATE
+ * name them: severity, state, value, summary, active_at, fired_at, resolved_at,
+ * last_sample_at, clear_since, details, events.
+ */
+export function alertStateValues(a: Omit<Alert, 'id'>) {
+  return [
+    a.severity,
+    a.state,
+    a.value,
+    a.summary,
+    a.activeAt,
+    a.firedAt,
+    a.resolvedAt,
+    a.lastSampleAt,
+    a.clearSince,
+    JSON.stringify(a.details),
+    a.events ? JSON.stringify(a.events) : null,
+  ] as const;
+}
+
 export interface MailRow {
   id: number;
   created_at: number;
@@ -204,22 +225,7 @@ export class SqliteAlertStore implements AlertStore {
     const r = this.q(
       `INSERT INTO alerts (fingerprint, rule, labels, severity, state, value, summary, active_at, fired_at, resolved_at, last_sample_at, clear_since, details, events)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      a.fingerprint,
-      a.rule,
-      JSON.stringify(a.labels),
-      a.severity,
-      a.state,
-      a.value,
-      a.summary,
-      a.activeAt,
-      a.firedAt,
-      a.resolvedAt,
-      a.lastSampleAt,
-      a.clearSince,
-      JSON.stringify(a.details),
-      a.events ? JSON.stringify(a.events) : null,
-    );
+    ).run(a.fingerprint, a.rule, JSON.stringify(a.labels), ...alertStateValues(a));
     return { ...a, id: Number(r.lastInsertRowid) };
   }
 
@@ -227,20 +233,7 @@ export class SqliteAlertStore implements AlertStore {
     this.q(
       `UPDATE alerts SET severity = ?, state = ?, value = ?, summary = ?, active_at = ?, fired_at = ?, resolved_at = ?,
        last_sample_at = ?, clear_since = ?, details = ?, events = ? WHERE id = ?`,
-    ).run(
-      a.severity,
-      a.state,
-      a.value,
-      a.summary,
-      a.activeAt,
-      a.firedAt,
-      a.resolvedAt,
-      a.lastSampleAt,
-      a.clearSince,
-      JSON.stringify(a.details),
-      a.events ? JSON.stringify(a.events) : null,
-      a.id,
-    );
+    ).run(...alertStateValues(a), a.id);
   }
 
   deleteAlert(id: number): void {

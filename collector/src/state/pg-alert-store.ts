@@ -4,7 +4,7 @@
 // leader's land. Silences are not: any collector may add or expire one, and every
 // collector's mirror follows by NOTIFY. The outbox is not mirrored: due mail is claimed
 // row by row (FOR UPDATE SKIP LOCKED) with a lease, so each mail has one sender.
-import { toAlert, toMail, type AlertRow, type AlertStore, type MailRow, type SeriesSeen } from '../alerts/store.ts';
+import { alertStateValues, toAlert, toMail, type AlertRow, type AlertStore, type MailRow, type SeriesSeen } from '../alerts/store.ts';
 import type { AgentLiveness, Alert, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from '../alerts/types.ts';
 import type { PgState, WriteOp } from './postgres.ts';
 
@@ -119,23 +119,7 @@ export class PgAlertStore implements AlertStore {
       {
         sql: `INSERT INTO alerts (id, fingerprint, rule, labels, severity, state, value, summary, active_at, fired_at, resolved_at, last_sample_at, clear_since, details, events)
               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-        params: [
-          alert.id,
-          a.fingerprint,
-          a.rule,
-          JSON.stringify(a.labels),
-          a.severity,
-          a.state,
-          a.value,
-          a.summary,
-          a.activeAt,
-          a.firedAt,
-          a.resolvedAt,
-          a.lastSampleAt,
-          a.clearSince,
-          JSON.stringify(a.details),
-          a.events ? JSON.stringify(a.events) : null,
-        ],
+        params: [alert.id, a.fingerprint, a.rule, JSON.stringify(a.labels), ...alertStateValues(a)],
       },
     ]);
     return alert;
@@ -147,20 +131,7 @@ export class PgAlertStore implements AlertStore {
       {
         sql: `UPDATE alerts SET severity = $1, state = $2, value = $3, summary = $4, active_at = $5, fired_at = $6, resolved_at = $7,
               last_sample_at = $8, clear_since = $9, details = $10, events = $11 WHERE id = $12`,
-        params: [
-          a.severity,
-          a.state,
-          a.value,
-          a.summary,
-          a.activeAt,
-          a.firedAt,
-          a.resolvedAt,
-          a.lastSampleAt,
-          a.clearSince,
-          JSON.stringify(a.details),
-          a.events ? JSON.stringify(a.events) : null,
-          a.id,
-        ],
+        params: [...alertStateValues(a), a.id],
       },
     ]);
   }

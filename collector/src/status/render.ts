@@ -1,7 +1,7 @@
 // Server-rendered HTML of the status page: plain tables, inline CSS, no script (the
 // page reloads itself with a meta refresh). Every value that came from an agent or a
 // config is escaped. Words come from i18n.ts and the shared glossary (@canh/core).
-import { eventMessage, eventTypeName, severityName } from '@canh/core';
+import { eventMessage, eventTypeName, severityName, wallClock } from '@canh/core';
 import { TEXT, type Lang, type Words } from './i18n.ts';
 import type { AlertingView, StatusAlert } from './alerting.ts';
 import type { ServiceRow } from './services.ts';
@@ -82,29 +82,14 @@ export function esc(s: unknown): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-
 /** One date format per language: 07/12/2026 08:05:09 in Vietnamese, 2026-12-07 08:05:09 in
  *  English; the zone is named once, in the page's header. */
 export function when(ms: number | null, w: Words, tz: string, lang: Lang): string {
   if (!ms) return w.never;
-  let f = dateFormats.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    dateFormats.set(tz, f);
-  }
-  const p: Record<string, string> = {};
-  for (const part of f.formatToParts(ms)) p[part.type] = part.value;
-  return lang === 'vi' ? `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}` : `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+  const c = wallClock(ms, tz);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const time = `${two(c.hour)}:${two(c.minute)}:${two(c.second)}`;
+  return lang === 'vi' ? `${two(c.day)}/${two(c.month)}/${c.year} ${time}` : `${c.year}-${two(c.month)}-${two(c.day)} ${time}`;
 }
 
 /** "Asia/Ho_Chi_Minh (GMT+7)" */
