@@ -7,7 +7,7 @@ import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, 
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
 import { Transport } from './transport.ts';
-import { createContext, createCounterSource, tickReads } from './context.ts';
+import { createContext, createCounterSource, tickReads } from './context/index.ts';
 import type { CounterSource } from './inputs/perf-counters/source.ts';
 import type { Input, InputContext } from './inputs/types.ts';
 import type { Point } from '@canh/protocol';
