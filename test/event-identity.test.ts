@@ -97,6 +97,65 @@ async function stored(host: string): Promise<{ ip: string; time: number }[]> {
 }
 
 describe('security event identity in InfluxDB', () => {
+  // Issue 18's two cases that the ledger and the lookup cannot see. Each uses a pair of
+  // distinct events that share a millisecond of their second (one pair in a thousand
+  // does): stored at a millisecond chosen from their digests, the second overwrote the first.
+  it('collector restarted while InfluxDB is down: an event stored before the restart and a distinct one of the same second after it are two points', async () => {
+    const stateDir = join(dir, 'unprobed');
+    let c = await startCollector(stateDir);
+    const { token } = c.registry.add({ name: 'coll03', agency: 'so-tttt', site: 'dc1' });
+    const a = bf('203.0.113.70', second - 10_000);
+    const b = collidingWith('coll03', a);
+    let conn = await connect(c, token);
+    await conn.send(1, [a]); // acked: in InfluxDB
+    conn.close();
+    expect(c.spool.pendingRecords).toBe(0);
+    await influx.kill9();
+    try {
+      await c.stop();
+      // A new process: no ledger, and InfluxDB cannot be asked.
+      c = await startCollector(stateDir);
+      conn = await connect(c, token);
+      await conn.send(2, [b]); // acked from the collector's spool
+      conn.close();
+      expect(c.server.eventTimes.stats.unprobed).toBeGreaterThan(0);
+    } finally {
+      await influx.restart();
+    }
+    expect(await until(() => c.spool.pendingRecords === 0, 60_000)).toBe(true);
+    await c.stop();
+    const rows = await stored('coll03');
+    expect(rows.map((r) => r.ip).sort()).toEqual([a.evidence.src_ip, b.evidence.src_ip].sort());
+    for (const r of rows) expect(r.time - (r.time % 1000)).toBe(a.time);
+  }, 120_000);
+
+  it('two collectors sharing one InfluxDB (a failover), each given one of two distinct events of one host and second: two points', async () => {
+    const [c1, c2] = [await startCollector(join(dir, 'pair-1')), await startCollector(join(dir, 'pair-2'))];
+    try {
+      // One host known to both (the registry each collector shares with its peer).
+      const ident = { name: 'coll04', agency: 'so-tttt', site: 'dc1' };
+      const [t1, t2] = [c1.registry.add(ident).token, c2.registry.add(ident).token];
+      const a = bf('203.0.113.80', second - 15_000);
+      const b = collidingWith('coll04', a);
+      const other = bf('192.0.2.9', a.time);
+      // The agent was on the second collector a moment ago: it knows that second (looked
+      // it up, stored an event there). Then it fails over to the first one and back, each
+      // collector placing its event from what it knew: not coordinated.
+      const k2 = await connect(c2, t2);
+      await k2.send(1, [other]);
+      const k1 = await connect(c1, t1);
+      await k1.send(2, [a]);
+      k1.close();
+      await k2.send(3, [b]);
+      k2.close();
+      const rows = await stored('coll04');
+      expect(rows.map((r) => r.ip).sort()).toEqual([a.evidence.src_ip, b.evidence.src_ip, other.evidence.src_ip].sort());
+    } finally {
+      await c1.stop();
+      await c2.stop();
+    }
+  }, 120_000);
+
   it('two events forced onto one millisecond, one before and one after a collector restart, are two points; resent, still two', async () => {
     const stateDir = join(dir, 'restart');
     let c = await startCollector(stateDir);
