@@ -16,7 +16,7 @@ import { policyWriter, StorageManager } from './influx/retention.ts';
 import { diskPoint, diskUsage, type DiskUsage } from './influx/capacity.ts';
 import { encodePoint } from '@canh/protocol';
 import { hostname } from 'node:os';
-import { EventTimes } from './event-times.ts';
+import { EventTimes, type SlotOf } from './event-times.ts';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -118,7 +118,18 @@ export class Collector {
   }
 
   // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
-  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string; pg?: PgParts }) {
+  constructor(
+    config: CollectorConfig,
+    deps: {
+      log: Logger;
+      registry?: AgentRegistry;
+      hooks?: CollectorHooks;
+      configFile?: string;
+      pg?: PgParts;
+      /** Where a security event's digest asks to be stored first (tests force collisions; event-times.ts). */
+      eventSlot?: SlotOf;
+    },
+  ) {
     this.config = config;
     this.configFile = deps.configFile;
     this.log = deps.log;
@@ -162,7 +173,8 @@ export class Collector {
     const eventLog = deps.log.child({ component: 'event-times' });
     let probeLoggedAt = -Infinity;
     const eventTimes = new EventTimes({
-      probe: (q) => this.writer.query(q, i.database),
+      probe: (q) => this.writer.query(q, i.database, 'ns'),
+      slot: deps.eventSlot,
       retentionPolicy: i.retention_policy,
       onProbeError: (err) => {
         // Once a minute at most: InfluxDB down is already logged by the writer.
@@ -176,7 +188,7 @@ export class Collector {
     });
     // Events in the spools are not in InfluxDB yet: their times are taken.
     let learnt = 0;
-    for (const t of this.writer.targets) learnt += t.spool.forEachRecord((text) => eventTimes.learnLines(text));
+    for (const t of this.writer.targets) learnt += t.spool.forEachRecord((text, precision) => eventTimes.learnLines(text, precision));
     if (learnt) eventLog.info({ events: learnt }, 'security events waiting in the spool: their stored times are reserved');
     if (config.alerting) this.engine = this.newEngine(config, deps.pg?.alertStore);
     if (deps.pg) {

@@ -390,7 +390,7 @@ export class CollectorServer {
   }
 
   private store(conn: Conn, batch: Batch, log: Logger, receivedAt: number): void {
-    const { lines, refused } = encodeBatch(batch, conn.identity, conn.encoder, this.eventTimes);
+    const { lines, refused, precision } = encodeBatch(batch, conn.identity, conn.encoder, this.eventTimes);
     if (refused) {
       this.stats.refusedPoints += refused;
       log.warn({ seq: batch.seq, refused }, 'points without any writable field were refused');
@@ -403,7 +403,7 @@ export class CollectorServer {
     // flood 575 → ~450 MiB, the same CPU per point as one flat string per batch).
     let written: Promise<void>;
     try {
-      written = this.writer.writeText(Buffer.from(lines.join('\n')), lines.length);
+      written = this.writer.writeText(Buffer.from(lines.join('\n')), lines.length, precision);
     } catch (err) {
       // The writer's spool fallback failed outright: no ack, the agent sends the batch again.
       written = Promise.reject(err instanceof Error ? err : new Error(String(err)));
