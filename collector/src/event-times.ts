@@ -27,7 +27,8 @@
 // that share a slot (10^-9 per pair) while the ledger and InfluxDB both cannot tell (a
 // restart with InfluxDB down: counted `unprobed` and logged; two collectors at once);
 // an event moved off its slot by such a collision is moved again only where the ledger
-// knows. A point stored before event_uid existed counts as taken by an unknown event:
+// knows; two distinct events with one 48-bit digest (2^-48 per pair) are taken for a
+// resend. A point stored before event_uid existed counts as taken by an unknown event:
 // nothing lands on it, but its own resend is stored again beside it.
 import { createHash } from 'node:crypto';
 import type { SecurityEvent } from '@canh/protocol';
