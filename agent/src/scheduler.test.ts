@@ -22,6 +22,42 @@ describe('scheduler', () => {
     expect(new Set(ticks).size).toBe(ticks.length);
     for (const t of ticks.slice(1)) expect(t % 100).toBe(0);
   });
+  // Issue 18, second part: two gathers of one input must not share a timestamp (two points
+  // with one key: InfluxDB keeps one, silently). A timer seen early by the wall clock, or a
+  // wall clock stepping back by less than an interval (NTP stepping a drifting VM clock by
+  // a few tens of ms), made the aligned tick just fired come round again.
+  for (const back of [3, 60, 99]) {
+    it(`gives one input's gathers strictly increasing times when the wall clock steps back ${back} ms (interval 100 ms)`, async () => {
+      vi.useFakeTimers({ now: 1_000_050 });
+      let offset = 0;
+      const clock = { wall: () => Date.now() + offset, mono: () => Date.now() };
+      const s = new Scheduler(pino({ level: 'silent' }), true, clock);
+      const ticks: number[] = [];
+      s.add({ name: 'x', intervalMs: 100, run: async (at) => void ticks.push(at) });
+      await vi.advanceTimersByTimeAsync(250);
+      offset -= back;
+      await vi.advanceTimersByTimeAsync(500);
+      s.stop();
+      expect(ticks.length).toBeGreaterThan(6);
+      for (let i = 1; i < ticks.length; i++) expect(ticks[i]!, `tick ${i} of ${ticks.join(',')}`).toBeGreaterThan(ticks[i - 1]!);
+      // Nothing skipped for it: a tick per interval of the monotonic clock, as before.
+      expect(s.skipped).toBe(0);
+    });
+  }
+  it("an input added at the very millisecond of its interval's pending tick is not gathered twice at that time", async () => {
+    vi.useFakeTimers({ now: 4_000_050 });
+    const s = new Scheduler(pino({ level: 'silent' }), true);
+    const ticks: number[] = [];
+    s.add({ name: 'first', intervalMs: 100, run: async () => {} });
+    // The group's next tick is 4 000 100. Another input starts just then (its start() took
+    // 50 ms, and the tick's timer has not run yet in this turn).
+    vi.setSystemTime(4_000_100);
+    s.add({ name: 'second', intervalMs: 100, run: async (at) => void ticks.push(at) });
+    await vi.advanceTimersByTimeAsync(300);
+    s.stop();
+    expect(ticks.length).toBeGreaterThan(1);
+    expect(new Set(ticks).size, ticks.join(',')).toBe(ticks.length);
+  });
   it('calls onIdle once per tick, when the last of its gathers has ended', async () => {
     vi.useFakeTimers({ now: 3_000_600 }); // first tick in 400 ms: no gather at once
     const s = new Scheduler(pino({ level: 'silent' }), true);

@@ -7,6 +7,11 @@
 // Timers run on the monotonic clock; the wall clock only says where the next aligned tick
 // is and stamps it. A wall clock that steps back never holds a tick until it catches up
 // (docs/delivery.md, clock steps): the next tick is aligned on the clock as it is now.
+// Two gathers of one input never carry one time (their points would share measurement,
+// tags and time, and InfluxDB would keep one of them, silently): a gather that would be
+// stamped at or less than one interval before the previous one (a timer seen early by the
+// wall clock, a wall clock stepping back by less than an interval, an input added at the
+// very millisecond of its interval's pending tick) is stamped 1 ms after it instead.
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '@canh/core';
 
@@ -36,6 +41,10 @@ export class Scheduler {
   private running = new Set<string>();
   private stopped = false;
   skipped = 0;
+  /** Gathers stamped 1 ms after their input's previous one instead of at or before it. */
+  restamped = 0;
+  /** Each job's last gather time. */
+  private lastAt = new Map<string, number>();
   /** Called (at most once per event-loop turn) when a gather ends and none is running. */
   onIdle: () => void = () => {};
   /** Called when a gather starts and none was running: a tick begins. */
@@ -65,10 +74,13 @@ export class Scheduler {
     // First gather right away, so `canh-agent` shows data within one flush, unless the
     // first aligned tick is so close that the two would overlap.
     const now = this.now();
-    const untilTick = this.roundInterval ? Math.ceil((now + 1) / job.intervalMs) * job.intervalMs - now : job.intervalMs;
+    const g0 = this.roundInterval ? this.groups.get(job.intervalMs) : undefined;
+    // An interval already running has its next tick set (it may be due this very millisecond).
+    const tick = g0 ? g0.last : Math.ceil((now + 1) / job.intervalMs) * job.intervalMs;
+    const untilTick = this.roundInterval ? tick - now : job.intervalMs;
     if (untilTick > job.intervalMs / 2) void this.fire(key, job, now);
     if (this.roundInterval) {
-      let g = this.groups.get(job.intervalMs);
+      let g = g0;
       if (!g) {
         g = { intervalMs: job.intervalMs, jobs: new Map(), timer: undefined, last: Number.NEGATIVE_INFINITY };
         this.groups.set(job.intervalMs, g);
@@ -125,6 +137,7 @@ export class Scheduler {
       this.groups.delete(interval);
     }
     this.removed.add(key);
+    this.lastAt.delete(key);
     const t = this.timers.get(key);
     if (t) clearTimeout(t);
     this.timers.delete(key);
@@ -141,6 +154,15 @@ export class Scheduler {
       this.checkSoon();
     }
     this.running.add(key);
+    const last = this.lastAt.get(key);
+    // Further back than an interval, the wall clock stepped back: its time, as documented.
+    if (last !== undefined && at <= last && last - at < job.intervalMs) {
+      at = last + 1;
+      // Logged the first time only (nothing is lost; `restamped` counts them all).
+      if (this.restamped++ === 0)
+        this.log.info({ input: job.name, at }, "a gather would have carried its input's previous time; stamped 1 ms after it instead");
+    }
+    if (!this.removed.has(key)) this.lastAt.set(key, at);
     try {
       await job.run(at);
     } catch (err) {

@@ -16,7 +16,7 @@ import { policyWriter, StorageManager } from './influx/retention.ts';
 import { diskPoint, diskUsage, type DiskUsage } from './influx/capacity.ts';
 import { encodePoint } from '@canh/protocol';
 import { hostname } from 'node:os';
-import { EventTimes } from './event-times.ts';
+import { EventTimes, type SlotOf } from './event-times.ts';
 import type { MinFree } from '@canh/core';
 import { HealthReporter } from './health.ts';
 import { CollectorServer, combineHooks, type CollectorHooks } from './server.ts';
@@ -117,7 +117,18 @@ export class Collector {
     return new Collector(config, { ...deps, pg: await openPgState(config, deps.log, { collectorId: deps.collectorId }) });
   }
 
-  constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string; pg?: PgParts }) {
+  constructor(
+    config: CollectorConfig,
+    deps: {
+      log: Logger;
+      registry?: AgentRegistry;
+      hooks?: CollectorHooks;
+      configFile?: string;
+      pg?: PgParts;
+      /** Where a security event's digest asks to be stored first (tests force collisions; event-times.ts). */
+      eventSlot?: SlotOf;
+    },
+  ) {
     this.config = config;
     this.configFile = deps.configFile;
     this.log = deps.log;
@@ -130,7 +141,7 @@ export class Collector {
     this.spool = this.writer.targets[0]!.spool;
     this.storages = this.createStorages(config, deps.log);
     this.storage = this.storages[0]!;
-    const eventTimes = this.createEventTimes(config, deps.log);
+    const eventTimes = this.createEventTimes(config, deps.log, deps.eventSlot);
     if (config.alerting) this.engine = this.newEngine(config, deps.pg?.alertStore);
     if (deps.pg) {
       const pg = deps.pg;
@@ -194,12 +205,13 @@ export class Collector {
   }
 
   /** Where security events are stored, with the times of those waiting in the spools taken. */
-  private createEventTimes(config: CollectorConfig, log: Logger): EventTimes {
+  private createEventTimes(config: CollectorConfig, log: Logger, slot: SlotOf | undefined): EventTimes {
     const i = config.influx;
     const eventLog = log.child({ component: 'event-times' });
     let probeLoggedAt = -Infinity;
     const eventTimes = new EventTimes({
-      probe: (q) => this.writer.query(q, i.database),
+      probe: (q) => this.writer.query(q, i.database, 'ns'),
+      slot,
       retentionPolicy: i.retention_policy,
       onProbeError: (err) => {
         // Once a minute at most: InfluxDB down is already logged by the writer.
@@ -213,7 +225,7 @@ export class Collector {
     });
     // Events in the spools are not in InfluxDB yet: their times are taken.
     let learnt = 0;
-    for (const t of this.writer.targets) learnt += t.spool.forEachRecord((text) => eventTimes.learnLines(text));
+    for (const t of this.writer.targets) learnt += t.spool.forEachRecord((text, precision) => eventTimes.learnLines(text, precision));
     if (learnt) eventLog.info({ events: learnt }, 'security events waiting in the spool: their stored times are reserved');
     return eventTimes;
   }

@@ -34,17 +34,29 @@ describe('encodeBatch', () => {
     );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^security_event,agency=so-tttt,detector=auth_log,host=real-host,mitre=T1110\.001,severity=high,site=dc,type=brute_force event_uid="[0-9a-f]{12}",message="m",count=9i,src_ip="203\.0\.113\.7",evidence_count=3\.0 \d{1,3}$/,
+      /^security_event,agency=so-tttt,detector=auth_log,host=real-host,mitre=T1110\.001,severity=high,site=dc,type=brute_force event_uid="[0-9a-f]{12}",message="m",count=9i,src_ip="203\.0\.113\.7",evidence_count=3\.0 \d{1,9}$/,
     );
   });
-  it('stores each distinct event of one second at its own millisecond, within that second', () => {
+  it('a batch with events is in nanoseconds as a whole: its points keep their instants, its events take a slot of their second', () => {
+    const e = { time: 1_733_600_000_123, detector: 'd', type: 't', severity: 'low' as const, message: 'm', evidence: {}, count: 1 };
+    const point = { name: 'cpu', time: 1_733_600_000_456, tags: {}, fields: { v: 1 } };
+    const withEvent = encodeBatch({ points: [point], events: [e] }, id, undefined, new EventTimes());
+    expect(withEvent.precision).toBe('ns');
+    expect(withEvent.lines[0]).toBe('cpu,agency=so-tttt,host=real-host,site=dc v=1.0 1733600000456000000');
+    const t = BigInt(withEvent.lines[1]!.split(' ').pop()!);
+    expect(t >= 1_733_600_000_000_000_000n && t < 1_733_600_001_000_000_000n).toBe(true);
+    // Without events nothing changes: milliseconds, as always.
+    const plain = encodeBatch({ points: [point], events: [] }, id);
+    expect(plain).toEqual({ lines: ['cpu,agency=so-tttt,host=real-host,site=dc v=1.0 1733600000456'], refused: 0 });
+  });
+  it('stores each distinct event of one second at its own nanosecond, within that second', () => {
     const times = new EventTimes();
     const e = { time: 5_000, detector: 'd', type: 't', severity: 'low' as const, message: 'm', evidence: {}, count: 1 };
     // Identical content twice in one batch is two events (two log lines saying the same).
     const { lines } = encodeBatch({ points: [], events: [e, { ...e, message: 'n' }, { ...e, message: 'o' }, e] }, id, undefined, times);
-    const t = lines.map((l) => Number(l.split(' ').pop()));
+    const t = lines.map((l) => BigInt(l.split(' ').pop()!));
     expect(new Set(t).size).toBe(4);
-    for (const x of t) expect(x >= 5_000 && x < 6_000).toBe(true);
+    for (const x of t) expect(x >= 5_000_000_000n && x < 6_000_000_000n).toBe(true);
   });
   it('a resent batch gets the same times; a different event of the same second in another batch does not', () => {
     const times = new EventTimes();
@@ -65,16 +77,23 @@ describe('encodeBatch', () => {
     const other = encodeBatch({ points: [], events: [{ ...e, message: 'from b', evidence: { src_ip: '198.51.100.22' } }] }, id, undefined, times).lines;
     expect(first.map((l) => l.split(' ').pop())).not.toContain(other[0]!.split(' ').pop());
   });
-  it('a digest collision moves the later event to the next free millisecond of its second', () => {
-    // A ledger of one second is full but for one millisecond: whatever the digest, it lands there.
+  it('a slot collision moves the later event to the next free nanosecond of its second', () => {
+    // Every digest asks for the second's last nanosecond (forced): the ledger moves each one on, wrapping within the second.
+    const times = new EventTimes({ slot: () => 999_999_999 });
+    const e = { time: 9_000, detector: 'd', type: 't', severity: 'low' as const, message: 'x', evidence: {}, count: 1 };
+    const got = [0, 1, 2].map((i) => times.place(id, { ...e, message: `m${i}` }));
+    expect(got).toEqual(['9999999999', '9000000000', '9000000001']);
+    // Each one resent (another batch) keeps its own slot.
+    times.beginBatch();
+    expect([0, 1, 2].map((i) => times.place(id, { ...e, message: `m${i}` }))).toEqual(got);
+  });
+  it('the slot comes from the digest, in nanoseconds: distinct events of one second spread over 10^9 slots', () => {
     const times = new EventTimes();
     const e = { time: 9_000, detector: 'd', type: 't', severity: 'low' as const, message: 'x', evidence: {}, count: 1 };
-    const got = new Set<number>();
-    for (let i = 0; i < 999; i++) got.add(times.place(id, { ...e, message: `m${i}` }));
-    expect(got.size).toBe(999);
-    const last = times.place(id, { ...e, message: 'the last one' });
-    expect(got.has(last)).toBe(false);
-    expect(last >= 9_000 && last < 10_000).toBe(true);
+    const placed = Array.from({ length: 50 }, (_, i) => times.placeWithUid(id, { ...e, message: `m${i}` }));
+    for (const p of placed) expect(p.offset).toBe(Number.parseInt(p.uid, 16) % 1_000_000_000);
+    // Under a thousand slots of a millisecond, 50 events would already share one with a probability near 70 %.
+    expect(new Set(placed.map((p) => p.offset)).size).toBe(50);
   });
   it('event_uid is the first field; an attacker-written message or evidence cannot pose as it when the spool is read back', () => {
     const times = new EventTimes();
@@ -92,17 +111,22 @@ describe('encodeBatch', () => {
     expect(line).toContain('evidence_event_uid="000000000001"');
     const uid = / event_uid="([0-9a-f]{12})"/.exec(line!)![1]!;
     expect(uid).not.toMatch(/^00000000000[012]$/);
+    const ns = BigInt(line!.split(' ').pop()!);
     expect(parseEventLine(line!)).toMatchObject({
       host: 'real-host',
       type: 'brute_force',
       uid: Number.parseInt(uid, 16),
-      time: Number(line!.split(' ').pop()),
+      second: 11_000,
+      offset: Number(ns - 11_000_000_000n),
     });
-    // What a restarted collector learns from that line keeps the event's millisecond for it alone.
-    const fresh = new EventTimes();
+    // A spool record from before events were stored in ns: its times are milliseconds.
+    expect(parseEventLine(line!.replace(/ \d+$/, ' 11042'), 'ms')).toMatchObject({ second: 11_000, offset: 42_000_000 });
+    // What a restarted collector learns from that line keeps the event's slot for it alone,
+    // even when another event's digest asks for the same slot (forced).
+    const fresh = new EventTimes({ slot: () => Number(ns - 11_000_000_000n) });
     expect(fresh.learnLines(`${line!}\ncpu,host=x v=1 5`)).toBe(1);
-    expect(fresh.place(id, e)).toBe(Number(line!.split(' ').pop()));
-    expect(fresh.place(id, { ...e, message: 'another' })).not.toBe(Number(line!.split(' ').pop()));
+    expect(fresh.place(id, e)).toBe(String(ns));
+    expect(fresh.place(id, { ...e, message: 'another' })).not.toBe(String(ns));
   });
   it('counts points with nothing writable as refused', () => {
     const r = encodeBatch({ points: [{ name: 'cpu', time: 1, tags: {}, fields: { v: Number.NaN } }], events: [] }, id);

@@ -34,6 +34,8 @@ export interface Encoded {
   lines: string[];
   /** Points that had nothing writable (e.g. every field NaN). */
   refused: number;
+  /** 'ns' when the batch carries events (their times are nanosecond slots, event-times.ts): every line's time is then in ns. Otherwise ms. */
+  precision?: 'ns';
 }
 
 /** The identity's tags, as every point of that agent carries them. */
@@ -49,7 +51,9 @@ export type BatchContent = Pick<Batch, 'points' | 'events'> & Partial<Pick<Batch
  * `encoder` (one per connection, built from the same identity) reuses each series'
  * encoded tags from one batch to the next; without it every point is encoded from
  * scratch. The lines are the same either way. Events get their stored time from
- * `times` (see EventTimes), by default the process's one ledger.
+ * `times` (see EventTimes), by default the process's one ledger, in nanoseconds: a batch
+ * with events is written with precision=ns as a whole (its points' milliseconds get six
+ * zeros, the same instants), a batch without any stays in milliseconds.
  */
 export function encodeBatch(batch: BatchContent, id: Identity, encoder?: PointEncoder, times: EventTimes = eventTimes): Encoded {
   times.beginBatch();
@@ -72,11 +76,14 @@ export function encodeBatch(batch: BatchContent, id: Identity, encoder?: PointEn
         else refused++;
       }
   }
+  if (!batch.events.length) return { lines, refused };
+  for (let k = 0; k < lines.length; k++) lines[k] += '000000';
   for (const e of batch.events) {
-    const { time, uid } = times.placeWithUid(id, e);
-    const l = encodePoint(eventToPoint(e, time, uid), tags);
-    if (l) lines.push(l);
+    const { second, time, uid } = times.placeWithUid(id, e);
+    const l = encodePoint(eventToPoint(e, second, uid), tags);
+    // The point's time is its second in ms; the line carries its slot in ns.
+    if (l) lines.push(`${l.slice(0, l.lastIndexOf(' '))} ${time}`);
     else refused++;
   }
-  return { lines, refused };
+  return { lines, refused, precision: 'ns' };
 }

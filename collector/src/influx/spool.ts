@@ -4,13 +4,19 @@
 // acking, and the agents' spools hold the rest: backpressure instead of loss.
 //
 // It reuses the agent's segment format (checksummed records, torn-tail recovery, checked
-// writes); a record here is a block of line protocol instead of a batch frame. A full
+// writes); a record here is a block of line protocol instead of a batch frame, and the
+// record's `events` number says its precision: 1 for ns (a batch carrying security
+// events, event-times.ts), 0 for ms (every other record, and every one written before). A full
 // disk (or one below spool.min_free) is a state: store() refuses, so the writer keeps the
 // lines in memory up to its bound and then answers busy, and the agents keep the rest;
 // the spool still drains, and takes data again when space returns.
 import type { Logger } from 'pino';
 import { Backoff, DiskSpool, type MinFree, type SpoolFs } from '@canh/core';
-import type { InfluxWriter } from './writer.ts';
+import type { InfluxWriter, Precision } from './writer.ts';
+
+/** A record's `events` number for a text in ns; 0 is ms. */
+const NS = 1;
+const precisionOf = (r: { events: number }): Precision => (r.events === NS ? 'ns' : 'ms');
 
 export interface CollectorSpoolOptions {
   dir: string;
@@ -70,8 +76,8 @@ export class CollectorSpool {
     return this.storeText(lines.join('\n'), lines.length);
   }
 
-  /** store() for `n` lines already joined by newlines. */
-  storeText(text: string, n: number): boolean {
+  /** store() for `n` lines already joined by newlines, their times in `precision`. */
+  storeText(text: string, n: number, precision: Precision = 'ms'): boolean {
     if (this.spool.stats().bytes >= this.maxBytes) {
       if (!this.full) this.log.warn({ bytes: this.spool.stats().bytes }, 'collector spool full: not acking agents until InfluxDB drains it');
       this.full = true;
@@ -80,7 +86,7 @@ export class CollectorSpool {
     }
     this.full = false;
     // Only whole and synced records get a seq: anything else is refused, and not acked.
-    if (this.spool.append(() => ({ frame: text, points: n, events: 0 })) === undefined) {
+    if (this.spool.append(() => ({ frame: text, points: n, events: precision === 'ns' ? NS : 0 })) === undefined) {
       this.refusedDiskFull++;
       // Once a minute at most (the spool itself logs why, as often).
       const now = performance.now();
@@ -97,14 +103,14 @@ export class CollectorSpool {
     return true;
   }
 
-  /** Call `fn` with the text of every record not yet delivered, oldest first; sums what it returns. */
-  forEachRecord(fn: (text: string) => number): number {
+  /** Call `fn` with the text (and its precision) of every record not yet delivered, oldest first; sums what it returns. */
+  forEachRecord(fn: (text: string, precision: Precision) => number): number {
     let sum = 0;
     let after = 0;
     for (;;) {
       const records = this.spool.after(after, 100);
       if (!records.length) return sum;
-      for (const r of records) sum += fn(String(r.frame));
+      for (const r of records) sum += fn(String(r.frame), precisionOf(r));
       after = records.at(-1)!.seq;
     }
   }
@@ -155,13 +161,14 @@ export class CollectorSpool {
       for (;;) {
         const read = this.spool.after(0, this.drainBatch);
         if (!read.length) break;
-        // As many as fit in one request of drainLines lines (at least one record).
+        // As many as fit in one request of drainLines lines (at least one record), of one precision.
+        const precision = precisionOf(read[0]!);
         let lines = read[0]!.points;
         let k = 1;
-        while (k < read.length && lines + read[k]!.points <= this.drainLines) lines += read[k++]!.points;
+        while (k < read.length && lines + read[k]!.points <= this.drainLines && precisionOf(read[k]!) === precision) lines += read[k++]!.points;
         const records = read.slice(0, k);
         const n = records.reduce((k, r) => k + r.points, 0);
-        const result = await this.writer.post(records.map((r) => r.frame).join('\n'), n);
+        const result = await this.writer.post(records.map((r) => r.frame).join('\n'), n, precision);
         if (result === 'retry') {
           this.delay = this.backoff.next();
           return;

@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CanhError, type MinFree } from '@canh/core';
-import { InfluxBusyError, InfluxWriter, type InfluxOptions, type WriterStats } from './writer.ts';
+import { InfluxBusyError, InfluxWriter, type InfluxOptions, type Precision, type WriterStats } from './writer.ts';
 import { CollectorSpool } from './spool.ts';
 
 export interface InfluxTargetConfig {
@@ -71,11 +71,11 @@ export class InfluxTarget {
    * is slower than the others: it catches up from disk instead of holding every agent
    * back); rejects only when neither takes them.
    */
-  hold(text: string | Buffer, n: number): Promise<void> {
-    return this.writer.writeText(text, n).catch((err: unknown) => {
+  hold(text: string | Buffer, n: number, precision: Precision = 'ms'): Promise<void> {
+    return this.writer.writeText(text, n, precision).catch((err: unknown) => {
       // Busy (queue full) or stopping with lines still queued: the spool keeps them.
       const spoolable = err instanceof InfluxBusyError || (err instanceof CanhError && err.code === 'CANH_ERR_INFLUX_STOPPED');
-      if (spoolable && !this.closed && this.spool.storeText(String(text), n)) return;
+      if (spoolable && !this.closed && this.spool.storeText(String(text), n, precision)) return;
       throw err;
     });
   }
@@ -129,7 +129,7 @@ export class InfluxTargets {
         writer,
         opts.targets.length > 1 ? log.child({ component: 'spool', target: cfg.name }) : log.child({ component: 'spool' }),
       );
-      writer.fallback = (text, n) => spool.storeText(text, n);
+      writer.fallback = (text, n, precision) => spool.storeText(text, n, precision);
       return new InfluxTarget(cfg, writer, spool);
     });
   }
@@ -183,17 +183,17 @@ export class InfluxTargets {
   }
 
   /** Resolves once `quorum` targets hold the lines; rejects once that can no longer happen. */
-  writeText(text: string | Buffer, n: number): Promise<void> {
+  writeText(text: string | Buffer, n: number, precision: Precision = 'ms'): Promise<void> {
     // One target: the writer as it always was (a full queue answers busy, and the agents
     // keep their data: backpressure instead of a spool that grows with InfluxDB healthy).
-    if (this.targets.length === 1) return this.targets[0]!.writer.writeText(text, n);
+    if (this.targets.length === 1) return this.targets[0]!.writer.writeText(text, n, precision);
     return new Promise((resolve, reject) => {
       let held = 0;
       let outcome: 'acked' | 'refused' | undefined;
       // Targets that failed before the outcome: a gap if the batch is acked without them.
       const early: [InfluxTarget, Error][] = [];
       for (const t of this.targets) {
-        t.hold(text, n).then(
+        t.hold(text, n, precision).then(
           () => {
             held++;
             if (outcome || held < this.quorum) return;
@@ -237,11 +237,11 @@ export class InfluxTargets {
   }
 
   /** An InfluxQL query, answered by the first target that answers. */
-  async query(q: string, db?: string): Promise<unknown> {
+  async query(q: string, db?: string, epoch: Precision = 'ms'): Promise<unknown> {
     let last: unknown;
     for (const t of this.targets) {
       try {
-        return await t.writer.query(q, db);
+        return await t.writer.query(q, db, epoch);
       } catch (err) {
         last = err;
       }

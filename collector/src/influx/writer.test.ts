@@ -104,6 +104,46 @@ describe('influx writer', () => {
     await w.stop();
   }, 60_000);
 
+  it('texts in ms and in ns (batches carrying security events) never share a request, queued or drained from the spool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-cspool-'));
+    dirs.push(dir);
+    const w = writer('precision');
+    await w.ensureDatabase();
+    const spool = new CollectorSpool({ dir, maxBytes: 10 * 1024 * 1024 }, w, log);
+    w.fallback = (text, n, precision) => spool.storeText(text, n, precision);
+    w.start();
+    spool.start();
+    const ms = 1_733_600_000_123;
+    await Promise.all([w.writeText(`p v=1i ${ms}`, 1), w.writeText(`p v=2i ${ms}000001`, 1, 'ns'), w.writeText(`p v=3i ${ms + 1}`, 1)]);
+    await influx.kill9();
+    try {
+      await w.writeText(`p v=4i ${ms + 2}`, 1);
+      await w.writeText(`p v=5i ${ms + 2}000001\np v=6i ${ms + 2}000002`, 2, 'ns');
+      await w.writeText(`p v=7i ${ms + 3}`, 1);
+      expect(spool.pendingRecords).toBeGreaterThan(0);
+    } finally {
+      await influx.restart();
+    }
+    const deadline = Date.now() + 20_000;
+    while (spool.pendingRecords > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(spool.pendingRecords).toBe(0);
+    const rows = seriesRows(await influx.query('SELECT v FROM p', 'precision')).map((r) => [Number(r.v), Number(r.time)]);
+    expect(rows.sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [1, ms],
+      [2, ms],
+      [3, ms + 1],
+      [4, ms + 2],
+      [5, ms + 2],
+      [6, ms + 2],
+      [7, ms + 3],
+    ]);
+    // Asked in ns, the times past 2^53 come back exact.
+    const exact = (await w.query('SELECT v FROM p WHERE v = 6', 'precision', 'ns')) as { results: { series: { values: unknown[][] }[] }[] };
+    expect(exact.results[0]!.series[0]!.values[0]![0]).toBe(BigInt(`${ms + 2}000002`));
+    spool.stop();
+    await w.stop();
+  }, 60_000);
+
   it('past its bound the spool refuses, so the writer does not ack', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canh-cspool-'));
     dirs.push(dir);

@@ -1,5 +1,7 @@
-// Batched writes to InfluxDB 1.x over its HTTP API (/write, line protocol, precision ms).
-// Lines from many agent batches are gathered into one request by size or by time; each
+// Batched writes to InfluxDB 1.x over its HTTP API (/write, line protocol, precision ms;
+// precision ns for the batches that carry security events, see event-times.ts: texts of
+// the two precisions never share a request). Lines from many agent batches are gathered
+// into one request by size or by time; each
 // caller's promise settles once the request holding its lines has been answered, so the
 // receiver can ack the agent only for data InfluxDB has accepted.
 //
@@ -25,11 +27,15 @@ export interface InfluxOptions {
   retention?: string;
 }
 
+/** The unit of a text's times: ms for points, ns for batches carrying security events. */
+export type Precision = 'ms' | 'ns';
+
 interface Pending {
   /** Lines of line protocol joined by newlines: one flat string per caller, not one per line. */
   text: string | Buffer;
   /** How many lines `text` holds. */
   n: number;
+  precision: Precision;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -61,7 +67,7 @@ export class InfluxWriter {
   private readonly opts: InfluxOptions;
   private readonly log: Logger;
   /** Durable fallback (the collector's spool): true when it took the `n` lines in `text`. */
-  fallback: ((text: string, n: number) => boolean) | undefined;
+  fallback: ((text: string, n: number, precision: Precision) => boolean) | undefined;
   /** Called whenever queued lines were sent or a request finished (the receiver resumes agents then). */
   onProgress: (() => void) | undefined;
   /**
@@ -75,6 +81,7 @@ export class InfluxWriter {
   /** Keep-alive connections for writes (one per concurrent request, and a spare). */
   private readonly agent: HttpAgent;
   private readonly writeUrl: URL;
+  private readonly writeUrlNs: URL;
 
   constructor(opts: InfluxOptions, log: Logger) {
     this.opts = opts;
@@ -83,6 +90,7 @@ export class InfluxWriter {
     this.agent = opts.url.startsWith('https:') ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
     // The same for every write: database, precision and retention policy are fixed.
     this.writeUrl = new URL(this.endpoint('write', { db: opts.database, precision: 'ms', ...(opts.retention ? { rp: opts.retention } : {}) }));
+    this.writeUrlNs = new URL(this.endpoint('write', { db: opts.database, precision: 'ns', ...(opts.retention ? { rp: opts.retention } : {}) }));
     this.highWater = Math.max(1, Math.min(opts.batchSize * (opts.concurrency + 2), Math.floor(opts.maxQueuedLines / 2)));
   }
 
@@ -106,9 +114,12 @@ export class InfluxWriter {
     return h;
   }
 
-  /** Run an InfluxQL statement (database admin, health checks and tests). */
-  async query(q: string, db?: string): Promise<unknown> {
-    const body = new URLSearchParams({ q, epoch: 'ms', ...(db ? { db } : {}) });
+  /**
+   * Run an InfluxQL statement (database admin, health checks and tests). Times in ms, or
+   * in ns with `epoch: 'ns'`, where an integer past 2^53 is answered as an exact bigint.
+   */
+  async query(q: string, db?: string, epoch: Precision = 'ms'): Promise<unknown> {
+    const body = new URLSearchParams({ q, epoch, ...(db ? { db } : {}) });
     const res = await fetch(this.endpoint('query', {}), {
       method: 'POST',
       headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded' },
@@ -117,7 +128,7 @@ export class InfluxWriter {
     });
     const text = await res.text();
     if (!res.ok) throw new CanhError('CANH_ERR_INFLUX_QUERY', `InfluxDB query failed (HTTP ${res.status}): ${text.slice(0, 300)}`);
-    return JSON.parse(text) as unknown;
+    return epoch === 'ns' ? (JSON.parse(text, exactIntegers) as unknown) : (JSON.parse(text) as unknown);
   }
 
   async ping(): Promise<boolean> {
@@ -149,14 +160,14 @@ export class InfluxWriter {
    * receiver joins each batch once: one piece per batch costs the garbage collector far
    * less than one per line, and a Buffer keeps it out of V8's heap while it waits).
    */
-  writeText(text: string | Buffer, n: number): Promise<void> {
+  writeText(text: string | Buffer, n: number, precision: Precision = 'ms'): Promise<void> {
     if (this.stopped) return Promise.reject(new CanhError('CANH_ERR_INFLUX_STOPPED', 'writer is stopped'));
     if (n === 0) return Promise.resolve();
     // While InfluxDB is failing, new data goes straight to the spool instead of piling up.
-    if (!this.stats.healthy && this.fallback?.(String(text), n)) return Promise.resolve();
+    if (!this.stats.healthy && this.fallback?.(String(text), n, precision)) return Promise.resolve();
     if (this.queuedLines + n > this.opts.maxQueuedLines) return Promise.reject(new InfluxBusyError(this.queuedLines));
     return new Promise((resolve, reject) => {
-      this.queue.push({ text, n, resolve, reject });
+      this.queue.push({ text, n, precision, resolve, reject });
       this.queuedLines += n;
       this.stats.queued = this.queuedLines;
       if (this.queuedLines >= this.opts.batchSize) this.flush();
@@ -169,14 +180,15 @@ export class InfluxWriter {
     while (this.queue.length && this.inFlight < this.opts.concurrency) {
       const take: Pending[] = [];
       let n = 0;
-      while (this.queue.length && (n === 0 || n + this.queue[0]!.n <= this.opts.batchSize)) {
+      const precision = this.queue[0]!.precision;
+      while (this.queue.length && (n === 0 || (n + this.queue[0]!.n <= this.opts.batchSize && this.queue[0]!.precision === precision))) {
         const p = this.queue.shift()!;
         take.push(p);
         n += p.n;
       }
       this.queuedLines -= n;
       this.stats.queued = this.queuedLines;
-      void this.send(take, n);
+      void this.send(take, n, precision);
     }
     this.onProgress?.();
   }
@@ -186,10 +198,10 @@ export class InfluxWriter {
    * the valid points and names the others; sending them again would not help); 'retry':
    * network error, timeout, 5xx or a configuration problem worth waiting out.
    */
-  async post(body: string | Buffer, n: number): Promise<'ok' | 'refused' | 'retry'> {
+  async post(body: string | Buffer, n: number, precision: Precision = 'ms'): Promise<'ok' | 'refused' | 'retry'> {
     this.stats.requests++;
     try {
-      const res = await this.postText(body);
+      const res = await this.postText(body, precision);
       const text = res.text;
       if (res.status === 204) {
         this.stats.written += n;
@@ -225,8 +237,8 @@ export class InfluxWriter {
    * string as it is; fetch first copied each ~1 MB body into a Uint8Array and then
    * cloned it for its body stream (~3 % of the collector's CPU under load).
    */
-  private postText(body: string | Buffer): Promise<{ status: number; text: string }> {
-    const u = this.writeUrl;
+  private postText(body: string | Buffer, precision: Precision): Promise<{ status: number; text: string }> {
+    const u = precision === 'ns' ? this.writeUrlNs : this.writeUrl;
     const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = request(
@@ -254,11 +266,11 @@ export class InfluxWriter {
     });
   }
 
-  private async send(take: Pending[], n: number): Promise<void> {
+  private async send(take: Pending[], n: number, precision: Precision): Promise<void> {
     this.inFlight++;
     let result: 'ok' | 'refused' | 'retry';
     try {
-      result = await this.post(take.length === 1 ? take[0]!.text : joinTexts(take), n);
+      result = await this.post(take.length === 1 ? take[0]!.text : joinTexts(take), n, precision);
     } finally {
       this.inFlight--;
     }
@@ -273,7 +285,7 @@ export class InfluxWriter {
     if (this.fallback) {
       const kept: Pending[] = [];
       for (const p of take) {
-        if (this.fallback(String(p.text), p.n)) p.resolve();
+        if (this.fallback(String(p.text), p.n, p.precision)) p.resolve();
         else kept.push(p);
       }
       take = kept;
@@ -323,6 +335,12 @@ export class InfluxWriter {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** JSON.parse reviver: an integer past 2^53 (a time in ns) as an exact bigint, from its source text. */
+function exactIntegers(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) return BigInt(context.source);
+  return value;
+}
 
 /** The request body: the batches' texts one per line. */
 function joinTexts(take: readonly { text: string | Buffer }[]): string | Buffer {

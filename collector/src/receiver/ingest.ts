@@ -28,7 +28,7 @@ export function onBatch(r: Receiver, conn: Conn, batch: Batch, log: Logger): voi
 }
 
 function store(r: Receiver, conn: Conn, batch: Batch, log: Logger, receivedAt: number): void {
-  const { lines, refused } = encodeBatch(batch, conn.identity, conn.encoder, r.eventTimes);
+  const { lines, refused, precision } = encodeBatch(batch, conn.identity, conn.encoder, r.eventTimes);
   if (refused) {
     r.stats.refusedPoints += refused;
     log.warn({ seq: batch.seq, refused }, 'points without any writable field were refused');
@@ -41,7 +41,7 @@ function store(r: Receiver, conn: Conn, batch: Batch, log: Logger, receivedAt: n
   // flood 575 → ~450 MiB, the same CPU per point as one flat string per batch).
   let written: Promise<void>;
   try {
-    written = r.writer.writeText(Buffer.from(lines.join('\n')), lines.length);
+    written = r.writer.writeText(Buffer.from(lines.join('\n')), lines.length, precision);
   } catch (err) {
     // The writer's spool fallback failed outright: no ack, the agent sends the batch again.
     written = Promise.reject(err instanceof Error ? err : new Error(String(err)));
