@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     [
       `${fmt(lines)} lines appended at ${fmt(RATE)} lines/s in ${res.appendS.toFixed(1)} s (asked ${SECONDS} s plus the ends of open bursts and the markers), times stamped as appended, UTC`,
       `canh-agent: ${res.agentForm}; auth_log threshold ${THRESHOLD}, window ${WINDOW_S}s, from a real collector's InfluxDB`,
-      `${fail2banVersion()}: jails sshd, postfix-sasl, dovecot, vsftpd on the same file, backend ${res.f2bBackend}, maxretry ${THRESHOLD}, findtime ${WINDOW_S}, loglevel ${process.env.BENCH_LIVE_F2B_LOGLEVEL || 'INFO'}`,
+      `fail2ban-server ${fail2banVersion()}: jails sshd, postfix-sasl, dovecot, vsftpd on the same file, backend ${res.f2bBackend}, maxretry ${THRESHOLD}, findtime ${WINDOW_S}, loglevel ${process.env.BENCH_LIVE_F2B_LOGLEVEL || 'INFO'}`,
       followerLine(canh, lines),
       followerLine(fail2ban, lines),
       `  fail2ban-server by thread (CPU ms): ${threads}`,

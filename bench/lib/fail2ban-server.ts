@@ -88,7 +88,8 @@ function writeConfig(o: Fail2banOptions, conf: string, run: string, bansFile: st
     join(conf, 'fail2ban.conf'),
     [
       '[Definition]',
-      `loglevel = ${o.loglevel ?? 'INFO'}`,
+      // INFO while it starts: "Jail '...' started" is how startFail2ban knows it is ready; o.loglevel is set after.
+      'loglevel = INFO',
       `logtarget = ${join(run, 'fail2ban.log')}`,
       `socket = ${join(run, 'fail2ban.sock')}`,
       `pidfile = ${join(run, 'fail2ban.pid')}`,
@@ -129,19 +130,17 @@ export async function startFail2ban(o: Fail2banOptions): Promise<Fail2ban> {
   // Log times are UTC; so is the zone fail2ban reads them in (logtimezone says it too).
   const proc = spawnManaged(FAIL2BAN_SERVER, args, { name: 'fail2ban-server', env: { TZ: 'UTC' } });
   const logFile = join(run, 'fail2ban.log');
-  await pollUntil(
-    async () => {
-      const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-      return JAILS.every((j) => text.includes(`Jail '${j.name}' started`)) ? true : undefined;
-    },
-    {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      what: 'fail2ban-server to start its jails',
-      abortIf: () => (proc.running ? undefined : proc.describe()),
-      onTimeout: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : proc.describe()),
-    },
-  );
+  try {
+    await ready(proc, logFile);
+    const level = o.loglevel ?? 'INFO';
+    if (level !== 'INFO') {
+      const r = spawnSync('/usr/bin/fail2ban-client', ['-c', conf, '-s', join(run, 'fail2ban.sock'), 'set', 'loglevel', level], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`fail2ban-client set loglevel ${level} failed: ${r.stdout}${r.stderr}`);
+    }
+  } catch (err) {
+    await proc.stop(10_000);
+    throw err;
+  }
   return {
     proc,
     pid: proc.pid!,
@@ -158,4 +157,21 @@ export async function startFail2ban(o: Fail2banOptions): Promise<Fail2ban> {
       await proc.stop(10_000);
     },
   };
+}
+
+/** Every jail has logged that it started. */
+async function ready(proc: ManagedProcess, logFile: string): Promise<void> {
+  await pollUntil(
+    async () => {
+      const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      return JAILS.every((j) => text.includes(`Jail '${j.name}' started`)) ? true : undefined;
+    },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: 'fail2ban-server to start its jails',
+      abortIf: () => (proc.running ? undefined : proc.describe()),
+      onTimeout: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : proc.describe()),
+    },
+  );
 }
