@@ -17,7 +17,8 @@
 // difference explained by address.
 //
 // Env: BENCH_LIVE_RATE (2000 lines/s), BENCH_LIVE_SECONDS (60), BENCH_LIVE_AGENT (bundle |
-// source | path/to/canh-agent.cjs), BENCH_LIVE_F2B_BACKEND (polling; pyinotify when
+// source | path/to/canh-agent.cjs), BENCH_LIVE_NODE_FLAGS (instead of the shipped Node options, e.g. "" for
+// none: what they cost under a sustained log), BENCH_LIVE_F2B_BACKEND (polling; pyinotify when
 // python3-pyinotify is installed), BENCH_LIVE_F2B_LOGLEVEL (INFO, Debian's default: one
 // log line per failure found), BENCH_LIVE_DRAIN_S (300), BENCH_DETECT_KEEP (keep the temp dir).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
       rate: RATE,
       seconds: SECONDS,
       agent: process.env.BENCH_LIVE_AGENT || 'bundle',
+      nodeFlags: process.env.BENCH_LIVE_NODE_FLAGS === undefined ? undefined : process.env.BENCH_LIVE_NODE_FLAGS.split(' ').filter(Boolean),
       threshold: THRESHOLD,
       windowS: WINDOW_S,
       f2bBackend: process.env.BENCH_LIVE_F2B_BACKEND || 'polling',

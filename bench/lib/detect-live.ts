@@ -27,6 +27,8 @@ export interface LiveOptions {
   seconds: number;
   /** canh-agent as: 'bundle' (built now, as `npm run build:agent` builds it, run with its shipped Node options), 'source', or a path to a .cjs build. */
   agent: string;
+  /** Node options for a bundle instead of the shipped ones (AGENT_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
   threshold: number;
   windowS: number;
   f2bBackend?: string;
@@ -95,11 +97,13 @@ function threadCpu(pid: number): Map<string, number> {
 
 async function agentCommand(o: LiveOptions): Promise<{ args: string[]; form: string }> {
   if (o.agent === 'source') return { args: [join(root, 'agent/src/cli.ts')], form: 'source (type stripping)' };
+  const flags = o.nodeFlags ?? AGENT_NODE_FLAGS;
+  const how = o.nodeFlags ? `with ${flags.join(' ') || 'no Node options'} (NOT the shipped ones)` : `with its shipped Node options ${flags.join(' ')}`;
   if (o.agent === 'bundle') {
     const { file, bytes } = await bundleAgent({ outfile: join(o.dir, 'canh-agent.cjs'), quiet: true });
-    return { args: [...AGENT_NODE_FLAGS, file], form: `bundle built now (${Math.round(bytes / 1024)} KiB), with ${AGENT_NODE_FLAGS.join(' ')}` };
+    return { args: [...flags, file], form: `bundle built now (${Math.round(bytes / 1024)} KiB), ${how}` };
   }
-  return { args: [...AGENT_NODE_FLAGS, o.agent], form: `${o.agent} with ${AGENT_NODE_FLAGS.join(' ')}` };
+  return { args: [...flags, o.agent], form: `${o.agent} ${how}` };
 }
 
 interface Canh extends Follower {
