@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDetectLive } from '../bench/lib/detect-live.ts';
 import { fail2banMissing } from '../bench/lib/fail2ban-server.ts';
+import { explain, type AddressInfo } from '../bench/lib/live-log.ts';
 import { tempDirCleanup } from './helpers/process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'canh-detect-live-'));
@@ -47,5 +48,24 @@ describe('live auth log: canh-agent and fail2ban-server on the same file', () =>
     expect(res.canh.cpuMs).toBeGreaterThan(0);
     expect(res.fail2ban.cpuMs).toBeGreaterThan(0);
     expect(res.lines).toBe(res.log.bodies.length);
+  });
+});
+
+describe('a difference between the two is explained by what the log holds for the address', () => {
+  const info = (attempts: number, invalidUser: number): AddressInfo => ({
+    ip: '198.18.0.9',
+    services: new Set(['ssh']),
+    attempts,
+    invalidUser,
+    lines: [' srv sshd[1]: Invalid user ax from 198.18.0.9 port 1', ' srv sshd[1]: Failed password for invalid user ax from 198.18.0.9 port 1 ssh2'],
+  });
+  it('a cut burst of invalid users: fail2ban counts two failures per attempt', () => {
+    expect(explain(info(3, 2), 'fail2ban', 5)).toMatch(/3 failed attempts.*2 of them for an invalid user: fail2ban counts "Invalid user"/);
+  });
+  it('enough attempts for both: a detection difference, with the lines', () => {
+    expect(explain(info(6, 0), 'canh', 5)).toMatch(/both should have found it[^]*Failed password for invalid user ax/);
+  });
+  it('an address not in the log', () => {
+    expect(explain(undefined, 'canh', 5)).toMatch(/not in the log/);
   });
 });
