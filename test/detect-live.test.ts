@@ -52,15 +52,20 @@ describe('live auth log: canh-agent and fail2ban-server on the same file', () =>
 });
 
 describe('a difference between the two is explained by what the log holds for the address', () => {
-  const info = (attempts: number, invalidUser: number): AddressInfo => ({
+  const info = (attempts: number, invalidUser: number, userChange = 0): AddressInfo => ({
     ip: '198.18.0.9',
     services: new Set(['ssh']),
     attempts,
     invalidUser,
+    userChange,
     lines: [' srv sshd[1]: Invalid user ax from 198.18.0.9 port 1', ' srv sshd[1]: Failed password for invalid user ax from 198.18.0.9 port 1 ssh2'],
   });
   it('a cut burst of invalid users: fail2ban counts two failures per attempt', () => {
     expect(explain(info(3, 2), 'fail2ban', 5)).toMatch(/3 failed attempts.*2 of them for an invalid user: fail2ban counts "Invalid user"/);
+    expect(explain(info(3, 1), 'fail2ban', 5)).toMatch(/fewer than 5/);
+  });
+  it('a pre-auth close naming another user: fail2ban counts the user change', () => {
+    expect(explain(info(3, 1, 1), 'fail2ban', 5)).toMatch(/1 of them for an invalid user.*1 connection\(s\) closed pre-auth naming another user/);
   });
   it('enough attempts for both: a detection difference, with the lines', () => {
     expect(explain(info(6, 0), 'canh', 5)).toMatch(/both should have found it[^]*Failed password for invalid user ax/);

@@ -35,6 +35,8 @@ export interface LiveOptions {
   f2bLoglevel?: string;
   /** Give up waiting for a follower to reach the end this long after the last append. */
   drainTimeoutS: number;
+  /** Cut the generated log at rate × seconds lines, bursts left short (default: every burst whole). */
+  cut?: boolean;
   /** Idle time after both have started, before the window opens (default 3 s). */
   settleS?: number;
   log?: (line: string) => void;
@@ -64,6 +66,8 @@ export interface FollowerResult {
 export interface LiveResult {
   lines: number;
   appendS: number;
+  /** The log was cut in the middle of bursts. */
+  cut: boolean;
   log: LiveLog;
   agentForm: string;
   f2bBackend: string;
@@ -240,10 +244,12 @@ async function measure(o: LiveOptions, logPath: string, log: LiveLog, followers:
 /** Runs the whole comparison; every process it starts is stopped before it returns. */
 export async function runDetectLive(o: LiveOptions): Promise<LiveResult> {
   const say = o.log ?? (() => undefined);
-  const log = buildLiveLog(Math.round(o.rate * o.seconds));
+  const log = buildLiveLog(Math.round(o.rate * o.seconds), o.cut);
   const logPath = join(o.dir, 'auth.log');
   writeFileSync(logPath, '');
-  say(`log: ${log.bodies.length} lines to append, ${log.attackers.size} attacking addresses (whole bursts), 4 end markers`);
+  say(
+    `log: ${log.bodies.length} lines to append, ${log.attackers.size} attacking addresses (${o.cut ? 'cut at the end: some bursts short' : 'whole bursts'}), 4 end markers`,
+  );
   let canh: Canh | undefined;
   let f2b: Fail2ban | undefined;
   try {
@@ -264,7 +270,7 @@ export async function runDetectLive(o: LiveOptions): Promise<LiveResult> {
     const followers: Follower[] = [canh, { name: 'fail2ban-server', pid: f2b.pid, proc: f2b.proc, reported: async () => bans() }];
     say(`appending at ${o.rate} lines/s...`);
     const { results, appendS } = await measure(o, logPath, log, followers);
-    return { lines: log.bodies.length, appendS, log, agentForm: canh.form, f2bBackend: f2b.backend, canh: results[0]!, fail2ban: results[1]! };
+    return { lines: log.bodies.length, appendS, cut: !!o.cut, log, agentForm: canh.form, f2bBackend: f2b.backend, canh: results[0]!, fail2ban: results[1]! };
   } finally {
     await f2b?.stop();
     await canh?.proc.stop(5000);

@@ -23,13 +23,15 @@ export interface AddressInfo {
   attempts: number;
   /** sshd `Invalid user` lines (each with its `Failed password for invalid user`). */
   invalidUser: number;
+  /** sshd connections whose pre-auth close names another user than the one that failed. */
+  userChange: number;
   lines: string[];
 }
 
 export interface LiveLog {
   /** Each line without its time stamp (it starts with " host prog[pid]: "). */
   bodies: string[];
-  /** Generated attacking addresses (198.18.0.0/15), all with whole bursts. */
+  /** Generated attacking addresses (198.18.0.0/15), all with whole bursts unless cut. */
   attackers: Set<string>;
   /** The end markers' addresses. */
   markers: Set<string>;
@@ -38,7 +40,10 @@ export interface LiveLog {
 }
 
 const ATTACKER = /\b(198\.1[89]\.\d{1,3}\.\d{1,3})\b/;
-const ANY_ADDRESS = /(?:from |rhost=|rip=|unknown\[)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})/;
+const ANY_ADDRESS = /(?:from |rhost=|rip=|unknown\[|authenticating user \S+ )(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})/;
+// The user an sshd line names: tried (Invalid user, Failed password) or at the pre-auth close.
+const SSH_TRIED = /sshd\[(\d+)\]: (?:Invalid user |Failed password for (?:invalid user )?)(\S+) from /;
+const SSH_CLOSED = /sshd\[(\d+)\]: Connection closed by authenticating user (\S+) /;
 // Generated log times are "Mmm dd hh:mm:ss": 15 characters.
 const STAMP_LEN = 15;
 
@@ -75,8 +80,12 @@ function markerBodies(): { bodies: string[]; markers: Set<string> } {
   return { bodies, markers: new Set([ssh!, postfix!, dovecot!, vsftpd!]) };
 }
 
-/** Builds the log of about `lines` lines (plus the ends of open bursts and the markers). */
-export function buildLiveLog(lines: number): LiveLog {
+/**
+ * Builds the log of about `lines` lines (plus the ends of open bursts and the markers).
+ * `cut`: stop at `lines` as bench:detect does, bursts open then left short (to see how
+ * the two tools differ on them).
+ */
+export function buildLiveLog(lines: number, cut = false): LiveLog {
   const dir = mkdtempSync(join(tmpdir(), 'canh-live-log-'));
   let raw: string[];
   try {
@@ -95,7 +104,7 @@ export function buildLiveLog(lines: number): LiveLog {
     const a = ATTACKER.exec(line)?.[1];
     if (i < lines) {
       if (a) attackers.add(a);
-    } else if (!a || !attackers.has(a)) continue;
+    } else if (cut || !a || !attackers.has(a)) continue;
     bodies.push(line.slice(STAMP_LEN));
   }
   const m = markerBodies();
@@ -105,12 +114,18 @@ export function buildLiveLog(lines: number): LiveLog {
 
 function addresses(bodies: string[]): Map<string, AddressInfo> {
   const out = new Map<string, AddressInfo>();
+  // sshd pid -> the user that connection tried (generated pids are not reused).
+  const tried = new Map<string, string>();
   for (const body of bodies) {
     const ip = ANY_ADDRESS.exec(body)?.[1];
     const service = serviceOf(body);
     if (!ip || !service) continue;
     let info = out.get(ip);
-    if (!info) out.set(ip, (info = { ip, services: new Set(), attempts: 0, invalidUser: 0, lines: [] }));
+    if (!info) out.set(ip, (info = { ip, services: new Set(), attempts: 0, invalidUser: 0, userChange: 0, lines: [] }));
+    const t = SSH_TRIED.exec(body);
+    if (t) tried.set(t[1]!, t[2]!);
+    const c = SSH_CLOSED.exec(body);
+    if (c && tried.has(c[1]!) && tried.get(c[1]!) !== c[2]) info.userChange++;
     info.services.add(service);
     if (isAttempt(body, service)) info.attempts++;
     if (body.includes(': Invalid user ')) info.invalidUser++;
@@ -135,8 +150,18 @@ export function syslogStampUtc(ms: number): string {
 export function explain(info: AddressInfo | undefined, foundBy: 'canh' | 'fail2ban', threshold: number): string {
   if (!info) return 'not in the log at all (an address neither should report)';
   const facts = `${[...info.services].join('+')}, ${info.attempts} failed attempts in ${info.lines.length}${info.lines.length >= 40 ? '+' : ''} lines`;
-  if (info.attempts < threshold && foundBy === 'fail2ban' && info.attempts + info.invalidUser >= threshold)
-    return `${facts}, ${info.invalidUser} of them for an invalid user: fail2ban counts "Invalid user" and its "Failed password for invalid user" as two failures, Canh one`;
+  if (info.attempts < threshold && foundBy === 'fail2ban' && info.attempts + info.invalidUser + info.userChange >= threshold) {
+    const why: string[] = [];
+    if (info.invalidUser)
+      why.push(
+        `${info.invalidUser} of them for an invalid user: fail2ban counts "Invalid user" and its "Failed password for invalid user" as two failures, Canh one`,
+      );
+    if (info.userChange)
+      why.push(
+        `${info.userChange} connection(s) closed pre-auth naming another user than the one that failed: fail2ban counts that user change as one more failure, Canh counts a user change only when a login is accepted`,
+      );
+    return `${facts}; ${why.join('; ')}`;
+  }
   if (info.attempts < threshold) return `${facts}: fewer than ${threshold}, an attack for ${foundBy} only by its own counting`;
   if (info.ip.startsWith('10.')) return `${facts}: a legitimate user (at most one failure before a login), reported by ${foundBy}`;
   return `${facts}: both should have found it (a detection difference); its lines:\n${info.lines
