@@ -159,12 +159,12 @@ async function startCanh(o: LiveOptions, logPath: string): Promise<Canh> {
 }
 
 /** Appends every body, stamped now, at `rate` lines per second (whole lines, ~10 writes a second). */
-async function appendAtRate(path: string, bodies: string[], rate: number): Promise<{ startedAt: number; endedAt: number }> {
+async function appendAtRate(path: string, bodies: string[], rate: number, stop: { now: boolean }): Promise<{ startedAt: number; endedAt: number }> {
   const fd = openSync(path, 'a');
   const startedAt = Date.now();
   let done = 0;
   try {
-    while (done < bodies.length) {
+    while (done < bodies.length && !stop.now) {
       const due = Math.min(bodies.length, Math.floor((rate * (Date.now() - startedAt)) / 1000) + 1);
       if (due > done) {
         const stamp = syslogStampUtc(Date.now());
@@ -213,8 +213,13 @@ async function untilEnd(f: Follower, w: Window, log: LiveLog, append: Promise<{ 
 
 async function measure(o: LiveOptions, logPath: string, log: LiveLog, followers: Follower[]): Promise<{ results: FollowerResult[]; appendS: number }> {
   const windows = followers.map((f) => ({ cpu0: cpuOf(f.pid), threads0: threadCpu(f.pid), rss: new RssWatch(f.pid, 500) }));
-  const append = appendAtRate(logPath, log.bodies, o.rate);
-  const ends = await Promise.all(followers.map((f, i) => untilEnd(f, windows[i]!, log, append, o)));
+  const stop = { now: false };
+  const append = appendAtRate(logPath, log.bodies, o.rate, stop);
+  const ends = await Promise.all(followers.map((f, i) => untilEnd(f, windows[i]!, log, append, o))).catch(async (err: unknown) => {
+    stop.now = true;
+    await append;
+    throw err;
+  });
   const { startedAt, endedAt } = await append;
   // Events are sent in order: the markers reported, every earlier event is too; one more look after a pause.
   await sleep(2000);
