@@ -28,12 +28,15 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)   # web_a
 [ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null)" ] || need+=(faketime)   # steps the wall clock of real processes in test/faults.test.ts
 [ -n "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ] || need+=(postgresql)   # shared collector state (collector/src/state, test/ha.test.ts)
 command -v mcs >/dev/null || need+=(mono-mcs libmono-system-serviceprocess4.0-cil)   # compiles the Windows service wrapper in test/packaging
+[ -x /usr/bin/fail2ban-server ] || need+=(fail2ban)   # test/detect-live.test.ts: a private fail2ban-server beside canh-agent on one live log
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test: installing Debian packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # The tests run fail2ban-server with a private config only; the package's own service is not wanted.
+    if printf '%s\n' "${need[@]}" | grep -qx fail2ban; then systemctl disable --now fail2ban >/dev/null 2>&1 || true; fi
   else
     echo "test: missing Debian packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
     exit 1
