@@ -4,6 +4,8 @@
 // can later share it in PostgreSQL without touching the engine.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { AgentLiveness, Alert, AlertEvents, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from './types.ts';
+import { AckStore, type AckLog } from './ack.ts';
+import { MaintenanceStore, type MaintenanceWindows } from './maintenance-store.ts';
 
 /** When a series an absence rule watches was last seen. */
 export interface SeriesSeen {
@@ -41,6 +43,10 @@ export interface AlertStore {
   agents(): AgentLiveness[];
   /** Shared outbox (PostgreSQL): take due mail for this collector alone, row-locked, instead of dueMail. */
   claimDueMail?(now: number, limit: number): Promise<OutboxMail[]>;
+  /** Acknowledgements of firing alerts (ack.ts), beside the alerts. */
+  readonly acks: AckLog;
+  /** Maintenance windows added by the CLI (maintenance-store.ts), read at every round. */
+  readonly maintenance: MaintenanceWindows;
   /** Wait until queued writes are stored (PostgreSQL's write queue). */
   sync?(): Promise<void>;
   close(): void;
@@ -183,6 +189,8 @@ const SCHEMA = `
 
 export class SqliteAlertStore implements AlertStore {
   readonly db: DatabaseSync;
+  readonly acks: AckStore;
+  readonly maintenance: MaintenanceStore;
   private readonly stmts = new Map<string, StatementSync>();
   private readonly messageDomain: string;
 
@@ -193,6 +201,8 @@ export class SqliteAlertStore implements AlertStore {
     const cols = this.db.prepare('PRAGMA table_info(alerts)').all() as { name: string }[];
     if (!cols.some((c) => c.name === 'events')) this.db.exec('ALTER TABLE alerts ADD COLUMN events TEXT');
     this.messageDomain = opts.messageDomain ?? 'canh.invalid';
+    this.acks = new AckStore(this.db);
+    this.maintenance = new MaintenanceStore(this.db);
   }
 
   private q(sql: string): StatementSync {

@@ -1,15 +1,17 @@
-// canh-collector alert list|ack: firing alerts from collector.db, and acknowledging one
+// canh-collector alert list|ack: firing alerts from collector.db (or PostgreSQL with
+// `state.postgres`), and acknowledging one
 // (who, when, a comment). The running collector records the acknowledgement in InfluxDB
 // at its next round (alerts/ack.ts), where the monthly report counts it as handled.
 //   canh-collector alert list [--json]
 //   canh-collector alert ack 42 --comment "đang thay ổ đĩa" [--author "Trần Thị Bình"]
-import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCollectorConfig } from '../config.ts';
 import { SqliteAlertStore } from '../alerts/store.ts';
-import { AckStore, ackJson, acknowledge } from '../alerts/ack.ts';
+import { ackJson, acknowledge, type AckLog } from '../alerts/ack.ts';
+import type { Alert } from '../alerts/types.ts';
+import { PgAlertStore } from '../state/pg-alert-store.ts';
+import { sqliteFile, withPgState } from './shared-state.ts';
 import { formatWhen } from '../alerts/silences.ts';
 import { out, parseArgsError, usageError } from './usage.ts';
 
@@ -24,7 +26,13 @@ function defaultAuthor(): string {
   }
 }
 
-export function alertCommand(argv: string[], opts: { now?: () => number } = {}): number {
+/** What `alert list|ack` use of the state: the open alerts and the acknowledgements. */
+interface AlertAcks {
+  openAlerts(): Alert[];
+  readonly acks: AckLog;
+}
+
+export async function alertCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -43,52 +51,67 @@ export function alertCommand(argv: string[], opts: { now?: () => number } = {}):
     throw usageError('alert ack: name one alert by its id, a number (see: alert list)', ALERT_USAGE);
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
   const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
-  mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
-  const store = new SqliteAlertStore(join(config.state_dir, 'collector.db'));
+  const run = (store: AlertAcks): number =>
+    sub === 'list'
+      ? listAlerts(store, !!values.json, tz)
+      : ackAlert(store, Number(rest[0]), values.author ?? defaultAuthor(), values.comment ?? '', (opts.now ?? Date.now)(), tz);
+  // Several collectors on PostgreSQL: the acknowledgement goes there; the leader records it.
+  if (config.state?.postgres)
+    return withPgState(config, async (state) => {
+      const store = await PgAlertStore.load(state);
+      try {
+        return run(store);
+      } finally {
+        store.close();
+      }
+    });
+  const store = new SqliteAlertStore(sqliteFile(config));
   try {
-    const acks = new AckStore(store.db);
-    const firing = store.openAlerts().filter((a) => a.state === 'firing');
-    if (sub === 'list') {
-      const known = acks.of(firing.map((a) => a.id));
-      if (values.json) {
-        out(
-          JSON.stringify(
-            firing.map((a) => ({
-              id: a.id,
-              rule: a.rule,
-              labels: a.labels,
-              severity: a.severity,
-              since: new Date(a.activeAt).toISOString(),
-              summary: a.summary,
-              acknowledged: known.has(a.id) ? ackJson(known.get(a.id)!) : null,
-            })),
-          ),
-        );
-        return 0;
-      }
-      out(['ID', 'RULE', 'SEVERITY', 'AGENCY', 'HOST', 'SINCE', 'ACKNOWLEDGED'].join('\t'));
-      for (const a of firing) {
-        const k = known.get(a.id);
-        out(
-          [
-            a.id,
-            a.rule,
-            a.severity,
-            a.labels.agency ?? '-',
-            a.labels.host ?? '-',
-            formatWhen(a.activeAt, tz),
-            k ? `${k.by}, ${formatWhen(k.at, tz)}` : '-',
-          ].join('\t'),
-        );
-      }
-      return 0;
-    }
-    const ack = acknowledge(acks, firing, Number(rest[0]), values.author ?? defaultAuthor(), values.comment ?? '', (opts.now ?? Date.now)());
-    out(
-      `alert ${ack.alertId} (${ack.rule}${ack.labels.host ? ` on ${ack.labels.host}` : ''}) acknowledged by ${ack.by} at ${formatWhen(ack.at, tz)}; the running collector records it in InfluxDB at its next round`,
-    );
-    return 0;
+    return run(store);
   } finally {
     store.close();
   }
+}
+
+function firingOf(store: AlertAcks): Alert[] {
+  return store.openAlerts().filter((a) => a.state === 'firing');
+}
+
+function listAlerts(store: AlertAcks, json: boolean, tz: string): number {
+  const firing = firingOf(store);
+  const known = store.acks.of(firing.map((a) => a.id));
+  if (json) {
+    out(
+      JSON.stringify(
+        firing.map((a) => ({
+          id: a.id,
+          rule: a.rule,
+          labels: a.labels,
+          severity: a.severity,
+          since: new Date(a.activeAt).toISOString(),
+          summary: a.summary,
+          acknowledged: known.has(a.id) ? ackJson(known.get(a.id)!) : null,
+        })),
+      ),
+    );
+    return 0;
+  }
+  out(['ID', 'RULE', 'SEVERITY', 'AGENCY', 'HOST', 'SINCE', 'ACKNOWLEDGED'].join('\t'));
+  for (const a of firing) {
+    const k = known.get(a.id);
+    out(
+      [a.id, a.rule, a.severity, a.labels.agency ?? '-', a.labels.host ?? '-', formatWhen(a.activeAt, tz), k ? `${k.by}, ${formatWhen(k.at, tz)}` : '-'].join(
+        '\t',
+      ),
+    );
+  }
+  return 0;
+}
+
+function ackAlert(store: AlertAcks, id: number, by: string, comment: string, now: number, tz: string): number {
+  const ack = acknowledge(store.acks, firingOf(store), id, by, comment, now);
+  out(
+    `alert ${ack.alertId} (${ack.rule}${ack.labels.host ? ` on ${ack.labels.host}` : ''}) acknowledged by ${ack.by} at ${formatWhen(ack.at, tz)}; the running collector records it in InfluxDB at its next round`,
+  );
+  return 0;
 }

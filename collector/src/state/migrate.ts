@@ -23,6 +23,8 @@ const KEYS: Record<(typeof STATE_TABLES)[number], string[]> = {
   mail_outbox: ['id'],
   alert_series: ['key'],
   alert_agents: ['host'],
+  maintenance_windows: ['id'],
+  alert_acks: ['alert_id'],
 };
 
 export interface MigrateResult {
@@ -124,7 +126,7 @@ export async function migrateToPostgres(opts: { file: string; url: string; passw
     await client.query(
       `SELECT setval('canh_id_blocks', GREATEST((SELECT COALESCE(MAX(id), 0) FROM alerts), (SELECT COALESCE(MAX(id), 0) FROM mail_outbox)) / 1000 + 1)`,
     );
-    await client.query(`SELECT pg_notify('canh_state', t) FROM unnest(ARRAY['agents', 'central', 'silences', 'outbox']) AS t`);
+    await client.query(`SELECT pg_notify('canh_state', t) FROM unnest(ARRAY['agents', 'central', 'silences', 'outbox', 'maintenance', 'acks']) AS t`);
     await client.query('COMMIT');
     return result;
   } catch (err) {
