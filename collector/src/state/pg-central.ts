@@ -60,7 +60,7 @@ export class PgCentralStore implements CentralReader, CentralHistory {
 
   async push(input: { scope: Scope; target: string; config: unknown } & ConfigChange): Promise<ConfigVersion> {
     const body = checkedBody(input);
-    return this.tx((c) => this.insert(c, input.scope, input.scope === 'global' ? '' : input.target, body, input));
+    return this.remember(await this.tx((c) => this.insert(c, input.scope, input.scope === 'global' ? '' : input.target, body, input)));
   }
 
   /** `config rollback`: as the SQLite store's, a new version with the earlier document. */
@@ -79,7 +79,7 @@ export class PgCentralStore implements CentralReader, CentralHistory {
 
   /** `config delete`: a tombstone version, as the SQLite store's; two at once make one. */
   async remove(scope: Scope, target: string, input: ConfigChange = {}): Promise<ConfigVersion> {
-    return this.tx(async (c) => {
+    const row = await this.tx(async (c) => {
       // One delete at a time: the second sees the first's tombstone and is refused.
       await c.query('LOCK TABLE central_configs IN SHARE ROW EXCLUSIVE MODE');
       const cur = await c.query<CentralRow>('SELECT * FROM central_configs WHERE scope = $1 AND target = $2 ORDER BY version DESC LIMIT 1', [
@@ -88,16 +88,21 @@ export class PgCentralStore implements CentralReader, CentralHistory {
       ]);
       return this.insert(c, scope, deletable(scope, target, cur.rows[0]), 'null', input);
     });
+    return this.remember(row);
   }
 
   /** A new version, announced to every collector (NOTIFY) when the transaction commits. */
-  private async insert(c: pg.PoolClient, scope: Scope, target: string, body: string, input: ConfigChange): Promise<ConfigVersion> {
+  private async insert(c: pg.PoolClient, scope: Scope, target: string, body: string, input: ConfigChange): Promise<CentralRow> {
     const r = await c.query<CentralRow>(
       'INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
       [scope, target, body, input.author ?? '', input.comment ?? '', Date.now()],
     );
     await c.query(`SELECT pg_notify('canh_state', 'central')`);
-    const row = r.rows[0]!;
+    return r.rows[0]!;
+  }
+
+  /** A committed version into the mirror, at once (the NOTIFY's reload brings the same). */
+  private remember(row: CentralRow): ConfigVersion {
     this.rows = [row, ...this.rows.filter((x) => x.version !== row.version)].sort((a, b) => b.version - a.version);
     return toVersion(row);
   }

@@ -226,6 +226,12 @@ describe('postgres state across collectors', () => {
     await until(() => cb.latestVersion() === v2.version, 'B to see the newer version');
     expect(cb.resolve(ra.get('h1')!)?.config).toEqual({ inputs: [{ type: 'mem' }] });
     await expect(ca.push({ scope: 'agency', target: '', config: {} })).rejects.toMatchObject({ code: 'CANH_ERR_CENTRAL_TARGET' });
+    // The same agency deleted through both collectors at once: one tombstone, the other refused.
+    const both = await Promise.allSettled([ca.remove('agency', 'a', { author: 'A' }), cb.remove('agency', 'a', { author: 'B' })]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'CANH_ERR_CENTRAL_NOT_FOUND' } });
+    await until(() => cb.history().filter((v) => v.deleted).length === 1, 'B to see the tombstone');
+    expect(cb.resolve(ra.get('h1')!)?.config).toEqual({ inputs: [{ type: 'cpu' }] }); // back to the global one
   });
 
   it('due mail is claimed by one collector only (FOR UPDATE SKIP LOCKED), and again once its lease ran out', async () => {
