@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { CounterSource } from '../agent/src/inputs/perf-counters/source.ts';
-import { createCounterSource } from '../agent/src/context.ts';
+import { createCounterSource } from '../agent/src/context/index.ts';
 import { fakeContext } from '../agent/src/inputs/testing.ts';
 import { inputs } from '../agent/src/inputs/index.ts';
 import type { Accumulator, Input, InputContext } from '../agent/src/inputs/types.ts';

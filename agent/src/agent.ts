@@ -7,7 +7,7 @@ import { ConfigError, parseCentralConfig, type AgentConfig, type CentralConfig, 
 import { Batcher } from './batcher.ts';
 import { Scheduler } from './scheduler.ts';
 import { Transport } from './transport.ts';
-import { createContext, createCounterSource, tickReads } from './context.ts';
+import { createContext, createCounterSource, tickReads } from './context/index.ts';
 import type { CounterSource } from './inputs/perf-counters/source.ts';
 import type { Input, InputContext } from './inputs/types.ts';
 import type { Point } from '@canh/protocol';
@@ -81,7 +81,6 @@ export class Agent {
   readonly config: AgentConfig;
   private readonly deps: AgentDeps;
 
-  // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
   constructor(config: AgentConfig, deps: AgentDeps) {
     this.config = config;
     this.deps = deps;
@@ -96,7 +95,25 @@ export class Agent {
       flushIntervalMs: a.flush_interval,
       maxMessageBytes: a.max_message_bytes,
     });
-    this.transport = new Transport(
+    this.transport = this.createTransport();
+    this.batcher.onBatch = () => this.transport.pump();
+    // Acks are read at the next tick (readAtTicks): one that came is read up to an interval late.
+    if (this.readAtTicks) this.spool.acksReadWithin?.(a.interval);
+    // Link down: batches waiting for their ack get the spool's fsync timer back at once.
+    this.transport.onStateChange = (s) => {
+      if (s === 'disconnected') this.spool.acksStopped?.();
+    };
+    if (a.audit_file) this.auditTo(a.audit_file);
+    const clock = deps.clock ?? systemClock;
+    this.clockWatch = new ClockWatch(clock);
+    this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval, clock);
+    this.wireTicks();
+  }
+
+  private createTransport(): Transport {
+    const { config, deps } = this;
+    const a = config.agent;
+    return new Transport(
       {
         urls: config.collector.collectorUrls,
         token: config.collector.resolvedToken ?? '',
@@ -121,40 +138,36 @@ export class Agent {
       this.spool,
       deps.log.child({ component: 'transport' }),
     );
-    this.batcher.onBatch = () => this.transport.pump();
-    // Acks are read at the next tick (readAtTicks): one that came is read up to an interval late.
-    if (this.readAtTicks) this.spool.acksReadWithin?.(a.interval);
-    // Link down: batches waiting for their ack get the spool's fsync timer back at once.
-    this.transport.onStateChange = (s) => {
-      if (s === 'disconnected') this.spool.acksStopped?.();
+  }
+
+  /** Record each spooled and dropped point's key in `file` (a debugging aid). */
+  private auditTo(file: string): void {
+    const log = this.deps.log;
+    const keysOf = (points: readonly Point[]) =>
+      points.map(
+        (p) =>
+          `${p.name}|${Object.entries(p.tags)
+            .sort()
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')}|${p.time}`,
+      );
+    // A debugging aid: on a full disk it may fail too, and must not stop the agent.
+    const audit = (line: object) => {
+      try {
+        appendFileSync(file, `${JSON.stringify(line)}\n`);
+      } catch (err) {
+        this.auditErrors++;
+        if (this.auditErrors === 1)
+          log.warn({ err: (err as Error).message, file }, 'audit file not writable; audit lines are lost (counted in this process only)');
+      }
     };
-    if (a.audit_file) {
-      const file = a.audit_file;
-      const keysOf = (points: readonly Point[]) =>
-        points.map(
-          (p) =>
-            `${p.name}|${Object.entries(p.tags)
-              .sort()
-              .map(([k, v]) => `${k}=${v}`)
-              .join(',')}|${p.time}`,
-        );
-      // A debugging aid: on a full disk it may fail too, and must not stop the agent.
-      const audit = (line: object) => {
-        try {
-          appendFileSync(file, `${JSON.stringify(line)}\n`);
-        } catch (err) {
-          this.auditErrors++;
-          if (this.auditErrors === 1)
-            deps.log.warn({ err: (err as Error).message, file }, 'audit file not writable; audit lines are lost (counted in this process only)');
-        }
-      };
-      this.batcher.onSpooled = (seq, points) => audit({ seq, points: keysOf(points) });
-      // Measured but not kept (disk full): counted in dropped_points_disk_full.
-      this.batcher.onDropped = (points) => audit({ dropped: 'disk_full', points: keysOf(points) });
-    }
-    const clock = deps.clock ?? systemClock;
-    this.clockWatch = new ClockWatch(clock);
-    this.scheduler = new Scheduler(deps.log.child({ component: 'scheduler' }), a.round_interval, clock);
+    this.batcher.onSpooled = (seq, points) => audit({ seq, points: keysOf(points) });
+    // Measured but not kept (disk full): counted in dropped_points_disk_full.
+    this.batcher.onDropped = (points) => audit({ dropped: 'disk_full', points: keysOf(points) });
+  }
+
+  /** The scheduler's tick edges: hold the batcher and share reads while a tick's gathers run. */
+  private wireTicks(): void {
     // A tick's points leave as one batch as soon as its gathers are done: one wake-up
     // for gather, spool and send. The flush timer is not even armed while they run
     // (clearing it would not spare the wake-up at its deadline); if some gathers outlast

@@ -3,7 +3,7 @@
 import { encodePoint, type Point } from '@canh/protocol';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config.ts';
-import { createContext, createCounterSource } from './context.ts';
+import { createContext, createCounterSource } from './context/index.ts';
 import type { Accumulator } from './inputs/types.ts';
 
 export async function runCheck(

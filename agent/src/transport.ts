@@ -31,6 +31,7 @@ import {
   RowsWriter,
   decodeFromCollector,
   type Batch,
+  type CollectorMessage,
   type Welcome,
 } from '@canh/protocol';
 import { Backoff, type Spool, type SpoolRecord } from '@canh/core';
@@ -191,7 +192,6 @@ export class Transport {
     this.onStateChange(s);
   }
 
-  // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
   private connect(): void {
     this.setState('connecting');
     this.welcomed = false;
@@ -225,92 +225,102 @@ export class Transport {
       res.resume();
       ws.terminate();
     });
-    ws.on('open', () => {
-      this.connects++;
-      const s = this.spool.stats();
-      ws.send(
-        encode({
-          type: 'hello',
-          protocol: PROTOCOL_VERSION,
-          agent_version: this.opts.agentVersion,
-          hostname: this.opts.hostname,
-          os: `${process.platform}-${process.arch}`,
-          spool_batches: s.batches,
-          dropped_points: s.droppedPoints,
-          ...(this.configVersion() !== undefined ? { config_version: this.configVersion() } : {}),
-        }),
-      );
-      this.startPing(ws);
-    });
-    ws.on('message', (data, isBinary) => {
-      // Closing (an unknown ack): nothing more from this connection is believed.
-      if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
-      this.heard();
-      if (isBinary) {
-        this.invalidFrame('binary frames are not part of the protocol');
-        return;
-      }
-      const ackSeq = quickAck(data as Buffer);
-      if (ackSeq !== undefined) {
-        this.onAck(ws, ackSeq);
-        return;
-      }
-      let msg;
-      try {
-        msg = decodeFromCollector(data as Buffer);
-      } catch (err) {
-        this.invalidFrame((err as Error).message);
-        return;
-      }
-      switch (msg.type) {
-        case 'welcome':
-          this.welcome = msg;
-          this.welcomed = true;
-          this.backoff.reset();
-          this.setState('connected');
-          this.log.info({ agent: msg.agent, collector: url }, 'connected to collector');
-          this.onWelcome(msg);
-          if (msg.config_version !== undefined && msg.config !== undefined) void this.handleConfig(ws, msg.config_version, msg.config);
-          this.pump();
-          break;
-        case 'ack':
-          this.onAck(ws, msg.seq);
-          break;
-        case 'error': {
-          const { log, suppressed } = this.errorLog.take();
-          if (log) this.log.warn({ code: msg.code, seq: msg.seq, suppressed }, `collector error: ${msg.message.slice(0, 300)}`);
-          // Only for a frame in flight: an error naming anything else changes nothing (the
-          // batches it might name are resent after their own error, or a reconnect).
-          if (msg.seq !== undefined && this.frames.has(msg.seq)) this.retryLater(msg.seq);
-          break;
-        }
-        case 'config':
-          void this.handleConfig(ws, msg.version, msg.config);
-          break;
-      }
-    });
+    ws.on('open', () => this.sendHello(ws));
+    ws.on('message', (data, isBinary) => this.onMessage(ws, url, data as Buffer, isBinary));
     ws.on('pong', () => this.heard());
     ws.on('ping', () => this.heard());
     ws.on('error', (err) => {
       this.log.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'collector connection error');
     });
-    ws.on('close', (code, reason) => {
-      this.stopPing();
-      if (this.ws === ws) this.ws = undefined;
-      if (this.state === 'stopped') return;
-      this.setState('disconnected');
-      const why = reason.toString();
-      if (code >= 4000 && code !== CloseCode.UNKNOWN_ACK) this.log.warn({ code, name: closeCodeName(code), reason: why }, 'collector closed the connection');
-      if (code === CloseCode.REPLACED) {
-        // Another process runs with our identity; two agents fighting over one token
-        // would replace each other forever.
-        this.log.error('another agent connected with this token; this one stops reconnecting');
-        this.fatal = true;
-        return;
+    ws.on('close', (code, reason) => this.onClose(ws, url, code, reason));
+  }
+
+  private sendHello(ws: WebSocket): void {
+    this.connects++;
+    const s = this.spool.stats();
+    ws.send(
+      encode({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        agent_version: this.opts.agentVersion,
+        hostname: this.opts.hostname,
+        os: `${process.platform}-${process.arch}`,
+        spool_batches: s.batches,
+        dropped_points: s.droppedPoints,
+        ...(this.configVersion() !== undefined ? { config_version: this.configVersion() } : {}),
+      }),
+    );
+    this.startPing(ws);
+  }
+
+  private onMessage(ws: WebSocket, url: string, data: Buffer, isBinary: boolean): void {
+    // Closing (an unknown ack): nothing more from this connection is believed.
+    if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+    this.heard();
+    if (isBinary) {
+      this.invalidFrame('binary frames are not part of the protocol');
+      return;
+    }
+    const ackSeq = quickAck(data);
+    if (ackSeq !== undefined) {
+      this.onAck(ws, ackSeq);
+      return;
+    }
+    let msg;
+    try {
+      msg = decodeFromCollector(data);
+    } catch (err) {
+      this.invalidFrame((err as Error).message);
+      return;
+    }
+    this.onCollectorMessage(ws, url, msg);
+  }
+
+  private onCollectorMessage(ws: WebSocket, url: string, msg: CollectorMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        this.welcome = msg;
+        this.welcomed = true;
+        this.backoff.reset();
+        this.setState('connected');
+        this.log.info({ agent: msg.agent, collector: url }, 'connected to collector');
+        this.onWelcome(msg);
+        if (msg.config_version !== undefined && msg.config !== undefined) void this.handleConfig(ws, msg.config_version, msg.config);
+        this.pump();
+        break;
+      case 'ack':
+        this.onAck(ws, msg.seq);
+        break;
+      case 'error': {
+        const { log, suppressed } = this.errorLog.take();
+        if (log) this.log.warn({ code: msg.code, seq: msg.seq, suppressed }, `collector error: ${msg.message.slice(0, 300)}`);
+        // Only for a frame in flight: an error naming anything else changes nothing (the
+        // batches it might name are resent after their own error, or a reconnect).
+        if (msg.seq !== undefined && this.frames.has(msg.seq)) this.retryLater(msg.seq);
+        break;
       }
-      this.failOver(url);
-      this.scheduleReconnect(FATAL_CLOSE_CODES.has(code));
-    });
+      case 'config':
+        void this.handleConfig(ws, msg.version, msg.config);
+        break;
+    }
+  }
+
+  private onClose(ws: WebSocket, url: string, code: number, reason: Buffer): void {
+    this.stopPing();
+    if (this.ws === ws) this.ws = undefined;
+    if (this.state === 'stopped') return;
+    this.setState('disconnected');
+    const why = reason.toString();
+    if (code >= 4000 && code !== CloseCode.UNKNOWN_ACK) this.log.warn({ code, name: closeCodeName(code), reason: why }, 'collector closed the connection');
+    if (code === CloseCode.REPLACED) {
+      // Another process runs with our identity; two agents fighting over one token
+      // would replace each other forever.
+      this.log.error('another agent connected with this token; this one stops reconnecting');
+      this.fatal = true;
+      return;
+    }
+    this.failOver(url);
+    this.scheduleReconnect(FATAL_CLOSE_CODES.has(code));
   }
 
   /**

@@ -117,7 +117,6 @@ export class Collector {
     return new Collector(config, { ...deps, pg: await openPgState(config, deps.log, { collectorId: deps.collectorId }) });
   }
 
-  // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
   constructor(config: CollectorConfig, deps: { log: Logger; registry?: AgentRegistry; hooks?: CollectorHooks; configFile?: string; pg?: PgParts }) {
     this.config = config;
     this.configFile = deps.configFile;
@@ -126,8 +125,40 @@ export class Collector {
     this.registry = deps.registry ?? deps.pg?.registry ?? openRegistry(config.state_dir);
     this.central = this.registry instanceof SqliteRegistry ? new CentralConfigStore(this.registry.db) : undefined;
     const centralReader: CentralReader | undefined = this.central ?? deps.pg?.central;
+    this.writer = this.createWriter(config, deps.log);
+    // The first target's spool: what one-target setups (and their tests) call the collector's spool.
+    this.spool = this.writer.targets[0]!.spool;
+    this.storages = this.createStorages(config, deps.log);
+    this.storage = this.storages[0]!;
+    const eventTimes = this.createEventTimes(config, deps.log);
+    if (config.alerting) this.engine = this.newEngine(config, deps.pg?.alertStore);
+    if (deps.pg) {
+      const pg = deps.pg;
+      this.inputs = new AlertInputs(pg.state, deps.log.child({ component: 'alert-inputs' }));
+      this.sessions = new AgentSessions(pg.state, (id) => this.server.replaceAgent(id));
+      pg.state.agentCount = () => this.server.connectedIds().size;
+      pg.state.onLeader = (leader) => {
+        this.roleChange = this.roleChange
+          .then(() => this.switchRole(leader))
+          .catch((err: unknown) => this.log.error({ err }, 'could not change the alert role'));
+      };
+    }
+    this.status = this.createStatusPage(config);
+    const alertHooks = this.alertHooks();
+    this.server = new CollectorServer(config, {
+      registry: this.registry,
+      writer: this.writer,
+      log: deps.log.child({ component: 'receiver' }),
+      hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
+      central: centralReader,
+      eventTimes,
+      health: () => this.receiverHealth(),
+    });
+  }
+
+  private createWriter(config: CollectorConfig, log: Logger): InfluxTargets {
     const i = config.influx;
-    this.writer = new InfluxTargets(
+    return new InfluxTargets(
       {
         targets: config.influxTargets ?? [{ name: 'default', url: i.url, username: i.username, password: config.influxPassword }],
         writeQuorum: i.write_quorum,
@@ -142,24 +173,30 @@ export class Collector {
         },
         spool: { stateDir: config.state_dir, maxBytes: config.spool.max_bytes, minFree: config.spool.min_free as MinFree },
       },
-      deps.log.child({ component: 'influx' }),
+      log.child({ component: 'influx' }),
     );
-    // The first target's spool: what one-target setups (and their tests) call the collector's spool.
-    this.spool = this.writer.targets[0]!.spool;
-    // Every target holds the same data, so each gets the same policies and roll-ups.
+  }
+
+  /** Every target holds the same data, so each gets the same policies and roll-ups. */
+  private createStorages(config: CollectorConfig, log: Logger): StorageManager[] {
+    const i = config.influx;
     const targets = config.influxTargets ?? [{ name: 'default', url: i.url, username: i.username, password: config.influxPassword }];
-    this.storages = targets.map(
+    return targets.map(
       (t, k) =>
         new StorageManager(config.storage, {
           client: { query: (q: string, db?: string) => this.writer.targets[k]!.writer.query(q, db) },
           database: i.database,
           rawPolicy: i.retention_policy,
           writePolicy: policyWriter({ url: t.url, database: i.database, username: t.username, password: t.password, timeoutMs: i.timeout }),
-          log: deps.log.child({ component: 'storage', ...(targets.length > 1 ? { target: t.name } : {}) }),
+          log: log.child({ component: 'storage', ...(targets.length > 1 ? { target: t.name } : {}) }),
         }),
     );
-    this.storage = this.storages[0]!;
-    const eventLog = deps.log.child({ component: 'event-times' });
+  }
+
+  /** Where security events are stored, with the times of those waiting in the spools taken. */
+  private createEventTimes(config: CollectorConfig, log: Logger): EventTimes {
+    const i = config.influx;
+    const eventLog = log.child({ component: 'event-times' });
     let probeLoggedAt = -Infinity;
     const eventTimes = new EventTimes({
       probe: (q) => this.writer.query(q, i.database),
@@ -178,20 +215,12 @@ export class Collector {
     let learnt = 0;
     for (const t of this.writer.targets) learnt += t.spool.forEachRecord((text) => eventTimes.learnLines(text));
     if (learnt) eventLog.info({ events: learnt }, 'security events waiting in the spool: their stored times are reserved');
-    if (config.alerting) this.engine = this.newEngine(config, deps.pg?.alertStore);
-    if (deps.pg) {
-      const pg = deps.pg;
-      this.inputs = new AlertInputs(pg.state, deps.log.child({ component: 'alert-inputs' }));
-      this.sessions = new AgentSessions(pg.state, (id) => this.server.replaceAgent(id));
-      pg.state.agentCount = () => this.server.connectedIds().size;
-      pg.state.onLeader = (leader) => {
-        this.roleChange = this.roleChange
-          .then(() => this.switchRole(leader))
-          .catch((err: unknown) => this.log.error({ err }, 'could not change the alert role'));
-      };
-    }
+    return eventTimes;
+  }
+
+  private createStatusPage(config: CollectorConfig): StatusPage {
     const current = (): AlertEngine | undefined => this.engine;
-    this.status = new StatusPage(
+    return new StatusPage(
       { users: config.statusUsers ?? [], sessionTtlMs: config.status.session_ttl, language: config.status.language, timeZone: config.status.time_zone },
       this.registry,
       {
@@ -235,8 +264,11 @@ export class Collector {
         cluster: () => this.cluster(),
       },
     );
-    // The receiver keeps these hooks for its life; they reach whichever engine is current.
-    const alertHooks: CollectorHooks = {
+  }
+
+  /** The receiver keeps these hooks for its life; they reach whichever engine is current. */
+  private alertHooks(): CollectorHooks {
+    return {
       onBatch: (id, _agent, batch) => {
         const e = this.engine;
         if (!this.inputs) return e?.onBatch(id, batch);
@@ -259,31 +291,25 @@ export class Collector {
       },
       http: (req, res) => this.http(req, res),
     };
-    this.server = new CollectorServer(config, {
-      registry: this.registry,
-      writer: this.writer,
-      log: deps.log.child({ component: 'receiver' }),
-      hooks: combineHooks(this.status.hooks(), alertHooks, deps.hooks),
-      central: centralReader,
-      eventTimes,
-      health: () => {
-        const r = this.reloadStats;
-        const sp = this.spool;
-        const targets = this.writer.status();
-        return {
-          ...(targets.length > 1 ? { influx_targets: { write_quorum: this.writer.quorum, targets } } : {}),
-          config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError },
-          spool: {
-            records: sp.pendingRecords,
-            bytes: sp.pendingBytes,
-            spool_disk_full: sp.diskFull ? 1 : 0,
-            refused_disk_full: sp.refusedDiskFull,
-            refused_full: sp.refusedFull,
-          },
-          ...(this.pg ? { cluster: this.clusterHealth() } : {}),
-        };
+  }
+
+  /** More of this collector's state for the receiver's /healthz. */
+  private receiverHealth(): Record<string, unknown> {
+    const r = this.reloadStats;
+    const sp = this.spool;
+    const targets = this.writer.status();
+    return {
+      ...(targets.length > 1 ? { influx_targets: { write_quorum: this.writer.quorum, targets } } : {}),
+      config_reloads: { applied: r.reloads, failed: r.failures, last_at: r.lastAt, last_error: r.lastError },
+      spool: {
+        records: sp.pendingRecords,
+        bytes: sp.pendingBytes,
+        spool_disk_full: sp.diskFull ? 1 : 0,
+        refused_disk_full: sp.refusedDiskFull,
+        refused_full: sp.refusedFull,
       },
-    });
+      ...(this.pg ? { cluster: this.clusterHealth() } : {}),
+    };
   }
 
   /** Present when the config has an `alerting:` section (it may come or go with a reload). */

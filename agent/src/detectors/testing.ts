@@ -2,7 +2,7 @@
 // detector emits, a real InputContext on a temporary state dir, and the README example.
 import { pino } from 'pino';
 import { EventSchema } from '@canh/protocol';
-import { createContext } from '../context.ts';
+import { createContext } from '../context/index.ts';
 import type { Accumulator, InputContext } from '../inputs/types.ts';
 
 export type Recorded = Parameters<Accumulator['addEvent']>[0];

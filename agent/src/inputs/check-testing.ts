@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { FieldValue } from '@canh/protocol';
-import { createContext } from '../context.ts';
+import { createContext } from '../context/index.ts';
 import type { Accumulator, InputContext, InputDefinition } from './types.ts';
 
 export interface CheckPoint {

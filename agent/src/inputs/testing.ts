@@ -7,7 +7,7 @@ import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FieldValue } from '@canh/protocol';
-import { createContext } from '../context.ts';
+import { createContext } from '../context/index.ts';
 import type { Accumulator, InputContext, PointOptions } from './types.ts';
 import { memoryState } from '../state.ts';
 

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { duration } from '@canh/core';
-import { defineInput } from '../../inputs/types.ts';
+import { defineInput, type Accumulator, type InputContext } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../group-findings.ts';
@@ -39,7 +39,6 @@ export default defineInput({
   description: 'New devices on the LAN and ARP spoofing (a known IP, above all the gateway, answering from another MAC)',
   platforms: ['linux'],
   config,
-  // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
   create(cfg, ctx) {
     const store = baselineStore({ stateDir: ctx.stateDir, name: cfg.state_name, schema: BaselineSchema, log: ctx.log });
     const allowMacs = new Set(cfg.allow_macs.map((m) => m.toLowerCase()));
@@ -48,20 +47,11 @@ export default defineInput({
     let loaded = false;
 
     return {
-      // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
       async gather(acc) {
         const now = ctx.now();
-        let arp: string;
-        try {
-          arp = await ctx.readFile(join(ctx.procRoot, 'net', 'arp'));
-        } catch (err) {
-          ctx.log.warn({ err, code: 'CANH_ERR_LAN_ARP_UNREADABLE' }, 'cannot read the neighbour table (/proc/net/arp); is procfs mounted (HOST_PROC)?');
-          return;
-        }
-        const gateways = new Set(parseDefaultGateways(await ctx.readFile(join(ctx.procRoot, 'net', 'route')).catch(() => '')));
-        const { neighbours, malformed } = parseArp(arp);
-        if (malformed) ctx.log.warn({ malformed }, 'skipped malformed lines in /proc/net/arp');
-        const seen = neighbours.filter((n) => !allowMacs.has(n.mac) && !allowIps.has(n.ip));
+        const read = await readNeighbours(ctx, allowMacs, allowIps);
+        if (!read) return;
+        const { seen, gateways } = read;
 
         if (!loaded) {
           loaded = true;
@@ -85,65 +75,94 @@ export default defineInput({
             newDevices.push(n);
             changed = true;
           }
-          const known = b.devices[n.ip];
-          if (!known) {
-            b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
-            changed = true;
-            continue;
-          }
-          if (known.mac === n.mac) {
-            if (b.conflicts[n.ip]) {
-              delete b.conflicts[n.ip]; // the rightful owner answers again
-              changed = true;
-            }
-            continue;
-          }
-          const c = b.conflicts[n.ip];
-          if (c?.mac === n.mac) {
-            if (now - c.since >= cfg.relearn_after) {
-              acc.addEvent({
-                type: 'lan_device_mac_changed',
-                severity: 'info',
-                message: `${n.ip} has answered from ${n.mac} instead of ${known.mac} since ${new Date(c.since).toISOString()}; ${n.mac} is now the expected MAC`,
-                evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface },
-              });
-              b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
-              delete b.conflicts[n.ip];
-              changed = true;
-            }
-            continue;
-          }
-          const gateway = gateways.has(n.ip);
-          b.conflicts[n.ip] = { mac: n.mac, since: now };
-          changed = true;
-          acc.addEvent({
-            type: 'arp_spoofing',
-            severity: gateway ? 'critical' : 'high',
-            mitre: 'T1557.002',
-            message: `${gateway ? 'default gateway ' : ''}${n.ip} now answers from ${n.mac} on ${n.interface}, expected ${known.mac}: possible ARP spoofing (man in the middle)`,
-            evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface, gateway },
-          });
+          if (checkAddress(b, n, { gateways, now, relearnAfter: cfg.relearn_after }, acc)) changed = true;
         }
-        const { single, grouped } = groupFindings(newDevices, (n) => n.interface, cfg.max_new_device_events);
-        for (const n of single) {
-          acc.addEvent({
-            type: 'new_lan_device',
-            severity: 'medium',
-            message: `new device on the LAN: ${n.ip} (${n.mac}) on ${n.interface}`,
-            evidence: { ip: n.ip, mac: n.mac, interface: n.interface },
-          });
-        }
-        for (const g of grouped) {
-          acc.addEvent({
-            type: 'new_lan_device',
-            severity: 'medium',
-            message: `${g.items.length} new devices on the LAN on ${g.key}`,
-            evidence: { interface: g.key, devices: sample(g.items.map((n) => `${n.ip} ${n.mac}`)) },
-            count: g.items.length,
-          });
-        }
+        reportNewDevices(acc, newDevices, cfg.max_new_device_events);
         if (changed) await store.save(b);
       },
     };
   },
 });
+
+/** The neighbour table less the allowed MACs and IPs, and the default gateways; undefined when it cannot be read. */
+async function readNeighbours(
+  ctx: InputContext,
+  allowMacs: Set<string>,
+  allowIps: Set<string>,
+): Promise<{ seen: Neighbour[]; gateways: Set<string> } | undefined> {
+  let arp: string;
+  try {
+    arp = await ctx.readFile(join(ctx.procRoot, 'net', 'arp'));
+  } catch (err) {
+    ctx.log.warn({ err, code: 'CANH_ERR_LAN_ARP_UNREADABLE' }, 'cannot read the neighbour table (/proc/net/arp); is procfs mounted (HOST_PROC)?');
+    return undefined;
+  }
+  const gateways = new Set(parseDefaultGateways(await ctx.readFile(join(ctx.procRoot, 'net', 'route')).catch(() => '')));
+  const { neighbours, malformed } = parseArp(arp);
+  if (malformed) ctx.log.warn({ malformed }, 'skipped malformed lines in /proc/net/arp');
+  return { seen: neighbours.filter((n) => !allowMacs.has(n.mac) && !allowIps.has(n.ip)), gateways };
+}
+
+/**
+ * One neighbour's IP against the MAC expected for it: learnt when new, a conflict (ARP
+ * spoofing) when another MAC answers, relearnt when that MAC has held it for relearnAfter.
+ * Returns whether the baseline changed.
+ */
+function checkAddress(b: Baseline, n: Neighbour, at: { gateways: Set<string>; now: number; relearnAfter: number }, acc: Accumulator): boolean {
+  const { gateways, now } = at;
+  const known = b.devices[n.ip];
+  if (!known) {
+    b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
+    return true;
+  }
+  if (known.mac === n.mac) {
+    if (!b.conflicts[n.ip]) return false;
+    delete b.conflicts[n.ip]; // the rightful owner answers again
+    return true;
+  }
+  const c = b.conflicts[n.ip];
+  if (c?.mac === n.mac) {
+    if (now - c.since < at.relearnAfter) return false;
+    acc.addEvent({
+      type: 'lan_device_mac_changed',
+      severity: 'info',
+      message: `${n.ip} has answered from ${n.mac} instead of ${known.mac} since ${new Date(c.since).toISOString()}; ${n.mac} is now the expected MAC`,
+      evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface },
+    });
+    b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
+    delete b.conflicts[n.ip];
+    return true;
+  }
+  const gateway = gateways.has(n.ip);
+  b.conflicts[n.ip] = { mac: n.mac, since: now };
+  acc.addEvent({
+    type: 'arp_spoofing',
+    severity: gateway ? 'critical' : 'high',
+    mitre: 'T1557.002',
+    message: `${gateway ? 'default gateway ' : ''}${n.ip} now answers from ${n.mac} on ${n.interface}, expected ${known.mac}: possible ARP spoofing (man in the middle)`,
+    evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface, gateway },
+  });
+  return true;
+}
+
+/** New devices: one event each, or one per interface with a count past max. */
+function reportNewDevices(acc: Accumulator, newDevices: Neighbour[], max: number): void {
+  const { single, grouped } = groupFindings(newDevices, (n) => n.interface, max);
+  for (const n of single) {
+    acc.addEvent({
+      type: 'new_lan_device',
+      severity: 'medium',
+      message: `new device on the LAN: ${n.ip} (${n.mac}) on ${n.interface}`,
+      evidence: { ip: n.ip, mac: n.mac, interface: n.interface },
+    });
+  }
+  for (const g of grouped) {
+    acc.addEvent({
+      type: 'new_lan_device',
+      severity: 'medium',
+      message: `${g.items.length} new devices on the LAN on ${g.key}`,
+      evidence: { interface: g.key, devices: sample(g.items.map((n) => `${n.ip} ${n.mac}`)) },
+      count: g.items.length,
+    });
+  }
+}

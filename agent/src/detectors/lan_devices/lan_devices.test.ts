@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import def from './index.ts';
 import { parseArp, parseDefaultGateways } from './parse.ts';
 import { readmeExample, recorder, testContext } from '../testing.ts';
-import { exec } from '../../context.ts';
+import { exec } from '../../context/exec.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
 

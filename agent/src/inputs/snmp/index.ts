@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { CanhError, duration } from '@canh/core';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
 import { normalizeOid } from '../snmp-shared/varbind.ts';
-import { availability, deviceTags, pollDevice, type DeviceState, type PollSpec } from './poll.ts';
+import { availability, deviceTags, pollDevice, type DeviceState, type PollOutcome, type PollSpec } from './poll.ts';
 import { createClient, ERROR_CODES, SnmpPollError, type Credentials, type SnmpClient } from './session.ts';
 
 const oid = z.string().transform((s, ctx) => {
@@ -163,7 +163,6 @@ export default defineInput({
         else seen.set(name, i);
       });
     }),
-  // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
   create(config, ctx) {
     let stopped = false;
     const devices: Device[] = config.agents.map((d) => ({
@@ -175,51 +174,12 @@ export default defineInput({
     const gatherWaitMs = Math.max(...config.agents.map((d) => d.timeout));
 
     const poll = async (dev: Device, acc: Accumulator) => {
-      try {
-        dev.client ??= createClient(
-          {
-            host: dev.config.host,
-            port: dev.config.port,
-            timeoutMs: dev.config.timeout,
-            retries: dev.config.retries,
-            maxRepetitions: dev.config.max_repetitions,
-          },
-          await credentials(ctx, dev.config),
-        );
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        acc.addPoint('snmp', deviceTags(dev.spec), availability({ result: 'error', result_code: 3 }, dev.state), {
-          int: ['result_code', 'up', 'last_success'],
-        });
-        if (dev.lastResult !== message)
-          ctx.log.error({ device: dev.label, address: `${dev.config.host}:${dev.config.port}`, code: 'CANH_ERR_SNMP_SECRET_UNREADABLE' }, message);
-        dev.lastResult = message;
-        return;
-      }
-      const client = dev.client;
+      const client = await clientOf(dev, acc, ctx);
+      if (!client) return;
       const out = await pollDevice(client, dev.spec, dev.state, stopped ? silent : acc, ctx.now, ctx.mono ?? ctx.now);
       if (stopped) return;
       dev.state = out.state;
-      if (out.result !== 'success') {
-        // A fresh session next time: v3 engine ids and boots change when a device restarts.
-        client.close();
-        if (dev.client === client) dev.client = undefined;
-        // Log on change only, so a device down all night does not fill the log.
-        if (dev.lastResult !== out.result)
-          ctx.log.warn(
-            {
-              device: dev.label,
-              address: `${dev.config.host}:${dev.config.port}`,
-              result: out.result,
-              code: ERROR_CODES[out.result],
-              version: dev.config.version,
-            },
-            `SNMP poll of ${dev.label} failed: ${out.message ?? out.result}${out.result === 'timeout' && dev.config.version === '3' ? ' (with SNMPv3 a wrong priv_key also shows as no answer: the device cannot decrypt the request and drops it)' : ''}`,
-          );
-      } else if (dev.lastResult && dev.lastResult !== 'success') {
-        ctx.log.info({ device: dev.label }, `SNMP device ${dev.label} answers again`);
-      }
-      dev.lastResult = out.result;
+      noteResult(dev, client, out, ctx);
     };
 
     return {
@@ -254,3 +214,53 @@ export default defineInput({
 });
 
 const silent: Accumulator = { addPoint() {}, addEvent() {} };
+
+/** The device's session, opened on first use; undefined (and an `snmp` point saying so) when its secrets cannot be read. */
+async function clientOf(dev: Device, acc: Accumulator, ctx: InputContext): Promise<SnmpClient | undefined> {
+  try {
+    dev.client ??= createClient(
+      {
+        host: dev.config.host,
+        port: dev.config.port,
+        timeoutMs: dev.config.timeout,
+        retries: dev.config.retries,
+        maxRepetitions: dev.config.max_repetitions,
+      },
+      await credentials(ctx, dev.config),
+    );
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    acc.addPoint('snmp', deviceTags(dev.spec), availability({ result: 'error', result_code: 3 }, dev.state), {
+      int: ['result_code', 'up', 'last_success'],
+    });
+    if (dev.lastResult !== message)
+      ctx.log.error({ device: dev.label, address: `${dev.config.host}:${dev.config.port}`, code: 'CANH_ERR_SNMP_SECRET_UNREADABLE' }, message);
+    dev.lastResult = message;
+    return undefined;
+  }
+  return dev.client;
+}
+
+/** After a poll: a failed one drops its session; a change of result is logged once. */
+function noteResult(dev: Device, client: SnmpClient, out: PollOutcome, ctx: InputContext): void {
+  if (out.result !== 'success') {
+    // A fresh session next time: v3 engine ids and boots change when a device restarts.
+    client.close();
+    if (dev.client === client) dev.client = undefined;
+    // Log on change only, so a device down all night does not fill the log.
+    if (dev.lastResult !== out.result)
+      ctx.log.warn(
+        {
+          device: dev.label,
+          address: `${dev.config.host}:${dev.config.port}`,
+          result: out.result,
+          code: ERROR_CODES[out.result],
+          version: dev.config.version,
+        },
+        `SNMP poll of ${dev.label} failed: ${out.message ?? out.result}${out.result === 'timeout' && dev.config.version === '3' ? ' (with SNMPv3 a wrong priv_key also shows as no answer: the device cannot decrypt the request and drops it)' : ''}`,
+      );
+  } else if (dev.lastResult && dev.lastResult !== 'success') {
+    ctx.log.info({ device: dev.label }, `SNMP device ${dev.label} answers again`);
+  }
+  dev.lastResult = out.result;
+}

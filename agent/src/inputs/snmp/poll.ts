@@ -76,7 +76,6 @@ async function walkColumns<K extends string>(
  * `now` stamps the points; `mono` measures the time between polls,
  * so a step of the wall clock forward is not read as a device that restarted meanwhile.
  */
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
 export async function pollDevice(
   client: SnmpClient,
   spec: PollSpec,
@@ -94,73 +93,14 @@ export async function pollDevice(
   let result: Result = 'success';
   let message: string | undefined;
   try {
-    const scalars = await client.get([SYS_UPTIME, SYS_NAME, ...spec.fields.map((f) => f.oid)]);
-    const [up, name, ...extra] = scalars;
-    const uptime = up ? fieldValue(up) : undefined;
-    if (typeof uptime !== 'number')
-      throw new SnmpPollError('error', 'the device has no sysUpTime.0 (1.3.6.1.2.1.1.3.0): is this an SNMP agent with SNMPv2-MIB?');
-    snmpFields.sysUpTime = uptime;
-    snmpInt.push('sysUpTime');
-    if (name) {
-      const v = fieldValue(name);
-      if (typeof v === 'string') snmpFields.sysName = v;
-    }
-    spec.fields.forEach((f, i) => {
-      const vb = extra[i];
-      const v = vb ? fieldValue(vb) : undefined;
-      if (v === undefined || !vb) return;
-      snmpFields[f.name] = v;
-      if (isIntegerType(vb.type)) snmpInt.push(f.name);
-    });
-
+    const uptime = await readScalars(client, spec, snmpFields, snmpInt);
     const reboot = state.uptimeTicks !== undefined && state.uptimeAt !== undefined && restarted(state.uptimeTicks, uptime, startedMono - state.uptimeAt);
-    if (reboot) {
-      acc.addEvent({
-        type: 'device_reboot',
-        severity: 'medium',
-        message: `SNMP device ${spec.device} restarted: up ${Math.round(uptime / 100)} s, was up ${Math.round(state.uptimeTicks! / 100)} s at the previous poll; rates skipped for this poll`,
-        evidence: {
-          agent_host: spec.agentHost,
-          device: spec.device,
-          sysUpTime: uptime,
-          previous_sysUpTime: state.uptimeTicks!,
-          ...(typeof snmpFields.sysName === 'string' ? { sysName: snmpFields.sysName } : {}),
-        },
-        time: started,
-      });
-    }
+    if (reboot) reportReboot(acc, spec, state, uptime, snmpFields, started);
     next = { uptimeTicks: uptime, uptimeAt: startedMono, interfaces: state.interfaces };
 
-    if (spec.ifMib) {
-      const walked = await walkColumns<ColumnName>(client, { ...IF_COLUMNS, ...IFX_COLUMNS }, spec.maxRows);
-      const counterTime = mono();
-      const cols: Columns = {};
-      for (const [k, vbs] of Object.entries(walked) as [ColumnName, Varbind[]][]) {
-        const oid = k in IF_COLUMNS ? IF_COLUMNS[k as keyof typeof IF_COLUMNS] : IFX_COLUMNS[k as keyof typeof IFX_COLUMNS];
-        cols[k] = columnOf(vbs, oid);
-      }
-      const { points, counters } = interfacePoints(cols, state.interfaces, counterTime, { skipRates: reboot });
-      for (const p of points) acc.addPoint('interface', { ...base, ...p.tags }, p.fields, { int: p.int, time: started });
-      next = { ...next, interfaces: counters };
-    }
+    if (spec.ifMib) next = { ...next, interfaces: await pollInterfaces(client, spec, state, acc, { base, started, mono, reboot }) };
 
-    for (const t of spec.tables) {
-      const table = tableOf(await client.walk(t.oid, spec.maxRows), t.oid);
-      const rows = new Map<string, { fields: Record<string, FieldValue>; int: string[] }>();
-      for (const [column, col] of table) {
-        for (const [index, vb] of col) {
-          const v = fieldValue(vb);
-          if (v === undefined) continue;
-          let row = rows.get(index);
-          if (!row) rows.set(index, (row = { fields: {}, int: [] }));
-          // Without MIB files a column has no name; its number under the entry keeps it stable.
-          const key = `c${column}`;
-          row.fields[key] = v;
-          if (isIntegerType(vb.type)) row.int.push(key);
-        }
-      }
-      for (const [index, row] of rows) acc.addPoint(t.name, { ...base, [t.index_tag]: index }, row.fields, { int: row.int, time: started });
-    }
+    await pollTables(client, spec, acc, base, started);
   } catch (err) {
     ({ result, message } = classify(err));
   }
@@ -171,4 +111,84 @@ export async function pollDevice(
   snmpInt.push('result_code', 'response_time_ms', 'up', 'last_success');
   acc.addPoint('snmp', base, availability(snmpFields, next), { int: snmpInt, time: started });
   return { result, message, state: next };
+}
+
+/** sysUpTime, sysName and the configured scalar fields into the `snmp` point's fields; returns sysUpTime. */
+async function readScalars(client: SnmpClient, spec: PollSpec, snmpFields: Record<string, FieldValue>, snmpInt: string[]): Promise<number> {
+  const scalars = await client.get([SYS_UPTIME, SYS_NAME, ...spec.fields.map((f) => f.oid)]);
+  const [up, name, ...extra] = scalars;
+  const uptime = up ? fieldValue(up) : undefined;
+  if (typeof uptime !== 'number') throw new SnmpPollError('error', 'the device has no sysUpTime.0 (1.3.6.1.2.1.1.3.0): is this an SNMP agent with SNMPv2-MIB?');
+  snmpFields.sysUpTime = uptime;
+  snmpInt.push('sysUpTime');
+  if (name) {
+    const v = fieldValue(name);
+    if (typeof v === 'string') snmpFields.sysName = v;
+  }
+  spec.fields.forEach((f, i) => {
+    const vb = extra[i];
+    const v = vb ? fieldValue(vb) : undefined;
+    if (v === undefined || !vb) return;
+    snmpFields[f.name] = v;
+    if (isIntegerType(vb.type)) snmpInt.push(f.name);
+  });
+  return uptime;
+}
+
+function reportReboot(acc: Accumulator, spec: PollSpec, state: DeviceState, uptime: number, snmpFields: Record<string, FieldValue>, started: number): void {
+  acc.addEvent({
+    type: 'device_reboot',
+    severity: 'medium',
+    message: `SNMP device ${spec.device} restarted: up ${Math.round(uptime / 100)} s, was up ${Math.round(state.uptimeTicks! / 100)} s at the previous poll; rates skipped for this poll`,
+    evidence: {
+      agent_host: spec.agentHost,
+      device: spec.device,
+      sysUpTime: uptime,
+      previous_sysUpTime: state.uptimeTicks!,
+      ...(typeof snmpFields.sysName === 'string' ? { sysName: snmpFields.sysName } : {}),
+    },
+    time: started,
+  });
+}
+
+/** The IF-MIB walk as `interface` points; returns the counters kept for the next poll's rates. */
+async function pollInterfaces(
+  client: SnmpClient,
+  spec: PollSpec,
+  state: DeviceState,
+  acc: Accumulator,
+  at: { base: Record<string, string>; started: number; mono: () => number; reboot: boolean },
+): Promise<DeviceState['interfaces']> {
+  const { base, started, mono, reboot } = at;
+  const walked = await walkColumns<ColumnName>(client, { ...IF_COLUMNS, ...IFX_COLUMNS }, spec.maxRows);
+  const counterTime = mono();
+  const cols: Columns = {};
+  for (const [k, vbs] of Object.entries(walked) as [ColumnName, Varbind[]][]) {
+    const oid = k in IF_COLUMNS ? IF_COLUMNS[k as keyof typeof IF_COLUMNS] : IFX_COLUMNS[k as keyof typeof IFX_COLUMNS];
+    cols[k] = columnOf(vbs, oid);
+  }
+  const { points, counters } = interfacePoints(cols, state.interfaces, counterTime, { skipRates: reboot });
+  for (const p of points) acc.addPoint('interface', { ...base, ...p.tags }, p.fields, { int: p.int, time: started });
+  return counters;
+}
+
+/** Each configured table walked, one point per row, columns named by their number. */
+async function pollTables(client: SnmpClient, spec: PollSpec, acc: Accumulator, base: Record<string, string>, started: number): Promise<void> {
+  for (const t of spec.tables) {
+    const table = tableOf(await client.walk(t.oid, spec.maxRows), t.oid);
+    const rows = new Map<string, { fields: Record<string, FieldValue>; int: string[] }>();
+    for (const [column, col] of table) {
+      for (const [index, vb] of col) {
+        const v = fieldValue(vb);
+        if (v === undefined) continue;
+        let row = rows.get(index);
+        if (!row) rows.set(index, (row = { fields: {}, int: [] }));
+        // Without MIB files a column has no name; its number under the entry keeps it stable.
+        const key = `c${column}`;
+        row.fields[key] = v;
+        if (isIntegerType(vb.type)) row.int.push(key);
+      }
+    }
+    for (const [index, row] of rows) acc.addPoint(t.name, { ...base, [t.index_tag]: index }, row.fields, { int: row.int, time: started });
+  }
 }
