@@ -3,8 +3,9 @@
 // state_dir (one collector) and a real PostgreSQL (`state.postgres`, test/helpers/postgres.ts).
 // One parametrised suite, the same expectations for both, each through a running
 // collector: a rollback and a delete reach a connected agent as config pushes, a window
-// added by the CLI holds back the running engine's mail (and removed, lets it go), and an
-// acknowledgement made by the CLI is recorded by the running engine.
+// added by the CLI holds back the running engine's mail (and removed, lets it go), a
+// silence reaches the engine, and an acknowledgement made by the CLI is recorded by the
+// running engine.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -228,6 +229,21 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     await h.advance(3 * MIN, feed);
     expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte', '[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
   }, 120_000);
+
+  it('silence add, list and expire: the running engine follows', async () => {
+    const { h, file } = await engineAndCli({ timezone: TZ }, Date.now());
+    const cli = (...args: string[]) => run(['silence', ...args, '--config', file]);
+    const add = await cli('add', 'host=web-01', '--duration', '2h', '--comment', 'thay ổ đĩa', '--author', 'Bình', '--json');
+    expect(add.code, add.err).toBe(0);
+    const { id } = JSON.parse(add.out) as { id: string };
+    await until(() => h.engine.store.silences().some((s) => s.id === id), 'the engine to see the silence');
+    expect((await cli('list')).out).toMatch(new RegExp(`\\n${id}\\tactive\\thost=web-01\\t`));
+    expect((await cli('expire', id.slice(0, 8))).out).toBe(`silence ${id} expired\n`);
+    await until(() => h.engine.store.silences().find((s) => s.id === id)!.endsAt <= Date.now(), 'the engine to see it expired');
+    expect((await cli('list')).out).not.toContain(id);
+    const missing = await cli('expire', 'no-such-silence');
+    expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('(CANH_ERR_SILENCE_NOT_FOUND)')]);
+  }, 60_000);
 
   it('alert list and ack: the acknowledgement is stored once and recorded by the running engine', async () => {
     const { h, file } = await engineAndCli({ timezone: TZ }, Date.parse('2026-12-07T08:00:00+07:00'));
