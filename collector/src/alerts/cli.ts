@@ -1,20 +1,21 @@
 // `canh-collector silence add|list|expire`: silences from the command line, written to
-// the collector's SQLite file (a running collector picks them up at its next flush) or,
-// with `state.postgres`, to PostgreSQL (every collector follows by NOTIFY).
+// the collector's SQLite file; a running collector picks them up at its next flush.
 //   canh-collector silence add agency=so-tttt host=web01 --duration 2h --comment "thay ổ cứng"
 //   canh-collector silence list [--all] [--json]
 //   canh-collector silence expire ID
 // `canh-collector alerts reload`: asks the running collector (POST /api/v1/reload on its
 // port, with the admin token of the same config file) to re-read its config.
+import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CanhError } from '@canh/core';
+import { CanhError, createLogger } from '@canh/core';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadCollectorConfig, type CollectorConfig } from '../config.ts';
-import { SqliteAlertStore, type SilenceStore } from './store.ts';
+import { loadCollectorConfig } from '../config.ts';
+import { SqliteAlertStore, type AlertStore } from './store.ts';
+import { PgState } from '../state/postgres.ts';
 import { PgAlertStore } from '../state/pg-alert-store.ts';
-import { sqliteFile, withPgState } from '../commands/shared-state.ts';
 import { createSilence, formatWhen, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
 import { defaultRules, effectiveRules } from './rules.ts';
 
@@ -41,9 +42,11 @@ function defaultAuthor(): string {
   }
 }
 
-function parseSilenceArgs(argv: string[]) {
+// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
+export async function silenceCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
+  let parsed;
   try {
-    return parseArgs({
+    parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -63,85 +66,85 @@ function parseSilenceArgs(argv: string[]) {
   } catch (err) {
     throw usage(`silence: ${(err as Error).message}`, SILENCE_USAGE);
   }
-}
-
-type SilenceValues = ReturnType<typeof parseSilenceArgs>['values'];
-
-/** What one command needs besides its store: the config, its zone and the time. */
-interface Context {
-  config: CollectorConfig;
-  /** Times people write and read here are in the alerting zone, said next to each one. */
-  tz: string;
-  now: number;
-}
-
-export async function silenceCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
-  const { values, positionals } = parseSilenceArgs(argv);
+  const { values, positionals } = parsed;
   const [sub, ...rest] = positionals;
   if (sub !== 'add' && sub !== 'list' && sub !== 'expire') throw usage(`silence: unknown subcommand "${sub ?? ''}"`, SILENCE_USAGE);
   if (sub === 'list' && rest.length) throw usage(`silence list: unexpected argument "${rest[0]}"`, SILENCE_USAGE);
   if (sub === 'expire' && rest.length !== 1) throw usage('silence expire: name one silence id (see: silence list)', SILENCE_USAGE);
-  const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
-  const ctx: Context = { config, tz: config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh', now: (opts.now ?? Date.now)() };
-  const run = (store: SilenceStore): number =>
-    sub === 'add' ? addSilence(store, rest, values, ctx) : sub === 'list' ? listSilences(store, values, ctx) : expireSilence(store, rest[0]!, ctx.now);
+  const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
+  const config = loadCollectorConfig(file);
+  mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
   // Several collectors on PostgreSQL: the silence goes there, and every collector follows it.
-  if (config.state?.postgres)
-    return withPgState(config, async (state) => {
-      const store = await PgAlertStore.load(state);
-      try {
-        return run(store);
-      } finally {
-        store.close();
-      }
-    });
-  const store = new SqliteAlertStore(sqliteFile(config));
+  const shared = config.state?.postgres ? await openSharedState(config) : undefined;
+  if (shared === null) return 1;
+  const store: AlertStore = shared ? await PgAlertStore.load(shared) : new SqliteAlertStore(join(config.state_dir, 'collector.db'));
+  const now = (opts.now ?? Date.now)();
+  // Times people write and read here are in the alerting zone, said next to each one.
+  const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
   try {
-    return run(store);
+    switch (sub) {
+      case 'add': {
+        const s = createSilence(
+          {
+            matchers: [...rest, ...(values.matcher ?? [])],
+            createdBy: values.author ?? defaultAuthor(),
+            comment: values.comment,
+            startsAt: values.start,
+            endsAt: values.until,
+            duration: values.until ? undefined : (values.duration ?? undefined),
+          },
+          now,
+          values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
+          tz,
+        );
+        store.addSilence(s);
+        if (values.json) out(JSON.stringify(silenceJson(s, now)));
+        else
+          out(
+            `silence ${s.id} added: ${(silenceJson(s, now).matchers as string[]).join(' ')} from ${formatWhen(s.startsAt, tz)} until ${formatWhen(s.endsAt, tz)}`,
+          );
+        return 0;
+      }
+      case 'list': {
+        const list = store.silences().filter((s) => values.all || silenceState(s, now) !== 'expired');
+        if (values.json) out(JSON.stringify(list.map((s) => silenceJson(s, now))));
+        else {
+          out(['ID', 'STATE', 'MATCHERS', 'ENDS', 'AUTHOR', 'COMMENT'].join('\t'));
+          for (const s of list) {
+            const j = silenceJson(s, now);
+            out([s.id, j.state, (j.matchers as string[]).join(' '), formatWhen(s.endsAt, tz), s.createdBy, s.comment].join('\t'));
+          }
+        }
+        return 0;
+      }
+      case 'expire': {
+        const id = rest[0]!;
+        const s = store.expireSilence(id, now);
+        if (!s) throw new CanhError('CANH_ERR_SILENCE_NOT_FOUND', `no silence "${id}" (see: silence list --all)`);
+        out(`silence ${s.id} expired`);
+        return 0;
+      }
+      default:
+        throw usage(`silence: unknown subcommand "${String(sub)}"`, SILENCE_USAGE);
+    }
   } finally {
     store.close();
-  }
-}
-
-function addSilence(store: SilenceStore, matchers: string[], values: SilenceValues, { config, tz, now }: Context): number {
-  const s = createSilence(
-    {
-      matchers: [...matchers, ...(values.matcher ?? [])],
-      createdBy: values.author ?? defaultAuthor(),
-      comment: values.comment,
-      startsAt: values.start,
-      endsAt: values.until,
-      duration: values.until ? undefined : (values.duration ?? undefined),
-    },
-    now,
-    values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
-    tz,
-  );
-  store.addSilence(s);
-  if (values.json) out(JSON.stringify(silenceJson(s, now)));
-  else
-    out(`silence ${s.id} added: ${(silenceJson(s, now).matchers as string[]).join(' ')} from ${formatWhen(s.startsAt, tz)} until ${formatWhen(s.endsAt, tz)}`);
-  return 0;
-}
-
-function listSilences(store: SilenceStore, values: SilenceValues, { tz, now }: Context): number {
-  const list = store.silences().filter((s) => values.all || silenceState(s, now) !== 'expired');
-  if (values.json) out(JSON.stringify(list.map((s) => silenceJson(s, now))));
-  else {
-    out(['ID', 'STATE', 'MATCHERS', 'ENDS', 'AUTHOR', 'COMMENT'].join('\t'));
-    for (const s of list) {
-      const j = silenceJson(s, now);
-      out([s.id, j.state, (j.matchers as string[]).join(' '), formatWhen(s.endsAt, tz), s.createdBy, s.comment].join('\t'));
+    if (shared) {
+      await shared.flush();
+      await shared.stop();
     }
   }
-  return 0;
 }
 
-function expireSilence(store: SilenceStore, id: string, now: number): number {
-  const s = store.expireSilence(id, now);
-  if (!s) throw new CanhError('CANH_ERR_SILENCE_NOT_FOUND', `no silence "${id}" (see: silence list --all)`);
-  out(`silence ${s.id} expired`);
-  return 0;
+async function openSharedState(config: ReturnType<typeof loadCollectorConfig>): Promise<PgState | null> {
+  const pgc = config.state!.postgres;
+  try {
+    return await PgState.open({ url: pgc.url, password: config.statePassword, log: createLogger({ name: 'canh-collector', level: 'warn' }), campaign: false });
+  } catch (err) {
+    if (!(err instanceof CanhError)) throw err;
+    process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
+    return null;
+  }
 }
 
 function post(url: URL, token: string): Promise<{ status: number; body: string }> {

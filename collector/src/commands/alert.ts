@@ -7,11 +7,10 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadCollectorConfig } from '../config.ts';
-import { SqliteAlertStore } from '../alerts/store.ts';
+import { SqliteAlertStore, type AlertEpisodes } from '../alerts/store.ts';
 import { ackJson, acknowledge, type AckLog } from '../alerts/ack.ts';
-import type { Alert } from '../alerts/types.ts';
 import { PgAlertStore } from '../state/pg-alert-store.ts';
-import { sqliteFile, withPgState } from './shared-state.ts';
+import { closeCliState, openCliState, sqliteFile } from './shared-state.ts';
 import { formatWhen } from '../alerts/silences.ts';
 import { out, parseArgsError, usageError } from './usage.ts';
 
@@ -24,12 +23,6 @@ function defaultAuthor(): string {
   } catch {
     return '';
   }
-}
-
-/** What `alert list|ack` use of the state: the open alerts and the acknowledgements. */
-interface AlertAcks {
-  openAlerts(): Alert[];
-  readonly acks: AckLog;
 }
 
 export async function alertCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
@@ -51,67 +44,60 @@ export async function alertCommand(argv: string[], opts: { now?: () => number } 
     throw usageError('alert ack: name one alert by its id, a number (see: alert list)', ALERT_USAGE);
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
   const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
-  const run = (store: AlertAcks): number =>
-    sub === 'list'
-      ? listAlerts(store, !!values.json, tz)
-      : ackAlert(store, Number(rest[0]), values.author ?? defaultAuthor(), values.comment ?? '', (opts.now ?? Date.now)(), tz);
   // Several collectors on PostgreSQL: the acknowledgement goes there; the leader records it.
-  if (config.state?.postgres)
-    return withPgState(config, async (state) => {
-      const store = await PgAlertStore.load(state);
-      try {
-        return run(store);
-      } finally {
-        store.close();
-      }
-    });
-  const store = new SqliteAlertStore(sqliteFile(config));
+  const shared = config.state?.postgres ? await openCliState(config) : undefined;
+  if (shared === null) return 1;
+  const store: AlertEpisodes & { readonly acks: AckLog; close(): void } = shared
+    ? await PgAlertStore.load(shared).catch(async (err: unknown) => {
+        await shared.stop();
+        throw err;
+      })
+    : new SqliteAlertStore(sqliteFile(config));
   try {
-    return run(store);
-  } finally {
-    store.close();
-  }
-}
-
-function firingOf(store: AlertAcks): Alert[] {
-  return store.openAlerts().filter((a) => a.state === 'firing');
-}
-
-function listAlerts(store: AlertAcks, json: boolean, tz: string): number {
-  const firing = firingOf(store);
-  const known = store.acks.of(firing.map((a) => a.id));
-  if (json) {
+    const acks = store.acks;
+    const firing = store.openAlerts().filter((a) => a.state === 'firing');
+    if (sub === 'list') {
+      const known = acks.of(firing.map((a) => a.id));
+      if (values.json) {
+        out(
+          JSON.stringify(
+            firing.map((a) => ({
+              id: a.id,
+              rule: a.rule,
+              labels: a.labels,
+              severity: a.severity,
+              since: new Date(a.activeAt).toISOString(),
+              summary: a.summary,
+              acknowledged: known.has(a.id) ? ackJson(known.get(a.id)!) : null,
+            })),
+          ),
+        );
+        return 0;
+      }
+      out(['ID', 'RULE', 'SEVERITY', 'AGENCY', 'HOST', 'SINCE', 'ACKNOWLEDGED'].join('\t'));
+      for (const a of firing) {
+        const k = known.get(a.id);
+        out(
+          [
+            a.id,
+            a.rule,
+            a.severity,
+            a.labels.agency ?? '-',
+            a.labels.host ?? '-',
+            formatWhen(a.activeAt, tz),
+            k ? `${k.by}, ${formatWhen(k.at, tz)}` : '-',
+          ].join('\t'),
+        );
+      }
+      return 0;
+    }
+    const ack = acknowledge(acks, firing, Number(rest[0]), values.author ?? defaultAuthor(), values.comment ?? '', (opts.now ?? Date.now)());
     out(
-      JSON.stringify(
-        firing.map((a) => ({
-          id: a.id,
-          rule: a.rule,
-          labels: a.labels,
-          severity: a.severity,
-          since: new Date(a.activeAt).toISOString(),
-          summary: a.summary,
-          acknowledged: known.has(a.id) ? ackJson(known.get(a.id)!) : null,
-        })),
-      ),
+      `alert ${ack.alertId} (${ack.rule}${ack.labels.host ? ` on ${ack.labels.host}` : ''}) acknowledged by ${ack.by} at ${formatWhen(ack.at, tz)}; the running collector records it in InfluxDB at its next round`,
     );
     return 0;
+  } finally {
+    store.close();
+    if (shared) await closeCliState(shared);
   }
-  out(['ID', 'RULE', 'SEVERITY', 'AGENCY', 'HOST', 'SINCE', 'ACKNOWLEDGED'].join('\t'));
-  for (const a of firing) {
-    const k = known.get(a.id);
-    out(
-      [a.id, a.rule, a.severity, a.labels.agency ?? '-', a.labels.host ?? '-', formatWhen(a.activeAt, tz), k ? `${k.by}, ${formatWhen(k.at, tz)}` : '-'].join(
-        '\t',
-      ),
-    );
-  }
-  return 0;
-}
-
-function ackAlert(store: AlertAcks, id: number, by: string, comment: string, now: number, tz: string): number {
-  const ack = acknowledge(store.acks, firingOf(store), id, by, comment, now);
-  out(
-    `alert ${ack.alertId} (${ack.rule}${ack.labels.host ? ` on ${ack.labels.host}` : ''}) acknowledged by ${ack.by} at ${formatWhen(ack.at, tz)}; the running collector records it in InfluxDB at its next round`,
-  );
-  return 0;
 }

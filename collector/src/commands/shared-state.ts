@@ -14,29 +14,44 @@ export function sqliteFile(config: Pick<CollectorConfig, 'state_dir'>): string {
   return join(config.state_dir, 'collector.db');
 }
 
+/** The PostgreSQL state for one command; null when it cannot be reached (said on standard error). */
+export async function openCliState(config: CollectorConfig): Promise<PgState | null> {
+  const pgc = config.state!.postgres;
+  try {
+    return await PgState.open({ url: pgc.url, password: config.statePassword, log: createLogger({ name: 'canh-collector', level: 'warn' }), campaign: false });
+  } catch (err) {
+    if (!(err instanceof CanhError)) throw err;
+    process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
+    return null;
+  }
+}
+
+/** Wait until what the command wrote is stored, and close. Throws CANH_ERR_STATE_WRITE when PostgreSQL refused a write. */
+export async function closeCliState(state: PgState): Promise<void> {
+  try {
+    await state.flush();
+  } finally {
+    await state.stop();
+  }
+  if (state.stats.failedWrites) throw new CanhError('CANH_ERR_STATE_WRITE', `PostgreSQL refused the change (${state.stats.lastError ?? 'see the log'})`);
+}
+
 /**
  * Run `run` on the PostgreSQL state and wait until its writes are stored. PostgreSQL
  * unreachable, or refusing a write: the code and message on standard error, exit 1.
  */
 export async function withPgState(config: CollectorConfig, run: (state: PgState) => number | Promise<number>): Promise<number> {
-  const pgc = config.state!.postgres;
-  let state: PgState;
+  const state = await openCliState(config);
+  if (!state) return 1;
+  let code: number;
   try {
-    state = await PgState.open({ url: pgc.url, password: config.statePassword, log: createLogger({ name: 'canh-collector', level: 'warn' }), campaign: false });
-  } catch (err) {
-    if (!(err instanceof CanhError)) throw err;
-    process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
-    return 1;
-  }
-  try {
-    const code = await run(state);
-    await state.flush();
-    if (state.stats.failedWrites) {
-      process.stderr.write(`canh-collector: CANH_ERR_STATE_WRITE: PostgreSQL refused the change (${state.stats.lastError ?? 'see the log'})\n`);
-      return 1;
-    }
-    return code;
+    code = await run(state);
   } finally {
-    await state.stop();
+    await closeCliState(state).catch((err: unknown) => {
+      if (!(err instanceof CanhError)) throw err;
+      process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
+      code = 1;
+    });
   }
+  return code;
 }
