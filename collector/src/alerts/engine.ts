@@ -219,7 +219,7 @@ export class AlertEngine {
       rules,
       renderer,
       log: this.log.child({ part: 'dispatch' }),
-      windows: () => windows.list(),
+      windows: windows ? () => windows.list() : undefined,
     });
   }
 
