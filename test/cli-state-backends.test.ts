@@ -22,6 +22,7 @@ import { batch, disk, hanoi, harness, hue, MIN, smtpSection, type Harness } from
 import { PgState } from '../collector/src/state/postgres.ts';
 import { PgAlertStore } from '../collector/src/state/pg-alert-store.ts';
 import type { AlertStore } from '../collector/src/alerts/store.ts';
+import { alertingView } from '../collector/src/status/alerting.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';
 let pgServer: Postgres | undefined;
@@ -220,6 +221,8 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     };
     await h.advance(60 * MIN, feed); // 22:50
     expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte']); // so-tttt is in maintenance
+    // The status page marks the held-back alert with the window's name.
+    expect(alertingView(h.engine, h.now()).alerts.find((x) => x.host === 'mc-portal-01')?.muted).toEqual({ by: 'maintenance', note: 'thay UPS' });
     expect((await cli('list')).out).toMatch(new RegExp(`\\n${w.id}\\tyes\\tthay UPS\\t`));
     const missing = await cli('remove', 'no-such-window');
     expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('(CANH_ERR_MAINTENANCE_NOT_FOUND)')]);
@@ -227,6 +230,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     await until(() => h.engine.store.maintenance.list().length === 0, 'the engine to see the window gone');
     expect((await cli('list', '--all')).out).not.toContain(w.id);
     await h.advance(3 * MIN, feed);
+    expect(alertingView(h.engine, h.now()).alerts.find((x) => x.host === 'mc-portal-01')?.muted).toBeUndefined();
     expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte', '[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — mc-portal-01 — so-tttt']);
   }, 120_000);
 
