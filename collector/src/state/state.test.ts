@@ -204,6 +204,42 @@ for (const b of backends) {
       expect(after.mails('queued')).toEqual([]);
       expect(after.silences()[0]!.endsAt).toBe(500);
     });
+
+    it('acknowledgements and CLI maintenance windows: the first ack stands, recorded ones are pruned, windows removed by prefix; all survive reopening', async () => {
+      const { store, reopen } = await b.alerts();
+      const ack = { alertId: 7, rule: 'cpu_high', labels: { host: 'h1' }, severity: 'high', by: 'Bình', comment: 'đang xem', at: 100 };
+      expect(store.acks.add(ack)).toEqual(ack);
+      expect(store.acks.add({ ...ack, by: 'An', at: 200 })).toEqual(ack);
+      store.acks.add({ ...ack, alertId: 8, at: 300 });
+      const win = {
+        id: 'a1b2c3d4-0000-4000-8000-000000000001',
+        name: 'thay UPS',
+        agencies: ['so-tttt'],
+        matchers: [],
+        createdBy: 'an',
+        comment: 'phiếu 12',
+        createdAt: 5,
+      };
+      store.maintenance.add({ ...win, once: { from: 1000, until: 2000 } });
+      store.maintenance.add({ ...win, id: 'a1b2c3d4-0000-4000-8000-000000000002', name: 'sao lưu', weekly: { days: ['sun'], start: '01:00', end: '03:00' } });
+      const s = await reopen();
+      expect(s.acks.get(7)).toEqual(ack);
+      expect([...s.acks.of([7, 8, 9]).keys()]).toEqual([7, 8]);
+      expect(s.acks.pending().map((x) => x.alertId)).toEqual([7, 8]);
+      s.acks.markRecorded([7]);
+      s.acks.prune(150); // 7 is recorded and older: gone; 8 is not recorded yet: kept
+      expect(s.maintenance.list().map((w) => [w.name, w.once ?? w.weekly])).toEqual([
+        ['thay UPS', { from: 1000, until: 2000 }],
+        ['sao lưu', { days: ['sun'], start: '01:00', end: '03:00' }],
+      ]);
+      expect(s.maintenance.remove('a1b2c3d4')).toBeUndefined(); // a prefix of both: names none
+      expect(s.maintenance.remove('a1b2c3d4-0000-4000-8000-000000000002')?.name).toBe('sao lưu');
+      await s.sync?.();
+      const after = await reopen();
+      expect(after.acks.get(7)).toBeUndefined();
+      expect(after.acks.pending().map((x) => x.alertId)).toEqual([8]);
+      expect(after.maintenance.list().map((w) => w.name)).toEqual(['thay UPS']);
+    });
   });
 }
 
