@@ -66,7 +66,8 @@ export async function startPipeline(
     ...opts.collector,
     influx: { url: influx.url, database, flush_interval: 100, ...((opts.collector?.influx as object | undefined) ?? {}) },
   });
-  const collector = new Collector(config, { log: log.child({ process: 'collector' }), hooks: opts.hooks });
+  // Collector.create: the state of `state.postgres` when the config names one, else SQLite.
+  const collector = await Collector.create(config, { log: log.child({ process: 'collector' }), hooks: opts.hooks });
   await collector.start();
   const url = `ws://127.0.0.1:${collector.server.port}/v1/agent`;
   const agents: AgentHandle[] = [];

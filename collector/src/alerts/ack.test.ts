@@ -118,23 +118,23 @@ describe('acknowledging a firing alert', () => {
     const third = firing.find((a) => String(a.id) !== first && a.id !== second)!.id;
     const file = join(h.dir, 'collector.yaml');
     writeFileSync(file, stringify({ state_dir: h.dir, alerting: { timezone: 'Asia/Ho_Chi_Minh' } }));
-    const cli = (...args: string[]) => {
+    const cli = async (...args: string[]) => {
       const out: string[] = [];
       const write = process.stdout.write;
       process.stdout.write = ((s: string) => out.push(s) > 0) as typeof process.stdout.write;
       try {
-        return { code: alertCommand([...args, '--config', file], { now: h!.now }), out: out.join('') };
+        return { code: await alertCommand([...args, '--config', file], { now: h!.now }), out: out.join('') };
       } finally {
         process.stdout.write = write;
       }
     };
-    expect(cli('list').out).toMatch(new RegExp(`\\n${third}\\tdisk_full\\t`));
-    expect(cli('ack', String(third), '--author', 'Lê Văn Cường', '--comment', 'xoá nhật ký cũ').out).toMatch(
+    expect((await cli('list')).out).toMatch(new RegExp(`\\n${third}\\tdisk_full\\t`));
+    expect((await cli('ack', String(third), '--author', 'Lê Văn Cường', '--comment', 'xoá nhật ký cũ')).out).toMatch(
       new RegExp(`^alert ${third} \\(disk_full on [\\w-]+\\) acknowledged by Lê Văn Cường at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\(Asia/Ho_Chi_Minh\\)`),
     );
-    expect(() => cli('ack', '424242', '--author', 'x')).toThrow(expect.objectContaining({ code: 'CANH_ERR_ALERT_NOT_FOUND' }));
-    expect(() => cli('ack', 'web-01')).toThrow(expect.objectContaining({ code: 'CANH_ERR_CLI_USAGE' }));
-    const list = JSON.parse(cli('list', '--json').out) as { id: number; acknowledged: { by: string } | null }[];
+    await expect(cli('ack', '424242', '--author', 'x')).rejects.toThrow(expect.objectContaining({ code: 'CANH_ERR_ALERT_NOT_FOUND' }));
+    await expect(cli('ack', 'web-01')).rejects.toThrow(expect.objectContaining({ code: 'CANH_ERR_CLI_USAGE' }));
+    const list = JSON.parse((await cli('list', '--json')).out) as { id: number; acknowledged: { by: string } | null }[];
     expect(list.map((a) => a.acknowledged?.by ?? null).sort()).toEqual(['Lê Văn Cường', 'Nguyễn Văn An', 'Trần Thị Bình']);
 
     // The engine records all three at its next round, each on its alert's own series.
@@ -145,7 +145,7 @@ describe('acknowledging a firing alert', () => {
     expect(acks.find((l) => l.includes('acknowledged_by="Trần Thị Bình"'))).toMatch(
       /^alert,agency=\S+,host=\S+,path=\/\S+,rule=disk_full,severity=\w+ .*ack_comment="đang thay ổ đĩa"/,
     );
-    expect(h.engine.acks!.pending()).toEqual([]);
+    expect(h.engine.acks.pending()).toEqual([]);
     await h.advance(10_000);
     expect(h.lines.filter((l) => l.includes('state="acknowledged"'))).toHaveLength(3); // once each
   });

@@ -24,7 +24,8 @@ export interface Ack {
 
 export const MAX_ACK_COMMENT = 500;
 
-interface Row {
+/** A row of alert_acks, as both backends store it (state/pg-acks.ts too). */
+export interface AckRow {
   alert_id: number;
   rule: string;
   labels: string;
@@ -35,7 +36,7 @@ interface Row {
   recorded: number;
 }
 
-const toAck = (r: Row): Ack => ({
+export const toAck = (r: AckRow): Ack => ({
   alertId: r.alert_id,
   rule: r.rule,
   labels: JSON.parse(r.labels) as Record<string, string>,
@@ -45,7 +46,21 @@ const toAck = (r: Row): Ack => ({
   at: r.at,
 });
 
-export class AckStore {
+/** Acknowledgements, in SQLite (AckStore) or PostgreSQL (state/pg-acks.ts). */
+export interface AckLog {
+  get(alertId: number): Ack | undefined;
+  /** Acks of these alerts, by alert id (the status page and `alert list`). */
+  of(ids: readonly number[]): Map<number, Ack>;
+  /** The first acknowledgement of an episode stands; a second one is answered with it. */
+  add(a: Ack): Ack;
+  /** Acks not yet recorded in InfluxDB, oldest first. */
+  pending(limit?: number): Ack[];
+  markRecorded(ids: readonly number[]): void;
+  /** Rows of episodes long over are not needed once recorded (the report reads InfluxDB). */
+  prune(before: number): void;
+}
+
+export class AckStore implements AckLog {
   private readonly db: DatabaseSync;
 
   constructor(db: DatabaseSync) {
@@ -56,7 +71,7 @@ export class AckStore {
   }
 
   get(alertId: number): Ack | undefined {
-    const r = this.db.prepare('SELECT * FROM alert_acks WHERE alert_id = ?').get(alertId) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM alert_acks WHERE alert_id = ?').get(alertId) as AckRow | undefined;
     return r ? toAck(r) : undefined;
   }
 
@@ -64,7 +79,7 @@ export class AckStore {
   of(ids: readonly number[]): Map<number, Ack> {
     const out = new Map<number, Ack>();
     if (!ids.length) return out;
-    const rows = this.db.prepare(`SELECT * FROM alert_acks WHERE alert_id IN (${ids.map(() => '?').join(',')})`).all(...ids) as unknown as Row[];
+    const rows = this.db.prepare(`SELECT * FROM alert_acks WHERE alert_id IN (${ids.map(() => '?').join(',')})`).all(...ids) as unknown as AckRow[];
     for (const r of rows) out.set(r.alert_id, toAck(r));
     return out;
   }
@@ -78,7 +93,7 @@ export class AckStore {
   }
 
   pending(limit = 100): Ack[] {
-    return (this.db.prepare('SELECT * FROM alert_acks WHERE recorded = 0 ORDER BY at LIMIT ?').all(limit) as unknown as Row[]).map(toAck);
+    return (this.db.prepare('SELECT * FROM alert_acks WHERE recorded = 0 ORDER BY at LIMIT ?').all(limit) as unknown as AckRow[]).map(toAck);
   }
 
   markRecorded(ids: readonly number[]): void {
@@ -96,7 +111,7 @@ export class AckStore {
  * Acknowledge a firing alert. `by` is who (the CLI's --author or user, the status page's
  * logged-in user, the API's `by`): never taken from the alert or its labels.
  */
-export function acknowledge(acks: AckStore, alerts: Iterable<Alert>, id: number, by: string, comment: string, now: number): Ack {
+export function acknowledge(acks: AckLog, alerts: Iterable<Alert>, id: number, by: string, comment: string, now: number): Ack {
   const who = by.trim();
   const why = comment.trim();
   if (!who) throw new CanhError('CANH_ERR_ACK_INVALID', 'say who acknowledges the alert (--author, or the API\'s "by")');

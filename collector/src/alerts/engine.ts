@@ -19,8 +19,7 @@ import { MailRenderer } from '../notify/templates/index.ts';
 import { folderSmtp, folderTransport, Mailer, type MailTransport } from '../notify/mailer.ts';
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
-import { MaintenanceStore } from './maintenance-store.ts';
-import { AckStore, ackLine, acknowledge, type Ack } from './ack.ts';
+import { ackLine, acknowledge, type Ack, type AckLog } from './ack.ts';
 
 /** A wall-clock jump larger than this between rounds is a step (NTP slews smaller ones). */
 const CLOCK_STEP_MS = 30_000;
@@ -120,8 +119,8 @@ export class AlertEngine {
   private stopped = false;
   /** Data that arrived older than max_sample_age: counted, logged once per agent. */
   readonly late: LateData;
-  /** Acknowledgements (ack.ts); in collector.db beside the alerts. */
-  readonly acks: AckStore | undefined;
+  /** Acknowledgements (ack.ts), kept by the store beside the alerts (SQLite or PostgreSQL). */
+  readonly acks: AckLog;
   private recordingAcks = false;
 
   constructor(cfg: AlertingConfig, deps: AlertEngineDeps) {
@@ -134,7 +133,7 @@ export class AlertEngine {
     const ruleMap = new Map(rules.map((r) => [r.name, r]));
     this.tracker = new AlertTracker(this.store, { flap: cfg.flap, log: this.log.child({ part: 'state' }), writeLines: deps.writeLines });
     this.late = new LateData(this.log.child({ part: 'late' }), () => this.cfg.max_sample_age);
-    this.acks = this.store instanceof SqliteAlertStore ? new AckStore(this.store.db) : undefined;
+    this.acks = this.store.acks;
     const now = this.clock();
     // Alerts of rules that are gone from the config would otherwise fire forever.
     for (const a of [...this.tracker.alerts.values()]) {
@@ -211,8 +210,8 @@ export class AlertEngine {
       statusUrl: cfg.status_url,
       timeZone: cfg.timezone,
     });
-    // Windows from `canh-collector maintenance add` live in the same SQLite file.
-    const windows = this.store instanceof SqliteAlertStore ? new MaintenanceStore(this.store.db) : undefined;
+    // Windows from `canh-collector maintenance add`, kept by the store (SQLite or PostgreSQL).
+    const windows = this.store.maintenance;
     return new Dispatcher({
       cfg,
       store: this.store,
@@ -384,7 +383,7 @@ export class AlertEngine {
     ack?: { by: string; at: number; comment: string };
   }[] {
     const firing = [...this.tracker.alerts.values()].filter((a) => a.state === 'firing').sort((x, y) => y.activeAt - x.activeAt);
-    const acks = this.acks?.of(firing.map((a) => a.id)) ?? new Map<number, Ack>();
+    const acks = this.acks.of(firing.map((a) => a.id));
     return firing.map((a) => {
       const k = acks.get(a.id);
       return {
@@ -402,7 +401,6 @@ export class AlertEngine {
 
   /** Acknowledge a firing alert (API, status page); recorded in InfluxDB at the next round. */
   acknowledge(id: number, by: string, comment: string): Ack {
-    if (!this.acks) throw new Error('acknowledgements need the SQLite alert store');
     const ack = acknowledge(this.acks, this.tracker.alerts.values(), id, by, comment, this.clock());
     this.log.info({ alert: id, rule: ack.rule, labels: ack.labels, by: ack.by }, 'alert acknowledged');
     this.kick();
@@ -411,7 +409,7 @@ export class AlertEngine {
 
   /** Acks not yet in InfluxDB (from here or from `canh-collector alert ack`): written, then marked. */
   private recordAcks(now: number): void {
-    if (!this.acks || !this.deps.writeLines || this.recordingAcks) return;
+    if (!this.deps.writeLines || this.recordingAcks) return;
     const pending = this.acks.pending();
     if (!pending.length) return;
     const lines = pending.map(ackLine).filter((l): l is string => l !== undefined);
@@ -419,8 +417,8 @@ export class AlertEngine {
     this.deps
       .writeLines(lines)
       .then(() => {
-        this.acks?.markRecorded(pending.map((a) => a.alertId));
-        this.acks?.prune(now - 90 * 86_400_000);
+        this.acks.markRecorded(pending.map((a) => a.alertId));
+        this.acks.prune(now - 90 * 86_400_000);
       })
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not record acknowledgements in InfluxDB; trying again next round'))
       .finally(() => (this.recordingAcks = false));

@@ -152,13 +152,38 @@ export function maintenanceJson(w: StoredMaintenance, now: number, tz: string): 
   };
 }
 
-interface Row {
+/** A row of maintenance_windows, as both backends store it (state/pg-maintenance.ts too). */
+export interface MaintenanceRow {
   id: string;
   body: string;
   created_at: number;
 }
 
-export class MaintenanceStore {
+export function toMaintenance(r: MaintenanceRow): StoredMaintenance {
+  return { ...(JSON.parse(r.body) as Omit<StoredMaintenance, 'id' | 'createdAt'>), id: r.id, createdAt: r.created_at };
+}
+
+/** The body column: the window without its id and creation time (columns of their own). */
+export function maintenanceBody(w: StoredMaintenance): string {
+  const { id: _id, createdAt: _at, ...body } = w;
+  return JSON.stringify(body);
+}
+
+/** The one window `id` names: the whole id, or a unique prefix of at least 8 characters (as `silence expire`). */
+export function findWindow(list: readonly StoredMaintenance[], id: string): StoredMaintenance | undefined {
+  const hits = list.filter((w) => w.id === id || (id.length >= 8 && w.id.startsWith(id)));
+  return hits.length === 1 ? hits[0] : undefined;
+}
+
+/** Maintenance windows added by the CLI: kept in SQLite (MaintenanceStore) or PostgreSQL (PgMaintenanceStore). */
+export interface MaintenanceWindows {
+  add(w: StoredMaintenance): void;
+  list(): StoredMaintenance[];
+  /** By id, or a unique prefix of at least 8 characters; the window removed, if one was. */
+  remove(id: string): StoredMaintenance | undefined;
+}
+
+export class MaintenanceStore implements MaintenanceWindows {
   private readonly db: DatabaseSync;
 
   constructor(db: DatabaseSync) {
@@ -167,23 +192,16 @@ export class MaintenanceStore {
   }
 
   add(w: StoredMaintenance): void {
-    const { id, createdAt, ...body } = w;
-    this.db.prepare('INSERT INTO maintenance_windows (id, body, created_at) VALUES (?, ?, ?)').run(id, JSON.stringify(body), createdAt);
+    this.db.prepare('INSERT INTO maintenance_windows (id, body, created_at) VALUES (?, ?, ?)').run(w.id, maintenanceBody(w), w.createdAt);
   }
 
   list(): StoredMaintenance[] {
-    return (this.db.prepare('SELECT * FROM maintenance_windows ORDER BY created_at, id').all() as unknown as Row[]).map((r) => ({
-      ...(JSON.parse(r.body) as Omit<StoredMaintenance, 'id' | 'createdAt'>),
-      id: r.id,
-      createdAt: r.created_at,
-    }));
+    return (this.db.prepare('SELECT * FROM maintenance_windows ORDER BY created_at, id').all() as unknown as MaintenanceRow[]).map(toMaintenance);
   }
 
-  /** By id, or a unique prefix of at least 8 characters (as `silence expire`). */
   remove(id: string): StoredMaintenance | undefined {
-    const hits = this.list().filter((w) => w.id === id || (id.length >= 8 && w.id.startsWith(id)));
-    if (hits.length !== 1) return undefined;
-    this.db.prepare('DELETE FROM maintenance_windows WHERE id = ?').run(hits[0]!.id);
-    return hits[0];
+    const w = findWindow(this.list(), id);
+    if (w) this.db.prepare('DELETE FROM maintenance_windows WHERE id = ?').run(w.id);
+    return w;
   }
 }

@@ -1,9 +1,11 @@
 // Durable alert state in the collector's SQLite file (node:sqlite): alert episodes,
 // who was notified of what, notification groups, silences, the mail outbox and the
-// last-seen times absence rules need. Behind an interface, so that several collectors
-// can later share it in PostgreSQL without touching the engine.
+// last-seen times absence rules need. Behind role interfaces, so that several collectors
+// share it in PostgreSQL (state/pg-alert-store.ts) without touching the engine.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { AgentLiveness, Alert, AlertEvents, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from './types.ts';
+import { AckStore, type AckLog } from './ack.ts';
+import { MaintenanceStore, type MaintenanceWindows } from './maintenance-store.ts';
 
 /** When a series an absence rule watches was last seen. */
 export interface SeriesSeen {
@@ -12,11 +14,25 @@ export interface SeriesSeen {
   lastSeen: number;
 }
 
-export interface AlertStore {
+// The store in roles: each consumer is typed by the narrowest one it uses (the tracker
+// by AlertEpisodes, the dispatcher by NotificationLog, the mailer by MailOutbox, absence
+// rules by AbsenceMemory, the silence CLI and API by SilenceStore); the engine holds the
+// whole AlertStore. Acknowledgements (AckLog, ack.ts) and CLI maintenance windows
+// (MaintenanceWindows, maintenance-store.ts) are roles of their own, reached through the
+// store because they live beside the alerts. Central config has its own two roles
+// (CentralReader, CentralHistory in central/store.ts). Each role is implemented over
+// SQLite (here) and PostgreSQL (state/pg-*.ts).
+
+/** Alert episodes: pending, firing, and resolved ones still owed a notification (the tracker). */
+export interface AlertEpisodes {
   openAlerts(): Alert[];
   insertAlert(a: Omit<Alert, 'id'>): Alert;
   updateAlert(a: Alert): void;
   deleteAlert(id: number): void;
+}
+
+/** Who was told what, notification groups and when each recipient was last mailed (the dispatcher). */
+export interface NotificationLog {
   notified(alertIds: readonly number[]): Map<number, Map<string, NotifiedState>>;
   groups(): GroupState[];
   saveGroup(g: GroupState): void;
@@ -24,25 +40,46 @@ export interface AlertStore {
   lastSent(groupKey: string, recipient: string): number | null;
   /** Queue a mail and record what it tells, atomically: a restart neither loses nor repeats it. */
   commitNotification(n: { groupKey: string; recipient: string; firing: readonly number[]; resolved: readonly number[]; at: number; mail: NewMail }): number;
+}
+
+/** The mail outbox (the mailer; the status page's mail health). */
+export interface MailOutbox {
   dueMail(now: number, limit: number): OutboxMail[];
   nextMailAt(): number | null;
   markSent(id: number, at: number): void;
   markRetry(id: number, attempts: number, nextAt: number, error: string): void;
   markFailed(id: number, error: string): void;
   mails(state?: OutboxMail['state']): OutboxMail[];
+  /** Shared outbox (PostgreSQL): take due mail for this collector alone, row-locked, instead of dueMail. */
+  claimDueMail?(now: number, limit: number): Promise<OutboxMail[]>;
+  /** Wait until queued writes are stored (PostgreSQL's write queue). */
+  sync?(): Promise<void>;
+}
+
+/** Silences (the silence CLI, the admin API, the dispatcher, the status page). */
+export interface SilenceStore {
   addSilence(s: Silence): void;
   silences(): Silence[];
+  /** By id, or a prefix of at least 8 characters; the silence as it now is. */
   expireSilence(id: string, at: number): Silence | undefined;
+}
+
+/** What absence rules remember: when each watched series was last seen, and agents' liveness. */
+export interface AbsenceMemory {
   saveSeries(entries: Iterable<SeriesSeen>): void;
   deleteSeries(keys: Iterable<string>): void;
   series(): SeriesSeen[];
   saveAgent(a: AgentLiveness): void;
   deleteAgent(host: string): void;
   agents(): AgentLiveness[];
-  /** Shared outbox (PostgreSQL): take due mail for this collector alone, row-locked, instead of dueMail. */
-  claimDueMail?(now: number, limit: number): Promise<OutboxMail[]>;
-  /** Wait until queued writes are stored (PostgreSQL's write queue). */
-  sync?(): Promise<void>;
+}
+
+/** Everything the alert engine keeps, over SQLite (SqliteAlertStore) or PostgreSQL (PgAlertStore). */
+export interface AlertStore extends AlertEpisodes, NotificationLog, MailOutbox, SilenceStore, AbsenceMemory {
+  /** Acknowledgements of firing alerts (ack.ts), beside the alerts. */
+  readonly acks: AckLog;
+  /** Maintenance windows added by the CLI (maintenance-store.ts), read at every round. */
+  readonly maintenance: MaintenanceWindows;
   close(): void;
 }
 
@@ -183,6 +220,8 @@ const SCHEMA = `
 
 export class SqliteAlertStore implements AlertStore {
   readonly db: DatabaseSync;
+  readonly acks: AckStore;
+  readonly maintenance: MaintenanceStore;
   private readonly stmts = new Map<string, StatementSync>();
   private readonly messageDomain: string;
 
@@ -193,6 +232,8 @@ export class SqliteAlertStore implements AlertStore {
     const cols = this.db.prepare('PRAGMA table_info(alerts)').all() as { name: string }[];
     if (!cols.some((c) => c.name === 'events')) this.db.exec('ALTER TABLE alerts ADD COLUMN events TEXT');
     this.messageDomain = opts.messageDomain ?? 'canh.invalid';
+    this.acks = new AckStore(this.db);
+    this.maintenance = new MaintenanceStore(this.db);
   }
 
   private q(sql: string): StatementSync {

@@ -1,5 +1,5 @@
 // Test support for the alert engine (not shipped behaviour): an engine on a temp
-// SQLite file with a hand-driven clock, wired to a real SMTP server, and shorthands for
+// SQLite file (or a store given, such as PostgreSQL's) with a hand-driven clock, wired to a real SMTP server, and shorthands for
 // the batches agents send. Used by the *.test.ts files next to it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { parseCollectorConfig } from '../config.ts';
 import type { Identity } from '../identity.ts';
 import { AlertEngine } from './engine.ts';
 import type { AlertingConfig } from './config.ts';
+import type { AlertStore } from './store.ts';
 import type { TestSmtpServer } from '../../../test/helpers/smtp.ts';
 
 /** Monday 4 May 2026, 08:00 in Hà Nội. */
@@ -48,7 +49,7 @@ export function smtpSection(smtp: TestSmtpServer, extra: Record<string, unknown>
 
 export function harness(
   alerting: Record<string, unknown>,
-  opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number } = {},
+  opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number; store?: AlertStore } = {},
 ): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'canh-alerts-'));
   const dbFile = join(dir, 'collector.db');
@@ -65,7 +66,7 @@ export function harness(
   const make = () =>
     new AlertEngine(cfg, {
       log,
-      dbFile,
+      ...(opts.store ? { store: opts.store } : { dbFile }),
       clock: () => t,
       ...(opts.mono ? { mono: opts.mono } : {}),
       secrets: config.alertingSecrets,

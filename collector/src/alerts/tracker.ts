@@ -5,7 +5,7 @@
 // until the dispatcher has told everyone who was told they fired.
 import type { Logger } from 'pino';
 import { encodePoint, type Severity } from '@canh/protocol';
-import type { AlertStore } from './store.ts';
+import type { AlertEpisodes } from './store.ts';
 import { MAX_ALERT_EVENTS, type Alert, type AlertEvent } from './types.ts';
 import { fingerprint, maxSeverity } from './rules.ts';
 
@@ -43,7 +43,7 @@ export class AlertTracker {
   private readonly open = new Map<string, Alert>();
   private readonly flaps = new Map<string, number[]>();
   private readonly dirty = new Set<Alert>();
-  private readonly store: AlertStore;
+  private readonly store: AlertEpisodes;
   private flap: FlapOptions;
   private readonly log: Logger;
   private readonly writeLines: ((lines: string[]) => Promise<void>) | undefined;
@@ -52,7 +52,7 @@ export class AlertTracker {
   /** Called when an open episode gained a new distinct event (not for its first). */
   onEventNews: ((a: Alert, e: AlertEvent) => void) | undefined;
 
-  constructor(store: AlertStore, opts: { flap: FlapOptions; log: Logger; writeLines?: (lines: string[]) => Promise<void> }) {
+  constructor(store: AlertEpisodes, opts: { flap: FlapOptions; log: Logger; writeLines?: (lines: string[]) => Promise<void> }) {
     this.store = store;
     this.flap = opts.flap;
     this.log = opts.log;

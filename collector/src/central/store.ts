@@ -52,6 +52,46 @@ export interface CentralReader {
   applied(agentId: string): AppliedState | undefined;
 }
 
+/** Who changes the history, and why (`--author`, `--comment`). */
+export interface ConfigChange {
+  author?: string;
+  comment?: string;
+}
+
+/**
+ * What `config push|rollback|delete` write, over SQLite (at once) or PostgreSQL (a round
+ * trip, state/pg-central.ts): history stays append-only, each change is a new version.
+ */
+export interface CentralHistory {
+  push(input: { scope: Scope; target: string; config: unknown } & ConfigChange): ConfigVersion | Promise<ConfigVersion>;
+  /** The document of an earlier version, current again for its scope and target. */
+  rollback(version: number, input?: ConfigChange): ConfigVersion | Promise<ConfigVersion>;
+  /** The version before the current one of a scope and target. */
+  previous(scope: Scope, target: string): ConfigVersion | undefined | Promise<ConfigVersion | undefined>;
+  /** A tombstone: the scope and target have no central config from this version on. */
+  remove(scope: Scope, target: string, input?: ConfigChange): ConfigVersion | Promise<ConfigVersion>;
+}
+
+/** What a rollback to `version` pushes (both backends); refused for a missing or deleted version. */
+export function rollbackInput(old: ConfigVersion | undefined, version: number, input: ConfigChange) {
+  if (!old || old.deleted) throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no config version ${version} to roll back to (see: config history)`);
+  return { scope: old.scope, target: old.target, config: old.config, author: input.author, comment: input.comment || `rollback to version ${version}` };
+}
+
+/** The newest two rows of a scope and target (newest first): the earlier one, unless a tombstone. */
+export function previousOf(rows: readonly Row[]): ConfigVersion | undefined {
+  const v = rows.map(toVersion);
+  return v.length === 2 && !v[1]!.deleted ? v[1] : undefined;
+}
+
+/** The target as stored (global has none), after checking there is something to delete. */
+export function deletable(scope: Scope, target: string, current: Row | undefined): string {
+  const t = scope === 'global' ? '' : target;
+  if (!current || current.body === 'null')
+    throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no central config for ${scope}${t ? ` ${t}` : ''} to delete (see: config history)`);
+  return t;
+}
+
 /**
  * The config an agent gets from the rows that apply to it (newest first, both backends):
  * the newest row of each scope decides that scope, a deleted scope (tombstone, body
@@ -88,7 +128,7 @@ export function checkedBody(input: { scope: Scope; target: string; config: unkno
   return body;
 }
 
-export class CentralConfigStore implements CentralReader {
+export class CentralConfigStore implements CentralReader, CentralHistory {
   private readonly db: DatabaseSync;
 
   constructor(db: DatabaseSync) {
@@ -124,26 +164,17 @@ export class CentralConfigStore implements CentralReader {
    * `config rollback`: the document of an earlier version becomes current again for its
    * scope and target, as a new version (history stays append-only, agents see a change).
    */
-  rollback(version: number, input: { author?: string; comment?: string } = {}): ConfigVersion {
-    const old = this.get(version);
-    if (!old || old.deleted) throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no config version ${version} to roll back to (see: config history)`);
-    return this.push({
-      scope: old.scope,
-      target: old.target,
-      config: old.config,
-      author: input.author,
-      comment: input.comment || `rollback to version ${version}`,
-    });
+  rollback(version: number, input: ConfigChange = {}): ConfigVersion {
+    return this.push(rollbackInput(this.get(version), version, input));
   }
 
   /** The version before the current one of a scope and target (what `config rollback --agency A` returns to). */
   previous(scope: Scope, target: string): ConfigVersion | undefined {
-    const rows = (
+    return previousOf(
       this.db
         .prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 2')
-        .all(scope, scope === 'global' ? '' : target) as unknown as Row[]
-    ).map(toVersion);
-    return rows.length === 2 && !rows[1]!.deleted ? rows[1] : undefined;
+        .all(scope, scope === 'global' ? '' : target) as unknown as Row[],
+    );
   }
 
   /**
@@ -151,11 +182,10 @@ export class CentralConfigStore implements CentralReader {
    * body JSON null, which no pushed config can be). Its agents fall back to the next less
    * specific scope, or to their local config (they are sent an empty central config).
    */
-  remove(scope: Scope, target: string, input: { author?: string; comment?: string } = {}): ConfigVersion {
-    const t = scope === 'global' ? '' : target;
-    const cur = this.db.prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 1').get(scope, t) as Row | undefined;
-    if (!cur || cur.body === 'null')
-      throw new CanhError('CANH_ERR_CENTRAL_NOT_FOUND', `no central config for ${scope}${t ? ` ${t}` : ''} to delete (see: config history)`);
+  remove(scope: Scope, target: string, input: ConfigChange = {}): ConfigVersion {
+    const t0 = scope === 'global' ? '' : target;
+    const cur = this.db.prepare('SELECT * FROM central_configs WHERE scope = ? AND target = ? ORDER BY version DESC LIMIT 1').get(scope, t0) as Row | undefined;
+    const t = deletable(scope, target, cur);
     const r = this.db
       .prepare('INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(scope, t, 'null', input.author ?? '', input.comment ?? '', Date.now());

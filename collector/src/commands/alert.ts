@@ -1,15 +1,16 @@
-// canh-collector alert list|ack: firing alerts from collector.db, and acknowledging one
+// canh-collector alert list|ack: firing alerts from collector.db (or PostgreSQL with
+// `state.postgres`), and acknowledging one
 // (who, when, a comment). The running collector records the acknowledgement in InfluxDB
 // at its next round (alerts/ack.ts), where the monthly report counts it as handled.
 //   canh-collector alert list [--json]
 //   canh-collector alert ack 42 --comment "đang thay ổ đĩa" [--author "Trần Thị Bình"]
-import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCollectorConfig } from '../config.ts';
-import { SqliteAlertStore } from '../alerts/store.ts';
-import { AckStore, ackJson, acknowledge } from '../alerts/ack.ts';
+import { SqliteAlertStore, type AlertEpisodes } from '../alerts/store.ts';
+import { ackJson, acknowledge, type AckLog } from '../alerts/ack.ts';
+import { PgAlertStore } from '../state/pg-alert-store.ts';
+import { closeCliState, openCliState, sqliteFile } from './shared-state.ts';
 import { formatWhen } from '../alerts/silences.ts';
 import { out, parseArgsError, usageError } from './usage.ts';
 
@@ -24,7 +25,7 @@ function defaultAuthor(): string {
   }
 }
 
-export function alertCommand(argv: string[], opts: { now?: () => number } = {}): number {
+export async function alertCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -43,10 +44,17 @@ export function alertCommand(argv: string[], opts: { now?: () => number } = {}):
     throw usageError('alert ack: name one alert by its id, a number (see: alert list)', ALERT_USAGE);
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
   const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
-  mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
-  const store = new SqliteAlertStore(join(config.state_dir, 'collector.db'));
+  // Several collectors on PostgreSQL: the acknowledgement goes there; the leader records it.
+  const shared = config.state?.postgres ? await openCliState(config) : undefined;
+  if (shared === null) return 1;
+  const store: AlertEpisodes & { readonly acks: AckLog; close(): void } = shared
+    ? await PgAlertStore.load(shared).catch(async (err: unknown) => {
+        await shared.stop();
+        throw err;
+      })
+    : new SqliteAlertStore(sqliteFile(config));
   try {
-    const acks = new AckStore(store.db);
+    const acks = store.acks;
     const firing = store.openAlerts().filter((a) => a.state === 'firing');
     if (sub === 'list') {
       const known = acks.of(firing.map((a) => a.id));
@@ -90,5 +98,6 @@ export function alertCommand(argv: string[], opts: { now?: () => number } = {}):
     return 0;
   } finally {
     store.close();
+    if (shared) await closeCliState(shared);
   }
 }

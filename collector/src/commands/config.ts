@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CanhError } from '@canh/core';
-import { CentralConfigStore, type CentralReader, type ConfigVersion, type Scope } from '../central/store.ts';
+import { CentralConfigStore, type CentralHistory, type CentralReader, type ConfigChange, type ConfigVersion, type Scope } from '../central/store.ts';
 import { openRegistry } from '../collector.ts';
 import type { AgentRegistry } from '../registry/types.ts';
 import { out, usageError } from './usage.ts';
@@ -41,135 +41,157 @@ function scopeOf(cmd: string, values: ConfigValues, registry: AgentRegistry, for
   return { scope, target };
 }
 
+/** The two roles a config command uses: who the agents are, and the history it reads or writes. */
+export interface ConfigState {
+  registry: AgentRegistry;
+  central: CentralReader & CentralHistory;
+}
+
 /** canh-collector config push|show|history|rollback|delete. */
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
 export async function configCommand(
   sub: string | undefined,
   arg: string | undefined,
   values: ConfigValues,
   stateDir: string,
   // Shared state (PostgreSQL) when given; else the SQLite file in stateDir.
-  shared?: { registry: AgentRegistry; central: CentralReader & { push(input: Parameters<CentralConfigStore['push']>[0]): Promise<ConfigVersion> } },
+  shared?: ConfigState,
 ): Promise<number> {
   const sqlite = shared ? undefined : openRegistry(stateDir);
-  const registry: AgentRegistry = shared?.registry ?? sqlite!;
-  const sqliteStore = sqlite ? new CentralConfigStore(sqlite.db) : undefined;
-  const store = shared?.central ?? sqliteStore!;
-  /** rollback and delete rewrite history in the SQLite store only, for now. */
-  const local = (cmd: string): CentralConfigStore => {
-    if (!sqliteStore) throw usageError(`config ${cmd} is not available with state.postgres yet: push the earlier file again (config history shows it)`);
-    return sqliteStore;
-  };
+  const state: ConfigState = shared ?? { registry: sqlite!, central: new CentralConfigStore(sqlite!.db) };
   try {
     if (arg !== undefined && sub !== 'rollback') throw usageError(`config ${sub ?? ''}: unexpected argument "${arg}"`);
     switch (sub) {
-      case 'push': {
-        if (!values.file) throw usageError('config push: --file is required');
-        const { scope, target } = scopeOf('push', values, registry, !!values.force);
-        let text: string;
-        try {
-          text = readFileSync(values.file, 'utf8');
-        } catch (err) {
-          throw new CanhError('CANH_ERR_CONFIG_UNREADABLE', `config push: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-        }
-        let doc: unknown;
-        try {
-          doc = parseYaml(text) as unknown;
-        } catch (err) {
-          throw new CanhError('CANH_ERR_CONFIG_INVALID', `config push: ${values.file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-        }
-        // Validate with the agent's own schemas (its declared export), so a bad config never
-        // leaves the collector. Loaded here only: `serve` does not need the agent's code.
-        const { parseCentralConfig, ConfigError } = await import('@canh/agent/config');
-        try {
-          parseCentralConfig(doc);
-        } catch (err) {
-          if (err instanceof ConfigError) throw new CanhError('CANH_ERR_CONFIG_INVALID', `${values.file}: ${err.message}`);
-          throw err;
-        }
-        const v = await store.push({ scope, target, config: doc, author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
-        out(`config version ${v.version} stored for ${scope}${target ? ` ${target}` : ''}; connected agents receive it within a few seconds`);
-        return 0;
-      }
-      case 'show': {
-        const agents = values.agent ? [registry.get(values.agent)].filter((a) => a !== undefined) : registry.list();
-        if (values.agent && !agents.length) throw new CanhError('CANH_ERR_REGISTRY_NOT_FOUND', `no agent named "${values.agent}" (see: agent list)`);
-        const rows = agents.map((a) => {
-          const want = store.resolve(a);
-          const applied = store.applied(a.id);
-          return {
-            agent: a.name,
-            agency: a.agency,
-            site: a.site,
-            assigned: want?.version ?? null,
-            scope: want ? `${want.scope}${want.target ? ` ${want.target}` : ''}` : 'local',
-            running: applied?.version ?? null,
-            errors: applied?.errors ?? [],
-            config: values.agent ? (want?.config ?? null) : undefined,
-          };
-        });
-        if (values.json) out(JSON.stringify(rows));
-        else {
-          out(['AGENT', 'AGENCY', 'SITE', 'ASSIGNED', 'FROM', 'RUNNING', 'ERRORS'].join('\t'));
-          for (const r of rows) out([r.agent, r.agency, r.site, r.assigned ?? '-', r.scope, r.running ?? '-', r.errors.join('; ') || '-'].join('\t'));
-          if (values.agent && rows[0]?.config) out(stringifyYaml(rows[0].config));
-        }
-        return 0;
-      }
-      case 'history': {
-        const h = store.history();
-        if (values.json) out(JSON.stringify(h));
-        else {
-          out(['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'].join('\t'));
-          for (const v of h)
-            out(
-              [
-                v.deleted ? `${v.version} (deleted)` : v.version,
-                v.scope,
-                v.target || '-',
-                v.author || '-',
-                new Date(v.createdAt).toISOString(),
-                v.comment || '-',
-              ].join('\t'),
-            );
-        }
-        return 0;
-      }
-      case 'rollback': {
-        // `rollback 12`: version 12 again for its own scope; `rollback --agency A`: the
-        // version before A's current one. Either way a new version, so agents are told.
-        const who = { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' };
-        let v;
-        if (arg !== undefined) {
-          if (!/^\d{1,12}$/.test(arg)) throw usageError(`config rollback: "${arg}" is not a version number (see: config history)`);
-          v = local('rollback').rollback(Number(arg), who);
-        } else {
-          const { scope, target } = scopeOf('rollback', values, registry, true);
-          const prev = local('rollback').previous(scope, target);
-          if (!prev)
-            throw new CanhError(
-              'CANH_ERR_CENTRAL_NOT_FOUND',
-              `config rollback: ${scope}${target ? ` ${target}` : ''} has no earlier version to return to (see: config history)`,
-            );
-          v = local('rollback').rollback(prev.version, who);
-        }
-        out(
-          `config version ${v.version} stored for ${v.scope}${v.target ? ` ${v.target}` : ''} (${v.comment}); connected agents receive it within a few seconds`,
-        );
-        return 0;
-      }
-      case 'delete': {
-        const { scope, target } = scopeOf('delete', values, registry, true);
-        const v = local('delete').remove(scope, target, { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' });
-        out(
-          `central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${v.version}); its agents fall back to a wider scope or their local config within a few seconds`,
-        );
-        return 0;
-      }
+      case 'push':
+        return await pushConfig(values, state);
+      case 'show':
+        return showConfig(values, state);
+      case 'history':
+        return showHistory(values, state.central);
+      case 'rollback':
+        return await rollbackConfig(arg, values, state);
+      case 'delete':
+        return await deleteConfig(values, state);
       default:
         throw usageError(`config: unknown subcommand "${sub ?? ''}"`);
     }
   } finally {
     sqlite?.close();
   }
+}
+
+function who(values: ConfigValues): ConfigChange {
+  return { author: values.author ?? process.env.USER ?? '', comment: values.comment ?? '' };
+}
+
+/** The file of `config push --file`, read, parsed and checked with the agent's own schemas. */
+async function readConfigFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CanhError('CANH_ERR_CONFIG_UNREADABLE', `config push: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text) as unknown;
+  } catch (err) {
+    throw new CanhError('CANH_ERR_CONFIG_INVALID', `config push: ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // Validate with the agent's own schemas (its declared export), so a bad config never
+  // leaves the collector. Loaded here only: `serve` does not need the agent's code.
+  const { parseCentralConfig, ConfigError } = await import('@canh/agent/config');
+  try {
+    parseCentralConfig(doc);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CanhError('CANH_ERR_CONFIG_INVALID', `${file}: ${err.message}`);
+    throw err;
+  }
+  return doc;
+}
+
+async function pushConfig(values: ConfigValues, { registry, central }: ConfigState): Promise<number> {
+  if (!values.file) throw usageError('config push: --file is required');
+  const { scope, target } = scopeOf('push', values, registry, !!values.force);
+  const config = await readConfigFile(values.file);
+  const v = await central.push({ scope, target, config, ...who(values) });
+  out(`config version ${v.version} stored for ${scope}${target ? ` ${target}` : ''}; connected agents receive it within a few seconds`);
+  return 0;
+}
+
+function showConfig(values: ConfigValues, { registry, central }: ConfigState): number {
+  const agents = values.agent ? [registry.get(values.agent)].filter((a) => a !== undefined) : registry.list();
+  if (values.agent && !agents.length) throw new CanhError('CANH_ERR_REGISTRY_NOT_FOUND', `no agent named "${values.agent}" (see: agent list)`);
+  const rows = agents.map((a) => {
+    const want = central.resolve(a);
+    const applied = central.applied(a.id);
+    return {
+      agent: a.name,
+      agency: a.agency,
+      site: a.site,
+      assigned: want?.version ?? null,
+      scope: want ? `${want.scope}${want.target ? ` ${want.target}` : ''}` : 'local',
+      running: applied?.version ?? null,
+      errors: applied?.errors ?? [],
+      config: values.agent ? (want?.config ?? null) : undefined,
+    };
+  });
+  if (values.json) out(JSON.stringify(rows));
+  else {
+    out(['AGENT', 'AGENCY', 'SITE', 'ASSIGNED', 'FROM', 'RUNNING', 'ERRORS'].join('\t'));
+    for (const r of rows) out([r.agent, r.agency, r.site, r.assigned ?? '-', r.scope, r.running ?? '-', r.errors.join('; ') || '-'].join('\t'));
+    if (values.agent && rows[0]?.config) out(stringifyYaml(rows[0].config));
+  }
+  return 0;
+}
+
+function showHistory(values: ConfigValues, central: CentralReader): number {
+  const h = central.history();
+  if (values.json) out(JSON.stringify(h));
+  else {
+    out(['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'].join('\t'));
+    for (const v of h)
+      out(
+        [
+          v.deleted ? `${v.version} (deleted)` : v.version,
+          v.scope,
+          v.target || '-',
+          v.author || '-',
+          new Date(v.createdAt).toISOString(),
+          v.comment || '-',
+        ].join('\t'),
+      );
+  }
+  return 0;
+}
+
+/**
+ * `rollback 12`: version 12 again for its own scope; `rollback --agency A`: the version
+ * before A's current one. Either way a new version, so agents are told.
+ */
+async function rollbackConfig(arg: string | undefined, values: ConfigValues, { registry, central }: ConfigState): Promise<number> {
+  let v: ConfigVersion;
+  if (arg !== undefined) {
+    if (!/^\d{1,12}$/.test(arg)) throw usageError(`config rollback: "${arg}" is not a version number (see: config history)`);
+    v = await central.rollback(Number(arg), who(values));
+  } else {
+    const { scope, target } = scopeOf('rollback', values, registry, true);
+    const prev = await central.previous(scope, target);
+    if (!prev)
+      throw new CanhError(
+        'CANH_ERR_CENTRAL_NOT_FOUND',
+        `config rollback: ${scope}${target ? ` ${target}` : ''} has no earlier version to return to (see: config history)`,
+      );
+    v = await central.rollback(prev.version, who(values));
+  }
+  out(`config version ${v.version} stored for ${v.scope}${v.target ? ` ${v.target}` : ''} (${v.comment}); connected agents receive it within a few seconds`);
+  return 0;
+}
+
+async function deleteConfig(values: ConfigValues, { registry, central }: ConfigState): Promise<number> {
+  const { scope, target } = scopeOf('delete', values, registry, true);
+  const v = await central.remove(scope, target, who(values));
+  out(
+    `central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${v.version}); its agents fall back to a wider scope or their local config within a few seconds`,
+  );
+  return 0;
 }

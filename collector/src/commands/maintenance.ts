@@ -1,19 +1,28 @@
 // canh-collector maintenance add|list|remove: maintenance windows from the command line,
-// kept in collector.db beside silences; the running collector reads them every round.
+// kept beside silences (collector.db, or PostgreSQL with `state.postgres`); the running
+// collector reads them every round.
 //   canh-collector maintenance add --name "thay UPS" --agency so-tttt --from "2026-12-13 22:00" --until "2026-12-14 02:00" --comment "phiếu 1234"
 //   canh-collector maintenance add --name "sao lưu" host=db01 --days sun --start 01:00 --end 03:00 --comment "sao lưu tuần"
 //   canh-collector maintenance list [--all] [--json] | maintenance remove ID
-import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CanhError } from '@canh/core';
 import { DatabaseSync } from 'node:sqlite';
-import { loadCollectorConfig } from '../config.ts';
+import { loadCollectorConfig, type CollectorConfig } from '../config.ts';
 import { defaultRules, effectiveRules } from '../alerts/rules.ts';
 import { knownAlertLabels } from '../alerts/silences.ts';
-import { createMaintenance, describeWindow, maintenanceJson, MaintenanceStore, storedOpen, storedOver } from '../alerts/maintenance-store.ts';
-import { formatMatcher } from '../alerts/matchers.ts';
+import {
+  createMaintenance,
+  describeWindow,
+  maintenanceJson,
+  MaintenanceStore,
+  storedOpen,
+  storedOver,
+  type MaintenanceWindows,
+} from '../alerts/maintenance-store.ts';
+import { formatMatcher, type Matcher } from '../alerts/matchers.ts';
+import { PgMaintenanceStore } from '../state/pg-maintenance.ts';
+import { sqliteFile, withPgState } from './shared-state.ts';
 import { out, parseArgsError, usageError } from './usage.ts';
 
 export const MAINTENANCE_USAGE = `usage: canh-collector maintenance add --name N [--agency A]... [MATCHER...] (--from TIME --until TIME | --start HH:MM --end HH:MM [--days sun,sat] [--tz ZONE]) --comment C [--author X] [--force]
@@ -29,11 +38,9 @@ function defaultAuthor(): string {
   }
 }
 
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
-export function maintenanceCommand(argv: string[], opts: { now?: () => number } = {}): number {
-  let parsed;
+function parseMaintenanceArgs(argv: string[]) {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
@@ -57,82 +64,99 @@ export function maintenanceCommand(argv: string[], opts: { now?: () => number } 
   } catch (err) {
     throw parseArgsError(err, MAINTENANCE_USAGE);
   }
-  const { values, positionals } = parsed;
+}
+
+type MaintenanceValues = ReturnType<typeof parseMaintenanceArgs>['values'];
+
+/** What one command needs besides its store: the config, its zone and the time. */
+interface Context {
+  config: CollectorConfig;
+  tz: string;
+  now: number;
+}
+
+/** canh-collector maintenance add|list|remove, on the SQLite file or PostgreSQL (`state.postgres`). */
+export async function maintenanceCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
+  const { values, positionals } = parseMaintenanceArgs(argv);
   const [sub, ...rest] = positionals;
   if (sub !== 'add' && sub !== 'list' && sub !== 'remove') throw usageError(`maintenance: unknown subcommand "${sub ?? ''}"`, MAINTENANCE_USAGE);
   if (sub === 'list' && rest.length) throw usageError(`maintenance list: unexpected argument "${rest[0]}"`, MAINTENANCE_USAGE);
   if (sub === 'remove' && rest.length !== 1) throw usageError('maintenance remove: name one window id (see: maintenance list)', MAINTENANCE_USAGE);
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
-  const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
-  const now = (opts.now ?? Date.now)();
-  mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
-  const db = new DatabaseSync(join(config.state_dir, 'collector.db'));
+  const ctx: Context = { config, tz: config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh', now: (opts.now ?? Date.now)() };
+  const run = (store: MaintenanceWindows): number =>
+    sub === 'add' ? addWindow(store, rest, values, ctx) : sub === 'list' ? listWindows(store, values, ctx) : removeWindow(store, rest[0]!);
+  // Several collectors on PostgreSQL: the window goes there, and the leader follows it.
+  if (config.state?.postgres)
+    return withPgState(config, async (state) => {
+      const store = await PgMaintenanceStore.load(state);
+      try {
+        return run(store);
+      } finally {
+        store.close();
+      }
+    });
+  const db = new DatabaseSync(sqliteFile(config));
   try {
     db.exec('PRAGMA busy_timeout = 5000');
-    const store = new MaintenanceStore(db);
-    if (sub === 'add') {
-      const w = createMaintenance(
-        {
-          name: values.name,
-          agencies: values.agency,
-          matchers: [...rest, ...(values.matcher ?? [])],
-          from: values.from,
-          until: values.until,
-          days: values.days,
-          start: values.start,
-          end: values.end,
-          timezone: values.tz,
-          createdBy: values.author ?? defaultAuthor(),
-          comment: values.comment,
-        },
-        now,
-        values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
-        tz,
-      );
-      store.add(w);
-      if (values.json) out(JSON.stringify(maintenanceJson(w, now, tz)));
-      else
-        out(
-          `maintenance window ${w.id} added: "${w.name}" ${describeWindow(w, tz)}, covering ${[...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ')}`,
-        );
-      return 0;
-    }
-    if (sub === 'list') {
-      const list = store.list().filter((w) => values.all || !storedOver(w, now));
-      const fromFile = config.alerting?.maintenance ?? [];
-      if (values.json) {
-        out(JSON.stringify({ cli: list.map((w) => maintenanceJson(w, now, tz)), config: fromFile }));
-        return 0;
-      }
-      out(['ID', 'OPEN', 'NAME', 'WHEN', 'COVERS', 'AUTHOR', 'COMMENT'].join('\t'));
-      for (const w of list) {
-        const covers = [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ');
-        out([w.id, storedOpen(w, now, tz) ? 'yes' : 'no', w.name, describeWindow(w, tz), covers, w.createdBy, w.comment].join('\t'));
-      }
-      for (const w of fromFile) {
-        out(
-          [
-            '(config file)',
-            '-',
-            w.name,
-            `${w.days ? w.days.join(',') : 'every day'} ${w.start}–${w.end} (${w.timezone ?? tz})`,
-            [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ') || '*',
-            '-',
-            '-',
-          ].join('\t'),
-        );
-      }
-      return 0;
-    }
-    const w = store.remove(rest[0]!);
-    if (!w)
-      throw new CanhError(
-        'CANH_ERR_MAINTENANCE_NOT_FOUND',
-        `no maintenance window "${rest[0]}" added by the CLI (see: maintenance list; windows of the config file are changed there)`,
-      );
-    out(`maintenance window ${w.id} ("${w.name}") removed`);
-    return 0;
+    return run(new MaintenanceStore(db));
   } finally {
     db.close();
   }
+}
+
+function covers(w: { agencies?: readonly string[]; matchers: Matcher[] }): string {
+  return [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ');
+}
+
+function addWindow(store: MaintenanceWindows, matchers: string[], values: MaintenanceValues, { config, tz, now }: Context): number {
+  const w = createMaintenance(
+    {
+      name: values.name,
+      agencies: values.agency,
+      matchers: [...matchers, ...(values.matcher ?? [])],
+      from: values.from,
+      until: values.until,
+      days: values.days,
+      start: values.start,
+      end: values.end,
+      timezone: values.tz,
+      createdBy: values.author ?? defaultAuthor(),
+      comment: values.comment,
+    },
+    now,
+    values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
+    tz,
+  );
+  store.add(w);
+  if (values.json) out(JSON.stringify(maintenanceJson(w, now, tz)));
+  else out(`maintenance window ${w.id} added: "${w.name}" ${describeWindow(w, tz)}, covering ${covers(w)}`);
+  return 0;
+}
+
+function listWindows(store: MaintenanceWindows, values: MaintenanceValues, { config, tz, now }: Context): number {
+  const list = store.list().filter((w) => values.all || !storedOver(w, now));
+  const fromFile = config.alerting?.maintenance ?? [];
+  if (values.json) {
+    out(JSON.stringify({ cli: list.map((w) => maintenanceJson(w, now, tz)), config: fromFile }));
+    return 0;
+  }
+  out(['ID', 'OPEN', 'NAME', 'WHEN', 'COVERS', 'AUTHOR', 'COMMENT'].join('\t'));
+  for (const w of list) out([w.id, storedOpen(w, now, tz) ? 'yes' : 'no', w.name, describeWindow(w, tz), covers(w), w.createdBy, w.comment].join('\t'));
+  for (const w of fromFile) {
+    const when = `${w.days ? w.days.join(',') : 'every day'} ${w.start}–${w.end} (${w.timezone ?? tz})`;
+    out(['(config file)', '-', w.name, when, covers(w) || '*', '-', '-'].join('\t'));
+  }
+  return 0;
+}
+
+function removeWindow(store: MaintenanceWindows, id: string): number {
+  const w = store.remove(id);
+  if (!w)
+    throw new CanhError(
+      'CANH_ERR_MAINTENANCE_NOT_FOUND',
+      `no maintenance window "${id}" added by the CLI (see: maintenance list; windows of the config file are changed there)`,
+    );
+  out(`maintenance window ${w.id} ("${w.name}") removed`);
+  return 0;
 }

@@ -16,7 +16,7 @@
 // was told what; delivery is the mailer's job, and survives restarts.
 import type { Logger } from 'pino';
 import type { AlertingConfig, Recipient } from '../alerts/config.ts';
-import type { AlertStore } from '../alerts/store.ts';
+import type { NotificationLog, SilenceStore } from '../alerts/store.ts';
 import type { AlertTracker } from '../alerts/tracker.ts';
 import type { Alert, GroupState, Silence } from '../alerts/types.ts';
 import { fingerprint, severityRank, type Rule } from '../alerts/rules.ts';
@@ -25,6 +25,9 @@ import { inMaintenance } from '../alerts/maintenance.ts';
 import { storedCovers, storedOpen, type StoredMaintenance } from '../alerts/maintenance-store.ts';
 import { inhibitedBy } from '../alerts/inhibit.ts';
 import type { MailRenderer } from './templates/index.ts';
+
+/** What the dispatcher uses of the store: the notification log, and silences to read. */
+type DispatchStore = NotificationLog & Pick<SilenceStore, 'silences'>;
 
 export interface MuteReason {
   kind: 'silence' | 'maintenance' | 'inhibited';
@@ -42,7 +45,7 @@ export class Dispatcher {
   /** Resolved root causes the tracker has let go of, kept for inhibit_grace. */
   private recent: Alert[] = [];
   private readonly cfg: AlertingConfig;
-  private readonly store: AlertStore;
+  private readonly store: DispatchStore;
   private readonly tracker: AlertTracker;
   private readonly rules: ReadonlyMap<string, Rule>;
   private readonly renderer: MailRenderer;
@@ -52,7 +55,7 @@ export class Dispatcher {
 
   constructor(deps: {
     cfg: AlertingConfig;
-    store: AlertStore;
+    store: DispatchStore;
     tracker: AlertTracker;
     rules: ReadonlyMap<string, Rule>;
     renderer: MailRenderer;

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import nodemailer, { type TransportOptions } from 'nodemailer';
 import type { Logger } from 'pino';
 import { SmtpSchema, type SmtpConfig } from '../alerts/config.ts';
-import type { AlertStore } from '../alerts/store.ts';
+import type { MailOutbox } from '../alerts/store.ts';
 import type { OutboxMail } from '../alerts/types.ts';
 
 export interface OutgoingMail {
@@ -100,7 +100,7 @@ export interface MailerStats {
 
 export class Mailer {
   readonly stats: MailerStats = { sent: 0, retried: 0, failed: 0, lastError: null };
-  private readonly store: AlertStore;
+  private readonly store: MailOutbox;
   private readonly smtp: SmtpConfig;
   private readonly transport: MailTransport;
   private readonly log: Logger;
@@ -110,7 +110,7 @@ export class Mailer {
   private again = false;
   private stopped = false;
 
-  constructor(store: AlertStore, smtp: SmtpConfig, opts: { log: Logger; clock: () => number; transport?: MailTransport; password?: string }) {
+  constructor(store: MailOutbox, smtp: SmtpConfig, opts: { log: Logger; clock: () => number; transport?: MailTransport; password?: string }) {
     this.store = store;
     this.smtp = smtp;
     this.log = opts.log;

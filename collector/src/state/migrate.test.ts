@@ -108,6 +108,17 @@ describe('state migrate --to postgres', () => {
     });
     store.saveSeries([{ key: 'k', labels: { rule: 'r' }, lastSeen: 5 }]);
     store.saveAgent({ host: 'máy-1', agency: 'sở-a', site: 'dc', online: false, since: 7 });
+    store.maintenance.add({
+      id: 'win-1',
+      name: 'thay UPS',
+      agencies: ['sở-a'],
+      matchers: [],
+      once: { from: 1, until: 9e12 },
+      createdBy: 'an',
+      comment: 'phiếu 12',
+      createdAt: 2,
+    });
+    store.acks.add({ alertId: al.id, rule: 'r', labels: { host: 'máy-1' }, severity: 'high', by: 'Bình', comment: 'đang xử lý', at: 4 });
     store.close();
 
     const url = await pg.createDatabase('migrated');
@@ -149,6 +160,8 @@ describe('state migrate --to postgres', () => {
       expect(ps.openAlerts()[0]).toMatchObject({ id: al.id, value: 0.1 + 0.2, labels: { host: 'máy-1' }, events: { total: 3 } });
       expect(ps.silences()[0]!.matchers).toEqual([{ name: 'host', op: '=~', value: 'máy-.*' }]);
       expect(ps.mails('queued').map((m) => m.subject)).toEqual(['Hết']);
+      expect(ps.maintenance.list()).toEqual([expect.objectContaining({ id: 'win-1', name: 'thay UPS', once: { from: 1, until: 9e12 } })]);
+      expect(ps.acks.pending()).toEqual([expect.objectContaining({ alertId: al.id, by: 'Bình', comment: 'đang xử lý' })]);
       const next = ps.commitNotification({
         groupKey: 'g',
         recipient: 'x',

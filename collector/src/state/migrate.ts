@@ -23,6 +23,8 @@ const KEYS: Record<(typeof STATE_TABLES)[number], string[]> = {
   mail_outbox: ['id'],
   alert_series: ['key'],
   alert_agents: ['host'],
+  maintenance_windows: ['id'],
+  alert_acks: ['alert_id'],
 };
 
 export interface MigrateResult {
@@ -48,23 +50,9 @@ function types() {
 }
 
 /** Copy the SQLite state at `file` into PostgreSQL at `url`; throws CANH_ERR_STATE_MIGRATE. */
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
 export async function migrateToPostgres(opts: { file: string; url: string; password?: string; force?: boolean }): Promise<MigrateResult> {
-  if (!existsSync(opts.file)) throw new CanhError('CANH_ERR_STATE_MIGRATE', `no SQLite state at ${opts.file}: check state_dir`);
-  // Opening each role brings an older file's schema up to date (added columns).
-  new SqliteRegistry(opts.file).close();
-  new SqliteAlertStore(opts.file).close();
-  const lite = new DatabaseSync(opts.file);
-  new CentralConfigStore(lite);
-  const conn =
-    opts.password === undefined
-      ? opts.url
-      : (() => {
-          const u = new URL(opts.url);
-          u.password = encodeURIComponent(opts.password);
-          return u.toString();
-        })();
-  const client = new pg.Client({ connectionString: conn, types: types() });
+  const lite = openSqlite(opts.file);
+  const client = new pg.Client({ connectionString: withPassword(opts.url, opts.password), types: types() });
   // The query in flight fails when the server goes; the event alone must not end the process.
   client.on('error', () => {});
   try {
@@ -77,54 +65,9 @@ export async function migrateToPostgres(opts: { file: string; url: string; passw
   try {
     await client.query('BEGIN');
     await client.query(SCHEMA);
-    const held: string[] = [];
-    for (const t of STATE_TABLES) {
-      const r = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`);
-      if (r.rows[0]!.n > 0) held.push(`${t} (${r.rows[0]!.n} rows)`);
-    }
-    if (held.length && !opts.force)
-      throw new CanhError('CANH_ERR_STATE_MIGRATE', `the PostgreSQL database already holds state: ${held.join(', ')}; give --force to replace it`);
-    if (held.length) await client.query(`TRUNCATE ${STATE_TABLES.join(', ')}`);
-    for (const t of STATE_TABLES) {
-      const liteCols = (lite.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
-      const pgCols = new Set(
-        (await client.query<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [t])).rows.map(
-          (r) => r.column_name,
-        ),
-      );
-      const cols = liteCols.filter((c) => pgCols.has(c));
-      const order = KEYS[t].join(', ');
-      const rows = lite.prepare(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY ${order}`).all() as Row[];
-      // Explicit ids into an identity column: OVERRIDING SYSTEM VALUE is not needed for BY DEFAULT.
-      for (let i = 0; i < rows.length; i += 500) {
-        const chunk = rows.slice(i, i + 500);
-        const params: unknown[] = [];
-        const values = chunk.map((row) => `(${cols.map((c) => `$${params.push(typeof row[c] === 'bigint' ? Number(row[c]) : row[c])}`).join(', ')})`);
-        await client.query(`INSERT INTO ${t} (${cols.join(', ')}) VALUES ${values.join(', ')}`, params);
-      }
-      // Read back and compare, column by column.
-      const back = (await client.query<Row>(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY ${order}`)).rows;
-      if (back.length !== rows.length)
-        throw new CanhError('CANH_ERR_STATE_MIGRATE', `${t}: ${rows.length} rows in SQLite, ${back.length} in PostgreSQL; nothing was committed`);
-      for (let i = 0; i < rows.length; i++) {
-        for (const c of cols) {
-          if (!same(rows[i]![c], back[i]![c]))
-            throw new CanhError(
-              'CANH_ERR_STATE_MIGRATE',
-              `${t} row ${i + 1}, column ${c}: ${String(rows[i]![c])} in SQLite, ${String(back[i]![c])} in PostgreSQL; nothing was committed`,
-            );
-        }
-      }
-      result.tables.push({ table: t, rows: rows.length });
-    }
-    // New versions and ids continue past the copied ones.
-    await client.query(
-      `SELECT setval(pg_get_serial_sequence('central_configs', 'version'), GREATEST((SELECT COALESCE(MAX(version), 0) FROM central_configs), 1), (SELECT COUNT(*) > 0 FROM central_configs))`,
-    );
-    await client.query(
-      `SELECT setval('canh_id_blocks', GREATEST((SELECT COALESCE(MAX(id), 0) FROM alerts), (SELECT COALESCE(MAX(id), 0) FROM mail_outbox)) / 1000 + 1)`,
-    );
-    await client.query(`SELECT pg_notify('canh_state', t) FROM unnest(ARRAY['agents', 'central', 'silences', 'outbox']) AS t`);
+    await emptyTarget(client, !!opts.force);
+    for (const t of STATE_TABLES) result.tables.push({ table: t, rows: await copyTable(lite, client, t) });
+    await continueSequences(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
@@ -134,4 +77,82 @@ export async function migrateToPostgres(opts: { file: string; url: string; passw
     await client.end().catch(() => {});
     lite.close();
   }
+}
+
+/** The SQLite file, its schema brought up to date by opening each role (added columns and tables). */
+function openSqlite(file: string): DatabaseSync {
+  if (!existsSync(file)) throw new CanhError('CANH_ERR_STATE_MIGRATE', `no SQLite state at ${file}: check state_dir`);
+  new SqliteRegistry(file).close();
+  new SqliteAlertStore(file).close();
+  const lite = new DatabaseSync(file);
+  new CentralConfigStore(lite);
+  return lite;
+}
+
+function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
+/** A database that holds state is refused, unless forced: then it is emptied. */
+async function emptyTarget(client: pg.Client, force: boolean): Promise<void> {
+  const held: string[] = [];
+  for (const t of STATE_TABLES) {
+    const r = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`);
+    if (r.rows[0]!.n > 0) held.push(`${t} (${r.rows[0]!.n} rows)`);
+  }
+  if (held.length && !force)
+    throw new CanhError('CANH_ERR_STATE_MIGRATE', `the PostgreSQL database already holds state: ${held.join(', ')}; give --force to replace it`);
+  if (held.length) await client.query(`TRUNCATE ${STATE_TABLES.join(', ')}`);
+}
+
+/** Copy one table (the columns both sides have), then read it back and compare; the number of rows. */
+async function copyTable(lite: DatabaseSync, client: pg.Client, t: (typeof STATE_TABLES)[number]): Promise<number> {
+  const liteCols = (lite.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
+  const pgCols = new Set(
+    (await client.query<{ column_name: string }>('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [t])).rows.map(
+      (r) => r.column_name,
+    ),
+  );
+  const cols = liteCols.filter((c) => pgCols.has(c));
+  const order = KEYS[t].join(', ');
+  const rows = lite.prepare(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY ${order}`).all() as Row[];
+  // Explicit ids into an identity column: OVERRIDING SYSTEM VALUE is not needed for BY DEFAULT.
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    const params: unknown[] = [];
+    const values = chunk.map((row) => `(${cols.map((c) => `$${params.push(typeof row[c] === 'bigint' ? Number(row[c]) : row[c])}`).join(', ')})`);
+    await client.query(`INSERT INTO ${t} (${cols.join(', ')}) VALUES ${values.join(', ')}`, params);
+  }
+  const back = (await client.query<Row>(`SELECT ${cols.join(', ')} FROM ${t} ORDER BY ${order}`)).rows;
+  compareRows(t, cols, rows, back);
+  return rows.length;
+}
+
+/** Read back equal, row by row and column by column, or nothing is committed. */
+function compareRows(t: string, cols: string[], rows: Row[], back: Row[]): void {
+  if (back.length !== rows.length)
+    throw new CanhError('CANH_ERR_STATE_MIGRATE', `${t}: ${rows.length} rows in SQLite, ${back.length} in PostgreSQL; nothing was committed`);
+  for (let i = 0; i < rows.length; i++) {
+    for (const c of cols) {
+      if (!same(rows[i]![c], back[i]![c]))
+        throw new CanhError(
+          'CANH_ERR_STATE_MIGRATE',
+          `${t} row ${i + 1}, column ${c}: ${String(rows[i]![c])} in SQLite, ${String(back[i]![c])} in PostgreSQL; nothing was committed`,
+        );
+    }
+  }
+}
+
+/** New versions and ids continue past the copied ones; every collector reloads its mirrors. */
+async function continueSequences(client: pg.Client): Promise<void> {
+  await client.query(
+    `SELECT setval(pg_get_serial_sequence('central_configs', 'version'), GREATEST((SELECT COALESCE(MAX(version), 0) FROM central_configs), 1), (SELECT COUNT(*) > 0 FROM central_configs))`,
+  );
+  await client.query(
+    `SELECT setval('canh_id_blocks', GREATEST((SELECT COALESCE(MAX(id), 0) FROM alerts), (SELECT COALESCE(MAX(id), 0) FROM mail_outbox)) / 1000 + 1)`,
+  );
+  await client.query(`SELECT pg_notify('canh_state', t) FROM unnest(ARRAY['agents', 'central', 'silences', 'outbox', 'maintenance', 'acks']) AS t`);
 }

@@ -7,6 +7,8 @@
 import { alertStateValues, toAlert, toMail, type AlertRow, type AlertStore, type MailRow, type SeriesSeen } from '../alerts/store.ts';
 import type { AgentLiveness, Alert, GroupState, NewMail, NotifiedState, OutboxMail, Silence } from '../alerts/types.ts';
 import type { PgState, WriteOp } from './postgres.ts';
+import { PgAckLog } from './pg-acks.ts';
+import { PgMaintenanceStore } from './pg-maintenance.ts';
 
 /** How long a claimed mail is this collector's; past it, another may send it (its sender died). */
 const CLAIM_LEASE_MS = 120_000;
@@ -49,9 +51,13 @@ export class PgAlertStore implements AlertStore {
   private outbox: OutboxMail[] = [];
   private readonly listener: (topic: string) => void;
   private closed = false;
+  readonly acks: PgAckLog;
+  readonly maintenance: PgMaintenanceStore;
 
-  private constructor(state: PgState, opts: { messageDomain?: string }) {
+  private constructor(state: PgState, opts: { messageDomain?: string }, roles: { acks: PgAckLog; maintenance: PgMaintenanceStore }) {
     this.state = state;
+    this.acks = roles.acks;
+    this.maintenance = roles.maintenance;
     this.messageDomain = opts.messageDomain ?? 'canh.invalid';
     this.listener = (topic) => {
       if (topic === 'silences' || topic === 'reconnect') void this.reloadSilences().catch(() => {});
@@ -62,7 +68,8 @@ export class PgAlertStore implements AlertStore {
 
   /** A store with everything loaded from PostgreSQL as it is now. */
   static async load(state: PgState, opts: { messageDomain?: string } = {}): Promise<PgAlertStore> {
-    const s = new PgAlertStore(state, opts);
+    const [acks, maintenance] = await Promise.all([PgAckLog.load(state), PgMaintenanceStore.load(state)]);
+    const s = new PgAlertStore(state, opts, { acks, maintenance });
     const q = <T extends object>(sql: string) => state.pool.query<T & Record<string, unknown>>(sql).then((r) => r.rows as T[]);
     const [alerts, notified, groups, nflog, series, agents] = await Promise.all([
       q<AlertRow>('SELECT * FROM alerts ORDER BY id'),
@@ -391,6 +398,8 @@ export class PgAlertStore implements AlertStore {
     if (this.closed) return;
     this.closed = true;
     this.state.listeners.delete(this.listener);
+    this.acks.close();
+    this.maintenance.close();
   }
 }
 

@@ -3,19 +3,25 @@
 // so they stay global and increasing whichever collector or CLI pushes. The receivers of
 // every collector learn of a new version by NOTIFY.
 import type { AgentRecord } from '../registry/types.ts';
+import type pg from 'pg';
 import {
   checkedBody,
+  deletable,
+  previousOf,
   resolveRows,
+  rollbackInput,
   toVersion,
   type AppliedState,
+  type CentralHistory,
   type CentralReader,
   type CentralRow,
+  type ConfigChange,
   type ConfigVersion,
   type Scope,
 } from '../central/store.ts';
 import type { PgState } from './postgres.ts';
 
-export class PgCentralStore implements CentralReader {
+export class PgCentralStore implements CentralReader, CentralHistory {
   private readonly state: PgState;
   private rows: CentralRow[] = [];
   private readonly appliedBy = new Map<string, AppliedState>();
@@ -52,23 +58,65 @@ export class PgCentralStore implements CentralReader {
     return this.reloading;
   }
 
-  async push(input: { scope: Scope; target: string; config: unknown; author?: string; comment?: string }): Promise<ConfigVersion> {
+  async push(input: { scope: Scope; target: string; config: unknown } & ConfigChange): Promise<ConfigVersion> {
     const body = checkedBody(input);
+    return this.remember(await this.tx((c) => this.insert(c, input.scope, input.scope === 'global' ? '' : input.target, body, input)));
+  }
+
+  /** `config rollback`: as the SQLite store's, a new version with the earlier document. */
+  async rollback(version: number, input: ConfigChange = {}): Promise<ConfigVersion> {
+    const r = await this.state.pool.query<CentralRow>('SELECT * FROM central_configs WHERE version = $1', [version]);
+    return this.push(rollbackInput(r.rows[0] ? toVersion(r.rows[0]) : undefined, version, input));
+  }
+
+  async previous(scope: Scope, target: string): Promise<ConfigVersion | undefined> {
+    const r = await this.state.pool.query<CentralRow>('SELECT * FROM central_configs WHERE scope = $1 AND target = $2 ORDER BY version DESC LIMIT 2', [
+      scope,
+      scope === 'global' ? '' : target,
+    ]);
+    return previousOf(r.rows);
+  }
+
+  /** `config delete`: a tombstone version, as the SQLite store's; two at once make one. */
+  async remove(scope: Scope, target: string, input: ConfigChange = {}): Promise<ConfigVersion> {
+    const row = await this.tx(async (c) => {
+      // One delete at a time: the second sees the first's tombstone and is refused.
+      await c.query('LOCK TABLE central_configs IN SHARE ROW EXCLUSIVE MODE');
+      const cur = await c.query<CentralRow>('SELECT * FROM central_configs WHERE scope = $1 AND target = $2 ORDER BY version DESC LIMIT 1', [
+        scope,
+        scope === 'global' ? '' : target,
+      ]);
+      return this.insert(c, scope, deletable(scope, target, cur.rows[0]), 'null', input);
+    });
+    return this.remember(row);
+  }
+
+  /** A new version, announced to every collector (NOTIFY) when the transaction commits. */
+  private async insert(c: pg.PoolClient, scope: Scope, target: string, body: string, input: ConfigChange): Promise<CentralRow> {
+    const r = await c.query<CentralRow>(
+      'INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+      [scope, target, body, input.author ?? '', input.comment ?? '', Date.now()],
+    );
+    await c.query(`SELECT pg_notify('canh_state', 'central')`);
+    return r.rows[0]!;
+  }
+
+  /** A committed version into the mirror, at once (the NOTIFY's reload brings the same). */
+  private remember(row: CentralRow): ConfigVersion {
+    this.rows = [row, ...this.rows.filter((x) => x.version !== row.version)].sort((a, b) => b.version - a.version);
+    return toVersion(row);
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.state.pool.connect();
     // Without a listener, a server gone while checked out would end the process.
     const onError = (): void => {};
     c.on('error', onError);
     try {
       await c.query('BEGIN');
-      const r = await c.query<CentralRow>(
-        'INSERT INTO central_configs (scope, target, body, author, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
-        [input.scope, input.scope === 'global' ? '' : input.target, body, input.author ?? '', input.comment ?? '', Date.now()],
-      );
-      await c.query(`SELECT pg_notify('canh_state', 'central')`);
+      const out = await fn(c);
       await c.query('COMMIT');
-      const row = r.rows[0]!;
-      this.rows = [row, ...this.rows.filter((x) => x.version !== row.version)].sort((a, b) => b.version - a.version);
-      return toVersion(row);
+      return out;
     } catch (err) {
       await c.query('ROLLBACK').catch(() => {});
       throw err;

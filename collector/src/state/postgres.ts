@@ -121,6 +121,11 @@ CREATE TABLE IF NOT EXISTS mail_outbox (
 CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS alert_series (key TEXT PRIMARY KEY, labels TEXT NOT NULL, last_seen BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_agents (host TEXT PRIMARY KEY, agency TEXT NOT NULL, site TEXT NOT NULL, online INTEGER NOT NULL, since BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS maintenance_windows (id TEXT PRIMARY KEY, body TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_acks (
+  alert_id BIGINT PRIMARY KEY, rule TEXT NOT NULL, labels TEXT NOT NULL, severity TEXT NOT NULL,
+  by TEXT NOT NULL, comment TEXT NOT NULL, at BIGINT NOT NULL, recorded INTEGER NOT NULL DEFAULT 0
+);
 CREATE SEQUENCE IF NOT EXISTS canh_id_blocks START 1;
 CREATE TABLE IF NOT EXISTS canh_leader (one INTEGER PRIMARY KEY CHECK (one = 1), epoch BIGINT NOT NULL, holder TEXT, since BIGINT, input_cursor BIGINT NOT NULL DEFAULT 0);
 INSERT INTO canh_leader (one, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING;
@@ -142,6 +147,8 @@ export const STATE_TABLES = [
   'mail_outbox',
   'alert_series',
   'alert_agents',
+  'maintenance_windows',
+  'alert_acks',
 ] as const;
 
 export class PgState {

@@ -204,6 +204,42 @@ for (const b of backends) {
       expect(after.mails('queued')).toEqual([]);
       expect(after.silences()[0]!.endsAt).toBe(500);
     });
+
+    it('acknowledgements and CLI maintenance windows: the first ack stands, recorded ones are pruned, windows removed by prefix; all survive reopening', async () => {
+      const { store, reopen } = await b.alerts();
+      const ack = { alertId: 7, rule: 'cpu_high', labels: { host: 'h1' }, severity: 'high', by: 'Bình', comment: 'đang xem', at: 100 };
+      expect(store.acks.add(ack)).toEqual(ack);
+      expect(store.acks.add({ ...ack, by: 'An', at: 200 })).toEqual(ack);
+      store.acks.add({ ...ack, alertId: 8, at: 300 });
+      const win = {
+        id: 'a1b2c3d4-0000-4000-8000-000000000001',
+        name: 'thay UPS',
+        agencies: ['so-tttt'],
+        matchers: [],
+        createdBy: 'an',
+        comment: 'phiếu 12',
+        createdAt: 5,
+      };
+      store.maintenance.add({ ...win, once: { from: 1000, until: 2000 } });
+      store.maintenance.add({ ...win, id: 'a1b2c3d4-0000-4000-8000-000000000002', name: 'sao lưu', weekly: { days: ['sun'], start: '01:00', end: '03:00' } });
+      const s = await reopen();
+      expect(s.acks.get(7)).toEqual(ack);
+      expect([...s.acks.of([7, 8, 9]).keys()]).toEqual([7, 8]);
+      expect(s.acks.pending().map((x) => x.alertId)).toEqual([7, 8]);
+      s.acks.markRecorded([7]);
+      s.acks.prune(150); // 7 is recorded and older: gone; 8 is not recorded yet: kept
+      expect(s.maintenance.list().map((w) => [w.name, w.once ?? w.weekly])).toEqual([
+        ['thay UPS', { from: 1000, until: 2000 }],
+        ['sao lưu', { days: ['sun'], start: '01:00', end: '03:00' }],
+      ]);
+      expect(s.maintenance.remove('a1b2c3d4')).toBeUndefined(); // a prefix of both: names none
+      expect(s.maintenance.remove('a1b2c3d4-0000-4000-8000-000000000002')?.name).toBe('sao lưu');
+      await s.sync?.();
+      const after = await reopen();
+      expect(after.acks.get(7)).toBeUndefined();
+      expect(after.acks.pending().map((x) => x.alertId)).toEqual([8]);
+      expect(after.maintenance.list().map((w) => w.name)).toEqual(['thay UPS']);
+    });
   });
 }
 
@@ -226,6 +262,12 @@ describe('postgres state across collectors', () => {
     await until(() => cb.latestVersion() === v2.version, 'B to see the newer version');
     expect(cb.resolve(ra.get('h1')!)?.config).toEqual({ inputs: [{ type: 'mem' }] });
     await expect(ca.push({ scope: 'agency', target: '', config: {} })).rejects.toMatchObject({ code: 'CANH_ERR_CENTRAL_TARGET' });
+    // The same agency deleted through both collectors at once: one tombstone, the other refused.
+    const both = await Promise.allSettled([ca.remove('agency', 'a', { author: 'A' }), cb.remove('agency', 'a', { author: 'B' })]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'CANH_ERR_CENTRAL_NOT_FOUND' } });
+    await until(() => cb.history().filter((v) => v.deleted).length === 1, 'B to see the tombstone');
+    expect(cb.resolve(ra.get('h1')!)?.config).toEqual({ inputs: [{ type: 'cpu' }] }); // back to the global one
   });
 
   it('due mail is claimed by one collector only (FOR UPDATE SKIP LOCKED), and again once its lease ran out', async () => {

@@ -6,6 +6,7 @@
 import type { AlertEngine } from '../alerts/engine.ts';
 import type { MaintenanceWindow } from '../alerts/config.ts';
 import { inMaintenance, windowOpen } from '../alerts/maintenance.ts';
+import { storedCovers, storedOpen } from '../alerts/maintenance-store.ts';
 import { silencedBy } from '../alerts/silences.ts';
 import { formatMatcher } from '../alerts/matchers.ts';
 import { localize, type Language } from '../alerts/rules.ts';
@@ -57,13 +58,17 @@ const RECENT_MAILS = 10;
 export function alertingView(engine: AlertEngine, now: number): AlertingView {
   const cfg = engine.cfg;
   const silences = engine.store.silences();
+  // Windows from `canh-collector maintenance add` (SQLite or PostgreSQL) mute as the config file's do.
+  const cliWindows = engine.store.maintenance.list().filter((w) => storedOpen(w, now, cfg.timezone));
   const alerts = [...engine.tracker.alerts.values()]
     .filter((a) => a.state === 'firing')
     .sort((x, y) => y.activeAt - x.activeAt)
     .map((a): StatusAlert => {
       const rule = engine.rules.get(a.rule);
       const s = silencedBy(silences, a.labels, now);
-      const w = s ? undefined : inMaintenance(cfg.maintenance, a.labels, now, cfg.timezone);
+      const w = s
+        ? undefined
+        : (inMaintenance(cfg.maintenance, a.labels, now, cfg.timezone) ?? cliWindows.find((c) => storedCovers(c, { ...a.labels, severity: a.severity })));
       const both = (f: (l: Language) => string) => ({ vi: f('vi'), en: f('en') });
       return {
         rule: a.rule,

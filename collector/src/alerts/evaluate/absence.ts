@@ -5,7 +5,7 @@
 import type { Point } from '@canh/protocol';
 import type { Identity } from '../../identity.ts';
 import type { AlertTracker } from '../tracker.ts';
-import type { AlertStore, SeriesSeen } from '../store.ts';
+import type { AbsenceMemory, SeriesSeen } from '../store.ts';
 import type { AgentLiveness } from '../types.ts';
 import { alertLabels, fingerprint, numeric, type AbsenceRule } from '../rules.ts';
 import { pointTags } from './threshold.ts';
@@ -21,14 +21,20 @@ export class AbsenceEvaluator {
   private readonly dirty = new Set<string>();
   private lastPersist = 0;
   private readonly tracker: AlertTracker;
-  private readonly store: AlertStore;
+  private readonly store: AbsenceMemory;
 
   /**
    * `from`: a config reload. Agents' liveness carries over as it is (they are still
    * connected), and the last-seen times of series whose rule is kept; instead of reading
    * the store, where an agent that was online counts as offline since a restart.
    */
-  constructor(rules: AbsenceRule[], tracker: AlertTracker, store: AlertStore, now: number, from?: { from: AbsenceEvaluator; keep: (rule: string) => boolean }) {
+  constructor(
+    rules: AbsenceRule[],
+    tracker: AlertTracker,
+    store: AbsenceMemory,
+    now: number,
+    from?: { from: AbsenceEvaluator; keep: (rule: string) => boolean },
+  ) {
     this.tracker = tracker;
     this.store = store;
     this.agentRules = rules.filter((r) => r.measurement === 'agent');
