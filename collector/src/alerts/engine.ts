@@ -221,6 +221,8 @@ export class AlertEngine {
       renderer,
       log: this.log.child({ part: 'dispatch' }),
       windows: windows ? () => windows.list() : undefined,
+      // Through `this`: acknowledgements made after a reload count too.
+      acked: (ids) => new Set(this.acks?.of(ids).keys() ?? []),
     });
   }
 
