@@ -7,7 +7,14 @@
 // The agents' own messages are English, as they send them; a Vietnamese mail must say
 // them again in Vietnamese.
 import { describe, expect, it } from 'vitest';
-import { FIELD_NAMES } from '@canh/core';
+import { EVENT_TYPE_NAMES, FIELD_NAMES } from '@canh/core';
+import { allDocumented } from './helpers/detector-docs.ts';
+import { computeReport } from '../collector/src/report/compute.ts';
+import { buildDocument, DEFAULT_HEADER, type Block } from '../collector/src/report/document.ts';
+import { Fmt } from '../collector/src/report/i18n.ts';
+import { monthRange } from '../collector/src/report/month.ts';
+import { QUERY_IDS, type QueryId, type Row } from '../collector/src/report/queries.ts';
+import { ruleTitles } from '../collector/src/report/report.ts';
 import type { Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
 import { defaultRules, type Rule } from '../collector/src/alerts/rules.ts';
@@ -440,5 +447,104 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       }
     }
     expect(found).toEqual([]);
+  });
+
+  it('every event type of every detector has a Vietnamese and an English name', () => {
+    const types = [...new Set(allDocumented().map((d) => d.type))];
+    // The walk finds the tables (an empty parse cannot pass), low and info types included.
+    expect(types.length).toBeGreaterThan(60);
+    for (const t of ['brute_force', 'listening_port_program_changed', 'group_created', 'account_disabled', 'listening_port_closed']) expect(types).toContain(t);
+    const missing = types.filter((t) => !EVENT_TYPE_NAMES[t]?.vi || !EVENT_TYPE_NAMES[t]?.en || EVENT_TYPE_NAMES[t].vi === t);
+    expect(missing, 'event types without a name in both languages').toEqual([]);
+    const names = Object.entries(EVENT_TYPE_NAMES).flatMap(([t, n]) =>
+      problems(`name of ${t}`, n.vi, ['sudo', 'su', 'ld', 'so', 'preload', 'cron', 'systemd', 'PAM']),
+    );
+    expect(names).toEqual([]);
+  });
+
+  it('the monthly report in Vietnamese: event types, severities and critical events by name', () => {
+    const range = monthRange('2026-11', 'Asia/Ho_Chi_Minh');
+    const q = Object.fromEntries(QUERY_IDS.map((id) => [id, []])) as unknown as Record<QueryId, Row[]>;
+    const types = [...new Set(allDocumented().map((d) => d.type))];
+    types.forEach((type, i) => q.events_by_type.push({ time: range.start, type, severity: 'high', records: 1, occurrences: i + 1 }));
+    q.events_critical.push(
+      {
+        time: range.start + 3_600_000,
+        host: 'mc-portal-01',
+        type: 'brute_force_success',
+        message: 'login for root from 203.0.113.77 after 8 failed attempts',
+        src_ip: '203.0.113.77',
+        user: 'root',
+        method: 'password',
+        failures: 8,
+        count: 1,
+      },
+      {
+        time: range.start + 7_200_000,
+        host: 'mc-portal-01',
+        type: 'listening_port_program_changed',
+        message: 'port 22 is now served by /tmp/x',
+        port: 22,
+        exe: '/tmp/x',
+        count: 1,
+      },
+    );
+    const report = computeReport('so-tttt', range, q, range.end + 86_400_000);
+    const blocks = buildDocument(
+      {
+        range,
+        lang: 'vi',
+        generatedAt: range.end + 3_600_000,
+        database: 'canh',
+        agencies: [{ report, queries: Object.fromEntries(QUERY_IDS.map((id) => [id, ''])) as Record<QueryId, string> }],
+        header: DEFAULT_HEADER,
+        names: { agencies: { 'so-tttt': 'Sở Thông tin và Truyền thông' }, hosts: {}, rules: ruleTitles(defaultRules(), 'vi') },
+        appendix: false,
+      },
+      new Fmt('vi', 'Asia/Ho_Chi_Minh'),
+    );
+    const text = (b: Block): string => {
+      if (b.kind === 'table') return [...b.head, ...b.rows.flat().map((c) => `${c.text} ${c.note ?? ''}`)].join('\n');
+      if (b.kind === 'cards') return b.items.map((i) => `${i.value} ${i.label}`).join('\n');
+      if (b.kind === 'header') return [...b.issuingBody, b.number, b.nationalName, b.motto, b.dateLine].join('\n');
+      if (b.kind === 'title') return `${b.title}\n${b.subject}`;
+      if (b.kind === 'signature') return [b.recipientsLabel, ...b.recipients, b.title, b.name].join('\n');
+      return 'text' in b ? b.text : '';
+    };
+    const all = blocks
+      .filter((b) => b.kind !== 'chart')
+      .map(text)
+      .join('\n');
+    expect(all).toContain('Chương trình khác chiếm cổng dịch vụ');
+    expect(all).toContain('Đăng nhập thành công vào root từ 203.0.113.77 (password) sau 8 lần sai từ địa chỉ đó');
+    const allowed = [
+      ...OWN,
+      'MITRE',
+      'ATT',
+      'CK',
+      'sudo',
+      'su',
+      'ld',
+      'so',
+      'preload',
+      'PAM',
+      'SQL',
+      'XSS',
+      'ARP',
+      'LAN',
+      'UID',
+      'SUID',
+      'SGID',
+      'cron',
+      'systemd',
+      'web',
+      'shell',
+      'Ping',
+      'GMT',
+      'BC',
+      '/tmp/x',
+    ];
+    expect(problems('report', all, allowed)).toEqual([]);
+    for (const t of types) expect(all, t).not.toMatch(new RegExp(`(^|\\s)${t}(\\s|$)`));
   });
 });
