@@ -167,7 +167,7 @@ describe('canh-collector as a process: exit status 2 and no stack trace on the t
 
 describe('canh-collector: what the bad-input rows protect still works', () => {
   it('agent remove takes a revoked agent out of the registry', async () => {
-    expect((await run(['agent', 'remove', 'old-01'])).out).toContain('agent old-01 removed');
+    expect((await run(['agent', 'remove', 'old-01', '--lang', 'en'])).out).toContain('agent old-01 removed');
     expect((await run(['agent', 'list'])).out).not.toContain('old-01');
   });
   it('config rollback and delete: new versions, shown in the history', async () => {
