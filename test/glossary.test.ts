@@ -15,6 +15,12 @@ import { Fmt } from '../collector/src/report/i18n.ts';
 import { monthRange } from '../collector/src/report/month.ts';
 import { QUERY_IDS, type QueryId, type Row } from '../collector/src/report/queries.ts';
 import { ruleTitles } from '../collector/src/report/report.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { main as collectorCli } from '../collector/src/cli.ts';
+import { alertCommand } from '../collector/src/commands/alert.ts';
+import { batch, disk, hanoi, harness, hue, MIN } from '../collector/src/alerts/test-kit.ts';
 import type { Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
 import { defaultRules, type Rule } from '../collector/src/alerts/rules.ts';
@@ -546,5 +552,87 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     ];
     expect(problems('report', all, allowed)).toEqual([]);
     for (const t of types) expect(all, t).not.toMatch(new RegExp(`(^|\\s)${t}(\\s|$)`));
+  });
+
+  it('the command line in Vietnamese: agent, silence and alert commands; --json unchanged', async () => {
+    const h = harness({ timezone: 'Asia/Ho_Chi_Minh' });
+    try {
+      await h.advance(8 * MIN, (t) => {
+        h.engine.onBatch(hanoi, batch([disk(t, '/data', 96)]));
+        h.engine.onBatch(hue, batch([disk(t, '/data', 97)]));
+      });
+      const file = join(h.dir, 'collector.yaml');
+      writeFileSync(file, stringify({ state_dir: h.dir, alerting: { timezone: 'Asia/Ho_Chi_Minh' } }));
+      const capture = async (run: () => number | Promise<number>) => {
+        const out: string[] = [];
+        const write = process.stdout.write;
+        process.stdout.write = ((x: string) => out.push(x) > 0) as typeof process.stdout.write;
+        try {
+          expect(await run()).toBe(0);
+        } finally {
+          process.stdout.write = write;
+        }
+        return out.join('');
+      };
+      const cli = (...args: string[]) => capture(() => collectorCli([...args, '--config', file]));
+      const outputs: Record<string, string> = {
+        'agent add': await cli('agent', 'add', '--name', 'mc-portal-01', '--agency', 'so-tttt', '--site', 'dc'),
+      };
+      await cli('agent', 'add', '--name', 'old-pc', '--agency', 'so-tttt', '--site', 'dc');
+      outputs['agent revoke'] = await cli('agent', 'revoke', 'old-pc');
+      outputs['agent list'] = await cli('agent', 'list');
+      outputs['agent remove'] = await cli('agent', 'remove', 'old-pc');
+      outputs['silence add'] = await cli('silence', 'add', 'host=ws-ketoan-02', '--duration', '2h', '--comment', 'thay ổ cứng', '--author', 'Nguyễn Văn An');
+      outputs['silence list'] = await cli('silence', 'list');
+      const id = /^\S+\t/m.exec(outputs['silence list'].split('\n')[1]!)![0].trim();
+      outputs['silence expire'] = await cli('silence', 'expire', id);
+      outputs['alert list'] = await capture(() => alertCommand(['list', '--config', file], { now: h.now }));
+      const alertId = outputs['alert list'].split('\n')[1]!.split('\t')[0]!;
+      outputs['alert ack'] = await capture(() => alertCommand(['ack', alertId, '--author', 'Trần Thị Bình', '--config', file], { now: h.now }));
+
+      // Identifiers the reader types back (names, rule ids, matchers, ids, zone) are not sentences.
+      const own = [
+        ...OWN,
+        'mc-portal-01',
+        'ws-ketoan-02',
+        'old-pc',
+        'so-tttt',
+        'so-yte',
+        'dc',
+        'disk_full',
+        'token',
+        'token_file',
+        'InfluxDB',
+        'Asia/Ho_Chi_Minh',
+        id,
+      ];
+      const found = Object.entries(outputs).flatMap(([cmd, text]) => problems(cmd, text.replace(/canh_[\w-]{43}/, ' '), own));
+      expect(found).toEqual([]);
+      expect(outputs['agent list']).toMatch(/\tđã thu hồi\t/);
+      expect(outputs['agent list'].split('\n')[0]).toBe('TÊN\tCƠ QUAN\tĐỊA ĐIỂM\tTRẠNG THÁI\tPHIÊN BẢN\tLẦN CUỐI THẤY');
+      expect(outputs['silence list']).toMatch(/\tđang áp dụng\thost=ws-ketoan-02\t\d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)\t/);
+      expect(outputs['alert list']).toMatch(/\tdisk_full\t(cao|trung bình|nghiêm trọng)\tso-(tttt|yte)\t/);
+      expect(outputs['alert list']).toContain('Ổ đĩa sắp đầy');
+      expect(outputs['alert ack']).toMatch(/đã được Trần Thị Bình nhận xử lý lúc \d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)/);
+
+      // Machine output stays as it is, whatever the language.
+      const json = JSON.parse(await cli('agent', 'list', '--json')) as { name: string; revokedAt: unknown }[];
+      expect(json.map((a) => a.name)).toEqual(['mc-portal-01']);
+      const silences = JSON.parse(await cli('silence', 'list', '--all', '--json')) as { state: string; ends_at: string }[];
+      expect(silences[0]).toMatchObject({ state: 'expired', ends_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
+      // And English when asked.
+      expect((await cli('agent', 'list', '--lang', 'en')).split('\n')[0]).toBe('NAME\tAGENCY\tSITE\tSTATE\tVERSION\tLAST SEEN');
+      const stderr = process.stderr.write;
+      const said: string[] = [];
+      process.stderr.write = ((x: string) => said.push(x) > 0) as typeof process.stderr.write;
+      try {
+        expect(await collectorCli(['agent', 'list', '--lang', 'fr', '--config', file])).toBe(2);
+      } finally {
+        process.stderr.write = stderr;
+      }
+      expect(said.join('')).toContain('CANH_ERR_CLI_USAGE');
+    } finally {
+      await h.stop();
+    }
   });
 });
