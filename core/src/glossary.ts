@@ -181,6 +181,18 @@ const VALUE_WORDS: Record<string, Record<string, Term>> = {
     memfd: { vi: 'chạy từ bộ nhớ (memfd)', en: 'runs from memory (memfd)' },
     deleted: { vi: 'tệp chạy đã bị xoá', en: 'executable deleted' },
   },
+  // The `result` tag of http_response and net_response checks.
+  result: {
+    success: { vi: 'thành công', en: 'success' },
+    connection_failed: { vi: 'không kết nối được', en: 'connection failed' },
+    timeout: { vi: 'quá thời gian chờ', en: 'timed out' },
+    dns_error: { vi: 'lỗi phân giải tên miền (DNS)', en: 'DNS error' },
+    body_read_error: { vi: 'lỗi đọc nội dung trả về', en: 'could not read the body' },
+    response_string_mismatch: { vi: 'nội dung trả về không như mong đợi', en: 'unexpected content' },
+    response_status_code_mismatch: { vi: 'mã trả lời không như mong đợi', en: 'unexpected status code' },
+    read_failed: { vi: 'lỗi đọc trả lời', en: 'read failed' },
+    string_mismatch: { vi: 'trả lời không như mong đợi', en: 'unexpected answer' },
+  },
   via: {
     exe: { vi: 'tệp chạy', en: 'executable' },
     loader: { vi: 'trình nạp', en: 'loader' },
