@@ -99,7 +99,7 @@ export const FIELD_NAMES: Record<string, Term> = {
   ip: { vi: 'Địa chỉ IP', en: 'IP address' },
   mac: { vi: 'Địa chỉ MAC', en: 'MAC address' },
   expected_mac: { vi: 'MAC đã biết', en: 'Known MAC' },
-  interface: { vi: 'Giao diện mạng', en: 'Network interface' },
+  interface: { vi: 'Cổng mạng', en: 'Network interface' },
   gateway: { vi: 'Là cổng mặc định', en: 'Default gateway' },
   devices: { vi: 'Các thiết bị', en: 'Devices' },
   proto: { vi: 'Giao thức', en: 'Protocol' },

@@ -29,7 +29,7 @@ const vi = {
   bandwidth: 'Băng thông đường truyền',
   bandwidthHow: 'Lưu lượng vào và ra trung bình và cao nhất (bit/giây), đo trên thiết bị mạng và trên máy chủ. Biểu đồ: mức cao nhất và trung bình theo ngày.',
   device: 'Thiết bị',
-  iface: 'Giao diện',
+  iface: 'Cổng mạng',
   meanIn: 'TB vào',
   meanOut: 'TB ra',
   peakIn: 'Đỉnh vào',
