@@ -27,7 +27,7 @@ describe('canh-collector agent add|list|revoke', () => {
     expect(again.err).toContain('already exists');
     expect(again.err).toContain('CANH_ERR_REGISTRY_EXISTS');
     const list = run('collector', ['agent', 'list', '--config', cfg]);
-    expect(list.out.split('\n')[1]).toMatch(/^mc-portal-01\tso-tttt\tdc\tmất kết nối\t-\tchưa kết nối$/);
+    expect(list.out.split('\n')[1]).toMatch(/^mc-portal-01\tso-tttt\tdc\tmất kết nối\t-\tchưa bao giờ$/);
     expect(list.out).not.toContain('canh_');
     expect(run('collector', ['agent', 'revoke', 'mc-portal-01', '--config', cfg]).code).toBe(0);
     expect(run('collector', ['agent', 'list', '--config', cfg, '--lang', 'en']).out).toContain('\trevoked\t');

@@ -610,7 +610,7 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       const found = Object.entries(outputs).flatMap(([cmd, text]) => problems(cmd, text.replace(/canh_[\w-]{43}/, ' '), own));
       expect(found).toEqual([]);
       expect(outputs['agent list']).toMatch(/\tđã thu hồi\t/);
-      expect(outputs['agent list'].split('\n')[0]).toBe('TÊN\tCƠ QUAN\tĐỊA ĐIỂM\tTRẠNG THÁI\tPHIÊN BẢN\tLẦN CUỐI THẤY');
+      expect(outputs['agent list'].split('\n')[0]).toBe('TÊN\tCƠ QUAN\tĐỊA ĐIỂM\tTRẠNG THÁI\tPHIÊN BẢN\tLẦN CUỐI LIÊN LẠC');
       expect(outputs['silence list']).toMatch(/\tđang áp dụng\thost=ws-ketoan-02\t\d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)\t/);
       expect(outputs['alert list']).toMatch(/\tdisk_full\t(cao|trung bình|nghiêm trọng)\tso-(tttt|yte)\t/);
       expect(outputs['alert list']).toContain('Ổ đĩa sắp đầy');

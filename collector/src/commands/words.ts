@@ -40,8 +40,8 @@ const VI = {
   alertHead: ['MÃ', 'QUY TẮC', 'MỨC ĐỘ', 'CƠ QUAN', 'MÁY CHỦ', 'TỪ LÚC', 'NHẬN XỬ LÝ', 'CẢNH BÁO'],
   acked: (id: number, rule: string, host: string | undefined, by: string, at: string) =>
     `Cảnh báo ${id} (${rule}${host ? ` trên máy ${host}` : ''}) đã được ${by} nhận xử lý lúc ${at}; máy thu thập đang chạy sẽ ghi việc này vào InfluxDB ở vòng kế tiếp`,
-  agentHead: ['TÊN', 'CƠ QUAN', 'ĐỊA ĐIỂM', 'TRẠNG THÁI', 'PHIÊN BẢN', 'LẦN CUỐI THẤY'],
-  never: 'chưa kết nối',
+  agentHead: ['TÊN', 'CƠ QUAN', 'ĐỊA ĐIỂM', 'TRẠNG THÁI', 'PHIÊN BẢN', 'LẦN CUỐI LIÊN LẠC'],
+  never: 'chưa bao giờ',
   agentAdded: (name: string, agency: string, site: string) => `Đã đăng ký ${term('agent', 'vi')} ${name} (cơ quan ${agency}, địa điểm ${site}).`,
   tokenOnce: 'Mã truy cập (token), chỉ hiện một lần này; hãy ghi vào tệp token_file của tác tử:',
   agentRevoked: (name: string) => `Đã thu hồi ${term('agent', 'vi')} ${name}; nếu đang kết nối, tác tử bị ngắt trong vòng 5 giây`,
