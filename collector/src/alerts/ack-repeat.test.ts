@@ -73,18 +73,28 @@ describe('an acknowledged alert', () => {
     expect(texts()[1]).toContain(`packet loss to ${otherUrl}`);
     expect(texts()[1]).not.toContain(`packet loss to ${firstUrl}`);
 
-    // Both acknowledged: hours go by without a mail.
+    // A new alert in the group mails the group: the acknowledged one listed with who has it.
+    await h.advance(6 * MIN, (t) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', 80), ping(t, '10.0.0.2', 80), ping(t, '10.0.0.3', 80)])));
+    await delivered(3);
+    expect(subjects()[2]).toBe('[FIRING:3] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông');
+    expect(texts()[2]).toMatch(/Acknowledged by: Trần Thị Bình, 2026-05-04 \d\d:\d\d:\d\d \(GMT\+7\)\n/);
+    expect(texts()[2].match(/Acknowledged by:/g)).toHaveLength(1);
+    const third = h.engine.statusAlerts().find((a) => a.id !== one!.id && a.id !== two!.id)!;
+    h.engine.acknowledge(third.id, 'Trần Thị Bình', '');
+
+    // All acknowledged: hours go by without a mail.
     h.engine.acknowledge(two!.id, 'Trần Thị Bình', '');
-    await h.advance(3 * HOUR, feed(80, 80));
+    const three = (a: number) => (t: number) => h.engine.onBatch(hanoi, batch([ping(t, '10.0.0.1', a), ping(t, '10.0.0.2', a), ping(t, '10.0.0.3', a)]));
+    await h.advance(3 * HOUR, three(80));
     await new Promise((r) => setTimeout(r, 50));
-    expect(subjects()).toHaveLength(2);
+    expect(subjects()).toHaveLength(3);
 
     // Recovery is still told.
-    await h.advance(6 * MIN, feed(0, 0));
-    await delivered(3);
-    expect(subjects()).toHaveLength(3);
-    expect(subjects()[2]).toBe('[RESOLVED] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông');
-    expect(texts()[2]).toContain('RESOLVED (2)');
+    await h.advance(6 * MIN, three(0));
+    await delivered(4);
+    expect(subjects()).toHaveLength(4);
+    expect(subjects()[3]).toBe('[RESOLVED] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông');
+    expect(texts()[3]).toContain('RESOLVED (3)');
   });
 
   it('of an event rule: no repeat, but a new distinct event is still mailed, and so is the resolution', async () => {

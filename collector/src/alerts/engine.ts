@@ -222,7 +222,7 @@ export class AlertEngine {
       log: this.log.child({ part: 'dispatch' }),
       windows: windows ? () => windows.list() : undefined,
       // Through `this`: acknowledgements made after a reload count too.
-      acked: (ids) => new Set(this.acks?.of(ids).keys() ?? []),
+      acked: (ids) => this.acks?.of(ids) ?? new Map(),
     });
   }
 

@@ -52,8 +52,8 @@ export class Dispatcher {
   private readonly log: Logger;
   /** Windows added by `canh-collector maintenance add` (the config file's are in cfg). */
   private readonly windows: () => readonly StoredMaintenance[];
-  /** Which of these alerts someone acknowledged (alerts/ack.ts). */
-  private readonly acked: (ids: readonly number[]) => ReadonlySet<number>;
+  /** Which of these alerts someone acknowledged, who and when (alerts/ack.ts). */
+  private readonly acked: (ids: readonly number[]) => ReadonlyMap<number, { by: string; at: number }>;
 
   constructor(deps: {
     cfg: AlertingConfig;
@@ -63,10 +63,10 @@ export class Dispatcher {
     renderer: MailRenderer;
     log: Logger;
     windows?: () => readonly StoredMaintenance[];
-    acked?: (ids: readonly number[]) => ReadonlySet<number>;
+    acked?: (ids: readonly number[]) => ReadonlyMap<number, { by: string; at: number }>;
   }) {
     this.windows = deps.windows ?? (() => []);
-    this.acked = deps.acked ?? (() => new Set());
+    this.acked = deps.acked ?? (() => new Map());
     this.cfg = deps.cfg;
     this.store = deps.store;
     this.tracker = deps.tracker;
@@ -182,6 +182,7 @@ export class Dispatcher {
         groupKey: group.key,
         groupLabels: group.labels,
         now,
+        acks: acked,
       });
       const id = this.store.commitNotification({
         groupKey: group.key,
