@@ -8,7 +8,7 @@
 // them again in Vietnamese.
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPE_NAMES, FIELD_NAMES } from '@canh/core';
-import { allDocumented } from './helpers/detector-docs.ts';
+import { allDocumented, documentedEvidence } from './helpers/detector-docs.ts';
 import { computeReport } from '../collector/src/report/compute.ts';
 import { buildDocument, DEFAULT_HEADER, type Block } from '../collector/src/report/document.ts';
 import { Fmt } from '../collector/src/report/i18n.ts';
@@ -467,6 +467,14 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       problems(`name of ${t}`, n.vi, ['sudo', 'su', 'ld', 'so', 'preload', 'cron', 'systemd', 'PAM']),
     );
     expect(names).toEqual([]);
+  });
+
+  it('every evidence key a detector documents has a Vietnamese and an English name', () => {
+    const keys = [...new Set(documentedEvidence().map((e) => e.key))];
+    // The walk finds the evidence tables and columns (an empty parse cannot pass).
+    expect(keys.length).toBeGreaterThan(60);
+    for (const k of ['src_ip', 'user_count', 'old_sha256', 'login_url', 'exe', 'record_id']) expect(keys).toContain(k);
+    expect(keys.filter((k) => !FIELD_NAMES[k]?.vi || !FIELD_NAMES[k]?.en)).toEqual([]);
   });
 
   it('the monthly report in Vietnamese: event types, severities and critical events by name', () => {

@@ -62,3 +62,28 @@ export function allDocumented(opts: { serious?: boolean } = {}): Documented[] {
     .filter((d) => d.isDirectory() && existsSync(join(DETECTORS, d.name, 'README.md')))
     .flatMap((d) => documentedEvents(d.name, readFileSync(join(DETECTORS, d.name, 'README.md'), 'utf8'), opts));
 }
+
+/**
+ * The evidence keys the detectors document: the first column of an evidence table (one
+ * headed `field`), and the names in an `evidence` column of an event table (values in
+ * parentheses after a name, like `service` (`ssh`), are left out).
+ */
+export function documentedEvidence(): { detector: string; key: string }[] {
+  const out: { detector: string; key: string }[] = [];
+  for (const d of readdirSync(DETECTORS, { withFileTypes: true })) {
+    const file = join(DETECTORS, d.name, 'README.md');
+    if (!d.isDirectory() || !existsSync(file)) continue;
+    const lines = readFileSync(file, 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i]!.trim().startsWith('|') || !/^\|[\s|:-]+\|?$/.test(lines[i + 1]?.trim() ?? '')) continue;
+      const head = cells(lines[i]!).map((c) => c.toLowerCase());
+      const col = head[0] === 'field' ? 0 : head.findIndex((h) => /^(extra )?evidence( fields)?$/.test(h));
+      if (col < 0) continue;
+      for (i += 2; i < lines.length && lines[i]!.trim().startsWith('|'); i++) {
+        const cell = (cells(lines[i]!)[col] ?? '').replace(/\([^)]*\)/g, ' ');
+        for (const [, key] of cell.matchAll(/`([a-zA-Z0-9_]+)`/g)) out.push({ detector: d.name, key: key! });
+      }
+    }
+  }
+  return out;
+}
