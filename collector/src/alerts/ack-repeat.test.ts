@@ -78,7 +78,7 @@ describe('an acknowledged alert', () => {
     await delivered(3);
     expect(subjects()[2]).toBe('[FIRING:3] Packet loss — mc-portal-01 — Sở Thông tin và Truyền thông');
     expect(texts()[2]).toMatch(/Acknowledged by: Trần Thị Bình, 2026-05-04 \d\d:\d\d:\d\d \(GMT\+7\)\n/);
-    expect(texts()[2].match(/Acknowledged by:/g)).toHaveLength(1);
+    expect(texts()[2]!.match(/Acknowledged by:/g)).toHaveLength(1);
     const third = h.engine.statusAlerts().find((a) => a.id !== one!.id && a.id !== two!.id)!;
     h.engine.acknowledge(third.id, 'Trần Thị Bình', '');
 
