@@ -23,7 +23,8 @@ ${STORAGE_USAGE}
        canh-collector --validate --config FILE
        canh-collector --version
 Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.
-Human-readable output is in --lang vi|en (default: the config's status.language); --json is not translated.`;
+What agent, silence, alert, alerts reload and storage apply|status print for a person is in --lang vi|en
+(default: the config's status.language); --json is not translated.`;
 
 /** One line of a command's answer on standard output. */
 export function out(s: string): void {
