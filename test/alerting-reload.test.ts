@@ -271,7 +271,7 @@ describe('reloading the alerting config', () => {
     const queuedAt = Date.now();
     // A reload with other SMTP settings: a new mailer takes over the outbox.
     writeConfig(alerting([webError(400)], { retry: { min: '200ms', max: '2s' } }));
-    const r = spawnSync(node, [cli, 'alerts', 'reload', '--config', configFile], { encoding: 'utf8' });
+    const r = spawnSync(node, [cli, 'alerts', 'reload', '--config', configFile, '--lang', 'en'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('alerting config reloaded: 1 rules');
     const [, line] = await waitLogged('alerting config reloaded', 2);

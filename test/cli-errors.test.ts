@@ -105,6 +105,9 @@ const cases: [string[], string][] = [
   [['alert', 'ack', '42', '--author', ' '], 'CANH_ERR_ACK_INVALID'],
   [['alert', 'ack', '42', '--author', 'an', '--comment', 'x'.repeat(501)], 'CANH_ERR_ACK_INVALID'],
   [['alert', 'frob'], 'CANH_ERR_CLI_USAGE'],
+  [['alert', 'list', '--lang', 'fr'], 'CANH_ERR_CLI_USAGE'],
+  [['agent', 'list', '--lang', 'vn'], 'CANH_ERR_CLI_USAGE'],
+  [['silence', 'list', '--lang', 'english'], 'CANH_ERR_CLI_USAGE'],
   [['alerts', 'reload'], 'CANH_ERR_API_DISABLED'],
   [['alerts', 'frob'], 'CANH_ERR_CLI_USAGE'],
   [['alerts', 'reload', '--config', C('bad.yaml')], 'CANH_ERR_CONFIG_INVALID'],
@@ -167,7 +170,7 @@ describe('canh-collector as a process: exit status 2 and no stack trace on the t
 
 describe('canh-collector: what the bad-input rows protect still works', () => {
   it('agent remove takes a revoked agent out of the registry', async () => {
-    expect((await run(['agent', 'remove', 'old-01'])).out).toContain('agent old-01 removed');
+    expect((await run(['agent', 'remove', 'old-01', '--lang', 'en'])).out).toContain('agent old-01 removed');
     expect((await run(['agent', 'list'])).out).not.toContain('old-01');
   });
   it('config rollback and delete: new versions, shown in the history', async () => {

@@ -20,16 +20,17 @@ describe('canh-collector agent add|list|revoke', () => {
   it('prints the token once, lists, revokes', () => {
     const add = run('collector', ['agent', 'add', '--config', cfg, '--name', 'mc-portal-01', '--agency', 'so-tttt', '--site', 'dc']);
     expect(add.code).toBe(0);
-    expect(add.out).toMatch(/^agent mc-portal-01 \(agency so-tttt, site dc\) registered\.\n.*\ncanh_[\w-]{43}\n$/);
+    // Vietnamese unless the config or --lang says otherwise (status.language); the token alone on its line.
+    expect(add.out).toMatch(/^Đã đăng ký tác tử mc-portal-01 \(cơ quan so-tttt, địa điểm dc\)\.\n.*token.*\ncanh_[\w-]{43}\n$/);
     const again = run('collector', ['agent', 'add', '--config', cfg, '--name', 'mc-portal-01', '--agency', 'so-tttt', '--site', 'dc']);
     expect(again.code).toBe(2);
     expect(again.err).toContain('already exists');
     expect(again.err).toContain('CANH_ERR_REGISTRY_EXISTS');
     const list = run('collector', ['agent', 'list', '--config', cfg]);
-    expect(list.out.split('\n')[1]).toMatch(/^mc-portal-01\tso-tttt\tdc\toffline\t-\tnever$/);
+    expect(list.out.split('\n')[1]).toMatch(/^mc-portal-01\tso-tttt\tdc\tmất kết nối\t-\tchưa bao giờ$/);
     expect(list.out).not.toContain('canh_');
     expect(run('collector', ['agent', 'revoke', 'mc-portal-01', '--config', cfg]).code).toBe(0);
-    expect(run('collector', ['agent', 'list', '--config', cfg]).out).toContain('\trevoked\t');
+    expect(run('collector', ['agent', 'list', '--config', cfg, '--lang', 'en']).out).toContain('\trevoked\t');
     expect(run('collector', ['agent', 'revoke', 'nobody', '--config', cfg]).code).toBe(2);
     // "SO-TTTT" is the same agency as "so-tttt": normalised with a warning, never a second agency.
     const upper = run('collector', ['agent', 'add', '--config', cfg, '--name', 'web-02', '--agency', 'SO-TTTT', '--site', 'DC', '--json']);

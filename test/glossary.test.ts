@@ -7,7 +7,20 @@
 // The agents' own messages are English, as they send them; a Vietnamese mail must say
 // them again in Vietnamese.
 import { describe, expect, it } from 'vitest';
-import { FIELD_NAMES } from '@canh/core';
+import { EVENT_TYPE_NAMES, FIELD_NAMES } from '@canh/core';
+import { allDocumented, documentedEvidence } from './helpers/detector-docs.ts';
+import { computeReport } from '../collector/src/report/compute.ts';
+import { buildDocument, DEFAULT_HEADER, type Block } from '../collector/src/report/document.ts';
+import { Fmt } from '../collector/src/report/i18n.ts';
+import { monthRange } from '../collector/src/report/month.ts';
+import { QUERY_IDS, type QueryId, type Row } from '../collector/src/report/queries.ts';
+import { ruleTitles } from '../collector/src/report/report.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { main as collectorCli } from '../collector/src/cli.ts';
+import { alertCommand } from '../collector/src/commands/alert.ts';
+import { batch, disk, hanoi, harness, hue, MIN } from '../collector/src/alerts/test-kit.ts';
 import type { Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
 import { defaultRules, type Rule } from '../collector/src/alerts/rules.ts';
@@ -381,8 +394,9 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     };
     const html = renderStatus('vi', data, 'admin');
     const text = stripHtml(html);
-    // A result type is the agent's own code word; the page shows it as it is, like a URL.
-    expect(problems('status page', text, [...OWN, 'connection_failed', 'Asia/Ho_Chi_Minh', 'host=web-01'])).toEqual([]);
+    expect(problems('status page', text, [...OWN, 'Asia/Ho_Chi_Minh', 'host=web-01'])).toEqual([]);
+    expect(text).toContain('không kết nối được');
+    expect(text).not.toContain('connection_failed');
     expect(text).toContain('CPU rảnh = 100,5 % (ngưỡng < 99,5 %)');
     expect(text).toContain('Sở Thông tin và Truyền thông (so-tttt)');
     expect(text).toContain('07/12/2026 08:00:00');
@@ -440,5 +454,194 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       }
     }
     expect(found).toEqual([]);
+  });
+
+  it('every event type of every detector has a Vietnamese and an English name', () => {
+    const types = [...new Set(allDocumented().map((d) => d.type))];
+    // The walk finds the tables (an empty parse cannot pass), low and info types included.
+    expect(types.length).toBeGreaterThan(60);
+    for (const t of ['brute_force', 'listening_port_program_changed', 'group_created', 'account_disabled', 'listening_port_closed']) expect(types).toContain(t);
+    const missing = types.filter((t) => !EVENT_TYPE_NAMES[t]?.vi || !EVENT_TYPE_NAMES[t]?.en || EVENT_TYPE_NAMES[t].vi === t);
+    expect(missing, 'event types without a name in both languages').toEqual([]);
+    const names = Object.entries(EVENT_TYPE_NAMES).flatMap(([t, n]) =>
+      problems(`name of ${t}`, n.vi, ['sudo', 'su', 'ld', 'so', 'preload', 'cron', 'systemd', 'PAM']),
+    );
+    expect(names).toEqual([]);
+  });
+
+  it('every evidence key a detector documents has a Vietnamese and an English name', () => {
+    const keys = [...new Set(documentedEvidence().map((e) => e.key))];
+    // The walk finds the evidence tables and columns (an empty parse cannot pass).
+    expect(keys.length).toBeGreaterThan(60);
+    for (const k of ['src_ip', 'user_count', 'old_sha256', 'login_url', 'exe', 'record_id']) expect(keys).toContain(k);
+    expect(keys.filter((k) => !FIELD_NAMES[k]?.vi || !FIELD_NAMES[k]?.en)).toEqual([]);
+  });
+
+  it('the monthly report in Vietnamese: event types, severities and critical events by name', () => {
+    const range = monthRange('2026-11', 'Asia/Ho_Chi_Minh');
+    const q = Object.fromEntries(QUERY_IDS.map((id) => [id, []])) as unknown as Record<QueryId, Row[]>;
+    const types = [...new Set(allDocumented().map((d) => d.type))];
+    types.forEach((type, i) => q.events_by_type.push({ time: range.start, type, severity: 'high', records: 1, occurrences: i + 1 }));
+    q.events_critical.push(
+      {
+        time: range.start + 3_600_000,
+        host: 'mc-portal-01',
+        type: 'brute_force_success',
+        message: 'login for root from 203.0.113.77 after 8 failed attempts',
+        src_ip: '203.0.113.77',
+        user: 'root',
+        method: 'password',
+        failures: 8,
+        count: 1,
+      },
+      {
+        time: range.start + 7_200_000,
+        host: 'mc-portal-01',
+        type: 'listening_port_program_changed',
+        message: 'port 22 is now served by /tmp/x',
+        port: 22,
+        exe: '/tmp/x',
+        count: 1,
+      },
+    );
+    const report = computeReport('so-tttt', range, q, range.end + 86_400_000);
+    const blocks = buildDocument(
+      {
+        range,
+        lang: 'vi',
+        generatedAt: range.end + 3_600_000,
+        database: 'canh',
+        agencies: [{ report, queries: Object.fromEntries(QUERY_IDS.map((id) => [id, ''])) as Record<QueryId, string> }],
+        header: DEFAULT_HEADER,
+        names: { agencies: { 'so-tttt': 'Sở Thông tin và Truyền thông' }, hosts: {}, rules: ruleTitles(defaultRules(), 'vi') },
+        appendix: false,
+      },
+      new Fmt('vi', 'Asia/Ho_Chi_Minh'),
+    );
+    const text = (b: Block): string => {
+      if (b.kind === 'table') return [...b.head, ...b.rows.flat().map((c) => `${c.text} ${c.note ?? ''}`)].join('\n');
+      if (b.kind === 'cards') return b.items.map((i) => `${i.value} ${i.label}`).join('\n');
+      if (b.kind === 'header') return [...b.issuingBody, b.number, b.nationalName, b.motto, b.dateLine].join('\n');
+      if (b.kind === 'title') return `${b.title}\n${b.subject}`;
+      if (b.kind === 'signature') return [b.recipientsLabel, ...b.recipients, b.title, b.name].join('\n');
+      return 'text' in b ? b.text : '';
+    };
+    const all = blocks
+      .filter((b) => b.kind !== 'chart')
+      .map(text)
+      .join('\n');
+    expect(all).toContain('Chương trình khác chiếm cổng dịch vụ');
+    expect(all).toContain('Đăng nhập thành công vào root từ 203.0.113.77 (password) sau 8 lần sai từ địa chỉ đó');
+    const allowed = [
+      ...OWN,
+      'MITRE',
+      'ATT',
+      'CK',
+      'sudo',
+      'su',
+      'ld',
+      'so',
+      'preload',
+      'PAM',
+      'SQL',
+      'XSS',
+      'ARP',
+      'LAN',
+      'UID',
+      'SUID',
+      'SGID',
+      'cron',
+      'systemd',
+      'web',
+      'shell',
+      'Ping',
+      'GMT',
+      'BC',
+      '/tmp/x',
+    ];
+    expect(problems('report', all, allowed)).toEqual([]);
+    for (const t of types) expect(all, t).not.toMatch(new RegExp(`(^|\\s)${t}(\\s|$)`));
+  });
+
+  it('the command line in Vietnamese: agent, silence and alert commands; --json unchanged', async () => {
+    const h = harness({ timezone: 'Asia/Ho_Chi_Minh' });
+    try {
+      await h.advance(8 * MIN, (t) => {
+        h.engine.onBatch(hanoi, batch([disk(t, '/data', 96)]));
+        h.engine.onBatch(hue, batch([disk(t, '/data', 97)]));
+      });
+      const file = join(h.dir, 'collector.yaml');
+      writeFileSync(file, stringify({ state_dir: h.dir, alerting: { timezone: 'Asia/Ho_Chi_Minh' } }));
+      const capture = async (run: () => number | Promise<number>) => {
+        const out: string[] = [];
+        const write = process.stdout.write;
+        process.stdout.write = ((x: string) => out.push(x) > 0) as typeof process.stdout.write;
+        try {
+          expect(await run()).toBe(0);
+        } finally {
+          process.stdout.write = write;
+        }
+        return out.join('');
+      };
+      const cli = (...args: string[]) => capture(() => collectorCli([...args, '--config', file]));
+      const outputs: Record<string, string> = {
+        'agent add': await cli('agent', 'add', '--name', 'mc-portal-01', '--agency', 'so-tttt', '--site', 'dc'),
+      };
+      await cli('agent', 'add', '--name', 'old-pc', '--agency', 'so-tttt', '--site', 'dc');
+      outputs['agent revoke'] = await cli('agent', 'revoke', 'old-pc');
+      outputs['agent list'] = await cli('agent', 'list');
+      outputs['agent remove'] = await cli('agent', 'remove', 'old-pc');
+      outputs['silence add'] = await cli('silence', 'add', 'host=ws-ketoan-02', '--duration', '2h', '--comment', 'thay ổ cứng', '--author', 'Nguyễn Văn An');
+      outputs['silence list'] = await cli('silence', 'list');
+      const id = /^\S+\t/m.exec(outputs['silence list'].split('\n')[1]!)![0].trim();
+      outputs['silence expire'] = await cli('silence', 'expire', id);
+      outputs['alert list'] = await capture(() => alertCommand(['list', '--config', file], { now: h.now }));
+      const alertId = outputs['alert list'].split('\n')[1]!.split('\t')[0]!;
+      outputs['alert ack'] = await capture(() => alertCommand(['ack', alertId, '--author', 'Trần Thị Bình', '--config', file], { now: h.now }));
+
+      // Identifiers the reader types back (names, rule ids, matchers, ids, zone) are not sentences.
+      const own = [
+        ...OWN,
+        'mc-portal-01',
+        'ws-ketoan-02',
+        'old-pc',
+        'so-tttt',
+        'so-yte',
+        'dc',
+        'disk_full',
+        'token',
+        'token_file',
+        'InfluxDB',
+        'Asia/Ho_Chi_Minh',
+        id,
+      ];
+      const found = Object.entries(outputs).flatMap(([cmd, text]) => problems(cmd, text.replace(/canh_[\w-]{43}/, ' '), own));
+      expect(found).toEqual([]);
+      expect(outputs['agent list']).toMatch(/\tđã thu hồi\t/);
+      expect(outputs['agent list'].split('\n')[0]).toBe('TÊN\tCƠ QUAN\tĐỊA ĐIỂM\tTRẠNG THÁI\tPHIÊN BẢN\tLẦN CUỐI LIÊN LẠC');
+      expect(outputs['silence list']).toMatch(/\tđang áp dụng\thost=ws-ketoan-02\t\d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)\t/);
+      expect(outputs['alert list']).toMatch(/\tdisk_full\t(cao|trung bình|nghiêm trọng)\tso-(tttt|yte)\t/);
+      expect(outputs['alert list']).toContain('Ổ đĩa sắp đầy');
+      expect(outputs['alert ack']).toMatch(/đã được Trần Thị Bình nhận xử lý lúc \d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)/);
+
+      // Machine output stays as it is, whatever the language.
+      const json = JSON.parse(await cli('agent', 'list', '--json')) as { name: string; revokedAt: unknown }[];
+      expect(json.map((a) => a.name)).toEqual(['mc-portal-01']);
+      const silences = JSON.parse(await cli('silence', 'list', '--all', '--json')) as { state: string; ends_at: string }[];
+      expect(silences[0]).toMatchObject({ state: 'expired', ends_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
+      // And English when asked.
+      expect((await cli('agent', 'list', '--lang', 'en')).split('\n')[0]).toBe('NAME\tAGENCY\tSITE\tSTATE\tVERSION\tLAST SEEN');
+      const stderr = process.stderr.write;
+      const said: string[] = [];
+      process.stderr.write = ((x: string) => said.push(x) > 0) as typeof process.stderr.write;
+      try {
+        expect(await collectorCli(['agent', 'list', '--lang', 'fr', '--config', file])).toBe(2);
+      } finally {
+        process.stderr.write = stderr;
+      }
+      expect(said.join('')).toContain('CANH_ERR_CLI_USAGE');
+    } finally {
+      await h.stop();
+    }
   });
 });

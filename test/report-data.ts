@@ -194,8 +194,8 @@ export function generate(): GenPoint[] {
       }),
     );
     out.push(
-      ev(tagsA('gw-tttt', { type: 'port_scan', severity: 'medium', detector: 'port_scan', mitre: 'T1046' }), L(d, 13), {
-        message: 'Port scan',
+      ev(tagsA('gw-tttt', { type: 'off_hours_privileged_login', severity: 'medium', detector: 'auth_log', mitre: 'T1078' }), L(d, 13), {
+        message: 'Privileged login out of hours',
         count: 1,
         src_ip: `198.51.100.${(d % 3) + 1}`,
       }),
@@ -221,7 +221,7 @@ export function generate(): GenPoint[] {
       );
     if (d % 7 === 0)
       out.push(
-        ev(tagsA('web-tttt', { type: 'new_device', severity: 'low', detector: 'lan_devices' }), L(d, 9), {
+        ev(tagsA('web-tttt', { type: 'new_lan_device', severity: 'low', detector: 'lan_devices' }), L(d, 9), {
           message: 'New device on the LAN',
           count: 1,
           mac: '00:11:22:33:44:55',
@@ -332,8 +332,8 @@ export function generate(): GenPoint[] {
   );
   for (let k = 0; k < 5; k++)
     out.push(
-      ev(tagsB('gw-ubnd', { type: 'port_scan', severity: 'medium', detector: 'port_scan' }), L(2 + k * 5, 16), {
-        message: 'Port scan',
+      ev(tagsB('gw-ubnd', { type: 'off_hours_privileged_login', severity: 'medium', detector: 'auth_log' }), L(2 + k * 5, 16), {
+        message: 'Privileged login out of hours',
         count: 2,
         src_ip: '198.51.100.50',
       }),

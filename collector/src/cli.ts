@@ -29,6 +29,7 @@ import { maintenanceCommand } from './commands/maintenance.ts';
 import { alertCommand } from './commands/alert.ts';
 import { backupCommand, restoreCommand } from './commands/backup.ts';
 import { out, parseArgsError, usageError, USAGE } from './commands/usage.ts';
+import { cliLang, cliZone } from './commands/words.ts';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -70,6 +71,7 @@ async function dispatch(argv: string[]): Promise<number> {
         force: { type: 'boolean' },
         confirm: { type: 'boolean' },
         to: { type: 'string' },
+        lang: { type: 'string' },
       },
     });
   } catch (err) {
@@ -92,12 +94,13 @@ async function dispatch(argv: string[]): Promise<number> {
     out(`${file}: valid`);
     return 0;
   }
+  const view = { lang: cliLang(values.lang, config), tz: cliZone(config) };
   if (config.state?.postgres && (command === 'agent' || command === 'config')) {
     return withSharedState(config, (p) =>
-      command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry) : configCommand(sub, arg, values, config.state_dir, p),
+      command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry, view) : configCommand(sub, arg, values, config.state_dir, p),
     );
   }
-  if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir);
+  if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir, undefined, view);
   if (command === 'config') return configCommand(sub, arg, values, config.state_dir);
   if (command === 'storage') return storageCommand(sub, values, config);
   if (command === 'state') return stateCommand(sub, values, config);

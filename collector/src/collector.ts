@@ -249,7 +249,7 @@ export class Collector {
             lastError: this.writer.stats.lastError,
             ...(targets.length > 1 ? { targets } : {}),
             disk: this.influxDisk ? { usedPercent: this.influxDisk.usedPercent, free: this.influxDisk.free } : undefined,
-            storage: this.storage.summary(),
+            storage: { vi: this.storage.summary('vi'), en: this.storage.summary('en') },
           };
         },
         // Getters: a reload may add or remove the alert engine.

@@ -129,8 +129,11 @@ describe('acknowledging a firing alert', () => {
       }
     };
     expect((await cli('list')).out).toMatch(new RegExp(`\\n${third}\\tdisk_full\\t`));
+    // In the config's language (Vietnamese unless status.language says otherwise), day first.
     expect((await cli('ack', String(third), '--author', 'Lê Văn Cường', '--comment', 'xoá nhật ký cũ')).out).toMatch(
-      new RegExp(`^alert ${third} \\(disk_full on [\\w-]+\\) acknowledged by Lê Văn Cường at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\(Asia/Ho_Chi_Minh\\)`),
+      new RegExp(
+        `^Cảnh báo ${third} \\(disk_full trên máy [\\w-]+\\) đã được Lê Văn Cường nhận xử lý lúc \\d\\d/\\d\\d/\\d{4} \\d\\d:\\d\\d \\(Asia/Ho_Chi_Minh\\)`,
+      ),
     );
     await expect(cli('ack', '424242', '--author', 'x')).rejects.toThrow(expect.objectContaining({ code: 'CANH_ERR_ALERT_NOT_FOUND' }));
     await expect(cli('ack', 'web-01')).rejects.toThrow(expect.objectContaining({ code: 'CANH_ERR_CLI_USAGE' }));

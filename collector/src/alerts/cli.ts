@@ -1,8 +1,9 @@
 // `canh-collector silence add|list|expire`: silences from the command line, written to
 // the collector's SQLite file; a running collector picks them up at its next flush.
 //   canh-collector silence add agency=so-tttt host=web01 --duration 2h --comment "thay ổ cứng"
-//   canh-collector silence list [--all] [--json]
+//   canh-collector silence list [--all] [--json] [--lang vi|en]
 //   canh-collector silence expire ID
+// What a person reads follows --lang (commands/words.ts); --json stays as it is.
 // `canh-collector alerts reload`: asks the running collector (POST /api/v1/reload on its
 // port, with the admin token of the same config file) to re-read its config.
 import { mkdirSync } from 'node:fs';
@@ -16,14 +17,16 @@ import { loadCollectorConfig } from '../config.ts';
 import { SqliteAlertStore, type AlertStore } from './store.ts';
 import { PgState } from '../state/postgres.ts';
 import { PgAlertStore } from '../state/pg-alert-store.ts';
-import { createSilence, formatWhen, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
+import { createSilence, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
+import type { Silence } from './types.ts';
 import { defaultRules, effectiveRules } from './rules.ts';
+import { CLI_WORDS, cliLang, cliWhen, cliZone, type CliLang } from '../commands/words.ts';
 
 export const SILENCE_USAGE = `       canh-collector silence add MATCHER... (--duration 2h | --until TIME) --comment TEXT [--author NAME] [--start TIME] [--force]
-       canh-collector silence list [--all] [--json]
+       canh-collector silence list [--all] [--json] [--lang vi|en]
        canh-collector silence expire ID`;
 
-export const ALERTS_USAGE = `       canh-collector alerts reload [--config FILE] [--url http://127.0.0.1:8443] [--json]`;
+export const ALERTS_USAGE = `       canh-collector alerts reload [--config FILE] [--url http://127.0.0.1:8443] [--json] [--lang vi|en]`;
 
 /** A mistake on the command line (cli.ts prints it with its code, exit 2). */
 function usage(message: string, text: string): CanhError {
@@ -42,8 +45,7 @@ function defaultAuthor(): string {
   }
 }
 
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
-export async function silenceCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
+function parseSilenceArgs(argv: string[]) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -59,6 +61,7 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
         start: { type: 'string' },
         all: { type: 'boolean' },
         json: { type: 'boolean' },
+        lang: { type: 'string' },
         /** Accept matchers on labels no current rule gives an alert (a rule yet to come). */
         force: { type: 'boolean' },
       },
@@ -71,62 +74,38 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
   if (sub !== 'add' && sub !== 'list' && sub !== 'expire') throw usage(`silence: unknown subcommand "${sub ?? ''}"`, SILENCE_USAGE);
   if (sub === 'list' && rest.length) throw usage(`silence list: unexpected argument "${rest[0]}"`, SILENCE_USAGE);
   if (sub === 'expire' && rest.length !== 1) throw usage('silence expire: name one silence id (see: silence list)', SILENCE_USAGE);
+  return { values, sub, rest };
+}
+
+type SilenceArgs = ReturnType<typeof parseSilenceArgs>;
+type Config = ReturnType<typeof loadCollectorConfig>;
+/** What every subcommand needs: the store, now, and how to show times and words. */
+interface SilenceCtx {
+  store: AlertStore;
+  config: Config;
+  now: number;
+  tz: string;
+  lang: CliLang;
+}
+
+export async function silenceCommand(argv: string[], opts: { now?: () => number } = {}): Promise<number> {
+  const args = parseSilenceArgs(argv);
+  const { values } = args;
   const file = values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml';
   const config = loadCollectorConfig(file);
+  const lang = cliLang(values.lang, config);
   mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
   // Several collectors on PostgreSQL: the silence goes there, and every collector follows it.
   const shared = config.state?.postgres ? await openSharedState(config) : undefined;
   if (shared === null) return 1;
   const store: AlertStore = shared ? await PgAlertStore.load(shared) : new SqliteAlertStore(join(config.state_dir, 'collector.db'));
-  const now = (opts.now ?? Date.now)();
   // Times people write and read here are in the alerting zone, said next to each one.
-  const tz = config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh';
+  const ctx: SilenceCtx = { store, config, now: (opts.now ?? Date.now)(), tz: cliZone(config), lang };
   try {
-    switch (sub) {
-      case 'add': {
-        const s = createSilence(
-          {
-            matchers: [...rest, ...(values.matcher ?? [])],
-            createdBy: values.author ?? defaultAuthor(),
-            comment: values.comment,
-            startsAt: values.start,
-            endsAt: values.until,
-            duration: values.until ? undefined : (values.duration ?? undefined),
-          },
-          now,
-          values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
-          tz,
-        );
-        store.addSilence(s);
-        if (values.json) out(JSON.stringify(silenceJson(s, now)));
-        else
-          out(
-            `silence ${s.id} added: ${(silenceJson(s, now).matchers as string[]).join(' ')} from ${formatWhen(s.startsAt, tz)} until ${formatWhen(s.endsAt, tz)}`,
-          );
-        return 0;
-      }
-      case 'list': {
-        const list = store.silences().filter((s) => values.all || silenceState(s, now) !== 'expired');
-        if (values.json) out(JSON.stringify(list.map((s) => silenceJson(s, now))));
-        else {
-          out(['ID', 'STATE', 'MATCHERS', 'ENDS', 'AUTHOR', 'COMMENT'].join('\t'));
-          for (const s of list) {
-            const j = silenceJson(s, now);
-            out([s.id, j.state, (j.matchers as string[]).join(' '), formatWhen(s.endsAt, tz), s.createdBy, s.comment].join('\t'));
-          }
-        }
-        return 0;
-      }
-      case 'expire': {
-        const id = rest[0]!;
-        const s = store.expireSilence(id, now);
-        if (!s) throw new CanhError('CANH_ERR_SILENCE_NOT_FOUND', `no silence "${id}" (see: silence list --all)`);
-        out(`silence ${s.id} expired`);
-        return 0;
-      }
-      default:
-        throw usage(`silence: unknown subcommand "${String(sub)}"`, SILENCE_USAGE);
-    }
+    if (args.sub === 'add') silenceAdd(ctx, args);
+    else if (args.sub === 'list') silenceList(ctx, values.all === true, values.json === true);
+    else silenceExpire(ctx, args.rest[0]!);
+    return 0;
   } finally {
     store.close();
     if (shared) {
@@ -134,6 +113,44 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
       await shared.stop();
     }
   }
+}
+
+function silenceAdd({ store, config, now, tz, lang }: SilenceCtx, { values, rest }: SilenceArgs): void {
+  const s = createSilence(
+    {
+      matchers: [...rest, ...(values.matcher ?? [])],
+      createdBy: values.author ?? defaultAuthor(),
+      comment: values.comment,
+      startsAt: values.start,
+      endsAt: values.until,
+      duration: values.until ? undefined : (values.duration ?? undefined),
+    },
+    now,
+    values.force ? undefined : knownAlertLabels(config.alerting ? effectiveRules(config.alerting) : defaultRules()),
+    tz,
+  );
+  store.addSilence(s);
+  if (values.json) out(JSON.stringify(silenceJson(s, now)));
+  else out(CLI_WORDS[lang].silenceAdded(s.id, matchersOf(s, now), cliWhen(s.startsAt, tz, lang), cliWhen(s.endsAt, tz, lang)));
+}
+
+const matchersOf = (s: Silence, now: number): string => (silenceJson(s, now).matchers as string[]).join(' ');
+
+function silenceList({ store, now, tz, lang }: SilenceCtx, all: boolean, json: boolean): void {
+  const list = store.silences().filter((s) => all || silenceState(s, now) !== 'expired');
+  if (json) return out(JSON.stringify(list.map((s) => silenceJson(s, now))));
+  const w = CLI_WORDS[lang];
+  out(w.silenceHead.join('\t'));
+  for (const s of list) {
+    const state = silenceState(s, now);
+    out([s.id, w.silenceState[state] ?? state, matchersOf(s, now), cliWhen(s.endsAt, tz, lang), s.createdBy, s.comment].join('\t'));
+  }
+}
+
+function silenceExpire({ store, now, lang }: SilenceCtx, id: string): void {
+  const s = store.expireSilence(id, now);
+  if (!s) throw new CanhError('CANH_ERR_SILENCE_NOT_FOUND', `no silence "${id}" (see: silence list --all)`);
+  out(CLI_WORDS[lang].silenceExpired(s.id));
 }
 
 async function openSharedState(config: ReturnType<typeof loadCollectorConfig>): Promise<PgState | null> {
@@ -180,7 +197,7 @@ export async function alertsCommand(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' } },
+      options: { config: { type: 'string', short: 'c' }, url: { type: 'string' }, json: { type: 'boolean' }, lang: { type: 'string' } },
     });
   } catch (err) {
     throw usage(`alerts: ${(err as Error).message}`, ALERTS_USAGE);
@@ -231,15 +248,17 @@ export async function alertsCommand(argv: string[]): Promise<number> {
       process.stderr.write('the admin token in the file may differ from the running one (it changes only with a reload); send SIGHUP instead\n');
     return 1;
   }
-  if (!values.json) {
-    const a = body.alerting as { rules?: number; added?: string[]; removed?: string[]; changed?: string[]; resolved?: number } | string | undefined;
-    if (a && typeof a === 'object') {
-      out(
-        `alerting config reloaded: ${a.rules} rules (added: ${a.added?.join(', ') || '-'}; removed: ${a.removed?.join(', ') || '-'}; changed: ${a.changed?.join(', ') || '-'}); ${a.resolved ?? 0} firing alerts resolved`,
-      );
-    } else out(`alerting config reloaded: alerting ${String(a)}`);
-    const restart = body.restart_needed as string[] | undefined;
-    if (restart?.length) out(`changed outside alerting, applied only by a restart: ${restart.join(', ')}`);
-  }
+  if (!values.json) reloadText(body, cliLang(values.lang, config));
   return 0;
+}
+
+/** What the collector answered to a reload, in the reader's language. */
+function reloadText(body: Record<string, unknown>, lang: CliLang): void {
+  const w = CLI_WORDS[lang];
+  const a = body.alerting as { rules?: number; added?: string[]; removed?: string[]; changed?: string[]; resolved?: number } | string | undefined;
+  const list = (xs: string[] | undefined) => xs?.join(', ') || '-';
+  if (a && typeof a === 'object') out(w.reloaded(a.rules ?? 0, list(a.added), list(a.removed), list(a.changed), a.resolved ?? 0));
+  else out(w.reloadedOther(String(a)));
+  const restart = body.restart_needed as string[] | undefined;
+  if (restart?.length) out(w.restartNeeded(restart.join(', ')));
 }

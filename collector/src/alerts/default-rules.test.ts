@@ -4,60 +4,11 @@
 // with a `type` and a `severity` column), so a new detector or type is checked as soon as
 // it is documented.
 import { describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { SEVERITIES, type Severity } from '@canh/protocol';
+import { SEVERITIES } from '@canh/protocol';
+import { allDocumented as allSeriousDocumented, documentedEvents } from '../../../test/helpers/detector-docs.ts';
 import { defaultRules, severityRank, type EventRule } from './rules.ts';
 
-const DETECTORS = join(import.meta.dirname, '../../../agent/src/detectors');
-
-interface Documented {
-  detector: string;
-  type: string;
-  /** The lowest severity of medium or higher the README gives the type. */
-  severity: Severity;
-}
-
-const cells = (line: string) =>
-  line
-    .trim()
-    .replace(/^\||\|$/g, '')
-    .split('|')
-    .map((c) => c.trim());
-
-/** Event types and severities of one README's event tables. */
-export function documentedEvents(detector: string, readme: string): Documented[] {
-  const out: Documented[] = [];
-  const lines = readme.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    if (!lines[i]!.trim().startsWith('|')) continue;
-    const head = cells(lines[i]!).map((c) => c.toLowerCase());
-    const ti = head.indexOf('type');
-    const si = head.indexOf('severity');
-    if (ti < 0 || si < 0 || !/^\|[\s|:-]+\|?$/.test(lines[i + 1]?.trim() ?? '')) continue;
-    for (i += 2; i < lines.length && lines[i]!.trim().startsWith('|'); i++) {
-      const row = cells(lines[i]!);
-      const sev = (row[si] ?? '').toLowerCase().match(/\b(info|low|medium|high|critical)\b/g) ?? [];
-      const serious = (sev as Severity[]).filter((s) => severityRank(s) >= severityRank('medium'));
-      if (!serious.length) continue;
-      const lowest = serious.reduce((a, b) => (severityRank(a) <= severityRank(b) ? a : b));
-      let prev = '';
-      for (const [, t] of (row[ti] ?? '').matchAll(/`([a-z0-9_]+)`/g)) {
-        // `firewall_rule_added` / `_modified`: a suffix replaces the last word of the one before.
-        const type = t!.startsWith('_') && prev ? prev.replace(/_[a-z0-9]+$/, t!) : t!;
-        prev = type;
-        out.push({ detector, type, severity: lowest });
-      }
-    }
-  }
-  return out;
-}
-
-function allDocumented(): Documented[] {
-  return readdirSync(DETECTORS, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(DETECTORS, d.name, 'README.md')))
-    .flatMap((d) => documentedEvents(d.name, readFileSync(join(DETECTORS, d.name, 'README.md'), 'utf8')));
-}
+const allDocumented = () => allSeriousDocumented({ serious: true });
 
 describe('the default rule pack covers the detectors', () => {
   it('reads the event tables: types, suffix shorthand and the lowest serious severity', () => {
@@ -67,7 +18,7 @@ describe('the default rule pack covers the detectors', () => {
       '| `a_added` / `_removed` | `medium`; `low` on loopback; `high` on a backdoor | — | x |',
       '| `quiet` | info | — | y |',
     ].join('\n');
-    expect(documentedEvents('d', md)).toEqual([
+    expect(documentedEvents('d', md, { serious: true })).toEqual([
       { detector: 'd', type: 'a_added', severity: 'medium' },
       { detector: 'd', type: 'a_removed', severity: 'medium' },
     ]);

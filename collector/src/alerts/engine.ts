@@ -220,6 +220,8 @@ export class AlertEngine {
       renderer,
       log: this.log.child({ part: 'dispatch' }),
       windows: windows ? () => windows.list() : undefined,
+      // Through `this`: acknowledgements made after a reload count too.
+      acked: (ids) => this.acks?.of(ids) ?? new Map(),
     });
   }
 

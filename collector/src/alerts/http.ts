@@ -77,12 +77,81 @@ export async function handleReloadApi(
   return send(res, 200, { status: 'reloaded', alerting: r.alerting, restart_needed: r.restartNeeded });
 }
 
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
-export async function handleAlertApi(
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: { engine: AlertEngine; adminToken: string | undefined; log: Logger; now: () => number },
-): Promise<boolean> {
+type AlertApiCtx = { engine: AlertEngine; adminToken: string | undefined; log: Logger; now: () => number };
+
+/** GET /api/v1/alerts: firing and pending alerts, why one is muted, who acknowledged it. */
+function listAlerts(res: ServerResponse, engine: AlertEngine, now: number): true {
+  const silences = engine.store.silences().filter((s) => s.endsAt > now);
+  const open = [...engine.tracker.alerts.values()].filter((a) => a.state !== 'resolved');
+  const acks = engine.acks?.of(open.map((a) => a.id));
+  const alerts = open.map((a) => ({
+    id: a.id,
+    rule: a.rule,
+    labels: a.labels,
+    severity: a.severity,
+    state: a.state,
+    value: a.value,
+    summary: a.summary,
+    active_at: new Date(a.activeAt).toISOString(),
+    fired_at: a.firedAt ? new Date(a.firedAt).toISOString() : null,
+    muted: a.state === 'firing' ? (engine.dispatcher.muted(a, now, silences) ?? null) : null,
+    acknowledged: acks?.has(a.id) ? ackJson(acks.get(a.id)!) : null,
+  }));
+  return send(res, 200, { alerts });
+}
+
+/** POST /api/v1/silences. */
+async function addSilence(req: IncomingMessage, res: ServerResponse, ctx: AlertApiCtx, now: number): Promise<true> {
+  const { engine } = ctx;
+  const body = (await readJson(req)) as Record<string, unknown> | null;
+  if (!body || typeof body !== 'object') throw new SilenceError('the body must be a JSON object');
+  const s = createSilence(
+    {
+      matchers: body.matchers as string[],
+      createdBy: String(body.created_by ?? body.author ?? ''),
+      comment: String(body.comment ?? ''),
+      startsAt: body.starts_at as string | undefined,
+      endsAt: body.ends_at as string | undefined,
+      duration: body.duration as string | undefined,
+    },
+    now,
+    body.force === true ? undefined : knownAlertLabels([...engine.rules.values()]),
+    engine.cfg.timezone,
+  );
+  engine.store.addSilence(s);
+  ctx.log.info({ silence: s.id, matchers: silenceJson(s, now).matchers, by: s.createdBy, until: new Date(s.endsAt).toISOString() }, 'silence added (API)');
+  return send(res, 201, silenceJson(s, now));
+}
+
+/** POST /api/v1/alerts/<id>/ack. */
+async function ackAlert(req: IncomingMessage, res: ServerResponse, engine: AlertEngine, id: string): Promise<true> {
+  if (!/^\d{1,15}$/.test(id)) return send(res, 404, { error: `no firing alert has id ${id}`, code: 'CANH_ERR_ALERT_NOT_FOUND' });
+  const body = (await readJson(req).catch((err: Error) => {
+    throw new CanhError('CANH_ERR_ACK_INVALID', err.message);
+  })) as Record<string, unknown> | null;
+  if (!body || typeof body !== 'object') throw new CanhError('CANH_ERR_ACK_INVALID', 'the body must be a JSON object: {"by": "who", "comment": "why"}');
+  const ack = engine.acknowledge(Number(id), typeof body.by === 'string' ? body.by : '', typeof body.comment === 'string' ? body.comment : '');
+  return send(res, 200, ackJson(ack));
+}
+
+/** DELETE /api/v1/silences/<id>. */
+function expireSilence(res: ServerResponse, ctx: AlertApiCtx, path: string, now: number): true {
+  const id = decodeURIComponent(path.slice('/api/v1/silences/'.length));
+  const s = ctx.engine.store.expireSilence(id, now);
+  if (!s) return send(res, 404, { error: `no silence ${id}`, code: 'CANH_ERR_SILENCE_NOT_FOUND' });
+  ctx.log.info({ silence: s.id }, 'silence expired (API)');
+  return send(res, 200, silenceJson(s, now));
+}
+
+/** A refused call answered with its code: 400 for a bad request, 404 for an unknown alert. */
+function refused(res: ServerResponse, err: unknown): true {
+  if (err instanceof SilenceError) return send(res, 400, { error: err.message, code: err.code });
+  if (err instanceof CanhError && err.code === 'CANH_ERR_ALERT_NOT_FOUND') return send(res, 404, { error: err.message, code: err.code });
+  if (err instanceof CanhError && err.code === 'CANH_ERR_ACK_INVALID') return send(res, 400, { error: err.message, code: err.code });
+  throw err;
+}
+
+export async function handleAlertApi(req: IncomingMessage, res: ServerResponse, ctx: AlertApiCtx): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname.replace(/\/+$/, '');
   const ackPath = /^\/api\/v1\/alerts\/([^/]+)\/ack$/.exec(path);
@@ -91,66 +160,15 @@ export async function handleAlertApi(
   const { engine } = ctx;
   const now = ctx.now();
   try {
-    if (path === '/api/v1/alerts' && req.method === 'GET') {
-      const silences = engine.store.silences().filter((s) => s.endsAt > now);
-      const open = [...engine.tracker.alerts.values()].filter((a) => a.state !== 'resolved');
-      const acks = engine.acks?.of(open.map((a) => a.id));
-      const alerts = open.map((a) => ({
-        id: a.id,
-        rule: a.rule,
-        labels: a.labels,
-        severity: a.severity,
-        state: a.state,
-        value: a.value,
-        summary: a.summary,
-        active_at: new Date(a.activeAt).toISOString(),
-        fired_at: a.firedAt ? new Date(a.firedAt).toISOString() : null,
-        muted: a.state === 'firing' ? (engine.dispatcher.muted(a, now, silences) ?? null) : null,
-        acknowledged: acks?.has(a.id) ? ackJson(acks.get(a.id)!) : null,
-      }));
-      return send(res, 200, { alerts });
-    }
+    if (path === '/api/v1/alerts' && req.method === 'GET') return listAlerts(res, engine, now);
     if (path === '/api/v1/silences' && req.method === 'GET') {
       const all = url.searchParams.get('state') === 'all';
       const list = engine.store.silences().filter((s) => all || silenceState(s, now) !== 'expired');
       return send(res, 200, { silences: list.map((s) => silenceJson(s, now)) });
     }
-    if (path === '/api/v1/silences' && req.method === 'POST') {
-      const body = (await readJson(req)) as Record<string, unknown> | null;
-      if (!body || typeof body !== 'object') throw new SilenceError('the body must be a JSON object');
-      const s = createSilence(
-        {
-          matchers: body.matchers as string[],
-          createdBy: String(body.created_by ?? body.author ?? ''),
-          comment: String(body.comment ?? ''),
-          startsAt: body.starts_at as string | undefined,
-          endsAt: body.ends_at as string | undefined,
-          duration: body.duration as string | undefined,
-        },
-        now,
-        body.force === true ? undefined : knownAlertLabels([...engine.rules.values()]),
-        engine.cfg.timezone,
-      );
-      engine.store.addSilence(s);
-      ctx.log.info({ silence: s.id, matchers: silenceJson(s, now).matchers, by: s.createdBy, until: new Date(s.endsAt).toISOString() }, 'silence added (API)');
-      return send(res, 201, silenceJson(s, now));
-    }
-    if (ackPath && req.method === 'POST') {
-      if (!/^\d{1,15}$/.test(ackPath[1]!)) return send(res, 404, { error: `no firing alert has id ${ackPath[1]}`, code: 'CANH_ERR_ALERT_NOT_FOUND' });
-      const body = (await readJson(req).catch((err: Error) => {
-        throw new CanhError('CANH_ERR_ACK_INVALID', err.message);
-      })) as Record<string, unknown> | null;
-      if (!body || typeof body !== 'object') throw new CanhError('CANH_ERR_ACK_INVALID', 'the body must be a JSON object: {"by": "who", "comment": "why"}');
-      const ack = engine.acknowledge(Number(ackPath[1]), typeof body.by === 'string' ? body.by : '', typeof body.comment === 'string' ? body.comment : '');
-      return send(res, 200, ackJson(ack));
-    }
-    if (path.startsWith('/api/v1/silences/') && req.method === 'DELETE') {
-      const id = decodeURIComponent(path.slice('/api/v1/silences/'.length));
-      const s = engine.store.expireSilence(id, now);
-      if (!s) return send(res, 404, { error: `no silence ${id}`, code: 'CANH_ERR_SILENCE_NOT_FOUND' });
-      ctx.log.info({ silence: s.id }, 'silence expired (API)');
-      return send(res, 200, silenceJson(s, now));
-    }
+    if (path === '/api/v1/silences' && req.method === 'POST') return await addSilence(req, res, ctx, now);
+    if (ackPath && req.method === 'POST') return await ackAlert(req, res, engine, ackPath[1]!);
+    if (path.startsWith('/api/v1/silences/') && req.method === 'DELETE') return expireSilence(res, ctx, path, now);
     return send(
       res,
       405,
@@ -158,9 +176,6 @@ export async function handleAlertApi(
       { allow: path === '/api/v1/alerts' ? 'GET' : path === '/api/v1/silences' ? 'GET, POST' : ackPath ? 'POST' : 'DELETE' },
     );
   } catch (err) {
-    if (err instanceof SilenceError) return send(res, 400, { error: err.message, code: err.code });
-    if (err instanceof CanhError && err.code === 'CANH_ERR_ALERT_NOT_FOUND') return send(res, 404, { error: err.message, code: err.code });
-    if (err instanceof CanhError && err.code === 'CANH_ERR_ACK_INVALID') return send(res, 400, { error: err.message, code: err.code });
-    throw err;
+    return refused(res, err);
   }
 }

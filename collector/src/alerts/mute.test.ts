@@ -199,7 +199,7 @@ describe('silences', () => {
     const list = await run('list');
     expect(list.out).toContain(s.id);
     expect(list.out).toContain('Bảo trì mạng LAN');
-    expect((await run('expire', s.id.slice(0, 8))).out).toContain(`silence ${s.id} expired`);
+    expect((await run('expire', s.id.slice(0, 8), '--lang', 'en')).out).toContain(`silence ${s.id} expired`);
     await h.advance(2 * MIN, (t) => h.engine.onBatch(hue, batch([disk(t, '/', 99)])));
     expect(subjects()).toContain('[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte');
   });

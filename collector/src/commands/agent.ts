@@ -1,12 +1,24 @@
 // canh-collector agent add|list|revoke|remove: the registry of agents and their tokens.
+// What a person reads follows --lang (words.ts); --json stays as it is.
 import { CanhError } from '@canh/core';
 import { openRegistry } from '../collector.ts';
 import type { AgentRegistry } from '../registry/types.ts';
 import { out, usageError } from './usage.ts';
+import { agentState, CLI_WORDS, cliWhen, type CliLang } from './words.ts';
 
 export type AgentValues = { name?: string; agency?: string; site?: string; json?: boolean };
+/** The reader's language and zone (cli.ts: --lang, else the config's). */
+export type AgentView = { lang: CliLang; tz: string };
 
-export function agentCommand(sub: string | undefined, arg: string | undefined, values: AgentValues, stateDir: string, shared?: AgentRegistry): number {
+export function agentCommand(
+  sub: string | undefined,
+  arg: string | undefined,
+  values: AgentValues,
+  stateDir: string,
+  shared?: AgentRegistry,
+  view: AgentView = { lang: 'en', tz: 'Asia/Ho_Chi_Minh' },
+): number {
+  const w = CLI_WORDS[view.lang];
   // Shared state (PostgreSQL) when given; else the SQLite file in stateDir.
   const registry = shared ?? openRegistry(stateDir);
   try {
@@ -23,8 +35,8 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
         const { agent, token } = registry.add({ name: values.name, agency, site });
         if (values.json) out(JSON.stringify({ id: agent.id, name: agent.name, agency: agent.agency, site: agent.site, token }));
         else {
-          out(`agent ${agent.name} (agency ${agent.agency}, site ${agent.site}) registered.`);
-          out(`token (shown only now; put it in the agent's token_file):`);
+          out(w.agentAdded(agent.name, agent.agency, agent.site));
+          out(w.tokenOnce);
           out(token);
         }
         return 0;
@@ -33,10 +45,10 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
         const agents = registry.list();
         if (values.json) out(JSON.stringify(agents));
         else {
-          out(['NAME', 'AGENCY', 'SITE', 'STATE', 'VERSION', 'LAST SEEN'].join('\t'));
+          out(w.agentHead.join('\t'));
           for (const a of agents) {
-            const state = a.revokedAt ? 'revoked' : a.connected ? 'online' : 'offline';
-            out([a.name, a.agency, a.site, state, a.version ?? '-', a.lastSeen ? new Date(a.lastSeen).toISOString() : 'never'].join('\t'));
+            const seen = a.lastSeen ? cliWhen(a.lastSeen, view.tz, view.lang) : w.never;
+            out([a.name, a.agency, a.site, agentState(a, view.lang), a.version ?? '-', seen].join('\t'));
           }
         }
         return 0;
@@ -46,7 +58,7 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
         if (!name) throw usageError('agent revoke: name the agent (agent revoke NAME)');
         const a = registry.revoke(name);
         if (!a) throw notFound(name);
-        out(`agent ${a.name} revoked; a connected agent is cut off within 5 s`);
+        out(w.agentRevoked(a.name));
         return 0;
       }
       case 'remove': {
@@ -59,7 +71,7 @@ export function agentCommand(sub: string | undefined, arg: string | undefined, v
         if (!a.revokedAt)
           throw new CanhError('CANH_ERR_REGISTRY_NOT_REVOKED', `agent ${a.name} is not revoked: revoke it first (agent revoke ${a.name}), then remove it`);
         registry.remove(a.id);
-        out(`agent ${a.name} removed from the registry (its data in InfluxDB stays)`);
+        out(w.agentRemoved(a.name));
         return 0;
       }
       default:

@@ -10,6 +10,30 @@ import { formatDuration, policyWriter, StorageManager, type PendingShortening } 
 import { estimateStorage, formatEstimate } from '../influx/capacity.ts';
 import { openRegistry } from '../collector.ts';
 import { out } from './usage.ts';
+import { cliLang, type CliLang } from './words.ts';
+
+const WORDS = {
+  en: {
+    isDefault: ' (default)',
+    shardGroups: 'shard groups of',
+    cqs: 'continuous queries',
+    notApplied: 'not applied, would delete data (run again with --confirm):',
+    configured: 'configured',
+    wouldDelete: (n: number) => `would delete ${n} shard group(s)`,
+    span: (a: string, b: string) => ` from ${a} to ${b}`,
+    onDisk: (mib: string) => `, ${mib} MiB on disk`,
+  },
+  vi: {
+    isDefault: ' (mặc định)',
+    shardGroups: 'mỗi nhóm phân đoạn',
+    cqs: 'truy vấn gộp liên tục',
+    notApplied: 'chưa áp dụng vì sẽ xoá dữ liệu (chạy lại với --confirm):',
+    configured: 'theo cấu hình',
+    wouldDelete: (n: number) => `sẽ xoá ${n} nhóm phân đoạn`,
+    span: (a: string, b: string) => ` từ ${a} đến ${b}`,
+    onDisk: (mib: string) => `, ${mib} MiB trên đĩa`,
+  },
+};
 
 export const STORAGE_USAGE = `       canh-collector storage apply [--confirm] | storage status | storage estimate [--json]`;
 
@@ -40,23 +64,30 @@ export function storageManagerFor(config: CollectorConfig): { manager: StorageMa
   return { manager, client };
 }
 
-function describePending(p: PendingShortening): string {
-  const span =
-    p.oldest !== null && p.newest !== null ? ` from ${new Date(p.oldest).toISOString().slice(0, 10)} to ${new Date(p.newest).toISOString().slice(0, 10)}` : '';
-  const size = p.bytes !== null ? `, ${(p.bytes / 1048576).toFixed(1)} MiB on disk` : '';
-  return `  ${p.policy}: ${formatDuration(p.from)} → ${formatDuration(p.to)} would delete ${p.shards} shard group(s)${span}${size}`;
+function describePending(p: PendingShortening, lang: CliLang): string {
+  const w = WORDS[lang];
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+  const span = p.oldest !== null && p.newest !== null ? w.span(day(p.oldest), day(p.newest)) : '';
+  const size = p.bytes !== null ? w.onDisk((p.bytes / 1048576).toFixed(1)) : '';
+  return `  ${p.policy}: ${formatDuration(p.from, lang)} → ${formatDuration(p.to, lang)} ${w.wouldDelete(p.shards)}${span}${size}`;
 }
 
-export async function storageCommand(sub: string | undefined, values: { confirm?: boolean; json?: boolean }, config: CollectorConfig): Promise<number> {
+export async function storageCommand(
+  sub: string | undefined,
+  values: { confirm?: boolean; json?: boolean; lang?: string },
+  config: CollectorConfig,
+): Promise<number> {
+  const lang = cliLang(values.lang, config);
+  const w = WORDS[lang];
   const { manager, client } = storageManagerFor(config);
   try {
     if (sub === 'apply') {
       const pending = await manager.apply({ confirm: Boolean(values.confirm) });
-      for (const p of manager.status.policies) out(`${p.name}: ${formatDuration(p.duration)}${p.isDefault ? ' (default)' : ''}`);
-      out(`continuous queries: ${manager.status.continuousQueries}`);
+      for (const p of manager.status.policies) out(`${p.name}: ${formatDuration(p.duration, lang)}${p.isDefault ? w.isDefault : ''}`);
+      out(`${w.cqs}: ${manager.status.continuousQueries}`);
       if (pending.length) {
-        out('not applied, would delete data (run again with --confirm):');
-        for (const p of pending) out(describePending(p));
+        out(w.notApplied);
+        for (const p of pending) out(describePending(p, lang));
         return 3;
       }
       return 0;
@@ -64,13 +95,13 @@ export async function storageCommand(sub: string | undefined, values: { confirm?
     if (sub === 'status') {
       const policies = await manager.policies();
       for (const p of policies)
-        out(`${p.name}: ${formatDuration(p.duration)}, shard groups of ${formatDuration(p.shardGroup)}${p.isDefault ? ' (default)' : ''}`);
+        out(`${p.name}: ${formatDuration(p.duration, lang)}, ${w.shardGroups} ${formatDuration(p.shardGroup, lang)}${p.isDefault ? w.isDefault : ''}`);
       const want: [string, number][] = [
         ['raw', config.storage.raw],
         ['rollup', config.storage.rollup],
         ['events', config.storage.events],
       ];
-      out(`configured: ${want.map(([k, v]) => `${k} ${formatDuration(v)}`).join(', ')}`);
+      out(`${w.configured}: ${want.map(([k, v]) => `${k} ${formatDuration(v, lang)}`).join(', ')}`);
       return 0;
     }
     if (sub === 'estimate') {

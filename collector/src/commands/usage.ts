@@ -5,7 +5,7 @@ import { STORAGE_USAGE } from './storage.ts';
 
 export const USAGE = `usage: canh-collector [serve] [--config FILE]
        canh-collector agent add --name HOST --agency AGENCY --site SITE
-       canh-collector agent list [--json]
+       canh-collector agent list [--json] [--lang vi|en]
        canh-collector agent revoke NAME | agent remove NAME   (remove: a revoked agent only)
 ${SILENCE_USAGE}
        canh-collector maintenance add --name N [--agency A]... [MATCHER...] (--from TIME --until TIME | --start HH:MM --end HH:MM [--days sun,sat] [--tz ZONE]) --comment C [--author X] [--force]
@@ -22,7 +22,9 @@ ${STORAGE_USAGE}
        canh-collector state migrate --to postgres [--force]
        canh-collector --validate --config FILE
        canh-collector --version
-Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.`;
+Config: /etc/canh/collector.yaml unless --config or CANH_COLLECTOR_CONFIG says otherwise.
+What agent, silence, alert, alerts reload and storage apply|status print for a person is in --lang vi|en
+(default: the config's status.language); --json is not translated.`;
 
 /** One line of a command's answer on standard output. */
 export function out(s: string): void {

@@ -140,12 +140,37 @@ export function shardGroupFor(ms: number): number {
   return 3_600_000;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms === 0) return 'infinite';
-  if (ms % DAY === 0) return `${ms / DAY} d`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  return `${Math.round(ms / 60_000)} min`;
+export function formatDuration(ms: number, lang: 'vi' | 'en' = 'en'): string {
+  const vi = lang === 'vi';
+  if (ms === 0) return vi ? 'vô hạn' : 'infinite';
+  if (ms % DAY === 0) return `${ms / DAY} ${vi ? 'ngày' : 'd'}`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} ${vi ? 'giờ' : 'h'}`;
+  return `${Math.round(ms / 60_000)} ${vi ? 'phút' : 'min'}`;
 }
+
+/** The status page's storage line in both languages. */
+const SUMMARY_WORDS = {
+  en: {
+    unmanaged: 'not managed by the collector (storage.manage: false)',
+    backfill: 'back-fill',
+    states: {} as Record<string, string>,
+    waiting: 'waiting for --confirm',
+    shards: (n: number) => `${n} shard groups`,
+    notRead: 'policies not read yet',
+    cqs: (n: number) => `${n} roll-up CQs`,
+    lastError: 'last error',
+  },
+  vi: {
+    unmanaged: 'máy thu thập không quản lý (storage.manage: false)',
+    backfill: 'tính bù dữ liệu gộp',
+    states: { done: 'đã xong', idle: 'chưa chạy', pending: 'chờ chạy', failed: 'lỗi' } as Record<string, string>,
+    waiting: 'chờ xác nhận --confirm',
+    shards: (n: number) => `${n} nhóm phân đoạn`,
+    notRead: 'chưa đọc được chính sách lưu trữ',
+    cqs: (n: number) => `${n} truy vấn gộp liên tục`,
+    lastError: 'lỗi gần nhất',
+  },
+};
 
 function iso(t: number): string {
   return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
@@ -506,16 +531,18 @@ export class StorageManager {
   }
 
   /** One line for the status page: the periods, the back-fill, what waits for --confirm. */
-  summary(): string {
+  summary(lang: 'vi' | 'en' = 'en'): string {
     const st = this.status;
-    if (!st.managed) return 'not managed by the collector (storage.manage: false)';
-    const pol = st.policies.map((p) => `${p.name} ${formatDuration(p.duration)}`).join(', ');
+    const w = SUMMARY_WORDS[lang];
+    if (!st.managed) return w.unmanaged;
+    const pol = st.policies.map((p) => `${p.name} ${formatDuration(p.duration, lang)}`).join(', ');
     const b = st.backfill;
-    const fill = b.state === 'running' ? `back-fill ${b.total ? Math.round((b.done / b.total) * 100) : 0} %` : `back-fill ${b.state}`;
+    const fill =
+      b.state === 'running' ? `${w.backfill} ${b.total ? Math.round((b.done / b.total) * 100) : 0} %` : `${w.backfill} ${w.states[b.state] ?? b.state}`;
     const pend = st.pending.length
-      ? `; waiting for --confirm: ${st.pending.map((p) => `${p.policy} → ${formatDuration(p.to)} (${p.shards} shard groups)`).join(', ')}`
+      ? `; ${w.waiting}: ${st.pending.map((p) => `${p.policy} → ${formatDuration(p.to, lang)} (${w.shards(p.shards)})`).join(', ')}`
       : '';
-    return `${pol || 'policies not read yet'}; ${st.continuousQueries} roll-up CQs; ${fill}${pend}${st.lastError ? `; last error: ${st.lastError}` : ''}`;
+    return `${pol || w.notRead}; ${w.cqs(st.continuousQueries)}; ${fill}${pend}${st.lastError ? `; ${w.lastError}: ${st.lastError}` : ''}`;
   }
 
   /** Re-apply with changed settings (reload): never deletes without confirm. */

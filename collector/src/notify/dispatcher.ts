@@ -9,6 +9,9 @@
 // arrives meanwhile, whatever group_interval says; a critical one makes it due at once.
 // Every recipient the alert routes to is mailed, whether or not told of the episode.
 //
+// An acknowledged alert ("I have this") sends no repeat mails: someone is on it. Its
+// resolution is still mailed, and so is a new distinct event of an event rule's episode.
+//
 // Unlike Alertmanager, a resolution is owed per episode: whoever was told an episode
 // fired is told it resolved, even when the alert fired again meanwhile (flapping) or is
 // silenced now. Silences, maintenance windows and inhibition hold back firing mails only.
@@ -52,6 +55,8 @@ export class Dispatcher {
   private readonly log: Logger;
   /** Windows added by `canh-collector maintenance add` (the config file's are in cfg). */
   private readonly windows: () => readonly StoredMaintenance[];
+  /** Which of these alerts someone acknowledged, who and when (alerts/ack.ts). */
+  private readonly acked: (ids: readonly number[]) => ReadonlyMap<number, { by: string; at: number }>;
 
   constructor(deps: {
     cfg: AlertingConfig;
@@ -61,8 +66,10 @@ export class Dispatcher {
     renderer: MailRenderer;
     log: Logger;
     windows?: () => readonly StoredMaintenance[];
+    acked?: (ids: readonly number[]) => ReadonlyMap<number, { by: string; at: number }>;
   }) {
     this.windows = deps.windows ?? (() => []);
+    this.acked = deps.acked ?? (() => new Map());
     this.cfg = deps.cfg;
     this.store = deps.store;
     this.tracker = deps.tracker;
@@ -157,15 +164,19 @@ export class Dispatcher {
     const ids = alerts.map((a) => a.id);
     const notified = this.store.notified(ids);
     const told = (a: Alert, r: string) => notified.get(a.id)?.get(r);
+    const acked = this.acked(alerts.filter((a) => a.state === 'firing').map((a) => a.id));
     let queued = 0;
     for (const r of this.cfg.recipients) {
       const rk = r.email.toLowerCase();
-      const firing = alerts.filter((a) => a.state === 'firing' && routes(r, a) && !mutedOf(a));
+      let firing = alerts.filter((a) => a.state === 'firing' && routes(r, a) && !mutedOf(a));
       const resolved = alerts.filter((a) => a.state === 'resolved' && this.sendResolved(a) && told(a, rk)?.firingSentAt && !told(a, rk)?.resolvedSentAt);
       const news = firing.some((a) => !told(a, rk)?.firingSentAt || a.events?.list.some((e) => e.news));
       const last = this.store.lastSent(group.key, rk);
-      const repeat = firing.length > 0 && (last === null || now - last >= this.cfg.grouping.repeat_interval);
+      // Only what nobody acknowledged is repeated; a repeat mail leaves the acknowledged out.
+      const open = firing.filter((a) => !acked.has(a.id));
+      const repeat = open.length > 0 && (last === null || now - last >= this.cfg.grouping.repeat_interval);
       if (!news && !resolved.length && !repeat) continue;
+      if (!news && !resolved.length) firing = open;
       const byTime = (x: Alert, y: Alert) => x.activeAt - y.activeAt || x.id - y.id;
       const mail = this.renderer.render({
         recipient: r,
@@ -174,6 +185,7 @@ export class Dispatcher {
         groupKey: group.key,
         groupLabels: group.labels,
         now,
+        acks: acked,
       });
       const id = this.store.commitNotification({
         groupKey: group.key,

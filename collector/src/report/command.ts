@@ -12,6 +12,7 @@ import { buildReport, ruleTitles } from './report.ts';
 import { buildYearReport } from './year.ts';
 import { renderDocx } from './render-docx.ts';
 import { defaultRules, effectiveRules } from '../alerts/rules.ts';
+import type { Lang } from './i18n.ts';
 
 export const REPORT_USAGE = `usage: canh-collector report [--month YYYY-MM | --year YYYY] [--agency A] [--lang vi|en] [--format html|pdf|docx] [--out FILE] [--tz ZONE] [--appendix] [--config FILE]
   --month   the month to report (default: the previous month)
@@ -29,11 +30,9 @@ function previousMonth(now: number, timeZone: string): string {
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
-export async function reportCommand(argv: string[]): Promise<number> {
-  let values;
+function parseReportArgs(argv: string[]) {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: argv,
       options: {
         config: { type: 'string', short: 'c' },
@@ -47,30 +46,30 @@ export async function reportCommand(argv: string[]): Promise<number> {
         appendix: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
+    }).values;
   } catch (err) {
     throw new CanhError('CANH_ERR_CLI_USAGE', `report: ${(err as Error).message}\n${REPORT_USAGE}`);
   }
-  if (values.help) {
-    process.stdout.write(`${REPORT_USAGE}\n`);
-    return 0;
-  }
+}
+
+type ReportValues = ReturnType<typeof parseReportArgs>;
+type Config = ReturnType<typeof loadCollectorConfig>;
+type Format = 'html' | 'pdf' | 'docx';
+
+/** The output format: --format, else --out's extension, else HTML. */
+function reportFormat(values: ReportValues): Format {
   if (values.lang !== undefined && values.lang !== 'vi' && values.lang !== 'en')
     throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--lang must be vi or en, not "${values.lang}"`);
   const ext = /\.(pdf|docx|html?)$/i.exec(values.out ?? '')?.[1]?.toLowerCase();
   const format = values.format ?? (ext === 'pdf' || ext === 'docx' ? ext : 'html');
   if (format !== 'html' && format !== 'pdf' && format !== 'docx')
     throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--format must be html, pdf or docx, not "${format}"`);
+  return format;
+}
 
-  const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
-  // The flags win over the config file's report section.
-  const lang = values.lang ?? config.report.language;
-  const tz = values.tz ?? config.report.time_zone;
-  checkZone(tz); // before the default month is worked out in it
-  const month = values.month ?? previousMonth(Date.now(), tz);
-  monthRange(month, tz); // fail on a bad month or zone before touching InfluxDB
+/** InfluxDB to read from: with several targets (influx.targets), the first that answers. */
+function reportClient(config: Config) {
   const log = createLogger({ name: 'canh-collector', level: config.log_level === 'info' ? 'warn' : config.log_level });
-  // With several InfluxDB targets (influx.targets), the first that answers serves the report.
   const targets = config.influxTargets ?? [{ name: 'default', url: config.influx.url, username: config.influx.username, password: config.influxPassword }];
   const clients = targets.map(
     (t) =>
@@ -91,7 +90,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
         log.child({ component: 'report' }),
       ),
   );
-  const influx = {
+  return {
     async query(q: string, db?: string): Promise<unknown> {
       let last: unknown;
       for (const c of clients) {
@@ -104,18 +103,58 @@ export async function reportCommand(argv: string[]): Promise<number> {
       throw last instanceof Error ? last : new Error(String(last));
     },
   };
-  if (values.year !== undefined) {
-    if (!/^\d{4}$/.test(values.year)) throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--year must be YYYY, not "${values.year}"`);
-    const y = await buildYearReport(influx, { year: Number(values.year), timeZone: tz, database: config.influx.database, agency: values.agency, lang });
-    const yout = values.out ?? `canh-report-${values.year}${values.agency ? `-${values.agency}` : ''}.${format}`;
-    writeFileSync(yout, format === 'pdf' ? await htmlToPdf(y.html) : y.html);
-    process.stdout.write(`${yout}: yearly report for ${values.year} (${y.agencies.map((a) => a.agency).join(', ') || 'no agencies'})\n`);
+}
+
+export async function reportCommand(argv: string[]): Promise<number> {
+  const values = parseReportArgs(argv);
+  if (values.help) {
+    process.stdout.write(`${REPORT_USAGE}\n`);
     return 0;
   }
+  const format = reportFormat(values);
+  const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
+  // The flags win over the config file's report section.
+  const lang = (values.lang ?? config.report.language) as Lang;
+  const tz = values.tz ?? config.report.time_zone;
+  checkZone(tz); // before the default month is worked out in it
+  const month = values.month ?? previousMonth(Date.now(), tz);
+  monthRange(month, tz); // fail on a bad month or zone before touching InfluxDB
+  const influx = reportClient(config);
+  if (values.year !== undefined) return yearReport(influx, config, values, { format, lang, tz });
+  return monthReport(influx, config, values, { format, lang, tz, month });
+}
+
+async function yearReport(
+  influx: ReturnType<typeof reportClient>,
+  config: Config,
+  values: ReportValues,
+  o: { format: Format; lang: Lang; tz: string },
+): Promise<number> {
+  const year = values.year!;
+  if (!/^\d{4}$/.test(year)) throw new CanhError('CANH_ERR_REPORT_BAD_OPTION', `--year must be YYYY, not "${year}"`);
+  const y = await buildYearReport(influx, { year: Number(year), timeZone: o.tz, database: config.influx.database, agency: values.agency, lang: o.lang });
+  const out = values.out ?? `canh-report-${year}${values.agency ? `-${values.agency}` : ''}.${o.format}`;
+  writeFileSync(out, o.format === 'pdf' ? await htmlToPdf(y.html) : y.html);
+  const agencies = y.agencies.map((a) => a.agency).join(', ');
+  process.stdout.write(
+    o.lang === 'vi'
+      ? `${out}: báo cáo năm ${year} (${agencies || 'không có cơ quan nào'})\n`
+      : `${out}: yearly report for ${year} (${agencies || 'no agencies'})\n`,
+  );
+  return 0;
+}
+
+async function monthReport(
+  influx: ReturnType<typeof reportClient>,
+  config: Config,
+  values: ReportValues,
+  o: { format: Format; lang: Lang; tz: string; month: string },
+): Promise<number> {
+  const { month, lang } = o;
   const rules = config.alerting ? effectiveRules(config.alerting) : defaultRules();
   const built = await buildReport(influx, {
     month,
-    timeZone: tz,
+    timeZone: o.tz,
     database: config.influx.database,
     agency: values.agency,
     lang,
@@ -129,10 +168,15 @@ export async function reportCommand(argv: string[]): Promise<number> {
       `canh-collector report: warning: no data for agency "${values.agency}" in ${month} (check the name: agency tags are case-sensitive)\n`,
     );
   }
-  const out = values.out ?? `canh-report-${month}${values.agency ? `-${values.agency}` : ''}.${format}`;
-  if (format === 'pdf') writeFileSync(out, await htmlToPdf(built.html));
-  else if (format === 'docx') writeFileSync(out, await renderDocx(built.input));
+  const out = values.out ?? `canh-report-${month}${values.agency ? `-${values.agency}` : ''}.${o.format}`;
+  if (o.format === 'pdf') writeFileSync(out, await htmlToPdf(built.html));
+  else if (o.format === 'docx') writeFileSync(out, await renderDocx(built.input));
   else writeFileSync(out, built.html);
-  process.stdout.write(`${out}: report for ${month} (${built.agencies.map((a) => a.report.agency).join(', ') || 'no agencies'})\n`);
+  const agencies = built.agencies.map((a) => a.report.agency).join(', ');
+  process.stdout.write(
+    lang === 'vi'
+      ? `${out}: báo cáo tháng ${month.slice(5)}/${month.slice(0, 4)} (${agencies || 'không có cơ quan nào'})\n`
+      : `${out}: report for ${month} (${agencies || 'no agencies'})\n`,
+  );
   return 0;
 }

@@ -86,7 +86,7 @@ export interface AgencyReport {
     total: number;
     daily: Record<string, number>[];
     topSources: { ip: string; occurrences: number; records: number }[];
-    critical: { time: number; host: string; type: string; message: string; srcIp: string }[];
+    critical: { time: number; host: string; type: string; message: string; srcIp: string; count: number; evidence: Record<string, string> }[];
     /** Attacks on web portals (web_access detector): per site, requests and sources. */
     web: { total: number; sites: { site: string; occurrences: number; sources: number; exploits: number }[] };
   };
@@ -110,6 +110,14 @@ export const CERT_WARN_DAYS = 30;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const nn = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** What is not bookkeeping in a security_event row: its evidence, as the agent sent it. */
+const NOT_EVIDENCE = new Set(['time', 'host', 'type', 'message', 'count', 'severity', 'detector', 'agency', 'site', 'mitre', 'event_uid', 'late']);
+function evidenceOf(r: Row): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r)) if (!NOT_EVIDENCE.has(k) && v !== null && v !== undefined && v !== '') out[k] = String(v);
+  return out;
+}
 
 function median(xs: number[]): number {
   if (!xs.length) return 0;
@@ -280,7 +288,7 @@ function events(range: MonthRange, q: Record<QueryId, Row[]>): AgencyReport['eve
     web.set(site, e);
   }
   const critical = q.events_critical
-    .map((r) => ({ time: r.time, host: s(r.host), type: s(r.type), message: s(r.message), srcIp: s(r.src_ip) }))
+    .map((r) => ({ time: r.time, host: s(r.host), type: s(r.type), message: s(r.message), srcIp: s(r.src_ip), count: n(r.count), evidence: evidenceOf(r) }))
     .sort((a, b) => b.time - a.time);
   return {
     byType,

@@ -3,6 +3,7 @@
 // the optional appendix. HTML (render-html.ts, printed to PDF) and DOCX (render-docx.ts)
 // are two renderings of the same blocks, so both say the same thing. Names are the
 // agencies' and hosts' display names; ids only where no name is configured.
+import { eventMessage, eventTypeName } from '@canh/core';
 import type { AgencyReport } from './compute.ts';
 import type { Fmt, Lang } from './i18n.ts';
 import type { MonthRange } from './month.ts';
@@ -72,18 +73,44 @@ export interface DocumentInput {
 
 const c = (text: string, extra: Omit<Cell, 'text'> = {}): Cell => ({ text, ...extra });
 
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
+/** What every part of an agency's section needs: words, formats, and names for ids. */
+interface Ctx {
+  r: AgencyReport;
+  f: Fmt;
+  t: Fmt['t'];
+  lang: Lang;
+  host: (h: string) => string;
+  rule: (id: string) => string;
+}
+
 function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: number): Block[] {
-  const t = f.t;
-  const host = (h: string): string => input.names.hosts[h] ?? h;
-  const rule = (id: string): string => input.names.rules[id] ?? id;
+  const x: Ctx = {
+    r,
+    f,
+    t: f.t,
+    lang: input.lang,
+    host: (h) => input.names.hosts[h] ?? h,
+    rule: (id) => input.names.rules[id] ?? id,
+  };
   const name = input.names.agencies[r.agency] ?? r.agency;
+  const roman = ['I', 'II', 'III', 'IV', 'V', 'VI', 'VII', 'VIII', 'IX', 'X'][index] ?? String(index + 1);
+  return [
+    { kind: 'heading', level: 1, text: `${roman}. ${f.t.agency}: ${name}`, pageBreak: index > 0 },
+    ...summaryBlocks(x),
+    ...serviceBlocks(x),
+    ...bandwidthBlocks(x),
+    ...agentBlocks(x),
+    ...eventBlocks(x),
+    ...alertBlocks(x),
+    ...attentionBlocks(x),
+  ];
+}
+
+function summaryBlocks({ r, f, t }: Ctx): Block[] {
   const monitored = r.agents.reduce((a, x) => a + x.monitoredMs, 0);
   const offline = r.agents.reduce((a, x) => a + x.offlineMs, 0);
   const attention = r.certs.length + r.alerts.stillFiring.length + r.events.critical.length;
-  const roman = ['I', 'II', 'III', 'IV', 'V', 'VI', 'VII', 'VIII', 'IX', 'X'][index] ?? String(index + 1);
   const out: Block[] = [];
-  out.push({ kind: 'heading', level: 1, text: `${roman}. ${t.agency}: ${name}`, pageBreak: index > 0 });
   out.push({ kind: 'heading', level: 2, text: t.summary });
   out.push({
     kind: 'cards',
@@ -99,6 +126,11 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     ],
   });
 
+  return out;
+}
+
+function serviceBlocks({ r, f, t, host }: Ctx): Block[] {
+  const out: Block[] = [];
   out.push({ kind: 'heading', level: 2, text: `1. ${t.services}` }, { kind: 'para', text: t.servicesHow, how: true });
   if (!r.checks.length) out.push({ kind: 'para', text: t.noData });
   else {
@@ -140,6 +172,11 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     } else out.push({ kind: 'para', text: t.nothing });
   }
 
+  return out;
+}
+
+function bandwidthBlocks({ r, f, t, host }: Ctx): Block[] {
+  const out: Block[] = [];
   out.push({ kind: 'heading', level: 2, text: `2. ${t.bandwidth}` }, { kind: 'para', text: t.bandwidthHow, how: true });
   if (!r.uplinks.length) out.push({ kind: 'para', text: t.noData });
   else {
@@ -159,6 +196,11 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     for (const u of r.uplinks.slice(0, 3)) out.push({ kind: 'chart', title: `${host(u.device)} ${u.iface}`, svg: bandwidthChart(u, f) });
   }
 
+  return out;
+}
+
+function agentBlocks({ r, f, t, host }: Ctx): Block[] {
+  const out: Block[] = [];
   out.push({ kind: 'heading', level: 2, text: `3. ${t.agents}` }, { kind: 'para', text: t.agentsHow, how: true });
   if (!r.agents.length) out.push({ kind: 'para', text: t.noData });
   else {
@@ -180,11 +222,16 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     });
   }
 
+  return out;
+}
+
+function eventBlocks({ r, f, t, lang }: Ctx): Block[] {
+  const out: Block[] = [];
   out.push({ kind: 'heading', level: 2, text: `4. ${t.events}` }, { kind: 'para', text: t.eventsHow, how: true });
   if (!r.events.byType.length) out.push({ kind: 'para', text: t.noData });
   else {
     out.push({ kind: 'chart', title: t.perDay, svg: eventsChart(r.events.daily, f) });
-    const rows = r.events.byType.map((e) => [c(e.type), c(t.sev[e.severity] ?? e.severity), c(f.num(e.records)), c(f.num(e.occurrences))]);
+    const rows = r.events.byType.map((e) => [c(eventTypeName(e.type, lang)), c(t.sev[e.severity] ?? e.severity), c(f.num(e.records)), c(f.num(e.occurrences))]);
     rows.push([c(t.total, { bold: true }), c(''), c(f.num(r.events.byType.reduce((a, e) => a + e.records, 0))), c(f.num(r.events.total), { bold: true })]);
     out.push({ kind: 'table', head: [t.type, t.severity, t.records, t.occurrences], rows, numeric: [2, 3] });
     out.push({ kind: 'heading', level: 3, text: t.topSources });
@@ -211,6 +258,11 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
       : { kind: 'para', text: t.nothing },
   );
 
+  return out;
+}
+
+function alertBlocks({ r, f, t, host, rule }: Ctx): Block[] {
+  const out: Block[] = [];
   out.push({ kind: 'heading', level: 2, text: `5. ${t.alerts}` }, { kind: 'para', text: t.alertsHow, how: true });
   out.push({
     kind: 'cards',
@@ -243,6 +295,11 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
     });
   }
 
+  return out;
+}
+
+function attentionBlocks({ r, f, t, host, rule, lang }: Ctx): Block[] {
+  const out: Block[] = [];
   out.push({ kind: 'heading', level: 2, text: `6. ${t.attention}` }, { kind: 'heading', level: 3, text: t.certs });
   out.push(
     r.certs.length
@@ -281,7 +338,9 @@ function agencyBlocks(r: AgencyReport, f: Fmt, input: DocumentInput, index: numb
       ? {
           kind: 'table',
           head: [t.time, t.host, t.type, t.message, t.source],
-          rows: r.events.critical.slice(0, 10).map((e) => [c(f.dateTime(e.time)), c(host(e.host)), c(e.type), c(e.message), c(e.srcIp)]),
+          rows: r.events.critical
+            .slice(0, 10)
+            .map((e) => [c(f.dateTime(e.time)), c(host(e.host)), c(eventTypeName(e.type, lang)), c(eventMessage(e, lang)), c(e.srcIp)]),
           numeric: [],
         }
       : { kind: 'para', text: t.nothing },

@@ -1,6 +1,10 @@
 // The report's words in Vietnamese and English, and number and date formatting in the
 // reader's conventions (vi: 99,95 %, 1.234; en: 99.95%, 1,234) and the report's time zone.
+import { SEVERITY_NAMES } from '@canh/core';
 export type Lang = 'vi' | 'en';
+
+/** Severity names from the shared glossary, by severity, in one language. */
+const severities = (lang: 'vi' | 'en'): Record<string, string> => Object.fromEntries(Object.entries(SEVERITY_NAMES).map(([k, v]) => [k, v[lang]]));
 
 const vi = {
   title: 'Báo cáo tháng',
@@ -29,7 +33,7 @@ const vi = {
   bandwidth: 'Băng thông đường truyền',
   bandwidthHow: 'Lưu lượng vào và ra trung bình và cao nhất (bit/giây), đo trên thiết bị mạng và trên máy chủ. Biểu đồ: mức cao nhất và trung bình theo ngày.',
   device: 'Thiết bị',
-  iface: 'Giao diện',
+  iface: 'Cổng mạng',
   meanIn: 'TB vào',
   meanOut: 'TB ra',
   peakIn: 'Đỉnh vào',
@@ -93,7 +97,7 @@ const vi = {
   numberLine: 'Số:        /BC-',
   recipients: 'Nơi nhận:',
   scope: 'Phạm vi báo cáo',
-  sev: { critical: 'nghiêm trọng', high: 'cao', medium: 'trung bình', low: 'thấp', info: 'thông tin' } as Record<string, string>,
+  sev: severities('vi'),
   kinds: { ping: 'Ping', http: 'Trang web' } as Record<string, string>,
   minutes: 'phút',
   hours: 'giờ',
@@ -193,7 +197,7 @@ const en: typeof vi = {
   numberLine: 'No.:        /BC-',
   recipients: 'Recipients:',
   scope: 'Scope of the report',
-  sev: { critical: 'critical', high: 'high', medium: 'medium', low: 'low', info: 'info' },
+  sev: severities('en'),
   kinds: { ping: 'Ping', http: 'Web' },
   minutes: 'min',
   hours: 'h',

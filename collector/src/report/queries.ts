@@ -196,7 +196,8 @@ function buildRawQueries(agency: string, range: MonthRange): Record<QueryId, str
     events_daily: `SELECT sum("count") AS "occurrences" FROM "security_event" WHERE ${inMonth} ${daily('"severity"', '0')}`,
     events_sources: `SELECT "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "src_ip" <> ''`,
     events_web: `SELECT "type", "site", "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "detector" = 'web_access'`,
-    events_critical: `SELECT "message", "src_ip", "count" FROM "security_event" WHERE ${inMonth} AND "severity" = 'critical' GROUP BY "host", "type"`,
+    // Every field: the evidence a Vietnamese sentence is rebuilt from (the agents' own are English).
+    events_critical: `SELECT * FROM "security_event" WHERE ${inMonth} AND "severity" = 'critical' GROUP BY "host", "type"`,
     // GROUP BY *: every alert instance (rule and its labels: url, port...) is its own series.
     alert_changes: `SELECT "state", "value", "summary", "acknowledged_by" FROM "alert" WHERE ${inMonth} GROUP BY *`,
     alert_last_state: `SELECT last("state") AS "state" FROM "alert" WHERE ${a} AND time < '${iso(range.end)}' GROUP BY *`,

@@ -18,6 +18,7 @@ import {
   TableRow,
   TextRun,
   WidthType,
+  TableLayoutType,
 } from 'docx';
 import { buildDocument, type Block } from './document.ts';
 import { Fmt } from './i18n.ts';
@@ -80,6 +81,25 @@ function headerTable(b: Extract<Block, { kind: 'header' }>): Table {
 
 const thin = { style: BorderStyle.SINGLE, size: 4, color: '9CA3AF' };
 
+/** Twips between the margins (165 mm). */
+const TEXT_WIDTH = HEAD_COLUMNS[0] + HEAD_COLUMNS[1];
+
+/**
+ * Column widths from what the columns hold: the longest word of a heading and the longest
+ * value (up to 40 characters) of a cell, so an address or a date range is not broken in
+ * the middle while a column of small numbers stays narrow.
+ */
+function columnWidths(b: Extract<Block, { kind: 'table' }>, noHead: boolean): number[] {
+  const n = Math.max(b.head.length, ...b.rows.map((r) => r.length));
+  const want = Array.from({ length: n }, (_, i) => {
+    const head = noHead ? 0 : Math.max(0, ...(b.head[i] ?? '').split(/\s+/).map((w) => w.length));
+    const cells = Math.max(0, ...b.rows.map((r) => Math.min(40, (r[i]?.text ?? '').length)));
+    return Math.max(6, head, cells);
+  });
+  const sum = want.reduce((a, x) => a + x, 0);
+  return want.map((w) => Math.floor((w / sum) * TEXT_WIDTH));
+}
+
 function dataTable(b: Extract<Block, { kind: 'table' }>, noHead = false): Table {
   const cell = (text: string, o: { head?: boolean; numeric?: boolean; bold?: boolean; bad?: boolean; note?: string }) =>
     new TableCell({
@@ -95,8 +115,11 @@ function dataTable(b: Extract<Block, { kind: 'table' }>, noHead = false): Table 
         }),
       ],
     });
+  const widths = columnWidths(b, noHead);
   return new Table({
-    width: { size: 100, type: WidthType.PERCENTAGE },
+    width: { size: TEXT_WIDTH, type: WidthType.DXA },
+    columnWidths: widths,
+    layout: TableLayoutType.FIXED,
     borders: { top: thin, bottom: thin, left: thin, right: thin, insideHorizontal: thin, insideVertical: thin },
     rows: [
       ...(noHead

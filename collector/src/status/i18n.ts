@@ -1,6 +1,10 @@
 // Words of the status page in Vietnamese and English. Domain words (tác tử, máy thu thập,
 // severities) follow the shared glossary in @canh/core.
+import { SEVERITY_NAMES } from '@canh/core';
 export type Lang = 'vi' | 'en';
+
+/** Severity names from the shared glossary, by severity, in one language. */
+const severities = (lang: 'vi' | 'en'): Record<string, string> => Object.fromEntries(Object.entries(SEVERITY_NAMES).map(([k, v]) => [k, v[lang]]));
 
 export const TEXT = {
   en: {
@@ -53,7 +57,7 @@ export const TEXT = {
     revokedApart: (n: number) => `; ${n} revoked (listed at the end, not counted)`,
     mailStats: (queued: number, failed: number, sent: number) => `${queued} queued, ${failed} failed, ${sent} sent since start`,
     lastError: 'last error',
-    sev: { critical: 'critical', high: 'high', medium: 'medium', low: 'low', info: 'info' } as Record<string, string>,
+    sev: severities('en'),
     revokedAgents: 'Revoked agents (their tokens no longer connect)',
     rule: 'Rule',
     since: 'Since',
@@ -142,7 +146,7 @@ export const TEXT = {
     revokedApart: (n: number) => `; ${n} tác tử đã thu hồi (ở cuối trang, không tính)`,
     mailStats: (queued: number, failed: number, sent: number) => `${queued} thư đang chờ, ${failed} thư lỗi, ${sent} thư đã gửi từ khi khởi động`,
     lastError: 'lỗi gần nhất',
-    sev: { critical: 'nghiêm trọng', high: 'cao', medium: 'trung bình', low: 'thấp', info: 'thông tin' } as Record<string, string>,
+    sev: severities('vi'),
     revokedAgents: 'Tác tử đã thu hồi (mã truy cập không còn kết nối được)',
     rule: 'Quy tắc',
     since: 'Từ',

@@ -1,7 +1,7 @@
 // Server-rendered HTML of the status page: plain tables, inline CSS, no script (the
 // page reloads itself with a meta refresh). Every value that came from an agent or a
 // config is escaped. Words come from i18n.ts and the shared glossary (@canh/core).
-import { eventMessage, eventTypeName, severityName, wallClock } from '@canh/core';
+import { eventMessage, eventTypeName, fieldValue, severityName, wallClock } from '@canh/core';
 import { TEXT, type Lang, type Words } from './i18n.ts';
 import type { AlertingView, StatusAlert } from './alerting.ts';
 import type { ServiceRow } from './services.ts';
@@ -62,7 +62,8 @@ export interface StatusData {
     /** With several InfluxDB targets (influx.targets): each one's backlog. */
     targets?: { name: string; up: boolean; queued: number; spooled: number; lost: number }[];
     disk?: { usedPercent: number; free: number };
-    storage?: string;
+    /** The retention line (influx/retention.ts), one text or one per language. */
+    storage?: string | Record<Lang, string>;
   };
   smtp?: { up: boolean; queued: number; failed: number; sent: number; lastError?: string };
   /** Several collectors on PostgreSQL: who is there and who leads. */
@@ -201,7 +202,7 @@ export function renderStatus(lang: Lang, d: StatusData, user: string): string {
     `<main><section id="agents"><h2>${esc(w.agents)}</h2>${agents}</section>
 <section id="alerts"><h2>${esc(w.alerts)}</h2>${alerts}<h2 style="margin-top:12px">${esc(w.silences)}</h2>${silences}</section>
 ${renderMaintenance(d, lang)}${renderServices(d, lang)}${renderMails(d, lang)}<section id="events"><h2>${esc(w.events)}</h2>${events}</section>
-<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${targets}${storageLine(d, w)}<p>${smtp}</p>${cluster}</section></main>`,
+<section id="health"><h2>${esc(w.health)}</h2><p>${influx}</p>${targets}${storageLine(d, w, lang)}<p>${smtp}</p>${cluster}</section></main>`,
     header,
     d.refresh ?? 0,
   );
@@ -280,7 +281,7 @@ function renderServices(d: StatusData, lang: Lang): string {
           const detail =
             r.kind === 'certificate'
               ? w.expiresIn(Math.floor((r.expirySeconds ?? 0) / 86_400))
-              : [r.detail, r.responseMs === null ? '' : `${Math.round(r.responseMs)} ms`].filter(Boolean).join(', ');
+              : [fieldValue('result', r.detail, lang), r.responseMs === null ? '' : `${Math.round(r.responseMs)} ms`].filter(Boolean).join(', ');
           return `<tr data-service="${esc(r.target)}"><td>${esc(w.kinds[r.kind])}</td><td>${esc(r.target)}</td><td class="${r.up ? 'online' : 'offline'}">${esc(r.up ? w.up : r.kind === 'certificate' ? w.expiring : w.down)}</td><td>${esc(detail)}</td><td>${esc(`${r.host} (${agencyLabel(r.agency, d)})`)}</td><td class="t">${esc(when(r.time, w, d.timeZone, lang))}</td></tr>`;
         })
         .join('')}</table>`
@@ -289,11 +290,11 @@ function renderServices(d: StatusData, lang: Lang): string {
 }
 
 /** InfluxDB's disk and the retention state (collector/src/influx/retention.ts), when known. */
-function storageLine(d: StatusData, w: Words): string {
+function storageLine(d: StatusData, w: Words, lang: Lang): string {
   const i = d.influx;
   if (!i.disk && !i.storage) return '';
-  const disk = i.disk
-    ? `${esc(w.influxDisk)}: ${i.disk.usedPercent.toFixed(1)} % ${esc(w.diskUsed)}, ${(i.disk.free / 1e9).toFixed(1)} GB ${esc(w.diskFree)}`
-    : '';
-  return `<p id="storage">${disk}${disk && i.storage ? ' — ' : ''}${i.storage ? `${esc(w.retention)}: ${esc(i.storage)}` : ''}</p>`;
+  const one = (n: number) => new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(n);
+  const disk = i.disk ? `${esc(w.influxDisk)}: ${one(i.disk.usedPercent)} % ${esc(w.diskUsed)}, ${one(i.disk.free / 1e9)} GB ${esc(w.diskFree)}` : '';
+  const storage = typeof i.storage === 'string' ? i.storage : i.storage?.[lang];
+  return `<p id="storage">${disk}${disk && storage ? ' — ' : ''}${storage ? `${esc(w.retention)}: ${esc(storage)}` : ''}</p>`;
 }

@@ -23,6 +23,8 @@ export interface RenderInput {
   groupKey: string;
   groupLabels: Record<string, string>;
   now: number;
+  /** Acknowledged alerts among these: the mail says who has them. */
+  acks?: ReadonlyMap<number, { by: string; at: number }>;
 }
 
 export class MailRenderer {
@@ -62,6 +64,7 @@ export class MailRenderer {
       timeZone: this.opts.timeZone,
       now: i.now,
       recipientName: i.recipient.name,
+      acks: i.acks,
     });
     const t = (part: Part) => this.templates.get(`${lang}.${part}`)!.render(ctx);
     return {

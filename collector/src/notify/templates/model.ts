@@ -55,6 +55,8 @@ export interface MailModelInput {
   timeZone: string;
   now: number;
   recipientName?: string;
+  /** Who acknowledged which of these alerts (alerts/ack.ts), by alert id. */
+  acks?: ReadonlyMap<number, { by: string; at: number }>;
 }
 
 const timeFormats = new Map<string, Intl.DateTimeFormat>();
@@ -234,6 +236,12 @@ export function recoveredSummary(a: Alert, rule: Rule | undefined, lang: Languag
   return lang === 'vi' ? `${title}: đã trở lại bình thường` : `${title}: back to normal`;
 }
 
+/** "Trần Thị Bình, 08:05:00 ngày 07/12/2026 (GMT+7)": who said they have it, and when. */
+function ackText(a: Alert, i: MailModelInput): string {
+  const k = i.acks?.get(a.id);
+  return k ? `${k.by}, ${formatTime(k.at, i.timeZone, i.lang)}` : '';
+}
+
 function alertContext(a: Alert, i: MailModelInput, resolved: boolean): Context {
   const rule = i.rules.get(a.rule);
   const w = WORDS[i.lang];
@@ -271,6 +279,7 @@ function alertContext(a: Alert, i: MailModelInput, resolved: boolean): Context {
     threshold,
     summary: resolved ? recoveredSummary(a, rule, i.lang) : alertSummary(a, rule, i.lang),
     action: resolved ? '' : (localize(rule?.action, i.lang) ?? ''),
+    acknowledged: ackText(a, i),
     labels,
     details: resolved ? [] : details,
     link: link(a, rule, i.grafanaUrl, i.lang),

@@ -1,0 +1,86 @@
+// What the command line says to a person, in Vietnamese or English: table headings,
+// states, severities and sentences, with times in local time and the zone named. The
+// language is `--lang vi|en`, else the config's `status.language` (the language the
+// operators read, vi unless set). Domain words come from the shared glossary (@canh/core),
+// so "tác tử", "tạm tắt cảnh báo" or "đã thu hồi" read the same as on the status page and
+// in the mails. Machine output (`--json`) is not translated: ids, ISO times, raw states.
+import { CanhError, severityName, term, wallClock, type GlossaryLang } from '@canh/core';
+
+export type CliLang = GlossaryLang;
+
+/** --lang if given (vi or en, else a usage error), else the config's operator language. */
+export function cliLang(flag: string | undefined, config: { status?: { language?: CliLang } }): CliLang {
+  if (flag === undefined) return config.status?.language ?? 'vi';
+  if (flag === 'vi' || flag === 'en') return flag;
+  throw new CanhError('CANH_ERR_CLI_USAGE', `--lang takes vi or en, not "${flag}"`);
+}
+
+/** The zone a command shows times in: the alerting zone, else the status page's. */
+export function cliZone(config: { alerting?: { timezone: string }; status?: { time_zone: string } }): string {
+  return config.alerting?.timezone ?? config.status?.time_zone ?? 'Asia/Ho_Chi_Minh';
+}
+
+/**
+ * A time as a person reads it where they are, with the zone beside it:
+ * vi "07/12/2026 08:00 (Asia/Ho_Chi_Minh)", en "2026-12-07 08:00 (Asia/Ho_Chi_Minh)".
+ * Day first in Vietnamese, as the country writes dates; ISO order in English.
+ */
+export function cliWhen(t: number, tz: string, lang: CliLang): string {
+  const w = wallClock(t, tz);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const hm = `${p(w.hour)}:${p(w.minute)}`;
+  return lang === 'vi' ? `${p(w.day)}/${p(w.month)}/${w.year} ${hm} (${tz})` : `${w.year}-${p(w.month)}-${p(w.day)} ${hm} (${tz})`;
+}
+
+const VI = {
+  silenceHead: ['MÃ', 'TRẠNG THÁI', 'ĐIỀU KIỆN', 'KẾT THÚC', 'NGƯỜI TẠO', 'GHI CHÚ'],
+  silenceState: { active: 'đang áp dụng', pending: 'chưa bắt đầu', expired: 'đã hết hạn' } as Record<string, string>,
+  silenceAdded: (id: string, m: string, from: string, until: string) => `Đã thêm ${term('silence', 'vi')} ${id}: ${m}, từ ${from} đến ${until}`,
+  silenceExpired: (id: string) => `Đã kết thúc ${term('silence', 'vi')} ${id}`,
+  alertHead: ['MÃ', 'QUY TẮC', 'MỨC ĐỘ', 'CƠ QUAN', 'MÁY CHỦ', 'TỪ LÚC', 'NHẬN XỬ LÝ', 'CẢNH BÁO'],
+  acked: (id: number, rule: string, host: string | undefined, by: string, at: string) =>
+    `Cảnh báo ${id} (${rule}${host ? ` trên máy ${host}` : ''}) đã được ${by} nhận xử lý lúc ${at}; máy thu thập đang chạy sẽ ghi việc này vào InfluxDB ở vòng kế tiếp`,
+  agentHead: ['TÊN', 'CƠ QUAN', 'ĐỊA ĐIỂM', 'TRẠNG THÁI', 'PHIÊN BẢN', 'LẦN CUỐI LIÊN LẠC'],
+  never: 'chưa bao giờ',
+  agentAdded: (name: string, agency: string, site: string) => `Đã đăng ký ${term('agent', 'vi')} ${name} (cơ quan ${agency}, địa điểm ${site}).`,
+  tokenOnce: 'Mã truy cập (token), chỉ hiện một lần này; hãy ghi vào tệp token_file của tác tử:',
+  agentRevoked: (name: string) => `Đã thu hồi ${term('agent', 'vi')} ${name}; nếu đang kết nối, tác tử bị ngắt trong vòng 5 giây`,
+  agentRemoved: (name: string) => `Đã xoá ${term('agent', 'vi')} ${name} khỏi danh sách đăng ký (dữ liệu của nó trong InfluxDB vẫn giữ)`,
+  reloaded: (rules: number, added: string, removed: string, changed: string, resolved: number) =>
+    `Đã nạp lại cấu hình cảnh báo: ${rules} quy tắc (thêm: ${added}; bỏ: ${removed}; sửa: ${changed}); ${resolved} cảnh báo đang phát đã kết thúc`,
+  reloadedOther: (what: string) =>
+    `Đã nạp lại cấu hình: phần cảnh báo ${({ enabled: 'được bật', disabled: 'bị tắt', absent: 'không có' } as Record<string, string>)[what] ?? what}`,
+  restartNeeded: (what: string) => `Thay đổi ngoài phần cảnh báo, chỉ có hiệu lực sau khi khởi động lại: ${what}`,
+};
+
+const EN: typeof VI = {
+  silenceHead: ['ID', 'STATE', 'MATCHERS', 'ENDS', 'AUTHOR', 'COMMENT'],
+  silenceState: { active: 'active', pending: 'pending', expired: 'expired' },
+  silenceAdded: (id, m, from, until) => `silence ${id} added: ${m} from ${from} until ${until}`,
+  silenceExpired: (id) => `silence ${id} expired`,
+  alertHead: ['ID', 'RULE', 'SEVERITY', 'AGENCY', 'HOST', 'SINCE', 'ACKNOWLEDGED', 'ALERT'],
+  acked: (id, rule, host, by, at) =>
+    `alert ${id} (${rule}${host ? ` on ${host}` : ''}) acknowledged by ${by} at ${at}; the running collector records it in InfluxDB at its next round`,
+  agentHead: ['NAME', 'AGENCY', 'SITE', 'STATE', 'VERSION', 'LAST SEEN'],
+  never: 'never',
+  agentAdded: (name, agency, site) => `agent ${name} (agency ${agency}, site ${site}) registered.`,
+  tokenOnce: "token (shown only now; put it in the agent's token_file):",
+  agentRevoked: (name) => `agent ${name} revoked; a connected agent is cut off within 5 s`,
+  agentRemoved: (name) => `agent ${name} removed from the registry (its data in InfluxDB stays)`,
+  reloaded: (rules, added, removed, changed, resolved) =>
+    `alerting config reloaded: ${rules} rules (added: ${added}; removed: ${removed}; changed: ${changed}); ${resolved} firing alerts resolved`,
+  reloadedOther: (what) => `alerting config reloaded: alerting ${what}`,
+  restartNeeded: (what) => `changed outside alerting, applied only by a restart: ${what}`,
+};
+
+export const CLI_WORDS: Record<CliLang, typeof VI> = { vi: VI, en: EN };
+
+/** An agent's state word: online, offline or revoked. */
+export function agentState(a: { revokedAt?: number | null; connected?: boolean }, lang: CliLang): string {
+  return term(a.revokedAt ? 'revoked' : a.connected ? 'online' : 'offline', lang);
+}
+
+/** A severity as the glossary names it. */
+export function cliSeverity(sev: string, lang: CliLang): string {
+  return severityName(sev, lang);
+}
