@@ -45,7 +45,10 @@ export function sweptSince(before: PidClock, now: PidClock, pidMax: number): 'al
   // The cursor passes each pid it hands out and each pid in use it skips: at most the forks,
   // plus the threads alive before, plus those forked since.
   const travel = 2 * forks + Math.max(before.threads, now.threads) + RESERVED;
-  if (travel >= pidMax || now.cursor === before.cursor) return 'all';
+  if (travel >= pidMax) return 'all';
+  // Forks elsewhere (the count is the host's; in a child pid namespace the cursor is its own),
+  // none here: the cursor cannot have come full circle back to where it was.
+  if (now.cursor === before.cursor) return () => false;
   const from = before.cursor;
   const to = now.cursor;
   return to > from ? (pid) => pid > from && pid <= to : (pid) => pid > from || pid <= to;
