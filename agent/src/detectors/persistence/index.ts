@@ -20,8 +20,10 @@ export const config = z.object({
   categories: z.array(z.enum(CATEGORIES)).default([...CATEGORIES]),
   /** Every location is read under this folder ("/" on a host; a copy of a host's tree in tests). */
   root: absPath.default('/'),
-  /** How often the files (cron, units, profiles, sudoers, PAM, preload, rc.local) are compared; kernel modules are read every gather. */
-  files_interval: duration({ min: 1000 }).default(60_000),
+  /** How often the files (cron, units, profiles, sudoers, PAM, preload, rc.local) are all compared even when no change was notified (the safety net for lost notifications); kernel modules are read every gather. */
+  files_interval: duration({ min: 1000 }).default(600_000),
+  /** Watch the folders (inotify): a change there is compared at the next gather instead of waiting for files_interval. */
+  watch: z.boolean().default(true),
   /** How often the SUID/SGID scan runs (it walks suid_paths: seconds of CPU on a large /usr). */
   suid_interval: duration({ min: 60_000 }).default(3_600_000),
   /** Folders walked for SUID/SGID files (same file system or not; symlinks never followed). */
@@ -49,7 +51,6 @@ export default defineInput({
   platforms: ['linux'],
   config,
   create(cfg, ctx) {
-    const watch = new PersistenceWatch(cfg, ctx);
-    return { gather: (acc) => watch.gather(acc), stop: () => watch.stop() };
+    return new PersistenceWatch(cfg, ctx);
   },
 });

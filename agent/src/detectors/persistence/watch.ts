@@ -1,9 +1,11 @@
-// The running persistence detector: the baseline, the file comparison every files_interval,
-// the kernel modules every gather (read again only when /proc/modules changed), the SUID scan
+// The running persistence detector: the baseline, the file comparison (at the next gather
+// after the kernel said a watched folder changed, and every files_interval all the same), the
+// kernel modules every gather (parsed again only when /proc/modules changed), the SUID scan
 // beside the gathers, and the events. Where to look is in locations.ts, what a change means
 // in events.ts.
+import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
 import type { Severity } from '@canh/protocol';
 import type { Accumulator, InputContext } from '../../inputs/types.ts';
@@ -117,6 +119,8 @@ function emit(acc: Accumulator, findings: Finding[], maxPerGroup: number): void 
   }
 }
 
+const sameNames = (a: Set<string> | undefined, b: Set<string> | undefined) => (a && b ? a.size === b.size && [...a].every((n) => b.has(n)) : a === b);
+
 const usableHome = (h: string) => h.startsWith('/') && h !== '/' && !h.startsWith('/nonexistent') && !h.includes('/../');
 
 export class PersistenceWatch {
@@ -136,6 +140,12 @@ export class PersistenceWatch {
   private suidTriedAt: number | undefined;
   /** /proc/modules as last compared: the same text again is nothing new. */
   private modulesText: string | undefined;
+  /** inotify watches by folder (host path), each with the names it cares about (undefined: all). */
+  private readonly watchers = new Map<string, { w: FSWatcher; names: Set<string> | undefined }>();
+  /** A watched folder changed (or a watch failed) since the last comparison. */
+  private filesDirty = false;
+  /** Notifications that asked for a comparison (tests; the README's cost figures). */
+  notifications = 0;
 
   constructor(cfg: Config, ctx: InputContext) {
     this.cfg = cfg;
@@ -168,10 +178,57 @@ export class PersistenceWatch {
     return persistenceLocations(h.all, h.privileged, libDirs).filter((l) => this.enabled.has(l.category));
   }
 
+  /**
+   * Watches, until the next comparison, the folders it read (any change there) and the folders
+   * holding a watched file or folder (changes of those names: created, replaced, removed).
+   */
+  private arm(locations: readonly Location[], dirs: readonly string[]): void {
+    if (!this.cfg.watch || this.stopped) return;
+    const want = new Map<string, Set<string> | undefined>();
+    for (const d of dirs) want.set(d, undefined);
+    for (const l of locations) {
+      const parent = dirname(l.path);
+      if (want.has(parent) && want.get(parent) === undefined) continue;
+      const names = want.get(parent) ?? new Set<string>();
+      names.add(basename(l.path));
+      want.set(parent, names);
+    }
+    for (const [d, x] of this.watchers) {
+      if (want.has(d) && sameNames(want.get(d), x.names)) continue;
+      x.w.close();
+      this.watchers.delete(d);
+    }
+    for (const [d, names] of want) if (!this.watchers.has(d)) this.watchFolder(d, names);
+  }
+
+  private watchFolder(d: string, names: Set<string> | undefined): void {
+    const changed = () => {
+      if (!this.filesDirty) this.notifications++;
+      this.filesDirty = true;
+    };
+    try {
+      const w = watch(this.at(d), { persistent: false }, (_ev, name) => {
+        if (!names || name === null || names.has(String(name))) changed();
+      });
+      w.on('error', () => {
+        // The folder went away: compare at the next gather, which watches again what is there.
+        w.close();
+        this.watchers.delete(d);
+        changed();
+      });
+      this.watchers.set(d, { w, names });
+    } catch (err) {
+      // Missing (a location this host does not have), or out of inotify watches: files_interval still compares.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.ctx.log.debug({ err, path: d }, 'persistence: cannot watch folder');
+    }
+  }
+
   private async checkFiles(silent: ReadonlySet<Category>): Promise<{ findings: Finding[]; changed: boolean }> {
     const b = this.base!;
-    const { snapshot, errors } = snapshotLocations(this.cfg.root, await this.locations(), b.files);
+    const locations = await this.locations();
+    const { snapshot, errors, dirs } = snapshotLocations(this.cfg.root, locations, b.files);
     if (errors) this.ctx.log.debug({ errors }, 'persistence: some locations could not be read');
+    this.arm(locations, dirs);
     const changes = diffFiles(b.files, snapshot);
     const findings: Finding[] = [];
     for (const c of changes) {
@@ -310,8 +367,9 @@ export class PersistenceWatch {
       changed ||= r.changed;
     };
     if (this.enabled.has('kernel_modules')) add(await this.checkModules(silent.has('kernel_modules')));
-    if (FILE_CATEGORIES.some((c) => this.enabled.has(c)) && now - this.filesAt >= this.cfg.files_interval) {
+    if (FILE_CATEGORIES.some((c) => this.enabled.has(c)) && (this.filesDirty || now - this.filesAt >= this.cfg.files_interval)) {
       this.filesAt = now;
+      this.filesDirty = false;
       add(await this.checkFiles(silent));
     }
     if (this.takeSuid(findings)) changed = true;
@@ -332,6 +390,8 @@ export class PersistenceWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const x of this.watchers.values()) x.w.close();
+    this.watchers.clear();
     await this.suidJob;
   }
 }
