@@ -28,7 +28,10 @@
 // detector for this platform on at its defaults, next to the plain runs: the detector
 // set's cost is the difference); BENCH_AGENT_INPUTS (which inputs;
 // default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
-// for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
+// for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others);
+// "detector=NAME" one detector alone, "detectors=PATH" another build (a .cjs bundle or a
+// checkout's agent/src/cli.ts) with every detector; BENCH_AGENT_PIDNS=1 runs each agent in a
+// pid namespace of its own (unshare --pid --fork --mount-proc, as root)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +62,7 @@ const WARMUP = envInt('BENCH_AGENT_WARMUP', 75);
 const CYCLE = 10;
 const BUNDLE = join(root, 'dist/canh-agent.cjs');
 const VARIANTS = splitTopLevel(process.env.BENCH_AGENT_VARIANTS ?? 'source,bundle');
+const PIDNS = process.env.BENCH_AGENT_PIDNS === '1';
 /** Split on commas outside braces, so a `settings={...}` variant may hold several keys. */
 function splitTopLevel(s: string): string[] {
   const out: string[] = [];
@@ -230,7 +234,11 @@ async function main(): Promise<void> {
       );
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
       const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS;
-      const proc = spawnManaged(process.execPath, [...v.args, 'run', '--config', cfg], {
+      // BENCH_AGENT_PIDNS=1: each agent in a pid namespace of its own with its own /proc
+      // (unshare, as root), so the process detectors see a quiet host's few processes instead
+      // of this machine's churn; the network tables stay the machine's.
+      const argv = [process.execPath, ...v.args, 'run', '--config', cfg];
+      const proc = spawnManaged(PIDNS ? 'unshare' : argv[0]!, PIDNS ? ['--pid', '--fork', '--kill-child', '--mount-proc', ...argv] : argv.slice(1), {
         name: v.name,
         ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}),
       });
