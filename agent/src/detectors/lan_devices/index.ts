@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { duration } from '@canh/core';
-import { defineInput } from '../../inputs/types.ts';
+import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../group-findings.ts';
@@ -39,7 +39,6 @@ export default defineInput({
   description: 'New devices on the LAN and ARP spoofing (a known IP, above all the gateway, answering from another MAC)',
   platforms: ['linux'],
   config,
-  // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
   create(cfg, ctx) {
     const store = baselineStore({ stateDir: ctx.stateDir, name: cfg.state_name, schema: BaselineSchema, log: ctx.log });
     const allowMacs = new Set(cfg.allow_macs.map((m) => m.toLowerCase()));
@@ -48,7 +47,6 @@ export default defineInput({
     let loaded = false;
 
     return {
-      // eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
       async gather(acc) {
         const now = ctx.now();
         let arp: string;
@@ -77,73 +75,91 @@ export default defineInput({
           }
         }
         const b = base!;
-        let changed = false;
-        const newDevices: Neighbour[] = [];
-        for (const n of seen) {
-          if (!b.macs[n.mac]) {
-            b.macs[n.mac] = { ip: n.ip, first_seen: now };
-            newDevices.push(n);
-            changed = true;
-          }
-          const known = b.devices[n.ip];
-          if (!known) {
-            b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
-            changed = true;
-            continue;
-          }
-          if (known.mac === n.mac) {
-            if (b.conflicts[n.ip]) {
-              delete b.conflicts[n.ip]; // the rightful owner answers again
-              changed = true;
-            }
-            continue;
-          }
-          const c = b.conflicts[n.ip];
-          if (c?.mac === n.mac) {
-            if (now - c.since >= cfg.relearn_after) {
-              acc.addEvent({
-                type: 'lan_device_mac_changed',
-                severity: 'info',
-                message: `${n.ip} has answered from ${n.mac} instead of ${known.mac} since ${new Date(c.since).toISOString()}; ${n.mac} is now the expected MAC`,
-                evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface },
-              });
-              b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
-              delete b.conflicts[n.ip];
-              changed = true;
-            }
-            continue;
-          }
-          const gateway = gateways.has(n.ip);
-          b.conflicts[n.ip] = { mac: n.mac, since: now };
-          changed = true;
-          acc.addEvent({
-            type: 'arp_spoofing',
-            severity: gateway ? 'critical' : 'high',
-            mitre: 'T1557.002',
-            message: `${gateway ? 'default gateway ' : ''}${n.ip} now answers from ${n.mac} on ${n.interface}, expected ${known.mac}: possible ARP spoofing (man in the middle)`,
-            evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface, gateway },
-          });
-        }
-        const { single, grouped } = groupFindings(newDevices, (n) => n.interface, cfg.max_new_device_events);
-        for (const n of single) {
-          acc.addEvent({
-            type: 'new_lan_device',
-            severity: 'medium',
-            message: `new device on the LAN: ${n.ip} (${n.mac}) on ${n.interface}`,
-            evidence: { ip: n.ip, mac: n.mac, interface: n.interface },
-          });
-        }
-        for (const g of grouped) {
-          acc.addEvent({
-            type: 'new_lan_device',
-            severity: 'medium',
-            message: `${g.items.length} new devices on the LAN on ${g.key}`,
-            evidence: { interface: g.key, devices: sample(g.items.map((n) => `${n.ip} ${n.mac}`)) },
-            count: g.items.length,
-          });
-        }
+        const { changed, newDevices } = compare(b, seen, gateways, now, cfg.relearn_after, acc);
+        reportNew(acc, newDevices, cfg.max_new_device_events);
         if (changed) await store.save(b);
       },
     };
   },
 });
+
+/** New devices, one event each or one per interface when there are many. */
+function reportNew(acc: Accumulator, newDevices: Neighbour[], max: number): void {
+  const { single, grouped } = groupFindings(newDevices, (n) => n.interface, max);
+  for (const n of single) {
+    acc.addEvent({
+      type: 'new_lan_device',
+      severity: 'medium',
+      message: `new device on the LAN: ${n.ip} (${n.mac}) on ${n.interface}`,
+      evidence: { ip: n.ip, mac: n.mac, interface: n.interface },
+    });
+  }
+  for (const g of grouped) {
+    acc.addEvent({
+      type: 'new_lan_device',
+      severity: 'medium',
+      message: `${g.items.length} new devices on the LAN on ${g.key}`,
+      evidence: { interface: g.key, devices: sample(g.items.map((n) => `${n.ip} ${n.mac}`)) },
+      count: g.items.length,
+    });
+  }
+}
+
+/** Compares the neighbours with the baseline (updated in place): ARP spoofing and relearnt MACs are reported here; new devices returned. */
+function compare(
+  b: Baseline,
+  seen: Neighbour[],
+  gateways: Set<string>,
+  now: number,
+  relearnAfter: number,
+  acc: Accumulator,
+): { changed: boolean; newDevices: Neighbour[] } {
+  let changed = false;
+  const newDevices: Neighbour[] = [];
+  for (const n of seen) {
+    if (!b.macs[n.mac]) {
+      b.macs[n.mac] = { ip: n.ip, first_seen: now };
+      newDevices.push(n);
+      changed = true;
+    }
+    const known = b.devices[n.ip];
+    if (!known) {
+      b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
+      changed = true;
+      continue;
+    }
+    if (known.mac === n.mac) {
+      if (b.conflicts[n.ip]) {
+        delete b.conflicts[n.ip]; // the rightful owner answers again
+        changed = true;
+      }
+      continue;
+    }
+    const c = b.conflicts[n.ip];
+    if (c?.mac === n.mac) {
+      if (now - c.since >= relearnAfter) {
+        acc.addEvent({
+          type: 'lan_device_mac_changed',
+          severity: 'info',
+          message: `${n.ip} has answered from ${n.mac} instead of ${known.mac} since ${new Date(c.since).toISOString()}; ${n.mac} is now the expected MAC`,
+          evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface },
+        });
+        b.devices[n.ip] = { mac: n.mac, interface: n.interface, first_seen: now };
+        delete b.conflicts[n.ip];
+        changed = true;
+      }
+      continue;
+    }
+    const gateway = gateways.has(n.ip);
+    b.conflicts[n.ip] = { mac: n.mac, since: now };
+    changed = true;
+    acc.addEvent({
+      type: 'arp_spoofing',
+      severity: gateway ? 'critical' : 'high',
+      mitre: 'T1557.002',
+      message: `${gateway ? 'default gateway ' : ''}${n.ip} now answers from ${n.mac} on ${n.interface}, expected ${known.mac}: possible ARP spoofing (man in the middle)`,
+      evidence: { ip: n.ip, mac: n.mac, expected_mac: known.mac, interface: n.interface, gateway },
+    });
+  }
+  return { changed, newDevices };
+}
