@@ -28,7 +28,10 @@
 // detector for this platform on at its defaults, next to the plain runs: the detector
 // set's cost is the difference); BENCH_AGENT_INPUTS (which inputs;
 // default the issue's cpu,mem,disk,system,net,ping); BENCH_AGENT_FLAGS (Node/V8 options
-// for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others)
+// for the bundle instead of the shipped ones in agent/src/node-flags.ts, to try others);
+// "detector=NAME" one detector alone, "detectors=PATH" another build (a .cjs bundle or a
+// checkout's agent/src/cli.ts) with every detector; BENCH_AGENT_PIDNS=1 runs each agent in a
+// pid namespace of its own (unshare --pid --fork --mount-proc, as root)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +62,7 @@ const WARMUP = envInt('BENCH_AGENT_WARMUP', 75);
 const CYCLE = 10;
 const BUNDLE = join(root, 'dist/canh-agent.cjs');
 const VARIANTS = splitTopLevel(process.env.BENCH_AGENT_VARIANTS ?? 'source,bundle');
+const PIDNS = process.env.BENCH_AGENT_PIDNS === '1';
 /** Split on commas outside braces, so a `settings={...}` variant may hold several keys. */
 function splitTopLevel(s: string): string[] {
   const out: string[] = [];
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
   const subjects: Subject[] = [];
   try {
     const stateDir = join(dir, 'collector');
-    const variants: { name: string; args: string[]; settings?: Settings; detectors?: boolean }[] = [];
+    const variants: { name: string; args: string[]; settings?: Settings; detectors?: string[] }[] = [];
     if (VARIANTS.includes('source')) variants.push({ name: 'canh-agent (source, type stripping)', args: [join(root, 'agent/src/cli.ts')] });
     // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
     if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
@@ -182,13 +186,30 @@ async function main(): Promise<void> {
     }
     // Every detector of this platform at its defaults (the first gathers take their baselines
     // during the warm-up: the persistence detector's SUID scan among them).
+    const platformDetectors = detectorList.filter((d) => !d.platforms || d.platforms.includes(process.platform)).map((d) => d.name);
+    const bundled = existsSync(BUNDLE);
+    const detectorArgs = bundled ? [...BUNDLE_FLAGS, BUNDLE] : [join(root, 'agent/src/cli.ts')];
     if (VARIANTS.includes('detectors')) {
-      const bundled = existsSync(BUNDLE);
       variants.push({
         name: `canh-agent (${bundled ? 'bundle' : 'source'} with every detector at its defaults)`,
-        args: bundled ? [...BUNDLE_FLAGS, BUNDLE] : [join(root, 'agent/src/cli.ts')],
-        detectors: true,
+        args: detectorArgs,
+        detectors: platformDetectors,
       });
+    }
+    // Another build with every detector ("detectors=path/to/x.cjs", or a checkout's agent/src/cli.ts): old and new code in one run.
+    for (const v of VARIANTS.filter((x) => x.startsWith('detectors='))) {
+      const path = v.slice('detectors='.length);
+      variants.push({
+        name: `canh-agent (other build ${path} with every detector at its defaults)`,
+        args: path.endsWith('.cjs') ? [...BUNDLE_FLAGS, path] : [path],
+        detectors: platformDetectors,
+      });
+    }
+    // One detector alone at its defaults ("detector=persistence"): the per-detector breakdown.
+    for (const v of VARIANTS.filter((x) => x.startsWith('detector='))) {
+      const name = v.slice('detector='.length);
+      if (!platformDetectors.includes(name)) throw new Error(`${v}: no detector ${name} for ${process.platform} (${platformDetectors.join(', ')})`);
+      variants.push({ name: `canh-agent (${bundled ? 'bundle' : 'source'} with detector ${name} alone)`, args: detectorArgs, detectors: [name] });
     }
     const agents = registerAgents(stateDir, variants.length, 'bench-agent');
     const port = await freePort();
@@ -208,14 +229,16 @@ async function main(): Promise<void> {
           collector: { url: collector!.url, token: agents[i]!.token, ...v.settings?.collector },
           agent: { interval: '10s', state_dir: join(adir, 'state'), hostname: agents[i]!.name, log_level: 'warn', ...v.settings?.agent },
           inputs: INPUTS.map((t) => ({ type: t, ...(t === 'ping' ? { urls: ['127.0.0.1'] } : {}), ...v.settings?.inputs?.[t] })),
-          ...(v.detectors
-            ? { detectors: detectorList.filter((d) => !d.platforms || d.platforms.includes(process.platform)).map((d) => ({ type: d.name })) }
-            : {}),
+          ...(v.detectors ? { detectors: v.detectors.map((type) => ({ type })) } : {}),
         }),
       );
       // BENCH_AGENT_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the agents.
       const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS;
-      const proc = spawnManaged(process.execPath, [...v.args, 'run', '--config', cfg], {
+      // BENCH_AGENT_PIDNS=1: each agent in a pid namespace of its own with its own /proc
+      // (unshare, as root), so the process detectors see a quiet host's few processes instead
+      // of this machine's churn; the network tables stay the machine's.
+      const argv = [process.execPath, ...v.args, 'run', '--config', cfg];
+      const proc = spawnManaged(PIDNS ? 'unshare' : argv[0]!, PIDNS ? ['--pid', '--fork', '--kill-child', '--mount-proc', ...argv] : argv.slice(1), {
         name: v.name,
         ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}),
       });
@@ -327,13 +350,14 @@ LoadPlugin csv
           `${s.name}: ${perCycle(s).toFixed(2)} CPU ms per cycle${exact ? ' (scheduler runtime of the process and its children' : ''}; by 10 ms ticks ${tickPerCycle(s).toFixed(1)}: own ${((s.c1!.selfMs - s.c0!.selfMs) / cycles).toFixed(1)}, children ${((kids(s.c1!) - kids(s.c0!)) / cycles).toFixed(1)}${exact ? ')' : ''}, RSS max ${(s.rss.max / MiB).toFixed(1)} MiB (during the measured cycles ${(s.rssMeasured!.max / MiB).toFixed(1)}, last ${(s.rss.last / MiB).toFixed(1)}), children: ${childSummary(s)}`,
       ),
     ];
-    // The detector set's cost: the "detectors" variant against the plain run of the same form.
-    const withDetectors = subjects.find((s) => s.name.includes('every detector'));
-    const plain =
-      withDetectors && subjects.find((s) => s.name.startsWith(withDetectors.name.includes('(bundle') ? 'canh-agent (bundle dist/' : 'canh-agent (source'));
-    if (withDetectors && plain) {
+    // The detector set's cost: each detectors variant against the plain run of the same form.
+    const plain = subjects.find((s) => s.name.startsWith(bundled ? 'canh-agent (bundle dist/' : 'canh-agent (source'));
+    for (const s of subjects.filter((x) => x.name.includes('every detector') || x.name.includes(' alone)'))) {
+      if (!plain) break;
+      const median = (x: Subject) => medianCycle(x.perCycle);
+      const what = s.name.includes('every detector') ? `${s.name}: every detector at its defaults` : `${s.name}:`;
       figures.push(
-        `every detector at its defaults costs ${(perCycle(withDetectors) - perCycle(plain)).toFixed(2)} CPU ms per cycle and ${((withDetectors.rss.max - plain.rss.max) / MiB).toFixed(1)} MiB RSS over ${plain.name} (target: < 1 ms per 10 s cycle)`,
+        `${what} costs ${(perCycle(s) - perCycle(plain)).toFixed(2)} CPU ms per cycle (medians ${(median(s) - median(plain)).toFixed(2)}) and ${((s.rss.max - plain.rss.max) / MiB).toFixed(1)} MiB RSS over ${plain.name} (target for the whole set: < 1 ms per 10 s cycle)`,
       );
     }
     const cd = subjects.find((s) => s.name === 'collectd');
@@ -397,14 +421,23 @@ function cycleSampler(subjects: Subject[]): { stop: () => void } {
   };
 }
 
+/** Median of the per-cycle runtime deltas (NaN when no whole cycle was sampled). */
+function medianCycle(samples: number[]): number {
+  const sorted = samples
+    .slice(1)
+    .map((r, i) => r - samples[i]!)
+    .sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** Median and range of the per-cycle runtime deltas. */
 function cycleSpread(samples: number[]): string {
   const d = samples.slice(1).map((r, i) => r - samples[i]!);
   if (d.length === 0) return 'no whole cycle sampled';
   const sorted = [...d].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return `median cycle ${median.toFixed(2)} CPU ms (${d.length} cycles, ${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})`;
+  return `median cycle ${medianCycle(samples).toFixed(2)} CPU ms (${d.length} cycles, ${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})`;
 }
 
 main().catch((err: unknown) => {

@@ -128,7 +128,7 @@ detectors:
   finish(
     'bench:alert',
     [
-      `runs ${RUNS}: 6 failed SSH logins from a new address appended to the auth log → alert mail accepted (shipped defaults: auth_log polls the file every 1 s; events leave the agent at once)`,
+      `runs ${RUNS}: 6 failed SSH logins from a new address appended to the auth log → alert mail accepted (shipped defaults: auth_log is told of appends by inotify, and polls every 1 s where it cannot be; events leave the agent at once)`,
       `burst → mail: p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms, max ${fmt(Math.max(...latencies))} ms`,
       `baseline (nodemailer straight to the same SMTP server): p50 ${fmt(pct(direct, 50))} ms, p99 ${fmt(pct(direct, 99))} ms`,
       `what detection and transport add at p50: ${fmt(p50 - pct(direct, 50))} ms`,

@@ -171,3 +171,70 @@ describe('LogFollower on its own timer', () => {
     expect(got).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });
+
+describe('LogFollower with change notifications (inotify)', () => {
+  const notified = (o: { safetyMs?: number; watch?: boolean } = {}) => {
+    const got: string[] = [];
+    const f = new LogFollower({
+      path: log(),
+      state,
+      stateName: 'pos.json',
+      fromBeginning: true,
+      // No timer poll within the test: what arrives, arrives by a notification.
+      pollMs: 50,
+      safetyMs: o.safetyMs ?? 3_600_000,
+      ...(o.watch !== undefined ? { watch: o.watch } : {}),
+      log: pino({ level: 'silent' }),
+      onLines: (l) => got.push(...l),
+    });
+    return { f, got };
+  };
+  const until = async (pred: () => boolean) => {
+    for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+    return pred();
+  };
+
+  it('an append, a rotation by rename and a file that appears later are read without a timer poll', async () => {
+    writeFileSync(log(), 'a\n');
+    const { f, got } = notified();
+    await f.start();
+    expect(got).toEqual(['a']);
+    appendFileSync(log(), 'b\n');
+    expect(await until(() => got.length === 2)).toBe(true);
+    renameSync(log(), `${log()}.1`);
+    appendFileSync(`${log()}.1`, 'c\n');
+    writeFileSync(log(), 'd\n');
+    expect(await until(() => got.includes('d'))).toBe(true);
+    appendFileSync(log(), 'e\n');
+    expect(await until(() => got.includes('e'))).toBe(true);
+    // Deleted, then created again: the folder is watched meanwhile.
+    rmSync(log());
+    await until(() => f.notifications >= 5);
+    writeFileSync(log(), 'f\n');
+    expect(await until(() => got.includes('f'))).toBe(true);
+    await f.stop();
+    expect(got).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(f.notifications).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a lost notification is made up by the safety poll', async () => {
+    writeFileSync(log(), 'a\n');
+    const { f, got } = notified({ safetyMs: 100 });
+    await f.start();
+    // What a full inotify queue does: the change is never told.
+    (f as unknown as { watcher: { close(): void } }).watcher.close();
+    appendFileSync(log(), 'b\n');
+    expect(await until(() => got.includes('b'))).toBe(true);
+    await f.stop();
+  });
+
+  it('watch: false polls as before and is told nothing', async () => {
+    writeFileSync(log(), 'a\n');
+    const { f, got } = notified({ watch: false });
+    await f.start();
+    appendFileSync(log(), 'b\n');
+    expect(await until(() => got.includes('b'))).toBe(true);
+    await f.stop();
+    expect(f.notifications).toBe(0);
+  });
+});

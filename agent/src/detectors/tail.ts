@@ -3,8 +3,14 @@
 // rereads nor skips lines. Rotation by rename (logrotate's default) is handled by finishing
 // the old file before reading the new one from its start; copytruncate by starting over at
 // offset 0 when the file shrinks. Lines are delivered whole: a line still being written
-// waits for its newline. Polling (not inotify) keeps it simple and works on every filesystem.
-import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+// waits for its newline. On Linux, on a local file system, the kernel says when the file
+// changes (inotify through fs.watch: the file itself, or its folder while the path names no
+// file or another one), and an idle log costs no wake-up at all; a poll every `safetyMs`
+// stays as the net for lost notifications (a full inotify queue). Elsewhere (other systems,
+// network and FUSE file systems, whose remote writes inotify does not see) it polls every
+// `pollMs` as before.
+import { watch, type FSWatcher } from 'node:fs';
+import { open, readdir, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { StateStore } from '../inputs/types.ts';
@@ -26,9 +32,30 @@ export interface FollowOptions {
   maxLineBytes?: number;
   log: Logger;
   onLines(lines: string[]): void;
-  /** Called after each poll (a detector's periodic work rides on the poll's timer: one wake-up instead of two). */
+  /** Called every `pollMs` (a detector's periodic work rides on the poll's timer: one wake-up instead of two). */
   onPoll?(): void;
+  /** Follow the kernel's change notifications where they are reliable (Linux, local file systems); default true. */
+  watch?: boolean;
+  /** With notifications: how often the file is polled all the same (default 60 s). */
+  safetyMs?: number;
 }
+
+// statfs f_type of file systems whose changes made elsewhere inotify does not report.
+const REMOTE_FS = new Set([
+  0x6969, // NFS
+  0x517b, // SMB
+  0xff534d42, // CIFS
+  0xfe534d42, // SMB2
+  0x65735546, // FUSE (sshfs, s3fs, ...)
+  0x00c36400, // Ceph
+  0x01021997, // 9p
+  0x5346414f, // AFS
+  0x73757245, // Coda
+  0x7461636f, // OCFS2
+  0x01161970, // GFS2
+  0x47504653, // GPFS
+  0x0bd00bd0, // Lustre
+]);
 
 const CHUNK = 64 * 1024;
 
@@ -46,31 +73,103 @@ export class LogFollower {
   private stopped = false;
   private savedKey = '';
   private lastProblem = '';
+  /** The inode the path names, as last seen (0: none). */
+  private pathIno = 0;
+  private watcher: FSWatcher | undefined;
+  /** What the watcher follows: the file's inode, or 0 for the folder (waiting for the file). */
+  private watching = -1;
+  /** Whether change notifications are used (decided at start). */
+  private notified = false;
+  /** A poll asked for by a notification, not yet run. */
+  private due: NodeJS.Timeout | undefined;
+  private lastPollAt = -Infinity;
+  private lastFullAt = 0;
+  /** Notifications that asked for a poll (tests; the README's cost figures). */
+  notifications = 0;
   linesRead = 0;
 
   constructor(o: FollowOptions) {
     this.o = o;
   }
 
-  /** Loads the saved position and reads what is due; then polls in the background. */
+  /** Loads the saved position and reads what is due; then follows the file in the background. */
   async start(): Promise<void> {
+    this.notified = await this.notifiable();
     await this.resume();
     await this.poll();
+    this.arm();
+    this.lastFullAt = Date.now();
+    const safety = this.o.safetyMs ?? 60_000;
+    // With notifications the timer only serves onPoll (and the safety poll); without onPoll it wakes for the safety poll only.
+    const every = !this.notified || this.o.onPoll ? this.o.pollMs : safety;
     const loop = () => {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
-        void this.poll()
+        const full = !this.notified || Date.now() - this.lastFullAt >= safety;
+        if (full) this.lastFullAt = Date.now();
+        void (full ? this.poll().then(() => this.arm()) : Promise.resolve())
           .then(() => this.o.onPoll?.())
           .catch((err: unknown) => this.o.log.error({ err }, 'log poll handler failed'))
           .finally(loop);
-      }, this.o.pollMs);
+      }, every);
     };
     loop();
+  }
+
+  /** Whether the kernel's change notifications can be trusted for this path. */
+  private async notifiable(): Promise<boolean> {
+    if (this.o.watch === false || process.platform !== 'linux') return false;
+    const fs = await statfs(dirname(this.o.path)).catch(() => undefined);
+    return fs !== undefined && !REMOTE_FS.has(fs.type);
+  }
+
+  /** Watches the file the path names, or its folder while it names no file or not ours yet. */
+  private arm(): void {
+    if (!this.notified || this.stopped) return;
+    const target = this.fh && this.ino === this.pathIno ? this.ino : 0;
+    if (this.watcher && this.watching === target) return;
+    this.watcher?.close();
+    this.watcher = undefined;
+    const base = basename(this.o.path);
+    try {
+      const w =
+        target !== 0
+          ? watch(this.o.path, { persistent: false }, () => this.changed())
+          : watch(dirname(this.o.path), { persistent: false }, (_ev, name) => {
+              if (name === null || String(name) === base) this.changed();
+            });
+      w.on('error', (err) => {
+        this.o.log.debug({ err, path: this.o.path }, 'log watch ended; watching again after the next poll');
+        w.close();
+        if (this.watcher === w) this.watcher = undefined;
+        this.changed();
+      });
+      this.watcher = w;
+      this.watching = target;
+    } catch (err) {
+      // The folder is gone or the inotify limit is reached: poll every pollMs until a watch can be set again.
+      this.o.log.debug({ err, path: this.o.path }, 'cannot watch the log; polling');
+      this.changed(this.o.pollMs);
+    }
+  }
+
+  /** A notification: poll at once, or when pollMs has passed since the last poll (a busy log is read at most once per pollMs). */
+  private changed(min = 0): void {
+    if (this.stopped || this.due) return;
+    this.notifications++;
+    const wait = Math.max(min, this.lastPollAt + this.o.pollMs - Date.now(), 0);
+    this.due = setTimeout(() => {
+      this.due = undefined;
+      void this.poll().then(() => this.arm());
+    }, wait);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.due) clearTimeout(this.due);
+    this.watcher?.close();
+    this.watcher = undefined;
     await this.polling;
     await this.save();
     await this.fh?.close().catch(() => {});
@@ -211,6 +310,7 @@ export class LogFollower {
 
   /** One round: read new lines, then notice rotation or truncation. Serialised. */
   poll(): Promise<void> {
+    this.lastPollAt = Date.now();
     this.polling = (this.polling ?? Promise.resolve())
       .then(() => this.pollOnce())
       .catch((err: unknown) => {
@@ -222,6 +322,7 @@ export class LogFollower {
   private async pollOnce(): Promise<void> {
     if (!this.fh) {
       const st = await stat(this.o.path).catch(() => undefined);
+      this.pathIno = st?.ino ?? 0;
       if (!st) return;
       // The file appeared after we started (or after a rotation): all of it is new.
       await this.openAt(this.o.path, st.ino, st.ino === this.ino ? this.offset : 0);
@@ -230,6 +331,7 @@ export class LogFollower {
     // The idle case in one trip through the thread pool: the path still names our file (same
     // inode, so the same size an fstat would give) and nothing was written since the last read.
     const now = await stat(this.o.path).catch(() => undefined);
+    this.pathIno = now?.ino ?? 0;
     if (now && now.ino === this.ino && now.size === this.offset + this.partial.length) return this.save();
     const cur = await this.fh.stat();
     if (cur.size < this.offset) {
@@ -240,6 +342,7 @@ export class LogFollower {
     // Nothing written since the last read: no read (one trip through the thread pool less per idle poll).
     if (cur.size !== this.offset + this.partial.length) await this.drain(false);
     const st = await stat(this.o.path).catch(() => undefined);
+    this.pathIno = st?.ino ?? 0;
     if (st && st.ino !== this.ino) {
       // Rotated: whatever was written to the old file before the rename comes first.
       await this.drain(true);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import def from './index.ts';
 import { isLoginShell, privilegedMembers } from './parse.ts';
 import { parseGroup, parsePasswd } from '../passwd.ts';
-import { readmeExample, recorder, testContext } from '../testing.ts';
+import { readmeExample, recorder, sleep, testContext } from '../testing.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
 
@@ -84,6 +84,30 @@ describe('accounts on real files', () => {
     await make().gather!(acc);
     await make().gather!(acc);
     expect(events.map((e) => e.type)).toEqual(['uid0_account']);
+  });
+
+  it('unchanged files are not read again; a change, even of the same size, is', async () => {
+    let reads = 0;
+    const ctx = testContext(join(dir, 'state'));
+    const counted = { ...ctx, readFile: (p: string) => (reads++, ctx.readFile(p)) };
+    const det = def.create(def.config.parse({ passwd_file: join(dir, 'passwd'), group_file: join(dir, 'group') }), counted);
+    const { acc, events } = recorder();
+    // Files changed within the last second are read every time (two writes in one timestamp tick look alike).
+    await sleep(1100);
+    await det.gather!(acc);
+    expect(reads).toBe(2);
+    await det.gather!(acc);
+    await det.gather!(acc);
+    expect(reads).toBe(2);
+    // Same size: a system account given a login shell (/usr/sbin/nologin → /usr/local/bin/sh).
+    const passwd = data('passwd-debian.txt');
+    const changed = passwd.replace('www-data:/var/www:/usr/sbin/nologin', 'www-data:/var/www:/usr/local/bin/sh');
+    expect(changed.length).toBe(passwd.length);
+    expect(changed).not.toBe(passwd);
+    writeFileSync(join(dir, 'passwd'), changed);
+    await det.gather!(acc);
+    expect(reads).toBe(4);
+    expect(events.map((e) => e.type)).toEqual(['system_account_login_shell']);
   });
 
   it('an unreadable or emptied passwd file reports nothing and keeps the baseline', async () => {

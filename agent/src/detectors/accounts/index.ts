@@ -1,6 +1,8 @@
 // accounts: watches the local account database (/etc/passwd, /etc/group) for new and
 // deleted users, a second uid 0, members added to privileged groups and system accounts
-// given a login shell, against a baseline persisted in the agent's state_dir.
+// given a login shell, against a baseline persisted in the agent's state_dir. The files are
+// read and compared only when a stat says they changed.
+import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { defineInput } from '../../inputs/types.ts';
 import { baselineStore } from '../baseline.ts';
@@ -37,6 +39,20 @@ export default defineInput({
     const store = baselineStore({ stateDir: ctx.stateDir, name: cfg.state_name, schema: FactsSchema, log: ctx.log });
     let known: AccountFacts | undefined;
     let loaded = false;
+    // Inode, size, mtime and ctime of both files when they were last compared. ctime cannot be
+    // set back by a process, so a write changes it; but two writes within one timestamp tick
+    // look alike, so a file changed less than a second before it was read is read again.
+    let compared = '';
+    const stamp = (): { print: string; settled: boolean } | undefined => {
+      try {
+        const p = statSync(cfg.passwd_file);
+        const g = statSync(cfg.group_file);
+        const settled = Date.now() - Math.max(p.ctimeMs, g.ctimeMs) > 1000;
+        return { print: `${p.ino}:${p.size}:${p.mtimeMs}:${p.ctimeMs} ${g.ino}:${g.size}:${g.mtimeMs}:${g.ctimeMs}`, settled };
+      } catch {
+        return undefined; // read() says what is wrong
+      }
+    };
 
     const read = async (): Promise<AccountFacts | undefined> => {
       let passwd: string;
@@ -59,8 +75,11 @@ export default defineInput({
 
     return {
       async gather(acc) {
+        const st = stamp();
+        if (st && st.print === compared) return;
         const now = await read();
         if (!now) return;
+        if (st?.settled) compared = st.print;
         if (!loaded) {
           loaded = true;
           known = await store.load();

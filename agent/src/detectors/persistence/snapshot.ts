@@ -41,8 +41,15 @@ function tryOr<T, U>(f: () => T, fallback: U): T | U {
 
 const kindOf = (st: Stats): FileEntry['kind'] => (st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other');
 
-export function snapshotLocations(root: string, locations: readonly Location[], previous: FileSnapshot): { snapshot: FileSnapshot; errors: number } {
+type Snapshotted = { snapshot: FileSnapshot; errors: number; dirs: string[] };
+
+/**
+ * Every file of the locations, with `dirs`: the folders read (as host paths), which are the
+ * ones to watch for changes until the next snapshot.
+ */
+export function snapshotLocations(root: string, locations: readonly Location[], previous: FileSnapshot): Snapshotted {
   const snapshot: FileSnapshot = {};
+  const dirs: string[] = [];
   let errors = 0;
   const realRoots = new Set<string>();
 
@@ -90,6 +97,7 @@ export function snapshotLocations(root: string, locations: readonly Location[], 
       keep(path);
       return;
     }
+    dirs.push(path);
     names.sort();
     for (const n of names) {
       const p = path === '/' ? `/${n}` : `${path}/${n}`;
@@ -123,7 +131,7 @@ export function snapshotLocations(root: string, locations: readonly Location[], 
     realRoots.add(real);
     walk(loc, loc.path, 0);
   }
-  return { snapshot, errors };
+  return { snapshot, errors, dirs };
 }
 
 export type FileChange = { path: string; change: 'added' | 'changed' | 'removed'; old?: FileEntry; new?: FileEntry };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, openSync, closeSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +19,8 @@ import {
   scriptArg,
 } from './parse.ts';
 import { writableLocations } from './locations.ts';
+import { parseForks, parseLoadavg, sweptSince } from './pids.ts';
+import { ProcessWatch } from './watch.ts';
 import { readmeExample, recorder, testContext, sleep, until, type Recorded } from '../testing.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
@@ -374,5 +377,103 @@ describe('suspicious_process: the folder that holds a program', () => {
         expect(v?.why, `${p} in ${list.join(',')}`).toBe(want ? `is in ${want}, a world-writable folder` : undefined);
       }
     }
+  });
+});
+
+describe('suspicious_process: which pids may be new (the pid cursor)', () => {
+  it('reads the cursor, the threads and the forks', () => {
+    expect(parseLoadavg('14.37 9.77 5.44 19/277 9397\n')).toEqual({ threads: 277, cursor: 9397 });
+    expect(parseLoadavg('garbage')).toBeUndefined();
+    expect(parseForks('cpu  1 2 3\nintr 5 6\nctxt 7\nbtime 8\nprocesses 333948\nprocs_running 3\n')).toBe(333948);
+    expect(parseForks('cpu 1\n')).toBeUndefined();
+    const live = readFileSync('/proc/loadavg', 'utf8');
+    expect(parseLoadavg(live)).toBeDefined();
+    expect(parseForks(readFileSync('/proc/stat', 'utf8'))).toBeGreaterThan(0);
+  });
+
+  it('a pid outside the stretch the cursor swept is the same process; inside it, or after a possible full circle, maybe not', () => {
+    const at = (cursor: number, forks: number, threads = 300) => ({ cursor, forks, threads });
+    const s = sweptSince(at(1000, 50), at(1010, 60), 32768);
+    expect(s).not.toBe('all');
+    const f = s as (pid: number) => boolean;
+    expect([999, 1000, 1001, 1010, 1011, 5].map(f)).toEqual([false, false, true, true, false, false]);
+    // Wrapped past pid_max: the top and the bottom of the range were swept.
+    const w = sweptSince(at(32760, 50), at(320, 70), 32768) as (pid: number) => boolean;
+    expect([32761, 32767, 300, 320, 321, 20000].map(w)).toEqual([true, true, true, true, false, false]);
+    // Nothing forked: nothing new.
+    expect((sweptSince(at(1000, 50), at(1000, 50), 32768) as (pid: number) => boolean)(1000)).toBe(false);
+    // Enough forks to come full circle, a counter gone backwards, or a cursor that moved without forks: all.
+    expect(sweptSince(at(1000, 50), at(1010, 20_050), 32768)).toBe('all');
+    expect(sweptSince(at(1000, 50), at(1010, 40), 32768)).toBe('all');
+    expect(sweptSince(at(1000, 50), at(1010, 50), 32768)).toBe('all');
+    // Forks that did not move this namespace's cursor (a child pid namespace): nothing new here.
+    expect((sweptSince(at(1000, 50), at(1000, 60), 32768) as (pid: number) => boolean)(1000)).toBe(false);
+    expect(sweptSince(at(1000, 50), at(1010, 60), 0)).toBe('all');
+  });
+});
+
+describe('suspicious_process after the first gather: only new pids in full, executables of the others (real processes)', () => {
+  let shm: string;
+  const procs: ChildProcess[] = [];
+  beforeAll(() => {
+    shm = mkdtempSync('/dev/shm/canh-susp-diff-');
+    copyFileSync('/bin/sleep', join(shm, 'y'));
+  });
+  afterAll(() => {
+    for (const p of procs) {
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(shm, { recursive: true, force: true });
+  });
+  const run = (cmd: string, args: string[]) => {
+    const p = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    procs.push(p);
+    return p;
+  };
+
+  it('a process started after the first gather is reported at the next one, which is not a full pass', async () => {
+    const watch = new ProcessWatch(def.config.parse({}), testContext(join(shm, 's1')));
+    const { acc, events } = recorder();
+    await watch.gather(acc);
+    expect(watch.fullPasses).toBe(1);
+    const p = run(join(shm, 'y'), ['306']);
+    await until(() => readlinkOr(`/proc/${p.pid}/exe`) === join(shm, 'y'), 5000);
+    await watch.gather(acc);
+    expect(watch.fullPasses).toBe(1);
+    expect(about(events, p.pid)).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ program: join(shm, 'y'), via: 'exe' }) })]);
+    await watch.gather(acc);
+    expect(about(events, p.pid)).toHaveLength(1);
+  });
+
+  it('a process known as harmless that execs a payload in place (same pid) is reported at the next gather', async () => {
+    const fifo = join(shm, 'go');
+    execFileSync('mkfifo', [fifo]);
+    // bash waits on the fifo, then replaces itself with the payload: the pid stays.
+    const p = run('/bin/bash', ['-c', `read _ < ${fifo}; exec ${join(shm, 'y')} 307`]);
+    await until(() => readlinkOr(`/proc/${p.pid}/exe`) === '/usr/bin/bash', 5000);
+    const watch = new ProcessWatch(def.config.parse({}), testContext(join(shm, 's2')));
+    const { acc, events } = recorder();
+    await watch.gather(acc);
+    expect(about(events, p.pid)).toEqual([]);
+    writeFileSync(fifo, 'x\n');
+    expect(await until(() => readlinkOr(`/proc/${p.pid}/exe`) === join(shm, 'y'), 5000)).toBe(true);
+    await watch.gather(acc);
+    expect(watch.fullPasses).toBe(1);
+    expect(about(events, p.pid)).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ program: join(shm, 'y'), via: 'exe' }) })]);
+  });
+
+  it('with a procfs that is not its own (HOST_PROC), every gather looks at every process in full', async () => {
+    const watch = new ProcessWatch(def.config.parse({}), testContext(join(shm, 's3'), { procRoot: '/proc/.' }));
+    const { acc, events } = recorder();
+    await watch.gather(acc);
+    const p = run(join(shm, 'y'), ['308']);
+    await until(() => readlinkOr(`/proc/${p.pid}/exe`) === join(shm, 'y'), 5000);
+    await watch.gather(acc);
+    expect(watch.fullPasses).toBe(2);
+    expect(about(events, p.pid)).toHaveLength(1);
   });
 });
