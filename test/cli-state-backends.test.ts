@@ -156,7 +156,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     expect(del.out).toMatch(/^central config of agency ubnd deleted \(version \d+\)/);
     const v5 = version(del.out);
     await running(v5);
-    expect((await cli('config', 'history')).out).toMatch(new RegExp(`\\n${v5} \\(deleted\\)\\tagency\\tubnd\\t`));
+    expect((await cli('config', 'history')).out).toMatch(new RegExp(`\\n${v5} \\(đã xoá\\)\\tcơ quan\\tubnd\\t`));
 
     // Mistakes: coded, exit 2, the same on both backends.
     for (const [args, code] of [
@@ -223,10 +223,12 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte']); // so-tttt is in maintenance
     // The status page marks the held-back alert with the window's name.
     expect(alertingView(h.engine, h.now()).alerts.find((x) => x.host === 'mc-portal-01')?.muted).toEqual({ by: 'maintenance', note: 'thay UPS' });
-    expect((await cli('list')).out).toMatch(new RegExp(`\\n${w.id}\\tyes\\tthay UPS\\t`));
+    expect((await cli('list')).out).toMatch(
+      new RegExp(`\\n${w.id}\\tcó\\tthay UPS\\t07/12/2026 22:00 \\(Asia/Ho_Chi_Minh\\) – 08/12/2026 02:00 \\(Asia/Ho_Chi_Minh\\)\\t`),
+    );
     const missing = await cli('remove', 'no-such-window');
     expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('(CANH_ERR_MAINTENANCE_NOT_FOUND)')]);
-    expect((await cli('remove', w.id.slice(0, 8))).out).toContain(`maintenance window ${w.id} ("thay UPS") removed`);
+    expect((await cli('remove', w.id.slice(0, 8))).out).toContain(`Đã xoá lịch bảo trì ${w.id} ("thay UPS")`);
     await until(() => h.engine.store.maintenance.list().length === 0, 'the engine to see the window gone');
     expect((await cli('list', '--all')).out).not.toContain(w.id);
     await h.advance(3 * MIN, feed);
