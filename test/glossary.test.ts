@@ -366,6 +366,21 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
             agencies: ['so-tttt'],
             matchers: '',
             open: false,
+            source: 'config',
+          },
+          {
+            name: 'Thay UPS',
+            days: undefined,
+            start: '',
+            end: '',
+            timezone: 'Asia/Ho_Chi_Minh',
+            agencies: ['so-tttt'],
+            matchers: 'host=mc-portal-01',
+            open: true,
+            source: 'cli',
+            once: { from: T, until: T + 4 * 3_600_000 },
+            createdBy: 'Trần Thị Bình',
+            comment: 'phiếu 1234',
           },
         ],
         agencyNames: { 'so-tttt': 'Sở Thông tin và Truyền thông', 'so-yte': 'Sở Y tế' },
@@ -417,7 +432,7 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     };
     const html = renderStatus('vi', data, 'admin');
     const text = stripHtml(html);
-    expect(problems('status page', text, [...OWN, 'Asia/Ho_Chi_Minh', 'host=web-01'])).toEqual([]);
+    expect(problems('status page', text, [...OWN, 'Asia/Ho_Chi_Minh', 'host=web-01', 'UPS'])).toEqual([]);
     expect(text).toContain('không kết nối được');
     expect(text).not.toContain('connection_failed');
     expect(text).toContain('CPU rảnh = 100,5 % (ngưỡng < 99,5 %)');
@@ -427,6 +442,9 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     expect(html).toContain('<meta http-equiv="refresh" content="30">');
     expect(renderStatus('vi', { ...data, refresh: 0 }, 'admin')).not.toContain('http-equiv="refresh"');
     expect(text).toContain('bảo trì: Bảo trì Chủ nhật');
+    // A window of `maintenance add` beside the config file's: from–until in the page's format.
+    expect(text).toMatch(/Thay UPS\s+07\/12\/2026 08:00:00 – 07\/12\/2026 12:00:00\s/);
+    expect(text).toContain('dòng lệnh, do Trần Thị Bình lập: phiếu 1234');
     expect(text).toContain('còn 40 ngày');
     // The mail viewer lists the mail and holds its text.
     expect(text).toContain('Thư cảnh báo gần đây');
