@@ -185,7 +185,7 @@ describe('canh-collector: what the bad-input rows protect still works', () => {
     expect((await run(['config', 'rollback', '2'])).out).toMatch(/^config version 4 stored for agency so-tttt \(rollback to version 2\)/);
     expect((await run(['config', 'delete', '--agency', 'so-tttt'])).out).toMatch(/deleted \(version 5\)/);
     const history = (await run(['config', 'history'])).out;
-    expect(history).toMatch(/\n5 \(deleted\)\tagency\tso-tttt\t/);
+    expect(history).toMatch(/\n5 \(đã xoá\)\tcơ quan\tso-tttt\t/);
     // Nothing applies any more: the agent is sent an empty config (its local file runs).
     expect((await run(['config', 'show', '--agent', 'live-01', '--json'])).out).toContain('"assigned":5');
     const again = await run(['config', 'delete', '--agency', 'so-tttt']);

@@ -23,6 +23,7 @@ import { PgState } from '../collector/src/state/postgres.ts';
 import { PgAlertStore } from '../collector/src/state/pg-alert-store.ts';
 import type { AlertStore } from '../collector/src/alerts/store.ts';
 import { alertingView } from '../collector/src/status/alerting.ts';
+import { renderStatus } from '../collector/src/status/render.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';
 let pgServer: Postgres | undefined;
@@ -156,7 +157,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     expect(del.out).toMatch(/^central config of agency ubnd deleted \(version \d+\)/);
     const v5 = version(del.out);
     await running(v5);
-    expect((await cli('config', 'history')).out).toMatch(new RegExp(`\\n${v5} \\(deleted\\)\\tagency\\tubnd\\t`));
+    expect((await cli('config', 'history')).out).toMatch(new RegExp(`\\n${v5} \\(đã xoá\\)\\tcơ quan\\tubnd\\t`));
 
     // Mistakes: coded, exit 2, the same on both backends.
     for (const [args, code] of [
@@ -209,6 +210,29 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     expect(w.when).toBe('2026-12-07 22:00 (Asia/Ho_Chi_Minh) – 2026-12-08 02:00 (Asia/Ho_Chi_Minh)');
     // The running engine sees the window (at once on SQLite, by NOTIFY on PostgreSQL).
     await until(() => h.engine.store.maintenance.list().length === 1, 'the engine to see the window');
+    // The status page lists it beside the config file's windows, still to come at 21:50.
+    const shown = () => alertingView(h.engine, h.now()).maintenance.filter((m) => m.source === 'cli');
+    const from = Date.parse('2026-12-07T22:00:00+07:00');
+    expect(shown()).toEqual([
+      expect.objectContaining({
+        name: 'thay UPS',
+        agencies: ['so-tttt'],
+        open: false,
+        once: { from, until: from + 4 * 60 * MIN },
+        createdBy: 'Trần Thị Bình',
+        comment: 'phiếu 12',
+      }),
+    ]);
+    const page = (lang: 'vi' | 'en') =>
+      renderStatus(
+        lang,
+        { agents: [], events: [], influx: { up: true, queued: 0, spooled: 0, lastError: null }, timeZone: TZ, alerting: alertingView(h.engine, h.now()) },
+        'admin',
+      );
+    expect(page('vi')).toMatch(
+      /<tr data-window="thay UPS" data-source="cli"><td>thay UPS<\/td><td class="t">07\/12\/2026 22:00:00 – 08\/12\/2026 02:00:00<\/td><td>so-tttt<\/td><td class="">chưa đến giờ<\/td>/,
+    );
+    expect(page('en')).toContain('<td class="t">2026-12-07 22:00:00 – 2026-12-08 02:00:00</td>');
     const bad = await cli('add', '--name', 'x', 'hots=db01', '--start', '22:00', '--end', '02:00', '--comment', 'c', '--author', 'a');
     expect([bad.code, bad.err]).toEqual([2, expect.stringContaining('(CANH_ERR_MAINTENANCE_INVALID)')]);
 
@@ -223,11 +247,15 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     expect(subjects()).toEqual(['[FIRING:1] Cảnh báo: Ổ đĩa sắp đầy — ws-ketoan-02 — so-yte']); // so-tttt is in maintenance
     // The status page marks the held-back alert with the window's name.
     expect(alertingView(h.engine, h.now()).alerts.find((x) => x.host === 'mc-portal-01')?.muted).toEqual({ by: 'maintenance', note: 'thay UPS' });
-    expect((await cli('list')).out).toMatch(new RegExp(`\\n${w.id}\\tyes\\tthay UPS\\t`));
+    expect(shown().map((m) => [m.name, m.open])).toEqual([['thay UPS', true]]);
+    expect((await cli('list')).out).toMatch(
+      new RegExp(`\\n${w.id}\\tcó\\tthay UPS\\t07/12/2026 22:00 \\(Asia/Ho_Chi_Minh\\) – 08/12/2026 02:00 \\(Asia/Ho_Chi_Minh\\)\\t`),
+    );
     const missing = await cli('remove', 'no-such-window');
     expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('(CANH_ERR_MAINTENANCE_NOT_FOUND)')]);
-    expect((await cli('remove', w.id.slice(0, 8))).out).toContain(`maintenance window ${w.id} ("thay UPS") removed`);
+    expect((await cli('remove', w.id.slice(0, 8))).out).toContain(`Đã xoá lịch bảo trì ${w.id} ("thay UPS")`);
     await until(() => h.engine.store.maintenance.list().length === 0, 'the engine to see the window gone');
+    expect(shown()).toEqual([]);
     expect((await cli('list', '--all')).out).not.toContain(w.id);
     await h.advance(3 * MIN, feed);
     expect(alertingView(h.engine, h.now()).alerts.find((x) => x.host === 'mc-portal-01')?.muted).toBeUndefined();

@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main as collectorCli } from '../collector/src/cli.ts';
 import { alertCommand } from '../collector/src/commands/alert.ts';
+import { maintenanceCommand } from '../collector/src/commands/maintenance.ts';
+import { formatEstimate, type StorageEstimate } from '../collector/src/influx/capacity.ts';
 import { batch, disk, hanoi, harness, hue, MIN } from '../collector/src/alerts/test-kit.ts';
 import type { Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboards, type InfluxQuery } from '../dashboards/src/index.ts';
@@ -196,6 +198,27 @@ const stripHtml = (h: string) =>
     .replace(/&#(\d+);/g, (_m, c: string) => String.fromCharCode(Number(c)))
     .replace(/&\w+;/g, ' ');
 /** Values the test itself put in (host names, paths, user names, commands) are not sentences. */
+/** An estimate as `storage estimate` computes it for 1,000 agents on a measured InfluxDB. */
+const ESTIMATE: StorageEstimate = {
+  agents: 1000,
+  connectedAgents: 998,
+  intakePerSecond: 2994.5,
+  pointsPerAgentPerSecond: 3,
+  pointsPerSecond: 3000,
+  bytesPerPoint: 10,
+  bytesPerPointMeasured: true,
+  rawGBPerDay: 2.592,
+  rollupGBPerDay: 0.05,
+  steadyStateGB: 97.8,
+  yearWithoutRollupsGB: 946.1,
+  usedByPolicy: [
+    { policy: 'autogen', bytes: 12e9, pointsWritten: 1.2e9 },
+    { policy: 'rollup_5m', bytes: 0.4e9, pointsWritten: 4e7 },
+  ],
+  disk: { path: '/var/lib/influxdb', total: 500e9, free: 380e9, used: 120e9, usedPercent: 24 },
+  daysToFull: 146.7,
+};
+
 const OWN = [...Object.values(LABEL_VALUES), ...Object.values(EVIDENCE).flatMap((e) => Object.values(e)), 'www-data', 'diamorphine', 'nc', 'eth0', 'ge'];
 
 describe('glossary: every Vietnamese surface is Vietnamese', () => {
@@ -343,6 +366,21 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
             agencies: ['so-tttt'],
             matchers: '',
             open: false,
+            source: 'config',
+          },
+          {
+            name: 'Thay UPS',
+            days: undefined,
+            start: '',
+            end: '',
+            timezone: 'Asia/Ho_Chi_Minh',
+            agencies: ['so-tttt'],
+            matchers: 'host=mc-portal-01',
+            open: true,
+            source: 'cli',
+            once: { from: T, until: T + 4 * 3_600_000 },
+            createdBy: 'Trần Thị Bình',
+            comment: 'phiếu 1234',
           },
         ],
         agencyNames: { 'so-tttt': 'Sở Thông tin và Truyền thông', 'so-yte': 'Sở Y tế' },
@@ -394,7 +432,7 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     };
     const html = renderStatus('vi', data, 'admin');
     const text = stripHtml(html);
-    expect(problems('status page', text, [...OWN, 'Asia/Ho_Chi_Minh', 'host=web-01'])).toEqual([]);
+    expect(problems('status page', text, [...OWN, 'Asia/Ho_Chi_Minh', 'host=web-01', 'UPS'])).toEqual([]);
     expect(text).toContain('không kết nối được');
     expect(text).not.toContain('connection_failed');
     expect(text).toContain('CPU rảnh = 100,5 % (ngưỡng < 99,5 %)');
@@ -404,6 +442,9 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
     expect(html).toContain('<meta http-equiv="refresh" content="30">');
     expect(renderStatus('vi', { ...data, refresh: 0 }, 'admin')).not.toContain('http-equiv="refresh"');
     expect(text).toContain('bảo trì: Bảo trì Chủ nhật');
+    // A window of `maintenance add` beside the config file's: from–until in the page's format.
+    expect(text).toMatch(/Thay UPS\s+07\/12\/2026 08:00:00 – 07\/12\/2026 12:00:00\s/);
+    expect(text).toContain('dòng lệnh, do Trần Thị Bình lập: phiếu 1234');
     expect(text).toContain('còn 40 ngày');
     // The mail viewer lists the mail and holds its text.
     expect(text).toContain('Thư cảnh báo gần đây');
@@ -571,7 +612,17 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
         h.engine.onBatch(hue, batch([disk(t, '/data', 97)]));
       });
       const file = join(h.dir, 'collector.yaml');
-      writeFileSync(file, stringify({ state_dir: h.dir, alerting: { timezone: 'Asia/Ho_Chi_Minh' } }));
+      writeFileSync(
+        file,
+        stringify({
+          state_dir: h.dir,
+          alerting: {
+            timezone: 'Asia/Ho_Chi_Minh',
+            maintenance: [{ name: 'sao lưu tuần', agencies: ['so-yte'], days: ['sun', 'sat'], start: '01:00', end: '03:00' }],
+          },
+        }),
+      );
+      writeFileSync(join(h.dir, 'agent-config.yaml'), 'agent: { interval: 10s }\n');
       const capture = async (run: () => number | Promise<number>) => {
         const out: string[] = [];
         const write = process.stdout.write;
@@ -598,6 +649,48 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       outputs['alert list'] = await capture(() => alertCommand(['list', '--config', file], { now: h.now }));
       const alertId = outputs['alert list'].split('\n')[1]!.split('\t')[0]!;
       outputs['alert ack'] = await capture(() => alertCommand(['ack', alertId, '--author', 'Trần Thị Bình', '--config', file], { now: h.now }));
+      // Central configuration: its history, with a deleted scope.
+      const push = ['--file', join(h.dir, 'agent-config.yaml'), '--agency', 'so-tttt', '--author', 'Nguyễn Văn An', '--comment', 'chu kỳ 10 giây'];
+      await cli('config', 'push', ...push);
+      await cli('config', 'delete', '--agency', 'so-tttt', '--author', 'Nguyễn Văn An', '--comment', 'thôi dùng');
+      outputs['config history'] = await cli('config', 'history');
+      // Maintenance windows: one-off and weekly from the CLI, beside the config file's.
+      const maintenance = (...args: string[]) => capture(() => maintenanceCommand([...args, '--config', file], { now: h.now }));
+      const who = ['--comment', 'phiếu 12', '--author', 'Trần Thị Bình'];
+      outputs['maintenance add'] = await maintenance(
+        'add',
+        '--name',
+        'thay UPS',
+        '--agency',
+        'so-tttt',
+        '--from',
+        '08/12/2026 22:00',
+        '--until',
+        '09/12/2026 02:00',
+        ...who,
+      );
+      outputs['maintenance add weekly'] = await maintenance(
+        'add',
+        '--name',
+        'vá lỗi',
+        'host=mc-portal-01',
+        '--days',
+        'mon,fri',
+        '--start',
+        '22:00',
+        '--end',
+        '23:00',
+        ...who,
+      );
+      outputs['maintenance list'] = await maintenance('list');
+      const windowId = /^(\S+)\t\S+\tthay UPS\t/m.exec(outputs['maintenance list'])![1]!;
+      outputs['maintenance remove'] = await maintenance('remove', windowId);
+      // Capacity: the estimate `storage estimate` prints (the figures come from InfluxDB; test/storage.test.ts runs it there).
+      outputs['storage estimate'] = formatEstimate(ESTIMATE, 'vi');
+      outputs['storage estimate, no disk'] = formatEstimate(
+        { ...ESTIMATE, intakePerSecond: null, disk: null, daysToFull: null, bytesPerPointMeasured: false },
+        'vi',
+      );
 
       // Identifiers the reader types back (names, rule ids, matchers, ids, zone) are not sentences.
       const own = [
@@ -613,6 +706,11 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
         'token_file',
         'InfluxDB',
         'Asia/Ho_Chi_Minh',
+        'GB',
+        'rollup_5m',
+        'autogen',
+        'thay UPS',
+        windowId,
         id,
       ];
       const found = Object.entries(outputs).flatMap(([cmd, text]) => problems(cmd, text.replace(/canh_[\w-]{43}/, ' '), own));
@@ -623,6 +721,16 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       expect(outputs['alert list']).toMatch(/\tdisk_full\t(cao|trung bình|nghiêm trọng)\tso-(tttt|yte)\t/);
       expect(outputs['alert list']).toContain('Ổ đĩa sắp đầy');
       expect(outputs['alert ack']).toMatch(/đã được Trần Thị Bình nhận xử lý lúc \d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)/);
+      expect(outputs['config history']).toMatch(/^PHIÊN BẢN\tPHẠM VI\t/);
+      expect(outputs['config history']).toMatch(
+        /\n2 \(đã xoá\)\tcơ quan\tso-tttt\t.*\n1\tcơ quan\tso-tttt\tNguyễn Văn An\t\d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)\tchu kỳ 10 giây\n/,
+      );
+      expect(outputs['maintenance list']).toContain(
+        `${windowId}\tkhông\tthay UPS\t08/12/2026 22:00 (Asia/Ho_Chi_Minh) – 09/12/2026 02:00 (Asia/Ho_Chi_Minh)\tagency=so-tttt\t`,
+      );
+      expect(outputs['maintenance list']).toMatch(/\tvá lỗi\tT2, T6 22:00–23:00 \(Asia\/Ho_Chi_Minh\)\thost=mc-portal-01\t/);
+      expect(outputs['maintenance list']).toContain('(tệp cấu hình)\t-\tsao lưu tuần\tCN, T7 01:00–03:00 (Asia/Ho_Chi_Minh)\tagency=so-yte\t');
+      expect(outputs['storage estimate']).toContain('dữ liệu gốc: 2,59 GB/ngày');
 
       // Machine output stays as it is, whatever the language.
       const json = JSON.parse(await cli('agent', 'list', '--json')) as { name: string; revokedAt: unknown }[];
@@ -631,6 +739,18 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       expect(silences[0]).toMatchObject({ state: 'expired', ends_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
       // And English when asked.
       expect((await cli('agent', 'list', '--lang', 'en')).split('\n')[0]).toBe('NAME\tAGENCY\tSITE\tSTATE\tVERSION\tLAST SEEN');
+      expect((await cli('config', 'history', '--lang', 'en')).split('\n')[1]).toMatch(
+        /^2 \(deleted\)\tagency\tso-tttt\tNguyễn Văn An\t\d{4}-\d\d-\d\d \d\d:\d\d \(Asia\/Ho_Chi_Minh\)\t/,
+      );
+      expect(await maintenance('list', '--lang', 'en')).toMatch(/^ID\tOPEN\tNAME\tWHEN\tCOVERS\tAUTHOR\tCOMMENT\n.*\tno\tvá lỗi\tmon,fri 22:00–23:00/);
+      expect(formatEstimate(ESTIMATE, 'en')).toContain('raw: 2.59 GB/day');
+      const history = JSON.parse(await cli('config', 'history', '--json')) as { version: number; scope: string; createdAt: number }[];
+      expect(history.map((v) => [v.version, v.scope, typeof v.createdAt])).toEqual([
+        [2, 'agency', 'number'],
+        [1, 'agency', 'number'],
+      ]);
+      const windows = JSON.parse(await maintenance('list', '--json')) as { cli: { name: string; when: string; open: boolean }[] };
+      expect(windows.cli.map((w) => [w.name, w.when, w.open])).toEqual([['vá lỗi', 'mon,fri 22:00–23:00 (Asia/Ho_Chi_Minh)', false]]);
       const stderr = process.stderr.write;
       const said: string[] = [];
       process.stderr.write = ((x: string) => said.push(x) > 0) as typeof process.stderr.write;

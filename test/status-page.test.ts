@@ -8,6 +8,9 @@ import { startPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { startSmtpServer, type TestSmtpServer } from './helpers/smtp.ts';
 import { freePort } from './helpers/ports.ts';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { maintenanceCommand } from '../collector/src/commands/maintenance.ts';
 
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
 let p: Pipeline;
@@ -15,6 +18,24 @@ let chrome: Awaited<ReturnType<typeof launchChromium>>;
 let base: string;
 let smtp: TestSmtpServer;
 let closed: number;
+/** Two windows of `canh-collector maintenance add`: one open now, one still to come. */
+const HOUR = 3_600_000;
+const openFrom = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
+const soonFrom = openFrom + 48 * HOUR;
+/** How the Vietnamese page writes a time (day first, in the page's zone), independently of the page's code. */
+const viTime = (t: number) =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Asia/Ho_Chi_Minh',
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  })
+    .format(t)
+    .replace(',', '');
 const ADMIN = 'status-test-admin-token';
 
 beforeAll(async () => {
@@ -71,6 +92,21 @@ beforeAll(async () => {
     body: JSON.stringify({ matchers: ['host=ubnd-fs-02'], created_by: 'Nguyễn Văn An', comment: 'Bảo trì máy chủ tệp', duration: '2h' }),
   });
   expect(res.status).toBe(201);
+  // Maintenance planned from the command line, on the collector's own state file.
+  const cliConfig = join(p.config.state_dir, 'cli.yaml');
+  writeFileSync(cliConfig, stringify({ state_dir: p.config.state_dir, influx: { url: p.influx.url }, alerting: { timezone: 'Asia/Ho_Chi_Minh' } }));
+  const plan = async (...args: string[]) => {
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      expect(await maintenanceCommand(['add', ...args, '--author', 'Trần Thị Bình', '--config', cliConfig])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+  const iso = (t: number) => new Date(t).toISOString();
+  await plan('--name', 'Thay UPS', '--agency', 'ubnd-tinh', '--from', iso(openFrom), '--until', iso(openFrom + 3 * HOUR), '--comment', 'phiếu 1234');
+  await plan('--name', 'Nâng cấp tường lửa', 'host=web-03', '--from', iso(soonFrom), '--until', iso(soonFrom + 4 * HOUR), '--comment', 'phiếu 1240');
   chrome = await launchChromium();
   mkdirSync(artifacts, { recursive: true });
 }, 90_000);
@@ -117,6 +153,14 @@ describe('status page', () => {
     expect(await page.getAttribute('meta[http-equiv=refresh]', 'content')).toBe('30');
     expect(await page.textContent('#maintenance')).toContain('Bảo trì Chủ nhật');
     expect(await page.textContent('#maintenance')).toContain('CN 22:00–02:00');
+    // The command line's windows beside the config file's: from–until in the page's zone and format.
+    expect(await page.textContent('tr[data-window="Thay UPS"]')).toBe(
+      `Thay UPS${viTime(openFrom)} – ${viTime(openFrom + 3 * HOUR)}ubnd-tinhđang bảo trì: không gửi thư cảnh báodòng lệnh, do Trần Thị Bình lập: phiếu 1234`,
+    );
+    expect(await page.textContent('tr[data-window="Nâng cấp tường lửa"]')).toBe(
+      `Nâng cấp tường lửa${viTime(soonFrom)} – ${viTime(soonFrom + 4 * HOUR)}mọi cơ quan; host=web-03chưa đến giờdòng lệnh, do Trần Thị Bình lập: phiếu 1240`,
+    );
+    expect(await page.textContent('tr[data-window="Bảo trì Chủ nhật"] td:nth-child(5)')).toBe('tệp cấu hình');
     expect(await page.textContent('#events')).toContain('Tấn công dò mật khẩu (ssh): 12 lần đăng nhập sai từ 203.0.113.7 trong 10 phút vào tài khoản root');
     expect(await page.textContent('#events')).not.toContain('failed logins');
     expect(await page.textContent('#health')).toMatch(/InfluxDB: hoạt động/);
@@ -143,6 +187,8 @@ describe('status page', () => {
     expect(await page.textContent('tr[data-agent="ubnd-fs-02"] td:nth-child(3)')).toBe('online');
     expect(await page.textContent('#alerts')).toContain('Brute-force attack');
     expect(await page.textContent('#events')).toContain('12 failed logins from 203.0.113.7');
+    expect(await page.textContent('tr[data-window="Thay UPS"] td:nth-child(2)')).toMatch(/^\d{4}-\d\d-\d\d \d\d:00:00 – \d{4}-\d\d-\d\d \d\d:00:00$/);
+    expect(await page.textContent('tr[data-window="Thay UPS"] td:nth-child(5)')).toBe('command line, by Trần Thị Bình: phiếu 1234');
     await page.screenshot({ path: join(artifacts, 'status-en.png'), fullPage: true });
     // The agent's own health point reaches the page: spool backlog is a number.
     await page.waitForTimeout(1500);

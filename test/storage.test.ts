@@ -422,6 +422,20 @@ describe('capacity', () => {
     console.log(
       `storage: estimate on the test's InfluxDB: ${e.bytesPerPoint.toFixed(1)} bytes/point (since influxd started), ${e.rawGBPerDay.toFixed(1)} GB/day raw for 1,000 agents`,
     );
-    expect(await main(['storage', 'estimate', '--config', configFile])).toBe(0);
+    // What the operator reads: the config's language (vi unless set), or --lang.
+    const said = async (...args: string[]) => {
+      const out: string[] = [];
+      const write = process.stdout.write;
+      process.stdout.write = ((x: string) => out.push(x) > 0) as typeof process.stdout.write;
+      try {
+        expect(await main(['storage', 'estimate', '--config', configFile, ...args])).toBe(0);
+      } finally {
+        process.stdout.write = write;
+      }
+      return out.join('');
+    };
+    expect(await said()).toMatch(/^tác tử: \d+ đã đăng ký, \d+ đang kết nối\n.*\ndự kiến: [\d,]+ điểm\/giây × [\d,]+ byte\/điểm \(đo trên InfluxDB này\)\n/);
+    expect(await said('--lang', 'en')).toMatch(/\nprojected: [\d.]+ points\/s × [\d.]+ bytes\/point \(measured on this InfluxDB\)\n/);
+    expect(JSON.parse(await said('--json'))).toMatchObject({ bytesPerPointMeasured: true });
   });
 });

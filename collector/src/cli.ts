@@ -97,11 +97,11 @@ async function dispatch(argv: string[]): Promise<number> {
   const view = { lang: cliLang(values.lang, config), tz: cliZone(config) };
   if (config.state?.postgres && (command === 'agent' || command === 'config')) {
     return withSharedState(config, (p) =>
-      command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry, view) : configCommand(sub, arg, values, config.state_dir, p),
+      command === 'agent' ? agentCommand(sub, arg, values, config.state_dir, p.registry, view) : configCommand(sub, arg, values, config.state_dir, p, view),
     );
   }
   if (command === 'agent') return agentCommand(sub, arg, values, config.state_dir, undefined, view);
-  if (command === 'config') return configCommand(sub, arg, values, config.state_dir);
+  if (command === 'config') return configCommand(sub, arg, values, config.state_dir, undefined, view);
   if (command === 'storage') return storageCommand(sub, values, config);
   if (command === 'state') return stateCommand(sub, values, config);
   if (sub !== undefined) throw usageError(`serve takes no argument "${sub}"`);

@@ -6,6 +6,7 @@ import { CentralConfigStore, type CentralHistory, type CentralReader, type Confi
 import { openRegistry } from '../collector.ts';
 import type { AgentRegistry } from '../registry/types.ts';
 import { out, usageError } from './usage.ts';
+import { CLI_WORDS, cliWhen, type CliLang } from './words.ts';
 
 export type ConfigValues = {
   file?: string;
@@ -55,6 +56,8 @@ export async function configCommand(
   stateDir: string,
   // Shared state (PostgreSQL) when given; else the SQLite file in stateDir.
   shared?: ConfigState,
+  // The reader's language and zone (commands/words.ts); English in UTC's zone name when not given.
+  view: { lang: CliLang; tz: string } = { lang: 'en', tz: 'UTC' },
 ): Promise<number> {
   const sqlite = shared ? undefined : openRegistry(stateDir);
   const state: ConfigState = shared ?? { registry: sqlite!, central: new CentralConfigStore(sqlite!.db) };
@@ -66,7 +69,7 @@ export async function configCommand(
       case 'show':
         return showConfig(values, state);
       case 'history':
-        return showHistory(values, state.central);
+        return showHistory(values, state.central, view);
       case 'rollback':
         return await rollbackConfig(arg, values, state);
       case 'delete':
@@ -144,19 +147,21 @@ function showConfig(values: ConfigValues, { registry, central }: ConfigState): n
   return 0;
 }
 
-function showHistory(values: ConfigValues, central: CentralReader): number {
+/** Every version pushed, newest last; times in local time with the zone named (day first in vi). */
+function showHistory(values: ConfigValues, central: CentralReader, { lang, tz }: { lang: CliLang; tz: string }): number {
   const h = central.history();
   if (values.json) out(JSON.stringify(h));
   else {
-    out(['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'].join('\t'));
+    const w = CLI_WORDS[lang];
+    out(w.historyHead.join('\t'));
     for (const v of h)
       out(
         [
-          v.deleted ? `${v.version} (deleted)` : v.version,
-          v.scope,
+          v.deleted ? w.deletedVersion(v.version) : v.version,
+          w.scope[v.scope] ?? v.scope,
           v.target || '-',
           v.author || '-',
-          new Date(v.createdAt).toISOString(),
+          cliWhen(v.createdAt, tz, lang),
           v.comment || '-',
         ].join('\t'),
       );

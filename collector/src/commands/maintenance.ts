@@ -13,21 +13,22 @@ import { defaultRules, effectiveRules } from '../alerts/rules.ts';
 import { knownAlertLabels } from '../alerts/silences.ts';
 import {
   createMaintenance,
-  describeWindow,
   maintenanceJson,
   MaintenanceStore,
   storedOpen,
   storedOver,
   type MaintenanceWindows,
+  type StoredMaintenance,
 } from '../alerts/maintenance-store.ts';
 import { formatMatcher, type Matcher } from '../alerts/matchers.ts';
 import { PgMaintenanceStore } from '../state/pg-maintenance.ts';
 import { sqliteFile, withPgState } from './shared-state.ts';
 import { out, parseArgsError, usageError } from './usage.ts';
+import { CLI_WORDS, cliLang, cliWhen, cliZone, type CliLang } from './words.ts';
 
 export const MAINTENANCE_USAGE = `usage: canh-collector maintenance add --name N [--agency A]... [MATCHER...] (--from TIME --until TIME | --start HH:MM --end HH:MM [--days sun,sat] [--tz ZONE]) --comment C [--author X] [--force]
-       canh-collector maintenance list [--all] [--json]
-       canh-collector maintenance remove ID
+       canh-collector maintenance list [--all] [--json] [--lang vi|en]
+       canh-collector maintenance remove ID [--lang vi|en]
 TIME: 2026-12-13T22:00:00+07:00, 2026-12-13 22:00 or 13/12/2026 22:00 (day first), the last two in alerting.timezone`;
 
 function defaultAuthor(): string {
@@ -59,6 +60,7 @@ function parseMaintenanceArgs(argv: string[]) {
         all: { type: 'boolean' },
         json: { type: 'boolean' },
         force: { type: 'boolean' },
+        lang: { type: 'string' },
       },
     });
   } catch (err) {
@@ -68,11 +70,12 @@ function parseMaintenanceArgs(argv: string[]) {
 
 type MaintenanceValues = ReturnType<typeof parseMaintenanceArgs>['values'];
 
-/** What one command needs besides its store: the config, its zone and the time. */
+/** What one command needs besides its store: the config, its zone, the time and the reader's language. */
 interface Context {
   config: CollectorConfig;
   tz: string;
   now: number;
+  lang: CliLang;
 }
 
 /** canh-collector maintenance add|list|remove, on the SQLite file or PostgreSQL (`state.postgres`). */
@@ -83,9 +86,9 @@ export async function maintenanceCommand(argv: string[], opts: { now?: () => num
   if (sub === 'list' && rest.length) throw usageError(`maintenance list: unexpected argument "${rest[0]}"`, MAINTENANCE_USAGE);
   if (sub === 'remove' && rest.length !== 1) throw usageError('maintenance remove: name one window id (see: maintenance list)', MAINTENANCE_USAGE);
   const config = loadCollectorConfig(values.config ?? process.env.CANH_COLLECTOR_CONFIG ?? '/etc/canh/collector.yaml');
-  const ctx: Context = { config, tz: config.alerting?.timezone ?? 'Asia/Ho_Chi_Minh', now: (opts.now ?? Date.now)() };
+  const ctx: Context = { config, tz: cliZone(config), now: (opts.now ?? Date.now)(), lang: cliLang(values.lang, config) };
   const run = (store: MaintenanceWindows): number =>
-    sub === 'add' ? addWindow(store, rest, values, ctx) : sub === 'list' ? listWindows(store, values, ctx) : removeWindow(store, rest[0]!);
+    sub === 'add' ? addWindow(store, rest, values, ctx) : sub === 'list' ? listWindows(store, values, ctx) : removeWindow(store, rest[0]!, ctx.lang);
   // Several collectors on PostgreSQL: the window goes there, and the leader follows it.
   if (config.state?.postgres)
     return withPgState(config, async (state) => {
@@ -109,7 +112,19 @@ function covers(w: { agencies?: readonly string[]; matchers: Matcher[] }): strin
   return [...(w.agencies ?? []).map((a) => `agency=${a}`), ...w.matchers.map(formatMatcher)].join(' ');
 }
 
-function addWindow(store: MaintenanceWindows, matchers: string[], values: MaintenanceValues, { config, tz, now }: Context): number {
+/** Weekly: "T2, T7 22:00–02:00 (zone)" in vi, "mon,sat 22:00–02:00 (zone)" in en. */
+function weeklyWhen(k: { days?: readonly string[]; start: string; end: string; timezone?: string }, tz: string, lang: CliLang): string {
+  const w = CLI_WORDS[lang];
+  const days = k.days ? k.days.map((d) => w.days[d] ?? d).join(lang === 'vi' ? ', ' : ',') : w.everyDay;
+  return `${days} ${k.start}–${k.end} (${k.timezone ?? tz})`;
+}
+
+/** When a CLI window is open, in local time with the zone named (day first in vi). */
+function windowWhen(w: StoredMaintenance, tz: string, lang: CliLang): string {
+  return w.once ? `${cliWhen(w.once.from, tz, lang)} – ${cliWhen(w.once.until, tz, lang)}` : weeklyWhen(w.weekly!, tz, lang);
+}
+
+function addWindow(store: MaintenanceWindows, matchers: string[], values: MaintenanceValues, { config, tz, now, lang }: Context): number {
   const w = createMaintenance(
     {
       name: values.name,
@@ -130,33 +145,32 @@ function addWindow(store: MaintenanceWindows, matchers: string[], values: Mainte
   );
   store.add(w);
   if (values.json) out(JSON.stringify(maintenanceJson(w, now, tz)));
-  else out(`maintenance window ${w.id} added: "${w.name}" ${describeWindow(w, tz)}, covering ${covers(w)}`);
+  else out(CLI_WORDS[lang].maintenanceAdded(w.id, w.name, windowWhen(w, tz, lang), covers(w)));
   return 0;
 }
 
-function listWindows(store: MaintenanceWindows, values: MaintenanceValues, { config, tz, now }: Context): number {
+function listWindows(store: MaintenanceWindows, values: MaintenanceValues, { config, tz, now, lang }: Context): number {
   const list = store.list().filter((w) => values.all || !storedOver(w, now));
   const fromFile = config.alerting?.maintenance ?? [];
   if (values.json) {
     out(JSON.stringify({ cli: list.map((w) => maintenanceJson(w, now, tz)), config: fromFile }));
     return 0;
   }
-  out(['ID', 'OPEN', 'NAME', 'WHEN', 'COVERS', 'AUTHOR', 'COMMENT'].join('\t'));
-  for (const w of list) out([w.id, storedOpen(w, now, tz) ? 'yes' : 'no', w.name, describeWindow(w, tz), covers(w), w.createdBy, w.comment].join('\t'));
-  for (const w of fromFile) {
-    const when = `${w.days ? w.days.join(',') : 'every day'} ${w.start}–${w.end} (${w.timezone ?? tz})`;
-    out(['(config file)', '-', w.name, when, covers(w) || '*', '-', '-'].join('\t'));
-  }
+  const words = CLI_WORDS[lang];
+  out(words.maintenanceHead.join('\t'));
+  for (const w of list)
+    out([w.id, storedOpen(w, now, tz) ? words.yes : words.no, w.name, windowWhen(w, tz, lang), covers(w), w.createdBy, w.comment].join('\t'));
+  for (const w of fromFile) out([words.fromConfigFile, '-', w.name, weeklyWhen(w, tz, lang), covers(w) || words.everything, '-', '-'].join('\t'));
   return 0;
 }
 
-function removeWindow(store: MaintenanceWindows, id: string): number {
+function removeWindow(store: MaintenanceWindows, id: string, lang: CliLang): number {
   const w = store.remove(id);
   if (!w)
     throw new CanhError(
       'CANH_ERR_MAINTENANCE_NOT_FOUND',
       `no maintenance window "${id}" added by the CLI (see: maintenance list; windows of the config file are changed there)`,
     );
-  out(`maintenance window ${w.id} ("${w.name}") removed`);
+  out(CLI_WORDS[lang].maintenanceRemoved(w.id, w.name));
   return 0;
 }

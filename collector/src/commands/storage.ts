@@ -113,7 +113,7 @@ export async function storageCommand(
         registry.close();
       }
       const e = await estimateStorage(client, { database: config.influx.database, agents, storage: config.storage });
-      out(values.json ? JSON.stringify(e, null, 2) : formatEstimate(e));
+      out(values.json ? JSON.stringify(e, null, 2) : formatEstimate(e, lang));
       return 0;
     }
     process.stderr.write(`canh-collector storage: unknown subcommand "${sub ?? ''}"\n${STORAGE_USAGE.trim()}\n`);

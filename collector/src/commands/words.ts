@@ -51,6 +51,19 @@ const VI = {
   reloadedOther: (what: string) =>
     `Đã nạp lại cấu hình: phần cảnh báo ${({ enabled: 'được bật', disabled: 'bị tắt', absent: 'không có' } as Record<string, string>)[what] ?? what}`,
   restartNeeded: (what: string) => `Thay đổi ngoài phần cảnh báo, chỉ có hiệu lực sau khi khởi động lại: ${what}`,
+  historyHead: ['PHIÊN BẢN', 'PHẠM VI', 'ĐỐI TƯỢNG', 'NGƯỜI ĐẨY', 'THỜI ĐIỂM', 'GHI CHÚ'],
+  deletedVersion: (v: number) => `${v} (đã xoá)`,
+  scope: { global: 'toàn hệ thống', agency: 'cơ quan', site: 'địa điểm', agent: 'tác tử' } as Record<string, string>,
+  maintenanceHead: ['MÃ', 'ĐANG MỞ', 'TÊN', 'THỜI GIAN', 'PHẠM VI', 'NGƯỜI TẠO', 'GHI CHÚ'],
+  yes: 'có',
+  no: 'không',
+  everyDay: 'hằng ngày',
+  days: { sun: 'CN', mon: 'T2', tue: 'T3', wed: 'T4', thu: 'T5', fri: 'T6', sat: 'T7' } as Record<string, string>,
+  fromConfigFile: '(tệp cấu hình)',
+  everything: 'tất cả',
+  maintenanceAdded: (id: string, name: string, when: string, covers: string) =>
+    `Đã thêm lịch ${term('maintenance', 'vi')} ${id} "${name}": ${when}, áp dụng cho ${covers}`,
+  maintenanceRemoved: (id: string, name: string) => `Đã xoá lịch ${term('maintenance', 'vi')} ${id} ("${name}")`,
 };
 
 const EN: typeof VI = {
@@ -71,6 +84,18 @@ const EN: typeof VI = {
     `alerting config reloaded: ${rules} rules (added: ${added}; removed: ${removed}; changed: ${changed}); ${resolved} firing alerts resolved`,
   reloadedOther: (what) => `alerting config reloaded: alerting ${what}`,
   restartNeeded: (what) => `changed outside alerting, applied only by a restart: ${what}`,
+  historyHead: ['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'],
+  deletedVersion: (v) => `${v} (deleted)`,
+  scope: { global: 'global', agency: 'agency', site: 'site', agent: 'agent' },
+  maintenanceHead: ['ID', 'OPEN', 'NAME', 'WHEN', 'COVERS', 'AUTHOR', 'COMMENT'],
+  yes: 'yes',
+  no: 'no',
+  everyDay: 'every day',
+  days: { sun: 'sun', mon: 'mon', tue: 'tue', wed: 'wed', thu: 'thu', fri: 'fri', sat: 'sat' },
+  fromConfigFile: '(config file)',
+  everything: '*',
+  maintenanceAdded: (id, name, when, covers) => `maintenance window ${id} added: "${name}" ${when}, covering ${covers}`,
+  maintenanceRemoved: (id, name) => `maintenance window ${id} ("${name}") removed`,
 };
 
 export const CLI_WORDS: Record<CliLang, typeof VI> = { vi: VI, en: EN };

@@ -140,20 +140,52 @@ export async function estimateStorage(
   };
 }
 
-export function formatEstimate(e: StorageEstimate): string {
-  const f = (n: number, d = 1): string => n.toFixed(d);
+const ESTIMATE_WORDS = {
+  en: {
+    agents: (n: number, c: number) => `agents: ${n} registered, ${c} connected`,
+    intake: (now: string | null, per: string) => `intake over the last hour: ${now === null ? 'no figure yet' : `${now} points/s`} → ${per} points/s per agent`,
+    projected: (pps: string, bpp: string, measured: boolean) =>
+      `projected: ${pps} points/s × ${bpp} bytes/point (${measured ? 'measured on this InfluxDB' : 'assumed: nothing measured yet'})`,
+    perDay: (raw: string, rollup: string) => `raw: ${raw} GB/day; roll-ups: ${rollup} GB/day`,
+    steady: (gb: string, year: string) => `disk once every policy is full: ${gb} GB (a year raw without roll-ups: ${year} GB)`,
+    inPolicy: (policy: string, gb: string) => `  now in ${policy}: ${gb} GB`,
+    disk: (path: string, free: string, total: string, used: string) => `InfluxDB's disk (${path}): ${free} GB free of ${total} GB (${used} % used)`,
+    noDisk: "InfluxDB's data directory is not on this machine: days to full unknown (give --data-dir)",
+    never: 'days to full: never at this rate (the steady state fits)',
+    days: (n: number) => `days to full: ${n}`,
+  },
+  vi: {
+    agents: (n: number, c: number) => `tác tử: ${n} đã đăng ký, ${c} đang kết nối`,
+    intake: (now: string | null, per: string) =>
+      `lượng nhận trong giờ qua: ${now === null ? 'chưa có số liệu' : `${now} điểm/giây`} → ${per} điểm/giây mỗi tác tử`,
+    projected: (pps: string, bpp: string, measured: boolean) =>
+      `dự kiến: ${pps} điểm/giây × ${bpp} byte/điểm (${measured ? 'đo trên InfluxDB này' : 'giả định: chưa đo được'})`,
+    perDay: (raw: string, rollup: string) => `dữ liệu gốc: ${raw} GB/ngày; dữ liệu gộp: ${rollup} GB/ngày`,
+    steady: (gb: string, year: string) => `dung lượng khi mọi chính sách lưu trữ đã đầy: ${gb} GB (một năm dữ liệu gốc không gộp: ${year} GB)`,
+    inPolicy: (policy: string, gb: string) => `  hiện dùng trong ${policy}: ${gb} GB`,
+    disk: (path: string, free: string, total: string, used: string) =>
+      `ổ đĩa của InfluxDB (${path}): còn trống ${free} GB trên ${total} GB (đã dùng ${used} %)`,
+    noDisk: 'thư mục dữ liệu của InfluxDB không nằm trên máy này: chưa biết bao lâu thì đầy (dùng --data-dir)',
+    never: 'số ngày đến khi đầy: không bao giờ với tốc độ này (đủ chỗ cho lượng ổn định)',
+    days: (n: number) => `số ngày đến khi đầy: ${n}`,
+  },
+} satisfies Record<'en' | 'vi', unknown>;
+
+/** The estimate as a person reads it; Vietnamese writes a decimal comma. */
+export function formatEstimate(e: StorageEstimate, lang: 'vi' | 'en' = 'en'): string {
+  const w = ESTIMATE_WORDS[lang];
+  const f = (n: number, d = 1): string => (lang === 'vi' ? n.toFixed(d).replace('.', ',') : n.toFixed(d));
   const lines = [
-    `agents: ${e.agents} registered, ${e.connectedAgents} connected`,
-    `intake over the last hour: ${e.intakePerSecond === null ? 'no figure yet' : `${f(e.intakePerSecond)} points/s`} → ${f(e.pointsPerAgentPerSecond)} points/s per agent`,
-    `projected: ${f(e.pointsPerSecond)} points/s × ${f(e.bytesPerPoint, 2)} bytes/point (${e.bytesPerPointMeasured ? 'measured on this InfluxDB' : 'assumed: nothing measured yet'})`,
-    `raw: ${f(e.rawGBPerDay, 2)} GB/day; roll-ups: ${f(e.rollupGBPerDay, 3)} GB/day`,
-    `disk once every policy is full: ${f(e.steadyStateGB)} GB (a year raw without roll-ups: ${f(e.yearWithoutRollupsGB)} GB)`,
-    ...e.usedByPolicy.map((p) => `  now in ${p.policy}: ${f(p.bytes / 1e9, 3)} GB`),
+    w.agents(e.agents, e.connectedAgents),
+    w.intake(e.intakePerSecond === null ? null : f(e.intakePerSecond), f(e.pointsPerAgentPerSecond)),
+    w.projected(f(e.pointsPerSecond), f(e.bytesPerPoint, 2), e.bytesPerPointMeasured),
+    w.perDay(f(e.rawGBPerDay, 2), f(e.rollupGBPerDay, 3)),
+    w.steady(f(e.steadyStateGB), f(e.yearWithoutRollupsGB)),
+    ...e.usedByPolicy.map((p) => w.inPolicy(p.policy, f(p.bytes / 1e9, 3))),
   ];
-  if (e.disk) lines.push(`InfluxDB's disk (${e.disk.path}): ${f(e.disk.free / 1e9)} GB free of ${f(e.disk.total / 1e9)} GB (${f(e.disk.usedPercent)} % used)`);
-  else lines.push(`InfluxDB's data directory is not on this machine: days to full unknown (give --data-dir)`);
-  if (e.daysToFull !== null)
-    lines.push(e.daysToFull === Infinity ? 'days to full: never at this rate (the steady state fits)' : `days to full: ${Math.floor(e.daysToFull)}`);
+  if (e.disk) lines.push(w.disk(e.disk.path, f(e.disk.free / 1e9), f(e.disk.total / 1e9), f(e.disk.usedPercent)));
+  else lines.push(w.noDisk);
+  if (e.daysToFull !== null) lines.push(e.daysToFull === Infinity ? w.never : w.days(Math.floor(e.daysToFull)));
   return lines.join('\n');
 }
 

@@ -6,7 +6,7 @@
 import type { AlertEngine } from '../alerts/engine.ts';
 import type { MaintenanceWindow } from '../alerts/config.ts';
 import { inMaintenance, windowOpen } from '../alerts/maintenance.ts';
-import { storedCovers, storedOpen } from '../alerts/maintenance-store.ts';
+import { storedCovers, storedOpen, storedOver, type StoredMaintenance } from '../alerts/maintenance-store.ts';
 import { silencedBy } from '../alerts/silences.ts';
 import { formatMatcher } from '../alerts/matchers.ts';
 import { localize, type Language } from '../alerts/rules.ts';
@@ -33,6 +33,13 @@ export interface StatusMaintenance {
   agencies: string[] | undefined;
   matchers: string;
   open: boolean;
+  /** Where it was planned: the config file (alerting.maintenance) or `canh-collector maintenance add`. */
+  source: 'config' | 'cli';
+  /** A one-off CLI window: open from `from` until `until` (epoch ms), instead of days/start/end. */
+  once?: { from: number; until: number };
+  /** A CLI window's author and comment (a ticket, the work). */
+  createdBy?: string;
+  comment?: string;
 }
 
 export interface StatusMail {
@@ -59,7 +66,8 @@ export function alertingView(engine: AlertEngine, now: number): AlertingView {
   const cfg = engine.cfg;
   const silences = engine.store.silences();
   // Windows from `canh-collector maintenance add` (SQLite or PostgreSQL) mute as the config file's do.
-  const cliWindows = engine.store.maintenance.list().filter((w) => storedOpen(w, now, cfg.timezone));
+  const stored = engine.store.maintenance.list();
+  const cliWindows = stored.filter((w) => storedOpen(w, now, cfg.timezone));
   const alerts = [...engine.tracker.alerts.values()]
     .filter((a) => a.state === 'firing')
     .sort((x, y) => y.activeAt - x.activeAt)
@@ -81,7 +89,7 @@ export function alertingView(engine: AlertEngine, now: number): AlertingView {
         ...(s ? { muted: { by: 'silence' as const, note: s.comment } } : w ? { muted: { by: 'maintenance' as const, note: w.name } } : {}),
       };
     });
-  const maintenance = cfg.maintenance.map((w: MaintenanceWindow) => ({
+  const maintenance = cfg.maintenance.map((w: MaintenanceWindow): StatusMaintenance => ({
     name: w.name,
     days: w.days,
     start: w.start,
@@ -90,11 +98,32 @@ export function alertingView(engine: AlertEngine, now: number): AlertingView {
     agencies: w.agencies,
     matchers: w.matchers.map(formatMatcher).join(' '),
     open: windowOpen(w, now, cfg.timezone),
+    source: 'config',
   }));
+  // The CLI's windows that are open or still to come (a one-off window that has ended is not listed).
+  for (const w of stored.filter((x) => !storedOver(x, now))) maintenance.push(cliWindow(w, now, cfg.timezone));
   const mails = engine.store
     .mails()
     .slice(-RECENT_MAILS)
     .reverse()
     .map((m) => ({ id: m.id, createdAt: m.createdAt, to: m.to, subject: m.subject, state: m.state, text: m.text }));
   return { alerts, maintenance, agencyNames: cfg.agencies, mails };
+}
+
+/** A window of `canh-collector maintenance add` as the page lists it. */
+function cliWindow(w: StoredMaintenance, now: number, tz: string): StatusMaintenance {
+  return {
+    name: w.name,
+    days: w.weekly?.days,
+    start: w.weekly?.start ?? '',
+    end: w.weekly?.end ?? '',
+    timezone: w.weekly?.timezone ?? tz,
+    agencies: w.agencies,
+    matchers: w.matchers.map(formatMatcher).join(' '),
+    open: storedOpen(w, now, tz),
+    source: 'cli',
+    ...(w.once ? { once: { from: w.once.from, until: w.once.until } } : {}),
+    createdBy: w.createdBy,
+    comment: w.comment,
+  };
 }

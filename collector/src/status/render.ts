@@ -3,7 +3,7 @@
 // config is escaped. Words come from i18n.ts and the shared glossary (@canh/core).
 import { eventMessage, eventTypeName, fieldValue, severityName, wallClock } from '@canh/core';
 import { TEXT, type Lang, type Words } from './i18n.ts';
-import type { AlertingView, StatusAlert } from './alerting.ts';
+import type { AlertingView, StatusAlert, StatusMaintenance } from './alerting.ts';
 import type { ServiceRow } from './services.ts';
 import { ackCell, ackColumn, type AckShown } from './ack.ts';
 
@@ -240,16 +240,24 @@ function renderAlerts(rows: readonly StatusAlert[], d: StatusData, lang: Lang): 
     .join('')}</table>`;
 }
 
+/** A one-off window from–until in the page's zone and date format; a weekly one by days and hours in its own zone. */
+function windowWhen(m: StatusMaintenance, d: StatusData, lang: Lang): string {
+  const w = TEXT[lang];
+  if (m.once) return `${when(m.once.from, w, d.timeZone, lang)} – ${when(m.once.until, w, d.timeZone, lang)}`;
+  const days = m.days ? m.days.map((x) => w.days[x] ?? x).join(', ') : w.everyDay;
+  return `${days} ${m.start}–${m.end} (${m.timezone})`;
+}
+
 function renderMaintenance(d: StatusData, lang: Lang): string {
   const w = TEXT[lang];
   const list = d.alerting?.maintenance;
   if (!list) return '';
   const body = list.length
-    ? `<table><tr><th>${esc(w.name)}</th><th>${esc(w.when)}</th><th>${esc(w.covers)}</th><th>${esc(w.state)}</th></tr>${list
+    ? `<table><tr><th>${esc(w.name)}</th><th>${esc(w.when)}</th><th>${esc(w.covers)}</th><th>${esc(w.state)}</th><th>${esc(w.plannedIn)}</th></tr>${list
         .map((m) => {
-          const days = m.days ? m.days.map((x) => w.days[x] ?? x).join(', ') : w.everyDay;
           const covers = [m.agencies ? m.agencies.map((a) => agencyLabel(a, d)).join(', ') : w.allAgencies, m.matchers].filter(Boolean).join('; ');
-          return `<tr data-window="${esc(m.name)}"><td>${esc(m.name)}</td><td>${esc(`${days} ${m.start}–${m.end} (${m.timezone})`)}</td><td>${esc(covers)}</td><td class="${m.open ? 'offline' : ''}">${esc(m.open ? w.windowOpen : w.windowClosed)}</td></tr>`;
+          const source = m.source === 'cli' ? w.fromCli(m.createdBy ?? '', m.comment ?? '') : w.fromConfig;
+          return `<tr data-window="${esc(m.name)}" data-source="${esc(m.source)}"><td>${esc(m.name)}</td><td class="t">${esc(windowWhen(m, d, lang))}</td><td>${esc(covers)}</td><td class="${m.open ? 'offline' : ''}">${esc(m.open ? w.windowOpen : w.windowClosed)}</td><td>${esc(source)}</td></tr>`;
         })
         .join('')}</table>`
     : `<p>${esc(w.noMaintenance)}</p>`;
