@@ -69,6 +69,10 @@ const fmtWindow = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Ma
 export class AuthAggregator {
   private readonly o: AggregatorOptions;
   private readonly sources = new Map<string, Source>();
+  /** The source set last: while it is in the map it is the map's last (most recent) entry. */
+  private lastSrc = '';
+  /** wallClock of one second (lines of one second share it; Intl costs microseconds a call). */
+  private wallMemo: { sec: number; w: ReturnType<typeof wallClock> | undefined } = { sec: NaN, w: undefined };
   /** Failed publickey attempts held back: a user whose agent offers several keys is no attacker. */
   private readonly keyPending = new Map<string, { times: number[]; rec: AuthRecord }>();
   /** sshd pid → "Invalid user" already counted, so its "Failed ... for invalid user" is not counted again. */
@@ -127,11 +131,12 @@ export class AuthAggregator {
 
   private source(src: string): Source {
     let s = this.sources.get(src);
-    if (s) {
-      // Map order doubles as recency order for eviction.
-      this.sources.delete(src);
-    } else s = { fails: [], users: new Map(), services: new Set(), lastFailure: -Infinity, lastSeen: 0 };
+    // Map order doubles as recency order for eviction (the most recent entry stays where it is).
+    if (s && src === this.lastSrc) return s;
+    if (s) this.sources.delete(src);
+    else s = { fails: [], users: new Map(), services: new Set(), lastFailure: -Infinity, lastSeen: 0 };
     this.sources.set(src, s);
+    this.lastSrc = src;
     while (this.sources.size > this.o.maxSources) {
       this.sources.delete(this.sources.keys().next().value!);
       this.forgottenSources++;
@@ -233,7 +238,7 @@ export class AuthAggregator {
       }
     }
     if (this.o.privilegedUsers.includes(user) && !this.inWorkHours(at)) {
-      const w = wallClock(at, this.o.tz);
+      const w = this.wall(at);
       const local = `${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')}`;
       out.push({
         time: at,
@@ -247,8 +252,18 @@ export class AuthAggregator {
     }
   }
 
-  inWorkHours(ms: number): boolean {
+  /** Local time of `ms` in the configured zone (zone offsets are whole seconds: one answer per second). */
+  private wall(ms: number): ReturnType<typeof wallClock> {
+    const sec = Math.floor(ms / 1000);
+    const m = this.wallMemo;
+    if (m.sec === sec && m.w) return m.w;
     const w = wallClock(ms, this.o.tz);
+    this.wallMemo = { sec, w };
+    return w;
+  }
+
+  inWorkHours(ms: number): boolean {
+    const w = this.wall(ms);
     const minutes = w.hour * 60 + w.minute;
     return this.o.workHours.days.includes(w.weekday) && minutes >= this.o.workHours.start && minutes < this.o.workHours.end;
   }

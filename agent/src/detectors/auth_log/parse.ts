@@ -803,13 +803,27 @@ export function recordFrom(h: Header, mode: Mode = 'normal'): AuthRecord | undef
   }
   const f = classify(h.program, message, h.pamModule, mode);
   if (!f) return undefined;
-  // The fields object is new for each line: completed in place (copying it costs a per-line allocation).
-  const rec = f as AuthRecord;
-  if (rec.service === undefined && (f.counts || f.kind === 'login_success')) rec.service = serviceOf(h.program);
-  rec.program = h.program;
-  rec.pid = h.pid;
-  rec.host = h.host;
-  rec.time = h.time;
-  rec.repeat = repeat;
-  return rec;
+  // Every record has the same fields in the same order (one hidden class): the rules' field
+  // objects differ in shape, and code reading records of many shapes (sessions, aggregator,
+  // detect's output) runs several times slower than on one.
+  return {
+    kind: f.kind,
+    program: h.program,
+    pid: h.pid,
+    host: h.host,
+    time: h.time,
+    user: f.user,
+    src: f.src,
+    port: f.port,
+    method: f.method,
+    invalidUser: f.invalidUser,
+    counts: f.counts,
+    service: f.service === undefined && (f.counts || f.kind === 'login_success') ? serviceOf(h.program) : f.service,
+    deferred: f.deferred,
+    ends: f.ends,
+    level: f.level,
+    repeat,
+    target: f.target,
+    detail: f.detail,
+  };
 }
