@@ -98,7 +98,7 @@ function coded(err: unknown): number {
  * encoding the result cost twice as much: issue 21).
  */
 async function detectCommand(detector: string, values: { file?: string; set?: string[] }): Promise<number> {
-  const SIZE = 1 << 20;
+  const SIZE = 1 << 16;
   let buf = Buffer.allocUnsafeSlow(SIZE);
   let used = 0;
   // stdout may keep a written chunk until it is sent: a new buffer for each.

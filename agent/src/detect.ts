@@ -80,7 +80,7 @@ async function openLines(file: string | undefined, stdin: NodeJS.ReadableStream)
   let input: AsyncIterable<Buffer | string> = stdin as AsyncIterable<Buffer | string>;
   if (file && file !== '-') {
     try {
-      input = (await open(file, 'r')).createReadStream({ highWaterMark: 1024 * 1024 });
+      input = (await open(file, 'r')).createReadStream({ highWaterMark: 64 * 1024 });
     } catch (err) {
       throw new CanhError(
         'CANH_ERR_DETECT_UNREADABLE',
