@@ -31,8 +31,10 @@ else start();
 
 function relaunchDetect(args: string[]): void {
   const flags = ['--no-lite-mode', ...DETECT_NODE_FLAGS];
-  // A single executable takes Node options only through --node-options (sea.ts: execArgvExtension "cli").
-  const nodeArgs = isSea() ? [`--node-options=${flags.join(' ')}`, ...args] : [...flags, process.argv[1]!, ...args];
+  // A single executable takes Node options only through --node-options (sea.ts: execArgvExtension
+  // "cli"). Its code cache was made under the agent's options, so V8 rejects it under these and
+  // Node would say so on stderr (a generic "Warning"; deprecations still show).
+  const nodeArgs = isSea() ? [`--node-options=${[...flags, '--disable-warning=Warning'].join(' ')}`, ...args] : [...flags, process.argv[1]!, ...args];
   const child = spawn(process.execPath, nodeArgs, { stdio: 'inherit', env: { ...process.env, CANH_AGENT_DETECT_CHILD: '1' } });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   child.on('error', (err) => {

@@ -78,6 +78,8 @@ export class AuthAggregator {
   /** sshd pid → "Invalid user" already counted, so its "Failed ... for invalid user" is not counted again. */
   private readonly invalidByPid = new Map<number, string>();
   forgottenSources = 0;
+  /** Held publickey failures counted before their grace ran out, because too many were held. */
+  keyFailuresCountedEarly = 0;
   private lastTick = -Infinity;
   /** The latest event time seen: the log's own clock. */
   private logClock = -Infinity;
@@ -102,6 +104,13 @@ export class AuthAggregator {
         const p = this.keyPending.get(key) ?? { times: [], rec };
         for (let i = 0; i < rec.repeat; i++) p.times.push(now);
         this.keyPending.set(key, p);
+        // Bounded like the sources: the longest held count now (as they would without an Accepted).
+        if (this.keyPending.size > this.o.maxSources) {
+          const [oldKey, old] = this.keyPending.entries().next().value!;
+          this.keyPending.delete(oldKey);
+          this.keyFailuresCountedEarly += old.times.length;
+          for (const _ of old.times) this.failure(old.rec, now, old.rec.time ?? now, out);
+        }
       } else if (!this.duplicateOfInvalidUser(rec)) {
         for (let i = 0; i < rec.repeat; i++) this.failure(rec, now, at, out);
       }
@@ -163,6 +172,9 @@ export class AuthAggregator {
       let i = s.fails.length;
       while (i > 0 && s.fails[i - 1]! > at) i--;
       s.fails.splice(i, 0, at);
+      // Only whether `threshold` failures lie in the window matters (an incident counts on in
+      // `total`): older ones beyond that are dropped, so a flood from one address stays small.
+      if (s.fails.length > this.o.threshold) s.fails.shift();
     }
     s.lastFailure = latest;
     s.lastSeen = now;

@@ -33,6 +33,8 @@ const MAX_PENDING = 64;
 export class SshSessions {
   private readonly o: SessionOptions;
   private readonly sessions = new Map<string, Session>();
+  /** Connections forgotten (their held failures committed) because `maxSessions` were open. */
+  evicted = 0;
   /** The key set last: while it is in the map it is the map's last (most recent) entry. */
   private lastKey = '';
 
@@ -59,6 +61,7 @@ export class SshSessions {
       const [oldKey, old] = this.sessions.entries().next().value!;
       out.push(...this.commit(old));
       this.sessions.delete(oldKey);
+      this.evicted++;
     }
     s.lastSeen = now;
     if (rec.src && !s.src) {
