@@ -81,6 +81,8 @@ export class AuthAggregator {
   /** Held publickey failures counted before their grace ran out, because too many were held. */
   keyFailuresCountedEarly = 0;
   private lastTick = -Infinity;
+  /** The log's clock at the last tick. */
+  private lastTickLog = -Infinity;
   /** The latest event time seen: the log's own clock. */
   private logClock = -Infinity;
 
@@ -119,7 +121,10 @@ export class AuthAggregator {
     this.direct(rec, at, out);
     // tick() walks every source: at most once per twentieth of a window (or key grace), so a
     // flood of lines, or a dense log replayed at once, stays linear.
-    if (now - this.lastTick >= this.tickEvery) out.push(...this.tick());
+    // By the log's clock too: a backlog read at once (an agent catching up on a large log) spans
+    // hours of log time in seconds, and sources quiet for a window by the log's clock are done
+    // with; without this they piled up to max_sources between ticks (bench:detect-rss).
+    if (now - this.lastTick >= this.tickEvery || this.logClock - this.lastTickLog >= this.tickEvery) out.push(...this.tick());
     return out;
   }
 
@@ -337,6 +342,7 @@ export class AuthAggregator {
     const out: AuthEvent[] = [];
     const now = this.o.now();
     this.lastTick = now;
+    this.lastTickLog = this.logClock;
     for (const [key, p] of this.keyPending) {
       while (p.times.length && now - p.times[0]! >= this.o.keyGraceMs) {
         p.times.shift();

@@ -4,6 +4,7 @@
 // counted; publickey failures held beyond max_sources are counted at once.
 import { describe, expect, it } from 'vitest';
 import { LogReplay } from './replay.ts';
+import { AuthPipeline } from './pipeline.ts';
 import type { AggregationConfig } from '../auth/options.ts';
 
 const cfg: AggregationConfig = {
@@ -56,6 +57,15 @@ describe('auth_log bounds', () => {
     // Every held failure counted once: at eviction or when the rest ran out of grace.
     const total = Math.max(...events.filter((e) => e.evidence.src_ip === '192.0.2.8').map((e) => Number(e.evidence.total_failures)));
     expect(total).toBe(5000);
+  });
+
+  it("a backlog read at once forgets sources quiet by the log's clock, not only by the wall clock", () => {
+    // The live agent catching up: the wall clock stands still while hours of log go by.
+    const p = new AuthPipeline(cfg, () => NOW);
+    for (let i = 0; i < 1000; i++)
+      p.line(`${stamp(i * 10)} srv sshd[${30_000 + i}]: Failed password for root from 198.18.1.${i % 250}${i >= 250 ? `${i}` : ''} port 22 ssh2`);
+    // 1,000 sources over 2.8 hours of log, max_sources 100: none had to be pushed out.
+    expect(p.bounds().sources_forgotten).toBe(0);
   });
 
   it('publickey failures held beyond max_sources are counted at once, and counted as such', () => {
