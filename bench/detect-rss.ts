@@ -7,11 +7,14 @@
 //       InfluxDB; its RSS is sampled every 200 ms (/proc/<pid>/status VmRSS) until its saved
 //       position reaches the end of the file.
 // Both run as installed: the bundle dist/canh-agent.cjs with the Node options it ships with
-// (agent/src/node-flags.ts) when `npm run build:agent` has made it, else the source.
+// (agent/src/node-flags.ts) when `npm run build:agent` has made it, else the source. So
+// detect runs as the bundle starts it: a second process with DETECT_NODE_FLAGS (its max RSS
+// by /usr/bin/time is the larger of the two processes').
 // The log is bench:detect's generator (bench/lib/authlog-gen.ts) run on until the size is
 // reached: the same mix of sshd/PAM/mail/FTP lines, ~60 % failures from many addresses.
 //
-// Env: BENCH_DETECT_RSS_MIB (1024), BENCH_DETECT_RSS_AGENT (1), BENCH_DETECT_KEEP (keep the temp dir).
+// Env: BENCH_DETECT_RSS_MIB (1024), BENCH_DETECT_RSS_AGENT (1), BENCH_DETECT_KEEP (keep the temp dir),
+// BENCH_DETECT_RSS_FLAGS (the bundle's Node options instead of the shipped ones, space-separated).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +32,10 @@ const TARGET_MIB = 80;
 // The agent as it is installed: the bundle with its shipped Node options when `npm run
 // build:agent` has made it, else the source (type stripping: ~120 MiB before any work).
 const BUNDLE = join(root, 'dist/canh-agent.cjs');
-const AGENT_ARGS = existsSync(BUNDLE) ? [...AGENT_NODE_FLAGS, BUNDLE] : [join(root, 'agent/src/cli.ts')];
-const FORM = existsSync(BUNDLE) ? `bundle with ${AGENT_NODE_FLAGS.join(' ')}` : 'source';
+// BENCH_DETECT_RSS_FLAGS: other Node options for the bundle, for an A/B of them (default: the shipped ones).
+const FLAGS = process.env.BENCH_DETECT_RSS_FLAGS?.split(' ').filter(Boolean) ?? AGENT_NODE_FLAGS;
+const AGENT_ARGS = existsSync(BUNDLE) ? [...FLAGS, BUNDLE] : [join(root, 'agent/src/cli.ts')];
+const FORM = existsSync(BUNDLE) ? `bundle with ${FLAGS.join(' ')}` : 'source';
 // Bytes per generated line, measured on bench:detect's 200,000 lines (21.5 MiB).
 const BYTES_PER_LINE = 112.9;
 
@@ -47,7 +52,7 @@ function runDetect(log: string): Promise<DetectRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       '/usr/bin/time',
-      ['-f', '%e %U %S %M', process.execPath, join(root, 'agent/src/cli.ts'), 'detect', 'auth_log', '--file', log, '--set', 'timezone=UTC'],
+      ['-f', '%e %U %S %M', process.execPath, ...AGENT_ARGS, 'detect', 'auth_log', '--file', log, '--set', 'timezone=UTC'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let tail = '';

@@ -9,8 +9,10 @@
 // lines (user+sys), max RSS; then whether both find the same attacking addresses (fail2ban's
 // rule: maxretry 5 within findtime 10m, computed from its matched rows; Canh's: its
 // brute_force events with the same threshold and window).
-// Both run as they ship to users: detect from the agent's TypeScript source (node type
-// stripping; its start-up, ~1 s of CPU, is included) and prints every line's verdict.
+// detect runs from the agent's TypeScript source (node type stripping; its start-up is
+// included) and prints every line's verdict; and, when `npm run build:agent` has made the
+// bundle, as installed: the bundle under the agent's Node options (node-flags.ts), which
+// starts detect again without --lite-mode (deploy/build/agent-entry.ts).
 // Target (issue 21): detect >= 200,000 lines/s. Not covered here: the live comparison with
 // fail2ban-server (the agent's RSS while following a 1 GiB log: bench:detect-rss).
 //
@@ -20,11 +22,12 @@
 // BENCH_DETECT_BASELINE (the root of another checkout, e.g. main's: its detect runs on the
 // same log in the same run, for a before/after comparison).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from './lib/harness.ts';
 import { generate } from './lib/authlog-gen.ts';
+import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
 
 const LINES = Number(process.env.BENCH_DETECT_LINES ?? 200_000);
 const THRESHOLD = 5;
@@ -95,6 +98,20 @@ function main(): void {
     const other = process.env.BENCH_DETECT_BASELINE;
     const base = other ? timed(process.execPath, detectArgs(join(other, 'agent/src/cli.ts'), log)) : undefined;
     const baseStartup = other ? timed(process.execPath, detectArgs(join(other, 'agent/src/cli.ts'), empty)) : undefined;
+    // As installed (the bundle with the agent's Node options, which starts detect again with
+    // DETECT_NODE_FLAGS), when `npm run build:agent` has made it; the baseline's too if it has one.
+    const bundleRun = (r: string) =>
+      existsSync(join(r, 'dist/canh-agent.cjs'))
+        ? timed(process.execPath, [...AGENT_NODE_FLAGS, ...detectArgs(join(r, 'dist/canh-agent.cjs'), log)])
+        : undefined;
+    const bundleStartup = (r: string) =>
+      existsSync(join(r, 'dist/canh-agent.cjs'))
+        ? timed(process.execPath, [...AGENT_NODE_FLAGS, ...detectArgs(join(r, 'dist/canh-agent.cjs'), empty)])
+        : undefined;
+    const installed = bundleRun(root);
+    const installedStartup = bundleStartup(root);
+    const baseInstalled = other ? bundleRun(other) : undefined;
+    const baseInstalledStartup = other ? bundleStartup(other) : undefined;
     const canhSet = new Set<string>();
     for (const l of canh.stdout.split('\n')) {
       if (!l.startsWith('{"event"')) continue;
@@ -132,6 +149,18 @@ function main(): void {
       console.log(
         `  baseline start-up: ${(baseStartup.cpuS * 1000).toFixed(0)} CPU ms; after start-up: ${steady(base, baseStartup)} lines per CPU-s; CPU baseline/canh: ${(base.cpuS / canh.cpuS).toFixed(2)}x`,
       );
+    if (installed && installedStartup) {
+      row('  as installed (bundle)', installed.wallS, installed.cpuS, installed.maxRssKiB);
+      console.log(
+        `    start-up (empty log): ${(installedStartup.cpuS * 1000).toFixed(0)} CPU ms; after start-up: ${steady(installed, installedStartup)} lines per CPU-s; same verdicts as from source: ${installed.stdout === canh.stdout}`,
+      );
+    }
+    if (baseInstalled && baseInstalledStartup) {
+      row(`  baseline as installed`, baseInstalled.wallS, baseInstalled.cpuS, baseInstalled.maxRssKiB);
+      console.log(
+        `    start-up (empty log): ${(baseInstalledStartup.cpuS * 1000).toFixed(0)} CPU ms; after start-up: ${steady(baseInstalled, baseInstalledStartup)} lines per CPU-s`,
+      );
+    }
     row(`fail2ban-regex (${filters.length} filters, summed)`, f2bWall, f2bCpu, f2bRss);
     console.log(`CPU ratio fail2ban/canh: ${(f2bCpu / canh.cpuS).toFixed(1)}x`);
     console.log(`attacking addresses: generated ${attackers.size}, canh ${canhSet.size}, fail2ban ${f2bSet.size}`);

@@ -26,3 +26,13 @@ export function isRunCommand(argv: readonly string[]): boolean {
     return false;
   }
 }
+
+/** Whether argv is the one-off `detect` command (a batch job: the bundle starts it with other Node options). */
+export function isDetectCommand(argv: readonly string[]): boolean {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: CLI_OPTIONS });
+    return !values.version && !values.help && positionals[0] === 'detect';
+  } catch {
+    return false;
+  }
+}

@@ -93,3 +93,31 @@ describe('canh-agent detect', () => {
     expect(c.stderr).toContain('CANH_ERR_DETECT_BAD_SETTING');
   });
 });
+
+describe('detect line batches', () => {
+  it('split any chunking of the input, even inside a UTF-8 character, into the lines of the whole', async () => {
+    const { lineBatches } = await import('./detect.ts');
+    const text =
+      Array.from({ length: 400 }, (_, i) => `l${i} người dùng ${'x'.repeat(i % 37)}${i % 5 === 0 ? '\r' : ''} é€😀`).join('\n') + '\nlast without newline';
+    const bytes = Buffer.from(text);
+    const expected = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    let seed = 7;
+    for (let round = 0; round < 20; round++) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length;) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const n = 1 + (seed % (round < 10 ? 7 : 3000));
+        chunks.push(bytes.subarray(at, at + n));
+        at += n;
+      }
+      const got: string[] = [];
+      for await (const batch of lineBatches(
+        (async function* () {
+          yield* chunks;
+        })(),
+      ))
+        got.push(...batch);
+      expect(got).toEqual(expected);
+    }
+  });
+});

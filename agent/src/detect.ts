@@ -47,23 +47,28 @@ export async function* lineBatches(input: AsyncIterable<Buffer | string>): Async
   let partial: Buffer = Buffer.alloc(0);
   for await (const c of input) {
     const chunk = typeof c === 'string' ? Buffer.from(c) : c;
-    const data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
-    const last = data.lastIndexOf(0x0a);
+    const last = chunk.lastIndexOf(0x0a);
     if (last < 0) {
-      partial = data;
+      partial = partial.length ? Buffer.concat([partial, chunk]) : Buffer.from(chunk);
       if (partial.length > MAX_LINE_BYTES) {
         yield [trimCr(partial.subarray(0, MAX_LINE_BYTES).toString('utf8'))];
         partial = Buffer.alloc(0);
       }
       continue;
     }
-    const lines = data.toString('utf8', 0, last).split('\n');
+    // The line begun in the previous chunk is joined to its end alone (no copy of the whole chunk).
+    let lines: string[];
+    if (partial.length) {
+      const first = chunk.indexOf(0x0a);
+      const head = Buffer.concat([partial, chunk.subarray(0, first)]).toString('utf8');
+      lines = first === last ? [head] : [head, ...chunk.toString('utf8', first + 1, last).split('\n')];
+    } else lines = chunk.toString('utf8', 0, last).split('\n');
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       if (l.length > MAX_LINE_BYTES / 4 && Buffer.byteLength(l) > MAX_LINE_BYTES) lines[i] = Buffer.from(l).subarray(0, MAX_LINE_BYTES).toString('utf8');
       lines[i] = trimCr(lines[i]!);
     }
-    partial = Buffer.from(data.subarray(last + 1));
+    partial = Buffer.from(chunk.subarray(last + 1));
     yield lines;
   }
   if (partial.length) yield [trimCr(partial.subarray(0, MAX_LINE_BYTES).toString('utf8'))];
@@ -75,7 +80,7 @@ async function openLines(file: string | undefined, stdin: NodeJS.ReadableStream)
   let input: AsyncIterable<Buffer | string> = stdin as AsyncIterable<Buffer | string>;
   if (file && file !== '-') {
     try {
-      input = (await open(file, 'r')).createReadStream({ highWaterMark: 1024 * 1024 });
+      input = (await open(file, 'r')).createReadStream({ highWaterMark: 64 * 1024 });
     } catch (err) {
       throw new CanhError(
         'CANH_ERR_DETECT_UNREADABLE',

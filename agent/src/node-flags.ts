@@ -26,3 +26,15 @@ export const AGENT_NODE_FLAGS: readonly string[] = [
   '--no-flush-bytecode',
   '--invocation-count-for-feedback-allocation=2',
 ];
+
+// `canh-agent detect` is a batch job: it wants the optimising compiler that --lite-mode
+// leaves out (bench:detect's 200,000-line auth log, the bundle, two runs on a loaded
+// machine: 5.2 and 4.8 CPU s under the agent's options, 2.2 and 2.1 without), and a bounded
+// heap so a large log does not make V8 grow it (1 GiB of log: RSS max 347 MiB with V8's
+// defaults). The bundle's entry (deploy/build/agent-entry.ts) starts detect again with
+// these when it finds itself under --lite-mode.
+//   --max-semi-space-size=2  young generation of 2 MiB semi-spaces (V8's default grows to 16)
+//   --max-old-space-size=64  V8 collects instead of growing the old generation past 64 MiB;
+//                            detect's state is bounded (sessions, sources, memos) and needs
+//                            ~20 MiB at its peak on the generated log
+export const DETECT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--max-old-space-size=64'];

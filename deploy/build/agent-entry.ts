@@ -5,8 +5,12 @@
 // The long-running `run` leaves zod and yaml out of its memory (agent/src/zod-mode.ts):
 // that is decided here, before the CLI and everything it imports are loaded (the dynamic
 // import below makes esbuild evaluate them only then).
-import { isRunCommand } from '../../agent/src/cli-options.ts';
+import { isDetectCommand, isRunCommand } from '../../agent/src/cli-options.ts';
 import { leaveZodOut } from '../../agent/src/zod-mode.ts';
+import { DETECT_NODE_FLAGS } from '../../agent/src/node-flags.ts';
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { isSea } from 'node:sea';
 
 const argv = process.argv.slice(2);
 // CANH_AGENT_IN_PROCESS_CONFIG=1 validates in this process, as the source runs do.
@@ -21,16 +25,39 @@ if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') {
   process.stdin.resume();
 }
 
-Promise.all([import('../../agent/src/cli.ts'), import('@canh/core')]).then(([{ main }, { CanhError }]) =>
-  main(argv).then(
-    (code) => {
-      process.exitCode = code;
-      if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') process.stdin.destroy();
-    },
-    (err: unknown) => {
-      if (err instanceof CanhError) process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
-      else process.stderr.write(`canh-agent: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    },
-  ),
-);
+// `detect` under the agent's --lite-mode: started again without it (node-flags.ts).
+if (isDetectCommand(argv) && process.execArgv.includes('--lite-mode') && process.env.CANH_AGENT_DETECT_CHILD !== '1') relaunchDetect(argv);
+else start();
+
+function relaunchDetect(args: string[]): void {
+  const flags = ['--no-lite-mode', ...DETECT_NODE_FLAGS];
+  // A single executable takes Node options only through --node-options (sea.ts: execArgvExtension
+  // "cli"). Its code cache was made under the agent's options, so V8 rejects it under these and
+  // Node would say so on stderr (a generic "Warning"; deprecations still show).
+  const nodeArgs = isSea() ? [`--node-options=${[...flags, '--disable-warning=Warning'].join(' ')}`, ...args] : [...flags, process.argv[1]!, ...args];
+  const child = spawn(process.execPath, nodeArgs, { stdio: 'inherit', env: { ...process.env, CANH_AGENT_DETECT_CHILD: '1' } });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+  child.on('error', (err) => {
+    process.stderr.write(`canh-agent: cannot start detect (${err.message})\n`);
+    process.exitCode = 1;
+  });
+  child.on('exit', (code, signal) => {
+    process.exitCode = code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1);
+  });
+}
+
+function start(): void {
+  void Promise.all([import('../../agent/src/cli.ts'), import('@canh/core')]).then(([{ main }, { CanhError }]) =>
+    main(argv).then(
+      (code) => {
+        process.exitCode = code;
+        if (process.env.CANH_AGENT_STOP_ON_STDIN_EOF === '1') process.stdin.destroy();
+      },
+      (err: unknown) => {
+        if (err instanceof CanhError) process.stderr.write(`canh-agent: ${err.message}\n(${err.code})\n`);
+        else process.stderr.write(`canh-agent: ${(err as Error).stack ?? String(err)}\n`);
+        process.exitCode = 1;
+      },
+    ),
+  );
+}

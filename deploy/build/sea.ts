@@ -49,6 +49,9 @@ export async function buildExecutable(target: Target, opts: { outDir?: string; l
       useCodeCache: target === hostTarget(),
       // The Node options the agent is shipped with (agent/src/node-flags.ts).
       execArgv: [...AGENT_NODE_FLAGS],
+      // `detect` starts itself again with other options (deploy/build/agent-entry.ts), which a
+      // single executable accepts only as --node-options=... (NODE_OPTIONS is then not read).
+      execArgvExtension: 'cli',
     }),
   );
   // Made under the same V8 options the executable runs with: V8 rejects a code cache

@@ -102,6 +102,31 @@ describe('linux-x64 single executable', () => {
     expect(r.stdout).toMatch(/^disk,.*path=\/.* .*used_percent=/m);
   });
 
+  it("runs detect in a second process without the agent's --lite-mode: the same verdicts as the source, from a file and from standard input", () => {
+    const log = join(import.meta.dirname, '../../agent/src/detectors/auth_log/testdata/third-party/beats-secure-rhel7.log');
+    const args = ['detect', 'auth_log', '--set', 'timezone=UTC', '--set', 'threshold=2'];
+    const source = spawnSync(process.execPath, [join(import.meta.dirname, '../../agent/src/cli.ts'), ...args, '--file', log], { encoding: 'utf8' });
+    expect(source.status).toBe(0);
+    expect(source.stdout).toMatch(/"event":\{"time":"[^"]+","type":"brute_force"/);
+    const fromFile = run([...args, '--file', log]);
+    expect(fromFile.stderr).toBe('');
+    expect(fromFile.status).toBe(0);
+    expect(fromFile.stdout).toBe(source.stdout);
+    const PATH = pathWithoutNode();
+    const fromStdin = spawnSync(built.linux!.file, [...args, '--file', '-'], {
+      env: { PATH, HOME: '/nonexistent' },
+      input: readFileSync(log),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(fromStdin.status).toBe(0);
+    expect(fromStdin.stdout).toBe(source.stdout);
+    // Its errors and exit codes pass through.
+    const bad = run(['detect', 'nope']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('CANH_ERR_DETECT_UNKNOWN');
+  });
+
   it('is a Linux ELF of a sensible size', () => {
     const head = readFileSync(built.linux!.file).subarray(0, 4);
     expect(head.toString('latin1')).toBe('\x7fELF');

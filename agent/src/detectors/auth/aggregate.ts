@@ -69,12 +69,20 @@ const fmtWindow = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Ma
 export class AuthAggregator {
   private readonly o: AggregatorOptions;
   private readonly sources = new Map<string, Source>();
+  /** The source set last: while it is in the map it is the map's last (most recent) entry. */
+  private lastSrc = '';
+  /** wallClock of one second (lines of one second share it; Intl costs microseconds a call). */
+  private wallMemo: { sec: number; w: ReturnType<typeof wallClock> | undefined } = { sec: NaN, w: undefined };
   /** Failed publickey attempts held back: a user whose agent offers several keys is no attacker. */
   private readonly keyPending = new Map<string, { times: number[]; rec: AuthRecord }>();
   /** sshd pid → "Invalid user" already counted, so its "Failed ... for invalid user" is not counted again. */
   private readonly invalidByPid = new Map<number, string>();
   forgottenSources = 0;
+  /** Held publickey failures counted before their grace ran out, because too many were held. */
+  keyFailuresCountedEarly = 0;
   private lastTick = -Infinity;
+  /** The log's clock at the last tick. */
+  private lastTickLog = -Infinity;
   /** The latest event time seen: the log's own clock. */
   private logClock = -Infinity;
 
@@ -98,6 +106,13 @@ export class AuthAggregator {
         const p = this.keyPending.get(key) ?? { times: [], rec };
         for (let i = 0; i < rec.repeat; i++) p.times.push(now);
         this.keyPending.set(key, p);
+        // Bounded like the sources: the longest held count now (as they would without an Accepted).
+        if (this.keyPending.size > this.o.maxSources) {
+          const [oldKey, old] = this.keyPending.entries().next().value!;
+          this.keyPending.delete(oldKey);
+          this.keyFailuresCountedEarly += old.times.length;
+          for (const _ of old.times) this.failure(old.rec, now, old.rec.time ?? now, out);
+        }
       } else if (!this.duplicateOfInvalidUser(rec)) {
         for (let i = 0; i < rec.repeat; i++) this.failure(rec, now, at, out);
       }
@@ -106,7 +121,10 @@ export class AuthAggregator {
     this.direct(rec, at, out);
     // tick() walks every source: at most once per twentieth of a window (or key grace), so a
     // flood of lines, or a dense log replayed at once, stays linear.
-    if (now - this.lastTick >= this.tickEvery) out.push(...this.tick());
+    // By the log's clock too: a backlog read at once (an agent catching up on a large log) spans
+    // hours of log time in seconds, and sources quiet for a window by the log's clock are done
+    // with; without this they piled up to max_sources between ticks (bench:detect-rss).
+    if (now - this.lastTick >= this.tickEvery || this.logClock - this.lastTickLog >= this.tickEvery) out.push(...this.tick());
     return out;
   }
 
@@ -127,11 +145,12 @@ export class AuthAggregator {
 
   private source(src: string): Source {
     let s = this.sources.get(src);
-    if (s) {
-      // Map order doubles as recency order for eviction.
-      this.sources.delete(src);
-    } else s = { fails: [], users: new Map(), services: new Set(), lastFailure: -Infinity, lastSeen: 0 };
+    // Map order doubles as recency order for eviction (the most recent entry stays where it is).
+    if (s && src === this.lastSrc) return s;
+    if (s) this.sources.delete(src);
+    else s = { fails: [], users: new Map(), services: new Set(), lastFailure: -Infinity, lastSeen: 0 };
     this.sources.set(src, s);
+    this.lastSrc = src;
     while (this.sources.size > this.o.maxSources) {
       this.sources.delete(this.sources.keys().next().value!);
       this.forgottenSources++;
@@ -158,6 +177,9 @@ export class AuthAggregator {
       let i = s.fails.length;
       while (i > 0 && s.fails[i - 1]! > at) i--;
       s.fails.splice(i, 0, at);
+      // Only whether `threshold` failures lie in the window matters (an incident counts on in
+      // `total`): older ones beyond that are dropped, so a flood from one address stays small.
+      if (s.fails.length > this.o.threshold) s.fails.shift();
     }
     s.lastFailure = latest;
     s.lastSeen = now;
@@ -233,7 +255,7 @@ export class AuthAggregator {
       }
     }
     if (this.o.privilegedUsers.includes(user) && !this.inWorkHours(at)) {
-      const w = wallClock(at, this.o.tz);
+      const w = this.wall(at);
       const local = `${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')}`;
       out.push({
         time: at,
@@ -247,8 +269,18 @@ export class AuthAggregator {
     }
   }
 
-  inWorkHours(ms: number): boolean {
+  /** Local time of `ms` in the configured zone (zone offsets are whole seconds: one answer per second). */
+  private wall(ms: number): ReturnType<typeof wallClock> {
+    const sec = Math.floor(ms / 1000);
+    const m = this.wallMemo;
+    if (m.sec === sec && m.w) return m.w;
     const w = wallClock(ms, this.o.tz);
+    this.wallMemo = { sec, w };
+    return w;
+  }
+
+  inWorkHours(ms: number): boolean {
+    const w = this.wall(ms);
     const minutes = w.hour * 60 + w.minute;
     return this.o.workHours.days.includes(w.weekday) && minutes >= this.o.workHours.start && minutes < this.o.workHours.end;
   }
@@ -310,6 +342,7 @@ export class AuthAggregator {
     const out: AuthEvent[] = [];
     const now = this.o.now();
     this.lastTick = now;
+    this.lastTickLog = this.logClock;
     for (const [key, p] of this.keyPending) {
       while (p.times.length && now - p.times[0]! >= this.o.keyGraceMs) {
         p.times.shift();

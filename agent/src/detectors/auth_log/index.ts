@@ -52,7 +52,22 @@ export default defineInput({
     let follower: LogFollower | JournalFollower | undefined;
     let ticker: NodeJS.Timeout | undefined;
     let lastTick = -Infinity;
+    let boundsSeen = 0;
+    let boundsLogged = -Infinity;
     const handle = (events: AuthEvent[]) => acc && emit(acc, events);
+    // Nothing forgotten silently: when a bound on memory was reached, say so (at most every 10 minutes).
+    const checkBounds = () => {
+      const b = pipeline.bounds();
+      const sum = b.sessions_evicted + b.sources_forgotten + b.key_failures_counted_early;
+      const now = ctx.now();
+      if (sum === boundsSeen || now - boundsLogged < 600_000) return;
+      boundsSeen = sum;
+      boundsLogged = now;
+      log.warn(
+        b,
+        'auth_log: more sshd connections, sources or held publickey failures than its bounds (max_sources, 4096 connections) hold; the oldest were forgotten or counted at once',
+      );
+    };
     const result = (r: LineResult, line: string) => {
       if (r.unparsed) sampler.add(line);
       if (r.events.length) handle(r.events);
@@ -89,11 +104,19 @@ export default defineInput({
               if (now - lastTick < 1000) return;
               lastTick = now;
               handle(pipeline.tick());
+              checkBounds();
             },
           });
         }
         await follower.start();
-        if (c.source === 'journal') ticker = setInterval(() => handle(pipeline.tick()), Math.max(c.poll_interval, 1000));
+        if (c.source === 'journal')
+          ticker = setInterval(
+            () => {
+              handle(pipeline.tick());
+              checkBounds();
+            },
+            Math.max(c.poll_interval, 1000),
+          );
       },
       async stop() {
         if (ticker) clearInterval(ticker);

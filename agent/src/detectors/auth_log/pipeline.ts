@@ -70,6 +70,15 @@ export class AuthPipeline {
     return { record, header, unparsed, events, derived };
   }
 
+  /** What the bounds on memory made the detector forget, or count early (the live detector logs it). */
+  bounds(): { sessions_evicted: number; sources_forgotten: number; key_failures_counted_early: number } {
+    return {
+      sessions_evicted: this.sessions.evicted,
+      sources_forgotten: this.agg.forgottenSources,
+      key_failures_counted_early: this.agg.keyFailuresCountedEarly,
+    };
+  }
+
   /** Periodically (and at the end of a log): held failures committed, due updates, quiet incidents closed. */
   tick(): AuthEvent[] {
     const events: AuthEvent[] = [];

@@ -33,6 +33,10 @@ const MAX_PENDING = 64;
 export class SshSessions {
   private readonly o: SessionOptions;
   private readonly sessions = new Map<string, Session>();
+  /** Connections forgotten (their held failures committed) because `maxSessions` were open. */
+  evicted = 0;
+  /** The key set last: while it is in the map it is the map's last (most recent) entry. */
+  private lastKey = '';
 
   constructor(o: SessionOptions) {
     this.o = o;
@@ -45,22 +49,29 @@ export class SshSessions {
     let s = this.sessions.get(key);
     const now = this.o.now();
     const out: AuthRecord[] = [];
-    // Map order is recency order: tick() and eviction look at the front only.
-    if (s) this.sessions.delete(key);
-    else s = { pending: [], users: new Set(), lastSeen: now };
-    this.sessions.set(key, s);
+    // Map order is recency order: tick() and eviction look at the front only. Lines of one
+    // connection mostly come in a row: the most recent entry stays where it is.
+    if (!s || key !== this.lastKey) {
+      if (s) this.sessions.delete(key);
+      else s = { pending: [], users: new Set(), lastSeen: now };
+      this.sessions.set(key, s);
+      this.lastKey = key;
+    }
     while (this.sessions.size > this.o.maxSessions) {
       const [oldKey, old] = this.sessions.entries().next().value!;
       out.push(...this.commit(old));
       this.sessions.delete(oldKey);
+      this.evicted++;
     }
     s.lastSeen = now;
     if (rec.src && !s.src) {
       s.src = rec.src;
       // Counting lines that waited for an address now have one.
-      const waiting = s.pending.filter((p) => !p.src);
-      s.pending = s.pending.filter((p) => p.src);
-      for (const p of waiting) out.push({ ...p, src: rec.src });
+      if (s.pending.length) {
+        const waiting = s.pending.filter((p) => !p.src);
+        s.pending = s.pending.filter((p) => p.src);
+        for (const p of waiting) out.push({ ...p, src: rec.src });
+      }
     }
     if (!rec.src && s.src && (rec.counts || rec.deferred)) rec = { ...rec, src: s.src };
     const changed = rec.user !== undefined && s.users.size > 0 && !s.users.has(rec.user) && (rec.deferred || rec.kind === 'login_success' || rec.counts);
@@ -74,7 +85,7 @@ export class SshSessions {
       }
     } else if (rec.kind === 'auth_failure' && rec.counts) {
       // The "Failed" line of the attempt: the PAM lines held for it were its companions.
-      s.pending = s.pending.filter((p) => !p.deferred);
+      if (s.pending.length) s.pending = s.pending.filter((p) => !p.deferred);
       out.push(rec);
     } else if (rec.kind === 'login_success') {
       const held = s.pending.filter((p) => p.deferred && p.user !== undefined && p.user !== rec.user);
