@@ -50,11 +50,9 @@ interface DetectRun {
 /** detect with its output drained (only the tail kept: the summary is the last line). */
 function runDetect(log: string): Promise<DetectRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      '/usr/bin/time',
-      ['-f', '%e %U %S %M', process.execPath, ...AGENT_ARGS, 'detect', 'auth_log', '--file', log, '--set', 'timezone=UTC'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', process.execPath, ...AGENT_ARGS, 'detect', 'auth_log', '--file', log, '--set', 'timezone=UTC'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tail = '';
     let outBytes = 0;
     let err = '';
