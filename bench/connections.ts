@@ -37,6 +37,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startInfluxd } from '../test/helpers/influxd.ts';
 import { startPostgres, type Postgres } from '../test/helpers/postgres.ts';
+import { startSmtpServer } from '../test/helpers/smtp.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { cpuOf, envInt, finish, fmt, mergeHist, MiB, percentile, RssWatch } from './lib/proc.ts';
 import { registerAgents, root, sleep, startCollector, startWorker, type CollectorProc, type Worker } from './lib/harness.ts';
@@ -275,7 +276,7 @@ async function main(): Promise<void> {
 /** Two collectors, agents holding both URLs; kill the busier one and time the move to the other. */
 async function mainTwo(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canh-bench-conn2-'));
-  const [influx, pg] = await Promise.all([startInfluxd(), startPostgres()]);
+  const [influx, pg, smtp] = await Promise.all([startInfluxd(), startPostgres(), startSmtpServer()]);
   const workers: Worker[] = [];
   const collectors: CollectorProc[] = [];
   const rss: RssWatch[] = [];
@@ -289,6 +290,11 @@ async function mainTwo(): Promise<void> {
       state_dir: join(dir, `collector-${i}`),
       influx: { url: influx.url, database: 'canh' },
       state: { postgres: { url: pgUrl, password_file: pg.passwordFile, collector_id: ids[i] } },
+      // The shipped rules, so the leader evaluates every agent's batches as in a province.
+      alerting: {
+        recipients: [{ email: 'soc@tinh.gov.vn', language: 'en' }],
+        smtp: { host: smtp.host, port: smtp.port, security: 'none', from: 'Canh <canh@tinh.gov.vn>' },
+      },
     });
     let t = performance.now();
     const agents = registerAgents(join(dir, 'collector-0'), N);
@@ -353,6 +359,7 @@ async function mainTwo(): Promise<void> {
     phase = 'steady';
     watch = new GeneratorWatch(workers);
     const ack0 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
+    const in0 = { ...pgWatch.inputs, at: performance.now() };
     for (let s = 0; s < STEADY; s += 10) {
       await sleep(Math.min(10, STEADY - s) * 1000);
       const cl = await Promise.all(collectors.map((c) => clusterOf(c.port)));
@@ -361,6 +368,18 @@ async function mainTwo(): Promise<void> {
       );
     }
     const ack1 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
+    const in1 = { ...pgWatch.inputs, at: performance.now() };
+    const inputRate = (in1.head - in0.head) / ((in1.at - in0.at) / 1000);
+    const inputBytes =
+      (
+        await pg
+          .query<{ b: number }>(
+            'SELECT coalesce(avg(length(body)), 0)::float8 AS b FROM (SELECT body FROM canh_alert_inputs ORDER BY id DESC LIMIT 1000) x',
+            [],
+            'canh_bench',
+          )
+          .catch(() => [])
+      )[0]?.b ?? 0;
     const gen = watch.summary();
     const steadyState = await Promise.all(collectors.map((c) => clusterOf(c.port)));
     const steadyRss = rss.map((r) => r.max);
@@ -406,6 +425,7 @@ async function mainTwo(): Promise<void> {
         `steady ${STEADY} s: A held ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${p99} ms; the collectors' own batch last byte → ack p99 ${own.map((o) => `${o.name} ${ms(o.p99)} ms (${fmt(o.n)} batches)`).join(', ')}`,
         `steady ${gen.line}`,
         `collector RSS max (steady): A ${fmt(steadyRss[0]! / MiB)} MiB, B ${fmt(steadyRss[1]! / MiB)} MiB; the survivor after taking all ${fmt(N)}: ${fmt(survivorRss / MiB)} MiB`,
+        `alert input log (every batch's watched points and events, for the leader): ${fmt(inputRate)} rows/s appended in the steady phase, ${fmt(inputBytes)} bytes each on average; the leader's cursor at most ${fmt(pgWatch.inputs.maxBacklog)} rows behind (sampled every 2 s), ${fmt(in1.head - in1.cursor)} at the end of steady`,
         `PostgreSQL connections (pg_stat_activity, max over the run): ${pgWatch.line(true)}; state writers at the end of steady: A ${fmtState(steadyState[0])}; B ${fmtState(steadyState[1])}`,
         `kill -9 of ${vi ? 'B' : 'A'} (${fmt(before[vi]!)} agents; leader before: ${leaderBefore}): all ${fmt(N)} on the other ${moved ? `after ${movedSeconds.toFixed(1)} s` : 'NOT within the timeout'}, every spool acked ${acked ? `after ${ackedSeconds.toFixed(1)} s` : 'NOT within the timeout'}; ${leaderBefore === ids[1 - vi] ? 'the survivor led already' : leadSeconds === undefined ? `the survivor NOT leading (leader: ${after?.leader ?? '?'})` : `the survivor leads ${leadSeconds.toFixed(1)} s after the kill`}; failover ack latency p99 ${percentile(hist.failover, 99)} ms; survivor's state writer: ${fmtState(after)}`,
       ],
@@ -425,7 +445,7 @@ async function mainTwo(): Promise<void> {
     for (const r of rss) r.stop();
     for (const w of workers) await w.proc.stop(2000);
     for (const c of collectors) await c.proc.stop(10_000);
-    await Promise.all([influx.stop(), pg.stop()]);
+    await Promise.all([influx.stop(), pg.stop(), smtp.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -442,9 +462,15 @@ async function clusterOf(port: number): Promise<ClusterView | undefined> {
   return h.cluster;
 }
 
-/** PostgreSQL connections to one database, by application_name (each collector names its own), sampled every 2 s. */
+/**
+ * PostgreSQL connections to one database, by application_name (each collector names its
+ * own), and the alert input log (rows every collector appends, the leader's cursor through
+ * them), sampled every 2 s.
+ */
 class PgConnWatch {
   private readonly max = new Map<string, number>();
+  /** Newest input row id, the leader's cursor, and the largest gap between them seen. */
+  inputs = { head: 0, cursor: 0, maxBacklog: 0 };
   private now = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   constructor(pg: Postgres, db: string) {
@@ -468,8 +494,21 @@ class PgConnWatch {
           for (const [k, v] of by) this.max.set(k, Math.max(this.max.get(k) ?? 0, v));
         })
         .catch(() => {});
+    const inputs = () =>
+      pg
+        .query<{ head: number; cursor: number }>(
+          `SELECT (SELECT coalesce(max(id), 0) FROM canh_alert_inputs)::bigint::float8 AS head, (SELECT coalesce(max(input_cursor), 0) FROM canh_leader)::bigint::float8 AS cursor`,
+          [],
+          db,
+        )
+        .then(([r]) => {
+          if (!r) return;
+          this.inputs = { head: r.head, cursor: r.cursor, maxBacklog: Math.max(this.inputs.maxBacklog, r.head - r.cursor) };
+        })
+        .catch(() => {});
     void sample();
-    this.timer = setInterval(() => void sample(), 2000);
+    void inputs();
+    this.timer = setInterval(() => void sample().then(inputs), 2000);
   }
   line(max = false): string {
     const m = max ? this.max : this.now;
