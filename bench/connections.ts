@@ -360,6 +360,7 @@ async function mainTwo(): Promise<void> {
     watch = new GeneratorWatch(workers);
     const ack0 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
     const in0 = { ...pgWatch.inputs, at: performance.now() };
+    const cpu0 = collectors.map((c) => cpuOf(c.pid));
     for (let s = 0; s < STEADY; s += 10) {
       await sleep(Math.min(10, STEADY - s) * 1000);
       const cl = await Promise.all(collectors.map((c) => clusterOf(c.port)));
@@ -369,6 +370,10 @@ async function mainTwo(): Promise<void> {
     }
     const ack1 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
     const in1 = { ...pgWatch.inputs, at: performance.now() };
+    const cpu = collectors.map((c, i) => {
+      const c1 = cpuOf(c.pid);
+      return (c1.selfMs - cpu0[i]!.selfMs) / (c1.at - cpu0[i]!.at);
+    });
     const inputRate = (in1.head - in0.head) / ((in1.at - in0.at) / 1000);
     const inputBytes =
       (
@@ -424,6 +429,7 @@ async function mainTwo(): Promise<void> {
         `agents ${fmt(N)} in ${workers.length} processes, collector.urls of two collectors sharing state in PostgreSQL ${pgVersion} (registry moved there by state migrate in ${migrateSeconds.toFixed(1)} s; one influxd); ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
         `steady ${STEADY} s: A held ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${p99} ms; the collectors' own batch last byte → ack p99 ${own.map((o) => `${o.name} ${ms(o.p99)} ms (${fmt(o.n)} batches)`).join(', ')}`,
         `steady ${gen.line}`,
+        `collector CPU (steady, share of one core): A ${(cpu[0]! * 100).toFixed(0)} %, B ${(cpu[1]! * 100).toFixed(0)} % (the leader, ${leaderBefore}, also reads the input log and evaluates every agent's rules)`,
         `collector RSS max (steady): A ${fmt(steadyRss[0]! / MiB)} MiB, B ${fmt(steadyRss[1]! / MiB)} MiB; the survivor after taking all ${fmt(N)}: ${fmt(survivorRss / MiB)} MiB`,
         `alert input log (every batch's watched points and events, for the leader): ${fmt(inputRate)} rows/s appended in the steady phase, ${fmt(inputBytes)} bytes each on average; the leader's cursor at most ${fmt(pgWatch.inputs.maxBacklog)} rows behind (sampled every 2 s), ${fmt(in1.head - in1.cursor)} at the end of steady`,
         `PostgreSQL connections (pg_stat_activity, max over the run): ${pgWatch.line(true)}; state writers at the end of steady: A ${fmtState(steadyState[0])}; B ${fmtState(steadyState[1])}`,
