@@ -19,22 +19,28 @@
 // canh-agent does: a random start, stick, the next one on failure); after the steady phase
 // the collector holding the most agents is killed (SIGKILL) and the time until all of
 // its agents are connected to, and acked by, the other is reported (target < 90 s). The
-// registry is copied to the second collector before start (the PostgreSQL state shares it
-// once configured).
+// collectors share their state in a private PostgreSQL (test/helpers/postgres.ts): the
+// agents are registered in a SQLite registry and moved there by `canh-collector state
+// migrate --to postgres`, as a site growing to a second collector would. Printed besides:
+// each collector's RSS, the PostgreSQL connections each holds (pg_stat_activity, by
+// application_name), its state writer's queue, and the new leader after the kill.
 //
 // Env: BENCH_CONNECTIONS (10000) BENCH_CONN_WORKERS (4 load-generator processes, each
 //      bound to its own 127.0.0.x source address) BENCH_CONNECT_RATE (1000/s total)
 //      BENCH_STEADY_SECONDS (60) BENCH_OUTAGE_SECONDS (10) BENCH_STORM_TIMEOUT (180)
 //      BENCH_FORM (rows, as canh-agent sends batches; `points` for the other spelling)
 //      BENCH_CONN_COLLECTORS (1, or 2) BENCH_FAILOVER_TIMEOUT (180 s)
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startInfluxd } from '../test/helpers/influxd.ts';
+import { startPostgres, type Postgres } from '../test/helpers/postgres.ts';
+import { startSmtpServer } from '../test/helpers/smtp.ts';
 import { freePort } from '../test/helpers/ports.ts';
-import { cpuOf, envInt, finish, fmt, mergeHist, MiB, percentile, RssWatch } from './lib/proc.ts';
-import { registerAgents, sleep, startCollector, startWorker, type CollectorProc, type Worker } from './lib/harness.ts';
+import { cpuOf, cpuTreeOf, envInt, finish, fmt, mergeHist, MiB, percentile, RssWatch } from './lib/proc.ts';
+import { registerAgents, root, sleep, startCollector, startWorker, type CollectorProc, type Worker } from './lib/harness.ts';
 import { SERIES_PER_HOST } from './lib/points.ts';
 import { percentileBetween, type AckHistogramSnapshot } from '../collector/src/ack-histogram.ts';
 
@@ -270,27 +276,44 @@ async function main(): Promise<void> {
 /** Two collectors, agents holding both URLs; kill the busier one and time the move to the other. */
 async function mainTwo(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canh-bench-conn2-'));
-  const influx = await startInfluxd();
+  const [influx, pg, smtp] = await Promise.all([startInfluxd(), startPostgres(), startSmtpServer()]);
   const workers: Worker[] = [];
   const collectors: CollectorProc[] = [];
+  const rss: RssWatch[] = [];
+  let pgWatch: PgConnWatch | undefined;
   try {
-    const states = ['a', 'b'].map((n) => join(dir, `collector-${n}`));
-    const agents = registerAgents(states[0]!, N);
-    mkdirSync(states[1]!, { recursive: true });
-    for (const f of ['collector.db', 'collector.db-wal']) if (existsSync(join(states[0]!, f))) copyFileSync(join(states[0]!, f), join(states[1]!, f));
+    const pgUrl = await pg.createDatabase('canh_bench');
+    const pgVersion = (await pg.query<{ server_version: string }>('SHOW server_version'))[0]?.server_version ?? '?';
+    const ids = ['bench-a', 'bench-b'];
+    const cfgOf = (i: number, port: number) => ({
+      listen: { host: '127.0.0.1', port },
+      state_dir: join(dir, `collector-${i}`),
+      influx: { url: influx.url, database: 'canh' },
+      state: { postgres: { url: pgUrl, password_file: pg.passwordFile, collector_id: ids[i] } },
+      // The shipped rules, so the leader evaluates every agent's batches as in a province.
+      alerting: {
+        recipients: [{ email: 'soc@tinh.gov.vn', language: 'en' }],
+        smtp: { host: smtp.host, port: smtp.port, security: 'none', from: 'Canh <canh@tinh.gov.vn>' },
+      },
+    });
+    let t = performance.now();
+    const agents = registerAgents(join(dir, 'collector-0'), N);
+    const registerSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
+    const migrateCfg = join(dir, 'migrate.yaml');
+    writeFileSync(migrateCfg, JSON.stringify(cfgOf(0, 1)));
+    execFileSync(process.execPath, [join(root, 'collector/src/cli.ts'), 'state', 'migrate', '--to', 'postgres', '--config', migrateCfg], { stdio: 'pipe' });
+    const migrateSeconds = (performance.now() - t) / 1000;
+    console.log(`registered ${fmt(N)} agents in SQLite in ${registerSeconds.toFixed(1)} s; state migrate --to postgres took ${migrateSeconds.toFixed(1)} s`);
     const nofile = N + 4096;
-    for (const [i, stateDir] of states.entries()) {
+    for (let i = 0; i < 2; i++) {
       const port = await freePort();
       const cdir = join(dir, `run-${i}`);
       mkdirSync(cdir);
-      collectors.push(
-        await startCollector(
-          cdir,
-          { listen: { host: '127.0.0.1', port }, state_dir: stateDir, influx: { url: influx.url, database: 'canh' } },
-          { port, nofile },
-        ),
-      );
+      collectors.push(await startCollector(cdir, cfgOf(i, port), { port, nofile }));
+      rss.push(new RssWatch(collectors[i]!.pid));
     }
+    pgWatch = new PgConnWatch(pg, 'canh_bench');
     const urls = collectors.map((c) => c.url);
     const per = Math.ceil(N / WORKERS);
     for (let w = 0; w < WORKERS; w++) {
@@ -326,7 +349,7 @@ async function mainTwo(): Promise<void> {
     });
     const on = (url: string) => workers.reduce((n, w) => n + (w.last?.welcomedBy?.[url] ?? 0), 0);
 
-    let t = performance.now();
+    t = performance.now();
     const allIn = await waitFor(() => total(workers, 'welcomed') === N, (N / CONNECT_RATE) * 1000 + 60_000, workers);
     const rampSeconds = (performance.now() - t) / 1000;
     const ramp = watch.summary();
@@ -336,9 +359,44 @@ async function mainTwo(): Promise<void> {
     phase = 'steady';
     watch = new GeneratorWatch(workers);
     const ack0 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
-    await sleep(STEADY * 1000);
+    const in0 = { ...pgWatch.inputs, at: performance.now() };
+    const cpu0 = collectors.map((c) => cpuOf(c.pid));
+    // PostgreSQL (the postmaster and its backends) and influxd share the machine: their CPU too.
+    const treeMs = (pid: number | undefined) => {
+      if (!pid) return { ms: 0, at: Date.now() };
+      const t = cpuTreeOf(pid);
+      return { ms: t.selfMs + t.childrenMs + t.liveChildrenMs, at: t.at };
+    };
+    const side0 = [treeMs(pg.process.pid), treeMs(influx.process.pid)];
+    for (let s = 0; s < STEADY; s += 10) {
+      await sleep(Math.min(10, STEADY - s) * 1000);
+      const cl = await Promise.all(collectors.map((c) => clusterOf(c.port)));
+      console.log(
+        `  steady t+${Math.min(s + 10, STEADY)} s: ${fmt(total(workers, 'welcomed'))} connected, p99 ${percentile(hist.steady, 99)} ms, RSS ${rss.map((r, i) => `${i ? 'B' : 'A'} ${fmt(r.last / MiB)} MiB`).join(', ')}, PostgreSQL connections ${pgWatch.line()}, state writes queued ${cl.map((c) => c?.state?.queued ?? '?').join(' / ')}`,
+      );
+    }
     const ack1 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
+    const in1 = { ...pgWatch.inputs, at: performance.now() };
+    const cpu = collectors.map((c, i) => {
+      const c1 = cpuOf(c.pid);
+      return (c1.selfMs - cpu0[i]!.selfMs) / (c1.at - cpu0[i]!.at);
+    });
+    const side = [treeMs(pg.process.pid), treeMs(influx.process.pid)].map((x, i) => (x.ms - side0[i]!.ms) / Math.max(1, x.at - side0[i]!.at));
+    const inputRate = (in1.head - in0.head) / ((in1.at - in0.at) / 1000);
+    const inputBytes =
+      (
+        await pg
+          .query<{ b: number }>(
+            'SELECT coalesce(avg(length(body)), 0)::float8 AS b FROM (SELECT body FROM canh_alert_inputs ORDER BY id DESC LIMIT 1000) x',
+            [],
+            'canh_bench',
+          )
+          .catch(() => [])
+      )[0]?.b ?? 0;
     const gen = watch.summary();
+    const steadyState = await Promise.all(collectors.map((c) => clusterOf(c.port)));
+    const steadyRss = rss.map((r) => r.max);
+    const leaderBefore = steadyState[0]?.leader ?? steadyState[1]?.leader ?? '?';
     const own = collectors.map((c, i) => ({
       name: i ? 'B' : 'A',
       p99: ack1[i] ? percentileBetween(ack0[i], ack1[i]!, 99) : undefined,
@@ -352,20 +410,41 @@ async function mainTwo(): Promise<void> {
     console.log(`steady ${STEADY} s: agents per collector A ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack p99 ${p99} ms; killing ${vi ? 'B' : 'A'} (SIGKILL)`);
 
     phase = 'failover';
+    watch = new GeneratorWatch(workers);
+    rss[vi]!.stop();
     await victim.proc.kill9();
     t = performance.now();
+    // The survivor leads at once if it led; else it takes the lock once PostgreSQL ends the dead one's session.
+    const leads = (async () => {
+      while (performance.now() - t < FAILOVER_TIMEOUT * 1000) {
+        if ((await clusterOf(survivor.port))?.is_leader) return (performance.now() - t) / 1000;
+        await sleep(100);
+      }
+      return undefined;
+    })();
     const moved = await waitFor(() => on(survivor.url) === N, FAILOVER_TIMEOUT * 1000, workers, survivor);
     const movedSeconds = (performance.now() - t) / 1000;
     await sleep(1500); // a fresh status line from every worker
     const acked = await waitFor(() => oldest(workers) < 2000, Math.max(1000, FAILOVER_TIMEOUT * 1000 - (performance.now() - t)), workers, survivor);
     const ackedSeconds = (performance.now() - t) / 1000;
+    const leadSeconds = await Promise.race([leads, sleep(1000).then(() => undefined)]);
+    const fo = watch.summary();
+    const after = await clusterOf(survivor.port);
+    const survivorRss = rss[1 - vi]!.max;
+    const fmtState = (c: ClusterView | undefined) =>
+      c?.state ? `queued ${c.state.queued}, written ${fmt(c.state.written)}, retries ${c.state.retries}, dropped ${c.state.dropped}` : '?';
     finish(
       'bench:connections (two collectors)',
       [
-        `agents ${fmt(N)} in ${workers.length} processes, collector.urls of two collectors (registry copied; one influxd); ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
+        `agents ${fmt(N)} in ${workers.length} processes, collector.urls of two collectors sharing state in PostgreSQL ${pgVersion} (registry moved there by state migrate in ${migrateSeconds.toFixed(1)} s; one influxd); ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
         `steady ${STEADY} s: A held ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${p99} ms; the collectors' own batch last byte → ack p99 ${own.map((o) => `${o.name} ${ms(o.p99)} ms (${fmt(o.n)} batches)`).join(', ')}`,
         `steady ${gen.line}`,
-        `kill -9 of ${vi ? 'B' : 'A'} (${fmt(before[vi]!)} agents): all ${fmt(N)} on the other ${moved ? `after ${movedSeconds.toFixed(1)} s` : 'NOT within the timeout'}, every spool acked ${acked ? `after ${ackedSeconds.toFixed(1)} s` : 'NOT within the timeout'}; failover ack latency p99 ${percentile(hist.failover, 99)} ms`,
+        `collector CPU (steady, share of one core): A ${(cpu[0]! * 100).toFixed(0)} %, B ${(cpu[1]! * 100).toFixed(0)} % (the leader, ${leaderBefore}, also reads the input log and evaluates every agent's rules); PostgreSQL ${(side[0]! * 100).toFixed(0)} %, influxd ${(side[1]! * 100).toFixed(0)} %`,
+        `collector RSS max (steady): A ${fmt(steadyRss[0]! / MiB)} MiB, B ${fmt(steadyRss[1]! / MiB)} MiB; the survivor after taking all ${fmt(N)}: ${fmt(survivorRss / MiB)} MiB`,
+        `alert input log (every batch's watched points and events, for the leader): ${fmt(inputRate)} rows/s appended in the steady phase, ${fmt(inputBytes)} bytes each on average; the leader's cursor at most ${fmt(pgWatch.inputs.maxBacklog)} rows behind (sampled every 2 s), ${fmt(in1.head - in1.cursor)} at the end of steady`,
+        `PostgreSQL connections (pg_stat_activity, max over the run): ${pgWatch.line(true)}; state writers at the end of steady: A ${fmtState(steadyState[0])}; B ${fmtState(steadyState[1])}`,
+        `kill -9 of ${vi ? 'B' : 'A'} (${fmt(before[vi]!)} agents; leader before: ${leaderBefore}): all ${fmt(N)} on the other ${moved ? `after ${movedSeconds.toFixed(1)} s` : 'NOT within the timeout'}, every spool acked ${acked ? `after ${ackedSeconds.toFixed(1)} s` : 'NOT within the timeout'}; ${leaderBefore === ids[1 - vi] ? 'the survivor led already' : leadSeconds === undefined ? `the survivor NOT leading (leader: ${after?.leader ?? '?'})` : `the survivor leads ${leadSeconds.toFixed(1)} s after the kill`}; failover ack latency p99 ${percentile(hist.failover, 99)} ms; survivor's state writer: ${fmtState(after)}`,
+        `failover ${fo.line}`,
       ],
       [
         { what: `all ${fmt(N)} agents connected`, ok: allIn, inconclusive: ramp.saturated },
@@ -373,14 +452,93 @@ async function mainTwo(): Promise<void> {
         {
           what: `after the kill all agents acked by the other collector within 90 s (${acked ? ackedSeconds.toFixed(1) : '—'} s)`,
           ok: moved && acked && ackedSeconds < 90,
+          // The survivor takes every agent's reconnect and spool at once: on a machine with no idle CPU that measures the machine.
+          inconclusive: fo.machineBusy ? `the machine had no idle CPU during the failover (${fo.saturated})` : undefined,
+        },
+        { what: `each collector's RSS < 1 GiB (${fmt(Math.max(...steadyRss, survivorRss) / MiB)} MiB)`, ok: Math.max(...steadyRss, survivorRss) < 1024 * MiB },
+        {
+          what: 'no state write dropped',
+          ok: [...steadyState, after].every((c) => !c?.state || c.state.dropped === 0),
+          inconclusive: [...steadyState, after].some((c) => !c?.state) ? "a collector's /healthz did not answer within 10 s" : undefined,
         },
       ],
     );
   } finally {
+    pgWatch?.stop();
+    for (const r of rss) r.stop();
     for (const w of workers) await w.proc.stop(2000);
     for (const c of collectors) await c.proc.stop(10_000);
-    await influx.stop();
+    await Promise.all([influx.stop(), pg.stop(), smtp.stop()]);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface ClusterView {
+  leader: string | null;
+  is_leader: boolean;
+  state?: { queued: number; written: number; retries: number; dropped: number };
+}
+async function clusterOf(port: number): Promise<ClusterView | undefined> {
+  const h = (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => r.json())
+    .catch(() => ({}))) as { cluster?: ClusterView };
+  return h.cluster;
+}
+
+/**
+ * PostgreSQL connections to one database, by application_name (each collector names its
+ * own), and the alert input log (rows every collector appends, the leader's cursor through
+ * them), sampled every 2 s.
+ */
+class PgConnWatch {
+  private readonly max = new Map<string, number>();
+  /** Newest input row id, the leader's cursor, and the largest gap between them seen. */
+  inputs = { head: 0, cursor: 0, maxBacklog: 0 };
+  private now = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+  constructor(pg: Postgres, db: string) {
+    const sample = () =>
+      pg
+        .query<{ app: string; n: number }>(
+          `SELECT application_name AS app, count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'canh %' GROUP BY 1`,
+          [db],
+        )
+        .then((rows) => {
+          const by = new Map<string, number>();
+          for (const r of rows) {
+            const who = r.app.replace(/^canh /, '').replace(/ session$/, '');
+            by.set(who, (by.get(who) ?? 0) + r.n);
+          }
+          by.set(
+            'total',
+            [...by.values()].reduce((a, b) => a + b, 0),
+          );
+          this.now = by;
+          for (const [k, v] of by) this.max.set(k, Math.max(this.max.get(k) ?? 0, v));
+        })
+        .catch(() => {});
+    const inputs = () =>
+      pg
+        .query<{ head: number; cursor: number }>(
+          `SELECT (SELECT coalesce(max(id), 0) FROM canh_alert_inputs)::bigint::float8 AS head, (SELECT coalesce(max(input_cursor), 0) FROM canh_leader)::bigint::float8 AS cursor`,
+          [],
+          db,
+        )
+        .then(([r]) => {
+          if (!r) return;
+          this.inputs = { head: r.head, cursor: r.cursor, maxBacklog: Math.max(this.inputs.maxBacklog, r.head - r.cursor) };
+        })
+        .catch(() => {});
+    void sample();
+    void inputs();
+    this.timer = setInterval(() => void sample().then(inputs), 2000);
+  }
+  line(max = false): string {
+    const m = max ? this.max : this.now;
+    return [...m].map(([k, v]) => `${k} ${v}`).join(', ') || '?';
+  }
+  stop(): void {
+    clearInterval(this.timer);
   }
 }
 

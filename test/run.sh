@@ -25,6 +25,7 @@ command -v soffice >/dev/null || need+=(libreoffice-writer-nogui)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)   # web_access end-to-end test; collector-artifact test (nginx -t and a proxy run)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)   # test/ha-storage.test.ts: an agent through an nginx stream upstream
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)   # test/ha-haproxy.test.ts: agents through HAProxy (TCP mode) in front of two collectors
 [ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null)" ] || need+=(faketime)   # steps the wall clock of real processes in test/faults.test.ts
 [ -n "$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null)" ] || need+=(postgresql)   # shared collector state (collector/src/state, test/ha.test.ts)
 command -v mcs >/dev/null || need+=(mono-mcs libmono-system-serviceprocess4.0-cil)   # compiles the Windows service wrapper in test/packaging

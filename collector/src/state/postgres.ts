@@ -189,7 +189,15 @@ export class PgState {
     this.log = opts.log;
     this.collectorId = opts.collectorId ?? `${hostname()}-${randomUUID().slice(0, 8)}`;
     this.campaigning = opts.campaign !== false;
-    this.pool = new pg.Pool({ connectionString: withPassword(opts.url, opts.password), max: 4, types, connectionTimeoutMillis: 5_000, keepAlive: true });
+    // application_name: pg_stat_activity tells each collector's connections apart (bench:connections counts them).
+    this.pool = new pg.Pool({
+      connectionString: withPassword(opts.url, opts.password),
+      max: 4,
+      types,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      application_name: `canh ${this.collectorId}`,
+    });
     // An idle client that loses its server must not crash the process.
     this.pool.on('error', (err) => {
       this.stats.lastError = err.message;
@@ -425,6 +433,7 @@ export class PgState {
       connectionTimeoutMillis: 5_000,
       keepAlive: true,
       keepAliveInitialDelayMillis: 1_000,
+      application_name: `canh ${this.collectorId} session`,
     });
     const lost = (why: string): void => {
       if (this.session !== client) return;
