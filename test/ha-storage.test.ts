@@ -357,7 +357,7 @@ error_log ${prefix}/error.log warn;
 events { worker_connections 256; }
 stream {
   upstream canh_collectors {
-    hash $remote_addr consistent;
+    least_conn;
 ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).join('\n')}
   }
   server {
