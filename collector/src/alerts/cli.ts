@@ -9,17 +9,17 @@
 import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { CanhError, createLogger } from '@canh/core';
+import { CanhError } from '@canh/core';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCollectorConfig } from '../config.ts';
 import { SqliteAlertStore, type AlertStore } from './store.ts';
-import { PgState } from '../state/postgres.ts';
 import { PgAlertStore } from '../state/pg-alert-store.ts';
 import { createSilence, knownAlertLabels, silenceJson, silenceState } from './silences.ts';
 import type { Silence } from './types.ts';
 import { defaultRules, effectiveRules } from './rules.ts';
+import { openCliState } from '../commands/shared-state.ts';
 import { CLI_WORDS, cliLang, cliWhen, cliZone, type CliLang } from '../commands/words.ts';
 
 export const SILENCE_USAGE = `       canh-collector silence add MATCHER... (--duration 2h | --until TIME) --comment TEXT [--author NAME] [--start TIME] [--force]
@@ -96,7 +96,7 @@ export async function silenceCommand(argv: string[], opts: { now?: () => number 
   const lang = cliLang(values.lang, config);
   mkdirSync(config.state_dir, { recursive: true, mode: 0o750 });
   // Several collectors on PostgreSQL: the silence goes there, and every collector follows it.
-  const shared = config.state?.postgres ? await openSharedState(config) : undefined;
+  const shared = config.state?.postgres ? await openCliState(config) : undefined;
   if (shared === null) return 1;
   const store: AlertStore = shared ? await PgAlertStore.load(shared) : new SqliteAlertStore(join(config.state_dir, 'collector.db'));
   // Times people write and read here are in the alerting zone, said next to each one.
@@ -151,17 +151,6 @@ function silenceExpire({ store, now, lang }: SilenceCtx, id: string): void {
   const s = store.expireSilence(id, now);
   if (!s) throw new CanhError('CANH_ERR_SILENCE_NOT_FOUND', `no silence "${id}" (see: silence list --all)`);
   out(CLI_WORDS[lang].silenceExpired(s.id));
-}
-
-async function openSharedState(config: ReturnType<typeof loadCollectorConfig>): Promise<PgState | null> {
-  const pgc = config.state!.postgres;
-  try {
-    return await PgState.open({ url: pgc.url, password: config.statePassword, log: createLogger({ name: 'canh-collector', level: 'warn' }), campaign: false });
-  } catch (err) {
-    if (!(err instanceof CanhError)) throw err;
-    process.stderr.write(`canh-collector: ${err.code}: ${err.message}\n`);
-    return null;
-  }
 }
 
 function post(url: URL, token: string): Promise<{ status: number; body: string }> {

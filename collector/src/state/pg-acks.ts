@@ -6,32 +6,20 @@
 // (marking twice is harmless).
 import { toAck, type Ack, type AckLog, type AckRow } from '../alerts/ack.ts';
 import type { PgState } from './postgres.ts';
+import { PgMirror } from './pg-mirror.ts';
 
-export class PgAckLog implements AckLog {
-  private readonly state: PgState;
+export class PgAckLog extends PgMirror implements AckLog {
   private acks = new Map<number, { ack: Ack; recorded: boolean }>();
-  private readonly listener: (topic: string) => void;
 
   private constructor(state: PgState) {
-    this.state = state;
-    this.listener = (topic) => {
-      if (topic === 'acks' || topic === 'reconnect') void this.reload().catch(() => {});
-    };
-    state.listeners.add(this.listener);
+    super(state, 'acks');
   }
 
-  static async load(state: PgState): Promise<PgAckLog> {
-    const s = new PgAckLog(state);
-    try {
-      await s.reload();
-    } catch (err) {
-      s.close();
-      throw err;
-    }
-    return s;
+  static load(state: PgState): Promise<PgAckLog> {
+    return new PgAckLog(state).loaded();
   }
 
-  private async reload(): Promise<void> {
+  protected async reload(): Promise<void> {
     const r = await this.state.pool.query<AckRow>('SELECT * FROM alert_acks ORDER BY at, alert_id');
     this.acks = new Map(r.rows.map((row) => [row.alert_id, { ack: toAck(row), recorded: row.recorded === 1 }]));
   }
@@ -90,10 +78,5 @@ export class PgAckLog implements AckLog {
 
   private write(sql: string, params: unknown[]): void {
     this.state.enqueue({ statements: [{ sql, params }], fenced: false, topics: ['acks'] });
-  }
-
-  /** Stop following changes (the state itself is closed by its owner). */
-  close(): void {
-    this.state.listeners.delete(this.listener);
   }
 }

@@ -11,32 +11,20 @@ import {
   type StoredMaintenance,
 } from '../alerts/maintenance-store.ts';
 import type { PgState } from './postgres.ts';
+import { PgMirror } from './pg-mirror.ts';
 
-export class PgMaintenanceStore implements MaintenanceWindows {
-  private readonly state: PgState;
+export class PgMaintenanceStore extends PgMirror implements MaintenanceWindows {
   private windows: StoredMaintenance[] = [];
-  private readonly listener: (topic: string) => void;
 
   private constructor(state: PgState) {
-    this.state = state;
-    this.listener = (topic) => {
-      if (topic === 'maintenance' || topic === 'reconnect') void this.reload().catch(() => {});
-    };
-    state.listeners.add(this.listener);
+    super(state, 'maintenance');
   }
 
-  static async load(state: PgState): Promise<PgMaintenanceStore> {
-    const s = new PgMaintenanceStore(state);
-    try {
-      await s.reload();
-    } catch (err) {
-      s.close();
-      throw err;
-    }
-    return s;
+  static load(state: PgState): Promise<PgMaintenanceStore> {
+    return new PgMaintenanceStore(state).loaded();
   }
 
-  private async reload(): Promise<void> {
+  protected async reload(): Promise<void> {
     const r = await this.state.pool.query<MaintenanceRow>('SELECT * FROM maintenance_windows ORDER BY created_at, id');
     this.windows = r.rows.map(toMaintenance);
   }
@@ -60,10 +48,5 @@ export class PgMaintenanceStore implements MaintenanceWindows {
     this.windows = this.windows.filter((x) => x.id !== w.id);
     this.state.enqueue({ statements: [{ sql: 'DELETE FROM maintenance_windows WHERE id = $1', params: [w.id] }], fenced: false, topics: ['maintenance'] });
     return w;
-  }
-
-  /** Stop following changes (the state itself is closed by its owner). */
-  close(): void {
-    this.state.listeners.delete(this.listener);
   }
 }
