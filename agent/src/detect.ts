@@ -122,19 +122,11 @@ function options<T>(
   return r.data;
 }
 
-// eslint-disable-next-line max-lines-per-function -- longer than 80 lines, still to split (issue 20)
-export async function runDetect(
-  detector: string,
-  opts: { file?: string; set?: readonly string[]; now?: number },
-  out: DetectOut,
-  stdin: NodeJS.ReadableStream = process.stdin,
-): Promise<number> {
-  const settings = parseSettings(opts.set ?? []);
-  const now = opts.now ?? Date.now();
-  // Lines of one second share their time: its text is made once.
+/** ISO text of a time; lines of one second share their time, so its text is made once. */
+function isoOfSecond(): (t: number | undefined) => string | undefined {
   let lastT = NaN;
   let lastIso = '';
-  const iso = (t: number | undefined) => {
+  return (t) => {
     if (t === undefined) return undefined;
     if (t !== lastT) {
       lastT = t;
@@ -142,86 +134,108 @@ export async function runDetect(
     }
     return lastIso;
   };
-  if (detector === 'auth_log') {
-    const cfg = options(authLog, settings);
-    const rp = new LogReplay(cfg, now);
-    const zoneFrom = cfg.timezone !== undefined ? 'config' : hostTimeZone().from;
-    out(JSON.stringify({ detector: 'auth_log', timezone: rp.pipeline.zone, timezone_from: zoneFrom, mode: rp.pipeline.mode }));
-    // One object shape for every verdict (V8 serialises it on its fast path).
-    const rec = (line: number, x: AuthRecord, committed?: true) =>
-      JSON.stringify({
-        line,
-        committed,
-        kind: x.kind,
-        program: x.program,
-        pid: x.pid,
-        time: iso(x.time),
-        user: x.user,
-        src: x.src,
-        port: x.port,
-        service: x.service,
-        method: x.method,
-        invalid_user: x.invalidUser || undefined,
-        target: x.target,
-        detail: x.detail,
-        level: x.level,
-        counts: x.counts,
-        held: x.deferred || undefined,
-        repeat: x.repeat > 1 ? x.repeat : undefined,
-      });
-    const ev = (e: { time: number }) => JSON.stringify({ event: { ...e, time: iso(e.time) } });
-    let n = 0;
-    let recognised = 0;
-    let events = 0;
-    for await (const batch of await openLines(opts.file, stdin)) {
-      for (const text of batch) {
-        n++;
-        const r = rp.line(text);
-        if (r.record) {
-          recognised++;
-          out(rec(n, r.record));
-        } else if (r.unparsed) out(JSON.stringify({ line: n, verdict: 'unrecognised', program: r.header?.program }));
-        // Held sshd PAM failures that this line made count (no "Failed" line came for them).
-        for (const d of r.derived) if (d.counts && d !== r.record) out(rec(n, d, true));
-        for (const e of r.events) out(ev(e));
-        events += r.events.length;
-        if (n % 2000 === 0) await out.drain?.();
-      }
-      await out.drain?.();
-    }
-    const last = rp.finish();
-    for (const e of last) out(ev(e));
-    events += last.length;
-    out(JSON.stringify({ summary: { lines: n, recognised, unrecognised: rp.pipeline.unparsed, events } }));
-    await out.drain?.();
-    return 0;
-  }
-  if (detector === 'windows_eventlog') {
-    const { default: windowsEventlog } = await import('./detectors/windows_eventlog/index.ts');
-    const { replayWindowsEvents } = await import('./detectors/windows_eventlog/replay.ts');
-    const cfg = options(windowsEventlog, settings);
-    const text = await readInput(opts.file, stdin);
-    const r = replayWindowsEvents(text, cfg);
-    for (const x of r.records)
-      out(
-        JSON.stringify({
-          record_id: x.recordId,
-          event_id: x.eventId,
-          time: iso(x.time),
-          kind: x.kind,
-          user: x.user,
-          src: x.src,
-          logon_type: x.logonType,
-          detail: x.detail,
-        }),
-      );
-    for (const p of r.problems) out(JSON.stringify({ problem: p }));
-    for (const e of r.events) out(JSON.stringify({ event: { ...e, time: iso(e.time) } }));
-    out(JSON.stringify({ summary: { events_read: r.read, recognised: r.records.length, events: r.events.length } }));
-    return 0;
-  }
+}
+
+export async function runDetect(
+  detector: string,
+  opts: { file?: string; set?: readonly string[]; now?: number },
+  out: DetectOut,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<number> {
+  const settings = parseSettings(opts.set ?? []);
+  if (detector === 'auth_log') return detectAuthLog(opts.file, settings, opts.now ?? Date.now(), out, stdin);
+  if (detector === 'windows_eventlog') return detectWindowsEvents(opts.file, settings, out, stdin);
   if (detector === 'web_access') return detectWebAccess(opts.file, settings, out, stdin);
   throw new CanhError('CANH_ERR_DETECT_UNKNOWN', `unknown detector "${detector}" (detect works with: ${DETECTABLE.join(', ')})`);
+}
+
+/** auth_log streams its input and prints every line's verdict. */
+async function detectAuthLog(
+  file: string | undefined,
+  settings: Record<string, unknown>,
+  now: number,
+  out: DetectOut,
+  stdin: NodeJS.ReadableStream,
+): Promise<number> {
+  const iso = isoOfSecond();
+  const cfg = options(authLog, settings);
+  const rp = new LogReplay(cfg, now);
+  const zoneFrom = cfg.timezone !== undefined ? 'config' : hostTimeZone().from;
+  out(JSON.stringify({ detector: 'auth_log', timezone: rp.pipeline.zone, timezone_from: zoneFrom, mode: rp.pipeline.mode }));
+  // One object shape for every verdict (V8 serialises it on its fast path).
+  const rec = (line: number, x: AuthRecord, committed?: true) =>
+    JSON.stringify({
+      line,
+      committed,
+      kind: x.kind,
+      program: x.program,
+      pid: x.pid,
+      time: iso(x.time),
+      user: x.user,
+      src: x.src,
+      port: x.port,
+      service: x.service,
+      method: x.method,
+      invalid_user: x.invalidUser || undefined,
+      target: x.target,
+      detail: x.detail,
+      level: x.level,
+      counts: x.counts,
+      held: x.deferred || undefined,
+      repeat: x.repeat > 1 ? x.repeat : undefined,
+    });
+  const ev = (e: { time: number }) => JSON.stringify({ event: { ...e, time: iso(e.time) } });
+  let n = 0;
+  let recognised = 0;
+  let events = 0;
+  for await (const batch of await openLines(file, stdin)) {
+    for (const text of batch) {
+      n++;
+      const r = rp.line(text);
+      if (r.record) {
+        recognised++;
+        out(rec(n, r.record));
+      } else if (r.unparsed) out(JSON.stringify({ line: n, verdict: 'unrecognised', program: r.header?.program }));
+      // Held sshd PAM failures that this line made count (no "Failed" line came for them).
+      for (const d of r.derived) if (d.counts && d !== r.record) out(rec(n, d, true));
+      for (const e of r.events) out(ev(e));
+      events += r.events.length;
+      if (n % 2000 === 0) await out.drain?.();
+    }
+    await out.drain?.();
+  }
+  const last = rp.finish();
+  for (const e of last) out(ev(e));
+  events += last.length;
+  out(JSON.stringify({ summary: { lines: n, recognised, unrecognised: rp.pipeline.unparsed, events } }));
+  await out.drain?.();
+  return 0;
+}
+
+async function detectWindowsEvents(file: string | undefined, settings: Record<string, unknown>, out: DetectOut, stdin: NodeJS.ReadableStream): Promise<number> {
+  const iso = isoOfSecond();
+  const { default: windowsEventlog } = await import('./detectors/windows_eventlog/index.ts');
+  const { replayWindowsEvents } = await import('./detectors/windows_eventlog/replay.ts');
+  const cfg = options(windowsEventlog, settings);
+  const text = await readInput(file, stdin);
+  const r = replayWindowsEvents(text, cfg);
+  for (const x of r.records)
+    out(
+      JSON.stringify({
+        record_id: x.recordId,
+        event_id: x.eventId,
+        time: iso(x.time),
+        kind: x.kind,
+        user: x.user,
+        src: x.src,
+        logon_type: x.logonType,
+        detail: x.detail,
+      }),
+    );
+  for (const p of r.problems) out(JSON.stringify({ problem: p }));
+  for (const e of r.events) out(JSON.stringify({ event: { ...e, time: iso(e.time) } }));
+  out(JSON.stringify({ summary: { events_read: r.read, recognised: r.records.length, events: r.events.length } }));
+  return 0;
 }
 
 /** web_access streams its input: an access log of a busy portal is large. */
