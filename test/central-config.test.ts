@@ -76,7 +76,7 @@ describe('central configuration', () => {
     const outPush = execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--site', 'so-yte/bv', '--comment', 'hospital'], {
       encoding: 'utf8',
     });
-    expect(outPush).toMatch(/^config version \d+ stored for site so-yte\/bv/);
+    expect(outPush).toMatch(/^Đã lưu cấu hình phiên bản \d+ cho địa điểm so-yte\/bv/);
     const show = JSON.parse(execFileSync(process.execPath, [cli, 'config', 'show', '--config', cfg, '--json'], { encoding: 'utf8' })) as {
       agent: string;
       scope: string;
@@ -102,7 +102,7 @@ describe('central configuration', () => {
     expect(fail('--file', good, '--site', 'so-yte/bvv').stderr).toMatch(/sites: .*so-yte\/bv.*\n\(CANH_ERR_CONFIG_UNKNOWN_TARGET\)/);
     expect(
       execFileSync(process.execPath, [cli, 'config', 'push', '--config', cfg, '--file', good, '--agency', 'so-moi', '--force'], { encoding: 'utf8' }),
-    ).toMatch(/stored for agency so-moi/);
+    ).toMatch(/cho cơ quan so-moi;/);
     const missing = fail('--file', join(p.dir, 'no-such.yaml'), '--global');
     expect(missing).toMatchObject({ status: 2 });
     expect(missing.stderr).toMatch(/cannot read .*no-such\.yaml \(ENOENT\)\n\(CANH_ERR_CONFIG_UNREADABLE\)/);

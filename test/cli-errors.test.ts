@@ -178,12 +178,14 @@ describe('canh-collector: what the bad-input rows protect still works', () => {
       writeFileSync(C('c.yaml'), `agent: { interval: ${interval} }\n`);
       return run(['config', 'push', '--file', C('c.yaml'), '--agency', 'so-tttt', '--author', 'an']);
     };
-    expect((await push('10s')).out).toMatch(/^config version 1 stored for agency so-tttt/);
-    expect((await push('1s')).out).toMatch(/^config version 2 stored/);
-    expect((await run(['config', 'rollback', '--agency', 'so-tttt'])).out).toMatch(/^config version 3 stored for agency so-tttt \(rollback to version 1\)/);
-    expect((await run(['config', 'show', '--agent', 'live-01'])).out).toMatch(/live-01\tso-tttt\tdc\t3\tagency so-tttt/);
-    expect((await run(['config', 'rollback', '2'])).out).toMatch(/^config version 4 stored for agency so-tttt \(rollback to version 2\)/);
-    expect((await run(['config', 'delete', '--agency', 'so-tttt'])).out).toMatch(/deleted \(version 5\)/);
+    expect((await push('10s')).out).toMatch(/^Đã lưu cấu hình phiên bản 1 cho cơ quan so-tttt;/);
+    expect((await push('1s')).out).toMatch(/^Đã lưu cấu hình phiên bản 2 /);
+    expect((await run(['config', 'rollback', '--agency', 'so-tttt'])).out).toMatch(
+      /^Đã lưu cấu hình phiên bản 3 cho cơ quan so-tttt \(rollback to version 1\)/,
+    );
+    expect((await run(['config', 'show', '--agent', 'live-01'])).out).toMatch(/live-01\tso-tttt\tdc\t3\tcơ quan so-tttt/);
+    expect((await run(['config', 'rollback', '2'])).out).toMatch(/^Đã lưu cấu hình phiên bản 4 cho cơ quan so-tttt \(rollback to version 2\)/);
+    expect((await run(['config', 'delete', '--agency', 'so-tttt'])).out).toMatch(/^Đã xoá cấu hình tập trung của cơ quan so-tttt \(phiên bản 5\)/);
     const history = (await run(['config', 'history'])).out;
     expect(history).toMatch(/\n5 \(đã xoá\)\tcơ quan\tso-tttt\t/);
     // Nothing applies any more: the agent is sent an empty config (its local file runs).

@@ -122,7 +122,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     const file = join(dir, `collector-${backend}.yaml`);
     writeFileSync(file, stringify({ state_dir: p.config.state_dir, ...(backend === 'postgres' ? { state: p.config.state } : {}) }));
     const cli = (...args: string[]) => run([...args, '--config', file]);
-    const version = (out: string) => Number(/^config version (\d+) stored/.exec(out)?.[1] ?? /\(version (\d+)\)/.exec(out)?.[1]);
+    const version = (out: string) => Number(/^Đã lưu cấu hình phiên bản (\d+) /.exec(out)?.[1] ?? /\(phiên bản (\d+)\)/.exec(out)?.[1]);
     const push = async (interval: string) => {
       writeFileSync(join(dir, 'c.yaml'), `agent: { interval: ${interval} }\ninputs:\n  - type: mem\n`);
       const r = await cli('config', 'push', '--file', join(dir, 'c.yaml'), '--agency', 'ubnd', '--author', 'an');
@@ -139,7 +139,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
 
     // Back one version for the agency: v1's document as a new version, sent to the agent.
     const back = await cli('config', 'rollback', '--agency', 'ubnd');
-    expect(back.out).toMatch(new RegExp(`^config version \\d+ stored for agency ubnd \\(rollback to version ${v1}\\)`));
+    expect(back.out).toMatch(new RegExp(`^Đã lưu cấu hình phiên bản \\d+ cho cơ quan ubnd \\(rollback to version ${v1}\\)`));
     const v3 = version(back.out);
     expect(v3).toBeGreaterThan(v2);
     await running(v3);
@@ -147,14 +147,14 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
 
     // By number: v2 again.
     const byNumber = await cli('config', 'rollback', String(v2), '--comment', 'lại 5s');
-    expect(byNumber.out).toMatch(/^config version \d+ stored for agency ubnd \(lại 5s\)/);
+    expect(byNumber.out).toMatch(/^Đã lưu cấu hình phiên bản \d+ cho cơ quan ubnd \(lại 5s\)/);
     const v4 = version(byNumber.out);
     await running(v4);
     expect((await assigned())[0]).toMatchObject({ assigned: v4, config: { agent: { interval: '5s' } } });
 
     // Delete: a tombstone version; the agent is sent an empty central config.
     const del = await cli('config', 'delete', '--agency', 'ubnd');
-    expect(del.out).toMatch(/^central config of agency ubnd deleted \(version \d+\)/);
+    expect(del.out).toMatch(/^Đã xoá cấu hình tập trung của cơ quan ubnd \(phiên bản \d+\)/);
     const v5 = version(del.out);
     await running(v5);
     expect((await cli('config', 'history')).out).toMatch(new RegExp(`\\n${v5} \\(đã xoá\\)\\tcơ quan\\tubnd\\t`));
@@ -174,7 +174,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('state commands of the CLI on %s'
     expect(agent.agent.configVersion).toBe(v5);
     // Back one version after a delete: the deleted scope's last document returns.
     const undo = await cli('config', 'rollback', '--agency', 'ubnd');
-    expect(undo.out).toMatch(new RegExp(`^config version \\d+ stored for agency ubnd \\(rollback to version ${v4}\\)`));
+    expect(undo.out).toMatch(new RegExp(`^Đã lưu cấu hình phiên bản \\d+ cho cơ quan ubnd \\(rollback to version ${v4}\\)`));
     await running(version(undo.out));
   }, 120_000);
 

@@ -651,8 +651,9 @@ describe('glossary: every Vietnamese surface is Vietnamese', () => {
       outputs['alert ack'] = await capture(() => alertCommand(['ack', alertId, '--author', 'Trần Thị Bình', '--config', file], { now: h.now }));
       // Central configuration: its history, with a deleted scope.
       const push = ['--file', join(h.dir, 'agent-config.yaml'), '--agency', 'so-tttt', '--author', 'Nguyễn Văn An', '--comment', 'chu kỳ 10 giây'];
-      await cli('config', 'push', ...push);
-      await cli('config', 'delete', '--agency', 'so-tttt', '--author', 'Nguyễn Văn An', '--comment', 'thôi dùng');
+      outputs['config push'] = await cli('config', 'push', ...push);
+      outputs['config show'] = await cli('config', 'show');
+      outputs['config delete'] = await cli('config', 'delete', '--agency', 'so-tttt', '--author', 'Nguyễn Văn An', '--comment', 'thôi dùng');
       outputs['config history'] = await cli('config', 'history');
       // Maintenance windows: one-off and weekly from the CLI, beside the config file's.
       const maintenance = (...args: string[]) => capture(() => maintenanceCommand([...args, '--config', file], { now: h.now }));

@@ -65,15 +65,15 @@ export async function configCommand(
     if (arg !== undefined && sub !== 'rollback') throw usageError(`config ${sub ?? ''}: unexpected argument "${arg}"`);
     switch (sub) {
       case 'push':
-        return await pushConfig(values, state);
+        return await pushConfig(values, state, view.lang);
       case 'show':
-        return showConfig(values, state);
+        return showConfig(values, state, view.lang);
       case 'history':
         return showHistory(values, state.central, view);
       case 'rollback':
-        return await rollbackConfig(arg, values, state);
+        return await rollbackConfig(arg, values, state, view.lang);
       case 'delete':
-        return await deleteConfig(values, state);
+        return await deleteConfig(values, state, view.lang);
       default:
         throw usageError(`config: unknown subcommand "${sub ?? ''}"`);
     }
@@ -112,20 +112,23 @@ async function readConfigFile(file: string): Promise<unknown> {
   return doc;
 }
 
-async function pushConfig(values: ConfigValues, { registry, central }: ConfigState): Promise<number> {
+async function pushConfig(values: ConfigValues, { registry, central }: ConfigState, lang: CliLang): Promise<number> {
   if (!values.file) throw usageError('config push: --file is required');
   const { scope, target } = scopeOf('push', values, registry, !!values.force);
   const config = await readConfigFile(values.file);
   const v = await central.push({ scope, target, config, ...who(values) });
-  out(`config version ${v.version} stored for ${scope}${target ? ` ${target}` : ''}; connected agents receive it within a few seconds`);
+  const w = CLI_WORDS[lang];
+  out(w.configStored(v.version, w.scope[scope] ?? scope, target, ''));
   return 0;
 }
 
-function showConfig(values: ConfigValues, { registry, central }: ConfigState): number {
+function showConfig(values: ConfigValues, { registry, central }: ConfigState, lang: CliLang): number {
+  const w = CLI_WORDS[lang];
   const agents = values.agent ? [registry.get(values.agent)].filter((a) => a !== undefined) : registry.list();
   if (values.agent && !agents.length) throw new CanhError('CANH_ERR_REGISTRY_NOT_FOUND', `no agent named "${values.agent}" (see: agent list)`);
-  const rows = agents.map((a) => {
-    const want = central.resolve(a);
+  const wanted = agents.map((a) => central.resolve(a));
+  const rows = agents.map((a, i) => {
+    const want = wanted[i];
     const applied = central.applied(a.id);
     return {
       agent: a.name,
@@ -140,8 +143,12 @@ function showConfig(values: ConfigValues, { registry, central }: ConfigState): n
   });
   if (values.json) out(JSON.stringify(rows));
   else {
-    out(['AGENT', 'AGENCY', 'SITE', 'ASSIGNED', 'FROM', 'RUNNING', 'ERRORS'].join('\t'));
-    for (const r of rows) out([r.agent, r.agency, r.site, r.assigned ?? '-', r.scope, r.running ?? '-', r.errors.join('; ') || '-'].join('\t'));
+    out(w.configShowHead.join('\t'));
+    for (const [i, r] of rows.entries()) {
+      const want = wanted[i];
+      const from = want ? `${w.scope[want.scope] ?? want.scope}${want.target ? ` ${want.target}` : ''}` : w.localConfig;
+      out([r.agent, r.agency, r.site, r.assigned ?? '-', from, r.running ?? '-', r.errors.join('; ') || '-'].join('\t'));
+    }
     if (values.agent && rows[0]?.config) out(stringifyYaml(rows[0].config));
   }
   return 0;
@@ -173,7 +180,7 @@ function showHistory(values: ConfigValues, central: CentralReader, { lang, tz }:
  * `rollback 12`: version 12 again for its own scope; `rollback --agency A`: the version
  * before A's current one. Either way a new version, so agents are told.
  */
-async function rollbackConfig(arg: string | undefined, values: ConfigValues, { registry, central }: ConfigState): Promise<number> {
+async function rollbackConfig(arg: string | undefined, values: ConfigValues, { registry, central }: ConfigState, lang: CliLang): Promise<number> {
   let v: ConfigVersion;
   if (arg !== undefined) {
     if (!/^\d{1,12}$/.test(arg)) throw usageError(`config rollback: "${arg}" is not a version number (see: config history)`);
@@ -188,15 +195,15 @@ async function rollbackConfig(arg: string | undefined, values: ConfigValues, { r
       );
     v = await central.rollback(prev.version, who(values));
   }
-  out(`config version ${v.version} stored for ${v.scope}${v.target ? ` ${v.target}` : ''} (${v.comment}); connected agents receive it within a few seconds`);
+  const w = CLI_WORDS[lang];
+  out(w.configStored(v.version, w.scope[v.scope] ?? v.scope, v.target, v.comment));
   return 0;
 }
 
-async function deleteConfig(values: ConfigValues, { registry, central }: ConfigState): Promise<number> {
+async function deleteConfig(values: ConfigValues, { registry, central }: ConfigState, lang: CliLang): Promise<number> {
   const { scope, target } = scopeOf('delete', values, registry, true);
   const v = await central.remove(scope, target, who(values));
-  out(
-    `central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${v.version}); its agents fall back to a wider scope or their local config within a few seconds`,
-  );
+  const w = CLI_WORDS[lang];
+  out(w.configDeleted(w.scope[scope] ?? scope, target, v.version));
   return 0;
 }

@@ -54,6 +54,12 @@ const VI = {
   historyHead: ['PHIÊN BẢN', 'PHẠM VI', 'ĐỐI TƯỢNG', 'NGƯỜI ĐẨY', 'THỜI ĐIỂM', 'GHI CHÚ'],
   deletedVersion: (v: number) => `${v} (đã xoá)`,
   scope: { global: 'toàn hệ thống', agency: 'cơ quan', site: 'địa điểm', agent: 'tác tử' } as Record<string, string>,
+  configStored: (version: number, scope: string, target: string, comment: string) =>
+    `Đã lưu cấu hình phiên bản ${version} cho ${scope}${target ? ` ${target}` : ''}${comment ? ` (${comment})` : ''}; các ${term('agent', 'vi')} đang kết nối nhận được trong vài giây`,
+  configDeleted: (scope: string, target: string, version: number) =>
+    `Đã xoá cấu hình tập trung của ${scope}${target ? ` ${target}` : ''} (phiên bản ${version}); các ${term('agent', 'vi')} của nó quay về phạm vi rộng hơn hoặc cấu hình tại chỗ trong vài giây`,
+  configShowHead: ['TÁC TỬ', 'CƠ QUAN', 'ĐỊA ĐIỂM', 'ĐƯỢC GIAO', 'TỪ PHẠM VI', 'ĐANG CHẠY', 'LỖI'],
+  localConfig: 'tại chỗ',
   maintenanceHead: ['MÃ', 'ĐANG MỞ', 'TÊN', 'THỜI GIAN', 'PHẠM VI', 'NGƯỜI TẠO', 'GHI CHÚ'],
   yes: 'có',
   no: 'không',
@@ -87,6 +93,12 @@ const EN: typeof VI = {
   historyHead: ['VERSION', 'SCOPE', 'TARGET', 'AUTHOR', 'WHEN', 'COMMENT'],
   deletedVersion: (v) => `${v} (deleted)`,
   scope: { global: 'global', agency: 'agency', site: 'site', agent: 'agent' },
+  configStored: (version, scope, target, comment) =>
+    `config version ${version} stored for ${scope}${target ? ` ${target}` : ''}${comment ? ` (${comment})` : ''}; connected agents receive it within a few seconds`,
+  configDeleted: (scope, target, version) =>
+    `central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${version}); its agents fall back to a wider scope or their local config within a few seconds`,
+  configShowHead: ['AGENT', 'AGENCY', 'SITE', 'ASSIGNED', 'FROM', 'RUNNING', 'ERRORS'],
+  localConfig: 'local',
   maintenanceHead: ['ID', 'OPEN', 'NAME', 'WHEN', 'COVERS', 'AUTHOR', 'COMMENT'],
   yes: 'yes',
   no: 'no',
