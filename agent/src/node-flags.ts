@@ -18,6 +18,10 @@
 //                            code run once at start-up still gets none (bench:agent, four
 //                            A/B runs of 120-150 s: 1.83/1.96, 1.90/2.07, 1.80/1.89 and
 //                            1.89/2.02 CPU ms per cycle, RSS max +0.1 MiB)
+// Under Node 24 --lite-mode implies --jitless (no Sparkplug, regular expressions interpreted).
+// Tried instead of it (bench:detect-live and bench:agent, 2026-12-07, docs/benchmarks.md):
+// --max-opt=2 makes a busy auth log 1.8x cheaper but the idle agent 1.7 ms per cycle and
+// 4 MiB dearer; --max-opt=1 and --max-opt=0 are in between, none as cheap idle as these.
 // --lite-mode also leaves out WebAssembly, and so fetch (undici's HTTP parser is wasm):
 // the agent uses node:http/https, and node-flags.test.ts fails if its code calls fetch.
 export const AGENT_NODE_FLAGS: readonly string[] = [

@@ -337,6 +337,11 @@ export class AuthAggregator {
     }
   }
 
+  /** Whether tick() has anything to do: held publickey failures, or sources (and their incidents) to end when quiet. */
+  holds(): boolean {
+    return this.sources.size > 0 || this.keyPending.size > 0;
+  }
+
   /** Call periodically: commits held-back key failures, sends due updates, ends quiet incidents. */
   tick(): AuthEvent[] {
     const out: AuthEvent[] = [];

@@ -13,6 +13,7 @@ import { MODES } from './parse.ts';
 import { emit } from '../auth/emit.ts';
 import { AuthPipeline, type LineResult } from './pipeline.ts';
 import { UnparsedSampler } from './unparsed.ts';
+import { HeldTicker } from './ticker.ts';
 
 export const DEFAULT_PATHS = ['/var/log/auth.log', '/var/log/secure'];
 
@@ -50,8 +51,6 @@ export default defineInput({
     const sampler = new UnparsedSampler(log, () => ctx.now());
     let acc: Accumulator | undefined;
     let follower: LogFollower | JournalFollower | undefined;
-    let ticker: NodeJS.Timeout | undefined;
-    let lastTick = -Infinity;
     let boundsSeen = 0;
     let boundsLogged = -Infinity;
     const handle = (events: AuthEvent[]) => acc && emit(acc, events);
@@ -68,6 +67,19 @@ export default defineInput({
         'auth_log: more sshd connections, sources or held publickey failures than its bounds (max_sources, 4096 connections) hold; the oldest were forgotten or counted at once',
       );
     };
+    // Held failures, updates and quiet incidents, at most once a second and only while something is held.
+    const ticker = new HeldTicker(
+      Math.max(c.poll_interval, 1000),
+      () => pipeline.holds(),
+      () => {
+        try {
+          handle(pipeline.tick());
+          checkBounds();
+        } catch (err) {
+          log.error({ err }, 'auth_log periodic work failed');
+        }
+      },
+    );
     const result = (r: LineResult, line: string) => {
       if (r.unparsed) sampler.add(line);
       if (r.events.length) handle(r.events);
@@ -84,7 +96,10 @@ export default defineInput({
             stateName: `journal-${c.state_name}.cursor`,
             fromBeginning: c.from_beginning,
             log,
-            onEntry: (e) => result(pipeline.header(e.header), e.header.message),
+            onEntry: (e) => {
+              result(pipeline.header(e.header), e.header.message);
+              ticker.poke();
+            },
           });
         } else {
           const path = c.path ?? DEFAULT_PATHS.find((p) => existsSync(p)) ?? DEFAULT_PATHS[0]!;
@@ -97,32 +112,17 @@ export default defineInput({
             log,
             onLines: (lines) => {
               for (const line of lines) result(pipeline.line(line), line);
-            },
-            // Held failures, updates and quiet incidents on the poll's own timer (at most once a second).
-            onPoll: () => {
-              const now = ctx.now();
-              if (now - lastTick < 1000) return;
-              lastTick = now;
-              handle(pipeline.tick());
-              checkBounds();
+              ticker.poke();
             },
           });
         }
         await follower.start();
-        if (c.source === 'journal')
-          ticker = setInterval(
-            () => {
-              handle(pipeline.tick());
-              checkBounds();
-            },
-            Math.max(c.poll_interval, 1000),
-          );
       },
       async stop() {
-        if (ticker) clearInterval(ticker);
-        ticker = undefined;
+        // The follower first: its last read may still feed lines, and arm the ticker.
         await follower?.stop();
         follower = undefined;
+        ticker.stop();
       },
     };
   },

@@ -79,6 +79,11 @@ export class AuthPipeline {
     };
   }
 
+  /** Whether tick() has work: open sshd connections, held failures, sources or incidents (an idle log holds none). */
+  holds(): boolean {
+    return this.sessions.size > 0 || this.agg.holds();
+  }
+
   /** Periodically (and at the end of a log): held failures committed, due updates, quiet incidents closed. */
   tick(): AuthEvent[] {
     const events: AuthEvent[] = [];

@@ -111,6 +111,11 @@ export class SshSessions {
     return out;
   }
 
+  /** Open connections (tick() forgets them once quiet, committing what they held). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
   /** Call periodically: commits what waited longer than the grace time, forgets quiet connections. */
   tick(): AuthRecord[] {
     const now = this.o.now();
