@@ -80,10 +80,14 @@ systemctl restart canh-agent`);
         const show = machine.sh('systemctl show -p ActiveState,MainPID canh-agent');
         const pid = /MainPID=(\d+)/.exec(show)?.[1];
         if (!show.includes('ActiveState=active') || !pid || pid === '0') return undefined;
-        const st = machine.exec('cat', [`/proc/${pid}/status`]).stdout;
         // Node names its main thread (MainThread) once it runs; the command line says it is the agent.
+        // Read before the status: once the command line is the agent's, execve is done, so the status
+        // read after it is the agent's (read the other way round, a status taken between systemd's
+        // setuid and its execve showed the executor's capabilities, 0x100).
         const cmdline = machine.exec('cat', [`/proc/${pid}/cmdline`]).stdout;
-        return cmdline.includes('canh-agent.cjs') && /^Uid:\s+[1-9]/m.test(st) ? st : undefined;
+        if (!cmdline.includes('canh-agent.cjs')) return undefined;
+        const st = machine.exec('cat', [`/proc/${pid}/status`]).stdout;
+        return /^Uid:\s+[1-9]/m.test(st) ? st : undefined;
       },
       {
         timeoutMs: 90_000,
