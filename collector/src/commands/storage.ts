@@ -10,7 +10,7 @@ import { formatDuration, policyWriter, StorageManager, type PendingShortening } 
 import { estimateStorage, formatEstimate } from '../influx/capacity.ts';
 import { openRegistry } from '../collector.ts';
 import { out } from './usage.ts';
-import { cliLang, type CliLang } from './words.ts';
+import { cliLang, cliWhen, cliZone, type CliLang } from './words.ts';
 
 const WORDS = {
   en: {
@@ -64,9 +64,10 @@ export function storageManagerFor(config: CollectorConfig): { manager: StorageMa
   return { manager, client };
 }
 
-function describePending(p: PendingShortening, lang: CliLang): string {
+/** A shortening still to confirm; the data it would delete dated in the reader's zone and language. */
+function describePending(p: PendingShortening, lang: CliLang, tz: string): string {
   const w = WORDS[lang];
-  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+  const day = (t: number) => cliWhen(t, tz, lang);
   const span = p.oldest !== null && p.newest !== null ? w.span(day(p.oldest), day(p.newest)) : '';
   const size = p.bytes !== null ? w.onDisk((p.bytes / 1048576).toFixed(1)) : '';
   return `  ${p.policy}: ${formatDuration(p.from, lang)} → ${formatDuration(p.to, lang)} ${w.wouldDelete(p.shards)}${span}${size}`;
@@ -87,7 +88,7 @@ export async function storageCommand(
       out(`${w.cqs}: ${manager.status.continuousQueries}`);
       if (pending.length) {
         out(w.notApplied);
-        for (const p of pending) out(describePending(p, lang));
+        for (const p of pending) out(describePending(p, lang, cliZone(config)));
         return 3;
       }
       return 0;
