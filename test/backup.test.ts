@@ -127,7 +127,7 @@ describe('canh-collector backup and restore', () => {
     const b = await run(['backup', '--to', to, '--influx-host', rpc]);
     expect(b.err).toBe('');
     expect(b.code).toBe(0);
-    expect(b.out).toMatch(/^backup written to .*backup-1: collector\.db \(3 agents\), 0 spool files, InfluxDB database "canh" \(influxd backup -portable\)/);
+    expect(b.out).toMatch(/^Đã sao lưu vào .*backup-1: collector\.db \(3 tác tử\), 0 tệp hàng đợi, cơ sở dữ liệu InfluxDB "canh" \(influxd backup -portable\)/);
     expect(existsSync(join(to, 'influxdb'))).toBe(true);
 
     // Wipe: the state folder and the database.
@@ -141,7 +141,7 @@ describe('canh-collector backup and restore', () => {
     const r = await run(['restore', '--from', to, '--influx-host', rpc]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^restored from .*: collector\.db \(3 agents\)/);
+    expect(r.out).toMatch(/^Đã khôi phục từ .* \(bản sao lưu lúc \d\d\/\d\d\/\d{4} \d\d:\d\d \(Asia\/Ho_Chi_Minh\)\): collector\.db \(3 tác tử\)/);
     expect(await snapshot()).toEqual(before);
     // The restored registry still authenticates nothing it should not: the revoked agent stays revoked.
     expect((before.agents as { name: string; revokedAt: number | null }[]).find((a) => a.name === 'old-03')!.revokedAt).not.toBeNull();

@@ -8,9 +8,10 @@ import { InfluxWriter } from '../influx/writer.ts';
 import { backup, restore } from '../backup/backup.ts';
 import { COLLECTOR_VERSION } from '../version.ts';
 import { out, parseArgsError, usageError } from './usage.ts';
+import { CLI_WORDS, cliLang, cliWhen, cliZone } from './words.ts';
 
-export const BACKUP_USAGE = `usage: canh-collector backup --to DIR [--influx-host HOST:PORT] [--no-influx] [--config FILE]
-       canh-collector restore --from DIR [--force] [--influx-host HOST:PORT] [--no-influx] [--config FILE]
+export const BACKUP_USAGE = `usage: canh-collector backup --to DIR [--influx-host HOST:PORT] [--no-influx] [--config FILE] [--lang vi|en]
+       canh-collector restore --from DIR [--force] [--influx-host HOST:PORT] [--no-influx] [--config FILE] [--lang vi|en]
   --influx-host  influxd's RPC address for backup and restore (default: influx.url's host, port 8088)
   --no-influx    the collector's state only (InfluxDB backed up otherwise)
   --force        restore over an existing collector.db and InfluxDB database (stop the collector first)`;
@@ -27,6 +28,7 @@ function parse(argv: string[], cmd: 'backup' | 'restore') {
         to: { type: 'string' },
         from: { type: 'string' },
         force: { type: 'boolean' },
+        lang: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -58,9 +60,8 @@ export async function backupCommand(argv: string[]): Promise<number> {
     collectorVersion: COLLECTOR_VERSION,
     influx: values['no-influx'] ? undefined : { database: config.influx.database, host: rpcHost(config, values['influx-host']), binary: binary() },
   });
-  out(
-    `backup written to ${values.to}: collector.db (${m.state.agents} agents), ${m.spool.files.length} spool files${m.influx ? `, InfluxDB database "${m.influx.database}" (${m.influx.tool})` : ''}`,
-  );
+  const w = CLI_WORDS[cliLang(values.lang, config)];
+  out(w.backupWritten(values.to, m.state.agents, m.spool.files.length, m.influx ? `"${m.influx.database}" (${m.influx.tool})` : ''));
   return 0;
 }
 
@@ -110,8 +111,9 @@ export async function restoreCommand(argv: string[]): Promise<number> {
           },
         },
   });
-  out(
-    `restored from ${values.from} (made ${m.created_at}): collector.db (${m.state.agents} agents), ${m.spool.files.length} spool files${m.influx && !values['no-influx'] ? `, InfluxDB database "${config.influx.database}"` : ''}; start the collector`,
-  );
+  const lang = cliLang(values.lang, config);
+  const made = cliWhen(Date.parse(m.created_at), cliZone(config), lang);
+  const database = m.influx && !values['no-influx'] ? `"${config.influx.database}"` : '';
+  out(CLI_WORDS[lang].restored(values.from, made, m.state.agents, m.spool.files.length, database));
   return 0;
 }

@@ -6,10 +6,11 @@ import type { CollectorConfig } from '../config.ts';
 import { migrateToPostgres } from '../state/migrate.ts';
 import { redactUrl } from '../state/postgres.ts';
 import { out } from './usage.ts';
+import { CLI_WORDS, cliLang } from './words.ts';
 
 export async function stateCommand(
   sub: string | undefined,
-  values: { to?: string; force?: boolean; json?: boolean },
+  values: { to?: string; force?: boolean; json?: boolean; lang?: string },
   config: CollectorConfig,
 ): Promise<number> {
   if (sub !== 'migrate' || values.to !== 'postgres') {
@@ -23,9 +24,10 @@ export async function stateCommand(
     const r = await migrateToPostgres({ file, url: pgc.url, password: config.statePassword, force: values.force });
     if (values.json) out(JSON.stringify(r));
     else {
-      out(`copied ${file} to ${redactUrl(pgc.url)}; every table read back equal:`);
+      const w = CLI_WORDS[cliLang(values.lang, config)];
+      out(w.migrated(file, redactUrl(pgc.url)));
       for (const t of r.tables) out(`  ${t.table}\t${t.rows}`);
-      out('Stop this collector, keep state.postgres in its config, and start it (and the others) again.');
+      out(w.migrateNext);
     }
     return 0;
   } catch (err) {

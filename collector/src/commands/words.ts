@@ -60,6 +60,12 @@ const VI = {
     `Đã xoá cấu hình tập trung của ${scope}${target ? ` ${target}` : ''} (phiên bản ${version}); các ${term('agent', 'vi')} của nó quay về phạm vi rộng hơn hoặc cấu hình tại chỗ trong vài giây`,
   configShowHead: ['TÁC TỬ', 'CƠ QUAN', 'ĐỊA ĐIỂM', 'ĐƯỢC GIAO', 'TỪ PHẠM VI', 'ĐANG CHẠY', 'LỖI'],
   localConfig: 'tại chỗ',
+  backupWritten: (to: string, agents: number, spoolFiles: number, influx: string) =>
+    `Đã sao lưu vào ${to}: collector.db (${agents} ${term('agent', 'vi')}), ${spoolFiles} tệp hàng đợi${influx ? `, cơ sở dữ liệu InfluxDB ${influx}` : ''}`,
+  restored: (from: string, made: string, agents: number, spoolFiles: number, influx: string) =>
+    `Đã khôi phục từ ${from} (bản sao lưu lúc ${made}): collector.db (${agents} ${term('agent', 'vi')}), ${spoolFiles} tệp hàng đợi${influx ? `, cơ sở dữ liệu InfluxDB ${influx}` : ''}; hãy khởi động ${term('collector', 'vi')}`,
+  migrated: (file: string, url: string) => `Đã chép ${file} sang ${url}; mọi bảng đọc lại đều khớp:`,
+  migrateNext: `Hãy dừng ${term('collector', 'vi')} này, giữ state.postgres trong cấu hình của nó, rồi khởi động lại (cùng các ${term('collector', 'vi')} khác).`,
   maintenanceHead: ['MÃ', 'ĐANG MỞ', 'TÊN', 'THỜI GIAN', 'PHẠM VI', 'NGƯỜI TẠO', 'GHI CHÚ'],
   yes: 'có',
   no: 'không',
@@ -99,6 +105,12 @@ const EN: typeof VI = {
     `central config of ${scope}${target ? ` ${target}` : ''} deleted (version ${version}); its agents fall back to a wider scope or their local config within a few seconds`,
   configShowHead: ['AGENT', 'AGENCY', 'SITE', 'ASSIGNED', 'FROM', 'RUNNING', 'ERRORS'],
   localConfig: 'local',
+  backupWritten: (to, agents, spoolFiles, influx) =>
+    `backup written to ${to}: collector.db (${agents} agents), ${spoolFiles} spool files${influx ? `, InfluxDB database ${influx}` : ''}`,
+  restored: (from, made, agents, spoolFiles, influx) =>
+    `restored from ${from} (made ${made}): collector.db (${agents} agents), ${spoolFiles} spool files${influx ? `, InfluxDB database ${influx}` : ''}; start the collector`,
+  migrated: (file, url) => `copied ${file} to ${url}; every table read back equal:`,
+  migrateNext: 'Stop this collector, keep state.postgres in its config, and start it (and the others) again.',
   maintenanceHead: ['ID', 'OPEN', 'NAME', 'WHEN', 'COVERS', 'AUTHOR', 'COMMENT'],
   yes: 'yes',
   no: 'no',
