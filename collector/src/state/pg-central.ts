@@ -107,23 +107,8 @@ export class PgCentralStore implements CentralReader, CentralHistory {
     return toVersion(row);
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.state.pool.connect();
-    // Without a listener, a server gone while checked out would end the process.
-    const onError = (): void => {};
-    c.on('error', onError);
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      c.removeListener('error', onError);
-      c.release();
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.state.transaction(fn);
   }
 
   get(version: number): ConfigVersion | undefined {

@@ -205,26 +205,35 @@ export class PgState {
     });
   }
 
+  /** fn inside BEGIN … COMMIT on a client of the pool; ROLLBACK and rethrow when it fails. */
+  async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    // Without a listener, a server gone while checked out would end the process.
+    const onError = (): void => {};
+    c.on('error', onError);
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      c.removeListener('error', onError);
+      c.release();
+    }
+  }
+
   /** Connect, create the tables, take a first block of ids. Throws CANH_ERR_STATE_UNAVAILABLE. */
   static async open(opts: PgStateOptions): Promise<PgState> {
     const s = new PgState(opts);
     try {
-      const c = await s.pool.connect();
-      const onError = (): void => {};
-      c.on('error', onError);
-      try {
-        await c.query('BEGIN');
+      await s.transaction(async (c) => {
         // Two collectors starting at once must not race on CREATE TABLE IF NOT EXISTS.
         await c.query('SELECT pg_advisory_xact_lock($1)', [LEADER_LOCK_KEY + 1]);
         await c.query(SCHEMA);
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        c.removeListener('error', onError);
-        c.release();
-      }
+      });
       await s.refillIds();
       s.stats.connected = true;
     } catch (err) {
