@@ -193,6 +193,12 @@ async function main(): Promise<void> {
     watch = new GeneratorWatch(workers);
     const ack0 = await ackHistogram(port);
     const c0 = cpuOf(collector.pid);
+    // influxd shares the machine: its CPU in the steady phase, beside the collector's.
+    const influxTree = () => {
+      const t = cpuTreeOf(influx.process.pid!);
+      return { ms: t.selfMs + t.childrenMs + t.liveChildrenMs, at: t.at };
+    };
+    const i0 = influxTree();
     const minWelcomed = { n: N };
     const watchMin = setInterval(() => (minWelcomed.n = Math.min(minWelcomed.n, total(workers, 'welcomed'))), 500);
     for (let s = 0; s < STEADY; s += 10) {
@@ -213,6 +219,8 @@ async function main(): Promise<void> {
     const collectorP99 = ack1 ? percentileBetween(ack0, ack1, 99) : undefined;
     const c1 = cpuOf(collector.pid);
     const steadyCpu = (c1.selfMs - c0.selfMs) / (c1.at - c0.at);
+    const i1 = influxTree();
+    const influxCpu = (i1.ms - i0.ms) / Math.max(1, i1.at - i0.at);
     const steadyRssMax = rss.max;
     const steadyBatches = [...hist.steady.values()].reduce((a, b) => a + b, 0);
     phase = 'storm';
@@ -242,7 +250,7 @@ async function main(): Promise<void> {
         `steady ${STEADY} s: ${fmt(minWelcomed.n)} of ${fmt(N)} connected at the lowest; ${fmt(steadyBatches)} batches; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${percentile(hist.steady, 99)} ms, max ${percentile(hist.steady, 100)} ms`,
         `collector's own batch last byte → ack (batch_ack_ms): p50 ${ms(collectorP50)} ms, p99 ${ms(collectorP99)} ms over ${fmt((ack1?.count ?? 0) - (ack0?.count ?? 0))} batches`,
         `steady ${gen.line}`,
-        `collector: CPU ${(steadyCpu * 100).toFixed(0)} % of one core, RSS max ${fmt(steadyRssMax / MiB)} MiB (steady), ${fmt(stormRssMax / MiB)} MiB (after restart); load generators RSS ${fmt(total(workers, 'rssBytes') / MiB)} MiB`,
+        `collector: CPU ${(steadyCpu * 100).toFixed(0)} % of one core (influxd ${(influxCpu * 100).toFixed(0)} %), RSS max ${fmt(steadyRssMax / MiB)} MiB (steady), ${fmt(stormRssMax / MiB)} MiB (after restart); load generators RSS ${fmt(total(workers, 'rssBytes') / MiB)} MiB`,
         `reconnect storm (collector SIGKILL, down ${OUTAGE} s): all connected again ${back ? `after ${reconnectSeconds.toFixed(1)} s` : 'NOT within the timeout'}, spools drained ${drained ? `after ${drainSeconds.toFixed(1)} s` : 'NOT within the timeout'}; storm ack latency p99 ${percentile(hist.storm, 99)} ms`,
       ],
       [
