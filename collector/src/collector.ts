@@ -595,7 +595,7 @@ export class Collector {
       this.influxDisk = d;
       if (!d) return;
       const p = diskPoint(d, Date.now());
-      const line = encodePoint(p, id);
+      const line = encodePoint(p, { ...id });
       if (line) this.writer.write([line]).catch((err: Error) => this.log.debug({ err: err.message }, 'influxdb_disk point not written'));
       const hr = this.hostRules;
       if (!hr) this.engine?.onBatch(id, { points: [p], events: [] });
