@@ -375,7 +375,7 @@ export class Collector {
         last_error: c.state.lastError,
       },
       alert_inputs: { ...this.inputs!.stats },
-      ...(this.hostRules ? { host_rules: { ...this.hostRules.stats, open: this.hostRules.open } } : {}),
+      ...(this.hostRules ? { host_rules: { ...this.hostRules.stats, ...this.hostRules.writes, open: this.hostRules.open } } : {}),
       sessions_replaced: this.sessions!.stats.replaced,
     };
   }

@@ -38,14 +38,33 @@ interface HostEntry {
 
 const OWNED = 'EXISTS (SELECT 1 FROM canh_agent_sessions WHERE agent_id = $A AND collector = $C)';
 
+/**
+ * A pending episode is written once it has lasted this long (or when it fires): the
+ * pendings of a value that wavers around its threshold mostly clear within a cycle or two
+ * and then cost no write at all. What it costs: an agent moving within that time starts
+ * its `for` afresh on the other collector.
+ */
+export const PENDING_WRITE_AFTER_MS = 30_000;
+/** Value and bookkeeping changes of an episode (not transitions) are written at most this often. */
+export const REFRESH_WRITE_MS = 60_000;
+
 /** Episodes of the hosts connected here, written only while this collector holds their session. */
 class HostEpisodes implements AlertEpisodes {
+  readonly stats = { pendingNeverWritten: 0, refreshesDeferred: 0 };
   private readonly state: PgState;
   private readonly owner: (host: string) => HostEntry | undefined;
+  private readonly clock: () => number;
+  /** Pending episodes not yet inserted (the tracker's own objects: their state is current). */
+  private readonly unwritten = new Map<number, { a: Alert; since: number }>();
+  /** What was last written of each episode held, and when. */
+  private readonly written = new Map<number, { state: Alert['state']; at: number }>();
+  /** Episodes whose last changes are not written yet (not transitions). */
+  private readonly owed = new Map<number, Alert>();
 
-  constructor(state: PgState, owner: (host: string) => HostEntry | undefined) {
+  constructor(state: PgState, owner: (host: string) => HostEntry | undefined, clock: () => number) {
     this.state = state;
     this.owner = owner;
+    this.clock = clock;
   }
 
   openAlerts(): Alert[] {
@@ -70,18 +89,42 @@ class HostEpisodes implements AlertEpisodes {
 
   insertAlert(a: Omit<Alert, 'id'>): Alert {
     const alert: Alert = { ...a, id: this.state.nextId() };
+    if (alert.state === 'pending') this.unwritten.set(alert.id, { a: alert, since: this.clock() });
+    else this.insertNow(alert);
+    return alert;
+  }
+
+  private insertNow(a: Alert): void {
+    this.unwritten.delete(a.id);
+    this.owed.delete(a.id);
+    this.written.set(a.id, { state: a.state, at: this.clock() });
     this.write(
       a.labels.host,
       `INSERT INTO alerts (id, fingerprint, rule, labels, severity, state, value, summary, active_at, fired_at, resolved_at, last_sample_at, clear_since, details, events)
        SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::double precision, $8::text, $9::bigint, $10::bigint, $11::bigint,
               $12::bigint, $13::bigint, $14::text, $15::text`,
-      [alert.id, a.fingerprint, a.rule, JSON.stringify(a.labels), ...alertStateValues(a)],
+      [a.id, a.fingerprint, a.rule, JSON.stringify(a.labels), ...alertStateValues(a)],
       'where',
     );
-    return alert;
   }
 
   updateAlert(a: Alert): void {
+    if (this.unwritten.has(a.id)) {
+      if (a.state !== 'pending') this.insertNow(a);
+      return;
+    }
+    const w = this.written.get(a.id);
+    if (w && w.state === a.state && this.clock() - w.at < REFRESH_WRITE_MS) {
+      this.stats.refreshesDeferred++;
+      this.owed.set(a.id, a);
+      return;
+    }
+    this.updateNow(a);
+  }
+
+  private updateNow(a: Alert): void {
+    this.owed.delete(a.id);
+    this.written.set(a.id, { state: a.state, at: this.clock() });
     this.write(
       a.labels.host,
       `UPDATE alerts SET severity = $1, state = $2, value = $3, summary = $4, active_at = $5, fired_at = $6, resolved_at = $7,
@@ -93,12 +136,45 @@ class HostEpisodes implements AlertEpisodes {
 
   /** Only pending episodes are deleted here (cleared before `for`); the leader forgets resolved ones. */
   deleteAlert(id: number, host?: string): void {
+    this.owed.delete(id);
+    this.written.delete(id);
+    if (this.unwritten.delete(id)) {
+      this.stats.pendingNeverWritten++;
+      return;
+    }
     this.write(host, 'DELETE FROM alerts WHERE id = $1', [id], 'and');
+  }
+
+  /** Episodes loaded from PostgreSQL: written as they are. */
+  loaded(list: readonly Alert[]): void {
+    const now = this.clock();
+    for (const a of list) this.written.set(a.id, { state: a.state, at: now });
+  }
+
+  /** Pendings that lasted, and changes owed for long enough; `all`: everything held now (an agent leaving). */
+  flush(all?: (a: Alert) => boolean): void {
+    const now = this.clock();
+    for (const { a, since } of [...this.unwritten.values()]) if ((all && all(a)) || now - since >= PENDING_WRITE_AFTER_MS) this.insertNow(a);
+    for (const a of [...this.owed.values()]) if ((all && all(a)) || now - (this.written.get(a.id)?.at ?? 0) >= REFRESH_WRITE_MS) this.updateNow(a);
+  }
+
+  /** Episodes no longer held here. */
+  drop(ids: Iterable<number>): void {
+    for (const id of ids) {
+      this.unwritten.delete(id);
+      this.written.delete(id);
+      this.owed.delete(id);
+    }
   }
 }
 
 export class HostRules {
   readonly stats = { hosts: 0, loads: 0, loadFailures: 0, waitingDropped: 0, transitions: 0 };
+
+  /** Writes saved: pendings that cleared before PENDING_WRITE_AFTER_MS, refreshes deferred to REFRESH_WRITE_MS. */
+  get writes(): HostEpisodes['stats'] {
+    return this.episodes.stats;
+  }
   private readonly state: PgState;
   private readonly log: Logger;
   private readonly clock: () => number;
@@ -108,6 +184,7 @@ export class HostRules {
   /** Host of each episode held (for the delete of a pending one). */
   private readonly hostOf = new Map<number, string>();
   private readonly tracker: AlertTracker;
+  private readonly episodes: HostEpisodes;
   private rules: ThresholdRule[] = [];
   private threshold: ThresholdEvaluator;
   private cfg: AlertingConfig;
@@ -130,7 +207,7 @@ export class HostRules {
     this.clock = deps.clock ?? Date.now;
     this.onTransition = deps.onTransition;
     this.cfg = cfg;
-    const episodes = new HostEpisodes(deps.state, (h) => this.hosts.get(h));
+    const episodes = (this.episodes = new HostEpisodes(deps.state, (h) => this.hosts.get(h), this.clock));
     // The tracker deletes a pending episode by id: the host comes from the episode it holds.
     const store: AlertEpisodes = {
       openAlerts: () => [],
@@ -164,7 +241,10 @@ export class HostRules {
   }
 
   private forget(which: (a: Alert) => boolean): void {
-    for (const a of this.tracker.alerts.values()) if (which(a)) this.hostOf.delete(a.id);
+    const ids: number[] = [];
+    for (const a of this.tracker.alerts.values()) if (which(a)) ids.push(a.id);
+    for (const id of ids) this.hostOf.delete(id);
+    this.episodes.drop(ids);
     this.tracker.release(which);
   }
 
@@ -207,6 +287,7 @@ export class HostRules {
         const names = new Set(this.rules.map((x) => x.name));
         const list = r.rows.map(toAlert).filter((a) => names.has(a.rule));
         for (const a of list) this.hostOf.set(a.id, h.id.host);
+        this.episodes.loaded(list);
         this.tracker.adopt(list);
         h.loaded = true;
         this.stats.loads++;
@@ -225,6 +306,12 @@ export class HostRules {
   offline(host: string): void {
     const h = this.hosts.get(host);
     if (!h) return;
+    // What is held of the host is written first (a `for` under way goes on where the agent
+    // goes next); after a newer session elsewhere these writes no longer pass the fence.
+    if (h.loaded) {
+      this.tracker.flush();
+      this.episodes.flush((a) => a.labels.host === host);
+    }
     this.hosts.delete(host);
     if (h.agentId !== undefined && this.byAgent.get(h.agentId) === host) this.byAgent.delete(h.agentId);
     this.forget((a) => a.labels.host === host);
@@ -266,6 +353,7 @@ export class HostRules {
     try {
       this.threshold.tick(this.clock());
       this.tracker.flush();
+      this.episodes.flush();
     } catch (err) {
       this.log.error({ err }, 'host rule round failed');
     }
@@ -297,6 +385,8 @@ export class HostRules {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.stopped = true;
+    // The agents will go on elsewhere: everything held is written.
     this.tracker.flush();
+    this.episodes.flush(() => true);
   }
 }
