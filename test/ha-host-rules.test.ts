@@ -7,6 +7,8 @@
 //   - hy fires on the third collector from the `for` it began on the first (same episode,
 //     same start), hx stays the one episode it was (no second mail, no gap), and resolves
 //     there with one resolution mail;
+//   - a third agent dies with the follower: the leader marks it offline (agent_offline) from
+//     that collector's last heartbeat, and only it (the others moved);
 //   - the input log carried a few rows per transition and agent state, none per batch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -234,6 +236,8 @@ describe('host rules on the collector of the host’s agent', () => {
     };
     const hx = await add('hx', { temp: 80, slow: 10 });
     const hy = await add('hy', { temp: 10, slow: 80 });
+    // An agent that dies with its collector: nobody says it went offline but the leader.
+    const hz = await add('hz', { temp: 10, slow: 10 });
     const logRows = async () =>
       (await pg.query<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM canh_alert_inputs GROUP BY kind`, [], 'canh_hr')).reduce(
         (m, r) => m.set(r.kind, r.n),
@@ -243,6 +247,7 @@ describe('host rules on the collector of the host’s agent', () => {
     const t0 = Date.now();
     await hx.connect(first);
     await hy.connect(first);
+    await hz.connect(first);
 
     // hx fires on the follower; the leader mails it.
     const fired = await smtp.waitForMail((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host hot —'), 90_000);
@@ -256,11 +261,12 @@ describe('host rules on the collector of the host’s agent', () => {
       const r = await alertRows('hot_slow', 'hy');
       return r.length === 1 && r[0]!.state === 'pending' ? r[0] : undefined;
     }, 'hy pending in PostgreSQL');
-    expect((await health(first)).cluster.host_rules?.hosts).toBe(2);
+    expect((await health(first)).cluster.host_rules?.hosts).toBe(3);
 
     // The first collector dies; both agents move to the third.
     killed.add(first.id);
     await first.proc.kill9();
+    hz.close();
     const tMove = Date.now();
     await hx.connect(second);
     await hy.connect(second);
@@ -295,12 +301,25 @@ describe('host rules on the collector of the host’s agent', () => {
     const hxAfter = await alertRows('hot_host', 'hx');
     expect(hxAfter.every((r) => r.id === hxRows[0]!.id)).toBe(true);
 
+    // hz went with its collector: the leader (the third collector by now, which kept the
+    // others' liveness as stored) marks it offline; hx and hy, which moved, are not.
+    const offline = await until(async () => {
+      const r = await pg.query<{ host: string; active_at: number }>(
+        `SELECT labels::jsonb ->> 'host' AS host, active_at FROM alerts WHERE rule = 'agent_offline' AND state IN ('pending', 'firing')`,
+        [],
+        'canh_hr',
+      );
+      return r.length ? r : undefined;
+    }, 'agent_offline for hz');
+    expect(offline.map((r) => r.host)).toEqual(['hz']);
+    figure('agent gone with its collector, offline from', `${tMove - offline[0]!.active_at} ms before the kill (its collector's last heartbeat)`);
+
     // The input log: agent states and transitions, no batch (these carry no events).
     hx.close();
     hy.close();
     const after = await logRows();
     const grew = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
-    const batches = hx.batches + hy.batches;
+    const batches = hx.batches + hy.batches + hz.batches;
     figure('input log rows while the agents sent ' + batches + ' batches', [...after.keys()].map((k) => `${k} +${grew(k)}`).join(', '));
     expect(batches).toBeGreaterThan(100);
     expect(grew('batch')).toBe(0);
