@@ -298,7 +298,7 @@ async function mainTwo(): Promise<void> {
       state_dir: join(dir, `collector-${i}`),
       influx: { url: influx.url, database: 'canh' },
       state: { postgres: { url: pgUrl, password_file: pg.passwordFile, collector_id: ids[i] } },
-      // The shipped rules, so the leader evaluates every agent's batches as in a province.
+      // The shipped rules, as in a province: host rules on each agent's collector, the rest on the leader.
       alerting: {
         recipients: [{ email: 'soc@tinh.gov.vn', language: 'en' }],
         smtp: { host: smtp.host, port: smtp.port, security: 'none', from: 'Canh <canh@tinh.gov.vn>' },
@@ -447,9 +447,9 @@ async function mainTwo(): Promise<void> {
         `agents ${fmt(N)} in ${workers.length} processes, collector.urls of two collectors sharing state in PostgreSQL ${pgVersion} (registry moved there by state migrate in ${migrateSeconds.toFixed(1)} s; one influxd); ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
         `steady ${STEADY} s: A held ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${p99} ms; the collectors' own batch last byte → ack p99 ${own.map((o) => `${o.name} ${ms(o.p99)} ms (${fmt(o.n)} batches)`).join(', ')}`,
         `steady ${gen.line}`,
-        `collector CPU (steady, share of one core): A ${(cpu[0]! * 100).toFixed(0)} %, B ${(cpu[1]! * 100).toFixed(0)} % (the leader, ${leaderBefore}, also reads the input log and evaluates every agent's rules); PostgreSQL ${(side[0]! * 100).toFixed(0)} %, influxd ${(side[1]! * 100).toFixed(0)} %`,
+        `collector CPU (steady, share of one core): A ${(cpu[0]! * 100).toFixed(0)} %, B ${(cpu[1]! * 100).toFixed(0)} % (each judges its agents' host rules; the leader, ${leaderBefore}, also reads the input log, runs the rules spanning agents and mails); PostgreSQL ${(side[0]! * 100).toFixed(0)} %, influxd ${(side[1]! * 100).toFixed(0)} %`,
         `collector RSS max (steady): A ${fmt(steadyRss[0]! / MiB)} MiB, B ${fmt(steadyRss[1]! / MiB)} MiB; the survivor after taking all ${fmt(N)}: ${fmt(survivorRss / MiB)} MiB`,
-        `alert input log (every batch's watched points and events, for the leader): ${fmt(inputRate)} rows/s appended in the steady phase, ${fmt(inputBytes)} bytes each on average; the leader's cursor at most ${fmt(pgWatch.inputs.maxBacklog)} rows behind (sampled every 2 s), ${fmt(in1.head - in1.cursor)} at the end of steady`,
+        `alert input log (events, agent states, host rules' transitions, points of rules spanning agents: for the leader): ${fmt(inputRate)} rows/s appended in the steady phase, ${fmt(inputBytes)} bytes each on average; the leader's cursor at most ${fmt(pgWatch.inputs.maxBacklog)} rows behind (sampled every 2 s), ${fmt(in1.head - in1.cursor)} at the end of steady`,
         `PostgreSQL connections (pg_stat_activity, max over the run): ${pgWatch.line(true)}; state writers at the end of steady: A ${fmtState(steadyState[0])}; B ${fmtState(steadyState[1])}`,
         `kill -9 of ${vi ? 'B' : 'A'} (${fmt(before[vi]!)} agents; leader before: ${leaderBefore}): all ${fmt(N)} on the other ${moved ? `after ${movedSeconds.toFixed(1)} s` : 'NOT within the timeout'}, every spool acked ${acked ? `after ${ackedSeconds.toFixed(1)} s` : 'NOT within the timeout'}; ${leaderBefore === ids[1 - vi] ? 'the survivor led already' : leadSeconds === undefined ? `the survivor NOT leading (leader: ${after?.leader ?? '?'})` : `the survivor leads ${leadSeconds.toFixed(1)} s after the kill`}; failover ack latency p99 ${percentile(hist.failover, 99)} ms; survivor's state writer: ${fmtState(after)}`,
         `failover ${fo.line}`,

@@ -31,8 +31,10 @@ import { PgRegistry } from './state/pg-registry.ts';
 import { PgCentralStore } from './state/pg-central.ts';
 import { PgAlertStore } from './state/pg-alert-store.ts';
 import { AgentSessions, AlertInputs } from './state/cluster.ts';
+import { HostRules } from './state/host-rules.ts';
+import type { AlertingConfig } from './alerts/config.ts';
 import { handleAlertApi, handleReloadApi } from './alerts/http.ts';
-import { identityOf } from './identity.ts';
+import { identityOf, type Identity } from './identity.ts';
 
 /** The outcome of one reload, as logged and as the API and CLI report it. */
 export type ReloadResult =
@@ -92,6 +94,8 @@ export class Collector {
   readonly pg: PgParts | undefined;
   readonly inputs: AlertInputs | undefined;
   readonly sessions: AgentSessions | undefined;
+  /** Host rules of the agents connected here (several collectors on PostgreSQL; state/host-rules.ts). */
+  hostRules: HostRules | undefined;
   readonly status: StatusPage;
   /** Retention policies, roll-ups and the events copy (influx/retention.ts), of the first target. */
   readonly storage: StorageManager;
@@ -110,6 +114,8 @@ export class Collector {
   private readonly log: Logger;
   private reloading: Promise<ReloadResult> | undefined;
   private roleChange: Promise<void> = Promise.resolve();
+  /** The collector's own host, for its influxdb_disk point. */
+  private readonly selfId: Identity = { host: hostname().slice(0, 128) || 'collector', agency: 'datacenter', site: 'collector' };
 
   /** A collector with its state opened: PostgreSQL when `state.postgres` is set, else SQLite. */
   static async create(config: CollectorConfig, deps: { log: Logger; hooks?: CollectorHooks; configFile?: string; collectorId?: string }): Promise<Collector> {
@@ -146,7 +152,12 @@ export class Collector {
     if (deps.pg) {
       const pg = deps.pg;
       this.inputs = new AlertInputs(pg.state, deps.log.child({ component: 'alert-inputs' }));
-      this.sessions = new AgentSessions(pg.state, (id) => this.server.replaceAgent(id));
+      if (config.alerting) this.hostRules = this.newHostRules(config.alerting);
+      this.sessions = new AgentSessions(pg.state, (id) => {
+        // A newer session elsewhere: that collector judges the agent's host rules now.
+        this.hostRules?.offlineAgent(id);
+        return this.server.replaceAgent(id);
+      });
       pg.state.agentCount = () => this.server.connectedIds().size;
       pg.state.onLeader = (leader) => {
         this.roleChange = this.roleChange
@@ -284,19 +295,27 @@ export class Collector {
       onBatch: (id, _agent, batch) => {
         const e = this.engine;
         if (!this.inputs) return e?.onBatch(id, batch);
-        // Shared state: the leader evaluates every collector's inputs.
-        if (e && !this.stopped)
-          this.inputs.batch(
-            id,
-            pointsOf(batch, (m) => e.watches(m)),
-            batch.events,
-          );
+        if (!e || this.stopped) return;
+        // Shared state: host rules here; what the leader's rules need goes to it (events,
+        // points of rules spanning agents: rarely a batch's points).
+        this.hostRules?.onBatch(id, batch);
+        this.inputs.batch(
+          id,
+          pointsOf(batch, (m) => e.watches(m)).filter((p) => e.wantsPoint(p, id)),
+          batch.events,
+        );
       },
       onAgentState: (id, agent, online, at) => {
         if (this.stopped) return;
         if (this.sessions) {
-          if (online) this.sessions.online(agent.id, at);
-          else this.sessions.offline(agent.id);
+          if (online) {
+            this.hostRules?.online(id, agent.id);
+            // Judged here once this session is the one on record (its writes pass the fence).
+            this.sessions.online(agent.id, at, () => this.hostRules?.owned(id.host));
+          } else {
+            this.sessions.offline(agent.id);
+            this.hostRules?.offline(id.host);
+          }
         }
         if (!this.inputs) return this.engine?.onAgentState(id, online, at);
         if (this.engine) this.inputs.agentState(id, online, at);
@@ -356,6 +375,7 @@ export class Collector {
         last_error: c.state.lastError,
       },
       alert_inputs: { ...this.inputs!.stats },
+      ...(this.hostRules ? { host_rules: { ...this.hostRules.stats, ...this.hostRules.writes, open: this.hostRules.open } } : {}),
       sessions_replaced: this.sessions!.stats.replaced,
     };
   }
@@ -369,6 +389,8 @@ export class Collector {
   private async switchRole(leader: boolean): Promise<void> {
     const pg = this.pg!;
     this.inputs!.follow();
+    // The collector's own host (influxdb_disk) is judged by the leader only.
+    if (!leader) this.hostRules?.offline(this.selfId.host);
     // The engine that ran stops at once (a former leader must not go on evaluating); a
     // stopped engine still answers the alert API and says what rules watch.
     const old = this.engine;
@@ -415,11 +437,33 @@ export class Collector {
       secrets: config.alertingSecrets,
       mono: () => performance.now(),
       writeLines: (lines) => this.writer.write(lines),
+      hostRulesElsewhere: !!this.pg,
       isRevoked: (host) => {
         const a = this.registry.get(host);
         return !a || a.revokedAt !== null;
       },
     });
+  }
+
+  /** Host rules for this collector's agents; the leader hears of their transitions through the input log. */
+  private newHostRules(cfg: AlertingConfig): HostRules {
+    return new HostRules(cfg, {
+      state: this.pg!.state,
+      log: this.log.child({ component: 'host-rules' }),
+      onTransition: (a, host) => this.inputs!.alert(host, a.id),
+      writeLines: (lines) => this.writer.write(lines),
+    });
+  }
+
+  /** Alerting enabled by a reload: host rules for the agents already connected (their sessions are on record). */
+  private startHostRules(cfg: AlertingConfig): void {
+    const hr = (this.hostRules ??= this.newHostRules(cfg));
+    for (const c of this.server.connectedAgents()) {
+      const id = identityOf(c.agent);
+      hr.online(id, c.agent.id);
+      hr.owned(id.host);
+    }
+    if (this.started) hr.start();
   }
 
   private http(req: IncomingMessage, res: ServerResponse): Promise<boolean> | boolean {
@@ -471,6 +515,7 @@ export class Collector {
     try {
       if (next.alerting && this.engine) {
         alerting = this.engine.reload(next.alerting, next.alertingSecrets);
+        this.hostRules?.reload(next.alerting);
       } else if (next.alerting) {
         const store = this.pg ? await PgAlertStore.load(this.pg.state, { messageDomain: mailDomain(next.alerting) }) : undefined;
         const engine = this.newEngine({ ...this.config, alerting: next.alerting, alertingSecrets: next.alertingSecrets }, store);
@@ -481,6 +526,7 @@ export class Collector {
           else engine.onAgentState(identityOf(c.agent), true, now);
         }
         this.engine = engine;
+        if (this.pg) this.startHostRules(next.alerting);
         if (this.started && (!this.pg || this.pg.state.isLeader)) {
           if (this.pg) await this.inputs!.lead(engine);
           engine.start();
@@ -491,6 +537,8 @@ export class Collector {
         // Detached first, so no batch reaches an engine that is stopping.
         this.engine = undefined;
         this.inputs?.follow();
+        this.hostRules?.stop();
+        this.hostRules = undefined;
         await old.stop();
         if (this.pg) old.store.close();
         alerting = 'disabled';
@@ -528,8 +576,10 @@ export class Collector {
     this.writer.start();
     for (const st of this.storages) st.start();
     // Shared state: only the leader's engine runs; the state's session says who leads.
-    if (this.pg) this.pg.state.start();
-    else this.engine?.start();
+    if (this.pg) {
+      this.pg.state.start();
+      this.hostRules?.start();
+    } else this.engine?.start();
     this.started = true;
     await this.server.start();
     this.health = new HealthReporter({ server: this.server, writer: this.writer, spool: this.writer }, this.log.child({ component: 'health' }));
@@ -539,15 +589,22 @@ export class Collector {
 
   /** Every minute: InfluxDB's disk as a point (self-metric) and through the alert engine (influxdb_disk_* rules). */
   private watchInfluxDisk(): void {
-    const id = { host: hostname().slice(0, 128) || 'collector', agency: 'datacenter', site: 'collector' };
+    const id = this.selfId;
     const check = (): void => {
       const d = diskUsage(this.config.storage.influx_data_dir);
       this.influxDisk = d;
       if (!d) return;
       const p = diskPoint(d, Date.now());
-      const line = encodePoint(p, id);
+      const line = encodePoint(p, { ...id });
       if (line) this.writer.write([line]).catch((err: Error) => this.log.debug({ err: err.message }, 'influxdb_disk point not written'));
-      this.engine?.onBatch(id, { points: [p], events: [] });
+      const hr = this.hostRules;
+      if (!hr) this.engine?.onBatch(id, { points: [p], events: [] });
+      else if (this.pg?.state.isLeader) {
+        // Several collectors: the leader judges its own disk, as a host of its own.
+        hr.online(id, undefined);
+        hr.owned(id.host);
+        hr.onBatch(id, { points: [p] });
+      }
     };
     check();
     this.diskTimer = setInterval(check, 60_000);
@@ -561,6 +618,7 @@ export class Collector {
     // Alerting stops first: agents cut off by our own shutdown are not "offline".
     await this.reloading?.catch(() => {});
     this.health?.stop();
+    this.hostRules?.stop();
     this.inputs?.stop();
     await this.roleChange;
     await this.engine?.stop();

@@ -5,10 +5,10 @@
 // tests drive it minute by minute without sleeping. All state lives in the store.
 // reload() applies a new `alerting:` section in place (SIGHUP, POST /api/v1/reload).
 import type { Logger } from 'pino';
-import { pointsOf, type Batch } from '@canh/protocol';
+import { pointsOf, type Batch, type Point } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
 import type { AlertingConfig, AlertingSecrets } from './config.ts';
-import { effectiveRules, type AbsenceRule, type EventRule, type Rule, type ThresholdRule } from './rules.ts';
+import { effectiveRules, isHostRule, type AbsenceRule, type EventRule, type Rule, type ThresholdRule } from './rules.ts';
 import { SqliteAlertStore, type AlertStore } from './store.ts';
 import { AlertTracker } from './tracker.ts';
 import { ThresholdEvaluator } from './evaluate/threshold.ts';
@@ -20,6 +20,7 @@ import { folderSmtp, folderTransport, Mailer, type MailTransport } from '../noti
 import { formatMatcher } from './matchers.ts';
 import { LateData } from './late.ts';
 import { ackLine, acknowledge, type Ack, type AckLog } from './ack.ts';
+import type { Alert } from './types.ts';
 
 /** A wall-clock jump larger than this between rounds is a step (NTP slews smaller ones). */
 const CLOCK_STEP_MS = 30_000;
@@ -39,6 +40,10 @@ export interface AlertEngineDeps {
   transport?: MailTransport;
   /** True for an agent that was revoked or removed: its alerts resolve and it is no longer expected. */
   isRevoked?: (host: string) => boolean;
+  /** Several collectors (state/host-rules.ts): host rules (isHostRule) run where each host's
+   *  agent is connected; this engine takes their episodes' transitions (applyAlert) and
+   *  mails them, and keeps agents' liveness as stored when it starts. */
+  hostRulesElsewhere?: boolean;
 }
 
 const REVOCATION_CHECK_MS = 60_000;
@@ -139,11 +144,15 @@ export class AlertEngine {
     for (const a of [...this.tracker.alerts.values()]) {
       if (a.state !== 'resolved' && !ruleMap.has(a.rule)) this.tracker.resolve(a, now, { resolved_by: 'rule_removed' });
     }
+    // Pending episodes of host rules belong to the collectors evaluating them.
+    if (deps.hostRulesElsewhere) this.tracker.release((a) => a.state === 'pending' && ruleMap.has(a.rule) && isHostRule(ruleMap.get(a.rule)!));
     this.absence = new AbsenceEvaluator(
       rules.filter((r): r is AbsenceRule => r.type === 'absence'),
       this.tracker,
       this.store,
       now,
+      undefined,
+      { keepLiveness: deps.hostRulesElsewhere },
     );
     this.threshold = this.thresholdEvaluator(rules, cfg);
     this.events = this.eventEvaluator(rules, cfg);
@@ -193,7 +202,7 @@ export class AlertEngine {
 
   private thresholdEvaluator(rules: Rule[], cfg: AlertingConfig): ThresholdEvaluator {
     return new ThresholdEvaluator(
-      rules.filter((r): r is ThresholdRule => r.type === 'threshold'),
+      rules.filter((r): r is ThresholdRule => r.type === 'threshold' && !(this.deps.hostRulesElsewhere && isHostRule(r))),
       this.tracker,
       // Through `this`: after a reload the threshold rules ask the new absence evaluator.
       { maxSampleAge: cfg.max_sample_age, isOnline: (h) => this.absence.isOnline(h) },
@@ -354,6 +363,27 @@ export class AlertEngine {
     return this.threshold.watches(measurement) || this.absence.watches(measurement);
   }
 
+  /** Whether a rule of this engine would judge this point (what a collector forwards to the leader). */
+  wantsPoint(p: Point, id: Identity): boolean {
+    return this.threshold.wants(p, id) || this.absence.wants(p, id);
+  }
+
+  /** An episode another collector evaluates changed (its row now, or undefined: gone). */
+  applyAlert(id: number, a: Alert | undefined): void {
+    if (this.stopped) return;
+    this.tracker.applyRemote(id, a);
+  }
+
+  /** An agent whose newest session was on a collector that is gone: offline from `at`. */
+  agentGone(id: Identity, at: number): void {
+    if (this.stopped) return;
+    try {
+      this.absence.agentGone(id, at);
+    } catch (err) {
+      this.log.error({ err, host: id.host }, 'alert evaluation failed for an agent gone with its collector');
+    }
+  }
+
   onAgentState(id: Identity, online: boolean, at: number): void {
     if (this.stopped) return;
     try {
@@ -458,7 +488,7 @@ export class AlertEngine {
     this.events.tick(now);
     if (this.deps.isRevoked && now - this.lastRevocationCheck >= REVOCATION_CHECK_MS) {
       this.lastRevocationCheck = now;
-      for (const h of this.absence.hosts()) if (this.deps.isRevoked(h)) this.absence.forgetHost(h, now);
+      for (const h of this.absence.hosts()) if (this.deps.isRevoked(h)) this.forgetHost(h, now);
     }
     this.tracker.flush();
     const line = this.late.line(now);
@@ -466,6 +496,17 @@ export class AlertEngine {
       this.deps.writeLines([line]).catch((err: Error) => this.log.warn({ err: err.message }, 'could not record alert_engine counters in InfluxDB'));
     this.recordAcks(now);
     return this.dispatcher.flush(now);
+  }
+
+  /** A revoked agent: nothing more expected of it, and what it caused resolves (host rules'
+   *  alerts too when another collector judged them: it will not judge them again). */
+  private forgetHost(host: string, now: number): void {
+    this.absence.forgetHost(host, now);
+    if (!this.deps.hostRulesElsewhere) return;
+    for (const a of [...this.tracker.alerts.values()]) {
+      const r = this.rules.get(a.rule);
+      if (a.state !== 'resolved' && a.labels.host === host && r && isHostRule(r)) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
+    }
   }
 
   private clockOffset: number | undefined;

@@ -225,3 +225,13 @@ export function alertLabels(
   }
   return labels;
 }
+
+/**
+ * A rule judged from one host's points alone: a threshold labelled by host. With several
+ * collectors (state/host-rules.ts) it runs on the collector the host's agent is connected
+ * to; every other rule (absence, events, thresholds whose instance several agents feed)
+ * runs on the leader.
+ */
+export function isHostRule(r: Rule): r is ThresholdRule {
+  return r.type === 'threshold' && r.group_by.includes('host');
+}

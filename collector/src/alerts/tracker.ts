@@ -68,6 +68,55 @@ export class AlertTracker {
     this.flap = flap;
   }
 
+  /** Episodes loaded from elsewhere (a host's open alerts, state/host-rules.ts): held, not written. */
+  adopt(list: Iterable<Alert>): void {
+    for (const a of list) {
+      if (this.alerts.has(a.id) || (a.state !== 'resolved' && this.open.has(a.fingerprint))) continue;
+      this.alerts.set(a.id, a);
+      if (a.state !== 'resolved') this.open.set(a.fingerprint, a);
+    }
+  }
+
+  /** Let go of episodes from memory only (another collector or engine owns them now). */
+  release(which: (a: Alert) => boolean): number {
+    let n = 0;
+    for (const a of [...this.alerts.values()]) {
+      if (!which(a)) continue;
+      this.alerts.delete(a.id);
+      if (this.open.get(a.fingerprint) === a) this.open.delete(a.fingerprint);
+      this.dirty.delete(a);
+      this.flaps.delete(a.fingerprint);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * An episode another collector's tracker changed (its row as PostgreSQL now holds it, or
+   * undefined: deleted): taken over as it is, nothing written; a new firing or a resolution
+   * is a transition here too (the dispatcher mails it). Pending episodes are the owner's.
+   */
+  applyRemote(id: number, a: Alert | undefined): void {
+    const had = this.alerts.get(id);
+    if (!a || a.state === 'pending') {
+      if (had && had.state !== 'resolved') this.release((x) => x === had);
+      return;
+    }
+    if (had?.state === 'resolved') return;
+    if (had) {
+      const changed = had.state !== a.state;
+      Object.assign(had, a);
+      if (a.state === 'resolved' && this.open.get(had.fingerprint) === had) this.open.delete(had.fingerprint);
+      if (changed) this.onTransition?.(had);
+      return;
+    }
+    const other = this.open.get(a.fingerprint);
+    if (other && other.id !== id) this.release((x) => x === other);
+    this.alerts.set(id, a);
+    if (a.state !== 'resolved') this.open.set(a.fingerprint, a);
+    this.onTransition?.(a);
+  }
+
   /** The pending or firing episode of a label set. */
   get(labels: Record<string, string>): Alert | undefined {
     return this.open.get(fingerprint(labels));

@@ -1,14 +1,18 @@
 // What several collectors on one PostgreSQL do together, beside the shared tables:
 //
-// - Alert inputs. Every collector appends what the alert rules need of its agents' batches
-//   (security events, the points of measurements some rule watches, agents going online
-//   or offline) to one log table; the leader alone feeds them to its alert engine, in
+// - Alert inputs. Host rules (thresholds labelled by host) are judged on the collector the
+//   host's agent is connected to (state/host-rules.ts). What the leader's rules need of
+//   the agents' batches (security events, points a rule spanning agents or an absence rule
+//   would judge, agents going online or offline) and the transitions of host rules'
+//   episodes go to one log table; the leader alone feeds them to its alert engine, in
 //   order, and records how far it got (the cursor) in the same fenced write queue as the
 //   alert state those inputs produced. Rules spanning agents (one source attacking N
 //   hosts, agent offline, uplink inhibition) thus see every agent, and a new leader
 //   carries on from the cursor. Before that it replays the events of the last
 //   REPLAY_MS up to the cursor into the counting windows and sightings only (lost with
 //   the old leader's memory); the episodes they made are in the shared state already.
+//   Agents whose last session was on a collector that died are marked offline by the
+//   leader (reconcile), since nobody else will say so.
 // - Agent sessions. The newest session of an agent wins across collectors: each hello
 //   records (collector, started_at) for the agent, and a collector holding an older
 //   session of it closes that one (close code "replaced").
@@ -17,6 +21,8 @@ import type { Logger } from 'pino';
 import type { Point, SecurityEvent } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
 import type { AlertEngine } from '../alerts/engine.ts';
+import { toAlert, type AlertRow } from '../alerts/store.ts';
+import type { Alert } from '../alerts/types.ts';
 import type { PgState } from './postgres.ts';
 
 /** Events of this long before the cursor are replayed to a new leader's engine. */
@@ -27,6 +33,10 @@ const PRUNE_EVERY_MS = 60_000;
 /** Inputs gathered into one INSERT: at most this many rows, or this long. */
 const APPEND_ROWS = 200;
 const APPEND_WAIT_MS = 20;
+/** How often the leader looks for agents whose newest session was on a collector that is gone. */
+const RECONCILE_MS = 5_000;
+/** A collector whose heartbeat is older than this is gone (its agents are offline unless seen since). */
+const COLLECTOR_GONE_MS = 15_000;
 
 interface InputRow {
   id: number;
@@ -35,7 +45,7 @@ interface InputRow {
   body: string;
 }
 
-type InputBody = { id: Identity; points?: Point[]; events?: SecurityEvent[]; online?: boolean; at?: number };
+type InputBody = { id: Identity; points?: Point[]; events?: SecurityEvent[]; online?: boolean; at?: number; alert?: number };
 
 function toJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x));
@@ -51,6 +61,7 @@ export class AlertInputs {
   private reading: Promise<void> | undefined;
   private again = false;
   private lastPrune = 0;
+  private lastReconcile = 0;
   private pending: [number, string, string][] = [];
   private appendTimer: NodeJS.Timeout | undefined;
 
@@ -70,6 +81,12 @@ export class AlertInputs {
 
   agentState(id: Identity, online: boolean, at: number): void {
     this.append('agent', { id, online, at });
+  }
+
+  /** An episode of a host rule judged here started firing or resolved (state/host-rules.ts):
+   *  the leader reads its row again and mails it. Written after the row's own write. */
+  alert(id: Identity, alertId: number): void {
+    this.append('alert', { id, alert: alertId });
   }
 
   private append(kind: string, body: InputBody): void {
@@ -153,20 +170,61 @@ export class AlertInputs {
     return this.reading;
   }
 
+  /**
+   * Agents online as the leader knows them whose newest session is on a collector that is
+   * gone (no heartbeat for COLLECTOR_GONE_MS, stopped, or started again since the session
+   * began), or who have no session on record (state migrated from SQLite): nobody will say
+   * they went offline, so the leader does, from that collector's last heartbeat (its
+   * restart; now when unknown). Run in the same sequence as the inputs: an agent that reconnected elsewhere
+   * has its new session committed before its "online" input, so it is not taken for gone.
+   */
+  private async reconcile(engine: AlertEngine): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastReconcile < RECONCILE_MS) return;
+    this.lastReconcile = now;
+    const r = await this.state.pool.query<{ host: string; agency: string; site: string; last: number | null }>(
+      `SELECT a.name AS host, a.agency, a.site,
+              CASE WHEN s.agent_id IS NULL OR c.id IS NULL THEN NULL WHEN c.started_at > s.started_at THEN c.started_at ELSE c.heartbeat_at END AS last
+       FROM alert_agents l JOIN agents a ON a.name = l.host
+       LEFT JOIN canh_agent_sessions s ON s.agent_id = a.id LEFT JOIN canh_collectors c ON c.id = s.collector
+       WHERE l.online = 1 AND a.revoked_at IS NULL AND (s.agent_id IS NULL OR c.id IS NULL OR c.heartbeat_at < $1 OR c.started_at > s.started_at)`,
+      [now - COLLECTOR_GONE_MS],
+    );
+    if (this.engine !== engine) return;
+    for (const row of r.rows) engine.agentGone({ host: row.host, agency: row.agency, site: row.site }, row.last ?? now);
+  }
+
+  /** The rows of the episodes named by this read's 'alert' inputs, as PostgreSQL holds them now. */
+  private async alertRows(rows: InputRow[]): Promise<Map<number, Alert>> {
+    const ids = new Set<number>();
+    for (const row of rows) {
+      if (row.kind !== 'alert') continue;
+      const n = this.parse(row)?.alert;
+      if (typeof n === 'number') ids.add(n);
+    }
+    if (!ids.size) return new Map();
+    const r = await this.state.pool.query<AlertRow>('SELECT * FROM alerts WHERE id = ANY($1::bigint[])', [[...ids]]);
+    return new Map(r.rows.map((x) => [x.id, toAlert(x)]));
+  }
+
   private async readOnce(): Promise<void> {
     for (;;) {
       const engine = this.engine;
       if (!engine) return;
+      await this.reconcile(engine);
       const r = await this.state.pool.query<InputRow>('SELECT id, at, kind, body FROM canh_alert_inputs WHERE id > $1 ORDER BY id LIMIT $2', [
         this.cursor,
         READ_BATCH,
       ]);
       if (!r.rows.length || this.engine !== engine) break;
+      const alerts = await this.alertRows(r.rows);
+      if (this.engine !== engine) break;
       for (const row of r.rows) {
         const b = this.parse(row);
         if (!b) continue;
         if (row.kind === 'batch') engine.onBatch(b.id, { points: b.points ?? [], events: b.events ?? [] });
         else if (row.kind === 'agent' && typeof b.online === 'boolean') engine.onAgentState(b.id, b.online, b.at ?? row.at);
+        else if (row.kind === 'alert' && typeof b.alert === 'number') engine.applyAlert(b.alert, alerts.get(b.alert));
         this.stats.consumed++;
       }
       this.cursor = r.rows[r.rows.length - 1]!.id;
@@ -213,7 +271,8 @@ export class AgentSessions {
     });
   }
 
-  online(agentId: string, at: number): void {
+  /** `recorded`: called once the session row is committed (or the write failed). */
+  online(agentId: string, at: number, recorded?: () => void): void {
     const session = randomUUID();
     this.mine.set(agentId, { session, startedAt: at });
     this.state.enqueue({
@@ -227,6 +286,7 @@ export class AgentSessions {
       ],
       fenced: false,
       topics: [`session:${agentId}`],
+      ...(recorded ? { done: () => recorded() } : {}),
     });
   }
 

@@ -493,7 +493,7 @@ export class PgState {
       await withTimeout(
         c.query(
           `INSERT INTO canh_collectors (id, host, started_at, heartbeat_at, agents) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, agents = excluded.agents`,
+           ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, agents = excluded.agents, started_at = excluded.started_at, host = excluded.host`,
           [this.collectorId, hostname(), this.startedAt, now, this.agentCount()],
         ),
         5_000,

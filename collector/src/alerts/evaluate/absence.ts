@@ -34,6 +34,7 @@ export class AbsenceEvaluator {
     store: AbsenceMemory,
     now: number,
     from?: { from: AbsenceEvaluator; keep: (rule: string) => boolean },
+    opts: { keepLiveness?: boolean } = {},
   ) {
     this.tracker = tracker;
     this.store = store;
@@ -51,9 +52,11 @@ export class AbsenceEvaluator {
     }
     for (const s of store.series()) if (this.rulesByName.has(s.labels.rule ?? '')) this.series.set(s.key, { ...s, rule: s.labels.rule! });
     // Agents that were connected when the collector stopped must connect again; until
-    // they do, they count as offline since now (their `for` runs from the restart).
+    // they do, they count as offline since now (their `for` runs from the restart). A new
+    // leader of several collectors keeps what the store says: the agents are connected to
+    // the others still, and those of a collector that is gone are found by their sessions.
     for (const a of store.agents()) {
-      if (a.online) this.setAgent({ host: a.host, agency: a.agency, site: a.site }, false, now);
+      if (a.online && !opts.keepLiveness) this.setAgent({ host: a.host, agency: a.agency, site: a.site }, false, now);
       else this.liveness.set(a.host, a);
     }
   }
@@ -132,6 +135,26 @@ export class AbsenceEvaluator {
   /** Whether any rule looks at points of this measurement. */
   watches(measurement: string): boolean {
     return (measurement === 'agent' && this.agentRules.length > 0) || this.seriesRules.has(measurement);
+  }
+
+  /** Whether this point can change anything here: an `agent` point saying online or not,
+   *  or a point of a series some rule watches (the agent's own `agent` points, spool
+   *  figures without `online`, change nothing). */
+  wants(p: Point, id: Identity): boolean {
+    if (p.name === 'agent' && this.agentRules.length && p.fields.online !== undefined) return true;
+    const rules = this.seriesRules.get(p.name);
+    if (!rules) return false;
+    const tags = pointTags(p, id);
+    return rules.some((r) => Object.entries(r.where).every(([k, v]) => tags[k] === v));
+  }
+
+  /** An agent whose last session was on a collector that is gone (state/cluster.ts): offline
+   *  from `at`, unless it came online again since. */
+  agentGone(id: Identity, at: number): boolean {
+    const prev = this.liveness.get(id.host);
+    if (!prev?.online || prev.since >= at) return false;
+    this.setAgent(id, false, at);
+    return true;
   }
 
   onPoints(id: Identity, points: readonly Point[], now: number): void {

@@ -80,6 +80,14 @@ export class ThresholdEvaluator {
     return this.byMeasurement.has(measurement);
   }
 
+  /** Whether some rule would judge this point (its measurement and `where`). */
+  wants(p: Point, id: Identity): boolean {
+    const rules = this.byMeasurement.get(p.name);
+    if (!rules) return false;
+    const tags = pointTags(p, id);
+    return rules.some((r) => Object.entries(r.where).every(([k, v]) => tags[k] === v));
+  }
+
   onPoints(id: Identity, points: readonly Point[], now: number): void {
     for (const p of points) {
       const rules = this.byMeasurement.get(p.name);

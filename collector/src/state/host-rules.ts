@@ -1,0 +1,392 @@
+// Host rules on the collector a host's agent is connected to, when several collectors
+// share PostgreSQL. A host rule (alerts/rules.ts isHostRule: a threshold labelled by host)
+// is judged from that host's points alone, so it needs nothing from other collectors:
+// each collector judges its own agents' points here, and writes the episodes' state to the
+// shared `alerts` table; the leader hears only of transitions (firing, resolved) through
+// the input log, re-reads those rows and mails them (grouping, inhibition, silences, the
+// outbox stay the leader's). So the input log carries a row per transition, not per batch.
+//
+// Ownership: a host's episodes are written only while this collector holds the agent's
+// newest session (canh_agent_sessions, state/cluster.ts): every write checks it in the
+// same statement, so a collector that lost the agent (a newer session elsewhere, or a
+// partition) can no longer overwrite what the new one writes. A collector starts judging
+// a host once its session row is committed and the host's open episodes are loaded, so a
+// `for` under way goes on from its stored start and a firing episode stays the same
+// episode (no second mail). Points that come meanwhile wait (bounded) and are replayed.
+import type { Logger } from 'pino';
+import { pointsOf, type Batch, type Point } from '@canh/protocol';
+import type { Identity } from '../identity.ts';
+import type { AlertingConfig } from '../alerts/config.ts';
+import { effectiveRules, isHostRule, type ThresholdRule } from '../alerts/rules.ts';
+import { AlertTracker } from '../alerts/tracker.ts';
+import { ThresholdEvaluator } from '../alerts/evaluate/threshold.ts';
+import { alertStateValues, toAlert, type AlertEpisodes, type AlertRow } from '../alerts/store.ts';
+import type { Alert } from '../alerts/types.ts';
+import type { PgState, WriteOp } from './postgres.ts';
+
+/** Points of one host held while its episodes load (PostgreSQL slow or away). */
+const MAX_WAITING_POINTS = 2_000;
+const LOAD_RETRY_MS = 1_000;
+
+interface HostEntry {
+  id: Identity;
+  /** The agent whose session here fences the host's writes; undefined: the collector's own host. */
+  agentId: string | undefined;
+  loaded: boolean;
+  waiting: Point[];
+}
+
+const OWNED = 'EXISTS (SELECT 1 FROM canh_agent_sessions WHERE agent_id = $A AND collector = $C)';
+
+/**
+ * A pending episode is written once it has lasted this long (or when it fires): the
+ * pendings of a value that wavers around its threshold mostly clear within a cycle or two
+ * and then cost no write at all. What it costs: an agent moving within that time starts
+ * its `for` afresh on the other collector.
+ */
+export const PENDING_WRITE_AFTER_MS = 30_000;
+/** Value and bookkeeping changes of an episode (not transitions) are written at most this often. */
+export const REFRESH_WRITE_MS = 60_000;
+
+/** Episodes of the hosts connected here, written only while this collector holds their session. */
+class HostEpisodes implements AlertEpisodes {
+  readonly stats = { pendingNeverWritten: 0, refreshesDeferred: 0 };
+  private readonly state: PgState;
+  private readonly owner: (host: string) => HostEntry | undefined;
+  private readonly clock: () => number;
+  /** Pending episodes not yet inserted (the tracker's own objects: their state is current). */
+  private readonly unwritten = new Map<number, { a: Alert; since: number }>();
+  /** What was last written of each episode held, and when. */
+  private readonly written = new Map<number, { state: Alert['state']; at: number }>();
+  /** Episodes whose last changes are not written yet (not transitions). */
+  private readonly owed = new Map<number, Alert>();
+
+  constructor(state: PgState, owner: (host: string) => HostEntry | undefined, clock: () => number) {
+    this.state = state;
+    this.owner = owner;
+    this.clock = clock;
+  }
+
+  openAlerts(): Alert[] {
+    return [];
+  }
+
+  /** The statement with the ownership check of the host's agent appended (none for the collector's own host). */
+  private write(host: string | undefined, sql: string, params: unknown[], fence: 'where' | 'and'): void {
+    const h = host === undefined ? undefined : this.owner(host);
+    if (!h) return;
+    let text = sql;
+    const all = [...params];
+    if (h.agentId !== undefined) {
+      const a = all.push(h.agentId);
+      const c = all.push(this.state.collectorId);
+      text += ` ${fence === 'where' ? 'WHERE' : 'AND'} ${OWNED.replace('$A', `$${a}`).replace('$C', `$${c}`)}`;
+    }
+    // The collector's own host (influxdb_disk rules) is judged by the leader alone: fenced by its epoch.
+    const op: WriteOp = { statements: [{ sql: text, params: all }], fenced: h.agentId === undefined, topics: [] };
+    this.state.enqueue(op);
+  }
+
+  insertAlert(a: Omit<Alert, 'id'>): Alert {
+    const alert: Alert = { ...a, id: this.state.nextId() };
+    if (alert.state === 'pending') this.unwritten.set(alert.id, { a: alert, since: this.clock() });
+    else this.insertNow(alert);
+    return alert;
+  }
+
+  private insertNow(a: Alert): void {
+    this.unwritten.delete(a.id);
+    this.owed.delete(a.id);
+    this.written.set(a.id, { state: a.state, at: this.clock() });
+    this.write(
+      a.labels.host,
+      `INSERT INTO alerts (id, fingerprint, rule, labels, severity, state, value, summary, active_at, fired_at, resolved_at, last_sample_at, clear_since, details, events)
+       SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::double precision, $8::text, $9::bigint, $10::bigint, $11::bigint,
+              $12::bigint, $13::bigint, $14::text, $15::text`,
+      [a.id, a.fingerprint, a.rule, JSON.stringify(a.labels), ...alertStateValues(a)],
+      'where',
+    );
+  }
+
+  updateAlert(a: Alert): void {
+    if (this.unwritten.has(a.id)) {
+      if (a.state !== 'pending') this.insertNow(a);
+      return;
+    }
+    const w = this.written.get(a.id);
+    if (w && w.state === a.state && this.clock() - w.at < REFRESH_WRITE_MS) {
+      this.stats.refreshesDeferred++;
+      this.owed.set(a.id, a);
+      return;
+    }
+    this.updateNow(a);
+  }
+
+  private updateNow(a: Alert): void {
+    this.owed.delete(a.id);
+    this.written.set(a.id, { state: a.state, at: this.clock() });
+    this.write(
+      a.labels.host,
+      `UPDATE alerts SET severity = $1, state = $2, value = $3, summary = $4, active_at = $5, fired_at = $6, resolved_at = $7,
+       last_sample_at = $8, clear_since = $9, details = $10, events = $11 WHERE id = $12`,
+      [...alertStateValues(a), a.id],
+      'and',
+    );
+  }
+
+  /** Only pending episodes are deleted here (cleared before `for`); the leader forgets resolved ones. */
+  deleteAlert(id: number, host?: string): void {
+    this.owed.delete(id);
+    this.written.delete(id);
+    if (this.unwritten.delete(id)) {
+      this.stats.pendingNeverWritten++;
+      return;
+    }
+    this.write(host, 'DELETE FROM alerts WHERE id = $1', [id], 'and');
+  }
+
+  /** Episodes loaded from PostgreSQL: written as they are. */
+  loaded(list: readonly Alert[]): void {
+    const now = this.clock();
+    for (const a of list) this.written.set(a.id, { state: a.state, at: now });
+  }
+
+  /** Pendings that lasted, and changes owed for long enough; `all`: everything held now (an agent leaving). */
+  flush(all?: (a: Alert) => boolean): void {
+    const now = this.clock();
+    for (const { a, since } of [...this.unwritten.values()]) if ((all && all(a)) || now - since >= PENDING_WRITE_AFTER_MS) this.insertNow(a);
+    for (const a of [...this.owed.values()]) if ((all && all(a)) || now - (this.written.get(a.id)?.at ?? 0) >= REFRESH_WRITE_MS) this.updateNow(a);
+  }
+
+  /** Episodes no longer held here. */
+  drop(ids: Iterable<number>): void {
+    for (const id of ids) {
+      this.unwritten.delete(id);
+      this.written.delete(id);
+      this.owed.delete(id);
+    }
+  }
+}
+
+export class HostRules {
+  readonly stats = { hosts: 0, loads: 0, loadFailures: 0, waitingDropped: 0, transitions: 0 };
+
+  /** Writes saved: pendings that cleared before PENDING_WRITE_AFTER_MS, refreshes deferred to REFRESH_WRITE_MS. */
+  get writes(): HostEpisodes['stats'] {
+    return this.episodes.stats;
+  }
+  private readonly state: PgState;
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private readonly onTransition: (a: Alert, host: Identity) => void;
+  private readonly hosts = new Map<string, HostEntry>();
+  private readonly byAgent = new Map<string, string>();
+  /** Host of each episode held (for the delete of a pending one). */
+  private readonly hostOf = new Map<number, string>();
+  private readonly tracker: AlertTracker;
+  private readonly episodes: HostEpisodes;
+  private rules: ThresholdRule[] = [];
+  private threshold: ThresholdEvaluator;
+  private cfg: AlertingConfig;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    cfg: AlertingConfig,
+    deps: {
+      state: PgState;
+      log: Logger;
+      /** An episode here started firing or resolved: tell the leader (AlertInputs.alert). */
+      onTransition: (a: Alert, host: Identity) => void;
+      writeLines?: (lines: string[]) => Promise<void>;
+      clock?: () => number;
+    },
+  ) {
+    this.state = deps.state;
+    this.log = deps.log;
+    this.clock = deps.clock ?? Date.now;
+    this.onTransition = deps.onTransition;
+    this.cfg = cfg;
+    const episodes = (this.episodes = new HostEpisodes(deps.state, (h) => this.hosts.get(h), this.clock));
+    // The tracker deletes a pending episode by id: the host comes from the episode it holds.
+    const store: AlertEpisodes = {
+      openAlerts: () => [],
+      insertAlert: (a) => {
+        const x = episodes.insertAlert(a);
+        if (a.labels.host !== undefined) this.hostOf.set(x.id, a.labels.host);
+        return x;
+      },
+      updateAlert: (a) => episodes.updateAlert(a),
+      deleteAlert: (id) => {
+        episodes.deleteAlert(id, this.hostOf.get(id));
+        this.hostOf.delete(id);
+      },
+    };
+    this.tracker = new AlertTracker(store, { flap: cfg.flap, log: deps.log.child({ part: 'state' }), writeLines: deps.writeLines });
+    this.tracker.onTransition = (a) => this.transition(a);
+    this.threshold = this.evaluator(cfg);
+  }
+
+  private evaluator(cfg: AlertingConfig): ThresholdEvaluator {
+    this.rules = effectiveRules(cfg).filter(isHostRule);
+    return new ThresholdEvaluator(this.rules, this.tracker, { maxSampleAge: cfg.max_sample_age, isOnline: (h) => this.hosts.has(h) });
+  }
+
+  private transition(a: Alert): void {
+    const host = a.labels.host === undefined ? undefined : this.hosts.get(a.labels.host);
+    this.stats.transitions++;
+    if (host) this.onTransition(a, host.id);
+    // Resolved: the leader mails the resolution and forgets the episode; nothing left to judge here.
+    if (a.state === 'resolved') this.forget((x) => x === a);
+  }
+
+  private forget(which: (a: Alert) => boolean): void {
+    const ids: number[] = [];
+    for (const a of this.tracker.alerts.values()) if (which(a)) ids.push(a.id);
+    for (const id of ids) this.hostOf.delete(id);
+    this.episodes.drop(ids);
+    this.tracker.release(which);
+  }
+
+  /** Number of episodes held here (pending and firing), for /healthz. */
+  get open(): number {
+    return this.tracker.alerts.size;
+  }
+
+  /** Whether a rule here judges this measurement (a collector then keeps such points from the leader). */
+  watches(measurement: string): boolean {
+    return this.threshold.watches(measurement);
+  }
+
+  /** The host's agent said hello here; its points wait until owned() has loaded its episodes. */
+  online(id: Identity, agentId: string | undefined): void {
+    if (this.stopped) return;
+    const had = this.hosts.get(id.host);
+    if (had && had.agentId === agentId) return;
+    if (had) this.offline(id.host);
+    this.hosts.set(id.host, { id, agentId, loaded: false, waiting: [] });
+    if (agentId !== undefined) this.byAgent.set(agentId, id.host);
+    this.stats.hosts = this.hosts.size;
+  }
+
+  /** The agent's session here is recorded in PostgreSQL (writes now pass the fence): load and judge. */
+  owned(host: string): void {
+    const h = this.hosts.get(host);
+    if (!h || h.loaded || this.stopped) return;
+    void this.load(h);
+  }
+
+  private async load(h: HostEntry): Promise<void> {
+    for (;;) {
+      if (this.stopped || this.hosts.get(h.id.host) !== h) return;
+      try {
+        const r = await this.state.pool.query<AlertRow>(`SELECT * FROM alerts WHERE state IN ('pending', 'firing') AND (labels::jsonb ->> 'host') = $1`, [
+          h.id.host,
+        ]);
+        if (this.stopped || this.hosts.get(h.id.host) !== h) return;
+        const names = new Set(this.rules.map((x) => x.name));
+        const list = r.rows.map(toAlert).filter((a) => names.has(a.rule));
+        for (const a of list) this.hostOf.set(a.id, h.id.host);
+        this.episodes.loaded(list);
+        this.tracker.adopt(list);
+        h.loaded = true;
+        this.stats.loads++;
+        const waiting = h.waiting.splice(0);
+        if (waiting.length) this.judge(h.id, waiting);
+        return;
+      } catch (err) {
+        this.stats.loadFailures++;
+        this.log.debug({ err: (err as Error).message, host: h.id.host }, 'could not load a host’s open alerts (PostgreSQL away?); retrying');
+        await new Promise((res) => setTimeout(res, LOAD_RETRY_MS).unref());
+      }
+    }
+  }
+
+  /** The agent left here, or a newer session of it elsewhere replaced this one: forget its episodes, write nothing. */
+  offline(host: string): void {
+    const h = this.hosts.get(host);
+    if (!h) return;
+    // What is held of the host is written first (a `for` under way goes on where the agent
+    // goes next); after a newer session elsewhere these writes no longer pass the fence.
+    if (h.loaded) {
+      this.tracker.flush();
+      this.episodes.flush((a) => a.labels.host === host);
+    }
+    this.hosts.delete(host);
+    if (h.agentId !== undefined && this.byAgent.get(h.agentId) === host) this.byAgent.delete(h.agentId);
+    this.forget((a) => a.labels.host === host);
+    this.stats.hosts = this.hosts.size;
+  }
+
+  /** As offline(), by agent id (AgentSessions' replacement). */
+  offlineAgent(agentId: string): void {
+    const host = this.byAgent.get(agentId);
+    if (host !== undefined) this.offline(host);
+  }
+
+  onBatch(id: Identity, batch: Pick<Batch, 'points'> & Partial<Pick<Batch, 'series' | 'rows'>>): void {
+    if (this.stopped || (!batch.points.length && !batch.rows?.length)) return;
+    const h = this.hosts.get(id.host);
+    if (!h) return;
+    const points = pointsOf(batch, (m) => this.threshold.watches(m));
+    if (!points.length) return;
+    if (h.loaded) return this.judge(id, points);
+    h.waiting.push(...points);
+    const over = h.waiting.length - MAX_WAITING_POINTS;
+    if (over > 0) {
+      h.waiting.splice(0, over);
+      this.stats.waitingDropped += over;
+    }
+  }
+
+  private judge(id: Identity, points: Point[]): void {
+    try {
+      this.threshold.onPoints(id, points, this.clock());
+    } catch (err) {
+      this.log.error({ err, host: id.host }, 'host rule evaluation failed for a batch');
+    }
+  }
+
+  /** Timers (`for`, holds, no data), then value changes written. */
+  tick(): void {
+    if (this.stopped) return;
+    try {
+      this.threshold.tick(this.clock());
+      this.tracker.flush();
+      this.episodes.flush();
+    } catch (err) {
+      this.log.error({ err }, 'host rule round failed');
+    }
+  }
+
+  /** A new `alerting:` section: the host rules are built again; episodes held carry over
+   *  (those whose rule is no longer a host rule are let go: the leader resolves them). */
+  reload(cfg: AlertingConfig): void {
+    this.cfg = cfg;
+    this.tracker.setFlap(cfg.flap);
+    this.threshold = this.evaluator(cfg);
+    const names = new Set(this.rules.map((r) => r.name));
+    this.forget((a) => !names.has(a.rule));
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = setInterval(() => this.tick(), cfg.evaluation_interval);
+      this.timer.unref();
+    }
+  }
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.tick(), this.cfg.evaluation_interval);
+    this.timer.unref();
+  }
+
+  /** Stop judging; what is held is written. Safe to call twice. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.stopped = true;
+    // The agents will go on elsewhere: everything held is written.
+    this.tracker.flush();
+    this.episodes.flush(() => true);
+  }
+}

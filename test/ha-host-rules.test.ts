@@ -1,0 +1,329 @@
+// Host rules where the host's agent is connected (issue 27), all real: a private PostgreSQL,
+// InfluxDB, an SMTP server and three `canh-collector serve` processes. Two agents (scripted
+// protocol clients, so the test chooses their values) start on a follower:
+//   - hx's threshold fires there and is mailed once by the leader;
+//   - hy's threshold, with a long `for`, is still pending when that follower is killed;
+//   - both move to the third collector, then the leader is killed as well;
+//   - hy fires on the third collector from the `for` it began on the first (same episode,
+//     same start), hx stays the one episode it was (no second mail, no gap), and resolves
+//     there with one resolution mail;
+//   - a third agent dies with the follower: the leader marks it offline (agent_offline) from
+//     that collector's last heartbeat, and only it (the others moved);
+//   - the input log carried a few rows per transition and agent state, none per batch.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { encode, PROTOCOL_VERSION } from '@canh/protocol';
+import { PgState } from '../collector/src/state/postgres.ts';
+import { PgRegistry } from '../collector/src/state/pg-registry.ts';
+import { startPostgres, type Postgres } from './helpers/postgres.ts';
+import { startInfluxd, seriesRows, type Influxd } from './helpers/influxd.ts';
+import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './helpers/smtp.ts';
+import { freePorts } from './helpers/ports.ts';
+import { pollUntil, spawnManaged, type ManagedProcess } from './helpers/process.ts';
+
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'collector/src/cli.ts');
+const log = pino({ level: 'silent' });
+
+interface Node {
+  id: string;
+  port: number;
+  proc: ManagedProcess;
+}
+
+let dir: string;
+let pg: Postgres;
+let influx: Influxd;
+let smtp: TestSmtpServer;
+let pgUrl: string;
+let registryState: PgState;
+let registry: PgRegistry;
+const nodes = new Map<string, Node>();
+const killed = new Set<string>();
+
+function figure(name: string, value: string | number): void {
+  console.log(`[ha-host-rules] ${name}: ${value}`);
+}
+
+function collectorYaml(id: string, port: number): string {
+  return `listen: { host: 127.0.0.1, port: ${port} }
+state_dir: ${join(dir, id)}
+influx: { url: ${influx.url}, database: canh, flush_interval: 100 }
+state:
+  postgres:
+    url: ${pgUrl}
+    password_file: ${pg.passwordFile}
+    collector_id: ${id}
+    leader_poll: 300ms
+alerting:
+  evaluation_interval: 200
+  rules:
+    - { name: hot_host, type: threshold, measurement: sensor, field: temp, op: ">", value: 50, for: 2s, group_by: [host], severity: high, title: Host hot }
+    - { name: hot_slow, type: threshold, measurement: sensor, field: slow, op: ">", value: 50, for: 40s, group_by: [host], severity: high, title: Host slowly hot }
+  recipients:
+    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow] }
+  smtp: { host: ${smtp.host}, port: ${smtp.port}, security: none, from: "Canh <canh@tinh.gov.vn>" }
+  grouping: { group_wait: 1s, group_interval: 2s, repeat_interval: 1h }
+`;
+}
+
+async function startNode(id: string, port: number): Promise<Node> {
+  const configFile = join(dir, `${id}.yaml`);
+  writeFileSync(configFile, collectorYaml(id, port));
+  const proc = spawnManaged(process.execPath, [cli, 'serve', '--config', configFile], { name: `collector ${id}`, ringSize: 5_000 });
+  await pollUntil(
+    async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      await r?.body?.cancel();
+      return r ? true : undefined;
+    },
+    { timeoutMs: 60_000, what: `collector ${id} to answer /healthz`, abortIf: () => (proc.running ? undefined : proc.describe()) },
+  );
+  const n = { id, port, proc };
+  nodes.set(id, n);
+  return n;
+}
+
+interface Health {
+  cluster: { is_leader: boolean; host_rules?: { hosts: number; loads: number; transitions: number } };
+}
+
+async function health(n: Node): Promise<Health> {
+  const r = await fetch(`http://127.0.0.1:${n.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+  return (await r.json()) as Health;
+}
+
+async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  return pollUntil(
+    async () => {
+      try {
+        return (await f()) ?? undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs, what },
+  );
+}
+
+/** An agent as the protocol sees it: hello, then a batch every 300 ms with the values the test sets. */
+class ScriptedAgent {
+  readonly name: string;
+  private readonly token: string;
+  private ws: WebSocket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  values: Record<string, number>;
+  batches = 0;
+  acked = 0;
+
+  constructor(name: string, token: string, values: Record<string, number>) {
+    this.name = name;
+    this.token = token;
+    this.values = values;
+  }
+
+  /** Connect to this collector (closing any other connection first). */
+  async connect(n: Node): Promise<void> {
+    this.close();
+    const ws = await until(
+      () =>
+        new Promise<WebSocket | undefined>((resolve) => {
+          const w = new WebSocket(`ws://127.0.0.1:${n.port}/v1/agent`, { headers: { authorization: `Bearer ${this.token}` } });
+          w.once('open', () =>
+            w.send(
+              encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 't', hostname: this.name, os: 't', spool_batches: 0, dropped_points: 0 }),
+            ),
+          );
+          w.once('message', () => resolve(w));
+          // 401 until this collector's registry has heard of the token (NOTIFY).
+          w.once('error', () => resolve(undefined));
+        }),
+      `${this.name} connected to ${n.id}`,
+      30_000,
+    );
+    ws.on('message', (data) => {
+      if (String(data).includes('"ack"')) this.acked++;
+    });
+    ws.on('error', () => {});
+    this.ws = ws;
+    this.timer = setInterval(() => this.send(), 300);
+  }
+
+  private send(): void {
+    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    const time = Date.now();
+    this.seq++;
+    this.batches++;
+    this.ws.send(
+      encode({
+        type: 'batch',
+        seq: this.seq,
+        points: [
+          { name: 'sensor', time, tags: {}, fields: { ...this.values } },
+          // What a real agent sends each interval: spool figures, no `online` field.
+          { name: 'agent', time, tags: {}, fields: { spool_batches: 0, dropped_points: 0 } },
+        ],
+        events: [],
+      }),
+    );
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.ws?.terminate();
+    this.ws = undefined;
+  }
+}
+
+interface AlertRowView {
+  id: number;
+  state: string;
+  active_at: number;
+  fired_at: number | null;
+}
+
+async function alertRows(rule: string, host: string): Promise<AlertRowView[]> {
+  return pg.query<AlertRowView>(
+    `SELECT id, state, active_at, fired_at FROM alerts WHERE rule = $1 AND (labels::jsonb ->> 'host') = $2 ORDER BY id`,
+    [rule, host],
+    'canh_hr',
+  );
+}
+
+async function leaderNode(): Promise<Node> {
+  return until(async () => {
+    for (const n of nodes.values()) if (n.proc.running && (await health(n)).cluster.is_leader) return n;
+    return undefined;
+  }, 'a leader');
+}
+
+const mailsAbout = (host: string, title: string, status: RegExp): ReceivedMail[] =>
+  smtp.mails.filter((m) => status.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes(title) && (m.parsed.subject ?? '').includes(host));
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'canh-ha-hr-'));
+  [pg, influx, smtp] = await Promise.all([startPostgres(), startInfluxd(), startSmtpServer()]);
+  pgUrl = await pg.createDatabase('canh_hr');
+  registryState = await PgState.open({ url: pgUrl, password: pg.password, log, campaign: false });
+  registry = await PgRegistry.open(registryState);
+  const ports = await freePorts(3);
+  // One at a time: the first takes the leader lock.
+  for (const [i, id] of ['c1', 'c2', 'c3'].entries()) await startNode(id, ports[i]!);
+}, 180_000);
+
+afterAll(async () => {
+  for (const n of nodes.values()) if (!n.proc.running && !killed.has(n.id)) console.log(`[ha-host-rules] ${n.id} exited:\n${n.proc.describe()}`);
+  for (const n of nodes.values()) await n.proc.stop().catch(() => {});
+  await registryState?.stop();
+  await Promise.all([pg?.stop(), influx?.stop(), smtp?.stop()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('host rules on the collector of the host’s agent', () => {
+  it('fire once on a follower, survive the agent’s move and the leader’s death, and keep batches out of the input log', async () => {
+    const leader = await leaderNode();
+    const [first, second] = [...nodes.values()].filter((n) => n !== leader) as [Node, Node];
+    const add = async (name: string, values: Record<string, number>) => {
+      const { token } = registry.add({ name, agency: 'so-tttt', site: 'dc' });
+      await registryState.flush();
+      return new ScriptedAgent(name, token, values);
+    };
+    const hx = await add('hx', { temp: 80, slow: 10 });
+    const hy = await add('hy', { temp: 10, slow: 80 });
+    // An agent that dies with its collector: nobody says it went offline but the leader.
+    const hz = await add('hz', { temp: 10, slow: 10 });
+    const logRows = async () =>
+      (await pg.query<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM canh_alert_inputs GROUP BY kind`, [], 'canh_hr')).reduce(
+        (m, r) => m.set(r.kind, r.n),
+        new Map<string, number>(),
+      );
+    const before = await logRows();
+    const t0 = Date.now();
+    await hx.connect(first);
+    await hy.connect(first);
+    await hz.connect(first);
+
+    // hx fires on the follower; the leader mails it.
+    const fired = await smtp.waitForMail((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host hot —'), 90_000);
+    figure('firing mail of a host rule judged on a follower', `${fired.receivedAt.getTime() - t0} ms after the agent connected`);
+    const hxRows = await until(async () => {
+      const r = await alertRows('hot_host', 'hx');
+      return r.length === 1 && r[0]!.state === 'firing' ? r : undefined;
+    }, 'hx firing in PostgreSQL');
+    // hy's `for` (40 s) is under way on the first collector.
+    const pending = await until(async () => {
+      const r = await alertRows('hot_slow', 'hy');
+      return r.length === 1 && r[0]!.state === 'pending' ? r[0] : undefined;
+    }, 'hy pending in PostgreSQL');
+    expect((await health(first)).cluster.host_rules?.hosts).toBe(3);
+
+    // The first collector dies; both agents move to the third.
+    killed.add(first.id);
+    await first.proc.kill9();
+    hz.close();
+    const tMove = Date.now();
+    await hx.connect(second);
+    await hy.connect(second);
+    await until(async () => (((await health(second)).cluster.host_rules?.loads ?? 0) >= 2 ? true : undefined), 'the third collector to load both hosts');
+    figure('hosts loaded on the collector they moved to', `${Date.now() - tMove} ms after the kill`);
+    // Then the leader dies too: the third collector leads.
+    killed.add(leader.id);
+    await leader.proc.kill9();
+    const tKill = Date.now();
+    expect((await leaderNode()).id).toBe(second.id);
+    figure('new leader', `${second.id} after ${Date.now() - tKill} ms`);
+
+    // hy fires on the third collector, as the episode that began on the first.
+    await smtp.waitForMail((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host slowly hot'), 120_000);
+    const hyRows = await alertRows('hot_slow', 'hy');
+    expect(hyRows.map((r) => [r.id, r.state, r.active_at])).toEqual([[pending.id, 'firing', pending.active_at]]);
+    figure('pending `for` carried across the move', `fired ${hyRows[0]!.fired_at! - pending.active_at} ms after it began (for: 40 s)`);
+
+    // hx resolves there: one resolution mail, and it was the one episode throughout.
+    hx.values = { temp: 20, slow: 10 };
+    await smtp.waitForMail((m) => /RESOLVED/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host hot —'), 60_000);
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(mailsAbout('hx', 'Host hot —', /FIRING/).length).toBe(1);
+    expect(mailsAbout('hx', 'Host hot —', /RESOLVED/).length).toBe(1);
+    expect(mailsAbout('hy', 'Host slowly hot', /FIRING/).length).toBe(1);
+    // The `alert` points (Grafana's annotations): written by the collectors that judged hx.
+    const states = await until(async () => {
+      const rows = seriesRows(await influx.query(`SELECT "state" FROM alert WHERE "rule" = 'hot_host' AND "host" = 'hx'`, 'canh'));
+      return rows.length >= 2 ? rows.map((p) => p.state) : undefined;
+    }, 'hx’s alert points in InfluxDB');
+    expect(states).toEqual(['firing', 'resolved']);
+    const hxAfter = await alertRows('hot_host', 'hx');
+    expect(hxAfter.every((r) => r.id === hxRows[0]!.id)).toBe(true);
+
+    // hz went with its collector: the leader (the third collector by now, which kept the
+    // others' liveness as stored) marks it offline; hx and hy, which moved, are not.
+    const offline = await until(async () => {
+      const r = await pg.query<{ host: string; active_at: number }>(
+        `SELECT labels::jsonb ->> 'host' AS host, active_at FROM alerts WHERE rule = 'agent_offline' AND state IN ('pending', 'firing')`,
+        [],
+        'canh_hr',
+      );
+      return r.length ? r : undefined;
+    }, 'agent_offline for hz');
+    expect(offline.map((r) => r.host)).toEqual(['hz']);
+    figure('agent gone with its collector, offline from', `${tMove - offline[0]!.active_at} ms before the kill (its collector's last heartbeat)`);
+
+    // The input log: agent states and transitions, no batch (these carry no events).
+    hx.close();
+    hy.close();
+    const after = await logRows();
+    const grew = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+    const batches = hx.batches + hy.batches + hz.batches;
+    figure('input log rows while the agents sent ' + batches + ' batches', [...after.keys()].map((k) => `${k} +${grew(k)}`).join(', '));
+    expect(batches).toBeGreaterThan(100);
+    expect(grew('batch')).toBe(0);
+    expect(grew('alert')).toBeGreaterThanOrEqual(3);
+    expect(grew('agent')).toBeLessThanOrEqual(8);
+  }, 300_000);
+});
