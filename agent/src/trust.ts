@@ -6,7 +6,7 @@
 // (http_response, x509_cert) then judge them by the same store the host's tools use.
 // Cost, measured after GC: ~1.7 MB more RSS than Node's bundled store alone (Debian's
 // ~150 system CAs); paid only by an agent with a wss:// collector.
-import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { tls } from './lazy-tls.ts';
 
 let installed = false;
 
@@ -14,6 +14,7 @@ let installed = false;
 export function trustSystemStore(): void {
   if (installed) return;
   installed = true;
+  const { getCACertificates, setDefaultCACertificates } = tls();
   setDefaultCACertificates([...new Set([...getCACertificates('default'), ...getCACertificates('system')])]);
 }
 
@@ -23,5 +24,5 @@ export function trustSystemStore(): void {
  */
 export function collectorCAs(caFilePem: string | undefined): string[] | undefined {
   trustSystemStore();
-  return caFilePem === undefined ? undefined : [...getCACertificates('default'), caFilePem];
+  return caFilePem === undefined ? undefined : [...tls().getCACertificates('default'), caFilePem];
 }

@@ -2,7 +2,7 @@
 // (`npm run build:agent` → dist/canh-agent.cjs), the input of the single executable.
 // Run with `node dist/canh-agent.cjs ...` it needs only Node 24, no node_modules.
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,6 +20,30 @@ const zodEnglishOnly: Plugin = {
       resolveDir: join(ROOT, 'node_modules/zod/v4/locales'),
       loader: 'js',
     }));
+  },
+};
+
+/**
+ * ws requires node:https and node:tls when it loads, for wss:// only; requiring node:tls
+ * makes Node parse its bundled root certificates, ~2.9 MiB of RSS an agent with a ws://
+ * collector never uses (agent/src/lazy-tls.ts does the same for the agent's own code).
+ * Both are required at their first use instead. The build fails if ws's lines change.
+ */
+const lazyTlsInWs: Plugin = {
+  name: 'lazy-tls-in-ws',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/ }, (args) => {
+      let js = readFileSync(args.path, 'utf8');
+      const lines: [string, string][] = [
+        ["const https = require('https');", "const https = { get request() { return require('https').request; } };"],
+        ["const tls = require('tls');", "const tls = { connect: (options) => require('tls').connect(options) };"],
+      ];
+      for (const [from, to] of lines) {
+        if (!js.includes(from)) throw new Error(`lazy-tls-in-ws: ${args.path} no longer has ${from}`);
+        js = js.replace(from, to);
+      }
+      return { contents: js, loader: 'js' };
+    });
   },
 };
 
@@ -84,6 +108,7 @@ async function bundleWith(outfile: string, packages: Record<string, string>, qui
     // (deploy/build/not-in-agent.cjs, agent/src/zod-mode.ts), net-snmp through one that
     // loads it on first use (net-snmp.cjs); the shims load the real ones.
     plugins: [
+      lazyTlsInWs,
       {
         name: 'not-in-agent',
         setup(b) {

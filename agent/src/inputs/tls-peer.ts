@@ -2,9 +2,10 @@
 // certificate chain, days left on the leaf, and whether the chain and name verified.
 // Connections are made with rejectUnauthorized off so that a bad certificate is still
 // measured; the caller decides whether to go on talking to such a server.
-import { connect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
+import { tls } from '../lazy-tls.ts';
 
 export interface PeerCert {
   /** Leaf first, then its issuers as the server sent them. */
@@ -118,7 +119,7 @@ export function probeTls(opts: {
       reject(err);
     };
     const handshake = (over?: Socket) => {
-      socket = connect({
+      socket = tls().connect({
         ...(over ? { socket: over } : { host, port: opts.port }),
         servername: opts.servername ?? serverName(host),
         ca: opts.ca,

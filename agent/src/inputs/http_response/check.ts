@@ -3,11 +3,11 @@
 // (headers and body, as Telegraf's client timeout), the body read up to a bound.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { request as httpsRequest } from 'node:https';
-import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { peerCert, probeTls, serverName, type PeerCert } from '../tls-peer.ts';
 import { classifyError, isCertError, type Exchange, type Timings } from './parse.ts';
+import { https as httpsModule, tls } from '../../lazy-tls.ts';
 
 export interface ExchangeOptions {
   method: string;
@@ -66,7 +66,7 @@ function secureContext(ca: string | undefined): SecureContext {
   let c = contexts.get(key);
   if (!c) {
     if (contexts.size >= 16) contexts.clear();
-    contexts.set(key, (c = createSecureContext(ca !== undefined ? { ca } : {})));
+    contexts.set(key, (c = tls().createSecureContext(ca !== undefined ? { ca } : {})));
   }
   return c;
 }
@@ -85,7 +85,7 @@ function send(u: URL, method: string, body: string | undefined, o: ExchangeOptio
       ...(https ? { rejectUnauthorized: !o.insecureSkipVerify, secureContext: secureContext(o.ca), servername: serverName(u.hostname) } : {}),
     };
     m.start = performance.now();
-    const req = (https ? httpsRequest : httpRequest)(u, opts, (res) => {
+    const req = (https ? httpsModule().request : httpRequest)(u, opts, (res) => {
       m.headers = performance.now();
       resolve({ res, tls: https ? peerCert(res.socket as TLSSocket, o.now()) : undefined });
     });

@@ -2,10 +2,10 @@
 // whether they verify (Telegraf x509_cert), so expiring or broken certificates of agency
 // portals are seen weeks before users are.
 import { X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import { z } from 'zod';
 import { CanhError, duration } from '@canh/core';
 import { probeTls } from '../tls-peer.ts';
+import { tls } from '../../lazy-tls.ts';
 import { defineInput, type Accumulator, type InputContext } from '../types.ts';
 import { certPoint, parseSource, pemBlocks, verifyChain, type Verification } from './parse.ts';
 
@@ -29,7 +29,7 @@ export const config = z
 type Config = z.infer<typeof config>;
 
 async function loadRoots(c: Config, ctx: InputContext): Promise<{ pem?: string; certs: X509Certificate[] }> {
-  if (!c.tls_ca) return { certs: rootCertificates.map((p) => new X509Certificate(p)) };
+  if (!c.tls_ca) return { certs: tls().rootCertificates.map((p) => new X509Certificate(p)) };
   const pem = await ctx.readFile(c.tls_ca);
   return { pem, certs: pemBlocks(pem).map((p) => new X509Certificate(p)) };
 }
