@@ -13,6 +13,7 @@ import authLog from './detectors/auth_log/index.ts';
 import { LogReplay } from './detectors/auth_log/replay.ts';
 import { hostTimeZone } from './detectors/auth/host-zone.ts';
 import type { AuthRecord } from './detectors/auth_log/parse.ts';
+import { unrecognisedJson, verdictJson } from './detect-json.ts';
 // windows_eventlog and web_access are loaded when asked for (start-up is part of a short run).
 
 export const DETECTABLE = ['auth_log', 'windows_eventlog', 'web_access'] as const;
@@ -162,28 +163,7 @@ async function detectAuthLog(
   const rp = new LogReplay(cfg, now);
   const zoneFrom = cfg.timezone !== undefined ? 'config' : hostTimeZone().from;
   out(JSON.stringify({ detector: 'auth_log', timezone: rp.pipeline.zone, timezone_from: zoneFrom, mode: rp.pipeline.mode }));
-  // One object shape for every verdict (V8 serialises it on its fast path).
-  const rec = (line: number, x: AuthRecord, committed?: true) =>
-    JSON.stringify({
-      line,
-      committed,
-      kind: x.kind,
-      program: x.program,
-      pid: x.pid,
-      time: iso(x.time),
-      user: x.user,
-      src: x.src,
-      port: x.port,
-      service: x.service,
-      method: x.method,
-      invalid_user: x.invalidUser || undefined,
-      target: x.target,
-      detail: x.detail,
-      level: x.level,
-      counts: x.counts,
-      held: x.deferred || undefined,
-      repeat: x.repeat > 1 ? x.repeat : undefined,
-    });
+  const rec = (line: number, x: AuthRecord, committed?: true) => verdictJson(line, x, iso(x.time), committed);
   const ev = (e: { time: number }) => JSON.stringify({ event: { ...e, time: iso(e.time) } });
   let n = 0;
   let recognised = 0;
@@ -195,7 +175,7 @@ async function detectAuthLog(
       if (r.record) {
         recognised++;
         out(rec(n, r.record));
-      } else if (r.unparsed) out(JSON.stringify({ line: n, verdict: 'unrecognised', program: r.header?.program }));
+      } else if (r.unparsed) out(unrecognisedJson(n, r.header?.program));
       // Held sshd PAM failures that this line made count (no "Failed" line came for them).
       for (const d of r.derived) if (d.counts && d !== r.record) out(rec(n, d, true));
       for (const e of r.events) out(ev(e));
