@@ -1,5 +1,5 @@
 // The JSON lines of `canh-agent detect auth_log`, written by hand for the verdict's fixed
-// shape: the same text JSON.stringify gives for the same object (detect-json.test.ts holds
+// shape: the same text JSON.stringify gives for the same object (detect-out.test.ts holds
 // them equal, on every fixture line and on hostile strings), without building the object
 // and walking it. User names, programs, methods and details are the attacker's text: every
 // string goes through `jsonString`, which escapes what JSON.stringify escapes.
@@ -27,7 +27,7 @@ const member = (prefix: string, v: string | number | boolean | null | undefined)
 
 /**
  * One line's verdict: `{"line":n,"committed":true,"kind":...}` with the members of
- * `verdictObject` (detect-json.test.ts) in its order, undefined ones left out.
+ * `verdictObject` (detect-out.test.ts) in its order, undefined ones left out.
  */
 export function verdictJson(line: number, x: AuthRecord, time: string | undefined, committed?: true): string {
   return (

@@ -8,8 +8,6 @@
 import { isDetectCommand, isRunCommand } from '../../agent/src/cli-options.ts';
 import { leaveZodOut } from '../../agent/src/zod-mode.ts';
 import { DETECT_NODE_FLAGS } from '../../agent/src/node-flags.ts';
-import { spawn } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
 import { isSea } from 'node:sea';
 
 const argv = process.argv.slice(2);
@@ -45,6 +43,12 @@ function relaunchDetect(args: string[]): void {
       // Not replaced (the executable could not be run again): started beside it, as on Windows.
     }
   }
+  void spawnDetect(nodeArgs, env);
+}
+
+/** detect in a second process, this one passing on its signals and exit code (loaded only here: start-up counts in a short run). */
+async function spawnDetect(nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const [{ spawn }, { constants: osConstants }] = await Promise.all([import('node:child_process'), import('node:os')]);
   const child = spawn(process.execPath, nodeArgs, { stdio: 'inherit', env });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   child.on('error', (err) => {
