@@ -92,37 +92,16 @@ function coded(err: unknown): number {
   return 1;
 }
 
-/**
- * `detect D`: output in chunks, waiting for the reader, so a long log never piles up in memory
- * here either. Each verdict is encoded straight into a 1 MiB buffer (joining strings and
- * encoding the result cost twice as much: issue 21).
- */
+/** `detect D`: JSON lines in chunks to standard output (detect-out.ts). */
 async function detectCommand(detector: string, values: { file?: string; set?: string[] }): Promise<number> {
-  const SIZE = 1 << 16;
-  let buf = Buffer.allocUnsafeSlow(SIZE);
-  let used = 0;
-  // stdout may keep a written chunk until it is sent: a new buffer for each.
-  const send = () => {
-    const full = process.stdout.write(buf.subarray(0, used));
-    buf = Buffer.allocUnsafeSlow(SIZE);
-    used = 0;
-    return full;
-  };
-  const out = (l: string) => {
-    // A UTF-16 unit is at most 3 bytes of UTF-8.
-    if (used + l.length * 3 + 1 > SIZE) {
-      if (used) send();
-      if (l.length * 3 + 1 > SIZE) return void process.stdout.write(`${l}\n`);
-    }
-    used += buf.write(l, used);
-    buf[used++] = 10;
-  };
-  const drain = async () => {
-    if (used && !send()) await new Promise((r) => process.stdout.once('drain', r));
-  };
-  const { runDetect } = await import('./detect.ts');
-  const rc = await runDetect(detector, { file: values.file, set: values.set }, Object.assign(out, { drain }));
-  await drain();
+  const [{ runDetect }, { ChunkedOut }] = await Promise.all([import('./detect.ts'), import('./detect-out.ts')]);
+  const chunks = new ChunkedOut(process.stdout);
+  const out = Object.assign((l: string) => chunks.line(l), {
+    drain: () => chunks.drain(),
+    verdict: chunks.verdict.bind(chunks),
+  });
+  const rc = await runDetect(detector, { file: values.file, set: values.set }, out);
+  await chunks.drain();
   return rc;
 }
 

@@ -89,6 +89,10 @@ describe('canh-agent detect', () => {
     expect([a.status, a.stderr]).toEqual([1, expect.stringContaining('CANH_ERR_DETECT_UNKNOWN')]);
     const b = cli(['detect', 'auth_log', '--file', '/nonexistent/auth.log']);
     expect(b.stderr).toContain('CANH_ERR_DETECT_UNREADABLE');
+    // A directory opens but cannot be read: the same coded error, not a stack trace.
+    const d = cli(['detect', 'auth_log', '--file', fixtures]);
+    expect([d.status, d.stderr]).toEqual([1, expect.stringContaining('(EISDIR)')]);
+    expect(d.stderr).toContain('CANH_ERR_DETECT_UNREADABLE');
     const c = cli(['detect', 'auth_log', '--set', 'threshold=zero'], '');
     expect(c.stderr).toContain('CANH_ERR_DETECT_BAD_SETTING');
   });

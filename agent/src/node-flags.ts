@@ -36,7 +36,8 @@ export const AGENT_NODE_FLAGS: readonly string[] = [
 // machine: 5.2 and 4.8 CPU s under the agent's options, 2.2 and 2.1 without), and a bounded
 // heap so a large log does not make V8 grow it (1 GiB of log: RSS max 347 MiB with V8's
 // defaults). The bundle's entry (deploy/build/agent-entry.ts) starts detect again with
-// these when it finds itself under --lite-mode.
+// these when it finds itself under --lite-mode: by execve where the system has it (the
+// process becomes detect, nothing waits beside it), else as a child process (Windows).
 //   --max-semi-space-size=2  young generation of 2 MiB semi-spaces (V8's default grows to 16)
 //   --max-old-space-size=64  V8 collects instead of growing the old generation past 64 MiB;
 //                            detect's state is bounded (sessions, sources, memos) and needs

@@ -8,8 +8,6 @@
 import { isDetectCommand, isRunCommand } from '../../agent/src/cli-options.ts';
 import { leaveZodOut } from '../../agent/src/zod-mode.ts';
 import { DETECT_NODE_FLAGS } from '../../agent/src/node-flags.ts';
-import { spawn } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
 import { isSea } from 'node:sea';
 
 const argv = process.argv.slice(2);
@@ -35,7 +33,23 @@ function relaunchDetect(args: string[]): void {
   // "cli"). Its code cache was made under the agent's options, so V8 rejects it under these and
   // Node would say so on stderr (a generic "Warning"; deprecations still show).
   const nodeArgs = isSea() ? [`--node-options=${[...flags, '--disable-warning=Warning'].join(' ')}`, ...args] : [...flags, process.argv[1]!, ...args];
-  const child = spawn(process.execPath, nodeArgs, { stdio: 'inherit', env: { ...process.env, CANH_AGENT_DETECT_CHILD: '1' } });
+  const env = { ...process.env, CANH_AGENT_DETECT_CHILD: '1' };
+  // Where the system has execve (not Windows), this process becomes detect: no second process
+  // waits beside it, and its output, exit code and signals need no passing on.
+  if (process.execve) {
+    try {
+      process.execve(process.execPath, [process.execPath, ...nodeArgs], env);
+    } catch {
+      // Not replaced (the executable could not be run again): started beside it, as on Windows.
+    }
+  }
+  void spawnDetect(nodeArgs, env);
+}
+
+/** detect in a second process, this one passing on its signals and exit code (loaded only here: start-up counts in a short run). */
+async function spawnDetect(nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const [{ spawn }, { constants: osConstants }] = await Promise.all([import('node:child_process'), import('node:os')]);
+  const child = spawn(process.execPath, nodeArgs, { stdio: 'inherit', env });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   child.on('error', (err) => {
     process.stderr.write(`canh-agent: cannot start detect (${err.message})\n`);

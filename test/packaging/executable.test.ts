@@ -102,7 +102,7 @@ describe('linux-x64 single executable', () => {
     expect(r.stdout).toMatch(/^disk,.*path=\/.* .*used_percent=/m);
   });
 
-  it("runs detect in a second process without the agent's --lite-mode: the same verdicts as the source, from a file and from standard input", () => {
+  it("runs detect again without the agent's --lite-mode (execve): the same verdicts as the source, from a file and from standard input", () => {
     const log = join(import.meta.dirname, '../../agent/src/detectors/auth_log/testdata/third-party/beats-secure-rhel7.log');
     const args = ['detect', 'auth_log', '--set', 'timezone=UTC', '--set', 'threshold=2'];
     const source = spawnSync(process.execPath, [join(import.meta.dirname, '../../agent/src/cli.ts'), ...args, '--file', log], { encoding: 'utf8' });
