@@ -68,6 +68,24 @@ describe('auth_log bounds', () => {
     expect(p.bounds().sources_forgotten).toBe(0);
   });
 
+  it("a backlog read at once ends sshd connections quiet by the log's clock, and counts what they held", () => {
+    // The wall clock stands still while 6,000 connections go by over 100 minutes of log,
+    // each with a held PAM failure and no "Failed" line. Before, none ended (30 s of wall
+    // clock never passed): 4,096 were held at once and the rest pushed out (evicted).
+    const p = new AuthPipeline(cfg, () => NOW);
+    const events = [];
+    for (let i = 0; i < 6000; i++) {
+      const r = p.line(
+        `${stamp(i)} srv sshd[${40_000 + i}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.18.2.${i % 50}  user=u${i % 3}`,
+      );
+      events.push(...r.events);
+    }
+    expect(p.bounds().sessions_evicted).toBe(0);
+    // Each held failure counted once its connection was quiet for 30 s of log: address
+    // 198.18.2.7 failed every 50 s, 5 times within 10 minutes by the 5th: one incident.
+    expect(events.filter((e) => e.type === 'brute_force' && e.evidence.src_ip === '198.18.2.7' && e.evidence.update === false)).toHaveLength(1);
+  });
+
   it('publickey failures held beyond max_sources are counted at once, and counted as such', () => {
     const lines: string[] = [];
     for (let i = 0; i < 150; i++) lines.push(`${stamp(1)} srv sshd[${20_000 + i}]: Failed publickey for git from 198.18.0.${i} port 22 ssh2: RSA SHA256:abc`);
