@@ -47,6 +47,19 @@ describe('LogFollower', () => {
     await b.f.stop();
   });
 
+  it('reads a large file in its kept buffer: every line whole across chunk edges, one longer than half a chunk too', async () => {
+    // Lines of 1 to 3,000 bytes and one of 40,000 (past half the 64 KiB chunk: the unfinished
+    // line is joined the other way).
+    const lines: string[] = [];
+    for (let i = 0; i < 600; i++) lines.push(`${i} ${'abcdefghij'.repeat((i * 37) % 300)}é`);
+    lines.splice(300, 0, `long ${'x'.repeat(40_000)}`);
+    writeFileSync(log(), `${lines.join('\n')}\n`);
+    const a = follower(true);
+    await a.f.start();
+    await a.f.stop();
+    expect(a.got).toEqual(lines);
+  });
+
   it('waits for the newline of a line being written; handles CRLF', async () => {
     writeFileSync(log(), '');
     const a = follower();

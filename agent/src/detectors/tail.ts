@@ -259,10 +259,17 @@ export class LogFollower {
     const buf = (this.buf ??= Buffer.allocUnsafe(CHUNK));
     let pos = this.offset + this.partial.length;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+      // The unfinished line goes first and the file's next bytes after it, in the kept
+      // buffer: a large log read at once allocates nothing per chunk (a Buffer.concat of
+      // 64 KiB each before: 1 GiB of allocations, and their memory, for a 1 GiB log).
+      const kept = this.partial.length;
+      const inPlace = kept <= CHUNK / 2;
+      if (inPlace) this.partial.copy(buf, 0);
+      const at = inPlace ? kept : 0;
+      const { bytesRead } = await fh.read(buf, at, CHUNK - at, pos);
       if (bytesRead === 0) break;
       pos += bytesRead;
-      this.split(Buffer.concat([this.partial, buf.subarray(0, bytesRead)]));
+      this.split(inPlace ? buf.subarray(0, kept + bytesRead) : Buffer.concat([this.partial, buf.subarray(0, bytesRead)]));
     }
     if (final && this.partial.length) {
       // A rotated file is complete: its unterminated last line is a line.
