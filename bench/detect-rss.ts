@@ -15,7 +15,9 @@
 //
 // Env: BENCH_DETECT_RSS_MIB (1024), BENCH_DETECT_RSS_AGENT (1), BENCH_DETECT_RSS_DETECT (1: 0 runs only the
 // agent), BENCH_DETECT_KEEP (keep the temp dir), BENCH_DETECT_RSS_FLAGS (the bundle's Node options instead of
-// the shipped ones, space-separated).
+// the shipped ones, space-separated), BENCH_DETECT_RSS_SPOOL_MIB (1024: the agent's spool_max_bytes; a log
+// reader waits while half of it is unacked, so with the default 256 MiB the agent would follow the log at
+// the pace this machine's collector acks events, ~300 a second, and the run would measure that).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +32,7 @@ import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
 const MIB = Number(process.env.BENCH_DETECT_RSS_MIB ?? 1024);
 const AGENT = (process.env.BENCH_DETECT_RSS_AGENT ?? '1') !== '0';
 const DETECT = (process.env.BENCH_DETECT_RSS_DETECT ?? '1') !== '0';
+const SPOOL_MIB = Number(process.env.BENCH_DETECT_RSS_SPOOL_MIB ?? 1024);
 const TARGET_MIB = 80;
 // The agent as it is installed: the bundle with its shipped Node options when `npm run
 // build:agent` has made it, else the source (type stripping: ~120 MiB before any work).
@@ -108,7 +111,7 @@ async function runAgent(
   dir: string,
   log: string,
   size: number,
-): Promise<{ maxRssMiB: number; lastRssMiB: number; cpuS: number; wallS: number; startRssMiB: number; maxSpoolMiB: number }> {
+): Promise<{ maxRssMiB: number; lastRssMiB: number; cpuS: number; wallS: number; startRssMiB: number; maxSpoolMiB: number; dropped: string }> {
   const influx = await startInfluxd();
   const stateDir = join(dir, 'collector');
   const [agent] = registerAgents(stateDir, 1, 'bench-rss');
@@ -124,7 +127,7 @@ async function runAgent(
     cfg,
     JSON.stringify({
       collector: { url: collector.url, token: agent!.token },
-      agent: { interval: '10s', state_dir: agentState, hostname: agent!.name, log_level: 'warn' },
+      agent: { interval: '10s', state_dir: agentState, hostname: agent!.name, log_level: 'warn', spool_max_bytes: SPOOL_MIB * 1048576 },
       inputs: [],
       detectors: [{ type: 'auth_log', path: log, from_beginning: true, timezone: 'UTC' }],
     }),
@@ -156,7 +159,16 @@ async function runAgent(
       }
       if (Date.now() - t0 > 60 * 60_000) throw new Error('the agent did not reach the end of the log within an hour');
     }
+    // What the spool dropped (full: oldest first) is counted in its meta.json.
+    let dropped = 'none';
+    try {
+      const m = JSON.parse(readFileSync(join(agentState, 'spool/meta.json'), 'utf8')) as { droppedPoints: number; droppedEvents: number };
+      dropped = m.droppedPoints || m.droppedEvents ? `${m.droppedEvents} events, ${m.droppedPoints} points` : 'none';
+    } catch {
+      // no meta file yet: nothing dropped
+    }
     return {
+      dropped,
       maxRssMiB: max / 1024,
       lastRssMiB: last / 1024,
       cpuS: cpuMsOf(pid) / 1000,
@@ -199,7 +211,7 @@ async function main(): Promise<void> {
       const a = await runAgent(dir, log, size);
       console.log(
         `canh-agent run (auth_log only, from_beginning) followed the ${MIB} MiB log to its end in ${a.wallS.toFixed(0)} s: ${Math.round(lines / a.cpuS)} lines per CPU-s; ` +
-          `RSS at 1.5 s ${a.startRssMiB.toFixed(1)} MiB, max ${a.maxRssMiB.toFixed(1)} MiB, at the end ${a.lastRssMiB.toFixed(1)} MiB; spool on disk max ${a.maxSpoolMiB.toFixed(1)} MiB`,
+          `RSS at 1.5 s ${a.startRssMiB.toFixed(1)} MiB, max ${a.maxRssMiB.toFixed(1)} MiB, at the end ${a.lastRssMiB.toFixed(1)} MiB; spool on disk max ${a.maxSpoolMiB.toFixed(1)} MiB (spool_max_bytes ${SPOOL_MIB} MiB), dropped by the spool: ${a.dropped}`,
       );
       if (a.maxRssMiB > TARGET_MIB) missed++;
       console.log(

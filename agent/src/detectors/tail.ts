@@ -32,6 +32,11 @@ export interface FollowOptions {
   maxLineBytes?: number;
   log: Logger;
   onLines(lines: string[]): void;
+  /**
+   * True while what was read cannot be passed on (the spool's backlog is full): the follower
+   * stops reading between chunks, keeps its position, and tries again every pollMs.
+   */
+  paused?(): boolean;
   /** Called every `pollMs` (a detector's periodic work rides on the poll's timer: one wake-up instead of two). */
   onPoll?(): void;
   /** Follow the kernel's change notifications where they are reliable (Linux, local file systems); default true. */
@@ -87,6 +92,8 @@ export class LogFollower {
   /** Notifications that asked for a poll (tests; the README's cost figures). */
   notifications = 0;
   linesRead = 0;
+  /** Reads put off because the spool's backlog was full (paused). */
+  waits = 0;
 
   constructor(o: FollowOptions) {
     this.o = o;
@@ -259,6 +266,13 @@ export class LogFollower {
     const buf = (this.buf ??= Buffer.allocUnsafe(CHUNK));
     let pos = this.offset + this.partial.length;
     for (;;) {
+      // A rotated file is finished all the same (its path names another file now).
+      if (!final && this.o.paused?.()) {
+        // Nothing is lost: the rest stays in the file, and the position where reading stopped.
+        this.waits++;
+        this.changed(this.o.pollMs);
+        return;
+      }
       // The unfinished line goes first and the file's next bytes after it, in the kept
       // buffer: a large log read at once allocates nothing per chunk (a Buffer.concat of
       // 64 KiB each before: 1 GiB of allocations, and their memory, for a 1 GiB log).
