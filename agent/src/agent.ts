@@ -94,6 +94,9 @@ export class Agent {
       batchSize: a.batch_size,
       flushIntervalMs: a.flush_interval,
       maxMessageBytes: a.max_message_bytes,
+      // A log read from its saved position waits while half the spool waits for acks: the
+      // log keeps its lines, and the other half stays for what cannot wait (host metrics).
+      backlogBytes: a.spool_max_bytes / 2,
     });
     this.transport = this.createTransport();
     this.batcher.onBatch = () => this.transport.pump();

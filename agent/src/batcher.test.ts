@@ -210,3 +210,23 @@ describe('batcher', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('batcher: log readers wait while the spool is backlogged', () => {
+  it('says backlogged once the unacked batches reach backlogBytes, and not after their acks', () => {
+    const spool = new MemorySpool({ maxBytes: 1e6 });
+    const b = new Batcher(spool, { batchSize: 1000, flushIntervalMs: 60_000, maxMessageBytes: 4e6, backlogBytes: 2000 });
+    const acc = b.accumulator('auth_log');
+    expect(acc.backlogged?.()).toBe(false);
+    const seqs: number[] = [];
+    while (spool.stats().bytes < 2000) {
+      acc.addEvent({ type: 'brute_force', severity: 'high', message: 'x'.repeat(300) });
+      b.flush();
+      seqs.push(spool.first()!);
+    }
+    expect(acc.backlogged?.()).toBe(true);
+    for (const s of spool.after(0, 100)) spool.ack(s.seq);
+    expect(acc.backlogged?.()).toBe(false);
+    // Without a bound, never.
+    expect(new Batcher(spool, { batchSize: 1000, flushIntervalMs: 60_000, maxMessageBytes: 4e6 }).accumulator('x').backlogged?.()).toBe(false);
+  });
+});

@@ -14,6 +14,8 @@ export interface BatcherOptions {
   batchSize: number;
   flushIntervalMs: number;
   maxMessageBytes: number;
+  /** Spool bytes not yet acked past which log readers wait (Accumulator.backlogged); default: never. */
+  backlogBytes?: number;
   now?: () => number;
 }
 
@@ -101,6 +103,7 @@ export class Batcher {
         };
         this.push(undefined, ev);
       },
+      backlogged: () => this.spool.stats().bytes >= (this.opts.backlogBytes ?? Infinity),
     };
   }
 

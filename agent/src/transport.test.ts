@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -8,6 +11,7 @@ import { quickAck, Transport } from './transport.ts';
 import { MemorySpool } from './spool/memory.ts';
 import { Batcher } from './batcher.ts';
 import { CertFactory } from './inputs/tls-testing.ts';
+import { DiskSpool, nodeSpoolFs, type SpoolFs } from '@canh/core';
 
 let certs: CertFactory | undefined;
 
@@ -520,5 +524,83 @@ describe('transport: several collectors (collector.urls)', () => {
       seen.add(t.url);
     }
     expect(seen).toEqual(new Set(urls));
+  });
+});
+
+describe('transport: a backlog waits on disk, not in memory', () => {
+  // A DiskSpool on a real folder whose reads are counted (node:fs underneath), and a real
+  // WebSocket server acking each frame a little later, as a collector behind InfluxDB does.
+  let wss: WebSocketServer | undefined;
+  let transport: Transport | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await transport?.stop(0);
+    await new Promise((r) => (wss ? wss.close(r) : r(undefined)));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads from the spool only the frames it sends, each once', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'canh-transport-backlog-'));
+    let readBytes = 0;
+    const fs: SpoolFs = {
+      ...nodeSpoolFs,
+      readSync: (fd, buf, off, len, pos) => {
+        const n = nodeSpoolFs.readSync(fd, buf, off, len, pos);
+        readBytes += n;
+        return n;
+      },
+    };
+    const spool = new DiskSpool({ dir, maxBytes: 64e6, fsync: 'never', minFree: 0, fs });
+    const batcher = new Batcher(spool, { batchSize: 1000, flushIntervalMs: 60_000, maxMessageBytes: 4e6 });
+    const acc = batcher.accumulator('auth_log');
+    // 300 batches as a log read from its beginning makes them: two of three with a security
+    // event (each goes alone), one with points only (merged with its like where they meet).
+    for (let c = 0; c < 300; c++) {
+      if (c % 3 === 2) acc.addPoint('cpu', { n: String(c) }, { v: c }, { time: 1_700_000_000_000 + c });
+      else acc.addEvent({ type: 'brute_force', severity: 'high', message: `attack ${c} ${'x'.repeat(2000)}`, evidence: { src_ip: `198.18.0.${c % 250}` } });
+      batcher.flush();
+    }
+    const spooledBytes = spool.stats().bytes;
+    readBytes = 0;
+    const got = { events: 0, points: 0 };
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss!.once('listening', r));
+    wss.on('connection', (ws: WebSocket) => {
+      ws.on('message', (data) => {
+        const msg = decodeAgentMessage(data as Buffer);
+        if (msg.type === 'hello') {
+          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
+          return;
+        }
+        if (msg.type !== 'batch') return;
+        got.events += msg.events.length;
+        got.points += pointsOf(msg).length;
+        setTimeout(() => ws.send(encode({ type: 'ack', seq: msg.seq })), 2);
+      });
+    });
+    transport = new Transport(
+      {
+        url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`,
+        token: 't',
+        hostname: 'h',
+        agentVersion: 'test',
+        pingIntervalMs: 10_000,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 100,
+        maxInFlight: 2,
+        maxBatchPoints: 100,
+      },
+      spool,
+      pino({ level: 'silent' }),
+    );
+    transport.start();
+    for (let i = 0; i < 1000 && spool.stats().batches > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(spool.stats().batches).toBe(0);
+    expect(got).toEqual({ events: 200, points: 100 });
+    // Every frame read once at most. Before, each pump read up to 64 batches per free slot of
+    // the window ahead, to decide what to merge: ~60 times the backlog over its drain.
+    expect(readBytes).toBeGreaterThan(0);
+    expect(readBytes).toBeLessThanOrEqual(spooledBytes);
+    spool.close();
   });
 });

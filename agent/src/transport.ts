@@ -34,7 +34,7 @@ import {
   type CollectorMessage,
   type Welcome,
 } from '@canh/protocol';
-import { Backoff, type Spool, type SpoolRecord } from '@canh/core';
+import { Backoff, type Spool, type SpoolEntry } from '@canh/core';
 import { collectorCAs } from './trust.ts';
 
 export interface TransportOptions {
@@ -425,7 +425,7 @@ export class Transport {
   rest(): void {
     const ws = this.ws;
     if (!this.opts.readAtTicks || this.resting || !ws || !this.welcomed || ws.readyState !== WebSocket.OPEN) return;
-    if (this.frames.size >= this.opts.maxInFlight || this.spool.after(this.sentUpTo, 1).length > 0) return;
+    if (this.frames.size >= this.opts.maxInFlight || this.spool.index(this.sentUpTo, 1).length > 0) return;
     const socket = socketOf(ws);
     const handle = socket?._handle;
     // Node's net.Socket pause() only stops pushing data to 'data' listeners; libuv goes on
@@ -483,7 +483,11 @@ export class Transport {
     this.pingTimer = undefined;
   }
 
-  /** Send what the window allows. Called on welcome, ack and whenever a batch is spooled. */
+  /**
+   * Send what the window allows. Called on welcome, ack and whenever a batch is spooled.
+   * What to send is chosen from the spool's index; only the frames that leave are read
+   * (a backlog of thousands of batches waits on disk, not in memory).
+   */
   pump(): void {
     const ws = this.ws;
     if (!ws || !this.welcomed || ws.readyState !== WebSocket.OPEN) return;
@@ -491,51 +495,67 @@ export class Transport {
     if (ws.bufferedAmount > 8 * 1024 * 1024) return;
     const room = this.opts.maxInFlight - this.frames.size;
     if (room <= 0) return;
-    const notInFlight = (r: SpoolRecord) => {
+    const notInFlight = (r: SpoolEntry) => {
       if (!this.inFlight.has(r.seq)) return true;
       this.sentUpTo = Math.max(this.sentUpTo, r.seq);
       return false;
     };
-    let waiting = this.spool.after(this.sentUpTo, room + 1 + this.inFlight.size).filter(notInFlight);
-    // More waiting than the window lets out: a backlog. Read as many batches as the free
+    let waiting = this.spool.index(this.sentUpTo, room + 1 + this.inFlight.size).filter(notInFlight);
+    // More waiting than the window lets out: a backlog. Look at as many batches as the free
     // slots' frames can hold, and merge them.
     const merge = waiting.length > room;
-    const maxPoints = this.opts.maxBatchPoints ?? 1000;
-    const maxBytes = (this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) * 0.9;
     if (merge) {
-      const perFrame = Math.min(MERGE_MAX, Math.max(1, Math.ceil(maxPoints / Math.max(1, waiting[0]!.points))));
-      waiting = this.spool.after(this.sentUpTo, room * perFrame + this.inFlight.size).filter(notInFlight);
+      const perFrame = Math.min(MERGE_MAX, Math.max(1, Math.ceil((this.opts.maxBatchPoints ?? 1000) / Math.max(1, waiting[0]!.points))));
+      waiting = this.spool.index(this.sentUpTo, room * perFrame + this.inFlight.size).filter(notInFlight);
     }
     let i = 0;
     while (i < waiting.length && this.frames.size < this.opts.maxInFlight) {
-      const group = [waiting[i++]!];
-      if (merge && group[0]!.events === 0) {
-        let points = group[0]!.points;
-        let bytes = group[0]!.frame.length;
-        while (i < waiting.length) {
-          const r = waiting[i]!;
-          if (group.length >= MERGE_MAX || r.events > 0 || points + r.points > maxPoints || bytes + r.frame.length > maxBytes) break;
-          group.push(r);
-          points += r.points;
-          bytes += r.frame.length;
-          i++;
-        }
-      }
-      const last = group[group.length - 1]!.seq;
-      const frame = group.length === 1 ? group[0]!.frame : mergedFrame(last, group);
-      if (frame === undefined) {
-        // Not readable as a batch (cannot happen for frames this agent wrote): send them one by one.
-        i -= group.length - 1;
-        this.sendFrame(ws, group[0]!.frame, [group[0]!.seq]);
-        continue;
-      }
-      if (group.length > 1) this.merged += group.length;
-      this.sendFrame(
-        ws,
-        frame,
-        group.map((r) => r.seq),
-      );
+      i += this.sendGroup(ws, merge ? this.mergeable(waiting, i) : [waiting[i]!]);
     }
+  }
+
+  /** The batches from waiting[i] on that go in one frame: consecutive, without events, within batch_size points and the message limit. */
+  private mergeable(waiting: readonly SpoolEntry[], i: number): SpoolEntry[] {
+    const group = [waiting[i]!];
+    if (group[0]!.events > 0) return group;
+    const maxPoints = this.opts.maxBatchPoints ?? 1000;
+    const maxBytes = (this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) * 0.9;
+    let points = group[0]!.points;
+    let bytes = group[0]!.bytes;
+    for (let k = i + 1; k < waiting.length; k++) {
+      const r = waiting[k]!;
+      if (group.length >= MERGE_MAX || r.events > 0 || points + r.points > maxPoints || bytes + r.bytes > maxBytes) break;
+      group.push(r);
+      points += r.points;
+      bytes += r.bytes;
+    }
+    return group;
+  }
+
+  /**
+   * Read the group's frames and send them as one (merged) frame; returns how many of the
+   * group are done with. A frame the spool cannot give back was counted there as lost.
+   */
+  private sendGroup(ws: WebSocket, group: readonly SpoolEntry[]): number {
+    const records: { seq: number; frame: string | Buffer; at: number }[] = [];
+    group.forEach((r, at) => {
+      const frame = this.spool.read(r.seq);
+      if (frame !== undefined) records.push({ seq: r.seq, frame, at });
+    });
+    if (!records.length) return group.length;
+    const merged = records.length > 1 ? mergedFrame(records[records.length - 1]!.seq, records) : undefined;
+    if (records.length > 1 && merged === undefined) {
+      // Not readable as batches (cannot happen for frames this agent wrote): they go one by one.
+      this.sendFrame(ws, records[0]!.frame, [records[0]!.seq]);
+      return records[0]!.at + 1;
+    }
+    if (records.length > 1) this.merged += records.length;
+    this.sendFrame(
+      ws,
+      merged ?? records[0]!.frame,
+      records.map((r) => r.seq),
+    );
+    return group.length;
   }
 
   private sendFrame(ws: WebSocket, frame: string | Buffer, seqs: number[]): void {

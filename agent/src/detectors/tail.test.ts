@@ -47,6 +47,47 @@ describe('LogFollower', () => {
     await b.f.stop();
   });
 
+  it('reads a large file in its kept buffer: every line whole across chunk edges, one longer than half a chunk too', async () => {
+    // Lines of 1 to 3,000 bytes and one of 40,000 (past half the 64 KiB chunk: the unfinished
+    // line is joined the other way).
+    const lines: string[] = [];
+    for (let i = 0; i < 600; i++) lines.push(`${i} ${'abcdefghij'.repeat((i * 37) % 300)}é`);
+    lines.splice(300, 0, `long ${'x'.repeat(40_000)}`);
+    writeFileSync(log(), `${lines.join('\n')}\n`);
+    const a = follower(true);
+    await a.f.start();
+    await a.f.stop();
+    expect(a.got).toEqual(lines);
+  });
+
+  it('stops reading while paused (the spool backlogged), keeps its place, and reads on from there: every line once', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ${'z'.repeat(60)}`);
+    writeFileSync(log(), `${lines.join('\n')}\n`);
+    let blocked = true;
+    const got: string[] = [];
+    const f = new LogFollower({
+      path: log(),
+      state,
+      stateName: 'pos.json',
+      fromBeginning: true,
+      pollMs: 60_000,
+      log: pino({ level: 'silent' }),
+      paused: () => blocked && got.length > 0,
+      onLines: (l) => got.push(...l),
+    });
+    await f.start();
+    // One 64 KiB chunk read, then it waited: its position says so.
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.length).toBeLessThan(lines.length);
+    expect(f.waits).toBeGreaterThan(0);
+    const saved = JSON.parse(state.saved.get('pos.json')!) as { offset: number };
+    expect(saved.offset).toBe(Buffer.byteLength(got.map((l) => `${l}\n`).join('')));
+    blocked = false;
+    await f.poll();
+    expect(got).toEqual(lines);
+    await f.stop();
+  });
+
   it('waits for the newline of a line being written; handles CRLF', async () => {
     writeFileSync(log(), '');
     const a = follower();

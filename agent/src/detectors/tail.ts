@@ -32,6 +32,11 @@ export interface FollowOptions {
   maxLineBytes?: number;
   log: Logger;
   onLines(lines: string[]): void;
+  /**
+   * True while what was read cannot be passed on (the spool's backlog is full): the follower
+   * stops reading between chunks, keeps its position, and tries again every pollMs.
+   */
+  paused?(): boolean;
   /** Called every `pollMs` (a detector's periodic work rides on the poll's timer: one wake-up instead of two). */
   onPoll?(): void;
   /** Follow the kernel's change notifications where they are reliable (Linux, local file systems); default true. */
@@ -87,6 +92,8 @@ export class LogFollower {
   /** Notifications that asked for a poll (tests; the README's cost figures). */
   notifications = 0;
   linesRead = 0;
+  /** Reads put off because the spool's backlog was full (paused). */
+  waits = 0;
 
   constructor(o: FollowOptions) {
     this.o = o;
@@ -259,10 +266,24 @@ export class LogFollower {
     const buf = (this.buf ??= Buffer.allocUnsafe(CHUNK));
     let pos = this.offset + this.partial.length;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+      // A rotated file is finished all the same (its path names another file now).
+      if (!final && this.o.paused?.()) {
+        // Nothing is lost: the rest stays in the file, and the position where reading stopped.
+        this.waits++;
+        this.changed(this.o.pollMs);
+        return;
+      }
+      // The unfinished line goes first and the file's next bytes after it, in the kept
+      // buffer: a large log read at once allocates nothing per chunk (a Buffer.concat of
+      // 64 KiB each before: 1 GiB of allocations, and their memory, for a 1 GiB log).
+      const kept = this.partial.length;
+      const inPlace = kept <= CHUNK / 2;
+      if (inPlace) this.partial.copy(buf, 0);
+      const at = inPlace ? kept : 0;
+      const { bytesRead } = await fh.read(buf, at, CHUNK - at, pos);
       if (bytesRead === 0) break;
       pos += bytesRead;
-      this.split(Buffer.concat([this.partial, buf.subarray(0, bytesRead)]));
+      this.split(inPlace ? buf.subarray(0, kept + bytesRead) : Buffer.concat([this.partial, buf.subarray(0, bytesRead)]));
     }
     if (final && this.partial.length) {
       // A rotated file is complete: its unterminated last line is a line.

@@ -17,6 +17,12 @@ export interface Accumulator {
   addPoint(name: string, tags: Record<string, string>, fields: Record<string, FieldValue>, opts?: PointOptions): void;
   /** Detector events; `time` and `detector` are filled in when missing. */
   addEvent(event: Omit<SecurityEventInput, 'time' | 'detector'> & { time?: number; detector?: string }): void;
+  /**
+   * The spool holds so much the collector has not acked yet that a reader of a file that
+   * keeps its data (a log followed from a saved position) should wait: its data is safe
+   * where it is, and would otherwise push older data out of the bounded spool.
+   */
+  backlogged?(): boolean;
 }
 
 export interface ExecResult {

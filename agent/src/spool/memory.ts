@@ -1,6 +1,6 @@
 // A bounded in-memory spool: used by `canh-agent check`, by tests, and where no state
 // folder is writable. Same contract as the disk spool, without surviving a restart.
-import type { Spool, SpoolRecord, SpoolStats } from '@canh/core';
+import type { Spool, SpoolEntry, SpoolRecord, SpoolStats } from '@canh/core';
 
 export class MemorySpool implements Spool {
   private readonly records = new Map<number, SpoolRecord>();
@@ -43,6 +43,14 @@ export class MemorySpool implements Spool {
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  index(seq: number, limit: number): SpoolEntry[] {
+    return this.after(seq, limit).map((r) => ({ seq: r.seq, points: r.points, events: r.events, bytes: Buffer.byteLength(r.frame) }));
+  }
+
+  read(seq: number): string | Buffer | undefined {
+    return this.records.get(seq)?.frame;
   }
 
   first(): number | undefined {

@@ -51,7 +51,7 @@ import {
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { Spool, SpoolRecord, SpoolStats } from './types.ts';
+import type { Spool, SpoolEntry, SpoolRecord, SpoolStats } from './types.ts';
 
 /** The file calls the spool makes (node:fs by default; tests inject faults). */
 export interface SpoolFs {
@@ -676,22 +676,43 @@ export class DiskSpool implements Spool {
     const out: SpoolRecord[] = [];
     for (const e of this.entries.values()) {
       if (e.seq <= seq) continue;
-      let buf = this.lastPayload?.seq === e.seq ? this.lastPayload.payload : undefined;
-      if (!buf) {
-        buf = Buffer.alloc(e.length);
-        try {
-          if (this.fs.readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER) !== e.length)
-            throw Object.assign(new Error('short read: the record is no longer whole'), { code: 'EIO' });
-        } catch (err) {
-          // The disk cannot give it back (EIO): it is lost, so it is counted, not retried forever.
-          this.lose(e, err);
-          continue;
-        }
-      }
-      out.push({ seq: e.seq, frame: buf, points: e.points, events: e.events });
+      const frame = this.payload(e);
+      if (!frame) continue;
+      out.push({ seq: e.seq, frame, points: e.points, events: e.events });
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  index(seq: number, limit: number): SpoolEntry[] {
+    const out: SpoolEntry[] = [];
+    if (limit <= 0) return out;
+    for (const e of this.entries.values()) {
+      if (e.seq <= seq) continue;
+      out.push({ seq: e.seq, points: e.points, events: e.events, bytes: e.length });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  read(seq: number): Buffer | undefined {
+    const e = this.entries.get(seq);
+    return e && this.payload(e);
+  }
+
+  /** A record's frame, from memory when it is the one appended last, else from its segment. */
+  private payload(e: Entry): Buffer | undefined {
+    if (this.lastPayload?.seq === e.seq) return this.lastPayload.payload;
+    const buf = Buffer.alloc(e.length);
+    try {
+      if (this.fs.readSync(e.seg.fd, buf, 0, e.length, e.offset + HEADER) !== e.length)
+        throw Object.assign(new Error('short read: the record is no longer whole'), { code: 'EIO' });
+    } catch (err) {
+      // The disk cannot give it back (EIO): it is lost, so it is counted, not retried forever.
+      this.lose(e, err);
+      return undefined;
+    }
+    return buf;
   }
 
   /** A record that cannot be read back: dropped and counted with what the disk refused. */

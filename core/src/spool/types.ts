@@ -10,6 +10,15 @@ export interface SpoolRecord {
   events: number;
 }
 
+/** A record's place in the spool without its frame: what the transport chooses from before it reads a frame. */
+export interface SpoolEntry {
+  seq: number;
+  points: number;
+  events: number;
+  /** The frame's size in bytes (UTF-8). */
+  bytes: number;
+}
+
 export interface SpoolStats {
   batches: number;
   bytes: number;
@@ -36,6 +45,14 @@ export interface Spool {
   append(make: (seq: number) => { frame: string; points: number; events: number }): number | undefined;
   /** Records not yet acked with seq > after, in order. */
   after(seq: number, limit: number): SpoolRecord[];
+  /**
+   * The same records without their frames. A backlog can hold thousands of batches: the
+   * transport picks what to send from these and reads only the frames it sends (read()),
+   * so its memory does not grow with what waits on disk.
+   */
+  index(seq: number, limit: number): SpoolEntry[];
+  /** The frame of one unacked record; undefined when it is not in the spool (acked, dropped, or unreadable: then counted as lost). */
+  read(seq: number): string | Buffer | undefined;
   /** Oldest unacked seq, or undefined when empty. */
   first(): number | undefined;
   ack(seq: number): boolean;

@@ -52,17 +52,35 @@ interface Incident {
   pending: number;
 }
 
+// A source is held for a whole window (10 minutes of log) after its last failure: under a
+// distributed attack there are thousands (bench:detect-rss: ~7,000 on the generated log), so
+// each is kept small. Most have one user and one service: a Map or Set costs ~150 bytes even
+// for one entry, an array of one ~30; users become a Set only when there are many.
 interface Source {
-  /** Times (event time) of the failures in the window, ascending. */
+  /** Times (event time) of the failures in the window, ascending (at most `threshold`; an exact-size array). */
   fails: number[];
-  users: Map<string, number>;
-  services: Set<string>;
+  /** Users tried, in the order first seen (at most 1,000). */
+  users: string[] | Set<string>;
+  /** Services attacked (at most 16). */
+  services: string[];
   /** Event time of the latest failure, and wall time it was seen. */
   lastFailure: number;
   lastSeen: number;
-  lastPort?: number;
-  incident?: Incident;
+  lastPort: number | undefined;
+  incident: Incident | undefined;
 }
+
+/** Past this many users a source keeps them in a Set (includes() on an array would cost per line). */
+const USERS_AS_ARRAY = 8;
+
+function addUser(s: Source, user: string): void {
+  const u = s.users;
+  if (!Array.isArray(u)) {
+    if (u.size < 1000) u.add(user);
+  } else if (!u.includes(user)) s.users = u.length < USERS_AS_ARRAY ? u.concat(user) : new Set(u).add(user);
+}
+
+const usersOf = (s: Source): string[] => (Array.isArray(s.users) ? s.users : [...s.users]);
 
 const fmtWindow = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`);
 
@@ -148,7 +166,7 @@ export class AuthAggregator {
     // Map order doubles as recency order for eviction (the most recent entry stays where it is).
     if (s && src === this.lastSrc) return s;
     if (s) this.sources.delete(src);
-    else s = { fails: [], users: new Map(), services: new Set(), lastFailure: -Infinity, lastSeen: 0 };
+    else s = { fails: [], users: [], services: [], lastFailure: -Infinity, lastSeen: 0, lastPort: undefined, incident: undefined };
     this.sources.set(src, s);
     this.lastSrc = src;
     while (this.sources.size > this.o.maxSources) {
@@ -166,8 +184,8 @@ export class AuthAggregator {
       // over, this failure starts afresh.
       if (s.incident && s.incident.pending > 0) out.push(this.update(src, s, s.lastFailure, s.lastFailure));
       s.incident = undefined;
-      s.users.clear();
-      s.services.clear();
+      s.users = [];
+      s.services = [];
     }
     const latest = Math.max(at, s.lastFailure);
     const cutoff = latest - this.o.windowMs;
@@ -176,7 +194,8 @@ export class AuthAggregator {
     if (at > cutoff) {
       let i = s.fails.length;
       while (i > 0 && s.fails[i - 1]! > at) i--;
-      s.fails.splice(i, 0, at);
+      // A new array of the exact size (push or splice would give it room for 17).
+      s.fails = i === s.fails.length ? s.fails.concat(at) : [...s.fails.slice(0, i), at, ...s.fails.slice(i)];
       // Only whether `threshold` failures lie in the window matters (an incident counts on in
       // `total`): older ones beyond that are dropped, so a flood from one address stays small.
       if (s.fails.length > this.o.threshold) s.fails.shift();
@@ -184,9 +203,9 @@ export class AuthAggregator {
     s.lastFailure = latest;
     s.lastSeen = now;
     s.lastPort = rec.port ?? s.lastPort;
-    const u = rec.user ?? '?';
-    if (s.users.has(u) || s.users.size < 1000) s.users.set(u, (s.users.get(u) ?? 0) + 1);
-    if (s.services.size < 16) s.services.add(rec.service ?? (rec.program === 'windows' ? 'windows' : rec.program === 'sshd' ? 'ssh' : rec.program));
+    addUser(s, rec.user ?? '?');
+    const service = rec.service ?? (rec.program === 'windows' ? 'windows' : rec.program === 'sshd' ? 'ssh' : rec.program);
+    if (s.services.length < 16 && !s.services.includes(service)) s.services = s.services.concat(service);
     if (s.incident) {
       s.incident.total++;
       s.incident.pending++;
@@ -198,7 +217,7 @@ export class AuthAggregator {
   }
 
   private bruteForce(src: string, s: Source, at: number, count: number, update: boolean): AuthEvent {
-    const users = [...s.users.keys()];
+    const users = usersOf(s);
     const spray = users.length >= this.o.sprayUsers;
     const total = s.incident?.total ?? count;
     const shown = bounded(users.slice(0, 10).join(', ') + (users.length > 10 ? ` and ${users.length - 10} more` : ''), 300);

@@ -3,9 +3,12 @@
 // the threshold needs; sshd connections beyond 4096 are forgotten with their held failures
 // counted; publickey failures held beyond max_sources are counted at once.
 import { describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LogReplay } from './replay.ts';
 import { AuthPipeline } from './pipeline.ts';
-import type { AggregationConfig } from '../auth/options.ts';
+import { makeAggregator, type AggregationConfig } from '../auth/options.ts';
+import type { AuthRecord } from '../auth/record.ts';
 
 const cfg: AggregationConfig = {
   threshold: 5,
@@ -66,6 +69,54 @@ describe('auth_log bounds', () => {
       p.line(`${stamp(i * 10)} srv sshd[${30_000 + i}]: Failed password for root from 198.18.1.${i % 250}${i >= 250 ? `${i}` : ''} port 22 ssh2`);
     // 1,000 sources over 2.8 hours of log, max_sources 100: none had to be pushed out.
     expect(p.bounds().sources_forgotten).toBe(0);
+  });
+
+  it("a backlog read at once ends sshd connections quiet by the log's clock, and counts what they held", () => {
+    // The wall clock stands still while 6,000 connections go by over 100 minutes of log,
+    // each with a held PAM failure and no "Failed" line. Before, none ended (30 s of wall
+    // clock never passed): 4,096 were held at once and the rest pushed out (evicted).
+    const p = new AuthPipeline(cfg, () => NOW);
+    const events = [];
+    for (let i = 0; i < 6000; i++) {
+      const r = p.line(
+        `${stamp(i)} srv sshd[${40_000 + i}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.18.2.${i % 50}  user=u${i % 3}`,
+      );
+      events.push(...r.events);
+    }
+    expect(p.bounds().sessions_evicted).toBe(0);
+    // Each held failure counted once its connection was quiet for 30 s of log: address
+    // 198.18.2.7 failed every 50 s, 5 times within 10 minutes by the 5th: one incident.
+    expect(events.filter((e) => e.type === 'brute_force' && e.evidence.src_ip === '198.18.2.7' && e.evidence.update === false)).toHaveLength(1);
+  });
+
+  it('a source held for its window costs under 400 bytes of heap', () => {
+    // Under the generated attack ~7,000 sources are within a window at once (bench:detect-rss).
+    // A Map and a Set per source, and arrays grown by push, cost ~690 bytes each before.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const n = 20_000;
+    const agg = makeAggregator({ ...cfg, max_sources: n }, () => NOW);
+    const records: AuthRecord[] = [];
+    for (let i = 0; i < n; i++)
+      records.push({
+        kind: 'auth_failure',
+        program: 'sshd',
+        service: 'ssh',
+        src: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        user: 'root',
+        port: 22,
+        time: NOW - 60_000 + i,
+        counts: true,
+        repeat: 1,
+      });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (const r of records) agg.observe(r);
+    gc();
+    const perSource = (process.memoryUsage().heapUsed - before) / n;
+    expect(agg.holds()).toBe(true);
+    expect(perSource).toBeGreaterThan(50);
+    expect(perSource).toBeLessThan(400);
   });
 
   it('publickey failures held beyond max_sources are counted at once, and counted as such', () => {

@@ -110,6 +110,7 @@ export default defineInput({
             fromBeginning: c.from_beginning,
             pollMs: c.poll_interval,
             log,
+            paused: () => acc?.backlogged?.() ?? false,
             onLines: (lines) => {
               for (const line of lines) result(pipeline.line(line), line);
               ticker.poke();

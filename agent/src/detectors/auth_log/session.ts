@@ -19,6 +19,8 @@ interface Session {
   pending: AuthRecord[];
   users: Set<string>;
   lastSeen: number;
+  /** The log's time of its latest line. */
+  lastLog: number;
 }
 
 export interface SessionOptions {
@@ -37,6 +39,9 @@ export class SshSessions {
   evicted = 0;
   /** The key set last: while it is in the map it is the map's last (most recent) entry. */
   private lastKey = '';
+  /** The latest time a line carried (the log's own clock), and that clock when quiet connections were last ended by it. */
+  private logClock = -Infinity;
+  private lastLogTick = -Infinity;
 
   constructor(o: SessionOptions) {
     this.o = o;
@@ -46,14 +51,25 @@ export class SshSessions {
   observe(rec: AuthRecord): AuthRecord[] {
     if (rec.service !== 'ssh' || rec.pid === undefined || (rec.program !== 'sshd' && rec.program !== 'sshd-session')) return [rec];
     const key = `${rec.host ?? ''}\0${rec.pid}`;
-    let s = this.sessions.get(key);
     const now = this.o.now();
     const out: AuthRecord[] = [];
+    // A time far ahead (a wrong year, a skewed clock) does not move the log's clock, as in the aggregator.
+    if (rec.time !== undefined && rec.time > this.logClock && rec.time <= now + 86_400_000) this.logClock = rec.time;
+    // A backlog read at once (an agent catching up on a large log) spans hours of log time in
+    // seconds: connections quiet for the grace by the log's clock are done with, as tick()
+    // ends them by the wall clock on a live log (and as `detect`, whose clock is the log's,
+    // does). Without this they piled up to maxSessions (bench:detect-rss). At most once per
+    // second of log time: only the oldest connections are looked at.
+    if (this.logClock - this.lastLogTick >= 1000) {
+      this.lastLogTick = this.logClock;
+      this.endQuiet(now, out);
+    }
+    let s = this.sessions.get(key);
     // Map order is recency order: tick() and eviction look at the front only. Lines of one
     // connection mostly come in a row: the most recent entry stays where it is.
     if (!s || key !== this.lastKey) {
       if (s) this.sessions.delete(key);
-      else s = { pending: [], users: new Set(), lastSeen: now };
+      else s = { pending: [], users: new Set(), lastSeen: now, lastLog: this.logClock };
       this.sessions.set(key, s);
       this.lastKey = key;
     }
@@ -64,6 +80,7 @@ export class SshSessions {
       this.evicted++;
     }
     s.lastSeen = now;
+    s.lastLog = rec.time !== undefined && rec.time <= this.logClock ? rec.time : this.logClock;
     if (rec.src && !s.src) {
       s.src = rec.src;
       // Counting lines that waited for an address now have one.
@@ -118,13 +135,17 @@ export class SshSessions {
 
   /** Call periodically: commits what waited longer than the grace time, forgets quiet connections. */
   tick(): AuthRecord[] {
-    const now = this.o.now();
     const out: AuthRecord[] = [];
+    this.endQuiet(this.o.now(), out);
+    return out;
+  }
+
+  /** Connections quiet for the grace, by the wall clock or by the log's: their held failures committed, forgotten. */
+  private endQuiet(now: number, out: AuthRecord[]): void {
     for (const [key, s] of this.sessions) {
-      if (now - s.lastSeen < this.o.graceMs) break;
+      if (now - s.lastSeen < this.o.graceMs && this.logClock - s.lastLog < this.o.graceMs) break;
       out.push(...this.commit(s));
       this.sessions.delete(key);
     }
-    return out;
   }
 }
