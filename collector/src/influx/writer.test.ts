@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startInfluxd, seriesRows, type Influxd } from '../../../test/helpers/influxd.ts';
-import { InfluxWriter } from './writer.ts';
+import { InfluxWriter, type InfluxOptions } from './writer.ts';
 import { CollectorSpool } from './spool.ts';
 import { nodeSpoolFs, type SpoolFs } from '@canh/core';
 
@@ -23,8 +23,8 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function writer(db: string, url = influx.url): InfluxWriter {
-  return new InfluxWriter({ url, database: db, batchSize: 1000, flushIntervalMs: 50, timeoutMs: 2000, maxQueuedLines: 100_000, concurrency: 2 }, log);
+function writer(db: string, url = influx.url, opts: Partial<InfluxOptions> = {}): InfluxWriter {
+  return new InfluxWriter({ url, database: db, batchSize: 1000, flushIntervalMs: 50, timeoutMs: 2000, maxQueuedLines: 100_000, concurrency: 2, ...opts }, log);
 }
 
 async function count(db: string, m: string): Promise<number> {
@@ -52,8 +52,32 @@ describe('influx writer', () => {
     await w.stop();
   });
 
+  it('sends at once when nothing is in flight, and gathers what comes meanwhile into the next request', async () => {
+    // No start(): no flush timer at all. Without flushWhenIdle these writes would wait
+    // for a timer that never fires (the guard below turns that into a failure).
+    const w = writer('eager', undefined, { flushIntervalMs: 3_600_000 });
+    await w.ensureDatabase();
+    const guard = (p: Promise<unknown>) =>
+      Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error('not sent without a flush timer')), 10_000))]);
+    await guard(w.writeText('e v=1i 1000', 1));
+    expect(w.stats.requests).toBe(1);
+    // The first goes out alone; the next two wait for it and then share one request.
+    const all = Promise.all([w.writeText('e v=2i 2000', 1), w.writeText('e v=3i 3000', 1), w.writeText('e v=4i 4000', 1)]);
+    await guard(all);
+    expect(w.stats.requests).toBe(3);
+    const rows = seriesRows(await influx.query('SELECT count(v) FROM e', 'eager'));
+    expect(rows[0]?.count).toBe(4);
+    const off = writer('eager', undefined, { flushIntervalMs: 3_600_000, flushWhenIdle: false });
+    let sent = false;
+    void off.writeText('e v=5i 5000', 1).then(() => (sent = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sent).toBe(false);
+    await off.stop();
+    await w.stop();
+  });
+
   it('batches queued as strings and as UTF-8 buffers go out in one request, non-ASCII intact', async () => {
-    const w = writer('mixed');
+    const w = writer('mixed', undefined, { flushWhenIdle: false });
     await w.ensureDatabase();
     w.start();
     const done = Promise.all([

@@ -25,6 +25,14 @@ export interface InfluxOptions {
   maxQueuedLines: number;
   concurrency: number;
   retention?: string;
+  /**
+   * Send at once when no request is in flight, instead of waiting for the request to fill
+   * or for flushIntervalMs (default true). At a low rate a batch is then acked after one
+   * InfluxDB round trip, not up to flushIntervalMs later; under load requests are in
+   * flight all the time and fill up as before. At most one such early request is out at
+   * a time, so InfluxDB sees one small request per round trip, not one per batch.
+   */
+  flushWhenIdle?: boolean;
 }
 
 /** The unit of a text's times: ms for points, ns for batches carrying security events. */
@@ -170,8 +178,13 @@ export class InfluxWriter {
       this.queue.push({ text, n, precision, resolve, reject });
       this.queuedLines += n;
       this.stats.queued = this.queuedLines;
-      if (this.queuedLines >= this.opts.batchSize) this.flush();
+      if (this.queuedLines >= this.opts.batchSize || this.idle()) this.flush();
     });
+  }
+
+  /** Nothing in flight, InfluxDB answering and no back-off under way: an early request may go (flushWhenIdle). */
+  private idle(): boolean {
+    return this.opts.flushWhenIdle !== false && this.inFlight === 0 && this.stats.healthy && !this.retryTimer;
   }
 
   /** Send what is queued, up to `concurrency` requests at a time. */
@@ -276,7 +289,7 @@ export class InfluxWriter {
     }
     if (result !== 'retry') {
       for (const p of take) p.resolve();
-      if (this.queuedLines >= this.opts.batchSize) this.flush();
+      if (this.queuedLines >= this.opts.batchSize || (this.queue.length && this.idle())) this.flush();
       else this.onProgress?.();
       return;
     }
