@@ -153,34 +153,76 @@ function hostAndTag(rest: string): { host?: string; tag: Omit<Header, 'time' | '
 // that hostAndTag would not take as one) goes the general way. header.test.ts compares both
 // ways on every line of the fixtures and on crafted near-misses.
 const FAST_RE = /^([A-Z][a-z]{2}) ( \d|\d\d) (\d\d):(\d\d):(\d\d) (\S+) ([A-Za-z0-9_.\/-]+)(?:\[(\d{1,10})\])?: ?(.*)$/;
-// The lines of one second share their time: the last stamp and what it gave, per zone and year anchor.
-let stampMemo = { stamp: '', tz: '', now: NaN, time: 0 as number | undefined };
+// FAST_RE after its 15-character time and its space, for a line whose time is the one
+// FAST_RE read last (sticky: matched at lastIndex 16 only). Same groups, same classes.
+const FAST_TAIL_RE = /(\S+) ([A-Za-z0-9_.\/-]+)(?:\[(\d{1,10})\])?: ?(.*)$/y;
+// The lines of one second share their time: the last stamp FAST_RE read (15 characters), the
+// zone and year it was read in, and this year's time for it (undefined: an impossible date);
+// whether that lies more than a day ahead of `now` is looked at for each line. Keyed by the
+// year, not by `now` itself: the live detector's `now` changes every millisecond.
+let stampMemo = { stamp: '', tz: '', year: NaN, time: 0 as number | undefined };
+
+/** The time of FAST_RE's 15-character stamp at the start of `line` (syslogTime's answer). */
+function stampTime(line: string, opts: ParseOptions): number | undefined {
+  const sm = stampMemo;
+  const year = currentYear(opts.now, opts.tz);
+  if (sm.stamp === '' || sm.tz !== opts.tz || sm.year !== year || !line.startsWith(sm.stamp)) {
+    const month = MONTHS[line.slice(0, 3)];
+    const day = Number(line.slice(4, 6));
+    const h = Number(line.slice(7, 9));
+    const mi = Number(line.slice(10, 12));
+    const sec = Number(line.slice(13, 15));
+    // This year's time, or undefined for an impossible date (syslogTime's checks).
+    const valid = month && day >= 1 && day <= 31 && h <= 23 && mi <= 59 && sec <= 60;
+    stampMemo = { stamp: line.slice(0, 15), tz: opts.tz, year, time: valid ? zoned(year, month, day, h, mi, sec, 0, opts.tz) : undefined };
+  }
+  const t = stampMemo.time;
+  // More than a day ahead: last year's (syslogTime's rule, looked at again for each line's `now`).
+  if (t === undefined || t <= opts.now + 86_400_000) return t;
+  return syslogTime(
+    line.slice(0, 3),
+    Number(line.slice(4, 6)),
+    Number(line.slice(7, 9)),
+    Number(line.slice(10, 12)),
+    Number(line.slice(13, 15)),
+    undefined,
+    opts,
+  );
+}
+
+/** FAST_RE's host, program, pid and message (the groups from `g`); the time from its stamp. */
+function fastMatch(line: string): { m: RegExpExecArray; g: number } | null {
+  const sm = stampMemo;
+  // The stamp FAST_RE read last (so FAST_RE's time part matches) and its space: the rest alone.
+  if (sm.stamp !== '' && line.charCodeAt(15) === 32 && line.startsWith(sm.stamp)) {
+    FAST_TAIL_RE.lastIndex = 16;
+    const m = FAST_TAIL_RE.exec(line);
+    return m && { m, g: 1 };
+  }
+  const m = FAST_RE.exec(line);
+  return m && { m, g: 6 };
+}
 
 function fastHeader(line: string, opts: ParseOptions): Header | undefined | null {
-  const m = FAST_RE.exec(line);
-  if (!m) return null;
-  const host = m[6]!;
+  const f = fastMatch(line);
+  if (!f) return null;
+  const m = f.m;
+  const host = m[f.g]!;
   const last = host.charCodeAt(host.length - 1);
   // A first word ending in ":" or "]" is a tag (no host); four digits are SYSLOG_RE's year.
-  if (last === 58 || last === 93 || /^\d{4}$/.test(host)) return null;
-  let message = m[9]!;
+  if (last === 58 || last === 93 || (host.length === 4 && /^\d{4}$/.test(host))) return null;
+  let message = m[f.g + 3]!;
   if (message.startsWith('[ID ')) message = message.replace(/^\[ID \d+ [\w.]+\] /, '');
-  const stamp = line.slice(0, 15);
-  let time: number | undefined;
-  const sm = stampMemo;
-  if (sm.stamp === stamp && sm.tz === opts.tz && sm.now === opts.now) time = sm.time;
-  else {
-    time = syslogTime(m[1]!, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), undefined, opts);
-    stampMemo = { stamp, tz: opts.tz, now: opts.now, time };
-  }
+  const time = stampTime(line, opts);
   if (time === undefined) return undefined;
-  const prog = m[7]!;
+  const prog = m[f.g + 1]!;
   const slash = prog.lastIndexOf('/');
+  const pid = m[f.g + 2];
   return {
     time,
     host,
     program: slash < 0 ? prog : prog.slice(slash + 1),
-    pid: m[8] ? Number(m[8]) : undefined,
+    pid: pid ? Number(pid) : undefined,
     pamModule: undefined,
     message,
     form: 'rfc3164',

@@ -17,6 +17,9 @@ export interface LineResult {
   derived: AuthRecord[];
 }
 
+// What a line without events or derived records carries (shared; frozen, so a caller that pushed into it would fail loudly).
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
 export class AuthPipeline {
   readonly zone: string;
   readonly mode: Mode;
@@ -49,25 +52,39 @@ export class AuthPipeline {
   }
 
   private feed(record: AuthRecord | undefined, header: Header | undefined, unparsed: boolean): LineResult {
-    const events: AuthEvent[] = [];
-    const derived: AuthRecord[] = [];
-    if (record) {
-      if (record.time !== undefined) this.onRecordTime?.(record.time);
-      // Held sshd PAM failures whose grace ran out (cheap: only the oldest connections are looked at).
-      const now = this.now();
-      if (now - this.lastSessionTick >= 1000) {
-        this.lastSessionTick = now;
-        for (const r of this.sessions.tick()) {
-          derived.push(r);
-          events.push(...this.agg.observe(r));
-        }
-      }
-      for (const r of this.sessions.observe(record)) {
-        if (r !== record) derived.push(r);
-        events.push(...this.agg.observe(r));
+    // Most lines cause no event and no derived record: they share one empty (frozen) array,
+    // and the loops below index arrays instead of iterating them (per line, under the
+    // agent's interpreter-only Node options, iterators and spread calls cost).
+    if (!record) return { record, header, unparsed, events: NONE, derived: NONE };
+    let events: AuthEvent[] | undefined;
+    let derived: AuthRecord[] | undefined;
+    if (record.time !== undefined) this.onRecordTime?.(record.time);
+    // Held sshd PAM failures whose grace ran out (cheap: only the oldest connections are looked at).
+    const now = this.now();
+    if (now - this.lastSessionTick >= 1000) {
+      this.lastSessionTick = now;
+      const held = this.sessions.tick();
+      for (let i = 0; i < held.length; i++) {
+        (derived ??= []).push(held[i]!);
+        events = this.observe(held[i]!, events);
       }
     }
-    return { record, header, unparsed, events, derived };
+    const rs = this.sessions.observe(record);
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      if (r !== record) (derived ??= []).push(r);
+      events = this.observe(r, events);
+    }
+    return { record, header, unparsed, events: events ?? NONE, derived: derived ?? NONE };
+  }
+
+  /** The aggregator's events for `r`, added to `into` (which is made only when there are some). */
+  private observe(r: AuthRecord, into: AuthEvent[] | undefined): AuthEvent[] | undefined {
+    const e = this.agg.observe(r);
+    if (!e.length) return into;
+    if (!into) return e;
+    for (let i = 0; i < e.length; i++) into.push(e[i]!);
+    return into;
   }
 
   /** What the bounds on memory made the detector forget, or count early (the live detector logs it). */
