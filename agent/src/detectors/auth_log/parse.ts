@@ -297,6 +297,18 @@ function withSrc(f: Fields, addr: string | undefined): Fields | undefined {
 
 /** What a program or PAM service name stands for: ssh, mail, ftp, or the name itself. */
 export function serviceOf(name: string): string {
+  // A pure function of a name that comes back on every PAM line: the answers are kept (bounded).
+  let s = serviceMemo.get(name);
+  if (s === undefined) {
+    s = serviceOfUncached(name);
+    if (serviceMemo.size >= 256) serviceMemo.clear();
+    serviceMemo.set(name, s);
+  }
+  return s;
+}
+const serviceMemo = new Map<string, string>();
+
+function serviceOfUncached(name: string): string {
   const n = name.toLowerCase();
   if (/^sshd?(?:-session)?$/.test(n)) return 'ssh';
   if (
@@ -445,14 +457,24 @@ const SSHD: Rule[] = [
 
 /** A connection closed before authentication (fail2ban mdre-ddos-other): counted from ddos mode on. */
 function preauthLevel(f: Fields): Fields {
-  return f.kind === 'disconnect' && f.src ? { ...f, level: 'ddos' } : f;
+  if (f.kind === 'disconnect' && f.src) f.level = 'ddos';
+  return f;
 }
 
+const PAM_COMMON_RE = /^logname=([^\s=]*) uid=\d* euid=\d* tty=[^\s=]* ruser=((?:(?!rhost=)\S)*) rhost=(\S*)(?:\s+user=(\S*))?\s*$/;
 // PAM: "authentication failure; logname=L uid=N euid=N tty=T ruser=R rhost=H  user=U".
 // ruser (dovecot puts the login name there) and user are the client's text and may hold
 // " rhost=6.6.6.6". So: the first " rhost=" after "ruser=" whose tail is only "  user=...",
 // preferring, when ruser is given, the split where ruser and user are the same text.
 export function pamFields(s: string): { rhost?: string; ruser?: string; user?: string; logname?: string } {
+  if (!reference) {
+    // Linux-PAM's own order with no space inside any value (nearly every line): one pattern.
+    // No value before ruser holds "=", ruser holds no "rhost=", user no space: so the first
+    // "ruser=" is its key, the only " rhost=" after it is the one the general way splits at,
+    // and no other split exists; the answer is the general way's (fast-path.test.ts).
+    const m = PAM_COMMON_RE.exec(s);
+    if (m) return { logname: m[1] || undefined, rhost: m[3] || undefined, ruser: m[2] || undefined, user: m[4] || undefined };
+  }
   const logname = /(?:^|\s)logname=(\S*)/.exec(s)?.[1] || undefined;
   const r = s.indexOf('ruser=');
   if (r < 0) {
@@ -487,8 +509,8 @@ function classifyPam(service: string, rest: string): Fields | undefined {
   let m: RegExpExecArray | null;
   if ((m = /^(?:(\d+) more )?authentication failures?; (.*)$/.exec(rest))) {
     const kv = pamFields(m[2]!);
-    const su = /^su(-l)?$/.test(service);
-    const sshd = /^sshd(?:-session)?$/.test(service);
+    const su = service === 'su' || service === 'su-l';
+    const sshd = service === 'sshd' || service === 'sshd-session';
     const who = kv.user ?? kv.ruser;
     const f: Fields = {
       kind: su ? 'su_failure' : 'pam_failure',
@@ -639,9 +661,12 @@ const ACCOUNT_PROGRAMS = new Set([
 ]);
 
 function run(rules: readonly Rule[], msg: string): Fields | undefined {
-  for (const [re, f] of rules) {
-    const m = re.exec(msg);
-    if (m) return f(m);
+  // Indexed, not `for (const [re, f] of rules)`: under the agent's interpreter-only Node
+  // options each iteration and each destructuring goes through the iterator protocol.
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    const m = r[0].exec(msg);
+    if (m) return r[1](m);
   }
   return undefined;
 }
@@ -756,15 +781,23 @@ export function withReferencePath<T>(f: () => T): T {
 export function classify(program: string, message: string, pamModule?: string, mode: Mode = 'normal'): Fields | undefined {
   const f = classifyMessage(program, message, pamModule);
   if (!f?.level) return f;
-  // Probes, negotiation failures and pre-auth disconnects count only in the modes that ask for them.
-  return { ...f, counts: f.level === 'ddos' ? mode !== 'normal' : mode === 'aggressive' };
+  // Probes, negotiation failures and pre-auth disconnects count only in the modes that ask for
+  // them (the rules make a fresh fields object for each line: completed in place).
+  f.counts = f.level === 'ddos' ? mode !== 'normal' : mode === 'aggressive';
+  return f;
 }
 
+const PAM_TAG_RE = /^\(?(pam_[a-z0-9_]+)(?:\(([\w-]+)(?::\w+)?\))?\)?:? (.*)$/;
+
 function classifyMessage(program: string, message: string, pamModule?: string): Fields | undefined {
-  const preauth = message.includes(' [preauth]') && / \[preauth\]\s*$/.test(message);
-  let msg = (preauth ? message.replace(/ \[preauth\]\s*$/, '') : message).trimEnd();
+  // " [preauth]" and only white space after it: the last one is the only one that can be (the
+  // plain way looks for the pattern from the start).
+  const at = reference ? message.search(/ \[preauth\]\s*$/) : message.lastIndexOf(' [preauth]');
+  const preauth = at >= 0 && (at + 10 === message.length || /^\s*$/.test(message.slice(at + 10)));
+  let msg = (preauth ? message.slice(0, at) : message).trimEnd();
   // Linux-PAM: "pam_unix(sshd:auth): ...", "pam_sss(dovecot:auth): ...", old "(pam_unix) ..." and "pam_unix: ...".
-  const pam = /^\(?(pam_[a-z0-9_]+)(?:\(([\w-]+)(?::\w+)?\))?\)?:? (.*)$/.exec(msg);
+  const c = msg.charCodeAt(0);
+  const pam = reference || c === 112 || c === 40 ? PAM_TAG_RE.exec(msg) : null;
   if (pam && (pam[2] || /^\(?pam_[a-z0-9_]+\)? |^pam_[a-z0-9_]+: /.test(msg))) return classifyPam(pam[2] ?? program, pam[3]!);
   if (pamModule) return classifyPam(program, msg);
   if (program === 'sshd' || program === 'sshd-session') {
@@ -772,7 +805,10 @@ function classifyMessage(program: string, message: string, pamModule?: string): 
     // Only "error: ", "fatal: " and "PAM: " are taken off (e, f, P: the regex runs only then).
     if (c0 === 101 || c0 === 102 || c0 === 80) msg = msg.replace(/^(?:(?:error|fatal): )?(?:PAM: )?/, '');
     const f = reference ? run(SSHD, msg) : SSHD_INDEX.run(msg);
-    if (f) return preauth && /^(?:Connection closed by|Connection reset by|Disconnected from) /.test(msg) ? preauthLevel(f) : f;
+    if (f)
+      return preauth && (msg.startsWith('Connection closed by ') || msg.startsWith('Connection reset by ') || msg.startsWith('Disconnected from '))
+        ? preauthLevel(f)
+        : f;
     const m = /^PAM (\d+) more authentication failures?; (.*)$/.exec(msg);
     if (m) return classifyPam('sshd', `${m[1]} more authentication failures; ${m[2]}`);
     return undefined;
@@ -838,7 +874,7 @@ export function parseLine(line: string, opts: ParseOptions): AuthRecord | undefi
 export function recordFrom(h: Header, mode: Mode = 'normal'): AuthRecord | undefined {
   let message = h.message;
   let repeat = 1;
-  const r = REPEAT_RE.exec(message);
+  const r = reference || message.charCodeAt(0) === 109 ? REPEAT_RE.exec(message) : null;
   if (r) {
     repeat = Math.min(Number(r[1]), 1_000_000);
     message = r[2]!;

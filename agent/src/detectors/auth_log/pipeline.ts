@@ -3,7 +3,7 @@
 // the tests share it. The clock is injected: live it is the wall clock, offline the log's own.
 import type { AuthAggregator, AuthEvent } from '../auth/aggregate.ts';
 import { makeAggregator, type AggregationConfig } from '../auth/options.ts';
-import { parseVerdict, recordFrom, type AuthRecord, type Header, type Mode } from './parse.ts';
+import { parseVerdict, recordFrom, type AuthRecord, type Header, type Mode, type ParseOptions } from './parse.ts';
 import { SshSessions } from './session.ts';
 import { effectiveZone } from '../auth/host-zone.ts';
 
@@ -28,12 +28,14 @@ export class AuthPipeline {
   private readonly now: () => number;
   unparsed = 0;
   private lastSessionTick = -Infinity;
+  private readonly opts: ParseOptions;
   /** Called with a record's time before it is fed on (an offline replay moves its clock there). */
   onRecordTime?: (time: number) => void;
 
   constructor(cfg: AggregationConfig & { mode?: Mode }, now: () => number) {
     this.zone = effectiveZone(cfg.timezone);
     this.mode = cfg.mode ?? 'normal';
+    this.opts = { tz: this.zone, now: 0, mode: this.mode };
     this.now = now;
     this.agg = makeAggregator({ ...cfg, timezone: this.zone }, now);
     this.sessions = new SshSessions({ graceMs: Math.max(cfg.key_grace, 30_000), maxSessions: 4096, now });
@@ -41,7 +43,10 @@ export class AuthPipeline {
 
   /** `yearAnchor`: the instant that decides the year of syslog dates (default: now). */
   line(text: string, yearAnchor = this.now()): LineResult {
-    const v = parseVerdict(text, { tz: this.zone, now: yearAnchor, mode: this.mode });
+    // One options object for every line (nothing keeps it): only the year anchor changes.
+    const opts = this.opts;
+    opts.now = yearAnchor;
+    const v = parseVerdict(text, opts);
     if (v.unparsed) this.unparsed++;
     return this.feed(v.record, v.header, v.unparsed);
   }
