@@ -111,7 +111,7 @@ export default defineInput({
             pollMs: c.poll_interval,
             log,
             onLines: (lines) => {
-              for (const line of lines) result(pipeline.line(line), line);
+              for (let i = 0; i < lines.length; i++) result(pipeline.line(lines[i]!), lines[i]!);
               ticker.poke();
             },
           });
