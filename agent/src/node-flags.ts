@@ -22,6 +22,8 @@
 // Tried instead of it (bench:detect-live and bench:agent, 2026-12-07, docs/benchmarks.md):
 // --max-opt=2 makes a busy auth log 1.8x cheaper but the idle agent 1.7 ms per cycle and
 // 4 MiB dearer; --max-opt=1 and --max-opt=0 are in between, none as cheap idle as these.
+// So auth_log's per-line path is written for the interpreter (auth_log/README.md, Cost):
+// fewer pattern runs, iterators and allocations per line.
 // --lite-mode also leaves out WebAssembly, and so fetch (undici's HTTP parser is wasm):
 // the agent uses node:http/https, and node-flags.test.ts fails if its code calls fetch.
 export const AGENT_NODE_FLAGS: readonly string[] = [

@@ -290,7 +290,7 @@ export class LogFollower {
       const rest = this.partial;
       this.partial = Buffer.alloc(0);
       this.offset += rest.length;
-      this.deliver([this.text(rest)]);
+      this.deliver([this.text(rest, 0, rest.length)]);
     }
   }
 
@@ -299,7 +299,7 @@ export class LogFollower {
     let start = 0;
     let nl: number;
     while ((nl = data.indexOf(0x0a, start)) !== -1) {
-      lines.push(this.text(data.subarray(start, nl)));
+      lines.push(this.text(data, start, nl));
       start = nl + 1;
     }
     this.offset += start;
@@ -307,16 +307,18 @@ export class LogFollower {
     const max = this.o.maxLineBytes ?? 64 * 1024;
     if (this.partial.length > max) {
       // An endless line: deliver what we have and move on rather than buffer without bound.
-      lines.push(this.text(this.partial));
+      lines.push(this.text(this.partial, 0, this.partial.length));
       this.offset += this.partial.length;
       this.partial = Buffer.alloc(0);
     }
     this.deliver(lines);
   }
 
-  private text(b: Buffer): string {
+  /** Bytes start..end of `b` as text (cut at maxLineBytes), a trailing "\r" taken off; no Buffer view made per line. */
+  private text(b: Buffer, start: number, end: number): string {
     const max = this.o.maxLineBytes ?? 64 * 1024;
-    return (b.length > max ? b.subarray(0, max) : b).toString('utf8').replace(/\r$/, '');
+    const s = b.toString('utf8', start, Math.min(end, start + max));
+    return s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s;
   }
 
   private deliver(lines: string[]): void {

@@ -82,6 +82,20 @@ function addUser(s: Source, user: string): void {
 
 const usersOf = (s: Source): string[] => (Array.isArray(s.users) ? s.users : [...s.users]);
 
+/** The kinds direct() makes an event of. */
+const DIRECT_KINDS: ReadonlySet<string> = new Set([
+  'account_created',
+  'account_deleted',
+  'account_changed',
+  'password_changed',
+  'group_created',
+  'group_deleted',
+  'group_changed',
+  'sudo_not_allowed',
+  'sudo_failure',
+  'su_failure',
+]);
+
 const fmtWindow = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`);
 
 export class AuthAggregator {
@@ -306,6 +320,8 @@ export class AuthAggregator {
 
   /** Events that need no counting: account changes, sudo and su refusals. */
   private direct(rec: AuthRecord, at: number, out: AuthEvent[]): void {
+    // Most records are none of these: no closure made for them.
+    if (!DIRECT_KINDS.has(rec.kind)) return;
     const ev = (type: string, severity: Severity, message: string, mitre?: string, extra: Record<string, string | number> = {}): void => {
       out.push({
         time: at,

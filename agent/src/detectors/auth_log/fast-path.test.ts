@@ -68,8 +68,32 @@ const NEAR = [
   ' Failed password for root from 192.0.2.1 port 22 ssh2',
   '',
   '\u00e9Failed password for root from 192.0.2.1 port 22 ssh2',
+  // PAM's key=value tail in its usual order (one pattern) and near it (the general way).
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser=rhost=6.6.6.6 rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser=x rhost=192.0.2.1  user=x rhost=6.6.6.6',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser=a b rhost=192.0.2.1  user=a b',
+  'pam_unix(sshd:auth): authentication failure; logname=a=b uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=xruser=y ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1 extra',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=  user=root',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=  ',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser=root rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1\tuser=root\u00a0',
+  'pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=admin rhost=192.0.2.1',
+  '(pam_unix) authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1 user=root',
+  'PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  // " [preauth]" where it is taken off and where it is not.
+  'Connection closed by 192.0.2.1 port 22 [preauth] [preauth]',
+  'Connection closed by 192.0.2.1 port 22 [preauth]  ',
+  'Connection closed by 192.0.2.1 port 22 [preauth] x',
+  'Connection closed by authenticating user root 192.0.2.1 port 22 [preauth]\u00a0',
+  'Disconnected from invalid user x 192.0.2.1 port 22 [preauth]',
+  'Connection reset by 192.0.2.1 port 22 [preauth]',
+  'message repeated 2 times: [ Failed password for root from 192.0.2.1 port 22 ssh2]',
+  'message repeated 2 times: [ pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root]',
 ];
-const PROGRAMS = ['sshd', 'sshd-session', 'useradd', 'groupadd', 'usermod', 'passwd', 'su', 'sudo'];
+const PROGRAMS = ['sshd', 'sshd-session', 'useradd', 'groupadd', 'usermod', 'passwd', 'su', 'sudo', 'vsftpd', 'dovecot'];
 
 function nearLines(): string[] {
   const out: string[] = [];

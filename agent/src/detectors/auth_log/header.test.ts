@@ -87,6 +87,38 @@ describe('auth_log header fast path', () => {
     expect([a, b, c]).toEqual([Date.UTC(2024, 11, 31, 23, 59, 58), Date.UTC(2024, 11, 31, 16, 59, 58), Date.UTC(2025, 11, 31, 23, 59, 58)]);
   });
 
+  it("lines of a remembered second (read after their time) give the general way's header as the zone and `now` move", () => {
+    const rests = [
+      ' h sshd[1]: x',
+      ' h  sshd[1]: two spaces',
+      ' sshd[1]: no host',
+      ' 2024 sshd[1]: a year',
+      ' h sshd[12345678901]: pid too long',
+      ' h sshd[1]: a\rb',
+      ' h su(pam_unix)[1]: pam tag',
+      ' h: sshd[1]: x',
+    ];
+    // Around the "more than a day ahead: last year's" edge of Dec 31 23:59:58 UTC, and across a year.
+    const nows = [
+      Date.UTC(2024, 11, 1),
+      Date.UTC(2024, 11, 30, 23, 59, 57, 999),
+      Date.UTC(2024, 11, 30, 23, 59, 58),
+      Date.UTC(2024, 11, 30, 23, 59, 59),
+      Date.UTC(2025, 0, 1),
+      Date.UTC(2025, 11, 31, 23),
+    ];
+    let n = 0;
+    for (const stamp of ['Dec 31 23:59:58', 'Jan 32 08:00:00', 'Jan  1 00:00:00', 'Feb 30 12:00:00'])
+      for (const tz of ['UTC', 'Asia/Ho_Chi_Minh', 'UTC'])
+        for (const now of nows)
+          for (const r of rests) {
+            const l = stamp + r;
+            expect(parseHeader(l, { tz, now }), `${l} ${tz} ${now}`).toEqual(parseHeaderGeneral(l, { tz, now }));
+            n++;
+          }
+    expect(n).toBe(4 * 3 * 6 * 8);
+  });
+
   it('a fast-form line is classified as the general way classifies it (verdicts equal)', () => {
     for (const l of fixtureLines()) {
       const o = { tz: 'UTC', now: NOW };

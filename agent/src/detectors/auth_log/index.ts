@@ -112,7 +112,7 @@ export default defineInput({
             log,
             paused: () => acc?.backlogged?.() ?? false,
             onLines: (lines) => {
-              for (const line of lines) result(pipeline.line(line), line);
+              for (let i = 0; i < lines.length; i++) result(pipeline.line(lines[i]!), lines[i]!);
               ticker.poke();
             },
           });

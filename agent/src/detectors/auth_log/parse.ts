@@ -153,34 +153,76 @@ function hostAndTag(rest: string): { host?: string; tag: Omit<Header, 'time' | '
 // that hostAndTag would not take as one) goes the general way. header.test.ts compares both
 // ways on every line of the fixtures and on crafted near-misses.
 const FAST_RE = /^([A-Z][a-z]{2}) ( \d|\d\d) (\d\d):(\d\d):(\d\d) (\S+) ([A-Za-z0-9_.\/-]+)(?:\[(\d{1,10})\])?: ?(.*)$/;
-// The lines of one second share their time: the last stamp and what it gave, per zone and year anchor.
-let stampMemo = { stamp: '', tz: '', now: NaN, time: 0 as number | undefined };
+// FAST_RE after its 15-character time and its space, for a line whose time is the one
+// FAST_RE read last (sticky: matched at lastIndex 16 only). Same groups, same classes.
+const FAST_TAIL_RE = /(\S+) ([A-Za-z0-9_.\/-]+)(?:\[(\d{1,10})\])?: ?(.*)$/y;
+// The lines of one second share their time: the last stamp FAST_RE read (15 characters), the
+// zone and year it was read in, and this year's time for it (undefined: an impossible date);
+// whether that lies more than a day ahead of `now` is looked at for each line. Keyed by the
+// year, not by `now` itself: the live detector's `now` changes every millisecond.
+let stampMemo = { stamp: '', tz: '', year: NaN, time: 0 as number | undefined };
+
+/** The time of FAST_RE's 15-character stamp at the start of `line` (syslogTime's answer). */
+function stampTime(line: string, opts: ParseOptions): number | undefined {
+  const sm = stampMemo;
+  const year = currentYear(opts.now, opts.tz);
+  if (sm.stamp === '' || sm.tz !== opts.tz || sm.year !== year || !line.startsWith(sm.stamp)) {
+    const month = MONTHS[line.slice(0, 3)];
+    const day = Number(line.slice(4, 6));
+    const h = Number(line.slice(7, 9));
+    const mi = Number(line.slice(10, 12));
+    const sec = Number(line.slice(13, 15));
+    // This year's time, or undefined for an impossible date (syslogTime's checks).
+    const valid = month && day >= 1 && day <= 31 && h <= 23 && mi <= 59 && sec <= 60;
+    stampMemo = { stamp: line.slice(0, 15), tz: opts.tz, year, time: valid ? zoned(year, month, day, h, mi, sec, 0, opts.tz) : undefined };
+  }
+  const t = stampMemo.time;
+  // More than a day ahead: last year's (syslogTime's rule, looked at again for each line's `now`).
+  if (t === undefined || t <= opts.now + 86_400_000) return t;
+  return syslogTime(
+    line.slice(0, 3),
+    Number(line.slice(4, 6)),
+    Number(line.slice(7, 9)),
+    Number(line.slice(10, 12)),
+    Number(line.slice(13, 15)),
+    undefined,
+    opts,
+  );
+}
+
+/** FAST_RE's host, program, pid and message (the groups from `g`); the time from its stamp. */
+function fastMatch(line: string): { m: RegExpExecArray; g: number } | null {
+  const sm = stampMemo;
+  // The stamp FAST_RE read last (so FAST_RE's time part matches) and its space: the rest alone.
+  if (sm.stamp !== '' && line.charCodeAt(15) === 32 && line.startsWith(sm.stamp)) {
+    FAST_TAIL_RE.lastIndex = 16;
+    const m = FAST_TAIL_RE.exec(line);
+    return m && { m, g: 1 };
+  }
+  const m = FAST_RE.exec(line);
+  return m && { m, g: 6 };
+}
 
 function fastHeader(line: string, opts: ParseOptions): Header | undefined | null {
-  const m = FAST_RE.exec(line);
-  if (!m) return null;
-  const host = m[6]!;
+  const f = fastMatch(line);
+  if (!f) return null;
+  const m = f.m;
+  const host = m[f.g]!;
   const last = host.charCodeAt(host.length - 1);
   // A first word ending in ":" or "]" is a tag (no host); four digits are SYSLOG_RE's year.
-  if (last === 58 || last === 93 || /^\d{4}$/.test(host)) return null;
-  let message = m[9]!;
+  if (last === 58 || last === 93 || (host.length === 4 && /^\d{4}$/.test(host))) return null;
+  let message = m[f.g + 3]!;
   if (message.startsWith('[ID ')) message = message.replace(/^\[ID \d+ [\w.]+\] /, '');
-  const stamp = line.slice(0, 15);
-  let time: number | undefined;
-  const sm = stampMemo;
-  if (sm.stamp === stamp && sm.tz === opts.tz && sm.now === opts.now) time = sm.time;
-  else {
-    time = syslogTime(m[1]!, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), undefined, opts);
-    stampMemo = { stamp, tz: opts.tz, now: opts.now, time };
-  }
+  const time = stampTime(line, opts);
   if (time === undefined) return undefined;
-  const prog = m[7]!;
+  const prog = m[f.g + 1]!;
   const slash = prog.lastIndexOf('/');
+  const pid = m[f.g + 2];
   return {
     time,
     host,
     program: slash < 0 ? prog : prog.slice(slash + 1),
-    pid: m[8] ? Number(m[8]) : undefined,
+    pid: pid ? Number(pid) : undefined,
     pamModule: undefined,
     message,
     form: 'rfc3164',
@@ -255,6 +297,18 @@ function withSrc(f: Fields, addr: string | undefined): Fields | undefined {
 
 /** What a program or PAM service name stands for: ssh, mail, ftp, or the name itself. */
 export function serviceOf(name: string): string {
+  // A pure function of a name that comes back on every PAM line: the answers are kept (bounded).
+  let s = serviceMemo.get(name);
+  if (s === undefined) {
+    s = serviceOfUncached(name);
+    if (serviceMemo.size >= 256) serviceMemo.clear();
+    serviceMemo.set(name, s);
+  }
+  return s;
+}
+const serviceMemo = new Map<string, string>();
+
+function serviceOfUncached(name: string): string {
   const n = name.toLowerCase();
   if (/^sshd?(?:-session)?$/.test(n)) return 'ssh';
   if (
@@ -403,14 +457,24 @@ const SSHD: Rule[] = [
 
 /** A connection closed before authentication (fail2ban mdre-ddos-other): counted from ddos mode on. */
 function preauthLevel(f: Fields): Fields {
-  return f.kind === 'disconnect' && f.src ? { ...f, level: 'ddos' } : f;
+  if (f.kind === 'disconnect' && f.src) f.level = 'ddos';
+  return f;
 }
 
+const PAM_COMMON_RE = /^logname=([^\s=]*) uid=\d* euid=\d* tty=[^\s=]* ruser=((?:(?!rhost=)\S)*) rhost=(\S*)(?:\s+user=(\S*))?\s*$/;
 // PAM: "authentication failure; logname=L uid=N euid=N tty=T ruser=R rhost=H  user=U".
 // ruser (dovecot puts the login name there) and user are the client's text and may hold
 // " rhost=6.6.6.6". So: the first " rhost=" after "ruser=" whose tail is only "  user=...",
 // preferring, when ruser is given, the split where ruser and user are the same text.
 export function pamFields(s: string): { rhost?: string; ruser?: string; user?: string; logname?: string } {
+  if (!reference) {
+    // Linux-PAM's own order with no space inside any value (nearly every line): one pattern.
+    // No value before ruser holds "=", ruser holds no "rhost=", user no space: so the first
+    // "ruser=" is its key, the only " rhost=" after it is the one the general way splits at,
+    // and no other split exists; the answer is the general way's (fast-path.test.ts).
+    const m = PAM_COMMON_RE.exec(s);
+    if (m) return { logname: m[1] || undefined, rhost: m[3] || undefined, ruser: m[2] || undefined, user: m[4] || undefined };
+  }
   const logname = /(?:^|\s)logname=(\S*)/.exec(s)?.[1] || undefined;
   const r = s.indexOf('ruser=');
   if (r < 0) {
@@ -445,8 +509,8 @@ function classifyPam(service: string, rest: string): Fields | undefined {
   let m: RegExpExecArray | null;
   if ((m = /^(?:(\d+) more )?authentication failures?; (.*)$/.exec(rest))) {
     const kv = pamFields(m[2]!);
-    const su = /^su(-l)?$/.test(service);
-    const sshd = /^sshd(?:-session)?$/.test(service);
+    const su = service === 'su' || service === 'su-l';
+    const sshd = service === 'sshd' || service === 'sshd-session';
     const who = kv.user ?? kv.ruser;
     const f: Fields = {
       kind: su ? 'su_failure' : 'pam_failure',
@@ -597,9 +661,12 @@ const ACCOUNT_PROGRAMS = new Set([
 ]);
 
 function run(rules: readonly Rule[], msg: string): Fields | undefined {
-  for (const [re, f] of rules) {
-    const m = re.exec(msg);
-    if (m) return f(m);
+  // Indexed, not `for (const [re, f] of rules)`: under the agent's interpreter-only Node
+  // options each iteration and each destructuring goes through the iterator protocol.
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    const m = r[0].exec(msg);
+    if (m) return r[1](m);
   }
   return undefined;
 }
@@ -714,15 +781,23 @@ export function withReferencePath<T>(f: () => T): T {
 export function classify(program: string, message: string, pamModule?: string, mode: Mode = 'normal'): Fields | undefined {
   const f = classifyMessage(program, message, pamModule);
   if (!f?.level) return f;
-  // Probes, negotiation failures and pre-auth disconnects count only in the modes that ask for them.
-  return { ...f, counts: f.level === 'ddos' ? mode !== 'normal' : mode === 'aggressive' };
+  // Probes, negotiation failures and pre-auth disconnects count only in the modes that ask for
+  // them (the rules make a fresh fields object for each line: completed in place).
+  f.counts = f.level === 'ddos' ? mode !== 'normal' : mode === 'aggressive';
+  return f;
 }
 
+const PAM_TAG_RE = /^\(?(pam_[a-z0-9_]+)(?:\(([\w-]+)(?::\w+)?\))?\)?:? (.*)$/;
+
 function classifyMessage(program: string, message: string, pamModule?: string): Fields | undefined {
-  const preauth = message.includes(' [preauth]') && / \[preauth\]\s*$/.test(message);
-  let msg = (preauth ? message.replace(/ \[preauth\]\s*$/, '') : message).trimEnd();
+  // " [preauth]" and only white space after it: the last one is the only one that can be (the
+  // plain way looks for the pattern from the start).
+  const at = reference ? message.search(/ \[preauth\]\s*$/) : message.lastIndexOf(' [preauth]');
+  const preauth = at >= 0 && (at + 10 === message.length || /^\s*$/.test(message.slice(at + 10)));
+  let msg = (preauth ? message.slice(0, at) : message).trimEnd();
   // Linux-PAM: "pam_unix(sshd:auth): ...", "pam_sss(dovecot:auth): ...", old "(pam_unix) ..." and "pam_unix: ...".
-  const pam = /^\(?(pam_[a-z0-9_]+)(?:\(([\w-]+)(?::\w+)?\))?\)?:? (.*)$/.exec(msg);
+  const c = msg.charCodeAt(0);
+  const pam = reference || c === 112 || c === 40 ? PAM_TAG_RE.exec(msg) : null;
   if (pam && (pam[2] || /^\(?pam_[a-z0-9_]+\)? |^pam_[a-z0-9_]+: /.test(msg))) return classifyPam(pam[2] ?? program, pam[3]!);
   if (pamModule) return classifyPam(program, msg);
   if (program === 'sshd' || program === 'sshd-session') {
@@ -730,7 +805,10 @@ function classifyMessage(program: string, message: string, pamModule?: string): 
     // Only "error: ", "fatal: " and "PAM: " are taken off (e, f, P: the regex runs only then).
     if (c0 === 101 || c0 === 102 || c0 === 80) msg = msg.replace(/^(?:(?:error|fatal): )?(?:PAM: )?/, '');
     const f = reference ? run(SSHD, msg) : SSHD_INDEX.run(msg);
-    if (f) return preauth && /^(?:Connection closed by|Connection reset by|Disconnected from) /.test(msg) ? preauthLevel(f) : f;
+    if (f)
+      return preauth && (msg.startsWith('Connection closed by ') || msg.startsWith('Connection reset by ') || msg.startsWith('Disconnected from '))
+        ? preauthLevel(f)
+        : f;
     const m = /^PAM (\d+) more authentication failures?; (.*)$/.exec(msg);
     if (m) return classifyPam('sshd', `${m[1]} more authentication failures; ${m[2]}`);
     return undefined;
@@ -796,7 +874,7 @@ export function parseLine(line: string, opts: ParseOptions): AuthRecord | undefi
 export function recordFrom(h: Header, mode: Mode = 'normal'): AuthRecord | undefined {
   let message = h.message;
   let repeat = 1;
-  const r = REPEAT_RE.exec(message);
+  const r = reference || message.charCodeAt(0) === 109 ? REPEAT_RE.exec(message) : null;
   if (r) {
     repeat = Math.min(Number(r[1]), 1_000_000);
     message = r[2]!;

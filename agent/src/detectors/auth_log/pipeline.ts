@@ -3,7 +3,7 @@
 // the tests share it. The clock is injected: live it is the wall clock, offline the log's own.
 import type { AuthAggregator, AuthEvent } from '../auth/aggregate.ts';
 import { makeAggregator, type AggregationConfig } from '../auth/options.ts';
-import { parseVerdict, recordFrom, type AuthRecord, type Header, type Mode } from './parse.ts';
+import { parseVerdict, recordFrom, type AuthRecord, type Header, type Mode, type ParseOptions } from './parse.ts';
 import { SshSessions } from './session.ts';
 import { effectiveZone } from '../auth/host-zone.ts';
 
@@ -17,6 +17,9 @@ export interface LineResult {
   derived: AuthRecord[];
 }
 
+// What a line without events or derived records carries (shared; frozen, so a caller that pushed into it would fail loudly).
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
 export class AuthPipeline {
   readonly zone: string;
   readonly mode: Mode;
@@ -25,12 +28,14 @@ export class AuthPipeline {
   private readonly now: () => number;
   unparsed = 0;
   private lastSessionTick = -Infinity;
+  private readonly opts: ParseOptions;
   /** Called with a record's time before it is fed on (an offline replay moves its clock there). */
   onRecordTime?: (time: number) => void;
 
   constructor(cfg: AggregationConfig & { mode?: Mode }, now: () => number) {
     this.zone = effectiveZone(cfg.timezone);
     this.mode = cfg.mode ?? 'normal';
+    this.opts = { tz: this.zone, now: 0, mode: this.mode };
     this.now = now;
     this.agg = makeAggregator({ ...cfg, timezone: this.zone }, now);
     this.sessions = new SshSessions({ graceMs: Math.max(cfg.key_grace, 30_000), maxSessions: 4096, now });
@@ -38,7 +43,10 @@ export class AuthPipeline {
 
   /** `yearAnchor`: the instant that decides the year of syslog dates (default: now). */
   line(text: string, yearAnchor = this.now()): LineResult {
-    const v = parseVerdict(text, { tz: this.zone, now: yearAnchor, mode: this.mode });
+    // One options object for every line (nothing keeps it): only the year anchor changes.
+    const opts = this.opts;
+    opts.now = yearAnchor;
+    const v = parseVerdict(text, opts);
     if (v.unparsed) this.unparsed++;
     return this.feed(v.record, v.header, v.unparsed);
   }
@@ -49,25 +57,39 @@ export class AuthPipeline {
   }
 
   private feed(record: AuthRecord | undefined, header: Header | undefined, unparsed: boolean): LineResult {
-    const events: AuthEvent[] = [];
-    const derived: AuthRecord[] = [];
-    if (record) {
-      if (record.time !== undefined) this.onRecordTime?.(record.time);
-      // Held sshd PAM failures whose grace ran out (cheap: only the oldest connections are looked at).
-      const now = this.now();
-      if (now - this.lastSessionTick >= 1000) {
-        this.lastSessionTick = now;
-        for (const r of this.sessions.tick()) {
-          derived.push(r);
-          events.push(...this.agg.observe(r));
-        }
-      }
-      for (const r of this.sessions.observe(record)) {
-        if (r !== record) derived.push(r);
-        events.push(...this.agg.observe(r));
+    // Most lines cause no event and no derived record: they share one empty (frozen) array,
+    // and the loops below index arrays instead of iterating them (per line, under the
+    // agent's interpreter-only Node options, iterators and spread calls cost).
+    if (!record) return { record, header, unparsed, events: NONE, derived: NONE };
+    let events: AuthEvent[] | undefined;
+    let derived: AuthRecord[] | undefined;
+    if (record.time !== undefined) this.onRecordTime?.(record.time);
+    // Held sshd PAM failures whose grace ran out (cheap: only the oldest connections are looked at).
+    const now = this.now();
+    if (now - this.lastSessionTick >= 1000) {
+      this.lastSessionTick = now;
+      const held = this.sessions.tick();
+      for (let i = 0; i < held.length; i++) {
+        (derived ??= []).push(held[i]!);
+        events = this.observe(held[i]!, events);
       }
     }
-    return { record, header, unparsed, events, derived };
+    const rs = this.sessions.observe(record);
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      if (r !== record) (derived ??= []).push(r);
+      events = this.observe(r, events);
+    }
+    return { record, header, unparsed, events: events ?? NONE, derived: derived ?? NONE };
+  }
+
+  /** The aggregator's events for `r`, added to `into` (which is made only when there are some). */
+  private observe(r: AuthRecord, into: AuthEvent[] | undefined): AuthEvent[] | undefined {
+    const e = this.agg.observe(r);
+    if (!e.length) return into;
+    if (!into) return e;
+    for (let i = 0; i < e.length; i++) into.push(e[i]!);
+    return into;
   }
 
   /** What the bounds on memory made the detector forget, or count early (the live detector logs it). */
