@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import def from './index.ts';
-import { decodeAddress, noTcp6, parseProcNet, readTcpListeners } from './parse.ts';
+import { decodeAddress, noTcp6, parseProcNet, readTcpListeners, socketsInUse } from './parse.ts';
 import { readmeExample, recorder, testContext, until } from '../testing.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
@@ -273,6 +273,27 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
       const port = ((proto === 'tcp' ? srv : srv6).address() as net.AddressInfo).port;
       expect(parseProcNet(head, proto).listeners.some((l) => l.port === port)).toBe(true);
     }
+  });
+
+  it('sockstat counts a bound UDP socket and a TCP listener (a table of a protocol counted 0 is not read)', async () => {
+    const read = () => socketsInUse(readFileSync('/proc/net/sockstat', 'latin1') + readFileSync('/proc/net/sockstat6', 'latin1'));
+    const udp6 = dgram.createSocket('udp6');
+    const srv6 = net.createServer().listen(0, '::1');
+    await Promise.all([new Promise((r) => udp6.bind(0, '::1', () => r(null))), new Promise((r) => srv6.on('listening', r))]);
+    cleanup.push(
+      () => udp6.close(),
+      () => srv6.close(),
+    );
+    const now = read();
+    expect(now.udp6).toBeGreaterThanOrEqual(1);
+    expect(now.tcp6).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(now).sort()).toEqual(['tcp', 'tcp6', 'udp', 'udp6']);
+    expect(socketsInUse('TCP: inuse 0 orphan 0 tw 3 alloc 1 mem 1\nUDP: inuse 2 mem 0\nUDPLITE: inuse 0\nTCP6: inuse 7\nUDP6: inuse \n')).toEqual({
+      tcp: 0,
+      udp: 2,
+      tcp6: 7,
+    });
+    expect(socketsInUse('garbage\nTCP: inuse x\n')).toEqual({});
   });
 
   it('stops at the first line of another state than LISTEN or SYN_RECV (the kernel lists listeners first)', () => {
