@@ -1,5 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +20,7 @@ import dgram from 'node:dgram';
 import def from './index.ts';
 import { decodeAddress, noTcp6, parseProcNet, readTcpListeners, socketsInUse } from './parse.ts';
 import { readmeExample, recorder, testContext, until } from '../testing.ts';
+import { exec } from '../../context/exec.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
 
@@ -312,5 +325,94 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
     writeFileSync(join(dir, 'tcp'), [lines[0], row(0, 1001, '0A', 11), ''].join('\n'));
     expect(parseProcNet(readTcpListeners(join(dir, 'tcp')), 'tcp').listeners.map((l) => l.port)).toEqual([1001]);
     expect(readTcpListeners(join(dir, 'missing'))).toBe('');
+  });
+});
+
+// The tables are read only when something says they may have changed (watch.ts mustRead).
+// In a network namespace of its own the socket counts are this test's alone: a program
+// swapped behind a port leaves them as they were, and so does a new listener opened as an
+// unseen one closes. The detector sees the namespace's tables through a procfs of its own: a
+// folder whose `net` is the namespace's (/proc/<pid>/net of a process in it) and whose pid
+// entries are the processes it may inspect.
+describe('listening_ports: reading the tables only when they may have changed (a network namespace)', () => {
+  const ns = `canh-lp-${process.pid % 100000}`;
+  const procs: ChildProcess[] = [];
+  let dir: string;
+  afterEach(async () => {
+    for (const p of procs.splice(0)) p.kill('SIGKILL');
+    await exec('ip', ['netns', 'del', ns], { timeoutMs: 10_000 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A python in the namespace listening on 127.0.0.1:port (shown to the detector when `visible`). */
+  const listen = async (python: string, port: number, visible: boolean) => {
+    const code = `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',${port}))\ns.listen()\ntime.sleep(300)\n`;
+    const p = spawn('ip', ['netns', 'exec', ns, python, '-c', code], { stdio: 'ignore' });
+    procs.push(p);
+    const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const shown = () => {
+      try {
+        return readFileSync(`/proc/${p.pid}/net/tcp`, 'utf8')
+          .split('\n')
+          .some((l) => l.includes(hex) && l.trim().split(/\s+/)[3] === '0A');
+      } catch {
+        return false;
+      }
+    };
+    expect(await until(shown, 10_000)).toBe(true);
+    if (visible) symlinkSync(`/proc/${p.pid}`, join(dir, 'proc', String(p.pid)));
+    return p;
+  };
+  // TCP sockets in use in the namespace (sockstat's other counts are the host's).
+  const inUse = () => socketsInUse(readFileSync(join(dir, 'proc/net/sockstat'), 'utf8')).tcp;
+
+  it('a program swapped behind a known port (counts unchanged) is read at the next gather; a new listener whose count an unseen closing made up, within six', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'canh-ports-ns-'));
+    mkdirSync(join(dir, 'proc'));
+    await exec('ip', ['netns', 'add', ns], { timeoutMs: 10_000 });
+    await exec('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { timeoutMs: 10_000 });
+    const real = realpathSync('/usr/bin/python3');
+    mkdirSync(join(dir, 'evil'));
+    copyFileSync(real, join(dir, 'evil/python3'));
+    const first = await listen(real, 8081, true);
+    symlinkSync(`/proc/${first.pid}/net`, join(dir, 'proc/net'));
+    const hidden = await listen(real, 8082, false);
+    const det = def.create(def.config.parse({ grace_intervals: 1 }), testContext(join(dir, 'state'), { procRoot: join(dir, 'proc') }));
+    const { acc, events } = recorder();
+    await det.gather!(acc); // baseline: 8081 by python3, 8082 by an unknown process
+    expect(events).toEqual([]);
+
+    // The program behind 8081 swapped: one listener closed, one opened, the same counts.
+    const before = inUse();
+    // The namespace's `net` stays readable through the hidden process while the first one is gone.
+    rmSync(join(dir, 'proc/net'));
+    symlinkSync(`/proc/${hidden.pid}/net`, join(dir, 'proc/net'));
+    first.kill('SIGKILL');
+    await until(() => !readFileSync(join(dir, 'proc/net/tcp'), 'utf8').includes('0100007F:1F91 00000000:0000 0A'), 10_000);
+    const evil = await listen(join(dir, 'evil/python3'), 8081, true);
+    expect(inUse()).toBe(before);
+    await det.gather!(acc);
+    await det.gather!(acc);
+    expect(events.map((e) => `${e.type} ${e.evidence!.port} ${e.evidence!.exe}`)).toEqual([`listening_port_program_changed 8081 ${join(dir, 'evil/python3')}`]);
+    expect(events[0]!.evidence).toMatchObject({ pid: evil.pid, old_exe: real });
+
+    // 8082's unseen owner goes and a listener on 8083 comes: the counts again as they were,
+    // and no known owner to look at. Not read at once (that is the saving), but within six gathers.
+    events.length = 0;
+    const keep = await listen(real, 8084, false);
+    rmSync(join(dir, 'proc/net'));
+    symlinkSync(`/proc/${keep.pid}/net`, join(dir, 'proc/net'));
+    for (let i = 0; i < 2; i++) await det.gather!(acc); // 8084: new, within its grace
+    events.length = 0;
+    const counts = inUse();
+    hidden.kill('SIGKILL');
+    await until(() => !readFileSync(join(dir, 'proc/net/tcp'), 'utf8').includes('0100007F:1F92 00000000:0000 0A'), 10_000);
+    await listen(real, 8083, true);
+    expect(inUse()).toBe(counts);
+    // Read at once, 8083 would be reported at the second gather (grace_intervals 1).
+    for (let i = 0; i < 2; i++) await det.gather!(acc);
+    expect(events).toEqual([]);
+    for (let i = 0; i < 6; i++) await det.gather!(acc);
+    expect(events.map((e) => `${e.type} ${e.evidence!.port}`).sort()).toEqual(['listening_port_closed 8082', 'new_listening_port 8083']);
   });
 });
