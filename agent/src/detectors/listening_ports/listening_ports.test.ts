@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import def from './index.ts';
-import { decodeAddress, noTcp6, parseProcNet, readTcpListeners, socketsInUse } from './parse.ts';
+import { decodeAddress, KeptProcFile, noTcp6, parseProcNet, readTcpListeners, socketsInUse } from './parse.ts';
 import { readmeExample, recorder, testContext, until } from '../testing.ts';
 import { exec } from '../../context/exec.ts';
 
@@ -309,6 +309,20 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
     expect(socketsInUse('garbage\nTCP: inuse x\n')).toEqual({});
   });
 
+  it('a kept file is read whole from its start each time: one read when it fits, on to the end when not; missing: empty, then found', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-ports-kept-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const f = new KeptProcFile(join(dir, 'f'));
+    cleanup.push(() => f.close());
+    expect(f.read()).toBe('');
+    writeFileSync(join(dir, 'f'), 'UDP: inuse 1\n');
+    expect(f.read()).toBe('UDP: inuse 1\n');
+    const long = Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(80)}`).join('\n');
+    writeFileSync(join(dir, 'f'), long);
+    expect(f.read()).toBe(long);
+    expect(new KeptProcFile('/proc/net/sockstat').read()).toMatch(/^sockets: used \d+\nTCP: inuse \d+/);
+  });
+
   it('stops at the first line of another state than LISTEN or SYN_RECV (the kernel lists listeners first)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'canh-ports-head-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -364,6 +378,13 @@ describe('listening_ports: reading the tables only when they may have changed (a
     return p;
   };
   // TCP sockets in use in the namespace (sockstat's other counts are the host's).
+  const readlinkOr = (p: string) => {
+    try {
+      return readlinkSync(p);
+    } catch {
+      return undefined;
+    }
+  };
   const inUse = () => socketsInUse(readFileSync(join(dir, 'proc/net/sockstat'), 'utf8')).tcp;
 
   it('a program swapped behind a known port (counts unchanged) is read at the next gather; a new listener whose count an unseen closing made up, within six', async () => {
@@ -374,8 +395,13 @@ describe('listening_ports: reading the tables only when they may have changed (a
     const real = realpathSync('/usr/bin/python3');
     mkdirSync(join(dir, 'evil'));
     copyFileSync(real, join(dir, 'evil/python3'));
+    // The namespace's `net`, through a process that lives in it for the whole test.
+    const holder = spawn('ip', ['netns', 'exec', ns, 'sleep', '300'], { stdio: 'ignore' });
+    procs.push(holder);
+    const ours = readlinkSync('/proc/self/ns/net');
+    expect(await until(() => (readlinkOr(`/proc/${holder.pid}/ns/net`) ?? ours) !== ours, 10_000)).toBe(true);
+    symlinkSync(`/proc/${holder.pid}/net`, join(dir, 'proc/net'));
     const first = await listen(real, 8081, true);
-    symlinkSync(`/proc/${first.pid}/net`, join(dir, 'proc/net'));
     const hidden = await listen(real, 8082, false);
     const det = def.create(def.config.parse({ grace_intervals: 1 }), testContext(join(dir, 'state'), { procRoot: join(dir, 'proc') }));
     const { acc, events } = recorder();
@@ -384,9 +410,6 @@ describe('listening_ports: reading the tables only when they may have changed (a
 
     // The program behind 8081 swapped: one listener closed, one opened, the same counts.
     const before = inUse();
-    // The namespace's `net` stays readable through the hidden process while the first one is gone.
-    rmSync(join(dir, 'proc/net'));
-    symlinkSync(`/proc/${hidden.pid}/net`, join(dir, 'proc/net'));
     first.kill('SIGKILL');
     await until(() => !readFileSync(join(dir, 'proc/net/tcp'), 'utf8').includes('0100007F:1F91 00000000:0000 0A'), 10_000);
     const evil = await listen(join(dir, 'evil/python3'), 8081, true);
@@ -398,11 +421,6 @@ describe('listening_ports: reading the tables only when they may have changed (a
 
     // 8082's unseen owner goes and a listener on 8083 comes: the counts again as they were,
     // and no known owner to look at. Not read at once (that is the saving), but within six gathers.
-    events.length = 0;
-    const keep = await listen(real, 8084, false);
-    rmSync(join(dir, 'proc/net'));
-    symlinkSync(`/proc/${keep.pid}/net`, join(dir, 'proc/net'));
-    for (let i = 0; i < 2; i++) await det.gather!(acc); // 8084: new, within its grace
     events.length = 0;
     const counts = inUse();
     hidden.kill('SIGKILL');

@@ -169,7 +169,12 @@ export function noTcp6(sockstat6: string): boolean {
   return socketsInUse(sockstat6).tcp6 === 0;
 }
 
-const SOCKSTAT_NAMES: Record<string, Proto> = { TCP: 'tcp', UDP: 'udp', TCP6: 'tcp6', UDP6: 'udp6' };
+const SOCKSTAT_NAMES: [string, Proto][] = [
+  ['\nTCP: inuse ', 'tcp'],
+  ['\nUDP: inuse ', 'udp'],
+  ['\nTCP6: inuse ', 'tcp6'],
+  ['\nUDP6: inuse ', 'udp6'],
+];
 
 /**
  * Sockets in use by protocol, from /proc/net/sockstat and sockstat6 ("TCP: inuse 3 orphan…",
@@ -178,14 +183,46 @@ const SOCKSTAT_NAMES: Record<string, Proto> = { TCP: 'tcp', UDP: 'udp', TCP6: 't
  */
 export function socketsInUse(sockstat: string): Partial<Record<Proto, number>> {
   const out: Partial<Record<Proto, number>> = {};
-  for (const line of sockstat.split('\n')) {
-    const colon = line.indexOf(': inuse ');
-    const proto = colon > 0 ? SOCKSTAT_NAMES[line.slice(0, colon)] : undefined;
-    if (!proto) continue;
-    const end = line.indexOf(' ', colon + 8);
-    const digits = line.slice(colon + 8, end < 0 ? undefined : end);
-    const n = Number(digits);
-    if (digits !== '' && Number.isSafeInteger(n) && n >= 0) out[proto] = n;
+  const text = `\n${sockstat}`;
+  for (const [name, proto] of SOCKSTAT_NAMES) {
+    const at = text.indexOf(name);
+    if (at < 0) continue;
+    let end = at + name.length;
+    while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+    if (end > at + name.length) out[proto] = Number(text.slice(at + name.length, end));
   }
   return out;
+}
+
+/**
+ * A small procfs file kept open and read again from its start in one read into a kept
+ * buffer (sockstat: ~130 bytes). The kernel fills a read up to its page-sized buffer unless
+ * the file ended, so a read that leaves more than a line of room was the whole file; a
+ * longer one is read on to its end. '' when unreadable (tried again at the next read).
+ */
+export class KeptProcFile {
+  private fd: number | undefined;
+  private readonly path: string;
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  read(): string {
+    try {
+      this.fd ??= openSync(this.path, 'r');
+      let n = readSync(this.fd, chunk, 0, chunk.length, 0);
+      if (n < chunk.length - MAX_LINE) return chunk.toString('latin1', 0, n);
+      let text = '';
+      for (let at = 0; n > 0; at += n, n = readSync(this.fd, chunk, 0, chunk.length, at)) text += chunk.toString('latin1', 0, n);
+      return text;
+    } catch {
+      this.close();
+      return '';
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
 }

@@ -6,7 +6,7 @@ import type { Accumulator, InputContext } from '../../inputs/types.ts';
 import { baselineStore, type BaselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../group-findings.ts';
-import { isLoopback, parseProcNet, readTcpListeners, socketsInUse, type Listener, type Proto } from './parse.ts';
+import { isLoopback, KeptProcFile, parseProcNet, readTcpListeners, socketsInUse, type Listener, type Proto } from './parse.ts';
 import { findOwners, stillHolds, type Owner } from './owners.ts';
 import type { config } from './index.ts';
 
@@ -136,18 +136,32 @@ export class PortWatch {
   private sinceRead = 0;
   /** Known sockets whose owner did not hold them where it was found: looked for again at the next read. */
   private readonly stale = new Set<number>();
+  private readonly sockstat: KeptProcFile;
+  private readonly sockstat6: KeptProcFile;
+  private readonly paths: Record<'tcp' | 'tcp6', string>;
+  private readonly udp: Record<'udp' | 'udp6', KeptProcFile>;
 
   constructor(cfg: Config, ctx: InputContext) {
     this.cfg = cfg;
     this.ctx = ctx;
     this.store = baselineStore({ stateDir: ctx.stateDir, name: cfg.state_name, schema: BaselineSchema, log: ctx.log });
     this.ignored = new Set(cfg.ignore_ports);
+    const net = join(ctx.procRoot, 'net');
+    this.sockstat = new KeptProcFile(join(net, 'sockstat'));
+    this.sockstat6 = new KeptProcFile(join(net, 'sockstat6'));
+    this.paths = { tcp: join(net, 'tcp'), tcp6: join(net, 'tcp6') };
+    // The UDP hash is walked whole at every read: kept open, read in one read when it fits.
+    this.udp = { udp: new KeptProcFile(join(net, 'udp')), udp6: new KeptProcFile(join(net, 'udp6')) };
   }
 
-  /** Sockets in use by protocol (/proc/net/sockstat and sockstat6: small files the kernel counts, no table walked). */
-  private async inUse(): Promise<Partial<Record<Proto, number>>> {
-    const read = (name: string) => this.ctx.readFile(join(this.ctx.procRoot, 'net', name)).catch(() => '');
-    return socketsInUse((await read('sockstat')) + (await read('sockstat6')));
+  /** Closes the kept descriptors. */
+  stop(): void {
+    for (const f of [this.sockstat, this.sockstat6, this.udp.udp, this.udp.udp6]) f.close();
+  }
+
+  /** Sockets in use by protocol (/proc/net/sockstat and sockstat6: small files of counters, no table walked; kept open). */
+  private inUse(): Partial<Record<Proto, number>> {
+    return socketsInUse(this.sockstat.read() + this.sockstat6.read());
   }
 
   /**
@@ -175,12 +189,11 @@ export class PortWatch {
    * a socket in use (sockstat counts listeners and bound UDP sockets too) is not read: its
    * read would be a walk of the kernel's hash tables for nothing.
    */
-  private async tables(inUse: Partial<Record<Proto, number>>): Promise<{ proto: Proto; text: string }[]> {
+  private tables(inUse: Partial<Record<Proto, number>>): { proto: Proto; text: string }[] {
     const out: { proto: Proto; text: string }[] = [];
     for (const proto of this.cfg.protocols as Proto[]) {
       if (inUse[proto] === 0) continue;
-      const path = join(this.ctx.procRoot, 'net', proto);
-      out.push({ proto, text: proto === 'tcp' || proto === 'tcp6' ? readTcpListeners(path) : await this.ctx.readFile(path).catch(() => '') });
+      out.push({ proto, text: proto === 'tcp' || proto === 'tcp6' ? readTcpListeners(this.paths[proto]) : this.udp[proto].read() });
     }
     return out;
   }
@@ -287,7 +300,7 @@ export class PortWatch {
 
   async gather(acc: Accumulator): Promise<void> {
     const now = this.ctx.now();
-    const inUse = await this.inUse();
+    const inUse = this.inUse();
     const counts = (['tcp', 'tcp6', 'udp', 'udp6'] as const).every((p) => inUse[p] !== undefined)
       ? `${inUse.tcp} ${inUse.tcp6} ${inUse.udp} ${inUse.udp6}`
       : '';
@@ -295,7 +308,7 @@ export class PortWatch {
     if (!this.mustRead(counts)) return;
     this.readCounts = counts;
     this.sinceRead = 0;
-    const tables = await this.tables(inUse);
+    const tables = this.tables(inUse);
     // The same tables as at the last read: the same listeners, all known. Nothing to parse or compare.
     const text = tables.map((t) => `${t.proto}\n${t.text}`).join('\n');
     if (this.known && text === this.lastText && this.pending.size === 0 && this.missing.size === 0 && this.stale.size === 0) return;

@@ -140,6 +140,8 @@ export class PersistenceWatch {
   private suidTriedAt: number | undefined;
   /** /proc/modules as last compared: the same text again is nothing new. */
   private modulesText: string | undefined;
+  /** No /proc/modules (a kernel without loadable modules). */
+  private noModules = false;
   /** inotify watches by folder (host path), each with the names it cares about (undefined: all). */
   private readonly watchers = new Map<string, { w: FSWatcher; names: Set<string> | undefined }>();
   /** A watched folder changed (or a watch failed) since the last comparison. */
@@ -246,7 +248,12 @@ export class PersistenceWatch {
 
   private async checkModules(silent: boolean): Promise<{ findings: Finding[]; changed: boolean }> {
     const b = this.base!;
-    const text = await this.ctx.readFile(join(this.ctx.procRoot, 'modules')).catch(() => '');
+    if (this.noModules) return { findings: [], changed: false };
+    const text = await this.ctx.readFile(join(this.ctx.procRoot, 'modules')).catch((err: unknown) => {
+      // A kernel built without module support has no /proc/modules, and never will: not asked again.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.noModules = true;
+      return '';
+    });
     // The list as last compared (each module's use count and users move: then it is parsed again).
     if (text !== '' && text === this.modulesText) return { findings: [], changed: false };
     this.modulesText = text;
