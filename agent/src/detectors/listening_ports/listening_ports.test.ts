@@ -171,6 +171,15 @@ describe('listening_ports: another program behind a known port (real sockets, re
 
   /** A python listening on 127.0.0.1:port; resolves once /proc/net/tcp shows the socket. */
   const listen = async (python: string, port: number) => {
+    // The one killed before it must have let the port go (a SIGKILL is not instant on a busy
+    // machine): its listener would pass for this one's, which then fails to bind.
+    const shown = () => {
+      const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+      return readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .some((l) => l.includes(hex) && l.trim().split(/\s+/)[3] === '0A');
+    };
+    expect(await until(() => !shown(), 10_000)).toBe(true);
     const code = `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',${port}))\ns.listen()\ntime.sleep(300)\n`;
     const p = spawn(python, ['-c', code], { stdio: 'ignore' });
     procs.push(p);
@@ -277,12 +286,15 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
       // Ours are there: established lines (01) as well as the listener.
       expect(full.split('\n').filter((l) => l.trim().split(/\s+/)[3] === '01').length).toBeGreaterThanOrEqual(40 / 2);
       const head = readTcpListeners(`/proc/net/${proto}`);
+      const after = readFileSync(`/proc/net/${proto}`, 'latin1');
       const key = (l: { address: string; port: number; inode: number }) => `${l.address}:${l.port}/${l.inode}`;
-      // The head is read a moment after the full text: compare what both list, then ours.
-      const fromFull = parseProcNet(full, proto).listeners.map(key);
+      // Other processes on this machine open and close listeners meanwhile: the head lists
+      // nothing that neither full read lists, and everything both list.
+      const before = parseProcNet(full, proto).listeners.map(key);
+      const later = parseProcNet(after, proto).listeners.map(key);
       const fromHead = parseProcNet(head, proto).listeners.map(key);
-      expect(fromHead.filter((k) => !fromFull.includes(k))).toEqual([]);
-      expect(fromFull.filter((k) => !fromHead.includes(k))).toEqual([]);
+      expect(fromHead.filter((k) => !before.includes(k) && !later.includes(k))).toEqual([]);
+      expect(before.filter((k) => later.includes(k) && !fromHead.includes(k))).toEqual([]);
       const port = ((proto === 'tcp' ? srv : srv6).address() as net.AddressInfo).port;
       expect(parseProcNet(head, proto).listeners.some((l) => l.port === port)).toBe(true);
     }
