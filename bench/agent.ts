@@ -172,7 +172,8 @@ async function main(): Promise<void> {
     // The bundle runs with the Node options the service runs it with (agent/src/node-flags.ts).
     if (VARIANTS.includes('bundle') && existsSync(BUNDLE)) variants.push({ name: 'canh-agent (bundle dist/canh-agent.cjs)', args: [...BUNDLE_FLAGS, BUNDLE] });
     // Another build side by side (a path ending in .cjs): A/B in one run, same noise.
-    for (const v of VARIANTS.filter((x) => x.endsWith('.cjs'))) variants.push({ name: `canh-agent (other bundle ${v})`, args: [...BUNDLE_FLAGS, v] });
+    for (const v of VARIANTS.filter((x) => x.endsWith('.cjs') && !x.includes('=')))
+      variants.push({ name: `canh-agent (other bundle ${v})`, args: [...BUNDLE_FLAGS, v] });
     // The bundle once more with other Node options ("flags=--a --b"), next to the shipped ones.
     for (const v of VARIANTS.filter((x) => x.startsWith('flags='))) {
       const flags = v.slice('flags='.length).split(/\s+/).filter(Boolean);

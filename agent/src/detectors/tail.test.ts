@@ -214,7 +214,7 @@ describe('LogFollower on its own timer', () => {
 });
 
 describe('LogFollower with change notifications (inotify)', () => {
-  const notified = (o: { safetyMs?: number; watch?: boolean } = {}) => {
+  const notified = (o: { safetyMs?: number; watch?: boolean; ticked?: boolean } = {}) => {
     const got: string[] = [];
     const f = new LogFollower({
       path: log(),
@@ -225,6 +225,7 @@ describe('LogFollower with change notifications (inotify)', () => {
       pollMs: 50,
       safetyMs: o.safetyMs ?? 3_600_000,
       ...(o.watch !== undefined ? { watch: o.watch } : {}),
+      ...(o.ticked !== undefined ? { ticked: o.ticked } : {}),
       log: pino({ level: 'silent' }),
       onLines: (l) => got.push(...l),
     });
@@ -267,6 +268,32 @@ describe('LogFollower with change notifications (inotify)', () => {
     appendFileSync(log(), 'b\n');
     expect(await until(() => got.includes('b'))).toBe(true);
     await f.stop();
+  });
+
+  it("ticked: the safety poll rides on the caller's tick() (no timer of its own), once safetyMs has passed", async () => {
+    writeFileSync(log(), 'a\n');
+    const { f, got } = notified({ safetyMs: 500, ticked: true });
+    await f.start();
+    const timers = f as unknown as { timer: unknown; watcher: { close(): void } };
+    expect(timers.timer).toBeUndefined();
+    // A lost notification: nothing polls by itself, and a tick before safetyMs does not either.
+    timers.watcher.close();
+    appendFileSync(log(), 'b\n');
+    f.tick();
+    await new Promise((r) => setTimeout(r, 600));
+    expect(got).toEqual(['a']);
+    // The next tick after safetyMs: one stat sees the file grown, and a poll reads it.
+    f.tick();
+    expect(await until(() => got.includes('b'))).toBe(true);
+    // Rotated while its notification is lost: the next due tick reads the new file.
+    (f as unknown as { watcher: { close(): void } }).watcher.close();
+    renameSync(log(), `${log()}.1`);
+    writeFileSync(log(), 'c\n');
+    await new Promise((r) => setTimeout(r, 600));
+    f.tick();
+    expect(await until(() => got.includes('c'))).toBe(true);
+    await f.stop();
+    expect(got).toEqual(['a', 'b', 'c']);
   });
 
   it('watch: false polls as before and is told nothing', async () => {

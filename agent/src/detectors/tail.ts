@@ -6,10 +6,12 @@
 // waits for its newline. On Linux, on a local file system, the kernel says when the file
 // changes (inotify through fs.watch: the file itself, or its folder while the path names no
 // file or another one), and an idle log costs no wake-up at all; a poll every `safetyMs`
-// stays as the net for lost notifications (a full inotify queue). Elsewhere (other systems,
-// network and FUSE file systems, whose remote writes inotify does not see) it polls every
-// `pollMs` as before.
-import { watch, type FSWatcher } from 'node:fs';
+// stays as the net for lost notifications (a full inotify queue); a caller that is woken
+// regularly anyway (a detector's gather on the agent's tick) says so with `ticked` and calls
+// tick(), and that net then rides on its wake-up: one synchronous `stat` of the path, no
+// timer of the follower's own. Elsewhere (other systems, network and FUSE file systems,
+// whose remote writes inotify does not see) it polls every `pollMs` as before.
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { open, readdir, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -43,6 +45,12 @@ export interface FollowOptions {
   watch?: boolean;
   /** With notifications: how often the file is polled all the same (default 60 s). */
   safetyMs?: number;
+  /**
+   * The caller calls tick() at least every `safetyMs` (a detector's gather, on the agent's
+   * tick): with notifications the follower then arms no timer of its own, and tick() makes
+   * the safety poll when it is due. Without notifications (or with onPoll) it changes nothing.
+   */
+  ticked?: boolean;
 }
 
 // statfs f_type of file systems whose changes made elsewhere inotify does not report.
@@ -63,6 +71,9 @@ const REMOTE_FS = new Set([
 ]);
 
 const CHUNK = 64 * 1024;
+
+/** How often a followed file is polled all the same when the kernel tells of its changes (safetyMs). */
+export const SAFETY_MS = 60_000;
 
 export class LogFollower {
   private readonly o: FollowOptions;
@@ -106,9 +117,11 @@ export class LogFollower {
     await this.poll();
     this.arm();
     this.lastFullAt = Date.now();
-    const safety = this.o.safetyMs ?? 60_000;
+    const safety = this.o.safetyMs ?? SAFETY_MS;
     // With notifications the timer only serves onPoll (and the safety poll); without onPoll it wakes for the safety poll only.
     const every = !this.notified || this.o.onPoll ? this.o.pollMs : safety;
+    // The caller's ticks carry the safety poll (tick()): no wake-up of the follower's own.
+    if (this.notified && this.o.ticked && !this.o.onPoll) return;
     const loop = () => {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
@@ -121,6 +134,29 @@ export class LogFollower {
       }, every);
     };
     loop();
+  }
+
+  /**
+   * For a `ticked` follower with notifications, on the caller's tick: the safety poll when
+   * `safetyMs` has passed since the last one. The path is on a local file system (that is
+   * when notifications are used), so its `stat` is made at once, without a trip through the
+   * thread pool: when it names the file being followed at the size read so far (or still no
+   * file) and the watch is set, nothing was missed; otherwise a poll reads what was.
+   */
+  tick(): void {
+    if (!this.notified || !this.o.ticked || this.o.onPoll || this.stopped) return;
+    const now = Date.now();
+    if (now - this.lastFullAt < (this.o.safetyMs ?? SAFETY_MS)) return;
+    this.lastFullAt = now;
+    let st: { ino: number; size: number } | undefined;
+    try {
+      st = statSync(this.o.path, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // not ours to see (EACCES): the poll says so
+    }
+    const caughtUp = this.fh ? st !== undefined && st.ino === this.ino && st.size === this.offset + this.partial.length : st === undefined;
+    if (caughtUp && this.watcher) return;
+    void this.poll().then(() => this.arm());
   }
 
   /** Whether the kernel's change notifications can be trusted for this path. */

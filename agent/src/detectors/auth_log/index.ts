@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
-import { LogFollower } from '../tail.ts';
+import { LogFollower, SAFETY_MS } from '../tail.ts';
 import type { AuthEvent } from '../auth/aggregate.ts';
 import { JournalFollower } from './journal.ts';
 import { aggregationShape } from '../auth/options.ts';
@@ -109,6 +109,7 @@ export default defineInput({
             stateName: `tail-${c.state_name}.json`,
             fromBeginning: c.from_beginning,
             pollMs: c.poll_interval,
+            ticked: ctx.intervalMs !== undefined && ctx.intervalMs <= SAFETY_MS, // the safety poll rides on gather()
             log,
             paused: () => acc?.backlogged?.() ?? false,
             onLines: (lines) => {
@@ -119,6 +120,8 @@ export default defineInput({
         }
         await follower.start();
       },
+      // Nothing to gather: the agent's tick carries the log follower's safety poll (a `stat` a minute).
+      gather: async () => (follower instanceof LogFollower ? follower.tick() : undefined),
       async stop() {
         // The follower first: its last read may still feed lines, and arm the ticker.
         await follower?.stop();

@@ -71,7 +71,15 @@ export class JournalFollower {
     this.cursor = ((await this.o.state.read(this.o.stateName).catch(() => undefined)) ?? '').trim() || undefined;
     this.saved = this.cursor;
     this.spawn();
-    this.saveTimer = setInterval(() => void this.save(), 1000);
+  }
+
+  /** The cursor is saved a second after it moved: no timer while the journal is quiet. */
+  private saveSoon(): void {
+    if (this.saveTimer || this.stopped) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save().catch((err: unknown) => this.o.log.warn({ err }, 'cannot save the journal cursor; retrying at the next entry'));
+    }, 1000);
   }
 
   private spawn(): void {
@@ -86,7 +94,10 @@ export class JournalFollower {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const e = parseJournalEntry(line);
       if (!e) return;
-      if (e.cursor) this.cursor = e.cursor;
+      if (e.cursor) {
+        this.cursor = e.cursor;
+        this.saveSoon();
+      }
       this.o.onEntry(e);
     });
     child.on('close', (code) => {
@@ -109,7 +120,8 @@ export class JournalFollower {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.saveTimer) clearInterval(this.saveTimer);
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     this.child?.kill('SIGTERM');
     await this.save().catch(() => {});
   }

@@ -45,11 +45,19 @@ export default defineInput({
     const allowIps = new Set(cfg.allow_ips);
     let base: Baseline | undefined;
     let loaded = false;
+    /** The tables as read at the last gather. */
+    let lastText: string | undefined;
 
     return {
       async gather(acc) {
         const now = ctx.now();
-        const read = await readNeighbours(ctx, allowMacs, allowIps);
+        const read = await readNeighbours(ctx, allowMacs, allowIps, (text) => {
+          // The same tables as at the last gather, and no conflict waiting for relearn_after:
+          // every neighbour is known with its MAC, nothing to parse or compare (the idle gather).
+          const same = text === lastText && base !== undefined && Object.keys(base.conflicts).length === 0;
+          lastText = text;
+          return same;
+        });
         if (!read) return;
         const { seen, gateways } = read;
 
@@ -84,11 +92,12 @@ export default defineInput({
   },
 });
 
-/** The neighbour table less the allowed MACs and IPs, and the default gateways; undefined when it cannot be read. */
+/** The neighbour table less the allowed MACs and IPs, and the default gateways; undefined when it cannot be read or is `unchanged`. */
 async function readNeighbours(
   ctx: InputContext,
   allowMacs: Set<string>,
   allowIps: Set<string>,
+  unchanged: (text: string) => boolean,
 ): Promise<{ seen: Neighbour[]; gateways: Set<string> } | undefined> {
   let arp: string;
   try {
@@ -97,7 +106,9 @@ async function readNeighbours(
     ctx.log.warn({ err, code: 'CANH_ERR_LAN_ARP_UNREADABLE' }, 'cannot read the neighbour table (/proc/net/arp); is procfs mounted (HOST_PROC)?');
     return undefined;
   }
-  const gateways = new Set(parseDefaultGateways(await ctx.readFile(join(ctx.procRoot, 'net', 'route')).catch(() => '')));
+  const route = await ctx.readFile(join(ctx.procRoot, 'net', 'route')).catch(() => '');
+  if (unchanged(`${arp}\n${route}`)) return undefined;
+  const gateways = new Set(parseDefaultGateways(route));
   const { neighbours, malformed } = parseArp(arp);
   if (malformed) ctx.log.warn({ malformed }, 'skipped malformed lines in /proc/net/arp');
   return { seen: neighbours.filter((n) => !allowMacs.has(n.mac) && !allowIps.has(n.ip)), gateways };

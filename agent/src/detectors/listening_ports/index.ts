@@ -32,6 +32,6 @@ export default defineInput({
   config,
   create(cfg, ctx) {
     const watch = new PortWatch(cfg, ctx);
-    return { gather: (acc) => watch.gather(acc) };
+    return { gather: (acc) => watch.gather(acc), stop: () => watch.stop() };
   },
 });

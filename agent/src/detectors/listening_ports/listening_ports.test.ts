@@ -1,13 +1,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import def from './index.ts';
-import { decodeAddress, noTcp6, parseProcNet, readTcpListeners } from './parse.ts';
+import { decodeAddress, KeptProcFile, noTcp6, parseProcNet, readTcpListeners, socketsInUse } from './parse.ts';
 import { readmeExample, recorder, testContext, until } from '../testing.ts';
+import { exec } from '../../context/exec.ts';
 
 const data = (f: string) => readFileSync(join(import.meta.dirname, 'testdata', f), 'utf8');
 
@@ -158,6 +171,15 @@ describe('listening_ports: another program behind a known port (real sockets, re
 
   /** A python listening on 127.0.0.1:port; resolves once /proc/net/tcp shows the socket. */
   const listen = async (python: string, port: number) => {
+    // The one killed before it must have let the port go (a SIGKILL is not instant on a busy
+    // machine): its listener would pass for this one's, which then fails to bind.
+    const shown = () => {
+      const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+      return readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .some((l) => l.includes(hex) && l.trim().split(/\s+/)[3] === '0A');
+    };
+    expect(await until(() => !shown(), 10_000)).toBe(true);
     const code = `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',${port}))\ns.listen()\ntime.sleep(300)\n`;
     const p = spawn(python, ['-c', code], { stdio: 'ignore' });
     procs.push(p);
@@ -264,15 +286,53 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
       // Ours are there: established lines (01) as well as the listener.
       expect(full.split('\n').filter((l) => l.trim().split(/\s+/)[3] === '01').length).toBeGreaterThanOrEqual(40 / 2);
       const head = readTcpListeners(`/proc/net/${proto}`);
+      const after = readFileSync(`/proc/net/${proto}`, 'latin1');
       const key = (l: { address: string; port: number; inode: number }) => `${l.address}:${l.port}/${l.inode}`;
-      // The head is read a moment after the full text: compare what both list, then ours.
-      const fromFull = parseProcNet(full, proto).listeners.map(key);
+      // Other processes on this machine open and close listeners meanwhile: the head lists
+      // nothing that neither full read lists, and everything both list.
+      const before = parseProcNet(full, proto).listeners.map(key);
+      const later = parseProcNet(after, proto).listeners.map(key);
       const fromHead = parseProcNet(head, proto).listeners.map(key);
-      expect(fromHead.filter((k) => !fromFull.includes(k))).toEqual([]);
-      expect(fromFull.filter((k) => !fromHead.includes(k))).toEqual([]);
+      expect(fromHead.filter((k) => !before.includes(k) && !later.includes(k))).toEqual([]);
+      expect(before.filter((k) => later.includes(k) && !fromHead.includes(k))).toEqual([]);
       const port = ((proto === 'tcp' ? srv : srv6).address() as net.AddressInfo).port;
       expect(parseProcNet(head, proto).listeners.some((l) => l.port === port)).toBe(true);
     }
+  });
+
+  it('sockstat counts a bound UDP socket and a TCP listener (a table of a protocol counted 0 is not read)', async () => {
+    const read = () => socketsInUse(readFileSync('/proc/net/sockstat', 'latin1') + readFileSync('/proc/net/sockstat6', 'latin1'));
+    const udp6 = dgram.createSocket('udp6');
+    const srv6 = net.createServer().listen(0, '::1');
+    await Promise.all([new Promise((r) => udp6.bind(0, '::1', () => r(null))), new Promise((r) => srv6.on('listening', r))]);
+    cleanup.push(
+      () => udp6.close(),
+      () => srv6.close(),
+    );
+    const now = read();
+    expect(now.udp6).toBeGreaterThanOrEqual(1);
+    expect(now.tcp6).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(now).sort()).toEqual(['tcp', 'tcp6', 'udp', 'udp6']);
+    expect(socketsInUse('TCP: inuse 0 orphan 0 tw 3 alloc 1 mem 1\nUDP: inuse 2 mem 0\nUDPLITE: inuse 0\nTCP6: inuse 7\nUDP6: inuse \n')).toEqual({
+      tcp: 0,
+      udp: 2,
+      tcp6: 7,
+    });
+    expect(socketsInUse('garbage\nTCP: inuse x\n')).toEqual({});
+  });
+
+  it('a kept file is read whole from its start each time: one read when it fits, on to the end when not; missing: empty, then found', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-ports-kept-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const f = new KeptProcFile(join(dir, 'f'));
+    cleanup.push(() => f.close());
+    expect(f.read()).toBe('');
+    writeFileSync(join(dir, 'f'), 'UDP: inuse 1\n');
+    expect(f.read()).toBe('UDP: inuse 1\n');
+    const long = Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(80)}`).join('\n');
+    writeFileSync(join(dir, 'f'), long);
+    expect(f.read()).toBe(long);
+    expect(new KeptProcFile('/proc/net/sockstat').read()).toMatch(/^sockets: used \d+\nTCP: inuse \d+/);
   });
 
   it('stops at the first line of another state than LISTEN or SYN_RECV (the kernel lists listeners first)', () => {
@@ -291,5 +351,98 @@ describe('listening_ports: reading only the listening head of /proc/net/tcp', ()
     writeFileSync(join(dir, 'tcp'), [lines[0], row(0, 1001, '0A', 11), ''].join('\n'));
     expect(parseProcNet(readTcpListeners(join(dir, 'tcp')), 'tcp').listeners.map((l) => l.port)).toEqual([1001]);
     expect(readTcpListeners(join(dir, 'missing'))).toBe('');
+  });
+});
+
+// The tables are read only when something says they may have changed (watch.ts mustRead).
+// In a network namespace of its own the socket counts are this test's alone: a program
+// swapped behind a port leaves them as they were, and so does a new listener opened as an
+// unseen one closes. The detector sees the namespace's tables through a procfs of its own: a
+// folder whose `net` is the namespace's (/proc/<pid>/net of a process in it) and whose pid
+// entries are the processes it may inspect.
+describe('listening_ports: reading the tables only when they may have changed (a network namespace)', () => {
+  const ns = `canh-lp-${process.pid % 100000}`;
+  const procs: ChildProcess[] = [];
+  let dir: string;
+  afterEach(async () => {
+    for (const p of procs.splice(0)) p.kill('SIGKILL');
+    await exec('ip', ['netns', 'del', ns], { timeoutMs: 10_000 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A python in the namespace listening on 127.0.0.1:port (shown to the detector when `visible`). */
+  const listen = async (python: string, port: number, visible: boolean) => {
+    const code = `import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('127.0.0.1',${port}))\ns.listen()\ntime.sleep(300)\n`;
+    const p = spawn('ip', ['netns', 'exec', ns, python, '-c', code], { stdio: 'ignore' });
+    procs.push(p);
+    const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const shown = () => {
+      try {
+        return readFileSync(`/proc/${p.pid}/net/tcp`, 'utf8')
+          .split('\n')
+          .some((l) => l.includes(hex) && l.trim().split(/\s+/)[3] === '0A');
+      } catch {
+        return false;
+      }
+    };
+    expect(await until(shown, 10_000)).toBe(true);
+    if (visible) symlinkSync(`/proc/${p.pid}`, join(dir, 'proc', String(p.pid)));
+    return p;
+  };
+  // TCP sockets in use in the namespace (sockstat's other counts are the host's).
+  const readlinkOr = (p: string) => {
+    try {
+      return readlinkSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const inUse = () => socketsInUse(readFileSync(join(dir, 'proc/net/sockstat'), 'utf8')).tcp;
+
+  it('a program swapped behind a known port (counts unchanged) is read at the next gather; a new listener whose count an unseen closing made up, within six', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'canh-ports-ns-'));
+    mkdirSync(join(dir, 'proc'));
+    await exec('ip', ['netns', 'add', ns], { timeoutMs: 10_000 });
+    await exec('ip', ['-n', ns, 'link', 'set', 'lo', 'up'], { timeoutMs: 10_000 });
+    const real = realpathSync('/usr/bin/python3');
+    mkdirSync(join(dir, 'evil'));
+    copyFileSync(real, join(dir, 'evil/python3'));
+    // The namespace's `net`, through a process that lives in it for the whole test.
+    const holder = spawn('ip', ['netns', 'exec', ns, 'sleep', '300'], { stdio: 'ignore' });
+    procs.push(holder);
+    const ours = readlinkSync('/proc/self/ns/net');
+    expect(await until(() => (readlinkOr(`/proc/${holder.pid}/ns/net`) ?? ours) !== ours, 10_000)).toBe(true);
+    symlinkSync(`/proc/${holder.pid}/net`, join(dir, 'proc/net'));
+    const first = await listen(real, 8081, true);
+    const hidden = await listen(real, 8082, false);
+    const det = def.create(def.config.parse({ grace_intervals: 1 }), testContext(join(dir, 'state'), { procRoot: join(dir, 'proc') }));
+    const { acc, events } = recorder();
+    await det.gather!(acc); // baseline: 8081 by python3, 8082 by an unknown process
+    expect(events).toEqual([]);
+
+    // The program behind 8081 swapped: one listener closed, one opened, the same counts.
+    const before = inUse();
+    first.kill('SIGKILL');
+    await until(() => !readFileSync(join(dir, 'proc/net/tcp'), 'utf8').includes('0100007F:1F91 00000000:0000 0A'), 10_000);
+    const evil = await listen(join(dir, 'evil/python3'), 8081, true);
+    expect(inUse()).toBe(before);
+    await det.gather!(acc);
+    await det.gather!(acc);
+    expect(events.map((e) => `${e.type} ${e.evidence!.port} ${e.evidence!.exe}`)).toEqual([`listening_port_program_changed 8081 ${join(dir, 'evil/python3')}`]);
+    expect(events[0]!.evidence).toMatchObject({ pid: evil.pid, old_exe: real });
+
+    // 8082's unseen owner goes and a listener on 8083 comes: the counts again as they were,
+    // and no known owner to look at. Not read at once (that is the saving), but within six gathers.
+    events.length = 0;
+    const counts = inUse();
+    hidden.kill('SIGKILL');
+    await until(() => !readFileSync(join(dir, 'proc/net/tcp'), 'utf8').includes('0100007F:1F92 00000000:0000 0A'), 10_000);
+    await listen(real, 8083, true);
+    expect(inUse()).toBe(counts);
+    // Read at once, 8083 would be reported at the second gather (grace_intervals 1).
+    for (let i = 0; i < 2; i++) await det.gather!(acc);
+    expect(events).toEqual([]);
+    for (let i = 0; i < 6; i++) await det.gather!(acc);
+    expect(events.map((e) => `${e.type} ${e.evidence!.port}`).sort()).toEqual(['listening_port_closed 8082', 'new_listening_port 8083']);
   });
 });

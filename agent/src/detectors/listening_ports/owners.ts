@@ -17,6 +17,8 @@ export interface Owner {
   inode: number;
   /** Base name of the executable. */
   process: string;
+  /** The descriptor of `pid` the socket was found at (/proc/<pid>/fd/<fd>); undefined when it cannot be checked again. */
+  fd?: string;
 }
 
 const DELETED = ' (deleted)';
@@ -39,6 +41,15 @@ function linkOf(path: string): string {
   } catch {
     return ''; // closed meanwhile, or not ours to read
   }
+}
+
+/**
+ * Whether the owner still holds the socket where it was found: one `readlink` (a socket that
+ * closed, or a port taken over by another program, fails it; so does a descriptor closed or
+ * moved by its process, which only costs a read of the tables).
+ */
+export function stillHolds(procRoot: string, owner: Owner, socketInode: number): boolean {
+  return owner.fd !== undefined && linkOf(`${procRoot}/${owner.pid}/fd/${owner.fd}`) === `socket:[${socketInode}]`;
 }
 
 export async function findOwners(ctx: InputContext, inodes: ReadonlySet<number>): Promise<Map<number, Owner>> {
@@ -70,7 +81,7 @@ export async function findOwners(ctx: InputContext, inodes: ReadonlySet<number>)
       if (!inodes.has(inode) || found.has(inode)) continue;
       const x = await executableOf(join(ctx.procRoot, pid));
       const exe = x?.exe ?? 'unknown';
-      found.set(inode, { pid: Number(pid), exe, inode: x?.inode ?? 0, process: exe.slice(exe.lastIndexOf('/') + 1) || 'unknown' });
+      found.set(inode, { pid: Number(pid), exe, inode: x?.inode ?? 0, process: exe.slice(exe.lastIndexOf('/') + 1) || 'unknown', fd });
     }
   }
   return found;

@@ -6,8 +6,8 @@ import type { Accumulator, InputContext } from '../../inputs/types.ts';
 import { baselineStore, type BaselineStore } from '../baseline.ts';
 import * as shape from '../shape.ts';
 import { groupFindings, sample } from '../group-findings.ts';
-import { isLoopback, noTcp6, parseProcNet, readTcpListeners, type Listener, type Proto } from './parse.ts';
-import { findOwners, type Owner } from './owners.ts';
+import { isLoopback, KeptProcFile, parseProcNet, readTcpListeners, socketsInUse, type Listener, type Proto } from './parse.ts';
+import { findOwners, stillHolds, type Owner } from './owners.ts';
 import type { config } from './index.ts';
 
 type Config = z.infer<typeof config>;
@@ -34,6 +34,9 @@ interface Seen extends Listener {
   resolved: boolean;
   owner?: Owner;
 }
+
+// When nothing says the tables changed, they are read all the same every READ_EVERY gathers (a minute at the default interval).
+const READ_EVERY = 6;
 
 const slotOf = (l: { proto: string; address: string; port: number }) => `${l.proto} ${l.address} ${l.port}`;
 const socketOf = (l: Listener) => `${slotOf(l)} #${l.inode}`;
@@ -127,22 +130,78 @@ export class PortWatch {
   private readonly missing = new Map<string, number>();
   private readonly owners = new Map<number, Owner | null>();
   private readonly ignored: Set<number>;
+  /** The tables as last read, sockstat's counts then, and gathers since. */
+  private lastText: string | undefined;
+  private readCounts = '';
+  private sinceRead = 0;
+  /** Known sockets whose owner did not hold them where it was found: looked for again at the next read. */
+  private readonly stale = new Set<number>();
+  private readonly sockstat: KeptProcFile;
+  private readonly sockstat6: KeptProcFile;
+  private readonly paths: Record<'tcp' | 'tcp6', string>;
+  private readonly udp: Record<'udp' | 'udp6', KeptProcFile>;
 
   constructor(cfg: Config, ctx: InputContext) {
     this.cfg = cfg;
     this.ctx = ctx;
     this.store = baselineStore({ stateDir: ctx.stateDir, name: cfg.state_name, schema: BaselineSchema, log: ctx.log });
     this.ignored = new Set(cfg.ignore_ports);
+    const net = join(ctx.procRoot, 'net');
+    this.sockstat = new KeptProcFile(join(net, 'sockstat'));
+    this.sockstat6 = new KeptProcFile(join(net, 'sockstat6'));
+    this.paths = { tcp: join(net, 'tcp'), tcp6: join(net, 'tcp6') };
+    // The UDP hash is walked whole at every read: kept open, read in one read when it fits.
+    this.udp = { udp: new KeptProcFile(join(net, 'udp')), udp6: new KeptProcFile(join(net, 'udp6')) };
   }
 
-  /** Every listener in the kernel's tables, ignored ports left out. */
-  private async listeners(): Promise<Listener[]> {
-    const all: Listener[] = [];
+  /** Closes the kept descriptors. */
+  stop(): void {
+    for (const f of [this.sockstat, this.sockstat6, this.udp.udp, this.udp.udp6]) f.close();
+  }
+
+  /** Sockets in use by protocol (/proc/net/sockstat and sockstat6: small files of counters, no table walked; kept open). */
+  private inUse(): Partial<Record<Proto, number>> {
+    return socketsInUse(this.sockstat.read() + this.sockstat6.read());
+  }
+
+  /**
+   * Whether the tables must be read again. Reading them is this detector's cost: the kernel
+   * walks its whole connection hash table for /proc/net/tcp and tcp6 (~0.5 ms of CPU per file
+   * on a host with much memory, however few connections there are). They are read when
+   * something may have changed: a count of sockets in use moved (a listener opened or closed
+   * moves it), a known listener's owner no longer holds that socket where it was found (a
+   * port taken over by another program, whatever the counts say), a listener is within its
+   * grace period, or READ_EVERY gathers have passed (the net for a new listener whose count
+   * was made up by another socket closing in the same interval).
+   */
+  private mustRead(counts: string): boolean {
+    if (!this.known || counts === '' || counts !== this.readCounts || this.pending.size > 0 || this.missing.size > 0) return true;
+    if (++this.sinceRead >= READ_EVERY) return true;
+    for (const [inode, owner] of this.owners) {
+      if (owner?.fd === undefined || stillHolds(this.ctx.procRoot, owner, inode)) continue;
+      this.stale.add(inode);
+    }
+    return this.stale.size > 0;
+  }
+
+  /**
+   * The listening part of each table, as the kernel wrote it. A table of a protocol without
+   * a socket in use (sockstat counts listeners and bound UDP sockets too) is not read: its
+   * read would be a walk of the kernel's hash tables for nothing.
+   */
+  private tables(inUse: Partial<Record<Proto, number>>): { proto: Proto; text: string }[] {
+    const out: { proto: Proto; text: string }[] = [];
     for (const proto of this.cfg.protocols as Proto[]) {
-      const path = join(this.ctx.procRoot, 'net', proto);
-      // No TCPv6 socket at all (sockstat6 counts listeners too): tcp6 would be a walk of the connection hash for nothing.
-      if (proto === 'tcp6' && noTcp6(await this.ctx.readFile(join(this.ctx.procRoot, 'net', 'sockstat6')).catch(() => ''))) continue;
-      const text = proto === 'tcp' || proto === 'tcp6' ? readTcpListeners(path) : await this.ctx.readFile(path).catch(() => '');
+      if (inUse[proto] === 0) continue;
+      out.push({ proto, text: proto === 'tcp' || proto === 'tcp6' ? readTcpListeners(this.paths[proto]) : this.udp[proto].read() });
+    }
+    return out;
+  }
+
+  /** Every listener in the tables, ignored ports left out. */
+  private listeners(tables: { proto: Proto; text: string }[]): Listener[] {
+    const all: Listener[] = [];
+    for (const { proto, text } of tables) {
       const { listeners, malformed } = parseProcNet(text, proto);
       if (malformed) this.ctx.log.warn({ proto, malformed }, 'skipped malformed lines in /proc/net');
       for (const l of listeners) if (!this.ignored.has(l.port)) all.push(l);
@@ -154,11 +213,19 @@ export class PortWatch {
    * The listeners now. Owners are looked for only for sockets `resolve` names: walking every
    * process's descriptors is the expensive part, and short-lived listeners never need it.
    */
-  private async current(resolve: (socket: string) => boolean): Promise<Map<string, Seen>> {
-    const all = await this.listeners();
-    const unknown = new Set(all.filter((l) => !this.owners.has(l.inode) && resolve(socketOf(l))).map((l) => l.inode));
+  private async current(all: Listener[], resolve: (socket: string) => boolean): Promise<Map<string, Seen>> {
+    const unknown = new Set(all.filter((l) => (!this.owners.has(l.inode) && resolve(socketOf(l))) || this.stale.has(l.inode)).map((l) => l.inode));
     const found = await findOwners(this.ctx, unknown);
-    for (const i of unknown) this.owners.set(i, found.get(i) ?? null);
+    for (const i of unknown) {
+      const was = this.owners.get(i);
+      const now = found.get(i) ?? null;
+      // A socket whose owner no longer held it where it was found (a forked child holds it
+      // now, say): the same program is found where it is now; any other answer keeps the
+      // owner as it was (a socket's owner is looked for once, as before), not checked again.
+      if (this.stale.has(i) && was) this.owners.set(i, now && now.exe === was.exe && now.inode === was.inode ? now : { ...was, fd: undefined });
+      else this.owners.set(i, now);
+    }
+    this.stale.clear();
     const live = new Set(all.map((l) => l.inode));
     for (const i of this.owners.keys()) if (!live.has(i)) this.owners.delete(i);
     const out = new Map<string, Seen>();
@@ -233,9 +300,22 @@ export class PortWatch {
 
   async gather(acc: Accumulator): Promise<void> {
     const now = this.ctx.now();
+    const inUse = this.inUse();
+    const counts = (['tcp', 'tcp6', 'udp', 'udp6'] as const).every((p) => inUse[p] !== undefined)
+      ? `${inUse.tcp} ${inUse.tcp6} ${inUse.udp} ${inUse.udp6}`
+      : '';
+    // Nothing may have changed since the tables were last read, which left nothing pending.
+    if (!this.mustRead(counts)) return;
+    this.readCounts = counts;
+    this.sinceRead = 0;
+    const tables = this.tables(inUse);
+    // The same tables as at the last read: the same listeners, all known. Nothing to parse or compare.
+    const text = tables.map((t) => `${t.proto}\n${t.text}`).join('\n');
+    if (this.known && text === this.lastText && this.pending.size === 0 && this.missing.size === 0 && this.stale.size === 0) return;
+    this.lastText = text;
     // Owners of the baseline's listeners are all looked for; later, only those of sockets
     // about to outlive the grace period (the next count would pass it).
-    const seen = await this.current((socket) => !this.known || (this.pending.get(socket) ?? 0) + 1 > this.cfg.grace_intervals);
+    const seen = await this.current(this.listeners(tables), (socket) => !this.known || (this.pending.get(socket) ?? 0) + 1 > this.cfg.grace_intervals);
     if (!this.known) {
       const saved = await this.store.load();
       // A baseline from before listeners were keyed by executable is recorded again, silently.

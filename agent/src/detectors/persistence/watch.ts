@@ -140,12 +140,16 @@ export class PersistenceWatch {
   private suidTriedAt: number | undefined;
   /** /proc/modules as last compared: the same text again is nothing new. */
   private modulesText: string | undefined;
+  /** No /proc/modules (a kernel without loadable modules). */
+  private noModules = false;
   /** inotify watches by folder (host path), each with the names it cares about (undefined: all). */
   private readonly watchers = new Map<string, { w: FSWatcher; names: Set<string> | undefined }>();
   /** A watched folder changed (or a watch failed) since the last comparison. */
   private filesDirty = false;
   /** Notifications that asked for a comparison (tests; the README's cost figures). */
   notifications = 0;
+  /** The point's fields as last counted (the baseline has not changed since). */
+  private countFields: { fields: Record<string, number>; int: string[] } | undefined;
 
   constructor(cfg: Config, ctx: InputContext) {
     this.cfg = cfg;
@@ -244,7 +248,12 @@ export class PersistenceWatch {
 
   private async checkModules(silent: boolean): Promise<{ findings: Finding[]; changed: boolean }> {
     const b = this.base!;
-    const text = await this.ctx.readFile(join(this.ctx.procRoot, 'modules')).catch(() => '');
+    if (this.noModules) return { findings: [], changed: false };
+    const text = await this.ctx.readFile(join(this.ctx.procRoot, 'modules')).catch((err: unknown) => {
+      // A kernel built without module support has no /proc/modules, and never will: not asked again.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.noModules = true;
+      return '';
+    });
     // The list as last compared (each module's use count and users move: then it is parsed again).
     if (text !== '' && text === this.modulesText) return { findings: [], changed: false };
     this.modulesText = text;
@@ -330,15 +339,19 @@ export class PersistenceWatch {
     if (this.ctx.intervalMs === undefined) await this.suidJob;
   }
 
-  /** Counts per category, as the point `persistence` (shown by `canh-agent check`). */
-  private counts(acc: Accumulator): void {
-    const b = this.base!;
-    const fields: Record<string, number> = {};
-    for (const c of FILE_CATEGORIES) if (this.enabled.has(c)) fields[c] = 0;
-    for (const e of Object.values(b.files)) if (fields[e.category] !== undefined) fields[e.category]!++;
-    if (this.enabled.has('kernel_modules')) fields.kernel_modules = b.modules.length;
-    if (this.enabled.has('suid') && b.suid_at !== undefined) fields.suid = Object.keys(b.suid).length;
-    if (Object.keys(fields).length) acc.addPoint('persistence', {}, fields, { int: Object.keys(fields) });
+  /** Counts per category, as the point `persistence` (shown by `canh-agent check`); counted again only after the baseline changed. */
+  private counts(acc: Accumulator, changed: boolean): void {
+    if (changed || !this.countFields) {
+      const b = this.base!;
+      const fields: Record<string, number> = {};
+      for (const c of FILE_CATEGORIES) if (this.enabled.has(c)) fields[c] = 0;
+      for (const e of Object.values(b.files)) if (fields[e.category] !== undefined) fields[e.category]!++;
+      if (this.enabled.has('kernel_modules')) fields.kernel_modules = b.modules.length;
+      if (this.enabled.has('suid') && b.suid_at !== undefined) fields.suid = Object.keys(b.suid).length;
+      this.countFields = { fields, int: Object.keys(fields) };
+    }
+    const { fields, int } = this.countFields;
+    if (int.length) acc.addPoint('persistence', {}, { ...fields }, { int });
   }
 
   /** The saved baseline, less the categories no longer enabled; true when there was none. */
@@ -384,7 +397,7 @@ export class PersistenceWatch {
     }
     b.categories = b.categories.filter((c) => this.enabled.has(c as Category));
     emit(acc, findings, this.cfg.max_events_per_group);
-    this.counts(acc);
+    this.counts(acc, changed);
     if (changed) await this.store.save(b);
   }
 

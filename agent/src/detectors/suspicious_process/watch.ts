@@ -96,6 +96,16 @@ function readStat(path: string): string {
     closeSync(fd);
   }
 }
+/** A /proc entry that is a process: digits only (without a regular expression, which the agent's V8 interprets). */
+function isPid(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 function linkSync(path: string): string | null {
   try {
     return readlinkSync(path);
@@ -176,6 +186,8 @@ export class ProcessWatch {
   private pidMax = 0;
   /** Only the agent's own /proc tells the pid cursor of the namespace it lists (not a HOST_PROC mounted from elsewhere). */
   private readonly ownProc: boolean;
+  /** procRoot without a trailing slash. */
+  private readonly proc: string;
   /** Gathers that looked at every process in full (tests and the README's cost figures). */
   fullPasses = 0;
 
@@ -186,6 +198,7 @@ export class ProcessWatch {
     this.allowExes = new Set(cfg.allow_exes);
     this.allowDirs = cfg.allow_dirs.map((d) => (d.endsWith('/') ? d : `${d}/`));
     this.ownProc = ctx.procRoot === '/proc';
+    this.proc = join(ctx.procRoot, '.');
   }
 
   private allowed(path: string): boolean {
@@ -297,7 +310,8 @@ export class ProcessWatch {
       const again = prev !== undefined && !fresh(pid);
       // A kernel thread stays one (and an unreadable process unreadable) while its pid is its own.
       if (again && prev.exe === null) continue;
-      const dir = join(this.ctx.procRoot, pid);
+      // A template, not path.join: this runs for every process every gather.
+      const dir = `${this.proc}/${pid}`;
       const exe = linkSync(`${dir}/exe`);
       if (again && exe === prev.exe) {
         if (prev.key) alive.add(prev.key);
@@ -330,7 +344,7 @@ export class ProcessWatch {
     const clock = await this.readClock();
     let pids: string[];
     try {
-      pids = readdirSync(this.ctx.procRoot).filter((n) => n.charCodeAt(0) <= 57 && /^\d+$/.test(n));
+      pids = readdirSync(this.proc).filter(isPid);
     } catch (err) {
       this.ctx.log.warn({ err, code: 'CANH_ERR_PROC_UNREADABLE' }, 'cannot list processes; is procfs mounted (HOST_PROC)?');
       return;

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
-import { LogFollower } from '../tail.ts';
+import { LogFollower, SAFETY_MS } from '../tail.ts';
 import { makeScenarios, webAccessShape } from './options.ts';
 import { makeParser } from './parse.ts';
 import type { WebEvent } from './scenarios.ts';
@@ -63,6 +63,8 @@ export default defineInput({
             stateName: stateFileName(path),
             fromBeginning: c.from_beginning,
             pollMs: c.poll_interval,
+            // The safety poll rides on the agent's tick (gather below) instead of a timer.
+            ticked: ctx.intervalMs !== undefined && ctx.intervalMs <= SAFETY_MS,
             log,
             onLines: (lines) => {
               for (const line of lines) {
@@ -85,6 +87,11 @@ export default defineInput({
           });
         });
         for (const f of followers) await f.start();
+      },
+      // Nothing to gather: the tick carries each follower's safety poll (a `stat` a minute).
+      gather() {
+        for (const f of followers) f.tick();
+        return Promise.resolve();
       },
       async stop() {
         for (const f of followers) await f.stop();
