@@ -3,6 +3,7 @@
 // privileged users outside working hours, sudo/su refusals, account and group changes.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { Logger } from 'pino';
 import { duration } from '@canh/core';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { LogFollower, SAFETY_MS } from '../tail.ts';
@@ -40,6 +41,24 @@ const config = z.object({
   ...aggregationShape,
 });
 
+/** Nothing forgotten silently: when a bound on memory was reached, say so (at most every 10 minutes). */
+function boundsWarner(pipeline: AuthPipeline, log: Pick<Logger, 'warn'>, now: () => number): () => void {
+  let seen = 0;
+  let logged = -Infinity;
+  return () => {
+    const b = pipeline.bounds();
+    const sum = b.sessions_evicted + b.sources_forgotten + b.key_failures_counted_early;
+    const t = now();
+    if (sum === seen || t - logged < 600_000) return;
+    seen = sum;
+    logged = t;
+    log.warn(
+      b,
+      'auth_log: more sshd connections, sources or held publickey failures than its bounds (max_sources, 4096 connections) hold; the oldest were forgotten or counted at once',
+    );
+  };
+}
+
 export default defineInput({
   name: 'auth_log',
   description: 'Brute force, suspicious logins, sudo/su refusals and account changes from the Linux auth log or journal',
@@ -51,22 +70,8 @@ export default defineInput({
     const sampler = new UnparsedSampler(log, () => ctx.now());
     let acc: Accumulator | undefined;
     let follower: LogFollower | JournalFollower | undefined;
-    let boundsSeen = 0;
-    let boundsLogged = -Infinity;
     const handle = (events: AuthEvent[]) => acc && emit(acc, events);
-    // Nothing forgotten silently: when a bound on memory was reached, say so (at most every 10 minutes).
-    const checkBounds = () => {
-      const b = pipeline.bounds();
-      const sum = b.sessions_evicted + b.sources_forgotten + b.key_failures_counted_early;
-      const now = ctx.now();
-      if (sum === boundsSeen || now - boundsLogged < 600_000) return;
-      boundsSeen = sum;
-      boundsLogged = now;
-      log.warn(
-        b,
-        'auth_log: more sshd connections, sources or held publickey failures than its bounds (max_sources, 4096 connections) hold; the oldest were forgotten or counted at once',
-      );
-    };
+    const checkBounds = boundsWarner(pipeline, log, () => ctx.now());
     // Held failures, updates and quiet incidents, at most once a second and only while something is held.
     const ticker = new HeldTicker(
       Math.max(c.poll_interval, 1000),
