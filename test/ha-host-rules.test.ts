@@ -23,10 +23,9 @@ import { startPostgres, type Postgres } from './helpers/postgres.ts';
 import { startInfluxd, seriesRows, type Influxd } from './helpers/influxd.ts';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './helpers/smtp.ts';
 import { freePorts } from './helpers/ports.ts';
-import { pollUntil, spawnManaged, type ManagedProcess } from './helpers/process.ts';
+import { serveCollector, until } from './helpers/cluster.ts';
+import type { ManagedProcess } from './helpers/process.ts';
 
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'collector/src/cli.ts');
 const log = pino({ level: 'silent' });
 
 interface Node {
@@ -74,15 +73,7 @@ alerting:
 async function startNode(id: string, port: number): Promise<Node> {
   const configFile = join(dir, `${id}.yaml`);
   writeFileSync(configFile, collectorYaml(id, port));
-  const proc = spawnManaged(process.execPath, [cli, 'serve', '--config', configFile], { name: `collector ${id}`, ringSize: 5_000 });
-  await pollUntil(
-    async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-      await r?.body?.cancel();
-      return r ? true : undefined;
-    },
-    { timeoutMs: 60_000, what: `collector ${id} to answer /healthz`, abortIf: () => (proc.running ? undefined : proc.describe()) },
-  );
+  const proc = await serveCollector(id, port, configFile);
   const n = { id, port, proc };
   nodes.set(id, n);
   return n;
@@ -95,19 +86,6 @@ interface Health {
 async function health(n: Node): Promise<Health> {
   const r = await fetch(`http://127.0.0.1:${n.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
   return (await r.json()) as Health;
-}
-
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
-  return pollUntil(
-    async () => {
-      try {
-        return (await f()) ?? undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    { timeoutMs, what },
-  );
 }
 
 /** An agent as the protocol sees it: hello, then a batch every 300 ms with the values the test sets. */

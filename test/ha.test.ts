@@ -24,11 +24,9 @@ import { startPostgres, type Postgres } from './helpers/postgres.ts';
 import { startInfluxd, seriesRows, type Influxd } from './helpers/influxd.ts';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './helpers/smtp.ts';
 import { freePorts } from './helpers/ports.ts';
-import { pollUntil, spawnManaged, type ManagedProcess } from './helpers/process.ts';
+import { serveCollector, until } from './helpers/cluster.ts';
+import type { ManagedProcess } from './helpers/process.ts';
 
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'collector/src/cli.ts');
-const node = process.execPath;
 // `full` (npm run test:ha, shared with test/ha-storage.test.ts) is 10; a number is taken as is.
 const SCALE = process.env.CANH_HA_SCALE === 'full' ? 10 : Math.max(0, Number(process.env.CANH_HA_SCALE ?? 1) || 0);
 const ADMIN = 'ha-admin-token-0123456789';
@@ -94,15 +92,7 @@ status:
 async function startNode(id: string, port: number): Promise<Node> {
   const configFile = join(dir, `${id}.yaml`);
   writeFileSync(configFile, collectorYaml(id, port));
-  const proc = spawnManaged(node, [cli, 'serve', '--config', configFile], { name: `collector ${id}`, ringSize: 5_000 });
-  await pollUntil(
-    async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-      await r?.body?.cancel();
-      return r ? true : undefined;
-    },
-    { timeoutMs: 60_000, what: `collector ${id} to answer /healthz`, abortIf: () => (proc.running ? undefined : proc.describe()) },
-  );
+  const proc = await serveCollector(id, port, configFile);
   const n = { id, port, configFile, proc };
   nodes.set(id, n);
   return n;
@@ -118,19 +108,6 @@ async function health(n: Node): Promise<{
 }> {
   const r = await fetch(`http://127.0.0.1:${n.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
   return (await r.json()) as never;
-}
-
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
-  return pollUntil(
-    async () => {
-      try {
-        return (await f()) ?? undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    { timeoutMs, what },
-  );
 }
 
 async function addAgent(name: string, collector: string, opts: { noStart?: boolean } = {}): Promise<TestAgent> {
