@@ -61,7 +61,7 @@ export const CollectorConfigSchema = z
         create_database: z.boolean().default(true),
         /** Lines per write request to InfluxDB. */
         batch_size: z.number().int().min(1).max(100_000).default(5000),
-        /** Longest a line waits for its request to fill up. */
+        /** Longest a line waits for its request to fill up while other requests are in flight (with none in flight it goes at once). */
         flush_interval: duration({ min: 10 }).default(1000),
         /** How long one write request may take before it is retried. */
         timeout: duration({ min: 100 }).default(10_000),
