@@ -95,6 +95,12 @@ function coded(err: unknown): number {
 /** `detect D`: JSON lines in chunks to standard output (detect-out.ts). */
 async function detectCommand(detector: string, values: { file?: string; set?: string[] }): Promise<number> {
   const [{ runDetect }, { ChunkedOut }] = await Promise.all([import('./detect.ts'), import('./detect-out.ts')]);
+  // The reader went away (`detect … | head`): what it wanted is printed; stop quietly, as a
+  // Unix filter does on SIGPIPE, instead of an unhandled 'error' with its stack.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
   const chunks = new ChunkedOut(process.stdout);
   const out = Object.assign((l: string) => chunks.line(l), {
     drain: () => chunks.drain(),

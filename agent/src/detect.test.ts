@@ -77,6 +77,24 @@ describe('canh-agent detect', () => {
     expect(out.trim().split('\n').at(-1)).toContain('"summary":{"lines":2500');
   });
 
+  it('a reader that goes away (detect | head -1): exit 0, no stack trace', async () => {
+    const child = spawn(process.execPath, [join(repo, 'agent/src/cli.ts'), 'detect', 'auth_log', '--set', 'timezone=UTC'], {
+      env: { ...process.env, CANH_AGENT_CONFIG: '/nonexistent.yaml' },
+    });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const line = (i: number) => `Dec  1 10:00:00 h sshd[${i}]: Failed password for root from 192.0.2.${i % 250} port ${1000 + i} ssh2\n`;
+    // More verdicts than a pipe holds (64 KiB), so detect writes after the reader is gone.
+    const first = new Promise<void>((r) => child.stdout.once('data', () => r()));
+    child.stdin.write(Array.from({ length: 2000 }, (_, i) => line(i + 1)).join(''));
+    await first;
+    child.stdout.destroy();
+    child.stdin.end(Array.from({ length: 20_000 }, (_, i) => line(i + 2001)).join(''));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(err).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+
   it('windows_eventlog from a wevtutil XML file', () => {
     const r = cli(['detect', 'windows_eventlog', '-f', join(repo, 'agent/src/detectors/windows_eventlog/testdata/account-changes.xml')]);
     const out = jsonLines(r.stdout);
