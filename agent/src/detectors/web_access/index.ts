@@ -66,6 +66,8 @@ export default defineInput({
             // The safety poll rides on the agent's tick (gather below) instead of a timer.
             ticked: ctx.intervalMs !== undefined && ctx.intervalMs <= SAFETY_MS,
             log,
+            // A backlog read waits while the spool holds too much unacked, as auth_log's does (tail.ts).
+            paused: () => acc.backlogged?.() ?? false,
             onLines: (lines) => {
               for (const line of lines) {
                 if (line === '') continue;

@@ -247,6 +247,38 @@ describe('web_access live', () => {
   it('the README example parses with the schema', () => {
     expect(readmeExample(import.meta.dirname, webAccess)).toBeDefined();
   });
+  it('a log read from the start waits while the spool is backlogged, then reads on: every attack once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canh-web-'));
+    const log = join(dir, 'access.log');
+    const attack = data('attacks-combined.log')
+      .split('\n')
+      .filter((l) => l.startsWith('198.51.100.20 '));
+    writeFileSync(log, `${attack.join('\n')}\n`);
+    const c = webAccess.config.parse({ paths: [log], poll_interval: 50, from_beginning: true });
+    const { acc, events } = recorder('web_access');
+    let backlogged = true;
+    let asked = 0;
+    const inst = webAccess.create(c, testContext(join(dir, 'state')));
+    await inst.start!({
+      ...acc,
+      backlogged: () => {
+        asked++;
+        return backlogged;
+      },
+    });
+    try {
+      // The reader asks and waits: nothing read, nothing reported, while the spool is full.
+      expect(await until(() => asked > 2, 10_000)).toBe(true);
+      expect(events).toEqual([]);
+      backlogged = false;
+      expect(await until(() => events.length > 0, 10_000)).toBe(true);
+      expect(events[0]).toMatchObject({ type: 'web_sensitive_file_probe' });
+      expect(events[0]!.evidence!.src_ip).toBe('198.51.100.20');
+    } finally {
+      await inst.stop!();
+    }
+  });
+
   it('follows a real log file as it grows and through a rotation', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canh-web-'));
     const log = join(dir, 'access.log');
