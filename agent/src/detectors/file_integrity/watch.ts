@@ -206,8 +206,10 @@ export class FimWatch implements FileIntegrity {
   start(a: Accumulator): void {
     this.acc = a;
     void this.enqueue(async () => {
-      await this.init();
+      // Watch first: a change made while the baseline is taken or compared is checked right
+      // after it (the check queues behind this task), not at the next full scan.
       if (this.cfg.watch && !this.stopped) await this.startWatchers();
+      await this.init();
     });
     const tick = () => {
       this.scanTimer = setTimeout(() => {
