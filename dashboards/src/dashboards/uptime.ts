@@ -6,6 +6,29 @@ import { influx } from '../influxql.ts';
 import { COMMON, type Lang } from '../i18n.ts';
 import { COLOR_CELL, SCOPE, canhDashboard, row, table, timeseries } from '../panels.ts';
 
+// Availability tables: worst first, red below 99 %, amber below 99.9 %.
+const AVAILABILITY_TABLE = {
+  hide: ['Time'],
+  sortBy: { column: 'availability', desc: false },
+  columnOptions: {
+    availability: [
+      { id: 'unit', value: 'percent' },
+      { id: 'decimals', value: 2 },
+      COLOR_CELL,
+      {
+        id: 'thresholds',
+        value: {
+          mode: 'absolute',
+          steps: [
+            { value: null, color: 'red' },
+            { value: 99, color: 'orange' },
+            { value: 99.9, color: 'green' },
+          ],
+        },
+      },
+    ],
+  },
+};
 const PCT_AVAIL = { unit: 'percent', min: 0, max: 100, decimals: 2 } as const;
 // result_code is 0 for success and a small positive code for each kind of failure
 // (Telegraf's convention): ceil(code / 1000) is 0 for a success and 1 for a failure.
@@ -79,26 +102,7 @@ export function uptime(lang: Lang): DashboardBuilder {
           host: { en: 'Checked from', vi: 'Kiểm tra từ' },
           availability: { en: 'Availability', vi: 'Sẵn sàng' },
         },
-        hide: ['Time'],
-        sortBy: { column: 'availability', desc: false },
-        columnOptions: {
-          availability: [
-            { id: 'unit', value: 'percent' },
-            { id: 'decimals', value: 2 },
-            COLOR_CELL,
-            {
-              id: 'thresholds',
-              value: {
-                mode: 'absolute',
-                steps: [
-                  { value: null, color: 'red' },
-                  { value: 99, color: 'orange' },
-                  { value: 99.9, color: 'green' },
-                ],
-              },
-            },
-          ],
-        },
+        ...AVAILABILITY_TABLE,
         w: 10,
       }),
     )
@@ -227,26 +231,7 @@ export function uptime(lang: Lang): DashboardBuilder {
           host: { en: 'Checked from', vi: 'Kiểm tra từ' },
           availability: { en: 'Availability', vi: 'Sẵn sàng' },
         },
-        hide: ['Time'],
-        sortBy: { column: 'availability', desc: false },
-        columnOptions: {
-          availability: [
-            { id: 'unit', value: 'percent' },
-            { id: 'decimals', value: 2 },
-            COLOR_CELL,
-            {
-              id: 'thresholds',
-              value: {
-                mode: 'absolute',
-                steps: [
-                  { value: null, color: 'red' },
-                  { value: 99, color: 'orange' },
-                  { value: 99.9, color: 'green' },
-                ],
-              },
-            },
-          ],
-        },
+        ...AVAILABILITY_TABLE,
       }),
     )
     .withRow(row(lang, { en: 'Certificates', vi: 'Chứng chỉ' }))
