@@ -1,7 +1,7 @@
 // A real SMTP server (npm smtp-server) for integration tests of e-mail alerts: listens on
 // a free loopback port, parses every accepted message with mailparser and keeps it, and
-// can be switched to refuse mail to simulate an outage. STARTTLS is off unless asked
-// for, in which case it uses a fresh self-signed certificate made with openssl.
+// can be switched to refuse mail to simulate an outage. STARTTLS and implicit TLS are off
+// unless asked for, in which case they use a fresh self-signed certificate made with openssl.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
@@ -23,6 +23,8 @@ export type SmtpMode = 'accept' | 'refuse' | 'tempfail' | 'reject';
 export interface SmtpServerOptions {
   /** Offer STARTTLS with a self-signed certificate for localhost/127.0.0.1. Default false. */
   starttls?: boolean;
+  /** TLS from the first byte (SMTPS, port 465 style) with a self-signed certificate. Default false. */
+  implicitTls?: boolean;
   /** If set, AUTH must use these credentials; AUTH itself stays optional unless requireAuth. */
   auth?: { user: string; pass: string };
   requireAuth?: boolean;
@@ -36,7 +38,7 @@ export interface ReceivedMail {
   envelope: { from: string | undefined; to: string[] };
   /** AUTH user name, if the client authenticated. */
   user: string | undefined;
-  /** Whether the message came over TLS (after STARTTLS). */
+  /** Whether the message came over TLS (after STARTTLS, or implicit TLS). */
   secure: boolean;
   raw: Buffer;
   parsed: ParsedMail;
@@ -46,7 +48,7 @@ export interface ReceivedMail {
 export interface TestSmtpServer {
   readonly host: '127.0.0.1';
   readonly port: number;
-  /** PEM of the self-signed certificate when STARTTLS is on (for a client's `ca`). */
+  /** PEM of the self-signed certificate when STARTTLS or implicit TLS is on (for a client's `ca`). */
   readonly certPem: string | undefined;
   /** Every accepted message, oldest first. */
   readonly mails: ReceivedMail[];
@@ -106,7 +108,7 @@ function addressOf(a: SMTPServerAddress | false | undefined): string | undefined
 
 /** Start an SMTP server on a free port of 127.0.0.1. */
 export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<TestSmtpServer> {
-  const tls = opts.starttls ? selfSignedCert() : undefined;
+  const tls = opts.starttls || opts.implicitTls ? selfSignedCert() : undefined;
   const mails: ReceivedMail[] = [];
   const waiters = new Set<(m: ReceivedMail) => void>();
   let mode: SmtpMode = opts.mode ?? 'accept';
@@ -124,6 +126,7 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Tes
     size: opts.size ?? 10 * 1024 * 1024,
     // logger: false also silences smtp-server's stderr warning about its built-in cert.
     logger: false,
+    ...(opts.implicitTls ? { secure: true } : {}),
     ...(tls ? { key: tls.key, cert: tls.cert } : { disabledCommands: ['STARTTLS'] }),
     onConnect(_session: SMTPServerSession, cb: (err?: Error | null) => void) {
       if (mode === 'refuse') return cb(fail(421, 'canh-test-smtp: service not available (simulated outage)'));

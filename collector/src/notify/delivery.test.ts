@@ -1,13 +1,9 @@
 // Mail delivery against a real SMTP server that goes down, refuses and comes back,
 // and collector restarts mid-incident (a new engine on the same SQLite file).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { freePort } from '../../../test/helpers/ports.ts';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/helpers/smtp.ts';
 import { batch, disk, event, hanoi, harness, HOUR, MIN, SEC, smtpSection, T0, type Harness } from '../alerts/test-kit.ts';
 import { isPermanent } from './mailer.ts';
@@ -131,42 +127,10 @@ describe('mail delivery', () => {
   });
 
   it('implicit TLS (port 465 style, security: tls) with AUTH', async () => {
+    const server = await startSmtpServer({ implicitTls: true, auth: { user: 'canh', pass: 'pw' }, requireAuth: true });
     const dir = mkdtempSync(join(tmpdir(), 'canh-smtps-'));
-    const received: ParsedMail[] = [];
-    const port = await freePort();
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    const server = new SMTPServer({
-      secure: true,
-      key: readFileSync(join(dir, 'key.pem')),
-      cert: readFileSync(join(dir, 'cert.pem')),
-      disableReverseLookup: true,
-      logger: false,
-      onAuth: (auth, _s, cb) => (auth.username === 'canh' && auth.password === 'pw' ? cb(null, { user: 'canh' }) : cb(new Error('bad credentials'))),
-      onData: (stream, _s, cb) => void simpleParser(stream).then((m) => (received.push(m), cb()), cb),
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    writeFileSync(join(dir, 'cert.pem'), server.certPem!);
+    const port = server.port;
     try {
       const hh = harness(
         {
@@ -185,10 +149,12 @@ describe('mail delivery', () => {
       h = hh;
       hh.engine.onBatch(hanoi, critical(T0));
       await hh.engine.tick();
-      expect(received.map((m) => m.subject)).toEqual(['[FIRING:1] Login succeeded after brute force — mc-portal-01 — so-tttt']);
+      expect(server.mails.map((m) => [m.parsed.subject, m.secure, m.user])).toEqual([
+        ['[FIRING:1] Login succeeded after brute force — mc-portal-01 — so-tttt', true, 'canh'],
+      ]);
     } finally {
       await h?.engine.stop(); // closes the pooled connection, so the server can close
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
