@@ -3,6 +3,8 @@
 // protocol clients, so the test chooses their values) start on a follower:
 //   - hx's threshold fires there and is mailed once by the leader;
 //   - hy's threshold, with a long `for`, is still pending when that follower is killed;
+//   - hw's threshold goes pending only just before the kill: its pending episode is in
+//     PostgreSQL from its second sample on (not after 30 s), so its `for` carries on too;
 //   - both move to the third collector, then the leader is killed as well;
 //   - hy fires on the third collector from the `for` it began on the first (same episode,
 //     same start), hx stays the one episode it was (no second mail, no gap), and resolves
@@ -11,7 +13,7 @@
 //     that collector's last heartbeat, and only it (the others moved);
 //   - the input log carried a few rows per transition and agent state, none per batch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -52,6 +54,7 @@ function collectorYaml(id: string, port: number): string {
   return `listen: { host: 127.0.0.1, port: ${port} }
 state_dir: ${join(dir, id)}
 influx: { url: ${influx.url}, database: canh, flush_interval: 100 }
+storage: { influx_data_dir: ${join(dir, id)} }
 state:
   postgres:
     url: ${pgUrl}
@@ -63,8 +66,10 @@ alerting:
   rules:
     - { name: hot_host, type: threshold, measurement: sensor, field: temp, op: ">", value: 50, for: 2s, group_by: [host], severity: high, title: Host hot }
     - { name: hot_slow, type: threshold, measurement: sensor, field: slow, op: ">", value: 50, for: 40s, group_by: [host], severity: high, title: Host slowly hot }
+    # The collector's own data disk (each its own folder here): over 0 %, so it fires on each.
+    - { name: own_disk, type: threshold, measurement: influxdb_disk, field: used_percent, op: ">", value: 0, group_by: [host, path], severity: medium, title: Own disk used }
   recipients:
-    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow] }
+    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow, own_disk] }
   smtp: { host: ${smtp.host}, port: ${smtp.port}, security: none, from: "Canh <canh@tinh.gov.vn>" }
   grouping: { group_wait: 1s, group_interval: 2s, repeat_interval: 1h }
 `;
@@ -72,6 +77,7 @@ alerting:
 
 async function startNode(id: string, port: number): Promise<Node> {
   const configFile = join(dir, `${id}.yaml`);
+  mkdirSync(join(dir, id), { recursive: true });
   writeFileSync(configFile, collectorYaml(id, port));
   const proc = await serveCollector(id, port, configFile);
   const n = { id, port, proc };
@@ -204,16 +210,46 @@ afterAll(async () => {
 }, 60_000);
 
 describe('host rules on the collector of the host’s agent', () => {
+  it('each collector judges its own data disk, not only the leader, and the leader mails each once', async () => {
+    const leader = await leaderNode();
+    const paths = ['c1', 'c2', 'c3'].map((id) => join(dir, id));
+    const rows = await until(
+      async () => {
+        const r = await pg.query<{ id: number; path: string; state: string }>(
+          `SELECT id, labels::jsonb ->> 'path' AS path, state FROM alerts WHERE rule = 'own_disk' ORDER BY id`,
+          [],
+          'canh_hr',
+        );
+        return r.filter((x) => x.state === 'firing').length === 3 ? r : undefined;
+      },
+      'the own disk of each of the three collectors firing',
+      90_000,
+    );
+    // One episode per collector, each about its own folder: the two followers' too.
+    expect(rows.map((r) => r.path).sort()).toEqual([...paths].sort());
+    expect(rows.every((r) => r.state === 'firing')).toBe(true);
+    // The leader mails them (one group: agency and rule), each folder in a FIRING mail.
+    const about = (p: string) => smtp.mails.filter((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.text ?? '').includes(p));
+    await until(() => (paths.every((p) => about(p).length > 0) ? true : undefined), 'a mail about each collector’s disk', 60_000);
+    figure(
+      'own disk judged on',
+      `${rows.length} collectors (leader ${leader.id}), ${smtp.mails.filter((m) => (m.parsed.subject ?? '').includes('Own disk')).length} mails`,
+    );
+  }, 180_000);
+
   it('fire once on a follower, survive the agent’s move and the leader’s death, and keep batches out of the input log', async () => {
     const leader = await leaderNode();
     const [first, second] = [...nodes.values()].filter((n) => n !== leader) as [Node, Node];
-    const add = async (name: string, values: Record<string, number>) => {
-      const { token } = registry.add({ name, agency: 'so-tttt', site: 'dc' });
+    const add = async (name: string, values: Record<string, number>, agency = 'so-tttt') => {
+      const { token } = registry.add({ name, agency, site: 'dc' });
       await registryState.flush();
       return new ScriptedAgent(name, token, values);
     };
     const hx = await add('hx', { temp: 80, slow: 10 });
     const hy = await add('hy', { temp: 10, slow: 80 });
+    // Crosses only shortly before its collector is killed.
+    // Another agency: its mail is its own group, not joined to hy's.
+    const hw = await add('hw', { temp: 10, slow: 10 }, 'so-yte');
     // An agent that dies with its collector: nobody says it went offline but the leader.
     const hz = await add('hz', { temp: 10, slow: 10 });
     const logRows = async () =>
@@ -226,6 +262,7 @@ describe('host rules on the collector of the host’s agent', () => {
     await hx.connect(first);
     await hy.connect(first);
     await hz.connect(first);
+    await hw.connect(first);
 
     // hx fires on the follower; the leader mails it.
     const fired = await smtp.waitForMail((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host hot —'), 90_000);
@@ -239,7 +276,21 @@ describe('host rules on the collector of the host’s agent', () => {
       const r = await alertRows('hot_slow', 'hy');
       return r.length === 1 && r[0]!.state === 'pending' ? r[0] : undefined;
     }, 'hy pending in PostgreSQL');
-    expect((await health(first)).cluster.host_rules?.hosts).toBe(3);
+    expect((await health(first)).cluster.host_rules?.hosts).toBe(4);
+    // hw crosses now; its pending episode is written once a second sample confirms it
+    // (300 ms here, one interval of a real agent), well before the 30 s a pending once
+    // waited for its first write: a kill right after loses none of its `for`.
+    hw.values = { temp: 10, slow: 80 };
+    const tHot = Date.now();
+    const hwPending = await until(
+      async () => {
+        const r = await alertRows('hot_slow', 'hw');
+        return r.length === 1 && r[0]!.state === 'pending' ? r[0] : undefined;
+      },
+      'hw pending in PostgreSQL long before 30 s',
+      20_000,
+    );
+    figure('pending alert in PostgreSQL', `${Date.now() - tHot} ms after the host's value crossed`);
 
     // The first collector dies; both agents move to the third.
     killed.add(first.id);
@@ -248,7 +299,8 @@ describe('host rules on the collector of the host’s agent', () => {
     const tMove = Date.now();
     await hx.connect(second);
     await hy.connect(second);
-    await until(async () => (((await health(second)).cluster.host_rules?.loads ?? 0) >= 2 ? true : undefined), 'the third collector to load both hosts');
+    await hw.connect(second);
+    await until(async () => (((await health(second)).cluster.host_rules?.loads ?? 0) >= 3 ? true : undefined), 'the third collector to load the three hosts');
     figure('hosts loaded on the collector they moved to', `${Date.now() - tMove} ms after the kill`);
     // Then the leader dies too: the third collector leads.
     killed.add(leader.id);
@@ -258,10 +310,25 @@ describe('host rules on the collector of the host’s agent', () => {
     figure('new leader', `${second.id} after ${Date.now() - tKill} ms`);
 
     // hy fires on the third collector, as the episode that began on the first.
-    await smtp.waitForMail((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host slowly hot'), 120_000);
+    await smtp.waitForMail(
+      (m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host slowly hot') && (m.parsed.subject ?? '').includes('hy'),
+      120_000,
+    );
     const hyRows = await alertRows('hot_slow', 'hy');
     expect(hyRows.map((r) => [r.id, r.state, r.active_at])).toEqual([[pending.id, 'firing', pending.active_at]]);
     figure('pending `for` carried across the move', `fired ${hyRows[0]!.fired_at! - pending.active_at} ms after it began (for: 40 s)`);
+    // So does hw's, though it was pending for only a moment when its collector died.
+    await smtp.waitForMail(
+      (m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host slowly hot') && (m.parsed.subject ?? '').includes('hw'),
+      120_000,
+    );
+    const hwRows = await alertRows('hot_slow', 'hw');
+    expect(hwRows.map((r) => [r.id, r.state, r.active_at])).toEqual([[hwPending.id, 'firing', hwPending.active_at]]);
+    expect(Number(hwPending.active_at)).toBeLessThan(tMove);
+    figure(
+      'a `for` begun just before the kill',
+      `pending ${tMove - hwPending.active_at} ms when its collector died; fired ${hwRows[0]!.fired_at! - hwPending.active_at} ms after it began (for: 40 s)`,
+    );
 
     // hx resolves there: one resolution mail, and it was the one episode throughout.
     hx.values = { temp: 20, slow: 10 };
@@ -270,6 +337,7 @@ describe('host rules on the collector of the host’s agent', () => {
     expect(mailsAbout('hx', 'Host hot —', /FIRING/).length).toBe(1);
     expect(mailsAbout('hx', 'Host hot —', /RESOLVED/).length).toBe(1);
     expect(mailsAbout('hy', 'Host slowly hot', /FIRING/).length).toBe(1);
+    expect(mailsAbout('hw', 'Host slowly hot', /FIRING/).length).toBe(1);
     // The `alert` points (Grafana's annotations): written by the collectors that judged hx.
     const states = await until(async () => {
       const rows = seriesRows(await influx.query(`SELECT "state" FROM alert WHERE "rule" = 'hot_host' AND "host" = 'hx'`, 'canh'));
@@ -295,13 +363,14 @@ describe('host rules on the collector of the host’s agent', () => {
     // The input log: agent states and transitions, no batch (these carry no events).
     hx.close();
     hy.close();
+    hw.close();
     const after = await logRows();
     const grew = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
-    const batches = hx.batches + hy.batches + hz.batches;
+    const batches = hx.batches + hy.batches + hz.batches + hw.batches;
     figure('input log rows while the agents sent ' + batches + ' batches', [...after.keys()].map((k) => `${k} +${grew(k)}`).join(', '));
     expect(batches).toBeGreaterThan(100);
     expect(grew('batch')).toBe(0);
     expect(grew('alert')).toBeGreaterThanOrEqual(3);
-    expect(grew('agent')).toBeLessThanOrEqual(8);
+    expect(grew('agent')).toBeLessThanOrEqual(11);
   }, 300_000);
 });
