@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { encode, PROTOCOL_VERSION } from '@canh/protocol';
+import { encode, PROTOCOL_VERSION, type SecurityEvent } from '@canh/protocol';
 import { PgState } from '../collector/src/state/postgres.ts';
 import { PgRegistry } from '../collector/src/state/pg-registry.ts';
 import { startPostgres, type Postgres } from './helpers/postgres.ts';
@@ -67,9 +67,10 @@ alerting:
     - { name: hot_host, type: threshold, measurement: sensor, field: temp, op: ">", value: 50, for: 2s, group_by: [host], severity: high, title: Host hot }
     - { name: hot_slow, type: threshold, measurement: sensor, field: slow, op: ">", value: 50, for: 40s, group_by: [host], severity: high, title: Host slowly hot }
     # The collector's own data disk (each its own folder here): over 0 %, so it fires on each.
+    - { name: intrusion, type: event, event_types: [test_intrusion], group_by: [host], severity: high, resolve_after: 10m, title: Intrusion seen }
     - { name: own_disk, type: threshold, measurement: influxdb_disk, field: used_percent, op: ">", value: 0, group_by: [host, path], severity: medium, title: Own disk used }
   recipients:
-    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow, own_disk] }
+    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow, own_disk, intrusion] }
   smtp: { host: ${smtp.host}, port: ${smtp.port}, security: none, from: "Canh <canh@tinh.gov.vn>" }
   grouping: { group_wait: 1s, group_interval: 2s, repeat_interval: 1h }
 `;
@@ -86,7 +87,7 @@ async function startNode(id: string, port: number): Promise<Node> {
 }
 
 interface Health {
-  cluster: { is_leader: boolean; host_rules?: { hosts: number; loads: number; transitions: number } };
+  cluster: { is_leader: boolean; host_rules?: { hosts: number; loads: number; transitions: number; open: number; news: number } };
 }
 
 async function health(n: Node): Promise<Health> {
@@ -102,6 +103,8 @@ class ScriptedAgent {
   private timer: NodeJS.Timeout | undefined;
   private seq = 0;
   values: Record<string, number>;
+  /** Security events for the next batch. */
+  events: SecurityEvent[] = [];
   batches = 0;
   acked = 0;
 
@@ -152,7 +155,7 @@ class ScriptedAgent {
           // What a real agent sends each interval: spool figures, no `online` field.
           { name: 'agent', time, tags: {}, fields: { spool_batches: 0, dropped_points: 0 } },
         ],
-        events: [],
+        events: this.events.splice(0),
       }),
     );
   }
@@ -372,5 +375,63 @@ describe('host rules on the collector of the host’s agent', () => {
     expect(grew('batch')).toBe(0);
     expect(grew('alert')).toBeGreaterThanOrEqual(3);
     expect(grew('agent')).toBeLessThanOrEqual(11);
+  }, 300_000);
+  it('judge a host’s event rule on its agent’s collector: each new event mailed once across a kill of that collector and of the leader', async () => {
+    // The collectors killed above come back (as followers).
+    for (const id of killed) await startNode(id, nodes.get(id)!.port);
+    killed.clear();
+    const leader = await leaderNode();
+    const [first, second] = [...nodes.values()].filter((n) => n !== leader) as [Node, Node];
+    const { token } = registry.add({ name: 'he', agency: 'so-tttt', site: 'dc' });
+    await registryState.flush();
+    const he = new ScriptedAgent('he', token, { temp: 10, slow: 10 });
+    const batchRows = async () => (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM canh_alert_inputs WHERE kind = 'batch'`, [], 'canh_hr'))[0]!.n;
+    const batchesBefore = await batchRows();
+    const intrusion = (src: string): SecurityEvent => ({
+      time: Date.now(),
+      detector: 'test',
+      type: 'test_intrusion',
+      severity: 'high',
+      message: `intrusion from ${src}`,
+      evidence: { src_ip: src },
+      count: 1,
+    });
+    const mails = () => smtp.mails.filter((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Intrusion seen'));
+    /** One more mail, and it tells of `src`. */
+    const next = async (src: string, n: number) => {
+      he.events.push(intrusion(src));
+      const m = await until(() => (mails().length >= n ? mails()[n - 1] : undefined), `mail ${n} (${src})`, 90_000);
+      expect(m.parsed.text).toContain(src);
+    };
+    await he.connect(first);
+    await until(async () => (((await health(first)).cluster.host_rules?.loads ?? 0) >= 1 ? true : undefined), 'he loaded on its collector');
+    await next('203.0.113.1', 1);
+    await next('203.0.113.2', 2);
+    // Judged on the follower the agent is on, not on the leader: the news came from there.
+    expect((await health(first)).cluster.host_rules?.news).toBeGreaterThanOrEqual(1);
+
+    // The agent's collector dies: the agent goes on from the other follower.
+    killed.add(first.id);
+    await first.proc.kill9();
+    await he.connect(second);
+    await next('203.0.113.3', 3);
+    // And the leader dies: the follower the agent is on leads now, and judges on.
+    killed.add(leader.id);
+    await leader.proc.kill9();
+    expect((await leaderNode()).id).toBe(second.id);
+    await next('203.0.113.4', 4);
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(mails().length).toBe(4);
+    const rows = await pg.query<{ id: number; state: string; events_told: string }>(
+      `SELECT id, state, events_told FROM alerts WHERE rule = 'intrusion' AND (labels::jsonb ->> 'host') = 'he'`,
+      [],
+      'canh_hr',
+    );
+    expect(rows.map((r) => r.state)).toEqual(['firing']);
+    expect((JSON.parse(rows[0]!.events_told) as string[]).length).toBe(4);
+    // No leader rule takes these events: they never went through the input log.
+    expect(await batchRows()).toBe(batchesBefore);
+    figure('intrusion episode', `4 events, 4 mails, judged on the agent's collector across two kills; ${he.batches} batches, input log batch rows +0`);
+    he.close();
   }, 300_000);
 });
