@@ -68,9 +68,10 @@ alerting:
     - { name: hot_slow, type: threshold, measurement: sensor, field: slow, op: ">", value: 50, for: 40s, group_by: [host], severity: high, title: Host slowly hot }
     # The collector's own data disk (each its own folder here): over 0 %, so it fires on each.
     - { name: intrusion, type: event, event_types: [test_intrusion], group_by: [host], severity: high, resolve_after: 10m, title: Intrusion seen }
+    - { name: busy_avg, type: threshold, measurement: sensor, field: load, function: avg, window: 45s, op: ">", value: 50, group_by: [host], severity: medium, title: Host busy on average }
     - { name: own_disk, type: threshold, measurement: influxdb_disk, field: used_percent, op: ">", value: 0, group_by: [host, path], severity: medium, title: Own disk used }
   recipients:
-    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow, own_disk, intrusion] }
+    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow, own_disk, intrusion, busy_avg] }
   smtp: { host: ${smtp.host}, port: ${smtp.port}, security: none, from: "Canh <canh@tinh.gov.vn>" }
   grouping: { group_wait: 1s, group_interval: 2s, repeat_interval: 1h }
 `;
@@ -87,7 +88,7 @@ async function startNode(id: string, port: number): Promise<Node> {
 }
 
 interface Health {
-  cluster: { is_leader: boolean; host_rules?: { hosts: number; loads: number; transitions: number; open: number; news: number } };
+  cluster: { is_leader: boolean; host_rules?: { hosts: number; loads: number; transitions: number; open: number; news: number; seededSamples: number } };
 }
 
 async function health(n: Node): Promise<Health> {
@@ -403,6 +404,13 @@ describe('host rules on the collector of the host’s agent', () => {
       const m = await until(() => (mails().length >= n ? mails()[n - 1] : undefined), `mail ${n} (${src})`, 90_000);
       expect(m.parsed.text).toContain(src);
     };
+    // hv is busy from the start; its rule averages over 45 s, so it cannot fire on `first`
+    // before that collector dies. The next one reads hv's samples back from InfluxDB.
+    const hvToken = registry.add({ name: 'hv', agency: 'so-yte', site: 'dc' }).token;
+    await registryState.flush();
+    const hv = new ScriptedAgent('hv', hvToken, { temp: 10, slow: 10, load: 80 });
+    await hv.connect(first);
+    const tBusy = Date.now();
     await he.connect(first);
     await until(async () => (((await health(first)).cluster.host_rules?.loads ?? 0) >= 1 ? true : undefined), 'he loaded on its collector');
     await next('203.0.113.1', 1);
@@ -412,16 +420,43 @@ describe('host rules on the collector of the host’s agent', () => {
 
     // The agent's collector dies: the agent goes on from the other follower.
     killed.add(first.id);
+    const tMove = Date.now();
     await first.proc.kill9();
     await he.connect(second);
+    await hv.connect(second);
     await next('203.0.113.3', 3);
     // And the leader dies: the follower the agent is on leads now, and judges on.
     killed.add(leader.id);
     await leader.proc.kill9();
     expect((await leaderNode()).id).toBe(second.id);
     await next('203.0.113.4', 4);
+
+    // hv's average fires from the samples `first` stored: 45 s after hv began, not 45 s
+    // after it reached `second` (which it would without the samples read back).
+    const busy = await until(
+      async () => {
+        const r = await pg.query<{ id: number; state: string; active_at: string }>(
+          `SELECT id, state, active_at FROM alerts WHERE rule = 'busy_avg' AND (labels::jsonb ->> 'host') = 'hv'`,
+          [],
+          'canh_hr',
+        );
+        return r.length && r[0]!.state === 'firing' ? r : undefined;
+      },
+      'hv’s average firing',
+      120_000,
+    );
+    expect(busy).toHaveLength(1);
+    const busyAt = Number(busy[0]!.active_at);
+    expect(busyAt).toBeGreaterThanOrEqual(tBusy + 45_000 - 1_000);
+    expect(busyAt).toBeLessThan(tMove + 45_000);
+    expect((await health(second)).cluster.host_rules?.seededSamples).toBeGreaterThan(0);
+    figure(
+      'windowed rule after the move',
+      `fired ${busyAt - tBusy} ms after the host got busy (window 45 s), ${busyAt - tMove} ms after its collector was killed`,
+    );
     await new Promise((r) => setTimeout(r, 5_000));
     expect(mails().length).toBe(4);
+    expect(smtp.mails.filter((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host busy on average')).length).toBe(1);
     const rows = await pg.query<{ id: number; state: string; events_told: string }>(
       `SELECT id, state, events_told FROM alerts WHERE rule = 'intrusion' AND (labels::jsonb ->> 'host') = 'he'`,
       [],
@@ -433,5 +468,6 @@ describe('host rules on the collector of the host’s agent', () => {
     expect(await batchRows()).toBe(batchesBefore);
     figure('intrusion episode', `4 events, 4 mails, judged on the agent's collector across two kills; ${he.batches} batches, input log batch rows +0`);
     he.close();
+    hv.close();
   }, 300_000);
 });

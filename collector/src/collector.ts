@@ -450,6 +450,8 @@ export class Collector {
       log: this.log.child({ component: 'host-rules' }),
       onTransition: (a, host) => this.inputs!.alert(host, a.id),
       writeLines: (lines) => this.writer.write(lines),
+      query: (q) => this.writer.query(q, this.config.influx.database),
+      retentionPolicy: this.config.influx.retention_policy,
     });
   }
 

@@ -1,10 +1,15 @@
 // Host rules on the collector a host's agent is connected to, when several collectors
-// share PostgreSQL. A host rule (alerts/rules.ts isHostRule: a threshold labelled by host)
-// is judged from that host's points alone, so it needs nothing from other collectors:
-// each collector judges its own agents' points here, and writes the episodes' state to the
-// shared `alerts` table; the leader hears only of transitions (firing, resolved) through
-// the input log, re-reads those rows and mails them (grouping, inhibition, silences, the
-// outbox stay the leader's). So the input log carries a row per transition, not per batch.
+// share PostgreSQL. A host rule (alerts/rules.ts isHostRule: a threshold or an event rule
+// labelled by host, not correlating hosts) is judged from that host's data alone, so it
+// needs nothing from other collectors: each collector judges its own agents' points and
+// events here, and writes the episodes' state to the shared `alerts` table; the leader
+// hears only of transitions (firing, resolved) and of new events of a firing episode
+// through the input log, re-reads those rows and mails them (grouping, inhibition,
+// silences, the outbox stay the leader's; what it told of the events it records apart,
+// alerts.events_told). So the input log carries a row per transition, not per batch.
+// Each collector also judges its own InfluxDB disk here (self()). A windowed rule's
+// samples of a host that arrives are read back from InfluxDB (seed()), so its window
+// does not start empty after a move.
 //
 // Ownership: a host's episodes are written only while this collector holds the agent's
 // newest session (canh_agent_sessions, state/cluster.ts): every write checks it in the
@@ -30,6 +35,35 @@ const SELF_MEASUREMENT = 'influxdb_disk';
 /** Points of one host held while its episodes load (PostgreSQL slow or away). */
 const MAX_WAITING_POINTS = 2_000;
 const LOAD_RETRY_MS = 1_000;
+/** InfluxDB queries seeding windowed rules at once (a failover brings many hosts together). */
+const SEED_CONCURRENCY = 4;
+
+/** An InfluxQL string literal: quotes and backslashes escaped. */
+function influxString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+type InfluxAnswer = { results?: { error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[] };
+
+/** The points of a query's answer (`SELECT field ... GROUP BY *`, epoch ms). */
+export function answerPoints(answer: unknown, field: string): Point[] {
+  const out: Point[] = [];
+  for (const r of (answer as InfluxAnswer).results ?? []) {
+    if (r.error) throw new Error(r.error);
+    for (const s of r.series ?? []) {
+      const t = s.columns.indexOf('time');
+      const f = s.columns.indexOf(field);
+      if (t < 0 || f < 0) continue;
+      for (const v of s.values) {
+        const time = v[t];
+        const value = v[f];
+        if (typeof time !== 'number' || typeof value !== 'number') continue;
+        out.push({ name: s.name, time, tags: { ...s.tags }, fields: { [field]: value } });
+      }
+    }
+  }
+  return out;
+}
 
 interface HostEntry {
   id: Identity;
@@ -185,7 +219,7 @@ class HostEpisodes implements AlertEpisodes {
 }
 
 export class HostRules {
-  readonly stats = { hosts: 0, loads: 0, loadFailures: 0, waitingDropped: 0, transitions: 0, news: 0 };
+  readonly stats = { hosts: 0, loads: 0, loadFailures: 0, waitingDropped: 0, transitions: 0, news: 0, seeded: 0, seededSamples: 0, seedFailures: 0 };
 
   /** Writes saved: pendings that cleared after one sample; pendings written on their second sample; refreshes deferred to REFRESH_WRITE_MS. */
   get writes(): HostEpisodes['stats'] {
@@ -212,6 +246,11 @@ export class HostRules {
   private cfg: AlertingConfig;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** InfluxDB reads (the collector's first answering target); without it windows fill live only. */
+  private readonly query: ((q: string) => Promise<unknown>) | undefined;
+  private readonly rp: string | undefined;
+  private readonly seedQueue: HostEntry[] = [];
+  private seeding = 0;
 
   constructor(
     cfg: AlertingConfig,
@@ -221,10 +260,16 @@ export class HostRules {
       /** An episode here started firing or resolved: tell the leader (AlertInputs.alert). */
       onTransition: (a: Alert, host: Identity) => void;
       writeLines?: (lines: string[]) => Promise<void>;
+      /** InfluxQL on the collector's database: windowed rules' samples of a host that moved here. */
+      query?: (q: string) => Promise<unknown>;
+      /** influx.retention_policy: where the points are read from. */
+      retentionPolicy?: string;
       clock?: () => number;
     },
   ) {
     this.state = deps.state;
+    this.query = deps.query;
+    this.rp = deps.retentionPolicy;
     this.log = deps.log;
     this.clock = deps.clock ?? Date.now;
     this.onTransition = deps.onTransition;
@@ -364,6 +409,10 @@ export class HostRules {
         const waiting = h.waiting.splice(0);
         const events = h.waitingEvents.splice(0);
         if (waiting.length || events.length) this.judge(h.id, waiting, events);
+        if (h.agentId !== undefined && this.query && this.threshold.windowed().length) {
+          this.seedQueue.push(h);
+          this.seedNext();
+        }
         return;
       } catch (err) {
         this.stats.loadFailures++;
@@ -371,6 +420,44 @@ export class HostRules {
         await new Promise((res) => setTimeout(res, LOAD_RETRY_MS).unref());
       }
     }
+  }
+
+  /**
+   * Windowed rules (avg over `window`...) of a host that arrived: their windows are filled
+   * from InfluxDB (what the agent sent to its previous collector, or before a restart), so
+   * they judge at once instead of after a whole window of live samples. In the background,
+   * a few queries at a time: the host is judged meanwhile, its windows just fill later.
+   */
+  private seedNext(): void {
+    while (this.seeding < SEED_CONCURRENCY && this.seedQueue.length) {
+      const h = this.seedQueue.shift()!;
+      if (this.stopped || !this.current(h)) continue;
+      this.seeding++;
+      void this.seed(h).finally(() => {
+        this.seeding--;
+        this.seedNext();
+      });
+    }
+  }
+
+  private async seed(h: HostEntry): Promise<void> {
+    for (const { rule, windowMs } of this.threshold.windowed()) {
+      const q = `SELECT "${rule.field}" FROM ${this.rp ? `"${this.rp}".` : ''}"${rule.measurement}" WHERE "host" = ${influxString(h.id.host)} AND time > now() - ${Math.ceil(windowMs)}ms GROUP BY *`;
+      try {
+        const points = answerPoints(await this.query!(q), rule.field);
+        if (this.stopped || !this.current(h)) return;
+        // The evaluator of now (a reload may have replaced it): only a rule it still has.
+        const r = this.threshold.windowed().find((x) => x.rule.name === rule.name)?.rule;
+        if (r) this.stats.seededSamples += this.threshold.seed(r, h.id, points, this.clock());
+      } catch (err) {
+        this.stats.seedFailures++;
+        this.log.warn(
+          { err: (err as Error).message, host: h.id.host, rule: rule.name, code: 'CANH_ERR_ALERT_WINDOW_SEED' },
+          'could not read a windowed rule’s recent samples from InfluxDB; its window fills from live samples',
+        );
+      }
+    }
+    this.stats.seeded++;
   }
 
   /** The agent left here, or a newer session of it elsewhere replaced this one: forget its episodes, write nothing. */
