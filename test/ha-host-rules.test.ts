@@ -69,9 +69,10 @@ alerting:
     # The collector's own data disk (each its own folder here): over 0 %, so it fires on each.
     - { name: intrusion, type: event, event_types: [test_intrusion], group_by: [host], severity: high, resolve_after: 10m, title: Intrusion seen }
     - { name: busy_avg, type: threshold, measurement: sensor, field: load, function: avg, window: 45s, op: ">", value: 50, group_by: [host], severity: medium, title: Host busy on average }
+    - { name: feed_silent, type: absence, measurement: feed, for: 10s, group_by: [host], severity: medium, title: Feed silent }
     - { name: own_disk, type: threshold, measurement: influxdb_disk, field: used_percent, op: ">", value: 0, group_by: [host, path], severity: medium, title: Own disk used }
   recipients:
-    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow, own_disk, intrusion, busy_avg] }
+    - { email: noc@tinh.gov.vn, language: en, rules: [hot_host, hot_slow, own_disk, intrusion, busy_avg, feed_silent] }
   smtp: { host: ${smtp.host}, port: ${smtp.port}, security: none, from: "Canh <canh@tinh.gov.vn>" }
   grouping: { group_wait: 1s, group_interval: 2s, repeat_interval: 1h }
 `;
@@ -106,6 +107,8 @@ class ScriptedAgent {
   values: Record<string, number>;
   /** Security events for the next batch. */
   events: SecurityEvent[] = [];
+  /** Whether batches carry a `feed` point too (an input that can fall silent). */
+  feed = false;
   batches = 0;
   acked = 0;
 
@@ -155,6 +158,7 @@ class ScriptedAgent {
           { name: 'sensor', time, tags: {}, fields: { ...this.values } },
           // What a real agent sends each interval: spool figures, no `online` field.
           { name: 'agent', time, tags: {}, fields: { spool_batches: 0, dropped_points: 0 } },
+          ...(this.feed ? [{ name: 'feed', time, tags: {}, fields: { n: 1 } }] : []),
         ],
         events: this.events.splice(0),
       }),
@@ -411,6 +415,13 @@ describe('host rules on the collector of the host’s agent', () => {
     const hv = new ScriptedAgent('hv', hvToken, { temp: 10, slow: 10, load: 80 });
     await hv.connect(first);
     const tBusy = Date.now();
+    // hs feeds an input that falls silent just before its collector dies.
+    const hsToken = registry.add({ name: 'hs', agency: 'so-yte', site: 'dc' }).token;
+    await registryState.flush();
+    const hs = new ScriptedAgent('hs', hsToken, { temp: 10 });
+    hs.feed = true;
+    await hs.connect(first);
+    const hsBatches = hs.batches;
     await he.connect(first);
     await until(async () => (((await health(first)).cluster.host_rules?.loads ?? 0) >= 1 ? true : undefined), 'he loaded on its collector');
     await next('203.0.113.1', 1);
@@ -419,11 +430,22 @@ describe('host rules on the collector of the host’s agent', () => {
     expect((await health(first)).cluster.host_rules?.news).toBeGreaterThanOrEqual(1);
 
     // The agent's collector dies: the agent goes on from the other follower.
+    // hs's feed was seen on `first` (and recorded as a series hs has); now it stops.
+    await until(
+      async () =>
+        (await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM alert_series WHERE (labels::jsonb ->> 'host') = 'hs'`, [], 'canh_hr'))[0]!.n === 1
+          ? true
+          : undefined,
+      'hs’s feed series recorded',
+    );
+    expect(hs.batches).toBeGreaterThan(hsBatches);
+    hs.feed = false;
     killed.add(first.id);
     const tMove = Date.now();
     await first.proc.kill9();
     await he.connect(second);
     await hv.connect(second);
+    await hs.connect(second);
     await next('203.0.113.3', 3);
     // And the leader dies: the follower the agent is on leads now, and judges on.
     killed.add(leader.id);
@@ -454,8 +476,27 @@ describe('host rules on the collector of the host’s agent', () => {
       'windowed rule after the move',
       `fired ${busyAt - tBusy} ms after the host got busy (window 45 s), ${busyAt - tMove} ms after its collector was killed`,
     );
+    // hs's feed stayed silent on `second`: judged there from its arrival (a fresh `for`, as a
+    // reconnect to one collector gives), once.
+    const silent = await until(
+      async () => {
+        const r = await pg.query<{ state: string; active_at: string; fired_at: string }>(
+          `SELECT state, active_at, fired_at FROM alerts WHERE rule = 'feed_silent' AND (labels::jsonb ->> 'host') = 'hs'`,
+          [],
+          'canh_hr',
+        );
+        return r.length && r[0]!.state === 'firing' ? r : undefined;
+      },
+      'hs’s feed silent',
+      90_000,
+    );
+    expect(silent).toHaveLength(1);
+    expect(Number(silent[0]!.active_at)).toBeGreaterThanOrEqual(tMove);
+    const [from, fired] = [Number(silent[0]!.active_at), Number(silent[0]!.fired_at)];
+    figure('silent input after the move', `silent from the agent's arrival ${from - tMove} ms after the kill, fired ${fired - from} ms later (for: 10 s)`);
     await new Promise((r) => setTimeout(r, 5_000));
     expect(mails().length).toBe(4);
+    expect(smtp.mails.filter((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Feed silent')).length).toBe(1);
     expect(smtp.mails.filter((m) => /FIRING/.test(m.parsed.subject ?? '') && (m.parsed.subject ?? '').includes('Host busy on average')).length).toBe(1);
     const rows = await pg.query<{ id: number; state: string; events_told: string }>(
       `SELECT id, state, events_told FROM alerts WHERE rule = 'intrusion' AND (labels::jsonb ->> 'host') = 'he'`,
@@ -469,5 +510,6 @@ describe('host rules on the collector of the host’s agent', () => {
     figure('intrusion episode', `4 events, 4 mails, judged on the agent's collector across two kills; ${he.batches} batches, input log batch rows +0`);
     he.close();
     hv.close();
+    hs.close();
   }, 300_000);
 });

@@ -147,7 +147,7 @@ export class AlertEngine {
     // Pending episodes of host rules belong to the collectors evaluating them.
     if (deps.hostRulesElsewhere) this.tracker.release((a) => a.state === 'pending' && ruleMap.has(a.rule) && isHostRule(ruleMap.get(a.rule)!));
     this.absence = new AbsenceEvaluator(
-      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      rules.filter((r): r is AbsenceRule => r.type === 'absence' && !(this.deps.hostRulesElsewhere && isHostRule(r))),
       this.tracker,
       this.store,
       now,
@@ -297,7 +297,7 @@ export class AlertEngine {
     this.tracker.setFlap(cfg.flap);
     const keep = (name: string) => prev.rules.has(name) && !relabelled.has(name);
     this.absence = new AbsenceEvaluator(
-      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      rules.filter((r): r is AbsenceRule => r.type === 'absence' && !(this.deps.hostRulesElsewhere && isHostRule(r))),
       this.tracker,
       this.store,
       now,

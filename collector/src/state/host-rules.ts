@@ -1,6 +1,7 @@
 // Host rules on the collector a host's agent is connected to, when several collectors
-// share PostgreSQL. A host rule (alerts/rules.ts isHostRule: a threshold or an event rule
-// labelled by host, not correlating hosts) is judged from that host's data alone, so it
+// share PostgreSQL. A host rule (alerts/rules.ts isHostRule: a threshold, an event rule
+// not correlating hosts, or an absence rule of one of the host's measurements (host-
+// silence.ts), each labelled by host) is judged from that host's data alone, so it
 // needs nothing from other collectors: each collector judges its own agents' points and
 // events here, and writes the episodes' state to the shared `alerts` table; the leader
 // hears only of transitions (firing, resolved) and of new events of a firing episode
@@ -22,7 +23,8 @@ import type { Logger } from 'pino';
 import { pointsOf, type Batch, type Point, type SecurityEvent } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
 import type { AlertingConfig } from '../alerts/config.ts';
-import { effectiveRules, isHostRule, type EventRule, type ThresholdRule } from '../alerts/rules.ts';
+import { effectiveRules, isHostRule, type AbsenceRule, type EventRule, type ThresholdRule } from '../alerts/rules.ts';
+import { HostSilence } from './host-silence.ts';
 import { AlertTracker } from '../alerts/tracker.ts';
 import { ThresholdEvaluator } from '../alerts/evaluate/threshold.ts';
 import { EventEvaluator } from '../alerts/evaluate/event.ts';
@@ -241,6 +243,7 @@ export class HostRules {
   private eventRules: EventRule[] = [];
   private threshold: ThresholdEvaluator;
   private events: EventEvaluator;
+  private silence: HostSilence;
   /** Firing episodes that gained a new distinct event: the leader hears of each once it is written. */
   private readonly news = new Set<Alert>();
   private cfg: AlertingConfig;
@@ -292,17 +295,45 @@ export class HostRules {
     this.tracker = new AlertTracker(store, { flap: cfg.flap, log: deps.log.child({ part: 'state' }), writeLines: deps.writeLines });
     this.tracker.onTransition = (a) => this.transition(a);
     this.tracker.onEventNews = (a) => this.news.add(a);
-    [this.threshold, this.events] = this.evaluators(cfg);
+    [this.threshold, this.events, this.silence] = this.evaluators(cfg);
   }
 
-  private evaluators(cfg: AlertingConfig, keep?: (rule: string) => boolean): [ThresholdEvaluator, EventEvaluator] {
+  private ruleNames(): string[] {
+    return [...this.rules.map((r) => r.name), ...this.eventRules.map((r) => r.name), ...this.silence.names];
+  }
+
+  /** A series of a host's absence rule seen for the first time: recorded for whichever collector judges the host next. */
+  private recordSeries(host: string, key: string, labels: Record<string, string>, at: number): void {
+    const h = this.hosts.get(host);
+    if (!h || h.agentId === undefined) return;
+    this.state.enqueue({
+      statements: [
+        {
+          sql: `INSERT INTO alert_series (key, labels, last_seen) SELECT $1::text, $2::text, $3::bigint WHERE ${OWNED.replace('$A', '$4').replace('$C', '$5')}
+                ON CONFLICT (key) DO NOTHING`,
+          params: [key, JSON.stringify(labels), at, h.agentId, this.state.collectorId],
+        },
+      ],
+      fenced: false,
+      topics: [],
+    });
+  }
+
+  private evaluators(cfg: AlertingConfig, keep?: (rule: string) => boolean): [ThresholdEvaluator, EventEvaluator, HostSilence] {
     const rules = effectiveRules(cfg).filter(isHostRule);
     this.rules = rules.filter((r): r is ThresholdRule => r.type === 'threshold');
     this.eventRules = rules.filter((r): r is EventRule => r.type === 'event');
+    const silence = new HostSilence(
+      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      this.tracker,
+      (host, key, labels, at) => this.recordSeries(host, key, labels, at),
+    );
+    if (keep && this.silence) silence.adopt(this.silence);
     return [
       new ThresholdEvaluator(this.rules, this.tracker, { maxSampleAge: cfg.max_sample_age, isOnline: (h) => this.hosts.has(h) || this.me?.id.host === h }),
       // A reload keeps the counting windows (min_count) of the rules it keeps.
       new EventEvaluator(this.eventRules, this.tracker, { maxSampleAge: cfg.max_sample_age }, keep && this.events ? { from: this.events, keep } : undefined),
+      silence,
     ];
   }
 
@@ -355,7 +386,7 @@ export class HostRules {
 
   /** Whether a rule here judges this measurement (a collector then keeps such points from the leader). */
   watches(measurement: string): boolean {
-    return this.threshold.watches(measurement);
+    return this.threshold.watches(measurement) || this.silence.watches(measurement);
   }
 
   /**
@@ -398,8 +429,22 @@ export class HostRules {
         const r = await this.state.pool.query<AlertRow>(`SELECT * FROM alerts WHERE state IN ('pending', 'firing') AND (labels::jsonb ->> 'host') = $1`, [
           h.id.host,
         ]);
+        // The series its absence rules expect (the collector's own host has none).
+        const series =
+          h.agentId !== undefined && this.silence.names.length
+            ? (
+                await this.state.pool.query<{ key: string; labels: string }>(`SELECT key, labels FROM alert_series WHERE (labels::jsonb ->> 'host') = $1`, [
+                  h.id.host,
+                ])
+              ).rows
+            : [];
         if (this.stopped || !this.current(h)) return;
-        const names = new Set([...this.rules, ...this.eventRules].map((x) => x.name));
+        this.silence.load(
+          h.id.host,
+          series.map((x) => ({ key: x.key, labels: JSON.parse(x.labels) as Record<string, string> })),
+          this.clock(),
+        );
+        const names = new Set(this.ruleNames());
         const list = r.rows.map(toAlert).filter((a) => names.has(a.rule) && (!h.mine || h.mine(a)));
         for (const a of list) this.hostOf.set(a.id, a);
         this.episodes.loaded(list);
@@ -474,6 +519,7 @@ export class HostRules {
     this.hosts.delete(host);
     if (h.agentId !== undefined && this.byAgent.get(h.agentId) === host) this.byAgent.delete(h.agentId);
     this.forget(ofHost);
+    this.silence.forget(host);
     this.stats.hosts = this.hosts.size;
   }
 
@@ -487,7 +533,7 @@ export class HostRules {
     if (this.stopped) return;
     const h = this.me?.id === id ? this.me : this.hosts.get(id.host);
     if (!h) return;
-    const points = batch.points.length || batch.rows?.length ? pointsOf(batch, (m) => this.threshold.watches(m)) : [];
+    const points = batch.points.length || batch.rows?.length ? pointsOf(batch, (m) => this.watches(m)) : [];
     const events = batch.events?.filter((e) => this.events.watchesType(e.type)) ?? [];
     if (!points.length && !events.length) return;
     if (h.loaded) return this.judge(id, points, events);
@@ -508,7 +554,10 @@ export class HostRules {
   private judge(id: Identity, points: Point[], events: SecurityEvent[] = []): void {
     try {
       const now = this.clock();
-      if (points.length) this.threshold.onPoints(id, points, now);
+      if (points.length) {
+        this.threshold.onPoints(id, points, now);
+        this.silence.onPoints(id, points, now);
+      }
       if (events.length) this.events.onEvents(id, events, now);
     } catch (err) {
       this.log.error({ err, host: id.host }, 'host rule evaluation failed for a batch');
@@ -522,6 +571,7 @@ export class HostRules {
       const now = this.clock();
       this.threshold.tick(now);
       this.events.tick(now);
+      this.silence.tick(now, (host) => !!this.hosts.get(host)?.loaded);
       this.tracker.flush();
       this.episodes.flush();
       this.tellNews();
@@ -535,9 +585,9 @@ export class HostRules {
   reload(cfg: AlertingConfig): void {
     this.cfg = cfg;
     this.tracker.setFlap(cfg.flap);
-    const before = new Set([...this.rules, ...this.eventRules].map((r) => r.name));
-    [this.threshold, this.events] = this.evaluators(cfg, (n) => before.has(n));
-    const names = new Set([...this.rules, ...this.eventRules].map((r) => r.name));
+    const before = new Set(this.ruleNames());
+    [this.threshold, this.events, this.silence] = this.evaluators(cfg, (n) => before.has(n));
+    const names = new Set(this.ruleNames());
     this.forget((a) => !names.has(a.rule));
     if (this.timer) {
       clearInterval(this.timer);
