@@ -12,6 +12,12 @@
 //   - a third agent dies with the follower: the leader marks it offline (agent_offline) from
 //     that collector's last heartbeat, and only it (the others moved);
 //   - the input log carried a few rows per transition and agent state, none per batch.
+// Before that, each collector's own data disk fires on that collector (not only the
+// leader's). After it, with the dead collectors back: a host's event rule judged on its
+// agent's collector mails each new event once across a kill of that collector and of the
+// leader; a windowed rule (avg over 45 s) begun on the killed collector fires 45 s after it
+// began (its samples read back from InfluxDB); a host's input that fell silent just before
+// the kill fires once on the next collector — none of it through the input log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
