@@ -296,13 +296,13 @@ export class Collector {
         const e = this.engine;
         if (!this.inputs) return e?.onBatch(id, batch);
         if (!e || this.stopped) return;
-        // Shared state: host rules here; what the leader's rules need goes to it (events,
-        // points of rules spanning agents: rarely a batch's points).
+        // Shared state: host rules here; what the leader's rules need goes to it (events of
+        // rules across hosts, points of rules spanning agents: rarely a batch's points).
         this.hostRules?.onBatch(id, batch);
         this.inputs.batch(
           id,
           pointsOf(batch, (m) => e.watches(m)).filter((p) => e.wantsPoint(p, id)),
-          batch.events,
+          batch.events.filter((x) => e.wantsEvent(x.type)),
         );
       },
       onAgentState: (id, agent, online, at) => {
@@ -389,8 +389,6 @@ export class Collector {
   private async switchRole(leader: boolean): Promise<void> {
     const pg = this.pg!;
     this.inputs!.follow();
-    // The collector's own host (influxdb_disk) is judged by the leader only.
-    if (!leader) this.hostRules?.offline(this.selfId.host);
     // The engine that ran stops at once (a former leader must not go on evaluating); a
     // stopped engine still answers the alert API and says what rules watch.
     const old = this.engine;
@@ -452,6 +450,8 @@ export class Collector {
       log: this.log.child({ component: 'host-rules' }),
       onTransition: (a, host) => this.inputs!.alert(host, a.id),
       writeLines: (lines) => this.writer.write(lines),
+      query: (q) => this.writer.query(q, this.config.influx.database),
+      retentionPolicy: this.config.influx.retention_policy,
     });
   }
 
@@ -599,10 +599,9 @@ export class Collector {
       if (line) this.writer.write([line]).catch((err: Error) => this.log.debug({ err: err.message }, 'influxdb_disk point not written'));
       const hr = this.hostRules;
       if (!hr) this.engine?.onBatch(id, { points: [p], events: [] });
-      else if (this.pg?.state.isLeader) {
-        // Several collectors: the leader judges its own disk, as a host of its own.
-        hr.online(id, undefined);
-        hr.owned(id.host);
+      else {
+        // Several collectors: each judges its own disk, as a host of its own (not only the leader).
+        hr.self(id, p.tags.path!);
         hr.onBatch(id, { points: [p] });
       }
     };

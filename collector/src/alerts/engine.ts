@@ -147,7 +147,7 @@ export class AlertEngine {
     // Pending episodes of host rules belong to the collectors evaluating them.
     if (deps.hostRulesElsewhere) this.tracker.release((a) => a.state === 'pending' && ruleMap.has(a.rule) && isHostRule(ruleMap.get(a.rule)!));
     this.absence = new AbsenceEvaluator(
-      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      rules.filter((r): r is AbsenceRule => r.type === 'absence' && !(this.deps.hostRulesElsewhere && isHostRule(r))),
       this.tracker,
       this.store,
       now,
@@ -162,6 +162,12 @@ export class AlertEngine {
       this.log.info('alerting without recipients: alerts are evaluated and recorded in InfluxDB, no mail is sent');
     }
     this.current = { cfg, rules: ruleMap, dispatcher, mailer, secrets: deps.secrets };
+    // Host rules' episodes are written by the collector judging them: told events are recorded apart.
+    if (deps.hostRulesElsewhere)
+      this.tracker.remote = (a) => {
+        const r = this.rules.get(a.rule);
+        return !!r && isHostRule(r);
+      };
     // A new critical alert is mailed at once, not at the next tick.
     this.tracker.onTransition = (a) => {
       if (a.state === 'firing' && a.severity === 'critical') this.kick();
@@ -191,7 +197,7 @@ export class AlertEngine {
 
   private eventEvaluator(rules: Rule[], cfg: AlertingConfig, from?: ConstructorParameters<typeof EventEvaluator>[3]): EventEvaluator {
     const e = new EventEvaluator(
-      rules.filter((r): r is EventRule => r.type === 'event'),
+      rules.filter((r): r is EventRule => r.type === 'event' && !(this.deps.hostRulesElsewhere && isHostRule(r))),
       this.tracker,
       { maxSampleAge: cfg.max_sample_age },
       from,
@@ -291,7 +297,7 @@ export class AlertEngine {
     this.tracker.setFlap(cfg.flap);
     const keep = (name: string) => prev.rules.has(name) && !relabelled.has(name);
     this.absence = new AbsenceEvaluator(
-      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      rules.filter((r): r is AbsenceRule => r.type === 'absence' && !(this.deps.hostRulesElsewhere && isHostRule(r))),
       this.tracker,
       this.store,
       now,
@@ -361,6 +367,11 @@ export class AlertEngine {
   /** Whether some rule looks at this measurement (what a collector forwards to the leader). */
   watches(measurement: string): boolean {
     return this.threshold.watches(measurement) || this.absence.watches(measurement);
+  }
+
+  /** Whether an event rule of this engine takes this type of event (what a collector forwards to the leader). */
+  wantsEvent(type: string): boolean {
+    return this.events.watchesType(type);
   }
 
   /** Whether a rule of this engine would judge this point (what a collector forwards to the leader). */

@@ -227,11 +227,16 @@ export function alertLabels(
 }
 
 /**
- * A rule judged from one host's points alone: a threshold labelled by host. With several
+ * A rule judged from one host's data alone: a threshold labelled by host, an absence rule
+ * on one of the host's measurements (not `agent`), or an event rule labelled by host that
+ * does not correlate hosts (`distinct_hosts`). With several
  * collectors (state/host-rules.ts) it runs on the collector the host's agent is connected
- * to; every other rule (absence, events, thresholds whose instance several agents feed)
- * runs on the leader.
+ * to; every other rule (absence, events seen across hosts, thresholds whose instance
+ * several agents feed) runs on the leader.
  */
-export function isHostRule(r: Rule): r is ThresholdRule {
-  return r.type === 'threshold' && r.group_by.includes('host');
+export function isHostRule(r: Rule): boolean {
+  if (r.type === 'threshold') return r.group_by.includes('host');
+  // A host's series falling silent; whether an agent is connected at all is the leader's.
+  if (r.type === 'absence') return r.measurement !== 'agent' && r.group_by.includes('host');
+  return r.distinct_hosts === undefined && r.group_by.includes('host');
 }

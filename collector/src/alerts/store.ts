@@ -29,6 +29,9 @@ export interface AlertEpisodes {
   insertAlert(a: Omit<Alert, 'id'>): Alert;
   updateAlert(a: Alert): void;
   deleteAlert(id: number): void;
+  /** The dispatcher told these events of an episode another collector writes (state/host-rules.ts):
+   *  recorded apart from the row that collector owns (PostgreSQL only). */
+  eventsTold?(id: number, keys: readonly string[]): void;
 }
 
 /** Who was told what, notification groups and when each recipient was last mailed (the dispatcher). */
@@ -100,6 +103,8 @@ export interface AlertRow {
   clear_since: number | null;
   details: string;
   events: string | null;
+  /** PostgreSQL: keys of the events the leader told, of an episode another collector writes. */
+  events_told?: string | null;
 }
 
 export function toAlert(r: AlertRow): Alert {
@@ -118,8 +123,16 @@ export function toAlert(r: AlertRow): Alert {
     lastSampleAt: r.last_sample_at,
     clearSince: r.clear_since,
     details: JSON.parse(r.details) as Record<string, string>,
-    ...(r.events ? { events: JSON.parse(r.events) as AlertEvents } : {}),
+    ...(r.events ? { events: told(JSON.parse(r.events) as AlertEvents, r.events_told) } : {}),
   };
+}
+
+/** Events the leader already told are no longer news, whatever the writing collector's copy says. */
+function told(ev: AlertEvents, keys: string | null | undefined): AlertEvents {
+  if (!keys) return ev;
+  const done = new Set(JSON.parse(keys) as string[]);
+  for (const e of ev.list) if (done.has(e.key)) e.news = false;
+  return ev;
 }
 
 /**

@@ -92,4 +92,33 @@ describe('episodes judged elsewhere', () => {
     expect(t.get(labels)).toBeUndefined();
     expect(store.writes).toEqual(['update']);
   });
+  it('events of an episode written elsewhere: told ones stay told when its row comes again, only new ones are news; the told keys are recorded apart', () => {
+    const store = memoryEpisodes();
+    const told: [number, string[]][] = [];
+    const withTold: AlertEpisodes = { ...store, eventsTold: (id, keys) => void told.push([id, [...keys]]) };
+    const t = new AlertTracker(withTold, { flap: { transitions: 4, window: 1_800_000, hold: 900_000 }, log: pino({ level: 'silent' }) });
+    t.remote = () => true;
+    const news: string[] = [];
+    t.onEventNews = (_a, e) => news.push(e.key);
+    const ev = (key: string) => ({ key, at: 1000, seenAt: 1000, severity: 'high' as const, message: key, evidence: {}, late: false, type: 't', news: true });
+    // The owner never clears its copy's news flags: every row says news for all.
+    const row = (keys: string[]): Alert => ({ ...episode(9, 'firing', 1000), events: { list: keys.map(ev), total: keys.length } });
+    t.applyRemote(9, row(['a']));
+    t.eventsTold(t.alerts.get(9)!);
+    expect(told).toEqual([[9, ['a']]]);
+    // Its row with a second event: only that one is news.
+    t.applyRemote(9, row(['a', 'b']));
+    expect(t.alerts.get(9)!.events!.list.map((e) => [e.key, e.news])).toEqual([
+      ['a', false],
+      ['b', true],
+    ]);
+    expect(news).toEqual(['b']);
+    // The same row read again (an input replayed): nothing new.
+    t.eventsTold(t.alerts.get(9)!);
+    t.applyRemote(9, row(['a', 'b']));
+    expect(news).toEqual(['b']);
+    expect(t.alerts.get(9)!.events!.list.every((e) => !e.news)).toBe(true);
+    // Never a rewrite of the owner's row.
+    expect(store.writes).toEqual([]);
+  });
 });

@@ -51,6 +51,9 @@ export class AlertTracker {
   onTransition: ((a: Alert) => void) | undefined;
   /** Called when an open episode gained a new distinct event (not for its first). */
   onEventNews: ((a: Alert, e: AlertEvent) => void) | undefined;
+  /** Episodes another collector writes (applyRemote): what was told of their events is
+   *  recorded apart (AlertEpisodes.eventsTold), never by rewriting their rows. */
+  remote: ((a: Alert) => boolean) | undefined;
 
   constructor(store: AlertEpisodes, opts: { flap: FlapOptions; log: Logger; writeLines?: (lines: string[]) => Promise<void> }) {
     this.store = store;
@@ -105,7 +108,14 @@ export class AlertTracker {
     if (had?.state === 'resolved') return;
     if (had) {
       const changed = had.state !== a.state;
+      // Events told here stay told: the row may have been read before that was recorded.
+      const told = new Set(had.events?.list.filter((e) => !e.news).map((e) => e.key));
+      const known = new Set(had.events?.list.map((e) => e.key));
       Object.assign(had, a);
+      for (const e of had.events?.list ?? []) {
+        if (told.has(e.key)) e.news = false;
+        else if (e.news && !known.has(e.key) && !changed && had.state === 'firing') this.onEventNews?.(had, e);
+      }
       if (a.state === 'resolved' && this.open.get(had.fingerprint) === had) this.open.delete(had.fingerprint);
       if (changed) this.onTransition?.(had);
       return;
@@ -200,7 +210,13 @@ export class AlertTracker {
   eventsTold(a: Alert): void {
     if (!a.events?.list.some((e) => e.news)) return;
     for (const e of a.events.list) e.news = false;
-    if (this.alerts.has(a.id)) this.store.updateAlert(a);
+    if (!this.alerts.has(a.id)) return;
+    if (this.remote?.(a) && this.store.eventsTold)
+      this.store.eventsTold(
+        a.id,
+        a.events.list.map((e) => e.key),
+      );
+    else this.store.updateAlert(a);
   }
 
   /** The wall clock stepped: pending alerts keep the time they have been pending for

@@ -6,8 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Point } from '@canh/protocol';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { aggregate } from './evaluate/threshold.ts';
-import { defaultRules } from './rules.ts';
+import { pino } from 'pino';
+import { aggregate, ThresholdEvaluator } from './evaluate/threshold.ts';
+import { defaultRules, type ThresholdRule } from './rules.ts';
+import { AlertTracker } from './tracker.ts';
+import type { Alert } from './types.ts';
 import { batch, hanoi, harness, MIN, SEC, T0, type Harness } from './test-kit.ts';
 
 let h: Harness | undefined;
@@ -134,5 +137,30 @@ describe('threshold rules over a window', () => {
       expect(row, `no row for ${r.name}`).toBeDefined();
       expect(row!.split('|')[3]!.trim(), r.name).toMatch(new RegExp(`^\`${r.function}\``));
     }
+  });
+  it('seed: samples read back from InfluxDB (an agent that moved) fill the window, so the next live sample is judged over it; a sample seeded and resent counts once', () => {
+    const fired: string[] = [];
+    const store = {
+      openAlerts: () => [],
+      insertAlert: (a: Omit<Alert, 'id'>) => ({ ...a, id: fired.length + 1 }),
+      updateAlert: () => {},
+      deleteAlert: () => {},
+    };
+    const t = new AlertTracker(store, { flap: { transitions: 4, window: 1_800_000, hold: 900_000 }, log: pino({ level: 'silent' }) });
+    t.onTransition = (a) => fired.push(`${a.state} ${a.value}`);
+    const rule = defaultRules().find((r) => r.name === 'link_saturated_in') as ThresholdRule;
+    const ev = new ThresholdEvaluator([rule], t, { maxSampleAge: 10 * MIN, isOnline: () => true });
+    expect(ev.windowed().map((w) => [w.rule.name, w.windowMs])).toEqual([['link_saturated_in', 5 * MIN]]);
+    // 5 minutes of polls the previous collector saw (at 97 % on average), read back.
+    const before = Array.from({ length: 30 }, (_, i) => utilisation(T0 + i * 10 * SEC, i));
+    expect(ev.seed(rule, hanoi, before, T0 + 290 * SEC)).toBe(30);
+    expect(fired).toEqual([]);
+    // The agent resends its newest batch, then goes on: judged at once, over the whole window.
+    ev.onPoints(hanoi, [before[29]!], T0 + 290 * SEC);
+    expect(fired).toEqual([]);
+    ev.onPoints(hanoi, [utilisation(T0 + 300 * SEC, 30)], T0 + 300 * SEC);
+    // The window (300 s) now holds the polls 1..30, each once (the resent one too).
+    const expected = Array.from({ length: 30 }, (_, i) => SWING[(i + 1) % SWING.length]!).reduce((a, b) => a + b, 0) / 30;
+    expect(fired).toEqual([`firing ${expected}`]);
   });
 });

@@ -1,10 +1,16 @@
 // Host rules on the collector a host's agent is connected to, when several collectors
-// share PostgreSQL. A host rule (alerts/rules.ts isHostRule: a threshold labelled by host)
-// is judged from that host's points alone, so it needs nothing from other collectors:
-// each collector judges its own agents' points here, and writes the episodes' state to the
-// shared `alerts` table; the leader hears only of transitions (firing, resolved) through
-// the input log, re-reads those rows and mails them (grouping, inhibition, silences, the
-// outbox stay the leader's). So the input log carries a row per transition, not per batch.
+// share PostgreSQL. A host rule (alerts/rules.ts isHostRule: a threshold, an event rule
+// not correlating hosts, or an absence rule of one of the host's measurements (host-
+// silence.ts), each labelled by host) is judged from that host's data alone, so it
+// needs nothing from other collectors: each collector judges its own agents' points and
+// events here, and writes the episodes' state to the shared `alerts` table; the leader
+// hears only of transitions (firing, resolved) and of new events of a firing episode
+// through the input log, re-reads those rows and mails them (grouping, inhibition,
+// silences, the outbox stay the leader's; what it told of the events it records apart,
+// alerts.events_told). So the input log carries a row per transition, not per batch.
+// Each collector also judges its own InfluxDB disk here (self()). A windowed rule's
+// samples of a host that arrives are read back from InfluxDB (seed()), so its window
+// does not start empty after a move.
 //
 // Ownership: a host's episodes are written only while this collector holds the agent's
 // newest session (canh_agent_sessions, state/cluster.ts): every write checks it in the
@@ -14,35 +20,73 @@
 // `for` under way goes on from its stored start and a firing episode stays the same
 // episode (no second mail). Points that come meanwhile wait (bounded) and are replayed.
 import type { Logger } from 'pino';
-import { pointsOf, type Batch, type Point } from '@canh/protocol';
+import { pointsOf, type Batch, type Point, type SecurityEvent } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
 import type { AlertingConfig } from '../alerts/config.ts';
-import { effectiveRules, isHostRule, type ThresholdRule } from '../alerts/rules.ts';
+import { effectiveRules, isHostRule, type AbsenceRule, type EventRule, type ThresholdRule } from '../alerts/rules.ts';
+import { HostSilence } from './host-silence.ts';
 import { AlertTracker } from '../alerts/tracker.ts';
 import { ThresholdEvaluator } from '../alerts/evaluate/threshold.ts';
+import { EventEvaluator } from '../alerts/evaluate/event.ts';
 import { alertStateValues, toAlert, type AlertEpisodes, type AlertRow } from '../alerts/store.ts';
 import type { Alert } from '../alerts/types.ts';
 import type { PgState, WriteOp } from './postgres.ts';
 
+/** The collector's own point (collector.ts watchInfluxDisk), judged by each collector about itself. */
+const SELF_MEASUREMENT = 'influxdb_disk';
 /** Points of one host held while its episodes load (PostgreSQL slow or away). */
 const MAX_WAITING_POINTS = 2_000;
 const LOAD_RETRY_MS = 1_000;
+/** InfluxDB queries seeding windowed rules at once (a failover brings many hosts together). */
+const SEED_CONCURRENCY = 4;
+
+/** An InfluxQL string literal: quotes and backslashes escaped. */
+function influxString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+type InfluxAnswer = { results?: { error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[] };
+
+/** The points of a query's answer (`SELECT field ... GROUP BY *`, epoch ms). */
+export function answerPoints(answer: unknown, field: string): Point[] {
+  const out: Point[] = [];
+  for (const r of (answer as InfluxAnswer).results ?? []) {
+    if (r.error) throw new Error(r.error);
+    for (const s of r.series ?? []) {
+      const t = s.columns.indexOf('time');
+      const f = s.columns.indexOf(field);
+      if (t < 0 || f < 0) continue;
+      for (const v of s.values) {
+        const time = v[t];
+        const value = v[f];
+        if (typeof time !== 'number' || typeof value !== 'number') continue;
+        out.push({ name: s.name, time, tags: { ...s.tags }, fields: { [field]: value } });
+      }
+    }
+  }
+  return out;
+}
 
 interface HostEntry {
   id: Identity;
   /** The agent whose session here fences the host's writes; undefined: the collector's own host. */
   agentId: string | undefined;
+  /** The collector's own host: only its own episodes (collectors sharing a machine share its name). */
+  mine?: (a: Pick<Alert, 'labels' | 'rule'>) => boolean;
   loaded: boolean;
   waiting: Point[];
+  waitingEvents: SecurityEvent[];
 }
 
 const OWNED = 'EXISTS (SELECT 1 FROM canh_agent_sessions WHERE agent_id = $A AND collector = $C)';
 
 /**
- * A pending episode is written once it has lasted this long (or when it fires): the
- * pendings of a value that wavers around its threshold mostly clear within a cycle or two
- * and then cost no write at all. What it costs: an agent moving within that time starts
- * its `for` afresh on the other collector.
+ * A pending episode is written when a second sample confirms it (the host's next batch
+ * that still crosses: one agent interval after it began), when it fires, or once it has
+ * lasted this long without either. A value that crosses its threshold for one sample and
+ * clears on the next (a gauge wavering around it) thus costs no write at all, and what an
+ * agent moving loses of a `for` under way is bounded by one agent interval (10 s by
+ * default) plus the write's round trip, instead of this whole time.
  */
 export const PENDING_WRITE_AFTER_MS = 30_000;
 /** Value and bookkeeping changes of an episode (not transitions) are written at most this often. */
@@ -50,18 +94,18 @@ export const REFRESH_WRITE_MS = 60_000;
 
 /** Episodes of the hosts connected here, written only while this collector holds their session. */
 class HostEpisodes implements AlertEpisodes {
-  readonly stats = { pendingNeverWritten: 0, refreshesDeferred: 0 };
+  readonly stats = { pendingNeverWritten: 0, pendingConfirmed: 0, refreshesDeferred: 0 };
   private readonly state: PgState;
-  private readonly owner: (host: string) => HostEntry | undefined;
+  private readonly owner: (a: Pick<Alert, 'labels' | 'rule'>) => HostEntry | undefined;
   private readonly clock: () => number;
   /** Pending episodes not yet inserted (the tracker's own objects: their state is current). */
   private readonly unwritten = new Map<number, { a: Alert; since: number }>();
   /** What was last written of each episode held, and when. */
-  private readonly written = new Map<number, { state: Alert['state']; at: number }>();
+  private readonly written = new Map<number, { state: Alert['state']; at: number; events: number }>();
   /** Episodes whose last changes are not written yet (not transitions). */
   private readonly owed = new Map<number, Alert>();
 
-  constructor(state: PgState, owner: (host: string) => HostEntry | undefined, clock: () => number) {
+  constructor(state: PgState, owner: (a: Pick<Alert, 'labels' | 'rule'>) => HostEntry | undefined, clock: () => number) {
     this.state = state;
     this.owner = owner;
     this.clock = clock;
@@ -72,18 +116,23 @@ class HostEpisodes implements AlertEpisodes {
   }
 
   /** The statement with the ownership check of the host's agent appended (none for the collector's own host). */
-  private write(host: string | undefined, sql: string, params: unknown[], fence: 'where' | 'and'): void {
-    const h = host === undefined ? undefined : this.owner(host);
+  private write(of: Pick<Alert, 'labels' | 'rule' | 'fingerprint'> | undefined, sql: string, params: unknown[], fence: 'where' | 'and'): void {
+    const h = of === undefined ? undefined : this.owner(of);
     if (!h) return;
     let text = sql;
     const all = [...params];
-    if (h.agentId !== undefined) {
+    if (h.agentId === undefined && fence === 'where') {
+      // Collectors on one machine watching one data folder judge the same disk: the first
+      // episode written is the one (the others' writes then touch no row).
+      text += ` WHERE NOT EXISTS (SELECT 1 FROM alerts o WHERE o.fingerprint = $${all.push(of!.fingerprint)} AND o.state IN ('pending', 'firing'))`;
+    } else if (h.agentId !== undefined) {
       const a = all.push(h.agentId);
       const c = all.push(this.state.collectorId);
       text += ` ${fence === 'where' ? 'WHERE' : 'AND'} ${OWNED.replace('$A', `$${a}`).replace('$C', `$${c}`)}`;
     }
-    // The collector's own host (influxdb_disk rules) is judged by the leader alone: fenced by its epoch.
-    const op: WriteOp = { statements: [{ sql: text, params: all }], fenced: h.agentId === undefined, topics: [] };
+    // The collector's own host (influxdb_disk rules): each collector judges its own disk, and
+    // nobody else writes those episodes (their labels carry its data folder).
+    const op: WriteOp = { statements: [{ sql: text, params: all }], fenced: false, topics: [] };
     this.state.enqueue(op);
   }
 
@@ -97,9 +146,9 @@ class HostEpisodes implements AlertEpisodes {
   private insertNow(a: Alert): void {
     this.unwritten.delete(a.id);
     this.owed.delete(a.id);
-    this.written.set(a.id, { state: a.state, at: this.clock() });
+    this.written.set(a.id, { state: a.state, at: this.clock(), events: a.events?.total ?? 0 });
     this.write(
-      a.labels.host,
+      a,
       `INSERT INTO alerts (id, fingerprint, rule, labels, severity, state, value, summary, active_at, fired_at, resolved_at, last_sample_at, clear_since, details, events)
        SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::double precision, $8::text, $9::bigint, $10::bigint, $11::bigint,
               $12::bigint, $13::bigint, $14::text, $15::text`,
@@ -110,11 +159,14 @@ class HostEpisodes implements AlertEpisodes {
 
   updateAlert(a: Alert): void {
     if (this.unwritten.has(a.id)) {
-      if (a.state !== 'pending') this.insertNow(a);
+      // A second sample (or firing): the episode is more than a one-sample blip.
+      if (a.state === 'pending') this.stats.pendingConfirmed++;
+      this.insertNow(a);
       return;
     }
     const w = this.written.get(a.id);
-    if (w && w.state === a.state && this.clock() - w.at < REFRESH_WRITE_MS) {
+    // A new distinct event is written at once: the leader mails it from the row.
+    if (w && w.state === a.state && w.events === (a.events?.total ?? 0) && this.clock() - w.at < REFRESH_WRITE_MS) {
       this.stats.refreshesDeferred++;
       this.owed.set(a.id, a);
       return;
@@ -124,9 +176,9 @@ class HostEpisodes implements AlertEpisodes {
 
   private updateNow(a: Alert): void {
     this.owed.delete(a.id);
-    this.written.set(a.id, { state: a.state, at: this.clock() });
+    this.written.set(a.id, { state: a.state, at: this.clock(), events: a.events?.total ?? 0 });
     this.write(
-      a.labels.host,
+      a,
       `UPDATE alerts SET severity = $1, state = $2, value = $3, summary = $4, active_at = $5, fired_at = $6, resolved_at = $7,
        last_sample_at = $8, clear_since = $9, details = $10, events = $11 WHERE id = $12`,
       [...alertStateValues(a), a.id],
@@ -135,20 +187,20 @@ class HostEpisodes implements AlertEpisodes {
   }
 
   /** Only pending episodes are deleted here (cleared before `for`); the leader forgets resolved ones. */
-  deleteAlert(id: number, host?: string): void {
+  deleteAlert(id: number, of?: Pick<Alert, 'labels' | 'rule' | 'fingerprint'>): void {
     this.owed.delete(id);
     this.written.delete(id);
     if (this.unwritten.delete(id)) {
       this.stats.pendingNeverWritten++;
       return;
     }
-    this.write(host, 'DELETE FROM alerts WHERE id = $1', [id], 'and');
+    this.write(of, 'DELETE FROM alerts WHERE id = $1', [id], 'and');
   }
 
   /** Episodes loaded from PostgreSQL: written as they are. */
   loaded(list: readonly Alert[]): void {
     const now = this.clock();
-    for (const a of list) this.written.set(a.id, { state: a.state, at: now });
+    for (const a of list) this.written.set(a.id, { state: a.state, at: now, events: a.events?.total ?? 0 });
   }
 
   /** Pendings that lasted, and changes owed for long enough; `all`: everything held now (an agent leaving). */
@@ -169,9 +221,9 @@ class HostEpisodes implements AlertEpisodes {
 }
 
 export class HostRules {
-  readonly stats = { hosts: 0, loads: 0, loadFailures: 0, waitingDropped: 0, transitions: 0 };
+  readonly stats = { hosts: 0, loads: 0, loadFailures: 0, waitingDropped: 0, transitions: 0, news: 0, seeded: 0, seededSamples: 0, seedFailures: 0 };
 
-  /** Writes saved: pendings that cleared before PENDING_WRITE_AFTER_MS, refreshes deferred to REFRESH_WRITE_MS. */
+  /** Writes saved: pendings that cleared after one sample; pendings written on their second sample; refreshes deferred to REFRESH_WRITE_MS. */
   get writes(): HostEpisodes['stats'] {
     return this.episodes.stats;
   }
@@ -181,15 +233,27 @@ export class HostRules {
   private readonly onTransition: (a: Alert, host: Identity) => void;
   private readonly hosts = new Map<string, HostEntry>();
   private readonly byAgent = new Map<string, string>();
-  /** Host of each episode held (for the delete of a pending one). */
-  private readonly hostOf = new Map<number, string>();
+  /** Labels and rule of each episode held (for the delete of a pending one). */
+  private readonly hostOf = new Map<number, Pick<Alert, 'labels' | 'rule' | 'fingerprint'>>();
+  /** The collector's own host (self()): apart from the agents', which may bear the same name. */
+  private me: HostEntry | undefined;
   private readonly tracker: AlertTracker;
   private readonly episodes: HostEpisodes;
   private rules: ThresholdRule[] = [];
+  private eventRules: EventRule[] = [];
   private threshold: ThresholdEvaluator;
+  private events: EventEvaluator;
+  private silence: HostSilence;
+  /** Firing episodes that gained a new distinct event: the leader hears of each once it is written. */
+  private readonly news = new Set<Alert>();
   private cfg: AlertingConfig;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** InfluxDB reads (the collector's first answering target); without it windows fill live only. */
+  private readonly query: ((q: string) => Promise<unknown>) | undefined;
+  private readonly rp: string | undefined;
+  private readonly seedQueue: HostEntry[] = [];
+  private seeding = 0;
 
   constructor(
     cfg: AlertingConfig,
@@ -199,21 +263,27 @@ export class HostRules {
       /** An episode here started firing or resolved: tell the leader (AlertInputs.alert). */
       onTransition: (a: Alert, host: Identity) => void;
       writeLines?: (lines: string[]) => Promise<void>;
+      /** InfluxQL on the collector's database: windowed rules' samples of a host that moved here. */
+      query?: (q: string) => Promise<unknown>;
+      /** influx.retention_policy: where the points are read from. */
+      retentionPolicy?: string;
       clock?: () => number;
     },
   ) {
     this.state = deps.state;
+    this.query = deps.query;
+    this.rp = deps.retentionPolicy;
     this.log = deps.log;
     this.clock = deps.clock ?? Date.now;
     this.onTransition = deps.onTransition;
     this.cfg = cfg;
-    const episodes = (this.episodes = new HostEpisodes(deps.state, (h) => this.hosts.get(h), this.clock));
+    const episodes = (this.episodes = new HostEpisodes(deps.state, (a) => this.entryOf(a), this.clock));
     // The tracker deletes a pending episode by id: the host comes from the episode it holds.
     const store: AlertEpisodes = {
       openAlerts: () => [],
       insertAlert: (a) => {
         const x = episodes.insertAlert(a);
-        if (a.labels.host !== undefined) this.hostOf.set(x.id, a.labels.host);
+        this.hostOf.set(x.id, x);
         return x;
       },
       updateAlert: (a) => episodes.updateAlert(a),
@@ -224,20 +294,81 @@ export class HostRules {
     };
     this.tracker = new AlertTracker(store, { flap: cfg.flap, log: deps.log.child({ part: 'state' }), writeLines: deps.writeLines });
     this.tracker.onTransition = (a) => this.transition(a);
-    this.threshold = this.evaluator(cfg);
+    this.tracker.onEventNews = (a) => this.news.add(a);
+    [this.threshold, this.events, this.silence] = this.evaluators(cfg);
   }
 
-  private evaluator(cfg: AlertingConfig): ThresholdEvaluator {
-    this.rules = effectiveRules(cfg).filter(isHostRule);
-    return new ThresholdEvaluator(this.rules, this.tracker, { maxSampleAge: cfg.max_sample_age, isOnline: (h) => this.hosts.has(h) });
+  private ruleNames(): string[] {
+    return [...this.rules.map((r) => r.name), ...this.eventRules.map((r) => r.name), ...this.silence.names];
+  }
+
+  /** A series of a host's absence rule seen for the first time: recorded for whichever collector judges the host next. */
+  private recordSeries(host: string, key: string, labels: Record<string, string>, at: number): void {
+    const h = this.hosts.get(host);
+    if (!h || h.agentId === undefined) return;
+    this.state.enqueue({
+      statements: [
+        {
+          sql: `INSERT INTO alert_series (key, labels, last_seen) SELECT $1::text, $2::text, $3::bigint WHERE ${OWNED.replace('$A', '$4').replace('$C', '$5')}
+                ON CONFLICT (key) DO NOTHING`,
+          params: [key, JSON.stringify(labels), at, h.agentId, this.state.collectorId],
+        },
+      ],
+      fenced: false,
+      topics: [],
+    });
+  }
+
+  private evaluators(cfg: AlertingConfig, keep?: (rule: string) => boolean): [ThresholdEvaluator, EventEvaluator, HostSilence] {
+    const rules = effectiveRules(cfg).filter(isHostRule);
+    this.rules = rules.filter((r): r is ThresholdRule => r.type === 'threshold');
+    this.eventRules = rules.filter((r): r is EventRule => r.type === 'event');
+    const silence = new HostSilence(
+      rules.filter((r): r is AbsenceRule => r.type === 'absence'),
+      this.tracker,
+      (host, key, labels, at) => this.recordSeries(host, key, labels, at),
+    );
+    if (keep && this.silence) silence.adopt(this.silence);
+    return [
+      new ThresholdEvaluator(this.rules, this.tracker, { maxSampleAge: cfg.max_sample_age, isOnline: (h) => this.hosts.has(h) || this.me?.id.host === h }),
+      // A reload keeps the counting windows (min_count) of the rules it keeps.
+      new EventEvaluator(this.eventRules, this.tracker, { maxSampleAge: cfg.max_sample_age }, keep && this.events ? { from: this.events, keep } : undefined),
+      silence,
+    ];
+  }
+
+  /** Whose episode this is: the collector's own (its disk) or the host's agent's. */
+  private entryOf(a: Pick<Alert, 'labels' | 'rule'>): HostEntry | undefined {
+    if (a.labels.host === undefined) return undefined;
+    if (this.isMine(a)) return this.me;
+    return this.hosts.get(a.labels.host);
+  }
+
+  private isMine(a: Pick<Alert, 'labels' | 'rule'>): boolean {
+    return !!this.me && this.me.id.host === a.labels.host && this.me.mine!(a);
+  }
+
+  private current(h: HostEntry): boolean {
+    return h === this.me || this.hosts.get(h.id.host) === h;
   }
 
   private transition(a: Alert): void {
-    const host = a.labels.host === undefined ? undefined : this.hosts.get(a.labels.host);
+    const host = this.entryOf(a);
     this.stats.transitions++;
     if (host) this.onTransition(a, host.id);
     // Resolved: the leader mails the resolution and forgets the episode; nothing left to judge here.
     if (a.state === 'resolved') this.forget((x) => x === a);
+  }
+
+  /** New events of firing episodes, written by now (tracker.flush): the leader reads the rows and mails them. */
+  private tellNews(): void {
+    for (const a of this.news) {
+      const h = this.tracker.alerts.get(a.id) === a && a.state === 'firing' ? this.entryOf(a) : undefined;
+      if (!h) continue;
+      this.stats.news++;
+      this.onTransition(a, h.id);
+    }
+    this.news.clear();
   }
 
   private forget(which: (a: Alert) => boolean): void {
@@ -255,7 +386,22 @@ export class HostRules {
 
   /** Whether a rule here judges this measurement (a collector then keeps such points from the leader). */
   watches(measurement: string): boolean {
-    return this.threshold.watches(measurement);
+    return this.threshold.watches(measurement) || this.silence.watches(measurement);
+  }
+
+  /**
+   * The collector's own host (its InfluxDB data disk, `influxdb_disk` rules), judged here on
+   * every collector, each about itself: its episodes are told apart by `path` (collectors
+   * sharing a machine share its host name), loaded once, then judged like an agent's.
+   */
+  self(id: Identity, path: string): void {
+    if (this.stopped || (this.me && this.me.id.host === id.host)) return;
+    // The collector's measurement only: an agent of the same name may have a disk rule by path too.
+    const mine = (a: Pick<Alert, 'labels' | 'rule'>): boolean =>
+      a.labels.path === path && this.rules.some((r) => r.name === a.rule && r.measurement === SELF_MEASUREMENT);
+    const h: HostEntry = { id, agentId: undefined, loaded: false, waiting: [], waitingEvents: [], mine };
+    this.me = h;
+    void this.load(h);
   }
 
   /** The host's agent said hello here; its points wait until owned() has loaded its episodes. */
@@ -264,7 +410,7 @@ export class HostRules {
     const had = this.hosts.get(id.host);
     if (had && had.agentId === agentId) return;
     if (had) this.offline(id.host);
-    this.hosts.set(id.host, { id, agentId, loaded: false, waiting: [] });
+    this.hosts.set(id.host, { id, agentId, loaded: false, waiting: [], waitingEvents: [] });
     if (agentId !== undefined) this.byAgent.set(agentId, id.host);
     this.stats.hosts = this.hosts.size;
   }
@@ -278,21 +424,40 @@ export class HostRules {
 
   private async load(h: HostEntry): Promise<void> {
     for (;;) {
-      if (this.stopped || this.hosts.get(h.id.host) !== h) return;
+      if (this.stopped || !this.current(h)) return;
       try {
         const r = await this.state.pool.query<AlertRow>(`SELECT * FROM alerts WHERE state IN ('pending', 'firing') AND (labels::jsonb ->> 'host') = $1`, [
           h.id.host,
         ]);
-        if (this.stopped || this.hosts.get(h.id.host) !== h) return;
-        const names = new Set(this.rules.map((x) => x.name));
-        const list = r.rows.map(toAlert).filter((a) => names.has(a.rule));
-        for (const a of list) this.hostOf.set(a.id, h.id.host);
+        // The series its absence rules expect (the collector's own host has none).
+        const series =
+          h.agentId !== undefined && this.silence.names.length
+            ? (
+                await this.state.pool.query<{ key: string; labels: string }>(`SELECT key, labels FROM alert_series WHERE (labels::jsonb ->> 'host') = $1`, [
+                  h.id.host,
+                ])
+              ).rows
+            : [];
+        if (this.stopped || !this.current(h)) return;
+        this.silence.load(
+          h.id.host,
+          series.map((x) => ({ key: x.key, labels: JSON.parse(x.labels) as Record<string, string> })),
+          this.clock(),
+        );
+        const names = new Set(this.ruleNames());
+        const list = r.rows.map(toAlert).filter((a) => names.has(a.rule) && (!h.mine || h.mine(a)));
+        for (const a of list) this.hostOf.set(a.id, a);
         this.episodes.loaded(list);
         this.tracker.adopt(list);
         h.loaded = true;
         this.stats.loads++;
         const waiting = h.waiting.splice(0);
-        if (waiting.length) this.judge(h.id, waiting);
+        const events = h.waitingEvents.splice(0);
+        if (waiting.length || events.length) this.judge(h.id, waiting, events);
+        if (h.agentId !== undefined && this.query && this.threshold.windowed().length) {
+          this.seedQueue.push(h);
+          this.seedNext();
+        }
         return;
       } catch (err) {
         this.stats.loadFailures++;
@@ -302,19 +467,59 @@ export class HostRules {
     }
   }
 
+  /**
+   * Windowed rules (avg over `window`...) of a host that arrived: their windows are filled
+   * from InfluxDB (what the agent sent to its previous collector, or before a restart), so
+   * they judge at once instead of after a whole window of live samples. In the background,
+   * a few queries at a time: the host is judged meanwhile, its windows just fill later.
+   */
+  private seedNext(): void {
+    while (this.seeding < SEED_CONCURRENCY && this.seedQueue.length) {
+      const h = this.seedQueue.shift()!;
+      if (this.stopped || !this.current(h)) continue;
+      this.seeding++;
+      void this.seed(h).finally(() => {
+        this.seeding--;
+        this.seedNext();
+      });
+    }
+  }
+
+  private async seed(h: HostEntry): Promise<void> {
+    for (const { rule, windowMs } of this.threshold.windowed()) {
+      const q = `SELECT "${rule.field}" FROM ${this.rp ? `"${this.rp}".` : ''}"${rule.measurement}" WHERE "host" = ${influxString(h.id.host)} AND time > now() - ${Math.ceil(windowMs)}ms GROUP BY *`;
+      try {
+        const points = answerPoints(await this.query!(q), rule.field);
+        if (this.stopped || !this.current(h)) return;
+        // The evaluator of now (a reload may have replaced it): only a rule it still has.
+        const r = this.threshold.windowed().find((x) => x.rule.name === rule.name)?.rule;
+        if (r) this.stats.seededSamples += this.threshold.seed(r, h.id, points, this.clock());
+      } catch (err) {
+        this.stats.seedFailures++;
+        this.log.warn(
+          { err: (err as Error).message, host: h.id.host, rule: rule.name, code: 'CANH_ERR_ALERT_WINDOW_SEED' },
+          'could not read a windowed rule’s recent samples from InfluxDB; its window fills from live samples',
+        );
+      }
+    }
+    this.stats.seeded++;
+  }
+
   /** The agent left here, or a newer session of it elsewhere replaced this one: forget its episodes, write nothing. */
   offline(host: string): void {
     const h = this.hosts.get(host);
     if (!h) return;
     // What is held of the host is written first (a `for` under way goes on where the agent
     // goes next); after a newer session elsewhere these writes no longer pass the fence.
+    const ofHost = (a: Alert): boolean => a.labels.host === host && !this.isMine(a);
     if (h.loaded) {
       this.tracker.flush();
-      this.episodes.flush((a) => a.labels.host === host);
+      this.episodes.flush(ofHost);
     }
     this.hosts.delete(host);
     if (h.agentId !== undefined && this.byAgent.get(h.agentId) === host) this.byAgent.delete(h.agentId);
-    this.forget((a) => a.labels.host === host);
+    this.forget(ofHost);
+    this.silence.forget(host);
     this.stats.hosts = this.hosts.size;
   }
 
@@ -324,24 +529,36 @@ export class HostRules {
     if (host !== undefined) this.offline(host);
   }
 
-  onBatch(id: Identity, batch: Pick<Batch, 'points'> & Partial<Pick<Batch, 'series' | 'rows'>>): void {
-    if (this.stopped || (!batch.points.length && !batch.rows?.length)) return;
-    const h = this.hosts.get(id.host);
+  onBatch(id: Identity, batch: Pick<Batch, 'points'> & Partial<Pick<Batch, 'series' | 'rows' | 'events'>>): void {
+    if (this.stopped) return;
+    const h = this.me?.id === id ? this.me : this.hosts.get(id.host);
     if (!h) return;
-    const points = pointsOf(batch, (m) => this.threshold.watches(m));
-    if (!points.length) return;
-    if (h.loaded) return this.judge(id, points);
+    const points = batch.points.length || batch.rows?.length ? pointsOf(batch, (m) => this.watches(m)) : [];
+    const events = batch.events?.filter((e) => this.events.watchesType(e.type)) ?? [];
+    if (!points.length && !events.length) return;
+    if (h.loaded) return this.judge(id, points, events);
     h.waiting.push(...points);
+    h.waitingEvents.push(...events);
     const over = h.waiting.length - MAX_WAITING_POINTS;
     if (over > 0) {
       h.waiting.splice(0, over);
       this.stats.waitingDropped += over;
     }
+    const overEvents = h.waitingEvents.length - MAX_WAITING_POINTS;
+    if (overEvents > 0) {
+      h.waitingEvents.splice(0, overEvents);
+      this.stats.waitingDropped += overEvents;
+    }
   }
 
-  private judge(id: Identity, points: Point[]): void {
+  private judge(id: Identity, points: Point[], events: SecurityEvent[] = []): void {
     try {
-      this.threshold.onPoints(id, points, this.clock());
+      const now = this.clock();
+      if (points.length) {
+        this.threshold.onPoints(id, points, now);
+        this.silence.onPoints(id, points, now);
+      }
+      if (events.length) this.events.onEvents(id, events, now);
     } catch (err) {
       this.log.error({ err, host: id.host }, 'host rule evaluation failed for a batch');
     }
@@ -351,9 +568,13 @@ export class HostRules {
   tick(): void {
     if (this.stopped) return;
     try {
-      this.threshold.tick(this.clock());
+      const now = this.clock();
+      this.threshold.tick(now);
+      this.events.tick(now);
+      this.silence.tick(now, (host) => !!this.hosts.get(host)?.loaded);
       this.tracker.flush();
       this.episodes.flush();
+      this.tellNews();
     } catch (err) {
       this.log.error({ err }, 'host rule round failed');
     }
@@ -364,8 +585,9 @@ export class HostRules {
   reload(cfg: AlertingConfig): void {
     this.cfg = cfg;
     this.tracker.setFlap(cfg.flap);
-    this.threshold = this.evaluator(cfg);
-    const names = new Set(this.rules.map((r) => r.name));
+    const before = new Set(this.ruleNames());
+    [this.threshold, this.events, this.silence] = this.evaluators(cfg, (n) => before.has(n));
+    const names = new Set(this.ruleNames());
     this.forget((a) => !names.has(a.rule));
     if (this.timer) {
       clearInterval(this.timer);

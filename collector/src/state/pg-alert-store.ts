@@ -143,6 +143,13 @@ export class PgAlertStore implements AlertStore {
     ]);
   }
 
+  /** Only the told events' keys: the row itself is the judging collector's (state/host-rules.ts). */
+  eventsTold(id: number, keys: readonly string[]): void {
+    const a = this.alerts.get(id);
+    if (a?.events) for (const e of a.events.list) if (keys.includes(e.key)) e.news = false;
+    this.write([{ sql: 'UPDATE alerts SET events_told = $1 WHERE id = $2', params: [JSON.stringify(keys), id] }]);
+  }
+
   deleteAlert(id: number): void {
     this.alerts.delete(id);
     this.notifiedBy.delete(id);

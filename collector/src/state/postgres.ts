@@ -102,6 +102,7 @@ CREATE TABLE IF NOT EXISTS alerts (
   active_at BIGINT NOT NULL, fired_at BIGINT, resolved_at BIGINT, last_sample_at BIGINT NOT NULL,
   clear_since BIGINT, details TEXT NOT NULL DEFAULT '{}', events TEXT
 );
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS events_told TEXT;
 CREATE TABLE IF NOT EXISTS alert_notified (
   alert_id BIGINT NOT NULL, recipient TEXT NOT NULL, firing_sent_at BIGINT, resolved_sent_at BIGINT,
   PRIMARY KEY (alert_id, recipient)

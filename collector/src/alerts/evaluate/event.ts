@@ -91,6 +91,11 @@ export class EventEvaluator {
     }
   }
 
+  /** Whether a rule here takes events of this type (what a collector forwards to the leader). */
+  watchesType(type: string): boolean {
+    return this.byType.has(type);
+  }
+
   onEvents(id: Identity, events: readonly SecurityEvent[], now: number): void {
     for (const e of events) {
       const rules = this.byType.get(e.type);

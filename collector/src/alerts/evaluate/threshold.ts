@@ -88,6 +88,40 @@ export class ThresholdEvaluator {
     return rules.some((r) => Object.entries(r.where).every(([k, v]) => tags[k] === v));
   }
 
+  /** The windowed rules (a function over `window`), for seeding their windows (seed()). */
+  windowed(): { rule: ThresholdRule; windowMs: number }[] {
+    return this.rules.map((rule) => ({ rule, windowMs: ruleTiming(rule).windowMs })).filter((x) => x.windowMs > 0);
+  }
+
+  /**
+   * Samples of a windowed rule taken before this evaluator saw the host (read back from
+   * InfluxDB when the host's agent moved here): they fill the rule's windows without
+   * being judged themselves, so the rule judges the next live sample over a whole window
+   * instead of waiting one. Returns how many samples went in.
+   */
+  seed(r: ThresholdRule, id: Identity, points: readonly Point[], now: number): number {
+    const { windowMs } = ruleTiming(r);
+    let n = 0;
+    if (windowMs <= 0) return 0;
+    for (const p of points) {
+      if (p.name !== r.measurement || now - p.time >= windowMs) continue;
+      const tags = pointTags(p, id);
+      if (!Object.entries(r.where).every(([k, v]) => tags[k] === v)) continue;
+      const sample = numeric(p.fields[r.field]);
+      if (sample === undefined) continue;
+      const agency = (r.agency_from_tag && tags[r.agency_from_tag]) || id.agency;
+      this.overWindow(
+        r,
+        alertLabels(r.name, agency, r.group_by, (x) => tags[x]),
+        Math.min(p.time, now),
+        sample,
+        windowMs,
+      );
+      n++;
+    }
+    return n;
+  }
+
   onPoints(id: Identity, points: readonly Point[], now: number): void {
     for (const p of points) {
       const rules = this.byMeasurement.get(p.name);
@@ -144,8 +178,12 @@ export class ThresholdEvaluator {
     // Keep time order (a late sample goes where it belongs).
     let i = w.times.length;
     while (i > 0 && w.times[i - 1]! > at) i--;
-    w.times.splice(i, 0, at);
-    w.values.splice(i, 0, value);
+    // The same sample twice (seeded from InfluxDB, then resent by the agent): once.
+    if (i > 0 && w.times[i - 1] === at) w.values[i - 1] = value;
+    else {
+      w.times.splice(i, 0, at);
+      w.values.splice(i, 0, value);
+    }
     w.since = Math.min(w.since, at);
     const end = w.times[w.times.length - 1]!;
     let drop = 0;
