@@ -23,8 +23,15 @@ function formatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
+// Zones that are UTC by definition: their wall clock is Date's UTC one. Read that way they
+// never load ICU's zone and locale data, which the first Intl.DateTimeFormat does: ~8 MiB of
+// RSS (measured under the agent's Node options), in an agent whose auth_log reads a UTC log
+// (bench:detect-rss). Other spellings of UTC (Etc/Universal, Zulu...) go through Intl.
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT']);
+
 /** Whether `tz` is an IANA zone this runtime knows (for config validation). */
 export function validTimeZone(tz: string): boolean {
+  if (UTC_ZONES.has(tz)) return true;
   try {
     formatter(tz);
     return true;
@@ -48,6 +55,7 @@ const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /** The wall clock in `tz` at instant `ms`. */
 export function wallClock(ms: number, tz: string): WallClock {
+  if (UTC_ZONES.has(tz)) return utcWallClock(ms);
   const parts: Record<string, string> = {};
   for (const p of formatter(tz).formatToParts(new Date(ms))) parts[p.type] = p.value;
   return {
@@ -58,6 +66,21 @@ export function wallClock(ms: number, tz: string): WallClock {
     minute: Number(parts.minute),
     second: Number(parts.second),
     weekday: WEEKDAYS.indexOf(parts.weekday ?? ''),
+  };
+}
+
+function utcWallClock(ms: number): WallClock {
+  const d = new Date(ms);
+  // As Intl's formatToParts: an instant that is no valid Date is an error, not NaN fields.
+  if (Number.isNaN(d.getTime())) throw new RangeError('Invalid time value');
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    weekday: d.getUTCDay(),
   };
 }
 
