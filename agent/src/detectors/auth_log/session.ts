@@ -47,9 +47,14 @@ export class SshSessions {
     this.o = o;
   }
 
+  /** Whether observe() keeps state for this record (sshd's lines with a pid); any other passes through it as it is. */
+  tracks(rec: AuthRecord): boolean {
+    return rec.service === 'ssh' && rec.pid !== undefined && (rec.program === 'sshd' || rec.program === 'sshd-session');
+  }
+
   /** Feed one record; returns the records to hand to the aggregator, in order. */
   observe(rec: AuthRecord): AuthRecord[] {
-    if (rec.service !== 'ssh' || rec.pid === undefined || (rec.program !== 'sshd' && rec.program !== 'sshd-session')) return [rec];
+    if (!this.tracks(rec)) return [rec];
     const key = `${rec.host ?? ''}\0${rec.pid}`;
     const now = this.o.now();
     const out: AuthRecord[] = [];
