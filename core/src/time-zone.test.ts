@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { validTimeZone, wallClock, zoneOffset, zonedToUtc } from './time-zone.ts';
 
@@ -90,5 +92,68 @@ describe('UTC zones', () => {
     const ms = Date.UTC(2026, 11, 8, 20, 30);
     expect(wallClock(ms, 'Asia/Ho_Chi_Minh')).toEqual({ year: 2026, month: 12, day: 9, hour: 3, minute: 30, second: 0, weekday: 3 });
     expect(zoneOffset(ms, 'Asia/Ho_Chi_Minh')).toBe(7 * 3_600_000);
+  });
+});
+
+// The host's own zone, read from Date's local clock: a Node process started with TZ set.
+function inZone(tz: string, asked: string, instants: number[], walls: number[][]) {
+  const script = `
+    const real = Intl.DateTimeFormat;
+    let made = 0;
+    Intl.DateTimeFormat = new Proxy(real, { construct(t, a) { made++; return new t(...a); } });
+    const tz = await import(${JSON.stringify(fileURLToPath(new URL('./time-zone.ts', import.meta.url)))});
+    const asked = ${JSON.stringify(asked)};
+    const out = { valid: tz.validTimeZone(asked), clocks: [], instants: [] };
+    try {
+      out.clocks = ${JSON.stringify(instants)}.map((ms) => tz.wallClock(ms, asked));
+      out.instants = ${JSON.stringify(walls)}.map((w) => tz.zonedToUtc(...w, asked));
+    } catch (e) { out.error = e.name; }
+    out.made = made;
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as { valid: boolean; clocks: unknown[]; instants: number[]; made: number; error?: string };
+}
+
+const offIntl = (ms: number, tz: string) => {
+  const w = byIntl(ms, tz);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(ms / 1000) * 1000;
+};
+function zonedByIntl(w: number[], tz: string): number {
+  const [y, mo, d, h, mi, s, ms] = w as [number, number, number, number, number, number, number];
+  const guess = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  return guess - offIntl(guess - offIntl(guess, tz), tz);
+}
+
+describe("the host's own zone", () => {
+  const instants: number[] = [];
+  for (let ms = Date.UTC(2024, 0, 1); ms < Date.UTC(2026, 0, 1); ms += 19_037_000) instants.push(ms);
+  // Berlin's changes in 2026: 29 March 01:00 UTC, 25 October 01:00 UTC.
+  instants.push(Date.UTC(2026, 2, 29, 0, 59, 59), Date.UTC(2026, 2, 29, 1), Date.UTC(2026, 9, 25, 0, 59, 59), Date.UTC(2026, 9, 25, 1));
+  // A wall time in Berlin's spring gap and one in its autumn overlap, and plain ones.
+  const walls = [
+    [2026, 3, 29, 2, 30, 0, 0],
+    [2026, 10, 25, 2, 30, 0, 0],
+    [2026, 12, 8, 9, 0, 0, 250],
+    [2024, 2, 29, 23, 59, 59, 999],
+  ];
+
+  for (const tz of ['Asia/Ho_Chi_Minh', 'Europe/Berlin']) {
+    it(`${tz} (TZ): the same wall clocks and instants as Intl, without an Intl formatter`, () => {
+      const r = inZone(tz, tz, instants, walls);
+      expect(r.made).toBe(0);
+      expect(r.valid).toBe(true);
+      expect(r.clocks).toEqual(instants.map((ms) => byIntl(ms, tz)));
+      expect(r.instants).toEqual(walls.map((w) => zonedByIntl(w, tz)));
+    });
+  }
+
+  it("another zone than the host's, or a TZ naming no zone, goes through Intl as before", () => {
+    const other = inZone('Asia/Ho_Chi_Minh', 'Europe/Berlin', instants.slice(0, 50), walls);
+    expect(other.made).toBeGreaterThan(0);
+    expect(other.clocks).toEqual(instants.slice(0, 50).map((ms) => byIntl(ms, 'Europe/Berlin')));
+    const none = inZone('Mars/Olympus', 'Mars/Olympus', [0], []);
+    expect(none.valid).toBe(false);
+    expect(none.error).toBe('RangeError');
   });
 });
