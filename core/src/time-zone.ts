@@ -1,4 +1,4 @@
-// Time zone arithmetic on Intl alone (no tz database dependency), shared by the agent
+// Time zone arithmetic on Intl (no tz database dependency; UTC and the host's own zone on Date's clock, below), shared by the agent
 // (log timestamps without a zone such as syslog "Nov 27 20:15:53", working hours) and the
 // collector (report months, local times in mails): the agencies live in Asia/Ho_Chi_Minh,
 // and what "08:00" or "November" means there must not depend on the server's zone.
