@@ -17,9 +17,11 @@
 // agent), BENCH_DETECT_KEEP (keep the temp dir), BENCH_DETECT_RSS_FLAGS (the bundle's Node options instead of
 // the shipped ones, space-separated), BENCH_DETECT_RSS_SPOOL_MIB (1024: the agent's spool_max_bytes; a log
 // reader waits while half of it is unacked, so with the default 256 MiB the agent would follow the log at
-// the pace this machine's collector acks events, ~300 a second, and the run would measure that).
+// the pace this machine's collector acks events, ~300 a second, and the run would measure that),
+// BENCH_DETECT_RSS_BASELINE (another bundle, e.g. one built from an older checkout: the agent part runs it
+// first on the same log with the same Node options, then this one, for an A/B in one run).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from './lib/authlog-gen.ts';
@@ -41,6 +43,7 @@ const BUNDLE = join(root, 'dist/canh-agent.cjs');
 const FLAGS = process.env.BENCH_DETECT_RSS_FLAGS?.split(' ').filter(Boolean) ?? AGENT_NODE_FLAGS;
 const AGENT_ARGS = existsSync(BUNDLE) ? [...FLAGS, BUNDLE] : [join(root, 'agent/src/cli.ts')];
 const FORM = existsSync(BUNDLE) ? `bundle with ${FLAGS.join(' ')}` : 'source';
+const BASELINE = process.env.BENCH_DETECT_RSS_BASELINE;
 // Bytes per generated line, measured on bench:detect's 200,000 lines (21.5 MiB).
 const BYTES_PER_LINE = 112.9;
 
@@ -106,12 +109,25 @@ const cpuMsOf = (pid: number): number => {
   return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100;
 };
 
+/** At the end: what the RSS is made of (FilePmdMapped: 2 MiB page-cache folios of the node binary, docs/benchmarks.md). */
+function memoryAt(pid: number): string {
+  try {
+    const r = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(r)?.[1] ?? NaN);
+    return `anon ${(kib('Anonymous') / 1024).toFixed(1)} MiB, file ${((kib('Rss') - kib('Anonymous')) / 1024).toFixed(1)} MiB (FilePmdMapped ${(kib('FilePmdMapped') / 1024).toFixed(1)} MiB)`;
+  } catch {
+    return 'smaps_rollup unreadable';
+  }
+}
+
 /** canh-agent run, auth_log only, from the beginning of the file, until its position reaches the end. */
 async function runAgent(
   dir: string,
   log: string,
   size: number,
-): Promise<{ maxRssMiB: number; lastRssMiB: number; cpuS: number; wallS: number; startRssMiB: number; maxSpoolMiB: number; dropped: string }> {
+  args: string[],
+): Promise<{ maxRssMiB: number; lastRssMiB: number; cpuS: number; wallS: number; startRssMiB: number; maxSpoolMiB: number; dropped: string; memory: string }> {
+  mkdirSync(dir, { recursive: true });
   const influx = await startInfluxd();
   const stateDir = join(dir, 'collector');
   const [agent] = registerAgents(stateDir, 1, 'bench-rss');
@@ -132,7 +148,7 @@ async function runAgent(
       detectors: [{ type: 'auth_log', path: log, from_beginning: true, timezone: 'UTC' }],
     }),
   );
-  const proc = spawnManaged(process.execPath, [...AGENT_ARGS, 'run', '--config', cfg], { name: 'agent' });
+  const proc = spawnManaged(process.execPath, [...args, 'run', '--config', cfg], { name: 'agent' });
   const pid = proc.pid!;
   const t0 = Date.now();
   let max = 0;
@@ -175,6 +191,7 @@ async function runAgent(
       wallS: (Date.now() - t0) / 1000,
       startRssMiB: startRss / 1024,
       maxSpoolMiB: maxSpool / 1048576,
+      memory: memoryAt(pid),
     };
   } finally {
     await proc.stop(5000);
@@ -207,12 +224,17 @@ async function main(): Promise<void> {
         `${d.maxRssKiB / 1024 <= TARGET_MIB ? 'MET   ' : 'MISSED'} detect max RSS ≤ ${TARGET_MIB} MiB over a ${MIB} MiB log (${(d.maxRssKiB / 1024).toFixed(1)} MiB)`,
       );
     }
-    if (AGENT) {
-      const a = await runAgent(dir, log, size);
+    const runs: [string, string[]][] = AGENT && BASELINE ? [[`baseline ${BASELINE}`, [...FLAGS, BASELINE]]] : [];
+    if (AGENT) runs.push([FORM, AGENT_ARGS]);
+    for (let i = 0; i < runs.length; i++) {
+      const [form, args] = runs[i]!;
+      const a = await runAgent(join(dir, `agent-${i}`), log, size, args);
+      const mine = i === runs.length - 1;
       console.log(
-        `canh-agent run (auth_log only, from_beginning) followed the ${MIB} MiB log to its end in ${a.wallS.toFixed(0)} s: ${Math.round(lines / a.cpuS)} lines per CPU-s; ` +
-          `RSS at 1.5 s ${a.startRssMiB.toFixed(1)} MiB, max ${a.maxRssMiB.toFixed(1)} MiB, at the end ${a.lastRssMiB.toFixed(1)} MiB; spool on disk max ${a.maxSpoolMiB.toFixed(1)} MiB (spool_max_bytes ${SPOOL_MIB} MiB), dropped by the spool: ${a.dropped}`,
+        `canh-agent run (${mine ? '' : `${form}, `}auth_log only, from_beginning) followed the ${MIB} MiB log to its end in ${a.wallS.toFixed(0)} s: ${Math.round(lines / a.cpuS)} lines per CPU-s; ` +
+          `RSS at 1.5 s ${a.startRssMiB.toFixed(1)} MiB, max ${a.maxRssMiB.toFixed(1)} MiB, at the end ${a.lastRssMiB.toFixed(1)} MiB (${a.memory}); spool on disk max ${a.maxSpoolMiB.toFixed(1)} MiB (spool_max_bytes ${SPOOL_MIB} MiB), dropped by the spool: ${a.dropped}`,
       );
+      if (!mine) continue;
       if (a.maxRssMiB > TARGET_MIB) missed++;
       console.log(
         `${a.maxRssMiB <= TARGET_MIB ? 'MET   ' : 'MISSED'} agent max RSS ≤ ${TARGET_MIB} MiB while following a ${MIB} MiB log (${a.maxRssMiB.toFixed(1)} MiB)`,

@@ -23,7 +23,12 @@
 // --max-opt=2 makes a busy auth log 1.8x cheaper but the idle agent 1.7 ms per cycle and
 // 4 MiB dearer; --max-opt=1 and --max-opt=0 are in between, none as cheap idle as these.
 // So auth_log's per-line path is written for the interpreter (auth_log/README.md, Cost):
-// fewer pattern runs, iterators and allocations per line.
+// fewer pattern runs, iterators and allocations per line. Screened beside the shipped options
+// (2026-12-08, the auth_log detector in process on bench:detect-live's log, three runs each,
+// load 4-7): --no-lazy-feedback-allocation, --max-lazy, --no-optimize-for-size,
+// --no-parallel-scavenge, --single-threaded-gc, --no-concurrent-marking and
+// --max-semi-space-size=2: none clearly cheaper per line (the last two +6-8 MiB RSS);
+// --no-regexp-interpret-all and --sparkplug are overridden by --lite-mode (--print-flag-values).
 // --lite-mode also leaves out WebAssembly, and so fetch (undici's HTTP parser is wasm):
 // the agent uses node:http/https, and node-flags.test.ts fails if its code calls fetch.
 export const AGENT_NODE_FLAGS: readonly string[] = [

@@ -60,6 +60,29 @@ describe('LogFollower', () => {
     expect(a.got).toEqual(lines);
   });
 
+  it('hands a large read on in groups of at most 64 lines, in order, none lost at a group edge', async () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'q'.repeat(i % 97)}`);
+    writeFileSync(log(), `${lines.join('\n')}\n`);
+    const got: string[] = [];
+    const sizes: number[] = [];
+    const f = new LogFollower({
+      path: log(),
+      state,
+      stateName: 'pos.json',
+      fromBeginning: true,
+      pollMs: 60_000,
+      log: pino({ level: 'silent' }),
+      onLines: (l) => {
+        sizes.push(l.length);
+        got.push(...l);
+      },
+    });
+    await f.start();
+    await f.stop();
+    expect(got).toEqual(lines);
+    expect(Math.max(...sizes)).toBe(64);
+  });
+
   it('stops reading while paused (the spool backlogged), keeps its place, and reads on from there: every line once', async () => {
     const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ${'z'.repeat(60)}`);
     writeFileSync(log(), `${lines.join('\n')}\n`);

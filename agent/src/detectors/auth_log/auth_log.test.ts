@@ -155,6 +155,23 @@ describe('beats-secure-rhel7.log brute force', () => {
   });
 });
 
+describe('sshd connections of two hosts in one log', () => {
+  it('the same pid on another host is another connection: its "Failed" line does not take the first host\'s held PAM failure', () => {
+    const text = [
+      'Dec  1 10:00:00 web1 sshd[100]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.9  user=root',
+      'Dec  1 10:00:01 db1 sshd[100]: Failed password for root from 198.51.100.7 port 6000 ssh2',
+      'Dec  1 10:00:02 web1 sshd[100]: Connection closed by authenticating user root 203.0.113.9 port 5000 [preauth]',
+    ].join('\n');
+    const r = replayAuthLog(text, cfg({ threshold: 1 }), NOW);
+    const bf = r.events.filter((e) => e.type === 'brute_force').map((e) => e.evidence.src_ip);
+    // web1's PAM failure had no "Failed" line of its own: it counts when its connection ends.
+    expect(new Set(bf)).toEqual(new Set(['203.0.113.9', '198.51.100.7']));
+    // One host, the same lines: the "Failed" line is the PAM failure's companion, one failure.
+    const one = replayAuthLog(text.replaceAll('db1', 'web1'), cfg({ threshold: 1 }), NOW);
+    expect(new Set(one.events.filter((e) => e.type === 'brute_force').map((e) => e.evidence.src_ip))).toEqual(new Set(['198.51.100.7']));
+  });
+});
+
 describe('timestamps', () => {
   it('beats-timestamp.log: ISO 8601 with microseconds, without zone and with +01:30', () => {
     const [a, b] = fixture('beats-timestamp.log').trim().split('\n');

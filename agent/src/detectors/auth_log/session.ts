@@ -34,11 +34,17 @@ const MAX_PENDING = 64;
 
 export class SshSessions {
   private readonly o: SessionOptions;
-  private readonly sessions = new Map<string, Session>();
+  /**
+   * By connection. The key: the sshd pid alone for the host of the first sshd line (a number:
+   * no key string made and hashed per line, which was most of this class's cost under the
+   * agent's interpreter), host and pid for any other host ("host\0pid": never equal to a number).
+   */
+  private readonly sessions = new Map<string | number, Session>();
+  private mainHost: string | undefined;
   /** Connections forgotten (their held failures committed) because `maxSessions` were open. */
   evicted = 0;
   /** The key set last: while it is in the map it is the map's last (most recent) entry. */
-  private lastKey = '';
+  private lastKey: string | number = '';
   /** The latest time a line carried (the log's own clock), and that clock when quiet connections were last ended by it. */
   private logClock = -Infinity;
   private lastLogTick = -Infinity;
@@ -47,10 +53,17 @@ export class SshSessions {
     this.o = o;
   }
 
+  /** Whether observe() keeps state for this record (sshd's lines with a pid); any other passes through it as it is. */
+  tracks(rec: AuthRecord): boolean {
+    return rec.service === 'ssh' && rec.pid !== undefined && (rec.program === 'sshd' || rec.program === 'sshd-session');
+  }
+
   /** Feed one record; returns the records to hand to the aggregator, in order. */
   observe(rec: AuthRecord): AuthRecord[] {
-    if (rec.service !== 'ssh' || rec.pid === undefined || (rec.program !== 'sshd' && rec.program !== 'sshd-session')) return [rec];
-    const key = `${rec.host ?? ''}\0${rec.pid}`;
+    if (!this.tracks(rec)) return [rec];
+    const host = rec.host ?? '';
+    this.mainHost ??= host;
+    const key = host === this.mainHost ? rec.pid! : `${host}\0${rec.pid}`;
     const now = this.o.now();
     const out: AuthRecord[] = [];
     // A time far ahead (a wrong year, a skewed clock) does not move the log's clock, as in the aggregator.
