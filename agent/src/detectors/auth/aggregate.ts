@@ -9,7 +9,7 @@
 import type { Severity } from '@canh/protocol';
 import { bounded, sample } from '../group-findings.ts';
 import type { AuthRecord } from './record.ts';
-import { wallClock } from '@canh/core';
+import { wallClock } from '@canh/core/time-zone';
 
 export interface AuthEvent {
   time: number;

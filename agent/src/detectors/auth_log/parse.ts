@@ -3,7 +3,7 @@
 // records into events. Source addresses are always taken from the fixed position sshd
 // writes them at the END of the message, so a user name such as "x from 6.6.6.6" that an
 // attacker sends cannot choose the address that gets counted (greedy user captures below).
-import { zonedToUtc, wallClock } from '@canh/core';
+import { zonedToUtc, wallClock } from '@canh/core/time-zone';
 import { bounded } from '../group-findings.ts';
 import { normAddr, type AuthRecord } from '../auth/record.ts';
 
