@@ -216,7 +216,8 @@ function fastHeader(line: string, opts: ParseOptions): Header | undefined | null
   const time = stampTime(line, opts);
   if (time === undefined) return undefined;
   const prog = m[f.g + 1]!;
-  const slash = prog.lastIndexOf('/');
+  // indexOf first: lastIndexOf is a runtime call, and most programs have no "/".
+  const slash = prog.indexOf('/') < 0 ? -1 : prog.lastIndexOf('/');
   const pid = m[f.g + 2];
   return {
     time,
@@ -792,8 +793,19 @@ const PAM_TAG_RE = /^\(?(pam_[a-z0-9_]+)(?:\(([\w-]+)(?::\w+)?\))?\)?:? (.*)$/;
 function classifyMessage(program: string, message: string, pamModule?: string): Fields | undefined {
   // " [preauth]" and only white space after it: the last one is the only one that can be (the
   // plain way looks for the pattern from the start).
-  const at = reference ? message.search(/ \[preauth\]\s*$/) : message.lastIndexOf(' [preauth]');
-  const preauth = at >= 0 && (at + 10 === message.length || /^\s*$/.test(message.slice(at + 10)));
+  // (The fast way: the message without its trailing white space ends with it. trimEnd takes
+  // off what \s matches; String.prototype.lastIndexOf is a call into the runtime in V8.)
+  let at: number;
+  let preauth: boolean;
+  if (reference) {
+    at = message.search(/ \[preauth\]\s*$/);
+    preauth = at >= 0 && (at + 10 === message.length || /^\s*$/.test(message.slice(at + 10)));
+  } else {
+    const c = message.charCodeAt(message.length - 1);
+    const trimmed = c === 93 ? message : message.trimEnd();
+    preauth = trimmed.endsWith(' [preauth]');
+    at = trimmed.length - 10;
+  }
   let msg = (preauth ? message.slice(0, at) : message).trimEnd();
   // Linux-PAM: "pam_unix(sshd:auth): ...", "pam_sss(dovecot:auth): ...", old "(pam_unix) ..." and "pam_unix: ...".
   const c = msg.charCodeAt(0);

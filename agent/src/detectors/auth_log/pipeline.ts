@@ -74,8 +74,9 @@ export class AuthPipeline {
         events = this.observe(held[i]!, events);
       }
     }
-    const rs = this.sessions.observe(record);
-    for (let i = 0; i < rs.length; i++) {
+    const n = this.sessions.observe(record);
+    const rs = this.sessions.out;
+    for (let i = 0; i < n; i++) {
       const r = rs[i]!;
       if (r !== record) (derived ??= []).push(r);
       events = this.observe(r, events);
