@@ -7,7 +7,9 @@
 //   canh-agent service install|uninstall|status      run as a systemd / Windows service
 //   canh-agent --version
 import { parseArgs } from 'node:util';
-import { CanhError, createLogger } from '@canh/core';
+// Coded errors alone: the @canh/core barrel would load the logger (pino, worker_threads, zlib)
+// that `detect` does not use.
+import { CanhError } from '@canh/core/errors';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -70,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${file}: valid (${config.inputs.length} inputs, ${config.detectors.length} detectors)\n`);
     return 0;
   }
+  const { createLogger } = await import('@canh/core');
   const log = createLogger({ name: 'canh-agent', level: config.agent.log_level });
   switch (command) {
     case 'check': {

@@ -9,7 +9,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
-import { CanhError } from '@canh/core';
+import { CanhError } from '@canh/core/errors';
 import authLog from './detectors/auth_log/index.ts';
 import { LogReplay } from './detectors/auth_log/replay.ts';
 import { hostTimeZone } from './detectors/auth/host-zone.ts';

@@ -30,6 +30,8 @@ function formatter(tz: string): Intl.DateTimeFormat {
 // RSS (measured under the agent's Node options), in an agent whose auth_log reads a UTC log
 // (bench:detect-rss). Other spellings of UTC (Etc/Universal, Zulu...) go through Intl.
 const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT']);
+/** 0001-01-01T00:00:00Z (Date.UTC takes years below 100 as 19xx). */
+const YEAR_1 = -62_135_596_800_000;
 
 const ZONEINFO = '/usr/share/zoneinfo';
 
@@ -102,8 +104,9 @@ const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /** The wall clock in `tz` at instant `ms`. */
 export function wallClock(ms: number, tz: string): WallClock {
-  if (UTC_ZONES.has(tz)) return utcWallClock(ms);
-  if (tz === localZone()) return localWallClock(ms);
+  // From year 1 on: Intl writes earlier years by era, and so does this for them.
+  if (ms >= YEAR_1 && UTC_ZONES.has(tz)) return utcWallClock(ms);
+  if (ms >= YEAR_1 && tz === localZone()) return localWallClock(ms);
   const parts: Record<string, string> = {};
   for (const p of formatter(tz).formatToParts(new Date(ms))) parts[p.type] = p.value;
   return {

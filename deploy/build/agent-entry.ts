@@ -61,7 +61,7 @@ async function spawnDetect(nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<
 }
 
 function start(): void {
-  void Promise.all([import('../../agent/src/cli.ts'), import('@canh/core')]).then(([{ main }, { CanhError }]) =>
+  void Promise.all([import('../../agent/src/cli.ts'), import('@canh/core/errors')]).then(([{ main }, { CanhError }]) =>
     main(argv).then(
       (code) => {
         process.exitCode = code;

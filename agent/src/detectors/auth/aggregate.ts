@@ -9,7 +9,7 @@
 import type { Severity } from '@canh/protocol';
 import { bounded, sample } from '../group-findings.ts';
 import type { AuthRecord } from './record.ts';
-import { wallClock } from '@canh/core';
+import { wallClock } from '@canh/core/time-zone';
 
 export interface AuthEvent {
   time: number;
@@ -390,7 +390,8 @@ export class AuthAggregator {
       }
       if (!p.times.length) this.keyPending.delete(key);
     }
-    for (const [src, s] of this.sources) {
+    // forEach, not for-of: no [key, value] array per source (thousands under a distributed attack).
+    this.sources.forEach((s, src) => {
       const inc = s.incident;
       // Quiet: no failure for a window, by the log's clock (a backlog) or by the wall clock (a silent log).
       const quiet = this.logClock - s.lastFailure >= this.o.windowMs || now - s.lastSeen >= this.o.windowMs;
@@ -399,7 +400,7 @@ export class AuthAggregator {
         out.push(this.update(src, s, at, at));
       }
       if (quiet) this.sources.delete(src);
-    }
+    });
     return out;
   }
 }

@@ -4,7 +4,7 @@
 // Order: TZ (as the C library reads it), /etc/localtime's link target, /etc/timezone
 // (Debian), then what the runtime says (on Windows: the system zone), then UTC.
 import { readFileSync, readlinkSync } from 'node:fs';
-import { validTimeZone } from '@canh/core';
+import { validTimeZone } from '@canh/core/time-zone';
 
 export interface ZoneSources {
   env: Record<string, string | undefined>;

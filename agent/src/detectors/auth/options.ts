@@ -1,7 +1,8 @@
 // Brute-force and working-hours options shared by the auth_log and windows_eventlog
 // detectors and by `canh-agent detect`: one schema, one place for the defaults.
 import { z } from 'zod';
-import { duration, validTimeZone } from '@canh/core';
+import { duration } from '@canh/core/duration';
+import { validTimeZone } from '@canh/core/time-zone';
 import { AuthAggregator, parseClock } from './aggregate.ts';
 import { effectiveZone } from './host-zone.ts';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { leadingChars, parseVerdict, withReferencePath, MODES, type ParseOptions } from './parse.ts';
+import { classify, leadingChars, parseVerdict, withReferencePath, MODES, type ParseOptions } from './parse.ts';
 import { replayAuthLog } from './replay.ts';
 // bench:detect's own log is what the fast path was made for: the test reads the same lines.
 // eslint-disable-next-line canh/no-cross-package -- a test of the agent reusing the bench's generator (no runtime dependency)
@@ -92,7 +92,24 @@ const NEAR = [
   'Connection reset by 192.0.2.1 port 22 [preauth]',
   'message repeated 2 times: [ Failed password for root from 192.0.2.1 port 22 ssh2]',
   'message repeated 2 times: [ pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root]',
+  // The PAM failure in one pattern, and near it.
+  'pam_unix(su:auth): authentication failure; logname=bob uid=1000 euid=0 tty=pts/0 ruser=bob rhost=  user=root',
+  'pam_unix(sshd:auth): authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth):  authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth) authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth)): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root',
+  'pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=not_an_address!  user=root',
+  'pam_sss(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=u rhost=192.0.2.1  user=u',
 ];
+// Messages as a journal entry may hand them on (no header pattern in the way): line
+// terminators inside, where the plain way's "(.*)$" stops.
+const TERMINATED = ['\r', '\n', '\u2028', '\u2029'].flatMap((t) => [
+  `pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root${t}`,
+  `pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1${t} user=root`,
+  `Connection closed by 192.0.2.1 port 22 [preauth]${t}`,
+  `Connection closed by 192.0.2.1 port 22 [preauth] ${t} `,
+]);
 const PROGRAMS = ['sshd', 'sshd-session', 'useradd', 'groupadd', 'usermod', 'passwd', 'su', 'sudo', 'vsftpd', 'dovecot'];
 
 function nearLines(): string[] {
@@ -137,6 +154,25 @@ describe('auth_log fast path against the plain way', () => {
     // Both ways recognise most of these lines: the comparison is not between two empty answers.
     expect(recognised).toBeGreaterThan(lines.length * 2);
   }, 120_000);
+
+  it('classifies every near-miss message as the plain way does, with line terminators inside too', () => {
+    const differing: string[] = [];
+    for (const mode of MODES)
+      for (const p of PROGRAMS)
+        for (const m of [...NEAR, ...TERMINATED]) {
+          const fast = classify(p, m, undefined, mode);
+          const plain = withReferencePath(() => classify(p, m, undefined, mode));
+          if (JSON.stringify(fast) !== JSON.stringify(plain)) differing.push(`${p}: ${JSON.stringify(m)}`);
+        }
+    expect(differing).toEqual([]);
+    // The failures in one pattern are recognised (not two empty answers compared).
+    expect(
+      classify(
+        'sshd',
+        NEAR.find((m) => m.startsWith('pam_sss'))!,
+      ),
+    ).toMatchObject({ kind: 'pam_failure', src: '192.0.2.1', counts: true });
+  });
 
   it('gives the same records and events for the generated log through the whole pipeline', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'canh-fast-path-'));

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { duration } from '@canh/core';
+import { duration } from '@canh/core/duration';
 import { defineInput, type Accumulator } from '../../inputs/types.ts';
 import { LogFollower, SAFETY_MS } from '../tail.ts';
 import type { AuthEvent } from '../auth/aggregate.ts';

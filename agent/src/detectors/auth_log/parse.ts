@@ -3,7 +3,7 @@
 // records into events. Source addresses are always taken from the fixed position sshd
 // writes them at the END of the message, so a user name such as "x from 6.6.6.6" that an
 // attacker sends cannot choose the address that gets counted (greedy user captures below).
-import { zonedToUtc, wallClock } from '@canh/core';
+import { zonedToUtc, wallClock } from '@canh/core/time-zone';
 import { bounded } from '../group-findings.ts';
 import { normAddr, type AuthRecord } from '../auth/record.ts';
 
@@ -216,7 +216,8 @@ function fastHeader(line: string, opts: ParseOptions): Header | undefined | null
   const time = stampTime(line, opts);
   if (time === undefined) return undefined;
   const prog = m[f.g + 1]!;
-  const slash = prog.lastIndexOf('/');
+  // indexOf first: lastIndexOf is a runtime call, and most programs have no "/".
+  const slash = prog.indexOf('/') < 0 ? -1 : prog.lastIndexOf('/');
   const pid = m[f.g + 2];
   return {
     time,
@@ -505,31 +506,33 @@ export function pamFields(s: string): { rhost?: string; ruser?: string; user?: s
   return { logname, rhost: first.rhost || undefined, ruser: first.ruser || undefined, user: first.user || undefined };
 }
 
+/** A PAM "authentication failure" (`more`: "N more authentication failures") with its fields. */
+function pamFailure(service: string, more: boolean, kv: { rhost?: string; ruser?: string; user?: string; logname?: string }): Fields {
+  const su = service === 'su' || service === 'su-l';
+  const sshd = service === 'sshd' || service === 'sshd-session';
+  const who = kv.user ?? kv.ruser;
+  const f: Fields = {
+    kind: su ? 'su_failure' : 'pam_failure',
+    user: user(who),
+    target: service,
+    detail: su ? kv.ruser || kv.logname || undefined : undefined,
+    service: serviceOf(service),
+    counts: false,
+  };
+  // "N more" summarises lines already seen. For sshd the "Failed ..." line of the same
+  // attempt is what counts; when there is none (pam_ldap, several PAM methods) session.ts
+  // counts this one. Other remote services (vsftpd, dovecot, telnet login) count by rhost.
+  const g = kv.rhost ? withSrc(f, kv.rhost) : undefined;
+  if (!g) return f;
+  if (more || su) return g;
+  if (sshd) g.deferred = true;
+  else g.counts = true;
+  return g;
+}
+
 function classifyPam(service: string, rest: string): Fields | undefined {
   let m: RegExpExecArray | null;
-  if ((m = /^(?:(\d+) more )?authentication failures?; (.*)$/.exec(rest))) {
-    const kv = pamFields(m[2]!);
-    const su = service === 'su' || service === 'su-l';
-    const sshd = service === 'sshd' || service === 'sshd-session';
-    const who = kv.user ?? kv.ruser;
-    const f: Fields = {
-      kind: su ? 'su_failure' : 'pam_failure',
-      user: user(who),
-      target: service,
-      detail: su ? kv.ruser || kv.logname || undefined : undefined,
-      service: serviceOf(service),
-      counts: false,
-    };
-    // "N more" summarises lines already seen. For sshd the "Failed ..." line of the same
-    // attempt is what counts; when there is none (pam_ldap, several PAM methods) session.ts
-    // counts this one. Other remote services (vsftpd, dovecot, telnet login) count by rhost.
-    const g = kv.rhost ? withSrc(f, kv.rhost) : undefined;
-    if (!g) return f;
-    if (m[1] || su) return g;
-    if (sshd) g.deferred = true;
-    else g.counts = true;
-    return g;
-  }
+  if ((m = /^(?:(\d+) more )?authentication failures?; (.*)$/.exec(rest))) return pamFailure(service, !!m[1], pamFields(m[2]!));
   if (/^check pass; user unknown$/.test(rest)) return { kind: 'pam_unknown_user', target: service, invalidUser: true, counts: false };
   if ((m = /^session opened for user (\S+?)(?:\(uid=\d+\))? by (.*)$/.exec(rest)))
     return { kind: 'session_opened', user: user(m[1]), target: service, detail: m[2], counts: false };
@@ -788,15 +791,38 @@ export function classify(program: string, message: string, pamModule?: string, m
 }
 
 const PAM_TAG_RE = /^\(?(pam_[a-z0-9_]+)(?:\(([\w-]+)(?::\w+)?\))?\)?:? (.*)$/;
+// "pam_unix(sshd:auth): authentication failure; " and PAM_COMMON_RE after it.
+const PAM_FAILURE_RE =
+  /^pam_[a-z0-9_]+\(([\w-]+)(?::\w+)?\): authentication failure; logname=([^\s=]*) uid=\d* euid=\d* tty=[^\s=]* ruser=((?:(?!rhost=)\S)*) rhost=(\S*)(?:\s+user=(\S*))?\s*$/;
+const LINE_TERMINATOR_RE = /[\n\r\u2028\u2029]/;
 
 function classifyMessage(program: string, message: string, pamModule?: string): Fields | undefined {
   // " [preauth]" and only white space after it: the last one is the only one that can be (the
   // plain way looks for the pattern from the start).
-  const at = reference ? message.search(/ \[preauth\]\s*$/) : message.lastIndexOf(' [preauth]');
-  const preauth = at >= 0 && (at + 10 === message.length || /^\s*$/.test(message.slice(at + 10)));
+  // (The fast way: the message without its trailing white space ends with it. trimEnd takes
+  // off what \s matches; String.prototype.lastIndexOf is a call into the runtime in V8.)
+  let at: number;
+  let preauth: boolean;
+  if (reference) {
+    at = message.search(/ \[preauth\]\s*$/);
+    preauth = at >= 0 && (at + 10 === message.length || /^\s*$/.test(message.slice(at + 10)));
+  } else {
+    const c = message.charCodeAt(message.length - 1);
+    const trimmed = c === 93 ? message : message.trimEnd();
+    preauth = trimmed.endsWith(' [preauth]');
+    at = trimmed.length - 10;
+  }
   let msg = (preauth ? message.slice(0, at) : message).trimEnd();
   // Linux-PAM: "pam_unix(sshd:auth): ...", "pam_sss(dovecot:auth): ...", old "(pam_unix) ..." and "pam_unix: ...".
   const c = msg.charCodeAt(0);
+  if (c === 112 && !reference) {
+    // The common Linux-PAM failure in one pattern instead of three (PAM_TAG_RE, classifyPam's,
+    // pamFields' PAM_COMMON_RE): its groups are theirs for such a message, which holds no line
+    // terminator (their "(.*)$" stops at one; this one's \s would not). fast-path.test.ts.
+    const f = PAM_FAILURE_RE.exec(msg);
+    if (f && !LINE_TERMINATOR_RE.test(msg))
+      return pamFailure(f[1]!, false, { logname: f[2] || undefined, rhost: f[4] || undefined, ruser: f[3] || undefined, user: f[5] || undefined });
+  }
   const pam = reference || c === 112 || c === 40 ? PAM_TAG_RE.exec(msg) : null;
   if (pam && (pam[2] || /^\(?pam_[a-z0-9_]+\)? |^pam_[a-z0-9_]+: /.test(msg))) return classifyPam(pam[2] ?? program, pam[3]!);
   if (pamModule) return classifyPam(program, msg);
@@ -850,11 +876,16 @@ export interface Verdict {
 
 /** Parse one log line, saying also whether it was a line of a watched program left unrecognised. Never throws. */
 export function parseVerdict(line: string, opts: ParseOptions): Verdict {
-  if (line.length > MAX_LINE) return { unparsed: false };
-  const header = parseHeader(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line, opts);
+  const header = lineHeader(line, opts);
   if (!header) return { unparsed: false };
   const record = recordFrom(header, opts.mode);
   return { header, record, unparsed: !record && isWatched(header) };
+}
+
+/** A log line's header (parseVerdict's first step; the pipeline takes the steps itself, without a Verdict per line). */
+export function lineHeader(line: string, opts: ParseOptions): Header | undefined {
+  if (line.length > MAX_LINE) return undefined;
+  return parseHeader(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line, opts);
 }
 
 /** Lines of these programs that say nothing we know are counted as unparsed; sshd's many informational lines are not. */

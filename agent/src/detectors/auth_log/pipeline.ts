@@ -3,7 +3,7 @@
 // the tests share it. The clock is injected: live it is the wall clock, offline the log's own.
 import type { AuthAggregator, AuthEvent } from '../auth/aggregate.ts';
 import { makeAggregator, type AggregationConfig } from '../auth/options.ts';
-import { parseVerdict, recordFrom, type AuthRecord, type Header, type Mode, type ParseOptions } from './parse.ts';
+import { isWatched, lineHeader, recordFrom, type AuthRecord, type Header, type Mode, type ParseOptions } from './parse.ts';
 import { SshSessions } from './session.ts';
 import { effectiveZone } from '../auth/host-zone.ts';
 
@@ -54,9 +54,13 @@ export class AuthPipeline {
     // One options object for every line (nothing keeps it): only the year anchor changes.
     const opts = this.opts;
     opts.now = yearAnchor ?? this.t;
-    const v = parseVerdict(text, opts);
-    if (v.unparsed) this.unparsed++;
-    return this.feed(v.record, v.header, v.unparsed);
+    // parseVerdict's steps, without its object.
+    const header = lineHeader(text, opts);
+    if (!header) return this.feed(undefined, undefined, false);
+    const record = recordFrom(header, this.mode);
+    const unparsed = !record && isWatched(header);
+    if (unparsed) this.unparsed++;
+    return this.feed(record, header, unparsed);
   }
 
   /** A record from elsewhere (a journal entry's header). */
@@ -87,15 +91,12 @@ export class AuthPipeline {
         events = this.observe(held[i]!, events);
       }
     }
-    // Most lines are no sshd connection's: straight to the aggregator (no array made for them).
-    if (!this.sessions.tracks(record)) events = this.observe(record, events);
-    else {
-      const rs = this.sessions.observe(record);
-      for (let i = 0; i < rs.length; i++) {
-        const r = rs[i]!;
-        if (r !== record) (derived ??= []).push(r);
-        events = this.observe(r, events);
-      }
+    const n = this.sessions.observe(record);
+    const rs = this.sessions.out;
+    for (let i = 0; i < n; i++) {
+      const r = rs[i]!;
+      if (r !== record) (derived ??= []).push(r);
+      events = this.observe(r, events);
     }
     return { record, header, unparsed, events: events ?? NONE, derived: derived ?? NONE };
   }

@@ -17,7 +17,9 @@ interface Session {
   src?: string;
   /** PAM failures waiting for their "Failed" line, and counting lines waiting for an address. */
   pending: AuthRecord[];
-  users: Set<string>;
+  /** User names tried: the first alone (nearly every connection has one), a Set from the second on. */
+  user: string | undefined;
+  users: Set<string> | undefined;
   lastSeen: number;
   /** The log's time of its latest line. */
   lastLog: number;
@@ -34,17 +36,15 @@ const MAX_PENDING = 64;
 
 export class SshSessions {
   private readonly o: SessionOptions;
-  /**
-   * By connection. The key: the sshd pid alone for the host of the first sshd line (a number:
-   * no key string made and hashed per line, which was most of this class's cost under the
-   * agent's interpreter), host and pid for any other host ("host\0pid": never equal to a number).
-   */
   private readonly sessions = new Map<string | number, Session>();
-  private mainHost: string | undefined;
   /** Connections forgotten (their held failures committed) because `maxSessions` were open. */
   evicted = 0;
   /** The key set last: while it is in the map it is the map's last (most recent) entry. */
   private lastKey: string | number = '';
+  /** What observe() and tick() hand on: out[0] to out[n - 1]. */
+  readonly out: AuthRecord[] = [];
+  private n = 0;
+  private firstHost: string | undefined;
   /** The latest time a line carried (the log's own clock), and that clock when quiet connections were last ended by it. */
   private logClock = -Infinity;
   private lastLogTick = -Infinity;
@@ -53,19 +53,24 @@ export class SshSessions {
     this.o = o;
   }
 
-  /** Whether observe() keeps state for this record (sshd's lines with a pid); any other passes through it as it is. */
-  tracks(rec: AuthRecord): boolean {
-    return rec.service === 'ssh' && rec.pid !== undefined && (rec.program === 'sshd' || rec.program === 'sshd-session');
-  }
-
-  /** Feed one record; returns the records to hand to the aggregator, in order. */
-  observe(rec: AuthRecord): AuthRecord[] {
-    if (!this.tracks(rec)) return [rec];
+  /**
+   * Feed one record; the records to hand to the aggregator, in order, are `out[0]` to
+   * `out[n - 1]` for the `n` returned (valid until the next call). One array for every line,
+   * written by index: a new array per line, or one emptied by `length = 0`, costs an
+   * allocation per line.
+   */
+  observe(rec: AuthRecord): number {
+    this.n = 0;
+    if (rec.service !== 'ssh' || rec.pid === undefined || (rec.program !== 'sshd' && rec.program !== 'sshd-session')) {
+      this.out[this.n++] = rec;
+      return this.n;
+    }
+    // The pid alone for the first host seen (nearly every line of a log: no string per line);
+    // "host\0pid" for others. A number and a string are never the same key.
     const host = rec.host ?? '';
-    this.mainHost ??= host;
-    const key = host === this.mainHost ? rec.pid! : `${host}\0${rec.pid}`;
+    this.firstHost ??= host;
+    const key = host === this.firstHost ? rec.pid : `${host}\0${rec.pid}`;
     const now = this.o.now();
-    const out: AuthRecord[] = [];
     // A time far ahead (a wrong year, a skewed clock) does not move the log's clock, as in the aggregator.
     if (rec.time !== undefined && rec.time > this.logClock && rec.time <= now + 86_400_000) this.logClock = rec.time;
     // A backlog read at once (an agent catching up on a large log) spans hours of log time in
@@ -75,20 +80,20 @@ export class SshSessions {
     // second of log time: only the oldest connections are looked at.
     if (this.logClock - this.lastLogTick >= 1000) {
       this.lastLogTick = this.logClock;
-      this.endQuiet(now, out);
+      this.endQuiet(now);
     }
     let s = this.sessions.get(key);
     // Map order is recency order: tick() and eviction look at the front only. Lines of one
     // connection mostly come in a row: the most recent entry stays where it is.
     if (!s || key !== this.lastKey) {
       if (s) this.sessions.delete(key);
-      else s = { pending: [], users: new Set(), lastSeen: now, lastLog: this.logClock };
+      else s = { pending: [], user: undefined, users: undefined, lastSeen: now, lastLog: this.logClock };
       this.sessions.set(key, s);
       this.lastKey = key;
     }
     while (this.sessions.size > this.o.maxSessions) {
       const [oldKey, old] = this.sessions.entries().next().value!;
-      out.push(...this.commit(old));
+      this.commit(old);
       this.sessions.delete(oldKey);
       this.evicted++;
     }
@@ -100,45 +105,58 @@ export class SshSessions {
       if (s.pending.length) {
         const waiting = s.pending.filter((p) => !p.src);
         s.pending = s.pending.filter((p) => p.src);
-        for (const p of waiting) out.push({ ...p, src: rec.src });
+        for (let i = 0; i < waiting.length; i++) this.put({ ...waiting[i]!, src: rec.src });
       }
     }
     if (!rec.src && s.src && (rec.counts || rec.deferred)) rec = { ...rec, src: s.src };
-    const changed = rec.user !== undefined && s.users.size > 0 && !s.users.has(rec.user) && (rec.deferred || rec.kind === 'login_success' || rec.counts);
+    const changed =
+      rec.user !== undefined &&
+      s.user !== undefined &&
+      rec.user !== s.user &&
+      !s.users?.has(rec.user) &&
+      (rec.deferred || rec.kind === 'login_success' || rec.counts);
 
     if (rec.deferred) {
       if (changed) {
-        out.push(...this.commit(s), { ...rec, counts: true, deferred: false });
+        this.commit(s);
+        this.put({ ...rec, counts: true, deferred: false });
       } else {
         if (s.pending.length < MAX_PENDING) s.pending.push(rec);
-        out.push(rec);
+        this.put(rec);
       }
     } else if (rec.kind === 'auth_failure' && rec.counts) {
       // The "Failed" line of the attempt: the PAM lines held for it were its companions.
       if (s.pending.length) s.pending = s.pending.filter((p) => !p.deferred);
-      out.push(rec);
+      this.put(rec);
     } else if (rec.kind === 'login_success') {
       const held = s.pending.filter((p) => p.deferred && p.user !== undefined && p.user !== rec.user);
       s.pending = s.pending.filter((p) => !p.deferred);
-      for (const p of held) out.push({ ...p, counts: true, deferred: false });
-      if (changed) out.push({ ...rec, kind: 'user_change', counts: true, detail: 'accepted for another user than the one that failed' });
-      out.push(rec);
+      for (let i = 0; i < held.length; i++) this.put({ ...held[i]!, counts: true, deferred: false });
+      if (changed) this.put({ ...rec, kind: 'user_change', counts: true, detail: 'accepted for another user than the one that failed' });
+      this.put(rec);
     } else if (rec.counts && !rec.src) {
       if (s.pending.length < MAX_PENDING) s.pending.push(rec);
     } else {
-      if (rec.ends) out.push(...this.commit(s));
-      out.push(rec);
+      if (rec.ends) this.commit(s);
+      this.put(rec);
     }
-    if (rec.user !== undefined && (rec.counts || rec.deferred || rec.kind === 'login_success')) s.users.add(rec.user);
+    if (rec.user !== undefined && (rec.counts || rec.deferred || rec.kind === 'login_success')) {
+      if (s.user === undefined) s.user = rec.user;
+      else if (rec.user !== s.user) (s.users ??= new Set()).add(rec.user);
+    }
     if (rec.ends) this.sessions.delete(key);
-    return out;
+    return this.n;
   }
 
-  /** Held PAM failures become counting failures (no "Failed" line came for them). */
-  private commit(s: Session): AuthRecord[] {
-    const out = s.pending.filter((p) => p.deferred && p.src).map((p) => ({ ...p, counts: true, deferred: false }));
-    s.pending = s.pending.filter((p) => !p.deferred);
-    return out;
+  private put(r: AuthRecord): void {
+    this.out[this.n++] = r;
+  }
+
+  /** Held PAM failures become counting failures (no "Failed" line came for them): put out. */
+  private commit(s: Session): void {
+    const p = s.pending;
+    for (let i = 0; i < p.length; i++) if (p[i]!.deferred && p[i]!.src) this.put({ ...p[i]!, counts: true, deferred: false });
+    s.pending = p.filter((r) => !r.deferred);
   }
 
   /** Open connections (tick() forgets them once quiet, committing what they held). */
@@ -148,16 +166,16 @@ export class SshSessions {
 
   /** Call periodically: commits what waited longer than the grace time, forgets quiet connections. */
   tick(): AuthRecord[] {
-    const out: AuthRecord[] = [];
-    this.endQuiet(this.o.now(), out);
-    return out;
+    this.n = 0;
+    this.endQuiet(this.o.now());
+    return this.out.slice(0, this.n);
   }
 
-  /** Connections quiet for the grace, by the wall clock or by the log's: their held failures committed, forgotten. */
-  private endQuiet(now: number, out: AuthRecord[]): void {
+  /** Connections quiet for the grace, by the wall clock or by the log's: their held failures committed (put out), forgotten. */
+  private endQuiet(now: number): void {
     for (const [key, s] of this.sessions) {
       if (now - s.lastSeen < this.o.graceMs && this.logClock - s.lastLog < this.o.graceMs) break;
-      out.push(...this.commit(s));
+      this.commit(s);
       this.sessions.delete(key);
     }
   }
