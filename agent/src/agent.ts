@@ -243,12 +243,18 @@ export class Agent {
       if (input.start) await input.start(acc);
       if (input.gather) {
         const gather = input.gather.bind(input);
+        // One accumulator for every gather of the input, stamping the time of the gather
+        // under way (the scheduler never starts one while the last still runs), instead of
+        // an object and four closures made for each.
+        let gatherAt = 0;
+        const gatherAcc = this.batcher.accumulator(entry.type, entry.tags, () => gatherAt);
         running.job = this.scheduler.add({
           name: entry.type,
           intervalMs,
           run: async (at) => {
+            gatherAt = at;
             try {
-              await gather(this.batcher.accumulator(entry.type, entry.tags, () => at));
+              await gather(gatherAcc);
             } catch (err) {
               this.gatherErrors++;
               throw err;
