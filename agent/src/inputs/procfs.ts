@@ -12,6 +12,21 @@ export async function readRequired(ctx: InputContext, path: string): Promise<str
   }
 }
 
+/**
+ * readRequired at once where the context reads the file at once (readFileNow: procfs and
+ * sysfs), a promise otherwise. A gather awaits only a promise: an await of a string still
+ * costs a turn of the microtask queue (and a promise) under the agent's interpreter.
+ */
+export function readRequiredNow(ctx: InputContext, path: string): string | Promise<string> {
+  let text: string | undefined;
+  try {
+    text = ctx.readFileNow?.(path);
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+  return text ?? readRequired(ctx, path);
+}
+
 export function unreadable(path: string, err: unknown): CanhError {
   return new CanhError(
     'CANH_ERR_INPUT_UNREADABLE',
