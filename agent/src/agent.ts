@@ -34,6 +34,28 @@ interface Running {
   job?: string;
 }
 
+/** The integer fields of the agent's own point (a constant list: the batcher keeps it as it is instead of a filtered copy each tick). */
+const SELF_INT_FIELDS: readonly string[] = [
+  'spool_batches',
+  'spool_bytes',
+  'dropped_points',
+  'dropped_events',
+  'dropped_unacked_points',
+  'dropped_points_disk_full',
+  'dropped_events_disk_full',
+  'spool_disk_full',
+  'gather_errors',
+  'skipped_gathers',
+  'clock_step',
+  'clock_steps',
+  'bad_acks',
+  'invalid_frames',
+  'unparsed_lines',
+  'rss_bytes',
+];
+/** Windows: also the restarts of the shared typeperf. */
+const SELF_INT_FIELDS_WINDOWS: readonly string[] = [...SELF_INT_FIELDS, 'counter_source_restarts'];
+
 function openSpool(a: AgentConfig['agent'], log: Logger): Spool {
   const dir = join(a.state_dir, 'spool');
   try {
@@ -72,6 +94,8 @@ export class Agent {
   private selfDue: number | undefined;
   /** Steps of the wall clock, checked at each of the agent's own ticks. */
   private readonly clockWatch: ClockWatch;
+  /** Where the agent's own point goes (made once). */
+  private selfAcc: ReturnType<Batcher['accumulator']> | undefined;
   gatherErrors = 0;
   private auditErrors = 0;
   private readonly stateLock: StateLock | undefined;
@@ -243,12 +267,18 @@ export class Agent {
       if (input.start) await input.start(acc);
       if (input.gather) {
         const gather = input.gather.bind(input);
+        // One accumulator for every gather of the input, stamping the time of the gather
+        // under way (the scheduler never starts one while the last still runs), instead of
+        // an object and four closures made for each.
+        let gatherAt = 0;
+        const gatherAcc = this.batcher.accumulator(entry.type, entry.tags, () => gatherAt);
         running.job = this.scheduler.add({
           name: entry.type,
           intervalMs,
           run: async (at) => {
+            gatherAt = at;
             try {
-              await gather(this.batcher.accumulator(entry.type, entry.tags, () => at));
+              await gather(gatherAcc);
             } catch (err) {
               this.gatherErrors++;
               throw err;
@@ -364,7 +394,7 @@ export class Agent {
     for (const r of this.running) unparsed += r.input.selfCounters?.().unparsed_lines ?? 0;
     // Windows: typeperf rows and header columns that could not be read.
     unparsed += this.perfCounters?.unparsed ?? 0;
-    this.batcher.accumulator('agent').addPoint(
+    (this.selfAcc ??= this.batcher.accumulator('agent')).addPoint(
       'agent',
       {},
       {
@@ -391,25 +421,7 @@ export class Agent {
       },
       {
         time: at,
-        int: [
-          'spool_batches',
-          'spool_bytes',
-          'dropped_points',
-          'dropped_events',
-          'dropped_unacked_points',
-          'dropped_points_disk_full',
-          'dropped_events_disk_full',
-          'spool_disk_full',
-          'gather_errors',
-          'skipped_gathers',
-          'clock_step',
-          'clock_steps',
-          'bad_acks',
-          'invalid_frames',
-          'unparsed_lines',
-          'rss_bytes',
-          'counter_source_restarts',
-        ],
+        int: this.perfCounters ? SELF_INT_FIELDS_WINDOWS : SELF_INT_FIELDS,
       },
     );
   }

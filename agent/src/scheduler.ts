@@ -123,7 +123,8 @@ export class Scheduler {
     g.timer = setTimeout(
       () => {
         this.scheduleGroup(g);
-        for (const [key, job] of g.jobs) void this.fire(key, job, next);
+        // forEach: a for-of over the map makes an [key, job] array per job.
+        g.jobs.forEach((job, key) => void this.fire(key, job, next));
       },
       Math.max(0, next - this.now()),
     );

@@ -82,6 +82,7 @@ export function createContext(opts: {
   });
   return {
     readFile: (p) => (inMemory(p) ? attempt(() => tickReads.read(p, readProcUtf8)) : readFile(p, 'utf8')),
+    readFileNow: (p) => (inMemory(p) ? tickReads.read(p, readProcUtf8) : undefined),
     readFileBytes: (p) => (inMemory(p) ? attempt(() => readFileSync(p)) : readFile(p)),
     readAttribute: (p, generation) => (p.startsWith(`${sysRoot}/`) ? keptAttributes.read(p, generation) : readFileSync(p, 'utf8')),
     readdir: (p) => (inMemory(p) ? attempt(() => readdirSync(p)) : readdir(p)),

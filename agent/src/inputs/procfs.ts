@@ -12,6 +12,21 @@ export async function readRequired(ctx: InputContext, path: string): Promise<str
   }
 }
 
+/**
+ * readRequired at once where the context reads the file at once (readFileNow: procfs and
+ * sysfs), a promise otherwise. A gather awaits only a promise: an await of a string still
+ * costs a turn of the microtask queue (and a promise) under the agent's interpreter.
+ */
+export function readRequiredNow(ctx: InputContext, path: string): string | Promise<string> {
+  let text: string | undefined;
+  try {
+    text = ctx.readFileNow?.(path);
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+  return text ?? readRequired(ctx, path);
+}
+
 export function unreadable(path: string, err: unknown): CanhError {
   return new CanhError(
     'CANH_ERR_INPUT_UNREADABLE',
@@ -75,20 +90,80 @@ export function fields(line: string): string[] {
 
 /** "Name:   123 kB" or "Name:   123": a line of /proc/meminfo. */
 const LINE = /^([^:\n]+):[ \t]*(\d+)(?:[ \t]+(\S+))?[ \t]*$/gm;
+/** One line alone, for the lines the scan below leaves to the expression. */
+const ONE_LINE = /^([^:\n]+):[ \t]*(\d+)(?:[ \t]+(\S+))?[ \t]*$/;
+/** The names of the last text parsed, by line: the kernel prints the same ones each time. */
+let lastNames: string[] = [];
 
 /**
- * /proc/meminfo as bytes (the "kB" lines, ×1024) or plain counts (HugePages_*). One
- * regular expression over the whole text: under the agent's interpreter-only V8 it costs
- * about a third of splitting each line (bench:agent, fifth round). A line that is not a
- * name and a whole number is skipped.
+ * /proc/meminfo as bytes (the "kB" lines, ×1024) or plain counts (HugePages_*). A line
+ * that is not a name and a whole number is skipped. The kernel's lines ("Name:  123 kB",
+ * "Name:  123") are scanned with indexOf and charCodeAt, their names taken from the last
+ * parse when they are the same: under the agent's interpreter-only V8 the expression's
+ * match arrays and captured strings were most of an agent's allocations each interval
+ * (and so of its young-generation collections). Any other line (and a text with line
+ * ends other than \n) goes through the expression, which says what a line is.
  */
 export function parseMeminfo(text: string): Map<string, number> {
   const out = new Map<string, number>();
-  LINE.lastIndex = 0;
-  for (let m = LINE.exec(text); m !== null; m = LINE.exec(text)) {
-    const n = Number(m[2]);
-    if (!Number.isSafeInteger(n)) continue;
-    out.set(m[1]!, m[3] === 'kB' ? n * 1024 : n);
+  if (text.includes('\r') || text.includes('\u2028') || text.includes('\u2029')) {
+    LINE.lastIndex = 0;
+    for (let m = LINE.exec(text); m !== null; m = LINE.exec(text)) setMeminfo(out, m[1]!, m[2]!, m[3]);
+    return out;
   }
+  const prev = lastNames;
+  const names: string[] = [];
+  for (let start = 0, line = 0; start < text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(':', start);
+    const value = colon > start && colon < end ? scanMeminfoValue(text, colon + 1, end) : -1;
+    if (value >= 0) {
+      const known = prev[line];
+      const name = known !== undefined && known.length === colon - start && text.startsWith(known, start) ? known : text.slice(start, colon);
+      names[line] = name;
+      out.set(name, value);
+    } else if (value === -1) {
+      const m = ONE_LINE.exec(text.slice(start, end));
+      if (m) setMeminfo(out, m[1]!, m[2]!, m[3]);
+    }
+    start = end + 1;
+  }
+  lastNames = names;
   return out;
+}
+
+function setMeminfo(out: Map<string, number>, name: string, digits: string, unit: string | undefined): void {
+  const n = Number(digits);
+  if (Number.isSafeInteger(n)) out.set(name, unit === 'kB' ? n * 1024 : n);
+}
+
+/**
+ * The value of a meminfo line after its colon, [from, end): blanks, digits, then nothing
+ * or blanks, "kB" and blanks. -1: another shape (the expression decides); -2: a number
+ * too large to be exact (skipped, as the expression's lines are).
+ */
+function scanMeminfoValue(text: string, from: number, end: number): number {
+  let i = from;
+  let c = text.charCodeAt(i);
+  while (i < end && (c === 32 || c === 9)) c = text.charCodeAt(++i);
+  const digits = i;
+  let n = 0;
+  while (i < end && c >= 48 && c <= 57) {
+    n = n * 10 + (c - 48);
+    c = text.charCodeAt(++i);
+  }
+  if (i === digits) return -1;
+  // Fifteen digits and fewer are exact; longer ones as Number() reads them.
+  if (i - digits > 15) n = Number(text.slice(digits, i));
+  if (!Number.isSafeInteger(n)) return -2;
+  if (i === end) return n;
+  const blanks = i;
+  while (i < end && (c === 32 || c === 9)) c = text.charCodeAt(++i);
+  if (i === end) return n;
+  if (i === blanks || c !== 107 /* k */ || text.charCodeAt(i + 1) !== 66 /* B */) return -1;
+  i += 2;
+  c = text.charCodeAt(i);
+  while (i < end && (c === 32 || c === 9)) c = text.charCodeAt(++i);
+  return i === end ? n * 1024 : -1;
 }

@@ -71,6 +71,16 @@ export function fakeContext(opts: FakeOptions = {}): InputContext {
       const f = await raw(p);
       return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
     },
+    readFileNow: (p) => {
+      const f = files[p];
+      if (f !== undefined) return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
+      if (!opts.root) throw enoent('open', p);
+      try {
+        return readFileSync(join(opts.root, p), 'utf8');
+      } catch {
+        throw enoent('open', p);
+      }
+    },
     readAttribute: (p) => {
       const f = files[p];
       if (f !== undefined) return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');

@@ -62,6 +62,13 @@ export interface ExecOptions {
 
 export interface InputContext {
   readFile(path: string): Promise<string>;
+  /**
+   * A file that lives in memory (procfs, sysfs, /run) read at once and synchronously, as
+   * readFile reads it (one read per tick shared, descriptors kept); undefined for a path
+   * elsewhere (use readFile). Throws as readFile rejects. The host inputs read their procfs
+   * files with it every tick without a promise and a turn of the event loop per file.
+   */
+  readFileNow?(path: string): string | undefined;
   /** Raw bytes, for binary files such as utmp that UTF-8 decoding would corrupt. */
   readFileBytes?(path: string): Promise<Uint8Array>;
   /** Whether a file exists, without an error to build when it does not (utmp on a minimal host, every tick). */

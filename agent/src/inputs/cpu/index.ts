@@ -2,7 +2,7 @@
 // Telegraf's measurement, tags and fields so its dashboards work unchanged.
 import { z } from 'zod';
 import { defineInput } from '../types.ts';
-import { badData, readRequired } from '../procfs.ts';
+import { badData, readRequiredNow } from '../procfs.ts';
 import { cpuTimeFields, cpuUsage, parseCpuStat, type CpuTimes } from './parse.ts';
 import { onWindows } from '../perf-counters/gather.ts';
 import { windowsCpu } from './windows.ts';
@@ -30,7 +30,8 @@ export default defineInput({
     return {
       async gather(acc) {
         const path = `${ctx.procRoot}/stat`;
-        const samples = parseCpuStat(await readRequired(ctx, path));
+        const text = readRequiredNow(ctx, path);
+        const samples = parseCpuStat(typeof text === 'string' ? text : await text);
         if (samples.length === 0) throw badData(path, 'no cpu lines');
         for (const cur of samples) {
           const isTotal = cur.cpu === 'cpu-total';

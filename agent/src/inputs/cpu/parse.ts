@@ -30,8 +30,15 @@ export const TICKS_PER_SECOND = 100;
  */
 export function parseCpuStat(text: string): CpuTimes[] {
   const out: CpuTimes[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('cpu')) continue;
+  // Only the cpu lines are taken out of the text: /proc/stat has a dozen others (intr,
+  // ctxt, softirq...), each a string a split would make at every gather.
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const at = start;
+    start = end + 1;
+    if (!text.startsWith('cpu', at)) continue;
+    const line = text.slice(at, end);
     // Indexed loops, no destructuring or callbacks: under --lite-mode each of those is
     // an allocation and an interpreted call per value.
     const f = fields(line);

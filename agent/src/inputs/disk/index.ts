@@ -71,27 +71,44 @@ export default defineInput({
     if (onWindows(ctx)) return windowsDisk(config, ctx);
     const wanted = new Set(config.mount_points);
     const ignored = new Set(config.ignore_fs);
-    return {
-      async gather(acc) {
-        const seen = new Set<string>();
-        const mounts = parseMounts(await readMounts(ctx)).filter((m) => {
+    // The mount table rarely changes: what it says (the mounts to look at, their tags) is
+    // worked out again only when its text differs from the last gather's, instead of
+    // parsing and filtering every line and building the same tags each interval.
+    let table: string | undefined;
+    let mounts: { path: string; local: boolean; tags: Record<string, string> }[] = [];
+    const mountsOf = (text: string) => {
+      if (text === table) return mounts;
+      const seen = new Set<string>();
+      mounts = parseMounts(text)
+        .filter((m) => {
           if (ignored.has(m.fstype) || (wanted.size > 0 && !wanted.has(m.path)) || seen.has(m.path)) return false;
           seen.add(m.path);
           return true;
-        });
+        })
+        .map((m) => ({
+          path: m.path,
+          local: LOCAL_FS.has(m.fstype),
+          tags: { path: m.path, device: m.device.replace(/^\/dev\//, ''), fstype: m.fstype, mode: mountMode(m.options) },
+        }));
+      table = text;
+      return mounts;
+    };
+    return {
+      async gather(acc) {
         await Promise.all(
-          mounts.map(async (m) => {
+          mountsOf(await readMounts(ctx)).map(async (m) => {
             let s;
             try {
-              s = await ctx.statfs(m.path, { local: LOCAL_FS.has(m.fstype) });
+              s = await ctx.statfs(m.path, { local: m.local });
             } catch (err) {
               // A mount we may not look into (another user's FUSE mount) is not an error.
               ctx.log.debug({ path: m.path, code: errCode(err) }, 'statfs failed; mount skipped');
               return;
             }
             if (s.blocks === 0) return; // a pseudo filesystem that slipped through ignore_fs
-            const tags = { path: m.path, device: m.device.replace(/^\/dev\//, ''), fstype: m.fstype, mode: mountMode(m.options) };
-            acc.addPoint('disk', tags, diskFields(s), { int: DISK_INT_FIELDS });
+            // The tags object is shared by the gathers of one mount table: nothing changes a
+            // point's tags once it is added.
+            acc.addPoint('disk', m.tags, diskFields(s), { int: DISK_INT_FIELDS });
           }),
         );
       },

@@ -2,7 +2,7 @@
 // gopsutil's arithmetic (used, cached, available) so Telegraf dashboards work unchanged.
 import { z } from 'zod';
 import { defineInput } from '../types.ts';
-import { badData, parseMeminfo, readRequired } from '../procfs.ts';
+import { badData, parseMeminfo, readRequiredNow } from '../procfs.ts';
 import { MEM_INT_FIELDS, memFields } from './parse.ts';
 import { onWindows } from '../perf-counters/gather.ts';
 import { windowsMem } from './windows.ts';
@@ -18,7 +18,8 @@ export default defineInput({
     return {
       async gather(acc) {
         const path = `${ctx.procRoot}/meminfo`;
-        const fields = memFields(parseMeminfo(await readRequired(ctx, path)));
+        const text = readRequiredNow(ctx, path);
+        const fields = memFields(parseMeminfo(typeof text === 'string' ? text : await text));
         if (!fields) throw badData(path, 'no MemTotal line');
         acc.addPoint('mem', {}, fields, { int: MEM_INT_FIELDS });
       },

@@ -3,7 +3,7 @@
 // from /proc/net/snmp, with Telegraf's measurement, tags and fields.
 import { z } from 'zod';
 import { defineInput, type InputContext } from '../types.ts';
-import { int, readOptional, readRequired } from '../procfs.ts';
+import { int, readOptional, readRequiredNow } from '../procfs.ts';
 import { compileGlobs } from '../glob.ts';
 import { COUNTERS, netRates, parseFlags, parseNetDev, parseSnmp, type Counters } from './parse.ts';
 import { onWindows } from '../perf-counters/gather.ts';
@@ -68,7 +68,8 @@ export default defineInput({
       async gather(acc) {
         // Rates over the monotonic clock: a step of the wall clock is no interval.
         const now = ctx.mono ? ctx.mono() : ctx.now();
-        const devs = parseNetDev(await readRequired(ctx, `${ctx.procRoot}/net/dev`));
+        const text = readRequiredNow(ctx, `${ctx.procRoot}/net/dev`);
+        const devs = parseNetDev(typeof text === 'string' ? text : await text);
         let generation = '';
         for (const d of devs) generation += `${d.name}\n`;
         const next = new Map<string, Counters>();

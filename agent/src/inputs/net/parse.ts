@@ -5,6 +5,7 @@ import { fields, int, uint } from '../procfs.ts';
 
 export const COUNTERS = ['bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv', 'err_in', 'err_out', 'drop_in', 'drop_out'] as const;
 export type Counters = Record<(typeof COUNTERS)[number], number>;
+const RATE_KEYS: readonly string[] = COUNTERS.map((k) => `${k}_rate`);
 
 export interface NetDev {
   name: string;
@@ -18,19 +19,16 @@ export interface NetDev {
  */
 export function parseNetDev(text: string): NetDev[] {
   const out: NetDev[] = [];
-  for (const line of text.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon === -1) continue;
-    const name = line.slice(0, colon).trim();
-    const f = fields(line.slice(colon + 1));
-    if (!name || f.length < 12) continue;
-    const v: number[] = [];
-    for (let i = 0; i < 12; i++) {
-      const x = uint(f[i]);
-      if (x === undefined) break;
-      v.push(x);
-    }
-    if (v.length < 12) continue;
+  const v: number[] = [];
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const at = start;
+    start = end + 1;
+    const colon = text.indexOf(':', at);
+    if (colon === -1 || colon >= end) continue;
+    const name = text.slice(at, colon).trim();
+    if (!name || !countersOf(text, colon + 1, end, v)) continue;
     out.push({
       name,
       counters: {
@@ -48,12 +46,57 @@ export function parseNetDev(text: string): NetDev[] {
   return out;
 }
 
+/**
+ * The first 12 columns of a /proc/net/dev line after its colon, [from, end), into `v`:
+ * false unless there are 12 or more columns and the first 12 are whole numbers. Columns
+ * separated by spaces, as the kernel prints them, are read where they stand (no string
+ * per column); a line with tabs or carriage returns is split as fields() splits it.
+ */
+function countersOf(text: string, from: number, end: number, v: number[]): boolean {
+  const rest = text.slice(from, end);
+  if (rest.includes('\t') || rest.includes('\r')) {
+    const f = fields(rest);
+    if (f.length < 12) return false;
+    for (let i = 0; i < 12; i++) {
+      const x = uint(f[i]);
+      if (x === undefined) return false;
+      v[i] = x;
+    }
+    return true;
+  }
+  let i = 0;
+  let col = 0;
+  const n = rest.length;
+  while (col < 12) {
+    while (i < n && rest.charCodeAt(i) === 32) i++;
+    if (i === n) return false;
+    const first = i;
+    let x = 0;
+    let digits = true;
+    for (let c = rest.charCodeAt(i); i < n && c !== 32; c = rest.charCodeAt(++i)) {
+      if (c < 48 || c > 57) digits = false;
+      else x = x * 10 + (c - 48);
+    }
+    // Not a whole number: the line is skipped (as it is with fewer than 12 columns).
+    if (!digits) return false;
+    // Fifteen digits and fewer are exact; longer ones as uint() reads them.
+    if (i - first > 15) {
+      const big = uint(rest.slice(first, i));
+      if (big === undefined) return false;
+      x = big;
+    }
+    v[col++] = x;
+  }
+  return true;
+}
+
 /** `<counter>_rate` per second from the previous sample; a reset leaves that rate out. */
 export function netRates(prev: Counters, cur: Counters, elapsedMs: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of COUNTERS) {
+  for (let i = 0; i < COUNTERS.length; i++) {
+    const k = COUNTERS[i]!;
     const r = counterRate(prev[k], cur[k], elapsedMs, 64);
-    if (r !== undefined) out[`${k}_rate`] = r;
+    if (r !== undefined) out[RATE_KEYS[i]!] = r;
   }
   return out;
 }

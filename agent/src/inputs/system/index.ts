@@ -2,7 +2,7 @@
 // Telegraf's system input reports them.
 import { z } from 'zod';
 import { defineInput, type InputContext } from '../types.ts';
-import { badData, errCode, readRequired } from '../procfs.ts';
+import { badData, errCode, readRequiredNow } from '../procfs.ts';
 import { countCpus, formatUptime, parseLoadavg, parseUptime, parseUtmpUsers } from './parse.ts';
 import { onWindows } from '../perf-counters/gather.ts';
 import { windowsSystem } from './windows.ts';
@@ -13,8 +13,6 @@ const UTMP = '/var/run/utmp';
 /** User names logged in, or undefined when utmp cannot be read (then Telegraf sends no n_users either). */
 async function loggedIn(ctx: InputContext): Promise<string[] | undefined> {
   if (!ctx.readFileBytes) return undefined;
-  // Absent on containers and minimal hosts: say so without a failed open's error each tick.
-  if (ctx.exists && !ctx.exists(UTMP)) return undefined;
   try {
     return parseUtmpUsers(await ctx.readFileBytes(UTMP));
   } catch (err) {
@@ -36,12 +34,14 @@ export default defineInput({
       async gather(acc) {
         const loadPath = `${ctx.procRoot}/loadavg`;
         const uptimePath = `${ctx.procRoot}/uptime`;
-        const [loadText, uptimeText, stat, users] = await Promise.all([
-          readRequired(ctx, loadPath),
-          readRequired(ctx, uptimePath),
-          readRequired(ctx, `${ctx.procRoot}/stat`),
-          loggedIn(ctx),
-        ]);
+        // At once where the context can (procfs), without a promise per file.
+        const l = readRequiredNow(ctx, loadPath);
+        const u = readRequiredNow(ctx, uptimePath);
+        const c = readRequiredNow(ctx, `${ctx.procRoot}/stat`);
+        const [loadText, uptimeText, stat] = typeof l === 'string' && typeof u === 'string' && typeof c === 'string' ? [l, u, c] : await Promise.all([l, u, c]);
+        // utmp is absent on containers and minimal hosts: said without a failed open's error
+        // each tick, and without a promise to wait for.
+        const users = ctx.exists && !ctx.exists(UTMP) ? undefined : await loggedIn(ctx);
         const load = parseLoadavg(loadText);
         if (!load) throw badData(loadPath, 'not three load averages');
         const uptime = parseUptime(uptimeText);

@@ -17,8 +17,17 @@ export function parseUptime(text: string): number | undefined {
 
 /** Online CPUs: the cpuN lines of /proc/stat. */
 export function countCpus(stat: string): number {
-  return stat.split('\n').filter((l) => /^cpu\d+\s/.test(l)).length;
+  // The lines that start with "cpu" are looked at, not every line of the text.
+  let n = 0;
+  for (let start = 0; start < stat.length;) {
+    let end = stat.indexOf('\n', start);
+    if (end === -1) end = stat.length;
+    if (stat.startsWith('cpu', start) && CPU_LINE.test(stat.slice(start, end))) n++;
+    start = end + 1;
+  }
+  return n;
 }
+const CPU_LINE = /^cpu\d+\s/;
 
 /** glibc's struct utmp on x86_64 and arm64 (and every 64-bit glibc with 32-bit time fields). */
 export const UTMP_RECORD_SIZE = 384;
