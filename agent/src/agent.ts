@@ -51,6 +51,7 @@ const SELF_INT_FIELDS: readonly string[] = [
   'bad_acks',
   'invalid_frames',
   'unparsed_lines',
+  'valueless_points',
   'rss_bytes',
 ];
 /** Windows: also the restarts of the shared typeperf. */
@@ -414,6 +415,7 @@ export class Agent {
         bad_acks: this.transport.badAcks,
         invalid_frames: this.transport.invalidFrames,
         unparsed_lines: unparsed,
+        valueless_points: this.batcher.valueless,
         rss_bytes: rss,
         version: AGENT_VERSION,
         // Windows: times the shared typeperf ended and was started again.

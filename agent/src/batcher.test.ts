@@ -51,6 +51,7 @@ describe('batcher', () => {
     expect(msg.series).toHaveLength(2);
     expect(msg.rows).toHaveLength(10);
     expect(pointsOf(msg)[1]).toEqual({ name: 'ping', time: 0, tags: { url: 'b' }, fields: { result_code: 2 }, int: ['result_code'] });
+    expect(b.valueless).toBe(1); // url c: counted, for the agent's valueless_points
   });
   it('events fill in detector and time', () => {
     const { spool, b } = setup();

@@ -110,6 +110,8 @@ export class Batcher {
   /** Points and events that arrived after stop() (a gather that outlived the agent's
    *  stop): the spool is closing, so they are not kept; counted here for the stop log. */
   lateAfterStop = 0;
+  /** Points with no field JSON can carry (every value NaN or ±Infinity): not sent, counted (`valueless_points`). */
+  valueless = 0;
   private stopped = false;
 
   private push(p: Point | undefined, e: SecurityEvent | undefined): void {
@@ -122,7 +124,10 @@ export class Batcher {
     const limit = this.opts.maxMessageBytes * 0.9;
     if (p) {
       let n = this.rows.add(p);
-      if (n === 0) return; // no field with a value JSON can carry (all NaN): nothing to send
+      if (n === 0) {
+        this.valueless++; // no field with a value JSON can carry (all NaN): nothing to send
+        return;
+      }
       if (this.bytes + n > limit && this.points.length + this.events.length > 0) {
         this.rows.undo();
         this.flush();
