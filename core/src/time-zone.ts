@@ -64,20 +64,6 @@ function readLocalZone(env: string | undefined): string | undefined {
   return existsSync(`${ZONEINFO}/${name}`) ? name : undefined;
 }
 
-function localWallClock(ms: number): WallClock {
-  const d = new Date(ms);
-  if (Number.isNaN(d.getTime())) throw new RangeError('Invalid time value');
-  return {
-    year: d.getFullYear(),
-    month: d.getMonth() + 1,
-    day: d.getDate(),
-    hour: d.getHours(),
-    minute: d.getMinutes(),
-    second: d.getSeconds(),
-    weekday: d.getDay(),
-  };
-}
-
 /** Whether `tz` is an IANA zone this runtime knows (for config validation). */
 export function validTimeZone(tz: string): boolean {
   if (UTC_ZONES.has(tz) || tz === localZone()) return true;
@@ -105,8 +91,8 @@ const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 /** The wall clock in `tz` at instant `ms`. */
 export function wallClock(ms: number, tz: string): WallClock {
   // From year 1 on: Intl writes earlier years by era, and so does this for them.
-  if (ms >= YEAR_1 && UTC_ZONES.has(tz)) return utcWallClock(ms);
-  if (ms >= YEAR_1 && tz === localZone()) return localWallClock(ms);
+  if (ms >= YEAR_1 && UTC_ZONES.has(tz)) return dateWallClock(ms, true);
+  if (ms >= YEAR_1 && tz === localZone()) return dateWallClock(ms, false);
   const parts: Record<string, string> = {};
   for (const p of formatter(tz).formatToParts(new Date(ms))) parts[p.type] = p.value;
   return {
@@ -120,19 +106,30 @@ export function wallClock(ms: number, tz: string): WallClock {
   };
 }
 
-function utcWallClock(ms: number): WallClock {
+/** The wall clock of a Date: its UTC fields, or its local ones (the process's own zone). */
+function dateWallClock(ms: number, utc: boolean): WallClock {
   const d = new Date(ms);
   // As Intl's formatToParts: an instant that is no valid Date is an error, not NaN fields.
   if (Number.isNaN(d.getTime())) throw new RangeError('Invalid time value');
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-    weekday: d.getUTCDay(),
-  };
+  return utc
+    ? {
+        year: d.getUTCFullYear(),
+        month: d.getUTCMonth() + 1,
+        day: d.getUTCDate(),
+        hour: d.getUTCHours(),
+        minute: d.getUTCMinutes(),
+        second: d.getUTCSeconds(),
+        weekday: d.getUTCDay(),
+      }
+    : {
+        year: d.getFullYear(),
+        month: d.getMonth() + 1,
+        day: d.getDate(),
+        hour: d.getHours(),
+        minute: d.getMinutes(),
+        second: d.getSeconds(),
+        weekday: d.getDay(),
+      };
 }
 
 /** Offset of `tz` from UTC at instant `ms`, in ms (east positive). */

@@ -66,31 +66,23 @@ export function fakeContext(opts: FakeOptions = {}): InputContext {
     if (opts.root) return readFile(join(opts.root, p)).catch(() => Promise.reject(enoent('open', p)));
     throw enoent('open', p);
   };
+  const readNow = (p: string): string => {
+    const f = files[p];
+    if (f !== undefined) return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
+    if (!opts.root) throw enoent('open', p);
+    try {
+      return readFileSync(join(opts.root, p), 'utf8');
+    } catch {
+      throw enoent('open', p);
+    }
+  };
   return {
     readFile: async (p) => {
       const f = await raw(p);
       return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
     },
-    readFileNow: (p) => {
-      const f = files[p];
-      if (f !== undefined) return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
-      if (!opts.root) throw enoent('open', p);
-      try {
-        return readFileSync(join(opts.root, p), 'utf8');
-      } catch {
-        throw enoent('open', p);
-      }
-    },
-    readAttribute: (p) => {
-      const f = files[p];
-      if (f !== undefined) return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
-      if (!opts.root) throw enoent('open', p);
-      try {
-        return readFileSync(join(opts.root, p), 'utf8');
-      } catch {
-        throw enoent('open', p);
-      }
-    },
+    readFileNow: readNow,
+    readAttribute: readNow,
     readFileBytes: async (p) => {
       const f = await raw(p);
       return typeof f === 'string' ? Buffer.from(f, 'utf8') : f;

@@ -14,6 +14,7 @@ import type { Identity } from '../identity.ts';
 import type { AlertTracker } from '../alerts/tracker.ts';
 import { alertLabels, fingerprint, type AbsenceRule } from '../alerts/rules.ts';
 import { pointTags } from '../alerts/evaluate/threshold.ts';
+import { observeSilence } from '../alerts/evaluate/absence.ts';
 
 interface Series {
   key: string;
@@ -91,18 +92,7 @@ export class HostSilence {
     for (const s of this.series.values()) {
       const r = this.byName.get(s.rule);
       if (!r || !here(s.host)) continue;
-      const silent = now - s.lastSeen;
-      if (silent <= r.for) continue;
-      this.tracker.observe({
-        rule: r.name,
-        labels: s.labels,
-        at: now,
-        holds: true,
-        activeAt: s.lastSeen,
-        severity: r.severity,
-        value: Math.round(silent / 1000),
-        summary: `no ${r.measurement} data for ${Math.round(silent / 1000)} s`,
-      });
+      observeSilence(this.tracker, r, s, now);
     }
   }
 

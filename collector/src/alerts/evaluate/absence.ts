@@ -12,6 +12,22 @@ import { pointTags } from './threshold.ts';
 
 const PERSIST_EVERY_MS = 30_000;
 
+/** A series silent for longer than its rule's `for` is seen to hold the rule (here and in state/host-silence.ts). */
+export function observeSilence(tracker: AlertTracker, r: AbsenceRule, s: { labels: Record<string, string>; lastSeen: number }, now: number): void {
+  const silent = now - s.lastSeen;
+  if (silent <= r.for) return;
+  tracker.observe({
+    rule: r.name,
+    labels: s.labels,
+    at: now,
+    holds: true,
+    activeAt: s.lastSeen,
+    severity: r.severity,
+    value: Math.round(silent / 1000),
+    summary: `no ${r.measurement} data for ${Math.round(silent / 1000)} s`,
+  });
+}
+
 export class AbsenceEvaluator {
   private readonly agentRules: AbsenceRule[];
   private readonly seriesRules = new Map<string, AbsenceRule[]>();
@@ -194,19 +210,7 @@ export class AbsenceEvaluator {
       const r = this.rulesByName.get(s.rule)!;
       const host = s.labels.host;
       if (host && !this.isOnline(host)) continue;
-      const silent = now - s.lastSeen;
-      if (silent > r.for) {
-        this.tracker.observe({
-          rule: r.name,
-          labels: s.labels,
-          at: now,
-          holds: true,
-          activeAt: s.lastSeen,
-          severity: r.severity,
-          value: Math.round(silent / 1000),
-          summary: `no ${r.measurement} data for ${Math.round(silent / 1000)} s`,
-        });
-      }
+      observeSilence(this.tracker, r, s, now);
     }
     if (this.dirty.size && now - this.lastPersist >= PERSIST_EVERY_MS) this.persist(now);
   }
