@@ -35,6 +35,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { productionDataConfig } from './lib/influx-config.ts';
 import { startInfluxd } from '../test/helpers/influxd.ts';
 import { startPostgres, type Postgres } from '../test/helpers/postgres.ts';
 import { startSmtpServer } from '../test/helpers/smtp.ts';
@@ -124,7 +125,7 @@ async function waitFor(cond: () => boolean, timeoutMs: number, workers: Worker[]
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canh-bench-conn-'));
-  const influx = await startInfluxd();
+  const influx = await startInfluxd({ dataConfig: productionDataConfig() });
   const workers: Worker[] = [];
   let collector: CollectorProc | undefined;
   try {
@@ -246,6 +247,7 @@ async function main(): Promise<void> {
     finish(
       'bench:connections',
       [
+        ...scaleNote(),
         `agents ${fmt(N)} in ${workers.length} processes (127.0.0.10-${9 + workers.length}), one ${SERIES_PER_HOST}-point batch per agent every 10 s; registered in ${registerSeconds.toFixed(1)} s; ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
         `steady ${STEADY} s: ${fmt(minWelcomed.n)} of ${fmt(N)} connected at the lowest; ${fmt(steadyBatches)} batches; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${percentile(hist.steady, 99)} ms, max ${percentile(hist.steady, 100)} ms`,
         `collector's own batch last byte → ack (batch_ack_ms): p50 ${ms(collectorP50)} ms, p99 ${ms(collectorP99)} ms over ${fmt((ack1?.count ?? 0) - (ack0?.count ?? 0))} batches`,
@@ -281,10 +283,20 @@ async function main(): Promise<void> {
   }
 }
 
+/** The issue's figures are for 10,000 agents (one collector, or 5,000 on each of two): a smaller run says so first. */
+function scaleNote(): string[] {
+  const full = 10_000;
+  return N < full
+    ? [
+        `REDUCED SCALE: ${fmt(N)} agents (${COLLECTORS === 2 ? `${fmt(N / 2)} per collector; ` : ''}the issue's figure is ${fmt(full)}${COLLECTORS === 2 ? ', 5,000 each' : ''}): the targets below are judged at this scale only`,
+      ]
+    : [];
+}
+
 /** Two collectors, agents holding both URLs; kill the busier one and time the move to the other. */
 async function mainTwo(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canh-bench-conn2-'));
-  const [influx, pg, smtp] = await Promise.all([startInfluxd(), startPostgres(), startSmtpServer()]);
+  const [influx, pg, smtp] = await Promise.all([startInfluxd({ dataConfig: productionDataConfig() }), startPostgres(), startSmtpServer()]);
   const workers: Worker[] = [];
   const collectors: CollectorProc[] = [];
   const rss: RssWatch[] = [];
@@ -444,6 +456,7 @@ async function mainTwo(): Promise<void> {
     finish(
       'bench:connections (two collectors)',
       [
+        ...scaleNote(),
         `agents ${fmt(N)} in ${workers.length} processes, collector.urls of two collectors sharing state in PostgreSQL ${pgVersion} (registry moved there by state migrate in ${migrateSeconds.toFixed(1)} s; one influxd); ramp at ${fmt(CONNECT_RATE)}/s took ${rampSeconds.toFixed(1)} s`,
         `steady ${STEADY} s: A held ${fmt(before[0]!)}, B ${fmt(before[1]!)}; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${p99} ms; the collectors' own batch last byte → ack p99 ${own.map((o) => `${o.name} ${ms(o.p99)} ms (${fmt(o.n)} batches)`).join(', ')}`,
         `steady ${gen.line}`,
@@ -456,7 +469,16 @@ async function mainTwo(): Promise<void> {
       ],
       [
         { what: `all ${fmt(N)} agents connected`, ok: allIn, inconclusive: ramp.saturated },
-        { what: `p99 batch sent → ack < 1 s (${p99} ms)`, ok: p99 < 1000, inconclusive: gen.saturated },
+        {
+          what: `p99 batch sent → ack < 1 s (${p99} ms; the collectors' own part p99 ${own.map((o) => `${o.name} ${ms(o.p99)}`).join(', ')} ms)`,
+          ok: p99 < 1000,
+          // As with one collector: a miss the collectors' own histograms do not show, while a generator was
+          // saturated, is the harness's; with no idle CPU at all, not even their own figures are theirs.
+          inconclusive:
+            gen.saturated && (gen.machineBusy || own.every((o) => o.p99 !== undefined && o.p99 < 1000))
+              ? `the load generators were saturated (${gen.saturated})`
+              : undefined,
+        },
         {
           what: `after the kill all agents acked by the other collector within 90 s (${acked ? ackedSeconds.toFixed(1) : '—'} s)`,
           ok: moved && acked && ackedSeconds < 90,

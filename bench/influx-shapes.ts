@@ -24,6 +24,7 @@ import { request, Agent } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { productionDataConfig } from './lib/influx-config.ts';
 import { startInfluxd, type Influxd } from '../test/helpers/influxd.ts';
 import { pino } from 'pino';
 import { InfluxWriter } from '../collector/src/influx/writer.ts';
@@ -76,10 +77,10 @@ function variant1(name: string): Variant {
   if (k === 'fsync') return { ...v, config: `wal-fsync-delay = "${arg}"` };
   if (k === 'tsi1') return { ...v, config: 'index-version = "tsi1"' };
   if (k === 'snapshot') return { ...v, config: `cache-snapshot-memory-size = "${arg}"` };
+  if (k === 'production') return { ...v, config: productionDataConfig().trim(), linger: 50 };
   if (k === 'conf') return { ...v, config: arg.replace(/;/g, '\n') };
   throw new Error(`BENCH_SHAPES: unknown variant ${name}`);
 }
-
 
 function machineCpu(): { idle: number; total: number } {
   const f = readStat();
@@ -195,7 +196,7 @@ function engineLine(a: Record<string, number>, b: Record<string, number>): strin
   const d = (k: string) => (b[k] ?? 0) - (a[k] ?? 0);
   const ms = (k: string) => (d(k) / 1e6).toFixed(0);
   const levels = ['tsmLevel1', 'tsmLevel2', 'tsmLevel3', 'tsmOptimize', 'tsmFull'];
-  return `snapshots ${d('cacheCompactions')} (${ms('cacheCompactionDuration')} ms), compactions ${levels.map((l) => `${l.replace('tsm', '')} ${d(`${l}Compactions`)}`).join(' ')} (${levels.reduce((n, l) => n + d(`${l}CompactionDuration`), 0) / 1e6 | 0} ms)`;
+  return `snapshots ${d('cacheCompactions')} (${ms('cacheCompactionDuration')} ms), compactions ${levels.map((l) => `${l.replace('tsm', '')} ${d(`${l}Compactions`)}`).join(' ')} (${(levels.reduce((n, l) => n + d(`${l}CompactionDuration`), 0) / 1e6) | 0} ms)`;
 }
 
 /** One variant on a fresh influxd: warm-up cycle, then SECONDS of paced writes. */
@@ -293,9 +294,7 @@ async function main(): Promise<void> {
       `${name.padEnd(14)} influxd ${mean(rs, 'usPerPoint').toFixed(2)} µs CPU per point (runs ${rs.map((r) => r.usPerPoint.toFixed(2)).join(', ')}), ×${(mean(rs, 'usPerPoint') / base).toFixed(2)} of ${baseName}; ${fmt(mean(rs, 'requests') / SECONDS, 1)} requests/s, write p99 ${mean(rs, 'p99').toFixed(0)} ms`,
   );
   figures.unshift(`${machine()}`);
-  finish('bench:influx-shapes', figures, [
-    { what: 'every write accepted', ok: [...all.values()].every((rs) => rs.every((r) => r.errors === 0)) },
-  ]);
+  finish('bench:influx-shapes', figures, [{ what: 'every write accepted', ok: [...all.values()].every((rs) => rs.every((r) => r.errors === 0)) }]);
 }
 
 main().catch((err: unknown) => {
