@@ -105,6 +105,13 @@ async function ackHistogram(port: number): Promise<AckHistogramSnapshot | undefi
     .catch(() => ({}))) as { batch_ack_ms?: AckHistogramSnapshot };
   return h.batch_ack_ms;
 }
+/** Write requests the collector made to InfluxDB and the lines they carried (its /healthz). */
+async function influxRequests(port: number): Promise<{ requests: number; lines: number }> {
+  const h = (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => r.json())
+    .catch(() => ({}))) as { influx?: { requests?: number; written_lines?: number } };
+  return { requests: h.influx?.requests ?? 0, lines: h.influx?.written_lines ?? 0 };
+}
 const ms = (v: number | undefined) => (v === undefined ? '?' : v === Infinity ? '> 30000' : `≤ ${v}`);
 
 const total = (workers: Worker[], k: 'welcomed' | 'spooled' | 'ackedBatches' | 'errors' | 'connects' | 'rssBytes') =>
@@ -193,6 +200,7 @@ async function main(): Promise<void> {
     phase = 'steady';
     watch = new GeneratorWatch(workers);
     const ack0 = await ackHistogram(port);
+    const req0 = await influxRequests(port);
     const c0 = cpuOf(collector.pid);
     // influxd shares the machine: its CPU in the steady phase, beside the collector's.
     const influxTree = () => {
@@ -215,6 +223,7 @@ async function main(): Promise<void> {
     }
     clearInterval(watchMin);
     const ack1 = await ackHistogram(port);
+    const req1 = await influxRequests(port);
     const gen = watch.summary();
     const collectorP50 = ack1 ? percentileBetween(ack0, ack1, 50) : undefined;
     const collectorP99 = ack1 ? percentileBetween(ack0, ack1, 99) : undefined;
@@ -252,6 +261,11 @@ async function main(): Promise<void> {
         `steady ${STEADY} s: ${fmt(minWelcomed.n)} of ${fmt(N)} connected at the lowest; ${fmt(steadyBatches)} batches; ack latency p50 ${percentile(hist.steady, 50)} ms, p99 ${percentile(hist.steady, 99)} ms, max ${percentile(hist.steady, 100)} ms`,
         `collector's own batch last byte → ack (batch_ack_ms): p50 ${ms(collectorP50)} ms, p99 ${ms(collectorP99)} ms over ${fmt((ack1?.count ?? 0) - (ack0?.count ?? 0))} batches`,
         `steady ${gen.line}`,
+        `collector → InfluxDB (steady): ${fmt((req1.requests - req0.requests) / STEADY, 1)} requests/s, ${fmt((req1.lines - req0.lines) / Math.max(1, req1.requests - req0.requests))} lines each; influxd ${fmt(((i1.ms - i0.ms) * 1000) / Math.max(1, req1.lines - req0.lines), 1)} µs CPU per line (${
+          productionDataConfig()
+            .trim()
+            .replace(/\s*\n\s*/g, ', ') || "the helper's defaults"
+        })`,
         `collector: CPU ${(steadyCpu * 100).toFixed(0)} % of one core (influxd ${(influxCpu * 100).toFixed(0)} %), RSS max ${fmt(steadyRssMax / MiB)} MiB (steady), ${fmt(stormRssMax / MiB)} MiB (after restart); load generators RSS ${fmt(total(workers, 'rssBytes') / MiB)} MiB`,
         `reconnect storm (collector SIGKILL, down ${OUTAGE} s): all connected again ${back ? `after ${reconnectSeconds.toFixed(1)} s` : 'NOT within the timeout'}, spools drained ${drained ? `after ${drainSeconds.toFixed(1)} s` : 'NOT within the timeout'}; storm ack latency p99 ${percentile(hist.storm, 99)} ms`,
       ],
