@@ -37,7 +37,7 @@ const ROUNDS = envInt('BENCH_SHAPES_ROUNDS', 2);
 const TAIL_MS = 5000;
 /** Each host's cycle in wall time (its points stay 10 s apart): fewer hosts at a shorter cycle send as many points over fewer series. */
 const INTERVAL_MS = envInt('BENCH_SHAPES_INTERVAL_MS', CYCLE_MS);
-const DEFAULT_SHAPES = 'idle,linger=20,linger=50,size=15,size=150,size=1500,size=5000,sorted,precision=s,gzip,fsync=100ms,tsi1,snapshot=256m';
+const DEFAULT_SHAPES = 'idle,linger=20,linger=50,production,size=250,size=250+sorted,size=250+precision=s,size=250+gzip,fsync=100ms,tsi1,snapshot=256m';
 
 interface Variant {
   name: string;
@@ -54,7 +54,7 @@ interface Variant {
 /** A variant, or several joined by `+` (e.g. `snapshot=256m+size=150`). */
 function variant(name: string): Variant {
   const parts = name.split('+').map(variant1);
-  return parts.reduce((a, p) => ({
+  const v = parts.reduce((a, p) => ({
     name,
     size: p.size || a.size,
     linger: p.linger || a.linger,
@@ -63,6 +63,9 @@ function variant(name: string): Variant {
     gzip: a.gzip || p.gzip,
     config: [a.config, p.config].filter(Boolean).join('\n'),
   }));
+  // The writer sends its own requests: order, precision and gzip are shapes of fixed-size requests only.
+  if (v.size === 0 && (v.sort || v.gzip || v.precision !== 'ms')) throw new Error(`BENCH_SHAPES: ${name}: sorted, precision and gzip need size=N`);
+  return v;
 }
 
 function variant1(name: string): Variant {
