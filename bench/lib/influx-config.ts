@@ -10,6 +10,15 @@ const HELPER_SETS = new Set(['dir', 'wal-dir', 'query-log-enabled']);
 
 /** TOML lines for test/helpers/influxd.ts's `dataConfig`, e.g. `cache-snapshot-memory-size = "256m"`. */
 export function productionDataConfig(): string {
+  // BENCH_INFLUX_DATA: other [data] lines for an A/B run (`;` between lines), `default` for the helper's.
+  const other = process.env.BENCH_INFLUX_DATA;
+  if (other !== undefined && other !== '')
+    return other === 'default'
+      ? ''
+      : other
+          .split(';')
+          .map((l) => `  ${l.trim()}`)
+          .join('\n');
   const script = readFileSync(join(root, 'deploy/install-server.sh'), 'utf8');
   const conf = script.slice(script.indexOf(`cat >"$influx_conf.new" <<'EOF'`));
   const data = /^\[data\]\n([\s\S]*?)^\[/m.exec(conf.slice(0, conf.indexOf('\nEOF\n')));
