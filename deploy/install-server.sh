@@ -237,11 +237,6 @@ bind-address = "127.0.0.1:8088"
   dir = "/var/lib/influxdb/data"
   wal-dir = "/var/lib/influxdb/wal"
   query-log-enabled = false
-  # Snapshot the write cache to a TSM file at 256 MB instead of 25 MB: with one point per
-  # series every 10 s from thousands of agents, a 25 MB snapshot holds one or two values
-  # per series and costs InfluxDB more CPU than the writes themselves (bench:influx-shapes,
-  # docs/benchmarks.md). cache-max-memory-size (1 GB) stays above it.
-  cache-snapshot-memory-size = "256m"
 
 [monitor]
   store-enabled = false
