@@ -30,6 +30,8 @@
 //      BENCH_STEADY_SECONDS (60) BENCH_OUTAGE_SECONDS (10) BENCH_STORM_TIMEOUT (180)
 //      BENCH_FORM (rows, as canh-agent sends batches; `points` for the other spelling)
 //      BENCH_CONN_COLLECTORS (1, or 2) BENCH_FAILOVER_TIMEOUT (180 s)
+//      BENCH_SETTLE_SECONDS (60: after the ramp, the longest wait for the collectors'
+//      InfluxDB queues to drain, so the ramp's backlog is not counted as steady latency)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -59,6 +61,8 @@ const GENERATOR_LAG_MS = envInt('BENCH_GENERATOR_LAG_MS', 100);
 /** A generator using this share of one core, or a machine with less idle CPU than MACHINE_IDLE_MIN, is saturated. */
 const GENERATOR_CPU_MAX = 0.85;
 const MACHINE_IDLE_MIN = 0.05;
+/** Longest wait after the ramp for the collectors' InfluxDB queues to drain before the steady phase. */
+const SETTLE_MAX_S = envInt('BENCH_SETTLE_SECONDS', 60);
 
 /** Idle share of the whole machine between two /proc/stat readings. */
 function machineCpu(): { idle: number; total: number } {
@@ -105,6 +109,28 @@ async function ackHistogram(port: number): Promise<AckHistogramSnapshot | undefi
     .catch(() => ({}))) as { batch_ack_ms?: AckHistogramSnapshot };
   return h.batch_ack_ms;
 }
+/**
+ * Wait (up to SETTLE_MAX_S) until every collector's InfluxDB queue is below one request's
+ * worth, so the ramp's backlog is not counted as steady-state latency; says how long it took.
+ */
+async function settle(ports: number[]): Promise<string> {
+  const t0 = performance.now();
+  let queued: number[] = [];
+  while (performance.now() - t0 < SETTLE_MAX_S * 1000) {
+    queued = await Promise.all(
+      ports.map((p) =>
+        fetch(`http://127.0.0.1:${p}/healthz`, { signal: AbortSignal.timeout(10_000) })
+          .then((r) => r.json() as Promise<{ influx?: { queued_lines?: number } }>)
+          .then((h) => h.influx?.queued_lines ?? Infinity)
+          .catch(() => Infinity),
+      ),
+    );
+    if (queued.every((q) => q < 5000)) return `the ramp's InfluxDB backlog drained ${((performance.now() - t0) / 1000).toFixed(1)} s after the settle pause`;
+    await sleep(1000);
+  }
+  return `the ramp's InfluxDB backlog NOT drained within ${SETTLE_MAX_S} s (queues ${queued.join(', ')} lines): steady starts with it`;
+}
+
 /** Write requests the collector made to InfluxDB and the lines they carried (its /healthz). */
 async function influxRequests(port: number): Promise<{ requests: number; lines: number }> {
   const h = (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })
@@ -197,6 +223,7 @@ async function main(): Promise<void> {
 
     // Steady state: every agent sends a batch every 10 s.
     await sleep(INTERVAL_MS); // let the ramp's backlog settle
+    console.log(`  ${await settle([port])}`);
     phase = 'steady';
     watch = new GeneratorWatch(workers);
     const ack0 = await ackHistogram(port);
@@ -390,6 +417,7 @@ async function mainTwo(): Promise<void> {
     console.log(`${allIn ? 'all' : 'NOT all'} ${fmt(total(workers, 'welcomed'))} agents connected after ${rampSeconds.toFixed(1)} s`);
     console.log(`  ramp ${ramp.line}`);
     await sleep(INTERVAL_MS);
+    console.log(`  ${await settle(collectors.map((c) => c.port))}`);
     phase = 'steady';
     watch = new GeneratorWatch(workers);
     const ack0 = await Promise.all(collectors.map((c) => ackHistogram(c.port)));
