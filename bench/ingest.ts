@@ -27,6 +27,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { productionDataConfig } from './lib/influx-config.ts';
 import { startInfluxd, seriesRows, type Influxd } from '../test/helpers/influxd.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { COUNT_FIELDS, HostSource, SERIES_PER_HOST, checkSameShape, type BatchForm } from './lib/points.ts';
@@ -128,7 +129,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string, w
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canh-bench-ingest-'));
-  const influx = await startInfluxd();
+  const influx = await startInfluxd({ dataConfig: productionDataConfig() });
   const workers: Worker[] = [];
   let collector: Awaited<ReturnType<typeof startCollector>> | undefined;
   try {

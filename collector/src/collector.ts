@@ -188,6 +188,7 @@ export class Collector {
           database: i.database,
           batchSize: i.batch_size,
           flushIntervalMs: i.flush_interval,
+          lingerMs: i.flush_linger,
           timeoutMs: i.timeout,
           maxQueuedLines: i.max_queued_lines,
           concurrency: i.concurrency,

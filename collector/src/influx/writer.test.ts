@@ -76,6 +76,27 @@ describe('influx writer', () => {
     await w.stop();
   });
 
+  it('with lingerMs, batches that arrive one after another while nothing is in flight share one request', async () => {
+    // No start(): only the linger timer sends. Each write comes a turn of the event loop
+    // after the one before: with lingerMs 0 the first would go alone.
+    const w = writer('linger', undefined, { flushIntervalMs: 3_600_000, lingerMs: 2000 });
+    await w.ensureDatabase();
+    const done: Promise<void>[] = [];
+    for (let i = 1; i <= 5; i++) {
+      done.push(w.writeText(`l v=${i}i ${i * 1000}`, 1));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(w.stats.requests).toBe(0);
+    await Promise.all(done);
+    expect(w.stats.requests).toBe(1);
+    expect(seriesRows(await influx.query('SELECT count(v) FROM l', 'linger'))[0]?.count).toBe(5);
+    // stop() sends what is lingering instead of refusing it.
+    const last = w.writeText('l v=6i 6000', 1);
+    await w.stop();
+    await last;
+    expect(seriesRows(await influx.query('SELECT count(v) FROM l', 'linger'))[0]?.count).toBe(6);
+  });
+
   it('batches queued as strings and as UTF-8 buffers go out in one request, non-ASCII intact', async () => {
     const w = writer('mixed', undefined, { flushWhenIdle: false });
     await w.ensureDatabase();

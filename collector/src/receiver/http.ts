@@ -34,7 +34,13 @@ export async function handleRequest(r: Receiver, req: IncomingMessage, res: Serv
       const influxUp = await r.writer.ping();
       const body = {
         status: influxUp ? 'ok' : 'degraded',
-        influx: { up: influxUp, queued_lines: r.writer.stats.queued, last_error: r.writer.stats.lastError },
+        influx: {
+          up: influxUp,
+          queued_lines: r.writer.stats.queued,
+          requests: r.writer.stats.requests,
+          written_lines: r.writer.stats.written,
+          last_error: r.writer.stats.lastError,
+        },
         agents_connected: r.conns.size,
         batch_ack_ms: r.ackLatency.snapshot(),
         ...r.health?.(),
