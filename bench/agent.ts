@@ -56,6 +56,9 @@ import {
 import { registerAgents, root, sleep, startCollector, type CollectorProc } from './lib/harness.ts';
 import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
 import { detectors as detectorList } from '../agent/src/detectors/index.ts';
+import { freshAgentBundle } from './lib/fresh-bundle.ts';
+
+await freshAgentBundle();
 
 const SECONDS = envInt('BENCH_AGENT_SECONDS', 120);
 const WARMUP = envInt('BENCH_AGENT_WARMUP', 75);

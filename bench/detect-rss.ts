@@ -30,6 +30,9 @@ import { startInfluxd } from '../test/helpers/influxd.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { spawnManaged } from '../test/helpers/process.ts';
 import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
+import { freshAgentBundle } from './lib/fresh-bundle.ts';
+
+await freshAgentBundle();
 
 const MIB = Number(process.env.BENCH_DETECT_RSS_MIB ?? 1024);
 const AGENT = (process.env.BENCH_DETECT_RSS_AGENT ?? '1') !== '0';

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { root } from './lib/harness.ts';
 import { generate } from './lib/authlog-gen.ts';
 import { AGENT_NODE_FLAGS } from '../agent/src/node-flags.ts';
+import { freshAgentBundle } from './lib/fresh-bundle.ts';
 
 const LINES = Number(process.env.BENCH_DETECT_LINES ?? 200_000);
 const THRESHOLD = 5;
@@ -228,4 +229,5 @@ function main(): void {
   }
 }
 
+await freshAgentBundle();
 main();
