@@ -12,9 +12,8 @@
 import type { Point } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
 import type { AlertTracker } from '../alerts/tracker.ts';
-import { alertLabels, fingerprint, type AbsenceRule } from '../alerts/rules.ts';
-import { pointTags } from '../alerts/evaluate/threshold.ts';
-import { observeSilence } from '../alerts/evaluate/absence.ts';
+import type { AbsenceRule } from '../alerts/rules.ts';
+import { eachAbsenceSeries, observeSilence } from '../alerts/evaluate/absence.ts';
 
 interface Series {
   key: string;
@@ -71,11 +70,7 @@ export class HostSilence {
     for (const p of points) {
       const rules = this.byMeasurement.get(p.name);
       if (!rules) continue;
-      const tags = pointTags(p, id);
-      for (const r of rules) {
-        if (!Object.entries(r.where).every(([k, v]) => tags[k] === v)) continue;
-        const labels = alertLabels(r.name, id.agency, r.group_by, (n) => tags[n]);
-        const key = fingerprint(labels);
+      eachAbsenceSeries(rules, p, id, (r, labels, key) => {
         const s = this.series.get(key);
         // By arrival on this collector's clock, as on one collector.
         if (!s) {
@@ -83,7 +78,7 @@ export class HostSilence {
           this.record(id.host, key, labels, now);
         } else if (now > s.lastSeen) s.lastSeen = now;
         if (this.tracker.get(labels)) this.tracker.observe({ rule: r.name, labels, at: now, holds: false });
-      }
+      });
     }
   }
 

@@ -12,6 +12,21 @@ import { pointTags } from './threshold.ts';
 
 const PERSIST_EVERY_MS = 30_000;
 
+/** Each of `rules` that point `p` matches, with the labels and key of the series it feeds (here and in state/host-silence.ts). */
+export function eachAbsenceSeries(
+  rules: readonly AbsenceRule[],
+  p: Point,
+  id: Identity,
+  fn: (r: AbsenceRule, labels: Record<string, string>, key: string) => void,
+): void {
+  const tags = pointTags(p, id);
+  for (const r of rules) {
+    if (!Object.entries(r.where).every(([k, v]) => tags[k] === v)) continue;
+    const labels = alertLabels(r.name, id.agency, r.group_by, (n) => tags[n]);
+    fn(r, labels, fingerprint(labels));
+  }
+}
+
 /** A series silent for longer than its rule's `for` is seen to hold the rule (here and in state/host-silence.ts). */
 export function observeSilence(tracker: AlertTracker, r: AbsenceRule, s: { labels: Record<string, string>; lastSeen: number }, now: number): void {
   const silent = now - s.lastSeen;
@@ -181,11 +196,7 @@ export class AbsenceEvaluator {
       }
       const rules = this.seriesRules.get(p.name);
       if (!rules) continue;
-      const tags = pointTags(p, id);
-      for (const r of rules) {
-        if (!Object.entries(r.where).every(([k, v]) => tags[k] === v)) continue;
-        const labels = alertLabels(r.name, id.agency, r.group_by, (n) => tags[n]);
-        const key = fingerprint(labels);
+      eachAbsenceSeries(rules, p, id, (r, labels, key) => {
         const s = this.series.get(key);
         // Silence is judged by arrival on the collector's clock, never by the sample's own
         // time: an agent whose clock stepped back (or a backlog replayed late) is sending.
@@ -195,7 +206,7 @@ export class AbsenceEvaluator {
         this.dirty.add(key);
         // Data arrived again: judged by arrival, not by the (possibly replayed) sample time.
         if (this.tracker.get(labels)) this.tracker.observe({ rule: r.name, labels, at: now, holds: false });
-      }
+      });
     }
   }
 
