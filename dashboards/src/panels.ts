@@ -148,6 +148,11 @@ export function table(lang: Lang, s: TableSpec): TablePanel {
 /** A column coloured by its thresholds (background), for state and days-left columns. */
 export const COLOR_CELL: dash.DynamicConfigValue = { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } };
 
+/** A column's colour thresholds: `base` below the first step, then each [from, colour]. */
+export function cellThresholds(base: string, steps: [number, string][]): dash.DynamicConfigValue {
+  return { id: 'thresholds', value: { mode: 'absolute', steps: [{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))] } };
+}
+
 export function valueMap(entries: Record<string, { text: string; color: string }>): dash.ValueMapping {
   const options: Record<string, dash.ValueMappingResult> = {};
   Object.entries(entries).forEach(([k, v], index) => (options[k] = { ...v, index }));

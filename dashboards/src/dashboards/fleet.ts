@@ -3,7 +3,20 @@
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, type Lang } from '../i18n.ts';
-import { COLOR_CELL, SCOPE, STATE_WINDOW, bargauge, canhDashboard, onlineMapping, row, severityMapping, stat, table, timeseries } from '../panels.ts';
+import {
+  COLOR_CELL,
+  SCOPE,
+  STATE_WINDOW,
+  bargauge,
+  canhDashboard,
+  onlineMapping,
+  row,
+  severityMapping,
+  stat,
+  table,
+  timeseries,
+  cellThresholds,
+} from '../panels.ts';
 
 // The collector writes agent.online = 1 on connect and 0 on disconnect; the last one in the
 // state window is the agent's state, and its time is "since when".
@@ -91,19 +104,7 @@ export function fleet(lang: Lang): DashboardBuilder {
         sortBy: { column: 'online', desc: false },
         mappings: [onlineMapping(lang)],
         columnOptions: {
-          online: [
-            COLOR_CELL,
-            {
-              id: 'thresholds',
-              value: {
-                mode: 'absolute',
-                steps: [
-                  { value: null, color: 'red' },
-                  { value: 1, color: 'green' },
-                ],
-              },
-            },
-          ],
+          online: [COLOR_CELL, cellThresholds('red', [[1, 'green']])],
         },
         w: 16,
       }),

@@ -3,7 +3,7 @@
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, tr, type Lang } from '../i18n.ts';
-import { COLOR_CELL, STATE_WINDOW, canhDashboard, row, stat, table, timeseries, valueMap } from '../panels.ts';
+import { COLOR_CELL, STATE_WINDOW, canhDashboard, row, stat, table, timeseries, valueMap, cellThresholds } from '../panels.ts';
 
 /** SNMP points carry the polling agent's host, agency and site, and the device in `device` (and its address in agent_host). */
 const POLLER = `"agency" =~ /^$agency$/ AND "site" =~ /^$site$/ AND "host" =~ /^$host$/`;
@@ -237,17 +237,10 @@ const utilCell = [
   { id: 'custom.cellOptions', value: { type: 'gauge', mode: 'gradient' } },
   { id: 'min', value: 0 },
   { id: 'max', value: 100 },
-  {
-    id: 'thresholds',
-    value: {
-      mode: 'absolute',
-      steps: [
-        { value: null, color: 'green' },
-        { value: 70, color: 'orange' },
-        { value: 90, color: 'red' },
-      ],
-    },
-  },
+  cellThresholds('green', [
+    [70, 'orange'],
+    [90, 'red'],
+  ]),
 ];
 
 /** IF-MIB ifOperStatus / ifAdminStatus. */

@@ -4,7 +4,7 @@
 import type { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { influx } from '../influxql.ts';
 import { COMMON, type Lang } from '../i18n.ts';
-import { COLOR_CELL, SCOPE, canhDashboard, row, table, timeseries } from '../panels.ts';
+import { COLOR_CELL, SCOPE, canhDashboard, row, table, timeseries, cellThresholds } from '../panels.ts';
 
 // Availability tables: worst first, red below 99 %, amber below 99.9 %.
 const AVAILABILITY_TABLE = {
@@ -15,17 +15,10 @@ const AVAILABILITY_TABLE = {
       { id: 'unit', value: 'percent' },
       { id: 'decimals', value: 2 },
       COLOR_CELL,
-      {
-        id: 'thresholds',
-        value: {
-          mode: 'absolute',
-          steps: [
-            { value: null, color: 'red' },
-            { value: 99, color: 'orange' },
-            { value: 99.9, color: 'green' },
-          ],
-        },
-      },
+      cellThresholds('red', [
+        [99, 'orange'],
+        [99.9, 'green'],
+      ]),
     ],
   },
 };
@@ -264,17 +257,10 @@ export function uptime(lang: Lang): DashboardBuilder {
           days_left: [
             { id: 'decimals', value: 0 },
             COLOR_CELL,
-            {
-              id: 'thresholds',
-              value: {
-                mode: 'absolute',
-                steps: [
-                  { value: null, color: 'red' },
-                  { value: 14, color: 'orange' },
-                  { value: 30, color: 'green' },
-                ],
-              },
-            },
+            cellThresholds('red', [
+              [14, 'orange'],
+              [30, 'green'],
+            ]),
           ],
         },
         w: 24,
