@@ -52,13 +52,12 @@ export const AGENT_NODE_FLAGS: readonly string[] = [
 //                            scavenges (1.0 s of CPU, --trace-gc) and 12 mark-compacts
 //                            (0.34 s), with 8 MiB 225 (0.30 s) and 6 (0.05 s): detect's CPU
 //                            -15 % (median of three alternating runs), RSS max +10 MiB
-//   --min-semi-space-size=8  ... and starting at that size: V8 starts the young generation at
-//                            1 MiB and grows it only after scavenges (bench:detect's 200,000
-//                            lines, --trace-gc: 52 scavenges and 3 mark-compacts without it,
-//                            43 and 2 with it; the detect process alone, three alternating
-//                            runs at load 8-11: 1.74/1.86, 1.66/1.81, 1.57/1.69 CPU s, RSS
-//                            max unchanged within noise)
 //   --max-old-space-size=64  V8 collects instead of growing the old generation past 64 MiB;
 //                            detect's state is bounded (sessions, sources, memos) and needs
 //                            ~20 MiB at its peak on the generated log
-export const DETECT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--min-semi-space-size=8', '--max-old-space-size=64'];
+// Tried, not kept (2026-12-08, load 7-12): --min-semi-space-size=8 (the young generation at
+// 8 MiB from the start: 52 -> 43 scavenges on 200,000 lines, but CPU within the noise in six
+// alternating runs, and +2 % instructions on 50,000 lines, callgrind); --single-threaded-gc
+// (dearer in two of three runs). The start-up that is detect's gap at 200,000 lines is cut
+// elsewhere: agent-entry.ts gives the second process Node's compile cache.
+export const DETECT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--max-old-space-size=64'];
