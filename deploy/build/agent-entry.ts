@@ -37,7 +37,8 @@ function relaunchDetect(args: string[]): void {
   // Node would say so on stderr (a generic "Warning"; deprecations still show).
   const nodeArgs = isSea() ? [`--node-options=${[...flags, '--disable-warning=Warning'].join(' ')}`, ...args] : [...flags, process.argv[1]!, ...args];
   const env: NodeJS.ProcessEnv = { ...process.env, CANH_AGENT_DETECT_CHILD: '1' };
-  const cache = compileCacheDir(env);
+  // A single executable's main script is not a file: Node's compile cache does not apply to it.
+  const cache = isSea() ? undefined : compileCacheDir(env);
   if (cache) env.NODE_COMPILE_CACHE = cache;
   // Where the system has execve (not Windows), this process becomes detect: no second process
   // waits beside it, and its output, exit code and signals need no passing on.
