@@ -60,6 +60,6 @@ export const AGENT_NODE_FLAGS: readonly string[] = [
 // alternating runs, and +2 % instructions on 50,000 lines, callgrind); --single-threaded-gc
 // (dearer in two of three runs); --invocation-count-for-turbofan=1000 with and without
 // --invocation-count-for-maglev=100, and --no-maglev (200,000 lines, four alternating runs at
-// load 6-8: medians 1.46, 1.43 and 1.47 CPU s against 1.35 with these). The start-up that is detect's gap at 200,000 lines is cut
+// load 6-8: medians 1.46, 1.43 and 1.47 CPU s against 1.35 with these). Start-up is cut
 // elsewhere: agent-entry.ts gives the second process Node's compile cache.
 export const DETECT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--max-old-space-size=64'];

@@ -9,7 +9,7 @@ import { isDetectCommand, isRunCommand } from '../../agent/src/cli-options.ts';
 import { leaveZodOut } from '../../agent/src/zod-mode.ts';
 import { DETECT_NODE_FLAGS } from '../../agent/src/node-flags.ts';
 import { isSea } from 'node:sea';
-import { mkdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
@@ -70,11 +70,12 @@ function compileCacheDir(env: NodeJS.ProcessEnv): string | undefined {
     const dir = join(base, 'canh-agent');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const uid = process.getuid!();
-    const ownWritable = (p: string, owners: number[]) => {
-      const st = statSync(p);
+    // The folder itself not through a link (lstat); its parent may be one (a moved ~/.cache).
+    const ownWritable = (p: string, owners: number[], follow: boolean) => {
+      const st = follow ? statSync(p) : lstatSync(p);
       return st.isDirectory() && owners.includes(st.uid) && (st.mode & 0o022) === 0;
     };
-    return ownWritable(dir, [uid]) && ownWritable(base, [uid, 0]) ? dir : undefined;
+    return ownWritable(dir, [uid], false) && ownWritable(base, [uid, 0], true) ? dir : undefined;
   } catch {
     return undefined; // no home, read-only: detect runs without the cache
   }

@@ -5,7 +5,7 @@
 // write to is left unused. The verdicts are the same with and without it.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleAgent } from '../../deploy/build/bundle.ts';
 import { AGENT_NODE_FLAGS } from '../../agent/src/node-flags.ts';
@@ -59,7 +59,7 @@ describe('detect as installed: the compile cache', () => {
     expect(filesUnder(join(xdg, 'canh-agent')).length).toBeGreaterThan(0);
   });
 
-  it('is not used in a folder others can write to, nor when NODE_DISABLE_COMPILE_CACHE is set', () => {
+  it('is not used in a folder others can write to, nor through a link, nor when NODE_DISABLE_COMPILE_CACHE is set', () => {
     const shared = tmp('shared-cache');
     chmodSync(shared, 0o777);
     expect(detect({ HOME: tmp('home'), XDG_CACHE_HOME: shared })).toBe(source);
@@ -69,6 +69,14 @@ describe('detect as installed: the compile cache', () => {
     chmodSync(loose, 0o777);
     expect(detect({ HOME: tmp('home'), XDG_CACHE_HOME: join(loose, '..') })).toBe(source);
     expect(filesUnder(loose)).toEqual([]);
+    // canh-agent as a link to a folder of this user's elsewhere: not followed.
+    const linked = tmp('linked');
+    chmodSync(linked, 0o700);
+    const target = tmp('target');
+    chmodSync(target, 0o700);
+    symlinkSync(target, join(linked, 'canh-agent'));
+    expect(detect({ HOME: tmp('home'), XDG_CACHE_HOME: linked })).toBe(source);
+    expect(filesUnder(target)).toEqual([]);
     const home = tmp('home');
     chmodSync(home, 0o700);
     expect(detect({ HOME: home, NODE_DISABLE_COMPILE_CACHE: '1' })).toBe(source);
