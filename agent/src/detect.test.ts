@@ -145,3 +145,61 @@ describe('detect line batches', () => {
     }
   });
 });
+
+describe('detect --set values', () => {
+  it('words and decimal integers read without the yaml package get what YAML gives them; the rest is left to YAML', async () => {
+    const { plainScalar, parseSettings } = await import('./detect.ts');
+    const { parse } = await import('yaml');
+    const plain = [
+      'UTC',
+      'Europe/Berlin',
+      'Etc/GMT-3',
+      'America/Port-au-Prince',
+      '600s',
+      '10m',
+      'aggressive',
+      'y',
+      'No',
+      'Infinity',
+      'a.b',
+      'x_1',
+      '5',
+      '0',
+      '86400',
+      '123456789012345',
+    ];
+    for (const v of plain) expect(plainScalar(v), v).toStrictEqual(parse(v));
+    const left = [
+      'true',
+      'False',
+      'NULL',
+      '',
+      '~',
+      '.inf',
+      '.NaN',
+      '-5',
+      '+5',
+      '012',
+      '0x1F',
+      '0o17',
+      '1e3',
+      '1.5',
+      '1234567890123456',
+      '[a, b]',
+      '{a: 1}',
+      '"5"',
+      "'x'",
+      'a: b',
+      'a #c',
+      ' UTC',
+      'UTC ',
+    ];
+    for (const v of left) expect(plainScalar(v), v).toBeUndefined();
+    expect(await parseSettings(['threshold=5', 'timezone=UTC', 'ports=[22, 2222]', 'strict=true'])).toStrictEqual({
+      threshold: 5,
+      timezone: 'UTC',
+      ports: [22, 2222],
+      strict: true,
+    });
+  });
+});

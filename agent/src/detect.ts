@@ -8,7 +8,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { parse as parseYaml } from 'yaml';
 import { CanhError } from '@canh/core/errors';
 import authLog from './detectors/auth_log/index.ts';
 import { LogReplay } from './detectors/auth_log/replay.ts';
@@ -128,14 +127,37 @@ export type DetectOut = ((line: string) => void) & {
 };
 
 /** "--set threshold=3" → { threshold: 3 }; values are YAML so lists and numbers work. */
-export function parseSettings(sets: readonly string[]): Record<string, unknown> {
+export async function parseSettings(sets: readonly string[]): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
+  let parseYaml: ((s: string) => unknown) | undefined;
   for (const s of sets) {
     const eq = s.indexOf('=');
     if (eq < 1) throw new CanhError('CANH_ERR_DETECT_BAD_SETTING', `--set ${s}: write key=value, e.g. --set threshold=3`);
-    out[s.slice(0, eq)] = parseYaml(s.slice(eq + 1)) as unknown;
+    const v = s.slice(eq + 1);
+    const plain = plainScalar(v);
+    if (plain !== undefined) out[s.slice(0, eq)] = plain;
+    else {
+      parseYaml ??= (await import('yaml')).parse as (s: string) => unknown;
+      out[s.slice(0, eq)] = parseYaml(v);
+    }
   }
   return out;
+}
+
+// A word, or a duration as "600s" (digits then letters, no leading 0: "0x1f" is a number to YAML).
+const PLAIN_WORD = /^(?:[A-Za-z][\w/+.-]*|[1-9]\d*[a-z]+)$/;
+const YAML_KEYWORDS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'null', 'Null', 'NULL']);
+
+/**
+ * The value YAML gives a word or a decimal integer ("UTC", "Europe/Berlin", "600s", "5"), without
+ * loading the yaml package (its evaluation was ~5 % of detect's start-up, bench:detect); anything
+ * else (lists, quotes, keywords, other numbers) is undefined and goes to YAML. detect.test.ts
+ * checks both agree.
+ */
+export function plainScalar(v: string): string | number | undefined {
+  if (PLAIN_WORD.test(v)) return YAML_KEYWORDS.has(v) ? undefined : v;
+  if (/^(?:0|[1-9]\d{0,14})$/.test(v)) return Number(v);
+  return undefined;
 }
 
 function options<T>(
@@ -175,7 +197,7 @@ export async function runDetect(
   out: DetectOut,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<number> {
-  const settings = parseSettings(opts.set ?? []);
+  const settings = await parseSettings(opts.set ?? []);
   if (detector === 'auth_log') return detectAuthLog(opts.file, settings, opts.now ?? Date.now(), out, stdin);
   if (detector === 'windows_eventlog') return detectWindowsEvents(opts.file, settings, out, stdin);
   if (detector === 'web_access') return detectWebAccess(opts.file, settings, out, stdin);

@@ -55,4 +55,11 @@ export const AGENT_NODE_FLAGS: readonly string[] = [
 //   --max-old-space-size=64  V8 collects instead of growing the old generation past 64 MiB;
 //                            detect's state is bounded (sessions, sources, memos) and needs
 //                            ~20 MiB at its peak on the generated log
+// Tried, not kept (2026-12-08, load 7-12): --min-semi-space-size=8 (the young generation at
+// 8 MiB from the start: 52 -> 43 scavenges on 200,000 lines, but CPU within the noise in six
+// alternating runs, and +2 % instructions on 50,000 lines, callgrind); --single-threaded-gc
+// (dearer in two of three runs); --invocation-count-for-turbofan=1000 with and without
+// --invocation-count-for-maglev=100, and --no-maglev (200,000 lines, four alternating runs at
+// load 6-8: medians 1.46, 1.43 and 1.47 CPU s against 1.35 with these). Start-up is cut
+// elsewhere: agent-entry.ts gives the second process Node's compile cache.
 export const DETECT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--max-old-space-size=64'];
