@@ -36,7 +36,7 @@ beforeAll(async () => {
   });
   // The follower starts at the end of the file on its first run and records its
   // position; lines appended after that are new.
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000; // room for a loaded machine (was 10 s)
   const position = () => readdirSync(h.stateDir).some((f) => f.startsWith('tail-'));
   while (!position() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   expect(position()).toBe(true);

@@ -48,7 +48,9 @@ beforeAll(async () => {
           auth: { user: 'canh', password: { env: 'CANH_TEST_SMTP_PASSWORD' } },
           from: 'Canh <canh@tinh.gov.vn>',
         },
-        grouping: { group_wait: '1s', group_interval: '5s' },
+        // group_wait long enough that a critical mail sent at once is told apart from one
+        // held for it on however loaded a machine (the offline mail below waits it out).
+        grouping: { group_wait: '10s', group_interval: '5s' },
         evaluation_interval: 200,
       },
     },
@@ -79,7 +81,7 @@ afterAll(async () => {
 });
 
 describe('alerting end to end', () => {
-  it('a defaced static page on an agent host becomes a Vietnamese alert mail within a second of the batch', async () => {
+  it('a defaced static page on an agent host becomes a Vietnamese alert mail at once, not after group_wait', async () => {
     const changedAt = Date.now();
     writeFileSync(join(www, 'static', 'index.html'), '<h1>Hacked</h1>\n');
     const mail = await smtp.waitForMail((m) => (m.parsed.subject ?? '').includes('Nghi ngờ website bị thay đổi giao diện'), 20_000);
@@ -90,8 +92,9 @@ describe('alerting end to end', () => {
       `[alerting e2e] file changed → batch at collector: ${arrival.at - changedAt} ms (detector debounce 100 ms); ` +
         `batch at collector → mail accepted by SMTP: ${batchToMail} ms; file changed → mail: ${mail.receivedAt.getTime() - changedAt} ms`,
     );
-    // Critical: no group_wait. The budget is generous for a loaded 2-core machine.
-    expect(batchToMail).toBeLessThan(3000);
+    // Critical: no group_wait. Sent before the 10 s group_wait could have ended (a relation,
+    // not a speed goal: the time itself is printed above; it was a 3 s bound).
+    expect(batchToMail).toBeLessThan(10_000);
     expect(mail.secure).toBe(true);
     expect(mail.parsed.subject).toBe('[FIRING:1] Cảnh báo: Nghi ngờ website bị thay đổi giao diện — mc-portal-01 — Sở Thông tin và Truyền thông');
     const text = mail.parsed.text!;
@@ -111,8 +114,9 @@ describe('alerting end to end', () => {
 
   it('the agent going away is an "agent offline" mail from the receiver\'s connection state', async () => {
     await agent.stop();
-    const mail = await smtp.waitForMail((m) => (m.parsed.subject ?? '').includes('Mất kết nối với agent'), 15_000);
+    // for (2 s) and group_wait (10 s), with room for a loaded machine.
+    const mail = await smtp.waitForMail((m) => (m.parsed.subject ?? '').includes('Mất kết nối với agent'), 45_000);
     expect(mail.parsed.subject).toBe('[FIRING:1] Cảnh báo: Mất kết nối với agent — mc-portal-01 — Sở Thông tin và Truyền thông');
     expect(p.collector.alerts!.statusAlerts().map((a) => a.rule)).toContain('agent_offline');
-  }, 30_000);
+  }, 60_000);
 });

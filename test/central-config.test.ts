@@ -42,7 +42,9 @@ describe('central configuration', () => {
     // mem is no longer gathered by ubnd-01 (central inputs replace the local list).
     await new Promise((r) => setTimeout(r, 1500));
     const t = Date.now();
-    await new Promise((r) => setTimeout(r, 2500));
+    // Until the agent has gathered after t (its kernel point of that tick is stored, in the
+    // same batch mem's would be in), not a fixed 2.5 s that a slow machine may not fill.
+    await p.waitFor(`SELECT count(*) FROM kernel WHERE host = 'ubnd-01' AND time > ${t}ms`, (r) => r.length > 0);
     expect(await p.query(`SELECT count(*) FROM mem WHERE host = 'ubnd-01' AND time > ${t}ms`)).toEqual([]);
 
     // A bad config (pushed around the CLI's validation) is refused with the reason.

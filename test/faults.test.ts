@@ -187,8 +187,10 @@ describe('delivery under faults', () => {
     await sleep(1000);
     startAgent(agents[0]!);
     // 4. The path to the collector is cut for two agents; one of them overflows.
+    // The cut lasts 5 s and until the overflowing agent has dropped data: a loaded machine
+    // gathers fewer points in 5 s, and the drop is what this phase is for.
     proxy.cut();
-    await sleep(5000);
+    await Promise.all([sleep(5000), agents[2]!.proc!.waitForLine(/spool full: oldest data dropped/, 120_000)]);
     proxy.restore();
     await sleep(2000);
     // Stop measuring; let everything drain.
@@ -373,10 +375,11 @@ describe('delivery across clock steps (libfaketime)', () => {
         const storedBefore = await storedTicks();
         clock.step(s);
         await sleep(2000);
-        // A loaded machine may be slower: up to 10 s more, far less than any stall seen
-        // before (the step itself, or 46 s and more for the collector's rate limit).
-        for (let i = 0; i < 40 && (agentTicks(agent) - before < 3 || (await storedTicks()) - storedBefore < 3); i++)
-          await new Promise((r) => setTimeout(r, 250));
+        // A loaded machine may be slower: up to 25 s more by the clock (was 40 sleeps of
+        // 250 ms), still less than any stall seen before (the step itself, or 46 s and more
+        // for the collector's rate limit).
+        const until = Date.now() + 25_000;
+        while (Date.now() < until && (agentTicks(agent) - before < 3 || (await storedTicks()) - storedBefore < 3)) await new Promise((r) => setTimeout(r, 250));
         const ticks = agentTicks(agent) - before;
         const delivered = (await storedTicks()) - storedBefore;
         perPhase.push(`${who} ${s > 0 ? '+' : ''}${s} s: ${ticks} ticks, ${delivered} stored`);
@@ -425,7 +428,9 @@ describe('delivery through a collector that acks what it was not sent', () => {
     };
     try {
       start();
-      for (let i = 0; i < 300 && mitm.connections < 4; i++) await new Promise((r) => setTimeout(r, 50));
+      // Up to 60 s by the clock (was 300 sleeps of 50 ms): the counts below tell what happened.
+      const until = Date.now() + 60_000;
+      while (mitm.connections < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       await sleep(2000);
       const r = await account({ name: 'lying-collector', agent }, start);
       const bad = seriesRows(await influx.query(`SELECT max(bad_acks) AS n FROM agent WHERE host = 'lied-to'`, 'canh'))[0];
@@ -693,7 +698,9 @@ spool: { min_free: 0 }
       }
     };
     const up = async () => {
-      for (let i = 0; i < 200 && !(await health()); i++) await new Promise((r) => setTimeout(r, 100));
+      // Up to 60 s by the clock (was 200 tries 100 ms apart): a start takes seconds on a loaded machine.
+      const until = Date.now() + 60_000;
+      while (!(await health()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
       expect(await health(), `collector did not answer: ${collector2?.describe() ?? ''}`).toBeDefined();
     };
     collector2 = start();
@@ -712,7 +719,8 @@ spool: { min_free: 0 }
     await influx.kill9();
     await collector2.waitForLine(/the disk takes no more/, 60_000 * SCALE);
     let h: Awaited<ReturnType<typeof health>> = undefined;
-    for (let i = 0; i < 100 && (h = await health())?.spool?.spool_disk_full !== 1; i++) await new Promise((r) => setTimeout(r, 100));
+    const fullBy = Date.now() + 30_000; // by the clock (was 100 tries 100 ms apart)
+    while ((h = await health())?.spool?.spool_disk_full !== 1 && Date.now() < fullBy) await new Promise((r) => setTimeout(r, 100));
     expect(h?.spool?.spool_disk_full, 'health answers, and says the spool disk is full').toBe(1);
     await sleep(1500);
     // A crash and a restart on the full disk: the spool opens and the collector serves.

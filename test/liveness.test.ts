@@ -23,20 +23,21 @@ describe('liveness', () => {
     proxy.cut();
     const cutAt = Date.now();
     while (p.collector.server.connectedIds().has(id)) {
-      if (Date.now() - cutAt > 10_000) throw new Error('still connected 10 s after the cut');
+      if (Date.now() - cutAt > 25_000) throw new Error('still connected 25 s after the cut');
       await new Promise((r) => setTimeout(r, 50));
     }
     const detectedMs = Date.now() - cutAt;
     // offline_after counts from the last pong, which may have come up to one
     // ping_interval (300 ms) before the cut: never earlier than 1500 - 300 ms. The upper
-    // bound leaves room for a loaded CI machine while still failing if liveness did not
-    // act at all (the agent's own ping is set to 30 s, so only the collector can notice).
+    // bound is no speed goal: it fails only if liveness did not act at all (the agent's own
+    // ping is set to 30 s, so only the collector can notice), and leaves a loaded CI
+    // machine all the room it needs (it was 6 s).
     expect(detectedMs).toBeGreaterThanOrEqual(1500 - 300);
-    expect(detectedMs).toBeLessThan(6000);
+    expect(detectedMs).toBeLessThan(20_000);
     expect(p.collector.registry.get('far-away')!.connected).toBe(false);
     await p.waitFor(`SELECT last(online) FROM agent WHERE host = 'far-away'`, (r) => r[0]?.last === 0);
     proxy.restore();
     await p.waitFor(`SELECT last(online) FROM agent WHERE host = 'far-away'`, (r) => r[0]?.last === 1, 15_000);
     console.log(`[liveness] silent cut detected after ${detectedMs} ms (offline_after 1500 ms)`);
-  }, 40_000);
+  }, 90_000);
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeAgentMessage, pointsOf } from '@canh/protocol';
 import { Batcher } from './batcher.ts';
 import { MemorySpool } from './spool/memory.ts';
@@ -99,29 +99,38 @@ describe('batcher', () => {
     expect(spool.stats().batches).toBe(1);
     expect(spool.after(0, 1)[0]).toMatchObject({ points: 1, events: 2 });
   });
-  it('a point waits at most flush_interval, counted from the first point of the batch', async () => {
+  // The flush timer on a fake clock: on a loaded machine a real 50 ms sleep may last 200 ms,
+  // and what these tests check is the order of deadlines, not how fast timers fire.
+  it('a point waits at most flush_interval, counted from the first point of the batch', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const spool = new MemorySpool({ maxBytes: 10_000_000 });
     const b = new Batcher(spool, { batchSize: 100, flushIntervalMs: 100, maxMessageBytes: 1_000_000 });
     b.start();
     try {
       // Started with nothing to send: nothing is cut however long it waits.
-      await new Promise((r) => setTimeout(r, 150));
+      vi.advanceTimersByTime(150);
       expect(spool.stats().batches).toBe(0);
+      expect(vi.getTimerCount()).toBe(0);
       const acc = b.accumulator('x');
       acc.addPoint('m', {}, { v: 1 });
-      await new Promise((r) => setTimeout(r, 50));
+      vi.advanceTimersByTime(50);
       acc.addPoint('m', {}, { v: 2 });
+      vi.advanceTimersByTime(49);
       expect(spool.stats().batches).toBe(0);
-      await new Promise((r) => setTimeout(r, 80));
+      vi.advanceTimersByTime(1);
       expect(spool.after(0, 10)).toMatchObject([{ points: 2 }]);
       acc.addPoint('m', {}, { v: 3 });
-      await new Promise((r) => setTimeout(r, 150));
+      vi.advanceTimersByTime(99);
+      expect(spool.stats().batches).toBe(1);
+      vi.advanceTimersByTime(1);
       expect(spool.after(0, 10)).toMatchObject([{ points: 2 }, { points: 1 }]);
     } finally {
       b.stop();
+      vi.useRealTimers();
     }
   });
-  it('held, arms no flush timer until released', async () => {
+  it('held, arms no flush timer until released', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const spool = new MemorySpool({ maxBytes: 10_000_000 });
     const b = new Batcher(spool, { batchSize: 100, flushIntervalMs: 50, maxMessageBytes: 1_000_000 });
     b.start();
@@ -129,21 +138,24 @@ describe('batcher', () => {
       const acc = b.accumulator('x');
       b.hold();
       acc.addPoint('m', {}, { v: 1 });
-      await new Promise((r) => setTimeout(r, 120));
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(120);
       expect(spool.stats().batches).toBe(0);
       b.release();
-      await new Promise((r) => setTimeout(r, 120));
+      vi.advanceTimersByTime(50);
       expect(spool.after(0, 10)).toMatchObject([{ points: 1 }]);
       // Cut while held, then released with nothing waiting: no timer, no empty batch.
       b.hold();
       acc.addPoint('m', {}, { v: 2 });
       b.flush();
       b.release();
+      expect(vi.getTimerCount()).toBe(0);
       acc.addPoint('m', {}, { v: 3 });
-      await new Promise((r) => setTimeout(r, 120));
+      vi.advanceTimersByTime(50);
       expect(spool.after(0, 10)).toMatchObject([{ points: 1 }, { points: 1 }, { points: 1 }]);
     } finally {
       b.stop();
+      vi.useRealTimers();
     }
   });
   it('stop flushes what it holds', () => {

@@ -82,13 +82,15 @@ describe('linux-x64 single executable', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 100 && !out.includes('canh-agent started'); i++) await new Promise((r) => setTimeout(r, 100));
+    // Up to 45 s by the clock (was 100 sleeps of 100 ms): a loaded machine starts a large executable slowly.
+    const startedBy = Date.now() + 45_000;
+    while (!out.includes('canh-agent started') && Date.now() < startedBy) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.on('close', r));
     expect(out).toContain('canh-agent started');
     expect(out).not.toContain('not loaded in the running agent');
     expect(code).toBe(0);
-  });
+  }, 120_000);
 
   it('gathers host inputs once with check', () => {
     const dir = tmp('cfg');

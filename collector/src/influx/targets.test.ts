@@ -95,11 +95,12 @@ describe('InfluxDB targets', () => {
     // 1: the down target's spool; 2: its memory queue; 3 and 4: neither (a gap of 10 lines).
     for (let i = 0; i < 4; i++) await t.write(lines(i * 5, 5));
     expect(await count(up, 'quorum_one')).toBe(20);
-    await new Promise((r) => setTimeout(r, 50));
-    const down = t.status()[1]!;
-    expect(down.spooled_records).toBe(1);
-    expect(down.queued_lines).toBe(5);
-    expect(down.lost_lines).toBe(10);
+    // The down target's failures settle in the background: waited for (was a 50 ms sleep).
+    const settled = () => {
+      const { spooled_records, queued_lines, lost_lines } = t.status()[1]!;
+      return { spooled_records, queued_lines, lost_lines };
+    };
+    await expect.poll(settled, { timeout: 15_000, interval: 20 }).toEqual({ spooled_records: 1, queued_lines: 5, lost_lines: 10 });
   });
 
   it('a node that returns catches up from its spool: both hold the same points', async () => {

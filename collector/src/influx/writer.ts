@@ -331,6 +331,18 @@ export class InfluxWriter {
       take = kept;
       n = kept.reduce((k, p) => k + p.n, 0);
     }
+    // Back in the queue only as far as max_queued_lines allows: lines queued while this
+    // request was in flight took the room, and the rest are refused (the agents keep them).
+    let room = this.opts.maxQueuedLines - this.queuedLines;
+    const back: Pending[] = [];
+    for (const p of take) {
+      if (p.n <= room) {
+        back.push(p);
+        room -= p.n;
+      } else p.reject(new InfluxBusyError(this.queuedLines));
+    }
+    take = back;
+    n = back.reduce((k, p) => k + p.n, 0);
     this.queue.unshift(...take);
     this.queuedLines += n;
     this.stats.queued = this.queuedLines;

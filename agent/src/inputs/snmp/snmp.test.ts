@@ -284,14 +284,17 @@ describe('against a real snmpd', () => {
       expect(lo.fields.in_bps).toBeGreaterThan(0);
       expect(lo.fields.in_bps).toBeLessThan(1e11);
     }
-  }, 15_000);
+    // Four walks and a 4 s wait: on a loaded machine a walk alone has taken over 3 s.
+  }, 60_000);
 
   it('keeps two devices on one address apart by port, with up, last success and response time in the snmp point', async () => {
     const deadPort = await freePort('udp');
     const input = snmpInput.create(
       snmpInput.config.parse({
         agents: [
-          { host: '127.0.0.1', port: snmpd.port, community: snmpd.community },
+          // A long timeout: gather waits for the live walk (up to the longest timeout), however
+          // slow a loaded machine makes it, so the second gather polls it again.
+          { host: '127.0.0.1', port: snmpd.port, community: snmpd.community, timeout: '20s' },
           { host: '127.0.0.1', port: deadPort, community: 'x', timeout: '200ms', retries: 0, name: 'dead switch' },
         ],
       }),
@@ -314,7 +317,7 @@ describe('against a real snmpd', () => {
     expect(dead[1]!.fields).toMatchObject({ up: 0, result: 'timeout' });
     expect(dead[1]!.fields).not.toHaveProperty('last_success');
     expect(acc.find('interface').every((p) => p.tags.device === `127.0.0.1:${snmpd.port}`)).toBe(true);
-  });
+  }, 60_000);
 
   it('gives auth_error for a wrong v3 auth key and names the device in the log', async () => {
     const lines: string[] = [];

@@ -101,8 +101,10 @@ describe('receiving real traps from snmptrap', () => {
   });
   const v3 = { user: 'canh', auth_key: 'canh-auth-pass', priv_key: 'canh-priv-pass' };
   const env = { ...process.env, MIBS: '', MIBDIRS: '' };
+  // Up to 20 s by the clock (was 100 sleeps of 20 ms): the assertions after it tell what arrived.
   const waitFor = async (cond: () => boolean) => {
-    for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 20_000;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   };
 
   async function listen() {
