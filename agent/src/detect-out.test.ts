@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { jsonString, unrecognisedJson, verdictJson } from './detect-json.ts';
 import { ChunkedOut } from './detect-out.ts';
 import { LogReplay } from './detectors/auth_log/replay.ts';
-import { MODES, type AuthRecord } from './detectors/auth_log/parse.ts';
+import { MODES } from './detectors/auth_log/fields.ts';
+import type { AuthRecord } from './detectors/auth_log/parse.ts';
 import { AggregationSchema } from './detectors/auth/options.ts';
 
 /** What `detect` printed for a verdict before (JSON.stringify of this object). */

@@ -1,4 +1,4 @@
-// The fast ways of parse.ts (the one-pass header, rules chosen by a message's first character)
+// The parser's fast ways (header.ts's one-pass header, rules chosen by a message's first character)
 // against the plain way (withReferencePath: the general header parser, every rule tried in
 // turn): the same verdict for every line of every fixture, for lines shaped to come near a
 // rule without being it, and for bench:detect's generated log; and the same events when that
@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { classify, leadingChars, parseVerdict, withReferencePath, MODES, type ParseOptions } from './parse.ts';
+import { withReferencePath, MODES, type ParseOptions } from './fields.ts';
+import { classify, parseVerdict } from './parse.ts';
+import { leadingChars } from './rules.ts';
 import { replayAuthLog } from './replay.ts';
 // bench:detect's own log is what the fast path was made for: the test reads the same lines.
 // eslint-disable-next-line canh/no-cross-package -- a test of the agent reusing the bench's generator (no runtime dependency)

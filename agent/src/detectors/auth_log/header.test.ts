@@ -1,4 +1,4 @@
-// The one-pass header of the common syslog form (parse.ts fastHeader) against the general
+// The one-pass header of the common syslog form (header.ts fastHeader) against the general
 // way (parseHeaderGeneral): same header for every line of every fixture, for crafted lines
 // that come near the fast form without being it, and for lines an attacker shapes to look
 // like another host, program or pid. A fast path that read a line differently would let a
@@ -7,7 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseHeader, parseHeaderGeneral, parseVerdict, type ParseOptions } from './parse.ts';
+import type { ParseOptions } from './fields.ts';
+import { parseHeader, parseHeaderGeneral } from './header.ts';
+import { parseVerdict } from './parse.ts';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 const NOW = Date.UTC(2024, 11, 1);

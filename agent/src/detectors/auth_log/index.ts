@@ -10,7 +10,7 @@ import { LogFollower, SAFETY_MS } from '../tail.ts';
 import type { AuthEvent } from '../auth/aggregate.ts';
 import { JournalFollower } from './journal.ts';
 import { aggregationShape } from '../auth/options.ts';
-import { MODES } from './parse.ts';
+import { MODES } from './fields.ts';
 import { emit } from '../auth/emit.ts';
 import { AuthPipeline, type LineResult } from './pipeline.ts';
 import { UnparsedSampler } from './unparsed.ts';

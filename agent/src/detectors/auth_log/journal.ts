@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import type { StateStore } from '../../inputs/types.ts';
-import type { Header } from './parse.ts';
+import type { Header } from './header.ts';
 
 export interface JournalEntry {
   header: Header;

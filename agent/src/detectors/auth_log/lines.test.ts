@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import authLog from './index.ts';
-import { MODES, parseVerdict, type Mode } from './parse.ts';
+import { MODES, type Mode } from './fields.ts';
+import { parseVerdict } from './parse.ts';
 import { replayAuthLog } from './replay.ts';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'testdata', 'lines');

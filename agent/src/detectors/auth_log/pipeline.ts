@@ -3,7 +3,9 @@
 // the tests share it. The clock is injected: live it is the wall clock, offline the log's own.
 import type { AuthAggregator, AuthEvent } from '../auth/aggregate.ts';
 import { makeAggregator, type AggregationConfig } from '../auth/options.ts';
-import { isWatched, lineHeader, recordFrom, type AuthRecord, type Header, type Mode, type ParseOptions } from './parse.ts';
+import type { Mode, ParseOptions } from './fields.ts';
+import type { Header } from './header.ts';
+import { isWatched, lineHeader, recordFrom, type AuthRecord } from './parse.ts';
 import { SshSessions } from './session.ts';
 import { effectiveZone } from '../auth/host-zone.ts';
 

@@ -3,7 +3,8 @@
 // Time comes from each line, so the result is reproducible.
 import type { AuthEvent } from '../auth/aggregate.ts';
 import type { AggregationConfig } from '../auth/options.ts';
-import type { AuthRecord, Mode } from './parse.ts';
+import type { Mode } from './fields.ts';
+import type { AuthRecord } from './parse.ts';
 import { AuthPipeline, type LineResult } from './pipeline.ts';
 
 export interface Replay {
