@@ -159,6 +159,8 @@ export class Collector {
         return this.server.replaceAgent(id);
       });
       pg.state.agentCount = () => this.server.connectedIds().size;
+      // The own disk this collector judges, in its heartbeats (the leader resolves it once it is gone).
+      pg.state.ownDisk = { host: this.selfId.host, path: config.storage.influx_data_dir.slice(0, 200) };
       pg.state.onLeader = (leader) => {
         this.roleChange = this.roleChange
           .then(() => this.switchRole(leader))
@@ -602,6 +604,7 @@ export class Collector {
       if (!hr) this.engine?.onBatch(id, { points: [p], events: [] });
       else {
         // Several collectors: each judges its own disk, as a host of its own (not only the leader).
+        if (this.pg) this.pg.state.ownDisk = { host: id.host, path: p.tags.path! };
         hr.self(id, p.tags.path!);
         hr.onBatch(id, { points: [p] });
       }

@@ -51,6 +51,23 @@ export function eventDigest(host: string, e: SecurityEvent, occurrence: number):
   return createHash('sha256').update(text).digest().readUIntBE(0, 6);
 }
 
+/**
+ * The event_uid each of a batch's events is stored with, numbering identical contents as
+ * placeWithUid does. With the event's second it names the stored point: what an alert rule
+ * read back from InfluxDB (state/host-rules.ts) and what arrives again (a resent batch) are
+ * told apart from new events by it.
+ */
+export function batchUids(host: string, events: readonly SecurityEvent[]): string[] {
+  const seen = new Map<string, number>();
+  return events.map((e) => {
+    const first = eventDigest(host, e, 0);
+    const ckey = `${seriesKey(host, e.detector, e.type, e.severity, e.mitre ?? '')}\u0000${first}@${e.time}`;
+    const occurrence = seen.get(ckey) ?? 0;
+    seen.set(ckey, occurrence + 1);
+    return uidText(occurrence === 0 ? first : eventDigest(host, e, occurrence));
+  });
+}
+
 /** The slot a digest asks for first: its offset in nanoseconds within the event's second. */
 export type SlotOf = (digest: number) => number;
 const slotOfDigest: SlotOf = (digest) => digest % SLOTS_PER_SECOND;

@@ -47,6 +47,8 @@ export interface AlertEngineDeps {
 }
 
 const REVOCATION_CHECK_MS = 60_000;
+/** The collector's own point about its InfluxDB disk (collector.ts watchInfluxDisk). */
+const OWN_DISK_MEASUREMENT = 'influxdb_disk';
 
 /** What a reload changed, for the log and the caller. */
 export interface AlertReloadSummary {
@@ -383,6 +385,31 @@ export class AlertEngine {
   applyAlert(id: number, a: Alert | undefined): void {
     if (this.stopped) return;
     this.tracker.applyRemote(id, a);
+  }
+
+  /** The rules judging a collector's own InfluxDB disk (state/host-rules.ts self()). */
+  ownDiskRules(): string[] {
+    return [...this.rules.values()].filter((r) => r.type === 'threshold' && r.measurement === OWN_DISK_MEASUREMENT).map((r) => r.name);
+  }
+
+  /**
+   * Own-disk episodes nobody judges any more: the collector whose disk they are about left
+   * the cluster (state/cluster.ts). A firing one resolves (`resolved_by: collector_gone`:
+   * the mail says it is no longer watched, not that the disk recovered); a pending one
+   * goes (nobody was told of it). If that collector comes back, it judges its disk afresh.
+   */
+  collectorGone(list: readonly Alert[], at: number): void {
+    if (this.stopped) return;
+    for (const row of list) {
+      if (row.state === 'pending') {
+        this.tracker.release((x) => x.id === row.id);
+        this.store.deleteAlert(row.id);
+        continue;
+      }
+      if (!this.tracker.alerts.has(row.id)) this.tracker.adopt([row]);
+      const a = this.tracker.alerts.get(row.id);
+      if (a && a.state === 'firing') this.tracker.resolve(a, Math.max(at, a.firedAt ?? at), { resolved_by: 'collector_gone' });
+    }
   }
 
   /** An agent whose newest session was on a collector that is gone: offline from `at`. */

@@ -75,6 +75,9 @@ export interface AbsenceMemory {
   saveAgent(a: AgentLiveness): void;
   deleteAgent(host: string): void;
   agents(): AgentLiveness[];
+  /** A revoked agent: every series its host has (whichever rule or collector recorded it,
+   *  kept in memory or not) and its liveness, removed from the store. */
+  forgetHost(host: string): void;
 }
 
 /** Everything the alert engine keeps, over SQLite (SqliteAlertStore) or PostgreSQL (PgAlertStore). */
@@ -474,6 +477,13 @@ export class SqliteAlertStore implements AlertStore {
 
   deleteAgent(host: string): void {
     this.q('DELETE FROM alert_agents WHERE host = ?').run(host);
+  }
+
+  forgetHost(host: string): void {
+    this.tx(() => {
+      this.q(`DELETE FROM alert_series WHERE json_extract(labels, '$.host') = ?`).run(host);
+      this.q('DELETE FROM alert_agents WHERE host = ?').run(host);
+    });
   }
 
   agents(): AgentLiveness[] {

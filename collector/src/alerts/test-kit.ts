@@ -49,7 +49,7 @@ export function smtpSection(smtp: TestSmtpServer, extra: Record<string, unknown>
 
 export function harness(
   alerting: Record<string, unknown>,
-  opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number; store?: AlertStore } = {},
+  opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number; store?: AlertStore; isRevoked?: (host: string) => boolean } = {},
 ): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'canh-alerts-'));
   const dbFile = join(dir, 'collector.db');
@@ -69,6 +69,7 @@ export function harness(
       ...(opts.store ? { store: opts.store } : { dbFile }),
       clock: () => t,
       ...(opts.mono ? { mono: opts.mono } : {}),
+      ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
       secrets: config.alertingSecrets,
       writeLines: async (l) => {
         lines.push(...l);

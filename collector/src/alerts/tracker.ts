@@ -80,6 +80,25 @@ export class AlertTracker {
     }
   }
 
+  /**
+   * Transitions of a label set that happened elsewhere (another collector judged the host
+   * before its agent moved here; read back from the `alert` measurement): its flap history
+   * goes on from them. A time already held counts once.
+   */
+  seedFlaps(fp: string, times: readonly number[]): void {
+    const t = this.flaps.get(fp) ?? [];
+    for (const at of times) if (!t.includes(at)) t.push(at);
+    t.sort((a, b) => a - b);
+    if (t.length) this.flaps.set(fp, t);
+  }
+
+  /** An episode's condition was last seen later than it says (an event read back from InfluxDB). */
+  touch(a: Alert, at: number): void {
+    if (at <= a.lastSampleAt || a.state === 'resolved') return;
+    a.lastSampleAt = at;
+    this.dirty.add(a);
+  }
+
   /** Let go of episodes from memory only (another collector or engine owns them now). */
   release(which: (a: Alert) => boolean): number {
     let n = 0;

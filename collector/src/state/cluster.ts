@@ -37,6 +37,9 @@ const APPEND_WAIT_MS = 20;
 const RECONCILE_MS = 5_000;
 /** A collector whose heartbeat is older than this is gone (its agents are offline unless seen since). */
 const COLLECTOR_GONE_MS = 15_000;
+/** An own-disk episode no live collector claims, with no row left of the one that judged it
+ *  (stopped cleanly, or gone for a day): resolved once unclaimed this long (a restart is quicker). */
+export const OWN_DISK_UNCLAIMED_MS = 5 * 60_000;
 
 interface InputRow {
   id: number;
@@ -63,6 +66,8 @@ export class AlertInputs {
   private lastPrune = 0;
   private lastReconcile = 0;
   private pending: [number, string, string][] = [];
+  /** Own-disk episodes seen unclaimed with no row of their collector left, since when. */
+  private readonly unclaimed = new Map<number, number>();
   private appendTimer: NodeJS.Timeout | undefined;
 
   constructor(state: PgState, log: Logger) {
@@ -192,6 +197,43 @@ export class AlertInputs {
     );
     if (this.engine !== engine) return;
     for (const row of r.rows) engine.agentGone({ host: row.host, agency: row.agency, site: row.site }, row.last ?? now);
+    await this.reconcileOwnDisks(engine, now);
+  }
+
+  /**
+   * Own-disk episodes (a collector's InfluxDB disk, state/host-rules.ts self()) that no live
+   * collector claims (heartbeat within COLLECTOR_GONE_MS naming that host and data folder,
+   * or that host without naming a folder): the collector that judged them left the cluster,
+   * and nobody else will. They end from that collector's last heartbeat; when no row of it
+   * is left, after OWN_DISK_UNCLAIMED_MS unclaimed.
+   */
+  private async reconcileOwnDisks(engine: AlertEngine, now: number): Promise<void> {
+    const rules = engine.ownDiskRules();
+    if (!rules.length) return;
+    const host = `(a.labels::jsonb ->> 'host')`;
+    const path = `(a.labels::jsonb ->> 'path')`;
+    const r = await this.state.pool.query<AlertRow & { gone_at: number | null }>(
+      `SELECT a.*, (SELECT max(g.heartbeat_at) FROM canh_collectors g WHERE g.disk_host = ${host} AND (${path} IS NULL OR g.disk_path = ${path})) AS gone_at
+       FROM alerts a WHERE a.rule = ANY($1::text[]) AND a.state IN ('pending', 'firing') AND NOT EXISTS (
+         SELECT 1 FROM canh_collectors c WHERE c.heartbeat_at >= $2 AND (
+           (c.disk_host IS NULL AND c.host = ${host}) OR (c.disk_host = ${host} AND (c.disk_path IS NULL OR ${path} IS NULL OR c.disk_path = ${path}))))`,
+      [rules, now - COLLECTOR_GONE_MS],
+    );
+    if (this.engine !== engine) return;
+    const seen = new Set<number>();
+    for (const row of r.rows) {
+      seen.add(row.id);
+      const since = row.gone_at ?? this.unclaimed.get(row.id) ?? now;
+      if (row.gone_at === null && now - since < OWN_DISK_UNCLAIMED_MS) {
+        this.unclaimed.set(row.id, since);
+        continue;
+      }
+      this.unclaimed.delete(row.id);
+      const a = toAlert(row);
+      this.log.warn({ rule: a.rule, labels: a.labels, since, id: a.id }, 'own-disk alert of a collector that left the cluster: resolved, no longer watched');
+      engine.collectorGone([a], since);
+    }
+    for (const id of this.unclaimed.keys()) if (!seen.has(id)) this.unclaimed.delete(id);
   }
 
   /** The rows of the episodes named by this read's 'alert' inputs, as PostgreSQL holds them now. */

@@ -23,11 +23,12 @@ import type { Logger } from 'pino';
 import { pointsOf, type Batch, type Point, type SecurityEvent } from '@canh/protocol';
 import type { Identity } from '../identity.ts';
 import type { AlertingConfig } from '../alerts/config.ts';
-import { effectiveRules, isHostRule, type AbsenceRule, type EventRule, type ThresholdRule } from '../alerts/rules.ts';
+import { effectiveRules, fingerprint, isHostRule, type AbsenceRule, type EventRule, type ThresholdRule } from '../alerts/rules.ts';
 import { HostSilence } from './host-silence.ts';
 import { AlertTracker } from '../alerts/tracker.ts';
 import { ThresholdEvaluator } from '../alerts/evaluate/threshold.ts';
-import { EventEvaluator } from '../alerts/evaluate/event.ts';
+import { EventEvaluator, storedEventId } from '../alerts/evaluate/event.ts';
+import { batchUids } from '../event-times.ts';
 import { alertStateValues, toAlert, type AlertEpisodes, type AlertRow } from '../alerts/store.ts';
 import type { Alert } from '../alerts/types.ts';
 import type { PgState, WriteOp } from './postgres.ts';
@@ -39,13 +40,88 @@ const MAX_WAITING_POINTS = 2_000;
 const LOAD_RETRY_MS = 1_000;
 /** InfluxDB queries seeding windowed rules at once (a failover brings many hosts together). */
 const SEED_CONCURRENCY = 4;
+/** Newest security events of a host read back for its event rules (a window holds fewer than min_count). */
+const MAX_SEEDED_EVENTS = 5_000;
+/** Margin on an open event episode's last-seen time when reading its events back (a second's slots, write delays). */
+const LAST_SEEN_MARGIN_MS = 5_000;
 
 /** An InfluxQL string literal: quotes and backslashes escaped. */
 function influxString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-type InfluxAnswer = { results?: { error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[] };
+type InfluxResult = { error?: string; series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] };
+type InfluxAnswer = { results?: InfluxResult[] };
+
+/** Labels of the `alert` measurement's fields, tagged `label_<name>` (tracker.ts alertPointTags). */
+const ALERT_FIELD_LABELS = new Set(['state', 'summary', 'value', 'time']);
+
+/**
+ * What the `alert` points of a host say (SELECT "state" ... GROUP BY *): each label set's
+ * transitions (firing, resolved; a firing point beside a `superseded` one at the same time
+ * is a change of severity, not a transition) and the time of its last one.
+ */
+export function alertHistory(result: InfluxResult | undefined): { flaps: Map<string, number[]>; last: Map<string, number> } {
+  if (result?.error) throw new Error(result.error);
+  const points: { fp: string; at: number; state: unknown }[] = [];
+  for (const s of result?.series ?? []) {
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.tags ?? {})) {
+      if (k === 'severity' || v === '') continue;
+      labels[k.startsWith('label_') && ALERT_FIELD_LABELS.has(k.slice(6)) ? k.slice(6) : k] = v;
+    }
+    const fp = fingerprint(labels);
+    const [t, st] = [s.columns.indexOf('time'), s.columns.indexOf('state')];
+    for (const v of s.values) if (typeof v[t] === 'number') points.push({ fp, at: v[t], state: v[st] });
+  }
+  const superseded = new Set(points.filter((p) => p.state === 'superseded').map((p) => `${p.fp}@${p.at}`));
+  const flaps = new Map<string, number[]>();
+  const last = new Map<string, number>();
+  for (const p of points) {
+    if (p.state !== 'resolved' && (p.state !== 'firing' || superseded.has(`${p.fp}@${p.at}`))) continue;
+    flaps.set(p.fp, [...(flaps.get(p.fp) ?? []), p.at]);
+    last.set(p.fp, Math.max(last.get(p.fp) ?? 0, p.at));
+  }
+  return { flaps, last };
+}
+
+/** Columns of a `security_event` row that are not its evidence (identity.ts eventToPoint). */
+const EVENT_COLUMNS = new Set(['time', 'host', 'agency', 'site', 'type', 'severity', 'detector', 'mitre', 'event_uid', 'message', 'count']);
+const EVENT_FIELDS = new Set(['event_uid', 'message', 'count']);
+
+/** The events of a `SELECT * FROM security_event` answer (epoch ms) with the stored point each is; rows without event_uid are left out. */
+export function storedEvents(result: InfluxResult | undefined): { e: SecurityEvent; id: string }[] {
+  if (result?.error) throw new Error(result.error);
+  const out: { e: SecurityEvent; id: string }[] = [];
+  for (const s of result?.series ?? []) {
+    for (const v of s.values) {
+      const row: Record<string, unknown> = { ...s.tags };
+      s.columns.forEach((c, i) => (row[c] = v[i]));
+      const { time, event_uid: uid } = row;
+      if (typeof time !== 'number' || typeof uid !== 'string' || !/^[0-9a-f]{12}$/.test(uid)) continue;
+      const evidence: Record<string, string | number> = {};
+      for (const [k, x] of Object.entries(row)) {
+        if (EVENT_COLUMNS.has(k) || (typeof x !== 'string' && typeof x !== 'number')) continue;
+        evidence[k.startsWith('evidence_') && EVENT_FIELDS.has(k.slice(9)) ? k.slice(9) : k] = x;
+      }
+      const str = (k: string) => (typeof row[k] === 'string' ? (row[k] as string) : '');
+      // Its second (the stored point's offset in it is drawn from its digest, not its milliseconds).
+      const second = time - (((time % 1000) + 1000) % 1000);
+      const e = {
+        time: second,
+        detector: str('detector'),
+        type: str('type'),
+        severity: str('severity'),
+        message: str('message'),
+        evidence,
+        count: typeof row.count === 'number' ? row.count : 1,
+        ...(str('mitre') ? { mitre: str('mitre') } : {}),
+      } as SecurityEvent;
+      out.push({ e, id: storedEventId(second, uid) });
+    }
+  }
+  return out;
+}
 
 /** The points of a query's answer (`SELECT field ... GROUP BY *`, epoch ms). */
 export function answerPoints(answer: unknown, field: string): Point[] {
@@ -74,6 +150,8 @@ interface HostEntry {
   /** The collector's own host: only its own episodes (collectors sharing a machine share its name). */
   mine?: (a: Pick<Alert, 'labels' | 'rule'>) => boolean;
   loaded: boolean;
+  /** Its recent history read back from InfluxDB (or that given up): its event episodes may resolve as quiet. */
+  seeded: boolean;
   waiting: Point[];
   waitingEvents: SecurityEvent[];
 }
@@ -221,7 +299,21 @@ class HostEpisodes implements AlertEpisodes {
 }
 
 export class HostRules {
-  readonly stats = { hosts: 0, loads: 0, loadFailures: 0, waitingDropped: 0, transitions: 0, news: 0, seeded: 0, seededSamples: 0, seedFailures: 0 };
+  readonly stats = {
+    hosts: 0,
+    loads: 0,
+    loadFailures: 0,
+    waitingDropped: 0,
+    transitions: 0,
+    news: 0,
+    seeded: 0,
+    seededSamples: 0,
+    seededEvents: 0,
+    seededFlaps: 0,
+    seedFailures: 0,
+  };
+  /** Each live event's stored point (storedEventId), while it waits or is judged: a resent or read-back one counts once. */
+  private readonly storedIds = new WeakMap<SecurityEvent, string>();
 
   /** Writes saved: pendings that cleared after one sample; pendings written on their second sample; refreshes deferred to REFRESH_WRITE_MS. */
   get writes(): HostEpisodes['stats'] {
@@ -399,7 +491,7 @@ export class HostRules {
     // The collector's measurement only: an agent of the same name may have a disk rule by path too.
     const mine = (a: Pick<Alert, 'labels' | 'rule'>): boolean =>
       a.labels.path === path && this.rules.some((r) => r.name === a.rule && r.measurement === SELF_MEASUREMENT);
-    const h: HostEntry = { id, agentId: undefined, loaded: false, waiting: [], waitingEvents: [], mine };
+    const h: HostEntry = { id, agentId: undefined, loaded: false, seeded: true, waiting: [], waitingEvents: [], mine };
     this.me = h;
     void this.load(h);
   }
@@ -410,7 +502,7 @@ export class HostRules {
     const had = this.hosts.get(id.host);
     if (had && had.agentId === agentId) return;
     if (had) this.offline(id.host);
-    this.hosts.set(id.host, { id, agentId, loaded: false, waiting: [], waitingEvents: [] });
+    this.hosts.set(id.host, { id, agentId, loaded: false, seeded: false, waiting: [], waitingEvents: [] });
     if (agentId !== undefined) this.byAgent.set(agentId, id.host);
     this.stats.hosts = this.hosts.size;
   }
@@ -454,10 +546,10 @@ export class HostRules {
         const waiting = h.waiting.splice(0);
         const events = h.waitingEvents.splice(0);
         if (waiting.length || events.length) this.judge(h.id, waiting, events);
-        if (h.agentId !== undefined && this.query && this.threshold.windowed().length) {
+        if (h.agentId !== undefined && this.query) {
           this.seedQueue.push(h);
           this.seedNext();
-        }
+        } else h.seeded = true;
         return;
       } catch (err) {
         this.stats.loadFailures++;
@@ -486,6 +578,63 @@ export class HostRules {
   }
 
   private async seed(h: HostEntry): Promise<void> {
+    try {
+      await this.seedWindows(h);
+      await this.seedHistory(h);
+    } finally {
+      h.seeded = true;
+      this.stats.seeded++;
+    }
+  }
+
+  private seedFailed(h: HostEntry, rule: string, err: unknown): void {
+    this.stats.seedFailures++;
+    this.log.warn(
+      { err: (err as Error).message, host: h.id.host, rule, code: 'CANH_ERR_ALERT_WINDOW_SEED' },
+      'could not read a host’s recent samples, events or alert history from InfluxDB; its windows and flap history start from live data',
+    );
+  }
+
+  private from(measurement: string): string {
+    return `${this.rp ? `"${this.rp}".` : ''}"${measurement}"`;
+  }
+
+  /**
+   * A host's alert history and recent events, as the collector its agent was on stored
+   * them: its flap history goes on (transitions within flap.window), its event rules'
+   * min_count windows fill with what came after each label set's last transition, and its
+   * open event episodes' last-seen times come up to date (their rows' may lag a minute).
+   */
+  private async seedHistory(h: HostEntry): Promise<void> {
+    const now = this.clock();
+    const counting = this.eventRules.filter((r) => r.min_count > 1 && !r.distinct_hosts);
+    const host = influxString(h.id.host);
+    const span = Math.max(this.cfg.flap.window, ...counting.map((r) => r.within));
+    const qs = [`SELECT "state" FROM ${this.from('alert')} WHERE "host" = ${host} AND time > now() - ${Math.ceil(span)}ms GROUP BY *`];
+    // Open event episodes of the host: their events since their row's last-seen time.
+    const open = [...this.tracker.alerts.values()].filter((a) => a.labels.host === h.id.host && a.events && a.state !== 'resolved');
+    const evSpan = Math.max(...counting.map((r) => r.within), ...open.map((a) => now - a.lastSampleAt + LAST_SEEN_MARGIN_MS), 0);
+    const types = [...new Set(this.eventRules.filter((r) => !r.distinct_hosts).flatMap((r) => r.event_types))];
+    if (evSpan > 0 && types.length)
+      qs.push(
+        `SELECT * FROM ${this.from('security_event')} WHERE "host" = ${host} AND (${types.map((t) => `"type" = ${influxString(t)}`).join(' OR ')}) AND time > now() - ${Math.ceil(evSpan)}ms ORDER BY time DESC LIMIT ${MAX_SEEDED_EVENTS}`,
+      );
+    try {
+      const answer = (await this.query!(qs.join('; '))) as InfluxAnswer;
+      if (this.stopped || !this.current(h)) return;
+      const { flaps, last } = alertHistory(answer.results?.[0]);
+      for (const [fp, times] of flaps) this.tracker.seedFlaps(fp, times);
+      this.stats.seededFlaps += flaps.size;
+      if (qs.length > 1) {
+        const events = storedEvents(answer.results?.[1]).reverse();
+        this.stats.seededEvents += this.events.seed(h.id, events, (fp) => last.get(fp) ?? -Infinity, this.clock());
+      }
+    } catch (err) {
+      this.seedFailed(h, 'alert history', err);
+    }
+  }
+
+  private async seedWindows(h: HostEntry): Promise<void> {
     for (const { rule, windowMs } of this.threshold.windowed()) {
       const q = `SELECT "${rule.field}" FROM ${this.rp ? `"${this.rp}".` : ''}"${rule.measurement}" WHERE "host" = ${influxString(h.id.host)} AND time > now() - ${Math.ceil(windowMs)}ms GROUP BY *`;
       try {
@@ -495,14 +644,9 @@ export class HostRules {
         const r = this.threshold.windowed().find((x) => x.rule.name === rule.name)?.rule;
         if (r) this.stats.seededSamples += this.threshold.seed(r, h.id, points, this.clock());
       } catch (err) {
-        this.stats.seedFailures++;
-        this.log.warn(
-          { err: (err as Error).message, host: h.id.host, rule: rule.name, code: 'CANH_ERR_ALERT_WINDOW_SEED' },
-          'could not read a windowed rule’s recent samples from InfluxDB; its window fills from live samples',
-        );
+        this.seedFailed(h, rule.name, err);
       }
     }
-    this.stats.seeded++;
   }
 
   /** The agent left here, or a newer session of it elsewhere replaced this one: forget its episodes, write nothing. */
@@ -536,6 +680,8 @@ export class HostRules {
     const points = batch.points.length || batch.rows?.length ? pointsOf(batch, (m) => this.watches(m)) : [];
     const events = batch.events?.filter((e) => this.events.watchesType(e.type)) ?? [];
     if (!points.length && !events.length) return;
+    // Identical events of one batch are numbered as the receiver stores them (event-times.ts).
+    if (events.length && this.events.counting) batchUids(id.host, events).forEach((u, i) => this.storedIds.set(events[i]!, storedEventId(events[i]!.time, u)));
     if (h.loaded) return this.judge(id, points, events);
     h.waiting.push(...points);
     h.waitingEvents.push(...events);
@@ -558,7 +704,13 @@ export class HostRules {
         this.threshold.onPoints(id, points, now);
         this.silence.onPoints(id, points, now);
       }
-      if (events.length) this.events.onEvents(id, events, now);
+      if (events.length)
+        this.events.onEvents(
+          id,
+          events,
+          now,
+          events.map((e) => this.storedIds.get(e)),
+        );
     } catch (err) {
       this.log.error({ err, host: id.host }, 'host rule evaluation failed for a batch');
     }
@@ -570,7 +722,8 @@ export class HostRules {
     try {
       const now = this.clock();
       this.threshold.tick(now);
-      this.events.tick(now);
+      // A host whose recent events are still being read back: its event episodes wait to resolve.
+      this.events.tick(now, (host) => host === undefined || this.hosts.get(host)?.seeded !== false);
       this.silence.tick(now, (host) => !!this.hosts.get(host)?.loaded);
       this.tracker.flush();
       this.episodes.flush();

@@ -401,6 +401,18 @@ export class PgAlertStore implements AlertStore {
     return [...this.agentsByHost.values()].map((a) => ({ ...a }));
   }
 
+  /** Rows other collectors recorded (host rules' series, state/host-rules.ts) go too, and the
+   *  revoked agent's session row (nothing will replace it). */
+  forgetHost(host: string): void {
+    for (const [k, s] of this.seriesByKey) if (s.labels.host === host) this.seriesByKey.delete(k);
+    this.agentsByHost.delete(host);
+    this.write([
+      { sql: `DELETE FROM alert_series WHERE (labels::jsonb ->> 'host') = $1`, params: [host] },
+      { sql: 'DELETE FROM alert_agents WHERE host = $1', params: [host] },
+      { sql: 'DELETE FROM canh_agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE name = $1 AND revoked_at IS NOT NULL)', params: [host] },
+    ]);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

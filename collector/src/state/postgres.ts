@@ -131,6 +131,8 @@ CREATE SEQUENCE IF NOT EXISTS canh_id_blocks START 1;
 CREATE TABLE IF NOT EXISTS canh_leader (one INTEGER PRIMARY KEY CHECK (one = 1), epoch BIGINT NOT NULL, holder TEXT, since BIGINT, input_cursor BIGINT NOT NULL DEFAULT 0);
 INSERT INTO canh_leader (one, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS canh_collectors (id TEXT PRIMARY KEY, host TEXT NOT NULL, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL, agents INTEGER NOT NULL DEFAULT 0);
+ALTER TABLE canh_collectors ADD COLUMN IF NOT EXISTS disk_host TEXT;
+ALTER TABLE canh_collectors ADD COLUMN IF NOT EXISTS disk_path TEXT;
 CREATE TABLE IF NOT EXISTS canh_alert_inputs (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, collector TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS canh_agent_sessions (agent_id TEXT PRIMARY KEY, collector TEXT NOT NULL, session TEXT NOT NULL, started_at BIGINT NOT NULL);
 `;
@@ -162,6 +164,9 @@ export class PgState {
   onLeader: ((leader: boolean) => void) | undefined;
   /** The number of agents connected here, for the cluster table. */
   agentCount: () => number = () => 0;
+  /** The own InfluxDB disk this collector judges (host and path labels of its influxdb_disk
+   *  episodes), in each heartbeat: the leader resolves such episodes once no live collector claims them. */
+  ownDisk: { host: string; path: string } | undefined;
   private readonly opts: PgStateOptions;
   private readonly log: Logger;
   private readonly queue: WriteOp[] = [];
@@ -493,9 +498,10 @@ export class PgState {
     try {
       await withTimeout(
         c.query(
-          `INSERT INTO canh_collectors (id, host, started_at, heartbeat_at, agents) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, agents = excluded.agents, started_at = excluded.started_at, host = excluded.host`,
-          [this.collectorId, hostname(), this.startedAt, now, this.agentCount()],
+          `INSERT INTO canh_collectors (id, host, started_at, heartbeat_at, agents, disk_host, disk_path) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, agents = excluded.agents, started_at = excluded.started_at, host = excluded.host,
+           disk_host = excluded.disk_host, disk_path = excluded.disk_path`,
+          [this.collectorId, hostname(), this.startedAt, now, this.agentCount(), this.ownDisk?.host ?? null, this.ownDisk?.path ?? null],
         ),
         5_000,
       );

@@ -250,11 +250,10 @@ export class AbsenceEvaluator {
 
   /** A revoked agent: stop expecting anything from it, and resolve what it caused. */
   forgetHost(host: string, now: number): void {
-    const keys = [...this.series.values()].filter((s) => s.labels.host === host).map((s) => s.key);
-    for (const k of keys) this.series.delete(k);
-    this.store.deleteSeries(keys);
+    for (const [k, s] of [...this.series]) if (s.labels.host === host) this.series.delete(k);
     this.liveness.delete(host);
-    this.store.deleteAgent(host);
+    // From the store by host: also the rows of rules not loaded here, or recorded elsewhere.
+    this.store.forgetHost(host);
     for (const r of this.rulesByName.values()) {
       for (const a of [...this.tracker.ofRule(r.name)]) if (a.labels.host === host) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
     }

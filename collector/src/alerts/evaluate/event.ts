@@ -12,7 +12,7 @@
 import type { SecurityEvent } from '@canh/protocol';
 import type { Identity } from '../../identity.ts';
 import type { AlertTracker } from '../tracker.ts';
-import { alertLabels, severityRank, type EventRule } from '../rules.ts';
+import { alertLabels, fingerprint, severityRank, type EventRule } from '../rules.ts';
 import type { AlertEvent } from '../types.ts';
 
 /** Bound on remembered correlation values per rule (a wide scan must not eat the heap). */
@@ -22,6 +22,24 @@ const MAX_DETAIL_KEYS = 8;
 interface Sighting {
   at: number;
   agency: string;
+}
+
+/**
+ * An occurrence counted in a min_count window: when it happened and how many; live and
+ * read-back events also carry which stored event they are (storedEventId, so one resent or
+ * read back after an agent's move counts once) and the event itself (a window completed by
+ * events read back fires with its newest). A window holds fewer than min_count occurrences.
+ */
+interface Counted {
+  at: number;
+  n: number;
+  id?: string;
+  e?: SecurityEvent;
+}
+
+/** The stored point an event is (its second and event_uid: event-times.ts), as windows name it. */
+export function storedEventId(time: number, uid: string): string {
+  return `${time - (((time % 1000) + 1000) % 1000)}/${uid}`;
 }
 
 /**
@@ -64,7 +82,7 @@ function alertEvent(e: SecurityEvent, severity: AlertEvent['severity'], now: num
 export class EventEvaluator {
   private readonly byType = new Map<string, EventRule[]>();
   private readonly rules: EventRule[];
-  private readonly windows = new Map<string, { at: number; n: number }[]>();
+  private readonly windows = new Map<string, Counted[]>();
   private readonly sightings = new Map<string, Map<string, Map<string, Sighting>>>();
   private readonly tracker: AlertTracker;
   private readonly maxSampleAge: number;
@@ -91,13 +109,19 @@ export class EventEvaluator {
     }
   }
 
+  /** Whether a rule here counts occurrences (min_count over `within`) of one host. */
+  get counting(): boolean {
+    return this.rules.some((r) => r.min_count > 1 && !r.distinct_hosts);
+  }
+
   /** Whether a rule here takes events of this type (what a collector forwards to the leader). */
   watchesType(type: string): boolean {
     return this.byType.has(type);
   }
 
-  onEvents(id: Identity, events: readonly SecurityEvent[], now: number): void {
-    for (const e of events) {
+  /** `ids`: storedEventId of each event, where known (a resent one then counts once). */
+  onEvents(id: Identity, events: readonly SecurityEvent[], now: number, ids?: readonly (string | undefined)[]): void {
+    for (const [i, e] of events.entries()) {
       const rules = this.byType.get(e.type);
       if (!rules) continue;
       const late = now - e.time > this.maxSampleAge;
@@ -105,7 +129,7 @@ export class EventEvaluator {
       for (const r of rules) {
         if (severityRank(e.severity) < severityRank(r.min_severity)) continue;
         if (r.distinct_hosts) this.correlate(r, id, e, now, late);
-        else this.single(r, id, e, now, late);
+        else this.single(r, id, e, now, late, ids?.[i]);
       }
     }
   }
@@ -131,8 +155,7 @@ export class EventEvaluator {
           }
           hosts.set(id.host, { at, agency: id.agency });
         } else if (r.min_count > 1) {
-          const ident: Record<string, string> = { host: id.host, agency: id.agency, site: id.site, type: e.type, detector: e.detector };
-          const labels = alertLabels(r.name, id.agency, r.group_by, (n) => ident[n] ?? (e.evidence[n] === undefined ? undefined : String(e.evidence[n])));
+          const labels = this.labelsOf(r, id, e);
           if (this.tracker.get(labels)) continue;
           const key = JSON.stringify(labels);
           const w = (this.windows.get(key) ?? []).filter((x) => x.at > at - r.within);
@@ -143,20 +166,31 @@ export class EventEvaluator {
     }
   }
 
-  private single(r: EventRule, id: Identity, e: SecurityEvent, now: number, late: boolean): void {
+  private labelsOf(r: EventRule, id: Identity, e: SecurityEvent): Record<string, string> {
     const ident: Record<string, string> = { host: id.host, agency: id.agency, site: id.site, type: e.type, detector: e.detector };
-    const labels = alertLabels(r.name, id.agency, r.group_by, (n) => ident[n] ?? (e.evidence[n] === undefined ? undefined : String(e.evidence[n])));
+    return alertLabels(r.name, id.agency, r.group_by, (n) => ident[n] ?? (e.evidence[n] === undefined ? undefined : String(e.evidence[n])));
+  }
+
+  private single(r: EventRule, id: Identity, e: SecurityEvent, now: number, late: boolean, stored?: string): void {
+    const labels = this.labelsOf(r, id, e);
     const open = this.tracker.get(labels);
     const happened = Math.min(e.time, now);
     if (!open && r.min_count > 1) {
       // Counted by when the events happened, so a backlog is not one burst.
       const key = JSON.stringify(labels);
       const w = (this.windows.get(key) ?? []).filter((x) => x.at > happened - r.within && x.at < happened + r.within);
-      w.push({ at: happened, n: e.count });
+      // Counted already: a batch resent, or the event read back from InfluxDB after a move.
+      if (stored !== undefined && w.some((x) => x.id === stored)) return;
+      w.push({ at: happened, n: e.count, e, ...(stored !== undefined ? { id: stored } : {}) });
       this.windows.set(key, w);
       if (w.filter((x) => x.at > happened - r.within).reduce((s, x) => s + x.n, 0) < r.min_count) return;
       this.windows.delete(key);
     }
+    this.open(r, id, labels, e, now, late, happened);
+  }
+
+  /** The event joins (or opens) its episode. */
+  private open(r: EventRule, id: Identity, labels: Record<string, string>, e: SecurityEvent, now: number, late: boolean, happened: number): void {
     const severity = r.severity ?? e.severity;
     this.tracker.observe({
       rule: r.name,
@@ -209,11 +243,50 @@ export class EventEvaluator {
     });
   }
 
-  tick(now: number): void {
+  /**
+   * Events of a host read back from InfluxDB (stored while its agent was on another
+   * collector, state/host-rules.ts): an open episode's last-seen time comes up to date
+   * (its row may be older: refreshes are written at most every minute), and the min_count
+   * windows fill with what came after that label set's last transition (`spentUntil`: what
+   * fired or was gathered by an episode is spent), each stored event once. A window they
+   * complete fires with its newest event. Returns the occurrences counted.
+   */
+  seed(id: Identity, events: readonly { e: SecurityEvent; id: string }[], spentUntil: (fp: string) => number, now: number): number {
+    let counted = 0;
+    const touched = new Map<string, EventRule>();
+    for (const { e, id: stored } of events) {
+      for (const r of this.byType.get(e.type) ?? []) {
+        if (r.distinct_hosts || severityRank(e.severity) < severityRank(r.min_severity)) continue;
+        const labels = this.labelsOf(r, id, e);
+        const at = Math.min(e.time, now);
+        const open = this.tracker.get(labels);
+        if (open) this.tracker.touch(open, at);
+        if (open || r.min_count <= 1 || at <= spentUntil(fingerprint(labels)) || at <= now - r.within) continue;
+        const key = JSON.stringify(labels);
+        const w = this.windows.get(key) ?? [];
+        if (w.some((x) => x.id === stored)) continue;
+        w.push({ at, n: e.count, id: stored, e });
+        this.windows.set(key, w);
+        touched.set(key, r);
+        counted += e.count;
+      }
+    }
+    for (const [key, r] of touched) {
+      const w = this.windows.get(key)!.sort((a, b) => a.at - b.at);
+      const last = w[w.length - 1]!;
+      if (!last.e || w.filter((x) => x.at > last.at - r.within).reduce((s, x) => s + x.n, 0) < r.min_count) continue;
+      this.windows.delete(key);
+      this.open(r, id, JSON.parse(key) as Record<string, string>, last.e, now, false, last.at);
+    }
+    return counted;
+  }
+
+  /** `ready(host)`: false while a host's recent events are still being read back (seed): its episodes do not resolve as quiet yet. */
+  tick(now: number, ready?: (host: string | undefined) => boolean): void {
     for (const r of this.rules) {
       for (const a of [...this.tracker.ofRule(r.name)]) {
         if (a.state === 'pending') this.tracker.fire(a, now);
-        else if (now - a.lastSampleAt >= r.resolve_after) this.tracker.resolve(a, now, { resolved_by: 'quiet' });
+        else if (now - a.lastSampleAt >= r.resolve_after && (!ready || ready(a.labels.host))) this.tracker.resolve(a, now, { resolved_by: 'quiet' });
       }
       const byValue = this.sightings.get(r.name);
       if (byValue) {

@@ -20,6 +20,7 @@ const WORDS = {
     revoked: `${term('agent', 'vi')} đã bị thu hồi`,
     ruleRemoved: 'quy tắc đã bị gỡ khỏi cấu hình',
     ruleChanged: 'quy tắc đã được sửa: nó theo dõi dữ liệu khác nên cảnh báo cũ được đóng',
+    collectorGone: `${term('collector', 'vi')} theo dõi nó đã rời cụm (không còn tín hiệu): không còn ai theo dõi`,
     late: (t: string) => `phát hiện muộn, xảy ra lúc ${t}`,
     more: (n: number) => `và ${n} sự kiện khác`,
     fresh: 'mới',
@@ -36,6 +37,7 @@ const WORDS = {
     revoked: `${term('agent', 'en')} revoked`,
     ruleRemoved: 'rule removed from the config',
     ruleChanged: 'rule changed to watch other data, so the old alert was closed',
+    collectorGone: `the ${term('collector', 'en')} watching it left the cluster (its heartbeat stopped): nobody watches it now`,
     late: (t: string) => `detected late, happened at ${t}`,
     more: (n: number) => `and ${n} more`,
     fresh: 'new',
@@ -226,6 +228,11 @@ export function alertSummary(a: Alert, rule: Rule | undefined, lang: Language): 
 /** What a resolved alert says: what recovered, not what was wrong. */
 export function recoveredSummary(a: Alert, rule: Rule | undefined, lang: Language): string {
   const vars: Record<string, string> = { ...a.labels, value: formatValue(a.value, rule, lang) };
+  // Not recovered: nobody judges it any more (its collector left the cluster).
+  if (a.details.resolved_by === 'collector_gone') {
+    const title = localize(rule?.title, lang) ?? a.rule;
+    return lang === 'vi' ? `${title}: không còn được theo dõi` : `${title}: no longer watched`;
+  }
   const own = rule?.recovered && fill(localize(rule.recovered, lang)!, vars);
   if (own) return own;
   const title = localize(rule?.title, lang) ?? a.rule;
@@ -257,9 +264,16 @@ function alertContext(a: Alert, i: MailModelInput, resolved: boolean): Context {
     .filter(([k]) => !HIDDEN_LABELS.has(k))
     .map(([k, v]) => ({ name: fieldName(k, i.lang), value: v }));
   const why =
-    ({ no_data: w.noData, quiet: w.quiet, agent_revoked: w.revoked, rule_removed: w.ruleRemoved, rule_changed: w.ruleChanged } as Record<string, string>)[
-      a.details.resolved_by ?? ''
-    ] ?? '';
+    (
+      {
+        no_data: w.noData,
+        quiet: w.quiet,
+        agent_revoked: w.revoked,
+        rule_removed: w.ruleRemoved,
+        rule_changed: w.ruleChanged,
+        collector_gone: w.collectorGone,
+      } as Record<string, string>
+    )[a.details.resolved_by ?? ''] ?? '';
   return {
     rule: a.rule,
     title: localize(rule?.title, i.lang) ?? a.rule,
