@@ -29,6 +29,14 @@
 // --no-parallel-scavenge, --single-threaded-gc, --no-concurrent-marking and
 // --max-semi-space-size=2: none clearly cheaper per line (the last two +6-8 MiB RSS);
 // --no-regexp-interpret-all and --sparkplug are overridden by --lite-mode (--print-flag-values).
+// Helper threads (bench:agent, 2026-12-08, issue 20; two copies of each beside two of these
+// options, 240 s, load 9-13): --single-threaded-gc 6.75/6.84 against 6.89/6.93 CPU ms per
+// cycle, --single-threaded --v8-pool-size=1 7.35/7.16 against 7.30/7.47: within the copies'
+// spread; so were --max-semi-space-size=2 (7.10/6.99 against 7.15/7.45) and, with
+// --min-semi-space-size=2, 6.99/6.87 against 6.75/7.22 (load 3-8).
+// V8's workers take 0.07-0.33 ms a cycle (young-generation collections); between
+// them the agent's only thread that runs is the main one, and it starts no libuv thread
+// pool, so UV_THREADPOOL_SIZE changes nothing (docs/benchmarks.md, wake-ups per cycle).
 // --lite-mode also leaves out WebAssembly, and so fetch (undici's HTTP parser is wasm):
 // the agent uses node:http/https, and node-flags.test.ts fails if its code calls fetch.
 export const AGENT_NODE_FLAGS: readonly string[] = [
