@@ -4,9 +4,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { pino } from 'pino';
-import { CloseCode, decodeAgentMessage, encode, MAX_COLLECTOR_FRAME_BYTES, pointsOf } from '@canh/protocol';
+import { CloseCode, encode, MAX_COLLECTOR_FRAME_BYTES, pointsOf } from '@canh/protocol';
 import { Transport } from './transport.ts';
-import { collectorServer, transportOptions, welcomeFrame } from './transport-testing.ts';
+import { collectorServer, onBatches, transportOptions } from './transport-testing.ts';
 import { MemorySpool } from './spool/memory.ts';
 import { Batcher } from './batcher.ts';
 import { LogLimiter } from './log-limit.ts';
@@ -61,10 +61,7 @@ async function collector(opts: {
     const lying = seen.connections++ < opts.lyingConnections;
     let lied = false;
     ws.on('close', (code) => seen.closeCodes.push(code));
-    ws.on('message', (data) => {
-      const msg = decodeAgentMessage(data as Buffer);
-      if (msg.type === 'hello') return void ws.send(welcomeFrame());
-      if (msg.type !== 'batch') return;
+    onBatches(ws, (msg) => {
       if (lying && !lied) {
         lied = true;
         // The lie comes first: this batch is not stored, and not honestly acked either

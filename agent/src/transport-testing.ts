@@ -1,9 +1,10 @@
 // Shared by the transport's tests (not shipped behaviour): the options every test's
 // Transport shares, a real WebSocket server on a loopback port the OS picks, standing in
-// for a collector, and the welcome frame a collector answers a hello with.
-import { WebSocketServer, type ServerOptions } from 'ws';
+// for a collector, the welcome frame a collector answers a hello with, and the collector's
+// side of a connection up to its batches (what it does with them is each test's own).
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { encode, PROTOCOL_VERSION } from '@canh/protocol';
+import { decodeAgentMessage, encode, PROTOCOL_VERSION, type Batch } from '@canh/protocol';
 import type { TransportOptions } from './transport.ts';
 
 /** A transport's options: a token, a name, a quick reconnect and a window of two, with `over` on top (a url or urls at least). */
@@ -30,4 +31,13 @@ export async function collectorServer(opts: Omit<ServerOptions, 'host' | 'port'>
 /** The collector's welcome, for any agent. */
 export function welcomeFrame(): string {
   return encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } });
+}
+
+/** The collector's side of `ws`: each hello is welcomed, each batch decoded (as the collector does) and handed to `onBatch`. */
+export function onBatches(ws: WebSocket, onBatch: (batch: Batch) => void): void {
+  ws.on('message', (data) => {
+    const msg = decodeAgentMessage(data as Buffer);
+    if (msg.type === 'hello') ws.send(welcomeFrame());
+    else if (msg.type === 'batch') onBatch(msg);
+  });
 }

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { pino } from 'pino';
 import { decodeAgentMessage, decodeCollectorMessage, encode, pointsOf, type Batch, type Point } from '@canh/protocol';
 import { quickAck, Transport } from './transport.ts';
-import { collectorServer, transportOptions, welcomeFrame } from './transport-testing.ts';
+import { collectorServer, onBatches, transportOptions, welcomeFrame } from './transport-testing.ts';
 import { MemorySpool } from './spool/memory.ts';
 import { Batcher } from './batcher.ts';
 import { CertFactory } from './inputs/tls-testing.ts';
@@ -148,13 +148,7 @@ describe('transport: a backlog leaves in merged frames', () => {
     ({ wss, url } = await collectorServer());
     let refused = false;
     wss.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') {
-          ws.send(welcomeFrame());
-          return;
-        }
-        if (msg.type !== 'batch') return;
+      onBatches(ws, (msg) => {
         if (opts.busyFirst && !refused) {
           refused = true;
           ws.send(encode({ type: 'error', code: 'CANH_ERR_INFLUX_BUSY', message: 'busy', seq: msg.seq }));
@@ -275,12 +269,7 @@ describe.each([{ scheme: 'ws' }, { scheme: 'wss' }])('transport: acks read at ti
     wss.on('connection', (ws: WebSocket) => {
       seen.connections++;
       seen.server.push(ws);
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') ws.send(welcomeFrame());
-        if (msg.type !== 'batch') return;
-        ws.send(encode({ type: 'ack', seq: msg.seq }), () => seen.acksSent++);
-      });
+      onBatches(ws, (msg) => ws.send(encode({ type: 'ack', seq: msg.seq }), () => seen.acksSent++));
     });
     const spool = new MemorySpool({ maxBytes: 1e6 });
     const url = `${scheme}://127.0.0.1:${port}/v1/agent`;
@@ -372,13 +361,9 @@ describe('transport: several collectors (collector.urls)', () => {
     });
     servers.push(wss);
     wss.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') ws.send(welcomeFrame());
-        if (msg.type === 'batch') {
-          acked.push(msg.seq);
-          ws.send(encode({ type: 'ack', seq: msg.seq }));
-        }
+      onBatches(ws, (msg) => {
+        acked.push(msg.seq);
+        ws.send(encode({ type: 'ack', seq: msg.seq }));
       });
     });
     const kill = async () => {
@@ -489,13 +474,7 @@ describe('transport: a backlog waits on disk, not in memory', () => {
     let url: string;
     ({ wss, url } = await collectorServer());
     wss.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') {
-          ws.send(welcomeFrame());
-          return;
-        }
-        if (msg.type !== 'batch') return;
+      onBatches(ws, (msg) => {
         got.events += msg.events.length;
         got.points += pointsOf(msg).length;
         setTimeout(() => ws.send(encode({ type: 'ack', seq: msg.seq })), 2);
