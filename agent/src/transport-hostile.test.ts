@@ -3,15 +3,13 @@
 // maxPayload, one that sends garbage as fast as it can.
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { CloseCode, decodeAgentMessage, encode, MAX_COLLECTOR_FRAME_BYTES, pointsOf, PROTOCOL_VERSION } from '@canh/protocol';
+import { CloseCode, encode, MAX_COLLECTOR_FRAME_BYTES, pointsOf } from '@canh/protocol';
 import { Transport } from './transport.ts';
+import { collectorServer, onBatches, transportOptions } from './transport-testing.ts';
 import { MemorySpool } from './spool/memory.ts';
 import { Batcher } from './batcher.ts';
 import { LogLimiter } from './log-limit.ts';
-
-const welcome = () => encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } });
 
 /** A spool of `n` batches of 3 points each; returns it and every point's key. */
 function spoolOf(n: number): { spool: MemorySpool; keys: Set<string> } {
@@ -57,16 +55,13 @@ async function collector(opts: {
   lie: (seq: number, ws: WebSocket) => void | 'then store it';
 }): Promise<{ seen: Seen; url: string }> {
   const seen: Seen = { connections: 0, closeCodes: [], stored: new Set() };
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => wss!.once('listening', r));
+  let url: string;
+  ({ wss, url } = await collectorServer());
   wss.on('connection', (ws: WebSocket) => {
     const lying = seen.connections++ < opts.lyingConnections;
     let lied = false;
     ws.on('close', (code) => seen.closeCodes.push(code));
-    ws.on('message', (data) => {
-      const msg = decodeAgentMessage(data as Buffer);
-      if (msg.type === 'hello') return void ws.send(welcome());
-      if (msg.type !== 'batch') return;
+    onBatches(ws, (msg) => {
       if (lying && !lied) {
         lied = true;
         // The lie comes first: this batch is not stored, and not honestly acked either
@@ -77,15 +72,11 @@ async function collector(opts: {
       ws.send(encode({ type: 'ack', seq: msg.seq }));
     });
   });
-  return { seen, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent` };
+  return { seen, url };
 }
 
 function start(url: string, spool: MemorySpool, log = pino({ level: 'silent' })): Transport {
-  transport = new Transport(
-    { url, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 100, maxInFlight: 2 },
-    spool,
-    log,
-  );
+  transport = new Transport(transportOptions({ url }), spool, log);
   transport.start();
   return transport;
 }

@@ -6,8 +6,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { pino } from 'pino';
-import { decodeAgentMessage, decodeCollectorMessage, encode, pointsOf, PROTOCOL_VERSION, type Batch, type Point } from '@canh/protocol';
+import { decodeAgentMessage, decodeCollectorMessage, encode, pointsOf, type Batch, type Point } from '@canh/protocol';
 import { quickAck, Transport } from './transport.ts';
+import { collectorServer, onBatches, transportOptions, welcomeFrame } from './transport-testing.ts';
 import { MemorySpool } from './spool/memory.ts';
 import { Batcher } from './batcher.ts';
 import { CertFactory } from './inputs/tls-testing.ts';
@@ -60,8 +61,8 @@ describe.each([
 
   async function collector(opts: { pong: boolean; ackEveryMs?: number }) {
     const seen = { pings: 0, connections: 0, closed: 0 };
-    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: false });
-    await new Promise((r) => wss!.once('listening', r));
+    let url: string;
+    ({ wss, url } = await collectorServer({ autoPong: false }));
     wss.on('connection', (ws: WebSocket) => {
       seen.connections++;
       ws.on('ping', (d) => {
@@ -70,7 +71,7 @@ describe.each([
       });
       ws.on('close', () => seen.closed++);
       ws.once('message', () => {
-        ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
+        ws.send(welcomeFrame());
         // Frames the agent takes as "the collector is there" without acting on them (an ack
         // for a seq not in flight would be a protocol error that closes the connection).
         if (opts.ackEveryMs) {
@@ -79,20 +80,8 @@ describe.each([
         }
       });
     });
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
     transport = new Transport(
-      {
-        url,
-        token: 't',
-        hostname: 'h',
-        agentVersion: 'test',
-        pingIntervalMs: 200,
-        reconnectMinMs: 50,
-        reconnectMaxMs: 100,
-        maxInFlight: 2,
-        livenessByOwner: byOwner,
-        readAtTicks: atTicks,
-      },
+      transportOptions({ url, pingIntervalMs: 200, livenessByOwner: byOwner, readAtTicks: atTicks }),
       new MemorySpool({ maxBytes: 1e6 }),
       pino({ level: 'silent' }),
     );
@@ -155,17 +144,11 @@ describe('transport: a backlog leaves in merged frames', () => {
 
   async function run(spool: MemorySpool, opts: { busyFirst?: boolean } = {}) {
     const frames: Batch[] = [];
-    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((r) => wss!.once('listening', r));
+    let url: string;
+    ({ wss, url } = await collectorServer());
     let refused = false;
     wss.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') {
-          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
-          return;
-        }
-        if (msg.type !== 'batch') return;
+      onBatches(ws, (msg) => {
         if (opts.busyFirst && !refused) {
           refused = true;
           ws.send(encode({ type: 'error', code: 'CANH_ERR_INFLUX_BUSY', message: 'busy', seq: msg.seq }));
@@ -176,22 +159,7 @@ describe('transport: a backlog leaves in merged frames', () => {
         setTimeout(() => ws.send(encode({ type: 'ack', seq: msg.seq })), 5);
       });
     });
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
-    transport = new Transport(
-      {
-        url,
-        token: 't',
-        hostname: 'h',
-        agentVersion: 'test',
-        pingIntervalMs: 10_000,
-        reconnectMinMs: 50,
-        reconnectMaxMs: 100,
-        maxInFlight: 2,
-        maxBatchPoints: 100,
-      },
-      spool,
-      pino({ level: 'silent' }),
-    );
+    transport = new Transport(transportOptions({ url, maxBatchPoints: 100 }), spool, pino({ level: 'silent' }));
     transport.start();
     for (let i = 0; i < 200 && spool.stats().batches > 0; i++) await new Promise((r) => setTimeout(r, 20));
     return frames;
@@ -295,37 +263,18 @@ describe.each([{ scheme: 'ws' }, { scheme: 'wss' }])('transport: acks read at ti
       wss = new WebSocketServer({ server: https });
       port = (https.address() as AddressInfo).port;
     } else {
-      wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-      await new Promise((r) => wss!.once('listening', r));
+      ({ wss } = await collectorServer());
       port = (wss.address() as AddressInfo).port;
     }
     wss.on('connection', (ws: WebSocket) => {
       seen.connections++;
       seen.server.push(ws);
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello')
-          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
-        if (msg.type !== 'batch') return;
-        ws.send(encode({ type: 'ack', seq: msg.seq }), () => seen.acksSent++);
-      });
+      onBatches(ws, (msg) => ws.send(encode({ type: 'ack', seq: msg.seq }), () => seen.acksSent++));
     });
     const spool = new MemorySpool({ maxBytes: 1e6 });
     const url = `${scheme}://127.0.0.1:${port}/v1/agent`;
     transport = new Transport(
-      {
-        url,
-        token: 't',
-        hostname: 'h',
-        agentVersion: 'test',
-        pingIntervalMs: 60_000,
-        reconnectMinMs: 50,
-        reconnectMaxMs: 100,
-        maxInFlight,
-        livenessByOwner: true,
-        readAtTicks: true,
-        caFile,
-      },
+      transportOptions({ url, pingIntervalMs: 60_000, maxInFlight, livenessByOwner: true, readAtTicks: true, caFile }),
       spool,
       pino({ level: 'silent' }),
     );
@@ -406,26 +355,17 @@ describe('transport: several collectors (collector.urls)', () => {
 
   async function collector(opts: { refuse?: boolean } = {}) {
     const acked: number[] = [];
-    const wss = new WebSocketServer({
-      host: '127.0.0.1',
-      port: 0,
+    const { wss, url } = await collectorServer({
       // As the collector: an unknown token gets HTTP 401 before the upgrade.
       verifyClient: (_info, cb) => (opts.refuse ? cb(false, 401) : cb(true)),
     });
     servers.push(wss);
-    await new Promise((r) => wss.once('listening', r));
     wss.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello')
-          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
-        if (msg.type === 'batch') {
-          acked.push(msg.seq);
-          ws.send(encode({ type: 'ack', seq: msg.seq }));
-        }
+      onBatches(ws, (msg) => {
+        acked.push(msg.seq);
+        ws.send(encode({ type: 'ack', seq: msg.seq }));
       });
     });
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`;
     const kill = async () => {
       for (const c of wss.clients) c.terminate();
       await new Promise((r) => wss.close(r));
@@ -455,21 +395,7 @@ describe('transport: several collectors (collector.urls)', () => {
     const a = await collector();
     const b = await collector();
     const { spool, batcher } = spoolWith(3);
-    transport = new Transport(
-      {
-        urls: [a.url, b.url],
-        firstUrl: 0,
-        token: 't',
-        hostname: 'h',
-        agentVersion: 'test',
-        pingIntervalMs: 10_000,
-        reconnectMinMs: 50,
-        reconnectMaxMs: 200,
-        maxInFlight: 2,
-      },
-      spool,
-      pino({ level: 'silent' }),
-    );
+    transport = new Transport(transportOptions({ urls: [a.url, b.url], firstUrl: 0, reconnectMaxMs: 200 }), spool, pino({ level: 'silent' }));
     batcher.onBatch = () => transport!.pump();
     transport.start();
     expect(await until(() => spool.stats().batches === 0)).toBe(true);
@@ -491,21 +417,7 @@ describe('transport: several collectors (collector.urls)', () => {
     const refusing = await collector({ refuse: true });
     const good = await collector();
     const { spool } = spoolWith(2);
-    transport = new Transport(
-      {
-        urls: [refusing.url, good.url],
-        firstUrl: 0,
-        token: 't',
-        hostname: 'h',
-        agentVersion: 'test',
-        pingIntervalMs: 10_000,
-        reconnectMinMs: 50,
-        reconnectMaxMs: 200,
-        maxInFlight: 2,
-      },
-      spool,
-      pino({ level: 'silent' }),
-    );
+    transport = new Transport(transportOptions({ urls: [refusing.url, good.url], firstUrl: 0, reconnectMaxMs: 200 }), spool, pino({ level: 'silent' }));
     transport.start();
     expect(await until(() => spool.stats().batches === 0)).toBe(true);
     expect(good.acked.length).toBeGreaterThan(0);
@@ -516,11 +428,7 @@ describe('transport: several collectors (collector.urls)', () => {
     const urls = ['ws://127.0.0.1:1/v1/agent', 'ws://127.0.0.1:2/v1/agent', 'ws://127.0.0.1:3/v1/agent'];
     const seen = new Set<string>();
     for (let i = 0; i < 60; i++) {
-      const t = new Transport(
-        { urls, token: 't', hostname: 'h', agentVersion: 'test', pingIntervalMs: 10_000, reconnectMinMs: 50, reconnectMaxMs: 200, maxInFlight: 2 },
-        new MemorySpool({ maxBytes: 1e6 }),
-        pino({ level: 'silent' }),
-      );
+      const t = new Transport(transportOptions({ urls, reconnectMaxMs: 200 }), new MemorySpool({ maxBytes: 1e6 }), pino({ level: 'silent' }));
       seen.add(t.url);
     }
     expect(seen).toEqual(new Set(urls));
@@ -563,36 +471,16 @@ describe('transport: a backlog waits on disk, not in memory', () => {
     const spooledBytes = spool.stats().bytes;
     readBytes = 0;
     const got = { events: 0, points: 0 };
-    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((r) => wss!.once('listening', r));
+    let url: string;
+    ({ wss, url } = await collectorServer());
     wss.on('connection', (ws: WebSocket) => {
-      ws.on('message', (data) => {
-        const msg = decodeAgentMessage(data as Buffer);
-        if (msg.type === 'hello') {
-          ws.send(encode({ type: 'welcome', protocol: PROTOCOL_VERSION, server_time: Date.now(), agent: { id: 'a', host: 'h', agency: 'x', site: 's' } }));
-          return;
-        }
-        if (msg.type !== 'batch') return;
+      onBatches(ws, (msg) => {
         got.events += msg.events.length;
         got.points += pointsOf(msg).length;
         setTimeout(() => ws.send(encode({ type: 'ack', seq: msg.seq })), 2);
       });
     });
-    transport = new Transport(
-      {
-        url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/agent`,
-        token: 't',
-        hostname: 'h',
-        agentVersion: 'test',
-        pingIntervalMs: 10_000,
-        reconnectMinMs: 50,
-        reconnectMaxMs: 100,
-        maxInFlight: 2,
-        maxBatchPoints: 100,
-      },
-      spool,
-      pino({ level: 'silent' }),
-    );
+    transport = new Transport(transportOptions({ url, maxBatchPoints: 100 }), spool, pino({ level: 'silent' }));
     transport.start();
     for (let i = 0; i < 1000 && spool.stats().batches > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(spool.stats().batches).toBe(0);

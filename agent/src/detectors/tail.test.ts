@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LogFollower } from './tail.ts';
+import { LogFollower, type FollowOptions } from './tail.ts';
 import { memoryState } from '../state.ts';
+import { until } from './testing.ts';
 
 let dir: string;
 let state: ReturnType<typeof memoryState>;
@@ -16,20 +17,24 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function follower(fromBeginning = false) {
+/** A follower of the test's auth.log with its lines in `got`, polled by the test itself unless `over` says otherwise. */
+function follower(over: Partial<FollowOptions> = {}) {
   const got: string[] = [];
   const f = new LogFollower({
-    path: join(dir, 'auth.log'),
+    path: log(),
     state,
     stateName: 'pos.json',
-    fromBeginning,
+    fromBeginning: false,
     pollMs: 60_000, // tests drive poll() themselves
     log: pino({ level: 'silent' }),
     onLines: (l) => got.push(...l),
+    ...over,
   });
   return { f, got };
 }
 const log = () => join(dir, 'auth.log');
+/** Wait for what the follower's own timer or notifications make true (a bound on polls, not a timed test). */
+const settled = (pred: () => boolean) => until(pred, 10_000, 20);
 
 describe('LogFollower', () => {
   it('first run starts at the end unless from_beginning', async () => {
@@ -41,7 +46,7 @@ describe('LogFollower', () => {
     expect(a.got).toEqual(['new 1']);
     await a.f.stop();
     state.saved.clear();
-    const b = follower(true);
+    const b = follower({ fromBeginning: true });
     await b.f.start();
     expect(b.got).toEqual(['old 1', 'old 2', 'new 1']);
     await b.f.stop();
@@ -54,7 +59,7 @@ describe('LogFollower', () => {
     for (let i = 0; i < 600; i++) lines.push(`${i} ${'abcdefghij'.repeat((i * 37) % 300)}é`);
     lines.splice(300, 0, `long ${'x'.repeat(40_000)}`);
     writeFileSync(log(), `${lines.join('\n')}\n`);
-    const a = follower(true);
+    const a = follower({ fromBeginning: true });
     await a.f.start();
     await a.f.stop();
     expect(a.got).toEqual(lines);
@@ -65,13 +70,8 @@ describe('LogFollower', () => {
     writeFileSync(log(), `${lines.join('\n')}\n`);
     const got: string[] = [];
     const sizes: number[] = [];
-    const f = new LogFollower({
-      path: log(),
-      state,
-      stateName: 'pos.json',
+    const { f } = follower({
       fromBeginning: true,
-      pollMs: 60_000,
-      log: pino({ level: 'silent' }),
       onLines: (l) => {
         sizes.push(l.length);
         got.push(...l);
@@ -87,17 +87,7 @@ describe('LogFollower', () => {
     const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ${'z'.repeat(60)}`);
     writeFileSync(log(), `${lines.join('\n')}\n`);
     let blocked = true;
-    const got: string[] = [];
-    const f = new LogFollower({
-      path: log(),
-      state,
-      stateName: 'pos.json',
-      fromBeginning: true,
-      pollMs: 60_000,
-      log: pino({ level: 'silent' }),
-      paused: () => blocked && got.length > 0,
-      onLines: (l) => got.push(...l),
-    });
+    const { f, got } = follower({ fromBeginning: true, paused: () => blocked && got.length > 0 });
     await f.start();
     // One 64 KiB chunk read, then it waited: its position says so.
     expect(got.length).toBeGreaterThan(0);
@@ -202,62 +192,30 @@ describe('LogFollower', () => {
 describe('LogFollower on its own timer', () => {
   it('calls onPoll after each poll, and an idle poll (same file, same size) still sees the next append, a truncation and a rotation', async () => {
     writeFileSync(log(), 'a\n');
-    const got: string[] = [];
     let polls = 0;
-    const f = new LogFollower({
-      path: log(),
-      state,
-      stateName: 'pos.json',
-      fromBeginning: true,
-      pollMs: 20,
-      log: pino({ level: 'silent' }),
-      onLines: (l) => got.push(...l),
-      onPoll: () => polls++,
-    });
+    const { f, got } = follower({ fromBeginning: true, pollMs: 20, onPoll: () => polls++ });
     await f.start();
-    const until = async (pred: () => boolean) => {
-      for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(pred()).toBe(true);
-    };
-    await until(() => polls >= 3);
+    expect(await settled(() => polls >= 3)).toBe(true);
     expect(got).toEqual(['a']);
     appendFileSync(log(), 'b\n');
-    await until(() => got.length === 2);
+    expect(await settled(() => got.length === 2)).toBe(true);
     // copytruncate, then as many bytes as before: the size equals the old offset.
     truncateSync(log(), 0);
-    await until(() => polls >= 8);
+    expect(await settled(() => polls >= 8)).toBe(true);
     appendFileSync(log(), 'c\nd\n');
-    await until(() => got.includes('d'));
+    expect(await settled(() => got.includes('d'))).toBe(true);
     renameSync(log(), `${log()}.1`);
     writeFileSync(log(), 'e\n');
-    await until(() => got.includes('e'));
+    expect(await settled(() => got.includes('e'))).toBe(true);
     await f.stop();
     expect(got).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });
 
 describe('LogFollower with change notifications (inotify)', () => {
-  const notified = (o: { safetyMs?: number; watch?: boolean; ticked?: boolean } = {}) => {
-    const got: string[] = [];
-    const f = new LogFollower({
-      path: log(),
-      state,
-      stateName: 'pos.json',
-      fromBeginning: true,
-      // No timer poll within the test: what arrives, arrives by a notification.
-      pollMs: 50,
-      safetyMs: o.safetyMs ?? 3_600_000,
-      ...(o.watch !== undefined ? { watch: o.watch } : {}),
-      ...(o.ticked !== undefined ? { ticked: o.ticked } : {}),
-      log: pino({ level: 'silent' }),
-      onLines: (l) => got.push(...l),
-    });
-    return { f, got };
-  };
-  const until = async (pred: () => boolean) => {
-    for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
-    return pred();
-  };
+  // No timer poll within the test: what arrives, arrives by a notification.
+  const notified = (o: { safetyMs?: number; watch?: boolean; ticked?: boolean } = {}) =>
+    follower({ fromBeginning: true, pollMs: 50, safetyMs: 3_600_000, ...o });
 
   it('an append, a rotation by rename and a file that appears later are read without a timer poll', async () => {
     writeFileSync(log(), 'a\n');
@@ -265,18 +223,18 @@ describe('LogFollower with change notifications (inotify)', () => {
     await f.start();
     expect(got).toEqual(['a']);
     appendFileSync(log(), 'b\n');
-    expect(await until(() => got.length === 2)).toBe(true);
+    expect(await settled(() => got.length === 2)).toBe(true);
     renameSync(log(), `${log()}.1`);
     appendFileSync(`${log()}.1`, 'c\n');
     writeFileSync(log(), 'd\n');
-    expect(await until(() => got.includes('d'))).toBe(true);
+    expect(await settled(() => got.includes('d'))).toBe(true);
     appendFileSync(log(), 'e\n');
-    expect(await until(() => got.includes('e'))).toBe(true);
+    expect(await settled(() => got.includes('e'))).toBe(true);
     // Deleted, then created again: the folder is watched meanwhile.
     rmSync(log());
-    await until(() => f.notifications >= 5);
+    await settled(() => f.notifications >= 5);
     writeFileSync(log(), 'f\n');
-    expect(await until(() => got.includes('f'))).toBe(true);
+    expect(await settled(() => got.includes('f'))).toBe(true);
     await f.stop();
     expect(got).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(f.notifications).toBeGreaterThanOrEqual(4);
@@ -289,7 +247,7 @@ describe('LogFollower with change notifications (inotify)', () => {
     // What a full inotify queue does: the change is never told.
     (f as unknown as { watcher: { close(): void } }).watcher.close();
     appendFileSync(log(), 'b\n');
-    expect(await until(() => got.includes('b'))).toBe(true);
+    expect(await settled(() => got.includes('b'))).toBe(true);
     await f.stop();
   });
 
@@ -307,14 +265,14 @@ describe('LogFollower with change notifications (inotify)', () => {
     expect(got).toEqual(['a']);
     // The next tick after safetyMs: one stat sees the file grown, and a poll reads it.
     f.tick();
-    expect(await until(() => got.includes('b'))).toBe(true);
+    expect(await settled(() => got.includes('b'))).toBe(true);
     // Rotated while its notification is lost: the next due tick reads the new file.
     (f as unknown as { watcher: { close(): void } }).watcher.close();
     renameSync(log(), `${log()}.1`);
     writeFileSync(log(), 'c\n');
     await new Promise((r) => setTimeout(r, 600));
     f.tick();
-    expect(await until(() => got.includes('c'))).toBe(true);
+    expect(await settled(() => got.includes('c'))).toBe(true);
     await f.stop();
     expect(got).toEqual(['a', 'b', 'c']);
   });
@@ -324,7 +282,7 @@ describe('LogFollower with change notifications (inotify)', () => {
     const { f, got } = notified({ watch: false });
     await f.start();
     appendFileSync(log(), 'b\n');
-    expect(await until(() => got.includes('b'))).toBe(true);
+    expect(await settled(() => got.includes('b'))).toBe(true);
     await f.stop();
     expect(f.notifications).toBe(0);
   });
