@@ -128,7 +128,10 @@ export class AlertTracker {
     this.dirty.add(a);
   }
 
-  /** Let go of episodes from memory only (another collector or engine owns them now). */
+  /** Let go of episodes from memory only (another collector or engine owns them now, or a
+   *  resolved one was handed on). Their label sets' flap history stays: it is the label
+   *  set's, not the episode's (host rules let go of each episode that resolves), and is
+   *  swept flap.window after its last transition (sweepFlaps). */
   release(which: (a: Alert) => boolean): number {
     let n = 0;
     for (const a of [...this.alerts.values()]) {
@@ -136,7 +139,6 @@ export class AlertTracker {
       this.alerts.delete(a.id);
       if (this.open.get(a.fingerprint) === a) this.open.delete(a.fingerprint);
       this.dirty.delete(a);
-      this.flaps.delete(a.fingerprint);
       n++;
     }
     return n;
