@@ -595,7 +595,7 @@ export class AlertEngine {
     this.late.forgetHost(host);
   }
 
-  /** What this engine holds in memory of a host (entries of each part), for tests and /healthz. */
+  /** What this engine holds in memory of a host (entries of each part; tests read it). */
   memoryOf(host: string): { absence: number; windows: number; events: number; flaps: number; late: number } {
     return {
       absence: this.absence.heldOf(host),

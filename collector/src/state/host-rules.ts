@@ -680,7 +680,7 @@ export class HostRules {
     this.events.forgetHost(host);
   }
 
-  /** What is held in memory of a host (entries of each part), for tests and /healthz. */
+  /** What is held in memory of a host (entries of each part; tests read it). */
   memoryOf(host: string): { windows: number; events: number; flaps: number; episodes: number } {
     let episodes = 0;
     for (const a of this.tracker.alerts.values()) if (a.labels.host === host && !this.isMine(a)) episodes++;
