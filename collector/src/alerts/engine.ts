@@ -568,7 +568,7 @@ export class AlertEngine {
     for (const h of this.cleaned) if (!revoked.has(h)) this.cleaned.delete(h);
     const todo = [...revoked].filter((h) => !this.cleaned.has(h)).slice(0, MAX_FORGET_PER_PASS);
     if (!todo.length) return;
-    for (const h of todo) this.forgetHost(h, now);
+    this.forgetHosts(new Set(todo), now);
     // Rows of any rule or collector, by host: also those nothing here held.
     this.store.forgetHosts(todo);
     for (const h of todo) this.cleaned.add(h);
@@ -580,19 +580,19 @@ export class AlertEngine {
     return this.revoked.has(host) && (!this.deps.isRevoked || this.deps.isRevoked(host));
   }
 
-  /** A revoked agent: nothing more expected of it, what it caused resolves (`agent_revoked`:
-   *  every open alert labelled with its host but the collector's own disk), and nothing of it
-   *  stays in memory (flap history, windows, counts, sightings, liveness). */
-  private forgetHost(host: string, now: number): void {
+  /** Revoked agents: nothing more expected of them, what they caused resolves (`agent_revoked`:
+   *  every open alert labelled with their host but the collector's own disk), and nothing of
+   *  them stays in memory (flap history, windows, counts, sightings, liveness). */
+  private forgetHosts(hosts: ReadonlySet<string>, now: number): void {
     const own = new Set(this.ownDiskRules());
     for (const a of [...this.tracker.alerts.values()]) {
-      if (a.state !== 'resolved' && a.labels.host === host && !own.has(a.rule)) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
+      if (a.state !== 'resolved' && hosts.has(a.labels.host ?? '') && !own.has(a.rule)) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
     }
-    this.absence.forgetHost(host);
-    this.threshold.forgetHost(host);
-    this.events.forgetHost(host);
-    this.tracker.forgetHost(host);
-    this.late.forgetHost(host);
+    this.absence.forgetHosts(hosts);
+    this.threshold.forgetHosts(hosts);
+    this.events.forgetHosts(hosts);
+    this.tracker.forgetHosts(hosts);
+    for (const host of hosts) this.late.forgetHost(host);
   }
 
   /** What this engine holds in memory of a host (entries of each part; tests read it). */

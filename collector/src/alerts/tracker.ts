@@ -107,10 +107,10 @@ export class AlertTracker {
     for (const fp of [...this.flaps.keys()]) this.isFlapping(fp, now);
   }
 
-  /** A host that left for good (revoked): its flap history goes at once. Returns the label sets dropped. */
-  forgetHost(host: string): number {
+  /** Hosts that left for good (revoked): their flap history goes at once. Returns the label sets dropped. */
+  forgetHosts(hosts: ReadonlySet<string>): number {
     let n = 0;
-    for (const [fp, f] of this.flaps) if (f.host === host && this.flaps.delete(fp)) n++;
+    for (const [fp, f] of this.flaps) if (hosts.has(f.host ?? '') && this.flaps.delete(fp)) n++;
     return n;
   }
 

@@ -675,9 +675,10 @@ export class HostRules {
    */
   forgetHost(host: string): void {
     this.offline(host);
-    this.tracker.forgetHost(host);
-    this.threshold.forgetHost(host);
-    this.events.forgetHost(host);
+    const gone = new Set([host]);
+    this.tracker.forgetHosts(gone);
+    this.threshold.forgetHosts(gone);
+    this.events.forgetHosts(gone);
   }
 
   /** What is held in memory of a host (entries of each part; tests read it). */

@@ -248,12 +248,13 @@ export class AbsenceEvaluator {
     this.lastPersist = now;
   }
 
-  /** A revoked agent: nothing more expected of it (memory only: the engine removes its rows
-   *  from the store, AbsenceMemory.forgetHosts, and resolves what it caused). */
-  forgetHost(host: string): number {
-    let n = this.liveness.delete(host) ? 1 : 0;
+  /** Revoked agents: nothing more expected of them (memory only: the engine removes their
+   *  rows from the store, AbsenceMemory.forgetHosts, and resolves what they caused). */
+  forgetHosts(hosts: ReadonlySet<string>): number {
+    let n = 0;
+    for (const h of hosts) if (this.liveness.delete(h)) n++;
     for (const [k, s] of [...this.series]) {
-      if (s.labels.host !== host) continue;
+      if (!hosts.has(s.labels.host ?? '')) continue;
       this.series.delete(k);
       this.dirty.delete(k);
       n++;

@@ -282,16 +282,16 @@ export class EventEvaluator {
   }
 
   /**
-   * A host that left for good (revoked): its min_count windows and its sightings under
-   * `distinct_hosts` rules go at once (what it contributed to a campaign no longer counts
+   * Hosts that left for good (revoked): their min_count windows and their sightings under
+   * `distinct_hosts` rules go at once (what they contributed to a campaign no longer counts
    * towards a new one). Returns how many entries went.
    */
-  forgetHost(host: string): number {
+  forgetHosts(gone: ReadonlySet<string>): number {
     let n = 0;
-    for (const k of this.windowKeysOf(host)) if (this.windows.delete(k)) n++;
+    for (const k of this.windowKeysOf(gone)) if (this.windows.delete(k)) n++;
     for (const byValue of this.sightings.values()) {
       for (const [v, hosts] of byValue) {
-        if (hosts.delete(host)) n++;
+        for (const h of gone) if (hosts.delete(h)) n++;
         if (!hosts.size) byValue.delete(v);
       }
     }
@@ -300,14 +300,14 @@ export class EventEvaluator {
 
   /** Entries held of a host: its min_count windows and its sightings (what is kept in memory of it). */
   heldOf(host: string): number {
-    let n = this.windowKeysOf(host).length;
+    let n = this.windowKeysOf(new Set([host])).length;
     for (const byValue of this.sightings.values()) for (const hosts of byValue.values()) if (hosts.has(host)) n++;
     return n;
   }
 
-  /** Windows are keyed by their labels (JSON): those labelled with this host. */
-  private windowKeysOf(host: string): string[] {
-    return [...this.windows.keys()].filter((k) => (JSON.parse(k) as Record<string, string>).host === host);
+  /** Windows are keyed by their labels (JSON): those labelled with one of these hosts. */
+  private windowKeysOf(hosts: ReadonlySet<string>): string[] {
+    return [...this.windows.keys()].filter((k) => hosts.has((JSON.parse(k) as Record<string, string>).host ?? ''));
   }
 
   /** `ready(host)`: false while a host's recent events are still being read back (seed): its episodes do not resolve as quiet yet. */

@@ -199,10 +199,10 @@ export class ThresholdEvaluator {
     return aggregate(r.function, w.values);
   }
 
-  /** A host that left for good (revoked): its windows go at once. Returns how many. */
-  forgetHost(host: string): number {
+  /** Hosts that left for good (revoked): their windows go at once. Returns how many. */
+  forgetHosts(hosts: ReadonlySet<string>): number {
     let n = 0;
-    for (const [key, w] of this.windows) if (w.host === host && this.windows.delete(key)) n++;
+    for (const [key, w] of this.windows) if (hosts.has(w.host ?? '') && this.windows.delete(key)) n++;
     return n;
   }
 
