@@ -317,7 +317,9 @@ export class Collector {
             this.sessions.online(agent.id, at, () => this.hostRules?.owned(id.host));
           } else {
             this.sessions.offline(agent.id);
-            this.hostRules?.offline(id.host);
+            // Revoked: nothing of the host stays in memory; moved: it ages out (host-rules.ts).
+            if (this.registry.isRevoked(agent.id)) this.hostRules?.forgetHost(id.host);
+            else this.hostRules?.offline(id.host);
           }
         }
         if (!this.inputs) return this.engine?.onAgentState(id, online, at);
@@ -443,6 +445,8 @@ export class Collector {
         const a = this.registry.get(host);
         return !a || a.revokedAt !== null;
       },
+      // The registry's revoked agents: cleaned up whether or not this engine heard of them.
+      revokedHosts: () => this.registry.revokedNames(),
     });
   }
 

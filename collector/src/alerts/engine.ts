@@ -40,6 +40,9 @@ export interface AlertEngineDeps {
   transport?: MailTransport;
   /** True for an agent that was revoked or removed: its alerts resolve and it is no longer expected. */
   isRevoked?: (host: string) => boolean;
+  /** The hosts of the registry's revoked agents: what the revocation pass cleans up, whether
+   *  or not this engine ever heard of them (see revocationPass). */
+  revokedHosts?: () => Iterable<string>;
   /** Several collectors (state/host-rules.ts): host rules (isHostRule) run where each host's
    *  agent is connected; this engine takes their episodes' transitions (applyAlert) and
    *  mails them, and keeps agents' liveness as stored when it starts. */
@@ -47,6 +50,8 @@ export interface AlertEngineDeps {
 }
 
 const REVOCATION_CHECK_MS = 60_000;
+/** Revoked hosts cleaned up per pass (one statement per table for all of them); the rest wait for the next pass. */
+export const MAX_FORGET_PER_PASS = 100;
 /** The collector's own point about its InfluxDB disk (collector.ts watchInfluxDisk). */
 const OWN_DISK_MEASUREMENT = 'influxdb_disk';
 
@@ -123,6 +128,9 @@ export class AlertEngine {
   private timer: NodeJS.Timeout | undefined;
   private kickPending = false;
   private lastRevocationCheck = 0;
+  /** Revoked hosts as of the last pass (their inputs are ignored), and those this engine cleaned up. */
+  private revoked = new Set<string>();
+  private readonly cleaned = new Set<string>();
   private stopped = false;
   /** Data that arrived older than max_sample_age: counted, logged once per agent. */
   readonly late: LateData;
@@ -337,7 +345,7 @@ export class AlertEngine {
   }
 
   onBatch(id: Identity, batch: Pick<Batch, 'points' | 'events'> & Partial<Pick<Batch, 'series' | 'rows'>>): void {
-    if (this.stopped) return;
+    if (this.stopped || this.ignored(id.host)) return;
     const now = this.clock();
     try {
       if (batch.points.length || batch.rows?.length) {
@@ -385,6 +393,9 @@ export class AlertEngine {
   applyAlert(id: number, a: Alert | undefined): void {
     if (this.stopped) return;
     this.tracker.applyRemote(id, a);
+    // Written by another collector before the host was revoked: nobody judges it now.
+    const held = this.tracker.alerts.get(id);
+    if (held && held.state === 'firing' && this.ignored(held.labels.host ?? '')) this.tracker.resolve(held, this.clock(), { resolved_by: 'agent_revoked' });
   }
 
   /** The rules judging a collector's own InfluxDB disk (state/host-rules.ts self()). */
@@ -414,7 +425,7 @@ export class AlertEngine {
 
   /** An agent whose newest session was on a collector that is gone: offline from `at`. */
   agentGone(id: Identity, at: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.ignored(id.host)) return;
     try {
       this.absence.agentGone(id, at);
     } catch (err) {
@@ -423,7 +434,7 @@ export class AlertEngine {
   }
 
   onAgentState(id: Identity, online: boolean, at: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.ignored(id.host)) return;
     try {
       this.absence.onAgentState(id, online, at);
     } catch (err) {
@@ -524,10 +535,11 @@ export class AlertEngine {
     this.threshold.tick(now);
     this.absence.tick(now);
     this.events.tick(now);
-    if (this.deps.isRevoked && now - this.lastRevocationCheck >= REVOCATION_CHECK_MS) {
+    if ((this.deps.isRevoked || this.deps.revokedHosts) && now - this.lastRevocationCheck >= REVOCATION_CHECK_MS) {
       this.lastRevocationCheck = now;
-      for (const h of this.absence.hosts()) if (this.deps.isRevoked(h)) this.forgetHost(h, now);
+      this.revocationPass(now);
     }
+    this.tracker.sweepFlaps(now);
     this.tracker.flush();
     const line = this.late.line(now);
     if (line && this.deps.writeLines)
@@ -536,15 +548,62 @@ export class AlertEngine {
     return this.dispatcher.flush(now);
   }
 
-  /** A revoked agent: nothing more expected of it, and what it caused resolves (host rules'
-   *  alerts too when another collector judged them: it will not judge them again). */
-  private forgetHost(host: string, now: number): void {
-    this.absence.forgetHost(host, now);
-    if (!this.deps.hostRulesElsewhere) return;
-    for (const a of [...this.tracker.alerts.values()]) {
-      const r = this.rules.get(a.rule);
-      if (a.state !== 'resolved' && a.labels.host === host && r && isHostRule(r)) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
+  /**
+   * Revoked agents' hosts cleaned up: those the registry calls revoked (whether this engine
+   * ever heard of them: revoked after a restart, or while connected to a collector that
+   * died), and hosts it knows that the registry no longer lists (`agent remove`). Each is
+   * cleaned once per engine (a new leader, or a restart, cleans each again: idempotent), at
+   * most MAX_FORGET_PER_PASS per pass; a name given to a new agent is judged afresh.
+   */
+  private revocationPass(now: number): void {
+    const revoked = new Set<string>();
+    try {
+      for (const h of this.deps.revokedHosts?.() ?? []) revoked.add(h);
+      if (this.deps.isRevoked) for (const h of this.absence.hosts()) if (this.deps.isRevoked(h)) revoked.add(h);
+    } catch (err) {
+      this.log.warn({ err }, 'could not read the revoked agents; trying again next pass');
+      return;
     }
+    this.revoked = revoked;
+    for (const h of this.cleaned) if (!revoked.has(h)) this.cleaned.delete(h);
+    const todo = [...revoked].filter((h) => !this.cleaned.has(h)).slice(0, MAX_FORGET_PER_PASS);
+    if (!todo.length) return;
+    this.forgetHosts(new Set(todo), now);
+    // Rows of any rule or collector, by host: also those nothing here held.
+    this.store.forgetHosts(todo);
+    for (const h of todo) this.cleaned.add(h);
+    this.log.info({ hosts: todo.length, waiting: revoked.size - this.cleaned.size }, 'revoked agents: their alerts resolved and their rows removed');
+  }
+
+  /** An input of a revoked host (the registry says so still): ignored, or it would bring its rows back. */
+  private ignored(host: string): boolean {
+    return this.revoked.has(host) && (!this.deps.isRevoked || this.deps.isRevoked(host));
+  }
+
+  /** Revoked agents: nothing more expected of them, what they caused resolves (`agent_revoked`:
+   *  every open alert labelled with their host but the collector's own disk), and nothing of
+   *  them stays in memory (flap history, windows, counts, sightings, liveness). */
+  private forgetHosts(hosts: ReadonlySet<string>, now: number): void {
+    const own = new Set(this.ownDiskRules());
+    for (const a of [...this.tracker.alerts.values()]) {
+      if (a.state !== 'resolved' && hosts.has(a.labels.host ?? '') && !own.has(a.rule)) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
+    }
+    this.absence.forgetHosts(hosts);
+    this.threshold.forgetHosts(hosts);
+    this.events.forgetHosts(hosts);
+    this.tracker.forgetHosts(hosts);
+    for (const host of hosts) this.late.forgetHost(host);
+  }
+
+  /** What this engine holds in memory of a host (entries of each part; tests read it). */
+  memoryOf(host: string): { absence: number; windows: number; events: number; flaps: number; late: number } {
+    return {
+      absence: this.absence.heldOf(host),
+      windows: this.threshold.windowsOf(host),
+      events: this.events.heldOf(host),
+      flaps: this.tracker.flapsOf(host),
+      late: this.late.heldOf(host),
+    };
   }
 
   private clockOffset: number | undefined;

@@ -60,6 +60,18 @@ export class LateData {
       );
   }
 
+  /** A host that left for good (revoked): it is no longer remembered as logged. */
+  forgetHost(host: string): number {
+    let n = 0;
+    for (const kind of Object.keys(this.counts)) if (this.logged.delete(`${kind}\u0000${host}`)) n++;
+    return n;
+  }
+
+  /** Whether a host is remembered as logged (what is kept in memory of it). */
+  heldOf(host: string): number {
+    return Object.keys(this.counts).filter((kind) => this.logged.has(`${kind}\u0000${host}`)).length;
+  }
+
   /** The counters as a line of the `alert_engine` measurement, when they changed since the last one. */
   line(now: number): string | undefined {
     const key = JSON.stringify(this.counts);

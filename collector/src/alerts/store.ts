@@ -75,9 +75,10 @@ export interface AbsenceMemory {
   saveAgent(a: AgentLiveness): void;
   deleteAgent(host: string): void;
   agents(): AgentLiveness[];
-  /** A revoked agent: every series its host has (whichever rule or collector recorded it,
-   *  kept in memory or not) and its liveness, removed from the store. */
-  forgetHost(host: string): void;
+  /** Revoked agents: every series their hosts have (whichever rule or collector recorded
+   *  it, kept in memory or not) and their liveness, removed from the store; on PostgreSQL
+   *  also their session rows and pending episodes another collector wrote. Idempotent. */
+  forgetHosts(hosts: readonly string[]): void;
 }
 
 /** Everything the alert engine keeps, over SQLite (SqliteAlertStore) or PostgreSQL (PgAlertStore). */
@@ -479,10 +480,13 @@ export class SqliteAlertStore implements AlertStore {
     this.q('DELETE FROM alert_agents WHERE host = ?').run(host);
   }
 
-  forgetHost(host: string): void {
+  forgetHosts(hosts: readonly string[]): void {
+    if (!hosts.length) return;
+    // One scan of each table for the whole list.
+    const list = JSON.stringify(hosts);
     this.tx(() => {
-      this.q(`DELETE FROM alert_series WHERE json_extract(labels, '$.host') = ?`).run(host);
-      this.q('DELETE FROM alert_agents WHERE host = ?').run(host);
+      this.q(`DELETE FROM alert_series WHERE json_extract(labels, '$.host') IN (SELECT value FROM json_each(?))`).run(list);
+      this.q('DELETE FROM alert_agents WHERE host IN (SELECT value FROM json_each(?))').run(list);
     });
   }
 

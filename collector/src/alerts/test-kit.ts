@@ -49,7 +49,16 @@ export function smtpSection(smtp: TestSmtpServer, extra: Record<string, unknown>
 
 export function harness(
   alerting: Record<string, unknown>,
-  opts: { start?: number; env?: NodeJS.ProcessEnv; certPem?: string; mono?: () => number; store?: AlertStore; isRevoked?: (host: string) => boolean } = {},
+  opts: {
+    start?: number;
+    env?: NodeJS.ProcessEnv;
+    certPem?: string;
+    mono?: () => number;
+    store?: AlertStore;
+    isRevoked?: (host: string) => boolean;
+    revokedHosts?: () => Iterable<string>;
+    hostRulesElsewhere?: boolean;
+  } = {},
 ): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'canh-alerts-'));
   const dbFile = join(dir, 'collector.db');
@@ -70,6 +79,8 @@ export function harness(
       clock: () => t,
       ...(opts.mono ? { mono: opts.mono } : {}),
       ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
+      ...(opts.revokedHosts ? { revokedHosts: opts.revokedHosts } : {}),
+      ...(opts.hostRulesElsewhere ? { hostRulesElsewhere: true } : {}),
       secrets: config.alertingSecrets,
       writeLines: async (l) => {
         lines.push(...l);

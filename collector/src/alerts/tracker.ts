@@ -9,6 +9,9 @@ import type { AlertEpisodes } from './store.ts';
 import { MAX_ALERT_EVENTS, type Alert, type AlertEvent } from './types.ts';
 import { fingerprint, maxSeverity } from './rules.ts';
 
+/** How often flap history of label sets that stopped changing is swept (sweepFlaps). */
+export const FLAP_SWEEP_MS = 60_000;
+
 export interface FlapOptions {
   transitions: number;
   window: number;
@@ -41,7 +44,11 @@ export class AlertTracker {
   /** Every episode the engine still cares about, by id. */
   readonly alerts = new Map<number, Alert>();
   private readonly open = new Map<string, Alert>();
-  private readonly flaps = new Map<string, number[]>();
+  /** Transition times within flap.window, by fingerprint, with the host of the label set
+   *  (forgetHost); swept every FLAP_SWEEP_MS, so a label set that stopped changing (its
+   *  host gone elsewhere) is held at most flap.window after its last transition. */
+  private readonly flaps = new Map<string, { host: string | undefined; times: number[] }>();
+  private lastFlapSweep = 0;
   private readonly dirty = new Set<Alert>();
   private readonly store: AlertEpisodes;
   private flap: FlapOptions;
@@ -85,11 +92,33 @@ export class AlertTracker {
    * before its agent moved here; read back from the `alert` measurement): its flap history
    * goes on from them. A time already held counts once.
    */
-  seedFlaps(fp: string, times: readonly number[]): void {
-    const t = this.flaps.get(fp) ?? [];
+  seedFlaps(fp: string, times: readonly number[], host?: string): void {
+    const f = this.flaps.get(fp) ?? { host, times: [] };
+    const t = f.times;
     for (const at of times) if (!t.includes(at)) t.push(at);
     t.sort((a, b) => a - b);
-    if (t.length) this.flaps.set(fp, t);
+    if (t.length) this.flaps.set(fp, f);
+  }
+
+  /** Drop flap history older than flap.window (at most every FLAP_SWEEP_MS; `force`: now). */
+  sweepFlaps(now: number, force = false): void {
+    if (!force && now - this.lastFlapSweep < FLAP_SWEEP_MS) return;
+    this.lastFlapSweep = now;
+    for (const fp of [...this.flaps.keys()]) this.isFlapping(fp, now);
+  }
+
+  /** Hosts that left for good (revoked): their flap history goes at once. Returns the label sets dropped. */
+  forgetHosts(hosts: ReadonlySet<string>): number {
+    let n = 0;
+    for (const [fp, f] of this.flaps) if (hosts.has(f.host ?? '') && this.flaps.delete(fp)) n++;
+    return n;
+  }
+
+  /** Label sets of a host with flap history held (what is kept in memory of it). */
+  flapsOf(host: string): number {
+    let n = 0;
+    for (const f of this.flaps.values()) if (f.host === host) n++;
+    return n;
   }
 
   /** An episode's condition was last seen later than it says (an event read back from InfluxDB). */
@@ -99,7 +128,10 @@ export class AlertTracker {
     this.dirty.add(a);
   }
 
-  /** Let go of episodes from memory only (another collector or engine owns them now). */
+  /** Let go of episodes from memory only (another collector or engine owns them now, or a
+   *  resolved one was handed on). Their label sets' flap history stays: it is the label
+   *  set's, not the episode's (host rules let go of each episode that resolves), and is
+   *  swept flap.window after its last transition (sweepFlaps). */
   release(which: (a: Alert) => boolean): number {
     let n = 0;
     for (const a of [...this.alerts.values()]) {
@@ -107,7 +139,6 @@ export class AlertTracker {
       this.alerts.delete(a.id);
       if (this.open.get(a.fingerprint) === a) this.open.delete(a.fingerprint);
       this.dirty.delete(a);
-      this.flaps.delete(a.fingerprint);
       n++;
     }
     return n;
@@ -289,7 +320,7 @@ export class AlertTracker {
   }
 
   isFlapping(fp: string, now: number): boolean {
-    const t = this.flaps.get(fp);
+    const t = this.flaps.get(fp)?.times;
     if (!t) return false;
     while (t.length && t[0]! < now - this.flap.window) t.shift();
     if (!t.length) this.flaps.delete(fp);
@@ -303,9 +334,9 @@ export class AlertTracker {
   }
 
   private transition(a: Alert, at: number): void {
-    let t = this.flaps.get(a.fingerprint);
-    if (!t) this.flaps.set(a.fingerprint, (t = []));
-    t.push(at);
+    let f = this.flaps.get(a.fingerprint);
+    if (!f) this.flaps.set(a.fingerprint, (f = { host: a.labels.host, times: [] }));
+    f.times.push(at);
     this.dirty.delete(a);
     this.store.updateAlert(a);
     this.log.info(

@@ -111,6 +111,10 @@ export class SqliteRegistry implements AgentRegistry {
     return !r || r.revoked_at !== null;
   }
 
+  revokedNames(): string[] {
+    return (this.db.prepare('SELECT name FROM agents WHERE revoked_at IS NOT NULL').all() as { name: string }[]).map((r) => r.name);
+  }
+
   markSeen(id: string, at: number, version?: string, connected?: boolean): void {
     this.db
       .prepare('UPDATE agents SET last_seen = ?, version = COALESCE(?, version), connected = COALESCE(?, connected) WHERE id = ?')

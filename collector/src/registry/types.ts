@@ -25,6 +25,8 @@ export interface AgentRegistry {
   list(): AgentRecord[];
   get(nameOrId: string): AgentRecord | undefined;
   isRevoked(id: string): boolean;
+  /** Names (hosts) of the agents revoked and not yet removed. */
+  revokedNames(): string[];
   markSeen(id: string, at: number, version?: string, connected?: boolean): void;
   close(): void;
 }

@@ -623,7 +623,7 @@ export class HostRules {
       const answer = (await this.query!(qs.join('; '))) as InfluxAnswer;
       if (this.stopped || !this.current(h)) return;
       const { flaps, last } = alertHistory(answer.results?.[0]);
-      for (const [fp, times] of flaps) this.tracker.seedFlaps(fp, times);
+      for (const [fp, times] of flaps) this.tracker.seedFlaps(fp, times, h.id.host);
       this.stats.seededFlaps += flaps.size;
       if (qs.length > 1) {
         const events = storedEvents(answer.results?.[1]).reverse();
@@ -665,6 +665,27 @@ export class HostRules {
     this.forget(ofHost);
     this.silence.forget(host);
     this.stats.hosts = this.hosts.size;
+  }
+
+  /**
+   * The host's agent was revoked: as offline(), and nothing of the host stays in memory
+   * (flap history, windows, min_count counts). A host that only moved keeps these until
+   * they age out (flap history flap.window after its last transition, windows 2 h after
+   * their last sample, counts 24 h after their last event), or until it comes back here.
+   */
+  forgetHost(host: string): void {
+    this.offline(host);
+    const gone = new Set([host]);
+    this.tracker.forgetHosts(gone);
+    this.threshold.forgetHosts(gone);
+    this.events.forgetHosts(gone);
+  }
+
+  /** What is held in memory of a host (entries of each part; tests read it). */
+  memoryOf(host: string): { windows: number; events: number; flaps: number; episodes: number } {
+    let episodes = 0;
+    for (const a of this.tracker.alerts.values()) if (a.labels.host === host && !this.isMine(a)) episodes++;
+    return { windows: this.threshold.windowsOf(host), events: this.events.heldOf(host), flaps: this.tracker.flapsOf(host), episodes };
   }
 
   /** As offline(), by agent id (AgentSessions' replacement). */
@@ -725,6 +746,7 @@ export class HostRules {
       // A host whose recent events are still being read back: its event episodes wait to resolve.
       this.events.tick(now, (host) => host === undefined || this.hosts.get(host)?.seeded !== false);
       this.silence.tick(now, (host) => !!this.hosts.get(host)?.loaded);
+      this.tracker.sweepFlaps(now);
       this.tracker.flush();
       this.episodes.flush();
       this.tellNews();

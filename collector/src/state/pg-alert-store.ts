@@ -401,15 +401,26 @@ export class PgAlertStore implements AlertStore {
     return [...this.agentsByHost.values()].map((a) => ({ ...a }));
   }
 
-  /** Rows other collectors recorded (host rules' series, state/host-rules.ts) go too, and the
-   *  revoked agent's session row (nothing will replace it). */
-  forgetHost(host: string): void {
-    for (const [k, s] of this.seriesByKey) if (s.labels.host === host) this.seriesByKey.delete(k);
-    this.agentsByHost.delete(host);
+  /** Rows other collectors recorded go too: host rules' series (state/host-rules.ts), the
+   *  pending episodes they wrote (the leader does not hold those), and the revoked agents'
+   *  session rows (nothing will replace them), with any session row of an agent `agent
+   *  remove` deleted. */
+  forgetHosts(hosts: readonly string[]): void {
+    if (!hosts.length) return;
+    const gone = new Set(hosts);
+    for (const [k, s] of this.seriesByKey) if (gone.has(s.labels.host ?? '')) this.seriesByKey.delete(k);
+    for (const h of hosts) this.agentsByHost.delete(h);
+    for (const [id, a] of this.alerts) if (a.state === 'pending' && gone.has(a.labels.host ?? '')) this.alerts.delete(id);
+    const list = [...gone];
     this.write([
-      { sql: `DELETE FROM alert_series WHERE (labels::jsonb ->> 'host') = $1`, params: [host] },
-      { sql: 'DELETE FROM alert_agents WHERE host = $1', params: [host] },
-      { sql: 'DELETE FROM canh_agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE name = $1 AND revoked_at IS NOT NULL)', params: [host] },
+      { sql: `DELETE FROM alert_series WHERE (labels::jsonb ->> 'host') = ANY($1::text[])`, params: [list] },
+      { sql: 'DELETE FROM alert_agents WHERE host = ANY($1::text[])', params: [list] },
+      { sql: `DELETE FROM alerts WHERE state = 'pending' AND (labels::jsonb ->> 'host') = ANY($1::text[])`, params: [list] },
+      {
+        sql: `DELETE FROM canh_agent_sessions s WHERE s.agent_id IN (SELECT id FROM agents WHERE name = ANY($1::text[]) AND revoked_at IS NOT NULL)
+              OR NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = s.agent_id)`,
+        params: [list],
+      },
     ]);
   }
 

@@ -153,6 +153,10 @@ export class PgRegistry implements AgentRegistry {
     return !r || r.revoked_at !== null;
   }
 
+  revokedNames(): string[] {
+    return [...this.byId.values()].filter((r) => r.revoked_at !== null).map((r) => r.name);
+  }
+
   markSeen(id: string, at: number, version?: string, connected?: boolean): void {
     const r = this.byId.get(id);
     if (r) {

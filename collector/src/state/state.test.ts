@@ -205,19 +205,23 @@ for (const b of backends) {
       expect(after.silences()[0]!.endsAt).toBe(500);
     });
 
-    it('a revoked host: every series of it leaves the store, also rows this store never held (another collector’s, a rule not loaded)', async () => {
+    it('revoked hosts: every series of them leaves the store, also rows this store never held (another collector’s, a rule not loaded); twice is harmless', async () => {
       const { store, reopen } = await b.alerts();
       store.saveSeries([
         { key: 's1', labels: { rule: 'r', host: 'h1' }, lastSeen: 1 },
         { key: 's2', labels: { rule: 'r', host: 'h2' }, lastSeen: 2 },
+        { key: 's4', labels: { rule: 'r', host: 'h3' }, lastSeen: 2 },
       ]);
       store.saveAgent({ host: 'h1', agency: 'a', site: 's', online: false, since: 3 });
+      store.saveAgent({ host: 'h3', agency: 'a', site: 's', online: true, since: 3 });
       const s = await reopen();
       // Another writer of the same state (a second collector's host rules, an older config's rule).
       const other = await reopen();
       other.saveSeries([{ key: 's3', labels: { rule: 'gone_rule', host: 'h1' }, lastSeen: 4 }]);
       await other.sync?.();
-      s.forgetHost('h1');
+      s.forgetHosts(['h1', 'h3']);
+      s.forgetHosts(['h1', 'h3']);
+      s.forgetHosts([]);
       await s.sync?.();
       expect(s.series().map((x) => x.key)).toEqual(['s2']);
       const after = await reopen();

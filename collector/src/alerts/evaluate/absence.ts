@@ -248,15 +248,25 @@ export class AbsenceEvaluator {
     this.lastPersist = now;
   }
 
-  /** A revoked agent: stop expecting anything from it, and resolve what it caused. */
-  forgetHost(host: string, now: number): void {
-    for (const [k, s] of [...this.series]) if (s.labels.host === host) this.series.delete(k);
-    this.liveness.delete(host);
-    // From the store by host: also the rows of rules not loaded here, or recorded elsewhere.
-    this.store.forgetHost(host);
-    for (const r of this.rulesByName.values()) {
-      for (const a of [...this.tracker.ofRule(r.name)]) if (a.labels.host === host) this.tracker.resolve(a, now, { resolved_by: 'agent_revoked' });
+  /** Revoked agents: nothing more expected of them (memory only: the engine removes their
+   *  rows from the store, AbsenceMemory.forgetHosts, and resolves what they caused). */
+  forgetHosts(hosts: ReadonlySet<string>): number {
+    let n = 0;
+    for (const h of hosts) if (this.liveness.delete(h)) n++;
+    for (const [k, s] of [...this.series]) {
+      if (!hosts.has(s.labels.host ?? '')) continue;
+      this.series.delete(k);
+      this.dirty.delete(k);
+      n++;
     }
+    return n;
+  }
+
+  /** Series and liveness held of a host (what is kept in memory of it). */
+  heldOf(host: string): number {
+    let n = this.liveness.has(host) ? 1 : 0;
+    for (const s of this.series.values()) if (s.labels.host === host) n++;
+    return n;
   }
 
   hosts(): string[] {

@@ -281,6 +281,35 @@ export class EventEvaluator {
     return counted;
   }
 
+  /**
+   * Hosts that left for good (revoked): their min_count windows and their sightings under
+   * `distinct_hosts` rules go at once (what they contributed to a campaign no longer counts
+   * towards a new one). Returns how many entries went.
+   */
+  forgetHosts(gone: ReadonlySet<string>): number {
+    let n = 0;
+    for (const k of this.windowKeysOf(gone)) if (this.windows.delete(k)) n++;
+    for (const byValue of this.sightings.values()) {
+      for (const [v, hosts] of byValue) {
+        for (const h of gone) if (hosts.delete(h)) n++;
+        if (!hosts.size) byValue.delete(v);
+      }
+    }
+    return n;
+  }
+
+  /** Entries held of a host: its min_count windows and its sightings (what is kept in memory of it). */
+  heldOf(host: string): number {
+    let n = this.windowKeysOf(new Set([host])).length;
+    for (const byValue of this.sightings.values()) for (const hosts of byValue.values()) if (hosts.has(host)) n++;
+    return n;
+  }
+
+  /** Windows are keyed by their labels (JSON): those labelled with one of these hosts. */
+  private windowKeysOf(hosts: ReadonlySet<string>): string[] {
+    return [...this.windows.keys()].filter((k) => hosts.has((JSON.parse(k) as Record<string, string>).host ?? ''));
+  }
+
   /** `ready(host)`: false while a host's recent events are still being read back (seed): its episodes do not resolve as quiet yet. */
   tick(now: number, ready?: (host: string | undefined) => boolean): void {
     for (const r of this.rules) {

@@ -48,6 +48,8 @@ interface SampleWindow {
   since: number;
   times: number[];
   values: number[];
+  /** The series' host label (forgetHost). */
+  host: string | undefined;
 }
 
 export function pointTags(p: Point, id: Identity): Record<string, string> {
@@ -174,7 +176,7 @@ export class ThresholdEvaluator {
     const key = `${r.name}\u0000${fingerprint(labels)}`;
     let w = this.windows.get(key);
     const newest = w?.times[w.times.length - 1];
-    if (!w || newest === undefined || at - newest > windowMs) this.windows.set(key, (w = { since: at, times: [], values: [] }));
+    if (!w || newest === undefined || at - newest > windowMs) this.windows.set(key, (w = { since: at, times: [], values: [], host: labels.host }));
     // Keep time order (a late sample goes where it belongs).
     let i = w.times.length;
     while (i > 0 && w.times[i - 1]! > at) i--;
@@ -195,6 +197,20 @@ export class ThresholdEvaluator {
     }
     if (end - w.since < windowMs) return undefined;
     return aggregate(r.function, w.values);
+  }
+
+  /** Hosts that left for good (revoked): their windows go at once. Returns how many. */
+  forgetHosts(hosts: ReadonlySet<string>): number {
+    let n = 0;
+    for (const [key, w] of this.windows) if (hosts.has(w.host ?? '') && this.windows.delete(key)) n++;
+    return n;
+  }
+
+  /** Windows held of a host (what is kept in memory of it). */
+  windowsOf(host: string): number {
+    let n = 0;
+    for (const w of this.windows.values()) if (w.host === host) n++;
+    return n;
   }
 
   tick(now: number): void {
