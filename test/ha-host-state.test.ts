@@ -18,8 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import WebSocket from 'ws';
-import { encode, PROTOCOL_VERSION, type SecurityEvent } from '@canh/protocol';
+import type { SecurityEvent } from '@canh/protocol';
 import { PgState } from '../collector/src/state/postgres.ts';
 import { PgRegistry } from '../collector/src/state/pg-registry.ts';
 import { startPostgres, type Postgres } from './helpers/postgres.ts';
@@ -27,6 +26,7 @@ import { startInfluxd, seriesRows, type Influxd } from './helpers/influxd.ts';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './helpers/smtp.ts';
 import { freePorts } from './helpers/ports.ts';
 import { serveCollector, until } from './helpers/cluster.ts';
+import { ScriptedAgent } from './helpers/scripted-agent.ts';
 import type { ManagedProcess } from './helpers/process.ts';
 
 const log = pino({ level: 'silent' });
@@ -98,67 +98,6 @@ async function health(n: Node): Promise<Health> {
   return (await r.json()) as Health;
 }
 
-/** An agent as the protocol sees it: hello, then a batch every 300 ms with the values and events the test sets. */
-class ScriptedAgent {
-  private ws: WebSocket | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private seq = 0;
-  values: Record<string, number> = { flap: 10, mark: 10 };
-  events: SecurityEvent[] = [];
-  readonly name: string;
-  private readonly token: string;
-
-  constructor(name: string, token: string) {
-    this.name = name;
-    this.token = token;
-  }
-
-  async connect(n: Node): Promise<void> {
-    this.close();
-    const ws = await until(
-      () =>
-        new Promise<WebSocket | undefined>((resolve) => {
-          const w = new WebSocket(`ws://127.0.0.1:${n.port}/v1/agent`, { headers: { authorization: `Bearer ${this.token}` } });
-          w.once('open', () =>
-            w.send(
-              encode({ type: 'hello', protocol: PROTOCOL_VERSION, agent_version: 't', hostname: this.name, os: 't', spool_batches: 0, dropped_points: 0 }),
-            ),
-          );
-          w.once('message', () => resolve(w));
-          w.once('error', () => resolve(undefined));
-        }),
-      `${this.name} connected to ${n.id}`,
-      30_000,
-    );
-    ws.on('error', () => {});
-    this.ws = ws;
-    this.timer = setInterval(() => this.send(), 300);
-  }
-
-  private send(): void {
-    if (this.ws?.readyState !== WebSocket.OPEN) return;
-    const time = Date.now();
-    this.ws.send(
-      encode({
-        type: 'batch',
-        seq: ++this.seq,
-        points: [
-          { name: 'sensor', time, tags: {}, fields: { ...this.values } },
-          { name: 'feed', time, tags: {}, fields: { n: 1 } },
-        ],
-        events: this.events.splice(0),
-      }),
-    );
-  }
-
-  close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.ws?.terminate();
-    this.ws = undefined;
-  }
-}
-
 const event = (type: string, src: string, time = Date.now()): SecurityEvent => ({
   time,
   detector: 'test',
@@ -224,7 +163,10 @@ describe('a host’s rule state across its agent’s move, and what a dead colle
 
     const { agent, token } = registry.add({ name: 'hm', agency: 'so-tttt', site: 'dc' });
     await registryState.flush();
-    const hm = new ScriptedAgent('hm', token);
+    // A sensor and a feed each batch, as this test's rules read them; no agent point.
+    const hm = new ScriptedAgent('hm', token, { flap: 10, mark: 10 });
+    hm.feed = true;
+    hm.selfPoint = false;
     await hm.connect(follower);
     await until(async () => (((await health(follower)).cluster.host_rules?.loads ?? 0) >= 1 ? true : undefined), 'hm loaded on the follower');
 
