@@ -141,6 +141,7 @@ CREATE TABLE IF NOT EXISTS canh_agent_sessions (agent_id TEXT PRIMARY KEY, colle
 /** Tables that hold the state SQLite holds too (what `state migrate` copies), in copy order. */
 export const STATE_TABLES = [
   'agents',
+  'removed_agents',
   'central_configs',
   'central_config_state',
   'alerts',
