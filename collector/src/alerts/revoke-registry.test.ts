@@ -187,7 +187,17 @@ const rules = [
   },
   { name: 'feed_silent', type: 'absence', measurement: 'feed', for: '5m', group_by: ['host'], severity: 'medium' },
   // A collector's own disk: labelled with the collector's host, which an agent may be named like.
-  { name: 'own_disk', type: 'threshold', measurement: 'influxdb_disk', field: 'used_percent', op: '>', value: 90, for: '5m', group_by: ['host'], severity: 'high' },
+  {
+    name: 'own_disk',
+    type: 'threshold',
+    measurement: 'influxdb_disk',
+    field: 'used_percent',
+    op: '>',
+    value: 90,
+    for: '5m',
+    group_by: ['host'],
+    severity: 'high',
+  },
 ];
 const hueFeed = { rule: 'feed_silent', agency: hue.agency, host: hue.host };
 const feed = (t: number) => ({ name: 'feed', time: t, tags: {}, fields: { n: 1 } });
