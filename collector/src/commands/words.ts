@@ -46,7 +46,7 @@ const VI = {
   tokenOnce: 'Mã truy cập (token), chỉ hiện một lần này; hãy ghi vào tệp token_file của tác tử:',
   agentRevoked: (name: string) => `Đã thu hồi ${term('agent', 'vi')} ${name}; nếu đang kết nối, tác tử bị ngắt trong vòng 5 giây`,
   agentRemoved: (name: string) =>
-    `Đã xoá ${term('agent', 'vi')} ${name} khỏi danh sách đăng ký, cùng trạng thái cấu hình tập trung và phiên kết nối của nó; trong vòng một phút ${term('collector', 'vi')} kết thúc các ${term('alert', 'vi')} đang mở của nó (agent_revoked) và xoá chuỗi số liệu, trạng thái trực tuyến của nó (dữ liệu của nó trong InfluxDB vẫn giữ)`,
+    `Đã xoá ${term('agent', 'vi')} ${name} khỏi danh sách đăng ký, cùng trạng thái cấu hình tập trung và phiên kết nối của nó; trong vòng một phút ${term('collector', 'vi')} kết thúc các ${term('alert', 'vi')} đang mở của nó (vì đã thu hồi) và xoá chuỗi số liệu, trạng thái trực tuyến của nó (dữ liệu của nó trong InfluxDB vẫn giữ)`,
   agentAlreadyRemoved: (name: string) =>
     `Đã xoá ${term('agent', 'vi')} ${name} từ trước; ${term('collector', 'vi')} dọn phần còn lại của nó trong vòng một phút khi đang chạy (không cần làm gì thêm)`,
   reloaded: (rules: number, added: string, removed: string, changed: string, resolved: number) =>
