@@ -161,7 +161,8 @@ export class PgRegistry implements AgentRegistry {
     if (!gone.length) return;
     this.state.enqueue({
       statements: [{ sql: 'DELETE FROM removed_agents WHERE name = ANY($1::text[])', params: [gone] }],
-      fenced: false,
+      // The leader's, as the clean-up it follows: a former leader's clean-up is refused, so is this.
+      fenced: true,
       topics: ['agents'],
     });
   }
