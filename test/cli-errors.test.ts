@@ -172,6 +172,10 @@ describe('canh-collector: what the bad-input rows protect still works', () => {
   it('agent remove takes a revoked agent out of the registry', async () => {
     expect((await run(['agent', 'remove', 'old-01', '--lang', 'en'])).out).toContain('agent old-01 removed');
     expect((await run(['agent', 'list'])).out).not.toContain('old-01');
+    // Again: nothing more to remove until the collector's clean-up has forgotten the name.
+    const again = await run(['agent', 'remove', 'old-01', '--lang', 'en']);
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('agent old-01 was already removed');
   });
   it('config rollback and delete: new versions, shown in the history', async () => {
     const push = async (interval: string) => {

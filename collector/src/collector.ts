@@ -447,6 +447,7 @@ export class Collector {
       },
       // The registry's revoked agents: cleaned up whether or not this engine heard of them.
       revokedHosts: () => this.registry.revokedNames(),
+      hostsCleaned: (hosts) => this.registry.forgetRemoved(hosts),
     });
   }
 

@@ -43,6 +43,8 @@ export interface AlertEngineDeps {
   /** The hosts of the registry's revoked agents: what the revocation pass cleans up, whether
    *  or not this engine ever heard of them (see revocationPass). */
   revokedHosts?: () => Iterable<string>;
+  /** The revocation pass cleaned these hosts up (the registry forgets removed agents' names). */
+  hostsCleaned?: (hosts: readonly string[]) => void;
   /** Several collectors (state/host-rules.ts): host rules (isHostRule) run where each host's
    *  agent is connected; this engine takes their episodes' transitions (applyAlert) and
    *  mails them, and keeps agents' liveness as stored when it starts. */
@@ -551,7 +553,8 @@ export class AlertEngine {
   /**
    * Revoked agents' hosts cleaned up: those the registry calls revoked (whether this engine
    * ever heard of them: revoked after a restart, or while connected to a collector that
-   * died), and hosts it knows that the registry no longer lists (`agent remove`). Each is
+   * died), those `agent remove` deleted before their clean-up (the registry keeps their names
+   * until hostsCleaned), and hosts it knows that the registry no longer lists. Each is
    * cleaned once per engine (a new leader, or a restart, cleans each again: idempotent), at
    * most MAX_FORGET_PER_PASS per pass; a name given to a new agent is judged afresh.
    */
@@ -570,8 +573,9 @@ export class AlertEngine {
     if (!todo.length) return;
     this.forgetHosts(new Set(todo), now);
     // Rows of any rule or collector, by host: also those nothing here held.
-    this.store.forgetHosts(todo);
+    this.store.forgetHosts(todo, this.ownDiskRules());
     for (const h of todo) this.cleaned.add(h);
+    this.deps.hostsCleaned?.(todo);
     this.log.info({ hosts: todo.length, waiting: revoked.size - this.cleaned.size }, 'revoked agents: their alerts resolved and their rows removed');
   }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startPostgres, type Postgres } from '../../../test/helpers/postgres.ts';
 import { SqliteRegistry } from '../registry/sqlite.ts';
+import { CentralConfigStore } from '../central/store.ts';
 import type { AgentRegistry } from '../registry/types.ts';
 import { PgState } from '../state/postgres.ts';
 import { PgRegistry } from '../state/pg-registry.ts';
@@ -51,6 +52,9 @@ interface Rows {
   agents: string[];
   alerts: { host: string; rule: string; state: string; by?: string }[];
   sessions: string[];
+  /** central_config_state's agent ids, and removed_agents' names. */
+  central: string[];
+  removed: string[];
 }
 
 interface Side {
@@ -59,6 +63,8 @@ interface Side {
   hostRulesElsewhere: boolean;
   /** Rows another collector wrote (PostgreSQL): a session per agent id. */
   session(agentId: string): Promise<void>;
+  /** What an agent applied of the central config (central_config_state), as its collector records it. */
+  applied(agentId: string): Promise<void>;
   rows(): Promise<Rows>;
 }
 
@@ -85,7 +91,7 @@ function summarize(
   series: { labels: string }[],
   agents: { host: string }[],
   alerts: { labels: string; rule: string; state: string; details: string }[],
-): Omit<Rows, 'sessions'> {
+): Omit<Rows, 'sessions' | 'central' | 'removed'> {
   return {
     series: series.map((s) => `${(JSON.parse(s.labels) as Record<string, string>).host}/${(JSON.parse(s.labels) as Record<string, string>).rule}`).sort(),
     agents: agents.map((a) => a.host).sort(),
@@ -106,14 +112,21 @@ async function sqliteSide(): Promise<Side> {
   const file = join(dir, 'collector.db');
   const registry = new SqliteRegistry(file);
   const store = new SqliteAlertStore(file);
+  const central = new CentralConfigStore(registry.db);
   return {
     registry,
     store,
     hostRulesElsewhere: false,
     session: async () => {},
+    applied: async (agentId) => central.recordResult(agentId, 1, []),
     rows: async () => {
       const q = <T>(sql: string) => registry.db.prepare(sql).all() as T[];
-      return { ...summarize(q('SELECT labels FROM alert_series'), q('SELECT host FROM alert_agents'), q('SELECT * FROM alerts')), sessions: [] };
+      return {
+        ...summarize(q('SELECT labels FROM alert_series'), q('SELECT host FROM alert_agents'), q('SELECT * FROM alerts')),
+        sessions: [],
+        central: q<{ agent_id: string }>('SELECT agent_id FROM central_config_state ORDER BY agent_id').map((r) => r.agent_id),
+        removed: q<{ name: string }>('SELECT name FROM removed_agents ORDER BY name').map((r) => r.name),
+      };
     },
   };
 }
@@ -136,6 +149,9 @@ async function pgSide(): Promise<Side> {
       await state.flush();
       await pgServer.query(`INSERT INTO canh_agent_sessions (agent_id, collector, session, started_at) VALUES ($1, 'b', 's', 1)`, [agentId], db);
     },
+    applied: async (agentId) => {
+      await pgServer.query(`INSERT INTO central_config_state (agent_id, version, errors, at) VALUES ($1, 1, '[]', 1)`, [agentId], db);
+    },
     rows: async () => {
       await state.flush();
       const [series, agents, alerts] = await Promise.all([
@@ -144,7 +160,14 @@ async function pgSide(): Promise<Side> {
         q<{ labels: string; rule: string; state: string; details: string }>('SELECT * FROM alerts'),
       ]);
       const sessions = await q<{ agent_id: string }>('SELECT agent_id FROM canh_agent_sessions ORDER BY agent_id');
-      return { ...summarize(series, agents, alerts), sessions: sessions.map((s) => s.agent_id) };
+      const central = await q<{ agent_id: string }>('SELECT agent_id FROM central_config_state ORDER BY agent_id');
+      const removed = await q<{ name: string }>('SELECT name FROM removed_agents ORDER BY name');
+      return {
+        ...summarize(series, agents, alerts),
+        sessions: sessions.map((s) => s.agent_id),
+        central: central.map((r) => r.agent_id),
+        removed: removed.map((r) => r.name),
+      };
     },
   };
 }
@@ -163,6 +186,18 @@ const rules = [
     severity: 'high',
   },
   { name: 'feed_silent', type: 'absence', measurement: 'feed', for: '5m', group_by: ['host'], severity: 'medium' },
+  // A collector's own disk: labelled with the collector's host, which an agent may be named like.
+  {
+    name: 'own_disk',
+    type: 'threshold',
+    measurement: 'influxdb_disk',
+    field: 'used_percent',
+    op: '>',
+    value: 90,
+    for: '5m',
+    group_by: ['host'],
+    severity: 'high',
+  },
 ];
 const hueFeed = { rule: 'feed_silent', agency: hue.agency, host: hue.host };
 const feed = (t: number) => ({ name: 'feed', time: t, tags: {}, fields: { n: 1 } });
@@ -228,6 +263,78 @@ for (const [name, open] of [
         await h.stop();
         store.close();
       }
+    }, 60_000);
+
+    it('an agent removed before its clean-up: central config state and session go at once, its alerts resolve and its rows go at the next pass, a collector of its name keeps its own-disk episode', async () => {
+      const side = await open();
+      const { registry, store } = side;
+      const x = registry.add({ name: hanoi.host, agency: hanoi.agency, site: hanoi.site }).agent;
+      const y = registry.add({ name: hue.host, agency: hue.agency, site: hue.site }).agent;
+      for (const id of [x.id, y.id]) {
+        await side.applied(id);
+        await side.session(id);
+      }
+      // No liveness row: the engine that starts has never heard of the host.
+      store.saveSeries([{ key: 'x-old', labels: { rule: 'old_rule', agency: hanoi.agency, host: hanoi.host }, lastSeen: T0 - 40 * MIN }]);
+      store.insertAlert(alertRow(hanoi.host, 'cpu_high', 'firing'));
+      if (side.hostRulesElsewhere) {
+        store.insertAlert(alertRow(hanoi.host, 'disk_full', 'pending'));
+        store.insertAlert(alertRow(hanoi.host, 'own_disk', 'pending'));
+      }
+      registry.revoke(hanoi.host);
+      expect(registry.remove(x.id)).toBe(true);
+      expect(registry.remove(x.id)).toBe(false);
+      expect(registry.removedAt(hanoi.host)).toBeTypeOf('number');
+      const before = await side.rows();
+      expect(before.central).toEqual([y.id]);
+      if (side.hostRulesElsewhere) expect(before.sessions).toEqual([y.id]);
+      expect(before.removed).toEqual([hanoi.host]);
+      const h = harness(
+        { rules, recipients: [] },
+        {
+          store,
+          isRevoked: (host) => registry.get(host)?.revokedAt !== null,
+          revokedHosts: () => registry.revokedNames(),
+          hostsCleaned: (hosts) => registry.forgetRemoved(hosts),
+          hostRulesElsewhere: side.hostRulesElsewhere,
+          start: T0,
+        },
+      );
+      try {
+        await h.advance(MIN + 10_000, (t) => h.engine.onBatch(hue, batch([feed(t)])));
+        await h.engine.stop();
+        await store.sync?.();
+        const after = await side.rows();
+        expect(after.series.filter((k) => k.startsWith(`${hanoi.host}/`))).toEqual([]);
+        expect(after.alerts.filter((a) => a.host === hanoi.host && a.state !== 'resolved')).toEqual(
+          side.hostRulesElsewhere ? [{ host: hanoi.host, rule: 'own_disk', state: 'pending' }] : [],
+        );
+        const resolved = h.lines.filter((l) => l.startsWith('alert,') && l.includes(`host=${hanoi.host}`) && l.includes('rule=cpu_high'));
+        expect(resolved).toHaveLength(1);
+        expect(resolved[0]).toContain('state="resolved"');
+        // Cleaned: the name is forgotten, a new agent of that name is judged afresh.
+        expect(after.removed).toEqual([]);
+        expect(registry.removedAt(hanoi.host)).toBeUndefined();
+        expect(registry.revokedNames()).toEqual([]);
+        expect(after.central).toEqual([y.id]);
+      } finally {
+        await h.stop();
+        store.close();
+      }
+    }, 60_000);
+
+    it('a new agent given a removed name is judged afresh: the name no longer waits for clean-up', async () => {
+      const side = await open();
+      const { registry } = side;
+      const x = registry.add({ name: 'reused-01', agency: 'so-tttt', site: 'dc' }).agent;
+      registry.revoke(x.name);
+      registry.remove(x.id);
+      expect(registry.revokedNames()).toEqual(['reused-01']);
+      registry.add({ name: 'reused-01', agency: 'so-tttt', site: 'dc' });
+      expect(registry.removedAt('reused-01')).toBeUndefined();
+      expect(registry.revokedNames()).toEqual([]);
+      expect((await side.rows()).removed).toEqual([]);
+      side.store.close();
     }, 60_000);
   });
 }

@@ -77,8 +77,9 @@ export interface AbsenceMemory {
   agents(): AgentLiveness[];
   /** Revoked agents: every series their hosts have (whichever rule or collector recorded
    *  it, kept in memory or not) and their liveness, removed from the store; on PostgreSQL
-   *  also their session rows and pending episodes another collector wrote. Idempotent. */
-  forgetHosts(hosts: readonly string[]): void;
+   *  also their session rows and pending episodes another collector wrote, but those of the
+   *  rules in `keep` (a collector's own disk: its host is a collector, not the agent). Idempotent. */
+  forgetHosts(hosts: readonly string[], keep?: readonly string[]): void;
 }
 
 /** Everything the alert engine keeps, over SQLite (SqliteAlertStore) or PostgreSQL (PgAlertStore). */

@@ -57,6 +57,7 @@ export function harness(
     store?: AlertStore;
     isRevoked?: (host: string) => boolean;
     revokedHosts?: () => Iterable<string>;
+    hostsCleaned?: (hosts: readonly string[]) => void;
     hostRulesElsewhere?: boolean;
   } = {},
 ): Harness {
@@ -80,6 +81,7 @@ export function harness(
       ...(opts.mono ? { mono: opts.mono } : {}),
       ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
       ...(opts.revokedHosts ? { revokedHosts: opts.revokedHosts } : {}),
+      ...(opts.hostsCleaned ? { hostsCleaned: opts.hostsCleaned } : {}),
       ...(opts.hostRulesElsewhere ? { hostRulesElsewhere: true } : {}),
       secrets: config.alertingSecrets,
       writeLines: async (l) => {

@@ -64,9 +64,16 @@ export function agentCommand(
       case 'remove': {
         // Revoked agents would otherwise stay in lists and counts forever. Only revoked
         // ones: removing a live agent's row would cut it off without the revocation step.
+        // Its central_config_state and session rows go with it; its name is kept until the
+        // leader's revocation pass has resolved its alerts and removed its host's rows.
         const name = arg ?? values.name;
         if (!name) throw usageError('agent remove: name the agent (agent remove NAME)');
         const a = registry.get(name);
+        // Again (idempotent): the name waits for the collector's clean-up, nothing more to remove.
+        if (!a && registry.removedAt(name) !== undefined) {
+          out(w.agentAlreadyRemoved(name));
+          return 0;
+        }
         if (!a) throw notFound(name);
         if (!a.revokedAt)
           throw new CanhError('CANH_ERR_REGISTRY_NOT_REVOKED', `agent ${a.name} is not revoked: revoke it first (agent revoke ${a.name}), then remove it`);

@@ -45,7 +45,10 @@ const VI = {
   agentAdded: (name: string, agency: string, site: string) => `Đã đăng ký ${term('agent', 'vi')} ${name} (cơ quan ${agency}, địa điểm ${site}).`,
   tokenOnce: 'Mã truy cập (token), chỉ hiện một lần này; hãy ghi vào tệp token_file của tác tử:',
   agentRevoked: (name: string) => `Đã thu hồi ${term('agent', 'vi')} ${name}; nếu đang kết nối, tác tử bị ngắt trong vòng 5 giây`,
-  agentRemoved: (name: string) => `Đã xoá ${term('agent', 'vi')} ${name} khỏi danh sách đăng ký (dữ liệu của nó trong InfluxDB vẫn giữ)`,
+  agentRemoved: (name: string) =>
+    `Đã xoá ${term('agent', 'vi')} ${name} khỏi danh sách đăng ký, cùng trạng thái cấu hình tập trung và phiên kết nối của nó; trong vòng một phút ${term('collector', 'vi')} kết thúc các ${term('alert', 'vi')} đang mở của nó (vì đã thu hồi) và xoá chuỗi số liệu, trạng thái trực tuyến của nó (dữ liệu của nó trong InfluxDB vẫn giữ)`,
+  agentAlreadyRemoved: (name: string) =>
+    `Đã xoá ${term('agent', 'vi')} ${name} từ trước; ${term('collector', 'vi')} dọn phần còn lại của nó trong vòng một phút khi đang chạy (không cần làm gì thêm)`,
   reloaded: (rules: number, added: string, removed: string, changed: string, resolved: number) =>
     `Đã nạp lại cấu hình cảnh báo: ${rules} quy tắc (thêm: ${added}; bỏ: ${removed}; sửa: ${changed}); ${resolved} cảnh báo đang phát đã kết thúc`,
   reloadedOther: (what: string) =>
@@ -91,7 +94,9 @@ const EN: typeof VI = {
   agentAdded: (name, agency, site) => `agent ${name} (agency ${agency}, site ${site}) registered.`,
   tokenOnce: "token (shown only now; put it in the agent's token_file):",
   agentRevoked: (name) => `agent ${name} revoked; a connected agent is cut off within 5 s`,
-  agentRemoved: (name) => `agent ${name} removed from the registry (its data in InfluxDB stays)`,
+  agentRemoved: (name) =>
+    `agent ${name} removed from the registry, with its central config state and its session; within a minute the collector resolves its open alerts (agent_revoked) and removes its alert series and liveness row (its data in InfluxDB stays)`,
+  agentAlreadyRemoved: (name) => `agent ${name} was already removed; a running collector cleans up the rest of it within a minute (nothing more to do)`,
   reloaded: (rules, added, removed, changed, resolved) =>
     `alerting config reloaded: ${rules} rules (added: ${added}; removed: ${removed}; changed: ${changed}); ${resolved} firing alerts resolved`,
   reloadedOther: (what) => `alerting config reloaded: alerting ${what}`,

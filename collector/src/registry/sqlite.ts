@@ -59,6 +59,7 @@ export class SqliteRegistry implements AgentRegistry {
         version TEXT,
         connected INTEGER NOT NULL DEFAULT 0
       );
+      CREATE TABLE IF NOT EXISTS removed_agents (name TEXT PRIMARY KEY, removed_at INTEGER NOT NULL);
     `);
   }
 
@@ -76,6 +77,8 @@ export class SqliteRegistry implements AgentRegistry {
     this.db
       .prepare('INSERT INTO agents (id, name, agency, site, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, input.name, input.agency, input.site, hashToken(token), now);
+    // A new agent of a removed one's name is judged afresh, not cleaned up.
+    this.db.prepare('DELETE FROM removed_agents WHERE name = ?').run(input.name);
     return { agent: this.get(id)!, token };
   }
 
@@ -92,9 +95,35 @@ export class SqliteRegistry implements AgentRegistry {
     return this.get(a.id);
   }
 
-  /** Delete a revoked agent's row (`agent remove`); false when it is unknown or not revoked. */
+  /** Delete a revoked agent's row (`agent remove`) with its `central_config_state` row, and
+   *  record the name for the revocation pass; false when it is unknown or not revoked. */
   remove(id: string): boolean {
-    return Number(this.db.prepare('DELETE FROM agents WHERE id = ? AND revoked_at IS NOT NULL').run(id).changes) > 0;
+    const a = this.get(id);
+    if (!a || a.revokedAt === null) return false;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.prepare('DELETE FROM agents WHERE id = ? AND revoked_at IS NOT NULL').run(a.id);
+      this.db
+        .prepare('INSERT INTO removed_agents (name, removed_at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET removed_at = excluded.removed_at')
+        .run(a.name, Date.now());
+      // central/store.ts creates the table; a registry used before any collector ran has none.
+      if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'central_config_state'").get())
+        this.db.prepare('DELETE FROM central_config_state WHERE agent_id = ?').run(a.id);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+    return true;
+  }
+
+  removedAt(name: string): number | undefined {
+    const r = this.db.prepare('SELECT removed_at FROM removed_agents WHERE name = ?').get(name) as { removed_at: number } | undefined;
+    return r?.removed_at;
+  }
+
+  forgetRemoved(names: readonly string[]): void {
+    if (names.length) this.db.prepare('DELETE FROM removed_agents WHERE name IN (SELECT value FROM json_each(?))').run(JSON.stringify(names));
   }
 
   list(): AgentRecord[] {
@@ -112,7 +141,8 @@ export class SqliteRegistry implements AgentRegistry {
   }
 
   revokedNames(): string[] {
-    return (this.db.prepare('SELECT name FROM agents WHERE revoked_at IS NOT NULL').all() as { name: string }[]).map((r) => r.name);
+    const rows = this.db.prepare('SELECT name FROM agents WHERE revoked_at IS NOT NULL UNION SELECT name FROM removed_agents').all() as { name: string }[];
+    return rows.map((r) => r.name);
   }
 
   markSeen(id: string, at: number, version?: string, connected?: boolean): void {

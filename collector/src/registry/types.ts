@@ -20,12 +20,19 @@ export interface AgentRegistry {
   /** The agent a token belongs to, unless unknown or revoked. */
   authenticate(token: string): AgentRecord | undefined;
   revoke(nameOrId: string): AgentRecord | undefined;
-  /** Delete a revoked agent's row (`agent remove`); false when it is unknown or not revoked. */
+  /** Delete a revoked agent's row (`agent remove`) with what it applied of the central config
+   *  (`central_config_state`) and its session row, and record its name as removed until the
+   *  leader's revocation pass has cleaned up its host (forgetRemoved); false when it is
+   *  unknown or not revoked. */
   remove(id: string): boolean;
+  /** When an agent of this name was removed, while its host waits for the clean-up. */
+  removedAt(name: string): number | undefined;
+  /** The revocation pass cleaned these hosts up: removed names among them are forgotten. */
+  forgetRemoved(names: readonly string[]): void;
   list(): AgentRecord[];
   get(nameOrId: string): AgentRecord | undefined;
   isRevoked(id: string): boolean;
-  /** Names (hosts) of the agents revoked and not yet removed. */
+  /** Names (hosts) of the agents revoked, and of those removed whose clean-up is still due. */
   revokedNames(): string[];
   markSeen(id: string, at: number, version?: string, connected?: boolean): void;
   close(): void;

@@ -57,6 +57,10 @@ describe('state migrate --to postgres', () => {
     const a2 = reg.add({ name: 'h2', agency: 'b', site: 's' });
     reg.markSeen(a1.agent.id, 1_700_000_000_123, '0.1.0', true);
     reg.revoke('h2');
+    // Removed, its host's clean-up still due: the name goes over with the rest.
+    const a3 = reg.add({ name: 'h3', agency: 'b', site: 's' });
+    reg.revoke('h3');
+    reg.remove(a3.agent.id);
     const central = new CentralConfigStore(reg.db);
     central.push({ scope: 'global', target: '', config: { inputs: [{ type: 'cpu' }] }, author: 'an', comment: 'đầu tiên' });
     const v2 = central.push({ scope: 'agency', target: 'sở-a', config: { inputs: [{ type: 'mem' }] } });

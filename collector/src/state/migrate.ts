@@ -13,6 +13,7 @@ import { SCHEMA, STATE_TABLES } from './postgres.ts';
 
 const KEYS: Record<(typeof STATE_TABLES)[number], string[]> = {
   agents: ['id'],
+  removed_agents: ['name'],
   central_configs: ['version'],
   central_config_state: ['agent_id'],
   alerts: ['id'],

@@ -402,20 +402,26 @@ export class PgAlertStore implements AlertStore {
   }
 
   /** Rows other collectors recorded go too: host rules' series (state/host-rules.ts), the
-   *  pending episodes they wrote (the leader does not hold those), and the revoked agents'
+   *  pending episodes they wrote (the leader does not hold those; a collector's own disk,
+   *  `keep`, stays: a revoked agent may bear a collector's name), and the revoked agents'
    *  session rows (nothing will replace them), with any session row of an agent `agent
    *  remove` deleted. */
-  forgetHosts(hosts: readonly string[]): void {
+  forgetHosts(hosts: readonly string[], keep: readonly string[] = []): void {
     if (!hosts.length) return;
     const gone = new Set(hosts);
+    const kept = new Set(keep);
     for (const [k, s] of this.seriesByKey) if (gone.has(s.labels.host ?? '')) this.seriesByKey.delete(k);
     for (const h of hosts) this.agentsByHost.delete(h);
-    for (const [id, a] of this.alerts) if (a.state === 'pending' && gone.has(a.labels.host ?? '')) this.alerts.delete(id);
+    for (const [id, a] of this.alerts) if (a.state === 'pending' && gone.has(a.labels.host ?? '') && !kept.has(a.rule)) this.alerts.delete(id);
     const list = [...gone];
     this.write([
       { sql: `DELETE FROM alert_series WHERE (labels::jsonb ->> 'host') = ANY($1::text[])`, params: [list] },
       { sql: 'DELETE FROM alert_agents WHERE host = ANY($1::text[])', params: [list] },
-      { sql: `DELETE FROM alerts WHERE state = 'pending' AND (labels::jsonb ->> 'host') = ANY($1::text[])`, params: [list] },
+      {
+        // A collector's own disk is labelled with the collector's host: not the agent's episode.
+        sql: `DELETE FROM alerts WHERE state = 'pending' AND (labels::jsonb ->> 'host') = ANY($1::text[]) AND NOT (rule = ANY($2::text[]))`,
+        params: [list, [...kept]],
+      },
       {
         sql: `DELETE FROM canh_agent_sessions s WHERE s.agent_id IN (SELECT id FROM agents WHERE name = ANY($1::text[]) AND revoked_at IS NOT NULL)
               OR NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = s.agent_id)`,

@@ -14,6 +14,8 @@ export class PgRegistry implements AgentRegistry {
   private readonly state: PgState;
   private byId = new Map<string, Row>();
   private byToken = new Map<string, Row>();
+  /** removed_agents: names removed whose host the revocation pass has not cleaned up yet. */
+  private removed = new Map<string, number>();
   private reloading: Promise<void> | undefined;
   private again = false;
 
@@ -40,6 +42,8 @@ export class PgRegistry implements AgentRegistry {
       do {
         this.again = false;
         const rows = (await this.state.pool.query<Row>('SELECT * FROM agents')).rows;
+        const removed = (await this.state.pool.query<{ name: string; removed_at: number }>('SELECT name, removed_at FROM removed_agents')).rows;
+        this.removed = new Map(removed.map((r) => [r.name, Number(r.removed_at)]));
         const byId = new Map<string, Row>();
         const byToken = new Map<string, Row>();
         for (const r of rows) {
@@ -86,12 +90,15 @@ export class PgRegistry implements AgentRegistry {
     };
     this.byId.set(row.id, row);
     this.byToken.set(row.token_hash, row);
+    this.removed.delete(row.name);
     this.state.enqueue({
       statements: [
         {
           sql: 'INSERT INTO agents (id, name, agency, site, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
           params: [row.id, row.name, row.agency, row.site, row.token_hash, row.created_at],
         },
+        // A new agent of a removed one's name is judged afresh, not cleaned up.
+        { sql: 'DELETE FROM removed_agents WHERE name = $1', params: [row.name] },
       ],
       fenced: false,
       topics: ['agents'],
@@ -119,17 +126,45 @@ export class PgRegistry implements AgentRegistry {
     return toRecord(r);
   }
 
-  /** Delete a revoked agent's row (`agent remove`); false when it is unknown or not revoked. */
+  /** Delete a revoked agent's row (`agent remove`) with its `central_config_state` and
+   *  session rows, and record the name for the revocation pass; false when it is unknown or
+   *  not revoked. */
   remove(id: string): boolean {
     const r = this.byId.get(id);
     if (!r || r.revoked_at === null) return false;
     this.byId.delete(id);
+    this.byToken.delete(r.token_hash);
+    const at = Date.now();
+    this.removed.set(r.name, at);
     this.state.enqueue({
-      statements: [{ sql: 'DELETE FROM agents WHERE id = $1 AND revoked_at IS NOT NULL', params: [id] }],
+      statements: [
+        { sql: 'DELETE FROM agents WHERE id = $1 AND revoked_at IS NOT NULL', params: [id] },
+        {
+          sql: 'INSERT INTO removed_agents (name, removed_at) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET removed_at = excluded.removed_at',
+          params: [r.name, at],
+        },
+        { sql: 'DELETE FROM central_config_state WHERE agent_id = $1', params: [id] },
+        { sql: 'DELETE FROM canh_agent_sessions WHERE agent_id = $1', params: [id] },
+      ],
       fenced: false,
       topics: ['agents'],
     });
     return true;
+  }
+
+  removedAt(name: string): number | undefined {
+    return this.removed.get(name);
+  }
+
+  forgetRemoved(names: readonly string[]): void {
+    const gone = names.filter((n) => this.removed.delete(n));
+    if (!gone.length) return;
+    this.state.enqueue({
+      statements: [{ sql: 'DELETE FROM removed_agents WHERE name = ANY($1::text[])', params: [gone] }],
+      // The leader's, as the clean-up it follows: a former leader's clean-up is refused, so is this.
+      fenced: true,
+      topics: ['agents'],
+    });
   }
 
   list(): AgentRecord[] {
@@ -154,7 +189,9 @@ export class PgRegistry implements AgentRegistry {
   }
 
   revokedNames(): string[] {
-    return [...this.byId.values()].filter((r) => r.revoked_at !== null).map((r) => r.name);
+    const names = new Set([...this.byId.values()].filter((r) => r.revoked_at !== null).map((r) => r.name));
+    for (const n of this.removed.keys()) names.add(n);
+    return [...names];
   }
 
   markSeen(id: string, at: number, version?: string, connected?: boolean): void {

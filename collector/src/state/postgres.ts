@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS central_configs (
   body TEXT NOT NULL, author TEXT NOT NULL, comment TEXT NOT NULL, created_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS central_config_state (agent_id TEXT PRIMARY KEY, version BIGINT NOT NULL, errors TEXT NOT NULL, at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS removed_agents (name TEXT PRIMARY KEY, removed_at BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS alerts (
   id BIGINT PRIMARY KEY, fingerprint TEXT NOT NULL, rule TEXT NOT NULL, labels TEXT NOT NULL,
   severity TEXT NOT NULL, state TEXT NOT NULL, value DOUBLE PRECISION, summary TEXT NOT NULL,
@@ -140,6 +141,7 @@ CREATE TABLE IF NOT EXISTS canh_agent_sessions (agent_id TEXT PRIMARY KEY, colle
 /** Tables that hold the state SQLite holds too (what `state migrate` copies), in copy order. */
 export const STATE_TABLES = [
   'agents',
+  'removed_agents',
   'central_configs',
   'central_config_state',
   'alerts',
