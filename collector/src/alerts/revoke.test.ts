@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSmtpServer, type TestSmtpServer } from '../../../test/helpers/smtp.ts';
 import { SqliteAlertStore } from './store.ts';
-import { batch, event, hanoi, harness, HOUR, hue, MIN, SEC, smtpSection } from './test-kit.ts';
+import { batch, event, hanoi, harness, HOST_MEMORY_RULES, HOUR, hue, MIN, SEC, smtpSection } from './test-kit.ts';
 
 let smtp: TestSmtpServer;
 beforeAll(async () => {
@@ -74,20 +74,7 @@ it('a revoked host leaves nothing in memory at once; a host that left keeps its 
       default_rules: false,
       flap: { transitions: 4, window: '10m', hold: '2m' },
       rules: [
-        { name: 'cpu_high', type: 'threshold', measurement: 'cpu', field: 'usage', op: '>', value: 90, group_by: ['host'], severity: 'high' },
-        {
-          name: 'cpu_avg',
-          type: 'threshold',
-          measurement: 'cpu',
-          field: 'usage',
-          op: '>',
-          value: 99,
-          function: 'avg',
-          window: '2m',
-          group_by: ['host'],
-          severity: 'medium',
-        },
-        { name: 'login_burst', type: 'event', event_types: ['auth_failure'], min_count: 50, group_by: ['host'], severity: 'high' },
+        ...HOST_MEMORY_RULES,
         { name: 'ssh_campaign', type: 'event', event_types: ['auth_failure'], distinct_hosts: 3, correlate_by: 'src_ip', severity: 'high' },
         { name: 'feed_silent', type: 'absence', measurement: 'feed', for: '5m', group_by: ['host'], severity: 'medium' },
       ],

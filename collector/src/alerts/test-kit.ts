@@ -121,6 +121,24 @@ export function harness(
   return h;
 }
 
+/** Rules that keep per-host memory of each kind (flap history, a window, a min_count count): what a host that leaves must not leave behind (revoke.test.ts, state/host-memory.test.ts). */
+export const HOST_MEMORY_RULES = [
+  { name: 'cpu_high', type: 'threshold', measurement: 'cpu', field: 'usage', op: '>', value: 90, group_by: ['host'], severity: 'high' },
+  {
+    name: 'cpu_avg',
+    type: 'threshold',
+    measurement: 'cpu',
+    field: 'usage',
+    op: '>',
+    value: 99,
+    function: 'avg',
+    window: '2m',
+    group_by: ['host'],
+    severity: 'medium',
+  },
+  { name: 'login_burst', type: 'event', event_types: ['auth_failure'], min_count: 50, group_by: ['host'], severity: 'high' },
+];
+
 export const hanoi: Identity = { host: 'mc-portal-01', agency: 'so-tttt', site: 'dc' };
 export const hue: Identity = { host: 'ws-ketoan-02', agency: 'so-yte', site: 'lan' };
 

@@ -8,6 +8,7 @@ import { encodePoint, type Severity } from '@canh/protocol';
 import type { AlertEpisodes } from './store.ts';
 import { MAX_ALERT_EVENTS, type Alert, type AlertEvent } from './types.ts';
 import { fingerprint, maxSeverity } from './rules.ts';
+import { countByHost, deleteByHost } from './host-keyed.ts';
 
 /** How often flap history of label sets that stopped changing is swept (sweepFlaps). */
 export const FLAP_SWEEP_MS = 60_000;
@@ -109,16 +110,12 @@ export class AlertTracker {
 
   /** Hosts that left for good (revoked): their flap history goes at once. Returns the label sets dropped. */
   forgetHosts(hosts: ReadonlySet<string>): number {
-    let n = 0;
-    for (const [fp, f] of this.flaps) if (hosts.has(f.host ?? '') && this.flaps.delete(fp)) n++;
-    return n;
+    return deleteByHost(this.flaps, hosts);
   }
 
   /** Label sets of a host with flap history held (what is kept in memory of it). */
   flapsOf(host: string): number {
-    let n = 0;
-    for (const f of this.flaps.values()) if (f.host === host) n++;
-    return n;
+    return countByHost(this.flaps, host);
   }
 
   /** An episode's condition was last seen later than it says (an event read back from InfluxDB). */

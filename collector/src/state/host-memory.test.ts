@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startPostgres, type Postgres } from '../../../test/helpers/postgres.ts';
 import { parseCollectorConfig } from '../config.ts';
-import { batch, event, hanoi, HOUR, hue, MIN, SEC, T0 } from '../alerts/test-kit.ts';
+import { batch, event, hanoi, HOST_MEMORY_RULES, HOUR, hue, MIN, SEC, T0 } from '../alerts/test-kit.ts';
 import { PgState } from './postgres.ts';
 import { HostRules } from './host-rules.ts';
 
@@ -45,22 +45,7 @@ it('a revoked host leaves nothing in memory at once; a host that moved keeps fla
   const alerting = {
     default_rules: false,
     flap: { transitions: 4, window: '10m', hold: '2m' },
-    rules: [
-      { name: 'cpu_high', type: 'threshold', measurement: 'cpu', field: 'usage', op: '>', value: 90, group_by: ['host'], severity: 'high' },
-      {
-        name: 'cpu_avg',
-        type: 'threshold',
-        measurement: 'cpu',
-        field: 'usage',
-        op: '>',
-        value: 99,
-        function: 'avg',
-        window: '2m',
-        group_by: ['host'],
-        severity: 'medium',
-      },
-      { name: 'login_burst', type: 'event', event_types: ['auth_failure'], min_count: 50, group_by: ['host'], severity: 'high' },
-    ],
+    rules: [...HOST_MEMORY_RULES],
     recipients: [],
   };
   const cfg = parseCollectorConfig({ state_dir: dir, alerting }, { env: {} }).alerting!;

@@ -8,6 +8,7 @@ import type { Point } from '@canh/protocol';
 import type { Identity } from '../../identity.ts';
 import type { AlertTracker } from '../tracker.ts';
 import { alertLabels, compare, fingerprint, numeric, type ThresholdRule, type WindowFunction } from '../rules.ts';
+import { countByHost, deleteByHost } from '../host-keyed.ts';
 
 /** A pending alert promotes on a timer only if its data is this fresh. */
 const FRESH_MS = 5 * 60_000;
@@ -201,16 +202,12 @@ export class ThresholdEvaluator {
 
   /** Hosts that left for good (revoked): their windows go at once. Returns how many. */
   forgetHosts(hosts: ReadonlySet<string>): number {
-    let n = 0;
-    for (const [key, w] of this.windows) if (hosts.has(w.host ?? '') && this.windows.delete(key)) n++;
-    return n;
+    return deleteByHost(this.windows, hosts);
   }
 
   /** Windows held of a host (what is kept in memory of it). */
   windowsOf(host: string): number {
-    let n = 0;
-    for (const w of this.windows.values()) if (w.host === host) n++;
-    return n;
+    return countByHost(this.windows, host);
   }
 
   tick(now: number): void {
