@@ -114,6 +114,17 @@ async function waitAlert(rule: string, state: string | undefined): Promise<void>
   });
 }
 
+/** The web server answers 404 again (web_error was resolved): its firing mail, once delivered. */
+async function webFiringAgain(): Promise<ReceivedMail> {
+  const before = smtp.mails.filter(firing('Web error')).length;
+  webStatus = 404;
+  await pollUntil(async () => (smtp.mails.filter(firing('Web error')).length > before ? true : undefined), {
+    timeoutMs: 20_000,
+    what: 'web_error firing again',
+  });
+  return smtp.mails.filter(firing('Web error'))[before]!;
+}
+
 function hup(): void {
   collector.child.kill('SIGHUP');
 }
@@ -171,8 +182,17 @@ afterAll(async () => {
 describe('reloading the alerting config', () => {
   it('SIGHUP applies a changed threshold and a removed rule; the agent stays connected', async () => {
     await smtp.waitForMail(firing('Memory seen'), 20_000);
-    // 404 is below the first threshold: web_error does not fire.
-    await new Promise((r) => setTimeout(r, 1500));
+    // 404 is below the first threshold: web_error does not fire. The engine is handed each
+    // batch before it goes to InfluxDB, so once a 404 is stored the rule has judged it.
+    await pollUntil(
+      async () => {
+        const rows = seriesRows(
+          await influx.query(`SELECT count("http_response_code") FROM http_response WHERE host = 'web01' AND http_response_code = 404`, 'canh'),
+        );
+        return Number(rows[0]?.count ?? 0) > 0 ? true : undefined;
+      },
+      { timeoutMs: 15_000, what: 'a 404 of web01 in InfluxDB' },
+    );
     expect((await openAlerts()).map((a) => a.rule)).not.toContain('web_error');
     expect(smtp.mails.filter(firing('Web error'))).toHaveLength(0);
 
@@ -212,8 +232,17 @@ describe('reloading the alerting config', () => {
       { timeoutMs: 15_000, what: 'mem_seen resolved in InfluxDB' },
     );
     expect(rows.map((r) => r.state)).toEqual(['firing', 'resolved']);
-    // mem points keep arriving; the removed rule stays quiet.
-    await new Promise((r) => setTimeout(r, 2000));
+    // mem points keep arriving; the removed rule stays quiet. The engine is handed each
+    // batch before it goes to InfluxDB: once mem points after the resolution are stored, a
+    // rule still judging them would have its alert open (and only an open alert is mailed).
+    const resolvedAt = mail.receivedAt.getTime();
+    await pollUntil(
+      async () => {
+        const r = seriesRows(await influx.query(`SELECT count("used_percent") FROM mem WHERE host = 'web01' AND time > ${resolvedAt}ms`, 'canh'));
+        return Number(r[0]?.count ?? 0) > 2 ? true : undefined;
+      },
+      { timeoutMs: 15_000, what: 'mem points after the resolution' },
+    );
     expect(smtp.mails.filter(firing('Memory seen'))).toHaveLength(1);
     expect((await openAlerts()).map((a) => a.rule)).not.toContain('mem_seen');
   }, 60_000);
@@ -278,8 +307,9 @@ describe('reloading the alerting config', () => {
     expect(line).toMatchObject({ smtpChanged: true });
     smtp.setMode('accept');
     const mail = await smtp.waitForMail((m) => resolvedMail('Web error')(m) && m.receivedAt.getTime() >= queuedAt, 20_000);
-    // Long enough for any second delivery (old and new mailer both retrying) to show.
-    await new Promise((res) => setTimeout(res, 3000));
+    // A later mail through the same outbox (web_error firing again), delivered: every
+    // mailer's retry of the resolution was due before it (rows go in order).
+    await webFiringAgain();
     const same = smtp.mails.filter((m) => m.parsed.messageId === mail.parsed.messageId);
     expect(same).toHaveLength(1);
     expect(smtp.mails.filter((m) => resolvedMail('Web error')(m) && m.receivedAt.getTime() >= queuedAt)).toHaveLength(1);

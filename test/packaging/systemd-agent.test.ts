@@ -101,10 +101,24 @@ systemctl restart canh-agent`);
     expect(/^CapEff:\s+([0-9a-f]+)/m.exec(status)![1]).toBe((2n ** 2n + 2n ** 13n + 2n ** 19n).toString(16).padStart(16, '0')); // CAP_DAC_READ_SEARCH (2), CAP_NET_RAW (13), CAP_SYS_PTRACE (19)
     expect(/^Seccomp:\s+(\d)/m.exec(status)![1]).toBe('2');
 
-    // Baselines first: the agent reports itself, and the detectors have had a few gathers.
+    // Baselines first: the agent reports itself, and every detector that keeps one has saved
+    // its baseline (the auth log: its position), so what follows is a change, not part of the
+    // baseline. suspicious_process keeps none: it judges every process it lists, at any gather.
     const counted = (r: Record<string, unknown>[]) => Math.max(0, ...Object.values(r[0] ?? {}).filter((v): v is number => typeof v === 'number'));
     await p.waitFor(`SELECT count(*) FROM "agent" WHERE "host" = 'sdhost'`, (r) => counted(r) >= 2, 90_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    const stateFiles = ['tail-auth_log', ...['listening_ports', 'persistence', 'file_integrity'].map((d) => `baseline-${d}`)].map((f) => `${f}.json`);
+    await pollUntil(
+      async () => {
+        const present = machine.sh('ls /var/lib/canh-agent').split('\n');
+        return stateFiles.every((f) => present.includes(f)) ? true : undefined;
+      },
+      {
+        timeoutMs: 90_000,
+        intervalMs: 200,
+        what: `${stateFiles.join(', ')} in /var/lib/canh-agent`,
+        onTimeout: () => machine.sh('ls -la /var/lib/canh-agent'),
+      },
+    );
 
     // The actions, each inside the machine.
     const stamp = () => machine.sh(`date '+%b %e %H:%M:%S'`).trim();
