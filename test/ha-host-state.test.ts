@@ -25,7 +25,7 @@ import { startPostgres, type Postgres } from './helpers/postgres.ts';
 import { startInfluxd, seriesRows, type Influxd } from './helpers/influxd.ts';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './helpers/smtp.ts';
 import { freePorts } from './helpers/ports.ts';
-import { serveCollector, until } from './helpers/cluster.ts';
+import { clusterNodeYaml, serveCollector, until } from './helpers/cluster.ts';
 import { ScriptedAgent } from './helpers/scripted-agent.ts';
 import type { ManagedProcess } from './helpers/process.ts';
 
@@ -52,17 +52,7 @@ function figure(name: string, value: string | number): void {
 }
 
 function collectorYaml(id: string, port: number): string {
-  return `listen: { host: 127.0.0.1, port: ${port} }
-state_dir: ${join(dir, id)}
-influx: { url: ${influx.url}, database: canh, flush_interval: 100 }
-storage: { influx_data_dir: ${join(dir, id)} }
-state:
-  postgres:
-    url: ${pgUrl}
-    password_file: ${pg.passwordFile}
-    collector_id: ${id}
-    leader_poll: 300ms
-alerting:
+  return `${clusterNodeYaml({ id, port, stateDir: join(dir, id), influxUrl: influx.url, pgUrl, passwordFile: pg.passwordFile, ownDisk: true })}alerting:
   evaluation_interval: 200
   flap: { transitions: 4, window: 10m, hold: 10m }
   rules:

@@ -24,7 +24,7 @@ import { startPostgres, type Postgres } from './helpers/postgres.ts';
 import { startInfluxd, seriesRows, type Influxd } from './helpers/influxd.ts';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './helpers/smtp.ts';
 import { freePorts } from './helpers/ports.ts';
-import { serveCollector, until } from './helpers/cluster.ts';
+import { clusterNodeYaml, serveCollector, until } from './helpers/cluster.ts';
 import type { ManagedProcess } from './helpers/process.ts';
 
 // `full` (npm run test:ha, shared with test/ha-storage.test.ts) is 10; a number is taken as is.
@@ -66,16 +66,7 @@ function figure(name: string, value: string | number): void {
 }
 
 function collectorYaml(id: string, port: number): string {
-  return `listen: { host: 127.0.0.1, port: ${port} }
-state_dir: ${join(dir, id)}
-log_level: info
-influx: { url: ${influx.url}, database: canh, flush_interval: 100 }
-state:
-  postgres:
-    url: ${pgUrl}
-    password_file: ${pg.passwordFile}
-    collector_id: ${id}
-    leader_poll: 300ms
+  return `${clusterNodeYaml({ id, port, stateDir: join(dir, id), influxUrl: influx.url, pgUrl, passwordFile: pg.passwordFile })}log_level: info
 alerting:
   evaluation_interval: 200
   admin_token: { value: ${ADMIN} }

@@ -32,3 +32,29 @@ export async function until<T>(f: () => Promise<T | undefined> | T | undefined, 
     { timeoutMs, what },
   );
 }
+
+/** Where a test collector of the cluster keeps things: its folder, one InfluxDB, the shared PostgreSQL. */
+export interface ClusterNodeYaml {
+  id: string;
+  port: number;
+  /** The collector's state_dir (and, with `ownDisk`, its InfluxDB data folder as it judges it). */
+  stateDir: string;
+  influxUrl: string;
+  pgUrl: string;
+  passwordFile: string;
+  ownDisk?: boolean;
+}
+
+/** The head of a cluster collector's YAML (listener, folders, InfluxDB, PostgreSQL state); a test appends its alerting. */
+export function clusterNodeYaml(o: ClusterNodeYaml): string {
+  return `listen: { host: 127.0.0.1, port: ${o.port} }
+state_dir: ${o.stateDir}
+influx: { url: ${o.influxUrl}, database: canh, flush_interval: 100 }
+${o.ownDisk ? `storage: { influx_data_dir: ${o.stateDir} }\n` : ''}state:
+  postgres:
+    url: ${o.pgUrl}
+    password_file: ${o.passwordFile}
+    collector_id: ${o.id}
+    leader_poll: 300ms
+`;
+}
