@@ -80,7 +80,10 @@ async function startNode(id: string, port: number): Promise<Node> {
 }
 
 interface Health {
-  cluster: { is_leader: boolean; host_rules?: { loads: number; seeded: number; seededEvents: number; seededFlaps: number; seedFailures: number } };
+  cluster: {
+    is_leader: boolean;
+    host_rules?: { loads: number; seeded: number; seededEvents: number; seededFlaps: number; seedFailures: number; forgotten: number };
+  };
 }
 
 async function health(n: Node): Promise<Health> {
@@ -252,6 +255,8 @@ describe('a host’s rule state across its agent’s move, and what a dead colle
     await until(async () => (Number(await perHost()) === 0 ? true : undefined), 'hm’s series and session removed', 150_000);
     figure('revoked host', `alert_series and session rows removed ${Date.now() - tRevoke} ms after the revocation`);
     hm.close();
+    // Its collector (the leader now) forgot it at once when the revoked agent's connection closed.
+    await until(async () => (((await health(leader)).cluster.host_rules?.forgotten ?? 0) >= 1 ? true : undefined), 'hm forgotten on its collector');
 
     await new Promise((r) => setTimeout(r, 3_000));
     expect(mails('Brute force', /FIRING/).length).toBe(1);

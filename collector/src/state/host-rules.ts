@@ -311,6 +311,8 @@ export class HostRules {
     seededEvents: 0,
     seededFlaps: 0,
     seedFailures: 0,
+    /** Hosts forgotten at once because their agent was revoked (forgetHost). */
+    forgotten: 0,
   };
   /** Each live event's stored point (storedEventId), while it waits or is judged: a resent or read-back one counts once. */
   private readonly storedIds = new WeakMap<SecurityEvent, string>();
@@ -674,6 +676,7 @@ export class HostRules {
    * their last sample, counts 24 h after their last event), or until it comes back here.
    */
   forgetHost(host: string): void {
+    this.stats.forgotten++;
     this.offline(host);
     const gone = new Set([host]);
     this.tracker.forgetHosts(gone);
