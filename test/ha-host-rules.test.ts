@@ -377,11 +377,7 @@ describe('host rules on the collector of the host’s agent', () => {
     // after it reached `second` (which it would without the samples read back).
     const busy = await until(
       async () => {
-        const r = await pg.query<{ id: number; state: string; active_at: string }>(
-          `SELECT id, state, active_at FROM alerts WHERE rule = 'busy_avg' AND (labels::jsonb ->> 'host') = 'hv'`,
-          [],
-          'canh_hr',
-        );
+        const r = await alertRows('busy_avg', 'hv');
         return r.length && r[0]!.state === 'firing' ? r : undefined;
       },
       'hv’s average firing',
@@ -400,11 +396,7 @@ describe('host rules on the collector of the host’s agent', () => {
     // reconnect to one collector gives), once.
     const silent = await until(
       async () => {
-        const r = await pg.query<{ state: string; active_at: string; fired_at: string }>(
-          `SELECT state, active_at, fired_at FROM alerts WHERE rule = 'feed_silent' AND (labels::jsonb ->> 'host') = 'hs'`,
-          [],
-          'canh_hr',
-        );
+        const r = await alertRows('feed_silent', 'hs');
         return r.length && r[0]!.state === 'firing' ? r : undefined;
       },
       'hs’s feed silent',
